@@ -1,0 +1,1090 @@
+#!/usr/bin/env python3
+"""Keras GRU reference-case generator.
+
+Drives real Keras (3.15.1 pinned, numpy backend) and writes case files in the
+format of the shipped reference cases (shared/keras-refs/README.md):
+
+    python3 generate_cases.py --out DIR [--seed N] [--only a,b] [--list]
+    python3 generate_cases.py --replay CASE.json [CASE.json ...]
+
+Nothing here re-implements the GRU: every number written is what Keras
+returned.  Two helper processes are used where the stock numpy backend cannot
+give the number:
+
+* "true_f64": the numpy backend with exactly one mapping changed,
+  ``keras.src.backend.common.dtypes.BIT64_TO_BIT32_DTYPE["float64"] =
+  "float64"``.  Stock Keras computes float64 layers in float32 on numpy/jax;
+  the float64 cases' ``outputs``, the finite-difference gradients and the
+  large cases' ``outputs_float64_reference`` come from this process.  It is a
+  separate process so that the main (stock) process is never affected.
+* "tensorflow" (optional, only if tensorflow is installed): the TensorFlow
+  backend, which honours float64; it gives the autodiff gradients that the
+  ``grads.tensorflow_autodiff_vs_fd_max_abs_diff`` check compares with.
+"""
+
+import argparse
+import json
+import os
+import pickle
+import subprocess
+import sys
+import time
+import traceback
+import zlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+FORMAT_VERSION = 1
+DEFAULT_SEED = 20250611
+# The git commit of each Keras release tag the generator has been used with;
+# a release not listed here is recorded as "unknown" unless --keras-commit.
+KERAS_COMMITS = {"3.15.1": "250b42181ce9f37df68319d8f4753ec89a349a43"}
+FD_STEP = 1e-6  # central differences, as in the shipped cases
+
+keras = None  # imported by import_keras() once KERAS_BACKEND is chosen
+
+# ---------------------------------------------------------------------------
+# Notes copied verbatim (modulo the Keras version) from the shipped cases.
+# ---------------------------------------------------------------------------
+
+DROPOUT_MASK_NOTE = (
+    "Masks drawn by Keras itself (seeded); values are the multipliers Keras "
+    "applies: 0 or 1/(1-rate) cast to dtype. A single tensor (batch, features) "
+    "multiplies the step input before the fused matmul (implementation 2, "
+    "recurrent_dropout == 0). A list of 3 (implementation 1, used whenever "
+    "recurrent_dropout > 0) gives the per-gate masks in order z, r, h: "
+    "inputs_z = x_t*m[0], inputs_r = x_t*m[1], inputs_h = x_t*m[2]; likewise "
+    "h_tm1_z/r/h = h_tm1*rm[i]. The same masks are used at every timestep of "
+    "one call. Masks are only applied when training and 0 < rate < 1."
+)
+INITIAL_STATE_NOTE = (
+    "GRUCell: 'initial_state' holds the `states` argument of cell(inputs, "
+    "states); outputs = [output, *new_states]"
+)
+F64_REFERENCE_NOTE = (
+    "Same weights/inputs (float32 values widened exactly) run with dtype "
+    "float64 on the numpy backend with the float64 demotion disabled (true "
+    "float64)."
+)
+STATEFUL_DESCRIPTION = (
+    "stateful=True: sequence of operations in 'steps' (call/reset_states/"
+    "assign_states). Top-level inputs/mask/outputs are those of the first call."
+)
+ASSIGN_NOTE = (
+    "Keras 3 reset_states()/reset_state() take no values; a given state is set "
+    "with layer.states[0].assign(value)"
+)
+BACKEND_STOCK = "numpy"
+BACKEND_TRUE_F64 = "numpy (float64 demotion disabled)"
+
+
+def float64_note(version):
+    return (
+        f"Stock Keras {version} numpy (and jax) backend silently computes "
+        "float64 layers in float32: keras.src.backend.common.dtypes.result_type "
+        "maps float64->float32 on every backend except TensorFlow "
+        "(BIT64_TO_BIT32_DTYPE), and the numpy ops (matmul, add, sigmoid, tanh, "
+        "...) cast to that type; only the final outputs are cast back to "
+        "float64. 'outputs' here are from the same numpy-backend code with "
+        "exactly that one mapping disabled (true float64; cross-checked against "
+        "the TensorFlow backend, which honours float64, in cross_backend.json). "
+        "'outputs_numpy_backend_stock' is what stock Keras returns (float64 "
+        "dtype, ~1e-7 accuracy)."
+    )
+
+
+def grads_method(version):
+    return (
+        f"central finite differences (NOT autodiff) on the float64 forward pass "
+        f"of Keras {version}, numpy backend with the float64->float32 demotion "
+        "disabled (true float64)"
+    )
+
+
+# ---------------------------------------------------------------------------
+# The case table.
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class Spec:
+    """One reference case: what to build, what data to draw, what to record."""
+
+    name: str
+    description: str
+    shape: tuple  # GRU: (batch, timesteps, features); GRUCell: (batch, features)
+    units: int
+    layer: str = "GRU"
+    dtype: str = "float32"
+    kwargs: dict = field(default_factory=dict)  # constructor args (not units/dtype/name)
+    mask: str = None  # mask pattern name, see make_mask()
+    initial_state: bool = False
+    training: bool = False
+    weight_scale: float = 0.5  # weights ~ U(-s, s)
+    input_scale: float = 1.0  # inputs ~ s * N(0, 1)
+    grads: bool = False
+    float64_reference: bool = False
+    paired: str = None  # same data, one flag changed
+    paired_note: str = None
+    paired_equal: bool = None  # what the README documents (checked, warned)
+    equals: str = None  # same data, expected equal (dropout_inference)
+    data_from: str = None  # draw the data from this case's RNG stream
+
+    @property
+    def stateful(self):
+        return bool(self.kwargs.get("stateful", False))
+
+
+def G(name, desc, shape, units, seq=True, state=False, **kw):
+    """A GRU layer case; seq/state are return_sequences/return_state."""
+    spec_fields = {
+        k: kw.pop(k)
+        for k in list(kw)
+        if k in Spec.__dataclass_fields__
+    }
+    kwargs = {"return_sequences": seq, "return_state": state, **kw}
+    return Spec(name, desc, tuple(shape), units, kwargs=kwargs, **spec_fields)
+
+
+def C(name, desc, shape, units, **kw):
+    """A GRUCell case (always called with a `states` argument)."""
+    spec_fields = {k: kw.pop(k) for k in list(kw) if k in Spec.__dataclass_fields__}
+    return Spec(name, desc, tuple(shape), units, layer="GRUCell", kwargs=kw,
+                initial_state=True, **spec_fields)
+
+
+def act_desc(**kw):
+    """Descriptions of the activation cases print the constructor args."""
+    return f"Activation variant {dict(kw, return_sequences=True)!r}."
+
+
+NOTE_FIRST_MASKED = ("DIFFERENT on purpose: masked leading steps output the "
+                     "initial state (unroll=False) vs zeros (unroll=True); "
+                     "final states agree")
+NOTE_ZERO_OUTPUT = ("DIFFERENT on purpose: the unrolled numpy path ignores "
+                    "zero_output_for_mask")
+NOTE_UNROLL_SAME = "unroll=True and unroll=False give identical results here"
+NOTE_UNROLL_BACKWARDS = ("identical: leading masked steps give zeros in both "
+                         "paths because the initial state is zero")
+
+
+def case_table():
+    """The public case list of shared/keras-refs/README.md (same names,
+    configs, shapes, flags; own seeds)."""
+    A = 2.0  # input scale of the activation cases: drives the nonlinearities
+    t = [
+        G("defaults_last", "Default GRU (reset_after=True, tanh/sigmoid), return_sequences=False.", (3, 5, 3), 3, seq=False),
+        G("defaults_seq", "Default GRU, return_sequences=True.", (4, 8, 5), 7),
+        G("defaults_state", "Default GRU, return_state=True (outputs = [last_output, final_state]).", (3, 4, 4), 7, seq=False, state=True),
+        G("defaults_seq_state", "Default GRU, return_sequences=True and return_state=True (outputs = [sequence, final_state]).", (3, 9, 6), 7, state=True),
+        G("edge_tiny", "Degenerate shapes: batch=1, timesteps=1, units=1, features 1.", (1, 1, 1), 1, state=True),
+        G("edge_t1_last", "timesteps=1, return_sequences=False.", (3, 1, 5), 2, seq=False),
+        G("edge_b1_long", "batch=1, timesteps=12.", (1, 12, 5), 4),
+        G("input_scale_large", "Inputs scaled by 4 to drive gates into saturation.", (4, 5, 5), 4, input_scale=4.0),
+        G("reset_before_last", "reset_after=False (bias shape (3*units,)).", (3, 3, 2), 8, seq=False, reset_after=False),
+        G("reset_before_seq_state", "reset_after=False, return_sequences and return_state.", (4, 9, 3), 8, state=True, reset_after=False),
+        G("nobias_reset_after", "use_bias=False, reset_after=True.", (2, 7, 6), 5, use_bias=False),
+        G("nobias_reset_before", "use_bias=False, reset_after=False.", (3, 8, 2), 8, use_bias=False, reset_after=False),
+        # Activation variants.
+        G("act_rec_hard_sigmoid", act_desc(recurrent_activation="hard_sigmoid"), (4, 5, 6), 4, recurrent_activation="hard_sigmoid", input_scale=A),
+        # Linear/None recurrent activation leaves the gates unbounded: keep the
+        # pre-activations small so the state stays finite.
+        G("act_rec_linear", act_desc(recurrent_activation="linear"), (3, 5, 6), 5, recurrent_activation="linear", weight_scale=0.25, input_scale=0.5),
+        G("act_rec_none", act_desc(recurrent_activation=None), (3, 5, 4), 2, recurrent_activation=None, weight_scale=0.25, input_scale=0.5),
+        G("act_rec_tanh", act_desc(recurrent_activation="tanh"), (2, 3, 5), 3, recurrent_activation="tanh", input_scale=A),
+        G("act_relu", act_desc(activation="relu"), (3, 9, 6), 8, activation="relu", input_scale=A),
+        G("act_linear", act_desc(activation="linear"), (3, 3, 6), 3, activation="linear", input_scale=A),
+        G("act_none", act_desc(activation=None), (3, 6, 2), 5, activation=None, input_scale=A),
+        G("act_sigmoid", act_desc(activation="sigmoid"), (3, 3, 4), 6, activation="sigmoid", input_scale=A),
+        G("act_softsign", act_desc(activation="softsign"), (2, 6, 3), 2, activation="softsign", input_scale=A),
+        G("act_elu", act_desc(activation="elu"), (3, 4, 4), 6, activation="elu", input_scale=A),
+        G("act_selu", act_desc(activation="selu"), (4, 7, 6), 3, activation="selu", input_scale=A),
+        G("act_swish", act_desc(activation="swish"), (2, 5, 6), 6, activation="swish", input_scale=A),
+        G("act_silu", act_desc(activation="silu"), (4, 9, 4), 5, activation="silu", input_scale=A),
+        G("act_gelu", act_desc(activation="gelu"), (2, 8, 2), 2, activation="gelu", input_scale=A),
+        G("act_hard_sigmoid_both", act_desc(activation="hard_sigmoid", recurrent_activation="hard_sigmoid"), (2, 9, 6), 7, activation="hard_sigmoid", recurrent_activation="hard_sigmoid", input_scale=A),
+        G("act_relu_reset_before", act_desc(activation="relu", reset_after=False), (4, 6, 4), 3, activation="relu", reset_after=False, input_scale=A),
+        G("act_gelu_rec_hard_sigmoid_reset_before", act_desc(activation="gelu", recurrent_activation="hard_sigmoid", reset_after=False), (4, 8, 2), 4, activation="gelu", recurrent_activation="hard_sigmoid", reset_after=False, input_scale=A),
+        G("act_hard_sigmoid_saturated", "recurrent_activation=hard_sigmoid with inputs scaled by 4 so that many gate pre-activations fall outside [-3, 3] (clipping region of Keras 3's x/6+0.5).", (3, 6, 6), 4, activation="hard_sigmoid", recurrent_activation="hard_sigmoid", input_scale=4.0),
+        # go_backwards.
+        G("backwards_last", "go_backwards=True, return_sequences=False.", (3, 9, 3), 5, seq=False, go_backwards=True),
+        G("backwards_seq", "go_backwards=True, return_sequences=True (output sequence is in processing order, i.e. reversed time).", (3, 3, 5), 5, go_backwards=True),
+        G("backwards_seq_state_reset_before", "go_backwards=True, return_sequences, return_state, reset_after=False.", (4, 8, 3), 3, state=True, go_backwards=True, reset_after=False),
+    ]
+    # Masks: each pattern x {last, seq_state, backwards_seq}.
+    mask_shapes = {
+        "right_pad": [(4, 7, 2, 2), (4, 7, 4, 6), (4, 7, 3, 5)],
+        "left_pad": [(4, 7, 6, 4), (4, 7, 6, 4), (4, 7, 6, 5)],
+        "holes": [(4, 7, 5, 4), (4, 7, 5, 8), (4, 7, 6, 4)],
+        "all_false_row": [(4, 7, 4, 7), (4, 7, 6, 6), (4, 7, 3, 2)],
+    }
+    for pattern, (s_last, s_ss, s_bs) in mask_shapes.items():
+        t += [
+            G(f"mask_{pattern}_last", f"Mask '{pattern}', return_sequences=False.", s_last[:3], s_last[3], seq=False, mask=pattern),
+            G(f"mask_{pattern}_seq_state", f"Mask '{pattern}', return_sequences=True, return_state=True (masked steps repeat the previous state).", s_ss[:3], s_ss[3], state=True, mask=pattern),
+            G(f"mask_{pattern}_backwards_seq", f"Mask '{pattern}', go_backwards=True, return_sequences=True.", s_bs[:3], s_bs[3], go_backwards=True, mask=pattern),
+        ]
+    t += [
+        G("mask_holes_reset_before_nobias", "Mask with holes, reset_after=False, use_bias=False, return_sequences.", (3, 8, 2), 6, use_bias=False, reset_after=False, mask="holes"),
+        G("mask_holes_backwards_last_reset_before", "Mask with holes, go_backwards, return_sequences=False, reset_after=False.", (2, 8, 3), 8, seq=False, go_backwards=True, reset_after=False, mask="holes"),
+        G("mask_zero_output_for_mask", "zero_output_for_mask=True with return_sequences: masked steps output zeros (unroll=False path). States still carry over.", (2, 7, 6), 5, state=True, zero_output_for_mask=True, mask="holes",
+          paired="mask_zero_output_for_mask_unroll", paired_note=NOTE_ZERO_OUTPUT, paired_equal=False),
+        G("mask_zero_output_for_mask_unroll", "Same data as mask_zero_output_for_mask but unroll=True: the unrolled numpy path IGNORES zero_output_for_mask and repeats the previous output.", (2, 7, 6), 5, state=True, unroll=True, zero_output_for_mask=True, mask="holes",
+          data_from="mask_zero_output_for_mask", paired="mask_zero_output_for_mask", paired_note=NOTE_ZERO_OUTPUT, paired_equal=False),
+        # Initial states.
+        G("init_state_last", "initial_state given, return_sequences=False.", (2, 9, 3), 5, seq=False, initial_state=True),
+        G("init_state_seq_state_reset_before", "initial_state given, reset_after=False, return_sequences, return_state.", (2, 7, 2), 8, state=True, reset_after=False, initial_state=True),
+        G("init_state_mask_right_pad", "initial_state + right-padded mask, return_sequences, return_state.", (4, 4, 2), 4, state=True, mask="right_pad", initial_state=True),
+        G("init_state_mask_first_masked", "initial_state + mask whose first steps are masked (one row fully masked), unroll=False: masked leading outputs equal the initial state.", (4, 6, 2), 4, state=True, mask="first_masked", initial_state=True,
+          paired="init_state_mask_first_masked_unroll", paired_note=NOTE_FIRST_MASKED, paired_equal=False),
+        G("init_state_mask_first_masked_unroll", "Same data as init_state_mask_first_masked with unroll=True: masked leading outputs are ZEROS (unrolled path starts prev_output at zeros), final states equal the non-unrolled ones.", (4, 6, 2), 4, state=True, unroll=True, mask="first_masked", initial_state=True,
+          data_from="init_state_mask_first_masked", paired="init_state_mask_first_masked", paired_note=NOTE_FIRST_MASKED, paired_equal=False),
+        G("init_state_mask_first_masked_last_unroll", "Same data, unroll=True, return_sequences=False: last output of the fully masked row is zeros while its returned state is the initial state.", (4, 6, 2), 4, seq=False, state=True, unroll=True, mask="first_masked", initial_state=True,
+          data_from="init_state_mask_first_masked"),
+        G("init_state_backwards_mask_holes", "initial_state + holes mask + go_backwards, return_sequences, return_state.", (2, 3, 4), 8, state=True, go_backwards=True, mask="holes", initial_state=True),
+        # unroll pairs.
+        G("unroll_false_seq_state", "unroll=False reference for unroll_true_seq_state (same data).", (4, 3, 4), 4, state=True,
+          paired="unroll_true_seq_state", paired_note=NOTE_UNROLL_SAME, paired_equal=True),
+        G("unroll_true_seq_state", "unroll=True, same data as unroll_false_seq_state; outputs equal.", (4, 3, 4), 4, state=True, unroll=True,
+          data_from="unroll_false_seq_state", paired="unroll_false_seq_state", paired_note=NOTE_UNROLL_SAME, paired_equal=True),
+        G("unroll_false_backwards_mask", "unroll=False, go_backwards, right-pad mask (pair with unroll_true_backwards_mask).", (4, 7, 4), 3, go_backwards=True, reset_after=False, mask="right_pad",
+          paired="unroll_true_backwards_mask", paired_note=NOTE_UNROLL_BACKWARDS, paired_equal=True),
+        G("unroll_true_backwards_mask", "unroll=True, go_backwards, right-pad mask, same data as unroll_false_backwards_mask. With go_backwards the padded (masked) steps are processed FIRST; with a zero initial state both paths agree.", (4, 7, 4), 3, go_backwards=True, unroll=True, reset_after=False, mask="right_pad",
+          data_from="unroll_false_backwards_mask", paired="unroll_false_backwards_mask", paired_note=NOTE_UNROLL_BACKWARDS, paired_equal=True),
+        # GRUCell.
+        C("cell_reset_after_true", "GRUCell single step, reset_after=True. outputs = [h, new_h].", (3, 6), 2),
+        C("cell_reset_after_false", "GRUCell single step, reset_after=False. outputs = [h, new_h].", (2, 3), 3, reset_after=False),
+        C("cell_nobias_rec_hard_sigmoid", "GRUCell, use_bias=False, recurrent_activation=hard_sigmoid, activation=relu.", (4, 6), 2, activation="relu", recurrent_activation="hard_sigmoid", use_bias=False, input_scale=A),
+        # Dropout.
+        G("dropout_input_only_training", "dropout>0, recurrent_dropout=0, training=True: implementation 2, one input mask (batch, features).", (2, 7, 4), 4, state=True, dropout=0.3, seed=1234, training=True),
+        G("dropout_recurrent_only_training", "dropout=0, recurrent_dropout>0, training=True: implementation 1, 3 recurrent masks (batch, units); dropout_mask is null.", (3, 3, 5), 2, recurrent_dropout=0.4, seed=99, training=True),
+        G("dropout_both_training_reset_before", "dropout and recurrent_dropout > 0, reset_after=False, training=True: 3 input masks and 3 recurrent masks.", (4, 8, 6), 5, state=True, dropout=0.25, recurrent_dropout=0.25, reset_after=False, seed=7, training=True),
+        G("dropout_both_training_mask_backwards", "dropout + recurrent_dropout, training=True, with a holes mask and go_backwards.", (3, 4, 5), 6, go_backwards=True, dropout=0.2, recurrent_dropout=0.3, seed=5, mask="holes", training=True),
+        G("dropout_inference", "dropout and recurrent_dropout > 0 but training=False: dropout ignored; outputs equal dropout_inference_reference.", (4, 6, 5), 4, dropout=0.5, recurrent_dropout=0.5, seed=3,
+          equals="dropout_inference_reference"),
+        G("dropout_inference_reference", "Same data as dropout_inference with dropout=0.", (4, 6, 5), 4, data_from="dropout_inference"),
+        # dropout=1.5 is passed on purpose: Keras clamps it to 1.0 (see config).
+        G("dropout_clamped_1_training", "dropout=1.5 is silently clamped to 1.0 (see config) and, since Keras only applies dropout when 0 < rate < 1, training=True output equals no dropout.", (4, 3, 5), 8, dropout=1.5, seed=11, training=True),
+        G("dropout_clamped_1_reference", "Same data as dropout_clamped_1_training, dropout=0.", (4, 3, 5), 8, data_from="dropout_clamped_1_training"),
+        C("cell_dropout_training", "GRUCell single step with dropout and recurrent_dropout, training=True (masks recorded).", (4, 3), 2, dropout=0.4, recurrent_dropout=0.3, seed=21, training=True),
+        # float64 (outputs from the true-float64 helper).
+        G("f64_defaults_seq_state", "float64 dtype policy; defaults, return_sequences + return_state.", (3, 8, 2), 8, state=True, dtype="float64"),
+        G("f64_reset_before_mask", "float64, reset_after=False, holes mask.", (4, 7, 4), 5, reset_after=False, mask="holes", dtype="float64"),
+        G("f64_backwards_init", "float64, go_backwards + initial_state.", (4, 6, 6), 5, seq=False, state=True, go_backwards=True, initial_state=True, dtype="float64"),
+        C("f64_cell", "float64 GRUCell.", (2, 6), 3, reset_after=False, dtype="float64"),
+        # Finite-difference gradients (float64).
+        G("grad_defaults_seq", "FD gradients: defaults, return_sequences.", (2, 4, 3), 3, dtype="float64", grads=True),
+        G("grad_reset_before_init", "FD gradients: reset_after=False, initial_state, return_sequences=False.", (2, 4, 3), 3, seq=False, reset_after=False, initial_state=True, dtype="float64", grads=True),
+        G("grad_mask_backwards", "FD gradients: right-pad mask, go_backwards, return_sequences, initial_state.", (3, 4, 2), 2, go_backwards=True, mask="right_pad", initial_state=True, dtype="float64", grads=True),
+        G("grad_nobias_state", "FD gradients: use_bias=False, return_state (loss only on outputs[0]).", (2, 3, 3), 3, seq=False, state=True, use_bias=False, dtype="float64", grads=True),
+        G("grad_activations", "FD gradients: activation=softsign, recurrent_activation=tanh.", (2, 3, 2), 3, activation="softsign", recurrent_activation="tanh", dtype="float64", grads=True),
+        C("grad_cell", "FD gradients: GRUCell single step (grads w.r.t. inputs, states, weights).", (3, 4), 3, dtype="float64", grads=True),
+        G("grad_unroll_mask", "FD gradients: unroll=True, holes mask, reset_after=False.", (2, 5, 2), 2, unroll=True, reset_after=False, mask="holes", dtype="float64", grads=True),
+        # Large / long (float32 with a true-float64 reference).
+        G("large_seq", "Large: batch 8, timesteps 50, features 32, units 64, return_sequences; includes the float64 Keras output for the same (float32-valued) data to calibrate tolerances.", (8, 50, 32), 64, state=True, weight_scale=0.25, float64_reference=True),
+        G("long_seq", "Long: timesteps 200, units 16, return_sequences; float64 reference included (accumulated error check).", (4, 200, 6), 16, float64_reference=True),
+        G("long_seq_mask_backwards", "Long with random mask and go_backwards, float64 reference included.", (3, 200, 4), 16, go_backwards=True, mask="random", float64_reference=True),
+        # Stateful: a sequence of operations recorded in 'steps'.
+        G("stateful_seq", STATEFUL_DESCRIPTION, (2, 5, 6), 7, stateful=True),
+        G("stateful_last_reset_before_mask", STATEFUL_DESCRIPTION, (2, 3, 5), 3, seq=False, state=True, stateful=True, reset_after=False, mask="right_pad"),
+    ]
+    names = [s.name for s in t]
+    assert len(names) == len(set(names)), "duplicate case names"
+    by_name = {s.name: s for s in t}
+    for s in t:
+        for ref in (s.paired, s.equals, s.data_from):
+            assert ref is None or ref in by_name, (s.name, ref)
+    return t
+
+
+# ---------------------------------------------------------------------------
+# Seeded data.
+# ---------------------------------------------------------------------------
+
+
+def case_rng(base_seed, key):
+    """One independent stream per case (keyed by name), so a case's data does
+    not depend on which other cases are generated (--only)."""
+    return np.random.default_rng([base_seed, zlib.crc32(key.encode())])
+
+
+def make_mask(rng, pattern, batch, timesteps):
+    """0/1 masks of the kinds used by the shipped cases (1 = keep)."""
+    B, T = batch, timesteps
+    m = np.ones((B, T), dtype=bool)
+    if pattern == "right_pad":  # row 0 full, the others padded at the end
+        for i in range(1, B):
+            m[i, rng.integers(1, T) if T > 1 else 1:] = False
+    elif pattern == "left_pad":  # row 0 full, the others padded at the start
+        for i in range(1, B):
+            m[i, : rng.integers(1, T) if T > 1 else 0] = False
+    elif pattern in ("holes", "all_false_row"):
+        m = rng.random((B, T)) < 0.6
+        m[:, 0] = True  # every row keeps its first step ...
+        if pattern == "all_false_row":
+            m[1, :] = False  # ... except a fully masked row
+    elif pattern == "first_masked":  # leading masked steps, last row all masked
+        for i in range(B):
+            lead = T if i == B - 1 else int(rng.integers(1, T))
+            m[i, :lead] = False
+    elif pattern == "random":
+        m = rng.random((B, T)) < 0.7
+    else:
+        raise ValueError(f"unknown mask pattern {pattern!r}")
+    return m
+
+
+def weight_shapes(spec, features):
+    u = spec.units
+    shapes = [(features, 3 * u), (u, 3 * u)]
+    if spec.kwargs.get("use_bias", True):
+        reset_after = spec.kwargs.get("reset_after", True)
+        shapes.append((2, 3 * u) if reset_after else (3 * u,))
+    return shapes
+
+
+def output0_shape(spec):
+    if spec.layer == "GRUCell":
+        return (spec.shape[0], spec.units)
+    b, t, _ = spec.shape
+    seq = spec.kwargs.get("return_sequences", False)
+    return (b, t, spec.units) if seq else (b, spec.units)
+
+
+def draw_data(spec, base_seed):
+    """Weights, inputs, mask, initial state and cotangent for one case.  Draws
+    happen in a fixed order from the stream of `data_from` (or the case
+    itself), so paired cases get bit-identical data."""
+    rng = case_rng(base_seed, spec.data_from or spec.name)
+    dt = np.dtype(spec.dtype)
+    batch, features = spec.shape[0], spec.shape[-1]
+    d = {}
+    d["weights"] = [
+        rng.uniform(-spec.weight_scale, spec.weight_scale, s).astype(dt)
+        for s in weight_shapes(spec, features)
+    ]
+    d["inputs"] = (spec.input_scale * rng.standard_normal(spec.shape)).astype(dt)
+    d["mask"] = (
+        make_mask(rng, spec.mask, batch, spec.shape[1]) if spec.mask else None
+    )
+    d["initial_state"] = (
+        [rng.uniform(-0.9, 0.9, (batch, spec.units)).astype(dt)]
+        if spec.initial_state
+        else None
+    )
+    d["cotangent"] = (
+        rng.uniform(-1.0, 1.0, output0_shape(spec)).astype(dt)
+        if spec.grads
+        else None
+    )
+    if spec.stateful:
+        d["steps_rng"] = rng  # the stateful run draws its per-call data
+    return d
+
+
+# ---------------------------------------------------------------------------
+# JSON encoding.
+# ---------------------------------------------------------------------------
+
+
+def T(a):
+    """{"shape", "data"} with data flat row-major.  Floats are widened to
+    binary64 exactly, so json writes Python's shortest repr of the exact value
+    (a float32 parses back to exactly itself); bool/int become 0/1 ints."""
+    a = np.asarray(a)
+    if a.dtype == np.bool_ or np.issubdtype(a.dtype, np.integer):
+        data = a.astype(np.int64).ravel().tolist()
+    elif a.dtype in (np.float32, np.float64):
+        if not np.all(np.isfinite(a)):
+            raise ValueError("non-finite value in a tensor")
+        data = a.astype(np.float64).ravel().tolist()
+    else:
+        raise TypeError(f"unexpected dtype {a.dtype}")
+    return {"shape": list(a.shape), "data": data}
+
+
+def T_or_list(x):
+    """None -> null, array -> T, list of arrays -> [T]."""
+    if x is None:
+        return None
+    if isinstance(x, (list, tuple)):
+        return [T(e) for e in x]
+    return T(x)
+
+
+def from_T(t, dtype):
+    return np.array(t["data"], dtype=np.float64).reshape(t["shape"]).astype(dtype)
+
+
+def mask_from_T(t):
+    return None if t is None else np.array(t["data"]).reshape(t["shape"]).astype(bool)
+
+
+def dump_case(case, path):
+    text = json.dumps(case, separators=(",", ":"), allow_nan=False) + "\n"
+    with open(path, "w") as f:
+        f.write(text)
+    return len(text.encode())
+
+
+def max_abs_diff(a_list, b_list):
+    return float(max(np.max(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64)))
+                     for a, b in zip(a_list, b_list)))
+
+
+# ---------------------------------------------------------------------------
+# Running Keras (shared by the main process and the helpers).
+# ---------------------------------------------------------------------------
+
+
+def import_keras(backend, true_float64=False):
+    """Import Keras on `backend`; optionally disable the float64->float32
+    demotion (the one change that makes float64 layers compute in float64)."""
+    global keras
+    os.environ["KERAS_BACKEND"] = backend
+    # Keras' get_config() imports tensorflow when it is installed (an
+    # isinstance check only); keep TF's C++ INFO logs out of the output.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras as k
+
+    if k.backend.backend() != backend:
+        raise RuntimeError(f"wanted backend {backend}, got {k.backend.backend()}")
+    if true_float64:
+        from keras.src.backend.common import dtypes
+
+        dtypes.BIT64_TO_BIT32_DTYPE["float64"] = "float64"
+    keras = k
+    return k
+
+
+def to_np(x):
+    return np.asarray(keras.ops.convert_to_numpy(x))
+
+
+def layer_class(kind):
+    return {"GRU": keras.layers.GRU, "GRUCell": keras.layers.GRUCell}[kind]
+
+
+def new_layer(spec):
+    """Construct from the spec's constructor args (the name is fixed so that
+    every config reads "gru"/"gru_cell", not "gru_7")."""
+    name = "gru" if spec.layer == "GRU" else "gru_cell"
+    return layer_class(spec.layer)(spec.units, dtype=spec.dtype, name=name, **spec.kwargs)
+
+
+def layer_from_config(kind, config, dtype=None):
+    config = json.loads(json.dumps(config))  # deep copy
+    if dtype is not None:  # same layer, another dtype policy
+        config["dtype"]["config"]["name"] = dtype
+    return layer_class(kind).from_config(config)
+
+
+def build_with_weights(layer, input_shape, weights):
+    layer.build(tuple(input_shape))
+    layer.set_weights([np.asarray(w) for w in weights])
+    return layer
+
+
+def call_layer(layer, kind, inputs, mask=None, initial_state=None, training=False):
+    """One call; returns the list of outputs exactly as Keras returned them:
+    GRU -> [output] or [output, *states]; GRUCell -> [output, *new_states]."""
+    if kind == "GRUCell":
+        h, new_states = layer(inputs, list(initial_state), training=training)
+        return [to_np(h)] + [to_np(s) for s in new_states]
+    out = layer(inputs, initial_state=initial_state, mask=mask, training=training)
+    if isinstance(out, (list, tuple)):
+        return [to_np(o) for o in out]
+    return [to_np(out)]
+
+
+def inject_dropout_masks(layer, kind, dropout_mask, recurrent_dropout_mask):
+    """Make Keras use the given masks instead of drawing new ones: it only
+    draws when the cached mask attribute is None."""
+    cell = layer if kind == "GRUCell" else layer.cell
+    cell._dropout_mask = dropout_mask
+    cell._recurrent_dropout_mask = recurrent_dropout_mask
+
+
+def call_recording_dropout_masks(layer, kind, inputs, mask, initial_state):
+    """training=True call that also returns the dropout masks Keras drew.
+    GRU clears the cell's cached masks at the end of call(), so the reset
+    methods are wrapped to snapshot them first; a bare GRUCell keeps them."""
+    cell = layer if kind == "GRUCell" else layer.cell
+    seen = {}
+    if kind == "GRU":
+        reset_dp, reset_rdp = cell.reset_dropout_mask, cell.reset_recurrent_dropout_mask
+
+        def snap_dp():
+            seen["dp"] = getattr(cell, "_dropout_mask", None)
+            reset_dp()
+
+        def snap_rdp():
+            seen["rdp"] = getattr(cell, "_recurrent_dropout_mask", None)
+            reset_rdp()
+
+        cell.reset_dropout_mask, cell.reset_recurrent_dropout_mask = snap_dp, snap_rdp
+    outputs = call_layer(layer, kind, inputs, mask, initial_state, training=True)
+    if kind == "GRU":
+        del cell.reset_dropout_mask, cell.reset_recurrent_dropout_mask
+        dp, rdp = seen["dp"], seen["rdp"]
+    else:
+        dp = getattr(cell, "_dropout_mask", None)
+        rdp = getattr(cell, "_recurrent_dropout_mask", None)
+        cell.reset_dropout_mask()
+        cell.reset_recurrent_dropout_mask()
+
+    def np_mask(m):
+        if m is None:
+            return None
+        if isinstance(m, (list, tuple)):
+            return [to_np(e) for e in m]
+        return to_np(m)
+
+    return outputs, np_mask(dp), np_mask(rdp)
+
+
+# ---------------------------------------------------------------------------
+# Helper processes (true float64 numpy; tensorflow).
+# ---------------------------------------------------------------------------
+
+
+def job_layer(job, dtype=None):
+    layer = layer_from_config(job["layer"], job["config"], dtype)
+    return build_with_weights(layer, job["inputs"].shape, job["weights"])
+
+
+def job_forward(job):
+    layer = job_layer(job, job.get("dtype"))
+    if job.get("dropout_masks") is not None:
+        inject_dropout_masks(layer, job["layer"], *job["dropout_masks"])
+    return call_layer(layer, job["layer"], job["inputs"], job["mask"],
+                      job["initial_state"], job["training"])
+
+
+def job_fd_grads(job):
+    """Central finite differences of L = sum(outputs[0] * cotangent) w.r.t.
+    inputs, initial_state and each weight, at h and h/2 (the difference
+    between the two is recorded as an accuracy estimate)."""
+    layer = job_layer(job)
+    kind, C_ = job["layer"], job["cotangent"]
+    x = job["inputs"].copy()
+    h0 = None if job["initial_state"] is None else [job["initial_state"][0].copy()]
+    weights = [w.copy() for w in job["weights"]]
+    names = ["kernel", "recurrent_kernel", "bias"][: len(weights)]
+    params = [("inputs", x)] + ([("initial_state", h0[0])] if h0 else [])
+    params += list(zip(names, weights))
+
+    def loss(is_weight):
+        if is_weight:
+            layer.set_weights(weights)
+        out0 = call_layer(layer, kind, x, job["mask"], h0, False)[0]
+        return float(np.sum(out0 * C_))
+
+    grads, halving = {}, {}
+    for pname, arr in params:
+        is_weight = pname in names
+        flat = arr.reshape(-1)  # a view: perturbs the array in place
+        g = {}
+        for step in (job["h"], job["h"] / 2):
+            gs = np.empty_like(flat)
+            for i in range(flat.size):
+                orig = flat[i]
+                flat[i] = orig + step
+                lp = loss(is_weight)
+                flat[i] = orig - step
+                lm = loss(is_weight)
+                flat[i] = orig
+                gs[i] = (lp - lm) / (2 * step)
+            g[step] = gs.reshape(arr.shape)
+        if is_weight:
+            layer.set_weights(weights)
+        grads[pname] = g[job["h"]]
+        halving[pname] = float(np.max(np.abs(g[job["h"]] - g[job["h"] / 2])))
+    return {"grads": grads, "halving": halving}
+
+
+def job_autodiff(job):
+    """TensorFlow-backend GradientTape gradients of the same loss."""
+    import tensorflow as tf
+
+    layer = job_layer(job)
+    kind = job["layer"]
+    x = tf.constant(job["inputs"])
+    h0 = None if job["initial_state"] is None else [tf.constant(job["initial_state"][0])]
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        if h0:
+            tape.watch(h0[0])
+        if kind == "GRUCell":
+            out0 = layer(x, h0, training=False)[0]
+        else:
+            out = layer(x, initial_state=h0, mask=job["mask"], training=False)
+            out0 = out[0] if isinstance(out, (list, tuple)) else out
+        loss = tf.reduce_sum(out0 * tf.constant(job["cotangent"]))
+    targets = [x] + (h0 or []) + [w.value for w in layer.trainable_weights]
+    names = ["inputs"] + (["initial_state"] if h0 else [])
+    names += ["kernel", "recurrent_kernel", "bias"][: len(layer.trainable_weights)]
+    grads = tape.gradient(loss, targets)
+    return {n: np.asarray(g) for n, g in zip(names, grads)}
+
+
+JOBS = {"forward": job_forward, "fd_grads": job_fd_grads, "autodiff": job_autodiff}
+
+
+def helper_main(mode):
+    """Serve pickled jobs on stdin/stdout.  stdout is kept for the protocol;
+    anything Keras/TF prints goes to stderr."""
+    proto_out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    if mode == "true_f64":
+        import_keras("numpy", true_float64=True)
+    elif mode == "tensorflow":
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+        import_keras("tensorflow")
+    else:
+        raise SystemExit(f"unknown helper mode {mode}")
+    stdin = sys.stdin.buffer
+    while True:
+        try:
+            job = pickle.load(stdin)
+        except EOFError:
+            return
+        try:
+            reply = {"ok": JOBS[job["op"]](job)}
+        except Exception:
+            reply = {"error": traceback.format_exc()}
+        pickle.dump(reply, proto_out)
+        proto_out.flush()
+
+
+class Helper:
+    """A lazily started helper process running this script in --helper mode."""
+
+    def __init__(self, mode):
+        self.mode, self.proc = mode, None
+
+    def run(self, job):
+        if self.proc is None:
+            self.proc = subprocess.Popen(
+                [sys.executable, os.path.abspath(__file__), "--helper", self.mode],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        pickle.dump(job, self.proc.stdin)
+        self.proc.stdin.flush()
+        reply = pickle.load(self.proc.stdout)
+        if "error" in reply:
+            raise RuntimeError(f"{self.mode} helper failed:\n{reply['error']}")
+        return reply["ok"]
+
+    def close(self):
+        if self.proc is not None:
+            self.proc.stdin.close()
+            self.proc.wait()
+            self.proc = None
+
+
+def tensorflow_available():
+    import importlib.util
+
+    return importlib.util.find_spec("tensorflow") is not None
+
+
+# ---------------------------------------------------------------------------
+# Generating one case.
+# ---------------------------------------------------------------------------
+
+
+def case_header(spec, meta):
+    return {
+        "format_version": FORMAT_VERSION,
+        "name": spec.name,
+        "keras_version": meta["keras_version"],
+        "keras_commit": meta["keras_commit"],
+        "backend": "numpy",
+        "set": meta["set"],
+        "description": spec.description,
+        "layer": spec.layer,
+    }
+
+
+def job_for(spec, config, weights, data, **extra):
+    job = {"layer": spec.layer, "config": config, "weights": weights,
+           "inputs": data["inputs"], "mask": data["mask"],
+           "initial_state": data["initial_state"], "training": spec.training}
+    job.update(extra)
+    return job
+
+
+def widened_job(job):
+    """The same job as a float64 layer on the float32 values widened exactly
+    (for outputs_float64_reference)."""
+    wide = lambda a: None if a is None else a.astype(np.float64)  # noqa: E731
+    return dict(job, dtype="float64", inputs=wide(job["inputs"]),
+                weights=[wide(w) for w in job["weights"]],
+                initial_state=None if job["initial_state"] is None
+                else [wide(h) for h in job["initial_state"]])
+
+
+def run_stateful(spec, layer, data):
+    """call x3, reset_states, call, assign_states, call, call with an explicit
+    initial_state; records the state after every operation."""
+    rng = data["steps_rng"]
+    B, Tn, F = spec.shape
+    state = lambda: [to_np(layer.states[0].value)]  # noqa: E731
+    steps = []
+
+    def call(note, inputs, mask, initial_state=None):
+        outs = call_layer(layer, "GRU", inputs, mask, initial_state, False)
+        step = {"op": "call", "note": note, "inputs": T(inputs), "mask": T_or_list(mask)}
+        if initial_state is not None:
+            step["initial_state"] = T_or_list(initial_state)
+        step.update({"outputs": T_or_list(outs), "states_after": T_or_list(state())})
+        steps.append(step)
+        return outs
+
+    def fresh():
+        x = rng.standard_normal(spec.shape).astype(spec.dtype)
+        m = make_mask(rng, spec.mask, B, Tn) if spec.mask else None
+        return x, m
+
+    states_initial = state()
+    first_outputs = call("call 1 (state starts at zeros)", data["inputs"], data["mask"])
+    call("call 2 (continues from call 1's final state)", *fresh())
+    call("call 3", *fresh())
+    layer.reset_states()
+    steps.append({"op": "reset_states", "states_after": T_or_list(state())})
+    call("call 4 after reset_states (zeros again)", *fresh())
+    assigned = rng.uniform(-0.9, 0.9, (B, spec.units)).astype(spec.dtype)
+    layer.states[0].assign(assigned)
+    steps.append({"op": "assign_states", "note": ASSIGN_NOTE, "states": [T(assigned)]})
+    call("call 5 after assigning the state", *fresh())
+    x6, _ = fresh()
+    h6 = [rng.uniform(-0.9, 0.9, (B, spec.units)).astype(spec.dtype)]
+    call("call 6 with explicit initial_state: it overrides the stored state; "
+         "the stored state is then overwritten by the final state", x6, None, h6)
+    return first_outputs, states_initial, steps
+
+
+def outputs_on_same_data(spec, data):
+    """Stock outputs of `spec` (another case of the table) on given data."""
+    layer = build_with_weights(new_layer(spec), data["inputs"].shape, data["weights"])
+    return call_layer(layer, spec.layer, data["inputs"], data["mask"],
+                      data["initial_state"], spec.training)
+
+
+def generate_case(spec, table, meta, helpers, warn):
+    data = draw_data(spec, meta["base_seed"])
+    layer = build_with_weights(new_layer(spec), data["inputs"].shape, data["weights"])
+    # Record what Keras holds (set_weights casts to the variable dtype).
+    weights = [np.asarray(w) for w in layer.get_weights()]
+    names = ["kernel", "recurrent_kernel", "bias"]
+    extras = {}
+
+    if spec.stateful:
+        outputs, states_initial, steps = run_stateful(spec, layer, data)
+        extras["states_initial"] = T_or_list(states_initial)
+        extras["steps"] = steps
+    elif spec.training:
+        outputs, dp, rdp = call_recording_dropout_masks(
+            layer, spec.layer, data["inputs"], data["mask"], data["initial_state"])
+        # Replay in a fresh layer with the recorded masks injected.
+        fresh = build_with_weights(new_layer(spec), data["inputs"].shape, weights)
+        inject_dropout_masks(fresh, spec.layer, dp, rdp)
+        replay = call_layer(fresh, spec.layer, data["inputs"], data["mask"],
+                            data["initial_state"], True)
+        identical = all(np.array_equal(a, b) for a, b in zip(outputs, replay))
+        if not identical:
+            warn(f"{spec.name}: replay with the recorded dropout masks differs")
+        extras.update({
+            "dropout_mask": T_or_list(dp),
+            "recurrent_dropout_mask": T_or_list(rdp),
+            "dropout_mask_note": DROPOUT_MASK_NOTE,
+            "replay_with_recorded_masks_identical": identical,
+        })
+    else:
+        outputs = call_layer(layer, spec.layer, data["inputs"], data["mask"],
+                             data["initial_state"], spec.training)
+    for o in outputs:
+        assert o.dtype == np.dtype(spec.dtype), (spec.name, o.dtype)
+    config = layer.get_config()
+
+    case = case_header(spec, meta)
+    case.update({
+        "config": config,
+        "dtype": spec.dtype,
+        "weights": {n: T(w) for n, w in zip(names, weights)},
+        "inputs": T(data["inputs"]),
+        "mask": T_or_list(data["mask"]),
+        "initial_state": T_or_list(data["initial_state"]),
+        "training": spec.training,
+    })
+
+    if spec.dtype == "float64":
+        # Stock Keras demotes float64 to float32 internally: the recorded
+        # outputs come from the true-float64 helper, the stock ones are kept.
+        stock = outputs
+        outputs = helpers["true_f64"].run(job_for(spec, config, weights, data, op="forward"))
+    case["outputs"] = T_or_list(outputs)
+
+    if spec.layer == "GRUCell":
+        case["initial_state_note"] = INITIAL_STATE_NOTE
+    if spec.float64_reference:
+        ref = helpers["true_f64"].run(widened_job(
+            job_for(spec, config, weights, data, op="forward")))
+        o32, o64 = outputs[0], ref[0]
+        extras.update({
+            "outputs_float64_reference": T_or_list(ref),
+            "outputs_float64_reference_note": F64_REFERENCE_NOTE,
+            "float32_vs_float64_max_abs_diff": [max_abs_diff([a], [b]) for a, b in zip(outputs, ref)],
+            "float32_vs_float64_max_abs_diff_per_timestep":
+                np.max(np.abs(o32.astype(np.float64) - o64), axis=(0, 2)).tolist(),
+        })
+    if spec.paired:
+        other = outputs_on_same_data(table[spec.paired], data)
+        diff = max_abs_diff(outputs, other)
+        if spec.paired_equal is not None and (diff == 0.0) != spec.paired_equal:
+            warn(f"{spec.name}: paired diff {diff} vs documented "
+                 f"{'equal' if spec.paired_equal else 'different'}")
+        extras.update({"paired_case": spec.paired, "paired_max_abs_diff": diff,
+                       "paired_note": spec.paired_note})
+    if spec.equals:
+        ref = outputs_on_same_data(table[spec.equals], data)
+        equal = all(np.array_equal(a, b) for a, b in zip(outputs, ref))
+        if not equal:
+            warn(f"{spec.name}: outputs differ from {spec.equals}")
+        extras.update({"equals_case": spec.equals, "equal_to_reference": equal})
+    if spec.grads:
+        case["cotangent"] = T(data["cotangent"])
+
+    # Key order follows the shipped files.
+    for k in ("dropout_mask", "recurrent_dropout_mask", "dropout_mask_note",
+              "replay_with_recorded_masks_identical", "outputs_float64_reference",
+              "outputs_float64_reference_note", "float32_vs_float64_max_abs_diff",
+              "float32_vs_float64_max_abs_diff_per_timestep", "paired_case",
+              "paired_max_abs_diff", "paired_note", "equals_case",
+              "equal_to_reference", "states_initial", "steps"):
+        if k in extras:
+            case[k] = extras[k]
+    if spec.dtype == "float64":
+        case["outputs_numpy_backend_stock"] = T_or_list(stock)
+        case["outputs_backend"] = BACKEND_TRUE_F64
+        case["float64_note"] = float64_note(meta["keras_version"])
+        case["stock_numpy_vs_true_float64_max_abs_diff"] = max_abs_diff(stock, outputs)
+    else:
+        case["outputs_backend"] = BACKEND_STOCK
+    if spec.grads:
+        case["grads"] = gradient_block(spec, config, weights, data, helpers, meta, warn)
+    return case
+
+
+def gradient_block(spec, config, weights, data, helpers, meta, warn):
+    job = job_for(spec, config, weights, data, cotangent=data["cotangent"], h=FD_STEP)
+    fd = helpers["true_f64"].run(dict(job, op="fd_grads"))
+    g = {
+        "method": grads_method(meta["keras_version"]),
+        "loss": "L = sum(outputs[0] * cotangent)",
+        "h": FD_STEP,
+        "fd_halving_max_abs_diff": fd["halving"],
+    }
+    g.update({k: T(v) for k, v in fd["grads"].items()})
+    if helpers.get("tensorflow") is not None:
+        ad = helpers["tensorflow"].run(dict(job, op="autodiff"))
+        g["tensorflow_autodiff_vs_fd_max_abs_diff"] = {
+            k: float(np.max(np.abs(ad[k] - fd["grads"][k]))) for k in fd["grads"]}
+    else:
+        warn(f"{spec.name}: tensorflow not installed, "
+             "grads.tensorflow_autodiff_vs_fd_max_abs_diff left out")
+    return g
+
+
+def index_entry(case, nbytes):
+    return {
+        "name": case["name"],
+        "layer": case["layer"],
+        "dtype": case["dtype"],
+        "inputs_shape": case["inputs"]["shape"],
+        "units": case["config"]["units"],
+        "outputs_shapes": [o["shape"] for o in case["outputs"]],
+        "mask": case["mask"] is not None,
+        "initial_state": case["initial_state"] is not None,
+        "training": case["training"],
+        "grads": "grads" in case,
+        "stateful": "steps" in case,
+        "outputs_backend": case["outputs_backend"],
+        "bytes": nbytes,
+        "description": case["description"],
+    }
+
+
+def generate(args):
+    table = {s.name: s for s in case_table()}
+    names = list(table)
+    if args.only:
+        names = [n.strip() for n in args.only.split(",") if n.strip()]
+        unknown = [n for n in names if n not in table]
+        if unknown:
+            raise SystemExit(f"unknown case(s): {', '.join(unknown)} (see --list)")
+    import_keras("numpy")
+    version = keras.__version__
+    meta = {
+        "keras_version": version,
+        "keras_commit": args.keras_commit or KERAS_COMMITS.get(version, "unknown"),
+        "set": "generated",
+        "base_seed": args.seed,
+    }
+    warnings = []
+
+    def warn(msg):
+        warnings.append(msg)
+        print(f"WARNING: {msg}", file=sys.stderr)
+
+    use_tf = not args.no_tensorflow and tensorflow_available()
+    helpers = {"true_f64": Helper("true_f64"),
+               "tensorflow": Helper("tensorflow") if use_tf else None}
+    os.makedirs(args.out, exist_ok=True)
+    entries, timings = [], {}
+    t_all = time.perf_counter()
+    try:
+        for name in names:
+            t0 = time.perf_counter()
+            case = generate_case(table[name], table, meta, helpers, warn)
+            nbytes = dump_case(case, os.path.join(args.out, f"{name}.json"))
+            entries.append(index_entry(case, nbytes))
+            timings[name] = time.perf_counter() - t0
+            print(f"{name:45s} {timings[name]:7.2f}s {nbytes:9d} bytes", flush=True)
+    finally:
+        for h in helpers.values():
+            if h is not None:
+                h.close()
+    index = {
+        "format_version": FORMAT_VERSION,
+        "keras_version": meta["keras_version"],
+        "keras_commit": meta["keras_commit"],
+        "backend": "numpy",
+        "numpy_version": np.__version__,
+        "set": meta["set"],
+        "base_seed": args.seed,
+        "cases": entries,
+        "saved_models": [],  # this generator writes no saved/ models
+    }
+    with open(os.path.join(args.out, "index.json"), "w") as f:
+        f.write(json.dumps(index, indent=1, allow_nan=False) + "\n")
+    total = time.perf_counter() - t_all
+    print(f"{len(entries)} cases in {total:.1f}s -> {args.out}"
+          f" (tensorflow autodiff check: {'on' if use_tf else 'off'})")
+    if warnings:
+        print(f"{len(warnings)} warning(s):", *warnings, sep="\n  ")
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# --replay: re-run a case file through Keras and report max abs diffs.
+# ---------------------------------------------------------------------------
+
+
+def replay_case(path, helpers, tol):
+    case = json.load(open(path))
+    kind, dt = case["layer"], case["dtype"]
+    weights = [from_T(case["weights"][k], dt)
+               for k in ("kernel", "recurrent_kernel", "bias") if k in case["weights"]]
+    inputs = from_T(case["inputs"], dt)
+    mask = mask_from_T(case["mask"])
+    h0 = None if case["initial_state"] is None else [from_T(t, dt) for t in case["initial_state"]]
+    job = {"layer": kind, "config": case["config"], "weights": weights,
+           "inputs": inputs, "mask": mask, "initial_state": h0,
+           "training": case["training"]}
+    if case["training"] and "dropout_mask" in case:
+        def masks(x):
+            if x is None:
+                return None
+            return [from_T(t, dt) for t in x] if isinstance(x, list) else from_T(x, dt)
+        job["dropout_masks"] = (masks(case["dropout_mask"]), masks(case["recurrent_dropout_mask"]))
+    results = {}  # what -> max abs diff
+
+    def outs(ts):
+        return [from_T(t, np.float64) for t in ts]
+
+    if "steps" in case:
+        layer = build_with_weights(layer_from_config(kind, case["config"]), inputs.shape, weights)
+        for i, st in enumerate(case["steps"]):
+            if st["op"] == "call":
+                h = None if "initial_state" not in st else [from_T(t, dt) for t in st["initial_state"]]
+                got = call_layer(layer, kind, from_T(st["inputs"], dt), mask_from_T(st["mask"]), h, False)
+                results[f"steps[{i}].outputs"] = max_abs_diff(got, outs(st["outputs"]))
+            elif st["op"] == "reset_states":
+                layer.reset_states()
+            elif st["op"] == "assign_states":
+                layer.states[0].assign(from_T(st["states"][0], dt))
+            if "states_after" in st:
+                results[f"steps[{i}].states_after"] = max_abs_diff(
+                    [to_np(layer.states[0].value)], outs(st["states_after"]))
+    else:
+        stock = job_forward(job)  # this (stock numpy) process
+        if dt == "float64":
+            results["outputs_numpy_backend_stock"] = max_abs_diff(stock, outs(case["outputs_numpy_backend_stock"]))
+            results["outputs"] = max_abs_diff(helpers["true_f64"].run(dict(job, op="forward")), outs(case["outputs"]))
+        else:
+            results["outputs"] = max_abs_diff(stock, outs(case["outputs"]))
+        if "outputs_float64_reference" in case:
+            ref = helpers["true_f64"].run(widened_job(dict(job, op="forward")))
+            results["outputs_float64_reference"] = max_abs_diff(ref, outs(case["outputs_float64_reference"]))
+        if "grads" in case:
+            fd = helpers["true_f64"].run(dict(job, op="fd_grads", cotangent=from_T(case["cotangent"], dt),
+                                              h=case["grads"]["h"]))
+            for k, g in fd["grads"].items():
+                results[f"grads.{k}"] = max_abs_diff([g], [from_T(case["grads"][k], np.float64)])
+    worst = max(results.values()) if results else 0.0
+    status = "OK" if worst <= tol else "MISMATCH"
+    print(f"{status:8s} {case['name']}: max abs diff {worst:.3g}")
+    for k, v in results.items():
+        print(f"           {k}: {v:.3g}")
+    return worst <= tol
+
+
+def replay(args):
+    import_keras("numpy")
+    helpers = {"true_f64": Helper("true_f64")}
+    ok = True
+    try:
+        for path in args.replay:
+            ok &= replay_case(path, helpers, args.tol)
+    finally:
+        helpers["true_f64"].close()
+    return 0 if ok else 1
+
+
+# ---------------------------------------------------------------------------
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--out", help="directory to write <name>.json and index.json into")
+    p.add_argument("--seed", type=int, default=DEFAULT_SEED, help="base seed (default %(default)s)")
+    p.add_argument("--only", help="comma-separated case names")
+    p.add_argument("--list", action="store_true", help="list the case table and exit")
+    p.add_argument("--replay", nargs="+", metavar="CASE.json",
+                   help="re-run case files through Keras and report max abs diffs")
+    p.add_argument("--tol", type=float, default=1e-6, help="--replay tolerance (default %(default)s)")
+    p.add_argument("--keras-commit", help="git commit of the installed Keras release")
+    p.add_argument("--no-tensorflow", action="store_true",
+                   help="skip the TensorFlow autodiff check of the FD gradients")
+    p.add_argument("--helper", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.helper:
+        helper_main(args.helper)
+        return 0
+    if args.list:
+        for s in case_table():
+            print(f"{s.name:45s} {s.layer:7s} {s.dtype:7s} {'x'.join(map(str, s.shape)):9s} "
+                  f"units={s.units:<3d} {s.description}")
+        return 0
+    if args.replay:
+        return replay(args)
+    if not args.out:
+        p.error("--out is required (or --list / --replay)")
+    return generate(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

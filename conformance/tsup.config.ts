@@ -1,0 +1,13 @@
+import { defineConfig } from 'tsup';
+
+export default defineConfig({
+  entry: ['src/index.ts', 'src/vitest.ts', 'src/cli.ts'],
+  format: ['esm', 'cjs'],
+  dts: { entry: ['src/index.ts', 'src/vitest.ts'] },
+  sourcemap: true,
+  clean: true,
+  // import.meta.url locates the bundled cases in the CommonJS build too.
+  shims: true,
+  target: 'es2022',
+  external: ['vitest', '@gru/core'],
+});

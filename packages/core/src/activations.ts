@@ -1,0 +1,266 @@
+import { pyRepr, valueError } from './errors.js';
+
+/**
+ * Keras's activations, by the names `keras.activations.get` accepts. Math is float64; a float32
+ * layer rounds where it stores results, which keeps us within float32 rounding of Keras.
+ *
+ * Most are elementwise. `softmax`, `log_softmax` and `sparsemax` act on the last axis, which in a
+ * GRU cell is the `units` axis of one gate, so they work row by row. `glu` halves the last axis
+ * and `threshold` needs arguments Keras cannot pass by name: Keras accepts both names and then
+ * fails inside the call; we accept them in configs and refuse them at call time, with a reason.
+ */
+export interface ActivationDef {
+  /** The name Keras serializes (`swish` -> `silu`). */
+  readonly name: string;
+  /** Elementwise value, or undefined for row-wise activations. */
+  readonly f?: (x: number) => number;
+  /** Elementwise derivative dy/dx, given x and y = f(x). */
+  readonly df?: (x: number, y: number) => number;
+  /** Row-wise value over the last axis (in place from `x` into `y`). */
+  readonly row?: (x: Float64Array, y: Float64Array) => void;
+  /** Row-wise vector-Jacobian product: dx = J(x)^T dy. */
+  readonly rowVjp?: (x: Float64Array, y: Float64Array, dy: Float64Array, dx: Float64Array) => void;
+  /** Why a GRU cannot call this activation (Keras fails at call time too). */
+  readonly unusable?: string;
+}
+
+const SELU_ALPHA = 1.6732632423543772848170429916717;
+const SELU_SCALE = 1.0507009873554804934193349852946;
+
+const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+const softplus = (x: number) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
+const clip01 = (x: number) => (x <= 0 ? 0 : x >= 1 ? 1 : x);
+
+/** erf to double precision: a positive series below 4, a continued fraction above (Lentz). */
+export function erf(x: number): number {
+  if (Number.isNaN(x)) return NaN;
+  const ax = Math.abs(x);
+  if (ax >= 6) return Math.sign(x);
+  let result: number;
+  if (ax < 4) {
+    // erf(x) = 2/sqrt(pi) e^{-x^2} sum_n 2^n x^{2n+1} / (2n+1)!!   (all terms positive)
+    let term = ax;
+    let sum = ax;
+    const x2 = ax * ax;
+    for (let n = 1; n < 200; n++) {
+      term *= (2 * x2) / (2 * n + 1);
+      sum += term;
+      if (term < sum * 1e-17) break;
+    }
+    result = (2 / Math.sqrt(Math.PI)) * Math.exp(-x2) * sum;
+  } else {
+    // erfc(x) = e^{-x^2}/sqrt(pi) * 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + ...))))
+    const tiny = 1e-300;
+    let f = ax;
+    let c = ax;
+    let d = 0;
+    for (let n = 1; n < 200; n++) {
+      const an = n / 2;
+      d = ax + an * d;
+      d = d === 0 ? tiny : d;
+      c = ax + an / c;
+      c = c === 0 ? tiny : c;
+      d = 1 / d;
+      const delta = c * d;
+      f *= delta;
+      if (Math.abs(delta - 1) < 1e-16) break;
+    }
+    result = 1 - Math.exp(-ax * ax) / Math.sqrt(Math.PI) / f;
+  }
+  return x < 0 ? -result : result;
+}
+
+function softmaxRow(x: Float64Array, y: Float64Array): void {
+  let max = -Infinity;
+  for (let i = 0; i < x.length; i++) max = Math.max(max, x[i]);
+  let sum = 0;
+  for (let i = 0; i < x.length; i++) sum += y[i] = Math.exp(x[i] - max);
+  for (let i = 0; i < x.length; i++) y[i] /= sum;
+}
+
+function logSoftmaxRow(x: Float64Array, y: Float64Array): void {
+  let max = -Infinity;
+  for (let i = 0; i < x.length; i++) max = Math.max(max, x[i]);
+  let sum = 0;
+  for (let i = 0; i < x.length; i++) sum += Math.exp(x[i] - max);
+  const lse = Math.log(sum);
+  for (let i = 0; i < x.length; i++) y[i] = x[i] - max - lse;
+}
+
+function sparsemaxRow(x: Float64Array, y: Float64Array): void {
+  const sorted = Float64Array.from(x).sort().reverse();
+  let cumsum = 0;
+  let k = 0;
+  let supportSum = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    cumsum += sorted[i];
+    if (sorted[i] - (cumsum - 1) / (i + 1) > 0) {
+      k = i + 1;
+      supportSum = cumsum;
+    }
+  }
+  const tau = (supportSum - 1) / k;
+  for (let i = 0; i < x.length; i++) y[i] = Math.max(x[i] - tau, 0);
+}
+
+const elementwise = (name: string, f: (x: number) => number, df: (x: number, y: number) => number): ActivationDef => ({ name, f, df });
+
+const TABLE: Record<string, ActivationDef> = {
+  linear: elementwise('linear', (x) => x, () => 1),
+  tanh: elementwise('tanh', Math.tanh, (_x, y) => 1 - y * y),
+  sigmoid: elementwise('sigmoid', sigmoid, (_x, y) => y * (1 - y)),
+  // Keras 3: relu6(x + 3) / 6 == clip(x/6 + 0.5, 0, 1).
+  hard_sigmoid: elementwise('hard_sigmoid', (x) => clip01(x / 6 + 0.5), (x) => (x > -3 && x < 3 ? 1 / 6 : 0)),
+  relu: elementwise('relu', (x) => (x > 0 || Number.isNaN(x) ? x : 0), (x) => (x > 0 ? 1 : 0)),
+  relu6: elementwise('relu6', (x) => Math.min(Math.max(x, 0), 6), (x) => (x > 0 && x < 6 ? 1 : 0)),
+  leaky_relu: elementwise('leaky_relu', (x) => Math.max(x, 0.2 * x), (x) => (x > 0 ? 1 : 0.2)),
+  elu: elementwise('elu', (x) => (x >= 0 ? x : Math.expm1(x)), (x, y) => (x >= 0 ? 1 : y + 1)),
+  selu: elementwise(
+    'selu',
+    (x) => SELU_SCALE * (x >= 0 ? x : SELU_ALPHA * Math.expm1(x)),
+    (x) => (x >= 0 ? SELU_SCALE : SELU_SCALE * SELU_ALPHA * Math.exp(x)),
+  ),
+  celu: elementwise('celu', (x) => Math.max(x, 0) + Math.expm1(Math.min(x, 0)), (x) => (x > 0 ? 1 : Math.exp(x))),
+  softplus: elementwise('softplus', softplus, (x) => sigmoid(x)),
+  softsign: elementwise('softsign', (x) => x / (1 + Math.abs(x)), (x) => 1 / ((1 + Math.abs(x)) * (1 + Math.abs(x)))),
+  silu: elementwise('silu', (x) => x * sigmoid(x), (x) => {
+    const s = sigmoid(x);
+    return s * (1 + x * (1 - s));
+  }),
+  hard_silu: elementwise('hard_silu', (x) => x * clip01(x / 6 + 0.5), (x) => (x <= -3 ? 0 : x >= 3 ? 1 : x / 3 + 0.5)),
+  gelu: elementwise('gelu', (x) => (x * (erf(x / Math.SQRT2) + 1)) / 2, (x) => {
+    const cdf = (erf(x / Math.SQRT2) + 1) / 2;
+    return cdf + (x * Math.exp(-(x * x) / 2)) / Math.sqrt(2 * Math.PI);
+  }),
+  mish: elementwise('mish', (x) => x * Math.tanh(softplus(x)), (x) => {
+    const t = Math.tanh(softplus(x));
+    return t + x * (1 - t * t) * sigmoid(x);
+  }),
+  exponential: elementwise('exponential', Math.exp, (_x, y) => y),
+  log_sigmoid: elementwise('log_sigmoid', (x) => -softplus(-x), (x) => sigmoid(-x)),
+  sparse_sigmoid: elementwise('sparse_sigmoid', (x) => (x <= -1 ? 0 : x >= 1 ? 1 : 0.5 * (x + 1)), (x) => (x > -1 && x < 1 ? 0.5 : 0)),
+  hard_tanh: elementwise('hard_tanh', (x) => Math.min(Math.max(x, -1), 1), (x) => (x > -1 && x < 1 ? 1 : 0)),
+  tanh_shrink: elementwise('tanh_shrink', (x) => x - Math.tanh(x), (x) => Math.tanh(x) ** 2),
+  soft_shrink: elementwise('soft_shrink', (x) => (x > 0.5 ? x - 0.5 : x < -0.5 ? x + 0.5 : 0), (x) => (x > 0.5 || x < -0.5 ? 1 : 0)),
+  hard_shrink: elementwise('hard_shrink', (x) => (Math.abs(x) > 0.5 ? x : 0), (x) => (Math.abs(x) > 0.5 ? 1 : 0)),
+  sparse_plus: elementwise('sparse_plus', (x) => (x <= -1 ? 0 : x < 1 ? 0.25 * (x + 1) ** 2 : x), (x) => (x <= -1 ? 0 : x < 1 ? 0.5 * (x + 1) : 1)),
+  squareplus: elementwise('squareplus', (x) => (x + Math.sqrt(x * x + 4)) / 2, (x) => (1 + x / Math.sqrt(x * x + 4)) / 2),
+  softmax: {
+    name: 'softmax',
+    row: softmaxRow,
+    rowVjp: (_x, y, dy, dx) => {
+      let dot = 0;
+      for (let i = 0; i < y.length; i++) dot += y[i] * dy[i];
+      for (let i = 0; i < y.length; i++) dx[i] = y[i] * (dy[i] - dot);
+    },
+  },
+  log_softmax: {
+    name: 'log_softmax',
+    row: logSoftmaxRow,
+    rowVjp: (_x, y, dy, dx) => {
+      let sum = 0;
+      for (let i = 0; i < dy.length; i++) sum += dy[i];
+      for (let i = 0; i < y.length; i++) dx[i] = dy[i] - Math.exp(y[i]) * sum;
+    },
+  },
+  sparsemax: {
+    name: 'sparsemax',
+    row: sparsemaxRow,
+    rowVjp: (_x, y, dy, dx) => {
+      let count = 0;
+      let sum = 0;
+      for (let i = 0; i < y.length; i++) {
+        if (y[i] > 0) {
+          count++;
+          sum += dy[i];
+        }
+      }
+      const mean = count ? sum / count : 0;
+      for (let i = 0; i < y.length; i++) dx[i] = y[i] > 0 ? dy[i] - mean : 0;
+    },
+  },
+  glu: { name: 'glu', unusable: "'glu' halves the last axis, so a GRU gate cannot keep its `units` width" },
+  threshold: { name: 'threshold', unusable: "'threshold' needs `threshold` and `default_value` arguments, which a GRU cannot pass" },
+};
+
+/** Keras 2's hard_sigmoid, `clip(0.2x + 0.5, 0, 1)`: what Keras 2 files mean by 'hard_sigmoid'. */
+export const KERAS2_HARD_SIGMOID: ActivationDef = elementwise(
+  'hard_sigmoid',
+  (x) => clip01(0.2 * x + 0.5),
+  (x) => (x > -2.5 && x < 2.5 ? 0.2 : 0),
+);
+
+/** Name an activation is known by in a spec: the Keras name, or `keras2_hard_sigmoid`. */
+export type ActivationId = string;
+
+const ALIASES: Record<string, string> = { swish: 'silu', hard_swish: 'hard_silu' };
+
+/** Every identifier `keras.activations.get` accepts as a string. */
+export const ACTIVATION_NAMES: readonly string[] = [...Object.keys(TABLE), ...Object.keys(ALIASES)].sort();
+
+export type KerasFlavor = 'keras3' | 'keras2';
+
+/**
+ * Resolves a Keras activation identifier (a name, `null` for linear, or a serialized function
+ * object `{class_name: 'function', config: name}`) to the id used in specs. `keras2` makes
+ * 'hard_sigmoid' mean Keras 2's formula.
+ */
+export function resolveActivation(identifier: unknown, flavor: KerasFlavor = 'keras3'): ActivationId {
+  if (identifier === null || identifier === undefined) return 'linear';
+  let name: unknown = identifier;
+  if (typeof identifier === 'object' && !Array.isArray(identifier)) {
+    const obj = identifier as Record<string, unknown>;
+    if (obj.class_name === 'function' && typeof obj.config === 'string') name = obj.config;
+    else if (typeof obj.class_name === 'string' && obj.config === undefined) name = obj.class_name;
+  }
+  if (typeof name === 'string') {
+    const canonical = ALIASES[name] ?? name;
+    if (canonical in TABLE) return flavor === 'keras2' && canonical === 'hard_sigmoid' ? 'keras2_hard_sigmoid' : canonical;
+  }
+  throw valueError(`Could not interpret activation function identifier: ${pyRepr(identifier)}`);
+}
+
+export function activationDef(id: ActivationId): ActivationDef {
+  if (id === 'keras2_hard_sigmoid') return KERAS2_HARD_SIGMOID;
+  const def = TABLE[id];
+  if (!def) throw valueError(`Could not interpret activation function identifier: ${id}`);
+  return def;
+}
+
+/** The name Keras writes in a config for this activation. */
+export function serializeActivation(id: ActivationId): string {
+  return activationDef(id).name;
+}
+
+/** Applies an activation to `n` consecutive values of `src` at `offset`, into `dst` at `offset`. */
+export function applyActivation(def: ActivationDef, src: Float64Array, dst: Float64Array, offset: number, n: number): void {
+  if (def.f) {
+    const f = def.f;
+    for (let i = offset; i < offset + n; i++) dst[i] = f(src[i]);
+  } else if (def.row) {
+    def.row(src.subarray(offset, offset + n), dst.subarray(offset, offset + n));
+  } else {
+    throw valueError(`Activation ${def.name} cannot be used in a GRU: ${def.unusable}.`);
+  }
+}
+
+/** dx = (dy/dx)^T dy for `n` values at `offset`, given the pre-activation x and y = f(x). */
+export function activationVjp(
+  def: ActivationDef,
+  x: Float64Array,
+  y: Float64Array,
+  dy: Float64Array,
+  dx: Float64Array,
+  offset: number,
+  n: number,
+): void {
+  if (def.df) {
+    const df = def.df;
+    for (let i = offset; i < offset + n; i++) dx[i] = dy[i] * df(x[i], y[i]);
+  } else if (def.rowVjp) {
+    const s = (a: Float64Array) => a.subarray(offset, offset + n);
+    def.rowVjp(s(x), s(y), s(dy), s(dx));
+  } else {
+    throw valueError(`Activation ${def.name} cannot be used in a GRU: ${def.unusable}.`);
+  }
+}

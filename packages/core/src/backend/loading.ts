@@ -1,0 +1,45 @@
+import { getBackend } from './registry.js';
+import { selectBackend, type BackendChoice, type SelectionPreferences } from './select.js';
+import type { GruBackend, GruCallInfo, GruSpec } from './types.js';
+
+const loads = new Map<GruBackend, Promise<void>>();
+const failures = new Map<string, string>();
+
+/**
+ * Loads a backend once (later calls share the promise). A failure is remembered with its reason,
+ * so automatic selection skips that backend and says why; calling this again retries.
+ */
+export function loadBackend(backend: string | GruBackend): Promise<void> {
+  const b = typeof backend === 'string' ? getBackend(backend) : backend;
+  if (!b) return Promise.reject(new Error(`Backend '${String(backend)}' is not registered.`));
+  const cached = loads.get(b);
+  if (cached && !failures.has(b.name)) return cached;
+  failures.delete(b.name);
+  const p = Promise.resolve()
+    .then(() => b.load())
+    .catch((err: unknown) => {
+      failures.set(b.name, err instanceof Error ? err.message : String(err));
+      throw err;
+    });
+  loads.set(b, p);
+  return p;
+}
+
+/** Why each backend that failed to load did so. */
+export function backendLoadFailures(): ReadonlyMap<string, string> {
+  return failures;
+}
+
+/** Selection for async calls: loads the choice, and re-selects past backends that fail to load. */
+export async function selectAndLoad(spec: GruSpec, call: GruCallInfo, prefs: SelectionPreferences): Promise<BackendChoice> {
+  for (;;) {
+    const choice = selectBackend(spec, call, { ...prefs, loadFailures: failures });
+    if (choice.backend.isLoaded()) return choice;
+    try {
+      await loadBackend(choice.backend);
+      return choice;
+    } catch {
+      // Recorded in `failures`; the next selection explains it and moves on (or throws if named).
+    }
+  }
+}

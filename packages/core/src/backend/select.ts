@@ -1,0 +1,92 @@
+import { UnsupportedCallError, valueError } from '../errors.js';
+import { listBackends } from './registry.js';
+import type { GruBackend, GruCallInfo, GruSpec } from './types.js';
+
+export interface SkippedBackend {
+  name: string;
+  reason: string;
+}
+
+/** Which backend runs a call, and why every other registered backend did not. */
+export interface BackendChoice {
+  backend: GruBackend;
+  skipped: SkippedBackend[];
+}
+
+export interface SelectionPreferences {
+  /** Only this backend (by name or object); its refusal is an error. */
+  backend?: string | GruBackend;
+  /** Keras's `use_cudnn`: `true` demands a cuDNN backend, `false` excludes them. */
+  useCudnn: 'auto' | boolean;
+  /** Only backends that are loaded and run synchronously qualify. */
+  sync: boolean;
+  /** Backends whose `load()` failed, with the reason (the caller loads, then selects again). */
+  loadFailures?: ReadonlyMap<string, string>;
+  /** Gradients will be asked for. */
+  backward?: boolean;
+}
+
+function whyNot(backend: GruBackend, spec: GruSpec, call: GruCallInfo, prefs: SelectionPreferences): string | undefined {
+  const failure = prefs.loadFailures?.get(backend.name);
+  if (failure !== undefined) return `failed to load: ${failure}`;
+  const supported = backend.supports(spec, call);
+  if (supported !== true) return supported;
+  if (prefs.backward) {
+    const canBackward = backend.supportsBackward ? backend.supportsBackward(spec) : 'it does not implement backward';
+    if (canBackward !== true) return `no gradients: ${canBackward}`;
+  }
+  if (prefs.sync) {
+    if (!backend.prepareSync) return 'it has no synchronous path (use the async forward())';
+    if (!backend.isLoaded()) return `not loaded yet (await loadBackend('${backend.name}') or use the async forward())`;
+  }
+  return undefined;
+}
+
+/**
+ * Walks the registered backends in priority order and picks the first that can run the call,
+ * giving a reason for each one passed over. Pure: it loads nothing; async callers load the
+ * choice and, if that fails, select again with the failure recorded.
+ */
+export function selectBackend(spec: GruSpec, call: GruCallInfo, prefs: SelectionPreferences, backends = listBackends()): BackendChoice {
+  const skipped: SkippedBackend[] = [];
+  if (prefs.backend !== undefined) {
+    const wanted = typeof prefs.backend === 'string' ? backends.find((b) => b.name === prefs.backend) : prefs.backend;
+    if (!wanted) {
+      throw valueError(
+        `Backend '${String(prefs.backend)}' is not registered. Registered backends: ${backends.map((b) => b.name).join(', ') || 'none'}. ` +
+          `Import its package (for example '@gru/${String(prefs.backend)}') to register it.`,
+      );
+    }
+    const reason = whyNot(wanted, spec, call, prefs);
+    if (reason !== undefined) throw new UnsupportedCallError(wanted.name, reason);
+    return { backend: wanted, skipped: backends.filter((b) => b !== wanted).map((b) => ({ name: b.name, reason: `backend '${wanted.name}' was requested` })) };
+  }
+  let chosen: GruBackend | undefined;
+  for (const backend of backends) {
+    let reason: string | undefined;
+    if (chosen) reason = `'${chosen.name}' has a higher priority`;
+    else if (backend.priority < 0) reason = 'it runs only when requested by name (negative priority)';
+    else if (prefs.useCudnn === false && backend.cudnn) reason = 'useCudnn is false';
+    else if (prefs.useCudnn === true && !backend.cudnn) reason = 'useCudnn is true and this is not a cuDNN backend';
+    else reason = whyNot(backend, spec, call, prefs);
+    if (reason === undefined) chosen = backend;
+    else skipped.push({ name: backend.name, reason });
+  }
+  if (!chosen) {
+    const reasons = skipped.map((s) => `${s.name}: ${s.reason}`).join('; ');
+    if (prefs.useCudnn === true) {
+      throw valueError(
+        'use_cudnn=True was specified, but cuDNN is not supported for this layer configuration with this backend. ' +
+          `Pass use_cudnn='auto' to fallback to a non-cuDNN implementation. (${reasons || 'no cuDNN backend is registered'})`,
+      );
+    }
+    throw valueError(`No registered GRU backend can run this call. ${reasons || 'No backend is registered.'}`);
+  }
+  return { backend: chosen, skipped };
+}
+
+/** Formats a choice as one line: "cpu (skipped: cudnn: no GPU; webgpu: not loaded)". */
+export function describeChoice(choice: BackendChoice): string {
+  if (!choice.skipped.length) return choice.backend.name;
+  return `${choice.backend.name} (skipped: ${choice.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')})`;
+}

@@ -1,0 +1,377 @@
+import { resolveActivation, serializeActivation, type ActivationId, type KerasFlavor } from './activations.js';
+import { getConstraint, serializeConstraint, type Constraint } from './constraints.js';
+import { GruError, pyRepr, pyTypeName, typeError, valueError } from './errors.js';
+import { getInitializer, serializeInitializer, type Initializer } from './initializers.js';
+import { getRegularizer, serializeRegularizer, type Regularizer } from './regularizers.js';
+import type { DType } from './tensor.js';
+
+/**
+ * Which Keras a layer follows. `keras3` (default) is Keras 3. `keras2` is tf.keras 2.x: the same
+ * defaults, but 'hard_sigmoid' means `clip(0.2x + 0.5, 0, 1)`. `keras2-v1` is tf.compat.v1's
+ * GRU/GRUCell: Keras 2 semantics with `recurrentActivation: 'hard_sigmoid'` and
+ * `resetAfter: false` as defaults.
+ */
+export type KerasCompat = 'keras3' | 'keras2' | 'keras2-v1';
+
+/** A Keras identifier for an initializer/regularizer/constraint: a name, a config object or an instance. */
+export type KerasIdentifier = string | Record<string, unknown> | null;
+
+/** Keras's GRUCell arguments, camelCase. */
+export interface GruCellOptions {
+  units: number;
+  activation?: string | null;
+  recurrentActivation?: string | null;
+  useBias?: boolean;
+  kernelInitializer?: KerasIdentifier | Initializer;
+  recurrentInitializer?: KerasIdentifier | Initializer;
+  biasInitializer?: KerasIdentifier | Initializer;
+  kernelRegularizer?: KerasIdentifier | Regularizer;
+  recurrentRegularizer?: KerasIdentifier | Regularizer;
+  biasRegularizer?: KerasIdentifier | Regularizer;
+  kernelConstraint?: KerasIdentifier | Constraint;
+  recurrentConstraint?: KerasIdentifier | Constraint;
+  biasConstraint?: KerasIdentifier | Constraint;
+  dropout?: number;
+  recurrentDropout?: number;
+  resetAfter?: boolean;
+  seed?: number | null;
+  /** Keras accepts it and forces 1 when recurrentDropout > 0; it is not in Keras's config. */
+  implementation?: 1 | 2;
+  name?: string;
+  trainable?: boolean;
+  /** 'float32' (default), 'float64', or a Keras dtype policy (name or serialized object). */
+  dtype?: string | Record<string, unknown> | null;
+  compat?: KerasCompat;
+}
+
+/** Keras's GRU arguments, camelCase, plus gru's `timeMajor` (Keras 2) and `backend`. */
+export interface GruOptions extends GruCellOptions {
+  returnSequences?: boolean;
+  returnState?: boolean;
+  goBackwards?: boolean;
+  stateful?: boolean;
+  unroll?: boolean;
+  zeroOutputForMask?: boolean;
+  activityRegularizer?: KerasIdentifier | Regularizer;
+  useCudnn?: 'auto' | boolean;
+  /** Inputs and outputs are [time, batch, features] (Keras 2's `time_major`). */
+  timeMajor?: boolean;
+  /** Run on this backend only (by registered name); otherwise the best that supports the call. */
+  backend?: string;
+}
+
+/** The dtype policy as Keras serializes it, kept for round trips. */
+export interface DTypePolicyConfig {
+  name: string;
+  /** The dtype the math runs in. */
+  compute: DType | 'float16' | 'bfloat16';
+  /** The dtype weights are stored in. */
+  variable: DType;
+}
+
+/** Everything a GRUCell is, resolved and validated. */
+export interface CellConfig {
+  name: string | undefined;
+  trainable: boolean;
+  dtypePolicy: DTypePolicyConfig;
+  units: number;
+  activation: ActivationId;
+  recurrentActivation: ActivationId;
+  useBias: boolean;
+  kernelInitializer: Initializer;
+  recurrentInitializer: Initializer;
+  biasInitializer: Initializer;
+  kernelRegularizer: Regularizer | null;
+  recurrentRegularizer: Regularizer | null;
+  biasRegularizer: Regularizer | null;
+  kernelConstraint: Constraint | null;
+  recurrentConstraint: Constraint | null;
+  biasConstraint: Constraint | null;
+  dropout: number;
+  recurrentDropout: number;
+  resetAfter: boolean;
+  seed: number | null;
+  implementation: 1 | 2;
+  compat: KerasCompat;
+}
+
+export interface LayerConfig extends CellConfig {
+  returnSequences: boolean;
+  returnState: boolean;
+  goBackwards: boolean;
+  stateful: boolean;
+  unroll: boolean;
+  zeroOutputForMask: boolean;
+  activityRegularizer: Regularizer | null;
+  useCudnn: 'auto' | boolean;
+  timeMajor: boolean;
+  backend: string | undefined;
+}
+
+const CELL_KEYS = [
+  'units', 'activation', 'recurrentActivation', 'useBias', 'kernelInitializer', 'recurrentInitializer',
+  'biasInitializer', 'kernelRegularizer', 'recurrentRegularizer', 'biasRegularizer', 'kernelConstraint',
+  'recurrentConstraint', 'biasConstraint', 'dropout', 'recurrentDropout', 'resetAfter', 'seed',
+  'implementation', 'name', 'trainable', 'dtype', 'compat',
+] as const;
+const LAYER_KEYS = [
+  ...CELL_KEYS, 'returnSequences', 'returnState', 'goBackwards', 'stateful', 'unroll', 'zeroOutputForMask',
+  'activityRegularizer', 'useCudnn', 'timeMajor', 'backend',
+] as const;
+
+/** Python's repr of a kwargs dict, as Keras prints it in "Unrecognized keyword arguments" errors. */
+function pyDict(entries: [string, unknown][]): string {
+  const item = (v: unknown) => (typeof v === 'string' ? `'${v}'` : pyRepr(v));
+  return `{${entries.map(([k, v]) => `'${k}': ${item(v)}`).join(', ')}}`;
+}
+
+function rejectUnknown(options: object, allowed: readonly string[], className: string): void {
+  const unknown = Object.entries(options).filter(([k, v]) => !allowed.includes(k) && v !== undefined);
+  if (unknown.length) throw valueError(`Unrecognized keyword arguments passed to ${className}: ${pyDict(unknown)}`);
+}
+
+function checkBool(value: unknown, argName: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') {
+    throw typeError(`Argument \`${argName}\` must be a boolean, received ${pyRepr(value)} (${pyTypeName(value)}).`);
+  }
+  return value;
+}
+
+/** Keras clamps rates with `min(1, max(0, rate))`; a non-number fails that comparison. */
+function clampRate(value: unknown): number {
+  if (value === undefined) return 0;
+  if (typeof value !== 'number' || Number.isNaN(value)) {
+    throw typeError(`'>' not supported between instances of '${pyTypeName(value)}' and 'float'`);
+  }
+  return Math.min(1, Math.max(0, value));
+}
+
+function checkUnits(units: unknown): number {
+  if (typeof units !== 'number' || Number.isNaN(units)) {
+    throw typeError(`'<=' not supported between instances of '${pyTypeName(units)}' and 'int'`);
+  }
+  if (units <= 0) {
+    throw valueError(`Received an invalid value for argument \`units\`, expected a positive integer, got ${pyRepr(units)}.`);
+  }
+  if (!Number.isInteger(units)) {
+    // Keras raises this when the layer is built; raising it now is earlier, not different.
+    throw valueError('state_size must be an integer, or a list/tuple of integers (one for each state tensor).');
+  }
+  return units;
+}
+
+function checkSeed(seed: unknown): number | null {
+  if (seed === undefined || seed === null) return null;
+  if (typeof seed !== 'number' || !Number.isInteger(seed)) {
+    throw valueError(`Argument \`seed\` must be an integer or None, received ${pyRepr(seed)}.`);
+  }
+  return seed;
+}
+
+export function resolveDTypePolicy(dtype: unknown): DTypePolicyConfig {
+  let name: unknown = dtype ?? 'float32';
+  if (typeof dtype === 'object' && dtype !== null) {
+    const cfg = (dtype as Record<string, unknown>).config as Record<string, unknown> | undefined;
+    name = cfg?.name ?? (dtype as Record<string, unknown>).name;
+  }
+  if (typeof name === 'string') {
+    if (name === 'float32' || name === 'float64') return { name, compute: name, variable: name };
+    if (name === 'mixed_float16' || name === 'mixed_bfloat16') {
+      return { name, compute: name.slice('mixed_'.length) as 'float16' | 'bfloat16', variable: 'float32' };
+    }
+    // Pure half-precision policies round-trip through configs; the math is refused at call time.
+    if (name === 'float16' || name === 'bfloat16') return { name, compute: name, variable: 'float32' };
+  }
+  throw valueError(`Invalid dtype policy: expected one of float32, float64, float16, bfloat16, mixed_float16, mixed_bfloat16, received ${pyRepr(name)}.`);
+}
+
+function resolveOr<T>(fn: () => T, argName: string): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof GruError) throw err;
+    throw valueError(`Argument \`${argName}\`: ${(err as Error).message}`);
+  }
+}
+
+/** Validates GRUCell arguments exactly as Keras's constructor does, with Keras's defaults. */
+export function resolveCellConfig(options: GruCellOptions, className = 'GRUCell', allowed: readonly string[] = CELL_KEYS): CellConfig {
+  if (typeof options !== 'object' || options === null) {
+    throw typeError(`${className} expects an options object such as {units: 32}, received ${pyRepr(options)}.`);
+  }
+  rejectUnknown(options, allowed, className);
+  const compat = options.compat ?? 'keras3';
+  if (!['keras3', 'keras2', 'keras2-v1'].includes(compat)) {
+    throw valueError(`Argument \`compat\` must be one of 'keras3', 'keras2', 'keras2-v1', received ${pyRepr(compat)}.`);
+  }
+  const flavor: KerasFlavor = compat === 'keras3' ? 'keras3' : 'keras2';
+  const v1 = compat === 'keras2-v1';
+  const units = checkUnits(options.units);
+  const recurrentDropout = clampRate(options.recurrentDropout);
+  const implementation = options.implementation ?? 2;
+  if (implementation !== 1 && implementation !== 2) {
+    throw valueError(`Argument \`implementation\` must be 1 or 2, received ${pyRepr(implementation)}.`);
+  }
+  const pick = <T>(value: T | undefined, fallback: T): T => (value === undefined ? fallback : value);
+  return {
+    name: options.name,
+    trainable: checkBool(options.trainable, 'trainable', true),
+    dtypePolicy: resolveDTypePolicy(options.dtype),
+    units,
+    activation: resolveActivation(pick(options.activation, 'tanh'), flavor),
+    recurrentActivation: resolveActivation(pick(options.recurrentActivation, v1 ? 'hard_sigmoid' : 'sigmoid'), flavor),
+    useBias: checkBool(options.useBias, 'useBias', true),
+    kernelInitializer: resolveOr(() => getInitializer(pick(options.kernelInitializer, 'glorot_uniform')), 'kernelInitializer'),
+    recurrentInitializer: resolveOr(() => getInitializer(pick(options.recurrentInitializer, 'orthogonal')), 'recurrentInitializer'),
+    biasInitializer: resolveOr(() => getInitializer(pick(options.biasInitializer, 'zeros')), 'biasInitializer'),
+    kernelRegularizer: getRegularizer(options.kernelRegularizer ?? null),
+    recurrentRegularizer: getRegularizer(options.recurrentRegularizer ?? null),
+    biasRegularizer: getRegularizer(options.biasRegularizer ?? null),
+    kernelConstraint: getConstraint(options.kernelConstraint ?? null),
+    recurrentConstraint: getConstraint(options.recurrentConstraint ?? null),
+    biasConstraint: getConstraint(options.biasConstraint ?? null),
+    dropout: clampRate(options.dropout),
+    recurrentDropout,
+    resetAfter: checkBool(options.resetAfter, 'resetAfter', !v1),
+    seed: checkSeed(options.seed),
+    // Keras forces implementation 1 (three dropout masks per gate) once recurrent dropout is on.
+    implementation: recurrentDropout !== 0 ? 1 : implementation,
+    compat,
+  };
+}
+
+/** Validates GRU arguments exactly as Keras's constructor does, with Keras's defaults. */
+export function resolveLayerConfig(options: GruOptions): LayerConfig {
+  const cell = resolveCellConfig(options, 'GRU', LAYER_KEYS);
+  const useCudnn = options.useCudnn ?? 'auto';
+  if (useCudnn !== 'auto' && useCudnn !== true && useCudnn !== false) {
+    throw valueError(
+      `Invalid valid received for argument \`use_cudnn\`. Expected one of {'auto', True, False}. Received: use_cudnn=${pyRepr(useCudnn)}`,
+    );
+  }
+  if (options.backend !== undefined && typeof options.backend !== 'string') {
+    throw typeError(`Argument \`backend\` must be a backend name (string), received ${pyRepr(options.backend)}.`);
+  }
+  return {
+    ...cell,
+    returnSequences: checkBool(options.returnSequences, 'returnSequences', false),
+    returnState: checkBool(options.returnState, 'returnState', false),
+    goBackwards: checkBool(options.goBackwards, 'goBackwards', false),
+    stateful: checkBool(options.stateful, 'stateful', false),
+    unroll: checkBool(options.unroll, 'unroll', false),
+    zeroOutputForMask: checkBool(options.zeroOutputForMask, 'zeroOutputForMask', false),
+    activityRegularizer: getRegularizer(options.activityRegularizer ?? null),
+    useCudnn,
+    timeMajor: checkBool(options.timeMajor, 'timeMajor', false),
+    backend: options.backend,
+  };
+}
+
+/** Keras's serialized DTypePolicy object (Keras 3 writes policies this way). */
+export function serializeDTypePolicy(policy: DTypePolicyConfig): Record<string, unknown> {
+  return { module: 'keras', class_name: 'DTypePolicy', config: { name: policy.name }, registered_name: null };
+}
+
+/** The cell part of get_config, in Keras's key order. */
+function cellConfigBody(c: CellConfig): Record<string, unknown> {
+  return {
+    units: c.units,
+    activation: serializeActivation(c.activation),
+    recurrent_activation: serializeActivation(c.recurrentActivation),
+    use_bias: c.useBias,
+    kernel_initializer: serializeInitializer(c.kernelInitializer),
+    recurrent_initializer: serializeInitializer(c.recurrentInitializer),
+    bias_initializer: serializeInitializer(c.biasInitializer),
+    kernel_regularizer: serializeRegularizer(c.kernelRegularizer),
+    recurrent_regularizer: serializeRegularizer(c.recurrentRegularizer),
+    bias_regularizer: serializeRegularizer(c.biasRegularizer),
+  };
+}
+
+function constraintsAndRest(c: CellConfig): Record<string, unknown> {
+  return {
+    kernel_constraint: serializeConstraint(c.kernelConstraint),
+    recurrent_constraint: serializeConstraint(c.recurrentConstraint),
+    bias_constraint: serializeConstraint(c.biasConstraint),
+    dropout: c.dropout,
+    recurrent_dropout: c.recurrentDropout,
+    reset_after: c.resetAfter,
+    seed: c.seed,
+  };
+}
+
+/** GRUCell.get_config(), key for key. */
+export function cellToKerasConfig(c: CellConfig, name: string): Record<string, unknown> {
+  return {
+    name,
+    trainable: c.trainable,
+    dtype: serializeDTypePolicy(c.dtypePolicy),
+    ...cellConfigBody(c),
+    ...constraintsAndRest(c),
+  };
+}
+
+/** GRU.get_config(), key for key (plus `time_major` only when set, which Keras 3 lacks). */
+export function layerToKerasConfig(c: LayerConfig, name: string): Record<string, unknown> {
+  const config: Record<string, unknown> = {
+    name,
+    trainable: c.trainable,
+    dtype: serializeDTypePolicy(c.dtypePolicy),
+    return_sequences: c.returnSequences,
+    return_state: c.returnState,
+    go_backwards: c.goBackwards,
+    stateful: c.stateful,
+    unroll: c.unroll,
+    zero_output_for_mask: c.zeroOutputForMask,
+    ...cellConfigBody(c),
+    activity_regularizer: serializeRegularizer(c.activityRegularizer),
+    ...constraintsAndRest(c),
+  };
+  if (c.timeMajor) config.time_major = true;
+  return config;
+}
+
+const camel = (key: string) => key.replace(/_([a-z])/g, (_m, ch: string) => ch.toUpperCase());
+
+/** Keys Keras 2 (or Keras 3's base Layer) writes that carry nothing gru needs to keep. */
+const IGNORED_KERAS_KEYS = new Set(['autocast', 'input_dim', 'input_shape', 'batch_input_shape', 'batch_shape', 'batch_size']);
+
+export interface FromConfigOptions {
+  /** Overrides the Keras version guessed from the config (Keras 2 writes `time_major` and a plain dtype string). */
+  compat?: KerasCompat;
+}
+
+/** True when a config looks like tf.keras 2's (it writes `time_major`, a string dtype and `implementation`). */
+export function looksLikeKeras2(config: Record<string, unknown>): boolean {
+  return 'time_major' in config || ('implementation' in config && typeof config.dtype === 'string');
+}
+
+/**
+ * Turns Keras's get_config() JSON (snake_case) into constructor options. Unknown keys keep their
+ * Keras spelling so the constructor reports them as Keras does ("Unrecognized keyword arguments
+ * passed to GRU: {'bogus': 1}"). Returns the input feature size if the config records one.
+ */
+export function kerasConfigToOptions(
+  config: Record<string, unknown>,
+  options: FromConfigOptions = {},
+): { options: Record<string, unknown>; inputDim: number | undefined } {
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) {
+    throw typeError(`fromConfig expects a Keras config object, received ${pyRepr(config)}.`);
+  }
+  const body = 'class_name' in config && typeof config.config === 'object' ? (config.config as Record<string, unknown>) : config;
+  const out: Record<string, unknown> = {};
+  let inputDim: number | undefined;
+  for (const [key, value] of Object.entries(body)) {
+    if (IGNORED_KERAS_KEYS.has(key)) {
+      const shape = (key === 'input_dim' ? [value] : value) as unknown;
+      if (Array.isArray(shape) && typeof shape[shape.length - 1] === 'number') inputDim = shape[shape.length - 1] as number;
+      continue;
+    }
+    if (key === 'cell') continue; // RNN(cell=...) configs carry the cell's arguments at the top too
+    const camelKey = camel(key);
+    out[(LAYER_KEYS as readonly string[]).includes(camelKey) ? camelKey : key] = value;
+  }
+  out.compat = options.compat ?? (looksLikeKeras2(body) ? 'keras2' : 'keras3');
+  return { options: out, inputDim };
+}

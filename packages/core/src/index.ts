@@ -1,0 +1,58 @@
+/**
+ * @gru/core: Keras's GRU and GRUCell for JavaScript and TypeScript, the backend interface every
+ * gru backend implements, and the pure-TypeScript reference backend.
+ */
+export { GRU, type GruCallOptions, type GruResult } from './layer/gru.js';
+export { GRUCell, type CellCallOptions, type CellResult, type CellWeights } from './layer/gru-cell.js';
+export { clearSession } from './layer/names.js';
+export { serializeLayer, deserializeLayer } from './layer/serialize.js';
+export {
+  resolveCellConfig,
+  resolveLayerConfig,
+  looksLikeKeras2,
+  type GruOptions,
+  type GruCellOptions,
+  type KerasCompat,
+  type KerasIdentifier,
+  type CellConfig,
+  type LayerConfig,
+  type FromConfigOptions,
+  type DTypePolicyConfig,
+} from './config.js';
+export {
+  ACTIVATION_NAMES,
+  activationDef,
+  resolveActivation,
+  serializeActivation,
+  applyActivation,
+  activationVjp,
+  erf,
+  type ActivationDef,
+  type ActivationId,
+} from './activations.js';
+export { getInitializer, serializeInitializer, type Initializer } from './initializers.js';
+export { getRegularizer, serializeRegularizer, type Regularizer } from './regularizers.js';
+export { getConstraint, serializeConstraint, type Constraint } from './constraints.js';
+export type { KerasObjectConfig } from './keras-objects.js';
+export { SeedGenerator } from './random.js';
+export { GruError, UnsupportedCallError, type KerasErrorType } from './errors.js';
+export { toTensor, toNested, sizeOf, type Tensor, type TensorLike, type NestedArray, type FloatArray, type DType } from './tensor.js';
+export {
+  GRU_BACKEND_SPEC_VERSION,
+  type GruBackend,
+  type PreparedGru,
+  type GruSpec,
+  type GruWeights,
+  type GruCallInfo,
+  type ForwardRequest,
+  type ForwardResult,
+  type BackwardRequest,
+  type GruGradients,
+} from './backend/types.js';
+export { registerBackend, unregisterBackend, getBackend, listBackends } from './backend/registry.js';
+export { selectBackend, describeChoice, type BackendChoice, type SkippedBackend, type SelectionPreferences } from './backend/select.js';
+export { loadBackend, backendLoadFailures } from './backend/loading.js';
+export { cudnnEligibility } from './backend/cudnn-rules.js';
+export { referenceBackend } from './reference/backend.js';
+export { referenceForward } from './reference/forward.js';
+export { classifyMask, applyMaskedOutputConventions } from './layer/masking.js';

@@ -1,0 +1,396 @@
+import type { ForwardRequest, GruSpec, GruWeights } from '../backend/types.js';
+import {
+  cellToKerasConfig,
+  kerasConfigToOptions,
+  resolveCellConfig,
+  type CellConfig,
+  type FromConfigOptions,
+  type GruCellOptions,
+} from '../config.js';
+import { formatShape, valueError } from '../errors.js';
+import { SeedGenerator } from '../random.js';
+import { referenceForward } from '../reference/forward.js';
+import { arrayFor, toTensor, type DType, type FloatArray, type Tensor, type TensorLike } from '../tensor.js';
+import { dropoutActive, drawDropoutMask, parseMasks } from './dropout.js';
+import { uniqueName } from './names.js';
+import { copyTensor, parseWeights, toGruWeights, weightShapes } from './weights.js';
+
+export interface CellCallOptions {
+  training?: boolean;
+}
+
+/** What `GRUCell.call` returns: Keras's `(h, [h])`. */
+export interface CellResult {
+  output: Tensor;
+  states: Tensor[];
+}
+
+/** The weights of a built cell, by Keras's names. */
+export interface CellWeights {
+  kernel: Tensor;
+  recurrentKernel: Tensor;
+  bias: Tensor | null;
+}
+
+/**
+ * Keras's `GRUCell`: one step of the GRU, plus the weights, dropout masks and config that a `GRU`
+ * layer wraps. Its math is the reference backend's, run for a single timestep.
+ */
+export class GRUCell {
+  readonly config: CellConfig;
+  readonly name: string;
+  /** Incremented whenever the weights change, so prepared backends know to refresh. */
+  weightsVersion = 0;
+  private weightList: Tensor[] | null = null;
+  private inputDim: number | undefined;
+  private readonly seedGenerator: SeedGenerator;
+  private dropoutMask: FloatArray[] | null = null;
+  private recurrentDropoutMask: FloatArray[] | null = null;
+
+  constructor(options: GruCellOptions, resolved?: CellConfig) {
+    this.config = resolved ?? resolveCellConfig(options);
+    this.name = this.config.name ?? uniqueName('gru_cell');
+    this.seedGenerator = new SeedGenerator(this.config.seed);
+  }
+
+  /** Builds a cell from Keras's `get_config()` JSON (snake_case, as Keras writes it). */
+  static fromConfig(config: Record<string, unknown>, options: FromConfigOptions = {}): GRUCell {
+    const { options: opts, inputDim } = kerasConfigToOptions(config, options);
+    const cell = new GRUCell(opts as unknown as GruCellOptions);
+    if (inputDim !== undefined) cell.build(inputDim);
+    return cell;
+  }
+
+  getConfig(): Record<string, unknown> {
+    return cellToKerasConfig(this.config, this.name);
+  }
+
+  get units(): number {
+    return this.config.units;
+  }
+  get stateSize(): number {
+    return this.config.units;
+  }
+  get outputSize(): number {
+    return this.config.units;
+  }
+  get built(): boolean {
+    return this.weightList !== null;
+  }
+  /** The dtype weights, inputs and outputs use (the policy's variable dtype). */
+  get dtype(): DType {
+    return this.config.dtypePolicy.variable;
+  }
+
+  /** Creates the weights with the initializers. `inputShape` is `[..., features]` or the feature count. */
+  build(inputShape: readonly (number | null)[] | number): void {
+    const inputDim = typeof inputShape === 'number' ? inputShape : inputShape[inputShape.length - 1];
+    if (typeof inputDim !== 'number' || !Number.isInteger(inputDim) || inputDim < 0) {
+      throw valueError(`GRUCell.build: the last axis of the input shape must be a known non-negative integer, received ${JSON.stringify(inputShape)}.`);
+    }
+    if (this.built) {
+      if (inputDim !== this.inputDim) {
+        throw valueError(`Layer '${this.name}' was built for ${this.inputDim} input features; it cannot be rebuilt for ${inputDim}.`);
+      }
+      return;
+    }
+    const c = this.config;
+    const inits = [c.kernelInitializer, c.recurrentInitializer, c.biasInitializer];
+    this.inputDim = inputDim;
+    this.weightList = weightShapes(inputDim, c.units, c.useBias, c.resetAfter).map((shape, i) => ({
+      shape,
+      data: inits[i].generate(shape, this.dtype),
+    }));
+    this.weightsVersion++;
+  }
+
+  /** Input feature count (after build). */
+  get inputSize(): number | undefined {
+    return this.inputDim;
+  }
+
+  private requireBuilt(): Tensor[] {
+    if (!this.weightList) {
+      throw valueError(`Layer '${this.name}' has no weights yet: call it on an input, call build(inputShape), or setWeights() first.`);
+    }
+    return this.weightList;
+  }
+
+  get kernel(): Tensor {
+    return this.requireBuilt()[0];
+  }
+  get recurrentKernel(): Tensor {
+    return this.requireBuilt()[1];
+  }
+  get bias(): Tensor | null {
+    return this.requireBuilt()[2] ?? null;
+  }
+
+  /** Keras's `get_weights()`: copies of kernel, recurrent_kernel and (if used) bias. */
+  getWeights(): Tensor[] {
+    return this.weightList ? this.weightList.map(copyTensor) : [];
+  }
+
+  /**
+   * Keras's `set_weights()`. Accepts the list or `{kernel, recurrentKernel, bias}`. An unbuilt
+   * cell is built from the kernel's first dimension.
+   */
+  setWeights(weights: readonly TensorLike[] | { kernel: TensorLike; recurrentKernel: TensorLike; bias?: TensorLike | null }): void {
+    const c = this.config;
+    let inputDim = this.inputDim;
+    if (inputDim === undefined) {
+      const kernel = Array.isArray(weights) ? weights[0] : (weights as { kernel: TensorLike }).kernel;
+      inputDim = kernel === undefined ? 0 : toTensor(kernel, 'kernel', this.dtype).shape[0] ?? 0;
+    }
+    const parsed = parseWeights(weights, weightShapes(inputDim, c.units, c.useBias, c.resetAfter), this.name, this.dtype);
+    this.inputDim = inputDim;
+    this.weightList = parsed;
+    this.weightsVersion++;
+  }
+
+  /** The kernel-facing description of this cell (after build). */
+  spec(): GruSpec {
+    this.requireBuilt();
+    const c = this.config;
+    return {
+      units: c.units,
+      inputDim: this.inputDim as number,
+      activation: c.activation,
+      recurrentActivation: c.recurrentActivation,
+      useBias: c.useBias,
+      resetAfter: c.resetAfter,
+      dtype: this.dtype,
+    };
+  }
+
+  /** Weights as flat arrays in Keras's layout (shared, not copied: backends must not write to them). */
+  gruWeights(): GruWeights {
+    return toGruWeights(this.requireBuilt());
+  }
+
+  /** Keras's `get_initial_state(batch_size)`: one zero state `[batch, units]`. */
+  getInitialState(batchSize: number): Tensor[] {
+    return [{ shape: [batchSize, this.units], data: arrayFor(this.dtype, batchSize * this.units) }];
+  }
+
+  /** Weight regularization penalties (kernel, recurrent kernel, bias), as in Keras's `layer.losses`. */
+  get losses(): number[] {
+    if (!this.weightList) return [];
+    const c = this.config;
+    const regs = [c.kernelRegularizer, c.recurrentRegularizer, c.biasRegularizer];
+    const out: number[] = [];
+    this.weightList.forEach((w, i) => {
+      const r = regs[i];
+      if (r) out.push(r.penalty(w.data, w.shape));
+    });
+    return out;
+  }
+
+  /** Applies kernel/recurrent/bias constraints to the weights, as Keras's optimizer does after an update. */
+  applyConstraints(): void {
+    const list = this.requireBuilt();
+    const c = this.config;
+    const cons = [c.kernelConstraint, c.recurrentConstraint, c.biasConstraint];
+    let changed = false;
+    list.forEach((w, i) => {
+      const con = cons[i];
+      if (con) {
+        w.data = con.apply(w.data, w.shape);
+        changed = true;
+      }
+    });
+    if (changed) this.weightsVersion++;
+  }
+
+  // ---- dropout masks (Keras 3's DropoutRNNCell, plus tf.keras's names) ----
+
+  /** The number of input masks Keras draws: 3 (one per gate) for implementation 1, else 1. */
+  get dropoutMaskCount(): 1 | 3 {
+    return this.config.implementation === 1 ? 3 : 1;
+  }
+
+  /** Keras 3 `get_dropout_mask(step_input)`: the cached input mask(s) [batch, features], drawn on first use. */
+  getDropoutMask(batch: number): FloatArray[] | null {
+    if (this.dropoutMask === null && this.config.dropout > 0) {
+      this.dropoutMask = this.drawMasks(batch, this.requireInputDim(), this.config.dropout, this.dropoutMaskCount);
+    }
+    return this.dropoutMask;
+  }
+
+  /** Keras 3 `get_recurrent_dropout_mask(step_input)`: three cached masks [batch, units]. */
+  getRecurrentDropoutMask(batch: number): FloatArray[] | null {
+    if (this.recurrentDropoutMask === null && this.config.recurrentDropout > 0) {
+      this.recurrentDropoutMask = this.drawMasks(batch, this.units, this.config.recurrentDropout, 3);
+    }
+    return this.recurrentDropoutMask;
+  }
+
+  /**
+   * tf.keras `get_dropout_mask_for_cell(inputs, training, count)`: null without dropout; all-ones
+   * masks outside training; otherwise `count` seeded masks, cached until `resetDropoutMask()`.
+   */
+  getDropoutMaskForCell(inputs: TensorLike, training: boolean, count = 1): Tensor | Tensor[] | null {
+    return this.maskForCell(inputs, training, count, this.config.dropout, 'dropoutMask');
+  }
+
+  /** tf.keras `get_recurrent_dropout_mask_for_cell(inputs, training, count)`, for a state-shaped input. */
+  getRecurrentDropoutMaskForCell(inputs: TensorLike, training: boolean, count = 1): Tensor | Tensor[] | null {
+    return this.maskForCell(inputs, training, count, this.config.recurrentDropout, 'recurrentDropoutMask');
+  }
+
+  private maskForCell(
+    inputs: TensorLike,
+    training: boolean,
+    count: number,
+    rate: number,
+    slot: 'dropoutMask' | 'recurrentDropoutMask',
+  ): Tensor | Tensor[] | null {
+    if (rate === 0) return null;
+    const t = toTensor(inputs, 'inputs', this.dtype);
+    const [rows, cols] = [t.shape[0], t.shape[t.shape.length - 1]];
+    let masks: FloatArray[];
+    if (!training) {
+      masks = Array.from({ length: count }, () => arrayFor(this.dtype, rows * cols).fill(1));
+    } else {
+      const cached = this[slot];
+      masks = cached && cached.length === count && cached[0].length === rows * cols ? cached : this.drawMasks(rows, cols, rate, count);
+      this[slot] = masks;
+    }
+    const tensors = masks.map((data) => ({ shape: [rows, cols], data }));
+    return count === 1 ? tensors[0] : tensors;
+  }
+
+  resetDropoutMask(): void {
+    this.dropoutMask = null;
+  }
+  resetRecurrentDropoutMask(): void {
+    this.recurrentDropoutMask = null;
+  }
+
+  /**
+   * Supplies the input dropout mask(s) to use instead of drawing them, as tests do with Keras's
+   * `cell._dropout_mask`: one [batch, features] tensor, or three for implementation 1.
+   */
+  setDropoutMask(masks: TensorLike | TensorLike[], batch: number): void {
+    this.dropoutMask = parseMasks(masks, this.dropoutMaskCount, batch, this.requireInputDim(), 'dropoutMask', this.dtype);
+  }
+
+  /** Supplies the three [batch, units] recurrent dropout masks (Keras's `cell._recurrent_dropout_mask`). */
+  setRecurrentDropoutMask(masks: TensorLike[], batch: number): void {
+    this.recurrentDropoutMask = parseMasks(masks, 3, batch, this.units, 'recurrentDropoutMask', this.dtype);
+  }
+
+  private drawMasks(rows: number, cols: number, rate: number, count: number): FloatArray[] {
+    return Array.from({ length: count }, () => drawDropoutMask(this.seedGenerator, rows, cols, rate, this.dtype));
+  }
+
+  private requireInputDim(): number {
+    this.requireBuilt();
+    return this.inputDim as number;
+  }
+
+  /**
+   * Masks for one training call, or undefined: the shared input mask is returned apart because
+   * callers fold it into the inputs (Keras's implementation 2 multiplies before the matmul).
+   */
+  callMasks(batch: number, training: boolean): { shared?: FloatArray; perGate?: [FloatArray, FloatArray, FloatArray]; recurrent?: [FloatArray, FloatArray, FloatArray] } {
+    const out: ReturnType<GRUCell['callMasks']> = {};
+    if (dropoutActive(this.config.dropout, training)) {
+      const masks = this.getDropoutMask(batch) as FloatArray[];
+      checkMaskRows(masks, batch * this.requireInputDim(), 'dropout');
+      if (masks.length === 3) out.perGate = masks as [FloatArray, FloatArray, FloatArray];
+      else out.shared = masks[0];
+    }
+    if (dropoutActive(this.config.recurrentDropout, training)) {
+      const masks = this.getRecurrentDropoutMask(batch) as FloatArray[];
+      checkMaskRows(masks, batch * this.units, 'recurrent dropout');
+      out.recurrent = masks as [FloatArray, FloatArray, FloatArray];
+    }
+    return out;
+  }
+
+  /**
+   * Keras's `GRUCell.call(inputs, states, training)`: one step for a batch. `states` is `[h]` or
+   * a bare `h` ([batch, units]; a [1, units] state broadcasts over the batch, as in Keras).
+   */
+  call(inputs: TensorLike, states: TensorLike | TensorLike[], options: CellCallOptions = {}): CellResult {
+    const request = this.stepRequest(inputs, states, options);
+    const result = referenceForward(this.spec(), this.gruWeights(), request);
+    return this.stepResult(request, result.output, result.lastState);
+  }
+
+  /**
+   * The backend request for one `call` step (a one-timestep sequence), validated, with dropout
+   * masks folded in as Keras applies them. Lets a backend run exactly what `call` runs.
+   */
+  stepRequest(inputs: TensorLike, states: TensorLike | TensorLike[], options: CellCallOptions = {}): ForwardRequest {
+    const x = toTensor(inputs, 'inputs', this.dtype);
+    if (x.shape.length !== 2) {
+      throw valueError(`GRUCell '${this.name}' expects inputs of shape (batch, features); received shape ${formatShape(x.shape)}.`);
+    }
+    const [batch, features] = x.shape;
+    this.build(features);
+    if (features !== this.inputDim) {
+      throw valueError(`Input of GRUCell '${this.name}' must have ${this.inputDim} features (its kernel has ${this.inputDim} rows); received shape ${formatShape(x.shape)}.`);
+    }
+    const stateList = isStateList(states) ? states : [states as TensorLike];
+    if (stateList.length !== 1) {
+      throw valueError(`GRUCell '${this.name}' has one state; received ${stateList.length} state tensors.`);
+    }
+    const h = broadcastState(toTensor(stateList[0], 'states[0]', this.dtype), batch, this.units, `GRUCell '${this.name}'`);
+    const masks = this.callMasks(batch, options.training === true);
+    return {
+      x: masks.shared ? multiplyRows(x.data, masks.shared, batch, 1, features) : x.data,
+      batch,
+      timesteps: 1,
+      initialState: h,
+      goBackwards: false,
+      returnSequences: false,
+      inputDropoutMasks: masks.perGate,
+      recurrentDropoutMasks: masks.recurrent,
+    };
+  }
+
+  /** Shapes a one-step backend result as `call` returns it. */
+  stepResult(request: ForwardRequest, output: FloatArray, state: FloatArray): CellResult {
+    const shape = [request.batch, this.units];
+    return { output: { shape, data: output }, states: [{ shape: [...shape], data: state }] };
+  }
+}
+
+function isStateList(states: unknown): states is TensorLike[] {
+  return Array.isArray(states) && states.length > 0 && states.every((s) => typeof s === 'object' && s !== null && (!Array.isArray(s) || Array.isArray(s[0])));
+}
+
+function checkMaskRows(masks: FloatArray[], size: number, what: string): void {
+  for (const m of masks) {
+    if (m.length !== size) {
+      throw valueError(`The cached ${what} mask has ${m.length} values but this call needs ${size}: reset it (resetDropoutMask()) when the batch size changes.`);
+    }
+  }
+}
+
+/** x [batch, timesteps, features] times a [batch, features] mask that repeats over the timesteps. */
+export function multiplyRows(x: FloatArray, mask: FloatArray, batch: number, timesteps: number, features: number): FloatArray {
+  const out = x.slice();
+  for (let b = 0; b < batch; b++) {
+    for (let t = 0; t < timesteps; t++) {
+      const off = (b * timesteps + t) * features;
+      for (let d = 0; d < features; d++) out[off + d] *= mask[b * features + d];
+    }
+  }
+  return out;
+}
+
+/** Checks an initial state [batch, units] (or [1, units], broadcast as Keras does). */
+export function broadcastState(t: Tensor, batch: number, units: number, owner: string): FloatArray {
+  if (t.shape.length !== 2 || t.shape[1] !== units || (t.shape[0] !== batch && t.shape[0] !== 1)) {
+    throw valueError(
+      `${owner}: the initial state must have shape ${formatShape([batch, units])} (batch, units); received ${formatShape(t.shape)}.`,
+    );
+  }
+  if (t.shape[0] === batch) return t.data;
+  const out = arrayFor(t.data instanceof Float64Array ? 'float64' : 'float32', batch * units);
+  for (let b = 0; b < batch; b++) out.set(t.data, b * units);
+  return out;
+}

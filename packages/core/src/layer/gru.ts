@@ -1,0 +1,386 @@
+import { selectAndLoad } from '../backend/loading.js';
+import { selectBackend, type BackendChoice, type SkippedBackend } from '../backend/select.js';
+import type { ForwardRequest, ForwardResult, GruBackend, GruCallInfo, PreparedGru } from '../backend/types.js';
+import { kerasConfigToOptions, layerToKerasConfig, resolveLayerConfig, type FromConfigOptions, type GruOptions, type LayerConfig } from '../config.js';
+import { GruError, formatShape, valueError } from '../errors.js';
+import { arrayFor, swapLeadingAxes, toTensor, type DType, type FloatArray, type Tensor, type TensorLike } from '../tensor.js';
+import { broadcastState, GRUCell, multiplyRows, type CellWeights } from './gru-cell.js';
+import { applyMaskedOutputConventions, classifyMask, parseMask } from './masking.js';
+import { uniqueName } from './names.js';
+
+export interface GruCallOptions {
+  /** [batch, timesteps]: 1/true keeps a step, 0/false masks it. */
+  mask?: TensorLike | null;
+  /** Training mode: dropout applies (when configured). */
+  training?: boolean;
+  /** `[h0]` or `h0`, [batch, units] ([1, units] broadcasts, as in Keras). */
+  initialState?: TensorLike | TensorLike[] | null;
+  /**
+   * Dropout masks to use instead of drawing them (what Keras keeps in `cell._dropout_mask`):
+   * one [batch, features] tensor, or three (z, r, h) when recurrentDropout > 0 or implementation 1.
+   */
+  dropoutMask?: TensorLike | TensorLike[];
+  /** Three [batch, units] recurrent dropout masks (z, r, h). */
+  recurrentDropoutMask?: TensorLike[];
+  /** Run on this backend only, overriding the layer's `backend` option. */
+  backend?: string;
+}
+
+/** The result of a GRU call, plus which backend ran it and why the others did not. */
+export interface GruResult {
+  /** [batch, timesteps, units] (returnSequences; [timesteps, batch, units] when timeMajor) or [batch, units]. */
+  output: Tensor;
+  /** The final state [batch, units], when `returnState`. */
+  state?: Tensor;
+  /** Exactly what Keras returns: `[output]`, or `[output, state]` with `returnState`. */
+  outputs: Tensor[];
+  /** The backend that ran the call. */
+  backend: string;
+  /** Every other registered backend, with the reason it was not used. */
+  skipped: SkippedBackend[];
+}
+
+/** A validated call, ready for a backend. */
+interface CallPlan {
+  request: ForwardRequest;
+  info: GruCallInfo;
+  batch: number;
+  timesteps: number;
+  mask?: Uint8Array;
+  backendName?: string;
+}
+
+/**
+ * Keras's `GRU` layer. Core decides every Keras rule here (validation, masks, dropout, state,
+ * output conventions); a backend runs the whole time loop in one call.
+ */
+export class GRU {
+  readonly config: LayerConfig;
+  readonly name: string;
+  readonly cell: GRUCell;
+  private statefulState: FloatArray | null = null;
+  private statefulBatch: number | undefined;
+  private activityLosses: number[] = [];
+  private readonly prepared = new Map<GruBackend, { prepared: PreparedGru; version: number }>();
+  /** How the last call chose its backend. */
+  lastChoice: BackendChoice | undefined;
+
+  constructor(options: GruOptions) {
+    this.config = resolveLayerConfig(options);
+    this.name = this.config.name ?? uniqueName('gru');
+    // Keras names the wrapped cell 'gru_cell' explicitly, which does not consume an auto name.
+    this.cell = new GRUCell({ units: this.config.units }, { ...this.config, name: 'gru_cell' });
+  }
+
+  /** Builds a layer from Keras's `get_config()` JSON (snake_case, nested objects as Keras serializes them). */
+  static fromConfig(config: Record<string, unknown>, options: FromConfigOptions = {}): GRU {
+    const { options: opts, inputDim } = kerasConfigToOptions(config, options);
+    const layer = new GRU(opts as unknown as GruOptions);
+    if (inputDim !== undefined) layer.build([null, null, inputDim]);
+    return layer;
+  }
+
+  /** Keras's `get_config()`: JSON that `keras.layers.GRU.from_config` accepts. */
+  getConfig(): Record<string, unknown> {
+    return layerToKerasConfig(this.config, this.name);
+  }
+
+  get units(): number {
+    return this.config.units;
+  }
+  get dtype(): DType {
+    return this.cell.dtype;
+  }
+  get built(): boolean {
+    return this.cell.built;
+  }
+
+  /** Creates the weights. `inputShape` is `[batch, timesteps, features]` (batch and timesteps may be null). */
+  build(inputShape: readonly (number | null)[]): void {
+    if (!Array.isArray(inputShape) || inputShape.length !== 3) {
+      throw valueError(`GRU.build expects an input shape (batch, timesteps, features); received ${JSON.stringify(inputShape)}.`);
+    }
+    this.cell.build(inputShape);
+    if (this.config.stateful && typeof inputShape[this.config.timeMajor ? 1 : 0] === 'number') {
+      this.statefulBatch ??= inputShape[this.config.timeMajor ? 1 : 0] as number;
+    }
+  }
+
+  /** The input shape the layer accepts: [batch, timesteps, features] (or [timesteps, batch, features]). */
+  get inputShape(): (number | null)[] {
+    const batch = this.statefulBatch ?? null;
+    const features = this.cell.inputSize ?? null;
+    return this.config.timeMajor ? [null, batch, features] : [batch, null, features];
+  }
+
+  /** The output shape(s) for the layer's input shape (see computeOutputShape). */
+  get outputShape(): (number | null)[] | (number | null)[][] {
+    return this.computeOutputShape(this.inputShape);
+  }
+
+  /** Keras's `compute_output_shape`: the output shape, or [output, state] shapes with returnState. */
+  computeOutputShape(inputShape: readonly (number | null)[]): (number | null)[] | (number | null)[][] {
+    if (!Array.isArray(inputShape) || inputShape.length !== 3) {
+      throw valueError(`computeOutputShape expects a rank-3 input shape; received ${JSON.stringify(inputShape)}.`);
+    }
+    const c = this.config;
+    const [a, b] = inputShape;
+    const batch = c.timeMajor ? b : a;
+    const time = c.timeMajor ? a : b;
+    const output = c.returnSequences ? (c.timeMajor ? [time, batch, c.units] : [batch, time, c.units]) : [batch, c.units];
+    return c.returnState ? [output, [batch, c.units]] : output;
+  }
+
+  get kernel(): Tensor {
+    return this.cell.kernel;
+  }
+  get recurrentKernel(): Tensor {
+    return this.cell.recurrentKernel;
+  }
+  get bias(): Tensor | null {
+    return this.cell.bias;
+  }
+
+  getWeights(): Tensor[] {
+    return this.cell.getWeights();
+  }
+
+  setWeights(weights: readonly TensorLike[] | { kernel: TensorLike; recurrentKernel: TensorLike; bias?: TensorLike | null }): void {
+    this.cell.setWeights(weights);
+  }
+
+  /** Weights by name. */
+  get weights(): CellWeights {
+    return { kernel: this.kernel, recurrentKernel: this.recurrentKernel, bias: this.bias };
+  }
+
+  /** Keras's `layer.losses`: the activity penalty of the last call (per output), then kernel, recurrent, bias penalties. */
+  get losses(): number[] {
+    return [...this.activityLosses, ...this.cell.losses];
+  }
+
+  applyConstraints(): void {
+    this.cell.applyConstraints();
+  }
+
+  getInitialState(batchSize: number): Tensor[] {
+    return this.cell.getInitialState(batchSize);
+  }
+
+  /** The stateful layer's state `[batch, units]`, or null before the first call / when not stateful. */
+  get states(): Tensor[] | null {
+    if (!this.config.stateful || this.statefulState === null || this.statefulBatch === undefined) return null;
+    return [{ shape: [this.statefulBatch, this.units], data: this.statefulState.slice() }];
+  }
+
+  /**
+   * Resets a stateful layer's state to zeros, or sets it to `states` (`[h]` or `h`, [batch, units]),
+   * which tf.keras 2 allowed and Keras 3 does with `layer.states[0].assign(h)`. No-op when not stateful.
+   */
+  resetStates(states?: TensorLike | TensorLike[]): void {
+    if (!this.config.stateful) return;
+    if (states === undefined || states === null) {
+      if (this.statefulBatch !== undefined) this.statefulState = arrayFor(this.dtype, this.statefulBatch * this.units);
+      return;
+    }
+    const list = Array.isArray(states) && states.length === 1 && typeof states[0] === 'object' && !Array.isArray((states as unknown[])[0]) ? (states as TensorLike[]) : [states as TensorLike];
+    const t = toTensor(list[0], 'states', this.dtype);
+    const batch = this.statefulBatch ?? t.shape[0];
+    if (t.shape.length !== 2 || t.shape[0] !== batch || t.shape[1] !== this.units) {
+      throw valueError(`Layer '${this.name}': resetStates expects a state of shape ${formatShape([batch, this.units])}, received ${formatShape(t.shape)}.`);
+    }
+    this.statefulBatch = batch;
+    this.statefulState = t.data;
+  }
+
+  /** Keras 3's name for resetStates() without values. */
+  resetState(): void {
+    this.resetStates();
+  }
+
+  /** Runs the layer on a whole sequence (Keras's `layer(inputs, ...)`), on the best backend that supports the call. */
+  async forward(inputs: TensorLike, options: GruCallOptions = {}): Promise<GruResult> {
+    const plan = this.plan(inputs, options);
+    try {
+      const choice = await selectAndLoad(this.cell.spec(), plan.info, this.preferences(plan, false));
+      const prepared = await this.preparedFor(choice.backend);
+      const result = await prepared.forward(plan.request);
+      return this.finish(plan, result, choice);
+    } finally {
+      this.endCall();
+    }
+  }
+
+  /** The synchronous forward, on backends that are loaded and run synchronously (reference, cpu, wasm). */
+  forwardSync(inputs: TensorLike, options: GruCallOptions = {}): GruResult {
+    const plan = this.plan(inputs, options);
+    try {
+      const choice = selectBackend(this.cell.spec(), plan.info, this.preferences(plan, true));
+      const prepared = this.preparedForSync(choice.backend);
+      const result = (prepared.forwardSync as (r: ForwardRequest) => ForwardResult)(plan.request);
+      return this.finish(plan, result, choice);
+    } finally {
+      this.endCall();
+    }
+  }
+
+  /** Frees what backends prepared for this layer (native or GPU memory). The layer stays usable. */
+  dispose(): void {
+    for (const { prepared } of this.prepared.values()) prepared.dispose();
+    this.prepared.clear();
+  }
+
+  private preferences(plan: CallPlan, sync: boolean) {
+    return { backend: plan.backendName, useCudnn: this.config.useCudnn, sync };
+  }
+
+  private async preparedFor(backend: GruBackend): Promise<PreparedGru> {
+    const entry = this.prepared.get(backend);
+    const version = this.cell.weightsVersion;
+    if (entry && entry.version === version) return entry.prepared;
+    if (entry) {
+      await entry.prepared.setWeights(this.cell.gruWeights());
+      entry.version = version;
+      return entry.prepared;
+    }
+    const prepared = await backend.prepare(this.cell.spec(), this.cell.gruWeights());
+    this.prepared.set(backend, { prepared, version });
+    return prepared;
+  }
+
+  private preparedForSync(backend: GruBackend): PreparedGru {
+    const entry = this.prepared.get(backend);
+    const version = this.cell.weightsVersion;
+    if (entry && entry.version === version && entry.prepared.forwardSync) return entry.prepared;
+    entry?.prepared.dispose();
+    const prepared = (backend.prepareSync as NonNullable<GruBackend['prepareSync']>)(this.cell.spec(), this.cell.gruWeights());
+    this.prepared.set(backend, { prepared, version });
+    return prepared;
+  }
+
+  /** Keras resets the cell's cached dropout masks after every call. */
+  private endCall(): void {
+    this.cell.resetDropoutMask();
+    this.cell.resetRecurrentDropoutMask();
+  }
+
+  /** Validates the inputs and options, builds the layer if needed, and draws dropout masks. */
+  private plan(inputs: TensorLike, options: GruCallOptions): CallPlan {
+    const c = this.config;
+    if (typeof options !== 'object' || options === null) {
+      throw valueError(`GRU call options must be an object such as {mask, training, initialState}; received ${String(options)}.`);
+    }
+    const known = ['mask', 'training', 'initialState', 'dropoutMask', 'recurrentDropoutMask', 'backend'];
+    const unknown = Object.keys(options).filter((k) => !known.includes(k));
+    if (unknown.length) throw valueError(`Unknown GRU call option(s): ${unknown.join(', ')}. Known options: ${known.join(', ')}.`);
+    const policy = c.dtypePolicy;
+    if (policy.compute !== 'float32' && policy.compute !== 'float64') {
+      throw valueError(`Layer '${this.name}' has dtype policy '${policy.name}', which computes in ${policy.compute}; gru computes in float32 or float64 only.`);
+    }
+    const dtype = this.dtype;
+    const x0 = toTensor(inputs, 'inputs', dtype);
+    if (x0.shape.length !== 3) {
+      throw valueError(
+        `Input 0 with name 'None' of layer '${this.name}' is incompatible with the layer: expected ndim=3, found ndim=${x0.shape.length}. Full shape received: ${formatShape(x0.shape)}`,
+      );
+    }
+    const [d0, d1, features] = x0.shape;
+    const [batch, timesteps] = c.timeMajor ? [d1, d0] : [d0, d1];
+    const x = c.timeMajor ? swapLeadingAxes(x0.data, d0, d1, features) : x0.data;
+    if (!this.cell.built) this.build([batch, timesteps, features]);
+    if (features !== this.cell.inputSize) {
+      throw valueError(
+        `Input 0 of layer '${this.name}' is incompatible with the layer: expected axis -1 of input shape to have value ${this.cell.inputSize}, ` +
+          `but received input with shape ${formatShape(x0.shape)}`,
+      );
+    }
+    if (timesteps === 0) {
+      throw new GruError('IndexError', `Layer '${this.name}' received an input with 0 timesteps (shape ${formatShape(x0.shape)}); a GRU needs at least one step.`);
+    }
+    if (c.stateful) {
+      this.statefulBatch ??= batch;
+      if (batch !== this.statefulBatch) {
+        throw valueError(
+          'If an RNN is stateful, the batch size of the input sequences must be the same as the batch size of the initial state. \n' +
+            `- Expected batch size: ${this.statefulBatch}\n- Received batch size: ${batch}`,
+        );
+      }
+    }
+    const mask = options.mask === undefined || options.mask === null ? undefined : parseMask(options.mask, batch, timesteps, this.name);
+    const initialState = this.initialStateFor(options.initialState, batch);
+    const training = options.training === true;
+    if (options.dropoutMask !== undefined) this.cell.setDropoutMask(options.dropoutMask, batch);
+    if (options.recurrentDropoutMask !== undefined) this.cell.setRecurrentDropoutMask(options.recurrentDropoutMask, batch);
+    const masks = this.cell.callMasks(batch, training);
+    const request: ForwardRequest = {
+      x: masks.shared ? multiplyRows(x, masks.shared, batch, timesteps, features) : x,
+      batch,
+      timesteps,
+      initialState,
+      mask,
+      goBackwards: c.goBackwards,
+      returnSequences: c.returnSequences,
+      inputDropoutMasks: masks.perGate,
+      recurrentDropoutMasks: masks.recurrent,
+    };
+    const info: GruCallInfo = {
+      batch,
+      timesteps,
+      mask: classifyMask(mask, batch, timesteps),
+      initialState: initialState !== undefined,
+      goBackwards: c.goBackwards,
+      returnSequences: c.returnSequences,
+      inputDropoutPerGate: masks.perGate !== undefined,
+      recurrentDropout: masks.recurrent !== undefined,
+      recurrentDropoutRate: c.recurrentDropout,
+      training,
+      backward: false,
+      unroll: c.unroll,
+    };
+    return { request, info, batch, timesteps, mask, backendName: options.backend ?? c.backend };
+  }
+
+  private initialStateFor(given: GruCallOptions['initialState'], batch: number): FloatArray | undefined {
+    if (given !== undefined && given !== null) {
+      const list = Array.isArray(given) && given.length > 0 && given.every((s) => typeof s === 'object' && s !== null && (!Array.isArray(s) || Array.isArray(s[0])))
+        ? (given as TensorLike[])
+        : [given as TensorLike];
+      if (list.length !== 1) {
+        throw valueError(`Layer '${this.name}' has 1 state (units=${this.units}), but received ${list.length} initial state tensors.`);
+      }
+      return broadcastState(toTensor(list[0], 'initialState', this.dtype), batch, this.units, `Layer '${this.name}'`);
+    }
+    if (this.config.stateful) {
+      this.statefulState ??= arrayFor(this.dtype, batch * this.units);
+      return this.statefulState;
+    }
+    return undefined;
+  }
+
+  /** Applies Keras's output conventions, keeps stateful state, and shapes the result. */
+  private finish(plan: CallPlan, result: ForwardResult, choice: BackendChoice): GruResult {
+    const c = this.config;
+    const { batch, timesteps } = plan;
+    const H = this.units;
+    let out = result.output;
+    if (plan.mask) {
+      applyMaskedOutputConventions(out, plan.mask, {
+        batch, timesteps, units: H, goBackwards: c.goBackwards, returnSequences: c.returnSequences, unroll: c.unroll, zeroOutputForMask: c.zeroOutputForMask,
+      });
+    }
+    if (c.stateful) this.statefulState = result.lastState.slice();
+    let outShape = c.returnSequences ? [batch, timesteps, H] : [batch, H];
+    if (c.returnSequences && c.timeMajor) {
+      out = swapLeadingAxes(out, batch, timesteps, H);
+      outShape = [timesteps, batch, H];
+    }
+    const output: Tensor = { shape: outShape, data: out };
+    const state: Tensor | undefined = c.returnState ? { shape: [batch, H], data: result.lastState } : undefined;
+    const outputs = state ? [output, state] : [output];
+    this.activityLosses = c.activityRegularizer
+      ? outputs.map((t) => (batch === 0 ? 0 : (c.activityRegularizer as NonNullable<LayerConfig['activityRegularizer']>).penalty(t.data, t.shape) / batch))
+      : [];
+    this.lastChoice = choice;
+    return { output, state, outputs, backend: choice.backend.name, skipped: choice.skipped };
+  }
+}
