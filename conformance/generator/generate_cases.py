@@ -24,6 +24,7 @@ give the number:
 
 import argparse
 import json
+import math
 import os
 import pickle
 import subprocess
@@ -1020,6 +1021,15 @@ def replay_case(path, helpers, tol):
                 results[f"steps[{i}].states_after"] = max_abs_diff(
                     [to_np(layer.states[0].value)], outs(st["states_after"]))
     else:
+        if "dropout_masks" in job:
+            # Also let Keras draw the masks itself from the config's seed: a
+            # fresh layer's first call must give the recorded masks again.
+            fresh = build_with_weights(layer_from_config(kind, case["config"]), inputs.shape, weights)
+            got, dp, rdp = call_recording_dropout_masks(fresh, kind, inputs, mask, h0)
+            results["outputs (masks redrawn from seed)"] = max_abs_diff(got, outs(case["outputs"]))
+            for key, m in (("dropout_mask", dp), ("recurrent_dropout_mask", rdp)):
+                same = json.dumps(T_or_list(m)) == json.dumps(case[key])
+                results[f"{key} redrawn (0 = identical)"] = 0.0 if same else math.inf
         stock = job_forward(job)  # this (stock numpy) process
         if dt == "float64":
             results["outputs_numpy_backend_stock"] = max_abs_diff(stock, outs(case["outputs_numpy_backend_stock"]))

@@ -43,6 +43,8 @@ export class GRUCell {
   weightsVersion = 0;
   private weightList: Tensor[] | null = null;
   private inputDim: number | undefined;
+  /** The shape `build` was called with (Keras's build_config), when known. */
+  buildInputShape: (number | null)[] | undefined;
   private readonly seedGenerator: SeedGenerator;
   private dropoutMask: FloatArray[] | null = null;
   private recurrentDropoutMask: FloatArray[] | null = null;
@@ -85,6 +87,7 @@ export class GRUCell {
   /** Creates the weights with the initializers. `inputShape` is `[..., features]` or the feature count. */
   build(inputShape: readonly (number | null)[] | number): void {
     const inputDim = typeof inputShape === 'number' ? inputShape : inputShape[inputShape.length - 1];
+    if (!this.built) this.buildInputShape = typeof inputShape === 'number' ? [null, inputShape] : [...inputShape];
     if (typeof inputDim !== 'number' || !Number.isInteger(inputDim) || inputDim < 0) {
       throw valueError(`GRUCell.build: the last axis of the input shape must be a known non-negative integer, received ${JSON.stringify(inputShape)}.`);
     }
@@ -135,14 +138,18 @@ export class GRUCell {
    * Keras's `set_weights()`. Accepts the list or `{kernel, recurrentKernel, bias}`. An unbuilt
    * cell is built from the kernel's first dimension.
    */
-  setWeights(weights: readonly TensorLike[] | { kernel: TensorLike; recurrentKernel: TensorLike; bias?: TensorLike | null }): void {
+  setWeights(
+    weights: readonly TensorLike[] | { kernel: TensorLike; recurrentKernel: TensorLike; bias?: TensorLike | null },
+    /** The layer name errors mention (a GRU passes its own; Keras names the layer set_weights was called on). */
+    layerName = this.name,
+  ): void {
     const c = this.config;
     let inputDim = this.inputDim;
     if (inputDim === undefined) {
       const kernel = Array.isArray(weights) ? weights[0] : (weights as { kernel: TensorLike }).kernel;
       inputDim = kernel === undefined ? 0 : toTensor(kernel, 'kernel', this.dtype).shape[0] ?? 0;
     }
-    const parsed = parseWeights(weights, weightShapes(inputDim, c.units, c.useBias, c.resetAfter), this.name, this.dtype);
+    const parsed = parseWeights(weights, weightShapes(inputDim, c.units, c.useBias, c.resetAfter), layerName, this.dtype);
     this.inputDim = inputDim;
     this.weightList = parsed;
     this.weightsVersion++;

@@ -100,7 +100,9 @@ export class GRU {
     if (!Array.isArray(inputShape) || inputShape.length !== 3) {
       throw valueError(`GRU.build expects an input shape (batch, timesteps, features); received ${JSON.stringify(inputShape)}.`);
     }
+    const built = this.cell.built;
     this.cell.build(inputShape);
+    if (!built) this.cell.buildInputShape = [...inputShape];
     if (this.config.stateful && typeof inputShape[this.config.timeMajor ? 1 : 0] === 'number') {
       this.statefulBatch ??= inputShape[this.config.timeMajor ? 1 : 0] as number;
     }
@@ -146,7 +148,7 @@ export class GRU {
   }
 
   setWeights(weights: readonly TensorLike[] | { kernel: TensorLike; recurrentKernel: TensorLike; bias?: TensorLike | null }): void {
-    this.cell.setWeights(weights);
+    this.cell.setWeights(weights, this.name);
   }
 
   /** Weights by name. */

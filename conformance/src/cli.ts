@@ -1,0 +1,55 @@
+import { writeFileSync } from 'node:fs';
+import { formatResult, formatSummary } from './report.js';
+import { runConformance } from './runner.js';
+
+const USAGE = `Usage: gru-conformance --backend <name|module> [--cases <dir>] [--json <file>] [--expectations <file>] [--only a,b] [--quiet]
+
+  --backend       a registered backend name (reference, cpu, wasm, webgpu, cudnn: imports @gru/<name>),
+                  or a module path/package exporting \`backend\` (or a default export)
+  --cases         a directory of case files in the reference format (default: the Keras 3.15.1 cases shipped here)
+  --json          also write the full report as JSON
+  --expectations  the backend's expectations file (default: the one shipped for a known backend)
+  --only          run only these case names (comma-separated)
+  --quiet         print only failures and the summary`;
+
+function parseArgs(argv: string[]): Record<string, string | boolean> {
+  const out: Record<string, string | boolean> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (!arg.startsWith('--')) throw new Error(`Unexpected argument '${arg}'.\n${USAGE}`);
+    const [key, inline] = arg.slice(2).split('=', 2);
+    if (key === 'quiet' || key === 'help') out[key] = true;
+    else {
+      const value = inline ?? argv[++i];
+      if (value === undefined || value.startsWith('--')) throw new Error(`Option --${key} needs a value.\n${USAGE}`);
+      out[key] = value;
+    }
+  }
+  const known = ['backend', 'cases', 'json', 'expectations', 'only', 'quiet', 'help'];
+  const unknown = Object.keys(out).filter((k) => !known.includes(k));
+  if (unknown.length) throw new Error(`Unknown option(s): ${unknown.map((k) => `--${k}`).join(', ')}.\n${USAGE}`);
+  return out;
+}
+
+/** The CLI; returns the exit code (0 when nothing failed). */
+export async function main(argv: string[]): Promise<number> {
+  const args = parseArgs(argv);
+  if (args.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (typeof args.backend !== 'string') throw new Error(`--backend is required.\n${USAGE}`);
+  const quiet = args.quiet === true;
+  const report = await runConformance(args.backend, {
+    casesDir: typeof args.cases === 'string' ? args.cases : undefined,
+    expectations: typeof args.expectations === 'string' ? args.expectations : undefined,
+    only: typeof args.only === 'string' ? args.only.split(',').map((s) => s.trim()) : undefined,
+    onResult: (r) => {
+      if (!quiet || r.status === 'failed') console.log(formatResult(r));
+    },
+  });
+  if (!quiet) console.log(`backend: ${report.backend}; cases: ${report.casesDir}`);
+  if (typeof args.json === 'string') writeFileSync(args.json, JSON.stringify(report, null, 2));
+  console.log(formatSummary(report));
+  return report.failed > 0 || report.results.length === 0 ? 1 : 0;
+}

@@ -1,0 +1,32 @@
+import type { CaseResult, ConformanceReport } from './runner.js';
+
+const TAG: Record<CaseResult['status'], string> = {
+  passed: 'PASS ',
+  failed: 'FAIL ',
+  unsupported: 'UNSUP',
+  'expected-failure': 'XFAIL',
+};
+
+/** One line per case: status, name, and the detail or the largest difference. */
+export function formatResult(r: CaseResult): string {
+  const diff = r.maxAbsDiff !== undefined ? `max|diff| ${r.maxAbsDiff.toExponential(2)}` : '';
+  const detail = r.detail ? ` ${r.detail}` : '';
+  return `${TAG[r.status]} ${r.name}${diff ? `  (${diff})` : ''}${r.status === 'passed' && !r.detail ? '' : detail}`.trimEnd();
+}
+
+/** The closing summary: unsupported cases by name and reason, then `N passed, N failed, N skipped`. */
+export function formatSummary(report: ConformanceReport): string {
+  const lines: string[] = [];
+  const skipped = report.results.filter((r) => r.status === 'unsupported' || r.status === 'expected-failure');
+  if (skipped.length) {
+    lines.push(`Not run on '${report.backend}' (never counted as passed):`);
+    for (const r of skipped) lines.push(`  ${r.name}: ${r.detail ?? ''}`);
+  }
+  const failed = report.results.filter((r) => r.status === 'failed');
+  if (failed.length) {
+    lines.push(`Failed on '${report.backend}':`);
+    for (const r of failed) lines.push(`  ${r.name}: ${r.detail ?? ''}`);
+  }
+  lines.push(`${report.passed} passed, ${report.failed} failed, ${report.skipped} skipped`);
+  return lines.join('\n');
+}

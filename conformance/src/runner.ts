@@ -1,0 +1,182 @@
+import { listBackends, loadBackend, getBackend, registerBackend, GRU, type GruBackend } from '@gru/core';
+import { runConfigCase, runErrorEntry } from './core-cases.js';
+import { bundledCasesDir, bundledExpectations, loadExpectations, type Expectations } from './expectations.js';
+import { loadCaseFiles, type CaseJson } from './format.js';
+import { runForwardCase, type CaseOutcome } from './run-case.js';
+import { runGradientCase } from './run-gradient-case.js';
+
+export type ResultStatus = 'passed' | 'failed' | 'unsupported' | 'expected-failure';
+export type CaseKind = 'forward' | 'gradient' | 'config' | 'error' | 'suite';
+
+export interface CaseResult {
+  name: string;
+  kind: CaseKind;
+  status: ResultStatus;
+  detail?: string;
+  maxAbsDiff?: number;
+  ms: number;
+}
+
+export interface ConformanceOptions {
+  /** A directory of case files in the reference format (default: the Keras 3.15.1 cases shipped here). */
+  casesDir?: string;
+  /** The backend's expectations (object or path); default: the file shipped for a known backend name. */
+  expectations?: Expectations | string;
+  /** Run only cases whose names are listed. */
+  only?: string[];
+  /** Also run the backend-independent config and error checks (default true). */
+  coreChecks?: boolean;
+  /** Called after each case. */
+  onResult?: (result: CaseResult) => void;
+}
+
+export interface ConformanceReport {
+  backend: string;
+  casesDir: string;
+  results: CaseResult[];
+  passed: number;
+  failed: number;
+  /** Unsupported and expected failures: never counted as passed. */
+  skipped: number;
+  ignoredFiles: { file: string; reason: string }[];
+}
+
+/** One runnable check, so the CLI and the vitest helper share the same list. */
+export interface PlannedCase {
+  name: string;
+  kind: CaseKind;
+  run: () => Promise<CaseOutcome>;
+}
+
+/** Finds a backend by name (registered, the bundled reference, or `@gru/<name>`) or by module path. */
+export async function resolveBackend(spec: string | GruBackend): Promise<GruBackend> {
+  if (typeof spec !== 'string') return spec;
+  const known = getBackend(spec);
+  if (known) return known;
+  const isModule = spec.startsWith('.') || spec.startsWith('/') || spec.includes('/');
+  const target = isModule ? (spec.startsWith('.') || spec.startsWith('/') ? new URL(spec, `file://${process.cwd()}/`).href : spec) : `@gru/${spec}`;
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(target)) as Record<string, unknown>;
+  } catch (err) {
+    throw new Error(`Cannot load backend '${spec}': importing '${target}' failed: ${(err as Error).message}`);
+  }
+  const exported = [mod.backend, mod.default, (mod.default as Record<string, unknown> | undefined)?.backend].find(
+    (b): b is GruBackend => typeof b === 'object' && b !== null && typeof (b as GruBackend).prepare === 'function',
+  );
+  if (exported) {
+    if (getBackend(exported.name) !== exported) registerBackend(exported);
+    return exported;
+  }
+  const registered = isModule ? undefined : getBackend(spec);
+  if (registered) return registered;
+  throw new Error(`Module '${target}' exports no GRU backend (expected an export named 'backend' or a default export). Registered: ${listBackends().map((b) => b.name).join(', ')}`);
+}
+
+/** The list of checks for a backend and a cases directory. */
+export function planConformance(backend: GruBackend, options: ConformanceOptions = {}): { planned: PlannedCase[]; ignored: { file: string; reason: string }[]; casesDir: string } {
+  const casesDir = options.casesDir ?? bundledCasesDir();
+  const files = loadCaseFiles(casesDir);
+  const wanted = (name: string) => !options.only || options.only.includes(name);
+  const planned: PlannedCase[] = [];
+  for (const r of files.refused) {
+    planned.push({ name: r.file, kind: 'forward', run: async () => ({ status: 'failed', detail: r.reason }) });
+  }
+  for (const c of files.cases.filter((c) => wanted(c.name))) {
+    planned.push({ name: c.name, kind: 'forward', run: () => runForwardCase(c, backend) });
+    if (c.grads) planned.push({ name: `${c.name}:grads`, kind: 'gradient', run: () => runGradientCase(c, backend) });
+  }
+  if (options.coreChecks !== false) {
+    for (const c of files.configCases.filter((c) => wanted(`config:${c.name}`) || wanted(c.name))) {
+      planned.push({ name: `config:${c.name}`, kind: 'config', run: async () => runConfigCase(c) });
+    }
+    for (const e of files.errorEntries.filter((e) => wanted(`error:${e.name}`) || wanted(e.name))) {
+      planned.push({
+        name: `error:${e.name}`,
+        kind: 'error',
+        run: async () => {
+          const r = runErrorEntry(e);
+          return r.deviation ? { ...r, detail: `documented deviation: ${r.deviation}` } : r;
+        },
+      });
+    }
+  }
+  const firstForward = files.cases.find((c) => c.layer === 'GRU' && !c.steps && !c.grads && c.dtype === 'float32');
+  if (firstForward && !options.only) {
+    planned.push({ name: 'suite:no-leak', kind: 'suite', run: () => checkNoLeak(backend, firstForward) });
+  }
+  return { planned, ignored: files.ignored, casesDir };
+}
+
+/** Repeated prepare/forward/dispose cycles must leave the backend's native memory where it was. */
+async function checkNoLeak(backend: GruBackend, c: CaseJson): Promise<CaseOutcome> {
+  if (!backend.memoryInUse) {
+    return { status: 'unsupported', detail: 'the backend reports no native memory (memoryInUse() is not implemented), so there is nothing to check' };
+  }
+  const w = c.weights;
+  const weights = w.bias ? [w.kernel, w.recurrent_kernel, w.bias] : [w.kernel, w.recurrent_kernel];
+  const once = async () => {
+    const layer = GRU.fromConfig(c.config);
+    layer.setWeights(weights);
+    await layer.forward(c.inputs, { backend: backend.name, mask: c.mask ?? undefined });
+    layer.dispose();
+  };
+  await once();
+  const before = backend.memoryInUse();
+  for (let i = 0; i < 20; i++) await once();
+  const after = backend.memoryInUse();
+  return after <= before ? { status: 'passed', detail: `${before} bytes before, ${after} after 20 cycles` } : { status: 'failed', detail: `native memory grew from ${before} to ${after} bytes over 20 prepare/forward/dispose cycles` };
+}
+
+/** Applies the expectations to an outcome: declared gaps are skipped, and passing declared gaps are flagged. */
+export function judge(name: string, outcome: CaseOutcome, expectations: Expectations): { status: ResultStatus; detail?: string } {
+  const unsupported = expectations.unsupported?.[name];
+  const failing = expectations.failing?.[name];
+  if (outcome.status === 'passed' && (unsupported || failing)) {
+    return { status: 'failed', detail: `unexpected pass: listed as ${unsupported ? `unsupported (${unsupported})` : `failing (${failing})`}; remove it from the expectations` };
+  }
+  if (unsupported) return { status: 'unsupported', detail: outcome.detail ? `${unsupported} [${outcome.detail}]` : unsupported };
+  if (failing && outcome.status === 'failed') return { status: 'expected-failure', detail: `${failing}: ${outcome.detail ?? ''}` };
+  if (outcome.status === 'unsupported') return { status: 'unsupported', detail: `${outcome.detail} (declared by the backend, not listed in its expectations)` };
+  return { status: outcome.status, detail: outcome.detail };
+}
+
+/** Runs every case in a directory on a backend and returns the report (see the CLI for printing). */
+export async function runConformance(backendSpec: GruBackend | string, options: ConformanceOptions = {}): Promise<ConformanceReport> {
+  const backend = await resolveBackend(backendSpec);
+  const expectations =
+    typeof options.expectations === 'string' ? loadExpectations(options.expectations) : options.expectations ?? bundledExpectations(backend.name);
+  const { planned, ignored, casesDir } = planConformance(backend, options);
+  const results: CaseResult[] = [];
+  const record = (r: CaseResult) => {
+    results.push(r);
+    options.onResult?.(r);
+  };
+  try {
+    await loadBackend(backend);
+  } catch (err) {
+    for (const p of planned) record({ name: p.name, kind: p.kind, status: 'failed', detail: `backend failed to load: ${(err as Error).message}`, ms: 0 });
+    return summarize(backend.name, casesDir, results, ignored);
+  }
+  for (const p of planned) {
+    const start = performance.now();
+    const outcome = await p.run();
+    const judged = judge(p.name, outcome, expectations);
+    record({ name: p.name, kind: p.kind, ...judged, maxAbsDiff: outcome.maxAbsDiff, ms: performance.now() - start });
+  }
+  return summarize(backend.name, casesDir, results, ignored);
+}
+
+function summarize(backend: string, casesDir: string, results: CaseResult[], ignoredFiles: ConformanceReport['ignoredFiles']): ConformanceReport {
+  const count = (s: ResultStatus) => results.filter((r) => r.status === s).length;
+  return {
+    backend,
+    casesDir,
+    results,
+    passed: count('passed'),
+    failed: count('failed'),
+    skipped: count('unsupported') + count('expected-failure'),
+    ignoredFiles,
+  };
+}
+
