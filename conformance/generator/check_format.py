@@ -151,6 +151,17 @@ def find_index(cases_dir, given):
     return None
 
 
+def index_fields(c):
+    """What an index.json entry must say about case file c (bytes aside)."""
+    return {
+        "layer": c["layer"], "dtype": c["dtype"], "inputs_shape": c["inputs"]["shape"],
+        "units": c["config"]["units"], "outputs_shapes": [o["shape"] for o in c["outputs"]],
+        "mask": c["mask"] is not None, "initial_state": c["initial_state"] is not None,
+        "training": c["training"], "grads": "grads" in c, "stateful": "steps" in c,
+        "outputs_backend": c["outputs_backend"], "description": c["description"],
+    }
+
+
 def check_index(index_path, cases_dir, cases, errors):
     """Each entry agrees with its file; returns the entries by name."""
     with open(index_path) as f:
@@ -163,14 +174,12 @@ def check_index(index_path, cases_dir, cases, errors):
             errors.append(f"{index_path}: entry {n} has no file")
             continue
         c = cases[n]
-        want = {
-            "layer": c["layer"], "dtype": c["dtype"], "inputs_shape": c["inputs"]["shape"],
-            "units": c["config"]["units"], "outputs_shapes": [o["shape"] for o in c["outputs"]],
-            "mask": c["mask"] is not None, "initial_state": c["initial_state"] is not None,
-            "training": c["training"], "grads": "grads" in c, "stateful": "steps" in c,
-            "outputs_backend": c["outputs_backend"], "description": c["description"],
-            "bytes": os.path.getsize(os.path.join(cases_dir, f"{n}.json")),
-        }
+        try:
+            want = index_fields(c)
+        except (KeyError, TypeError, IndexError) as exc:
+            errors.append(f"{index_path}: cannot check entry {n}: its file lacks {exc}")
+            continue
+        want["bytes"] = os.path.getsize(os.path.join(cases_dir, f"{n}.json"))
         for k, v in want.items():
             if e.get(k) != v:
                 errors.append(f"{index_path}: {n}.{k} = {e.get(k)!r}, file says {v!r}")
@@ -202,7 +211,7 @@ def main(argv=None):
         notes.append(f"{n}: generated case with no shipped counterpart (structure not compared)")
     for n in sorted(set(gen) & set(ref)):
         compare(gen[n], ref[n], n, errors)
-        if set(gen[n]["config"]) != set(ref[n]["config"]):
+        if set(gen[n].get("config") or {}) != set(ref[n].get("config") or {}):
             errors.append(f"{n}.config: key sets differ")
     for n, c in gen.items():
         check_values(c, errors)

@@ -173,11 +173,13 @@ export class L1L2 implements Regularizer {
 
 export type OrthogonalMode = 'rows' | 'columns';
 
+/** `1.0 / backend.epsilon()`: the cap on the inverse norm in `ops.nn.normalize`. */
+const MAX_INV_NORM = 1.0 / 1e-7;
+
 /**
  * `loss = factor * 0.5 * sum(|P - diag(P)|) / (n (n - 1) / 2)` with `P = U U^T`, `U` the
- * L2-normalized rows (mode `'rows'`) of a rank-2 input, or the same on columns. A zero row keeps
- * norm 1 (Keras's numpy-backend `normalize`). With a single row (column) Keras divides 0 by 0:
- * the penalty is NaN.
+ * L2-normalized rows (mode `'rows'`) of a rank-2 input, or the same on columns (see `vectors`
+ * for the normalization). With a single row (column) Keras divides 0 by 0: the penalty is NaN.
  */
 export class OrthogonalRegularizer implements Regularizer {
   readonly className: string = 'OrthogonalRegularizer';
@@ -197,8 +199,13 @@ export class OrthogonalRegularizer implements Regularizer {
     return { factor: this.factor, mode: this.mode };
   }
 
-  /** The normalized vectors as a (size x len) row-major matrix, with their norms. */
-  private vectors(data: ArrayLike<number>, shape: readonly number[]): { u: Float64Array; norms: Float64Array; size: number; len: number } {
+  /**
+   * The normalized vectors as a (size x len) row-major matrix, with their scale factors. This is
+   * Keras's `ops.nn.normalize` (the TensorFlow/JAX path): `u = x * min(rsqrt(sum(x^2)), 1 / epsilon)`.
+   * (Keras's numpy backend takes another path, `keras.utils.normalize`, which agrees for rows of
+   * norm >= 1e-7 in `'rows'` mode but mis-broadcasts in `'columns'` mode, a Keras bug we do not copy.)
+   */
+  private vectors(data: ArrayLike<number>, shape: readonly number[]): { u: Float64Array; scale: Float64Array; capped: Uint8Array; size: number; len: number } {
     checkData(data, shape);
     if (shape.length !== 2) {
       throw valueError(`Inputs to OrthogonalRegularizer must have rank 2. Received: inputs.shape=${formatShape(shape)}`);
@@ -214,15 +221,17 @@ export class OrthogonalRegularizer implements Regularizer {
         else u[j * len + i] = data[i * cols + j];
       }
     }
-    const norms = new Float64Array(size);
+    const scale = new Float64Array(size);
+    const capped = new Uint8Array(size);
     for (let a = 0; a < size; a++) {
       let s = 0;
       for (let k = 0; k < len; k++) s += u[a * len + k] * u[a * len + k];
-      const norm = Math.sqrt(s) || 1; // numpy path of keras.utils.normalize: zero norms become 1
-      norms[a] = norm;
-      for (let k = 0; k < len; k++) u[a * len + k] /= norm;
+      const inv = 1 / Math.sqrt(s);
+      capped[a] = inv > MAX_INV_NORM ? 1 : 0;
+      scale[a] = capped[a] ? MAX_INV_NORM : inv;
+      for (let k = 0; k < len; k++) u[a * len + k] *= scale[a];
     }
-    return { u, norms, size, len };
+    return { u, scale, capped, size, len };
   }
 
   private static dot(u: Float64Array, len: number, a: number, b: number): number {
@@ -242,7 +251,7 @@ export class OrthogonalRegularizer implements Regularizer {
   }
 
   gradient(data: ArrayLike<number>, shape: readonly number[]): Float64Array {
-    const { u, norms, size, len } = this.vectors(data, shape);
+    const { u, scale, capped, size, len } = this.vectors(data, shape);
     const numPairs = (size * (size - 1.0)) / 2.0;
     // One row (column): the penalty is 0 / 0 = NaN, and so is its autodiff gradient.
     if (numPairs === 0) return new Float64Array(data.length).fill(NaN);
@@ -257,15 +266,16 @@ export class OrthogonalRegularizer implements Regularizer {
         for (let k = 0; k < len; k++) gu[a * len + k] += g * u[b * len + k];
       }
     }
-    // Through u = x / |x|: dL/dx = (g - (g . u) u) / |x|; a zero vector is divided by 1 (identity).
+    // Through u = x * min(1/|x|, 1/eps): dL/dx = (g - (g . u) u) / |x|, or g / eps where the cap
+    // applies (an all-zero vector has g = 0, so a zero gradient; TF/JAX autodiff gives NaN there).
     const [rows, cols] = shape;
     const out = new Float64Array(rows * cols);
     for (let a = 0; a < size; a++) {
-      const zero = isZeroVector(data, shape, a, this.mode);
       let gDotU = 0;
       for (let k = 0; k < len; k++) gDotU += gu[a * len + k] * u[a * len + k];
       for (let k = 0; k < len; k++) {
-        const v = zero ? gu[a * len + k] : (gu[a * len + k] - gDotU * u[a * len + k]) / norms[a];
+        const g = gu[a * len + k];
+        const v = capped[a] ? g * scale[a] : (g - gDotU * u[a * len + k]) * scale[a];
         if (this.mode === 'rows') out[a * cols + k] = v;
         else out[k * cols + a] = v;
       }
@@ -277,16 +287,6 @@ export class OrthogonalRegularizer implements Regularizer {
     const c = takeArgs('OrthogonalRegularizer', config, ['factor', 'mode']);
     return new OrthogonalRegularizer(('factor' in c ? c.factor : 0.01) as number, (c.mode ?? 'rows') as OrthogonalMode);
   }
-}
-
-function isZeroVector(data: ArrayLike<number>, shape: readonly number[], a: number, mode: OrthogonalMode): boolean {
-  const [rows, cols] = shape;
-  if (mode === 'rows') {
-    for (let k = 0; k < cols; k++) if (data[a * cols + k] !== 0) return false;
-  } else {
-    for (let k = 0; k < rows; k++) if (data[k * cols + a] !== 0) return false;
-  }
-  return true;
 }
 
 /** sign(x), 0 at 0 (and NaN for NaN), as the gradient of abs. */

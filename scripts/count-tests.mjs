@@ -1,0 +1,33 @@
+// Adds up the vitest JSON reports that every package's `test` task writes (turbo restores them
+// from its cache too) and prints the closing `N passed, N failed` line. A package with a test
+// script but no report counts as one failure, so a crashed runner cannot pass silently.
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const dirs = ['conformance', 'benchmarks', ...readdirSync(join(root, 'packages')).map((d) => join('packages', d))];
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+for (const dir of dirs) {
+  const pkgPath = join(root, dir, 'package.json');
+  if (!existsSync(pkgPath)) continue;
+  const pkg = JSON.parse(readFileSync(pkgPath, 'utf8'));
+  if (!pkg.scripts?.test) continue;
+  const reportPath = join(root, dir, 'test-report.json');
+  if (!existsSync(reportPath)) {
+    console.log(`${pkg.name}: no test report (the test task did not run to completion)`);
+    failed++;
+    continue;
+  }
+  const report = JSON.parse(readFileSync(reportPath, 'utf8'));
+  const p = report.numPassedTests ?? 0;
+  const f = (report.numFailedTests ?? 0) + (report.numRuntimeErrorTestSuites ?? 0) + (report.success === false && !report.numFailedTests ? 1 : 0);
+  const s = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
+  console.log(`${pkg.name}: ${p} passed, ${f} failed, ${s} skipped`);
+  passed += p;
+  failed += f;
+  skipped += s;
+}
+console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
+process.exitCode = failed > 0 ? 1 : 0;
