@@ -2,7 +2,8 @@
  * @gru/core: Keras's GRU and GRUCell for JavaScript and TypeScript, the backend interface every
  * gru backend implements, and the pure-TypeScript reference backend.
  */
-export { GRU, type GruCallOptions, type GruResult } from './layer/gru.js';
+export { GRU, type GruCallOptions, type GruResult, type GruLayerGradients, type BackwardOptions } from './layer/gru.js';
+export { referenceBackward } from './reference/backward.js';
 export { GRUCell, type CellCallOptions, type CellResult, type CellWeights } from './layer/gru-cell.js';
 export { clearSession } from './layer/names.js';
 export { serializeLayer, deserializeLayer } from './layer/serialize.js';

@@ -1,12 +1,13 @@
 import { selectAndLoad } from '../backend/loading.js';
 import { selectBackend, type BackendChoice, type SkippedBackend } from '../backend/select.js';
-import type { ForwardRequest, ForwardResult, GruBackend, GruCallInfo, PreparedGru } from '../backend/types.js';
+import type { ForwardRequest, ForwardResult, GruBackend, GruCallInfo, GruGradients, PreparedGru } from '../backend/types.js';
 import { kerasConfigToOptions, layerToKerasConfig, resolveLayerConfig, type FromConfigOptions, type GruOptions, type LayerConfig } from '../config.js';
 import { GruError, formatShape, valueError } from '../errors.js';
 import { arrayFor, swapLeadingAxes, toTensor, type DType, type FloatArray, type Tensor, type TensorLike } from '../tensor.js';
 import { broadcastState, GRUCell, multiplyRows, type CellWeights } from './gru-cell.js';
 import { applyMaskedOutputConventions, classifyMask, parseMask } from './masking.js';
 import { uniqueName } from './names.js';
+import { weightShapes } from './weights.js';
 
 export interface GruCallOptions {
   /** [batch, timesteps]: 1/true keeps a step, 0/false masks it. */
@@ -24,6 +25,38 @@ export interface GruCallOptions {
   recurrentDropoutMask?: TensorLike[];
   /** Run on this backend only, overriding the layer's `backend` option. */
   backend?: string;
+  /** Keep what `backward()` needs (default: the value of `training`). */
+  keepForBackward?: boolean;
+}
+
+/** Gradients from `backward()`, in the shapes of what they differentiate (Keras's layout for weights). */
+export interface GruLayerGradients {
+  /** d loss / d inputs, shaped like the inputs of the forward call (timeMajor respected). */
+  inputs: Tensor;
+  /** d loss / d initial state, when the call had one (given, or a stateful layer's state); else null. */
+  initialState: Tensor | null;
+  kernel: Tensor;
+  recurrentKernel: Tensor;
+  /** null when useBias is false. */
+  bias: Tensor | null;
+}
+
+export interface BackwardOptions {
+  /**
+   * Also differentiate the layer's regularization losses (`layer.losses`): the weight penalties'
+   * gradients are added to the weight gradients and the activity penalty's (divided by the batch
+   * size, as Keras does) to the output and state gradients. Default false.
+   */
+  includeRegularization?: boolean;
+}
+
+/** What a forward call kept for `backward()`. */
+interface Trace {
+  plan: CallPlan;
+  prepared: PreparedGru;
+  saved: unknown;
+  outputs: Tensor[];
+  weightsVersion: number;
 }
 
 /** The result of a GRU call, plus which backend ran it and why the others did not. */
@@ -48,6 +81,11 @@ interface CallPlan {
   timesteps: number;
   mask?: Uint8Array;
   backendName?: string;
+  /** The shared input dropout mask folded into x (its gradient must be applied to dx). */
+  sharedDropoutMask?: FloatArray;
+  /** Shape of the initial state as given ([1, units] broadcasts), or undefined when none. */
+  initialStateShape?: number[];
+  features: number;
 }
 
 /**
@@ -64,6 +102,7 @@ export class GRU {
   private readonly prepared = new Map<GruBackend, { prepared: PreparedGru; version: number }>();
   /** How the last call chose its backend. */
   lastChoice: BackendChoice | undefined;
+  private trace: Trace | undefined;
 
   constructor(options: GruOptions) {
     this.config = resolveLayerConfig(options);
@@ -207,7 +246,7 @@ export class GRU {
       const choice = await selectAndLoad(this.cell.spec(), plan.info, this.preferences(plan, false));
       const prepared = await this.preparedFor(choice.backend);
       const result = await prepared.forward(plan.request);
-      return this.finish(plan, result, choice);
+      return this.finish(plan, result, choice, prepared);
     } finally {
       this.endCall();
     }
@@ -220,7 +259,7 @@ export class GRU {
       const choice = selectBackend(this.cell.spec(), plan.info, this.preferences(plan, true));
       const prepared = this.preparedForSync(choice.backend);
       const result = (prepared.forwardSync as (r: ForwardRequest) => ForwardResult)(plan.request);
-      return this.finish(plan, result, choice);
+      return this.finish(plan, result, choice, prepared);
     } finally {
       this.endCall();
     }
@@ -233,7 +272,7 @@ export class GRU {
   }
 
   private preferences(plan: CallPlan, sync: boolean) {
-    return { backend: plan.backendName, useCudnn: this.config.useCudnn, sync };
+    return { backend: plan.backendName, useCudnn: this.config.useCudnn, sync, backward: plan.info.backward };
   }
 
   private async preparedFor(backend: GruBackend): Promise<PreparedGru> {
@@ -272,7 +311,7 @@ export class GRU {
     if (typeof options !== 'object' || options === null) {
       throw valueError(`GRU call options must be an object such as {mask, training, initialState}; received ${String(options)}.`);
     }
-    const known = ['mask', 'training', 'initialState', 'dropoutMask', 'recurrentDropoutMask', 'backend'];
+    const known = ['mask', 'training', 'initialState', 'dropoutMask', 'recurrentDropoutMask', 'backend', 'keepForBackward'];
     const unknown = Object.keys(options).filter((k) => !known.includes(k));
     if (unknown.length) throw valueError(`Unknown GRU call option(s): ${unknown.join(', ')}. Known options: ${known.join(', ')}.`);
     const policy = c.dtypePolicy;
@@ -309,8 +348,9 @@ export class GRU {
       }
     }
     const mask = options.mask === undefined || options.mask === null ? undefined : parseMask(options.mask, batch, timesteps, this.name);
-    const initialState = this.initialStateFor(options.initialState, batch);
+    const { data: initialState, shape: initialStateShape } = this.initialStateFor(options.initialState, batch);
     const training = options.training === true;
+    const keep = options.keepForBackward ?? training;
     if (options.dropoutMask !== undefined) this.cell.setDropoutMask(options.dropoutMask, batch);
     if (options.recurrentDropoutMask !== undefined) this.cell.setRecurrentDropoutMask(options.recurrentDropoutMask, batch);
     const masks = this.cell.callMasks(batch, training);
@@ -324,6 +364,7 @@ export class GRU {
       returnSequences: c.returnSequences,
       inputDropoutMasks: masks.perGate,
       recurrentDropoutMasks: masks.recurrent,
+      keepForBackward: keep,
     };
     const info: GruCallInfo = {
       batch,
@@ -336,13 +377,18 @@ export class GRU {
       recurrentDropout: masks.recurrent !== undefined,
       recurrentDropoutRate: c.recurrentDropout,
       training,
-      backward: false,
+      backward: keep,
       unroll: c.unroll,
     };
-    return { request, info, batch, timesteps, mask, backendName: options.backend ?? c.backend };
+    return {
+      request, info, batch, timesteps, mask, features,
+      backendName: options.backend ?? c.backend,
+      sharedDropoutMask: masks.shared,
+      initialStateShape,
+    };
   }
 
-  private initialStateFor(given: GruCallOptions['initialState'], batch: number): FloatArray | undefined {
+  private initialStateFor(given: GruCallOptions['initialState'], batch: number): { data?: FloatArray; shape?: number[] } {
     if (given !== undefined && given !== null) {
       const list = Array.isArray(given) && given.length > 0 && given.every((s) => typeof s === 'object' && s !== null && (!Array.isArray(s) || Array.isArray(s[0])))
         ? (given as TensorLike[])
@@ -350,17 +396,18 @@ export class GRU {
       if (list.length !== 1) {
         throw valueError(`Layer '${this.name}' has 1 state (units=${this.units}), but received ${list.length} initial state tensors.`);
       }
-      return broadcastState(toTensor(list[0], 'initialState', this.dtype), batch, this.units, `Layer '${this.name}'`);
+      const t = toTensor(list[0], 'initialState', this.dtype);
+      return { data: broadcastState(t, batch, this.units, `Layer '${this.name}'`), shape: t.shape };
     }
     if (this.config.stateful) {
       this.statefulState ??= arrayFor(this.dtype, batch * this.units);
-      return this.statefulState;
+      return { data: this.statefulState, shape: [batch, this.units] };
     }
-    return undefined;
+    return {};
   }
 
   /** Applies Keras's output conventions, keeps stateful state, and shapes the result. */
-  private finish(plan: CallPlan, result: ForwardResult, choice: BackendChoice): GruResult {
+  private finish(plan: CallPlan, result: ForwardResult, choice: BackendChoice, prepared: PreparedGru): GruResult {
     const c = this.config;
     const { batch, timesteps } = plan;
     const H = this.units;
@@ -383,6 +430,110 @@ export class GRU {
       ? outputs.map((t) => (batch === 0 ? 0 : (c.activityRegularizer as NonNullable<LayerConfig['activityRegularizer']>).penalty(t.data, t.shape) / batch))
       : [];
     this.lastChoice = choice;
+    this.trace = plan.info.backward
+      ? { plan, prepared, saved: result.saved, outputs: outputs.map((t) => ({ shape: t.shape, data: t.data.slice() })), weightsVersion: this.cell.weightsVersion }
+      : undefined;
     return { output, state, outputs, backend: choice.backend.name, skipped: choice.skipped };
+  }
+
+  /**
+   * Gradients of a loss through the last forward call made with `training: true` (or
+   * `keepForBackward: true`), given d loss / d output (shaped like `output`) and, with
+   * `returnState`, d loss / d state. Runs on the backend that ran the forward call.
+   */
+  async backward(dOutput: TensorLike, dState?: TensorLike | null, options: BackwardOptions = {}): Promise<GruLayerGradients> {
+    const { trace, request } = this.backwardRequest(dOutput, dState, options);
+    if (!trace.prepared.backward) throw valueError(`Backend '${this.lastChoice?.backend.name}' does not implement backward.`);
+    return this.shapeGradients(trace, await trace.prepared.backward(trace.saved, request), options);
+  }
+
+  /** The synchronous backward, where the backend that ran the forward call has one (reference). */
+  backwardSync(dOutput: TensorLike, dState?: TensorLike | null, options: BackwardOptions = {}): GruLayerGradients {
+    const { trace, request } = this.backwardRequest(dOutput, dState, options);
+    if (!trace.prepared.backwardSync) {
+      throw valueError(`Backend '${this.lastChoice?.backend.name}' has no synchronous backward; use the async backward().`);
+    }
+    return this.shapeGradients(trace, trace.prepared.backwardSync(trace.saved, request), options);
+  }
+
+  /** Validates dOutput/dState against the kept call and maps them to the backend's layout. */
+  private backwardRequest(dOutputLike: TensorLike, dStateLike: TensorLike | null | undefined, options: BackwardOptions) {
+    const trace = this.trace;
+    if (!trace) {
+      throw valueError(`Layer '${this.name}': backward() needs a preceding forward call with training: true (or keepForBackward: true).`);
+    }
+    if (trace.weightsVersion !== this.cell.weightsVersion) {
+      throw valueError(`Layer '${this.name}': the weights changed since the forward call; run forward again before backward().`);
+    }
+    const c = this.config;
+    const { batch, timesteps } = trace.plan;
+    const [outTensor, stateTensor] = trace.outputs;
+    const dOut = toTensor(dOutputLike, 'dOutput', this.dtype);
+    if (dOut.shape.length !== outTensor.shape.length || dOut.shape.some((d, i) => d !== outTensor.shape[i])) {
+      throw valueError(`Argument \`dOutput\` must have the output's shape ${formatShape(outTensor.shape)}, received ${formatShape(dOut.shape)}.`);
+    }
+    let dLastState: FloatArray | undefined;
+    if (dStateLike !== undefined && dStateLike !== null) {
+      const ds = toTensor(dStateLike, 'dState', this.dtype);
+      if (ds.shape.length !== 2 || ds.shape[0] !== batch || ds.shape[1] !== this.units) {
+        throw valueError(`Argument \`dState\` must have the state's shape ${formatShape([batch, this.units])}, received ${formatShape(ds.shape)}.`);
+      }
+      dLastState = ds.data;
+    }
+    const activity = options.includeRegularization ? c.activityRegularizer : null;
+    if (activity && batch > 0) {
+      const gOut = activity.gradient(outTensor.data, outTensor.shape);
+      for (let i = 0; i < dOut.data.length; i++) dOut.data[i] += gOut[i] / batch;
+      if (stateTensor) {
+        const gState = activity.gradient(stateTensor.data, stateTensor.shape);
+        dLastState = Float64Array.from(dLastState ?? new Float64Array(batch * this.units), (v, i) => v + gState[i] / batch);
+      }
+    }
+    let d = c.returnSequences && c.timeMajor ? swapLeadingAxes(dOut.data, timesteps, batch, this.units) : dOut.data;
+    if (trace.plan.mask) {
+      // Positions Keras's conventions set to zero do not depend on the state: their gradient is 0.
+      d = d.slice();
+      applyMaskedOutputConventions(d, trace.plan.mask, {
+        batch, timesteps, units: this.units, goBackwards: c.goBackwards, returnSequences: c.returnSequences, unroll: c.unroll, zeroOutputForMask: c.zeroOutputForMask,
+      });
+    }
+    return { trace, request: { dOutput: d, dLastState } };
+  }
+
+  private shapeGradients(trace: Trace, g: GruGradients, options: BackwardOptions): GruLayerGradients {
+    const c = this.config;
+    const { batch, timesteps, features, sharedDropoutMask, initialStateShape } = trace.plan;
+    let dx = sharedDropoutMask ? multiplyRows(g.dx, sharedDropoutMask, batch, timesteps, features) : g.dx;
+    if (c.timeMajor) dx = swapLeadingAxes(dx, batch, timesteps, features);
+    const shapes = weightShapes(features, this.units, c.useBias, c.resetAfter);
+    const weightGrads = [g.dKernel, g.dRecurrentKernel, g.dBias].slice(0, shapes.length) as FloatArray[];
+    if (options.includeRegularization) {
+      const regs = [c.kernelRegularizer, c.recurrentRegularizer, c.biasRegularizer];
+      const current = this.cell.getWeights();
+      weightGrads.forEach((wg, i) => {
+        const r = regs[i];
+        if (!r) return;
+        const rg = r.gradient(current[i].data, current[i].shape);
+        for (let k = 0; k < wg.length; k++) wg[k] += rg[k];
+      });
+    }
+    let initialState: Tensor | null = null;
+    if (initialStateShape) {
+      let data = g.dInitialState;
+      if (initialStateShape[0] === 1 && batch !== 1) {
+        // A [1, units] state was broadcast over the batch: its gradient is the sum over rows.
+        const summed = arrayFor(this.dtype, this.units);
+        for (let b = 0; b < batch; b++) for (let j = 0; j < this.units; j++) summed[j] += data[b * this.units + j];
+        data = summed;
+      }
+      initialState = { shape: [...initialStateShape], data };
+    }
+    return {
+      inputs: { shape: c.timeMajor ? [timesteps, batch, features] : [batch, timesteps, features], data: dx },
+      initialState,
+      kernel: { shape: shapes[0], data: weightGrads[0] },
+      recurrentKernel: { shape: shapes[1], data: weightGrads[1] },
+      bias: shapes[2] ? { shape: shapes[2], data: weightGrads[2] } : null,
+    };
   }
 }

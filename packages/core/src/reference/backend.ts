@@ -1,13 +1,21 @@
 import { activationDef } from '../activations.js';
 import {
   GRU_BACKEND_SPEC_VERSION,
+  type BackwardRequest,
   type ForwardRequest,
+  type GruGradients,
   type GruBackend,
   type GruSpec,
   type GruWeights,
   type PreparedGru,
 } from '../backend/types.js';
-import { referenceForward } from './forward.js';
+import { valueError } from '../errors.js';
+import { referenceBackward } from './backward.js';
+import { referenceForward, type ReferenceSaved } from './forward.js';
+
+function isReferenceSaved(saved: unknown): saved is ReferenceSaved {
+  return typeof saved === 'object' && saved !== null && 'pre' in saved && 'states' in saved && 'request' in saved;
+}
 
 function checkActivations(spec: GruSpec): true | string {
   for (const [arg, id] of [['activation', spec.activation], ['recurrentActivation', spec.recurrentActivation]] as const) {
@@ -26,6 +34,17 @@ class ReferencePrepared implements PreparedGru {
 
   async forward(request: ForwardRequest) {
     return this.forwardSync(request);
+  }
+
+  backwardSync(saved: unknown, request: BackwardRequest): GruGradients {
+    if (!isReferenceSaved(saved)) {
+      throw valueError('The reference backend can only differentiate a forward call it ran with keepForBackward.');
+    }
+    return referenceBackward(this.spec, saved, request);
+  }
+
+  async backward(saved: unknown, request: BackwardRequest) {
+    return this.backwardSync(saved, request);
   }
 
   setWeights(weights: GruWeights): void {
@@ -47,7 +66,7 @@ export const referenceBackend: GruBackend = {
   async load() {},
   isLoaded: () => true,
   supports: (spec) => checkActivations(spec),
-  supportsBackward: () => 'the reference backward pass is not implemented yet',
+  supportsBackward: (spec) => checkActivations(spec),
   async prepare(spec, weights) {
     return new ReferencePrepared(spec, weights);
   },

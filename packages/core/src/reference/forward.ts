@@ -5,6 +5,8 @@ import { arrayFor } from '../tensor.js';
 /** What the reference forward keeps for backward: per processed step, per batch row. */
 export interface ReferenceSaved {
   request: ForwardRequest;
+  /** The weights the forward pass used (a later setWeights must not change the gradients). */
+  weights: GruWeights;
   /** [steps, batch, 3*units] gate pre-activations: z, r, candidate. */
   pre: Float64Array;
   /** [steps, batch, 3*units] activated gates z, r, candidate hh. */
@@ -39,6 +41,7 @@ export function referenceForward(spec: GruSpec, weights: GruWeights, req: Forwar
   const saved: ReferenceSaved | undefined = keep
     ? {
         request: req,
+        weights,
         pre: new Float64Array(T * B * G),
         act: new Float64Array(T * B * G),
         recH: new Float64Array(T * B * H),
