@@ -164,7 +164,7 @@ export function resolveKerasObject<T>(identifier: unknown, table: KerasObjectTab
       throw valueError(`Unknown \`config\` as a \`dict\`, config=${pyRepr(identifier)}`);
     }
     const className = identifier.class_name;
-    if ('module' in identifier && (identifier.module === null || identifier.module === undefined)) {
+    if ('module' in identifier && identifier.module === null) {
       const name = pyRepr(className);
       throw typeError(
         `Cannot deserialize object of type \`${name}\`. If \`${name}\` is a custom class, please register it ` +

@@ -65,15 +65,12 @@ describe('results equal Keras bit for bit', () => {
   });
 
   it('sums long rows in numpy pairwise order (float32, exact)', () => {
-    // 1-D bias of 300 values: numpy's pairwise summation blocks of 128 and 8 accumulators matter in float32.
-    const n = 300;
-    const data = Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37) * 3 + 0.001 * i);
+    // A 1000-value bias: numpy sums squares pairwise (blocks of <= 128, 8 accumulators); a plain
+    // running float32 sum gives a different norm here (17376.447 vs 17376.449), so different outputs.
+    const n = 1000;
+    const data = Float32Array.from({ length: n }, (_, i) => Math.fround((((i * 37) % 101) - 50) / 7));
     const out = new UnitNorm(0).apply(data, [n]);
-    // Recompute the norm in float64 and check we are within float32 rounding, and that all
-    // elements share one float32 denominator (so they are exact multiples of one value).
-    let s = 0;
-    for (const v of data) s += v * v;
-    for (let i = 0; i < n; i++) expect(Math.abs(out[i] - data[i] / Math.sqrt(s))).toBeLessThan(1e-6);
+    expect(Array.from(out.subarray(0, 3))).toEqual([-0.054186541587114334, -0.014088500291109085, 0.026009541004896164]);
   });
 });
 
