@@ -138,12 +138,9 @@ class Spec:
 
 
 def G(name, desc, shape, units, seq=True, state=False, **kw):
-    """A GRU layer case; seq/state are return_sequences/return_state."""
-    spec_fields = {
-        k: kw.pop(k)
-        for k in list(kw)
-        if k in Spec.__dataclass_fields__
-    }
+    """A GRU layer case; seq/state are return_sequences/return_state.  Keyword
+    arguments that are Spec fields go to the Spec, the rest to the constructor."""
+    spec_fields = {k: kw.pop(k) for k in list(kw) if k in Spec.__dataclass_fields__}
     kwargs = {"return_sequences": seq, "return_state": state, **kw}
     return Spec(name, desc, tuple(shape), units, kwargs=kwargs, **spec_fields)
 
@@ -312,25 +309,26 @@ def case_rng(base_seed, key):
 
 def make_mask(rng, pattern, batch, timesteps):
     """0/1 masks of the kinds used by the shipped cases (1 = keep)."""
-    B, T = batch, timesteps
-    m = np.ones((B, T), dtype=bool)
+    m = np.ones((batch, timesteps), dtype=bool)
     if pattern == "right_pad":  # row 0 full, the others padded at the end
-        for i in range(1, B):
-            m[i, rng.integers(1, T) if T > 1 else 1:] = False
+        for i in range(1, batch):
+            length = int(rng.integers(1, timesteps)) if timesteps > 1 else 1
+            m[i, length:] = False
     elif pattern == "left_pad":  # row 0 full, the others padded at the start
-        for i in range(1, B):
-            m[i, : rng.integers(1, T) if T > 1 else 0] = False
+        for i in range(1, batch):
+            start = int(rng.integers(1, timesteps)) if timesteps > 1 else 0
+            m[i, :start] = False
     elif pattern in ("holes", "all_false_row"):
-        m = rng.random((B, T)) < 0.6
+        m = rng.random((batch, timesteps)) < 0.6
         m[:, 0] = True  # every row keeps its first step ...
         if pattern == "all_false_row":
-            m[1, :] = False  # ... except a fully masked row
+            m[1, :] = False  # ... except one fully masked row
     elif pattern == "first_masked":  # leading masked steps, last row all masked
-        for i in range(B):
-            lead = T if i == B - 1 else int(rng.integers(1, T))
+        for i in range(batch):
+            lead = timesteps if i == batch - 1 else int(rng.integers(1, timesteps))
             m[i, :lead] = False
     elif pattern == "random":
-        m = rng.random((B, T)) < 0.7
+        m = rng.random((batch, timesteps)) < 0.7
     else:
         raise ValueError(f"unknown mask pattern {pattern!r}")
     return m
@@ -671,9 +669,13 @@ class Helper:
             self.proc = subprocess.Popen(
                 [sys.executable, os.path.abspath(__file__), "--helper", self.mode],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        pickle.dump(job, self.proc.stdin)
-        self.proc.stdin.flush()
-        reply = pickle.load(self.proc.stdout)
+        try:
+            pickle.dump(job, self.proc.stdin)
+            self.proc.stdin.flush()
+            reply = pickle.load(self.proc.stdout)
+        except (EOFError, BrokenPipeError) as exc:
+            raise RuntimeError(f"the {self.mode} helper process died "
+                               "(its traceback is on stderr above)") from exc
         if "error" in reply:
             raise RuntimeError(f"{self.mode} helper failed:\n{reply['error']}")
         return reply["ok"]
@@ -894,7 +896,7 @@ def gradient_block(spec, config, weights, data, helpers, meta, warn):
         g["tensorflow_autodiff_vs_fd_max_abs_diff"] = {
             k: float(np.max(np.abs(ad[k] - fd["grads"][k]))) for k in fd["grads"]}
     else:
-        warn(f"{spec.name}: tensorflow not installed, "
+        warn(f"{spec.name}: TensorFlow helper not used (not installed or --no-tensorflow), "
              "grads.tensorflow_autodiff_vs_fd_max_abs_diff left out")
     return g
 
@@ -985,7 +987,11 @@ def generate(args):
 
 
 def replay_case(path, helpers, tol):
-    case = json.load(open(path))
+    with open(path) as f:
+        case = json.load(f)
+    if "layer" not in case:  # index.json etc. (a glob of a directory)
+        print(f"skipped  {path}: not a case file")
+        return True
     kind, dt = case["layer"], case["dtype"]
     weights = [from_T(case["weights"][k], dt)
                for k in ("kernel", "recurrent_kernel", "bias") if k in case["weights"]]

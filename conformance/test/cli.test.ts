@@ -1,0 +1,85 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { bundledCasesDir } from '../src/expectations.js';
+
+const cli = join(__dirname, '..', 'bin', 'gru-conformance.mjs');
+const run = (args: string[], env: Record<string, string> = {}) =>
+  spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+const lastLine = (s: string) => s.trim().split('\n').at(-1);
+
+function caseDir(names: string[]): string {
+  const dir = mkdtempSync(join(tmpdir(), 'gru-cases-'));
+  for (const n of names) copyFileSync(join(bundledCasesDir(), `${n}.json`), join(dir, `${n}.json`));
+  return dir;
+}
+
+describe('gru-conformance CLI', () => {
+  it('runs the shipped cases on the reference backend and ends with the counts', () => {
+    const r = run(['--backend', 'reference', '--only', 'defaults_last,mask_holes_seq_state,grad_cell']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^PASS {2}defaults_last/m);
+    expect(r.stdout).toMatch(/^PASS {2}grad_cell:grads/m);
+    expect(lastLine(r.stdout)).toBe('4 passed, 0 failed, 0 skipped');
+  });
+
+  it('judges cases it has never seen, including a wrong one, from any directory', () => {
+    const dir = caseDir(['defaults_seq', 'act_gelu']);
+    const renamed = JSON.parse(readFileSync(join(dir, 'defaults_seq.json'), 'utf8'));
+    renamed.name = 'brand_new_case';
+    writeFileSync(join(dir, 'brand_new_case.json'), JSON.stringify(renamed));
+    const wrong = JSON.parse(readFileSync(join(dir, 'act_gelu.json'), 'utf8'));
+    wrong.name = 'wrong_expected_values';
+    wrong.outputs[0].data[3] += 0.01;
+    writeFileSync(join(dir, 'wrong_expected_values.json'), JSON.stringify(wrong));
+    const jsonPath = join(dir, 'report.out');
+    const r = run(['--backend', 'reference', '--cases', dir, '--json', jsonPath]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/^PASS {2}brand_new_case/m);
+    expect(r.stdout).toMatch(/^FAIL {2}wrong_expected_values outputs\[0\] element 3/m);
+    // suite:no-leak is skipped: the reference backend holds no native memory to check.
+    expect(lastLine(r.stdout)).toBe('3 passed, 1 failed, 1 skipped');
+    const report = JSON.parse(readFileSync(jsonPath, 'utf8'));
+    expect(report.results.map((x: { name: string }) => x.name)).toContain('brand_new_case');
+  });
+
+  it('refuses a case in a newer format with a clear message', () => {
+    const dir = caseDir(['defaults_last']);
+    const c = JSON.parse(readFileSync(join(dir, 'defaults_last.json'), 'utf8'));
+    writeFileSync(join(dir, 'defaults_last.json'), JSON.stringify({ ...c, format_version: 99 }));
+    const r = run(['--backend', 'reference', '--cases', dir]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/case format version 99 is newer than this runner understands \(1\)/);
+  });
+
+  it('loads a third-party backend from a module path and reports what it declines, by name and reason', () => {
+    const fixture = join(__dirname, 'fixtures', 'declining-backend.mjs');
+    const r = run(['--backend', fixture, '--only', 'defaults_last,backwards_seq,f64_cell']);
+    expect(r.stdout).toMatch(/^PASS {2}defaults_last/m);
+    expect(r.stdout).toMatch(/^UNSUP backwards_seq goBackwards is not implemented by the declining backend/m);
+    expect(r.stdout).toMatch(/^UNSUP f64_cell float64 is not implemented by the declining backend/m);
+    expect(lastLine(r.stdout)).toBe('1 passed, 0 failed, 2 skipped');
+    expect(r.status).toBe(0);
+  });
+
+  it('fails a backend whose numbers are off, and an expectations file cannot hide a passing case', () => {
+    const fixture = join(__dirname, 'fixtures', 'declining-backend.mjs');
+    const wrong = run(['--backend', fixture, '--only', 'defaults_seq'], { GRU_FAKE_WRONG: '1' });
+    expect(wrong.status).toBe(1);
+    expect(wrong.stdout).toMatch(/^FAIL {2}defaults_seq outputs\[0\] element 0/m);
+    const expectations = join(mkdtempSync(join(tmpdir(), 'gru-exp-')), 'exp.json');
+    writeFileSync(expectations, JSON.stringify({ unsupported: { defaults_last: 'pretend' } }));
+    const r = run(['--backend', fixture, '--only', 'defaults_last', '--expectations', expectations]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/unexpected pass: listed as unsupported \(pretend\)/);
+  });
+
+  it('prints usage errors for bad arguments', () => {
+    expect(run([]).stderr).toMatch(/--backend is required/);
+    expect(run(['--backend', 'reference', '--bogus', '1']).stderr).toMatch(/Unknown option\(s\): --bogus/);
+    expect(run(['--backend', 'no-such-backend']).stderr).toMatch(/Cannot load backend 'no-such-backend'/);
+    expect(execFileSync(process.execPath, [cli, '--help'], { encoding: 'utf8' })).toMatch(/Usage: gru-conformance/);
+  });
+});

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { judge } from '../src/runner.js';
+import { compareArrays, TOLERANCES } from '../src/tolerance.js';
+import { loadCaseFiles } from '../src/format.js';
+import { bundledCasesDir } from '../src/expectations.js';
+
+describe('expectations', () => {
+  const exp = { unsupported: { a: 'no float64' }, failing: { b: 'issue #9' } };
+  it('skips declared gaps and names the reason', () => {
+    expect(judge('a', { status: 'unsupported', detail: 'x' }, exp)).toEqual({ status: 'unsupported', detail: 'no float64 [x]' });
+    expect(judge('b', { status: 'failed', detail: 'off' }, exp)).toEqual({ status: 'expected-failure', detail: 'issue #9: off' });
+  });
+  it('turns a pass of a declared gap into a failure', () => {
+    expect(judge('a', { status: 'passed' }, exp).status).toBe('failed');
+    expect(judge('b', { status: 'passed' }, exp).status).toBe('failed');
+  });
+  it('reports undeclared unsupported cases as unsupported, never passed', () => {
+    expect(judge('c', { status: 'unsupported', detail: 'why' }, exp)).toEqual({
+      status: 'unsupported',
+      detail: 'why (declared by the backend, not listed in its expectations)',
+    });
+  });
+});
+
+describe('tolerance', () => {
+  it('uses atol + rtol * |want| and fails NaN', () => {
+    expect(compareArrays([1 + 1e-5], [1], TOLERANCES.float32).ok).toBe(true);
+    expect(compareArrays([1 + 2e-5], [1], TOLERANCES.float32).ok).toBe(false);
+    expect(compareArrays([NaN], [0], TOLERANCES.float32).ok).toBe(false);
+    expect(compareArrays([0, 1], [0], TOLERANCES.float32).message).toMatch(/length 2, expected 1/);
+  });
+});
+
+describe('case loading', () => {
+  it('sorts the shipped directory into 88 cases, error entries and config cases', () => {
+    const files = loadCaseFiles(bundledCasesDir());
+    expect(files.cases).toHaveLength(88);
+    expect(files.errorEntries.length).toBe(56);
+    expect(files.configCases.length).toBe(9);
+    expect(files.refused).toEqual([]);
+    expect(files.ignored.map((f) => f.file).sort()).toEqual(['cross_backend.json', 'index.json']);
+  });
+});
