@@ -5,7 +5,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-const dirs = ['conformance', 'benchmarks', ...readdirSync(join(root, 'packages')).map((d) => join('packages', d))];
+const dirs = ['conformance', 'benchmarks', 'examples', ...readdirSync(join(root, 'packages')).map((d) => join('packages', d))];
 let passed = 0;
 let failed = 0;
 let skipped = 0;
