@@ -16,6 +16,10 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import keras, jax' 2>
     args+=(--index-url "${urls[0]}")
     for u in "${urls[@]:1}"; do args+=(--extra-index-url "$u"); done
   fi
-  "$venv/bin/pip" install -q --disable-pip-version-check "${args[@]}" -r conformance/generator/requirements-core.txt >&2
+  log=$(mktemp)
+  if ! "$venv/bin/pip" install -q --disable-pip-version-check "${args[@]}" -r conformance/generator/requirements-core.txt >"$log" 2>&1; then
+    cat "$log" >&2
+    exit 1
+  fi
 fi
 echo "$PWD/$venv/bin/python"

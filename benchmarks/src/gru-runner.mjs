@@ -1,0 +1,117 @@
+/**
+ * Makes the runner for a gru backend: the public layer (`new GRU({..., backend})` from
+ * @gru/core, `forward()` awaited) with seeded weights, so the time includes what a user's call
+ * costs (input copy, validation, selection), not just the kernel.
+ *
+ * @typedef {import('./shapes.mjs').Shape} Shape
+ * @typedef {import('./discover.mjs').Runner} Runner
+ * @typedef {import('./discover.mjs').Prepared} Prepared
+ * @typedef {typeof import('@gru/core')} Core
+ * @typedef {import('@gru/core').GruOptions} GruOptions
+ *
+ * @typedef {object} GruRunnerOptions
+ * @property {string} [name]   default 'gru:<backend>'
+ * @property {string} [note]
+ * @property {(shape: Shape) => boolean} [slow]
+ * @property {boolean} [sync]  time `forwardSync()` instead of `forward()`
+ * @property {Partial<GruOptions>} [layer]  more layer options (resetAfter, activation, dtype...)
+ */
+import { inputFor, kerasWeights } from './data.mjs';
+
+/**
+ * @param {string} backend         the registered backend name ('reference', 'cpu', 'wasm', ...)
+ * @param {() => Promise<unknown>} importPackage   imports the package that registers it
+ * @param {GruRunnerOptions} [options]
+ * @returns {Runner}
+ */
+export function gruRunner(backend, importPackage, options = {}) {
+  /** @type {Promise<Core | string> | undefined} */
+  let loading;
+  /** Imports core and the package once, then loads the backend; a string says why it cannot. */
+  const load = () =>
+    (loading ??= (async () => {
+      /** @type {Core} */
+      const core = await import('@gru/core');
+      await importPackage();
+      const b = core.getBackend(backend);
+      if (!b) {
+        return `importing its package registered no backend named '${backend}' (registered: ${core.listBackends().map((x) => x.name).join(', ')})`;
+      }
+      try {
+        await core.loadBackend(b);
+      } catch (err) {
+        return `backend '${backend}' failed to load: ${err instanceof Error ? err.message : String(err)}`;
+      }
+      return core;
+    })().catch((err) => {
+      const e = /** @type {NodeJS.ErrnoException} */ (err);
+      const hint = e.code === 'ERR_MODULE_NOT_FOUND' ? ' (is the package built, and a dependency of benchmarks/package.json?)' : '';
+      return `cannot import the '${backend}' backend: ${e.message}${hint}`;
+    }));
+
+  return {
+    name: options.name ?? `gru:${backend}`,
+    kind: 'gru',
+    note: options.note,
+    slow: options.slow,
+    async available() {
+      const core = await load();
+      return typeof core === 'string' ? core : true;
+    },
+    /** @returns {Promise<Prepared | string>} */
+    async setup(shape) {
+      const core = await load();
+      if (typeof core === 'string') return core;
+      const { B, T, D, H } = shape;
+      const layer = new core.GRU({ ...options.layer, units: H, returnSequences: false, backend });
+      const c = layer.config;
+      // setWeights builds the layer without running initializers (orthogonal on 512 units takes seconds).
+      const w = kerasWeights(shape, { resetAfter: c.resetAfter, useBias: c.useBias });
+      layer.setWeights({
+        kernel: { shape: [D, 3 * H], data: w.kernel },
+        recurrentKernel: { shape: [H, 3 * H], data: w.recurrentKernel },
+        bias: w.bias && { shape: c.resetAfter ? [2, 3 * H] : [3 * H], data: w.bias },
+      });
+      /** @type {import('@gru/core').GruCallInfo} */
+      const call = {
+        batch: B, timesteps: T, mask: 'none', initialState: false, goBackwards: c.goBackwards,
+        returnSequences: false, inputDropoutPerGate: false, recurrentDropout: false,
+        recurrentDropoutRate: c.recurrentDropout, training: false, backward: false, unroll: c.unroll,
+      };
+      try {
+        core.selectBackend(layer.cell.spec(), call, { backend, useCudnn: c.useCudnn, sync: options.sync === true });
+      } catch (err) {
+        if (err instanceof core.UnsupportedCallError) return err.reason;
+        throw err;
+      }
+      const x = { shape: [B, T, D], data: inputFor(shape) };
+      let checked = false;
+      return {
+        run: async () => {
+          const result = options.sync ? layer.forwardSync(x) : await layer.forward(x);
+          if (!checked) {
+            checkResult(result, backend, B * H);
+            checked = true;
+          }
+        },
+        dispose: () => layer.dispose(),
+      };
+    },
+  };
+}
+
+/**
+ * A backend that silently fell back or returned garbage would make its timing meaningless,
+ * so the first pass is checked.
+ * @param {import('@gru/core').GruResult} result
+ * @param {string} backend
+ * @param {number} size
+ */
+function checkResult(result, backend, size) {
+  if (result.backend !== backend) throw new Error(`the call ran on backend '${result.backend}', not '${backend}'.`);
+  const out = result.output.data;
+  if (out.length !== size) throw new Error(`backend '${backend}' returned ${out.length} output values; expected ${size} (batch × units).`);
+  for (let i = 0; i < out.length; i++) {
+    if (!Number.isFinite(out[i])) throw new Error(`backend '${backend}' returned a non-finite output (${out[i]} at index ${i}).`);
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * One runner on one shape: availability, setup, timing, peak memory. The same code runs in a
+ * child process (the default) and in-process (`--in-process`).
+ *
+ * @typedef {import('./shapes.mjs').Shape} Shape
+ * @typedef {import('./discover.mjs').Runner} Runner
+ * @typedef {import('./cli.mjs').Options['plan']} Plan
+ *
+ * @typedef {'ok' | 'unavailable' | 'declined' | 'skipped' | 'error'} Status
+ *
+ * @typedef {object} Result
+ * @property {string} runner
+ * @property {'gru' | 'peer'} kind
+ * @property {Shape} shape
+ * @property {Status} status
+ * @property {string} [reason]            why not 'ok'
+ * @property {number} flops               per pass, 2·B·T·3H·(D+H)
+ * @property {boolean} slow               the runner marks this shape slow (iterations capped)
+ * @property {number} [iterations]
+ * @property {number} [warmupPasses]
+ * @property {number} [medianMs]
+ * @property {number} [p10Ms]
+ * @property {number} [p90Ms]
+ * @property {number} [meanMs]
+ * @property {number} [minMs]
+ * @property {number} [maxMs]
+ * @property {number} [gflops]            flops / median
+ * @property {number | null} [ratioToBestGru]  median / median of the fastest gru runner on the shape
+ * @property {string | null} [bestGru]
+ * @property {number} [baselineRssMiB]    RSS high-water before setup (runtime + imports)
+ * @property {number} [peakRssMiB]        RSS high-water after the timed passes
+ */
+import { measure } from './measure.mjs';
+import { flops } from './shapes.mjs';
+
+/** process.resourceUsage().maxRSS is in KiB on every platform Node supports. */
+export function maxRssMiB() {
+  return process.resourceUsage().maxRSS / 1024;
+}
+
+/** @param {unknown} err */
+export function errorText(err) {
+  if (err instanceof Error) return err.message || err.name;
+  return String(err);
+}
+
+/**
+ * @param {Runner} runner
+ * @param {Shape} shape
+ * @param {Status} status
+ * @param {string} [reason]
+ * @returns {Result}
+ */
+export function notRun(runner, shape, status, reason) {
+  return { runner: runner.name, kind: runner.kind, shape, status, reason, flops: flops(shape), slow: isSlow(runner, shape) };
+}
+
+/** @param {Runner} runner @param {Shape} shape */
+export function isSlow(runner, shape) {
+  return runner.slow ? runner.slow(shape) === true : false;
+}
+
+/**
+ * @param {Runner} runner
+ * @returns {Promise<true | string>}
+ */
+export async function checkAvailable(runner) {
+  const a = await runner.available();
+  if (a !== true && (typeof a !== 'string' || !a)) {
+    throw new Error(`runner '${runner.name}': available() must resolve to true or a non-empty reason string; received ${JSON.stringify(a)}.`);
+  }
+  return a;
+}
+
+/**
+ * Never throws: whatever goes wrong becomes a result with status 'error' and the message, so
+ * one broken runner does not end the run.
+ * @param {Runner} runner
+ * @param {Shape} shape
+ * @param {Plan} plan
+ * @param {{ skipAvailability?: boolean }} [opts]
+ * @returns {Promise<Result>}
+ */
+export async function runJob(runner, shape, plan, opts = {}) {
+  try {
+    if (!opts.skipAvailability) {
+      const a = await checkAvailable(runner);
+      if (a !== true) return notRun(runner, shape, 'unavailable', a);
+    }
+    const baselineRssMiB = maxRssMiB();
+    const prepared = await runner.setup(shape);
+    if (typeof prepared === 'string') return notRun(runner, shape, 'declined', prepared);
+    if (!prepared || typeof prepared.run !== 'function') {
+      throw new Error(`runner '${runner.name}': setup() must resolve to { run, dispose? } or a reason string; received ${typeof prepared}.`);
+    }
+    const slow = isSlow(runner, shape);
+    let stats;
+    try {
+      stats = await measure(prepared.run, slow ? { ...plan, maxIters: Math.min(plan.maxIters, plan.slowIters) } : plan);
+    } finally {
+      await prepared.dispose?.();
+    }
+    const f = flops(shape);
+    return {
+      runner: runner.name,
+      kind: runner.kind,
+      shape,
+      status: 'ok',
+      flops: f,
+      slow,
+      ...stats,
+      gflops: f / (stats.medianMs * 1e6),
+      baselineRssMiB,
+      peakRssMiB: maxRssMiB(),
+    };
+  } catch (err) {
+    return notRun(runner, shape, 'error', errorText(err));
+  }
+}
