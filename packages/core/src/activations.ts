@@ -87,20 +87,40 @@ function logSoftmaxRow(x: Float64Array, y: Float64Array): void {
   for (let i = 0; i < x.length; i++) y[i] = x[i] - max - lse;
 }
 
-function sparsemaxRow(x: Float64Array, y: Float64Array): void {
-  const sorted = Float64Array.from(x).sort().reverse();
+/**
+ * Keras 3.15.1's sparsemax, exactly as all its backends compute it: the threshold is
+ * `tau = (sum of the cumulative sums over the support - 1) / k`, not the textbook
+ * `(cumsum_k - 1) / k`; the two agree only when one input survives. We follow Keras.
+ */
+function sparsemaxTau(x: Float64Array): { tau: number; k: number; order: number[] } {
+  const order = Array.from(x.keys()).sort((a, b) => x[b] - x[a]);
   let cumsum = 0;
   let k = 0;
-  let supportSum = 0;
-  for (let i = 0; i < sorted.length; i++) {
-    cumsum += sorted[i];
-    if (sorted[i] - (cumsum - 1) / (i + 1) > 0) {
-      k = i + 1;
-      supportSum = cumsum;
+  let supportCumsums = 0;
+  order.forEach((idx, i) => {
+    cumsum += x[idx];
+    if (x[idx] - (cumsum - 1) / (i + 1) > 0) {
+      k++;
+      supportCumsums += cumsum;
     }
-  }
-  const tau = (supportSum - 1) / k;
+  });
+  return { tau: (supportCumsums - 1) / k, k, order };
+}
+
+function sparsemaxRow(x: Float64Array, y: Float64Array): void {
+  const { tau } = sparsemaxTau(x);
   for (let i = 0; i < x.length; i++) y[i] = Math.max(x[i] - tau, 0);
+}
+
+/** dtau/dx_m = (k - rank(m)) / k for the m ranked within the support (rank from 0), else 0. */
+function sparsemaxVjp(x: Float64Array, y: Float64Array, dy: Float64Array, dx: Float64Array): void {
+  const { k, order } = sparsemaxTau(x);
+  let active = 0;
+  for (let i = 0; i < y.length; i++) if (y[i] > 0) active += dy[i];
+  for (let i = 0; i < x.length; i++) dx[i] = y[i] > 0 ? dy[i] : 0;
+  order.forEach((idx, rank) => {
+    if (rank < k) dx[idx] -= (active * (k - rank)) / k;
+  });
 }
 
 const elementwise = (name: string, f: (x: number) => number, df: (x: number, y: number) => number): ActivationDef => ({ name, f, df });
@@ -163,22 +183,7 @@ const TABLE: Record<string, ActivationDef> = {
       for (let i = 0; i < y.length; i++) dx[i] = dy[i] - Math.exp(y[i]) * sum;
     },
   },
-  sparsemax: {
-    name: 'sparsemax',
-    row: sparsemaxRow,
-    rowVjp: (_x, y, dy, dx) => {
-      let count = 0;
-      let sum = 0;
-      for (let i = 0; i < y.length; i++) {
-        if (y[i] > 0) {
-          count++;
-          sum += dy[i];
-        }
-      }
-      const mean = count ? sum / count : 0;
-      for (let i = 0; i < y.length; i++) dx[i] = y[i] > 0 ? dy[i] - mean : 0;
-    },
-  },
+  sparsemax: { name: 'sparsemax', row: sparsemaxRow, rowVjp: sparsemaxVjp },
   glu: { name: 'glu', unusable: "'glu' halves the last axis, so a GRU gate cannot keep its `units` width" },
   threshold: { name: 'threshold', unusable: "'threshold' needs `threshold` and `default_value` arguments, which a GRU cannot pass" },
 };

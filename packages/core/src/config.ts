@@ -318,6 +318,9 @@ export function layerToKerasConfig(c: LayerConfig, name: string): Record<string,
     name,
     trainable: c.trainable,
     dtype: serializeDTypePolicy(c.dtypePolicy),
+    // Keras's base Layer config writes a set activity regularizer here; GRU's own entry then only
+    // replaces the value, so the key keeps this position (JSON text compares equal).
+    ...(c.activityRegularizer ? { activity_regularizer: null } : {}),
     return_sequences: c.returnSequences,
     return_state: c.returnState,
     go_backwards: c.goBackwards,

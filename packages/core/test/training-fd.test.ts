@@ -62,7 +62,7 @@ function randomSetup(seed: number): Setup {
   if (r() < 0.5) {
     const m = Float64Array.from({ length: B * T }, () => (r() < 0.7 ? 1 : 0));
     if (B > 1 && r() < 0.5) m.fill(0, 0, T); // a fully masked row
-    setup.mask = { shape: [B, T], data: m };
+    setup.mask = { shape: timeMajor ? [T, B] : [B, T], data: m }; // time-major layers take time-major masks
   }
   if (r() < 0.5) setup.initialState = { shape: [B, H], data: rand(B * H) };
   const mask01 = (n: number, rate: number) => Float64Array.from({ length: n }, () => (r() < rate ? 0 : 1 / (1 - rate)));

@@ -1,9 +1,11 @@
-import { getBackend } from './registry.js';
+import { getBackend, listBackends } from './registry.js';
 import { selectBackend, type BackendChoice, type SelectionPreferences } from './select.js';
 import type { GruBackend, GruCallInfo, GruSpec } from './types.js';
 
-const loads = new Map<GruBackend, Promise<void>>();
-const failures = new Map<string, string>();
+// Keyed by the backend object, so a backend registered again under the same name (a fixed one,
+// say) starts with a clean record.
+const loads = new WeakMap<GruBackend, Promise<void>>();
+const failures = new WeakMap<GruBackend, string>();
 
 /**
  * Loads a backend once (later calls share the promise). A failure is remembered with its reason,
@@ -13,27 +15,32 @@ export function loadBackend(backend: string | GruBackend): Promise<void> {
   const b = typeof backend === 'string' ? getBackend(backend) : backend;
   if (!b) return Promise.reject(new Error(`Backend '${String(backend)}' is not registered.`));
   const cached = loads.get(b);
-  if (cached && !failures.has(b.name)) return cached;
-  failures.delete(b.name);
+  if (cached && !failures.has(b)) return cached;
+  failures.delete(b);
   const p = Promise.resolve()
     .then(() => b.load())
     .catch((err: unknown) => {
-      failures.set(b.name, err instanceof Error ? err.message : String(err));
+      failures.set(b, err instanceof Error ? err.message : String(err));
       throw err;
     });
   loads.set(b, p);
   return p;
 }
 
-/** Why each backend that failed to load did so. */
+/** Why each registered backend that failed to load did so, by name. */
 export function backendLoadFailures(): ReadonlyMap<string, string> {
-  return failures;
+  const out = new Map<string, string>();
+  for (const b of listBackends()) {
+    const reason = failures.get(b);
+    if (reason !== undefined) out.set(b.name, reason);
+  }
+  return out;
 }
 
 /** Selection for async calls: loads the choice, and re-selects past backends that fail to load. */
 export async function selectAndLoad(spec: GruSpec, call: GruCallInfo, prefs: SelectionPreferences): Promise<BackendChoice> {
   for (;;) {
-    const choice = selectBackend(spec, call, { ...prefs, loadFailures: failures });
+    const choice = selectBackend(spec, call, { ...prefs, loadFailures: backendLoadFailures() });
     if (choice.backend.isLoaded()) return choice;
     try {
       await loadBackend(choice.backend);

@@ -218,6 +218,8 @@ export class GRUCell {
 
   /** Keras 3 `get_dropout_mask(step_input)`: the cached input mask(s) [batch, features], drawn on first use. */
   getDropoutMask(batch: number): FloatArray[] | null {
+    // A mask cached by the tf.keras API with another count or batch is not this call's mask.
+    if (this.dropoutMask && !fits(this.dropoutMask, this.dropoutMaskCount, batch * this.requireInputDim())) this.dropoutMask = null;
     if (this.dropoutMask === null && this.config.dropout > 0) {
       this.dropoutMask = this.drawMasks(batch, this.requireInputDim(), this.config.dropout, this.dropoutMaskCount);
     }
@@ -226,6 +228,7 @@ export class GRUCell {
 
   /** Keras 3 `get_recurrent_dropout_mask(step_input)`: three cached masks [batch, units]. */
   getRecurrentDropoutMask(batch: number): FloatArray[] | null {
+    if (this.recurrentDropoutMask && !fits(this.recurrentDropoutMask, 3, batch * this.units)) this.recurrentDropoutMask = null;
     if (this.recurrentDropoutMask === null && this.config.recurrentDropout > 0) {
       this.recurrentDropoutMask = this.drawMasks(batch, this.units, this.config.recurrentDropout, 3);
     }
@@ -304,13 +307,11 @@ export class GRUCell {
     const out: ReturnType<GRUCell['callMasks']> = {};
     if (dropoutActive(this.config.dropout, training)) {
       const masks = this.getDropoutMask(batch) as FloatArray[];
-      checkMaskRows(masks, batch * this.requireInputDim(), 'dropout');
       if (masks.length === 3) out.perGate = masks as [FloatArray, FloatArray, FloatArray];
       else out.shared = masks[0];
     }
     if (dropoutActive(this.config.recurrentDropout, training)) {
       const masks = this.getRecurrentDropoutMask(batch) as FloatArray[];
-      checkMaskRows(masks, batch * this.units, 'recurrent dropout');
       out.recurrent = masks as [FloatArray, FloatArray, FloatArray];
     }
     return out;
@@ -340,7 +341,7 @@ export class GRUCell {
     if (features !== this.inputDim) {
       throw valueError(`Input of GRUCell '${this.name}' must have ${this.inputDim} features (its kernel has ${this.inputDim} rows); received shape ${formatShape(x.shape)}.`);
     }
-    const stateList = isStateList(states) ? states : [states as TensorLike];
+    const stateList = isTensorList(states) ? states : [states as TensorLike];
     if (stateList.length !== 1) {
       throw valueError(`GRUCell '${this.name}' has one state; received ${stateList.length} state tensors.`);
     }
@@ -365,16 +366,13 @@ export class GRUCell {
   }
 }
 
-function isStateList(states: unknown): states is TensorLike[] {
+/** A list of tensors (`[h]`), as opposed to one tensor given as a nested array. */
+export function isTensorList(states: unknown): states is TensorLike[] {
   return Array.isArray(states) && states.length > 0 && states.every((s) => typeof s === 'object' && s !== null && (!Array.isArray(s) || Array.isArray(s[0])));
 }
 
-function checkMaskRows(masks: FloatArray[], size: number, what: string): void {
-  for (const m of masks) {
-    if (m.length !== size) {
-      throw valueError(`The cached ${what} mask has ${m.length} values but this call needs ${size}: reset it (resetDropoutMask()) when the batch size changes.`);
-    }
-  }
+function fits(masks: FloatArray[], count: number, size: number): boolean {
+  return masks.length === count && masks.every((m) => m.length === size);
 }
 
 /** x [batch, timesteps, features] times a [batch, features] mask that repeats over the timesteps. */

@@ -4,7 +4,7 @@ import type { ForwardRequest, ForwardResult, GruBackend, GruCallInfo, GruGradien
 import { kerasConfigToOptions, layerToKerasConfig, resolveLayerConfig, type FromConfigOptions, type GruOptions, type LayerConfig } from '../config.js';
 import { GruError, formatShape, valueError } from '../errors.js';
 import { arrayFor, swapLeadingAxes, toTensor, type DType, type FloatArray, type Tensor, type TensorLike } from '../tensor.js';
-import { broadcastState, GRUCell, multiplyRows, type CellWeights } from './gru-cell.js';
+import { broadcastState, GRUCell, isTensorList, multiplyRows, type CellWeights } from './gru-cell.js';
 import { applyMaskedOutputConventions, classifyMask, parseMask } from './masking.js';
 import { uniqueName } from './names.js';
 import { weightShapes } from './weights.js';
@@ -142,8 +142,11 @@ export class GRU {
     const built = this.cell.built;
     this.cell.build(inputShape);
     if (!built) this.cell.buildInputShape = [...inputShape];
-    if (this.config.stateful && typeof inputShape[this.config.timeMajor ? 1 : 0] === 'number') {
-      this.statefulBatch ??= inputShape[this.config.timeMajor ? 1 : 0] as number;
+    const batch = inputShape[this.config.timeMajor ? 1 : 0];
+    if (this.config.stateful && typeof batch === 'number') {
+      // Keras 3 creates the state variables (zeros) when a stateful layer is built.
+      this.statefulBatch ??= batch;
+      this.statefulState ??= arrayFor(this.dtype, batch * this.units);
     }
   }
 
@@ -224,7 +227,7 @@ export class GRU {
       if (this.statefulBatch !== undefined) this.statefulState = arrayFor(this.dtype, this.statefulBatch * this.units);
       return;
     }
-    const list = Array.isArray(states) && states.length === 1 && typeof states[0] === 'object' && !Array.isArray((states as unknown[])[0]) ? (states as TensorLike[]) : [states as TensorLike];
+    const list = isTensorList(states) ? states : [states as TensorLike];
     const t = toTensor(list[0], 'states', this.dtype);
     const batch = this.statefulBatch ?? t.shape[0];
     if (t.shape.length !== 2 || t.shape[0] !== batch || t.shape[1] !== this.units) {
@@ -241,8 +244,8 @@ export class GRU {
 
   /** Runs the layer on a whole sequence (Keras's `layer(inputs, ...)`), on the best backend that supports the call. */
   async forward(inputs: TensorLike, options: GruCallOptions = {}): Promise<GruResult> {
-    const plan = this.plan(inputs, options);
     try {
+      const plan = this.plan(inputs, options);
       const choice = await selectAndLoad(this.cell.spec(), plan.info, this.preferences(plan, false));
       const prepared = await this.preparedFor(choice.backend);
       const result = await prepared.forward(plan.request);
@@ -254,8 +257,8 @@ export class GRU {
 
   /** The synchronous forward, on backends that are loaded and run synchronously (reference, cpu, wasm). */
   forwardSync(inputs: TensorLike, options: GruCallOptions = {}): GruResult {
-    const plan = this.plan(inputs, options);
     try {
+      const plan = this.plan(inputs, options);
       const choice = selectBackend(this.cell.spec(), plan.info, this.preferences(plan, true));
       const prepared = this.preparedForSync(choice.backend);
       const result = (prepared.forwardSync as (r: ForwardRequest) => ForwardResult)(plan.request);
@@ -347,7 +350,8 @@ export class GRU {
         );
       }
     }
-    const mask = options.mask === undefined || options.mask === null ? undefined : parseMask(options.mask, batch, timesteps, this.name);
+    // A time-major layer takes a time-major mask [timesteps, batch], as Keras's rnn() does.
+    const mask = options.mask === undefined || options.mask === null ? undefined : parseMask(options.mask, batch, timesteps, this.name, c.timeMajor);
     const { data: initialState, shape: initialStateShape } = this.initialStateFor(options.initialState, batch);
     const training = options.training === true;
     const keep = options.keepForBackward ?? training;
@@ -390,9 +394,7 @@ export class GRU {
 
   private initialStateFor(given: GruCallOptions['initialState'], batch: number): { data?: FloatArray; shape?: number[] } {
     if (given !== undefined && given !== null) {
-      const list = Array.isArray(given) && given.length > 0 && given.every((s) => typeof s === 'object' && s !== null && (!Array.isArray(s) || Array.isArray(s[0])))
-        ? (given as TensorLike[])
-        : [given as TensorLike];
+      const list = isTensorList(given) ? given : [given as TensorLike];
       if (list.length !== 1) {
         throw valueError(`Layer '${this.name}' has 1 state (units=${this.units}), but received ${list.length} initial state tensors.`);
       }

@@ -4,16 +4,22 @@ import { toTensor, type FloatArray, type TensorLike } from '../tensor.js';
 export type MaskKind = 'none' | 'right-padded' | 'any';
 
 /** A [batch, timesteps] mask as 0/1 bytes; any non-zero (or `true`) keeps the step, as Keras casts to bool. */
-export function parseMask(mask: TensorLike, batch: number, timesteps: number, layerName: string): Uint8Array {
+export function parseMask(mask: TensorLike, batch: number, timesteps: number, layerName: string, timeMajor = false): Uint8Array {
   const t = toTensor(mask, 'mask', 'float64');
-  if (t.shape.length !== 2 || t.shape[0] !== batch || t.shape[1] !== timesteps) {
+  const [rows, cols] = timeMajor ? [timesteps, batch] : [batch, timesteps];
+  if (t.shape.length !== 2 || t.shape[0] !== rows || t.shape[1] !== cols) {
     throw valueError(
-      `Layer '${layerName}': argument \`mask\` must have shape ${formatShape([batch, timesteps])} (batch, timesteps), ` +
-        `received ${formatShape(t.shape)}.`,
+      `Layer '${layerName}': argument \`mask\` must have shape ${formatShape([rows, cols])} ` +
+        `${timeMajor ? '(timesteps, batch)' : '(batch, timesteps)'}, received ${formatShape(t.shape)}.`,
     );
   }
   const out = new Uint8Array(t.data.length);
-  for (let i = 0; i < out.length; i++) out[i] = t.data[i] !== 0 ? 1 : 0;
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      // Stored batch-major for the backends.
+      out[timeMajor ? c * timesteps + r : r * cols + c] = t.data[r * cols + c] !== 0 ? 1 : 0;
+    }
+  }
   return out;
 }
 
