@@ -343,6 +343,11 @@ const IGNORED_KERAS_KEYS = new Set(['autocast', 'input_dim', 'input_shape', 'bat
 export interface FromConfigOptions {
   /** Overrides the Keras version guessed from the config (Keras 2 writes `time_major` and a plain dtype string). */
   compat?: KerasCompat;
+  /**
+   * Build the layer when the config records its input shape (default true). Loaders that set the
+   * weights right away pass false, to skip running the initializers for nothing.
+   */
+  build?: boolean;
 }
 
 /** True when a config looks like tf.keras 2's (it writes `time_major`, a string dtype and `implementation`). */
@@ -376,5 +381,7 @@ export function kerasConfigToOptions(
     out[(LAYER_KEYS as readonly string[]).includes(camelKey) ? camelKey : key] = value;
   }
   out.compat = options.compat ?? (looksLikeKeras2(body) ? 'keras2' : 'keras3');
-  return { options: out, inputDim };
+  // Keras before 2.1.5 had no `reset_after`: its GRU always applied the reset gate before the matmul.
+  if (out.compat !== 'keras3' && !('reset_after' in body)) out.resetAfter = false;
+  return { options: out, inputDim: options.build === false ? undefined : inputDim };
 }

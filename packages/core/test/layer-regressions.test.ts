@@ -103,3 +103,17 @@ describe('regressions', () => {
     expect(() => c.call([[1, 2]], [[[0.1, 0.2, 0.3]]], { training: true })).not.toThrow();
   });
 });
+
+describe('fromConfig for loaders', () => {
+  it('build: false skips building (and the initializers) even when the config records the input shape', () => {
+    const config = { ...new GRU({ units: 3 }).getConfig(), batch_input_shape: [null, 5, 2] };
+    expect(GRU.fromConfig(config).built).toBe(true);
+    expect(GRU.fromConfig(config, { build: false }).built).toBe(false);
+  });
+
+  it('a Keras 2 config without reset_after (Keras < 2.1.5) resets before the matmul', () => {
+    const { reset_after: _drop, ...keras2 } = { ...new GRU({ units: 3 }).getConfig(), time_major: false, dtype: 'float32', implementation: 2 };
+    expect(GRU.fromConfig(keras2).config.resetAfter).toBe(false);
+    expect(GRU.fromConfig({ ...keras2, reset_after: true }).config.resetAfter).toBe(true);
+  });
+});

@@ -1,0 +1,60 @@
+import { UnsafeModelError } from '../errors.js';
+import { isObject } from '../io/json.js';
+
+/** Layer classes whose config carries Python code (bytecode or source). */
+const CODE_CLASSES = new Set(['Lambda', '__lambda__', 'TFOpLambda', 'SlicingOpLambda']);
+
+/**
+ * Refuses, before anything is built, every object in a model config that Keras would only
+ * deserialize by running code or by finding user code: Lambda layers and lambdas (Keras refuses
+ * these under safe_mode=True), and custom objects (a `module` outside Keras, a registered name,
+ * a Python function). gru never executes code from a file, and never substitutes a built-in for
+ * a custom object that happens to share its name.
+ */
+export function checkConfigIsSafe(config: unknown, where: string): void {
+  const stack: { value: unknown; path: string }[] = [{ value: config, path: '' }];
+  while (stack.length) {
+    const { value, path } = stack.pop() as { value: unknown; path: string };
+    if (Array.isArray(value)) {
+      for (let i = value.length - 1; i >= 0; i--) stack.push({ value: value[i], path: `${path}[${i}]` });
+      continue;
+    }
+    if (!isObject(value)) continue;
+    checkObject(value, path || '(top level)', where);
+    for (const key of Object.keys(value).reverse()) stack.push({ value: value[key], path: path ? `${path}.${key}` : key });
+  }
+}
+
+function checkObject(obj: Record<string, unknown>, path: string, where: string): void {
+  const className = obj.class_name;
+  const module = obj.module;
+  const registered = obj.registered_name;
+  if (typeof className === 'string' && CODE_CLASSES.has(className)) {
+    const name = isObject(obj.config) && typeof obj.config.name === 'string' ? ` '${obj.config.name}'` : '';
+    throw new UnsafeModelError(
+      `${where}: ${path} is a ${className}${name}, which holds Python code. gru never runs code from a file ` +
+        '(Keras refuses it too with safe_mode=True); rebuild the model without Lambda layers.',
+    );
+  }
+  if (className === 'function' || className === '__function__') {
+    const builtin = typeof module === 'string' && /^keras(\.|$)/.test(module) && (registered === null || registered === undefined);
+    if (!builtin) {
+      throw new UnsafeModelError(
+        `${where}: ${path} refers to the Python function ${JSON.stringify(obj.config)} (module ${JSON.stringify(module)}). ` +
+          'gru loads only built-in Keras functions and never runs or guesses custom ones.',
+      );
+    }
+    return;
+  }
+  if (typeof module === 'string' && !/^keras(\.|$)/.test(module)) {
+    throw new UnsafeModelError(
+      `${where}: ${path} is the custom object ${JSON.stringify(className)} from module '${module}'. ` +
+        'gru loads only built-in Keras objects and never runs or guesses custom ones.',
+    );
+  }
+  if (typeof registered === 'string' && registered !== className) {
+    throw new UnsafeModelError(
+      `${where}: ${path} is the custom registered object '${registered}'. gru loads only built-in Keras objects and never runs or guesses custom ones.`,
+    );
+  }
+}

@@ -1,0 +1,17 @@
+/**
+ * @gru/keras: loads trained Keras models (.keras, .weights.h5, legacy Keras 2 .h5, TF.js layers
+ * format) into gru. GRU layers come back as @gru/core layers, ready on any registered backend;
+ * simple linear models (InputLayer, Masking, Embedding, GRU, Bidirectional(GRU), Dropout, Dense)
+ * run end to end with `predict`. Nothing from a file is ever executed.
+ */
+export { loadModel, parseModel, modelFromParsed, type LoadOptions } from './load.js';
+export { KerasModel, type PredictOptions } from './model.js';
+export { ModelLayer, type Flow, type CallContext } from './layers/base.js';
+export { GruLayer } from './layers/gru.js';
+export { BidirectionalLayer, type MergeMode } from './layers/bidirectional.js';
+export { DenseLayer } from './layers/dense.js';
+export { EmbeddingLayer, MaskingLayer, DropoutLayer } from './layers/simple.js';
+export { DEFAULT_LIMITS, type LoadLimits } from './limits.js';
+export { KerasFileError, UnsupportedLayerError, UnsafeModelError, LimitError } from './errors.js';
+export type { ModelSource, SiblingFiles } from './io/source.js';
+export type { ParsedModel, ModelSpec, LayerSpec, WeightSpec, Shape, ModelFormat, LayerClass } from './config/spec.js';

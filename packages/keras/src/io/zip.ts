@@ -1,0 +1,138 @@
+import { Unzip, UnzipInflate, type UnzipFile } from 'fflate';
+import { describeThrown, KerasFileError, LimitError } from '../errors.js';
+import type { LoadLimits } from '../limits.js';
+
+/** The entries of a Keras 3 `.keras` archive that the loader reads. */
+export interface KerasArchive {
+  config: Uint8Array;
+  metadata: Uint8Array | undefined;
+  weights: Uint8Array;
+  /** Every entry name, in archive order (for messages). */
+  names: string[];
+}
+
+const WANTED = new Set(['config.json', 'metadata.json', 'model.weights.h5']);
+
+/**
+ * Input is fed to the decompressor in small pieces so that a deflate bomb is caught after at
+ * most `PUSH_BYTES * 1032` bytes of output (deflate's largest expansion), not after all of it.
+ */
+const PUSH_BYTES = 16 * 1024;
+
+/** Refuses entry names that would escape a folder if extracted, as a careful unzip tool does. */
+function checkEntryName(name: string): void {
+  const bad =
+    name.length === 0 ||
+    name.length > 1024 ||
+    name.includes('\0') ||
+    name.includes('\\') ||
+    name.startsWith('/') ||
+    /^[a-zA-Z]:/.test(name) ||
+    name.split('/').some((part) => part === '..');
+  if (bad) {
+    throw new KerasFileError(`.keras archive has an unsafe entry name ${JSON.stringify(name.slice(0, 200))} (absolute, '..' or backslash paths are refused).`);
+  }
+}
+
+/**
+ * Reads `config.json`, `metadata.json` and `model.weights.h5` from a `.keras` zip, with every
+ * size bounded before and while it is decompressed: the entry count, each entry's declared and
+ * actual size, and its compression ratio. Other entries (assets) are not decompressed.
+ */
+export function readKerasArchive(bytes: Uint8Array, limits: LoadLimits): KerasArchive {
+  const found = new Map<string, Uint8Array>();
+  const names: string[] = [];
+  let pending: { name: string; error?: unknown } | undefined;
+
+  const onfile = (file: UnzipFile) => {
+    names.push(file.name);
+    if (names.length > limits.maxArchiveEntries) {
+      throw new LimitError('maxArchiveEntries', `.keras archive has more than ${limits.maxArchiveEntries} entries (limits.maxArchiveEntries).`);
+    }
+    checkEntryName(file.name);
+    if (!WANTED.has(file.name)) return; // never started: its data is skipped, not decompressed
+    if (found.has(file.name) || pending?.name === file.name) {
+      throw new KerasFileError(`.keras archive has two entries named '${file.name}'; refusing an ambiguous archive.`);
+    }
+    if (file.compression !== 0 && file.compression !== 8) {
+      throw new KerasFileError(`.keras archive entry '${file.name}' uses compression method ${file.compression}; only stored (0) and deflate (8) are supported.`);
+    }
+    const declared = file.originalSize;
+    if (declared !== undefined && declared > limits.maxEntryBytes) {
+      throw new LimitError('maxEntryBytes', `.keras archive entry '${file.name}' declares ${declared} bytes, over the limit of ${limits.maxEntryBytes} (limits.maxEntryBytes).`);
+    }
+    if (declared !== undefined && file.size !== undefined) {
+      const ratioCap = file.compression === 0 ? file.size : file.size * limits.maxCompressionRatio + 64;
+      if (declared > ratioCap) {
+        throw new LimitError(
+          'maxCompressionRatio',
+          `.keras archive entry '${file.name}' declares ${declared} bytes from ${file.size} compressed bytes, more than its compression method allows.`,
+        );
+      }
+    }
+    const cap = declared ?? limits.maxEntryBytes;
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    const entry = { name: file.name } as { name: string; error?: unknown };
+    pending = entry;
+    file.ondata = (err, data, final) => {
+      if (err) {
+        entry.error = err;
+        return;
+      }
+      total += data.length;
+      if (total > cap) {
+        throw new LimitError(
+          declared === undefined ? 'maxEntryBytes' : 'maxCompressionRatio',
+          `.keras archive entry '${file.name}' decompresses to more than ${cap} bytes` + (declared === undefined ? ' (limits.maxEntryBytes).' : ', the size its header declares.'),
+        );
+      }
+      chunks.push(data);
+      if (final) {
+        if (declared !== undefined && total !== declared) {
+          throw new KerasFileError(`.keras archive entry '${file.name}' declares ${declared} bytes but holds ${total}; the archive is corrupt.`);
+        }
+        found.set(file.name, concat(chunks, total));
+        pending = undefined;
+      }
+    };
+    file.start();
+  };
+
+  const unzip = new Unzip(onfile);
+  unzip.register(UnzipInflate);
+  try {
+    for (let off = 0; off < bytes.length; off += PUSH_BYTES) {
+      unzip.push(bytes.subarray(off, Math.min(off + PUSH_BYTES, bytes.length)), off + PUSH_BYTES >= bytes.length);
+      if (pending?.error !== undefined) throw pending.error;
+    }
+    if (bytes.length === 0) unzip.push(bytes, true);
+  } catch (err) {
+    if (err instanceof KerasFileError) throw err;
+    const where = pending ? ` while reading entry '${pending.name}'` : '';
+    throw new KerasFileError(`.keras archive is not a readable zip file${where}: ${describeThrown(err)}.`);
+  }
+  if (pending) throw new KerasFileError(`.keras archive ends inside entry '${pending.name}'; the file is truncated.`);
+  const config = found.get('config.json');
+  const weights = found.get('model.weights.h5');
+  if (!config || !weights) {
+    const missing = [!config && 'config.json', !weights && 'model.weights.h5'].filter(Boolean).join(' and ');
+    const sharded = names.some((n) => n.startsWith('model.weights') && n !== 'model.weights.h5');
+    throw new KerasFileError(
+      `.keras archive has no ${missing} (entries: ${names.slice(0, 20).join(', ') || 'none'})` +
+        (sharded ? '; sharded or non-HDF5 weights (model.weights.json / .npz) are not supported: save with a single model.weights.h5.' : '.'),
+    );
+  }
+  return { config, metadata: found.get('metadata.json'), weights, names };
+}
+
+function concat(chunks: Uint8Array[], total: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0].slice();
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.length;
+  }
+  return out;
+}

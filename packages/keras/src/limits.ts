@@ -1,0 +1,57 @@
+import { KerasFileError } from './errors.js';
+
+/**
+ * Bounds on everything a file can make the loader allocate or loop over. The defaults admit any
+ * model gru can run in a browser tab; raise them for larger models, lower them for uploads.
+ */
+export interface LoadLimits {
+  /** Largest input accepted: a .keras archive, an .h5 file, a model.json or one TF.js shard. */
+  maxFileBytes: number;
+  /** Most entries a .keras archive may list. */
+  maxArchiveEntries: number;
+  /** Largest uncompressed size of one archive entry. */
+  maxEntryBytes: number;
+  /** Largest uncompressed / compressed ratio of a deflated archive entry (deflate's own maximum is ~1032). */
+  maxCompressionRatio: number;
+  /** Largest JSON document (config.json, model.json, an HDF5 `model_config` attribute). */
+  maxJsonBytes: number;
+  /** Deepest nesting of a JSON document. */
+  maxJsonDepth: number;
+  /** Most layers a model may have. */
+  maxLayers: number;
+  /** Most weight values (all layers together) a model may declare. */
+  maxParameters: number;
+  /** Most TF.js weight shards. */
+  maxShards: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<LoadLimits> = Object.freeze({
+  maxFileBytes: 1 << 30,
+  maxArchiveEntries: 1000,
+  maxEntryBytes: 1 << 30,
+  maxCompressionRatio: 1100,
+  maxJsonBytes: 64 << 20,
+  maxJsonDepth: 100,
+  maxLayers: 1000,
+  maxParameters: 1 << 28,
+  maxShards: 1000,
+});
+
+export function resolveLimits(given: Partial<LoadLimits> | undefined): LoadLimits {
+  const limits = { ...DEFAULT_LIMITS };
+  if (given === undefined) return limits;
+  if (typeof given !== 'object' || given === null) {
+    throw new KerasFileError(`Option \`limits\` must be an object such as {maxFileBytes: 1e8}, received ${String(given)}.`);
+  }
+  for (const [key, value] of Object.entries(given)) {
+    if (!(key in DEFAULT_LIMITS)) {
+      throw new KerasFileError(`Unknown limit \`${key}\`. Known limits: ${Object.keys(DEFAULT_LIMITS).join(', ')}.`);
+    }
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+      throw new KerasFileError(`Limit \`${key}\` must be a positive integer, received ${String(value)}.`);
+    }
+    limits[key as keyof LoadLimits] = value;
+  }
+  return limits;
+}

@@ -1,0 +1,142 @@
+// Runs one fuzz target in a worker thread, so that the test (test/fuzz.test.ts) can stop a hang
+// with a deadline and cap memory with resourceLimits. It loads the built package (dist/), which
+// the workspace builds before testing. Plain JavaScript: workers do not go through vitest.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parentPort, workerData } from 'node:worker_threads';
+
+const { dist, fixtures, target } = workerData;
+const { loadModel } = await import(pathToFileURL(dist).href);
+
+/** mulberry32: small, fast, good enough to pick mutation sites. */
+function rng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const HUGE = [0xffffffff, 0x7fffffff, 0x80000000, 0x40000000, 0x10000, 0xffff, 0];
+
+/** One mutation of a binary file: bit flips, huge declared sizes, byte runs, truncation, splices. */
+function mutateBinary(base, r) {
+  const pick = (n) => Math.floor(r() * n);
+  const kind = r();
+  const b = new Uint8Array(base);
+  if (kind < 0.3) {
+    const flips = 1 + pick(8);
+    for (let i = 0; i < flips; i++) b[pick(b.length)] ^= 1 << pick(8);
+    return b;
+  }
+  if (kind < 0.55) {
+    // A huge or zero 32/64-bit little-endian integer: a declared size, count or offset.
+    const at = pick(b.length - 8);
+    const v = HUGE[pick(HUGE.length)];
+    for (let i = 0; i < 4; i++) b[at + i] = (v >>> (8 * i)) & 0xff;
+    if (r() < 0.5) for (let i = 4; i < 8; i++) b[at + i] = r() < 0.5 ? 0xff : 0;
+    return b;
+  }
+  if (kind < 0.7) {
+    const at = pick(b.length);
+    b.fill(r() < 0.5 ? 0xff : 0x00, at, at + 1 + pick(16));
+    return b;
+  }
+  if (kind < 0.85) return b.slice(0, pick(b.length));
+  // Splice: drop or duplicate a run of bytes, shifting every offset after it.
+  const at = pick(b.length);
+  const len = 1 + pick(64);
+  if (r() < 0.5) return new Uint8Array([...b.subarray(0, at), ...b.subarray(Math.min(b.length, at + len))]);
+  return new Uint8Array([...b.subarray(0, at + len), ...b.subarray(at)]);
+}
+
+/** One mutation of a JSON text: huge or negative numbers, deleted or swapped characters, truncation. */
+function mutateJson(text, r) {
+  const pick = (n) => Math.floor(r() * n);
+  const kind = r();
+  if (kind < 0.4) {
+    const numbers = [...text.matchAll(/-?\d+(\.\d+)?/g)];
+    if (numbers.length) {
+      const m = numbers[pick(numbers.length)];
+      const values = ['99999999999', '4294967296', '-1', '0', '1e308', '2147483647', '3.5', 'null', '"x"', '[]'];
+      return text.slice(0, m.index) + values[pick(values.length)] + text.slice(m.index + m[0].length);
+    }
+  }
+  if (kind < 0.6) {
+    const at = pick(text.length);
+    return text.slice(0, at) + text.slice(at + 1 + pick(8));
+  }
+  if (kind < 0.75) {
+    const keys = [...text.matchAll(/"[a-z_]+"/g)];
+    if (keys.length > 1) {
+      const a = keys[pick(keys.length)];
+      const b = keys[pick(keys.length)];
+      return text.replace(a[0], b[0]);
+    }
+  }
+  if (kind < 0.9) return text.slice(0, pick(text.length));
+  const at = pick(text.length);
+  return text.slice(0, at) + String.fromCharCode(32 + pick(95)) + text.slice(at + 1);
+}
+
+const readBytes = (path) => new Uint8Array(readFileSync(path));
+const readJson = (path) => JSON.parse(readFileSync(path, 'utf8'));
+
+/** The inputs of one target: a generator of [bytes, options] for loadModel. */
+function inputs() {
+  const r = rng(target.seed);
+  const input = readJson(join(fixtures, target.json)).input;
+  if (target.kind === 'tfjs') {
+    const dir = join(fixtures, target.file);
+    const text = readFileSync(join(dir, 'model.json'), 'utf8');
+    const shards = target.shards.map((n) => [n, readBytes(join(dir, n))]);
+    return {
+      input,
+      next() {
+        const files = Object.fromEntries(shards);
+        let json = text;
+        if (r() < 0.7) json = mutateJson(text, r);
+        else {
+          const [name, bytes] = shards[Math.floor(r() * shards.length)];
+          files[name] = mutateBinary(bytes, r);
+        }
+        return [new TextEncoder().encode(json), { files }];
+      },
+    };
+  }
+  const base = readBytes(join(fixtures, target.file));
+  const options = target.configFrom ? { config: readJson(join(fixtures, target.configFrom)).model_config } : {};
+  return { input, next: () => [mutateBinary(base, r), options] };
+}
+
+const { input, next } = inputs();
+const stats = { count: target.count, loaded: 0, refused: 0, slowestMs: 0, problems: [], messages: {} };
+for (let i = 0; i < target.count; i++) {
+  const [bytes, options] = next();
+  parentPort.postMessage({ progress: i });
+  const started = performance.now();
+  try {
+    const model = await loadModel(bytes, { ...options, limits: { maxParameters: 1 << 20 } });
+    try {
+      model.predictSync(input);
+    } catch (err) {
+      // A loaded model may refuse an input (a mutated vocabulary makes an id invalid), with an Error.
+      if (!(err instanceof Error) || !err.message) stats.problems.push(`input #${i}: predict threw ${String(err)}`);
+    }
+    stats.loaded++;
+  } catch (err) {
+    if (!(err instanceof Error)) stats.problems.push(`input #${i}: threw a non-Error: ${String(err).slice(0, 200)}`);
+    else if (!err.message) stats.problems.push(`input #${i}: an Error without a message (${err.name})`);
+    else {
+      const head = err.message.replace(/\/\S+/g, '<path>').slice(0, 60);
+      stats.messages[head] = (stats.messages[head] ?? 0) + 1;
+    }
+    stats.refused++;
+  }
+  stats.slowestMs = Math.max(stats.slowestMs, performance.now() - started);
+}
+parentPort.postMessage({ done: stats });

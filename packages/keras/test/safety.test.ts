@@ -1,0 +1,206 @@
+import { deflateSync, unzipSync, zipSync, type Zippable } from 'fflate';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { KerasFileError, LimitError, loadModel, UnsafeModelError, UnsupportedLayerError } from '../src/index.js';
+import { FIXTURES, readBytes, readJson, SAVED } from './helpers.js';
+
+/** The parts of a real .keras archive, to rebuild it with one thing changed. */
+function kerasParts(name = 'k3_embed_stack.keras'): { config: Record<string, any>; metadata: Uint8Array; weights: Uint8Array } {
+  const files = unzipSync(readBytes(join(FIXTURES, name)));
+  return {
+    config: JSON.parse(new TextDecoder().decode(files['config.json'])),
+    metadata: files['metadata.json'],
+    weights: files['model.weights.h5'],
+  };
+}
+
+function archive(entries: Zippable, level: 0 | 9 = 0): Uint8Array {
+  return zipSync(entries, { level });
+}
+
+function kerasWith(edit: (config: Record<string, any>) => void, name?: string): Uint8Array {
+  const parts = kerasParts(name);
+  edit(parts.config);
+  return archive({ 'metadata.json': parts.metadata, 'config.json': new TextEncoder().encode(JSON.stringify(parts.config)), 'model.weights.h5': parts.weights });
+}
+
+const layerNamed = (config: Record<string, any>, name: string) => config.config.layers.find((l: any) => l.config.name === name);
+
+describe('no code is ever run: Lambda and custom objects are refused, as Keras safe_mode does', () => {
+  it('a Lambda layer (Keras writes its bytecode into the config)', async () => {
+    const err = await loadModel(join(FIXTURES, 'refuse_lambda.keras')).catch((e) => e);
+    expect(err).toBeInstanceOf(UnsafeModelError);
+    expect(err.message).toMatch(/config\.layers\[2\] is a Lambda 'lambda', which holds Python code/);
+  });
+
+  it('a registered custom activation function', async () => {
+    await expect(loadModel(join(FIXTURES, 'refuse_custom_activation.keras'))).rejects.toThrow(/the Python function "fixtures>scaled_tanh" \(module "builtins"\)/);
+  });
+
+  it('a custom initializer or layer class, even one named like a built-in', async () => {
+    const initializer = kerasWith((c) => {
+      layerNamed(c, 'gru').config.kernel_initializer = { module: 'my_project.inits', class_name: 'GlorotUniform', config: {}, registered_name: 'my_project>GlorotUniform' };
+    });
+    await expect(loadModel(initializer)).rejects.toThrow(UnsafeModelError);
+    await expect(loadModel(initializer)).rejects.toThrow(/custom object "GlorotUniform" from module 'my_project\.inits'/);
+    const layer = kerasWith((c) => {
+      Object.assign(layerNamed(c, 'dense'), { module: '__main__', registered_name: 'Custom>Dense' });
+    });
+    await expect(loadModel(layer)).rejects.toThrow(/custom object "Dense" from module '__main__'/);
+    const registered = kerasWith((c) => {
+      layerNamed(c, 'dense').registered_name = 'Custom>Dense';
+    });
+    await expect(loadModel(registered)).rejects.toThrow(/custom registered object 'Custom>Dense'/);
+  });
+
+  it('a legacy Keras 2 Lambda in an .h5 model config is refused the same way', async () => {
+    const parts = kerasParts();
+    parts.config.config.layers.splice(2, 0, { class_name: 'Lambda', config: { name: 'fn', function: ['4wEAAAAA', null, null], function_type: 'lambda' } });
+    const bytes = archive({ 'config.json': new TextEncoder().encode(JSON.stringify(parts.config)), 'model.weights.h5': parts.weights });
+    await expect(loadModel(bytes)).rejects.toThrow(/is a Lambda 'fn', which holds Python code/);
+  });
+});
+
+describe('anything gru does not run is refused by class name, never guessed', () => {
+  it('an LSTM layer', async () => {
+    const err = await loadModel(join(FIXTURES, 'refuse_lstm.keras')).catch((e) => e);
+    expect(err).toBeInstanceOf(UnsupportedLayerError);
+    expect(err.className).toBe('LSTM');
+    expect(err.layerName).toBe('lstm');
+    expect(err.message).toMatch(/layer 'lstm' \(LSTM\): LSTM layers are not supported\. gru runs InputLayer, Masking, Embedding, GRU, Bidirectional\(GRU\), Dropout and Dense/);
+  });
+
+  it('Bidirectional around something other than a GRU', async () => {
+    const bytes = kerasWith((c) => {
+      layerNamed(c, 'bidirectional').config.layer.class_name = 'LSTM';
+    }, 'k3_masked_bidir.keras');
+    const err = await loadModel(bytes).catch((e) => e);
+    expect(err).toBeInstanceOf(UnsupportedLayerError);
+    expect(err.className).toBe('Bidirectional(LSTM)');
+  });
+
+  it('options that change what a layer computes or returns', async () => {
+    const cases: [string, (c: Record<string, any>) => void, RegExp][] = [
+      ['return_state', (c) => (layerNamed(c, 'gru_1').config.return_state = true), /return_state=True is not supported in a loaded model/],
+      ['mixed precision', (c) => (layerNamed(c, 'dense').config.dtype = { module: 'keras', class_name: 'DTypePolicy', config: { name: 'mixed_float16' }, registered_name: null }), /dtype policy 'mixed_float16' is not supported/],
+      ['a LoRA Dense', (c) => (layerNamed(c, 'dense').config.lora_rank = 4), /`lora_rank`=4 is not supported/],
+      ['an unknown activation', (c) => (layerNamed(c, 'dense').config.activation = 'my_act'), /activation "my_act" is not a built-in Keras activation/],
+      ['an unknown GRU argument', (c) => (layerNamed(c, 'gru').config.bogus = 1), /Unrecognized keyword arguments passed to GRU: \{'bogus': 1\}/],
+    ];
+    for (const [what, edit, message] of cases) await expect(loadModel(kerasWith(edit)), what).rejects.toThrow(message);
+  });
+
+  it('a Functional model that is not a single chain', async () => {
+    const bytes = kerasWith((c) => {
+      const score = layerNamed(c, 'score');
+      score.inbound_nodes[0].args[0].config.keras_history = ['per_step', 0, 0];
+    }, 'k3_functional.keras');
+    await expect(loadModel(bytes)).rejects.toThrow(/the output of 'per_step' goes to 'summary', 'score'; only linear models are supported/);
+  });
+});
+
+describe('archives are bounded: no zip bomb, no path traversal, no ambiguity', () => {
+  const parts = kerasParts();
+  const good = { 'metadata.json': parts.metadata, 'config.json': new TextEncoder().encode(JSON.stringify(parts.config)), 'model.weights.h5': parts.weights };
+
+  it('a rebuilt, deflate-compressed archive still loads (the reader is not tied to Keras\'s stored entries)', async () => {
+    const model = await loadModel(archive(good, 9));
+    expect(model.layers.length).toBe(4);
+  });
+
+  it('refuses entry names that escape the folder', async () => {
+    for (const name of ['../evil.txt', '/abs.txt', 'a/../../b', 'c:\\x']) {
+      await expect(loadModel(archive({ ...good, [name]: new Uint8Array(1) }))).rejects.toThrow(/unsafe entry name/);
+    }
+  });
+
+  it('refuses more entries than limits.maxArchiveEntries', async () => {
+    const many: Zippable = { ...good };
+    for (let i = 0; i < 30; i++) many[`assets/${i}`] = new Uint8Array(1);
+    await expect(loadModel(archive(many), { limits: { maxArchiveEntries: 20 } })).rejects.toThrow(LimitError);
+  });
+
+  it('refuses an entry that declares more than limits.maxEntryBytes, before inflating it', async () => {
+    const big = deflateSync(new Uint8Array(4 << 20));
+    const zip = archive({ ...good, 'model.weights.h5': new Uint8Array(4 << 20) }, 9);
+    expect(zip.length).toBeLessThan(big.length + 2000);
+    await expect(loadModel(zip, { limits: { maxEntryBytes: 1 << 20 } })).rejects.toThrow(/declares 4194304 bytes, over the limit of 1048576/);
+  });
+
+  it('stops inflating a bomb whose header lies about its size, after a bounded amount of work', async () => {
+    const zip = archive({ ...good, 'model.weights.h5': new Uint8Array(16 << 20) }, 9);
+    // Patch the local header's uncompressed size (offset 22) of model.weights.h5 to 1000 bytes.
+    const name = new TextEncoder().encode('model.weights.h5');
+    let at = -1;
+    for (let i = 0; i < zip.length - 30 && at < 0; i++) {
+      if (zip[i] === 0x50 && zip[i + 1] === 0x4b && zip[i + 2] === 3 && zip[i + 3] === 4 && name.every((b, k) => zip[i + 30 + k] === b)) at = i;
+    }
+    expect(at).toBeGreaterThanOrEqual(0);
+    new DataView(zip.buffer, zip.byteOffset).setUint32(at + 22, 1000, true);
+    const started = performance.now();
+    await expect(loadModel(zip)).rejects.toThrow(/decompresses to more than 1000 bytes, the size its header declares/);
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  it('refuses unknown compression methods, missing entries and truncated archives', async () => {
+    const zip = archive(good);
+    const patched = zip.slice();
+    new DataView(patched.buffer).setUint16(8, 12, true); // first entry: bzip2
+    await expect(loadModel(patched)).rejects.toThrow(/uses compression method 12; only stored \(0\) and deflate \(8\)/);
+    await expect(loadModel(archive({ 'config.json': good['config.json'] }))).rejects.toThrow(/has no model\.weights\.h5 \(entries: config\.json\)/);
+    await expect(loadModel(zip.subarray(0, zip.length - 5000))).rejects.toThrow(KerasFileError);
+  });
+});
+
+describe('every size read from a file is checked before memory is allocated', () => {
+  const gruSmall = readJson<{ model_config: Record<string, any> }>(join(SAVED, 'gru_small.json')).model_config;
+
+  it('a weights file declaring a huge dataset that matches the config: refused from its declared size', async () => {
+    const config = structuredClone(gruSmall);
+    config.layers[1].config.units = 8000;
+    const started = performance.now();
+    const heap = process.memoryUsage().heapUsed;
+    await expect(loadModel(join(FIXTURES, 'huge_declared.weights.h5'), { config })).rejects.toThrow(/kernel \('\/layers\/gru\/cell\/vars\/0'\) declares 288000 bytes of data, more than the whole file \(8680 bytes\)/);
+    expect(process.memoryUsage().heapUsed - heap).toBeLessThan(64 << 20);
+    expect(performance.now() - started).toBeLessThan(2000);
+  });
+
+  it('a config declaring more weights than limits.maxParameters: refused before any weight is read', async () => {
+    const config = structuredClone(gruSmall);
+    config.layers[1].config.units = 100000;
+    await expect(loadModel(join(SAVED, 'gru_small.weights.h5'), { config })).rejects.toThrow(/declares more than 268435456 weight values \(limits\.maxParameters\); layer 'gru' needs recurrent_kernel of shape \[100000,300000\]/);
+  });
+
+  it('weights whose shapes disagree with the config name both shapes', async () => {
+    const config = structuredClone(gruSmall);
+    config.layers[1].config.units = 5;
+    await expect(loadModel(join(SAVED, 'gru_small.weights.h5'), { config })).rejects.toThrow(/layer 'gru' kernel \('\/layers\/gru\/cell\/vars\/0'\) has shape \[3, 12\], but the model config needs \[3, 15\]/);
+    config.layers[1].config.units = 4;
+    config.layers[1].config.use_bias = false;
+    await expect(loadModel(join(SAVED, 'gru_small.weights.h5'), { config })).rejects.toThrow(/expects 2 variables at 'layers\/gru\/cell\/vars', found 3/);
+  });
+
+  it('legacy .h5 weights: layer-count and weight-count mismatches are reported as Keras reports them', async () => {
+    const config = readJson<{ model_config: Record<string, any> }>(join(FIXTURES, 'k2_hard_sigmoid.json')).model_config;
+    const file = join(FIXTURES, 'k2_hard_sigmoid.weights.h5');
+    const fewer = structuredClone(config);
+    fewer.config.layers.splice(2, 1);
+    fewer.config.layers[1].config.return_sequences = false;
+    await expect(loadModel(file, { config: fewer })).rejects.toThrow(/layer count mismatch: the model config has 2 layers with weights \(gru, dense\), the file has 3 \(gru, gru_1, dense\)/);
+    const noBias = structuredClone(config);
+    noBias.config.layers[3].config.use_bias = false;
+    await expect(loadModel(file, { config: noBias })).rejects.toThrow(/weight count mismatch for layer #2 \('dense' in the config, 'dense' in the file\): the config needs 1 \(kernel\), the file has 2/);
+    await expect(loadModel(join(FIXTURES, 'k2_hard_sigmoid.h5'), { config })).rejects.toThrow(/is a full model with its own config; omit options\.config/);
+  });
+
+  it('JSON is bounded in size and depth', async () => {
+    const deep = '['.repeat(5000) + ']'.repeat(5000);
+    await expect(loadModel(archive({ 'config.json': new TextEncoder().encode(deep), 'model.weights.h5': parts().weights }))).rejects.toThrow(/nests 5000 levels deep, over the limit of 100/);
+    await expect(loadModel(archive({ 'config.json': new Uint8Array([0xff, 0xfe, 0x7b]), 'model.weights.h5': parts().weights }))).rejects.toThrow(/config\.json is not valid UTF-8 text/);
+    await expect(loadModel(readBytes(join(FIXTURES, 'k3_embed_stack.keras')), { limits: { maxJsonBytes: 100 } })).rejects.toThrow(/config\.json is \d+ bytes, over the limit of 100 bytes/);
+  });
+});
+
+function parts() {
+  return kerasParts();
+}
