@@ -112,7 +112,8 @@ describe('fromConfig for loaders', () => {
   });
 
   it('a Keras 2 config without reset_after (Keras < 2.1.5) resets before the matmul', () => {
-    const { reset_after: _drop, ...keras2 } = { ...new GRU({ units: 3 }).getConfig(), time_major: false, dtype: 'float32', implementation: 2 };
+    const keras2: Record<string, unknown> = { ...new GRU({ units: 3 }).getConfig(), time_major: false, dtype: 'float32', implementation: 2 };
+    delete keras2.reset_after;
     expect(GRU.fromConfig(keras2).config.resetAfter).toBe(false);
     expect(GRU.fromConfig({ ...keras2, reset_after: true }).config.resetAfter).toBe(true);
   });
