@@ -2,15 +2,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/**
- * A backend's declared gaps, by exact case name: `unsupported` (with the reason) and `failing`
- * (with the issue that tracks it). A listed case that passes is reported as an unexpected pass.
- */
-export interface Expectations {
-  backend?: string;
-  unsupported?: Record<string, string>;
-  failing?: Record<string, string>;
-}
+import type { Expectations } from './expectations-types.js';
+
+export type { Expectations };
 
 export function loadExpectations(path: string): Expectations {
   if (!existsSync(path)) throw new Error(`Expectations file '${path}' does not exist.`);

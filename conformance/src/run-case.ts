@@ -57,6 +57,8 @@ async function runLayerCase(c: CaseJson, backend: GruBackend): Promise<CaseOutco
       mask: c.mask ?? undefined,
       initialState: c.initial_state ?? undefined,
       training: c.training === true,
+      // A forward case checks forward semantics; backends without gradients still run it.
+      keepForBackward: false,
       backend: backend.name,
       ...maskOptions(c),
     });

@@ -1,11 +1,12 @@
 import { listBackends, loadBackend, getBackend, registerBackend, GRU, type GruBackend } from '@gru/core';
 import { runConfigCase, runErrorEntry } from './core-cases.js';
 import { bundledCasesDir, bundledExpectations, loadExpectations, type Expectations } from './expectations.js';
+export { judge, type ResultStatus };
 import { loadCaseFiles, type CaseJson } from './format.js';
 import { runForwardCase, type CaseOutcome } from './run-case.js';
 import { runGradientCase } from './run-gradient-case.js';
+import { judge, type ResultStatus } from './judge.js';
 
-export type ResultStatus = 'passed' | 'failed' | 'unsupported' | 'expected-failure';
 export type CaseKind = 'forward' | 'gradient' | 'config' | 'error' | 'suite';
 
 export interface CaseResult {
@@ -126,19 +127,6 @@ async function checkNoLeak(backend: GruBackend, c: CaseJson): Promise<CaseOutcom
   for (let i = 0; i < 20; i++) await once();
   const after = backend.memoryInUse();
   return after <= before ? { status: 'passed', detail: `${before} bytes before, ${after} after 20 cycles` } : { status: 'failed', detail: `native memory grew from ${before} to ${after} bytes over 20 prepare/forward/dispose cycles` };
-}
-
-/** Applies the expectations to an outcome: declared gaps are skipped, and passing declared gaps are flagged. */
-export function judge(name: string, outcome: CaseOutcome, expectations: Expectations): { status: ResultStatus; detail?: string } {
-  const unsupported = expectations.unsupported?.[name];
-  const failing = expectations.failing?.[name];
-  if (outcome.status === 'passed' && (unsupported || failing)) {
-    return { status: 'failed', detail: `unexpected pass: listed as ${unsupported ? `unsupported (${unsupported})` : `failing (${failing})`}; remove it from the expectations` };
-  }
-  if (unsupported) return { status: 'unsupported', detail: outcome.detail ? `${unsupported} [${outcome.detail}]` : unsupported };
-  if (failing && outcome.status === 'failed') return { status: 'expected-failure', detail: `${failing}: ${outcome.detail ?? ''}` };
-  if (outcome.status === 'unsupported') return { status: 'unsupported', detail: `${outcome.detail} (declared by the backend, not listed in its expectations)` };
-  return { status: outcome.status, detail: outcome.detail };
 }
 
 /** Runs every case in a directory on a backend and returns the report (see the CLI for printing). */

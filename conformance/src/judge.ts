@@ -1,0 +1,18 @@
+import type { Expectations } from './expectations-types.js';
+import type { CaseOutcome } from './run-case.js';
+
+export type ResultStatus = 'passed' | 'failed' | 'unsupported' | 'expected-failure';
+
+/** Applies the expectations to an outcome: declared gaps are skipped, and passing declared gaps are flagged. */
+export function judge(name: string, outcome: CaseOutcome, expectations: Expectations): { status: ResultStatus; detail?: string } {
+  const unsupported = expectations.unsupported?.[name];
+  const failing = expectations.failing?.[name];
+  if (outcome.status === 'passed' && (unsupported || failing)) {
+    return { status: 'failed', detail: `unexpected pass: listed as ${unsupported ? `unsupported (${unsupported})` : `failing (${failing})`}; remove it from the expectations` };
+  }
+  if (unsupported) return { status: 'unsupported', detail: outcome.detail ? `${unsupported} [${outcome.detail}]` : unsupported };
+  if (failing && outcome.status === 'failed') return { status: 'expected-failure', detail: `${failing}: ${outcome.detail ?? ''}` };
+  if (outcome.status === 'unsupported') return { status: 'unsupported', detail: `${outcome.detail} (declared by the backend, not listed in its expectations)` };
+  return { status: outcome.status, detail: outcome.detail };
+}
+
