@@ -27,10 +27,11 @@ export interface SelectionPreferences {
 }
 
 function whyNot(backend: GruBackend, spec: GruSpec, call: GruCallInfo, prefs: SelectionPreferences): string | undefined {
-  const failure = prefs.loadFailures?.get(backend.name);
-  if (failure !== undefined) return `failed to load: ${failure}`;
+  // The layer's own reason comes first: it holds wherever the backend loads.
   const supported = backend.supports(spec, call);
   if (supported !== true) return supported;
+  const failure = prefs.loadFailures?.get(backend.name);
+  if (failure !== undefined) return `failed to load: ${failure}`;
   if (prefs.backward) {
     const canBackward = backend.supportsBackward ? backend.supportsBackward(spec) : 'it does not implement backward';
     if (canBackward !== true) return `no gradients: ${canBackward}`;
