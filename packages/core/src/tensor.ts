@@ -48,8 +48,10 @@ function checkShape(shape: unknown, argName: string): number[] {
 /**
  * Turns a user value into a Tensor of the given dtype, copying it. Accepts `{shape, data}` with
  * any numeric or boolean array-like data, or nested arrays, which must be rectangular.
+ * `borrow: true` reuses typed-array data that already has the right type instead of copying it:
+ * for call inputs, which gru only reads.
  */
-export function toTensor(value: unknown, argName: string, dtype: DType): Tensor {
+export function toTensor(value: unknown, argName: string, dtype: DType, options: { borrow?: boolean } = {}): Tensor {
   if (isShapedTensor(value)) {
     const shape = checkShape(value.shape, argName);
     const data = value.data as ArrayLike<number>;
@@ -61,7 +63,8 @@ export function toTensor(value: unknown, argName: string, dtype: DType): Tensor 
         `Argument \`${argName}\` has shape ${formatShape(shape)}, which holds ${sizeOf(shape)} values, but its data has ${data.length}.`,
       );
     }
-    return { shape: [...shape], data: castArray(data, dtype) };
+    const sameType = dtype === 'float32' ? data instanceof Float32Array : data instanceof Float64Array;
+    return { shape: [...shape], data: options.borrow && sameType ? (data as FloatArray) : castArray(data, dtype) };
   }
   if (Array.isArray(value)) {
     const shape: number[] = [];

@@ -62,7 +62,7 @@ export interface GruCallInfo {
  * Core applies Keras's output conventions (zero_output_for_mask, unroll) afterwards.
  */
 export interface ForwardRequest {
-  /** [batch, timesteps, inputDim], batch-major. A single shared input dropout mask is already applied. */
+  /** [batch, timesteps, inputDim], batch-major. A single shared input dropout mask is already applied. May be the caller's own array: read it, never write it. */
   x: FloatArray;
   batch: number;
   timesteps: number;

@@ -322,7 +322,7 @@ export class GRU {
       throw valueError(`Layer '${this.name}' has dtype policy '${policy.name}', which computes in ${policy.compute}; gru computes in float32 or float64 only.`);
     }
     const dtype = this.dtype;
-    const x0 = toTensor(inputs, 'inputs', dtype);
+    const x0 = toTensor(inputs, 'inputs', dtype, { borrow: true }); // read only: never written
     if (x0.shape.length !== 3) {
       throw valueError(
         `Input 0 with name 'None' of layer '${this.name}' is incompatible with the layer: expected ndim=3, found ndim=${x0.shape.length}. Full shape received: ${formatShape(x0.shape)}`,

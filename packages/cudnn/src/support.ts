@@ -1,0 +1,37 @@
+import { cudnnEligibility, type GruCallInfo, type GruSpec } from '@gru/core';
+
+/**
+ * What cuDNN can run: Keras's cuDNN rules (from core, never re-derived here), plus what a call
+ * can carry that cuDNN's single-input RNN cannot take. Fully masked rows and goBackwards with
+ * masks are handled by the TypeScript half (see sequence.ts), so they are not declined.
+ */
+export function cudnnSupports(spec: GruSpec, call: GruCallInfo): true | string {
+  const keras = cudnnEligibility(spec, call);
+  if (keras !== true) return keras;
+  if (call.inputDropoutPerGate) {
+    return 'three per-gate input dropout masks (implementation 1 in training) cannot be given to cuDNN, which takes one input sequence';
+  }
+  if (call.recurrentDropout) return 'recurrent dropout masks cannot be applied inside cuDNN';
+  return true;
+}
+
+/** A call with nothing but the layer itself in question: only the spec's rules can fail. */
+const PLAIN_CALL: GruCallInfo = {
+  batch: 1,
+  timesteps: 1,
+  mask: 'none',
+  initialState: false,
+  goBackwards: false,
+  returnSequences: false,
+  inputDropoutPerGate: false,
+  recurrentDropout: false,
+  recurrentDropoutRate: 0,
+  training: false,
+  backward: false,
+  unroll: false,
+};
+
+/** The layer-level rules only (activation, recurrentActivation, useBias, resetAfter). */
+export function cudnnSupportsSpec(spec: GruSpec): true | string {
+  return cudnnSupports(spec, PLAIN_CALL);
+}

@@ -1,0 +1,160 @@
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { createCudnnBackend, createDefaultCudnnBackend } from '../src/backend.js';
+import { resolveOptions } from '../src/options.js';
+import { probePython, searchPlan, type PythonProbe } from '../src/search.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'gru-cudnn-load-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const saved = { ...process.env };
+afterEach(() => {
+  for (const k of ['GRU_CUDNN_PATH', 'GRU_CUDA_DRIVER_PATH', 'GRU_CUDNN_DEVICE', 'GRU_CUDNN_PRECISION', 'GRU_CUDNN_PYTHON']) {
+    if (saved[k] === undefined) delete process.env[k];
+    else process.env[k] = saved[k];
+  }
+});
+
+const wheel: PythonProbe = {
+  executable: 'python3',
+  cudnnLibDirs: ['/venv/lib/python3.12/site-packages/nvidia/cudnn/lib'],
+  sitePackages: ['/venv/lib/python3.12/site-packages'],
+};
+
+describe('where the libraries are searched', () => {
+  it('cuDNN: option, then GRU_CUDNN_PATH, then the pip wheel, LD_LIBRARY_PATH, system directories, and the dynamic linker', () => {
+    const plan = searchPlan({ cudnnPath: '/opt/cudnn', env: { GRU_CUDNN_PATH: '/env/cudnn/libcudnn.so.9', LD_LIBRARY_PATH: '/ld1:/ld2' }, python: wheel, arch: 'x64' });
+    const sources = plan.cudnn.map((c) => `${c.source}: ${c.path}`);
+    expect(sources.slice(0, 7)).toEqual([
+      'option cudnnPath: /opt/cudnn/libcudnn.so.9',
+      'option cudnnPath: /opt/cudnn/lib/libcudnn.so.9',
+      'option cudnnPath: /opt/cudnn/lib64/libcudnn.so.9',
+      'GRU_CUDNN_PATH: /env/cudnn/libcudnn.so.9',
+      'pip wheel nvidia-cudnn (python3): /venv/lib/python3.12/site-packages/nvidia/cudnn/lib/libcudnn.so.9',
+      'LD_LIBRARY_PATH: /ld1/libcudnn.so.9',
+      'LD_LIBRARY_PATH: /ld2/libcudnn.so.9',
+    ]);
+    expect(plan.cudnn.some((c) => c.path === '/usr/lib/x86_64-linux-gnu/libcudnn.so.9')).toBe(true);
+    expect(plan.cudnn.at(-1)).toEqual({ path: 'libcudnn.so.9', source: 'dynamic linker search (ld.so.cache)' });
+    expect(plan.notes).toEqual(['option cudaDriverPath: not set', 'GRU_CUDA_DRIVER_PATH: not set']);
+  });
+
+  it("cuBLASLt is looked for beside the cuDNN wheel (nvidia/cu13/lib, nvidia/cublas/lib) before anywhere else", () => {
+    const plan = searchPlan({ env: {}, python: wheel, arch: 'x64' });
+    const fromWheel = plan.cudnn.find((c) => c.source.startsWith('pip wheel'));
+    expect(fromWheel?.cublasLtDirs).toEqual([
+      '/venv/lib/python3.12/site-packages/nvidia/cu13/lib',
+      '/venv/lib/python3.12/site-packages/nvidia/cublas/lib',
+      '/venv/lib/python3.12/site-packages/nvidia/cu12/lib',
+    ]);
+    expect(plan.cublasLtDirs.slice(0, 2)).toEqual(['/venv/lib/python3.12/site-packages/nvidia/cu13/lib', '/venv/lib/python3.12/site-packages/nvidia/cublas/lib']);
+  });
+
+  it('the driver: option, GRU_CUDA_DRIVER_PATH, the dynamic linker, then where containers and WSL put it', () => {
+    const plan = searchPlan({ cudaDriverPath: '/drv/libcuda.so.1', env: { GRU_CUDA_DRIVER_PATH: '/envdrv' }, python: null, arch: 'x64' });
+    expect(plan.driver.map((c) => c.path)).toEqual([
+      '/drv/libcuda.so.1',
+      '/envdrv/libcuda.so.1',
+      '/envdrv/lib/libcuda.so.1',
+      '/envdrv/lib64/libcuda.so.1',
+      'libcuda.so.1',
+      '/usr/lib/x86_64-linux-gnu/libcuda.so.1',
+      '/usr/lib64/libcuda.so.1',
+      '/usr/local/nvidia/lib64/libcuda.so.1',
+      '/usr/lib/wsl/lib/libcuda.so.1',
+      '/usr/local/cuda/compat/libcuda.so.1',
+    ]);
+    expect(plan.notes).toContain('Python wheels: not searched (python: false)');
+  });
+
+  it('arm64 machines get their own system directories', () => {
+    const plan = searchPlan({ env: {}, python: null, arch: 'arm64' });
+    expect(plan.cudnn.some((c) => c.path === '/usr/lib/aarch64-linux-gnu/libcudnn.so.9')).toBe(true);
+    expect(plan.cudnn.some((c) => c.path === '/usr/local/cuda/targets/sbsa-linux/lib/libcudnn.so.9')).toBe(true);
+  });
+
+  it('asks Python for the wheel: a missing interpreter and a missing wheel both say why', () => {
+    const none = probePython(join(dir, 'no-such-python'));
+    expect(none.error).toMatch(/could not be run: not installed/);
+    const fake = join(dir, 'fake-python');
+    writeFileSync(fake, `#!/bin/sh\necho '{"site": ["/s"], "cudnn": ["/s/nvidia/cudnn/lib"], "error": null}'\n`);
+    chmodSync(fake, 0o755);
+    expect(probePython(fake)).toEqual({ executable: fake, cudnnLibDirs: ['/s/nvidia/cudnn/lib'], sitePackages: ['/s'], error: undefined });
+    const real = probePython('python3');
+    expect(Array.isArray(real.sitePackages)).toBe(true);
+    expect(real.cudnnLibDirs.length > 0 || typeof real.error === 'string').toBe(true);
+  });
+});
+
+describe('load() failures name what is missing and every place looked at', () => {
+  it('lists the cudnnPath option, GRU_CUDNN_PATH and the Python probe', async () => {
+    process.env.GRU_CUDNN_PATH = join(dir, 'from-env');
+    const b = createCudnnBackend({ cudnnPath: join(dir, 'from-option'), python: join(dir, 'no-such-python') });
+    const err = await b.load().then(() => null, (e: Error) => e);
+    expect(err?.message).toMatch(/^cuDNN backend unavailable: the NVIDIA driver library libcuda\.so\.1 was not found/);
+    expect(err?.message).toContain(`${join(dir, 'from-option', 'libcudnn.so.9')} (option cudnnPath)`);
+    expect(err?.message).toContain(`${join(dir, 'from-env', 'lib64', 'libcudnn.so.9')} (GRU_CUDNN_PATH)`);
+    expect(err?.message).toContain(`pip wheel nvidia-cudnn via ${join(dir, 'no-such-python')}: ${join(dir, 'no-such-python')} could not be run: not installed`);
+    expect(err?.message).toContain('libcudnn.so.9 (dynamic linker search (ld.so.cache)): libcudnn.so.9: cannot open shared object file');
+    expect(err?.message).toMatch(/Point GRU_CUDNN_PATH \(or createCudnnBackend\(\{ cudnnPath \}\)\) at the directory holding libcudnn\.so\.9\.$/);
+    expect(b.isLoaded()).toBe(false);
+    expect(b.loadError()).toBe(err?.message);
+  });
+
+  it("reports the dynamic linker's error for a file that is not a library", async () => {
+    const bad = join(dir, 'bad');
+    mkdirSync(bad, { recursive: true });
+    writeFileSync(join(bad, 'libcudnn.so.9'), 'not an ELF file');
+    writeFileSync(join(bad, 'libcuda.so.1'), '');
+    const b = createCudnnBackend({ cudnnPath: bad, cudaDriverPath: bad, python: false });
+    const message = await b.load().then(() => '', (e: Error) => e.message);
+    expect(message).toMatch(new RegExp(`${join(bad, 'libcudnn.so.9').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(option cudnnPath\\): [^;]*(invalid ELF header|file too short)`));
+    expect(message).toMatch(/libcuda\.so\.1 \(option cudaDriverPath\): [^;]*(invalid ELF header|file too short)/);
+  });
+
+  it('a retry after a failure searches again', async () => {
+    const b = createCudnnBackend({ python: false });
+    await expect(b.load()).rejects.toThrow(/cuDNN backend unavailable/);
+    await expect(b.load()).rejects.toThrow(/cuDNN backend unavailable/);
+  });
+
+  it('a bad environment variable does not break the import: the default backend rejects at load()', async () => {
+    process.env.GRU_CUDNN_DEVICE = 'first';
+    const b = createDefaultCudnnBackend();
+    expect(b.name).toBe('cudnn');
+    await expect(b.load()).rejects.toThrow(/cuDNN backend unavailable: createCudnnBackend: GRU_CUDNN_DEVICE must be a non-negative integer \(a CUDA device ordinal\); received "first"/);
+    process.env.GRU_CUDNN_DEVICE = '1';
+    process.env.GRU_CUDNN_PRECISION = 'fp8';
+    await expect(createDefaultCudnnBackend().load()).rejects.toThrow(/GRU_CUDNN_PRECISION must be one of 'fp32', 'tf32', 'fp16'; received "fp8"/);
+  });
+});
+
+describe('options', () => {
+  it('explicit options win over the environment; defaults otherwise', () => {
+    const env = { GRU_CUDNN_DEVICE: '2', GRU_CUDNN_PRECISION: 'tf32', GRU_CUDNN_PYTHON: '/usr/bin/python3.12' };
+    expect(resolveOptions({}, {})).toEqual({ cudnnPath: undefined, cudaDriverPath: undefined, device: 0, precision: 'fp32', python: 'python3', name: 'cudnn', priority: 100 });
+    expect(resolveOptions({}, env)).toMatchObject({ device: 2, precision: 'tf32', python: '/usr/bin/python3.12' });
+    expect(resolveOptions({ device: 0, precision: 'fp16', python: false }, env)).toMatchObject({ device: 0, precision: 'fp16', python: false });
+    expect(resolveOptions({}, { GRU_CUDNN_PYTHON: '0' }).python).toBe(false);
+  });
+
+  it('bad options throw at createCudnnBackend, naming the option, the expectation and the value', () => {
+    expect(() => createCudnnBackend({ device: -1 })).toThrow(/createCudnnBackend: `device` must be a non-negative integer \(a CUDA device ordinal\); received -1/);
+    expect(() => createCudnnBackend({ device: 1.5 })).toThrow(/received 1.5/);
+    expect(() => createCudnnBackend({ precision: 'bf16' as never })).toThrow(/`precision` must be one of 'fp32', 'tf32', 'fp16'; received "bf16"/);
+    expect(() => createCudnnBackend({ cudnnPath: '' })).toThrow(/`cudnnPath` must be a non-empty string; received ""/);
+    expect(() => createCudnnBackend({ cudaDriverPath: 3 as never })).toThrow(/`cudaDriverPath` must be a non-empty string; received 3/);
+    expect(() => createCudnnBackend({ priority: 'high' as never })).toThrow(/`priority` must be a number; received "high"/);
+    expect(() => createCudnnBackend({ cudnn_path: '/x' } as never)).toThrow(/unknown option\(s\) cudnn_path; known: cudnnPath/);
+    expect(() => createCudnnBackend(null as never)).toThrow(/options must be an object; received null/);
+  });
+
+  it('a backend made with options keeps its name and priority', () => {
+    const b = createCudnnBackend({ name: 'cudnn-gpu1', priority: 7, device: 1 });
+    expect(b.name).toBe('cudnn-gpu1');
+    expect(b.priority).toBe(7);
+    expect(b.cudnn).toBe(true);
+  });
+});

@@ -1,0 +1,213 @@
+import { activateRow } from './activations';
+import { gemm, PANEL_COLS } from './gemm';
+
+// One whole GRU layer call: the input projection for a chunk of timesteps as one GEMM, then the
+// recurrence step by step (one GEMM of the state against the recurrent panels, then the gates).
+// The semantics are those of ForwardRequest in @gru/core's backend/types.ts.
+//
+// Layout: H units are padded to Hp (a multiple of 8) per gate; gate g's columns start at g*Hp in
+// every [3*Hp] row. Padding columns carry zero weights and are never read back as a state
+// input (the recurrent GEMM reduces over the first H entries only), so their values are inert.
+
+export const FLAG_RESET_AFTER: i32 = 1;
+export const FLAG_GO_BACKWARDS: i32 = 2;
+export const FLAG_RETURN_SEQUENCES: i32 = 4;
+export const FLAG_MASK: i32 = 8;
+export const FLAG_INITIAL_STATE: i32 = 16;
+export const FLAG_INPUT_DROPOUT: i32 = 32;
+export const FLAG_RECURRENT_DROPOUT: i32 = 64;
+
+const ALIGN: usize = 64;
+
+@inline function alignUp(n: usize): usize {
+  return (n + ALIGN - 1) & ~(ALIGN - 1);
+}
+
+@inline function f32s(n: usize): usize {
+  return alignUp(n << 2);
+}
+
+// Where each scratch buffer lives, relative to the scratch base (set by layout()). Globals, not
+// an object: the module has no allocator, so it must not create objects.
+let sHA: usize = 0; // [B][Hp] state, double-buffered with sHB
+let sHB: usize = 0;
+let sGates: usize = 0; // [B][Hp] the candidate's recurrent part h x U_h + b_h (resetAfter)
+let sRH: usize = 0; // [B][Hp] r * h (resetAfter false: the candidate GEMM's input)
+let sHZ: usize = 0; // [B][Hp] x3: state times each gate's recurrent dropout mask
+let sHR: usize = 0;
+let sHH: usize = 0;
+let sXS: usize = 0; // [chunk][D] input times one gate's input dropout mask
+
+/**
+ * Lays the scratch buffers out and returns their total size in bytes. The input projections
+ * [B][chunk][3Hp] come first; each step adds its recurrent z and r parts (and with resetAfter
+ * false the candidate's) into them in place, so the gates are computed where they are stored.
+ */
+function layout(B: i32, D: i32, Hp: i32, flags: i32, chunk: i32): usize {
+  const b = <usize>B, hp = <usize>Hp;
+  let at: usize = f32s(b * <usize>chunk * 3 * hp);
+  sHA = at; at += f32s(b * hp);
+  sHB = at; at += f32s(b * hp);
+  sGates = at; at += f32s(b * hp);
+  sRH = at; at += f32s(b * hp);
+  if (flags & FLAG_RECURRENT_DROPOUT) {
+    sHZ = at; at += f32s(b * hp);
+    sHR = at; at += f32s(b * hp);
+    sHH = at; at += f32s(b * hp);
+  }
+  if (flags & FLAG_INPUT_DROPOUT) {
+    sXS = at; at += f32s(<usize>chunk * <usize>D);
+  }
+  return at;
+}
+
+/** Bytes of scratch memory gruForward needs (64-byte aligned base). */
+export function scratchBytes(B: i32, D: i32, Hp: i32, flags: i32, chunk: i32): usize {
+  return layout(B, D, Hp, flags, chunk);
+}
+
+/** dst[i] = src[i] * m[i] for n floats (n a multiple of 4 not required: scalar tail). */
+function mulRow(dst: usize, src: usize, m: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(dst + o, f32x4.mul(v128.load(src + o), v128.load(m + o)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(dst + o, load<f32>(src + o) * load<f32>(m + o));
+  }
+}
+
+/**
+ * Runs a whole GRU layer call. Bias rows are padded to 3*Hp: `biasIn` is the input bias, plus the
+ * recurrent bias for z and r when resetAfter (they are only ever summed); `biasRec` holds the
+ * candidate's recurrent bias b_h at [2Hp, 3Hp) (zeros unless resetAfter).
+ */
+export function gruForward(
+  B: i32, T: i32, D: i32, H: i32, Hp: i32, flags: i32, actF: i32, actG: i32, chunk: i32,
+  x: usize, wIn: usize, wRec: usize, biasIn: usize, biasRec: usize,
+  h0: usize, mask: usize, inDrop: usize, recDrop: usize,
+  out: usize, last: usize, scratch: usize,
+): void {
+  layout(B, D, Hp, flags, chunk);
+  const proj = scratch, gates = scratch + sGates, rh = scratch + sRH;
+  let hPrev = scratch + sHA, hNext = scratch + sHB;
+  const resetAfter = (flags & FLAG_RESET_AFTER) != 0;
+  const backwards = (flags & FLAG_GO_BACKWARDS) != 0;
+  const sequences = (flags & FLAG_RETURN_SEQUENCES) != 0;
+  const hasMask = (flags & FLAG_MASK) != 0;
+  const recDropout = (flags & FLAG_RECURRENT_DROPOUT) != 0;
+  const inDropout = (flags & FLAG_INPUT_DROPOUT) != 0;
+
+  const hp = <usize>Hp, hpB = hp << 2, rowB = hpB * 3, hB = <usize>H << 2, dB = <usize>D << 2;
+  const ppg = Hp / PANEL_COLS; // panels per gate
+  const gatePanels = <usize>ppg * (<usize>H << 5); // bytes of one gate's recurrent panels
+  const inGatePanels = <usize>ppg * (<usize>D << 5);
+
+  // Initial state, padded with zeros.
+  memory.fill(hPrev, 0, <usize>B * hpB);
+  memory.fill(hNext, 0, <usize>B * hpB);
+  if (flags & FLAG_INITIAL_STATE) {
+    for (let b = 0; b < B; b++) memory.copy(hPrev + <usize>b * hpB, h0 + <usize>b * hB, hB);
+  }
+  memory.fill(rh, 0, <usize>B * hpB);
+
+  const nChunks = (T + chunk - 1) / chunk;
+  const chunkRowsB = <usize>chunk * rowB; // one batch row's block of projections
+  for (let ci = 0; ci < nChunks; ci++) {
+    const c = backwards ? nChunks - 1 - ci : ci;
+    const t0 = c * chunk;
+    const tc = min(chunk, T - t0);
+
+    // Input projection (+ bias) for timesteps t0..t0+tc-1 of every batch row.
+    const xChunk = x + <usize>t0 * dB;
+    const xStride = <usize>T * dB;
+    if (!inDropout) {
+      gemm(xChunk, dB, tc, B, xStride, D, wIn, 3 * ppg, biasIn, 0, 0, proj, rowB, chunkRowsB);
+    } else {
+      const xs = scratch + sXS;
+      for (let b = 0; b < B; b++) {
+        for (let g = 0; g < 3; g++) {
+          const m = inDrop + (<usize>(g * B + b)) * dB;
+          for (let k = 0; k < tc; k++) mulRow(xs + <usize>k * dB, xChunk + <usize>b * xStride + <usize>k * dB, m, D);
+          const gateOff = <usize>g * hpB;
+          gemm(xs, dB, tc, 1, 0, D, wIn + <usize>g * inGatePanels, ppg, biasIn + gateOff, 0, 0, proj + <usize>b * chunkRowsB + gateOff, rowB, 0);
+        }
+      }
+    }
+
+    for (let kk = 0; kk < tc; kk++) {
+      const t = backwards ? t0 + tc - 1 - kk : t0 + kk;
+      const k = backwards ? T - 1 - t : t; // processing index: where the output goes
+      // Row b of this step's gates: proj + (t - t0)*rowB + b*chunkRowsB, columns z | r | h.
+      const gt = proj + <usize>(t - t0) * rowB;
+
+      let inZ = hPrev, inR = hPrev, inH = hPrev;
+      if (recDropout) {
+        inZ = scratch + sHZ;
+        inR = scratch + sHR;
+        inH = scratch + sHH;
+        for (let b = 0; b < B; b++) {
+          const o = <usize>b * hpB, mo = <usize>b * hB;
+          mulRow(inZ + o, hPrev + o, recDrop + mo, H);
+          mulRow(inR + o, hPrev + o, recDrop + <usize>B * hB + mo, H);
+          mulRow(inH + o, hPrev + o, recDrop + <usize>(2 * B) * hB + mo, H);
+        }
+      }
+
+      // z and r pre-activations: the projections plus the state's recurrent part, in place.
+      if (!recDropout) {
+        gemm(hPrev, hpB, B, 1, 0, H, wRec, 2 * ppg, gt, chunkRowsB, 0, gt, chunkRowsB, 0);
+      } else {
+        gemm(inZ, hpB, B, 1, 0, H, wRec, ppg, gt, chunkRowsB, 0, gt, chunkRowsB, 0);
+        gemm(inR, hpB, B, 1, 0, H, wRec + gatePanels, ppg, gt + hpB, chunkRowsB, 0, gt + hpB, chunkRowsB, 0);
+      }
+      // resetAfter: the candidate's recurrent part h x U_h + b_h, which r scales.
+      if (resetAfter) gemm(inH, hpB, B, 1, 0, H, wRec + 2 * gatePanels, ppg, biasRec + 2 * hpB, 0, 0, gates, hpB, 0);
+
+      for (let b = 0; b < B; b++) {
+        if (hasMask && load<u8>(mask + <usize>b * T + t) == 0) continue;
+        const row = gt + <usize>b * chunkRowsB;
+        activateRow(actG, row, 2 * Hp);
+        if (!resetAfter) {
+          // The candidate's recurrent input is r * h (h with the h-gate dropout mask).
+          const hRow = inH + <usize>b * hpB, rRow = row + hpB, dst = rh + <usize>b * hpB;
+          for (let o: usize = 0; o < hpB; o += 16) v128.store(dst + o, f32x4.mul(v128.load(rRow + o), v128.load(hRow + o)));
+        }
+      }
+      // resetAfter false: the candidate pre-activation gets (r * h) x U_h, in place.
+      if (!resetAfter) gemm(rh, hpB, B, 1, 0, H, wRec + 2 * gatePanels, ppg, gt + 2 * hpB, chunkRowsB, 0, gt + 2 * hpB, chunkRowsB, 0);
+
+      // Candidate and new state; a masked row carries its state.
+      const one = f32x4.splat(1.0);
+      for (let b = 0; b < B; b++) {
+        const prev = hPrev + <usize>b * hpB, next = hNext + <usize>b * hpB;
+        if (hasMask && load<u8>(mask + <usize>b * T + t) == 0) {
+          memory.copy(next, prev, hpB);
+          continue;
+        }
+        const zRow = gt + <usize>b * chunkRowsB, rRow = zRow + hpB, cand = zRow + (hpB << 1);
+        if (resetAfter) {
+          const gH = gates + <usize>b * hpB;
+          for (let o: usize = 0; o < hpB; o += 16) {
+            v128.store(cand + o, f32x4.add(v128.load(cand + o), f32x4.mul(v128.load(rRow + o), v128.load(gH + o))));
+          }
+        }
+        activateRow(actF, cand, Hp);
+        for (let o: usize = 0; o < hpB; o += 16) {
+          const z = v128.load(zRow + o);
+          v128.store(next + o, f32x4.add(f32x4.mul(z, v128.load(prev + o)), f32x4.mul(f32x4.sub(one, z), v128.load(cand + o))));
+        }
+      }
+
+      if (sequences) {
+        for (let b = 0; b < B; b++) memory.copy(out + (<usize>b * <usize>T + <usize>k) * hB, hNext + <usize>b * hpB, hB);
+      }
+      const tmp = hPrev;
+      hPrev = hNext;
+      hNext = tmp;
+    }
+  }
+  for (let b = 0; b < B; b++) memory.copy(last + <usize>b * hB, hPrev + <usize>b * hpB, hB);
+}

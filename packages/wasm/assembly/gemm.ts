@@ -1,0 +1,192 @@
+// C = B + A x W with W packed once into column panels: panel p holds columns 8p..8p+7 as
+// K rows of 8 contiguous floats, so the inner loop streams one panel front to back while the
+// A element is broadcast. Tiles are 4 rows x 8 columns (8 accumulators, which fit x64's 16
+// vector registers with the operands) or, for a single row, 1 row x 32 columns (4 panels at
+// once, so there are still 8 independent add chains).
+// B is a bias row shared by every row of C (row stride ldb = 0), or per-row values (ldb = ldc;
+// B = C accumulates into C in place). All sizes and strides are in bytes except K (the shared
+// dimension) and row counts.
+
+export const PANEL_COLS: i32 = 8;
+
+@inline function panelBytes(K: i32): usize {
+  return <usize>K << 5;
+}
+
+// V8 (TurboFan) runs these K loops at half speed or worse when the accumulators feed more than a
+// plain store after the loop (measured: adding the bias there, or a K-remainder step). So the
+// accumulators start from B, any remainder step is peeled before the loop, and the loop
+// ends in plain stores.
+
+/** 4 rows x 8 columns. */
+function tile4x8(a: usize, lda: usize, w: usize, K: i32, c: usize, ldc: usize, b: usize, ldb: usize): void {
+  let c00 = v128.load(b), c01 = v128.load(b, 16);
+  b += ldb;
+  let c10 = v128.load(b), c11 = v128.load(b, 16);
+  b += ldb;
+  let c20 = v128.load(b), c21 = v128.load(b, 16);
+  b += ldb;
+  let c30 = v128.load(b), c31 = v128.load(b, 16);
+  const a1 = lda, a2 = lda << 1, a3 = lda * 3;
+  const end = a + (<usize>K << 2);
+  for (; a < end; a += 4) {
+    const w0 = v128.load(w);
+    const w1 = v128.load(w, 16);
+    w += 32;
+    let x = v128.load32_splat(a);
+    c00 = f32x4.add(c00, f32x4.mul(x, w0));
+    c01 = f32x4.add(c01, f32x4.mul(x, w1));
+    x = v128.load32_splat(a + a1);
+    c10 = f32x4.add(c10, f32x4.mul(x, w0));
+    c11 = f32x4.add(c11, f32x4.mul(x, w1));
+    x = v128.load32_splat(a + a2);
+    c20 = f32x4.add(c20, f32x4.mul(x, w0));
+    c21 = f32x4.add(c21, f32x4.mul(x, w1));
+    x = v128.load32_splat(a + a3);
+    c30 = f32x4.add(c30, f32x4.mul(x, w0));
+    c31 = f32x4.add(c31, f32x4.mul(x, w1));
+  }
+  v128.store(c, c00);
+  v128.store(c, c01, 16);
+  c += ldc;
+  v128.store(c, c10);
+  v128.store(c, c11, 16);
+  c += ldc;
+  v128.store(c, c20);
+  v128.store(c, c21, 16);
+  c += ldc;
+  v128.store(c, c30);
+  v128.store(c, c31, 16);
+}
+
+/**
+ * One row times `groups` groups of 4 panels (32 columns each): c[0 .. 32*groups) = b + a x W.
+ * K is unrolled by two (a rolled loop ran at half speed on S1's recurrent GEMV).
+ */
+function row1x32(a: usize, w: usize, K: i32, groups: i32, c: usize, bias: usize): void {
+  const stride = <usize>K << 5;
+  const end = a + (<usize>K << 2);
+  for (let q = 0; q < groups; q++) {
+    const bq = bias + (<usize>q << 7);
+    let c0 = v128.load(bq), c1 = v128.load(bq, 16), c2 = v128.load(bq, 32), c3 = v128.load(bq, 48);
+    let c4 = v128.load(bq, 64), c5 = v128.load(bq, 80), c6 = v128.load(bq, 96), c7 = v128.load(bq, 112);
+    let w0 = w + <usize>q * (stride << 2);
+    let w1 = w0 + stride, w2 = w1 + stride, w3 = w2 + stride;
+    let x0 = a;
+    if (K & 1) {
+      const x = v128.load32_splat(x0);
+      c0 = f32x4.add(c0, f32x4.mul(x, v128.load(w0)));
+      c1 = f32x4.add(c1, f32x4.mul(x, v128.load(w0, 16)));
+      c2 = f32x4.add(c2, f32x4.mul(x, v128.load(w1)));
+      c3 = f32x4.add(c3, f32x4.mul(x, v128.load(w1, 16)));
+      c4 = f32x4.add(c4, f32x4.mul(x, v128.load(w2)));
+      c5 = f32x4.add(c5, f32x4.mul(x, v128.load(w2, 16)));
+      c6 = f32x4.add(c6, f32x4.mul(x, v128.load(w3)));
+      c7 = f32x4.add(c7, f32x4.mul(x, v128.load(w3, 16)));
+      x0 += 4;
+      w0 += 32;
+      w1 += 32;
+      w2 += 32;
+      w3 += 32;
+    }
+    for (; x0 < end; x0 += 8) {
+      let x = v128.load32_splat(x0);
+      c0 = f32x4.add(c0, f32x4.mul(x, v128.load(w0)));
+      c1 = f32x4.add(c1, f32x4.mul(x, v128.load(w0, 16)));
+      c2 = f32x4.add(c2, f32x4.mul(x, v128.load(w1)));
+      c3 = f32x4.add(c3, f32x4.mul(x, v128.load(w1, 16)));
+      c4 = f32x4.add(c4, f32x4.mul(x, v128.load(w2)));
+      c5 = f32x4.add(c5, f32x4.mul(x, v128.load(w2, 16)));
+      c6 = f32x4.add(c6, f32x4.mul(x, v128.load(w3)));
+      c7 = f32x4.add(c7, f32x4.mul(x, v128.load(w3, 16)));
+      x = v128.load32_splat(x0, 4);
+      c0 = f32x4.add(c0, f32x4.mul(x, v128.load(w0, 32)));
+      c1 = f32x4.add(c1, f32x4.mul(x, v128.load(w0, 48)));
+      c2 = f32x4.add(c2, f32x4.mul(x, v128.load(w1, 32)));
+      c3 = f32x4.add(c3, f32x4.mul(x, v128.load(w1, 48)));
+      c4 = f32x4.add(c4, f32x4.mul(x, v128.load(w2, 32)));
+      c5 = f32x4.add(c5, f32x4.mul(x, v128.load(w2, 48)));
+      c6 = f32x4.add(c6, f32x4.mul(x, v128.load(w3, 32)));
+      c7 = f32x4.add(c7, f32x4.mul(x, v128.load(w3, 48)));
+      w0 += 64;
+      w1 += 64;
+      w2 += 64;
+      w3 += 64;
+    }
+    const cq = c + (<usize>q << 7);
+    v128.store(cq, c0);
+    v128.store(cq, c1, 16);
+    v128.store(cq, c2, 32);
+    v128.store(cq, c3, 48);
+    v128.store(cq, c4, 64);
+    v128.store(cq, c5, 80);
+    v128.store(cq, c6, 96);
+    v128.store(cq, c7, 112);
+  }
+}
+
+/** 1 row x 8 columns (tails): two K chains per vector, summed into the stores' inputs first. */
+function tile1x8(a: usize, w: usize, K: i32, c: usize, bias: usize): void {
+  let c0 = v128.load(bias), c1 = v128.load(bias, 16);
+  let d0 = f32x4.splat(0), d1 = f32x4.splat(0);
+  if (K & 1) {
+    const x = v128.load32_splat(a);
+    c0 = f32x4.add(c0, f32x4.mul(x, v128.load(w)));
+    c1 = f32x4.add(c1, f32x4.mul(x, v128.load(w, 16)));
+    a += 4;
+    w += 32;
+  }
+  const end = a + (<usize>(K & ~1) << 2);
+  for (; a < end; a += 8) {
+    const x = v128.load32_splat(a);
+    const y = v128.load32_splat(a, 4);
+    c0 = f32x4.add(c0, f32x4.mul(x, v128.load(w)));
+    c1 = f32x4.add(c1, f32x4.mul(x, v128.load(w, 16)));
+    d0 = f32x4.add(d0, f32x4.mul(y, v128.load(w, 32)));
+    d1 = f32x4.add(d1, f32x4.mul(y, v128.load(w, 48)));
+    w += 64;
+  }
+  v128.store(c, f32x4.add(c0, d0));
+  v128.store(c, f32x4.add(c1, d1), 16);
+}
+
+/**
+ * C[g][m][:] = B[g][m][:] + A[g][m][:] x W for `groups` groups of `rows` rows: group g's rows
+ * start at a + g*gstrideA, b + g*gstrideB and c + g*gstrideC, and are lda / ldb / ldc apart. W is
+ * `npanels` panels of K x 8. Panels are the outer loop so each panel stays in L1 while every row
+ * goes past it.
+ */
+export function gemm(
+  a: usize, lda: usize, rows: i32, groups: i32, gstrideA: usize,
+  K: i32, w: usize, npanels: i32,
+  b: usize, ldb: usize, gstrideB: usize,
+  c: usize, ldc: usize, gstrideC: usize,
+): void {
+  const pb = panelBytes(K);
+  if (rows >= 4) {
+    const full = rows & ~3;
+    for (let p = 0; p < npanels; p++) {
+      const wp = w + <usize>p * pb;
+      const col = <usize>p << 5;
+      for (let g = 0; g < groups; g++) {
+        const ag = a + <usize>g * gstrideA;
+        const bg = b + col + <usize>g * gstrideB;
+        const cg = c + col + <usize>g * gstrideC;
+        let m = 0;
+        for (; m < full; m += 4) tile4x8(ag + <usize>m * lda, lda, wp, K, cg + <usize>m * ldc, ldc, bg + <usize>m * ldb, ldb);
+        for (; m < rows; m++) tile1x8(ag + <usize>m * lda, wp, K, cg + <usize>m * ldc, bg + <usize>m * ldb);
+      }
+    }
+    return;
+  }
+  for (let g = 0; g < groups; g++) {
+    for (let m = 0; m < rows; m++) {
+      const ar = a + <usize>g * gstrideA + <usize>m * lda;
+      const br = b + <usize>g * gstrideB + <usize>m * ldb;
+      const cr = c + <usize>g * gstrideC + <usize>m * ldc;
+      const groups4 = npanels >> 2;
+      row1x32(ar, w, K, groups4, cr, br);
+      for (let p = groups4 << 2; p < npanels; p++) tile1x8(ar, w + <usize>p * pb, K, cr + (<usize>p << 5), br + (<usize>p << 5));
+    }
+  }
+}

@@ -1,0 +1,46 @@
+import { WasmHeap } from './heap.js';
+
+/** What gru.wasm exports (assembly/index.ts). Addresses and sizes are byte offsets as i32. */
+export interface GruWasmExports {
+  memory: WebAssembly.Memory;
+  heapBase(): number;
+  gruForward(
+    B: number, T: number, D: number, H: number, Hp: number, flags: number, actF: number, actG: number, chunk: number,
+    x: number, wIn: number, wRec: number, biasIn: number, biasRec: number,
+    h0: number, mask: number, inDrop: number, recDrop: number,
+    out: number, last: number, scratch: number,
+  ): void;
+  scratchBytes(B: number, D: number, Hp: number, flags: number, chunk: number): number;
+  activateArray(id: number, src: number, dst: number, n: number): void;
+  ACT_COUNT: WebAssembly.Global;
+}
+
+const REQUIRED = ['memory', 'heapBase', 'gruForward', 'scratchBytes', 'activateArray', 'ACT_COUNT'] as const;
+
+/** One instance of gru.wasm and the heap over its memory. */
+export class WasmKernel {
+  readonly exports: GruWasmExports;
+  readonly heap: WasmHeap;
+  disposed = false;
+
+  constructor(instance: WebAssembly.Instance) {
+    const e = instance.exports as unknown as GruWasmExports;
+    const missing = REQUIRED.filter((k) => !(k in e));
+    if (missing.length) throw new Error(`this gru.wasm lacks the exports ${missing.join(', ')}: it does not match this version of @gru/wasm`);
+    this.exports = e;
+    this.heap = new WasmHeap(e.memory, e.heapBase() >>> 0);
+  }
+
+  static async instantiate(module: WebAssembly.Module): Promise<WasmKernel> {
+    return new WasmKernel(await WebAssembly.instantiate(module, {}));
+  }
+
+  /** A view of `n` floats at byte address `ptr` (views are recreated because memory.grow detaches them). */
+  f32(ptr: number, n: number): Float32Array {
+    return new Float32Array(this.exports.memory.buffer, ptr, n);
+  }
+
+  u8(ptr: number, n: number): Uint8Array {
+    return new Uint8Array(this.exports.memory.buffer, ptr, n);
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * Sizes shared by the packing code, the call planner and supports(): they mirror
+ * assembly/forward.ts's layout (a test checks scratchBytes() against the module's own count).
+ */
+
+/** Columns per packed weight panel (assembly/gemm.ts). */
+export const PANEL_COLS = 8;
+
+/** Kernel flags (assembly/forward.ts). */
+export const FLAGS = {
+  resetAfter: 1,
+  goBackwards: 2,
+  returnSequences: 4,
+  mask: 8,
+  initialState: 16,
+  inputDropout: 32,
+  recurrentDropout: 64,
+} as const;
+
+/** By default the input projection is computed for as many timesteps as fit in this many bytes. */
+export const DEFAULT_PROJECTION_BUDGET = 2 * 1024 * 1024;
+
+const align = (n: number) => Math.ceil(n / 64) * 64;
+const f32s = (n: number) => align(n * 4);
+
+/** Units padded to whole panels. */
+export function paddedUnits(units: number): number {
+  return Math.ceil(units / PANEL_COLS) * PANEL_COLS;
+}
+
+/** Bytes of packed weights: input and recurrent panels, input and recurrent bias rows. */
+export function weightBytes(inputDim: number, units: number): number {
+  const hp = paddedUnits(units);
+  return f32s(3 * hp * inputDim) + f32s(3 * hp * units) + 2 * f32s(3 * hp);
+}
+
+/**
+ * Timesteps whose input projection is computed at once: all of them when that fits the budget,
+ * else a multiple of 4 (the GEMM tile height), so long sequences run in bounded memory.
+ */
+export function projectionChunk(batch: number, timesteps: number, units: number, budget: number): number {
+  const perStep = batch * 3 * paddedUnits(units) * 4;
+  if (perStep * timesteps <= budget) return timesteps;
+  return Math.min(timesteps, Math.max(4, Math.floor(budget / perStep / 4) * 4));
+}
+
+/** assembly/forward.ts scratchBytes(), in float64 arithmetic so huge sizes do not wrap. */
+export function scratchBytes(batch: number, inputDim: number, units: number, flags: number, chunk: number): number {
+  const hp = paddedUnits(units);
+  let at = f32s(batch * chunk * 3 * hp) + 4 * f32s(batch * hp);
+  if (flags & FLAGS.recurrentDropout) at += 3 * f32s(batch * hp);
+  if (flags & FLAGS.inputDropout) at += f32s(chunk * inputDim);
+  return at;
+}
+
+export interface CallLayout {
+  flags: number;
+  chunk: number;
+  /** Byte offsets inside the call's one allocation. */
+  x: number;
+  mask: number;
+  h0: number;
+  inDrop: number;
+  recDrop: number;
+  out: number;
+  last: number;
+  scratch: number;
+  total: number;
+}
+
+export interface CallShape {
+  batch: number;
+  timesteps: number;
+  inputDim: number;
+  units: number;
+  flags: number;
+}
+
+/** Offsets of every buffer one forward call copies in or reads back, plus the kernel's scratch. */
+export function callLayout(shape: CallShape, budget: number): CallLayout {
+  const { batch: B, timesteps: T, inputDim: D, units: H, flags } = shape;
+  const chunk = projectionChunk(B, T, H, budget);
+  let at = 0;
+  const take = (bytes: number) => {
+    const start = at;
+    at += align(bytes);
+    return start;
+  };
+  const x = take(B * T * D * 4);
+  const mask = flags & FLAGS.mask ? take(B * T) : 0;
+  const h0 = flags & FLAGS.initialState ? take(B * H * 4) : 0;
+  const inDrop = flags & FLAGS.inputDropout ? take(3 * B * D * 4) : 0;
+  const recDrop = flags & FLAGS.recurrentDropout ? take(3 * B * H * 4) : 0;
+  const out = flags & FLAGS.returnSequences ? take(B * T * H * 4) : 0;
+  const last = take(B * H * 4);
+  const scratch = take(scratchBytes(B, D, H, flags, chunk));
+  return { flags, chunk, x, mask, h0, inDrop, recDrop, out, last, scratch, total: at };
+}

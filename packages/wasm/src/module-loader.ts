@@ -1,0 +1,103 @@
+/**
+ * Finds and compiles gru.wasm without assuming Node: in a browser, a worker or an edge runtime it
+ * is fetched; where the URL is a file: URL (Node, Deno, Bun running from disk) it is read from the
+ * file system through the runtime's built-in fs module, reached without a static `node:` import
+ * so bundlers for the browser have nothing to resolve.
+ */
+
+/** Where gru.wasm sits next to the built package (dist/), also correct from src/ in this repo. */
+export function defaultWasmUrl(): URL {
+  return new URL('../dist/gru.wasm', import.meta.url);
+}
+
+export interface WasmSource {
+  /** URL or path of gru.wasm (a bundler's asset URL, a CDN address, a file path in Node). */
+  wasmUrl?: string | URL;
+  /** The bytes of gru.wasm. */
+  wasmBytes?: ArrayBuffer | ArrayBufferView;
+  /** An already compiled gru.wasm module. */
+  wasmModule?: WebAssembly.Module;
+}
+
+type Builtins = { readFile(path: string | URL): Promise<Uint8Array> };
+
+interface RuntimeProcess {
+  getBuiltinModule?: (id: string) => unknown;
+  cwd?: () => string;
+}
+
+function runtimeProcess(): RuntimeProcess | undefined {
+  return (globalThis as { process?: RuntimeProcess }).process;
+}
+
+async function fileSystem(): Promise<Builtins> {
+  const fromProcess = runtimeProcess()?.getBuiltinModule?.('node:fs/promises') as Builtins | undefined;
+  if (fromProcess) return fromProcess;
+  // A runtime without process.getBuiltinModule (older Deno/Bun): a computed specifier keeps bundlers out.
+  const specifier = ['node', 'fs/promises'].join(':');
+  return (await import(/* @vite-ignore */ /* webpackIgnore: true */ specifier)) as Builtins;
+}
+
+const hasScheme = (s: string) => /^[a-z][a-z0-9+.-]*:/i.test(s) && !/^[a-z]:[\\/]/i.test(s);
+
+/** A string without a scheme is relative to the page in a browser, or a file path elsewhere. */
+export function resolveWasmUrl(given: string | URL): URL {
+  if (given instanceof URL) return given;
+  if (typeof given !== 'string' || given === '') {
+    throw new TypeError(`createWasmBackend: wasmUrl must be a URL or a non-empty string; received ${String(given)}.`);
+  }
+  if (hasScheme(given)) return new URL(given);
+  const page = (globalThis as { location?: { href?: string } }).location?.href;
+  if (page) return new URL(given, page);
+  const cwd = runtimeProcess()?.cwd?.() ?? '/';
+  const absolute = given.startsWith('/') || /^[a-z]:[\\/]/i.test(given) ? given : `${cwd.replace(/\/$/, '')}/${given}`;
+  return new URL(`file://${absolute.startsWith('/') ? '' : '/'}${absolute.replace(/\\/g, '/')}`);
+}
+
+async function fetchBytes(url: URL): Promise<ArrayBuffer | Uint8Array> {
+  if (url.protocol === 'file:') {
+    try {
+      return await (await fileSystem()).readFile(url);
+    } catch (err) {
+      throw new Error(`could not read ${url.href}: ${(err as Error).message}`);
+    }
+  }
+  if (typeof fetch !== 'function') throw new Error(`cannot fetch ${url.href}: this runtime has no fetch()`);
+  let response: Response;
+  try {
+    response = await fetch(url);
+  } catch (err) {
+    throw new Error(`could not fetch ${url.href}: ${(err as Error).message}`);
+  }
+  if (!response.ok) throw new Error(`fetching ${url.href} answered HTTP ${response.status} ${response.statusText}`);
+  return response.arrayBuffer();
+}
+
+/** Compiles gru.wasm from the first source given: module, bytes, URL, or the default location. */
+export async function compileWasm(source: WasmSource): Promise<WebAssembly.Module> {
+  if (typeof WebAssembly !== 'object') throw new Error('this JavaScript runtime has no WebAssembly');
+  if (source.wasmModule !== undefined) {
+    if (!(source.wasmModule instanceof WebAssembly.Module)) {
+      throw new TypeError(`wasmModule must be a WebAssembly.Module; received ${Object.prototype.toString.call(source.wasmModule)}`);
+    }
+    return source.wasmModule;
+  }
+  const where = source.wasmBytes !== undefined ? 'the wasmBytes given' : (source.wasmUrl !== undefined ? resolveWasmUrl(source.wasmUrl) : defaultWasmUrl()).href;
+  let bytes: ArrayBuffer | ArrayBufferView;
+  if (source.wasmBytes !== undefined) {
+    if (!(source.wasmBytes instanceof ArrayBuffer) && !ArrayBuffer.isView(source.wasmBytes)) {
+      throw new TypeError(`wasmBytes must be an ArrayBuffer or a typed array; received ${Object.prototype.toString.call(source.wasmBytes)}`);
+    }
+    bytes = source.wasmBytes;
+  } else {
+    bytes = await fetchBytes(new URL(where));
+  }
+  try {
+    return await WebAssembly.compile(bytes as BufferSource);
+  } catch (err) {
+    throw new Error(
+      `${where} is not a valid gru.wasm for this runtime (${(err as Error).message}). ` +
+        'The wasm backend needs WebAssembly SIMD128 (Chrome/Edge 91+, Firefox 89+, Safari 16.4+, Node 16.4+, Deno, Bun).',
+    );
+  }
+}

@@ -1,0 +1,240 @@
+import { GruError, type ForwardRequest, type ForwardResult, type GruSpec, type GruWeights, type PreparedGru } from '@gru/core';
+import { activationCode } from './activation-codes.js';
+import { formatBytes, MAX_WASM_BYTES } from './heap.js';
+import type { WasmKernel } from './kernel.js';
+import { callLayout, FLAGS, paddedUnits, PANEL_COLS, weightBytes, type CallLayout } from './layout.js';
+
+const fail = (message: string) => new GruError('ValueError', `wasm backend: ${message}`);
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  if (ArrayBuffer.isView(value)) return `${value.constructor.name} of length ${(value as unknown as ArrayLike<number>).length}`;
+  return typeof value === 'object' ? (value.constructor?.name ?? 'object') : `${typeof value} ${String(value)}`;
+}
+
+function checkFloats(value: unknown, name: string, length: number, shape: string): asserts value is Float32Array | Float64Array {
+  if (!(value instanceof Float32Array || value instanceof Float64Array)) {
+    throw fail(`${name} must be a Float32Array (or Float64Array) of ${length} values ${shape}; received ${describe(value)}.`);
+  }
+  if (value.length !== length) throw fail(`${name} must have ${length} values ${shape}; received ${value.length}.`);
+}
+
+function checkCount(value: unknown, name: string, min = 1): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+    throw fail(`${name} must be ${min === 0 ? 'a non-negative' : 'a positive'} integer; received ${describe(value)}.`);
+  }
+  return value;
+}
+
+/** Validates a spec for this backend and returns the activation codes. */
+export function specCodes(spec: GruSpec): { f: number; g: number } {
+  checkCount(spec.units, 'spec.units');
+  checkCount(spec.inputDim, 'spec.inputDim');
+  if (spec.dtype !== 'float32') throw fail(`spec.dtype must be 'float32' (the kernels compute in float32); received '${String(spec.dtype)}'.`);
+  const f = activationCode(spec.activation);
+  if (typeof f === 'string') throw fail(`spec.activation: ${f}.`);
+  const g = activationCode(spec.recurrentActivation);
+  if (typeof g === 'string') throw fail(`spec.recurrentActivation: ${g}.`);
+  return { f, g };
+}
+
+/** Deterministic release of wasm memory for layers that were never disposed. */
+const finalizer =
+  typeof FinalizationRegistry === 'function'
+    ? new FinalizationRegistry<{ kernel: WasmKernel; ptr: number }>(({ kernel, ptr }) => {
+        if (!kernel.disposed) kernel.heap.release(ptr);
+      })
+    : undefined;
+
+/**
+ * A GRU layer's weights packed into wasm memory once: per-gate column panels (see
+ * assembly/gemm.ts) for the kernel and the recurrent kernel, and padded bias rows. Each call copies
+ * its inputs in, runs the whole sequence in one wasm call, and copies the outputs out.
+ */
+export class WasmPreparedGru implements PreparedGru {
+  private ptr: number;
+  private readonly hp: number;
+  private readonly codes: { f: number; g: number };
+  private readonly offsets: { wIn: number; wRec: number; biasIn: number; biasRec: number };
+  private disposed = false;
+
+  constructor(
+    private readonly kernel: WasmKernel,
+    readonly spec: GruSpec,
+    weights: GruWeights,
+    private readonly projectionBudget: number,
+  ) {
+    this.codes = specCodes(spec);
+    const { units: H, inputDim: D } = spec;
+    this.hp = paddedUnits(H);
+    checkWeights(spec, weights);
+    const bytes = weightBytes(D, H);
+    this.ptr = kernel.heap.alloc(bytes, `the weights of a GRU layer (inputDim=${D}, units=${H})`);
+    const f32 = (n: number) => Math.ceil((n * 4) / 64) * 64;
+    const wIn = this.ptr;
+    const wRec = wIn + f32(3 * this.hp * D);
+    const biasIn = wRec + f32(3 * this.hp * H);
+    const biasRec = biasIn + f32(3 * this.hp);
+    this.offsets = { wIn, wRec, biasIn, biasRec };
+    this.pack(weights);
+    finalizer?.register(this, { kernel, ptr: this.ptr }, this);
+  }
+
+  setWeights(weights: GruWeights): void {
+    this.checkUsable();
+    checkWeights(this.spec, weights);
+    this.pack(weights);
+  }
+
+  private pack(weights: GruWeights): void {
+    const { units: H, inputDim: D, resetAfter } = this.spec;
+    const hp = this.hp;
+    packPanels(this.kernel.f32(this.offsets.wIn, 3 * hp * D), weights.kernel, D, H, hp);
+    packPanels(this.kernel.f32(this.offsets.wRec, 3 * hp * H), weights.recurrentKernel, H, H, hp);
+    const biasIn = this.kernel.f32(this.offsets.biasIn, 3 * hp);
+    const biasRec = this.kernel.f32(this.offsets.biasRec, 3 * hp);
+    biasIn.fill(0);
+    biasRec.fill(0);
+    const bias = weights.bias;
+    if (bias) {
+      for (let g = 0; g < 3; g++) biasIn.set(bias.subarray(g * H, (g + 1) * H), g * hp);
+      if (resetAfter) {
+        // The recurrent bias row: z and r only ever sum it with the input bias, so it is folded
+        // in; the candidate's b_h sits inside r * (h U_h + b_h), so it stays apart.
+        for (let j = 0; j < H; j++) {
+          biasIn[j] += bias[3 * H + j];
+          biasIn[hp + j] += bias[4 * H + j];
+        }
+        biasRec.set(bias.subarray(5 * H, 6 * H), 2 * hp);
+      }
+    }
+  }
+
+  private checkUsable(): void {
+    if (this.disposed) throw fail('this prepared layer was disposed; prepare it again.');
+    if (this.kernel.disposed) throw fail('the backend this layer was prepared on was disposed; load it and prepare the layer again.');
+  }
+
+  /** Validates a request and lays out its buffers. */
+  private plan(req: ForwardRequest): CallLayout {
+    if (typeof req !== 'object' || req === null) throw fail(`forward expects a request object; received ${describe(req)}.`);
+    const { units: H, inputDim: D } = this.spec;
+    // Keras accepts an empty batch (and returns empty outputs).
+    const B = checkCount(req.batch, 'request.batch', 0);
+    const T = checkCount(req.timesteps, 'request.timesteps');
+    checkFloats(req.x, 'request.x', B * T * D, `([batch, timesteps, inputDim] = [${B}, ${T}, ${D}])`);
+    let flags = 0;
+    if (this.spec.resetAfter) flags |= FLAGS.resetAfter;
+    if (req.goBackwards) flags |= FLAGS.goBackwards;
+    if (req.returnSequences) flags |= FLAGS.returnSequences;
+    if (req.initialState !== undefined) {
+      checkFloats(req.initialState, 'request.initialState', B * H, `([batch, units] = [${B}, ${H}])`);
+      flags |= FLAGS.initialState;
+    }
+    if (req.mask !== undefined) {
+      if (!(req.mask instanceof Uint8Array) || req.mask.length !== B * T) {
+        throw fail(`request.mask must be a Uint8Array of ${B * T} values ([batch, timesteps] = [${B}, ${T}]); received ${describe(req.mask)}.`);
+      }
+      flags |= FLAGS.mask;
+    }
+    const checkMasks = (masks: unknown, name: string, n: number, shape: string) => {
+      if (!Array.isArray(masks) || masks.length !== 3) throw fail(`${name} must be three arrays (z, r, h); received ${describe(masks)}.`);
+      masks.forEach((m, i) => checkFloats(m, `${name}[${i}]`, n, shape));
+    };
+    if (req.inputDropoutMasks !== undefined) {
+      checkMasks(req.inputDropoutMasks, 'request.inputDropoutMasks', B * D, `([batch, inputDim] = [${B}, ${D}])`);
+      flags |= FLAGS.inputDropout;
+    }
+    if (req.recurrentDropoutMasks !== undefined) {
+      checkMasks(req.recurrentDropoutMasks, 'request.recurrentDropoutMasks', B * H, `([batch, units] = [${B}, ${H}])`);
+      flags |= FLAGS.recurrentDropout;
+    }
+    const layout = callLayout({ batch: B, timesteps: T, inputDim: D, units: H, flags }, this.projectionBudget);
+    if (layout.total + this.kernel.heap.inUse > MAX_WASM_BYTES) {
+      throw fail(
+        `a call with batch=${B}, timesteps=${T} (inputDim=${D}, units=${H}) needs ${formatBytes(layout.total)} of WebAssembly memory ` +
+          `besides the ${formatBytes(this.kernel.heap.inUse)} in use, beyond the 4 GiB that 32-bit WebAssembly can address. ` +
+          'Split the batch or the sequence (a stateful layer carries the state across calls), or use another backend.',
+      );
+    }
+    return layout;
+  }
+
+  forwardSync(req: ForwardRequest): ForwardResult {
+    this.checkUsable();
+    const L = this.plan(req);
+    const { units: H, inputDim: D } = this.spec;
+    const { batch: B, timesteps: T } = req;
+    if (B === 0) return { output: new Float32Array(0), lastState: new Float32Array(0) };
+    const k = this.kernel;
+    const base = k.heap.alloc(L.total, `a call with batch=${B}, timesteps=${T} (inputDim=${D}, units=${H})`);
+    try {
+      k.f32(base + L.x, B * T * D).set(req.x);
+      if (req.mask) k.u8(base + L.mask, B * T).set(req.mask);
+      if (req.initialState) k.f32(base + L.h0, B * H).set(req.initialState);
+      req.inputDropoutMasks?.forEach((m, g) => k.f32(base + L.inDrop + g * B * D * 4, B * D).set(m));
+      req.recurrentDropoutMasks?.forEach((m, g) => k.f32(base + L.recDrop + g * B * H * 4, B * H).set(m));
+      const o = this.offsets;
+      k.exports.gruForward(
+        B, T, D, H, this.hp, L.flags, this.codes.f, this.codes.g, L.chunk,
+        base + L.x, o.wIn, o.wRec, o.biasIn, o.biasRec,
+        base + L.h0, base + L.mask, base + L.inDrop, base + L.recDrop,
+        base + L.out, base + L.last, base + L.scratch,
+      );
+      const lastState = k.f32(base + L.last, B * H).slice();
+      const output = req.returnSequences ? k.f32(base + L.out, B * T * H).slice() : lastState.slice();
+      return { output, lastState };
+    } finally {
+      k.heap.release(base);
+    }
+  }
+
+  async forward(req: ForwardRequest): Promise<ForwardResult> {
+    return this.forwardSync(req);
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    finalizer?.unregister(this);
+    if (!this.kernel.disposed) this.kernel.heap.release(this.ptr);
+  }
+}
+
+function checkWeights(spec: GruSpec, w: GruWeights): void {
+  if (typeof w !== 'object' || w === null) throw fail(`weights must be an object {kernel, recurrentKernel, bias}; received ${describe(w)}.`);
+  const { units: H, inputDim: D } = spec;
+  checkFloats(w.kernel, 'weights.kernel', D * 3 * H, `([inputDim, 3*units] = [${D}, ${3 * H}])`);
+  checkFloats(w.recurrentKernel, 'weights.recurrentKernel', H * 3 * H, `([units, 3*units] = [${H}, ${3 * H}])`);
+  if (spec.useBias) {
+    const rows = spec.resetAfter ? 2 : 1;
+    checkFloats(w.bias, 'weights.bias', rows * 3 * H, spec.resetAfter ? `([2, 3*units] = [2, ${3 * H}], resetAfter)` : `([3*units] = [${3 * H}])`);
+  } else if (w.bias !== null && w.bias !== undefined) {
+    throw fail(`weights.bias must be null when spec.useBias is false; received ${describe(w.bias)}.`);
+  }
+}
+
+/**
+ * Packs a Keras [rows, 3*units] matrix into panels of PANEL_COLS columns over the padded
+ * [rows, 3*hp] layout: panel p holds padded columns 8p..8p+7 as `rows` rows of 8 floats; padding
+ * columns are zero.
+ */
+export function packPanels(dst: Float32Array, src: ArrayLike<number>, rows: number, units: number, hp: number): void {
+  const cols = 3 * units;
+  const panels = (3 * hp) / PANEL_COLS;
+  for (let p = 0; p < panels; p++) {
+    const base = p * rows * PANEL_COLS;
+    for (let i = 0; i < PANEL_COLS; i++) {
+      const padded = p * PANEL_COLS + i;
+      const gate = Math.floor(padded / hp);
+      const j = padded - gate * hp;
+      if (j >= units) {
+        for (let r = 0; r < rows; r++) dst[base + r * PANEL_COLS + i] = 0;
+        continue;
+      }
+      const col = gate * units + j;
+      for (let r = 0; r < rows; r++) dst[base + r * PANEL_COLS + i] = src[r * cols + col];
+    }
+  }
+}

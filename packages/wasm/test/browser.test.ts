@@ -1,0 +1,154 @@
+import { bundledCasesDir, loadCaseFiles, loadExpectations } from '@gru/conformance';
+import { build } from 'esbuild';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type BrowserContext } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PagePayload, PageReport, PageResult } from './browser/page.js';
+
+/**
+ * Conformance on the wasm backend in a real browser: Debian's Chromium, headless, driven by
+ * playwright-core, on a page served from 127.0.0.1. The page loads gru.wasm from its default
+ * location next to the bundle, exactly as an app would. CI installs Chromium (apt package
+ * `chromium`); with CI=true a missing browser fails the suite instead of skipping it.
+ */
+const CHROMIUM = process.env.GRU_CHROMIUM ?? '/usr/bin/chromium';
+const here = dirname(fileURLToPath(import.meta.url));
+const pkg = join(here, '..');
+const wasmPath = join(pkg, 'dist', 'gru.wasm');
+const files = loadCaseFiles(bundledCasesDir());
+const expectations = loadExpectations(join(pkg, '..', '..', 'conformance', 'expectations', 'wasm.json'));
+const caseNames = [
+  ...files.cases.flatMap((c) => (c.grads ? [c.name, `${c.name}:grads`] : [c.name])),
+  ...files.configCases.map((c) => `config:${c.name}`),
+  ...files.errorEntries.map((e) => `error:${e.name}`),
+];
+const haveChromium = existsSync(CHROMIUM);
+const mustRun = haveChromium || process.env.CI === 'true';
+
+/** Bundles test/browser/page.ts (and through it @gru/core, @gru/wasm's source and conformance's runners). */
+async function bundlePage(): Promise<string> {
+  const result = await build({
+    entryPoints: [join(here, 'browser', 'page.ts')],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    write: false,
+    logLevel: 'silent',
+  });
+  return result.outputFiles[0].text;
+}
+
+interface Served {
+  server: Server;
+  url: string;
+  requests: string[];
+}
+
+async function serve(bundle: string): Promise<Served> {
+  const payload: PagePayload = { cases: files.cases, configCases: files.configCases, errorEntries: files.errorEntries, expectations };
+  const routes: Record<string, [string, string | Buffer]> = {
+    '/': ['text/html', '<!doctype html><meta charset="utf-8"><title>gru wasm conformance</title><script type="module" src="/bundle.js"></script>'],
+    '/bundle.js': ['text/javascript', bundle],
+    // Where new URL('../dist/gru.wasm', import.meta.url) points from /bundle.js.
+    '/dist/gru.wasm': ['application/wasm', readFileSync(wasmPath)],
+    '/payload.json': ['application/json', JSON.stringify(payload)],
+  };
+  const requests: string[] = [];
+  const server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
+    requests.push(path);
+    const route = routes[path];
+    if (!route) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': route[0], 'cache-control': 'no-store' }).end(route[1]);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return { server, url: `http://127.0.0.1:${port}/`, requests };
+}
+
+describe.runIf(mustRun)('conformance on wasm in headless Chromium', () => {
+  let served: Served | undefined;
+  let context: BrowserContext | undefined;
+  let profile: string | undefined;
+  let report: PageReport;
+  /** A failed setup fails every test below (a hook failure alone would show them as skipped). */
+  let setupError: Error | undefined;
+  const pageErrors: string[] = [];
+  const byName = new Map<string, PageResult>();
+
+  async function runPage(): Promise<void> {
+    if (!haveChromium) {
+      throw new Error(`Chromium is not installed at ${CHROMIUM} (Debian: apt-get install -y chromium); CI=true requires the browser test to run.`);
+    }
+    served = await serve(await bundlePage());
+    profile = mkdtempSync(join(tmpdir(), 'gru-chromium-'));
+    // The flags a sandboxed CI machine without network needs (see the machine notes): no GPU,
+    // no sandbox (root), and no background connections that the closed network would refuse.
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+        '--disable-component-update', '--disable-sync',
+      ],
+    });
+    const page = await context.newPage();
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+    await page.goto(served.url);
+    await page.waitForFunction(() => (globalThis as { gruReport?: unknown }).gruReport !== undefined);
+    report = await page.evaluate(() => (globalThis as unknown as { gruReport: Promise<PageReport> }).gruReport);
+    for (const r of report.results) byName.set(r.name, r);
+  }
+
+  beforeAll(async () => {
+    try {
+      await runPage();
+    } catch (err) {
+      setupError = err as Error;
+    }
+  }, 180_000);
+
+  afterAll(async () => {
+    try {
+      await context?.close();
+    } finally {
+      served?.server.close();
+      if (profile) rmSync(profile, { recursive: true, force: true });
+    }
+  });
+
+  it('the page ran every case, in a Chromium with WebAssembly SIMD, loading gru.wasm from its default URL', () => {
+    if (setupError) throw setupError;
+    expect(report.error, report.error).toBeUndefined();
+    expect(pageErrors).toEqual([]);
+    expect(report.userAgent).toMatch(/Chrom/);
+    expect(report.simd).toBe(true);
+    expect(served?.requests).toContain('/dist/gru.wasm');
+    expect(report.results.map((r) => r.name).sort()).toEqual([...caseNames].sort());
+    expect(report.results.filter((r) => r.status === 'passed').length).toBeGreaterThan(100);
+  });
+
+  for (const name of caseNames) {
+    it(name, (ctx) => {
+      if (setupError) throw setupError;
+      const r = byName.get(name);
+      if (!r) throw new Error(`${name}: the page reported no result`);
+      if (r.status === 'failed') throw new Error(`${name}: ${r.detail}`);
+      if (r.status !== 'passed') ctx.skip(`${r.status}: ${r.detail}`);
+    });
+  }
+});
+
+if (!mustRun) {
+  describe('conformance on wasm in headless Chromium (not run)', () => {
+    it.skip(`needs Debian's Chromium at ${CHROMIUM} (apt-get install -y chromium); under CI=true its absence is a failure`, () => {});
+  });
+}

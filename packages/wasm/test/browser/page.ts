@@ -1,0 +1,76 @@
+/**
+ * The browser side of test/browser.test.ts, bundled by esbuild: runs @gru/conformance's checks
+ * on the wasm backend inside the page. Conformance's loader and expectations read files with
+ * node:fs, so the test serves the parsed cases and expectations as JSON, and this page uses the
+ * fs-free parts of conformance (its case runners) and judges outcomes as conformance's runner does.
+ */
+import { runConfigCase, runErrorEntry } from '../../../../conformance/src/core-cases.js';
+import type { CaseJson, ConfigCaseJson, ErrorEntryJson } from '../../../../conformance/src/format.js';
+import { runForwardCase, type CaseOutcome } from '../../../../conformance/src/run-case.js';
+import { runGradientCase } from '../../../../conformance/src/run-gradient-case.js';
+import { backend } from '../../src/index.js';
+
+export interface PagePayload {
+  cases: CaseJson[];
+  configCases: ConfigCaseJson[];
+  errorEntries: ErrorEntryJson[];
+  expectations: { unsupported?: Record<string, string>; failing?: Record<string, string> };
+}
+
+export interface PageResult {
+  name: string;
+  status: 'passed' | 'failed' | 'unsupported' | 'expected-failure';
+  detail?: string;
+}
+
+export interface PageReport {
+  results: PageResult[];
+  userAgent: string;
+  simd: boolean;
+  error?: string;
+}
+
+/** The same rules as judge() in conformance/src/runner.ts. */
+function judge(name: string, outcome: CaseOutcome, e: PagePayload['expectations']): Omit<PageResult, 'name'> {
+  const unsupported = e.unsupported?.[name];
+  const failing = e.failing?.[name];
+  if (outcome.status === 'passed' && (unsupported || failing)) {
+    return { status: 'failed', detail: `unexpected pass: listed as ${unsupported ? `unsupported (${unsupported})` : `failing (${failing})`}` };
+  }
+  if (unsupported) return { status: 'unsupported', detail: unsupported };
+  if (failing && outcome.status === 'failed') return { status: 'expected-failure', detail: `${failing}: ${outcome.detail ?? ''}` };
+  if (outcome.status === 'unsupported') return { status: 'unsupported', detail: `${outcome.detail} (declared by the backend, not listed in its expectations)` };
+  return { status: outcome.status, detail: outcome.detail };
+}
+
+async function run(): Promise<PageReport> {
+  const payload = (await (await fetch('/payload.json')).json()) as PagePayload;
+  // Loads gru.wasm from its default location, new URL('../dist/gru.wasm', import.meta.url).
+  await backend.load();
+  const planned: [string, () => Promise<CaseOutcome>][] = [];
+  for (const c of payload.cases) {
+    planned.push([c.name, () => runForwardCase(c, backend)]);
+    if (c.grads) planned.push([`${c.name}:grads`, () => runGradientCase(c, backend)]);
+  }
+  for (const c of payload.configCases) planned.push([`config:${c.name}`, async () => runConfigCase(c)]);
+  for (const e of payload.errorEntries) planned.push([`error:${e.name}`, async () => runErrorEntry(e)]);
+  const results: PageResult[] = [];
+  for (const [name, runCase] of planned) {
+    let outcome: CaseOutcome;
+    try {
+      outcome = await runCase();
+    } catch (err) {
+      outcome = { status: 'failed', detail: `threw ${(err as Error).message}` };
+    }
+    results.push({ name, ...judge(name, outcome, payload.expectations) });
+  }
+  const simd = WebAssembly.validate(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 22, 1, 20, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 11]));
+  return { results, userAgent: navigator.userAgent, simd };
+}
+
+(globalThis as { gruReport?: Promise<PageReport> }).gruReport = run().catch((err: unknown) => ({
+  results: [],
+  userAgent: navigator.userAgent,
+  simd: false,
+  error: err instanceof Error ? `${err.message}\n${err.stack ?? ''}` : String(err),
+}));

@@ -1,0 +1,118 @@
+import type { GruCallInfo, GruSpec } from '@gru/core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { backend, createWasmBackend } from '../src/index.js';
+import { makeCase } from './helpers.js';
+
+const call: GruCallInfo = {
+  batch: 2, timesteps: 3, mask: 'none', initialState: false, goBackwards: false, returnSequences: true,
+  inputDropoutPerGate: false, recurrentDropout: false, recurrentDropoutRate: 0, training: false, backward: false, unroll: false,
+};
+const spec: GruSpec = { units: 4, inputDim: 3, activation: 'tanh', recurrentActivation: 'sigmoid', useBias: true, resetAfter: true, dtype: 'float32' };
+
+beforeAll(() => backend.load());
+
+describe('supports() says why it declines', () => {
+  it('accepts every mask kind, goBackwards, initial state and dropout masks', () => {
+    for (const mask of ['none', 'right-padded', 'any'] as const) {
+      expect(backend.supports(spec, { ...call, mask, goBackwards: true, initialState: true, inputDropoutPerGate: true, recurrentDropout: true, training: true })).toBe(true);
+    }
+    expect(backend.supports({ ...spec, useBias: false, resetAfter: false }, call)).toBe(true);
+  });
+
+  it('declines float64, naming the dtype', () => {
+    expect(backend.supports({ ...spec, dtype: 'float64' }, call)).toMatch(/float32 only \(dtype 'float64'/);
+  });
+
+  it('declines row-wise and unusable activations with the reason', () => {
+    expect(backend.supports({ ...spec, activation: 'softmax' }, call)).toMatch(/^activation 'softmax' is not implemented by the wasm backend/);
+    expect(backend.supports({ ...spec, recurrentActivation: 'sparsemax' }, call)).toMatch(/^recurrentActivation 'sparsemax'/);
+    expect(backend.supports({ ...spec, activation: 'glu' }, call)).toMatch(/^activation 'glu' halves the last axis/);
+  });
+
+  it('declines calls that want gradients', () => {
+    expect(backend.supports(spec, { ...call, backward: true })).toMatch(/forward pass only/);
+    expect(backend.supportsBackward?.(spec)).toMatch(/forward pass only/);
+  });
+
+  it('declines calls that cannot fit in 4 GiB of WebAssembly memory', () => {
+    expect(backend.supports({ ...spec, units: 1024, inputDim: 1 }, { ...call, batch: 1, timesteps: 1_100_000 })).toMatch(/GiB of WebAssembly memory .* beyond the 4 GiB/);
+  });
+});
+
+describe('bad input gets an error naming the argument, the expected and the received value', () => {
+  const { weights, request } = makeCase({ B: 2, T: 3, D: 3, H: 4 }, 1);
+
+  it('weights', () => {
+    expect(() => backend.prepareSync(spec, { ...weights, kernel: new Float32Array(5) })).toThrow('weights.kernel must have 36 values ([inputDim, 3*units] = [3, 12]); received 5.');
+    expect(() => backend.prepareSync(spec, { ...weights, recurrentKernel: [1, 2] as unknown as Float32Array })).toThrow(/weights.recurrentKernel must be a Float32Array .* received Array/);
+    expect(() => backend.prepareSync(spec, { ...weights, bias: new Float32Array(12) })).toThrow('weights.bias must have 24 values ([2, 3*units] = [2, 12], resetAfter); received 12.');
+    expect(() => backend.prepareSync({ ...spec, useBias: false }, weights)).toThrow(/weights.bias must be null when spec.useBias is false/);
+  });
+
+  it('spec', () => {
+    expect(() => backend.prepareSync({ ...spec, units: 0 }, weights)).toThrow('spec.units must be a positive integer; received number 0.');
+    expect(() => backend.prepareSync({ ...spec, dtype: 'float64' }, weights)).toThrow(/spec.dtype must be 'float32'.*received 'float64'/);
+    expect(() => backend.prepareSync({ ...spec, activation: 'softmax' }, weights)).toThrow(/spec.activation: 'softmax' is not implemented/);
+  });
+
+  it('requests', () => {
+    const p = backend.prepareSync(spec, weights);
+    try {
+      expect(() => p.forwardSync({ ...request, x: new Float32Array(17) })).toThrow('request.x must have 18 values ([batch, timesteps, inputDim] = [2, 3, 3]); received 17.');
+      expect(() => p.forwardSync({ ...request, batch: 1.5 })).toThrow('request.batch must be a non-negative integer; received number 1.5.');
+      expect(() => p.forwardSync({ ...request, timesteps: 0 })).toThrow('request.timesteps must be a positive integer; received number 0.');
+      expect(() => p.forwardSync({ ...request, initialState: new Float32Array(7) })).toThrow('request.initialState must have 8 values ([batch, units] = [2, 4]); received 7.');
+      expect(() => p.forwardSync({ ...request, mask: new Uint8Array(5) })).toThrow('request.mask must be a Uint8Array of 6 values ([batch, timesteps] = [2, 3]); received Uint8Array of length 5.');
+      expect(() => p.forwardSync({ ...request, mask: [1, 1, 1, 1, 1, 1] as unknown as Uint8Array })).toThrow(/request.mask must be a Uint8Array .* received Array/);
+      const two = [new Float32Array(8), new Float32Array(8)] as unknown as [Float32Array, Float32Array, Float32Array];
+      expect(() => p.forwardSync({ ...request, recurrentDropoutMasks: two })).toThrow('request.recurrentDropoutMasks must be three arrays (z, r, h); received Array.');
+      const bad = [new Float32Array(6), new Float32Array(6), new Float32Array(5)] as const;
+      expect(() => p.forwardSync({ ...request, inputDropoutMasks: bad })).toThrow('request.inputDropoutMasks[2] must have 6 values ([batch, inputDim] = [2, 3]); received 5.');
+      // A failed call leaves nothing allocated behind it.
+      const inUse = backend.memoryInUse();
+      expect(() => p.forwardSync({ ...request, x: new Float32Array(1) })).toThrow();
+      expect(backend.memoryInUse()).toBe(inUse);
+    } finally {
+      p.dispose();
+    }
+  });
+
+  it('a call too large for 32-bit WebAssembly memory gets a clear error before anything is allocated', () => {
+    const big: GruSpec = { ...spec, units: 1024, inputDim: 1 };
+    const H = 1024;
+    const p = backend.prepareSync(big, { kernel: new Float32Array(3 * H), recurrentKernel: new Float32Array(3 * H * H), bias: new Float32Array(6 * H) });
+    try {
+      const T = 1_100_000;
+      expect(() => p.forwardSync({ x: new Float32Array(T), batch: 1, timesteps: T, goBackwards: false, returnSequences: true })).toThrow(
+        /a call with batch=1, timesteps=1100000 \(inputDim=1, units=1024\) needs 4\.\d+ GiB of WebAssembly memory .* beyond the 4 GiB .* Split the batch or the sequence/,
+      );
+    } finally {
+      p.dispose();
+    }
+  });
+
+  it('a disposed layer, and a layer of a disposed backend, refuse to run', () => {
+    const own = createWasmBackend({ name: 'wasm-disposable' });
+    return own.load().then(() => {
+      const p = own.prepareSync(spec, weights);
+      const q = own.prepareSync(spec, weights);
+      p.dispose();
+      p.dispose(); // idempotent
+      expect(() => p.forwardSync(request)).toThrow(/was disposed; prepare it again/);
+      own.dispose();
+      expect(() => q.forwardSync(request)).toThrow(/backend this layer was prepared on was disposed/);
+      expect(own.memoryInUse()).toBe(0);
+    });
+  });
+
+  it('prepareSync before load() says what to do', () => {
+    const fresh = createWasmBackend({ name: 'wasm-unloaded' });
+    expect(fresh.isLoaded()).toBe(false);
+    expect(() => fresh.prepareSync(spec, weights)).toThrow("The 'wasm-unloaded' backend is not loaded: await its load() (or loadBackend('wasm-unloaded')) before synchronous use.");
+  });
+
+  it('createWasmBackend checks its options', () => {
+    expect(() => createWasmBackend({ projectionBudgetBytes: -1 })).toThrow(/projectionBudgetBytes must be a positive number; received -1/);
+    expect(() => createWasmBackend(null as unknown as object)).toThrow(/options must be an object/);
+  });
+});

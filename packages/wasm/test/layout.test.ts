@@ -1,0 +1,33 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { backend } from '../src/index.js';
+import type { WasmKernel } from '../src/kernel.js';
+import { FLAGS, paddedUnits, projectionChunk, scratchBytes } from '../src/layout.js';
+
+describe('buffer layout shared with assembly/forward.ts', () => {
+  let kernel: WasmKernel;
+  beforeAll(async () => {
+    await backend.load();
+    const p = backend.prepareSync(
+      { units: 1, inputDim: 1, activation: 'tanh', recurrentActivation: 'sigmoid', useBias: false, resetAfter: true, dtype: 'float32' },
+      { kernel: new Float32Array(3), recurrentKernel: new Float32Array(3), bias: null },
+    );
+    kernel = (p as unknown as { kernel: WasmKernel }).kernel;
+    p.dispose();
+  });
+
+  it('scratchBytes in TypeScript equals the module`s own count', () => {
+    const all = FLAGS.recurrentDropout | FLAGS.inputDropout;
+    for (const [B, D, H, flags, chunk] of [[1, 64, 128, 0, 100], [32, 128, 256, 0, 20], [5, 7, 13, all, 4], [3, 1, 1, FLAGS.inputDropout, 9]]) {
+      expect(scratchBytes(B, D, H, flags, chunk)).toBe(kernel.exports.scratchBytes(B, D, paddedUnits(H), flags, chunk) >>> 0);
+    }
+  });
+
+  it('projects whole sequences that fit the budget, else chunks of a multiple of 4 steps', () => {
+    expect(projectionChunk(1, 100, 128, 2 << 20)).toBe(100);
+    const c = projectionChunk(64, 50, 512, 2 << 20);
+    expect(c % 4).toBe(0);
+    expect(c * 64 * 3 * 512 * 4).toBeLessThanOrEqual(2 << 20);
+    expect(projectionChunk(64, 50, 512, 1)).toBe(4);
+    expect(projectionChunk(64, 3, 512, 1)).toBe(3);
+  });
+});

@@ -1,0 +1,98 @@
+import { GRU, referenceForward, registerBackend, unregisterBackend } from '@gru/core';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { createWasmBackend, defaultWasmUrl } from '../src/index.js';
+import { makeCase, worstRatio } from './helpers.js';
+
+const wasmPath = fileURLToPath(defaultWasmUrl());
+
+async function runsCorrectly(options: Parameters<typeof createWasmBackend>[0]) {
+  const b = createWasmBackend({ name: 'wasm-loading', ...options });
+  await b.load();
+  expect(b.isLoaded()).toBe(true);
+  const { spec, weights, request } = makeCase({ B: 2, T: 4, D: 3, H: 5 }, 9);
+  const p = await b.prepare(spec, weights);
+  const got = p.forwardSync(request);
+  expect(worstRatio(got.output, referenceForward(spec, weights, request).output)).toBeLessThanOrEqual(1);
+  p.dispose();
+  b.dispose();
+}
+
+describe('finding gru.wasm', () => {
+  it('the default location is dist/gru.wasm next to the package', () => {
+    expect(defaultWasmUrl().href).toMatch(/\/packages\/wasm\/dist\/gru\.wasm$/);
+  });
+
+  it('from bytes', () => runsCorrectly({ wasmBytes: readFileSync(wasmPath) }));
+  it('from a compiled WebAssembly.Module', async () => runsCorrectly({ wasmModule: await WebAssembly.compile(readFileSync(wasmPath)) }));
+  it('from a file: URL', () => runsCorrectly({ wasmUrl: defaultWasmUrl() }));
+  it('from a file path string', () => runsCorrectly({ wasmUrl: wasmPath }));
+
+  it('the CommonJS build (dist/index.cjs) finds it as well', async () => {
+    const cjs = createRequire(import.meta.url)('../dist/index.cjs') as typeof import('../src/index.js');
+    expect(cjs.defaultWasmUrl().href).toBe(defaultWasmUrl().href);
+    const b = cjs.createWasmBackend({ name: 'wasm-cjs' });
+    await b.load();
+    expect(b.isLoaded()).toBe(true);
+    b.dispose();
+  });
+
+  it('a missing file rejects load() with the URL and the reason, and a later load() retries', async () => {
+    const b = createWasmBackend({ name: 'wasm-missing', wasmUrl: '/nonexistent/gru.wasm' });
+    await expect(b.load()).rejects.toThrow(/could not load gru\.wasm: could not read file:\/\/\/nonexistent\/gru\.wasm: .*ENOENT/);
+    expect(b.isLoaded()).toBe(false);
+    await expect(b.load()).rejects.toThrow(/ENOENT/);
+  });
+
+  it('bytes that are not gru.wasm are refused with a reason', async () => {
+    await expect(createWasmBackend({ wasmBytes: new Uint8Array([1, 2, 3, 4]) }).load()).rejects.toThrow(/the wasmBytes given is not a valid gru\.wasm .*SIMD128/);
+    const other = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]); // an empty but valid module
+    await expect(createWasmBackend({ wasmBytes: other }).load()).rejects.toThrow(/lacks the exports memory, heapBase/);
+  });
+
+  it('a wrong option type is named', async () => {
+    await expect(createWasmBackend({ wasmModule: {} as WebAssembly.Module }).load()).rejects.toThrow(/wasmModule must be a WebAssembly.Module/);
+    await expect(createWasmBackend({ wasmBytes: 'abc' as unknown as Uint8Array }).load()).rejects.toThrow(/wasmBytes must be an ArrayBuffer or a typed array/);
+  });
+
+  it('fetches http(s) URLs (served here from 127.0.0.1)', async () => {
+    const { createServer } = await import('node:http');
+    const bytes = readFileSync(wasmPath);
+    const server = createServer((req, res) => {
+      if (req.url === '/gru.wasm') {
+        res.writeHead(200, { 'content-type': 'application/wasm' });
+        res.end(bytes);
+      } else {
+        res.writeHead(404);
+        res.end();
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    try {
+      await runsCorrectly({ wasmUrl: `http://127.0.0.1:${port}/gru.wasm` });
+      await expect(createWasmBackend({ wasmUrl: `http://127.0.0.1:${port}/missing.wasm` }).load()).rejects.toThrow(/answered HTTP 404/);
+    } finally {
+      server.close();
+    }
+  });
+});
+
+describe('a runtime where gru.wasm cannot load', () => {
+  it('automatic selection passes over the backend, says why, and runs the call elsewhere', async () => {
+    // Stands in for a runtime without SIMD128: compiling fails, load() rejects.
+    const broken = createWasmBackend({ name: 'wasm-broken', priority: 100, wasmBytes: new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 9]) });
+    registerBackend(broken);
+    try {
+      const layer = new GRU({ units: 3 });
+      const result = await layer.forward({ shape: [1, 2, 2], data: [1, 2, 3, 4] });
+      expect(result.backend).not.toBe('wasm-broken');
+      expect(result.skipped.find((s) => s.name === 'wasm-broken')?.reason).toMatch(/failed to load: the wasm backend could not load gru\.wasm: .*SIMD128/);
+      layer.dispose();
+    } finally {
+      unregisterBackend('wasm-broken');
+    }
+  });
+});

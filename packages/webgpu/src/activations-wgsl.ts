@@ -1,0 +1,106 @@
+import type { ActivationId } from '@gru/core';
+
+/**
+ * Keras's elementwise activations as WGSL expressions of `x` (f32), matching
+ * packages/core/src/activations.ts. Row-wise activations (softmax, log_softmax, sparsemax) are
+ * not here: they are declined, with that reason, by supports().
+ *
+ * tanh, erf and log1p are written out instead of using WGSL's tanh: some drivers compute tanh as
+ * sinh/cosh, which overflows to NaN for |x| > ~44, and WGSL has no erf or log1p.
+ */
+const EXPRESSIONS: Record<string, string> = {
+  linear: 'x',
+  tanh: 'gru_tanh(x)',
+  sigmoid: 'gru_sigmoid(x)',
+  hard_sigmoid: 'clamp(x / 6.0 + 0.5, 0.0, 1.0)',
+  keras2_hard_sigmoid: 'clamp(0.2 * x + 0.5, 0.0, 1.0)',
+  relu: 'max(x, 0.0)',
+  relu6: 'clamp(x, 0.0, 6.0)',
+  leaky_relu: 'max(x, 0.2 * x)',
+  elu: 'select(exp(x) - 1.0, x, x >= 0.0)',
+  selu: '1.0507009873554805 * select(1.6732632423543772 * (exp(x) - 1.0), x, x >= 0.0)',
+  celu: 'max(x, 0.0) + exp(min(x, 0.0)) - 1.0',
+  softplus: 'gru_softplus(x)',
+  softsign: 'x / (1.0 + abs(x))',
+  silu: 'x * gru_sigmoid(x)',
+  hard_silu: 'x * clamp(x / 6.0 + 0.5, 0.0, 1.0)',
+  gelu: '0.5 * x * (1.0 + gru_erf(x * 0.7071067811865476))',
+  mish: 'x * gru_tanh(gru_softplus(x))',
+  exponential: 'exp(x)',
+  log_sigmoid: '-gru_softplus(-x)',
+  sparse_sigmoid: 'clamp(0.5 * (x + 1.0), 0.0, 1.0)',
+  hard_tanh: 'clamp(x, -1.0, 1.0)',
+  tanh_shrink: 'x - gru_tanh(x)',
+  soft_shrink: 'select(select(0.0, x + 0.5, x < -0.5), x - 0.5, x > 0.5)',
+  hard_shrink: 'select(0.0, x, abs(x) > 0.5)',
+  sparse_plus: 'select(select(0.25 * (x + 1.0) * (x + 1.0), x, x >= 1.0), 0.0, x <= -1.0)',
+  // For x < 0, (x + sqrt(x^2 + 4)) / 2 cancels; 2 / (sqrt(x^2 + 4) - x) is the same value.
+  squareplus: 'select(2.0 / (sqrt(x * x + 4.0) - x), 0.5 * (x + sqrt(x * x + 4.0)), x >= 0.0)',
+};
+
+/** Helpers the expressions call; unused ones are dropped by the shader compiler. */
+const HELPERS = /* wgsl */ `
+fn gru_tanh(x: f32) -> f32 {
+  let a = abs(x);
+  // Near 0, 1 - e loses digits; the odd series is exact to f32 there.
+  if (a < 0.0625) {
+    let x2 = x * x;
+    return x * (1.0 + x2 * (-0.3333333333 + x2 * (0.1333333333 - x2 * 0.0539682540)));
+  }
+  let e = exp(-2.0 * a);
+  let t = (1.0 - e) / (1.0 + e);
+  return select(t, -t, x < 0.0);
+}
+fn gru_sigmoid(x: f32) -> f32 {
+  // exp of a non-positive number never overflows.
+  let e = exp(-abs(x));
+  let s = 1.0 / (1.0 + e);
+  return select(e * s, s, x >= 0.0);
+}
+fn gru_log1p(y: f32) -> f32 {
+  // log(1 + y) for 0 <= y <= 1 as 2 atanh(s), s = y / (2 + y) <= 1/3, by its series: WGSL's log
+  // is only good to 2^-21 absolute near 1, far too coarse for softplus of a very negative x.
+  let s = y / (2.0 + y);
+  let s2 = s * s;
+  return 2.0 * s * (1.0 + s2 * (0.33333333 + s2 * (0.2 + s2 * (0.14285714 + s2 * (0.11111111 +
+    s2 * (0.09090909 + s2 * (0.07692308 + s2 * 0.06666667)))))));
+}
+fn gru_softplus(x: f32) -> f32 {
+  return max(x, 0.0) + gru_log1p(exp(-abs(x)));
+}
+fn gru_erf(x: f32) -> f32 {
+  // Abramowitz & Stegun 7.1.26 is only good to 1.5e-7 absolute; this is W. J. Cody's rational
+  // form as used by Numerical Recipes' erfc (fractional error < 1.2e-7 everywhere).
+  let z = abs(x);
+  let t = 1.0 / (1.0 + 0.5 * z);
+  let r = t * exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 +
+    t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 +
+    t * (-0.82215223 + t * 0.17087277)))))))));
+  let e = 1.0 - r;
+  return select(-e, e, x >= 0.0);
+}
+`;
+
+/** The activations the WGSL kernels implement, by spec id. */
+export const WGSL_ACTIVATIONS: readonly string[] = Object.keys(EXPRESSIONS);
+
+export function hasWgslActivation(id: ActivationId): boolean {
+  return id in EXPRESSIONS;
+}
+
+/** The WGSL expression (of `x`) for an activation; the helpers it may call are in `ACTIVATION_HELPERS`. */
+export function activationExpression(id: ActivationId): string {
+  const e = EXPRESSIONS[id];
+  if (e === undefined) throw new Error(`webgpu: activation '${id}' has no WGSL implementation`);
+  return e;
+}
+
+export const ACTIVATION_HELPERS = HELPERS;
+
+/** WGSL for `fn act(x)` (the candidate's activation) and `fn ract(x)` (the gates'). */
+export function activationFunctions(activation: ActivationId, recurrentActivation: ActivationId): string {
+  return `${HELPERS}
+fn act(x: f32) -> f32 { return ${activationExpression(activation)}; }
+fn ract(x: f32) -> f32 { return ${activationExpression(recurrentActivation)}; }
+`;
+}

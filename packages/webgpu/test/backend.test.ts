@@ -1,0 +1,245 @@
+import { GRU, referenceForward, type GruCallInfo } from '@gru/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { create } from 'webgpu';
+import { backend, createWebGpuBackend, type WebGpuBackend } from '../src/index.js';
+import { compareWithReference, expectClose, makeRequest, makeSpec, makeWeights } from './helpers.js';
+import { useSoftwareAdapterInTests } from './gpu-setup.js';
+
+const call = (over: Partial<GruCallInfo> = {}): GruCallInfo => ({
+  batch: 2, timesteps: 3, mask: 'none', initialState: false, goBackwards: false, returnSequences: true,
+  inputDropoutPerGate: false, recurrentDropout: false, recurrentDropoutRate: 0, training: false, backward: false, unroll: false, ...over,
+});
+
+// Module scope: Dawn's instance must outlive every device made from it.
+const appGpu = create([]);
+
+/** A device of our own, as an application sharing its GPUDevice would have. */
+async function appDevice(): Promise<GPUDevice> {
+  const adapter = await appGpu.requestAdapter();
+  if (!adapter) throw new Error('no WebGPU adapter for the application device');
+  return adapter.requestDevice();
+}
+
+describe('supports()', () => {
+  const b = createWebGpuBackend({ name: 'webgpu-supports' });
+  it('declines float64 with the reason', () => {
+    expect(b.supports(makeSpec({ units: 4, inputDim: 3, dtype: 'float64' }), call())).toMatch(/float64.*no 64-bit floats/);
+  });
+  it('declines row-wise and unusable activations by name', () => {
+    expect(b.supports(makeSpec({ units: 4, inputDim: 3, activation: 'softmax' }), call())).toBe(
+      "activation 'softmax' is not implemented by the webgpu backend (row-wise activations over the units axis are not)",
+    );
+    expect(b.supports(makeSpec({ units: 4, inputDim: 3, recurrentActivation: 'glu' }), call())).toMatch(/^recurrentActivation 'glu' halves/);
+  });
+  it('declines calls whose buffers exceed the binding limit, and accepts ordinary ones', () => {
+    expect(b.supports(makeSpec({ units: 4, inputDim: 3 }), call())).toBe(true);
+    expect(b.supports(makeSpec({ units: 1024, inputDim: 3 }), call({ batch: 64, timesteps: 1000 }))).toMatch(/input projection .* maxStorageBufferBindingSize/);
+  });
+  it('has no backward, and says so', () => {
+    expect(b.supportsBackward()).toMatch(/not implemented by the webgpu backend/);
+  });
+  it('rejects bad options with the argument named', () => {
+    expect(() => createWebGpuBackend({ precision: 'f8' as never })).toThrow("precision must be 'f32' or 'f16'; received 'f8'");
+    expect(() => createWebGpuBackend({ recurrence: 'fast' as never })).toThrow(/recurrence must be 'auto', 'fused' or 'stepwise'; received 'fast'/);
+    expect(() => createWebGpuBackend({ device: {} as never })).toThrow(/device must be a GPUDevice/);
+  });
+});
+
+describe('adapters', () => {
+  it('a null adapter makes load() fail with the reason (never a silent skip)', async () => {
+    const gpu = { requestAdapter: async () => null } as unknown as GPU;
+    await expect(createWebGpuBackend({ name: 'webgpu-none', gpu }).load()).rejects.toThrow(/no WebGPU adapter: requestAdapter\(\) returned null/);
+  });
+  it('a software adapter is refused unless allowed', async () => {
+    const strict = createWebGpuBackend({ name: 'webgpu-strict', allowFallbackAdapter: false });
+    await expect(strict.load()).rejects.toThrow(/software fallback .* allowFallbackAdapter: true/);
+  });
+  it('reports the adapter it found', async () => {
+    const b = createWebGpuBackend({ name: 'webgpu-info', allowFallbackAdapter: true });
+    await b.load();
+    expect(b.info?.adapter).toMatch(/\S/);
+    expect(b.info?.ownsDevice).toBe(true);
+    expect(b.isLoaded()).toBe(true);
+    b.dispose();
+    expect(b.isLoaded()).toBe(false);
+  });
+});
+
+describe('the registered backend through the GRU layer', () => {
+  beforeAll(async () => {
+    useSoftwareAdapterInTests(backend);
+    await backend.load();
+  });
+
+  it('runs training-mode dropout (per-gate and recurrent masks) like the reference', async () => {
+    for (const resetAfter of [true, false]) {
+      const options = { units: 6, returnSequences: true, dropout: 0.3, recurrentDropout: 0.2, resetAfter, seed: 3 };
+      const gpu = new GRU({ ...options, backend: 'webgpu' });
+      const ref = new GRU({ ...options, backend: 'reference' });
+      const x = { shape: [3, 5, 4], data: Array.from({ length: 60 }, (_, i) => Math.cos(i * 0.7)) };
+      gpu.build([3, 5, 4]);
+      ref.build([3, 5, 4]);
+      ref.setWeights(gpu.getWeights());
+      const masks = {
+        dropoutMask: [0, 1, 2].map((g) => ({ shape: [3, 4], data: Array.from({ length: 12 }, (_, i) => ((i + g) % 3 ? 1 / 0.7 : 0)) })),
+        recurrentDropoutMask: [0, 1, 2].map((g) => ({ shape: [3, 6], data: Array.from({ length: 18 }, (_, i) => ((i + g) % 4 ? 1 / 0.8 : 0)) })),
+      };
+      const got = await gpu.forward(x, { training: true, keepForBackward: false, ...masks });
+      const want = await ref.forward(x, { training: true, keepForBackward: false, ...masks });
+      expect(got.backend).toBe('webgpu');
+      expectClose(got.output.data, want.output.data, `resetAfter ${resetAfter}`);
+      gpu.dispose();
+      ref.dispose();
+    }
+  });
+
+  it('reuses its buffers across calls and frees them on dispose()', async () => {
+    const base = backend.memoryInUse();
+    const spec = makeSpec({ units: 8, inputDim: 5 });
+    const weights = makeWeights(spec, 1);
+    const prepared = await backend.prepare(spec, weights);
+    const afterPrepare = backend.memoryInUse();
+    expect(afterPrepare).toBeGreaterThan(base);
+    await prepared.forward(makeRequest(spec, 2, { batch: 4, timesteps: 6 }));
+    const afterFirst = backend.memoryInUse();
+    for (let i = 0; i < 5; i++) await prepared.forward(makeRequest(spec, 3 + i, { batch: 4, timesteps: 6 }));
+    expect(backend.memoryInUse()).toBe(afterFirst);
+    // A smaller call fits in the same buffers.
+    await compareWithReference(prepared, weights, makeRequest(spec, 9, { batch: 2, timesteps: 3 }), 'smaller call');
+    expect(backend.memoryInUse()).toBe(afterFirst);
+    prepared.dispose();
+    prepared.dispose();
+    expect(backend.memoryInUse()).toBe(base);
+    await expect(prepared.forward(makeRequest(spec, 2, { batch: 1, timesteps: 1 }))).rejects.toThrow(/disposed/);
+  });
+
+  it('a prepared layer dropped without dispose() frees its GPU memory when collected', async () => {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (!gc) throw new Error('run with --expose-gc (vitest.config.ts passes it)');
+    const base = backend.memoryInUse();
+    await (async () => {
+      const spec = makeSpec({ units: 16, inputDim: 4 });
+      const prepared = await backend.prepare(spec, makeWeights(spec, 1));
+      await prepared.forward(makeRequest(spec, 2, { batch: 2, timesteps: 3 }));
+    })();
+    expect(backend.memoryInUse()).toBeGreaterThan(base);
+    for (let i = 0; i < 50 && backend.memoryInUse() > base; i++) {
+      gc();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(backend.memoryInUse()).toBe(base);
+  });
+
+  it('runs concurrent calls on one layer one after another, each with its own result', async () => {
+    const spec = makeSpec({ units: 10, inputDim: 3 });
+    const weights = makeWeights(spec, 4);
+    const prepared = await backend.prepare(spec, weights);
+    const requests = Array.from({ length: 6 }, (_, i) => makeRequest(spec, 20 + i, { batch: 1 + i, timesteps: 2 + i, mask: i % 2 === 0 }));
+    const results = await Promise.all(requests.map((r) => prepared.forward(r)));
+    results.forEach((got, i) => expectClose(got.output, referenceForward(spec, weights, requests[i]).output, `call ${i}`));
+    prepared.dispose();
+  });
+
+  it('setWeights() re-uploads the weights', async () => {
+    const spec = makeSpec({ units: 4, inputDim: 2, resetAfter: false });
+    const prepared = await backend.prepare(spec, makeWeights(spec, 5));
+    const next = makeWeights(spec, 6);
+    await prepared.setWeights(next);
+    await compareWithReference(prepared, next, makeRequest(spec, 7, { batch: 2, timesteps: 4 }), 'after setWeights');
+    await expect(Promise.resolve().then(() => prepared.setWeights({ ...next, kernel: new Float32Array(3) }))).rejects.toThrow(
+      'webgpu setWeights: kernel must have 24 values for units 4, inputDim 2; received 3.',
+    );
+    prepared.dispose();
+  });
+
+  it('refuses requests whose arrays do not match their shapes, naming the argument', async () => {
+    const spec = makeSpec({ units: 4, inputDim: 2 });
+    const prepared = await backend.prepare(spec, makeWeights(spec, 8));
+    const good = makeRequest(spec, 1, { batch: 2, timesteps: 3 });
+    await expect(prepared.forward({ ...good, x: new Float32Array(5) })).rejects.toThrow('webgpu forward: x must be 12 values ([batch 2, timesteps 3, inputDim 2]); received 5 values.');
+    await expect(prepared.forward({ ...good, mask: new Uint8Array(5) })).rejects.toThrow(/mask must be 6 values/);
+    await expect(prepared.forward({ ...good, initialState: new Float32Array(3) })).rejects.toThrow(/initialState must be 8 values/);
+    await expect(prepared.forward({ ...good, recurrentDropoutMasks: [new Float32Array(8), new Float32Array(8), new Float32Array(7)] })).rejects.toThrow(
+      /recurrentDropoutMasks\[2\] must be 8 values/,
+    );
+    // The layer is still fine after refusing.
+    await compareWithReference(prepared, makeWeights(spec, 8), good, 'after refusals');
+    prepared.dispose();
+  });
+
+  it('configure() is refused once loaded', () => {
+    expect(() => backend.configure({ recurrence: 'fused' })).toThrow(/already loaded; call dispose\(\) first/);
+  });
+});
+
+describe('a device supplied by the application', () => {
+  let device: GPUDevice;
+  let shared: WebGpuBackend;
+  beforeAll(async () => {
+    device = await appDevice();
+    shared = createWebGpuBackend({ name: 'webgpu-shared', device });
+  });
+  afterAll(() => device.destroy());
+
+  it('is used as given and survives the backend being disposed', async () => {
+    await shared.load();
+    expect(shared.device).toBe(device);
+    expect(shared.info?.ownsDevice).toBe(false);
+    const spec = makeSpec({ units: 5, inputDim: 3 });
+    const weights = makeWeights(spec, 1);
+    const prepared = await shared.prepare(spec, weights);
+    await compareWithReference(prepared, weights, makeRequest(spec, 2, { batch: 2, timesteps: 4 }), 'shared device');
+    shared.dispose();
+    expect(shared.memoryInUse()).toBe(0);
+    // The app's device still works.
+    const buf = device.createBuffer({ size: 16, usage: 0x01 | 0x08 });
+    await buf.mapAsync(0x01);
+    buf.destroy();
+  });
+
+  it('device loss is reported as an error on the next call, not a hang', async () => {
+    const own = await appDevice();
+    const b = createWebGpuBackend({ name: 'webgpu-lost', device: own });
+    const spec = makeSpec({ units: 5, inputDim: 3 });
+    const prepared = await b.prepare(spec, makeWeights(spec, 1));
+    own.destroy();
+    await own.lost;
+    await expect(prepared.forward(makeRequest(spec, 2, { batch: 2, timesteps: 4 }))).rejects.toThrow(/device was lost \(destroyed/);
+    expect(b.isLoaded()).toBe(false);
+    await expect(b.prepare(spec, makeWeights(spec, 1))).rejects.toThrow(/supplied to backend 'webgpu-lost' was lost/);
+    b.dispose();
+  });
+
+  it("precision 'f16' on a device without shader-f16 fails with the reason", async () => {
+    const plain = await appDevice();
+    const b = createWebGpuBackend({ name: 'webgpu-no-f16', device: plain, precision: 'f16' });
+    await expect(b.load()).rejects.toThrow(/'shader-f16', which the supplied device was not created with/);
+    plain.destroy();
+  });
+});
+
+describe("precision 'f16' (weights stored as f16)", () => {
+  it('stays within f16 rounding of the reference, and really differs from f32', async (ctx) => {
+    const b = createWebGpuBackend({ name: 'webgpu-f16', precision: 'f16', allowFallbackAdapter: true });
+    try {
+      await b.load();
+    } catch (err) {
+      // SwiftShader-class adapters lack shader-f16; lavapipe (what CI uses) has it.
+      if (/shader-f16/.test((err as Error).message)) return ctx.skip(`adapter has no shader-f16: ${(err as Error).message}`);
+      throw err;
+    }
+    for (const recurrence of ['fused', 'stepwise'] as const) {
+      const spec = makeSpec({ units: 24, inputDim: 6, resetAfter: recurrence === 'fused' });
+      const weights = makeWeights(spec, 31);
+      const req = makeRequest(spec, 32, { batch: 3, timesteps: 10, mask: true });
+      const prepared = await b.prepare(spec, weights);
+      const got = await prepared.forward(req);
+      const want = referenceForward(spec, weights, req);
+      expectClose(got.output, want.output, `f16 ${recurrence}`, 5e-3, 5e-3);
+      const maxDiff = Math.max(...Array.from(got.output, (v, i) => Math.abs(v - want.output[i])));
+      expect(maxDiff).toBeGreaterThan(1e-5);
+      prepared.dispose();
+    }
+    b.dispose();
+  });
+});

@@ -1,0 +1,27 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+// Dawn (npm `webgpu`) needs a Vulkan driver; on machines without a GPU the tests use the lavapipe
+// that scripts/setup-lavapipe.sh (run by `pnpm test`) unpacks here. An explicit
+// VK_ICD_FILENAMES wins (a real GPU's driver, say).
+const icd = fileURLToPath(new URL('./.vulkan/lvp_icd.json', import.meta.url));
+const env: Record<string, string> = {};
+if (!process.env.VK_ICD_FILENAMES && existsSync(icd)) {
+  env.VK_ICD_FILENAMES = icd;
+  env.NODEVICE_SELECT = '1';
+}
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60000,
+    hookTimeout: 120000,
+    env,
+    // Each file gets its own process: Dawn instances are per process, and a file that destroys
+    // its device on purpose must not affect another.
+    pool: 'forks',
+    // test/backend.test.ts forces garbage collection to check the finalizer frees GPU memory.
+    execArgv: ['--expose-gc'],
+  },
+});
