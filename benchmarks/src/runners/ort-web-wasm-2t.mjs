@@ -1,0 +1,3 @@
+import { ortWebRunner } from './peers/ort-web.mjs';
+
+export default ortWebRunner(2);

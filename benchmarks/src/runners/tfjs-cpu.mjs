@@ -1,0 +1,73 @@
+/**
+ * TensorFlow.js's GRU layer (@tensorflow/tfjs-layers) on @tensorflow/tfjs-backend-cpu (plain
+ * JavaScript kernels), in Node. tfjs's GRU supports only reset_after=False, so this runner times
+ * that configuration; read its ratio against gru:cpu:reset-before (the same layer on gru).
+ *
+ * @typedef {import('../shapes.mjs').Shape} Shape
+ */
+import { flops } from '../shapes.mjs';
+import { inputFor, kerasWeights } from '../data.mjs';
+import { assertAgrees, gruLastOutput } from './peers/check-against-gru.mjs';
+
+export const name = 'tfjs-cpu';
+export const kind = 'peer';
+export const note =
+  'TensorFlow.js GRU layer on tfjs-backend-cpu (JavaScript kernels); reset_after=False only (tfjs has no reset_after=True): compare with gru:cpu:reset-before';
+
+/** Seconds per pass on S1 already (2.6 s measured): everything above S4 is slow. */
+export const slow = (/** @type {Shape} */ shape) => flops(shape) >= 1e6;
+
+/** Above this a single pass takes minutes (S2 and S3 would take 5 to 25 minutes each). */
+const MAX_FLOPS = 1e8;
+
+async function load() {
+  const tf = await import('@tensorflow/tfjs-core');
+  await import('@tensorflow/tfjs-backend-cpu');
+  const tfl = await import('@tensorflow/tfjs-layers');
+  if (!(await tf.setBackend('cpu'))) throw new Error("tf.setBackend('cpu') failed");
+  await tf.ready();
+  return { tf, tfl };
+}
+
+export async function available() {
+  try {
+    await load();
+    return true;
+  } catch (err) {
+    return `cannot start TensorFlow.js on tfjs-backend-cpu: ${err instanceof Error ? err.message : String(err)}`;
+  }
+}
+
+/** @param {Shape} shape */
+export async function setup(shape) {
+  if (flops(shape) > MAX_FLOPS) {
+    return `a single pass would take minutes (about ${Math.round((flops(shape) / 14.7e6) * 2.6 / 60)} min at the 2.6 s measured on S1's 14.7 MFLOP)`;
+  }
+  const { tf, tfl } = await load();
+  const { B, T, D, H } = shape;
+  const layer = tfl.layers.gru({
+    units: H, activation: 'tanh', recurrentActivation: 'sigmoid', returnSequences: false, // tfjs's GRU is always reset_after=False
+    kernelInitializer: 'zeros', recurrentInitializer: 'zeros', biasInitializer: 'zeros',
+  });
+  const w = kerasWeights(shape, { resetAfter: false });
+  const x = tf.tensor3d(inputFor(shape), [B, T, D]);
+  // The first call builds the layer (tfjs's build() alone does not mark it built).
+  tf.dispose(tf.tidy(() => /** @type {import('@tensorflow/tfjs-core').Tensor} */ (layer.apply(x))));
+  layer.setWeights([tf.tensor2d(w.kernel, [D, 3 * H]), tf.tensor2d(w.recurrentKernel, [H, 3 * H]), tf.tensor1d(/** @type {Float32Array} */ (w.bias))]);
+  const run = async () => {
+    const y = /** @type {import('@tensorflow/tfjs-core').Tensor} */ (tf.tidy(() => /** @type {import('@tensorflow/tfjs-core').Tensor} */ (layer.apply(x))));
+    const data = await y.data();
+    y.dispose();
+    return /** @type {Float32Array} */ (data);
+  };
+  assertAgrees(name, await run(), await gruLastOutput(shape, { resetAfter: false }));
+  return {
+    run: async () => {
+      await run();
+    },
+    dispose: () => {
+      x.dispose();
+      layer.dispose();
+    },
+  };
+}

@@ -1,0 +1,16 @@
+// The forward kernels for avx512 (16 floats per vector); binding.gyp compiles this file with the
+// matching -m flags, and cpu_features.cc only hands it out when the CPU has them.
+#define GRU_ISA_NS isa_avx512
+#define GRU_VW 16
+#define GRU_MR 8
+#define GRU_REGS 32
+#include "backward_impl.h"
+
+namespace gru {
+
+const IsaKernels* kernels_avx512() {
+  static const IsaKernels k{"avx512", GRU_VW, &GRU_ISA_NS::run, &GRU_ISA_NS::runBackward};
+  return &k;
+}
+
+}  // namespace gru

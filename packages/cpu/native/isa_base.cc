@@ -1,0 +1,27 @@
+// The forward kernels for the architecture's baseline: SSE2 on x86-64, NEON on arm64 (both are
+// always present there), plain scalar code elsewhere (the compiler lowers the 4-float vectors).
+#if defined(__aarch64__) || defined(__ARM_NEON)
+#define GRU_BASE_NAME "neon"
+#define GRU_MR 8
+#define GRU_REGS 32
+#elif defined(__x86_64__) || defined(__SSE2__)
+#define GRU_BASE_NAME "sse"
+#define GRU_MR 4
+#define GRU_REGS 16
+#else
+#define GRU_BASE_NAME "generic"
+#define GRU_MR 4
+#define GRU_REGS 16
+#endif
+#define GRU_ISA_NS isa_base
+#define GRU_VW 4
+#include "backward_impl.h"
+
+namespace gru {
+
+const IsaKernels* kernels_base() {
+  static const IsaKernels k{GRU_BASE_NAME, GRU_VW, &GRU_ISA_NS::run, &GRU_ISA_NS::runBackward};
+  return &k;
+}
+
+}  // namespace gru

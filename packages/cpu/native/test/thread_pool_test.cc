@@ -1,0 +1,111 @@
+// Stress test of the thread pool and the phase protocol (compiled and run by
+// test/thread-pool.test.ts, under ThreadSanitizer when the compiler has it).
+//
+// Several callers post jobs to the shared pool at once (the losers run alone), threads join late
+// or not at all, and phases have varying numbers of chunks; every chunk of every phase must run
+// exactly once, and every job must finish. A failure prints what went wrong and exits 1.
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "../thread_pool.h"
+
+using gru::Phaser;
+using gru::PhaseWalker;
+using gru::ThreadPool;
+
+namespace {
+
+struct Job {
+  std::vector<int> chunks;                // chunks per phase
+  std::vector<std::atomic<int>> hits;     // [phase][maxChunks]
+  int maxChunks;
+  Phaser phaser;
+  std::atomic<bool> failed{false};
+
+  Job(unsigned seed, int phases, int maxc) : chunks(phases), hits(static_cast<size_t>(phases) * maxc), maxChunks(maxc), phaser(maxc) {
+    std::mt19937 rng(seed);
+    for (int& c : chunks) c = 1 + static_cast<int>(rng() % maxc);
+  }
+
+  static void run(void* ctx, int tid, int n) {
+    auto* j = static_cast<Job*>(ctx);
+    PhaseWalker walk(j->phaser, tid, n);
+    std::minstd_rand rng(static_cast<unsigned>(tid * 7919 + j->chunks.size()));
+    for (size_t p = 0; p < j->chunks.size(); ++p) {
+      walk.phase(j->chunks[p], [&](int c) {
+        if (j->hits[p * j->maxChunks + c].fetch_add(1) != 0) j->failed = true;
+        // Let threads fall behind one another now and then.
+        if (rng() % 40 == 0) std::this_thread::yield();
+      });
+    }
+  }
+
+  bool check() const {
+    for (size_t p = 0; p < chunks.size(); ++p) {
+      for (int c = 0; c < chunks[p]; ++c) {
+        if (hits[p * maxChunks + c].load() != 1) {
+          std::fprintf(stderr, "phase %zu chunk %d ran %d times\n", p, c, hits[p * maxChunks + c].load());
+          return false;
+        }
+      }
+    }
+    return !failed;
+  }
+};
+
+}  // namespace
+
+// Two threads walk the same phases, one starting late and yielding often, so it runs phases
+// behind the other: its claims must never take (or disturb) chunks of phases already done.
+bool lateJoiners(int trials) {
+  for (int trial = 0; trial < trials; ++trial) {
+    Job job(static_cast<unsigned>(trial), 200, 8);
+    std::thread late([&] {
+      std::this_thread::sleep_for(std::chrono::microseconds(trial % 7 * 30));
+      Job::run(&job, 1, 2);
+    });
+    Job::run(&job, 0, 2);
+    late.join();
+    if (!job.check()) {
+      std::fprintf(stderr, "late joiners: trial %d failed\n", trial);
+      return false;
+    }
+  }
+  return true;
+}
+
+int main(int argc, char** argv) {
+  // A chunk that runs twice pushes the done count past a phase's target, and that phase then
+  // never completes: report a hang as the failure it is.
+  std::thread([] {
+    std::this_thread::sleep_for(std::chrono::seconds(90));
+    std::fprintf(stderr, "timed out: some phase never completed (a chunk ran twice, or never)\n");
+    std::_Exit(1);
+  }).detach();
+  const int callers = 3, jobsPerCaller = argc > 1 ? std::atoi(argv[1]) : 300;
+  if (!lateJoiners(argc > 2 ? std::atoi(argv[2]) : 1000)) return 1;
+  std::atomic<int> bad{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < callers; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < jobsPerCaller; ++i) {
+        Job job(static_cast<unsigned>(t * 100000 + i), 40 + i % 50, 1 + i % 9);
+        ThreadPool::shared().run(2 + (i % 3), &Job::run, &job);
+        if (!job.check()) {
+          std::fprintf(stderr, "caller %d job %d failed\n", t, i);
+          ++bad;
+          return;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  if (bad) return 1;
+  std::printf("ok: late joiners, and %d callers x %d jobs\n", callers, jobsPerCaller);
+  return 0;
+}

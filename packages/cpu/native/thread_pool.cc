@@ -1,0 +1,153 @@
+#include "thread_pool.h"
+
+#include <chrono>
+#include <climits>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+#if defined(__linux__)
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#endif
+
+namespace gru {
+
+namespace {
+
+// Long enough to cover a recurrence step on another core, short enough not to burn a core that
+// another process wants (CI machines are shared).
+constexpr auto kPhaseSpin = std::chrono::microseconds(200);
+constexpr auto kIdleSpin = std::chrono::microseconds(100);
+
+template <class Done>
+bool spinUntil(Done done, std::chrono::microseconds budget) {
+  const auto deadline = std::chrono::steady_clock::now() + budget;
+  for (;;) {
+    for (int i = 0; i < 64; ++i) {
+      if (done()) return true;
+      cpuRelax();
+    }
+    if (std::chrono::steady_clock::now() > deadline) return done();
+  }
+}
+
+// Sleeps while *word == expected, for at most a few milliseconds (callers re-check in a loop, so a
+// wakeup that is ever lost costs a little time, never a hang). A futex on Linux; elsewhere a
+// short sleep.
+void sleepWhile(const std::atomic<uint32_t>& word, uint32_t expected) {
+#if defined(__linux__)
+  struct timespec timeout {0, 5 * 1000 * 1000};
+  syscall(SYS_futex, reinterpret_cast<const uint32_t*>(&word), FUTEX_WAIT_PRIVATE, expected, &timeout, nullptr, 0);
+#else
+  if (word.load(std::memory_order_acquire) == expected) std::this_thread::sleep_for(std::chrono::microseconds(50));
+#endif
+}
+
+void wakeAll(std::atomic<uint32_t>& word) {
+#if defined(__linux__)
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
+#else
+  (void)word;
+#endif
+}
+
+}  // namespace
+
+void cpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
+Phaser::Phaser(int maxChunks) : claims_(new std::atomic<int>[maxChunks > 0 ? maxChunks : 1]) {
+  for (int i = 0; i < (maxChunks > 0 ? maxChunks : 1); ++i) claims_[i].store(-1, std::memory_order_relaxed);
+}
+
+void Phaser::finished(int64_t target, int p) {
+  // The chunk that completes the phase publishes it; the release sequence of done_ carries every
+  // other chunk's writes along.
+  if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == target) {
+    phasesDone_.store(static_cast<uint32_t>(p + 1), std::memory_order_seq_cst);
+    if (sleepers_.load(std::memory_order_seq_cst) > 0) wakeAll(phasesDone_);
+  }
+}
+
+void Phaser::waitPhase(int p) {
+  const uint32_t want = static_cast<uint32_t>(p + 1);
+  auto ready = [&] { return phasesDone_.load(std::memory_order_acquire) >= want; };
+  if (ready() || spinUntil(ready, kPhaseSpin)) return;
+  // Either the publisher sees our sleeper count or we see its store (both seq_cst).
+  sleepers_.fetch_add(1, std::memory_order_seq_cst);
+  for (uint32_t seen; (seen = phasesDone_.load(std::memory_order_seq_cst)) < want;) sleepWhile(phasesDone_, seen);
+  sleepers_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+ThreadPool& ThreadPool::shared() {
+  // Leaked on purpose: joining threads from a static destructor at exit can deadlock or abort.
+  static ThreadPool* pool = new ThreadPool();
+  return *pool;
+}
+
+void ThreadPool::ensureWorkers(int count) {
+  while (static_cast<int>(workers_.size()) < count) {
+    const int index = static_cast<int>(workers_.size());
+    workers_.emplace_back([this, index] { workerLoop(index); });
+    workers_.back().detach();
+  }
+}
+
+void ThreadPool::run(int n, Job job, void* ctx) {
+  if (n <= 1) return job(ctx, 0, 1);
+  std::unique_lock<std::mutex> lock(busy_, std::try_to_lock);
+  if (!lock.owns_lock()) return job(ctx, 0, 1);
+  try {
+    ensureWorkers(n - 1);
+  } catch (...) {
+    // No threads to be had (resource limits): the result is the same on one.
+    return job(ctx, 0, 1);
+  }
+  job_ = job;
+  ctx_ = ctx;
+  jobThreads_ = n;
+  const uint32_t gen = generation_.load(std::memory_order_relaxed) + 1;
+  state_.store((static_cast<uint64_t>(gen) << 1) | 1, std::memory_order_seq_cst);
+  generation_.store(gen, std::memory_order_seq_cst);
+  if (idleSleepers_.load(std::memory_order_seq_cst) > 0) wakeAll(generation_);
+  job(ctx, 0, n);
+  // Close the job; wait only for the threads that joined it.
+  state_.store(static_cast<uint64_t>(gen) << 1, std::memory_order_seq_cst);
+  auto idle = [&] { return active_.load(std::memory_order_acquire) == 0; };
+  if (!spinUntil(idle, kPhaseSpin)) {
+    callerSleeping_.fetch_add(1, std::memory_order_seq_cst);
+    for (uint32_t left; (left = active_.load(std::memory_order_seq_cst)) != 0;) sleepWhile(active_, left);
+    callerSleeping_.fetch_sub(1, std::memory_order_relaxed);
+  }
+}
+
+void ThreadPool::workerLoop(int index) {
+  uint32_t seen = generation_.load(std::memory_order_acquire);
+  for (;;) {
+    auto posted = [&] { return generation_.load(std::memory_order_acquire) != seen; };
+    if (!spinUntil(posted, kIdleSpin)) {
+      idleSleepers_.fetch_add(1, std::memory_order_seq_cst);
+      while (generation_.load(std::memory_order_seq_cst) == seen) sleepWhile(generation_, seen);
+      idleSleepers_.fetch_sub(1, std::memory_order_relaxed);
+    }
+    seen = generation_.load(std::memory_order_acquire);
+    active_.fetch_add(1, std::memory_order_seq_cst);
+    if (state_.load(std::memory_order_seq_cst) == ((static_cast<uint64_t>(seen) << 1) | 1)) {
+      // Joined an open job: the caller waits for us before it posts another, so these fields
+      // are this job's.
+      const int n = jobThreads_;
+      if (index + 1 < n) job_(ctx_, index + 1, n);
+    }
+    if (active_.fetch_sub(1, std::memory_order_seq_cst) == 1 && callerSleeping_.load(std::memory_order_seq_cst) > 0) wakeAll(active_);
+  }
+}
+
+}  // namespace gru

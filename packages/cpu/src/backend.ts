@@ -1,0 +1,184 @@
+import { availableParallelism } from 'node:os';
+import { GRU_BACKEND_SPEC_VERSION, GruError, type GruBackend, type GruCallInfo, type GruSpec, type GruWeights } from '@gru/core';
+import { activationId } from './activations.js';
+import { loadAddon } from './loader.js';
+import type { NativeBinding } from './native.js';
+import { CpuPreparedGru, nativeWeights } from './prepared.js';
+
+export interface CpuBackendOptions {
+  /** Registry name (default 'cpu'). */
+  name?: string;
+  /** Selection priority (default 20: above wasm (10) and the reference backend (0), below GPU backends). */
+  priority?: number;
+  /** Threads per call (default: GRU_CPU_THREADS, else the number of cores). */
+  threads?: number;
+  /**
+   * Instruction set to use (`avx512`, `avx2`, `sse`, `neon`, `generic`); default GRU_CPU_ISA, else
+   * the fastest this CPU has. For testing and for working around a CPU's quirks.
+   */
+  isa?: string;
+  /**
+   * `forward()` runs calls with fewer multiply-adds than this inline, on the calling thread
+   * (default 10,000,000: about 0.25 ms of work on one core of a current x86 server). Handing a call
+   * to a worker thread and back costs 20-150 µs, which would dominate such calls; larger calls
+   * always run on a worker thread and leave the event loop free. 0 sends every call to a worker.
+   */
+  syncBelowMacs?: number;
+  /**
+   * The fewest multiply-adds per recurrence step that are worth one more thread (default 100,000).
+   * Threads meet once per step, which costs about a microsecond, so small steps run on fewer
+   * threads. 0 splits every call across all `threads`.
+   */
+  minStepMacsPerThread?: number;
+  /** Path of the addon binary (default GRU_CPU_ADDON, else prebuilds/, else build/Release/). */
+  addonPath?: string;
+}
+
+export interface CpuBackend extends GruBackend {
+  /** Threads per call (results are bitwise identical for any value). */
+  threads: number;
+  readonly options: Readonly<CpuBackendOptions>;
+  /** The instruction set prepared layers use (after load). */
+  readonly isa: string | undefined;
+  /** Where the addon was loaded from (after load). */
+  readonly addonPath: string | undefined;
+  prepare(spec: GruSpec, weights: GruWeights): Promise<CpuPreparedGru>;
+  prepareSync(spec: GruSpec, weights: GruWeights): CpuPreparedGru;
+  memoryInUse(): number;
+  dispose(): void;
+}
+
+const MAX_UNITS = 2 ** 20;
+const MAX_DIM = 2 ** 30;
+
+
+function checkThreads(value: unknown, where: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 1024) {
+    throw new TypeError(`${where}: threads must be an integer from 1 to 1024, received ${String(value)}`);
+  }
+  return value;
+}
+
+function defaultThreads(): number {
+  const env = process.env.GRU_CPU_THREADS;
+  if (env !== undefined && env !== '') return checkThreads(Number(env), 'GRU_CPU_THREADS');
+  return Math.max(1, availableParallelism());
+}
+
+/** A call of any size, for asking supports() about the layer alone. */
+const BACKWARD_PROBE: GruCallInfo = {
+  batch: 1, timesteps: 1, mask: 'any', initialState: true, goBackwards: false, returnSequences: true, inputDropoutPerGate: false,
+  recurrentDropout: false, recurrentDropoutRate: 0, training: true, backward: true, unroll: false,
+};
+
+/** Why the cpu backend cannot run a call (forward, and backward when `call.backward`), or true. */
+export function cpuSupports(spec: GruSpec, call: GruCallInfo): true | string {
+  if (spec.dtype !== 'float32') return `the cpu backend computes in float32 only (dtype '${spec.dtype}' runs on the reference backend)`;
+  const f = activationId(spec.activation);
+  if (typeof f === 'string') return `activation ${f}`;
+  const g = activationId(spec.recurrentActivation);
+  if (typeof g === 'string') return `recurrentActivation ${g}`;
+  if (spec.units > MAX_UNITS || spec.inputDim > MAX_UNITS) return `the cpu backend supports at most ${MAX_UNITS} units and input features (units ${spec.units}, inputDim ${spec.inputDim})`;
+  if (call.batch > MAX_DIM || call.timesteps > MAX_DIM) return `the cpu backend supports batch and timesteps up to ${MAX_DIM} (batch ${call.batch}, timesteps ${call.timesteps})`;
+  return true;
+}
+
+/**
+ * A cpu backend: Keras's GRU in native code (packed weights, a fused GEMM micro-kernel, SIMD
+ * chosen at run time, a small thread pool). The package's default `backend` is one of these; make
+ * another to use other options (a thread count, an instruction set, another name).
+ */
+export function createCpuBackend(options: CpuBackendOptions = {}): CpuBackend {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`createCpuBackend: options must be an object, received ${String(options)}`);
+  }
+  const name = options.name ?? 'cpu';
+  let threads = options.threads === undefined ? defaultThreads() : checkThreads(options.threads, 'createCpuBackend');
+  const syncBelowMacs = options.syncBelowMacs ?? 10_000_000;
+  if (typeof syncBelowMacs !== 'number' || !(syncBelowMacs >= 0)) {
+    throw new TypeError(`createCpuBackend: syncBelowMacs must be a non-negative number, received ${String(options.syncBelowMacs)}`);
+  }
+  const minStepMacsPerThread = options.minStepMacsPerThread ?? 100_000;
+  if (typeof minStepMacsPerThread !== 'number' || !(minStepMacsPerThread >= 0)) {
+    throw new TypeError(`createCpuBackend: minStepMacsPerThread must be a non-negative number, received ${String(options.minStepMacsPerThread)}`);
+  }
+  let addon: { binding: NativeBinding; path: string } | undefined;
+  let failure: Error | undefined;
+  let isa: string | undefined;
+
+  const loadNow = (): NativeBinding => {
+    if (addon) return addon.binding;
+    if (failure) throw failure;
+    try {
+      const loaded = loadAddon(options.addonPath);
+      const available = loaded.binding.info().isas;
+      const wanted = options.isa ?? (process.env.GRU_CPU_ISA || undefined);
+      if (wanted !== undefined && !available.includes(wanted)) {
+        throw new Error(`instruction set '${wanted}' is not available on this CPU (available: ${available.join(', ')})`);
+      }
+      isa = wanted ?? available[0];
+      addon = loaded;
+      return loaded.binding;
+    } catch (err) {
+      failure = err instanceof Error ? err : new Error(String(err));
+      throw failure;
+    }
+  };
+
+  const loaded = (): NativeBinding => {
+    if (!addon) {
+      throw new GruError('ValueError', `The '${name}' backend is not loaded: await its load() (or loadBackend('${name}')) before synchronous use.`);
+    }
+    return addon.binding;
+  };
+
+  const settings = { threads: () => threads, syncBelowMacs: () => syncBelowMacs, minStepMacsPerThread: () => minStepMacsPerThread };
+
+  const prepareWith = (binding: NativeBinding, spec: GruSpec, weights: GruWeights): CpuPreparedGru => {
+    const act = activationId(spec.activation);
+    const recAct = activationId(spec.recurrentActivation);
+    if (typeof act === 'string') throw new GruError('ValueError', `The '${name}' backend cannot prepare this layer: activation ${act}`);
+    if (typeof recAct === 'string') throw new GruError('ValueError', `The '${name}' backend cannot prepare this layer: recurrentActivation ${recAct}`);
+    if (spec.dtype !== 'float32') throw new GruError('ValueError', `The '${name}' backend computes in float32 only; this layer's dtype is '${spec.dtype}'`);
+    const native = new binding.Layer(
+      { units: spec.units, inputDim: spec.inputDim, resetAfter: spec.resetAfter, useBias: spec.useBias, activation: act, recurrentActivation: recAct, isa },
+      ...nativeWeights(weights),
+    );
+    return new CpuPreparedGru(spec, native, settings);
+  };
+
+  const backend: CpuBackend = {
+    specVersion: GRU_BACKEND_SPEC_VERSION,
+    name,
+    priority: options.priority ?? 20,
+    options: Object.freeze({ ...options }),
+    get threads() {
+      return threads;
+    },
+    set threads(n: number) {
+      threads = checkThreads(n, `backend '${name}'`);
+    },
+    get isa() {
+      return isa;
+    },
+    get addonPath() {
+      return addon?.path;
+    },
+    async load() {
+      loadNow();
+    },
+    isLoaded: () => addon !== undefined,
+    supports: cpuSupports,
+    // Backward covers exactly what forward does (same activations, masks, dropout, float32).
+    supportsBackward: (spec) => cpuSupports(spec, BACKWARD_PROBE),
+    async prepare(spec, weights) {
+      return prepareWith(loadNow(), spec, weights);
+    },
+    prepareSync: (spec, weights) => prepareWith(loaded(), spec, weights),
+    memoryInUse: () => (addon ? addon.binding.bytesInUse() : 0),
+    dispose() {
+      // The addon stays loaded (Node cannot unload it); prepared layers free their own memory.
+    },
+  };
+  return backend;
+}

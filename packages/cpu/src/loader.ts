@@ -1,0 +1,79 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { NativeBinding } from './native.js';
+
+/** The JavaScript <-> native contract this package speaks (kAddonAbi in native/addon.cc). */
+export const ADDON_ABI = 1;
+/** Node-API version the addon is compiled against (NAPI_VERSION in binding.gyp). */
+export const REQUIRED_NAPI = 8;
+const FILE = 'gru_cpu.node';
+
+/** The package root (this file is in src/ or dist/). */
+export const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/**
+ * Where the addon may be, in order: an explicit path (option or GRU_CPU_ADDON), a prebuilt binary
+ * for this platform and architecture (prebuilds/<platform>-<arch>/, for packages that ship them),
+ * and the one node-gyp built at install time.
+ */
+export function addonCandidates(explicit?: string): string[] {
+  const given = explicit ?? process.env.GRU_CPU_ADDON;
+  if (given) return [given];
+  return [join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`, FILE), join(packageRoot, 'build', 'Release', FILE)];
+}
+
+/** Turns a dlopen failure into its likely cause. */
+export function explainLoadError(path: string, err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  if (/NODE_MODULE_VERSION/.test(msg)) {
+    return `${path} was built for another Node.js ABI (${msg.split('\n')[0]}); rebuild it for this Node.js ${process.version}: npm rebuild @gru/cpu`;
+  }
+  if (/invalid ELF header|wrong ELF class|ELFCLASS|not a mach-o|mach-o file, but is an incompatible architecture|incompatible architecture|not a valid Win32 application|Exec format error/i.test(msg)) {
+    return `${path} was built for another platform or CPU architecture (this is ${process.platform}-${process.arch}): ${msg.split('\n')[0]}; rebuild it here: npm rebuild @gru/cpu`;
+  }
+  if (/undefined symbol: napi_|Symbol not found: _?napi_|napi_[a-z_]+ could not be located/i.test(msg)) {
+    return `${path} needs a newer Node-API than this Node.js ${process.version} provides (Node-API ${process.versions.napi ?? '?'}): ${msg.split('\n')[0]}`;
+  }
+  if (/GLIBC_|GLIBCXX_|CXXABI_/.test(msg)) {
+    return `${path} needs a newer C or C++ runtime library than this system has (${msg.split('\n')[0]}); rebuild it here: npm rebuild @gru/cpu`;
+  }
+  return `${path} could not be loaded: ${msg.split('\n')[0]}`;
+}
+
+/** Loads and checks the addon; throws an Error naming the cause when it cannot. */
+export function loadAddon(explicit?: string): { binding: NativeBinding; path: string } {
+  const napi = Number(process.versions.napi ?? 0);
+  if (napi < REQUIRED_NAPI) {
+    throw new Error(`the cpu backend needs Node-API ${REQUIRED_NAPI} or newer; this Node.js ${process.version} provides ${napi || 'none'}`);
+  }
+  const require = createRequire(import.meta.url);
+  const candidates = addonCandidates(explicit);
+  const problems: string[] = [];
+  for (const path of candidates) {
+    if (!existsSync(path)) {
+      problems.push(`${path} does not exist`);
+      continue;
+    }
+    let binding: NativeBinding;
+    try {
+      binding = require(path) as NativeBinding;
+    } catch (err) {
+      problems.push(explainLoadError(path, err));
+      continue;
+    }
+    if (binding?.abi !== ADDON_ABI || typeof binding.Layer !== 'function') {
+      problems.push(
+        `${path} is from another version of @gru/cpu (addon interface ${String(binding?.abi)}, this package speaks ${ADDON_ABI}); rebuild it: npm rebuild @gru/cpu`,
+      );
+      continue;
+    }
+    return { binding, path };
+  }
+  const missing = problems.every((p) => p.endsWith('does not exist'));
+  const hint = missing
+    ? 'The addon is compiled when @gru/cpu is installed (node-gyp; it needs python3 and a C++20 compiler such as g++ 10+). Rebuild it with `npm rebuild @gru/cpu`, or run `node scripts/build-addon.mjs` in the package.'
+    : '';
+  throw new Error(`the cpu backend's native addon is ${missing ? 'missing' : 'unusable'}: ${problems.join('; ')}.${hint ? ` ${hint}` : ''}`);
+}

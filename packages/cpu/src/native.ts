@@ -1,0 +1,75 @@
+/** The addon's JavaScript surface (native/addon.cc). */
+
+export interface NativeLayerSpec {
+  units: number;
+  inputDim: number;
+  resetAfter: boolean;
+  /** Whether the layer has a bias (the bias argument must be given exactly then). */
+  useBias: boolean;
+  activation: number;
+  recurrentActivation: number;
+  /** Instruction set to pack for (`avx512`, `avx2`, `sse`, `neon`, `generic`); default: the fastest available. */
+  isa?: string;
+}
+
+export interface NativeRequest {
+  x: Float32Array;
+  batch: number;
+  timesteps: number;
+  initialState?: Float32Array;
+  mask?: Uint8Array;
+  goBackwards: boolean;
+  returnSequences: boolean;
+  inputDropoutMasks?: readonly Float32Array[];
+  recurrentDropoutMasks?: readonly Float32Array[];
+  /** Keep (natively) what backward needs; the result then has `saved`. */
+  keepForBackward?: boolean;
+}
+
+/** What a forward call with keepForBackward kept: a handle to native memory (freed by the garbage collector). */
+export interface NativeSaved {
+  readonly batch: number;
+  readonly timesteps: number;
+  /** Native bytes it holds. */
+  readonly bytes: number;
+}
+
+export interface NativeResult {
+  output: Float32Array;
+  lastState: Float32Array;
+  saved?: NativeSaved;
+}
+
+export interface NativeGradients {
+  dx: Float32Array;
+  dInitialState: Float32Array;
+  dKernel: Float32Array;
+  dRecurrentKernel: Float32Array;
+  dBias: Float32Array | null;
+}
+
+export interface NativeLayer {
+  readonly isa: string;
+  /** Bytes of packed weights held (0 once disposed). */
+  readonly bytes: number;
+  readonly disposed: boolean;
+  /** `minStepMacs`: the fewest multiply-adds per recurrence step worth a thread. */
+  forwardSync(request: NativeRequest, threads: number, minStepMacs: number): NativeResult;
+  forward(request: NativeRequest, threads: number, minStepMacs: number): Promise<NativeResult>;
+  backwardSync(saved: NativeSaved, dOutput: Float32Array, dLastState: Float32Array | undefined, threads: number, minStepMacs: number): NativeGradients;
+  backward(saved: NativeSaved, dOutput: Float32Array, dLastState: Float32Array | undefined, threads: number, minStepMacs: number): Promise<NativeGradients>;
+  setWeights(kernel: Float32Array, recurrentKernel: Float32Array, bias: Float32Array | null): void;
+  dispose(): void;
+  /** Threads a call with this batch would use, given the requested count (small steps use fewer). */
+  threadsFor(batch: number, threads: number, minStepMacs: number): number;
+}
+
+export interface NativeBinding {
+  /** The JavaScript <-> native contract version (ADDON_ABI in loader.ts must match). */
+  abi: number;
+  Layer: new (spec: NativeLayerSpec, kernel: Float32Array, recurrentKernel: Float32Array, bias: Float32Array | null) => NativeLayer;
+  /** Instruction sets this CPU can run (fastest first) and its hardware threads. */
+  info(): { isas: string[]; cores: number };
+  /** Bytes of native memory held by packed weights and calls in flight, process-wide. */
+  bytesInUse(): number;
+}

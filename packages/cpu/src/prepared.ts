@@ -1,0 +1,124 @@
+import type { BackwardRequest, ForwardRequest, ForwardResult, GruGradients, GruSpec, GruWeights, PreparedGru } from '@gru/core';
+import type { NativeLayer, NativeRequest, NativeSaved } from './native.js';
+
+/** What a prepared layer needs from its backend at call time (read per call: options can change). */
+export interface CallSettings {
+  threads(): number;
+  /** Calls with fewer multiply-adds than this run synchronously inside forward(). */
+  syncBelowMacs(): number;
+  /** The fewest multiply-adds per recurrence step worth a thread. */
+  minStepMacsPerThread(): number;
+}
+
+function f32(a: ArrayLike<number>): Float32Array {
+  return a instanceof Float32Array ? a : Float32Array.from(a);
+}
+
+export function nativeWeights(weights: GruWeights): [Float32Array, Float32Array, Float32Array | null] {
+  return [f32(weights.kernel), f32(weights.recurrentKernel), weights.bias ? f32(weights.bias) : null];
+}
+
+/** Multiply-adds of a call: the projection for every step plus one recurrent GEMM per step. */
+export function callMacs(spec: GruSpec, batch: number, timesteps: number): number {
+  return batch * timesteps * 3 * spec.units * (spec.inputDim + spec.units);
+}
+
+/**
+ * A layer's weights packed in native memory for the detected instruction set. `forward` runs on a
+ * libuv worker thread (the event loop stays free) except for calls too small to be worth the
+ * thread hop (see `syncBelowMacs`), which run inline; `forwardSync` always runs inline. Both use
+ * the backend's thread pool. With `keepForBackward` the result's `saved` holds (natively) what
+ * `backward` needs; the garbage collector frees it. Native memory of the weights is freed by
+ * `dispose()`, or by the garbage collector if the object is dropped without it.
+ */
+export class CpuPreparedGru implements PreparedGru {
+  constructor(
+    readonly spec: GruSpec,
+    private readonly native: NativeLayer,
+    private readonly settings: CallSettings,
+  ) {}
+
+  /** The instruction set the weights were packed for. */
+  get isa(): string {
+    return this.native.isa;
+  }
+
+  /** Bytes of native memory the packed weights take (0 once disposed). */
+  get bytes(): number {
+    return this.native.bytes;
+  }
+
+  get disposed(): boolean {
+    return this.native.disposed;
+  }
+
+  /** Threads a call with this batch uses (fewer than configured when a step is too small to split). */
+  threadsFor(batch: number): number {
+    return this.native.threadsFor(batch, this.settings.threads(), this.settings.minStepMacsPerThread());
+  }
+
+  forwardSync(request: ForwardRequest): ForwardResult {
+    const s = this.settings;
+    return this.native.forwardSync(this.toNative(request), s.threads(), s.minStepMacsPerThread());
+  }
+
+  forward(request: ForwardRequest): Promise<ForwardResult> {
+    try {
+      const req = this.toNative(request);
+      const s = this.settings;
+      if (callMacs(this.spec, req.batch, req.timesteps) < s.syncBelowMacs()) {
+        return Promise.resolve(this.native.forwardSync(req, s.threads(), s.minStepMacsPerThread()));
+      }
+      return this.native.forward(req, s.threads(), s.minStepMacsPerThread());
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  backwardSync(saved: unknown, request: BackwardRequest): GruGradients {
+    const [dOutput, dLastState] = this.gradientsIn(request);
+    const s = this.settings;
+    return this.native.backwardSync(saved as NativeSaved, dOutput, dLastState, s.threads(), s.minStepMacsPerThread());
+  }
+
+  backward(saved: unknown, request: BackwardRequest): Promise<GruGradients> {
+    try {
+      const [dOutput, dLastState] = this.gradientsIn(request);
+      const s = this.settings;
+      const shape = saved as { batch?: unknown; timesteps?: unknown } | null;
+      // Backward is about three forward passes of work.
+      if (shape && typeof shape.batch === 'number' && typeof shape.timesteps === 'number' && 3 * callMacs(this.spec, shape.batch, shape.timesteps) < s.syncBelowMacs()) {
+        return Promise.resolve(this.native.backwardSync(saved as NativeSaved, dOutput, dLastState, s.threads(), s.minStepMacsPerThread()));
+      }
+      return this.native.backward(saved as NativeSaved, dOutput, dLastState, s.threads(), s.minStepMacsPerThread());
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  setWeights(weights: GruWeights): void {
+    const [kernel, recurrentKernel, bias] = nativeWeights(weights);
+    this.native.setWeights(kernel, recurrentKernel, bias);
+  }
+
+  dispose(): void {
+    this.native.dispose();
+  }
+
+  private toNative(r: ForwardRequest): NativeRequest {
+    if (r === null || typeof r !== 'object') {
+      throw new TypeError(`gru cpu backend: forward: the request must be an object {x, batch, timesteps, ...}, received ${String(r)}`);
+    }
+    // The addon checks every field (types, detached buffers, lengths against the shapes).
+    return r as NativeRequest;
+  }
+
+  private gradientsIn(r: BackwardRequest): [Float32Array, Float32Array | undefined] {
+    if (r === null || typeof r !== 'object') {
+      throw new TypeError(`gru cpu backend: backward: the request must be an object {dOutput, dLastState?}, received ${String(r)}`);
+    }
+    // Gradients may arrive as Float64Array (a float64 loss); the layer computes in float32.
+    const convert = (a: unknown) => (a instanceof Float64Array ? Float32Array.from(a) : (a as Float32Array));
+    return [convert(r.dOutput), r.dLastState === undefined || r.dLastState === null ? undefined : convert(r.dLastState)];
+  }
+}

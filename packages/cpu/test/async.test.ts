@@ -1,0 +1,87 @@
+import type { ForwardResult } from '@gru/core';
+import { describe, expect, it } from 'vitest';
+import { createCpuBackend } from '../src/index.js';
+import { bitwiseEqual, makeCase } from './helpers.js';
+
+const backend = createCpuBackend({ name: 'cpu-async' });
+
+describe('forward() runs off the JavaScript thread', () => {
+  it('a timer keeps firing during a long call (and does not during forwardSync)', async () => {
+    // About 4 GFLOP: a few hundred milliseconds.
+    const c = makeCase({ B: 32, T: 400, D: 128, H: 256, returnSequences: false });
+    const prepared = await backend.prepare(c.spec, c.weights);
+    const countTicks = async (call: () => Promise<unknown> | unknown) => {
+      let ticks = 0;
+      const timer = setInterval(() => ticks++, 2);
+      const start = performance.now();
+      await call();
+      const ms = performance.now() - start;
+      clearInterval(timer);
+      return { ticks, ms };
+    };
+    const sync = await countTicks(() => prepared.forwardSync(c.request));
+    const async = await countTicks(() => prepared.forward(c.request));
+    expect(sync.ms).toBeGreaterThan(40);
+    expect(sync.ticks).toBe(0);
+    // A 2 ms timer over the whole call: at least one tick per 20 ms even on a loaded machine
+    // (the blocking call above gets none at all).
+    expect(async.ticks).toBeGreaterThanOrEqual(Math.floor(async.ms / 20));
+    expect(async.ticks).toBeGreaterThan(5);
+    prepared.dispose();
+  });
+
+  it('small calls resolve inline (below syncBelowMacs) with the same result', async () => {
+    const inline = createCpuBackend({ name: 'cpu-inline', syncBelowMacs: Infinity });
+    const threaded = createCpuBackend({ name: 'cpu-threaded', syncBelowMacs: 0 });
+    const c = makeCase({ B: 2, T: 5, D: 8, H: 16 });
+    const a = await inline.prepare(c.spec, c.weights);
+    const b = await threaded.prepare(c.spec, c.weights);
+    let resolvedInline = false;
+    const pa = a.forward(c.request).then((r) => ((resolvedInline = true), r));
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(resolvedInline).toBe(true);
+    const [ra, rb] = await Promise.all([pa, b.forward(c.request)]);
+    expect(bitwiseEqual(ra.output as Float32Array, rb.output as Float32Array)).toBe(true);
+    a.dispose();
+    b.dispose();
+  });
+});
+
+describe('concurrent calls', () => {
+  it('many concurrent calls on one prepared layer equal the same calls made one at a time', async () => {
+    const c = makeCase({ B: 8, T: 40, D: 32, H: 96, initialState: true, mask: 'any' });
+    const threaded = createCpuBackend({ name: 'cpu-concurrent', syncBelowMacs: 0 });
+    const prepared = await threaded.prepare(c.spec, c.weights);
+    // Different inputs per call, so a mixed-up buffer would show.
+    const requests = Array.from({ length: 12 }, (_, i) => {
+      const x = Float32Array.from(c.request.x, (v) => v * (1 + i / 10));
+      return { ...c.request, x };
+    });
+    const sequential: ForwardResult[] = [];
+    for (const r of requests) sequential.push(prepared.forwardSync(r));
+    const concurrent = await Promise.all(requests.map((r) => prepared.forward(r)));
+    concurrent.forEach((r, i) => {
+      expect(bitwiseEqual(r.output as Float32Array, sequential[i].output as Float32Array)).toBe(true);
+      expect(bitwiseEqual(r.lastState as Float32Array, sequential[i].lastState as Float32Array)).toBe(true);
+    });
+    prepared.dispose();
+  });
+
+  it('an in-flight call keeps its weights and inputs when the caller changes them', async () => {
+    const c = makeCase({ B: 16, T: 200, D: 64, H: 128 });
+    const threaded = createCpuBackend({ name: 'cpu-inflight', syncBelowMacs: 0 });
+    const prepared = await threaded.prepare(c.spec, c.weights);
+    const want = prepared.forwardSync(c.request);
+    const x = c.request.x.slice();
+    const pending = prepared.forward({ ...c.request, x });
+    // All of these happen while the call runs on its worker thread.
+    x.fill(7);
+    structuredClone(x.buffer, { transfer: [x.buffer] });
+    prepared.setWeights({ kernel: new Float32Array(c.weights.kernel.length), recurrentKernel: c.weights.recurrentKernel, bias: c.weights.bias });
+    prepared.dispose();
+    const got = await pending;
+    expect(bitwiseEqual(got.output as Float32Array, want.output as Float32Array)).toBe(true);
+    expect(() => prepared.forwardSync(c.request)).toThrow(/disposed/);
+  });
+});

@@ -1,0 +1,99 @@
+import { GRU, GRUCell, getBackend, listBackends, loadBackend, referenceForward, type GruCallInfo, type GruSpec } from '@gru/core';
+import { describe, expect, it } from 'vitest';
+import cpu, { backend, cpuSupports } from '../src/index.js';
+import { makeCase, toleranceRatio } from './helpers.js';
+
+const spec: GruSpec = { units: 4, inputDim: 3, activation: 'tanh', recurrentActivation: 'sigmoid', useBias: true, resetAfter: true, dtype: 'float32' };
+const call: GruCallInfo = {
+  batch: 2, timesteps: 5, mask: 'any', initialState: true, goBackwards: true, returnSequences: true, inputDropoutPerGate: true,
+  recurrentDropout: true, recurrentDropoutRate: 0.2, training: true, backward: false, unroll: true,
+};
+
+describe('the cpu backend', () => {
+  it('registers itself on import, above wasm and the reference backend', () => {
+    expect(cpu).toBe(backend);
+    expect(getBackend('cpu')).toBe(backend);
+    expect(backend.priority).toBeGreaterThan(10);
+    expect(listBackends()[0].priority).toBeGreaterThanOrEqual(backend.priority);
+  });
+
+  it('supports every call option Keras has, for elementwise activations', () => {
+    expect(cpuSupports(spec, call)).toBe(true);
+    expect(cpuSupports({ ...spec, resetAfter: false, useBias: false, activation: 'relu', recurrentActivation: 'keras2_hard_sigmoid' }, call)).toBe(true);
+    for (const a of ['linear', 'hard_sigmoid', 'gelu', 'silu', 'elu', 'selu', 'softsign', 'mish']) expect(cpuSupports({ ...spec, activation: a }, call)).toBe(true);
+  });
+
+  it('declines what it cannot run, with the reason', () => {
+    expect(cpuSupports({ ...spec, dtype: 'float64' }, call)).toBe("the cpu backend computes in float32 only (dtype 'float64' runs on the reference backend)");
+    expect(cpuSupports({ ...spec, activation: 'softmax' }, call)).toMatch(/^activation 'softmax' is not implemented by the cpu backend \(it normalizes over the units axis/);
+    expect(cpuSupports({ ...spec, recurrentActivation: 'log_softmax' }, call)).toMatch(/^recurrentActivation 'log_softmax' is not implemented by the cpu backend/);
+    expect(cpuSupports({ ...spec, activation: 'glu' }, call)).toMatch(/^activation 'glu' halves the last axis/);
+    expect(cpuSupports(spec, { ...call, backward: true })).toBe(true);
+    expect(backend.supportsBackward?.(spec)).toBe(true);
+    expect(backend.supportsBackward?.({ ...spec, dtype: 'float64' })).toMatch(/float32 only/);
+    expect(backend.supportsBackward?.({ ...spec, activation: 'softmax' })).toMatch(/^activation 'softmax' is not implemented/);
+    expect(cpuSupports({ ...spec, units: 2 ** 21 }, call)).toMatch(/at most 1048576 units/);
+  });
+
+  it('runs GRU layers through @gru/core, async and sync, and matches the reference', async () => {
+    const layer = new GRU({ units: 24, returnSequences: true, returnState: true, goBackwards: true });
+    const c = makeCase({ B: 3, T: 7, D: 5, H: 24 });
+    layer.setWeights({ kernel: { shape: [5, 72], data: c.weights.kernel }, recurrentKernel: { shape: [24, 72], data: c.weights.recurrentKernel }, bias: { shape: [2, 72], data: c.weights.bias! } });
+    const x = { shape: [3, 7, 5], data: c.request.x };
+    const r = await layer.forward(x);
+    expect(r.backend).toBe('cpu');
+    await loadBackend('cpu');
+    const s = layer.forwardSync(x);
+    expect(s.backend).toBe('cpu');
+    const want = referenceForward(c.spec, c.weights, { ...c.request, goBackwards: true });
+    expect(toleranceRatio(r.output.data, want.output)).toBeLessThanOrEqual(1);
+    expect(toleranceRatio(s.state!.data, want.lastState)).toBeLessThanOrEqual(1);
+    layer.dispose();
+  });
+
+  it('falls back to the reference backend for what it declines, and says why', async () => {
+    const layer = new GRU({ units: 4, activation: 'softmax' });
+    const r = await layer.forward({ shape: [1, 2, 3], data: new Float32Array(6).fill(0.1) });
+    expect(r.backend).toBe('reference');
+    expect(r.skipped.find((s) => s.name === 'cpu')?.reason).toMatch(/activation 'softmax' is not implemented by the cpu backend/);
+    const f64 = new GRU({ units: 4, dtype: 'float64' });
+    expect((await f64.forward({ shape: [1, 2, 3], data: new Float64Array(6) })).backend).toBe('reference');
+  });
+
+  it('trains through @gru/core: forward with training, then backward, matching the reference backend', async () => {
+    const make = () => {
+      const layer = new GRU({ units: 6, dropout: 0.3, recurrentDropout: 0.2, seed: 3, returnSequences: true, goBackwards: true });
+      layer.build([2, 4, 5]);
+      return layer;
+    };
+    const c = makeCase({ B: 2, T: 4, D: 5, H: 6 });
+    const x = { shape: [2, 4, 5], data: c.request.x };
+    const dOut = { shape: [2, 4, 6], data: Float32Array.from({ length: 48 }, (_, i) => Math.sin(i)) };
+    const onCpu = make();
+    const onRef = make();
+    onRef.setWeights(onCpu.getWeights());
+    const a = await onCpu.forward(x, { training: true });
+    const b = await onRef.forward(x, { training: true, backend: 'reference' });
+    expect(a.backend).toBe('cpu');
+    expect(toleranceRatio(a.output.data, b.output.data)).toBeLessThanOrEqual(1);
+    const ga = await onCpu.backward(dOut);
+    const gb = await onRef.backward(dOut);
+    for (const k of ['inputs', 'kernel', 'recurrentKernel', 'bias'] as const) {
+      expect(toleranceRatio(ga[k]!.data, gb[k]!.data, 1e-5, 1e-4), k).toBeLessThanOrEqual(1);
+    }
+    const sync = onCpu.backwardSync(dOut);
+    expect(Array.from(sync.kernel.data)).toEqual(Array.from(ga.kernel.data));
+  });
+
+  it('a GRUCell step request runs as a one-step sequence', async () => {
+    const cell = new GRUCell({ units: 6 });
+    cell.build([null, 4]);
+    const states = cell.getInitialState(2);
+    const request = cell.stepRequest({ shape: [2, 4], data: new Float32Array(8).fill(0.25) }, states, {});
+    const prepared = await backend.prepare(cell.spec(), cell.gruWeights());
+    const got = await prepared.forward(request);
+    const want = referenceForward(cell.spec(), cell.gruWeights(), request);
+    expect(toleranceRatio(got.output, want.output)).toBeLessThanOrEqual(1);
+    prepared.dispose();
+  });
+});

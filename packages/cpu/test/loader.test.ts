@@ -1,0 +1,65 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GRU, registerBackend, unregisterBackend } from '@gru/core';
+import { describe, expect, it } from 'vitest';
+import { ADDON_ABI, addonCandidates, createCpuBackend, explainLoadError, loadAddon } from '../src/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'gru-cpu-loader-'));
+
+describe('the addon loader', () => {
+  it('looks for a prebuilt binary for this platform first, then the node-gyp build', () => {
+    const explicit = process.env.GRU_CPU_ADDON;
+    delete process.env.GRU_CPU_ADDON;
+    const [prebuilt, built] = addonCandidates();
+    if (explicit !== undefined) process.env.GRU_CPU_ADDON = explicit;
+    expect(prebuilt).toMatch(new RegExp(`prebuilds[/\\\\]${process.platform}-${process.arch}[/\\\\]gru_cpu\\.node$`));
+    expect(built).toMatch(/build[/\\]Release[/\\]gru_cpu\.node$/);
+    expect(addonCandidates('/some/where.node')).toEqual(['/some/where.node']);
+    expect(loadAddon().binding.abi).toBe(ADDON_ABI);
+  });
+
+  it('a missing binary: says so, and how to build it', () => {
+    expect(() => loadAddon(join(dir, 'nothing.node'))).toThrow(
+      /native addon is missing: .*nothing\.node does not exist\. The addon is compiled when @gru\/cpu is installed .*npm rebuild @gru\/cpu/,
+    );
+  });
+
+  it('a binary for another platform: names that cause', () => {
+    const file = join(dir, 'not-elf.node');
+    writeFileSync(file, 'this is not a shared library, just text of some length '.repeat(20));
+    expect(() => loadAddon(file)).toThrow(/not-elf\.node was built for another platform or CPU architecture \(this is linux-x64\)|could not be loaded/);
+  });
+
+  it('a binary from another version of the package: names the interface versions', () => {
+    const file = join(dir, 'old.cjs');
+    writeFileSync(file, 'module.exports = { abi: 0, Layer: function () {} };');
+    expect(() => loadAddon(file)).toThrow(/old\.cjs is from another version of @gru\/cpu \(addon interface 0, this package speaks 1\); rebuild it: npm rebuild @gru\/cpu/);
+  });
+
+  it('explains dlopen messages by cause', () => {
+    const p = '/x/gru_cpu.node';
+    expect(
+      explainLoadError(p, new Error("The module '/x/gru_cpu.node' was compiled against a different Node.js version using NODE_MODULE_VERSION 108. This version of Node.js requires NODE_MODULE_VERSION 115.")),
+    ).toMatch(/was built for another Node\.js ABI .*NODE_MODULE_VERSION 108.*rebuild it for this Node\.js/);
+    expect(explainLoadError(p, new Error('/x/gru_cpu.node: wrong ELF class: ELFCLASS32'))).toMatch(/another platform or CPU architecture/);
+    expect(explainLoadError(p, new Error('/x/gru_cpu.node: undefined symbol: napi_create_buffer_from_arraybuffer'))).toMatch(/needs a newer Node-API than this Node\.js/);
+    expect(explainLoadError(p, new Error("/lib/libstdc++.so.6: version `GLIBCXX_3.4.32' not found"))).toMatch(/newer C or C\+\+ runtime library/);
+    expect(explainLoadError(p, new Error('something else'))).toBe('/x/gru_cpu.node could not be loaded: something else');
+  });
+
+  it('a backend whose addon cannot load rejects load() with the cause, and selection falls back', async () => {
+    const broken = createCpuBackend({ name: 'cpu-broken', priority: 1000, addonPath: join(dir, 'missing.node') });
+    await expect(broken.load()).rejects.toThrow(/missing\.node does not exist/);
+    expect(broken.isLoaded()).toBe(false);
+    registerBackend(broken);
+    try {
+      const layer = new GRU({ units: 3 });
+      const r = await layer.forward({ shape: [1, 2, 4], data: new Float32Array(8).fill(0.5) });
+      expect(r.backend).not.toBe('cpu-broken');
+      expect(r.skipped.find((s) => s.name === 'cpu-broken')?.reason).toMatch(/failed to load: .*missing\.node does not exist/);
+    } finally {
+      unregisterBackend('cpu-broken');
+    }
+  });
+});

@@ -1,0 +1,145 @@
+import { describe, expect, it } from 'vitest';
+import { createCpuBackend } from '../src/index.js';
+import { loadAddon } from '../src/loader.js';
+import { bitwiseEqual, makeCase } from './helpers.js';
+
+// Native code checks every value it receives; mistakes become JavaScript errors that name the
+// argument, what it should be and what it was, never a crash.
+const { binding } = loadAddon();
+const spec = { units: 5, inputDim: 3, resetAfter: true, useBias: true, activation: 1, recurrentActivation: 2 };
+const weights = () => [new Float32Array(3 * 15), new Float32Array(5 * 15), new Float32Array(2 * 15)] as const;
+const layer = () => new binding.Layer(spec, ...weights());
+const good = () => ({ x: new Float32Array(2 * 4 * 3), batch: 2, timesteps: 4, goBackwards: false, returnSequences: true });
+
+function detached(n: number): Float32Array {
+  const a = new Float32Array(n);
+  structuredClone(a.buffer, { transfer: [a.buffer] });
+  return a;
+}
+
+describe('forward request checks', () => {
+  const bad: [string, Record<string, unknown>, RegExp, ErrorConstructor][] = [
+    ['x as Float64Array', { x: new Float64Array(24) }, /`x` must be a Float32Array, received Float64Array/, TypeError],
+    ['x as a plain array', { x: Array(24).fill(0) }, /`x` must be a Float32Array, received an Array/, TypeError],
+    ['x missing', { x: undefined }, /`x` must be a Float32Array, received undefined/, TypeError],
+    ['x too short', { x: new Float32Array(23) }, /`x` has 23 elements, but its shape \[batch, timesteps, inputDim\] = \[2, 4, 3\] needs 24/, RangeError],
+    ['x detached', { x: detached(24) }, /`x` is a Float32Array whose ArrayBuffer has been detached/, TypeError],
+    ['negative batch', { batch: -1 }, /`batch` must be between 0 and \d+, received the number -1/, RangeError],
+    ['fractional batch', { batch: 1.5 }, /`batch` must be an integer, received the number 1.5/, TypeError],
+    ['NaN timesteps', { timesteps: NaN }, /`timesteps` must be an integer/, TypeError],
+    ['string batch', { batch: '2' }, /`batch` must be an integer, received a string/, TypeError],
+    ['huge batch', { batch: 2 ** 40 }, /`batch` must be between 0 and 1073741824/, RangeError],
+    ['goBackwards missing', { goBackwards: undefined }, /`goBackwards` must be a boolean, received undefined/, TypeError],
+    ['returnSequences as number', { returnSequences: 1 }, /`returnSequences` must be a boolean, received the number 1/, TypeError],
+    ['initialState wrong length', { initialState: new Float32Array(9) }, /`initialState` has 9 elements, but its shape \[batch, units\] = \[2, 5\] needs 10/, RangeError],
+    ['initialState detached', { initialState: detached(10) }, /`initialState` is a Float32Array whose ArrayBuffer has been detached/, TypeError],
+    ['mask as Int8Array', { mask: new Int8Array(8) }, /`mask` must be a Uint8Array, received Int8Array/, TypeError],
+    ['mask wrong length', { mask: new Uint8Array(7) }, /`mask` has 7 elements, but its shape \[batch, timesteps\] = \[2, 4\] needs 8/, RangeError],
+    ['dropout masks not an array', { inputDropoutMasks: new Float32Array(6) }, /`inputDropoutMasks` must be an array of 3 Float32Arrays/, TypeError],
+    ['two dropout masks', { recurrentDropoutMasks: [new Float32Array(10), new Float32Array(10)] }, /array of 3 Float32Arrays \(z, r, h\), received an Array/, TypeError],
+    ['dropout mask wrong type', { inputDropoutMasks: [new Float32Array(6), new Float64Array(6), new Float32Array(6)] }, /`inputDropoutMasks\[1\]` must be a Float32Array, received Float64Array/, TypeError],
+    ['dropout mask wrong length', { recurrentDropoutMasks: [new Float32Array(10), new Float32Array(10), new Float32Array(11)] }, /`recurrentDropoutMasks\[2\]` has 11 elements, but its shape \[batch, units\] = \[2, 5\] needs 10/, RangeError],
+  ];
+
+  it.each(bad)('%s', (_what, patch, message, type) => {
+    const l = layer();
+    const req = { ...good(), ...patch };
+    expect(() => l.forwardSync(req as never, 2, 0)).toThrow(message);
+    expect(() => l.forwardSync(req as never, 2, 0)).toThrow(type);
+    // The async path checks before it queues anything.
+    expect(() => l.forward(req as never, 2, 0)).toThrow(message);
+    l.dispose();
+  });
+
+  it('rejects a request that is not an object, and bad thread counts', () => {
+    const l = layer();
+    expect(() => l.forwardSync(null as never, 2, 0)).toThrow(/the request must be an object \{x, batch, timesteps, \.\.\.\}, received null/);
+    expect(() => l.forwardSync(new Float32Array(3) as never, 2, 0)).toThrow(/received Float32Array/);
+    expect(() => l.forwardSync(good(), 0, 0)).toThrow(/`threads` must be between 1 and 1024, received the number 0/);
+    expect(() => l.forwardSync(good(), 1, -1)).toThrow(/`minStepMacs` must be a non-negative number, received the number -1/);
+    expect(() => l.forwardSync(good(), undefined as never, 0)).toThrow(/`threads` must be an integer, received undefined/);
+    l.dispose();
+  });
+
+  it('huge sizes are refused with a RangeError before anything is allocated or run', () => {
+    // inputDim 0 lets batch and timesteps be huge with an empty x.
+    const empty = new binding.Layer({ ...spec, inputDim: 0, useBias: false }, new Float32Array(0), new Float32Array(5 * 15), null);
+    const x = new Float32Array(0);
+    expect(() => empty.forwardSync({ x, batch: 2 ** 30, timesteps: 2 ** 30, goBackwards: false, returnSequences: true }, 1, 0)).toThrow(
+      /the output \(batch \* timesteps \* units\) is too large to allocate/,
+    );
+    expect(() => empty.forwardSync({ x, batch: 2 ** 30, timesteps: 1, goBackwards: false, returnSequences: false }, 1, 0)).toThrow(
+      /the output would have 5368709120 elements, more than the largest Float32Array this backend returns/,
+    );
+    expect(() => empty.forward({ x, batch: 2 ** 30, timesteps: 2 ** 30, goBackwards: false, returnSequences: true }, 1, 0)).toThrow(RangeError);
+    empty.dispose();
+  });
+
+  it('accepts views with an offset and SharedArrayBuffer memory, and reads the right elements', () => {
+    const l = layer();
+    const c = makeCase({ B: 2, T: 4, D: 3, H: 5 });
+    const ref = l.forwardSync({ ...good(), x: c.request.x as Float32Array }, 1, 0);
+    const big = new Float32Array(100);
+    big.set(c.request.x, 7);
+    const view = l.forwardSync({ ...good(), x: big.subarray(7, 7 + 24) }, 1, 0);
+    const shared = new Float32Array(new SharedArrayBuffer(24 * 4));
+    shared.set(c.request.x);
+    const fromShared = l.forwardSync({ ...good(), x: shared }, 1, 0);
+    expect(bitwiseEqual(view.output, ref.output)).toBe(true);
+    expect(bitwiseEqual(fromShared.output, ref.output)).toBe(true);
+    l.dispose();
+  });
+
+  it('edge shapes: batch 0 and timesteps 0 give empty or initial-state results', () => {
+    const l = layer();
+    const none = l.forwardSync({ x: new Float32Array(0), batch: 0, timesteps: 4, goBackwards: false, returnSequences: true }, 2, 0);
+    expect(none.output.length).toBe(0);
+    expect(none.lastState.length).toBe(0);
+    const h0 = Float32Array.from({ length: 10 }, (_, i) => i / 10);
+    const noSteps = l.forwardSync({ x: new Float32Array(0), batch: 2, timesteps: 0, initialState: h0, goBackwards: false, returnSequences: false }, 2, 0);
+    expect(Array.from(noSteps.lastState)).toEqual(Array.from(h0));
+    expect(Array.from(noSteps.output)).toEqual(Array.from(h0));
+    l.dispose();
+  });
+});
+
+describe('layer construction checks', () => {
+  const cases: [string, () => unknown, RegExp][] = [
+    ['no new', () => (binding.Layer as unknown as (...a: unknown[]) => unknown)(spec, ...weights()), /./],
+    ['too few arguments', () => new (binding.Layer as unknown as new (...a: unknown[]) => unknown)(spec), /expected \(spec, kernel, recurrentKernel, bias\), received 1 arguments/],
+    ['spec not an object', () => new binding.Layer(5 as never, ...weights()), /`spec` must be an object, received the number 5/],
+    ['zero units', () => new binding.Layer({ ...spec, units: 0 }, ...weights()), /`units` must be between 1 and/],
+    ['unknown activation id', () => new binding.Layer({ ...spec, activation: 99 }, ...weights()), /`activation` must be between 0 and 25, received the number 99/],
+    ['unknown instruction set', () => new binding.Layer({ ...spec, isa: 'mmx' }, ...weights()), /instruction set 'mmx' is not available on this CPU \(available: /],
+    ['kernel wrong length', () => new binding.Layer(spec, new Float32Array(44), weights()[1], weights()[2]), /`kernel` has 44 elements, but its shape \[inputDim, 3 \* units\] = \[3, 15\] needs 45/],
+    ['kernel wrong type', () => new binding.Layer(spec, new Float64Array(45) as never, weights()[1], weights()[2]), /`kernel` must be a Float32Array, received Float64Array/],
+    ['recurrent kernel detached', () => new binding.Layer(spec, weights()[0], detached(75), weights()[2]), /`recurrentKernel` is a Float32Array whose ArrayBuffer has been detached/],
+    ['bias of resetAfter=false given to resetAfter=true', () => new binding.Layer(spec, weights()[0], weights()[1], new Float32Array(15)), /`bias` has 15 elements, but its shape \[2, 3 \* units\] = \[2, 15\] needs 30/],
+    ['bias for resetAfter=false', () => new binding.Layer({ ...spec, resetAfter: false }, weights()[0], weights()[1], new Float32Array(30)), /`bias` has 30 elements, but its shape \[3 \* units\] = \[15\] needs 15/],
+  ];
+  it.each(cases)('%s', (_what, make, message) => {
+    expect(make).toThrow(message);
+  });
+
+  it('setWeights checks like the constructor and keeps the old weights on failure', () => {
+    const l = layer();
+    const before = l.forwardSync(good(), 1, 0).output;
+    expect(() => l.setWeights(new Float32Array(3), weights()[1], weights()[2])).toThrow(/`kernel` has 3 elements/);
+    expect(bitwiseEqual(l.forwardSync(good(), 1, 0).output, before)).toBe(true);
+    l.dispose();
+  });
+});
+
+describe('backend options', () => {
+  it('checks threads, syncBelowMacs and the instruction set', async () => {
+    expect(() => createCpuBackend({ threads: 0 })).toThrow(/threads must be an integer from 1 to 1024, received 0/);
+    expect(() => createCpuBackend({ syncBelowMacs: -1 })).toThrow(/syncBelowMacs must be a non-negative number/);
+    const b = createCpuBackend({ name: 'cpu-opts', threads: 3 });
+    expect(b.threads).toBe(3);
+    expect(() => {
+      b.threads = 2.5;
+    }).toThrow(/threads must be an integer from 1 to 1024, received 2.5/);
+    const wrongIsa = createCpuBackend({ name: 'cpu-isa', isa: 'mmx' });
+    await expect(wrongIsa.load()).rejects.toThrow(/instruction set 'mmx' is not available on this CPU/);
+  });
+});
