@@ -368,6 +368,21 @@ BackRequest parseBackward(const Checker& chk, Napi::Env env, uint64_t owner, con
   return r;
 }
 
+// (..., threads, minStepMacs): threads to use at most, and the fewest multiply-adds per
+// recurrence step worth a thread (smaller steps use fewer threads: threads meet every step).
+struct Threading {
+  int threads;
+  double minStepMacs;
+};
+Threading threadingArgs(const Checker& chk, const Napi::CallbackInfo& info, int first) {
+  Threading t;
+  t.threads = static_cast<int>(chk.integer(info[first], "threads", 1, 1024));
+  const Napi::Value m = info[first + 1];
+  if (!m.IsNumber() || !(m.As<Napi::Number>().DoubleValue() >= 0)) chk.typeError("`minStepMacs` must be a non-negative number, received " + describe(m));
+  t.minStepMacs = m.As<Napi::Number>().DoubleValue();
+  return t;
+}
+
 // Copies a JavaScript array into native memory, so an async call cannot be hurt by the caller
 // detaching or resizing it while the work runs.
 template <class T>
@@ -380,12 +395,11 @@ const T* own(AlignedBuffer<T>& dst, const T* src, size_t n) {
 
 class ForwardWorker : public Napi::AsyncWorker {
  public:
-  ForwardWorker(Napi::Env env, std::shared_ptr<const Layer> layer, const Request& r, int threads, double minStepMacs, uint64_t owner)
+  ForwardWorker(Napi::Env env, std::shared_ptr<const Layer> layer, const Request& r, const Threading& threading, uint64_t owner)
       : Napi::AsyncWorker(env, "gru.cpu.forward"),
         deferred_(Napi::Promise::Deferred::New(env)),
         layer_(std::move(layer)),
-        threads_(threads),
-        minStepMacs_(minStepMacs) {
+        threading_(threading) {
     c_ = r.c;
     c_.h0 = own(h0_, r.c.h0, r.stateLen);
     if (r.keep) {
@@ -411,7 +425,7 @@ class ForwardWorker : public Napi::AsyncWorker {
  protected:
   void Execute() override {
     try {
-      layer_->forward(c_, threads_, minStepMacs_);
+      layer_->forward(c_, threading_.threads, threading_.minStepMacs);
     } catch (const std::bad_alloc&) {
       SetError("gru cpu backend: forward: out of memory while allocating its working memory");
     }
@@ -431,8 +445,7 @@ class ForwardWorker : public Napi::AsyncWorker {
  private:
   Napi::Promise::Deferred deferred_;
   std::shared_ptr<const Layer> layer_;
-  int threads_;
-  double minStepMacs_;
+  Threading threading_;
   CallArgs c_;
   FloatBuffer x_, h0_, inMask_[3], recMask_[3], out_, last_;
   AlignedBuffer<uint8_t> mask_;
@@ -441,13 +454,12 @@ class ForwardWorker : public Napi::AsyncWorker {
 
 class BackwardWorker : public Napi::AsyncWorker {
  public:
-  BackwardWorker(Napi::Env env, const BackRequest& r, int threads, double minStepMacs)
+  BackwardWorker(Napi::Env env, const BackRequest& r, const Threading& threading)
       : Napi::AsyncWorker(env, "gru.cpu.backward"),
         deferred_(Napi::Promise::Deferred::New(env)),
         saved_(r.saved),
         grads_(*r.saved->layer, r.saved->B, r.saved->T),
-        threads_(threads),
-        minStepMacs_(minStepMacs) {
+        threading_(threading) {
     a_ = saved_->backwardArgs();
     a_.dOut = own(dOut_, r.dOut, r.outLen);
     a_.dLast = own(dLast_, r.dLast, r.stateLen);
@@ -459,7 +471,7 @@ class BackwardWorker : public Napi::AsyncWorker {
  protected:
   void Execute() override {
     try {
-      saved_->layer->backward(a_, threads_, minStepMacs_);
+      saved_->layer->backward(a_, threading_.threads, threading_.minStepMacs);
     } catch (const std::bad_alloc&) {
       SetError("gru cpu backend: backward: out of memory while allocating its working memory");
     }
@@ -480,8 +492,7 @@ class BackwardWorker : public Napi::AsyncWorker {
   Napi::Promise::Deferred deferred_;
   std::shared_ptr<SavedCall> saved_;
   Gradients grads_;
-  int threads_;
-  double minStepMacs_;
+  Threading threading_;
   BackwardArgs a_;
   FloatBuffer dOut_, dLast_;
 };
@@ -551,18 +562,7 @@ class LayerWrap : public Napi::ObjectWrap<LayerWrap> {
 
   // (request, threads, minStepMacs): threads to use at most, and the fewest multiply-adds per
   // recurrence step worth a thread (smaller steps use fewer threads: a barrier per step costs).
-  struct Threading {
-    int threads;
-    double minStepMacs;
-  };
-  static Threading threadingArgs(const Checker& chk, const Napi::CallbackInfo& info, int first) {
-    Threading t;
-    t.threads = static_cast<int>(chk.integer(info[first], "threads", 1, 1024));
-    const Napi::Value m = info[first + 1];
-    if (!m.IsNumber() || !(m.As<Napi::Number>().DoubleValue() >= 0)) chk.typeError("`minStepMacs` must be a non-negative number, received " + describe(m));
-    t.minStepMacs = m.As<Napi::Number>().DoubleValue();
-    return t;
-  }
+
 
   Napi::Value ForwardSync(const Napi::CallbackInfo& info);
   Napi::Value Forward(const Napi::CallbackInfo& info);
@@ -667,7 +667,7 @@ Napi::Value LayerWrap::Backward(const Napi::CallbackInfo& info) {
   const Threading threading = threadingArgs(chk, info, 3);
   BackwardWorker* worker;
   try {
-    worker = new BackwardWorker(env, r, threading.threads, threading.minStepMacs);
+    worker = new BackwardWorker(env, r, threading);
   } catch (const std::bad_alloc&) {
     throwOutOfMemory(env, chk.where(), "the gradients and copies of the output gradients");
   }
@@ -686,7 +686,7 @@ Napi::Value LayerWrap::Forward(const Napi::CallbackInfo& info) {
   const Threading threading = threadingArgs(chk, info, 1);
   ForwardWorker* worker;
   try {
-    worker = new ForwardWorker(env, layer, r, threading.threads, threading.minStepMacs, id_);
+    worker = new ForwardWorker(env, layer, r, threading, id_);
   } catch (const std::bad_alloc&) {
     throwOutOfMemory(env, chk.where(), r.keep ? "copies of the inputs, the outputs and what backward needs" : "copies of the inputs and the outputs");
   }

@@ -17,20 +17,25 @@ namespace gru {
 
 namespace {
 
-// Long enough to cover a recurrence step on another core, short enough not to burn a core that
-// another process wants (CI machines are shared).
-constexpr auto kPhaseSpin = std::chrono::microseconds(200);
+// Waiting for another thread: first spin with a pause instruction (a phase on an idle core takes
+// microseconds), then keep checking while yielding the core (on a busy machine the thread we
+// wait for may need exactly this core), and only then sleep. Spinning long would burn the time
+// slices a descheduled peer needs.
+constexpr auto kPauseSpin = std::chrono::microseconds(30);
+constexpr auto kYieldSpin = std::chrono::microseconds(300);
 constexpr auto kIdleSpin = std::chrono::microseconds(100);
 
 template <class Done>
-bool spinUntil(Done done, std::chrono::microseconds budget) {
-  const auto deadline = std::chrono::steady_clock::now() + budget;
+bool spinUntil(Done done, std::chrono::microseconds pauseBudget, std::chrono::microseconds yieldBudget = std::chrono::microseconds(0)) {
+  const auto start = std::chrono::steady_clock::now();
   for (;;) {
     for (int i = 0; i < 64; ++i) {
       if (done()) return true;
       cpuRelax();
     }
-    if (std::chrono::steady_clock::now() > deadline) return done();
+    const auto spent = std::chrono::steady_clock::now() - start;
+    if (spent > pauseBudget + yieldBudget) return done();
+    if (spent > pauseBudget) std::this_thread::yield();
   }
 }
 
@@ -80,7 +85,7 @@ void Phaser::finished(int64_t target, int p) {
 void Phaser::waitPhase(int p) {
   const uint32_t want = static_cast<uint32_t>(p + 1);
   auto ready = [&] { return phasesDone_.load(std::memory_order_acquire) >= want; };
-  if (ready() || spinUntil(ready, kPhaseSpin)) return;
+  if (ready() || spinUntil(ready, kPauseSpin, kYieldSpin)) return;
   // Either the publisher sees our sleeper count or we see its store (both seq_cst).
   sleepers_.fetch_add(1, std::memory_order_seq_cst);
   for (uint32_t seen; (seen = phasesDone_.load(std::memory_order_seq_cst)) < want;) sleepWhile(phasesDone_, seen);
@@ -122,7 +127,7 @@ void ThreadPool::run(int n, Job job, void* ctx) {
   // Close the job; wait only for the threads that joined it.
   state_.store(static_cast<uint64_t>(gen) << 1, std::memory_order_seq_cst);
   auto idle = [&] { return active_.load(std::memory_order_acquire) == 0; };
-  if (!spinUntil(idle, kPhaseSpin)) {
+  if (!spinUntil(idle, kPauseSpin, kYieldSpin)) {
     callerSleeping_.fetch_add(1, std::memory_order_seq_cst);
     for (uint32_t left; (left = active_.load(std::memory_order_seq_cst)) != 0;) sleepWhile(active_, left);
     callerSleeping_.fetch_sub(1, std::memory_order_relaxed);

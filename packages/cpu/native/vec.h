@@ -88,9 +88,9 @@ __attribute__((always_inline)) static inline vf vexp(vf x) {
   return select(over, splat(__builtin_inff()), y);
 }
 
-// 1/d for d >= 1 (all callers): the hardware estimate plus one Newton step where there is one
-// (relative error about 1e-7, like a division), else a division.
-__attribute__((always_inline)) static inline vf vrecip(vf d) {
+// 1/d for finite positive normal d: the hardware estimate refined by Newton steps where there is
+// one (relative error about 1e-7, like a division), else a division.
+__attribute__((always_inline)) static inline vf vrecipAccurate(vf d) {
 #if GRU_VW == 16 && defined(__AVX512F__)
   vf r;
   const __m512 e = _mm512_maskz_rcp14_ps(0xFFFF, reinterpret_cast<const __m512&>(d));
@@ -107,26 +107,31 @@ __attribute__((always_inline)) static inline vf vrecip(vf d) {
 #endif
 }
 
-__attribute__((always_inline)) static inline vf vsigmoid(vf x) {
-  // 1 / (1 + e^-x); e^-x overflows to +inf for x < -88.7, and 1/inf is 0 either way.
-  const vf d = splat(1.0f) + vexp(-x);
-  return select(d == splat(__builtin_inff()), splat(0.0f), vrecip(d));
+// tanh as a rational function (odd degree-13 numerator, even degree-6 denominator; the minimax
+// fit Eigen and XLA use): 3.3e-7 worst absolute error, about 15 multiply-adds and one
+// reciprocal, against three times that for exp-based forms. Exact for |x| < 4e-4 (returns x).
+__attribute__((always_inline)) static inline vf vtanh(vf x) {
+  const vf lim = splat(7.90531110763549805f);
+  const vf xc = vmin(vmax(x, -lim), lim);
+  const vf x2 = xc * xc;
+  vf p = splat(-2.76076847742355e-16f);
+  p = p * x2 + splat(2.00018790482477e-13f);
+  p = p * x2 + splat(-8.60467152213735e-11f);
+  p = p * x2 + splat(5.12229709037114e-08f);
+  p = p * x2 + splat(1.48572235717979e-05f);
+  p = p * x2 + splat(6.37261928875436e-04f);
+  p = p * x2 + splat(4.89352455891786e-03f);
+  p = p * xc;
+  vf q = splat(1.19825839466702e-06f);
+  q = q * x2 + splat(1.18534705686654e-04f);
+  q = q * x2 + splat(2.26843463243900e-03f);
+  q = q * x2 + splat(4.89352518554385e-03f);
+  const vf t = p * vrecipAccurate(q);
+  // NaN stays NaN (the clamp would turn it into a number).
+  return select(vabs(x) < splat(0.0004f), x, select(x == x, t, x));
 }
 
-// tanh to about 2 ulp: an odd polynomial below |x| = 0.625 (Cephes tanhf), else 1 - 2/(e^{2|x|}+1).
-__attribute__((always_inline)) static inline vf vtanh(vf x) {
-  vf ax = vabs(x);
-  vf z = x * x;
-  vf p = splat(-5.70498872745E-3f);
-  p = p * z + splat(2.06390887954E-2f);
-  p = p * z + splat(-5.37397155531E-2f);
-  p = p * z + splat(1.33314422036E-1f);
-  p = p * z + splat(-3.33332819422E-1f);
-  vf small = p * z * x + x;
-  const vf d = vexp(ax + ax) + splat(1.0f);
-  vf big = splat(1.0f) - splat(2.0f) * select(d == splat(__builtin_inff()), splat(0.0f), vrecip(d));
-  big = asFloat(asInt(big) | (asInt(x) & splati(int32_t(0x80000000u))));
-  return select(ax < splat(0.625f), small, big);
-}
+// sigmoid(x) = (1 + tanh(x / 2)) / 2: 1.7e-7 worst absolute error.
+__attribute__((always_inline)) static inline vf vsigmoid(vf x) { return splat(0.5f) + splat(0.5f) * vtanh(splat(0.5f) * x); }
 
 }  // namespace GRU_ISA_NS

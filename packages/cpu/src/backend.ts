@@ -132,7 +132,11 @@ export function createCpuBackend(options: CpuBackendOptions = {}): CpuBackend {
     return addon.binding;
   };
 
-  const settings = { threads: () => threads, syncBelowMacs: () => syncBelowMacs, minStepMacsPerThread: () => minStepMacsPerThread };
+  const settings = {
+    threads: () => threads,
+    syncBelowMacs: () => syncBelowMacs,
+    minStepMacsPerThread: () => minStepMacsPerThread,
+  };
 
   const prepareWith = (binding: NativeBinding, spec: GruSpec, weights: GruWeights): CpuPreparedGru => {
     const act = activationId(spec.activation);

@@ -68,6 +68,36 @@ describe('concurrent calls', () => {
     prepared.dispose();
   });
 
+  it('sync, async and backward calls on several layers at once all give their sequential results', async () => {
+    const backend = createCpuBackend({ name: 'cpu-mixed', syncBelowMacs: 0, minStepMacsPerThread: 0, threads: 2 });
+    const cases = [
+      makeCase({ B: 16, T: 12, D: 48, H: 160, seed: 1 }),
+      makeCase({ B: 1, T: 30, D: 16, H: 128, seed: 2, resetAfter: false }),
+      makeCase({ B: 5, T: 9, D: 7, H: 33, seed: 3, mask: 'any' }),
+    ];
+    const layers = await Promise.all(cases.map((c) => backend.prepare(c.spec, c.weights)));
+    const want = cases.map((c, i) => layers[i].forwardSync(c.request).output as Float32Array);
+    let mismatches = 0;
+    const lane = async (offset: number) => {
+      for (let i = 0; i < 40; i++) {
+        const j = (i + offset) % cases.length;
+        const c = cases[j];
+        let out: Float32Array;
+        if (i % 3 === 0) out = layers[j].forwardSync(c.request).output as Float32Array;
+        else if (i % 3 === 1) out = (await layers[j].forward(c.request)).output as Float32Array;
+        else {
+          const f = layers[j].forwardSync({ ...c.request, keepForBackward: true });
+          await layers[j].backward(f.saved, { dOutput: new Float32Array(f.output.length).fill(1) });
+          out = f.output as Float32Array;
+        }
+        if (!bitwiseEqual(out, want[j])) mismatches++;
+      }
+    };
+    await Promise.all([lane(0), lane(1), lane(2), lane(3)]);
+    expect(mismatches).toBe(0);
+    for (const l of layers) l.dispose();
+  });
+
   it('an in-flight call keeps its weights and inputs when the caller changes them', async () => {
     const c = makeCase({ B: 16, T: 200, D: 64, H: 128 });
     const threaded = createCpuBackend({ name: 'cpu-inflight', syncBelowMacs: 0 });

@@ -134,6 +134,7 @@ describe('backend options', () => {
   it('checks threads, syncBelowMacs and the instruction set', async () => {
     expect(() => createCpuBackend({ threads: 0 })).toThrow(/threads must be an integer from 1 to 1024, received 0/);
     expect(() => createCpuBackend({ syncBelowMacs: -1 })).toThrow(/syncBelowMacs must be a non-negative number/);
+    expect(() => createCpuBackend({ minStepMacsPerThread: NaN })).toThrow(/minStepMacsPerThread must be a non-negative number/);
     const b = createCpuBackend({ name: 'cpu-opts', threads: 3 });
     expect(b.threads).toBe(3);
     expect(() => {
