@@ -401,23 +401,47 @@ class ForwardWorker : public Napi::AsyncWorker {
         layer_(std::move(layer)),
         threading_(threading) {
     c_ = r.c;
-    c_.h0 = own(h0_, r.c.h0, r.stateLen);
     if (r.keep) {
       // The saved call owns copies of the inputs, which this call reads too.
+      c_.h0 = own(h0_, r.c.h0, r.stateLen);
       saved_ = keepForBackward(layer_, c_, r.xLen, r.stateLen, r.maskLen, r.inMaskLen, r.recMaskLen);
       saved_->owner = owner;
     } else {
-      c_.x = own(x_, r.c.x, r.xLen);
-      c_.mask = own(mask_, r.c.mask, r.maskLen);
+      // One buffer (reused across calls) for the copies of every input.
+      auto rounded = [](size_t n) { return (n + 15) / 16 * 16; };
+      const size_t maskFloats = rounded((r.maskLen + sizeof(float) - 1) / sizeof(float));
+      size_t total = rounded(r.xLen) + maskFloats;
+      if (r.c.h0) total += rounded(r.stateLen);
+      if (r.c.inMask[0]) total += 3 * rounded(r.inMaskLen);
+      if (r.c.recMask[0]) total += 3 * rounded(r.recMaskLen);
+      inputs_ = layer_->takeInputBuffer(total);
+      float* p = inputs_.data();
+      auto copy = [&p, &rounded](const float* src, size_t n) -> const float* {
+        if (!src) return nullptr;
+        float* dst = p;
+        if (n) std::memcpy(dst, src, n * sizeof(float));
+        p += rounded(n);
+        return dst;
+      };
+      c_.x = copy(r.c.x, r.xLen);
+      c_.h0 = copy(r.c.h0, r.stateLen);
       for (int g = 0; g < 3; ++g) {
-        c_.inMask[g] = own(inMask_[g], r.c.inMask[g], r.inMaskLen);
-        c_.recMask[g] = own(recMask_[g], r.c.recMask[g], r.recMaskLen);
+        c_.inMask[g] = copy(r.c.inMask[g], r.inMaskLen);
+        c_.recMask[g] = copy(r.c.recMask[g], r.recMaskLen);
+      }
+      if (r.c.mask) {
+        if (r.maskLen) std::memcpy(p, r.c.mask, r.maskLen);
+        c_.mask = reinterpret_cast<const uint8_t*>(p);
       }
     }
     out_ = FloatBuffer(r.outLen, false);
     last_ = FloatBuffer(r.stateLen, false);
     c_.out = out_.data();
     c_.last = last_.data();
+  }
+
+  ~ForwardWorker() override {
+    if (inputs_.data()) layer_->giveInputBuffer(std::move(inputs_));
   }
 
   Napi::Promise promise() const { return deferred_.Promise(); }
@@ -447,8 +471,7 @@ class ForwardWorker : public Napi::AsyncWorker {
   std::shared_ptr<const Layer> layer_;
   Threading threading_;
   CallArgs c_;
-  FloatBuffer x_, h0_, inMask_[3], recMask_[3], out_, last_;
-  AlignedBuffer<uint8_t> mask_;
+  FloatBuffer inputs_, h0_, out_, last_;
   std::shared_ptr<SavedCall> saved_;
 };
 

@@ -46,6 +46,11 @@ class Layer {
   // How many threads forward() would use for a batch (fewer when a step is too small to split).
   int threadsFor(int batch, int requested, double minStepMacs) const;
 
+  // A buffer for an async call's copies of its inputs, reused from call to call (a fresh one
+  // would be page-faulted in every time); give it back when the call is done.
+  FloatBuffer takeInputBuffer(size_t floats) const { return inputs_.take(floats); }
+  void giveInputBuffer(FloatBuffer&& b) const { inputs_.give(std::move(b)); }
+
   // Floats of each buffer a call of this batch and length keeps for backward.
   size_t savedStateFloats(int batch, int timesteps) const { return static_cast<size_t>(batch) * timesteps * w_.Hp; }
   size_t savedGateFloats(int batch, int timesteps) const { return savedStateFloats(batch, timesteps) * 3; }
@@ -60,6 +65,7 @@ class Layer {
   PackedWeights w_;
   FloatBuffer storage_;
   mutable ScratchCache scratch_;
+  mutable ScratchCache inputs_;
 };
 
 // What a forward call keeps for backward: its inputs (copied, so the caller may reuse its arrays),
