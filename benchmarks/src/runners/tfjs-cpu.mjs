@@ -6,8 +6,7 @@
  * @typedef {import('../shapes.mjs').Shape} Shape
  */
 import { flops } from '../shapes.mjs';
-import { inputFor, kerasWeights } from '../data.mjs';
-import { assertAgrees, gruLastOutput } from './peers/check-against-gru.mjs';
+import { setupTfjsGru } from './peers/tfjs-gru.mjs';
 
 export const name = 'tfjs-cpu';
 export const kind = 'peer';
@@ -44,30 +43,5 @@ export async function setup(shape) {
     return `a single pass would take minutes (about ${Math.round((flops(shape) / 14.7e6) * 2.6 / 60)} min at the 2.6 s measured on S1's 14.7 MFLOP)`;
   }
   const { tf, tfl } = await load();
-  const { B, T, D, H } = shape;
-  const layer = tfl.layers.gru({
-    units: H, activation: 'tanh', recurrentActivation: 'sigmoid', returnSequences: false, // tfjs's GRU is always reset_after=False
-    kernelInitializer: 'zeros', recurrentInitializer: 'zeros', biasInitializer: 'zeros',
-  });
-  const w = kerasWeights(shape, { resetAfter: false });
-  const x = tf.tensor3d(inputFor(shape), [B, T, D]);
-  // The first call builds the layer (tfjs's build() alone does not mark it built).
-  tf.dispose(tf.tidy(() => /** @type {import('@tensorflow/tfjs-core').Tensor} */ (layer.apply(x))));
-  layer.setWeights([tf.tensor2d(w.kernel, [D, 3 * H]), tf.tensor2d(w.recurrentKernel, [H, 3 * H]), tf.tensor1d(/** @type {Float32Array} */ (w.bias))]);
-  const run = async () => {
-    const y = /** @type {import('@tensorflow/tfjs-core').Tensor} */ (tf.tidy(() => /** @type {import('@tensorflow/tfjs-core').Tensor} */ (layer.apply(x))));
-    const data = await y.data();
-    y.dispose();
-    return /** @type {Float32Array} */ (data);
-  };
-  assertAgrees(name, await run(), await gruLastOutput(shape, { resetAfter: false }));
-  return {
-    run: async () => {
-      await run();
-    },
-    dispose: () => {
-      x.dispose();
-      layer.dispose();
-    },
-  };
+  return setupTfjsGru(name, tf, tfl, shape);
 }

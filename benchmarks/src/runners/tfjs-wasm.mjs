@@ -6,8 +6,7 @@
  * @typedef {import('../shapes.mjs').Shape} Shape
  */
 import { flops } from '../shapes.mjs';
-import { inputFor, kerasWeights } from '../data.mjs';
-import { assertAgrees, gruLastOutput } from './peers/check-against-gru.mjs';
+import { setupTfjsGru } from './peers/tfjs-gru.mjs';
 
 export const name = 'tfjs-wasm';
 export const kind = 'peer';
@@ -37,32 +36,5 @@ export async function available() {
 /** @param {Shape} shape */
 export async function setup(shape) {
   const { tf, tfl } = await load();
-  const { B, T, D, H } = shape;
-  // Zero initializers: the weights are replaced at once, and tfjs's orthogonal initializer needs
-  // chained tensor methods that tfjs-core's Node bundle does not register.
-  const layer = tfl.layers.gru({
-    units: H, activation: 'tanh', recurrentActivation: 'sigmoid', returnSequences: false, // reset_after=False: tfjs's only mode
-    kernelInitializer: 'zeros', recurrentInitializer: 'zeros', biasInitializer: 'zeros',
-  });
-  const w = kerasWeights(shape, { resetAfter: false });
-  const x = tf.tensor3d(inputFor(shape), [B, T, D]);
-  // The first call builds the layer (tfjs's build() alone does not mark it built).
-  tf.dispose(tf.tidy(() => /** @type {import('@tensorflow/tfjs-core').Tensor} */ (layer.apply(x))));
-  layer.setWeights([tf.tensor2d(w.kernel, [D, 3 * H]), tf.tensor2d(w.recurrentKernel, [H, 3 * H]), tf.tensor1d(/** @type {Float32Array} */ (w.bias))]);
-  const run = async () => {
-    const y = /** @type {import('@tensorflow/tfjs-core').Tensor} */ (tf.tidy(() => /** @type {import('@tensorflow/tfjs-core').Tensor} */ (layer.apply(x))));
-    const data = await y.data();
-    y.dispose();
-    return /** @type {Float32Array} */ (data);
-  };
-  assertAgrees(name, await run(), await gruLastOutput(shape, { resetAfter: false }));
-  return {
-    run: async () => {
-      await run();
-    },
-    dispose: () => {
-      x.dispose();
-      layer.dispose();
-    },
-  };
+  return setupTfjsGru(name, tf, tfl, shape);
 }
