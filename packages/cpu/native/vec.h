@@ -56,38 +56,6 @@ static inline vf vmin(vf a, vf b) { return select(b < a, b, a); }
 static inline vf vmax(vf a, vf b) { return select(b > a, b, a); }
 static inline vf vabs(vf a) { return asFloat(asInt(a) & splati(0x7fffffff)); }
 
-__attribute__((always_inline)) static inline vf vfloor(vf x) {
-  vi t = __builtin_convertvector(x, vi);
-  vf f = __builtin_convertvector(t, vf);
-  return select(f > x, f - splat(1.0f), f);
-}
-
-// exp(x) to about 1 ulp (Cephes expf): x = n ln2 + r, exp(r) by a degree-6 polynomial, times 2^n.
-// Gives subnormals down to -103.97 and +inf above 88.72, like expf.
-__attribute__((always_inline)) static inline vf vexp(vf x) {
-  const vf hi = splat(88.7228391f);
-  vi over = x > hi;
-  x = vmin(vmax(x, splat(-103.972084f)), hi);
-  vf n = vfloor(x * splat(1.44269504088896341f) + splat(0.5f));
-  x = x - n * splat(0.693359375f);
-  x = x - n * splat(-2.12194440e-4f);
-  vf z = x * x;
-  vf y = splat(1.9875691500E-4f);
-  y = y * x + splat(1.3981999507E-3f);
-  y = y * x + splat(8.3334519073E-3f);
-  y = y * x + splat(4.1665795894E-2f);
-  y = y * x + splat(1.6666665459E-1f);
-  y = y * x + splat(5.0000001201E-1f);
-  y = y * z + x + splat(1.0f);
-  // 2^n applied in two halves so that n = 128 and n < -126 stay representable.
-  vi e = __builtin_convertvector(n, vi);
-  vi e1 = e >> 1;
-  vf s1 = asFloat((e1 + splati(127)) << 23);
-  vf s2 = asFloat((e - e1 + splati(127)) << 23);
-  y = y * s1 * s2;
-  return select(over, splat(__builtin_inff()), y);
-}
-
 // 1/d for finite positive normal d: the hardware estimate refined by Newton steps where there is
 // one (relative error about 1e-7, like a division), else a division.
 __attribute__((always_inline)) static inline vf vrecipAccurate(vf d) {

@@ -51,7 +51,6 @@ export interface CpuBackend extends GruBackend {
 const MAX_UNITS = 2 ** 20;
 const MAX_DIM = 2 ** 30;
 
-
 function checkThreads(value: unknown, where: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 1024) {
     throw new TypeError(`${where}: threads must be an integer from 1 to 1024, received ${String(value)}`);
