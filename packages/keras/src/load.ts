@@ -7,7 +7,7 @@ import { givenSiblings, readSource, type ModelSource, type SiblingFiles } from '
 import { readKerasArchive } from './io/zip.js';
 import { resolveLimits, type LoadLimits } from './limits.js';
 import { KerasModel } from './model.js';
-import { readKeras3Weights } from './weights/keras3.js';
+import { keras3WeightsFileBound, readKeras3Weights } from './weights/keras3.js';
 import { readLegacyWeights } from './weights/legacy.js';
 import { readTfjsWeights } from './weights/tfjs.js';
 
@@ -72,11 +72,20 @@ function archiveVersion(metadata: Uint8Array | undefined, limits: LoadLimits, la
 }
 
 function parseArchive(bytes: Uint8Array, label: string, limits: LoadLimits): ParsedModel {
-  const archive = readKerasArchive(bytes, limits);
-  const config = parseJson(archive.config, `${label}: config.json`, limits);
-  // A .keras archive is Keras 3's format; an archive without a version is still Keras 3.
-  const version = archiveVersion(archive.metadata, limits, label) ?? '3';
-  const spec = modelSpec(config, version, compatFor(version, 'keras3', label), limits, `${label}: config.json`);
+  const specOf = (configBytes: Uint8Array, metadata: Uint8Array | undefined): ModelSpec => {
+    const config = parseJson(configBytes, `${label}: config.json`, limits);
+    // A .keras archive is Keras 3's format; an archive without a version is still Keras 3.
+    const version = archiveVersion(metadata, limits, label) ?? '3';
+    return modelSpec(config, version, compatFor(version, 'keras3', label), limits, `${label}: config.json`);
+  };
+  // Keras writes config.json before model.weights.h5: the config then bounds how far the weights
+  // entry may inflate, and the spec made for that is reused.
+  let early: { config: Uint8Array; metadata: Uint8Array | undefined; spec: ModelSpec } | undefined;
+  const archive = readKerasArchive(bytes, limits, (config, metadata) => {
+    early = { config, metadata, spec: specOf(config, metadata) };
+    return keras3WeightsFileBound(early.spec);
+  });
+  const spec = early && early.config === archive.config && early.metadata === archive.metadata ? early.spec : specOf(archive.config, archive.metadata);
   const weights = readKeras3Weights(new H5File(archive.weights, `${label}: model.weights.h5`), spec);
   return { format: 'keras', spec, weights };
 }

@@ -1,5 +1,6 @@
 import { deflateSync, unzipSync, zipSync, type Zippable } from 'fflate';
 import { join } from 'node:path';
+import { constants as zlibConstants, deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { KerasFileError, LimitError, loadModel, UnsafeModelError, UnsupportedLayerError } from '../src/index.js';
 import { FIXTURES, readBytes, readJson, SAVED } from './helpers.js';
@@ -22,6 +23,115 @@ function kerasWith(edit: (config: Record<string, any>) => void, name?: string): 
   const parts = kerasParts(name);
   edit(parts.config);
   return archive({ 'metadata.json': parts.metadata, 'config.json': new TextEncoder().encode(JSON.stringify(parts.config)), 'model.weights.h5': parts.weights });
+}
+
+/** One entry of a hand-built zip: stored or deflated bytes, with its size in the header or (sizeless) only in a data descriptor. */
+interface RawEntry {
+  name: string;
+  data: Uint8Array;
+  method: 0 | 8;
+  /** The uncompressed size; `sizeless` writes it in a data descriptor after the data instead (general purpose flag bit 3). */
+  size: number;
+  sizeless?: boolean;
+}
+
+/** A zip written byte by byte, so that an entry can claim what a zip library would never write. CRCs are 0: the reader does not check them. */
+function rawZip(entries: RawEntry[]): Uint8Array {
+  const out: Uint8Array[] = [];
+  const central: Uint8Array[] = [];
+  let offset = 0;
+  const header = (length: number, fill: (v: DataView) => void) => {
+    const b = new Uint8Array(length);
+    fill(new DataView(b.buffer));
+    return b;
+  };
+  for (const e of entries) {
+    const name = new TextEncoder().encode(e.name);
+    const flags = e.sizeless ? 8 : 0;
+    const local = header(30, (v) => {
+      v.setUint32(0, 0x04034b50, true);
+      v.setUint16(4, 20, true);
+      v.setUint16(6, flags, true);
+      v.setUint16(8, e.method, true);
+      v.setUint32(18, e.sizeless ? 0 : e.data.length, true);
+      v.setUint32(22, e.sizeless ? 0 : e.size, true);
+      v.setUint16(26, name.length, true);
+    });
+    const parts = [local, name, e.data];
+    if (e.sizeless) {
+      parts.push(
+        header(16, (v) => {
+          v.setUint32(0, 0x08074b50, true);
+          v.setUint32(8, e.data.length, true);
+          v.setUint32(12, e.size, true);
+        }),
+      );
+    }
+    central.push(
+      header(46, (v) => {
+        v.setUint32(0, 0x02014b50, true);
+        v.setUint16(4, 20, true);
+        v.setUint16(6, 20, true);
+        v.setUint16(8, flags, true);
+        v.setUint16(10, e.method, true);
+        v.setUint32(20, e.data.length, true);
+        v.setUint32(24, e.size, true);
+        v.setUint16(28, name.length, true);
+        v.setUint32(42, offset, true);
+      }),
+      name,
+    );
+    for (const part of parts) {
+      out.push(part);
+      offset += part.length;
+    }
+  }
+  const centralSize = central.reduce((n, b) => n + b.length, 0);
+  const end = header(22, (v) => {
+    v.setUint32(0, 0x06054b50, true);
+    v.setUint16(8, entries.length, true);
+    v.setUint16(10, entries.length, true);
+    v.setUint32(12, centralSize, true);
+    v.setUint32(16, offset, true);
+  });
+  const all = [...out, ...central, end];
+  const zip = new Uint8Array(all.reduce((n, b) => n + b.length, 0));
+  let at = 0;
+  for (const b of all) {
+    zip.set(b, at);
+    at += b.length;
+  }
+  return zip;
+}
+
+/**
+ * A raw deflate stream of `mib` MiB of zeros, about 1 KiB per MiB (deflate's best ratio), built
+ * without ever holding the inflated bytes: one sync-flushed (byte-aligned, non-final) deflate of
+ * 1 MiB repeated, then an empty final block.
+ */
+function zeroBomb(mib: number): Uint8Array {
+  const piece = deflateRawSync(new Uint8Array(1 << 20), { level: 9, finishFlush: zlibConstants.Z_SYNC_FLUSH });
+  const stream = new Uint8Array(piece.length * mib + 2);
+  for (let i = 0; i < mib; i++) stream.set(piece, i * piece.length);
+  stream.set([3, 0], piece.length * mib);
+  return stream;
+}
+
+/** Runs `load` and returns its error with the growth of peak RSS and of ArrayBuffer memory, in bytes. */
+async function memoryOf(load: () => Promise<unknown>): Promise<{ error: any; peakGrowth: number; arrayBufferGrowth: number; ms: number }> {
+  const peak = process.resourceUsage().maxRSS * 1024;
+  const buffers = process.memoryUsage().arrayBuffers;
+  const started = performance.now();
+  const error = await load().then(
+    () => undefined,
+    (e) => e,
+  );
+  return {
+    error,
+    ms: performance.now() - started,
+    peakGrowth: process.resourceUsage().maxRSS * 1024 - peak,
+    arrayBufferGrowth: process.memoryUsage().arrayBuffers - buffers,
+  };
 }
 
 const layerNamed = (config: Record<string, any>, name: string) => config.config.layers.find((l: any) => l.config.name === name);
@@ -152,6 +262,67 @@ describe('archives are bounded: no zip bomb, no path traversal, no ambiguity', (
   });
 });
 
+describe('a small .keras cannot make the loader hold more than its JSON and weights can use (default limits)', () => {
+  const parts = kerasParts();
+  const stored = (name: string, data: Uint8Array): RawEntry => ({ name, data, method: 0, size: data.length });
+  const configBytes = new TextEncoder().encode(JSON.stringify(parts.config));
+  const GiB = 1024; // MiB
+  const bomb = zeroBomb(GiB); // 1 GiB of zeros in about 1 MiB, within maxEntryBytes (1 GiB) and maxCompressionRatio (1100)
+
+  it('the hand-built archive is a real one: with honest entries it loads', async () => {
+    const zip = rawZip([stored('metadata.json', parts.metadata), stored('config.json', configBytes), { ...stored('model.weights.h5', parts.weights), sizeless: true }]);
+    expect((await loadModel(zip)).layers.length).toBe(4);
+  });
+
+  it('a config.json declaring 1 GiB is refused from its header, before inflating, by the JSON limit', async () => {
+    expect(bomb.length).toBeLessThan(1.1e6);
+    const zip = rawZip([stored('metadata.json', parts.metadata), { name: 'config.json', data: bomb, method: 8, size: GiB << 20 }, stored('model.weights.h5', parts.weights)]);
+    const { error, peakGrowth, arrayBufferGrowth } = await memoryOf(() => loadModel(zip));
+    expect(error).toBeInstanceOf(LimitError);
+    expect(error.limit).toBe('maxJsonBytes');
+    expect(error.message).toMatch(/entry 'config\.json' declares 1073741824 bytes, over the JSON limit of 67108864 bytes \(limits\.maxJsonBytes\); refused before inflating it/);
+    expect(peakGrowth).toBeLessThan(64 << 20);
+    expect(arrayBufferGrowth).toBeLessThan(64 << 20);
+  });
+
+  it('a config.json with no declared size that inflates to 1 GiB is stopped at the JSON limit while inflating', async () => {
+    const zip = rawZip([stored('metadata.json', parts.metadata), { name: 'config.json', data: bomb, method: 8, size: GiB << 20, sizeless: true }, stored('model.weights.h5', parts.weights)]);
+    const { error, peakGrowth, arrayBufferGrowth, ms } = await memoryOf(() => loadModel(zip));
+    expect(error).toBeInstanceOf(LimitError);
+    expect(error.message).toMatch(/entry 'config\.json' inflates to more than 67108864 bytes \(its header declares no size\), over the JSON limit of 67108864 bytes \(limits\.maxJsonBytes\); inflation was stopped there/);
+    // At most the 64 MiB JSON limit plus one inflated chunk (16 KiB of input) and fflate's copies of it are held, never the 1 GiB.
+    expect(peakGrowth).toBeLessThan(400 << 20);
+    expect(arrayBufferGrowth).toBeLessThan(400 << 20);
+    expect(ms).toBeLessThan(20000); // a hang guard only: inflating 64 MiB takes well under a second
+  });
+
+  it('metadata.json is bounded the same way', async () => {
+    const zip = rawZip([{ name: 'metadata.json', data: bomb, method: 8, size: GiB << 20, sizeless: true }, stored('config.json', configBytes), stored('model.weights.h5', parts.weights)]);
+    await expect(loadModel(zip)).rejects.toThrow(/entry 'metadata\.json' inflates to more than 67108864 bytes .* over the JSON limit of 67108864 bytes/);
+  });
+
+  it('a weights entry after config.json is bounded by what that config can need, declared or not', async () => {
+    // k3_embed_stack has 224 weight values in 9 tensors and 4 layers: its weights entry may inflate to at most ~9 MiB.
+    const bound = 64 * 224 + (512 << 10) * 9 + (64 << 10) * 4 + (4 << 20);
+    for (const sizeless of [false, true]) {
+      const zip = rawZip([stored('metadata.json', parts.metadata), stored('config.json', configBytes), { name: 'model.weights.h5', data: bomb, method: 8, size: GiB << 20, sizeless }]);
+      const { error, peakGrowth, arrayBufferGrowth } = await memoryOf(() => loadModel(zip));
+      expect(error).toBeInstanceOf(LimitError);
+      expect(error.message).toMatch(
+        new RegExp(`entry 'model\\.weights\\.h5' ${sizeless ? `inflates to more than ${bound} bytes` : 'declares 1073741824 bytes'}.*, more than the ${bound} bytes that config\\.json's model can need`),
+      );
+      expect(peakGrowth).toBeLessThan(256 << 20);
+      expect(arrayBufferGrowth).toBeLessThan(256 << 20);
+    }
+  });
+
+  it('a weights entry before config.json is still bounded by limits.maxEntryBytes while inflating', async () => {
+    // Over maxEntryBytes by one MiB: refused from the header, and without one, at 1 GiB of inflation (not tested: that is 1 GiB of work).
+    const zip = rawZip([{ name: 'model.weights.h5', data: zeroBomb(GiB + 1), method: 8, size: (GiB + 1) << 20 }, stored('config.json', configBytes)]);
+    await expect(loadModel(zip)).rejects.toThrow(/entry 'model\.weights\.h5' declares 1074790400 bytes, over the limit of 1073741824 \(limits\.maxEntryBytes\)/);
+  });
+});
+
 describe('every size read from a file is checked before memory is allocated', () => {
   const gruSmall = readJson<{ model_config: Record<string, any> }>(join(SAVED, 'gru_small.json')).model_config;
 
@@ -197,7 +368,7 @@ describe('every size read from a file is checked before memory is allocated', ()
     const deep = '['.repeat(5000) + ']'.repeat(5000);
     await expect(loadModel(archive({ 'config.json': new TextEncoder().encode(deep), 'model.weights.h5': parts().weights }))).rejects.toThrow(/nests 5000 levels deep, over the limit of 100/);
     await expect(loadModel(archive({ 'config.json': new Uint8Array([0xff, 0xfe, 0x7b]), 'model.weights.h5': parts().weights }))).rejects.toThrow(/config\.json is not valid UTF-8 text/);
-    await expect(loadModel(readBytes(join(FIXTURES, 'k3_embed_stack.keras')), { limits: { maxJsonBytes: 100 } })).rejects.toThrow(/config\.json is \d+ bytes, over the limit of 100 bytes/);
+    await expect(loadModel(readBytes(join(FIXTURES, 'k3_embed_stack.keras')), { limits: { maxJsonBytes: 100 } })).rejects.toThrow(/entry 'config\.json' declares \d+ bytes, over the JSON limit of 100 bytes \(limits\.maxJsonBytes\); refused before inflating it/);
   });
 });
 

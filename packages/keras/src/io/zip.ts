@@ -34,12 +34,65 @@ function checkEntryName(name: string): void {
   }
 }
 
+/** The most bytes an entry may inflate to, and the error that says so. */
+interface EntryBound {
+  bytes: number;
+  /** Builds the refusal; `found` is "declares N bytes" (refused before inflating) or "inflates to more than N bytes" (stopped while inflating). */
+  refuse(found: string, inflating: boolean): KerasFileError;
+}
+
+/**
+ * What bounds the weights entry beyond `limits.maxEntryBytes`: given `config.json` (and
+ * `metadata.json` when it came first), the most bytes a weights file for that model can need.
+ */
+export type WeightsBound = (config: Uint8Array, metadata: Uint8Array | undefined) => number;
+
+const stopped = (inflating: boolean) => (inflating ? 'inflation was stopped there' : 'refused before inflating it');
+
+function entryBound(name: string, limits: LoadLimits, found: Map<string, Uint8Array>, weightsBound: WeightsBound | undefined): EntryBound {
+  if (name.endsWith('.json')) {
+    // JSON is parsed only up to limits.maxJsonBytes, so inflating more than that is never useful.
+    if (limits.maxJsonBytes < limits.maxEntryBytes) {
+      return {
+        bytes: limits.maxJsonBytes,
+        refuse: (what, inflating) =>
+          new LimitError(
+            'maxJsonBytes',
+            `.keras archive entry '${name}' ${what}, over the JSON limit of ${limits.maxJsonBytes} bytes (limits.maxJsonBytes); ${stopped(inflating)}.`,
+          ),
+      };
+    }
+  }
+  const config = found.get('config.json');
+  if (name === 'model.weights.h5' && weightsBound && config) {
+    const implied = weightsBound(config, found.get('metadata.json'));
+    if (implied < limits.maxEntryBytes) {
+      return {
+        bytes: implied,
+        refuse: (what, inflating) =>
+          new LimitError(
+            'maxEntryBytes',
+            `.keras archive entry '${name}' ${what}, more than the ${implied} bytes that config.json's model can need ` +
+              '(its weights in float64, optimizer state and HDF5 structure, generously counted); it was not inflated further.',
+          ),
+      };
+    }
+  }
+  return {
+    bytes: limits.maxEntryBytes,
+    refuse: (what, inflating) => new LimitError('maxEntryBytes', `.keras archive entry '${name}' ${what}, over the limit of ${limits.maxEntryBytes} (limits.maxEntryBytes).`),
+  };
+}
+
 /**
  * Reads `config.json`, `metadata.json` and `model.weights.h5` from a `.keras` zip, with every
  * size bounded before and while it is decompressed: the entry count, each entry's declared and
- * actual size, and its compression ratio. Other entries (assets) are not decompressed.
+ * actual size, and its compression ratio. A JSON entry never inflates past `limits.maxJsonBytes`;
+ * the weights entry never past `limits.maxEntryBytes`, nor, when `config.json` comes before it
+ * (as Keras writes archives), past what `weightsBound` says that config can need. Other entries
+ * (assets) are not decompressed.
  */
-export function readKerasArchive(bytes: Uint8Array, limits: LoadLimits): KerasArchive {
+export function readKerasArchive(bytes: Uint8Array, limits: LoadLimits, weightsBound?: WeightsBound): KerasArchive {
   const found = new Map<string, Uint8Array>();
   const names: string[] = [];
   let pending: { name: string; error?: unknown } | undefined;
@@ -57,9 +110,10 @@ export function readKerasArchive(bytes: Uint8Array, limits: LoadLimits): KerasAr
     if (file.compression !== 0 && file.compression !== 8) {
       throw new KerasFileError(`.keras archive entry '${file.name}' uses compression method ${file.compression}; only stored (0) and deflate (8) are supported.`);
     }
+    const bound = entryBound(file.name, limits, found, weightsBound);
     const declared = file.originalSize;
-    if (declared !== undefined && declared > limits.maxEntryBytes) {
-      throw new LimitError('maxEntryBytes', `.keras archive entry '${file.name}' declares ${declared} bytes, over the limit of ${limits.maxEntryBytes} (limits.maxEntryBytes).`);
+    if (declared !== undefined && declared > bound.bytes) {
+      throw bound.refuse(`declares ${declared} bytes`, false);
     }
     if (declared !== undefined && file.size !== undefined) {
       const ratioCap = file.compression === 0 ? file.size : file.size * limits.maxCompressionRatio + 64;
@@ -70,7 +124,8 @@ export function readKerasArchive(bytes: Uint8Array, limits: LoadLimits): KerasAr
         );
       }
     }
-    const cap = declared ?? limits.maxEntryBytes;
+    // The declared size is at most bound.bytes here; without one (a data descriptor) the bound caps it.
+    const cap = declared ?? bound.bytes;
     const chunks: Uint8Array[] = [];
     let total = 0;
     const entry = { name: file.name } as { name: string; error?: unknown };
@@ -82,10 +137,9 @@ export function readKerasArchive(bytes: Uint8Array, limits: LoadLimits): KerasAr
       }
       total += data.length;
       if (total > cap) {
-        throw new LimitError(
-          declared === undefined ? 'maxEntryBytes' : 'maxCompressionRatio',
-          `.keras archive entry '${file.name}' decompresses to more than ${cap} bytes` + (declared === undefined ? ' (limits.maxEntryBytes).' : ', the size its header declares.'),
-        );
+        // Checked per inflated chunk, before it is kept: at most one chunk (PUSH_BYTES of input) past the cap.
+        if (declared === undefined) throw bound.refuse(`inflates to more than ${cap} bytes (its header declares no size)`, true);
+        throw new LimitError('maxCompressionRatio', `.keras archive entry '${file.name}' decompresses to more than ${cap} bytes, the size its header declares.`);
       }
       chunks.push(data);
       if (final) {

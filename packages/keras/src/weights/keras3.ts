@@ -18,6 +18,19 @@ export function readKeras3Weights(file: H5File, spec: ModelSpec): (Float32Array 
   });
 }
 
+/**
+ * The most bytes a Keras 3 `model.weights.h5` for this model can need, counted generously: every
+ * weight value in float64 eight times over (the weights, optimizer slots such as Adam's m, v and
+ * v-hat, an EMA copy), 512 KiB of HDF5 structure per weight tensor and 64 KiB per layer, plus
+ * 4 MiB for the optimizer's scalars, metrics and the file's own headers. Keras's own files are far
+ * smaller (about 3 KiB of structure per tensor); this only stops a small archive from inflating
+ * to a weights entry that the model could never use.
+ */
+export function keras3WeightsFileBound(spec: ModelSpec): number {
+  const tensors = spec.layers.reduce((n, layer) => n + layer.weights.length, 0);
+  return 64 * spec.parameterCount + (512 << 10) * tensors + (64 << 10) * spec.layers.length + (4 << 20);
+}
+
 function checkVariableCounts(file: H5File, layer: LayerSpec): void {
   const expected = new Map<string, string[]>();
   for (const w of layer.weights) {
