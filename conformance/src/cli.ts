@@ -5,7 +5,8 @@ import { runConformance } from './runner.js';
 const USAGE = `Usage: gru-conformance --backend <name|module> [--cases <dir>] [--json <file>] [--expectations <file>] [--only a,b] [--quiet]
 
   --backend       a registered backend name (reference, cpu, wasm, webgpu, cudnn: imports @gru/<name>),
-                  or a module path/package exporting \`backend\` (or a default export)
+                  or a module path/package exporting \`backend\` (or a default export); package names
+                  resolve from the current directory (run it in the project that depends on the backend)
   --cases         a directory of case files in the reference format (default: the Keras 3.15.1 cases shipped here)
   --json          also write the full report as JSON
   --expectations  the backend's expectations file (default: the one shipped for a known backend)

@@ -5,6 +5,7 @@ export { judge, type ResultStatus };
 import { loadCaseFiles, type CaseJson } from './format.js';
 import { runForwardCase, type CaseOutcome } from './run-case.js';
 import { runGradientCase } from './run-gradient-case.js';
+import { resolvePackageFrom } from './resolve-package.js';
 import { judge, type ResultStatus } from './judge.js';
 
 export type CaseKind = 'forward' | 'gradient' | 'config' | 'error' | 'suite';
@@ -49,18 +50,57 @@ export interface PlannedCase {
   run: () => Promise<CaseOutcome>;
 }
 
-/** Finds a backend by name (registered, the bundled reference, or `@gru/<name>`) or by module path. */
+/**
+ * Finds a backend by name (registered, the bundled reference, `@gru/<name>`, or a package `<name>`), by package name,
+ * or by module path. Package names resolve from the current working directory first (the project
+ * that runs the CLI depends on the backend; under pnpm, @gru/conformance itself cannot see it),
+ * then from @gru/conformance's own location.
+ */
 export async function resolveBackend(spec: string | GruBackend): Promise<GruBackend> {
   if (typeof spec !== 'string') return spec;
   const known = getBackend(spec);
   if (known) return known;
-  const isModule = spec.startsWith('.') || spec.startsWith('/') || spec.includes('/');
-  const target = isModule ? (spec.startsWith('.') || spec.startsWith('/') ? new URL(spec, `file://${process.cwd()}/`).href : spec) : `@gru/${spec}`;
+  const isPath = spec.startsWith('.') || spec.startsWith('/');
+  const isModule = isPath || spec.includes('/');
   let mod: Record<string, unknown>;
-  try {
-    mod = (await import(target)) as Record<string, unknown>;
-  } catch (err) {
-    throw new Error(`Cannot load backend '${spec}': importing '${target}' failed: ${(err as Error).message}`);
+  let target: string;
+  if (isPath) {
+    target = new URL(spec, `file://${process.cwd()}/`).href;
+    try {
+      mod = (await import(target)) as Record<string, unknown>;
+    } catch (err) {
+      throw new Error(`Cannot load backend '${spec}': importing '${target}' failed: ${(err as Error).message}`);
+    }
+  } else {
+    // A bare name is a gru backend (`cpu` -> @gru/cpu) or, failing that, a package of that name.
+    const candidates = isModule ? [spec] : [`@gru/${spec}`, spec];
+    const cwd = process.cwd();
+    const lookups = candidates.map((pkg) => ({ pkg, ...resolvePackageFrom(pkg, cwd) }));
+    const hit = lookups.find((l) => l.url);
+    if (hit?.url) {
+      target = hit.url;
+      try {
+        mod = (await import(target)) as Record<string, unknown>;
+      } catch (err) {
+        throw new Error(`Cannot load backend '${spec}': importing '${hit.pkg}' (resolved from ${cwd} to ${target}) failed: ${(err as Error).message}`);
+      }
+    } else {
+      // The previous behaviour: resolve from @gru/conformance's own location (npm's flat node_modules).
+      const pkg = candidates[0];
+      target = pkg;
+      try {
+        mod = (await import(pkg)) as Record<string, unknown>;
+      } catch (err) {
+        const lookup = lookups[0];
+        const where = lookup.problem
+          ? `found at ${lookup.root} from ${cwd}, but ${lookup.problem}`
+          : `not found from the current directory ${cwd} (looked at ${lookup.looked[0]}, then in node_modules/${pkg} from there up to the root)`;
+        throw new Error(
+          `Cannot load backend '${spec}': package '${pkg}' was ${where}; importing it from @gru/conformance failed too: ${(err as Error).message}. ` +
+            `Run the command in a project that depends on '${pkg}', or pass a module path.`,
+        );
+      }
+    }
   }
   const exported = [mod.backend, mod.default, (mod.default as Record<string, unknown> | undefined)?.backend].find(
     (b): b is GruBackend => typeof b === 'object' && b !== null && typeof (b as GruBackend).prepare === 'function',

@@ -1,13 +1,14 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bundledCasesDir } from '../src/expectations.js';
 
 const cli = join(__dirname, '..', 'bin', 'gru-conformance.mjs');
-const run = (args: string[], env: Record<string, string> = {}) =>
-  spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+const repo = join(__dirname, '..', '..');
+const run = (args: string[], env: Record<string, string> = {}, cwd?: string) =>
+  spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, cwd });
 const lastLine = (s: string) => s.trim().split('\n').at(-1);
 
 function caseDir(names: string[]): string {
@@ -81,5 +82,50 @@ describe('gru-conformance CLI', () => {
     expect(run(['--backend', 'reference', '--bogus', '1']).stderr).toMatch(/Unknown option\(s\): --bogus/);
     expect(run(['--backend', 'no-such-backend']).stderr).toMatch(/Cannot load backend 'no-such-backend'/);
     expect(execFileSync(process.execPath, [cli, '--help'], { encoding: 'utf8' })).toMatch(/Usage: gru-conformance/);
+  });
+
+  it('resolves --backend cpu from the directory it runs in (pnpm: packages/cpu), not from @gru/conformance', () => {
+    const r = run(['--backend', 'cpu', '--only', 'defaults_last'], {}, join(repo, 'packages', 'cpu'));
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^PASS {2}defaults_last/m);
+    expect(r.stdout).toMatch(/^backend: cpu;/m);
+    expect(lastLine(r.stdout)).toBe('1 passed, 0 failed, 0 skipped');
+    expect(r.status).toBe(0);
+  });
+
+  it('resolves --backend wasm through node_modules of the current directory (a project depending on @gru/wasm)', () => {
+    const project = mkdtempSync(join(tmpdir(), 'gru-project-'));
+    mkdirSync(join(project, 'node_modules', '@gru'), { recursive: true });
+    symlinkSync(join(repo, 'packages', 'wasm'), join(project, 'node_modules', '@gru', 'wasm'), 'dir');
+    for (const spec of ['wasm', '@gru/wasm']) {
+      const r = run(['--backend', spec, '--only', 'defaults_last'], {}, project);
+      expect(r.stderr, spec).toBe('');
+      expect(r.stdout, spec).toMatch(/^backend: wasm;/m);
+      expect(lastLine(r.stdout), spec).toBe('1 passed, 0 failed, 0 skipped');
+    }
+  });
+
+  it("resolves a third-party package by name with its exports' import condition", () => {
+    const project = mkdtempSync(join(tmpdir(), 'gru-project-'));
+    const pkgDir = join(project, 'node_modules', 'my-gru-backend');
+    mkdirSync(join(pkgDir, 'esm'), { recursive: true });
+    writeFileSync(
+      join(pkgDir, 'package.json'),
+      JSON.stringify({ name: 'my-gru-backend', type: 'module', exports: { '.': { require: './missing.cjs', import: './esm/index.js' } } }),
+    );
+    writeFileSync(join(pkgDir, 'esm', 'index.js'), `export { backend } from ${JSON.stringify(join(__dirname, 'fixtures', 'declining-backend.mjs'))};\n`);
+    const r = run(['--backend', 'my-gru-backend', '--only', 'defaults_last,backwards_seq'], {}, project);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^UNSUP backwards_seq goBackwards is not implemented by the declining backend/m);
+    expect(lastLine(r.stdout)).toBe('1 passed, 0 failed, 1 skipped');
+  });
+
+  it('says where it looked when a backend package cannot be found', () => {
+    const project = mkdtempSync(join(tmpdir(), 'gru-project-'));
+    const r = run(['--backend', 'cpu'], {}, project);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`Cannot load backend 'cpu': package '@gru/cpu' was not found from the current directory ${project}`);
+    expect(r.stderr).toContain(join(project, 'node_modules', '@gru', 'cpu'));
+    expect(r.stderr).toMatch(/importing it from @gru\/conformance failed too/);
   });
 });

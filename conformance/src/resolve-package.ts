@@ -1,0 +1,124 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+/** Where a package specifier was looked for, for error messages. */
+export interface PackageLookup {
+  /** The file URL to import, when the package was found. */
+  url?: string;
+  /** The package's root directory, when found. */
+  root?: string;
+  /** Every place that was tried, in order. */
+  looked: string[];
+  /** Why a found package could not be resolved to a file (bad `exports`, missing entry). */
+  problem?: string;
+}
+
+const CONDITIONS = ['node', 'import', 'default'];
+
+function splitSpecifier(spec: string): { name: string; subpath: string } {
+  const parts = spec.split('/');
+  const n = spec.startsWith('@') ? 2 : 1;
+  const rest = parts.slice(n).join('/');
+  return { name: parts.slice(0, n).join('/'), subpath: rest ? `./${rest}` : '.' };
+}
+
+function readJson(path: string): Record<string, unknown> | undefined {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+const isFile = (p: string) => existsSync(p) && statSync(p).isFile();
+
+/** A conditional `exports` target, with Node's conditions for `import` (node, import, default). */
+function pickTarget(target: unknown, star?: string): string | undefined {
+  if (typeof target === 'string') return star === undefined ? target : target.split('*').join(star);
+  if (Array.isArray(target)) {
+    for (const t of target) {
+      const picked = pickTarget(t, star);
+      if (picked) return picked;
+    }
+    return undefined;
+  }
+  if (target && typeof target === 'object') {
+    for (const [cond, value] of Object.entries(target)) {
+      if (!CONDITIONS.includes(cond)) continue;
+      const picked = pickTarget(value, star);
+      if (picked) return picked;
+    }
+  }
+  return undefined;
+}
+
+/** Resolves `subpath` ('.' or './x') through a package.json `exports` field. */
+function resolveExports(exportsField: unknown, subpath: string): string | undefined {
+  const isSubpathMap = exportsField && typeof exportsField === 'object' && !Array.isArray(exportsField) && Object.keys(exportsField).some((k) => k.startsWith('.'));
+  const map: Record<string, unknown> = isSubpathMap ? (exportsField as Record<string, unknown>) : { '.': exportsField };
+  if (subpath in map) return pickTarget(map[subpath]);
+  for (const [key, value] of Object.entries(map)) {
+    const star = key.indexOf('*');
+    if (star < 0) continue;
+    const [before, after] = [key.slice(0, star), key.slice(star + 1)];
+    if (subpath.startsWith(before) && subpath.endsWith(after) && subpath.length >= key.length - 1) {
+      return pickTarget(value, subpath.slice(before.length, subpath.length - after.length));
+    }
+  }
+  return undefined;
+}
+
+/** The entry file of a package without `exports` (CommonJS-style `main` probing). */
+function legacyEntry(root: string, pkg: Record<string, unknown>, subpath: string): string | undefined {
+  const base = subpath === '.' ? (typeof pkg.main === 'string' ? pkg.main : 'index.js') : subpath;
+  for (const candidate of [base, `${base}.js`, `${base}.mjs`, `${base}.cjs`, join(base, 'index.js')]) {
+    const p = resolve(root, candidate);
+    if (isFile(p)) return p;
+  }
+  return undefined;
+}
+
+/**
+ * Resolves a bare package specifier (`@gru/wasm`, `my-backend`, `pkg/sub`) for `import`, as Node
+ * would from a module in `fromDir`: the package itself when `fromDir` is inside it (self-reference
+ * through `exports`), else `node_modules/<name>` in `fromDir` and every folder above it. Used so
+ * that `gru-conformance --backend <name>` finds the backend the user's project depends on, which
+ * pnpm's strict layout does not make visible to @gru/conformance itself.
+ */
+export function resolvePackageFrom(spec: string, fromDir: string): PackageLookup {
+  const { name, subpath } = splitSpecifier(spec);
+  const looked: string[] = [];
+  const found = (root: string): PackageLookup => {
+    const pkg = readJson(join(root, 'package.json')) ?? {};
+    let file: string | undefined;
+    if (pkg.exports !== undefined) {
+      const target = resolveExports(pkg.exports, subpath);
+      if (!target) return { root, looked, problem: `${join(root, 'package.json')} exports no '${subpath}' for import` };
+      file = resolve(root, target);
+      if (!isFile(file)) return { root, looked, problem: `${join(root, 'package.json')} exports '${subpath}' as ${target}, which does not exist (is the package built?)` };
+    } else {
+      file = legacyEntry(root, pkg, subpath);
+      if (!file) return { root, looked, problem: `${root} has no entry file for '${subpath}' (is the package built?)` };
+    }
+    return { url: pathToFileURL(file).href, root, looked };
+  };
+  // Self-reference: the nearest package.json above fromDir, when it is this package with `exports`.
+  for (let dir = resolve(fromDir); ; dir = dirname(dir)) {
+    const pkgPath = join(dir, 'package.json');
+    if (existsSync(pkgPath)) {
+      const pkg = readJson(pkgPath);
+      looked.push(`${pkgPath} (the package itself)`);
+      if (pkg?.name === name && pkg.exports !== undefined) return found(dir);
+      break;
+    }
+    if (dirname(dir) === dir) break;
+  }
+  for (let dir = resolve(fromDir); ; dir = dirname(dir)) {
+    const candidate = join(dir, 'node_modules', name);
+    looked.push(candidate);
+    if (existsSync(join(candidate, 'package.json'))) return found(candidate);
+    if (dirname(dir) === dir) break;
+  }
+  return { looked };
+}
