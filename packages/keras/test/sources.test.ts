@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KerasFileError, LimitError, loadModel } from '../src/index.js';
+import { checkRelativePath, siblingUrl } from '../src/io/source.js';
 import { expectClose, FIXTURES, readBytes, readJson, type JsonTensor } from './helpers.js';
 
 const KERAS = join(FIXTURES, 'k3_embed_stack.keras');
@@ -12,6 +13,23 @@ const ref = readJson<{ input: JsonTensor; expected: JsonTensor[] }>(join(FIXTURE
 const TFJS_DIR = join(FIXTURES, 'tfjs_embed_bidir');
 const tfjsRef = readJson<{ input: JsonTensor; expected: JsonTensor[] }>(join(FIXTURES, 'tfjs_embed_bidir.json'));
 const SHARDS = ['group1-shard1of2.bin', 'group1-shard2of2.bin'];
+/** '..' and separators spelled with percent-escapes: a URL resolves `%2e%2e` as '..', and servers may decode `%2f`/`%5c`. */
+const ENCODED_ESCAPES = [
+  '%2e%2e/%2e%2e/secret.bin',
+  '%2E%2E/secret.bin',
+  '.%2e/secret.bin',
+  '%2E./secret.bin',
+  'a/%2e%2E/%2e%2e/secret.bin',
+  '..%2fsecret.bin',
+  '..%2Fsecret.bin',
+  'a%2f..%2f..%2fsecret.bin',
+  '..%5csecret.bin',
+  '%2e%2e%5Csecret.bin',
+  '%252e%252e/secret.bin',
+  '%2e%2e',
+  '%2fetc/passwd',
+  'shard%00.bin',
+];
 
 describe('sources: a model loads the same from every kind of source', () => {
   const bytes = readBytes(KERAS);
@@ -92,7 +110,7 @@ describe('TF.js layers models: shards are found beside model.json', () => {
 
   it('refuses shard paths that leave the model folder, before reading anything', async () => {
     const manifest = JSON.parse(readFileSync(join(TFJS_DIR, 'model.json'), 'utf8'));
-    for (const bad of ['../secret.bin', '/etc/passwd', 'https://evil.example/x.bin', 'a\\..\\b.bin']) {
+    for (const bad of [...['../secret.bin', '/etc/passwd', 'https://evil.example/x.bin', 'a\\..\\b.bin'], ...ENCODED_ESCAPES]) {
       manifest.weightsManifest[0].paths = [bad];
       const asked: string[] = [];
       const files = async (p: string) => {
@@ -104,6 +122,33 @@ describe('TF.js layers models: shards are found beside model.json', () => {
     }
   });
 
+  it('a shard path that passes the check always resolves inside the model folder', () => {
+    const base = 'https://models.example/a/b/model.json';
+    expect(siblingUrl('group1-shard1of2.bin', base)).toBe('https://models.example/a/b/group1-shard1of2.bin');
+    expect(siblingUrl('sub/./x%20y.bin', base)).toBe('https://models.example/a/b/sub/x%20y.bin');
+    // Every combination of dots, escapes and separators up to 4 pieces: refused, or resolved inside a/b/.
+    const pieces = ['.', '..', '%2e', '%2E', '%2e%2e', '%252e', '/', '\\', '%2f', '%5c', 'x', ''];
+    let allowed = 0;
+    const grow = (path: string, depth: number) => {
+      if (path) {
+        let url: string | undefined;
+        try {
+          checkRelativePath(path, 'p');
+          url = siblingUrl(path, base);
+        } catch (err) {
+          expect(err).toBeInstanceOf(KerasFileError);
+        }
+        if (url !== undefined) {
+          allowed++;
+          expect(url.startsWith('https://models.example/a/b/'), `${path} -> ${url}`).toBe(true);
+        }
+      }
+      if (depth < 4) for (const p of pieces) grow(path + p, depth + 1);
+    };
+    grow('', 0);
+    expect(allowed).toBeGreaterThan(100);
+  });
+
   describe('over HTTP (fetch, as in a browser)', () => {
     let server: Server;
     let base = '';
@@ -111,7 +156,17 @@ describe('TF.js layers models: shards are found beside model.json', () => {
     beforeAll(async () => {
       server = createServer((req, res) => {
         requests.push(req.url ?? '');
+        if (req.url === '/secret.bin') {
+          res.end('secret'); // reachable: a loader that escaped the folder would get it
+          return;
+        }
         const name = (req.url ?? '').replace(/^\/models\//, '');
+        if (name.startsWith('escape') && name.endsWith('.json')) {
+          const manifest = JSON.parse(readFileSync(join(TFJS_DIR, 'model.json'), 'utf8'));
+          manifest.weightsManifest[0].paths = [decodeURIComponent(name.slice('escape'.length, -'.json'.length))];
+          res.end(JSON.stringify(manifest));
+          return;
+        }
         const allowed = ['model.json', ...SHARDS];
         if (!allowed.includes(name)) {
           res.statusCode = 404;
@@ -134,6 +189,15 @@ describe('TF.js layers models: shards are found beside model.json', () => {
     it('a fetch Response: shards are fetched relative to response.url', async () => {
       const model = await loadModel(await fetch(`${base}model.json`));
       expectClose(await model.predict(tfjsRef.input), tfjsRef.expected[0]);
+    });
+
+    it('a model.json whose shard path escapes with percent-encoded dots is refused without fetching outside its folder', async () => {
+      for (const bad of ENCODED_ESCAPES) {
+        const start = requests.length;
+        await expect(loadModel(`${base}escape${encodeURIComponent(bad)}.json`)).rejects.toThrow(/not a plain relative path beside model\.json/);
+        expect(requests.slice(start)).toEqual([`/models/escape${encodeURIComponent(bad)}.json`]);
+      }
+      expect(requests).not.toContain('/secret.bin');
     });
 
     it('an HTTP error names the URL and status', async () => {

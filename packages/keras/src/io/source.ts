@@ -37,19 +37,57 @@ function checkSize(size: number, label: string, limits: LoadLimits): void {
   }
 }
 
+/** Percent-decodes until nothing changes (at most a few rounds), so that `%252e` is seen as `.` too. */
+function fullyDecoded(path: string): string {
+  let text = path;
+  for (let round = 0; round < 4; round++) {
+    let next: string;
+    try {
+      next = decodeURIComponent(text);
+    } catch {
+      return text; // a malformed escape is not a separator or a dot; the raw checks still apply
+    }
+    if (next === text) break;
+    text = next;
+  }
+  return text;
+}
+
 /**
  * A relative path from model.json (a TF.js shard) must stay beside it: no scheme, no absolute
- * path, no '..'. Otherwise a file could make the loader fetch or read anything.
+ * path, no '..' segment, and none spelled with percent-encoding either (`%2e%2e`, `.%2E`,
+ * `%252e`): a URL resolves `%2e%2e` as '..', and a server may decode `%2f`/`%5c` into separators.
+ * So escapes of '.', '/', '\' and NUL are refused outright, and the path is checked again after
+ * decoding. Otherwise a file could make the loader fetch or read anything.
  */
 export function checkRelativePath(path: unknown, what: string): string {
   if (typeof path !== 'string' || path.length === 0 || path.length > 1024) {
     throw new KerasFileError(`${what} must be a non-empty relative path, received ${JSON.stringify(path)?.slice(0, 100)}.`);
   }
-  const parts = path.split('/');
-  if (path.startsWith('/') || path.includes('\\') || path.includes('\0') || /^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(path) || parts.includes('..')) {
+  const unsafe = (text: string) =>
+    text.startsWith('/') ||
+    text.includes('\\') ||
+    text.includes('\0') ||
+    /^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(text) ||
+    text.split('/').includes('..');
+  if (unsafe(path) || /%(2e|2f|5c|00)/i.test(path) || unsafe(fullyDecoded(path))) {
     throw new KerasFileError(`${what} ${JSON.stringify(path.slice(0, 200))} is not a plain relative path beside model.json; refusing to read it.`);
   }
   return path;
+}
+
+/**
+ * Where a shard path points, resolved against model.json's URL, checked to stay in model.json's
+ * folder on the same origin (whatever spelling got past checkRelativePath, the resolved URL decides).
+ */
+export function siblingUrl(relative: string, base: string): string {
+  const path = checkRelativePath(relative, 'A weight shard path');
+  const folder = new URL('.', base);
+  const url = new URL(path, base);
+  if (url.origin !== folder.origin || url.protocol !== folder.protocol || !url.pathname.startsWith(folder.pathname)) {
+    throw new KerasFileError(`A weight shard path ${JSON.stringify(path.slice(0, 200))} resolves to ${url.href}, outside ${folder.href}; refusing to read it.`);
+  }
+  return url.toString();
 }
 
 /** Reads a source into bytes, bounded by `limits.maxFileBytes` before and while reading. */
@@ -115,8 +153,13 @@ async function readPath(path: string, limits: LoadLimits): Promise<Uint8Array> {
 
 function pathSiblings(path: string, limits: LoadLimits): SiblingReader {
   return async (relative) => {
-    const { dirname, join } = await nodeImport<typeof import('node:path')>('node:path');
-    return readPath(join(dirname(path), checkRelativePath(relative, 'A weight shard path')), limits);
+    const { dirname, resolve, sep } = await nodeImport<typeof import('node:path')>('node:path');
+    const folder = resolve(dirname(path));
+    const shard = resolve(folder, checkRelativePath(relative, 'A weight shard path'));
+    if (!shard.startsWith(folder.endsWith(sep) ? folder : folder + sep)) {
+      throw new KerasFileError(`A weight shard path ${JSON.stringify(relative.slice(0, 200))} resolves to ${shard}, outside ${folder}; refusing to read it.`);
+    }
+    return readPath(shard, limits);
   };
 }
 
@@ -133,7 +176,7 @@ async function fetchChecked(url: string): Promise<Response> {
 
 function urlSiblings(base: string, limits: LoadLimits): SiblingReader {
   return async (relative) => {
-    const url = new URL(checkRelativePath(relative, 'A weight shard path'), base).toString();
+    const url = siblingUrl(relative, base);
     return readResponse(await fetchChecked(url), url, limits);
   };
 }
