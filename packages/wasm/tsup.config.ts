@@ -7,7 +7,7 @@ export default defineConfig({
   sourcemap: true,
   // gru.wasm is rebuilt right after (scripts/build-wasm.mjs); keeping it meanwhile means a rebuild
   // never leaves a window in which the package cannot load.
-  clean: ['!gru.wasm'],
+  clean: ['!gru.wasm', '!gru-threads.wasm'],
   // The CommonJS build finds gru.wasm through a shimmed import.meta.url.
   shims: true,
   target: 'es2022',

@@ -1,9 +1,18 @@
 import { activateRow } from './activations';
 import { gemm, PANEL_COLS } from './gemm';
+import { barrier } from './sync';
 
 // One whole GRU layer call: the input projection for a chunk of timesteps as one GEMM, then the
 // recurrence step by step (one GEMM of the state against the recurrent panels, then the gates).
 // The semantics are those of ForwardRequest in @gru/core's backend/types.ts.
+//
+// Threads (gru-threads.wasm): `workers` instances run gruForwardPart on one shared memory, each
+// on its own share of the units: whole groups of 4 panels (32 units) of every gate, so each worker
+// computes its units' input projections, recurrent GEMM columns, gates and new state, and reads
+// only its own columns of the projections. The workers meet at a barrier once a step (twice with
+// resetAfter false, whose candidate GEMM needs all of r * h; once more with recurrent dropout).
+// Every output element is the same sum in the same order whoever computes it (see gemm.ts), so
+// results are bitwise identical for any number of workers.
 //
 // Layout: H units are padded to Hp (a multiple of 8) per gate; gate g's columns start at g*Hp in
 // every [3*Hp] row. Padding columns carry zero weights and are never read back as a state
@@ -36,14 +45,14 @@ let sRH: usize = 0; // [B][Hp] r * h (resetAfter false: the candidate GEMM's inp
 let sHZ: usize = 0; // [B][Hp] x3: state times each gate's recurrent dropout mask
 let sHR: usize = 0;
 let sHH: usize = 0;
-let sXS: usize = 0; // [chunk][D] input times one gate's input dropout mask
+let sXS: usize = 0; // [workers][chunk][D] input times one gate's input dropout mask, one per worker
 
 /**
  * Lays the scratch buffers out and returns their total size in bytes. The input projections
  * [B][chunk][3Hp] come first; each step adds its recurrent z and r parts (and with resetAfter
  * false the candidate's) into them in place, so the gates are computed where they are stored.
  */
-function layout(B: i32, D: i32, Hp: i32, flags: i32, chunk: i32): usize {
+function layout(B: i32, D: i32, Hp: i32, flags: i32, chunk: i32, workers: i32): usize {
   const b = <usize>B, hp = <usize>Hp;
   let at: usize = f32s(b * <usize>chunk * 3 * hp);
   sHA = at; at += f32s(b * hp);
@@ -56,14 +65,14 @@ function layout(B: i32, D: i32, Hp: i32, flags: i32, chunk: i32): usize {
     sHH = at; at += f32s(b * hp);
   }
   if (flags & FLAG_INPUT_DROPOUT) {
-    sXS = at; at += f32s(<usize>chunk * <usize>D);
+    sXS = at; at += <usize>workers * f32s(<usize>chunk * <usize>D);
   }
   return at;
 }
 
-/** Bytes of scratch memory gruForward needs (64-byte aligned base). */
-export function scratchBytes(B: i32, D: i32, Hp: i32, flags: i32, chunk: i32): usize {
-  return layout(B, D, Hp, flags, chunk);
+/** Bytes of scratch memory a call needs (64-byte aligned base). */
+export function scratchBytes(B: i32, D: i32, Hp: i32, flags: i32, chunk: i32, workers: i32): usize {
+  return layout(B, D, Hp, flags, chunk, workers);
 }
 
 /** dst[i] = src[i] * m[i] for n floats (n a multiple of 4 not required: scalar tail). */
@@ -79,18 +88,36 @@ function mulRow(dst: usize, src: usize, m: usize, n: i32): void {
   }
 }
 
-/**
- * Runs a whole GRU layer call. Bias rows are padded to 3*Hp: `biasIn` is the input bias, plus the
- * recurrent bias for z and r when resetAfter (they are only ever summed); `biasRec` holds the
- * candidate's recurrent bias b_h at [2Hp, 3Hp) (zeros unless resetAfter).
- */
+/** The first panel of worker `w`'s share of a gate's `ppg` panels (shares are whole groups of 4). */
+@inline function sharePanel(w: i32, workers: i32, ppg: i32): i32 {
+  const groups = (ppg + 3) >> 2;
+  return min(ppg, ((w * groups) / workers) << 2);
+}
+
+/** Runs a whole GRU layer call on one thread. */
 export function gruForward(
   B: i32, T: i32, D: i32, H: i32, Hp: i32, flags: i32, actF: i32, actG: i32, chunk: i32,
   x: usize, wIn: usize, wRec: usize, biasIn: usize, biasRec: usize,
   h0: usize, mask: usize, inDrop: usize, recDrop: usize,
   out: usize, last: usize, scratch: usize,
 ): void {
-  layout(B, D, Hp, flags, chunk);
+  gruForwardPart(B, T, D, H, Hp, flags, actF, actG, chunk, x, wIn, wRec, biasIn, biasRec, h0, mask, inDrop, recDrop, out, last, scratch, 0, 1, 0);
+}
+
+/**
+ * Worker `w` of `workers`' share of a whole GRU layer call (all of it when workers is 1). Bias
+ * rows are padded to 3*Hp: `biasIn` is the input bias, plus the recurrent bias for z and r when
+ * resetAfter (they are only ever summed); `biasRec` holds the candidate's recurrent bias b_h at
+ * [2Hp, 3Hp) (zeros unless resetAfter). `sync` is the workers' barrier (12 bytes, zeroed).
+ */
+export function gruForwardPart(
+  B: i32, T: i32, D: i32, H: i32, Hp: i32, flags: i32, actF: i32, actG: i32, chunk: i32,
+  x: usize, wIn: usize, wRec: usize, biasIn: usize, biasRec: usize,
+  h0: usize, mask: usize, inDrop: usize, recDrop: usize,
+  out: usize, last: usize, scratch: usize,
+  w: i32, workers: i32, sync: usize,
+): void {
+  layout(B, D, Hp, flags, chunk, workers);
   const proj = scratch, gates = scratch + sGates, rh = scratch + sRH;
   let hPrev = scratch + sHA, hNext = scratch + sHB;
   const resetAfter = (flags & FLAG_RESET_AFTER) != 0;
@@ -102,16 +129,25 @@ export function gruForward(
 
   const hp = <usize>Hp, hpB = hp << 2, rowB = hpB * 3, hB = <usize>H << 2, dB = <usize>D << 2;
   const ppg = Hp / PANEL_COLS; // panels per gate
-  const gatePanels = <usize>ppg * (<usize>H << 5); // bytes of one gate's recurrent panels
-  const inGatePanels = <usize>ppg * (<usize>D << 5);
+  const recPanelB = <usize>H << 5, inPanelB = <usize>D << 5; // bytes of one panel
+  const gatePanels = <usize>ppg * recPanelB; // bytes of one gate's recurrent panels
+  const inGatePanels = <usize>ppg * inPanelB;
+
+  // This worker's units: padded columns [u0, u1) of every gate, of which [u0, uH) are real.
+  const p0 = sharePanel(w, workers, ppg), p1 = sharePanel(w + 1, workers, ppg), np = p1 - p0;
+  const u0 = <usize>p0 * PANEL_COLS, u1 = <usize>p1 * PANEL_COLS, uH = min(u1, <usize>H);
+  const colB = u0 << 2, shareB = (u1 - u0) << 2, realB = uH > u0 ? (uH - u0) << 2 : 0;
+  const recOff = <usize>p0 * recPanelB, inOff = <usize>p0 * inPanelB;
 
   // Initial state, padded with zeros.
-  memory.fill(hPrev, 0, <usize>B * hpB);
-  memory.fill(hNext, 0, <usize>B * hpB);
-  if (flags & FLAG_INITIAL_STATE) {
-    for (let b = 0; b < B; b++) memory.copy(hPrev + <usize>b * hpB, h0 + <usize>b * hB, hB);
+  for (let b = 0; b < B; b++) {
+    const o = <usize>b * hpB + colB;
+    memory.fill(hPrev + o, 0, shareB);
+    memory.fill(hNext + o, 0, shareB);
+    memory.fill(rh + o, 0, shareB);
+    if (flags & FLAG_INITIAL_STATE) memory.copy(hPrev + o, h0 + <usize>b * hB + colB, realB);
   }
-  memory.fill(rh, 0, <usize>B * hpB);
+  barrier(sync, workers);
 
   const nChunks = (T + chunk - 1) / chunk;
   const chunkRowsB = <usize>chunk * rowB; // one batch row's block of projections
@@ -120,19 +156,21 @@ export function gruForward(
     const t0 = c * chunk;
     const tc = min(chunk, T - t0);
 
-    // Input projection (+ bias) for timesteps t0..t0+tc-1 of every batch row.
+    // Input projection (+ bias) of this worker's columns for timesteps t0..t0+tc-1 of every
+    // batch row. Only this worker reads them, so no barrier follows.
     const xChunk = x + <usize>t0 * dB;
     const xStride = <usize>T * dB;
-    if (!inDropout) {
-      gemm(xChunk, dB, tc, B, xStride, D, wIn, 3 * ppg, biasIn, 0, 0, proj, rowB, chunkRowsB);
-    } else {
-      const xs = scratch + sXS;
-      for (let b = 0; b < B; b++) {
-        for (let g = 0; g < 3; g++) {
+    for (let g = 0; g < 3; g++) {
+      const gateOff = <usize>g * hpB + colB;
+      const wg = wIn + <usize>g * inGatePanels + inOff;
+      if (!inDropout) {
+        gemm(xChunk, dB, tc, B, xStride, D, wg, np, biasIn + gateOff, 0, 0, proj + gateOff, rowB, chunkRowsB);
+      } else {
+        const xs = scratch + sXS + <usize>w * f32s(<usize>chunk * <usize>D);
+        for (let b = 0; b < B; b++) {
           const m = inDrop + (<usize>(g * B + b)) * dB;
           for (let k = 0; k < tc; k++) mulRow(xs + <usize>k * dB, xChunk + <usize>b * xStride + <usize>k * dB, m, D);
-          const gateOff = <usize>g * hpB;
-          gemm(xs, dB, tc, 1, 0, D, wIn + <usize>g * inGatePanels, ppg, biasIn + gateOff, 0, 0, proj + <usize>b * chunkRowsB + gateOff, rowB, 0);
+          gemm(xs, dB, tc, 1, 0, D, wg, np, biasIn + gateOff, 0, 0, proj + <usize>b * chunkRowsB + gateOff, rowB, 0);
         }
       }
     }
@@ -149,65 +187,69 @@ export function gruForward(
         inR = scratch + sHR;
         inH = scratch + sHH;
         for (let b = 0; b < B; b++) {
-          const o = <usize>b * hpB, mo = <usize>b * hB;
-          mulRow(inZ + o, hPrev + o, recDrop + mo, H);
-          mulRow(inR + o, hPrev + o, recDrop + <usize>B * hB + mo, H);
-          mulRow(inH + o, hPrev + o, recDrop + <usize>(2 * B) * hB + mo, H);
+          const o = <usize>b * hpB + colB, mo = <usize>b * hB + colB, n = <i32>(realB >> 2);
+          mulRow(inZ + o, hPrev + o, recDrop + mo, n);
+          mulRow(inR + o, hPrev + o, recDrop + <usize>B * hB + mo, n);
+          mulRow(inH + o, hPrev + o, recDrop + <usize>(2 * B) * hB + mo, n);
         }
+        barrier(sync, workers);
       }
 
       // z and r pre-activations: the projections plus the state's recurrent part, in place.
-      if (!recDropout) {
-        gemm(hPrev, hpB, B, 1, 0, H, wRec, 2 * ppg, gt, chunkRowsB, 0, gt, chunkRowsB, 0);
-      } else {
-        gemm(inZ, hpB, B, 1, 0, H, wRec, ppg, gt, chunkRowsB, 0, gt, chunkRowsB, 0);
-        gemm(inR, hpB, B, 1, 0, H, wRec + gatePanels, ppg, gt + hpB, chunkRowsB, 0, gt + hpB, chunkRowsB, 0);
-      }
+      gemm(inZ, hpB, B, 1, 0, H, wRec + recOff, np, gt + colB, chunkRowsB, 0, gt + colB, chunkRowsB, 0);
+      gemm(inR, hpB, B, 1, 0, H, wRec + gatePanels + recOff, np, gt + hpB + colB, chunkRowsB, 0, gt + hpB + colB, chunkRowsB, 0);
       // resetAfter: the candidate's recurrent part h x U_h + b_h, which r scales.
-      if (resetAfter) gemm(inH, hpB, B, 1, 0, H, wRec + 2 * gatePanels, ppg, biasRec + 2 * hpB, 0, 0, gates, hpB, 0);
+      if (resetAfter) gemm(inH, hpB, B, 1, 0, H, wRec + 2 * gatePanels + recOff, np, biasRec + 2 * hpB + colB, 0, 0, gates + colB, hpB, 0);
 
       for (let b = 0; b < B; b++) {
         if (hasMask && load<u8>(mask + <usize>b * T + t) == 0) continue;
         const row = gt + <usize>b * chunkRowsB;
-        activateRow(actG, row, 2 * Hp);
+        activateRow(actG, row + colB, np * PANEL_COLS);
+        activateRow(actG, row + hpB + colB, np * PANEL_COLS);
         if (!resetAfter) {
           // The candidate's recurrent input is r * h (h with the h-gate dropout mask).
           const hRow = inH + <usize>b * hpB, rRow = row + hpB, dst = rh + <usize>b * hpB;
-          for (let o: usize = 0; o < hpB; o += 16) v128.store(dst + o, f32x4.mul(v128.load(rRow + o), v128.load(hRow + o)));
+          for (let o = colB; o < colB + shareB; o += 16) v128.store(dst + o, f32x4.mul(v128.load(rRow + o), v128.load(hRow + o)));
         }
       }
-      // resetAfter false: the candidate pre-activation gets (r * h) x U_h, in place.
-      if (!resetAfter) gemm(rh, hpB, B, 1, 0, H, wRec + 2 * gatePanels, ppg, gt + 2 * hpB, chunkRowsB, 0, gt + 2 * hpB, chunkRowsB, 0);
+      // resetAfter false: the candidate pre-activation gets (r * h) x U_h, in place; it needs
+      // every worker's part of r * h.
+      if (!resetAfter) {
+        barrier(sync, workers);
+        gemm(rh, hpB, B, 1, 0, H, wRec + 2 * gatePanels + recOff, np, gt + 2 * hpB + colB, chunkRowsB, 0, gt + 2 * hpB + colB, chunkRowsB, 0);
+      }
 
       // Candidate and new state; a masked row carries its state.
       const one = f32x4.splat(1.0);
       for (let b = 0; b < B; b++) {
         const prev = hPrev + <usize>b * hpB, next = hNext + <usize>b * hpB;
         if (hasMask && load<u8>(mask + <usize>b * T + t) == 0) {
-          memory.copy(next, prev, hpB);
+          memory.copy(next + colB, prev + colB, shareB);
           continue;
         }
         const zRow = gt + <usize>b * chunkRowsB, rRow = zRow + hpB, cand = zRow + (hpB << 1);
         if (resetAfter) {
           const gH = gates + <usize>b * hpB;
-          for (let o: usize = 0; o < hpB; o += 16) {
+          for (let o = colB; o < colB + shareB; o += 16) {
             v128.store(cand + o, f32x4.add(v128.load(cand + o), f32x4.mul(v128.load(rRow + o), v128.load(gH + o))));
           }
         }
-        activateRow(actF, cand, Hp);
-        for (let o: usize = 0; o < hpB; o += 16) {
+        activateRow(actF, cand + colB, np * PANEL_COLS);
+        for (let o = colB; o < colB + shareB; o += 16) {
           const z = v128.load(zRow + o);
           v128.store(next + o, f32x4.add(f32x4.mul(z, v128.load(prev + o)), f32x4.mul(f32x4.sub(one, z), v128.load(cand + o))));
         }
       }
 
       if (sequences) {
-        for (let b = 0; b < B; b++) memory.copy(out + (<usize>b * <usize>T + <usize>k) * hB, hNext + <usize>b * hpB, hB);
+        for (let b = 0; b < B; b++) memory.copy(out + (<usize>b * <usize>T + <usize>k) * hB + colB, hNext + <usize>b * hpB + colB, realB);
       }
       const tmp = hPrev;
       hPrev = hNext;
       hNext = tmp;
+      // Every worker's part of the new state is written before any worker's next GEMM reads it.
+      barrier(sync, workers);
     }
   }
-  for (let b = 0; b < B; b++) memory.copy(last + <usize>b * hB, hPrev + <usize>b * hpB, hB);
+  for (let b = 0; b < B; b++) memory.copy(last + <usize>b * hB + colB, hPrev + <usize>b * hpB + colB, realB);
 }

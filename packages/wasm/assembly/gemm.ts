@@ -125,29 +125,22 @@ function row1x32(a: usize, w: usize, K: i32, groups: i32, c: usize, bias: usize)
   }
 }
 
-/** 1 row x 8 columns (tails): two K chains per vector, summed into the stores' inputs first. */
+/**
+ * 1 row x 8 columns (tails). One add chain per column, in K order from the bias, like the other
+ * tiles: every element of C is then the same sum whichever tile computes it, so splitting the
+ * columns between threads (or tiling them differently) gives bitwise identical results.
+ */
 function tile1x8(a: usize, w: usize, K: i32, c: usize, bias: usize): void {
   let c0 = v128.load(bias), c1 = v128.load(bias, 16);
-  let d0 = f32x4.splat(0), d1 = f32x4.splat(0);
-  if (K & 1) {
+  const end = a + (<usize>K << 2);
+  for (; a < end; a += 4) {
     const x = v128.load32_splat(a);
     c0 = f32x4.add(c0, f32x4.mul(x, v128.load(w)));
     c1 = f32x4.add(c1, f32x4.mul(x, v128.load(w, 16)));
-    a += 4;
     w += 32;
   }
-  const end = a + (<usize>(K & ~1) << 2);
-  for (; a < end; a += 8) {
-    const x = v128.load32_splat(a);
-    const y = v128.load32_splat(a, 4);
-    c0 = f32x4.add(c0, f32x4.mul(x, v128.load(w)));
-    c1 = f32x4.add(c1, f32x4.mul(x, v128.load(w, 16)));
-    d0 = f32x4.add(d0, f32x4.mul(y, v128.load(w, 32)));
-    d1 = f32x4.add(d1, f32x4.mul(y, v128.load(w, 48)));
-    w += 64;
-  }
-  v128.store(c, f32x4.add(c0, d0));
-  v128.store(c, f32x4.add(c1, d1), 16);
+  v128.store(c, c0);
+  v128.store(c, c1, 16);
 }
 
 /**

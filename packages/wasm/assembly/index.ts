@@ -1,6 +1,6 @@
 // The module's exports. Memory is managed from JavaScript (src/heap.ts): the module is built
 // with the stub runtime and never allocates; every buffer it touches is passed in by address.
-export { gruForward, scratchBytes } from './forward';
+export { gruForward, gruForwardPart, scratchBytes } from './forward';
 export { activateArray, ACT_COUNT } from './activations';
 
 /** First byte after the module's static data: JavaScript's heap starts here. */

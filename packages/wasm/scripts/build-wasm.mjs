@@ -1,6 +1,9 @@
-// Compiles assembly/ (AssemblyScript) to dist/gru.wasm with SIMD128. Runs after tsup, which
-// empties dist/. The module has no imports and no allocator of its own (stub runtime, never
-// used): JavaScript owns the memory layout.
+// Compiles assembly/ (AssemblyScript) with SIMD128 into two modules. Runs after tsup, which
+// empties dist/. Neither has imports besides memory, nor an allocator of its own (stub runtime,
+// never used): JavaScript owns the memory layout.
+// - dist/gru.wasm: its own memory, one thread.
+// - dist/gru-threads.wasm: the same kernels with atomics, on an imported shared memory (up to
+//   4 GiB), so that worker threads can run one call together (src/thread-pool.ts).
 import asc from 'assemblyscript/asc';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -8,10 +11,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 mkdirSync(join(root, 'dist'), { recursive: true });
-const args = [
+const common = [
   join(root, 'assembly', 'index.ts'),
-  '--outFile', join(root, 'dist', 'gru.wasm'),
-  '--enable', 'simd',
   '--runtime', 'stub',
   '--optimizeLevel', '3',
   '--shrinkLevel', '0',
@@ -19,10 +20,16 @@ const args = [
   // Kernels pass v128 between internal functions; nothing of that type is exported.
   '--disableWarning', '112',
 ];
-const { error, stderr } = await asc.main(args);
-if (error) {
-  process.stderr.write(stderr.toString());
-  console.error(`build-wasm: ${error.message}`);
-  process.exit(1);
+const builds = {
+  'gru.wasm': ['--enable', 'simd'],
+  'gru-threads.wasm': ['--enable', 'simd,threads', '--importMemory', '--sharedMemory', '--initialMemory', '1', '--maximumMemory', '65536'],
+};
+for (const [file, flags] of Object.entries(builds)) {
+  const { error, stderr } = await asc.main([...common, '--outFile', join(root, 'dist', file), ...flags]);
+  if (error) {
+    process.stderr.write(stderr.toString());
+    console.error(`build-wasm: ${file}: ${error.message}`);
+    process.exit(1);
+  }
+  console.log(`build-wasm: dist/${file}`);
 }
-console.log('build-wasm: dist/gru.wasm');

@@ -2,9 +2,50 @@ import { GRU_BACKEND_SPEC_VERSION, GruError, type GruBackend, type GruCallInfo, 
 import { activationCode } from './activation-codes.js';
 import { formatBytes, MAX_WASM_BYTES } from './heap.js';
 import { WasmKernel } from './kernel.js';
-import { callLayout, DEFAULT_PROJECTION_BUDGET, FLAGS, weightBytes } from './layout.js';
+import { callLayout, DEFAULT_PROJECTION_BUDGET, FLAGS, threading, weightBytes } from './layout.js';
 import { compileWasm, type WasmSource } from './module-loader.js';
 import { WasmPreparedGru } from './prepared.js';
+import { CONTROL_BYTES, hardwareThreads, ThreadPool, threadsUnavailable } from './thread-pool.js';
+
+const MAX_THREADS = 256;
+
+function checkThreads(value: unknown): number | 'auto' {
+  if (value === 'auto') return value;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_THREADS) {
+    throw new TypeError(`createWasmBackend: threads must be 'auto' or an integer from 1 to ${MAX_THREADS}; received ${String(value)}.`);
+  }
+  return value;
+}
+
+function checkNonNegative(value: unknown, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new TypeError(`createWasmBackend: ${name} must be a non-negative number; received ${String(value)}.`);
+  }
+  return value;
+}
+
+/** Shared memory for gru-threads.wasm: 32-bit WebAssembly's 4 GiB, or 1 GiB where that is refused. */
+function sharedMemory(): WebAssembly.Memory {
+  try {
+    return new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
+  } catch {
+    return new WebAssembly.Memory({ initial: 1, maximum: 16384, shared: true });
+  }
+}
+
+/** gru-threads.wasm on shared memory, with `threads` workers on it. */
+async function loadThreaded(options: WasmSource, threads: number): Promise<WasmKernel> {
+  const why = threadsUnavailable();
+  if (why) throw new Error(`threads: ${threads} needs WebAssembly memory shared with workers, but ${why}`);
+  const module = await compileWasm(options, true);
+  const memory = sharedMemory();
+  const kernel = await WasmKernel.instantiate(module, memory);
+  const control = kernel.heap.alloc(CONTROL_BYTES, "the worker threads' control block");
+  kernel.u8(control, CONTROL_BYTES).fill(0);
+  kernel.pool = await ThreadPool.start(module, memory, control, threads);
+  return kernel;
+}
 
 export interface WasmBackendOptions extends WasmSource {
   /** Registry name (default 'wasm'). */
@@ -16,6 +57,24 @@ export interface WasmBackendOptions extends WasmSource {
    * in chunks of timesteps, which bounds memory and keeps the chunk in cache.
    */
   projectionBudgetBytes?: number;
+  /**
+   * Worker threads for `forward()` (default 1: none). Above 1, or 'auto' (the number of hardware
+   * threads), load() starts that many workers on gru-threads.wasm, which share the module's
+   * memory, and large calls are split between them by units; results are bitwise identical to
+   * one thread. Needs SharedArrayBuffer: Node, Deno, Bun, or a cross-origin-isolated page
+   * (elsewhere load() rejects, saying why). `forwardSync()` always runs on the calling thread.
+   */
+  threads?: number | 'auto';
+  /**
+   * With threads, calls of fewer multiply-adds than this run on the calling thread (default
+   * 2,000,000): waking the workers and hearing back costs tens of microseconds.
+   */
+  syncBelowMacs?: number;
+  /**
+   * The fewest multiply-adds per recurrence step worth one more worker (default 50,000): the
+   * workers meet once per step, which costs about a microsecond.
+   */
+  minStepMacsPerThread?: number;
 }
 
 export interface WasmBackend extends GruBackend {
@@ -25,6 +84,8 @@ export interface WasmBackend extends GruBackend {
   memoryInUse(): number;
   /** Bytes the WebAssembly memory has grown to (it never shrinks; freed blocks are reused). */
   memoryReserved(): number;
+  /** Worker threads running calls (0 before load() and without the threads option). */
+  threadCount(): number;
   dispose(): void;
 }
 
@@ -70,6 +131,11 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
   if (!(Number.isFinite(budget) && budget > 0)) {
     throw new TypeError(`createWasmBackend: projectionBudgetBytes must be a positive number; received ${String(options.projectionBudgetBytes)}.`);
   }
+  const threadsOption = options.threads === undefined ? 1 : checkThreads(options.threads);
+  const split = threading(
+    checkNonNegative(options.syncBelowMacs, 'syncBelowMacs', 2_000_000),
+    checkNonNegative(options.minStepMacsPerThread, 'minStepMacsPerThread', 50_000),
+  );
   let kernel: WasmKernel | undefined;
   let loading: Promise<void> | undefined;
 
@@ -88,11 +154,11 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
     load() {
       if (kernel) return Promise.resolve();
       loading ??= (async () => {
+        const threads = threadsOption === 'auto' ? await hardwareThreads() : threadsOption;
         try {
-          const module = await compileWasm(options);
-          kernel = await WasmKernel.instantiate(module);
+          kernel = threads > 1 ? await loadThreaded(options, threads) : await WasmKernel.instantiate(await compileWasm(options));
         } catch (err) {
-          throw new Error(`the wasm backend could not load gru.wasm: ${(err as Error).message}`);
+          throw new Error(`the wasm backend could not load ${threads > 1 ? 'gru-threads.wasm' : 'gru.wasm'}: ${(err as Error).message}`);
         } finally {
           loading = undefined;
         }
@@ -104,13 +170,18 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
     supportsBackward: () => NO_BACKWARD,
     async prepare(spec, weights) {
       await backend.load();
-      return new WasmPreparedGru(loaded(), spec, weights, budget);
+      return new WasmPreparedGru(loaded(), spec, weights, budget, split);
     },
-    prepareSync: (spec, weights) => new WasmPreparedGru(loaded(), spec, weights, budget),
-    memoryInUse: () => kernel?.heap.inUse ?? 0,
+    prepareSync: (spec, weights) => new WasmPreparedGru(loaded(), spec, weights, budget, split),
+    // The threads' control block is the backend's, not a layer's.
+    memoryInUse: () => (kernel ? kernel.heap.inUse - (kernel.pool ? CONTROL_BYTES : 0) : 0),
     memoryReserved: () => kernel?.heap.reserved ?? 0,
+    threadCount: () => kernel?.pool?.size ?? 0,
     dispose() {
-      if (kernel) kernel.disposed = true;
+      if (kernel) {
+        kernel.disposed = true;
+        kernel.pool?.terminate();
+      }
       kernel = undefined;
     },
   };

@@ -1,4 +1,5 @@
 import { WasmHeap } from './heap.js';
+import type { ThreadPool } from './thread-pool.js';
 
 /** What gru.wasm exports (assembly/index.ts). Addresses and sizes are byte offsets as i32. */
 export interface GruWasmExports {
@@ -10,18 +11,24 @@ export interface GruWasmExports {
     h0: number, mask: number, inDrop: number, recDrop: number,
     out: number, last: number, scratch: number,
   ): void;
-  scratchBytes(B: number, D: number, Hp: number, flags: number, chunk: number): number;
+  gruForwardPart(...args: number[]): void;
+  scratchBytes(B: number, D: number, Hp: number, flags: number, chunk: number, workers: number): number;
   activateArray(id: number, src: number, dst: number, n: number): void;
   ACT_COUNT: WebAssembly.Global;
 }
 
-const REQUIRED = ['memory', 'heapBase', 'gruForward', 'scratchBytes', 'activateArray', 'ACT_COUNT'] as const;
+/** gruForward's arguments, which are also gruForwardPart's first ones. */
+export type ForwardArgs = Parameters<GruWasmExports['gruForward']>;
 
-/** One instance of gru.wasm and the heap over its memory. */
+const REQUIRED = ['memory', 'heapBase', 'gruForward', 'gruForwardPart', 'scratchBytes', 'activateArray', 'ACT_COUNT'] as const;
+
+/** One instance of gru.wasm (or gru-threads.wasm) and the heap over its memory. */
 export class WasmKernel {
   readonly exports: GruWasmExports;
   readonly heap: WasmHeap;
   disposed = false;
+  /** Worker threads on the same shared memory (gru-threads.wasm), set by the backend's load(). */
+  pool: ThreadPool | undefined;
 
   constructor(instance: WebAssembly.Instance) {
     const e = instance.exports as unknown as GruWasmExports;
@@ -31,8 +38,9 @@ export class WasmKernel {
     this.heap = new WasmHeap(e.memory, e.heapBase() >>> 0);
   }
 
-  static async instantiate(module: WebAssembly.Module): Promise<WasmKernel> {
-    return new WasmKernel(await WebAssembly.instantiate(module, {}));
+  /** Instantiates gru.wasm, or gru-threads.wasm on the shared `memory` given. */
+  static async instantiate(module: WebAssembly.Module, memory?: WebAssembly.Memory): Promise<WasmKernel> {
+    return new WasmKernel(await WebAssembly.instantiate(module, memory ? { env: { memory } } : {}));
   }
 
   /** A view of `n` floats at byte address `ptr` (views are recreated because memory.grow detaches them). */

@@ -45,11 +45,11 @@ export function projectionChunk(batch: number, timesteps: number, units: number,
 }
 
 /** assembly/forward.ts scratchBytes(), in float64 arithmetic so huge sizes do not wrap. */
-export function scratchBytes(batch: number, inputDim: number, units: number, flags: number, chunk: number): number {
+export function scratchBytes(batch: number, inputDim: number, units: number, flags: number, chunk: number, workers = 1): number {
   const hp = paddedUnits(units);
   let at = f32s(batch * chunk * 3 * hp) + 4 * f32s(batch * hp);
   if (flags & FLAGS.recurrentDropout) at += 3 * f32s(batch * hp);
-  if (flags & FLAGS.inputDropout) at += f32s(chunk * inputDim);
+  if (flags & FLAGS.inputDropout) at += workers * f32s(chunk * inputDim);
   return at;
 }
 
@@ -76,8 +76,11 @@ export interface CallShape {
   flags: number;
 }
 
-/** Offsets of every buffer one forward call copies in or reads back, plus the kernel's scratch. */
-export function callLayout(shape: CallShape, budget: number): CallLayout {
+/**
+ * Offsets of every buffer one forward call copies in or reads back, plus the kernel's scratch
+ * (for `workers` threads).
+ */
+export function callLayout(shape: CallShape, budget: number, workers = 1): CallLayout {
   const { batch: B, timesteps: T, inputDim: D, units: H, flags } = shape;
   const chunk = projectionChunk(B, T, H, budget);
   let at = 0;
@@ -93,6 +96,28 @@ export function callLayout(shape: CallShape, budget: number): CallLayout {
   const recDrop = flags & FLAGS.recurrentDropout ? take(3 * B * H * 4) : 0;
   const out = flags & FLAGS.returnSequences ? take(B * T * H * 4) : 0;
   const last = take(B * H * 4);
-  const scratch = take(scratchBytes(B, D, H, flags, chunk));
+  const scratch = take(scratchBytes(B, D, H, flags, chunk, workers));
   return { flags, chunk, x, mask, h0, inDrop, recDrop, out, last, scratch, total: at };
 }
+
+/** How many worker threads a call is worth (see WasmBackendOptions). */
+export interface Threading {
+  workersFor(call: { batch: number; timesteps: number }, spec: { inputDim: number; units: number }, poolSize: number): number;
+}
+
+/** Workers share the units in whole groups of 4 panels (assembly/forward.ts), so at most this many. */
+export function unitGroups(units: number): number {
+  return Math.ceil(paddedUnits(units) / (4 * PANEL_COLS));
+}
+
+export function threading(syncBelowMacs: number, minStepMacsPerThread: number): Threading {
+  return {
+    workersFor({ batch: B, timesteps: T }, { inputDim: D, units: H }, poolSize) {
+      if (B * T * 3 * H * (D + H) < syncBelowMacs) return 1;
+      const byStep = minStepMacsPerThread > 0 ? Math.floor((B * 3 * H * H) / minStepMacsPerThread) : poolSize;
+      return Math.max(1, Math.min(poolSize, unitGroups(H), byStep));
+    },
+  };
+}
+
+export const SINGLE_THREAD: Threading = { workersFor: () => 1 };

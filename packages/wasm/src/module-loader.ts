@@ -5,13 +5,19 @@
  * so bundlers for the browser have nothing to resolve.
  */
 
-/** Where gru.wasm sits next to the built package (dist/), also correct from src/ in this repo. */
-export function defaultWasmUrl(): URL {
-  return new URL('../dist/gru.wasm', import.meta.url);
+/**
+ * Where gru.wasm (or, for worker threads, gru-threads.wasm) sits next to the built package
+ * (dist/), also correct from src/ in this repo.
+ */
+export function defaultWasmUrl(threads = false): URL {
+  return threads ? new URL('../dist/gru-threads.wasm', import.meta.url) : new URL('../dist/gru.wasm', import.meta.url);
 }
 
 export interface WasmSource {
-  /** URL or path of gru.wasm (a bundler's asset URL, a CDN address, a file path in Node). */
+  /**
+   * URL or path of gru.wasm (a bundler's asset URL, a CDN address, a file path in Node); of
+   * gru-threads.wasm when `threads` is above 1. The same holds for wasmBytes and wasmModule.
+   */
   wasmUrl?: string | URL;
   /** The bytes of gru.wasm. */
   wasmBytes?: ArrayBuffer | ArrayBufferView;
@@ -73,16 +79,32 @@ async function fetchBytes(url: URL): Promise<ArrayBuffer | Uint8Array> {
   return response.arrayBuffer();
 }
 
-/** Compiles gru.wasm from the first source given: module, bytes, URL, or the default location. */
-export async function compileWasm(source: WasmSource): Promise<WebAssembly.Module> {
+/** gru-threads.wasm imports its (shared) memory; gru.wasm has its own. */
+function checkBuild(module: WebAssembly.Module, threads: boolean, where: string): WebAssembly.Module {
+  const importsMemory = WebAssembly.Module.imports(module).some((i) => i.kind === 'memory');
+  if (importsMemory !== threads) {
+    throw new Error(
+      threads
+        ? `${where} is gru.wasm, but worker threads need gru-threads.wasm (the build on shared memory, next to gru.wasm in the package's dist/)`
+        : `${where} is gru-threads.wasm, the build for worker threads; with threads: 1 give gru.wasm`,
+    );
+  }
+  return module;
+}
+
+/**
+ * Compiles gru.wasm (gru-threads.wasm when `threads`) from the first source given: module,
+ * bytes, URL, or the default location.
+ */
+export async function compileWasm(source: WasmSource, threads = false): Promise<WebAssembly.Module> {
   if (typeof WebAssembly !== 'object') throw new Error('this JavaScript runtime has no WebAssembly');
   if (source.wasmModule !== undefined) {
     if (!(source.wasmModule instanceof WebAssembly.Module)) {
       throw new TypeError(`wasmModule must be a WebAssembly.Module; received ${Object.prototype.toString.call(source.wasmModule)}`);
     }
-    return source.wasmModule;
+    return checkBuild(source.wasmModule, threads, 'the wasmModule given');
   }
-  const where = source.wasmBytes !== undefined ? 'the wasmBytes given' : (source.wasmUrl !== undefined ? resolveWasmUrl(source.wasmUrl) : defaultWasmUrl()).href;
+  const where = source.wasmBytes !== undefined ? 'the wasmBytes given' : (source.wasmUrl !== undefined ? resolveWasmUrl(source.wasmUrl) : defaultWasmUrl(threads)).href;
   let bytes: ArrayBuffer | ArrayBufferView;
   if (source.wasmBytes !== undefined) {
     if (!(source.wasmBytes instanceof ArrayBuffer) && !ArrayBuffer.isView(source.wasmBytes)) {
@@ -92,12 +114,15 @@ export async function compileWasm(source: WasmSource): Promise<WebAssembly.Modul
   } else {
     bytes = await fetchBytes(new URL(where));
   }
+  let module: WebAssembly.Module;
   try {
-    return await WebAssembly.compile(bytes as BufferSource);
+    module = await WebAssembly.compile(bytes as BufferSource);
   } catch (err) {
     throw new Error(
       `${where} is not a valid gru.wasm for this runtime (${(err as Error).message}). ` +
-        'The wasm backend needs WebAssembly SIMD128 (Chrome/Edge 91+, Firefox 89+, Safari 16.4+, Node 16.4+, Deno, Bun).',
+        'The wasm backend needs WebAssembly SIMD128 (Chrome/Edge 91+, Firefox 89+, Safari 16.4+, Node 16.4+, Deno, Bun)' +
+        (threads ? ', and threads need WebAssembly threads (shared memory and atomics).' : '.'),
     );
   }
+  return checkBuild(module, threads, where);
 }

@@ -1,8 +1,8 @@
 import { GruError, type ForwardRequest, type ForwardResult, type GruSpec, type GruWeights, type PreparedGru } from '@gru/core';
 import { activationCode } from './activation-codes.js';
 import { formatBytes, MAX_WASM_BYTES } from './heap.js';
-import type { WasmKernel } from './kernel.js';
-import { callLayout, FLAGS, paddedUnits, PANEL_COLS, weightBytes, type CallLayout } from './layout.js';
+import type { ForwardArgs, WasmKernel } from './kernel.js';
+import { callLayout, FLAGS, paddedUnits, PANEL_COLS, SINGLE_THREAD, weightBytes, type CallLayout, type Threading } from './layout.js';
 
 const fail = (message: string) => new GruError('ValueError', `wasm backend: ${message}`);
 
@@ -58,12 +58,15 @@ export class WasmPreparedGru implements PreparedGru {
   private readonly codes: { f: number; g: number };
   private readonly offsets: { wIn: number; wRec: number; biasIn: number; biasRec: number };
   private disposed = false;
+  /** Calls running on the worker threads, which read this layer's weights. */
+  private running = 0;
 
   constructor(
     private readonly kernel: WasmKernel,
     readonly spec: GruSpec,
     weights: GruWeights,
     private readonly projectionBudget: number,
+    private readonly threading: Threading = SINGLE_THREAD,
   ) {
     this.codes = specCodes(spec);
     const { units: H, inputDim: D } = spec;
@@ -116,8 +119,8 @@ export class WasmPreparedGru implements PreparedGru {
     if (this.kernel.disposed) throw fail('the backend this layer was prepared on was disposed; load it and prepare the layer again.');
   }
 
-  /** Validates a request and lays out its buffers. */
-  private plan(req: ForwardRequest): CallLayout {
+  /** Validates a request and lays out its buffers for `workers` threads. */
+  private plan(req: ForwardRequest, workers: number): CallLayout {
     if (typeof req !== 'object' || req === null) throw fail(`forward expects a request object; received ${describe(req)}.`);
     const { units: H, inputDim: D } = this.spec;
     // Keras accepts an empty batch (and returns empty outputs).
@@ -150,7 +153,7 @@ export class WasmPreparedGru implements PreparedGru {
       checkMasks(req.recurrentDropoutMasks, 'request.recurrentDropoutMasks', B * H, `([batch, units] = [${B}, ${H}])`);
       flags |= FLAGS.recurrentDropout;
     }
-    const layout = callLayout({ batch: B, timesteps: T, inputDim: D, units: H, flags }, this.projectionBudget);
+    const layout = callLayout({ batch: B, timesteps: T, inputDim: D, units: H, flags }, this.projectionBudget, workers);
     if (layout.total + this.kernel.heap.inUse > MAX_WASM_BYTES) {
       throw fail(
         `a call with batch=${B}, timesteps=${T} (inputDim=${D}, units=${H}) needs ${formatBytes(layout.total)} of WebAssembly memory ` +
@@ -163,41 +166,82 @@ export class WasmPreparedGru implements PreparedGru {
 
   forwardSync(req: ForwardRequest): ForwardResult {
     this.checkUsable();
-    const L = this.plan(req);
-    const { units: H, inputDim: D } = this.spec;
-    const { batch: B, timesteps: T } = req;
-    if (B === 0) return { output: new Float32Array(0), lastState: new Float32Array(0) };
-    const k = this.kernel;
-    const base = k.heap.alloc(L.total, `a call with batch=${B}, timesteps=${T} (inputDim=${D}, units=${H})`);
+    const L = this.plan(req, 1);
+    if (req.batch === 0) return { output: new Float32Array(0), lastState: new Float32Array(0) };
+    const base = this.stage(req, L);
     try {
-      k.f32(base + L.x, B * T * D).set(req.x);
-      if (req.mask) k.u8(base + L.mask, B * T).set(req.mask);
-      if (req.initialState) k.f32(base + L.h0, B * H).set(req.initialState);
-      req.inputDropoutMasks?.forEach((m, g) => k.f32(base + L.inDrop + g * B * D * 4, B * D).set(m));
-      req.recurrentDropoutMasks?.forEach((m, g) => k.f32(base + L.recDrop + g * B * H * 4, B * H).set(m));
-      const o = this.offsets;
-      k.exports.gruForward(
-        B, T, D, H, this.hp, L.flags, this.codes.f, this.codes.g, L.chunk,
-        base + L.x, o.wIn, o.wRec, o.biasIn, o.biasRec,
-        base + L.h0, base + L.mask, base + L.inDrop, base + L.recDrop,
-        base + L.out, base + L.last, base + L.scratch,
-      );
-      const lastState = k.f32(base + L.last, B * H).slice();
-      const output = req.returnSequences ? k.f32(base + L.out, B * T * H).slice() : lastState.slice();
-      return { output, lastState };
+      this.kernel.exports.gruForward(...this.args(req, L, base));
+      return this.collect(req, L, base);
     } finally {
-      k.heap.release(base);
+      this.kernel.heap.release(base);
     }
   }
 
+  /**
+   * On a backend with worker threads, a call large enough to gain from them runs on the pool
+   * (leaving this thread free meanwhile); any other runs as forwardSync does. Results are bitwise
+   * the same either way.
+   */
   async forward(req: ForwardRequest): Promise<ForwardResult> {
-    return this.forwardSync(req);
+    const pool = this.kernel.pool;
+    const workers = pool && !pool.broken ? this.threading.workersFor(req, this.spec, pool.size) : 1;
+    if (!pool || workers <= 1) return this.forwardSync(req);
+    this.checkUsable();
+    const L = this.plan(req, workers);
+    if (req.batch === 0) return { output: new Float32Array(0), lastState: new Float32Array(0) };
+    const base = this.stage(req, L);
+    this.running++;
+    try {
+      await pool.run(this.args(req, L, base), workers);
+      return this.collect(req, L, base);
+    } finally {
+      this.kernel.heap.release(base);
+      // A layer disposed while the workers read its weights frees them now.
+      if (--this.running === 0 && this.disposed) this.releaseWeights();
+    }
+  }
+
+  /** Allocates a call's buffers and copies its inputs in. */
+  private stage(req: ForwardRequest, L: CallLayout): number {
+    const { units: H, inputDim: D } = this.spec;
+    const { batch: B, timesteps: T } = req;
+    const k = this.kernel;
+    const base = k.heap.alloc(L.total, `a call with batch=${B}, timesteps=${T} (inputDim=${D}, units=${H})`);
+    k.f32(base + L.x, B * T * D).set(req.x);
+    if (req.mask) k.u8(base + L.mask, B * T).set(req.mask);
+    if (req.initialState) k.f32(base + L.h0, B * H).set(req.initialState);
+    req.inputDropoutMasks?.forEach((m, g) => k.f32(base + L.inDrop + g * B * D * 4, B * D).set(m));
+    req.recurrentDropoutMasks?.forEach((m, g) => k.f32(base + L.recDrop + g * B * H * 4, B * H).set(m));
+    return base;
+  }
+
+  /** gruForward's arguments (gruForwardPart's first ones). */
+  private args(req: ForwardRequest, L: CallLayout, base: number): ForwardArgs {
+    const o = this.offsets;
+    return [
+      req.batch, req.timesteps, this.spec.inputDim, this.spec.units, this.hp, L.flags, this.codes.f, this.codes.g, L.chunk,
+      base + L.x, o.wIn, o.wRec, o.biasIn, o.biasRec,
+      base + L.h0, base + L.mask, base + L.inDrop, base + L.recDrop,
+      base + L.out, base + L.last, base + L.scratch,
+    ];
+  }
+
+  private collect(req: ForwardRequest, L: CallLayout, base: number): ForwardResult {
+    const { batch: B, timesteps: T } = req;
+    const H = this.spec.units;
+    const lastState = this.kernel.f32(base + L.last, B * H).slice();
+    const output = req.returnSequences ? this.kernel.f32(base + L.out, B * T * H).slice() : lastState.slice();
+    return { output, lastState };
   }
 
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
     finalizer?.unregister(this);
+    if (this.running === 0) this.releaseWeights();
+  }
+
+  private releaseWeights(): void {
     if (!this.kernel.disposed) this.kernel.heap.release(this.ptr);
   }
 }

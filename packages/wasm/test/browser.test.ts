@@ -56,6 +56,7 @@ async function serve(bundle: string): Promise<Served> {
     '/bundle.js': ['text/javascript', bundle],
     // Where new URL('../dist/gru.wasm', import.meta.url) points from /bundle.js.
     '/dist/gru.wasm': ['application/wasm', readFileSync(wasmPath)],
+    '/dist/gru-threads.wasm': ['application/wasm', readFileSync(join(pkg, 'dist', 'gru-threads.wasm'))],
     '/payload.json': ['application/json', JSON.stringify(payload)],
   };
   const requests: string[] = [];
@@ -67,14 +68,23 @@ async function serve(bundle: string): Promise<Served> {
       res.writeHead(404).end();
       return;
     }
-    res.writeHead(200, { 'content-type': route[0], 'cache-control': 'no-store' }).end(route[1]);
+    // The threaded page must be cross-origin isolated to share WebAssembly memory with workers.
+    const isolate = path === '/' && new URL(req.url ?? '/', 'http://127.0.0.1').searchParams.has('threads');
+    const headers = isolate ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' } : {};
+    res.writeHead(200, { 'content-type': route[0], 'cache-control': 'no-store', ...headers }).end(route[1]);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
   return { server, url: `http://127.0.0.1:${port}/`, requests };
 }
 
-describe.runIf(mustRun)('conformance on wasm in headless Chromium', () => {
+/** The default single-threaded backend on an ordinary page, and two worker threads on an isolated one. */
+const modes = [
+  { title: 'conformance on wasm in headless Chromium', query: '', threads: 0, module: '/dist/gru.wasm' },
+  { title: 'conformance on wasm with 2 worker threads in headless Chromium (cross-origin isolated page)', query: '?threads=2', threads: 2, module: '/dist/gru-threads.wasm' },
+];
+
+for (const mode of modes) describe.runIf(mustRun)(mode.title, () => {
   let served: Served | undefined;
   let context: BrowserContext | undefined;
   let profile: string | undefined;
@@ -102,7 +112,7 @@ describe.runIf(mustRun)('conformance on wasm in headless Chromium', () => {
     });
     const page = await context.newPage();
     page.on('pageerror', (err) => pageErrors.push(err.message));
-    await page.goto(served.url);
+    await page.goto(served.url + mode.query);
     await page.waitForFunction(() => (globalThis as { gruReport?: unknown }).gruReport !== undefined);
     report = await page.evaluate(() => (globalThis as unknown as { gruReport: Promise<PageReport> }).gruReport);
     for (const r of report.results) byName.set(r.name, r);
@@ -125,13 +135,15 @@ describe.runIf(mustRun)('conformance on wasm in headless Chromium', () => {
     }
   });
 
-  it('the page ran every case, in a Chromium with WebAssembly SIMD, loading gru.wasm from its default URL', () => {
+  it(`the page ran every case, in a Chromium with WebAssembly SIMD, loading ${mode.module.slice(6)} from its default URL`, () => {
     if (setupError) throw setupError;
     expect(report.error, report.error).toBeUndefined();
     expect(pageErrors).toEqual([]);
     expect(report.userAgent).toMatch(/Chrom/);
     expect(report.simd).toBe(true);
-    expect(served?.requests).toContain('/dist/gru.wasm');
+    expect(report.threads).toBe(mode.threads);
+    expect(report.crossOriginIsolated).toBe(mode.threads > 0);
+    expect(served?.requests).toContain(mode.module);
     expect(report.results.map((r) => r.name).sort()).toEqual([...caseNames].sort());
     expect(report.results.filter((r) => r.status === 'passed').length).toBeGreaterThan(100);
   });

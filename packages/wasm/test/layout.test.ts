@@ -18,8 +18,12 @@ describe('buffer layout shared with assembly/forward.ts', () => {
   it('scratchBytes in TypeScript equals the module`s own count', () => {
     const all = FLAGS.recurrentDropout | FLAGS.inputDropout;
     for (const [B, D, H, flags, chunk] of [[1, 64, 128, 0, 100], [32, 128, 256, 0, 20], [5, 7, 13, all, 4], [3, 1, 1, FLAGS.inputDropout, 9]]) {
-      expect(scratchBytes(B, D, H, flags, chunk)).toBe(kernel.exports.scratchBytes(B, D, paddedUnits(H), flags, chunk) >>> 0);
+      for (const workers of [1, 2, 5]) {
+        expect(scratchBytes(B, D, H, flags, chunk, workers)).toBe(kernel.exports.scratchBytes(B, D, paddedUnits(H), flags, chunk, workers) >>> 0);
+      }
     }
+    // Input dropout gives each worker its own masked copy of the inputs.
+    expect(scratchBytes(3, 1, 1, FLAGS.inputDropout, 9, 2)).toBeGreaterThan(scratchBytes(3, 1, 1, FLAGS.inputDropout, 9, 1));
   });
 
   it('projects whole sequences that fit the budget, else chunks of a multiple of 4 steps', () => {

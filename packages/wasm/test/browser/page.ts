@@ -8,7 +8,8 @@ import { runConfigCase, runErrorEntry } from '../../../../conformance/src/core-c
 import type { CaseJson, ConfigCaseJson, ErrorEntryJson } from '../../../../conformance/src/format.js';
 import { runForwardCase, type CaseOutcome } from '../../../../conformance/src/run-case.js';
 import { runGradientCase } from '../../../../conformance/src/run-gradient-case.js';
-import { backend } from '../../src/index.js';
+import { registerBackend } from '@gru/core';
+import { backend as singleThread, createWasmBackend } from '../../src/index.js';
 
 export interface PagePayload {
   cases: CaseJson[];
@@ -27,6 +28,9 @@ export interface PageReport {
   results: PageResult[];
   userAgent: string;
   simd: boolean;
+  /** Worker threads the backend ran on (0: single-threaded), and whether the page was isolated. */
+  threads: number;
+  crossOriginIsolated: boolean;
   error?: string;
 }
 
@@ -45,7 +49,12 @@ function judge(name: string, outcome: CaseOutcome, e: PagePayload['expectations'
 
 async function run(): Promise<PageReport> {
   const payload = (await (await fetch('/payload.json')).json()) as PagePayload;
-  // Loads gru.wasm from its default location, new URL('../dist/gru.wasm', import.meta.url).
+  // ?threads=N: every call split between N workers (gru-threads.wasm, which needs the page to be
+  // cross-origin isolated); else the default backend. Both load their module from its default
+  // location, new URL('../dist/gru[-threads].wasm', import.meta.url).
+  const threads = Number(new URLSearchParams(location.search).get('threads') ?? '1');
+  const backend = threads > 1 ? createWasmBackend({ name: 'wasm-threads', threads, syncBelowMacs: 0, minStepMacsPerThread: 0, priority: -1 }) : singleThread;
+  if (threads > 1) registerBackend(backend);
   await backend.load();
   const planned: [string, () => Promise<CaseOutcome>][] = [];
   for (const c of payload.cases) {
@@ -65,12 +74,14 @@ async function run(): Promise<PageReport> {
     results.push({ name, ...judge(name, outcome, payload.expectations) });
   }
   const simd = WebAssembly.validate(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 22, 1, 20, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 11]));
-  return { results, userAgent: navigator.userAgent, simd };
+  return { results, userAgent: navigator.userAgent, simd, threads: backend.threadCount(), crossOriginIsolated };
 }
 
 (globalThis as { gruReport?: Promise<PageReport> }).gruReport = run().catch((err: unknown) => ({
   results: [],
   userAgent: navigator.userAgent,
   simd: false,
+  threads: 0,
+  crossOriginIsolated,
   error: err instanceof Error ? `${err.message}\n${err.stack ?? ''}` : String(err),
 }));

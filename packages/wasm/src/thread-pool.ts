@@ -1,0 +1,255 @@
+/**
+ * Worker threads that run one forward call together on gru-threads.wasm's shared memory: each
+ * worker instantiates the module on that memory and runs its share of every step
+ * (gruForwardPart, which synchronizes the workers with a barrier in shared memory). Works where
+ * SharedArrayBuffer does: Node (worker_threads), and cross-origin-isolated pages (Web Workers).
+ *
+ * Control block (CONTROL_BYTES, in shared memory, i32 slots): [0] job number, bumped to start a
+ * job; [1] command (RUN or STOP); [2] workers finished with the current job; [4..4+ARGS) the
+ * call's arguments, the number of workers
+ * that compute and the pool's size; [28..31) the barrier (arrived, generation, sleepers).
+ */
+
+export const CONTROL_BYTES = 128;
+const JOB = 0;
+const COMMAND = 1;
+const FINISHED = 2;
+const ARGS = 4;
+const BARRIER = 28;
+const RUN = 0;
+const STOP = 1;
+/** gruForwardPart's arguments before (worker, workers, sync). */
+export const FORWARD_ARGS = 21;
+
+/**
+ * The workers' script, as source so that it needs no file next to the bundle: a Blob URL in
+ * browsers, `eval` in Node. It blocks in Atomics.wait between jobs, which a worker may do.
+ */
+const WORKER_SOURCE = `"use strict";
+let post, receive;
+if (typeof self === 'undefined' || typeof self.postMessage !== 'function') {
+  // An eval'd worker is a module where the parent runs with --input-type=module: no require.
+  const { parentPort } = process.getBuiltinModule ? process.getBuiltinModule('node:worker_threads') : require('node:worker_threads');
+  post = (m) => parentPort.postMessage(m);
+  receive = (f) => parentPort.once('message', f);
+} else {
+  post = (m) => self.postMessage(m);
+  receive = (f) => { self.onmessage = (e) => { self.onmessage = null; f(e.data); }; };
+}
+receive(({ module, memory, control, index }) => {
+  let ctl, part;
+  try {
+    part = new WebAssembly.Instance(module, { env: { memory } }).exports.gruForwardPart;
+    ctl = new Int32Array(memory.buffer, control, ${CONTROL_BYTES / 4});
+  } catch (err) {
+    post({ type: 'error', index, message: String(err && err.message || err) });
+    return;
+  }
+  post({ type: 'ready', index });
+  let seen = 0;
+  for (;;) {
+    Atomics.wait(ctl, ${JOB}, seen);
+    const job = Atomics.load(ctl, ${JOB});
+    if (job === seen) continue;
+    seen = job;
+    if (Atomics.load(ctl, ${COMMAND}) === ${STOP}) return;
+    const workers = ctl[${ARGS + FORWARD_ARGS}];
+    if (index < workers) {
+      try {
+        part(...Array.from(ctl.subarray(${ARGS}, ${ARGS + FORWARD_ARGS})), index, workers, control + ${BARRIER * 4});
+      } catch (err) {
+        post({ type: 'error', index, message: String(err && err.message || err) });
+        return;
+      }
+    }
+    if (Atomics.add(ctl, ${FINISHED}, 1) === ctl[${ARGS + FORWARD_ARGS + 1}] - 1) post({ type: 'done', job });
+  }
+});
+`;
+
+interface PortLike {
+  postMessage(message: unknown): void;
+  terminate(): unknown;
+  ref?(): void;
+  unref?(): void;
+}
+
+type Message = { type: 'ready' | 'done' | 'error'; index?: number; job?: number; message?: string };
+
+interface NodeWorkerThreads {
+  Worker: new (source: string, options: { eval: true }) => PortLike & {
+    on(event: string, listener: (value: unknown) => void): void;
+  };
+}
+
+interface RuntimeProcess {
+  getBuiltinModule?: (id: string) => unknown;
+  versions?: { node?: string };
+}
+
+const runtimeProcess = () => (globalThis as { process?: RuntimeProcess }).process;
+
+async function nodeWorkerThreads(): Promise<NodeWorkerThreads | undefined> {
+  const proc = runtimeProcess();
+  if (!proc?.versions?.node) return undefined;
+  const builtin = proc.getBuiltinModule?.('node:worker_threads') as NodeWorkerThreads | undefined;
+  if (builtin) return builtin;
+  const specifier = ['node', 'worker_threads'].join(':');
+  return (await import(/* @vite-ignore */ /* webpackIgnore: true */ specifier)) as NodeWorkerThreads;
+}
+
+/** Why this runtime cannot run worker threads on shared WebAssembly memory, or undefined. */
+export function threadsUnavailable(): string | undefined {
+  if (typeof SharedArrayBuffer !== 'function') {
+    return 'SharedArrayBuffer is not available (in a browser, the page must be cross-origin isolated: serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)';
+  }
+  if ((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === false) {
+    return 'the page is not cross-origin isolated (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp), so WebAssembly memory cannot be shared with workers';
+  }
+  if (!runtimeProcess()?.versions?.node && typeof (globalThis as { Worker?: unknown }).Worker !== 'function') {
+    return 'this runtime has no Worker';
+  }
+  return undefined;
+}
+
+/** The number of hardware threads, or 1 where the runtime does not say. */
+export async function hardwareThreads(): Promise<number> {
+  const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
+  if (nav?.hardwareConcurrency) return nav.hardwareConcurrency;
+  const proc = runtimeProcess();
+  if (proc?.versions?.node) {
+    const os = (proc.getBuiltinModule?.('node:os') ?? (await import(/* @vite-ignore */ ['node', 'os'].join(':')))) as {
+      availableParallelism?: () => number;
+      cpus: () => unknown[];
+    };
+    return os.availableParallelism?.() ?? os.cpus().length;
+  }
+  return 1;
+}
+
+export class ThreadPool {
+  private readonly ctl: Int32Array;
+  private readonly ports: PortLike[];
+  private queue: Promise<unknown> = Promise.resolve();
+  private pending: { job: number; resolve: () => void; reject: (err: Error) => void } | undefined;
+  private job = 0;
+  private failure: string | undefined;
+
+  private constructor(
+    memory: WebAssembly.Memory,
+    private readonly control: number,
+    ports: PortLike[],
+  ) {
+    this.ctl = new Int32Array(memory.buffer as unknown as SharedArrayBuffer, control, CONTROL_BYTES / 4);
+    this.ports = ports;
+  }
+
+  get size(): number {
+    return this.ports.length;
+  }
+
+  /** Why the pool can no longer run jobs (a worker failed or exited), or undefined. */
+  get broken(): string | undefined {
+    return this.failure;
+  }
+
+  /**
+   * Starts `size` workers on gru-threads.wasm (`module`) and the shared `memory`; `control` is
+   * the address of a zeroed CONTROL_BYTES block in that memory. Resolves once every worker has
+   * instantiated the module.
+   */
+  static async start(module: WebAssembly.Module, memory: WebAssembly.Memory, control: number, size: number): Promise<ThreadPool> {
+    const ports: PortLike[] = [];
+    const listeners: ((m: Message) => void)[] = [];
+    const onMessage = (m: Message) => listeners.forEach((f) => f(m));
+    const onFailure = (why: string) => onMessage({ type: 'error', message: why });
+    const threads = await nodeWorkerThreads();
+    const url = threads ? '' : URL.createObjectURL(new Blob([WORKER_SOURCE], { type: 'text/javascript' }));
+    for (let index = 0; index < size; index++) {
+      if (threads) {
+        const worker = new threads.Worker(WORKER_SOURCE, { eval: true });
+        worker.on('message', (m) => onMessage(m as Message));
+        worker.on('error', (err) => onFailure(`a worker thread failed: ${(err as Error).message}`));
+        worker.on('exit', (code) => onFailure(`a worker thread exited (code ${String(code)})`));
+        ports.push(worker);
+      } else {
+        const worker = new Worker(url);
+        worker.onmessage = (e) => onMessage(e.data as Message);
+        worker.onerror = (e) => onFailure(`a worker failed: ${e.message}`);
+        ports.push(worker);
+      }
+    }
+    const pool = new ThreadPool(memory, control, ports);
+    listeners.push((m) => pool.receive(m));
+    let ready = 0;
+    await new Promise<void>((resolve, reject) => {
+      listeners.push((m) => {
+        if (m.type === 'ready' && ++ready === size) resolve();
+        if (m.type === 'error') reject(new Error(m.message));
+      });
+      ports.forEach((port, index) => port.postMessage({ module, memory, control, index }));
+    })
+      .catch((err: Error) => {
+        pool.terminate();
+        throw new Error(`could not start ${size} wasm worker threads: ${err.message}`);
+      })
+      .finally(() => url && URL.revokeObjectURL(url));
+    // Idle workers must not keep Node running; a job refs them while it runs.
+    ports.forEach((p) => p.unref?.());
+    return pool;
+  }
+
+  private receive(m: Message): void {
+    if (m.type === 'error' && !this.failure) {
+      this.failure = m.message ?? 'a worker failed';
+      this.pending?.reject(new Error(`the wasm worker threads failed: ${this.failure}`));
+      this.pending = undefined;
+      this.terminate();
+    } else if (m.type === 'done' && this.pending && m.job === this.pending.job) {
+      this.pending.resolve();
+      this.pending = undefined;
+    }
+  }
+
+  /**
+   * Runs gruForwardPart's first FORWARD_ARGS arguments on `workers` of the pool's threads (the
+   * others take the job and finish at once). Jobs run one at a time, in call order.
+   */
+  run(args: readonly number[], workers: number): Promise<void> {
+    if (args.length !== FORWARD_ARGS) throw new Error(`ThreadPool.run: expected ${FORWARD_ARGS} arguments, received ${args.length}`);
+    const next = this.queue.then(() => this.start(args, Math.max(1, Math.min(workers, this.size))));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private start(args: readonly number[], workers: number): Promise<void> {
+    if (this.failure) return Promise.reject(new Error(`the wasm worker threads failed earlier: ${this.failure}`));
+    const ctl = this.ctl;
+    // No worker touches the control block between jobs: the previous job's last worker has
+    // counted itself finished, and each is blocked in Atomics.wait on the job number.
+    ctl.fill(0, ARGS, CONTROL_BYTES / 4);
+    args.forEach((v, i) => (ctl[ARGS + i] = v | 0));
+    ctl[ARGS + FORWARD_ARGS] = workers;
+    ctl[ARGS + FORWARD_ARGS + 1] = this.size;
+    Atomics.store(ctl, FINISHED, 0);
+    Atomics.store(ctl, COMMAND, RUN);
+    const job = ++this.job;
+    const done = new Promise<void>((resolve, reject) => (this.pending = { job, resolve, reject }));
+    // Node would exit with a job in flight if nothing else kept the event loop alive.
+    this.ports.forEach((p) => p.ref?.());
+    Atomics.store(ctl, JOB, job);
+    Atomics.notify(ctl, JOB);
+    return done.finally(() => this.ports.forEach((p) => p.unref?.()));
+  }
+
+  /** Stops the workers (a running job is abandoned). */
+  terminate(): void {
+    this.failure ??= 'the pool was terminated';
+    Atomics.store(this.ctl, COMMAND, STOP);
+    Atomics.add(this.ctl, JOB, 1);
+    Atomics.notify(this.ctl, JOB);
+    for (const port of this.ports) port.terminate();
+    this.pending?.reject(new Error('the wasm worker threads were terminated'));
+    this.pending = undefined;
+  }
+}
