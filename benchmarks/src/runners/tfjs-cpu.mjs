@@ -6,7 +6,7 @@
  * @typedef {import('../shapes.mjs').Shape} Shape
  */
 import { flops } from '../shapes.mjs';
-import { setupTfjsGru } from './peers/tfjs-gru.mjs';
+import { loadTfjs, setupTfjsGru, tfjsAvailable } from './peers/tfjs-gru.mjs';
 
 export const name = 'tfjs-cpu';
 export const kind = 'peer';
@@ -19,23 +19,10 @@ export const slow = (/** @type {Shape} */ shape) => flops(shape) >= 1e6;
 /** Above this a single pass takes minutes (S2 and S3 would take 5 to 25 minutes each). */
 const MAX_FLOPS = 1e8;
 
-async function load() {
-  const tf = await import('@tensorflow/tfjs-core');
-  await import('@tensorflow/tfjs-backend-cpu');
-  const tfl = await import('@tensorflow/tfjs-layers');
-  if (!(await tf.setBackend('cpu'))) throw new Error("tf.setBackend('cpu') failed");
-  await tf.ready();
-  return { tf, tfl };
-}
+const importBackend = () => import('@tensorflow/tfjs-backend-cpu');
+const load = () => loadTfjs('cpu', importBackend);
 
-export async function available() {
-  try {
-    await load();
-    return true;
-  } catch (err) {
-    return `cannot start TensorFlow.js on tfjs-backend-cpu: ${err instanceof Error ? err.message : String(err)}`;
-  }
-}
+export const available = () => tfjsAvailable('cpu', importBackend);
 
 /** @param {Shape} shape */
 export async function setup(shape) {

@@ -6,7 +6,7 @@
  * @typedef {import('../shapes.mjs').Shape} Shape
  */
 import { flops } from '../shapes.mjs';
-import { setupTfjsGru } from './peers/tfjs-gru.mjs';
+import { loadTfjs, setupTfjsGru, tfjsAvailable } from './peers/tfjs-gru.mjs';
 
 export const name = 'tfjs-wasm';
 export const kind = 'peer';
@@ -15,23 +15,10 @@ export const note = 'TensorFlow.js GRU layer on tfjs-backend-wasm (SIMD, single-
 /** tfjs steps through time from JavaScript, op by op: a GFLOP takes seconds. */
 export const slow = (/** @type {Shape} */ shape) => flops(shape) >= 1e9;
 
-async function load() {
-  const tf = await import('@tensorflow/tfjs-core');
-  await import('@tensorflow/tfjs-backend-wasm');
-  const tfl = await import('@tensorflow/tfjs-layers');
-  if (!(await tf.setBackend('wasm'))) throw new Error("tf.setBackend('wasm') failed");
-  await tf.ready();
-  return { tf, tfl };
-}
+const importBackend = () => import('@tensorflow/tfjs-backend-wasm');
+const load = () => loadTfjs('wasm', importBackend);
 
-export async function available() {
-  try {
-    await load();
-    return true;
-  } catch (err) {
-    return `cannot start TensorFlow.js on tfjs-backend-wasm: ${err instanceof Error ? err.message : String(err)}`;
-  }
-}
+export const available = () => tfjsAvailable('wasm', importBackend);
 
 /** @param {Shape} shape */
 export async function setup(shape) {

@@ -8,6 +8,35 @@ import { inputFor, kerasWeights } from '../../data.mjs';
 import { assertAgrees, gruLastOutput } from './check-against-gru.mjs';
 
 /**
+ * Starts TensorFlow.js on one of its backends, with the layers API.
+ * @param {'cpu' | 'wasm'} backend
+ * @param {() => Promise<unknown>} importBackend imports @tensorflow/tfjs-backend-<backend>
+ * @returns {Promise<{ tf: any, tfl: any }>}
+ */
+export async function loadTfjs(backend, importBackend) {
+  const tf = await import('@tensorflow/tfjs-core');
+  await importBackend();
+  const tfl = await import('@tensorflow/tfjs-layers');
+  if (!(await tf.setBackend(backend))) throw new Error(`tf.setBackend('${backend}') failed`);
+  await tf.ready();
+  return { tf, tfl };
+}
+
+/**
+ * The runner's `available()`: true, or why TensorFlow.js cannot start on that backend.
+ * @param {'cpu' | 'wasm'} backend
+ * @param {() => Promise<unknown>} importBackend
+ */
+export async function tfjsAvailable(backend, importBackend) {
+  try {
+    await loadTfjs(backend, importBackend);
+    return true;
+  } catch (err) {
+    return `cannot start TensorFlow.js on tfjs-backend-${backend}: ${err instanceof Error ? err.message : String(err)}`;
+  }
+}
+
+/**
  * @param {string} name the runner's name, for the agreement check's message
  * @param {any} tf @tensorflow/tfjs-core, with the backend already set
  * @param {any} tfl @tensorflow/tfjs-layers
