@@ -1,6 +1,7 @@
 import { GRU, GRUCell, GruError, clearSession, serializeLayer, deserializeLayer } from '@gru/core';
 import type { ConfigCaseJson, ErrorEntryJson } from './format.js';
 import type { CaseOutcome } from './run-case.js';
+import { translateKerasCode, Untranslatable, type TranslatedCode } from './python-code.js';
 
 /** Deep equality as Python's `==` on JSON-like values (key order ignored). */
 export function jsonEqual(a: unknown, b: unknown): boolean {
@@ -89,8 +90,9 @@ const setWeightsOn = (options: ConstructorParameters<typeof GRU>[0], shapes: num
 };
 
 /**
- * JS reproductions of the entries in errors.json, by name. An entry without one is reported as
- * unsupported (by name), never silently passed.
+ * JS reproductions of the entries in errors.json, by name. An entry without one is judged from its
+ * Keras code where that translates (runErrorEntry), else reported as unsupported with the reason,
+ * never silently passed.
  */
 export const ERROR_REPRODUCTIONS: Record<string, Repro> = {
   units_0: { run: () => new GRU({ units: 0 }), expect: { kind: 'keras-message' } },
@@ -246,10 +248,95 @@ export const ERROR_REPRODUCTIONS: Record<string, Repro> = {
   from_config_unknown_key: { run: () => GRU.fromConfig({ ...new GRU({ units: 4 }).getConfig(), bogus: 1 }), expect: { kind: 'keras-message' } },
 };
 
-/** Checks one errors.json entry against its JS reproduction. */
+/** `new GRU({...}).forwardSync(x, {...})`, to say what a translated entry ran. */
+function describeTranslation(t: TranslatedCode): string {
+  const ctor = `new ${t.layer}(${JSON.stringify(t.options)})`;
+  return t.call ? `${ctor}.forwardSync(x[2, 5, 3]${Object.keys(t.call).length ? `, ${JSON.stringify(t.call)}` : ''})` : ctor;
+}
+
+const isShape = (v: unknown): v is number[] => Array.isArray(v) && v.every((d) => typeof d === 'number');
+
+/** Compares what a translated entry returned with errors.json's `result`, where the result says something comparable. */
+function checkTranslatedResult(t: TranslatedCode, layer: GRU | GRUCell, result: unknown, want: unknown): string | undefined | 'not compared' {
+  if (!t.call) {
+    if (want && typeof want === 'object' && !Array.isArray(want)) {
+      const cfg = layer.getConfig();
+      const keys = Object.keys(want);
+      if (keys.length && keys.every((k) => k in cfg)) {
+        const bad = keys.find((k) => !jsonEqual(cfg[k], (want as Record<string, unknown>)[k]));
+        return bad ? `config '${bad}' is ${JSON.stringify(cfg[bad])}, Keras has ${JSON.stringify((want as Record<string, unknown>)[bad])}` : undefined;
+      }
+    }
+    return 'not compared';
+  }
+  const r = result as { output: { shape: number[]; data: unknown }; outputs: { shape: number[] }[] };
+  if (isShape(want) || (Array.isArray(want) && want.every(isShape))) {
+    // The generator records a shape or a list of shapes: of the output, the outputs or the weights.
+    const candidates = { output: r.output.shape, outputs: r.outputs.map((o) => o.shape), weights: (layer as GRU).getWeights().map((w) => w.shape) };
+    if (Object.values(candidates).some((c) => jsonEqual(c, want))) return undefined;
+    return `Keras recorded the shape(s) ${JSON.stringify(want)}; gru's output is ${JSON.stringify(candidates.output)}, outputs ${JSON.stringify(candidates.outputs)}, weights ${JSON.stringify(candidates.weights)}`;
+  }
+  if (want && typeof want === 'object' && ('shape' in want || 'dtype' in want)) {
+    const w = want as { shape?: number[]; dtype?: string };
+    if (w.shape && !jsonEqual(r.output.shape, w.shape)) return `output shape [${r.output.shape}], Keras [${w.shape}]`;
+    const dtype = r.output.data instanceof Float64Array ? 'float64' : r.output.data instanceof Float32Array ? 'float32' : 'unknown';
+    if (w.dtype && dtype !== w.dtype) return `output dtype ${dtype}, Keras ${w.dtype}`;
+    return undefined;
+  }
+  return 'not compared';
+}
+
+/**
+ * Judges an entry without a hand-written reproduction from its Keras code (see python-code.ts):
+ * the exception kind and exact message when Keras raises, acceptance (and the recorded config or
+ * output shape, where the result is one) when it does not. Entries whose code needs arrays or is
+ * prose are reported unsupported, saying so.
+ */
+function runTranslatedEntry(entry: ErrorEntryJson): CaseOutcome {
+  let t: TranslatedCode;
+  try {
+    t = translateKerasCode(entry.code);
+  } catch (err) {
+    if (!(err instanceof Untranslatable)) throw err;
+    return {
+      status: 'unsupported',
+      runnerLimit: true,
+      detail: `not judged: @gru/conformance has no JS reproduction of '${entry.name}', and its code \`${entry.code}\` cannot be translated into gru's API (${err.message})`,
+    };
+  }
+  const ran = describeTranslation(t);
+  const fail = (detail: string): CaseOutcome => ({ status: 'failed', detail: `${ran}: ${detail}` });
+  clearSession();
+  let thrown: unknown;
+  let layer: GRU | GRUCell | undefined;
+  let result: unknown;
+  try {
+    layer = t.layer === 'GRU' ? new GRU(t.options as never) : new GRUCell(t.options as never);
+    result = t.call ? (layer as GRU).forwardSync(x, t.call) : layer;
+  } catch (err) {
+    thrown = err;
+  }
+  if (entry.raises) {
+    if (!(thrown instanceof GruError)) return fail(thrown ? `threw a non-gru error: ${String(thrown)}` : `did not throw; Keras raises ${entry.exception_type}`);
+    if (entry.exception_type && thrown.kerasType !== entry.exception_type) return fail(`threw ${thrown.kerasType}, Keras raises ${entry.exception_type}`);
+    if (entry.message_core !== undefined && thrown.message !== entry.message_core) {
+      return fail(`message ${JSON.stringify(thrown.message)}, Keras says ${JSON.stringify(entry.message_core)}`);
+    }
+    return { status: 'passed', detail: `judged from its code as ${ran}` };
+  }
+  if (thrown) return fail(`threw ${String(thrown)}, Keras accepts this`);
+  const problem = checkTranslatedResult(t, layer as GRU | GRUCell, result, entry.result);
+  if (problem === 'not compared') return { status: 'passed', detail: `judged from its code as ${ran}: accepted, as in Keras (the recorded result ${JSON.stringify(entry.result)} is not compared)` };
+  return problem ? fail(problem) : { status: 'passed', detail: `judged from its code as ${ran}` };
+}
+
+/**
+ * Checks one errors.json entry: against its hand-written JS reproduction (ERROR_REPRODUCTIONS)
+ * when there is one, else by translating its Keras code.
+ */
 export function runErrorEntry(entry: ErrorEntryJson): CaseOutcome & { deviation?: string } {
   const repro = ERROR_REPRODUCTIONS[entry.name];
-  if (!repro) return { status: 'unsupported', detail: `no JS reproduction of '${entry.code}' is defined in @gru/conformance` };
+  if (!repro) return runTranslatedEntry(entry);
   let thrown: unknown;
   let result: unknown;
   // Keras produced these in a fresh session, so the first GRU is called 'gru'.

@@ -12,7 +12,10 @@ export function judge(name: string, outcome: CaseOutcome, expectations: Expectat
   }
   if (unsupported) return { status: 'unsupported', detail: outcome.detail ? `${unsupported} [${outcome.detail}]` : unsupported };
   if (failing && outcome.status === 'failed') return { status: 'expected-failure', detail: `${failing}: ${outcome.detail ?? ''}` };
-  if (outcome.status === 'unsupported') return { status: 'unsupported', detail: `${outcome.detail} (declared by the backend, not listed in its expectations)` };
+  if (outcome.status === 'unsupported') {
+    if (outcome.runnerLimit) return { status: 'unsupported', detail: outcome.detail };
+    return { status: 'unsupported', detail: `${outcome.detail} (declared by the backend, not listed in its expectations)` };
+  }
   return { status: outcome.status, detail: outcome.detail };
 }
 

@@ -11,6 +11,8 @@ export interface CaseOutcome {
   maxAbsDiff?: number;
   /** The backend that actually ran the case (must be the one under test). */
   ranOn?: string;
+  /** 'unsupported' because the runner (not the backend) cannot run or judge the case. */
+  runnerLimit?: boolean;
 }
 
 class Mismatch extends Error {}
