@@ -1,16 +1,10 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+import { vulkanTestEnv } from './test/gpu-setup.js';
 
 // Dawn (npm `webgpu`) needs a Vulkan driver; on machines without a GPU the tests use the lavapipe
-// that scripts/setup-lavapipe.sh (run by `pnpm test`) unpacks here. An explicit
+// that scripts/setup-lavapipe.sh (run by `pnpm test`) unpacks in .vulkan/. An explicit
 // VK_ICD_FILENAMES wins (a real GPU's driver, say).
-const icd = fileURLToPath(new URL('./.vulkan/lvp_icd.json', import.meta.url));
-const env: Record<string, string> = {};
-if (!process.env.VK_ICD_FILENAMES && existsSync(icd)) {
-  env.VK_ICD_FILENAMES = icd;
-  env.NODEVICE_SELECT = '1';
-}
+const env = vulkanTestEnv();
 
 export default defineConfig({
   test: {
