@@ -301,8 +301,39 @@ function constraintsAndRest(c: CellConfig): Record<string, unknown> {
   };
 }
 
-/** GRUCell.get_config(), key for key. */
+/**
+ * tf.keras 2's dtype entry: a plain dtype string for a plain policy, a `Policy` object for a mixed
+ * one (Keras 3 always writes a `DTypePolicy` object).
+ */
+function keras2DType(policy: DTypePolicyConfig): unknown {
+  return policy.name.startsWith('mixed_') ? { class_name: 'Policy', config: { name: policy.name } } : policy.name;
+}
+
+/**
+ * tf.keras 2's GRUCell/GRU config tail: `implementation` and `reset_after` (and `seed`, which
+ * tf.keras 2 lacks, only when one is set: it seeds gru's own dropout masks).
+ */
+function keras2Tail(c: CellConfig): Record<string, unknown> {
+  return {
+    kernel_constraint: serializeConstraint(c.kernelConstraint),
+    recurrent_constraint: serializeConstraint(c.recurrentConstraint),
+    bias_constraint: serializeConstraint(c.biasConstraint),
+    dropout: c.dropout,
+    recurrent_dropout: c.recurrentDropout,
+    implementation: c.implementation,
+    reset_after: c.resetAfter,
+    ...(c.seed !== null ? { seed: c.seed } : {}),
+  };
+}
+
+/**
+ * GRUCell.get_config(), key for key: Keras 3's, or tf.keras 2's for a `keras2` / `keras2-v1`
+ * cell (plain dtype string, `implementation`), which fromConfig recognises as Keras 2 again.
+ */
 export function cellToKerasConfig(c: CellConfig, name: string): Record<string, unknown> {
+  if (c.compat !== 'keras3') {
+    return { name, trainable: c.trainable, dtype: keras2DType(c.dtypePolicy), ...cellConfigBody(c), ...keras2Tail(c) };
+  }
   return {
     name,
     trainable: c.trainable,
@@ -312,8 +343,30 @@ export function cellToKerasConfig(c: CellConfig, name: string): Record<string, u
   };
 }
 
-/** GRU.get_config(), key for key (plus `time_major` only when set, which Keras 3 lacks). */
+/**
+ * GRU.get_config(), key for key (plus `time_major` only when set, which Keras 3 lacks). A
+ * `keras2` / `keras2-v1` layer gives tf.keras 2's config instead (`time_major`, a plain dtype
+ * string, `implementation`, `zero_output_for_mask` only when set), so that fromConfig reads it
+ * back as Keras 2 (same hard_sigmoid, same masked outputs) and tf.keras 2 accepts it.
+ */
 export function layerToKerasConfig(c: LayerConfig, name: string): Record<string, unknown> {
+  if (c.compat !== 'keras3') {
+    return {
+      name,
+      trainable: c.trainable,
+      dtype: keras2DType(c.dtypePolicy),
+      return_sequences: c.returnSequences,
+      return_state: c.returnState,
+      go_backwards: c.goBackwards,
+      stateful: c.stateful,
+      unroll: c.unroll,
+      time_major: c.timeMajor,
+      ...(c.zeroOutputForMask ? { zero_output_for_mask: true } : {}),
+      ...cellConfigBody(c),
+      activity_regularizer: serializeRegularizer(c.activityRegularizer),
+      ...keras2Tail(c),
+    };
+  }
   const config: Record<string, unknown> = {
     name,
     trainable: c.trainable,
@@ -350,9 +403,14 @@ export interface FromConfigOptions {
   build?: boolean;
 }
 
-/** True when a config looks like tf.keras 2's (it writes `time_major`, a string dtype and `implementation`). */
+/**
+ * True when a config looks like tf.keras 2's: it writes `time_major` (GRU), `implementation` with
+ * a plain dtype string, or a mixed-precision dtype as a `Policy` object (Keras 3: `DTypePolicy`).
+ */
 export function looksLikeKeras2(config: Record<string, unknown>): boolean {
-  return 'time_major' in config || ('implementation' in config && typeof config.dtype === 'string');
+  const dtype = config.dtype as Record<string, unknown> | string | undefined;
+  const keras2Policy = typeof dtype === 'object' && dtype !== null && dtype.class_name === 'Policy';
+  return 'time_major' in config || ('implementation' in config && (typeof dtype === 'string' || keras2Policy));
 }
 
 /**

@@ -208,12 +208,16 @@ describe("compat: 'keras2' and 'keras2-v1'", () => {
     expect(l.kernel.shape).toEqual([3, 12]);
     expect(l.cell.spec().recurrentActivation).toBe('keras2_hard_sigmoid');
     const c = l.getConfig();
-    // Keras 3's config: a DTypePolicy object, no `implementation`, no `time_major` (it was false).
-    expect(c.dtype).toEqual(POLICY('float32'));
-    expect('implementation' in c).toBe(false);
-    expect('time_major' in c).toBe(false);
+    // A Keras 2 layer writes tf.keras 2's config back (string dtype, time_major, implementation).
+    expect(c.dtype).toBe('float32');
+    expect(c.implementation).toBe(1);
+    expect(c.time_major).toBe(false);
+    expect('zero_output_for_mask' in c).toBe(false);
+    expect('seed' in c).toBe(false);
     expect(c.reset_after).toBe(false);
     expect(c.recurrent_activation).toBe('hard_sigmoid');
+    const { batch_input_shape: _shape, kernel_initializer: _k, recurrent_initializer: _r, bias_initializer: _b, ...rest } = KERAS2_CONFIG;
+    expect(c).toMatchObject(rest);
   });
 
   it('fromConfig with time_major: true gives a time-major layer that keeps the key', () => {
@@ -232,6 +236,73 @@ describe("compat: 'keras2' and 'keras2-v1'", () => {
     const l = GRU.fromConfig({ ...KERAS2_CONFIG, dtype: 'float64' });
     expect(l.dtype).toBe('float64');
     expect(l.kernel.data).toBeInstanceOf(Float64Array);
+  });
+});
+
+describe('Keras 2 compat survives getConfig / fromConfig', () => {
+  const X = { shape: [2, 4, 3], data: Array.from({ length: 24 }, (_, i) => Math.sin(i * 1.3) * 2) };
+  const XT = { shape: [2, 3], data: [0.5, -1, 2, 1.5, 0.25, -2] };
+  const H = [{ shape: [2, 3], data: [0.1, -0.2, 0.3, 0, 0.5, -0.5] }];
+  const json = (o: unknown) => JSON.parse(JSON.stringify(o)) as Record<string, unknown>;
+  // 'keras2' keeps Keras's sigmoid default, so ask for hard_sigmoid, the activation whose meaning differs.
+  const opts = { keras2: { recurrentActivation: 'hard_sigmoid' }, 'keras2-v1': {} } as const;
+
+  for (const compat of ['keras2', 'keras2-v1'] as const) {
+    it(`GRU (${compat}): the config is tf.keras 2's, reloads as Keras 2 and gives the same outputs`, () => {
+      const l = new GRU({ units: 3, returnSequences: true, compat, seed: 7, ...opts[compat] });
+      const want = l.forwardSync(X).output.data;
+      const cfg = json(l.getConfig());
+      expect(looksLikeKeras2(cfg)).toBe(true);
+      expect(cfg).toMatchObject({ dtype: 'float32', time_major: false, recurrent_activation: 'hard_sigmoid', seed: 7 });
+      expect(cfg.implementation).toBe(l.config.implementation);
+      const back = GRU.fromConfig(cfg);
+      expect(back.config.compat).toBe('keras2');
+      expect(back.getConfig()).toEqual(cfg);
+      back.setWeights(l.getWeights());
+      expect(Array.from(back.forwardSync(X).output.data)).toEqual(Array.from(want));
+      // Read as Keras 3, the same config would mean another hard_sigmoid and other numbers.
+      const k3 = GRU.fromConfig(cfg, { compat: 'keras3' });
+      k3.setWeights(l.getWeights());
+      expect(Array.from(k3.forwardSync(X).output.data)).not.toEqual(Array.from(want));
+    });
+
+    it(`GRUCell (${compat}): the config reloads as Keras 2 and gives the same step`, () => {
+      const c = new GRUCell({ units: 3, compat, ...opts[compat] });
+      c.build(3);
+      const want = c.call(XT, H).output.data;
+      const cfg = json(c.getConfig());
+      expect(looksLikeKeras2(cfg)).toBe(true);
+      expect(cfg.dtype).toBe('float32');
+      expect('seed' in cfg).toBe(false);
+      const back = GRUCell.fromConfig(cfg);
+      expect(back.config.compat).toBe('keras2');
+      expect(back.getConfig()).toEqual(cfg);
+      back.build(3);
+      back.setWeights(c.getWeights());
+      expect(Array.from(back.call(XT, H).output.data)).toEqual(Array.from(want));
+    });
+
+    it(`serializeLayer / deserializeLayer keep ${compat} for GRU and GRUCell`, () => {
+      const l = new GRU({ units: 3, compat, ...opts[compat] });
+      l.build([2, 4, 3]);
+      const back = deserializeLayer(json(serializeLayer(l))) as GRU;
+      expect(back.config.compat).toBe('keras2');
+      expect(back.cell.spec().recurrentActivation).toBe('keras2_hard_sigmoid');
+      back.setWeights(l.getWeights());
+      expect(Array.from(back.forwardSync(X).output.data)).toEqual(Array.from(l.forwardSync(X).output.data));
+      const cell = new GRUCell({ units: 3, compat, ...opts[compat] });
+      const cellBack = deserializeLayer(json(serializeLayer(cell))) as GRUCell;
+      expect(cellBack.config.compat).toBe('keras2');
+      expect(cellBack.getConfig()).toEqual(json(cell.getConfig()));
+    });
+  }
+
+  it('a mixed-precision Keras 2 cell writes a Policy object, still read as Keras 2; Keras 3 layers are unchanged', () => {
+    const cfg = json(new GRUCell({ units: 2, compat: 'keras2', dtype: 'mixed_float16' }).getConfig());
+    expect(cfg.dtype).toEqual({ class_name: 'Policy', config: { name: 'mixed_float16' } });
+    expect(GRUCell.fromConfig(cfg).config.compat).toBe('keras2');
+    expect(new GRU({ units: 4 }).getConfig()).toEqual(KERAS_GRU_4);
+    expect(looksLikeKeras2(KERAS_CELL_4)).toBe(false);
   });
 });
 
