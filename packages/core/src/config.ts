@@ -8,8 +8,8 @@ import type { DType } from './tensor.js';
 /**
  * Which Keras a layer follows. `keras3` (default) is Keras 3. `keras2` is tf.keras 2.x: the same
  * defaults, but 'hard_sigmoid' means `clip(0.2x + 0.5, 0, 1)`. `keras2-v1` is tf.compat.v1's
- * GRU/GRUCell: Keras 2 semantics with `recurrentActivation: 'hard_sigmoid'` and
- * `resetAfter: false` as defaults.
+ * GRU/GRUCell: Keras 2 semantics with `recurrentActivation: 'hard_sigmoid'`, `resetAfter: false`
+ * and `implementation: 1` as defaults.
  */
 export type KerasCompat = 'keras3' | 'keras2' | 'keras2-v1';
 
@@ -35,7 +35,10 @@ export interface GruCellOptions {
   recurrentDropout?: number;
   resetAfter?: boolean;
   seed?: number | null;
-  /** Keras accepts it and forces 1 when recurrentDropout > 0; it is not in Keras's config. */
+  /**
+   * Keras accepts it and forces 1 when recurrentDropout > 0; it is not in Keras 3's config. Default
+   * 2, or 1 with `compat: 'keras2-v1'` (tf.compat.v1's default).
+   */
   implementation?: 1 | 2;
   name?: string;
   trainable?: boolean;
@@ -209,7 +212,8 @@ export function resolveCellConfig(options: GruCellOptions, className = 'GRUCell'
   const v1 = compat === 'keras2-v1';
   const units = checkUnits(options.units);
   const recurrentDropout = clampRate(options.recurrentDropout);
-  const implementation = options.implementation ?? 2;
+  // tf.compat.v1's GRU and GRUCell default to implementation 1 (`kwargs.pop('implementation', 1)`).
+  const implementation = options.implementation ?? (v1 ? 1 : 2);
   if (implementation !== 1 && implementation !== 2) {
     throw valueError(`Argument \`implementation\` must be 1 or 2, received ${pyRepr(implementation)}.`);
   }

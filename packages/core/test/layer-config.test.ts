@@ -179,6 +179,35 @@ describe("compat: 'keras2' and 'keras2-v1'", () => {
     expect(c.spec().resetAfter).toBe(false);
   });
 
+  it("'keras2-v1' defaults to implementation 1 (tf.compat.v1: kwargs.pop('implementation', 1)); 'keras2' to 2", () => {
+    expect(new GRU({ units: 3, compat: 'keras2-v1' }).getConfig().implementation).toBe(1);
+    expect(new GRUCell({ units: 3, compat: 'keras2-v1' }).getConfig().implementation).toBe(1);
+    expect(new GRU({ units: 3, compat: 'keras2-v1', implementation: 2 }).getConfig().implementation).toBe(2);
+    expect(new GRU({ units: 3, compat: 'keras2' }).getConfig().implementation).toBe(2);
+    expect(new GRUCell({ units: 3, compat: 'keras2' }).getConfig().implementation).toBe(2);
+    expect(new GRU({ units: 3 }).config.implementation).toBe(2);
+    // The v1 default survives a config round trip (the config writes it out).
+    expect(GRU.fromConfig(new GRU({ units: 3, compat: 'keras2-v1' }).getConfig()).config.implementation).toBe(1);
+  });
+
+  it("'keras2-v1' draws three input dropout masks (one per gate), as implementation 1 does", () => {
+    const x = [[[1, 2], [3, 4]], [[5, 6], [7, 8]]];
+    const v1 = new GRU({ units: 2, dropout: 0.5, seed: 3, compat: 'keras2-v1' });
+    expect(v1.cell.dropoutMaskCount).toBe(3);
+    v1.forwardSync(x, { training: true });
+    expect(v1.cell.getDropoutMask(2)?.length).toBe(3);
+    expect(v1.cell.getDropoutMaskForCell(x[0], true, 3)).toHaveLength(3);
+    // One shared mask is what implementation 2 takes; a v1 layer asks for three.
+    expect(() => v1.forwardSync(x, { training: true, dropoutMask: [[2, 0], [0, 2]] })).toThrow(GruError);
+    const three = [[[2, 0], [0, 2]], [[0, 2], [2, 0]], [[2, 2], [0, 0]]];
+    expect(v1.forwardSync(x, { training: true, dropoutMask: three }).output.shape).toEqual([2, 2]);
+    const k2 = new GRU({ units: 2, dropout: 0.5, seed: 3, compat: 'keras2' });
+    expect(k2.cell.dropoutMaskCount).toBe(1);
+    k2.forwardSync(x, { training: true });
+    expect(k2.cell.getDropoutMask(2)?.length).toBe(1);
+    expect(new GRUCell({ units: 2, dropout: 0.5, compat: 'keras2-v1' }).dropoutMaskCount).toBe(3);
+  });
+
   it("'keras2' keeps Keras's defaults but reads hard_sigmoid as clip(0.2x + 0.5, 0, 1)", () => {
     const l = new GRU({ units: 3, compat: 'keras2', recurrentActivation: 'hard_sigmoid' });
     expect(l.getConfig().reset_after).toBe(true);
