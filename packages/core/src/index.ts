@@ -56,4 +56,4 @@ export { loadBackend, backendLoadFailures } from './backend/loading.js';
 export { cudnnEligibility } from './backend/cudnn-rules.js';
 export { referenceBackend } from './reference/backend.js';
 export { referenceForward } from './reference/forward.js';
-export { classifyMask, applyMaskedOutputConventions } from './layer/masking.js';
+export { classifyMask, applyMaskedOutputConventions, maskedOutputConvention, type MaskedOutputConvention } from './layer/masking.js';

@@ -416,7 +416,7 @@ export class GRU {
     let out = result.output;
     if (plan.mask) {
       applyMaskedOutputConventions(out, plan.mask, {
-        batch, timesteps, units: H, goBackwards: c.goBackwards, returnSequences: c.returnSequences, unroll: c.unroll, zeroOutputForMask: c.zeroOutputForMask,
+        batch, timesteps, units: H, goBackwards: c.goBackwards, returnSequences: c.returnSequences, unroll: c.unroll, zeroOutputForMask: c.zeroOutputForMask, compat: c.compat,
       });
     }
     if (c.stateful) this.statefulState = result.lastState.slice();
@@ -496,7 +496,7 @@ export class GRU {
       // Positions Keras's conventions set to zero do not depend on the state: their gradient is 0.
       d = d.slice();
       applyMaskedOutputConventions(d, trace.plan.mask, {
-        batch, timesteps, units: this.units, goBackwards: c.goBackwards, returnSequences: c.returnSequences, unroll: c.unroll, zeroOutputForMask: c.zeroOutputForMask,
+        batch, timesteps, units: this.units, goBackwards: c.goBackwards, returnSequences: c.returnSequences, unroll: c.unroll, zeroOutputForMask: c.zeroOutputForMask, compat: c.compat,
       });
     }
     return { trace, request: { dOutput: d, dLastState } };

@@ -1,4 +1,5 @@
 import { formatShape, valueError } from '../errors.js';
+import type { KerasCompat } from '../config.js';
 import { toTensor, type FloatArray, type TensorLike } from '../tensor.js';
 
 export type MaskKind = 'none' | 'right-padded' | 'any';
@@ -37,29 +38,58 @@ export function classifyMask(mask: Uint8Array | undefined, batch: number, timest
   return 'right-padded';
 }
 
+/** What a masked step outputs: the carried state, zeros, or the previous output (zeros before the first kept step). */
+export type MaskedOutputConvention = 'state' | 'zeros' | 'previous-output';
+
 /**
- * Keras's output conventions at masked steps, applied after a backend ran the loop semantics
- * (a masked step outputs the carried state):
- * - `zeroOutputForMask` (loop path): masked steps output zeros, and so does the last output
- *   when the last processed step is masked;
- * - `unroll`: a masked step outputs the previous output, which is zeros before the first kept
- *   step (not the initial state), and `zeroOutputForMask` is ignored.
- * `output` is [batch, timesteps, units] in processing order, or the last output [batch, units].
+ * The one place that decides what a masked step outputs (states always carry):
+ * - Keras 3 (numpy/jax backends), loop path: the carried state, or zeros with `zeroOutputForMask`
+ *   (the last output too when the last processed step is masked);
+ * - Keras 3, `unroll`: the previous output, which is zeros before the first kept step (not the
+ *   initial state); `zeroOutputForMask` is ignored;
+ * - tf.keras 2 (`compat: 'keras2'` / `'keras2-v1'`), both paths: `backend.rnn` carries the previous
+ *   output (starting from zeros) at masked steps, or zeros with `zeroOutputForMask`, which both
+ *   of its paths honour.
+ */
+export function maskedOutputConvention(o: { unroll: boolean; zeroOutputForMask: boolean; compat?: KerasCompat }): MaskedOutputConvention {
+  if (o.compat === 'keras2' || o.compat === 'keras2-v1') return o.zeroOutputForMask ? 'zeros' : 'previous-output';
+  if (o.unroll) return 'previous-output';
+  return o.zeroOutputForMask ? 'zeros' : 'state';
+}
+
+/**
+ * Applies the masked-output convention (see maskedOutputConvention) after a backend ran the loop
+ * semantics (a masked step outputs the carried state). `output` is [batch, timesteps, units] in
+ * processing order, or the last output [batch, units]. Used on dOutput too: positions the
+ * convention sets to zero do not depend on the state.
  */
 export function applyMaskedOutputConventions(
   output: FloatArray,
   mask: Uint8Array,
-  o: { batch: number; timesteps: number; units: number; goBackwards: boolean; returnSequences: boolean; unroll: boolean; zeroOutputForMask: boolean },
+  o: {
+    batch: number;
+    timesteps: number;
+    units: number;
+    goBackwards: boolean;
+    returnSequences: boolean;
+    unroll: boolean;
+    zeroOutputForMask: boolean;
+    /** Which Keras (default 'keras3'). */
+    compat?: KerasCompat;
+  },
 ): void {
   const { batch: B, timesteps: T, units: H } = o;
-  if (!o.unroll && !o.zeroOutputForMask) return;
+  const convention = maskedOutputConvention(o);
+  if (convention === 'state') return;
   for (let b = 0; b < B; b++) {
     let seenKept = false;
     for (let k = 0; k < T; k++) {
       const t = o.goBackwards ? T - 1 - k : k;
       const kept = mask[b * T + t] !== 0;
       seenKept ||= kept;
-      const zero = o.unroll ? !seenKept : !kept;
+      // The previous output equals the carried state once a step was kept, so only the steps
+      // before the first kept one change (to zeros).
+      const zero = convention === 'previous-output' ? !seenKept : !kept;
       const isLast = k === T - 1;
       if (zero && (o.returnSequences || isLast)) {
         const off = o.returnSequences ? (b * T + k) * H : b * H;
