@@ -1,10 +1,22 @@
 // Adds up the vitest JSON reports that every package's `test` task writes (turbo restores them
 // from its cache too) and prints the closing `N passed, N failed` line. A package with a test
-// script but no report counts as one failure, so a crashed runner cannot pass silently.
+// script but no report counts as one failure, so a crashed runner cannot pass silently; so does a
+// failed bootstrap or build (`--failed-step`), after which no test runs.
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
+const arg = (name) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
+
+// A step before the tests failed (`--failed-step build --step-exit 2`): no test ran, so reports on
+// disk are from an earlier run and are not counted; the failed step counts as one failed task.
+const failedStep = arg('--failed-step');
+if (failedStep !== undefined) {
+  console.log(`${failedStep} failed (exit ${arg('--step-exit') ?? '?'}); no tests were run, see the log above`);
+  console.log('0 passed, 1 failed, 0 skipped');
+  process.exit(1);
+}
+
 const dirs = ['conformance', 'benchmarks', 'examples', ...readdirSync(join(root, 'packages')).map((d) => join('packages', d))];
 let passed = 0;
 let failed = 0;
