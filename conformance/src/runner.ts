@@ -57,7 +57,12 @@ export interface PlannedCase {
  * then from @gru/conformance's own location.
  */
 export async function resolveBackend(spec: string | GruBackend): Promise<GruBackend> {
-  if (typeof spec !== 'string') return spec;
+  if (typeof spec !== 'string') {
+    // Cases run through the public layer, which finds backends by name: the object under test
+    // must be the one registered under its name (replacing any other).
+    if (getBackend(spec.name) !== spec) registerBackend(spec);
+    return spec;
+  }
   const known = getBackend(spec);
   if (known) return known;
   const isPath = spec.startsWith('.') || spec.startsWith('/');

@@ -155,5 +155,4 @@ describe('worker threads (gru-threads.wasm on shared memory)', () => {
 
 // The whole conformance suite with every call split between two workers.
 const threaded = createWasmBackend({ name: 'wasm-threads-conformance', threads: 2, priority: -1, ...eager });
-registerBackend(threaded);
 describeConformance(threaded, { expectations: join(here, '..', '..', '..', 'conformance', 'expectations', 'wasm.json') });
