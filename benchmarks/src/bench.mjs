@@ -52,6 +52,46 @@ export async function runAll(runners, shapes, opts, log) {
   return results;
 }
 
+/**
+ * `opts.rounds` runs of runAll, one after another, combined by combineRounds: a slow spell of
+ * the machine (other work, a throttled core) then hits one round of every runner rather than
+ * every pass of one runner.
+ * @param {DiscoveredRunner[]} runners
+ * @param {Shape[]} shapes
+ * @param {Options} opts
+ * @param {(line: string) => void} log
+ * @returns {Promise<Result[]>}
+ */
+export async function runRounds(runners, shapes, opts, log) {
+  /** @type {Result[][]} */
+  const rounds = [];
+  for (let i = 0; i < opts.rounds; i++) {
+    if (opts.rounds > 1) log(`round ${i + 1} of ${opts.rounds}`);
+    rounds.push(await runAll(runners, shapes, opts, log));
+  }
+  return combineRounds(rounds);
+}
+
+/**
+ * One result per runner and shape from several rounds (same runners and shapes, same order):
+ * the round whose median is the median of the rounds' medians (the lower one of an even count),
+ * with every round's median in `roundMediansMs`. An error in any round is the result; a runner
+ * timed in no round keeps the first round's reason.
+ * @param {Result[][]} rounds
+ * @returns {Result[]}
+ */
+export function combineRounds(rounds) {
+  if (rounds.length === 1) return rounds[0];
+  return rounds[0].map((first, i) => {
+    const same = rounds.map((round) => round[i]);
+    const error = same.find((r) => r.status === 'error');
+    if (error) return error;
+    const timed = same.filter((r) => r.status === 'ok').sort((a, b) => /** @type {number} */ (a.medianMs) - /** @type {number} */ (b.medianMs));
+    if (!timed.length) return first;
+    return { ...timed[(timed.length - 1) >> 1], roundMediansMs: same.map((r) => (r.status === 'ok' ? /** @type {number} */ (r.medianMs) : null)) };
+  });
+}
+
 /** @param {Result} r */
 export function progressLine(r) {
   const head = `${r.runner} ${r.shape.id}:`;

@@ -13,6 +13,7 @@
  * @property {boolean} help
  * @property {string | undefined} child   the job of a child process (internal)
  * @property {number} timeoutMs          per runner and shape, child process only
+ * @property {number} rounds             whole runs, combined per runner and shape by their median
  * @property {import('./measure.mjs').MeasurePlan & { slowIters: number }} plan
  */
 import { parseArgs } from 'node:util';
@@ -42,6 +43,7 @@ writes a JSON file.
   --min-time-ms N      timed for at least this long (default 1000; quick 100)
   --max-time-ms N      stop timing after this long, whatever --min-iters says (default 10000; quick 1000)
   --slow-iters N       timed passes on a shape the runner marks slow (default 2; quick 1)
+  --rounds N           repeat the whole run N times; each row is the round with the median median (default 1)
   --json PATH          where the JSON goes (default benchmarks/results/latest.json)
   --in-process         run every runner in this process (peak RSS is then the whole run's)
   --timeout-ms N       kill a runner's child process after this long per shape (default 600000)
@@ -76,7 +78,7 @@ export function parseOptions(argv) {
       allowPositionals: false,
       options: {
         shapes: s, runners: s, json: s, 'runners-dir': s, child: s,
-        'warmup-ms': s, 'min-iters': s, 'min-time-ms': s, 'max-time-ms': s, 'slow-iters': s, 'timeout-ms': s,
+        'warmup-ms': s, 'min-iters': s, 'min-time-ms': s, 'max-time-ms': s, 'slow-iters': s, 'timeout-ms': s, rounds: s,
         quick: b, 'skip-slow': b, 'in-process': b, list: b, help: b,
       },
     }));
@@ -110,6 +112,7 @@ export function parseOptions(argv) {
     help: values.help === true,
     child: str('child'),
     timeoutMs: intFlag('--timeout-ms', str('timeout-ms'), 600000),
+    rounds: intFlag('--rounds', str('rounds'), 1),
     plan,
   };
 }

@@ -29,6 +29,7 @@
  * @property {string | null} [bestGru]
  * @property {number} [baselineRssMiB]    RSS high-water before setup (runtime + imports)
  * @property {number} [peakRssMiB]        RSS high-water after the timed passes
+ * @property {(number | null)[]} [roundMediansMs]  with --rounds: each round's median (null: not timed that round)
  */
 import { measure } from './measure.mjs';
 import { flops } from './shapes.mjs';

@@ -92,7 +92,11 @@ export function buildDocument(opts, shapes, runners, results, env) {
       skipSlow: opts.skipSlow,
       ...plan,
       timer: 'performance.now() around each awaited pass',
-      statistic: 'median of timed passes; p10/p90 interpolated',
+      rounds: opts.rounds,
+      statistic:
+        opts.rounds > 1
+          ? `median of timed passes, from the round (of ${opts.rounds} whole runs) with the median median; p10/p90 interpolated`
+          : 'median of timed passes; p10/p90 interpolated',
       flops: FLOPS_FORMULA,
       ratio: 'median / median of the fastest gru runner on the same shape, same run',
       peakRss: opts.inProcess ? 'process.resourceUsage().maxRSS of the whole run so far' : 'process.resourceUsage().maxRSS of the child process',
@@ -145,7 +149,8 @@ export function formatMarkdown(doc) {
     '## gru forward pass (float32, returnSequences false)',
     '',
     `${env.node}, ${env.platform} ${env.arch}, ${env.cpuModel} ×${env.cpus}, load ${env.loadavg1.toFixed(2)} · ` +
-      `${inProcess ? 'all runners in one process' : 'one child process per runner and shape'}${method.quick ? ' · quick' : ''}`,
+      `${inProcess ? 'all runners in one process' : 'one child process per runner and shape'}${method.quick ? ' · quick' : ''}` +
+      `${Number(method.rounds ?? 1) > 1 ? ` · ${method.rounds} rounds, each row the round with the median median` : ''}`,
     '',
     `| shape | B·T·D·H | runner | passes | median ms | GFLOP/s | × fastest gru | ${inProcess ? 'process peak' : 'peak'} RSS MiB |`,
     '|:--|:--|:--|--:|--:|--:|--:|--:|',

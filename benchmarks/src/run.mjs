@@ -6,7 +6,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, relative } from 'node:path';
-import { runAll } from './bench.mjs';
+import { runRounds } from './bench.mjs';
 import { USAGE, parseOptions } from './cli.mjs';
 import { discoverRunners, selectRunners } from './discover.mjs';
 import { childMain } from './isolate.mjs';
@@ -58,8 +58,8 @@ async function main(argv) {
     return 0;
   }
   const env = environment();
-  log(`bench: ${runners.length} runner(s) × ${shapes.length} shape(s), ${opts.inProcess ? 'in-process' : 'one child process each'}${opts.quick ? ', quick' : ''}`);
-  const results = addRatios(await runAll(runners, shapes, opts, log));
+  log(`bench: ${runners.length} runner(s) × ${shapes.length} shape(s), ${opts.inProcess ? 'in-process' : 'one child process each'}${opts.quick ? ', quick' : ''}${opts.rounds > 1 ? `, ${opts.rounds} rounds` : ''}`);
+  const results = addRatios(await runRounds(runners, shapes, opts, log));
   const doc = buildDocument(opts, shapes, runners, results, env);
   mkdirSync(dirname(opts.json), { recursive: true });
   writeFileSync(opts.json, `${JSON.stringify(doc, null, 2)}\n`);

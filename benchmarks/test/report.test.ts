@@ -3,6 +3,7 @@ import { parseOptions } from '../src/cli.mjs';
 import type { Result } from '../src/job.mjs';
 import { SCHEMA, addRatios, buildDocument, escapeMarkdown, formatMarkdown, formatMs, formatRate, formatRatio } from '../src/report.mjs';
 import { SHAPES, flops } from '../src/shapes.mjs';
+import { combineRounds } from '../src/bench.mjs';
 
 const [S1, S2] = SHAPES;
 const env = { node: 'v20.0.0', v8: '11', platform: 'linux', arch: 'x64', cpuModel: 'Test CPU', cpus: 2, totalMemMiB: 1024, loadavg1: 0.5 };
@@ -119,5 +120,39 @@ describe('formatMarkdown', () => {
   it('says so when nothing was timed', () => {
     const text = formatMarkdown(buildDocument(parseOptions([]), [S1], [], [], env));
     expect(text).toContain('| — | — | nothing was timed | | | | | |');
+  });
+});
+
+describe('--rounds', () => {
+  it('parses the flag (default 1) and refuses non-positive counts', () => {
+    expect(parseOptions([]).rounds).toBe(1);
+    expect(parseOptions(['--rounds', '3']).rounds).toBe(3);
+    expect(() => parseOptions(['--rounds', '0'])).toThrow(/--rounds: expected an integer >= 1; received '0'/);
+  });
+
+  it('keeps, per runner and shape, the round with the median median and lists every round', () => {
+    const round = (a: number, b: number): Result[] => [ok('gru:cpu', 'gru', S1, a), ok('ort-node', 'peer', S1, b)];
+    const combined = combineRounds([round(3, 10), round(1, 30), round(2, 20)]);
+    expect(combined.map((r) => r.medianMs)).toEqual([2, 20]);
+    expect(combined.map((r) => r.roundMediansMs)).toEqual([[3, 1, 2], [10, 30, 20]]);
+    // An even count takes the lower of the two middle rounds.
+    expect(combineRounds([round(4, 1), round(1, 1)])[0].medianMs).toBe(1);
+  });
+
+  it('reports an error of any round, and keeps untimed rounds out of the median', () => {
+    const error: Result = { runner: 'gru:cpu', kind: 'gru', shape: S1, status: 'error', reason: 'threw', flops: flops(S1), slow: false };
+    expect(combineRounds([[ok('gru:cpu', 'gru', S1, 1)], [error]])[0]).toBe(error);
+    const skipped: Result = { runner: 'gru:cpu', kind: 'gru', shape: S1, status: 'declined', reason: 'no', flops: flops(S1), slow: false };
+    const mixed = combineRounds([[skipped], [ok('gru:cpu', 'gru', S1, 5)], [ok('gru:cpu', 'gru', S1, 7)]])[0];
+    expect(mixed.medianMs).toBe(5);
+    expect(mixed.roundMediansMs).toEqual([null, 5, 7]);
+    expect(combineRounds([[skipped], [skipped]])[0]).toBe(skipped);
+  });
+
+  it('says so in the method and the table header', () => {
+    const doc = buildDocument(parseOptions(['--rounds', '3']), [S1], [], [], env);
+    expect(doc.method).toMatchObject({ rounds: 3 });
+    expect(formatMarkdown(doc)).toContain('3 rounds, each row the round with the median median');
+    expect(formatMarkdown(buildDocument(parseOptions([]), [S1], [], [], env))).not.toContain('rounds');
   });
 });
