@@ -3,15 +3,18 @@
 // how far it is from what Keras computed, and the time.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GRU, listBackends } from '@gru/core';
+import { GRU, listBackends, loadBackend } from '@gru/core';
 import { bundledCasesDir } from '@gru/conformance';
 
-// Backend packages register themselves when imported; use whichever are installed.
+// Backend packages register themselves when imported; use whichever are installed. Whether one
+// can run here (a GPU, a built addon) is for selection to find out, and it says why not.
+const notInstalled = [];
 for (const name of ['@gru/cpu', '@gru/wasm', '@gru/webgpu', '@gru/cudnn']) {
   try {
     await import(name);
-  } catch {
-    // not installed in this workspace: auto-selection simply does not see it
+  } catch (err) {
+    if (err?.code !== 'ERR_MODULE_NOT_FOUND') throw err;
+    notInstalled.push(name);
   }
 }
 
@@ -21,6 +24,11 @@ const { kernel, recurrent_kernel: recurrentKernel, bias } = ref.weights;
 
 const layer = GRU.fromConfig(ref.config);
 layer.setWeights(bias ? [kernel, recurrentKernel, bias] : [kernel, recurrentKernel]);
+
+// Load every backend first (a GPU probe can take a while), so the times below are the calls'.
+const loading = performance.now();
+await Promise.allSettled(listBackends().map((b) => loadBackend(b)));
+const loadMs = performance.now() - loading;
 
 const start = performance.now();
 const result = await layer.forward(ref.inputs, { mask: ref.mask ?? undefined, initialState: ref.initial_state ?? undefined });
@@ -38,8 +46,11 @@ console.log(`layer: GRU(units=${c.units}, activation=${c.activation}, recurrent_
 console.log(`input: [${ref.inputs.shape.join(', ')}]; registered backends: ${listBackends().map((b) => `${b.name} (priority ${b.priority})`).join(', ')}`);
 const chosen = listBackends().find((b) => b.name === result.backend);
 console.log(`backend: ${result.backend} (priority ${chosen?.priority}): the highest-priority registered backend that supports this call`);
-for (const s of result.skipped) console.log(`  skipped ${s.name}: ${s.reason}`);
+// A reason can list every place a library was looked for; the first sentence says what is missing.
+const brief = (reason) => (reason.length > 200 ? `${reason.slice(0, 200)}…` : reason);
+for (const s of result.skipped) console.log(`  skipped ${s.name}: ${brief(s.reason)}`);
+if (notInstalled.length) console.log(`  not installed: ${notInstalled.join(', ')}`);
 console.log(`output: [${result.output.shape.join(', ')}], first values: ${Array.from(result.output.data.slice(0, 6), (v) => v.toFixed(6)).join(', ')}`);
 if (result.state) console.log(`state: [${result.state.shape.join(', ')}]`);
 console.log(`max |gru - keras| over all outputs: ${maxDiff.toExponential(2)}`);
-console.log(`time: ${ms.toFixed(2)} ms first call (includes preparing the backend), ${warmMs.toFixed(2)} ms second call`);
+console.log(`time: ${ms.toFixed(2)} ms first call (includes preparing the layer on the backend), ${warmMs.toFixed(2)} ms second call; loading the backends took ${loadMs.toFixed(0)} ms`);

@@ -29,7 +29,11 @@ describe('demo', () => {
   it('runs a Keras case on the default backend and prints the backend, the output and the time', () => {
     const r = spawnSync(process.execPath, [join(__dirname, '..', 'demo.mjs'), 'defaults_seq_state'], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^backend: \w+/m);
+    // The workspace builds the cpu addon, so auto-selection picks it over wasm and the reference,
+    // and says why the GPU backends were passed over.
+    expect(r.stdout).toMatch(/^backend: cpu \(priority 20\)/m);
+    expect(r.stdout).toMatch(/^  skipped cudnn: failed to load: /m);
+    expect(r.stdout).toMatch(/^  skipped reference: 'cpu' has a higher priority/m);
     expect(r.stdout).toMatch(/^output: \[3, 9, 7\]/m);
     const diff = Number(/max \|gru - keras\| over all outputs: (\S+)/.exec(r.stdout)?.[1]);
     expect(diff).toBeLessThan(1e-5);
