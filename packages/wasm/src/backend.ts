@@ -61,7 +61,7 @@ export interface WasmBackendOptions extends WasmSource {
    * Worker threads for `forward()` (default 1: none). Above 1, or 'auto' (the number of hardware
    * threads), load() starts that many workers on gru-threads.wasm, which share the module's
    * memory, and large calls are split between them by units; results are bitwise identical to
-   * one thread. Needs SharedArrayBuffer: Node, Deno, Bun, or a cross-origin-isolated page
+   * one thread. Needs SharedArrayBuffer and workers: Node, or a cross-origin-isolated page
    * (elsewhere load() rejects, saying why). `forwardSync()` always runs on the calling thread.
    */
   threads?: number | 'auto';

@@ -143,6 +143,8 @@ for (const mode of modes) describe.runIf(mustRun)(mode.title, () => {
     expect(report.simd).toBe(true);
     expect(report.threads).toBe(mode.threads);
     expect(report.crossOriginIsolated).toBe(mode.threads > 0);
+    // Where the page is not isolated, asking for threads is refused with the reason.
+    if (mode.threads === 0) expect(report.threadsRefusal).toMatch(/could not load gru-threads\.wasm: threads: 2 needs WebAssembly memory shared with workers, but .*cross-origin isolated/);
     expect(served?.requests).toContain(mode.module);
     expect(report.results.map((r) => r.name).sort()).toEqual([...caseNames].sort());
     expect(report.results.filter((r) => r.status === 'passed').length).toBeGreaterThan(100);

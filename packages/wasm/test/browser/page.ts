@@ -31,6 +31,8 @@ export interface PageReport {
   /** Worker threads the backend ran on (0: single-threaded), and whether the page was isolated. */
   threads: number;
   crossOriginIsolated: boolean;
+  /** On a page that is not isolated: how load() refused threads. */
+  threadsRefusal?: string;
   error?: string;
 }
 
@@ -74,7 +76,14 @@ async function run(): Promise<PageReport> {
     results.push({ name, ...judge(name, outcome, payload.expectations) });
   }
   const simd = WebAssembly.validate(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 22, 1, 20, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 11]));
-  return { results, userAgent: navigator.userAgent, simd, threads: backend.threadCount(), crossOriginIsolated };
+  let threadsRefusal: string | undefined;
+  if (!crossOriginIsolated) {
+    threadsRefusal = await createWasmBackend({ name: 'wasm-threads-refused', threads: 2 }).load().then(
+      () => 'loaded',
+      (err: Error) => err.message,
+    );
+  }
+  return { results, userAgent: navigator.userAgent, simd, threads: backend.threadCount(), crossOriginIsolated, threadsRefusal };
 }
 
 (globalThis as { gruReport?: Promise<PageReport> }).gruReport = run().catch((err: unknown) => ({
