@@ -293,16 +293,19 @@ function cellConfigBody(c: CellConfig): Record<string, unknown> {
   };
 }
 
-function constraintsAndRest(c: CellConfig): Record<string, unknown> {
+/** The constraints and dropout rates, which Keras 3 and tf.keras 2 write alike, in this order. */
+function constraintsAndDropout(c: CellConfig): Record<string, unknown> {
   return {
     kernel_constraint: serializeConstraint(c.kernelConstraint),
     recurrent_constraint: serializeConstraint(c.recurrentConstraint),
     bias_constraint: serializeConstraint(c.biasConstraint),
     dropout: c.dropout,
     recurrent_dropout: c.recurrentDropout,
-    reset_after: c.resetAfter,
-    seed: c.seed,
   };
+}
+
+function constraintsAndRest(c: CellConfig): Record<string, unknown> {
+  return { ...constraintsAndDropout(c), reset_after: c.resetAfter, seed: c.seed };
 }
 
 /**
@@ -319,11 +322,7 @@ function keras2DType(policy: DTypePolicyConfig): unknown {
  */
 function keras2Tail(c: CellConfig): Record<string, unknown> {
   return {
-    kernel_constraint: serializeConstraint(c.kernelConstraint),
-    recurrent_constraint: serializeConstraint(c.recurrentConstraint),
-    bias_constraint: serializeConstraint(c.biasConstraint),
-    dropout: c.dropout,
-    recurrent_dropout: c.recurrentDropout,
+    ...constraintsAndDropout(c),
     implementation: c.implementation,
     reset_after: c.resetAfter,
     ...(c.seed !== null ? { seed: c.seed } : {}),
