@@ -7,6 +7,9 @@ format of the shipped reference cases (shared/keras-refs/README.md):
     python3 generate_cases.py --out DIR [--seed N] [--only a,b] [--list]
     python3 generate_cases.py --replay CASE.json [CASE.json ...]
 
+It also writes errors.json and config_cases.json from the tables in
+errors_configs.py, by running each entry against the same Keras.
+
 Nothing here re-implements the GRU: every number written is what Keras
 returned.  Two helper processes are used where the stock numpy backend cannot
 give the number:
@@ -36,11 +39,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+import errors_configs
+
 FORMAT_VERSION = 1
 DEFAULT_SEED = 20250611
 # The git commit of each Keras release tag the generator has been used with;
 # a release not listed here is recorded as "unknown" unless --keras-commit.
 KERAS_COMMITS = {"3.15.1": "250b42181ce9f37df68319d8f4753ec89a349a43"}
+# Files besides the cases, by --only name (tables in errors_configs.py).
+CORE_FILES = {"errors": "errors.json: invalid arguments, raises? exception and message",
+              "config_cases": "config_cases.json: get_config / from_config / serialize round trips"}
 FD_STEP = 1e-6  # central differences, as in the shipped cases
 
 keras = None  # imported by import_keras() once KERAS_BACKEND is chosen
@@ -923,11 +931,14 @@ def index_entry(case, nbytes):
 def generate(args):
     table = {s.name: s for s in case_table()}
     names = list(table)
+    core_files = list(CORE_FILES)
     if args.only:
         names = [n.strip() for n in args.only.split(",") if n.strip()]
-        unknown = [n for n in names if n not in table]
+        unknown = [n for n in names if n not in table and n not in CORE_FILES]
         if unknown:
             raise SystemExit(f"unknown case(s): {', '.join(unknown)} (see --list)")
+        core_files = [n for n in names if n in CORE_FILES]
+        names = [n for n in names if n in table]
     import_keras("numpy")
     version = keras.__version__
     meta = {
@@ -960,6 +971,17 @@ def generate(args):
         for h in helpers.values():
             if h is not None:
                 h.close()
+    # errors.json / config_cases.json: seed-independent checks from the tables
+    # in errors_configs.py, run in this (stock numpy) process.
+    for core in core_files:
+        t0 = time.perf_counter()
+        core_meta = {**meta, "format_version": FORMAT_VERSION}
+        if core == "errors":
+            data = errors_configs.errors_file(keras, core_meta, warn)
+        else:
+            data = errors_configs.config_cases_file(keras, core_meta)
+        nbytes = dump_case(data, os.path.join(args.out, f"{core}.json"))
+        print(f"{core + '.json':45s} {time.perf_counter() - t0:7.2f}s {nbytes:9d} bytes", flush=True)
     index = {
         "format_version": FORMAT_VERSION,
         "keras_version": meta["keras_version"],
@@ -974,7 +996,7 @@ def generate(args):
     with open(os.path.join(args.out, "index.json"), "w") as f:
         f.write(json.dumps(index, indent=1, allow_nan=False) + "\n")
     total = time.perf_counter() - t_all
-    print(f"{len(entries)} cases in {total:.1f}s -> {args.out}"
+    print(f"{len(entries)} cases{''.join(f' + {c}.json' for c in core_files)} in {total:.1f}s -> {args.out}"
           f" (tensorflow autodiff check: {'on' if use_tf else 'off'})")
     if warnings:
         print(f"{len(warnings)} warning(s):", *warnings, sep="\n  ")
@@ -1077,7 +1099,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", help="directory to write <name>.json and index.json into")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED, help="base seed (default %(default)s)")
-    p.add_argument("--only", help="comma-separated case names")
+    p.add_argument("--only", help="comma-separated case names (and/or errors, config_cases)")
     p.add_argument("--list", action="store_true", help="list the case table and exit")
     p.add_argument("--replay", nargs="+", metavar="CASE.json",
                    help="re-run case files through Keras and report max abs diffs")
@@ -1094,6 +1116,8 @@ def main(argv=None):
         for s in case_table():
             print(f"{s.name:45s} {s.layer:7s} {s.dtype:7s} {'x'.join(map(str, s.shape)):9s} "
                   f"units={s.units:<3d} {s.description}")
+        for name, what in CORE_FILES.items():
+            print(f"{name:45s} {what}")
         return 0
     if args.replay:
         return replay(args)
