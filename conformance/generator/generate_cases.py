@@ -39,7 +39,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-import errors_configs
+# Importing the sibling module must not leave a __pycache__ in the generator
+# directory (it is part of the published package).
+sys.dont_write_bytecode = True
+import errors_configs  # noqa: E402
 
 FORMAT_VERSION = 1
 DEFAULT_SEED = 20250611
