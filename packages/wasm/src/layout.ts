@@ -56,6 +56,8 @@ export function scratchBytes(batch: number, inputDim: number, units: number, fla
 export interface CallLayout {
   flags: number;
   chunk: number;
+  /** Threads the call is laid out for (input dropout gives each its own scratch). */
+  workers: number;
   /** Byte offsets inside the call's one allocation. */
   x: number;
   mask: number;
@@ -97,7 +99,7 @@ export function callLayout(shape: CallShape, budget: number, workers = 1): CallL
   const out = flags & FLAGS.returnSequences ? take(B * T * H * 4) : 0;
   const last = take(B * H * 4);
   const scratch = take(scratchBytes(B, D, H, flags, chunk, workers));
-  return { flags, chunk, x, mask, h0, inDrop, recDrop, out, last, scratch, total: at };
+  return { flags, chunk, workers, x, mask, h0, inDrop, recDrop, out, last, scratch, total: at };
 }
 
 /** How many worker threads a call is worth (see WasmBackendOptions). */

@@ -119,8 +119,11 @@ export class WasmPreparedGru implements PreparedGru {
     if (this.kernel.disposed) throw fail('the backend this layer was prepared on was disposed; load it and prepare the layer again.');
   }
 
-  /** Validates a request and lays out its buffers for `workers` threads. */
-  private plan(req: ForwardRequest, workers: number): CallLayout {
+  /**
+   * Validates a request and lays out its buffers for the workers it is worth out of `poolSize`
+   * (none: one thread; `L.workers` says how many).
+   */
+  private plan(req: ForwardRequest, poolSize = 0): CallLayout {
     if (typeof req !== 'object' || req === null) throw fail(`forward expects a request object; received ${describe(req)}.`);
     const { units: H, inputDim: D } = this.spec;
     // Keras accepts an empty batch (and returns empty outputs).
@@ -153,6 +156,7 @@ export class WasmPreparedGru implements PreparedGru {
       checkMasks(req.recurrentDropoutMasks, 'request.recurrentDropoutMasks', B * H, `([batch, units] = [${B}, ${H}])`);
       flags |= FLAGS.recurrentDropout;
     }
+    const workers = poolSize > 1 ? this.threading.workersFor({ batch: B, timesteps: T }, this.spec, poolSize) : 1;
     const layout = callLayout({ batch: B, timesteps: T, inputDim: D, units: H, flags }, this.projectionBudget, workers);
     if (layout.total + this.kernel.heap.inUse > MAX_WASM_BYTES) {
       throw fail(
@@ -166,7 +170,11 @@ export class WasmPreparedGru implements PreparedGru {
 
   forwardSync(req: ForwardRequest): ForwardResult {
     this.checkUsable();
-    const L = this.plan(req, 1);
+    return this.runHere(req, this.plan(req));
+  }
+
+  /** Runs a planned one-thread call on the calling thread. */
+  private runHere(req: ForwardRequest, L: CallLayout): ForwardResult {
     if (req.batch === 0) return { output: new Float32Array(0), lastState: new Float32Array(0) };
     const base = this.stage(req, L);
     try {
@@ -183,16 +191,14 @@ export class WasmPreparedGru implements PreparedGru {
    * the same either way.
    */
   async forward(req: ForwardRequest): Promise<ForwardResult> {
-    const pool = this.kernel.pool;
-    const workers = pool && !pool.broken ? this.threading.workersFor(req, this.spec, pool.size) : 1;
-    if (!pool || workers <= 1) return this.forwardSync(req);
     this.checkUsable();
-    const L = this.plan(req, workers);
-    if (req.batch === 0) return { output: new Float32Array(0), lastState: new Float32Array(0) };
+    const pool = this.kernel.pool;
+    const L = this.plan(req, pool && !pool.broken ? pool.size : 0);
+    if (!pool || L.workers <= 1) return this.runHere(req, L);
     const base = this.stage(req, L);
     this.running++;
     try {
-      await pool.run(this.args(req, L, base), workers);
+      await pool.run(this.args(req, L, base), L.workers);
       return this.collect(req, L, base);
     } finally {
       this.kernel.heap.release(base);

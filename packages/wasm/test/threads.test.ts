@@ -117,6 +117,16 @@ describe('worker threads (gru-threads.wasm on shared memory)', () => {
     auto.dispose();
   });
 
+  it('validates a request before choosing threads for it', async () => {
+    const { spec, weights } = makeCase({ B: 1, T: 1, D: 2, H: 40 }, 5);
+    const p = await two.prepare(spec, weights);
+    await expect(p.forward(null as never)).rejects.toThrow(/forward expects a request object; received null/);
+    await expect(p.forward({ batch: 1.5, timesteps: 2 } as never)).rejects.toThrow(/request\.batch must be a non-negative integer; received number 1\.5/);
+    const empty = await p.forward({ x: new Float32Array(0), batch: 0, timesteps: 3, goBackwards: false, returnSequences: true });
+    expect(empty.output.length).toBe(0);
+    p.dispose();
+  });
+
   it('rejects bad options by name', () => {
     for (const threads of [0, 1.5, -2, 'many', 1000]) {
       expect(() => createWasmBackend({ threads: threads as number })).toThrow(/threads must be 'auto' or an integer from 1 to 256; received/);
