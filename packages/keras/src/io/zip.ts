@@ -34,11 +34,11 @@ function checkEntryName(name: string): void {
   }
 }
 
-/** The most bytes an entry may inflate to, and the error that says so. */
+/** The most bytes an entry may inflate to, the limit that sets it, and what that limit is. */
 interface EntryBound {
   bytes: number;
-  /** Builds the refusal; `found` is "declares N bytes" (refused before inflating) or "inflates to more than N bytes" (stopped while inflating). */
-  refuse(found: string, inflating: boolean): KerasFileError;
+  limit: 'maxJsonBytes' | 'maxEntryBytes';
+  over: string;
 }
 
 /**
@@ -47,21 +47,10 @@ interface EntryBound {
  */
 export type WeightsBound = (config: Uint8Array, metadata: Uint8Array | undefined) => number;
 
-const stopped = (inflating: boolean) => (inflating ? 'inflation was stopped there' : 'refused before inflating it');
-
 function entryBound(name: string, limits: LoadLimits, found: Map<string, Uint8Array>, weightsBound: WeightsBound | undefined): EntryBound {
-  if (name.endsWith('.json')) {
-    // JSON is parsed only up to limits.maxJsonBytes, so inflating more than that is never useful.
-    if (limits.maxJsonBytes < limits.maxEntryBytes) {
-      return {
-        bytes: limits.maxJsonBytes,
-        refuse: (what, inflating) =>
-          new LimitError(
-            'maxJsonBytes',
-            `.keras archive entry '${name}' ${what}, over the JSON limit of ${limits.maxJsonBytes} bytes (limits.maxJsonBytes); ${stopped(inflating)}.`,
-          ),
-      };
-    }
+  // JSON is parsed only up to limits.maxJsonBytes, so inflating more than that is never useful.
+  if (name.endsWith('.json') && limits.maxJsonBytes < limits.maxEntryBytes) {
+    return { bytes: limits.maxJsonBytes, limit: 'maxJsonBytes', over: `over the JSON limit of ${limits.maxJsonBytes} bytes (limits.maxJsonBytes)` };
   }
   const config = found.get('config.json');
   if (name === 'model.weights.h5' && weightsBound && config) {
@@ -69,19 +58,21 @@ function entryBound(name: string, limits: LoadLimits, found: Map<string, Uint8Ar
     if (implied < limits.maxEntryBytes) {
       return {
         bytes: implied,
-        refuse: (what, inflating) =>
-          new LimitError(
-            'maxEntryBytes',
-            `.keras archive entry '${name}' ${what}, more than the ${implied} bytes that config.json's model can need ` +
-              '(its weights in float64, optimizer state and HDF5 structure, generously counted); it was not inflated further.',
-          ),
+        limit: 'maxEntryBytes',
+        over: `more than the ${implied} bytes that config.json's model can need (its weights in float64, optimizer state and HDF5 structure, generously counted)`,
       };
     }
   }
-  return {
-    bytes: limits.maxEntryBytes,
-    refuse: (what, inflating) => new LimitError('maxEntryBytes', `.keras archive entry '${name}' ${what}, over the limit of ${limits.maxEntryBytes} (limits.maxEntryBytes).`),
-  };
+  return { bytes: limits.maxEntryBytes, limit: 'maxEntryBytes', over: `over the limit of ${limits.maxEntryBytes} (limits.maxEntryBytes)` };
+}
+
+/**
+ * The refusal of an entry past its bound: `found` is "declares N bytes" (refused before
+ * inflating) or "inflates to more than N bytes" (stopped while inflating).
+ */
+function refuse(name: string, bound: EntryBound, found: string, inflating: boolean): LimitError {
+  const stopped = inflating ? 'inflation was stopped there' : 'refused before inflating it';
+  return new LimitError(bound.limit, `.keras archive entry '${name}' ${found}, ${bound.over}; ${stopped}.`);
 }
 
 /**
@@ -113,7 +104,7 @@ export function readKerasArchive(bytes: Uint8Array, limits: LoadLimits, weightsB
     const bound = entryBound(file.name, limits, found, weightsBound);
     const declared = file.originalSize;
     if (declared !== undefined && declared > bound.bytes) {
-      throw bound.refuse(`declares ${declared} bytes`, false);
+      throw refuse(file.name, bound, `declares ${declared} bytes`, false);
     }
     if (declared !== undefined && file.size !== undefined) {
       const ratioCap = file.compression === 0 ? file.size : file.size * limits.maxCompressionRatio + 64;
@@ -138,7 +129,7 @@ export function readKerasArchive(bytes: Uint8Array, limits: LoadLimits, weightsB
       total += data.length;
       if (total > cap) {
         // Checked per inflated chunk, before it is kept: at most one chunk (PUSH_BYTES of input) past the cap.
-        if (declared === undefined) throw bound.refuse(`inflates to more than ${cap} bytes (its header declares no size)`, true);
+        if (declared === undefined) throw refuse(file.name, bound, `inflates to more than ${cap} bytes (its header declares no size)`, true);
         throw new LimitError('maxCompressionRatio', `.keras archive entry '${file.name}' decompresses to more than ${cap} bytes, the size its header declares.`);
       }
       chunks.push(data);
