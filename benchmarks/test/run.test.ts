@@ -13,7 +13,7 @@ const dir = mkdtempSync(join(tmpdir(), 'gru-bench-run-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function bench(args: string[]) {
-  const p = spawnSync(process.execPath, [RUN, ...args], { encoding: 'utf8', timeout: 60000 });
+  const p = spawnSync(process.execPath, [RUN, ...args], { encoding: 'utf8', timeout: 240_000 });
   return { code: p.status, stdout: p.stdout, stderr: p.stderr };
 }
 

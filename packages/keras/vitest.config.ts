@@ -4,5 +4,5 @@ import { defineConfig } from 'vitest/config';
 import { vulkanTestEnv } from '../webgpu/test/gpu-setup.js';
 
 export default defineConfig({
-  test: { include: ['test/**/*.test.ts'], testTimeout: 30000, env: vulkanTestEnv() },
+  test: { include: ['test/**/*.test.ts'], testTimeout: 300_000, hookTimeout: 300_000, env: vulkanTestEnv() },
 });

@@ -9,8 +9,8 @@ const env = vulkanTestEnv();
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    testTimeout: 60000,
-    hookTimeout: 120000,
+    testTimeout: 300_000,
+    hookTimeout: 300_000,
     env,
     // Each file gets its own process: Dawn instances are per process, and a file that destroys
     // its device on purpose must not affect another.

@@ -13,20 +13,17 @@ describe('forward() runs off the JavaScript thread', () => {
     const countTicks = async (call: () => Promise<unknown> | unknown) => {
       let ticks = 0;
       const timer = setInterval(() => ticks++, 2);
-      const start = performance.now();
       await call();
-      const ms = performance.now() - start;
       clearInterval(timer);
-      return { ticks, ms };
+      return { ticks };
     };
     const sync = await countTicks(() => prepared.forwardSync(c.request));
     const async = await countTicks(() => prepared.forward(c.request));
-    expect(sync.ms).toBeGreaterThan(40);
     expect(sync.ticks).toBe(0);
-    // A 2 ms timer over the whole call: at least one tick per 20 ms even on a loaded machine
-    // (the blocking call above gets none at all).
-    expect(async.ticks).toBeGreaterThanOrEqual(Math.floor(async.ms / 20));
-    expect(async.ticks).toBeGreaterThan(5);
+    // The timer fired during the call (the blocking call above gets no tick at all). Neither a
+    // rate nor a duration is asserted: a loaded machine gives this thread little time, a fast one
+    // finishes sooner, but a 4 GFLOP call outlasts a 2 ms timer on any CPU.
+    expect(async.ticks).toBeGreaterThan(0);
     prepared.dispose();
   });
 

@@ -29,9 +29,9 @@ describe('thread pool and phases (native stress test)', () => {
     ]);
     // Not under the AddressSanitizer run's preloaded runtime: this binary brings its own.
     const env = { ...process.env, LD_PRELOAD: '', TSAN_OPTIONS: 'halt_on_error=1:exitcode=66' };
-    const r = spawnSync(exe, ['200', '600'], { env, encoding: 'utf8', timeout: 120_000 });
+    const r = spawnSync(exe, ['200', '600'], { env, encoding: 'utf8', timeout: 540_000 });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^ok: late joiners, and 3 callers x 200 jobs/);
-  }, 180_000);
+  }, 600_000);
 });

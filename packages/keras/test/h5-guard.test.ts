@@ -40,7 +40,7 @@ describe('HDF5 attribute guard (jsfive loops over declared item counts)', () => 
     expect(err).toBeInstanceOf(KerasFileError);
     expect(err.message).toMatch(/attribute declares 2147483647 items of 1 bytes, more than the \d+ bytes that hold it/);
     // A hang guard, not a speed goal: unguarded, jsfive spins for minutes.
-    expect(performance.now() - started).toBeLessThan(20000);
+    expect(performance.now() - started).toBeLessThan(120_000);
   });
 
   it('turns jsfive failures (it throws strings) into errors naming the file and object', () => {

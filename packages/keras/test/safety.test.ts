@@ -293,7 +293,7 @@ describe('a small .keras cannot make the loader hold more than its JSON and weig
     // At most the 64 MiB JSON limit plus one inflated chunk (16 KiB of input) and fflate's copies of it are held, never the 1 GiB.
     expect(peakGrowth).toBeLessThan(400 << 20);
     expect(arrayBufferGrowth).toBeLessThan(400 << 20);
-    expect(ms).toBeLessThan(20000); // a hang guard only: inflating 64 MiB takes well under a second
+    expect(ms).toBeLessThan(120_000); // a hang guard only: inflating 64 MiB takes well under a second
   });
 
   it('metadata.json is bounded the same way', async () => {
@@ -333,7 +333,7 @@ describe('every size read from a file is checked before memory is allocated', ()
     const heap = process.memoryUsage().heapUsed;
     await expect(loadModel(join(FIXTURES, 'huge_declared.weights.h5'), { config })).rejects.toThrow(/kernel \('\/layers\/gru\/cell\/vars\/0'\) declares 288000 bytes of data, more than the whole file \(8680 bytes\)/);
     expect(process.memoryUsage().heapUsed - heap).toBeLessThan(64 << 20);
-    expect(performance.now() - started).toBeLessThan(20000); // a hang guard, generous for loaded CI machines
+    expect(performance.now() - started).toBeLessThan(120_000); // a hang guard, generous for loaded CI machines
   });
 
   it('a config declaring more weights than limits.maxParameters: refused before any weight is read', async () => {

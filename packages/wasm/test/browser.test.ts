@@ -124,7 +124,7 @@ for (const mode of modes) describe.runIf(mustRun)(mode.title, () => {
     } catch (err) {
       setupError = err as Error;
     }
-  }, 180_000);
+  }, 600_000);
 
   afterAll(async () => {
     try {

@@ -155,7 +155,7 @@ describe('worker threads (gru-threads.wasm on shared memory)', () => {
       p.forward({ x: new Float32Array(B * T * D).fill(1), batch: B, timesteps: T, goBackwards: false, returnSequences: false })
         .then((r) => console.log('result', r.lastState.length, r.lastState[0].toFixed(6)));
     `;
-    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20000 });
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 240_000 });
     expect(run.error).toBeUndefined();
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
