@@ -83,7 +83,7 @@ function archiveVersion(metadata: Uint8Array | undefined, limits: LoadLimits, la
   return isObject(meta) && typeof meta.keras_version === 'string' ? meta.keras_version : undefined;
 }
 
-function parseArchive(bytes: Uint8Array, label: string, limits: LoadLimits, budget: ByteBudget): ParsedModel {
+function parseArchive(bytes: Uint8Array, label: string, limits: LoadLimits, budget: ByteBudget, owned: boolean): ParsedModel {
   const specOf = (configBytes: Uint8Array, metadata: Uint8Array | undefined): ModelSpec => {
     const config = parseJson(configBytes, `${label}: config.json`, limits);
     // A .keras archive is Keras 3's format; an archive without a version is still Keras 3.
@@ -96,7 +96,7 @@ function parseArchive(bytes: Uint8Array, label: string, limits: LoadLimits, budg
   const archive = readKerasArchive(bytes, limits, (config, metadata) => {
     early = { config, metadata, spec: specOf(config, metadata) };
     return keras3WeightsFileBound(early.spec);
-  }, budget);
+  }, budget, owned);
   const spec = early && early.config === archive.config && early.metadata === archive.metadata ? early.spec : specOf(archive.config, archive.metadata);
   // The inflated entry is the loader's own buffer: weights may be views of it.
   const file = new H5File(archive.weights, `${label}: model.weights.h5`, { budget, owned: true });
@@ -177,7 +177,7 @@ export async function parseModel(source: ModelSource, options: LoadOptions = {})
     switch (sniff(bytes, label)) {
       case 'zip':
         if (options.config !== undefined) throw new KerasFileError(`${label} is a .keras archive with its own config; omit options.config.`);
-        return parseArchive(bytes, label, limits, budget);
+        return parseArchive(bytes, label, limits, budget, owned);
       case 'hdf5':
         return parseHdf5(bytes, label, options, limits, { budget, owned });
       case 'json':

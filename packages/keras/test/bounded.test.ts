@@ -82,6 +82,28 @@ describe('a load allocates at most limits.maxBytes, and legitimate models load h
     expect(path).toContain('zeros'); // the fixture name documents what the file holds
   }, 60000);
 
+  it('a stored .keras read from disk: its weights entry is moved to the start of the archive buffer, not copied', async () => {
+    const { zipSync } = await import('fflate');
+    const { writeFileSync, rmSync, mkdtempSync, statSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'gru-keras-'));
+    try {
+      const path = join(dir, 'stored.keras');
+      writeFileSync(path, zipSync(unzipSync(readBytes(KERAS)), { level: 0 }));
+      const parsed = await parseModel(path);
+      const buffers = new Set(parsed.weights.flat().map((w) => w.buffer));
+      expect(buffers.size).toBe(1);
+      expect([...buffers][0].byteLength).toBe(statSync(path).size); // the archive's own buffer
+      // Building the model copies the weights into the layers (core's setWeights): the parsed arrays are not aliased.
+      const { modelFromParsed } = await import('../src/index.js');
+      const model = modelFromParsed(parsed);
+      parsed.weights[1][0][0] = 42;
+      expect(model.getLayer('gru').getWeights()[0].data[0]).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60000);
+
   it('over limits.maxBytes, the weights entry is refused from its declared size, before inflating', async () => {
     const { error, growth } = await arrayBuffersOf(() => parseModel(KERAS, { limits: { maxBytes: 8 * MiB } }));
     expect(error).toBeInstanceOf(LimitError);

@@ -36,9 +36,10 @@ export class H5Layout {
   private readonly walked = new Set<string>();
   private readonly view: DataView;
 
-  constructor(private readonly buffer: ArrayBuffer, private readonly label: string) {
-    this.view = new DataView(buffer);
-    const version = buffer.byteLength > 8 ? this.view.getUint8(8) : 0;
+  /** `length`: the file's bytes are `buffer`'s first `length` bytes. */
+  constructor(buffer: ArrayBuffer, private readonly length: number, private readonly label: string) {
+    this.view = new DataView(buffer, 0, length);
+    const version = length > 8 ? this.view.getUint8(8) : 0;
     // Version 0 and 1 superblocks (56 bytes with 8-byte addresses) are followed by the root
     // group's symbol-table entry (40 bytes); versions 2 and 3 are 48 bytes with a checksum.
     this.addMetadata(0, version <= 1 ? 96 : 48, 'the superblock');
@@ -78,9 +79,9 @@ export class H5Layout {
    */
   claimData(start: number, length: number, path: string): void {
     const end = start + length;
-    if (!Number.isSafeInteger(end) || end > this.buffer.byteLength) {
+    if (!Number.isSafeInteger(end) || end > this.length) {
       throw new KerasFileError(
-        `${this.label}: dataset '${path}' stores its ${length} bytes of values at offset ${start}, past the end of the file (${this.buffer.byteLength} bytes).`,
+        `${this.label}: dataset '${path}' stores its ${length} bytes of values at offset ${start}, past the end of the file (${this.length} bytes).`,
       );
     }
     if (length === 0) return;
@@ -92,7 +93,7 @@ export class H5Layout {
 
   private addMetadata(start: number, length: number, what: string): void {
     if (!Number.isSafeInteger(start) || !Number.isSafeInteger(length) || length <= 0) return;
-    const span = { start, end: Math.min(start + length, this.buffer.byteLength), what };
+    const span = { start, end: Math.min(start + length, this.length), what };
     if (span.end <= span.start) return;
     // Structures found after a dataset's values were claimed are checked against them too.
     const hit = this.data.find((d) => overlaps(d, span));
@@ -112,7 +113,7 @@ export class H5Layout {
   /** A group's version-1 B-tree: every node, and the symbol-table nodes its leaves point to. */
   private addGroupTree(root: number, path: string): void {
     const pending = [root];
-    let budget = Math.floor(this.buffer.byteLength / NODE_BYTES) + 1;
+    let budget = Math.floor(this.length / NODE_BYTES) + 1;
     while (pending.length > 0 && budget-- > 0) {
       const at = pending.pop() as number;
       if (!this.walk(`t${at}`) || !this.signature(at, 'TREE')) continue;
@@ -137,24 +138,24 @@ export class H5Layout {
   }
 
   private signature(at: number, text: string): boolean {
-    if (at + 8 > this.buffer.byteLength) return false;
+    if (at + 8 > this.length) return false;
     for (let i = 0; i < 4; i++) if (this.view.getUint8(at + i) !== text.charCodeAt(i)) return false;
     return true;
   }
 
   /** An 8-byte file address, or undefined when undefined (all ones), unsafe or outside the file. */
   private address(at: number): number | undefined {
-    if (at < 0 || at + 8 > this.buffer.byteLength) return undefined;
+    if (at < 0 || at + 8 > this.length) return undefined;
     const value = this.view.getBigUint64(at, true);
-    if (value === UNDEFINED || value >= BigInt(this.buffer.byteLength)) return undefined;
+    if (value === UNDEFINED || value >= BigInt(this.length)) return undefined;
     return Number(value);
   }
 
   /** An 8-byte length, clamped to what a file of this size can hold. */
   private number(at: number): number {
-    if (at < 0 || at + 8 > this.buffer.byteLength) return 0;
+    if (at < 0 || at + 8 > this.length) return 0;
     const value = this.view.getBigUint64(at, true);
-    return value > BigInt(this.buffer.byteLength) ? this.buffer.byteLength : Number(value);
+    return value > BigInt(this.length) ? this.length : Number(value);
   }
 }
 

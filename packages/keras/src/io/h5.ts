@@ -31,13 +31,16 @@ export class H5File {
   readonly layout: H5Layout;
 
   constructor(readonly bytes: Uint8Array, readonly label: string, options: H5FileOptions = {}) {
-    const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
-    if (!whole) options.budget?.take(bytes.byteLength, `${label} (a copy of the HDF5 bytes)`);
-    this.buffer = whole ? (bytes.buffer as ArrayBuffer) : bytes.slice().buffer;
+    // jsfive reads addresses from its buffer's start: a buffer that starts with the file is used as
+    // it is (bytes past the file's end, in a buffer the loader owns, are never read as the file's:
+    // the layout checks stop at bytes.byteLength); anything else is copied once.
+    const atStart = bytes.byteOffset === 0 && bytes.buffer instanceof ArrayBuffer && (options.owned === true || bytes.byteLength === bytes.buffer.byteLength);
+    if (!atStart) options.budget?.take(bytes.byteLength, `${label} (a copy of the HDF5 bytes)`);
+    this.buffer = atStart ? (bytes.buffer as ArrayBuffer) : bytes.slice().buffer;
     // A copy made here is the reader's own, so views of it are safe too.
-    this.owned = options.owned === true || !whole;
+    this.owned = options.owned === true || !atStart;
     this.budget = options.budget;
-    this.layout = new H5Layout(this.buffer, label);
+    this.layout = new H5Layout(this.buffer, bytes.byteLength, label);
     const file = guard(label, 'the HDF5 superblock', () => new jsfive.File(this.buffer, label));
     installAttributeGuard(file);
     this.root = new H5Group(this, file, '/');

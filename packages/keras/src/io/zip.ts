@@ -84,7 +84,7 @@ function refuse(name: string, bound: EntryBound, found: string, inflating: boole
  * (as Keras writes archives), past what `weightsBound` says that config can need. Other entries
  * (assets) are not decompressed.
  */
-export function readKerasArchive(bytes: Uint8Array, limits: LoadLimits, weightsBound?: WeightsBound, budget?: ByteBudget): KerasArchive {
+export function readKerasArchive(bytes: Uint8Array, limits: LoadLimits, weightsBound?: WeightsBound, budget?: ByteBudget, reuseInput = false): KerasArchive {
   const found = new Map<string, Uint8Array>();
   const names: string[] = [];
   let pending: { name: string; error?: unknown } | undefined;
@@ -121,8 +121,14 @@ export function readKerasArchive(bytes: Uint8Array, limits: LoadLimits, weightsB
     const what = `.keras archive entry '${file.name}'`;
     // With a declared size the entry is inflated into one buffer of that size, counted against
     // limits.maxBytes before inflating; without one, each inflated piece is counted as it comes.
-    budget?.take(declared ?? 0, what);
-    const whole = declared !== undefined ? new Uint8Array(declared) : undefined;
+    // A stored weights entry of an archive the loader read itself is moved to the start of the
+    // archive's own buffer instead of being copied: the archive's bytes before the entry (local
+    // headers, config.json and metadata.json, already copied out) are no longer needed, and every
+    // byte is written below the position being read, so nothing unread is overwritten. The
+    // weights then cost no second buffer (a 200 MB model is not held twice).
+    const inPlace = reuseInput && file.name === 'model.weights.h5' && file.compression === 0 && declared !== undefined && bytes.byteOffset === 0;
+    if (!inPlace) budget?.take(declared ?? 0, what);
+    const whole = declared === undefined ? undefined : inPlace ? new Uint8Array(bytes.buffer, 0, declared) : new Uint8Array(declared);
     const chunks: Uint8Array[] = [];
     let total = 0;
     const entry = { name: file.name } as { name: string; error?: unknown };
