@@ -155,7 +155,7 @@ async function parseTfjs(bytes: Uint8Array, label: string, siblings: ((p: string
   // semantics); a '3.x' or '1.x' version decides, anything else follows Keras 2 unless told otherwise.
   const compat = version !== undefined && /^[13]\./.test(version) ? compatFor(version, undefined, label) : (options.compat ?? 'keras2');
   const spec: ModelSpec = modelSpec(config, version ?? 'unknown', compat, limits, `${label}: modelTopology`);
-  const reader = options.files !== undefined ? givenSiblings(options.files, limits) : siblings;
+  const reader = options.files !== undefined ? givenSiblings(options.files, ctx) : siblings;
   if (!reader) {
     throw new KerasFileError(`${label} names its weight shards by relative path; when model.json is given as bytes, pass the shards as options.files ({'group1-shard1of1.bin': bytes}).`);
   }

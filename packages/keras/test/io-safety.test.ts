@@ -149,6 +149,13 @@ describe('URL loads: shard redirects stay in model.json\'s folder; loads can be 
     expect(model.requests.length).toBe(start);
   });
 
+  it('a shard function given in options.files that never answers is held to timeoutMs too', async () => {
+    const bytes = new TextEncoder().encode(MODEL_JSON);
+    const err = await loadModel(bytes, { files: () => new Promise<Uint8Array>(() => {}), timeoutMs: 200 }).catch((e) => e);
+    expect(err).toBeInstanceOf(KerasFileError);
+    expect(err.message).toBe("Reading weight shard 'group1-shard1of2.bin' from options.files did not finish within 200 ms (options.timeoutMs); pass a larger timeoutMs, or Infinity for no deadline.");
+  });
+
   it('bad signal and timeoutMs options are named', async () => {
     await expect(loadModel(`${model.origin}/m/model.json`, { timeoutMs: -1 })).rejects.toThrow(/Option `timeoutMs` must be a positive number of milliseconds \(or Infinity\), received -1/);
     await expect(loadModel(`${model.origin}/m/model.json`, { timeoutMs: Number.NaN })).rejects.toThrow(/received NaN/);

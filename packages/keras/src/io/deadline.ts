@@ -48,6 +48,16 @@ export class Deadline {
     return new KerasFileError(`${doing} was aborted by options.signal${reasonText(this.given?.reason)}.`, { cause: this.given?.reason });
   }
 
+  /** `promise`, or the abort error for `doing` if the load is aborted or late first. */
+  race<T>(promise: Promise<T>, doing: string): Promise<T> {
+    this.check(doing);
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = () => reject(this.error(doing));
+      this.signal.addEventListener('abort', onAbort, { once: true });
+      promise.then(resolve, reject).finally(() => this.signal.removeEventListener('abort', onAbort));
+    });
+  }
+
   dispose(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.unlink?.();

@@ -1,5 +1,4 @@
 import { KerasFileError } from '../errors.js';
-import type { LoadLimits } from '../limits.js';
 import { checkFileSize, fetchChecked, readResponse, type FetchContext } from './fetch.js';
 import { nodeImport, readRegularFile, realFolderOf } from './files.js';
 
@@ -160,11 +159,13 @@ function insideFolder(target: string, base: string, relative: string): void {
 }
 
 /** Sibling reader over files the caller passed (a map or a function). */
-export function givenSiblings(files: SiblingFiles, limits: LoadLimits): SiblingReader {
+export function givenSiblings(files: SiblingFiles, ctx: ReadContext): SiblingReader {
+  const { limits } = ctx;
   return async (relative) => {
     const path = checkRelativePath(relative, 'A weight shard path');
     let value: Uint8Array | ArrayBuffer | undefined;
-    if (typeof files === 'function') value = await files(path);
+    // The caller's function is held to the load's signal and deadline like a fetch.
+    if (typeof files === 'function') value = await ctx.deadline.race(Promise.resolve().then(() => files(path)), `Reading weight shard '${path}' from options.files`);
     else value = Object.prototype.hasOwnProperty.call(files, path) ? files[path] : undefined;
     if (value === undefined) {
       const known = typeof files === 'function' ? '' : ` (given: ${Object.keys(files).join(', ') || 'none'})`;
