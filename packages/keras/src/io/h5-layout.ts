@@ -40,9 +40,9 @@ export class H5Layout {
   constructor(buffer: ArrayBuffer, private readonly length: number, private readonly label: string) {
     this.view = new DataView(buffer, 0, length);
     const version = length > 8 ? this.view.getUint8(8) : 0;
-    // Version 0 and 1 superblocks (56 bytes with 8-byte addresses) are followed by the root
-    // group's symbol-table entry (40 bytes); versions 2 and 3 are 48 bytes with a checksum.
-    this.addMetadata(0, version <= 1 ? 96 : 48, 'the superblock');
+    // Version 0 and 1 superblocks (56 and 60 bytes with 8-byte addresses) are followed by the
+    // root group's symbol-table entry (40 bytes); versions 2 and 3 are 48 bytes with a checksum.
+    this.addMetadata(0, version === 0 ? 96 : version === 1 ? 100 : 48, 'the superblock');
   }
 
   /** Records the object header of `path` (and, for a group, its symbol table). */
