@@ -124,9 +124,21 @@ describe('URL loads: shard redirects stay in model.json\'s folder; loads can be 
   });
 
   it('timeoutMs: a body that stalls half-way fails the load too', async () => {
-    const err = await loadModel(`${model.origin}/m/stall-body.json`, { timeoutMs: 300 }).catch((e) => e);
+    // A Response whose headers have arrived: only its body is left to read (whatever the machine's load).
+    const response = await fetch(`${model.origin}/m/stall-body.json`);
+    const err = await loadModel(response, { timeoutMs: 300 }).catch((e) => e);
     expect(err).toBeInstanceOf(KerasFileError);
     expect(err.message).toMatch(/^Reading http:\/\/127\.0\.0\.1:\d+\/m\/stall-body\.json did not finish within 300 ms \(options\.timeoutMs\)/);
+  });
+
+  it('signal: aborting while a body stalls rejects the load, with the reason', async () => {
+    const response = await fetch(`${model.origin}/m/stall-body.json`);
+    const controller = new AbortController();
+    const load = loadModel(response, { signal: controller.signal, timeoutMs: Infinity }).catch((e) => e);
+    controller.abort('cancelled');
+    const err = await load;
+    expect(err).toBeInstanceOf(KerasFileError);
+    expect(err.message).toMatch(/^Reading http:\/\/127\.0\.0\.1:\d+\/m\/stall-body\.json was aborted by options\.signal \(cancelled\)\.$/);
   });
 
   it('signal: aborting while the server stalls rejects the load, with the reason', async () => {
