@@ -1,8 +1,9 @@
 import { KerasFileError } from './errors.js';
 
 /**
- * Bounds on everything a file can make the loader allocate or loop over. The defaults admit any
- * model gru can run in a browser tab; raise them for larger models, lower them for uploads.
+ * Bounds on everything a file can make the loader allocate or loop over. The defaults are
+ * consistent with each other: a float32 model of `maxParameters` weights loads from any format
+ * within `maxFileBytes` and `maxBytes`. Raise them for larger models, lower them for uploads.
  */
 export interface LoadLimits {
   /** Largest input accepted: a .keras archive, an .h5 file, a model.json or one TF.js shard. */
@@ -21,6 +22,13 @@ export interface LoadLimits {
   maxLayers: number;
   /** Most weight values (all layers together) a model may declare. */
   maxParameters: number;
+  /**
+   * Most bytes one load may allocate, all together: the file and shard bytes it reads, archive
+   * entries it inflates and the weight arrays it decodes (a weight read straight from a buffer the
+   * loader owns costs nothing more). Checked before each allocation, so a small archive or a lying
+   * header cannot make the loader hold more.
+   */
+  maxBytes: number;
   /** Most TF.js weight shards. */
   maxShards: number;
 }
@@ -33,7 +41,10 @@ export const DEFAULT_LIMITS: Readonly<LoadLimits> = Object.freeze({
   maxJsonBytes: 64 << 20,
   maxJsonDepth: 100,
   maxLayers: 1000,
-  maxParameters: 1 << 28,
+  // 64 Mi values: 256 MiB of float32 weights, which with the file holding them (a .keras archive
+  // plus its inflated weights entry) stays well inside maxBytes.
+  maxParameters: 1 << 26,
+  maxBytes: 1 << 30,
   maxShards: 1000,
 });
 

@@ -1,9 +1,12 @@
 import { compatFor, modelSpec } from './config/model.js';
 import type { ModelSpec, ParsedModel } from './config/spec.js';
+import { ByteBudget } from './budget.js';
 import { KerasFileError } from './errors.js';
-import { H5File } from './io/h5.js';
+import { checkDeadlineOptions, Deadline, DEFAULT_TIMEOUT_MS } from './io/deadline.js';
+import { H5File, type H5FileOptions } from './io/h5.js';
 import { isObject, parseJson, preview } from './io/json.js';
-import { givenSiblings, readSource, type ModelSource, type SiblingFiles } from './io/source.js';
+import { givenSiblings, readSource, type ModelSource, type ReadContext, type SiblingFiles } from './io/source.js';
+import { compactWeights } from './weights/compact.js';
 import { readKerasArchive } from './io/zip.js';
 import { resolveLimits, type LoadLimits } from './limits.js';
 import { KerasModel } from './model.js';
@@ -26,9 +29,17 @@ export interface LoadOptions {
   files?: SiblingFiles;
   /** Run the model's GRUs on this registered backend by default (see @gru/core's backends). */
   backend?: string;
+  /** Cancels the load: fetches, reading response bodies and files stop, and the load rejects with a KerasFileError. */
+  signal?: AbortSignal;
+  /**
+   * Deadline for the load's fetches, body reads and file reads, in milliseconds (default 60,000;
+   * `Infinity` for none). A slow or stalled server then fails the load with a clear error instead
+   * of hanging it.
+   */
+  timeoutMs?: number;
 }
 
-const KNOWN_OPTIONS = ['limits', 'config', 'compat', 'files', 'backend'];
+const KNOWN_OPTIONS = ['limits', 'config', 'compat', 'files', 'backend', 'signal', 'timeoutMs'];
 
 type Kind = 'zip' | 'hdf5' | 'json';
 
@@ -54,6 +65,7 @@ function checkOptions(options: LoadOptions): void {
   if (options.compat !== undefined && options.compat !== 'keras2' && options.compat !== 'keras3') {
     throw new KerasFileError(`Option \`compat\` must be 'keras2' or 'keras3', received ${preview(options.compat)}.`);
   }
+  checkDeadlineOptions(options.timeoutMs, options.signal);
 }
 
 function givenConfig(options: LoadOptions, limits: LoadLimits, label: string): unknown {
@@ -71,7 +83,7 @@ function archiveVersion(metadata: Uint8Array | undefined, limits: LoadLimits, la
   return isObject(meta) && typeof meta.keras_version === 'string' ? meta.keras_version : undefined;
 }
 
-function parseArchive(bytes: Uint8Array, label: string, limits: LoadLimits): ParsedModel {
+function parseArchive(bytes: Uint8Array, label: string, limits: LoadLimits, budget: ByteBudget, owned: boolean): ParsedModel {
   const specOf = (configBytes: Uint8Array, metadata: Uint8Array | undefined): ModelSpec => {
     const config = parseJson(configBytes, `${label}: config.json`, limits);
     // A .keras archive is Keras 3's format; an archive without a version is still Keras 3.
@@ -84,14 +96,21 @@ function parseArchive(bytes: Uint8Array, label: string, limits: LoadLimits): Par
   const archive = readKerasArchive(bytes, limits, (config, metadata) => {
     early = { config, metadata, spec: specOf(config, metadata) };
     return keras3WeightsFileBound(early.spec);
-  });
+  }, budget, owned);
   const spec = early && early.config === archive.config && early.metadata === archive.metadata ? early.spec : specOf(archive.config, archive.metadata);
-  const weights = readKeras3Weights(new H5File(archive.weights, `${label}: model.weights.h5`), spec);
-  return { format: 'keras', spec, weights };
+  // The inflated entry is the loader's own buffer: weights may be views of it.
+  const file = new H5File(archive.weights, `${label}: model.weights.h5`, { budget, owned: true });
+  return { format: 'keras', spec, weights: compactWeights(readKeras3Weights(file, spec), file.buffer, budget) };
 }
 
-function parseHdf5(bytes: Uint8Array, label: string, options: LoadOptions, limits: LoadLimits): ParsedModel {
-  const file = new H5File(bytes, label);
+function parseHdf5(bytes: Uint8Array, label: string, options: LoadOptions, limits: LoadLimits, h5: Required<H5FileOptions>): ParsedModel {
+  const file = new H5File(bytes, label, h5);
+  const parsed = parseHdf5File(file, options, limits);
+  return { ...parsed, weights: compactWeights(parsed.weights, file.buffer, h5.budget) };
+}
+
+function parseHdf5File(file: H5File, options: LoadOptions, limits: LoadLimits): ParsedModel {
+  const label = file.label;
   const root = file.root;
   const version = root.stringAttr('keras_version');
   const embedded = root.stringAttr('model_config');
@@ -115,7 +134,8 @@ function parseHdf5(bytes: Uint8Array, label: string, options: LoadOptions, limit
   throw new KerasFileError(`${label} is an HDF5 file but not a Keras model or weights file (top-level members: ${root.keys().join(', ') || 'none'}).`);
 }
 
-async function parseTfjs(bytes: Uint8Array, label: string, siblings: ((p: string) => Promise<Uint8Array>) | undefined, options: LoadOptions, limits: LoadLimits): Promise<ParsedModel> {
+async function parseTfjs(bytes: Uint8Array, label: string, siblings: ((p: string) => Promise<Uint8Array>) | undefined, options: LoadOptions, ctx: ReadContext): Promise<ParsedModel> {
+  const { limits } = ctx;
   const json = parseJson(bytes, label, limits);
   if (!isObject(json)) throw new KerasFileError(`${label} must hold a JSON object.`);
   if (!('weightsManifest' in json) || !('modelTopology' in json)) {
@@ -135,11 +155,11 @@ async function parseTfjs(bytes: Uint8Array, label: string, siblings: ((p: string
   // semantics); a '3.x' or '1.x' version decides, anything else follows Keras 2 unless told otherwise.
   const compat = version !== undefined && /^[13]\./.test(version) ? compatFor(version, undefined, label) : (options.compat ?? 'keras2');
   const spec: ModelSpec = modelSpec(config, version ?? 'unknown', compat, limits, `${label}: modelTopology`);
-  const reader = options.files !== undefined ? givenSiblings(options.files, limits) : siblings;
+  const reader = options.files !== undefined ? givenSiblings(options.files, ctx) : siblings;
   if (!reader) {
     throw new KerasFileError(`${label} names its weight shards by relative path; when model.json is given as bytes, pass the shards as options.files ({'group1-shard1of1.bin': bytes}).`);
   }
-  return { format: 'tfjs', spec, weights: await readTfjsWeights(spec, json.weightsManifest, reader, limits) };
+  return { format: 'tfjs', spec, weights: await readTfjsWeights(spec, json.weightsManifest, reader, limits, ctx.budget) };
 }
 
 /**
@@ -149,15 +169,22 @@ async function parseTfjs(bytes: Uint8Array, label: string, siblings: ((p: string
 export async function parseModel(source: ModelSource, options: LoadOptions = {}): Promise<ParsedModel> {
   checkOptions(options);
   const limits = resolveLimits(options.limits);
-  const { bytes, label, siblings } = await readSource(source, limits, 'loadModel source');
-  switch (sniff(bytes, label)) {
-    case 'zip':
-      if (options.config !== undefined) throw new KerasFileError(`${label} is a .keras archive with its own config; omit options.config.`);
-      return parseArchive(bytes, label, limits);
-    case 'hdf5':
-      return parseHdf5(bytes, label, options, limits);
-    case 'json':
-      return parseTfjs(bytes, label, siblings, options, limits);
+  const budget = new ByteBudget(limits.maxBytes);
+  const deadline = new Deadline(options.timeoutMs ?? DEFAULT_TIMEOUT_MS, options.signal);
+  const ctx: ReadContext = { limits, budget, deadline };
+  try {
+    const { bytes, label, siblings, owned } = await readSource(source, ctx, 'loadModel source');
+    switch (sniff(bytes, label)) {
+      case 'zip':
+        if (options.config !== undefined) throw new KerasFileError(`${label} is a .keras archive with its own config; omit options.config.`);
+        return parseArchive(bytes, label, limits, budget, owned);
+      case 'hdf5':
+        return parseHdf5(bytes, label, options, limits, { budget, owned });
+      case 'json':
+        return await parseTfjs(bytes, label, siblings, options, ctx);
+    }
+  } finally {
+    deadline.dispose();
   }
 }
 

@@ -1,7 +1,8 @@
 // Runs one fuzz target in a worker thread, so that the test (test/fuzz.test.ts) can stop a hang
 // with a deadline and cap memory with resourceLimits. It loads the built package (dist/), which
 // the workspace builds before testing. Plain JavaScript: workers do not go through vitest.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -113,6 +114,15 @@ function inputs() {
   return { input, next: () => [mutateBinary(base, r), options] };
 }
 
+/**
+ * Every tenth binary input is loaded from a file (the regular-file reader) rather than from bytes;
+ * a separate generator decides, so the mutations themselves do not change.
+ */
+const viaFile = rng(target.seed + 1000);
+const scratch = mkdtempSync(join(tmpdir(), 'gru-keras-fuzz-'));
+/** Small bounds, so that the byte budget (maxBytes) and the parameter bound are exercised too. */
+const limits = { maxParameters: 1 << 20, maxBytes: 8 << 20 };
+
 const { input, next } = inputs();
 const stats = { count: target.count, loaded: 0, refused: 0, slowestMs: 0, problems: [], messages: {} };
 for (let i = 0; i < target.count; i++) {
@@ -120,7 +130,12 @@ for (let i = 0; i < target.count; i++) {
   parentPort.postMessage({ progress: i });
   const started = performance.now();
   try {
-    const model = await loadModel(bytes, { ...options, limits: { maxParameters: 1 << 20 } });
+    let source = bytes;
+    if (target.kind === 'binary' && viaFile() < 0.1) {
+      source = join(scratch, `input-${i}`);
+      writeFileSync(source, bytes);
+    }
+    const model = await loadModel(source, { ...options, limits, timeoutMs: 30000 });
     try {
       model.predictSync(input);
     } catch (err) {
@@ -139,4 +154,5 @@ for (let i = 0; i < target.count; i++) {
   }
   stats.slowestMs = Math.max(stats.slowestMs, performance.now() - started);
 }
+rmSync(scratch, { recursive: true, force: true });
 parentPort.postMessage({ done: stats });

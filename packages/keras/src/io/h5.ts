@@ -1,6 +1,19 @@
 import * as jsfive from 'jsfive';
 import { describeThrown, formatShape, KerasFileError } from '../errors.js';
+import type { ByteBudget } from '../budget.js';
 import { installAttributeGuard } from './h5-guard.js';
+import { H5Layout, type ObjectRecord } from './h5-layout.js';
+import { decodeFloats } from './h5-values.js';
+
+export interface H5FileOptions {
+  /** Counts the copies the reader makes against limits.maxBytes. */
+  budget?: ByteBudget;
+  /**
+   * The bytes belong to the loader (read from a file or inflated from an archive), so weights may
+   * be views of them instead of copies. Never set for bytes a caller passed: those may change.
+   */
+  owned?: boolean;
+}
 
 /**
  * A read-only view of an HDF5 file through jsfive. Everything jsfive throws (it throws strings
@@ -9,15 +22,34 @@ import { installAttributeGuard } from './h5-guard.js';
  */
 export class H5File {
   readonly root: H5Group;
+  /** The whole file, starting at offset 0 (jsfive reads addresses from the buffer's start). */
+  readonly buffer: ArrayBuffer;
+  /** Whether weights may be views of `buffer` (see H5FileOptions.owned). */
+  readonly owned: boolean;
+  readonly budget: ByteBudget | undefined;
+  /** The file's structures and the datasets' values seen so far, to keep them apart. */
+  readonly layout: H5Layout;
 
-  constructor(readonly bytes: Uint8Array, readonly label: string) {
-    const buffer = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer
-      ? bytes.buffer
-      : bytes.slice().buffer;
-    const file = guard(label, 'the HDF5 superblock', () => new jsfive.File(buffer, label));
+  constructor(readonly bytes: Uint8Array, readonly label: string, options: H5FileOptions = {}) {
+    // jsfive reads addresses from its buffer's start: a buffer that starts with the file is used as
+    // it is (bytes past the file's end, in a buffer the loader owns, are never read as the file's:
+    // the layout checks stop at bytes.byteLength); anything else is copied once.
+    const atStart = bytes.byteOffset === 0 && bytes.buffer instanceof ArrayBuffer && (options.owned === true || bytes.byteLength === bytes.buffer.byteLength);
+    if (!atStart) options.budget?.take(bytes.byteLength, `${label} (a copy of the HDF5 bytes)`);
+    this.buffer = atStart ? (bytes.buffer as ArrayBuffer) : bytes.slice().buffer;
+    // A copy made here is the reader's own, so views of it are safe too.
+    this.owned = options.owned === true || !atStart;
+    this.budget = options.budget;
+    this.layout = new H5Layout(this.buffer, bytes.byteLength, label);
+    const file = guard(label, 'the HDF5 superblock', () => new jsfive.File(this.buffer, label));
     installAttributeGuard(file);
     this.root = new H5Group(this, file, '/');
   }
+}
+
+/** jsfive's data-object record of a group or dataset (not part of its typed API). */
+function recordOf(node: jsfive.Group | jsfive.Dataset): ObjectRecord {
+  return (node as unknown as { _dataobjects: ObjectRecord })._dataobjects;
 }
 
 export class H5Group {
@@ -29,7 +61,10 @@ export class H5Group {
   constructor(readonly file: H5File, private readonly node: jsfive.Group, readonly path: string) {}
 
   keys(): string[] {
-    this.keyCache ??= guard(this.file.label, `the members of group '${this.path}'`, () => [...this.node.keys]);
+    this.keyCache ??= guard(this.file.label, `the members of group '${this.path}'`, () => {
+      this.file.layout.addObject(recordOf(this.node), this.path);
+      return [...this.node.keys];
+    });
     return [...this.keyCache];
   }
 
@@ -122,7 +157,9 @@ export class H5Group {
 }
 
 export class H5Dataset {
-  constructor(readonly file: H5File, private readonly node: jsfive.Dataset, readonly path: string) {}
+  constructor(readonly file: H5File, private readonly node: jsfive.Dataset, readonly path: string) {
+    guard(file.label, `the object header of '${path}'`, () => file.layout.addObject(recordOf(node), path));
+  }
 
   private shapeCache: number[] | undefined;
   private dtypeCache: string | undefined;
@@ -147,8 +184,10 @@ export class H5Dataset {
 
   /**
    * The values, after checking that the dataset has exactly `expected` shape, holds float32 or
-   * float64 numbers, is stored contiguously without filters (as Keras writes it), and fits in
-   * the file: only then is memory allocated for it.
+   * float64 numbers, is stored contiguously without filters (as Keras writes it), and that its
+   * bytes lie in the file apart from the file's structures and other datasets' values. They are
+   * read straight from those bytes (a view when the loader owns them, else one copy counted
+   * against limits.maxBytes), never through jsfive's per-value decoder.
    */
   read(expected: readonly number[], what: string): Float32Array | Float64Array {
     const shape = this.shape;
@@ -160,41 +199,73 @@ export class H5Dataset {
     if (!m) {
       throw new KerasFileError(`${this.file.label}: ${what} ('${this.path}') holds ${dtype} values; only float32 and float64 weights are supported.`);
     }
-    const itemSize = Number(m[2]);
+    const itemSize = Number(m[2]) as 4 | 8;
     const count = shape.reduce((a, b) => a * b, 1);
-    const layout = this.layout();
-    if (layout !== 'contiguous') {
-      throw new KerasFileError(`${this.file.label}: ${what} ('${this.path}') is stored ${layout}; Keras writes contiguous, unfiltered datasets and only those are read.`);
+    const length = count * itemSize;
+    const storage = guard(this.file.label, `the storage layout of '${this.path}'`, () => contiguousStorage(recordOf(this.node), this.file.buffer));
+    if (typeof storage === 'string') {
+      throw new KerasFileError(`${this.file.label}: ${what} ('${this.path}') is stored ${storage}; Keras writes contiguous, unfiltered datasets and only those are read.`);
     }
-    if (count * itemSize > this.file.bytes.byteLength) {
-      throw new KerasFileError(`${this.file.label}: ${what} ('${this.path}') declares ${count * itemSize} bytes of data, more than the whole file (${this.file.bytes.byteLength} bytes).`);
+    if (length > this.file.bytes.byteLength) {
+      throw new KerasFileError(`${this.file.label}: ${what} ('${this.path}') declares ${length} bytes of data, more than the whole file (${this.file.bytes.byteLength} bytes).`);
     }
-    const values = guard(this.file.label, `the values of '${this.path}'`, () => this.node.value);
-    if (!values || typeof values.length !== 'number' || values.length !== count) {
-      throw new KerasFileError(`${this.file.label}: ${what} ('${this.path}') should hold ${count} values, found ${values?.length ?? 'none'}.`);
+    if (count === 0) return itemSize === 4 ? new Float32Array(0) : new Float64Array(0);
+    if (storage.address === undefined) {
+      throw new KerasFileError(`${this.file.label}: ${what} ('${this.path}') has no stored values (its data address is undefined).`);
     }
-    const out = itemSize === 4 ? new Float32Array(count) : new Float64Array(count);
-    for (let i = 0; i < count; i++) {
-      const v = values[i];
-      if (typeof v !== 'number') throw new KerasFileError(`${this.file.label}: ${what} ('${this.path}') holds a non-numeric value at index ${i}.`);
-      out[i] = v;
+    if (storage.size !== undefined && storage.size !== length) {
+      throw new KerasFileError(`${this.file.label}: ${what} ('${this.path}') declares ${storage.size} bytes of storage for ${count} values of ${itemSize} bytes (${length} bytes).`);
     }
-    return out;
+    this.file.layout.claimData(storage.address, length, this.path);
+    return decodeFloats(this.file, storage.address, count, itemSize, m[1] === '>', `${what} ('${this.path}')`);
   }
+}
 
-  /**
-   * 'contiguous', or how else the data is stored. jsfive has no public accessor for the layout,
-   * so its data-object fields are read here (jsfive is pinned; a test covers this).
-   */
-  private layout(): string {
-    return guard(this.file.label, `the storage layout of '${this.path}'`, () => {
-      const objects = (this.node as unknown as { _dataobjects?: { chunks?: unknown; filter_pipeline?: unknown } })._dataobjects;
-      if (!objects) return 'in an unknown layout';
-      if (objects.filter_pipeline !== null && objects.filter_pipeline !== undefined) return 'with filters (compression)';
-      if (objects.chunks !== null && objects.chunks !== undefined) return 'in chunks';
-      return 'contiguous';
-    });
+/** Where a dataset's values lie, or how it is stored when that is not one contiguous block. */
+interface ContiguousStorage {
+  /** Undefined when the file stores no values (HDF5's undefined address). */
+  address: number | undefined;
+  /** The storage size the layout message declares (layout versions 3 and 4 record it). */
+  size: number | undefined;
+}
+
+const DATA_LAYOUT = 0x08;
+const EXTERNAL_FILES = 0x07;
+const FILTER_PIPELINE = 0x0b;
+
+/**
+ * Reads the data-layout message of a dataset's object header itself (jsfive has no accessor
+ * for it): 'contiguous' datasets give their address and size; anything else is named.
+ */
+function contiguousStorage(record: ObjectRecord, buffer: ArrayBuffer): ContiguousStorage | string {
+  const types = record.msgs.map((m) => m.get('type'));
+  if (types.includes(FILTER_PIPELINE)) return 'with filters (compression)';
+  if (types.includes(EXTERNAL_FILES)) return 'in external files';
+  const msg = record.msgs.find((m) => m.get('type') === DATA_LAYOUT);
+  if (!msg) return 'without a data layout';
+  const view = new DataView(buffer);
+  const at = msg.get('offset_to_message');
+  const version = view.getUint8(at);
+  let layoutClass: number;
+  let property: number;
+  if (version === 1 || version === 2) {
+    layoutClass = view.getUint8(at + 2);
+    property = at + 8;
+  } else if (version === 3 || version === 4) {
+    layoutClass = view.getUint8(at + 1);
+    property = at + 2;
+  } else return `with an unknown data layout version ${version}`;
+  if (layoutClass === 0) return 'compactly (inside its header)';
+  if (layoutClass === 2) return 'in chunks';
+  if (layoutClass !== 1) return `with an unknown layout class ${layoutClass}`;
+  const raw = view.getBigUint64(property, true);
+  const address = raw === 0xffffffffffffffffn ? undefined : raw > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(raw);
+  let size: number | undefined;
+  if (version >= 3) {
+    const rawSize = view.getBigUint64(property + 8, true);
+    size = rawSize > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(rawSize);
   }
+  return { address, size };
 }
 
 function joinPath(base: string, name: string): string {

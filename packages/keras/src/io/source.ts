@@ -1,5 +1,6 @@
-import { describeThrown, KerasFileError, LimitError } from '../errors.js';
-import type { LoadLimits } from '../limits.js';
+import { KerasFileError } from '../errors.js';
+import { checkFileSize, fetchChecked, readResponse, type FetchContext } from './fetch.js';
+import { nodeImport, readRegularFile, realFolderOf } from './files.js';
 
 /**
  * Where a model comes from: a file path (Node) or URL, the file's bytes, or a fetch `Response`
@@ -22,20 +23,6 @@ export interface ReadSource {
 }
 
 const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
-
-/**
- * Imports a Node built-in only when a path is actually read. The specifier is hidden from
- * bundlers so that a browser build of an app does not try to bundle (or fail on) `node:fs`.
- */
-function nodeImport<T>(specifier: string): Promise<T> {
-  return import(/* webpackIgnore: true */ /* @vite-ignore */ specifier) as Promise<T>;
-}
-
-function checkSize(size: number, label: string, limits: LoadLimits): void {
-  if (size > limits.maxFileBytes) {
-    throw new LimitError('maxFileBytes', `${label} is ${size} bytes, over the limit of ${limits.maxFileBytes} bytes (limits.maxFileBytes).`);
-  }
-}
 
 /** Percent-decodes until nothing changes (at most a few rounds), so that `%252e` is seen as `.` too. */
 function fullyDecoded(path: string): string {
@@ -90,68 +77,57 @@ export function siblingUrl(relative: string, base: string): string {
   return url.toString();
 }
 
-/** Reads a source into bytes, bounded by `limits.maxFileBytes` before and while reading. */
-export async function readSource(source: ModelSource, limits: LoadLimits, what = 'the model'): Promise<ReadSource> {
+/** What reading a source needs: limits, the load's byte budget and its deadline. */
+export type ReadContext = FetchContext;
+
+/**
+ * Reads a source into bytes, bounded by `limits.maxFileBytes` before and while reading, counted
+ * against `limits.maxBytes`, and stopped by the load's signal or deadline. `owned` says whether
+ * the bytes are the loader's own (read here) rather than the caller's.
+ */
+export async function readSource(source: ModelSource, ctx: ReadContext, what = 'the model'): Promise<ReadSource & { owned: boolean }> {
+  const { limits } = ctx;
   if (source instanceof Uint8Array) {
-    checkSize(source.byteLength, 'the given bytes', limits);
-    return { bytes: source, label: 'the given bytes' };
+    checkFileSize(source.byteLength, 'the given bytes', limits);
+    return { bytes: source, label: 'the given bytes', owned: false };
   }
   if (source instanceof ArrayBuffer) {
-    checkSize(source.byteLength, 'the given ArrayBuffer', limits);
-    return { bytes: new Uint8Array(source), label: 'the given ArrayBuffer' };
+    checkFileSize(source.byteLength, 'the given ArrayBuffer', limits);
+    return { bytes: new Uint8Array(source), label: 'the given ArrayBuffer', owned: false };
   }
   if (typeof Response !== 'undefined' && source instanceof Response) {
     const label = source.url || 'the given Response';
-    return { bytes: await readResponse(source, label, limits), label, siblings: source.url ? urlSiblings(source.url, limits) : undefined };
+    return { bytes: await readResponse(source, label, ctx), label, siblings: source.url ? urlSiblings(source.url, ctx) : undefined, owned: true };
   }
   if (typeof Blob !== 'undefined' && source instanceof Blob) {
     const label = (source as { name?: string }).name || 'the given Blob';
-    checkSize(source.size, label, limits);
-    return { bytes: new Uint8Array(await source.arrayBuffer()), label };
+    checkFileSize(source.size, label, limits);
+    ctx.budget.take(source.size, label);
+    ctx.deadline.check(`Reading ${label}`);
+    return { bytes: new Uint8Array(await source.arrayBuffer()), label, owned: true };
   }
   if (typeof source === 'string' && /^file:/i.test(source)) source = new URL(source);
   if (source instanceof URL || typeof source === 'string') {
     const text = String(source);
     if (source instanceof URL ? source.protocol === 'file:' : isNode && !/^[a-zA-Z][a-zA-Z0-9+.-]+:\/\//.test(text)) {
       const path = source instanceof URL ? (await nodeImport<typeof import('node:url')>('node:url')).fileURLToPath(source) : text;
-      return { bytes: await readPath(path, limits), label: path, siblings: pathSiblings(path, limits) };
+      return { bytes: await readRegularFile(path, ctx), label: path, siblings: pathSiblings(path, ctx), owned: true };
     }
     if (typeof fetch !== 'function') throw new KerasFileError(`Cannot fetch ${text}: this environment has no fetch().`);
-    const response = await fetchChecked(text);
+    // model.json itself may be redirected anywhere http(s) (the caller chose that server); its
+    // shards are then read from the folder of the URL it was finally served from.
+    const response = await fetchChecked(text, ctx, undefined);
     const url = response.url || text;
-    return { bytes: await readResponse(response, url, limits), label: url, siblings: urlSiblings(url, limits) };
+    return { bytes: await readResponse(response, url, ctx), label: url, siblings: urlSiblings(url, ctx), owned: true };
   }
   throw new KerasFileError(
     `${what} must be a path or URL string, a URL, a Uint8Array, an ArrayBuffer, a Response or a Blob; received ${source === null ? 'null' : typeof source}.`,
   );
 }
 
-async function readPath(path: string, limits: LoadLimits): Promise<Uint8Array> {
-  const fs = await nodeImport<typeof import('node:fs/promises')>('node:fs/promises');
-  let handle;
-  try {
-    handle = await fs.open(path, 'r');
-  } catch (err) {
-    throw new KerasFileError(`Cannot open ${path}: ${describeThrown(err)}`, { cause: err });
-  }
-  try {
-    const stat = await handle.stat();
-    if (!stat.isFile()) throw new KerasFileError(`${path} is not a regular file.`);
-    checkSize(stat.size, path, limits);
-    const bytes = new Uint8Array(stat.size);
-    let off = 0;
-    while (off < bytes.length) {
-      const { bytesRead } = await handle.read(bytes, off, bytes.length - off, off);
-      if (bytesRead === 0) break;
-      off += bytesRead;
-    }
-    return off === bytes.length ? bytes : bytes.subarray(0, off);
-  } finally {
-    await handle.close();
-  }
-}
-
-function pathSiblings(path: string, limits: LoadLimits): SiblingReader {
+/** Shards beside a model.json on disk: regular files whose real path stays in model.json's real folder. */
+function pathSiblings(path: string, ctx: ReadContext): SiblingReader {
+  let realFolder: Promise<string> | undefined;
   return async (relative) => {
     const { dirname, resolve, sep } = await nodeImport<typeof import('node:path')>('node:path');
     const folder = resolve(dirname(path));
@@ -159,62 +135,37 @@ function pathSiblings(path: string, limits: LoadLimits): SiblingReader {
     if (!shard.startsWith(folder.endsWith(sep) ? folder : folder + sep)) {
       throw new KerasFileError(`A weight shard path ${JSON.stringify(relative.slice(0, 200))} resolves to ${shard}, outside ${folder}; refusing to read it.`);
     }
-    return readPath(shard, limits);
+    realFolder ??= realFolderOf(path);
+    return readRegularFile(shard, ctx, { folder: await realFolder, what: 'Weight shard' });
   };
 }
 
-async function fetchChecked(url: string): Promise<Response> {
-  let response: Response;
-  try {
-    response = await fetch(url);
-  } catch (err) {
-    throw new KerasFileError(`Cannot fetch ${url}: ${describeThrown(err)}`, { cause: err });
-  }
-  if (!response.ok) throw new KerasFileError(`Cannot fetch ${url}: HTTP ${response.status} ${response.statusText}`.trim() + '.');
-  return response;
-}
-
-function urlSiblings(base: string, limits: LoadLimits): SiblingReader {
+/** Shards beside a model.json on a server: fetched only from model.json's folder, redirects included. */
+function urlSiblings(base: string, ctx: ReadContext): SiblingReader {
   return async (relative) => {
     const url = siblingUrl(relative, base);
-    return readResponse(await fetchChecked(url), url, limits);
+    const response = await fetchChecked(url, ctx, (target) => insideFolder(target, base, relative));
+    return readResponse(response, url, ctx);
   };
 }
 
-/** Reads a response body, stopping as soon as it passes the size limit (a lying or absent Content-Length is not trusted). */
-async function readResponse(response: Response, label: string, limits: LoadLimits): Promise<Uint8Array> {
-  if (response.bodyUsed) throw new KerasFileError(`${label}: the Response body was already read; pass a fresh Response.`);
-  const declared = Number(response.headers.get('content-length'));
-  if (Number.isFinite(declared) && declared > 0) checkSize(declared, label, limits);
-  if (!response.body) return new Uint8Array(await response.arrayBuffer());
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limits.maxFileBytes) {
-      await reader.cancel();
-      checkSize(total, label, limits);
-    }
-    chunks.push(value);
+/** Throws unless `target` (a redirect of shard `relative`) lies in `base`'s folder on the same origin. */
+function insideFolder(target: string, base: string, relative: string): void {
+  const folder = new URL('.', base);
+  const url = new URL(target);
+  if (url.origin !== folder.origin || !url.pathname.startsWith(folder.pathname) || fullyDecoded(url.pathname).split('/').includes('..')) {
+    throw new KerasFileError(`Weight shard ${JSON.stringify(relative.slice(0, 200))} redirects to ${url.href.slice(0, 300)}, outside ${folder.href}; refusing to follow it.`);
   }
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.byteLength;
-  }
-  return out;
 }
 
 /** Sibling reader over files the caller passed (a map or a function). */
-export function givenSiblings(files: SiblingFiles, limits: LoadLimits): SiblingReader {
+export function givenSiblings(files: SiblingFiles, ctx: ReadContext): SiblingReader {
+  const { limits } = ctx;
   return async (relative) => {
     const path = checkRelativePath(relative, 'A weight shard path');
     let value: Uint8Array | ArrayBuffer | undefined;
-    if (typeof files === 'function') value = await files(path);
+    // The caller's function is held to the load's signal and deadline like a fetch.
+    if (typeof files === 'function') value = await ctx.deadline.race(Promise.resolve().then(() => files(path)), `Reading weight shard '${path}' from options.files`);
     else value = Object.prototype.hasOwnProperty.call(files, path) ? files[path] : undefined;
     if (value === undefined) {
       const known = typeof files === 'function' ? '' : ` (given: ${Object.keys(files).join(', ') || 'none'})`;
@@ -222,7 +173,7 @@ export function givenSiblings(files: SiblingFiles, limits: LoadLimits): SiblingR
     }
     const bytes = value instanceof Uint8Array ? value : value instanceof ArrayBuffer ? new Uint8Array(value) : undefined;
     if (!bytes) throw new KerasFileError(`options.files['${path}'] must be a Uint8Array or an ArrayBuffer.`);
-    checkSize(bytes.byteLength, `weight shard '${path}'`, limits);
+    checkFileSize(bytes.byteLength, `weight shard '${path}'`, limits);
     return bytes;
   };
 }

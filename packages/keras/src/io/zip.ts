@@ -1,5 +1,6 @@
 import { Unzip, UnzipInflate, type UnzipFile } from 'fflate';
 import { describeThrown, KerasFileError, LimitError } from '../errors.js';
+import type { ByteBudget } from '../budget.js';
 import type { LoadLimits } from '../limits.js';
 
 /** The entries of a Keras 3 `.keras` archive that the loader reads. */
@@ -17,7 +18,7 @@ const WANTED = new Set(['config.json', 'metadata.json', 'model.weights.h5']);
  * Input is fed to the decompressor in small pieces so that a deflate bomb is caught after at
  * most `PUSH_BYTES * 1032` bytes of output (deflate's largest expansion), not after all of it.
  */
-const PUSH_BYTES = 16 * 1024;
+const PUSH_BYTES = 4 * 1024;
 
 /** Refuses entry names that would escape a folder if extracted, as a careful unzip tool does. */
 function checkEntryName(name: string): void {
@@ -83,7 +84,7 @@ function refuse(name: string, bound: EntryBound, found: string, inflating: boole
  * (as Keras writes archives), past what `weightsBound` says that config can need. Other entries
  * (assets) are not decompressed.
  */
-export function readKerasArchive(bytes: Uint8Array, limits: LoadLimits, weightsBound?: WeightsBound): KerasArchive {
+export function readKerasArchive(bytes: Uint8Array, limits: LoadLimits, weightsBound?: WeightsBound, budget?: ByteBudget, reuseInput = false): KerasArchive {
   const found = new Map<string, Uint8Array>();
   const names: string[] = [];
   let pending: { name: string; error?: unknown } | undefined;
@@ -117,6 +118,17 @@ export function readKerasArchive(bytes: Uint8Array, limits: LoadLimits, weightsB
     }
     // The declared size is at most bound.bytes here; without one (a data descriptor) the bound caps it.
     const cap = declared ?? bound.bytes;
+    const what = `.keras archive entry '${file.name}'`;
+    // With a declared size the entry is inflated into one buffer of that size, counted against
+    // limits.maxBytes before inflating; without one, each inflated piece is counted as it comes.
+    // A stored weights entry of an archive the loader read itself is moved to the start of the
+    // archive's own buffer instead of being copied: the archive's bytes before the entry (local
+    // headers, config.json and metadata.json, already copied out) are no longer needed, and every
+    // byte is written below the position being read, so nothing unread is overwritten. The
+    // weights then cost no second buffer (a 200 MB model is not held twice).
+    const inPlace = reuseInput && file.name === 'model.weights.h5' && file.compression === 0 && declared !== undefined && bytes.byteOffset === 0;
+    if (!inPlace) budget?.take(declared ?? 0, what);
+    const whole = declared === undefined ? undefined : inPlace ? new Uint8Array(bytes.buffer, 0, declared) : new Uint8Array(declared);
     const chunks: Uint8Array[] = [];
     let total = 0;
     const entry = { name: file.name } as { name: string; error?: unknown };
@@ -132,12 +144,17 @@ export function readKerasArchive(bytes: Uint8Array, limits: LoadLimits, weightsB
         if (declared === undefined) throw refuse(file.name, bound, `inflates to more than ${cap} bytes (its header declares no size)`, true);
         throw new LimitError('maxCompressionRatio', `.keras archive entry '${file.name}' decompresses to more than ${cap} bytes, the size its header declares.`);
       }
-      chunks.push(data);
+      if (whole) whole.set(data, total - data.length);
+      else {
+        budget?.take(data.length, `${what} (inflating)`);
+        chunks.push(data);
+      }
       if (final) {
         if (declared !== undefined && total !== declared) {
           throw new KerasFileError(`.keras archive entry '${file.name}' declares ${declared} bytes but holds ${total}; the archive is corrupt.`);
         }
-        found.set(file.name, concat(chunks, total));
+        if (!whole) budget?.take(total, `${what} (joining its inflated pieces)`);
+        found.set(file.name, whole ?? concat(chunks, total));
         pending = undefined;
       }
     };

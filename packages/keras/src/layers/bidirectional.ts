@@ -1,7 +1,7 @@
 import type { GRU, GruResult, Tensor } from '@gru/core';
 import type { LayerSpec, ModelSpec } from '../config/spec.js';
-import { ModelLayer, newArray, weightTensor, type CallContext, type Flow } from './base.js';
-import { coreGru, gruCallOptions } from './gru.js';
+import { ModelLayer, newArray, type CallContext, type Flow } from './base.js';
+import { coreGru, gruCallOptions, gruWeightTensors } from './gru.js';
 
 export type MergeMode = 'concat' | 'sum' | 'mul' | 'ave' | null;
 
@@ -19,7 +19,7 @@ export class BidirectionalLayer extends ModelLayer {
   constructor(spec: LayerSpec, weights: (Float32Array | Float64Array)[], compat: ModelSpec['compat']) {
     super(spec);
     const inner = spec.inner as NonNullable<LayerSpec['inner']>;
-    const tensors = spec.weights.map((w, i) => weightTensor(weights[i], w.shape, spec.dtype));
+    const tensors = gruWeightTensors(spec, weights);
     const half = spec.weights.findIndex((w) => w.name.startsWith('backward/'));
     this.forwardLayer = coreGru(inner.forward, tensors.slice(0, half), compat, `layer '${spec.name}' (Bidirectional) forward layer`);
     this.backwardLayer = coreGru(inner.backward, tensors.slice(half), compat, `layer '${spec.name}' (Bidirectional) backward layer`);

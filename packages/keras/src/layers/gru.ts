@@ -2,7 +2,17 @@ import { GRU, type GruCallOptions, type GruResult, type Tensor } from '@gru/core
 import { coreGruConfig } from '../config/layers.js';
 import type { LayerSpec, ModelSpec } from '../config/spec.js';
 import { KerasFileError, describeThrown } from '../errors.js';
-import { ModelLayer, weightTensor, type CallContext, type Flow } from './base.js';
+import { ModelLayer, type CallContext, type Flow } from './base.js';
+
+/**
+ * The file's weights as tensors for a core GRU, not copied: core's `setWeights` copies them into
+ * the layer's own arrays of its dtype (rounding float64 values into a float32 layer as Keras
+ * does), so copying here as well made a large model cost three copies of its weights while it was
+ * built instead of two.
+ */
+export function gruWeightTensors(spec: LayerSpec, weights: (Float32Array | Float64Array)[]): Tensor[] {
+  return spec.weights.map((w, i) => ({ shape: [...w.shape], data: weights[i] }));
+}
 
 /** Builds a core GRU from a file's config and sets the file's weights (no initializer runs). */
 export function coreGru(config: Record<string, unknown>, weights: Tensor[], compat: ModelSpec['compat'], where: string): GRU {
@@ -29,8 +39,7 @@ export class GruLayer extends ModelLayer {
 
   constructor(spec: LayerSpec, weights: (Float32Array | Float64Array)[], compat: ModelSpec['compat']) {
     super(spec);
-    const tensors = spec.weights.map((w, i) => weightTensor(weights[i], w.shape, spec.dtype));
-    this.gru = coreGru(spec.config, tensors, compat, `layer '${spec.name}' (GRU)`);
+    this.gru = coreGru(spec.config, gruWeightTensors(spec, weights), compat, `layer '${spec.name}' (GRU)`);
   }
 
   getWeights(): Tensor[] {

@@ -1,3 +1,4 @@
+import type { ByteBudget } from '../budget.js';
 import type { ModelSpec } from '../config/spec.js';
 import { formatShape, KerasFileError, LimitError } from '../errors.js';
 import { isObject, preview } from '../io/json.js';
@@ -21,6 +22,8 @@ interface Decoder {
   read(view: DataView, offset: number, count: number): Float32Array;
 }
 
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 interface ManifestGroup {
   paths: string[];
   byteLength: number;
@@ -29,12 +32,22 @@ interface ManifestGroup {
 const float32: Decoder = {
   bytes: 4,
   describe: 'float32',
+  // Shards are little-endian float32: on a little-endian host an aligned weight is a view of the
+  // loader's own group buffer, an unaligned one a single copy; no per-value decode.
   read(view, offset, count) {
+    const at = view.byteOffset + offset;
+    if (HOST_LITTLE_ENDIAN && at % 4 === 0) return new Float32Array(view.buffer, at, count);
+    if (HOST_LITTLE_ENDIAN) return new Float32Array(view.buffer.slice(at, at + 4 * count));
     const out = new Float32Array(count);
     for (let i = 0; i < count; i++) out[i] = view.getFloat32(offset + 4 * i, true);
     return out;
   },
 };
+
+/** Bytes a decoder allocates for `count` values (none for an aligned float32 view). */
+function decodedBytes(decode: Decoder, offset: number, count: number): number {
+  return decode === float32 && HOST_LITTLE_ENDIAN && offset % 4 === 0 ? 0 : 4 * count;
+}
 
 function affine(bytes: 1 | 2, scale: number, min: number): Decoder {
   return {
@@ -167,30 +180,36 @@ function matchWeights(spec: ModelSpec, entries: ManifestWeight[]): ManifestWeigh
  * then reads each group's shards (beside model.json) and requires them to hold exactly the bytes
  * the manifest declares.
  */
-export async function readTfjsWeights(spec: ModelSpec, manifest: unknown, siblings: SiblingReader, limits: LoadLimits): Promise<Float32Array[][]> {
+export async function readTfjsWeights(spec: ModelSpec, manifest: unknown, siblings: SiblingReader, limits: LoadLimits, budget?: ByteBudget): Promise<Float32Array[][]> {
   const { groups, weights, others } = parseManifest(manifest, limits);
   if (others.length) throw new KerasFileError(`model.json lists non-float weights (${others.slice(0, 5).join(', ')}), which no layer gru runs has.`);
   const matched = matchWeights(spec, weights);
   const buffers: DataView[] = [];
   for (const [gi, group] of groups.entries()) {
-    const parts: Uint8Array[] = [];
+    // One buffer per group, sized from the manifest and counted before any shard is read; each
+    // shard is copied in and dropped, so a group never costs its bytes twice.
+    budget?.take(group.byteLength, `model.json: weight group ${gi} (${group.paths.length} shards)`);
+    const joined = new Uint8Array(group.byteLength);
     let total = 0;
     for (const path of group.paths) {
       const bytes = await siblings(path);
+      if (total + bytes.byteLength > group.byteLength) {
+        total += bytes.byteLength;
+        break;
+      }
+      joined.set(bytes, total);
       total += bytes.byteLength;
-      if (total > group.byteLength) break;
-      parts.push(bytes);
     }
     if (total !== group.byteLength) {
       throw new KerasFileError(`model.json: weight group ${gi} (${group.paths.join(', ')}) should hold ${group.byteLength} bytes, its shards hold ${total > group.byteLength ? 'more' : total}.`);
     }
-    const joined = new Uint8Array(total);
-    let off = 0;
-    for (const p of parts) {
-      joined.set(p, off);
-      off += p.byteLength;
-    }
     buffers.push(new DataView(joined.buffer));
   }
-  return matched.map((layer) => layer.map((e) => e.decode.read(buffers[e.group], e.offset, e.byteLength / e.decode.bytes)));
+  return matched.map((layer) =>
+    layer.map((e) => {
+      const count = e.byteLength / e.decode.bytes;
+      budget?.take(decodedBytes(e.decode, e.offset, count), `model.json: weight '${e.name}'`);
+      return e.decode.read(buffers[e.group], e.offset, count);
+    }),
+  );
 }

@@ -1,0 +1,90 @@
+import type { ByteBudget } from '../budget.js';
+import { describeThrown, KerasFileError } from '../errors.js';
+import type { LoadLimits } from '../limits.js';
+import type { Deadline } from './deadline.js';
+import { checkFileSize } from './fetch.js';
+
+/** Bytes read per call, so that a slow disk can be cancelled between reads. */
+const READ_BYTES = 16 << 20;
+
+export interface FileContext {
+  limits: LoadLimits;
+  budget: ByteBudget;
+  deadline: Deadline;
+}
+
+/**
+ * Imports a Node built-in only when a path is actually read. The specifier is hidden from
+ * bundlers so that a browser build of an app does not try to bundle (or fail on) `node:fs`.
+ */
+export function nodeImport<T>(specifier: string): Promise<T> {
+  return import(/* webpackIgnore: true */ /* @vite-ignore */ specifier) as Promise<T>;
+}
+
+/**
+ * Reads a regular file, refusing anything else before reading a byte: it is opened non-blocking
+ * (opening a FIFO would otherwise wait for a writer forever, holding a libuv thread) and checked
+ * with fstat, so FIFOs, sockets, devices and folders are refused without blocking. With `inside`
+ * (a real folder path), the file's real path (symlinks resolved) must lie in that folder.
+ */
+export async function readRegularFile(path: string, ctx: FileContext, inside?: { folder: string; what: string }): Promise<Uint8Array> {
+  const fs = await nodeImport<typeof import('node:fs/promises')>('node:fs/promises');
+  const { constants } = await nodeImport<typeof import('node:fs')>('node:fs');
+  const { sep } = await nodeImport<typeof import('node:path')>('node:path');
+  let target = path;
+  if (inside) {
+    try {
+      target = await fs.realpath(path);
+    } catch (err) {
+      throw new KerasFileError(`Cannot open ${path}: ${describeThrown(err)}`, { cause: err });
+    }
+    const folder = inside.folder.endsWith(sep) ? inside.folder : inside.folder + sep;
+    if (!target.startsWith(folder)) {
+      throw new KerasFileError(`${inside.what} ${path} is a link to ${target}, outside ${inside.folder}; refusing to read it.`);
+    }
+  }
+  ctx.deadline.check(`Reading ${path}`);
+  let handle: import('node:fs/promises').FileHandle;
+  try {
+    handle = await fs.open(target, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  } catch (err) {
+    throw new KerasFileError(`Cannot open ${path}: ${describeThrown(err)}`, { cause: err });
+  }
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw new KerasFileError(`${path} is not a regular file (it is ${kindOf(stat)}); refusing to read it.`);
+    checkFileSize(stat.size, path, ctx.limits);
+    ctx.budget.take(stat.size, path);
+    const bytes = new Uint8Array(stat.size);
+    let off = 0;
+    while (off < bytes.length) {
+      ctx.deadline.check(`Reading ${path}`);
+      const { bytesRead } = await handle.read(bytes, off, Math.min(READ_BYTES, bytes.length - off), off);
+      if (bytesRead === 0) break;
+      off += bytesRead;
+    }
+    return off === bytes.length ? bytes : bytes.subarray(0, off);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The real path of the folder holding `path` (symlinks resolved), for readRegularFile's `inside`. */
+export async function realFolderOf(path: string): Promise<string> {
+  const fs = await nodeImport<typeof import('node:fs/promises')>('node:fs/promises');
+  const { dirname, resolve } = await nodeImport<typeof import('node:path')>('node:path');
+  const folder = resolve(dirname(path));
+  try {
+    return await fs.realpath(folder);
+  } catch (err) {
+    throw new KerasFileError(`Cannot open the folder of ${path}: ${describeThrown(err)}`, { cause: err });
+  }
+}
+
+function kindOf(stat: import('node:fs').Stats): string {
+  if (stat.isFIFO()) return 'a FIFO';
+  if (stat.isDirectory()) return 'a folder';
+  if (stat.isSocket()) return 'a socket';
+  if (stat.isCharacterDevice() || stat.isBlockDevice()) return 'a device';
+  return 'not a file';
+}
