@@ -3,7 +3,7 @@
   # with their own -m flags); cpu_features.cc picks one at run time, so the binary runs on any
   # CPU of its architecture.
   'variables': {
-    'gru_cflags_cc': ['-std=gnu++20', '-O3', '-fexceptions', '-ffp-contract=fast', '-fPIC', '-Wall', '-Wextra', '-Wno-unused-parameter'],
+    'gru_cflags_cc': ["<!@(node -p \"require('./native/sources.json').cflags.join(' ')\")", '-fPIC'],
   },
   'target_defaults': {
     'cflags_cc!': ['-std=gnu++17', '-std=gnu++1y', '-fno-exceptions'],
@@ -21,17 +21,10 @@
   'targets': [
     {
       'target_name': 'gru_cpu',
-      'sources': [
-        'native/addon.cc',
-        'native/cpu_features.cc',
-        'native/isa_base.cc',
-        'native/layer.cc',
-        'native/memory.cc',
-        'native/scalar_activations.cc',
-        'native/thread_pool.cc',
-      ],
+      # One list of sources for every build: native/sources.json.
+      'sources': ["<!@(node -p \"require('./native/sources.json').addon.join(' ')\")"],
       'include_dirs': ["<!(node -p \"require('node-addon-api').include_dir\")"],
-      'defines': ['NAPI_VERSION=8', 'NAPI_CPP_EXCEPTIONS', 'NODE_ADDON_API_DISABLE_DEPRECATED'],
+      'defines': ["<!@(node -p \"require('./native/sources.json').defines.join(' ')\")"],
       'conditions': [
         ['target_arch=="x64"', {
           'dependencies': ['gru_kernels_avx2', 'gru_kernels_avx512'],
@@ -46,15 +39,15 @@
         {
           'target_name': 'gru_kernels_avx2',
           'type': 'static_library',
-          'sources': ['native/isa_avx2.cc'],
-          'cflags_cc': ['-mavx2', '-mfma'],
+          'sources': ["<!(node -p \"require('./native/sources.json').x64Kernels[0].source\")"],
+          'cflags_cc': ["<!@(node -p \"require('./native/sources.json').x64Kernels[0].flags.join(' ')\")"],
           'xcode_settings': { 'OTHER_CPLUSPLUSFLAGS': ['-O3', '-ffp-contract=fast', '-mavx2', '-mfma'] },
         },
         {
           'target_name': 'gru_kernels_avx512',
           'type': 'static_library',
-          'sources': ['native/isa_avx512.cc'],
-          'cflags_cc': ['-mavx512f', '-mavx2', '-mfma'],
+          'sources': ["<!(node -p \"require('./native/sources.json').x64Kernels[1].source\")"],
+          'cflags_cc': ["<!@(node -p \"require('./native/sources.json').x64Kernels[1].flags.join(' ')\")"],
           'xcode_settings': { 'OTHER_CPLUSPLUSFLAGS': ['-O3', '-ffp-contract=fast', '-mavx512f', '-mavx2', '-mfma'] },
         },
       ],

@@ -2,8 +2,7 @@
 // Builds the native addon with node-gyp (configure once, then incremental builds).
 //
 //   node scripts/build-addon.mjs              configure if needed, then build
-//   node scripts/build-addon.mjs --if-needed  (the package's install script) nothing to do when a
-//                                             prebuilt binary for this platform or a build exists
+// (scripts/install.mjs, the package's install script, runs it when no prebuilt binary loads.)
 //
 // Node's headers are taken from the running Node (`<prefix>/include/node`) when they are there,
 // so nothing is downloaded: package managers do not always pass npm's nodedir to scripts.
@@ -15,11 +14,6 @@ import { fileURLToPath } from 'node:url';
 
 const pkg = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(join(pkg, 'package.json'));
-const ifNeeded = process.argv.includes('--if-needed');
-
-const prebuilt = join(pkg, 'prebuilds', `${process.platform}-${process.arch}`, 'gru_cpu.node');
-const built = join(pkg, 'build', 'Release', 'gru_cpu.node');
-if (ifNeeded && (existsSync(prebuilt) || existsSync(built))) process.exit(0);
 
 function nodeGyp() {
   try {

@@ -14,14 +14,15 @@ const FILE = 'gru_cpu.node';
 export const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /**
- * Where the addon may be, in order: an explicit path (option or GRU_CPU_ADDON), a prebuilt binary
- * for this platform and architecture (prebuilds/<platform>-<arch>/, for packages that ship them),
- * and the one node-gyp built at install time.
+ * Where the addon may be, in order: an explicit path (option or GRU_CPU_ADDON), the one built from
+ * source on this machine (node-gyp, at install time when no prebuilt binary loaded, or by a
+ * developer), and the prebuilt binary for this platform and architecture that the package ships
+ * (prebuilds/<platform>-<arch>/: linux-x64, linux-arm64 (glibc 2.34+), win32-x64).
  */
 export function addonCandidates(explicit?: string): string[] {
   const given = explicit ?? process.env.GRU_CPU_ADDON;
   if (given) return [given];
-  return [join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`, FILE), join(packageRoot, 'build', 'Release', FILE)];
+  return [join(packageRoot, 'build', 'Release', FILE), join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`, FILE)];
 }
 
 /** Turns a dlopen failure into its likely cause. */
@@ -73,7 +74,7 @@ export function loadAddon(explicit?: string): { binding: NativeBinding; path: st
   }
   const missing = problems.every((p) => p.endsWith('does not exist'));
   const hint = missing
-    ? 'The addon is compiled when @gru/cpu is installed (node-gyp; it needs python3 and a C++20 compiler such as g++ 10+). Rebuild it with `npm rebuild @gru/cpu`, or run `node scripts/build-addon.mjs` in the package.'
+    ? `@gru/cpu ships prebuilt binaries for linux-x64, linux-arm64 (glibc 2.34+) and win32-x64; elsewhere (this is ${process.platform}-${process.arch}) it is compiled when installed (node-gyp; it needs python3 and a C++20 compiler such as g++ 10+). Install a compiler, then \`npm rebuild @gru/cpu\`.`
     : '';
   throw new Error(`the cpu backend's native addon is ${missing ? 'missing' : 'unusable'}: ${problems.join('; ')}.${hint ? ` ${hint}` : ''}`);
 }

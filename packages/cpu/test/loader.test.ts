@@ -8,10 +8,10 @@ import { ADDON_ABI, addonCandidates, createCpuBackend, explainLoadError, loadAdd
 const dir = mkdtempSync(join(tmpdir(), 'gru-cpu-loader-'));
 
 describe('the addon loader', () => {
-  it('looks for a prebuilt binary for this platform first, then the node-gyp build', () => {
+  it('looks for a build from source on this machine first, then the prebuilt binary for this platform', () => {
     const explicit = process.env.GRU_CPU_ADDON;
     delete process.env.GRU_CPU_ADDON;
-    const [prebuilt, built] = addonCandidates();
+    const [built, prebuilt] = addonCandidates();
     if (explicit !== undefined) process.env.GRU_CPU_ADDON = explicit;
     expect(prebuilt).toMatch(new RegExp(`prebuilds[/\\\\]${process.platform}-${process.arch}[/\\\\]gru_cpu\\.node$`));
     expect(built).toMatch(/build[/\\]Release[/\\]gru_cpu\.node$/);
@@ -21,7 +21,7 @@ describe('the addon loader', () => {
 
   it('a missing binary: says so, and how to build it', () => {
     expect(() => loadAddon(join(dir, 'nothing.node'))).toThrow(
-      /native addon is missing: .*nothing\.node does not exist\. The addon is compiled when @gru\/cpu is installed .*npm rebuild @gru\/cpu/,
+      /native addon is missing: .*nothing\.node does not exist\. @gru\/cpu ships prebuilt binaries for linux-x64, linux-arm64 \(glibc 2\.34\+\) and win32-x64; elsewhere .* it is compiled when installed .*npm rebuild @gru\/cpu/,
     );
   });
 

@@ -1,0 +1,54 @@
+// The package's install script (scripts/install.mjs) never fails the user's `npm install`.
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const pkg = join(__dirname, '..');
+
+/** A copy of the package's install scripts in a fresh folder, as npm unpacks it (no build, no node-gyp). */
+function unpacked(prebuilt?: string) {
+  const dir = mkdtempSync(join(tmpdir(), 'gru-cpu-install-'));
+  mkdirSync(join(dir, 'scripts'));
+  for (const f of ['install.mjs', 'build-addon.mjs']) copyFileSync(join(pkg, 'scripts', f), join(dir, 'scripts', f));
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: '@gru/cpu', type: 'module' }));
+  if (prebuilt !== undefined) {
+    mkdirSync(join(dir, 'prebuilds', `${process.platform}-${process.arch}`), { recursive: true });
+    writeFileSync(join(dir, 'prebuilds', `${process.platform}-${process.arch}`, 'gru_cpu.node'), prebuilt);
+  }
+  return dir;
+}
+
+/** Runs the install script with no compiler, python or node-gyp reachable. */
+function install(dir: string) {
+  const env = { ...process.env, PATH: join(dir, 'no-tools-here') };
+  delete env.GRU_CPU_ADDON;
+  delete env.npm_config_node_gyp;
+  return spawnSync(process.execPath, [join(dir, 'scripts', 'install.mjs')], { cwd: dir, env, encoding: 'utf8', timeout: 120_000 });
+}
+
+describe('install script', () => {
+  it('no prebuilt binary for this platform and no toolchain: succeeds with one clear warning', () => {
+    const r = install(unpacked());
+    expect(r.status).toBe(0);
+    const lines = r.stderr.split('\n').filter(Boolean);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      new RegExp(`^@gru/cpu: no prebuilt binary for ${process.platform}-${process.arch} in this package, and building it from source failed: .*The install goes on without the native backend: gru will use @gru/wasm or its reference backend`),
+    );
+  });
+
+  it('a prebuilt binary that does not load here: says why, then falls back the same way', () => {
+    const r = install(unpacked('not a shared library'));
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`@gru/cpu: the prebuilt binary for ${process.platform}-${process.arch} does not load here \\(.+\\), and building it from source failed: `));
+  });
+
+  it('GRU_CPU_ADDON set: nothing to do', () => {
+    const dir = unpacked();
+    const r = spawnSync(process.execPath, [join(dir, 'scripts', 'install.mjs')], { cwd: dir, env: { ...process.env, GRU_CPU_ADDON: '/some/gru_cpu.node' }, encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe('');
+  });
+});
