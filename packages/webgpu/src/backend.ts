@@ -42,7 +42,12 @@ export interface WebGpuInfo {
 interface Loaded extends AcquiredDevice {
   layouts: Layouts;
   lost?: string;
-  lostPromise: Promise<string>;
+  /**
+   * Rejecters of the calls waiting on the GPU. Device loss rejects them all through one
+   * listener; a per-call race against `device.lost` would add a reaction to that never-settling
+   * promise on every call, a leak for the life of the device.
+   */
+  waiting: Set<(err: Error) => void>;
   pipelines: Map<GPUPipelineLayout, Map<string, Promise<GPUComputePipeline>>>;
 }
 
@@ -126,12 +131,14 @@ export class WebGpuBackend implements GruBackend {
       f16: acquired.f16,
       layouts: createLayouts(acquired.device),
       pipelines: new Map(),
-      lostPromise: acquired.device.lost.then((info) => {
-        const reason = `${info.reason}${info.message ? `: ${info.message}` : ''}`;
-        loaded.lost = reason;
-        return reason;
-      }),
+      waiting: new Set(),
     };
+    void acquired.device.lost.then((info) => {
+      loaded.lost = `${info.reason}${info.message ? `: ${info.message}` : ''}`;
+      const err = lostDuringCall(loaded.lost);
+      for (const reject of loaded.waiting) reject(err);
+      loaded.waiting.clear();
+    });
     this.loaded = loaded;
     return loaded;
   }
@@ -239,13 +246,16 @@ export class WebGpuBackend implements GruBackend {
         return p;
       },
       lostReason: () => loaded.lost,
-      whileAlive: (work) =>
-        Promise.race([
-          work,
-          loaded.lostPromise.then((reason) => {
-            throw new Error(`webgpu: the GPU device was lost during the call (${reason})`);
-          }),
-        ]),
+      whileAlive: <T>(work: Promise<T>) =>
+        new Promise<T>((resolve, reject) => {
+          if (loaded.lost !== undefined) {
+            work.catch(() => undefined);
+            reject(lostDuringCall(loaded.lost));
+            return;
+          }
+          loaded.waiting.add(reject);
+          work.then(resolve, reject).finally(() => loaded.waiting.delete(reject));
+        }),
       forget: (p) => {
         for (const ref of this.live) if (ref.deref() === p) this.live.delete(ref);
         this.finalizer.unregister(p);
@@ -266,6 +276,8 @@ export class WebGpuBackend implements GruBackend {
     if (l?.owned) l.device.destroy();
   }
 }
+
+const lostDuringCall = (reason: string) => new Error(`webgpu: the GPU device was lost during the call (${reason})`);
 
 async function compilePipeline(device: GPUDevice, code: string, layout: GPUPipelineLayout): Promise<GPUComputePipeline> {
   const module = device.createShaderModule({ code, label: 'gru-webgpu' });
