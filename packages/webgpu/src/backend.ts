@@ -6,6 +6,7 @@ import { PROJ_TILE } from './kernels/projection.js';
 import { createLayouts, type Layouts } from './layouts.js';
 import { GpuMemory } from './memory.js';
 import { WebGpuPrepared } from './prepared.js';
+import { storedWeights } from './snapshot.js';
 
 export interface WebGpuBackendOptions extends DeviceOptions {
   /** Registered name (default 'webgpu'). */
@@ -183,6 +184,8 @@ export class WebGpuBackend implements GruBackend {
   async prepare(spec: GruSpec, weights: GruWeights): Promise<PreparedGru> {
     const why = this.supports(spec, { batch: 1, timesteps: 1 } as GruCallInfo);
     if (why !== true) throw new Error(`webgpu prepare: ${why}`);
+    // Copied before the first await: the layer gets the weights it was prepared with.
+    const stored = storedWeights(spec, weights, this.options.precision === 'f16', 'prepare');
     const loaded = await this.ensureLoaded();
     const ctx = this.context(loaded);
     const { device } = loaded;
@@ -191,7 +194,7 @@ export class WebGpuBackend implements GruBackend {
     let prepared: WebGpuPrepared | undefined;
     let thrown: unknown;
     try {
-      prepared = new WebGpuPrepared(ctx, spec, weights);
+      prepared = new WebGpuPrepared(ctx, spec, stored);
     } catch (err) {
       thrown = err;
     }
