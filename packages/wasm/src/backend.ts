@@ -4,7 +4,7 @@ import { formatBytes, MAX_WASM_BYTES } from './heap.js';
 import { WasmKernel } from './kernel.js';
 import { callLayout, DEFAULT_PROJECTION_BUDGET, FLAGS, threading, weightBytes } from './layout.js';
 import { compileWasm, type WasmSource } from './module-loader.js';
-import { WasmPreparedGru } from './prepared.js';
+import { checkWeights, copyWeights, WasmPreparedGru } from './prepared.js';
 import { CONTROL_BYTES, hardwareThreads, ThreadPool, threadsUnavailable } from './thread-pool.js';
 
 const MAX_THREADS = 256;
@@ -171,7 +171,13 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
     supports: (spec, call) => wasmSupports(spec, call, budget),
     supportsBackward: () => NO_BACKWARD,
     async prepare(spec, weights) {
-      await backend.load();
+      // The layer gets the weights it was prepared with: packed now when loaded, else copied
+      // before waiting for the module.
+      if (!kernel) {
+        checkWeights(spec, weights);
+        weights = copyWeights(weights);
+        await backend.load();
+      }
       return new WasmPreparedGru(loaded(), spec, weights, budget, split);
     },
     prepareSync: (spec, weights) => new WasmPreparedGru(loaded(), spec, weights, budget, split),
