@@ -136,3 +136,20 @@ describe('through the GRU layer', () => {
     }
   });
 });
+
+describe('dispose() during load()', () => {
+  it('load() rejects clearly, no module is installed afterwards, and a later load() works', async () => {
+    for (const threads of [1, 2]) {
+      const b = createWasmBackend({ name: `wasm-snapshot-load-${threads}`, threads });
+      const loading = b.load();
+      b.dispose();
+      await expect(loading).rejects.toThrow(/backend was disposed while it loaded; call load\(\) again/);
+      expect(b.isLoaded()).toBe(false);
+      expect(b.threadCount()).toBe(0);
+      await b.load();
+      expect(b.isLoaded()).toBe(true);
+      expect(b.threadCount()).toBe(threads > 1 ? threads : 0);
+      b.dispose();
+    }
+  });
+});
