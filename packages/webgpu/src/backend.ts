@@ -64,6 +64,8 @@ export class WebGpuBackend implements GruBackend {
   private options: WebGpuBackendOptions;
   private loaded: Loaded | undefined;
   private loading: Promise<Loaded> | undefined;
+  /** Bumped by dispose(): a load or prepare under way then must not install what it made. */
+  private generation = 0;
   private readonly memory = new GpuMemory();
   /** Prepared layers not yet disposed, held weakly so that a dropped layer can be collected. */
   private readonly live = new Set<WeakRef<WebGpuPrepared>>();
@@ -115,14 +117,24 @@ export class WebGpuBackend implements GruBackend {
     }
     // A lost device that we requested ourselves is replaced by a fresh one.
     this.loaded = undefined;
-    this.loading ??= this.acquire().finally(() => {
-      this.loading = undefined;
-    });
+    if (!this.loading) {
+      const attempt = this.acquire();
+      this.loading = attempt;
+      const settled = () => {
+        if (this.loading === attempt) this.loading = undefined;
+      };
+      attempt.then(settled, settled);
+    }
     return this.loading;
   }
 
   private async acquire(): Promise<Loaded> {
+    const generation = this.generation;
     const acquired = await acquireDevice(this.options);
+    if (generation !== this.generation) {
+      if (acquired.owned) acquired.device.destroy();
+      throw this.disposedWhile('it loaded');
+    }
     if (this.options.precision === 'f16' && !acquired.f16) {
       if (acquired.owned) acquired.device.destroy();
       throw new Error(`precision 'f16' needs the WebGPU feature 'shader-f16', which ${acquired.owned ? `the adapter (${acquired.adapterName}) lacks` : 'the supplied device was not created with'}`);
@@ -186,6 +198,7 @@ export class WebGpuBackend implements GruBackend {
     if (why !== true) throw new Error(`webgpu prepare: ${why}`);
     // Copied before the first await: the layer gets the weights it was prepared with.
     const stored = storedWeights(spec, weights, this.options.precision === 'f16', 'prepare');
+    const generation = this.generation;
     const loaded = await this.ensureLoaded();
     const ctx = this.context(loaded);
     const { device } = loaded;
@@ -210,7 +223,11 @@ export class WebGpuBackend implements GruBackend {
       await p.warmUp();
     } catch (err) {
       p.dispose();
-      throw err;
+      throw generation === this.generation ? err : this.disposedWhile('the layer was prepared');
+    }
+    if (generation !== this.generation) {
+      p.dispose();
+      throw this.disposedWhile('the layer was prepared');
     }
     const ref = new WeakRef(p);
     this.live.add(ref);
@@ -270,8 +287,14 @@ export class WebGpuBackend implements GruBackend {
     return this.memory.bytes;
   }
 
+  private disposedWhile(what: string): Error {
+    return new Error(`webgpu: backend '${this.name}' was disposed while ${what}; load it again to use it.`);
+  }
+
   /** Frees every prepared layer's buffers and the device (if the backend requested it). */
   dispose(): void {
+    this.generation++;
+    this.loading = undefined;
     for (const ref of [...this.live]) ref.deref()?.dispose();
     this.live.clear();
     const l = this.loaded;

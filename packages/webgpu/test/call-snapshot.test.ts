@@ -9,6 +9,17 @@ import { ARGS, FULL, type Floats } from './views.js';
  * transferred or replaced right after forward(), prepare() or setWeights() returns.
  */
 const b = createWebGpuBackend({ name: 'webgpu-snapshot', allowFallbackAdapter: true });
+
+/** A call overtaken by dispose() either completes or rejects saying so, never anything else. */
+async function rejectedOrDone(call: Promise<unknown>): Promise<'completed' | 'rejected'> {
+  try {
+    await call;
+    return 'completed';
+  } catch (err) {
+    expect((err as Error).message).toMatch(/^webgpu: this prepared GRU was disposed/);
+    return 'rejected';
+  }
+}
 beforeAll(() => b.load());
 afterAll(() => b.dispose());
 
@@ -67,15 +78,6 @@ describe('a call uses what it was given when it was made', () => {
   });
 
   it('dispose() during a call rejects it clearly (or lets it finish), and later calls are refused', async () => {
-    const rejectedOrDone = async (call: Promise<unknown>) => {
-      try {
-        await call;
-        return 'completed';
-      } catch (err) {
-        expect((err as Error).message).toMatch(/^webgpu: this prepared GRU was disposed/);
-        return 'rejected';
-      }
-    };
     const outcomes: string[] = [];
     // Disposed before the queued call starts, while it waits for the GPU, and between the two.
     for (const delay of [0, 1, 2, 5, 20]) {
@@ -135,5 +137,47 @@ describe('an empty batch', () => {
       expect(shapes[0]).toBe(shapes[1]);
     }
     unregisterBackend(b.name);
+  });
+});
+
+describe('dispose() of the backend while it works', () => {
+  const spec = makeSpec({ units: 6, inputDim: 4 });
+  const weights = makeWeights(spec, 9);
+
+  it('during load(): the load rejects clearly and nothing is installed; a later load() works', async () => {
+    const other = createWebGpuBackend({ name: 'webgpu-snapshot-load', allowFallbackAdapter: true });
+    const loading = other.load();
+    other.dispose();
+    await expect(loading).rejects.toThrow("webgpu: backend 'webgpu-snapshot-load' was disposed while it loaded; load it again to use it.");
+    expect(other.isLoaded()).toBe(false);
+    expect(other.device).toBeUndefined();
+    await other.load();
+    expect(other.isLoaded()).toBe(true);
+    other.dispose();
+  });
+
+  it('during prepare() and during calls: each rejects clearly, and no GPU memory stays counted', async () => {
+    for (const delay of [0, 1, 3, 10]) {
+      const other = createWebGpuBackend({ name: 'webgpu-snapshot-prepare', allowFallbackAdapter: true });
+      await other.load();
+      const preparing = other.prepare(spec, weights);
+      for (let i = 0; i < delay; i++) await new Promise((r) => setImmediate(r));
+      other.dispose();
+      await expect(preparing).rejects.toThrow(/disposed while (it loaded|the layer was prepared)/);
+      expect(other.memoryInUse()).toBe(0);
+    }
+    for (const delay of [0, 1, 3]) {
+      const other = createWebGpuBackend({ name: 'webgpu-snapshot-calls', allowFallbackAdapter: true });
+      const p = await other.prepare(spec, weights);
+      const req = makeRequest(spec, 10, { batch: 2, timesteps: 5 });
+      const calls = [p.forward(req), p.forward(req)];
+      for (let i = 0; i < delay; i++) await new Promise((r) => setImmediate(r));
+      other.dispose();
+      const outcomes = [];
+      for (const c of calls) outcomes.push(await rejectedOrDone(c));
+      // Disposed before the queued calls could start: both are refused.
+      if (delay === 0) expect(outcomes).toEqual(['rejected', 'rejected']);
+      expect(other.memoryInUse()).toBe(0);
+    }
   });
 });
