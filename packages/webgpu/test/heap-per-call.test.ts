@@ -28,7 +28,7 @@ describe('the JS heap over many forward() calls on one layer', () => {
     // Warm-up: compiled code, inline caches and Dawn's pools reach their size.
     await calls(3000);
     const before = await settledHeap();
-    const N = 6000;
+    const N = 12_000;
     await calls(N);
     const perCall = ((await settledHeap()) - before) / N;
     // A reaction left on a long-lived promise per call was about 470 bytes per call.
