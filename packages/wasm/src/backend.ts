@@ -4,7 +4,7 @@ import { formatBytes, MAX_WASM_BYTES } from './heap.js';
 import { WasmKernel } from './kernel.js';
 import { callLayout, DEFAULT_PROJECTION_BUDGET, FLAGS, threading, weightBytes } from './layout.js';
 import { compileWasm, type WasmSource } from './module-loader.js';
-import { WasmPreparedGru } from './prepared.js';
+import { checkWeights, copyWeights, WasmPreparedGru } from './prepared.js';
 import { CONTROL_BYTES, hardwareThreads, ThreadPool, threadsUnavailable } from './thread-pool.js';
 
 const MAX_THREADS = 256;
@@ -119,6 +119,11 @@ export function wasmSupports(spec: GruSpec, call: GruCallInfo, budget = DEFAULT_
   return true;
 }
 
+function disposeKernel(kernel: WasmKernel): void {
+  kernel.disposed = true;
+  kernel.pool?.terminate();
+}
+
 /**
  * A wasm backend with its own module instance and memory. `createWasmBackend()` lets an app
  * say where gru.wasm is (a bundler's asset URL, a CDN, bytes, a compiled Module); the package's
@@ -140,6 +145,8 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
   );
   let kernel: WasmKernel | undefined;
   let loading: Promise<void> | undefined;
+  /** Bumped by dispose(): a load that was under way then must not install its module after it. */
+  let generation = 0;
 
   const loaded = (): WasmKernel => {
     if (!kernel) {
@@ -155,23 +162,40 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
     options: Object.freeze({ ...options }),
     load() {
       if (kernel) return Promise.resolve();
-      loading ??= (async () => {
+      if (loading) return loading;
+      const started = generation;
+      // Declared first: the attempt reads it when it settles.
+      let attempt: Promise<void> | undefined;
+      attempt = (async () => {
         const threads = threadsOption === 'auto' ? await hardwareThreads() : threadsOption;
+        let loadedKernel: WasmKernel;
         try {
-          kernel = threads > 1 ? await loadThreaded(options, threads) : await WasmKernel.instantiate(await compileWasm(options));
+          loadedKernel = threads > 1 ? await loadThreaded(options, threads) : await WasmKernel.instantiate(await compileWasm(options));
         } catch (err) {
           throw new Error(`the wasm backend could not load ${threads > 1 ? 'gru-threads.wasm' : 'gru.wasm'}: ${(err as Error).message}`);
         } finally {
-          loading = undefined;
+          if (loading === attempt) loading = undefined;
         }
+        if (started !== generation) {
+          disposeKernel(loadedKernel);
+          throw new Error(`the '${name}' backend was disposed while it loaded; call load() again to use it.`);
+        }
+        kernel = loadedKernel;
       })();
-      return loading;
+      loading = attempt;
+      return attempt;
     },
     isLoaded: () => kernel !== undefined,
     supports: (spec, call) => wasmSupports(spec, call, budget),
     supportsBackward: () => NO_BACKWARD,
     async prepare(spec, weights) {
-      await backend.load();
+      // The layer gets the weights it was prepared with: packed now when loaded, else copied
+      // before waiting for the module.
+      if (!kernel) {
+        checkWeights(spec, weights);
+        weights = copyWeights(weights);
+        await backend.load();
+      }
       return new WasmPreparedGru(loaded(), spec, weights, budget, split);
     },
     prepareSync: (spec, weights) => new WasmPreparedGru(loaded(), spec, weights, budget, split),
@@ -180,11 +204,10 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
     memoryReserved: () => kernel?.heap.reserved ?? 0,
     threadCount: () => kernel?.pool?.size ?? 0,
     dispose() {
-      if (kernel) {
-        kernel.disposed = true;
-        kernel.pool?.terminate();
-      }
+      if (kernel) disposeKernel(kernel);
       kernel = undefined;
+      loading = undefined;
+      generation++;
     },
   };
   return backend;

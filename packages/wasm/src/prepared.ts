@@ -39,11 +39,32 @@ export function specCodes(spec: GruSpec): { f: number; g: number } {
   return { f, g };
 }
 
+/**
+ * One packed copy of a layer's weights in wasm memory. Calls on the worker threads read it while
+ * this thread goes on, so a copy is never rewritten while `users` calls hold it: setWeights()
+ * then packs a fresh copy, and the old one is freed when its last call ends.
+ */
+interface WeightBlock {
+  ptr: number;
+  wIn: number;
+  wRec: number;
+  biasIn: number;
+  biasRec: number;
+  /** Calls on the workers that read this copy. */
+  users: number;
+}
+
+/** What the finalizer frees for a layer that was never disposed: its current weight copy. */
+interface Held {
+  kernel: WasmKernel;
+  block: WeightBlock;
+}
+
 /** Deterministic release of wasm memory for layers that were never disposed. */
 const finalizer =
   typeof FinalizationRegistry === 'function'
-    ? new FinalizationRegistry<{ kernel: WasmKernel; ptr: number }>(({ kernel, ptr }) => {
-        if (!kernel.disposed) kernel.heap.release(ptr);
+    ? new FinalizationRegistry<Held>(({ kernel, block }) => {
+        if (!kernel.disposed) kernel.heap.release(block.ptr);
       })
     : undefined;
 
@@ -53,13 +74,11 @@ const finalizer =
  * its inputs in, runs the whole sequence in one wasm call, and copies the outputs out.
  */
 export class WasmPreparedGru implements PreparedGru {
-  private ptr: number;
   private readonly hp: number;
   private readonly codes: { f: number; g: number };
-  private readonly offsets: { wIn: number; wRec: number; biasIn: number; biasRec: number };
+  /** The weights new calls use (`held.block`); the finalizer frees it if dispose() never runs. */
+  private readonly held: Held;
   private disposed = false;
-  /** Calls running on the worker threads, which read this layer's weights. */
-  private running = 0;
 
   constructor(
     private readonly kernel: WasmKernel,
@@ -72,31 +91,44 @@ export class WasmPreparedGru implements PreparedGru {
     const { units: H, inputDim: D } = spec;
     this.hp = paddedUnits(H);
     checkWeights(spec, weights);
-    const bytes = weightBytes(D, H);
-    this.ptr = kernel.heap.alloc(bytes, `the weights of a GRU layer (inputDim=${D}, units=${H})`);
-    const f32 = (n: number) => Math.ceil((n * 4) / 64) * 64;
-    const wIn = this.ptr;
-    const wRec = wIn + f32(3 * this.hp * D);
-    const biasIn = wRec + f32(3 * this.hp * H);
-    const biasRec = biasIn + f32(3 * this.hp);
-    this.offsets = { wIn, wRec, biasIn, biasRec };
-    this.pack(weights);
-    finalizer?.register(this, { kernel, ptr: this.ptr }, this);
+    this.held = { kernel, block: this.allocWeights() };
+    this.pack(weights, this.held.block);
+    finalizer?.register(this, this.held, this);
   }
 
+  private allocWeights(): WeightBlock {
+    const { units: H, inputDim: D } = this.spec;
+    const ptr = this.kernel.heap.alloc(weightBytes(D, H), `the weights of a GRU layer (inputDim=${D}, units=${H})`);
+    const f32 = (n: number) => Math.ceil((n * 4) / 64) * 64;
+    const wRec = ptr + f32(3 * this.hp * D);
+    const biasIn = wRec + f32(3 * this.hp * H);
+    return { ptr, wIn: ptr, wRec, biasIn, biasRec: biasIn + f32(3 * this.hp), users: 0 };
+  }
+
+  /**
+   * Replaces the weights. Calls already made keep the weights they were made with: a copy that
+   * running calls read is left to them, and the new weights go into a fresh one.
+   */
   setWeights(weights: GruWeights): void {
     this.checkUsable();
     checkWeights(this.spec, weights);
-    this.pack(weights);
+    const current = this.held.block;
+    if (current.users === 0) {
+      this.pack(weights, current);
+      return;
+    }
+    const fresh = this.allocWeights();
+    this.pack(weights, fresh);
+    this.held.block = fresh;
   }
 
-  private pack(weights: GruWeights): void {
+  private pack(weights: GruWeights, block: WeightBlock): void {
     const { units: H, inputDim: D, resetAfter } = this.spec;
     const hp = this.hp;
-    packPanels(this.kernel.f32(this.offsets.wIn, 3 * hp * D), weights.kernel, D, H, hp);
-    packPanels(this.kernel.f32(this.offsets.wRec, 3 * hp * H), weights.recurrentKernel, H, H, hp);
-    const biasIn = this.kernel.f32(this.offsets.biasIn, 3 * hp);
-    const biasRec = this.kernel.f32(this.offsets.biasRec, 3 * hp);
+    packPanels(this.kernel.f32(block.wIn, 3 * hp * D), weights.kernel, D, H, hp);
+    packPanels(this.kernel.f32(block.wRec, 3 * hp * H), weights.recurrentKernel, H, H, hp);
+    const biasIn = this.kernel.f32(block.biasIn, 3 * hp);
+    const biasRec = this.kernel.f32(block.biasRec, 3 * hp);
     biasIn.fill(0);
     biasRec.fill(0);
     const bias = weights.bias;
@@ -178,7 +210,7 @@ export class WasmPreparedGru implements PreparedGru {
     if (req.batch === 0) return { output: new Float32Array(0), lastState: new Float32Array(0) };
     const base = this.stage(req, L);
     try {
-      this.kernel.exports.gruForward(...this.args(req, L, base));
+      this.kernel.exports.gruForward(...this.args(req, L, base, this.held.block));
       return this.collect(req, L, base);
     } finally {
       this.kernel.heap.release(base);
@@ -195,15 +227,20 @@ export class WasmPreparedGru implements PreparedGru {
     const pool = this.kernel.pool;
     const L = this.plan(req, pool && !pool.broken ? pool.size : 0);
     if (!pool || L.workers <= 1) return this.runHere(req, L);
+    // Inputs are copied and the weight copy is pinned now, before anything is awaited.
     const base = this.stage(req, L);
-    this.running++;
+    const block = this.held.block;
+    block.users++;
     try {
-      await pool.run(this.args(req, L, base), L.workers);
+      await pool.run(this.args(req, L, base, block), L.workers);
       return this.collect(req, L, base);
+    } catch (err) {
+      if (this.kernel.disposed) throw fail('the backend was disposed while the call ran on its worker threads; the call has no result.');
+      throw err;
     } finally {
       this.kernel.heap.release(base);
-      // A layer disposed while the workers read its weights frees them now.
-      if (--this.running === 0 && this.disposed) this.releaseWeights();
+      // A copy replaced by setWeights(), or the layer disposed, while the workers read it.
+      if (--block.users === 0 && (block !== this.held.block || this.disposed)) this.releaseWeights(block);
     }
   }
 
@@ -222,8 +259,7 @@ export class WasmPreparedGru implements PreparedGru {
   }
 
   /** gruForward's arguments (gruForwardPart's first ones). */
-  private args(req: ForwardRequest, L: CallLayout, base: number): ForwardArgs {
-    const o = this.offsets;
+  private args(req: ForwardRequest, L: CallLayout, base: number, o: WeightBlock): ForwardArgs {
     return [
       req.batch, req.timesteps, this.spec.inputDim, this.spec.units, this.hp, L.flags, this.codes.f, this.codes.g, L.chunk,
       base + L.x, o.wIn, o.wRec, o.biasIn, o.biasRec,
@@ -244,15 +280,20 @@ export class WasmPreparedGru implements PreparedGru {
     if (this.disposed) return;
     this.disposed = true;
     finalizer?.unregister(this);
-    if (this.running === 0) this.releaseWeights();
+    if (this.held.block.users === 0) this.releaseWeights(this.held.block);
   }
 
-  private releaseWeights(): void {
-    if (!this.kernel.disposed) this.kernel.heap.release(this.ptr);
+  private releaseWeights(block: WeightBlock): void {
+    if (!this.kernel.disposed) this.kernel.heap.release(block.ptr);
   }
 }
 
-function checkWeights(spec: GruSpec, w: GruWeights): void {
+/** A copy of checked weights that the caller cannot change. */
+export function copyWeights(w: GruWeights): GruWeights {
+  return { kernel: w.kernel.slice(), recurrentKernel: w.recurrentKernel.slice(), bias: w.bias ? w.bias.slice() : w.bias };
+}
+
+export function checkWeights(spec: GruSpec, w: GruWeights): void {
   if (typeof w !== 'object' || w === null) throw fail(`weights must be an object {kernel, recurrentKernel, bias}; received ${describe(w)}.`);
   const { units: H, inputDim: D } = spec;
   checkFloats(w.kernel, 'weights.kernel', D * 3 * H, `([inputDim, 3*units] = [${D}, ${3 * H}])`);

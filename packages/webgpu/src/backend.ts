@@ -6,6 +6,7 @@ import { PROJ_TILE } from './kernels/projection.js';
 import { createLayouts, type Layouts } from './layouts.js';
 import { GpuMemory } from './memory.js';
 import { WebGpuPrepared } from './prepared.js';
+import { storedWeights } from './snapshot.js';
 
 export interface WebGpuBackendOptions extends DeviceOptions {
   /** Registered name (default 'webgpu'). */
@@ -42,7 +43,12 @@ export interface WebGpuInfo {
 interface Loaded extends AcquiredDevice {
   layouts: Layouts;
   lost?: string;
-  lostPromise: Promise<string>;
+  /**
+   * Rejecters of the calls waiting on the GPU. Device loss rejects them all through one
+   * listener; a per-call race against `device.lost` would add a reaction to that never-settling
+   * promise on every call, a leak for the life of the device.
+   */
+  waiting: Set<(err: Error) => void>;
   pipelines: Map<GPUPipelineLayout, Map<string, Promise<GPUComputePipeline>>>;
 }
 
@@ -58,6 +64,8 @@ export class WebGpuBackend implements GruBackend {
   private options: WebGpuBackendOptions;
   private loaded: Loaded | undefined;
   private loading: Promise<Loaded> | undefined;
+  /** Bumped by dispose(): a load or prepare under way then must not install what it made. */
+  private generation = 0;
   private readonly memory = new GpuMemory();
   /** Prepared layers not yet disposed, held weakly so that a dropped layer can be collected. */
   private readonly live = new Set<WeakRef<WebGpuPrepared>>();
@@ -109,14 +117,24 @@ export class WebGpuBackend implements GruBackend {
     }
     // A lost device that we requested ourselves is replaced by a fresh one.
     this.loaded = undefined;
-    this.loading ??= this.acquire().finally(() => {
-      this.loading = undefined;
-    });
+    if (!this.loading) {
+      const attempt = this.acquire();
+      this.loading = attempt;
+      const settled = () => {
+        if (this.loading === attempt) this.loading = undefined;
+      };
+      attempt.then(settled, settled);
+    }
     return this.loading;
   }
 
   private async acquire(): Promise<Loaded> {
+    const generation = this.generation;
     const acquired = await acquireDevice(this.options);
+    if (generation !== this.generation) {
+      if (acquired.owned) acquired.device.destroy();
+      throw this.disposedWhile('it loaded');
+    }
     if (this.options.precision === 'f16' && !acquired.f16) {
       if (acquired.owned) acquired.device.destroy();
       throw new Error(`precision 'f16' needs the WebGPU feature 'shader-f16', which ${acquired.owned ? `the adapter (${acquired.adapterName}) lacks` : 'the supplied device was not created with'}`);
@@ -126,12 +144,14 @@ export class WebGpuBackend implements GruBackend {
       f16: acquired.f16,
       layouts: createLayouts(acquired.device),
       pipelines: new Map(),
-      lostPromise: acquired.device.lost.then((info) => {
-        const reason = `${info.reason}${info.message ? `: ${info.message}` : ''}`;
-        loaded.lost = reason;
-        return reason;
-      }),
+      waiting: new Set(),
     };
+    void acquired.device.lost.then((info) => {
+      loaded.lost = `${info.reason}${info.message ? `: ${info.message}` : ''}`;
+      const err = lostDuringCall(loaded.lost);
+      for (const reject of loaded.waiting) reject(err);
+      loaded.waiting.clear();
+    });
     this.loaded = loaded;
     return loaded;
   }
@@ -176,6 +196,9 @@ export class WebGpuBackend implements GruBackend {
   async prepare(spec: GruSpec, weights: GruWeights): Promise<PreparedGru> {
     const why = this.supports(spec, { batch: 1, timesteps: 1 } as GruCallInfo);
     if (why !== true) throw new Error(`webgpu prepare: ${why}`);
+    // Copied before the first await: the layer gets the weights it was prepared with.
+    const stored = storedWeights(spec, weights, this.options.precision === 'f16', 'prepare');
+    const generation = this.generation;
     const loaded = await this.ensureLoaded();
     const ctx = this.context(loaded);
     const { device } = loaded;
@@ -184,7 +207,7 @@ export class WebGpuBackend implements GruBackend {
     let prepared: WebGpuPrepared | undefined;
     let thrown: unknown;
     try {
-      prepared = new WebGpuPrepared(ctx, spec, weights);
+      prepared = new WebGpuPrepared(ctx, spec, stored);
     } catch (err) {
       thrown = err;
     }
@@ -200,7 +223,11 @@ export class WebGpuBackend implements GruBackend {
       await p.warmUp();
     } catch (err) {
       p.dispose();
-      throw err;
+      throw generation === this.generation ? err : this.disposedWhile('the layer was prepared');
+    }
+    if (generation !== this.generation) {
+      p.dispose();
+      throw this.disposedWhile('the layer was prepared');
     }
     const ref = new WeakRef(p);
     this.live.add(ref);
@@ -239,13 +266,16 @@ export class WebGpuBackend implements GruBackend {
         return p;
       },
       lostReason: () => loaded.lost,
-      whileAlive: (work) =>
-        Promise.race([
-          work,
-          loaded.lostPromise.then((reason) => {
-            throw new Error(`webgpu: the GPU device was lost during the call (${reason})`);
-          }),
-        ]),
+      whileAlive: <T>(work: Promise<T>) =>
+        new Promise<T>((resolve, reject) => {
+          if (loaded.lost !== undefined) {
+            work.catch(() => undefined);
+            reject(lostDuringCall(loaded.lost));
+            return;
+          }
+          loaded.waiting.add(reject);
+          work.then(resolve, reject).finally(() => loaded.waiting.delete(reject));
+        }),
       forget: (p) => {
         for (const ref of this.live) if (ref.deref() === p) this.live.delete(ref);
         this.finalizer.unregister(p);
@@ -257,8 +287,14 @@ export class WebGpuBackend implements GruBackend {
     return this.memory.bytes;
   }
 
+  private disposedWhile(what: string): Error {
+    return new Error(`webgpu: backend '${this.name}' was disposed while ${what}; load it again to use it.`);
+  }
+
   /** Frees every prepared layer's buffers and the device (if the backend requested it). */
   dispose(): void {
+    this.generation++;
+    this.loading = undefined;
     for (const ref of [...this.live]) ref.deref()?.dispose();
     this.live.clear();
     const l = this.loaded;
@@ -266,6 +302,8 @@ export class WebGpuBackend implements GruBackend {
     if (l?.owned) l.device.destroy();
   }
 }
+
+const lostDuringCall = (reason: string) => new Error(`webgpu: the GPU device was lost during the call (${reason})`);
 
 async function compilePipeline(device: GPUDevice, code: string, layout: GPUPipelineLayout): Promise<GPUComputePipeline> {
   const module = device.createShaderModule({ code, label: 'gru-webgpu' });

@@ -29,7 +29,7 @@ export class GpuMemory {
 }
 
 /** Float32 values as IEEE half-precision bits (round to nearest even), padded to whole words. */
-export function toFloat16Bits(src: ArrayLike<number>): Uint16Array {
+export function toFloat16Bits(src: ArrayLike<number>): Uint16Array<ArrayBuffer> {
   const out = new Uint16Array(src.length + (src.length % 2));
   const f = new Float32Array(1);
   const u = new Uint32Array(f.buffer);

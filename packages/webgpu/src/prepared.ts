@@ -5,15 +5,11 @@ import { projectionShader } from './kernels/projection.js';
 import { encodeAndSubmit } from './encode-forward.js';
 import { fusedShader, fusedWorkgroupBytes, stepShaders } from './kernels/recurrence.js';
 import type { KernelShape } from './kernels/common.js';
-import { toFloat16Bits } from './memory.js';
-import { checkRequest } from './validate.js';
+import { resultWithoutGpu, snapshotRequest, storedWeights, type OwnedRequest, type StoredWeights } from './snapshot.js';
 
 const STORAGE_IN = BufferUsage.STORAGE | BufferUsage.COPY_DST;
 const STORAGE_OUT = BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST;
 const UNIFORM = BufferUsage.UNIFORM | BufferUsage.COPY_DST;
-
-/** writeBuffer's typings refuse views typed over ArrayBufferLike; the data is a plain typed array. */
-const src = (a: ArrayBufferView) => a as unknown as GPUAllowSharedBufferSource;
 
 const alignUp = (n: number, a: number) => Math.ceil(n / a) * a;
 
@@ -44,7 +40,8 @@ export class WebGpuPrepared implements PreparedGru {
   /** The path the last call took (tests and the demo page report it). */
   lastPath: RecurrencePath | undefined;
 
-  constructor(ctx: GpuContext, spec: GruSpec, weights: GruWeights) {
+  /** `weights` as storedWeights() made them when prepare() was called. */
+  constructor(ctx: GpuContext, spec: GruSpec, weights: StoredWeights) {
     this.ctx = ctx;
     this.spec = spec;
     this.shape = {
@@ -79,37 +76,44 @@ export class WebGpuPrepared implements PreparedGru {
     this.ctx.memory.destroy(b);
   }
 
-  private upload(weights: GruWeights): void {
-    const { units: H, inputDim: D, resetAfter, useBias } = this.spec;
-    const G = 3 * H;
-    const expect = (name: string, got: ArrayLike<number> | null, n: number) => {
-      if (!got || got.length !== n) {
-        throw new Error(`webgpu setWeights: ${name} must have ${n} values for units ${H}, inputDim ${D}; received ${got ? got.length : String(got)}.`);
-      }
-    };
-    expect('kernel', weights.kernel, D * G);
-    expect('recurrentKernel', weights.recurrentKernel, H * G);
-    if (useBias) expect('bias', weights.bias, resetAfter ? 2 * G : G);
+  private upload(weights: StoredWeights): void {
     const q = this.ctx.device.queue;
-    const asStored = (a: ArrayLike<number>) => (this.ctx.f16 ? toFloat16Bits(a) : Float32Array.from(a));
-    q.writeBuffer(this.kernel, 0, src(asStored(weights.kernel)));
-    q.writeBuffer(this.rkernel, 0, src(asStored(weights.recurrentKernel)));
-    // [2, G]: input-side bias (added in the projection), then recurrent-side bias (added per
-    // step). resetAfter=false has one bias, all of it input-side; no bias is all zeros.
-    const bias = new Float32Array(2 * G);
-    if (useBias && weights.bias) bias.set(weights.bias.subarray(0, resetAfter ? 2 * G : G));
-    q.writeBuffer(this.bias, 0, bias);
+    q.writeBuffer(this.kernel, 0, weights.kernel);
+    q.writeBuffer(this.rkernel, 0, weights.recurrentKernel);
+    // [2, G]: input-side bias (added in the projection), then recurrent-side bias (added per step).
+    q.writeBuffer(this.bias, 0, weights.bias);
   }
 
+  /**
+   * Replaces the weights. They are copied now; the upload waits for the calls made before it
+   * (which keep the weights they were called with) and comes before the calls made after it.
+   */
   setWeights(weights: GruWeights): Promise<void> {
+    let stored: StoredWeights;
+    try {
+      this.checkUsable();
+      stored = storedWeights(this.spec, weights, this.ctx.f16, 'setWeights');
+    } catch (err) {
+      return Promise.reject(err);
+    }
     return this.serialize(async () => {
       this.checkUsable();
-      this.upload(weights);
+      this.upload(stored);
     });
   }
 
+  /** Runs a call. Everything it reads from `request` is copied before this returns. */
   forward(request: ForwardRequest): Promise<ForwardResult> {
-    return this.serialize(() => this.run(request));
+    let req: OwnedRequest;
+    try {
+      this.checkUsable();
+      req = snapshotRequest(this.spec, request);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const trivial = resultWithoutGpu(this.spec.units, req);
+    if (trivial) return Promise.resolve(trivial);
+    return this.serialize(() => this.run(req));
   }
 
   dispose(): void {
@@ -173,17 +177,12 @@ export class WebGpuPrepared implements PreparedGru {
     return Promise.all(codes.map((c, i) => this.pipeline(`step:${i}`, () => c, l.step)));
   }
 
-  private async run(req: ForwardRequest): Promise<ForwardResult> {
+  private async run(req: OwnedRequest): Promise<ForwardResult> {
     this.checkUsable();
-    checkRequest(this.spec, req);
     const { units: H, inputDim: D } = this.spec;
     const { batch: B, timesteps: T } = req;
     const G = 3 * H;
     const seqLen = req.returnSequences ? B * T * H : B * H;
-    if (T === 0) {
-      const state = req.initialState ? Float32Array.from(req.initialState) : new Float32Array(B * H);
-      return { output: req.returnSequences ? new Float32Array(0) : state.slice(), lastState: state };
-    }
     const withDropout = req.recurrentDropoutMasks !== undefined;
     const perGateInput = req.inputDropoutMasks !== undefined;
     const path = this.choosePath(withDropout);
@@ -200,7 +199,6 @@ export class WebGpuPrepared implements PreparedGru {
     let staging: GPUBuffer | undefined;
     let thrown: unknown;
     try {
-      const f32 = (a: ArrayLike<number>) => (a instanceof Float32Array ? a : Float32Array.from(a));
       const x = this.buffer('x', B * T * D * 4, STORAGE_IN);
       const proj = this.buffer('proj', B * T * G * 4, STORAGE_OUT);
       const out = this.buffer('out', req.returnSequences ? B * T * H * 4 : 16, STORAGE_OUT);
@@ -212,19 +210,19 @@ export class WebGpuPrepared implements PreparedGru {
       const projParams = this.buffer('projParams', 3 * UNIFORM_ALIGN, UNIFORM);
       staging = this.buffer('staging', stagingBytes, BufferUsage.MAP_READ | BufferUsage.COPY_DST);
 
-      q.writeBuffer(x, 0, src(f32(req.x)));
-      if (req.initialState) q.writeBuffer(state, 0, src(f32(req.initialState)));
+      q.writeBuffer(x, 0, req.x);
+      if (req.initialState) q.writeBuffer(state, 0, req.initialState);
       if (req.mask) q.writeBuffer(mask, 0, Uint32Array.from(req.mask));
       if (req.recurrentDropoutMasks) {
         const [mz, mr, mh] = req.recurrentDropoutMasks;
-        for (const [i, m] of [mz, mr, mh].entries()) q.writeBuffer(rdrop, i * B * H * 4, src(f32(m)));
+        for (const [i, m] of [mz, mr, mh].entries()) q.writeBuffer(rdrop, i * B * H * 4, m);
       }
       let xdrop: GPUBuffer | undefined;
       // Each gate's mask is bound at its own offset, which must be storage-offset aligned.
       const xdropStride = alignUp(B * D * 4, this.ctx.device.limits.minStorageBufferOffsetAlignment);
       if (req.inputDropoutMasks) {
         xdrop = this.buffer('xdrop', 3 * xdropStride, STORAGE_IN);
-        for (const [i, m] of req.inputDropoutMasks.entries()) q.writeBuffer(xdrop, i * xdropStride, src(f32(m)));
+        for (const [i, m] of req.inputDropoutMasks.entries()) q.writeBuffer(xdrop, i * xdropStride, m);
       }
       q.writeBuffer(
         params,
@@ -263,9 +261,18 @@ export class WebGpuPrepared implements PreparedGru {
       this.pool.clear();
       throw new Error(`webgpu: the GPU rejected the forward pass (${gpuError?.constructor.name}): ${gpuError?.message}`);
     }
-    await this.ctx.whileAlive(staging.mapAsync(MapMode.READ, 0, stagingBytes));
-    const view = new Float32Array(staging.getMappedRange(0, stagingBytes).slice(0));
-    staging.unmap();
+    let view: Float32Array;
+    try {
+      // dispose() may run at any await here (the pops, the map), destroying the buffers.
+      this.checkUsable();
+      await this.ctx.whileAlive(staging.mapAsync(MapMode.READ, 0, stagingBytes));
+      this.checkUsable();
+      view = new Float32Array(staging.getMappedRange(0, stagingBytes).slice(0));
+      staging.unmap();
+    } catch (err) {
+      if (this.disposed) throw new Error('webgpu: this prepared GRU was disposed while the call ran; the call has no result.');
+      throw err;
+    }
     const lastState = req.returnSequences ? view.slice(seqLen, seqLen + B * H) : view;
     const output = req.returnSequences ? view.subarray(0, seqLen) : view.slice();
     return { output, lastState };

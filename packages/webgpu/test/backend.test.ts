@@ -162,6 +162,18 @@ describe('the registered backend through the GRU layer', () => {
     await expect(prepared.forward({ ...good, recurrentDropoutMasks: [new Float32Array(8), new Float32Array(8), new Float32Array(7)] })).rejects.toThrow(
       /recurrentDropoutMasks\[2\] must be 8 values/,
     );
+    // Anything but typed arrays of numbers would have become NaN on the way to the GPU.
+    await expect(prepared.forward({ ...good, x: Array.from({ length: 12 }, () => 'a') as never })).rejects.toThrow(
+      'webgpu forward: x must be a Float32Array (or Float64Array) of 12 values ([batch 2, timesteps 3, inputDim 2]); received Array.',
+    );
+    await expect(prepared.forward({ ...good, initialState: { length: 8 } as never })).rejects.toThrow(/initialState must be a Float32Array .*received Object/);
+    await expect(prepared.forward({ ...good, mask: [1, 1, 1, 1, 1, 1] as never })).rejects.toThrow(/mask must be a Uint8Array of 6 values .*received Array/);
+    await expect(prepared.forward({ ...good, inputDropoutMasks: {} as never })).rejects.toThrow(/inputDropoutMasks must be three masks .*received Object/);
+    await expect(prepared.forward(null as never)).rejects.toThrow('webgpu forward: the request must be an object {x, batch, timesteps, ...}; received null.');
+    await expect(prepared.setWeights(null as never)).rejects.toThrow(/webgpu setWeights: weights must be an object \{kernel, recurrentKernel, bias\}; received null/);
+    await expect(prepared.setWeights({ ...makeWeights(spec, 8), kernel: Array(24).fill('x') as never })).rejects.toThrow(
+      /webgpu setWeights: kernel must be a Float32Array \(or Float64Array\) of 24 values for units 4, inputDim 2; received Array/,
+    );
     // The layer is still fine after refusing.
     await compareWithReference(prepared, makeWeights(spec, 8), good, 'after refusals');
     prepared.dispose();

@@ -1,0 +1,71 @@
+import type { ForwardRequest, ForwardResult, GruSpec, GruWeights } from '@gru/core';
+import { toFloat16Bits } from './memory.js';
+import { checkRequest, checkWeights } from './validate.js';
+
+/**
+ * A forward request whose arrays belong to the call: copied when forward() is called, onto
+ * ordinary (not shared) ArrayBuffers. The copies are what reaches the GPU, so that
+ * - mutating or transferring the caller's arrays after forward() returns changes nothing (the
+ *   call runs later, after earlier calls on the layer and the kernels' compilation);
+ * - Dawn's `queue.writeBuffer` never sees a view of a SharedArrayBuffer (it crashes the process
+ *   on one) or an offset view: every copy starts at byte 0 and is a whole number of 4-byte words.
+ */
+export interface OwnedRequest extends ForwardRequest {
+  x: Float32Array<ArrayBuffer>;
+  initialState?: Float32Array<ArrayBuffer>;
+  mask?: Uint8Array<ArrayBuffer>;
+  inputDropoutMasks?: readonly [Float32Array<ArrayBuffer>, Float32Array<ArrayBuffer>, Float32Array<ArrayBuffer>];
+  recurrentDropoutMasks?: readonly [Float32Array<ArrayBuffer>, Float32Array<ArrayBuffer>, Float32Array<ArrayBuffer>];
+}
+
+/** A float32 copy of `a` on a fresh ordinary ArrayBuffer (whatever buffer `a` views). */
+export const ownFloats = (a: ArrayLike<number>): Float32Array<ArrayBuffer> => new Float32Array(a);
+
+const ownTriple = (m: readonly ArrayLike<number>[]) => [ownFloats(m[0]), ownFloats(m[1]), ownFloats(m[2])] as const;
+
+/** Validates `req` against `spec` and copies everything the call reads. Synchronous by design. */
+export function snapshotRequest(spec: GruSpec, req: ForwardRequest): OwnedRequest {
+  checkRequest(spec, req);
+  return {
+    x: ownFloats(req.x),
+    batch: req.batch,
+    timesteps: req.timesteps,
+    goBackwards: req.goBackwards === true,
+    returnSequences: req.returnSequences === true,
+    ...(req.initialState ? { initialState: ownFloats(req.initialState) } : {}),
+    ...(req.mask ? { mask: new Uint8Array(req.mask) } : {}),
+    ...(req.inputDropoutMasks ? { inputDropoutMasks: ownTriple(req.inputDropoutMasks) } : {}),
+    ...(req.recurrentDropoutMasks ? { recurrentDropoutMasks: ownTriple(req.recurrentDropoutMasks) } : {}),
+  };
+}
+
+/**
+ * The result of a call that needs no GPU work, or undefined: an empty batch gives empty arrays
+ * (as the reference backend does: output [0, timesteps, units] or [0, units], lastState
+ * [0, units]); no timesteps give the initial state.
+ */
+export function resultWithoutGpu(units: number, req: OwnedRequest): ForwardResult | undefined {
+  const { batch: B, timesteps: T } = req;
+  if (B !== 0 && T !== 0) return undefined;
+  const state = req.initialState ? req.initialState.slice() : new Float32Array(B * units);
+  return { output: req.returnSequences ? new Float32Array(B * T * units) : state.slice(), lastState: state };
+}
+
+/** A layer's weights in the form its GPU buffers hold them, copied at call time. */
+export interface StoredWeights {
+  kernel: Float32Array<ArrayBuffer> | Uint16Array<ArrayBuffer>;
+  recurrentKernel: Float32Array<ArrayBuffer> | Uint16Array<ArrayBuffer>;
+  /** [2, 3*units]: the input-side bias, then the recurrent-side bias (zeros where absent). */
+  bias: Float32Array<ArrayBuffer>;
+}
+
+/** Validates `weights` and converts them to what is uploaded (f16 bits when `f16`). */
+export function storedWeights(spec: GruSpec, weights: GruWeights, f16: boolean, caller: string): StoredWeights {
+  checkWeights(spec, weights, caller);
+  const G = 3 * spec.units;
+  const asStored = (a: ArrayLike<number>) => (f16 ? toFloat16Bits(a) : ownFloats(a));
+  // resetAfter=false has one bias, all of it input-side; no bias is all zeros.
+  const bias = new Float32Array(2 * G);
+  if (spec.useBias && weights.bias) bias.set(weights.bias.subarray(0, spec.resetAfter ? 2 * G : G));
+  return { kernel: asStored(weights.kernel), recurrentKernel: asStored(weights.recurrentKernel), bias };
+}
