@@ -57,3 +57,8 @@ export { cudnnEligibility } from './backend/cudnn-rules.js';
 export { referenceBackend } from './reference/backend.js';
 export { referenceForward } from './reference/forward.js';
 export { classifyMask, applyMaskedOutputConventions, maskedOutputConvention, type MaskedOutputConvention } from './layer/masking.js';
+
+// The reference backend is always registered, so every layer runs without any other package.
+import { seedReferenceBackend } from './backend/registry.js';
+import { referenceBackend as reference } from './reference/backend.js';
+seedReferenceBackend(reference);

@@ -53,7 +53,7 @@ describe('cudnnEligibility: Keras\'s cuDNN rules, one reason each', () => {
 const registered: string[] = [];
 
 function cudnnFake(name: string, priority = 100): GruBackend & { runs: number } {
-  const b = {
+  const b: GruBackend & { runs: number; prepareSync: NonNullable<GruBackend['prepareSync']> } = {
     specVersion: GRU_BACKEND_SPEC_VERSION,
     name,
     priority,

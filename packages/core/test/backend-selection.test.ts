@@ -149,7 +149,8 @@ describe('registry', () => {
   it('registerBackend rejects a wrong specVersion, naming both versions', () => {
     const b = fake('v0', { register: false });
     expectGruError(
-      () => registerBackend({ ...b, specVersion: GRU_BACKEND_SPEC_VERSION + 1 }),
+      // A backend built against another @gru/core (a type error too: specVersion is typed as the constant).
+      () => registerBackend({ ...b, specVersion: GRU_BACKEND_SPEC_VERSION + 1 } as unknown as GruBackend),
       `backend 'v0' implements interface version ${GRU_BACKEND_SPEC_VERSION + 1}, but this @gru/core implements version ${GRU_BACKEND_SPEC_VERSION}`,
     );
     expect(getBackend('v0')).toBeUndefined();

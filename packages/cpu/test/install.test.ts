@@ -22,7 +22,7 @@ function unpacked(prebuilt?: string) {
 
 /** Runs the install script with no compiler, python or node-gyp reachable. */
 function install(dir: string) {
-  const env = { ...process.env, PATH: join(dir, 'no-tools-here') };
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: join(dir, 'no-tools-here') };
   delete env.GRU_CPU_ADDON;
   delete env.npm_config_node_gyp;
   return spawnSync(process.execPath, [join(dir, 'scripts', 'install.mjs')], { cwd: dir, env, encoding: 'utf8', timeout: 120_000 });

@@ -1,10 +1,32 @@
 import { valueError } from '../errors.js';
 import { GRU_BACKEND_SPEC_VERSION, type GruBackend } from './types.js';
 
-import { referenceBackend } from '../reference/backend.js';
+/**
+ * One registry per process, shared by every copy of @gru/core loaded in it: the ESM and the
+ * CommonJS build (the dual-package hazard), or two installed versions (a backend's nested copy).
+ * A backend registered through any copy is seen by every layer; one that implements another
+ * interface version is passed over by selection with that reason, never silently.
+ */
+const REGISTRY_KEY = Symbol.for('@gru/core:backend-registry');
+type Shared = typeof globalThis & { [REGISTRY_KEY]?: Map<string, GruBackend> };
+const registry: Map<string, GruBackend> = ((globalThis as Shared)[REGISTRY_KEY] ??= new Map());
 
-// The reference backend is always there, so every layer can run without any other package.
-const registry = new Map<string, GruBackend>([[referenceBackend.name, referenceBackend]]);
+/** This copy's reference backend: it stands in for a registered one of another interface version. */
+let ownReference: GruBackend | undefined;
+
+/**
+ * Registers this copy's reference backend (from index.ts), unless a copy loaded earlier in the
+ * process registered one of the same interface version.
+ */
+export function seedReferenceBackend(backend: GruBackend): void {
+  ownReference = backend;
+  if (registry.get(backend.name)?.specVersion !== GRU_BACKEND_SPEC_VERSION) registry.set(backend.name, backend);
+}
+
+/** The entry as this copy sees it: its own reference backend where the shared one speaks another version. */
+function seen(backend: GruBackend): GruBackend {
+  return ownReference && backend.name === ownReference.name && backend.specVersion !== GRU_BACKEND_SPEC_VERSION ? ownReference : backend;
+}
 
 /**
  * Makes a backend available to every layer. Registering a name again replaces the old entry
@@ -41,10 +63,11 @@ export function unregisterBackend(name: string): boolean {
 }
 
 export function getBackend(name: string): GruBackend | undefined {
-  return registry.get(name);
+  const backend = registry.get(name);
+  return backend && seen(backend);
 }
 
 /** Registered backends, highest priority first (ties keep registration order). */
 export function listBackends(): GruBackend[] {
-  return [...registry.values()].sort((a, b) => b.priority - a.priority);
+  return [...registry.values()].map(seen).sort((a, b) => b.priority - a.priority);
 }

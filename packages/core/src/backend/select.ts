@@ -1,6 +1,6 @@
 import { UnsupportedCallError, valueError } from '../errors.js';
 import { listBackends } from './registry.js';
-import type { GruBackend, GruCallInfo, GruSpec } from './types.js';
+import { GRU_BACKEND_SPEC_VERSION, type GruBackend, type GruCallInfo, type GruSpec } from './types.js';
 
 export interface SkippedBackend {
   name: string;
@@ -27,6 +27,13 @@ export interface SelectionPreferences {
 }
 
 function whyNot(backend: GruBackend, spec: GruSpec, call: GruCallInfo, prefs: SelectionPreferences): string | undefined {
+  // Registered through another installed copy of @gru/core (the registry is shared by all).
+  if (backend.specVersion !== GRU_BACKEND_SPEC_VERSION) {
+    return (
+      `it implements backend interface version ${String(backend.specVersion)}, but the @gru/core running this layer implements ` +
+      `version ${GRU_BACKEND_SPEC_VERSION}: two versions of @gru/core are installed (see \`npm ls @gru/core\`); install matching versions`
+    );
+  }
   // The layer's own reason comes first: it holds wherever the backend loads.
   const supported = backend.supports(spec, call);
   if (supported !== true) return supported;

@@ -118,8 +118,12 @@ export interface PreparedGru {
 }
 
 export interface GruBackend {
-  /** The interface version this backend implements (GRU_BACKEND_SPEC_VERSION it was built against). */
-  readonly specVersion: number;
+  /**
+   * The interface version this backend implements: GRU_BACKEND_SPEC_VERSION of the @gru/core it
+   * was built against. Typed as that constant, so a backend written for another version fails to
+   * compile against this one.
+   */
+  readonly specVersion: typeof GRU_BACKEND_SPEC_VERSION;
   readonly name: string;
   /** Higher runs first; negative means only when asked for by name. */
   readonly priority: number;
