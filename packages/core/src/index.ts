@@ -52,7 +52,7 @@ export {
 } from './backend/types.js';
 export { registerBackend, unregisterBackend, getBackend, listBackends } from './backend/registry.js';
 export { selectBackend, describeChoice, type BackendChoice, type SkippedBackend, type SelectionPreferences } from './backend/select.js';
-export { loadBackend, backendLoadFailures } from './backend/loading.js';
+export { loadBackend, backendLoadFailures, forgetBackendLoad } from './backend/loading.js';
 export { cudnnEligibility } from './backend/cudnn-rules.js';
 export { referenceBackend } from './reference/backend.js';
 export { referenceForward } from './reference/forward.js';

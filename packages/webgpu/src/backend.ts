@@ -1,4 +1,4 @@
-import { GRU_BACKEND_SPEC_VERSION, activationDef, type GruBackend, type GruCallInfo, type GruSpec, type GruWeights, type PreparedGru } from '@gru/core';
+import { GRU_BACKEND_SPEC_VERSION, activationDef, forgetBackendLoad, type GruBackend, type GruCallInfo, type GruSpec, type GruWeights, type PreparedGru } from '@gru/core';
 import { hasWgslActivation } from './activations-wgsl.js';
 import type { GpuContext } from './context.js';
 import { acquireDevice, type AcquiredDevice, type DeviceOptions } from './device.js';
@@ -88,6 +88,9 @@ export class WebGpuBackend implements GruBackend {
     }
     checkOptions(options);
     this.options = { ...this.options, ...options };
+    // A load that failed under the old options (no adapter without allowFallbackAdapter, say)
+    // must not keep automatic selection away under the new ones.
+    forgetBackendLoad(this);
   }
 
   async load(): Promise<void> {

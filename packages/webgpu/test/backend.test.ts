@@ -1,4 +1,4 @@
-import { GRU, referenceForward, type GruCallInfo } from '@gru/core';
+import { GRU, referenceForward, registerBackend, unregisterBackend, type GruCallInfo } from '@gru/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { create } from 'webgpu';
 import { backend, createWebGpuBackend, type WebGpuBackend } from '../src/index.js';
@@ -53,6 +53,22 @@ describe('adapters', () => {
   it('a software adapter is refused unless allowed', async () => {
     const strict = createWebGpuBackend({ name: 'webgpu-strict', allowFallbackAdapter: false });
     await expect(strict.load()).rejects.toThrow(/software fallback .* allowFallbackAdapter: true/);
+  });
+  it('a load refused under old options does not keep automatic selection away after configure()', async () => {
+    const b = createWebGpuBackend({ name: 'webgpu-reconfigured', priority: 500, allowFallbackAdapter: false });
+    registerBackend(b);
+    try {
+      const layer = new GRU({ units: 2, seed: 1 });
+      const before = await layer.forward([[[1, 2]]]);
+      expect(before.backend).not.toBe('webgpu-reconfigured');
+      expect(before.skipped.find((s) => s.name === 'webgpu-reconfigured')?.reason).toMatch(/failed to load: .*allowFallbackAdapter: true/);
+      b.configure({ allowFallbackAdapter: true });
+      const after = await layer.forward([[[1, 2]]]);
+      expect(after.backend).toBe('webgpu-reconfigured');
+      layer.dispose();
+    } finally {
+      unregisterBackend('webgpu-reconfigured');
+    }
   });
   it('reports the adapter it found', async () => {
     const b = createWebGpuBackend({ name: 'webgpu-info', allowFallbackAdapter: true });
