@@ -11,7 +11,10 @@ const USAGE = `Usage: gru-conformance --backend <name|module> [--cases <dir>] [-
   --json          also write the full report as JSON
   --expectations  the backend's expectations file (default: the one shipped for a known backend)
   --only          run only these case names (comma-separated)
-  --quiet         print only failures and the summary`;
+  --quiet         print only failures and the summary
+
+Exit codes: 0 every case passed or was declined with a reason; 1 a case failed, or no case ran;
+2 a usage error; 3 the backend could not be loaded here (the reason is printed once).`;
 
 function parseArgs(argv: string[]): Record<string, string | boolean> {
   const out: Record<string, string | boolean> = {};
@@ -31,6 +34,9 @@ function parseArgs(argv: string[]): Record<string, string | boolean> {
   if (unknown.length) throw new Error(`Unknown option(s): ${unknown.map((k) => `--${k}`).join(', ')}.\n${USAGE}`);
   return out;
 }
+
+/** The exit code when the backend cannot be loaded on this machine. */
+export const EXIT_UNAVAILABLE = 3;
 
 /** The CLI; returns the exit code (0 when nothing failed). */
 export async function main(argv: string[]): Promise<number> {
@@ -52,5 +58,6 @@ export async function main(argv: string[]): Promise<number> {
   if (!quiet) console.log(`backend: ${report.backend}; cases: ${report.casesDir}`);
   if (typeof args.json === 'string') writeFileSync(args.json, JSON.stringify(report, null, 2));
   console.log(formatSummary(report));
+  if (report.unavailable !== undefined) return EXIT_UNAVAILABLE;
   return report.failed > 0 || report.results.length === 0 ? 1 : 0;
 }

@@ -27,6 +27,9 @@ export function formatSummary(report: ConformanceReport): string {
     lines.push(`Failed on '${report.backend}':`);
     for (const r of failed) lines.push(`  ${r.name}: ${r.detail ?? ''}`);
   }
+  if (report.unavailable !== undefined) {
+    lines.push(`Backend '${report.backend}' is unavailable here, so none of its ${report.notRun ?? 0} cases ran: ${report.unavailable}`);
+  }
   lines.push(`${report.passed} passed, ${report.failed} failed, ${report.skipped} skipped`);
   return lines.join('\n');
 }

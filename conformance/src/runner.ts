@@ -41,6 +41,12 @@ export interface ConformanceReport {
   /** Unsupported and expected failures: never counted as passed. */
   skipped: number;
   ignoredFiles: { file: string; reason: string }[];
+  /**
+   * Set when the backend could not be loaded here (no GPU, no addon...): the reason, once. No case
+   * ran; `notRun` says how many would have.
+   */
+  unavailable?: string;
+  notRun?: number;
 }
 
 /** One runnable check, so the CLI and the vitest helper share the same list. */
@@ -203,8 +209,8 @@ export async function runConformance(backendSpec: GruBackend | string, options: 
   try {
     await loadBackend(backend);
   } catch (err) {
-    for (const p of planned) record({ name: p.name, kind: p.kind, status: 'failed', detail: `backend failed to load: ${(err as Error).message}`, ms: 0 });
-    return summarize(backend.name, casesDir, results, ignored);
+    // Said once, not once per case: an unavailable backend is not a backend that fails the cases.
+    return { ...summarize(backend.name, casesDir, results, ignored), unavailable: err instanceof Error ? err.message : String(err), notRun: planned.length };
   }
   for (const p of planned) {
     const start = performance.now();

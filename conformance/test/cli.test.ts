@@ -18,6 +18,17 @@ function caseDir(names: string[]): string {
 }
 
 describe('gru-conformance CLI', () => {
+  it('a backend that cannot load here: the reason once, no case counted as failed, exit code 3', async () => {
+    const fixture = join(__dirname, 'fixtures', 'unavailable-backend.mjs');
+    const { REASON } = await import(fixture);
+    const r = run(['--backend', fixture]);
+    expect(r.status).toBe(3);
+    expect(r.stdout.split(REASON).length - 1).toBe(1);
+    expect(r.stdout).toMatch(/^Backend 'unavailable' is unavailable here, so none of its \d+ cases ran: no CUDA driver: /m);
+    expect(r.stdout).not.toMatch(/^FAIL/m);
+    expect(lastLine(r.stdout)).toBe('0 passed, 0 failed, 0 skipped');
+  });
+
   it('runs the shipped cases on the reference backend and ends with the counts', () => {
     const r = run(['--backend', 'reference', '--only', 'defaults_last,mask_holes_seq_state,grad_cell']);
     expect(r.status).toBe(0);

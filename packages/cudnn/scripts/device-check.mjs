@@ -120,6 +120,7 @@ try {
     failures: rep.results.filter((r) => r.status === 'failed'),
   };
   log(conformance.formatSummary(rep));
+  if (rep.unavailable !== undefined) fail(`conformance: the backend could not be loaded: ${rep.unavailable}`);
   if (rep.failed) fail(`conformance: ${rep.failed} case(s) failed`);
 }
 
