@@ -18,9 +18,15 @@ export class GruError extends Error {
 /** A named backend cannot run a call; `reason` is the backend's own explanation from `supports()`. */
 export class UnsupportedCallError extends GruError {
   constructor(readonly backend: string, readonly reason: string) {
-    super('ValueError', `Backend '${backend}' cannot run this call: ${reason}.`);
+    super('ValueError', `Backend '${backend}' cannot run this call: ${asSentence(reason)}`);
     this.name = 'UnsupportedCallError';
   }
+}
+
+/** Ends `text` with a full stop unless it already ends a sentence (reasons often do). */
+export function asSentence(text: string): string {
+  const trimmed = text.trimEnd();
+  return /[.!?]$/.test(trimmed) ? trimmed : `${trimmed}.`;
 }
 
 export function valueError(message: string): GruError {

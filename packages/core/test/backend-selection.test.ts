@@ -359,6 +359,12 @@ describe('load failures', () => {
     fake('broken-load-2', { loaded: false, loadError: 'addon missing' });
     await expect(layer().forward(X, { backend: 'broken-load-2' })).rejects.toThrow("Backend 'broken-load-2' cannot run this call: failed to load: addon missing.");
   });
+
+  it('a reason that already ends a sentence gets no second full stop', async () => {
+    fake('broken-load-3', { loaded: false, loadError: "Install it next to @gru/webgpu ('npm install webgpu')." });
+    const err = await layer().forward(X, { backend: 'broken-load-3' }).catch((e: Error) => e);
+    expect(err.message).toBe("Backend 'broken-load-3' cannot run this call: failed to load: Install it next to @gru/webgpu ('npm install webgpu').");
+  });
 });
 
 describe('prepared state per layer', () => {
