@@ -13,7 +13,7 @@ import { referenceForward } from '../reference/forward.js';
 import { arrayFor, toTensor, type DType, type FloatArray, type Tensor, type TensorLike } from '../tensor.js';
 import { dropoutActive, drawDropoutMask, parseMasks } from './dropout.js';
 import { uniqueName } from './names.js';
-import { copyTensor, parseWeights, toGruWeights, weightShapes } from './weights.js';
+import { checkWeightSize, copyTensor, kernelRows, parseWeights, toGruWeights, weightShapes } from './weights.js';
 
 export interface CellCallOptions {
   training?: boolean;
@@ -42,6 +42,8 @@ export class GRUCell {
   /** Incremented whenever the weights change, so prepared backends know to refresh. */
   weightsVersion = 0;
   private weightList: Tensor[] | null = null;
+  /** Built but not initialized yet: the initializers run when the weights are first needed. */
+  private initPending = false;
   private inputDim: number | undefined;
   /** The shape `build` was called with (Keras's build_config), when known. */
   buildInputShape: (number | null)[] | undefined;
@@ -52,6 +54,8 @@ export class GRUCell {
   constructor(options: GruCellOptions, resolved?: CellConfig) {
     this.config = resolved ?? resolveCellConfig(options);
     this.name = this.config.name ?? uniqueName('gru_cell');
+    // The recurrent kernel's size is known now: a units no build could allocate is refused here.
+    checkWeightSize(weightShapes(0, this.config.units, this.config.useBias, this.config.resetAfter), this.dtype, this.name);
     this.seedGenerator = new SeedGenerator(this.config.seed);
   }
 
@@ -77,14 +81,19 @@ export class GRUCell {
     return this.config.units;
   }
   get built(): boolean {
-    return this.weightList !== null;
+    return this.weightList !== null || this.initPending;
   }
   /** The dtype weights, inputs and outputs use (the policy's variable dtype). */
   get dtype(): DType {
     return this.config.dtypePolicy.variable;
   }
 
-  /** Creates the weights with the initializers. `inputShape` is `[..., features]` or the feature count. */
+  /**
+   * Creates the weights. `inputShape` is `[..., features]` or the feature count. The initializers
+   * run when the weights are first needed, so a cell given its weights by `setWeights()` right
+   * after (as a model loader does) never pays for them (an orthogonal recurrent kernel is
+   * O(units^3)). Refuses weights past `maxWeightBytes` (see setResourceLimits) before allocating.
+   */
   build(inputShape: readonly (number | null)[] | number): void {
     const inputDim = typeof inputShape === 'number' ? inputShape : inputShape[inputShape.length - 1];
     if (!this.built) this.buildInputShape = typeof inputShape === 'number' ? [null, inputShape] : [...inputShape];
@@ -98,13 +107,22 @@ export class GRUCell {
       return;
     }
     const c = this.config;
-    const inits = [c.kernelInitializer, c.recurrentInitializer, c.biasInitializer];
+    checkWeightSize(weightShapes(inputDim, c.units, c.useBias, c.resetAfter), this.dtype, this.name);
     this.inputDim = inputDim;
-    this.weightList = weightShapes(inputDim, c.units, c.useBias, c.resetAfter).map((shape, i) => ({
+    this.initPending = true;
+    this.weightsVersion++;
+  }
+
+  private initialize(): Tensor[] {
+    const c = this.config;
+    const inits = [c.kernelInitializer, c.recurrentInitializer, c.biasInitializer];
+    const list = weightShapes(this.inputDim as number, c.units, c.useBias, c.resetAfter).map((shape, i) => ({
       shape,
       data: inits[i].generate(shape, this.dtype),
     }));
-    this.weightsVersion++;
+    this.weightList = list;
+    this.initPending = false;
+    return list;
   }
 
   /** Input feature count (after build). */
@@ -113,6 +131,7 @@ export class GRUCell {
   }
 
   private requireBuilt(): Tensor[] {
+    if (this.initPending) return this.initialize();
     if (!this.weightList) {
       throw valueError(`Layer '${this.name}' has no weights yet: call it on an input, call build(inputShape), or setWeights() first.`);
     }
@@ -131,7 +150,7 @@ export class GRUCell {
 
   /** Keras's `get_weights()`: copies of kernel, recurrent_kernel and (if used) bias. */
   getWeights(): Tensor[] {
-    return this.weightList ? this.weightList.map(copyTensor) : [];
+    return this.built ? this.requireBuilt().map(copyTensor) : [];
   }
 
   /**
@@ -144,14 +163,13 @@ export class GRUCell {
     layerName = this.name,
   ): void {
     const c = this.config;
-    let inputDim = this.inputDim;
-    if (inputDim === undefined) {
-      const kernel = Array.isArray(weights) ? weights[0] : (weights as { kernel: TensorLike }).kernel;
-      inputDim = kernel === undefined ? 0 : toTensor(kernel, 'kernel', this.dtype).shape[0] ?? 0;
-    }
-    const parsed = parseWeights(weights, weightShapes(inputDim, c.units, c.useBias, c.resetAfter), layerName, this.dtype);
-    this.inputDim = inputDim;
+    // An unbuilt cell takes its input size from the kernel; the shapes are then checked as usual.
+    const inputDim = this.inputDim ?? kernelRows(weights);
+    if (this.inputDim === undefined && inputDim !== undefined) checkWeightSize(weightShapes(inputDim, c.units, c.useBias, c.resetAfter), this.dtype, layerName);
+    const parsed = parseWeights(weights, weightShapes(inputDim ?? null, c.units, c.useBias, c.resetAfter), layerName, this.dtype);
+    this.inputDim = parsed[0].shape[0];
     this.weightList = parsed;
+    this.initPending = false;
     this.weightsVersion++;
   }
 
@@ -182,11 +200,11 @@ export class GRUCell {
 
   /** Weight regularization penalties (kernel, recurrent kernel, bias), as in Keras's `layer.losses`. */
   get losses(): number[] {
-    if (!this.weightList) return [];
+    if (!this.built) return [];
     const c = this.config;
     const regs = [c.kernelRegularizer, c.recurrentRegularizer, c.biasRegularizer];
     const out: number[] = [];
-    this.weightList.forEach((w, i) => {
+    this.requireBuilt().forEach((w, i) => {
       const r = regs[i];
       if (r) out.push(r.penalty(w.data, w.shape));
     });

@@ -3,11 +3,12 @@ import { selectBackend, type BackendChoice, type SkippedBackend } from '../backe
 import type { ForwardRequest, ForwardResult, GruBackend, GruCallInfo, GruGradients, PreparedGru } from '../backend/types.js';
 import { kerasConfigToOptions, layerToKerasConfig, resolveLayerConfig, type FromConfigOptions, type GruOptions, type LayerConfig } from '../config.js';
 import { GruError, formatShape, valueError } from '../errors.js';
+import { arrayTooLarge } from '../limits.js';
 import { arrayFor, swapLeadingAxes, toTensor, type DType, type FloatArray, type Tensor, type TensorLike } from '../tensor.js';
 import { broadcastState, GRUCell, isTensorList, multiplyRows, type CellWeights } from './gru-cell.js';
 import { applyMaskedOutputConventions, classifyMask, parseMask } from './masking.js';
 import { uniqueName } from './names.js';
-import { weightShapes } from './weights.js';
+import { checkWeightSize, weightShapes } from './weights.js';
 
 export interface GruCallOptions {
   /** [batch, timesteps]: 1/true keeps a step, 0/false masks it. */
@@ -107,6 +108,8 @@ export class GRU {
   constructor(options: GruOptions) {
     this.config = resolveLayerConfig(options);
     this.name = this.config.name ?? uniqueName('gru');
+    // A units no build could allocate is refused now, naming this layer.
+    checkWeightSize(weightShapes(0, this.config.units, this.config.useBias, this.config.resetAfter), this.config.dtypePolicy.variable, this.name);
     // Keras names the wrapped cell 'gru_cell' explicitly, which does not consume an auto name.
     this.cell = new GRUCell({ units: this.config.units }, { ...this.config, name: 'gru_cell' });
   }
@@ -140,6 +143,10 @@ export class GRU {
       throw valueError(`GRU.build expects an input shape (batch, timesteps, features); received ${JSON.stringify(inputShape)}.`);
     }
     const built = this.cell.built;
+    const features = inputShape[inputShape.length - 1];
+    if (!built && typeof features === 'number') {
+      checkWeightSize(weightShapes(features, this.units, this.config.useBias, this.config.resetAfter), this.dtype, this.name);
+    }
     this.cell.build(inputShape);
     if (!built) this.cell.buildInputShape = [...inputShape];
     const batch = inputShape[this.config.timeMajor ? 1 : 0];
@@ -341,6 +348,7 @@ export class GRU {
     if (timesteps === 0) {
       throw new GruError('IndexError', `Layer '${this.name}' received an input with 0 timesteps (shape ${formatShape(x0.shape)}); a GRU needs at least one step.`);
     }
+    this.checkOutputSize(batch, timesteps);
     if (c.stateful) {
       this.statefulBatch ??= batch;
       if (batch !== this.statefulBatch) {
@@ -390,6 +398,17 @@ export class GRU {
       sharedDropoutMask: masks.shared,
       initialStateShape,
     };
+  }
+
+  /** Refuses a call whose output or state no typed array can hold, before anything is allocated for it. */
+  private checkOutputSize(batch: number, timesteps: number): void {
+    const c = this.config;
+    const bytesPer = this.dtype === 'float64' ? 8 : 4;
+    const sizes = `batch ${batch}, timesteps ${timesteps}, units ${this.units}`;
+    const tooLarge =
+      arrayTooLarge(`the output (${sizes})`, c.returnSequences ? batch * timesteps * this.units : batch * this.units, bytesPer) ??
+      arrayTooLarge(`the state (${sizes})`, batch * this.units, bytesPer);
+    if (tooLarge) throw valueError(`Layer '${this.name}' cannot run this call: ${tooLarge}.`);
   }
 
   private initialStateFor(given: GruCallOptions['initialState'], batch: number): { data?: FloatArray; shape?: number[] } {
