@@ -137,3 +137,13 @@ describe('setWeights with what is not a weight list: Keras-style errors naming t
     refused(() => unbuilt.setWeights(null as never), 'TypeError', 'expected a list of 2 weights (kernel (None, 6), recurrent_kernel (2, 6)), or {kernel, recurrentKernel}.');
   });
 });
+
+describe('getInitialState checks its batch size', () => {
+  it('refuses a non-integer or a state no typed array can hold', () => {
+    const c = new GRUCell({ units: 1024 });
+    refused(() => c.getInitialState(-1), 'ValueError', 'getInitialState expects `batch_size` to be a non-negative integer, received -1.');
+    refused(() => c.getInitialState(1.5), 'ValueError', 'received 1.5');
+    refused(() => c.getInitialState(2 ** 22), 'ValueError', 'cannot create its initial state: the state (batch 4194304, units 1024) needs 4294967296 values (16.00 GiB)');
+    expect(c.getInitialState(2)[0].shape).toEqual([2, 1024]);
+  });
+});

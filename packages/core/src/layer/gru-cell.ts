@@ -8,6 +8,7 @@ import {
   type GruCellOptions,
 } from '../config.js';
 import { formatShape, valueError } from '../errors.js';
+import { arrayTooLarge } from '../limits.js';
 import { SeedGenerator } from '../random.js';
 import { referenceForward } from '../reference/forward.js';
 import { arrayFor, toTensor, type DType, type FloatArray, type Tensor, type TensorLike } from '../tensor.js';
@@ -195,6 +196,11 @@ export class GRUCell {
 
   /** Keras's `get_initial_state(batch_size)`: one zero state `[batch, units]`. */
   getInitialState(batchSize: number): Tensor[] {
+    if (typeof batchSize !== 'number' || !Number.isInteger(batchSize) || batchSize < 0) {
+      throw valueError(`getInitialState expects \`batch_size\` to be a non-negative integer, received ${String(batchSize)}.`);
+    }
+    const tooLarge = arrayTooLarge(`the state (batch ${batchSize}, units ${this.units})`, batchSize * this.units, this.dtype === 'float64' ? 8 : 4);
+    if (tooLarge) throw valueError(`Layer '${this.name}' cannot create its initial state: ${tooLarge}.`);
     return [{ shape: [batchSize, this.units], data: arrayFor(this.dtype, batchSize * this.units) }];
   }
 
