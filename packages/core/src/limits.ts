@@ -11,7 +11,9 @@ export const MAX_ARRAY_ELEMENTS = 2 ** 31 - 1;
 export interface ResourceLimits {
   /**
    * The most bytes a cell's weights (kernel, recurrent kernel and bias together, in the layer's
-   * dtype) may take. Default 2 GiB: a GRU with 13,000 units and as many input features.
+   * dtype) may take when core's initializers create them (on the first call, or getWeights()
+   * after build). Default 2 GiB: a float32 GRU of about 13,000 units. Weights given with
+   * `setWeights()` (as model loaders do, under their own limits) are not bound by it.
    */
   maxWeightBytes: number;
   /**

@@ -32,10 +32,26 @@ describe('units past what weights can hold', () => {
     expect(err.message).not.toMatch(/Invalid typed array length/);
   });
 
-  it('units 20000 (4.5 GiB of float32 weights): refused up front by maxWeightBytes, which can be raised', () => {
-    refused(() => new GRU({ units: 20000 }), 'ValueError', 'need 4.47 GiB in float32, beyond the maxWeightBytes limit of 2.00 GiB', 'setResourceLimits');
-    setResourceLimits({ maxWeightBytes: 2 ** 33 });
-    expect(() => new GRU({ units: 20000 })).not.toThrow();
+  it('units 20000 (4.5 GiB of float32 weights): refused by maxWeightBytes before the initializers allocate, which can be raised', async () => {
+    const l = new GRU({ units: 20000, name: 'big' });
+    const x = { shape: [1, 1, 1], data: [1] };
+    await expect(l.forward(x)).rejects.toThrow(
+      "Layer 'big' cannot create its weights (kernel (1, 60000), recurrent_kernel (20000, 60000), bias (2, 60000)): they need 4.47 GiB in float32, beyond the maxWeightBytes limit of 2.00 GiB (see setResourceLimits",
+    );
+    refused(() => l.getWeights(), 'ValueError', 'maxWeightBytes');
+  });
+
+  it('maxWeightBytes can be lowered and raised; weights given by setWeights are not bound by it', () => {
+    setResourceLimits({ maxWeightBytes: 100 });
+    const c = new GRUCell({ units: 4, name: 'small' });
+    c.build(2);
+    refused(() => c.getWeights(), 'ValueError', "Layer 'small' cannot create its weights", 'they need 384 bytes in float32, beyond the maxWeightBytes limit of 100 bytes');
+    // A loader gives weights under its own limits.
+    const given = new GRUCell({ units: 4 });
+    given.setWeights([{ shape: [2, 12], data: new Float32Array(24) }, { shape: [4, 12], data: new Float32Array(48) }, { shape: [2, 12], data: new Float32Array(24) }]);
+    expect(given.getWeights()).toHaveLength(3);
+    setResourceLimits({ maxWeightBytes: 10_000 });
+    expect(c.getWeights()[1].shape).toEqual([4, 12]);
   });
 
   it('many input features: refused at build (and at the first call), before any allocation', async () => {

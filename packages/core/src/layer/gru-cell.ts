@@ -52,11 +52,15 @@ export class GRUCell {
   private dropoutMask: FloatArray[] | null = null;
   private recurrentDropoutMask: FloatArray[] | null = null;
 
-  constructor(options: GruCellOptions, resolved?: CellConfig) {
+  /** The layer errors name: this cell, or the GRU layer wrapping it. */
+  private readonly ownerName: string;
+
+  constructor(options: GruCellOptions, resolved?: CellConfig, ownerName?: string) {
     this.config = resolved ?? resolveCellConfig(options);
     this.name = this.config.name ?? uniqueName('gru_cell');
+    this.ownerName = ownerName ?? this.name;
     // The recurrent kernel's size is known now: a units no build could allocate is refused here.
-    checkWeightSize(weightShapes(0, this.config.units, this.config.useBias, this.config.resetAfter), this.dtype, this.name);
+    checkWeightSize(weightShapes(0, this.config.units, this.config.useBias, this.config.resetAfter), this.dtype, this.ownerName);
     this.seedGenerator = new SeedGenerator(this.config.seed);
   }
 
@@ -93,7 +97,8 @@ export class GRUCell {
    * Creates the weights. `inputShape` is `[..., features]` or the feature count. The initializers
    * run when the weights are first needed, so a cell given its weights by `setWeights()` right
    * after (as a model loader does) never pays for them (an orthogonal recurrent kernel is
-   * O(units^3)). Refuses weights past `maxWeightBytes` (see setResourceLimits) before allocating.
+   * O(units^3)). Refuses weights no typed array can hold now, and weights past `maxWeightBytes`
+   * (see setResourceLimits) when they would be initialized, before allocating.
    */
   build(inputShape: readonly (number | null)[] | number): void {
     const inputDim = typeof inputShape === 'number' ? inputShape : inputShape[inputShape.length - 1];
@@ -108,7 +113,7 @@ export class GRUCell {
       return;
     }
     const c = this.config;
-    checkWeightSize(weightShapes(inputDim, c.units, c.useBias, c.resetAfter), this.dtype, this.name);
+    checkWeightSize(weightShapes(inputDim, c.units, c.useBias, c.resetAfter), this.dtype, this.ownerName);
     this.inputDim = inputDim;
     this.initPending = true;
     this.weightsVersion++;
@@ -117,7 +122,9 @@ export class GRUCell {
   private initialize(): Tensor[] {
     const c = this.config;
     const inits = [c.kernelInitializer, c.recurrentInitializer, c.biasInitializer];
-    const list = weightShapes(this.inputDim as number, c.units, c.useBias, c.resetAfter).map((shape, i) => ({
+    const shapes = weightShapes(this.inputDim as number, c.units, c.useBias, c.resetAfter);
+    checkWeightSize(shapes, this.dtype, this.ownerName, true);
+    const list = shapes.map((shape, i) => ({
       shape,
       data: inits[i].generate(shape, this.dtype),
     }));

@@ -9,7 +9,7 @@ import { broadcastState, GRUCell, isTensorList, multiplyRows, type CellWeights }
 import { applyMaskedOutputConventions, classifyMask, parseMask } from './masking.js';
 import { uniqueName } from './names.js';
 import { PreparedCache, type PreparedEntry } from './prepared-cache.js';
-import { checkWeightSize, weightShapes } from './weights.js';
+import { weightShapes } from './weights.js';
 
 export interface GruCallOptions {
   /** [batch, timesteps]: 1/true keeps a step, 0/false masks it. */
@@ -126,10 +126,8 @@ export class GRU {
   constructor(options: GruOptions) {
     this.config = resolveLayerConfig(options);
     this.name = this.config.name ?? uniqueName('gru');
-    // A units no build could allocate is refused now, naming this layer.
-    checkWeightSize(weightShapes(0, this.config.units, this.config.useBias, this.config.resetAfter), this.config.dtypePolicy.variable, this.name);
     // Keras names the wrapped cell 'gru_cell' explicitly, which does not consume an auto name.
-    this.cell = new GRUCell({ units: this.config.units }, { ...this.config, name: 'gru_cell' });
+    this.cell = new GRUCell({ units: this.config.units }, { ...this.config, name: 'gru_cell' }, this.name);
   }
 
   /** Builds a layer from Keras's `get_config()` JSON (snake_case, nested objects as Keras serializes them). */
@@ -161,10 +159,6 @@ export class GRU {
       throw valueError(`GRU.build expects an input shape (batch, timesteps, features); received ${JSON.stringify(inputShape)}.`);
     }
     const built = this.cell.built;
-    const features = inputShape[inputShape.length - 1];
-    if (!built && typeof features === 'number') {
-      checkWeightSize(weightShapes(features, this.units, this.config.useBias, this.config.resetAfter), this.dtype, this.name);
-    }
     this.cell.build(inputShape);
     if (!built) this.cell.buildInputShape = [...inputShape];
     const batch = inputShape[this.config.timeMajor ? 1 : 0];

@@ -24,16 +24,18 @@ function describeShapes(expected: readonly (number | null)[][]): string {
 }
 
 /**
- * Refuses weights that cannot be allocated (an array past the typed-array limit) or that exceed
- * `maxWeightBytes`, before anything is allocated or initialized.
+ * Refuses weights that cannot be allocated (an array past the typed-array limit) and, with
+ * `initializing`, weights past `maxWeightBytes`: that bound is for what core's initializers would
+ * allocate and compute; weights a caller supplies (a loader, with its own limits) are already there.
  */
-export function checkWeightSize(shapes: readonly number[][], dtype: DType, layerName: string): void {
+export function checkWeightSize(shapes: readonly number[][], dtype: DType, layerName: string, initializing = false): void {
   const bytesPer = dtype === 'float64' ? 8 : 4;
   const what = `Layer '${layerName}' cannot create its weights (${describeShapes(shapes)})`;
   for (let i = 0; i < shapes.length; i++) {
     const tooLarge = arrayTooLarge(`its ${WEIGHT_NAMES[i]} ${formatShape(shapes[i])}`, sizeOf(shapes[i]), bytesPer);
     if (tooLarge) throw valueError(`${what}: ${tooLarge}.`);
   }
+  if (!initializing) return;
   const bytes = shapes.reduce((sum, shape) => sum + sizeOf(shape) * bytesPer, 0);
   const limit = getResourceLimits().maxWeightBytes;
   if (bytes > limit) {
