@@ -146,6 +146,10 @@ export class GRUCell {
     return this.weightList;
   }
 
+  /**
+   * The live weights (no copy): read them, never write them. Calls in flight and prepared
+   * backends hold these arrays; change weights with `setWeights()` (getWeights() gives copies).
+   */
   get kernel(): Tensor {
     return this.requireBuilt()[0];
   }

@@ -194,6 +194,10 @@ export class GRU {
     return c.returnState ? [output, [batch, c.units]] : output;
   }
 
+  /**
+   * The live weights (no copy): read them, never write them. Calls in flight and prepared
+   * backends hold these arrays; change weights with `setWeights()` (getWeights() gives copies).
+   */
   get kernel(): Tensor {
     return this.cell.kernel;
   }
