@@ -79,7 +79,8 @@ describe('the orthogonal initializer (O(units^3)) is bounded before it starts', 
   });
 
   it('weights are initialized when first needed: a layer given weights by setWeights never runs the initializer', () => {
-    const units = 3000;
+    // 2000 units: an orthogonal recurrent kernel past maxInitializerOps (about 9.6e10 operations).
+    const units = 2000;
     const l = GRU.fromConfig({ units, batch_input_shape: [null, null, 1] });
     expect(l.built).toBe(true);
     const G = 3 * units;
@@ -90,7 +91,8 @@ describe('the orthogonal initializer (O(units^3)) is bounded before it starts', 
     ]);
     const r = l.forwardSync({ shape: [1, 1, 1], data: [1] });
     expect(r.output.shape).toEqual([1, units]);
-  });
+    expect(() => getInitializer('orthogonal').generate([units, 3 * units], 'float32')).toThrow(/maxInitializerOps/);
+  }, 60_000);
 
   it('a lazily initialized layer still gives its initializer’s weights on first use', () => {
     const seeded = { class_name: 'GlorotUniform', config: { seed: 3 } };
