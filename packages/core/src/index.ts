@@ -37,6 +37,7 @@ export { getConstraint, serializeConstraint, type Constraint } from './constrain
 export type { KerasObjectConfig } from './keras-objects.js';
 export { SeedGenerator } from './random.js';
 export { GruError, UnsupportedCallError, type KerasErrorType } from './errors.js';
+export { MAX_ARRAY_ELEMENTS, getResourceLimits, setResourceLimits, type ResourceLimits } from './limits.js';
 export { toTensor, toNested, sizeOf, type Tensor, type TensorLike, type NestedArray, type FloatArray, type DType } from './tensor.js';
 export {
   GRU_BACKEND_SPEC_VERSION,

@@ -19,6 +19,7 @@ import {
   serializeKerasObject,
   takeArgs,
 } from './keras-objects.js';
+import { arrayTooLarge, getResourceLimits } from './limits.js';
 import { SeedGenerator, makeDefaultSeed } from './random.js';
 import type { DType, FloatArray } from './tensor.js';
 
@@ -45,6 +46,8 @@ function checkShape(shape: readonly number[]): number {
 }
 
 function allocate(dtype: WeightDType, n: number): FloatArray {
+  const tooLarge = arrayTooLarge('The tensor to initialize', n, dtype === 'float64' ? 8 : 4);
+  if (tooLarge) throw valueError(`${tooLarge}.`);
   if (dtype === 'float32') return new Float32Array(n);
   if (dtype === 'float64') return new Float64Array(n);
   throw valueError(`Invalid \`dtype\` for an initializer: expected 'float32' or 'float64'. Received: dtype=${pyRepr(dtype)}`);
@@ -598,6 +601,22 @@ function reflect(col: Float64Array, v: Float64Array, k: number): void {
 }
 
 /**
+ * Refuses a QR decomposition past `maxInitializerOps` before it starts: it is O(m * n^2), so a
+ * large recurrent kernel would otherwise keep the thread busy for hours.
+ */
+function checkQrWork(shape: readonly number[], m: number, n: number): void {
+  const ops = 4 * m * n * n;
+  const limit = getResourceLimits().maxInitializerOps;
+  if (ops > limit) {
+    throw valueError(
+      `The Orthogonal initializer cannot initialize a weight of shape ${formatShape(shape)}: its QR decomposition needs about ` +
+        `${ops.toExponential(1)} floating-point operations, beyond the limit of ${limit.toExponential(1)} (maxInitializerOps, ` +
+        'see setResourceLimits). Set the weights with setWeights(), or use another initializer (e.g. GlorotUniform).',
+    );
+  }
+}
+
+/**
  * `Orthogonal(gain, seed)`: the Q of the QR decomposition of a standard-normal matrix of shape
  * `(max(rows, cols), min(rows, cols))`, sign-corrected, transposed when rows < cols, where
  * `rows = prod(shape[:-1])` and `cols = shape[-1]`, times `gain`.
@@ -628,6 +647,7 @@ export class Orthogonal extends RandomInitializer {
     if (size === 0) return out;
     const m = Math.max(numRows, numCols);
     const n = Math.min(numRows, numCols);
+    checkQrWork(shape, m, n);
     const gen = this.stream();
     const a = new Float64Array(m * n);
     for (let i = 0; i < a.length; i++) a[i] = gen.normal();

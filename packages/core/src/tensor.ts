@@ -1,4 +1,5 @@
 import { formatShape, valueError } from './errors.js';
+import { arrayTooLarge } from './limits.js';
 
 export type FloatArray = Float32Array | Float64Array;
 export type DType = 'float32' | 'float64';
@@ -27,8 +28,49 @@ export function arrayFor(dtype: DType, length: number): FloatArray {
   return dtype === 'float64' ? new Float64Array(length) : new Float32Array(length);
 }
 
-/** Copies (and casts, as Keras casts inputs to the layer's compute dtype) into a new array. */
-export function castArray(data: ArrayLike<number | boolean>, dtype: DType): FloatArray {
+/** `Float32Array`, `Int8Array`, ... for typed arrays (from any realm), else undefined. */
+function typedArrayName(data: unknown): string | undefined {
+  if (!ArrayBuffer.isView(data) || data instanceof DataView) return undefined;
+  return Object.prototype.toString.call(data).slice(8, -1);
+}
+
+/** How a non-numeric element shows in an error: its type and, for short values, the value. */
+function describeElement(value: unknown, isHole: boolean): string {
+  if (isHole) return 'a hole (an empty slot of a sparse array)';
+  if (value === undefined) return 'undefined';
+  if (value === null) return 'null';
+  if (typeof value === 'string') return `a string (${JSON.stringify(value.length > 20 ? `${value.slice(0, 20)}...` : value)})`;
+  if (typeof value === 'bigint') return `a bigint (${value}n)`;
+  if (Array.isArray(value)) return `an array of length ${value.length}`;
+  if (typeof value === 'object') return `an object (${(value as object).constructor?.name ?? 'Object'})`;
+  return `a ${typeof value}`;
+}
+
+function notNumeric(argName: string, where: string, value: unknown, isHole: boolean): Error {
+  return valueError(`Argument \`${argName}\` must hold numbers or booleans: found ${describeElement(value, isHole)} at ${where}.`);
+}
+
+/**
+ * Copies (and casts, as Keras casts inputs to the layer's compute dtype) into a new array.
+ * Refuses anything but numbers and booleans (NaN and Infinity are numbers, as in Keras): a
+ * string, hole or object would otherwise become NaN or 0 without a word.
+ */
+export function castArray(data: ArrayLike<number | boolean>, dtype: DType, argName = 'data'): FloatArray {
+  const typed = typedArrayName(data);
+  if (typed !== undefined) {
+    if (typed.startsWith('Big')) {
+      throw valueError(`Argument \`${argName}\` is a ${typed}: gru takes numbers or booleans, not bigints; convert it first (e.g. Float64Array.from(data, Number)).`);
+    }
+    // Typed arrays hold numbers only: no per-element check, and `set` converts natively.
+    const out = arrayFor(dtype, data.length);
+    out.set(data as unknown as ArrayLike<number>);
+    return out;
+  }
+  // Checked before allocating: `{length: 1e9}` must fail at index 0, not after a 4 GB allocation.
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (typeof v !== 'number' && typeof v !== 'boolean') throw notNumeric(argName, `index ${i}`, v, Array.isArray(data) && !(i in data));
+  }
   const out = arrayFor(dtype, data.length);
   for (let i = 0; i < data.length; i++) out[i] = Number(data[i]);
   return out;
@@ -45,6 +87,11 @@ function checkShape(shape: unknown, argName: string): number[] {
   return shape as number[];
 }
 
+function checkSize(shape: number[], argName: string, dtype: DType): void {
+  const tooLarge = arrayTooLarge(`Argument \`${argName}\` of shape ${formatShape(shape)}`, sizeOf(shape), dtype === 'float64' ? 8 : 4);
+  if (tooLarge) throw valueError(`${tooLarge}.`);
+}
+
 /**
  * Turns a user value into a Tensor of the given dtype, copying it. Accepts `{shape, data}` with
  * any numeric or boolean array-like data, or nested arrays, which must be rectangular.
@@ -58,13 +105,14 @@ export function toTensor(value: unknown, argName: string, dtype: DType, options:
     if (data === null || typeof data !== 'object' || typeof data.length !== 'number') {
       throw valueError(`Argument \`${argName}\`.data must be an array or typed array, received ${typeof data}.`);
     }
+    checkSize(shape, argName, dtype);
     if (data.length !== sizeOf(shape)) {
       throw valueError(
         `Argument \`${argName}\` has shape ${formatShape(shape)}, which holds ${sizeOf(shape)} values, but its data has ${data.length}.`,
       );
     }
     const sameType = dtype === 'float32' ? data instanceof Float32Array : data instanceof Float64Array;
-    return { shape: [...shape], data: options.borrow && sameType ? (data as FloatArray) : castArray(data, dtype) };
+    return { shape: [...shape], data: options.borrow && sameType ? (data as FloatArray) : castArray(data, dtype, argName) };
   }
   if (Array.isArray(value)) {
     const shape: number[] = [];
@@ -74,21 +122,28 @@ export function toTensor(value: unknown, argName: string, dtype: DType, options:
       if (probe.length === 0) break;
       probe = probe[0];
     }
+    checkSize(shape, argName, dtype);
+    // Gathered in a plain array first, so a sparse array fails at its first hole, before a large allocation.
     const flat: number[] = [];
-    flattenInto(value, shape, 0, flat, argName);
-    return { shape, data: castArray(flat, dtype) };
+    flattenInto(value, shape, [], flat, argName);
+    const data = arrayFor(dtype, flat.length);
+    data.set(flat);
+    return { shape, data };
   }
   throw valueError(
     `Argument \`${argName}\` must be a tensor ({shape, data}) or a nested array of numbers, received ${value === null ? 'null' : typeof value}.`,
   );
 }
 
-function flattenInto(value: unknown, shape: number[], depth: number, out: number[], argName: string): void {
+/** Appends a rectangular nested array to `out` in row-major order; `path` is the current position. */
+function flattenInto(value: unknown, shape: number[], path: number[], out: number[], argName: string): void {
+  const depth = path.length;
   if (depth === shape.length) {
-    if (typeof value !== 'number' && typeof value !== 'boolean') {
-      throw valueError(`Argument \`${argName}\` is not a rectangular nested array of numbers: found ${Array.isArray(value) ? 'an array' : typeof value} at depth ${depth}.`);
-    }
-    out.push(Number(value));
+    if (typeof value === 'number') out.push(value);
+    else if (typeof value === 'boolean') out.push(value ? 1 : 0);
+    else if (Array.isArray(value)) {
+      throw valueError(`Argument \`${argName}\` is not a rectangular nested array of numbers: found an array at depth ${depth}.`);
+    } else throw notNumeric(argName, `[${path.join(', ')}] (flat index ${out.length})`, value, false);
     return;
   }
   if (!Array.isArray(value) || value.length !== shape[depth]) {
@@ -96,7 +151,15 @@ function flattenInto(value: unknown, shape: number[], depth: number, out: number
       `Argument \`${argName}\` is a ragged nested array: expected ${shape[depth]} items at depth ${depth}, found ${Array.isArray(value) ? value.length : typeof value}.`,
     );
   }
-  for (const item of value) flattenInto(item, shape, depth + 1, out, argName);
+  for (let i = 0; i < value.length; i++) {
+    path.push(i);
+    if (!(i in value)) {
+      // A hole reads as undefined: name it for what it is.
+      throw notNumeric(argName, `[${path.join(', ')}]${depth + 1 === shape.length ? ` (flat index ${out.length})` : ''}`, undefined, true);
+    }
+    flattenInto(value[i], shape, path, out, argName);
+    path.pop();
+  }
 }
 
 /** Nested JS arrays from a tensor, for printing and for users who prefer them. */

@@ -477,7 +477,7 @@ describe('call validation', () => {
     expectKerasError(() => layer().forwardSync({ shape: [B, T, D], data: [1, 2, 3] }), 'ValueError', 'Argument `inputs` has shape (2, 5, 3), which holds 30 values, but its data has 3.');
     expectKerasError(() => layer().forwardSync({ shape: [B, -1, D], data: [] }), 'ValueError', 'Argument `inputs` has an invalid shape');
     expectKerasError(() => layer().forwardSync('abc' as never), 'ValueError', 'Argument `inputs` must be a tensor');
-    expectKerasError(() => layer().forwardSync([[['a', 2, 3]]] as never), 'ValueError', 'Argument `inputs` is not a rectangular nested array of numbers');
+    expectKerasError(() => layer().forwardSync([[['a', 2, 3]]] as never), 'ValueError', 'Argument `inputs` must hold numbers or booleans: found a string ("a") at [0, 0, 0] (flat index 0).');
     expectKerasError(() => layer().forwardSync(X, { mask: { shape: [B, T], data: 7 } as never }), 'ValueError', 'Argument `mask`.data must be an array');
   });
 

@@ -63,7 +63,7 @@ describe('toTensor', () => {
     expectGruError(() => toTensor([[1, 2], [3]], 'inputs', 'float32'), 'Argument `inputs` is a ragged nested array: expected 2 items at depth 1, found 1.');
     expectGruError(() => toTensor([[1, 2], 3], 'inputs', 'float32'), 'Argument `inputs` is a ragged nested array: expected 2 items at depth 1, found number.');
     expectGruError(() => toTensor([1, [2]], 'inputs', 'float32'), 'Argument `inputs` is not a rectangular nested array of numbers: found an array at depth 1.');
-    expectGruError(() => toTensor(['1'], 'inputs', 'float32'), 'Argument `inputs` is not a rectangular nested array of numbers: found string at depth 1.');
+    expectGruError(() => toTensor(['1'], 'inputs', 'float32'), 'Argument `inputs` must hold numbers or booleans: found a string ("1") at [0] (flat index 0).');
     expectGruError(() => toTensor(null, 'initialState', 'float32'), 'Argument `initialState` must be a tensor ({shape, data}) or a nested array of numbers, received null.');
     expectGruError(() => toTensor(7, 'initialState', 'float32'), 'Argument `initialState` must be a tensor ({shape, data}) or a nested array of numbers, received number.');
   });

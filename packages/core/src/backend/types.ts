@@ -21,7 +21,8 @@ export interface GruSpec {
 }
 
 /**
- * Weights in Keras's layout, flat row-major: `kernel [inputDim, 3*units]`,
+ * Weights in Keras's layout, flat row-major. Core never writes these arrays in place (new weights
+ * come as new arrays), so a backend may keep references to them: `kernel [inputDim, 3*units]`,
  * `recurrentKernel [units, 3*units]`, gate blocks z, r, h; `bias [3*units]` (resetAfter false)
  * or `[2, 3*units]` (input bias row, then recurrent bias row); null when useBias is false.
  */
@@ -62,7 +63,12 @@ export interface GruCallInfo {
  * Core applies Keras's output conventions (zero_output_for_mask, unroll) afterwards.
  */
 export interface ForwardRequest {
-  /** [batch, timesteps, inputDim], batch-major. A single shared input dropout mask is already applied. May be the caller's own array: read it, never write it. */
+  /**
+   * [batch, timesteps, inputDim], batch-major. A single shared input dropout mask is already
+   * applied. Read it, never write it. From `forwardSync` (without keepForBackward) it may be the
+   * caller's own array, valid only during the call; `forward` gets arrays no one else holds (the
+   * layer copies at call time), which the backend may read until its promise settles.
+   */
   x: FloatArray;
   batch: number;
   timesteps: number;

@@ -8,12 +8,13 @@ import {
   type GruCellOptions,
 } from '../config.js';
 import { formatShape, valueError } from '../errors.js';
+import { arrayTooLarge } from '../limits.js';
 import { SeedGenerator } from '../random.js';
 import { referenceForward } from '../reference/forward.js';
 import { arrayFor, toTensor, type DType, type FloatArray, type Tensor, type TensorLike } from '../tensor.js';
 import { dropoutActive, drawDropoutMask, parseMasks } from './dropout.js';
 import { uniqueName } from './names.js';
-import { copyTensor, parseWeights, toGruWeights, weightShapes } from './weights.js';
+import { checkWeightSize, copyTensor, kernelRows, parseWeights, toGruWeights, weightShapes } from './weights.js';
 
 export interface CellCallOptions {
   training?: boolean;
@@ -42,6 +43,8 @@ export class GRUCell {
   /** Incremented whenever the weights change, so prepared backends know to refresh. */
   weightsVersion = 0;
   private weightList: Tensor[] | null = null;
+  /** Built but not initialized yet: the initializers run when the weights are first needed. */
+  private initPending = false;
   private inputDim: number | undefined;
   /** The shape `build` was called with (Keras's build_config), when known. */
   buildInputShape: (number | null)[] | undefined;
@@ -49,9 +52,15 @@ export class GRUCell {
   private dropoutMask: FloatArray[] | null = null;
   private recurrentDropoutMask: FloatArray[] | null = null;
 
-  constructor(options: GruCellOptions, resolved?: CellConfig) {
+  /** The layer errors name: this cell, or the GRU layer wrapping it. */
+  private readonly ownerName: string;
+
+  constructor(options: GruCellOptions, resolved?: CellConfig, ownerName?: string) {
     this.config = resolved ?? resolveCellConfig(options);
     this.name = this.config.name ?? uniqueName('gru_cell');
+    this.ownerName = ownerName ?? this.name;
+    // The recurrent kernel's size is known now: a units no build could allocate is refused here.
+    checkWeightSize(weightShapes(0, this.config.units, this.config.useBias, this.config.resetAfter), this.dtype, this.ownerName);
     this.seedGenerator = new SeedGenerator(this.config.seed);
   }
 
@@ -77,14 +86,20 @@ export class GRUCell {
     return this.config.units;
   }
   get built(): boolean {
-    return this.weightList !== null;
+    return this.weightList !== null || this.initPending;
   }
   /** The dtype weights, inputs and outputs use (the policy's variable dtype). */
   get dtype(): DType {
     return this.config.dtypePolicy.variable;
   }
 
-  /** Creates the weights with the initializers. `inputShape` is `[..., features]` or the feature count. */
+  /**
+   * Creates the weights. `inputShape` is `[..., features]` or the feature count. The initializers
+   * run when the weights are first needed, so a cell given its weights by `setWeights()` right
+   * after (as a model loader does) never pays for them (an orthogonal recurrent kernel is
+   * O(units^3)). Refuses weights no typed array can hold now, and weights past `maxWeightBytes`
+   * (see setResourceLimits) when they would be initialized, before allocating.
+   */
   build(inputShape: readonly (number | null)[] | number): void {
     const inputDim = typeof inputShape === 'number' ? inputShape : inputShape[inputShape.length - 1];
     if (!this.built) this.buildInputShape = typeof inputShape === 'number' ? [null, inputShape] : [...inputShape];
@@ -98,13 +113,24 @@ export class GRUCell {
       return;
     }
     const c = this.config;
-    const inits = [c.kernelInitializer, c.recurrentInitializer, c.biasInitializer];
+    checkWeightSize(weightShapes(inputDim, c.units, c.useBias, c.resetAfter), this.dtype, this.ownerName);
     this.inputDim = inputDim;
-    this.weightList = weightShapes(inputDim, c.units, c.useBias, c.resetAfter).map((shape, i) => ({
+    this.initPending = true;
+    this.weightsVersion++;
+  }
+
+  private initialize(): Tensor[] {
+    const c = this.config;
+    const inits = [c.kernelInitializer, c.recurrentInitializer, c.biasInitializer];
+    const shapes = weightShapes(this.inputDim as number, c.units, c.useBias, c.resetAfter);
+    checkWeightSize(shapes, this.dtype, this.ownerName, true);
+    const list = shapes.map((shape, i) => ({
       shape,
       data: inits[i].generate(shape, this.dtype),
     }));
-    this.weightsVersion++;
+    this.weightList = list;
+    this.initPending = false;
+    return list;
   }
 
   /** Input feature count (after build). */
@@ -113,12 +139,17 @@ export class GRUCell {
   }
 
   private requireBuilt(): Tensor[] {
+    if (this.initPending) return this.initialize();
     if (!this.weightList) {
       throw valueError(`Layer '${this.name}' has no weights yet: call it on an input, call build(inputShape), or setWeights() first.`);
     }
     return this.weightList;
   }
 
+  /**
+   * The live weights (no copy): read them, never write them. Calls in flight and prepared
+   * backends hold these arrays; change weights with `setWeights()` (getWeights() gives copies).
+   */
   get kernel(): Tensor {
     return this.requireBuilt()[0];
   }
@@ -131,7 +162,7 @@ export class GRUCell {
 
   /** Keras's `get_weights()`: copies of kernel, recurrent_kernel and (if used) bias. */
   getWeights(): Tensor[] {
-    return this.weightList ? this.weightList.map(copyTensor) : [];
+    return this.built ? this.requireBuilt().map(copyTensor) : [];
   }
 
   /**
@@ -144,14 +175,13 @@ export class GRUCell {
     layerName = this.name,
   ): void {
     const c = this.config;
-    let inputDim = this.inputDim;
-    if (inputDim === undefined) {
-      const kernel = Array.isArray(weights) ? weights[0] : (weights as { kernel: TensorLike }).kernel;
-      inputDim = kernel === undefined ? 0 : toTensor(kernel, 'kernel', this.dtype).shape[0] ?? 0;
-    }
-    const parsed = parseWeights(weights, weightShapes(inputDim, c.units, c.useBias, c.resetAfter), layerName, this.dtype);
-    this.inputDim = inputDim;
+    // An unbuilt cell takes its input size from the kernel; the shapes are then checked as usual.
+    const inputDim = this.inputDim ?? kernelRows(weights);
+    if (this.inputDim === undefined && inputDim !== undefined) checkWeightSize(weightShapes(inputDim, c.units, c.useBias, c.resetAfter), this.dtype, layerName);
+    const parsed = parseWeights(weights, weightShapes(inputDim ?? null, c.units, c.useBias, c.resetAfter), layerName, this.dtype);
+    this.inputDim = parsed[0].shape[0];
     this.weightList = parsed;
+    this.initPending = false;
     this.weightsVersion++;
   }
 
@@ -177,16 +207,21 @@ export class GRUCell {
 
   /** Keras's `get_initial_state(batch_size)`: one zero state `[batch, units]`. */
   getInitialState(batchSize: number): Tensor[] {
+    if (typeof batchSize !== 'number' || !Number.isInteger(batchSize) || batchSize < 0) {
+      throw valueError(`getInitialState expects \`batch_size\` to be a non-negative integer, received ${String(batchSize)}.`);
+    }
+    const tooLarge = arrayTooLarge(`the state (batch ${batchSize}, units ${this.units})`, batchSize * this.units, this.dtype === 'float64' ? 8 : 4);
+    if (tooLarge) throw valueError(`Layer '${this.name}' cannot create its initial state: ${tooLarge}.`);
     return [{ shape: [batchSize, this.units], data: arrayFor(this.dtype, batchSize * this.units) }];
   }
 
   /** Weight regularization penalties (kernel, recurrent kernel, bias), as in Keras's `layer.losses`. */
   get losses(): number[] {
-    if (!this.weightList) return [];
+    if (!this.built) return [];
     const c = this.config;
     const regs = [c.kernelRegularizer, c.recurrentRegularizer, c.biasRegularizer];
     const out: number[] = [];
-    this.weightList.forEach((w, i) => {
+    this.requireBuilt().forEach((w, i) => {
       const r = regs[i];
       if (r) out.push(r.penalty(w.data, w.shape));
     });

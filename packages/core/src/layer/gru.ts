@@ -1,12 +1,14 @@
 import { selectAndLoad } from '../backend/loading.js';
 import { selectBackend, type BackendChoice, type SkippedBackend } from '../backend/select.js';
-import type { ForwardRequest, ForwardResult, GruBackend, GruCallInfo, GruGradients, PreparedGru } from '../backend/types.js';
+import type { ForwardRequest, ForwardResult, GruCallInfo, GruGradients, GruSpec, GruWeights } from '../backend/types.js';
 import { kerasConfigToOptions, layerToKerasConfig, resolveLayerConfig, type FromConfigOptions, type GruOptions, type LayerConfig } from '../config.js';
 import { GruError, formatShape, valueError } from '../errors.js';
+import { arrayTooLarge } from '../limits.js';
 import { arrayFor, swapLeadingAxes, toTensor, type DType, type FloatArray, type Tensor, type TensorLike } from '../tensor.js';
 import { broadcastState, GRUCell, isTensorList, multiplyRows, type CellWeights } from './gru-cell.js';
 import { applyMaskedOutputConventions, classifyMask, parseMask } from './masking.js';
 import { uniqueName } from './names.js';
+import { PreparedCache, type PreparedEntry } from './prepared-cache.js';
 import { weightShapes } from './weights.js';
 
 export interface GruCallOptions {
@@ -53,7 +55,7 @@ export interface BackwardOptions {
 /** What a forward call kept for `backward()`. */
 interface Trace {
   plan: CallPlan;
-  prepared: PreparedGru;
+  prepared: PreparedEntry;
   saved: unknown;
   outputs: Tensor[];
   weightsVersion: number;
@@ -73,8 +75,20 @@ export interface GruResult {
   skipped: SkippedBackend[];
 }
 
-/** A validated call, ready for a backend. */
+/** A validated call, ready for a backend: everything it needs, taken when the call was made. */
 interface CallPlan {
+  /** Order of the call among this layer's calls (the last one made sets trace and losses). */
+  seq: number;
+  spec: GruSpec;
+  /** The weights when the call was made (core never writes weight arrays in place) and their version. */
+  weights: GruWeights;
+  weightsVersion: number;
+  /** Whether the caller gave the initial state (else a stateful layer supplies its own). */
+  givenState: boolean;
+  /** The stateful layer's reset count when the call was made: a reset since then wins over this call's state. */
+  stateEpoch: number;
+  /** A stateful call's final state (a copy), once it ran. */
+  finalState?: FloatArray;
   request: ForwardRequest;
   info: GruCallInfo;
   batch: number;
@@ -99,7 +113,12 @@ export class GRU {
   private statefulState: FloatArray | null = null;
   private statefulBatch: number | undefined;
   private activityLosses: number[] = [];
-  private readonly prepared = new Map<GruBackend, { prepared: PreparedGru; version: number }>();
+  private readonly prepared = new PreparedCache();
+  /** The state a stateful layer's pending async calls will leave, in call order (undefined when none is pending). */
+  private pendingState: Promise<FloatArray | null> | undefined;
+  private stateEpoch = 0;
+  private callSeq = 0;
+  private settledSeq = 0;
   /** How the last call chose its backend. */
   lastChoice: BackendChoice | undefined;
   private trace: Trace | undefined;
@@ -108,7 +127,7 @@ export class GRU {
     this.config = resolveLayerConfig(options);
     this.name = this.config.name ?? uniqueName('gru');
     // Keras names the wrapped cell 'gru_cell' explicitly, which does not consume an auto name.
-    this.cell = new GRUCell({ units: this.config.units }, { ...this.config, name: 'gru_cell' });
+    this.cell = new GRUCell({ units: this.config.units }, { ...this.config, name: 'gru_cell' }, this.name);
   }
 
   /** Builds a layer from Keras's `get_config()` JSON (snake_case, nested objects as Keras serializes them). */
@@ -175,6 +194,10 @@ export class GRU {
     return c.returnState ? [output, [batch, c.units]] : output;
   }
 
+  /**
+   * The live weights (no copy): read them, never write them. Calls in flight and prepared
+   * backends hold these arrays; change weights with `setWeights()` (getWeights() gives copies).
+   */
   get kernel(): Tensor {
     return this.cell.kernel;
   }
@@ -225,6 +248,7 @@ export class GRU {
     if (!this.config.stateful) return;
     if (states === undefined || states === null) {
       if (this.statefulBatch !== undefined) this.statefulState = arrayFor(this.dtype, this.statefulBatch * this.units);
+      this.restartStateChain();
       return;
     }
     const list = isTensorList(states) ? states : [states as TensorLike];
@@ -235,6 +259,13 @@ export class GRU {
     }
     this.statefulBatch = batch;
     this.statefulState = t.data;
+    this.restartStateChain();
+  }
+
+  /** As in call order: calls made after a reset start from the reset state, and earlier ones no longer write theirs. */
+  private restartStateChain(): void {
+    this.stateEpoch++;
+    this.pendingState = undefined;
   }
 
   /** Keras 3's name for resetStates() without values. */
@@ -242,64 +273,81 @@ export class GRU {
     this.resetStates();
   }
 
-  /** Runs the layer on a whole sequence (Keras's `layer(inputs, ...)`), on the best backend that supports the call. */
-  async forward(inputs: TensorLike, options: GruCallOptions = {}): Promise<GruResult> {
+  /**
+   * Runs the layer on a whole sequence (Keras's `layer(inputs, ...)`), on the best backend that
+   * supports the call. Everything the call reads (inputs, mask, initial state, dropout masks,
+   * weights) is taken when it is made: changing them, or `setWeights()`, before the promise
+   * settles does not affect it. Calls on a stateful layer run in call order, each from the state
+   * the previous one left.
+   */
+  forward(inputs: TensorLike, options: GruCallOptions = {}): Promise<GruResult> {
+    let plan: CallPlan;
     try {
-      const plan = this.plan(inputs, options);
-      const choice = await selectAndLoad(this.cell.spec(), plan.info, this.preferences(plan, false));
-      const prepared = await this.preparedFor(choice.backend);
-      const result = await prepared.forward(plan.request);
-      return this.finish(plan, result, choice, prepared);
-    } finally {
-      this.endCall();
+      plan = this.plan(inputs, options, false);
+    } catch (err) {
+      return Promise.reject(err);
     }
+    return this.config.stateful ? this.runStateful(plan) : this.run(plan);
   }
 
   /** The synchronous forward, on backends that are loaded and run synchronously (reference, cpu, wasm). */
   forwardSync(inputs: TensorLike, options: GruCallOptions = {}): GruResult {
+    if (this.config.stateful && this.pendingState) {
+      throw valueError(`Layer '${this.name}' is stateful and has async calls in flight: await them before calling forwardSync, which needs the state they leave.`);
+    }
+    const plan = this.plan(inputs, options, true);
+    const choice = selectBackend(plan.spec, plan.info, this.preferences(plan, true));
+    const lease = this.prepared.acquireSync(choice.backend, plan.spec, plan.weights, plan.weightsVersion);
     try {
-      const plan = this.plan(inputs, options);
-      const choice = selectBackend(this.cell.spec(), plan.info, this.preferences(plan, true));
-      const prepared = this.preparedForSync(choice.backend);
-      const result = (prepared.forwardSync as (r: ForwardRequest) => ForwardResult)(plan.request);
-      return this.finish(plan, result, choice, prepared);
+      const result = (lease.prepared.forwardSync as (r: ForwardRequest) => ForwardResult)(plan.request);
+      return this.finish(plan, result, choice, lease.entry);
     } finally {
-      this.endCall();
+      lease.release();
     }
   }
 
-  /** Frees what backends prepared for this layer (native or GPU memory). The layer stays usable. */
+  /** Frees what backends prepared for this layer (native or GPU memory), after the calls in flight. The layer stays usable. */
   dispose(): void {
-    for (const { prepared } of this.prepared.values()) prepared.dispose();
-    this.prepared.clear();
+    this.prepared.dispose();
+  }
+
+  private async run(plan: CallPlan): Promise<GruResult> {
+    const choice = await selectAndLoad(plan.spec, plan.info, this.preferences(plan, false));
+    const lease = await this.prepared.acquire(choice.backend, plan.spec, plan.weights, plan.weightsVersion);
+    try {
+      const result = await lease.prepared.forward(plan.request);
+      return this.finish(plan, result, choice, lease.entry);
+    } finally {
+      lease.release();
+    }
+  }
+
+  /** Keras runs a stateful layer's calls one after another: each waits for the state the previous one leaves. */
+  private async runStateful(plan: CallPlan): Promise<GruResult> {
+    const previous = this.pendingState;
+    let settle!: (state: FloatArray | null) => void;
+    const after = new Promise<FloatArray | null>((resolve) => (settle = resolve));
+    this.pendingState = after;
+    let state = plan.request.initialState ?? null;
+    try {
+      if (previous) {
+        const left = await previous;
+        if (!plan.givenState && left !== null) {
+          state = left;
+          plan.request.initialState = left;
+        }
+      }
+      const result = await this.run(plan);
+      state = plan.finalState ?? state;
+      return result;
+    } finally {
+      settle(state);
+      if (this.pendingState === after) this.pendingState = undefined;
+    }
   }
 
   private preferences(plan: CallPlan, sync: boolean) {
     return { backend: plan.backendName, useCudnn: this.config.useCudnn, sync, backward: plan.info.backward };
-  }
-
-  private async preparedFor(backend: GruBackend): Promise<PreparedGru> {
-    const entry = this.prepared.get(backend);
-    const version = this.cell.weightsVersion;
-    if (entry && entry.version === version) return entry.prepared;
-    if (entry) {
-      await entry.prepared.setWeights(this.cell.gruWeights());
-      entry.version = version;
-      return entry.prepared;
-    }
-    const prepared = await backend.prepare(this.cell.spec(), this.cell.gruWeights());
-    this.prepared.set(backend, { prepared, version });
-    return prepared;
-  }
-
-  private preparedForSync(backend: GruBackend): PreparedGru {
-    const entry = this.prepared.get(backend);
-    const version = this.cell.weightsVersion;
-    if (entry && entry.version === version && entry.prepared.forwardSync) return entry.prepared;
-    entry?.prepared.dispose();
-    const prepared = (backend.prepareSync as NonNullable<GruBackend['prepareSync']>)(this.cell.spec(), this.cell.gruWeights());
-    this.prepared.set(backend, { prepared, version });
-    return prepared;
   }
 
   /** Keras resets the cell's cached dropout masks after every call. */
@@ -308,8 +356,21 @@ export class GRU {
     this.cell.resetRecurrentDropoutMask();
   }
 
-  /** Validates the inputs and options, builds the layer if needed, and draws dropout masks. */
-  private plan(inputs: TensorLike, options: GruCallOptions): CallPlan {
+  /**
+   * Validates the inputs and options, builds the layer if needed, and draws dropout masks.
+   * `sync` calls may borrow the caller's input array (nothing runs before they return); async
+   * ones copy what they keep.
+   */
+  private plan(inputs: TensorLike, options: GruCallOptions, sync: boolean): CallPlan {
+    try {
+      return this.planCall(inputs, options, sync);
+    } finally {
+      // Keras resets the cell's cached dropout masks after every call; the plan holds this call's.
+      this.endCall();
+    }
+  }
+
+  private planCall(inputs: TensorLike, options: GruCallOptions, sync: boolean): CallPlan {
     const c = this.config;
     if (typeof options !== 'object' || options === null) {
       throw valueError(`GRU call options must be an object such as {mask, training, initialState}; received ${String(options)}.`);
@@ -341,6 +402,7 @@ export class GRU {
     if (timesteps === 0) {
       throw new GruError('IndexError', `Layer '${this.name}' received an input with 0 timesteps (shape ${formatShape(x0.shape)}); a GRU needs at least one step.`);
     }
+    this.checkOutputSize(batch, timesteps);
     if (c.stateful) {
       this.statefulBatch ??= batch;
       if (batch !== this.statefulBatch) {
@@ -358,16 +420,23 @@ export class GRU {
     if (options.dropoutMask !== undefined) this.cell.setDropoutMask(options.dropoutMask, batch);
     if (options.recurrentDropoutMask !== undefined) this.cell.setRecurrentDropoutMask(options.recurrentDropoutMask, batch);
     const masks = this.cell.callMasks(batch, training);
+    let xs = masks.shared ? multiplyRows(x, masks.shared, batch, timesteps, features) : x;
+    // An async call must not see later writes to the caller's array, nor its transfer; neither
+    // must a later backward() (which reads what its forward call kept).
+    const mustCopy = !sync || keep;
+    if (mustCopy && xs === (inputs as { data?: unknown }).data) xs = xs.slice();
+    // Cached masks may be the user's (getDropoutMaskForCell hands them out): copies, for the same reason.
+    const copyMasks = <T extends readonly FloatArray[] | undefined>(m: T): T => (!mustCopy || !m ? m : (m.map((a) => a.slice()) as unknown as T));
     const request: ForwardRequest = {
-      x: masks.shared ? multiplyRows(x, masks.shared, batch, timesteps, features) : x,
+      x: xs,
       batch,
       timesteps,
       initialState,
       mask,
       goBackwards: c.goBackwards,
       returnSequences: c.returnSequences,
-      inputDropoutMasks: masks.perGate,
-      recurrentDropoutMasks: masks.recurrent,
+      inputDropoutMasks: copyMasks(masks.perGate),
+      recurrentDropoutMasks: copyMasks(masks.recurrent),
       keepForBackward: keep,
     };
     const info: GruCallInfo = {
@@ -385,11 +454,28 @@ export class GRU {
       unroll: c.unroll,
     };
     return {
+      seq: ++this.callSeq,
+      spec: this.cell.spec(),
+      weights: this.cell.gruWeights(),
+      weightsVersion: this.cell.weightsVersion,
+      givenState: options.initialState !== undefined && options.initialState !== null,
+      stateEpoch: this.stateEpoch,
       request, info, batch, timesteps, mask, features,
       backendName: options.backend ?? c.backend,
       sharedDropoutMask: masks.shared,
       initialStateShape,
     };
+  }
+
+  /** Refuses a call whose output or state no typed array can hold, before anything is allocated for it. */
+  private checkOutputSize(batch: number, timesteps: number): void {
+    const c = this.config;
+    const bytesPer = this.dtype === 'float64' ? 8 : 4;
+    const sizes = `batch ${batch}, timesteps ${timesteps}, units ${this.units}`;
+    const tooLarge =
+      arrayTooLarge(`the output (${sizes})`, c.returnSequences ? batch * timesteps * this.units : batch * this.units, bytesPer) ??
+      arrayTooLarge(`the state (${sizes})`, batch * this.units, bytesPer);
+    if (tooLarge) throw valueError(`Layer '${this.name}' cannot run this call: ${tooLarge}.`);
   }
 
   private initialStateFor(given: GruCallOptions['initialState'], batch: number): { data?: FloatArray; shape?: number[] } {
@@ -409,17 +495,28 @@ export class GRU {
   }
 
   /** Applies Keras's output conventions, keeps stateful state, and shapes the result. */
-  private finish(plan: CallPlan, result: ForwardResult, choice: BackendChoice, prepared: PreparedGru): GruResult {
+  private finish(plan: CallPlan, result: ForwardResult, choice: BackendChoice, prepared: PreparedEntry): GruResult {
     const c = this.config;
     const { batch, timesteps } = plan;
     const H = this.units;
+    const want = c.returnSequences ? batch * timesteps * H : batch * H;
+    if (result?.output?.length !== want || result.lastState?.length !== batch * H) {
+      // A backend's bug must not become a silently mis-shaped result.
+      throw valueError(
+        `Backend '${choice.backend.name}' returned an output of ${String(result?.output?.length)} values and a state of ${String(result?.lastState?.length)}; ` +
+          `expected ${want} and ${batch * H} (batch ${batch}, timesteps ${timesteps}, units ${H}).`,
+      );
+    }
     let out = result.output;
     if (plan.mask) {
       applyMaskedOutputConventions(out, plan.mask, {
         batch, timesteps, units: H, goBackwards: c.goBackwards, returnSequences: c.returnSequences, unroll: c.unroll, zeroOutputForMask: c.zeroOutputForMask, compat: c.compat,
       });
     }
-    if (c.stateful) this.statefulState = result.lastState.slice();
+    if (c.stateful) {
+      plan.finalState = result.lastState.slice();
+      if (plan.stateEpoch === this.stateEpoch) this.statefulState = plan.finalState;
+    }
     let outShape = c.returnSequences ? [batch, timesteps, H] : [batch, H];
     if (c.returnSequences && c.timeMajor) {
       out = swapLeadingAxes(out, batch, timesteps, H);
@@ -428,14 +525,18 @@ export class GRU {
     const output: Tensor = { shape: outShape, data: out };
     const state: Tensor | undefined = c.returnState ? { shape: [batch, H], data: result.lastState } : undefined;
     const outputs = state ? [output, state] : [output];
+    const reply = { output, state, outputs, backend: choice.backend.name, skipped: choice.skipped };
+    // Calls may settle out of order: what the layer remembers is the last call made, as in Keras.
+    if (plan.seq < this.settledSeq) return reply;
+    this.settledSeq = plan.seq;
     this.activityLosses = c.activityRegularizer
       ? outputs.map((t) => (batch === 0 ? 0 : (c.activityRegularizer as NonNullable<LayerConfig['activityRegularizer']>).penalty(t.data, t.shape) / batch))
       : [];
     this.lastChoice = choice;
     this.trace = plan.info.backward
-      ? { plan, prepared, saved: result.saved, outputs: outputs.map((t) => ({ shape: t.shape, data: t.data.slice() })), weightsVersion: this.cell.weightsVersion }
+      ? { plan, prepared, saved: result.saved, outputs: outputs.map((t) => ({ shape: t.shape, data: t.data.slice() })), weightsVersion: plan.weightsVersion }
       : undefined;
-    return { output, state, outputs, backend: choice.backend.name, skipped: choice.skipped };
+    return reply;
   }
 
   /**
@@ -444,18 +545,36 @@ export class GRU {
    * `returnState`, d loss / d state. Runs on the backend that ran the forward call.
    */
   async backward(dOutput: TensorLike, dState?: TensorLike | null, options: BackwardOptions = {}): Promise<GruLayerGradients> {
+    // Validated and copied now: later writes to dOutput/dState, or setWeights(), do not reach this call.
     const { trace, request } = this.backwardRequest(dOutput, dState, options);
-    if (!trace.prepared.backward) throw valueError(`Backend '${this.lastChoice?.backend.name}' does not implement backward.`);
-    return this.shapeGradients(trace, await trace.prepared.backward(trace.saved, request), options);
+    const lease = this.holdPrepared(trace);
+    try {
+      if (!lease.prepared.backward) throw valueError(`Backend '${trace.prepared.backend.name}' does not implement backward.`);
+      return this.shapeGradients(trace, await lease.prepared.backward(trace.saved, request), options);
+    } finally {
+      lease.release();
+    }
   }
 
   /** The synchronous backward, where the backend that ran the forward call has one (reference). */
   backwardSync(dOutput: TensorLike, dState?: TensorLike | null, options: BackwardOptions = {}): GruLayerGradients {
     const { trace, request } = this.backwardRequest(dOutput, dState, options);
-    if (!trace.prepared.backwardSync) {
-      throw valueError(`Backend '${this.lastChoice?.backend.name}' has no synchronous backward; use the async backward().`);
+    const lease = this.holdPrepared(trace);
+    try {
+      if (!lease.prepared.backwardSync) {
+        throw valueError(`Backend '${trace.prepared.backend.name}' has no synchronous backward; use the async backward().`);
+      }
+      return this.shapeGradients(trace, lease.prepared.backwardSync(trace.saved, request), options);
+    } finally {
+      lease.release();
     }
-    return this.shapeGradients(trace, trace.prepared.backwardSync(trace.saved, request), options);
+  }
+
+  /** The forward call's prepared layer, kept from being updated or disposed while backward runs on it. */
+  private holdPrepared(trace: Trace) {
+    const lease = this.prepared.hold(trace.prepared);
+    if (!lease) throw valueError(`Layer '${this.name}': the layer was disposed since the forward call; run forward again before backward().`);
+    return lease;
   }
 
   /** Validates dOutput/dState against the kept call and maps them to the backend's layout. */
@@ -488,7 +607,10 @@ export class GRU {
       for (let i = 0; i < dOut.data.length; i++) dOut.data[i] += gOut[i] / batch;
       if (stateTensor) {
         const gState = activity.gradient(stateTensor.data, stateTensor.shape);
-        dLastState = Float64Array.from(dLastState ?? new Float64Array(batch * this.units), (v, i) => v + gState[i] / batch);
+        // In the layer's dtype, like every other array handed to a backend.
+        const summed = arrayFor(this.dtype, batch * this.units);
+        for (let i = 0; i < summed.length; i++) summed[i] = (dLastState ? dLastState[i] : 0) + gState[i] / batch;
+        dLastState = summed;
       }
     }
     let d = c.returnSequences && c.timeMajor ? swapLeadingAxes(dOut.data, timesteps, batch, this.units) : dOut.data;
@@ -511,7 +633,8 @@ export class GRU {
     const weightGrads = [g.dKernel, g.dRecurrentKernel, g.dBias].slice(0, shapes.length) as FloatArray[];
     if (options.includeRegularization) {
       const regs = [c.kernelRegularizer, c.recurrentRegularizer, c.biasRegularizer];
-      const current = this.cell.getWeights();
+      // The forward call's weights (backward refuses when they changed since): no copy needed.
+      const current = [trace.plan.weights.kernel, trace.plan.weights.recurrentKernel, trace.plan.weights.bias].map((data, i) => ({ data: data as FloatArray, shape: shapes[i] }));
       weightGrads.forEach((wg, i) => {
         const r = regs[i];
         if (!r) return;

@@ -11,6 +11,7 @@ import {
 } from '../backend/types.js';
 import { valueError } from '../errors.js';
 import { referenceBackward } from './backward.js';
+import { checkReferenceRequest, checkReferenceWeights, referenceCallTooLarge } from './check.js';
 import { referenceForward, type ReferenceSaved } from './forward.js';
 
 function isReferenceSaved(saved: unknown): saved is ReferenceSaved {
@@ -26,14 +27,24 @@ function checkActivations(spec: GruSpec): true | string {
 }
 
 class ReferencePrepared implements PreparedGru {
-  constructor(readonly spec: GruSpec, private weights: GruWeights) {}
+  private weights: GruWeights;
+  constructor(readonly spec: GruSpec, weights: GruWeights) {
+    checkReferenceWeights(spec, weights);
+    this.weights = weights;
+  }
 
   forwardSync(request: ForwardRequest) {
+    checkReferenceRequest(this.spec, request);
     return referenceForward(this.spec, this.weights, request);
   }
 
-  async forward(request: ForwardRequest) {
-    return this.forwardSync(request);
+  /** Computes before returning: the request's arrays are read now, never after the caller moves on. */
+  forward(request: ForwardRequest) {
+    try {
+      return Promise.resolve(this.forwardSync(request));
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   backwardSync(saved: unknown, request: BackwardRequest): GruGradients {
@@ -48,6 +59,7 @@ class ReferencePrepared implements PreparedGru {
   }
 
   setWeights(weights: GruWeights): void {
+    checkReferenceWeights(this.spec, weights);
     this.weights = weights;
   }
 
@@ -65,7 +77,11 @@ export const referenceBackend: GruBackend = {
   priority: 0,
   async load() {},
   isLoaded: () => true,
-  supports: (spec) => checkActivations(spec),
+  supports: (spec, call) => {
+    const activations = checkActivations(spec);
+    if (activations !== true) return activations;
+    return referenceCallTooLarge(spec, call) ?? true;
+  },
   supportsBackward: (spec) => checkActivations(spec),
   async prepare(spec, weights) {
     return new ReferencePrepared(spec, weights);

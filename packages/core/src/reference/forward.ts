@@ -1,6 +1,6 @@
 import { activationDef, applyActivation } from '../activations.js';
 import type { ForwardRequest, ForwardResult, GruSpec, GruWeights } from '../backend/types.js';
-import { arrayFor } from '../tensor.js';
+import { arrayFor, type FloatArray } from '../tensor.js';
 
 /** What the reference forward keeps for backward: per processed step, per batch row. */
 export interface ReferenceSaved {
@@ -40,7 +40,8 @@ export function referenceForward(spec: GruSpec, weights: GruWeights, req: Forwar
   const lastState = arrayFor(spec.dtype, B * H);
   const saved: ReferenceSaved | undefined = keep
     ? {
-        request: req,
+        // Backward reads these later: copies, so the caller's arrays may change after this returns.
+        request: snapshotRequest(req),
         weights,
         pre: new Float64Array(T * B * G),
         act: new Float64Array(T * B * G),
@@ -134,3 +135,15 @@ export function referenceForward(spec: GruSpec, weights: GruWeights, req: Forwar
   return saved ? { output, lastState, saved } : { output, lastState };
 }
 
+
+function snapshotRequest(req: ForwardRequest): ForwardRequest {
+  const copy3 = (m?: readonly [FloatArray, FloatArray, FloatArray]) => (m ? ([m[0].slice(), m[1].slice(), m[2].slice()] as const) : undefined);
+  return {
+    ...req,
+    x: req.x.slice(),
+    initialState: req.initialState?.slice(),
+    mask: req.mask?.slice(),
+    inputDropoutMasks: copy3(req.inputDropoutMasks),
+    recurrentDropoutMasks: copy3(req.recurrentDropoutMasks),
+  };
+}

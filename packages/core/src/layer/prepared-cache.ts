@@ -1,0 +1,136 @@
+import type { GruBackend, GruSpec, GruWeights, PreparedGru } from '../backend/types.js';
+
+/** One backend's preparation of a layer's weights, shared by the calls that use that version. */
+export interface PreparedEntry {
+  readonly backend: GruBackend;
+  /** The weights version the prepared layer holds (or will hold once `ready` settles). */
+  version: number;
+  ready: Promise<PreparedGru>;
+  prepared?: PreparedGru;
+  /** Calls (forward or backward) running on it now: it is neither updated nor disposed under them. */
+  inFlight: number;
+  retired: boolean;
+  disposed: boolean;
+}
+
+/** A prepared layer reserved for one call; `release()` once the call settles. */
+export interface PreparedLease {
+  readonly entry: PreparedEntry;
+  readonly prepared: PreparedGru;
+  release(): void;
+}
+
+/**
+ * What backends prepared for one layer, per backend. A call runs on a prepared layer holding the
+ * weights current when the call was made: an idle one is updated in place, but one with calls in
+ * flight is never changed under them; a fresh one is prepared instead, and the old one disposed
+ * once its calls settle.
+ */
+export class PreparedCache {
+  private readonly current = new Map<GruBackend, PreparedEntry>();
+
+  async acquire(backend: GruBackend, spec: GruSpec, weights: GruWeights, version: number): Promise<PreparedLease> {
+    let entry = this.current.get(backend);
+    if (entry && entry.version !== version) {
+      if (entry.inFlight === 0) {
+        // Idle (so its preparation settled): refresh it in place, behind the preparation.
+        entry.version = version;
+        entry.ready = entry.ready.then(async (p) => {
+          await p.setWeights(weights);
+          return p;
+        });
+      } else {
+        this.retire(entry);
+        entry = undefined;
+      }
+    }
+    if (!entry) {
+      entry = this.add(backend, version, Promise.resolve().then(() => backend.prepare(spec, weights)));
+    }
+    const held = entry;
+    held.inFlight++;
+    try {
+      const prepared = await held.ready;
+      return this.lease(held, prepared);
+    } catch (err) {
+      // A failed preparation (or refresh) is not reused: the next call prepares again.
+      this.retire(held);
+      this.release(held);
+      throw err;
+    }
+  }
+
+  /** The synchronous path: nothing runs in between, but an entry busy with async calls is left alone. */
+  acquireSync(backend: GruBackend, spec: GruSpec, weights: GruWeights, version: number): PreparedLease {
+    const entry = this.current.get(backend);
+    if (entry?.prepared && !entry.retired && entry.version === version && entry.prepared.forwardSync) {
+      entry.inFlight++;
+      return this.lease(entry, entry.prepared);
+    }
+    if (entry) this.retire(entry);
+    const prepared = (backend.prepareSync as NonNullable<GruBackend['prepareSync']>)(spec, weights);
+    const added = this.add(backend, version, Promise.resolve(prepared));
+    added.prepared = prepared;
+    added.inFlight++;
+    return this.lease(added, prepared);
+  }
+
+  /** Reserves an entry again (for backward on the forward call's prepared layer); false once disposed. */
+  hold(entry: PreparedEntry): PreparedLease | undefined {
+    if (entry.disposed || !entry.prepared) return undefined;
+    entry.inFlight++;
+    return this.lease(entry, entry.prepared);
+  }
+
+  /** Disposes every prepared layer; those with calls in flight when their calls settle. */
+  dispose(): void {
+    for (const entry of [...this.current.values()]) this.retire(entry);
+  }
+
+  private add(backend: GruBackend, version: number, ready: Promise<PreparedGru>): PreparedEntry {
+    const entry: PreparedEntry = { backend, version, ready, inFlight: 0, retired: false, disposed: false };
+    ready.then(
+      (p) => {
+        entry.prepared = p;
+      },
+      () => {},
+    );
+    this.current.set(backend, entry);
+    return entry;
+  }
+
+  private lease(entry: PreparedEntry, prepared: PreparedGru): PreparedLease {
+    let released = false;
+    return {
+      entry,
+      prepared,
+      release: () => {
+        if (released) return;
+        released = true;
+        this.release(entry);
+      },
+    };
+  }
+
+  private release(entry: PreparedEntry): void {
+    entry.inFlight--;
+    if (entry.retired && entry.inFlight === 0) this.disposeEntry(entry);
+  }
+
+  private retire(entry: PreparedEntry): void {
+    if (this.current.get(entry.backend) === entry) this.current.delete(entry.backend);
+    entry.retired = true;
+    if (entry.inFlight === 0) this.disposeEntry(entry);
+  }
+
+  private disposeEntry(entry: PreparedEntry): void {
+    if (entry.disposed) return;
+    entry.disposed = true;
+    // Now where the preparation settled (dispose() frees memory now), else once it does.
+    if (entry.prepared && entry.inFlight === 0) return entry.prepared.dispose();
+    entry.ready.then(
+      (p) => p.dispose(),
+      () => {},
+    );
+  }
+}
