@@ -339,8 +339,16 @@ describe('every size read from a file is checked before memory is allocated', ()
 
   it('a config declaring more weights than limits.maxParameters: refused before any weight is read', async () => {
     const config = structuredClone(gruSmall);
+    config.layers[1].config.units = 5000;
+    await expect(loadModel(join(SAVED, 'gru_small.weights.h5'), { config })).rejects.toThrow(/declares more than 67108864 weight values \(limits\.maxParameters\); layer 'gru' needs recurrent_kernel of shape \[5000,15000\]/);
+  });
+
+  it('a config whose GRU no typed array could hold: refused by core before anything is allocated, naming the layer', async () => {
+    const config = structuredClone(gruSmall);
     config.layers[1].config.units = 100000;
-    await expect(loadModel(join(SAVED, 'gru_small.weights.h5'), { config })).rejects.toThrow(/declares more than 67108864 weight values \(limits\.maxParameters\); layer 'gru' needs recurrent_kernel of shape \[100000,300000\]/);
+    const heap = process.memoryUsage().heapUsed;
+    await expect(loadModel(join(SAVED, 'gru_small.weights.h5'), { config })).rejects.toThrow(/its GRU config is not valid: .*Layer 'gru' cannot create its weights/);
+    expect(process.memoryUsage().heapUsed - heap).toBeLessThan(64 << 20);
   });
 
   it('weights whose shapes disagree with the config name both shapes', async () => {
