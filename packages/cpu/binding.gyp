@@ -27,11 +27,16 @@
         'native/isa_base.cc',
         'native/layer.cc',
         'native/memory.cc',
+        'native/promise_worker.cc',
         'native/scalar_activations.cc',
         'native/thread_pool.cc',
       ],
       'include_dirs': ["<!(node -p \"require('node-addon-api').include_dir\")"],
-      'defines': ['NAPI_VERSION=8', 'NAPI_CPP_EXCEPTIONS', 'NODE_ADDON_API_DISABLE_DEPRECATED'],
+      # NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS and NODE_ADDON_API_CPP_EXCEPTIONS_ALL: an error
+      # that cannot be thrown into JavaScript (a terminating worker thread) is dropped, and any
+      # std::exception becomes a JavaScript error, instead of escaping a callback and aborting.
+      'defines': ['NAPI_VERSION=8', 'NAPI_CPP_EXCEPTIONS', 'NODE_ADDON_API_CPP_EXCEPTIONS_ALL', 'NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS',
+                  'NODE_ADDON_API_DISABLE_DEPRECATED'],
       'conditions': [
         ['target_arch=="x64"', {
           'dependencies': ['gru_kernels_avx2', 'gru_kernels_avx512'],

@@ -46,6 +46,7 @@ const sources = [
   ['isa_base.cc', []],
   ['layer.cc', []],
   ['memory.cc', []],
+  ['promise_worker.cc', []],
   ['scalar_activations.cc', []],
   ['thread_pool.cc', []],
   ...(x64 ? [['isa_avx2.cc', ['-mavx2', '-mfma']], ['isa_avx512.cc', ['-mavx512f', '-mavx2', '-mfma']]] : []),
@@ -53,11 +54,12 @@ const sources = [
 const common = [
   '-std=gnu++20', '-O1', '-g', '-fPIC', '-fexceptions', '-ffp-contract=fast', '-fsanitize=address', '-fno-omit-frame-pointer',
   `-I${nodeHeaders()}`, `-I${require('node-addon-api').include_dir}`,
-  '-DNAPI_VERSION=8', '-DNAPI_CPP_EXCEPTIONS', '-DNODE_ADDON_API_DISABLE_DEPRECATED', ...(x64 ? ['-DGRU_HAVE_X86_KERNELS'] : []),
+  '-DNAPI_VERSION=8', '-DNAPI_CPP_EXCEPTIONS', '-DNODE_ADDON_API_CPP_EXCEPTIONS_ALL', '-DNODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS',
+  '-DNODE_ADDON_API_DISABLE_DEPRECATED', ...(x64 ? ['-DGRU_HAVE_X86_KERNELS'] : []),
 ];
 
 const mtime = (p) => (existsSync(p) ? statSync(p).mtimeMs : 0);
-const headers = ['addon.cc', 'gru_types.h', 'kernels_impl.h', 'vec.h', 'layer.h', 'memory.h', 'thread_pool.h', 'scalar_activations.h', 'cpu_features.h'].map((f) =>
+const headers = ['addon.cc', 'promise_worker.h', 'gru_types.h', 'kernels_impl.h', 'vec.h', 'layer.h', 'memory.h', 'thread_pool.h', 'scalar_activations.h', 'cpu_features.h'].map((f) =>
   mtime(join(pkg, 'native', f)),
 );
 const newestHeader = Math.max(...headers, mtime(fileURLToPath(import.meta.url)));
