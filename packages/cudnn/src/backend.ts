@@ -21,7 +21,17 @@ export interface CudnnBackend extends GruBackend {
 /** Opens the device for resolved options (the native addon; tests substitute a double). */
 export type RuntimeOpener = (options: ResolvedOptions) => Promise<DeviceRuntime>;
 
-const pythonProbes = new Map<string, PythonProbe>();
+/** One probe per Python executable per process (the promise, so concurrent loads share it). */
+const pythonProbes = new Map<string, Promise<PythonProbe>>();
+
+function probeOnce(executable: string): Promise<PythonProbe> {
+  let probe = pythonProbes.get(executable);
+  if (!probe) {
+    probe = probePython(executable);
+    pythonProbes.set(executable, probe);
+  }
+  return probe;
+}
 
 function describeAttempts(library: string, attempts: NativeAttempt[]): string {
   const mine = attempts.filter((a) => a.library === library);
@@ -50,11 +60,8 @@ export async function openNativeRuntime(o: ResolvedOptions): Promise<DeviceRunti
     throw new Error(`the cuDNN backend runs on Linux with an NVIDIA GPU; this is ${process.platform}/${process.arch}`);
   }
   const addon = loadAddon();
-  let python: PythonProbe | null = null;
-  if (o.python !== false) {
-    python = pythonProbes.get(o.python) ?? probePython(o.python);
-    pythonProbes.set(o.python, python);
-  }
+  // Only here, in load(): never on a synchronous path, and never from supports().
+  const python = o.python === false ? null : await probeOnce(o.python);
   const plan = searchPlan({ cudnnPath: o.cudnnPath, cudaDriverPath: o.cudaDriverPath, env: process.env, python });
   const result = await addon.openRuntime({ driver: plan.driver, cudnn: plan.cudnn, cublasLtDirs: plan.cublasLtDirs, device: o.device });
   if (result.ok && result.runtime) return result.runtime;
