@@ -21,8 +21,13 @@ export interface CudnnBackend extends GruBackend {
 /** Opens the device for resolved options (the native addon; tests substitute a double). */
 export type RuntimeOpener = (options: ResolvedOptions) => Promise<DeviceRuntime>;
 
-/** One probe per Python executable per process (the promise, so concurrent loads share it). */
-const pythonProbes = new Map<string, Promise<PythonProbe>>();
+/**
+ * One probe per Python executable per process (the promise, so concurrent loads share it), kept
+ * on globalThis so that the ESM and CommonJS builds, or two copies of the package, share it too.
+ */
+const PROBES_KEY = Symbol.for('@gru/cudnn.pythonProbes');
+const pythonProbes: Map<string, Promise<PythonProbe>> = ((globalThis as Record<symbol, unknown>)[PROBES_KEY] as Map<string, Promise<PythonProbe>> | undefined) ??
+  ((globalThis as Record<symbol, unknown>)[PROBES_KEY] = new Map<string, Promise<PythonProbe>>());
 
 function probeOnce(executable: string): Promise<PythonProbe> {
   let probe = pythonProbes.get(executable);
