@@ -13,6 +13,7 @@
 #include <napi.h>
 
 #include <memory>
+#include <new>
 #include <string>
 #include <utility>
 
@@ -24,7 +25,12 @@ class PromiseWorker {
   // leaked) when the worker cannot be made or queued.
   template <class W, class... Args>
   static Napi::Promise Start(Napi::Env env, Args&&... args) {
-    std::unique_ptr<PromiseWorker> worker(new W(env, std::forward<Args>(args)...));
+    std::unique_ptr<PromiseWorker> worker;
+    try {
+      worker.reset(new W(env, std::forward<Args>(args)...));
+    } catch (const std::bad_alloc&) {
+      throw Napi::RangeError::New(env, "cuDNN backend: out of host memory for the copies of the call's arrays.");
+    }
     const napi_value promise = worker->Queue(env);
     worker.release();  // deleted by its completion
     return Napi::Promise(env, promise);
