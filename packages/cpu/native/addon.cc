@@ -19,6 +19,8 @@
 #include "cpu_features.h"
 #include "layer.h"
 #include "memory.h"
+#include "promise_worker.h"
+#include "thread_pool.h"
 
 namespace gru {
 namespace {
@@ -288,7 +290,9 @@ Napi::Float32Array adoptOutput(Napi::Env env, FloatBuffer& buf) {
         env, buf.data(), bytes,
         [](Napi::Env e, void* p, size_t* sz) {
           freeAligned(p, *sz, false);
-          Napi::MemoryManagement::AdjustExternalMemory(e, -static_cast<int64_t>(*sz));
+          // The raw call: a finalizer (possibly at environment teardown) must not throw.
+          int64_t adjusted;
+          napi_adjust_external_memory(e, -static_cast<int64_t>(*sz), &adjusted);
           delete sz;
         },
         size);
@@ -393,11 +397,12 @@ const T* own(AlignedBuffer<T>& dst, const T* src, size_t n) {
   return dst.data();
 }
 
-class ForwardWorker : public Napi::AsyncWorker {
+class ForwardWorker : public PromiseWorker {
  public:
-  ForwardWorker(Napi::Env env, std::shared_ptr<const Layer> layer, const Request& r, const Threading& threading, uint64_t owner)
-      : Napi::AsyncWorker(env, "gru.cpu.forward"),
-        deferred_(Napi::Promise::Deferred::New(env)),
+  // Copies every input into native memory here, on the JavaScript thread: the caller may change,
+  // transfer or drop its arrays as soon as forward() returns.
+  ForwardWorker(Napi::Env, std::shared_ptr<const Layer> layer, const Request& r, const Threading& threading, uint64_t owner)
+      : PromiseWorker("gru.cpu.forward", "gru cpu backend: forward: out of memory while allocating its working memory"),
         layer_(std::move(layer)),
         threading_(threading) {
     c_ = r.c;
@@ -444,30 +449,12 @@ class ForwardWorker : public Napi::AsyncWorker {
     if (inputs_.data()) layer_->giveInputBuffer(std::move(inputs_));
   }
 
-  Napi::Promise promise() const { return deferred_.Promise(); }
-
  protected:
-  void Execute() override {
-    try {
-      layer_->forward(c_, threading_.threads, threading_.minStepMacs);
-    } catch (const std::bad_alloc&) {
-      SetError("gru cpu backend: forward: out of memory while allocating its working memory");
-    }
-  }
+  void run() override { layer_->forward(c_, threading_.threads, threading_.minStepMacs); }
 
-  void OnOK() override {
-    Napi::Env env = Env();
-    try {
-      deferred_.Resolve(resultObject(env, adoptOutput(env, out_), adoptOutput(env, last_), std::move(saved_)));
-    } catch (const Napi::Error& e) {
-      deferred_.Reject(e.Value());
-    }
-  }
-
-  void OnError(const Napi::Error& e) override { deferred_.Reject(Napi::RangeError::New(Env(), e.Message()).Value()); }
+  Napi::Value result(Napi::Env env) override { return resultObject(env, adoptOutput(env, out_), adoptOutput(env, last_), std::move(saved_)); }
 
  private:
-  Napi::Promise::Deferred deferred_;
   std::shared_ptr<const Layer> layer_;
   Threading threading_;
   CallArgs c_;
@@ -475,11 +462,11 @@ class ForwardWorker : public Napi::AsyncWorker {
   std::shared_ptr<SavedCall> saved_;
 };
 
-class BackwardWorker : public Napi::AsyncWorker {
+class BackwardWorker : public PromiseWorker {
  public:
-  BackwardWorker(Napi::Env env, const BackRequest& r, const Threading& threading)
-      : Napi::AsyncWorker(env, "gru.cpu.backward"),
-        deferred_(Napi::Promise::Deferred::New(env)),
+  // Copies the output gradients here, on the JavaScript thread (see ForwardWorker).
+  BackwardWorker(Napi::Env, const BackRequest& r, const Threading& threading)
+      : PromiseWorker("gru.cpu.backward", "gru cpu backend: backward: out of memory while allocating its working memory"),
         saved_(r.saved),
         grads_(*r.saved->layer, r.saved->B, r.saved->T),
         threading_(threading) {
@@ -489,30 +476,12 @@ class BackwardWorker : public Napi::AsyncWorker {
     grads_.into(a_);
   }
 
-  Napi::Promise promise() const { return deferred_.Promise(); }
-
  protected:
-  void Execute() override {
-    try {
-      saved_->layer->backward(a_, threading_.threads, threading_.minStepMacs);
-    } catch (const std::bad_alloc&) {
-      SetError("gru cpu backend: backward: out of memory while allocating its working memory");
-    }
-  }
+  void run() override { saved_->layer->backward(a_, threading_.threads, threading_.minStepMacs); }
 
-  void OnOK() override {
-    Napi::Env env = Env();
-    try {
-      deferred_.Resolve(grads_.toJs(env, a_.useBias));
-    } catch (const Napi::Error& e) {
-      deferred_.Reject(e.Value());
-    }
-  }
-
-  void OnError(const Napi::Error& e) override { deferred_.Reject(Napi::RangeError::New(Env(), e.Message()).Value()); }
+  Napi::Value result(Napi::Env env) override { return grads_.toJs(env, a_.useBias); }
 
  private:
-  Napi::Promise::Deferred deferred_;
   std::shared_ptr<SavedCall> saved_;
   Gradients grads_;
   Threading threading_;
@@ -688,15 +657,11 @@ Napi::Value LayerWrap::Backward(const Napi::CallbackInfo& info) {
   live(chk);
   const BackRequest r = parseBackward(chk, env, id_, info[0], info[1], info[2]);
   const Threading threading = threadingArgs(chk, info, 3);
-  BackwardWorker* worker;
   try {
-    worker = new BackwardWorker(env, r, threading);
+    return PromiseWorker::start<BackwardWorker>(env, r, threading);
   } catch (const std::bad_alloc&) {
     throwOutOfMemory(env, chk.where(), "the gradients and copies of the output gradients");
   }
-  Napi::Promise p = worker->promise();
-  worker->Queue();
-  return p;
 }
 
 // forward(request, threads, minStepMacs) -> Promise<{output, lastState}>: runs on a libuv worker thread (and
@@ -707,20 +672,24 @@ Napi::Value LayerWrap::Forward(const Napi::CallbackInfo& info) {
   const std::shared_ptr<const Layer> layer = live(chk);
   const Request r = parseRequest(chk, spec_, info[0]);
   const Threading threading = threadingArgs(chk, info, 1);
-  ForwardWorker* worker;
   try {
-    worker = new ForwardWorker(env, layer, r, threading, id_);
+    return PromiseWorker::start<ForwardWorker>(env, layer, r, threading, id_);
   } catch (const std::bad_alloc&) {
     throwOutOfMemory(env, chk.where(), r.keep ? "copies of the inputs, the outputs and what backward needs" : "copies of the inputs and the outputs");
   }
-  Napi::Promise p = worker->promise();
-  worker->Queue();  // the worker deletes itself when done
-  return p;
 }
 
 class CpuAddon : public Napi::Addon<CpuAddon> {
  public:
   CpuAddon(Napi::Env env, Napi::Object exports) {
+    // This environment uses the process-wide thread pool until its cleanup hook runs (Node has
+    // finished the calls in flight by then). A hook, not this object's finalizer: the hook is
+    // guaranteed to run at teardown, before Node may unload the addon.
+    ThreadPool::addUser();
+    if (napi_add_env_cleanup_hook(env, &CpuAddon::leavePool, &poolToken_) != napi_ok) {
+      ThreadPool::removeUser();
+      throw Napi::Error::New(env, "gru cpu backend: could not register the environment's cleanup hook");
+    }
     DefineAddon(exports, {
                              InstanceValue("abi", Napi::Number::New(env, kAddonAbi), napi_enumerable),
                              InstanceValue("Layer", LayerWrap::Init(env), napi_enumerable),
@@ -743,6 +712,11 @@ class CpuAddon : public Napi::Addon<CpuAddon> {
   }
 
   Napi::Value BytesInUse(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(bytesInUse())); }
+
+  static void leavePool(void*) noexcept { ThreadPool::removeUser(); }
+
+  // Distinct per instance: Node requires each (hook, argument) pair to be unique.
+  char poolToken_ = 0;
 };
 
 }  // namespace

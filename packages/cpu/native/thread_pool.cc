@@ -98,11 +98,38 @@ ThreadPool& ThreadPool::shared() {
   return *pool;
 }
 
+namespace {
+std::mutex gUsersMutex;
+int gUsers = 0;
+}  // namespace
+
+void ThreadPool::addUser() {
+  std::lock_guard<std::mutex> lock(gUsersMutex);
+  ++gUsers;
+}
+
+void ThreadPool::removeUser() {
+  std::lock_guard<std::mutex> lock(gUsersMutex);
+  if (gUsers > 0 && --gUsers == 0) shared().stop();
+}
+
+void ThreadPool::stop() {
+  std::lock_guard<std::mutex> lock(busy_);
+  if (workers_.empty()) return;
+  stopping_.store(true, std::memory_order_seq_cst);
+  generation_.fetch_add(1, std::memory_order_seq_cst);
+  wakeAll(generation_);
+  for (std::thread& t : workers_) t.join();
+  workers_.clear();
+  stopping_.store(false, std::memory_order_seq_cst);
+}
+
 void ThreadPool::ensureWorkers(int count) {
+  // Joinable threads (stop() joins them); the pool is never destroyed, so none is left
+  // joinable in a destructor.
   while (static_cast<int>(workers_.size()) < count) {
     const int index = static_cast<int>(workers_.size());
     workers_.emplace_back([this, index] { workerLoop(index); });
-    workers_.back().detach();
   }
 }
 
@@ -137,12 +164,15 @@ void ThreadPool::run(int n, Job job, void* ctx) {
 void ThreadPool::workerLoop(int index) {
   uint32_t seen = generation_.load(std::memory_order_acquire);
   for (;;) {
-    auto posted = [&] { return generation_.load(std::memory_order_acquire) != seen; };
+    // stop() is checked along with the generation: a thread that starts after stop() moved the
+    // generation must not wait for a further move.
+    auto posted = [&] { return generation_.load(std::memory_order_seq_cst) != seen || stopping_.load(std::memory_order_seq_cst); };
     if (!spinUntil(posted, kIdleSpin)) {
       idleSleepers_.fetch_add(1, std::memory_order_seq_cst);
-      while (generation_.load(std::memory_order_seq_cst) == seen) sleepWhile(generation_, seen);
+      while (!posted()) sleepWhile(generation_, seen);
       idleSleepers_.fetch_sub(1, std::memory_order_relaxed);
     }
+    if (stopping_.load(std::memory_order_seq_cst)) return;
     seen = generation_.load(std::memory_order_acquire);
     active_.fetch_add(1, std::memory_order_seq_cst);
     if (state_.load(std::memory_order_seq_cst) == ((static_cast<uint64_t>(seen) << 1) | 1)) {

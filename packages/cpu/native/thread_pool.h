@@ -87,8 +87,15 @@ class ThreadPool {
  public:
   using Job = void (*)(void* ctx, int tid, int nthreads);
 
-  // The process-wide pool (created on first use, never destroyed: its threads sleep at exit).
+  // The process-wide pool (created on first use, never destroyed).
   static ThreadPool& shared();
+
+  // Each Node environment that loads the addon (the main thread, every worker thread) is a user
+  // of the pool, from its start to its cleanup hook. When the last user goes, the pool's threads
+  // are stopped and joined: Node may unload the addon with that environment, and a thread left
+  // running would then execute unmapped code. The next user starts threads afresh.
+  static void addUser();
+  static void removeUser();
 
   // Runs job(ctx, tid, n) on the calling thread (tid 0) and on up to n - 1 pool threads. The job
   // must finish its work even if no pool thread ever joins (the phase protocol does): a pool
@@ -100,6 +107,8 @@ class ThreadPool {
   ThreadPool() = default;
   void ensureWorkers(int count);
   void workerLoop(int index);
+  // Stops and joins every pool thread (between jobs: holds the pool like a caller does).
+  void stop();
 
   std::mutex busy_;
   std::vector<std::thread> workers_;
@@ -113,6 +122,7 @@ class ThreadPool {
   alignas(64) std::atomic<uint32_t> active_{0};
   std::atomic<int> idleSleepers_{0};
   std::atomic<int> callerSleeping_{0};
+  std::atomic<bool> stopping_{false};
 };
 
 }  // namespace gru

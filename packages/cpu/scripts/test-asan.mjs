@@ -8,16 +8,14 @@
 //
 // Needs g++ with libasan (Debian's g++ has it). Leak checking is off: Node itself keeps memory
 // until exit; native leaks are what the memoryInUse() tests catch.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { buildAddon, pkg } from './native-build.mjs';
 
 if (process.argv.includes('--if-ci') && process.env.CI !== 'true') process.exit(0);
 
-const pkg = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(join(pkg, 'package.json'));
 const out = join(pkg, 'build-asan');
 const addon = join(out, 'gru_cpu.node');
@@ -29,60 +27,11 @@ if (!libasan.startsWith('/') || !existsSync(libasan)) {
   process.exit(1);
 }
 
-function nodeHeaders() {
-  const local = join(dirname(dirname(process.execPath)), 'include', 'node');
-  if (existsSync(join(local, 'node_api.h'))) return local;
-  // node-gyp's download cache, when Node came without headers.
-  const cache = join(process.env.HOME ?? '', '.cache', 'node-gyp', process.versions.node, 'include', 'node');
-  if (existsSync(join(cache, 'node_api.h'))) return cache;
-  console.error('test:asan: Node.js headers not found (neither beside this Node nor in the node-gyp cache).');
-  process.exit(1);
-}
-
-const x64 = process.arch === 'x64';
-const sources = [
-  ['addon.cc', []],
-  ['cpu_features.cc', []],
-  ['isa_base.cc', []],
-  ['layer.cc', []],
-  ['memory.cc', []],
-  ['scalar_activations.cc', []],
-  ['thread_pool.cc', []],
-  ...(x64 ? [['isa_avx2.cc', ['-mavx2', '-mfma']], ['isa_avx512.cc', ['-mavx512f', '-mavx2', '-mfma']]] : []),
-];
-const common = [
-  '-std=gnu++20', '-O1', '-g', '-fPIC', '-fexceptions', '-ffp-contract=fast', '-fsanitize=address', '-fno-omit-frame-pointer',
-  `-I${nodeHeaders()}`, `-I${require('node-addon-api').include_dir}`,
-  '-DNAPI_VERSION=8', '-DNAPI_CPP_EXCEPTIONS', '-DNODE_ADDON_API_DISABLE_DEPRECATED', ...(x64 ? ['-DGRU_HAVE_X86_KERNELS'] : []),
-];
-
-const mtime = (p) => (existsSync(p) ? statSync(p).mtimeMs : 0);
-const headers = ['addon.cc', 'gru_types.h', 'kernels_impl.h', 'vec.h', 'layer.h', 'memory.h', 'thread_pool.h', 'scalar_activations.h', 'cpu_features.h'].map((f) =>
-  mtime(join(pkg, 'native', f)),
-);
-const newestHeader = Math.max(...headers, mtime(fileURLToPath(import.meta.url)));
-
-function compile([file, flags]) {
-  const obj = join(out, file.replace(/\.cc$/, '.o'));
-  const src = join(pkg, 'native', file);
-  if (mtime(obj) > Math.max(mtime(src), newestHeader)) return Promise.resolve(obj);
-  return new Promise((resolve, reject) => {
-    const p = spawn('g++', [...common, ...flags, '-c', src, '-o', obj], { stdio: 'inherit' });
-    p.on('exit', (code) => (code === 0 ? resolve(obj) : reject(new Error(`g++ failed on ${file} (exit ${code})`))));
-  });
-}
+// The host's compiler, with no prebuilt-binary link options: the sanitizer runtime is preloaded.
+const target = { platform: process.platform, arch: process.arch, cxx: 'g++', compile: ['-fPIC'], link: ['-shared'] };
 
 async function build() {
-  const jobs = Math.max(1, Math.min(4, availableParallelism()));
-  const objects = [];
-  const queue = [...sources];
-  await Promise.all(
-    Array.from({ length: jobs }, async () => {
-      while (queue.length) objects.push(await compile(queue.shift()));
-    }),
-  );
-  const link = spawnSync('g++', ['-shared', '-fsanitize=address', '-o', addon, ...objects], { stdio: 'inherit' });
-  if (link.status !== 0) throw new Error('linking the AddressSanitizer build failed');
+  await buildAddon({ out, target, optimize: ['-O1', '-g'], extra: ['-fsanitize=address', '-fno-omit-frame-pointer'] });
 }
 
 const started = Date.now();

@@ -228,8 +228,10 @@ SavedWrap::SavedWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SavedWra
 }
 
 SavedWrap::~SavedWrap() {
-  // A finalizer may not call into JavaScript, but adjusting external memory is allowed there.
-  if (reported_) napi_adjust_external_memory(env_, -reported_, nullptr);
+  // A finalizer may not call into JavaScript, but adjusting external memory is allowed there
+  // (it needs somewhere to write the new total: with a null pointer it does nothing).
+  int64_t total = 0;
+  if (reported_) napi_adjust_external_memory(env_, -reported_, &total);
   reported_ = 0;
 }
 

@@ -21,7 +21,22 @@ export interface CudnnBackend extends GruBackend {
 /** Opens the device for resolved options (the native addon; tests substitute a double). */
 export type RuntimeOpener = (options: ResolvedOptions) => Promise<DeviceRuntime>;
 
-const pythonProbes = new Map<string, PythonProbe>();
+/**
+ * One probe per Python executable per process (the promise, so concurrent loads share it), kept
+ * on globalThis so that the ESM and CommonJS builds, or two copies of the package, share it too.
+ */
+const PROBES_KEY = Symbol.for('@gru/cudnn.pythonProbes');
+const pythonProbes: Map<string, Promise<PythonProbe>> = ((globalThis as Record<symbol, unknown>)[PROBES_KEY] as Map<string, Promise<PythonProbe>> | undefined) ??
+  ((globalThis as Record<symbol, unknown>)[PROBES_KEY] = new Map<string, Promise<PythonProbe>>());
+
+function probeOnce(executable: string): Promise<PythonProbe> {
+  let probe = pythonProbes.get(executable);
+  if (!probe) {
+    probe = probePython(executable);
+    pythonProbes.set(executable, probe);
+  }
+  return probe;
+}
 
 function describeAttempts(library: string, attempts: NativeAttempt[]): string {
   const mine = attempts.filter((a) => a.library === library);
@@ -50,11 +65,8 @@ export async function openNativeRuntime(o: ResolvedOptions): Promise<DeviceRunti
     throw new Error(`the cuDNN backend runs on Linux with an NVIDIA GPU; this is ${process.platform}/${process.arch}`);
   }
   const addon = loadAddon();
-  let python: PythonProbe | null = null;
-  if (o.python !== false) {
-    python = pythonProbes.get(o.python) ?? probePython(o.python);
-    pythonProbes.set(o.python, python);
-  }
+  // Only here, in load(): never on a synchronous path, and never from supports().
+  const python = o.python === false ? null : await probeOnce(o.python);
   const plan = searchPlan({ cudnnPath: o.cudnnPath, cudaDriverPath: o.cudaDriverPath, env: process.env, python });
   const result = await addon.openRuntime({ driver: plan.driver, cudnn: plan.cudnn, cublasLtDirs: plan.cublasLtDirs, device: o.device });
   if (result.ok && result.runtime) return result.runtime;

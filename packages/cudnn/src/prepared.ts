@@ -8,13 +8,14 @@ import {
   type GruWeights,
   type PreparedGru,
 } from '@gru/core';
-import type { DeviceLayer, DeviceSaved } from './device.js';
+import type { DeviceBackwardArgs, DeviceForwardArgs, DeviceLayer, DeviceSaved } from './device.js';
 import {
   alloc,
   arrangeInputGradients,
   arrangeOutputGradients,
   arrangeOutputs,
   asDtype,
+  copyAs,
   initialStateGradient,
   planSequences,
   reverseWithinLengths,
@@ -31,6 +32,18 @@ export class CudnnSaved {
     readonly plan: SequencePlan,
     readonly shape: Shape,
   ) {}
+}
+
+interface ForwardCall {
+  args: DeviceForwardArgs;
+  plan: SequencePlan;
+  shape: Shape;
+}
+
+interface BackwardCall {
+  saved: CudnnSaved;
+  args: DeviceBackwardArgs;
+  dh0Direct: Float64Array;
 }
 
 function checkLength(what: string, got: ArrayLike<number> | undefined, want: number, shape: string): void {
@@ -72,13 +85,22 @@ export class CudnnPreparedGru implements PreparedGru {
   }
 
   /**
-   * Runs `task` after every earlier call on this layer (a failure does not block later calls).
-   * A call made before dispose() still runs; one made after rejects.
+   * Takes what the call needs from its arguments now (`snapshot`: copies, checked), then runs
+   * `task` on it after every earlier call on this layer (a failure does not block later calls).
+   * The snapshot is why a caller may change or transfer its arrays as soon as a call returns,
+   * although the call itself waits its turn. A call made before dispose() still runs; one made
+   * after rejects.
    */
-  private enqueue<T>(task: () => Promise<T> | T): Promise<T> {
+  private enqueue<S, T>(snapshot: () => S, task: (s: S) => Promise<T> | T): Promise<T> {
     if (this.disposed) return Promise.reject(new Error('cuDNN backend: a call was made on a disposed prepared layer.'));
+    let taken: S;
+    try {
+      taken = snapshot();
+    } catch (err) {
+      return Promise.reject(err);
+    }
     this.pending++;
-    const run = this.tail.then(task, task).finally(() => {
+    const run = this.tail.then(() => task(taken), () => task(taken)).finally(() => {
       if (--this.pending === 0 && this.disposed) this.release();
     });
     this.tail = run.catch(() => undefined);
@@ -86,16 +108,18 @@ export class CudnnPreparedGru implements PreparedGru {
   }
 
   setWeights(weights: GruWeights): Promise<void> {
-    const packed = packWeights(weights, this.spec.inputDim, this.spec.units, this.spec.dtype);
-    return this.enqueue(() => this.live('setWeights').setWeights(packed));
+    return this.enqueue(
+      () => packWeights(weights, this.spec.inputDim, this.spec.units, this.spec.dtype),
+      (packed) => this.live('setWeights').setWeights(packed),
+    );
   }
 
   forward(request: ForwardRequest): Promise<ForwardResult> {
-    return this.enqueue(() => this.runForward(request));
+    return this.enqueue(() => this.forwardCall(request), (call) => this.runForward(call));
   }
 
   backward(saved: unknown, request: BackwardRequest): Promise<GruGradients> {
-    return this.enqueue(() => this.runBackward(saved, request));
+    return this.enqueue(() => this.backwardCall(saved, request), (call) => this.runBackward(call));
   }
 
   /** Frees the device memory now, or as soon as the calls already made have finished. Idempotent. */
@@ -111,8 +135,11 @@ export class CudnnPreparedGru implements PreparedGru {
     this.layer = null;
   }
 
-  private async runForward(req: ForwardRequest): Promise<ForwardResult> {
-    const layer = this.live('forward');
+  /** A forward call's arguments, copied and laid out for cuDNN (run later, in turn). */
+  private forwardCall(req: ForwardRequest): ForwardCall {
+    if (req === null || typeof req !== 'object') {
+      throw new TypeError(`cuDNN backend: forward() needs a request object {x, batch, timesteps, ...}; received ${String(req)}.`);
+    }
     const { inputDim: D, units: H, dtype } = this.spec;
     const { batch: B, timesteps: T } = req;
     if (req.inputDropoutMasks || req.recurrentDropoutMasks) {
@@ -122,24 +149,30 @@ export class CudnnPreparedGru implements PreparedGru {
     if (req.initialState) checkLength('initialState', req.initialState, B * H, `batch*units = ${B}*${H}`);
     const plan = planSequences(req.mask, B, T);
     const shape: Shape = { batch: B, timesteps: T, units: H, goBackwards: req.goBackwards, returnSequences: req.returnSequences };
-    const x0 = asDtype(req.x, dtype);
-    const x = req.goBackwards ? reverseWithinLengths(x0, plan.lengths, T, D) : x0;
-    const h0 = req.initialState ? asDtype(req.initialState, dtype) : null;
+    const x = req.goBackwards ? reverseWithinLengths(asDtype(req.x, dtype), plan.lengths, T, D) : copyAs(req.x, dtype);
+    const h0 = req.initialState ? copyAs(req.initialState, dtype) : null;
     const y = req.returnSequences ? alloc(dtype, B * T * H) : null;
     const hy = alloc(dtype, B * H);
-    const training = req.keepForBackward === true;
-    const device = await layer.forward({ batch: B, timesteps: T, seqLengths: plan.cudnnLengths, x, hx: h0, y, hy, training });
-    const { output, lastState } = arrangeOutputs(y, hy, h0, plan, shape, dtype);
+    const args: DeviceForwardArgs = { batch: B, timesteps: T, seqLengths: plan.cudnnLengths, x, hx: h0, y, hy, training: req.keepForBackward === true };
+    return { args, plan, shape };
+  }
+
+  private async runForward({ args, plan, shape }: ForwardCall): Promise<ForwardResult> {
+    const device = await this.live('forward').forward(args);
+    const { output, lastState } = arrangeOutputs(args.y, args.hy, args.hx, plan, shape, this.spec.dtype);
     if (!device) return { output, lastState };
     this.prune();
     this.saved.add(new WeakRef(device));
     return { output, lastState, saved: new CudnnSaved(this, device, plan, shape) };
   }
 
-  private async runBackward(saved: unknown, req: BackwardRequest): Promise<GruGradients> {
-    const layer = this.live('backward');
+  /** A backward call's output gradients, copied and laid out for cuDNN (run later, in turn). */
+  private backwardCall(saved: unknown, req: BackwardRequest): BackwardCall {
     if (!(saved instanceof CudnnSaved) || saved.owner !== this) {
       throw new TypeError('cuDNN backend: backward() needs the `saved` value of a forward call this prepared layer ran with keepForBackward.');
+    }
+    if (req === null || typeof req !== 'object') {
+      throw new TypeError(`cuDNN backend: backward() needs a request object {dOutput, dLastState?}; received ${String(req)}.`);
     }
     const { inputDim: D, units: H, dtype } = this.spec;
     const { plan, shape } = saved;
@@ -148,14 +181,18 @@ export class CudnnPreparedGru implements PreparedGru {
     checkLength('dOutput', req.dOutput, outLength, shape.returnSequences ? 'batch*timesteps*units' : 'batch*units');
     if (req.dLastState) checkLength('dLastState', req.dLastState, B * H, 'batch*units');
     const { dy, dhy, dh0Direct } = arrangeOutputGradients(req.dOutput, req.dLastState, plan, shape, dtype);
-    const dx = alloc(dtype, B * shape.timesteps * D);
-    const dhx = alloc(dtype, B * H);
-    const dw = alloc(dtype, 3 * H * D + 3 * H * H + 6 * H);
-    await layer.backward(saved.device, { dy, dhy, dx, dhx, dw });
-    const w = unpackWeights(dw, D, H, dtype);
+    const args: DeviceBackwardArgs = { dy, dhy, dx: alloc(dtype, B * shape.timesteps * D), dhx: alloc(dtype, B * H), dw: alloc(dtype, 3 * H * D + 3 * H * H + 6 * H) };
+    return { saved, args, dh0Direct };
+  }
+
+  private async runBackward({ saved, args, dh0Direct }: BackwardCall): Promise<GruGradients> {
+    await this.live('backward').backward(saved.device, args);
+    const { inputDim: D, units: H, dtype } = this.spec;
+    const { plan, shape } = saved;
+    const w = unpackWeights(args.dw, D, H, dtype);
     return {
-      dx: arrangeInputGradients(dx, plan, D, shape.goBackwards, dtype),
-      dInitialState: initialStateGradient(dhx, dh0Direct, plan, H, dtype),
+      dx: arrangeInputGradients(args.dx, plan, D, shape.goBackwards, dtype),
+      dInitialState: initialStateGradient(args.dhx, dh0Direct, plan, H, dtype),
       dKernel: w.kernel,
       dRecurrentKernel: w.recurrentKernel,
       dBias: w.bias,

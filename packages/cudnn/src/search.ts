@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { basename, dirname, join } from 'node:path';
 import type { NativeCandidate } from './native.js';
 
@@ -53,17 +53,41 @@ const PYTHON_SCRIPT = [
   'print(json.dumps(out))',
 ].join('\n');
 
-/** Asks Python where the pip wheels are (how the nvidia-cudnn wheels are usually installed). */
-export function probePython(executable: string, timeoutMs = 10000): PythonProbe {
-  try {
-    const text = execFileSync(executable, ['-c', PYTHON_SCRIPT], { encoding: 'utf8', timeout: timeoutMs, stdio: ['ignore', 'pipe', 'pipe'] });
-    const json = JSON.parse(text.trim().split('\n').pop() ?? '{}') as { site?: string[]; cudnn?: string[]; error?: string | null };
-    return { executable, cudnnLibDirs: json.cudnn ?? [], sitePackages: json.site ?? [], error: json.error ?? undefined };
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException & { stderr?: string };
-    const why = e.code === 'ENOENT' ? 'not installed' : (e.stderr?.trim().split('\n').pop() ?? e.message);
-    return { executable, cudnnLibDirs: [], sitePackages: [], error: `${executable} could not be run: ${why}` };
-  }
+/** How long Python gets to answer (it normally takes 50-300 ms, more on a loaded machine). */
+export const PYTHON_PROBE_TIMEOUT_MS = 3000;
+
+/**
+ * Asks Python where the pip wheels are (how the nvidia-cudnn wheels are usually installed). An
+ * asynchronous child process: the event loop keeps turning while Python starts, and a Python that
+ * does not answer within `timeoutMs` is killed and reported. Never throws.
+ */
+export function probePython(executable: string, timeoutMs = PYTHON_PROBE_TIMEOUT_MS): Promise<PythonProbe> {
+  const failed = (why: string): PythonProbe => ({ executable, cudnnLibDirs: [], sitePackages: [], error: why });
+  return new Promise((resolve) => {
+    try {
+      execFile(
+        executable,
+        ['-c', PYTHON_SCRIPT],
+        { encoding: 'utf8', timeout: timeoutMs, killSignal: 'SIGKILL', windowsHide: true, maxBuffer: 1 << 20 },
+        (err, stdout, stderr) => {
+          if (err) {
+            const e = err as NodeJS.ErrnoException & { killed?: boolean };
+            if (e.code === 'ENOENT') return resolve(failed(`${executable} could not be run: not installed`));
+            if (e.killed) return resolve(failed(`${executable} did not answer within ${timeoutMs} ms`));
+            return resolve(failed(`${executable} could not be run: ${stderr.trim().split('\n').pop() || e.message}`));
+          }
+          try {
+            const json = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { site?: string[]; cudnn?: string[]; error?: string | null };
+            resolve({ executable, cudnnLibDirs: json.cudnn ?? [], sitePackages: json.site ?? [], error: json.error ?? undefined });
+          } catch {
+            resolve(failed(`${executable} could not be run: it printed no JSON (${JSON.stringify(stdout.trim().slice(0, 200))})`));
+          }
+        },
+      );
+    } catch (err) {
+      resolve(failed(`${executable} could not be run: ${(err as Error).message}`));
+    }
+  });
 }
 
 function splitPath(value: string | undefined): string[] {

@@ -41,6 +41,12 @@ export function asDtype(a: ArrayLike<number>, dtype: DType): FloatArray {
   return a instanceof Float32Array ? a : Float32Array.from(a);
 }
 
+/** A private copy in `dtype` (never the caller's array, which may change once the call returns). */
+export function copyAs(a: ArrayLike<number>, dtype: DType): FloatArray {
+  if (dtype === 'float64') return a instanceof Float64Array ? a.slice() : Float64Array.from(a);
+  return a instanceof Float32Array ? a.slice() : Float32Array.from(a);
+}
+
 /** Sequence lengths from a right-padded mask (a kept prefix per row); throws on a mask with holes. */
 export function planSequences(mask: Uint8Array | undefined, batch: number, timesteps: number): SequencePlan {
   const lengths = new Int32Array(batch).fill(timesteps);

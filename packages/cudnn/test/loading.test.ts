@@ -75,14 +75,14 @@ describe('where the libraries are searched', () => {
     expect(plan.cudnn.some((c) => c.path === '/usr/local/cuda/targets/sbsa-linux/lib/libcudnn.so.9')).toBe(true);
   });
 
-  it('asks Python for the wheel: a missing interpreter and a missing wheel both say why', () => {
-    const none = probePython(join(dir, 'no-such-python'));
+  it('asks Python for the wheel: a missing interpreter and a missing wheel both say why', async () => {
+    const none = await probePython(join(dir, 'no-such-python'));
     expect(none.error).toMatch(/could not be run: not installed/);
     const fake = join(dir, 'fake-python');
     writeFileSync(fake, `#!/bin/sh\necho '{"site": ["/s"], "cudnn": ["/s/nvidia/cudnn/lib"], "error": null}'\n`);
     chmodSync(fake, 0o755);
-    expect(probePython(fake)).toEqual({ executable: fake, cudnnLibDirs: ['/s/nvidia/cudnn/lib'], sitePackages: ['/s'], error: undefined });
-    const real = probePython('python3');
+    expect(await probePython(fake)).toEqual({ executable: fake, cudnnLibDirs: ['/s/nvidia/cudnn/lib'], sitePackages: ['/s'], error: undefined });
+    const real = await probePython('python3');
     expect(Array.isArray(real.sitePackages)).toBe(true);
     expect(real.cudnnLibDirs.length > 0 || typeof real.error === 'string').toBe(true);
   });

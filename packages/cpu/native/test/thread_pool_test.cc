@@ -2,8 +2,9 @@
 // test/thread-pool.test.ts, under ThreadSanitizer when the compiler has it).
 //
 // Several callers post jobs to the shared pool at once (the losers run alone), threads join late
-// or not at all, and phases have varying numbers of chunks; every chunk of every phase must run
-// exactly once, and every job must finish. A failure prints what went wrong and exits 1.
+// or not at all, phases have varying numbers of chunks, and the pool is stopped and restarted as
+// its users come and go; every chunk of every phase must run exactly once, and every job must
+// finish. A failure prints what went wrong and exits 1.
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -79,6 +80,29 @@ bool lateJoiners(int trials) {
   return true;
 }
 
+// Users come and go (as Node environments do): when the last leaves, the pool stops and joins its
+// threads; a user arriving meanwhile runs its jobs alone, then on fresh threads.
+bool usersComeAndGo(int rounds) {
+  std::atomic<bool> failed{false};
+  std::vector<std::thread> users;
+  for (int u = 0; u < 3; ++u) {
+    users.emplace_back([&, u] {
+      for (int r = 0; r < rounds && !failed; ++r) {
+        ThreadPool::addUser();
+        for (int i = 0; i < 3; ++i) {
+          Job job(static_cast<unsigned>(u * 7777 + r * 10 + i), 10 + i, 1 + (r + i) % 6);
+          ThreadPool::shared().run(2 + (r + i) % 3, &Job::run, &job);
+          if (!job.check()) failed = true;
+        }
+        ThreadPool::removeUser();
+      }
+    });
+  }
+  for (auto& t : users) t.join();
+  if (failed) std::fprintf(stderr, "users come and go: a job failed\n");
+  return !failed;
+}
+
 int main(int argc, char** argv) {
   // A chunk that runs twice pushes the done count past a phase's target, and that phase then
   // never completes: report a hang as the failure it is.
@@ -106,6 +130,7 @@ int main(int argc, char** argv) {
   }
   for (auto& th : threads) th.join();
   if (bad) return 1;
-  std::printf("ok: late joiners, and %d callers x %d jobs\n", callers, jobsPerCaller);
+  if (!usersComeAndGo(argc > 3 ? std::atoi(argv[3]) : 200)) return 1;
+  std::printf("ok: late joiners, and %d callers x %d jobs, and users coming and going\n", callers, jobsPerCaller);
   return 0;
 }
