@@ -4,7 +4,6 @@ import {
   cudnnEligibility,
   GRU,
   GRU_BACKEND_SPEC_VERSION,
-  GruError,
   referenceBackend,
   registerBackend,
   unregisterBackend,
@@ -13,6 +12,7 @@ import {
   type GruSpec,
   type PreparedGru,
 } from '../src/index.js';
+import { expectGruError } from './helpers/errors.js';
 
 const SPEC: GruSpec = { units: 4, inputDim: 3, activation: 'tanh', recurrentActivation: 'sigmoid', useBias: true, resetAfter: true, dtype: 'float32' };
 const CALL: GruCallInfo = {
@@ -76,17 +76,6 @@ function cudnnFake(name: string, priority = 100): GruBackend & { runs: number } 
 }
 
 const X = [[[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]], [[-0.1, -0.2, -0.3], [0.7, 0.8, 0.9]]];
-
-function expectGruError(fn: () => unknown, ...fragments: string[]): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(GruError);
-  for (const f of fragments) expect((caught as Error).message).toContain(f);
-}
 
 const KERAS_USE_CUDNN_TRUE =
   "use_cudnn=True was specified, but cuDNN is not supported for this layer configuration with this backend. Pass use_cudnn='auto' to fallback to a non-cuDNN implementation.";

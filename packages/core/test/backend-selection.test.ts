@@ -6,7 +6,6 @@ import {
   getBackend,
   GRU,
   GRU_BACKEND_SPEC_VERSION,
-  GruError,
   listBackends,
   loadBackend,
   referenceBackend,
@@ -20,6 +19,7 @@ import {
   type GruSpec,
   type PreparedGru,
 } from '../src/index.js';
+import { expectGruError } from './helpers/errors.js';
 
 interface FakeLog {
   loads: number;
@@ -111,18 +111,6 @@ function layer(options: Record<string, unknown> = {}): GRU {
   const l = new GRU({ units: 3, kernelInitializer: { class_name: 'GlorotUniform', config: { seed: 1 } }, recurrentInitializer: { class_name: 'Orthogonal', config: { seed: 2 } }, ...options });
   l.build([null, null, 2]);
   return l;
-}
-
-function expectGruError(fn: () => unknown, ...fragments: string[]): GruError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(GruError);
-  for (const f of fragments) expect((caught as Error).message).toContain(f);
-  return caught as GruError;
 }
 
 const SPEC: GruSpec = { units: 3, inputDim: 2, activation: 'tanh', recurrentActivation: 'sigmoid', useBias: true, resetAfter: true, dtype: 'float32' };
@@ -362,7 +350,7 @@ describe('load failures', () => {
 
   it('a reason that already ends a sentence gets no second full stop', async () => {
     fake('broken-load-3', { loaded: false, loadError: "Install it next to @gru/webgpu ('npm install webgpu')." });
-    const err = await layer().forward(X, { backend: 'broken-load-3' }).catch((e: Error) => e);
+    const err = (await layer().forward(X, { backend: 'broken-load-3' }).then(() => undefined, (e: unknown) => e)) as Error;
     expect(err.message).toBe("Backend 'broken-load-3' cannot run this call: failed to load: Install it next to @gru/webgpu ('npm install webgpu').");
   });
 });

@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { clearSession, GRUCell, GruError, type GruCellOptions, type Tensor, type TensorLike } from '../src/index.js';
+import { clearSession, GRUCell, type GruCellOptions, type Tensor, type TensorLike } from '../src/index.js';
+import { expectGruError } from './helpers/errors.js';
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -23,18 +24,6 @@ const X = randomArray(B * D, 1, 1.3);
 const H_PREV = randomArray(B * H, 2, 0.9);
 const XT: TensorLike = { shape: [B, D], data: X };
 const HT: TensorLike = { shape: [B, H], data: H_PREV };
-
-function expectGruError(fn: () => unknown, ...fragments: string[]): GruError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(GruError);
-  for (const f of fragments) expect((caught as Error).message).toContain(f);
-  return caught as GruError;
-}
 
 function cellWith(options: Partial<GruCellOptions> = {}): { cell: GRUCell; w: number[][] } {
   const useBias = options.useBias ?? true;

@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { clearSession, GRU, GruError, type GruOptions, type Tensor, type TensorLike } from '../src/index.js';
+import { expectKerasError } from './helpers/errors.js';
 
 /** A small seeded generator (mulberry32) for reproducible weights and inputs. */
 function rng(seed: number): () => number {
@@ -41,20 +42,6 @@ function layer(options: Partial<GruOptions> = {}, seed = 10): GRU {
   const l = new GRU({ units: H, dtype: 'float64', ...options });
   l.setWeights(weightsFor(options, seed));
   return l;
-}
-
-function expectKerasError(fn: () => unknown, kerasType: string, ...fragments: string[]): GruError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(GruError);
-  const err = caught as GruError;
-  expect(err.kerasType).toBe(kerasType);
-  for (const f of fragments) expect(err.message).toContain(f);
-  return err;
 }
 
 /** [a, b, c] -> [b, a, c] on flat data. */

@@ -1,19 +1,8 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { clearSession, deserializeLayer, GRU, GRUCell, GruError, looksLikeKeras2, serializeLayer } from '../src/index.js';
+import { expectKerasError } from './helpers/errors.js';
 
 /** Expect `fn` to throw a GruError of `kerasType` whose message contains every fragment. */
-function expectKerasError(fn: () => unknown, kerasType: string, ...fragments: string[]): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(GruError);
-  const err = caught as GruError;
-  expect(err.kerasType).toBe(kerasType);
-  for (const f of fragments) expect(err.message).toContain(f);
-}
 
 const POLICY = (name: string) => ({ module: 'keras', class_name: 'DTypePolicy', config: { name }, registered_name: null });
 

@@ -1,21 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { getInitializer, getResourceLimits, GRU, GRUCell, GruError, referenceBackend, setResourceLimits, type GruSpec } from '../src/index.js';
+import { getInitializer, getResourceLimits, GRU, GRUCell, referenceBackend, setResourceLimits, type GruSpec } from '../src/index.js';
+import { expectKerasError } from './helpers/errors.js';
 
 // What cannot be allocated (or computed in reasonable time) is refused up front, with the sizes,
 // instead of hanging, climbing past a gigabyte or failing as "Invalid typed array length".
-
-function refused(fn: () => unknown, kerasType: string, ...fragments: string[]): GruError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(GruError);
-  expect((caught as GruError).kerasType).toBe(kerasType);
-  for (const f of fragments) expect((caught as Error).message).toContain(f);
-  return caught as GruError;
-}
 
 afterEach(() => {
   setResourceLimits();
@@ -23,12 +11,12 @@ afterEach(() => {
 
 describe('units past what weights can hold', () => {
   it('units 1e9: refused when the layer is made, naming the layer, the weights and the sizes', () => {
-    refused(() => new GRU({ units: 1e9, name: 'huge' }), 'ValueError', "Layer 'huge' cannot create its weights", 'recurrent_kernel (1000000000, 3000000000)', 'beyond the 2147483647 values one typed array may hold');
-    refused(() => new GRUCell({ units: 1e9 }), 'ValueError', 'cannot create its weights');
+    expectKerasError(() => new GRU({ units: 1e9, name: 'huge' }), 'ValueError', "Layer 'huge' cannot create its weights", 'recurrent_kernel (1000000000, 3000000000)', 'beyond the 2147483647 values one typed array may hold');
+    expectKerasError(() => new GRUCell({ units: 1e9 }), 'ValueError', 'cannot create its weights');
   });
 
   it('units above 2^31: a clear error, not "Invalid typed array length"', () => {
-    const err = refused(() => new GRU({ units: 2 ** 31 + 1 }), 'ValueError', 'cannot create its weights');
+    const err = expectKerasError(() => new GRU({ units: 2 ** 31 + 1 }), 'ValueError', 'cannot create its weights');
     expect(err.message).not.toMatch(/Invalid typed array length/);
   });
 
@@ -38,14 +26,14 @@ describe('units past what weights can hold', () => {
     await expect(l.forward(x)).rejects.toThrow(
       "Layer 'big' cannot create its weights (kernel (1, 60000), recurrent_kernel (20000, 60000), bias (2, 60000)): they need 4.47 GiB in float32, beyond the maxWeightBytes limit of 2.00 GiB (see setResourceLimits",
     );
-    refused(() => l.getWeights(), 'ValueError', 'maxWeightBytes');
+    expectKerasError(() => l.getWeights(), 'ValueError', 'maxWeightBytes');
   });
 
   it('maxWeightBytes can be lowered and raised; weights given by setWeights are not bound by it', () => {
     setResourceLimits({ maxWeightBytes: 100 });
     const c = new GRUCell({ units: 4, name: 'small' });
     c.build(2);
-    refused(() => c.getWeights(), 'ValueError', "Layer 'small' cannot create its weights", 'they need 384 bytes in float32, beyond the maxWeightBytes limit of 100 bytes');
+    expectKerasError(() => c.getWeights(), 'ValueError', "Layer 'small' cannot create its weights", 'they need 384 bytes in float32, beyond the maxWeightBytes limit of 100 bytes');
     // A loader gives weights under its own limits.
     const given = new GRUCell({ units: 4 });
     given.setWeights([{ shape: [2, 12], data: new Float32Array(24) }, { shape: [4, 12], data: new Float32Array(48) }, { shape: [2, 12], data: new Float32Array(24) }]);
@@ -56,15 +44,15 @@ describe('units past what weights can hold', () => {
 
   it('many input features: refused at build (and at the first call), before any allocation', async () => {
     const l = new GRU({ units: 8, name: 'wide' });
-    refused(() => l.build([1, 1, 2 ** 28]), 'ValueError', "Layer 'wide' cannot create its weights", 'kernel (268435456, 24)');
+    expectKerasError(() => l.build([1, 1, 2 ** 28]), 'ValueError', "Layer 'wide' cannot create its weights", 'kernel (268435456, 24)');
     expect(l.built).toBe(false);
     const m = new GRU({ units: 1000 });
     await expect(m.forward({ shape: [1, 1, 2e5], data: new Float32Array(2e5) })).rejects.toThrow(/cannot create its weights.*maxWeightBytes/);
   });
 
   it('the limits are validated', () => {
-    refused(() => setResourceLimits({ maxWeightBytes: -1 }), 'ValueError', '`maxWeightBytes` must be a positive number, received -1');
-    refused(() => setResourceLimits({ maxBytes: 1 } as never), 'ValueError', "unknown limit 'maxBytes'");
+    expectKerasError(() => setResourceLimits({ maxWeightBytes: -1 }), 'ValueError', '`maxWeightBytes` must be a positive number, received -1');
+    expectKerasError(() => setResourceLimits({ maxBytes: 1 } as never), 'ValueError', "unknown limit 'maxBytes'");
     expect(getResourceLimits()).toEqual({ maxWeightBytes: 2 ** 31, maxInitializerOps: 2 ** 35 });
   });
 });
@@ -75,7 +63,7 @@ describe('the orthogonal initializer (O(units^3)) is bounded before it starts', 
     await expect(l.forward({ shape: [1, 1, 1], data: [1] })).rejects.toThrow(
       /The Orthogonal initializer cannot initialize a weight of shape \(3000, 9000\): its QR decomposition needs about 3\.2e\+11 floating-point operations, beyond the limit of 3\.4e\+10 \(maxInitializerOps/,
     );
-    refused(() => getInitializer('orthogonal').generate([5000, 5000], 'float32'), 'ValueError', 'setWeights()');
+    expectKerasError(() => getInitializer('orthogonal').generate([5000, 5000], 'float32'), 'ValueError', 'setWeights()');
   });
 
   it('weights are initialized when first needed: a layer given weights by setWeights never runs the initializer', () => {
@@ -110,7 +98,7 @@ describe('calls whose output no typed array can hold', () => {
     const l = new GRU({ units: 8, returnSequences: true, name: 'long' });
     l.build([1, null, 0]);
     const x = { shape: [1, 2 ** 31, 0], data: new Float32Array(0) };
-    refused(() => l.forwardSync(x), 'ValueError', "Layer 'long' cannot run this call: the output (batch 1, timesteps 2147483648, units 8) needs 17179869184 values (64.00 GiB)");
+    expectKerasError(() => l.forwardSync(x), 'ValueError', "Layer 'long' cannot run this call: the output (batch 1, timesteps 2147483648, units 8) needs 17179869184 values (64.00 GiB)");
     await expect(l.forward(x)).rejects.toThrow(/cannot run this call/);
   });
 
@@ -144,24 +132,24 @@ describe('setWeights with what is not a weight list: Keras-style errors naming t
     const l = new GRU({ units: 4, name: 'g' });
     l.build([1, 1, 3]);
     for (const bad of [null, undefined]) {
-      refused(
+      expectKerasError(
         () => l.setWeights(bad as never),
         'TypeError',
         "You called `set_weights(weights)` on layer 'g' with None; expected a list of 3 weights (kernel (3, 12), recurrent_kernel (4, 12), bias (2, 12)), or {kernel, recurrentKernel, bias}.",
       );
     }
-    refused(() => l.setWeights(5 as never), 'TypeError', 'with a number; expected a list of 3 weights');
+    expectKerasError(() => l.setWeights(5 as never), 'TypeError', 'with a number; expected a list of 3 weights');
     const unbuilt = new GRU({ units: 2, useBias: false, name: 'u' });
-    refused(() => unbuilt.setWeights(null as never), 'TypeError', 'expected a list of 2 weights (kernel (None, 6), recurrent_kernel (2, 6)), or {kernel, recurrentKernel}.');
+    expectKerasError(() => unbuilt.setWeights(null as never), 'TypeError', 'expected a list of 2 weights (kernel (None, 6), recurrent_kernel (2, 6)), or {kernel, recurrentKernel}.');
   });
 });
 
 describe('getInitialState checks its batch size', () => {
   it('refuses a non-integer or a state no typed array can hold', () => {
     const c = new GRUCell({ units: 1024 });
-    refused(() => c.getInitialState(-1), 'ValueError', 'getInitialState expects `batch_size` to be a non-negative integer, received -1.');
-    refused(() => c.getInitialState(1.5), 'ValueError', 'received 1.5');
-    refused(() => c.getInitialState(2 ** 22), 'ValueError', 'cannot create its initial state: the state (batch 4194304, units 1024) needs 4294967296 values (16.00 GiB)');
+    expectKerasError(() => c.getInitialState(-1), 'ValueError', 'getInitialState expects `batch_size` to be a non-negative integer, received -1.');
+    expectKerasError(() => c.getInitialState(1.5), 'ValueError', 'received 1.5');
+    expectKerasError(() => c.getInitialState(2 ** 22), 'ValueError', 'cannot create its initial state: the state (batch 4194304, units 1024) needs 4294967296 values (16.00 GiB)');
     expect(c.getInitialState(2)[0].shape).toEqual([2, 1024]);
   });
 });
