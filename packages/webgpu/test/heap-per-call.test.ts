@@ -17,7 +17,7 @@ async function settledHeap(): Promise<number> {
 
 // Bytes, never time: the number of calls is fixed, however slow the machine.
 describe('the JS heap over many forward() calls on one layer', () => {
-  it('stays flat after warm-up (under 1 byte per call on average)', { timeout: 600_000 }, async () => {
+  it('stays flat after warm-up (under 8 bytes per call on average: nothing retained per call)', { timeout: 600_000 }, async () => {
     const b = createWebGpuBackend({ name: 'webgpu-heap', allowFallbackAdapter: true });
     const spec = makeSpec({ units: 4, inputDim: 3 });
     const p = await b.prepare(spec, makeWeights(spec, 1));
@@ -31,8 +31,10 @@ describe('the JS heap over many forward() calls on one layer', () => {
     const N = 12_000;
     await calls(N);
     const perCall = ((await settledHeap()) - before) / N;
-    // A reaction left on a long-lived promise per call was about 470 bytes per call.
-    expect(perCall).toBeLessThan(1);
+    // A reaction left on a long-lived promise per call was about 470 bytes per call; anything a
+    // call leaves behind is an object of 16 bytes or more. Below that is the collector's noise,
+    // which a loaded machine raises (2 bytes per call was seen with every CI task running at once).
+    expect(perCall).toBeLessThan(8);
     p.dispose();
     b.dispose();
   });
