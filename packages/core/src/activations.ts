@@ -125,7 +125,27 @@ function sparsemaxVjp(x: Float64Array, y: Float64Array, dy: Float64Array, dx: Fl
 
 const elementwise = (name: string, f: (x: number) => number, df: (x: number, y: number) => number): ActivationDef => ({ name, f, df });
 
-const TABLE: Record<string, ActivationDef> = {
+/**
+ * Every name `keras.activations.get` accepts as a string (`swish` and `hard_swish` are aliases of
+ * `silu` and `hard_silu`). `glu` and `threshold` are accepted in configs but cannot run in a GRU.
+ */
+export type ActivationName =
+  | 'tanh' | 'sigmoid' | 'hard_sigmoid' | 'relu' | 'relu6' | 'leaky_relu' | 'elu' | 'selu' | 'celu'
+  | 'softplus' | 'softsign' | 'silu' | 'swish' | 'hard_silu' | 'hard_swish' | 'gelu' | 'mish'
+  | 'exponential' | 'linear' | 'log_sigmoid' | 'sparse_sigmoid' | 'hard_tanh' | 'tanh_shrink'
+  | 'soft_shrink' | 'hard_shrink' | 'sparse_plus' | 'squareplus' | 'softmax' | 'log_softmax'
+  | 'sparsemax' | 'glu' | 'threshold';
+
+/**
+ * What an activation option takes: a known name (offered by editors), or any string, which is
+ * checked when the layer is created, so names added by a later Keras still pass through.
+ */
+export type ActivationIdentifier = ActivationName | (string & {});
+
+type AliasName = 'swish' | 'hard_swish';
+
+// Typed by the name list, so the list and the table cannot drift apart.
+const TABLE: Record<Exclude<ActivationName, AliasName>, ActivationDef> = {
   linear: elementwise('linear', (x) => x, () => 1),
   tanh: elementwise('tanh', Math.tanh, (_x, y) => 1 - y * y),
   sigmoid: elementwise('sigmoid', sigmoid, (_x, y) => y * (1 - y)),
@@ -198,10 +218,13 @@ export const KERAS2_HARD_SIGMOID: ActivationDef = elementwise(
 /** Name an activation is known by in a spec: the Keras name, or `keras2_hard_sigmoid`. */
 export type ActivationId = string;
 
-const ALIASES: Record<string, string> = { swish: 'silu', hard_swish: 'hard_silu' };
+const ALIASES: Record<AliasName, keyof typeof TABLE> = { swish: 'silu', hard_swish: 'hard_silu' };
 
 /** Every identifier `keras.activations.get` accepts as a string. */
-export const ACTIVATION_NAMES: readonly string[] = [...Object.keys(TABLE), ...Object.keys(ALIASES)].sort();
+export const ACTIVATION_NAMES: readonly ActivationName[] = ([...Object.keys(TABLE), ...Object.keys(ALIASES)] as ActivationName[]).sort();
+
+/** The table by any string: undefined for a name it lacks. */
+const lookup = (name: string): ActivationDef | undefined => (Object.hasOwn(TABLE, name) ? (TABLE as Record<string, ActivationDef>)[name] : undefined);
 
 export type KerasFlavor = 'keras3' | 'keras2';
 
@@ -219,15 +242,15 @@ export function resolveActivation(identifier: unknown, flavor: KerasFlavor = 'ke
     else if (typeof obj.class_name === 'string' && obj.config === undefined) name = obj.class_name;
   }
   if (typeof name === 'string') {
-    const canonical = ALIASES[name] ?? name;
-    if (canonical in TABLE) return flavor === 'keras2' && canonical === 'hard_sigmoid' ? 'keras2_hard_sigmoid' : canonical;
+    const canonical: string = Object.hasOwn(ALIASES, name) ? ALIASES[name as AliasName] : name;
+    if (lookup(canonical)) return flavor === 'keras2' && canonical === 'hard_sigmoid' ? 'keras2_hard_sigmoid' : canonical;
   }
   throw valueError(`Could not interpret activation function identifier: ${pyRepr(identifier)}`);
 }
 
 export function activationDef(id: ActivationId): ActivationDef {
   if (id === 'keras2_hard_sigmoid') return KERAS2_HARD_SIGMOID;
-  const def = TABLE[id];
+  const def = lookup(id);
   if (!def) throw valueError(`Could not interpret activation function identifier: ${id}`);
   return def;
 }

@@ -1,4 +1,4 @@
-import { resolveActivation, serializeActivation, type ActivationId, type KerasFlavor } from './activations.js';
+import { resolveActivation, serializeActivation, type ActivationId, type ActivationIdentifier, type KerasFlavor } from './activations.js';
 import { getConstraint, serializeConstraint, type Constraint } from './constraints.js';
 import { GruError, pyRepr, pyTypeName, typeError, valueError } from './errors.js';
 import { getInitializer, serializeInitializer, type Initializer } from './initializers.js';
@@ -16,11 +16,19 @@ export type KerasCompat = 'keras3' | 'keras2' | 'keras2-v1';
 /** A Keras identifier for an initializer/regularizer/constraint: a name, a config object or an instance. */
 export type KerasIdentifier = string | Record<string, unknown> | null;
 
+/**
+ * The dtype policy names Keras accepts. Weights, inputs and outputs are float32 for every policy
+ * but 'float64'; the half-precision ones round-trip through configs but cannot run.
+ */
+export type DTypePolicyName = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'mixed_float16' | 'mixed_bfloat16';
+
 /** Keras's GRUCell arguments, camelCase. */
 export interface GruCellOptions {
   units: number;
-  activation?: string | null;
-  recurrentActivation?: string | null;
+  /** Default 'tanh'; `null` is 'linear'. */
+  activation?: ActivationIdentifier | null;
+  /** Default 'sigmoid' ('hard_sigmoid' with `compat: 'keras2-v1'`); `null` is 'linear'. */
+  recurrentActivation?: ActivationIdentifier | null;
   useBias?: boolean;
   kernelInitializer?: KerasIdentifier | Initializer;
   recurrentInitializer?: KerasIdentifier | Initializer;
@@ -34,6 +42,10 @@ export interface GruCellOptions {
   dropout?: number;
   recurrentDropout?: number;
   resetAfter?: boolean;
+  /**
+   * Seeds the dropout masks only, as in Keras: initial weights come from the initializers,
+   * which take their own seeds (e.g. `kernelInitializer: {class_name: 'GlorotUniform', config: {seed: 1}}`).
+   */
   seed?: number | null;
   /**
    * Keras accepts it and forces 1 when recurrentDropout > 0; it is not in Keras 3's config. Default
@@ -42,8 +54,11 @@ export interface GruCellOptions {
   implementation?: 1 | 2;
   name?: string;
   trainable?: boolean;
-  /** 'float32' (default), 'float64', or a Keras dtype policy (name or serialized object). */
-  dtype?: string | Record<string, unknown> | null;
+  /**
+   * 'float32' (default), 'float64', or a Keras dtype policy (name or serialized object). A layer
+   * created with `dtype: 'float64'` computes in float64 and types its results as Float64Array.
+   */
+  dtype?: DTypePolicyName | (string & {}) | Record<string, unknown> | null;
   compat?: KerasCompat;
 }
 

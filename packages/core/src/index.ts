@@ -2,7 +2,8 @@
  * @gru/core: Keras's GRU and GRUCell for JavaScript and TypeScript, the backend interface every
  * gru backend implements, and the pure-TypeScript reference backend.
  */
-export { GRU, type GruCallOptions, type GruResult, type GruLayerGradients, type BackwardOptions } from './layer/gru.js';
+export { GRU, type GruCallOptions, type GruResult, type GruResultOf, type GruLayerGradients, type BackwardOptions } from './layer/gru.js';
+export type { LayerArray, ReturnsState, DTypeArray, OnlyKnownKeys } from './layer/typed-options.js';
 export { referenceBackward } from './reference/backward.js';
 export { GRUCell, type CellCallOptions, type CellResult, type CellWeights } from './layer/gru-cell.js';
 export { clearSession } from './layer/names.js';
@@ -19,6 +20,7 @@ export {
   type LayerConfig,
   type FromConfigOptions,
   type DTypePolicyConfig,
+  type DTypePolicyName,
 } from './config.js';
 export {
   ACTIVATION_NAMES,
@@ -30,6 +32,8 @@ export {
   erf,
   type ActivationDef,
   type ActivationId,
+  type ActivationName,
+  type ActivationIdentifier,
 } from './activations.js';
 export { getInitializer, serializeInitializer, type Initializer } from './initializers.js';
 export { getRegularizer, serializeRegularizer, type Regularizer } from './regularizers.js';

@@ -28,6 +28,17 @@ export function arrayFor(dtype: DType, length: number): FloatArray {
   return dtype === 'float64' ? new Float64Array(length) : new Float32Array(length);
 }
 
+/**
+ * `data` itself when it already is `dtype`'s array type, else a converted copy: for what backends
+ * return, which the layer's types promise is of the layer's dtype.
+ */
+export function ofDType(data: FloatArray, dtype: DType): FloatArray {
+  if (data instanceof (dtype === 'float64' ? Float64Array : Float32Array)) return data;
+  const out = arrayFor(dtype, data.length);
+  out.set(data);
+  return out;
+}
+
 /** `Float32Array`, `Int8Array`, ... for typed arrays (from any realm), else undefined. */
 function typedArrayName(data: unknown): string | undefined {
   if (!ArrayBuffer.isView(data) || data instanceof DataView) return undefined;

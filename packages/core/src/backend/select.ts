@@ -93,8 +93,12 @@ export function selectBackend(spec: GruSpec, call: GruCallInfo, prefs: Selection
   return { backend: chosen, skipped };
 }
 
-/** Formats a choice as one line: "cpu (skipped: cudnn: no GPU; webgpu: not loaded)". */
-export function describeChoice(choice: BackendChoice): string {
+/**
+ * Formats a choice as one line: "cpu (skipped: cudnn: no GPU; webgpu: not loaded)". Takes
+ * `gru.lastChoice` as it is: undefined (no call has run yet) gives "no backend chosen yet".
+ */
+export function describeChoice(choice: BackendChoice | undefined): string {
+  if (choice === undefined) return 'no backend chosen yet (the layer has not run a call)';
   if (!choice.skipped.length) return choice.backend.name;
   return `${choice.backend.name} (skipped: ${choice.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')})`;
 }

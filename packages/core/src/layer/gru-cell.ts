@@ -11,33 +11,37 @@ import { formatShape, valueError } from '../errors.js';
 import { arrayTooLarge } from '../limits.js';
 import { SeedGenerator } from '../random.js';
 import { referenceForward } from '../reference/forward.js';
-import { arrayFor, toTensor, type DType, type FloatArray, type Tensor, type TensorLike } from '../tensor.js';
+import { arrayFor, ofDType, toTensor, type DType, type FloatArray, type Tensor, type TensorLike } from '../tensor.js';
 import { dropoutActive, drawDropoutMask, parseMasks } from './dropout.js';
 import { uniqueName } from './names.js';
+import type { LayerArray, OnlyKnownKeys } from './typed-options.js';
 import { checkWeightSize, copyTensor, kernelRows, parseWeights, toGruWeights, weightShapes } from './weights.js';
 
 export interface CellCallOptions {
   training?: boolean;
 }
 
-/** What `GRUCell.call` returns: Keras's `(h, [h])`. */
-export interface CellResult {
-  output: Tensor;
-  states: Tensor[];
+/** What `GRUCell.call` returns: Keras's `(h, [h])`, as `D`: the cell's typed array. */
+export interface CellResult<D extends FloatArray = FloatArray> {
+  output: Tensor<D>;
+  states: [Tensor<D>];
 }
 
-/** The weights of a built cell, by Keras's names. */
-export interface CellWeights {
-  kernel: Tensor;
-  recurrentKernel: Tensor;
-  bias: Tensor | null;
+/** The weights of a built cell, by Keras's names, as `D`: the layer's typed array. */
+export interface CellWeights<D extends FloatArray = FloatArray> {
+  kernel: Tensor<D>;
+  recurrentKernel: Tensor<D>;
+  bias: Tensor<D> | null;
 }
 
 /**
  * Keras's `GRUCell`: one step of the GRU, plus the weights, dropout masks and config that a `GRU`
  * layer wraps. Its math is the reference backend's, run for a single timestep.
+ *
+ * `O` is the options the cell was created with, as TypeScript sees them: results and weights are
+ * typed from its `dtype` (Float64Array for 'float64'). `GRUCell` alone accepts any cell.
  */
-export class GRUCell {
+export class GRUCell<O extends GruCellOptions = GruCellOptions> {
   readonly config: CellConfig;
   readonly name: string;
   /** Incremented whenever the weights change, so prepared backends know to refresh. */
@@ -55,7 +59,7 @@ export class GRUCell {
   /** The layer errors name: this cell, or the GRU layer wrapping it. */
   private readonly ownerName: string;
 
-  constructor(options: GruCellOptions, resolved?: CellConfig, ownerName?: string) {
+  constructor(options: O & OnlyKnownKeys<O, GruCellOptions>, resolved?: CellConfig, ownerName?: string) {
     this.config = resolved ?? resolveCellConfig(options);
     this.name = this.config.name ?? uniqueName('gru_cell');
     this.ownerName = ownerName ?? this.name;
@@ -150,19 +154,19 @@ export class GRUCell {
    * The live weights (no copy): read them, never write them. Calls in flight and prepared
    * backends hold these arrays; change weights with `setWeights()` (getWeights() gives copies).
    */
-  get kernel(): Tensor {
-    return this.requireBuilt()[0];
+  get kernel(): Tensor<LayerArray<O>> {
+    return this.requireBuilt()[0] as Tensor<LayerArray<O>>;
   }
-  get recurrentKernel(): Tensor {
-    return this.requireBuilt()[1];
+  get recurrentKernel(): Tensor<LayerArray<O>> {
+    return this.requireBuilt()[1] as Tensor<LayerArray<O>>;
   }
-  get bias(): Tensor | null {
-    return this.requireBuilt()[2] ?? null;
+  get bias(): Tensor<LayerArray<O>> | null {
+    return (this.requireBuilt()[2] ?? null) as Tensor<LayerArray<O>> | null;
   }
 
   /** Keras's `get_weights()`: copies of kernel, recurrent_kernel and (if used) bias. */
-  getWeights(): Tensor[] {
-    return this.built ? this.requireBuilt().map(copyTensor) : [];
+  getWeights(): Tensor<LayerArray<O>>[] {
+    return (this.built ? this.requireBuilt().map(copyTensor) : []) as Tensor<LayerArray<O>>[];
   }
 
   /**
@@ -206,13 +210,13 @@ export class GRUCell {
   }
 
   /** Keras's `get_initial_state(batch_size)`: one zero state `[batch, units]`. */
-  getInitialState(batchSize: number): Tensor[] {
+  getInitialState(batchSize: number): Tensor<LayerArray<O>>[] {
     if (typeof batchSize !== 'number' || !Number.isInteger(batchSize) || batchSize < 0) {
       throw valueError(`getInitialState expects \`batch_size\` to be a non-negative integer, received ${String(batchSize)}.`);
     }
     const tooLarge = arrayTooLarge(`the state (batch ${batchSize}, units ${this.units})`, batchSize * this.units, this.dtype === 'float64' ? 8 : 4);
     if (tooLarge) throw valueError(`Layer '${this.name}' cannot create its initial state: ${tooLarge}.`);
-    return [{ shape: [batchSize, this.units], data: arrayFor(this.dtype, batchSize * this.units) }];
+    return [{ shape: [batchSize, this.units], data: arrayFor(this.dtype, batchSize * this.units) as LayerArray<O> }];
   }
 
   /** Weight regularization penalties (kernel, recurrent kernel, bias), as in Keras's `layer.losses`. */
@@ -356,7 +360,7 @@ export class GRUCell {
    * Keras's `GRUCell.call(inputs, states, training)`: one step for a batch. `states` is `[h]` or
    * a bare `h` ([batch, units]; a [1, units] state broadcasts over the batch, as in Keras).
    */
-  call(inputs: TensorLike, states: TensorLike | TensorLike[], options: CellCallOptions = {}): CellResult {
+  call(inputs: TensorLike, states: TensorLike | TensorLike[], options: CellCallOptions = {}): CellResult<LayerArray<O>> {
     const request = this.stepRequest(inputs, states, options);
     const result = referenceForward(this.spec(), this.gruWeights(), request);
     return this.stepResult(request, result.output, result.lastState);
@@ -394,10 +398,11 @@ export class GRUCell {
     };
   }
 
-  /** Shapes a one-step backend result as `call` returns it. */
-  stepResult(request: ForwardRequest, output: FloatArray, state: FloatArray): CellResult {
+  /** Shapes a one-step backend result as `call` returns it (in the cell's dtype, whatever the backend returned). */
+  stepResult(request: ForwardRequest, output: FloatArray, state: FloatArray): CellResult<LayerArray<O>> {
     const shape = [request.batch, this.units];
-    return { output: { shape, data: output }, states: [{ shape: [...shape], data: state }] };
+    const data = (a: FloatArray) => ofDType(a, this.dtype) as LayerArray<O>;
+    return { output: { shape, data: data(output) }, states: [{ shape: [...shape], data: data(state) }] };
   }
 }
 

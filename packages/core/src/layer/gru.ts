@@ -4,11 +4,12 @@ import type { ForwardRequest, ForwardResult, GruCallInfo, GruGradients, GruSpec,
 import { kerasConfigToOptions, layerToKerasConfig, resolveLayerConfig, type FromConfigOptions, type GruOptions, type LayerConfig } from '../config.js';
 import { GruError, formatShape, valueError } from '../errors.js';
 import { arrayTooLarge } from '../limits.js';
-import { arrayFor, swapLeadingAxes, toTensor, type DType, type FloatArray, type Tensor, type TensorLike } from '../tensor.js';
+import { arrayFor, ofDType, swapLeadingAxes, toTensor, type DType, type FloatArray, type Tensor, type TensorLike } from '../tensor.js';
 import { broadcastState, GRUCell, isTensorList, multiplyRows, type CellWeights } from './gru-cell.js';
 import { applyMaskedOutputConventions, classifyMask, parseMask } from './masking.js';
 import { uniqueName } from './names.js';
 import { PreparedCache, type PreparedEntry } from './prepared-cache.js';
+import type { LayerArray, OnlyKnownKeys, ReturnsState } from './typed-options.js';
 import { weightShapes } from './weights.js';
 
 export interface GruCallOptions {
@@ -31,16 +32,19 @@ export interface GruCallOptions {
   keepForBackward?: boolean;
 }
 
-/** Gradients from `backward()`, in the shapes of what they differentiate (Keras's layout for weights). */
-export interface GruLayerGradients {
+/**
+ * Gradients from `backward()`, in the shapes of what they differentiate (Keras's layout for
+ * weights), as `D`: the layer's typed array.
+ */
+export interface GruLayerGradients<D extends FloatArray = FloatArray> {
   /** d loss / d inputs, shaped like the inputs of the forward call (timeMajor respected). */
-  inputs: Tensor;
+  inputs: Tensor<D>;
   /** d loss / d initial state, when the call had one (given, or a stateful layer's state); else null. */
-  initialState: Tensor | null;
-  kernel: Tensor;
-  recurrentKernel: Tensor;
+  initialState: Tensor<D> | null;
+  kernel: Tensor<D>;
+  recurrentKernel: Tensor<D>;
   /** null when useBias is false. */
-  bias: Tensor | null;
+  bias: Tensor<D> | null;
 }
 
 export interface BackwardOptions {
@@ -61,19 +65,26 @@ interface Trace {
   weightsVersion: number;
 }
 
-/** The result of a GRU call, plus which backend ran it and why the others did not. */
-export interface GruResult {
+/**
+ * The result of a GRU call, plus which backend ran it and why the others did not. `D` is the
+ * layer's typed array (Float64Array for `dtype: 'float64'`); `WithState` is the layer's
+ * `returnState` (`boolean` where it is not known): `state` is a Tensor when it is true.
+ */
+export interface GruResult<D extends FloatArray = FloatArray, WithState extends boolean = boolean> {
   /** [batch, timesteps, units] (returnSequences; [timesteps, batch, units] when timeMajor) or [batch, units]. */
-  output: Tensor;
-  /** The final state [batch, units], when `returnState`. */
-  state?: Tensor;
+  output: Tensor<D>;
+  /** The final state [batch, units] with `returnState: true`; undefined without. */
+  state: WithState extends true ? Tensor<D> : undefined;
   /** Exactly what Keras returns: `[output]`, or `[output, state]` with `returnState`. */
-  outputs: Tensor[];
+  outputs: [WithState] extends [true] ? [Tensor<D>, Tensor<D>] : [WithState] extends [false] ? [Tensor<D>] : Tensor<D>[];
   /** The backend that ran the call. */
   backend: string;
   /** Every other registered backend, with the reason it was not used. */
   skipped: SkippedBackend[];
 }
+
+/** What a call of a layer created with options `O` returns. */
+export type GruResultOf<O> = GruResult<LayerArray<O>, ReturnsState<O>>;
 
 /** A validated call, ready for a backend: everything it needs, taken when the call was made. */
 interface CallPlan {
@@ -105,8 +116,11 @@ interface CallPlan {
 /**
  * Keras's `GRU` layer. Core decides every Keras rule here (validation, masks, dropout, state,
  * output conventions); a backend runs the whole time loop in one call.
+ *
+ * `O` is the options the layer was created with, as TypeScript sees them: results, weights and
+ * states are typed from its `dtype` and `returnState` (see GruResult). `GRU` alone accepts any layer.
  */
-export class GRU {
+export class GRU<O extends GruOptions = GruOptions> {
   readonly config: LayerConfig;
   readonly name: string;
   readonly cell: GRUCell;
@@ -123,7 +137,7 @@ export class GRU {
   lastChoice: BackendChoice | undefined;
   private trace: Trace | undefined;
 
-  constructor(options: GruOptions) {
+  constructor(options: O & OnlyKnownKeys<O, GruOptions>) {
     this.config = resolveLayerConfig(options);
     this.name = this.config.name ?? uniqueName('gru');
     // Keras names the wrapped cell 'gru_cell' explicitly, which does not consume an auto name.
@@ -198,18 +212,19 @@ export class GRU {
    * The live weights (no copy): read them, never write them. Calls in flight and prepared
    * backends hold these arrays; change weights with `setWeights()` (getWeights() gives copies).
    */
-  get kernel(): Tensor {
-    return this.cell.kernel;
+  get kernel(): Tensor<LayerArray<O>> {
+    return this.cell.kernel as Tensor<LayerArray<O>>;
   }
-  get recurrentKernel(): Tensor {
-    return this.cell.recurrentKernel;
+  get recurrentKernel(): Tensor<LayerArray<O>> {
+    return this.cell.recurrentKernel as Tensor<LayerArray<O>>;
   }
-  get bias(): Tensor | null {
-    return this.cell.bias;
+  get bias(): Tensor<LayerArray<O>> | null {
+    return this.cell.bias as Tensor<LayerArray<O>> | null;
   }
 
-  getWeights(): Tensor[] {
-    return this.cell.getWeights();
+  /** Copies of the weights, in Keras's order: kernel, recurrentKernel, then bias (when useBias). */
+  getWeights(): Tensor<LayerArray<O>>[] {
+    return this.cell.getWeights() as Tensor<LayerArray<O>>[];
   }
 
   setWeights(weights: readonly TensorLike[] | { kernel: TensorLike; recurrentKernel: TensorLike; bias?: TensorLike | null }): void {
@@ -217,7 +232,7 @@ export class GRU {
   }
 
   /** Weights by name. */
-  get weights(): CellWeights {
+  get weights(): CellWeights<LayerArray<O>> {
     return { kernel: this.kernel, recurrentKernel: this.recurrentKernel, bias: this.bias };
   }
 
@@ -230,14 +245,18 @@ export class GRU {
     this.cell.applyConstraints();
   }
 
-  getInitialState(batchSize: number): Tensor[] {
-    return this.cell.getInitialState(batchSize);
+  getInitialState(batchSize: number): Tensor<LayerArray<O>>[] {
+    return this.cell.getInitialState(batchSize) as Tensor<LayerArray<O>>[];
   }
 
-  /** The stateful layer's state `[batch, units]`, or null before the first call / when not stateful. */
-  get states(): Tensor[] | null {
+  /**
+   * A copy of the stateful layer's state, `[h]` with h `[batch, units]`. null when the layer is
+   * not stateful, and before its batch size is known (its first call, or `build()` with a batch
+   * size), as in Keras; check before indexing: `gru.states?.[0]`.
+   */
+  get states(): Tensor<LayerArray<O>>[] | null {
     if (!this.config.stateful || this.statefulState === null || this.statefulBatch === undefined) return null;
-    return [{ shape: [this.statefulBatch, this.units], data: this.statefulState.slice() }];
+    return [{ shape: [this.statefulBatch, this.units], data: this.statefulState.slice() as LayerArray<O> }];
   }
 
   /**
@@ -280,18 +299,18 @@ export class GRU {
    * settles does not affect it. Calls on a stateful layer run in call order, each from the state
    * the previous one left.
    */
-  forward(inputs: TensorLike, options: GruCallOptions = {}): Promise<GruResult> {
+  forward(inputs: TensorLike, options: GruCallOptions = {}): Promise<GruResultOf<O>> {
     let plan: CallPlan;
     try {
       plan = this.plan(inputs, options, false);
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.config.stateful ? this.runStateful(plan) : this.run(plan);
+    return (this.config.stateful ? this.runStateful(plan) : this.run(plan)) as Promise<GruResultOf<O>>;
   }
 
   /** The synchronous forward, on backends that are loaded and run synchronously (reference, cpu, wasm). */
-  forwardSync(inputs: TensorLike, options: GruCallOptions = {}): GruResult {
+  forwardSync(inputs: TensorLike, options: GruCallOptions = {}): GruResultOf<O> {
     if (this.config.stateful && this.pendingState) {
       throw valueError(`Layer '${this.name}' is stateful and has async calls in flight: await them before calling forwardSync, which needs the state they leave.`);
     }
@@ -300,7 +319,7 @@ export class GRU {
     const lease = this.prepared.acquireSync(choice.backend, plan.spec, plan.weights, plan.weightsVersion);
     try {
       const result = (lease.prepared.forwardSync as (r: ForwardRequest) => ForwardResult)(plan.request);
-      return this.finish(plan, result, choice, lease.entry);
+      return this.finish(plan, result, choice, lease.entry) as GruResultOf<O>;
     } finally {
       lease.release();
     }
@@ -507,14 +526,16 @@ export class GRU {
           `expected ${want} and ${batch * H} (batch ${batch}, timesteps ${timesteps}, units ${H}).`,
       );
     }
-    let out = result.output;
+    // The layer's types promise its dtype's array, whatever a backend hands back.
+    let out = ofDType(result.output, this.dtype);
+    const lastState = ofDType(result.lastState, this.dtype);
     if (plan.mask) {
       applyMaskedOutputConventions(out, plan.mask, {
         batch, timesteps, units: H, goBackwards: c.goBackwards, returnSequences: c.returnSequences, unroll: c.unroll, zeroOutputForMask: c.zeroOutputForMask, compat: c.compat,
       });
     }
     if (c.stateful) {
-      plan.finalState = result.lastState.slice();
+      plan.finalState = lastState.slice();
       if (plan.stateEpoch === this.stateEpoch) this.statefulState = plan.finalState;
     }
     let outShape = c.returnSequences ? [batch, timesteps, H] : [batch, H];
@@ -523,7 +544,7 @@ export class GRU {
       outShape = [timesteps, batch, H];
     }
     const output: Tensor = { shape: outShape, data: out };
-    const state: Tensor | undefined = c.returnState ? { shape: [batch, H], data: result.lastState } : undefined;
+    const state: Tensor | undefined = c.returnState ? { shape: [batch, H], data: lastState } : undefined;
     const outputs = state ? [output, state] : [output];
     const reply = { output, state, outputs, backend: choice.backend.name, skipped: choice.skipped };
     // Calls may settle out of order: what the layer remembers is the last call made, as in Keras.
@@ -544,7 +565,7 @@ export class GRU {
    * `keepForBackward: true`), given d loss / d output (shaped like `output`) and, with
    * `returnState`, d loss / d state. Runs on the backend that ran the forward call.
    */
-  async backward(dOutput: TensorLike, dState?: TensorLike | null, options: BackwardOptions = {}): Promise<GruLayerGradients> {
+  async backward(dOutput: TensorLike, dState?: TensorLike | null, options: BackwardOptions = {}): Promise<GruLayerGradients<LayerArray<O>>> {
     // Validated and copied now: later writes to dOutput/dState, or setWeights(), do not reach this call.
     const { trace, request } = this.backwardRequest(dOutput, dState, options);
     const lease = this.holdPrepared(trace);
@@ -557,7 +578,7 @@ export class GRU {
   }
 
   /** The synchronous backward, where the backend that ran the forward call has one (reference). */
-  backwardSync(dOutput: TensorLike, dState?: TensorLike | null, options: BackwardOptions = {}): GruLayerGradients {
+  backwardSync(dOutput: TensorLike, dState?: TensorLike | null, options: BackwardOptions = {}): GruLayerGradients<LayerArray<O>> {
     const { trace, request } = this.backwardRequest(dOutput, dState, options);
     const lease = this.holdPrepared(trace);
     try {
@@ -624,8 +645,17 @@ export class GRU {
     return { trace, request: { dOutput: d, dLastState } };
   }
 
-  private shapeGradients(trace: Trace, g: GruGradients, options: BackwardOptions): GruLayerGradients {
+  private shapeGradients(trace: Trace, gradients: GruGradients, options: BackwardOptions): GruLayerGradients<LayerArray<O>> {
     const c = this.config;
+    const dt = this.dtype;
+    // The layer's types promise its dtype's arrays, whatever a backend hands back.
+    const g: GruGradients = {
+      dx: ofDType(gradients.dx, dt),
+      dInitialState: gradients.dInitialState && ofDType(gradients.dInitialState, dt),
+      dKernel: ofDType(gradients.dKernel, dt),
+      dRecurrentKernel: ofDType(gradients.dRecurrentKernel, dt),
+      dBias: gradients.dBias && ofDType(gradients.dBias, dt),
+    };
     const { batch, timesteps, features, sharedDropoutMask, initialStateShape } = trace.plan;
     let dx = sharedDropoutMask ? multiplyRows(g.dx, sharedDropoutMask, batch, timesteps, features) : g.dx;
     if (c.timeMajor) dx = swapLeadingAxes(dx, batch, timesteps, features);
@@ -659,6 +689,6 @@ export class GRU {
       kernel: { shape: shapes[0], data: weightGrads[0] },
       recurrentKernel: { shape: shapes[1], data: weightGrads[1] },
       bias: shapes[2] ? { shape: shapes[2], data: weightGrads[2] } : null,
-    };
+    } as GruLayerGradients<LayerArray<O>>;
   }
 }
