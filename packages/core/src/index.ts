@@ -27,6 +27,7 @@ export {
   serializeActivation,
   applyActivation,
   activationVjp,
+  gruActivationProblem,
   erf,
   type ActivationDef,
   type ActivationId,

@@ -6,6 +6,7 @@ import {
   applyActivation,
   erf,
   GRU,
+  gruActivationProblem,
   GruError,
   resolveActivation,
   serializeActivation,
@@ -340,6 +341,15 @@ describe('glu and threshold', () => {
       h = h.map((v) => z * v + (1 - z) * hh);
     }
     expect(Array.from(out.output.data)).toEqual([expect.closeTo(h[0], 14), expect.closeTo(h[1], 14)]);
+  });
+
+  it('gruActivationProblem says where a GRU of given units cannot run an activation (what every backend should ask)', () => {
+    const glu = activationDef('glu');
+    expect(gruActivationProblem(glu, 2)).toBeUndefined();
+    for (const units of [1, 3, 4, 64]) expect(gruActivationProblem(glu, units)).toBe(glu.unusable);
+    expect(gruActivationProblem(activationDef('threshold'), 2)).toContain('`threshold` and `default_value`');
+    expect(gruActivationProblem(activationDef('softmax'), 1)).toBeUndefined();
+    expect(gruActivationProblem(activationDef('sigmoid'), 7)).toBeUndefined();
   });
 
   it('give their reasons through applyActivation/activationVjp too; glu only at width 2', () => {
