@@ -41,14 +41,14 @@ export function parseMasks(value: TensorLike | TensorLike[], count: 1 | 3, rows:
 }
 
 /**
- * A mask of [1, cols] repeated to [rows, cols], as Keras's multiply broadcasts it; a mask that
- * already has `rows` rows is returned as it is.
+ * A [1, cols] row (a dropout mask, an initial state) repeated to [rows, cols], as Keras's
+ * elementwise ops broadcast it; an array that already has `rows` rows is returned as it is.
  */
-export function expandRows(mask: FloatArray, rows: number, cols: number): FloatArray {
-  if (mask.length === rows * cols) return mask;
-  if (mask.length !== cols) throw valueError(`A dropout mask of ${mask.length} values is neither [${rows}, ${cols}] nor [1, ${cols}].`);
-  const out = arrayFor(mask instanceof Float64Array ? 'float64' : 'float32', rows * cols);
-  for (let r = 0; r < rows; r++) out.set(mask, r * cols);
+export function expandRows(a: FloatArray, rows: number, cols: number): FloatArray {
+  if (a.length === rows * cols) return a;
+  if (a.length !== cols) throw valueError(`An array of ${a.length} values is neither [${rows}, ${cols}] nor [1, ${cols}], so it cannot broadcast over ${rows} rows.`);
+  const out = arrayFor(a instanceof Float64Array ? 'float64' : 'float32', rows * cols);
+  for (let r = 0; r < rows; r++) out.set(a, r * cols);
   return out;
 }
 
