@@ -29,11 +29,11 @@ export interface ActivationDef {
   readonly unusable?: string;
   /**
    * For an `unusable` activation that a GRU gate still runs at one row width, as Keras does (glu
-   * at units = 2, its half-width result broadcast back): that width, and the broadcast row
-   * function and its vector-Jacobian product. Not a `row`, so layers that need the width kept in
-   * general (Dense) still refuse it.
+   * at units = 2, its half-width result broadcast back): that width, the broadcast row function
+   * and its vector-Jacobian product, and where Keras's GRU runs it and fails. Not a `row`, so
+   * layers that need the width kept in general (Dense) still refuse it.
    */
-  readonly gateOnly?: { readonly units: number; readonly row: RowFn; readonly rowVjp: RowVjpFn };
+  readonly gateOnly?: { readonly units: number; readonly row: RowFn; readonly rowVjp: RowVjpFn; readonly inGru: string };
 }
 
 const SELU_ALPHA = 1.6732632423543772848170429916717;
@@ -213,9 +213,15 @@ const TABLE: Record<string, ActivationDef> = {
   sparsemax: { name: 'sparsemax', row: sparsemaxRow, rowVjp: sparsemaxVjp },
   glu: {
     name: 'glu',
-    unusable:
-      "'glu' halves the last axis, so a GRU gate keeps its `units` width only at units = 2 (Keras broadcasts the one-value half back); Keras's GRU fails at any other units (odd: the axis cannot be halved; even above 2: the half does not broadcast)",
-    gateOnly: { units: 2, row: gluPairRow, rowVjp: gluPairVjp },
+    unusable: "'glu' halves the last axis, so its result is half as wide as its input",
+    gateOnly: {
+      units: 2,
+      row: gluPairRow,
+      rowVjp: gluPairVjp,
+      inGru:
+        'a GRU gate keeps its `units` width only at units = 2, where Keras broadcasts the one-value half back; ' +
+        "Keras's GRU fails at any other units (odd: the axis cannot be halved; even above 2: the half does not broadcast)",
+    },
   },
   threshold: { name: 'threshold', unusable: "'threshold' needs `threshold` and `default_value` arguments, which a GRU cannot pass" },
 };
@@ -275,7 +281,7 @@ export function serializeActivation(id: ActivationId): string {
  */
 export function gruActivationProblem(def: ActivationDef, units: number): string | undefined {
   if (!def.unusable || def.gateOnly?.units === units) return undefined;
-  return def.unusable;
+  return def.gateOnly ? `${def.unusable}: ${def.gateOnly.inGru}` : def.unusable;
 }
 
 /** Applies an activation to `n` consecutive values of `src` at `offset`, into `dst` at `offset`. */

@@ -314,7 +314,7 @@ describe('glu and threshold', () => {
         const l = new GRU({ units, [arg]: 'glu' });
         expect(l.getConfig()[arg === 'activation' ? 'activation' : 'recurrent_activation']).toBe('glu');
         const m = refusal(() => l.forwardSync([[[1, 2]]]));
-        expect(m).toContain(`reference: ${arg} 'glu' halves the last axis, so a GRU gate keeps its \`units\` width only at units = 2`);
+        expect(m).toContain(`reference: ${arg} 'glu' halves the last axis, so its result is half as wide as its input: a GRU gate keeps its \`units\` width only at units = 2`);
       }
     }
   });
@@ -346,7 +346,12 @@ describe('glu and threshold', () => {
   it('gruActivationProblem says where a GRU of given units cannot run an activation (what every backend should ask)', () => {
     const glu = activationDef('glu');
     expect(gruActivationProblem(glu, 2)).toBeUndefined();
-    for (const units of [1, 3, 4, 64]) expect(gruActivationProblem(glu, units)).toBe(glu.unusable);
+    for (const units of [1, 3, 4, 64]) {
+      expect(gruActivationProblem(glu, units)).toBe(
+        "'glu' halves the last axis, so its result is half as wide as its input: a GRU gate keeps its `units` width only at units = 2, " +
+          "where Keras broadcasts the one-value half back; Keras's GRU fails at any other units (odd: the axis cannot be halved; even above 2: the half does not broadcast)",
+      );
+    }
     expect(gruActivationProblem(activationDef('threshold'), 2)).toContain('`threshold` and `default_value`');
     expect(gruActivationProblem(activationDef('softmax'), 1)).toBeUndefined();
     expect(gruActivationProblem(activationDef('sigmoid'), 7)).toBeUndefined();
