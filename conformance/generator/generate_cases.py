@@ -132,6 +132,7 @@ class Spec:
     kwargs: dict = field(default_factory=dict)  # constructor args (not units/dtype/name)
     mask: str = None  # mask pattern name, see make_mask()
     initial_state: bool = False
+    initial_state_rows: int = None  # first dim of the initial state; None = batch (1 broadcasts)
     training: bool = False
     weight_scale: float = 0.5  # weights ~ U(-s, s)
     input_scale: float = 1.0  # inputs ~ s * N(0, 1)
@@ -289,6 +290,21 @@ def case_table():
         G("grad_nobias_state", "FD gradients: use_bias=False, return_state (loss only on outputs[0]).", (2, 3, 3), 3, seq=False, state=True, use_bias=False, dtype="float64", grads=True),
         G("grad_activations", "FD gradients: activation=softsign, recurrent_activation=tanh.", (2, 3, 2), 3, activation="softsign", recurrent_activation="tanh", dtype="float64", grads=True),
         C("grad_cell", "FD gradients: GRUCell single step (grads w.r.t. inputs, states, weights).", (3, 4), 3, dtype="float64", grads=True),
+        # Issue 13 regressions, found by random configurations.
+        # softmax / log_softmax / sparsemax as recurrent_activation: applied to z and to r
+        # separately (`units` values each), never across both gates.
+        G("act_rec_softmax_tiny", "recurrent_activation=softmax, units=1, one step, one feature: softmax of one value is 1, so both gates are 1 and the output is exactly 0.", (1, 1, 1), 1, state=True, recurrent_activation="softmax"),
+        G("act_rec_softmax", act_desc(recurrent_activation="softmax"), (3, 5, 4), 4, recurrent_activation="softmax", input_scale=A),
+        G("act_rec_log_softmax_reset_before", act_desc(recurrent_activation="log_softmax", reset_after=False), (3, 4, 3), 3, state=True, recurrent_activation="log_softmax", reset_after=False, weight_scale=0.25, input_scale=0.5),
+        G("act_rec_sparsemax", act_desc(recurrent_activation="sparsemax", activation="softmax"), (3, 5, 4), 4, recurrent_activation="sparsemax", activation="softmax", input_scale=A),
+        # glu: Keras runs it only at units=2, where its one-value half broadcasts over both units.
+        G("act_glu_units2", act_desc(activation="glu") + " units=2: the candidate glu(x)[0] is broadcast over both units.", (3, 5, 3), 2, state=True, activation="glu", input_scale=A),
+        G("act_rec_glu_units2_reset_before", act_desc(recurrent_activation="glu", reset_after=False) + " units=2: each gate's glu value is broadcast over both units.", (3, 5, 3), 2, recurrent_activation="glu", reset_after=False, input_scale=A),
+        # recurrent_dropout with a (1, units) initial state: Keras draws (1, units) masks from the
+        # state's shape and broadcasts them over the batch.
+        G("dropout_recurrent_batch1_state", "recurrent_dropout>0, training=True, initial_state of shape (1, units) for a batch of 3: Keras draws the 3 recurrent masks from the state's shape, (1, units), and broadcasts them over the batch (masks recorded).", (3, 5, 4), 3, state=True, recurrent_dropout=0.4, seed=17, training=True, initial_state=True, initial_state_rows=1),
+        G("grad_rec_softmax", "FD gradients: recurrent_activation=softmax (per gate), return_sequences.", (2, 3, 2), 3, recurrent_activation="softmax", dtype="float64", grads=True),
+        G("grad_glu_units2", "FD gradients: activation=glu and recurrent_activation=glu at units=2 (half-width results broadcast), reset_after=False.", (2, 3, 2), 2, activation="glu", recurrent_activation="glu", reset_after=False, dtype="float64", grads=True),
         G("grad_unroll_mask", "FD gradients: unroll=True, holes mask, reset_after=False.", (2, 5, 2), 2, unroll=True, reset_after=False, mask="holes", dtype="float64", grads=True),
         # Large / long (float32 with a true-float64 reference).
         G("large_seq", "Large: batch 8, timesteps 50, features 32, units 64, return_sequences; includes the float64 Keras output for the same (float32-valued) data to calibrate tolerances.", (8, 50, 32), 64, state=True, weight_scale=0.25, float64_reference=True),
@@ -379,7 +395,7 @@ def draw_data(spec, base_seed):
         make_mask(rng, spec.mask, batch, spec.shape[1]) if spec.mask else None
     )
     d["initial_state"] = (
-        [rng.uniform(-0.9, 0.9, (batch, spec.units)).astype(dt)]
+        [rng.uniform(-0.9, 0.9, (spec.initial_state_rows or batch, spec.units)).astype(dt)]
         if spec.initial_state
         else None
     )

@@ -5,10 +5,15 @@ import { pyRepr, valueError } from './errors.js';
  * layer rounds where it stores results, which keeps us within float32 rounding of Keras.
  *
  * Most are elementwise. `softmax`, `log_softmax` and `sparsemax` act on the last axis, which in a
- * GRU cell is the `units` axis of one gate, so they work row by row. `glu` halves the last axis
- * and `threshold` needs arguments Keras cannot pass by name: Keras accepts both names and then
- * fails inside the call; we accept them in configs and refuse them at call time, with a reason.
+ * GRU cell is the `units` axis of one gate (z and r each on their own `units` values), so they
+ * work row by row. `glu` halves the last axis: Keras's GRU runs it only at units = 2, where the
+ * one-value half broadcasts back over both units. `threshold` needs arguments Keras cannot pass by
+ * name. Keras accepts both names and then fails inside the call where it fails; we accept them in
+ * configs and refuse them at call time, with a reason.
  */
+type RowFn = (x: Float64Array, y: Float64Array) => void;
+type RowVjpFn = (x: Float64Array, y: Float64Array, dy: Float64Array, dx: Float64Array) => void;
+
 export interface ActivationDef {
   /** The name Keras serializes (`swish` -> `silu`). */
   readonly name: string;
@@ -17,11 +22,18 @@ export interface ActivationDef {
   /** Elementwise derivative dy/dx, given x and y = f(x). */
   readonly df?: (x: number, y: number) => number;
   /** Row-wise value over the last axis (in place from `x` into `y`). */
-  readonly row?: (x: Float64Array, y: Float64Array) => void;
+  readonly row?: RowFn;
   /** Row-wise vector-Jacobian product: dx = J(x)^T dy. */
-  readonly rowVjp?: (x: Float64Array, y: Float64Array, dy: Float64Array, dx: Float64Array) => void;
-  /** Why a GRU cannot call this activation (Keras fails at call time too). */
+  readonly rowVjp?: RowVjpFn;
+  /** Why this activation cannot keep the width of what it is applied to (Keras fails at call time too). */
   readonly unusable?: string;
+  /**
+   * For an `unusable` activation that a GRU gate still runs at one row width, as Keras does (glu
+   * at units = 2, its half-width result broadcast back): that width, the broadcast row function
+   * and its vector-Jacobian product, and where Keras's GRU runs it and fails. Not a `row`, so
+   * layers that need the width kept in general (Dense) still refuse it.
+   */
+  readonly gateOnly?: { readonly units: number; readonly row: RowFn; readonly rowVjp: RowVjpFn; readonly inGru: string };
 }
 
 const SELU_ALPHA = 1.6732632423543772848170429916717;
@@ -123,6 +135,21 @@ function sparsemaxVjp(x: Float64Array, y: Float64Array, dy: Float64Array, dx: Fl
   });
 }
 
+/** Keras's glu on a row of 2, `[x0 * sigmoid(x1)]`, broadcast back to both values as a GRU gate does. */
+function gluPairRow(x: Float64Array, y: Float64Array): void {
+  const v = x[0] * sigmoid(x[1]);
+  y[0] = v;
+  y[1] = v;
+}
+
+/** Both outputs are the same value, so its gradient is the sum of theirs. */
+function gluPairVjp(x: Float64Array, _y: Float64Array, dy: Float64Array, dx: Float64Array): void {
+  const s = sigmoid(x[1]);
+  const d = dy[0] + dy[1];
+  dx[0] = d * s;
+  dx[1] = d * x[0] * s * (1 - s);
+}
+
 const elementwise = (name: string, f: (x: number) => number, df: (x: number, y: number) => number): ActivationDef => ({ name, f, df });
 
 /**
@@ -204,7 +231,18 @@ const TABLE: Record<Exclude<ActivationName, AliasName>, ActivationDef> = {
     },
   },
   sparsemax: { name: 'sparsemax', row: sparsemaxRow, rowVjp: sparsemaxVjp },
-  glu: { name: 'glu', unusable: "'glu' halves the last axis, so a GRU gate cannot keep its `units` width" },
+  glu: {
+    name: 'glu',
+    unusable: "'glu' halves the last axis, so its result is half as wide as its input",
+    gateOnly: {
+      units: 2,
+      row: gluPairRow,
+      rowVjp: gluPairVjp,
+      inGru:
+        'a GRU gate keeps its `units` width only at units = 2, where Keras broadcasts the one-value half back; ' +
+        "Keras's GRU fails at any other units (odd: the axis cannot be halved; even above 2: the half does not broadcast)",
+    },
+  },
   threshold: { name: 'threshold', unusable: "'threshold' needs `threshold` and `default_value` arguments, which a GRU cannot pass" },
 };
 
@@ -260,6 +298,15 @@ export function serializeActivation(id: ActivationId): string {
   return activationDef(id).name;
 }
 
+/**
+ * Why a GRU of `units` units cannot run this activation (Keras fails there too), or undefined.
+ * Every backend's `supports` should ask this rather than read `unusable` alone.
+ */
+export function gruActivationProblem(def: ActivationDef, units: number): string | undefined {
+  if (!def.unusable || def.gateOnly?.units === units) return undefined;
+  return def.gateOnly ? `${def.unusable}: ${def.gateOnly.inGru}` : def.unusable;
+}
+
 /** Applies an activation to `n` consecutive values of `src` at `offset`, into `dst` at `offset`. */
 export function applyActivation(def: ActivationDef, src: Float64Array, dst: Float64Array, offset: number, n: number): void {
   if (def.f) {
@@ -267,6 +314,8 @@ export function applyActivation(def: ActivationDef, src: Float64Array, dst: Floa
     for (let i = offset; i < offset + n; i++) dst[i] = f(src[i]);
   } else if (def.row) {
     def.row(src.subarray(offset, offset + n), dst.subarray(offset, offset + n));
+  } else if (def.gateOnly && def.gateOnly.units === n) {
+    def.gateOnly.row(src.subarray(offset, offset + n), dst.subarray(offset, offset + n));
   } else {
     throw valueError(`Activation ${def.name} cannot be used in a GRU: ${def.unusable}.`);
   }
@@ -288,6 +337,9 @@ export function activationVjp(
   } else if (def.rowVjp) {
     const s = (a: Float64Array) => a.subarray(offset, offset + n);
     def.rowVjp(s(x), s(y), s(dy), s(dx));
+  } else if (def.gateOnly && def.gateOnly.units === n) {
+    const s = (a: Float64Array) => a.subarray(offset, offset + n);
+    def.gateOnly.rowVjp(s(x), s(y), s(dy), s(dx));
   } else {
     throw valueError(`Activation ${def.name} cannot be used in a GRU: ${def.unusable}.`);
   }

@@ -29,6 +29,7 @@ export {
   serializeActivation,
   applyActivation,
   activationVjp,
+  gruActivationProblem,
   erf,
   type ActivationDef,
   type ActivationId,

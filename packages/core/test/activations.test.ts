@@ -6,9 +6,11 @@ import {
   applyActivation,
   erf,
   GRU,
+  gruActivationProblem,
   GruError,
   resolveActivation,
   serializeActivation,
+  type GruOptions,
 } from '../src/index.js';
 
 /*
@@ -290,31 +292,121 @@ describe('derivatives match central differences', () => {
 });
 
 describe('glu and threshold', () => {
-  it('are accepted in a config (Keras accepts the names) but refused at call time with the reason', () => {
-    for (const name of ['glu', 'threshold']) {
-      const l = new GRU({ units: 2, activation: name });
-      expect(l.getConfig().activation).toBe(name);
-      let caught: unknown;
-      try {
-        l.forwardSync([[[1, 2]]]);
-      } catch (e) {
-        caught = e;
+  const refusal = (fn: () => unknown): string => {
+    let caught: unknown;
+    try {
+      fn();
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(GruError);
+    return (caught as Error).message;
+  };
+
+  it('are accepted in a config (Keras accepts the names) but refused at call time where Keras fails, with the reason', () => {
+    const t = new GRU({ units: 2, activation: 'threshold' });
+    expect(t.getConfig().activation).toBe('threshold');
+    const tm = refusal(() => t.forwardSync([[[1, 2]]]));
+    expect(tm).toContain('No registered GRU backend can run this call.');
+    expect(tm).toContain("reference: activation 'threshold'");
+    // Keras: units 1 and 3 cannot be halved, units 4 halves to 2, which does not broadcast to 4.
+    for (const units of [1, 3, 4]) {
+      for (const arg of ['activation', 'recurrentActivation'] as const) {
+        const l = new GRU({ units, [arg]: 'glu' } as GruOptions);
+        expect(l.getConfig()[arg === 'activation' ? 'activation' : 'recurrent_activation']).toBe('glu');
+        const m = refusal(() => l.forwardSync([[[1, 2]]]));
+        expect(m).toContain(`reference: ${arg} 'glu' halves the last axis, so its result is half as wide as its input: a GRU gate keeps its \`units\` width only at units = 2`);
       }
-      expect(caught).toBeInstanceOf(GruError);
-      expect((caught as Error).message).toContain('No registered GRU backend can run this call.');
-      expect((caught as Error).message).toContain(`reference: activation '${name}'`);
     }
   });
 
-  it('give their reasons through applyActivation/activationVjp too', () => {
+  it('glu runs at units = 2 as Keras does: glu(v)[0] = v0 * sigmoid(v1), broadcast over both units', () => {
+    // Keras 3.15.1's GRUCell.call (reset_after=False) written out: z = glu(x_z + h @ Uz), r = glu(x_r + h @ Ur),
+    // hh = glu(x_h + (r * h) @ Uh), h = z * h + (1 - z) * hh, each glu one value broadcast over the units.
+    // (The shipped Keras cases act_glu_units2, act_rec_glu_units2_reset_before and grad_glu_units2 check real Keras.)
+    const l = new GRU({ units: 2, activation: 'glu', recurrentActivation: 'glu', resetAfter: false, dtype: 'float64', useBias: false });
+    const K = [0.3, -0.2, 0.5, 0.1, -0.4, 0.7];
+    const U = [0.2, 0.1, -0.3, 0.4, 0.6, -0.5, 0.05, -0.1, 0.3, 0.2, -0.2, 0.1];
+    l.setWeights([{ shape: [1, 6], data: K }, { shape: [2, 6], data: U }]);
+    const sig = (v: number) => 1 / (1 + Math.exp(-v));
+    const glu = (a: number, b: number) => a * sig(b);
+    const xs = [1.5, -0.7];
+    let h = [0.4, -0.6];
+    const out = l.forwardSync({ shape: [1, 2, 1], data: xs }, { initialState: { shape: [1, 2], data: h } });
+    for (const x of xs) {
+      const rec = (col: number, hv: number[]) => hv[0] * U[col] + hv[1] * U[6 + col];
+      const z = glu(x * K[0] + rec(0, h), x * K[1] + rec(1, h));
+      const r = glu(x * K[2] + rec(2, h), x * K[3] + rec(3, h));
+      const rh = [r * h[0], r * h[1]];
+      const hh = glu(x * K[4] + rec(4, rh), x * K[5] + rec(5, rh));
+      h = h.map((v) => z * v + (1 - z) * hh);
+    }
+    expect(Array.from(out.output.data)).toEqual([expect.closeTo(h[0], 14), expect.closeTo(h[1], 14)]);
+  });
+
+  it('gruActivationProblem says where a GRU of given units cannot run an activation (what every backend should ask)', () => {
+    const glu = activationDef('glu');
+    expect(gruActivationProblem(glu, 2)).toBeUndefined();
+    for (const units of [1, 3, 4, 64]) {
+      expect(gruActivationProblem(glu, units)).toBe(
+        "'glu' halves the last axis, so its result is half as wide as its input: a GRU gate keeps its `units` width only at units = 2, " +
+          "where Keras broadcasts the one-value half back; Keras's GRU fails at any other units (odd: the axis cannot be halved; even above 2: the half does not broadcast)",
+      );
+    }
+    expect(gruActivationProblem(activationDef('threshold'), 2)).toContain('`threshold` and `default_value`');
+    expect(gruActivationProblem(activationDef('softmax'), 1)).toBeUndefined();
+    expect(gruActivationProblem(activationDef('sigmoid'), 7)).toBeUndefined();
+  });
+
+  it('give their reasons through applyActivation/activationVjp too; glu only at width 2', () => {
     const glu = activationDef('glu');
     expect(glu.unusable).toContain('halves the last axis');
     expect(activationDef('threshold').unusable).toContain('`threshold` and `default_value`');
     const a = new Float64Array(4);
     expect(() => applyActivation(glu, a, a, 0, 4)).toThrow("Activation glu cannot be used in a GRU: 'glu' halves the last axis");
     expect(() => activationVjp(glu, a, a, a, a, 0, 4)).toThrow('cannot be used in a GRU');
+    const x = Float64Array.from([9, 0.5, -1.5, 7]);
+    const y = new Float64Array(4);
+    applyActivation(glu, x, y, 1, 2);
+    const s = 1 / (1 + Math.exp(1.5));
+    expect(Array.from(y)).toEqual([0, 0.5 * s, 0.5 * s, 0]);
+    const dx = new Float64Array(4);
+    activationVjp(glu, x, y, Float64Array.from([0, 2, 3, 0]), dx, 1, 2);
+    expect(dx[1]).toBeCloseTo(5 * s, 15);
+    expect(dx[2]).toBeCloseTo(5 * 0.5 * s * (1 - s), 15);
     expect(() => new GRU({ units: 2, recurrentActivation: 'threshold' }).forwardSync([[[1]]], { backend: 'reference' })).toThrow(
       "Backend 'reference' cannot run this call: recurrentActivation 'threshold' needs `threshold` and `default_value` arguments",
     );
   });
 });
+
+describe('row-wise recurrent activations act on each gate, as Keras applies them to z and r separately', () => {
+  it('GRU(units=1, recurrent_activation="softmax"), one step, one feature: both gates are 1, so Keras outputs 0', () => {
+    const l = new GRU({ units: 1, recurrentActivation: 'softmax' });
+    l.setWeights([{ shape: [1, 3], data: [0.4, -0.3, 0.8] }, { shape: [1, 3], data: [0.2, 0.5, -0.6] }, { shape: [2, 3], data: [0.1, 0.2, 0.3, -0.1, 0.05, 0.2] }]);
+    expect(Array.from(l.forwardSync([[[1.3]]]).output.data)).toEqual([0]);
+  });
+
+  for (const name of ['softmax', 'log_softmax', 'sparsemax']) {
+    it(`${name}: z and r are each the activation of their own units values`, () => {
+      const H = 3;
+      const l = new GRU({ units: H, recurrentActivation: name, dtype: 'float64', useBias: false, resetAfter: false });
+      // r's pre-activations are the largest, so an activation taken across both gates would change z.
+      const K = [0.2, -0.1, 0.4, 0.9, 0.6, 0.8, 0.5, -0.5, 0.3];
+      l.setWeights([{ shape: [1, 3 * H], data: K }, { shape: [H, 3 * H], data: new Array(3 * H * H).fill(0) }]);
+      // One step from a zero state: pre-activations are x * K; the recurrent kernel is zero.
+      const x = 0.8;
+      const gate = (g: number) => {
+        const out = new Float64Array(H);
+        applyActivation(activationDef(name), Float64Array.from({ length: H }, (_, j) => x * K[g * H + j]), out, 0, H);
+        return out;
+      };
+      const z = gate(0);
+      const hh = Array.from({ length: H }, (_, j) => Math.tanh(x * K[2 * H + j]));
+      const want = hh.map((v, j) => (1 - z[j]) * v);
+      const got = Array.from(l.forwardSync([[[x]]]).output.data);
+      got.forEach((v, j) => expect(v).toBeCloseTo(want[j], 14));
+    });
+  }
+});
+

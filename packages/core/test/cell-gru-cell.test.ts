@@ -266,6 +266,21 @@ describe('GRUCell dropout masks (Keras DropoutRNNCell and tf.keras names)', () =
     expect(Array.from((c.getDropoutMaskForCell(XT, true) as Tensor).data)).toEqual(Array.from(input.data));
   });
 
+  it('a (1, units) state draws (1, units) recurrent masks, as Keras draws them from h_tm1, broadcast over the batch', () => {
+    const c = new GRUCell({ units: H, dtype: 'float64', recurrentDropout: 0.5, seed: 3 });
+    const { cell: ref } = cellWith({ recurrentDropout: 0.5 });
+    c.setWeights(ref.getWeights());
+    const row = { shape: [1, H], data: H_PREV.slice(0, H) };
+    const out = c.call(XT, [row], { training: true });
+    const drawn = c.getRecurrentDropoutMask(B) as Float64Array[];
+    expect(drawn.map((m) => m.length)).toEqual([H, H, H]);
+    // The same masks tiled over the batch with the state tiled give the same step.
+    const tile = (a: ArrayLike<number>) => ({ shape: [B, H], data: [0, 1, 2].flatMap(() => Array.from(a)) });
+    ref.setRecurrentDropoutMask(drawn.map(tile), B);
+    const want = ref.call(XT, [tile(row.data)], { training: true });
+    expect(Array.from(out.output.data)).toEqual(Array.from(want.output.data));
+  });
+
   it('implementation 1 (forced by recurrentDropout) draws three input masks; implementation 2 one', () => {
     const c1 = new GRUCell({ units: H, dropout: 0.5, recurrentDropout: 0.1, seed: 2 });
     c1.build(D);

@@ -294,16 +294,74 @@ describe('supplied mask validation', () => {
   };
 
   it('shape and count are checked with the expected shape in the message', () => {
-    expectError(() => layer({ dropout: 0.5 }).forwardSync(X, { training: true, dropoutMask: { shape: [B, D + 1], data: new Array(B * (D + 1)).fill(1) } }), 'Argument `dropoutMask` must have shape (3, 5), received (3, 6).');
+    expectError(() => layer({ dropout: 0.5 }).forwardSync(X, { training: true, dropoutMask: { shape: [B, D + 1], data: new Array(B * (D + 1)).fill(1) } }), 'Argument `dropoutMask` must have shape (3, 5) or (1, 5), received (3, 6).');
     expectError(
       () => layer({ dropout: 0.5, recurrentDropout: 0.5 }).forwardSync(X, { training: true, dropoutMask: { shape: [B, D], data: new Array(B * D).fill(1) } }),
-      'Argument `dropoutMask` must be a list of 3 tensors (z, r, h) of shape (3, 5), received 1 tensors.',
+      'Argument `dropoutMask` must be a list of 3 tensors (z, r, h) of shape (3, 5) or (1, 5), received 1 tensors.',
     );
     expectError(
       () => layer({ recurrentDropout: 0.5 }).forwardSync(X, { training: true, recurrentDropoutMask: [{ shape: [B, H], data: new Array(B * H).fill(1) }] }),
-      'Argument `recurrentDropoutMask` must be a list of 3 tensors (z, r, h) of shape (3, 3), received 1 tensors.',
+      'Argument `recurrentDropoutMask` must be a list of 3 tensors (z, r, h) of shape (3, 3) or (1, 3), received 1 tensors.',
     );
     const three = [0, 1, 2].map(() => ({ shape: [B, H + 1], data: new Array(B * (H + 1)).fill(1) }));
-    expectError(() => layer({ recurrentDropout: 0.5 }).forwardSync(X, { training: true, recurrentDropoutMask: three }), 'Argument `recurrentDropoutMask` must have shape (3, 3), received (3, 4).');
+    expectError(() => layer({ recurrentDropout: 0.5 }).forwardSync(X, { training: true, recurrentDropoutMask: three }), 'Argument `recurrentDropoutMask` must have shape (3, 3) or (1, 3), received (3, 4).');
+    const twoRows = [0, 1, 2].map(() => ({ shape: [2, H], data: new Array(2 * H).fill(1) }));
+    expectError(() => layer({ recurrentDropout: 0.5 }).forwardSync(X, { training: true, recurrentDropoutMask: twoRows }), 'Argument `recurrentDropoutMask` must have shape (3, 3) or (1, 3), received (2, 3).');
+  });
+});
+
+/*
+ * Keras draws the recurrent masks from the state they multiply (`get_recurrent_dropout_mask(h_tm1)`),
+ * so a (1, units) initial state gives (1, units) masks that broadcast over the batch; any cached
+ * mask of one row broadcasts the same way.
+ */
+describe('dropout masks that broadcast over the batch, as in Keras', () => {
+  const h0Row = { shape: [1, H], data: randomArray(H, 40, 0.8) };
+  const h0Tiled = { shape: [B, H], data: [0, 1, 2].flatMap(() => h0Row.data) };
+  const oneRowMasks = () => [0, 1, 2].map((g) => ({ shape: [1, H], data: randomArray(H, 50 + g).map((v) => (v < -0.2 ? 0 : 2)) }));
+  const tiled = (masks: { shape: number[]; data: number[] }[]) => masks.map((m) => ({ shape: [B, H], data: [0, 1, 2].flatMap(() => m.data) }));
+
+  it('a (1, units) initial state with recurrentDropout draws (1, units) masks and hands backends one row per batch entry', () => {
+    const l = layer({ recurrentDropout: 0.5, seed: 9, returnState: true });
+    l.forwardSync(X, { ...TRAIN, initialState: h0Row });
+    const rm = recorded.requests[0].recurrentDropoutMasks!;
+    expect(rm.map((m) => m.length)).toEqual([B * H, B * H, B * H]);
+    for (const m of rm) for (let b = 1; b < B; b++) expect(Array.from(m.subarray(b * H, (b + 1) * H))).toEqual(Array.from(m.subarray(0, H)));
+    // Not a degenerate draw: the three gates' masks are not all alike, every entry is 0 or 1/(1-rate).
+    for (const m of rm) for (const v of m) expect([0, 2]).toContain(v);
+  });
+
+  it('a supplied (1, units) recurrent mask (what Keras draws for a (1, units) state) equals the same mask tiled over the batch', () => {
+    const masks = oneRowMasks();
+    const a = layer({ recurrentDropout: 0.5, returnState: true }).forwardSync(X, { ...TRAIN, initialState: h0Row, recurrentDropoutMask: masks });
+    const b = layer({ recurrentDropout: 0.5, returnState: true }).forwardSync(X, { ...TRAIN, initialState: h0Tiled, recurrentDropoutMask: tiled(masks) });
+    expect(arr(a)).toEqual(arr(b));
+    expect(Array.from(a.state!.data)).toEqual(Array.from(b.state!.data));
+    // ... and a full-batch state with one-row masks broadcasts the masks the same way (Keras's multiply).
+    const c = layer({ recurrentDropout: 0.5 }).forwardSync(X, { ...TRAIN, initialState: h0Tiled, recurrentDropoutMask: masks });
+    expect(arr(c)).toEqual(arr(a));
+  });
+
+  it('a supplied (1, features) input mask broadcasts over the batch, shared and per gate', () => {
+    const row = { shape: [1, D], data: randomArray(D, 60).map((v) => (v < 0 ? 0 : 2)) };
+    const full = { shape: [B, D], data: [0, 1, 2].flatMap(() => row.data) };
+    expect(arr(layer({ dropout: 0.5 }).forwardSync(X, { ...TRAIN, dropoutMask: row }))).toEqual(arr(layer({ dropout: 0.5 }).forwardSync(X, { ...TRAIN, dropoutMask: full })));
+    const o = { dropout: 0.5, implementation: 1 as const };
+    expect(arr(layer(o).forwardSync(X, { ...TRAIN, dropoutMask: [row, full, row] }))).toEqual(arr(layer(o).forwardSync(X, { ...TRAIN, dropoutMask: [full, full, full] })));
+  });
+
+  it('gradients through a (1, units) state with one-row recurrent masks: the state gradient sums over the batch', () => {
+    const masks = oneRowMasks();
+    const l1 = layer({ recurrentDropout: 0.5 });
+    unregisterBackend(recorder.name); // backward needs a kept forward, which the recorder cannot keep
+    l1.forwardSync(X, { training: true, initialState: h0Row, recurrentDropoutMask: masks });
+    const cot = { shape: [B, T, H], data: randomArray(B * T * H, 70) };
+    const g1 = l1.backwardSync(cot);
+    const l2 = layer({ recurrentDropout: 0.5 });
+    l2.forwardSync(X, { training: true, initialState: h0Tiled, recurrentDropoutMask: tiled(masks) });
+    const g2 = l2.backwardSync(cot);
+    expect(g1.initialState!.shape).toEqual([1, H]);
+    for (let u = 0; u < H; u++) expect(g1.initialState!.data[u]).toBeCloseTo(g2.initialState!.data[u] + g2.initialState!.data[H + u] + g2.initialState!.data[2 * H + u], 12);
+    expect(Array.from(g1.kernel.data)).toEqual(Array.from(g2.kernel.data));
   });
 });

@@ -14,6 +14,8 @@ function rng(seed: number) {
 }
 
 const SMOOTH = ['tanh', 'sigmoid', 'softsign', 'silu', 'gelu', 'softplus', 'linear', 'mish', 'softmax', 'log_softmax', 'elu'];
+/** glu runs in a GRU only at units = 2 (its one-value half broadcasts back, as in Keras). */
+const smoothFor = (units: number) => (units === 2 ? [...SMOOTH, 'glu'] : SMOOTH);
 
 interface Setup {
   options: GruOptions;
@@ -42,8 +44,8 @@ function randomSetup(seed: number): Setup {
   const options: GruOptions = {
     units: H,
     dtype: 'float64',
-    activation: pick(SMOOTH),
-    recurrentActivation: pick(SMOOTH),
+    activation: pick(smoothFor(H)),
+    recurrentActivation: pick(smoothFor(H)),
     resetAfter: r() < 0.5,
     useBias: r() < 0.8,
     goBackwards: r() < 0.4,
@@ -64,7 +66,10 @@ function randomSetup(seed: number): Setup {
     if (B > 1 && r() < 0.5) m.fill(0, 0, T); // a fully masked row
     setup.mask = { shape: timeMajor ? [T, B] : [B, T], data: m }; // time-major layers take time-major masks
   }
-  if (r() < 0.5) setup.initialState = { shape: [B, H], data: rand(B * H) };
+  // A [1, units] initial state broadcasts over the batch, and Keras then draws [1, units] recurrent masks.
+  const stateRows = B > 1 && r() < 0.3 ? 1 : B;
+  if (r() < 0.5) setup.initialState = { shape: [stateRows, H], data: rand(stateRows * H) };
+  const maskRows = setup.initialState ? stateRows : B;
   const mask01 = (n: number, rate: number) => Float64Array.from({ length: n }, () => (r() < rate ? 0 : 1 / (1 - rate)));
   const perGate = recurrentDropout > 0;
   if (dropout > 0) {
@@ -72,7 +77,7 @@ function randomSetup(seed: number): Setup {
       ? [0, 1, 2].map(() => ({ shape: [B, D], data: mask01(B * D, dropout) }))
       : { shape: [B, D], data: mask01(B * D, dropout) };
   }
-  if (recurrentDropout > 0) setup.recurrentDropoutMask = [0, 1, 2].map(() => ({ shape: [B, H], data: mask01(B * H, recurrentDropout) }));
+  if (recurrentDropout > 0) setup.recurrentDropoutMask = [0, 1, 2].map(() => ({ shape: [maskRows, H], data: mask01(maskRows * H, recurrentDropout) }));
   setup.cOut = rand(returnSequences ? B * T * H : B * H);
   if (returnState) setup.cState = rand(B * H);
   return setup;

@@ -21,20 +21,35 @@ export function dropoutActive(rate: number, training: boolean): boolean {
 
 /**
  * Checks user-supplied masks (what Keras stores in `cell._dropout_mask` /
- * `cell._recurrent_dropout_mask`): one [rows, cols] tensor, or a list of `count` of them.
+ * `cell._recurrent_dropout_mask`): one [rows, cols] tensor, or a list of `count` of them. A
+ * [1, cols] mask is accepted too: Keras multiplies by the cached mask, which broadcasts over the
+ * batch. Returned as given (1 or `rows` rows each); `expandRows` widens them for a call.
  */
 export function parseMasks(value: TensorLike | TensorLike[], count: 1 | 3, rows: number, cols: number, argName: string, dtype: DType): FloatArray[] {
   const list = isTensorList(value) ? value : [value];
+  const expected = rows === 1 ? formatShape([rows, cols]) : `${formatShape([rows, cols])} or ${formatShape([1, cols])}`;
   if (list.length !== count) {
-    throw valueError(`Argument \`${argName}\` must be ${count === 1 ? 'one tensor' : 'a list of 3 tensors (z, r, h)'} of shape ${formatShape([rows, cols])}, received ${list.length} tensors.`);
+    throw valueError(`Argument \`${argName}\` must be ${count === 1 ? 'one tensor' : 'a list of 3 tensors (z, r, h)'} of shape ${expected}, received ${list.length} tensors.`);
   }
   return list.map((m, i) => {
     const t = toTensor(m, count === 1 ? argName : `${argName}[${i}]`, dtype);
-    if (t.shape.length !== 2 || t.shape[0] !== rows || t.shape[1] !== cols) {
-      throw valueError(`Argument \`${argName}\` must have shape ${formatShape([rows, cols])}, received ${formatShape(t.shape)}.`);
+    if (t.shape.length !== 2 || (t.shape[0] !== rows && t.shape[0] !== 1) || t.shape[1] !== cols) {
+      throw valueError(`Argument \`${argName}\` must have shape ${expected}, received ${formatShape(t.shape)}.`);
     }
     return t.data;
   });
+}
+
+/**
+ * A [1, cols] row (a dropout mask, an initial state) repeated to [rows, cols], as Keras's
+ * elementwise ops broadcast it; an array that already has `rows` rows is returned as it is.
+ */
+export function expandRows(a: FloatArray, rows: number, cols: number): FloatArray {
+  if (a.length === rows * cols) return a;
+  if (a.length !== cols) throw valueError(`An array of ${a.length} values is neither [${rows}, ${cols}] nor [1, ${cols}], so it cannot broadcast over ${rows} rows.`);
+  const out = arrayFor(a instanceof Float64Array ? 'float64' : 'float32', rows * cols);
+  for (let r = 0; r < rows; r++) out.set(a, r * cols);
+  return out;
 }
 
 /** A list of tensors ({shape, data} or 2-D nested arrays), as opposed to one 2-D nested array. */

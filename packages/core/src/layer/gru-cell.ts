@@ -12,7 +12,7 @@ import { arrayTooLarge } from '../limits.js';
 import { SeedGenerator } from '../random.js';
 import { referenceForward } from '../reference/forward.js';
 import { arrayFor, ofDType, toTensor, type DType, type FloatArray, type Tensor, type TensorLike } from '../tensor.js';
-import { dropoutActive, drawDropoutMask, parseMasks } from './dropout.js';
+import { dropoutActive, drawDropoutMask, expandRows, parseMasks } from './dropout.js';
 import { uniqueName } from './names.js';
 import type { LayerArray, OnlyKnownKeys } from './typed-options.js';
 import { checkWeightSize, copyTensor, kernelRows, parseWeights, toGruWeights, weightShapes } from './weights.js';
@@ -258,18 +258,22 @@ export class GRUCell<O extends GruCellOptions = GruCellOptions> {
   /** Keras 3 `get_dropout_mask(step_input)`: the cached input mask(s) [batch, features], drawn on first use. */
   getDropoutMask(batch: number): FloatArray[] | null {
     // A mask cached by the tf.keras API with another count or batch is not this call's mask.
-    if (this.dropoutMask && !fits(this.dropoutMask, this.dropoutMaskCount, batch * this.requireInputDim())) this.dropoutMask = null;
+    if (this.dropoutMask && !fits(this.dropoutMask, this.dropoutMaskCount, batch, this.requireInputDim())) this.dropoutMask = null;
     if (this.dropoutMask === null && this.config.dropout > 0) {
       this.dropoutMask = this.drawMasks(batch, this.requireInputDim(), this.config.dropout, this.dropoutMaskCount);
     }
     return this.dropoutMask;
   }
 
-  /** Keras 3 `get_recurrent_dropout_mask(step_input)`: three cached masks [batch, units]. */
-  getRecurrentDropoutMask(batch: number): FloatArray[] | null {
-    if (this.recurrentDropoutMask && !fits(this.recurrentDropoutMask, 3, batch * this.units)) this.recurrentDropoutMask = null;
+  /**
+   * Keras 3 `get_recurrent_dropout_mask(step_input)`: three cached masks, drawn with the shape of
+   * the state they multiply, [stateRows, units]: a [1, units] initial state gives [1, units]
+   * masks, which broadcast over the batch.
+   */
+  getRecurrentDropoutMask(batch: number, stateRows: number = batch): FloatArray[] | null {
+    if (this.recurrentDropoutMask && !fits(this.recurrentDropoutMask, 3, batch, this.units)) this.recurrentDropoutMask = null;
     if (this.recurrentDropoutMask === null && this.config.recurrentDropout > 0) {
-      this.recurrentDropoutMask = this.drawMasks(batch, this.units, this.config.recurrentDropout, 3);
+      this.recurrentDropoutMask = this.drawMasks(stateRows, this.units, this.config.recurrentDropout, 3);
     }
     return this.recurrentDropoutMask;
   }
@@ -324,7 +328,10 @@ export class GRUCell<O extends GruCellOptions = GruCellOptions> {
     this.dropoutMask = parseMasks(masks, this.dropoutMaskCount, batch, this.requireInputDim(), 'dropoutMask', this.dtype);
   }
 
-  /** Supplies the three [batch, units] recurrent dropout masks (Keras's `cell._recurrent_dropout_mask`). */
+  /**
+   * Supplies the three recurrent dropout masks (Keras's `cell._recurrent_dropout_mask`), each
+   * [batch, units] or [1, units] (broadcast over the batch, as Keras's multiply does).
+   */
   setRecurrentDropoutMask(masks: TensorLike[], batch: number): void {
     this.recurrentDropoutMask = parseMasks(masks, 3, batch, this.units, 'recurrentDropoutMask', this.dtype);
   }
@@ -341,17 +348,24 @@ export class GRUCell<O extends GruCellOptions = GruCellOptions> {
   /**
    * Masks for one training call, or undefined: the shared input mask is returned apart because
    * callers fold it into the inputs (Keras's implementation 2 multiplies before the matmul).
+   * `stateRows` is the first dimension of the state the recurrent masks are drawn from (1 for a
+   * [1, units] initial state). Every mask returned is expanded to [batch, ...], so backends see
+   * one row per batch entry whatever Keras broadcast.
    */
-  callMasks(batch: number, training: boolean): { shared?: FloatArray; perGate?: [FloatArray, FloatArray, FloatArray]; recurrent?: [FloatArray, FloatArray, FloatArray] } {
+  callMasks(
+    batch: number,
+    training: boolean,
+    stateRows: number = batch,
+  ): { shared?: FloatArray; perGate?: [FloatArray, FloatArray, FloatArray]; recurrent?: [FloatArray, FloatArray, FloatArray] } {
     const out: ReturnType<GRUCell['callMasks']> = {};
+    const expand = (masks: FloatArray[], cols: number) => masks.map((m) => expandRows(m, batch, cols));
     if (dropoutActive(this.config.dropout, training)) {
-      const masks = this.getDropoutMask(batch) as FloatArray[];
+      const masks = expand(this.getDropoutMask(batch) as FloatArray[], this.requireInputDim());
       if (masks.length === 3) out.perGate = masks as [FloatArray, FloatArray, FloatArray];
       else out.shared = masks[0];
     }
     if (dropoutActive(this.config.recurrentDropout, training)) {
-      const masks = this.getRecurrentDropoutMask(batch) as FloatArray[];
-      out.recurrent = masks as [FloatArray, FloatArray, FloatArray];
+      out.recurrent = expand(this.getRecurrentDropoutMask(batch, stateRows) as FloatArray[], this.units) as [FloatArray, FloatArray, FloatArray];
     }
     return out;
   }
@@ -384,8 +398,9 @@ export class GRUCell<O extends GruCellOptions = GruCellOptions> {
     if (stateList.length !== 1) {
       throw valueError(`GRUCell '${this.name}' has one state; received ${stateList.length} state tensors.`);
     }
-    const h = broadcastState(toTensor(stateList[0], 'states[0]', this.dtype), batch, this.units, `GRUCell '${this.name}'`);
-    const masks = this.callMasks(batch, options.training === true);
+    const state = toTensor(stateList[0], 'states[0]', this.dtype);
+    const h = broadcastState(state, batch, this.units, `GRUCell '${this.name}'`);
+    const masks = this.callMasks(batch, options.training === true, state.shape[0]);
     return {
       x: masks.shared ? multiplyRows(x.data, masks.shared, batch, 1, features) : x.data,
       batch,
@@ -411,8 +426,9 @@ export function isTensorList(states: unknown): states is TensorLike[] {
   return Array.isArray(states) && states.length > 0 && states.every((s) => typeof s === 'object' && s !== null && (!Array.isArray(s) || Array.isArray(s[0])));
 }
 
-function fits(masks: FloatArray[], count: number, size: number): boolean {
-  return masks.length === count && masks.every((m) => m.length === size);
+/** Cached masks usable for [rows, cols]: `count` of them, each [rows, cols] or [1, cols] (broadcast). */
+function fits(masks: FloatArray[], count: number, rows: number, cols: number): boolean {
+  return masks.length === count && masks.every((m) => m.length === rows * cols || m.length === cols);
 }
 
 /** x [batch, timesteps, features] times a [batch, features] mask that repeats over the timesteps. */
@@ -434,8 +450,5 @@ export function broadcastState(t: Tensor, batch: number, units: number, owner: s
       `${owner}: the initial state must have shape ${formatShape([batch, units])} (batch, units); received ${formatShape(t.shape)}.`,
     );
   }
-  if (t.shape[0] === batch) return t.data;
-  const out = arrayFor(t.data instanceof Float64Array ? 'float64' : 'float32', batch * units);
-  for (let b = 0; b < batch; b++) out.set(t.data, b * units);
-  return out;
+  return expandRows(t.data, batch, units);
 }

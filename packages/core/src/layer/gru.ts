@@ -438,7 +438,9 @@ export class GRU<O extends GruOptions = GruOptions> {
     const keep = options.keepForBackward ?? training;
     if (options.dropoutMask !== undefined) this.cell.setDropoutMask(options.dropoutMask, batch);
     if (options.recurrentDropoutMask !== undefined) this.cell.setRecurrentDropoutMask(options.recurrentDropoutMask, batch);
-    const masks = this.cell.callMasks(batch, training);
+    // Keras draws the recurrent masks from the state's shape: a [1, units] initial state gives
+    // [1, units] masks, broadcast over the batch.
+    const masks = this.cell.callMasks(batch, training, initialStateShape?.[0] ?? batch);
     let xs = masks.shared ? multiplyRows(x, masks.shared, batch, timesteps, features) : x;
     // An async call must not see later writes to the caller's array, nor its transfer; neither
     // must a later backward() (which reads what its forward call kept).

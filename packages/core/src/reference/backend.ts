@@ -1,4 +1,4 @@
-import { activationDef } from '../activations.js';
+import { activationDef, gruActivationProblem } from '../activations.js';
 import {
   GRU_BACKEND_SPEC_VERSION,
   type BackwardRequest,
@@ -20,8 +20,8 @@ function isReferenceSaved(saved: unknown): saved is ReferenceSaved {
 
 function checkActivations(spec: GruSpec): true | string {
   for (const [arg, id] of [['activation', spec.activation], ['recurrentActivation', spec.recurrentActivation]] as const) {
-    const def = activationDef(id);
-    if (def.unusable) return `${arg} ${def.unusable}`;
+    const problem = gruActivationProblem(activationDef(id), spec.units);
+    if (problem) return `${arg} ${problem}`;
   }
   return true;
 }

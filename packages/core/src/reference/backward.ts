@@ -85,7 +85,9 @@ export function referenceBackward(spec: GruSpec, saved: ReferenceSaved, req: Bac
           dHh[u] = dRh * actView[H + u];
         }
       }
-      activationVjp(g, preView, actView, dAct, dPre, 0, 2 * H);
+      // z and r each went through the recurrent activation on their own (see the forward pass).
+      activationVjp(g, preView, actView, dAct, dPre, 0, H);
+      activationVjp(g, preView, actView, dAct, dPre, H, H);
       // z and r: pre = x @ K + hGate @ R (+ recurrent bias when resetAfter)
       for (let gate = 0; gate < 2; gate++) {
         for (let u = 0; u < H; u++) {

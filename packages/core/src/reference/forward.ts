@@ -97,7 +97,10 @@ export function referenceForward(spec: GruSpec, weights: GruWeights, req: Forwar
           pre[j] += sz;
           pre[H + j] += sr;
         }
-        applyActivation(g, pre, act, 0, 2 * H);
+        // Keras applies the recurrent activation to z and to r separately (softmax, sparsemax and
+        // glu see `units` values each, never both gates at once).
+        applyActivation(g, pre, act, 0, H);
+        applyActivation(g, pre, act, H, H);
         if (resetAfter) {
           for (let j = 0; j < H; j++) {
             let s = recBias(2 * H + j);
