@@ -42,8 +42,14 @@ result.outputs.forEach((t, i) => t.data.forEach((v, k) => (maxDiff = Math.max(ma
 
 const c = layer.getConfig();
 console.log(`gru demo: Keras ${ref.keras_version} case '${ref.name}': ${ref.description}`);
-console.log(`layer: GRU(units=${c.units}, activation=${c.activation}, recurrent_activation=${c.recurrent_activation}, reset_after=${c.reset_after}, return_sequences=${c.return_sequences}, return_state=${c.return_state})`);
-console.log(`input: [${ref.inputs.shape.join(', ')}]; registered backends: ${listBackends().map((b) => `${b.name} (priority ${b.priority})`).join(', ')}`);
+console.log(
+  `layer: GRU(units=${c.units}, activation=${c.activation}, recurrent_activation=${c.recurrent_activation}, reset_after=${c.reset_after}, return_sequences=${c.return_sequences}, return_state=${c.return_state})`,
+);
+console.log(
+  `input: [${ref.inputs.shape.join(', ')}]; registered backends: ${listBackends()
+    .map((b) => `${b.name} (priority ${b.priority})`)
+    .join(', ')}`,
+);
 const chosen = listBackends().find((b) => b.name === result.backend);
 console.log(`backend: ${result.backend} (priority ${chosen?.priority}): the highest-priority registered backend that supports this call`);
 // A reason can list every place a library was looked for; the first sentence says what is missing.
@@ -53,4 +59,6 @@ if (notInstalled.length) console.log(`  not installed: ${notInstalled.join(', ')
 console.log(`output: [${result.output.shape.join(', ')}], first values: ${Array.from(result.output.data.slice(0, 6), (v) => v.toFixed(6)).join(', ')}`);
 if (result.state) console.log(`state: [${result.state.shape.join(', ')}]`);
 console.log(`max |gru - keras| over all outputs: ${maxDiff.toExponential(2)}`);
-console.log(`time: ${ms.toFixed(2)} ms first call (includes preparing the layer on the backend), ${warmMs.toFixed(2)} ms second call; loading the backends took ${loadMs.toFixed(0)} ms`);
+console.log(
+  `time: ${ms.toFixed(2)} ms first call (includes preparing the layer on the backend), ${warmMs.toFixed(2)} ms second call; loading the backends took ${loadMs.toFixed(0)} ms`,
+);

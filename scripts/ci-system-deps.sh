@@ -9,7 +9,8 @@ need=()
 # @gru/cpu: the cross compilers of its prebuilt binaries (linux-arm64, win32-x64; the -posix
 # MinGW has std::thread), and qemu-user to run the arm64 one (its NEON kernels) under an arm64
 # Node.js that packages/cpu/scripts/arm64-sysroot.sh unpacks.
-for pkg in libvulkan1 mesa-vulkan-drivers chromium g++-aarch64-linux-gnu g++-mingw-w64-x86-64-posix qemu-user-static; do
+# The lint task: clang-format checks the native code's formatting.
+for pkg in libvulkan1 mesa-vulkan-drivers chromium g++-aarch64-linux-gnu g++-mingw-w64-x86-64-posix qemu-user-static clang-format; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 # arm64 package lists, for downloading (never installing) Debian's arm64 Node.js.

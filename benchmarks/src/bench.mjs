@@ -36,7 +36,10 @@ export async function runAll(runners, shapes, opts, log) {
       } else if (opts.inProcess) {
         try {
           inProcessAvailability ??= await checkAvailable(runner);
-          r = inProcessAvailability === true ? await runJob(runner, shape, opts.plan, { skipAvailability: true }) : notRun(runner, shape, 'unavailable', inProcessAvailability);
+          r =
+            inProcessAvailability === true
+              ? await runJob(runner, shape, opts.plan, { skipAvailability: true })
+              : notRun(runner, shape, 'unavailable', inProcessAvailability);
         } catch (err) {
           r = notRun(runner, shape, 'error', errorText(err));
         }

@@ -34,12 +34,15 @@ export function runnerFromModule(mod, file) {
   const src = /** @type {Record<string, unknown>} */ (mod.default !== null && typeof mod.default === 'object' && !('name' in mod) ? mod.default : mod);
   const where = `runner module ${basename(file)}`;
   if (typeof src.name !== 'string' || !src.name) throw new Error(`${where}: \`name\` must be a non-empty string; received ${JSON.stringify(src.name)}.`);
-  if (src.kind !== 'gru' && src.kind !== 'peer') throw new Error(`${where} ('${src.name}'): \`kind\` must be 'gru' or 'peer'; received ${JSON.stringify(src.kind)}.`);
+  if (src.kind !== 'gru' && src.kind !== 'peer')
+    throw new Error(`${where} ('${src.name}'): \`kind\` must be 'gru' or 'peer'; received ${JSON.stringify(src.kind)}.`);
   for (const fn of ['available', 'setup']) {
     if (typeof src[fn] !== 'function') throw new Error(`${where} ('${src.name}'): \`${fn}\` must be a function; received ${typeof src[fn]}.`);
   }
-  if (src.note !== undefined && typeof src.note !== 'string') throw new Error(`${where} ('${src.name}'): \`note\` must be a string when present; received ${typeof src.note}.`);
-  if (src.slow !== undefined && typeof src.slow !== 'function') throw new Error(`${where} ('${src.name}'): \`slow\` must be a function (shape) => boolean when present; received ${typeof src.slow}.`);
+  if (src.note !== undefined && typeof src.note !== 'string')
+    throw new Error(`${where} ('${src.name}'): \`note\` must be a string when present; received ${typeof src.note}.`);
+  if (src.slow !== undefined && typeof src.slow !== 'function')
+    throw new Error(`${where} ('${src.name}'): \`slow\` must be a function (shape) => boolean when present; received ${typeof src.slow}.`);
   return /** @type {Runner} */ ({ name: src.name, kind: src.kind, note: src.note, available: src.available, setup: src.setup, slow: src.slow });
 }
 
@@ -63,7 +66,9 @@ export async function discoverRunners(dir = DEFAULT_RUNNERS_DIR) {
   /** @type {string[]} */
   let files;
   try {
-    files = readdirSync(abs).filter((f) => f.endsWith('.mjs')).sort();
+    files = readdirSync(abs)
+      .filter((f) => f.endsWith('.mjs'))
+      .sort();
   } catch (err) {
     throw new Error(`runners directory '${abs}' cannot be read: ${/** @type {Error} */ (err).message}`);
   }
@@ -86,7 +91,10 @@ export async function discoverRunners(dir = DEFAULT_RUNNERS_DIR) {
  */
 export function selectRunners(runners, list) {
   if (list === undefined) return runners;
-  const names = list.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (!names.length) throw new Error(`--runners: expected a comma-separated list of runner names; received '${list}'.`);
   return names.map((n) => {
     const r = runners.find((x) => x.name === n);

@@ -35,7 +35,10 @@ export function gruRunner(backend, importPackage, options = {}) {
       await importPackage();
       const b = core.getBackend(backend);
       if (!b) {
-        return `importing its package registered no backend named '${backend}' (registered: ${core.listBackends().map((x) => x.name).join(', ')})`;
+        return `importing its package registered no backend named '${backend}' (registered: ${core
+          .listBackends()
+          .map((x) => x.name)
+          .join(', ')})`;
       }
       try {
         await core.loadBackend(b);
@@ -74,9 +77,18 @@ export function gruRunner(backend, importPackage, options = {}) {
       });
       /** @type {import('@gru/core').GruCallInfo} */
       const call = {
-        batch: B, timesteps: T, mask: 'none', initialState: false, goBackwards: c.goBackwards,
-        returnSequences: false, inputDropoutPerGate: false, recurrentDropout: false,
-        recurrentDropoutRate: c.recurrentDropout, training: false, backward: false, unroll: c.unroll,
+        batch: B,
+        timesteps: T,
+        mask: 'none',
+        initialState: false,
+        goBackwards: c.goBackwards,
+        returnSequences: false,
+        inputDropoutPerGate: false,
+        recurrentDropout: false,
+        recurrentDropoutRate: c.recurrentDropout,
+        training: false,
+        backward: false,
+        unroll: c.unroll,
       };
       try {
         core.selectBackend(layer.cell.spec(), call, { backend, useCudnn: c.useCudnn, sync: options.sync === true });

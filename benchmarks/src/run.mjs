@@ -29,7 +29,9 @@ async function list(runners) {
     } catch (err) {
       a = `error: ${errorText(err)}`;
     }
-    out.push(`  ${r.name}  (${r.kind}, ${relative(process.cwd(), r.file)})  ${a === true ? 'available' : `unavailable: ${a}`}${r.note ? `  note: ${r.note}` : ''}`);
+    out.push(
+      `  ${r.name}  (${r.kind}, ${relative(process.cwd(), r.file)})  ${a === true ? 'available' : `unavailable: ${a}`}${r.note ? `  note: ${r.note}` : ''}`,
+    );
   }
   process.stdout.write(`${out.join('\n')}\n`);
 }
@@ -58,7 +60,9 @@ async function main(argv) {
     return 0;
   }
   const env = environment();
-  log(`bench: ${runners.length} runner(s) × ${shapes.length} shape(s), ${opts.inProcess ? 'in-process' : 'one child process each'}${opts.quick ? ', quick' : ''}${opts.rounds > 1 ? `, ${opts.rounds} rounds` : ''}`);
+  log(
+    `bench: ${runners.length} runner(s) × ${shapes.length} shape(s), ${opts.inProcess ? 'in-process' : 'one child process each'}${opts.quick ? ', quick' : ''}${opts.rounds > 1 ? `, ${opts.rounds} rounds` : ''}`,
+  );
   const results = addRatios(await runRounds(runners, shapes, opts, log));
   const doc = buildDocument(opts, shapes, runners, results, env);
   mkdirSync(dirname(opts.json), { recursive: true });

@@ -43,7 +43,10 @@ const CUSTOM = /^(\d+)x(\d+)x(\d+)x(\d+)$/;
  */
 export function parseShapes(list) {
   if (list === undefined) return [...SHAPES];
-  const ids = list.split(',').map((s) => s.trim()).filter(Boolean);
+  const ids = list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (!ids.length) throw new Error(`--shapes: expected a comma-separated list such as S1,S4 or 8x20x32x64; received '${list}'.`);
   /** @type {Shape[]} */
   const out = [];

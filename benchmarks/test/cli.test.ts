@@ -42,7 +42,9 @@ describe('parseOptions', () => {
   it('rejects unknown flags and missing values, pointing at --help', () => {
     expect(() => parseOptions(['--fast'])).toThrow(/Unknown option '--fast'.*--help/);
     expect(() => parseOptions(['--shapes'])).toThrow(/--shapes.*--help/);
-    expect(() => parseOptions(['extra'])).toThrow("Unexpected argument 'extra'. This command does not take positional arguments. Run with --help for the flags.");
+    expect(() => parseOptions(['extra'])).toThrow(
+      "Unexpected argument 'extra'. This command does not take positional arguments. Run with --help for the flags.",
+    );
   });
 
   it('accepts the leading -- that pnpm passes through from `pnpm bench -- --quick`', () => {

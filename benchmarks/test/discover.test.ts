@@ -80,6 +80,8 @@ describe('selectRunners', () => {
 
   it('names an unknown runner and lists the discovered ones', async () => {
     const runners = await discoverRunners(FIXTURES);
-    expect(() => selectRunners(runners, 'gru:cpu')).toThrow("--runners: no runner named 'gru:cpu'; discovered: fake:broken, fake:gru, fake:peer, fake:unavailable.");
+    expect(() => selectRunners(runners, 'gru:cpu')).toThrow(
+      "--runners: no runner named 'gru:cpu'; discovered: fake:broken, fake:gru, fake:peer, fake:unavailable.",
+    );
   });
 });

@@ -28,21 +28,50 @@ describe('runJob', () => {
 
   it('disposes even when a pass throws, and reports the error', async () => {
     let disposed = false;
-    const r = await runJob({ ...base, setup: async () => ({ run: () => { throw new Error('bad pass'); }, dispose: () => { disposed = true; } }) }, S4, plan);
+    const r = await runJob(
+      {
+        ...base,
+        setup: async () => ({
+          run: () => {
+            throw new Error('bad pass');
+          },
+          dispose: () => {
+            disposed = true;
+          },
+        }),
+      },
+      S4,
+      plan,
+    );
     expect(r).toMatchObject({ status: 'error', reason: 'bad pass' });
     expect(disposed).toBe(true);
   });
 
   it('rejects setup and available results outside the contract', async () => {
     const setup = async () => 42 as unknown as string;
-    expect((await runJob({ ...base, setup: async () => ({}) as never }, S4, plan)).reason).toBe("runner 't': setup() must resolve to { run, dispose? } or a reason string; received object.");
+    expect((await runJob({ ...base, setup: async () => ({}) as never }, S4, plan)).reason).toBe(
+      "runner 't': setup() must resolve to { run, dispose? } or a reason string; received object.",
+    );
     expect((await runJob({ ...base, setup }, S4, plan)).status).toBe('error');
-    expect((await runJob({ ...base, available: async () => false as never }, S4, plan)).reason).toBe("runner 't': available() must resolve to true or a non-empty reason string; received false.");
+    expect((await runJob({ ...base, available: async () => false as never }, S4, plan)).reason).toBe(
+      "runner 't': available() must resolve to true or a non-empty reason string; received false.",
+    );
   });
 
   it('does not call setup when the runner is unavailable', async () => {
     let called = false;
-    const r = await runJob({ ...base, available: async () => 'no device', setup: async () => { called = true; return 'x'; } }, S4, plan);
+    const r = await runJob(
+      {
+        ...base,
+        available: async () => 'no device',
+        setup: async () => {
+          called = true;
+          return 'x';
+        },
+      },
+      S4,
+      plan,
+    );
     expect(r).toMatchObject({ status: 'unavailable', reason: 'no device' });
     expect(called).toBe(false);
   });

@@ -10,9 +10,24 @@ const env = { node: 'v20.0.0', v8: '11', platform: 'linux', arch: 'x64', cpuMode
 
 function ok(runner: string, kind: 'gru' | 'peer', shape: (typeof SHAPES)[number], medianMs: number, extra: Partial<Result> = {}): Result {
   return {
-    runner, kind, shape, status: 'ok', flops: flops(shape), slow: false, iterations: 10, warmupPasses: 3,
-    medianMs, p10Ms: medianMs * 0.9, p90Ms: medianMs * 1.1, meanMs: medianMs, minMs: medianMs, maxMs: medianMs,
-    gflops: flops(shape) / (medianMs * 1e6), peakRssMiB: 64.4, baselineRssMiB: 50, ...extra,
+    runner,
+    kind,
+    shape,
+    status: 'ok',
+    flops: flops(shape),
+    slow: false,
+    iterations: 10,
+    warmupPasses: 3,
+    medianMs,
+    p10Ms: medianMs * 0.9,
+    p90Ms: medianMs * 1.1,
+    meanMs: medianMs,
+    minMs: medianMs,
+    maxMs: medianMs,
+    gflops: flops(shape) / (medianMs * 1e6),
+    peakRssMiB: 64.4,
+    baselineRssMiB: 50,
+    ...extra,
   };
 }
 
@@ -59,19 +74,49 @@ describe('number formats', () => {
 describe('buildDocument', () => {
   it('records the environment, the method and every result', () => {
     const opts = parseOptions(['--quick']);
-    const doc = buildDocument(opts, [S1, S2], [{ name: 'gru:cpu', kind: 'gru' }, { name: 'ort-node', kind: 'peer', note: 'n' }], sample(), env);
+    const doc = buildDocument(
+      opts,
+      [S1, S2],
+      [
+        { name: 'gru:cpu', kind: 'gru' },
+        { name: 'ort-node', kind: 'peer', note: 'n' },
+      ],
+      sample(),
+      env,
+    );
     expect(doc.schema).toBe(SCHEMA);
     expect(new Date(doc.date).toString()).not.toBe('Invalid Date');
     expect(doc.environment).toEqual(env);
-    expect(doc.method).toMatchObject({ isolation: 'child-process', quick: true, warmupMs: 300, minIters: 3, minTimeMs: 100, maxTimeMs: 1000, slowIters: 1, flops: '2*B*T*3H*(D+H)' });
-    expect(doc.runners).toEqual([{ name: 'gru:cpu', kind: 'gru' }, { name: 'ort-node', kind: 'peer', note: 'n' }]);
+    expect(doc.method).toMatchObject({
+      isolation: 'child-process',
+      quick: true,
+      warmupMs: 300,
+      minIters: 3,
+      minTimeMs: 100,
+      maxTimeMs: 1000,
+      slowIters: 1,
+      flops: '2*B*T*3H*(D+H)',
+    });
+    expect(doc.runners).toEqual([
+      { name: 'gru:cpu', kind: 'gru' },
+      { name: 'ort-node', kind: 'peer', note: 'n' },
+    ]);
     expect(doc.results).toHaveLength(6);
     expect(buildDocument(parseOptions(['--in-process']), [], [], [], env).method.isolation).toBe('in-process');
   });
 });
 
 describe('formatMarkdown', () => {
-  const doc = buildDocument(parseOptions([]), [S1, S2], [{ name: 'gru:cpu', kind: 'gru' }, { name: 'tfjs-cpu', kind: 'peer', note: 'float32 | WebGL off' }], sample(), env);
+  const doc = buildDocument(
+    parseOptions([]),
+    [S1, S2],
+    [
+      { name: 'gru:cpu', kind: 'gru' },
+      { name: 'tfjs-cpu', kind: 'peer', note: 'float32 | WebGL off' },
+    ],
+    sample(),
+    env,
+  );
   const md = formatMarkdown(doc);
   const lines = md.split('\n');
 
@@ -108,7 +153,9 @@ describe('formatMarkdown', () => {
   it('marks capped slow passes and groups a runner unavailable everywhere into one line', () => {
     const results = addRatios([
       ok('gru:reference', 'gru', S2, 1600, { slow: true, iterations: 2 }),
-      ...[S1, S2].map((shape): Result => ({ runner: 'gru:webgpu', kind: 'gru', shape, status: 'unavailable', reason: 'no adapter', flops: flops(shape), slow: false })),
+      ...[S1, S2].map(
+        (shape): Result => ({ runner: 'gru:webgpu', kind: 'gru', shape, status: 'unavailable', reason: 'no adapter', flops: flops(shape), slow: false }),
+      ),
     ]);
     const text = formatMarkdown(buildDocument(parseOptions(['--in-process', '--quick']), [S1, S2], [], results, env));
     expect(text).toContain('| S2 | 32·100·128·256 | gru:reference | 2 (capped) | 1600 | 1.18 | 1.00 | 64 |');
@@ -134,7 +181,10 @@ describe('--rounds', () => {
     const round = (a: number, b: number): Result[] => [ok('gru:cpu', 'gru', S1, a), ok('ort-node', 'peer', S1, b)];
     const combined = combineRounds([round(3, 10), round(1, 30), round(2, 20)]);
     expect(combined.map((r) => r.medianMs)).toEqual([2, 20]);
-    expect(combined.map((r) => r.roundMediansMs)).toEqual([[3, 1, 2], [10, 30, 20]]);
+    expect(combined.map((r) => r.roundMediansMs)).toEqual([
+      [3, 1, 2],
+      [10, 30, 20],
+    ]);
     // An even count takes the lower of the two middle rounds.
     expect(combineRounds([round(4, 1), round(1, 1)])[0].medianMs).toBe(1);
   });

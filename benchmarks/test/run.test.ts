@@ -39,7 +39,16 @@ describe('run.mjs --quick on S4 with the reference runner', () => {
     const doc = readDoc(json);
     expect(doc.schema).toBe('gru-benchmarks/1');
     expect(Object.keys(doc.environment).sort()).toEqual(['arch', 'cpuModel', 'cpus', 'loadavg1', 'node', 'platform', 'totalMemMiB', 'v8']);
-    expect(doc.method).toMatchObject({ isolation: 'child-process', quick: true, skipSlow: false, warmupMs: 300, minIters: 3, minTimeMs: 100, maxTimeMs: 1000, slowIters: 1 });
+    expect(doc.method).toMatchObject({
+      isolation: 'child-process',
+      quick: true,
+      skipSlow: false,
+      warmupMs: 300,
+      minIters: 3,
+      minTimeMs: 100,
+      maxTimeMs: 1000,
+      slowIters: 1,
+    });
     expect(doc.shapes.map((s) => s.id)).toEqual(['S4']);
     expect(doc.runners).toEqual([expect.objectContaining({ name: 'gru:reference', kind: 'gru' })]);
     expect(doc.results).toHaveLength(1);
@@ -66,10 +75,18 @@ describe('run.mjs with fixture runners', () => {
     const doc = readDoc(json);
     const status = Object.fromEntries(doc.results.map((r) => [`${r.runner} ${r.shape.id}`, r.status]));
     expect(status).toEqual({
-      'fake:broken S1': 'error', 'fake:broken S2': 'error', 'fake:broken S4': 'error',
-      'fake:gru S1': 'ok', 'fake:gru S2': 'skipped', 'fake:gru S4': 'ok',
-      'fake:peer S1': 'declined', 'fake:peer S2': 'ok', 'fake:peer S4': 'ok',
-      'fake:unavailable S1': 'unavailable', 'fake:unavailable S2': 'unavailable', 'fake:unavailable S4': 'unavailable',
+      'fake:broken S1': 'error',
+      'fake:broken S2': 'error',
+      'fake:broken S4': 'error',
+      'fake:gru S1': 'ok',
+      'fake:gru S2': 'skipped',
+      'fake:gru S4': 'ok',
+      'fake:peer S1': 'declined',
+      'fake:peer S2': 'ok',
+      'fake:peer S4': 'ok',
+      'fake:unavailable S1': 'unavailable',
+      'fake:unavailable S2': 'unavailable',
+      'fake:unavailable S4': 'unavailable',
     });
     const find = (runner: string, shape: string) => doc.results.find((r) => r.runner === runner && r.shape.id === shape);
     expect(find('fake:broken', 'S1')?.reason).toBe('setup exploded');
@@ -87,7 +104,23 @@ describe('run.mjs with fixture runners', () => {
 
   it('marks capped passes when slow shapes are not skipped', () => {
     const json = join(dir, 'slow.json');
-    const p = bench(['--quick', '--warmup-ms', '0', '--shapes', 'S2', '--runners', 'fake:gru', '--slow-iters', '2', '--min-iters', '5', '--runners-dir', FIXTURES, '--json', json]);
+    const p = bench([
+      '--quick',
+      '--warmup-ms',
+      '0',
+      '--shapes',
+      'S2',
+      '--runners',
+      'fake:gru',
+      '--slow-iters',
+      '2',
+      '--min-iters',
+      '5',
+      '--runners-dir',
+      FIXTURES,
+      '--json',
+      json,
+    ]);
     expect(p.code, p.stderr).toBe(0);
     const [r] = readDoc(json).results;
     expect(r).toMatchObject({ status: 'ok', slow: true, iterations: 2 });
@@ -96,7 +129,20 @@ describe('run.mjs with fixture runners', () => {
 
   it('runs in-process with --in-process and says so', () => {
     const json = join(dir, 'inproc.json');
-    const p = bench(['--quick', '--warmup-ms', '0', '--in-process', '--shapes', 'S4', '--runners', 'fake:gru,fake:unavailable', '--runners-dir', FIXTURES, '--json', json]);
+    const p = bench([
+      '--quick',
+      '--warmup-ms',
+      '0',
+      '--in-process',
+      '--shapes',
+      'S4',
+      '--runners',
+      'fake:gru,fake:unavailable',
+      '--runners-dir',
+      FIXTURES,
+      '--json',
+      json,
+    ]);
     expect(p.code, p.stderr).toBe(0);
     const doc = readDoc(json);
     expect(doc.method.isolation).toBe('in-process');
@@ -135,7 +181,20 @@ describe('run.mjs arguments', () => {
   it('prints the usage with --help and lists runners with --list', () => {
     const help = bench(['--help']);
     expect(help.code).toBe(0);
-    for (const flag of ['--shapes', '--runners', '--warmup-ms', '--min-iters', '--min-time-ms', '--max-time-ms', '--slow-iters', '--json', '--quick', '--skip-slow', '--in-process']) expect(help.stdout).toContain(flag);
+    for (const flag of [
+      '--shapes',
+      '--runners',
+      '--warmup-ms',
+      '--min-iters',
+      '--min-time-ms',
+      '--max-time-ms',
+      '--slow-iters',
+      '--json',
+      '--quick',
+      '--skip-slow',
+      '--in-process',
+    ])
+      expect(help.stdout).toContain(flag);
     const list = bench(['--list', '--runners-dir', FIXTURES]);
     expect(list.code).toBe(0);
     expect(list.stdout).toContain('S3  B=64 T=50 D=256 H=512');

@@ -43,7 +43,9 @@ describe('a short soak of every backend (the full one: npm run soak)', () => {
     });
     expect(run.stdout).toMatch(/soak: \d+ backends passed, 0 failed/);
     expect(run.status).toBe(0);
-    const { results } = JSON.parse(readFileSync(json, 'utf8')) as { results: { backend: string; skipped?: string; phases: { failures: number; units: number }[]; memoryInUseAfterDispose: number }[] };
+    const { results } = JSON.parse(readFileSync(json, 'utf8')) as {
+      results: { backend: string; skipped?: string; phases: { failures: number; units: number }[]; memoryInUseAfterDispose: number }[];
+    };
     const ran = results.filter((r) => !r.skipped).map((r) => r.backend);
     expect(ran).toEqual(expect.arrayContaining(['reference', 'cpu', 'wasm']));
     // On CI the webgpu backend runs on lavapipe (turbo sets it up first); a skip would hide it.

@@ -82,7 +82,9 @@ const configSubset = (r: unknown, entry: ErrorEntryJson) => {
 };
 const shapeIs = (want: number[]) => (r: unknown) => (jsonEqual(resultShape(r), want) ? undefined : `output shape [${resultShape(r)}], expected [${want}]`);
 const throwsValueError = (mentions: string) => (thrown: unknown) =>
-  thrown instanceof GruError && thrown.kerasType === 'ValueError' && thrown.message.includes(mentions) ? undefined : `expected a ValueError mentioning '${mentions}', got ${String(thrown)}`;
+  thrown instanceof GruError && thrown.kerasType === 'ValueError' && thrown.message.includes(mentions)
+    ? undefined
+    : `expected a ValueError mentioning '${mentions}', got ${String(thrown)}`;
 const setWeightsOn = (options: ConstructorParameters<typeof GRU>[0], shapes: number[][]) => {
   const layer = new GRU(options);
   layer.build([2, 5, 3]);
@@ -102,7 +104,11 @@ export const ERROR_REPRODUCTIONS: Record<string, Repro> = {
   'units_float_2.5': { run: () => call({ units: 2.5 }), expect: { kind: 'keras-message' } },
   'units_float_2.0': {
     run: () => call({ units: 2.0 }),
-    expect: { kind: 'deviation', what: 'JS numbers cannot tell 2.0 from 2, so units: 2.0 is units 2', check: (t, r) => (t ? `threw ${String(t)}` : shapeIs([2, 2])(r)) },
+    expect: {
+      kind: 'deviation',
+      what: 'JS numbers cannot tell 2.0 from 2, so units: 2.0 is units 2',
+      check: (t, r) => (t ? `threw ${String(t)}` : shapeIs([2, 2])(r)),
+    },
   },
   cell_units_0: { run: () => new GRUCell({ units: 0 }), expect: { kind: 'keras-message' } },
   'dropout_1.5': { run: () => new GRU({ units: 4, dropout: 1.5 }), expect: { kind: 'accepts', check: configSubset } },
@@ -157,25 +163,49 @@ export const ERROR_REPRODUCTIONS: Record<string, Repro> = {
     },
     expect: { kind: 'accepts', check: (r, e) => shapeIs(e.result as number[])(r) },
   },
-  initial_state_units_mismatch: { run: () => call({ units: 4 }, x, { initialState: [ones(2, 5)] }), expect: { kind: 'clear-error', mentions: ['initial state', '(2, 4)', '(2, 5)'] } },
-  initial_state_batch_mismatch: { run: () => call({ units: 4 }, x, { initialState: [ones(3, 4)] }), expect: { kind: 'clear-error', mentions: ['initial state', '(2, 4)', '(3, 4)'] } },
-  initial_state_rank3: { run: () => call({ units: 4 }, x, { initialState: [ones(2, 1, 4)] }), expect: { kind: 'clear-error', mentions: ['initial state', '(2, 1, 4)'] } },
+  initial_state_units_mismatch: {
+    run: () => call({ units: 4 }, x, { initialState: [ones(2, 5)] }),
+    expect: { kind: 'clear-error', mentions: ['initial state', '(2, 4)', '(2, 5)'] },
+  },
+  initial_state_batch_mismatch: {
+    run: () => call({ units: 4 }, x, { initialState: [ones(3, 4)] }),
+    expect: { kind: 'clear-error', mentions: ['initial state', '(2, 4)', '(3, 4)'] },
+  },
+  initial_state_rank3: {
+    run: () => call({ units: 4 }, x, { initialState: [ones(2, 1, 4)] }),
+    expect: { kind: 'clear-error', mentions: ['initial state', '(2, 1, 4)'] },
+  },
   initial_state_batch_1_broadcast: {
     run: () => call({ units: 4 }, x, { initialState: [ones(1, 4)] }),
     expect: { kind: 'accepts', check: (r, e) => shapeIs((e.result as number[][])[0])(r) },
   },
   initial_state_two_tensors: {
     run: () => call({ units: 4 }, x, { initialState: [ones(2, 4), ones(2, 4)] }),
-    expect: { kind: 'deviation', what: 'Keras ignores the extra state tensor; we refuse it (a GRU has one state)', check: throwsValueError('initial state tensors') },
+    expect: {
+      kind: 'deviation',
+      what: 'Keras ignores the extra state tensor; we refuse it (a GRU has one state)',
+      check: throwsValueError('initial state tensors'),
+    },
   },
   mask_wrong_timesteps: {
     run: () => call({ units: 4 }, x, { mask: ones(2, 6) }),
-    expect: { kind: 'deviation', what: 'Keras ignores the extra mask steps; we refuse a mask that does not match the input', check: throwsValueError('`mask` must have shape (2, 5)') },
+    expect: {
+      kind: 'deviation',
+      what: 'Keras ignores the extra mask steps; we refuse a mask that does not match the input',
+      check: throwsValueError('`mask` must have shape (2, 5)'),
+    },
   },
-  mask_wrong_batch: { run: () => call({ units: 4 }, x, { mask: ones(3, 5) }), expect: { kind: 'clear-error', mentions: ['`mask` must have shape (2, 5)', '(3, 5)'] } },
+  mask_wrong_batch: {
+    run: () => call({ units: 4 }, x, { mask: ones(3, 5) }),
+    expect: { kind: 'clear-error', mentions: ['`mask` must have shape (2, 5)', '(3, 5)'] },
+  },
   mask_3d: {
     run: () => call({ units: 4 }, x, { mask: ones(2, 5, 1) }),
-    expect: { kind: 'deviation', what: 'Keras squeezes a (batch, timesteps, 1) mask; we require (batch, timesteps)', check: throwsValueError('`mask` must have shape (2, 5)') },
+    expect: {
+      kind: 'deviation',
+      what: 'Keras squeezes a (batch, timesteps, 1) mask; we require (batch, timesteps)',
+      check: throwsValueError('`mask` must have shape (2, 5)'),
+    },
   },
   mask_float_0_1: {
     run: () => {
@@ -187,10 +217,33 @@ export const ERROR_REPRODUCTIONS: Record<string, Repro> = {
     },
     expect: { kind: 'accepts', check: (r, e) => (jsonEqual(r, e.result) ? undefined : 'float 0/1 and boolean masks give different outputs') },
   },
-  set_weights_bias_2d_on_reset_before: { run: () => setWeightsOn({ units: 4, resetAfter: false }, [[3, 12], [4, 12], [2, 12]]), expect: { kind: 'keras-message' } },
+  set_weights_bias_2d_on_reset_before: {
+    run: () =>
+      setWeightsOn({ units: 4, resetAfter: false }, [
+        [3, 12],
+        [4, 12],
+        [2, 12],
+      ]),
+    expect: { kind: 'keras-message' },
+  },
   set_weights_bias_1d_on_reset_after: { run: () => setWeightsOn({ units: 4 }, [[3, 12], [4, 12], [12]]), expect: { kind: 'keras-message' } },
-  set_weights_count: { run: () => setWeightsOn({ units: 4 }, [[3, 12], [4, 12]]), expect: { kind: 'keras-message' } },
-  set_weights_kernel_shape: { run: () => setWeightsOn({ units: 4 }, [[4, 12], [4, 12], [2, 12]]), expect: { kind: 'keras-message' } },
+  set_weights_count: {
+    run: () =>
+      setWeightsOn({ units: 4 }, [
+        [3, 12],
+        [4, 12],
+      ]),
+    expect: { kind: 'keras-message' },
+  },
+  set_weights_kernel_shape: {
+    run: () =>
+      setWeightsOn({ units: 4 }, [
+        [4, 12],
+        [4, 12],
+        [2, 12],
+      ]),
+    expect: { kind: 'keras-message' },
+  },
   stateful_batch_change: {
     run: () => {
       const l = new GRU({ units: 4, stateful: true });
@@ -219,7 +272,11 @@ export const ERROR_REPRODUCTIONS: Record<string, Repro> = {
       l.resetState();
       return l.states;
     },
-    expect: { kind: 'deviation', what: 'resetState() takes no values in JS either (there is no keyword argument to misuse)', check: (t) => (t ? `threw ${String(t)}` : undefined) },
+    expect: {
+      kind: 'deviation',
+      what: 'resetState() takes no values in JS either (there is no keyword argument to misuse)',
+      check: (t) => (t ? `threw ${String(t)}` : undefined),
+    },
   },
   stateful_dynamic_batch: {
     run: () => {
@@ -227,23 +284,42 @@ export const ERROR_REPRODUCTIONS: Record<string, Repro> = {
       l.build([null, 5, 3]);
       return l.forwardSync(x);
     },
-    expect: { kind: 'deviation', what: 'without a symbolic Input, a stateful layer fixes its batch size at the first call', check: (t, r) => (t ? `threw ${String(t)}` : shapeIs([2, 4])(r)) },
+    expect: {
+      kind: 'deviation',
+      what: 'without a symbolic Input, a stateful layer fixes its batch size at the first call',
+      check: (t, r) => (t ? `threw ${String(t)}` : shapeIs([2, 4])(r)),
+    },
   },
   unroll_dynamic_timesteps: { run: () => call({ units: 4, unroll: true }), expect: { kind: 'accepts', check: shapeIs([2, 4]) } },
   reset_states_non_stateful: { run: () => new GRU({ units: 4 }).resetStates(), expect: { kind: 'accepts', check: () => undefined } },
   zero_timesteps: { run: () => call({ units: 4 }, { shape: [2, 0, 3], data: [] }), expect: { kind: 'clear-error', mentions: ['0 timesteps'] } },
-  zero_timesteps_unroll: { run: () => call({ units: 4, unroll: true }, { shape: [2, 0, 3], data: [] }), expect: { kind: 'clear-error', mentions: ['0 timesteps'] } },
-  zero_batch: { run: () => call({ units: 4, returnSequences: true }, { shape: [0, 5, 3], data: [] }), expect: { kind: 'accepts', check: (r, e) => shapeIs(e.result as number[])(r) } },
+  zero_timesteps_unroll: {
+    run: () => call({ units: 4, unroll: true }, { shape: [2, 0, 3], data: [] }),
+    expect: { kind: 'clear-error', mentions: ['0 timesteps'] },
+  },
+  zero_batch: {
+    run: () => call({ units: 4, returnSequences: true }, { shape: [0, 5, 3], data: [] }),
+    expect: { kind: 'accepts', check: (r, e) => shapeIs(e.result as number[])(r) },
+  },
   int_input: {
     run: () => call({ units: 4 }, [[[1, 1, 1]], [[1, 1, 1]]]),
-    expect: { kind: 'accepts', check: (r) => ((r as { output: { data: unknown } }).output.data instanceof Float32Array ? shapeIs([2, 4])(r) : 'output is not float32') },
+    expect: {
+      kind: 'accepts',
+      check: (r) => ((r as { output: { data: unknown } }).output.data instanceof Float32Array ? shapeIs([2, 4])(r) : 'output is not float32'),
+    },
   },
   float64_input_float32_layer: {
     run: () => call({ units: 4 }, { shape: [2, 5, 3], data: Float64Array.from(x.data) }),
     expect: { kind: 'accepts', check: (r) => ((r as { output: { data: unknown } }).output.data instanceof Float32Array ? undefined : 'output is not float32') },
   },
-  cell_state_units_mismatch: { run: () => new GRUCell({ units: 4 }).call(ones(2, 3), [ones(2, 3)]), expect: { kind: 'clear-error', mentions: ['initial state', '(2, 4)', '(2, 3)'] } },
-  cell_3d_input: { run: () => new GRUCell({ units: 4 }).call(ones(2, 5, 4), [ones(2, 4)]), expect: { kind: 'clear-error', mentions: ['(batch, features)', '(2, 5, 4)'] } },
+  cell_state_units_mismatch: {
+    run: () => new GRUCell({ units: 4 }).call(ones(2, 3), [ones(2, 3)]),
+    expect: { kind: 'clear-error', mentions: ['initial state', '(2, 4)', '(2, 3)'] },
+  },
+  cell_3d_input: {
+    run: () => new GRUCell({ units: 4 }).call(ones(2, 5, 4), [ones(2, 4)]),
+    expect: { kind: 'clear-error', mentions: ['(batch, features)', '(2, 5, 4)'] },
+  },
   cell_bare_state_tensor: { run: () => new GRUCell({ units: 4 }).call(ones(2, 3), ones(2, 4)), expect: { kind: 'accepts', check: () => undefined } },
   from_config_unknown_key: { run: () => GRU.fromConfig({ ...new GRU({ units: 4 }).getConfig(), bogus: 1 }), expect: { kind: 'keras-message' } },
 };
@@ -326,7 +402,11 @@ function runTranslatedEntry(entry: ErrorEntryJson): CaseOutcome {
   }
   if (thrown) return fail(`threw ${String(thrown)}, Keras accepts this`);
   const problem = checkTranslatedResult(t, layer as GRU | GRUCell, result, entry.result);
-  if (problem === 'not compared') return { status: 'passed', detail: `judged from its code as ${ran}: accepted, as in Keras (the recorded result ${JSON.stringify(entry.result)} is not compared)` };
+  if (problem === 'not compared')
+    return {
+      status: 'passed',
+      detail: `judged from its code as ${ran}: accepted, as in Keras (the recorded result ${JSON.stringify(entry.result)} is not compared)`,
+    };
   return problem ? fail(problem) : { status: 'passed', detail: `judged from its code as ${ran}` };
 }
 

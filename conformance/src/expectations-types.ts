@@ -7,4 +7,3 @@ export interface Expectations {
   unsupported?: Record<string, string>;
   failing?: Record<string, string>;
 }
-

@@ -8,7 +8,10 @@ export function judge(name: string, outcome: CaseOutcome, expectations: Expectat
   const unsupported = expectations.unsupported?.[name];
   const failing = expectations.failing?.[name];
   if (outcome.status === 'passed' && (unsupported || failing)) {
-    return { status: 'failed', detail: `unexpected pass: listed as ${unsupported ? `unsupported (${unsupported})` : `failing (${failing})`}; remove it from the expectations` };
+    return {
+      status: 'failed',
+      detail: `unexpected pass: listed as ${unsupported ? `unsupported (${unsupported})` : `failing (${failing})`}; remove it from the expectations`,
+    };
   }
   if (unsupported) return { status: 'unsupported', detail: outcome.detail ? `${unsupported} [${outcome.detail}]` : unsupported };
   if (failing && outcome.status === 'failed') return { status: 'expected-failure', detail: `${failing}: ${outcome.detail ?? ''}` };
@@ -18,4 +21,3 @@ export function judge(name: string, outcome: CaseOutcome, expectations: Expectat
   }
   return { status: outcome.status, detail: outcome.detail };
 }
-

@@ -12,11 +12,35 @@ export class Untranslatable extends Error {}
 
 /** Keras 3.15.1's GRU / GRUCell keyword arguments; these are passed camelCase, any other keeps its spelling. */
 const KERAS_ARGUMENTS = new Set([
-  'units', 'activation', 'recurrent_activation', 'use_bias', 'kernel_initializer', 'recurrent_initializer',
-  'bias_initializer', 'kernel_regularizer', 'recurrent_regularizer', 'bias_regularizer', 'activity_regularizer',
-  'kernel_constraint', 'recurrent_constraint', 'bias_constraint', 'dropout', 'recurrent_dropout', 'seed',
-  'return_sequences', 'return_state', 'go_backwards', 'stateful', 'unroll', 'reset_after', 'use_cudnn',
-  'implementation', 'zero_output_for_mask', 'name', 'trainable', 'dtype',
+  'units',
+  'activation',
+  'recurrent_activation',
+  'use_bias',
+  'kernel_initializer',
+  'recurrent_initializer',
+  'bias_initializer',
+  'kernel_regularizer',
+  'recurrent_regularizer',
+  'bias_regularizer',
+  'activity_regularizer',
+  'kernel_constraint',
+  'recurrent_constraint',
+  'bias_constraint',
+  'dropout',
+  'recurrent_dropout',
+  'seed',
+  'return_sequences',
+  'return_state',
+  'go_backwards',
+  'stateful',
+  'unroll',
+  'reset_after',
+  'use_cudnn',
+  'implementation',
+  'zero_output_for_mask',
+  'name',
+  'trainable',
+  'dtype',
 ]);
 /** Keyword arguments of `layer(x, ...)` that take a Python literal. */
 const CALL_ARGUMENTS = new Set(['training']);
@@ -201,7 +225,8 @@ function parseCall(p: Parser, layer: string): Record<string, unknown> {
   const { positional, keywords } = p.args((name, q) => {
     if (name === undefined) {
       const text = q.skipExpression();
-      if (text !== 'x') throw new Untranslatable(`the call's input \`${text}\` is not the standard input \`x\` (it needs an array gru cannot rebuild from the code)`);
+      if (text !== 'x')
+        throw new Untranslatable(`the call's input \`${text}\` is not the standard input \`x\` (it needs an array gru cannot rebuild from the code)`);
       return text;
     }
     if (!CALL_ARGUMENTS.has(name)) {

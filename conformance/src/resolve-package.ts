@@ -55,7 +55,8 @@ function pickTarget(target: unknown, star?: string): string | undefined {
 
 /** Resolves `subpath` ('.' or './x') through a package.json `exports` field. */
 function resolveExports(exportsField: unknown, subpath: string): string | undefined {
-  const isSubpathMap = exportsField && typeof exportsField === 'object' && !Array.isArray(exportsField) && Object.keys(exportsField).some((k) => k.startsWith('.'));
+  const isSubpathMap =
+    exportsField && typeof exportsField === 'object' && !Array.isArray(exportsField) && Object.keys(exportsField).some((k) => k.startsWith('.'));
   const map: Record<string, unknown> = isSubpathMap ? (exportsField as Record<string, unknown>) : { '.': exportsField };
   if (subpath in map) return pickTarget(map[subpath]);
   for (const [key, value] of Object.entries(map)) {
@@ -96,7 +97,8 @@ export function resolvePackageFrom(spec: string, fromDir: string): PackageLookup
       const target = resolveExports(pkg.exports, subpath);
       if (!target) return { root, looked, problem: `${join(root, 'package.json')} exports no '${subpath}' for import` };
       file = resolve(root, target);
-      if (!isFile(file)) return { root, looked, problem: `${join(root, 'package.json')} exports '${subpath}' as ${target}, which does not exist (is the package built?)` };
+      if (!isFile(file))
+        return { root, looked, problem: `${join(root, 'package.json')} exports '${subpath}' as ${target}, which does not exist (is the package built?)` };
     } else {
       file = legacyEntry(root, pkg, subpath);
       if (!file) return { root, looked, problem: `${root} has no entry file for '${subpath}' (is the package built?)` };

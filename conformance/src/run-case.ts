@@ -117,9 +117,18 @@ async function runCellCase(c: CaseJson, backend: GruBackend): Promise<CaseOutcom
   const request = cell.stepRequest(c.inputs, states, { training: c.training === true });
   const spec = cell.spec();
   const supported = backend.supports(spec, {
-    batch, timesteps: 1, mask: 'none', initialState: true, goBackwards: false, returnSequences: false,
-    inputDropoutPerGate: request.inputDropoutMasks !== undefined, recurrentDropout: request.recurrentDropoutMasks !== undefined,
-    recurrentDropoutRate: cell.config.recurrentDropout, training: c.training === true, backward: false, unroll: false,
+    batch,
+    timesteps: 1,
+    mask: 'none',
+    initialState: true,
+    goBackwards: false,
+    returnSequences: false,
+    inputDropoutPerGate: request.inputDropoutMasks !== undefined,
+    recurrentDropout: request.recurrentDropoutMasks !== undefined,
+    recurrentDropoutRate: cell.config.recurrentDropout,
+    training: c.training === true,
+    backward: false,
+    unroll: false,
   });
   if (supported !== true) return { status: 'unsupported', detail: supported };
   const prepared = await backend.prepare(spec, cell.gruWeights());

@@ -122,11 +122,18 @@ export async function resolveBackend(spec: string | GruBackend): Promise<GruBack
   }
   const registered = isModule ? undefined : getBackend(spec);
   if (registered) return registered;
-  throw new Error(`Module '${target}' exports no GRU backend (expected an export named 'backend' or a default export). Registered: ${listBackends().map((b) => b.name).join(', ')}`);
+  throw new Error(
+    `Module '${target}' exports no GRU backend (expected an export named 'backend' or a default export). Registered: ${listBackends()
+      .map((b) => b.name)
+      .join(', ')}`,
+  );
 }
 
 /** The list of checks for a backend and a cases directory. */
-export function planConformance(backend: GruBackend, options: ConformanceOptions = {}): { planned: PlannedCase[]; ignored: { file: string; reason: string }[]; casesDir: string } {
+export function planConformance(
+  backend: GruBackend,
+  options: ConformanceOptions = {},
+): { planned: PlannedCase[]; ignored: { file: string; reason: string }[]; casesDir: string } {
   const casesDir = options.casesDir ?? bundledCasesDir();
   const files = loadCaseFiles(casesDir);
   const wanted = (name: string) => !options.only || options.only.includes(name);
@@ -199,7 +206,7 @@ async function checkNoLeak(backend: GruBackend, candidates: CaseJson[]): Promise
 export async function runConformance(backendSpec: GruBackend | string, options: ConformanceOptions = {}): Promise<ConformanceReport> {
   const backend = await resolveBackend(backendSpec);
   const expectations =
-    typeof options.expectations === 'string' ? loadExpectations(options.expectations) : options.expectations ?? bundledExpectations(backend.name);
+    typeof options.expectations === 'string' ? loadExpectations(options.expectations) : (options.expectations ?? bundledExpectations(backend.name));
   const { planned, ignored, casesDir } = planConformance(backend, options);
   const results: CaseResult[] = [];
   const record = (r: CaseResult) => {
@@ -233,4 +240,3 @@ function summarize(backend: string, casesDir: string, results: CaseResult[], ign
     ignoredFiles,
   };
 }
-

@@ -12,7 +12,7 @@ import { loadBackend } from '@gru/core';
  */
 export function describeConformance(backend: GruBackend, options: Omit<ConformanceOptions, 'onResult'> = {}): void {
   const expectations =
-    typeof options.expectations === 'string' ? loadExpectations(options.expectations) : options.expectations ?? bundledExpectations(backend.name);
+    typeof options.expectations === 'string' ? loadExpectations(options.expectations) : (options.expectations ?? bundledExpectations(backend.name));
   const { planned } = planConformance(backend, options);
   describe(`conformance on '${backend.name}'`, () => {
     beforeAll(async () => {

@@ -16,10 +16,20 @@ describe('translating Keras code from errors.json', () => {
   it('reads constructor keyword arguments of Python literals, snake_case to camelCase', () => {
     expect(translateKerasCode('GRU(units=-5)')).toEqual({ layer: 'GRU', options: { units: -5 } });
     expect(
-      translateKerasCode(`GRU(4, recurrent_dropout=1e-1, go_backwards=True, seed=None, name="g\\"1", kernel_initializer={'class_name': 'Zeros', 'config': {}}, x=(1, [2.5, 'a'],)) -> note`),
+      translateKerasCode(
+        `GRU(4, recurrent_dropout=1e-1, go_backwards=True, seed=None, name="g\\"1", kernel_initializer={'class_name': 'Zeros', 'config': {}}, x=(1, [2.5, 'a'],)) -> note`,
+      ),
     ).toEqual({
       layer: 'GRU',
-      options: { units: 4, recurrentDropout: 0.1, goBackwards: true, seed: null, name: 'g"1', kernelInitializer: { class_name: 'Zeros', config: {} }, x: [1, [2.5, 'a']] },
+      options: {
+        units: 4,
+        recurrentDropout: 0.1,
+        goBackwards: true,
+        seed: null,
+        name: 'g"1',
+        kernelInitializer: { class_name: 'Zeros', config: {} },
+        x: [1, [2.5, 'a']],
+      },
     });
     // Arguments Keras does not know keep their spelling, so the error names them as Keras does.
     expect(translateKerasCode('GRUCell(2, bad_arg=1)').options).toEqual({ units: 2, bad_arg: 1 });
@@ -27,7 +37,11 @@ describe('translating Keras code from errors.json', () => {
 
   it('reads a call on the standard input x, inline or as a second statement', () => {
     expect(translateKerasCode('GRU(3)(x)')).toEqual({ layer: 'GRU', options: { units: 3 }, call: {} });
-    expect(translateKerasCode('l = GRU(3, dropout=0.5); l(x, training=True)')).toEqual({ layer: 'GRU', options: { units: 3, dropout: 0.5 }, call: { training: true } });
+    expect(translateKerasCode('l = GRU(3, dropout=0.5); l(x, training=True)')).toEqual({
+      layer: 'GRU',
+      options: { units: 3, dropout: 0.5 },
+      call: { training: true },
+    });
   });
 
   it('refuses what needs arrays or is prose, saying why', () => {
@@ -103,9 +117,31 @@ describe('errors.json entries without a hand-written reproduction', () => {
   it('the CLI judges unseen entries in a new cases directory', () => {
     const dir = mkdtempSync(join(tmpdir(), 'gru-errors-'));
     const entries = [
-      { name: 'units_-5', code: 'GRU(units=-5)', stage: 'constructor', raises: true, exception_type: 'ValueError', message: UNITS_MSG(-5), message_core: UNITS_MSG(-5) },
-      { name: 'units_-7_other_message', code: 'GRU(units=-7)', stage: 'constructor', raises: true, exception_type: 'ValueError', message_core: 'units must be positive' },
-      { name: 'cell_bad_kwarg', code: 'GRUCell(2, bad_arg=1)', stage: 'constructor', raises: true, exception_type: 'ValueError', message_core: "Unrecognized keyword arguments passed to GRUCell: {'bad_arg': 1}" },
+      {
+        name: 'units_-5',
+        code: 'GRU(units=-5)',
+        stage: 'constructor',
+        raises: true,
+        exception_type: 'ValueError',
+        message: UNITS_MSG(-5),
+        message_core: UNITS_MSG(-5),
+      },
+      {
+        name: 'units_-7_other_message',
+        code: 'GRU(units=-7)',
+        stage: 'constructor',
+        raises: true,
+        exception_type: 'ValueError',
+        message_core: 'units must be positive',
+      },
+      {
+        name: 'cell_bad_kwarg',
+        code: 'GRUCell(2, bad_arg=1)',
+        stage: 'constructor',
+        raises: true,
+        exception_type: 'ValueError',
+        message_core: "Unrecognized keyword arguments passed to GRUCell: {'bad_arg': 1}",
+      },
       { name: 'mask_numpy', code: 'GRU(4)(x, mask=np.ones((2, 6)))', stage: 'call', raises: false, result: [2, 4] },
     ];
     writeFileSync(join(dir, 'errors.json'), JSON.stringify({ keras_version: '3.99.0', entries }));

@@ -12,7 +12,11 @@ const scratch = join(__dirname, '..', '.readme-examples');
 describe('README examples run', () => {
   it('has examples', () => expect(blocks.length).toBeGreaterThan(5));
   blocks.forEach((code, i) => {
-    const title = code.split('\n').find((l) => l.trim() && !l.startsWith('import'))?.trim() ?? `example ${i}`;
+    const title =
+      code
+        .split('\n')
+        .find((l) => l.trim() && !l.startsWith('import'))
+        ?.trim() ?? `example ${i}`;
     it(`#${i + 1}: ${title.slice(0, 70)}`, () => {
       mkdirSync(scratch, { recursive: true });
       const file = join(scratch, `example-${i + 1}.mjs`);

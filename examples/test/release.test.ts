@@ -30,7 +30,12 @@ beforeAll(() => {
   for (const file of readdirSync(out).filter((f) => f.endsWith('.tgz'))) {
     const path = join(out, file);
     const manifest = JSON.parse(tar(['-xzOf', path, 'package/package.json']));
-    const files = new Set(tar(['-tzf', path]).split('\n').filter(Boolean).map((f) => f.replace(/^package\//, '')));
+    const files = new Set(
+      tar(['-tzf', path])
+        .split('\n')
+        .filter(Boolean)
+        .map((f) => f.replace(/^package\//, '')),
+    );
     tarballs.set(manifest.name, { files, manifest });
   }
 }, 300_000);

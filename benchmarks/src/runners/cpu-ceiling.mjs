@@ -13,7 +13,7 @@ import { inputFor, kerasWeights } from '../data.mjs';
 export const name = 'cpu-ceiling';
 export const kind = 'peer';
 export const note =
-  'not a GRU: the shape\'s multiply-adds without the time dependency (one step, batch B·T) on @gru/cpu\'s kernels, threads = cores: this machine\'s rate for the same arithmetic, a ceiling for the GRU rows (small shapes only)';
+  "not a GRU: the shape's multiply-adds without the time dependency (one step, batch B·T) on @gru/cpu's kernels, threads = cores: this machine's rate for the same arithmetic, a ceiling for the GRU rows (small shapes only)";
 
 export async function available() {
   try {

@@ -27,7 +27,7 @@ export const available = () => tfjsAvailable('cpu', importBackend);
 /** @param {Shape} shape */
 export async function setup(shape) {
   if (flops(shape) > MAX_FLOPS) {
-    return `a single pass would take minutes (about ${Math.round((flops(shape) / 14.7e6) * 2.6 / 60)} min at the 2.6 s measured on S1's 14.7 MFLOP)`;
+    return `a single pass would take minutes (about ${Math.round(((flops(shape) / 14.7e6) * 2.6) / 60)} min at the 2.6 s measured on S1's 14.7 MFLOP)`;
   }
   const { tf, tfl } = await load();
   return setupTfjsGru(name, tf, tfl, shape);

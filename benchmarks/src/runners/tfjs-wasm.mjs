@@ -10,7 +10,8 @@ import { loadTfjs, setupTfjsGru, tfjsAvailable } from './peers/tfjs-gru.mjs';
 
 export const name = 'tfjs-wasm';
 export const kind = 'peer';
-export const note = 'TensorFlow.js GRU layer on tfjs-backend-wasm (SIMD, single-threaded: tfjs enables wasm threads only in browsers); reset_after=False only (tfjs has no reset_after=True): compare with gru:wasm:reset-before';
+export const note =
+  'TensorFlow.js GRU layer on tfjs-backend-wasm (SIMD, single-threaded: tfjs enables wasm threads only in browsers); reset_after=False only (tfjs has no reset_after=True): compare with gru:wasm:reset-before';
 
 /** tfjs steps through time from JavaScript, op by op: a GFLOP takes seconds. */
 export const slow = (/** @type {Shape} */ shape) => flops(shape) >= 1e9;

@@ -70,9 +70,14 @@ function printResult(r) {
       continue;
     }
     const g = p.growth;
-    const per = (/** @type {'rss' | 'heapUsed' | 'external' | 'arrayBuffers'} */ k) => `${k} ${mib(g[k].first)} -> ${mib(g[k].last)} MiB (${g[k].perUnit.toFixed(2)} B/unit)`;
-    console.log(`${head}\n    after warm-up: ${/** @type {const} */ (['rss', 'heapUsed', 'external', 'arrayBuffers']).map(per).join(', ')}, memoryInUse ${g.memoryInUse.first} -> ${g.memoryInUse.last} B`);
-    console.log(!p.grew ? '    growth not judged: too few units for a slope to stand out of GC noise' : p.grew.length ? `    GREW: ${p.grew.join('; ')}` : '    flat');
+    const per = (/** @type {'rss' | 'heapUsed' | 'external' | 'arrayBuffers'} */ k) =>
+      `${k} ${mib(g[k].first)} -> ${mib(g[k].last)} MiB (${g[k].perUnit.toFixed(2)} B/unit)`;
+    console.log(
+      `${head}\n    after warm-up: ${/** @type {const} */ (['rss', 'heapUsed', 'external', 'arrayBuffers']).map(per).join(', ')}, memoryInUse ${g.memoryInUse.first} -> ${g.memoryInUse.last} B`,
+    );
+    console.log(
+      !p.grew ? '    growth not judged: too few units for a slope to stand out of GC noise' : p.grew.length ? `    GREW: ${p.grew.join('; ')}` : '    flat',
+    );
   }
   console.log(`  memoryInUse after dispose: ${r.memoryInUseAfterDispose} B, at the end: ${r.memoryInUseAtEnd} B`);
 }

@@ -71,28 +71,30 @@ async function phase(label, count, rule, backend, step) {
  */
 async function pool(/** @type {number} */ count, /** @type {string} */ backendName, /** @type {number} */ interruptions) {
   const run = (/** @type {number} */ calls, /** @type {number | undefined} */ interruptAt) =>
-    /** @type {Promise<number>} */ (new Promise((resolve, reject) => {
-      const w = new Worker(new URL('./worker.mjs', import.meta.url), { workerData: { backend: backendName, calls, interruptAt } });
-      let settled = false;
-      let interrupted = -1;
-      const settle = (/** @type {(v: any) => void} */ fn, /** @type {unknown} */ v) => {
-        if (!settled) (settled = true), fn(v);
-      };
-      w.on('message', (m) => {
-        if (m.error) settle(reject, new Error(m.error));
-        else if (m.done !== undefined) settle(resolve, m.done);
-        // Terminated while the large call runs (in native code, on a GPU queue or in wasm).
-        else if (m.interruptible !== undefined) {
-          interrupted = m.interruptible;
-          void w.terminate();
-        }
-      });
-      w.on('error', (e) => settle(reject, e));
-      w.on('exit', (code) => {
-        if (interrupted >= 0) settle(resolve, interrupted);
-        else settle(reject, new Error(`a soak worker exited with code ${code} before it finished`));
-      });
-    }));
+    /** @type {Promise<number>} */ (
+      new Promise((resolve, reject) => {
+        const w = new Worker(new URL('./worker.mjs', import.meta.url), { workerData: { backend: backendName, calls, interruptAt } });
+        let settled = false;
+        let interrupted = -1;
+        const settle = (/** @type {(v: any) => void} */ fn, /** @type {unknown} */ v) => {
+          if (!settled) (settled = true), fn(v);
+        };
+        w.on('message', (m) => {
+          if (m.error) settle(reject, new Error(m.error));
+          else if (m.done !== undefined) settle(resolve, m.done);
+          // Terminated while the large call runs (in native code, on a GPU queue or in wasm).
+          else if (m.interruptible !== undefined) {
+            interrupted = m.interruptible;
+            void w.terminate();
+          }
+        });
+        w.on('error', (e) => settle(reject, e));
+        w.on('exit', (code) => {
+          if (interrupted >= 0) settle(resolve, interrupted);
+          else settle(reject, new Error(`a soak worker exited with code ${code} before it finished`));
+        });
+      })
+    );
   const perWorker = Math.max(1, Math.floor(count / workers));
   const steady = Array.from({ length: workers }, () => run(perWorker, undefined));
   let interrupted = 0;
@@ -142,7 +144,13 @@ if (workers > 0 && pooled > 0) {
   const before = sample(backend);
   try {
     const p = await pool(pooled, name, interruptions);
-    result.phases.push({ phase: `worker pool of ${workers}, and ${p.interrupted} workers terminated mid-call`, units: p.calls, failures: 0, before, after: sample(backend) });
+    result.phases.push({
+      phase: `worker pool of ${workers}, and ${p.interrupted} workers terminated mid-call`,
+      units: p.calls,
+      failures: 0,
+      before,
+      after: sample(backend),
+    });
   } catch (err) {
     result.phases.push({ phase: `worker pool of ${workers}`, units: pooled, failures: 1, firstError: err instanceof Error ? err.message : String(err) });
   }
@@ -155,7 +163,7 @@ if (cycles > 0) {
   const bytes = new Uint8Array(readFileSync(join(keras, 'test', 'fixtures', 'k3_masked_bidir.keras')));
   const x = { shape: [2, 7, 3], data: Float32Array.from({ length: 42 }, (_, i) => Math.sin(i)) };
   result.phases.push(
-    await phase('loadModel, predict, dispose', cycles, CYCLE_RULE, backend, async (start, n) => {
+    await phase('loadModel, predict, dispose', cycles, CYCLE_RULE, backend, async (_start, n) => {
       for (let i = 0; i < n; i++) {
         const model = await loadModel(bytes, { backend: name });
         const y = await model.predict(x);

@@ -22,5 +22,5 @@ try {
   work.dispose();
   parentPort.postMessage({ done: calls });
 } catch (err) {
-  parentPort.postMessage({ error: err instanceof Error ? err.stack ?? err.message : String(err) });
+  parentPort.postMessage({ error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
 }

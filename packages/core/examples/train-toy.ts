@@ -19,7 +19,11 @@ function batchOf(size: number, steps: number, random: () => number): { x: Tensor
 export async function trainToy({ iterations = 200, learningRate = 0.02, seed = 1 } = {}): Promise<number[]> {
   let s = seed;
   const random = () => ((s = (s * 16807) % 2147483647) - 1) / 2147483646;
-  const layer = new GRU({ units: 1, kernelInitializer: { class_name: 'GlorotUniform', config: { seed } }, recurrentInitializer: { class_name: 'Orthogonal', config: { seed } } });
+  const layer = new GRU({
+    units: 1,
+    kernelInitializer: { class_name: 'GlorotUniform', config: { seed } },
+    recurrentInitializer: { class_name: 'Orthogonal', config: { seed } },
+  });
   layer.build([null, 8, 1]);
 
   // Adam state, one slot per weight tensor.

@@ -36,8 +36,9 @@ export interface ActivationDef {
   readonly gateOnly?: { readonly units: number; readonly row: RowFn; readonly rowVjp: RowVjpFn; readonly inGru: string };
 }
 
-const SELU_ALPHA = 1.6732632423543772848170429916717;
-const SELU_SCALE = 1.0507009873554804934193349852946;
+// Keras's constants, as the nearest float64 (what the longer literals parse to).
+const SELU_ALPHA = 1.6732632423543772;
+const SELU_SCALE = 1.0507009873554805;
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 const softplus = (x: number) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
@@ -157,11 +158,38 @@ const elementwise = (name: string, f: (x: number) => number, df: (x: number, y: 
  * `silu` and `hard_silu`). `glu` and `threshold` are accepted in configs but cannot run in a GRU.
  */
 export type ActivationName =
-  | 'tanh' | 'sigmoid' | 'hard_sigmoid' | 'relu' | 'relu6' | 'leaky_relu' | 'elu' | 'selu' | 'celu'
-  | 'softplus' | 'softsign' | 'silu' | 'swish' | 'hard_silu' | 'hard_swish' | 'gelu' | 'mish'
-  | 'exponential' | 'linear' | 'log_sigmoid' | 'sparse_sigmoid' | 'hard_tanh' | 'tanh_shrink'
-  | 'soft_shrink' | 'hard_shrink' | 'sparse_plus' | 'squareplus' | 'softmax' | 'log_softmax'
-  | 'sparsemax' | 'glu' | 'threshold';
+  | 'tanh'
+  | 'sigmoid'
+  | 'hard_sigmoid'
+  | 'relu'
+  | 'relu6'
+  | 'leaky_relu'
+  | 'elu'
+  | 'selu'
+  | 'celu'
+  | 'softplus'
+  | 'softsign'
+  | 'silu'
+  | 'swish'
+  | 'hard_silu'
+  | 'hard_swish'
+  | 'gelu'
+  | 'mish'
+  | 'exponential'
+  | 'linear'
+  | 'log_sigmoid'
+  | 'sparse_sigmoid'
+  | 'hard_tanh'
+  | 'tanh_shrink'
+  | 'soft_shrink'
+  | 'hard_shrink'
+  | 'sparse_plus'
+  | 'squareplus'
+  | 'softmax'
+  | 'log_softmax'
+  | 'sparsemax'
+  | 'glu'
+  | 'threshold';
 
 /**
  * What an activation option takes: a known name (offered by editors), or any string, which is
@@ -173,45 +201,125 @@ type AliasName = 'swish' | 'hard_swish';
 
 // Typed by the name list, so the list and the table cannot drift apart.
 const TABLE: Record<Exclude<ActivationName, AliasName>, ActivationDef> = {
-  linear: elementwise('linear', (x) => x, () => 1),
+  linear: elementwise(
+    'linear',
+    (x) => x,
+    () => 1,
+  ),
   tanh: elementwise('tanh', Math.tanh, (_x, y) => 1 - y * y),
   sigmoid: elementwise('sigmoid', sigmoid, (_x, y) => y * (1 - y)),
   // Keras 3: relu6(x + 3) / 6 == clip(x/6 + 0.5, 0, 1).
-  hard_sigmoid: elementwise('hard_sigmoid', (x) => clip01(x / 6 + 0.5), (x) => (x > -3 && x < 3 ? 1 / 6 : 0)),
-  relu: elementwise('relu', (x) => (x > 0 || Number.isNaN(x) ? x : 0), (x) => (x > 0 ? 1 : 0)),
-  relu6: elementwise('relu6', (x) => Math.min(Math.max(x, 0), 6), (x) => (x > 0 && x < 6 ? 1 : 0)),
-  leaky_relu: elementwise('leaky_relu', (x) => Math.max(x, 0.2 * x), (x) => (x > 0 ? 1 : 0.2)),
-  elu: elementwise('elu', (x) => (x >= 0 ? x : Math.expm1(x)), (x, y) => (x >= 0 ? 1 : y + 1)),
+  hard_sigmoid: elementwise(
+    'hard_sigmoid',
+    (x) => clip01(x / 6 + 0.5),
+    (x) => (x > -3 && x < 3 ? 1 / 6 : 0),
+  ),
+  relu: elementwise(
+    'relu',
+    (x) => (x > 0 || Number.isNaN(x) ? x : 0),
+    (x) => (x > 0 ? 1 : 0),
+  ),
+  relu6: elementwise(
+    'relu6',
+    (x) => Math.min(Math.max(x, 0), 6),
+    (x) => (x > 0 && x < 6 ? 1 : 0),
+  ),
+  leaky_relu: elementwise(
+    'leaky_relu',
+    (x) => Math.max(x, 0.2 * x),
+    (x) => (x > 0 ? 1 : 0.2),
+  ),
+  elu: elementwise(
+    'elu',
+    (x) => (x >= 0 ? x : Math.expm1(x)),
+    (x, y) => (x >= 0 ? 1 : y + 1),
+  ),
   selu: elementwise(
     'selu',
     (x) => SELU_SCALE * (x >= 0 ? x : SELU_ALPHA * Math.expm1(x)),
     (x) => (x >= 0 ? SELU_SCALE : SELU_SCALE * SELU_ALPHA * Math.exp(x)),
   ),
-  celu: elementwise('celu', (x) => Math.max(x, 0) + Math.expm1(Math.min(x, 0)), (x) => (x > 0 ? 1 : Math.exp(x))),
+  celu: elementwise(
+    'celu',
+    (x) => Math.max(x, 0) + Math.expm1(Math.min(x, 0)),
+    (x) => (x > 0 ? 1 : Math.exp(x)),
+  ),
   softplus: elementwise('softplus', softplus, (x) => sigmoid(x)),
-  softsign: elementwise('softsign', (x) => x / (1 + Math.abs(x)), (x) => 1 / ((1 + Math.abs(x)) * (1 + Math.abs(x)))),
-  silu: elementwise('silu', (x) => x * sigmoid(x), (x) => {
-    const s = sigmoid(x);
-    return s * (1 + x * (1 - s));
-  }),
-  hard_silu: elementwise('hard_silu', (x) => x * clip01(x / 6 + 0.5), (x) => (x <= -3 ? 0 : x >= 3 ? 1 : x / 3 + 0.5)),
-  gelu: elementwise('gelu', (x) => (x * (erf(x / Math.SQRT2) + 1)) / 2, (x) => {
-    const cdf = (erf(x / Math.SQRT2) + 1) / 2;
-    return cdf + (x * Math.exp(-(x * x) / 2)) / Math.sqrt(2 * Math.PI);
-  }),
-  mish: elementwise('mish', (x) => x * Math.tanh(softplus(x)), (x) => {
-    const t = Math.tanh(softplus(x));
-    return t + x * (1 - t * t) * sigmoid(x);
-  }),
+  softsign: elementwise(
+    'softsign',
+    (x) => x / (1 + Math.abs(x)),
+    (x) => 1 / ((1 + Math.abs(x)) * (1 + Math.abs(x))),
+  ),
+  silu: elementwise(
+    'silu',
+    (x) => x * sigmoid(x),
+    (x) => {
+      const s = sigmoid(x);
+      return s * (1 + x * (1 - s));
+    },
+  ),
+  hard_silu: elementwise(
+    'hard_silu',
+    (x) => x * clip01(x / 6 + 0.5),
+    (x) => (x <= -3 ? 0 : x >= 3 ? 1 : x / 3 + 0.5),
+  ),
+  gelu: elementwise(
+    'gelu',
+    (x) => (x * (erf(x / Math.SQRT2) + 1)) / 2,
+    (x) => {
+      const cdf = (erf(x / Math.SQRT2) + 1) / 2;
+      return cdf + (x * Math.exp(-(x * x) / 2)) / Math.sqrt(2 * Math.PI);
+    },
+  ),
+  mish: elementwise(
+    'mish',
+    (x) => x * Math.tanh(softplus(x)),
+    (x) => {
+      const t = Math.tanh(softplus(x));
+      return t + x * (1 - t * t) * sigmoid(x);
+    },
+  ),
   exponential: elementwise('exponential', Math.exp, (_x, y) => y),
-  log_sigmoid: elementwise('log_sigmoid', (x) => -softplus(-x), (x) => sigmoid(-x)),
-  sparse_sigmoid: elementwise('sparse_sigmoid', (x) => (x <= -1 ? 0 : x >= 1 ? 1 : 0.5 * (x + 1)), (x) => (x > -1 && x < 1 ? 0.5 : 0)),
-  hard_tanh: elementwise('hard_tanh', (x) => Math.min(Math.max(x, -1), 1), (x) => (x > -1 && x < 1 ? 1 : 0)),
-  tanh_shrink: elementwise('tanh_shrink', (x) => x - Math.tanh(x), (x) => Math.tanh(x) ** 2),
-  soft_shrink: elementwise('soft_shrink', (x) => (x > 0.5 ? x - 0.5 : x < -0.5 ? x + 0.5 : 0), (x) => (x > 0.5 || x < -0.5 ? 1 : 0)),
-  hard_shrink: elementwise('hard_shrink', (x) => (Math.abs(x) > 0.5 ? x : 0), (x) => (Math.abs(x) > 0.5 ? 1 : 0)),
-  sparse_plus: elementwise('sparse_plus', (x) => (x <= -1 ? 0 : x < 1 ? 0.25 * (x + 1) ** 2 : x), (x) => (x <= -1 ? 0 : x < 1 ? 0.5 * (x + 1) : 1)),
-  squareplus: elementwise('squareplus', (x) => (x + Math.sqrt(x * x + 4)) / 2, (x) => (1 + x / Math.sqrt(x * x + 4)) / 2),
+  log_sigmoid: elementwise(
+    'log_sigmoid',
+    (x) => -softplus(-x),
+    (x) => sigmoid(-x),
+  ),
+  sparse_sigmoid: elementwise(
+    'sparse_sigmoid',
+    (x) => (x <= -1 ? 0 : x >= 1 ? 1 : 0.5 * (x + 1)),
+    (x) => (x > -1 && x < 1 ? 0.5 : 0),
+  ),
+  hard_tanh: elementwise(
+    'hard_tanh',
+    (x) => Math.min(Math.max(x, -1), 1),
+    (x) => (x > -1 && x < 1 ? 1 : 0),
+  ),
+  tanh_shrink: elementwise(
+    'tanh_shrink',
+    (x) => x - Math.tanh(x),
+    (x) => Math.tanh(x) ** 2,
+  ),
+  soft_shrink: elementwise(
+    'soft_shrink',
+    (x) => (x > 0.5 ? x - 0.5 : x < -0.5 ? x + 0.5 : 0),
+    (x) => (x > 0.5 || x < -0.5 ? 1 : 0),
+  ),
+  hard_shrink: elementwise(
+    'hard_shrink',
+    (x) => (Math.abs(x) > 0.5 ? x : 0),
+    (x) => (Math.abs(x) > 0.5 ? 1 : 0),
+  ),
+  sparse_plus: elementwise(
+    'sparse_plus',
+    (x) => (x <= -1 ? 0 : x < 1 ? 0.25 * (x + 1) ** 2 : x),
+    (x) => (x <= -1 ? 0 : x < 1 ? 0.5 * (x + 1) : 1),
+  ),
+  squareplus: elementwise(
+    'squareplus',
+    (x) => (x + Math.sqrt(x * x + 4)) / 2,
+    (x) => (1 + x / Math.sqrt(x * x + 4)) / 2,
+  ),
   softmax: {
     name: 'softmax',
     row: softmaxRow,
@@ -322,15 +430,7 @@ export function applyActivation(def: ActivationDef, src: Float64Array, dst: Floa
 }
 
 /** dx = (dy/dx)^T dy for `n` values at `offset`, given the pre-activation x and y = f(x). */
-export function activationVjp(
-  def: ActivationDef,
-  x: Float64Array,
-  y: Float64Array,
-  dy: Float64Array,
-  dx: Float64Array,
-  offset: number,
-  n: number,
-): void {
+export function activationVjp(def: ActivationDef, x: Float64Array, y: Float64Array, dy: Float64Array, dx: Float64Array, offset: number, n: number): void {
   if (def.df) {
     const df = def.df;
     for (let i = offset; i < offset + n; i++) dx[i] = dy[i] * df(x[i], y[i]);

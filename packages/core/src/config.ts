@@ -127,14 +127,41 @@ export interface LayerConfig extends CellConfig {
 }
 
 const CELL_KEYS = [
-  'units', 'activation', 'recurrentActivation', 'useBias', 'kernelInitializer', 'recurrentInitializer',
-  'biasInitializer', 'kernelRegularizer', 'recurrentRegularizer', 'biasRegularizer', 'kernelConstraint',
-  'recurrentConstraint', 'biasConstraint', 'dropout', 'recurrentDropout', 'resetAfter', 'seed',
-  'implementation', 'name', 'trainable', 'dtype', 'compat',
+  'units',
+  'activation',
+  'recurrentActivation',
+  'useBias',
+  'kernelInitializer',
+  'recurrentInitializer',
+  'biasInitializer',
+  'kernelRegularizer',
+  'recurrentRegularizer',
+  'biasRegularizer',
+  'kernelConstraint',
+  'recurrentConstraint',
+  'biasConstraint',
+  'dropout',
+  'recurrentDropout',
+  'resetAfter',
+  'seed',
+  'implementation',
+  'name',
+  'trainable',
+  'dtype',
+  'compat',
 ] as const;
 const LAYER_KEYS = [
-  ...CELL_KEYS, 'returnSequences', 'returnState', 'goBackwards', 'stateful', 'unroll', 'zeroOutputForMask',
-  'activityRegularizer', 'useCudnn', 'timeMajor', 'backend',
+  ...CELL_KEYS,
+  'returnSequences',
+  'returnState',
+  'goBackwards',
+  'stateful',
+  'unroll',
+  'zeroOutputForMask',
+  'activityRegularizer',
+  'useCudnn',
+  'timeMajor',
+  'backend',
 ] as const;
 
 /** Python's repr of a kwargs dict, as Keras prints it in "Unrecognized keyword arguments" errors. */
@@ -265,9 +292,7 @@ export function resolveLayerConfig(options: GruOptions): LayerConfig {
   const cell = resolveCellConfig(options, 'GRU', LAYER_KEYS);
   const useCudnn = options.useCudnn ?? 'auto';
   if (useCudnn !== 'auto' && useCudnn !== true && useCudnn !== false) {
-    throw valueError(
-      `Invalid valid received for argument \`use_cudnn\`. Expected one of {'auto', True, False}. Received: use_cudnn=${pyRepr(useCudnn)}`,
-    );
+    throw valueError(`Invalid valid received for argument \`use_cudnn\`. Expected one of {'auto', True, False}. Received: use_cudnn=${pyRepr(useCudnn)}`);
   }
   if (options.backend !== undefined && typeof options.backend !== 'string') {
     throw typeError(`Argument \`backend\` must be a backend name (string), received ${pyRepr(options.backend)}.`);

@@ -9,14 +9,7 @@
  * the results are bit-identical to Keras's.
  */
 import { pyTypeName, typeError, valueError, formatShape, pyRepr } from './errors.js';
-import {
-  type KerasObjectConfig,
-  cloneJson,
-  makeTable,
-  resolveKerasObject,
-  serializeKerasObject,
-  takeArgs,
-} from './keras-objects.js';
+import { type KerasObjectConfig, cloneJson, makeTable, resolveKerasObject, serializeKerasObject, takeArgs } from './keras-objects.js';
 import type { FloatArray } from './tensor.js';
 
 export type { KerasObjectConfig } from './keras-objects.js';
@@ -126,7 +119,7 @@ function norms(data: FloatArray, shape: readonly number[], axis: unknown, r: Rou
   // numpy drops length-1 axes; if every remaining reduced axis is inner to every remaining kept
   // axis, each output sums one contiguous block, pairwise. Otherwise numpy's inner loop runs over
   // the kept axes, adding the reduced positions one after another.
-  const effective = shape.map((d, i) => i).filter((i) => shape[i] > 1);
+  const effective = shape.map((_d, i) => i).filter((i) => shape[i] > 1);
   const lastKept = Math.max(-1, ...effective.filter((i) => !reduced[i]));
   const firstReduced = Math.min(rank, ...effective.filter((i) => reduced[i]));
   if (outSize > 0 && firstReduced > lastKept) {

@@ -17,7 +17,10 @@ export class GruError extends Error {
 
 /** A named backend cannot run a call; `reason` is the backend's own explanation from `supports()`. */
 export class UnsupportedCallError extends GruError {
-  constructor(readonly backend: string, readonly reason: string) {
+  constructor(
+    readonly backend: string,
+    readonly reason: string,
+  ) {
     super('ValueError', `Backend '${backend}' cannot run this call: ${asSentence(reason)}`);
     this.name = 'UnsupportedCallError';
   }
@@ -69,7 +72,7 @@ export function pyTypeName(value: unknown): string {
   if (typeof value === 'boolean') return 'bool';
   if (typeof value === 'number') return Number.isInteger(value) ? 'int' : 'float';
   if (Array.isArray(value)) return 'list';
-  return typeof value === 'object' ? (value as object).constructor?.name ?? 'object' : typeof value;
+  return typeof value === 'object' ? ((value as object).constructor?.name ?? 'object') : typeof value;
 }
 
 export function formatShape(shape: readonly (number | null)[]): string {

@@ -238,10 +238,7 @@ abstract class RandomInitializer implements Initializer {
 }
 
 function badSeed(seed: unknown): GruError {
-  return valueError(
-    '`seed` argument should be an instance of `keras.random.SeedGenerator()` or an integer. ' +
-      `Received: seed=${pyRepr(seed)}`,
-  );
+  return valueError('`seed` argument should be an instance of `keras.random.SeedGenerator()` or an integer. ' + `Received: seed=${pyRepr(seed)}`);
 }
 
 /** Keras's numpy `truncated_normal`: normal draws, those outside mean +- 2 stddev re-drawn. */
@@ -393,10 +390,7 @@ export class VarianceScaling extends RandomInitializer {
     let dist = distribution.toLowerCase();
     if (dist === 'normal') dist = 'truncated_normal';
     if (dist !== 'uniform' && dist !== 'truncated_normal' && dist !== 'untruncated_normal') {
-      throw valueError(
-        `Invalid \`distribution\` argument: ${dist}.` +
-          "Please use one of {'uniform', 'truncated_normal', 'untruncated_normal'}",
-      );
+      throw valueError(`Invalid \`distribution\` argument: ${dist}.` + "Please use one of {'uniform', 'truncated_normal', 'untruncated_normal'}");
     }
     super(seed);
     this.scale = Number(scale);

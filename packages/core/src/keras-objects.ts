@@ -40,7 +40,9 @@ export interface KerasClass<T> {
   /** Keras's `from_config(config)`; use {@link takeArgs} to reject unknown keys as Python does. */
   fromConfig(config: Record<string, unknown>): T;
   /** The JS class, so that passing the class itself as identifier instantiates it (as Keras does). */
-  readonly ctor?: abstract new (...args: never[]) => unknown;
+  readonly ctor?: abstract new (
+    ...args: never[]
+  ) => unknown;
 }
 
 export interface KerasObjectTable<T> {
@@ -105,11 +107,7 @@ export function cloneJson<V>(value: V): V {
  * Python's keyword-argument binding for `cls(**config)`: returns the config, throwing Python's
  * TypeError for a key the constructor does not take.
  */
-export function takeArgs(
-  className: string,
-  config: Record<string, unknown>,
-  argNames: readonly string[],
-): Record<string, unknown> {
+export function takeArgs(className: string, config: Record<string, unknown>, argNames: readonly string[]): Record<string, unknown> {
   for (const key of Object.keys(config)) {
     if (!argNames.includes(key)) {
       throw typeError(`${className}.__init__() got an unexpected keyword argument '${key}'`);
@@ -127,8 +125,7 @@ function buildFromConfig<T>(cls: KerasClass<T>, inner: unknown): T {
   const fullConfig = { module: cls.module, class_name: cls.className, config: inner, registered_name: null };
   if (!isPlainObject(inner)) {
     throw typeError(
-      `Expected 'config' to be a dict for ${cls.className},\n` +
-        `instead got <class '${pyTypeName(inner)}'>\nFull config: ${pyRepr(fullConfig)}`,
+      `Expected 'config' to be a dict for ${cls.className},\n` + `instead got <class '${pyTypeName(inner)}'>\nFull config: ${pyRepr(fullConfig)}`,
     );
   }
   try {

@@ -11,13 +11,7 @@
  * `{"l1": 0.0010000000474974513}`), while `L2` and `L1L2` keep the Python float.
  */
 import { GruError, formatShape, pyRepr, valueError } from './errors.js';
-import {
-  type KerasObjectConfig,
-  makeTable,
-  resolveKerasObject,
-  serializeKerasObject,
-  takeArgs,
-} from './keras-objects.js';
+import { type KerasObjectConfig, makeTable, resolveKerasObject, serializeKerasObject, takeArgs } from './keras-objects.js';
 
 export type { KerasObjectConfig } from './keras-objects.js';
 
@@ -30,12 +24,9 @@ export interface Regularizer {
 
 /** keras/src/regularizers/regularizers.py `validate_float_arg`. */
 function validateFloatArg(value: unknown, name: string): number {
-  const ok =
-    typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value) && value >= 0);
+  const ok = typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value) && value >= 0);
   if (!ok) {
-    throw valueError(
-      `Invalid value for argument ${name}: expected a non-negative float.Received: ${name}=${pyRepr(value)}`,
-    );
+    throw valueError(`Invalid value for argument ${name}: expected a non-negative float.Received: ${name}=${pyRepr(value)}`);
   }
   return Number(value);
 }
@@ -64,10 +55,7 @@ function sumSquares(data: ArrayLike<number>): number {
 class BaseRegularizer implements Regularizer {
   readonly className: string = 'Regularizer';
   getConfig(): Record<string, unknown> {
-    throw new GruError(
-      'NotImplementedError',
-      '<keras.src.regularizers.regularizers.Regularizer object> does not implement get_config()',
-    );
+    throw new GruError('NotImplementedError', '<keras.src.regularizers.regularizers.Regularizer object> does not implement get_config()');
   }
   penalty(data: ArrayLike<number>, shape: readonly number[]): number {
     checkData(data, shape);
@@ -189,9 +177,7 @@ export class OrthogonalRegularizer implements Regularizer {
   constructor(factor: number = 0.01, mode: OrthogonalMode = 'rows') {
     this.factor = Math.fround(validateFloatArg(factor, 'factor'));
     if (mode !== 'rows' && mode !== 'columns') {
-      throw valueError(
-        'Invalid value for argument `mode`. Expected one of ' + `{"rows", "columns"}. Received: mode=${pyRepr(mode)}`,
-      );
+      throw valueError('Invalid value for argument `mode`. Expected one of ' + `{"rows", "columns"}. Received: mode=${pyRepr(mode)}`);
     }
     this.mode = mode;
   }

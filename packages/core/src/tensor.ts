@@ -14,9 +14,7 @@ export interface Tensor<T extends FloatArray = FloatArray> {
 export type NestedArray = number | boolean | NestedArray[];
 
 /** What the public API accepts wherever Keras accepts a tensor. */
-export type TensorLike =
-  | { shape: readonly number[]; data: ArrayLike<number> | ArrayLike<boolean> }
-  | NestedArray[];
+export type TensorLike = { shape: readonly number[]; data: ArrayLike<number> | ArrayLike<boolean> } | NestedArray[];
 
 export function sizeOf(shape: readonly number[]): number {
   let n = 1;
@@ -70,7 +68,9 @@ export function castArray(data: ArrayLike<number | boolean>, dtype: DType, argNa
   const typed = typedArrayName(data);
   if (typed !== undefined) {
     if (typed.startsWith('Big')) {
-      throw valueError(`Argument \`${argName}\` is a ${typed}: gru takes numbers or booleans, not bigints; convert it first (e.g. Float64Array.from(data, Number)).`);
+      throw valueError(
+        `Argument \`${argName}\` is a ${typed}: gru takes numbers or booleans, not bigints; convert it first (e.g. Float64Array.from(data, Number)).`,
+      );
     }
     // Typed arrays hold numbers only: no per-element check, and `set` converts natively.
     const out = arrayFor(dtype, data.length);
@@ -118,9 +118,7 @@ export function toTensor(value: unknown, argName: string, dtype: DType, options:
     }
     checkSize(shape, argName, dtype);
     if (data.length !== sizeOf(shape)) {
-      throw valueError(
-        `Argument \`${argName}\` has shape ${formatShape(shape)}, which holds ${sizeOf(shape)} values, but its data has ${data.length}.`,
-      );
+      throw valueError(`Argument \`${argName}\` has shape ${formatShape(shape)}, which holds ${sizeOf(shape)} values, but its data has ${data.length}.`);
     }
     const sameType = dtype === 'float32' ? data instanceof Float32Array : data instanceof Float64Array;
     return { shape: [...shape], data: options.borrow && sameType ? (data as FloatArray) : castArray(data, dtype, argName) };

@@ -16,11 +16,21 @@ import { expectGruError } from './helpers/errors.js';
 
 const SPEC: GruSpec = { units: 4, inputDim: 3, activation: 'tanh', recurrentActivation: 'sigmoid', useBias: true, resetAfter: true, dtype: 'float32' };
 const CALL: GruCallInfo = {
-  batch: 2, timesteps: 5, mask: 'none', initialState: false, goBackwards: false, returnSequences: false,
-  inputDropoutPerGate: false, recurrentDropout: false, recurrentDropoutRate: 0, training: false, backward: false, unroll: false,
+  batch: 2,
+  timesteps: 5,
+  mask: 'none',
+  initialState: false,
+  goBackwards: false,
+  returnSequences: false,
+  inputDropoutPerGate: false,
+  recurrentDropout: false,
+  recurrentDropoutRate: 0,
+  training: false,
+  backward: false,
+  unroll: false,
 };
 
-describe('cudnnEligibility: Keras\'s cuDNN rules, one reason each', () => {
+describe("cudnnEligibility: Keras's cuDNN rules, one reason each", () => {
   it('the default layer is eligible, with or without right-padded masks, backwards, initial state, input dropout', () => {
     expect(cudnnEligibility(SPEC, CALL)).toBe(true);
     expect(cudnnEligibility(SPEC, { ...CALL, mask: 'right-padded', goBackwards: true, initialState: true, returnSequences: true })).toBe(true);
@@ -31,7 +41,12 @@ describe('cudnnEligibility: Keras\'s cuDNN rules, one reason each', () => {
   const rules: [string, Partial<GruSpec>, Partial<GruCallInfo>, string][] = [
     ['activation', { activation: 'relu' }, {}, "activation 'relu' is not tanh (cuDNN needs tanh)"],
     ['recurrent activation', { recurrentActivation: 'hard_sigmoid' }, {}, "recurrentActivation 'hard_sigmoid' is not sigmoid (cuDNN needs sigmoid)"],
-    ['Keras 2 hard sigmoid', { recurrentActivation: 'keras2_hard_sigmoid' }, {}, "recurrentActivation 'keras2_hard_sigmoid' is not sigmoid (cuDNN needs sigmoid)"],
+    [
+      'Keras 2 hard sigmoid',
+      { recurrentActivation: 'keras2_hard_sigmoid' },
+      {},
+      "recurrentActivation 'keras2_hard_sigmoid' is not sigmoid (cuDNN needs sigmoid)",
+    ],
     ['recurrent dropout, even in inference', {}, { recurrentDropoutRate: 0.2 }, 'recurrentDropout is 0.2 (cuDNN needs 0)'],
     ['unroll', {}, { unroll: true }, 'unroll is true (cuDNN needs a loop)'],
     ['use_bias', { useBias: false }, {}, 'useBias is false (cuDNN needs biases)'],
@@ -44,7 +59,7 @@ describe('cudnnEligibility: Keras\'s cuDNN rules, one reason each', () => {
     });
   }
 
-  it('reports the first broken rule in Keras\'s order', () => {
+  it("reports the first broken rule in Keras's order", () => {
     expect(cudnnEligibility({ ...SPEC, activation: 'relu', useBias: false }, { ...CALL, unroll: true })).toContain("activation 'relu'");
     expect(cudnnEligibility({ ...SPEC, useBias: false }, { ...CALL, unroll: true })).toContain('unroll');
   });
@@ -75,7 +90,16 @@ function cudnnFake(name: string, priority = 100): GruBackend & { runs: number } 
   return b;
 }
 
-const X = [[[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]], [[-0.1, -0.2, -0.3], [0.7, 0.8, 0.9]]];
+const X = [
+  [
+    [0.1, 0.2, 0.3],
+    [0.4, 0.5, 0.6],
+  ],
+  [
+    [-0.1, -0.2, -0.3],
+    [0.7, 0.8, 0.9],
+  ],
+];
 
 const KERAS_USE_CUDNN_TRUE =
   "use_cudnn=True was specified, but cuDNN is not supported for this layer configuration with this backend. Pass use_cudnn='auto' to fallback to a non-cuDNN implementation.";
@@ -87,7 +111,11 @@ afterEach(() => {
 
 describe('useCudnn', () => {
   it("true without a cuDNN backend: Keras's message plus every backend's reason", () => {
-    expectGruError(() => new GRU({ units: 4, useCudnn: true }).forwardSync(X), KERAS_USE_CUDNN_TRUE, '(reference: useCudnn is true and this is not a cuDNN backend)');
+    expectGruError(
+      () => new GRU({ units: 4, useCudnn: true }).forwardSync(X),
+      KERAS_USE_CUDNN_TRUE,
+      '(reference: useCudnn is true and this is not a cuDNN backend)',
+    );
   });
 
   it('true, async forward: the same error', async () => {
@@ -109,7 +137,16 @@ describe('useCudnn', () => {
       'fake-cudnn: resetAfter is false (cuDNN applies the reset gate after the matmul)',
       'reference: useCudnn is true and this is not a cuDNN backend',
     );
-    expectGruError(() => new GRU({ units: 4, useCudnn: true }).forwardSync(X, { mask: [[0, 1], [1, 1]] }), 'fake-cudnn: the mask is not strictly right-padded');
+    expectGruError(
+      () =>
+        new GRU({ units: 4, useCudnn: true }).forwardSync(X, {
+          mask: [
+            [0, 1],
+            [1, 1],
+          ],
+        }),
+      'fake-cudnn: the mask is not strictly right-padded',
+    );
     expectGruError(() => new GRU({ units: 4, useCudnn: true, recurrentDropout: 0.1 }).forwardSync(X), 'fake-cudnn: recurrentDropout is 0.1 (cuDNN needs 0)');
   });
 
@@ -129,7 +166,11 @@ describe('useCudnn', () => {
   });
 
   it('all backends give the same numbers (the fake runs the reference math)', () => {
-    const l = new GRU({ units: 4, kernelInitializer: { class_name: 'GlorotUniform', config: { seed: 3 } }, recurrentInitializer: { class_name: 'Orthogonal', config: { seed: 4 } } });
+    const l = new GRU({
+      units: 4,
+      kernelInitializer: { class_name: 'GlorotUniform', config: { seed: 3 } },
+      recurrentInitializer: { class_name: 'Orthogonal', config: { seed: 4 } },
+    });
     const ref = l.forwardSync(X).output.data;
     cudnnFake('fake-cudnn');
     expect(Array.from(l.forwardSync(X).output.data)).toEqual(Array.from(ref));

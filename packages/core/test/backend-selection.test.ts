@@ -108,15 +108,30 @@ function fake(
 const X = { shape: [2, 3, 2], data: [0.1, -0.2, 0.3, 0.4, -0.5, 0.6, 0.7, 0.8, -0.9, 1.0, 0.11, -0.12] };
 
 function layer(options: Record<string, unknown> = {}): GRU {
-  const l = new GRU({ units: 3, kernelInitializer: { class_name: 'GlorotUniform', config: { seed: 1 } }, recurrentInitializer: { class_name: 'Orthogonal', config: { seed: 2 } }, ...options });
+  const l = new GRU({
+    units: 3,
+    kernelInitializer: { class_name: 'GlorotUniform', config: { seed: 1 } },
+    recurrentInitializer: { class_name: 'Orthogonal', config: { seed: 2 } },
+    ...options,
+  });
   l.build([null, null, 2]);
   return l;
 }
 
 const SPEC: GruSpec = { units: 3, inputDim: 2, activation: 'tanh', recurrentActivation: 'sigmoid', useBias: true, resetAfter: true, dtype: 'float32' };
 const CALL: GruCallInfo = {
-  batch: 2, timesteps: 3, mask: 'none', initialState: false, goBackwards: false, returnSequences: false,
-  inputDropoutPerGate: false, recurrentDropout: false, recurrentDropoutRate: 0, training: false, backward: false, unroll: false,
+  batch: 2,
+  timesteps: 3,
+  mask: 'none',
+  initialState: false,
+  goBackwards: false,
+  returnSequences: false,
+  inputDropoutPerGate: false,
+  recurrentDropout: false,
+  recurrentDropoutRate: 0,
+  training: false,
+  backward: false,
+  unroll: false,
 };
 
 beforeEach(() => clearSession());
@@ -203,14 +218,40 @@ describe('selection by priority and support', () => {
   it('supports() sees the call: mask kind, initial state, goBackwards, returnSequences, dropout, training', () => {
     const seen: GruCallInfo[] = [];
     fake('spy', { supports: (_s, call) => (seen.push(call), 'just looking') });
-    layer({ goBackwards: true, returnSequences: true, unroll: true }).forwardSync(X, { mask: [[1, 1, 0], [1, 0, 1]], initialState: [[0, 0, 0]] });
-    expect(seen[0]).toEqual({
-      batch: 2, timesteps: 3, mask: 'any', initialState: true, goBackwards: true, returnSequences: true,
-      inputDropoutPerGate: false, recurrentDropout: false, recurrentDropoutRate: 0, training: false, backward: false, unroll: true,
+    layer({ goBackwards: true, returnSequences: true, unroll: true }).forwardSync(X, {
+      mask: [
+        [1, 1, 0],
+        [1, 0, 1],
+      ],
+      initialState: [[0, 0, 0]],
     });
-    layer().forwardSync(X, { mask: [[1, 1, 0], [1, 0, 0]] });
+    expect(seen[0]).toEqual({
+      batch: 2,
+      timesteps: 3,
+      mask: 'any',
+      initialState: true,
+      goBackwards: true,
+      returnSequences: true,
+      inputDropoutPerGate: false,
+      recurrentDropout: false,
+      recurrentDropoutRate: 0,
+      training: false,
+      backward: false,
+      unroll: true,
+    });
+    layer().forwardSync(X, {
+      mask: [
+        [1, 1, 0],
+        [1, 0, 0],
+      ],
+    });
     expect(seen[1].mask).toBe('right-padded');
-    layer().forwardSync(X, { mask: [[0, 0, 0], [1, 1, 1]] });
+    layer().forwardSync(X, {
+      mask: [
+        [0, 0, 0],
+        [1, 1, 1],
+      ],
+    });
     expect(seen[2].mask).toBe('right-padded');
     layer({ recurrentDropout: 0.5 }).forwardSync(X, { training: true, keepForBackward: false });
     expect(seen[3]).toMatchObject({ training: true, backward: false, recurrentDropout: true, recurrentDropoutRate: 0.5 });
@@ -220,13 +261,28 @@ describe('selection by priority and support', () => {
     const b = fake('specs');
     const l = new GRU({ units: 3, activation: 'gelu', recurrentActivation: 'hard_sigmoid', useBias: false, resetAfter: false, dtype: 'float64' });
     l.forwardSync(X);
-    expect(b.log.specs[0]).toEqual({ units: 3, inputDim: 2, activation: 'gelu', recurrentActivation: 'hard_sigmoid', useBias: false, resetAfter: false, dtype: 'float64' });
+    expect(b.log.specs[0]).toEqual({
+      units: 3,
+      inputDim: 2,
+      activation: 'gelu',
+      recurrentActivation: 'hard_sigmoid',
+      useBias: false,
+      resetAfter: false,
+      dtype: 'float64',
+    });
   });
 
   it('the request is batch-major even for timeMajor layers, with the mask as bytes and a broadcast state', () => {
     const b = fake('req');
     const xt = { shape: [3, 2, 2], data: [0, 1, 10, 11, 2, 3, 12, 13, 4, 5, 14, 15] };
-    layer({ timeMajor: true, goBackwards: true, returnSequences: true }).forwardSync(xt, { mask: [[1, 1], [0, 1], [1, 1]], initialState: [[0.5, 0.25, 0.125]] }); // time-major mask [T, B]
+    layer({ timeMajor: true, goBackwards: true, returnSequences: true }).forwardSync(xt, {
+      mask: [
+        [1, 1],
+        [0, 1],
+        [1, 1],
+      ],
+      initialState: [[0.5, 0.25, 0.125]],
+    }); // time-major mask [T, B]
     const req = b.log.requests[0];
     expect(Array.from(req.x)).toEqual([0, 1, 2, 3, 4, 5, 10, 11, 12, 13, 14, 15]);
     expect(req.mask).toBeInstanceOf(Uint8Array);
@@ -268,12 +324,20 @@ describe('selection by priority and support', () => {
 
   it('an unknown backend name lists the registered ones', () => {
     fake('x1');
-    expectGruError(() => layer().forwardSync(X, { backend: 'webgpu' }), "Backend 'webgpu' is not registered. Registered backends: x1, reference. Import its package (for example '@gru/webgpu') to register it.");
+    expectGruError(
+      () => layer().forwardSync(X, { backend: 'webgpu' }),
+      "Backend 'webgpu' is not registered. Registered backends: x1, reference. Import its package (for example '@gru/webgpu') to register it.",
+    );
   });
 
   it('when nothing can run the call, every reason is listed', () => {
     fake('f1', { supports: () => 'reason one' });
-    expectGruError(() => layer({ activation: 'glu' }).forwardSync(X), 'No registered GRU backend can run this call.', 'f1: reason one', "reference: activation 'glu' halves the last axis");
+    expectGruError(
+      () => layer({ activation: 'glu' }).forwardSync(X),
+      'No registered GRU backend can run this call.',
+      'f1: reason one',
+      "reference: activation 'glu' halves the last axis",
+    );
   });
 
   it('lastChoice and describeChoice explain the decision', () => {
@@ -282,7 +346,9 @@ describe('selection by priority and support', () => {
     const l = layer();
     l.forwardSync(X);
     expect(l.lastChoice?.backend.name).toBe('fast');
-    expect(describeChoice(l.lastChoice as NonNullable<typeof l.lastChoice>)).toBe("fast (skipped: slow: 'fast' has a higher priority; reference: 'fast' has a higher priority)");
+    expect(describeChoice(l.lastChoice as NonNullable<typeof l.lastChoice>)).toBe(
+      "fast (skipped: slow: 'fast' has a higher priority; reference: 'fast' has a higher priority)",
+    );
     expect(describeChoice({ backend: referenceBackend, skipped: [] })).toBe('reference');
   });
 
@@ -291,7 +357,10 @@ describe('selection by priority and support', () => {
     const c = fake('pc', { register: false, priority: 9, supports: () => 'declines' });
     const choice = selectBackend(SPEC, CALL, { useCudnn: 'auto', sync: false }, [c, a, referenceBackend]);
     expect(choice.backend).toBe(a);
-    expect(choice.skipped).toEqual([{ name: 'pc', reason: 'declines' }, { name: 'reference', reason: "'pa' has a higher priority" }]);
+    expect(choice.skipped).toEqual([
+      { name: 'pc', reason: 'declines' },
+      { name: 'reference', reason: "'pa' has a higher priority" },
+    ]);
     expect(selectBackend(SPEC, CALL, { useCudnn: 'auto', sync: false, backend: a }, [c, a]).backend).toBe(a);
     expect(a.log.loads).toBe(0);
   });
@@ -303,7 +372,10 @@ describe('synchronous selection', () => {
     const sync = layer().forwardSync(X);
     expect(sync.backend).toBe('reference');
     expect(sync.skipped).toEqual([{ name: 'async-only', reason: 'it has no synchronous path (use the async forward())' }]);
-    expectGruError(() => layer().forwardSync(X, { backend: 'async-only' }), "Backend 'async-only' cannot run this call: it has no synchronous path (use the async forward()).");
+    expectGruError(
+      () => layer().forwardSync(X, { backend: 'async-only' }),
+      "Backend 'async-only' cannot run this call: it has no synchronous path (use the async forward()).",
+    );
     const asyncResult = await layer().forward(X);
     expect(asyncResult.backend).toBe('async-only');
     expect(b.log.prepares).toBe(1);
@@ -345,12 +417,19 @@ describe('load failures', () => {
 
   it('a named backend that failed to load is an error with the reason', async () => {
     fake('broken-load-2', { loaded: false, loadError: 'addon missing' });
-    await expect(layer().forward(X, { backend: 'broken-load-2' })).rejects.toThrow("Backend 'broken-load-2' cannot run this call: failed to load: addon missing.");
+    await expect(layer().forward(X, { backend: 'broken-load-2' })).rejects.toThrow(
+      "Backend 'broken-load-2' cannot run this call: failed to load: addon missing.",
+    );
   });
 
   it('a reason that already ends a sentence gets no second full stop', async () => {
     fake('broken-load-3', { loaded: false, loadError: "Install it next to @gru/webgpu ('npm install webgpu')." });
-    const err = (await layer().forward(X, { backend: 'broken-load-3' }).then(() => undefined, (e: unknown) => e)) as Error;
+    const err = (await layer()
+      .forward(X, { backend: 'broken-load-3' })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      )) as Error;
     expect(err.message).toBe("Backend 'broken-load-3' cannot run this call: failed to load: Install it next to @gru/webgpu ('npm install webgpu').");
   });
 });

@@ -29,7 +29,10 @@ function cellWith(options: Partial<GruCellOptions> = {}): { cell: GRUCell; w: nu
   const useBias = options.useBias ?? true;
   const resetAfter = options.resetAfter ?? true;
   const w = [randomArray(D * 3 * H, 10, 0.7), randomArray(H * 3 * H, 11, 0.7)];
-  const shapes = [[D, 3 * H], [H, 3 * H]];
+  const shapes = [
+    [D, 3 * H],
+    [H, 3 * H],
+  ];
   if (useBias) {
     w.push(randomArray(resetAfter ? 6 * H : 3 * H, 12, 0.4));
     shapes.push(resetAfter ? [2, 3 * H] : [3 * H]);
@@ -40,7 +43,12 @@ function cellWith(options: Partial<GruCellOptions> = {}): { cell: GRUCell; w: nu
 }
 
 /** keras/src/layers/rnn/gru.py GRUCell.call (implementation 2), written out for one row. */
-function kerasStep(w: number[][], x: number[], h: number[], o: { resetAfter: boolean; useBias: boolean; f?: (v: number) => number; g?: (v: number) => number }): number[] {
+function kerasStep(
+  w: number[][],
+  x: number[],
+  h: number[],
+  o: { resetAfter: boolean; useBias: boolean; f?: (v: number) => number; g?: (v: number) => number },
+): number[] {
   const [k, r, bias] = w;
   const f = o.f ?? Math.tanh;
   const g = o.g ?? ((v: number) => 1 / (1 + Math.exp(-v)));
@@ -145,13 +153,19 @@ describe('GRUCell validation', () => {
   it('inputs must be rank 2 with the built feature count', () => {
     const { cell } = cellWith();
     expectGruError(() => cell.call([[[1]]], [HT]), 'expects inputs of shape (batch, features); received shape (1, 1, 1)');
-    expectGruError(() => cell.call({ shape: [B, D + 1], data: new Array(B * (D + 1)).fill(0) }, [HT]), 'was built for 4 input features; it cannot be rebuilt for 5');
+    expectGruError(
+      () => cell.call({ shape: [B, D + 1], data: new Array(B * (D + 1)).fill(0) }, [HT]),
+      'was built for 4 input features; it cannot be rebuilt for 5',
+    );
   });
 
   it('exactly one state of shape [batch, units] (or [1, units])', () => {
     const { cell } = cellWith();
     expectGruError(() => cell.call(XT, [HT, HT]), 'has one state; received 2 state tensors');
-    expectGruError(() => cell.call(XT, { shape: [B, H + 1], data: new Array(B * (H + 1)).fill(0) }), 'the initial state must have shape (3, 5) (batch, units); received (3, 6)');
+    expectGruError(
+      () => cell.call(XT, { shape: [B, H + 1], data: new Array(B * (H + 1)).fill(0) }),
+      'the initial state must have shape (3, 5) (batch, units); received (3, 6)',
+    );
     expectGruError(() => cell.call(XT, { shape: [2, H], data: new Array(2 * H).fill(0) }), 'received (2, 5)');
   });
 
@@ -186,7 +200,11 @@ describe('GRUCell validation', () => {
   it('getWeights are copies in Keras order and shapes', () => {
     const { cell, w } = cellWith();
     const got = cell.getWeights();
-    expect(got.map((t) => t.shape)).toEqual([[D, 3 * H], [H, 3 * H], [2, 3 * H]]);
+    expect(got.map((t) => t.shape)).toEqual([
+      [D, 3 * H],
+      [H, 3 * H],
+      [2, 3 * H],
+    ]);
     got.forEach((t, i) => expect(Array.from(t.data)).toEqual(w[i]));
     got[0].data.fill(0);
     expect(Array.from(cell.kernel.data)).toEqual(w[0]);

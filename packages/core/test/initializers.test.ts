@@ -50,14 +50,24 @@ function thrown(fn: () => unknown): GruError {
 
 /** Serialized forms Keras 3.15.1 wrote (config_cases.json: gru_default, gru_non_default, gru_cell_non_default). */
 const KERAS = {
-  glorotUniform: { module: 'keras.initializers', class_name: 'GlorotUniform', config: { seed: null, input_axes: null, output_axes: null }, registered_name: null },
+  glorotUniform: {
+    module: 'keras.initializers',
+    class_name: 'GlorotUniform',
+    config: { seed: null, input_axes: null, output_axes: null },
+    registered_name: null,
+  },
   orthogonal: { module: 'keras.initializers', class_name: 'Orthogonal', config: { seed: null, gain: 1.0 }, registered_name: null },
   zeros: { module: 'keras.initializers', class_name: 'Zeros', config: {}, registered_name: null },
   randomNormalSeed3: { module: 'keras.initializers', class_name: 'RandomNormal', config: { seed: 3, mean: 0.0, stddev: 0.05 }, registered_name: null },
   orthogonalGainHalfSeed4: { module: 'keras.initializers', class_name: 'Orthogonal', config: { seed: 4, gain: 0.5 }, registered_name: null },
   constant01: { module: 'keras.initializers', class_name: 'Constant', config: { value: 0.1 }, registered_name: null },
   heNormal: { module: 'keras.initializers', class_name: 'HeNormal', config: { seed: null, input_axes: null, output_axes: null }, registered_name: null },
-  glorotNormal: { module: 'keras.initializers', class_name: 'GlorotNormal', config: { seed: null, input_axes: null, output_axes: null }, registered_name: null },
+  glorotNormal: {
+    module: 'keras.initializers',
+    class_name: 'GlorotNormal',
+    config: { seed: null, input_axes: null, output_axes: null },
+    registered_name: null,
+  },
   ones: { module: 'keras.initializers', class_name: 'Ones', config: {}, registered_name: null },
 };
 
@@ -160,18 +170,40 @@ describe('serialization matches Keras exactly', () => {
 describe('getInitializer identifiers', () => {
   it('accepts class names, snake_case names and Keras aliases', () => {
     const cases: Record<string, string> = {
-      Zeros: 'Zeros', zeros: 'Zeros', zero: 'Zeros',
-      Ones: 'Ones', ones: 'Ones', one: 'Ones',
-      Identity: 'Identity', identity: 'Identity', IdentityInitializer: 'Identity',
-      RandomNormal: 'RandomNormal', random_normal: 'RandomNormal', normal: 'RandomNormal',
-      RandomUniform: 'RandomUniform', random_uniform: 'RandomUniform', uniform: 'RandomUniform',
-      TruncatedNormal: 'TruncatedNormal', truncated_normal: 'TruncatedNormal',
-      VarianceScaling: 'VarianceScaling', variance_scaling: 'VarianceScaling',
-      GlorotUniform: 'GlorotUniform', glorot_uniform: 'GlorotUniform',
-      GlorotNormal: 'GlorotNormal', glorot_normal: 'GlorotNormal',
-      HeNormal: 'HeNormal', he_normal: 'HeNormal', HeUniform: 'HeUniform', he_uniform: 'HeUniform',
-      LecunNormal: 'LecunNormal', lecun_normal: 'LecunNormal', LecunUniform: 'LecunUniform', lecun_uniform: 'LecunUniform',
-      Orthogonal: 'Orthogonal', orthogonal: 'Orthogonal', OrthogonalInitializer: 'Orthogonal',
+      Zeros: 'Zeros',
+      zeros: 'Zeros',
+      zero: 'Zeros',
+      Ones: 'Ones',
+      ones: 'Ones',
+      one: 'Ones',
+      Identity: 'Identity',
+      identity: 'Identity',
+      IdentityInitializer: 'Identity',
+      RandomNormal: 'RandomNormal',
+      random_normal: 'RandomNormal',
+      normal: 'RandomNormal',
+      RandomUniform: 'RandomUniform',
+      random_uniform: 'RandomUniform',
+      uniform: 'RandomUniform',
+      TruncatedNormal: 'TruncatedNormal',
+      truncated_normal: 'TruncatedNormal',
+      VarianceScaling: 'VarianceScaling',
+      variance_scaling: 'VarianceScaling',
+      GlorotUniform: 'GlorotUniform',
+      glorot_uniform: 'GlorotUniform',
+      GlorotNormal: 'GlorotNormal',
+      glorot_normal: 'GlorotNormal',
+      HeNormal: 'HeNormal',
+      he_normal: 'HeNormal',
+      HeUniform: 'HeUniform',
+      he_uniform: 'HeUniform',
+      LecunNormal: 'LecunNormal',
+      lecun_normal: 'LecunNormal',
+      LecunUniform: 'LecunUniform',
+      lecun_uniform: 'LecunUniform',
+      Orthogonal: 'Orthogonal',
+      orthogonal: 'Orthogonal',
+      OrthogonalInitializer: 'Orthogonal',
     };
     for (const [name, cls] of Object.entries(cases)) expect(getInitializer(name).className).toBe(cls);
   });
@@ -246,9 +278,7 @@ describe('argument checks (Keras messages)', () => {
   it('VarianceScaling', () => {
     expect(() => new VarianceScaling(0)).toThrow('Argument `scale` must be positive float. Received: scale=0');
     expect(() => new VarianceScaling(-1)).toThrow('Argument `scale` must be positive float. Received: scale=-1');
-    expect(() => new VarianceScaling(1, 'fan' as 'fan_in')).toThrow(
-      "Invalid `mode` argument: fan. Please use one of {'fan_in', 'fan_out', 'fan_avg'}",
-    );
+    expect(() => new VarianceScaling(1, 'fan' as 'fan_in')).toThrow("Invalid `mode` argument: fan. Please use one of {'fan_in', 'fan_out', 'fan_avg'}");
     expect(() => new VarianceScaling(1, 'fan_in', 'gauss')).toThrow(
       "Invalid `distribution` argument: gauss.Please use one of {'uniform', 'truncated_normal', 'untruncated_normal'}",
     );
@@ -385,7 +415,11 @@ describe('random initializers', () => {
   });
 
   it('GlorotUniform is bounded by sqrt(6 / (fan_in + fan_out)) on a GRU kernel shape', () => {
-    for (const shape of [[3, 12], [64, 192], [16, 48]]) {
+    for (const shape of [
+      [3, 12],
+      [64, 192],
+      [16, 48],
+    ]) {
       const limit = Math.sqrt(6 / (shape[0] + shape[1]));
       const x = new GlorotUniform(7).generate(shape, 'float64');
       const s = stats(x);
@@ -463,7 +497,14 @@ describe('Orthogonal', () => {
   }
 
   it('gives Q^T Q = I for square and tall shapes, Q Q^T = I for wide ones', () => {
-    for (const [rows, cols] of [[8, 8], [12, 4], [4, 12], [1, 5], [5, 1], [64, 192]]) {
+    for (const [rows, cols] of [
+      [8, 8],
+      [12, 4],
+      [4, 12],
+      [1, 5],
+      [5, 1],
+      [64, 192],
+    ]) {
       for (const dtype of ['float32', 'float64'] as const) {
         const q = new Orthogonal(1, 11).generate([rows, cols], dtype);
         expectScaledIdentity(gram(q, rows, cols, rows >= cols), 1, dtype === 'float32' ? 1e-5 : 1e-12);
@@ -484,7 +525,10 @@ describe('Orthogonal', () => {
 
   it('is the sign-corrected Q of the QR of its normal draws (R has a positive diagonal)', () => {
     // Tall (12 x 4): a is drawn row-major with shape (12, 4); Q^T a must be upper triangular, diag > 0.
-    for (const [rows, cols] of [[12, 4], [4, 12]]) {
+    for (const [rows, cols] of [
+      [12, 4],
+      [4, 12],
+    ]) {
       const q = new Orthogonal(1, 21).generate([rows, cols], 'float64');
       const m = Math.max(rows, cols);
       const n = Math.min(rows, cols);

@@ -19,7 +19,15 @@ function input(offset = 0): Tensor<Float32Array> {
 }
 
 function layer(options: Partial<GruOptions> = {}): GRU {
-  return new GRU({ units: H, returnSequences: true, returnState: true, kernelInitializer: { class_name: 'GlorotUniform', config: { seed: 1 } }, recurrentInitializer: { class_name: 'GlorotUniform', config: { seed: 2 } }, biasInitializer: 'ones', ...options } as GruOptions);
+  return new GRU({
+    units: H,
+    returnSequences: true,
+    returnState: true,
+    kernelInitializer: { class_name: 'GlorotUniform', config: { seed: 1 } },
+    recurrentInitializer: { class_name: 'GlorotUniform', config: { seed: 2 } },
+    biasInitializer: 'ones',
+    ...options,
+  } as GruOptions);
 }
 
 /** A layer with the same config and weights, run synchronously on the reference backend: the expected result. */
@@ -66,7 +74,11 @@ describe.each(['reference', 'deferred'])('inputs are taken when the call is made
     const l = layer({ backend });
     const x = input();
     const expected = twin(l).forwardSync(input());
-    const got = await interfere(backend, () => l.forward(x), () => x.data.fill(100));
+    const got = await interfere(
+      backend,
+      () => l.forward(x),
+      () => x.data.fill(100),
+    );
     same(got, expected);
   });
 
@@ -74,7 +86,11 @@ describe.each(['reference', 'deferred'])('inputs are taken when the call is made
     const l = layer({ backend });
     const x = input();
     const expected = twin(l).forwardSync(input());
-    const got = await interfere(backend, () => l.forward(x), () => structuredClone(x.data.buffer, { transfer: [x.data.buffer as ArrayBuffer] }));
+    const got = await interfere(
+      backend,
+      () => l.forward(x),
+      () => structuredClone(x.data.buffer, { transfer: [x.data.buffer as ArrayBuffer] }),
+    );
     expect(x.data.length).toBe(0); // detached
     same(got, expected);
   });
@@ -83,7 +99,14 @@ describe.each(['reference', 'deferred'])('inputs are taken when the call is made
     const l = layer({ backend, timeMajor: true });
     const x: Tensor<Float32Array> = { shape: [T, B, D], data: seq(B * T * D, 0.3) };
     const expected = twin(l, { timeMajor: true }).forwardSync({ shape: [T, B, D], data: x.data.slice() });
-    same(await interfere(backend, () => l.forward(x), () => x.data.fill(-3)), expected);
+    same(
+      await interfere(
+        backend,
+        () => l.forward(x),
+        () => x.data.fill(-3),
+      ),
+      expected,
+    );
   });
 
   it('writing to the mask and the initial state after forward() does not change the result', async () => {
@@ -105,8 +128,10 @@ describe.each(['reference', 'deferred'])('inputs are taken when the call is made
   it('writing to given dropout masks after forward() does not change the result', async () => {
     const opts = { dropout: 0.5, recurrentDropout: 0.5, implementation: 1 as const };
     const l = layer({ backend, ...opts });
-    const drop = () => Array.from({ length: 3 }, (_, g) => ({ shape: [B, D], data: Float32Array.from({ length: B * D }, (_, i) => ((i + g) % 3 === 0 ? 0 : 2)) }));
-    const rec = () => Array.from({ length: 3 }, (_, g) => ({ shape: [B, H], data: Float32Array.from({ length: B * H }, (_, i) => ((i + g) % 2 === 0 ? 0 : 2)) }));
+    const drop = () =>
+      Array.from({ length: 3 }, (_, g) => ({ shape: [B, D], data: Float32Array.from({ length: B * D }, (_, i) => ((i + g) % 3 === 0 ? 0 : 2)) }));
+    const rec = () =>
+      Array.from({ length: 3 }, (_, g) => ({ shape: [B, H], data: Float32Array.from({ length: B * H }, (_, i) => ((i + g) % 2 === 0 ? 0 : 2)) }));
     const expected = twin(l, opts).forwardSync(input(), { training: true, dropoutMask: drop(), recurrentDropoutMask: rec() });
     const dropoutMask = drop();
     const recurrentDropoutMask = rec();
@@ -124,7 +149,11 @@ describe.each(['reference', 'deferred'])('inputs are taken when the call is made
     l.build([B, T, D]);
     const masks = l.cell.getDropoutMaskForCell({ shape: [B, D], data: new Float32Array(B * D) }, true, 3) as Tensor[];
     const expected = twin(l, opts).forwardSync(input(), { training: true, dropoutMask: masks.map((m) => ({ shape: m.shape, data: m.data.slice() })) });
-    const got = await interfere(backend, () => l.forward(input(), { training: true }), () => masks.forEach((m) => m.data.fill(5)));
+    const got = await interfere(
+      backend,
+      () => l.forward(input(), { training: true }),
+      () => masks.forEach((m) => m.data.fill(5)),
+    );
     same(got, expected);
   });
 
@@ -149,7 +178,11 @@ describe.each(['reference', 'deferred'])('inputs are taken when the call is made
     const l = layer({ backend });
     const ref = twin(l);
     ref.forwardSync(input(), { training: true });
-    await interfere(backend, () => l.forward(input(), { training: true }), () => {});
+    await interfere(
+      backend,
+      () => l.forward(input(), { training: true }),
+      () => {},
+    );
     const dOut = { shape: [B, T, H], data: seq(B * T * H, 0.2) };
     const dState = { shape: [B, H], data: seq(B * H, 0.4) };
     const expected = ref.backwardSync({ shape: dOut.shape, data: dOut.data.slice() }, { shape: dState.shape, data: dState.data.slice() });
@@ -167,7 +200,11 @@ describe.each(['reference', 'deferred'])('inputs are taken when the call is made
     const ref = twin(l);
     ref.forwardSync(input(), { training: true });
     const x = input();
-    await interfere(backend, () => l.forward(x, { training: true }), () => x.data.fill(3));
+    await interfere(
+      backend,
+      () => l.forward(x, { training: true }),
+      () => x.data.fill(3),
+    );
     const dOut = { shape: [B, T, H], data: seq(B * T * H, 0.2) };
     const expected = ref.backwardSync(dOut);
     const pending = l.backward(dOut);
@@ -311,7 +348,13 @@ describe('a backend result of the wrong size is refused, not returned mis-shaped
     const prepare = deferred.prepare;
     deferred.prepare = async (spec, weights) => {
       const p = await prepare(spec, weights);
-      return { ...p, spec, setWeights: p.setWeights.bind(p), dispose: p.dispose.bind(p), forward: async (r) => ({ ...(await p.forward(r)), output: new Float32Array(3) }) };
+      return {
+        ...p,
+        spec,
+        setWeights: p.setWeights.bind(p),
+        dispose: p.dispose.bind(p),
+        forward: async (r) => ({ ...(await p.forward(r)), output: new Float32Array(3) }),
+      };
     };
     const pending = l.forward(input());
     await drive('deferred');

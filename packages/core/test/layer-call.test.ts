@@ -32,8 +32,15 @@ function weightsFor(o: { useBias?: boolean; resetAfter?: boolean }, seed = 10): 
     { shape: [H, 3 * H], data: randomArray(H * 3 * H, seed + 1, 0.8) },
   ];
   if (o.useBias ?? true) {
-    const shape = o.resetAfter ?? true ? [2, 3 * H] : [3 * H];
-    w.push({ shape, data: randomArray(shape.reduce((a, b) => a * b), seed + 2, 0.4) });
+    const shape = (o.resetAfter ?? true) ? [2, 3 * H] : [3 * H];
+    w.push({
+      shape,
+      data: randomArray(
+        shape.reduce((a, b) => a * b),
+        seed + 2,
+        0.4,
+      ),
+    });
   }
   return w;
 }
@@ -74,7 +81,10 @@ describe('forward and forwardSync', () => {
   ];
   for (const options of configs) {
     it(`give identical results: ${JSON.stringify(options)}`, async () => {
-      const mask = [[1, 1, 0, 1, 0], [0, 1, 1, 1, 1]];
+      const mask = [
+        [1, 1, 0, 1, 0],
+        [0, 1, 1, 1, 1],
+      ];
       const sync = layer(options).forwardSync(X, { mask, initialState: [randomArray(H, 5), randomArray(H, 6)] });
       const asyncResult = await layer(options).forward(X, { mask, initialState: [randomArray(H, 5), randomArray(H, 6)] });
       expect(asyncResult.outputs.map((o) => o.shape)).toEqual(sync.outputs.map((o) => o.shape));
@@ -115,14 +125,20 @@ describe('input forms', () => {
     expect(Array.from(l.forwardSync({ shape: [B, T, D], data: bools }).output.data)).toEqual(Array.from(asNumbers));
   });
 
-  it('does not modify the caller\'s inputs, masks or states (even with dropout)', () => {
+  it("does not modify the caller's inputs, masks or states (even with dropout)", () => {
     const data = Float64Array.from(X_DATA);
-    const mask = [[1, 0, 1, 1, 1], [1, 1, 1, 0, 0]];
+    const mask = [
+      [1, 0, 1, 1, 1],
+      [1, 1, 1, 0, 0],
+    ];
     const h0 = { shape: [B, H], data: randomArray(B * H, 3) };
     const h0Copy = [...h0.data];
     layer({ dropout: 0.5, seed: 1 }).forwardSync({ shape: [B, T, D], data }, { training: true, mask, initialState: h0 });
     expect(Array.from(data)).toEqual(X_DATA);
-    expect(mask).toEqual([[1, 0, 1, 1, 1], [1, 1, 1, 0, 0]]);
+    expect(mask).toEqual([
+      [1, 0, 1, 1, 1],
+      [1, 1, 1, 0, 0],
+    ]);
     expect(h0.data).toEqual(h0Copy);
   });
 
@@ -146,7 +162,10 @@ describe('timeMajor', () => {
   });
 
   it('last output is [batch, units], same as batch-major; goBackwards and masks too', () => {
-    const mask = [[1, 1, 1, 0, 0], [0, 1, 0, 1, 1]];
+    const mask = [
+      [1, 1, 1, 0, 0],
+      [0, 1, 0, 1, 1],
+    ];
     const o = { goBackwards: true, zeroOutputForMask: true };
     const batchMajor = layer(o).forwardSync(X, { mask });
     const maskT = mask[0].map((_, t) => mask.map((row) => row[t])); // time-major layers take [T, B] masks
@@ -166,7 +185,12 @@ describe('timeMajor', () => {
     const l = layer({ stateful: true, timeMajor: true });
     l.forwardSync({ shape: [T, B, D], data: swap01(X.data, B, T, D) });
     expect(l.states?.[0].shape).toEqual([B, H]);
-    expectKerasError(() => l.forwardSync({ shape: [T, 3, D], data: new Array(T * 3 * D).fill(0) }), 'ValueError', 'Expected batch size: 2', 'Received batch size: 3');
+    expectKerasError(
+      () => l.forwardSync({ shape: [T, 3, D], data: new Array(T * 3 * D).fill(0) }),
+      'ValueError',
+      'Expected batch size: 2',
+      'Received batch size: 3',
+    );
   });
 });
 
@@ -179,7 +203,10 @@ describe('goBackwards', () => {
   });
 
   it('a mask is indexed by original time (reverse the mask with the input to get the same result)', () => {
-    const mask = [[1, 1, 0, 0, 1], [0, 1, 1, 1, 0]];
+    const mask = [
+      [1, 1, 0, 0, 1],
+      [0, 1, 1, 1, 0],
+    ];
     const revMask = mask.map((row) => [...row].reverse());
     const back = layer({ goBackwards: true, returnSequences: true }).forwardSync(X, { mask });
     const reversed = layer({ returnSequences: true }).forwardSync({ shape: [B, T, D], data: reverseTime(X.data, B, T, D) }, { mask: revMask });
@@ -191,8 +218,22 @@ describe('masks', () => {
   it('an all-ones mask equals no mask; a right-padded row equals the shorter sequence', () => {
     const l = layer({ returnState: true });
     const full = l.forwardSync(X);
-    expect(Array.from(l.forwardSync(X, { mask: [[1, 1, 1, 1, 1], [1, 1, 1, 1, 1]] }).output.data)).toEqual(Array.from(full.output.data));
-    const padded = l.forwardSync(X, { mask: [[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]] });
+    expect(
+      Array.from(
+        l.forwardSync(X, {
+          mask: [
+            [1, 1, 1, 1, 1],
+            [1, 1, 1, 1, 1],
+          ],
+        }).output.data,
+      ),
+    ).toEqual(Array.from(full.output.data));
+    const padded = l.forwardSync(X, {
+      mask: [
+        [1, 1, 1, 0, 0],
+        [1, 1, 1, 1, 1],
+      ],
+    });
     const short = l.forwardSync({ shape: [B, 3, D], data: [...X_DATA.slice(0, 3 * D), ...X_DATA.slice(T * D, T * D + 3 * D)] });
     expect(Array.from(padded.output.data.slice(0, H))).toEqual(Array.from(short.output.data.slice(0, H)));
     expect(Array.from(padded.state?.data.slice(0, H) ?? [])).toEqual(Array.from(short.state?.data.slice(0, H) ?? []));
@@ -200,14 +241,24 @@ describe('masks', () => {
 
   it('a mask with holes skips exactly the masked steps', () => {
     const l = layer({ returnState: true });
-    const holes = l.forwardSync(X, { mask: [[1, 0, 1, 0, 1], [1, 1, 1, 1, 1]] });
+    const holes = l.forwardSync(X, {
+      mask: [
+        [1, 0, 1, 0, 1],
+        [1, 1, 1, 1, 1],
+      ],
+    });
     const kept = [0, 2, 4].flatMap((s) => X_DATA.slice(s * D, s * D + D));
     const compact = l.forwardSync({ shape: [1, 3, D], data: kept });
     expect(Array.from(holes.state?.data.slice(0, H) ?? [])).toEqual(Array.from(compact.state?.data ?? []));
   });
 
   it('a masked step outputs the carried state (returnSequences, zeroOutputForMask false)', () => {
-    const r = layer({ returnSequences: true }).forwardSync(X, { mask: [[1, 1, 0, 0, 1], [1, 1, 1, 1, 1]] });
+    const r = layer({ returnSequences: true }).forwardSync(X, {
+      mask: [
+        [1, 1, 0, 0, 1],
+        [1, 1, 1, 1, 1],
+      ],
+    });
     const step = (s: number) => Array.from(r.output.data.slice(s * H, (s + 1) * H));
     expect(step(2)).toEqual(step(1));
     expect(step(3)).toEqual(step(1));
@@ -215,7 +266,10 @@ describe('masks', () => {
   });
 
   it('zeroOutputForMask zeroes masked steps, and the last output when the last step is masked', () => {
-    const mask = [[1, 1, 0, 0, 0], [1, 1, 1, 1, 1]];
+    const mask = [
+      [1, 1, 0, 0, 0],
+      [1, 1, 1, 1, 1],
+    ];
     const seq = layer({ returnSequences: true, zeroOutputForMask: true, returnState: true }).forwardSync(X, { mask });
     for (const s of [2, 3, 4]) expect(Array.from(seq.output.data.slice(s * H, (s + 1) * H))).toEqual([0, 0, 0, 0]);
     const last = layer({ zeroOutputForMask: true, returnState: true }).forwardSync(X, { mask });
@@ -256,10 +310,26 @@ describe('initial state', () => {
 
   it('wrong shapes are refused naming the expected and received shape', () => {
     const l = layer();
-    expectKerasError(() => l.forwardSync(X, { initialState: { shape: [B, 5], data: new Array(B * 5).fill(0) } }), 'ValueError', "Layer 'gru'", 'must have shape (2, 4)', 'received (2, 5)');
+    expectKerasError(
+      () => l.forwardSync(X, { initialState: { shape: [B, 5], data: new Array(B * 5).fill(0) } }),
+      'ValueError',
+      "Layer 'gru'",
+      'must have shape (2, 4)',
+      'received (2, 5)',
+    );
     expectKerasError(() => l.forwardSync(X, { initialState: { shape: [3, H], data: new Array(3 * H).fill(0) } }), 'ValueError', 'received (3, 4)');
     expectKerasError(() => l.forwardSync(X, { initialState: { shape: [B * H], data: new Array(B * H).fill(0) } }), 'ValueError', 'received (8,)');
-    expectKerasError(() => l.forwardSync(X, { initialState: [{ shape: [B, H], data: h0 }, { shape: [B, H], data: h0 }] }), 'ValueError', 'has 1 state (units=4), but received 2 initial state tensors');
+    expectKerasError(
+      () =>
+        l.forwardSync(X, {
+          initialState: [
+            { shape: [B, H], data: h0 },
+            { shape: [B, H], data: h0 },
+          ],
+        }),
+      'ValueError',
+      'has 1 state (units=4), but received 2 initial state tensors',
+    );
   });
 });
 
@@ -288,11 +358,16 @@ describe('stateful', () => {
 
   it('the state is the last processed step (goBackwards) and a masked tail keeps the earlier state', () => {
     const l = layer({ stateful: true, goBackwards: true, returnState: true });
-    const r = l.forwardSync(X, { mask: [[1, 1, 1, 1, 0], [1, 1, 1, 1, 1]] });
+    const r = l.forwardSync(X, {
+      mask: [
+        [1, 1, 1, 1, 0],
+        [1, 1, 1, 1, 1],
+      ],
+    });
     expect(Array.from((l.states as Tensor[])[0].data)).toEqual(Array.from(r.state?.data ?? []));
   });
 
-  it('a second call equals a non-stateful call from the first call\'s final state', () => {
+  it("a second call equals a non-stateful call from the first call's final state", () => {
     const s = layer({ stateful: true, returnSequences: true, returnState: true });
     const first = s.forwardSync(X);
     const second = s.forwardSync(X);
@@ -330,7 +405,11 @@ describe('stateful', () => {
   it('resetStates with a wrong shape names the expected shape', () => {
     const s = layer({ stateful: true });
     s.forwardSync(X);
-    expectKerasError(() => s.resetStates({ shape: [3, H], data: new Array(3 * H).fill(0) }), 'ValueError', 'resetStates expects a state of shape (2, 4), received (3, 4)');
+    expectKerasError(
+      () => s.resetStates({ shape: [3, H], data: new Array(3 * H).fill(0) }),
+      'ValueError',
+      'resetStates expects a state of shape (2, 4), received (3, 4)',
+    );
   });
 
   it('resetStates on a non-stateful layer is a no-op and states stays null', () => {
@@ -418,8 +497,17 @@ describe('weights', () => {
 
 describe('call validation', () => {
   it("wrong rank: Keras's InputSpec message", () => {
-    const err = expectKerasError(() => layer().forwardSync([[1, 2, 3], [4, 5, 6]]), 'ValueError');
-    expect(err.message).toBe("Input 0 with name 'None' of layer 'gru' is incompatible with the layer: expected ndim=3, found ndim=2. Full shape received: (2, 3)");
+    const err = expectKerasError(
+      () =>
+        layer().forwardSync([
+          [1, 2, 3],
+          [4, 5, 6],
+        ]),
+      'ValueError',
+    );
+    expect(err.message).toBe(
+      "Input 0 with name 'None' of layer 'gru' is incompatible with the layer: expected ndim=3, found ndim=2. Full shape received: (2, 3)",
+    );
   });
 
   it('wrong feature count after build names expected and received', () => {
@@ -432,24 +520,47 @@ describe('call validation', () => {
   });
 
   it('mask shape', () => {
-    expectKerasError(() => layer().forwardSync(X, { mask: [[1, 1, 1, 1], [1, 1, 1, 1]] }), 'ValueError', "Layer 'gru': argument `mask` must have shape (2, 5) (batch, timesteps), received (2, 4).");
+    expectKerasError(
+      () =>
+        layer().forwardSync(X, {
+          mask: [
+            [1, 1, 1, 1],
+            [1, 1, 1, 1],
+          ],
+        }),
+      'ValueError',
+      "Layer 'gru': argument `mask` must have shape (2, 5) (batch, timesteps), received (2, 4).",
+    );
     expectKerasError(() => layer().forwardSync(X, { mask: { shape: [B, T, 1], data: new Array(B * T).fill(1) } }), 'ValueError', 'received (2, 5, 1)');
   });
 
   it('unknown call options and non-object options', () => {
-    expectKerasError(() => layer().forwardSync(X, { trainin: true } as never), 'ValueError', 'Unknown GRU call option(s): trainin.', 'Known options: mask, training, initialState');
+    expectKerasError(
+      () => layer().forwardSync(X, { trainin: true } as never),
+      'ValueError',
+      'Unknown GRU call option(s): trainin.',
+      'Known options: mask, training, initialState',
+    );
     expectKerasError(() => layer().forwardSync(X, 5 as never), 'ValueError', 'GRU call options must be an object', 'received 5');
   });
 
   it('mixed_float16 layers are refused at call time with the reason', async () => {
     const l = new GRU({ units: H, dtype: 'mixed_float16' });
-    expectKerasError(() => l.forwardSync(X), 'ValueError', "Layer 'gru' has dtype policy 'mixed_float16', which computes in float16; gru computes in float32 or float64 only.");
+    expectKerasError(
+      () => l.forwardSync(X),
+      'ValueError',
+      "Layer 'gru' has dtype policy 'mixed_float16', which computes in float16; gru computes in float32 or float64 only.",
+    );
     await expect(l.forward(X)).rejects.toThrow('computes in float16');
     expectKerasError(() => new GRU({ units: H, dtype: 'bfloat16' }).forwardSync(X), 'ValueError', 'computes in bfloat16');
   });
 
   it('zero timesteps is an IndexError, as in Keras', () => {
-    expectKerasError(() => layer().forwardSync({ shape: [B, 0, D], data: [] }), 'IndexError', "Layer 'gru' received an input with 0 timesteps (shape (2, 0, 3))");
+    expectKerasError(
+      () => layer().forwardSync({ shape: [B, 0, D], data: [] }),
+      'IndexError',
+      "Layer 'gru' received an input with 0 timesteps (shape (2, 0, 3))",
+    );
   });
 
   it('a batch of zero is fine and gives empty outputs', () => {
@@ -461,10 +572,18 @@ describe('call validation', () => {
 
   it('malformed tensors name the argument', () => {
     expectKerasError(() => layer().forwardSync([[[1, 2, 3]], [[1, 2]]]), 'ValueError', 'Argument `inputs` is a ragged nested array');
-    expectKerasError(() => layer().forwardSync({ shape: [B, T, D], data: [1, 2, 3] }), 'ValueError', 'Argument `inputs` has shape (2, 5, 3), which holds 30 values, but its data has 3.');
+    expectKerasError(
+      () => layer().forwardSync({ shape: [B, T, D], data: [1, 2, 3] }),
+      'ValueError',
+      'Argument `inputs` has shape (2, 5, 3), which holds 30 values, but its data has 3.',
+    );
     expectKerasError(() => layer().forwardSync({ shape: [B, -1, D], data: [] }), 'ValueError', 'Argument `inputs` has an invalid shape');
     expectKerasError(() => layer().forwardSync('abc' as never), 'ValueError', 'Argument `inputs` must be a tensor');
-    expectKerasError(() => layer().forwardSync([[['a', 2, 3]]] as never), 'ValueError', 'Argument `inputs` must hold numbers or booleans: found a string ("a") at [0, 0, 0] (flat index 0).');
+    expectKerasError(
+      () => layer().forwardSync([[['a', 2, 3]]] as never),
+      'ValueError',
+      'Argument `inputs` must hold numbers or booleans: found a string ("a") at [0, 0, 0] (flat index 0).',
+    );
     expectKerasError(() => layer().forwardSync(X, { mask: { shape: [B, T], data: 7 } as never }), 'ValueError', 'Argument `mask`.data must be an array');
   });
 

@@ -8,25 +8,62 @@ const POLICY = (name: string) => ({ module: 'keras', class_name: 'DTypePolicy', 
 
 // keras.layers.GRU(4).get_config() in Keras 3.15.1 (json.dumps output, pasted).
 const KERAS_GRU_4 = {
-  name: 'gru', trainable: true, dtype: POLICY('float32'),
-  return_sequences: false, return_state: false, go_backwards: false, stateful: false, unroll: false, zero_output_for_mask: false,
-  units: 4, activation: 'tanh', recurrent_activation: 'sigmoid', use_bias: true,
-  kernel_initializer: { module: 'keras.initializers', class_name: 'GlorotUniform', config: { seed: null, input_axes: null, output_axes: null }, registered_name: null },
+  name: 'gru',
+  trainable: true,
+  dtype: POLICY('float32'),
+  return_sequences: false,
+  return_state: false,
+  go_backwards: false,
+  stateful: false,
+  unroll: false,
+  zero_output_for_mask: false,
+  units: 4,
+  activation: 'tanh',
+  recurrent_activation: 'sigmoid',
+  use_bias: true,
+  kernel_initializer: {
+    module: 'keras.initializers',
+    class_name: 'GlorotUniform',
+    config: { seed: null, input_axes: null, output_axes: null },
+    registered_name: null,
+  },
   recurrent_initializer: { module: 'keras.initializers', class_name: 'Orthogonal', config: { seed: null, gain: 1.0 }, registered_name: null },
   bias_initializer: { module: 'keras.initializers', class_name: 'Zeros', config: {}, registered_name: null },
-  kernel_regularizer: null, recurrent_regularizer: null, bias_regularizer: null, activity_regularizer: null,
-  kernel_constraint: null, recurrent_constraint: null, bias_constraint: null,
-  dropout: 0.0, recurrent_dropout: 0.0, reset_after: true, seed: null,
+  kernel_regularizer: null,
+  recurrent_regularizer: null,
+  bias_regularizer: null,
+  activity_regularizer: null,
+  kernel_constraint: null,
+  recurrent_constraint: null,
+  bias_constraint: null,
+  dropout: 0.0,
+  recurrent_dropout: 0.0,
+  reset_after: true,
+  seed: null,
 };
 
 // keras.layers.GRUCell(4).get_config() in Keras 3.15.1.
 const KERAS_CELL_4 = {
-  name: 'gru_cell', trainable: true, dtype: POLICY('float32'),
-  units: 4, activation: 'tanh', recurrent_activation: 'sigmoid', use_bias: true,
-  kernel_initializer: KERAS_GRU_4.kernel_initializer, recurrent_initializer: KERAS_GRU_4.recurrent_initializer, bias_initializer: KERAS_GRU_4.bias_initializer,
-  kernel_regularizer: null, recurrent_regularizer: null, bias_regularizer: null,
-  kernel_constraint: null, recurrent_constraint: null, bias_constraint: null,
-  dropout: 0.0, recurrent_dropout: 0.0, reset_after: true, seed: null,
+  name: 'gru_cell',
+  trainable: true,
+  dtype: POLICY('float32'),
+  units: 4,
+  activation: 'tanh',
+  recurrent_activation: 'sigmoid',
+  use_bias: true,
+  kernel_initializer: KERAS_GRU_4.kernel_initializer,
+  recurrent_initializer: KERAS_GRU_4.recurrent_initializer,
+  bias_initializer: KERAS_GRU_4.bias_initializer,
+  kernel_regularizer: null,
+  recurrent_regularizer: null,
+  bias_regularizer: null,
+  kernel_constraint: null,
+  recurrent_constraint: null,
+  bias_constraint: null,
+  dropout: 0.0,
+  recurrent_dropout: 0.0,
+  reset_after: true,
+  seed: null,
 };
 
 // Keras 3.15.1: keras.layers.GRU(5, activation='relu', recurrent_activation='hard_sigmoid', use_bias=False,
@@ -36,11 +73,26 @@ const KERAS_CELL_4 = {
 // recurrent_dropout=0.1, reset_after=False, seed=42, return_sequences=True, return_state=True, go_backwards=True,
 // stateful=True, unroll=True, zero_output_for_mask=True, dtype='float64', name='enc', trainable=False).get_config()
 const KERAS_GRU_FULL = {
-  name: 'enc', trainable: false, dtype: POLICY('float64'),
+  name: 'enc',
+  trainable: false,
+  dtype: POLICY('float64'),
   activity_regularizer: { module: 'keras.regularizers', class_name: 'L1', config: { l1: 0.009999999776482582 }, registered_name: null },
-  return_sequences: true, return_state: true, go_backwards: true, stateful: true, unroll: true, zero_output_for_mask: true,
-  units: 5, activation: 'relu', recurrent_activation: 'hard_sigmoid', use_bias: false,
-  kernel_initializer: { module: 'keras.initializers', class_name: 'HeNormal', config: { seed: null, input_axes: null, output_axes: null }, registered_name: null },
+  return_sequences: true,
+  return_state: true,
+  go_backwards: true,
+  stateful: true,
+  unroll: true,
+  zero_output_for_mask: true,
+  units: 5,
+  activation: 'relu',
+  recurrent_activation: 'hard_sigmoid',
+  use_bias: false,
+  kernel_initializer: {
+    module: 'keras.initializers',
+    class_name: 'HeNormal',
+    config: { seed: null, input_axes: null, output_axes: null },
+    registered_name: null,
+  },
   recurrent_initializer: { module: 'keras.initializers', class_name: 'Zeros', config: {}, registered_name: null },
   bias_initializer: { module: 'keras.initializers', class_name: 'Ones', config: {}, registered_name: null },
   kernel_regularizer: { module: 'keras.regularizers', class_name: 'L2', config: { l2: 0.01 }, registered_name: null },
@@ -49,20 +101,42 @@ const KERAS_GRU_FULL = {
   kernel_constraint: { module: 'keras.constraints', class_name: 'MaxNorm', config: { max_value: 2, axis: 0 }, registered_name: null },
   recurrent_constraint: { module: 'keras.constraints', class_name: 'UnitNorm', config: { axis: 0 }, registered_name: null },
   bias_constraint: { module: 'keras.constraints', class_name: 'NonNeg', config: {}, registered_name: null },
-  dropout: 0.25, recurrent_dropout: 0.1, reset_after: false, seed: 42,
+  dropout: 0.25,
+  recurrent_dropout: 0.1,
+  reset_after: false,
+  seed: 42,
 };
 
 // What tf.keras 2.x wrote for a tf.compat.v1-style GRU (string dtype, time_major, implementation).
 const KERAS2_CONFIG = {
-  name: 'gru_7', trainable: true, dtype: 'float32', batch_input_shape: [null, null, 3],
-  return_sequences: false, return_state: false, go_backwards: false, stateful: false, unroll: false, time_major: false,
-  units: 4, activation: 'tanh', recurrent_activation: 'hard_sigmoid', use_bias: true,
+  name: 'gru_7',
+  trainable: true,
+  dtype: 'float32',
+  batch_input_shape: [null, null, 3],
+  return_sequences: false,
+  return_state: false,
+  go_backwards: false,
+  stateful: false,
+  unroll: false,
+  time_major: false,
+  units: 4,
+  activation: 'tanh',
+  recurrent_activation: 'hard_sigmoid',
+  use_bias: true,
   kernel_initializer: { class_name: 'GlorotUniform', config: { seed: null } },
   recurrent_initializer: { class_name: 'Orthogonal', config: { gain: 1.0, seed: null } },
   bias_initializer: { class_name: 'Zeros', config: {} },
-  kernel_regularizer: null, recurrent_regularizer: null, bias_regularizer: null, activity_regularizer: null,
-  kernel_constraint: null, recurrent_constraint: null, bias_constraint: null,
-  dropout: 0.0, recurrent_dropout: 0.0, implementation: 1, reset_after: false,
+  kernel_regularizer: null,
+  recurrent_regularizer: null,
+  bias_regularizer: null,
+  activity_regularizer: null,
+  kernel_constraint: null,
+  recurrent_constraint: null,
+  bias_constraint: null,
+  dropout: 0.0,
+  recurrent_dropout: 0.0,
+  implementation: 1,
+  reset_after: false,
 };
 
 beforeEach(() => clearSession());
@@ -91,12 +165,33 @@ describe('Keras defaults and get_config', () => {
 
   it('every camelCase option lands on its snake_case Keras key (full config equals Keras)', () => {
     const l = new GRU({
-      units: 5, activation: 'relu', recurrentActivation: 'hard_sigmoid', useBias: false, kernelInitializer: 'he_normal',
-      recurrentInitializer: 'zeros', biasInitializer: 'ones', kernelRegularizer: 'l2',
-      recurrentRegularizer: { class_name: 'L1L2', config: { l1: 0.01, l2: 0.02 } }, biasRegularizer: 'l1', activityRegularizer: 'l1',
-      kernelConstraint: 'max_norm', recurrentConstraint: 'unit_norm', biasConstraint: 'non_neg', dropout: 0.25, recurrentDropout: 0.1,
-      resetAfter: false, seed: 42, returnSequences: true, returnState: true, goBackwards: true, stateful: true, unroll: true,
-      zeroOutputForMask: true, dtype: 'float64', name: 'enc', trainable: false,
+      units: 5,
+      activation: 'relu',
+      recurrentActivation: 'hard_sigmoid',
+      useBias: false,
+      kernelInitializer: 'he_normal',
+      recurrentInitializer: 'zeros',
+      biasInitializer: 'ones',
+      kernelRegularizer: 'l2',
+      recurrentRegularizer: { class_name: 'L1L2', config: { l1: 0.01, l2: 0.02 } },
+      biasRegularizer: 'l1',
+      activityRegularizer: 'l1',
+      kernelConstraint: 'max_norm',
+      recurrentConstraint: 'unit_norm',
+      biasConstraint: 'non_neg',
+      dropout: 0.25,
+      recurrentDropout: 0.1,
+      resetAfter: false,
+      seed: 42,
+      returnSequences: true,
+      returnState: true,
+      goBackwards: true,
+      stateful: true,
+      unroll: true,
+      zeroOutputForMask: true,
+      dtype: 'float64',
+      name: 'enc',
+      trainable: false,
     });
     expect(l.getConfig()).toEqual(KERAS_GRU_FULL);
     // Keras forces implementation 1 when recurrent_dropout > 0.
@@ -156,7 +251,13 @@ describe("compat: 'keras2' and 'keras2-v1'", () => {
     expect(c.reset_after).toBe(false);
     l.build([null, null, 2]);
     expect(l.cell.spec()).toEqual({
-      units: 3, inputDim: 2, activation: 'tanh', recurrentActivation: 'keras2_hard_sigmoid', useBias: true, resetAfter: false, dtype: 'float32',
+      units: 3,
+      inputDim: 2,
+      activation: 'tanh',
+      recurrentActivation: 'keras2_hard_sigmoid',
+      useBias: true,
+      resetAfter: false,
+      dtype: 'float32',
     });
     expect(l.bias?.shape).toEqual([9]);
   });
@@ -180,15 +281,45 @@ describe("compat: 'keras2' and 'keras2-v1'", () => {
   });
 
   it("'keras2-v1' draws three input dropout masks (one per gate), as implementation 1 does", () => {
-    const x = [[[1, 2], [3, 4]], [[5, 6], [7, 8]]];
+    const x = [
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      [
+        [5, 6],
+        [7, 8],
+      ],
+    ];
     const v1 = new GRU({ units: 2, dropout: 0.5, seed: 3, compat: 'keras2-v1' });
     expect(v1.cell.dropoutMaskCount).toBe(3);
     v1.forwardSync(x, { training: true });
     expect(v1.cell.getDropoutMask(2)?.length).toBe(3);
     expect(v1.cell.getDropoutMaskForCell(x[0], true, 3)).toHaveLength(3);
     // One shared mask is what implementation 2 takes; a v1 layer asks for three.
-    expect(() => v1.forwardSync(x, { training: true, dropoutMask: [[2, 0], [0, 2]] })).toThrow(GruError);
-    const three = [[[2, 0], [0, 2]], [[0, 2], [2, 0]], [[2, 2], [0, 0]]];
+    expect(() =>
+      v1.forwardSync(x, {
+        training: true,
+        dropoutMask: [
+          [2, 0],
+          [0, 2],
+        ],
+      }),
+    ).toThrow(GruError);
+    const three = [
+      [
+        [2, 0],
+        [0, 2],
+      ],
+      [
+        [0, 2],
+        [2, 0],
+      ],
+      [
+        [2, 2],
+        [0, 0],
+      ],
+    ];
     expect(v1.forwardSync(x, { training: true, dropoutMask: three }).output.shape).toEqual([2, 2]);
     const k2 = new GRU({ units: 2, dropout: 0.5, seed: 3, compat: 'keras2' });
     expect(k2.cell.dropoutMaskCount).toBe(1);
@@ -353,12 +484,44 @@ describe('computeOutputShape, outputShape, inputShape', () => {
   const cases: [boolean, boolean, boolean, unknown][] = [
     [false, false, false, [2, 4]],
     [true, false, false, [2, 7, 4]],
-    [false, true, false, [[2, 4], [2, 4]]],
-    [true, true, false, [[2, 7, 4], [2, 4]]],
+    [
+      false,
+      true,
+      false,
+      [
+        [2, 4],
+        [2, 4],
+      ],
+    ],
+    [
+      true,
+      true,
+      false,
+      [
+        [2, 7, 4],
+        [2, 4],
+      ],
+    ],
     [false, false, true, [2, 4]],
     [true, false, true, [7, 2, 4]],
-    [false, true, true, [[2, 4], [2, 4]]],
-    [true, true, true, [[7, 2, 4], [2, 4]]],
+    [
+      false,
+      true,
+      true,
+      [
+        [2, 4],
+        [2, 4],
+      ],
+    ],
+    [
+      true,
+      true,
+      true,
+      [
+        [7, 2, 4],
+        [2, 4],
+      ],
+    ],
   ];
   for (const [returnSequences, returnState, timeMajor, expected] of cases) {
     it(`returnSequences=${returnSequences} returnState=${returnState} timeMajor=${timeMajor}`, () => {
@@ -374,7 +537,10 @@ describe('computeOutputShape, outputShape, inputShape', () => {
 
   it('unknown dimensions stay null', () => {
     expect(new GRU({ units: 4 }).computeOutputShape([null, null, 3])).toEqual([null, 4]);
-    expect(new GRU({ units: 4, returnSequences: true, returnState: true }).computeOutputShape([null, 5, 3])).toEqual([[null, 5, 4], [null, 4]]);
+    expect(new GRU({ units: 4, returnSequences: true, returnState: true }).computeOutputShape([null, 5, 3])).toEqual([
+      [null, 5, 4],
+      [null, 4],
+    ]);
   });
 
   it('inputShape/outputShape before and after build; a stateful layer knows its batch', () => {
@@ -386,7 +552,10 @@ describe('computeOutputShape, outputShape, inputShape', () => {
     const s = new GRU({ units: 4, stateful: true, returnState: true });
     s.build([6, 5, 3]);
     expect(s.inputShape).toEqual([6, null, 3]);
-    expect(s.outputShape).toEqual([[6, 4], [6, 4]]);
+    expect(s.outputShape).toEqual([
+      [6, 4],
+      [6, 4],
+    ]);
     const tm = new GRU({ units: 4, stateful: true, timeMajor: true, returnSequences: true });
     tm.build([5, 6, 3]);
     expect(tm.inputShape).toEqual([null, 6, 3]);
@@ -404,9 +573,16 @@ describe('computeOutputShape, outputShape, inputShape', () => {
       l.build([null, null, 3]);
       return l.getWeights().map((w) => w.shape);
     };
-    expect(shapes({ useBias: true, resetAfter: true })).toEqual([[3, 12], [4, 12], [2, 12]]);
+    expect(shapes({ useBias: true, resetAfter: true })).toEqual([
+      [3, 12],
+      [4, 12],
+      [2, 12],
+    ]);
     expect(shapes({ useBias: true, resetAfter: false })).toEqual([[3, 12], [4, 12], [12]]);
-    expect(shapes({ useBias: false, resetAfter: true })).toEqual([[3, 12], [4, 12]]);
+    expect(shapes({ useBias: false, resetAfter: true })).toEqual([
+      [3, 12],
+      [4, 12],
+    ]);
   });
 });
 
@@ -427,7 +603,11 @@ describe('constructor validation (Keras messages)', () => {
       "Unrecognized keyword arguments passed to GRU: {'return_sequences': True, 'foo': 'x'}",
     );
     // Layer-only options are unknown to the cell.
-    expectKerasError(() => new GRUCell({ units: 4, returnSequences: true } as never), 'ValueError', "Unrecognized keyword arguments passed to GRUCell: {'returnSequences': True}");
+    expectKerasError(
+      () => new GRUCell({ units: 4, returnSequences: true } as never),
+      'ValueError',
+      "Unrecognized keyword arguments passed to GRUCell: {'returnSequences': True}",
+    );
     expectKerasError(() => GRU.fromConfig({ ...KERAS_GRU_4, bogus_key: 2 }), 'ValueError', "{'bogus_key': 2}");
   });
 

@@ -43,7 +43,7 @@ function weights(o: Partial<GruOptions>): TensorLike[] {
     { shape: [H, 3 * H], data: randomArray(H * 3 * H, 31, 0.7) },
   ];
   if (o.useBias ?? true) {
-    const shape = o.resetAfter ?? true ? [2, 3 * H] : [3 * H];
+    const shape = (o.resetAfter ?? true) ? [2, 3 * H] : [3 * H];
     w.push({ shape, data: randomArray(shape[0] * (shape[1] ?? 1), 32, 0.3) });
   }
   return w;
@@ -155,7 +155,7 @@ describe('dropout in training', () => {
     let zeros = 0;
     for (let b = 0; b < B; b++) {
       for (let d = 0; d < D; d++) {
-        const first = m[(b * T) * D + d];
+        const first = m[b * T * D + d];
         expect(Math.abs(first) < 1e-12 || Math.abs(first - scale) < 1e-12).toBe(true);
         if (Math.abs(first) < 1e-12) zeros++;
         for (let s = 1; s < T; s++) expect(m[(b * T + s) * D + d]).toBeCloseTo(first, 12);
@@ -211,7 +211,12 @@ describe('dropout in training', () => {
 
   it('call info reports inference calls without dropout flags', () => {
     layer({ dropout: 0.25, recurrentDropout: 0.5 }).forwardSync(X);
-    expect(recorded.infos[recorded.infos.length - 1]).toMatchObject({ training: false, inputDropoutPerGate: false, recurrentDropout: false, recurrentDropoutRate: 0.5 });
+    expect(recorded.infos[recorded.infos.length - 1]).toMatchObject({
+      training: false,
+      inputDropoutPerGate: false,
+      recurrentDropout: false,
+      recurrentDropoutRate: 0.5,
+    });
   });
 
   it('a supplied shared mask equals running without dropout on x * mask (mask repeated over time)', () => {
@@ -271,7 +276,12 @@ describe('dropout in training', () => {
   });
 
   it('does not change the seeded stream of weights: initializers with seeds give identical layers', () => {
-    const o = { units: H, dropout: 0.5, kernelInitializer: { class_name: 'GlorotUniform', config: { seed: 1 } }, recurrentInitializer: { class_name: 'Orthogonal', config: { seed: 2 } } };
+    const o = {
+      units: H,
+      dropout: 0.5,
+      kernelInitializer: { class_name: 'GlorotUniform', config: { seed: 1 } },
+      recurrentInitializer: { class_name: 'Orthogonal', config: { seed: 2 } },
+    };
     const a = new GRU(o);
     const b = new GRU(o);
     a.build([null, null, D]);
@@ -294,7 +304,10 @@ describe('supplied mask validation', () => {
   };
 
   it('shape and count are checked with the expected shape in the message', () => {
-    expectError(() => layer({ dropout: 0.5 }).forwardSync(X, { training: true, dropoutMask: { shape: [B, D + 1], data: new Array(B * (D + 1)).fill(1) } }), 'Argument `dropoutMask` must have shape (3, 5) or (1, 5), received (3, 6).');
+    expectError(
+      () => layer({ dropout: 0.5 }).forwardSync(X, { training: true, dropoutMask: { shape: [B, D + 1], data: new Array(B * (D + 1)).fill(1) } }),
+      'Argument `dropoutMask` must have shape (3, 5) or (1, 5), received (3, 6).',
+    );
     expectError(
       () => layer({ dropout: 0.5, recurrentDropout: 0.5 }).forwardSync(X, { training: true, dropoutMask: { shape: [B, D], data: new Array(B * D).fill(1) } }),
       'Argument `dropoutMask` must be a list of 3 tensors (z, r, h) of shape (3, 5) or (1, 5), received 1 tensors.',
@@ -304,9 +317,15 @@ describe('supplied mask validation', () => {
       'Argument `recurrentDropoutMask` must be a list of 3 tensors (z, r, h) of shape (3, 3) or (1, 3), received 1 tensors.',
     );
     const three = [0, 1, 2].map(() => ({ shape: [B, H + 1], data: new Array(B * (H + 1)).fill(1) }));
-    expectError(() => layer({ recurrentDropout: 0.5 }).forwardSync(X, { training: true, recurrentDropoutMask: three }), 'Argument `recurrentDropoutMask` must have shape (3, 3) or (1, 3), received (3, 4).');
+    expectError(
+      () => layer({ recurrentDropout: 0.5 }).forwardSync(X, { training: true, recurrentDropoutMask: three }),
+      'Argument `recurrentDropoutMask` must have shape (3, 3) or (1, 3), received (3, 4).',
+    );
     const twoRows = [0, 1, 2].map(() => ({ shape: [2, H], data: new Array(2 * H).fill(1) }));
-    expectError(() => layer({ recurrentDropout: 0.5 }).forwardSync(X, { training: true, recurrentDropoutMask: twoRows }), 'Argument `recurrentDropoutMask` must have shape (3, 3) or (1, 3), received (2, 3).');
+    expectError(
+      () => layer({ recurrentDropout: 0.5 }).forwardSync(X, { training: true, recurrentDropoutMask: twoRows }),
+      'Argument `recurrentDropoutMask` must have shape (3, 3) or (1, 3), received (2, 3).',
+    );
   });
 });
 
@@ -345,9 +364,13 @@ describe('dropout masks that broadcast over the batch, as in Keras', () => {
   it('a supplied (1, features) input mask broadcasts over the batch, shared and per gate', () => {
     const row = { shape: [1, D], data: randomArray(D, 60).map((v) => (v < 0 ? 0 : 2)) };
     const full = { shape: [B, D], data: [0, 1, 2].flatMap(() => row.data) };
-    expect(arr(layer({ dropout: 0.5 }).forwardSync(X, { ...TRAIN, dropoutMask: row }))).toEqual(arr(layer({ dropout: 0.5 }).forwardSync(X, { ...TRAIN, dropoutMask: full })));
+    expect(arr(layer({ dropout: 0.5 }).forwardSync(X, { ...TRAIN, dropoutMask: row }))).toEqual(
+      arr(layer({ dropout: 0.5 }).forwardSync(X, { ...TRAIN, dropoutMask: full })),
+    );
     const o = { dropout: 0.5, implementation: 1 as const };
-    expect(arr(layer(o).forwardSync(X, { ...TRAIN, dropoutMask: [row, full, row] }))).toEqual(arr(layer(o).forwardSync(X, { ...TRAIN, dropoutMask: [full, full, full] })));
+    expect(arr(layer(o).forwardSync(X, { ...TRAIN, dropoutMask: [row, full, row] }))).toEqual(
+      arr(layer(o).forwardSync(X, { ...TRAIN, dropoutMask: [full, full, full] })),
+    );
   });
 
   it('gradients through a (1, units) state with one-row recurrent masks: the state gradient sums over the batch', () => {
@@ -361,7 +384,8 @@ describe('dropout masks that broadcast over the batch, as in Keras', () => {
     l2.forwardSync(X, { training: true, initialState: h0Tiled, recurrentDropoutMask: tiled(masks) });
     const g2 = l2.backwardSync(cot);
     expect(g1.initialState!.shape).toEqual([1, H]);
-    for (let u = 0; u < H; u++) expect(g1.initialState!.data[u]).toBeCloseTo(g2.initialState!.data[u] + g2.initialState!.data[H + u] + g2.initialState!.data[2 * H + u], 12);
+    for (let u = 0; u < H; u++)
+      expect(g1.initialState!.data[u]).toBeCloseTo(g2.initialState!.data[u] + g2.initialState!.data[H + u] + g2.initialState!.data[2 * H + u], 12);
     expect(Array.from(g1.kernel.data)).toEqual(Array.from(g2.kernel.data));
   });
 });

@@ -20,15 +20,34 @@ describe('regressions', () => {
   it('resetStates([h]) takes h as a nested array', () => {
     const l = new GRU({ units: 4, stateful: true });
     l.forwardSync([[[1, 2, 3]], [[1, 2, 3]]]);
-    l.resetStates([[[1, 2, 3, 4], [5, 6, 7, 8]]]);
+    l.resetStates([
+      [
+        [1, 2, 3, 4],
+        [5, 6, 7, 8],
+      ],
+    ]);
     expect(Array.from(l.states![0].data)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
   });
 
   it('a rejected call does not leave its supplied dropout mask behind for the next call', () => {
-    const x = [[[1, 2], [3, 4], [5, 6]], [[-1, 0.5], [2, -3], [0.1, 0.2]]];
+    const x = [
+      [
+        [1, 2],
+        [3, 4],
+        [5, 6],
+      ],
+      [
+        [-1, 0.5],
+        [2, -3],
+        [0.1, 0.2],
+      ],
+    ];
     const mk = () => {
       const l = new GRU({
-        units: 3, dropout: 0.5, recurrentDropout: 0.5, seed: 11,
+        units: 3,
+        dropout: 0.5,
+        recurrentDropout: 0.5,
+        seed: 11,
         kernelInitializer: { class_name: 'GlorotUniform', config: { seed: 1 } },
         recurrentInitializer: { class_name: 'Orthogonal', config: { seed: 2 } },
       });
@@ -37,7 +56,9 @@ describe('regressions', () => {
     };
     const zeros = [0, 1, 2].map(() => ({ shape: [2, 2], data: [0, 0, 0, 0] }));
     const a = mk();
-    expect(() => a.forwardSync(x, { training: true, dropoutMask: zeros, recurrentDropoutMask: [{ shape: [1, 1], data: [1] }] })).toThrow('recurrentDropoutMask');
+    expect(() => a.forwardSync(x, { training: true, dropoutMask: zeros, recurrentDropoutMask: [{ shape: [1, 1], data: [1] }] })).toThrow(
+      'recurrentDropoutMask',
+    );
     expect(Array.from(a.forwardSync(x, { training: true }).output.data)).toEqual(Array.from(mk().forwardSync(x, { training: true }).output.data));
   });
 
@@ -46,7 +67,9 @@ describe('regressions', () => {
     const make = (): GruBackend => {
       let loaded = false;
       return {
-        specVersion: GRU_BACKEND_SPEC_VERSION, name: 'flaky-bug', priority: 5,
+        specVersion: GRU_BACKEND_SPEC_VERSION,
+        name: 'flaky-bug',
+        priority: 5,
         async load() {
           if (failNext) throw new Error('no device');
           loaded = true;
@@ -90,10 +113,29 @@ describe('regressions', () => {
   });
 
   it('a time-major layer takes a time-major mask [timesteps, batch]', () => {
-    const x = [[[1], [2]], [[3], [4]], [[5], [6]]]; // [T=3, B=2, 1]
+    const x = [
+      [[1], [2]],
+      [[3], [4]],
+      [[5], [6]],
+    ]; // [T=3, B=2, 1]
     const l = new GRU({ units: 2, timeMajor: true, seed: 1 });
-    expect(() => l.forwardSync(x, { mask: [[1, 1, 0], [1, 1, 1]] })).toThrow('`mask` must have shape (3, 2) (timesteps, batch), received (2, 3)');
-    expect(l.forwardSync(x, { mask: [[1, 1], [1, 0], [0, 1]] }).output.shape).toEqual([2, 2]);
+    expect(() =>
+      l.forwardSync(x, {
+        mask: [
+          [1, 1, 0],
+          [1, 1, 1],
+        ],
+      }),
+    ).toThrow('`mask` must have shape (3, 2) (timesteps, batch), received (2, 3)');
+    expect(
+      l.forwardSync(x, {
+        mask: [
+          [1, 1],
+          [1, 0],
+          [0, 1],
+        ],
+      }).output.shape,
+    ).toEqual([2, 2]);
   });
 
   it('GRUCell keeps working after the tf.keras API cached a single recurrent mask', () => {

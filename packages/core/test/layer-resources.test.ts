@@ -11,7 +11,13 @@ afterEach(() => {
 
 describe('units past what weights can hold', () => {
   it('units 1e9: refused when the layer is made, naming the layer, the weights and the sizes', () => {
-    expectKerasError(() => new GRU({ units: 1e9, name: 'huge' }), 'ValueError', "Layer 'huge' cannot create its weights", 'recurrent_kernel (1000000000, 3000000000)', 'beyond the 2147483647 values one typed array may hold');
+    expectKerasError(
+      () => new GRU({ units: 1e9, name: 'huge' }),
+      'ValueError',
+      "Layer 'huge' cannot create its weights",
+      'recurrent_kernel (1000000000, 3000000000)',
+      'beyond the 2147483647 values one typed array may hold',
+    );
     expectKerasError(() => new GRUCell({ units: 1e9 }), 'ValueError', 'cannot create its weights');
   });
 
@@ -33,10 +39,19 @@ describe('units past what weights can hold', () => {
     setResourceLimits({ maxWeightBytes: 100 });
     const c = new GRUCell({ units: 4, name: 'small' });
     c.build(2);
-    expectKerasError(() => c.getWeights(), 'ValueError', "Layer 'small' cannot create its weights", 'they need 384 bytes in float32, beyond the maxWeightBytes limit of 100 bytes');
+    expectKerasError(
+      () => c.getWeights(),
+      'ValueError',
+      "Layer 'small' cannot create its weights",
+      'they need 384 bytes in float32, beyond the maxWeightBytes limit of 100 bytes',
+    );
     // A loader gives weights under its own limits.
     const given = new GRUCell({ units: 4 });
-    given.setWeights([{ shape: [2, 12], data: new Float32Array(24) }, { shape: [4, 12], data: new Float32Array(48) }, { shape: [2, 12], data: new Float32Array(24) }]);
+    given.setWeights([
+      { shape: [2, 12], data: new Float32Array(24) },
+      { shape: [4, 12], data: new Float32Array(48) },
+      { shape: [2, 12], data: new Float32Array(24) },
+    ]);
     expect(given.getWeights()).toHaveLength(3);
     setResourceLimits({ maxWeightBytes: 10_000 });
     expect(c.getWeights()[1].shape).toEqual([4, 12]);
@@ -98,15 +113,34 @@ describe('calls whose output no typed array can hold', () => {
     const l = new GRU({ units: 8, returnSequences: true, name: 'long' });
     l.build([1, null, 0]);
     const x = { shape: [1, 2 ** 31, 0], data: new Float32Array(0) };
-    expectKerasError(() => l.forwardSync(x), 'ValueError', "Layer 'long' cannot run this call: the output (batch 1, timesteps 2147483648, units 8) needs 17179869184 values (64.00 GiB)");
+    expectKerasError(
+      () => l.forwardSync(x),
+      'ValueError',
+      "Layer 'long' cannot run this call: the output (batch 1, timesteps 2147483648, units 8) needs 17179869184 values (64.00 GiB)",
+    );
     await expect(l.forward(x)).rejects.toThrow(/cannot run this call/);
   });
 
   it('the reference backend declines (supports) and refuses (prepared.forward) a call whose arrays it cannot allocate', async () => {
     // 2^21 rows of 2^10 steps of 2 units, with no input features: nothing large exists yet.
     const spec: GruSpec = { units: 2, inputDim: 0, activation: 'tanh', recurrentActivation: 'sigmoid', useBias: false, resetAfter: true, dtype: 'float32' };
-    const call = { batch: 2 ** 21, timesteps: 2 ** 10, mask: 'none' as const, initialState: false, goBackwards: false, returnSequences: true, inputDropoutPerGate: false, recurrentDropout: false, recurrentDropoutRate: 0, training: false, backward: false, unroll: false };
-    expect(referenceBackend.supports(spec, call)).toMatch(/the call's output \(batch 2097152, timesteps 1024, units 2\) needs 4294967296 values \(16\.00 GiB\), beyond the 2147483647 values/);
+    const call = {
+      batch: 2 ** 21,
+      timesteps: 2 ** 10,
+      mask: 'none' as const,
+      initialState: false,
+      goBackwards: false,
+      returnSequences: true,
+      inputDropoutPerGate: false,
+      recurrentDropout: false,
+      recurrentDropoutRate: 0,
+      training: false,
+      backward: false,
+      unroll: false,
+    };
+    expect(referenceBackend.supports(spec, call)).toMatch(
+      /the call's output \(batch 2097152, timesteps 1024, units 2\) needs 4294967296 values \(16\.00 GiB\), beyond the 2147483647 values/,
+    );
     expect(referenceBackend.supports(spec, { ...call, returnSequences: false })).toBe(true);
     const prepared = await referenceBackend.prepare(spec, { kernel: new Float32Array(0), recurrentKernel: new Float32Array(12), bias: null });
     const request = { x: new Float32Array(0), batch: 2 ** 21, timesteps: 2 ** 10, goBackwards: false, returnSequences: true };
@@ -140,7 +174,11 @@ describe('setWeights with what is not a weight list: Keras-style errors naming t
     }
     expectKerasError(() => l.setWeights(5 as never), 'TypeError', 'with a number; expected a list of 3 weights');
     const unbuilt = new GRU({ units: 2, useBias: false, name: 'u' });
-    expectKerasError(() => unbuilt.setWeights(null as never), 'TypeError', 'expected a list of 2 weights (kernel (None, 6), recurrent_kernel (2, 6)), or {kernel, recurrentKernel}.');
+    expectKerasError(
+      () => unbuilt.setWeights(null as never),
+      'TypeError',
+      'expected a list of 2 weights (kernel (None, 6), recurrent_kernel (2, 6)), or {kernel, recurrentKernel}.',
+    );
   });
 });
 
@@ -149,7 +187,11 @@ describe('getInitialState checks its batch size', () => {
     const c = new GRUCell({ units: 1024 });
     expectKerasError(() => c.getInitialState(-1), 'ValueError', 'getInitialState expects `batch_size` to be a non-negative integer, received -1.');
     expectKerasError(() => c.getInitialState(1.5), 'ValueError', 'received 1.5');
-    expectKerasError(() => c.getInitialState(2 ** 22), 'ValueError', 'cannot create its initial state: the state (batch 4194304, units 1024) needs 4294967296 values (16.00 GiB)');
+    expectKerasError(
+      () => c.getInitialState(2 ** 22),
+      'ValueError',
+      'cannot create its initial state: the state (batch 4194304, units 1024) needs 4294967296 values (16.00 GiB)',
+    );
     expect(c.getInitialState(2)[0].shape).toEqual([2, 1024]);
   });
 });

@@ -27,9 +27,7 @@ const N = 200_000;
 describe('SeedGenerator', () => {
   it('pins the xoshiro128** stream for seed 42 (checked against a Python transcription)', () => {
     const g = new SeedGenerator(42);
-    expect([g.nextUint32(), g.nextUint32(), g.nextUint32(), g.nextUint32()]).toEqual([
-      1376998629, 1672284517, 2687569166, 3232990755,
-    ]);
+    expect([g.nextUint32(), g.nextUint32(), g.nextUint32(), g.nextUint32()]).toEqual([1376998629, 1672284517, 2687569166, 3232990755]);
   });
 
   it('is deterministic per seed and differs between seeds', () => {
@@ -103,7 +101,7 @@ describe('SeedGenerator', () => {
     }
     expect(bad).toBe(0);
     // Each bit ~ Binomial(n, 1/2): sd = sqrt(n)/2 ~ 112; allow 5 sd.
-    for (const c of ones) expect(Math.abs(c - n / 2)).toBeLessThan(5 * Math.sqrt(n) / 2);
+    for (const c of ones) expect(Math.abs(c - n / 2)).toBeLessThan((5 * Math.sqrt(n)) / 2);
   });
 
   it('uniform() lies in [0, 1) with the moments of U(0, 1) and passes a chi-square test', () => {

@@ -1,14 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { GruError } from '../src/errors.js';
-import {
-  L1,
-  L1L2,
-  L2,
-  OrthogonalRegularizer,
-  type Regularizer,
-  getRegularizer,
-  serializeRegularizer,
-} from '../src/regularizers.js';
+import { L1, L1L2, L2, OrthogonalRegularizer, type Regularizer, getRegularizer, serializeRegularizer } from '../src/regularizers.js';
 
 function thrown(fn: () => unknown): GruError {
   try {
@@ -182,9 +174,7 @@ describe('penalties (Keras formulas; literals from Keras 3.15.1 with numpy / flo
     // Orthonormal rows have no penalty; a single row is 0 / 0 in Keras.
     expect(new OrthogonalRegularizer(1).penalty([1, 0, 0, 0, 1, 0], [2, 3])).toBe(0);
     expect(new OrthogonalRegularizer(1).penalty([1, 2, 3], [1, 3])).toBeNaN();
-    expect(() => new OrthogonalRegularizer().penalty([1, 2, 3], [3])).toThrow(
-      'Inputs to OrthogonalRegularizer must have rank 2. Received: inputs.shape=(3,)',
-    );
+    expect(() => new OrthogonalRegularizer().penalty([1, 2, 3], [3])).toThrow('Inputs to OrthogonalRegularizer must have rank 2. Received: inputs.shape=(3,)');
   });
 
   it('checks the data length against the shape', () => {
@@ -205,30 +195,45 @@ describe('gradients (literals from jax.grad of Keras 3.15.1, float64)', () => {
 
   it('OrthogonalRegularizer, rows and columns', () => {
     const r = new OrthogonalRegularizer(0.1, 'rows');
-    expectClose(r.gradient(X, [2, 3]), [
-      0.05046714538854218, 0.02018685815541686, 0.010330921526595692, -0.011463381489747508, -0.03228991234803777,
-      -0.004302237605111049,
-    ], 1e-12);
+    expectClose(
+      r.gradient(X, [2, 3]),
+      [0.05046714538854218, 0.02018685815541686, 0.010330921526595692, -0.011463381489747508, -0.03228991234803777, -0.004302237605111049],
+      1e-12,
+    );
     // Zero row: the derivative is 0 (autodiff through Keras's rsqrt gives NaN there).
-    expectClose(r.gradient(X4, [4, 3]), [
-      0.008700314472080636, 0.0034801257888322553, -0.0075012217558571145, -0.0023931201470197595, -0.009125683591614314,
-      -0.006860074665570724, -0.011521001265843742, 0.007345374575707106, -0.010199306931339905, 0, 0, 0,
-    ], 1e-12);
+    expectClose(
+      r.gradient(X4, [4, 3]),
+      [
+        0.008700314472080636, 0.0034801257888322553, -0.0075012217558571145, -0.0023931201470197595, -0.009125683591614314, -0.006860074665570724,
+        -0.011521001265843742, 0.007345374575707106, -0.010199306931339905, 0, 0, 0,
+      ],
+      1e-12,
+    );
     // A row with norm below epsilon is scaled by 1 / epsilon, not normalized.
-    expectClose(r.gradient(X3, [3, 3]), [
-      0.017249267637431592, 0.0068997070549726355, 0.0034436405088652303, -0.004600876079803047, -0.012982142353533312,
-      -0.0017828486851463122, 432873.08857548196, -425395.80788665375, 46361.42919190948,
-    ], 1e-9);
+    expectClose(
+      r.gradient(X3, [3, 3]),
+      [
+        0.017249267637431592, 0.0068997070549726355, 0.0034436405088652303, -0.004600876079803047, -0.012982142353533312, -0.0017828486851463122,
+        432873.08857548196, -425395.80788665375, 46361.42919190948,
+      ],
+      1e-9,
+    );
     const c = new OrthogonalRegularizer(0.1, 'columns');
     const gx = c.gradient(X, [2, 3]);
-    expectClose(Array.from(gx).slice(0, 5), [
-      0.007287390793299829, 0.018407055649569924, 0.12222539634895331, -0.0018218476983249583, -0.030678426082616547,
-    ], 1e-12);
+    expectClose(
+      Array.from(gx).slice(0, 5),
+      [0.007287390793299829, 0.018407055649569924, 0.12222539634895331, -0.0018218476983249583, -0.030678426082616547],
+      1e-12,
+    );
     expect(Math.abs(gx[5])).toBeLessThan(1e-15);
-    expectClose(c.gradient(X4, [4, 3]), [
-      0.008718533944080889, 0.010733100874173007, -0.014370311362650387, -0.00032655232334171877, -0.004191539988326214,
-      0.011517825650733695, 0.009265405813392502, 0.011414134557190663, -0.003141225177472824, 0, 0, 0,
-    ], 1e-12);
+    expectClose(
+      c.gradient(X4, [4, 3]),
+      [
+        0.008718533944080889, 0.010733100874173007, -0.014370311362650387, -0.00032655232334171877, -0.004191539988326214, 0.011517825650733695,
+        0.009265405813392502, 0.011414134557190663, -0.003141225177472824, 0, 0, 0,
+      ],
+      1e-12,
+    );
   });
 
   it('agree with central finite differences of penalty', () => {

@@ -15,7 +15,17 @@ function expectGruError(fn: () => unknown, message: string): void {
 
 describe('toTensor', () => {
   it('reads nested arrays row-major, with their shape', () => {
-    const t = toTensor([[[1, 2], [3, 4], [5, 6]]], 'x', 'float64');
+    const t = toTensor(
+      [
+        [
+          [1, 2],
+          [3, 4],
+          [5, 6],
+        ],
+      ],
+      'x',
+      'float64',
+    );
     expect(t.shape).toEqual([1, 3, 2]);
     expect(t.data).toBeInstanceOf(Float64Array);
     expect(Array.from(t.data)).toEqual([1, 2, 3, 4, 5, 6]);
@@ -56,22 +66,46 @@ describe('toTensor', () => {
   });
 
   it('errors name the argument, the expected and the received', () => {
-    expectGruError(() => toTensor({ shape: [2, 3], data: [1, 2] }, 'inputs', 'float32'), 'Argument `inputs` has shape (2, 3), which holds 6 values, but its data has 2.');
-    expectGruError(() => toTensor({ shape: [2, 1.5], data: [1, 2] }, 'inputs', 'float32'), 'Argument `inputs` has an invalid shape: expected a list of non-negative integers, received [2,1.5].');
-    expectGruError(() => toTensor({ shape: 'abc', data: [1] }, 'mask', 'float32'), 'Argument `mask` has an invalid shape: expected a list of non-negative integers, received "abc".');
+    expectGruError(
+      () => toTensor({ shape: [2, 3], data: [1, 2] }, 'inputs', 'float32'),
+      'Argument `inputs` has shape (2, 3), which holds 6 values, but its data has 2.',
+    );
+    expectGruError(
+      () => toTensor({ shape: [2, 1.5], data: [1, 2] }, 'inputs', 'float32'),
+      'Argument `inputs` has an invalid shape: expected a list of non-negative integers, received [2,1.5].',
+    );
+    expectGruError(
+      () => toTensor({ shape: 'abc', data: [1] }, 'mask', 'float32'),
+      'Argument `mask` has an invalid shape: expected a list of non-negative integers, received "abc".',
+    );
     expectGruError(() => toTensor({ shape: [1], data: 5 }, 'mask', 'float32'), 'Argument `mask`.data must be an array or typed array, received number.');
     expectGruError(() => toTensor([[1, 2], [3]], 'inputs', 'float32'), 'Argument `inputs` is a ragged nested array: expected 2 items at depth 1, found 1.');
     expectGruError(() => toTensor([[1, 2], 3], 'inputs', 'float32'), 'Argument `inputs` is a ragged nested array: expected 2 items at depth 1, found number.');
     expectGruError(() => toTensor([1, [2]], 'inputs', 'float32'), 'Argument `inputs` is not a rectangular nested array of numbers: found an array at depth 1.');
     expectGruError(() => toTensor(['1'], 'inputs', 'float32'), 'Argument `inputs` must hold numbers or booleans: found a string ("1") at [0] (flat index 0).');
-    expectGruError(() => toTensor(null, 'initialState', 'float32'), 'Argument `initialState` must be a tensor ({shape, data}) or a nested array of numbers, received null.');
-    expectGruError(() => toTensor(7, 'initialState', 'float32'), 'Argument `initialState` must be a tensor ({shape, data}) or a nested array of numbers, received number.');
+    expectGruError(
+      () => toTensor(null, 'initialState', 'float32'),
+      'Argument `initialState` must be a tensor ({shape, data}) or a nested array of numbers, received null.',
+    );
+    expectGruError(
+      () => toTensor(7, 'initialState', 'float32'),
+      'Argument `initialState` must be a tensor ({shape, data}) or a nested array of numbers, received number.',
+    );
   });
 });
 
 describe('toNested and sizeOf', () => {
   it('toNested inverts toTensor', () => {
-    const n = [[[1, 2, 3], [4, 5, 6]], [[7, 8, 9], [10, 11, 12]]];
+    const n = [
+      [
+        [1, 2, 3],
+        [4, 5, 6],
+      ],
+      [
+        [7, 8, 9],
+        [10, 11, 12],
+      ],
+    ];
     expect(toNested(toTensor(n, 'x', 'float64'))).toEqual(n);
     expect(toNested({ shape: [], data: Float64Array.from([5]) })).toBe(5);
     expect(toNested({ shape: [2, 0], data: new Float64Array(0) })).toEqual([[], []]);

@@ -73,9 +73,7 @@ function randomSetup(seed: number): Setup {
   const mask01 = (n: number, rate: number) => Float64Array.from({ length: n }, () => (r() < rate ? 0 : 1 / (1 - rate)));
   const perGate = recurrentDropout > 0;
   if (dropout > 0) {
-    setup.dropoutMask = perGate
-      ? [0, 1, 2].map(() => ({ shape: [B, D], data: mask01(B * D, dropout) }))
-      : { shape: [B, D], data: mask01(B * D, dropout) };
+    setup.dropoutMask = perGate ? [0, 1, 2].map(() => ({ shape: [B, D], data: mask01(B * D, dropout) })) : { shape: [B, D], data: mask01(B * D, dropout) };
   }
   if (recurrentDropout > 0) setup.recurrentDropoutMask = [0, 1, 2].map(() => ({ shape: [maskRows, H], data: mask01(maskRows * H, recurrentDropout) }));
   setup.cOut = rand(returnSequences ? B * T * H : B * H);
@@ -141,16 +139,40 @@ describe('backward matches float64 finite differences through our own forward', 
       const layer = makeLayer(s, seed);
       const training = s.options.dropout! > 0 || s.options.recurrentDropout! > 0;
       layer.forwardSync(s.x, {
-        mask: s.mask, initialState: s.initialState, training, keepForBackward: true,
-        dropoutMask: s.dropoutMask, recurrentDropoutMask: s.recurrentDropoutMask,
+        mask: s.mask,
+        initialState: s.initialState,
+        training,
+        keepForBackward: true,
+        dropoutMask: s.dropoutMask,
+        recurrentDropoutMask: s.recurrentDropoutMask,
       });
-      const g = layer.backwardSync({ shape: layer.computeOutputShape(s.x.shape) instanceof Array && s.options.returnState ? (layer.computeOutputShape(s.x.shape) as number[][])[0] : (layer.computeOutputShape(s.x.shape) as number[]), data: s.cOut }, s.cState ? { shape: [s.cState.length / s.options.units, s.options.units], data: s.cState } : undefined);
+      const g = layer.backwardSync(
+        {
+          shape:
+            Array.isArray(layer.computeOutputShape(s.x.shape)) && s.options.returnState
+              ? (layer.computeOutputShape(s.x.shape) as number[][])[0]
+              : (layer.computeOutputShape(s.x.shape) as number[]),
+          data: s.cOut,
+        },
+        s.cState ? { shape: [s.cState.length / s.options.units, s.options.units], data: s.cState } : undefined,
+      );
 
       const x = { shape: s.x.shape, data: Float64Array.from(s.x.data) };
       const h0 = s.initialState ? { shape: s.initialState.shape, data: Float64Array.from(s.initialState.data) } : undefined;
       const L = loss(layer, s, x, h0);
-      expectClose(g.inputs.data, numericGradient(x.data, () => loss(layer, s, x, h0)), 'd/dinputs', L);
-      if (h0) expectClose(g.initialState!.data, numericGradient(h0.data, () => loss(layer, s, x, h0)), 'd/dinitialState', L);
+      expectClose(
+        g.inputs.data,
+        numericGradient(x.data, () => loss(layer, s, x, h0)),
+        'd/dinputs',
+        L,
+      );
+      if (h0)
+        expectClose(
+          g.initialState!.data,
+          numericGradient(h0.data, () => loss(layer, s, x, h0)),
+          'd/dinitialState',
+          L,
+        );
       else expect(g.initialState).toBeNull();
       const weights = layer.getWeights();
       const names = ['kernel', 'recurrentKernel', 'bias'] as const;
@@ -169,9 +191,14 @@ describe('backward matches float64 finite differences through our own forward', 
 describe('regularization gradients', () => {
   it('includeRegularization differentiates layer.losses too', () => {
     const layer = new GRU({
-      units: 3, dtype: 'float64', returnSequences: true, returnState: true,
+      units: 3,
+      dtype: 'float64',
+      returnSequences: true,
+      returnState: true,
       kernelRegularizer: { class_name: 'L1L2', config: { l1: 0.01, l2: 0.02 } },
-      recurrentRegularizer: 'l2', biasRegularizer: 'l1', activityRegularizer: { class_name: 'L2', config: { l2: 0.05 } },
+      recurrentRegularizer: 'l2',
+      biasRegularizer: 'l1',
+      activityRegularizer: { class_name: 'L2', config: { l2: 0.05 } },
     });
     const r = rng(99);
     const x = { shape: [2, 4, 2], data: Float64Array.from({ length: 16 }, () => r() * 2 - 1) };
@@ -211,7 +238,12 @@ describe('regularization gradients', () => {
   });
 
   it('applyConstraints applies kernel, recurrent and bias constraints', () => {
-    const layer = new GRU({ units: 2, kernelConstraint: 'non_neg', recurrentConstraint: { class_name: 'MaxNorm', config: { max_value: 0.5, axis: 0 } }, biasConstraint: 'non_neg' });
+    const layer = new GRU({
+      units: 2,
+      kernelConstraint: 'non_neg',
+      recurrentConstraint: { class_name: 'MaxNorm', config: { max_value: 0.5, axis: 0 } },
+      biasConstraint: 'non_neg',
+    });
     layer.build([1, 1, 2]);
     layer.setWeights([
       { shape: [2, 6], data: Array.from({ length: 12 }, (_, i) => i - 6) },

@@ -86,7 +86,11 @@ describe('GRU results are typed from the layer options', () => {
     expect(result.state?.shape).toEqual([2, 2]);
     const layers: GRU[] = [gru, new GRU({ units: 2, dtype: 'float64' }), new GRU({ units: 2, returnState: false })];
     const results: GruResult[] = layers.map((l) => l.forwardSync(x));
-    expect(results.map((r) => r.output.shape)).toEqual([[2, 2], [2, 2], [2, 2]]);
+    expect(results.map((r) => r.output.shape)).toEqual([
+      [2, 2],
+      [2, 2],
+      [2, 2],
+    ]);
   });
 
   it('an unknown option or a wrong type is a compile error, as it was before GRU was generic', () => {
@@ -122,7 +126,13 @@ describe("what a backend returns is converted to the layer's dtype, so the types
       forwardSync: (r) => wrapForward(p.forwardSync!(r)),
       backward: async (saved, r) => {
         const g = p.backwardSync!(saved, r);
-        return { ...g, dx: otherType(g.dx), dKernel: otherType(g.dKernel), dRecurrentKernel: otherType(g.dRecurrentKernel), dBias: g.dBias && otherType(g.dBias) };
+        return {
+          ...g,
+          dx: otherType(g.dx),
+          dKernel: otherType(g.dKernel),
+          dRecurrentKernel: otherType(g.dRecurrentKernel),
+          dBias: g.dBias && otherType(g.dBias),
+        };
       },
     };
   }
@@ -150,7 +160,11 @@ describe("what a backend returns is converted to the layer's dtype, so the types
       }
       const cell = new GRUCell({ units: 3, dtype: 'float64' });
       cell.build(2);
-      const step = cell.stepResult({ x: new Float64Array(2), batch: 1, timesteps: 1, goBackwards: false, returnSequences: false }, new Float32Array(3), new Float32Array(3));
+      const step = cell.stepResult(
+        { x: new Float64Array(2), batch: 1, timesteps: 1, goBackwards: false, returnSequences: false },
+        new Float32Array(3),
+        new Float32Array(3),
+      );
       expect(step.output.data).toBeInstanceOf(Float64Array);
       expect(step.states[0].data).toBeInstanceOf(Float64Array);
     } finally {
@@ -163,7 +177,10 @@ describe('stateful layers', () => {
   it('states is null until the batch size is known: `gru.states?.[0]` compiles, `gru.states[0]` does not', () => {
     const gru = new GRU({ units: 2, stateful: true, seed: 3 });
     expect(gru.states).toBeNull();
-    gru.forwardSync([[[1], [2]], [[3], [4]]]);
+    gru.forwardSync([
+      [[1], [2]],
+      [[3], [4]],
+    ]);
     expectTypeOf(gru.states).toEqualTypeOf<Tensor<Float32Array>[] | null>();
     expect(gru.states?.[0].shape).toEqual([2, 2]);
     // @ts-expect-error null before the first call (TS18047): check it, as Keras's layer.states is None then

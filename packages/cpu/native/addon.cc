@@ -8,8 +8,8 @@
 #include <atomic>
 #include <cmath>
 #include <cstdio>
-#include <initializer_list>
 #include <cstring>
+#include <initializer_list>
 #include <limits>
 #include <memory>
 #include <new>
@@ -36,18 +36,30 @@ constexpr size_t kMaxOutput = (size_t(1) << 31) - 1;
 
 std::string typedArrayName(napi_typedarray_type t) {
   switch (t) {
-    case napi_int8_array: return "Int8Array";
-    case napi_uint8_array: return "Uint8Array";
-    case napi_uint8_clamped_array: return "Uint8ClampedArray";
-    case napi_int16_array: return "Int16Array";
-    case napi_uint16_array: return "Uint16Array";
-    case napi_int32_array: return "Int32Array";
-    case napi_uint32_array: return "Uint32Array";
-    case napi_float32_array: return "Float32Array";
-    case napi_float64_array: return "Float64Array";
-    case napi_bigint64_array: return "BigInt64Array";
-    case napi_biguint64_array: return "BigUint64Array";
-    default: return "a typed array";
+    case napi_int8_array:
+      return "Int8Array";
+    case napi_uint8_array:
+      return "Uint8Array";
+    case napi_uint8_clamped_array:
+      return "Uint8ClampedArray";
+    case napi_int16_array:
+      return "Int16Array";
+    case napi_uint16_array:
+      return "Uint16Array";
+    case napi_int32_array:
+      return "Int32Array";
+    case napi_uint32_array:
+      return "Uint32Array";
+    case napi_float32_array:
+      return "Float32Array";
+    case napi_float64_array:
+      return "Float64Array";
+    case napi_bigint64_array:
+      return "BigInt64Array";
+    case napi_biguint64_array:
+      return "BigUint64Array";
+    default:
+      return "a typed array";
   }
 }
 
@@ -160,7 +172,8 @@ struct Request {
 };
 
 Request parseRequest(const Checker& chk, const LayerSpec& spec, const Napi::Value& value) {
-  if (!value.IsObject() || value.IsArray() || value.IsTypedArray()) chk.typeError("the request must be an object {x, batch, timesteps, ...}, received " + describe(value));
+  if (!value.IsObject() || value.IsArray() || value.IsTypedArray())
+    chk.typeError("the request must be an object {x, batch, timesteps, ...}, received " + describe(value));
   const Napi::Object req = value.As<Napi::Object>();
   Request r;
   const int64_t B = chk.integer(req.Get("batch"), "batch", 0, kMaxDim);
@@ -197,8 +210,7 @@ Request parseRequest(const Checker& chk, const LayerSpec& spec, const Napi::Valu
     const Napi::Array a = v.As<Napi::Array>();
     len = chk.product({B, width}, std::string(name) + " (batch * " + widthName + ")");
     for (uint32_t g = 0; g < 3; ++g) {
-      dst[g] = chk.f32(a.Get(g), std::string(name) + "[" + std::to_string(g) + "]", len,
-                       std::string("[batch, ") + widthName + "] = " + shapeOf({B, width}));
+      dst[g] = chk.f32(a.Get(g), std::string(name) + "[" + std::to_string(g) + "]", len, std::string("[batch, ") + widthName + "] = " + shapeOf({B, width}));
     }
   };
   triple("inputDropoutMasks", r.c.inMask, D, "inputDim", r.inMaskLen);
@@ -554,7 +566,6 @@ class LayerWrap : public Napi::ObjectWrap<LayerWrap> {
 
   // (request, threads, minStepMacs): threads to use at most, and the fewest multiply-adds per
   // recurrence step worth a thread (smaller steps use fewer threads: a barrier per step costs).
-
 
   Napi::Value ForwardSync(const Napi::CallbackInfo& info);
   Napi::Value Forward(const Napi::CallbackInfo& info);

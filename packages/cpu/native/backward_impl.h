@@ -25,12 +25,18 @@ using gru::BackwardArgs;
 static inline vf activationGrad(int id, vf x, vf y) {
   const vf one = splat(1.0f), zero = splat(0.0f);
   switch (id) {
-    case gru::ACT_LINEAR: return one;
-    case gru::ACT_TANH: return one - y * y;
-    case gru::ACT_SIGMOID: return y * (one - y);
-    case gru::ACT_HARD_SIGMOID: return select((x > splat(-3.0f)) & (x < splat(3.0f)), splat(1.0f / 6.0f), zero);
-    case gru::ACT_HARD_SIGMOID_K2: return select((x > splat(-2.5f)) & (x < splat(2.5f)), splat(0.2f), zero);
-    case gru::ACT_RELU: return select(x > zero, one, zero);
+    case gru::ACT_LINEAR:
+      return one;
+    case gru::ACT_TANH:
+      return one - y * y;
+    case gru::ACT_SIGMOID:
+      return y * (one - y);
+    case gru::ACT_HARD_SIGMOID:
+      return select((x > splat(-3.0f)) & (x < splat(3.0f)), splat(1.0f / 6.0f), zero);
+    case gru::ACT_HARD_SIGMOID_K2:
+      return select((x > splat(-2.5f)) & (x < splat(2.5f)), splat(0.2f), zero);
+    case gru::ACT_RELU:
+      return select(x > zero, one, zero);
     default: {
       float xs[W], ys[W], gs[W];
       store(xs, x);
@@ -43,8 +49,10 @@ static inline vf activationGrad(int id, vf x, vf y) {
 
 static inline vf loadN(const float* p, int n) { return n == W ? load(p) : loadPartial(p, n); }
 static inline void storeN(float* p, vf v, int n) {
-  if (n == W) store(p, v);
-  else storePartial(p, v, n);
+  if (n == W)
+    store(p, v);
+  else
+    storePartial(p, v, n);
 }
 
 // What every backward stage needs to find its rows.
@@ -117,9 +125,7 @@ struct BackState {
   BackView v;
   int k;
 
-  const float* row(int g, int b) const {
-    return v.s->dGh + v.gateRow(static_cast<size_t>(k) * v.B + b) + static_cast<size_t>(g) * v.Hp;
-  }
+  const float* row(int g, int b) const { return v.s->dGh + v.gateRow(static_cast<size_t>(k) * v.B + b) + static_cast<size_t>(g) * v.Hp; }
 
   template <int MR, int NB>
   void finish(vf (&acc)[MR][NB][NG], int r0, int u0) const {
@@ -144,7 +150,7 @@ struct BackWeights {
   static constexpr int NG = 3;
   static constexpr bool SEP = true;
   Panels pan;
-  int K;  // rows of the sequence
+  int K;                   // rows of the sequence
   const float* const* aT;  // [3] of [M][rows]
   float* out;              // [M][3H]
   int H;

@@ -42,17 +42,17 @@ enum Act : int {
 // grouped in blocks of W; every panel interleaves the gates of one block per k, so one
 // micro-kernel tile produces z, r and h for the same W units and can finish the step in registers.
 struct PackedWeights {
-  int W = 0;           // vector width (floats) the panels were packed for
-  int D = 0, H = 0;    // inputDim, units
-  int Hp = 0;          // units rounded up to a multiple of W
-  int nblk = 0;        // Hp / W
+  int W = 0;         // vector width (floats) the panels were packed for
+  int D = 0, H = 0;  // inputDim, units
+  int Hp = 0;        // units rounded up to a multiple of W
+  int nblk = 0;      // Hp / W
   bool resetAfter = true;
   int act = ACT_TANH, recAct = ACT_SIGMOID;
-  float* wx = nullptr;     // nblk panels of [D][3][W]
-  float* rzrh = nullptr;   // resetAfter: nblk panels of [H][3][W]; else [H][2][W] (z, r only)
-  float* rh = nullptr;     // resetAfter false: nblk panels of [H][1][W] (candidate)
-  float* biasP = nullptr;  // [nblk][3][W]: added to the projection (z, r: input + recurrent bias)
-  float* biasRh = nullptr; // [nblk][W]: recurrent candidate bias (resetAfter only), inside r * (.)
+  float* wx = nullptr;      // nblk panels of [D][3][W]
+  float* rzrh = nullptr;    // resetAfter: nblk panels of [H][3][W]; else [H][2][W] (z, r only)
+  float* rh = nullptr;      // resetAfter false: nblk panels of [H][1][W] (candidate)
+  float* biasP = nullptr;   // [nblk][3][W]: added to the projection (z, r: input + recurrent bias)
+  float* biasRh = nullptr;  // [nblk][W]: recurrent candidate bias (resetAfter only), inside r * (.)
 };
 
 // What a forward call keeps for backward, per processed step k and row b (row = k * B + b). The
@@ -67,15 +67,15 @@ struct SavedBuffers {
 // One forward call, with every pointer already checked against its length by the caller.
 struct CallArgs {
   int B = 0, T = 0;
-  const float* x = nullptr;          // [B, T, D]
-  const float* h0 = nullptr;         // [B, H] or null (zeros)
-  const uint8_t* mask = nullptr;     // [B, T] or null
+  const float* x = nullptr;       // [B, T, D]
+  const float* h0 = nullptr;      // [B, H] or null (zeros)
+  const uint8_t* mask = nullptr;  // [B, T] or null
   bool backwards = false, sequences = false;
   const float* inMask[3] = {nullptr, nullptr, nullptr};   // [B, D] each, or all null
   const float* recMask[3] = {nullptr, nullptr, nullptr};  // [B, H] each, or all null
-  float* out = nullptr;              // [B, T, H] (sequences) or [B, H]
-  float* last = nullptr;             // [B, H]
-  const SavedBuffers* saved = nullptr;  // filled when the call keeps what backward needs
+  float* out = nullptr;                                   // [B, T, H] (sequences) or [B, H]
+  float* last = nullptr;                                  // [B, H]
+  const SavedBuffers* saved = nullptr;                    // filled when the call keeps what backward needs
 };
 
 // One backward call: the forward call's inputs and saved buffers, the output gradients, and
@@ -99,29 +99,29 @@ struct BackwardArgs {
 
 // Backward working memory. Rows are (k, b) in processing order, as in SavedBuffers.
 struct BackScratch {
-  float* dGx = nullptr;   // [T][B][3][Hp] d loss / d input-projection pre-activations
-  float* dGh = nullptr;   // [T][B][3][Hp] d loss / d recurrent GEMM outputs
-  float* dh = nullptr;    // [B][Hp] d loss / d state, running backwards
-  float* dhNext = nullptr;  // [B][Hp] its direct part through z
-  float* dRhr = nullptr;  // [B][Hp] resetAfter false: the candidate's path to the state
+  float* dGx = nullptr;                              // [T][B][3][Hp] d loss / d input-projection pre-activations
+  float* dGh = nullptr;                              // [T][B][3][Hp] d loss / d recurrent GEMM outputs
+  float* dh = nullptr;                               // [B][Hp] d loss / d state, running backwards
+  float* dhNext = nullptr;                           // [B][Hp] its direct part through z
+  float* dRhr = nullptr;                             // [B][Hp] resetAfter false: the candidate's path to the state
   float* recMaskP[3] = {nullptr, nullptr, nullptr};  // [B][Hp]
-  float* xT[3] = {nullptr, nullptr, nullptr};  // [D][rows] x (times each gate's input mask), transposed
-  float* aT[3] = {nullptr, nullptr, nullptr};  // [H][rows] what each gate's recurrent GEMM multiplied, transposed
-  float* kT = nullptr;    // ceil(D/W) panels of [H][3][W]: kernel transposed
-  float* rT = nullptr;    // nblk panels of [H][3][W] (resetAfter) or [H][2][W] (z, r) ...
-  float* rTh = nullptr;   // ... and [H][1][W] (candidate), recurrent kernel transposed
+  float* xT[3] = {nullptr, nullptr, nullptr};        // [D][rows] x (times each gate's input mask), transposed
+  float* aT[3] = {nullptr, nullptr, nullptr};        // [H][rows] what each gate's recurrent GEMM multiplied, transposed
+  float* kT = nullptr;                               // ceil(D/W) panels of [H][3][W]: kernel transposed
+  float* rT = nullptr;                               // nblk panels of [H][3][W] (resetAfter) or [H][2][W] (z, r) ...
+  float* rTh = nullptr;                              // ... and [H][1][W] (candidate), recurrent kernel transposed
 };
 
 // Per-call working memory, sized by planScratch() and carved from one allocation.
 struct Scratch {
-  int Tc = 0;                 // timesteps per projection chunk
-  float* P = nullptr;         // [Tc * B][3 * Hp] projection chunk, gate-interleaved per block
-  float* h[2] = {nullptr, nullptr};            // [B][Hp] state, double-buffered across steps
+  int Tc = 0;                                                                      // timesteps per projection chunk
+  float* P = nullptr;                                                              // [Tc * B][3 * Hp] projection chunk, gate-interleaved per block
+  float* h[2] = {nullptr, nullptr};                                                // [B][Hp] state, double-buffered across steps
   float* hm[3][2] = {{nullptr, nullptr}, {nullptr, nullptr}, {nullptr, nullptr}};  // state x recurrent masks
-  float* recMaskP[3] = {nullptr, nullptr, nullptr};  // [B][Hp] recurrent masks, padded
-  float* z = nullptr;         // [B][Hp] update gate (resetAfter false)
-  float* rh = nullptr;        // [B][Hp] r * h (resetAfter false)
-  float* xm[3] = {nullptr, nullptr, nullptr};  // [Tc * B][D] input x per-gate dropout mask
+  float* recMaskP[3] = {nullptr, nullptr, nullptr};                                // [B][Hp] recurrent masks, padded
+  float* z = nullptr;                                                              // [B][Hp] update gate (resetAfter false)
+  float* rh = nullptr;                                                             // [B][Hp] r * h (resetAfter false)
+  float* xm[3] = {nullptr, nullptr, nullptr};                                      // [Tc * B][D] input x per-gate dropout mask
 };
 
 // Hands out the chunks of each phase of a call to whichever thread is free (thread_pool.h).

@@ -41,13 +41,20 @@ __attribute__((noinline)) static vf activateScalar(int id, vf x) {
 // Inlined into every epilogue: a call there would spill the accumulator tile.
 __attribute__((always_inline)) static inline vf activate(int id, vf x) {
   switch (id) {
-    case gru::ACT_LINEAR: return x;
-    case gru::ACT_TANH: return vtanh(x);
-    case gru::ACT_SIGMOID: return vsigmoid(x);
-    case gru::ACT_HARD_SIGMOID: return vmin(vmax(x * splat(1.0f / 6.0f) + splat(0.5f), splat(0.0f)), splat(1.0f));
-    case gru::ACT_HARD_SIGMOID_K2: return vmin(vmax(x * splat(0.2f) + splat(0.5f), splat(0.0f)), splat(1.0f));
-    case gru::ACT_RELU: return select(x < splat(0.0f), splat(0.0f), x);  // NaN stays NaN, as in Keras
-    default: return activateScalar(id, x);
+    case gru::ACT_LINEAR:
+      return x;
+    case gru::ACT_TANH:
+      return vtanh(x);
+    case gru::ACT_SIGMOID:
+      return vsigmoid(x);
+    case gru::ACT_HARD_SIGMOID:
+      return vmin(vmax(x * splat(1.0f / 6.0f) + splat(0.5f), splat(0.0f)), splat(1.0f));
+    case gru::ACT_HARD_SIGMOID_K2:
+      return vmin(vmax(x * splat(0.2f) + splat(0.5f), splat(0.0f)), splat(1.0f));
+    case gru::ACT_RELU:
+      return select(x < splat(0.0f), splat(0.0f), x);  // NaN stays NaN, as in Keras
+    default:
+      return activateScalar(id, x);
   }
 }
 
@@ -63,8 +70,8 @@ struct Panels {
 // `a` holds MR row pointers per gate source (one source unless SEP, then NG sources). The sums
 // live in locals, so the compiler keeps them in registers (`acc` may alias the loads).
 template <int MR, int NB, int NG, bool SEP>
-static inline void accumulate(vf (&acc)[MR][NB][NG], const float* const (&a)[SEP ? NG : 1][MR], int K,
-                              const float* const (&panel)[NB], size_t ldk, size_t ldg) {
+static inline void accumulate(vf (&acc)[MR][NB][NG], const float* const (&a)[SEP ? NG : 1][MR], int K, const float* const (&panel)[NB], size_t ldk,
+                              size_t ldg) {
   vf c[MR][NB][NG];
   const float* ap[SEP ? NG : 1][MR];
   const float* wp[NB];
@@ -147,15 +154,31 @@ static inline void tileRows(Stage& st, int nb, int r0, int u0) {
 template <class Stage>
 static inline void tileDispatch(Stage& st, int mr, int nb, int r0, int u0) {
   switch (mr) {
-    case 1: return tileRows<1>(st, nb, r0, u0);
-    case 2: if constexpr (MRMAX >= 2) return tileRows<2>(st, nb, r0, u0); break;
-    case 3: if constexpr (MRMAX >= 3) return tileRows<3>(st, nb, r0, u0); break;
-    case 4: if constexpr (MRMAX >= 4) return tileRows<4>(st, nb, r0, u0); break;
-    case 5: if constexpr (MRMAX >= 5) return tileRows<5>(st, nb, r0, u0); break;
-    case 6: if constexpr (MRMAX >= 6) return tileRows<6>(st, nb, r0, u0); break;
-    case 7: if constexpr (MRMAX >= 7) return tileRows<7>(st, nb, r0, u0); break;
-    case 8: if constexpr (MRMAX >= 8) return tileRows<8>(st, nb, r0, u0); break;
-    default: break;
+    case 1:
+      return tileRows<1>(st, nb, r0, u0);
+    case 2:
+      if constexpr (MRMAX >= 2) return tileRows<2>(st, nb, r0, u0);
+      break;
+    case 3:
+      if constexpr (MRMAX >= 3) return tileRows<3>(st, nb, r0, u0);
+      break;
+    case 4:
+      if constexpr (MRMAX >= 4) return tileRows<4>(st, nb, r0, u0);
+      break;
+    case 5:
+      if constexpr (MRMAX >= 5) return tileRows<5>(st, nb, r0, u0);
+      break;
+    case 6:
+      if constexpr (MRMAX >= 6) return tileRows<6>(st, nb, r0, u0);
+      break;
+    case 7:
+      if constexpr (MRMAX >= 7) return tileRows<7>(st, nb, r0, u0);
+      break;
+    case 8:
+      if constexpr (MRMAX >= 8) return tileRows<8>(st, nb, r0, u0);
+      break;
+    default:
+      break;
   }
 }
 
@@ -224,9 +247,7 @@ struct Keeper {
   int Hp;
 
   // Gate-major [row][3][Hp] buffers (pre, act).
-  void gate(float* base, int b, int g, int u, vf v) const {
-    store(base + ((row0 + b) * 3 + g) * Hp + static_cast<size_t>(u) * W, v);
-  }
+  void gate(float* base, int b, int g, int u, vf v) const { store(base + ((row0 + b) * 3 + g) * Hp + static_cast<size_t>(u) * W, v); }
   // [row][Hp] buffers (states, rec).
   void unit(float* base, int b, int u, vf v) const { store(base + (row0 + b) * Hp + static_cast<size_t>(u) * W, v); }
 };
@@ -255,8 +276,10 @@ struct StateWriter {
     const int n = imin(W, H - u * W);
     const size_t col = static_cast<size_t>(u) * W;
     auto put = [&](float* dst) {
-      if (n == W) store(dst, hn);
-      else storePartial(dst, hn, n);
+      if (n == W)
+        store(dst, hn);
+      else
+        storePartial(dst, hn, n);
     };
     if (c->sequences) put(c->out + (static_cast<size_t>(b) * T + k) * H + col);
     if (k == T - 1) {
@@ -276,7 +299,7 @@ struct StepResetAfter {
   int K;
   const float* hsrc[3];  // state rows per gate (the same pointer three times without dropout)
   int Hp;
-  const float* Pstep;    // P rows of this step, [B][3 Hp]
+  const float* Pstep;  // P rows of this step, [B][3 Hp]
   size_t ldP;
   const float* biasRh;
   int act, recAct;

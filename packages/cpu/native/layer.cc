@@ -256,8 +256,8 @@ BackwardArgs SavedCall::backwardArgs() const {
   return a;
 }
 
-std::shared_ptr<SavedCall> keepForBackward(std::shared_ptr<const Layer> layer, CallArgs& c, size_t xLen, size_t stateLen, size_t maskLen,
-                                           size_t inMaskLen, size_t recMaskLen) {
+std::shared_ptr<SavedCall> keepForBackward(std::shared_ptr<const Layer> layer, CallArgs& c, size_t xLen, size_t stateLen, size_t maskLen, size_t inMaskLen,
+                                           size_t recMaskLen) {
   auto s = std::make_shared<SavedCall>();
   s->B = c.B;
   s->T = c.T;
@@ -328,7 +328,8 @@ void Layer::backward(const BackwardArgs& a, int threads, double minStepMacs) con
   std::fill(s.dh, s.dh + 3 * state, 0.0f);
 
   const PackedWeights& w = w_;
-  packTransposed(s.kT, [&w](int d, int col) { return kernelAt(w, d, col); }, D, H, W, 0, 3);
+  packTransposed(
+      s.kT, [&w](int d, int col) { return kernelAt(w, d, col); }, D, H, W, 0, 3);
   auto rec = [&w](int i, int col) { return recurrentAt(w, i, col); };
   if (w_.resetAfter) {
     packTransposed(s.rT, rec, H, H, W, 0, 3);

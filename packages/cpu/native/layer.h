@@ -87,7 +87,7 @@ struct SavedCall {
 
 // Copies a checked forward call's inputs and allocates its saved buffers; rewires `c` to read the
 // copies and fill the buffers. Throws std::bad_alloc.
-std::shared_ptr<SavedCall> keepForBackward(std::shared_ptr<const Layer> layer, CallArgs& c, size_t xLen, size_t stateLen, size_t maskLen,
-                                           size_t inMaskLen, size_t recMaskLen);
+std::shared_ptr<SavedCall> keepForBackward(std::shared_ptr<const Layer> layer, CallArgs& c, size_t xLen, size_t stateLen, size_t maskLen, size_t inMaskLen,
+                                           size_t recMaskLen);
 
 }  // namespace gru

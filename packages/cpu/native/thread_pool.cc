@@ -44,7 +44,9 @@ bool spinUntil(Done done, std::chrono::microseconds pauseBudget, std::chrono::mi
 // short sleep.
 void sleepWhile(const std::atomic<uint32_t>& word, uint32_t expected) {
 #if defined(__linux__)
-  struct timespec timeout {0, 5 * 1000 * 1000};
+  struct timespec timeout {
+    0, 5 * 1000 * 1000
+  };
   syscall(SYS_futex, reinterpret_cast<const uint32_t*>(&word), FUTEX_WAIT_PRIVATE, expected, &timeout, nullptr, 0);
 #else
   if (word.load(std::memory_order_acquire) == expected) std::this_thread::sleep_for(std::chrono::microseconds(50));

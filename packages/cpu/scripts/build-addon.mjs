@@ -33,7 +33,9 @@ const [cmd, ...pre] = nodeGyp();
 function gyp(...args) {
   const r = spawnSync(cmd, [...pre, ...args, ...nodedir], { cwd: pkg, stdio: 'inherit' });
   if (r.error) {
-    console.error(`@gru/cpu: could not run node-gyp (${r.error.message}). Building the addon needs node-gyp, python3 and a C++20 compiler (g++ 10+ or clang 12+).`);
+    console.error(
+      `@gru/cpu: could not run node-gyp (${r.error.message}). Building the addon needs node-gyp, python3 and a C++20 compiler (g++ 10+ or clang 12+).`,
+    );
     process.exit(1);
   }
   if (r.status !== 0) {

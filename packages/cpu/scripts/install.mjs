@@ -43,7 +43,14 @@ if (build.status === 0) {
   process.stderr.write(build.stderr ?? '');
   process.exit(0);
 }
-const last = `${build.stderr ?? ''}\n${build.stdout ?? ''}`.split('\n').map((l) => l.trim()).filter(Boolean).at(-1) ?? build.error?.message ?? `exit ${build.status}`;
+const last =
+  `${build.stderr ?? ''}\n${build.stdout ?? ''}`
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .at(-1) ??
+  build.error?.message ??
+  `exit ${build.status}`;
 console.warn(
   `@gru/cpu: ${why}, and building it from source failed: ${last.replace(/^@gru\/cpu: /, '').replace(/\.?$/, '.')} ` +
     'The install goes on without the native backend: gru will use @gru/wasm or its reference backend instead, and ' +

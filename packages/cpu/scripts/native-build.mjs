@@ -20,15 +20,22 @@ export const SOURCES = JSON.parse(readFileSync(join(pkg, 'native', 'sources.json
  */
 
 const LINUX_LINK = [
-  '-shared', '-static-libstdc++', `-Wl,--version-script=${join(pkg, 'native', 'prebuild', 'exports.map')}`,
-  '-pthread', '-Wl,-z,noexecstack', '-Wl,--as-needed', '-s',
+  '-shared',
+  '-static-libstdc++',
+  `-Wl,--version-script=${join(pkg, 'native', 'prebuild', 'exports.map')}`,
+  '-pthread',
+  '-Wl,-z,noexecstack',
+  '-Wl,--as-needed',
+  '-s',
 ];
 const LINUX_COMPAT = ['native/prebuild/glibc_compat.cc'];
 
 /** @type {Record<string, Target>} */
 export const TARGETS = {
   'linux-x64': {
-    platform: 'linux', arch: 'x64', cxx: process.arch === 'x64' ? 'g++' : 'x86_64-linux-gnu-g++',
+    platform: 'linux',
+    arch: 'x64',
+    cxx: process.arch === 'x64' ? 'g++' : 'x86_64-linux-gnu-g++',
     compile: ['-fPIC', '-fvisibility=hidden'],
     // libstdc++ inside the binary (only N-API's entry points exported: native/prebuild/exports.map), so it runs whatever C++ runtime the
     // system has and interposes on nothing; libgcc_s stays shared (every glibc system has it; the
@@ -38,13 +45,18 @@ export const TARGETS = {
     sources: LINUX_COMPAT,
   },
   'linux-arm64': {
-    platform: 'linux', arch: 'arm64', cxx: process.arch === 'arm64' ? 'g++' : 'aarch64-linux-gnu-g++',
+    platform: 'linux',
+    arch: 'arm64',
+    cxx: process.arch === 'arm64' ? 'g++' : 'aarch64-linux-gnu-g++',
     compile: ['-fPIC', '-fvisibility=hidden', '-march=armv8-a'],
     link: LINUX_LINK,
     sources: LINUX_COMPAT,
   },
   'win32-x64': {
-    platform: 'win32', arch: 'x64', cxx: 'x86_64-w64-mingw32-g++-posix', windows: true,
+    platform: 'win32',
+    arch: 'x64',
+    cxx: 'x86_64-w64-mingw32-g++-posix',
+    windows: true,
     compile: ['-D_WIN32_WINNT=0x0A00'],
     // Everything static (libstdc++, libgcc, winpthread): the DLL needs only Windows and node.exe.
     link: ['-shared', '-static', '-s'],
@@ -62,7 +74,9 @@ const mtime = (/** @type {string} */ p) => (existsSync(p) ? statSync(p).mtimeMs 
 /** The newest header or build input: an object file older than it is rebuilt. */
 function newestInput() {
   const native = join(pkg, 'native');
-  const headers = readdirSync(native).filter((f) => f.endsWith('.h')).map((f) => mtime(join(native, f)));
+  const headers = readdirSync(native)
+    .filter((f) => f.endsWith('.h'))
+    .map((f) => mtime(join(native, f)));
   return Math.max(...headers, mtime(join(native, 'sources.json')), mtime(fileURLToPath(import.meta.url)));
 }
 
@@ -96,14 +110,26 @@ export async function buildAddon({ out, target, optimize, extra = [], strip = []
   const x64 = target.arch === 'x64';
   const cflags = SOURCES.cflags.flatMap((f) => (f === '-O3' && optimize ? optimize : [f]));
   const common = [
-    ...cflags, ...target.compile, ...extra,
-    `-I${headers.include}`, `-I${require('node-addon-api').include_dir}`,
-    ...SOURCES.defines.map((d) => `-D${d}`), ...(x64 ? ['-DGRU_HAVE_X86_KERNELS'] : []),
+    ...cflags,
+    ...target.compile,
+    ...extra,
+    `-I${headers.include}`,
+    `-I${require('node-addon-api').include_dir}`,
+    ...SOURCES.defines.map((d) => `-D${d}`),
+    ...(x64 ? ['-DGRU_HAVE_X86_KERNELS'] : []),
   ];
   const plain = [...SOURCES.addon, ...(target.sources ?? [])];
   const units = [...plain.map((source) => ({ source, flags: /** @type {string[]} */ ([]) })), ...(x64 ? SOURCES.x64Kernels : [])];
   const newest = newestInput();
-  const objects = units.map((u) => join(out, u.source.replace(/^native\//, '').replace(/\//g, '-').replace(/\.cc$/, '.o')));
+  const objects = units.map((u) =>
+    join(
+      out,
+      u.source
+        .replace(/^native\//, '')
+        .replace(/\//g, '-')
+        .replace(/\.cc$/, '.o'),
+    ),
+  );
   const queue = units.map((u, i) => ({ ...u, obj: objects[i] }));
   const jobs = Math.max(1, Math.min(4, availableParallelism()));
   await Promise.all(
@@ -120,7 +146,8 @@ export async function buildAddon({ out, target, optimize, extra = [], strip = []
   if (target.windows) {
     // The import library of node.exe's N-API exports, made from node-api-headers' .def file.
     const lib = join(out, 'libnode_api.a');
-    if (mtime(lib) <= mtime(headers.def)) await run('x86_64-w64-mingw32-dlltool', ['-d', headers.def, '-D', 'node.exe', '-l', lib], 'making the import library of node.exe');
+    if (mtime(lib) <= mtime(headers.def))
+      await run('x86_64-w64-mingw32-dlltool', ['-d', headers.def, '-D', 'node.exe', '-l', lib], 'making the import library of node.exe');
     libs.push(lib);
   }
   const link = target.link.filter((f) => !strip.includes(f));

@@ -7,17 +7,39 @@ import { activationDef, type ActivationId } from '@gru/core';
  * The row-wise ones (softmax, log_softmax, sparsemax) are not here.
  */
 export const NATIVE_ACTIVATIONS: readonly ActivationId[] = [
-  'linear', 'tanh', 'sigmoid', 'hard_sigmoid', 'keras2_hard_sigmoid', 'relu', 'relu6', 'leaky_relu',
-  'elu', 'selu', 'celu', 'softplus', 'softsign', 'silu', 'hard_silu', 'gelu', 'mish', 'exponential',
-  'log_sigmoid', 'sparse_sigmoid', 'hard_tanh', 'tanh_shrink', 'soft_shrink', 'hard_shrink',
-  'sparse_plus', 'squareplus',
+  'linear',
+  'tanh',
+  'sigmoid',
+  'hard_sigmoid',
+  'keras2_hard_sigmoid',
+  'relu',
+  'relu6',
+  'leaky_relu',
+  'elu',
+  'selu',
+  'celu',
+  'softplus',
+  'softsign',
+  'silu',
+  'hard_silu',
+  'gelu',
+  'mish',
+  'exponential',
+  'log_sigmoid',
+  'sparse_sigmoid',
+  'hard_tanh',
+  'tanh_shrink',
+  'soft_shrink',
+  'hard_shrink',
+  'sparse_plus',
+  'squareplus',
 ];
 
 /** The native id of an activation, or why the cpu backend cannot run it. */
 export function activationId(id: ActivationId): number | string {
   const code = NATIVE_ACTIVATIONS.indexOf(id);
   if (code >= 0) return code;
-  let def;
+  let def: ReturnType<typeof activationDef>;
   try {
     def = activationDef(id);
   } catch {

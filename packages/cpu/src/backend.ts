@@ -66,8 +66,18 @@ function defaultThreads(): number {
 
 /** A call of any size, for asking supports() about the layer alone. */
 const BACKWARD_PROBE: GruCallInfo = {
-  batch: 1, timesteps: 1, mask: 'any', initialState: true, goBackwards: false, returnSequences: true, inputDropoutPerGate: false,
-  recurrentDropout: false, recurrentDropoutRate: 0, training: true, backward: true, unroll: false,
+  batch: 1,
+  timesteps: 1,
+  mask: 'any',
+  initialState: true,
+  goBackwards: false,
+  returnSequences: true,
+  inputDropoutPerGate: false,
+  recurrentDropout: false,
+  recurrentDropoutRate: 0,
+  training: true,
+  backward: true,
+  unroll: false,
 };
 
 /** Why the cpu backend cannot run a call (forward, and backward when `call.backward`), or true. */
@@ -77,8 +87,10 @@ export function cpuSupports(spec: GruSpec, call: GruCallInfo): true | string {
   if (typeof f === 'string') return `activation ${f}`;
   const g = activationId(spec.recurrentActivation);
   if (typeof g === 'string') return `recurrentActivation ${g}`;
-  if (spec.units > MAX_UNITS || spec.inputDim > MAX_UNITS) return `the cpu backend supports at most ${MAX_UNITS} units and input features (units ${spec.units}, inputDim ${spec.inputDim})`;
-  if (call.batch > MAX_DIM || call.timesteps > MAX_DIM) return `the cpu backend supports batch and timesteps up to ${MAX_DIM} (batch ${call.batch}, timesteps ${call.timesteps})`;
+  if (spec.units > MAX_UNITS || spec.inputDim > MAX_UNITS)
+    return `the cpu backend supports at most ${MAX_UNITS} units and input features (units ${spec.units}, inputDim ${spec.inputDim})`;
+  if (call.batch > MAX_DIM || call.timesteps > MAX_DIM)
+    return `the cpu backend supports batch and timesteps up to ${MAX_DIM} (batch ${call.batch}, timesteps ${call.timesteps})`;
   return true;
 }
 

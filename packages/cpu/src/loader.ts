@@ -31,7 +31,11 @@ export function explainLoadError(path: string, err: unknown): string {
   if (/NODE_MODULE_VERSION/.test(msg)) {
     return `${path} was built for another Node.js ABI (${msg.split('\n')[0]}); rebuild it for this Node.js ${process.version}: npm rebuild @gru/cpu`;
   }
-  if (/invalid ELF header|wrong ELF class|ELFCLASS|not a mach-o|mach-o file, but is an incompatible architecture|incompatible architecture|not a valid Win32 application|Exec format error/i.test(msg)) {
+  if (
+    /invalid ELF header|wrong ELF class|ELFCLASS|not a mach-o|mach-o file, but is an incompatible architecture|incompatible architecture|not a valid Win32 application|Exec format error/i.test(
+      msg,
+    )
+  ) {
     return `${path} was built for another platform or CPU architecture (this is ${process.platform}-${process.arch}): ${msg.split('\n')[0]}; rebuild it here: npm rebuild @gru/cpu`;
   }
   if (/undefined symbol: napi_|Symbol not found: _?napi_|napi_[a-z_]+ could not be located/i.test(msg)) {

@@ -87,7 +87,12 @@ export class CpuPreparedGru implements PreparedGru {
       const s = this.settings;
       const shape = saved as { batch?: unknown; timesteps?: unknown } | null;
       // Backward is about three forward passes of work.
-      if (shape && typeof shape.batch === 'number' && typeof shape.timesteps === 'number' && 3 * callMacs(this.spec, shape.batch, shape.timesteps) < s.syncBelowMacs()) {
+      if (
+        shape &&
+        typeof shape.batch === 'number' &&
+        typeof shape.timesteps === 'number' &&
+        3 * callMacs(this.spec, shape.batch, shape.timesteps) < s.syncBelowMacs()
+      ) {
         return Promise.resolve(this.native.backwardSync(saved as NativeSaved, dOutput, dLastState, s.threads(), s.minStepMacsPerThread()));
       }
       return this.native.backward(saved as NativeSaved, dOutput, dLastState, s.threads(), s.minStepMacsPerThread());

@@ -5,8 +5,18 @@ import { makeCase, toleranceRatio } from './helpers.js';
 
 const spec: GruSpec = { units: 4, inputDim: 3, activation: 'tanh', recurrentActivation: 'sigmoid', useBias: true, resetAfter: true, dtype: 'float32' };
 const call: GruCallInfo = {
-  batch: 2, timesteps: 5, mask: 'any', initialState: true, goBackwards: true, returnSequences: true, inputDropoutPerGate: true,
-  recurrentDropout: true, recurrentDropoutRate: 0.2, training: true, backward: false, unroll: true,
+  batch: 2,
+  timesteps: 5,
+  mask: 'any',
+  initialState: true,
+  goBackwards: true,
+  returnSequences: true,
+  inputDropoutPerGate: true,
+  recurrentDropout: true,
+  recurrentDropoutRate: 0.2,
+  training: true,
+  backward: false,
+  unroll: true,
 };
 
 describe('the cpu backend', () => {
@@ -20,13 +30,18 @@ describe('the cpu backend', () => {
   it('supports every call option Keras has, for elementwise activations', () => {
     expect(cpuSupports(spec, call)).toBe(true);
     expect(cpuSupports({ ...spec, resetAfter: false, useBias: false, activation: 'relu', recurrentActivation: 'keras2_hard_sigmoid' }, call)).toBe(true);
-    for (const a of ['linear', 'hard_sigmoid', 'gelu', 'silu', 'elu', 'selu', 'softsign', 'mish']) expect(cpuSupports({ ...spec, activation: a }, call)).toBe(true);
+    for (const a of ['linear', 'hard_sigmoid', 'gelu', 'silu', 'elu', 'selu', 'softsign', 'mish'])
+      expect(cpuSupports({ ...spec, activation: a }, call)).toBe(true);
   });
 
   it('declines what it cannot run, with the reason', () => {
     expect(cpuSupports({ ...spec, dtype: 'float64' }, call)).toBe("the cpu backend computes in float32 only (dtype 'float64' runs on the reference backend)");
-    expect(cpuSupports({ ...spec, activation: 'softmax' }, call)).toMatch(/^activation 'softmax' is not implemented by the cpu backend \(it normalizes over the units axis/);
-    expect(cpuSupports({ ...spec, recurrentActivation: 'log_softmax' }, call)).toMatch(/^recurrentActivation 'log_softmax' is not implemented by the cpu backend/);
+    expect(cpuSupports({ ...spec, activation: 'softmax' }, call)).toMatch(
+      /^activation 'softmax' is not implemented by the cpu backend \(it normalizes over the units axis/,
+    );
+    expect(cpuSupports({ ...spec, recurrentActivation: 'log_softmax' }, call)).toMatch(
+      /^recurrentActivation 'log_softmax' is not implemented by the cpu backend/,
+    );
     expect(cpuSupports({ ...spec, activation: 'glu' }, call)).toMatch(/^activation 'glu' halves the last axis/);
     expect(cpuSupports(spec, { ...call, backward: true })).toBe(true);
     expect(backend.supportsBackward?.(spec)).toBe(true);
@@ -38,7 +53,11 @@ describe('the cpu backend', () => {
   it('runs GRU layers through @gru/core, async and sync, and matches the reference', async () => {
     const layer = new GRU({ units: 24, returnSequences: true, returnState: true, goBackwards: true });
     const c = makeCase({ B: 3, T: 7, D: 5, H: 24 });
-    layer.setWeights({ kernel: { shape: [5, 72], data: c.weights.kernel }, recurrentKernel: { shape: [24, 72], data: c.weights.recurrentKernel }, bias: { shape: [2, 72], data: c.weights.bias! } });
+    layer.setWeights({
+      kernel: { shape: [5, 72], data: c.weights.kernel },
+      recurrentKernel: { shape: [24, 72], data: c.weights.recurrentKernel },
+      bias: { shape: [2, 72], data: c.weights.bias! },
+    });
     const x = { shape: [3, 7, 5], data: c.request.x };
     const r = await layer.forward(x);
     expect(r.backend).toBe('cpu');

@@ -53,7 +53,11 @@ describe.each(isas)('backward (%s) against the reference backward', (isa) => {
     const sync = prepared.backwardSync(fwd.saved, request);
     compare(sync, want, `${isa} ${JSON.stringify(config)}`);
     // Without the state gradient too.
-    compare(prepared.backwardSync(fwd.saved, { dOutput: request.dOutput }), referenceBackward(c.spec, ref.saved!, { dOutput: request.dOutput }), 'no dLastState');
+    compare(
+      prepared.backwardSync(fwd.saved, { dOutput: request.dOutput }),
+      referenceBackward(c.spec, ref.saved!, { dOutput: request.dOutput }),
+      'no dLastState',
+    );
     const async = await prepared.backward(fwd.saved, request);
     for (const k of KEYS) {
       if (sync[k]) expect(bitwiseEqual(async[k] as Float32Array, sync[k] as Float32Array), `async ${k}`).toBe(true);
@@ -112,7 +116,9 @@ describe('backward, like forward', () => {
     const fwd = a.forwardSync({ ...c.request, keepForBackward: true });
     const dOutput = new Float32Array(2 * 3 * 5);
     expect(fwd.saved).toMatchObject({ batch: 2, timesteps: 3 });
-    expect(() => a.backwardSync({}, { dOutput })).toThrow(/`saved` must be what forward\(\) returned as `saved` for a call made with keepForBackward, received an object/);
+    expect(() => a.backwardSync({}, { dOutput })).toThrow(
+      /`saved` must be what forward\(\) returned as `saved` for a call made with keepForBackward, received an object/,
+    );
     expect(() => a.backwardSync(undefined, { dOutput })).toThrow(/received undefined/);
     expect(() => b.backwardSync(fwd.saved, { dOutput })).toThrow(/`saved` comes from a forward call on another prepared layer/);
     expect(() => a.backwardSync(fwd.saved, { dOutput: new Float32Array(29) })).toThrow(

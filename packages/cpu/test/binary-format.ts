@@ -39,7 +39,12 @@ function readElf(bytes: Uint8Array, v: DataView): BinaryFacts {
   const shnum = v.getUint16(0x3c, true);
   const sections = Array.from({ length: shnum }, (_, i) => {
     const at = shoff + i * shentsize;
-    return { type: v.getUint32(at + 4, true), offset: Number(v.getBigUint64(at + 0x18, true)), size: Number(v.getBigUint64(at + 0x20, true)), link: v.getUint32(at + 0x28, true) };
+    return {
+      type: v.getUint32(at + 4, true),
+      offset: Number(v.getBigUint64(at + 0x18, true)),
+      size: Number(v.getBigUint64(at + 0x20, true)),
+      link: v.getUint32(at + 0x28, true),
+    };
   });
   const exports: string[] = [];
   const needs: string[] = [];
@@ -50,7 +55,8 @@ function readElf(bytes: Uint8Array, v: DataView): BinaryFacts {
       // SHT_DYNSYM: defined, global or weak, default visibility.
       for (let at = s.offset + 24; at < s.offset + s.size; at += 24) {
         const bind = bytes[at + 4] >> 4;
-        if (v.getUint16(at + 6, true) !== 0 && (bind === 1 || bind === 2) && (bytes[at + 5] & 3) === 0) exports.push(cString(bytes, strtab + v.getUint32(at, true)));
+        if (v.getUint16(at + 6, true) !== 0 && (bind === 1 || bind === 2) && (bytes[at + 5] & 3) === 0)
+          exports.push(cString(bytes, strtab + v.getUint32(at, true)));
       }
     } else if (s.type === 6) {
       // SHT_DYNAMIC: DT_NEEDED entries.

@@ -70,7 +70,11 @@ describe('shared, offset and odd-length views for every argument', () => {
         const c = base();
         const want = await reference(c);
         const v = <A extends Typed>(a: A) => view(a, offset, shared);
-        const weights = { kernel: v(c.weights.kernel as Float32Array), recurrentKernel: v(c.weights.recurrentKernel as Float32Array), bias: v(c.weights.bias as Float32Array) };
+        const weights = {
+          kernel: v(c.weights.kernel as Float32Array),
+          recurrentKernel: v(c.weights.recurrentKernel as Float32Array),
+          bias: v(c.weights.bias as Float32Array),
+        };
         const prepared = await backend.prepare(c.spec, weights);
         const req = { ...copyRequest(c.request, v), keepForBackward: true };
         const g = grads(c);
@@ -115,7 +119,10 @@ describe('an async call takes its arguments when it is made', () => {
       const req = { ...copyRequest(c.request, copy), keepForBackward };
       const pending = want.prepared.forward(req);
       const arrays = arraysOf(req);
-      structuredClone(arrays.map((a) => a.buffer), { transfer: arrays.map((a) => a.buffer as ArrayBuffer) });
+      structuredClone(
+        arrays.map((a) => a.buffer),
+        { transfer: arrays.map((a) => a.buffer as ArrayBuffer) },
+      );
       expect(req.x.length).toBe(0);
       expectSameForward(await pending, want.forward);
     }
@@ -134,7 +141,11 @@ describe('an async call takes its arguments when it is made', () => {
     const f = prepared.forwardSync({ ...c.request, keepForBackward: true });
     const forward = prepared.forward({ ...c.request, keepForBackward: true });
     const backward = prepared.backward(f.saved, grads(c));
-    const zeros = { kernel: new Float32Array(c.weights.kernel.length), recurrentKernel: new Float32Array(c.weights.recurrentKernel.length), bias: new Float32Array(c.weights.bias?.length ?? 0) };
+    const zeros = {
+      kernel: new Float32Array(c.weights.kernel.length),
+      recurrentKernel: new Float32Array(c.weights.recurrentKernel.length),
+      bias: new Float32Array(c.weights.bias?.length ?? 0),
+    };
     prepared.setWeights(zeros);
     prepared.dispose();
     const forwardResult = await forward;

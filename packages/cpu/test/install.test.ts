@@ -35,19 +35,27 @@ describe('install script', () => {
     const lines = r.stderr.split('\n').filter(Boolean);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(
-      new RegExp(`^@gru/cpu: no prebuilt binary for ${process.platform}-${process.arch} in this package, and building it from source failed: .*The install goes on without the native backend: gru will use @gru/wasm or its reference backend`),
+      new RegExp(
+        `^@gru/cpu: no prebuilt binary for ${process.platform}-${process.arch} in this package, and building it from source failed: .*The install goes on without the native backend: gru will use @gru/wasm or its reference backend`,
+      ),
     );
   });
 
   it('a prebuilt binary that does not load here: says why, then falls back the same way', () => {
     const r = install(unpacked('not a shared library'));
     expect(r.status).toBe(0);
-    expect(r.stderr).toMatch(new RegExp(`@gru/cpu: the prebuilt binary for ${process.platform}-${process.arch} does not load here \\(.+\\), and building it from source failed: `));
+    expect(r.stderr).toMatch(
+      new RegExp(`@gru/cpu: the prebuilt binary for ${process.platform}-${process.arch} does not load here \\(.+\\), and building it from source failed: `),
+    );
   });
 
   it('GRU_CPU_ADDON set: nothing to do', () => {
     const dir = unpacked();
-    const r = spawnSync(process.execPath, [join(dir, 'scripts', 'install.mjs')], { cwd: dir, env: { ...process.env, GRU_CPU_ADDON: '/some/gru_cpu.node' }, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [join(dir, 'scripts', 'install.mjs')], {
+      cwd: dir,
+      env: { ...process.env, GRU_CPU_ADDON: '/some/gru_cpu.node' },
+      encoding: 'utf8',
+    });
     expect(r.status).toBe(0);
     expect(r.stderr).toBe('');
   });

@@ -34,16 +34,25 @@ describe('the addon loader', () => {
   it('a binary from another version of the package: names the interface versions', () => {
     const file = join(dir, 'old.cjs');
     writeFileSync(file, 'module.exports = { abi: 0, Layer: function () {} };');
-    expect(() => loadAddon(file)).toThrow(/old\.cjs is from another version of @gru\/cpu \(addon interface 0, this package speaks 1\); rebuild it: npm rebuild @gru\/cpu/);
+    expect(() => loadAddon(file)).toThrow(
+      /old\.cjs is from another version of @gru\/cpu \(addon interface 0, this package speaks 1\); rebuild it: npm rebuild @gru\/cpu/,
+    );
   });
 
   it('explains dlopen messages by cause', () => {
     const p = '/x/gru_cpu.node';
     expect(
-      explainLoadError(p, new Error("The module '/x/gru_cpu.node' was compiled against a different Node.js version using NODE_MODULE_VERSION 108. This version of Node.js requires NODE_MODULE_VERSION 115.")),
+      explainLoadError(
+        p,
+        new Error(
+          "The module '/x/gru_cpu.node' was compiled against a different Node.js version using NODE_MODULE_VERSION 108. This version of Node.js requires NODE_MODULE_VERSION 115.",
+        ),
+      ),
     ).toMatch(/was built for another Node\.js ABI .*NODE_MODULE_VERSION 108.*rebuild it for this Node\.js/);
     expect(explainLoadError(p, new Error('/x/gru_cpu.node: wrong ELF class: ELFCLASS32'))).toMatch(/another platform or CPU architecture/);
-    expect(explainLoadError(p, new Error('/x/gru_cpu.node: undefined symbol: napi_create_buffer_from_arraybuffer'))).toMatch(/needs a newer Node-API than this Node\.js/);
+    expect(explainLoadError(p, new Error('/x/gru_cpu.node: undefined symbol: napi_create_buffer_from_arraybuffer'))).toMatch(
+      /needs a newer Node-API than this Node\.js/,
+    );
     expect(explainLoadError(p, new Error("/lib/libstdc++.so.6: version `GLIBCXX_3.4.32' not found"))).toMatch(/newer C or C\+\+ runtime library/);
     expect(explainLoadError(p, new Error('something else'))).toBe('/x/gru_cpu.node could not be loaded: something else');
   });

@@ -17,7 +17,7 @@ const binary = (target: string) => join(pkg, 'prebuilds', target, 'gru_cpu.node'
 const conformanceCli = join(dirname(createRequire(join(pkg, 'package.json')).resolve('@gru/conformance/package.json')), 'bin', 'gru-conformance.mjs');
 
 /** A test that needs `path`: skipped with the reason when it is missing, failed in CI. */
-function needs(path: string, what: string) {
+function needs(path: string, _what: string) {
   const missing = !existsSync(path);
   if (missing && CI) return it;
   return missing ? it.skip.bind(it) : it;
@@ -35,18 +35,21 @@ describe('prebuilt binaries: format, CPU, exports and needs', () => {
     { target: 'win32-x64', format: 'pe', arch: 'x64', needs: ['KERNEL32.dll', 'msvcrt.dll', 'node.exe'] },
   ] as const;
   for (const c of cases) {
-    needs(binary(c.target), c.target)(`${c.target}: ${c.format}, ${c.arch}, exports only Node-API's entry points, needs only the system's C library${existsSync(binary(c.target)) ? '' : ` (${missingReason(c.target)})`}`, () => {
-      const facts = readBinary(new Uint8Array(readFileSync(binary(c.target))));
-      expect(facts.format).toBe(c.format);
-      expect(facts.arch).toBe(c.arch);
-      expect([...facts.exports].sort()).toEqual(ENTRY_POINTS);
-      // No C++ runtime (it is linked in), nothing beyond what every such system has.
-      for (const lib of facts.needs) expect(c.needs as readonly string[]).toContain(lib);
-      if (c.format === 'elf') {
-        expect(facts.glibc).toBeDefined();
-        expect(compare(facts.glibc as string, GLIBC_FLOOR)).toBeLessThanOrEqual(0);
-      }
-    });
+    needs(binary(c.target), c.target)(
+      `${c.target}: ${c.format}, ${c.arch}, exports only Node-API's entry points, needs only the system's C library${existsSync(binary(c.target)) ? '' : ` (${missingReason(c.target)})`}`,
+      () => {
+        const facts = readBinary(new Uint8Array(readFileSync(binary(c.target))));
+        expect(facts.format).toBe(c.format);
+        expect(facts.arch).toBe(c.arch);
+        expect([...facts.exports].sort()).toEqual(ENTRY_POINTS);
+        // No C++ runtime (it is linked in), nothing beyond what every such system has.
+        for (const lib of facts.needs) expect(c.needs as readonly string[]).toContain(lib);
+        if (c.format === 'elf') {
+          expect(facts.glibc).toBeDefined();
+          expect(compare(facts.glibc as string, GLIBC_FLOOR)).toBeLessThanOrEqual(0);
+        }
+      },
+    );
   }
 });
 
@@ -69,28 +72,49 @@ function conformance(node: string[], addon: string, env: Record<string, string> 
 describe('prebuilt binaries run the conformance suite', () => {
   const x64 = binary('linux-x64');
   const hereX64 = process.platform === 'linux' && process.arch === 'x64';
-  (hereX64 ? needs(x64, 'linux-x64') : it.skip)(`linux-x64, here${hereX64 ? '' : ' (this machine is not linux-x64)'}`, () => {
-    const r = conformance([process.execPath], x64);
-    expect(r.output).toMatch(/\n\d+ passed, 0 failed/);
-    expect(r.status).toBe(0);
-  }, 600_000);
+  (hereX64 ? needs(x64, 'linux-x64') : it.skip)(
+    `linux-x64, here${hereX64 ? '' : ' (this machine is not linux-x64)'}`,
+    () => {
+      const r = conformance([process.execPath], x64);
+      expect(r.output).toMatch(/\n\d+ passed, 0 failed/);
+      expect(r.status).toBe(0);
+    },
+    600_000,
+  );
 
   const arm64 = binary('linux-arm64');
   const qemu = spawnSync('qemu-aarch64-static', ['--version'], { stdio: 'ignore' }).status === 0;
   const sysroot = join(pkg, '.qemu-arm64', 'root');
   const ready = existsSync(arm64) && qemu && existsSync(join(sysroot, 'usr', 'bin', 'node'));
-  const why = !existsSync(arm64) ? missingReason('linux-arm64') : !qemu ? 'qemu-user-static is not installed' : 'no arm64 Node.js: run scripts/arm64-sysroot.sh';
-  (ready || CI ? it : it.skip)(`linux-arm64, under qemu-user with Debian's arm64 Node.js, on the NEON kernels${ready ? '' : ` (${why})`}`, () => {
-    const node = ['qemu-aarch64-static', '-L', sysroot, join(sysroot, 'usr', 'bin', 'node')];
-    const probe = spawnSync(node[0], [...node.slice(1), '--input-type=module', '-e', "const { backend } = await import('@gru/cpu'); await backend.load(); console.log(process.arch, backend.isa)"], {
-      cwd: pkg,
-      encoding: 'utf8',
-      env: { ...process.env, GRU_CPU_ADDON: arm64 },
-      timeout: 120_000,
-    });
-    expect(probe.stdout.trim(), probe.stderr).toBe('arm64 neon');
-    const r = conformance(node, arm64);
-    expect(r.output).toMatch(/\n\d+ passed, 0 failed/);
-    expect(r.status).toBe(0);
-  }, 600_000);
+  const why = !existsSync(arm64)
+    ? missingReason('linux-arm64')
+    : !qemu
+      ? 'qemu-user-static is not installed'
+      : 'no arm64 Node.js: run scripts/arm64-sysroot.sh';
+  (ready || CI ? it : it.skip)(
+    `linux-arm64, under qemu-user with Debian's arm64 Node.js, on the NEON kernels${ready ? '' : ` (${why})`}`,
+    () => {
+      const node = ['qemu-aarch64-static', '-L', sysroot, join(sysroot, 'usr', 'bin', 'node')];
+      const probe = spawnSync(
+        node[0],
+        [
+          ...node.slice(1),
+          '--input-type=module',
+          '-e',
+          "const { backend } = await import('@gru/cpu'); await backend.load(); console.log(process.arch, backend.isa)",
+        ],
+        {
+          cwd: pkg,
+          encoding: 'utf8',
+          env: { ...process.env, GRU_CPU_ADDON: arm64 },
+          timeout: 120_000,
+        },
+      );
+      expect(probe.stdout.trim(), probe.stderr).toBe('arm64 neon');
+      const r = conformance(node, arm64);
+      expect(r.output).toMatch(/\n\d+ passed, 0 failed/);
+      expect(r.status).toBe(0);
+    },
+    600_000,
+  );
 });

@@ -51,7 +51,10 @@ describe.each(isas)('cpu backend (%s) against the reference forward', (isa) => {
   it('every elementwise activation, as activation and as recurrentActivation', async () => {
     await backend.load();
     for (const [i, act] of NATIVE_ACTIVATIONS.entries()) {
-      for (const [activation, recurrentActivation] of [[act, 'sigmoid'], ['tanh', act]]) {
+      for (const [activation, recurrentActivation] of [
+        [act, 'sigmoid'],
+        ['tanh', act],
+      ]) {
         // Small weights keep `exponential` and friends finite over the steps.
         const c = makeCase({ B: 3, T: 6, D: 5, H: 19, activation, recurrentActivation, seed: 100 + i, resetAfter: i % 2 === 0 });
         const prepared = await backend.prepare(c.spec, c.weights);

@@ -24,8 +24,15 @@ describe('thread pool and phases (native stress test)', () => {
     const tsan = hasTsan();
     const exe = join(mkdtempSync(join(tmpdir(), 'gru-cpu-pool-')), 'thread_pool_test');
     execFileSync('g++', [
-      '-std=gnu++20', '-O1', '-g', '-pthread', ...(tsan ? ['-fsanitize=thread'] : []),
-      join(native, 'test', 'thread_pool_test.cc'), join(native, 'thread_pool.cc'), '-o', exe,
+      '-std=gnu++20',
+      '-O1',
+      '-g',
+      '-pthread',
+      ...(tsan ? ['-fsanitize=thread'] : []),
+      join(native, 'test', 'thread_pool_test.cc'),
+      join(native, 'thread_pool.cc'),
+      '-o',
+      exe,
     ]);
     // Not under the AddressSanitizer run's preloaded runtime: this binary brings its own.
     const env = { ...process.env, LD_PRELOAD: '', TSAN_OPTIONS: 'halt_on_error=1:exitcode=66' };

@@ -31,14 +31,34 @@ describe('forward request checks', () => {
     ['huge batch', { batch: 2 ** 40 }, /`batch` must be between 0 and 1073741824/, RangeError],
     ['goBackwards missing', { goBackwards: undefined }, /`goBackwards` must be a boolean, received undefined/, TypeError],
     ['returnSequences as number', { returnSequences: 1 }, /`returnSequences` must be a boolean, received the number 1/, TypeError],
-    ['initialState wrong length', { initialState: new Float32Array(9) }, /`initialState` has 9 elements, but its shape \[batch, units\] = \[2, 5\] needs 10/, RangeError],
+    [
+      'initialState wrong length',
+      { initialState: new Float32Array(9) },
+      /`initialState` has 9 elements, but its shape \[batch, units\] = \[2, 5\] needs 10/,
+      RangeError,
+    ],
     ['initialState detached', { initialState: detached(10) }, /`initialState` is a Float32Array whose ArrayBuffer has been detached/, TypeError],
     ['mask as Int8Array', { mask: new Int8Array(8) }, /`mask` must be a Uint8Array, received Int8Array/, TypeError],
     ['mask wrong length', { mask: new Uint8Array(7) }, /`mask` has 7 elements, but its shape \[batch, timesteps\] = \[2, 4\] needs 8/, RangeError],
     ['dropout masks not an array', { inputDropoutMasks: new Float32Array(6) }, /`inputDropoutMasks` must be an array of 3 Float32Arrays/, TypeError],
-    ['two dropout masks', { recurrentDropoutMasks: [new Float32Array(10), new Float32Array(10)] }, /array of 3 Float32Arrays \(z, r, h\), received an Array/, TypeError],
-    ['dropout mask wrong type', { inputDropoutMasks: [new Float32Array(6), new Float64Array(6), new Float32Array(6)] }, /`inputDropoutMasks\[1\]` must be a Float32Array, received Float64Array/, TypeError],
-    ['dropout mask wrong length', { recurrentDropoutMasks: [new Float32Array(10), new Float32Array(10), new Float32Array(11)] }, /`recurrentDropoutMasks\[2\]` has 11 elements, but its shape \[batch, units\] = \[2, 5\] needs 10/, RangeError],
+    [
+      'two dropout masks',
+      { recurrentDropoutMasks: [new Float32Array(10), new Float32Array(10)] },
+      /array of 3 Float32Arrays \(z, r, h\), received an Array/,
+      TypeError,
+    ],
+    [
+      'dropout mask wrong type',
+      { inputDropoutMasks: [new Float32Array(6), new Float64Array(6), new Float32Array(6)] },
+      /`inputDropoutMasks\[1\]` must be a Float32Array, received Float64Array/,
+      TypeError,
+    ],
+    [
+      'dropout mask wrong length',
+      { recurrentDropoutMasks: [new Float32Array(10), new Float32Array(10), new Float32Array(11)] },
+      /`recurrentDropoutMasks\[2\]` has 11 elements, but its shape \[batch, units\] = \[2, 5\] needs 10/,
+      RangeError,
+    ],
   ];
 
   it.each(bad)('%s', (_what, patch, message, type) => {
@@ -106,16 +126,48 @@ describe('forward request checks', () => {
 describe('layer construction checks', () => {
   const cases: [string, () => unknown, RegExp][] = [
     ['no new', () => (binding.Layer as unknown as (...a: unknown[]) => unknown)(spec, ...weights()), /./],
-    ['too few arguments', () => new (binding.Layer as unknown as new (...a: unknown[]) => unknown)(spec), /expected \(spec, kernel, recurrentKernel, bias\), received 1 arguments/],
+    [
+      'too few arguments',
+      () => new (binding.Layer as unknown as new (...a: unknown[]) => unknown)(spec),
+      /expected \(spec, kernel, recurrentKernel, bias\), received 1 arguments/,
+    ],
     ['spec not an object', () => new binding.Layer(5 as never, ...weights()), /`spec` must be an object, received the number 5/],
     ['zero units', () => new binding.Layer({ ...spec, units: 0 }, ...weights()), /`units` must be between 1 and/],
-    ['unknown activation id', () => new binding.Layer({ ...spec, activation: 99 }, ...weights()), /`activation` must be between 0 and 25, received the number 99/],
-    ['unknown instruction set', () => new binding.Layer({ ...spec, isa: 'mmx' }, ...weights()), /instruction set 'mmx' is not available on this CPU \(available: /],
-    ['kernel wrong length', () => new binding.Layer(spec, new Float32Array(44), weights()[1], weights()[2]), /`kernel` has 44 elements, but its shape \[inputDim, 3 \* units\] = \[3, 15\] needs 45/],
-    ['kernel wrong type', () => new binding.Layer(spec, new Float64Array(45) as never, weights()[1], weights()[2]), /`kernel` must be a Float32Array, received Float64Array/],
-    ['recurrent kernel detached', () => new binding.Layer(spec, weights()[0], detached(75), weights()[2]), /`recurrentKernel` is a Float32Array whose ArrayBuffer has been detached/],
-    ['bias of resetAfter=false given to resetAfter=true', () => new binding.Layer(spec, weights()[0], weights()[1], new Float32Array(15)), /`bias` has 15 elements, but its shape \[2, 3 \* units\] = \[2, 15\] needs 30/],
-    ['bias for resetAfter=false', () => new binding.Layer({ ...spec, resetAfter: false }, weights()[0], weights()[1], new Float32Array(30)), /`bias` has 30 elements, but its shape \[3 \* units\] = \[15\] needs 15/],
+    [
+      'unknown activation id',
+      () => new binding.Layer({ ...spec, activation: 99 }, ...weights()),
+      /`activation` must be between 0 and 25, received the number 99/,
+    ],
+    [
+      'unknown instruction set',
+      () => new binding.Layer({ ...spec, isa: 'mmx' }, ...weights()),
+      /instruction set 'mmx' is not available on this CPU \(available: /,
+    ],
+    [
+      'kernel wrong length',
+      () => new binding.Layer(spec, new Float32Array(44), weights()[1], weights()[2]),
+      /`kernel` has 44 elements, but its shape \[inputDim, 3 \* units\] = \[3, 15\] needs 45/,
+    ],
+    [
+      'kernel wrong type',
+      () => new binding.Layer(spec, new Float64Array(45) as never, weights()[1], weights()[2]),
+      /`kernel` must be a Float32Array, received Float64Array/,
+    ],
+    [
+      'recurrent kernel detached',
+      () => new binding.Layer(spec, weights()[0], detached(75), weights()[2]),
+      /`recurrentKernel` is a Float32Array whose ArrayBuffer has been detached/,
+    ],
+    [
+      'bias of resetAfter=false given to resetAfter=true',
+      () => new binding.Layer(spec, weights()[0], weights()[1], new Float32Array(15)),
+      /`bias` has 15 elements, but its shape \[2, 3 \* units\] = \[2, 15\] needs 30/,
+    ],
+    [
+      'bias for resetAfter=false',
+      () => new binding.Layer({ ...spec, resetAfter: false }, weights()[0], weights()[1], new Float32Array(30)),
+      /`bias` has 30 elements, but its shape \[3 \* units\] = \[15\] needs 15/,
+    ],
   ];
   it.each(cases)('%s', (_what, make, message) => {
     expect(make).toThrow(message);

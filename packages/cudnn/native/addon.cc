@@ -125,13 +125,9 @@ Napi::Object RuntimeWrap::Create(Napi::Env env, std::shared_ptr<Runtime> rt) {
   return Data(env).runtimeCtor.New({Napi::External<std::shared_ptr<Runtime>>::New(env, &rt)});
 }
 
-RuntimeWrap::RuntimeWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RuntimeWrap>(info) {
-  rt_ = FromExternal<Runtime>(info, "openRuntime()");
-}
+RuntimeWrap::RuntimeWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RuntimeWrap>(info) { rt_ = FromExternal<Runtime>(info, "openRuntime()"); }
 
-Napi::Value RuntimeWrap::CreateLayer(const Napi::CallbackInfo& info) {
-  return StartCreateLayer(info.Env(), rt_, ParseLayerDims(info[0]));
-}
+Napi::Value RuntimeWrap::CreateLayer(const Napi::CallbackInfo& info) { return StartCreateLayer(info.Env(), rt_, ParseLayerDims(info[0])); }
 
 Napi::Value RuntimeWrap::MemoryInUse(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(info.Env());
@@ -160,10 +156,10 @@ Napi::Value RuntimeWrap::Info(const Napi::CallbackInfo& info) {
 // ---- Layer ----
 
 Napi::Function LayerWrap::Define(Napi::Env env) {
-  return DefineClass(env, "CudnnLayer",
-                     {InstanceMethod("setWeights", &LayerWrap::SetWeights), InstanceMethod("forward", &LayerWrap::Forward),
-                      InstanceMethod("backward", &LayerWrap::Backward), InstanceMethod("dispose", &LayerWrap::Dispose),
-                      InstanceMethod("bytes", &LayerWrap::Bytes)});
+  return DefineClass(
+      env, "CudnnLayer",
+      {InstanceMethod("setWeights", &LayerWrap::SetWeights), InstanceMethod("forward", &LayerWrap::Forward), InstanceMethod("backward", &LayerWrap::Backward),
+       InstanceMethod("dispose", &LayerWrap::Dispose), InstanceMethod("bytes", &LayerWrap::Bytes)});
 }
 
 Napi::Object LayerWrap::Create(Napi::Env env, std::shared_ptr<LayerCore> core) {
@@ -207,9 +203,7 @@ Napi::Value LayerWrap::Dispose(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-Napi::Value LayerWrap::Bytes(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), core_ ? static_cast<double>(core_->Bytes()) : 0);
-}
+Napi::Value LayerWrap::Bytes(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), core_ ? static_cast<double>(core_->Bytes()) : 0); }
 
 // ---- Saved ----
 
@@ -246,9 +240,7 @@ Napi::Value SavedWrap::Dispose(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-Napi::Value SavedWrap::Bytes(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), core_ ? static_cast<double>(core_->Bytes()) : 0);
-}
+Napi::Value SavedWrap::Bytes(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), core_ ? static_cast<double>(core_->Bytes()) : 0); }
 
 // ---- Module ----
 

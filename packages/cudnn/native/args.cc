@@ -13,18 +13,30 @@ constexpr uint64_t kMaxElements = uint64_t(1) << 40;
 
 const char* TypedArrayName(napi_typedarray_type t) {
   switch (t) {
-    case napi_int8_array: return "Int8Array";
-    case napi_uint8_array: return "Uint8Array";
-    case napi_uint8_clamped_array: return "Uint8ClampedArray";
-    case napi_int16_array: return "Int16Array";
-    case napi_uint16_array: return "Uint16Array";
-    case napi_int32_array: return "Int32Array";
-    case napi_uint32_array: return "Uint32Array";
-    case napi_float32_array: return "Float32Array";
-    case napi_float64_array: return "Float64Array";
-    case napi_bigint64_array: return "BigInt64Array";
-    case napi_biguint64_array: return "BigUint64Array";
-    default: return "TypedArray";
+    case napi_int8_array:
+      return "Int8Array";
+    case napi_uint8_array:
+      return "Uint8Array";
+    case napi_uint8_clamped_array:
+      return "Uint8ClampedArray";
+    case napi_int16_array:
+      return "Int16Array";
+    case napi_uint16_array:
+      return "Uint16Array";
+    case napi_int32_array:
+      return "Int32Array";
+    case napi_uint32_array:
+      return "Uint32Array";
+    case napi_float32_array:
+      return "Float32Array";
+    case napi_float64_array:
+      return "Float64Array";
+    case napi_bigint64_array:
+      return "BigInt64Array";
+    case napi_biguint64_array:
+      return "BigUint64Array";
+    default:
+      return "TypedArray";
   }
 }
 
@@ -82,8 +94,8 @@ uint64_t Count(const Napi::Env& env, std::initializer_list<uint64_t> dims, const
   return n;
 }
 
-HostView Array(const Napi::Env& env, const Napi::Object& o, const char* key, HostType host, uint64_t count, const std::string& shape,
-               bool optional, const std::string& where) {
+HostView Array(const Napi::Env& env, const Napi::Object& o, const char* key, HostType host, uint64_t count, const std::string& shape, bool optional,
+               const std::string& where) {
   Napi::Value v = o.Get(key);
   const char* wanted = host == HostType::F64 ? "Float64Array" : "Float32Array";
   if (optional && (v.IsNull() || v.IsUndefined())) return {};
@@ -94,8 +106,7 @@ HostView Array(const Napi::Env& env, const Napi::Object& o, const char* key, Hos
   }
   auto t = v.As<Napi::TypedArray>();
   if (t.ElementLength() != count) {
-    throw Napi::RangeError::New(env, where + ": `" + key + "` must have " + shape + " = " + std::to_string(count) + " elements; received " +
-                                         Describe(v) + ".");
+    throw Napi::RangeError::New(env, where + ": `" + key + "` must have " + shape + " = " + std::to_string(count) + " elements; received " + Describe(v) + ".");
   }
   HostView h;
   // The typed array's own data pointer (not its ArrayBuffer's) also covers SharedArrayBuffers.
@@ -118,14 +129,14 @@ LayerDims ParseLayerDims(const Napi::Value& value) {
   LayerDims d;
   d.inputDim = ParsePositiveInt(o, "inputDim", where);
   d.units = ParsePositiveInt(o, "units", where);
-  Count(value.Env(), {3, static_cast<uint64_t>(d.units), static_cast<uint64_t>(d.inputDim) + static_cast<uint64_t>(d.units) + 2},
-        "The layer's weights");
+  Count(value.Env(), {3, static_cast<uint64_t>(d.units), static_cast<uint64_t>(d.inputDim) + static_cast<uint64_t>(d.units) + 2}, "The layer's weights");
   const std::string dtype = StringField(o, "dtype", where);
   Napi::Value p = o.Get("precision");
   const std::string precision = p.IsUndefined() ? "fp32" : StringField(o, "precision", where);
   if (dtype == "float64") {
     if (precision != "fp32") {
-      throw Napi::RangeError::New(value.Env(), where + ": `precision` '" + precision + "' needs dtype 'float32' (float64 layers compute in double); received dtype 'float64'.");
+      throw Napi::RangeError::New(
+          value.Env(), where + ": `precision` '" + precision + "' needs dtype 'float32' (float64 layers compute in double); received dtype 'float64'.");
     }
     d.host = HostType::F64;
     d.device = DeviceType::F64;
@@ -166,8 +177,8 @@ ForwardArgs ParseForwardArgs(const Napi::Env& env, const LayerDims& dims, const 
 
   Napi::Value lv = o.Get("seqLengths");
   if (!lv.IsTypedArray() || lv.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
-    throw Napi::TypeError::New(env, where + ": `seqLengths` must be an Int32Array of batch = " + std::to_string(B) + " elements; received " +
-                                        Describe(lv) + ".");
+    throw Napi::TypeError::New(env,
+                               where + ": `seqLengths` must be an Int32Array of batch = " + std::to_string(B) + " elements; received " + Describe(lv) + ".");
   }
   auto lengths = lv.As<Napi::Int32Array>();
   if (lengths.ElementLength() != B) {
@@ -177,8 +188,8 @@ ForwardArgs ParseForwardArgs(const Napi::Env& env, const LayerDims& dims, const 
   for (uint64_t b = 0; b < B; b++) {
     // cuDNN fails on zero-length sequences; callers run fully masked rows as length 1.
     if (a.seqLengths[b] < 1 || a.seqLengths[b] > a.timesteps) {
-      throw Napi::RangeError::New(env, where + ": `seqLengths[" + std::to_string(b) + "]` must be from 1 to timesteps = " +
-                                           std::to_string(T) + "; received " + std::to_string(a.seqLengths[b]) + ".");
+      throw Napi::RangeError::New(env, where + ": `seqLengths[" + std::to_string(b) + "]` must be from 1 to timesteps = " + std::to_string(T) + "; received " +
+                                           std::to_string(a.seqLengths[b]) + ".");
     }
   }
   a.x = Array(env, o, "x", dims.host, nx, "batch*timesteps*inputDim", false, where);

@@ -35,13 +35,13 @@ struct CudaDriverApi {
   CUresult (*cuDevicePrimaryCtxRetain)(CUcontext* ctx, CUdevice dev);
   CUresult (*cuDevicePrimaryCtxRelease)(CUdevice dev);  // _v2
   CUresult (*cuCtxSetCurrent)(CUcontext ctx);
-  CUresult (*cuMemGetInfo)(size_t* free, size_t* total);  // _v2
+  CUresult (*cuMemGetInfo)(size_t* free, size_t* total);    // _v2
   CUresult (*cuMemAlloc)(CUdeviceptr* dptr, size_t bytes);  // _v2
-  CUresult (*cuMemFree)(CUdeviceptr dptr);  // _v2
-  CUresult (*cuMemAllocHost)(void** pp, size_t bytes);  // _v2
+  CUresult (*cuMemFree)(CUdeviceptr dptr);                  // _v2
+  CUresult (*cuMemAllocHost)(void** pp, size_t bytes);      // _v2
   CUresult (*cuMemFreeHost)(void* p);
   CUresult (*cuMemcpyHtoDAsync)(CUdeviceptr dst, const void* src, size_t bytes, CUstream stream);  // _v2
-  CUresult (*cuMemcpyDtoHAsync)(void* dst, CUdeviceptr src, size_t bytes, CUstream stream);  // _v2
+  CUresult (*cuMemcpyDtoHAsync)(void* dst, CUdeviceptr src, size_t bytes, CUstream stream);        // _v2
   CUresult (*cuMemcpyDtoDAsync)(CUdeviceptr dst, CUdeviceptr src, size_t bytes, CUstream stream);  // _v2
   CUresult (*cuMemsetD8Async)(CUdeviceptr dst, unsigned char value, size_t count, CUstream stream);
   CUresult (*cuStreamCreate)(CUstream* stream, unsigned int flags);

@@ -60,51 +60,43 @@ struct CudnnApi {
 
   cudnnStatus_t (*cudnnCreateTensorDescriptor)(cudnnTensorDescriptor_t* desc);
   cudnnStatus_t (*cudnnDestroyTensorDescriptor)(cudnnTensorDescriptor_t desc);
-  cudnnStatus_t (*cudnnSetTensorNdDescriptor)(cudnnTensorDescriptor_t desc, int dataType, int nbDims, const int dims[],
-                                              const int strides[]);
-  cudnnStatus_t (*cudnnGetTensorNdDescriptor)(cudnnTensorDescriptor_t desc, int nbDimsRequested, int* dataType, int* nbDims,
-                                              int dims[], int strides[]);
+  cudnnStatus_t (*cudnnSetTensorNdDescriptor)(cudnnTensorDescriptor_t desc, int dataType, int nbDims, const int dims[], const int strides[]);
+  cudnnStatus_t (*cudnnGetTensorNdDescriptor)(cudnnTensorDescriptor_t desc, int nbDimsRequested, int* dataType, int* nbDims, int dims[], int strides[]);
 
   cudnnStatus_t (*cudnnCreateDropoutDescriptor)(cudnnDropoutDescriptor_t* desc);
   cudnnStatus_t (*cudnnDestroyDropoutDescriptor)(cudnnDropoutDescriptor_t desc);
-  cudnnStatus_t (*cudnnSetDropoutDescriptor)(cudnnDropoutDescriptor_t desc, cudnnHandle_t handle, float dropout, void* states,
-                                             size_t stateSizeInBytes, unsigned long long seed);
+  cudnnStatus_t (*cudnnSetDropoutDescriptor)(cudnnDropoutDescriptor_t desc, cudnnHandle_t handle, float dropout, void* states, size_t stateSizeInBytes,
+                                             unsigned long long seed);
 
   cudnnStatus_t (*cudnnCreateRNNDescriptor)(cudnnRNNDescriptor_t* desc);
   cudnnStatus_t (*cudnnDestroyRNNDescriptor)(cudnnRNNDescriptor_t desc);
-  cudnnStatus_t (*cudnnSetRNNDescriptor_v8)(cudnnRNNDescriptor_t desc, int algo, int cellMode, int biasMode, int dirMode,
-                                            int inputMode, int dataType, int mathPrec, int mathType, int32_t inputSize,
-                                            int32_t hiddenSize, int32_t projSize, int32_t numLayers,
+  cudnnStatus_t (*cudnnSetRNNDescriptor_v8)(cudnnRNNDescriptor_t desc, int algo, int cellMode, int biasMode, int dirMode, int inputMode, int dataType,
+                                            int mathPrec, int mathType, int32_t inputSize, int32_t hiddenSize, int32_t projSize, int32_t numLayers,
                                             cudnnDropoutDescriptor_t dropoutDesc, uint32_t auxFlags);
   cudnnStatus_t (*cudnnCreateRNNDataDescriptor)(cudnnRNNDataDescriptor_t* desc);
   cudnnStatus_t (*cudnnDestroyRNNDataDescriptor)(cudnnRNNDataDescriptor_t desc);
-  cudnnStatus_t (*cudnnSetRNNDataDescriptor)(cudnnRNNDataDescriptor_t desc, int dataType, int layout, int maxSeqLength,
-                                             int batchSize, int vectorSize, const int seqLengthArray[], void* paddingFill);
+  cudnnStatus_t (*cudnnSetRNNDataDescriptor)(cudnnRNNDataDescriptor_t desc, int dataType, int layout, int maxSeqLength, int batchSize, int vectorSize,
+                                             const int seqLengthArray[], void* paddingFill);
 
   cudnnStatus_t (*cudnnGetRNNWeightSpaceSize)(cudnnHandle_t handle, cudnnRNNDescriptor_t desc, size_t* weightSpaceSize);
-  cudnnStatus_t (*cudnnGetRNNTempSpaceSizes)(cudnnHandle_t handle, cudnnRNNDescriptor_t desc, int fwdMode,
-                                             cudnnRNNDataDescriptor_t xDesc, size_t* workSpaceSize, size_t* reserveSpaceSize);
-  cudnnStatus_t (*cudnnGetRNNWeightParams)(cudnnHandle_t handle, cudnnRNNDescriptor_t desc, int32_t pseudoLayer,
-                                           size_t weightSpaceSize, const void* weightSpace, int32_t linLayerID,
-                                           cudnnTensorDescriptor_t mDesc, void** mAddr, cudnnTensorDescriptor_t bDesc,
-                                           void** bAddr);
+  cudnnStatus_t (*cudnnGetRNNTempSpaceSizes)(cudnnHandle_t handle, cudnnRNNDescriptor_t desc, int fwdMode, cudnnRNNDataDescriptor_t xDesc,
+                                             size_t* workSpaceSize, size_t* reserveSpaceSize);
+  cudnnStatus_t (*cudnnGetRNNWeightParams)(cudnnHandle_t handle, cudnnRNNDescriptor_t desc, int32_t pseudoLayer, size_t weightSpaceSize,
+                                           const void* weightSpace, int32_t linLayerID, cudnnTensorDescriptor_t mDesc, void** mAddr,
+                                           cudnnTensorDescriptor_t bDesc, void** bAddr);
 
-  cudnnStatus_t (*cudnnRNNForward)(cudnnHandle_t handle, cudnnRNNDescriptor_t desc, int fwdMode, const int32_t devSeqLengths[],
-                                   cudnnRNNDataDescriptor_t xDesc, const void* x, cudnnRNNDataDescriptor_t yDesc, void* y,
-                                   cudnnTensorDescriptor_t hDesc, const void* hx, void* hy, cudnnTensorDescriptor_t cDesc,
-                                   const void* cx, void* cy, size_t weightSpaceSize, const void* weightSpace,
+  cudnnStatus_t (*cudnnRNNForward)(cudnnHandle_t handle, cudnnRNNDescriptor_t desc, int fwdMode, const int32_t devSeqLengths[], cudnnRNNDataDescriptor_t xDesc,
+                                   const void* x, cudnnRNNDataDescriptor_t yDesc, void* y, cudnnTensorDescriptor_t hDesc, const void* hx, void* hy,
+                                   cudnnTensorDescriptor_t cDesc, const void* cx, void* cy, size_t weightSpaceSize, const void* weightSpace,
                                    size_t workSpaceSize, void* workSpace, size_t reserveSpaceSize, void* reserveSpace);
-  cudnnStatus_t (*cudnnRNNBackwardData_v8)(cudnnHandle_t handle, cudnnRNNDescriptor_t desc, const int32_t devSeqLengths[],
-                                           cudnnRNNDataDescriptor_t yDesc, const void* y, const void* dy,
-                                           cudnnRNNDataDescriptor_t xDesc, void* dx, cudnnTensorDescriptor_t hDesc,
-                                           const void* hx, const void* dhy, void* dhx, cudnnTensorDescriptor_t cDesc,
-                                           const void* cx, const void* dcy, void* dcx, size_t weightSpaceSize,
-                                           const void* weightSpace, size_t workSpaceSize, void* workSpace,
+  cudnnStatus_t (*cudnnRNNBackwardData_v8)(cudnnHandle_t handle, cudnnRNNDescriptor_t desc, const int32_t devSeqLengths[], cudnnRNNDataDescriptor_t yDesc,
+                                           const void* y, const void* dy, cudnnRNNDataDescriptor_t xDesc, void* dx, cudnnTensorDescriptor_t hDesc,
+                                           const void* hx, const void* dhy, void* dhx, cudnnTensorDescriptor_t cDesc, const void* cx, const void* dcy,
+                                           void* dcx, size_t weightSpaceSize, const void* weightSpace, size_t workSpaceSize, void* workSpace,
                                            size_t reserveSpaceSize, void* reserveSpace);
-  cudnnStatus_t (*cudnnRNNBackwardWeights_v8)(cudnnHandle_t handle, cudnnRNNDescriptor_t desc, int addGrad,
-                                              const int32_t devSeqLengths[], cudnnRNNDataDescriptor_t xDesc, const void* x,
-                                              cudnnTensorDescriptor_t hDesc, const void* hx, cudnnRNNDataDescriptor_t yDesc,
-                                              const void* y, size_t weightSpaceSize, void* dweightSpace, size_t workSpaceSize,
+  cudnnStatus_t (*cudnnRNNBackwardWeights_v8)(cudnnHandle_t handle, cudnnRNNDescriptor_t desc, int addGrad, const int32_t devSeqLengths[],
+                                              cudnnRNNDataDescriptor_t xDesc, const void* x, cudnnTensorDescriptor_t hDesc, const void* hx,
+                                              cudnnRNNDataDescriptor_t yDesc, const void* y, size_t weightSpaceSize, void* dweightSpace, size_t workSpaceSize,
                                               void* workSpace, size_t reserveSpaceSize, void* reserveSpace);
 };
 

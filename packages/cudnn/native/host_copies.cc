@@ -12,8 +12,7 @@ HostInput::HostInput(const HostView& view, size_t elemSize) {
   std::memcpy(bytes_.get(), view.data, bytes);
 }
 
-HostOutput::HostOutput(const HostView& view, size_t elemSize, const char* name)
-    : length_(view.length), elemSize_(elemSize), name_(name) {
+HostOutput::HostOutput(const HostView& view, size_t elemSize, const char* name) : length_(view.length), elemSize_(elemSize), name_(name) {
   if (view.array.IsEmpty()) return;
   bytes_.reset(new unsigned char[length_ * elemSize_]);
   array_ = Napi::Persistent(view.array);

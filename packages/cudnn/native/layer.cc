@@ -8,9 +8,7 @@ namespace gru_cudnn {
 
 namespace {
 
-int CudnnDataType(DeviceType t) {
-  return t == DeviceType::F64 ? CUDNN_DATA_DOUBLE : t == DeviceType::F16 ? CUDNN_DATA_HALF : CUDNN_DATA_FLOAT;
-}
+int CudnnDataType(DeviceType t) { return t == DeviceType::F64 ? CUDNN_DATA_DOUBLE : t == DeviceType::F16 ? CUDNN_DATA_HALF : CUDNN_DATA_FLOAT; }
 
 inline CUdeviceptr Ptr(const void* p) { return static_cast<CUdeviceptr>(reinterpret_cast<uintptr_t>(p)); }
 
@@ -56,9 +54,8 @@ LayerCore::LayerCore(std::shared_ptr<Runtime> rt, const LayerDims& d)
     rt_->CheckDnn(dnn.cudnnCreateDropoutDescriptor(&dropout_), "cudnnCreateDropoutDescriptor");
     rt_->CheckDnn(dnn.cudnnSetDropoutDescriptor(dropout_, handle_, 0.f, nullptr, 0, 0), "cudnnSetDropoutDescriptor");
     rt_->CheckDnn(dnn.cudnnCreateRNNDescriptor(&rnn_), "cudnnCreateRNNDescriptor");
-    rt_->CheckDnn(dnn.cudnnSetRNNDescriptor_v8(rnn_, CUDNN_RNN_ALGO_STANDARD, CUDNN_GRU, CUDNN_RNN_DOUBLE_BIAS, CUDNN_UNIDIRECTIONAL,
-                                               CUDNN_LINEAR_INPUT, dataType_, d.mathPrec, d.mathType, d.inputDim, d.units, d.units, 1,
-                                               dropout_, CUDNN_RNN_PADDED_IO_ENABLED),
+    rt_->CheckDnn(dnn.cudnnSetRNNDescriptor_v8(rnn_, CUDNN_RNN_ALGO_STANDARD, CUDNN_GRU, CUDNN_RNN_DOUBLE_BIAS, CUDNN_UNIDIRECTIONAL, CUDNN_LINEAR_INPUT,
+                                               dataType_, d.mathPrec, d.mathType, d.inputDim, d.units, d.units, 1, dropout_, CUDNN_RNN_PADDED_IO_ENABLED),
                   "cudnnSetRNNDescriptor_v8");
     rt_->CheckDnn(dnn.cudnnCreateRNNDataDescriptor(&xDesc_), "cudnnCreateRNNDataDescriptor");
     rt_->CheckDnn(dnn.cudnnCreateRNNDataDescriptor(&yDesc_), "cudnnCreateRNNDataDescriptor");
@@ -93,8 +90,8 @@ LayerCore::LayerCore(std::shared_ptr<Runtime> rt, const LayerDims& d)
         }
         const size_t offset = addrs[k] ? static_cast<size_t>(Ptr(addrs[k]) - weights_.ptr()) : 0;
         if (!addrs[k] || count != want[k] || offset % elem_ != 0 || offset + count * elem_ > weightSpaceBytes_) {
-          layoutError = std::string("cuDNN reported an unexpected ") + (k == 0 ? "matrix" : "bias") + " for linLayerID " + std::to_string(id) +
-                        ": " + std::to_string(count) + " elements at byte " + std::to_string(offset) + " (expected " + std::to_string(want[k]) +
+          layoutError = std::string("cuDNN reported an unexpected ") + (k == 0 ? "matrix" : "bias") + " for linLayerID " + std::to_string(id) + ": " +
+                        std::to_string(count) + " elements at byte " + std::to_string(offset) + " (expected " + std::to_string(want[k]) +
                         " elements inside the " + std::to_string(weightSpaceBytes_) + "-byte weight space)";
         }
         (k == 0 ? matrixOffset_ : biasOffset_)[id] = offset;
@@ -137,9 +134,7 @@ void LayerCore::Drain() noexcept {
   if (stream_) rt_->cu.cuStreamSynchronize(stream_);
 }
 
-size_t LayerCore::MatrixElements(int id) const {
-  return static_cast<size_t>(dims.units) * static_cast<size_t>(id < 3 ? dims.inputDim : dims.units);
-}
+size_t LayerCore::MatrixElements(int id) const { return static_cast<size_t>(dims.units) * static_cast<size_t>(id < 3 ? dims.inputDim : dims.units); }
 
 size_t LayerCore::PackedMatrixOffset(int id) const {
   const size_t D = dims.inputDim, H = dims.units;
@@ -152,17 +147,14 @@ size_t LayerCore::PackedBiasOffset(int id) const {
 }
 
 size_t LayerCore::Bytes() const {
-  return weights_.size() + io_.size() + work_.size() + gradIo_.size() + dweights_.size() + reserveCopy_.size() + stagingIn_.size() +
-         stagingOut_.size();
+  return weights_.size() + io_.size() + work_.size() + gradIo_.size() + dweights_.size() + reserveCopy_.size() + stagingIn_.size() + stagingOut_.size();
 }
 
 void LayerCore::SetShapes(int B, int T, const int32_t* lengths) {
   const auto& dnn = rt_->dnn;
-  rt_->CheckDnn(dnn.cudnnSetRNNDataDescriptor(xDesc_, dataType_, CUDNN_RNN_DATA_LAYOUT_BATCH_MAJOR_UNPACKED, T, B, dims.inputDim, lengths,
-                                              &paddingFill_),
+  rt_->CheckDnn(dnn.cudnnSetRNNDataDescriptor(xDesc_, dataType_, CUDNN_RNN_DATA_LAYOUT_BATCH_MAJOR_UNPACKED, T, B, dims.inputDim, lengths, &paddingFill_),
                 "cudnnSetRNNDataDescriptor(x)");
-  rt_->CheckDnn(dnn.cudnnSetRNNDataDescriptor(yDesc_, dataType_, CUDNN_RNN_DATA_LAYOUT_BATCH_MAJOR_UNPACKED, T, B, dims.units, lengths,
-                                              &paddingFill_),
+  rt_->CheckDnn(dnn.cudnnSetRNNDataDescriptor(yDesc_, dataType_, CUDNN_RNN_DATA_LAYOUT_BATCH_MAJOR_UNPACKED, T, B, dims.units, lengths, &paddingFill_),
                 "cudnnSetRNNDataDescriptor(y)");
   const int hDims[3] = {1, B, dims.units};
   const int hStrides[3] = {B * dims.units, dims.units, 1};
@@ -228,10 +220,9 @@ std::unique_ptr<SavedCore> LayerCore::Forward(const ForwardArgs& a) {
     if (reserveBytes) reserve->Reserve(reserveBytes);
     if (workBytes) work_.Reserve(workBytes);
     rt_->CheckCu(cu.cuMemcpyHtoDAsync(io->ptr(), in, L.inBytes, stream_), "cuMemcpyHtoDAsync(inputs)");
-    rt_->CheckDnn(dnn.cudnnRNNForward(handle_, rnn_, mode, static_cast<const int32_t*>(io->at(L.lengths)), xDesc_, io->at(L.x), yDesc_,
-                                      io->at(L.y), hDesc_, io->at(L.hx), io->at(L.hy), hDesc_, nullptr, nullptr, weightSpaceBytes_,
-                                      weights_.at(0), workBytes, workBytes ? work_.at(0) : nullptr, reserveBytes,
-                                      reserveBytes ? reserve->at(0) : nullptr),
+    rt_->CheckDnn(dnn.cudnnRNNForward(handle_, rnn_, mode, static_cast<const int32_t*>(io->at(L.lengths)), xDesc_, io->at(L.x), yDesc_, io->at(L.y), hDesc_,
+                                      io->at(L.hx), io->at(L.hy), hDesc_, nullptr, nullptr, weightSpaceBytes_, weights_.at(0), workBytes,
+                                      workBytes ? work_.at(0) : nullptr, reserveBytes, reserveBytes ? reserve->at(0) : nullptr),
                   "cudnnRNNForward");
     // Only the final state comes back when the caller does not want every step's output.
     const size_t from = a.y.data ? L.y : L.hy;
@@ -255,8 +246,7 @@ void LayerCore::Backward(const SavedCore& sv, const BackwardArgs& a) {
   const size_t B = sv.batch, T = sv.timesteps, D = dims.inputDim, H = dims.units, P = dims.PackedCount();
   SetShapes(sv.batch, sv.timesteps, sv.seqLengths.data());
   size_t workBytes = 0, reserveBytes = 0;
-  rt_->CheckDnn(dnn.cudnnGetRNNTempSpaceSizes(handle_, rnn_, CUDNN_FWD_MODE_TRAINING, xDesc_, &workBytes, &reserveBytes),
-                "cudnnGetRNNTempSpaceSizes");
+  rt_->CheckDnn(dnn.cudnnGetRNNTempSpaceSizes(handle_, rnn_, CUDNN_FWD_MODE_TRAINING, xDesc_, &workBytes, &reserveBytes), "cudnnGetRNNTempSpaceSizes");
   if (reserveBytes != sv.reserveBytes) {
     throw GpuError("cuDNN's reserve space for this call is " + std::to_string(reserveBytes) + " bytes, but the forward pass kept " +
                    std::to_string(sv.reserveBytes));
@@ -280,19 +270,17 @@ void LayerCore::Backward(const SavedCore& sv, const BackwardArgs& a) {
     void* reserve = reserveBytes ? reserveCopy_.at(0) : nullptr;
     void* work = workBytes ? work_.at(0) : nullptr;
     const auto* lengths = static_cast<const int32_t*>(sv.io.at(F.lengths));
-    rt_->CheckDnn(dnn.cudnnRNNBackwardData_v8(handle_, rnn_, lengths, yDesc_, sv.io.at(F.y), gradIo_.at(L.dy), xDesc_, gradIo_.at(L.dx), hDesc_,
-                                              sv.io.at(F.hx), gradIo_.at(L.dhy), gradIo_.at(L.dhx), hDesc_, nullptr, nullptr, nullptr,
-                                              weightSpaceBytes_, weights_.at(0), workBytes, work, reserveBytes, reserve),
+    rt_->CheckDnn(dnn.cudnnRNNBackwardData_v8(handle_, rnn_, lengths, yDesc_, sv.io.at(F.y), gradIo_.at(L.dy), xDesc_, gradIo_.at(L.dx), hDesc_, sv.io.at(F.hx),
+                                              gradIo_.at(L.dhy), gradIo_.at(L.dhx), hDesc_, nullptr, nullptr, nullptr, weightSpaceBytes_, weights_.at(0),
+                                              workBytes, work, reserveBytes, reserve),
                   "cudnnRNNBackwardData_v8");
-    rt_->CheckDnn(dnn.cudnnRNNBackwardWeights_v8(handle_, rnn_, CUDNN_WGRAD_MODE_ADD, lengths, xDesc_, sv.io.at(F.x), hDesc_, sv.io.at(F.hx),
-                                                 yDesc_, sv.io.at(F.y), weightSpaceBytes_, dweights_.at(0), workBytes, work, reserveBytes,
-                                                 reserve),
+    rt_->CheckDnn(dnn.cudnnRNNBackwardWeights_v8(handle_, rnn_, CUDNN_WGRAD_MODE_ADD, lengths, xDesc_, sv.io.at(F.x), hDesc_, sv.io.at(F.hx), yDesc_,
+                                                 sv.io.at(F.y), weightSpaceBytes_, dweights_.at(0), workBytes, work, reserveBytes, reserve),
                   "cudnnRNNBackwardWeights_v8");
     for (int id = 0; id < 6; id++) {
       rt_->CheckCu(cu.cuMemcpyDtoDAsync(g + L.dw + PackedMatrixOffset(id) * elem_, dw + matrixOffset_[id], MatrixElements(id) * elem_, stream_),
                    "cuMemcpyDtoDAsync(dmatrix)");
-      rt_->CheckCu(cu.cuMemcpyDtoDAsync(g + L.dw + PackedBiasOffset(id) * elem_, dw + biasOffset_[id], H * elem_, stream_),
-                   "cuMemcpyDtoDAsync(dbias)");
+      rt_->CheckCu(cu.cuMemcpyDtoDAsync(g + L.dw + PackedBiasOffset(id) * elem_, dw + biasOffset_[id], H * elem_, stream_), "cuMemcpyDtoDAsync(dbias)");
     }
     unsigned char* out = stagingOut_.Reserve(L.total - L.dx);
     rt_->CheckCu(cu.cuMemcpyDtoHAsync(out, g + L.dx, L.total - L.dx, stream_), "cuMemcpyDtoHAsync(gradients)");

@@ -7,8 +7,7 @@
 
 namespace gru_cudnn {
 
-void* OpenFirst(const std::string& library, const std::vector<Candidate>& candidates, bool global, std::vector<Attempt>& log,
-                size_t* chosen) {
+void* OpenFirst(const std::string& library, const std::vector<Candidate>& candidates, bool global, std::vector<Attempt>& log, size_t* chosen) {
   for (size_t i = 0; i < candidates.size(); i++) {
     const Candidate& c = candidates[i];
     Attempt a{library, c.path, c.source, ""};

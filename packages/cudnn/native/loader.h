@@ -28,8 +28,7 @@ struct Attempt {
  * Opens the first candidate that loads (paths that do not exist are logged as "not found"
  * without calling dlopen). Returns the handle, or nullptr; `chosen` gets the index.
  */
-void* OpenFirst(const std::string& library, const std::vector<Candidate>& candidates, bool global, std::vector<Attempt>& log,
-                size_t* chosen);
+void* OpenFirst(const std::string& library, const std::vector<Candidate>& candidates, bool global, std::vector<Attempt>& log, size_t* chosen);
 
 /** dlsym for every name; the names that are missing are appended to `missing`. */
 void* Symbol(void* handle, const char* name, std::vector<std::string>& missing);

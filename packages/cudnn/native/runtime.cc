@@ -191,9 +191,9 @@ std::shared_ptr<Runtime> Runtime::Open(const OpenOptions& o, OpenReport& report)
   }
 
   if (driverOk && cudnnOk && info.driverVersion / 1000 < static_cast<int>(info.cudnnCudartVersion / 1000)) {
-    report.problems.push_back("cuDNN " + VersionText(info.cudnnVersion) + " was built for CUDA " +
-                              CudaVersionText(static_cast<long>(info.cudnnCudartVersion)) + ", but the NVIDIA driver supports CUDA up to " +
-                              CudaVersionText(info.driverVersion) + " (update the driver, or install the cuDNN build for your CUDA)");
+    report.problems.push_back("cuDNN " + VersionText(info.cudnnVersion) + " was built for CUDA " + CudaVersionText(static_cast<long>(info.cudnnCudartVersion)) +
+                              ", but the NVIDIA driver supports CUDA up to " + CudaVersionText(info.driverVersion) +
+                              " (update the driver, or install the cuDNN build for your CUDA)");
     cudnnOk = false;
   }
   // Only once the rest is usable: a cuBLASLt loaded here stays loaded for the process.
@@ -228,9 +228,8 @@ std::shared_ptr<Runtime> Runtime::Open(const OpenOptions& o, OpenReport& report)
   if (step(dnn.cudnnCreate(&handle), "cudnnCreate") && step(dnn.cudnnCreateDropoutDescriptor(&drop), "cudnnCreateDropoutDescriptor") &&
       step(dnn.cudnnSetDropoutDescriptor(drop, handle, 0.f, nullptr, 0, 0), "cudnnSetDropoutDescriptor") &&
       step(dnn.cudnnCreateRNNDescriptor(&rnn), "cudnnCreateRNNDescriptor") &&
-      step(dnn.cudnnSetRNNDescriptor_v8(rnn, CUDNN_RNN_ALGO_STANDARD, CUDNN_GRU, CUDNN_RNN_DOUBLE_BIAS, CUDNN_UNIDIRECTIONAL,
-                                        CUDNN_LINEAR_INPUT, CUDNN_DATA_FLOAT, CUDNN_DATA_FLOAT, CUDNN_FMA_MATH, 1, 1, 1, 1, drop,
-                                        CUDNN_RNN_PADDED_IO_ENABLED),
+      step(dnn.cudnnSetRNNDescriptor_v8(rnn, CUDNN_RNN_ALGO_STANDARD, CUDNN_GRU, CUDNN_RNN_DOUBLE_BIAS, CUDNN_UNIDIRECTIONAL, CUDNN_LINEAR_INPUT,
+                                        CUDNN_DATA_FLOAT, CUDNN_DATA_FLOAT, CUDNN_FMA_MATH, 1, 1, 1, 1, drop, CUDNN_RNN_PADDED_IO_ENABLED),
            "cudnnSetRNNDescriptor_v8")) {
     size_t bytes = 0;
     step(dnn.cudnnGetRNNWeightSpaceSize(handle, rnn, &bytes), "cudnnGetRNNWeightSpaceSize");

@@ -55,8 +55,7 @@ class OpenWorker : public PromiseWorker {
 
 class ForwardWorker : public PromiseWorker {
  public:
-  ForwardWorker(Napi::Env, std::shared_ptr<LayerCore> core, ForwardArgs args)
-      : PromiseWorker("forward"), core_(std::move(core)), args_(std::move(args)) {
+  ForwardWorker(Napi::Env, std::shared_ptr<LayerCore> core, ForwardArgs args) : PromiseWorker("forward"), core_(std::move(core)), args_(std::move(args)) {
     const size_t e = HostSize(core_->dims.host);
     x_ = HostInput(args_.x, e);
     hx_ = HostInput(args_.hx, e);

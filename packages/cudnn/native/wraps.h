@@ -76,5 +76,4 @@ Napi::Promise StartSetWeights(Napi::Env env, std::shared_ptr<LayerCore> core, Ho
 Napi::Promise StartForward(Napi::Env env, std::shared_ptr<LayerCore> core, ForwardArgs args);
 Napi::Promise StartBackward(Napi::Env env, std::shared_ptr<LayerCore> core, std::shared_ptr<SavedCore> saved, BackwardArgs args);
 
-
 }  // namespace gru_cudnn

@@ -44,7 +44,19 @@ const core = await import('@gru/core');
 const cudnn = await import('@gru/cudnn');
 const conformance = await import('@gru/conformance');
 
-const report = { startedAt: new Date().toISOString(), node: process.version, device: null, load: null, conformance: null, semantics: [], precision: [], memory: null, eventLoop: null, concurrency: null, failures: [] };
+const report = {
+  startedAt: new Date().toISOString(),
+  node: process.version,
+  device: null,
+  load: null,
+  conformance: null,
+  semantics: [],
+  precision: [],
+  memory: null,
+  eventLoop: null,
+  concurrency: null,
+  failures: [],
+};
 const log = (line) => console.log(line);
 const fail = (what) => {
   report.failures.push(what);
@@ -80,7 +92,11 @@ const maxAbs = (a, b) => {
 const spec = (D, H, dtype) => ({ units: H, inputDim: D, activation: 'tanh', recurrentActivation: 'sigmoid', useBias: true, resetAfter: true, dtype });
 const weights = (D, H, seed, dtype) => {
   const r = rng(seed);
-  return { kernel: uniform(D * 3 * H, Math.sqrt(6 / (D + 3 * H)), r, dtype), recurrentKernel: uniform(H * 3 * H, Math.sqrt(6 / (4 * H)), r, dtype), bias: uniform(6 * H, 0.1, r, dtype) };
+  return {
+    kernel: uniform(D * 3 * H, Math.sqrt(6 / (D + 3 * H)), r, dtype),
+    recurrentKernel: uniform(H * 3 * H, Math.sqrt(6 / (4 * H)), r, dtype),
+    bias: uniform(6 * H, 0.1, r, dtype),
+  };
 };
 
 // 1. load
@@ -135,7 +151,16 @@ for (const dtype of ['float32', 'float64']) {
         const r = rng(17);
         const s = spec(D, H, dtype);
         const w = weights(D, H, 3, dtype);
-        const req = { x: uniform(B * T * D, 1, r, dtype), batch: B, timesteps: T, mask: masked ? mask : undefined, goBackwards, returnSequences, initialState: uniform(B * H, 0.5, r, dtype), keepForBackward: true };
+        const req = {
+          x: uniform(B * T * D, 1, r, dtype),
+          batch: B,
+          timesteps: T,
+          mask: masked ? mask : undefined,
+          goBackwards,
+          returnSequences,
+          initialState: uniform(B * H, 0.5, r, dtype),
+          keepForBackward: true,
+        };
         const mine = await backend.prepare(s, w);
         const ref = await core.referenceBackend.prepare(s, w);
         const a = await mine.forward(req);
@@ -146,17 +171,26 @@ for (const dtype of ['float32', 'float64']) {
         const gb = await ref.backward(b.saved, { dOutput, dLastState });
         mine.dispose();
         const row = {
-          dtype, masked, goBackwards, returnSequences,
-          output: maxAbs(a.output, b.output), lastState: maxAbs(a.lastState, b.lastState),
-          dx: maxAbs(ga.dx, gb.dx), dInitialState: maxAbs(ga.dInitialState, gb.dInitialState),
-          dKernel: maxAbs(ga.dKernel, gb.dKernel), dRecurrentKernel: maxAbs(ga.dRecurrentKernel, gb.dRecurrentKernel), dBias: maxAbs(ga.dBias, gb.dBias),
+          dtype,
+          masked,
+          goBackwards,
+          returnSequences,
+          output: maxAbs(a.output, b.output),
+          lastState: maxAbs(a.lastState, b.lastState),
+          dx: maxAbs(ga.dx, gb.dx),
+          dInitialState: maxAbs(ga.dInitialState, gb.dInitialState),
+          dKernel: maxAbs(ga.dKernel, gb.dKernel),
+          dRecurrentKernel: maxAbs(ga.dRecurrentKernel, gb.dRecurrentKernel),
+          dBias: maxAbs(ga.dBias, gb.dBias),
         };
         report.semantics.push(row);
         const fwdTol = dtype === 'float64' ? 1e-12 : 5e-6;
         const bwdTol = dtype === 'float64' ? 1e-10 : 1e-4;
         const worstF = Math.max(row.output, row.lastState);
         const worstB = Math.max(row.dx, row.dInitialState, row.dKernel, row.dRecurrentKernel, row.dBias);
-        log(`semantics ${dtype} mask=${masked} back=${goBackwards} seq=${returnSequences}: forward ${worstF.toExponential(2)}, backward ${worstB.toExponential(2)}`);
+        log(
+          `semantics ${dtype} mask=${masked} back=${goBackwards} seq=${returnSequences}: forward ${worstF.toExponential(2)}, backward ${worstB.toExponential(2)}`,
+        );
         if (!(worstF <= fwdTol)) fail(`semantics ${JSON.stringify(row)}: forward differs by ${worstF}`);
         if (!(worstB <= bwdTol)) fail(`semantics ${JSON.stringify(row)}: backward differs by ${worstB}`);
       }
@@ -165,7 +199,13 @@ for (const dtype of ['float32', 'float64']) {
 }
 
 // 4. precision modes against a float64 reference (GPU float64 layer; checked against core in step 3)
-const precisionShapes = small ? [[2, 10, 8, 16]] : [[32, 100, 128, 256], [8, 400, 64, 128], [64, 50, 256, 512]];
+const precisionShapes = small
+  ? [[2, 10, 8, 16]]
+  : [
+      [32, 100, 128, 256],
+      [8, 400, 64, 128],
+      [64, 50, 256, 512],
+    ];
 for (const [B, T, D, H] of precisionShapes) {
   const r = rng(5);
   const x64 = uniform(B * T * D, 1, r, 'float64');
@@ -182,9 +222,16 @@ for (const [B, T, D, H] of precisionShapes) {
     const out = await prepared.forward({ x: to32(x64), batch: B, timesteps: T, goBackwards: false, returnSequences: true });
     prepared.dispose();
     if (precision === 'fp32') fp32Out = out.output;
-    const row = { shape: `B=${B} T=${T} D=${D} H=${H}`, precision, maxAbsErrorVsFloat64: maxAbs(out.output, truth.output), maxAbsDiffVsFp32: maxAbs(out.output, fp32Out) };
+    const row = {
+      shape: `B=${B} T=${T} D=${D} H=${H}`,
+      precision,
+      maxAbsErrorVsFloat64: maxAbs(out.output, truth.output),
+      maxAbsDiffVsFp32: maxAbs(out.output, fp32Out),
+    };
     report.precision.push(row);
-    log(`precision ${row.shape} ${precision}: max |err| vs float64 ${row.maxAbsErrorVsFloat64.toExponential(2)}, vs fp32 ${row.maxAbsDiffVsFp32.toExponential(2)}`);
+    log(
+      `precision ${row.shape} ${precision}: max |err| vs float64 ${row.maxAbsErrorVsFloat64.toExponential(2)}, vs fp32 ${row.maxAbsDiffVsFp32.toExponential(2)}`,
+    );
   }
 }
 
@@ -194,7 +241,14 @@ for (const [B, T, D, H] of precisionShapes) {
   for (let i = 0; i < 20; i++) {
     const r = rng(i);
     const p = await backend.prepare(spec(16, 32, 'float32'), weights(16, 32, i, 'float32'));
-    const out = await p.forward({ x: uniform(4 * 20 * 16, 1, r, 'float32'), batch: 4, timesteps: 20, goBackwards: false, returnSequences: true, keepForBackward: true });
+    const out = await p.forward({
+      x: uniform(4 * 20 * 16, 1, r, 'float32'),
+      batch: 4,
+      timesteps: 20,
+      goBackwards: false,
+      returnSequences: true,
+      keepForBackward: true,
+    });
     await p.backward(out.saved, { dOutput: uniform(out.output.length, 1, r, 'float32') });
     p.dispose();
   }
@@ -222,7 +276,13 @@ for (const [B, T, D, H] of precisionShapes) {
 
   const s = spec(32, 64, 'float32');
   const layers = await Promise.all([1, 2, 3, 4].map((seed) => backend.prepare(s, weights(32, 64, seed, 'float32'))));
-  const reqs = [1, 2, 3, 4].map((seed) => ({ x: uniform(8 * 50 * 32, 1, rng(seed), 'float32'), batch: 8, timesteps: 50, goBackwards: false, returnSequences: true }));
+  const reqs = [1, 2, 3, 4].map((seed) => ({
+    x: uniform(8 * 50 * 32, 1, rng(seed), 'float32'),
+    batch: 8,
+    timesteps: 50,
+    goBackwards: false,
+    returnSequences: true,
+  }));
   const sequential = [];
   for (const l of layers) for (const q of reqs) sequential.push((await l.forward(q)).output);
   const concurrent = await Promise.all(layers.flatMap((l) => reqs.map((q) => l.forward(q))));

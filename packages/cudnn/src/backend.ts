@@ -26,8 +26,9 @@ export type RuntimeOpener = (options: ResolvedOptions) => Promise<DeviceRuntime>
  * on globalThis so that the ESM and CommonJS builds, or two copies of the package, share it too.
  */
 const PROBES_KEY = Symbol.for('@gru/cudnn.pythonProbes');
-const pythonProbes: Map<string, Promise<PythonProbe>> = ((globalThis as Record<symbol, unknown>)[PROBES_KEY] as Map<string, Promise<PythonProbe>> | undefined) ??
-  ((globalThis as Record<symbol, unknown>)[PROBES_KEY] = new Map<string, Promise<PythonProbe>>());
+const pythonProbes: Map<string, Promise<PythonProbe>> = ((globalThis as Record<symbol, unknown>)[PROBES_KEY] as
+  | Map<string, Promise<PythonProbe>>
+  | undefined) ?? ((globalThis as Record<symbol, unknown>)[PROBES_KEY] = new Map<string, Promise<PythonProbe>>());
 
 function probeOnce(executable: string): Promise<PythonProbe> {
   let probe = pythonProbes.get(executable);

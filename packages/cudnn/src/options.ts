@@ -52,7 +52,8 @@ function checkDevice(value: unknown, what: string): number {
 }
 
 function checkPrecision(value: unknown, what: string): Precision {
-  if (!PRECISIONS.includes(value as Precision)) fail('ValueError', `${what} must be one of ${PRECISIONS.map((p) => `'${p}'`).join(', ')}; received ${JSON.stringify(value)}.`);
+  if (!PRECISIONS.includes(value as Precision))
+    fail('ValueError', `${what} must be one of ${PRECISIONS.map((p) => `'${p}'`).join(', ')}; received ${JSON.stringify(value)}.`);
   return value as Precision;
 }
 

@@ -100,9 +100,14 @@ export class CudnnPreparedGru implements PreparedGru {
       return Promise.reject(err);
     }
     this.pending++;
-    const run = this.tail.then(() => task(taken), () => task(taken)).finally(() => {
-      if (--this.pending === 0 && this.disposed) this.release();
-    });
+    const run = this.tail
+      .then(
+        () => task(taken),
+        () => task(taken),
+      )
+      .finally(() => {
+        if (--this.pending === 0 && this.disposed) this.release();
+      });
     this.tail = run.catch(() => undefined);
     return run;
   }
@@ -115,11 +120,17 @@ export class CudnnPreparedGru implements PreparedGru {
   }
 
   forward(request: ForwardRequest): Promise<ForwardResult> {
-    return this.enqueue(() => this.forwardCall(request), (call) => this.runForward(call));
+    return this.enqueue(
+      () => this.forwardCall(request),
+      (call) => this.runForward(call),
+    );
   }
 
   backward(saved: unknown, request: BackwardRequest): Promise<GruGradients> {
-    return this.enqueue(() => this.backwardCall(saved, request), (call) => this.runBackward(call));
+    return this.enqueue(
+      () => this.backwardCall(saved, request),
+      (call) => this.runBackward(call),
+    );
   }
 
   /** Frees the device memory now, or as soon as the calls already made have finished. Idempotent. */
@@ -181,7 +192,13 @@ export class CudnnPreparedGru implements PreparedGru {
     checkLength('dOutput', req.dOutput, outLength, shape.returnSequences ? 'batch*timesteps*units' : 'batch*units');
     if (req.dLastState) checkLength('dLastState', req.dLastState, B * H, 'batch*units');
     const { dy, dhy, dh0Direct } = arrangeOutputGradients(req.dOutput, req.dLastState, plan, shape, dtype);
-    const args: DeviceBackwardArgs = { dy, dhy, dx: alloc(dtype, B * shape.timesteps * D), dhx: alloc(dtype, B * H), dw: alloc(dtype, 3 * H * D + 3 * H * H + 6 * H) };
+    const args: DeviceBackwardArgs = {
+      dy,
+      dhy,
+      dx: alloc(dtype, B * shape.timesteps * D),
+      dhx: alloc(dtype, B * H),
+      dw: alloc(dtype, 3 * H * D + 3 * H * H + 6 * H),
+    };
     return { saved, args, dh0Direct };
   }
 

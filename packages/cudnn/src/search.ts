@@ -109,14 +109,7 @@ function wheelSiblings(libDir: string): string[] {
 function systemLibDirs(arch: string): string[] {
   const triplet = arch === 'arm64' ? 'aarch64-linux-gnu' : 'x86_64-linux-gnu';
   const target = arch === 'arm64' ? 'sbsa-linux' : 'x86_64-linux';
-  return [
-    '/usr/local/cuda/lib64',
-    `/usr/local/cuda/targets/${target}/lib`,
-    `/usr/lib/${triplet}`,
-    '/usr/lib64',
-    '/usr/local/lib',
-    '/opt/conda/lib',
-  ];
+  return ['/usr/local/cuda/lib64', `/usr/local/cuda/targets/${target}/lib`, `/usr/lib/${triplet}`, '/usr/lib64', '/usr/local/lib', '/opt/conda/lib'];
 }
 
 /** Candidates for a user-given path: a library file as is, or a directory (or its lib/, lib64/). */

@@ -59,9 +59,7 @@ export function planSequences(mask: Uint8Array | undefined, batch: number, times
       while (L < timesteps && mask[b * timesteps + L]) L++;
       for (let t = L; t < timesteps; t++) {
         if (mask[b * timesteps + t]) {
-          throw new RangeError(
-            `cuDNN backend: mask row ${b} keeps step ${t} after masking step ${L}; cuDNN needs right-padded masks (a kept prefix per row).`,
-          );
+          throw new RangeError(`cuDNN backend: mask row ${b} keeps step ${t} after masking step ${L}; cuDNN needs right-padded masks (a kept prefix per row).`);
         }
       }
       lengths[b] = L;

@@ -69,13 +69,20 @@ export function packWeights(weights: GruWeights, inputDim: number, units: number
 }
 
 /** The packed cuDNN buffer (weights or their gradients) -> Keras's kernel, recurrentKernel, bias [2, 3H]. */
-export function unpackWeights(packed: ArrayLike<number>, inputDim: number, units: number, dtype: DType): { kernel: FloatArray; recurrentKernel: FloatArray; bias: FloatArray } {
+export function unpackWeights(
+  packed: ArrayLike<number>,
+  inputDim: number,
+  units: number,
+  dtype: DType,
+): { kernel: FloatArray; recurrentKernel: FloatArray; bias: FloatArray } {
   const D = inputDim;
   const H = units;
   const G = 3 * H;
   const off = packedOffsets(D, H);
   if (packed.length !== off.total) {
-    throw new RangeError(`cuDNN weights: the packed buffer must have 3*units*inputDim + 3*units*units + 6*units = ${off.total} elements; received ${packed.length}.`);
+    throw new RangeError(
+      `cuDNN weights: the packed buffer must have 3*units*inputDim + 3*units*units + 6*units = ${off.total} elements; received ${packed.length}.`,
+    );
   }
   const kernel = alloc(dtype, D * G);
   const recurrentKernel = alloc(dtype, H * G);

@@ -1,13 +1,5 @@
 import type { FloatArray } from '@gru/core';
-import type {
-  DeviceBackwardArgs,
-  DeviceForwardArgs,
-  DeviceInfo,
-  DeviceLayer,
-  DeviceLayerDims,
-  DeviceRuntime,
-  DeviceSaved,
-} from '../src/device.js';
+import type { DeviceBackwardArgs, DeviceForwardArgs, DeviceInfo, DeviceLayer, DeviceLayerDims, DeviceRuntime, DeviceSaved } from '../src/device.js';
 
 /**
  * A test double for the GPU: cuDNN's GRU as its documentation states it, in float64, on the

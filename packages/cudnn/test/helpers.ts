@@ -24,7 +24,15 @@ export function uniform(n: number, scale: number, r: () => number, dtype: 'float
 export function emulatedBackend(name = 'cudnn-emulated'): { backend: CudnnBackend; runtime: EmulatedRuntime } {
   const runtime = emulatedRuntime();
   const resolved = resolveOptions({ name }, {});
-  return { backend: backendWith(() => resolved, name, 100, async () => runtime), runtime };
+  return {
+    backend: backendWith(
+      () => resolved,
+      name,
+      100,
+      async () => runtime,
+    ),
+    runtime,
+  };
 }
 
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {

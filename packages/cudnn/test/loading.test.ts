@@ -25,7 +25,12 @@ const wheel: PythonProbe = {
 
 describe('where the libraries are searched', () => {
   it('cuDNN: option, then GRU_CUDNN_PATH, then the pip wheel, LD_LIBRARY_PATH, system directories, and the dynamic linker', () => {
-    const plan = searchPlan({ cudnnPath: '/opt/cudnn', env: { GRU_CUDNN_PATH: '/env/cudnn/libcudnn.so.9', LD_LIBRARY_PATH: '/ld1:/ld2' }, python: wheel, arch: 'x64' });
+    const plan = searchPlan({
+      cudnnPath: '/opt/cudnn',
+      env: { GRU_CUDNN_PATH: '/env/cudnn/libcudnn.so.9', LD_LIBRARY_PATH: '/ld1:/ld2' },
+      python: wheel,
+      arch: 'x64',
+    });
     const sources = plan.cudnn.map((c) => `${c.source}: ${c.path}`);
     expect(sources.slice(0, 7)).toEqual([
       'option cudnnPath: /opt/cudnn/libcudnn.so.9',
@@ -41,7 +46,7 @@ describe('where the libraries are searched', () => {
     expect(plan.notes).toEqual(['option cudaDriverPath: not set', 'GRU_CUDA_DRIVER_PATH: not set']);
   });
 
-  it("cuBLASLt is looked for beside the cuDNN wheel (nvidia/cu13/lib, nvidia/cublas/lib) before anywhere else", () => {
+  it('cuBLASLt is looked for beside the cuDNN wheel (nvidia/cu13/lib, nvidia/cublas/lib) before anywhere else', () => {
     const plan = searchPlan({ env: {}, python: wheel, arch: 'x64' });
     const fromWheel = plan.cudnn.find((c) => c.source.startsWith('pip wheel'));
     expect(fromWheel?.cublasLtDirs).toEqual([
@@ -49,7 +54,10 @@ describe('where the libraries are searched', () => {
       '/venv/lib/python3.12/site-packages/nvidia/cublas/lib',
       '/venv/lib/python3.12/site-packages/nvidia/cu12/lib',
     ]);
-    expect(plan.cublasLtDirs.slice(0, 2)).toEqual(['/venv/lib/python3.12/site-packages/nvidia/cu13/lib', '/venv/lib/python3.12/site-packages/nvidia/cublas/lib']);
+    expect(plan.cublasLtDirs.slice(0, 2)).toEqual([
+      '/venv/lib/python3.12/site-packages/nvidia/cu13/lib',
+      '/venv/lib/python3.12/site-packages/nvidia/cublas/lib',
+    ]);
   });
 
   it('the driver: option, GRU_CUDA_DRIVER_PATH, the dynamic linker, then where containers and WSL put it', () => {
@@ -92,7 +100,10 @@ describe('load() failures name what is missing and every place looked at', () =>
   it('lists the cudnnPath option, GRU_CUDNN_PATH and the Python probe', async () => {
     process.env.GRU_CUDNN_PATH = join(dir, 'from-env');
     const b = createCudnnBackend({ cudnnPath: join(dir, 'from-option'), python: join(dir, 'no-such-python') });
-    const err = await b.load().then(() => null, (e: Error) => e);
+    const err = await b.load().then(
+      () => null,
+      (e: Error) => e,
+    );
     expect(err?.message).toMatch(/^cuDNN backend unavailable: the NVIDIA driver library libcuda\.so\.1 was not found/);
     expect(err?.message).toContain(`${join(dir, 'from-option', 'libcudnn.so.9')} (option cudnnPath)`);
     expect(err?.message).toContain(`${join(dir, 'from-env', 'lib64', 'libcudnn.so.9')} (GRU_CUDNN_PATH)`);
@@ -109,8 +120,13 @@ describe('load() failures name what is missing and every place looked at', () =>
     writeFileSync(join(bad, 'libcudnn.so.9'), 'not an ELF file');
     writeFileSync(join(bad, 'libcuda.so.1'), '');
     const b = createCudnnBackend({ cudnnPath: bad, cudaDriverPath: bad, python: false });
-    const message = await b.load().then(() => '', (e: Error) => e.message);
-    expect(message).toMatch(new RegExp(`${join(bad, 'libcudnn.so.9').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(option cudnnPath\\): [^;]*(invalid ELF header|file too short)`));
+    const message = await b.load().then(
+      () => '',
+      (e: Error) => e.message,
+    );
+    expect(message).toMatch(
+      new RegExp(`${join(bad, 'libcudnn.so.9').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(option cudnnPath\\): [^;]*(invalid ELF header|file too short)`),
+    );
     expect(message).toMatch(/libcuda\.so\.1 \(option cudaDriverPath\): [^;]*(invalid ELF header|file too short)/);
   });
 
@@ -124,7 +140,9 @@ describe('load() failures name what is missing and every place looked at', () =>
     process.env.GRU_CUDNN_DEVICE = 'first';
     const b = createDefaultCudnnBackend();
     expect(b.name).toBe('cudnn');
-    await expect(b.load()).rejects.toThrow(/cuDNN backend unavailable: createCudnnBackend: GRU_CUDNN_DEVICE must be a non-negative integer \(a CUDA device ordinal\); received "first"/);
+    await expect(b.load()).rejects.toThrow(
+      /cuDNN backend unavailable: createCudnnBackend: GRU_CUDNN_DEVICE must be a non-negative integer \(a CUDA device ordinal\); received "first"/,
+    );
     process.env.GRU_CUDNN_DEVICE = '1';
     process.env.GRU_CUDNN_PRECISION = 'fp8';
     await expect(createDefaultCudnnBackend().load()).rejects.toThrow(/GRU_CUDNN_PRECISION must be one of 'fp32', 'tf32', 'fp16'; received "fp8"/);
@@ -134,14 +152,24 @@ describe('load() failures name what is missing and every place looked at', () =>
 describe('options', () => {
   it('explicit options win over the environment; defaults otherwise', () => {
     const env = { GRU_CUDNN_DEVICE: '2', GRU_CUDNN_PRECISION: 'tf32', GRU_CUDNN_PYTHON: '/usr/bin/python3.12' };
-    expect(resolveOptions({}, {})).toEqual({ cudnnPath: undefined, cudaDriverPath: undefined, device: 0, precision: 'fp32', python: 'python3', name: 'cudnn', priority: 100 });
+    expect(resolveOptions({}, {})).toEqual({
+      cudnnPath: undefined,
+      cudaDriverPath: undefined,
+      device: 0,
+      precision: 'fp32',
+      python: 'python3',
+      name: 'cudnn',
+      priority: 100,
+    });
     expect(resolveOptions({}, env)).toMatchObject({ device: 2, precision: 'tf32', python: '/usr/bin/python3.12' });
     expect(resolveOptions({ device: 0, precision: 'fp16', python: false }, env)).toMatchObject({ device: 0, precision: 'fp16', python: false });
     expect(resolveOptions({}, { GRU_CUDNN_PYTHON: '0' }).python).toBe(false);
   });
 
   it('bad options throw at createCudnnBackend, naming the option, the expectation and the value', () => {
-    expect(() => createCudnnBackend({ device: -1 })).toThrow(/createCudnnBackend: `device` must be a non-negative integer \(a CUDA device ordinal\); received -1/);
+    expect(() => createCudnnBackend({ device: -1 })).toThrow(
+      /createCudnnBackend: `device` must be a non-negative integer \(a CUDA device ordinal\); received -1/,
+    );
     expect(() => createCudnnBackend({ device: 1.5 })).toThrow(/received 1.5/);
     expect(() => createCudnnBackend({ precision: 'bf16' as never })).toThrow(/`precision` must be one of 'fp32', 'tf32', 'fp16'; received "bf16"/);
     expect(() => createCudnnBackend({ cudnnPath: '' })).toThrow(/`cudnnPath` must be a non-empty string; received ""/);

@@ -32,7 +32,9 @@ const fakeBackend = (dir: string, extra: Parameters<typeof createCudnnBackend>[0
 describe('load() against fake libraries: each missing or unusable piece is named', () => {
   it('no GPU: cuInit fails', async () => {
     process.env.FAKE_CUDA_NO_DEVICE = '1';
-    await expect(fakeBackend(fake.ok).load()).rejects.toThrow(/no NVIDIA GPU is visible: cuInit returned CUDA_ERROR_NO_DEVICE \(100\): no CUDA-capable device is detected/);
+    await expect(fakeBackend(fake.ok).load()).rejects.toThrow(
+      /no NVIDIA GPU is visible: cuInit returned CUDA_ERROR_NO_DEVICE \(100\): no CUDA-capable device is detected/,
+    );
   });
 
   it('a driver too old for the CUDA that cuDNN was built with', async () => {
@@ -52,17 +54,28 @@ describe('load() against fake libraries: each missing or unusable piece is named
   });
 
   it('cuBLASLt missing beside cuDNN and everywhere else', async () => {
-    const err = await fakeBackend(fake.noCublasLt).load().then(() => null, (e: Error) => e);
+    const err = await fakeBackend(fake.noCublasLt)
+      .load()
+      .then(
+        () => null,
+        (e: Error) => e,
+      );
     expect(err?.message).toMatch(/cuBLASLt \(libcublasLt\.so\.13\), which cuDNN's RNN functions load, was not found/);
     expect(err?.message).toContain(`libcublasLt.so.13: not found at ${join(fake.noCublasLt, 'libcublasLt.so.13')} (beside cuDNN`);
   });
 });
 
 const spec = (D: number, H: number, dtype: 'float32' | 'float64'): GruSpec => ({
-  units: H, inputDim: D, activation: 'tanh', recurrentActivation: 'sigmoid', useBias: true, resetAfter: true, dtype,
+  units: H,
+  inputDim: D,
+  activation: 'tanh',
+  recurrentActivation: 'sigmoid',
+  useBias: true,
+  resetAfter: true,
+  dtype,
 });
 
-function request(B: number, T: number, D: number, H: number, seed: number, dtype: 'float32' | 'float64', extra: Partial<ForwardRequest> = {}): ForwardRequest {
+function request(B: number, T: number, D: number, _H: number, seed: number, dtype: 'float32' | 'float64', extra: Partial<ForwardRequest> = {}): ForwardRequest {
   const r = rng(seed);
   return { x: uniform(B * T * D, 1, r, dtype), batch: B, timesteps: T, goBackwards: false, returnSequences: true, ...extra };
 }
@@ -79,7 +92,14 @@ describe('the addon over the fake GPU', () => {
     await backend.load();
     expect(backend.isLoaded()).toBe(true);
     const info = backend.deviceInfo();
-    expect(info).toMatchObject({ deviceName: 'Fake GPU (host memory)', device: 0, computeCapability: '9.0', driverVersion: 13000, cudnnVersion: 90600, cudnnCudartVersion: 13000 });
+    expect(info).toMatchObject({
+      deviceName: 'Fake GPU (host memory)',
+      device: 0,
+      computeCapability: '9.0',
+      driverVersion: 13000,
+      cudnnVersion: 90600,
+      cudnnCudartVersion: 13000,
+    });
     expect(info?.cudnnPath).toBe(join(fake.ok, 'libcudnn.so.9'));
     expect(info?.driverPath).toBe(join(fake.ok, 'libcuda.so.1'));
     expect(info?.cublasLtPath).toBe(join(fake.ok, 'libcublasLt.so.13'));
@@ -140,11 +160,28 @@ describe('the addon over the fake GPU', () => {
     const before = backend.memoryInUse();
     const layer = new GRU({ units: 4, returnSequences: true, backend: 'cudnn-fake' });
     const x = { shape: [2, 3, 5], data: uniform(30, 1, rng(1), 'float32') };
-    const out = await layer.forward(x, { mask: [[1, 1, 0], [1, 0, 0]] });
+    const out = await layer.forward(x, {
+      mask: [
+        [1, 1, 0],
+        [1, 0, 0],
+      ],
+    });
     expect(out.backend).toBe('cudnn-fake');
     const ref = new GRU({ units: 4, returnSequences: true, backend: 'reference' });
     ref.setWeights(layer.getWeights());
-    expect(maxAbsDiff(out.output.data, (await ref.forward(x, { mask: [[1, 1, 0], [1, 0, 0]] })).output.data)).toBeLessThan(2e-6);
+    expect(
+      maxAbsDiff(
+        out.output.data,
+        (
+          await ref.forward(x, {
+            mask: [
+              [1, 1, 0],
+              [1, 0, 0],
+            ],
+          })
+        ).output.data,
+      ),
+    ).toBeLessThan(2e-6);
     expect(backend.memoryInUse()).toBeGreaterThan(before);
     layer.dispose();
     expect(backend.memoryInUse()).toBe(before);

@@ -11,7 +11,14 @@ const addon = loadAddon();
 const dims = { inputDim: 3, units: 2, dtype: 'float32', precision: 'fp32' };
 const f32 = (n: number) => new Float32Array(n);
 const good = () => ({
-  batch: 2, timesteps: 4, seqLengths: Int32Array.from([4, 1]), x: f32(2 * 4 * 3), hx: f32(4), y: f32(2 * 4 * 2), hy: f32(4), training: false,
+  batch: 2,
+  timesteps: 4,
+  seqLengths: Int32Array.from([4, 1]),
+  x: f32(2 * 4 * 3),
+  hx: f32(4),
+  y: f32(2 * 4 * 2),
+  hy: f32(4),
+  training: false,
 });
 
 describe('native argument checks', () => {
@@ -20,9 +27,18 @@ describe('native argument checks', () => {
     expect(() => addon.validateLayerDims(dims)).not.toThrow();
     expect(() => addon.validateForwardArgs(dims, good())).not.toThrow();
     expect(() => addon.validateForwardArgs(dims, { ...good(), hx: null, y: null })).not.toThrow();
-    expect(() => addon.validateForwardArgs({ ...dims, dtype: 'float64' }, {
-      ...good(), x: new Float64Array(24), hx: new Float64Array(4), y: new Float64Array(16), hy: new Float64Array(4),
-    })).not.toThrow();
+    expect(() =>
+      addon.validateForwardArgs(
+        { ...dims, dtype: 'float64' },
+        {
+          ...good(),
+          x: new Float64Array(24),
+          hx: new Float64Array(4),
+          y: new Float64Array(16),
+          hy: new Float64Array(4),
+        },
+      ),
+    ).not.toThrow();
   });
 
   const layerCases: [string, unknown, RegExp, ErrorConstructor][] = [
@@ -45,7 +61,12 @@ describe('native argument checks', () => {
 
   const forwardCases: [string, Record<string, unknown>, RegExp, ErrorConstructor][] = [
     ['x of the wrong length', { x: f32(23) }, /forward: `x` must have batch\*timesteps\*inputDim = 24 elements; received Float32Array\(23\)/, RangeError],
-    ['x of the wrong type', { x: new Float64Array(24) }, /`x` must be a Float32Array of batch\*timesteps\*inputDim = 24 elements; received Float64Array\(24\)/, TypeError],
+    [
+      'x of the wrong type',
+      { x: new Float64Array(24) },
+      /`x` must be a Float32Array of batch\*timesteps\*inputDim = 24 elements; received Float64Array\(24\)/,
+      TypeError,
+    ],
     ['x a plain array', { x: [1, 2, 3] }, /`x` must be a Float32Array .* received Array\(3\)/, TypeError],
     ['x missing', { x: undefined }, /`x` must be a Float32Array .* received undefined/, TypeError],
     ['hx of the wrong length', { hx: f32(3) }, /`hx` must have batch\*units = 4 elements; received Float32Array\(3\)/, RangeError],
@@ -56,13 +77,23 @@ describe('native argument checks', () => {
     ['timesteps negative', { timesteps: -1 }, /`timesteps` must be an integer .* received the number -1/, RangeError],
     ['timesteps NaN', { timesteps: Number.NaN }, /`timesteps` must be an integer/, RangeError],
     ['batch a string', { batch: '2' }, /`batch` must be a positive integer; received the string '2'/, TypeError],
-    ['seqLengths the wrong type', { seqLengths: Float32Array.from([4, 1]) }, /`seqLengths` must be an Int32Array of batch = 2 elements; received Float32Array\(2\)/, TypeError],
+    [
+      'seqLengths the wrong type',
+      { seqLengths: Float32Array.from([4, 1]) },
+      /`seqLengths` must be an Int32Array of batch = 2 elements; received Float32Array\(2\)/,
+      TypeError,
+    ],
     ['seqLengths the wrong length', { seqLengths: Int32Array.from([4]) }, /`seqLengths` must have batch = 2 elements; received Int32Array\(1\)/, RangeError],
     ['a zero sequence length', { seqLengths: Int32Array.from([4, 0]) }, /`seqLengths\[1\]` must be from 1 to timesteps = 4; received 0/, RangeError],
     ['a length past timesteps', { seqLengths: Int32Array.from([5, 1]) }, /`seqLengths\[0\]` must be from 1 to timesteps = 4; received 5/, RangeError],
     ['training not a boolean', { training: 1 }, /`training` must be a boolean; received the number 1/, TypeError],
     ['a huge batch', { batch: 2 ** 31 - 1, timesteps: 2 ** 31 - 1 }, /more than 2\^40 elements/, RangeError],
-    ['a state too large for cuDNN', { batch: 2 ** 30, timesteps: 1 }, /batch\*units must be at most 2147483647 for cuDNN's state descriptor; received 1073741824\*2 = 2147483648/, RangeError],
+    [
+      'a state too large for cuDNN',
+      { batch: 2 ** 30, timesteps: 1 },
+      /batch\*units must be at most 2147483647 for cuDNN's state descriptor; received 1073741824\*2 = 2147483648/,
+      RangeError,
+    ],
   ];
   for (const [name, patch, message, type] of forwardCases) {
     it(`forward: ${name}`, () => {
@@ -81,16 +112,24 @@ describe('native argument checks', () => {
     const packed = 3 * 2 * 3 + 3 * 2 * 2 + 6 * 2;
     const ok = { dy: f32(16), dhy: f32(4), dx: f32(24), dhx: f32(4), dw: f32(packed) };
     expect(() => addon.validateBackwardArgs(dims, 2, 4, ok)).not.toThrow();
-    expect(() => addon.validateBackwardArgs(dims, 2, 4, { ...ok, dy: f32(15) })).toThrow(/backward: `dy` must have batch\*timesteps\*units = 16 elements; received Float32Array\(15\)/);
+    expect(() => addon.validateBackwardArgs(dims, 2, 4, { ...ok, dy: f32(15) })).toThrow(
+      /backward: `dy` must have batch\*timesteps\*units = 16 elements; received Float32Array\(15\)/,
+    );
     expect(() => addon.validateBackwardArgs(dims, 2, 4, { ...ok, dx: new Float64Array(24) })).toThrow(/`dx` must be a Float32Array/);
-    expect(() => addon.validateBackwardArgs(dims, 2, 4, { ...ok, dw: f32(packed - 1) })).toThrow(/`dw` must have 3\*units\*inputDim \+ 3\*units\*units \+ 6\*units = 42 elements/);
-    expect(() => addon.validateBackwardArgs(dims, 2, 4, { ...ok, dhx: undefined })).toThrow(/`dhx` must be a Float32Array of batch\*units = 4 elements; received undefined/);
+    expect(() => addon.validateBackwardArgs(dims, 2, 4, { ...ok, dw: f32(packed - 1) })).toThrow(
+      /`dw` must have 3\*units\*inputDim \+ 3\*units\*units \+ 6\*units = 42 elements/,
+    );
+    expect(() => addon.validateBackwardArgs(dims, 2, 4, { ...ok, dhx: undefined })).toThrow(
+      /`dhx` must be a Float32Array of batch\*units = 4 elements; received undefined/,
+    );
     expect(() => addon.validateBackwardArgs(dims, 0, 4, ok)).toThrow(/backward: `batch` must be an integer from 1/);
   });
 
   it('weights: the packed buffer must match the layer', () => {
     expect(() => addon.validateWeights(dims, f32(42))).not.toThrow();
-    expect(() => addon.validateWeights(dims, f32(41))).toThrow(/setWeights: `weights` must have 3\*units\*inputDim \+ 3\*units\*units \+ 6\*units = 42 elements; received Float32Array\(41\)/);
+    expect(() => addon.validateWeights(dims, f32(41))).toThrow(
+      /setWeights: `weights` must have 3\*units\*inputDim \+ 3\*units\*units \+ 6\*units = 42 elements; received Float32Array\(41\)/,
+    );
     expect(() => addon.validateWeights({ ...dims, dtype: 'float64' }, f32(42))).toThrow(/must be a Float64Array/);
   });
 
@@ -101,7 +140,9 @@ describe('native argument checks', () => {
 
   it('openRuntime checks its options before searching', () => {
     expect(() => addon.openRuntime(undefined as never)).toThrow(/openRuntime expects \{driver, cudnn, cublasLtDirs, device\}/);
-    expect(() => addon.openRuntime({ driver: [{ path: 1 }], cudnn: [], cublasLtDirs: [], device: 0 } as never)).toThrow(/`driver`\[0\] must be an object with string `path` and `source`/);
+    expect(() => addon.openRuntime({ driver: [{ path: 1 }], cudnn: [], cublasLtDirs: [], device: 0 } as never)).toThrow(
+      /`driver`\[0\] must be an object with string `path` and `source`/,
+    );
     expect(() => addon.openRuntime({ driver: [], cudnn: [], cublasLtDirs: [3], device: 0 } as never)).toThrow(/`cublasLtDirs`\[0\] must be a string/);
     expect(() => addon.openRuntime({ driver: [], cudnn: [], cublasLtDirs: [], device: -1 })).toThrow(/`device` must be an integer from 0 to 1024; received -1/);
   });
@@ -125,7 +166,19 @@ describe('fp16 mode: float -> half -> float on the host', () => {
   const roundTrip = (v: number[]) => [...addon.halfRoundTrip(Float32Array.from(v))];
 
   it('keeps values representable in half exactly', () => {
-    expect(roundTrip([0, -0, 1, -2, 0.5, 65504, -65504, 2 ** -14, 2 ** -24, 1.5, 1024 + 1])).toEqual([0, -0, 1, -2, 0.5, 65504, -65504, 2 ** -14, 2 ** -24, 1.5, 1025]);
+    expect(roundTrip([0, -0, 1, -2, 0.5, 65504, -65504, 2 ** -14, 2 ** -24, 1.5, 1024 + 1])).toEqual([
+      0,
+      -0,
+      1,
+      -2,
+      0.5,
+      65504,
+      -65504,
+      2 ** -14,
+      2 ** -24,
+      1.5,
+      1025,
+    ]);
   });
 
   it('rounds to nearest, ties to even', () => {

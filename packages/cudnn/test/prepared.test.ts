@@ -75,8 +75,19 @@ describe('prepared layer over emulated cuDNN vs the reference backend', () => {
   it('runs float32 layers in float32 arrays within float32 rounding of the reference', async () => {
     const r = rng(3);
     const s = spec(D, H, 'float32');
-    const weights = { kernel: uniform(D * 3 * H, 0.7, r, 'float32'), recurrentKernel: uniform(H * 3 * H, 0.7, r, 'float32'), bias: uniform(6 * H, 0.3, r, 'float32') };
-    const req: ForwardRequest = { x: uniform(B * T * D, 1, r, 'float32'), batch: B, timesteps: T, goBackwards: true, returnSequences: true, mask: MASKS['right-padded'] };
+    const weights = {
+      kernel: uniform(D * 3 * H, 0.7, r, 'float32'),
+      recurrentKernel: uniform(H * 3 * H, 0.7, r, 'float32'),
+      bias: uniform(6 * H, 0.3, r, 'float32'),
+    };
+    const req: ForwardRequest = {
+      x: uniform(B * T * D, 1, r, 'float32'),
+      batch: B,
+      timesteps: T,
+      goBackwards: true,
+      returnSequences: true,
+      mask: MASKS['right-padded'],
+    };
     const { backend } = emulatedBackend();
     const a = await (await backend.prepare(s, weights)).forward(req);
     const b = await (await referenceBackend.prepare(s, weights)).forward(req);
@@ -91,7 +102,15 @@ describe('prepared layer over emulated cuDNN vs the reference backend', () => {
     const s = spec(2, 2);
     const prepared = await backend.prepare(s, { kernel: uniform(12, 1, r), recurrentKernel: uniform(12, 1, r), bias: uniform(12, 1, r) });
     const h0 = uniform(4, 1, r);
-    const out = await prepared.forward({ x: uniform(2 * 3 * 2, 1, r), batch: 2, timesteps: 3, mask: new Uint8Array(6), initialState: h0, goBackwards: false, returnSequences: true });
+    const out = await prepared.forward({
+      x: uniform(2 * 3 * 2, 1, r),
+      batch: 2,
+      timesteps: 3,
+      mask: new Uint8Array(6),
+      initialState: h0,
+      goBackwards: false,
+      returnSequences: true,
+    });
     // Every step of a fully masked row outputs the initial state, which is also the last state.
     expect([...out.lastState]).toEqual([...h0]);
     expect([...out.output.subarray(0, 2)]).toEqual([...h0.subarray(0, 2)]);
@@ -109,10 +128,14 @@ describe('prepared layer over emulated cuDNN vs the reference backend', () => {
     await expect(prepared.forward({ ...base, mask: Uint8Array.from([1, 0, 1, 1, 1, 1]) })).rejects.toThrow(/mask row 0 keeps step 2 after masking step 1/);
     const m = new Float64Array(4).fill(1);
     await expect(prepared.forward({ ...base, inputDropoutMasks: [m, m, m] })).rejects.toThrow(/per-gate dropout masks cannot be applied inside cuDNN/);
-    await expect(prepared.forward({ ...base, x: new Float64Array(5) })).rejects.toThrow(/`x` must have batch\*timesteps\*inputDim = 2\*3\*2 = 12 elements; received 5/);
+    await expect(prepared.forward({ ...base, x: new Float64Array(5) })).rejects.toThrow(
+      /`x` must have batch\*timesteps\*inputDim = 2\*3\*2 = 12 elements; received 5/,
+    );
     const other = await backend.prepare(s, w);
     const kept = await other.forward({ ...base, keepForBackward: true });
-    await expect(prepared.backward(kept.saved, { dOutput: new Float64Array(4) })).rejects.toThrow(/needs the `saved` value of a forward call this prepared layer ran/);
+    await expect(prepared.backward(kept.saved, { dOutput: new Float64Array(4) })).rejects.toThrow(
+      /needs the `saved` value of a forward call this prepared layer ran/,
+    );
     await expect(other.backward(kept.saved, { dOutput: new Float64Array(3) })).rejects.toThrow(/`dOutput` must have batch\*units = 4 elements; received 3/);
   });
 
@@ -138,6 +161,8 @@ describe('prepared layer over emulated cuDNN vs the reference backend', () => {
     prepared.dispose();
     prepared.dispose();
     expect(backend.memoryInUse?.()).toBe(before);
-    await expect(prepared.forward({ x: uniform(12, 1, r), batch: 2, timesteps: 3, goBackwards: false, returnSequences: true })).rejects.toThrow(/disposed prepared layer/);
+    await expect(prepared.forward({ x: uniform(12, 1, r), batch: 2, timesteps: 3, goBackwards: false, returnSequences: true })).rejects.toThrow(
+      /disposed prepared layer/,
+    );
   });
 });

@@ -64,7 +64,20 @@ describe("the cuDNN wheel probe doesn't block the event loop", { timeout: 60_000
     const { python, count } = waitingPython('unasked-python');
     const backend = createCudnnBackend({ name: 'cudnn-unasked', python });
     const spec = { units: 4, inputDim: 3, activation: 'tanh', recurrentActivation: 'sigmoid', useBias: true, resetAfter: true, dtype: 'float32' } as const;
-    backend.supports(spec, { batch: 2, timesteps: 3, mask: 'none', initialState: false, goBackwards: false, returnSequences: true, inputDropoutPerGate: false, recurrentDropout: false, recurrentDropoutRate: 0, training: false, backward: false, unroll: false });
+    backend.supports(spec, {
+      batch: 2,
+      timesteps: 3,
+      mask: 'none',
+      initialState: false,
+      goBackwards: false,
+      returnSequences: true,
+      inputDropoutPerGate: false,
+      recurrentDropout: false,
+      recurrentDropoutRate: 0,
+      training: false,
+      backward: false,
+      unroll: false,
+    });
     expect(runs(count)).toBe(0);
   });
 });

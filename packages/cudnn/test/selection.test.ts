@@ -9,11 +9,21 @@ import { backend } from '../src/index.js';
 
 const SPEC: GruSpec = { units: 4, inputDim: 3, activation: 'tanh', recurrentActivation: 'sigmoid', useBias: true, resetAfter: true, dtype: 'float32' };
 const CALL: GruCallInfo = {
-  batch: 2, timesteps: 5, mask: 'none', initialState: false, goBackwards: false, returnSequences: false,
-  inputDropoutPerGate: false, recurrentDropout: false, recurrentDropoutRate: 0, training: false, backward: false, unroll: false,
+  batch: 2,
+  timesteps: 5,
+  mask: 'none',
+  initialState: false,
+  goBackwards: false,
+  returnSequences: false,
+  inputDropoutPerGate: false,
+  recurrentDropout: false,
+  recurrentDropoutRate: 0,
+  training: false,
+  backward: false,
+  unroll: false,
 };
 
-describe('supports(): Keras\'s cuDNN rules', () => {
+describe("supports(): Keras's cuDNN rules", () => {
   it('accepts what Keras runs on cuDNN: right-padded masks, goBackwards, initial state, sequences, float64, training with input dropout', () => {
     expect(backend.supports(SPEC, CALL)).toBe(true);
     expect(backend.supports(SPEC, { ...CALL, mask: 'right-padded', goBackwards: true, initialState: true, returnSequences: true })).toBe(true);
@@ -40,7 +50,9 @@ describe('supports(): Keras\'s cuDNN rules', () => {
   }
 
   it('declines per-gate input dropout masks (implementation 1 in training), which cuDNN cannot take', () => {
-    expect(backend.supports(SPEC, { ...CALL, training: true, inputDropoutPerGate: true })).toMatch(/three per-gate input dropout masks .* cannot be given to cuDNN/);
+    expect(backend.supports(SPEC, { ...CALL, training: true, inputDropoutPerGate: true })).toMatch(
+      /three per-gate input dropout masks .* cannot be given to cuDNN/,
+    );
   });
 
   it('supportsBackward() applies the layer-level rules', () => {
@@ -61,13 +73,20 @@ const x = { shape: [2, 3, 3], data: Float32Array.from({ length: 18 }, (_, i) => 
 // Core reports a remembered load failure ahead of supports(), so Keras's configuration reasons
 // are checked before anything in this file has tried to load the backend.
 describe('useCudnn true before any load attempt', () => {
-  it('on an ineligible layer it throws Keras\'s message with the rule the layer breaks', async () => {
+  it("on an ineligible layer it throws Keras's message with the rule the layer breaks", async () => {
     const layer = new GRU({ units: 4, useCudnn: true, resetAfter: false });
     await expect(layer.forward(x)).rejects.toThrow(
       /use_cudnn=True was specified, but cuDNN is not supported .*\(cudnn: resetAfter is false \(cuDNN applies the reset gate after the matmul\)/,
     );
     const masked = new GRU({ units: 4, useCudnn: true });
-    await expect(masked.forward(x, { mask: [[1, 0, 1], [1, 1, 1]] })).rejects.toThrow(/cudnn: the mask is not strictly right-padded/);
+    await expect(
+      masked.forward(x, {
+        mask: [
+          [1, 0, 1],
+          [1, 1, 1],
+        ],
+      }),
+    ).rejects.toThrow(/cudnn: the mask is not strictly right-padded/);
   });
 
   it('nothing above tried to load the backend', () => {
@@ -76,7 +95,6 @@ describe('useCudnn true before any load attempt', () => {
 });
 
 describe('selection on a machine without a GPU', () => {
-
   it("useCudnn 'auto': the call falls back and names cudnn's load failure (driver and cuDNN missing, with the places looked at)", async () => {
     const layer = new GRU({ units: 4 });
     const result = await layer.forward(x);
@@ -95,9 +113,11 @@ describe('selection on a machine without a GPU', () => {
     expect(result.skipped.find((s) => s.name === 'cudnn')?.reason).toBe('it has no synchronous path (use the async forward())');
   });
 
-  it('useCudnn true on an eligible layer throws Keras\'s message with the load failure', async () => {
+  it("useCudnn true on an eligible layer throws Keras's message with the load failure", async () => {
     const layer = new GRU({ units: 4, useCudnn: true });
-    await expect(layer.forward(x)).rejects.toThrow(/use_cudnn=True was specified, but cuDNN is not supported .*cudnn: failed to load: cuDNN backend unavailable/);
+    await expect(layer.forward(x)).rejects.toThrow(
+      /use_cudnn=True was specified, but cuDNN is not supported .*cudnn: failed to load: cuDNN backend unavailable/,
+    );
   });
 
   it('useCudnn false passes over it without trying to load it', async () => {
@@ -105,8 +125,10 @@ describe('selection on a machine without a GPU', () => {
     expect(result.skipped.find((s) => s.name === 'cudnn')?.reason).toBe('useCudnn is false');
   });
 
-  it("asking for it by name rejects with the load failure", async () => {
-    await expect(new GRU({ units: 4, backend: 'cudnn' }).forward(x)).rejects.toThrow(/Backend 'cudnn' cannot run this call: failed to load: cuDNN backend unavailable/);
+  it('asking for it by name rejects with the load failure', async () => {
+    await expect(new GRU({ units: 4, backend: 'cudnn' }).forward(x)).rejects.toThrow(
+      /Backend 'cudnn' cannot run this call: failed to load: cuDNN backend unavailable/,
+    );
   });
 
   it('load() itself rejects with the same clear reason, and memoryInUse() is 0', async () => {

@@ -32,7 +32,10 @@ const request = (): ForwardRequest => ({
   returnSequences: true,
   keepForBackward: true,
 });
-const gradients = () => ({ dOutput: uniform(B * T * H, 1, rng(7), 'float32') as Float32Array, dLastState: uniform(B * H, 1, rng(8), 'float32') as Float32Array });
+const gradients = () => ({
+  dOutput: uniform(B * T * H, 1, rng(7), 'float32') as Float32Array,
+  dLastState: uniform(B * H, 1, rng(8), 'float32') as Float32Array,
+});
 
 function sameBits(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
   return a.length === b.length && Array.from(a).every((v, i) => Object.is(v, b[i]));
@@ -44,7 +47,8 @@ function expectSameForward(got: ForwardResult, want: ForwardResult): void {
 }
 
 function expectSameGradients(got: GruGradients, want: GruGradients): void {
-  for (const k of ['dx', 'dInitialState', 'dKernel', 'dRecurrentKernel', 'dBias'] as const) expect(sameBits(got[k] as Float32Array, want[k] as Float32Array)).toBe(true);
+  for (const k of ['dx', 'dInitialState', 'dKernel', 'dRecurrentKernel', 'dBias'] as const)
+    expect(sameBits(got[k] as Float32Array, want[k] as Float32Array)).toBe(true);
 }
 
 /** An undisturbed forward and backward with `w`. */
@@ -141,7 +145,11 @@ describe('shared, offset and odd-length views', () => {
     for (const offset of [1, 3]) {
       it(`${shared ? 'SharedArrayBuffer' : 'ArrayBuffer'} views at element offset ${offset}: every argument, same results`, async () => {
         const want = await undisturbed();
-        const w = { kernel: view(weights.kernel, offset, shared), recurrentKernel: view(weights.recurrentKernel, offset, shared), bias: view(weights.bias, offset, shared) };
+        const w = {
+          kernel: view(weights.kernel, offset, shared),
+          recurrentKernel: view(weights.recurrentKernel, offset, shared),
+          bias: view(weights.bias, offset, shared),
+        };
         const p = await backend.prepare(spec, w);
         const base = request();
         const req: ForwardRequest = {
@@ -153,7 +161,10 @@ describe('shared, offset and odd-length views', () => {
         const got = await p.forward(req);
         expectSameForward(got, want.forward);
         const g = gradients();
-        expectSameGradients(await p.backward(got.saved, { dOutput: view(g.dOutput, offset, shared), dLastState: view(g.dLastState, offset, shared) }), want.gradients);
+        expectSameGradients(
+          await p.backward(got.saved, { dOutput: view(g.dOutput, offset, shared), dLastState: view(g.dLastState, offset, shared) }),
+          want.gradients,
+        );
         await p.setWeights(w);
         expectSameForward(await p.forward(req), want.forward);
         p.dispose();

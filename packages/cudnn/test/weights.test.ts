@@ -36,17 +36,33 @@ describe('cuDNN weight layout', () => {
     for (let j = 0; j < H; j++) for (let k = 0; k < D; k++) expect(packed[off.matrix[1] + j * D + k]).toBe(w.kernel[k * G + gate.z * H + j]);
     for (let j = 0; j < H; j++) for (let k = 0; k < D; k++) expect(packed[off.matrix[2] + j * D + k]).toBe(w.kernel[k * G + gate.h * H + j]);
     // R_r, R_z, R_n (IDs 3, 4, 5) from the recurrent kernel, [H, H].
-    for (const [id, g] of [[3, gate.r], [4, gate.z], [5, gate.h]]) {
+    for (const [id, g] of [
+      [3, gate.r],
+      [4, gate.z],
+      [5, gate.h],
+    ]) {
       for (let j = 0; j < H; j++) for (let k = 0; k < H; k++) expect(packed[off.matrix[id] + j * H + k]).toBe(w.recurrentKernel[k * G + g * H + j]);
     }
     // Biases: IDs 0..2 from the input row, 3..5 from the recurrent row.
-    for (const [id, row, g] of [[0, 0, gate.r], [1, 0, gate.z], [2, 0, gate.h], [3, 1, gate.r], [4, 1, gate.z], [5, 1, gate.h]]) {
+    for (const [id, row, g] of [
+      [0, 0, gate.r],
+      [1, 0, gate.z],
+      [2, 0, gate.h],
+      [3, 1, gate.r],
+      [4, 1, gate.z],
+      [5, 1, gate.h],
+    ]) {
       for (let j = 0; j < H; j++) expect(packed[off.bias[id] + j]).toBe(w.bias[row * G + g * H + j]);
     }
   });
 
   it('unpacks to exactly the Keras weights (pack then unpack is the identity)', () => {
-    for (const [D, H, seed] of [[1, 1, 1], [5, 3, 2], [2, 7, 3], [16, 8, 4]]) {
+    for (const [D, H, seed] of [
+      [1, 1, 1],
+      [5, 3, 2],
+      [2, 7, 3],
+      [16, 8, 4],
+    ]) {
       for (const dtype of ['float32', 'float64'] as const) {
         const w = kerasWeights(D, H, seed, dtype);
         const back = unpackWeights(packWeights(w, D, H, dtype), D, H, dtype);
@@ -71,8 +87,12 @@ describe('cuDNN weight layout', () => {
 
   it('refuses weights of the wrong size, naming the weight and the expected count', () => {
     const w = kerasWeights(3, 2, 5);
-    expect(() => packWeights({ ...w, kernel: w.kernel.subarray(1) }, 3, 2, 'float64')).toThrow(/`kernel` must have inputDim\*3\*units = 3\*6 = 18 elements; received 17/);
-    expect(() => packWeights({ ...w, recurrentKernel: new Float64Array(5) }, 3, 2, 'float64')).toThrow(/`recurrentKernel` must have .* = 12 elements; received 5/);
+    expect(() => packWeights({ ...w, kernel: w.kernel.subarray(1) }, 3, 2, 'float64')).toThrow(
+      /`kernel` must have inputDim\*3\*units = 3\*6 = 18 elements; received 17/,
+    );
+    expect(() => packWeights({ ...w, recurrentKernel: new Float64Array(5) }, 3, 2, 'float64')).toThrow(
+      /`recurrentKernel` must have .* = 12 elements; received 5/,
+    );
     expect(() => packWeights({ ...w, bias: null }, 3, 2, 'float64')).toThrow(/`bias` must have 2\*3\*units .* = 12 elements; received null/);
     expect(() => packWeights({ ...w, bias: new Float64Array(6) }, 3, 2, 'float64')).toThrow(/received 6/);
     expect(() => unpackWeights(new Float64Array(3), 3, 2, 'float64')).toThrow(/= 42 elements; received 3/);

@@ -20,7 +20,17 @@ async function open(which) {
       read(bytes) {
         const f = new h.File(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
         let n = 0;
-        const walk = (g) => { void g.attrs; for (const k of g.keys) { const c = g.get(k); if (c instanceof h.Group) walk(c); else if (c) { void c.attrs; if (c.shape.reduce((a, b) => a * b, 1) < 5e7) n += Float32Array.from(c.value).length; } } };
+        const walk = (g) => {
+          void g.attrs;
+          for (const k of g.keys) {
+            const c = g.get(k);
+            if (c instanceof h.Group) walk(c);
+            else if (c) {
+              void c.attrs;
+              if (c.shape.reduce((a, b) => a * b, 1) < 5e7) n += Float32Array.from(c.value).length;
+            }
+          }
+        };
         walk(f);
         return n;
       },
@@ -38,11 +48,22 @@ async function open(which) {
       try {
         f = new h.File(name, 'r');
         let n = 0;
-        const walk = (g) => { void g.attrs; for (const key of g.keys()) { const c = g.get(key); if (c?.type === 'Group') walk(c); else if (c) { if (c.shape.reduce((a, b) => a * b, 1) < 5e7) n += c.value.length; } } };
+        const walk = (g) => {
+          void g.attrs;
+          for (const key of g.keys()) {
+            const c = g.get(key);
+            if (c?.type === 'Group') walk(c);
+            else if (c) {
+              if (c.shape.reduce((a, b) => a * b, 1) < 5e7) n += c.value.length;
+            }
+          }
+        };
         walk(f);
         return n;
       } finally {
-        try { f?.close(); } catch {}
+        try {
+          f?.close();
+        } catch {}
         FS.unlink(name);
       }
     },
@@ -52,8 +73,15 @@ async function open(which) {
 function mutate(base, r) {
   const b = new Uint8Array(base);
   const k = r();
-  if (k < 0.4) { for (let i = 0; i < 1 + Math.floor(r() * 8); i++) b[Math.floor(r() * b.length)] ^= 1 << Math.floor(r() * 8); return b; }
-  if (k < 0.7) { const p = Math.floor(r() * b.length); b.fill(0xff, p, p + 1 + Math.floor(r() * 8)); return b; }
+  if (k < 0.4) {
+    for (let i = 0; i < 1 + Math.floor(r() * 8); i++) b[Math.floor(r() * b.length)] ^= 1 << Math.floor(r() * 8);
+    return b;
+  }
+  if (k < 0.7) {
+    const p = Math.floor(r() * b.length);
+    b.fill(0xff, p, p + 1 + Math.floor(r() * 8));
+    return b;
+  }
   return b.slice(0, Math.floor(r() * b.length));
 }
 
@@ -68,13 +96,20 @@ if (mode === 'child') {
   for (let i = 0; i < reps; i++) reader.read(bytes);
   const steadyMs = (performance.now() - t) / reps;
   let seed = 7;
-  const r = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
-  let errors = 0, ok = 0, slowest = 0;
+  const r = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+  let errors = 0,
+    ok = 0,
+    slowest = 0;
   if (bytes.length < 1e6) {
     for (let i = 0; i < 1000; i++) {
       const m = mutate(bytes, r);
       const s = performance.now();
-      try { reader.read(m); ok++; } catch { errors++; }
+      try {
+        reader.read(m);
+        ok++;
+      } catch {
+        errors++;
+      }
       slowest = Math.max(slowest, performance.now() - s);
     }
   }
@@ -98,10 +133,23 @@ if (mode === 'child') {
   }
   const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   for (const which of ['jsfive', 'h5wasm']) {
-    for (const [label, path] of [['small', small], ['25 MB', big]]) {
-      const runs = [0, 1, 2].map(() => JSON.parse(execFileSync(process.execPath, [self, small, 'child', which, path], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 1 << 26 }).trim().split('\n').pop()));
+    for (const [label, path] of [
+      ['small', small],
+      ['25 MB', big],
+    ]) {
+      const runs = [0, 1, 2].map(() =>
+        JSON.parse(
+          execFileSync(process.execPath, [self, small, 'child', which, path], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 1 << 26 })
+            .trim()
+            .split('\n')
+            .pop(),
+        ),
+      );
       const m = (key) => median(runs.map((x) => x[key])).toFixed(2);
-      console.log(`${which.padEnd(7)} ${label.padEnd(6)} start ${m('startMs')} ms, first read ${m('firstMs')} ms, steady read ${m('steadyMs')} ms` + (label === 'small' ? `, fuzz ${JSON.stringify(runs[0].fuzz)}` : ''));
+      console.log(
+        `${which.padEnd(7)} ${label.padEnd(6)} start ${m('startMs')} ms, first read ${m('firstMs')} ms, steady read ${m('steadyMs')} ms` +
+          (label === 'small' ? `, fuzz ${JSON.stringify(runs[0].fuzz)}` : ''),
+      );
     }
   }
 }

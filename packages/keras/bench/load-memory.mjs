@@ -22,12 +22,17 @@ if (args[0] === '--child') {
   const ms = performance.now() - started;
   const peak = process.resourceUsage().maxRSS * 1024;
   const parameters = how === 'parseModel' ? result.spec.parameterCount : result.parameterCount;
-  process.stdout.write(JSON.stringify({ ms, peakGrowth: peak - rssBefore, weightBytes: 4 * parameters, parameters, arrayBuffers: process.memoryUsage().arrayBuffers }));
+  process.stdout.write(
+    JSON.stringify({ ms, peakGrowth: peak - rssBefore, weightBytes: 4 * parameters, parameters, arrayBuffers: process.memoryUsage().arrayBuffers }),
+  );
 } else {
   for (const arg of args) {
     const [file, config] = arg.split(':');
     for (const how of ['parseModel', 'loadModel']) {
-      const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--child', how, file, ...(config ? [config] : [])], { encoding: 'utf8', maxBuffer: 1 << 20 });
+      const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--child', how, file, ...(config ? [config] : [])], {
+        encoding: 'utf8',
+        maxBuffer: 1 << 20,
+      });
       const r = JSON.parse(out);
       console.log(
         `${file.split('/').pop()} ${how}: ${(r.parameters / 1e6).toFixed(1)}M parameters (${(r.weightBytes / 2 ** 20).toFixed(0)} MiB float32), ` +

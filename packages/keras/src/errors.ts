@@ -13,7 +13,11 @@ export class KerasFileError extends Error {
 
 /** The model uses a layer class or option that gru does not implement. */
 export class UnsupportedLayerError extends KerasFileError {
-  constructor(readonly className: string, readonly layerName: string, message: string) {
+  constructor(
+    readonly className: string,
+    readonly layerName: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'UnsupportedLayerError';
   }
@@ -29,7 +33,10 @@ export class UnsafeModelError extends KerasFileError {
 
 /** A size read from the file (or the file itself) is over one of the `LoadLimits`. */
 export class LimitError extends KerasFileError {
-  constructor(readonly limit: string, message: string) {
+  constructor(
+    readonly limit: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'LimitError';
   }

@@ -71,7 +71,9 @@ function checkOptions(options: LoadOptions): void {
 function givenConfig(options: LoadOptions, limits: LoadLimits, label: string): unknown {
   const config = options.config;
   if (config === undefined) {
-    throw new KerasFileError(`${label} holds weights only; pass the model config as options.config (for example the config.json of a .keras archive, or model.to_json()).`);
+    throw new KerasFileError(
+      `${label} holds weights only; pass the model config as options.config (for example the config.json of a .keras archive, or model.to_json()).`,
+    );
   }
   return typeof config === 'string' ? parseJson(config, 'options.config', limits) : config;
 }
@@ -93,10 +95,16 @@ function parseArchive(bytes: Uint8Array, label: string, limits: LoadLimits, budg
   // Keras writes config.json before model.weights.h5: the config then bounds how far the weights
   // entry may inflate, and the spec made for that is reused.
   let early: { config: Uint8Array; metadata: Uint8Array | undefined; spec: ModelSpec } | undefined;
-  const archive = readKerasArchive(bytes, limits, (config, metadata) => {
-    early = { config, metadata, spec: specOf(config, metadata) };
-    return keras3WeightsFileBound(early.spec);
-  }, budget, owned);
+  const archive = readKerasArchive(
+    bytes,
+    limits,
+    (config, metadata) => {
+      early = { config, metadata, spec: specOf(config, metadata) };
+      return keras3WeightsFileBound(early.spec);
+    },
+    budget,
+    owned,
+  );
   const spec = early && early.config === archive.config && early.metadata === archive.metadata ? early.spec : specOf(archive.config, archive.metadata);
   // The inflated entry is the loader's own buffer: weights may be views of it.
   const file = new H5File(archive.weights, `${label}: model.weights.h5`, { budget, owned: true });
@@ -134,7 +142,13 @@ function parseHdf5File(file: H5File, options: LoadOptions, limits: LoadLimits): 
   throw new KerasFileError(`${label} is an HDF5 file but not a Keras model or weights file (top-level members: ${root.keys().join(', ') || 'none'}).`);
 }
 
-async function parseTfjs(bytes: Uint8Array, label: string, siblings: ((p: string) => Promise<Uint8Array>) | undefined, options: LoadOptions, ctx: ReadContext): Promise<ParsedModel> {
+async function parseTfjs(
+  bytes: Uint8Array,
+  label: string,
+  siblings: ((p: string) => Promise<Uint8Array>) | undefined,
+  options: LoadOptions,
+  ctx: ReadContext,
+): Promise<ParsedModel> {
   const { limits } = ctx;
   const json = parseJson(bytes, label, limits);
   if (!isObject(json)) throw new KerasFileError(`${label} must hold a JSON object.`);
@@ -157,7 +171,9 @@ async function parseTfjs(bytes: Uint8Array, label: string, siblings: ((p: string
   const spec: ModelSpec = modelSpec(config, version ?? 'unknown', compat, limits, `${label}: modelTopology`);
   const reader = options.files !== undefined ? givenSiblings(options.files, ctx) : siblings;
   if (!reader) {
-    throw new KerasFileError(`${label} names its weight shards by relative path; when model.json is given as bytes, pass the shards as options.files ({'group1-shard1of1.bin': bytes}).`);
+    throw new KerasFileError(
+      `${label} names its weight shards by relative path; when model.json is given as bytes, pass the shards as options.files ({'group1-shard1of1.bin': bytes}).`,
+    );
   }
   return { format: 'tfjs', spec, weights: await readTfjsWeights(spec, json.weightsManifest, reader, limits, ctx.budget) };
 }

@@ -1,7 +1,7 @@
 import { GruError, toTensor, type GRU, type Tensor, type TensorLike } from '@gru/core';
 import type { ModelFormat, ModelSpec, ParsedModel, Shape } from './config/spec.js';
 import { formatShape } from './errors.js';
-import { ModelLayer, weightTensor, type CallContext, type Flow } from './layers/base.js';
+import { type ModelLayer, weightTensor, type CallContext, type Flow } from './layers/base.js';
 import { BidirectionalLayer } from './layers/bidirectional.js';
 import { DenseLayer } from './layers/dense.js';
 import { GruLayer } from './layers/gru.js';
@@ -152,7 +152,8 @@ export class KerasModel {
   }
 
   private context(options: PredictOptions): CallContext {
-    if (typeof options !== 'object' || options === null) throw new GruError('ValueError', `predict options must be an object such as {backend: 'cpu'}, received ${String(options)}.`);
+    if (typeof options !== 'object' || options === null)
+      throw new GruError('ValueError', `predict options must be an object such as {backend: 'cpu'}, received ${String(options)}.`);
     const unknown = Object.keys(options).filter((k) => k !== 'backend');
     if (unknown.length) throw new GruError('ValueError', `Unknown predict option(s): ${unknown.join(', ')}. Known options: backend.`);
     const backend = options.backend ?? this.defaultBackend;

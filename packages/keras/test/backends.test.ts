@@ -70,7 +70,9 @@ describe('saved models on every backend', () => {
       const reason = unavailable.get(backend);
       if (reason !== undefined) {
         if (expected(backend)) {
-          throw new Error(`backend '${backend}' is expected here (${backend === 'reference' ? 'always' : `CI=true, expected: ${[...EXPECTED_IN_CI].join(', ')}`}) but did not load: ${reason}`);
+          throw new Error(
+            `backend '${backend}' is expected here (${backend === 'reference' ? 'always' : `CI=true, expected: ${[...EXPECTED_IN_CI].join(', ')}`}) but did not load: ${reason}`,
+          );
         }
         ctx.skip(`${backend} not run on this machine: ${reason}`);
       }

@@ -121,7 +121,10 @@ describe('a load allocates at most limits.maxBytes, and legitimate models load h
     expect(loaded.weights.flat().reduce((n, w) => n + w.length, 0)).toBe(PARAMETERS);
     const error = await parseModel(zip, { limits: { maxBytes: 4 * MiB } }).catch((e) => e);
     expect(error).toBeInstanceOf(LimitError);
-    const m = /\.keras archive entry 'model\.weights\.h5' \(inflating\) needs (\d+) bytes, and this load has already allocated (\d+) of the 4194304 bytes allowed by limits\.maxBytes/.exec(error.message);
+    const m =
+      /\.keras archive entry 'model\.weights\.h5' \(inflating\) needs (\d+) bytes, and this load has already allocated (\d+) of the 4194304 bytes allowed by limits\.maxBytes/.exec(
+        error.message,
+      );
     expect(m, error.message).not.toBeNull();
     // Stopped at the bound: what was kept is within it, and the refused piece is one inflated push
     // (4 KiB of input; deflate expands at most 1032x), checked before it is kept.
@@ -133,13 +136,17 @@ describe('a load allocates at most limits.maxBytes, and legitimate models load h
     const bytes = weightsEntry();
     const parsed = await parseModel(bytes, { config });
     expect(parsed.weights.flat().every((w) => w.buffer !== bytes.buffer)).toBe(true);
-    await expect(parseModel(bytes, { config, limits: { maxBytes: 8 * MiB } })).rejects.toThrow(/layer 'gru' recurrent_kernel .* needs 12582912 bytes, .* limits\.maxBytes/);
+    await expect(parseModel(bytes, { config, limits: { maxBytes: 8 * MiB } })).rejects.toThrow(
+      /layer 'gru' recurrent_kernel .* needs 12582912 bytes, .* limits\.maxBytes/,
+    );
   });
 
   it('chunked, gzip-compressed datasets (a 59 KB file of 12.7 MB of zeros) are refused before anything is inflated', async () => {
     const { error, growth } = await arrayBuffersOf(() => parseModel(join(FIXTURES, 'gzip_zeros_gru1024.weights.h5'), { config }));
     expect(error).toBeInstanceOf(KerasFileError);
-    expect(error.message).toMatch(/kernel \('\/layers\/gru\/cell\/vars\/0'\) is stored with filters \(compression\); Keras writes contiguous, unfiltered datasets/);
+    expect(error.message).toMatch(
+      /kernel \('\/layers\/gru\/cell\/vars\/0'\) is stored with filters \(compression\); Keras writes contiguous, unfiltered datasets/,
+    );
     expect(growth).toBeLessThan(2 * MiB);
   });
 

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BidirectionalLayer, EmbeddingLayer, loadModel, modelFromParsed, parseModel, type KerasModel, type LoadOptions } from '../src/index.js';
+import { BidirectionalLayer, type EmbeddingLayer, loadModel, modelFromParsed, parseModel, type KerasModel, type LoadOptions } from '../src/index.js';
 import { expectClose, FIXTURES, maxExcess, readJson, withoutSharedIds, type JsonTensor } from './helpers.js';
 
 /** A fixture made by generate_fixtures.py: the files, the config, every weight, an input and Keras's outputs. */
@@ -61,7 +61,10 @@ describe('round trips: weights read from a file equal the ones Keras wrote', () 
       withWeights.forEach((layer, i) => {
         const want = ref.layers[i].weights;
         const got = layer.getWeights();
-        expect(got.map((w) => w.shape), layer.name).toEqual(want.map((w) => w.shape));
+        expect(
+          got.map((w) => w.shape),
+          layer.name,
+        ).toEqual(want.map((w) => w.shape));
         got.forEach((w, j) => expect(Array.from(w.data), want[j].path).toEqual(want[j].data));
       });
     });

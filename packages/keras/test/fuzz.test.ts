@@ -68,7 +68,9 @@ function runTarget(target: Target, deadlineMs = DEADLINE_MS): Promise<Stats> {
 
 async function fuzz(target: Target): Promise<void> {
   const stats = await runTarget(target);
-  const top = Object.entries(stats.messages).sort((a, b) => b[1] - a[1]).slice(0, 3);
+  const top = Object.entries(stats.messages)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 3);
   console.log(
     `${target.file}: ${stats.count} inputs, ${stats.loaded} loaded, ${stats.refused} refused, slowest ${stats.slowestMs.toFixed(1)} ms; ` +
       `top errors: ${top.map(([m, n]) => `${n}x ${m}`).join(' | ')}`,
@@ -101,7 +103,14 @@ describe('fuzz: mutated files load or fail with an Error, quickly and in bounded
   }, 600_000);
 
   it('TF.js model.json and shards', async () => {
-    await fuzz({ kind: 'tfjs', file: 'tfjs_embed_bidir', json: 'tfjs_embed_bidir.json', count: 800, seed: 5, shards: ['group1-shard1of2.bin', 'group1-shard2of2.bin'] });
+    await fuzz({
+      kind: 'tfjs',
+      file: 'tfjs_embed_bidir',
+      json: 'tfjs_embed_bidir.json',
+      count: 800,
+      seed: 5,
+      shards: ['group1-shard1of2.bin', 'group1-shard2of2.bin'],
+    });
   }, 600_000);
 
   it('the harness itself fails loudly: on a deadline, and when a worker dies', async () => {

@@ -65,7 +65,9 @@ describe('HDF5 dataset values must lie in the file, apart from its structures an
   it("values pointed into the dataset's own object header are refused", async () => {
     const err = await load(withAddress(KERNEL, (b) => recordOf(b, KERNEL).offset)).catch((e) => e);
     expect(err).toBeInstanceOf(KerasFileError);
-    expect(err.message).toMatch(/'\/layers\/gru\/cell\/vars\/0' stores its values at bytes \d+\.\.\d+, which overlap the object header of '\/layers\/gru\/cell\/vars\/0'/);
+    expect(err.message).toMatch(
+      /'\/layers\/gru\/cell\/vars\/0' stores its values at bytes \d+\.\.\d+, which overlap the object header of '\/layers\/gru\/cell\/vars\/0'/,
+    );
   });
 
   it("values pointed into a group's local heap or B-tree are refused", async () => {
@@ -76,11 +78,16 @@ describe('HDF5 dataset values must lie in the file, apart from its structures an
     const vars = (file.root.group('layers/dense_1/vars') as unknown as { node: { _dataobjects: Record_ } }).node._dataobjects;
     const view = new DataView(bytes.buffer);
     const symbolTable = message(vars, 0x11);
-    for (const [field, what] of [[0, 'a B-tree node'], [8, 'the local heap']] as const) {
+    for (const [field, what] of [
+      [0, 'a B-tree node'],
+      [8, 'the local heap'],
+    ] as const) {
       const target = Number(view.getBigUint64(symbolTable + field, true));
       const err = await load(withAddress(bias, () => target)).catch((e) => e);
       expect(err, what).toBeInstanceOf(KerasFileError);
-      expect(err.message).toMatch(new RegExp(`dataset '/${bias}' stores its values at bytes ${target}\\.\\.${target + 4}, which overlap ${what} of group '/layers/dense_1/vars'`));
+      expect(err.message).toMatch(
+        new RegExp(`dataset '/${bias}' stores its values at bytes ${target}\\.\\.${target + 4}, which overlap ${what} of group '/layers/dense_1/vars'`),
+      );
     }
   });
 

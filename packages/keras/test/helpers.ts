@@ -59,7 +59,11 @@ export function expectClose(got: Tensor, want: JsonTensor, what = 'prediction'):
 export function withoutSharedIds(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(withoutSharedIds);
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).filter(([k]) => k !== 'shared_object_id').map(([k, v]) => [k, withoutSharedIds(v)]));
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([k]) => k !== 'shared_object_id')
+        .map(([k, v]) => [k, withoutSharedIds(v)]),
+    );
   }
   return value;
 }

@@ -38,14 +38,14 @@ function close(server: Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
-describe('URL loads: shard redirects stay in model.json\'s folder; loads can be cancelled and have a deadline', () => {
+describe("URL loads: shard redirects stay in model.json's folder; loads can be cancelled and have a deadline", () => {
   let model: Awaited<ReturnType<typeof serve>>;
   let other: Awaited<ReturnType<typeof serve>>;
   /** Requests the model server saw that asked for a stalled response, resolved when one arrives. */
   let stalled: () => void = () => {};
 
   beforeAll(async () => {
-    other = await serve((req, res) => res.end('other origin')); // a loader that followed a redirect here would get these bytes
+    other = await serve((_req, res) => res.end('other origin')); // a loader that followed a redirect here would get these bytes
     model = await serve((req, res) => {
       const url = req.url ?? '';
       const send = (body: string | Uint8Array) => res.end(body);
@@ -90,14 +90,14 @@ describe('URL loads: shard redirects stay in model.json\'s folder; loads can be 
   it('a shard answering 302 to another origin is refused, and nothing is fetched from there', async () => {
     const err = await loadModel(`${model.origin}/m/cross/model.json`).catch((e) => e);
     expect(err).toBeInstanceOf(KerasFileError);
-    expect(err.message).toBe(
-      `Weight shard "x1.bin" redirects to ${other.origin}/evil/x1.bin, outside ${model.origin}/m/cross/; refusing to follow it.`,
-    );
+    expect(err.message).toBe(`Weight shard "x1.bin" redirects to ${other.origin}/evil/x1.bin, outside ${model.origin}/m/cross/; refusing to follow it.`);
     expect(other.requests).toEqual([]);
   });
 
   it('a redirect out of the folder on the same origin is refused too', async () => {
-    await expect(loadModel(`${model.origin}/m/up/model.json`)).rejects.toThrow(/Weight shard "x1\.bin" redirects to http:\/\/127\.0\.0\.1:\d+\/secret\.bin, outside .*\/m\/up\/; refusing to follow it/);
+    await expect(loadModel(`${model.origin}/m/up/model.json`)).rejects.toThrow(
+      /Weight shard "x1\.bin" redirects to http:\/\/127\.0\.0\.1:\d+\/secret\.bin, outside .*\/m\/up\/; refusing to follow it/,
+    );
     expect(model.requests).not.toContain('/secret.bin');
   });
 
@@ -120,7 +120,9 @@ describe('URL loads: shard redirects stay in model.json\'s folder; loads can be 
   it('timeoutMs: a server that never answers fails the load with a clear error', async () => {
     const err = await loadModel(`${model.origin}/m/stall-headers.json`, { timeoutMs: 300 }).catch((e) => e);
     expect(err).toBeInstanceOf(KerasFileError);
-    expect(err.message).toMatch(/^Fetching http:\/\/127\.0\.0\.1:\d+\/m\/stall-headers\.json did not finish within 300 ms \(options\.timeoutMs\); pass a larger timeoutMs, or Infinity for no deadline\.$/);
+    expect(err.message).toMatch(
+      /^Fetching http:\/\/127\.0\.0\.1:\d+\/m\/stall-headers\.json did not finish within 300 ms \(options\.timeoutMs\); pass a larger timeoutMs, or Infinity for no deadline\.$/,
+    );
   });
 
   it('timeoutMs: a body that stalls half-way fails the load too', async () => {
@@ -151,7 +153,9 @@ describe('URL loads: shard redirects stay in model.json\'s folder; loads can be 
       controller.abort(new Error('user left the page'));
       const err = await load;
       expect(err).toBeInstanceOf(KerasFileError);
-      expect(err.message).toMatch(new RegExp(`^(Fetching|Reading) http://127\\.0\\.0\\.1:\\d+/m/${path}\\.json was aborted by options\\.signal \\(user left the page\\)\\.$`));
+      expect(err.message).toMatch(
+        new RegExp(`^(Fetching|Reading) http://127\\.0\\.0\\.1:\\d+/m/${path}\\.json was aborted by options\\.signal \\(user left the page\\)\\.$`),
+      );
     }
   });
 
@@ -165,13 +169,19 @@ describe('URL loads: shard redirects stay in model.json\'s folder; loads can be 
     const bytes = new TextEncoder().encode(MODEL_JSON);
     const err = await loadModel(bytes, { files: () => new Promise<Uint8Array>(() => {}), timeoutMs: 200 }).catch((e) => e);
     expect(err).toBeInstanceOf(KerasFileError);
-    expect(err.message).toBe("Reading weight shard 'group1-shard1of2.bin' from options.files did not finish within 200 ms (options.timeoutMs); pass a larger timeoutMs, or Infinity for no deadline.");
+    expect(err.message).toBe(
+      "Reading weight shard 'group1-shard1of2.bin' from options.files did not finish within 200 ms (options.timeoutMs); pass a larger timeoutMs, or Infinity for no deadline.",
+    );
   });
 
   it('bad signal and timeoutMs options are named', async () => {
-    await expect(loadModel(`${model.origin}/m/model.json`, { timeoutMs: -1 })).rejects.toThrow(/Option `timeoutMs` must be a positive number of milliseconds \(or Infinity\), received -1/);
+    await expect(loadModel(`${model.origin}/m/model.json`, { timeoutMs: -1 })).rejects.toThrow(
+      /Option `timeoutMs` must be a positive number of milliseconds \(or Infinity\), received -1/,
+    );
     await expect(loadModel(`${model.origin}/m/model.json`, { timeoutMs: Number.NaN })).rejects.toThrow(/received NaN/);
-    await expect(loadModel(`${model.origin}/m/model.json`, { signal: {} as AbortSignal })).rejects.toThrow(/Option `signal` must be an AbortSignal, received object/);
+    await expect(loadModel(`${model.origin}/m/model.json`, { signal: {} as AbortSignal })).rejects.toThrow(
+      /Option `signal` must be an AbortSignal, received object/,
+    );
   });
 });
 
@@ -218,12 +228,20 @@ describe('file loads: regular files only, and shards whose real path stays in th
       copyFileSync(join(TFJS_DIR, SHARDS[0]), join(f, SHARDS[0]));
       symlinkSync(join(outside, SHARDS[1]), join(f, SHARDS[1]));
     });
-    await expect(loadModel(json)).rejects.toThrow(/Weight shard .*group1-shard2of2\.bin is a link to .*outside\/group1-shard2of2\.bin, outside .*link-file; refusing to read it/);
+    await expect(loadModel(json)).rejects.toThrow(
+      /Weight shard .*group1-shard2of2\.bin is a link to .*outside\/group1-shard2of2\.bin, outside .*link-file; refusing to read it/,
+    );
   });
 
   it('a shard in a subfolder that is a symlink out of the folder is refused', async () => {
-    const json = modelFolder('link-folder', SHARDS.map((s) => `sub/${s}`), (f) => symlinkSync(outside, join(f, 'sub')));
-    await expect(loadModel(json)).rejects.toThrow(/Weight shard .*sub\/group1-shard1of2\.bin is a link to .*outside\/group1-shard1of2\.bin, outside .*link-folder; refusing to read it/);
+    const json = modelFolder(
+      'link-folder',
+      SHARDS.map((s) => `sub/${s}`),
+      (f) => symlinkSync(outside, join(f, 'sub')),
+    );
+    await expect(loadModel(json)).rejects.toThrow(
+      /Weight shard .*sub\/group1-shard1of2\.bin is a link to .*outside\/group1-shard1of2\.bin, outside .*link-folder; refusing to read it/,
+    );
   });
 
   it('links that stay inside the folder, and a model folder reached through a link, load', async () => {

@@ -49,7 +49,9 @@ describe('KerasModel', () => {
     const model = await loadModel(EMBED);
     const fractional = { shape: ref.input.shape, data: ref.input.data.map((v) => (v === 0 ? 0 : v + 0.75)) };
     expectClose(await model.predict(fractional), ref.expected[0]);
-    await expect(model.predict({ shape: [1, 6], data: [1, 2, 3, 4, 5, 9] })).rejects.toThrow(/Layer 'embedding' \(Embedding\): input value 9 at flat index 5 is not a valid id in \[0, 9\)/);
+    await expect(model.predict({ shape: [1, 6], data: [1, 2, 3, 4, 5, 9] })).rejects.toThrow(
+      /Layer 'embedding' \(Embedding\): input value 9 at flat index 5 is not a valid id in \[0, 9\)/,
+    );
     await expect(model.predict({ shape: [1, 6], data: [1, 2, 3, 4, 5, NaN] })).rejects.toThrow(/takes int32 input; x holds NaN at flat index 5/);
   });
 
@@ -68,7 +70,7 @@ describe('KerasModel', () => {
     expect(copy.weights[1][0]).toBeInstanceOf(Float32Array);
   });
 
-  it('getConfig returns a copy of the file\'s config; dispose leaves the model usable', async () => {
+  it("getConfig returns a copy of the file's config; dispose leaves the model usable", async () => {
     const model = await loadModel(EMBED);
     const config = model.getConfig() as { config: { layers: unknown[] } };
     config.config.layers.length = 0;

@@ -144,12 +144,19 @@ describe('no code is ever run: Lambda and custom objects are refused, as Keras s
   });
 
   it('a registered custom activation function', async () => {
-    await expect(loadModel(join(FIXTURES, 'refuse_custom_activation.keras'))).rejects.toThrow(/the Python function "fixtures>scaled_tanh" \(module "builtins"\)/);
+    await expect(loadModel(join(FIXTURES, 'refuse_custom_activation.keras'))).rejects.toThrow(
+      /the Python function "fixtures>scaled_tanh" \(module "builtins"\)/,
+    );
   });
 
   it('a custom initializer or layer class, even one named like a built-in', async () => {
     const initializer = kerasWith((c) => {
-      layerNamed(c, 'gru').config.kernel_initializer = { module: 'my_project.inits', class_name: 'GlorotUniform', config: {}, registered_name: 'my_project>GlorotUniform' };
+      layerNamed(c, 'gru').config.kernel_initializer = {
+        module: 'my_project.inits',
+        class_name: 'GlorotUniform',
+        config: {},
+        registered_name: 'my_project>GlorotUniform',
+      };
     });
     await expect(loadModel(initializer)).rejects.toThrow(UnsafeModelError);
     await expect(loadModel(initializer)).rejects.toThrow(/custom object "GlorotUniform" from module 'my_project\.inits'/);
@@ -177,7 +184,9 @@ describe('anything gru does not run is refused by class name, never guessed', ()
     expect(err).toBeInstanceOf(UnsupportedLayerError);
     expect(err.className).toBe('LSTM');
     expect(err.layerName).toBe('lstm');
-    expect(err.message).toMatch(/layer 'lstm' \(LSTM\): LSTM layers are not supported\. gru runs InputLayer, Masking, Embedding, GRU, Bidirectional\(GRU\), Dropout and Dense/);
+    expect(err.message).toMatch(
+      /layer 'lstm' \(LSTM\): LSTM layers are not supported\. gru runs InputLayer, Masking, Embedding, GRU, Bidirectional\(GRU\), Dropout and Dense/,
+    );
   });
 
   it('Bidirectional around something other than a GRU', async () => {
@@ -192,7 +201,11 @@ describe('anything gru does not run is refused by class name, never guessed', ()
   it('options that change what a layer computes or returns', async () => {
     const cases: [string, (c: Record<string, any>) => void, RegExp][] = [
       ['return_state', (c) => (layerNamed(c, 'gru_1').config.return_state = true), /return_state=True is not supported in a loaded model/],
-      ['mixed precision', (c) => (layerNamed(c, 'dense').config.dtype = { module: 'keras', class_name: 'DTypePolicy', config: { name: 'mixed_float16' }, registered_name: null }), /dtype policy 'mixed_float16' is not supported/],
+      [
+        'mixed precision',
+        (c) => (layerNamed(c, 'dense').config.dtype = { module: 'keras', class_name: 'DTypePolicy', config: { name: 'mixed_float16' }, registered_name: null }),
+        /dtype policy 'mixed_float16' is not supported/,
+      ],
       ['a LoRA Dense', (c) => (layerNamed(c, 'dense').config.lora_rank = 4), /`lora_rank`=4 is not supported/],
       ['an unknown activation', (c) => (layerNamed(c, 'dense').config.activation = 'my_act'), /activation "my_act" is not a built-in Keras activation/],
       ['an unknown GRU argument', (c) => (layerNamed(c, 'gru').config.bogus = 1), /Unrecognized keyword arguments passed to GRU: \{'bogus': 1\}/],
@@ -213,7 +226,7 @@ describe('archives are bounded: no zip bomb, no path traversal, no ambiguity', (
   const parts = kerasParts();
   const good = { 'metadata.json': parts.metadata, 'config.json': new TextEncoder().encode(JSON.stringify(parts.config)), 'model.weights.h5': parts.weights };
 
-  it('a rebuilt, deflate-compressed archive still loads (the reader is not tied to Keras\'s stored entries)', async () => {
+  it("a rebuilt, deflate-compressed archive still loads (the reader is not tied to Keras's stored entries)", async () => {
     const model = await loadModel(archive(good, 9));
     expect(model.layers.length).toBe(4);
   });
@@ -270,26 +283,42 @@ describe('a small .keras cannot make the loader hold more than its JSON and weig
   const bomb = zeroBomb(GiB); // 1 GiB of zeros in about 1 MiB, within maxEntryBytes (1 GiB) and maxCompressionRatio (1100)
 
   it('the hand-built archive is a real one: with honest entries it loads', async () => {
-    const zip = rawZip([stored('metadata.json', parts.metadata), stored('config.json', configBytes), { ...stored('model.weights.h5', parts.weights), sizeless: true }]);
+    const zip = rawZip([
+      stored('metadata.json', parts.metadata),
+      stored('config.json', configBytes),
+      { ...stored('model.weights.h5', parts.weights), sizeless: true },
+    ]);
     expect((await loadModel(zip)).layers.length).toBe(4);
   });
 
   it('a config.json declaring 1 GiB is refused from its header, before inflating, by the JSON limit', async () => {
     expect(bomb.length).toBeLessThan(1.1e6);
-    const zip = rawZip([stored('metadata.json', parts.metadata), { name: 'config.json', data: bomb, method: 8, size: GiB << 20 }, stored('model.weights.h5', parts.weights)]);
+    const zip = rawZip([
+      stored('metadata.json', parts.metadata),
+      { name: 'config.json', data: bomb, method: 8, size: GiB << 20 },
+      stored('model.weights.h5', parts.weights),
+    ]);
     const { error, peakGrowth, arrayBufferGrowth } = await memoryOf(() => loadModel(zip));
     expect(error).toBeInstanceOf(LimitError);
     expect(error.limit).toBe('maxJsonBytes');
-    expect(error.message).toMatch(/entry 'config\.json' declares 1073741824 bytes, over the JSON limit of 67108864 bytes \(limits\.maxJsonBytes\); refused before inflating it/);
+    expect(error.message).toMatch(
+      /entry 'config\.json' declares 1073741824 bytes, over the JSON limit of 67108864 bytes \(limits\.maxJsonBytes\); refused before inflating it/,
+    );
     expect(peakGrowth).toBeLessThan(64 << 20);
     expect(arrayBufferGrowth).toBeLessThan(64 << 20);
   });
 
   it('a config.json with no declared size that inflates to 1 GiB is stopped at the JSON limit while inflating', async () => {
-    const zip = rawZip([stored('metadata.json', parts.metadata), { name: 'config.json', data: bomb, method: 8, size: GiB << 20, sizeless: true }, stored('model.weights.h5', parts.weights)]);
+    const zip = rawZip([
+      stored('metadata.json', parts.metadata),
+      { name: 'config.json', data: bomb, method: 8, size: GiB << 20, sizeless: true },
+      stored('model.weights.h5', parts.weights),
+    ]);
     const { error, peakGrowth, arrayBufferGrowth, ms } = await memoryOf(() => loadModel(zip));
     expect(error).toBeInstanceOf(LimitError);
-    expect(error.message).toMatch(/entry 'config\.json' inflates to more than 67108864 bytes \(its header declares no size\), over the JSON limit of 67108864 bytes \(limits\.maxJsonBytes\); inflation was stopped there/);
+    expect(error.message).toMatch(
+      /entry 'config\.json' inflates to more than 67108864 bytes \(its header declares no size\), over the JSON limit of 67108864 bytes \(limits\.maxJsonBytes\); inflation was stopped there/,
+    );
     // At most the 64 MiB JSON limit plus one inflated chunk (16 KiB of input) and fflate's copies of it are held, never the 1 GiB.
     expect(peakGrowth).toBeLessThan(400 << 20);
     expect(arrayBufferGrowth).toBeLessThan(400 << 20);
@@ -297,7 +326,11 @@ describe('a small .keras cannot make the loader hold more than its JSON and weig
   });
 
   it('metadata.json is bounded the same way', async () => {
-    const zip = rawZip([{ name: 'metadata.json', data: bomb, method: 8, size: GiB << 20, sizeless: true }, stored('config.json', configBytes), stored('model.weights.h5', parts.weights)]);
+    const zip = rawZip([
+      { name: 'metadata.json', data: bomb, method: 8, size: GiB << 20, sizeless: true },
+      stored('config.json', configBytes),
+      stored('model.weights.h5', parts.weights),
+    ]);
     await expect(loadModel(zip)).rejects.toThrow(/entry 'metadata\.json' inflates to more than 67108864 bytes .* over the JSON limit of 67108864 bytes/);
   });
 
@@ -305,11 +338,17 @@ describe('a small .keras cannot make the loader hold more than its JSON and weig
     // k3_embed_stack has 224 weight values in 9 tensors and 4 layers: its weights entry may inflate to at most ~9 MiB.
     const bound = 64 * 224 + (512 << 10) * 9 + (64 << 10) * 4 + (4 << 20);
     for (const sizeless of [false, true]) {
-      const zip = rawZip([stored('metadata.json', parts.metadata), stored('config.json', configBytes), { name: 'model.weights.h5', data: bomb, method: 8, size: GiB << 20, sizeless }]);
+      const zip = rawZip([
+        stored('metadata.json', parts.metadata),
+        stored('config.json', configBytes),
+        { name: 'model.weights.h5', data: bomb, method: 8, size: GiB << 20, sizeless },
+      ]);
       const { error, peakGrowth, arrayBufferGrowth } = await memoryOf(() => loadModel(zip));
       expect(error).toBeInstanceOf(LimitError);
       expect(error.message).toMatch(
-        new RegExp(`entry 'model\\.weights\\.h5' ${sizeless ? `inflates to more than ${bound} bytes` : 'declares 1073741824 bytes'}.*, more than the ${bound} bytes that config\\.json's model can need`),
+        new RegExp(
+          `entry 'model\\.weights\\.h5' ${sizeless ? `inflates to more than ${bound} bytes` : 'declares 1073741824 bytes'}.*, more than the ${bound} bytes that config\\.json's model can need`,
+        ),
       );
       expect(peakGrowth).toBeLessThan(256 << 20);
       expect(arrayBufferGrowth).toBeLessThan(256 << 20);
@@ -319,7 +358,9 @@ describe('a small .keras cannot make the loader hold more than its JSON and weig
   it('a weights entry before config.json is still bounded by limits.maxEntryBytes while inflating', async () => {
     // Over maxEntryBytes by one MiB: refused from the header, and without one, at 1 GiB of inflation (not tested: that is 1 GiB of work).
     const zip = rawZip([{ name: 'model.weights.h5', data: zeroBomb(GiB + 1), method: 8, size: (GiB + 1) << 20 }, stored('config.json', configBytes)]);
-    await expect(loadModel(zip)).rejects.toThrow(/entry 'model\.weights\.h5' declares 1074790400 bytes, over the limit of 1073741824 \(limits\.maxEntryBytes\)/);
+    await expect(loadModel(zip)).rejects.toThrow(
+      /entry 'model\.weights\.h5' declares 1074790400 bytes, over the limit of 1073741824 \(limits\.maxEntryBytes\)/,
+    );
   });
 });
 
@@ -332,7 +373,9 @@ describe('every size read from a file is checked before memory is allocated', ()
     const started = performance.now();
     const heap = process.memoryUsage().heapUsed;
     // 192M values: over the default maxParameters, so that limit is raised to reach the dataset check.
-    await expect(loadModel(join(FIXTURES, 'huge_declared.weights.h5'), { config, limits: { maxParameters: 1 << 28 } })).rejects.toThrow(/kernel \('\/layers\/gru\/cell\/vars\/0'\) declares 288000 bytes of data, more than the whole file \(8680 bytes\)/);
+    await expect(loadModel(join(FIXTURES, 'huge_declared.weights.h5'), { config, limits: { maxParameters: 1 << 28 } })).rejects.toThrow(
+      /kernel \('\/layers\/gru\/cell\/vars\/0'\) declares 288000 bytes of data, more than the whole file \(8680 bytes\)/,
+    );
     expect(process.memoryUsage().heapUsed - heap).toBeLessThan(64 << 20);
     expect(performance.now() - started).toBeLessThan(120_000); // a hang guard, generous for loaded CI machines
   });
@@ -340,21 +383,27 @@ describe('every size read from a file is checked before memory is allocated', ()
   it('a config declaring more weights than limits.maxParameters: refused before any weight is read', async () => {
     const config = structuredClone(gruSmall);
     config.layers[1].config.units = 5000;
-    await expect(loadModel(join(SAVED, 'gru_small.weights.h5'), { config })).rejects.toThrow(/declares more than 67108864 weight values \(limits\.maxParameters\); layer 'gru' needs recurrent_kernel of shape \[5000,15000\]/);
+    await expect(loadModel(join(SAVED, 'gru_small.weights.h5'), { config })).rejects.toThrow(
+      /declares more than 67108864 weight values \(limits\.maxParameters\); layer 'gru' needs recurrent_kernel of shape \[5000,15000\]/,
+    );
   });
 
   it('a config whose GRU no typed array could hold: refused by core before anything is allocated, naming the layer', async () => {
     const config = structuredClone(gruSmall);
     config.layers[1].config.units = 100000;
     const heap = process.memoryUsage().heapUsed;
-    await expect(loadModel(join(SAVED, 'gru_small.weights.h5'), { config })).rejects.toThrow(/its GRU config is not valid: .*Layer 'gru' cannot create its weights/);
+    await expect(loadModel(join(SAVED, 'gru_small.weights.h5'), { config })).rejects.toThrow(
+      /its GRU config is not valid: .*Layer 'gru' cannot create its weights/,
+    );
     expect(process.memoryUsage().heapUsed - heap).toBeLessThan(64 << 20);
   });
 
   it('weights whose shapes disagree with the config name both shapes', async () => {
     const config = structuredClone(gruSmall);
     config.layers[1].config.units = 5;
-    await expect(loadModel(join(SAVED, 'gru_small.weights.h5'), { config })).rejects.toThrow(/layer 'gru' kernel \('\/layers\/gru\/cell\/vars\/0'\) has shape \[3, 12\], but the model config needs \[3, 15\]/);
+    await expect(loadModel(join(SAVED, 'gru_small.weights.h5'), { config })).rejects.toThrow(
+      /layer 'gru' kernel \('\/layers\/gru\/cell\/vars\/0'\) has shape \[3, 12\], but the model config needs \[3, 15\]/,
+    );
     config.layers[1].config.units = 4;
     config.layers[1].config.use_bias = false;
     await expect(loadModel(join(SAVED, 'gru_small.weights.h5'), { config })).rejects.toThrow(/expects 2 variables at 'layers\/gru\/cell\/vars', found 3/);
@@ -366,18 +415,28 @@ describe('every size read from a file is checked before memory is allocated', ()
     const fewer = structuredClone(config);
     fewer.config.layers.splice(2, 1);
     fewer.config.layers[1].config.return_sequences = false;
-    await expect(loadModel(file, { config: fewer })).rejects.toThrow(/layer count mismatch: the model config has 2 layers with weights \(gru, dense\), the file has 3 \(gru, gru_1, dense\)/);
+    await expect(loadModel(file, { config: fewer })).rejects.toThrow(
+      /layer count mismatch: the model config has 2 layers with weights \(gru, dense\), the file has 3 \(gru, gru_1, dense\)/,
+    );
     const noBias = structuredClone(config);
     noBias.config.layers[3].config.use_bias = false;
-    await expect(loadModel(file, { config: noBias })).rejects.toThrow(/weight count mismatch for layer #2 \('dense' in the config, 'dense' in the file\): the config needs 1 \(kernel\), the file has 2/);
+    await expect(loadModel(file, { config: noBias })).rejects.toThrow(
+      /weight count mismatch for layer #2 \('dense' in the config, 'dense' in the file\): the config needs 1 \(kernel\), the file has 2/,
+    );
     await expect(loadModel(join(FIXTURES, 'k2_hard_sigmoid.h5'), { config })).rejects.toThrow(/is a full model with its own config; omit options\.config/);
   });
 
   it('JSON is bounded in size and depth', async () => {
     const deep = '['.repeat(5000) + ']'.repeat(5000);
-    await expect(loadModel(archive({ 'config.json': new TextEncoder().encode(deep), 'model.weights.h5': parts().weights }))).rejects.toThrow(/nests 5000 levels deep, over the limit of 100/);
-    await expect(loadModel(archive({ 'config.json': new Uint8Array([0xff, 0xfe, 0x7b]), 'model.weights.h5': parts().weights }))).rejects.toThrow(/config\.json is not valid UTF-8 text/);
-    await expect(loadModel(readBytes(join(FIXTURES, 'k3_embed_stack.keras')), { limits: { maxJsonBytes: 100 } })).rejects.toThrow(/entry 'config\.json' declares \d+ bytes, over the JSON limit of 100 bytes \(limits\.maxJsonBytes\); refused before inflating it/);
+    await expect(loadModel(archive({ 'config.json': new TextEncoder().encode(deep), 'model.weights.h5': parts().weights }))).rejects.toThrow(
+      /nests 5000 levels deep, over the limit of 100/,
+    );
+    await expect(loadModel(archive({ 'config.json': new Uint8Array([0xff, 0xfe, 0x7b]), 'model.weights.h5': parts().weights }))).rejects.toThrow(
+      /config\.json is not valid UTF-8 text/,
+    );
+    await expect(loadModel(readBytes(join(FIXTURES, 'k3_embed_stack.keras')), { limits: { maxJsonBytes: 100 } })).rejects.toThrow(
+      /entry 'config\.json' declares \d+ bytes, over the JSON limit of 100 bytes \(limits\.maxJsonBytes\); refused before inflating it/,
+    );
   });
 });
 

@@ -51,7 +51,9 @@ describe('sources: a model loads the same from every kind of source', () => {
   }
 
   it('rejects a value that is no source, naming what it accepts', async () => {
-    await expect(loadModel(42 as never)).rejects.toThrow(/must be a path or URL string, a URL, a Uint8Array, an ArrayBuffer, a Response or a Blob; received number/);
+    await expect(loadModel(42 as never)).rejects.toThrow(
+      /must be a path or URL string, a URL, a Uint8Array, an ArrayBuffer, a Response or a Blob; received number/,
+    );
   });
 
   it('reports a missing file with its path', async () => {
@@ -72,7 +74,9 @@ describe('sources: a model loads the same from every kind of source', () => {
   });
 
   it('names what it expected when bytes are not a model file', async () => {
-    await expect(loadModel(new TextEncoder().encode('hello'))).rejects.toThrow(/expected a \.keras archive \(zip\), an HDF5 file .* starts with bytes 68 65 6c 6c 6f/);
+    await expect(loadModel(new TextEncoder().encode('hello'))).rejects.toThrow(
+      /expected a \.keras archive \(zip\), an HDF5 file .* starts with bytes 68 65 6c 6c 6f/,
+    );
   });
 });
 
@@ -104,7 +108,9 @@ describe('TF.js layers models: shards are found beside model.json', () => {
   it('refuses shards that hold more or fewer bytes than the manifest declares', async () => {
     const json = readBytes(join(TFJS_DIR, 'model.json'));
     const files = Object.fromEntries(SHARDS.map((s) => [s, readBytes(join(TFJS_DIR, s))]));
-    await expect(loadModel(json, { files: { ...files, [SHARDS[1]]: files[SHARDS[1]].subarray(4) } })).rejects.toThrow(/should hold 948 bytes, its shards hold 944/);
+    await expect(loadModel(json, { files: { ...files, [SHARDS[1]]: files[SHARDS[1]].subarray(4) } })).rejects.toThrow(
+      /should hold 948 bytes, its shards hold 944/,
+    );
     await expect(loadModel(json, { files: { ...files, [SHARDS[1]]: new Uint8Array(files[SHARDS[1]].length + 4) } })).rejects.toThrow(/its shards hold more/);
   });
 

@@ -78,16 +78,26 @@ describe('TF.js layers format', () => {
     const m8 = await loadModel(encode(denseModel({ quantization: { dtype: 'uint8', scale: 0.5, min: -1 } })), { files: { 'w.bin': q8 } });
     expect(Array.from((await m8.predict(IDENTITY)).data)).toEqual([-1, -0.5, 63, 126.5]);
     const q16 = new Uint16Array([0, 2, 40000, 65535]);
-    const m16 = await loadModel(encode(denseModel({ quantization: { dtype: 'uint16', scale: 0.25, min: 3 } })), { files: { 'w.bin': new Uint8Array(q16.buffer) } });
+    const m16 = await loadModel(encode(denseModel({ quantization: { dtype: 'uint16', scale: 0.25, min: 3 } })), {
+      files: { 'w.bin': new Uint8Array(q16.buffer) },
+    });
     expect(Array.from((await m16.predict(IDENTITY)).data)).toEqual([3, 3.5, 10003, 16386.75]);
   });
 
   it('refuses graph models, bad quantization, and manifests that do not match the topology', async () => {
-    await expect(loadModel(encode({ ...denseModel({}), format: 'graph-model' }), { files: {} })).rejects.toThrow(/is a TF\.js "graph-model"; only TF\.js layers models/);
-    await expect(loadModel(encode(denseModel({ quantization: { dtype: 'int4' } })), { files: {} })).rejects.toThrow(/quantization dtype "int4" is not supported/);
+    await expect(loadModel(encode({ ...denseModel({}), format: 'graph-model' }), { files: {} })).rejects.toThrow(
+      /is a TF\.js "graph-model"; only TF\.js layers models/,
+    );
+    await expect(loadModel(encode(denseModel({ quantization: { dtype: 'int4' } })), { files: {} })).rejects.toThrow(
+      /quantization dtype "int4" is not supported/,
+    );
     await expect(loadModel(encode(denseModel({ quantization: { dtype: 'uint8' } })), { files: {} })).rejects.toThrow(/needs finite `scale` and `min`/);
-    await expect(loadModel(encode(denseModel({ name: 'other/kernel' })), { files: {} })).rejects.toThrow(/layer 'dense' needs kernel \[2, 2\]; the weights manifest has none \(names: other\/kernel\)/);
-    await expect(loadModel(encode(denseModel({ shape: [2, 3] })), { files: {} })).rejects.toThrow(/weight 'dense\/kernel' has shape \[2, 3\], but layer 'dense' needs kernel of shape \[2, 2\]/);
+    await expect(loadModel(encode(denseModel({ name: 'other/kernel' })), { files: {} })).rejects.toThrow(
+      /layer 'dense' needs kernel \[2, 2\]; the weights manifest has none \(names: other\/kernel\)/,
+    );
+    await expect(loadModel(encode(denseModel({ shape: [2, 3] })), { files: {} })).rejects.toThrow(
+      /weight 'dense\/kernel' has shape \[2, 3\], but layer 'dense' needs kernel of shape \[2, 2\]/,
+    );
     const extra = denseModel({});
     extra.weightsManifest[0].weights.push({ name: 'dense/kernel_2', shape: [1], dtype: 'float32' });
     await expect(loadModel(encode(extra), { files: {} })).rejects.toThrow(/lists weights no layer of the model uses: dense\/kernel_2/);

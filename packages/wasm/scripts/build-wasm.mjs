@@ -13,12 +13,16 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 mkdirSync(join(root, 'dist'), { recursive: true });
 const common = [
   join(root, 'assembly', 'index.ts'),
-  '--runtime', 'stub',
-  '--optimizeLevel', '3',
-  '--shrinkLevel', '0',
+  '--runtime',
+  'stub',
+  '--optimizeLevel',
+  '3',
+  '--shrinkLevel',
+  '0',
   '--noAssert',
   // Kernels pass v128 between internal functions; nothing of that type is exported.
-  '--disableWarning', '112',
+  '--disableWarning',
+  '112',
 ];
 const builds = {
   'gru.wasm': ['--enable', 'simd'],

@@ -6,17 +6,39 @@ import { activationDef, type ActivationId } from '@gru/core';
  * (softmax, log_softmax, sparsemax) are not.
  */
 export const WASM_ACTIVATIONS: readonly ActivationId[] = [
-  'linear', 'tanh', 'sigmoid', 'hard_sigmoid', 'keras2_hard_sigmoid', 'relu', 'relu6', 'leaky_relu',
-  'elu', 'selu', 'celu', 'silu', 'hard_silu', 'softsign', 'softplus', 'exponential', 'gelu',
-  'hard_tanh', 'sparse_sigmoid', 'log_sigmoid', 'mish', 'tanh_shrink', 'soft_shrink', 'hard_shrink',
-  'sparse_plus', 'squareplus',
+  'linear',
+  'tanh',
+  'sigmoid',
+  'hard_sigmoid',
+  'keras2_hard_sigmoid',
+  'relu',
+  'relu6',
+  'leaky_relu',
+  'elu',
+  'selu',
+  'celu',
+  'silu',
+  'hard_silu',
+  'softsign',
+  'softplus',
+  'exponential',
+  'gelu',
+  'hard_tanh',
+  'sparse_sigmoid',
+  'log_sigmoid',
+  'mish',
+  'tanh_shrink',
+  'soft_shrink',
+  'hard_shrink',
+  'sparse_plus',
+  'squareplus',
 ];
 
 /** The kernel code for an activation, or why the wasm backend cannot run it. */
 export function activationCode(id: ActivationId): number | string {
   const code = WASM_ACTIVATIONS.indexOf(id);
   if (code >= 0) return code;
-  let def;
+  let def: ReturnType<typeof activationDef>;
   try {
     def = activationDef(id);
   } catch {

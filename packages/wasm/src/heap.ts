@@ -26,7 +26,10 @@ export class WasmHeap {
   private top: number;
   private bytesInUse = 0;
 
-  constructor(private readonly memory: WebAssembly.Memory, base: number) {
+  constructor(
+    private readonly memory: WebAssembly.Memory,
+    base: number,
+  ) {
     this.top = alignUp(base);
   }
 
@@ -101,7 +104,9 @@ export class WasmHeap {
           `Use a smaller batch or shorter sequences per call, or another backend.`,
       );
     if (end > MAX_WASM_BYTES) {
-      throw fail(`that would take the module's memory to ${formatBytes(end)}, and 32-bit WebAssembly addresses at most 4 GiB (${formatBytes(this.bytesInUse)} already in use)`);
+      throw fail(
+        `that would take the module's memory to ${formatBytes(end)}, and 32-bit WebAssembly addresses at most 4 GiB (${formatBytes(this.bytesInUse)} already in use)`,
+      );
     }
     // Grow geometrically (bounded by the limit) so a sequence of growing calls does not regrow each time.
     const want = Math.min(MAX_WASM_BYTES, Math.max(end, Math.floor(have * 1.25)));
@@ -113,7 +118,9 @@ export class WasmHeap {
       try {
         this.memory.grow(minPages);
       } catch (err) {
-        throw fail(`the engine refused to grow the module's memory from ${formatBytes(have)} to ${formatBytes(have + minPages * PAGE)} (${(err as Error).message})`);
+        throw fail(
+          `the engine refused to grow the module's memory from ${formatBytes(have)} to ${formatBytes(have + minPages * PAGE)} (${(err as Error).message})`,
+        );
       }
     }
   }

@@ -6,10 +6,27 @@ export interface GruWasmExports {
   memory: WebAssembly.Memory;
   heapBase(): number;
   gruForward(
-    B: number, T: number, D: number, H: number, Hp: number, flags: number, actF: number, actG: number, chunk: number,
-    x: number, wIn: number, wRec: number, biasIn: number, biasRec: number,
-    h0: number, mask: number, inDrop: number, recDrop: number,
-    out: number, last: number, scratch: number,
+    B: number,
+    T: number,
+    D: number,
+    H: number,
+    Hp: number,
+    flags: number,
+    actF: number,
+    actG: number,
+    chunk: number,
+    x: number,
+    wIn: number,
+    wRec: number,
+    biasIn: number,
+    biasRec: number,
+    h0: number,
+    mask: number,
+    inDrop: number,
+    recDrop: number,
+    out: number,
+    last: number,
+    scratch: number,
   ): void;
   gruForwardPart(...args: number[]): void;
   scratchBytes(B: number, D: number, Hp: number, flags: number, chunk: number, workers: number): number;

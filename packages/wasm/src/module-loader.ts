@@ -104,7 +104,8 @@ export async function compileWasm(source: WasmSource, threads = false): Promise<
     }
     return checkBuild(source.wasmModule, threads, 'the wasmModule given');
   }
-  const where = source.wasmBytes !== undefined ? 'the wasmBytes given' : (source.wasmUrl !== undefined ? resolveWasmUrl(source.wasmUrl) : defaultWasmUrl(threads)).href;
+  const where =
+    source.wasmBytes !== undefined ? 'the wasmBytes given' : (source.wasmUrl !== undefined ? resolveWasmUrl(source.wasmUrl) : defaultWasmUrl(threads)).href;
   let bytes: ArrayBuffer | ArrayBufferView;
   if (source.wasmBytes !== undefined) {
     if (!(source.wasmBytes instanceof ArrayBuffer) && !ArrayBuffer.isView(source.wasmBytes)) {

@@ -88,7 +88,7 @@ export class WasmPreparedGru implements PreparedGru {
     private readonly threading: Threading = SINGLE_THREAD,
   ) {
     this.codes = specCodes(spec);
-    const { units: H, inputDim: D } = spec;
+    const { units: H } = spec;
     this.hp = paddedUnits(H);
     checkWeights(spec, weights);
     this.held = { kernel, block: this.allocWeights() };
@@ -261,10 +261,27 @@ export class WasmPreparedGru implements PreparedGru {
   /** gruForward's arguments (gruForwardPart's first ones). */
   private args(req: ForwardRequest, L: CallLayout, base: number, o: WeightBlock): ForwardArgs {
     return [
-      req.batch, req.timesteps, this.spec.inputDim, this.spec.units, this.hp, L.flags, this.codes.f, this.codes.g, L.chunk,
-      base + L.x, o.wIn, o.wRec, o.biasIn, o.biasRec,
-      base + L.h0, base + L.mask, base + L.inDrop, base + L.recDrop,
-      base + L.out, base + L.last, base + L.scratch,
+      req.batch,
+      req.timesteps,
+      this.spec.inputDim,
+      this.spec.units,
+      this.hp,
+      L.flags,
+      this.codes.f,
+      this.codes.g,
+      L.chunk,
+      base + L.x,
+      o.wIn,
+      o.wRec,
+      o.biasIn,
+      o.biasRec,
+      base + L.h0,
+      base + L.mask,
+      base + L.inDrop,
+      base + L.recDrop,
+      base + L.out,
+      base + L.last,
+      base + L.scratch,
     ];
   }
 

@@ -77,7 +77,10 @@ interface PortLike {
 type Message = { type: 'ready' | 'done' | 'error'; index?: number; job?: number; message?: string };
 
 interface NodeWorkerThreads {
-  Worker: new (source: string, options: { eval: true }) => PortLike & {
+  Worker: new (
+    source: string,
+    options: { eval: true },
+  ) => PortLike & {
     on(event: string, listener: (value: unknown) => void): void;
   };
 }
@@ -135,11 +138,7 @@ export class ThreadPool {
   private job = 0;
   private failure: string | undefined;
 
-  private constructor(
-    memory: WebAssembly.Memory,
-    private readonly control: number,
-    ports: PortLike[],
-  ) {
+  private constructor(memory: WebAssembly.Memory, control: number, ports: PortLike[]) {
     this.ctl = new Int32Array(memory.buffer as unknown as SharedArrayBuffer, control, CONTROL_BYTES / 4);
     this.ports = ports;
   }

@@ -81,85 +81,99 @@ async function serve(bundle: string): Promise<Served> {
 /** The default single-threaded backend on an ordinary page, and two worker threads on an isolated one. */
 const modes = [
   { title: 'conformance on wasm in headless Chromium', query: '', threads: 0, module: '/dist/gru.wasm' },
-  { title: 'conformance on wasm with 2 worker threads in headless Chromium (cross-origin isolated page)', query: '?threads=2', threads: 2, module: '/dist/gru-threads.wasm' },
+  {
+    title: 'conformance on wasm with 2 worker threads in headless Chromium (cross-origin isolated page)',
+    query: '?threads=2',
+    threads: 2,
+    module: '/dist/gru-threads.wasm',
+  },
 ];
 
-for (const mode of modes) describe.runIf(mustRun)(mode.title, () => {
-  let served: Served | undefined;
-  let context: BrowserContext | undefined;
-  let profile: string | undefined;
-  let report: PageReport;
-  /** A failed setup fails every test below (a hook failure alone would show them as skipped). */
-  let setupError: Error | undefined;
-  const pageErrors: string[] = [];
-  const byName = new Map<string, PageResult>();
+for (const mode of modes)
+  describe.runIf(mustRun)(mode.title, () => {
+    let served: Served | undefined;
+    let context: BrowserContext | undefined;
+    let profile: string | undefined;
+    let report: PageReport;
+    /** A failed setup fails every test below (a hook failure alone would show them as skipped). */
+    let setupError: Error | undefined;
+    const pageErrors: string[] = [];
+    const byName = new Map<string, PageResult>();
 
-  async function runPage(): Promise<void> {
-    if (!haveChromium) {
-      throw new Error(`Chromium is not installed at ${CHROMIUM} (Debian: apt-get install -y chromium); CI=true requires the browser test to run.`);
+    async function runPage(): Promise<void> {
+      if (!haveChromium) {
+        throw new Error(`Chromium is not installed at ${CHROMIUM} (Debian: apt-get install -y chromium); CI=true requires the browser test to run.`);
+      }
+      served = await serve(await bundlePage());
+      profile = mkdtempSync(join(tmpdir(), 'gru-chromium-'));
+      // The flags a sandboxed CI machine without network needs (see the machine notes): no GPU,
+      // no sandbox (root), and no background connections that the closed network would refuse.
+      context = await chromium.launchPersistentContext(profile, {
+        executablePath: CHROMIUM,
+        headless: true,
+        args: [
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+        ],
+      });
+      const page = await context.newPage();
+      page.on('pageerror', (err) => pageErrors.push(err.message));
+      await page.goto(served.url + mode.query);
+      await page.waitForFunction(() => (globalThis as { gruReport?: unknown }).gruReport !== undefined);
+      report = await page.evaluate(() => (globalThis as unknown as { gruReport: Promise<PageReport> }).gruReport);
+      for (const r of report.results) byName.set(r.name, r);
     }
-    served = await serve(await bundlePage());
-    profile = mkdtempSync(join(tmpdir(), 'gru-chromium-'));
-    // The flags a sandboxed CI machine without network needs (see the machine notes): no GPU,
-    // no sandbox (root), and no background connections that the closed network would refuse.
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync',
-      ],
+
+    beforeAll(async () => {
+      try {
+        await runPage();
+      } catch (err) {
+        setupError = err as Error;
+      }
+    }, 600_000);
+
+    afterAll(async () => {
+      try {
+        await context?.close();
+      } finally {
+        served?.server.close();
+        if (profile) rmSync(profile, { recursive: true, force: true });
+      }
     });
-    const page = await context.newPage();
-    page.on('pageerror', (err) => pageErrors.push(err.message));
-    await page.goto(served.url + mode.query);
-    await page.waitForFunction(() => (globalThis as { gruReport?: unknown }).gruReport !== undefined);
-    report = await page.evaluate(() => (globalThis as unknown as { gruReport: Promise<PageReport> }).gruReport);
-    for (const r of report.results) byName.set(r.name, r);
-  }
 
-  beforeAll(async () => {
-    try {
-      await runPage();
-    } catch (err) {
-      setupError = err as Error;
-    }
-  }, 600_000);
-
-  afterAll(async () => {
-    try {
-      await context?.close();
-    } finally {
-      served?.server.close();
-      if (profile) rmSync(profile, { recursive: true, force: true });
-    }
-  });
-
-  it(`the page ran every case, in a Chromium with WebAssembly SIMD, loading ${mode.module.slice(6)} from its default URL`, () => {
-    if (setupError) throw setupError;
-    expect(report.error, report.error).toBeUndefined();
-    expect(pageErrors).toEqual([]);
-    expect(report.userAgent).toMatch(/Chrom/);
-    expect(report.simd).toBe(true);
-    expect(report.threads).toBe(mode.threads);
-    expect(report.crossOriginIsolated).toBe(mode.threads > 0);
-    // Where the page is not isolated, asking for threads is refused with the reason.
-    if (mode.threads === 0) expect(report.threadsRefusal).toMatch(/could not load gru-threads\.wasm: threads: 2 needs WebAssembly memory shared with workers, but .*cross-origin isolated/);
-    expect(served?.requests).toContain(mode.module);
-    expect(report.results.map((r) => r.name).sort()).toEqual([...caseNames].sort());
-    expect(report.results.filter((r) => r.status === 'passed').length).toBeGreaterThan(100);
-  });
-
-  for (const name of caseNames) {
-    it(name, (ctx) => {
+    it(`the page ran every case, in a Chromium with WebAssembly SIMD, loading ${mode.module.slice(6)} from its default URL`, () => {
       if (setupError) throw setupError;
-      const r = byName.get(name);
-      if (!r) throw new Error(`${name}: the page reported no result`);
-      if (r.status === 'failed') throw new Error(`${name}: ${r.detail}`);
-      if (r.status !== 'passed') ctx.skip(`${r.status}: ${r.detail}`);
+      expect(report.error, report.error).toBeUndefined();
+      expect(pageErrors).toEqual([]);
+      expect(report.userAgent).toMatch(/Chrom/);
+      expect(report.simd).toBe(true);
+      expect(report.threads).toBe(mode.threads);
+      expect(report.crossOriginIsolated).toBe(mode.threads > 0);
+      // Where the page is not isolated, asking for threads is refused with the reason.
+      if (mode.threads === 0)
+        expect(report.threadsRefusal).toMatch(
+          /could not load gru-threads\.wasm: threads: 2 needs WebAssembly memory shared with workers, but .*cross-origin isolated/,
+        );
+      expect(served?.requests).toContain(mode.module);
+      expect(report.results.map((r) => r.name).sort()).toEqual([...caseNames].sort());
+      expect(report.results.filter((r) => r.status === 'passed').length).toBeGreaterThan(100);
     });
-  }
-});
+
+    for (const name of caseNames) {
+      it(name, (ctx) => {
+        if (setupError) throw setupError;
+        const r = byName.get(name);
+        if (!r) throw new Error(`${name}: the page reported no result`);
+        if (r.status === 'failed') throw new Error(`${name}: ${r.detail}`);
+        if (r.status !== 'passed') ctx.skip(`${r.status}: ${r.detail}`);
+      });
+    }
+  });
 
 if (!mustRun) {
   describe('conformance on wasm in headless Chromium (not run)', () => {

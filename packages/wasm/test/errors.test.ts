@@ -4,8 +4,18 @@ import { backend, createWasmBackend } from '../src/index.js';
 import { makeCase } from './helpers.js';
 
 const call: GruCallInfo = {
-  batch: 2, timesteps: 3, mask: 'none', initialState: false, goBackwards: false, returnSequences: true,
-  inputDropoutPerGate: false, recurrentDropout: false, recurrentDropoutRate: 0, training: false, backward: false, unroll: false,
+  batch: 2,
+  timesteps: 3,
+  mask: 'none',
+  initialState: false,
+  goBackwards: false,
+  returnSequences: true,
+  inputDropoutPerGate: false,
+  recurrentDropout: false,
+  recurrentDropoutRate: 0,
+  training: false,
+  backward: false,
+  unroll: false,
 };
 const spec: GruSpec = { units: 4, inputDim: 3, activation: 'tanh', recurrentActivation: 'sigmoid', useBias: true, resetAfter: true, dtype: 'float32' };
 
@@ -14,7 +24,9 @@ beforeAll(() => backend.load());
 describe('supports() says why it declines', () => {
   it('accepts every mask kind, goBackwards, initial state and dropout masks', () => {
     for (const mask of ['none', 'right-padded', 'any'] as const) {
-      expect(backend.supports(spec, { ...call, mask, goBackwards: true, initialState: true, inputDropoutPerGate: true, recurrentDropout: true, training: true })).toBe(true);
+      expect(
+        backend.supports(spec, { ...call, mask, goBackwards: true, initialState: true, inputDropoutPerGate: true, recurrentDropout: true, training: true }),
+      ).toBe(true);
     }
     expect(backend.supports({ ...spec, useBias: false, resetAfter: false }, call)).toBe(true);
   });
@@ -35,7 +47,9 @@ describe('supports() says why it declines', () => {
   });
 
   it('declines calls that cannot fit in 4 GiB of WebAssembly memory', () => {
-    expect(backend.supports({ ...spec, units: 1024, inputDim: 1 }, { ...call, batch: 1, timesteps: 1_100_000 })).toMatch(/GiB of WebAssembly memory .* beyond the 4 GiB/);
+    expect(backend.supports({ ...spec, units: 1024, inputDim: 1 }, { ...call, batch: 1, timesteps: 1_100_000 })).toMatch(
+      /GiB of WebAssembly memory .* beyond the 4 GiB/,
+    );
   });
 });
 
@@ -43,9 +57,15 @@ describe('bad input gets an error naming the argument, the expected and the rece
   const { weights, request } = makeCase({ B: 2, T: 3, D: 3, H: 4 }, 1);
 
   it('weights', () => {
-    expect(() => backend.prepareSync(spec, { ...weights, kernel: new Float32Array(5) })).toThrow('weights.kernel must have 36 values ([inputDim, 3*units] = [3, 12]); received 5.');
-    expect(() => backend.prepareSync(spec, { ...weights, recurrentKernel: [1, 2] as unknown as Float32Array })).toThrow(/weights.recurrentKernel must be a Float32Array .* received Array/);
-    expect(() => backend.prepareSync(spec, { ...weights, bias: new Float32Array(12) })).toThrow('weights.bias must have 24 values ([2, 3*units] = [2, 12], resetAfter); received 12.');
+    expect(() => backend.prepareSync(spec, { ...weights, kernel: new Float32Array(5) })).toThrow(
+      'weights.kernel must have 36 values ([inputDim, 3*units] = [3, 12]); received 5.',
+    );
+    expect(() => backend.prepareSync(spec, { ...weights, recurrentKernel: [1, 2] as unknown as Float32Array })).toThrow(
+      /weights.recurrentKernel must be a Float32Array .* received Array/,
+    );
+    expect(() => backend.prepareSync(spec, { ...weights, bias: new Float32Array(12) })).toThrow(
+      'weights.bias must have 24 values ([2, 3*units] = [2, 12], resetAfter); received 12.',
+    );
     expect(() => backend.prepareSync({ ...spec, useBias: false }, weights)).toThrow(/weights.bias must be null when spec.useBias is false/);
   });
 
@@ -58,16 +78,28 @@ describe('bad input gets an error naming the argument, the expected and the rece
   it('requests', () => {
     const p = backend.prepareSync(spec, weights);
     try {
-      expect(() => p.forwardSync({ ...request, x: new Float32Array(17) })).toThrow('request.x must have 18 values ([batch, timesteps, inputDim] = [2, 3, 3]); received 17.');
+      expect(() => p.forwardSync({ ...request, x: new Float32Array(17) })).toThrow(
+        'request.x must have 18 values ([batch, timesteps, inputDim] = [2, 3, 3]); received 17.',
+      );
       expect(() => p.forwardSync({ ...request, batch: 1.5 })).toThrow('request.batch must be a non-negative integer; received number 1.5.');
       expect(() => p.forwardSync({ ...request, timesteps: 0 })).toThrow('request.timesteps must be a positive integer; received number 0.');
-      expect(() => p.forwardSync({ ...request, initialState: new Float32Array(7) })).toThrow('request.initialState must have 8 values ([batch, units] = [2, 4]); received 7.');
-      expect(() => p.forwardSync({ ...request, mask: new Uint8Array(5) })).toThrow('request.mask must be a Uint8Array of 6 values ([batch, timesteps] = [2, 3]); received Uint8Array of length 5.');
-      expect(() => p.forwardSync({ ...request, mask: [1, 1, 1, 1, 1, 1] as unknown as Uint8Array })).toThrow(/request.mask must be a Uint8Array .* received Array/);
+      expect(() => p.forwardSync({ ...request, initialState: new Float32Array(7) })).toThrow(
+        'request.initialState must have 8 values ([batch, units] = [2, 4]); received 7.',
+      );
+      expect(() => p.forwardSync({ ...request, mask: new Uint8Array(5) })).toThrow(
+        'request.mask must be a Uint8Array of 6 values ([batch, timesteps] = [2, 3]); received Uint8Array of length 5.',
+      );
+      expect(() => p.forwardSync({ ...request, mask: [1, 1, 1, 1, 1, 1] as unknown as Uint8Array })).toThrow(
+        /request.mask must be a Uint8Array .* received Array/,
+      );
       const two = [new Float32Array(8), new Float32Array(8)] as unknown as [Float32Array, Float32Array, Float32Array];
-      expect(() => p.forwardSync({ ...request, recurrentDropoutMasks: two })).toThrow('request.recurrentDropoutMasks must be three arrays (z, r, h); received Array.');
+      expect(() => p.forwardSync({ ...request, recurrentDropoutMasks: two })).toThrow(
+        'request.recurrentDropoutMasks must be three arrays (z, r, h); received Array.',
+      );
       const bad = [new Float32Array(6), new Float32Array(6), new Float32Array(5)] as const;
-      expect(() => p.forwardSync({ ...request, inputDropoutMasks: bad })).toThrow('request.inputDropoutMasks[2] must have 6 values ([batch, inputDim] = [2, 3]); received 5.');
+      expect(() => p.forwardSync({ ...request, inputDropoutMasks: bad })).toThrow(
+        'request.inputDropoutMasks[2] must have 6 values ([batch, inputDim] = [2, 3]); received 5.',
+      );
       // A failed call leaves nothing allocated behind it.
       const inUse = backend.memoryInUse();
       expect(() => p.forwardSync({ ...request, x: new Float32Array(1) })).toThrow();
@@ -108,7 +140,9 @@ describe('bad input gets an error naming the argument, the expected and the rece
   it('prepareSync before load() says what to do', () => {
     const fresh = createWasmBackend({ name: 'wasm-unloaded' });
     expect(fresh.isLoaded()).toBe(false);
-    expect(() => fresh.prepareSync(spec, weights)).toThrow("The 'wasm-unloaded' backend is not loaded: await its load() (or loadBackend('wasm-unloaded')) before synchronous use.");
+    expect(() => fresh.prepareSync(spec, weights)).toThrow(
+      "The 'wasm-unloaded' backend is not loaded: await its load() (or loadBackend('wasm-unloaded')) before synchronous use.",
+    );
   });
 
   it('createWasmBackend checks its options', () => {

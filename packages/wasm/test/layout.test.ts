@@ -17,7 +17,12 @@ describe('buffer layout shared with assembly/forward.ts', () => {
 
   it('scratchBytes in TypeScript equals the module`s own count', () => {
     const all = FLAGS.recurrentDropout | FLAGS.inputDropout;
-    for (const [B, D, H, flags, chunk] of [[1, 64, 128, 0, 100], [32, 128, 256, 0, 20], [5, 7, 13, all, 4], [3, 1, 1, FLAGS.inputDropout, 9]]) {
+    for (const [B, D, H, flags, chunk] of [
+      [1, 64, 128, 0, 100],
+      [32, 128, 256, 0, 20],
+      [5, 7, 13, all, 4],
+      [3, 1, 1, FLAGS.inputDropout, 9],
+    ]) {
       for (const workers of [1, 2, 5]) {
         expect(scratchBytes(B, D, H, flags, chunk, workers)).toBe(kernel.exports.scratchBytes(B, D, paddedUnits(H), flags, chunk, workers) >>> 0);
       }

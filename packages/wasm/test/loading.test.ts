@@ -47,7 +47,9 @@ describe('finding gru.wasm', () => {
   });
 
   it('bytes that are not gru.wasm are refused with a reason', async () => {
-    await expect(createWasmBackend({ wasmBytes: new Uint8Array([1, 2, 3, 4]) }).load()).rejects.toThrow(/the wasmBytes given is not a valid gru\.wasm .*SIMD128/);
+    await expect(createWasmBackend({ wasmBytes: new Uint8Array([1, 2, 3, 4]) }).load()).rejects.toThrow(
+      /the wasmBytes given is not a valid gru\.wasm .*SIMD128/,
+    );
     const other = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]); // an empty but valid module
     await expect(createWasmBackend({ wasmBytes: other }).load()).rejects.toThrow(/lacks the exports memory, heapBase/);
   });

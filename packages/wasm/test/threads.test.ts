@@ -39,7 +39,12 @@ describe('worker threads (gru-threads.wasm on shared memory)', () => {
     const flags = ['resetAfter', 'useBias', 'goBackwards', 'returnSequences', 'mask', 'initialState', 'inputDropout', 'recurrentDropout'] as const;
     let compared = 0;
     for (let bits = 0; bits < 1 << flags.length; bits += 3) {
-      for (const [B, H] of [[1, 33], [5, 64], [6, 100], [2, 13]]) {
+      for (const [B, H] of [
+        [1, 33],
+        [5, 64],
+        [6, 100],
+        [2, 13],
+      ]) {
         const cfg: Config = { B, T: 6, D: 5, H };
         flags.forEach((f, i) => ((cfg as unknown as Record<string, boolean>)[f] = (bits & (1 << i)) !== 0));
         const { spec, weights, request } = makeCase(cfg, bits * 31 + H);
@@ -131,7 +136,9 @@ describe('worker threads (gru-threads.wasm on shared memory)', () => {
       expect(() => createWasmBackend({ threads: threads as number })).toThrow(/threads must be 'auto' or an integer from 1 to 256; received/);
     }
     expect(() => createWasmBackend({ threads: 2, syncBelowMacs: -1 })).toThrow(/syncBelowMacs must be a non-negative number; received -1/);
-    expect(() => createWasmBackend({ threads: 2, minStepMacsPerThread: Number.NaN })).toThrow(/minStepMacsPerThread must be a non-negative number; received NaN/);
+    expect(() => createWasmBackend({ threads: 2, minStepMacsPerThread: Number.NaN })).toThrow(
+      /minStepMacsPerThread must be a non-negative number; received NaN/,
+    );
   });
 
   it('says which build it needs when given the other one', async () => {

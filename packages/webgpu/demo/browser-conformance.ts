@@ -44,8 +44,10 @@ async function loadCases(base: string) {
   for (const f of files) {
     const obj = await fetchJson<Record<string, unknown>>(`${base}cases/${f}`);
     if (typeof obj.layer === 'string' && obj.weights && obj.inputs && Array.isArray(obj.outputs)) cases.push(obj as unknown as CaseJson);
-    else if (Array.isArray(obj.entries) && obj.entries.every((e: Record<string, unknown>) => typeof e.raises === 'boolean')) errors.push(...(obj.entries as ErrorEntryJson[]));
-    else if (Array.isArray(obj.cases) && obj.cases.length && obj.cases.every((c: Record<string, unknown>) => c.config && c.layer)) configs.push(...(obj.cases as ConfigCaseJson[]));
+    else if (Array.isArray(obj.entries) && obj.entries.every((e: Record<string, unknown>) => typeof e.raises === 'boolean'))
+      errors.push(...(obj.entries as ErrorEntryJson[]));
+    else if (Array.isArray(obj.cases) && obj.cases.length && obj.cases.every((c: Record<string, unknown>) => c.config && c.layer))
+      configs.push(...(obj.cases as ConfigCaseJson[]));
   }
   cases.sort((a, b) => a.name.localeCompare(b.name));
   return { cases, errors, configs };
@@ -71,7 +73,8 @@ async function noLeak(backend: GruBackend, c: CaseJson): Promise<CaseOutcome> {
 function judge(name: string, outcome: CaseOutcome, exp: Expectations): Pick<BrowserCaseResult, 'status' | 'detail'> {
   const unsupported = exp.unsupported?.[name];
   const failing = exp.failing?.[name];
-  if (outcome.status === 'passed' && (unsupported || failing)) return { status: 'failed', detail: `unexpected pass: listed as ${unsupported ? 'unsupported' : 'failing'}` };
+  if (outcome.status === 'passed' && (unsupported || failing))
+    return { status: 'failed', detail: `unexpected pass: listed as ${unsupported ? 'unsupported' : 'failing'}` };
   if (unsupported) return { status: 'unsupported', detail: outcome.detail ? `${unsupported} [${outcome.detail}]` : unsupported };
   if (failing && outcome.status === 'failed') return { status: 'expected-failure', detail: `${failing}: ${outcome.detail ?? ''}` };
   if (outcome.status === 'unsupported') return { status: 'unsupported', detail: `${outcome.detail} (declared by the backend, not listed in its expectations)` };

@@ -40,7 +40,8 @@ async function showAdapter(): Promise<void> {
     const info = webgpu.info;
     state.adapter = info?.adapter;
     state.isFallbackAdapter = info?.isFallbackAdapter;
-    $('adapter').textContent = `${info?.adapter}${info?.isFallbackAdapter ? ' — a software adapter: its timings say nothing about GPU speed' : ''}${info?.shaderF16 ? ' (shader-f16)' : ''}`;
+    $('adapter').textContent =
+      `${info?.adapter}${info?.isFallbackAdapter ? ' — a software adapter: its timings say nothing about GPU speed' : ''}${info?.shaderF16 ? ' (shader-f16)' : ''}`;
   } catch (err) {
     state.adapterError = (err as Error).message;
     $('adapter').textContent = `no WebGPU: ${state.adapterError}`;
@@ -67,7 +68,14 @@ async function runDemo(): Promise<void> {
       const tr = document.createElement('tr');
       const cells = r.error
         ? [r.backend, `could not run: ${r.error}`, '', '', '', '']
-        : [r.backend, fmt(r.firstMs), `${fmt(r.medianMs)} (${r.runs} runs)`, r.maxDiffVsReference?.toExponential(1) ?? '', (r.head ?? []).map((v) => v.toFixed(4)).join(', '), ''];
+        : [
+            r.backend,
+            fmt(r.firstMs),
+            `${fmt(r.medianMs)} (${r.runs} runs)`,
+            r.maxDiffVsReference?.toExponential(1) ?? '',
+            (r.head ?? []).map((v) => v.toFixed(4)).join(', '),
+            '',
+          ];
       for (const c of cells.slice(0, 5)) {
         const td = document.createElement('td');
         td.textContent = c;

@@ -64,7 +64,14 @@ export async function runSideBySide(shape: DemoShape, backends: string[], runs =
       const got = first.output.data;
       let maxDiff = 0;
       for (let i = 0; i < got.length; i++) maxDiff = Math.max(maxDiff, Math.abs(got[i] - want[i]));
-      rows.push({ backend: first.backend, firstMs, medianMs: times[Math.floor(times.length / 2)], runs, head: Array.from(got.slice(0, 6)), maxDiffVsReference: maxDiff });
+      rows.push({
+        backend: first.backend,
+        firstMs,
+        medianMs: times[Math.floor(times.length / 2)],
+        runs,
+        head: Array.from(got.slice(0, 6)),
+        maxDiffVsReference: maxDiff,
+      });
     } catch (err) {
       rows.push({ backend: name, error: (err as Error).message });
     } finally {

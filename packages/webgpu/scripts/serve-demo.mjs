@@ -20,7 +20,14 @@ export const CASES_DIR = join(repo, 'conformance', 'cases', 'keras-3.15.1');
 const EXPECTATIONS = join(repo, 'conformance', 'expectations', 'webgpu.json');
 const WASM = join(repo, 'packages', 'wasm', 'dist', 'gru.wasm');
 
-const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.json': 'application/json', '.map': 'application/json', '.wasm': 'application/wasm', '.css': 'text/css' };
+const TYPES = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.json': 'application/json',
+  '.map': 'application/json',
+  '.wasm': 'application/wasm',
+  '.css': 'text/css',
+};
 
 function listJson(dir) {
   const out = [];

@@ -1,4 +1,13 @@
-import { GRU_BACKEND_SPEC_VERSION, activationDef, forgetBackendLoad, type GruBackend, type GruCallInfo, type GruSpec, type GruWeights, type PreparedGru } from '@gru/core';
+import {
+  GRU_BACKEND_SPEC_VERSION,
+  activationDef,
+  forgetBackendLoad,
+  type GruBackend,
+  type GruCallInfo,
+  type GruSpec,
+  type GruWeights,
+  type PreparedGru,
+} from '@gru/core';
 import { hasWgslActivation } from './activations-wgsl.js';
 import type { GpuContext } from './context.js';
 import { acquireDevice, type AcquiredDevice, type DeviceOptions } from './device.js';
@@ -105,7 +114,13 @@ export class WebGpuBackend implements GruBackend {
   get info(): WebGpuInfo | undefined {
     const l = this.loaded;
     if (!l) return undefined;
-    return { adapter: l.adapterName, isFallbackAdapter: l.isFallbackAdapter, shaderF16: l.f16, precision: this.options.precision ?? 'f32', ownsDevice: l.owned };
+    return {
+      adapter: l.adapterName,
+      isFallbackAdapter: l.isFallbackAdapter,
+      shaderF16: l.f16,
+      precision: this.options.precision ?? 'f32',
+      ownsDevice: l.owned,
+    };
   }
 
   /** The device in use (undefined before load); share it with the rest of your app if you like. */
@@ -116,7 +131,9 @@ export class WebGpuBackend implements GruBackend {
   private ensureLoaded(): Promise<Loaded> {
     if (this.loaded && this.loaded.lost === undefined) return Promise.resolve(this.loaded);
     if (this.loaded?.lost !== undefined && !this.loaded.owned) {
-      return Promise.reject(new Error(`webgpu: the GPU device supplied to backend '${this.name}' was lost (${this.loaded.lost}); configure a new one after dispose().`));
+      return Promise.reject(
+        new Error(`webgpu: the GPU device supplied to backend '${this.name}' was lost (${this.loaded.lost}); configure a new one after dispose().`),
+      );
     }
     // A lost device that we requested ourselves is replaced by a fresh one.
     this.loaded = undefined;
@@ -140,7 +157,9 @@ export class WebGpuBackend implements GruBackend {
     }
     if (this.options.precision === 'f16' && !acquired.f16) {
       if (acquired.owned) acquired.device.destroy();
-      throw new Error(`precision 'f16' needs the WebGPU feature 'shader-f16', which ${acquired.owned ? `the adapter (${acquired.adapterName}) lacks` : 'the supplied device was not created with'}`);
+      throw new Error(
+        `precision 'f16' needs the WebGPU feature 'shader-f16', which ${acquired.owned ? `the adapter (${acquired.adapterName}) lacks` : 'the supplied device was not created with'}`,
+      );
     }
     const loaded: Loaded = {
       ...acquired,
@@ -163,7 +182,10 @@ export class WebGpuBackend implements GruBackend {
     if (spec.dtype !== 'float32') {
       return `dtype ${spec.dtype}: WebGPU has no 64-bit floats (WGSL has no f64), so the webgpu backend runs float32 only`;
     }
-    for (const [arg, id] of [['activation', spec.activation], ['recurrentActivation', spec.recurrentActivation]] as const) {
+    for (const [arg, id] of [
+      ['activation', spec.activation],
+      ['recurrentActivation', spec.recurrentActivation],
+    ] as const) {
       const def = activationDef(id);
       if (def.unusable) return `${arg} ${def.unusable}`;
       if (!hasWgslActivation(id)) {

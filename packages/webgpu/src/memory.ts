@@ -56,12 +56,12 @@ export function toFloat16Bits(src: ArrayLike<number>): Uint16Array<ArrayBuffer> 
       let h = mant >>> shift;
       const rem = mant & ((1 << shift) - 1);
       const half = 1 << (shift - 1);
-      if (rem > half || (rem === half && (h & 1))) h++;
+      if (rem > half || (rem === half && h & 1)) h++;
       out[i] = sign | h;
     } else {
       let h = (e << 10) | (mant >>> 13);
       const rem = mant & 0x1fff;
-      if (rem > 0x1000 || (rem === 0x1000 && (h & 1))) h++;
+      if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++;
       out[i] = sign | h;
     }
   }

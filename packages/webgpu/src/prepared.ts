@@ -224,11 +224,7 @@ export class WebGpuPrepared implements PreparedGru {
         xdrop = this.buffer('xdrop', 3 * xdropStride, STORAGE_IN);
         for (const [i, m] of req.inputDropoutMasks.entries()) q.writeBuffer(xdrop, i * xdropStride, m);
       }
-      q.writeBuffer(
-        params,
-        0,
-        new Uint32Array([B, T, req.mask ? 1 : 0, withDropout ? 1 : 0, req.returnSequences ? 1 : 0, req.goBackwards ? 1 : 0, H, G]),
-      );
+      q.writeBuffer(params, 0, new Uint32Array([B, T, req.mask ? 1 : 0, withDropout ? 1 : 0, req.returnSequences ? 1 : 0, req.goBackwards ? 1 : 0, H, G]));
       // Projection: one GEMM over all gates, or one per gate when each gate has its own input mask.
       const projData = new Uint32Array((3 * UNIFORM_ALIGN) / 4);
       (perGateInput ? [0, 1, 2] : [-1]).forEach((g, i) => projData.set([B * T, g < 0 ? G : H, D, T, g < 0 ? 0 : g * H, G, 0, 0], (i * UNIFORM_ALIGN) / 4));
@@ -241,7 +237,23 @@ export class WebGpuPrepared implements PreparedGru {
         projection: projPipe,
         recurrence,
         gates: perGateInput ? [0, 1, 2] : [-1],
-        buffers: { x, proj, out, state, mask, rdrop, scratch, params, projParams, staging, kernel: this.kernel, rkernel: this.rkernel, bias: this.bias, xdrop, xdropStride },
+        buffers: {
+          x,
+          proj,
+          out,
+          state,
+          mask,
+          rdrop,
+          scratch,
+          params,
+          projParams,
+          staging,
+          kernel: this.kernel,
+          rkernel: this.rkernel,
+          bias: this.bias,
+          xdrop,
+          xdropStride,
+        },
         steps: (n) => this.buffer('steps', n * UNIFORM_ALIGN, UNIFORM),
       });
     } catch (err) {

@@ -49,7 +49,9 @@ export function checkWeights(spec: GruSpec, weights: GruWeights, caller: string)
   const G = 3 * H;
   const expect = (name: string, got: unknown, n: number) => {
     if (!isFloats(got)) {
-      throw new Error(`webgpu ${caller}: ${name} must be a Float32Array (or Float64Array) of ${n} values for units ${H}, inputDim ${D}; received ${describe(got)}.`);
+      throw new Error(
+        `webgpu ${caller}: ${name} must be a Float32Array (or Float64Array) of ${n} values for units ${H}, inputDim ${D}; received ${describe(got)}.`,
+      );
     }
     if (got.length !== n) throw new Error(`webgpu ${caller}: ${name} must have ${n} values for units ${H}, inputDim ${D}; received ${got.length}.`);
   };

@@ -18,9 +18,24 @@ describe('WGSL activations', () => {
   });
   afterAll(() => backend.dispose());
 
-  const grid = Float32Array.from(
-    [...Array.from({ length: 241 }, (_, i) => -6 + i * 0.05), -60, -30, -12, -3.0001, -2.5, -1e-4, -1e-7, 0, 1e-7, 1e-4, 2.5, 3.0001, 12, 30, 60],
-  );
+  const grid = Float32Array.from([
+    ...Array.from({ length: 241 }, (_, i) => -6 + i * 0.05),
+    -60,
+    -30,
+    -12,
+    -3.0001,
+    -2.5,
+    -1e-4,
+    -1e-7,
+    0,
+    1e-7,
+    1e-4,
+    2.5,
+    3.0001,
+    12,
+    30,
+    60,
+  ]);
 
   it('match core within float32 tolerance', async () => {
     const ids = [...WGSL_ACTIVATIONS];
@@ -45,7 +60,16 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     const enc = device.createCommandEncoder();
     const pass = enc.beginComputePass();
     pass.setPipeline(pipeline);
-    pass.setBindGroup(0, device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: xs } }, { binding: 1, resource: { buffer: ys } }] }));
+    pass.setBindGroup(
+      0,
+      device.createBindGroup({
+        layout: pipeline.getBindGroupLayout(0),
+        entries: [
+          { binding: 0, resource: { buffer: xs } },
+          { binding: 1, resource: { buffer: ys } },
+        ],
+      }),
+    );
     pass.dispatchWorkgroups(Math.ceil(n / 64));
     pass.end();
     enc.copyBufferToBuffer(ys, 0, read, 0, ids.length * n * 4);

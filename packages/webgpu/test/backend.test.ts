@@ -6,8 +6,19 @@ import { compareWithReference, expectClose, makeRequest, makeSpec, makeWeights }
 import { useSoftwareAdapterInTests } from './gpu-setup.js';
 
 const call = (over: Partial<GruCallInfo> = {}): GruCallInfo => ({
-  batch: 2, timesteps: 3, mask: 'none', initialState: false, goBackwards: false, returnSequences: true,
-  inputDropoutPerGate: false, recurrentDropout: false, recurrentDropoutRate: 0, training: false, backward: false, unroll: false, ...over,
+  batch: 2,
+  timesteps: 3,
+  mask: 'none',
+  initialState: false,
+  goBackwards: false,
+  returnSequences: true,
+  inputDropoutPerGate: false,
+  recurrentDropout: false,
+  recurrentDropoutRate: 0,
+  training: false,
+  backward: false,
+  unroll: false,
+  ...over,
 });
 
 // Module scope: Dawn's instance must outlive every device made from it.
@@ -172,7 +183,9 @@ describe('the registered backend through the GRU layer', () => {
     const spec = makeSpec({ units: 4, inputDim: 2 });
     const prepared = await backend.prepare(spec, makeWeights(spec, 8));
     const good = makeRequest(spec, 1, { batch: 2, timesteps: 3 });
-    await expect(prepared.forward({ ...good, x: new Float32Array(5) })).rejects.toThrow('webgpu forward: x must be 12 values ([batch 2, timesteps 3, inputDim 2]); received 5 values.');
+    await expect(prepared.forward({ ...good, x: new Float32Array(5) })).rejects.toThrow(
+      'webgpu forward: x must be 12 values ([batch 2, timesteps 3, inputDim 2]); received 5 values.',
+    );
     await expect(prepared.forward({ ...good, mask: new Uint8Array(5) })).rejects.toThrow(/mask must be 6 values/);
     await expect(prepared.forward({ ...good, initialState: new Float32Array(3) })).rejects.toThrow(/initialState must be 8 values/);
     await expect(prepared.forward({ ...good, recurrentDropoutMasks: [new Float32Array(8), new Float32Array(8), new Float32Array(7)] })).rejects.toThrow(
@@ -186,7 +199,9 @@ describe('the registered backend through the GRU layer', () => {
     await expect(prepared.forward({ ...good, mask: [1, 1, 1, 1, 1, 1] as never })).rejects.toThrow(/mask must be a Uint8Array of 6 values .*received Array/);
     await expect(prepared.forward({ ...good, inputDropoutMasks: {} as never })).rejects.toThrow(/inputDropoutMasks must be three masks .*received Object/);
     await expect(prepared.forward(null as never)).rejects.toThrow('webgpu forward: the request must be an object {x, batch, timesteps, ...}; received null.');
-    await expect(prepared.setWeights(null as never)).rejects.toThrow(/webgpu setWeights: weights must be an object \{kernel, recurrentKernel, bias\}; received null/);
+    await expect(prepared.setWeights(null as never)).rejects.toThrow(
+      /webgpu setWeights: weights must be an object \{kernel, recurrentKernel, bias\}; received null/,
+    );
     await expect(prepared.setWeights({ ...makeWeights(spec, 8), kernel: Array(24).fill('x') as never })).rejects.toThrow(
       /webgpu setWeights: kernel must be a Float32Array \(or Float64Array\) of 24 values for units 4, inputDim 2; received Array/,
     );

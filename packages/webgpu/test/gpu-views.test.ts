@@ -61,7 +61,10 @@ async function runSharedChild(input: unknown): Promise<ChildLine[]> {
     const running = [...stderr.matchAll(/^running (\w+)$/gm)].pop()?.[1];
     expect.fail(`the child process ended with ${signal ?? `code ${code}`} while running ${running ?? 'its set-up'}: ${stderr.slice(-2000)}`);
   }
-  return stdout.trim().split('\n').map((l) => JSON.parse(l) as ChildLine);
+  return stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as ChildLine);
 }
 
 describe('views the GPU cannot take as they are', () => {
@@ -114,4 +117,3 @@ describe('views the GPU cannot take as they are', () => {
     f16.dispose();
   });
 });
-

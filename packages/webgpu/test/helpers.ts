@@ -61,7 +61,16 @@ export async function compareWithReference(prepared: PreparedGru, weights: GruWe
 export function makeRequest(
   spec: GruSpec,
   seed: number,
-  o: { batch: number; timesteps: number; mask?: boolean; initialState?: boolean; goBackwards?: boolean; returnSequences?: boolean; inputDropout?: boolean; recurrentDropout?: boolean },
+  o: {
+    batch: number;
+    timesteps: number;
+    mask?: boolean;
+    initialState?: boolean;
+    goBackwards?: boolean;
+    returnSequences?: boolean;
+    inputDropout?: boolean;
+    recurrentDropout?: boolean;
+  },
 ): ForwardRequest {
   const r = rng(seed);
   const { batch: B, timesteps: T } = o;

@@ -53,7 +53,11 @@ for (const recurrence of ['fused', 'stepwise'] as const) {
         const weights = makeWeights(spec, 7);
         const prepared = await backend.prepare(spec, weights);
         try {
-          for (const [k, opts] of [{ inputDropout: true }, { recurrentDropout: true }, { inputDropout: true, recurrentDropout: true, mask: true, goBackwards: true }].entries()) {
+          for (const [k, opts] of [
+            { inputDropout: true },
+            { recurrentDropout: true },
+            { inputDropout: true, recurrentDropout: true, mask: true, goBackwards: true },
+          ].entries()) {
             await compareWithReference(prepared, weights, makeRequest(spec, 50 + k, { batch: 4, timesteps: 7, ...opts }), `dropout ${JSON.stringify(opts)}`);
           }
         } finally {
@@ -65,14 +69,24 @@ for (const recurrence of ['fused', 'stepwise'] as const) {
     // Each activation's math is checked in activations.test.ts; this checks that `activation`
     // and `recurrentActivation` reach the right places in both resetAfter variants.
     it('useBias false and activations other than tanh/sigmoid', async () => {
-      const pairs: Array<[string, string]> = [['relu', 'hard_sigmoid'], ['gelu', 'keras2_hard_sigmoid'], ['softplus', 'linear'], ['selu', 'sigmoid']];
+      const pairs: Array<[string, string]> = [
+        ['relu', 'hard_sigmoid'],
+        ['gelu', 'keras2_hard_sigmoid'],
+        ['softplus', 'linear'],
+        ['selu', 'sigmoid'],
+      ];
       for (const [k, [activation, recurrentActivation]] of pairs.entries()) {
         const spec = makeSpec({ units: 6, inputDim: 4, activation, recurrentActivation, useBias: k % 2 === 0, resetAfter: k % 3 !== 0 });
         const weights = makeWeights(spec, 300 + k);
         const prepared = await backend.prepare(spec, weights);
         try {
           // exponential grows without bound: keep it short so values stay in a sane range.
-          await compareWithReference(prepared, weights, makeRequest(spec, 400 + k, { batch: 3, timesteps: activation === 'exponential' ? 2 : 8, mask: true }), `${activation}/${recurrentActivation}`);
+          await compareWithReference(
+            prepared,
+            weights,
+            makeRequest(spec, 400 + k, { batch: 3, timesteps: activation === 'exponential' ? 2 : 8, mask: true }),
+            `${activation}/${recurrentActivation}`,
+          );
         } finally {
           prepared.dispose();
         }
@@ -94,7 +108,12 @@ describe('long sequences and path choice', () => {
     const weights = makeWeights(spec, 11);
     const prepared = await backend.prepare(spec, weights);
     try {
-      await compareWithReference(prepared, weights, makeRequest(spec, 12, { batch: 2, timesteps: 2100, mask: true, goBackwards: true, initialState: true }), 'T=2100');
+      await compareWithReference(
+        prepared,
+        weights,
+        makeRequest(spec, 12, { batch: 2, timesteps: 2100, mask: true, goBackwards: true, initialState: true }),
+        'T=2100',
+      );
     } finally {
       prepared.dispose();
     }
@@ -103,7 +122,10 @@ describe('long sequences and path choice', () => {
   it("'auto' takes the fused kernel up to 512 units and the stepwise one beyond", async () => {
     const auto = createWebGpuBackend({ name: 'webgpu-auto', allowFallbackAdapter: true });
     try {
-      for (const [units, path] of [[64, 'fused'], [520, 'stepwise']] as const) {
+      for (const [units, path] of [
+        [64, 'fused'],
+        [520, 'stepwise'],
+      ] as const) {
         const spec = makeSpec({ units, inputDim: 3 });
         const weights = makeWeights(spec, units);
         const prepared = (await auto.prepare(spec, weights)) as WebGpuPrepared;

@@ -44,4 +44,3 @@ export const mapWeights = (w: GruWeights, f: <T extends Floats>(a: T) => T): Gru
 /** Every kind of argument at once: state, mask and both kinds of dropout masks. */
 export const FULL = { mask: true, initialState: true, inputDropout: true, recurrentDropout: true } as const;
 export const ARGS = ['x', 'initialState', 'mask', 'inputDropoutMasks', 'recurrentDropoutMasks'] as const;
-

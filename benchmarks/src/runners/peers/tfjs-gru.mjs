@@ -47,8 +47,13 @@ export async function setupTfjsGru(name, tf, tfl, shape) {
   // Zero initializers: the weights are replaced at once, and tfjs's orthogonal initializer needs
   // chained tensor methods that tfjs-core's Node bundle does not register.
   const layer = tfl.layers.gru({
-    units: H, activation: 'tanh', recurrentActivation: 'sigmoid', returnSequences: false, // reset_after=False: tfjs's only mode
-    kernelInitializer: 'zeros', recurrentInitializer: 'zeros', biasInitializer: 'zeros',
+    units: H,
+    activation: 'tanh',
+    recurrentActivation: 'sigmoid',
+    returnSequences: false, // reset_after=False: tfjs's only mode
+    kernelInitializer: 'zeros',
+    recurrentInitializer: 'zeros',
+    biasInitializer: 'zeros',
   });
   const w = kerasWeights(shape, { resetAfter: false });
   const x = tf.tensor3d(inputFor(shape), [B, T, D]);

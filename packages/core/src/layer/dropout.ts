@@ -29,7 +29,9 @@ export function parseMasks(value: TensorLike | TensorLike[], count: 1 | 3, rows:
   const list = isTensorList(value) ? value : [value];
   const expected = rows === 1 ? formatShape([rows, cols]) : `${formatShape([rows, cols])} or ${formatShape([1, cols])}`;
   if (list.length !== count) {
-    throw valueError(`Argument \`${argName}\` must be ${count === 1 ? 'one tensor' : 'a list of 3 tensors (z, r, h)'} of shape ${expected}, received ${list.length} tensors.`);
+    throw valueError(
+      `Argument \`${argName}\` must be ${count === 1 ? 'one tensor' : 'a list of 3 tensors (z, r, h)'} of shape ${expected}, received ${list.length} tensors.`,
+    );
   }
   return list.map((m, i) => {
     const t = toTensor(m, count === 1 ? argName : `${argName}[${i}]`, dtype);
@@ -46,7 +48,8 @@ export function parseMasks(value: TensorLike | TensorLike[], count: 1 | 3, rows:
  */
 export function expandRows(a: FloatArray, rows: number, cols: number): FloatArray {
   if (a.length === rows * cols) return a;
-  if (a.length !== cols) throw valueError(`An array of ${a.length} values is neither [${rows}, ${cols}] nor [1, ${cols}], so it cannot broadcast over ${rows} rows.`);
+  if (a.length !== cols)
+    throw valueError(`An array of ${a.length} values is neither [${rows}, ${cols}] nor [1, ${cols}], so it cannot broadcast over ${rows} rows.`);
   const out = arrayFor(a instanceof Float64Array ? 'float64' : 'float32', rows * cols);
   for (let r = 0; r < rows; r++) out.set(a, r * cols);
   return out;

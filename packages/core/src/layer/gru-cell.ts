@@ -1,12 +1,5 @@
 import type { ForwardRequest, GruSpec, GruWeights } from '../backend/types.js';
-import {
-  cellToKerasConfig,
-  kerasConfigToOptions,
-  resolveCellConfig,
-  type CellConfig,
-  type FromConfigOptions,
-  type GruCellOptions,
-} from '../config.js';
+import { cellToKerasConfig, kerasConfigToOptions, resolveCellConfig, type CellConfig, type FromConfigOptions, type GruCellOptions } from '../config.js';
 import { formatShape, valueError } from '../errors.js';
 import { arrayTooLarge } from '../limits.js';
 import { SeedGenerator } from '../random.js';
@@ -392,7 +385,9 @@ export class GRUCell<O extends GruCellOptions = GruCellOptions> {
     const [batch, features] = x.shape;
     this.build(features);
     if (features !== this.inputDim) {
-      throw valueError(`Input of GRUCell '${this.name}' must have ${this.inputDim} features (its kernel has ${this.inputDim} rows); received shape ${formatShape(x.shape)}.`);
+      throw valueError(
+        `Input of GRUCell '${this.name}' must have ${this.inputDim} features (its kernel has ${this.inputDim} rows); received shape ${formatShape(x.shape)}.`,
+      );
     }
     const stateList = isTensorList(states) ? states : [states as TensorLike];
     if (stateList.length !== 1) {
@@ -446,9 +441,7 @@ export function multiplyRows(x: FloatArray, mask: FloatArray, batch: number, tim
 /** Checks an initial state [batch, units] (or [1, units], broadcast as Keras does). */
 export function broadcastState(t: Tensor, batch: number, units: number, owner: string): FloatArray {
   if (t.shape.length !== 2 || t.shape[1] !== units || (t.shape[0] !== batch && t.shape[0] !== 1)) {
-    throw valueError(
-      `${owner}: the initial state must have shape ${formatShape([batch, units])} (batch, units); received ${formatShape(t.shape)}.`,
-    );
+    throw valueError(`${owner}: the initial state must have shape ${formatShape([batch, units])} (batch, units); received ${formatShape(t.shape)}.`);
   }
   return expandRows(t.data, batch, units);
 }

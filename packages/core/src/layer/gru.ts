@@ -312,7 +312,9 @@ export class GRU<O extends GruOptions = GruOptions> {
   /** The synchronous forward, on backends that are loaded and run synchronously (reference, cpu, wasm). */
   forwardSync(inputs: TensorLike, options: GruCallOptions = {}): GruResultOf<O> {
     if (this.config.stateful && this.pendingState) {
-      throw valueError(`Layer '${this.name}' is stateful and has async calls in flight: await them before calling forwardSync, which needs the state they leave.`);
+      throw valueError(
+        `Layer '${this.name}' is stateful and has async calls in flight: await them before calling forwardSync, which needs the state they leave.`,
+      );
     }
     const plan = this.plan(inputs, options, true);
     const choice = selectBackend(plan.spec, plan.info, this.preferences(plan, true));
@@ -419,7 +421,10 @@ export class GRU<O extends GruOptions = GruOptions> {
       );
     }
     if (timesteps === 0) {
-      throw new GruError('IndexError', `Layer '${this.name}' received an input with 0 timesteps (shape ${formatShape(x0.shape)}); a GRU needs at least one step.`);
+      throw new GruError(
+        'IndexError',
+        `Layer '${this.name}' received an input with 0 timesteps (shape ${formatShape(x0.shape)}); a GRU needs at least one step.`,
+      );
     }
     this.checkOutputSize(batch, timesteps);
     if (c.stateful) {
@@ -481,7 +486,12 @@ export class GRU<O extends GruOptions = GruOptions> {
       weightsVersion: this.cell.weightsVersion,
       givenState: options.initialState !== undefined && options.initialState !== null,
       stateEpoch: this.stateEpoch,
-      request, info, batch, timesteps, mask, features,
+      request,
+      info,
+      batch,
+      timesteps,
+      mask,
+      features,
       backendName: options.backend ?? c.backend,
       sharedDropoutMask: masks.shared,
       initialStateShape,
@@ -533,7 +543,14 @@ export class GRU<O extends GruOptions = GruOptions> {
     const lastState = ofDType(result.lastState, this.dtype);
     if (plan.mask) {
       applyMaskedOutputConventions(out, plan.mask, {
-        batch, timesteps, units: H, goBackwards: c.goBackwards, returnSequences: c.returnSequences, unroll: c.unroll, zeroOutputForMask: c.zeroOutputForMask, compat: c.compat,
+        batch,
+        timesteps,
+        units: H,
+        goBackwards: c.goBackwards,
+        returnSequences: c.returnSequences,
+        unroll: c.unroll,
+        zeroOutputForMask: c.zeroOutputForMask,
+        compat: c.compat,
       });
     }
     if (c.stateful) {
@@ -641,7 +658,14 @@ export class GRU<O extends GruOptions = GruOptions> {
       // Positions Keras's conventions set to zero do not depend on the state: their gradient is 0.
       d = d.slice();
       applyMaskedOutputConventions(d, trace.plan.mask, {
-        batch, timesteps, units: this.units, goBackwards: c.goBackwards, returnSequences: c.returnSequences, unroll: c.unroll, zeroOutputForMask: c.zeroOutputForMask, compat: c.compat,
+        batch,
+        timesteps,
+        units: this.units,
+        goBackwards: c.goBackwards,
+        returnSequences: c.returnSequences,
+        unroll: c.unroll,
+        zeroOutputForMask: c.zeroOutputForMask,
+        compat: c.compat,
       });
     }
     return { trace, request: { dOutput: d, dLastState } };
@@ -666,7 +690,10 @@ export class GRU<O extends GruOptions = GruOptions> {
     if (options.includeRegularization) {
       const regs = [c.kernelRegularizer, c.recurrentRegularizer, c.biasRegularizer];
       // The forward call's weights (backward refuses when they changed since): no copy needed.
-      const current = [trace.plan.weights.kernel, trace.plan.weights.recurrentKernel, trace.plan.weights.bias].map((data, i) => ({ data: data as FloatArray, shape: shapes[i] }));
+      const current = [trace.plan.weights.kernel, trace.plan.weights.recurrentKernel, trace.plan.weights.bias].map((data, i) => ({
+        data: data as FloatArray,
+        shape: shapes[i],
+      }));
       weightGrads.forEach((wg, i) => {
         const r = regs[i];
         if (!r) return;

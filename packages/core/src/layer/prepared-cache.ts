@@ -45,7 +45,11 @@ export class PreparedCache {
       }
     }
     if (!entry) {
-      entry = this.add(backend, version, Promise.resolve().then(() => backend.prepare(spec, weights)));
+      entry = this.add(
+        backend,
+        version,
+        Promise.resolve().then(() => backend.prepare(spec, weights)),
+      );
     }
     const held = entry;
     held.inFlight++;
@@ -127,7 +131,10 @@ export class PreparedCache {
     if (entry.disposed) return;
     entry.disposed = true;
     // Now where the preparation settled (dispose() frees memory now), else once it does.
-    if (entry.prepared && entry.inFlight === 0) return entry.prepared.dispose();
+    if (entry.prepared && entry.inFlight === 0) {
+      entry.prepared.dispose();
+      return;
+    }
     entry.ready.then(
       (p) => p.dispose(),
       () => {},

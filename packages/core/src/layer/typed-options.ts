@@ -11,11 +11,7 @@ import type { FloatArray } from '../tensor.js';
  * every other policy name (half-precision policies keep float32 weights) and when absent, and
  * either one when TypeScript cannot tell (a `string`, a policy object).
  */
-export type DTypeArray<D> = D extends 'float64'
-  ? Float64Array
-  : D extends DTypePolicyName | null | undefined
-    ? Float32Array
-    : FloatArray;
+export type DTypeArray<D> = D extends 'float64' ? Float64Array : D extends DTypePolicyName | null | undefined ? Float32Array : FloatArray;
 
 /**
  * The typed array a layer created with options `O` holds and returns. Read through `infer` rather
@@ -42,4 +38,3 @@ export type ReturnsState<O> = O extends { returnState?: infer S }
  * excess-property check, which would otherwise catch a typo such as `retrunState: true`.
  */
 export type OnlyKnownKeys<O, Known> = { [K in Exclude<keyof O, keyof Known>]: never };
-

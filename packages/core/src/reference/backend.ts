@@ -19,7 +19,10 @@ function isReferenceSaved(saved: unknown): saved is ReferenceSaved {
 }
 
 function checkActivations(spec: GruSpec): true | string {
-  for (const [arg, id] of [['activation', spec.activation], ['recurrentActivation', spec.recurrentActivation]] as const) {
+  for (const [arg, id] of [
+    ['activation', spec.activation],
+    ['recurrentActivation', spec.recurrentActivation],
+  ] as const) {
     const problem = gruActivationProblem(activationDef(id), spec.units);
     if (problem) return `${arg} ${problem}`;
   }
@@ -28,7 +31,10 @@ function checkActivations(spec: GruSpec): true | string {
 
 class ReferencePrepared implements PreparedGru {
   private weights: GruWeights;
-  constructor(readonly spec: GruSpec, weights: GruWeights) {
+  constructor(
+    readonly spec: GruSpec,
+    weights: GruWeights,
+  ) {
     checkReferenceWeights(spec, weights);
     this.weights = weights;
   }

@@ -46,7 +46,8 @@ function checkCount(value: unknown, name: string): number {
 
 /** Weights must match the spec: a short array would read as undefined, and compute NaN silently. */
 export function checkReferenceWeights(spec: GruSpec, weights: GruWeights): void {
-  if (typeof weights !== 'object' || weights === null) throw valueError(`The reference backend expects weights {kernel, recurrentKernel, bias}, received ${describe(weights)}.`);
+  if (typeof weights !== 'object' || weights === null)
+    throw valueError(`The reference backend expects weights {kernel, recurrentKernel, bias}, received ${describe(weights)}.`);
   const G = 3 * spec.units;
   checkArray(weights.kernel, 'kernel', spec.inputDim * G, spec);
   checkArray(weights.recurrentKernel, 'recurrentKernel', spec.units * G, spec);
@@ -62,14 +63,23 @@ export function checkReferenceRequest(spec: GruSpec, req: ForwardRequest): void 
   const B = checkCount(req.batch, 'batch');
   const T = checkCount(req.timesteps, 'timesteps');
   const H = spec.units;
-  const tooLarge = referenceCallTooLarge(spec, { batch: B, timesteps: T, returnSequences: req.returnSequences === true, backward: req.keepForBackward === true });
+  const tooLarge = referenceCallTooLarge(spec, {
+    batch: B,
+    timesteps: T,
+    returnSequences: req.returnSequences === true,
+    backward: req.keepForBackward === true,
+  });
   if (tooLarge) throw valueError(`The reference backend cannot run this call: ${tooLarge}.`);
   checkArray(req.x, 'x', B * T * spec.inputDim, spec);
   if (req.initialState !== undefined) checkArray(req.initialState, 'initialState', B * H, spec);
   if (req.mask !== undefined) checkArray(req.mask, 'mask', B * T, spec, 'mask');
-  for (const [name, masks, cols] of [['inputDropoutMasks', req.inputDropoutMasks, spec.inputDim], ['recurrentDropoutMasks', req.recurrentDropoutMasks, H]] as const) {
+  for (const [name, masks, cols] of [
+    ['inputDropoutMasks', req.inputDropoutMasks, spec.inputDim],
+    ['recurrentDropoutMasks', req.recurrentDropoutMasks, H],
+  ] as const) {
     if (masks === undefined) continue;
-    if (!Array.isArray(masks) || masks.length !== 3) throw valueError(`The reference backend expects \`${name}\` to be 3 arrays (z, r, h), received ${describe(masks)}.`);
+    if (!Array.isArray(masks) || masks.length !== 3)
+      throw valueError(`The reference backend expects \`${name}\` to be 3 arrays (z, r, h), received ${describe(masks)}.`);
     masks.forEach((m, i) => checkArray(m, `${name}[${i}]`, B * cols, spec));
   }
 }

@@ -66,7 +66,7 @@ export function referenceForward(spec: GruSpec, weights: GruWeights, req: Forwar
     const rm = req.recurrentDropoutMasks;
     for (let k = 0; k < T; k++) {
       const t = req.goBackwards ? T - 1 - k : k;
-      const active = !req.mask || req.mask[b * T + t] !== 0;
+      const active = req.mask?.[b * T + t] !== 0;
       if (active) {
         const xOff = (b * T + t) * D;
         // Input projection per gate; with per-gate dropout each gate sees its own masked input.
@@ -137,7 +137,6 @@ export function referenceForward(spec: GruSpec, weights: GruWeights, req: Forwar
   }
   return saved ? { output, lastState, saved } : { output, lastState };
 }
-
 
 function snapshotRequest(req: ForwardRequest): ForwardRequest {
   const copy3 = (m?: readonly [FloatArray, FloatArray, FloatArray]) => (m ? ([m[0].slice(), m[1].slice(), m[2].slice()] as const) : undefined);

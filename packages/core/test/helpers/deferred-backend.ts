@@ -52,7 +52,10 @@ export function registerDeferredBackend(name = 'deferred'): DeferredBackend {
 
   class Prepared implements PreparedGru {
     private disposed = false;
-    constructor(readonly spec: GruSpec, private weights: GruWeights) {}
+    constructor(
+      readonly spec: GruSpec,
+      private weights: GruWeights,
+    ) {}
     async forward(request: ForwardRequest): Promise<ForwardResult> {
       await wait();
       if (this.disposed) throw new Error('forward on a disposed prepared layer');

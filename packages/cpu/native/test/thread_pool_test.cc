@@ -5,6 +5,8 @@
 // or not at all, phases have varying numbers of chunks, and the pool is stopped and restarted as
 // its users come and go; every chunk of every phase must run exactly once, and every job must
 // finish. A failure prints what went wrong and exits 1.
+#include "../thread_pool.h"
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -13,8 +15,6 @@
 #include <thread>
 #include <vector>
 
-#include "../thread_pool.h"
-
 using gru::Phaser;
 using gru::PhaseWalker;
 using gru::ThreadPool;
@@ -22,8 +22,8 @@ using gru::ThreadPool;
 namespace {
 
 struct Job {
-  std::vector<int> chunks;                // chunks per phase
-  std::vector<std::atomic<int>> hits;     // [phase][maxChunks]
+  std::vector<int> chunks;             // chunks per phase
+  std::vector<std::atomic<int>> hits;  // [phase][maxChunks]
   int maxChunks;
   Phaser phaser;
   std::atomic<bool> failed{false};

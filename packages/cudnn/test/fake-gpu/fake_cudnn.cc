@@ -76,9 +76,12 @@ double Load(const void* base, size_t i, int dt) {
 }
 
 void Store(void* base, size_t i, int dt, double v) {
-  if (dt == DOUBLE) static_cast<double*>(base)[i] = v;
-  else if (dt == HALF) static_cast<uint16_t*>(base)[i] = FloatToHalf(static_cast<float>(v));
-  else static_cast<float*>(base)[i] = static_cast<float>(v);
+  if (dt == DOUBLE)
+    static_cast<double*>(base)[i] = v;
+  else if (dt == HALF)
+    static_cast<uint16_t*>(base)[i] = FloatToHalf(static_cast<float>(v));
+  else
+    static_cast<float*>(base)[i] = static_cast<float>(v);
 }
 
 /** The storage precision's rounding (what the real library keeps between steps). */
@@ -113,8 +116,10 @@ Layout WeightLayout(const Rnn& r) {
 
 bool PaddingIsZero(const Rnn& r, const unsigned char* w) {
   const Layout L = WeightLayout(r);
-  for (size_t i = 0; i < 64; i++) if (w[i]) return false;
-  for (size_t i = L.total - 48; i < L.total; i++) if (w[i]) return false;
+  for (size_t i = 0; i < 64; i++)
+    if (w[i]) return false;
+  for (size_t i = L.total - 48; i < L.total; i++)
+    if (w[i]) return false;
   return true;
 }
 
@@ -151,7 +156,10 @@ size_t cudnnGetVersion() {
 }
 size_t cudnnGetCudartVersion() { return 13000; }
 const char* cudnnGetErrorString(Status s) {
-  return s == OK ? "CUDNN_STATUS_SUCCESS" : s == BAD_PARAM ? "CUDNN_STATUS_BAD_PARAM" : s == NOT_SUPPORTED ? "CUDNN_STATUS_NOT_SUPPORTED" : "CUDNN_STATUS_EXECUTION_FAILED";
+  return s == OK              ? "CUDNN_STATUS_SUCCESS"
+         : s == BAD_PARAM     ? "CUDNN_STATUS_BAD_PARAM"
+         : s == NOT_SUPPORTED ? "CUDNN_STATUS_NOT_SUPPORTED"
+                              : "CUDNN_STATUS_EXECUTION_FAILED";
 }
 void cudnnGetLastErrorString(char* message, size_t max) {
   std::strncpy(message, lastError.c_str(), max - 1);
@@ -214,8 +222,8 @@ Status cudnnDestroyRNNDescriptor(Rnn* r) {
   delete r;
   return OK;
 }
-Status cudnnSetRNNDescriptor_v8(Rnn* r, int algo, int cell, int bias, int dir, int inMode, int dt, int mathPrec, int mathType, int32_t in,
-                                int32_t hidden, int32_t proj, int32_t layers, Dropout* drop, uint32_t aux) {
+Status cudnnSetRNNDescriptor_v8(Rnn* r, int algo, int cell, int bias, int dir, int inMode, int dt, int mathPrec, int mathType, int32_t in, int32_t hidden,
+                                int32_t proj, int32_t layers, Dropout* drop, uint32_t aux) {
   REQUIRE(algo == 0 && cell == 3 && bias == 2 && dir == 0 && inMode == 0, "expected STANDARD, GRU, DOUBLE_BIAS, UNIDIRECTIONAL, LINEAR_INPUT");
   REQUIRE(layers == 1 && proj == hidden && in > 0 && hidden > 0, "expected one layer and projSize == hiddenSize");
   REQUIRE(drop && drop->set, "the dropout descriptor must be set");
@@ -261,8 +269,8 @@ Status cudnnGetRNNTempSpaceSizes(Handle*, Rnn* r, int mode, RnnData* x, size_t* 
   return OK;
 }
 
-Status cudnnGetRNNWeightParams(Handle*, Rnn* r, int32_t pseudoLayer, size_t wsSize, const void* ws, int32_t id, Tensor* m, void** mAddr,
-                               Tensor* b, void** bAddr) {
+Status cudnnGetRNNWeightParams(Handle*, Rnn* r, int32_t pseudoLayer, size_t wsSize, const void* ws, int32_t id, Tensor* m, void** mAddr, Tensor* b,
+                               void** bAddr) {
   REQUIRE(r->set && pseudoLayer == 0 && id >= 0 && id < 6, "bad pseudoLayer or linLayerID");
   const Layout L = WeightLayout(*r);
   REQUIRE(wsSize == L.total, "weightSpaceSize differs from cudnnGetRNNWeightSpaceSize");
@@ -280,9 +288,9 @@ Status cudnnGetRNNWeightParams(Handle*, Rnn* r, int32_t pseudoLayer, size_t wsSi
   return OK;
 }
 
-Status cudnnRNNForward(Handle* handle, Rnn* r, int mode, const int32_t devSeqLengths[], RnnData* xd, const void* x, RnnData* yd, void* y,
-                       Tensor* hd, const void* hx, void* hy, Tensor*, const void* cx, void* cy, size_t wsSize, const void* ws,
-                       size_t workSize, void* work, size_t reserveSize, void* reserve) {
+Status cudnnRNNForward(Handle* handle, Rnn* r, int mode, const int32_t devSeqLengths[], RnnData* xd, const void* x, RnnData* yd, void* y, Tensor* hd,
+                       const void* hx, void* hy, Tensor*, const void* cx, void* cy, size_t wsSize, const void* ws, size_t workSize, void* work,
+                       size_t reserveSize, void* reserve) {
   REQUIRE(handle && handle->stream, "the handle has no stream");
   if (Status s = CheckShapes(*r, *xd, *yd, *hd, devSeqLengths); s != OK) return s;
   const Layout L = WeightLayout(*r);
@@ -320,15 +328,16 @@ Status cudnnRNNForward(Handle* handle, Rnn* r, int mode, const int32_t devSeqLen
       h = next;
       for (int j = 0; j < H; j++) Store(y, (size_t(b) * T + t) * H + j, dt, h[j]);
     }
-    for (int t = len; t < T; t++) for (int j = 0; j < H; j++) Store(y, (size_t(b) * T + t) * H + j, dt, yd->fill);
+    for (int t = len; t < T; t++)
+      for (int j = 0; j < H; j++) Store(y, (size_t(b) * T + t) * H + j, dt, yd->fill);
     for (int j = 0; j < H; j++) Store(hy, size_t(b) * H + j, dt, h[j]);
   }
   return OK;
 }
 
-Status cudnnRNNBackwardData_v8(Handle* handle, Rnn* r, const int32_t devSeqLengths[], RnnData* yd, const void* y, const void* dy, RnnData* xd,
-                               void* dx, Tensor* hd, const void*, const void* dhy, void* dhx, Tensor*, const void* cx, const void* dcy,
-                               void* dcx, size_t wsSize, const void* ws, size_t workSize, void* work, size_t reserveSize, void* reserve) {
+Status cudnnRNNBackwardData_v8(Handle* handle, Rnn* r, const int32_t devSeqLengths[], RnnData* yd, const void* y, const void* dy, RnnData* xd, void* dx,
+                               Tensor* hd, const void*, const void* dhy, void* dhx, Tensor*, const void* cx, const void* dcy, void* dcx, size_t wsSize,
+                               const void* ws, size_t workSize, void* work, size_t reserveSize, void* reserve) {
   REQUIRE(handle && handle->stream, "the handle has no stream");
   if (Status s = CheckShapes(*r, *xd, *yd, *hd, devSeqLengths); s != OK) return s;
   const Layout L = WeightLayout(*r);
@@ -341,7 +350,8 @@ Status cudnnRNNBackwardData_v8(Handle* handle, Rnn* r, const int32_t devSeqLengt
   for (int b = 0; b < xd->batch; b++) {
     const int len = xd->lens[b];
     for (int j = 0; j < H; j++) dh[j] = dhy ? Load(dhy, size_t(b) * H + j, dt) : 0;
-    for (int t = T - 1; t >= len; t--) for (int k = 0; k < D; k++) Store(dx, (size_t(b) * T + t) * D + k, dt, 0);
+    for (int t = T - 1; t >= len; t--)
+      for (int k = 0; k < D; k++) Store(dx, (size_t(b) * T + t) * D + k, dt, 0);
     for (int t = len - 1; t >= 0; t--) {
       double* rec = Record(reserve, *xd, H, b, t);
       double* g = rec + kForwardRows * H;  // dpre per ID, read by backward weights
@@ -356,20 +366,23 @@ Status cudnnRNNBackwardData_v8(Handle* handle, Rnn* r, const int32_t devSeqLengt
       }
       for (int k = 0; k < D; k++) {
         double s = 0;
-        for (int id = 0; id < 3; id++) for (int j = 0; j < H; j++) s += weight(id, j, k) * g[size_t(id) * H + j];
+        for (int id = 0; id < 3; id++)
+          for (int j = 0; j < H; j++) s += weight(id, j, k) * g[size_t(id) * H + j];
         Store(dx, (size_t(b) * T + t) * D + k, dt, s);
       }
-      for (int k = 0; k < H; k++) for (int id = 3; id < 6; id++) for (int j = 0; j < H; j++) dhPrev[k] += weight(id, j, k) * g[size_t(id) * H + j];
+      for (int k = 0; k < H; k++)
+        for (int id = 3; id < 6; id++)
+          for (int j = 0; j < H; j++) dhPrev[k] += weight(id, j, k) * g[size_t(id) * H + j];
       dh = dhPrev;
     }
-    if (dhx) for (int j = 0; j < H; j++) Store(dhx, size_t(b) * H + j, dt, dh[j]);
+    if (dhx)
+      for (int j = 0; j < H; j++) Store(dhx, size_t(b) * H + j, dt, dh[j]);
   }
   return OK;
 }
 
-Status cudnnRNNBackwardWeights_v8(Handle* handle, Rnn* r, int addGrad, const int32_t devSeqLengths[], RnnData* xd, const void* x, Tensor* hd,
-                                  const void*, RnnData* yd, const void* y, size_t wsSize, void* dws, size_t workSize, void* work,
-                                  size_t reserveSize, void* reserve) {
+Status cudnnRNNBackwardWeights_v8(Handle* handle, Rnn* r, int addGrad, const int32_t devSeqLengths[], RnnData* xd, const void* x, Tensor* hd, const void*,
+                                  RnnData* yd, const void* y, size_t wsSize, void* dws, size_t workSize, void* work, size_t reserveSize, void* reserve) {
   REQUIRE(handle && handle->stream, "the handle has no stream");
   if (Status s = CheckShapes(*r, *xd, *yd, *hd, devSeqLengths); s != OK) return s;
   const Layout L = WeightLayout(*r);

@@ -137,14 +137,26 @@ export function gruSettings(config: Record<string, unknown>, compat: Compat, whe
   const c = layer.config;
   const name = layer.name;
   if (c.returnState) {
-    throw new UnsupportedLayerError('GRU', name, `${where}: return_state=True is not supported in a loaded model (the layer would pass a list to the next layer).`);
+    throw new UnsupportedLayerError(
+      'GRU',
+      name,
+      `${where}: return_state=True is not supported in a loaded model (the layer would pass a list to the next layer).`,
+    );
   }
   if (c.timeMajor) {
-    throw new UnsupportedLayerError('GRU', name, `${where}: time_major=True is not supported in a loaded model; use the GRU layer from @gru/core directly for time-major data.`);
+    throw new UnsupportedLayerError(
+      'GRU',
+      name,
+      `${where}: time_major=True is not supported in a loaded model; use the GRU layer from @gru/core directly for time-major data.`,
+    );
   }
   const policy = c.dtypePolicy;
   if (policy.compute !== 'float32' && policy.compute !== 'float64') {
-    throw new UnsupportedLayerError('GRU', name, `${where}: dtype policy '${policy.name}' computes in ${policy.compute}; gru computes in float32 or float64 only.`);
+    throw new UnsupportedLayerError(
+      'GRU',
+      name,
+      `${where}: dtype policy '${policy.name}' computes in ${policy.compute}; gru computes in float32 or float64 only.`,
+    );
   }
   return {
     units: c.units,

@@ -55,7 +55,8 @@ function inputFromInputLayer(entry: LayerEntry, where: string): ModelSpec['input
   const name = typeof c.name === 'string' ? c.name : 'input';
   let shape: Shape | undefined;
   if (c.batch_shape !== undefined && c.batch_shape !== null) shape = readShape(c.batch_shape, `${where}: InputLayer '${name}' batch_shape`);
-  else if (c.batch_input_shape !== undefined && c.batch_input_shape !== null) shape = readShape(c.batch_input_shape, `${where}: InputLayer '${name}' batch_input_shape`);
+  else if (c.batch_input_shape !== undefined && c.batch_input_shape !== null)
+    shape = readShape(c.batch_input_shape, `${where}: InputLayer '${name}' batch_input_shape`);
   else if (c.shape !== undefined && c.shape !== null) shape = [null, ...readShape(c.shape, `${where}: InputLayer '${name}' shape`)];
   if (!shape) throw new KerasFileError(`${where}: InputLayer '${name}' records no input shape.`);
   if (c.sparse === true || c.ragged === true) {
@@ -78,9 +79,12 @@ function sequentialChain(config: Record<string, unknown>, where: string): { inpu
   if (!input && chain.length) {
     const first = chain[0];
     const c = first.config;
-    const recorded = c.batch_input_shape ?? c.batch_shape ?? config.build_input_shape ?? (isObject(first.raw.build_config) ? first.raw.build_config.input_shape : undefined);
+    const recorded =
+      c.batch_input_shape ?? c.batch_shape ?? config.build_input_shape ?? (isObject(first.raw.build_config) ? first.raw.build_config.input_shape : undefined);
     if (recorded === undefined || recorded === null) {
-      throw new KerasFileError(`${where}: the model records no input shape (no InputLayer, batch_input_shape or build_input_shape), so its weight shapes cannot be checked.`);
+      throw new KerasFileError(
+        `${where}: the model records no input shape (no InputLayer, batch_input_shape or build_input_shape), so its weight shapes cannot be checked.`,
+      );
     }
     input = { name: 'input', shape: readShape(recorded, `${where}: the recorded input shape`), dtype: typeof c.dtype === 'string' ? c.dtype : 'float32' };
   }
@@ -101,15 +105,21 @@ function readInbound(entry: LayerEntry, where: string): Inbound[] {
   if (!Array.isArray(nodes)) throw new KerasFileError(`${where}: layer '${name}' has no inbound_nodes list.`);
   if (nodes.length === 0) return [];
   if (nodes.length > 1) {
-    throw new UnsupportedLayerError(entry.className, name, `${where}: layer '${name}' is called ${nodes.length} times (shared layer); only linear models are supported.`);
+    throw new UnsupportedLayerError(
+      entry.className,
+      name,
+      `${where}: layer '${name}' is called ${nodes.length} times (shared layer); only linear models are supported.`,
+    );
   }
   const node = nodes[0];
   const refs: Inbound[] = [];
-  const notLinear = (why: string) => new UnsupportedLayerError(entry.className, name, `${where}: layer '${name}' ${why}; only linear models (one input tensor per layer) are supported.`);
+  const notLinear = (why: string) =>
+    new UnsupportedLayerError(entry.className, name, `${where}: layer '${name}' ${why}; only linear models (one input tensor per layer) are supported.`);
   if (Array.isArray(node)) {
     // Keras 2: [[layer, node, tensor, kwargs], ...]
     for (const ref of node) {
-      if (!Array.isArray(ref) || typeof ref[0] !== 'string') throw new KerasFileError(`${where}: layer '${name}' has a malformed inbound node ${preview(ref)}.`);
+      if (!Array.isArray(ref) || typeof ref[0] !== 'string')
+        throw new KerasFileError(`${where}: layer '${name}' has a malformed inbound node ${preview(ref)}.`);
       if (isObject(ref[3]) && Object.keys(ref[3]).length) throw notLinear(`is called with arguments ${preview(ref[3])}`);
       refs.push({ layer: ref[0], node: Number(ref[1]), tensor: Number(ref[2]) });
     }
@@ -135,7 +145,9 @@ function readInbound(entry: LayerEntry, where: string): Inbound[] {
 function endpoint(value: unknown, key: string, where: string): string {
   const list = Array.isArray(value) && Array.isArray(value[0]) ? value : [value];
   if (list.length !== 1 || !Array.isArray(list[0]) || typeof list[0][0] !== 'string') {
-    throw new KerasFileError(`${where}: \`${key}\` must name exactly one layer; found ${preview(value)}. Only single-input, single-output models are supported.`);
+    throw new KerasFileError(
+      `${where}: \`${key}\` must name exactly one layer; found ${preview(value)}. Only single-input, single-output models are supported.`,
+    );
   }
   if (list[0][1] !== 0 || list[0][2] !== 0) throw new KerasFileError(`${where}: \`${key}\` must be the first output of its layer, found ${preview(list[0])}.`);
   return list[0][0] as string;
@@ -161,7 +173,7 @@ function functionalChain(config: Record<string, unknown>, where: string): { inpu
   const inputName = endpoint(config.input_layers, 'input_layers', where);
   const outputName = endpoint(config.output_layers, 'output_layers', where);
   const inputEntry = byName.get(inputName);
-  if (!inputEntry || inputEntry.className !== 'InputLayer') throw new KerasFileError(`${where}: input layer '${inputName}' is not an InputLayer in the model.`);
+  if (inputEntry?.className !== 'InputLayer') throw new KerasFileError(`${where}: input layer '${inputName}' is not an InputLayer in the model.`);
   const input = inputFromInputLayer(inputEntry, where);
   const chain: LayerEntry[] = [];
   let current = inputName;
@@ -233,7 +245,7 @@ export function modelSpec(modelConfig: unknown, kerasVersion: string, compat: Co
   if (config.layers.length > limits.maxLayers) {
     throw new LimitError('maxLayers', `${where}: the model has ${config.layers.length} layers, over the limit of ${limits.maxLayers} (limits.maxLayers).`);
   }
-  let parsed;
+  let parsed: ReturnType<typeof sequentialChain>;
   let kind: ModelSpec['className'];
   if (className === 'Sequential') {
     parsed = sequentialChain(config, where);
@@ -242,10 +254,18 @@ export function modelSpec(modelConfig: unknown, kerasVersion: string, compat: Co
     parsed = functionalChain(config, where);
     kind = 'Functional';
   } else {
-    throw new UnsupportedLayerError(className, String(config.name ?? className), `${where}: model class '${className}' is not supported; gru loads Sequential and Functional models.`);
+    throw new UnsupportedLayerError(
+      className,
+      String(config.name ?? className),
+      `${where}: model class '${className}' is not supported; gru loads Sequential and Functional models.`,
+    );
   }
   if (!INPUT_DTYPES.has(parsed.input.dtype)) {
-    throw new UnsupportedLayerError('InputLayer', parsed.input.name, `${where}: input '${parsed.input.name}' has dtype '${parsed.input.dtype}'; gru takes float32, float64, integer or bool inputs.`);
+    throw new UnsupportedLayerError(
+      'InputLayer',
+      parsed.input.name,
+      `${where}: input '${parsed.input.name}' has dtype '${parsed.input.dtype}'; gru takes float32, float64, integer or bool inputs.`,
+    );
   }
   const groups = keras3Groups(parsed.saveables);
   const names = new Set<string>([parsed.input.name]);
@@ -266,7 +286,10 @@ export function modelSpec(modelConfig: unknown, kerasVersion: string, compat: Co
     for (const w of spec.weights) {
       parameters += w.shape.reduce((a, b) => a * b, 1);
       if (parameters > limits.maxParameters) {
-        throw new LimitError('maxParameters', `${where}: the model declares more than ${limits.maxParameters} weight values (limits.maxParameters); layer '${spec.name}' needs ${w.name} of shape ${preview(w.shape)}.`);
+        throw new LimitError(
+          'maxParameters',
+          `${where}: the model declares more than ${limits.maxParameters} weight values (limits.maxParameters); layer '${spec.name}' needs ${w.name} of shape ${preview(w.shape)}.`,
+        );
       }
     }
     layers.push({ ...spec, keras3Group: groups.get(entry) as string });

@@ -15,7 +15,10 @@ export class Deadline {
   private readonly unlink: (() => void) | undefined;
   private timedOut = false;
 
-  constructor(readonly timeoutMs: number, private readonly given: AbortSignal | undefined) {
+  constructor(
+    readonly timeoutMs: number,
+    private readonly given: AbortSignal | undefined,
+  ) {
     this.signal = this.controller.signal;
     if (given?.aborted) this.controller.abort(given.reason);
     else if (given) {
@@ -75,7 +78,10 @@ export function checkDeadlineOptions(timeoutMs: unknown, signal: unknown): void 
   if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs <= 0)) {
     throw new KerasFileError(`Option \`timeoutMs\` must be a positive number of milliseconds (or Infinity), received ${String(timeoutMs)}.`);
   }
-  if (signal !== undefined && !(typeof signal === 'object' && signal !== null && 'aborted' in signal && typeof (signal as AbortSignal).addEventListener === 'function')) {
+  if (
+    signal !== undefined &&
+    !(typeof signal === 'object' && signal !== null && 'aborted' in signal && typeof (signal as AbortSignal).addEventListener === 'function')
+  ) {
     throw new KerasFileError(`Option \`signal\` must be an AbortSignal, received ${signal === null ? 'null' : typeof signal}.`);
   }
 }

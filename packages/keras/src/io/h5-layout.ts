@@ -37,7 +37,11 @@ export class H5Layout {
   private readonly view: DataView;
 
   /** `length`: the file's bytes are `buffer`'s first `length` bytes. */
-  constructor(buffer: ArrayBuffer, private readonly length: number, private readonly label: string) {
+  constructor(
+    buffer: ArrayBuffer,
+    private readonly length: number,
+    private readonly label: string,
+  ) {
     this.view = new DataView(buffer, 0, length);
     const version = length > 8 ? this.view.getUint8(8) : 0;
     // Version 0 and 1 superblocks (56 and 60 bytes with 8-byte addresses) are followed by the

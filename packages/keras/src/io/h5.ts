@@ -30,7 +30,11 @@ export class H5File {
   /** The file's structures and the datasets' values seen so far, to keep them apart. */
   readonly layout: H5Layout;
 
-  constructor(readonly bytes: Uint8Array, readonly label: string, options: H5FileOptions = {}) {
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly label: string,
+    options: H5FileOptions = {},
+  ) {
     // jsfive reads addresses from its buffer's start: a buffer that starts with the file is used as
     // it is (bytes past the file's end, in a buffer the loader owns, are never read as the file's:
     // the layout checks stop at bytes.byteLength); anything else is copied once.
@@ -58,7 +62,11 @@ export class H5Group {
   // jsfive re-parses an object header on every get(); members are looked up once and kept.
   private readonly children = new Map<string, H5Group | H5Dataset>();
 
-  constructor(readonly file: H5File, private readonly node: jsfive.Group, readonly path: string) {}
+  constructor(
+    readonly file: H5File,
+    private readonly node: jsfive.Group,
+    readonly path: string,
+  ) {}
 
   keys(): string[] {
     this.keyCache ??= guard(this.file.label, `the members of group '${this.path}'`, () => {
@@ -157,7 +165,11 @@ export class H5Group {
 }
 
 export class H5Dataset {
-  constructor(readonly file: H5File, private readonly node: jsfive.Dataset, readonly path: string) {
+  constructor(
+    readonly file: H5File,
+    private readonly node: jsfive.Dataset,
+    readonly path: string,
+  ) {
     guard(file.label, `the object header of '${path}'`, () => file.layout.addObject(recordOf(node), path));
   }
 
@@ -192,7 +204,9 @@ export class H5Dataset {
   read(expected: readonly number[], what: string): Float32Array | Float64Array {
     const shape = this.shape;
     if (shape.length !== expected.length || shape.some((d, i) => d !== expected[i])) {
-      throw new KerasFileError(`${this.file.label}: ${what} ('${this.path}') has shape ${formatShape(shape)}, but the model config needs ${formatShape(expected)}.`);
+      throw new KerasFileError(
+        `${this.file.label}: ${what} ('${this.path}') has shape ${formatShape(shape)}, but the model config needs ${formatShape(expected)}.`,
+      );
     }
     const dtype = this.dtype;
     const m = /^([<>|=]?)f([48])$/.exec(dtype);
@@ -204,17 +218,23 @@ export class H5Dataset {
     const length = count * itemSize;
     const storage = guard(this.file.label, `the storage layout of '${this.path}'`, () => contiguousStorage(recordOf(this.node), this.file.buffer));
     if (typeof storage === 'string') {
-      throw new KerasFileError(`${this.file.label}: ${what} ('${this.path}') is stored ${storage}; Keras writes contiguous, unfiltered datasets and only those are read.`);
+      throw new KerasFileError(
+        `${this.file.label}: ${what} ('${this.path}') is stored ${storage}; Keras writes contiguous, unfiltered datasets and only those are read.`,
+      );
     }
     if (length > this.file.bytes.byteLength) {
-      throw new KerasFileError(`${this.file.label}: ${what} ('${this.path}') declares ${length} bytes of data, more than the whole file (${this.file.bytes.byteLength} bytes).`);
+      throw new KerasFileError(
+        `${this.file.label}: ${what} ('${this.path}') declares ${length} bytes of data, more than the whole file (${this.file.bytes.byteLength} bytes).`,
+      );
     }
     if (count === 0) return itemSize === 4 ? new Float32Array(0) : new Float64Array(0);
     if (storage.address === undefined) {
       throw new KerasFileError(`${this.file.label}: ${what} ('${this.path}') has no stored values (its data address is undefined).`);
     }
     if (storage.size !== undefined && storage.size !== length) {
-      throw new KerasFileError(`${this.file.label}: ${what} ('${this.path}') declares ${storage.size} bytes of storage for ${count} values of ${itemSize} bytes (${length} bytes).`);
+      throw new KerasFileError(
+        `${this.file.label}: ${what} ('${this.path}') declares ${storage.size} bytes of storage for ${count} values of ${itemSize} bytes (${length} bytes).`,
+      );
     }
     this.file.layout.claimData(storage.address, length, this.path);
     return decodeFloats(this.file, storage.address, count, itemSize, m[1] === '>', `${what} ('${this.path}')`);

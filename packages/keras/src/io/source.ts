@@ -52,11 +52,7 @@ export function checkRelativePath(path: unknown, what: string): string {
     throw new KerasFileError(`${what} must be a non-empty relative path, received ${JSON.stringify(path)?.slice(0, 100)}.`);
   }
   const unsafe = (text: string) =>
-    text.startsWith('/') ||
-    text.includes('\\') ||
-    text.includes('\0') ||
-    /^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(text) ||
-    text.split('/').includes('..');
+    text.startsWith('/') || text.includes('\\') || text.includes('\0') || /^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(text) || text.split('/').includes('..');
   if (unsafe(path) || /%(2e|2f|5c|00)/i.test(path) || unsafe(fullyDecoded(path))) {
     throw new KerasFileError(`${what} ${JSON.stringify(path.slice(0, 200))} is not a plain relative path beside model.json; refusing to read it.`);
   }
@@ -154,7 +150,9 @@ function insideFolder(target: string, base: string, relative: string): void {
   const folder = new URL('.', base);
   const url = new URL(target);
   if (url.origin !== folder.origin || !url.pathname.startsWith(folder.pathname) || fullyDecoded(url.pathname).split('/').includes('..')) {
-    throw new KerasFileError(`Weight shard ${JSON.stringify(relative.slice(0, 200))} redirects to ${url.href.slice(0, 300)}, outside ${folder.href}; refusing to follow it.`);
+    throw new KerasFileError(
+      `Weight shard ${JSON.stringify(relative.slice(0, 200))} redirects to ${url.href.slice(0, 300)}, outside ${folder.href}; refusing to follow it.`,
+    );
   }
 }
 
@@ -165,8 +163,12 @@ export function givenSiblings(files: SiblingFiles, ctx: ReadContext): SiblingRea
     const path = checkRelativePath(relative, 'A weight shard path');
     let value: Uint8Array | ArrayBuffer | undefined;
     // The caller's function is held to the load's signal and deadline like a fetch.
-    if (typeof files === 'function') value = await ctx.deadline.race(Promise.resolve().then(() => files(path)), `Reading weight shard '${path}' from options.files`);
-    else value = Object.prototype.hasOwnProperty.call(files, path) ? files[path] : undefined;
+    if (typeof files === 'function')
+      value = await ctx.deadline.race(
+        Promise.resolve().then(() => files(path)),
+        `Reading weight shard '${path}' from options.files`,
+      );
+    else value = Object.hasOwn(files, path) ? files[path] : undefined;
     if (value === undefined) {
       const known = typeof files === 'function' ? '' : ` (given: ${Object.keys(files).join(', ') || 'none'})`;
       throw new KerasFileError(`Weight shard '${path}' named by model.json was not given in options.files${known}.`);

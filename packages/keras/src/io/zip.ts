@@ -100,7 +100,9 @@ export function readKerasArchive(bytes: Uint8Array, limits: LoadLimits, weightsB
       throw new KerasFileError(`.keras archive has two entries named '${file.name}'; refusing an ambiguous archive.`);
     }
     if (file.compression !== 0 && file.compression !== 8) {
-      throw new KerasFileError(`.keras archive entry '${file.name}' uses compression method ${file.compression}; only stored (0) and deflate (8) are supported.`);
+      throw new KerasFileError(
+        `.keras archive entry '${file.name}' uses compression method ${file.compression}; only stored (0) and deflate (8) are supported.`,
+      );
     }
     const bound = entryBound(file.name, limits, found, weightsBound);
     const declared = file.originalSize;
@@ -142,7 +144,10 @@ export function readKerasArchive(bytes: Uint8Array, limits: LoadLimits, weightsB
       if (total > cap) {
         // Checked per inflated chunk, before it is kept: at most one chunk (PUSH_BYTES of input) past the cap.
         if (declared === undefined) throw refuse(file.name, bound, `inflates to more than ${cap} bytes (its header declares no size)`, true);
-        throw new LimitError('maxCompressionRatio', `.keras archive entry '${file.name}' decompresses to more than ${cap} bytes, the size its header declares.`);
+        throw new LimitError(
+          'maxCompressionRatio',
+          `.keras archive entry '${file.name}' decompresses to more than ${cap} bytes, the size its header declares.`,
+        );
       }
       if (whole) whole.set(data, total - data.length);
       else {

@@ -3,7 +3,6 @@ import { GruError } from '@gru/core';
 import type { LayerSpec } from '../config/spec.js';
 import { ModelLayer, newArray, type Flow } from './base.js';
 
-
 /** Keras's Dropout at inference: the identity, passing the mask on. */
 export class DropoutLayer extends ModelLayer {
   readonly rate: number;

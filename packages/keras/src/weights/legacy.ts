@@ -33,7 +33,9 @@ export function readLegacyWeights(group: H5Group, spec: ModelSpec, label: string
           `the config needs ${layer.weights.length} (${layer.weights.map((w) => w.name).join(', ')}), the file has ${s.weightNames.length} (${s.weightNames.join(', ')}).`,
       );
     }
-    out[index] = layer.weights.map((w, j) => s.group.dataset(s.weightNames[j]).read(w.shape, `layer '${layer.name}' ${w.name} (saved as '${s.weightNames[j]}')`));
+    out[index] = layer.weights.map((w, j) =>
+      s.group.dataset(s.weightNames[j]).read(w.shape, `layer '${layer.name}' ${w.name} (saved as '${s.weightNames[j]}')`),
+    );
   });
   return out;
 }

@@ -119,8 +119,10 @@ function parseManifest(manifest: unknown, limits: LoadLimits): { groups: Manifes
     let offset = 0;
     g.weights.forEach((w, wi) => {
       const where = `model.json: weightsManifest[${gi}].weights[${wi}]`;
-      if (!isObject(w) || typeof w.name !== 'string' || !Array.isArray(w.shape)) throw new KerasFileError(`${where} must be {name, shape, dtype}, found ${preview(w)}.`);
-      if (!w.shape.every((d) => Number.isInteger(d) && d >= 0 && d <= 2 ** 31)) throw new KerasFileError(`${where} ('${w.name}') has an invalid shape ${preview(w.shape)}.`);
+      if (!isObject(w) || typeof w.name !== 'string' || !Array.isArray(w.shape))
+        throw new KerasFileError(`${where} must be {name, shape, dtype}, found ${preview(w)}.`);
+      if (!w.shape.every((d) => Number.isInteger(d) && d >= 0 && d <= 2 ** 31))
+        throw new KerasFileError(`${where} ('${w.name}') has an invalid shape ${preview(w.shape)}.`);
       const count = (w.shape as number[]).reduce((a, b) => a * b, 1);
       const decoder = decoderFor(w, `${where} ('${w.name}')`);
       const bytes = count * (typeof decoder === 'number' ? decoder : decoder.bytes);
@@ -157,12 +159,19 @@ function matchWeights(spec: ModelSpec, entries: ManifestWeight[]): ManifestWeigh
       if (candidates.length !== 1) {
         throw new KerasFileError(
           `model.json: layer '${layer.name}' needs ${w.name} ${formatShape(w.shape)}; the weights manifest has ` +
-            (candidates.length ? `${candidates.length} candidates (${candidates.map((c) => c.name).join(', ')}).` : `none (names: ${entries.slice(0, 20).map((e) => e.name).join(', ')}).`),
+            (candidates.length
+              ? `${candidates.length} candidates (${candidates.map((c) => c.name).join(', ')}).`
+              : `none (names: ${entries
+                  .slice(0, 20)
+                  .map((e) => e.name)
+                  .join(', ')}).`),
         );
       }
       const entry = candidates[0];
       if (entry.shape.length !== w.shape.length || entry.shape.some((d, i) => d !== w.shape[i])) {
-        throw new KerasFileError(`model.json: weight '${entry.name}' has shape ${formatShape(entry.shape)}, but layer '${layer.name}' needs ${w.name} of shape ${formatShape(w.shape)}.`);
+        throw new KerasFileError(
+          `model.json: weight '${entry.name}' has shape ${formatShape(entry.shape)}, but layer '${layer.name}' needs ${w.name} of shape ${formatShape(w.shape)}.`,
+        );
       }
       used.add(entry);
       return entry;
@@ -170,7 +179,12 @@ function matchWeights(spec: ModelSpec, entries: ManifestWeight[]): ManifestWeigh
   );
   const extra = entries.filter((e) => !used.has(e));
   if (extra.length) {
-    throw new KerasFileError(`model.json lists weights no layer of the model uses: ${extra.slice(0, 10).map((e) => e.name).join(', ')}. The manifest does not match the model topology.`);
+    throw new KerasFileError(
+      `model.json lists weights no layer of the model uses: ${extra
+        .slice(0, 10)
+        .map((e) => e.name)
+        .join(', ')}. The manifest does not match the model topology.`,
+    );
   }
   return result;
 }
@@ -180,7 +194,13 @@ function matchWeights(spec: ModelSpec, entries: ManifestWeight[]): ManifestWeigh
  * then reads each group's shards (beside model.json) and requires them to hold exactly the bytes
  * the manifest declares.
  */
-export async function readTfjsWeights(spec: ModelSpec, manifest: unknown, siblings: SiblingReader, limits: LoadLimits, budget?: ByteBudget): Promise<Float32Array[][]> {
+export async function readTfjsWeights(
+  spec: ModelSpec,
+  manifest: unknown,
+  siblings: SiblingReader,
+  limits: LoadLimits,
+  budget?: ByteBudget,
+): Promise<Float32Array[][]> {
   const { groups, weights, others } = parseManifest(manifest, limits);
   if (others.length) throw new KerasFileError(`model.json lists non-float weights (${others.slice(0, 5).join(', ')}), which no layer gru runs has.`);
   const matched = matchWeights(spec, weights);
@@ -201,7 +221,9 @@ export async function readTfjsWeights(spec: ModelSpec, manifest: unknown, siblin
       total += bytes.byteLength;
     }
     if (total !== group.byteLength) {
-      throw new KerasFileError(`model.json: weight group ${gi} (${group.paths.join(', ')}) should hold ${group.byteLength} bytes, its shards hold ${total > group.byteLength ? 'more' : total}.`);
+      throw new KerasFileError(
+        `model.json: weight group ${gi} (${group.paths.join(', ')}) should hold ${group.byteLength} bytes, its shards hold ${total > group.byteLength ? 'more' : total}.`,
+      );
     }
     buffers.push(new DataView(joined.buffer));
   }

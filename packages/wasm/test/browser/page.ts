@@ -75,13 +75,19 @@ async function run(): Promise<PageReport> {
     }
     results.push({ name, ...judge(name, outcome, payload.expectations) });
   }
-  const simd = WebAssembly.validate(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 22, 1, 20, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 11]));
+  const simd = WebAssembly.validate(
+    new Uint8Array([
+      0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 22, 1, 20, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 11,
+    ]),
+  );
   let threadsRefusal: string | undefined;
   if (!crossOriginIsolated) {
-    threadsRefusal = await createWasmBackend({ name: 'wasm-threads-refused', threads: 2 }).load().then(
-      () => 'loaded',
-      (err: Error) => err.message,
-    );
+    threadsRefusal = await createWasmBackend({ name: 'wasm-threads-refused', threads: 2 })
+      .load()
+      .then(
+        () => 'loaded',
+        (err: Error) => err.message,
+      );
   }
   return { results, userAgent: navigator.userAgent, simd, threads: backend.threadCount(), crossOriginIsolated, threadsRefusal };
 }

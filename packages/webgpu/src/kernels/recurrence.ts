@@ -223,8 +223,12 @@ fn main(@builtin(workgroup_id) wgid: vec3u, @builtin(local_invocation_id) lid: v
   var m0: array<f32, NPT>; var m1: array<f32, NPT>; var m2: array<f32, NPT>;
   ${forUnits(`let v = state[b * H + j];
         hs[j] = v;
-        ${withDropout ? `m0[i] = rdrop[b * H + j]; m1[i] = rdrop[p.B * H + b * H + j]; m2[i] = rdrop[2u * p.B * H + b * H + j];
-        ${refreshCopies}` : ''}`)}
+        ${
+          withDropout
+            ? `m0[i] = rdrop[b * H + j]; m1[i] = rdrop[p.B * H + b * H + j]; m2[i] = rdrop[2u * p.B * H + b * H + j];
+        ${refreshCopies}`
+            : ''
+        }`)}
   workgroupBarrier();
   for (var k = 0u; k < p.T; k++) {
     let t = select(k, p.T - 1u - k, p.back != 0u);
@@ -242,16 +246,22 @@ fn main(@builtin(workgroup_id) wgid: vec3u, @builtin(local_invocation_id) lid: v
         }
         let z = ract(proj[pb + j] + az + bias[G + j]);
         let r = ract(proj[pb + H + j] + ar + bias[G + H + j]);
-        ${s.resetAfter
-          ? `let cand = act(proj[pb + 2u * H + j] + r * (ah + bias[G + 2u * H + j]));
+        ${
+          s.resetAfter
+            ? `let cand = act(proj[pb + 2u * H + j] + r * (ah + bias[G + 2u * H + j]));
         hn[i] = z * hs[j] + (1.0 - z) * cand;`
-          : `zs[i] = z;
-        rh[j] = r * ${hh}[j];`}`)}
-    ${s.resetAfter ? '' : `workgroupBarrier();
+            : `zs[i] = z;
+        rh[j] = r * ${hh}[j];`
+        }`)}
+    ${
+      s.resetAfter
+        ? ''
+        : `workgroupBarrier();
     ${forUnits(`var ah = 0.0;
         for (var u = 0u; u < H; u++) { ah = fma(rh[u], f32(rkernel[u * G + 2u * H + j]), ah); }
         let cand = act(proj[pb + 2u * H + j] + ah);
-        hn[i] = zs[i] * hs[j] + (1.0 - zs[i]) * cand;`)}`}
+        hn[i] = zs[i] * hs[j] + (1.0 - zs[i]) * cand;`)}`
+    }
     workgroupBarrier();
     ${forUnits(`let v = select(hs[j], hn[i], keep);
         hs[j] = v;
