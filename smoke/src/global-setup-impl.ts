@@ -74,10 +74,11 @@ export function createSmokeApp(): { app: SmokeApp; cleanup: () => void } {
     if (init.status !== 0) throw new Error(`npm init -y failed:\n${init.log}`);
     allowInstallScripts(dir, tarballs);
     // npm's own cache (~/.npm) makes a rerun quick; --prefer-offline uses it without revalidating.
+    // --foreground-scripts shows what install scripts print, which is what a user would read.
     const install = runInApp(
       app,
       'npm',
-      ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=warn', ...PUBLIC_PACKAGES.map((p) => tarballs[p]), ...APP_DEV_DEPENDENCIES],
+      ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=warn', '--foreground-scripts', ...PUBLIC_PACKAGES.map((p) => tarballs[p]), ...APP_DEV_DEPENDENCIES],
       { timeoutMs: 600_000 },
     );
     app.installLog = `${install.stdout}\n${install.stderr}`;
