@@ -1,4 +1,5 @@
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { describe } from 'vitest';
 
 /** What the global setup hands every test file (vitest's provide/inject). */
 export interface SmokeApp {
@@ -10,6 +11,16 @@ export interface SmokeApp {
   tarballs: Record<string, string>;
   /** npm install's output (stdout and stderr). */
   installLog: string;
+  /**
+   * Why there is no app: the npm registry could not be reached (outside CI only; under CI=true
+   * that fails the setup). Every test is then skipped, and install.test.ts says why.
+   */
+  unavailable?: string;
+}
+
+/** `describe`, or `describe.skip` when the global setup could not build the app. */
+export function describeWithApp(app: SmokeApp): (name: string, body: () => void) => void {
+  return (name, body) => (app.unavailable ? describe.skip(name, body) : describe(name, body));
 }
 
 declare module 'vitest' {

@@ -1,12 +1,13 @@
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { lastJson, runInApp } from '../src/app-env.js';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { describeWithApp, lastJson, runInApp } from '../src/app-env.js';
 import { runInChromium } from '../src/chromium.js';
 import { serveStatic, type StaticServer } from '../src/static-server.js';
 import { chromiumPath, mustRun, repoRoot } from '../src/workspace.js';
 
 const app = inject('smokeApp');
+const describeApp = describeWithApp(app);
 
 interface PageResult {
   wasmUrl: string;
@@ -47,7 +48,7 @@ const vulkanEnv: Record<string, string> | undefined = process.env.VK_ICD_FILENAM
 const haveChromium = existsSync(chromiumPath);
 const noChromium = `needs Chromium at ${chromiumPath} (Debian: apt-get install chromium, or set GRU_CHROMIUM); under CI=true its absence fails`;
 
-describe('an esbuild bundle of a page using @gru/wasm and @gru/webgpu', () => {
+describeApp('an esbuild bundle of a page using @gru/wasm and @gru/webgpu', () => {
   beforeAll(() => {
     esbuild(['--platform=browser', '--outdir=dist-esbuild']);
     writeFileSync(join(app.dir, 'dist-esbuild', 'index.html'), '<!doctype html><meta charset="utf-8"><title>gru smoke (esbuild)</title><script type="module" src="./entry-esbuild.js"></script>');
@@ -89,7 +90,7 @@ describe('an esbuild bundle of a page using @gru/wasm and @gru/webgpu', () => {
   }
 });
 
-describe('a Vite build of the same page', () => {
+describeApp('a Vite build of the same page', () => {
   let server: StaticServer | undefined;
   beforeAll(async () => {
     const r = runInApp(app, 'node', ['node_modules/vite/bin/vite.js', 'build', 'page', '--outDir', '../dist-vite', '--emptyOutDir', '--logLevel', 'warn']);

@@ -1,9 +1,10 @@
-import { describe, expect, inject, it } from 'vitest';
-import { runInApp } from '../src/app-env.js';
+import { expect, inject, it } from 'vitest';
+import { describeWithApp, runInApp } from '../src/app-env.js';
 
 const app = inject('smokeApp');
+const describeApp = describeWithApp(app);
 
-describe('npx gru-conformance from the app', () => {
+describeApp('npx gru-conformance from the app', () => {
   it('--backend cpu: every case passes or is an expected gap, exit 0', () => {
     const r = runInApp(app, 'npx', ['--no-install', 'gru-conformance', '--backend', 'cpu'], { timeoutMs: 600_000 });
     expect(r.status, r.log).toBe(0);

@@ -1,15 +1,18 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, inject, it } from 'vitest';
-import '../src/app-env.js';
+import { expect, inject, it } from 'vitest';
+import { describeWithApp } from '../src/app-env.js';
 import { SCRIPTED_PACKAGES } from '../src/global-setup-impl.js';
 import { COMPILER_TOOLS, reachableCompilers } from '../src/no-compiler-path.js';
 import { PUBLIC_PACKAGES, repoRoot } from '../src/workspace.js';
 
 const app = inject('smokeApp');
+const describeApp = describeWithApp(app);
+
+if (app.unavailable) it.skip(`every smoke test: ${app.unavailable}`, () => {});
 const installed = (name: string) => join(app.dir, 'node_modules', ...name.split('/'));
 
-describe('npm install of the packed tarballs into a fresh app, with no C++ compiler on PATH', () => {
+describeApp('npm install of the packed tarballs into a fresh app, with no C++ compiler on PATH', () => {
   it(`the install ran where none of ${COMPILER_TOOLS.join(', ')} is reachable`, () => {
     expect(reachableCompilers(app.path)).toEqual([]);
     expect(existsSync(join(app.dir, 'package-lock.json'))).toBe(true);

@@ -1,7 +1,8 @@
-import { describe, expect, inject, it } from 'vitest';
-import { lastJson, runInApp } from '../src/app-env.js';
+import { expect, inject, it } from 'vitest';
+import { describeWithApp, lastJson, runInApp } from '../src/app-env.js';
 
 const app = inject('smokeApp');
+const describeApp = describeWithApp(app);
 
 interface Findings {
   backends: string[];
@@ -11,7 +12,7 @@ interface Findings {
 
 /** The app's own scripts (../app), run with the app's Node from the app's folder. */
 for (const [title, script] of [['ESM (import)', 'esm.mjs'], ['CommonJS (require)', 'cjs.cjs']] as const) {
-  describe(`${title}: every package loads, and a GRU runs on cpu and wasm`, () => {
+  describeApp(`${title}: every package loads, and a GRU runs on cpu and wasm`, () => {
     it(`node ${script}`, () => {
       const r = runInApp(app, 'node', [script]);
       expect(r.status, r.log).toBe(0);
@@ -27,7 +28,7 @@ for (const [title, script] of [['ESM (import)', 'esm.mjs'], ['CommonJS (require)
   });
 }
 
-describe('ESM and CommonJS in one process (the dual-package hazard): one registry', () => {
+describeApp('ESM and CommonJS in one process (the dual-package hazard): one registry', () => {
   it('a backend registered through CJS serves an ESM layer, and the other way round', () => {
     const r = runInApp(app, 'node', ['mixed.mjs']);
     expect(r.status, r.log).toBe(0);

@@ -1,11 +1,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { runInApp } from '../src/app-env.js';
+import { beforeAll, expect, inject, it } from 'vitest';
+import { describeWithApp, runInApp } from '../src/app-env.js';
 import { extractBlocks, readmeFiles, runFileName, typeFileName, type ReadmeBlock } from '../src/readme-blocks.js';
 import { repoRoot } from '../src/workspace.js';
 
 const app = inject('smokeApp');
+const describeApp = describeWithApp(app);
 const blocks = readmeFiles().flatMap(extractBlocks);
 const runnable = blocks.filter((b) => !b.fragment);
 
@@ -50,33 +51,33 @@ const runDir = (b: ReadmeBlock) => join(app.dir, 'readme', b.folder);
 const typeDir = join(app.dir, 'readme-types');
 const diagnostics = new Map<string, { line: number; code: string; text: string; source: string }[]>();
 
-beforeAll(() => {
-  for (const b of runnable) {
-    mkdirSync(runDir(b), { recursive: true });
-    writeFileSync(join(runDir(b), runFileName(b)), b.code);
-    mkdirSync(join(typeDir, b.folder), { recursive: true });
-    writeFileSync(join(typeDir, b.folder, typeFileName(b)), b.code);
-  }
-  writeFileSync(
-    join(typeDir, 'tsconfig.json'),
-    JSON.stringify({
-      compilerOptions: { strict: true, noEmit: true, target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext', types: ['node'], lib: ['es2022', 'dom'], skipLibCheck: true },
-      include: ['**/*.mts'],
-    }),
-  );
-  const r = runInApp(app, 'node', [join(app.dir, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json', '--pretty', 'false'], { cwd: typeDir });
-  for (const m of r.stdout.matchAll(/^(.+?)\((\d+),\d+\): error (TS\d+): (.*)$/gm)) {
-    const file = relative(typeDir, join(typeDir, m[1]));
-    const list = diagnostics.get(file) ?? [];
-    const block = runnable.find((b) => join(b.folder, typeFileName(b)) === file);
-    list.push({ line: Number(m[2]), code: m[3], text: m[4], source: block?.code.split('\n')[Number(m[2]) - 1]?.trim() ?? '' });
-    diagnostics.set(file, list);
-  }
-  const unknown = [...diagnostics.keys()].filter((f) => !runnable.some((b) => join(b.folder, typeFileName(b)) === f));
-  if (unknown.length || (r.status !== 0 && diagnostics.size === 0)) throw new Error(`tsc failed outside the README blocks:\n${r.log}`);
-});
+describeApp('README code blocks, as a user copies them into the app', () => {
+  beforeAll(() => {
+    for (const b of runnable) {
+      mkdirSync(runDir(b), { recursive: true });
+      writeFileSync(join(runDir(b), runFileName(b)), b.code);
+      mkdirSync(join(typeDir, b.folder), { recursive: true });
+      writeFileSync(join(typeDir, b.folder, typeFileName(b)), b.code);
+    }
+    writeFileSync(
+      join(typeDir, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: { strict: true, noEmit: true, target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext', types: ['node'], lib: ['es2022', 'dom'], skipLibCheck: true },
+        include: ['**/*.mts'],
+      }),
+    );
+    const r = runInApp(app, 'node', [join(app.dir, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json', '--pretty', 'false'], { cwd: typeDir });
+    for (const m of r.stdout.matchAll(/^(.+?)\((\d+),\d+\): error (TS\d+): (.*)$/gm)) {
+      const file = relative(typeDir, join(typeDir, m[1]));
+      const list = diagnostics.get(file) ?? [];
+      const block = runnable.find((b) => join(b.folder, typeFileName(b)) === file);
+      list.push({ line: Number(m[2]), code: m[3], text: m[4], source: block?.code.split('\n')[Number(m[2]) - 1]?.trim() ?? '' });
+      diagnostics.set(file, list);
+    }
+    const unknown = [...diagnostics.keys()].filter((f) => !runnable.some((b) => join(b.folder, typeFileName(b)) === f));
+    if (unknown.length || (r.status !== 0 && diagnostics.size === 0)) throw new Error(`tsc failed outside the README blocks:\n${r.log}`);
+  });
 
-describe('README code blocks, as a user copies them into the app', () => {
   it('finds the blocks of every README', () => {
     expect(readmeFiles().length).toBeGreaterThanOrEqual(8);
     expect(runnable.length).toBeGreaterThan(15);

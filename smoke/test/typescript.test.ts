@@ -1,9 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, inject, it } from 'vitest';
-import { runInApp } from '../src/app-env.js';
+import { expect, inject, it } from 'vitest';
+import { describeWithApp, runInApp } from '../src/app-env.js';
 
 const app = inject('smokeApp');
+const describeApp = describeWithApp(app);
 
 /** The resolution modes a TypeScript user picks, with the files each one checks. */
 const MODES = [
@@ -13,7 +14,7 @@ const MODES = [
   { name: 'bundler', module: 'esnext', moduleResolution: 'bundler', files: ['typed/app.mts'] },
 ];
 
-describe('tsc --strict --noEmit of a typed program against the installed packages', () => {
+describeApp('tsc --strict --noEmit of a typed program against the installed packages', () => {
   for (const mode of MODES) {
     it(`module/moduleResolution ${mode.name}: no type errors, and the types are real (the @ts-expect-error lines hold)`, () => {
       const config = `tsconfig.${mode.name}.json`;
