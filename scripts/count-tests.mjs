@@ -17,7 +17,7 @@ if (failedStep !== undefined) {
   process.exit(1);
 }
 
-const dirs = ['conformance', 'benchmarks', 'examples', ...readdirSync(join(root, 'packages')).map((d) => join('packages', d))];
+const dirs = ['conformance', 'benchmarks', 'examples', 'smoke', ...readdirSync(join(root, 'packages')).map((d) => join('packages', d))];
 let passed = 0;
 let failed = 0;
 let skipped = 0;
