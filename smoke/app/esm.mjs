@@ -18,5 +18,7 @@ for (const backend of ['cpu', 'wasm']) {
   const r = await gru.forward(x, { backend });
   runs[backend] = { backend: r.backend, shape: r.output.shape, maxDiff: Math.max(...r.output.data.map((v, i) => Math.abs(v - reference.output.data[i]))) };
 }
-const exportsSeen = [createCpuBackend, createWasmBackend, createWebGpuBackend, createCudnnBackend, loadModel, runConformance, describeConformance].map((f) => typeof f);
+const exportsSeen = [createCpuBackend, createWasmBackend, createWebGpuBackend, createCudnnBackend, loadModel, runConformance, describeConformance].map(
+  (f) => typeof f,
+);
 console.log(JSON.stringify({ backends: listBackends().map((b) => b.name), runs, exportsSeen }));

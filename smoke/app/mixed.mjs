@@ -17,12 +17,23 @@ const named = await esmLayer.forward(x, { backend: 'wasm-from-cjs' });
 await cjsCore.loadBackend('wasm');
 const cjsLayer = new cjsCore.GRU({ units: 4 });
 const fromCjs = cjsLayer.forwardSync(x, { backend: 'wasm' }); // wasm was registered through ESM
-console.log(JSON.stringify({
-  sameRegistry: listBackends().map((b) => b.name).sort().join() === cjsCore.listBackends().map((b) => b.name).sort().join(),
-  esmSeesCjsCpu: getBackend('cpu') !== undefined,
-  auto: auto.backend,
-  autoSkipped: auto.skipped.map((s) => s.name),
-  named: named.backend,
-  fromCjs: fromCjs.backend,
-  loadBackendType: typeof loadBackend,
-}));
+console.log(
+  JSON.stringify({
+    sameRegistry:
+      listBackends()
+        .map((b) => b.name)
+        .sort()
+        .join() ===
+      cjsCore
+        .listBackends()
+        .map((b) => b.name)
+        .sort()
+        .join(),
+    esmSeesCjsCpu: getBackend('cpu') !== undefined,
+    auto: auto.backend,
+    autoSkipped: auto.skipped.map((s) => s.name),
+    named: named.backend,
+    fromCjs: fromCjs.backend,
+    loadBackendType: typeof loadBackend,
+  }),
+);

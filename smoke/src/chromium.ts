@@ -18,13 +18,23 @@ export interface PageRun<T> {
 export async function runInChromium<T>(url: string): Promise<PageRun<T>> {
   const profile = mkdtempSync(join(tmpdir(), 'gru-smoke-chromium-'));
   // A Vulkan driver chosen for Dawn in Node must not leak into Chromium's SwiftShader.
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => v !== undefined && k !== 'VK_ICD_FILENAMES' && k !== 'NODEVICE_SELECT')) as Record<string, string>;
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([k, v]) => v !== undefined && k !== 'VK_ICD_FILENAMES' && k !== 'NODEVICE_SELECT'),
+  ) as Record<string, string>;
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: chromiumPath,
     headless: true,
     env,
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
-      '--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--disable-gpu-sandbox'],
+    args: [
+      '--no-sandbox',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--enable-unsafe-webgpu',
+      '--use-webgpu-adapter=swiftshader',
+      '--disable-gpu-sandbox',
+    ],
   });
   try {
     const page = await context.newPage();

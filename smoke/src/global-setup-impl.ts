@@ -10,14 +10,7 @@ import { PUBLIC_PACKAGES, pnpmBin, repoRoot } from './workspace.js';
  * What the app installs from the registry besides the tarballs: the tools a user's app would add,
  * pinned to versions that work on Node 20 (see the toolchain notes), and Dawn for @gru/webgpu.
  */
-export const APP_DEV_DEPENDENCIES = [
-  'typescript@5.9.3',
-  'esbuild@0.27.7',
-  'vite@8.3.8',
-  'vitest@4.1.12',
-  '@types/node@20.19.43',
-  'webgpu@0.6.2',
-];
+export const APP_DEV_DEPENDENCIES = ['typescript@5.9.3', 'esbuild@0.27.7', 'vite@8.3.8', 'vitest@4.1.12', '@types/node@20.19.43', 'webgpu@0.6.2'];
 
 /** Packs every public package as a release would (pnpm rewrites workspace: ranges). */
 function pack(dest: string): Record<string, string> {
@@ -78,14 +71,25 @@ export function createSmokeApp(): { app: SmokeApp; cleanup: () => void } {
     const install = runInApp(
       app,
       'npm',
-      ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=warn', '--foreground-scripts', ...PUBLIC_PACKAGES.map((p) => tarballs[p]), ...APP_DEV_DEPENDENCIES],
+      [
+        'install',
+        '--no-audit',
+        '--no-fund',
+        '--prefer-offline',
+        '--loglevel=warn',
+        '--foreground-scripts',
+        ...PUBLIC_PACKAGES.map((p) => tarballs[p]),
+        ...APP_DEV_DEPENDENCIES,
+      ],
       { timeoutMs: 600_000 },
     );
     app.installLog = `${install.stdout}\n${install.stderr}`;
     writeFileSync(join(dir, 'npm-install.log'), install.log);
     if (install.status !== 0) {
       // npm retries an unreachable registry for minutes: a kill by our timeout says the same.
-      const offline = /\b(ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH)\b/.exec(install.log)?.[1] ?? (install.status === null ? 'npm install did not finish in 10 minutes' : undefined);
+      const offline =
+        /\b(ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH)\b/.exec(install.log)?.[1] ??
+        (install.status === null ? 'npm install did not finish in 10 minutes' : undefined);
       if (offline && process.env.CI !== 'true') {
         app.unavailable = `the npm registry could not be reached (${offline}) for the app's third-party dependencies; under CI=true this fails`;
         return { app, cleanup };

@@ -29,13 +29,23 @@ function expectBothRan(result: PageResult, where: string): void {
 function expectBundledWasm(server: StaticServer, result: PageResult): void {
   const wasm = server.requests.filter((p) => p.endsWith('.wasm'));
   expect(wasm.length, `requests: ${server.requests.join(', ')}`).toBeGreaterThan(0);
-  expect(wasm.every((p) => !p.includes('/dist/gru.wasm')), `requests: ${wasm.join(', ')}`).toBe(true);
+  expect(
+    wasm.every((p) => !p.includes('/dist/gru.wasm')),
+    `requests: ${wasm.join(', ')}`,
+  ).toBe(true);
   expect(result.wasmUrl).toMatch(/\.wasm$/);
 }
 
 function esbuild(args: string[]): void {
   // esbuild's install script puts its native binary at bin/esbuild.
-  const r = runInApp(app, join(app.dir, 'node_modules', '.bin', 'esbuild'), ['page/entry-esbuild.mjs', '--bundle', '--format=esm', '--loader:.wasm=file', '--log-level=warning', ...args]);
+  const r = runInApp(app, join(app.dir, 'node_modules', '.bin', 'esbuild'), [
+    'page/entry-esbuild.mjs',
+    '--bundle',
+    '--format=esm',
+    '--loader:.wasm=file',
+    '--log-level=warning',
+    ...args,
+  ]);
   expect(r.status, r.log).toBe(0);
 }
 
@@ -44,14 +54,19 @@ function esbuild(args: string[]): void {
 const lavapipeIcd = join(repoRoot, 'packages', 'webgpu', '.vulkan', 'lvp_icd.json');
 const vulkanEnv: Record<string, string> | undefined = process.env.VK_ICD_FILENAMES
   ? { VK_ICD_FILENAMES: process.env.VK_ICD_FILENAMES }
-  : existsSync(lavapipeIcd) ? { VK_ICD_FILENAMES: lavapipeIcd, NODEVICE_SELECT: '1' } : undefined;
+  : existsSync(lavapipeIcd)
+    ? { VK_ICD_FILENAMES: lavapipeIcd, NODEVICE_SELECT: '1' }
+    : undefined;
 const haveChromium = existsSync(chromiumPath);
 const noChromium = `needs Chromium at ${chromiumPath} (Debian: apt-get install chromium, or set GRU_CHROMIUM); under CI=true its absence fails`;
 
 describeApp('an esbuild bundle of a page using @gru/wasm and @gru/webgpu', () => {
   beforeAll(() => {
     esbuild(['--platform=browser', '--outdir=dist-esbuild']);
-    writeFileSync(join(app.dir, 'dist-esbuild', 'index.html'), '<!doctype html><meta charset="utf-8"><title>gru smoke (esbuild)</title><script type="module" src="./entry-esbuild.js"></script>');
+    writeFileSync(
+      join(app.dir, 'dist-esbuild', 'index.html'),
+      '<!doctype html><meta charset="utf-8"><title>gru smoke (esbuild)</title><script type="module" src="./entry-esbuild.js"></script>',
+    );
     // The app is CommonJS by default (npm init): the ESM bundle for Node is an .mjs file.
     esbuild(['--platform=node', '--external:webgpu', '--outdir=dist-node', '--out-extension:.js=.mjs']);
   });

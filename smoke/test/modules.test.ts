@@ -11,13 +11,19 @@ interface Findings {
 }
 
 /** The app's own scripts (../app), run with the app's Node from the app's folder. */
-for (const [title, script] of [['ESM (import)', 'esm.mjs'], ['CommonJS (require)', 'cjs.cjs']] as const) {
+for (const [title, script] of [
+  ['ESM (import)', 'esm.mjs'],
+  ['CommonJS (require)', 'cjs.cjs'],
+] as const) {
   describeApp(`${title}: every package loads, and a GRU runs on cpu and wasm`, () => {
     it(`node ${script}`, () => {
       const r = runInApp(app, 'node', [script]);
       expect(r.status, r.log).toBe(0);
       const found = lastJson<Findings>(r);
-      expect(found.exportsSeen.every((t) => t === 'function'), r.log).toBe(true);
+      expect(
+        found.exportsSeen.every((t) => t === 'function'),
+        r.log,
+      ).toBe(true);
       for (const name of ['reference', 'cpu', 'wasm', 'webgpu', 'cudnn']) expect(found.backends).toContain(name);
       for (const backend of ['cpu', 'wasm']) {
         expect(found.runs[backend].backend).toBe(backend);

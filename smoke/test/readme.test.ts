@@ -11,33 +11,16 @@ const blocks = readmeFiles().flatMap(extractBlocks);
 const runnable = blocks.filter((b) => !b.fragment);
 
 /**
- * Type errors a README block shows today because @gru/core's types are too loose, not because the
- * README is wrong. Another branch improves those types; after it merges, each entry here fails the
- * test ("no longer fails: remove it") until it is deleted. An entry names the README, a piece of the
- * offending source line, and the TypeScript error code.
+ * Type errors a README block shows for a known reason other than the README being wrong. An entry
+ * that stops failing fails the test ("no longer fails: remove it") until it is deleted. An entry
+ * names the README, a piece of the offending source line, and the TypeScript error code.
  */
-const CORE_TYPES = 'needs the core types from the types branch';
 const TYPE_EXPECTATIONS: { readme: string; line: string; code: string; reason: string }[] = [
-  // returnState: true should give a non-optional `state`.
-  { readme: 'README.md', line: 'console.log(result.state.shape);', code: 'TS18048', reason: CORE_TYPES },
-  { readme: 'packages/core/README.md', line: 'console.log(result.state.shape);', code: 'TS18048', reason: CORE_TYPES },
-  // `states` is null before the first call of a stateful layer.
-  { readme: 'README.md', line: 'console.log(gru.states[0].shape);', code: 'TS18047', reason: CORE_TYPES },
-  // `reduce` on the Float32Array | Float64Array union (and so its callback's untyped parameters).
-  { readme: 'README.md', line: 'losses.push(output.data.reduce(', code: 'TS2349', reason: CORE_TYPES },
-  { readme: 'README.md', line: 'losses.push(output.data.reduce(', code: 'TS7006', reason: CORE_TYPES },
-  // describeChoice should accept `lastChoice` before any call (undefined).
-  { readme: 'README.md', line: 'console.log(describeChoice(gru.lastChoice));', code: 'TS2345', reason: CORE_TYPES },
-  { readme: 'packages/core/README.md', line: 'console.log(describeChoice(gru.lastChoice));', code: 'TS2345', reason: CORE_TYPES },
-  // A backend written as a plain JS object literal: `specVersion: GRU_BACKEND_SPEC_VERSION` widens to
-  // number (core declares the constant without a literal type annotation), and its methods'
-  // parameters are implicitly any. Core could fix both (`: 1` on the constant, a typed
-  // `defineBackend(...)` helper to wrap the literal); the README cannot in JavaScript.
+  // A backend written as a plain JS object literal: its methods' parameters are implicitly any when
+  // the block is checked as TypeScript (the README types them with JSDoc, which .mts ignores). A
+  // typed `defineBackend(...)` helper in core would fix it.
   { readme: 'conformance/README.md', line: 'supports(spec, call) {', code: 'TS7006', reason: 'untyped JS object literal: needs a typed helper from core' },
   { readme: 'conformance/README.md', line: 'prepare: (spec, weights) =>', code: 'TS7006', reason: 'untyped JS object literal: needs a typed helper from core' },
-  { readme: 'conformance/README.md', line: 'registerBackend(backend);', code: 'TS2345', reason: 'specVersion widens to number: needs GRU_BACKEND_SPEC_VERSION typed as the literal 1 in core' },
-  { readme: 'conformance/README.md', line: 'runConformance(backend);', code: 'TS2345', reason: 'specVersion widens to number (my-backend.mjs): needs GRU_BACKEND_SPEC_VERSION typed as the literal 1 in core' },
-  { readme: 'conformance/README.md', line: 'describeConformance(backend);', code: 'TS2345', reason: 'specVersion widens to number (my-backend.mjs): needs GRU_BACKEND_SPEC_VERSION typed as the literal 1 in core' },
 ];
 
 /** Dawn in Node finds the lavapipe (as in bundle.test.ts); the webgpu README's forced backend accepts it. */
@@ -62,7 +45,16 @@ describeApp('README code blocks, as a user copies them into the app', () => {
     writeFileSync(
       join(typeDir, 'tsconfig.json'),
       JSON.stringify({
-        compilerOptions: { strict: true, noEmit: true, target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext', types: ['node'], lib: ['es2022', 'dom'], skipLibCheck: true },
+        compilerOptions: {
+          strict: true,
+          noEmit: true,
+          target: 'es2022',
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          types: ['node'],
+          lib: ['es2022', 'dom'],
+          skipLibCheck: true,
+        },
         include: ['**/*.mts'],
       }),
     );
@@ -90,12 +82,18 @@ describeApp('README code blocks, as a user copies them into the app', () => {
       if (b.lang === 'ts') {
         // Node 20 runs no TypeScript: the app's esbuild strips the types, nothing else.
         const js = file.replace(/\.mts$/, '.run.mjs');
-        const t = runInApp(app, join(app.dir, 'node_modules', '.bin', 'esbuild'), [file, '--format=esm', `--outfile=${js}`, '--log-level=warning'], { cwd: runDir(b) });
+        const t = runInApp(app, join(app.dir, 'node_modules', '.bin', 'esbuild'), [file, '--format=esm', `--outfile=${js}`, '--log-level=warning'], {
+          cwd: runDir(b),
+        });
         expect(t.status, t.log).toBe(0);
         file = js;
       }
       const r = /\.test\.m?js$/.test(file)
-        ? runInApp(app, 'node', [join(app.dir, 'node_modules', 'vitest', 'vitest.mjs'), 'run', file, '--root', '.'], { cwd: runDir(b), env: runEnv, timeoutMs: 600_000 })
+        ? runInApp(app, 'node', [join(app.dir, 'node_modules', 'vitest', 'vitest.mjs'), 'run', file, '--root', '.'], {
+            cwd: runDir(b),
+            env: runEnv,
+            timeoutMs: 600_000,
+          })
         : runInApp(app, 'node', [file], { cwd: runDir(b), env: runEnv });
       expect(r.status, r.log).toBe(0);
     });

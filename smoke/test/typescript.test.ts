@@ -22,8 +22,13 @@ describeApp('tsc --strict --noEmit of a typed program against the installed pack
         join(app.dir, config),
         JSON.stringify({
           compilerOptions: {
-            strict: true, noEmit: true, target: 'es2022', module: mode.module, moduleResolution: mode.moduleResolution,
-            types: ['node'], lib: ['es2022', 'dom'],
+            strict: true,
+            noEmit: true,
+            target: 'es2022',
+            module: mode.module,
+            moduleResolution: mode.moduleResolution,
+            types: ['node'],
+            lib: ['es2022', 'dom'],
             // The installed .d.ts files are checked too: a broken declaration fails here.
             skipLibCheck: false,
           },

@@ -49,13 +49,13 @@ if (ifNeeded && existsSync(addon) && statSync(addon).mtimeMs >= newestSource()) 
 }
 
 const nodeGyp = findNodeGyp();
-/** Fails the build, or (install script) warns and lets the install go on. */
+/** Fails the build, or (install script) warns once and lets the install go on. */
 function fail(message, code) {
-  console.error(message);
   if (ifNeeded) {
-    console.error('@gru/cudnn: continuing without the addon; the cuDNN backend will report that it is not built.');
+    console.warn(`${message} The install goes on without the addon; the cuDNN backend will report that it is not built.`);
     process.exit(0);
   }
+  console.error(message);
   process.exit(code);
 }
 
@@ -69,10 +69,14 @@ if (!nodeGyp) {
 const args = [nodeGyp, 'rebuild', `--jobs=${process.env.JOBS ?? '2'}`];
 const nodeDir = findNodeDir();
 if (nodeDir) args.push(`--nodedir=${nodeDir}`);
-const result = spawnSync(process.execPath, args, { cwd: pkgDir, stdio: 'inherit' });
+// As the install script, node-gyp's output is kept back and only its last error line is shown in
+// the one warning: a user without a compiler gets one line, not forty `gyp ERR!` lines.
+const result = spawnSync(process.execPath, args, { cwd: pkgDir, stdio: ifNeeded ? ['ignore', 'pipe', 'pipe'] : 'inherit', encoding: 'utf8' });
 if (result.status !== 0) {
+  const output = `${result.stderr ?? ''}\n${result.stdout ?? ''}`.split('\n').map((l) => l.trim());
+  const last = output.filter((l) => /gyp ERR! stack Error|error:|not found|ENOENT/.test(l)).at(0) ?? output.filter(Boolean).at(-1);
   fail(
-    `@gru/cudnn: building the addon failed (node-gyp exit code ${result.status ?? result.signal}). ` +
+    `@gru/cudnn: building the addon failed (node-gyp exit code ${result.status ?? result.signal}${ifNeeded && last ? `: ${last}` : ''}). ` +
       'It needs a C++17 compiler, make and python3; no CUDA or cuDNN is needed to build.',
     result.status ?? 1,
   );

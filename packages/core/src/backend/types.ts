@@ -5,7 +5,7 @@ import type { DType, FloatArray } from '../tensor.js';
  * The version of the backend interface below. A backend states the version it implements in
  * `specVersion`; core refuses to register one it does not understand. Bump on breaking changes.
  */
-export const GRU_BACKEND_SPEC_VERSION = 1;
+export const GRU_BACKEND_SPEC_VERSION: 1 = 1;
 
 /** What a layer is, as far as a kernel cares. Fixed for a prepared layer. */
 export interface GruSpec {
