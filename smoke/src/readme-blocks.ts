@@ -59,7 +59,11 @@ export function runFileName(block: ReadmeBlock): string {
   return `block-${block.line}.${block.lang === 'ts' ? 'mts' : 'mjs'}`;
 }
 
-/** The same block as TypeScript for `tsc --strict`: .mjs becomes .mts, so `./x.mjs` imports resolve to it. */
+/**
+ * The file `tsc --strict` checks: the block's own file. A js block is checked as JavaScript
+ * (`checkJs`, its JSDoc types honored), as a JavaScript user's editor checks it; a ts block as
+ * TypeScript.
+ */
 export function typeFileName(block: ReadmeBlock): string {
-  return runFileName(block).replace(/\.m?js$/, '.mts');
+  return runFileName(block);
 }

@@ -15,13 +15,7 @@ const runnable = blocks.filter((b) => !b.fragment);
  * that stops failing fails the test ("no longer fails: remove it") until it is deleted. An entry
  * names the README, a piece of the offending source line, and the TypeScript error code.
  */
-const TYPE_EXPECTATIONS: { readme: string; line: string; code: string; reason: string }[] = [
-  // A backend written as a plain JS object literal: its methods' parameters are implicitly any when
-  // the block is checked as TypeScript (the README types them with JSDoc, which .mts ignores). A
-  // typed `defineBackend(...)` helper in core would fix it.
-  { readme: 'conformance/README.md', line: 'supports(spec, call) {', code: 'TS7006', reason: 'untyped JS object literal: needs a typed helper from core' },
-  { readme: 'conformance/README.md', line: 'prepare: (spec, weights) =>', code: 'TS7006', reason: 'untyped JS object literal: needs a typed helper from core' },
-];
+const TYPE_EXPECTATIONS: { readme: string; line: string; code: string; reason: string }[] = [];
 
 /** Dawn in Node finds the lavapipe (as in bundle.test.ts); the webgpu README's forced backend accepts it. */
 const lavapipeIcd = join(repoRoot, 'packages', 'webgpu', '.vulkan', 'lvp_icd.json');
@@ -54,8 +48,10 @@ describeApp('README code blocks, as a user copies them into the app', () => {
           types: ['node'],
           lib: ['es2022', 'dom'],
           skipLibCheck: true,
+          allowJs: true,
+          checkJs: true,
         },
-        include: ['**/*.mts'],
+        include: ['**/*.mts', '**/*.mjs'],
       }),
     );
     const r = runInApp(app, 'node', [join(app.dir, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json', '--pretty', 'false'], { cwd: typeDir });
