@@ -76,7 +76,7 @@ function printResult(r) {
       `${head}\n    after warm-up: ${/** @type {const} */ (['rss', 'heapUsed', 'external', 'arrayBuffers']).map(per).join(', ')}, memoryInUse ${g.memoryInUse.first} -> ${g.memoryInUse.last} B`,
     );
     console.log(
-      !p.grew ? '    growth not judged: too few units for a slope to stand out of GC noise' : p.grew.length ? `    GREW: ${p.grew.join('; ')}` : '    flat',
+      !p.grew ? '    growth not judged: too few units for a rise to stand out of GC noise' : p.grew.length ? `    GREW: ${p.grew.join('; ')}` : '    flat',
     );
   }
   console.log(`  memoryInUse after dispose: ${r.memoryInUseAfterDispose} B, at the end: ${r.memoryInUseAtEnd} B`);

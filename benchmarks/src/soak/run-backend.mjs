@@ -32,6 +32,7 @@ const CYCLE_RULE = { minUnits: 2_000, maxPerUnit: { heapUsed: 64, external: 64, 
  * @property {string[] | null} [grew]
  * @property {Sample} [before]
  * @property {Sample} [after]
+ * @property {{ done: number, values: Sample }[]} [samples]  what the growth was computed from (in the JSON)
  */
 
 /**
@@ -62,7 +63,7 @@ async function phase(label, count, rule, backend, step) {
   }
   const g = growth(samples);
   const afterWarmup = count - (samples.find((s) => s.done >= count * 0.2)?.done ?? count);
-  return { phase: label, units: count, failures, firstError, growth: g, grew: grew(g, afterWarmup, rule) };
+  return { phase: label, units: count, failures, firstError, growth: g, grew: grew(g, afterWarmup, rule), samples };
 }
 
 /**

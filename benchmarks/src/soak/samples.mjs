@@ -21,44 +21,37 @@ export function sample(backend) {
 }
 
 /**
- * Least-squares slope of y over x.
- * @param {number[]} xs
- * @param {number[]} ys
- */
-function slope(xs, ys) {
-  const n = xs.length;
-  const mx = xs.reduce((a, b) => a + b, 0) / n;
-  const my = ys.reduce((a, b) => a + b, 0) / n;
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < n; i++) {
-    num += (xs[i] - mx) * (ys[i] - my);
-    den += (xs[i] - mx) ** 2;
-  }
-  return den === 0 ? 0 : num / den;
-}
-
-/**
- * Growth per unit of work (bytes per call, per cycle) of each metric over the samples after the
- * first `warmupFraction` of the work, and the first/last values of that stretch.
+ * Growth per unit of work (bytes per call, per cycle) of each metric after the first
+ * `warmupFraction` of the work: the rise of its floor, the least value in the last third of the
+ * samples against the least in the first third, over the work between them. A collector's
+ * sawtooth (and memory it returns later, off the main thread) leaves the floor where it is; a
+ * leak lifts it steadily.
  * @param {{ done: number, values: Sample }[]} samples  in order of `done`
  * @returns {Growth}
  */
 export function growth(samples, warmupFraction = 0.2) {
   const total = samples.at(-1)?.done ?? 0;
   const after = samples.filter((s) => s.done >= total * warmupFraction);
+  const third = Math.floor(after.length / 3);
+  const first = after.slice(0, third);
+  const last = after.slice(after.length - third);
+  const mid = (/** @type {typeof after} */ part) => part.reduce((a, s) => a + s.done, 0) / part.length;
   const out = /** @type {Growth} */ ({});
   for (const key of METRICS) {
-    const xs = after.map((s) => s.done);
-    const ys = after.map((s) => s.values[key]);
-    out[key] = { perUnit: after.length >= 3 ? slope(xs, ys) : 0, first: ys[0] ?? 0, last: ys.at(-1) ?? 0 };
+    const floor = (/** @type {typeof after} */ part) => Math.min(...part.map((s) => s.values[key]));
+    const span = third > 0 ? mid(last) - mid(first) : 0;
+    out[key] = {
+      perUnit: span > 0 ? (floor(last) - floor(first)) / span : 0,
+      first: after[0]?.values[key] ?? 0,
+      last: after.at(-1)?.values[key] ?? 0,
+    };
   }
   return out;
 }
 
 /**
- * Which metrics grew: a leak of `perUnit` bytes per call shows as a steady slope. Judged only over
- * enough work (`minUnits`) for a slope of `maxPerUnit` to stand out of the noise of a collector
+ * Which metrics grew: a leak of `perUnit` bytes per call lifts the floor steadily. Judged only over
+ * enough work (`minUnits`) for a rise of `maxPerUnit` to stand out of the noise of a collector
  * (hundreds of KiB); below that the figures are reported, not judged.
  * @param {Growth} g
  * @param {number} units  work done after warm-up
