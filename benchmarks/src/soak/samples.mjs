@@ -55,12 +55,15 @@ export function growth(samples, warmupFraction = 0.2) {
  * (hundreds of KiB); below that the figures are reported, not judged.
  * @param {Growth} g
  * @param {number} units  work done after warm-up
- * @param {{ minUnits: number, maxPerUnit: Partial<Record<Metric, number>> }} rule
+ * @param {{ minUnits: number, maxPerUnit: Partial<Record<Metric, number>>, minUnitsFor?: Partial<Record<Metric, number>> }} rule
+ *   `minUnitsFor`: more work before a metric is judged (RSS keeps rising to the allocator's plateau
+ *   for a few hundred thousand calls)
  * @returns {string[] | null}  the metrics that grew, or null when not judged
  */
 export function grew(g, units, rule) {
   if (units < rule.minUnits) return null;
   return /** @type {[Metric, number][]} */ (Object.entries(rule.maxPerUnit))
+    .filter(([key]) => units >= (rule.minUnitsFor?.[key] ?? 0))
     .filter(([key, max]) => g[key].perUnit > max)
     .map(([key, max]) => `${key} grew ${g[key].perUnit.toFixed(2)} bytes per unit (allowed ${max})`);
 }
