@@ -58,7 +58,7 @@ export function conv1dOutputLength(steps: number, kernelSize: number, strides: n
       throw new KernelArgumentError(
         K,
         'x',
-        `computed output size would be zero or negative: steps ${steps}, kernel_size ${kernelSize}, dilation_rate ${dilation}, strides ${strides}, padding 'valid'`,
+        `argument 'x' is too short: computed output size would be zero or negative (expected steps >= ${dilation * (kernelSize - 1) + 1}): steps ${steps}, kernel_size ${kernelSize}, dilation_rate ${dilation}, strides ${strides}, padding 'valid'`,
       );
     }
     return out;
@@ -97,7 +97,7 @@ export function conv1d(x: Tensor, kernel: Tensor, bias: Tensor | null, options: 
     throw new KernelArgumentError(
       K,
       'strides',
-      `strides > 1 not supported in conjunction with dilation_rate > 1, received strides ${strides} and dilation_rate ${dilation}`,
+      `argument 'strides' > 1 is not supported together with dilation_rate > 1 (as in Keras), received strides ${strides} and dilation_rate ${dilation}`,
     );
   }
   const channelsLast = format === 'channels_last';

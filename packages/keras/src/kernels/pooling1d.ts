@@ -37,7 +37,7 @@ export function pooling1dOutputLength(steps: number, pool: number, strides: numb
       throw new KernelArgumentError(
         kernel,
         'x',
-        `computed output size would be zero or negative: steps ${steps}, pool_size ${pool}, strides ${strides}, padding 'valid'`,
+        `argument 'x' is too short: computed output size would be zero or negative (expected steps >= ${pool}): steps ${steps}, pool_size ${pool}, strides ${strides}, padding 'valid'`,
       );
     }
     return out;
