@@ -41,6 +41,7 @@ import {
   sameArray,
   softmaxInPlace,
 } from './common.js';
+import { dotMany, transposeInto } from './matmul.js';
 
 export interface AttentionMasks {
   query_mask?: Mask | null;
@@ -76,19 +77,21 @@ export function attention(
   if (mode === 'concat' && cw === null) {
     throw new KernelArgumentError(K, 'concat_score_weight', `argument 'concat_score_weight' is required with score_mode 'concat', received null`);
   }
-  return run(K, query, value, key, masks, options, (q, qo, k, ko, dim, like) => {
+  return run(K, query, value, key, masks, options, (q, qo, k, ko, tv, dim, row, like) => {
     if (mode === 'dot') {
+      dotMany(q, qo, dim, k, ko, dim, tv, undefined, 0, row, 0);
+      if (scale !== null) for (let j = 0; j < tv; j++) row[j] = roundTo(like, row[j]) * scale;
+      return;
+    }
+    for (let j = 0; j < tv; j++) {
       let s = 0;
-      for (let d = 0; d < dim; d++) s += q[qo + d] * k[ko + d];
-      s = roundTo(like, s);
-      return scale === null ? s : s * scale;
+      const kj = ko + j * dim;
+      for (let d = 0; d < dim; d++) {
+        const a = roundTo(like, q[qo + d] + k[kj + d]);
+        s += Math.tanh(scale === null ? a : roundTo(like, scale * a));
+      }
+      row[j] = (cw as number) * roundTo(like, s);
     }
-    let s = 0;
-    for (let d = 0; d < dim; d++) {
-      const a = roundTo(like, q[qo + d] + k[ko + d]);
-      s += Math.tanh(scale === null ? a : roundTo(like, scale * a));
-    }
-    return (cw as number) * roundTo(like, s);
   });
 }
 
@@ -108,13 +111,16 @@ export function additiveAttention(
     checkSameDtype(K, 'scale', scale, query.data);
   }
   const w = scale?.data;
-  return run(K, query, value, key, masks, options, (q, qo, k, ko, n, like) => {
-    let s = 0;
-    for (let d = 0; d < n; d++) {
-      const t = Math.tanh(roundTo(like, q[qo + d] + k[ko + d]));
-      s += w ? w[d] * t : t;
+  return run(K, query, value, key, masks, options, (q, qo, k, ko, tv, n, row, like) => {
+    for (let j = 0; j < tv; j++) {
+      let s = 0;
+      const kj = ko + j * n;
+      for (let d = 0; d < n; d++) {
+        const t = Math.tanh(roundTo(like, q[qo + d] + k[kj + d]));
+        s += w ? w[d] * t : t;
+      }
+      row[j] = s;
     }
-    return s;
   });
 }
 
@@ -127,8 +133,8 @@ function scalarWeight(kernel: string, name: string, t: Tensor | null, query: Ten
   return t.data[0];
 }
 
-/** The raw score of query row `qo` against key row `ko` (offsets into the flat data). */
-type Score = (q: FloatArray, qo: number, k: FloatArray, ko: number, dim: number, like: FloatArray) => number;
+/** Writes into row[j] the raw score of query row `qo` against key row j (key rows start at `ko`). */
+type Score = (q: FloatArray, qo: number, k: FloatArray, ko: number, tv: number, dim: number, row: Float64Array, like: FloatArray) => void;
 
 function run(
   K: string,
@@ -168,28 +174,24 @@ function run(
   const out = sameArray(like, B * Tq * dv);
   const scoresOut = options.return_attention_scores ? sameArray(like, B * Tq * Tv) : null;
   const row = new Float64Array(Tv);
-  const acc = new Float64Array(dv);
+  // The weights as Keras's matmul sees them (rounded to the dtype), and the value transposed per batch.
+  const probs = sameArray(like, Tv);
+  const vT = sameArray(like, Tv * dv);
   for (let n = 0; n < B; n++) {
+    transposeInto(value.data, n * Tv * dv, Tv, dv, dv, vT);
     for (let i = 0; i < Tq; i++) {
       const qOff = (n * Tq + i) * dim;
+      score(like, qOff, key.data, n * Tv * dim, Tv, dim, row, like);
       for (let j = 0; j < Tv; j++) {
-        const kOff = (n * Tv + j) * dim;
-        let s = roundTo(like, score(like, qOff, key.data, kOff, dim, like));
+        const s = roundTo(like, row[j]);
         const masked = (vMask !== null && vMask[n * Tv + j] === 0) || (causal && j > i);
-        if (masked) s = roundTo(like, s + LARGE_NEGATIVE);
-        row[j] = s;
+        row[j] = masked ? roundTo(like, s + LARGE_NEGATIVE) : s;
       }
       softmaxInPlace(row, 0, Tv);
       if (scoresOut) scoresOut.set(row, (n * Tq + i) * Tv);
-      const oOff = (n * Tq + i) * dv;
       if (qMask !== null && qMask[n * Tq + i] === 0) continue;
-      acc.fill(0);
-      for (let j = 0; j < Tv; j++) {
-        const p = roundTo(like, row[j]);
-        const vOff = (n * Tv + j) * dv;
-        for (let c = 0; c < dv; c++) acc[c] += p * value.data[vOff + c];
-      }
-      out.set(acc, oOff);
+      probs.set(row);
+      dotMany(probs, 0, Tv, vT, 0, Tv, dv, undefined, 0, out, (n * Tq + i) * dv);
     }
   }
   return {

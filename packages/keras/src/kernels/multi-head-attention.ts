@@ -48,6 +48,7 @@ import {
   sameArray,
   softmaxInPlace,
 } from './common.js';
+import { dotMany, matmulRows, transpose, transposeInto } from './matmul.js';
 
 const K = 'multiHeadAttention';
 
@@ -138,17 +139,9 @@ function checkAttentionAxes(v: MultiHeadAttentionOptions['attention_axes']): voi
 }
 
 /** x (rows, din) @ w (din, dout) + b, each value rounded to the dtype as Keras's EinsumDense output is. */
-function affine(x: FloatArray, rows: number, din: number, w: FloatArray, b: FloatArray | undefined, dout: number, acc: Float64Array): FloatArray {
+function affine(x: FloatArray, rows: number, din: number, w: FloatArray, b: FloatArray | undefined, dout: number): FloatArray {
   const out = sameArray(x, rows * dout);
-  for (let r = 0; r < rows; r++) {
-    for (let j = 0; j < dout; j++) acc[j] = b ? b[j] : 0;
-    for (let k = 0; k < din; k++) {
-      const xv = x[r * din + k];
-      const row = k * dout;
-      for (let j = 0; j < dout; j++) acc[j] += xv * w[row + j];
-    }
-    for (let j = 0; j < dout; j++) out[r * dout + j] = acc[j];
-  }
+  matmulRows(x, rows, din, transpose(w, din, dout), b, dout, out);
   return out;
 }
 
@@ -231,59 +224,48 @@ export function multiHeadAttention(
   // Keras's Softmax-layer path (dropout or returned scores) zeroes masked weights; its fused path does not.
   const zeroMasked = returnScores || (options.dropout ?? 0) > 0;
 
-  const scratch = new Float64Array(Math.max(N * kd, N * vd, P, Tv, 1));
-  const Q = affine(like, B * Tq, dq, w.query_kernel.data, w.query_bias?.data, N * kd, scratch);
-  const Kp = affine(key.data, B * Tv, dk, w.key_kernel.data, w.key_bias?.data, N * kd, scratch);
-  const V = affine(value.data, B * Tv, dv, w.value_kernel.data, w.value_bias?.data, N * vd, scratch);
-  const G = useGate ? affine(like, B * Tq, dq, (w.gate_kernel as Tensor).data, w.gate_bias?.data, N * vd, scratch) : null;
+  const Q = affine(like, B * Tq, dq, w.query_kernel.data, w.query_bias?.data, N * kd);
+  const Kp = affine(key.data, B * Tv, dk, w.key_kernel.data, w.key_bias?.data, N * kd);
+  const V = affine(value.data, B * Tv, dv, w.value_kernel.data, w.value_bias?.data, N * vd);
+  const G = useGate ? affine(like, B * Tq, dq, (w.gate_kernel as Tensor).data, w.gate_bias?.data, N * vd) : null;
   const scale = roundTo(like, 1 / Math.sqrt(kd));
 
   const O = sameArray(like, B * Tq * N * vd);
   const scoresOut = returnScores ? sameArray(like, B * N * Tq * Tv) : null;
   const row = new Float64Array(Tv);
   const keep = new Uint8Array(Tv);
-  const acc = new Float64Array(vd);
+  // The weights as Keras's einsum sees them (rounded to the dtype), and each head's value transposed.
+  const probs = sameArray(like, Tv);
+  const vT = sameArray(like, Tv * vd);
   for (let n = 0; n < B; n++) {
-    for (let i = 0; i < Tq; i++) {
-      const qKeep = qMask === null || qMask[n * Tq + i] !== 0;
-      for (let j = 0; j < Tv; j++) {
-        keep[j] = Number(
-          qKeep &&
-            (vMask === null || vMask[n * Tv + j] !== 0) &&
-            (kMask === null || kMask[n * Tv + j] !== 0) &&
-            (aMask === null || aMask[(n * Tq + i) * Tv + j] !== 0) &&
-            (!causal || j <= i) &&
-            (window === null || Math.abs(i - j) < window),
-        );
-      }
-      for (let h = 0; h < N; h++) {
-        const qOff = ((n * Tq + i) * N + h) * kd;
+    for (let h = 0; h < N; h++) {
+      transposeInto(V, (n * Tv * N + h) * vd, Tv, vd, N * vd, vT);
+      for (let i = 0; i < Tq; i++) {
+        const qKeep = qMask === null || qMask[n * Tq + i] !== 0;
         for (let j = 0; j < Tv; j++) {
-          if (!keep[j]) {
-            row[j] = LARGE_NEGATIVE;
-            continue;
-          }
-          const kOff = ((n * Tv + j) * N + h) * kd;
-          let s = 0;
-          for (let d = 0; d < kd; d++) s += Q[qOff + d] * Kp[kOff + d];
-          row[j] = roundTo(like, s * scale);
+          keep[j] = Number(
+            qKeep &&
+              (vMask === null || vMask[n * Tv + j] !== 0) &&
+              (kMask === null || kMask[n * Tv + j] !== 0) &&
+              (aMask === null || aMask[(n * Tq + i) * Tv + j] !== 0) &&
+              (!causal || j <= i) &&
+              (window === null || Math.abs(i - j) < window),
+          );
         }
+        const qOff = ((n * Tq + i) * N + h) * kd;
+        dotMany(Q, qOff, kd, Kp, (n * Tv * N + h) * kd, N * kd, Tv, undefined, 0, row, 0);
+        for (let j = 0; j < Tv; j++) row[j] = keep[j] ? roundTo(like, row[j] * scale) : LARGE_NEGATIVE;
         softmaxInPlace(row, 0, Tv);
         if (zeroMasked) for (let j = 0; j < Tv; j++) if (!keep[j]) row[j] = 0;
         if (scoresOut) scoresOut.set(row, ((n * N + h) * Tq + i) * Tv);
-        acc.fill(0);
-        for (let j = 0; j < Tv; j++) {
-          const p = roundTo(like, row[j]);
-          const vOff = ((n * Tv + j) * N + h) * vd;
-          for (let c = 0; c < vd; c++) acc[c] += p * V[vOff + c];
-        }
+        probs.set(row);
         const oOff = ((n * Tq + i) * N + h) * vd;
-        if (G) for (let c = 0; c < vd; c++) O[oOff + c] = roundTo(like, acc[c]) * sigmoid(G[oOff + c]);
-        else O.set(acc, oOff);
+        dotMany(probs, 0, Tv, vT, 0, Tv, vd, undefined, 0, O, oOff);
+        if (G) for (let c = 0; c < vd; c++) O[oOff + c] = O[oOff + c] * sigmoid(G[oOff + c]);
       }
     }
   }
-  const out = affine(O, B * Tq, N * vd, w.output_kernel.data, w.output_bias?.data, P, scratch);
+  const out = affine(O, B * Tq, N * vd, w.output_kernel.data, w.output_bias?.data, P);
   return {
     output: { shape: [B, Tq, ...outDims], data: out },
     scores: scoresOut ? { shape: [B, N, Tq, Tv], data: scoresOut } : null,
