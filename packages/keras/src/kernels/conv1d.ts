@@ -156,13 +156,26 @@ export function conv1d(x: Tensor, kernel: Tensor, bias: Tensor | null, options: 
       const kLo = tapsFrom(t);
       const kHi = tapsTo(t);
       if (contiguous && kLo === 0 && kHi === KS && t + 1 < Lout && tapsTo(t + 1) === KS) {
-        dotMany2(xs, xBase + start * C, xBase + (start + strides) * C, KC, wT, 0, KC, F, b, acc, 0, F);
-        emit(0, (n * Lout + t) * F);
-        emit(F, (n * Lout + t + 1) * F);
+        const row = (n * Lout + t) * F;
+        // Without an activation the sums are stored (and rounded) straight into the output.
+        if (act) {
+          dotMany2(xs, xBase + start * C, xBase + (start + strides) * C, KC, wT, 0, KC, F, b, acc, 0, F);
+          emit(0, row);
+          emit(F, row + F);
+        } else {
+          dotMany2(xs, xBase + start * C, xBase + (start + strides) * C, KC, wT, 0, KC, F, b, out, row, row + F);
+        }
         t++;
       } else if (contiguous) {
-        dotMany(xs, xBase + (start + kLo) * C, Math.max(kHi - kLo, 0) * C, wT, kLo * C, KC, F, b, 0, acc, 0);
-        emit(0, (n * Lout + t) * F);
+        const row = (n * Lout + t) * F;
+        const from = xBase + (start + kLo) * C;
+        const count = Math.max(kHi - kLo, 0) * C;
+        if (act) {
+          dotMany(xs, from, count, wT, kLo * C, KC, F, b, 0, acc, 0);
+          emit(0, row);
+        } else {
+          dotMany(xs, from, count, wT, kLo * C, KC, F, b, 0, out, row);
+        }
       } else {
         for (let f = 0; f < F; f++) acc[f] = b ? b[f] : 0;
         for (let k = kLo; k < kHi; k++) {
