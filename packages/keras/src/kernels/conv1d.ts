@@ -129,6 +129,14 @@ export function conv1d(x: Tensor, kernel: Tensor, bias: Tensor | null, options: 
   // Two output rows of float64 sums (a pair of steps shares every weight load), then activated.
   const acc = new Float64Array(2 * F);
   const act = options.activation;
+  if (act && !act.f && !act.row) {
+    // glu halves the filters axis: Keras's output would not have `filters` channels.
+    throw new KernelArgumentError(
+      K,
+      'activation',
+      `argument 'activation' expected an elementwise or row-wise activation, received '${act.name}' (${act.unusable ?? 'not applicable here'})`,
+    );
+  }
   if (act && !act.f && !channelsLast) {
     // Keras applies a row-wise activation (softmax...) on the last axis, which is time here.
     throw new KernelArgumentError(

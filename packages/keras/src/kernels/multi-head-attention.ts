@@ -14,7 +14,9 @@
  *     every bias absent when use_bias=false. N = num_heads.
  *   masks: query_mask (batch, Tq), value_mask (batch, Tv), key_mask (batch, Tv; only when a key is
  *     given, as Keras fills it from the key tensor), attention_mask (batch, Tq, Tv), any of them null.
- *     In a Keras graph query/value/key masks are the Keras masks of those tensors.
+ *     In a Keras graph query/value/key masks are the Keras masks of those tensors. Keras 3.15.1's call
+ *     reads the query's mask from the tensor and ignores an explicit query_mask= argument; explicit
+ *     value_mask=/key_mask= arguments win over the tensors' masks.
  *   options (Keras config and call names): num_heads, key_dim, value_dim (default key_dim),
  *     output_shape (int or list; default null), use_bias, use_gate, sliding_window, attention_axes
  *     (null, or the default axis for rank 3: 1 / [1] / -2 / [-2]), dropout (unused at inference but it
