@@ -138,9 +138,36 @@ export function dotMany2(
   }
 }
 
+/**
+ * For r < rows and j < m: out[outOff + r * outStride + j] = (bias ? bias[j] : 0) +
+ * sum over k < n of x[xOff + r * xStride + k] * wT[wOff + j * wStride + k]: a matrix product whose
+ * rows (of x and out) and columns (of wT) may be strided views, rounded once into `out`.
+ */
+export function gemmRows(
+  x: FloatArray,
+  xOff: number,
+  xStride: number,
+  rows: number,
+  n: number,
+  wT: FloatArray,
+  wOff: number,
+  wStride: number,
+  m: number,
+  bias: FloatArray | undefined,
+  out: FloatArray,
+  outOff: number,
+  outStride: number,
+): void {
+  let r = 0;
+  for (; r + 2 <= rows; r += 2) {
+    const x0 = xOff + r * xStride;
+    const o0 = outOff + r * outStride;
+    dotMany2(x, x0, x0 + xStride, n, wT, wOff, wStride, m, bias, out, o0, o0 + outStride);
+  }
+  if (r < rows) dotMany(x, xOff + r * xStride, n, wT, wOff, wStride, m, bias, 0, out, outOff + r * outStride);
+}
+
 /** out (rows, dout) = x (rows, din) @ w + bias, given wT = w transposed (dout, din); rounded once into `out`. */
 export function matmulRows(x: FloatArray, rows: number, din: number, wT: FloatArray, bias: FloatArray | undefined, dout: number, out: FloatArray): void {
-  let r = 0;
-  for (; r + 2 <= rows; r += 2) dotMany2(x, r * din, (r + 1) * din, din, wT, 0, din, dout, bias, out, r * dout, (r + 1) * dout);
-  if (r < rows) dotMany(x, r * din, din, wT, 0, din, dout, bias, 0, out, r * dout);
+  gemmRows(x, 0, din, rows, din, wT, 0, din, dout, bias, out, 0, dout);
 }

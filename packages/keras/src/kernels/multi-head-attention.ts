@@ -50,7 +50,7 @@ import {
   sameArray,
   softmaxInPlace,
 } from './common.js';
-import { dotMany, matmulRows, transpose, transposeInto } from './matmul.js';
+import { gemmRows, matmulRows, transpose, transposeInto } from './matmul.js';
 
 const K = 'multiHeadAttention';
 
@@ -234,36 +234,49 @@ export function multiHeadAttention(
 
   const O = sameArray(like, B * Tq * N * vd);
   const scoresOut = returnScores ? sameArray(like, B * N * Tq * Tv) : null;
-  const row = new Float64Array(Tv);
+  // Query rows are scored CHUNK at a time so that the score block stays small whatever Tq is.
+  const CHUNK = 32;
+  const S = new Float64Array(Math.min(Tq, CHUNK) * Tv);
   const keep = new Uint8Array(Tv);
   // The weights as Keras's einsum sees them (rounded to the dtype), and each head's value transposed.
-  const probs = sameArray(like, Tv);
+  const probs = sameArray(like, Math.min(Tq, CHUNK) * Tv);
   const vT = sameArray(like, Tv * vd);
+  const qStride = N * kd;
+  const oStride = N * vd;
   for (let n = 0; n < B; n++) {
     for (let h = 0; h < N; h++) {
-      transposeInto(V, (n * Tv * N + h) * vd, Tv, vd, N * vd, vT);
-      for (let i = 0; i < Tq; i++) {
-        const qKeep = qMask === null || qMask[n * Tq + i] !== 0;
-        for (let j = 0; j < Tv; j++) {
-          keep[j] = Number(
-            qKeep &&
-              (vMask === null || vMask[n * Tv + j] !== 0) &&
-              (kMask === null || kMask[n * Tv + j] !== 0) &&
-              (aMask === null || aMask[(n * Tq + i) * Tv + j] !== 0) &&
-              (!causal || j <= i) &&
-              (window === null || Math.abs(i - j) < window),
-          );
+      transposeInto(V, (n * Tv * N + h) * vd, Tv, vd, oStride, vT);
+      for (let i0 = 0; i0 < Tq; i0 += CHUNK) {
+        const rows = Math.min(CHUNK, Tq - i0);
+        gemmRows(Q, ((n * Tq + i0) * N + h) * kd, qStride, rows, kd, Kp, (n * Tv * N + h) * kd, qStride, Tv, undefined, S, 0, Tv);
+        for (let r = 0; r < rows; r++) {
+          const i = i0 + r;
+          const off = r * Tv;
+          const qKeep = qMask === null || qMask[n * Tq + i] !== 0;
+          for (let j = 0; j < Tv; j++) {
+            keep[j] = Number(
+              qKeep &&
+                (vMask === null || vMask[n * Tv + j] !== 0) &&
+                (kMask === null || kMask[n * Tv + j] !== 0) &&
+                (aMask === null || aMask[(n * Tq + i) * Tv + j] !== 0) &&
+                (!causal || j <= i) &&
+                (window === null || Math.abs(i - j) < window),
+            );
+            // Keras replaces masked scores by -1e9 (a fully masked row is then uniform before any zeroing).
+            S[off + j] = keep[j] ? roundTo(like, S[off + j] * scale) : LARGE_NEGATIVE;
+          }
+          softmaxInPlace(S, off, Tv);
+          for (let j = 0; j < Tv; j++) probs[off + j] = zeroMasked && !keep[j] ? 0 : S[off + j];
+          if (scoresOut) scoresOut.set(probs.subarray(off, off + Tv), ((n * N + h) * Tq + i) * Tv);
         }
-        const qOff = ((n * Tq + i) * N + h) * kd;
-        dotMany(Q, qOff, kd, Kp, (n * Tv * N + h) * kd, N * kd, Tv, undefined, 0, row, 0);
-        for (let j = 0; j < Tv; j++) row[j] = keep[j] ? roundTo(like, row[j] * scale) : LARGE_NEGATIVE;
-        softmaxInPlace(row, 0, Tv);
-        if (zeroMasked) for (let j = 0; j < Tv; j++) if (!keep[j]) row[j] = 0;
-        if (scoresOut) scoresOut.set(row, ((n * N + h) * Tq + i) * Tv);
-        probs.set(row);
-        const oOff = ((n * Tq + i) * N + h) * vd;
-        dotMany(probs, 0, Tv, vT, 0, Tv, vd, undefined, 0, O, oOff);
-        if (G) for (let c = 0; c < vd; c++) O[oOff + c] = O[oOff + c] * sigmoid(G[oOff + c]);
+        const oOff = ((n * Tq + i0) * N + h) * vd;
+        gemmRows(probs, 0, Tv, rows, Tv, vT, 0, Tv, vd, undefined, O, oOff, oStride);
+        if (G) {
+          for (let r = 0; r < rows; r++) {
+            const o = oOff + r * oStride;
+            for (let c = 0; c < vd; c++) O[o + c] = O[o + c] * sigmoid(G[o + c]);
+          }
+        }
       }
     }
   }
