@@ -31,7 +31,7 @@
  * scores Keras calls ops.dot_product_attention, whose softmax gives such a row uniform weights; with
  * dropout > 0 or return_attention_scores it runs its Softmax layer, which zeroes masked weights after
  * the softmax, so such a row attends to nothing (its output is the output bias alone). Masked query
- * rows are fully masked rows. Then, per head, weights @ V; with use_gate, times sigmoid(query @ gate);
+ * rows are fully masked rows (tf.keras 2 never zeroes: see zero_masked_weights). Then, per head, weights @ V; with use_gate, times sigmoid(query @ gate);
  * then the output projection over (heads, value_dim).
  */
 import {
@@ -87,6 +87,12 @@ export interface MultiHeadAttentionOptions {
   dropout?: number;
   use_causal_mask?: boolean;
   return_attention_scores?: boolean;
+  /**
+   * Whether masked attention weights are zeroed after the softmax. Default: Keras 3's rule
+   * (dropout > 0 or return_attention_scores). tf.keras 2 files: pass false (its Softmax adds -1e9 to
+   * masked scores and never zeroes).
+   */
+  zero_masked_weights?: boolean;
 }
 
 export interface MultiHeadAttentionResult {
@@ -224,7 +230,7 @@ export function multiHeadAttention(
   const causal = options.use_causal_mask === true;
   const returnScores = options.return_attention_scores === true;
   // Keras's Softmax-layer path (dropout or returned scores) zeroes masked weights; its fused path does not.
-  const zeroMasked = returnScores || (options.dropout ?? 0) > 0;
+  const zeroMasked = options.zero_masked_weights ?? (returnScores || (options.dropout ?? 0) > 0);
 
   const Q = affine(like, B * Tq, dq, w.query_kernel.data, w.query_bias?.data, N * kd);
   const Kp = affine(key.data, B * Tv, dk, w.key_kernel.data, w.key_bias?.data, N * kd);
