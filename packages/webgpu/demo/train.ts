@@ -84,8 +84,17 @@ export async function trainOn(backendName: string, o: TrainOptions = DEFAULT_TRA
   const layer = new GRU({ units: H, seed: 1 });
   layer.build([B, T, D]);
   const [k0, r0, b0] = layer.getWeights();
-  const params = [Float32Array.from(k0.data), Float32Array.from(r0.data), Float32Array.from(b0.data), Float32Array.from({ length: H }, () => rand() * 0.3), new Float32Array(1)];
-  const adam = new Adam(o.learningRate, params.map((p) => p.length));
+  const params = [
+    Float32Array.from(k0.data),
+    Float32Array.from(r0.data),
+    Float32Array.from(b0.data),
+    Float32Array.from({ length: H }, () => rand() * 0.3),
+    new Float32Array(1),
+  ];
+  const adam = new Adam(
+    o.learningRate,
+    params.map((p) => p.length),
+  );
   const losses: number[] = [];
   const start = performance.now();
   try {

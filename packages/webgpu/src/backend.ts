@@ -203,7 +203,7 @@ export class WebGpuBackend implements GruBackend {
     if (call.returnSequences || call.backward) sizes.push(['the output sequence [batch, timesteps, units]', B * T * H * 4]);
     if (call.backward) {
       const l = backwardLayout(B, T, D, H, call.returnSequences);
-      sizes.push(['the backward pass\'s work buffer (about [batch, timesteps, 5*units])', l.workFloats * 4], ['the gradients', l.outFloats * 4]);
+      sizes.push(["the backward pass's work buffer (about [batch, timesteps, 5*units])", l.workFloats * 4], ['the gradients', l.outFloats * 4]);
     }
     for (const [what, bytes] of sizes) {
       if (bytes > maxBinding) return `${what} needs ${bytes} bytes, more than the device's maxStorageBufferBindingSize (${maxBinding})`;
@@ -370,7 +370,8 @@ function checkOptions(options: WebGpuBackendOptions): void {
   if (options.recurrence !== undefined && !['auto', 'fused', 'stepwise'].includes(options.recurrence)) {
     bad('recurrence', "'auto', 'fused' or 'stepwise'", options.recurrence);
   }
-  if (options.savedCalls !== undefined && (!Number.isInteger(options.savedCalls) || options.savedCalls < 1)) bad('savedCalls', 'an integer >= 1', options.savedCalls);
+  if (options.savedCalls !== undefined && (!Number.isInteger(options.savedCalls) || options.savedCalls < 1))
+    bad('savedCalls', 'an integer >= 1', options.savedCalls);
   if (options.name !== undefined && (typeof options.name !== 'string' || !options.name)) bad('name', 'a non-empty string', options.name);
   if (options.priority !== undefined && (typeof options.priority !== 'number' || Number.isNaN(options.priority))) bad('priority', 'a number', options.priority);
   if (options.device !== undefined && (typeof options.device !== 'object' || options.device === null || typeof options.device.createBuffer !== 'function')) {

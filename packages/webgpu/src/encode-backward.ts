@@ -99,14 +99,26 @@ export interface BackwardBuffers {
  * of all gradients plus the initial state's gradient into `staging`. Uniforms and the initial
  * state gradient are already written.
  */
-export function encodeBackward(device: GPUDevice, layouts: Layouts, saved: WebGpuSaved, H: number, D: number, l: BackwardLayout, pipes: BackwardPipelines, bufs: BackwardBuffers): void {
+export function encodeBackward(
+  device: GPUDevice,
+  layouts: Layouts,
+  saved: WebGpuSaved,
+  H: number,
+  D: number,
+  l: BackwardLayout,
+  pipes: BackwardPipelines,
+  bufs: BackwardBuffers,
+): void {
   const { batch: B, timesteps: T } = saved;
   const G = 3 * H;
   const s = bufs.saved;
   const post = (out: GPUBuffer) =>
     device.createBindGroup({
       layout: layouts.backPostGroup,
-      entries: [bufs.params, s.x, bufs.kernel, bufs.rkernel, s.states, s.rdrop, s.xdrop, bufs.work, out].map((buffer, binding) => ({ binding, resource: { buffer } })),
+      entries: [bufs.params, s.x, bufs.kernel, bufs.rkernel, s.states, s.rdrop, s.xdrop, bufs.work, out].map((buffer, binding) => ({
+        binding,
+        resource: { buffer },
+      })),
     });
   const stepGroup = (rk: GPUBuffer) =>
     device.createBindGroup({

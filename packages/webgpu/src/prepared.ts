@@ -414,7 +414,8 @@ export class WebGpuPrepared implements PreparedGru {
       const got = saved === null || typeof saved !== 'object' ? String(saved) : (saved.constructor?.name ?? 'object');
       throw new Error(`webgpu backward: saved must be the \`saved\` of a forward call with keepForBackward on this backend; received ${got}.`);
     }
-    if (saved.owner !== this) throw new Error('webgpu backward: saved comes from a forward call of another prepared layer; call backward on the layer that ran it.');
+    if (saved.owner !== this)
+      throw new Error('webgpu backward: saved comes from a forward call of another prepared layer; call backward on the layer that ran it.');
     return saved;
   }
 
@@ -433,7 +434,13 @@ export class WebGpuPrepared implements PreparedGru {
     const biasLen = useBias ? (resetAfter ? 2 * G : G) : 0;
     if (!saved.record.buffers) {
       // No timesteps or no rows: the state passed straight through; the weights had no effect.
-      return { dx: new Float32Array(B * T * D), dInitialState: dh0, dKernel: new Float32Array(D * G), dRecurrentKernel: new Float32Array(H * G), dBias: useBias ? new Float32Array(biasLen) : null };
+      return {
+        dx: new Float32Array(B * T * D),
+        dInitialState: dh0,
+        dKernel: new Float32Array(D * G),
+        dRecurrentKernel: new Float32Array(H * G),
+        dBias: useBias ? new Float32Array(biasLen) : null,
+      };
     }
     const pipes = await this.backwardPipelines();
     this.checkUsable();
@@ -504,7 +511,9 @@ export class WebGpuPrepared implements PreparedGru {
     const postPipe = (name: keyof typeof post) => this.pipeline(`bwd:${name}`, () => post[name], l.backPost);
     const stepCodes = backwardStepShaders(this.shape);
     const [steps, transpose, kernelGrad, inputGrad, recurrentGrad, biasGrad] = await Promise.all([
-      Promise.all(stepCodes.map((c, i) => this.pipeline(`bwd:step:${i}`, () => c.code, l.backStep).then((pipeline) => ({ pipeline, transposed: c.transposed })))),
+      Promise.all(
+        stepCodes.map((c, i) => this.pipeline(`bwd:step:${i}`, () => c.code, l.backStep).then((pipeline) => ({ pipeline, transposed: c.transposed }))),
+      ),
       postPipe('transpose'),
       postPipe('kernelGrad'),
       postPipe('inputGrad'),

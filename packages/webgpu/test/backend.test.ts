@@ -48,7 +48,9 @@ describe('supports()', () => {
   });
   it('has backward for what forward runs, and declines a backward call whose buffers exceed the binding limit', () => {
     expect(b.supportsBackward(makeSpec({ units: 4, inputDim: 3 }))).toBe(true);
-    expect(b.supports(makeSpec({ units: 512, inputDim: 3 }), call({ batch: 64, timesteps: 250, backward: true }))).toMatch(/work buffer .* maxStorageBufferBindingSize/);
+    expect(b.supports(makeSpec({ units: 512, inputDim: 3 }), call({ batch: 64, timesteps: 250, backward: true }))).toMatch(
+      /work buffer .* maxStorageBufferBindingSize/,
+    );
     expect(b.supports(makeSpec({ units: 512, inputDim: 3 }), call({ batch: 64, timesteps: 250 }))).toBe(true);
   });
   it('rejects bad options with the argument named', () => {

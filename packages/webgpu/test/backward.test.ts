@@ -70,15 +70,42 @@ async function check(backend: WebGpuBackend, spec: GruSpec, o: Options, seed: nu
 }
 
 const sweep: Array<[Partial<GruSpec> & Pick<GruSpec, 'units' | 'inputDim'>, Options]> = [
-  [{ units: 1, inputDim: 1 }, { batch: 1, timesteps: 1 }],
-  [{ units: 17, inputDim: 7 }, { batch: 3, timesteps: 6, initialState: true }],
-  [{ units: 33, inputDim: 3, resetAfter: false }, { batch: 9, timesteps: 5, mask: true, goBackwards: true }],
-  [{ units: 40, inputDim: 20 }, { batch: 2, timesteps: 12, returnSequences: false, mask: true }],
-  [{ units: 20, inputDim: 6, useBias: false, activation: 'relu', recurrentActivation: 'hard_sigmoid' }, { batch: 17, timesteps: 3 }],
-  [{ units: 24, inputDim: 9 }, { batch: 5, timesteps: 7, inputDropout: true, recurrentDropout: true, initialState: true, goBackwards: true }],
-  [{ units: 24, inputDim: 9, resetAfter: false }, { batch: 5, timesteps: 7, inputDropout: true, recurrentDropout: true, mask: true }],
-  [{ units: 10, inputDim: 6, resetAfter: false, useBias: false }, { batch: 4, timesteps: 5, returnSequences: false, initialState: true, recurrentDropout: true }],
-  [{ units: 70, inputDim: 5 }, { batch: 3, timesteps: 4, mask: true, initialState: true }],
+  [
+    { units: 1, inputDim: 1 },
+    { batch: 1, timesteps: 1 },
+  ],
+  [
+    { units: 17, inputDim: 7 },
+    { batch: 3, timesteps: 6, initialState: true },
+  ],
+  [
+    { units: 33, inputDim: 3, resetAfter: false },
+    { batch: 9, timesteps: 5, mask: true, goBackwards: true },
+  ],
+  [
+    { units: 40, inputDim: 20 },
+    { batch: 2, timesteps: 12, returnSequences: false, mask: true },
+  ],
+  [
+    { units: 20, inputDim: 6, useBias: false, activation: 'relu', recurrentActivation: 'hard_sigmoid' },
+    { batch: 17, timesteps: 3 },
+  ],
+  [
+    { units: 24, inputDim: 9 },
+    { batch: 5, timesteps: 7, inputDropout: true, recurrentDropout: true, initialState: true, goBackwards: true },
+  ],
+  [
+    { units: 24, inputDim: 9, resetAfter: false },
+    { batch: 5, timesteps: 7, inputDropout: true, recurrentDropout: true, mask: true },
+  ],
+  [
+    { units: 10, inputDim: 6, resetAfter: false, useBias: false },
+    { batch: 4, timesteps: 5, returnSequences: false, initialState: true, recurrentDropout: true },
+  ],
+  [
+    { units: 70, inputDim: 5 },
+    { batch: 3, timesteps: 4, mask: true, initialState: true },
+  ],
 ];
 
 describe.each(Object.keys(backends))('backward after the %s forward kernel, against the reference', (path) => {
@@ -96,10 +123,13 @@ describe('backward of every activation the kernels run', () => {
   // reach the kinks (hard_sigmoid's +-3, relu6's 6...), except where exponential gates would make
   // the state overflow to infinity within the sequence (in Keras too).
   const n = WGSL_ACTIVATIONS.length;
-  it.each(WGSL_ACTIVATIONS.map((a, i) => [a, WGSL_ACTIVATIONS[(i + 7) % n], i % 2 === 0] as const))('%s / %s, resetAfter %s', async (activation, recurrentActivation, resetAfter) => {
-    const spec = makeSpec({ units: 6, inputDim: 3, activation, recurrentActivation, resetAfter });
-    await check(backends.fused, spec, { batch: 2, timesteps: 4, initialState: true, mask: true }, 3, true, recurrentActivation === 'exponential' ? 0.5 : 4);
-  });
+  it.each(WGSL_ACTIVATIONS.map((a, i) => [a, WGSL_ACTIVATIONS[(i + 7) % n], i % 2 === 0] as const))(
+    '%s / %s, resetAfter %s',
+    async (activation, recurrentActivation, resetAfter) => {
+      const spec = makeSpec({ units: 6, inputDim: 3, activation, recurrentActivation, resetAfter });
+      await check(backends.fused, spec, { batch: 2, timesteps: 4, initialState: true, mask: true }, 3, true, recurrentActivation === 'exponential' ? 0.5 : 4);
+    },
+  );
 });
 
 describe('calls with no GPU work', () => {
