@@ -132,6 +132,51 @@ describe('backward of every activation the kernels run', () => {
   );
 });
 
+describe('long sequences', () => {
+  // Over 1,024 steps the step indices go in several submissions; over 65,535 rows*steps the input
+  // gradient's dispatch loops over rows.
+  it('differentiates 1,100 steps of 70 rows', async () => {
+    await check(backends.fused, makeSpec({ units: 3, inputDim: 2 }), { batch: 70, timesteps: 1100, mask: true, goBackwards: true }, 21);
+  });
+});
+
+describe('f16 weights', () => {
+  it('differentiates with the f16-rounded weights (arithmetic in f32)', async () => {
+    const b = createWebGpuBackend({ name: 'webgpu-bwd-f16', precision: 'f16', allowFallbackAdapter: true });
+    try {
+      await b.load();
+      if (!b.info?.shaderF16) throw new Error('this adapter has no shader-f16; the test needs it (lavapipe has it)');
+      const spec = makeSpec({ units: 9, inputDim: 4, resetAfter: false });
+      const w = makeWeights(spec, 5);
+      // The reference gets the weights the GPU holds: rounded to f16 (bias stays f32).
+      const f16 = (a: Float32Array) => a.map((v) => Math.fround(roundToF16(v)));
+      const rounded = { kernel: f16(w.kernel as Float32Array), recurrentKernel: f16(w.recurrentKernel as Float32Array), bias: w.bias };
+      const req: ForwardRequest = { ...makeRequest(spec, 6, { batch: 3, timesteps: 5, recurrentDropout: true }), keepForBackward: true };
+      const dOutput = rng(7).floats(3 * 5 * 9);
+      const ref = referenceForward(spec, rounded, req);
+      const want = referenceBackward(spec, ref.saved!, { dOutput });
+      const prepared = await b.prepare(spec, w);
+      const fwd = await prepared.forward(req);
+      compare(await prepared.backward!(fwd.saved, { dOutput }), want, 'f16 weights');
+      prepared.dispose();
+    } finally {
+      b.dispose();
+    }
+  });
+});
+
+/** The nearest IEEE half-precision value (round to nearest even; no overflow in these weights). */
+function roundToF16(v: number): number {
+  if (v === 0) return v;
+  const e = Math.max(Math.floor(Math.log2(Math.abs(v))), -14);
+  const ulp = 2 ** (e - 10);
+  const q = v / ulp;
+  const r = Math.round(q);
+  // Math.round rounds halves up; ties go to even.
+  const even = Math.abs(q - Math.trunc(q)) === 0.5 ? 2 * Math.round(q / 2) : r;
+  return even * ulp;
+}
+
 describe('calls with no GPU work', () => {
   it('differentiates zero timesteps and zero rows', async () => {
     await check(backends.fused, makeSpec({ units: 5, inputDim: 3 }), { batch: 2, timesteps: 0, initialState: true, returnSequences: false }, 1);
@@ -201,6 +246,35 @@ describe('GPU memory of saved calls', () => {
       prepared.dispose();
       expect(b.memoryInUse()).toBe(0);
       expect(weightsOnly).toBeGreaterThan(0);
+    } finally {
+      b.dispose();
+    }
+  });
+
+  it('frees a saved call whose handle is garbage-collected', async () => {
+    const b = createWebGpuBackend({ name: 'webgpu-bwd-gc', allowFallbackAdapter: true });
+    try {
+      const spec = makeSpec({ units: 8, inputDim: 3 });
+      const prepared = await b.prepare(spec, makeWeights(spec, 1));
+      await prepared.forward(makeRequest(spec, 2, { batch: 2, timesteps: 4 }));
+      const withoutSaved = b.memoryInUse();
+      // In a function, so that no reference to the handle is left in this frame.
+      await (async () => {
+        // Not handed to expect(), which may keep what it was given.
+        const { saved } = await prepared.forward({ ...makeRequest(spec, 2, { batch: 2, timesteps: 4 }), keepForBackward: true });
+        if (saved === undefined) throw new Error('no saved handle');
+      })();
+      // The latest call's result stays reachable from the layer's call queue until the next call.
+      await prepared.forward(makeRequest(spec, 2, { batch: 2, timesteps: 4 }));
+      expect(b.memoryInUse()).toBeGreaterThan(withoutSaved);
+      const gc = (globalThis as { gc?: () => void }).gc;
+      if (!gc) throw new Error('run with --expose-gc (the vitest config passes it)');
+      for (let i = 0; i < 50 && b.memoryInUse() > withoutSaved; i++) {
+        gc();
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(b.memoryInUse()).toBe(withoutSaved);
+      prepared.dispose();
     } finally {
       b.dispose();
     }
