@@ -164,7 +164,10 @@ export class WebGpuPrepared implements PreparedGru {
 
   private serialize<T>(task: () => Promise<T>): Promise<T> {
     const run = this.queue.then(task, task);
-    this.queue = run.catch(() => undefined);
+    // Settles with undefined either way: `run.catch()` would pass the result through and keep the
+    // latest call's result (its arrays, its saved GPU buffers) reachable until the next call.
+    const done = () => undefined;
+    this.queue = run.then(done, done);
     return run;
   }
 
