@@ -70,6 +70,8 @@ export function backwardParams(saved: WebGpuSaved, D: number, H: number, l: Back
 export interface BackwardPipelines {
   /** Per-step kernels in dispatch order; `transposed` ones read the transposed recurrent kernel. */
   steps: Array<{ pipeline: GPUComputePipeline; transposed: boolean }>;
+  /** The one-dispatch recurrence (instead of `steps`), where the state fits in workgroup memory. */
+  fused?: GPUComputePipeline;
   transpose: GPUComputePipeline;
   kernelGrad: GPUComputePipeline;
   inputGrad: GPUComputePipeline;
@@ -137,30 +139,47 @@ export function encodeBackward(
   first.setBindGroup(0, post(bufs.rkernelT));
   first.dispatchWorkgroups(unitGroups, G);
   first.end();
-  for (let i0 = 0; i0 < T; i0 += STEP_CHUNK) {
-    const n = Math.min(STEP_CHUNK, T - i0);
-    // Step i of the backward pass undoes forward step k = T-1-i, reading the state gradient from
-    // slot i % 2 and writing the one before it to the other slot.
-    const data = new Uint32Array((n * UNIFORM_ALIGN) / 4);
-    for (let a = 0; a < n; a++) {
-      const i = i0 + a;
-      const k = T - 1 - i;
-      data.set([k, saved.goBackwards ? T - 1 - k : k, i % 2, (i + 1) % 2], (a * UNIFORM_ALIGN) / 4);
-    }
-    if (i0 > 0) enc = device.createCommandEncoder({ label: 'gru-webgpu backward (steps)' });
-    device.queue.writeBuffer(steps, 0, data);
+  if (pipes.fused) {
     const pass = enc.beginComputePass();
-    for (let a = 0; a < n; a++) {
-      pass.setBindGroup(1, indexGroup, [a * UNIFORM_ALIGN]);
-      for (const k of pipes.steps) {
-        pass.setPipeline(k.pipeline);
-        pass.setBindGroup(0, k.transposed ? groupRT : groupR);
-        pass.dispatchWorkgroups(unitGroups, B);
-      }
-    }
+    pass.setPipeline(pipes.fused);
+    pass.setBindGroup(
+      0,
+      device.createBindGroup({
+        layout: layouts.backFusedGroup,
+        entries: [bufs.params, s.proj, bufs.rkernel, bufs.rkernelT, bufs.bias, s.states, s.mask, s.rdrop, bufs.work].map((buffer, binding) => ({
+          binding,
+          resource: { buffer },
+        })),
+      }),
+    );
+    pass.dispatchWorkgroups(B);
     pass.end();
-    // Submitted before the next chunk rewrites the step indices.
-    if (i0 + n < T) device.queue.submit([enc.finish()]);
+  } else {
+    for (let i0 = 0; i0 < T; i0 += STEP_CHUNK) {
+      const n = Math.min(STEP_CHUNK, T - i0);
+      // Step i of the backward pass undoes forward step k = T-1-i, reading the state gradient from
+      // slot i % 2 and writing the one before it to the other slot.
+      const data = new Uint32Array((n * UNIFORM_ALIGN) / 4);
+      for (let a = 0; a < n; a++) {
+        const i = i0 + a;
+        const k = T - 1 - i;
+        data.set([k, saved.goBackwards ? T - 1 - k : k, i % 2, (i + 1) % 2], (a * UNIFORM_ALIGN) / 4);
+      }
+      if (i0 > 0) enc = device.createCommandEncoder({ label: 'gru-webgpu backward (steps)' });
+      device.queue.writeBuffer(steps, 0, data);
+      const pass = enc.beginComputePass();
+      for (let a = 0; a < n; a++) {
+        pass.setBindGroup(1, indexGroup, [a * UNIFORM_ALIGN]);
+        for (const k of pipes.steps) {
+          pass.setPipeline(k.pipeline);
+          pass.setBindGroup(0, k.transposed ? groupRT : groupR);
+          pass.dispatchWorkgroups(unitGroups, B);
+        }
+      }
+      pass.end();
+      // Submitted before the next chunk rewrites the step indices.
+      if (i0 + n < T) device.queue.submit([enc.finish()]);
+    }
   }
   const tail = enc.beginComputePass();
   tail.setBindGroup(0, post(bufs.out));

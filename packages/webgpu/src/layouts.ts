@@ -31,6 +31,9 @@ export interface Layouts {
   backStep: GPUPipelineLayout;
   backStepGroup: GPUBindGroupLayout;
   /** Backward once-per-call kernels: params, x, kernel, recurrent kernel, states, rdrop, xdrop, work, out. */
+  /** The fused backward recurrence: params, proj, recurrent kernel, its transpose, bias, states, mask, rdrop, work. */
+  backFused: GPUPipelineLayout;
+  backFusedGroup: GPUBindGroupLayout;
   backPost: GPUPipelineLayout;
   backPostGroup: GPUBindGroupLayout;
 }
@@ -45,6 +48,7 @@ export function createLayouts(device: GPUDevice): Layouts {
   const stepGroup = group([...recurrence, 'write']);
   const stepIndexGroup = group(['dynamic']);
   const backStepGroup = group(['uniform', 'read', 'read', 'read', 'read', 'read', 'read', 'write']);
+  const backFusedGroup = group(['uniform', 'read', 'read', 'read', 'read', 'read', 'read', 'read', 'write']);
   const backPostGroup = group(['uniform', 'read', 'read', 'read', 'read', 'read', 'read', 'read', 'write']);
   const layout = (...groups: GPUBindGroupLayout[]) => device.createPipelineLayout({ bindGroupLayouts: groups });
   return {
@@ -59,6 +63,8 @@ export function createLayouts(device: GPUDevice): Layouts {
     stepIndexGroup,
     backStep: layout(backStepGroup, stepIndexGroup),
     backStepGroup,
+    backFused: layout(backFusedGroup),
+    backFusedGroup,
     backPost: layout(backPostGroup),
     backPostGroup,
   };

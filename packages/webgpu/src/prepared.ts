@@ -1,6 +1,6 @@
 import type { BackwardRequest, ForwardRequest, ForwardResult, GruGradients, GruSpec, GruWeights, PreparedGru } from '@gru/core';
 import { backwardLayout, backwardParams, encodeBackward, type BackwardPipelines } from './encode-backward.js';
-import { backwardPostShaders, backwardStepShaders } from './kernels/backward.js';
+import { backwardPostShaders, backwardStepShaders, fusedBackwardShader, fusedBackwardWorkgroupBytes } from './kernels/backward.js';
 import { WebGpuSaved, type SavedBuffers, type SavedRecord } from './saved.js';
 import { checkBackwardRequest, initialStateGradient } from './validate-backward.js';
 import { BufferUsage, MapMode, UNIFORM_ALIGN } from './gpu-constants.js';
@@ -60,6 +60,8 @@ export class WebGpuPrepared implements PreparedGru {
   private disposed = false;
   /** The path the last call took (tests and the demo page report it). */
   lastPath: RecurrencePath | undefined;
+  /** The recurrence path the last backward call took. */
+  lastBackwardPath: RecurrencePath | undefined;
   /** Bumped by every weight upload: a saved call made under older weights cannot be differentiated. */
   private weightsVersion = 0;
   /** Saved calls whose buffers are held, oldest first. */
@@ -508,21 +510,32 @@ export class WebGpuPrepared implements PreparedGru {
     };
   }
 
+  /** The backward recurrence mirrors the forward's choice: one fused dispatch where it fits, else per step. */
+  private backwardPath(): RecurrencePath {
+    const mode = this.ctx.recurrence;
+    if (mode === 'stepwise') return 'stepwise';
+    if (fusedBackwardWorkgroupBytes(this.shape) > this.ctx.device.limits.maxComputeWorkgroupStorageSize) return 'stepwise';
+    return mode === 'fused' || this.spec.units <= 512 ? 'fused' : 'stepwise';
+  }
+
   private async backwardPipelines(): Promise<BackwardPipelines> {
     const l = this.ctx.layouts;
     const post = backwardPostShaders(this.shape);
     const postPipe = (name: keyof typeof post) => this.pipeline(`bwd:${name}`, () => post[name], l.backPost);
-    const stepCodes = backwardStepShaders(this.shape);
-    const [steps, transpose, kernelGrad, inputGrad, recurrentGrad, biasGrad] = await Promise.all([
+    this.lastBackwardPath = this.backwardPath();
+    const fusedPath = this.lastBackwardPath === 'fused';
+    const stepCodes = fusedPath ? [] : backwardStepShaders(this.shape);
+    const [steps, fused, transpose, kernelGrad, inputGrad, recurrentGrad, biasGrad] = await Promise.all([
       Promise.all(
         stepCodes.map((c, i) => this.pipeline(`bwd:step:${i}`, () => c.code, l.backStep).then((pipeline) => ({ pipeline, transposed: c.transposed }))),
       ),
+      fusedPath ? this.pipeline('bwd:fused', () => fusedBackwardShader(this.shape), l.backFused) : undefined,
       postPipe('transpose'),
       postPipe('kernelGrad'),
       postPipe('inputGrad'),
       postPipe('recurrentGrad'),
       this.spec.useBias ? postPipe('biasGrad') : undefined,
     ]);
-    return { steps, transpose, kernelGrad, inputGrad, recurrentGrad, ...(biasGrad ? { biasGrad } : {}) };
+    return { steps, transpose, kernelGrad, inputGrad, recurrentGrad, ...(fused ? { fused } : {}), ...(biasGrad ? { biasGrad } : {}) };
   }
 }

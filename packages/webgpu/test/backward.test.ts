@@ -2,6 +2,7 @@ import { GRU, referenceBackward, referenceForward, registerBackend, unregisterBa
 import { afterAll, describe, expect, it } from 'vitest';
 import { WGSL_ACTIVATIONS } from '../src/activations-wgsl.js';
 import { createWebGpuBackend, type WebGpuBackend } from '../src/index.js';
+import type { WebGpuPrepared } from '../src/prepared.js';
 import { makeRequest, makeSpec, makeWeights, rng } from './helpers.js';
 
 // Backpropagation through time on the GPU against core's referenceBackward (float64 arithmetic).
@@ -63,6 +64,8 @@ async function check(backend: WebGpuBackend, spec: GruSpec, o: Options, seed: nu
     // Keeping for backward must not change the forward results.
     expect(fwd.output.length).toBe(ref.output.length);
     const got = await prepared.backward!(fwd.saved, request);
+    // Both backward recurrences are held to the reference: each follows its backend's recurrence option.
+    if (B > 0 && T > 0) expect((prepared as WebGpuPrepared).lastBackwardPath).toBe(backend === backends.stepwise ? 'stepwise' : 'fused');
     compare(got, want, `${backend.name} ${JSON.stringify({ ...o, ...spec })}`);
   } finally {
     prepared.dispose();

@@ -1,5 +1,6 @@
 import { activationFunctions, derivativeFunctions } from '../activations-wgsl.js';
 import { weightTypeHeader, type KernelShape } from './common.js';
+import { fusedGeometry } from './recurrence.js';
 
 /** Invocations per workgroup of every backward kernel (one per unit, column or input feature). */
 export const BWD_WG = 64;
@@ -308,4 +309,153 @@ ${body}
   }
   out[p.oDB + col] = s;`),
   };
+}
+
+/** Workgroup memory of the fused backward kernel: state copies, state gradient, gate gradients (and r * h). */
+export function fusedBackwardWorkgroupBytes(s: Pick<KernelShape, 'units' | 'resetAfter'>): number {
+  return 4 * fusedGeometry(s.units).cap * (s.resetAfter ? 7 : 8);
+}
+
+/**
+ * The fused backward recurrence: one workgroup per batch row walks every step backwards in a loop
+ * with the state gradient in workgroup memory (the mirror of the fused forward kernel), so the
+ * whole backward recurrence is one dispatch. Needs the transposed recurrent kernel (binding 3).
+ * A masked step is computed like any other and discarded by select (no branch around barriers).
+ */
+export function fusedBackwardShader(s: KernelShape): string {
+  const { cap, wg, perThread } = fusedGeometry(s.units);
+  const bindings = `
+@group(0) @binding(1) var<storage, read> proj: array<f32>;
+@group(0) @binding(2) var<storage, read> rk: array<WT>;
+@group(0) @binding(3) var<storage, read> rkT: array<f32>;
+@group(0) @binding(4) var<storage, read> bias: array<f32>;
+@group(0) @binding(5) var<storage, read> states: array<f32>;
+@group(0) @binding(6) var<storage, read> mask: array<u32>;
+@group(0) @binding(7) var<storage, read> rdrop: array<f32>;
+@group(0) @binding(8) var<storage, read_write> work: array<f32>;
+`;
+  const forUnits = (body: string) => `for (var i = 0u; i < NPT; i++) {
+      let j = l + i * WG;
+      if (j < H) {
+        ${body}
+      }
+    }`;
+  // Phase A computes each unit's gate gradients from the recomputed gates; the carry then needs
+  // every unit's gate gradients (g0, g1, g2 in workgroup memory).
+  const phaseA = s.resetAfter
+    ? `${forUnits(`var az = 0.0; var ar = 0.0; var ah = 0.0;
+        for (var u = 0u; u < H; u++) {
+          let row = u * G;
+          az = fma(hz[u], f32(rk[row + j]), az);
+          ar = fma(hr[u], f32(rk[row + H + j]), ar);
+          ah = fma(hh[u], f32(rk[row + 2u * H + j]), ah);
+        }
+        let preZ = proj[pb + j] + az + bias[G + j];
+        let z = ract(preZ);
+        let preR = proj[pb + H + j] + ar + bias[G + H + j];
+        let r = ract(preR);
+        let rec = ah + bias[G + 2u * H + j];
+        let preH = proj[pb + 2u * H + j] + r * rec;
+        let c = act(preH);
+        let dh = dhs[j];
+        let dPh = select(0.0, dh * (1.0 - z) * dact(preH, c), keep);
+        let dPz = select(0.0, dh * (hs[j] - c) * dract(preZ, z), keep);
+        let dPr = select(0.0, dPh * rec * dract(preR, r), keep);
+        let dRec = select(0.0, dPh * r, keep);
+        work[p.dPreOff + pb + j] = dPz;
+        work[p.dPreOff + pb + H + j] = dPr;
+        work[p.dPreOff + pb + 2u * H + j] = dPh;
+        work[p.auxOff + m * H + j] = dRec;
+        g0[j] = dPz; g1[j] = dPr; g2[j] = dRec;
+        zs[i] = select(1.0, z, keep);`)}
+    workgroupBarrier();`
+    : `${forUnits(`var az = 0.0; var ar = 0.0;
+        for (var u = 0u; u < H; u++) {
+          let row = u * G;
+          az = fma(hz[u], f32(rk[row + j]), az);
+          ar = fma(hr[u], f32(rk[row + H + j]), ar);
+        }
+        zPre[i] = proj[pb + j] + az;
+        rPre[i] = proj[pb + H + j] + ar;
+        rs[i] = ract(rPre[i]);
+        rh[j] = rs[i] * hh[j];`)}
+    workgroupBarrier();
+    ${forUnits(`var ah = 0.0;
+        for (var u = 0u; u < H; u++) { ah = fma(rh[u], f32(rk[u * G + 2u * H + j]), ah); }
+        let preH = proj[pb + 2u * H + j] + ah;
+        let c = act(preH);
+        let z = ract(zPre[i]);
+        let dh = dhs[j];
+        let dPh = select(0.0, dh * (1.0 - z) * dact(preH, c), keep);
+        let dPz = select(0.0, dh * (hs[j] - c) * dract(zPre[i], z), keep);
+        work[p.dPreOff + pb + j] = dPz;
+        work[p.dPreOff + pb + 2u * H + j] = dPh;
+        work[p.auxOff + m * H + j] = select(0.0, rh[j], keep);
+        g0[j] = dPz; g2[j] = dPh;
+        zs[i] = select(1.0, z, keep);`)}
+    workgroupBarrier();
+    ${forUnits(`var dRh = 0.0;
+        for (var q = 0u; q < H; q++) { dRh = fma(rkT[(2u * H + q) * H + j], g2[q], dRh); }
+        let dPr = select(0.0, dRh * hh[j] * dract(rPre[i], rs[i]), keep);
+        work[p.dPreOff + pb + H + j] = dPr;
+        g1[j] = dPr;
+        dHh[i] = select(0.0, dRh * rs[i], keep);`)}
+    workgroupBarrier();`;
+  const candidateCarry = s.resetAfter ? 'sh = fma(rkT[(2u * H + q) * H + j], g2[q], sh);' : '';
+  return `${header(s, bindings)}
+const WG: u32 = ${wg}u;
+const NPT: u32 = ${perThread}u;
+const CAP: u32 = ${cap}u;
+var<workgroup> hs: array<f32, CAP>;
+var<workgroup> hz: array<f32, CAP>;
+var<workgroup> hr: array<f32, CAP>;
+var<workgroup> hh: array<f32, CAP>;
+var<workgroup> dhs: array<f32, CAP>;
+var<workgroup> g0: array<f32, CAP>;
+var<workgroup> g1: array<f32, CAP>;
+var<workgroup> g2: array<f32, CAP>;
+${s.resetAfter ? '' : 'var<workgroup> rh: array<f32, CAP>;'}
+
+@compute @workgroup_size(${wg})
+fn main(@builtin(workgroup_id) wgid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let H = p.H;
+  let G = p.G;
+  let BH = p.B * H;
+  let b = wgid.x;
+  let l = lid.x;
+  var zs: array<f32, NPT>;
+  var nd: array<f32, NPT>;
+  ${s.resetAfter ? '' : 'var zPre: array<f32, NPT>; var rPre: array<f32, NPT>; var rs: array<f32, NPT>; var dHh: array<f32, NPT>;'}
+  ${forUnits('dhs[j] = work[p.dhOff + b * H + j];')}
+  for (var i0 = 0u; i0 < p.T; i0++) {
+    let k = p.T - 1u - i0;
+    let t = select(k, p.T - 1u - k, p.back != 0u);
+    let m = b * p.T + t;
+    let pb = m * G;
+    let keep = p.hasMask == 0u || mask[m] != 0u;
+    let hb = stateBase(b, k);
+    ${forUnits(`let hv = states[hb + j];
+        hs[j] = hv;
+        hz[j] = hv * rmask(0u, b, j);
+        hr[j] = hv * rmask(1u, b, j);
+        hh[j] = hv * rmask(2u, b, j);`)}
+    workgroupBarrier();
+    ${phaseA}
+    ${forUnits(`var sz = 0.0; var sr = 0.0; var sh = 0.0;
+        for (var q = 0u; q < H; q++) {
+          sz = fma(rkT[q * H + j], g0[q], sz);
+          sr = fma(rkT[(H + q) * H + j], g1[q], sr);
+          ${candidateCarry}
+        }
+        ${s.resetAfter ? '' : 'sh = dHh[i];'}
+        var g = dhs[j] * zs[i] + rmask(0u, b, j) * sz + rmask(1u, b, j) * sr + rmask(2u, b, j) * sh;
+        if (p.retSeq != 0u && k > 0u) { g += work[p.dOutOff + (b * p.T + k - 1u) * H + j]; }
+        nd[i] = g;`)}
+    workgroupBarrier();
+    ${forUnits('dhs[j] = nd[i];')}
+    workgroupBarrier();
+  }
+  ${forUnits('work[p.dhOff + (p.T % 2u) * BH + b * H + j] = dhs[j];')}
+}
+`;
 }
