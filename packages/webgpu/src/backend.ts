@@ -213,7 +213,9 @@ export class WebGpuBackend implements GruBackend {
       return `batch*timesteps ${B * T} exceeds what one projection dispatch covers (${MAX_WORKGROUPS * PROJ_TILE})`;
     }
     if (call.backward && D > MAX_WORKGROUPS) return `inputDim ${D} exceeds the ${MAX_WORKGROUPS} workgroups the kernel gradient's dispatch allows`;
-    if (call.backward && 3 * H > MAX_WORKGROUPS) return `3*units ${3 * H} exceeds the ${MAX_WORKGROUPS} workgroups the recurrent kernel's transpose dispatch allows`;
+    if (call.backward && 3 * H > MAX_WORKGROUPS) {
+      return `3*units ${3 * H} exceeds the ${MAX_WORKGROUPS} workgroups the recurrent kernel's transpose dispatch allows`;
+    }
     return true;
   }
 

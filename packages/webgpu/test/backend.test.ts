@@ -52,7 +52,9 @@ describe('supports()', () => {
       /work buffer .* maxStorageBufferBindingSize/,
     );
     expect(b.supports(makeSpec({ units: 512, inputDim: 3 }), call({ batch: 64, timesteps: 250 }))).toBe(true);
-    expect(b.supports(makeSpec({ units: 3, inputDim: 70_000 }), call({ batch: 1, timesteps: 1, backward: true }))).toMatch(/inputDim 70000 exceeds the 65535 workgroups/);
+    expect(b.supports(makeSpec({ units: 3, inputDim: 70_000 }), call({ batch: 1, timesteps: 1, backward: true }))).toMatch(
+      /inputDim 70000 exceeds the 65535 workgroups/,
+    );
   });
   it('rejects bad options with the argument named', () => {
     expect(() => createWebGpuBackend({ precision: 'f8' as never })).toThrow("precision must be 'f32' or 'f16'; received 'f8'");
