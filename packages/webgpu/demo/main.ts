@@ -1,13 +1,15 @@
 /**
  * The demo page: a GRU on WebGPU and on WebAssembly side by side (output, agreement with the
  * reference backend, timing), and the conformance suite run in this browser (`?conformance=1`
- * runs it on load; the browser test reads `window.__gru`).
+ * runs it on load; the browser test reads `window.__gru`), and a GRU trained with Adam on the
+ * backends that implement backward (`?train=1` trains on load).
  */
 import { backend as webgpu } from '../src/index.js';
 import { registerBackend } from '@gru/core';
 import { createWasmBackend } from '@gru/wasm';
 import { runBrowserConformance, type BrowserCaseResult } from './browser-conformance.js';
 import { runSideBySide, type DemoRow, type DemoShape } from './side-by-side.js';
+import { drawLosses, trainOn, type TrainRun } from './train.js';
 
 interface PageState {
   adapter?: string;
@@ -18,9 +20,11 @@ interface PageState {
   conformance: BrowserCaseResult[];
   conformanceDone: boolean;
   conformanceError?: string;
+  train: TrainRun[];
+  trainDone: boolean;
 }
 
-const state: PageState = { demoDone: false, conformance: [], conformanceDone: false };
+const state: PageState = { demoDone: false, conformance: [], conformanceDone: false, train: [], trainDone: false };
 (globalThis as { __gru?: PageState }).__gru = state;
 
 const params = new URLSearchParams(location.search);
@@ -122,8 +126,36 @@ async function runConformance(): Promise<void> {
   }
 }
 
+/** Trains on every browser backend that has backward here, one after the other; says which did and why not. */
+async function runTrain(): Promise<void> {
+  const body = $('train-rows');
+  body.innerHTML = '';
+  state.train = [];
+  state.trainDone = false;
+  try {
+    for (const name of ['webgpu', 'wasm']) {
+      const run = await trainOn(name);
+      state.train.push(run);
+      const tr = document.createElement('tr');
+      const status = run.skipped ?? (run.error ? `failed: ${run.error}` : `trained (${run.losses.length} steps)`);
+      const cells = [run.backend, status, run.losses[0]?.toExponential(2) ?? '', run.losses.at(-1)?.toExponential(2) ?? '', fmt(run.ms, 0)];
+      for (const c of cells) {
+        const td = document.createElement('td');
+        td.textContent = c;
+        tr.appendChild(td);
+      }
+      body.appendChild(tr);
+      drawLosses($<HTMLCanvasElement>('train-curve'), state.train);
+    }
+  } finally {
+    state.trainDone = true;
+  }
+}
+
 $('run').addEventListener('click', () => void runDemo());
+$('train').addEventListener('click', () => void runTrain());
 $('run-conformance').addEventListener('click', () => void runConformance());
 await showAdapter();
 await runDemo();
+if (params.has('train')) await runTrain();
 if (params.has('conformance')) await runConformance();

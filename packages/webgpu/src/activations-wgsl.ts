@@ -38,6 +38,39 @@ const EXPRESSIONS: Record<string, string> = {
   squareplus: 'select(2.0 / (sqrt(x * x + 4.0) - x), 0.5 * (x + sqrt(x * x + 4.0)), x >= 0.0)',
 };
 
+/**
+ * Derivatives dy/dx as WGSL expressions of `x` and `y = f(x)`, the same one-sided choices at the
+ * kinks as core's activation table (the backward pass must match the reference gradients).
+ */
+const DERIVATIVES: Record<string, string> = {
+  linear: '1.0',
+  tanh: '1.0 - y * y',
+  sigmoid: 'y * (1.0 - y)',
+  hard_sigmoid: 'select(0.0, 1.0 / 6.0, x > -3.0 && x < 3.0)',
+  keras2_hard_sigmoid: 'select(0.0, 0.2, x > -2.5 && x < 2.5)',
+  relu: 'select(0.0, 1.0, x > 0.0)',
+  relu6: 'select(0.0, 1.0, x > 0.0 && x < 6.0)',
+  leaky_relu: 'select(0.2, 1.0, x > 0.0)',
+  elu: 'select(y + 1.0, 1.0, x >= 0.0)',
+  selu: 'select(1.0507009873554805 * 1.6732632423543772 * exp(x), 1.0507009873554805, x >= 0.0)',
+  celu: 'select(exp(x), 1.0, x > 0.0)',
+  softplus: 'gru_sigmoid(x)',
+  softsign: '1.0 / ((1.0 + abs(x)) * (1.0 + abs(x)))',
+  silu: 'gru_dsilu(x)',
+  hard_silu: 'select(select(x / 3.0 + 0.5, 1.0, x >= 3.0), 0.0, x <= -3.0)',
+  gelu: 'gru_dgelu(x)',
+  mish: 'gru_dmish(x)',
+  exponential: 'y',
+  log_sigmoid: 'gru_sigmoid(-x)',
+  sparse_sigmoid: 'select(0.0, 0.5, x > -1.0 && x < 1.0)',
+  hard_tanh: 'select(0.0, 1.0, x > -1.0 && x < 1.0)',
+  tanh_shrink: 'gru_tanh(x) * gru_tanh(x)',
+  soft_shrink: 'select(0.0, 1.0, x > 0.5 || x < -0.5)',
+  hard_shrink: 'select(0.0, 1.0, abs(x) > 0.5)',
+  sparse_plus: 'select(select(0.5 * (x + 1.0), 1.0, x >= 1.0), 0.0, x <= -1.0)',
+  squareplus: '0.5 * (1.0 + x / sqrt(x * x + 4.0))',
+};
+
 /** Helpers the expressions call; unused ones are dropped by the shader compiler. */
 const HELPERS = /* wgsl */ `
 fn gru_tanh(x: f32) -> f32 {
@@ -79,6 +112,18 @@ fn gru_erf(x: f32) -> f32 {
   let e = 1.0 - r;
   return select(-e, e, x >= 0.0);
 }
+fn gru_dsilu(x: f32) -> f32 {
+  let s = gru_sigmoid(x);
+  return s * (1.0 + x * (1.0 - s));
+}
+fn gru_dgelu(x: f32) -> f32 {
+  let cdf = 0.5 * (gru_erf(x * 0.7071067811865476) + 1.0);
+  return cdf + x * exp(-0.5 * x * x) * 0.3989422804014327;
+}
+fn gru_dmish(x: f32) -> f32 {
+  let t = gru_tanh(gru_softplus(x));
+  return t + x * (1.0 - t * t) * gru_sigmoid(x);
+}
 `;
 
 /** The activations the WGSL kernels implement, by spec id. */
@@ -96,6 +141,20 @@ export function activationExpression(id: ActivationId): string {
 }
 
 export const ACTIVATION_HELPERS = HELPERS;
+
+/** The WGSL expression (of `x` and `y = f(x)`) for an activation's derivative. */
+export function derivativeExpression(id: ActivationId): string {
+  const e = DERIVATIVES[id];
+  if (e === undefined) throw new Error(`webgpu: activation '${id}' has no WGSL derivative`);
+  return e;
+}
+
+/** WGSL for `fn dact(x, y)` and `fn dract(x, y)`: the derivatives of `act` and `ract`. */
+export function derivativeFunctions(activation: ActivationId, recurrentActivation: ActivationId): string {
+  return `fn dact(x: f32, y: f32) -> f32 { return ${derivativeExpression(activation)}; }
+fn dract(x: f32, y: f32) -> f32 { return ${derivativeExpression(recurrentActivation)}; }
+`;
+}
 
 /** WGSL for `fn act(x)` (the candidate's activation) and `fn ract(x)` (the gates'). */
 export function activationFunctions(activation: ActivationId, recurrentActivation: ActivationId): string {

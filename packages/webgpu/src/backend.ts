@@ -16,6 +16,7 @@ import { createLayouts, type Layouts } from './layouts.js';
 import { GpuMemory } from './memory.js';
 import { WebGpuPrepared } from './prepared.js';
 import { storedWeights } from './snapshot.js';
+import { backwardLayout } from './encode-backward.js';
 
 export interface WebGpuBackendOptions extends DeviceOptions {
   /** Registered name (default 'webgpu'). */
@@ -34,6 +35,13 @@ export interface WebGpuBackendOptions extends DeviceOptions {
    * fits), 'stepwise' (one dispatch per step, all in one submission), or 'auto' (default).
    */
   recurrence?: 'auto' | 'fused' | 'stepwise';
+  /**
+   * How many forward calls (with `training: true` / keepForBackward) of one layer keep their GPU
+   * buffers for backward at once (default 4). Older ones are released, so a training loop's GPU
+   * memory stays bounded without waiting for the garbage collector; backward through a released
+   * call fails with that reason. A layer's own backward() only ever needs its latest call.
+   */
+  savedCalls?: number;
 }
 
 /** Where WebGPU's guaranteed minimum limits cap a call before a device tells us better. */
@@ -179,6 +187,40 @@ export class WebGpuBackend implements GruBackend {
   }
 
   supports(spec: GruSpec, call: GruCallInfo): true | string {
+    const layer = this.layerProblem(spec);
+    if (layer !== true) return layer;
+    const l = this.loaded;
+    if (this.options.precision === 'f16' && l && !l.f16) return "precision 'f16' needs the WebGPU feature 'shader-f16', which this device lacks";
+    const maxBinding = l ? l.device.limits.maxStorageBufferBindingSize : DEFAULT_MAX_BINDING;
+    const { units: H, inputDim: D } = spec;
+    const { batch: B, timesteps: T } = call;
+    const sizes: Array<[string, number]> = [
+      ['the input projection [batch*timesteps, 3*units]', B * T * 3 * H * 4],
+      ['the input [batch, timesteps, inputDim]', B * T * D * 4],
+      ['the kernel [inputDim, 3*units]', D * 3 * H * 4],
+      ['the recurrent kernel [units, 3*units]', H * 3 * H * 4],
+    ];
+    if (call.returnSequences || call.backward) sizes.push(['the output sequence [batch, timesteps, units]', B * T * H * 4]);
+    if (call.backward) {
+      const l = backwardLayout(B, T, D, H, call.returnSequences);
+      sizes.push(["the backward pass's work buffer (about [batch, timesteps, 5*units])", l.workFloats * 4], ['the gradients', l.outFloats * 4]);
+    }
+    for (const [what, bytes] of sizes) {
+      if (bytes > maxBinding) return `${what} needs ${bytes} bytes, more than the device's maxStorageBufferBindingSize (${maxBinding})`;
+    }
+    if (B > MAX_WORKGROUPS) return `batch ${B} exceeds the ${MAX_WORKGROUPS} workgroups WebGPU allows per dispatch dimension`;
+    if (Math.ceil((B * T) / PROJ_TILE) > MAX_WORKGROUPS) {
+      return `batch*timesteps ${B * T} exceeds what one projection dispatch covers (${MAX_WORKGROUPS * PROJ_TILE})`;
+    }
+    if (call.backward && D > MAX_WORKGROUPS) return `inputDim ${D} exceeds the ${MAX_WORKGROUPS} workgroups the kernel gradient's dispatch allows`;
+    if (call.backward && 3 * H > MAX_WORKGROUPS) {
+      return `3*units ${3 * H} exceeds the ${MAX_WORKGROUPS} workgroups the recurrent kernel's transpose dispatch allows`;
+    }
+    return true;
+  }
+
+  /** Why no call of this layer can run here (dtype, activations), or true. */
+  private layerProblem(spec: GruSpec): true | string {
     if (spec.dtype !== 'float32') {
       return `dtype ${spec.dtype}: WebGPU has no 64-bit floats (WGSL has no f64), so the webgpu backend runs float32 only`;
     }
@@ -192,30 +234,12 @@ export class WebGpuBackend implements GruBackend {
         return `${arg} '${def.name}' is not implemented by the webgpu backend (row-wise activations over the units axis are not)`;
       }
     }
-    const l = this.loaded;
-    if (this.options.precision === 'f16' && l && !l.f16) return "precision 'f16' needs the WebGPU feature 'shader-f16', which this device lacks";
-    const maxBinding = l ? l.device.limits.maxStorageBufferBindingSize : DEFAULT_MAX_BINDING;
-    const { units: H, inputDim: D } = spec;
-    const { batch: B, timesteps: T } = call;
-    const sizes: Array<[string, number]> = [
-      ['the input projection [batch*timesteps, 3*units]', B * T * 3 * H * 4],
-      ['the input [batch, timesteps, inputDim]', B * T * D * 4],
-      ['the kernel [inputDim, 3*units]', D * 3 * H * 4],
-      ['the recurrent kernel [units, 3*units]', H * 3 * H * 4],
-    ];
-    if (call.returnSequences) sizes.push(['the output sequence [batch, timesteps, units]', B * T * H * 4]);
-    for (const [what, bytes] of sizes) {
-      if (bytes > maxBinding) return `${what} needs ${bytes} bytes, more than the device's maxStorageBufferBindingSize (${maxBinding})`;
-    }
-    if (B > MAX_WORKGROUPS) return `batch ${B} exceeds the ${MAX_WORKGROUPS} workgroups WebGPU allows per dispatch dimension`;
-    if (Math.ceil((B * T) / PROJ_TILE) > MAX_WORKGROUPS) {
-      return `batch*timesteps ${B * T} exceeds what one projection dispatch covers (${MAX_WORKGROUPS * PROJ_TILE})`;
-    }
     return true;
   }
 
-  supportsBackward(): string {
-    return 'backward (gradients) is not implemented by the webgpu backend';
+  /** Gradients run for every layer the forward pass runs (float32, the elementwise activations). */
+  supportsBackward(spec: GruSpec): true | string {
+    return this.layerProblem(spec);
   }
 
   async prepare(spec: GruSpec, weights: GruWeights): Promise<PreparedGru> {
@@ -232,7 +256,7 @@ export class WebGpuBackend implements GruBackend {
     let prepared: WebGpuPrepared | undefined;
     let thrown: unknown;
     try {
-      prepared = new WebGpuPrepared(ctx, spec, stored);
+      prepared = new WebGpuPrepared(ctx, spec, stored, this.options.savedCalls);
     } catch (err) {
       thrown = err;
     }
@@ -349,6 +373,8 @@ function checkOptions(options: WebGpuBackendOptions): void {
   if (options.recurrence !== undefined && !['auto', 'fused', 'stepwise'].includes(options.recurrence)) {
     bad('recurrence', "'auto', 'fused' or 'stepwise'", options.recurrence);
   }
+  if (options.savedCalls !== undefined && (!Number.isInteger(options.savedCalls) || options.savedCalls < 1))
+    bad('savedCalls', 'an integer >= 1', options.savedCalls);
   if (options.name !== undefined && (typeof options.name !== 'string' || !options.name)) bad('name', 'a non-empty string', options.name);
   if (options.priority !== undefined && (typeof options.priority !== 'number' || Number.isNaN(options.priority))) bad('priority', 'a number', options.priority);
   if (options.device !== undefined && (typeof options.device !== 'object' || options.device === null || typeof options.device.createBuffer !== 'function')) {

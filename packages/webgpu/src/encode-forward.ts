@@ -15,6 +15,8 @@ export interface ForwardBuffers {
   x: GPUBuffer;
   proj: GPUBuffer;
   out: GPUBuffer;
+  /** Where the output sequence starts in `out` (bytes, storage-offset aligned; 0 unless kept for backward). */
+  outOffset: number;
   state: GPUBuffer;
   mask: GPUBuffer;
   rdrop: GPUBuffer;
@@ -72,7 +74,7 @@ export function encodeAndSubmit(device: GPUDevice, layouts: Layouts, req: Forwar
     pass.dispatchWorkgroups(Math.ceil((g < 0 ? G : H) / PROJ_TILE), Math.ceil((B * T) / PROJ_TILE));
   });
   const recurrentEntries: GPUBindGroupEntry[] = [bufs.params, bufs.proj, bufs.rkernel, bufs.bias, bufs.state, bufs.out, bufs.mask, bufs.rdrop].map(
-    (buffer, binding) => ({ binding, resource: { buffer } }),
+    (buffer, binding) => ({ binding, resource: buffer === bufs.out ? { buffer, offset: bufs.outOffset } : { buffer } }),
   );
   if (plan.path === 'fused') {
     pass.setPipeline(plan.recurrence[0]);
@@ -121,7 +123,7 @@ function copyResults(encoder: GPUCommandEncoder, req: ForwardRequest, bufs: Forw
   let at = 0;
   if (req.returnSequences) {
     at = BH * req.timesteps * 4;
-    encoder.copyBufferToBuffer(bufs.out, 0, bufs.staging, 0, at);
+    encoder.copyBufferToBuffer(bufs.out, bufs.outOffset, bufs.staging, 0, at);
   }
   encoder.copyBufferToBuffer(bufs.state, slot * BH * 4, bufs.staging, at, BH * 4);
 }

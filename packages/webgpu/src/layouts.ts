@@ -27,6 +27,15 @@ export interface Layouts {
   step: GPUPipelineLayout;
   stepGroup: GPUBindGroupLayout;
   stepIndexGroup: GPUBindGroupLayout;
+  /** Backward per-step kernels: params, proj, recurrent kernel (or its transpose), bias, states, mask, rdrop, work; step index. */
+  backStep: GPUPipelineLayout;
+  backStepGroup: GPUBindGroupLayout;
+  /** Backward once-per-call kernels: params, x, kernel, recurrent kernel, states, rdrop, xdrop, work, out. */
+  /** The fused backward recurrence: params, proj, recurrent kernel, its transpose, bias, states, mask, rdrop, work. */
+  backFused: GPUPipelineLayout;
+  backFusedGroup: GPUBindGroupLayout;
+  backPost: GPUPipelineLayout;
+  backPostGroup: GPUBindGroupLayout;
 }
 
 export function createLayouts(device: GPUDevice): Layouts {
@@ -38,6 +47,9 @@ export function createLayouts(device: GPUDevice): Layouts {
   const fusedGroup = group(recurrence);
   const stepGroup = group([...recurrence, 'write']);
   const stepIndexGroup = group(['dynamic']);
+  const backStepGroup = group(['uniform', 'read', 'read', 'read', 'read', 'read', 'read', 'write']);
+  const backFusedGroup = group(['uniform', 'read', 'read', 'read', 'read', 'read', 'read', 'read', 'write']);
+  const backPostGroup = group(['uniform', 'read', 'read', 'read', 'read', 'read', 'read', 'read', 'write']);
   const layout = (...groups: GPUBindGroupLayout[]) => device.createPipelineLayout({ bindGroupLayouts: groups });
   return {
     projection: layout(projectionGroup),
@@ -49,5 +61,11 @@ export function createLayouts(device: GPUDevice): Layouts {
     step: layout(stepGroup, stepIndexGroup),
     stepGroup,
     stepIndexGroup,
+    backStep: layout(backStepGroup, stepIndexGroup),
+    backStepGroup,
+    backFused: layout(backFusedGroup),
+    backFusedGroup,
+    backPost: layout(backPostGroup),
+    backPostGroup,
   };
 }

@@ -1,4 +1,8 @@
-import type { ForwardRequest, ForwardResult, GruSpec, GruWeights, PreparedGru } from '@gru/core';
+import type { BackwardRequest, ForwardRequest, ForwardResult, GruGradients, GruSpec, GruWeights, PreparedGru } from '@gru/core';
+import { backwardLayout, backwardParams, encodeBackward, type BackwardPipelines } from './encode-backward.js';
+import { backwardPostShaders, backwardStepShaders, fusedBackwardShader, fusedBackwardWorkgroupBytes } from './kernels/backward.js';
+import { WebGpuSaved, type SavedBuffers, type SavedRecord } from './saved.js';
+import { checkBackwardRequest, initialStateGradient } from './validate-backward.js';
 import { BufferUsage, MapMode, UNIFORM_ALIGN } from './gpu-constants.js';
 import type { GpuContext } from './context.js';
 import { projectionShader } from './kernels/projection.js';
@@ -17,7 +21,24 @@ const alignUp = (n: number, a: number) => Math.ceil(n / a) * a;
 export type RecurrencePath = 'fused' | 'stepwise';
 
 /** Per-call buffers, grown when a call needs more and reused otherwise. */
-type PoolName = 'x' | 'proj' | 'out' | 'state' | 'mask' | 'xdrop' | 'rdrop' | 'scratch' | 'steps' | 'params' | 'projParams' | 'staging';
+type PoolName =
+  | 'x'
+  | 'proj'
+  | 'out'
+  | 'state'
+  | 'mask'
+  | 'xdrop'
+  | 'rdrop'
+  | 'scratch'
+  | 'steps'
+  | 'params'
+  | 'projParams'
+  | 'staging'
+  | 'bparams'
+  | 'rkernelT'
+  | 'work'
+  | 'grads'
+  | 'bstaging';
 
 /**
  * A layer's weights on the GPU (uploaded once) and the buffers and pipelines its calls reuse.
@@ -39,9 +60,25 @@ export class WebGpuPrepared implements PreparedGru {
   private disposed = false;
   /** The path the last call took (tests and the demo page report it). */
   lastPath: RecurrencePath | undefined;
+  /** The recurrence path the last backward call took. */
+  lastBackwardPath: RecurrencePath | undefined;
+  /** Bumped by every weight upload: a saved call made under older weights cannot be differentiated. */
+  private weightsVersion = 0;
+  /** Saved calls whose buffers are held, oldest first. */
+  private readonly saves: SavedRecord[] = [];
+  /** Frees a saved call's buffers when its handle is collected. */
+  private readonly savedFinalizer = new FinalizationRegistry<SavedRecord>((record) => this.releaseSaved(record, 'collected'));
 
-  /** `weights` as storedWeights() made them when prepare() was called. */
-  constructor(ctx: GpuContext, spec: GruSpec, weights: StoredWeights) {
+  /**
+   * `weights` as storedWeights() made them when prepare() was called; `savedCalls`: how many
+   * calls' saved buffers are held at most (older ones are released).
+   */
+  constructor(
+    ctx: GpuContext,
+    spec: GruSpec,
+    weights: StoredWeights,
+    private readonly savedCalls = 4,
+  ) {
     this.ctx = ctx;
     this.spec = spec;
     this.shape = {
@@ -77,6 +114,7 @@ export class WebGpuPrepared implements PreparedGru {
   }
 
   private upload(weights: StoredWeights): void {
+    this.weightsVersion++;
     const q = this.ctx.device.queue;
     q.writeBuffer(this.kernel, 0, weights.kernel);
     q.writeBuffer(this.rkernel, 0, weights.recurrentKernel);
@@ -112,13 +150,15 @@ export class WebGpuPrepared implements PreparedGru {
       return Promise.reject(err);
     }
     const trivial = resultWithoutGpu(this.spec.units, req);
-    if (trivial) return Promise.resolve(trivial);
+    if (trivial) return Promise.resolve(req.keepForBackward ? { ...trivial, saved: this.savedHandle(req, { buffers: undefined }, 0, 0) } : trivial);
     return this.serialize(() => this.run(req));
   }
 
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    for (const record of this.saves) record.released = 'the layer was disposed';
+    this.saves.length = 0;
     for (const b of [...this.owned]) this.release(b);
     this.pool.clear();
     this.ctx.forget(this);
@@ -126,7 +166,10 @@ export class WebGpuPrepared implements PreparedGru {
 
   private serialize<T>(task: () => Promise<T>): Promise<T> {
     const run = this.queue.then(task, task);
-    this.queue = run.catch(() => undefined);
+    // Settles with undefined either way: `run.catch()` would pass the result through and keep the
+    // latest call's result (its arrays, its saved GPU buffers) reachable until the next call.
+    const done = () => undefined;
+    this.queue = run.then(done, done);
     return run;
   }
 
@@ -196,15 +239,30 @@ export class WebGpuPrepared implements PreparedGru {
     device.pushErrorScope('out-of-memory');
     device.pushErrorScope('validation');
     const stagingBytes = (req.returnSequences ? seqLen + B * H : B * H) * 4;
+    const keep = req.keepForBackward === true;
+    // A call kept for backward gets buffers of its own (the saved call holds them); the others reuse the pool.
+    const kept: GPUBuffer[] = [];
+    const own = (name: PoolName, size: number, usage: number) => {
+      if (!keep) return this.buffer(name, size, usage);
+      const b = this.make(size, usage, `saved ${name}`);
+      kept.push(b);
+      return b;
+    };
+    const offsetAlign = device.limits.minStorageBufferOffsetAlignment;
+    // Kept: the initial state, then (at a bindable offset) every step's output: the states backward starts from.
+    const outOffset = keep ? alignUp(B * H * 4, offsetAlign) : 0;
     let staging: GPUBuffer | undefined;
     let thrown: unknown;
+    let savedBuffers: SavedBuffers | undefined;
+    // Each gate's mask is bound at its own offset, which must be storage-offset aligned.
+    const xdropStride = alignUp(B * D * 4, offsetAlign);
     try {
-      const x = this.buffer('x', B * T * D * 4, STORAGE_IN);
-      const proj = this.buffer('proj', B * T * G * 4, STORAGE_OUT);
-      const out = this.buffer('out', req.returnSequences ? B * T * H * 4 : 16, STORAGE_OUT);
+      const x = own('x', B * T * D * 4, STORAGE_IN);
+      const proj = own('proj', B * T * G * 4, STORAGE_OUT);
+      const out = keep ? own('out', outOffset + B * T * H * 4, STORAGE_OUT) : this.buffer('out', req.returnSequences ? B * T * H * 4 : 16, STORAGE_OUT);
       const state = this.buffer('state', 2 * B * H * 4, STORAGE_OUT);
-      const mask = this.buffer('mask', req.mask ? B * T * 4 : 16, STORAGE_IN);
-      const rdrop = this.buffer('rdrop', withDropout ? 3 * B * H * 4 : 16, STORAGE_IN);
+      const mask = own('mask', req.mask ? B * T * 4 : 16, STORAGE_IN);
+      const rdrop = own('rdrop', withDropout ? 3 * B * H * 4 : 16, STORAGE_IN);
       const scratch = this.buffer('scratch', path === 'stepwise' && !this.spec.resetAfter ? 2 * B * H * 4 : 16, STORAGE_OUT);
       const params = this.buffer('params', 32, UNIFORM);
       const projParams = this.buffer('projParams', 3 * UNIFORM_ALIGN, UNIFORM);
@@ -212,19 +270,20 @@ export class WebGpuPrepared implements PreparedGru {
 
       q.writeBuffer(x, 0, req.x);
       if (req.initialState) q.writeBuffer(state, 0, req.initialState);
+      if (req.initialState && keep) q.writeBuffer(out, 0, req.initialState);
       if (req.mask) q.writeBuffer(mask, 0, Uint32Array.from(req.mask));
       if (req.recurrentDropoutMasks) {
         const [mz, mr, mh] = req.recurrentDropoutMasks;
         for (const [i, m] of [mz, mr, mh].entries()) q.writeBuffer(rdrop, i * B * H * 4, m);
       }
       let xdrop: GPUBuffer | undefined;
-      // Each gate's mask is bound at its own offset, which must be storage-offset aligned.
-      const xdropStride = alignUp(B * D * 4, this.ctx.device.limits.minStorageBufferOffsetAlignment);
       if (req.inputDropoutMasks) {
-        xdrop = this.buffer('xdrop', 3 * xdropStride, STORAGE_IN);
+        xdrop = own('xdrop', 3 * xdropStride, STORAGE_IN);
         for (const [i, m] of req.inputDropoutMasks.entries()) q.writeBuffer(xdrop, i * xdropStride, m);
       }
-      q.writeBuffer(params, 0, new Uint32Array([B, T, req.mask ? 1 : 0, withDropout ? 1 : 0, req.returnSequences ? 1 : 0, req.goBackwards ? 1 : 0, H, G]));
+      if (keep) savedBuffers = { x, proj, states: out, mask, rdrop, xdrop: xdrop ?? own('xdrop', 16, STORAGE_IN) };
+      const writeSequence = req.returnSequences || keep;
+      q.writeBuffer(params, 0, new Uint32Array([B, T, req.mask ? 1 : 0, withDropout ? 1 : 0, writeSequence ? 1 : 0, req.goBackwards ? 1 : 0, H, G]));
       // Projection: one GEMM over all gates, or one per gate when each gate has its own input mask.
       const projData = new Uint32Array((3 * UNIFORM_ALIGN) / 4);
       (perGateInput ? [0, 1, 2] : [-1]).forEach((g, i) => projData.set([B * T, g < 0 ? G : H, D, T, g < 0 ? 0 : g * H, G, 0, 0], (i * UNIFORM_ALIGN) / 4));
@@ -241,6 +300,7 @@ export class WebGpuPrepared implements PreparedGru {
           x,
           proj,
           out,
+          outOffset,
           state,
           mask,
           rdrop,
@@ -265,6 +325,7 @@ export class WebGpuPrepared implements PreparedGru {
 
     const [vErr, oErr] = await Promise.all([validation, oom]);
     const gpuError = vErr ?? oErr;
+    if (thrown !== undefined || gpuError || !staging) for (const b of kept) this.release(b);
     if (thrown !== undefined) throw thrown;
     if (gpuError || !staging) {
       // A buffer that failed to allocate is invalid: drop the per-call buffers so the next call
@@ -282,11 +343,199 @@ export class WebGpuPrepared implements PreparedGru {
       view = new Float32Array(staging.getMappedRange(0, stagingBytes).slice(0));
       staging.unmap();
     } catch (err) {
+      for (const b of kept) this.release(b);
       if (this.disposed) throw new Error('webgpu: this prepared GRU was disposed while the call ran; the call has no result.');
       throw err;
     }
     const lastState = req.returnSequences ? view.slice(seqLen, seqLen + B * H) : view;
     const output = req.returnSequences ? view.subarray(0, seqLen) : view.slice();
-    return { output, lastState };
+    if (!savedBuffers) return { output, lastState };
+    return { output, lastState, saved: this.savedHandle(req, { buffers: savedBuffers }, xdropStride, outOffset / 4) };
+  }
+
+  /** A handle for a kept call; its record joins the held ones (the oldest beyond `savedCalls` is released). */
+  private savedHandle(req: OwnedRequest, record: SavedRecord, xdropStride: number, seqOffset: number): WebGpuSaved {
+    const handle = new WebGpuSaved(
+      this,
+      record,
+      req.batch,
+      req.timesteps,
+      req.returnSequences,
+      req.goBackwards,
+      req.mask !== undefined,
+      req.recurrentDropoutMasks !== undefined,
+      req.inputDropoutMasks !== undefined,
+      xdropStride,
+      seqOffset,
+      this.weightsVersion,
+    );
+    if (record.buffers) {
+      this.saves.push(record);
+      this.savedFinalizer.register(handle, record, record);
+      while (this.saves.length > this.savedCalls) {
+        this.releaseSaved(this.saves[0], `more than ${this.savedCalls} newer forward calls of this layer kept theirs (the backend's savedCalls option)`);
+      }
+    }
+    return handle;
+  }
+
+  private releaseSaved(record: SavedRecord, why: string): void {
+    if (record.released !== undefined) return;
+    record.released = why;
+    const i = this.saves.indexOf(record);
+    if (i >= 0) this.saves.splice(i, 1);
+    this.savedFinalizer.unregister(record);
+    if (record.buffers) for (const b of Object.values(record.buffers)) this.release(b);
+    record.buffers = undefined;
+  }
+
+  /** Bytes the saved calls of this layer hold on the GPU now. */
+  get savedBytes(): number {
+    let n = 0;
+    for (const r of this.saves) if (r.buffers) for (const b of Object.values(r.buffers)) n += b.size;
+    return n;
+  }
+
+  /**
+   * Gradients through a forward call made with keepForBackward, as one submission: every step
+   * runs on the GPU from the saved buffers, and only the gradients are read back.
+   */
+  backward(saved: unknown, request: BackwardRequest): Promise<GruGradients> {
+    let handle: WebGpuSaved;
+    let dOutput: Float32Array<ArrayBuffer>;
+    let dLastState: Float32Array<ArrayBuffer> | undefined;
+    try {
+      this.checkUsable();
+      handle = this.checkSaved(saved);
+      ({ dOutput, dLastState } = checkBackwardRequest(this.spec, handle, request));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.serialize(() => this.runBackward(handle, dOutput, dLastState));
+  }
+
+  private checkSaved(saved: unknown): WebGpuSaved {
+    if (!(saved instanceof WebGpuSaved)) {
+      const got = saved === null || typeof saved !== 'object' ? String(saved) : (saved.constructor?.name ?? 'object');
+      throw new Error(`webgpu backward: saved must be the \`saved\` of a forward call with keepForBackward on this backend; received ${got}.`);
+    }
+    if (saved.owner !== this)
+      throw new Error('webgpu backward: saved comes from a forward call of another prepared layer; call backward on the layer that ran it.');
+    return saved;
+  }
+
+  private async runBackward(saved: WebGpuSaved, dOutput: Float32Array<ArrayBuffer>, dLastState: Float32Array<ArrayBuffer> | undefined): Promise<GruGradients> {
+    this.checkUsable();
+    if (saved.record.released !== undefined) {
+      throw new Error(`webgpu backward: the saved forward call was released (${saved.record.released}); run forward with keepForBackward again.`);
+    }
+    if (saved.weightsVersion !== this.weightsVersion) {
+      throw new Error('webgpu backward: the weights were replaced (setWeights) since the forward call; run forward again before backward.');
+    }
+    const { units: H, inputDim: D, useBias, resetAfter } = this.spec;
+    const { batch: B, timesteps: T } = saved;
+    const G = 3 * H;
+    const dh0 = initialStateGradient(saved, H, dOutput, dLastState);
+    const biasLen = useBias ? (resetAfter ? 2 * G : G) : 0;
+    if (!saved.record.buffers) {
+      // No timesteps or no rows: the state passed straight through; the weights had no effect.
+      return {
+        dx: new Float32Array(B * T * D),
+        dInitialState: dh0,
+        dKernel: new Float32Array(D * G),
+        dRecurrentKernel: new Float32Array(H * G),
+        dBias: useBias ? new Float32Array(biasLen) : null,
+      };
+    }
+    const pipes = await this.backwardPipelines();
+    this.checkUsable();
+    if (saved.record.released !== undefined) throw new Error(`webgpu backward: the saved forward call was released (${saved.record.released}).`);
+    const l = backwardLayout(B, T, D, H, saved.returnSequences);
+    const device = this.ctx.device;
+    const q = device.queue;
+    device.pushErrorScope('out-of-memory');
+    device.pushErrorScope('validation');
+    const stagingBytes = (l.outFloats + B * H) * 4;
+    let staging: GPUBuffer | undefined;
+    let thrown: unknown;
+    try {
+      const params = this.buffer('bparams', 4 * 24, UNIFORM);
+      const rkernelT = this.buffer('rkernelT', G * H * 4, STORAGE_OUT);
+      const work = this.buffer('work', l.workFloats * 4, STORAGE_OUT);
+      const out = this.buffer('grads', l.outFloats * 4, STORAGE_OUT);
+      staging = this.buffer('bstaging', stagingBytes, BufferUsage.MAP_READ | BufferUsage.COPY_DST);
+      q.writeBuffer(params, 0, backwardParams(saved, D, H, l));
+      if (saved.returnSequences) q.writeBuffer(work, l.dOutOff * 4, dOutput);
+      q.writeBuffer(work, l.dhOff * 4, dh0);
+      encodeBackward(device, this.ctx.layouts, saved, H, D, l, pipes, {
+        saved: saved.record.buffers,
+        params,
+        kernel: this.kernel,
+        rkernel: this.rkernel,
+        bias: this.bias,
+        rkernelT,
+        work,
+        out,
+        staging,
+        steps: (n) => this.buffer('steps', n * UNIFORM_ALIGN, UNIFORM),
+      });
+    } catch (err) {
+      thrown = err;
+    }
+    const [vErr, oErr] = await Promise.all([device.popErrorScope(), device.popErrorScope()]);
+    const gpuError = vErr ?? oErr;
+    if (thrown !== undefined) throw thrown;
+    if (gpuError || !staging) {
+      for (const b of this.pool.values()) this.release(b);
+      this.pool.clear();
+      throw new Error(`webgpu: the GPU rejected the backward pass (${gpuError?.constructor.name}): ${gpuError?.message}`);
+    }
+    let view: Float32Array;
+    try {
+      this.checkUsable();
+      await this.ctx.whileAlive(staging.mapAsync(MapMode.READ, 0, stagingBytes));
+      this.checkUsable();
+      view = new Float32Array(staging.getMappedRange(0, stagingBytes).slice(0));
+      staging.unmap();
+    } catch (err) {
+      if (this.disposed) throw new Error('webgpu: this prepared GRU was disposed while backward ran; the call has no result.');
+      throw err;
+    }
+    return {
+      dx: view.slice(l.oDx, l.oDx + B * T * D),
+      dInitialState: view.slice(l.outFloats, l.outFloats + B * H),
+      dKernel: view.slice(l.oDK, l.oDK + D * G),
+      dRecurrentKernel: view.slice(l.oDR, l.oDR + H * G),
+      dBias: useBias ? view.slice(l.oDB, l.oDB + biasLen) : null,
+    };
+  }
+
+  /** The backward recurrence mirrors the forward's choice: one fused dispatch where it fits, else per step. */
+  private backwardPath(): RecurrencePath {
+    const mode = this.ctx.recurrence;
+    if (mode === 'stepwise') return 'stepwise';
+    if (fusedBackwardWorkgroupBytes(this.shape) > this.ctx.device.limits.maxComputeWorkgroupStorageSize) return 'stepwise';
+    return mode === 'fused' || this.spec.units <= 512 ? 'fused' : 'stepwise';
+  }
+
+  private async backwardPipelines(): Promise<BackwardPipelines> {
+    const l = this.ctx.layouts;
+    const post = backwardPostShaders(this.shape);
+    const postPipe = (name: keyof typeof post) => this.pipeline(`bwd:${name}`, () => post[name], l.backPost);
+    this.lastBackwardPath = this.backwardPath();
+    const fusedPath = this.lastBackwardPath === 'fused';
+    const stepCodes = fusedPath ? [] : backwardStepShaders(this.shape);
+    const [steps, fused, transpose, kernelGrad, inputGrad, recurrentGrad, biasGrad] = await Promise.all([
+      Promise.all(
+        stepCodes.map((c, i) => this.pipeline(`bwd:step:${i}`, () => c.code, l.backStep).then((pipeline) => ({ pipeline, transposed: c.transposed }))),
+      ),
+      fusedPath ? this.pipeline('bwd:fused', () => fusedBackwardShader(this.shape), l.backFused) : undefined,
+      postPipe('transpose'),
+      postPipe('kernelGrad'),
+      postPipe('inputGrad'),
+      postPipe('recurrentGrad'),
+      this.spec.useBias ? postPipe('biasGrad') : undefined,
+    ]);
+    return { steps, transpose, kernelGrad, inputGrad, recurrentGrad, ...(fused ? { fused } : {}), ...(biasGrad ? { biasGrad } : {}) };
   }
 }

@@ -32,6 +32,7 @@ export function snapshotRequest(spec: GruSpec, req: ForwardRequest): OwnedReques
     timesteps: req.timesteps,
     goBackwards: req.goBackwards === true,
     returnSequences: req.returnSequences === true,
+    keepForBackward: req.keepForBackward === true,
     ...(req.initialState ? { initialState: ownFloats(req.initialState) } : {}),
     ...(req.mask ? { mask: new Uint8Array(req.mask) } : {}),
     ...(req.inputDropoutMasks ? { inputDropoutMasks: ownTriple(req.inputDropoutMasks) } : {}),

@@ -46,13 +46,21 @@ describe('supports()', () => {
     expect(b.supports(makeSpec({ units: 4, inputDim: 3 }), call())).toBe(true);
     expect(b.supports(makeSpec({ units: 1024, inputDim: 3 }), call({ batch: 64, timesteps: 1000 }))).toMatch(/input projection .* maxStorageBufferBindingSize/);
   });
-  it('has no backward, and says so', () => {
-    expect(b.supportsBackward()).toMatch(/not implemented by the webgpu backend/);
+  it('has backward for what forward runs, and declines a backward call whose buffers exceed the binding limit', () => {
+    expect(b.supportsBackward(makeSpec({ units: 4, inputDim: 3 }))).toBe(true);
+    expect(b.supports(makeSpec({ units: 512, inputDim: 3 }), call({ batch: 64, timesteps: 250, backward: true }))).toMatch(
+      /work buffer .* maxStorageBufferBindingSize/,
+    );
+    expect(b.supports(makeSpec({ units: 512, inputDim: 3 }), call({ batch: 64, timesteps: 250 }))).toBe(true);
+    expect(b.supports(makeSpec({ units: 3, inputDim: 70_000 }), call({ batch: 1, timesteps: 1, backward: true }))).toMatch(
+      /inputDim 70000 exceeds the 65535 workgroups/,
+    );
   });
   it('rejects bad options with the argument named', () => {
     expect(() => createWebGpuBackend({ precision: 'f8' as never })).toThrow("precision must be 'f32' or 'f16'; received 'f8'");
     expect(() => createWebGpuBackend({ recurrence: 'fast' as never })).toThrow(/recurrence must be 'auto', 'fused' or 'stepwise'; received 'fast'/);
     expect(() => createWebGpuBackend({ device: {} as never })).toThrow(/device must be a GPUDevice/);
+    expect(() => createWebGpuBackend({ savedCalls: 0 })).toThrow('createWebGpuBackend: savedCalls must be an integer >= 1; received 0.');
   });
 });
 

@@ -1,12 +1,6 @@
 import { bundledCasesDir, loadCaseFiles } from '@gru/conformance';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-// @ts-expect-error: a plain .mjs script without type declarations.
-import { startDemoServer } from '../scripts/serve-demo.mjs';
+import { openDemoPage, type DemoPage } from './chromium.js';
 import type { BrowserCaseResult } from '../demo/browser-conformance.js';
 import type { DemoRow } from '../demo/side-by-side.js';
 
@@ -23,8 +17,6 @@ interface PageState {
   conformanceDone: boolean;
   conformanceError?: string;
 }
-
-const CHROMIUM = process.env.GRU_CHROMIUM ?? '/usr/bin/chromium';
 
 /** The names @gru/conformance's runner plans for these cases, in its order. */
 function plannedNames(): string[] {
@@ -44,50 +36,15 @@ const planned = plannedNames();
 for (const recurrence of ['auto', 'stepwise'] as const) {
   describe(`the demo page in Chromium (WebGPU on SwiftShader), recurrence '${recurrence}'`, () => {
     let state: PageState;
-    let context: BrowserContext | undefined;
-    let server: { url: string; close: () => Promise<void> } | undefined;
-    let profile: string | undefined;
+    let page: DemoPage | undefined;
 
     beforeAll(async () => {
-      if (!existsSync(CHROMIUM)) {
-        throw new Error(`Chromium is not at ${CHROMIUM}: install Debian's 'chromium' package (scripts/ci-system-deps.sh) or set GRU_CHROMIUM.`);
-      }
-      if (!existsSync(fileURLToPath(new URL('../demo/build/demo.js', import.meta.url))))
-        throw new Error('demo/build/demo.js is missing: run `node scripts/build-browser.mjs`.');
-      server = await startDemoServer();
-      profile = mkdtempSync(join(tmpdir(), 'gru-chromium-'));
-      // The lavapipe ICD set for Dawn in this process must not leak into Chromium's SwiftShader.
-      const env = Object.fromEntries(
-        Object.entries(process.env).filter(([k, v]) => v !== undefined && k !== 'VK_ICD_FILENAMES' && k !== 'NODEVICE_SELECT'),
-      ) as Record<string, string>;
-      context = await chromium.launchPersistentContext(profile, {
-        executablePath: CHROMIUM,
-        headless: true,
-        env,
-        args: [
-          '--no-sandbox',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-          '--no-first-run',
-          '--enable-unsafe-webgpu',
-          '--use-webgpu-adapter=swiftshader',
-          '--disable-gpu-sandbox',
-        ],
-      });
-      const page = await context.newPage();
-      const errors: string[] = [];
-      page.on('pageerror', (e) => errors.push(e.message));
-      await page.goto(`${server!.url}?conformance=1&recurrence=${recurrence}`);
-      await page.waitForFunction(() => (globalThis as { __gru?: PageState }).__gru?.conformanceDone === true, null, { timeout: 540_000, polling: 500 });
-      state = await page.evaluate(() => (globalThis as unknown as { __gru: PageState }).__gru);
-      if (errors.length) throw new Error(`the page threw: ${errors.join('; ')}`);
+      page = await openDemoPage(`conformance=1&recurrence=${recurrence}`, '(s) => s?.conformanceDone === true', 540_000);
+      state = page.state as PageState;
     }, 600_000);
 
     afterAll(async () => {
-      await context?.close();
-      await server?.close();
-      if (profile) rmSync(profile, { recursive: true, force: true });
+      await page?.close();
     });
 
     it('finds a WebGPU adapter (a null adapter is a failure)', () => {
