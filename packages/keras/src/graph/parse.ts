@@ -34,13 +34,24 @@ export interface RawGraph {
 
 const emptyCall = (): CallOf<RawRef> => ({ args: [], named: {}, mask: null, kwargs: {} });
 
+/**
+ * Keras 3's legacy .h5 configs drop `module`, so an op node (`NotEqual`, but also `Concatenate`
+ * or `Add`, which share names with layers) is told from a layer by what Keras 3 always writes for
+ * a layer and never for an op: a `trainable` key (InputLayers aside), in a Keras 3 call record.
+ */
+function recordsOp(item: Record<string, unknown>): boolean {
+  const nodes = item.inbound_nodes;
+  const keras3 = Array.isArray(nodes) && nodes.length > 0 && nodes.every((n) => isObject(n) && 'args' in n);
+  return keras3 && item.class_name !== 'InputLayer' && isObject(item.config) && !('trainable' in item.config);
+}
+
 function readEntry(item: unknown, index: number, where: string): RawLayer {
   if (!isObject(item) || typeof item.class_name !== 'string' || !isObject(item.config)) {
     throw new KerasFileError(`${where}: layer #${index} must be {class_name, config}, found ${preview(item)}.`);
   }
   const name = typeof item.name === 'string' ? item.name : item.config.name;
   if (typeof name !== 'string' || !name) throw new KerasFileError(`${where}: a ${item.class_name} layer config has no name: ${preview(item.config)}.`);
-  const op = typeof item.module === 'string' && /^keras\.src\.ops(\.|$)/.test(item.module);
+  const op = typeof item.module === 'string' ? /^keras\.src\.ops(\.|$)/.test(item.module) : recordsOp(item);
   return { className: item.class_name, name, config: item.config, raw: item, op, calls: [] };
 }
 

@@ -6,15 +6,36 @@ import { identityKinds } from './identity.js';
 import type { LayerKind } from './kind.js';
 import { maskingKind } from './masking.js';
 import { opKinds } from '../ops/registry.js';
+import { activationKind } from './activation.js';
+import { dotKind } from './dot.js';
+import { mergeKinds } from './merge.js';
+import { reshapeKinds } from './reshape.js';
+import { sequenceKinds } from './sequence-1d.js';
+import { setWrappedFactory, timeDistributedKind } from './time-distributed.js';
 
 /**
  * Every layer class gru runs, once. The loader refuses any other class with an
  * UnsupportedLayerError whose message lists these (`supportedText`).
  */
-const LAYER_KINDS: LayerKind[] = [embeddingKind, maskingKind, gruKind, bidirectionalKind, denseKind, ...identityKinds];
+const LAYER_KINDS: LayerKind[] = [
+  embeddingKind,
+  maskingKind,
+  gruKind,
+  bidirectionalKind,
+  timeDistributedKind,
+  denseKind,
+  activationKind,
+  ...identityKinds,
+  ...mergeKinds,
+  dotKind,
+  ...reshapeKinds,
+  ...sequenceKinds,
+];
 
 const LAYERS = new Map(LAYER_KINDS.map((k) => [k.className, k]));
 const OPS = new Map(opKinds.map((k) => [k.className, k]));
+
+setWrappedFactory((spec, weights, compat) => (LAYERS.get(spec.className) as LayerKind).create(spec, weights, compat));
 
 /** The kind for a layer class, or for a Keras 3 op with `op` set. */
 export function kindOf(className: string, op = false): LayerKind | undefined {
