@@ -1,0 +1,161 @@
+/**
+ * Keras 3's `Conv1D` at inference.
+ *
+ *   conv1d(x, kernel, bias, options) -> y
+ *     x       channels_last (batch, steps, channels)  | channels_first (batch, channels, steps)
+ *     kernel  (kernel_size, channels / groups, filters)     Keras's weight 0 ("kernel")
+ *     bias    (filters,) or null                            Keras's weight 1 ("bias"), absent when use_bias=false
+ *     y       channels_last (batch, outSteps, filters)  | channels_first (batch, filters, outSteps)
+ *   options (Keras config names): strides, padding ('valid' | 'same' | 'causal'), dilation_rate,
+ *     groups, data_format; `activation`: the config's activation as @gru/core's ActivationDef
+ *     (activationDef(resolveActivation(config.activation))), applied on the filters axis; omit for linear.
+ *   conv1dOutputLength(steps, kernel_size, strides, padding, dilation_rate): Keras's
+ *     compute_conv_output_shape: valid floor((steps - dilation*(k-1) - 1)/strides) + 1 (an error when
+ *     under 1), same and causal floor((steps - 1)/strides) + 1.
+ *   conv1dComputeMask(): null. Keras 3's Conv1D does not support masking: a mask reaching it is
+ *     dropped (Keras warns) and nothing after it sees one.
+ *
+ * Padding as Keras: 'same' pads max((out-1)*strides + dilation*(k-1) + 1 - steps, 0) zeros, the
+ * smaller half before; 'causal' pads dilation*(k-1) zeros before and none after. Keras refuses
+ * strides > 1 together with dilation_rate > 1, and so does this kernel.
+ */
+import { applyActivation, type ActivationDef } from '@gru/core';
+import { type Tensor, KernelArgumentError, checkChoice, checkInt, checkSameDtype, checkShape, checkTensor, sameArray } from './common.js';
+
+const K = 'conv1d';
+
+export type ConvPadding = 'valid' | 'same' | 'causal';
+export type DataFormat = 'channels_last' | 'channels_first';
+
+export interface Conv1DOptions {
+  strides?: number | readonly number[];
+  padding?: ConvPadding;
+  dilation_rate?: number | readonly number[];
+  groups?: number;
+  data_format?: DataFormat;
+  /** The activation after the bias; linear when omitted. */
+  activation?: ActivationDef;
+}
+
+/** Keras 3's Conv1D passes no mask on. */
+export function conv1dComputeMask(): null {
+  return null;
+}
+
+/** Unwraps Keras's 1-tuples (`strides: [2]`) and checks the value. */
+export function oneInt(kernel: string, argument: string, v: unknown, min: number): number {
+  const n = Array.isArray(v) ? (v.length === 1 ? v[0] : v) : v;
+  if (Array.isArray(n)) {
+    throw new KernelArgumentError(kernel, argument, `argument '${argument}' expected an integer or a list of one integer, received a list of ${n.length}`);
+  }
+  return checkInt(kernel, argument, n, min);
+}
+
+export function conv1dOutputLength(steps: number, kernelSize: number, strides: number, padding: ConvPadding, dilation: number): number {
+  if (padding === 'valid') {
+    const out = Math.floor((steps - dilation * (kernelSize - 1) - 1) / strides) + 1;
+    if (out <= 0) {
+      throw new KernelArgumentError(
+        K,
+        'x',
+        `argument 'x' is too short: computed output size would be zero or negative (expected steps >= ${dilation * (kernelSize - 1) + 1}): steps ${steps}, kernel_size ${kernelSize}, dilation_rate ${dilation}, strides ${strides}, padding 'valid'`,
+      );
+    }
+    return out;
+  }
+  return steps === 0 ? 0 : Math.floor((steps - 1) / strides) + 1;
+}
+
+/** Zeros padded before the first step. */
+function padBefore(steps: number, outSteps: number, kernelSize: number, strides: number, padding: ConvPadding, dilation: number): number {
+  if (padding === 'valid') return 0;
+  if (padding === 'causal') return dilation * (kernelSize - 1);
+  const total = Math.max((outSteps - 1) * strides + dilation * (kernelSize - 1) + 1 - steps, 0);
+  return Math.floor(total / 2);
+}
+
+/** (batch, a, b) -> (batch, b, a) into a new array of the same dtype. */
+export function swapLastTwo(data: Float32Array | Float64Array, batch: number, a: number, b: number): Float32Array | Float64Array {
+  const out = sameArray(data, data.length);
+  for (let n = 0; n < batch; n++) {
+    const base = n * a * b;
+    for (let i = 0; i < a; i++) for (let j = 0; j < b; j++) out[base + j * a + i] = data[base + i * b + j];
+  }
+  return out;
+}
+
+export function conv1d(x: Tensor, kernel: Tensor, bias: Tensor | null, options: Conv1DOptions = {}): Tensor {
+  checkTensor(K, 'x', x, 3);
+  checkTensor(K, 'kernel', kernel, 3);
+  checkSameDtype(K, 'kernel', kernel, x.data);
+  const strides = oneInt(K, 'strides', options.strides ?? 1, 1);
+  const dilation = oneInt(K, 'dilation_rate', options.dilation_rate ?? 1, 1);
+  const groups = checkInt(K, 'groups', options.groups ?? 1, 1);
+  const padding = checkChoice(K, 'padding', options.padding ?? 'valid', ['valid', 'same', 'causal'] as const);
+  const format = checkChoice(K, 'data_format', options.data_format ?? 'channels_last', ['channels_last', 'channels_first'] as const);
+  if (strides > 1 && dilation > 1) {
+    throw new KernelArgumentError(
+      K,
+      'strides',
+      `argument 'strides' > 1 is not supported together with dilation_rate > 1 (as in Keras), received strides ${strides} and dilation_rate ${dilation}`,
+    );
+  }
+  const channelsLast = format === 'channels_last';
+  const [B, d1, d2] = x.shape;
+  const L = channelsLast ? d1 : d2;
+  const C = channelsLast ? d2 : d1;
+  const [KS, Cg, F] = kernel.shape;
+  if (KS < 1 || F < 1)
+    throw new KernelArgumentError(K, 'kernel', `argument 'kernel' expected kernel_size and filters >= 1, received shape [${kernel.shape.join(', ')}]`);
+  if (C % groups !== 0 || F % groups !== 0) {
+    throw new KernelArgumentError(K, 'groups', `argument 'groups' must divide the input channels (${C}) and the filters (${F}), received ${groups}`);
+  }
+  checkShape(K, 'kernel', kernel, [KS, C / groups, F]);
+  if (bias) {
+    checkShape(K, 'bias', bias, [F]);
+    checkSameDtype(K, 'bias', bias, x.data);
+  }
+  const Lout = conv1dOutputLength(L, KS, strides, padding, dilation);
+  const left = padBefore(L, Lout, KS, strides, padding, dilation);
+  const Fg = F / groups;
+
+  const xs = channelsLast ? x.data : swapLastTwo(x.data, B, C, L);
+  const w = kernel.data;
+  const b = bias?.data;
+  const out = sameArray(x.data, B * Lout * F);
+  const acc = new Float64Array(F);
+  const act = options.activation;
+  if (act && !act.f && !channelsLast) {
+    // Keras applies a row-wise activation (softmax...) on the last axis, which is time here.
+    throw new KernelArgumentError(
+      K,
+      'activation',
+      `argument 'activation' '${act.name}' is row-wise; with data_format 'channels_first' Keras applies it over time, which this kernel does not do`,
+    );
+  }
+  const post = act ? new Float64Array(F) : acc;
+  for (let n = 0; n < B; n++) {
+    const xBase = n * L * C;
+    for (let t = 0; t < Lout; t++) {
+      for (let f = 0; f < F; f++) acc[f] = b ? b[f] : 0;
+      const start = t * strides - left;
+      for (let k = 0; k < KS; k++) {
+        const pos = start + k * dilation;
+        if (pos < 0 || pos >= L) continue;
+        const xRow = xBase + pos * C;
+        for (let g = 0; g < groups; g++) {
+          const f0 = g * Fg;
+          for (let ci = 0; ci < Cg; ci++) {
+            const xv = xs[xRow + g * Cg + ci];
+            const wRow = (k * Cg + ci) * F + f0;
+            for (let f = 0; f < Fg; f++) acc[f0 + f] += xv * w[wRow + f];
+          }
+        }
+      }
+      if (act) applyActivation(act, acc, post, 0, F);
+      out.set(post, (n * Lout + t) * F);
+    }
+  }
+  const data = channelsLast ? out : swapLastTwo(out, B, Lout, F);
+  return { shape: channelsLast ? [B, Lout, F] : [B, F, Lout], data };
+}
