@@ -7,6 +7,10 @@ import type { LayerKind } from './kind.js';
 import { maskingKind } from './masking.js';
 import { opKinds } from '../ops/registry.js';
 import { activationKind } from './activation.js';
+import { additiveAttentionKind, attentionKind, multiHeadAttentionKind } from './attention.js';
+import { conv1dKind } from './conv1d.js';
+import { normalizationKinds } from './normalization.js';
+import { poolingKinds } from './pooling.js';
 import { dotKind } from './dot.js';
 import { mergeKinds } from './merge.js';
 import { reshapeKinds } from './reshape.js';
@@ -30,6 +34,12 @@ const LAYER_KINDS: LayerKind[] = [
   dotKind,
   ...reshapeKinds,
   ...sequenceKinds,
+  conv1dKind,
+  ...poolingKinds,
+  ...normalizationKinds,
+  attentionKind,
+  additiveAttentionKind,
+  multiHeadAttentionKind,
 ];
 
 const LAYERS = new Map(LAYER_KINDS.map((k) => [k.className, k]));

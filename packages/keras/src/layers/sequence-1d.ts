@@ -1,5 +1,6 @@
-import type { Tensor } from '@gru/core';
 import type { Shape } from '../config/spec.js';
+import { cropping1d, upSampling1d, zeroPadding1d } from '../kernels/reshaping1d.js';
+import { KernelLayer } from './kernel-layer.js';
 import type { ConfigReader } from '../config/values.js';
 import { preview } from '../io/json.js';
 import { ModelLayer, newArray, type Flow, type ValueCall } from './base.js';
@@ -7,17 +8,6 @@ import { type LayerKind, onlyInput, rankIs } from './kind.js';
 
 /** Bound on steps a config may add (RepeatVector's n, UpSampling1D's size, padding), so a file cannot ask predict for unbounded memory. */
 const MAX_STEPS = 1 << 20;
-
-/** Rebuilds [batch, T, F] by choosing, for each output step, an input step or -1 (zeros). */
-function gatherSteps(x: Tensor, steps: number[], dtype: 'float32' | 'float64'): Tensor {
-  const [B, T, F] = x.shape;
-  const out = newArray(dtype, B * steps.length * F);
-  for (let b = 0; b < B; b++)
-    steps.forEach((s, t) => {
-      if (s >= 0) out.set(x.data.subarray((b * T + s) * F, (b * T + s + 1) * F), (b * steps.length + t) * F);
-    });
-  return { shape: [B, steps.length, F], data: out };
-}
 
 /** A pair of non-negative ints from an int or a pair (padding, cropping). */
 function pair(r: ConfigReader, key: string, fallback: number): [number, number] {
@@ -29,29 +19,19 @@ function pair(r: ConfigReader, key: string, fallback: number): [number, number] 
   return p as [number, number];
 }
 
-/** Which input step each output step takes, per layer: RepeatVector is handled apart (it adds the axis). */
-function stepPlan(className: string, config: Record<string, unknown>, T: number): number[] {
-  const p = (key: string, f: number) => {
-    const v = config[key] ?? f;
-    return (typeof v === 'number' ? [v, v] : v) as [number, number];
-  };
-  if (className === 'UpSampling1D') {
-    const size = (config.size as number | undefined) ?? 2;
-    return Array.from({ length: T * size }, (_, t) => Math.floor(t / size));
-  }
-  if (className === 'ZeroPadding1D') {
-    const [a, b] = p('padding', 1);
-    return Array.from({ length: a + T + b }, (_, t) => (t < a || t >= a + T ? -1 : t - a));
-  }
-  const [a, b] = p('cropping', 1);
-  return Array.from({ length: Math.max(0, T - a - b) }, (_, t) => t + a);
-}
-
 /** UpSampling1D, ZeroPadding1D, Cropping1D on [batch, steps, features]; none of them passes a mask on (as in Keras). */
-export class StepsLayer extends ModelLayer {
+export class StepsLayer extends KernelLayer {
   call(call: ValueCall): Flow[] {
-    const x = (call.args[0] as { tensor: Flow }).tensor.tensor;
-    return [{ tensor: gatherSteps(x, stepPlan(this.className, this.config, x.shape[1]), this.dtype), mask: null }];
+    const [x] = this.inputs(call);
+    const c = this.config as { size?: number; padding?: number | number[]; cropping?: number | number[] };
+    const y = this.run(() =>
+      this.className === 'UpSampling1D'
+        ? upSampling1d(x, { size: c.size ?? 2 })
+        : this.className === 'ZeroPadding1D'
+          ? zeroPadding1d(x, { padding: c.padding ?? 1 })
+          : cropping1d(x, { cropping: c.cropping ?? [1, 1] }),
+    );
+    return [{ tensor: y, mask: null }];
   }
 }
 
@@ -76,7 +56,7 @@ function stepsKind(className: string, length: (r: ConfigReader, T: number) => nu
       const T = input[1];
       return { outputShapes: [[input[0], T === null ? null : length(r, T), input[2]] as Shape], weights: [] };
     },
-    create: (spec) => new StepsLayer(spec),
+    create: (spec, weights) => new StepsLayer(spec, weights),
   };
 }
 

@@ -103,4 +103,18 @@ const concatenate: OpDef = {
   },
 };
 
-export const shapeOps = [expandDims, squeeze, filled('ZerosLike', 0), filled('OnesLike', 1), cast, concatenate].map(opKind);
+/** Keras's ops.convert_to_tensor (Keras records it on masks handed to layers): the same values, cast when a dtype is given. */
+const convertToTensor: OpDef = {
+  className: 'ConvertToTensor',
+  shape(r, args) {
+    const d = r.config.dtype;
+    if (d !== null && d !== undefined && d !== 'bool' && !(typeof d === 'string' && (FLOAT.has(d) || INT.has(d)))) r.unsupported(`converts to dtype ${preview(d)}.`);
+    return one(r, args) as Shape;
+  },
+  run(args, config, fail) {
+    const d = config.dtype;
+    return typeof d === 'string' ? cast.run(args, config, fail) : (args[0] as Tensor);
+  },
+};
+
+export const shapeOps = [convertToTensor, expandDims, squeeze, filled('ZerosLike', 0), filled('OnesLike', 1), cast, concatenate].map(opKind);
