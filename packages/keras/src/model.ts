@@ -182,9 +182,9 @@ export class KerasModel {
   private inputFlow(x: TensorLike, input: InputSpec, what: string): Flow {
     const t = toTensor(x, what, 'float64');
     const want = input.shape;
-    const which = this.spec.inputs.length > 1 ? ` input '${input.name}'` : '';
+    const which = this.spec.inputs.length > 1 ? `input '${input.name}'` : 'input';
     if (t.shape.length !== want.length || t.shape.some((d, i) => want[i] !== null && want[i] !== d)) {
-      throw new GruError('ValueError', `Model '${this.name}' expects${which} input of shape ${formatShape(want)} (null: any size), received ${formatShape(t.shape)}.`);
+      throw new GruError('ValueError', `Model '${this.name}' expects ${which} of shape ${formatShape(want)} (null: any size), received ${formatShape(t.shape)}.`);
     }
     const dtype = input.dtype;
     let data: Float32Array | Float64Array;
