@@ -184,7 +184,10 @@ export class KerasModel {
     const want = input.shape;
     const which = this.spec.inputs.length > 1 ? `input '${input.name}'` : 'input';
     if (t.shape.length !== want.length || t.shape.some((d, i) => want[i] !== null && want[i] !== d)) {
-      throw new GruError('ValueError', `Model '${this.name}' expects ${which} of shape ${formatShape(want)} (null: any size), received ${formatShape(t.shape)}.`);
+      throw new GruError(
+        'ValueError',
+        `Model '${this.name}' expects ${which} of shape ${formatShape(want)} (null: any size), received ${formatShape(t.shape)}.`,
+      );
     }
     const dtype = input.dtype;
     let data: Float32Array | Float64Array;

@@ -143,7 +143,9 @@ describe('bad graphs get clear errors', () => {
 
     const missing = configOf('seq2seq');
     named(missing, 'decoder').inbound_nodes[0].kwargs.initial_state.config.keras_history = ['nowhere', 0, 0];
-    await expect(loadModel(weightsOf('seq2seq'), { config: missing })).rejects.toThrow(/layer 'decoder' takes its input from 'nowhere', which is not in the model/);
+    await expect(loadModel(weightsOf('seq2seq'), { config: missing })).rejects.toThrow(
+      /layer 'decoder' takes its input from 'nowhere', which is not in the model/,
+    );
 
     const output = configOf('seq2seq');
     named(output, 'decoder').inbound_nodes[0].kwargs.initial_state.config.keras_history = ['encoder', 0, 2];
@@ -152,13 +154,17 @@ describe('bad graphs get clear errors', () => {
     const shared = configOf('shared_gru');
     const right = layersOf(shared).find((l) => l.class_name === 'InputLayer' && l.name === 'right') as Layer;
     right.config.batch_shape = [null, 4, 5];
-    await expect(loadModel(weightsOf('shared_gru'), { config: shared })).rejects.toThrow(/layer 'shared' \(GRU\): is called 2 times with inputs that need different weights/);
+    await expect(loadModel(weightsOf('shared_gru'), { config: shared })).rejects.toThrow(
+      /layer 'shared' \(GRU\): is called 2 times with inputs that need different weights/,
+    );
   });
 
   it('an initial state of the wrong width, and a merge of unequal shapes', async () => {
     const state = configOf('seq2seq');
     named(state, 'decoder').config.units = 5;
-    await expect(loadModel(weightsOf('seq2seq'), { config: state })).rejects.toThrow(/layer 'decoder' \(GRU\): initial state #0 must have shape \(batch, 5\), found \[null,6\]/);
+    await expect(loadModel(weightsOf('seq2seq'), { config: state })).rejects.toThrow(
+      /layer 'decoder' \(GRU\): initial state #0 must have shape \(batch, 5\), found \[null,6\]/,
+    );
     const merge = configOf('multi_io');
     layersOf(merge).find((l) => l.class_name === 'Add')!.inbound_nodes[0].args[0][1].config.keras_history = ['features', 0, 0];
     await expect(loadModel(weightsOf('multi_io'), { config: merge })).rejects.toThrow(/layer 'add' \(Add\): inputs must have equal shapes/);

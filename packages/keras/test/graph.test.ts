@@ -28,7 +28,10 @@ describe('graph models predict as Keras did, in every format', () => {
       for (const { path, options } of graphFiles(f)) {
         const model = await loadModel(path, options);
         const got = model.layers.filter((l) => l.getWeights().length > 0);
-        expect(got.map((l) => l.name), path).toEqual(f.layers.map((l) => l.name));
+        expect(
+          got.map((l) => l.name),
+          path,
+        ).toEqual(f.layers.map((l) => l.name));
         got.forEach((l, i) => {
           const ws = l.getWeights();
           expect(ws.map((w) => w.shape)).toEqual(f.layers[i].weights.map((w) => w.shape));

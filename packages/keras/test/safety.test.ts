@@ -222,7 +222,9 @@ describe('anything gru does not run is refused by class name, never guessed', ()
       const score = layerNamed(c, 'score');
       score.inbound_nodes[0].args[0].config.keras_history = ['per_step', 0, 0];
     }, 'k3_functional.keras');
-    await expect(loadModel(bytes)).rejects.toThrow(/layer 'score' kernel \('\/layers\/dense_1\/vars\/0'\) has shape \[3, 1\], but the model config needs \[4, 1\]/);
+    await expect(loadModel(bytes)).rejects.toThrow(
+      /layer 'score' kernel \('\/layers\/dense_1\/vars\/0'\) has shape \[3, 1\], but the model config needs \[4, 1\]/,
+    );
   });
 });
 

@@ -72,7 +72,8 @@ export function buildGraph(raw: RawGraph, compat: Compat, limits: LoadLimits, ke
   const keyOf = (ref: RawRef, user: string): TensorKey => {
     const inp = inputIndex.get(ref.layer);
     if (inp !== undefined) {
-      if (ref.node !== 0 || ref.tensor !== 0) throw new KerasFileError(`${where}: ${user} reads output #${ref.tensor} of call #${ref.node} of input '${ref.layer}', which has one.`);
+      if (ref.node !== 0 || ref.tensor !== 0)
+        throw new KerasFileError(`${where}: ${user} reads output #${ref.tensor} of call #${ref.node} of input '${ref.layer}', which has one.`);
       return inputKey(inp);
     }
     const n = nodeOf.get(`${ref.layer}#${ref.node}`);

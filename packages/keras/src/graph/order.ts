@@ -35,7 +35,9 @@ export function topologicalOrder(raw: RawGraph, where: string): { layer: number;
         const src = index.get(ref.layer);
         if (src === undefined) throw new KerasFileError(`${where}: layer '${e.name}' takes its input from '${ref.layer}', which is not in the model.`);
         if (ref.node >= raw.layers[src].calls.length) {
-          throw new KerasFileError(`${where}: layer '${e.name}' reads call #${ref.node} of '${ref.layer}', which is called ${raw.layers[src].calls.length} time(s).`);
+          throw new KerasFileError(
+            `${where}: layer '${e.name}' reads call #${ref.node} of '${ref.layer}', which is called ${raw.layers[src].calls.length} time(s).`,
+          );
         }
         const from = id(src, ref.node);
         readers.set(from, [...(readers.get(from) ?? []), key]);

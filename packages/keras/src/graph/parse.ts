@@ -176,7 +176,8 @@ function endpoints(value: unknown, key: string, where: string): RawRef[] {
   const list = Array.isArray(value) && Array.isArray(value[0]) ? value : [value];
   if (!list.length) throw new KerasFileError(`${where}: \`${key}\` names no layer.`);
   return list.map((item) => {
-    if (!Array.isArray(item) || typeof item[0] !== 'string') throw new KerasFileError(`${where}: \`${key}\` must list [layer, node, tensor] entries, found ${preview(value)}.`);
+    if (!Array.isArray(item) || typeof item[0] !== 'string')
+      throw new KerasFileError(`${where}: \`${key}\` must list [layer, node, tensor] entries, found ${preview(value)}.`);
     return historyRef(item, (m) => {
       throw new KerasFileError(`${where}: \`${key}\` ${m}`);
     });

@@ -30,7 +30,12 @@ export class AttentionLayer extends KernelLayer {
           })
         : additiveAttention(q, v, k ?? null, this.weight('scale'), masks, options),
     );
-    return options.return_attention_scores ? [{ tensor: r.output, mask: null }, { tensor: r.scores as Tensor, mask: null }] : [{ tensor: r.output, mask: null }];
+    return options.return_attention_scores
+      ? [
+          { tensor: r.output, mask: null },
+          { tensor: r.scores as Tensor, mask: null },
+        ]
+      : [{ tensor: r.output, mask: null }];
   }
   override computeMask(_call: ValueCall, previous: (Uint8Array | null)[] | null, outputs: number): (Uint8Array | null)[] {
     return Array.from({ length: outputs }, (_, i) => (i === 0 ? (previous?.[0] ?? null) : null));
@@ -42,7 +47,8 @@ function attentionShapes(r: ConfigReader, call: CallOf<Shape>): { q: Shape; v: S
   if (ts.length < 2 || ts.length > 3 || !('list' in call.args[0])) r.fail(`takes a list [query, value] or [query, value, key], found ${ts.length} tensor(s).`);
   const [q, v, k = v] = ts;
   if (q.length < 3 || v.length !== q.length || k.length !== q.length) r.fail(`needs query, value and key of equal rank >= 3, found ${preview(ts)}.`);
-  if (v[v.length - 2] !== null && k[k.length - 2] !== null && v[v.length - 2] !== k[k.length - 2]) r.fail(`value and key must have the same steps, found ${preview([v, k])}.`);
+  if (v[v.length - 2] !== null && k[k.length - 2] !== null && v[v.length - 2] !== k[k.length - 2])
+    r.fail(`value and key must have the same steps, found ${preview([v, k])}.`);
   return { q, v, k };
 }
 
@@ -120,7 +126,12 @@ export class MultiHeadAttentionLayer extends KernelLayer {
         return_attention_scores: call.kwargs.return_attention_scores === true,
       }),
     );
-    return r.scores ? [{ tensor: r.output, mask: null }, { tensor: r.scores, mask: null }] : [{ tensor: r.output, mask: null }];
+    return r.scores
+      ? [
+          { tensor: r.output, mask: null },
+          { tensor: r.scores, mask: null },
+        ]
+      : [{ tensor: r.output, mask: null }];
   }
   private inputsOf(fs: Flow[]): Tensor {
     return this.inputs({ args: [{ tensor: fs[0] }], named: {}, mask: null, kwargs: {} })[0];

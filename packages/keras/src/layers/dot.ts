@@ -8,7 +8,8 @@ import { type LayerKind, listInput } from './kind.js';
 /** Dot's two axes for inputs of ranks r1, r2 (an int means the same axis of both; negatives wrap). */
 function dotAxes(axes: unknown, r1: number, r2: number, fail: (m: string) => never): [number, number] {
   const pair = typeof axes === 'number' ? (axes < 0 ? [((axes % r1) + r1) % r1, ((axes % r2) + r2) % r2] : [axes, axes]) : axes;
-  if (!Array.isArray(pair) || pair.length !== 2 || !pair.every((a) => Number.isInteger(a))) fail(`\`axes\` must be an int or two ints, found ${preview(axes)}.`);
+  if (!Array.isArray(pair) || pair.length !== 2 || !pair.every((a) => Number.isInteger(a)))
+    fail(`\`axes\` must be an int or two ints, found ${preview(axes)}.`);
   const [a1, a2] = (pair as number[]).map((a, i) => (a < 0 ? ((a % [r1, r2][i]) + [r1, r2][i]) % [r1, r2][i] : a));
   if (a1 < 1 || a1 >= r1 || a2 < 1 || a2 >= r2) fail(`\`axes\` ${preview(axes)} must name non-batch axes of inputs of rank ${r1} and ${r2}.`);
   return [a1, a2];
@@ -42,8 +43,7 @@ function toRows(t: Tensor, a: number): { data: Float64Array; rows: number; n: nu
   const data = new Float64Array(B * rows * n);
   for (let b = 0; b < B; b++)
     for (let o = 0; o < outerPer; o++)
-      for (let k = 0; k < n; k++)
-        for (let i = 0; i < inner; i++) data[(b * rows + o * inner + i) * n + k] = t.data[((b * outerPer + o) * n + k) * inner + i];
+      for (let k = 0; k < n; k++) for (let i = 0; i < inner; i++) data[(b * rows + o * inner + i) * n + k] = t.data[((b * outerPer + o) * n + k) * inner + i];
   return { data, rows, n, dims };
 }
 
@@ -54,7 +54,8 @@ export class DotLayer extends ModelLayer {
     const [x, y] = tensorArgs(call).map((f) => f.tensor);
     const fail = layerFail(this);
     const [a1, a2] = dotAxes(this.config.axes, x.shape.length, y.shape.length, fail);
-    if (x.shape[0] !== y.shape[0] || x.shape[a1] !== y.shape[a2]) fail(`cannot take the dot product of shapes ${preview([x.shape, y.shape])} on axes ${a1}, ${a2}.`);
+    if (x.shape[0] !== y.shape[0] || x.shape[a1] !== y.shape[a2])
+      fail(`cannot take the dot product of shapes ${preview([x.shape, y.shape])} on axes ${a1}, ${a2}.`);
     const norm = this.config.normalize === true;
     const X = toRows(norm ? l2normalize(x, a1, this.dtype) : x, a1);
     const Y = toRows(norm ? l2normalize(y, a2, this.dtype) : y, a2);

@@ -30,7 +30,8 @@ function identityKind(className: string, rateKey: string | null, max: number): L
         const rate = r.number(rateKey, 0);
         if (rate < 0 || rate > max) r.fail(`\`${rateKey}\` must be between 0 and ${max}, found ${rate}.`);
       }
-      if (className === 'SpatialDropout1D' && input.length !== 3) r.fail(`needs a rank-3 input (batch, timesteps, channels); its input shape is [${input.join(', ')}].`);
+      if (className === 'SpatialDropout1D' && input.length !== 3)
+        r.fail(`needs a rank-3 input (batch, timesteps, channels); its input shape is [${input.join(', ')}].`);
       return { outputShapes: [input], weights: [] };
     },
     create: (spec) => new DropoutLayer(spec),

@@ -158,7 +158,6 @@ const concatenateKind: LayerKind = {
   create: (spec) => new ConcatenateLayer(spec),
 };
 
-
 export const mergeKinds: LayerKind[] = [
   concatenateKind,
   mergeKind('Add', (a, x) => a + x),

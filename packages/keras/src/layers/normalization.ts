@@ -17,7 +17,11 @@ export class NormalizationLayer extends KernelLayer {
     const epsilon = typeof c.epsilon === 'number' ? c.epsilon : 1e-3;
     if (this.className === 'LayerNormalization') {
       const y = this.run(() =>
-        layerNormalization(x, this.weight('gamma'), this.weight('beta'), { axis: (c.axis as number | number[]) ?? -1, epsilon, rms_scaling: c.rms_scaling === true }),
+        layerNormalization(x, this.weight('gamma'), this.weight('beta'), {
+          axis: (c.axis as number | number[]) ?? -1,
+          epsilon,
+          rms_scaling: c.rms_scaling === true,
+        }),
       );
       return [{ tensor: y, mask: null }];
     }

@@ -11,7 +11,12 @@ export class Pooling1DLayer extends KernelLayer {
   call(call: ValueCall): Flow[] {
     const [x] = this.inputs(call);
     const o = this.config as Pooling1DOptions;
-    const options: Pooling1DOptions = { pool_size: o.pool_size, strides: o.strides ?? null, padding: o.padding ?? 'valid', data_format: o.data_format ?? 'channels_last' };
+    const options: Pooling1DOptions = {
+      pool_size: o.pool_size,
+      strides: o.strides ?? null,
+      padding: o.padding ?? 'valid',
+      data_format: o.data_format ?? 'channels_last',
+    };
     const f = this.className === 'MaxPooling1D' ? maxPooling1d : averagePooling1d;
     return [{ tensor: this.run(() => f(x, options)), mask: null }];
   }
@@ -29,7 +34,10 @@ export class GlobalPooling1DLayer extends KernelLayer {
   }
   call(call: ValueCall, mask: (Uint8Array | null)[] | null): Flow[] {
     const [x] = this.inputs(call);
-    const options = { data_format: (this.config.data_format as 'channels_last' | 'channels_first') ?? 'channels_last', keepdims: this.config.keepdims === true };
+    const options = {
+      data_format: (this.config.data_format as 'channels_last' | 'channels_first') ?? 'channels_last',
+      keepdims: this.config.keepdims === true,
+    };
     const y = this.run(() => (this.supportsMasking ? globalAveragePooling1d(x, mask?.[0] ?? null, options) : globalMaxPooling1d(x, options)));
     return [{ tensor: y, mask: null }];
   }

@@ -105,4 +105,3 @@ export const reshapeKinds: LayerKind[] = [
     create: (spec) => new PermuteLayer(spec),
   },
 ];
-

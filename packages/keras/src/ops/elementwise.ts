@@ -56,7 +56,7 @@ export const elementwiseOps = [
   binary('LessEqual', (x, y) => b(x <= y), true),
   binary('LogicalOr', (x, y) => b(x !== 0 || y !== 0), true),
   binary('LogicalAnd', (x, y) => b(x !== 0 && y !== 0), true),
-  binary('LogicalXor', (x, y) => b(x !== 0 !== (y !== 0)), true),
+  binary('LogicalXor', (x, y) => b((x !== 0) !== (y !== 0)), true),
   unary('LogicalNot', (x) => b(x === 0), true),
   binary('Add', (x, y) => x + y, false),
   binary('Subtract', (x, y) => x - y, false),

@@ -52,7 +52,15 @@ export function opKind(def: OpDef): LayerKind {
     className: def.className,
     op: true,
     analyze(r, call) {
-      return { outputShapes: [def.shape(r, operands((m) => r.fail(m), call))], weights: [] };
+      return {
+        outputShapes: [
+          def.shape(
+            r,
+            operands((m) => r.fail(m), call),
+          ),
+        ],
+        weights: [],
+      };
     },
     create: (spec) => new OpLayer(spec, def),
   };

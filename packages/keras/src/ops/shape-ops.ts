@@ -108,7 +108,8 @@ const convertToTensor: OpDef = {
   className: 'ConvertToTensor',
   shape(r, args) {
     const d = r.config.dtype;
-    if (d !== null && d !== undefined && d !== 'bool' && !(typeof d === 'string' && (FLOAT.has(d) || INT.has(d)))) r.unsupported(`converts to dtype ${preview(d)}.`);
+    if (d !== null && d !== undefined && d !== 'bool' && !(typeof d === 'string' && (FLOAT.has(d) || INT.has(d))))
+      r.unsupported(`converts to dtype ${preview(d)}.`);
     return one(r, args) as Shape;
   },
   run(args, config, fail) {
