@@ -41,6 +41,7 @@ import {
   sameArray,
   softmaxInPlace,
 } from './common.js';
+import { gemmRows, transposeInto } from './matmul.js';
 
 export interface AttentionMasks {
   query_mask?: Mask | null;
@@ -76,19 +77,24 @@ export function attention(
   if (mode === 'concat' && cw === null) {
     throw new KernelArgumentError(K, 'concat_score_weight', `argument 'concat_score_weight' is required with score_mode 'concat', received null`);
   }
-  return run(K, query, value, key, masks, options, (q, qo, k, ko, dim, like) => {
+  return run(K, query, value, key, masks, options, (q, qo, rows, k, ko, tv, dim, S, like) => {
     if (mode === 'dot') {
-      let s = 0;
-      for (let d = 0; d < dim; d++) s += q[qo + d] * k[ko + d];
-      s = roundTo(like, s);
-      return scale === null ? s : s * scale;
+      gemmRows(q, qo, dim, rows, dim, k, ko, dim, tv, undefined, S, 0, tv);
+      if (scale !== null) for (let e = 0; e < rows * tv; e++) S[e] = roundTo(like, S[e]) * scale;
+      return;
     }
-    let s = 0;
-    for (let d = 0; d < dim; d++) {
-      const a = roundTo(like, q[qo + d] + k[ko + d]);
-      s += Math.tanh(scale === null ? a : roundTo(like, scale * a));
+    for (let r = 0; r < rows; r++) {
+      const qr = qo + r * dim;
+      for (let j = 0; j < tv; j++) {
+        let s = 0;
+        const kj = ko + j * dim;
+        for (let d = 0; d < dim; d++) {
+          const a = roundTo(like, q[qr + d] + k[kj + d]);
+          s += Math.tanh(scale === null ? a : roundTo(like, scale * a));
+        }
+        S[r * tv + j] = (cw as number) * roundTo(like, s);
+      }
     }
-    return (cw as number) * roundTo(like, s);
   });
 }
 
@@ -108,13 +114,19 @@ export function additiveAttention(
     checkSameDtype(K, 'scale', scale, query.data);
   }
   const w = scale?.data;
-  return run(K, query, value, key, masks, options, (q, qo, k, ko, n, like) => {
-    let s = 0;
-    for (let d = 0; d < n; d++) {
-      const t = Math.tanh(roundTo(like, q[qo + d] + k[ko + d]));
-      s += w ? w[d] * t : t;
+  return run(K, query, value, key, masks, options, (q, qo, rows, k, ko, tv, n, S, like) => {
+    for (let r = 0; r < rows; r++) {
+      const qr = qo + r * n;
+      for (let j = 0; j < tv; j++) {
+        let s = 0;
+        const kj = ko + j * n;
+        for (let d = 0; d < n; d++) {
+          const t = Math.tanh(roundTo(like, q[qr + d] + k[kj + d]));
+          s += w ? w[d] * t : t;
+        }
+        S[r * tv + j] = s;
+      }
     }
-    return s;
   });
 }
 
@@ -127,8 +139,11 @@ function scalarWeight(kernel: string, name: string, t: Tensor | null, query: Ten
   return t.data[0];
 }
 
-/** The raw score of query row `qo` against key row `ko` (offsets into the flat data). */
-type Score = (q: FloatArray, qo: number, k: FloatArray, ko: number, dim: number, like: FloatArray) => number;
+/** Writes into S[r * tv + j] the raw score of query row r (rows start at `qo`) against key row j (rows start at `ko`). */
+type Score = (q: FloatArray, qo: number, rows: number, k: FloatArray, ko: number, tv: number, dim: number, S: Float64Array, like: FloatArray) => void;
+
+/** Query rows scored at once: the score block stays small (CHUNK x Tv) whatever Tq is. */
+const CHUNK = 32;
 
 function run(
   K: string,
@@ -167,29 +182,31 @@ function run(
   const like = query.data;
   const out = sameArray(like, B * Tq * dv);
   const scoresOut = options.return_attention_scores ? sameArray(like, B * Tq * Tv) : null;
-  const row = new Float64Array(Tv);
-  const acc = new Float64Array(dv);
+  const S = new Float64Array(Math.min(Tq, CHUNK) * Tv);
+  // The weights as Keras's matmul sees them (rounded to the dtype), and the value transposed per batch.
+  const probs = sameArray(like, Math.min(Tq, CHUNK) * Tv);
+  const vT = sameArray(like, Tv * dv);
   for (let n = 0; n < B; n++) {
-    for (let i = 0; i < Tq; i++) {
-      const qOff = (n * Tq + i) * dim;
-      for (let j = 0; j < Tv; j++) {
-        const kOff = (n * Tv + j) * dim;
-        let s = roundTo(like, score(like, qOff, key.data, kOff, dim, like));
-        const masked = (vMask !== null && vMask[n * Tv + j] === 0) || (causal && j > i);
-        if (masked) s = roundTo(like, s + LARGE_NEGATIVE);
-        row[j] = s;
+    transposeInto(value.data, n * Tv * dv, Tv, dv, dv, vT);
+    for (let i0 = 0; i0 < Tq; i0 += CHUNK) {
+      const rows = Math.min(CHUNK, Tq - i0);
+      score(like, (n * Tq + i0) * dim, rows, key.data, n * Tv * dim, Tv, dim, S, like);
+      for (let r = 0; r < rows; r++) {
+        const i = i0 + r;
+        const off = r * Tv;
+        for (let j = 0; j < Tv; j++) {
+          const s = roundTo(like, S[off + j]);
+          const masked = (vMask !== null && vMask[n * Tv + j] === 0) || (causal && j > i);
+          S[off + j] = masked ? roundTo(like, s + LARGE_NEGATIVE) : s;
+        }
+        softmaxInPlace(S, off, Tv);
+        if (scoresOut) scoresOut.set(S.subarray(off, off + Tv), (n * Tq + i) * Tv);
       }
-      softmaxInPlace(row, 0, Tv);
-      if (scoresOut) scoresOut.set(row, (n * Tq + i) * Tv);
-      const oOff = (n * Tq + i) * dv;
-      if (qMask !== null && qMask[n * Tq + i] === 0) continue;
-      acc.fill(0);
-      for (let j = 0; j < Tv; j++) {
-        const p = roundTo(like, row[j]);
-        const vOff = (n * Tv + j) * dv;
-        for (let c = 0; c < dv; c++) acc[c] += p * value.data[vOff + c];
-      }
-      out.set(acc, oOff);
+      probs.set(S.subarray(0, rows * Tv));
+      const oOff = (n * Tq + i0) * dv;
+      gemmRows(probs, 0, Tv, rows, Tv, vT, 0, Tv, dv, undefined, out, oOff, dv);
+      // Keras zeroes the output at masked query steps.
+      if (qMask !== null) for (let r = 0; r < rows; r++) if (qMask[n * Tq + i0 + r] === 0) out.fill(0, oOff + r * dv, oOff + (r + 1) * dv);
     }
   }
   return {

@@ -21,6 +21,7 @@
  */
 import { applyActivation, type ActivationDef } from '@gru/core';
 import { type Tensor, KernelArgumentError, checkChoice, checkInt, checkSameDtype, checkShape, checkTensor, sameArray } from './common.js';
+import { dotMany, dotMany2, transpose } from './matmul.js';
 
 const K = 'conv1d';
 
@@ -120,11 +121,22 @@ export function conv1d(x: Tensor, kernel: Tensor, bias: Tensor | null, options: 
   const Fg = F / groups;
 
   const xs = channelsLast ? x.data : swapLastTwo(x.data, B, C, L);
-  const w = kernel.data;
+  // wT[f][k][ci]: each filter's taps contiguous, so a tap range is one contiguous run.
+  const KC = KS * Cg;
+  const wT = transpose(kernel.data, KC, F);
   const b = bias?.data;
   const out = sameArray(x.data, B * Lout * F);
-  const acc = new Float64Array(F);
+  // Two output rows of float64 sums (a pair of steps shares every weight load), then activated.
+  const acc = new Float64Array(2 * F);
   const act = options.activation;
+  if (act && !act.f && !act.row) {
+    // glu halves the filters axis: Keras's output would not have `filters` channels.
+    throw new KernelArgumentError(
+      K,
+      'activation',
+      `argument 'activation' expected an elementwise or row-wise activation, received '${act.name}' (${act.unusable ?? 'not applicable here'})`,
+    );
+  }
   if (act && !act.f && !channelsLast) {
     // Keras applies a row-wise activation (softmax...) on the last axis, which is time here.
     throw new KernelArgumentError(
@@ -133,27 +145,55 @@ export function conv1d(x: Tensor, kernel: Tensor, bias: Tensor | null, options: 
       `argument 'activation' '${act.name}' is row-wise; with data_format 'channels_first' Keras applies it over time, which this kernel does not do`,
     );
   }
-  const post = act ? new Float64Array(F) : acc;
+  const post = act ? new Float64Array(2 * F) : acc;
+  const emit = (from: number, to: number): void => {
+    if (act) applyActivation(act, acc, post, from, F);
+    for (let f = 0; f < F; f++) out[to + f] = post[from + f];
+  };
+  // With one group and no dilation the taps' inputs are one contiguous run of the input too.
+  const contiguous = groups === 1 && dilation === 1;
+  const tapsFrom = (t: number): number => {
+    const start = t * strides - left;
+    return start >= 0 ? 0 : Math.ceil(-start / dilation);
+  };
+  const tapsTo = (t: number): number => Math.min(KS, Math.floor((L - 1 - (t * strides - left)) / dilation) + 1);
   for (let n = 0; n < B; n++) {
     const xBase = n * L * C;
     for (let t = 0; t < Lout; t++) {
-      for (let f = 0; f < F; f++) acc[f] = b ? b[f] : 0;
       const start = t * strides - left;
-      for (let k = 0; k < KS; k++) {
-        const pos = start + k * dilation;
-        if (pos < 0 || pos >= L) continue;
-        const xRow = xBase + pos * C;
-        for (let g = 0; g < groups; g++) {
-          const f0 = g * Fg;
-          for (let ci = 0; ci < Cg; ci++) {
-            const xv = xs[xRow + g * Cg + ci];
-            const wRow = (k * Cg + ci) * F + f0;
-            for (let f = 0; f < Fg; f++) acc[f0 + f] += xv * w[wRow + f];
+      const kLo = tapsFrom(t);
+      const kHi = tapsTo(t);
+      if (contiguous && kLo === 0 && kHi === KS && t + 1 < Lout && tapsTo(t + 1) === KS) {
+        const row = (n * Lout + t) * F;
+        // Without an activation the sums are stored (and rounded) straight into the output.
+        if (act) {
+          dotMany2(xs, xBase + start * C, xBase + (start + strides) * C, KC, wT, 0, KC, F, b, acc, 0, F);
+          emit(0, row);
+          emit(F, row + F);
+        } else {
+          dotMany2(xs, xBase + start * C, xBase + (start + strides) * C, KC, wT, 0, KC, F, b, out, row, row + F);
+        }
+        t++;
+      } else if (contiguous) {
+        const row = (n * Lout + t) * F;
+        const from = xBase + (start + kLo) * C;
+        const count = Math.max(kHi - kLo, 0) * C;
+        if (act) {
+          dotMany(xs, from, count, wT, kLo * C, KC, F, b, 0, acc, 0);
+          emit(0, row);
+        } else {
+          dotMany(xs, from, count, wT, kLo * C, KC, F, b, 0, out, row);
+        }
+      } else {
+        for (let f = 0; f < F; f++) acc[f] = b ? b[f] : 0;
+        for (let k = kLo; k < kHi; k++) {
+          const xRow = xBase + (start + k * dilation) * C;
+          for (let g = 0; g < groups; g++) {
+            dotMany(xs, xRow + g * Cg, Cg, wT, g * Fg * KC + k * Cg, KC, Fg, acc, g * Fg, acc, g * Fg);
           }
         }
+        emit(0, (n * Lout + t) * F);
       }
-      if (act) applyActivation(act, acc, post, 0, F);
-      out.set(post, (n * Lout + t) * F);
     }
   }
   const data = channelsLast ? out : swapLastTwo(out, B, Lout, F);

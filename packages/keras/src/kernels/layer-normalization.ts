@@ -85,28 +85,33 @@ export function layerNormalization(x: Tensor, gamma: Tensor | null, beta: Tensor
   const index = trailing ? null : groupIndex(x.shape, axes);
   const g = gamma?.data;
   const b = rms ? undefined : beta?.data;
+  const f32 = !(xs instanceof Float64Array);
   for (let grp = 0; grp < groups; grp++) {
     const base = grp * N;
     let sum = 0;
-    for (let j = 0; j < N; j++) sum += xs[index ? index[base + j] : base + j];
+    if (index) for (let j = 0; j < N; j++) sum += xs[index[base + j]];
+    else for (let j = base; j < base + N; j++) sum += xs[j];
     const exactMean = sum / N;
     let sumSq = 0;
     for (let j = 0; j < N; j++) {
       const d = xs[index ? index[base + j] : base + j] - exactMean;
       sumSq += d * d;
     }
-    const mean = roundTo(xs, exactMean);
+    const mean = f32 ? Math.fround(exactMean) : exactMean;
     const rsqrt = roundTo(xs, 1 / Math.sqrt(roundTo(xs, sumSq / N + eps)));
     for (let j = 0; j < N; j++) {
       const at = index ? index[base + j] : base + j;
       if (rms) {
-        const y = roundTo(xs, xs[at] * rsqrt);
+        const y = f32 ? Math.fround(xs[at] * rsqrt) : xs[at] * rsqrt;
         out[at] = g ? y * g[j] : y;
         continue;
       }
-      const inv = g ? roundTo(xs, rsqrt * g[j]) : rsqrt;
-      let res = roundTo(xs, -mean * inv);
-      if (b) res = roundTo(xs, res + b[j]);
+      // Keras's float32 steps: inv = rsqrt * gamma, res = beta - mean * inv, y = x * inv + res.
+      let inv = g ? rsqrt * g[j] : rsqrt;
+      if (f32) inv = Math.fround(inv);
+      let res = -mean * inv;
+      if (f32) res = Math.fround(res);
+      if (b) res = f32 ? Math.fround(res + b[j]) : res + b[j];
       out[at] = xs[at] * inv + res;
     }
   }

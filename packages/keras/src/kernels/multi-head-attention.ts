@@ -14,7 +14,9 @@
  *     every bias absent when use_bias=false. N = num_heads.
  *   masks: query_mask (batch, Tq), value_mask (batch, Tv), key_mask (batch, Tv; only when a key is
  *     given, as Keras fills it from the key tensor), attention_mask (batch, Tq, Tv), any of them null.
- *     In a Keras graph query/value/key masks are the Keras masks of those tensors.
+ *     In a Keras graph query/value/key masks are the Keras masks of those tensors. Keras 3.15.1's call
+ *     reads the query's mask from the tensor and ignores an explicit query_mask= argument; explicit
+ *     value_mask=/key_mask= arguments win over the tensors' masks.
  *   options (Keras config and call names): num_heads, key_dim, value_dim (default key_dim),
  *     output_shape (int or list; default null), use_bias, use_gate, sliding_window, attention_axes
  *     (null, or the default axis for rank 3: 1 / [1] / -2 / [-2]), dropout (unused at inference but it
@@ -29,7 +31,7 @@
  * scores Keras calls ops.dot_product_attention, whose softmax gives such a row uniform weights; with
  * dropout > 0 or return_attention_scores it runs its Softmax layer, which zeroes masked weights after
  * the softmax, so such a row attends to nothing (its output is the output bias alone). Masked query
- * rows are fully masked rows. Then, per head, weights @ V; with use_gate, times sigmoid(query @ gate);
+ * rows are fully masked rows (tf.keras 2 never zeroes: see zero_masked_weights). Then, per head, weights @ V; with use_gate, times sigmoid(query @ gate);
  * then the output projection over (heads, value_dim).
  */
 import {
@@ -48,6 +50,7 @@ import {
   sameArray,
   softmaxInPlace,
 } from './common.js';
+import { gemmRows, matmulRows, transpose, transposeInto } from './matmul.js';
 
 const K = 'multiHeadAttention';
 
@@ -84,6 +87,12 @@ export interface MultiHeadAttentionOptions {
   dropout?: number;
   use_causal_mask?: boolean;
   return_attention_scores?: boolean;
+  /**
+   * Whether masked attention weights are zeroed after the softmax. Default: Keras 3's rule
+   * (dropout > 0 or return_attention_scores). tf.keras 2 files: pass false (its Softmax adds -1e9 to
+   * masked scores and never zeroes).
+   */
+  zero_masked_weights?: boolean;
 }
 
 export interface MultiHeadAttentionResult {
@@ -138,17 +147,9 @@ function checkAttentionAxes(v: MultiHeadAttentionOptions['attention_axes']): voi
 }
 
 /** x (rows, din) @ w (din, dout) + b, each value rounded to the dtype as Keras's EinsumDense output is. */
-function affine(x: FloatArray, rows: number, din: number, w: FloatArray, b: FloatArray | undefined, dout: number, acc: Float64Array): FloatArray {
+function affine(x: FloatArray, rows: number, din: number, w: FloatArray, b: FloatArray | undefined, dout: number): FloatArray {
   const out = sameArray(x, rows * dout);
-  for (let r = 0; r < rows; r++) {
-    for (let j = 0; j < dout; j++) acc[j] = b ? b[j] : 0;
-    for (let k = 0; k < din; k++) {
-      const xv = x[r * din + k];
-      const row = k * dout;
-      for (let j = 0; j < dout; j++) acc[j] += xv * w[row + j];
-    }
-    for (let j = 0; j < dout; j++) out[r * dout + j] = acc[j];
-  }
+  matmulRows(x, rows, din, transpose(w, din, dout), b, dout, out);
   return out;
 }
 
@@ -229,61 +230,63 @@ export function multiHeadAttention(
   const causal = options.use_causal_mask === true;
   const returnScores = options.return_attention_scores === true;
   // Keras's Softmax-layer path (dropout or returned scores) zeroes masked weights; its fused path does not.
-  const zeroMasked = returnScores || (options.dropout ?? 0) > 0;
+  const zeroMasked = options.zero_masked_weights ?? (returnScores || (options.dropout ?? 0) > 0);
 
-  const scratch = new Float64Array(Math.max(N * kd, N * vd, P, Tv, 1));
-  const Q = affine(like, B * Tq, dq, w.query_kernel.data, w.query_bias?.data, N * kd, scratch);
-  const Kp = affine(key.data, B * Tv, dk, w.key_kernel.data, w.key_bias?.data, N * kd, scratch);
-  const V = affine(value.data, B * Tv, dv, w.value_kernel.data, w.value_bias?.data, N * vd, scratch);
-  const G = useGate ? affine(like, B * Tq, dq, (w.gate_kernel as Tensor).data, w.gate_bias?.data, N * vd, scratch) : null;
+  const Q = affine(like, B * Tq, dq, w.query_kernel.data, w.query_bias?.data, N * kd);
+  const Kp = affine(key.data, B * Tv, dk, w.key_kernel.data, w.key_bias?.data, N * kd);
+  const V = affine(value.data, B * Tv, dv, w.value_kernel.data, w.value_bias?.data, N * vd);
+  const G = useGate ? affine(like, B * Tq, dq, (w.gate_kernel as Tensor).data, w.gate_bias?.data, N * vd) : null;
   const scale = roundTo(like, 1 / Math.sqrt(kd));
 
   const O = sameArray(like, B * Tq * N * vd);
   const scoresOut = returnScores ? sameArray(like, B * N * Tq * Tv) : null;
-  const row = new Float64Array(Tv);
+  // Query rows are scored CHUNK at a time so that the score block stays small whatever Tq is.
+  const CHUNK = 32;
+  const S = new Float64Array(Math.min(Tq, CHUNK) * Tv);
   const keep = new Uint8Array(Tv);
-  const acc = new Float64Array(vd);
+  // The weights as Keras's einsum sees them (rounded to the dtype), and each head's value transposed.
+  const probs = sameArray(like, Math.min(Tq, CHUNK) * Tv);
+  const vT = sameArray(like, Tv * vd);
+  const qStride = N * kd;
+  const oStride = N * vd;
   for (let n = 0; n < B; n++) {
-    for (let i = 0; i < Tq; i++) {
-      const qKeep = qMask === null || qMask[n * Tq + i] !== 0;
-      for (let j = 0; j < Tv; j++) {
-        keep[j] = Number(
-          qKeep &&
-            (vMask === null || vMask[n * Tv + j] !== 0) &&
-            (kMask === null || kMask[n * Tv + j] !== 0) &&
-            (aMask === null || aMask[(n * Tq + i) * Tv + j] !== 0) &&
-            (!causal || j <= i) &&
-            (window === null || Math.abs(i - j) < window),
-        );
-      }
-      for (let h = 0; h < N; h++) {
-        const qOff = ((n * Tq + i) * N + h) * kd;
-        for (let j = 0; j < Tv; j++) {
-          if (!keep[j]) {
-            row[j] = LARGE_NEGATIVE;
-            continue;
+    for (let h = 0; h < N; h++) {
+      transposeInto(V, (n * Tv * N + h) * vd, Tv, vd, oStride, vT);
+      for (let i0 = 0; i0 < Tq; i0 += CHUNK) {
+        const rows = Math.min(CHUNK, Tq - i0);
+        gemmRows(Q, ((n * Tq + i0) * N + h) * kd, qStride, rows, kd, Kp, (n * Tv * N + h) * kd, qStride, Tv, undefined, S, 0, Tv);
+        for (let r = 0; r < rows; r++) {
+          const i = i0 + r;
+          const off = r * Tv;
+          const qKeep = qMask === null || qMask[n * Tq + i] !== 0;
+          for (let j = 0; j < Tv; j++) {
+            keep[j] = Number(
+              qKeep &&
+                (vMask === null || vMask[n * Tv + j] !== 0) &&
+                (kMask === null || kMask[n * Tv + j] !== 0) &&
+                (aMask === null || aMask[(n * Tq + i) * Tv + j] !== 0) &&
+                (!causal || j <= i) &&
+                (window === null || Math.abs(i - j) < window),
+            );
+            // Keras replaces masked scores by -1e9 (a fully masked row is then uniform before any zeroing).
+            S[off + j] = keep[j] ? roundTo(like, S[off + j] * scale) : LARGE_NEGATIVE;
           }
-          const kOff = ((n * Tv + j) * N + h) * kd;
-          let s = 0;
-          for (let d = 0; d < kd; d++) s += Q[qOff + d] * Kp[kOff + d];
-          row[j] = roundTo(like, s * scale);
+          softmaxInPlace(S, off, Tv);
+          for (let j = 0; j < Tv; j++) probs[off + j] = zeroMasked && !keep[j] ? 0 : S[off + j];
+          if (scoresOut) scoresOut.set(probs.subarray(off, off + Tv), ((n * N + h) * Tq + i) * Tv);
         }
-        softmaxInPlace(row, 0, Tv);
-        if (zeroMasked) for (let j = 0; j < Tv; j++) if (!keep[j]) row[j] = 0;
-        if (scoresOut) scoresOut.set(row, ((n * N + h) * Tq + i) * Tv);
-        acc.fill(0);
-        for (let j = 0; j < Tv; j++) {
-          const p = roundTo(like, row[j]);
-          const vOff = ((n * Tv + j) * N + h) * vd;
-          for (let c = 0; c < vd; c++) acc[c] += p * V[vOff + c];
+        const oOff = ((n * Tq + i0) * N + h) * vd;
+        gemmRows(probs, 0, Tv, rows, Tv, vT, 0, Tv, vd, undefined, O, oOff, oStride);
+        if (G) {
+          for (let r = 0; r < rows; r++) {
+            const o = oOff + r * oStride;
+            for (let c = 0; c < vd; c++) O[o + c] = O[o + c] * sigmoid(G[o + c]);
+          }
         }
-        const oOff = ((n * Tq + i) * N + h) * vd;
-        if (G) for (let c = 0; c < vd; c++) O[oOff + c] = roundTo(like, acc[c]) * sigmoid(G[oOff + c]);
-        else O.set(acc, oOff);
       }
     }
   }
-  const out = affine(O, B * Tq, N * vd, w.output_kernel.data, w.output_bias?.data, P, scratch);
+  const out = affine(O, B * Tq, N * vd, w.output_kernel.data, w.output_bias?.data, P);
   return {
     output: { shape: [B, Tq, ...outDims], data: out },
     scores: scoresOut ? { shape: [B, N, Tq, Tv], data: scoresOut } : null,

@@ -1,4 +1,4 @@
-import type { Tensor } from '@gru/core';
+import { activationDef, type Tensor } from '@gru/core';
 import { describe, expect, it } from 'vitest';
 import { additiveAttention, attention } from '../../src/kernels/attention.js';
 import { batchNormalization } from '../../src/kernels/batch-normalization.js';
@@ -42,6 +42,12 @@ describe('kernels refuse bad arguments with errors naming the argument, the expe
     expectArgError(() => conv1d(x, f32([3, 4, 2]), null, { strides: 0 }), 'strides', 'integer >= 1', 'received 0');
     expectArgError(() => conv1d(x, f32([3, 4, 2]), null, { strides: [1, 2] }), 'strides', 'list of one integer', 'list of 2');
     expectArgError(() => conv1d({ shape: [2, 7, 4], data: new Float32Array(5) }, f32([3, 4, 2]), null), 'x', '56 values', 'but 5 values');
+    expectArgError(() => conv1d(x, f32([3, 4, 2]), null, { activation: activationDef('glu') }), 'activation', "'glu'");
+    expectArgError(
+      () => conv1d(f32([1, 4, 7]), f32([3, 4, 2]), null, { data_format: 'channels_first', activation: activationDef('softmax') }),
+      'activation',
+      'over time',
+    );
   });
 
   it('pooling and global pooling', () => {

@@ -78,3 +78,34 @@ describe('multiHeadAttention matches Keras 3.15.1 MultiHeadAttention', () => {
     });
   }
 });
+
+describe('multiHeadAttention: masked rows', () => {
+  it('zero_masked_weights overrides the code path Keras 3 would take (tf.keras 2 never zeroes)', () => {
+    const c = loadFixture<AttentionCase>('multi_head_attention.json').find((k) => k.name === 'empty_row_scores_zeroed') as AttentionCase;
+    const cfg = c.config as unknown as MultiHeadAttentionOptions;
+    const weights = multiHeadAttentionWeights(
+      c.weights.map((w) => tensor(w, c.dtype)),
+      cfg,
+    );
+    const run = (zero?: boolean) =>
+      multiHeadAttention(
+        tensor(c.q, c.dtype),
+        tensor(c.v, c.dtype),
+        null,
+        weights,
+        { query_mask: mask(c.q_mask), value_mask: mask(c.v_mask) },
+        {
+          ...cfg,
+          return_attention_scores: true,
+          zero_masked_weights: zero,
+        },
+      );
+    const zeroed = run().scores as { data: Float32Array };
+    const kept = run(false).scores as { data: Float32Array };
+    // Batch 1 has every value step masked: Keras 3's Softmax path gives zeros, the other uniform weights.
+    const Tv = c.v.shape[1];
+    const start = 1 * cfg.num_heads * c.q.shape[1] * Tv;
+    expect(Array.from(zeroed.data.subarray(start, start + Tv))).toEqual(new Array(Tv).fill(0));
+    expect(Array.from(kept.data.subarray(start, start + Tv))).toEqual(new Array(Tv).fill(1 / Tv));
+  });
+});
