@@ -1,5 +1,5 @@
 import type { Tensor } from '@gru/core';
-import type { CallOf, Shape, WeightSpec } from '../config/spec.js';
+import type { CallOf, LayerSpec, Shape, WeightSpec } from '../config/spec.js';
 import type { ConfigReader } from '../config/values.js';
 import { preview } from '../io/json.js';
 import { additiveAttention, attention } from '../kernels/attention.js';
@@ -7,7 +7,7 @@ import { multiHeadAttention, multiHeadAttentionWeights } from '../kernels/multi-
 import { type Flow, tensorArgs, type ValueCall } from './base.js';
 import { choice } from './conv1d.js';
 import { KernelLayer } from './kernel-layer.js';
-import { isBool, type LayerKind } from './kind.js';
+import { type Compat, isBool, type LayerKind, type Weights } from './kind.js';
 
 const ATTENTION_KWARGS = { return_attention_scores: isBool, use_causal_mask: isBool };
 
@@ -93,6 +93,13 @@ export const additiveAttentionKind: LayerKind = {
  */
 export class MultiHeadAttentionLayer extends KernelLayer {
   override readonly supportsMasking = true;
+  constructor(
+    spec: LayerSpec,
+    weights: Weights,
+    private readonly compat: Compat,
+  ) {
+    super(spec, weights);
+  }
   call(call: ValueCall): Flow[] {
     const flows = tensorArgs(call);
     const [q, v, k] = this.inputs(call);
@@ -124,6 +131,8 @@ export class MultiHeadAttentionLayer extends KernelLayer {
         dropout: typeof c.dropout === 'number' ? c.dropout : 0,
         use_causal_mask: call.kwargs.use_causal_mask === true,
         return_attention_scores: call.kwargs.return_attention_scores === true,
+        // tf.keras 2 never zeroes the weights of fully masked rows; Keras 3 does on some code paths (the kernel picks).
+        ...(this.compat === 'keras2' ? { zero_masked_weights: false } : {}),
       }),
     );
     return r.scores
@@ -180,5 +189,5 @@ export const multiHeadAttentionKind: LayerKind = {
     if (call.kwargs.return_attention_scores === true) outputs.push([q[0], N, q[1], v[1]]);
     return { outputShapes: outputs, weights };
   },
-  create: (spec, weights) => new MultiHeadAttentionLayer(spec, weights),
+  create: (spec, weights, compat) => new MultiHeadAttentionLayer(spec, weights, compat),
 };
