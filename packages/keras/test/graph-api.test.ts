@@ -170,3 +170,20 @@ describe('bad graphs get clear errors', () => {
     await expect(loadModel(weightsOf('multi_io'), { config: merge })).rejects.toThrow(/layer 'add' \(Add\): inputs must have equal shapes/);
   });
 });
+
+describe('the runner frees each value after its last reader', () => {
+  const peakOf = (model: unknown) => (model as { runner: { peak: number } }).runner.peak;
+
+  it('a chain holds at most one value between layers; a graph holds only what later calls still read', async () => {
+    const chain = await loadModel(join(GRAPH, 'simple_1d.keras'));
+    await chain.predict(fixture('simple_1d').inputs[0]);
+    expect(peakOf(chain)).toBe(1);
+    const graph = await loadModel(join(GRAPH, 'multi_io.keras'));
+    await graph.predictOutputs(fixture('multi_io').inputs);
+    // 38 calls (layers and op nodes); at the widest point the merges' two inputs, the mask
+    // plumbing and the merged results are alive together, far fewer than every value.
+    const calls = (graph as unknown as { spec: { nodes: unknown[] } }).spec.nodes.length;
+    expect(peakOf(graph)).toBeGreaterThan(2);
+    expect(peakOf(graph)).toBeLessThan(calls / 2);
+  });
+});

@@ -32,6 +32,12 @@ function tensorArgumentCount(call: ValueCall): number {
  */
 export class GraphRunner {
   private readonly uses = new Map<TensorKey, number>();
+  private peakValues = 0;
+
+  /** The most values the last run held at once (inputs and layer outputs not yet read for the last time). */
+  get peak(): number {
+    return this.peakValues;
+  }
 
   constructor(
     private readonly spec: ModelSpec,
@@ -69,11 +75,13 @@ export class GraphRunner {
   }
 
   private start(inputs: Flow[]): Map<TensorKey, { flow: Flow; left: number }> {
+    this.peakValues = 0;
     const values = new Map<TensorKey, { flow: Flow; left: number }>();
     inputs.forEach((flow, i) => {
       const left = this.uses.get(`in:${i}`) ?? 0;
       if (left) values.set(`in:${i}`, { flow, left });
     });
+    this.peakValues = values.size;
     return values;
   }
 
@@ -115,6 +123,7 @@ export class GraphRunner {
       const left = this.uses.get(k) ?? 0;
       if (left) values.set(k, { flow: flows[t], left });
     });
+    this.peakValues = Math.max(this.peakValues, values.size);
   }
 
   private outputs(values: Map<TensorKey, { flow: Flow; left: number }>): Flow[] {
