@@ -1,40 +1,26 @@
 import { GruError, toTensor, type GRU, type Tensor, type TensorLike } from '@gru/core';
-import type { ModelFormat, ModelSpec, ParsedModel, Shape } from './config/spec.js';
+import type { InputSpec, ModelFormat, ModelSpec, ParsedModel, Shape } from './config/spec.js';
 import { formatShape } from './errors.js';
-import { type ModelLayer, weightTensor, type CallContext, type Flow } from './layers/base.js';
+import { GraphRunner } from './graph/run.js';
+import { summarize } from './graph/summary.js';
+import type { CallContext, Flow, ModelLayer } from './layers/base.js';
 import { BidirectionalLayer } from './layers/bidirectional.js';
-import { DenseLayer } from './layers/dense.js';
 import { GruLayer } from './layers/gru.js';
-import { DropoutLayer, EmbeddingLayer, MaskingLayer } from './layers/simple.js';
+import { kindOf } from './layers/registry.js';
 
 export interface PredictOptions {
   /** Run every GRU on this registered backend only (default: the model's, else the best available). */
   backend?: string;
 }
 
+/** What `predict` takes: one input, a list in the model's input order, or an object keyed by input name. */
+export type ModelInputs = TensorLike | TensorLike[] | Record<string, TensorLike>;
+
 const INT_DTYPES = new Set(['int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'bool']);
 
-function createLayer(spec: ModelSpec['layers'][number], weights: (Float32Array | Float64Array)[], compat: ModelSpec['compat']): ModelLayer {
-  const tensors = () => spec.weights.map((w, i) => weightTensor(weights[i], w.shape, spec.dtype));
-  switch (spec.className) {
-    case 'GRU':
-      return new GruLayer(spec, weights, compat);
-    case 'Bidirectional':
-      return new BidirectionalLayer(spec, weights, compat);
-    case 'Dense':
-      return new DenseLayer(spec, tensors(), compat);
-    case 'Embedding':
-      return new EmbeddingLayer(spec, tensors());
-    case 'Masking':
-      return new MaskingLayer(spec);
-    case 'Dropout':
-      return new DropoutLayer(spec);
-  }
-}
-
 /**
- * A Keras model loaded from a file: a linear chain of layers whose GRUs are @gru/core layers.
- * `predict` runs the whole model; `getGRU(name)` hands out a GRU to use on its own.
+ * A Keras model loaded from a file: a graph of layers (Sequential or Functional) whose GRUs are
+ * @gru/core layers. `predict` runs the whole model; `getGRU(name)` hands out a GRU to use on its own.
  */
 export class KerasModel {
   readonly name: string;
@@ -42,10 +28,15 @@ export class KerasModel {
   readonly kerasVersion: string;
   /** 'keras2' when the file came from Keras 2 (whose 'hard_sigmoid' is clip(0.2x + 0.5, 0, 1)). */
   readonly compat: ModelSpec['compat'];
+  /** The first input's shape and dtype (see `inputs` for every input). */
   readonly inputShape: Shape;
   readonly inputDtype: string;
+  readonly inputs: readonly InputSpec[];
+  /** The model's layers in Keras's `model.layers` order (InputLayers and op nodes left out). */
   readonly layers: readonly ModelLayer[];
+  private readonly all: ModelLayer[];
   private readonly spec: ModelSpec;
+  private readonly runner: GraphRunner;
   private readonly defaultBackend: string | undefined;
 
   constructor(parsed: ParsedModel, options: { backend?: string } = {}) {
@@ -55,15 +46,18 @@ export class KerasModel {
     this.format = parsed.format;
     this.kerasVersion = spec.kerasVersion;
     this.compat = spec.compat;
+    this.inputs = spec.inputs.map((i) => ({ name: i.name, shape: [...i.shape], dtype: i.dtype }));
     this.inputShape = [...spec.input.shape];
     this.inputDtype = spec.input.dtype;
-    this.layers = spec.layers.map((l, i) => createLayer(l, parsed.weights[i], spec.compat));
+    this.all = spec.layers.map((l, i) => (kindOf(l.className, l.op) as NonNullable<ReturnType<typeof kindOf>>).create(l, parsed.weights[i], spec.compat));
+    this.layers = this.all.filter((_, i) => !spec.layers[i].op);
+    this.runner = new GraphRunner(spec, this.all);
     this.defaultBackend = options.backend;
   }
 
-  /** Output shapes (null = any size); two for a model ending in Bidirectional(merge_mode=None). */
+  /** Output shapes (null = any size), one per output. */
   get outputShapes(): Shape[] {
-    return this.layers.length ? this.layers[this.layers.length - 1].outputShapes.map((s) => [...s]) : [[...this.inputShape]];
+    return this.spec.outputShapes.map((s) => [...s]);
   }
 
   get parameterCount(): number {
@@ -83,17 +77,18 @@ export class KerasModel {
 
   /**
    * Every GRU of the model by its Keras name: GRU layers by their own name, and the two inside a
-   * Bidirectional by theirs ('forward_gru', 'backward_gru').
+   * Bidirectional by theirs ('forward_gru', 'backward_gru'), wrapped ones included.
    */
   get grus(): Map<string, GRU> {
     const out = new Map<string, GRU>();
-    for (const l of this.layers) {
+    const visit = (l: ModelLayer) => {
       if (l instanceof GruLayer) out.set(l.name, l.gru);
       else if (l instanceof BidirectionalLayer) {
         out.set(l.forwardLayer.name, l.forwardLayer);
         out.set(l.backwardLayer.name, l.backwardLayer);
-      }
-    }
+      } else if ('inner' in l && l.inner) visit(l.inner as ModelLayer);
+    };
+    this.layers.forEach(visit);
     return out;
   }
 
@@ -104,29 +99,25 @@ export class KerasModel {
     return gru;
   }
 
-  /** Keras's `model.predict(x)` for a single-output model: x is `{shape, data}` or nested arrays. */
-  async predict(x: TensorLike, options: PredictOptions = {}): Promise<Tensor> {
+  /** Keras's `model.predict(x)` for a single-output model: x is `{shape, data}` or nested arrays (a list or `{name: x}` for several inputs). */
+  async predict(x: ModelInputs, options: PredictOptions = {}): Promise<Tensor> {
     return this.single(await this.predictOutputs(x, options));
   }
 
   /** `predict` on the synchronous path (GRUs run on backends that are loaded and synchronous). */
-  predictSync(x: TensorLike, options: PredictOptions = {}): Tensor {
+  predictSync(x: ModelInputs, options: PredictOptions = {}): Tensor {
     return this.single(this.predictOutputsSync(x, options));
   }
 
-  /** All outputs: one, or two for a model ending in Bidirectional(merge_mode=None). */
-  async predictOutputs(x: TensorLike, options: PredictOptions = {}): Promise<Tensor[]> {
+  /** Every output, in the model's output order. */
+  async predictOutputs(x: ModelInputs, options: PredictOptions = {}): Promise<Tensor[]> {
     const ctx = this.context(options);
-    let flow = this.inputFlow(x);
-    for (const layer of this.layers) flow = await layer.apply(flow, ctx);
-    return outputsOf(flow);
+    return (await this.runner.run(this.inputFlows(x), ctx)).map((f) => f.tensor);
   }
 
-  predictOutputsSync(x: TensorLike, options: PredictOptions = {}): Tensor[] {
+  predictOutputsSync(x: ModelInputs, options: PredictOptions = {}): Tensor[] {
     const ctx = this.context(options);
-    let flow = this.inputFlow(x);
-    for (const layer of this.layers) flow = layer.applySync(flow, ctx);
-    return outputsOf(flow);
+    return this.runner.runSync(this.inputFlows(x), ctx).map((f) => f.tensor);
   }
 
   /** Resets the state of stateful GRUs (Keras's `reset_states()`). */
@@ -136,19 +127,12 @@ export class KerasModel {
 
   /** Frees backend memory (native or GPU) held by the model's GRUs. The model stays usable. */
   dispose(): void {
-    for (const l of this.layers) l.dispose();
+    for (const l of this.all) l.dispose();
   }
 
-  /** A Keras-like one-line-per-layer summary. */
+  /** The model's summary as Keras prints it: layer (type), output shape, params, connected to. */
   summary(): string {
-    const rows = [`Model: "${this.name}" (${this.spec.className}, Keras ${this.kerasVersion}, ${this.format})`];
-    rows.push(`  input  ${formatShape(this.inputShape)} ${this.inputDtype}`);
-    for (const l of this.layers) {
-      const params = l.getWeights().reduce((n, w) => n + w.data.length, 0);
-      rows.push(`  ${l.name} (${l.className})  -> ${l.outputShapes.map(formatShape).join(' + ')}  params: ${params}`);
-    }
-    rows.push(`Total params: ${this.parameterCount}`);
-    return rows.join('\n');
+    return summarize(this.spec, this.format);
   }
 
   private context(options: PredictOptions): CallContext {
@@ -167,28 +151,55 @@ export class KerasModel {
     return outputs[0];
   }
 
-  /** Converts x as Keras converts inputs to the Input's dtype, and checks its shape against the model's. */
-  private inputFlow(x: TensorLike): Flow {
-    const t = toTensor(x, 'x', 'float64');
-    const want = this.inputShape;
-    if (t.shape.length !== want.length || t.shape.some((d, i) => want[i] !== null && want[i] !== d)) {
-      throw new GruError('ValueError', `Model '${this.name}' expects input of shape ${formatShape(want)} (null: any size), received ${formatShape(t.shape)}.`);
+  /** The inputs in model order, from one input, a list, or an object keyed by input name. */
+  private inputFlows(x: ModelInputs): Flow[] {
+    const inputs = this.spec.inputs;
+    const names = inputs.map((i) => i.name);
+    const isDict = x !== null && typeof x === 'object' && !Array.isArray(x) && !('shape' in x && 'data' in x);
+    if (isDict) {
+      const given = Object.keys(x);
+      const extra = given.filter((k) => !names.includes(k));
+      const missing = names.filter((n) => !given.includes(n));
+      if (extra.length || missing.length) {
+        throw new GruError(
+          'ValueError',
+          `Model '${this.name}' takes inputs ${names.map((n) => `'${n}'`).join(', ')}; received keys ${given.map((n) => `'${n}'`).join(', ') || 'none'}.`,
+        );
+      }
+      return inputs.map((inp) => this.inputFlow((x as Record<string, TensorLike>)[inp.name], inp, `x['${inp.name}']`));
     }
-    const dtype = this.inputDtype;
+    if (inputs.length === 1) return [this.inputFlow(x as TensorLike, inputs[0], 'x')];
+    if (!Array.isArray(x) || x.length !== inputs.length) {
+      throw new GruError(
+        'ValueError',
+        `Model '${this.name}' has ${inputs.length} inputs (${names.join(', ')}); pass a list of ${inputs.length} tensors or an object keyed by input name, received ${Array.isArray(x) ? `a list of ${x.length}` : typeof x}.`,
+      );
+    }
+    return inputs.map((inp, i) => this.inputFlow((x as TensorLike[])[i], inp, `x[${i}]`));
+  }
+
+  /** Converts x as Keras converts inputs to the Input's dtype, and checks its shape against the model's. */
+  private inputFlow(x: TensorLike, input: InputSpec, what: string): Flow {
+    const t = toTensor(x, what, 'float64');
+    const want = input.shape;
+    const which = this.spec.inputs.length > 1 ? `input '${input.name}'` : 'input';
+    if (t.shape.length !== want.length || t.shape.some((d, i) => want[i] !== null && want[i] !== d)) {
+      throw new GruError(
+        'ValueError',
+        `Model '${this.name}' expects ${which} of shape ${formatShape(want)} (null: any size), received ${formatShape(t.shape)}.`,
+      );
+    }
+    const dtype = input.dtype;
     let data: Float32Array | Float64Array;
     if (dtype === 'float64') data = t.data;
     else if (INT_DTYPES.has(dtype)) {
       data = new Float64Array(t.data.length);
       for (let i = 0; i < data.length; i++) {
         const v = t.data[i];
-        if (!Number.isFinite(v)) throw new GruError('ValueError', `Model '${this.name}' takes ${dtype} input; x holds ${v} at flat index ${i}.`);
-        data[i] = Math.trunc(v);
+        if (!Number.isFinite(v)) throw new GruError('ValueError', `Model '${this.name}' takes ${dtype} input; ${what} holds ${v} at flat index ${i}.`);
+        data[i] = dtype === 'bool' ? (v !== 0 ? 1 : 0) : Math.trunc(v);
       }
     } else data = Float32Array.from(t.data);
     return { tensor: { shape: t.shape, data }, mask: null };
   }
-}
-
-function outputsOf(flow: Flow): Tensor[] {
-  return flow.second ? [flow.tensor, flow.second] : [flow.tensor];
 }

@@ -90,7 +90,14 @@ const readJson = (path) => JSON.parse(readFileSync(path, 'utf8'));
 /** The inputs of one target: a generator of [bytes, options] for loadModel. */
 function inputs() {
   const r = rng(target.seed);
-  const input = readJson(join(fixtures, target.json)).input;
+  const ref = readJson(join(fixtures, target.json));
+  const input = ref.input ?? (ref.inputs.length === 1 ? ref.inputs[0] : ref.inputs);
+  if (target.kind === 'config') {
+    // The weights stay; the model config (graph, calls, layer options) is mutated as text.
+    const bytes = readBytes(join(fixtures, target.file));
+    const text = JSON.stringify(ref.model_config);
+    return { input, next: () => [bytes, { config: mutateJson(text, r) }] };
+  }
   if (target.kind === 'tfjs') {
     const dir = join(fixtures, target.file);
     const text = readFileSync(join(dir, 'model.json'), 'utf8');
@@ -124,6 +131,12 @@ const scratch = mkdtempSync(join(tmpdir(), 'gru-keras-fuzz-'));
 const limits = { maxParameters: 1 << 20, maxBytes: 8 << 20 };
 
 const { input, next } = inputs();
+/**
+ * For mutated configs, an engine error (a TypeError from reading a missing field, a RangeError from
+ * an impossible allocation) is a crash, not a clear refusal: the loader must name what is wrong.
+ */
+const ENGINE_ERRORS = new Set(['TypeError', 'RangeError', 'ReferenceError']);
+const strict = target.kind === 'config';
 const stats = { count: target.count, loaded: 0, refused: 0, slowestMs: 0, problems: [], messages: {} };
 for (let i = 0; i < target.count; i++) {
   const [bytes, options] = next();
@@ -137,15 +150,17 @@ for (let i = 0; i < target.count; i++) {
     }
     const model = await loadModel(source, { ...options, limits, timeoutMs: 30000 });
     try {
-      model.predictSync(input);
+      model.predictOutputsSync(input);
     } catch (err) {
       // A loaded model may refuse an input (a mutated vocabulary makes an id invalid), with an Error.
       if (!(err instanceof Error) || !err.message) stats.problems.push(`input #${i}: predict threw ${String(err)}`);
+      else if (strict && ENGINE_ERRORS.has(err.name)) stats.problems.push(`input #${i}: predict crashed: ${err.name}: ${err.message.slice(0, 200)}`);
     }
     stats.loaded++;
   } catch (err) {
     if (!(err instanceof Error)) stats.problems.push(`input #${i}: threw a non-Error: ${String(err).slice(0, 200)}`);
     else if (!err.message) stats.problems.push(`input #${i}: an Error without a message (${err.name})`);
+    else if (strict && ENGINE_ERRORS.has(err.name)) stats.problems.push(`input #${i}: load crashed: ${err.name}: ${err.message.slice(0, 200)}`);
     else {
       const head = err.message.replace(/\/\S+/g, '<path>').slice(0, 60);
       stats.messages[head] = (stats.messages[head] ?? 0) + 1;

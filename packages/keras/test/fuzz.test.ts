@@ -25,7 +25,7 @@ const DEADLINE_MS = 480_000;
 const HEAP_MB = 512;
 
 interface Target {
-  kind: 'binary' | 'tfjs';
+  kind: 'binary' | 'tfjs' | 'config';
   file: string;
   json: string;
   count: number;
@@ -112,6 +112,23 @@ describe('fuzz: mutated files load or fail with an Error, quickly and in bounded
       shards: ['group1-shard1of2.bin', 'group1-shard2of2.bin'],
     });
   }, 600_000);
+
+  it('graph models: .keras archives with op nodes, several inputs and outputs, attention', async () => {
+    await fuzz({ kind: 'binary', file: 'graph/gru_mha.keras', json: 'graph/gru_mha.json', count: 300, seed: 6 });
+  }, 600_000);
+
+  it('graph model configs (Keras 3 calls, mask= and initial_state= arguments, merges, wrappers, op nodes), mutated as JSON text', async () => {
+    for (const [name, seed] of [
+      ['multi_io', 7],
+      ['bidir_seq2seq', 8],
+      ['gru_attention', 9],
+      ['tagger', 10],
+      ['conv_gru', 11],
+      ['simple_1d', 12],
+    ] as const) {
+      await fuzz({ kind: 'config', file: `graph/${name}.weights.h5`, json: `graph/${name}.json`, count: 150, seed });
+    }
+  }, 900_000);
 
   it('the harness itself fails loudly: on a deadline, and when a worker dies', async () => {
     const target: Target = { kind: 'binary', file: 'k3_functional.h5', json: 'k3_functional.json', count: 300, seed: 3 };

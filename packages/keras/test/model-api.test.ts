@@ -23,7 +23,10 @@ describe('KerasModel', () => {
     expect(model.outputShapes).toEqual([[null, 2]]);
     expect(model.layers.map((l) => `${l.name}:${l.className}`)).toEqual(['embedding:Embedding', 'gru:GRU', 'gru_1:GRU', 'dense:Dense']);
     expect(model.parameterCount).toBe(9 * 3 + (3 * 12 + 4 * 12 + 2 * 12) + (4 * 9 + 3 * 9 + 2 * 9) + (3 * 2 + 2));
-    expect(model.summary()).toMatch(/gru_1 \(GRU\)  -> \[null, 3\]  params: 81/);
+    const summary = model.summary();
+    expect(summary).toMatch(/│ gru_1 \(GRU\) +│ \(None, 3\) +│ +81 │/);
+    expect(summary).toMatch(/Layer \(type\) +┃ Output Shape +┃ Param # ┃/);
+    expect(summary).toMatch(/Total params: 224 \(896\.00 B\)/);
     expect(model.getLayer('embedding')).toBeInstanceOf(EmbeddingLayer);
   });
 

@@ -3,8 +3,8 @@ import type { KerasCompat } from '@gru/core';
 /** A shape as Keras writes it: null for a dimension the model accepts at any size (batch, time). */
 export type Shape = (number | null)[];
 
-/** The layer classes gru runs. */
-export type LayerClass = 'Embedding' | 'Masking' | 'Dropout' | 'GRU' | 'Bidirectional' | 'Dense';
+/** A Keras layer class name (the supported ones are listed by `supportedLayers()`). */
+export type LayerClass = string;
 
 /** Which file layouts the loader reads. */
 export type ModelFormat = 'keras' | 'keras-weights' | 'h5' | 'h5-weights' | 'tfjs';
@@ -18,32 +18,81 @@ export interface WeightSpec {
   keras3Path: string;
 }
 
-/** One validated layer of a linear model, in order. */
+/**
+ * One positional argument of a call: a tensor, a list of tensors (merges, Attention), or a plain
+ * value (an op's constant, as in `NotEqual(x, 0)`).
+ */
+export type Arg<T> = { tensor: T } | { list: T[] } | { value: unknown };
+
+/** A layer call as the config records it, with T a tensor reference (parsing), a shape (checking) or a value (running). */
+export interface CallOf<T> {
+  args: Arg<T>[];
+  /** Tensor keyword arguments other than `mask` (`initial_state`), each flattened to a list. */
+  named: Record<string, T[]>;
+  /** An explicit `mask=` argument (flattened, null where an entry is None), or null when none was given. */
+  mask: (T | null)[] | null;
+  /** Plain keyword arguments (`training`, `return_attention_scores`, ...). */
+  kwargs: Record<string, unknown>;
+}
+
+/** A tensor of the graph: a model input ('in:0') or an output of a node ('n:3:1' = node 3, output 1). */
+export type TensorKey = string;
+
+/** One call of a layer (or of a Keras 3 op) in the graph, in topological order. */
+export interface NodeSpec {
+  /** Index into ModelSpec.layers; -1 for a call the outputs do not depend on (not run, as in Keras). */
+  layer: number;
+  call: CallOf<TensorKey>;
+  inputShapes: CallOf<Shape>;
+  outputShapes: Shape[];
+}
+
+/** One validated layer (or op) of a model. */
 export interface LayerSpec {
   className: LayerClass;
   name: string;
+  /** A Keras 3 operation recorded in a Functional config (`keras.src.ops`), not a layer. */
+  op?: boolean;
   /** The layer's Keras config, as read from the file. */
   config: Record<string, unknown>;
   /** For Bidirectional: the resolved configs of its forward and backward GRU. */
   inner?: { forward: Record<string, unknown>; backward: Record<string, unknown> };
+  /** For wrappers (TimeDistributed): the wrapped layer's spec. */
+  wrapped?: LayerSpec;
   dtype: 'float32' | 'float64';
+  /** The input shape of its first call (the first argument's shape). */
   inputShape: Shape;
-  /** One shape, or two for Bidirectional with merge_mode=None (the model's last layer). */
+  /** Output shape(s) of its first call. */
   outputShapes: Shape[];
   weights: WeightSpec[];
-  /** The layer's group in a Keras 3 `.weights.h5` ('layers/gru_1'). */
+  /** The layer's group in a Keras 3 `.weights.h5` ('layers/gru_1'); '' for ops. */
   keras3Group: string;
 }
 
-/** A model gru can run: a validated, linear chain of layers. Plain data, so it can cross a worker boundary. */
+/** One model input. */
+export interface InputSpec {
+  name: string;
+  shape: Shape;
+  dtype: string;
+}
+
+/** A model gru can run: a validated graph of layers. Plain data, so it can cross a worker boundary. */
 export interface ModelSpec {
   name: string;
   className: 'Sequential' | 'Functional';
   kerasVersion: string;
   /** Which Keras's semantics the file's configs follow (Keras 2's 'hard_sigmoid' differs). */
   compat: Extract<KerasCompat, 'keras3' | 'keras2'>;
-  input: { name: string; shape: Shape; dtype: string };
+  /** The first input (kept for single-input models). */
+  input: InputSpec;
+  inputs: InputSpec[];
+  /** Layers and ops in config order (for Sequential, in order), without InputLayers. */
   layers: LayerSpec[];
+  /** Every call, in an order where each node comes after the nodes it reads. */
+  nodes: NodeSpec[];
+  /** The model's outputs, and their shapes. */
+  outputs: TensorKey[];
+  outputShapes: Shape[];
   /** The model config exactly as read from the file. */
   config: Record<string, unknown>;
   parameterCount: number;

@@ -1,12 +1,12 @@
-import type { Tensor } from '@gru/core';
-import type { LayerClass, LayerSpec, Shape } from '../config/spec.js';
+import { GruError, type Tensor } from '@gru/core';
+import type { Arg, CallOf, LayerClass, LayerSpec, Shape } from '../config/spec.js';
 
-/** What flows from one layer to the next: the tensor and Keras's mask (batch, timesteps), if any. */
+/** A value flowing through the graph: a tensor and Keras's mask, if any. */
 export interface Flow {
   tensor: Tensor;
-  /** 1 keeps a position, 0 masks it; shape is the tensor's shape without its last axis. */
+  /** 1 keeps a position, 0 masks it; its shape is the tensor's shape without its last axis. */
   mask: Uint8Array | null;
-  /** The second output of a Bidirectional with merge_mode=None (only ever from the last layer). */
+  /** The second output of a Bidirectional with merge_mode=None (set by `applySync` only). */
   second?: Tensor;
 }
 
@@ -15,16 +15,39 @@ export interface CallContext {
   backend?: string;
 }
 
+/** A call at run time: the node's arguments as values, and the mask the layer is called with. */
+export type ValueCall = CallOf<Flow>;
+
+/** The tensors of a call's positional arguments, in order (a list argument flattened). */
+export function tensorArgs<T>(call: { args: Arg<T>[] }): T[] {
+  const out: T[] = [];
+  for (const a of call.args) {
+    if ('tensor' in a) out.push(a.tensor);
+    else if ('list' in a) out.push(...a.list);
+  }
+  return out;
+}
+
+/** A call of one tensor, as a single-input layer sees it. */
+export function singleCall(input: Flow): ValueCall {
+  return { args: [{ tensor: input }], named: {}, mask: input.mask ? [input] : null, kwargs: {} };
+}
+
 /** A layer of a loaded model: its Keras name, class, config and weights, and how it runs. */
 export abstract class ModelLayer {
   readonly name: string;
   readonly className: LayerClass;
   /** The layer's Keras config as the file had it. */
   readonly config: Record<string, unknown>;
+  /** Input shape of the layer's first call. */
   readonly inputShape: Shape;
-  /** Output shape(s); two only for Bidirectional with merge_mode=None. */
+  /** Output shape(s) of the layer's first call. */
   readonly outputShapes: Shape[];
   readonly dtype: 'float32' | 'float64';
+  /** Whether Keras passes masks through this layer (its `supports_masking`). */
+  readonly supportsMasking: boolean = false;
+  /** Whether calls must take the async path (layers that run a GRU on a backend). */
+  readonly async: boolean = false;
 
   constructor(spec: LayerSpec) {
     this.name = spec.name;
@@ -40,17 +63,51 @@ export abstract class ModelLayer {
   }
 
   /** Keras's `get_weights()`: copies, in Keras's order. */
-  abstract getWeights(): Tensor[];
+  getWeights(): Tensor[] {
+    return [];
+  }
 
-  abstract applySync(input: Flow, ctx: CallContext): Flow;
+  /**
+   * Runs one call. `mask` is what Keras hands the layer's `call` (the explicit `mask=` argument, or
+   * the mask of its only tensor argument). Outputs carry a mask only when the layer sets one itself
+   * (Masking); the runner adds `computeMask`'s for layers that support masking.
+   */
+  abstract call(call: ValueCall, mask: (Uint8Array | null)[] | null, ctx: CallContext): Flow[];
 
-  /** Layers that run a GRU override this to use the async path (which can load and use any backend). */
-  async apply(input: Flow, ctx: CallContext): Promise<Flow> {
-    return this.applySync(input, ctx);
+  /** The async path; layers that run a GRU override it (it can load and use any backend). */
+  async callAsync(call: ValueCall, mask: (Uint8Array | null)[] | null, ctx: CallContext): Promise<Flow[]> {
+    return this.call(call, mask, ctx);
+  }
+
+  /** Keras's `compute_mask(inputs, previous_mask)`: by default the previous mask passes on. */
+  computeMask(_call: ValueCall, previous: (Uint8Array | null)[] | null, outputs: number): (Uint8Array | null)[] {
+    const m = previous?.[0] ?? null;
+    return Array.from({ length: outputs }, (_, i) => (i === 0 ? m : null));
+  }
+
+  /** One-input convenience: the layer on one tensor and its mask (first output, second as `second`). */
+  applySync(input: Flow, ctx: CallContext = {}): Flow {
+    return this.finishSingle(input, this.call(singleCall(input), input.mask ? [input.mask] : null, ctx));
+  }
+
+  async apply(input: Flow, ctx: CallContext = {}): Promise<Flow> {
+    return this.finishSingle(input, await this.callAsync(singleCall(input), input.mask ? [input.mask] : null, ctx));
+  }
+
+  private finishSingle(input: Flow, out: Flow[]): Flow {
+    const mask = this.supportsMasking ? (out[0].mask ?? this.computeMask(singleCall(input), input.mask ? [input.mask] : null, out.length)[0]) : out[0].mask;
+    return out.length > 1 ? { tensor: out[0].tensor, mask, second: out[1].tensor } : { tensor: out[0].tensor, mask };
   }
 
   /** Releases backend memory held for this layer. */
   dispose(): void {}
+}
+
+/** Throws a ValueError naming the layer (for calls that cannot run). */
+export function layerFail(layer: { name: string; className: string }): (message: string) => never {
+  return (message) => {
+    throw new GruError('ValueError', `Layer '${layer.name}' (${layer.className}): ${message}`);
+  };
 }
 
 export function newArray(dtype: 'float32' | 'float64', length: number): Float32Array | Float64Array {
@@ -66,4 +123,14 @@ export function weightTensor(data: Float32Array | Float64Array, shape: number[],
   const out = newArray(dtype, data.length);
   out.set(data);
   return { shape: [...shape], data: out };
+}
+
+/** A tensor converted to the layer's dtype (a copy only when the dtype differs). */
+export function asDtype(t: Tensor, dtype: 'float32' | 'float64'): Tensor {
+  if ((dtype === 'float32') === t.data instanceof Float32Array) return t;
+  return { shape: [...t.shape], data: dtype === 'float64' ? Float64Array.from(t.data) : Float32Array.from(t.data) };
+}
+
+export function sizeOf(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
 }

@@ -1,8 +1,10 @@
 import { activationDef, applyActivation, type ActivationDef, type Tensor } from '@gru/core';
-import type { LayerSpec, ModelSpec } from '../config/spec.js';
-import { denseActivation } from '../config/layers.js';
+import type { LayerSpec } from '../config/spec.js';
 import { ConfigReader } from '../config/values.js';
-import { ModelLayer, newArray, type Flow } from './base.js';
+import { layerActivation } from './activation-def.js';
+import { ModelLayer, newArray, type Flow, type ValueCall } from './base.js';
+import { type Compat, type LayerKind, lastDim, onlyInput, type Weights } from './kind.js';
+import { weightTensor } from './base.js';
 
 /**
  * Keras's Dense on the last axis: `activation(x @ kernel + bias)`. Sums run in float64 and are
@@ -12,24 +14,30 @@ export class DenseLayer extends ModelLayer {
   readonly kernel: Tensor;
   readonly bias: Tensor | null;
   readonly activation: string;
+  override readonly supportsMasking = true;
   private readonly act: ActivationDef;
 
-  constructor(spec: LayerSpec, weights: Tensor[], compat: ModelSpec['compat']) {
+  constructor(spec: LayerSpec, weights: Weights, compat: Compat) {
     super(spec);
-    this.kernel = weights[0];
-    this.bias = weights[1] ?? null;
-    this.activation = denseActivation(spec.config.activation, compat, new ConfigReader(spec.config, 'Dense', spec.name));
+    this.kernel = weightTensor(weights[0], spec.weights[0].shape, spec.dtype);
+    this.bias = weights[1] ? weightTensor(weights[1], spec.weights[1].shape, spec.dtype) : null;
+    this.activation = layerActivation(spec.config.activation, compat, new ConfigReader(spec.config, 'Dense', spec.name));
     this.act = activationDef(this.activation);
   }
 
-  getWeights(): Tensor[] {
+  override getWeights(): Tensor[] {
     const out = [{ shape: [...this.kernel.shape], data: this.kernel.data.slice() }];
     if (this.bias) out.push({ shape: [...this.bias.shape], data: this.bias.data.slice() });
     return out;
   }
 
-  applySync(input: Flow): Flow {
-    const { shape, data } = input.tensor;
+  call(call: ValueCall): Flow[] {
+    return [{ tensor: this.dense((call.args[0] as { tensor: Flow }).tensor.tensor), mask: null }];
+  }
+
+  /** The layer on one tensor (the last axis is the features). */
+  dense(x: Tensor): Tensor {
+    const { shape, data } = x;
     const [F, U] = this.kernel.shape;
     const K = this.kernel.data;
     const b = this.bias?.data;
@@ -40,13 +48,30 @@ export class DenseLayer extends ModelLayer {
     for (let r = 0; r < rows; r++) {
       for (let j = 0; j < U; j++) pre[j] = b ? b[j] : 0;
       for (let k = 0; k < F; k++) {
-        const x = data[r * F + k];
+        const v = data[r * F + k];
         const row = k * U;
-        for (let j = 0; j < U; j++) pre[j] += x * K[row + j];
+        for (let j = 0; j < U; j++) pre[j] += v * K[row + j];
       }
       applyActivation(this.act, pre, post, 0, U);
       out.set(post, r * U);
     }
-    return { tensor: { shape: [...shape.slice(0, -1), U], data: out }, mask: input.mask };
+    return { shape: [...shape.slice(0, -1), U], data: out };
   }
 }
+
+export const denseKind: LayerKind = {
+  className: 'Dense',
+  analyze(r, call, ctx) {
+    r.refuseIfSet('quantization_config', 'quantized kernels are stored in another layout');
+    r.refuseIfSet('lora_rank', 'LoRA adapters add weights gru does not apply');
+    const input = onlyInput(r, call);
+    const units = r.positiveInt('units');
+    const useBias = r.bool('use_bias', true);
+    layerActivation(r.config.activation, ctx.compat, r);
+    const inputDim = lastDim(r, input, 2);
+    const weights = [{ name: 'kernel', shape: [inputDim, units], keras3Path: 'vars/0' }];
+    if (useBias) weights.push({ name: 'bias', shape: [units], keras3Path: 'vars/1' });
+    return { outputShapes: [[...input.slice(0, -1), units]], weights };
+  },
+  create: (spec, weights, compat) => new DenseLayer(spec, weights, compat),
+};

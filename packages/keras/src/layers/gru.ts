@@ -1,8 +1,10 @@
 import { GRU, type GruCallOptions, type GruResult, type Tensor } from '@gru/core';
-import { coreGruConfig } from '../config/layers.js';
-import type { LayerSpec, ModelSpec } from '../config/spec.js';
-import { KerasFileError, describeThrown } from '../errors.js';
-import { ModelLayer, type CallContext, type Flow } from './base.js';
+import type { CallOf, LayerSpec, Shape } from '../config/spec.js';
+import { describeThrown, KerasFileError } from '../errors.js';
+import { layerFail, ModelLayer, type CallContext, type Flow, type ValueCall } from './base.js';
+import { checkStates, coreGruConfig, gruSettings, gruShapes } from './gru-config.js';
+import type { Compat, LayerKind, Weights } from './kind.js';
+import { recurrentArgs, sequenceMask } from './recurrent-args.js';
 
 /**
  * The file's weights as tensors for a core GRU, not copied: core's `setWeights` copies them into
@@ -10,12 +12,12 @@ import { ModelLayer, type CallContext, type Flow } from './base.js';
  * does), so copying here as well made a large model cost three copies of its weights while it was
  * built instead of two.
  */
-export function gruWeightTensors(spec: LayerSpec, weights: (Float32Array | Float64Array)[]): Tensor[] {
+export function gruWeightTensors(spec: LayerSpec, weights: Weights): Tensor[] {
   return spec.weights.map((w, i) => ({ shape: [...w.shape], data: weights[i] }));
 }
 
 /** Builds a core GRU from a file's config and sets the file's weights (no initializer runs). */
-export function coreGru(config: Record<string, unknown>, weights: Tensor[], compat: ModelSpec['compat'], where: string): GRU {
+export function coreGru(config: Record<string, unknown>, weights: Tensor[], compat: Compat, where: string): GRU {
   try {
     const gru = GRU.fromConfig(coreGruConfig(config, compat), { compat });
     gru.setWeights(weights);
@@ -25,10 +27,12 @@ export function coreGru(config: Record<string, unknown>, weights: Tensor[], comp
   }
 }
 
-export function gruCallOptions(input: Flow, ctx: CallContext): GruCallOptions {
-  const [batch, time] = input.tensor.shape;
+/** Core call options for a sequence with its mask and initial states. */
+export function gruCallOptions(sequence: Flow, mask: Uint8Array | null, states: Flow[], ctx: CallContext): GruCallOptions {
+  const [batch, time] = sequence.tensor.shape;
   const options: GruCallOptions = {};
-  if (input.mask) options.mask = { shape: [batch, time], data: input.mask };
+  if (mask) options.mask = { shape: [batch, time], data: mask };
+  if (states.length) options.initialState = states.map((s) => s.tensor);
   if (ctx.backend !== undefined) options.backend = ctx.backend;
   return options;
 }
@@ -36,29 +40,57 @@ export function gruCallOptions(input: Flow, ctx: CallContext): GruCallOptions {
 /** A Keras GRU layer of a loaded model. `gru` is the @gru/core layer: use it directly on any backend. */
 export class GruLayer extends ModelLayer {
   readonly gru: GRU;
+  override readonly supportsMasking = true;
+  override readonly async = true;
 
-  constructor(spec: LayerSpec, weights: (Float32Array | Float64Array)[], compat: ModelSpec['compat']) {
+  constructor(spec: LayerSpec, weights: Weights, compat: Compat) {
     super(spec);
     this.gru = coreGru(spec.config, gruWeightTensors(spec, weights), compat, `layer '${spec.name}' (GRU)`);
   }
 
-  getWeights(): Tensor[] {
+  override getWeights(): Tensor[] {
     return this.gru.getWeights();
   }
 
-  private finish(input: Flow, result: GruResult): Flow {
-    return { tensor: result.output, mask: this.gru.config.returnSequences ? input.mask : null };
+  private options(call: ValueCall, mask: (Uint8Array | null)[] | null, ctx: CallContext) {
+    const { sequence, states } = recurrentArgs(layerFail(this), call);
+    return { sequence, options: gruCallOptions(sequence, sequenceMask(mask), states, ctx) };
   }
 
-  applySync(input: Flow, ctx: CallContext): Flow {
-    return this.finish(input, this.gru.forwardSync(input.tensor, gruCallOptions(input, ctx)));
+  private finish(result: GruResult): Flow[] {
+    return result.outputs.map((t) => ({ tensor: t, mask: null }));
   }
 
-  override async apply(input: Flow, ctx: CallContext): Promise<Flow> {
-    return this.finish(input, await this.gru.forward(input.tensor, gruCallOptions(input, ctx)));
+  call(call: ValueCall, mask: (Uint8Array | null)[] | null, ctx: CallContext): Flow[] {
+    const { sequence, options } = this.options(call, mask, ctx);
+    return this.finish(this.gru.forwardSync(sequence.tensor, options));
+  }
+
+  override async callAsync(call: ValueCall, mask: (Uint8Array | null)[] | null, ctx: CallContext): Promise<Flow[]> {
+    const { sequence, options } = this.options(call, mask, ctx);
+    return this.finish(await this.gru.forward(sequence.tensor, options));
+  }
+
+  /** Keras's RNN.compute_mask: the sequence's mask with return_sequences, none for the states. */
+  override computeMask(_call: ValueCall, previous: (Uint8Array | null)[] | null, outputs: number): (Uint8Array | null)[] {
+    const m = this.gru.config.returnSequences ? (previous?.[0] ?? null) : null;
+    return Array.from({ length: outputs }, (_, i) => (i === 0 ? m : null));
   }
 
   override dispose(): void {
     this.gru.dispose();
   }
 }
+
+export const gruKind: LayerKind = {
+  className: 'GRU',
+  namedTensors: ['initial_state'],
+  analyze(r, call: CallOf<Shape>, ctx) {
+    const s = gruSettings(r.config, ctx.compat, r.where);
+    const { sequence, states } = recurrentArgs((m) => r.fail(m), call);
+    const shapes = gruShapes(s, sequence, r, 'cell/vars', '');
+    if (states.length) checkStates(r, states, [s.units], sequence[0]);
+    return { outputShapes: s.returnState ? [shapes.output, shapes.state] : [shapes.output], weights: shapes.weights };
+  },
+  create: (spec, weights, compat) => new GruLayer(spec, weights, compat),
+};

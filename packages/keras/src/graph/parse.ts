@@ -1,0 +1,215 @@
+import type { Arg, CallOf, InputSpec, Shape } from '../config/spec.js';
+import { readShape } from '../config/values.js';
+import { KerasFileError, UnsupportedLayerError } from '../errors.js';
+import { isObject, preview } from '../io/json.js';
+
+/** A tensor as a config names it: output `tensor` of call `node` of layer `layer`. */
+export interface RawRef {
+  layer: string;
+  node: number;
+  tensor: number;
+}
+
+/** One entry of a config's `layers` list, with its calls. */
+export interface RawLayer {
+  className: string;
+  name: string;
+  config: Record<string, unknown>;
+  raw: Record<string, unknown>;
+  /** A Keras 3 op node (module `keras.src.ops.*`). */
+  op: boolean;
+  calls: CallOf<RawRef>[];
+}
+
+/** A model config read into plain data: inputs, layers with their calls, outputs. */
+export interface RawGraph {
+  inputs: { layer: string; spec: InputSpec }[];
+  /** Every layer and op but the InputLayers, in config order. */
+  layers: RawLayer[];
+  /** The outputs; `tensor: -1` means every output of the layer (a Sequential's last layer). */
+  outputs: RawRef[];
+  /** The layers Keras saves weights for, in `model.layers` order (a Functional's InputLayers included). */
+  saveables: RawLayer[];
+}
+
+const emptyCall = (): CallOf<RawRef> => ({ args: [], named: {}, mask: null, kwargs: {} });
+
+/**
+ * Keras 3's legacy .h5 configs drop `module`, so an op node (`NotEqual`, but also `Concatenate`
+ * or `Add`, which share names with layers) is told from a layer by what Keras 3 always writes for
+ * a layer and never for an op: a `trainable` key (InputLayers aside), in a Keras 3 call record.
+ */
+function recordsOp(item: Record<string, unknown>): boolean {
+  const nodes = item.inbound_nodes;
+  const keras3 = Array.isArray(nodes) && nodes.length > 0 && nodes.every((n) => isObject(n) && 'args' in n);
+  return keras3 && item.class_name !== 'InputLayer' && isObject(item.config) && !('trainable' in item.config);
+}
+
+function readEntry(item: unknown, index: number, where: string): RawLayer {
+  if (!isObject(item) || typeof item.class_name !== 'string' || !isObject(item.config)) {
+    throw new KerasFileError(`${where}: layer #${index} must be {class_name, config}, found ${preview(item)}.`);
+  }
+  const name = typeof item.name === 'string' ? item.name : item.config.name;
+  if (typeof name !== 'string' || !name) throw new KerasFileError(`${where}: a ${item.class_name} layer config has no name: ${preview(item.config)}.`);
+  const op = typeof item.module === 'string' ? /^keras\.src\.ops(\.|$)/.test(item.module) : recordsOp(item);
+  return { className: item.class_name, name, config: item.config, raw: item, op, calls: [] };
+}
+
+function inputFromInputLayer(entry: RawLayer, where: string): InputSpec {
+  const c = entry.config;
+  const name = entry.name;
+  let shape: Shape | undefined;
+  if (c.batch_shape !== undefined && c.batch_shape !== null) shape = readShape(c.batch_shape, `${where}: InputLayer '${name}' batch_shape`);
+  else if (c.batch_input_shape !== undefined && c.batch_input_shape !== null)
+    shape = readShape(c.batch_input_shape, `${where}: InputLayer '${name}' batch_input_shape`);
+  else if (c.shape !== undefined && c.shape !== null) shape = [null, ...readShape(c.shape, `${where}: InputLayer '${name}' shape`)];
+  if (!shape) throw new KerasFileError(`${where}: InputLayer '${name}' records no input shape.`);
+  if (c.sparse === true || c.ragged === true) {
+    throw new UnsupportedLayerError('InputLayer', name, `${where}: InputLayer '${name}' takes sparse or ragged tensors, which gru does not support.`);
+  }
+  return { name, shape, dtype: typeof c.dtype === 'string' ? c.dtype : 'float32' };
+}
+
+/** Sequential: an optional InputLayer, then the layers, each called on the previous one's output. */
+export function parseSequential(config: Record<string, unknown>, where: string): RawGraph {
+  const entries = (config.layers as unknown[]).map((item, i) => readEntry(item, i, where));
+  let input: InputSpec | undefined;
+  let chain = entries;
+  if (entries[0]?.className === 'InputLayer') {
+    input = inputFromInputLayer(entries[0], where);
+    chain = entries.slice(1);
+  }
+  if (chain.some((e) => e.className === 'InputLayer')) throw new KerasFileError(`${where}: an InputLayer may only come first in a Sequential model.`);
+  if (!input && chain.length) {
+    const first = chain[0];
+    const c = first.config;
+    const recorded =
+      c.batch_input_shape ?? c.batch_shape ?? config.build_input_shape ?? (isObject(first.raw.build_config) ? first.raw.build_config.input_shape : undefined);
+    if (recorded === undefined || recorded === null) {
+      throw new KerasFileError(
+        `${where}: the model records no input shape (no InputLayer, batch_input_shape or build_input_shape), so its weight shapes cannot be checked.`,
+      );
+    }
+    input = { name: 'input', shape: readShape(recorded, `${where}: the recorded input shape`), dtype: typeof c.dtype === 'string' ? c.dtype : 'float32' };
+  }
+  if (!input) throw new KerasFileError(`${where}: the model has no layers.`);
+  const names = new Set<string>([input.name]);
+  let previous: RawRef = { layer: input.name, node: 0, tensor: 0 };
+  for (const e of chain) {
+    if (names.has(e.name)) throw new KerasFileError(`${where}: two layers are named '${e.name}'.`);
+    names.add(e.name);
+    e.calls.push({ ...emptyCall(), args: [{ tensor: previous }] });
+    previous = { layer: e.name, node: 0, tensor: 0 };
+  }
+  const last = chain.length ? { layer: chain[chain.length - 1].name, node: 0, tensor: -1 } : { layer: input.name, node: 0, tensor: 0 };
+  return { inputs: [{ layer: input.name, spec: input }], layers: chain, outputs: [last], saveables: chain };
+}
+
+function isKerasTensor(v: unknown): v is { config: { keras_history: unknown[] } } {
+  return isObject(v) && v.class_name === '__keras_tensor__' && isObject(v.config) && Array.isArray(v.config.keras_history);
+}
+
+function historyRef(history: unknown[], fail: (m: string) => never): RawRef {
+  const [layer, node, tensor] = history;
+  if (typeof layer !== 'string' || !Number.isInteger(node) || !Number.isInteger(tensor) || (node as number) < 0 || (tensor as number) < 0) {
+    fail(`refers to a tensor ${preview(history)} that is not [layer, node, tensor].`);
+  }
+  return { layer, node: node as number, tensor: tensor as number };
+}
+
+const isPlain = (v: unknown) => v === null || typeof v === 'number' || typeof v === 'boolean' || typeof v === 'string';
+
+/** One positional argument of a Keras 3 call: a tensor, a list of tensors, or a plain value. */
+function keras3Arg(v: unknown, fail: (m: string) => never): Arg<RawRef> {
+  if (isKerasTensor(v)) return { tensor: historyRef(v.config.keras_history, fail) };
+  if (Array.isArray(v)) {
+    if (v.length && v.every(isKerasTensor)) return { list: v.map((t) => historyRef(t.config.keras_history, fail)) };
+    if (v.every(isPlain)) return { value: v };
+  }
+  if (isPlain(v)) return { value: v };
+  return fail(`takes an argument gru cannot read (a nested structure): ${preview(v)}.`);
+}
+
+/** Keras 3: `{args: [...], kwargs: {...}}` with tensors as `__keras_tensor__` objects naming their history. */
+function keras3Call(node: Record<string, unknown>, fail: (m: string) => never): CallOf<RawRef> {
+  const call = emptyCall();
+  if (!Array.isArray(node.args)) fail(`has a malformed inbound node ${preview(node)}.`);
+  call.args = (node.args as unknown[]).map((a) => keras3Arg(a, fail));
+  const kwargs = isObject(node.kwargs) ? node.kwargs : {};
+  for (const [k, v] of Object.entries(kwargs)) {
+    const refs = isKerasTensor(v) ? [v] : Array.isArray(v) && v.length && v.every((x) => x === null || isKerasTensor(x)) ? v : undefined;
+    if (k === 'mask') {
+      if (v === null) continue;
+      if (!refs) fail(`is called with mask=${preview(v)}, which is not a tensor.`);
+      call.mask = (refs as unknown[]).map((t) => (t === null ? null : historyRef((t as { config: { keras_history: unknown[] } }).config.keras_history, fail)));
+    } else if (refs) {
+      if (refs.some((t) => t === null)) fail(`is called with ${k}=${preview(v)}, a list holding None.`);
+      call.named[k] = (refs as { config: { keras_history: unknown[] } }[]).map((t) => historyRef(t.config.keras_history, fail));
+    } else if (isPlain(v)) call.kwargs[k] = v;
+    else fail(`is called with ${k}=${preview(v)}, which gru cannot read.`);
+  }
+  return call;
+}
+
+/** Keras 2: `[[layer, node, tensor, kwargs], ...]`: one entry is one tensor, several a list. */
+function keras2Call(node: unknown[], fail: (m: string) => never): CallOf<RawRef> {
+  const call = emptyCall();
+  const refs: RawRef[] = [];
+  for (const ref of node) {
+    if (!Array.isArray(ref) || typeof ref[0] !== 'string') fail(`has a malformed inbound node ${preview(ref)}.`);
+    refs.push(historyRef((ref as unknown[]).slice(0, 3), fail));
+    const kwargs = (ref as unknown[])[3];
+    if (isObject(kwargs)) {
+      for (const [k, v] of Object.entries(kwargs)) {
+        if (k === 'mask' && v === null) continue;
+        if (!isPlain(v)) fail(`is called with ${k}=${preview(v)}, which gru cannot read.`);
+        call.kwargs[k] = v;
+      }
+    }
+  }
+  if (refs.length === 0) fail('has an inbound node with no tensors.');
+  call.args = refs.length === 1 ? [{ tensor: refs[0] }] : [{ list: refs }];
+  return call;
+}
+
+function endpoints(value: unknown, key: string, where: string): RawRef[] {
+  const list = Array.isArray(value) && Array.isArray(value[0]) ? value : [value];
+  if (!list.length) throw new KerasFileError(`${where}: \`${key}\` names no layer.`);
+  return list.map((item) => {
+    if (!Array.isArray(item) || typeof item[0] !== 'string')
+      throw new KerasFileError(`${where}: \`${key}\` must list [layer, node, tensor] entries, found ${preview(value)}.`);
+    return historyRef(item, (m) => {
+      throw new KerasFileError(`${where}: \`${key}\` ${m}`);
+    });
+  });
+}
+
+/** Functional (Keras 2 or 3): layers with their inbound nodes, inputs and outputs by reference. */
+export function parseFunctional(config: Record<string, unknown>, where: string): RawGraph {
+  const entries = (config.layers as unknown[]).map((item, i) => readEntry(item, i, where));
+  const byName = new Map<string, RawLayer>();
+  for (const e of entries) {
+    if (byName.has(e.name)) throw new KerasFileError(`${where}: two layers are named '${e.name}'.`);
+    byName.set(e.name, e);
+  }
+  for (const e of entries) {
+    const fail = (m: string): never => {
+      throw new KerasFileError(`${where}: layer '${e.name}' (${e.className}) ${m}`);
+    };
+    const nodes = e.raw.inbound_nodes;
+    if (!Array.isArray(nodes)) throw new KerasFileError(`${where}: layer '${e.name}' has no inbound_nodes list.`);
+    for (const node of nodes) {
+      if (Array.isArray(node)) e.calls.push(keras2Call(node, fail));
+      else if (isObject(node)) e.calls.push(keras3Call(node, fail));
+      else fail(`has a malformed inbound node ${preview(node)}.`);
+    }
+  }
+  const inputs = endpoints(config.input_layers, 'input_layers', where).map((ref) => {
+    const entry = byName.get(ref.layer);
+    if (entry?.className !== 'InputLayer') throw new KerasFileError(`${where}: input layer '${ref.layer}' is not an InputLayer in the model.`);
+    return { layer: ref.layer, spec: inputFromInputLayer(entry, where) };
+  });
+  const outputs = endpoints(config.output_layers, 'output_layers', where);
+  const layers = entries.filter((e) => e.className !== 'InputLayer');
+  return { inputs, layers, outputs, saveables: entries.filter((e) => !e.op) };
+}

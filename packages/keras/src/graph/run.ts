@@ -1,0 +1,136 @@
+import type { Tensor } from '@gru/core';
+import type { Arg, CallOf, ModelSpec, NodeSpec, TensorKey } from '../config/spec.js';
+import type { CallContext, Flow, ModelLayer, ValueCall } from '../layers/base.js';
+import { keysOf } from './build.js';
+
+/** A bool tensor (0/1 numbers) as a mask. */
+function toMask(t: Tensor): Uint8Array {
+  const out = new Uint8Array(t.data.length);
+  for (let i = 0; i < out.length; i++) out[i] = t.data[i] !== 0 ? 1 : 0;
+  return out;
+}
+
+/** The masks of a call's first argument (one, or one per list entry), or null when there are none. */
+function firstArgMasks(call: ValueCall): (Uint8Array | null)[] | null {
+  const a = call.args.find((x) => !('value' in x));
+  if (!a) return null;
+  const masks = 'tensor' in a ? [a.tensor.mask] : (a as { list: Flow[] }).list.map((f) => f.mask);
+  return masks.some((m) => m !== null) ? masks : null;
+}
+
+/** How many tensor arguments a call has, as Keras counts them (a list is one argument). */
+function tensorArgumentCount(call: ValueCall): number {
+  return call.args.filter((a) => !('value' in a)).length + Object.keys(call.named).length;
+}
+
+/**
+ * Runs a model's graph as Keras's `Functional._run_through_graph` does: calls in order, each with
+ * its tensors and the masks that travel beside them. A layer gets the explicit `mask=` of its
+ * call, else (Keras 3: when it has one tensor argument; Keras 2: always) the mask of its first
+ * argument; a layer that supports masking gives its outputs `compute_mask`'s masks, any other
+ * drops them. Each value is released after its last reader.
+ */
+export class GraphRunner {
+  private readonly uses = new Map<TensorKey, number>();
+  private peakValues = 0;
+
+  /** The most values the last run held at once (inputs and layer outputs not yet read for the last time). */
+  get peak(): number {
+    return this.peakValues;
+  }
+
+  constructor(
+    private readonly spec: ModelSpec,
+    private readonly layers: ModelLayer[],
+  ) {
+    for (const n of spec.nodes) if (n.layer >= 0) for (const k of keysOf(n.call)) this.count(k);
+    for (const k of spec.outputs) this.count(k);
+  }
+
+  private count(k: TensorKey): void {
+    this.uses.set(k, (this.uses.get(k) ?? 0) + 1);
+  }
+
+  runSync(inputs: Flow[], ctx: CallContext): Flow[] {
+    const values = this.start(inputs);
+    this.spec.nodes.forEach((node, i) => {
+      if (node.layer < 0) return;
+      const layer = this.layers[node.layer];
+      const { call, callMask, previous } = this.prepare(node, values);
+      this.finish(i, node, layer, call, previous, layer.call(call, callMask, ctx), values);
+    });
+    return this.outputs(values);
+  }
+
+  async run(inputs: Flow[], ctx: CallContext): Promise<Flow[]> {
+    const values = this.start(inputs);
+    for (const [i, node] of this.spec.nodes.entries()) {
+      if (node.layer < 0) continue;
+      const layer = this.layers[node.layer];
+      const { call, callMask, previous } = this.prepare(node, values);
+      const out = layer.async ? await layer.callAsync(call, callMask, ctx) : layer.call(call, callMask, ctx);
+      this.finish(i, node, layer, call, previous, out, values);
+    }
+    return this.outputs(values);
+  }
+
+  private start(inputs: Flow[]): Map<TensorKey, { flow: Flow; left: number }> {
+    this.peakValues = 0;
+    const values = new Map<TensorKey, { flow: Flow; left: number }>();
+    inputs.forEach((flow, i) => {
+      const left = this.uses.get(`in:${i}`) ?? 0;
+      if (left) values.set(`in:${i}`, { flow, left });
+    });
+    this.peakValues = values.size;
+    return values;
+  }
+
+  private prepare(node: NodeSpec, values: Map<TensorKey, { flow: Flow; left: number }>) {
+    const take = (k: TensorKey): Flow => {
+      const v = values.get(k) as { flow: Flow; left: number };
+      if (--v.left === 0) values.delete(k);
+      return v.flow;
+    };
+    const call: CallOf<Flow> = {
+      args: node.call.args.map((a): Arg<Flow> => ('tensor' in a ? { tensor: take(a.tensor) } : 'list' in a ? { list: a.list.map(take) } : { value: a.value })),
+      named: Object.fromEntries(Object.entries(node.call.named).map(([k, v]) => [k, v.map(take)])),
+      mask: node.call.mask ? node.call.mask.map((m) => (m === null ? null : take(m))) : null,
+      kwargs: node.call.kwargs,
+    };
+    const explicit = call.mask?.some((m) => m !== null) ? (call.mask as (Flow | null)[]).map((m) => (m ? toMask(m.tensor) : null)) : null;
+    const first = firstArgMasks(call);
+    const implicit = this.spec.compat === 'keras2' || tensorArgumentCount(call) === 1 ? first : null;
+    return { call, callMask: explicit ?? implicit, previous: explicit ?? first };
+  }
+
+  private finish(
+    index: number,
+    node: NodeSpec,
+    layer: ModelLayer,
+    call: ValueCall,
+    previous: (Uint8Array | null)[] | null,
+    out: Flow[],
+    values: Map<TensorKey, { flow: Flow; left: number }>,
+  ): void {
+    let flows = out;
+    if (!layer.supportsMasking) flows = out.map((f) => (f.mask ? { tensor: f.tensor, mask: null } : f));
+    else if (out.some((f) => f.mask === null)) {
+      const masks = layer.computeMask(call, previous, out.length);
+      flows = out.map((f, t) => (f.mask === null && masks[t] ? { tensor: f.tensor, mask: masks[t] } : f));
+    }
+    node.outputShapes.forEach((_, t) => {
+      const k = `n:${index}:${t}`;
+      const left = this.uses.get(k) ?? 0;
+      if (left) values.set(k, { flow: flows[t], left });
+    });
+    this.peakValues = Math.max(this.peakValues, values.size);
+  }
+
+  private outputs(values: Map<TensorKey, { flow: Flow; left: number }>): Flow[] {
+    return this.spec.outputs.map((k) => {
+      const v = values.get(k) as { flow: Flow; left: number };
+      if (--v.left === 0) values.delete(k);
+      return v.flow;
+    });
+  }
+}

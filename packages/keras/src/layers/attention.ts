@@ -1,0 +1,193 @@
+import type { Tensor } from '@gru/core';
+import type { CallOf, LayerSpec, Shape, WeightSpec } from '../config/spec.js';
+import type { ConfigReader } from '../config/values.js';
+import { preview } from '../io/json.js';
+import { additiveAttention, attention } from '../kernels/attention.js';
+import { multiHeadAttention, multiHeadAttentionWeights } from '../kernels/multi-head-attention.js';
+import { type Flow, tensorArgs, type ValueCall } from './base.js';
+import { choice } from './conv1d.js';
+import { KernelLayer } from './kernel-layer.js';
+import { type Compat, isBool, type LayerKind, type Weights } from './kind.js';
+
+const ATTENTION_KWARGS = { return_attention_scores: isBool, use_causal_mask: isBool };
+
+/**
+ * Keras's Attention and AdditiveAttention, called on [query, value] or [query, value, key] with
+ * the masks of that list (query and value masks count); the output keeps the query's mask; with
+ * return_attention_scores the scores are a second output.
+ */
+export class AttentionLayer extends KernelLayer {
+  override readonly supportsMasking = true;
+  call(call: ValueCall, mask: (Uint8Array | null)[] | null): Flow[] {
+    const [q, v, k] = this.inputs(call);
+    const masks = { query_mask: mask?.[0] ?? null, value_mask: mask?.[1] ?? null };
+    const options = { use_causal_mask: call.kwargs.use_causal_mask === true, return_attention_scores: call.kwargs.return_attention_scores === true };
+    const r = this.run(() =>
+      this.className === 'Attention'
+        ? attention(q, v, k ?? null, { scale: this.weight('scale'), concat_score_weight: this.weight('concat_score_weight') }, masks, {
+            ...options,
+            score_mode: (this.config.score_mode as 'dot' | 'concat') ?? 'dot',
+          })
+        : additiveAttention(q, v, k ?? null, this.weight('scale'), masks, options),
+    );
+    return options.return_attention_scores
+      ? [
+          { tensor: r.output, mask: null },
+          { tensor: r.scores as Tensor, mask: null },
+        ]
+      : [{ tensor: r.output, mask: null }];
+  }
+  override computeMask(_call: ValueCall, previous: (Uint8Array | null)[] | null, outputs: number): (Uint8Array | null)[] {
+    return Array.from({ length: outputs }, (_, i) => (i === 0 ? (previous?.[0] ?? null) : null));
+  }
+}
+
+function attentionShapes(r: ConfigReader, call: CallOf<Shape>): { q: Shape; v: Shape; k: Shape } {
+  const ts = tensorArgs(call);
+  if (ts.length < 2 || ts.length > 3 || !('list' in call.args[0])) r.fail(`takes a list [query, value] or [query, value, key], found ${ts.length} tensor(s).`);
+  const [q, v, k = v] = ts;
+  if (q.length < 3 || v.length !== q.length || k.length !== q.length) r.fail(`needs query, value and key of equal rank >= 3, found ${preview(ts)}.`);
+  if (v[v.length - 2] !== null && k[k.length - 2] !== null && v[v.length - 2] !== k[k.length - 2])
+    r.fail(`value and key must have the same steps, found ${preview([v, k])}.`);
+  return { q, v, k };
+}
+
+function attentionOutputs(call: CallOf<Shape>, q: Shape, v: Shape): Shape[] {
+  const out: Shape = [...q.slice(0, -1), v[v.length - 1]];
+  const scores: Shape = [...q.slice(0, -1), v[v.length - 2]];
+  return call.kwargs.return_attention_scores === true ? [out, scores] : [out];
+}
+
+export const attentionKind: LayerKind = {
+  className: 'Attention',
+  kwargs: ATTENTION_KWARGS,
+  analyze(r, call) {
+    const { q, v, k } = attentionShapes(r, call);
+    const mode = choice(r, 'score_mode', 'dot', ['dot', 'concat'] as const);
+    if (q[q.length - 1] !== k[k.length - 1]) r.fail(`query and key must have the same last dimension, found ${preview([q, k])}.`);
+    const weights: WeightSpec[] = [];
+    if (r.bool('use_scale', false)) weights.push({ name: 'scale', shape: [], keras3Path: `vars/${weights.length}` });
+    if (mode === 'concat') weights.push({ name: 'concat_score_weight', shape: [], keras3Path: `vars/${weights.length}` });
+    return { outputShapes: attentionOutputs(call, q, v), weights };
+  },
+  create: (spec, weights) => new AttentionLayer(spec, weights),
+};
+
+export const additiveAttentionKind: LayerKind = {
+  className: 'AdditiveAttention',
+  kwargs: ATTENTION_KWARGS,
+  analyze(r, call) {
+    const { q, v, k } = attentionShapes(r, call);
+    const dim = q[q.length - 1];
+    if (typeof dim !== 'number' || dim !== k[k.length - 1]) r.fail(`query and key must have the same, known last dimension, found ${preview([q, k])}.`);
+    const weights: WeightSpec[] = r.bool('use_scale', true) ? [{ name: 'scale', shape: [dim as number], keras3Path: 'vars/0' }] : [];
+    return { outputShapes: attentionOutputs(call, q, v), weights };
+  },
+  create: (spec, weights) => new AttentionLayer(spec, weights),
+};
+
+/**
+ * Keras's MultiHeadAttention on rank-3 inputs, called as (query, value[, key]) with an optional
+ * attention_mask; query/value/key masks are the masks those tensors carry (Keras fills
+ * `<argument>_mask` from them). The output keeps the query's mask.
+ */
+export class MultiHeadAttentionLayer extends KernelLayer {
+  override readonly supportsMasking = true;
+  constructor(
+    spec: LayerSpec,
+    weights: Weights,
+    private readonly compat: Compat,
+  ) {
+    super(spec, weights);
+  }
+  call(call: ValueCall): Flow[] {
+    const flows = tensorArgs(call);
+    const [q, v, k] = this.inputs(call);
+    const key = k ?? (call.named.key ? this.inputsOf(call.named.key) : null);
+    const value = v ?? (call.named.value ? this.inputsOf(call.named.value) : null);
+    const am = call.named.attention_mask?.[0];
+    const c = this.config;
+    const named = (n: string) => call.named[n]?.[0]?.mask ?? null;
+    const masks = {
+      query_mask: flows[0]?.mask ?? null,
+      value_mask: flows[1]?.mask ?? named('value'),
+      key_mask: key ? (flows[2]?.mask ?? named('key')) : null,
+      attention_mask: am ? Uint8Array.from(am.tensor.data, (x) => (x !== 0 ? 1 : 0)) : null,
+    };
+    // Keras's MultiHeadAttention.call removes the masks of the tensors it reads (they are "handled
+    // at the level of the layer"), so a later reader of the same tensor no longer sees them.
+    for (const f of [...flows, ...(call.named.value ?? []), ...(call.named.key ?? [])]) f.mask = null;
+    const weights = this.run(() => multiHeadAttentionWeights(this.weights, { use_bias: c.use_bias !== false, use_gate: c.use_gate === true }));
+    const r = this.run(() =>
+      multiHeadAttention(q, value as Tensor, key, weights, masks, {
+        num_heads: c.num_heads as number,
+        key_dim: c.key_dim as number,
+        value_dim: (c.value_dim as number | null) ?? null,
+        output_shape: (c.output_shape as number | number[] | null) ?? null,
+        use_bias: c.use_bias !== false,
+        use_gate: c.use_gate === true,
+        sliding_window: (c.sliding_window as number | null) ?? null,
+        attention_axes: (c.attention_axes as number[] | null) ?? null,
+        dropout: typeof c.dropout === 'number' ? c.dropout : 0,
+        use_causal_mask: call.kwargs.use_causal_mask === true,
+        return_attention_scores: call.kwargs.return_attention_scores === true,
+        // tf.keras 2 never zeroes the weights of fully masked rows; Keras 3 does on some code paths (the kernel picks).
+        ...(this.compat === 'keras2' ? { zero_masked_weights: false } : {}),
+      }),
+    );
+    return r.scores
+      ? [
+          { tensor: r.output, mask: null },
+          { tensor: r.scores, mask: null },
+        ]
+      : [{ tensor: r.output, mask: null }];
+  }
+  private inputsOf(fs: Flow[]): Tensor {
+    return this.inputs({ args: [{ tensor: fs[0] }], named: {}, mask: null, kwargs: {} })[0];
+  }
+  /** The query's mask as it was before the call (Keras caches it before the call removes it). */
+  override computeMask(_call: ValueCall, previous: (Uint8Array | null)[] | null, outputs: number): (Uint8Array | null)[] {
+    return Array.from({ length: outputs }, (_, i) => (i === 0 ? (previous?.[0] ?? null) : null));
+  }
+}
+
+export const multiHeadAttentionKind: LayerKind = {
+  className: 'MultiHeadAttention',
+  namedTensors: ['value', 'key', 'attention_mask'],
+  kwargs: ATTENTION_KWARGS,
+  analyze(r, call) {
+    const ts = tensorArgs(call);
+    const q = ts[0];
+    const v = ts[1] ?? call.named.value?.[0];
+    const k = ts[2] ?? call.named.key?.[0] ?? v;
+    if (!q || !v || q.length !== 3 || v.length !== 3 || k.length !== 3) r.fail(`runs on rank-3 query, value and key, found ${preview([q, v, k])}.`);
+    const att = r.config.attention_axes;
+    if (att !== null && att !== undefined && !(att === 1 || att === -2 || (Array.isArray(att) && att.length === 1 && (att[0] === 1 || att[0] === -2)))) {
+      r.unsupported(`attention_axes=${preview(att)} is not supported: gru attends over the steps axis only.`);
+    }
+    const N = r.positiveInt('num_heads');
+    const kd = r.positiveInt('key_dim');
+    const vd = r.config.value_dim === null || r.config.value_dim === undefined ? kd : r.positiveInt('value_dim');
+    const bias = r.bool('use_bias', true);
+    const gate = r.bool('use_gate', false);
+    const [dq, dv, dk] = [q[2], v[2], k[2]];
+    if (typeof dq !== 'number' || typeof dv !== 'number' || typeof dk !== 'number') r.fail(`needs known feature sizes, found ${preview([q, v, k])}.`);
+    const os = r.config.output_shape;
+    const outShape = os === null || os === undefined ? [dq as number] : Array.isArray(os) ? (os as number[]) : [os as number];
+    if (!outShape.every((d) => Number.isInteger(d) && d > 0)) r.fail(`\`output_shape\` must be positive integers, found ${preview(os)}.`);
+    const weights: WeightSpec[] = [];
+    const dense = (group: string, kernel: number[], b: number[]) => {
+      weights.push({ name: `${group}/kernel`, shape: kernel, keras3Path: `${group}_dense/vars/0` });
+      if (bias) weights.push({ name: `${group}/bias`, shape: b, keras3Path: `${group}_dense/vars/1` });
+    };
+    dense('query', [dq as number, N, kd], [N, kd]);
+    dense('key', [dk as number, N, kd], [N, kd]);
+    if (gate) dense('gate', [dq as number, N, vd], [N, vd]);
+    dense('value', [dv as number, N, vd], [N, vd]);
+    dense('output', [N, vd, ...outShape], outShape);
+    const outputs: Shape[] = [[q[0], q[1], ...outShape]];
+    if (call.kwargs.return_attention_scores === true) outputs.push([q[0], N, q[1], v[1]]);
+    return { outputShapes: outputs, weights };
+  },
+  create: (spec, weights, compat) => new MultiHeadAttentionLayer(spec, weights, compat),
+};

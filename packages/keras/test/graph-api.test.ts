@@ -1,0 +1,189 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadModel, supportedLayers, supportedOps, UnsafeModelError, UnsupportedLayerError } from '../src/index.js';
+import { GRAPH, GRAPH_FIXTURES, type GraphFixture } from './graph-fixtures.js';
+import { expectClose } from './helpers.js';
+
+const fixture = (name: string) => GRAPH_FIXTURES.find((f) => f.name === name) as GraphFixture;
+const weightsOf = (name: string) => join(GRAPH, `${name}.weights.h5`);
+type Layer = { class_name: string; name: string; module?: string; registered_name?: string | null; config: Record<string, any>; inbound_nodes: any[] };
+const layersOf = (c: Record<string, any>) => c.layers as Layer[];
+const configOf = (name: string) => structuredClone(fixture(name).model_config) as Record<string, any>;
+const named = (c: Record<string, any>, name: string) => layersOf(c).find((l) => l.name === name) as Layer;
+
+describe('inputs and outputs of a Functional graph', () => {
+  it('takes several inputs as a list or by input name, and returns every output', async () => {
+    const f = fixture('seq2seq');
+    const model = await loadModel(join(GRAPH, 'seq2seq.keras'));
+    expect(model.inputs.map((i) => i.name)).toEqual(['encoder_in', 'decoder_in']);
+    const [e, d] = f.inputs;
+    expectClose(await model.predict([e, d]), f.expected[0]);
+    expectClose(await model.predict({ decoder_in: d, encoder_in: e }), f.expected[0]);
+    await expect(model.predict(e)).rejects.toThrow(/has 2 inputs \(encoder_in, decoder_in\); pass a list of 2 tensors or an object keyed by input name/);
+    await expect(model.predict({ encoder_in: e })).rejects.toThrow(/takes inputs 'encoder_in', 'decoder_in'; received keys 'encoder_in'/);
+    await expect(model.predict([d, e])).rejects.toThrow(/expects input 'encoder_in' of shape \[null, 5, 3\]/);
+  });
+
+  it('predict refuses a multi-output model; predictOutputs returns each output', async () => {
+    const f = fixture('bidir_seq2seq');
+    const model = await loadModel(join(GRAPH, 'bidir_seq2seq.keras'));
+    await expect(model.predict(f.inputs)).rejects.toThrow(/has 2 outputs; use predictOutputs\(\)/);
+    const outs = await model.predictOutputs(f.inputs);
+    expect(outs.map((o) => o.shape)).toEqual(f.expected.map((e) => e.shape));
+    expect(model.outputShapes).toEqual([
+      [null, 3, 2],
+      [null, 8],
+    ]);
+  });
+
+  it('summary prints the graph as Keras does: layer (type), output shape, params, connected to', async () => {
+    const model = await loadModel(join(GRAPH, 'seq2seq.keras'));
+    const s = model.summary();
+    expect(s).toMatch(/┃ Layer \(type\) +┃ Output Shape +┃ Param # ┃ Connected to +┃/);
+    expect(s).toMatch(/│ encoder_in \(InputLayer\) +│ \(None, 5, 3\) +│ +0 │ - +│/);
+    expect(s).toMatch(/│ encoder \(GRU\) +│ \[\(None, 6\), \(None, 6\)\] +│ +198 │ encoder_in\[0\]\[0\] +│/);
+    expect(s).toMatch(/│ decoder \(GRU\) +│ \(None, 4, 6\) +│ +180 │ decoder_in\[0\]\[0\], encoder\[0\]\[1\] +│/);
+    expect(s).toMatch(/Total params: 399 /);
+    // Op nodes are not layers: the masked graphs' summaries leave them out, as Keras does.
+    expect((await loadModel(join(GRAPH, 'embed_gru.keras'))).summary()).not.toMatch(/NotEqual/);
+  });
+
+  it('a shared layer is one layer with one set of weights, called twice', async () => {
+    const model = await loadModel(join(GRAPH, 'shared_gru.keras'));
+    expect(model.layers.filter((l) => l.name === 'shared').length).toBe(1);
+    expect(model.summary()).toMatch(/\(call of shared\)/);
+  });
+
+  it('lists the layers and ops it runs', () => {
+    expect(supportedLayers()).toEqual(expect.arrayContaining(['GRU', 'Bidirectional(GRU)', 'TimeDistributed', 'Conv1D', 'MultiHeadAttention', 'Dot']));
+    expect(supportedOps()).toEqual(expect.arrayContaining(['NotEqual', 'Any', 'LogicalOr', 'LogicalAnd', 'ExpandDims', 'ZerosLike', 'Concatenate', 'Cast']));
+  });
+});
+
+/** A Keras 3 Functional config rewritten as Keras 2 writes it: inbound lists, states as extra inputs, no op nodes or mask= arguments. */
+function asKeras2(config: Record<string, any>): Record<string, any> {
+  const c = structuredClone(config);
+  const ref = (t: any) => [...t.config.keras_history, {}];
+  c.layers = layersOf(c)
+    .filter((l) => !(l.module ?? '').startsWith('keras.src.ops'))
+    .map((l) => {
+      const nodes = l.inbound_nodes.map((n: any) => {
+        const first = n.args[0];
+        const refs = Array.isArray(first) ? first.map(ref) : [ref(first)];
+        const states = n.kwargs.initial_state;
+        if (states) refs.push(...(Array.isArray(states) ? states : [states]).map(ref));
+        return refs;
+      });
+      const { module: _m, registered_name: _r, build_config: _b, ...rest } = l as any;
+      return { ...rest, inbound_nodes: nodes };
+    });
+  return c;
+}
+
+describe('Keras 2 Functional configs: inbound lists, implicit masks, states as extra inputs', () => {
+  for (const name of ['seq2seq', 'embed_gru', 'masking_gru', 'tagger', 'bidir_seq2seq', 'shared_gru']) {
+    it(`${name}, rewritten as Keras 2 writes it, predicts what Keras 3 did`, async () => {
+      const f = fixture(name);
+      const model = await loadModel(weightsOf(name), { config: asKeras2(f.model_config), compat: 'keras3' });
+      const outs = await model.predictOutputs(f.inputs.length === 1 ? f.inputs[0] : f.inputs);
+      outs.forEach((o, i) => expectClose(o, f.expected[i], `${name} output ${i}`));
+    });
+  }
+});
+
+describe('refusals name the class of what gru does not run', () => {
+  it('an unsupported layer reading a GRU state is named, not the layer after it', async () => {
+    const c = configOf('seq2seq');
+    named(c, 'decoder').class_name = 'LSTM';
+    const err = await loadModel(weightsOf('seq2seq'), { config: c }).catch((e) => e);
+    expect(err).toBeInstanceOf(UnsupportedLayerError);
+    expect(err.className).toBe('LSTM');
+    expect(err.layerName).toBe('decoder');
+    expect(err.message).toMatch(/layer 'decoder' \(LSTM\): LSTM layers are not supported/);
+  });
+
+  it('an unknown Keras op node, a wrapped unsupported layer, an unsupported call argument', async () => {
+    const op = configOf('embed_gru');
+    const ne = layersOf(op).find((l) => l.class_name === 'NotEqual') as Layer;
+    ne.class_name = 'Einsum';
+    ne.registered_name = 'Einsum';
+    let err = await loadModel(weightsOf('embed_gru'), { config: op }).catch((e) => e);
+    expect(err).toBeInstanceOf(UnsupportedLayerError);
+    expect(err.className).toBe('Einsum');
+    expect(err.message).toMatch(/the Keras op Einsum is not supported by gru/);
+
+    const td = configOf('tagger');
+    layersOf(td).find((l) => l.class_name === 'TimeDistributed')!.config.layer.class_name = 'LSTM';
+    err = await loadModel(weightsOf('tagger'), { config: td }).catch((e) => e);
+    expect(err).toBeInstanceOf(UnsupportedLayerError);
+    expect(err.className).toBe('TimeDistributed(LSTM)');
+
+    const kw = configOf('gru_attention');
+    layersOf(kw).find((l) => l.class_name === 'Attention')!.inbound_nodes[0].kwargs.mystery = 3;
+    err = await loadModel(weightsOf('gru_attention'), { config: kw }).catch((e) => e);
+    expect(err).toBeInstanceOf(UnsupportedLayerError);
+    expect(err.message).toMatch(/is called with mystery=3, which gru does not support for Attention/);
+  });
+
+  it('Lambda layers and custom layers in a graph are refused before anything runs', async () => {
+    const lambda = configOf('multi_io');
+    Object.assign(named(lambda, 'score'), { class_name: 'Lambda', config: { name: 'score', function: ['4wEAAAAA', null, null], function_type: 'lambda' } });
+    await expect(loadModel(weightsOf('multi_io'), { config: lambda })).rejects.toThrow(UnsafeModelError);
+    const custom = configOf('multi_io');
+    Object.assign(named(custom, 'score'), { class_name: 'MyScore', module: 'my_project.layers', registered_name: 'MyScore' });
+    await expect(loadModel(weightsOf('multi_io'), { config: custom })).rejects.toThrow(/custom object "MyScore" from module 'my_project.layers'/);
+  });
+});
+
+describe('bad graphs get clear errors', () => {
+  it('a cycle, a missing layer, a missing output, a shared layer whose calls need different weights', async () => {
+    const cycle = configOf('seq2seq');
+    named(cycle, 'encoder').inbound_nodes[0].args[0].config.keras_history = ['decoder', 0, 0];
+    await expect(loadModel(weightsOf('seq2seq'), { config: cycle })).rejects.toThrow(/the layer graph has a cycle \(through 'encoder', 'decoder'/);
+
+    const missing = configOf('seq2seq');
+    named(missing, 'decoder').inbound_nodes[0].kwargs.initial_state.config.keras_history = ['nowhere', 0, 0];
+    await expect(loadModel(weightsOf('seq2seq'), { config: missing })).rejects.toThrow(
+      /layer 'decoder' takes its input from 'nowhere', which is not in the model/,
+    );
+
+    const output = configOf('seq2seq');
+    named(output, 'decoder').inbound_nodes[0].kwargs.initial_state.config.keras_history = ['encoder', 0, 2];
+    await expect(loadModel(weightsOf('seq2seq'), { config: output })).rejects.toThrow(/reads output #2 of 'encoder', which returns 2 tensor\(s\)/);
+
+    const shared = configOf('shared_gru');
+    const right = layersOf(shared).find((l) => l.class_name === 'InputLayer' && l.name === 'right') as Layer;
+    right.config.batch_shape = [null, 4, 5];
+    await expect(loadModel(weightsOf('shared_gru'), { config: shared })).rejects.toThrow(
+      /layer 'shared' \(GRU\): is called 2 times with inputs that need different weights/,
+    );
+  });
+
+  it('an initial state of the wrong width, and a merge of unequal shapes', async () => {
+    const state = configOf('seq2seq');
+    named(state, 'decoder').config.units = 5;
+    await expect(loadModel(weightsOf('seq2seq'), { config: state })).rejects.toThrow(
+      /layer 'decoder' \(GRU\): initial state #0 must have shape \(batch, 5\), found \[null,6\]/,
+    );
+    const merge = configOf('multi_io');
+    layersOf(merge).find((l) => l.class_name === 'Add')!.inbound_nodes[0].args[0][1].config.keras_history = ['features', 0, 0];
+    await expect(loadModel(weightsOf('multi_io'), { config: merge })).rejects.toThrow(/layer 'add' \(Add\): inputs must have equal shapes/);
+  });
+});
+
+describe('the runner frees each value after its last reader', () => {
+  const peakOf = (model: unknown) => (model as { runner: { peak: number } }).runner.peak;
+
+  it('a chain holds at most one value between layers; a graph holds only what later calls still read', async () => {
+    const chain = await loadModel(join(GRAPH, 'simple_1d.keras'));
+    await chain.predict(fixture('simple_1d').inputs[0]);
+    expect(peakOf(chain)).toBe(1);
+    const graph = await loadModel(join(GRAPH, 'multi_io.keras'));
+    await graph.predictOutputs(fixture('multi_io').inputs);
+    // 38 calls (layers and op nodes); at the widest point the merges' two inputs, the mask
+    // plumbing and the merged results are alive together, far fewer than every value.
+    const calls = (graph as unknown as { spec: { nodes: unknown[] } }).spec.nodes.length;
+    expect(peakOf(graph)).toBeGreaterThan(2);
+    expect(peakOf(graph)).toBeLessThan(calls / 2);
+  });
+});
