@@ -108,7 +108,10 @@ export class CudnnPreparedGru implements PreparedGru {
       .finally(() => {
         if (--this.pending === 0 && this.disposed) this.release();
       });
-    this.tail = run.catch(() => undefined);
+    // Settle to undefined either way: a chain that passed the result on would keep the latest
+    // result (its arrays, its saved handle) alive until the next call.
+    const settled = () => undefined;
+    this.tail = run.then(settled, settled);
     return run;
   }
 
