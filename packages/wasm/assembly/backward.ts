@@ -1,0 +1,249 @@
+import { activationGrad } from './activation-grads';
+import { FLAG_GO_BACKWARDS, FLAG_INPUT_DROPOUT, FLAG_MASK, FLAG_RECURRENT_DROPOUT, FLAG_RESET_AFTER, FLAG_RETURN_SEQUENCES } from './forward';
+import { gemm, PANEL_COLS } from './gemm';
+import { keepAct, keepAux, keepPre } from './keep';
+import { weightGrad } from './weight-grad';
+
+// Backpropagation through time over a whole sequence, from what a forward call with FLAG_KEEP
+// kept (keep.ts): the mirror image of the forward loop, as @gru/core's referenceBackward spells
+// it, with every batch row of a step at once.
+//
+//   per step, last to first:
+//     elementwise: the gate pre-activations' gradients dP from dh (a masked step passes dh
+//       through and contributes nothing); they overwrite the kept pre-activations in place
+//     resetAfter false: dRh = dP_h . U_h^T (one GEMM), then the reset gate's gradient
+//     dh_prev = dh * z + sum_g (dG_g . U_g^T) * recurrent mask_g (one GEMM per gate)
+//   then for the whole sequence at once: dKernel = x^T dP, dRecurrentKernel = h^T dG,
+//   dx = dP K^T, dBias = column sums.
+// The kept activations are overwritten with each row's recurrent GEMM inputs h * mask_g, which
+// the recurrent kernel's gradient reads; the aux rows, with resetAfter, with dG_h = dP_h * r.
+//
+// The transposed weights (packTransposed) are panels of K^T and U^T per gate: H rows (the gate's
+// units) by the padded input dimension or padded units.
+
+const ALIGN: usize = 64;
+
+@inline function f32s(n: usize): usize {
+  return ((n << 2) + ALIGN - 1) & ~(ALIGN - 1);
+}
+
+/** Rows of dx computed per GEMM: a block stays in cache while it is added into dx. */
+const DX_ROWS: i32 = 256;
+
+let sDh: usize = 0; // [B][Hp] dh, double-buffered with sDh2
+let sDh2: usize = 0;
+let sTmp: usize = 0; // [B][Hp] one gate's share of dh_prev, or dRh
+let sZero: usize = 0; // a zero row for GEMMs without a bias
+let sRm: usize = 0; // [3][B][Hp] recurrent dropout masks, padded with zeros
+let sDx: usize = 0; // [DX_ROWS][Dp] one gate's part of a block of dx
+
+function layout(B: i32, D: i32, Hp: i32, flags: i32): usize {
+  const b = <usize>B, hp = <usize>Hp, dp = <usize>((D + 7) & ~7);
+  let at: usize = 0;
+  sDh = at; at += f32s(b * hp);
+  sDh2 = at; at += f32s(b * hp);
+  sTmp = at; at += f32s(b * hp);
+  sZero = at; at += f32s(max(3 * hp, dp));
+  sRm = at; if (flags & FLAG_RECURRENT_DROPOUT) at += f32s(3 * b * hp);
+  sDx = at; at += f32s(<usize>DX_ROWS * dp);
+  return at;
+}
+
+/** Bytes of scratch gruBackward needs. */
+export function backwardScratchBytes(B: i32, D: i32, Hp: i32, flags: i32): usize {
+  return layout(B, D, Hp, flags);
+}
+
+/**
+ * Writes gate g's transposed block of a packed [K][3Hp] weight matrix (forward panels at src) as
+ * panels of H rows by K columns padded to a multiple of 8 (padding columns zero), at dst.
+ */
+export function packTransposed(src: usize, K: i32, H: i32, Hp: i32, g: i32, dst: usize): void {
+  const N = (K + 7) & ~7;
+  for (let j = 0; j < H; j++) {
+    const c = g * Hp + j;
+    const from = src + ((<usize>(c >> 3) * <usize>K) << 5) + (<usize>(c & 7) << 2);
+    for (let kk = 0; kk < N; kk++) {
+      const v: f32 = kk < K ? load<f32>(from + (<usize>kk << 5)) : 0;
+      store<f32>(dst + ((<usize>(kk >> 3) * <usize>H) << 5) + (<usize>j << 5) + (<usize>(kk & 7) << 2), v);
+    }
+  }
+}
+
+/** dst[i] += src[i] for n floats. */
+function addRow(dst: usize, src: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(dst + o, f32x4.add(v128.load(dst + o), v128.load(src + o)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(dst + o, load<f32>(dst + o) + load<f32>(src + o));
+  }
+}
+
+/**
+ * Gradients of a whole GRU layer call. `x`, `mask`, `inDrop`, `recDrop` are the forward call's
+ * (as gruForward took them), `keep` what it kept. dOut is [B][T][H] (returnSequences) or [B][H];
+ * dLast [B][H] or 0. Writes dInit [B][H], dx [B][T][D], dK [D][3Hp], dU [H][3Hp] and dBias
+ * [2][3Hp] (the input bias row, then the recurrent one).
+ */
+export function gruBackward(
+  B: i32, T: i32, D: i32, H: i32, Hp: i32, flags: i32, actF: i32, actG: i32,
+  x: usize, mask: usize, inDrop: usize, recDrop: usize, keep: usize, tIn: usize, tRec: usize,
+  dOut: usize, dLast: usize, dInit: usize, dx: usize, dK: usize, dU: usize, dBias: usize, scratch: usize,
+): void {
+  layout(B, D, Hp, flags);
+  const resetAfter = (flags & FLAG_RESET_AFTER) != 0;
+  const backwards = (flags & FLAG_GO_BACKWARDS) != 0;
+  const sequences = (flags & FLAG_RETURN_SEQUENCES) != 0;
+  const hasMask = (flags & FLAG_MASK) != 0;
+  const recDropout = (flags & FLAG_RECURRENT_DROPOUT) != 0;
+  const inDropout = (flags & FLAG_INPUT_DROPOUT) != 0;
+  const hp = <usize>Hp, hpB = hp << 2, rowB = hpB * 3, hB = <usize>H << 2, dB = <usize>D << 2;
+  const bB = <usize>B;
+  const Dp = (D + 7) & ~7, dpB = <usize>Dp << 2;
+  const ppg = Hp / PANEL_COLS;
+  const recT = <usize>H * hpB, inT = <usize>H * dpB; // bytes of one gate's transposed panels
+  const states = keep, pre = keep + keepPre(B, T, Hp), act = keep + keepAct(B, T, Hp), aux = keep + keepAux(B, T, Hp);
+  let dh = scratch + sDh, dhNext = scratch + sDh2;
+  const tmp = scratch + sTmp, zero = scratch + sZero, rm = scratch + sRm;
+  memory.fill(zero, 0, f32s(max(3 * hp, <usize>Dp)));
+  if (recDropout) {
+    for (let i = 0; i < 3 * B; i++) {
+      memory.fill(rm + <usize>i * hpB, 0, hpB);
+      memory.copy(rm + <usize>i * hpB, recDrop + <usize>i * hB, hB);
+    }
+  }
+
+  for (let b = 0; b < B; b++) {
+    const d = dh + <usize>b * hpB;
+    memory.fill(d, 0, hpB);
+    if (dLast) memory.copy(d, dLast + <usize>b * hB, hB);
+    if (!sequences) addRow(d, dOut + <usize>b * hB, H);
+  }
+  const one = f32x4.splat(1.0);
+
+  for (let k = T - 1; k >= 0; k--) {
+    const t = backwards ? T - 1 - k : k;
+    const preK = pre + <usize>k * bB * rowB, actK = act + <usize>k * bB * rowB;
+    const auxK = aux + <usize>k * bB * hpB, stK = states + <usize>k * bB * hpB;
+    for (let b = 0; b < B; b++) {
+      const d = dh + <usize>b * hpB, dn = dhNext + <usize>b * hpB;
+      if (sequences) addRow(d, dOut + (<usize>b * <usize>T + <usize>k) * hB, H);
+      const p = preK + <usize>b * rowB, a = actK + <usize>b * rowB, ax = auxK + <usize>b * hpB, hv = stK + <usize>b * hpB;
+      if (hasMask && load<u8>(mask + <usize>b * T + t) == 0) {
+        // The state was carried: dh passes through, and the step contributes no gradient.
+        memory.fill(p, 0, rowB);
+        memory.fill(a, 0, rowB);
+        memory.fill(ax, 0, hpB);
+        memory.copy(dn, d, hpB);
+        continue;
+      }
+      const m0 = rm + <usize>b * hpB, m1 = m0 + bB * hpB, m2 = m1 + bB * hpB;
+      for (let o: usize = 0; o < hpB; o += 16) {
+        const dhv = v128.load(d + o), h = v128.load(hv + o);
+        const z = v128.load(a + o), r = v128.load(a + hpB + o), hh = v128.load(a + 2 * hpB + o);
+        const dPreH = f32x4.mul(f32x4.mul(dhv, f32x4.sub(one, z)), activationGrad(actF, v128.load(p + 2 * hpB + o), hh));
+        v128.store(p + 2 * hpB + o, dPreH);
+        v128.store(p + o, f32x4.mul(f32x4.mul(dhv, f32x4.sub(h, hh)), activationGrad(actG, v128.load(p + o), z)));
+        v128.store(dn + o, f32x4.mul(dhv, z));
+        if (resetAfter) {
+          // candidate pre = xh + r * (h_h U_h + b_h): the aux row held the bracket.
+          const dPreR = f32x4.mul(f32x4.mul(dPreH, v128.load(ax + o)), activationGrad(actG, v128.load(p + hpB + o), r));
+          v128.store(p + hpB + o, dPreR);
+          v128.store(ax + o, f32x4.mul(dPreH, r));
+          v128.store(a + 2 * hpB + o, recDropout ? f32x4.mul(h, v128.load(m2 + o)) : h);
+        }
+        v128.store(a + o, recDropout ? f32x4.mul(h, v128.load(m0 + o)) : h);
+        // Without resetAfter r is still needed below; its slot is written there.
+        if (resetAfter) v128.store(a + hpB + o, recDropout ? f32x4.mul(h, v128.load(m1 + o)) : h);
+      }
+    }
+    if (!resetAfter) {
+      // candidate pre = xh + (r * h_h) U_h: dRh = dP_h U_h^T, then r's gradient and h_h's path.
+      gemm(preK + 2 * hpB, rowB, B, 1, 0, H, tRec + 2 * recT, ppg, zero, 0, 0, tmp, hpB, 0);
+      for (let b = 0; b < B; b++) {
+        if (hasMask && load<u8>(mask + <usize>b * T + t) == 0) continue;
+        const p = preK + <usize>b * rowB, a = actK + <usize>b * rowB, hv = stK + <usize>b * hpB;
+        const dn = dhNext + <usize>b * hpB, dr = tmp + <usize>b * hpB;
+        const m1 = rm + (bB + <usize>b) * hpB, m2 = m1 + bB * hpB;
+        for (let o: usize = 0; o < hpB; o += 16) {
+          const h = v128.load(hv + o), r = v128.load(a + hpB + o), dRh = v128.load(dr + o);
+          const hH = recDropout ? f32x4.mul(h, v128.load(m2 + o)) : h;
+          v128.store(p + hpB + o, f32x4.mul(f32x4.mul(dRh, hH), activationGrad(actG, v128.load(p + hpB + o), r)));
+          const back = f32x4.mul(dRh, r);
+          v128.store(dn + o, f32x4.add(v128.load(dn + o), recDropout ? f32x4.mul(back, v128.load(m2 + o)) : back));
+          v128.store(a + hpB + o, recDropout ? f32x4.mul(h, v128.load(m1 + o)) : h);
+        }
+      }
+    }
+    // dh_prev += dG_g U_g^T (* the gate's recurrent mask); masked rows' dG are zero.
+    const gates = resetAfter ? 3 : 2;
+    for (let g = 0; g < gates; g++) {
+      const src = g < 2 ? preK + <usize>g * hpB : auxK;
+      const lda = g < 2 ? rowB : hpB;
+      const w = tRec + <usize>g * recT;
+      if (!recDropout) {
+        gemm(src, lda, B, 1, 0, H, w, ppg, dhNext, hpB, 0, dhNext, hpB, 0);
+        continue;
+      }
+      gemm(src, lda, B, 1, 0, H, w, ppg, zero, 0, 0, tmp, hpB, 0);
+      for (let b = 0; b < B; b++) {
+        const dn = dhNext + <usize>b * hpB, tr = tmp + <usize>b * hpB, m = rm + (<usize>g * bB + <usize>b) * hpB;
+        for (let o: usize = 0; o < hpB; o += 16) v128.store(dn + o, f32x4.add(v128.load(dn + o), f32x4.mul(v128.load(tr + o), v128.load(m + o))));
+      }
+    }
+    const swap = dh;
+    dh = dhNext;
+    dhNext = swap;
+  }
+  for (let b = 0; b < B; b++) memory.copy(dInit + <usize>b * hB, dh + <usize>b * hpB, hB);
+
+  // Bias: column sums of dP (input row); the recurrent row's z and r are the same sums, its
+  // candidate part sums dG_h (resetAfter only; the kernels fold the rest).
+  const R = T * B;
+  memory.fill(dBias, 0, 2 * rowB);
+  for (let i = 0; i < R; i++) addRow(dBias, pre + <usize>i * rowB, 3 * Hp);
+  memory.copy(dBias + rowB, dBias, 2 * hpB);
+  if (resetAfter) for (let i = 0; i < R; i++) addRow(dBias + rowB + 2 * hpB, aux + <usize>i * hpB, Hp);
+
+  // dx = sum_g (dP_g K_g^T) * input mask_g, a block of rows at a time.
+  memory.fill(dx, 0, <usize>B * <usize>T * dB);
+  const dxT = scratch + sDx;
+  for (let r0 = 0; r0 < R; r0 += DX_ROWS) {
+    const rows = min(DX_ROWS, R - r0);
+    for (let g = 0; g < 3; g++) {
+      gemm(pre + <usize>r0 * rowB + <usize>g * hpB, rowB, rows, 1, 0, H, tIn + <usize>g * inT, Dp >> 3, zero, 0, 0, dxT, dpB, 0);
+      for (let i = 0; i < rows; i++) {
+        const r = r0 + i, k = r / B, b = r - k * B;
+        const t = backwards ? T - 1 - k : k;
+        const dst = dx + (<usize>b * <usize>T + <usize>t) * dB, src = dxT + <usize>i * dpB;
+        if (inDropout) {
+          const m = inDrop + (<usize>g * bB + <usize>b) * dB;
+          for (let j = 0; j < D; j++) {
+            const o = <usize>j << 2;
+            store<f32>(dst + o, load<f32>(dst + o) + load<f32>(src + o) * load<f32>(m + o));
+          }
+        } else {
+          addRow(dst, src, D);
+        }
+      }
+    }
+  }
+
+  // dK_g = (x * input mask_g)^T dP_g; dU_g = (h * recurrent mask_g)^T dG_g, whose rows the act
+  // and aux slots now hold (aux: r * h_h without resetAfter, dG_h with it).
+  memory.fill(dK, 0, <usize>D * rowB);
+  memory.fill(dU, 0, <usize>H * rowB);
+  const xStrideB = <usize>T * dB;
+  for (let g = 0; g < 3; g++) {
+    const mult = inDropout ? inDrop + <usize>g * bB * dB : 0;
+    weightGrad(T, B, backwards, D, ppg, x, xStrideB, dB, mult, dB, pre + <usize>g * hpB, rowB, dK + <usize>g * hpB, rowB);
+    const col = dU + <usize>g * hpB;
+    if (g < 2) weightGrad(T, B, false, H, ppg, act + <usize>g * hpB, rowB, bB * rowB, 0, 0, pre + <usize>g * hpB, rowB, col, rowB);
+    else if (resetAfter) weightGrad(T, B, false, H, ppg, act + 2 * hpB, rowB, bB * rowB, 0, 0, aux, hpB, col, rowB);
+    else weightGrad(T, B, false, H, ppg, aux, hpB, bB * hpB, 0, 0, pre + 2 * hpB, rowB, col, rowB);
+  }
+}
