@@ -7,7 +7,8 @@ import { BACKWARD_ACTIVATION_CODES, DEFAULT_KEPT_CALLS, runBackward, SavedCalls 
 
 const fail = (message: string) => new GruError('ValueError', `wasm backend: ${message}`);
 
-function describe(value: unknown): string {
+/** A short description of a received value for error messages. */
+export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (value === undefined) return 'undefined';
   if (ArrayBuffer.isView(value)) return `${value.constructor.name} of length ${(value as unknown as ArrayLike<number>).length}`;

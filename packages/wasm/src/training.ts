@@ -1,6 +1,7 @@
 import { GruError, type BackwardRequest, type GruGradients, type GruSpec } from '@gru/core';
 import type { BackwardArgs, WasmKernel } from './kernel.js';
 import { type CallLayout, paddedUnits } from './layout.js';
+import { describe } from './prepared.js';
 
 const fail = (message: string) => new GruError('ValueError', `wasm backend: ${message}`);
 
@@ -93,7 +94,7 @@ export class SavedCalls {
     if (!call || call.owner !== this) {
       throw fail(
         'backward needs the `saved` of a forward call made with keepForBackward: true on this prepared layer; ' +
-          `received ${saved === null ? 'null' : saved instanceof WasmSaved ? "another layer's saved" : typeof saved}.`,
+          `received ${saved instanceof WasmSaved ? "another layer's saved" : describe(saved)}.`,
       );
     }
     if (call.released) {
@@ -122,8 +123,7 @@ export class SavedCalls {
 
 function checkGradient(value: unknown, name: string, length: number, shape: string): Float32Array | Float64Array {
   if (!(value instanceof Float32Array || value instanceof Float64Array)) {
-    const got = value === null ? 'null' : ArrayBuffer.isView(value) ? value.constructor.name : typeof value;
-    throw fail(`backward: ${name} must be a Float32Array (or Float64Array) of ${length} values ${shape}; received ${got}.`);
+    throw fail(`backward: ${name} must be a Float32Array (or Float64Array) of ${length} values ${shape}; received ${describe(value)}.`);
   }
   if (value.length !== length) throw fail(`backward: ${name} must have ${length} values ${shape}; received ${value.length}.`);
   return value;
@@ -147,7 +147,7 @@ export interface BackwardContext {
 /** Runs gruBackward on a kept call, on the calling thread. */
 export function runBackward({ kernel, spec, codes }: BackwardContext, call: KeptCall, request: BackwardRequest): GruGradients {
   if (typeof request !== 'object' || request === null) {
-    throw fail(`backward expects a request object {dOutput, dLastState?}; received ${request === null ? 'null' : typeof request}.`);
+    throw fail(`backward expects a request object {dOutput, dLastState?}; received ${describe(request)}.`);
   }
   const { units: H, inputDim: D, useBias, resetAfter } = spec;
   const { batch: B, timesteps: T, returnSequences } = call;

@@ -1,42 +1,8 @@
-import { referenceBackward, referenceForward, type GruGradients } from '@gru/core';
+import { referenceBackward, referenceForward } from '@gru/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { backend } from '../src/index.js';
+import { compareGradients } from './gradients.js';
 import { type Config, makeCase, rng, uniform } from './helpers.js';
-
-/**
- * Gradients of the wasm backward kernels against the reference backend's float64 backward, over
- * every call option. float32 sums over batch * timesteps rows differ from float64 by rounding
- * that grows with the gradient's scale, so each gradient is compared relative to its largest
- * element (a wrong formula or a missed path is off by far more).
- */
-export const GRADIENT_RTOL = 2e-5;
-
-function worstScaled(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  expect(got.length).toBe(want.length);
-  let scale = 0;
-  for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i]));
-  let worst = 0;
-  for (let i = 0; i < want.length; i++) {
-    const r = Math.abs(got[i] - want[i]) / (GRADIENT_RTOL * scale + 1e-7);
-    if (!(r <= worst)) worst = r;
-  }
-  return worst;
-}
-
-/** Largest scaled error of each gradient, by name (<= 1 passes). */
-export function compareGradients(got: GruGradients, want: GruGradients): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const key of ['dx', 'dInitialState', 'dKernel', 'dRecurrentKernel', 'dBias'] as const) {
-    const w = want[key];
-    const g = got[key];
-    if (w === null || g === null) {
-      expect(g).toBe(w);
-      continue;
-    }
-    out[key] = worstScaled(g, w);
-  }
-  return out;
-}
 
 async function gradients(cfg: Config, seed: number) {
   const { spec, weights, request } = makeCase(cfg, seed);
