@@ -46,14 +46,47 @@ export interface GruWasmExports {
  * recDrop, keep, tIn, tRec, dOut, dLast, dInit, dx, dK, dU, dBias, scratch.
  */
 export type BackwardArgs = [
-  number, number, number, number, number, number, number, number,
-  number, number, number, number, number, number, number, number, number, number, number, number, number, number, number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
 ];
 
 /** gruForward's arguments, which are also gruForwardPart's first ones. */
 export type ForwardArgs = Parameters<GruWasmExports['gruForward']>;
 
-const REQUIRED = ['memory', 'heapBase', 'gruForward', 'gruForwardPart', 'scratchBytes', 'activateArray', 'ACT_COUNT', 'gruBackward', 'backwardScratchBytes', 'packTransposed', 'keepBytes'] as const;
+const REQUIRED = [
+  'memory',
+  'heapBase',
+  'gruForward',
+  'gruForwardPart',
+  'scratchBytes',
+  'activateArray',
+  'ACT_COUNT',
+  'gruBackward',
+  'backwardScratchBytes',
+  'packTransposed',
+  'keepBytes',
+] as const;
 
 /** One instance of gru.wasm (or gru-threads.wasm) and the heap over its memory. */
 export class WasmKernel {

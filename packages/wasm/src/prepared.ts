@@ -1,4 +1,13 @@
-import { GruError, type BackwardRequest, type ForwardRequest, type ForwardResult, type GruGradients, type GruSpec, type GruWeights, type PreparedGru } from '@gru/core';
+import {
+  GruError,
+  type BackwardRequest,
+  type ForwardRequest,
+  type ForwardResult,
+  type GruGradients,
+  type GruSpec,
+  type GruWeights,
+  type PreparedGru,
+} from '@gru/core';
 import { activationCode } from './activation-codes.js';
 import { formatBytes, MAX_WASM_BYTES } from './heap.js';
 import type { ForwardArgs, WasmKernel } from './kernel.js';

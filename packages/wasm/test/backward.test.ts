@@ -41,7 +41,10 @@ const sweep: [string, Config][] = [
   ['recurrent dropout', { ...base, recurrentDropout: true }],
   ['recurrent dropout, resetAfter false', { ...base, recurrentDropout: true, resetAfter: false }],
   ['everything', { ...base, mask: true, goBackwards: true, initialState: true, inputDropout: true, recurrentDropout: true, returnSequences: false }],
-  ['everything, resetAfter false', { ...base, mask: true, goBackwards: true, initialState: true, inputDropout: true, recurrentDropout: true, resetAfter: false }],
+  [
+    'everything, resetAfter false',
+    { ...base, mask: true, goBackwards: true, initialState: true, inputDropout: true, recurrentDropout: true, resetAfter: false },
+  ],
   ['batch 1, one unit, one step', { B: 1, T: 1, D: 1, H: 1 }],
   ['units a multiple of the panel', { B: 4, T: 9, D: 16, H: 32 }],
   ['wide: units 70, batch 17, 40 steps', { B: 17, T: 40, D: 33, H: 70, mask: true, recurrentDropout: true }],

@@ -35,4 +35,3 @@ export function compareGradients(got: GruGradients, want: GruGradients): Record<
   }
   return out;
 }
-
