@@ -2,7 +2,7 @@ import { activationGrad } from './activation-grads';
 import { FLAG_GO_BACKWARDS, FLAG_INPUT_DROPOUT, FLAG_MASK, FLAG_RECURRENT_DROPOUT, FLAG_RESET_AFTER, FLAG_RETURN_SEQUENCES } from './forward';
 import { gemm, PANEL_COLS } from './gemm';
 import { keepAct, keepAux, keepPre } from './keep';
-import { weightGrad } from './weight-grad';
+import { weightGrad, weightGradScratch } from './weight-grad';
 
 // Backpropagation through time over a whole sequence, from what a forward call with FLAG_KEEP
 // kept (keep.ts): the mirror image of the forward loop, as @gru/core's referenceBackward spells
@@ -36,6 +36,7 @@ let sTmp: usize = 0; // [B][Hp] one gate's share of dh_prev, or dRh
 let sZero: usize = 0; // a zero row for GEMMs without a bias
 let sRm: usize = 0; // [3][B][Hp] recurrent dropout masks, padded with zeros
 let sDx: usize = 0; // [DX_ROWS][Dp] one gate's part of a block of dx
+let sW: usize = 0; // weightGrad's blocks
 
 function layout(B: i32, D: i32, Hp: i32, flags: i32): usize {
   const b = <usize>B, hp = <usize>Hp, dp = <usize>((D + 7) & ~7);
@@ -46,6 +47,7 @@ function layout(B: i32, D: i32, Hp: i32, flags: i32): usize {
   sZero = at; at += f32s(max(3 * hp, dp));
   sRm = at; if (flags & FLAG_RECURRENT_DROPOUT) at += f32s(3 * b * hp);
   sDx = at; at += f32s(<usize>DX_ROWS * dp);
+  sW = at; at += weightGradScratch(max(D, Hp), Hp);
   return at;
 }
 
@@ -238,12 +240,13 @@ export function gruBackward(
   memory.fill(dK, 0, <usize>D * rowB);
   memory.fill(dU, 0, <usize>H * rowB);
   const xStrideB = <usize>T * dB;
+  const w = scratch + sW;
   for (let g = 0; g < 3; g++) {
     const mult = inDropout ? inDrop + <usize>g * bB * dB : 0;
-    weightGrad(T, B, backwards, D, ppg, x, xStrideB, dB, mult, dB, pre + <usize>g * hpB, rowB, dK + <usize>g * hpB, rowB);
+    weightGrad(T, B, backwards, D, ppg, x, xStrideB, dB, mult, dB, pre + <usize>g * hpB, rowB, dK + <usize>g * hpB, rowB, w);
     const col = dU + <usize>g * hpB;
-    if (g < 2) weightGrad(T, B, false, H, ppg, act + <usize>g * hpB, rowB, bB * rowB, 0, 0, pre + <usize>g * hpB, rowB, col, rowB);
-    else if (resetAfter) weightGrad(T, B, false, H, ppg, act + 2 * hpB, rowB, bB * rowB, 0, 0, aux, hpB, col, rowB);
-    else weightGrad(T, B, false, H, ppg, aux, hpB, bB * hpB, 0, 0, pre + 2 * hpB, rowB, col, rowB);
+    if (g < 2) weightGrad(T, B, false, H, ppg, act + <usize>g * hpB, rowB, bB * rowB, 0, 0, pre + <usize>g * hpB, rowB, col, rowB, w);
+    else if (resetAfter) weightGrad(T, B, false, H, ppg, act + 2 * hpB, rowB, bB * rowB, 0, 0, aux, hpB, col, rowB, w);
+    else weightGrad(T, B, false, H, ppg, aux, hpB, bB * hpB, 0, 0, pre + 2 * hpB, rowB, col, rowB, w);
   }
 }
