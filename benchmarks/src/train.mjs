@@ -12,7 +12,7 @@
  *   node benchmarks/src/train.mjs [--shapes S2,S3] [--runners gru:wasm,tfjs-wasm] [--min-time-ms 2000]
  *
  * @typedef {import('./shapes.mjs').Shape} Shape
- * @typedef {{ forward?: () => Promise<void>, train: () => Promise<void>, dispose: () => void }} Trainer
+ * @typedef {{ forward: () => Promise<void>, train: () => Promise<void>, dispose: () => void }} Trainer
  * @typedef {{ name: string, note: string, setup: (shape: Shape) => Promise<Trainer> }} TrainRunner
  */
 import { cpus } from 'node:os';
@@ -121,21 +121,25 @@ export const TRAIN_RUNNERS = [
 ];
 
 /**
- * Median milliseconds of `fn` after one untimed pass: at least `minIters` passes and `minTimeMs`.
- * @param {() => Promise<void>} fn
+ * Fastest milliseconds of each function after one untimed pass of each: they take turns (so a
+ * slow spell of a shared machine hits both), at least `minIters` times and `minTimeMs`. The
+ * fastest pass is the one least disturbed by other load.
+ * @param {(() => Promise<void>)[]} fns
+ * @param {number} minIters
+ * @param {number} minTimeMs
  */
-async function time(fn, minIters, minTimeMs) {
-  await fn();
-  /** @type {number[]} */
-  const ms = [];
+async function timeTogether(fns, minIters, minTimeMs) {
+  for (const fn of fns) await fn();
+  const best = fns.map(() => Number.POSITIVE_INFINITY);
   const start = performance.now();
-  while (ms.length < minIters || performance.now() - start < minTimeMs) {
-    const t0 = performance.now();
-    await fn();
-    ms.push(performance.now() - t0);
+  for (let i = 0; i < minIters || performance.now() - start < minTimeMs; i++) {
+    for (const [j, fn] of fns.entries()) {
+      const t0 = performance.now();
+      await fn();
+      best[j] = Math.min(best[j], performance.now() - t0);
+    }
   }
-  ms.sort((a, b) => a - b);
-  return ms[Math.floor(ms.length / 2)];
+  return best;
 }
 
 /** @param {string[]} argv */
@@ -159,6 +163,7 @@ async function main() {
   const wanted = opts.runners?.split(',').map((s) => s.trim());
   const runners = wanted ? TRAIN_RUNNERS.filter((r) => wanted.includes(r.name)) : TRAIN_RUNNERS;
   console.log(`CPU: ${cpus()[0]?.model ?? 'unknown'} (${cpus().length} logical cores); Node ${process.version}`);
+  console.log('Fastest of the passes, forward and training step taking turns.');
   console.log('| shape | runner | forward ms | forward GFLOP/s | train step ms | train GFLOP/s | train / forward |');
   console.log('|---|---|--:|--:|--:|--:|--:|');
   for (const shape of shapes) {
@@ -166,8 +171,8 @@ async function main() {
       let trainer;
       try {
         trainer = await runner.setup(shape);
-        const fwd = trainer.forward ? await time(trainer.forward, opts.minIters, opts.minTimeMs) : Number.NaN;
-        const train = await time(trainer.train, opts.minIters, opts.minTimeMs);
+        const t = trainer;
+        const [fwd, train] = await timeTogether([t.forward, t.train], opts.minIters, opts.minTimeMs);
         const gf = (/** @type {number} */ f, /** @type {number} */ ms) => (f / ms / 1e6).toFixed(2);
         console.log(
           `| ${shape.id} (${describeShape(shape)}) | ${runner.name} | ${fwd.toFixed(1)} | ${gf(flops(shape), fwd)} | ${train.toFixed(1)} | ${gf(trainFlops(shape), train)} | ${(train / fwd).toFixed(2)} |`,
