@@ -15,8 +15,9 @@ import { weightGrad, weightGradScratch } from './weight-grad';
 //     dh_prev = dh * z + sum_g (dG_g . U_g^T) * recurrent mask_g (one GEMM per gate)
 //   then for the whole sequence at once: dKernel = x^T dP, dRecurrentKernel = h^T dG,
 //   dx = dP K^T, dBias = column sums.
-// The kept activations are overwritten with each row's recurrent GEMM inputs h * mask_g, which
-// the recurrent kernel's gradient reads; the aux rows, with resetAfter, with dG_h = dP_h * r.
+// With recurrent dropout the kept activations are overwritten with each row's recurrent GEMM
+// inputs h * mask_g, which the recurrent kernel's gradient reads (without it, it reads the kept
+// states); with resetAfter the aux rows are overwritten with dG_h = dP_h * r.
 //
 // The transposed weights (packTransposed) are panels of K^T and U^T per gate: H rows (the gate's
 // units) by the padded input dimension or padded units.
@@ -47,7 +48,7 @@ function layout(B: i32, D: i32, Hp: i32, flags: i32): usize {
   sZero = at; at += f32s(max(3 * hp, dp));
   sRm = at; if (flags & FLAG_RECURRENT_DROPOUT) at += f32s(3 * b * hp);
   sDx = at; at += f32s(<usize>DX_ROWS * dp);
-  sW = at; at += weightGradScratch(max(D, Hp), Hp);
+  sW = at; at += weightGradScratch(max(D, Hp), 3 * Hp);
   return at;
 }
 
@@ -156,11 +157,14 @@ export function gruBackward(
           const dPreR = f32x4.mul(f32x4.mul(dPreH, v128.load(ax + o)), activationGrad(actG, v128.load(p + hpB + o), r));
           v128.store(p + hpB + o, dPreR);
           v128.store(ax + o, f32x4.mul(dPreH, r));
-          v128.store(a + 2 * hpB + o, recDropout ? f32x4.mul(h, v128.load(m2 + o)) : h);
+          if (recDropout) v128.store(a + 2 * hpB + o, f32x4.mul(h, v128.load(m2 + o)));
         }
-        v128.store(a + o, recDropout ? f32x4.mul(h, v128.load(m0 + o)) : h);
-        // Without resetAfter r is still needed below; its slot is written there.
-        if (resetAfter) v128.store(a + hpB + o, recDropout ? f32x4.mul(h, v128.load(m1 + o)) : h);
+        // The recurrent weights' gradient reads h * mask_g from here (without dropout, the state).
+        if (recDropout) {
+          v128.store(a + o, f32x4.mul(h, v128.load(m0 + o)));
+          // Without resetAfter r is still needed below; its slot is written there.
+          if (resetAfter) v128.store(a + hpB + o, f32x4.mul(h, v128.load(m1 + o)));
+        }
       }
     }
     if (!resetAfter) {
@@ -177,7 +181,7 @@ export function gruBackward(
           v128.store(p + hpB + o, f32x4.mul(f32x4.mul(dRh, hH), activationGrad(actG, v128.load(p + hpB + o), r)));
           const back = f32x4.mul(dRh, r);
           v128.store(dn + o, f32x4.add(v128.load(dn + o), recDropout ? f32x4.mul(back, v128.load(m2 + o)) : back));
-          v128.store(a + hpB + o, recDropout ? f32x4.mul(h, v128.load(m1 + o)) : h);
+          if (recDropout) v128.store(a + hpB + o, f32x4.mul(h, v128.load(m1 + o)));
         }
       }
     }
@@ -235,18 +239,30 @@ export function gruBackward(
     }
   }
 
-  // dK_g = (x * input mask_g)^T dP_g; dU_g = (h * recurrent mask_g)^T dG_g, whose rows the act
-  // and aux slots now hold (aux: r * h_h without resetAfter, dG_h with it).
+  // dK_g = (x * input mask_g)^T dP_g; dU_g = (h * recurrent mask_g)^T dG_g. Without dropout every
+  // gate reads the same rows (x; the state), so one call covers them; with it, the act slots now
+  // hold each gate's h * mask_g. The aux slots hold r * h_h without resetAfter, dG_h with it.
   memory.fill(dK, 0, <usize>D * rowB);
   memory.fill(dU, 0, <usize>H * rowB);
   const xStrideB = <usize>T * dB;
   const w = scratch + sW;
-  for (let g = 0; g < 3; g++) {
-    const mult = inDropout ? inDrop + <usize>g * bB * dB : 0;
-    weightGrad(T, B, backwards, D, ppg, x, xStrideB, dB, mult, dB, pre + <usize>g * hpB, rowB, dK + <usize>g * hpB, rowB, w);
-    const col = dU + <usize>g * hpB;
-    if (g < 2) weightGrad(T, B, false, H, ppg, act + <usize>g * hpB, rowB, bB * rowB, 0, 0, pre + <usize>g * hpB, rowB, col, rowB, w);
-    else if (resetAfter) weightGrad(T, B, false, H, ppg, act + 2 * hpB, rowB, bB * rowB, 0, 0, aux, hpB, col, rowB, w);
-    else weightGrad(T, B, false, H, ppg, aux, hpB, bB * hpB, 0, 0, pre + 2 * hpB, rowB, col, rowB, w);
+  if (!inDropout) {
+    weightGrad(T, B, backwards, D, 3 * ppg, x, xStrideB, dB, 0, 0, pre, rowB, 0, 0, 0, dK, rowB, w);
+  } else {
+    for (let g = 0; g < 3; g++) {
+      const mult = inDrop + <usize>g * bB * dB;
+      weightGrad(T, B, backwards, D, ppg, x, xStrideB, dB, mult, dB, pre + <usize>g * hpB, rowB, 0, 0, 0, dK + <usize>g * hpB, rowB, w);
+    }
   }
+  const hStrideK = bB * hpB;
+  if (!recDropout) {
+    if (resetAfter) weightGrad(T, B, false, H, 2 * ppg, states, hpB, hStrideK, 0, 0, pre, rowB, aux, hpB, ppg, dU, rowB, w);
+    else weightGrad(T, B, false, H, 2 * ppg, states, hpB, hStrideK, 0, 0, pre, rowB, 0, 0, 0, dU, rowB, w);
+  } else {
+    for (let g = 0; g < 2; g++) {
+      weightGrad(T, B, false, H, ppg, act + <usize>g * hpB, rowB, bB * rowB, 0, 0, pre + <usize>g * hpB, rowB, 0, 0, 0, dU + <usize>g * hpB, rowB, w);
+    }
+    if (resetAfter) weightGrad(T, B, false, H, ppg, act + 2 * hpB, rowB, bB * rowB, 0, 0, aux, hpB, 0, 0, 0, dU + 2 * hpB, rowB, w);
+  }
+  if (!resetAfter) weightGrad(T, B, false, H, ppg, aux, hpB, hStrideK, 0, 0, pre + 2 * hpB, rowB, 0, 0, 0, dU + 2 * hpB, rowB, w);
 }

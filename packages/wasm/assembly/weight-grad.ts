@@ -5,7 +5,8 @@ import { gemm } from './gemm';
 // a + b*aStrideB + t*aStrideT, with t = k, or T-1-k when `flip` (x is stored in time order while
 // rows are in processing order), multiplied elementwise by the row of `mult` at b*mStrideB when
 // mult is not 0 (dropout masks, which depend on b only). g(k, b) is a row of 8*npanels floats at
-// g + (k*B + b)*ldg.
+// g + (k*B + b)*ldg, followed by 8*npanels2 more at g2 + (k*B + b)*ldg2 (C's columns that share
+// a's rows but whose gradients live elsewhere: resetAfter's candidate).
 //
 // A block of rows at a time is turned into the forward GEMM's operands (a transposed, g packed
 // into column panels), so the sums run in gemm.ts's register tiles with contiguous loads; the
@@ -15,7 +16,7 @@ import { gemm } from './gemm';
 /** Rows per block: a block's transposed a and packed g stay in L2. */
 export const WGRAD_ROWS: i32 = 128;
 
-/** Scratch bytes weightGrad needs for up to M columns of a and `cols` of g. */
+/** Scratch bytes weightGrad needs for up to M columns of a and `cols` of g and g2 together. */
 export function weightGradScratch(M: i32, cols: i32): usize {
   return (<usize>WGRAD_ROWS * <usize>(M + cols)) << 2;
 }
@@ -23,7 +24,7 @@ export function weightGradScratch(M: i32, cols: i32): usize {
 export function weightGrad(
   T: i32, B: i32, flip: bool, M: i32, npanels: i32,
   a: usize, aStrideB: usize, aStrideT: usize, mult: usize, mStrideB: usize,
-  g: usize, ldg: usize, c: usize, ldc: usize, scratch: usize,
+  g: usize, ldg: usize, g2: usize, ldg2: usize, npanels2: i32, c: usize, ldc: usize, scratch: usize,
 ): void {
   const R = T * B;
   const aT = scratch, gP = scratch + ((<usize>WGRAD_ROWS * <usize>M) << 2);
@@ -46,7 +47,13 @@ export function weightGrad(
         v128.store(to, v128.load(from));
         v128.store(to, v128.load(from, 16), 16);
       }
+      const gr2 = g2 + (<usize>k * <usize>B + <usize>b) * ldg2;
+      for (let p = 0; p < npanels2; p++) {
+        const from = gr2 + (<usize>p << 5), to = gP + <usize>(npanels + p) * panelB + (<usize>i << 5);
+        v128.store(to, v128.load(from));
+        v128.store(to, v128.load(from, 16), 16);
+      }
     }
-    gemm(aT, ldaT, M, 1, 0, rows, gP, npanels, c, ldc, 0, c, ldc, 0);
+    gemm(aT, ldaT, M, 1, 0, rows, gP, npanels + npanels2, c, ldc, 0, c, ldc, 0);
   }
 }
