@@ -108,6 +108,21 @@ describe('what forward keeps for backward is freed', () => {
     expect(backend.memoryInUse()).toBe(0);
   });
 
+  it('backward differentiates the weights the forward call used, even after setWeights', () => {
+    const { spec, weights, request } = makeCase(cfg, 21);
+    const { dOutput } = cotangents(cfg, 22);
+    const fresh = backend.prepareSync(spec, weights);
+    const want = fresh.backwardSync(fresh.forwardSync({ ...request, keepForBackward: true }).saved, { dOutput });
+    fresh.dispose();
+    const p = backend.prepareSync(spec, weights);
+    const { saved } = p.forwardSync({ ...request, keepForBackward: true });
+    p.setWeights({ ...weights, kernel: weights.kernel.map((v) => -v), recurrentKernel: weights.recurrentKernel.map((v) => 2 * v) });
+    const got = p.backwardSync(saved, { dOutput });
+    for (const key of GRADS) expect(bitwiseEqual(got[key], want[key]), key).toBe(true);
+    p.dispose();
+    expect(backend.memoryInUse()).toBe(0);
+  });
+
   it('keepForBackwardCalls keeps more calls; an evicted call says so', () => {
     const { spec, weights, request } = makeCase(cfg, 3);
     const { dOutput } = cotangents(cfg, 4);
@@ -168,6 +183,15 @@ describe('backward says what is wrong with its arguments', () => {
     expect(g.dKernel.length).toBe(4 * 15);
     expect(g.dKernel.every((v) => v === 0)).toBe(true);
     p.dispose();
+  });
+
+  it('says so when the backend was disposed between forward and backward', async () => {
+    const own = createWasmBackend({ name: 'wasm-disposed' });
+    await own.load();
+    const p = own.prepareSync(spec, weights);
+    const { saved } = p.forwardSync({ ...request, keepForBackward: true });
+    own.dispose();
+    expect(() => p.backwardSync(saved, { dOutput: new Float32Array(30) })).toThrow(/the backend this layer was prepared on was disposed/);
   });
 
   it('rejects a bad keepForBackwardCalls', () => {
