@@ -2,6 +2,7 @@ import { activationGrad } from './activation-grads';
 import { FLAG_GO_BACKWARDS, FLAG_INPUT_DROPOUT, FLAG_MASK, FLAG_RECURRENT_DROPOUT, FLAG_RESET_AFTER, FLAG_RETURN_SEQUENCES } from './forward';
 import { gemm, PANEL_COLS } from './gemm';
 import { keepAct, keepAux, keepPre } from './keep';
+import { barrier } from './sync';
 import { weightGrad, weightGradScratch } from './weight-grad';
 
 // Backpropagation through time over a whole sequence, from what a forward call with FLAG_KEEP
@@ -39,7 +40,12 @@ let sRm: usize = 0; // [3][B][Hp] recurrent dropout masks, padded with zeros
 let sDx: usize = 0; // [DX_ROWS][Dp] one gate's part of a block of dx
 let sW: usize = 0; // weightGrad's blocks
 
-function layout(B: i32, D: i32, Hp: i32, flags: i32): usize {
+/** Bytes of one worker's dx block. */
+@inline function dxBlockBytes(D: i32): usize {
+  return f32s(<usize>DX_ROWS * <usize>((D + 7) & ~7));
+}
+
+function layout(B: i32, D: i32, Hp: i32, flags: i32, workers: i32): usize {
   const b = <usize>B, hp = <usize>Hp, dp = <usize>((D + 7) & ~7);
   let at: usize = 0;
   sDh = at; at += f32s(b * hp);
@@ -47,14 +53,19 @@ function layout(B: i32, D: i32, Hp: i32, flags: i32): usize {
   sTmp = at; at += f32s(b * hp);
   sZero = at; at += f32s(max(3 * hp, dp));
   sRm = at; if (flags & FLAG_RECURRENT_DROPOUT) at += f32s(3 * b * hp);
-  sDx = at; at += f32s(<usize>DX_ROWS * dp);
-  sW = at; at += weightGradScratch(max(D, Hp), 3 * Hp);
+  sDx = at; at += <usize>workers * dxBlockBytes(D);
+  sW = at; at += <usize>workers * weightGradScratch(max(D, Hp), 3 * Hp);
   return at;
 }
 
-/** Bytes of scratch gruBackward needs. */
-export function backwardScratchBytes(B: i32, D: i32, Hp: i32, flags: i32): usize {
-  return layout(B, D, Hp, flags);
+/** Bytes of scratch gruBackward (workers 1) or gruBackwardPart needs. */
+export function backwardScratchBytes(B: i32, D: i32, Hp: i32, flags: i32, workers: i32): usize {
+  return layout(B, D, Hp, flags, workers);
+}
+
+/** Worker w's rows [first, end) of an M-row result: multiples of 4 (whole GEMM tiles) but the last. */
+@inline function shareStart(w: i32, workers: i32, M: i32): i32 {
+  return w >= workers ? M : (((M >> 2) * w) / workers) << 2;
 }
 
 /**
@@ -97,7 +108,32 @@ export function gruBackward(
   x: usize, mask: usize, inDrop: usize, recDrop: usize, keep: usize, tIn: usize, tRec: usize,
   dOut: usize, dLast: usize, dInit: usize, dx: usize, dK: usize, dU: usize, dBias: usize, scratch: usize,
 ): void {
-  layout(B, D, Hp, flags);
+  backwardPart(B, T, D, H, Hp, flags, actF, actG, x, mask, inDrop, recDrop, keep, tIn, tRec, dOut, dLast, dInit, dx, dK, dU, dBias, scratch, 0, 1, 0);
+}
+
+/**
+ * Worker `w` of `workers`' share of gruBackward, whose 23 arguments are i32 at `args` (the worker
+ * threads' control block has no room for them). Worker 0 runs the steps; then every worker takes
+ * its blocks of dx rows and its rows of dKernel and dRecurrentKernel. Each element is computed as
+ * with one worker, so the gradients are bitwise the same for any number of workers.
+ */
+export function gruBackwardPart(args: usize, w: i32, workers: i32, sync: usize): void {
+  backwardPart(
+    load<i32>(args), load<i32>(args, 4), load<i32>(args, 8), load<i32>(args, 12), load<i32>(args, 16), load<i32>(args, 20),
+    load<i32>(args, 24), load<i32>(args, 28), load<usize>(args, 32), load<usize>(args, 36), load<usize>(args, 40), load<usize>(args, 44),
+    load<usize>(args, 48), load<usize>(args, 52), load<usize>(args, 56), load<usize>(args, 60), load<usize>(args, 64), load<usize>(args, 68),
+    load<usize>(args, 72), load<usize>(args, 76), load<usize>(args, 80), load<usize>(args, 84), load<usize>(args, 88),
+    w, workers, sync,
+  );
+}
+
+function backwardPart(
+  B: i32, T: i32, D: i32, H: i32, Hp: i32, flags: i32, actF: i32, actG: i32,
+  x: usize, mask: usize, inDrop: usize, recDrop: usize, keep: usize, tIn: usize, tRec: usize,
+  dOut: usize, dLast: usize, dInit: usize, dx: usize, dK: usize, dU: usize, dBias: usize, scratch: usize,
+  w: i32, workers: i32, sync: usize,
+): void {
+  layout(B, D, Hp, flags, workers);
   const resetAfter = (flags & FLAG_RESET_AFTER) != 0;
   const backwards = (flags & FLAG_GO_BACKWARDS) != 0;
   const sequences = (flags & FLAG_RETURN_SEQUENCES) != 0;
@@ -110,116 +146,124 @@ export function gruBackward(
   const ppg = Hp / PANEL_COLS;
   const recT = <usize>H * hpB, inT = <usize>H * dpB; // bytes of one gate's transposed panels
   const states = keep, pre = keep + keepPre(B, T, Hp), act = keep + keepAct(B, T, Hp), aux = keep + keepAux(B, T, Hp);
-  let dh = scratch + sDh, dhNext = scratch + sDh2;
-  const tmp = scratch + sTmp, zero = scratch + sZero, rm = scratch + sRm;
-  memory.fill(zero, 0, f32s(max(3 * hp, <usize>Dp)));
-  if (recDropout) {
-    for (let i = 0; i < 3 * B; i++) {
-      memory.fill(rm + <usize>i * hpB, 0, hpB);
-      memory.copy(rm + <usize>i * hpB, recDrop + <usize>i * hB, hB);
-    }
-  }
-
-  for (let b = 0; b < B; b++) {
-    const d = dh + <usize>b * hpB;
-    memory.fill(d, 0, hpB);
-    if (dLast) memory.copy(d, dLast + <usize>b * hB, hB);
-    if (!sequences) addRow(d, dOut + <usize>b * hB, H);
-  }
-  const one = f32x4.splat(1.0);
-
-  for (let k = T - 1; k >= 0; k--) {
-    const t = backwards ? T - 1 - k : k;
-    const preK = pre + <usize>k * bB * rowB, actK = act + <usize>k * bB * rowB;
-    const auxK = aux + <usize>k * bB * hpB, stK = states + <usize>k * bB * hpB;
-    for (let b = 0; b < B; b++) {
-      const d = dh + <usize>b * hpB, dn = dhNext + <usize>b * hpB;
-      if (sequences) addRow(d, dOut + (<usize>b * <usize>T + <usize>k) * hB, H);
-      const p = preK + <usize>b * rowB, a = actK + <usize>b * rowB, ax = auxK + <usize>b * hpB, hv = stK + <usize>b * hpB;
-      if (hasMask && load<u8>(mask + <usize>b * T + t) == 0) {
-        // The state was carried: dh passes through, and the step contributes no gradient.
-        memory.fill(p, 0, rowB);
-        memory.fill(a, 0, rowB);
-        memory.fill(ax, 0, hpB);
-        memory.copy(dn, d, hpB);
-        continue;
-      }
-      const m0 = rm + <usize>b * hpB, m1 = m0 + bB * hpB, m2 = m1 + bB * hpB;
-      for (let o: usize = 0; o < hpB; o += 16) {
-        const dhv = v128.load(d + o), h = v128.load(hv + o);
-        const z = v128.load(a + o), r = v128.load(a + hpB + o), hh = v128.load(a + 2 * hpB + o);
-        const dPreH = f32x4.mul(f32x4.mul(dhv, f32x4.sub(one, z)), activationGrad(actF, v128.load(p + 2 * hpB + o), hh));
-        v128.store(p + 2 * hpB + o, dPreH);
-        v128.store(p + o, f32x4.mul(f32x4.mul(dhv, f32x4.sub(h, hh)), activationGrad(actG, v128.load(p + o), z)));
-        v128.store(dn + o, f32x4.mul(dhv, z));
-        if (resetAfter) {
-          // candidate pre = xh + r * (h_h U_h + b_h): the aux row held the bracket.
-          const dPreR = f32x4.mul(f32x4.mul(dPreH, v128.load(ax + o)), activationGrad(actG, v128.load(p + hpB + o), r));
-          v128.store(p + hpB + o, dPreR);
-          v128.store(ax + o, f32x4.mul(dPreH, r));
-          if (recDropout) v128.store(a + 2 * hpB + o, f32x4.mul(h, v128.load(m2 + o)));
-        }
-        // The recurrent weights' gradient reads h * mask_g from here (without dropout, the state).
-        if (recDropout) {
-          v128.store(a + o, f32x4.mul(h, v128.load(m0 + o)));
-          // Without resetAfter r is still needed below; its slot is written there.
-          if (resetAfter) v128.store(a + hpB + o, f32x4.mul(h, v128.load(m1 + o)));
-        }
-      }
-    }
-    if (!resetAfter) {
-      // candidate pre = xh + (r * h_h) U_h: dRh = dP_h U_h^T, then r's gradient and h_h's path.
-      gemm(preK + 2 * hpB, rowB, B, 1, 0, H, tRec + 2 * recT, ppg, zero, 0, 0, tmp, hpB, 0);
-      for (let b = 0; b < B; b++) {
-        if (hasMask && load<u8>(mask + <usize>b * T + t) == 0) continue;
-        const p = preK + <usize>b * rowB, a = actK + <usize>b * rowB, hv = stK + <usize>b * hpB;
-        const dn = dhNext + <usize>b * hpB, dr = tmp + <usize>b * hpB;
-        const m1 = rm + (bB + <usize>b) * hpB, m2 = m1 + bB * hpB;
-        for (let o: usize = 0; o < hpB; o += 16) {
-          const h = v128.load(hv + o), r = v128.load(a + hpB + o), dRh = v128.load(dr + o);
-          const hH = recDropout ? f32x4.mul(h, v128.load(m2 + o)) : h;
-          v128.store(p + hpB + o, f32x4.mul(f32x4.mul(dRh, hH), activationGrad(actG, v128.load(p + hpB + o), r)));
-          const back = f32x4.mul(dRh, r);
-          v128.store(dn + o, f32x4.add(v128.load(dn + o), recDropout ? f32x4.mul(back, v128.load(m2 + o)) : back));
-          if (recDropout) v128.store(a + hpB + o, f32x4.mul(h, v128.load(m1 + o)));
-        }
-      }
-    }
-    // dh_prev += dG_g U_g^T (* the gate's recurrent mask); masked rows' dG are zero.
-    const gates = resetAfter ? 3 : 2;
-    for (let g = 0; g < gates; g++) {
-      const src = g < 2 ? preK + <usize>g * hpB : auxK;
-      const lda = g < 2 ? rowB : hpB;
-      const w = tRec + <usize>g * recT;
-      if (!recDropout) {
-        gemm(src, lda, B, 1, 0, H, w, ppg, dhNext, hpB, 0, dhNext, hpB, 0);
-        continue;
-      }
-      gemm(src, lda, B, 1, 0, H, w, ppg, zero, 0, 0, tmp, hpB, 0);
-      for (let b = 0; b < B; b++) {
-        const dn = dhNext + <usize>b * hpB, tr = tmp + <usize>b * hpB, m = rm + (<usize>g * bB + <usize>b) * hpB;
-        for (let o: usize = 0; o < hpB; o += 16) v128.store(dn + o, f32x4.add(v128.load(dn + o), f32x4.mul(v128.load(tr + o), v128.load(m + o))));
-      }
-    }
-    const swap = dh;
-    dh = dhNext;
-    dhNext = swap;
-  }
-  for (let b = 0; b < B; b++) memory.copy(dInit + <usize>b * hB, dh + <usize>b * hpB, hB);
-
-  // Bias: column sums of dP (input row); the recurrent row's z and r are the same sums, its
-  // candidate part sums dG_h (resetAfter only; the kernels fold the rest).
+  const zero = scratch + sZero;
   const R = T * B;
-  memory.fill(dBias, 0, 2 * rowB);
-  for (let i = 0; i < R; i++) addRow(dBias, pre + <usize>i * rowB, 3 * Hp);
-  memory.copy(dBias + rowB, dBias, 2 * hpB);
-  if (resetAfter) for (let i = 0; i < R; i++) addRow(dBias + rowB + 2 * hpB, aux + <usize>i * hpB, Hp);
+  if (w == 0) {
+    let dh = scratch + sDh, dhNext = scratch + sDh2;
+    const tmp = scratch + sTmp, rm = scratch + sRm;
+    memory.fill(zero, 0, f32s(max(3 * hp, <usize>Dp)));
+    if (recDropout) {
+      for (let i = 0; i < 3 * B; i++) {
+        memory.fill(rm + <usize>i * hpB, 0, hpB);
+        memory.copy(rm + <usize>i * hpB, recDrop + <usize>i * hB, hB);
+      }
+    }
 
-  // dx = sum_g (dP_g K_g^T) * input mask_g, a block of rows at a time.
-  memory.fill(dx, 0, <usize>B * <usize>T * dB);
-  const dxT = scratch + sDx;
-  for (let r0 = 0; r0 < R; r0 += DX_ROWS) {
+    for (let b = 0; b < B; b++) {
+      const d = dh + <usize>b * hpB;
+      memory.fill(d, 0, hpB);
+      if (dLast) memory.copy(d, dLast + <usize>b * hB, hB);
+      if (!sequences) addRow(d, dOut + <usize>b * hB, H);
+    }
+    const one = f32x4.splat(1.0);
+
+    for (let k = T - 1; k >= 0; k--) {
+      const t = backwards ? T - 1 - k : k;
+      const preK = pre + <usize>k * bB * rowB, actK = act + <usize>k * bB * rowB;
+      const auxK = aux + <usize>k * bB * hpB, stK = states + <usize>k * bB * hpB;
+      for (let b = 0; b < B; b++) {
+        const d = dh + <usize>b * hpB, dn = dhNext + <usize>b * hpB;
+        if (sequences) addRow(d, dOut + (<usize>b * <usize>T + <usize>k) * hB, H);
+        const p = preK + <usize>b * rowB, a = actK + <usize>b * rowB, ax = auxK + <usize>b * hpB, hv = stK + <usize>b * hpB;
+        if (hasMask && load<u8>(mask + <usize>b * T + t) == 0) {
+          // The state was carried: dh passes through, and the step contributes no gradient.
+          memory.fill(p, 0, rowB);
+          memory.fill(a, 0, rowB);
+          memory.fill(ax, 0, hpB);
+          memory.copy(dn, d, hpB);
+          continue;
+        }
+        const m0 = rm + <usize>b * hpB, m1 = m0 + bB * hpB, m2 = m1 + bB * hpB;
+        for (let o: usize = 0; o < hpB; o += 16) {
+          const dhv = v128.load(d + o), h = v128.load(hv + o);
+          const z = v128.load(a + o), r = v128.load(a + hpB + o), hh = v128.load(a + 2 * hpB + o);
+          const dPreH = f32x4.mul(f32x4.mul(dhv, f32x4.sub(one, z)), activationGrad(actF, v128.load(p + 2 * hpB + o), hh));
+          v128.store(p + 2 * hpB + o, dPreH);
+          v128.store(p + o, f32x4.mul(f32x4.mul(dhv, f32x4.sub(h, hh)), activationGrad(actG, v128.load(p + o), z)));
+          v128.store(dn + o, f32x4.mul(dhv, z));
+          if (resetAfter) {
+            // candidate pre = xh + r * (h_h U_h + b_h): the aux row held the bracket.
+            const dPreR = f32x4.mul(f32x4.mul(dPreH, v128.load(ax + o)), activationGrad(actG, v128.load(p + hpB + o), r));
+            v128.store(p + hpB + o, dPreR);
+            v128.store(ax + o, f32x4.mul(dPreH, r));
+            if (recDropout) v128.store(a + 2 * hpB + o, f32x4.mul(h, v128.load(m2 + o)));
+          }
+          // The recurrent weights' gradient reads h * mask_g from here (without dropout, the state).
+          if (recDropout) {
+            v128.store(a + o, f32x4.mul(h, v128.load(m0 + o)));
+            // Without resetAfter r is still needed below; its slot is written there.
+            if (resetAfter) v128.store(a + hpB + o, f32x4.mul(h, v128.load(m1 + o)));
+          }
+        }
+      }
+      if (!resetAfter) {
+        // candidate pre = xh + (r * h_h) U_h: dRh = dP_h U_h^T, then r's gradient and h_h's path.
+        gemm(preK + 2 * hpB, rowB, B, 1, 0, H, tRec + 2 * recT, ppg, zero, 0, 0, tmp, hpB, 0);
+        for (let b = 0; b < B; b++) {
+          if (hasMask && load<u8>(mask + <usize>b * T + t) == 0) continue;
+          const p = preK + <usize>b * rowB, a = actK + <usize>b * rowB, hv = stK + <usize>b * hpB;
+          const dn = dhNext + <usize>b * hpB, dr = tmp + <usize>b * hpB;
+          const m1 = rm + (bB + <usize>b) * hpB, m2 = m1 + bB * hpB;
+          for (let o: usize = 0; o < hpB; o += 16) {
+            const h = v128.load(hv + o), r = v128.load(a + hpB + o), dRh = v128.load(dr + o);
+            const hH = recDropout ? f32x4.mul(h, v128.load(m2 + o)) : h;
+            v128.store(p + hpB + o, f32x4.mul(f32x4.mul(dRh, hH), activationGrad(actG, v128.load(p + hpB + o), r)));
+            const back = f32x4.mul(dRh, r);
+            v128.store(dn + o, f32x4.add(v128.load(dn + o), recDropout ? f32x4.mul(back, v128.load(m2 + o)) : back));
+            if (recDropout) v128.store(a + hpB + o, f32x4.mul(h, v128.load(m1 + o)));
+          }
+        }
+      }
+      // dh_prev += dG_g U_g^T (* the gate's recurrent mask); masked rows' dG are zero.
+      const gates = resetAfter ? 3 : 2;
+      for (let g = 0; g < gates; g++) {
+        const src = g < 2 ? preK + <usize>g * hpB : auxK;
+        const lda = g < 2 ? rowB : hpB;
+        const w = tRec + <usize>g * recT;
+        if (!recDropout) {
+          gemm(src, lda, B, 1, 0, H, w, ppg, dhNext, hpB, 0, dhNext, hpB, 0);
+          continue;
+        }
+        gemm(src, lda, B, 1, 0, H, w, ppg, zero, 0, 0, tmp, hpB, 0);
+        for (let b = 0; b < B; b++) {
+          const dn = dhNext + <usize>b * hpB, tr = tmp + <usize>b * hpB, m = rm + (<usize>g * bB + <usize>b) * hpB;
+          for (let o: usize = 0; o < hpB; o += 16) v128.store(dn + o, f32x4.add(v128.load(dn + o), f32x4.mul(v128.load(tr + o), v128.load(m + o))));
+        }
+      }
+      const swap = dh;
+      dh = dhNext;
+      dhNext = swap;
+    }
+    for (let b = 0; b < B; b++) memory.copy(dInit + <usize>b * hB, dh + <usize>b * hpB, hB);
+
+    // Bias: column sums of dP (input row); the recurrent row's z and r are the same sums, its
+    // candidate part sums dG_h (resetAfter only; the kernels fold the rest).
+    memory.fill(dBias, 0, 2 * rowB);
+    for (let i = 0; i < R; i++) addRow(dBias, pre + <usize>i * rowB, 3 * Hp);
+    memory.copy(dBias + rowB, dBias, 2 * hpB);
+    if (resetAfter) for (let i = 0; i < R; i++) addRow(dBias + rowB + 2 * hpB, aux + <usize>i * hpB, Hp);
+  }
+  // Every worker reads what the steps wrote.
+  barrier(sync, workers);
+
+  // dx = sum_g (dP_g K_g^T) * input mask_g, a block of rows at a time, every workers-th block.
+  const dxT = scratch + sDx + <usize>w * dxBlockBytes(D);
+  for (let r0 = w * DX_ROWS; r0 < R; r0 += workers * DX_ROWS) {
     const rows = min(DX_ROWS, R - r0);
+    for (let i = 0; i < rows; i++) {
+      const r = r0 + i, k = r / B, b = r - k * B;
+      memory.fill(dx + (<usize>b * <usize>T + <usize>(backwards ? T - 1 - k : k)) * dB, 0, dB);
+    }
     for (let g = 0; g < 3; g++) {
       gemm(pre + <usize>r0 * rowB + <usize>g * hpB, rowB, rows, 1, 0, H, tIn + <usize>g * inT, Dp >> 3, zero, 0, 0, dxT, dpB, 0);
       for (let i = 0; i < rows; i++) {
@@ -242,27 +286,36 @@ export function gruBackward(
   // dK_g = (x * input mask_g)^T dP_g; dU_g = (h * recurrent mask_g)^T dG_g. Without dropout every
   // gate reads the same rows (x; the state), so one call covers them; with it, the act slots now
   // hold each gate's h * mask_g. The aux slots hold r * h_h without resetAfter, dG_h with it.
-  memory.fill(dK, 0, <usize>D * rowB);
-  memory.fill(dU, 0, <usize>H * rowB);
+  // This worker computes rows [d0, d1) of dK and [u0, u1) of dU.
+  const d0 = shareStart(w, workers, D), d1 = shareStart(w + 1, workers, D), nd = d1 - d0;
+  const u0 = shareStart(w, workers, H), u1 = shareStart(w + 1, workers, H), nu = u1 - u0;
+  const dKw = dK + <usize>d0 * rowB, dUw = dU + <usize>u0 * rowB;
+  const xo = <usize>d0 << 2, ho = <usize>u0 << 2;
+  memory.fill(dKw, 0, <usize>nd * rowB);
+  memory.fill(dUw, 0, <usize>nu * rowB);
   const xStrideB = <usize>T * dB;
-  const w = scratch + sW;
-  if (!inDropout) {
-    weightGrad(T, B, backwards, D, 3 * ppg, x, xStrideB, dB, 0, 0, pre, rowB, 0, 0, 0, dK, rowB, w);
-  } else {
-    for (let g = 0; g < 3; g++) {
-      const mult = inDrop + <usize>g * bB * dB;
-      weightGrad(T, B, backwards, D, ppg, x, xStrideB, dB, mult, dB, pre + <usize>g * hpB, rowB, 0, 0, 0, dK + <usize>g * hpB, rowB, w);
+  const ws = scratch + sW + <usize>w * weightGradScratch(max(D, Hp), 3 * Hp);
+  if (nd > 0) {
+    if (!inDropout) {
+      weightGrad(T, B, backwards, nd, 3 * ppg, x + xo, xStrideB, dB, 0, 0, pre, rowB, 0, 0, 0, dKw, rowB, ws);
+    } else {
+      for (let g = 0; g < 3; g++) {
+        const mult = inDrop + <usize>g * bB * dB + xo;
+        weightGrad(T, B, backwards, nd, ppg, x + xo, xStrideB, dB, mult, dB, pre + <usize>g * hpB, rowB, 0, 0, 0, dKw + <usize>g * hpB, rowB, ws);
+      }
     }
   }
-  const hStrideK = bB * hpB;
-  if (!recDropout) {
-    if (resetAfter) weightGrad(T, B, false, H, 2 * ppg, states, hpB, hStrideK, 0, 0, pre, rowB, aux, hpB, ppg, dU, rowB, w);
-    else weightGrad(T, B, false, H, 2 * ppg, states, hpB, hStrideK, 0, 0, pre, rowB, 0, 0, 0, dU, rowB, w);
-  } else {
-    for (let g = 0; g < 2; g++) {
-      weightGrad(T, B, false, H, ppg, act + <usize>g * hpB, rowB, bB * rowB, 0, 0, pre + <usize>g * hpB, rowB, 0, 0, 0, dU + <usize>g * hpB, rowB, w);
+  if (nu > 0) {
+    const hStrideK = bB * hpB;
+    if (!recDropout) {
+      if (resetAfter) weightGrad(T, B, false, nu, 2 * ppg, states + ho, hpB, hStrideK, 0, 0, pre, rowB, aux, hpB, ppg, dUw, rowB, ws);
+      else weightGrad(T, B, false, nu, 2 * ppg, states + ho, hpB, hStrideK, 0, 0, pre, rowB, 0, 0, 0, dUw, rowB, ws);
+    } else {
+      for (let g = 0; g < 2; g++) {
+        weightGrad(T, B, false, nu, ppg, act + <usize>g * hpB + ho, rowB, bB * rowB, 0, 0, pre + <usize>g * hpB, rowB, 0, 0, 0, dUw + <usize>g * hpB, rowB, ws);
+      }
+      if (resetAfter) weightGrad(T, B, false, nu, ppg, act + 2 * hpB + ho, rowB, bB * rowB, 0, 0, aux, hpB, 0, 0, 0, dUw + 2 * hpB, rowB, ws);
     }
-    if (resetAfter) weightGrad(T, B, false, H, ppg, act + 2 * hpB, rowB, bB * rowB, 0, 0, aux, hpB, 0, 0, 0, dU + 2 * hpB, rowB, w);
+    if (!resetAfter) weightGrad(T, B, false, nu, ppg, aux + ho, hpB, hStrideK, 0, 0, pre + 2 * hpB, rowB, 0, 0, 0, dUw + 2 * hpB, rowB, ws);
   }
-  if (!resetAfter) weightGrad(T, B, false, H, ppg, aux, hpB, hStrideK, 0, 0, pre + 2 * hpB, rowB, 0, 0, 0, dU + 2 * hpB, rowB, w);
 }

@@ -3,7 +3,7 @@
 export { gruForward, gruForwardPart, scratchBytes } from './forward';
 export { activateArray, ACT_COUNT } from './activations';
 export { activationGradArray, GRAD_ACT_COUNT } from './activation-grads';
-export { backwardScratchBytes, gruBackward, packTransposed } from './backward';
+export { backwardScratchBytes, gruBackward, gruBackwardPart, packTransposed } from './backward';
 export { keepBytes } from './keep';
 
 /** First byte after the module's static data: JavaScript's heap starts here. */

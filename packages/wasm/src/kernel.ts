@@ -34,7 +34,9 @@ export interface GruWasmExports {
   ACT_COUNT: WebAssembly.Global;
   /** Backpropagation through a kept forward call (assembly/backward.ts). */
   gruBackward(...args: BackwardArgs): void;
-  backwardScratchBytes(B: number, D: number, Hp: number, flags: number): number;
+  backwardScratchBytes(B: number, D: number, Hp: number, flags: number, workers: number): number;
+  /** Worker `w` of `workers`' share of gruBackward, its arguments as i32 at `args`. */
+  gruBackwardPart(args: number, w: number, workers: number, sync: number): void;
   packTransposed(src: number, K: number, H: number, Hp: number, gate: number, dst: number): void;
   keepBytes(B: number, T: number, Hp: number): number;
   activationGradArray(id: number, x: number, y: number, dst: number, n: number): void;

@@ -12,7 +12,7 @@ import { activationCode } from './activation-codes.js';
 import { formatBytes, MAX_WASM_BYTES } from './heap.js';
 import type { ForwardArgs, WasmKernel } from './kernel.js';
 import { callLayout, FLAGS, paddedUnits, PANEL_COLS, SINGLE_THREAD, weightBytes, type CallLayout, type Threading } from './layout.js';
-import { BACKWARD_ACTIVATION_CODES, DEFAULT_KEPT_CALLS, runBackward, SavedCalls } from './training.js';
+import { BACKWARD_ACTIVATION_CODES, DEFAULT_KEPT_CALLS, runBackward, runBackwardOnPool, SavedCalls } from './training.js';
 
 const fail = (message: string) => new GruError('ValueError', `wasm backend: ${message}`);
 
@@ -255,15 +255,30 @@ export class WasmPreparedGru implements PreparedGru {
 
   /**
    * Gradients through a forward call made with keepForBackward, from what it kept in wasm memory,
-   * as one whole-sequence wasm call on the calling thread (worker threads run forward only).
+   * as one whole-sequence wasm call on the calling thread.
    */
   backwardSync(saved: unknown, request: BackwardRequest): GruGradients {
     this.checkUsable();
     return runBackward({ kernel: this.kernel, spec: this.spec, codes: this.codes }, this.kept.lookup(saved), request);
   }
 
+  /**
+   * As backwardSync; on a backend with worker threads, a call large enough to gain from them runs
+   * on the pool (its whole-sequence GEMMs shared), with bitwise the same gradients.
+   */
   async backward(saved: unknown, request: BackwardRequest): Promise<GruGradients> {
-    return this.backwardSync(saved, request);
+    this.checkUsable();
+    const call = this.kept.lookup(saved);
+    const ctx = { kernel: this.kernel, spec: this.spec, codes: this.codes };
+    const pool = this.kernel.pool;
+    const workers = pool && !pool.broken ? this.threading.workersFor({ batch: call.batch, timesteps: call.timesteps }, this.spec, pool.size) : 1;
+    if (!pool || workers <= 1) return runBackward(ctx, call, request);
+    try {
+      return await runBackwardOnPool(ctx, call, request, pool, workers);
+    } catch (err) {
+      if (this.kernel.disposed) throw fail('the backend was disposed while backward ran on its worker threads; the call has no result.');
+      throw err;
+    }
   }
 
   /**

@@ -1,5 +1,6 @@
 import { GruError, type BackwardRequest, type GruGradients, type GruSpec } from '@gru/core';
 import type { BackwardArgs, WasmKernel } from './kernel.js';
+import type { ThreadPool } from './thread-pool.js';
 import { type CallLayout, paddedUnits } from './layout.js';
 import { describe } from './prepared.js';
 
@@ -31,6 +32,8 @@ interface KeptCall {
   /** Order the calls were made in: the most recent ones are kept. */
   seq: number;
   released: boolean;
+  /** backward() calls on the worker threads reading it: freeing waits for them. */
+  busy: number;
 }
 
 /**
@@ -78,7 +81,7 @@ export class SavedCalls {
   /** Takes ownership of a completed forward call's allocation `base` (-1: none). */
   keep(base: number, layout: CallLayout, batch: number, timesteps: number, returnSequences: boolean, weights: PinnedWeights, seq: number): WasmSaved {
     weights.users++;
-    const call: KeptCall = { owner: this, base, layout, batch, timesteps, returnSequences, weights, seq, released: false };
+    const call: KeptCall = { owner: this, base, layout, batch, timesteps, returnSequences, weights, seq, released: false, busy: 0 };
     const handle = new WasmSaved(batch, timesteps);
     kept.set(handle, call);
     finalizer?.register(handle, call, call);
@@ -112,6 +115,15 @@ export class SavedCalls {
     finalizer?.unregister(call);
     const i = this.live.indexOf(call);
     if (i >= 0) this.live.splice(i, 1);
+    if (call.busy === 0) this.free(call);
+  }
+
+  /** A backward call on the worker threads finished reading `call`. */
+  idle(call: KeptCall): void {
+    if (--call.busy === 0 && call.released) this.free(call);
+  }
+
+  private free(call: KeptCall): void {
     if (call.base >= 0 && !this.kernel.disposed) this.kernel.heap.release(call.base);
     this.unpin(call.weights);
   }
@@ -144,12 +156,34 @@ export interface BackwardContext {
   codes: { f: number; g: number };
 }
 
-/** Runs gruBackward on a kept call, on the calling thread. */
-export function runBackward({ kernel, spec, codes }: BackwardContext, call: KeptCall, request: BackwardRequest): GruGradients {
+interface Staged {
+  base: number;
+  offsets: Record<'dOut' | 'dLast' | 'tIn' | 'tRec' | 'dInit' | 'dx' | 'dK' | 'dU' | 'dBias' | 'args' | 'scratch', number>;
+  args: BackwardArgs;
+}
+
+/** The gradients of an empty batch: empty, and zero for the weights. */
+function emptyGradients(spec: GruSpec): GruGradients {
+  const { units: H, inputDim: D, useBias, resetAfter } = spec;
+  return {
+    dx: new Float32Array(0),
+    dInitialState: new Float32Array(0),
+    dKernel: new Float32Array(D * 3 * H),
+    dRecurrentKernel: new Float32Array(H * 3 * H),
+    dBias: useBias ? new Float32Array((resetAfter ? 6 : 3) * H) : null,
+  };
+}
+
+/**
+ * Checks a backward request against its kept call, then allocates the call's buffers (inputs
+ * copied in, the weights the forward call used transposed per gate, and gruBackward's arguments
+ * as i32 for the worker threads). Undefined for an empty batch.
+ */
+function stage({ kernel, spec, codes }: BackwardContext, call: KeptCall, request: BackwardRequest, workers: number): Staged | undefined {
   if (typeof request !== 'object' || request === null) {
     throw fail(`backward expects a request object {dOutput, dLastState?}; received ${describe(request)}.`);
   }
-  const { units: H, inputDim: D, useBias, resetAfter } = spec;
+  const { units: H, inputDim: D } = spec;
   const { batch: B, timesteps: T, returnSequences } = call;
   const dOutput = returnSequences
     ? checkGradient(request.dOutput, 'request.dOutput', B * T * H, `([batch, timesteps, units] = [${B}, ${T}, ${H}])`)
@@ -158,16 +192,7 @@ export function runBackward({ kernel, spec, codes }: BackwardContext, call: Kept
     request.dLastState === undefined || request.dLastState === null
       ? undefined
       : checkGradient(request.dLastState, 'request.dLastState', B * H, `([batch, units] = [${B}, ${H}])`);
-  const biasLength = useBias ? (resetAfter ? 6 : 3) * H : 0;
-  if (B === 0 || call.base < 0) {
-    return {
-      dx: new Float32Array(0),
-      dInitialState: new Float32Array(0),
-      dKernel: new Float32Array(D * 3 * H),
-      dRecurrentKernel: new Float32Array(H * 3 * H),
-      dBias: useBias ? new Float32Array(biasLength) : null,
-    };
-  }
+  if (B === 0 || call.base < 0) return undefined;
   const hp = paddedUnits(H);
   const dp = paddedUnits(D);
   const L = call.layout;
@@ -188,58 +213,92 @@ export function runBackward({ kernel, spec, codes }: BackwardContext, call: Kept
     dK: take(D * 3 * hp),
     dU: take(H * 3 * hp),
     dBias: take(2 * 3 * hp),
+    args: take(23),
     scratch: at,
   };
-  at += e.backwardScratchBytes(B, D, hp, L.flags) >>> 0;
+  at += e.backwardScratchBytes(B, D, hp, L.flags, workers) >>> 0;
   const base = kernel.heap.alloc(at, `the backward pass of a call with batch=${B}, timesteps=${T} (inputDim=${D}, units=${H})`);
+  kernel.f32(base + o.dOut, dOutput.length).set(dOutput);
+  if (dLast) kernel.f32(base + o.dLast, B * H).set(dLast);
+  // The weights as the forward call used them, transposed per gate for dx and dh.
+  for (let g = 0; g < 3; g++) {
+    e.packTransposed(call.weights.wIn, D, H, hp, g, base + o.tIn + g * H * dp * 4);
+    e.packTransposed(call.weights.wRec, H, H, hp, g, base + o.tRec + g * H * hp * 4);
+  }
+  const k = call.base;
+  const args: BackwardArgs = [
+    B,
+    T,
+    D,
+    H,
+    hp,
+    L.flags,
+    codes.f,
+    codes.g,
+    k + L.x,
+    k + L.mask,
+    k + L.inDrop,
+    k + L.recDrop,
+    k + L.keep,
+    base + o.tIn,
+    base + o.tRec,
+    base + o.dOut,
+    dLast ? base + o.dLast : 0,
+    base + o.dInit,
+    base + o.dx,
+    base + o.dK,
+    base + o.dU,
+    base + o.dBias,
+    base + o.scratch,
+  ];
+  new Int32Array(kernel.exports.memory.buffer, base + o.args, args.length).set(args);
+  return { base, offsets: o, args };
+}
+
+function collect({ kernel, spec }: BackwardContext, call: KeptCall, { base, offsets: o }: Staged): GruGradients {
+  const { units: H, inputDim: D, useBias, resetAfter } = spec;
+  const { batch: B, timesteps: T } = call;
+  const hp = paddedUnits(H);
+  return {
+    dx: kernel.f32(base + o.dx, B * T * D).slice(),
+    dInitialState: kernel.f32(base + o.dInit, B * H).slice(),
+    dKernel: unpad(kernel.f32(base + o.dK, D * 3 * hp), D, H, hp),
+    dRecurrentKernel: unpad(kernel.f32(base + o.dU, H * 3 * hp), H, H, hp),
+    dBias: useBias ? unpad(kernel.f32(base + o.dBias, 2 * 3 * hp), resetAfter ? 2 : 1, H, hp) : null,
+  };
+}
+
+/** Runs gruBackward on a kept call, on the calling thread. */
+export function runBackward(ctx: BackwardContext, call: KeptCall, request: BackwardRequest): GruGradients {
+  const staged = stage(ctx, call, request, 1);
+  if (!staged) return emptyGradients(ctx.spec);
   try {
-    kernel.f32(base + o.dOut, dOutput.length).set(dOutput);
-    if (dLast) kernel.f32(base + o.dLast, B * H).set(dLast);
-    // The weights as the forward call used them, transposed per gate for dx and dh.
-    for (let g = 0; g < 3; g++) {
-      e.packTransposed(call.weights.wIn, D, H, hp, g, base + o.tIn + g * H * dp * 4);
-      e.packTransposed(call.weights.wRec, H, H, hp, g, base + o.tRec + g * H * hp * 4);
-    }
-    const k = call.base;
-    const args: BackwardArgs = [
-      B,
-      T,
-      D,
-      H,
-      hp,
-      L.flags,
-      codes.f,
-      codes.g,
-      k + L.x,
-      k + L.mask,
-      k + L.inDrop,
-      k + L.recDrop,
-      k + L.keep,
-      base + o.tIn,
-      base + o.tRec,
-      base + o.dOut,
-      dLast ? base + o.dLast : 0,
-      base + o.dInit,
-      base + o.dx,
-      base + o.dK,
-      base + o.dU,
-      base + o.dBias,
-      base + o.scratch,
-    ];
-    e.gruBackward(...args);
-    let dBias: Float32Array | null = null;
-    if (useBias) {
-      const rows = kernel.f32(base + o.dBias, 2 * 3 * hp);
-      dBias = unpad(rows, resetAfter ? 2 : 1, H, hp);
-    }
-    return {
-      dx: kernel.f32(base + o.dx, B * T * D).slice(),
-      dInitialState: kernel.f32(base + o.dInit, B * H).slice(),
-      dKernel: unpad(kernel.f32(base + o.dK, D * 3 * hp), D, H, hp),
-      dRecurrentKernel: unpad(kernel.f32(base + o.dU, H * 3 * hp), H, H, hp),
-      dBias,
-    };
+    ctx.kernel.exports.gruBackward(...staged.args);
+    return collect(ctx, call, staged);
   } finally {
-    kernel.heap.release(base);
+    ctx.kernel.heap.release(staged.base);
+  }
+}
+
+/**
+ * Runs gruBackward on `workers` of the pool's threads (the steps on one, the whole-sequence GEMMs
+ * shared), leaving the calling thread free; the kept call is not freed while they read it.
+ */
+export async function runBackwardOnPool(
+  ctx: BackwardContext,
+  call: KeptCall,
+  request: BackwardRequest,
+  pool: ThreadPool,
+  workers: number,
+): Promise<GruGradients> {
+  const staged = stage(ctx, call, request, workers);
+  if (!staged) return emptyGradients(ctx.spec);
+  call.busy++;
+  try {
+    await pool.runBackward(staged.base + staged.offsets.args, workers);
+    return collect(ctx, call, staged);
+  } finally {
+    if (!ctx.kernel.disposed) ctx.kernel.heap.release(staged.base);
+    call.owner.idle(call);
   }
 }

@@ -1,6 +1,7 @@
 import { GRU, type GruGradients } from '@gru/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { WASM_ACTIVATIONS, backend, createWasmBackend } from '../src/index.js';
+import { ThreadPool } from '../src/thread-pool.js';
 import { compareGradients } from './gradients.js';
 import { makeCase, rng, uniform, type Config } from './helpers.js';
 
@@ -45,11 +46,13 @@ describe('training on worker threads', () => {
   beforeAll(() => two.load());
   afterAll(() => two.dispose());
 
-  it('gives bitwise the gradients of one thread (forward on the workers, backward on the caller)', { timeout: 120_000 }, async () => {
+  it('gives bitwise the gradients of one thread (forward and backward on the workers)', { timeout: 120_000 }, async () => {
+    const onPool = vi.spyOn(ThreadPool.prototype, 'runBackward');
     const flags = ['resetAfter', 'goBackwards', 'returnSequences', 'mask', 'initialState', 'inputDropout', 'recurrentDropout'] as const;
     let compared = 0;
     for (let bits = 0; bits < 1 << flags.length; bits += 5) {
-      const cfg: Config = { B: 3, T: 6, D: 5, H: 70 };
+      // Sizes that split unevenly between the workers' rows of dKernel and dRecurrentKernel.
+      const cfg: Config = { B: 3, T: 90, D: 13, H: 70 };
       flags.forEach((f, i) => ((cfg as unknown as Record<string, boolean>)[f] = (bits & (1 << i)) !== 0));
       const { spec, weights, request } = makeCase(cfg, bits + 5);
       const { dOutput, dLastState } = cotangents(cfg, bits);
@@ -64,6 +67,8 @@ describe('training on worker threads', () => {
       compared++;
     }
     expect(compared).toBeGreaterThanOrEqual(25);
+    expect(onPool).toHaveBeenCalledTimes(compared);
+    onPool.mockRestore();
     expect(two.memoryInUse()).toBe(0);
   });
 });
