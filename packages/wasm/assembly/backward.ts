@@ -1,5 +1,5 @@
 import { activationGrad } from './activation-grads';
-import { FLAG_GO_BACKWARDS, FLAG_INPUT_DROPOUT, FLAG_MASK, FLAG_RECURRENT_DROPOUT, FLAG_RESET_AFTER, FLAG_RETURN_SEQUENCES } from './forward';
+import { FLAG_GO_BACKWARDS, FLAG_INPUT_DROPOUT, FLAG_MASK, FLAG_RECURRENT_DROPOUT, FLAG_RESET_AFTER, FLAG_RETURN_SEQUENCES, sharePanel } from './forward';
 import { gemm, PANEL_COLS } from './gemm';
 import { keepAct, keepAux, keepPre } from './keep';
 import { barrier } from './sync';
@@ -113,9 +113,10 @@ export function gruBackward(
 
 /**
  * Worker `w` of `workers`' share of gruBackward, whose 23 arguments are i32 at `args` (the worker
- * threads' control block has no room for them). Worker 0 runs the steps; then every worker takes
- * its blocks of dx rows and its rows of dKernel and dRecurrentKernel. Each element is computed as
- * with one worker, so the gradients are bitwise the same for any number of workers.
+ * threads' control block has no room for them). The workers share the steps by units (as the
+ * forward pass does), then the blocks of dx rows and the rows of dKernel and dRecurrentKernel.
+ * Each element is computed as with one worker, so the gradients are bitwise the same for any
+ * number of workers.
  */
 export function gruBackwardPart(args: usize, w: i32, workers: i32, sync: usize): void {
   backwardPart(
@@ -148,104 +149,117 @@ function backwardPart(
   const states = keep, pre = keep + keepPre(B, T, Hp), act = keep + keepAct(B, T, Hp), aux = keep + keepAux(B, T, Hp);
   const zero = scratch + sZero;
   const R = T * B;
-  if (w == 0) {
-    let dh = scratch + sDh, dhNext = scratch + sDh2;
-    const tmp = scratch + sTmp, rm = scratch + sRm;
-    memory.fill(zero, 0, f32s(max(3 * hp, <usize>Dp)));
-    if (recDropout) {
-      for (let i = 0; i < 3 * B; i++) {
-        memory.fill(rm + <usize>i * hpB, 0, hpB);
-        memory.copy(rm + <usize>i * hpB, recDrop + <usize>i * hB, hB);
-      }
+  // This worker's units in the steps: padded columns [u0, u1) of every gate (whole groups of
+  // panels, as in the forward pass), of which [u0, uH) are real. The GEMMs of a step read every
+  // unit's gate gradients, so the workers meet once a step (twice without resetAfter).
+  const p0 = sharePanel(w, workers, ppg), p1 = sharePanel(w + 1, workers, ppg), np = p1 - p0;
+  const u0 = <usize>p0 * PANEL_COLS, u1 = <usize>p1 * PANEL_COLS, uH = min(u1, <usize>H);
+  const colB = u0 << 2, endB = u1 << 2, realB = uH > u0 ? (uH - u0) << 2 : 0, realN = <i32>(realB >> 2);
+  const recOff = <usize>p0 * (<usize>H << 5); // this worker's panels of a gate's U^T
+  let dh = scratch + sDh, dhNext = scratch + sDh2;
+  const tmp = scratch + sTmp, rm = scratch + sRm;
+  if (w == 0) memory.fill(zero, 0, f32s(max(3 * hp, <usize>Dp)));
+  if (recDropout) {
+    for (let i = 0; i < 3 * B; i++) {
+      memory.fill(rm + <usize>i * hpB + colB, 0, endB - colB);
+      memory.copy(rm + <usize>i * hpB + colB, recDrop + <usize>i * hB + colB, realB);
     }
+  }
+  for (let b = 0; b < B; b++) {
+    const d = dh + <usize>b * hpB + colB;
+    memory.fill(d, 0, endB - colB);
+    if (dLast) memory.copy(d, dLast + <usize>b * hB + colB, realB);
+    if (!sequences) addRow(d, dOut + <usize>b * hB + colB, realN);
+  }
+  barrier(sync, workers);
+  const one = f32x4.splat(1.0);
 
+  for (let k = T - 1; k >= 0; k--) {
+    const t = backwards ? T - 1 - k : k;
+    const preK = pre + <usize>k * bB * rowB, actK = act + <usize>k * bB * rowB;
+    const auxK = aux + <usize>k * bB * hpB, stK = states + <usize>k * bB * hpB;
     for (let b = 0; b < B; b++) {
-      const d = dh + <usize>b * hpB;
-      memory.fill(d, 0, hpB);
-      if (dLast) memory.copy(d, dLast + <usize>b * hB, hB);
-      if (!sequences) addRow(d, dOut + <usize>b * hB, H);
+      const d = dh + <usize>b * hpB, dn = dhNext + <usize>b * hpB;
+      if (sequences) addRow(d + colB, dOut + (<usize>b * <usize>T + <usize>k) * hB + colB, realN);
+      const p = preK + <usize>b * rowB, a = actK + <usize>b * rowB, ax = auxK + <usize>b * hpB, hv = stK + <usize>b * hpB;
+      if (hasMask && load<u8>(mask + <usize>b * T + t) == 0) {
+        // The state was carried: dh passes through, and the step contributes no gradient.
+        for (let g: usize = 0; g < 3; g++) {
+          memory.fill(p + g * hpB + colB, 0, endB - colB);
+          memory.fill(a + g * hpB + colB, 0, endB - colB);
+        }
+        memory.fill(ax + colB, 0, endB - colB);
+        memory.copy(dn + colB, d + colB, endB - colB);
+        continue;
+      }
+      const m0 = rm + <usize>b * hpB, m1 = m0 + bB * hpB, m2 = m1 + bB * hpB;
+      for (let o = colB; o < endB; o += 16) {
+        const dhv = v128.load(d + o), h = v128.load(hv + o);
+        const z = v128.load(a + o), r = v128.load(a + hpB + o), hh = v128.load(a + 2 * hpB + o);
+        const dPreH = f32x4.mul(f32x4.mul(dhv, f32x4.sub(one, z)), activationGrad(actF, v128.load(p + 2 * hpB + o), hh));
+        v128.store(p + 2 * hpB + o, dPreH);
+        v128.store(p + o, f32x4.mul(f32x4.mul(dhv, f32x4.sub(h, hh)), activationGrad(actG, v128.load(p + o), z)));
+        v128.store(dn + o, f32x4.mul(dhv, z));
+        if (resetAfter) {
+          // candidate pre = xh + r * (h_h U_h + b_h): the aux row held the bracket.
+          const dPreR = f32x4.mul(f32x4.mul(dPreH, v128.load(ax + o)), activationGrad(actG, v128.load(p + hpB + o), r));
+          v128.store(p + hpB + o, dPreR);
+          v128.store(ax + o, f32x4.mul(dPreH, r));
+          if (recDropout) v128.store(a + 2 * hpB + o, f32x4.mul(h, v128.load(m2 + o)));
+        }
+        // The recurrent weights' gradient reads h * mask_g from here (without dropout, the state).
+        if (recDropout) {
+          v128.store(a + o, f32x4.mul(h, v128.load(m0 + o)));
+          // Without resetAfter r is still needed below; its slot is written there.
+          if (resetAfter) v128.store(a + hpB + o, f32x4.mul(h, v128.load(m1 + o)));
+        }
+      }
     }
-    const one = f32x4.splat(1.0);
-
-    for (let k = T - 1; k >= 0; k--) {
-      const t = backwards ? T - 1 - k : k;
-      const preK = pre + <usize>k * bB * rowB, actK = act + <usize>k * bB * rowB;
-      const auxK = aux + <usize>k * bB * hpB, stK = states + <usize>k * bB * hpB;
+    barrier(sync, workers);
+    if (!resetAfter) {
+      // candidate pre = xh + (r * h_h) U_h: dRh = dP_h U_h^T, then r's gradient and h_h's path.
+      gemm(preK + 2 * hpB, rowB, B, 1, 0, H, tRec + 2 * recT + recOff, np, zero + colB, 0, 0, tmp + colB, hpB, 0);
       for (let b = 0; b < B; b++) {
-        const d = dh + <usize>b * hpB, dn = dhNext + <usize>b * hpB;
-        if (sequences) addRow(d, dOut + (<usize>b * <usize>T + <usize>k) * hB, H);
-        const p = preK + <usize>b * rowB, a = actK + <usize>b * rowB, ax = auxK + <usize>b * hpB, hv = stK + <usize>b * hpB;
-        if (hasMask && load<u8>(mask + <usize>b * T + t) == 0) {
-          // The state was carried: dh passes through, and the step contributes no gradient.
-          memory.fill(p, 0, rowB);
-          memory.fill(a, 0, rowB);
-          memory.fill(ax, 0, hpB);
-          memory.copy(dn, d, hpB);
-          continue;
-        }
-        const m0 = rm + <usize>b * hpB, m1 = m0 + bB * hpB, m2 = m1 + bB * hpB;
-        for (let o: usize = 0; o < hpB; o += 16) {
-          const dhv = v128.load(d + o), h = v128.load(hv + o);
-          const z = v128.load(a + o), r = v128.load(a + hpB + o), hh = v128.load(a + 2 * hpB + o);
-          const dPreH = f32x4.mul(f32x4.mul(dhv, f32x4.sub(one, z)), activationGrad(actF, v128.load(p + 2 * hpB + o), hh));
-          v128.store(p + 2 * hpB + o, dPreH);
-          v128.store(p + o, f32x4.mul(f32x4.mul(dhv, f32x4.sub(h, hh)), activationGrad(actG, v128.load(p + o), z)));
-          v128.store(dn + o, f32x4.mul(dhv, z));
-          if (resetAfter) {
-            // candidate pre = xh + r * (h_h U_h + b_h): the aux row held the bracket.
-            const dPreR = f32x4.mul(f32x4.mul(dPreH, v128.load(ax + o)), activationGrad(actG, v128.load(p + hpB + o), r));
-            v128.store(p + hpB + o, dPreR);
-            v128.store(ax + o, f32x4.mul(dPreH, r));
-            if (recDropout) v128.store(a + 2 * hpB + o, f32x4.mul(h, v128.load(m2 + o)));
-          }
-          // The recurrent weights' gradient reads h * mask_g from here (without dropout, the state).
-          if (recDropout) {
-            v128.store(a + o, f32x4.mul(h, v128.load(m0 + o)));
-            // Without resetAfter r is still needed below; its slot is written there.
-            if (resetAfter) v128.store(a + hpB + o, f32x4.mul(h, v128.load(m1 + o)));
-          }
+        if (hasMask && load<u8>(mask + <usize>b * T + t) == 0) continue;
+        const p = preK + <usize>b * rowB, a = actK + <usize>b * rowB, hv = stK + <usize>b * hpB;
+        const dn = dhNext + <usize>b * hpB, dr = tmp + <usize>b * hpB;
+        const m1 = rm + (bB + <usize>b) * hpB, m2 = m1 + bB * hpB;
+        for (let o = colB; o < endB; o += 16) {
+          const h = v128.load(hv + o), r = v128.load(a + hpB + o), dRh = v128.load(dr + o);
+          const hH = recDropout ? f32x4.mul(h, v128.load(m2 + o)) : h;
+          v128.store(p + hpB + o, f32x4.mul(f32x4.mul(dRh, hH), activationGrad(actG, v128.load(p + hpB + o), r)));
+          const back = f32x4.mul(dRh, r);
+          v128.store(dn + o, f32x4.add(v128.load(dn + o), recDropout ? f32x4.mul(back, v128.load(m2 + o)) : back));
+          if (recDropout) v128.store(a + hpB + o, f32x4.mul(h, v128.load(m1 + o)));
         }
       }
-      if (!resetAfter) {
-        // candidate pre = xh + (r * h_h) U_h: dRh = dP_h U_h^T, then r's gradient and h_h's path.
-        gemm(preK + 2 * hpB, rowB, B, 1, 0, H, tRec + 2 * recT, ppg, zero, 0, 0, tmp, hpB, 0);
-        for (let b = 0; b < B; b++) {
-          if (hasMask && load<u8>(mask + <usize>b * T + t) == 0) continue;
-          const p = preK + <usize>b * rowB, a = actK + <usize>b * rowB, hv = stK + <usize>b * hpB;
-          const dn = dhNext + <usize>b * hpB, dr = tmp + <usize>b * hpB;
-          const m1 = rm + (bB + <usize>b) * hpB, m2 = m1 + bB * hpB;
-          for (let o: usize = 0; o < hpB; o += 16) {
-            const h = v128.load(hv + o), r = v128.load(a + hpB + o), dRh = v128.load(dr + o);
-            const hH = recDropout ? f32x4.mul(h, v128.load(m2 + o)) : h;
-            v128.store(p + hpB + o, f32x4.mul(f32x4.mul(dRh, hH), activationGrad(actG, v128.load(p + hpB + o), r)));
-            const back = f32x4.mul(dRh, r);
-            v128.store(dn + o, f32x4.add(v128.load(dn + o), recDropout ? f32x4.mul(back, v128.load(m2 + o)) : back));
-            if (recDropout) v128.store(a + hpB + o, f32x4.mul(h, v128.load(m1 + o)));
-          }
-        }
-      }
-      // dh_prev += dG_g U_g^T (* the gate's recurrent mask); masked rows' dG are zero.
-      const gates = resetAfter ? 3 : 2;
-      for (let g = 0; g < gates; g++) {
-        const src = g < 2 ? preK + <usize>g * hpB : auxK;
-        const lda = g < 2 ? rowB : hpB;
-        const w = tRec + <usize>g * recT;
-        if (!recDropout) {
-          gemm(src, lda, B, 1, 0, H, w, ppg, dhNext, hpB, 0, dhNext, hpB, 0);
-          continue;
-        }
-        gemm(src, lda, B, 1, 0, H, w, ppg, zero, 0, 0, tmp, hpB, 0);
-        for (let b = 0; b < B; b++) {
-          const dn = dhNext + <usize>b * hpB, tr = tmp + <usize>b * hpB, m = rm + (<usize>g * bB + <usize>b) * hpB;
-          for (let o: usize = 0; o < hpB; o += 16) v128.store(dn + o, f32x4.add(v128.load(dn + o), f32x4.mul(v128.load(tr + o), v128.load(m + o))));
-        }
-      }
-      const swap = dh;
-      dh = dhNext;
-      dhNext = swap;
+      barrier(sync, workers);
     }
-    for (let b = 0; b < B; b++) memory.copy(dInit + <usize>b * hB, dh + <usize>b * hpB, hB);
-
+    // dh_prev += dG_g U_g^T (* the gate's recurrent mask), this worker's columns; masked rows'
+    // dG are zero.
+    const gates = resetAfter ? 3 : 2;
+    for (let g = 0; g < gates; g++) {
+      const src = g < 2 ? preK + <usize>g * hpB : auxK;
+      const lda = g < 2 ? rowB : hpB;
+      const wg = tRec + <usize>g * recT + recOff;
+      if (!recDropout) {
+        gemm(src, lda, B, 1, 0, H, wg, np, dhNext + colB, hpB, 0, dhNext + colB, hpB, 0);
+        continue;
+      }
+      gemm(src, lda, B, 1, 0, H, wg, np, zero + colB, 0, 0, tmp + colB, hpB, 0);
+      for (let b = 0; b < B; b++) {
+        const dn = dhNext + <usize>b * hpB, tr = tmp + <usize>b * hpB, m = rm + (<usize>g * bB + <usize>b) * hpB;
+        for (let o = colB; o < endB; o += 16) v128.store(dn + o, f32x4.add(v128.load(dn + o), f32x4.mul(v128.load(tr + o), v128.load(m + o))));
+      }
+    }
+    const swap = dh;
+    dh = dhNext;
+    dhNext = swap;
+  }
+  for (let b = 0; b < B; b++) memory.copy(dInit + <usize>b * hB + colB, dh + <usize>b * hpB + colB, realB);
+  // Every worker reads what the steps wrote.
+  barrier(sync, workers);
+  if (w == 0) {
     // Bias: column sums of dP (input row); the recurrent row's z and r are the same sums, its
     // candidate part sums dG_h (resetAfter only; the kernels fold the rest).
     memory.fill(dBias, 0, 2 * rowB);
@@ -253,8 +267,6 @@ function backwardPart(
     memory.copy(dBias + rowB, dBias, 2 * hpB);
     if (resetAfter) for (let i = 0; i < R; i++) addRow(dBias + rowB + 2 * hpB, aux + <usize>i * hpB, Hp);
   }
-  // Every worker reads what the steps wrote.
-  barrier(sync, workers);
 
   // dx = sum_g (dP_g K_g^T) * input mask_g, a block of rows at a time, every workers-th block.
   const dxT = scratch + sDx + <usize>w * dxBlockBytes(D);
@@ -286,11 +298,11 @@ function backwardPart(
   // dK_g = (x * input mask_g)^T dP_g; dU_g = (h * recurrent mask_g)^T dG_g. Without dropout every
   // gate reads the same rows (x; the state), so one call covers them; with it, the act slots now
   // hold each gate's h * mask_g. The aux slots hold r * h_h without resetAfter, dG_h with it.
-  // This worker computes rows [d0, d1) of dK and [u0, u1) of dU.
+  // This worker computes rows [d0, d1) of dK and [h0, h1) of dU.
   const d0 = shareStart(w, workers, D), d1 = shareStart(w + 1, workers, D), nd = d1 - d0;
-  const u0 = shareStart(w, workers, H), u1 = shareStart(w + 1, workers, H), nu = u1 - u0;
-  const dKw = dK + <usize>d0 * rowB, dUw = dU + <usize>u0 * rowB;
-  const xo = <usize>d0 << 2, ho = <usize>u0 << 2;
+  const h0 = shareStart(w, workers, H), h1 = shareStart(w + 1, workers, H), nu = h1 - h0;
+  const dKw = dK + <usize>d0 * rowB, dUw = dU + <usize>h0 * rowB;
+  const xo = <usize>d0 << 2, ho = <usize>h0 << 2;
   memory.fill(dKw, 0, <usize>nd * rowB);
   memory.fill(dUw, 0, <usize>nu * rowB);
   const xStrideB = <usize>T * dB;

@@ -90,7 +90,7 @@ function mulRow(dst: usize, src: usize, m: usize, n: i32): void {
 }
 
 /** The first panel of worker `w`'s share of a gate's `ppg` panels (shares are whole groups of 4). */
-@inline function sharePanel(w: i32, workers: i32, ppg: i32): i32 {
+@inline export function sharePanel(w: i32, workers: i32, ppg: i32): i32 {
   const groups = (ppg + 3) >> 2;
   return min(ppg, ((w * groups) / workers) << 2);
 }

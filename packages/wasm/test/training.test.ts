@@ -43,33 +43,40 @@ describe('every activation the wasm backend runs, differentiated', () => {
 
 describe('training on worker threads', () => {
   const two = createWasmBackend({ name: 'wasm-train-threads', threads: 2, syncBelowMacs: 0, minStepMacsPerThread: 0 });
-  beforeAll(() => two.load());
-  afterAll(() => two.dispose());
+  const three = createWasmBackend({ name: 'wasm-train-threads-3', threads: 3, syncBelowMacs: 0, minStepMacsPerThread: 0 });
+  beforeAll(() => Promise.all([two.load(), three.load()]));
+  afterAll(() => {
+    two.dispose();
+    three.dispose();
+  });
 
   it('gives bitwise the gradients of one thread (forward and backward on the workers)', { timeout: 120_000 }, async () => {
     const onPool = vi.spyOn(ThreadPool.prototype, 'runBackward');
     const flags = ['resetAfter', 'goBackwards', 'returnSequences', 'mask', 'initialState', 'inputDropout', 'recurrentDropout'] as const;
     let compared = 0;
     for (let bits = 0; bits < 1 << flags.length; bits += 5) {
-      // Sizes that split unevenly between the workers' rows of dKernel and dRecurrentKernel.
-      const cfg: Config = { B: 3, T: 90, D: 13, H: 70 };
+      // Units in three 32-unit shares (the last partial), rows of dKernel and dRecurrentKernel that
+      // split unevenly, and more dx blocks than workers.
+      const cfg: Config = { B: 3, T: 180, D: 13, H: 70 };
       flags.forEach((f, i) => ((cfg as unknown as Record<string, boolean>)[f] = (bits & (1 << i)) !== 0));
       const { spec, weights, request } = makeCase(cfg, bits + 5);
       const { dOutput, dLastState } = cotangents(cfg, bits);
       const one = backend.prepareSync(spec, weights);
       const want = one.backwardSync(one.forwardSync({ ...request, keepForBackward: true }).saved, { dOutput, dLastState });
       one.dispose();
-      const p = await two.prepare(spec, weights);
-      const fwd = await p.forward({ ...request, keepForBackward: true });
-      const got = await p.backward(fwd.saved, { dOutput, dLastState });
-      p.dispose();
-      for (const key of GRADS) expect(bitwiseEqual(got[key], want[key]), `${key} ${JSON.stringify(cfg)}`).toBe(true);
-      compared++;
+      for (const threaded of [two, three]) {
+        const p = await threaded.prepare(spec, weights);
+        const fwd = await p.forward({ ...request, keepForBackward: true });
+        const got = await p.backward(fwd.saved, { dOutput, dLastState });
+        p.dispose();
+        for (const key of GRADS) expect(bitwiseEqual(got[key], want[key]), `${threaded.name} ${key} ${JSON.stringify(cfg)}`).toBe(true);
+        compared++;
+      }
     }
-    expect(compared).toBeGreaterThanOrEqual(25);
+    expect(compared).toBeGreaterThanOrEqual(50);
     expect(onPool).toHaveBeenCalledTimes(compared);
     onPool.mockRestore();
-    expect(two.memoryInUse()).toBe(0);
+    expect(two.memoryInUse() + three.memoryInUse()).toBe(0);
   });
 });
 
