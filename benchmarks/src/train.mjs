@@ -33,7 +33,7 @@ const cotangent = (/** @type {Shape} */ { B, H }) => uniformArray(B * H, 1, seed
 function gruWasm(name, { resetAfter, threads }) {
   return {
     name,
-    note: `@gru/wasm, ${threads === 1 ? 'one thread' : `${threads} worker threads for forward (backward on the calling thread)`}, resetAfter ${resetAfter}`,
+    note: `@gru/wasm, ${threads === 1 ? 'one thread' : `${threads} worker threads`}, resetAfter ${resetAfter}`,
     async setup(shape) {
       const core = await import('@gru/core');
       const { createWasmBackend } = await import('@gru/wasm');
