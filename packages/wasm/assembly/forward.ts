@@ -1,5 +1,6 @@
 import { activateRow } from './activations';
 import { gemm, PANEL_COLS } from './gemm';
+import { FLAG_KEEP, keepAct, keepAux, keepPre } from './keep';
 import { barrier } from './sync';
 
 // One whole GRU layer call: the input projection for a chunk of timesteps as one GEMM, then the
@@ -89,7 +90,7 @@ function mulRow(dst: usize, src: usize, m: usize, n: i32): void {
 }
 
 /** The first panel of worker `w`'s share of a gate's `ppg` panels (shares are whole groups of 4). */
-@inline function sharePanel(w: i32, workers: i32, ppg: i32): i32 {
+@inline export function sharePanel(w: i32, workers: i32, ppg: i32): i32 {
   const groups = (ppg + 3) >> 2;
   return min(ppg, ((w * groups) / workers) << 2);
 }
@@ -117,7 +118,10 @@ export function gruForwardPart(
   out: usize, last: usize, scratch: usize,
   w: i32, workers: i32, sync: usize,
 ): void {
-  layout(B, D, Hp, flags, chunk, workers);
+  // With FLAG_KEEP, what backward needs is kept right after the scratch (see keep.ts).
+  const kStates = scratch + layout(B, D, Hp, flags, chunk, workers);
+  const keep = (flags & FLAG_KEEP) != 0;
+  const kPre = kStates + keepPre(B, T, Hp), kAct = kStates + keepAct(B, T, Hp), kAux = kStates + keepAux(B, T, Hp);
   const proj = scratch, gates = scratch + sGates, rh = scratch + sRH;
   let hPrev = scratch + sHA, hNext = scratch + sHB;
   const resetAfter = (flags & FLAG_RESET_AFTER) != 0;
@@ -181,6 +185,9 @@ export function gruForwardPart(
       // Row b of this step's gates: proj + (t - t0)*rowB + b*chunkRowsB, columns z | r | h.
       const gt = proj + <usize>(t - t0) * rowB;
 
+      if (keep) {
+        for (let b = 0; b < B; b++) memory.copy(kStates + (<usize>k * <usize>B + <usize>b) * hpB + colB, hPrev + <usize>b * hpB + colB, shareB);
+      }
       let inZ = hPrev, inR = hPrev, inH = hPrev;
       if (recDropout) {
         inZ = scratch + sHZ;
@@ -204,12 +211,22 @@ export function gruForwardPart(
       for (let b = 0; b < B; b++) {
         if (hasMask && load<u8>(mask + <usize>b * T + t) == 0) continue;
         const row = gt + <usize>b * chunkRowsB;
+        const kRow = (<usize>k * <usize>B + <usize>b) * rowB;
+        if (keep) {
+          memory.copy(kPre + kRow + colB, row + colB, shareB);
+          memory.copy(kPre + kRow + hpB + colB, row + hpB + colB, shareB);
+        }
         activateRow(actG, row + colB, np * PANEL_COLS);
         activateRow(actG, row + hpB + colB, np * PANEL_COLS);
+        if (keep) {
+          memory.copy(kAct + kRow + colB, row + colB, shareB);
+          memory.copy(kAct + kRow + hpB + colB, row + hpB + colB, shareB);
+        }
         if (!resetAfter) {
           // The candidate's recurrent input is r * h (h with the h-gate dropout mask).
           const hRow = inH + <usize>b * hpB, rRow = row + hpB, dst = rh + <usize>b * hpB;
           for (let o = colB; o < colB + shareB; o += 16) v128.store(dst + o, f32x4.mul(v128.load(rRow + o), v128.load(hRow + o)));
+          if (keep) memory.copy(kAux + (<usize>k * <usize>B + <usize>b) * hpB + colB, dst + colB, shareB);
         }
       }
       // resetAfter false: the candidate pre-activation gets (r * h) x U_h, in place; it needs
@@ -228,13 +245,17 @@ export function gruForwardPart(
           continue;
         }
         const zRow = gt + <usize>b * chunkRowsB, rRow = zRow + hpB, cand = zRow + (hpB << 1);
+        const kRow = (<usize>k * <usize>B + <usize>b) * rowB + (hpB << 1);
         if (resetAfter) {
           const gH = gates + <usize>b * hpB;
           for (let o = colB; o < colB + shareB; o += 16) {
             v128.store(cand + o, f32x4.add(v128.load(cand + o), f32x4.mul(v128.load(rRow + o), v128.load(gH + o))));
           }
+          if (keep) memory.copy(kAux + (<usize>k * <usize>B + <usize>b) * hpB + colB, gH + colB, shareB);
         }
+        if (keep) memory.copy(kPre + kRow + colB, cand + colB, shareB);
         activateRow(actF, cand + colB, np * PANEL_COLS);
+        if (keep) memory.copy(kAct + kRow + colB, cand + colB, shareB);
         for (let o = colB; o < colB + shareB; o += 16) {
           const z = v128.load(zRow + o);
           v128.store(next + o, f32x4.add(f32x4.mul(z, v128.load(prev + o)), f32x4.mul(f32x4.sub(one, z), v128.load(cand + o))));

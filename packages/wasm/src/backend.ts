@@ -6,6 +6,7 @@ import { callLayout, DEFAULT_PROJECTION_BUDGET, FLAGS, threading, weightBytes } 
 import { compileWasm, type WasmSource } from './module-loader.js';
 import { checkWeights, copyWeights, WasmPreparedGru } from './prepared.js';
 import { CONTROL_BYTES, hardwareThreads, ThreadPool, threadsUnavailable } from './thread-pool.js';
+import { backwardProblem, checkKeptCalls } from './training-support.js';
 
 const MAX_THREADS = 256;
 
@@ -77,6 +78,12 @@ export interface WasmBackendOptions extends WasmSource {
    * workers, a batch of 8 (393,216) faster.
    */
   minStepMacsPerThread?: number;
+  /**
+   * Forward calls made with keepForBackward whose kept state (in wasm memory) each prepared layer
+   * holds for backward (default 1: the last call made, the one a GRU layer differentiates). An
+   * older call's is freed when a newer one completes; backward on it then throws.
+   */
+  keepForBackwardCalls?: number;
 }
 
 export interface WasmBackend extends GruBackend {
@@ -90,8 +97,6 @@ export interface WasmBackend extends GruBackend {
   threadCount(): number;
   dispose(): void;
 }
-
-const NO_BACKWARD = 'the wasm backend implements the forward pass only (no backward kernels yet)';
 
 function callFlags(spec: GruSpec, call: GruCallInfo): number {
   let flags = spec.resetAfter ? FLAGS.resetAfter : 0;
@@ -110,8 +115,12 @@ export function wasmSupports(spec: GruSpec, call: GruCallInfo, budget = DEFAULT_
   if (typeof f === 'string') return `activation ${f}`;
   const g = activationCode(spec.recurrentActivation);
   if (typeof g === 'string') return `recurrentActivation ${g}`;
-  if (call.backward) return NO_BACKWARD;
-  const shape = { batch: call.batch, timesteps: call.timesteps, inputDim: spec.inputDim, units: spec.units, flags: callFlags(spec, call) };
+  if (call.backward) {
+    const why = backwardProblem(spec);
+    if (why !== true) return why;
+  }
+  const flags = callFlags(spec, call) | (call.backward ? FLAGS.keep : 0);
+  const shape = { batch: call.batch, timesteps: call.timesteps, inputDim: spec.inputDim, units: spec.units, flags };
   const bytes = weightBytes(spec.inputDim, spec.units) + callLayout(shape, budget).total;
   if (bytes > MAX_WASM_BYTES) {
     return `the call needs ${formatBytes(bytes)} of WebAssembly memory (weights and buffers), beyond the 4 GiB that 32-bit WebAssembly can address`;
@@ -139,6 +148,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
     throw new TypeError(`createWasmBackend: projectionBudgetBytes must be a positive number; received ${String(options.projectionBudgetBytes)}.`);
   }
   const threadsOption = options.threads === undefined ? 1 : checkThreads(options.threads);
+  const keptCalls = checkKeptCalls(options.keepForBackwardCalls);
   const split = threading(
     checkNonNegative(options.syncBelowMacs, 'syncBelowMacs', 2_000_000),
     checkNonNegative(options.minStepMacsPerThread, 'minStepMacsPerThread', 150_000),
@@ -187,7 +197,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
     },
     isLoaded: () => kernel !== undefined,
     supports: (spec, call) => wasmSupports(spec, call, budget),
-    supportsBackward: () => NO_BACKWARD,
+    supportsBackward: backwardProblem,
     async prepare(spec, weights) {
       // The layer gets the weights it was prepared with: packed now when loaded, else copied
       // before waiting for the module.
@@ -196,9 +206,9 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
         weights = copyWeights(weights);
         await backend.load();
       }
-      return new WasmPreparedGru(loaded(), spec, weights, budget, split);
+      return new WasmPreparedGru(loaded(), spec, weights, budget, split, keptCalls);
     },
-    prepareSync: (spec, weights) => new WasmPreparedGru(loaded(), spec, weights, budget, split),
+    prepareSync: (spec, weights) => new WasmPreparedGru(loaded(), spec, weights, budget, split, keptCalls),
     // The threads' control block is the backend's, not a layer's.
     memoryInUse: () => (kernel ? kernel.heap.inUse - (kernel.pool ? CONTROL_BYTES : 0) : 0),
     memoryReserved: () => kernel?.heap.reserved ?? 0,

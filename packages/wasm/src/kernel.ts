@@ -32,12 +32,63 @@ export interface GruWasmExports {
   scratchBytes(B: number, D: number, Hp: number, flags: number, chunk: number, workers: number): number;
   activateArray(id: number, src: number, dst: number, n: number): void;
   ACT_COUNT: WebAssembly.Global;
+  /** Backpropagation through a kept forward call (assembly/backward.ts). */
+  gruBackward(...args: BackwardArgs): void;
+  backwardScratchBytes(B: number, D: number, Hp: number, flags: number, workers: number): number;
+  /** Worker `w` of `workers`' share of gruBackward, its arguments as i32 at `args`. */
+  gruBackwardPart(args: number, w: number, workers: number, sync: number): void;
+  packTransposed(src: number, K: number, H: number, Hp: number, gate: number, dst: number): void;
+  keepBytes(B: number, T: number, Hp: number): number;
+  activationGradArray(id: number, x: number, y: number, dst: number, n: number): void;
+  GRAD_ACT_COUNT: WebAssembly.Global;
 }
+
+/**
+ * gruBackward's arguments: B, T, D, H, Hp, flags, actF, actG, then the addresses x, mask, inDrop,
+ * recDrop, keep, tIn, tRec, dOut, dLast, dInit, dx, dK, dU, dBias, scratch.
+ */
+export type BackwardArgs = [
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+];
 
 /** gruForward's arguments, which are also gruForwardPart's first ones. */
 export type ForwardArgs = Parameters<GruWasmExports['gruForward']>;
 
-const REQUIRED = ['memory', 'heapBase', 'gruForward', 'gruForwardPart', 'scratchBytes', 'activateArray', 'ACT_COUNT'] as const;
+const REQUIRED = [
+  'memory',
+  'heapBase',
+  'gruForward',
+  'gruForwardPart',
+  'scratchBytes',
+  'activateArray',
+  'ACT_COUNT',
+  'gruBackward',
+  'backwardScratchBytes',
+  'packTransposed',
+  'keepBytes',
+] as const;
 
 /** One instance of gru.wasm (or gru-threads.wasm) and the heap over its memory. */
 export class WasmKernel {

@@ -15,6 +15,8 @@ export const FLAGS = {
   initialState: 16,
   inputDropout: 32,
   recurrentDropout: 64,
+  /** Keep what backward needs after the scratch (assembly/keep.ts). */
+  keep: 128,
 } as const;
 
 /** By default the input projection is computed for as many timesteps as fit in this many bytes. */
@@ -22,6 +24,16 @@ export const DEFAULT_PROJECTION_BUDGET = 2 * 1024 * 1024;
 
 const align = (n: number) => Math.ceil(n / 64) * 64;
 const f32s = (n: number) => align(n * 4);
+
+/**
+ * assembly/keep.ts keepBytes(): per step and batch row, the state before the step (Hp), the
+ * gates' pre-activations and activations (3Hp each) and one auxiliary row (Hp).
+ */
+export function keepBytes(batch: number, timesteps: number, units: number): number {
+  const rows = batch * timesteps;
+  const hp = paddedUnits(units);
+  return 2 * f32s(rows * hp) + 2 * f32s(rows * 3 * hp);
+}
 
 /** Units padded to whole panels. */
 export function paddedUnits(units: number): number {
@@ -67,6 +79,8 @@ export interface CallLayout {
   out: number;
   last: number;
   scratch: number;
+  /** What a keepForBackward call keeps (0 bytes without FLAGS.keep), right after the scratch. */
+  keep: number;
   total: number;
 }
 
@@ -99,7 +113,8 @@ export function callLayout(shape: CallShape, budget: number, workers = 1): CallL
   const out = flags & FLAGS.returnSequences ? take(B * T * H * 4) : 0;
   const last = take(B * H * 4);
   const scratch = take(scratchBytes(B, D, H, flags, chunk, workers));
-  return { flags, chunk, workers, x, mask, h0, inDrop, recDrop, out, last, scratch, total: at };
+  const keep = take(flags & FLAGS.keep ? keepBytes(B, T, H) : 0);
+  return { flags, chunk, workers, x, mask, h0, inDrop, recDrop, out, last, scratch, keep, total: at };
 }
 
 /** How many worker threads a call is worth (see WasmBackendOptions). */

@@ -1,12 +1,23 @@
-import { GruError, type ForwardRequest, type ForwardResult, type GruSpec, type GruWeights, type PreparedGru } from '@gru/core';
+import {
+  GruError,
+  type BackwardRequest,
+  type ForwardRequest,
+  type ForwardResult,
+  type GruGradients,
+  type GruSpec,
+  type GruWeights,
+  type PreparedGru,
+} from '@gru/core';
 import { activationCode } from './activation-codes.js';
 import { formatBytes, MAX_WASM_BYTES } from './heap.js';
 import type { ForwardArgs, WasmKernel } from './kernel.js';
 import { callLayout, FLAGS, paddedUnits, PANEL_COLS, SINGLE_THREAD, weightBytes, type CallLayout, type Threading } from './layout.js';
+import { BACKWARD_ACTIVATION_CODES, DEFAULT_KEPT_CALLS, runBackward, runBackwardOnPool, SavedCalls } from './training.js';
 
 const fail = (message: string) => new GruError('ValueError', `wasm backend: ${message}`);
 
-function describe(value: unknown): string {
+/** A short description of a received value for error messages. */
+export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (value === undefined) return 'undefined';
   if (ArrayBuffer.isView(value)) return `${value.constructor.name} of length ${(value as unknown as ArrayLike<number>).length}`;
@@ -78,6 +89,8 @@ export class WasmPreparedGru implements PreparedGru {
   private readonly codes: { f: number; g: number };
   /** The weights new calls use (`held.block`); the finalizer frees it if dispose() never runs. */
   private readonly held: Held;
+  /** What keepForBackward calls left in wasm memory for backward (training.ts). */
+  private readonly kept: SavedCalls;
   private disposed = false;
 
   constructor(
@@ -86,6 +99,7 @@ export class WasmPreparedGru implements PreparedGru {
     weights: GruWeights,
     private readonly projectionBudget: number,
     private readonly threading: Threading = SINGLE_THREAD,
+    keptCalls = DEFAULT_KEPT_CALLS,
   ) {
     this.codes = specCodes(spec);
     const { units: H } = spec;
@@ -94,6 +108,7 @@ export class WasmPreparedGru implements PreparedGru {
     this.held = { kernel, block: this.allocWeights() };
     this.pack(weights, this.held.block);
     finalizer?.register(this, this.held, this);
+    this.kept = new SavedCalls(kernel, keptCalls, (block) => this.unpin(block as WeightBlock));
   }
 
   private allocWeights(): WeightBlock {
@@ -188,6 +203,12 @@ export class WasmPreparedGru implements PreparedGru {
       checkMasks(req.recurrentDropoutMasks, 'request.recurrentDropoutMasks', B * H, `([batch, units] = [${B}, ${H}])`);
       flags |= FLAGS.recurrentDropout;
     }
+    if (req.keepForBackward === true) {
+      if (this.codes.f >= BACKWARD_ACTIVATION_CODES || this.codes.g >= BACKWARD_ACTIVATION_CODES) {
+        throw fail(`keepForBackward: the backward kernels have no derivative of activation '${this.spec.activation}' or '${this.spec.recurrentActivation}'.`);
+      }
+      flags |= FLAGS.keep;
+    }
     const workers = poolSize > 1 ? this.threading.workersFor({ batch: B, timesteps: T }, this.spec, poolSize) : 1;
     const layout = callLayout({ batch: B, timesteps: T, inputDim: D, units: H, flags }, this.projectionBudget, workers);
     if (layout.total + this.kernel.heap.inUse > MAX_WASM_BYTES) {
@@ -207,13 +228,56 @@ export class WasmPreparedGru implements PreparedGru {
 
   /** Runs a planned one-thread call on the calling thread. */
   private runHere(req: ForwardRequest, L: CallLayout): ForwardResult {
-    if (req.batch === 0) return { output: new Float32Array(0), lastState: new Float32Array(0) };
+    const seq = this.kept.nextSeq();
+    if (req.batch === 0) return this.keepIf({ output: new Float32Array(0), lastState: new Float32Array(0) }, req, L, -1, this.held.block, seq);
     const base = this.stage(req, L);
+    let result: ForwardResult | undefined;
     try {
       this.kernel.exports.gruForward(...this.args(req, L, base, this.held.block));
-      return this.collect(req, L, base);
+      result = this.collect(req, L, base);
     } finally {
-      this.kernel.heap.release(base);
+      if (!result || !(L.flags & FLAGS.keep)) this.kernel.heap.release(base);
+    }
+    return this.keepIf(result, req, L, base, this.held.block, seq);
+  }
+
+  /** With FLAGS.keep, hands the call's allocation (and a pin on its weights) to `saved`. */
+  private keepIf(result: ForwardResult, req: ForwardRequest, L: CallLayout, base: number, block: WeightBlock, seq: number): ForwardResult {
+    if (!(L.flags & FLAGS.keep)) return result;
+    result.saved = this.kept.keep(base, L, req.batch, req.timesteps, req.returnSequences === true, block, seq);
+    return result;
+  }
+
+  /** Drops a call's hold on a weight copy, freeing a copy that was replaced or whose layer was disposed. */
+  private unpin(block: WeightBlock): void {
+    if (--block.users === 0 && (block !== this.held.block || this.disposed)) this.releaseWeights(block);
+  }
+
+  /**
+   * Gradients through a forward call made with keepForBackward, from what it kept in wasm memory,
+   * as one whole-sequence wasm call on the calling thread.
+   */
+  backwardSync(saved: unknown, request: BackwardRequest): GruGradients {
+    this.checkUsable();
+    return runBackward({ kernel: this.kernel, spec: this.spec, codes: this.codes }, this.kept.lookup(saved), request);
+  }
+
+  /**
+   * As backwardSync; on a backend with worker threads, a call large enough to gain from them runs
+   * on the pool (its whole-sequence GEMMs shared), with bitwise the same gradients.
+   */
+  async backward(saved: unknown, request: BackwardRequest): Promise<GruGradients> {
+    this.checkUsable();
+    const call = this.kept.lookup(saved);
+    const ctx = { kernel: this.kernel, spec: this.spec, codes: this.codes };
+    const pool = this.kernel.pool;
+    const workers = pool && !pool.broken ? this.threading.workersFor({ batch: call.batch, timesteps: call.timesteps }, this.spec, pool.size) : 1;
+    if (!pool || workers <= 1) return runBackward(ctx, call, request);
+    try {
+      return await runBackwardOnPool(ctx, call, request, pool, workers);
+    } catch (err) {
+      if (this.kernel.disposed) throw fail('the backend was disposed while backward ran on its worker threads; the call has no result.');
+      throw err;
     }
   }
 
@@ -230,18 +294,24 @@ export class WasmPreparedGru implements PreparedGru {
     // Inputs are copied and the weight copy is pinned now, before anything is awaited.
     const base = this.stage(req, L);
     const block = this.held.block;
+    const seq = this.kept.nextSeq();
     block.users++;
+    let result: ForwardResult | undefined;
     try {
       await pool.run(this.args(req, L, base, block), L.workers);
-      return this.collect(req, L, base);
+      result = this.collect(req, L, base);
     } catch (err) {
       if (this.kernel.disposed) throw fail('the backend was disposed while the call ran on its worker threads; the call has no result.');
       throw err;
     } finally {
-      this.kernel.heap.release(base);
+      // A layer disposed meanwhile keeps nothing.
+      const keep = result !== undefined && (L.flags & FLAGS.keep) !== 0 && !this.disposed && !this.kernel.disposed;
+      if (keep && result) this.keepIf(result, req, L, base, block, seq);
+      else if (!this.kernel.disposed) this.kernel.heap.release(base);
       // A copy replaced by setWeights(), or the layer disposed, while the workers read it.
-      if (--block.users === 0 && (block !== this.held.block || this.disposed)) this.releaseWeights(block);
+      this.unpin(block);
     }
+    return result;
   }
 
   /** Allocates a call's buffers and copies its inputs in. */
@@ -295,6 +365,8 @@ export class WasmPreparedGru implements PreparedGru {
 
   dispose(): void {
     if (this.disposed) return;
+    // Kept calls unpin the current weights first, so they are freed once, below.
+    this.kept.releaseAll();
     this.disposed = true;
     finalizer?.unregister(this);
     if (this.held.block.users === 0) this.releaseWeights(this.held.block);

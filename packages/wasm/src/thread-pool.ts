@@ -5,7 +5,7 @@
  * SharedArrayBuffer does: Node (worker_threads), and cross-origin-isolated pages (Web Workers).
  *
  * Control block (CONTROL_BYTES, in shared memory, i32 slots): [0] job number, bumped to start a
- * job; [1] command (RUN or STOP); [2] workers finished with the current job; [4..4+ARGS) the
+ * job; [1] command (RUN, BACKWARD or STOP); [2] workers finished with the current job; [4..4+ARGS) the
  * call's arguments, the number of workers
  * that compute and the pool's size; [28..31) the barrier (arrived, generation, sleepers).
  */
@@ -18,6 +18,8 @@ const ARGS = 4;
 const BARRIER = 28;
 const RUN = 0;
 const STOP = 1;
+/** gruBackwardPart, whose arguments are in wasm memory at the address in the first argument slot. */
+const BACKWARD = 2;
 /** gruForwardPart's arguments before (worker, workers, sync). */
 export const FORWARD_ARGS = 21;
 
@@ -37,9 +39,11 @@ if (typeof self === 'undefined' || typeof self.postMessage !== 'function') {
   receive = (f) => { self.onmessage = (e) => { self.onmessage = null; f(e.data); }; };
 }
 receive(({ module, memory, control, index }) => {
-  let ctl, part;
+  let ctl, part, back;
   try {
-    part = new WebAssembly.Instance(module, { env: { memory } }).exports.gruForwardPart;
+    const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
+    part = exports.gruForwardPart;
+    back = exports.gruBackwardPart;
     ctl = new Int32Array(memory.buffer, control, ${CONTROL_BYTES / 4});
   } catch (err) {
     post({ type: 'error', index, message: String(err && err.message || err) });
@@ -52,11 +56,13 @@ receive(({ module, memory, control, index }) => {
     const job = Atomics.load(ctl, ${JOB});
     if (job === seen) continue;
     seen = job;
-    if (Atomics.load(ctl, ${COMMAND}) === ${STOP}) return;
+    const command = Atomics.load(ctl, ${COMMAND});
+    if (command === ${STOP}) return;
     const workers = ctl[${ARGS + FORWARD_ARGS}];
     if (index < workers) {
       try {
-        part(...Array.from(ctl.subarray(${ARGS}, ${ARGS + FORWARD_ARGS})), index, workers, control + ${BARRIER * 4});
+        if (command === ${BACKWARD}) back(ctl[${ARGS}], index, workers, control + ${BARRIER * 4});
+        else part(...Array.from(ctl.subarray(${ARGS}, ${ARGS + FORWARD_ARGS})), index, workers, control + ${BARRIER * 4});
       } catch (err) {
         post({ type: 'error', index, message: String(err && err.message || err) });
         return;
@@ -216,12 +222,24 @@ export class ThreadPool {
    */
   run(args: readonly number[], workers: number): Promise<void> {
     if (args.length !== FORWARD_ARGS) throw new Error(`ThreadPool.run: expected ${FORWARD_ARGS} arguments, received ${args.length}`);
-    const next = this.queue.then(() => this.start(args, Math.max(1, Math.min(workers, this.size))));
+    return this.enqueue(args, workers, RUN);
+  }
+
+  /**
+   * Runs gruBackwardPart on `workers` of the pool's threads, with gruBackward's arguments as i32
+   * in wasm memory at `args`.
+   */
+  runBackward(args: number, workers: number): Promise<void> {
+    return this.enqueue([args, ...new Array<number>(FORWARD_ARGS - 1).fill(0)], workers, BACKWARD);
+  }
+
+  private enqueue(args: readonly number[], workers: number, command: number): Promise<void> {
+    const next = this.queue.then(() => this.start(args, Math.max(1, Math.min(workers, this.size)), command));
     this.queue = next.catch(() => undefined);
     return next;
   }
 
-  private start(args: readonly number[], workers: number): Promise<void> {
+  private start(args: readonly number[], workers: number, command: number): Promise<void> {
     if (this.failure) return Promise.reject(new Error(`the wasm worker threads failed earlier: ${this.failure}`));
     const ctl = this.ctl;
     // No worker touches the control block between jobs: the previous job's last worker has
@@ -231,7 +249,7 @@ export class ThreadPool {
     ctl[ARGS + FORWARD_ARGS] = workers;
     ctl[ARGS + FORWARD_ARGS + 1] = this.size;
     Atomics.store(ctl, FINISHED, 0);
-    Atomics.store(ctl, COMMAND, RUN);
+    Atomics.store(ctl, COMMAND, command);
     const job = ++this.job;
     const done = new Promise<void>((resolve, reject) => (this.pending = { job, resolve, reject }));
     // Node would exit with a job in flight if nothing else kept the event loop alive.

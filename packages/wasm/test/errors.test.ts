@@ -41,9 +41,17 @@ describe('supports() says why it declines', () => {
     expect(backend.supports({ ...spec, activation: 'glu' }, call)).toMatch(/^activation 'glu' halves the last axis/);
   });
 
-  it('declines calls that want gradients', () => {
-    expect(backend.supports(spec, { ...call, backward: true })).toMatch(/forward pass only/);
-    expect(backend.supportsBackward?.(spec)).toMatch(/forward pass only/);
+  it('accepts calls that want gradients in float32, and says why not in float64', () => {
+    expect(backend.supports(spec, { ...call, backward: true, training: true, recurrentDropout: true, mask: 'any' })).toBe(true);
+    expect(backend.supportsBackward?.(spec)).toBe(true);
+    expect(backend.supportsBackward?.({ ...spec, dtype: 'float64' })).toMatch(/float32 only \(dtype 'float64'/);
+    expect(backend.supportsBackward?.({ ...spec, activation: 'softmax' })).toMatch(/^activation 'softmax'/);
+  });
+
+  it('counts what a training call keeps for backward against the 4 GiB', () => {
+    const big = { ...call, batch: 64, timesteps: 20_000 };
+    expect(backend.supports({ ...spec, units: 256 }, big)).toBe(true);
+    expect(backend.supports({ ...spec, units: 256 }, { ...big, backward: true, training: true })).toMatch(/beyond the 4 GiB/);
   });
 
   it('declines calls that cannot fit in 4 GiB of WebAssembly memory', () => {

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { backend } from '../src/index.js';
 import type { WasmKernel } from '../src/kernel.js';
-import { FLAGS, paddedUnits, projectionChunk, scratchBytes } from '../src/layout.js';
+import { FLAGS, keepBytes, paddedUnits, projectionChunk, scratchBytes } from '../src/layout.js';
 
 describe('buffer layout shared with assembly/forward.ts', () => {
   let kernel: WasmKernel;
@@ -29,6 +29,17 @@ describe('buffer layout shared with assembly/forward.ts', () => {
     }
     // Input dropout gives each worker its own masked copy of the inputs.
     expect(scratchBytes(3, 1, 1, FLAGS.inputDropout, 9, 2)).toBeGreaterThan(scratchBytes(3, 1, 1, FLAGS.inputDropout, 9, 1));
+  });
+
+  it('keepBytes in TypeScript equals the module`s own count (what a training call keeps)', () => {
+    for (const [B, T, H] of [
+      [1, 1, 1],
+      [3, 7, 13],
+      [32, 100, 256],
+      [5, 3, 70],
+    ]) {
+      expect(keepBytes(B, T, H)).toBe(kernel.exports.keepBytes(B, T, paddedUnits(H)) >>> 0);
+    }
   });
 
   it('projects whole sequences that fit the budget, else chunks of a multiple of 4 steps', () => {

@@ -1,0 +1,132 @@
+import {
+  ACT_CELU,
+  ACT_ELU,
+  ACT_EXPONENTIAL,
+  ACT_GELU,
+  ACT_HARD_SHRINK,
+  ACT_HARD_SIGMOID,
+  ACT_HARD_SILU,
+  ACT_HARD_TANH,
+  ACT_KERAS2_HARD_SIGMOID,
+  ACT_LEAKY_RELU,
+  ACT_LINEAR,
+  ACT_LOG_SIGMOID,
+  ACT_MISH,
+  ACT_RELU,
+  ACT_RELU6,
+  ACT_SELU,
+  ACT_SIGMOID,
+  ACT_SILU,
+  ACT_SOFT_SHRINK,
+  ACT_SOFTPLUS,
+  ACT_SOFTSIGN,
+  ACT_SPARSE_PLUS,
+  ACT_SPARSE_SIGMOID,
+  ACT_SQUAREPLUS,
+  ACT_TANH,
+  ACT_TANH_SHRINK,
+} from './activations';
+import { erfv, expv, sigmoidExpv, softplusv, splat, tanhv } from './vmath';
+
+// Derivatives of the elementwise activations, dy/dx at pre-activation x with y = f(x): the
+// formulas of @gru/core's activations.ts (`df`), which the reference backend differentiates with.
+// Kept apart from activations.ts so the forward formulas can change without touching these.
+
+/** Activation codes below this have a derivative here (all of assembly/activations.ts's codes). */
+export const GRAD_ACT_COUNT: i32 = 26;
+
+const SELU_ALPHA: f32 = 1.6732632423543772848170429916717;
+const SELU_SCALE: f32 = 1.0507009873554804934193349852946;
+
+/** 1 where `cond` lanes are set, else 0 (as floats). */
+@inline function ones(cond: v128): v128 {
+  return v128.and(cond, splat(1.0));
+}
+
+/** `v` where `cond` lanes are set, else 0. */
+@inline function keep(cond: v128, v: v128): v128 {
+  return v128.and(cond, v);
+}
+
+/** f'(x) for activation `id`, given x and y = f(x), four lanes at a time. */
+export function activationGrad(id: i32, x: v128, y: v128): v128 {
+  const zero = splat(0.0);
+  const one = splat(1.0);
+  switch (id) {
+    case ACT_LINEAR:
+      return one;
+    case ACT_TANH:
+      return f32x4.sub(one, f32x4.mul(y, y));
+    case ACT_SIGMOID:
+      return f32x4.mul(y, f32x4.sub(one, y));
+    case ACT_HARD_SIGMOID:
+      return keep(v128.and(f32x4.gt(x, splat(-3.0)), f32x4.lt(x, splat(3.0))), splat(<f32>(1.0 / 6.0)));
+    case ACT_KERAS2_HARD_SIGMOID:
+      return keep(v128.and(f32x4.gt(x, splat(-2.5)), f32x4.lt(x, splat(2.5))), splat(0.2));
+    case ACT_RELU:
+      return ones(f32x4.gt(x, zero));
+    case ACT_RELU6:
+      return ones(v128.and(f32x4.gt(x, zero), f32x4.lt(x, splat(6.0))));
+    case ACT_LEAKY_RELU:
+      return v128.bitselect(one, splat(0.2), f32x4.gt(x, zero));
+    case ACT_ELU:
+      return v128.bitselect(one, f32x4.add(y, one), f32x4.ge(x, zero));
+    case ACT_SELU:
+      return v128.bitselect(splat(SELU_SCALE), f32x4.mul(splat(SELU_SCALE * SELU_ALPHA), expv(f32x4.pmin(x, zero))), f32x4.ge(x, zero));
+    case ACT_CELU:
+      return v128.bitselect(one, expv(f32x4.pmin(x, zero)), f32x4.gt(x, zero));
+    case ACT_SILU: {
+      const s = sigmoidExpv(x);
+      return f32x4.mul(s, f32x4.add(one, f32x4.mul(x, f32x4.sub(one, s))));
+    }
+    case ACT_HARD_SILU: {
+      const mid = f32x4.add(f32x4.div(x, splat(3.0)), splat(0.5));
+      return v128.bitselect(zero, v128.bitselect(one, mid, f32x4.ge(x, splat(3.0))), f32x4.le(x, splat(-3.0)));
+    }
+    case ACT_SOFTSIGN: {
+      const a = f32x4.add(one, f32x4.abs(x));
+      return f32x4.div(one, f32x4.mul(a, a));
+    }
+    case ACT_SOFTPLUS:
+      return sigmoidExpv(x);
+    case ACT_EXPONENTIAL:
+      return y;
+    case ACT_GELU: {
+      const cdf = f32x4.mul(f32x4.add(erfv(f32x4.mul(x, splat(0.7071067811865476))), one), splat(0.5));
+      const pdf = f32x4.mul(expv(f32x4.mul(f32x4.mul(x, x), splat(-0.5))), splat(0.3989422804014327));
+      return f32x4.add(cdf, f32x4.mul(x, pdf));
+    }
+    case ACT_HARD_TANH:
+      return ones(v128.and(f32x4.gt(x, splat(-1.0)), f32x4.lt(x, one)));
+    case ACT_SPARSE_SIGMOID:
+      return keep(v128.and(f32x4.gt(x, splat(-1.0)), f32x4.lt(x, one)), splat(0.5));
+    case ACT_LOG_SIGMOID:
+      return sigmoidExpv(f32x4.neg(x));
+    case ACT_MISH: {
+      const t = tanhv(softplusv(x));
+      return f32x4.add(t, f32x4.mul(f32x4.mul(x, f32x4.sub(one, f32x4.mul(t, t))), sigmoidExpv(x)));
+    }
+    case ACT_TANH_SHRINK: {
+      const t = tanhv(x);
+      return f32x4.mul(t, t);
+    }
+    case ACT_SOFT_SHRINK:
+    case ACT_HARD_SHRINK:
+      return ones(f32x4.gt(f32x4.abs(x), splat(0.5)));
+    case ACT_SPARSE_PLUS: {
+      const mid = f32x4.mul(f32x4.add(x, one), splat(0.5));
+      return v128.bitselect(zero, v128.bitselect(mid, one, f32x4.lt(x, one)), f32x4.le(x, splat(-1.0)));
+    }
+    case ACT_SQUAREPLUS: {
+      const s = f32x4.sqrt(f32x4.add(f32x4.mul(x, x), splat(4.0)));
+      return f32x4.mul(f32x4.add(one, f32x4.div(x, s)), splat(0.5));
+    }
+    default:
+      return one;
+  }
+}
+
+/** For tests: dst[i] = f'(x[i]) given y = f(x) for `n` floats (a multiple of 4). */
+export function activationGradArray(id: i32, x: usize, y: usize, dst: usize, n: i32): void {
+  for (let o: usize = 0; o < (<usize>n << 2); o += 16) v128.store(dst + o, activationGrad(id, v128.load(x + o), v128.load(y + o)));
+}

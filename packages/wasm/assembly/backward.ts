@@ -1,0 +1,333 @@
+import { activationGrad } from './activation-grads';
+import { FLAG_GO_BACKWARDS, FLAG_INPUT_DROPOUT, FLAG_MASK, FLAG_RECURRENT_DROPOUT, FLAG_RESET_AFTER, FLAG_RETURN_SEQUENCES, sharePanel } from './forward';
+import { gemm, PANEL_COLS } from './gemm';
+import { keepAct, keepAux, keepPre } from './keep';
+import { barrier } from './sync';
+import { weightGrad, weightGradScratch } from './weight-grad';
+
+// Backpropagation through time over a whole sequence, from what a forward call with FLAG_KEEP
+// kept (keep.ts): the mirror image of the forward loop, as @gru/core's referenceBackward spells
+// it, with every batch row of a step at once.
+//
+//   per step, last to first:
+//     elementwise: the gate pre-activations' gradients dP from dh (a masked step passes dh
+//       through and contributes nothing); they overwrite the kept pre-activations in place
+//     resetAfter false: dRh = dP_h . U_h^T (one GEMM), then the reset gate's gradient
+//     dh_prev = dh * z + sum_g (dG_g . U_g^T) * recurrent mask_g (one GEMM per gate)
+//   then for the whole sequence at once: dKernel = x^T dP, dRecurrentKernel = h^T dG,
+//   dx = dP K^T, dBias = column sums.
+// With recurrent dropout the kept activations are overwritten with each row's recurrent GEMM
+// inputs h * mask_g, which the recurrent kernel's gradient reads (without it, it reads the kept
+// states); with resetAfter the aux rows are overwritten with dG_h = dP_h * r.
+//
+// The transposed weights (packTransposed) are panels of K^T and U^T per gate: H rows (the gate's
+// units) by the padded input dimension or padded units.
+
+const ALIGN: usize = 64;
+
+@inline function f32s(n: usize): usize {
+  return ((n << 2) + ALIGN - 1) & ~(ALIGN - 1);
+}
+
+/** Rows of dx computed per GEMM: a block stays in cache while it is added into dx. */
+const DX_ROWS: i32 = 256;
+
+let sDh: usize = 0; // [B][Hp] dh, double-buffered with sDh2
+let sDh2: usize = 0;
+let sTmp: usize = 0; // [B][Hp] one gate's share of dh_prev, or dRh
+let sZero: usize = 0; // a zero row for GEMMs without a bias
+let sRm: usize = 0; // [3][B][Hp] recurrent dropout masks, padded with zeros
+let sDx: usize = 0; // [DX_ROWS][Dp] one gate's part of a block of dx
+let sW: usize = 0; // weightGrad's blocks
+
+/** Bytes of one worker's dx block. */
+@inline function dxBlockBytes(D: i32): usize {
+  return f32s(<usize>DX_ROWS * <usize>((D + 7) & ~7));
+}
+
+function layout(B: i32, D: i32, Hp: i32, flags: i32, workers: i32): usize {
+  const b = <usize>B, hp = <usize>Hp, dp = <usize>((D + 7) & ~7);
+  let at: usize = 0;
+  sDh = at; at += f32s(b * hp);
+  sDh2 = at; at += f32s(b * hp);
+  sTmp = at; at += f32s(b * hp);
+  sZero = at; at += f32s(max(3 * hp, dp));
+  sRm = at; if (flags & FLAG_RECURRENT_DROPOUT) at += f32s(3 * b * hp);
+  sDx = at; at += <usize>workers * dxBlockBytes(D);
+  sW = at; at += <usize>workers * weightGradScratch(max(D, Hp), 3 * Hp);
+  return at;
+}
+
+/** Bytes of scratch gruBackward (workers 1) or gruBackwardPart needs. */
+export function backwardScratchBytes(B: i32, D: i32, Hp: i32, flags: i32, workers: i32): usize {
+  return layout(B, D, Hp, flags, workers);
+}
+
+/** Worker w's rows [first, end) of an M-row result: multiples of 4 (whole GEMM tiles) but the last. */
+@inline function shareStart(w: i32, workers: i32, M: i32): i32 {
+  return w >= workers ? M : (((M >> 2) * w) / workers) << 2;
+}
+
+/**
+ * Writes gate g's transposed block of a packed [K][3Hp] weight matrix (forward panels at src) as
+ * panels of H rows by K columns padded to a multiple of 8 (padding columns zero), at dst.
+ */
+export function packTransposed(src: usize, K: i32, H: i32, Hp: i32, g: i32, dst: usize): void {
+  const N = (K + 7) & ~7;
+  for (let j = 0; j < H; j++) {
+    const c = g * Hp + j;
+    const from = src + ((<usize>(c >> 3) * <usize>K) << 5) + (<usize>(c & 7) << 2);
+    for (let kk = 0; kk < N; kk++) {
+      const v: f32 = kk < K ? load<f32>(from + (<usize>kk << 5)) : 0;
+      store<f32>(dst + ((<usize>(kk >> 3) * <usize>H) << 5) + (<usize>j << 5) + (<usize>(kk & 7) << 2), v);
+    }
+  }
+}
+
+/** dst[i] += src[i] for n floats. */
+function addRow(dst: usize, src: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(dst + o, f32x4.add(v128.load(dst + o), v128.load(src + o)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(dst + o, load<f32>(dst + o) + load<f32>(src + o));
+  }
+}
+
+/**
+ * Gradients of a whole GRU layer call. `x`, `mask`, `inDrop`, `recDrop` are the forward call's
+ * (as gruForward took them), `keep` what it kept. dOut is [B][T][H] (returnSequences) or [B][H];
+ * dLast [B][H] or 0. Writes dInit [B][H], dx [B][T][D], dK [D][3Hp], dU [H][3Hp] and dBias
+ * [2][3Hp] (the input bias row, then the recurrent one).
+ */
+export function gruBackward(
+  B: i32, T: i32, D: i32, H: i32, Hp: i32, flags: i32, actF: i32, actG: i32,
+  x: usize, mask: usize, inDrop: usize, recDrop: usize, keep: usize, tIn: usize, tRec: usize,
+  dOut: usize, dLast: usize, dInit: usize, dx: usize, dK: usize, dU: usize, dBias: usize, scratch: usize,
+): void {
+  backwardPart(B, T, D, H, Hp, flags, actF, actG, x, mask, inDrop, recDrop, keep, tIn, tRec, dOut, dLast, dInit, dx, dK, dU, dBias, scratch, 0, 1, 0);
+}
+
+/**
+ * Worker `w` of `workers`' share of gruBackward, whose 23 arguments are i32 at `args` (the worker
+ * threads' control block has no room for them). The workers share the steps by units (as the
+ * forward pass does), then the blocks of dx rows and the rows of dKernel and dRecurrentKernel.
+ * Each element is computed as with one worker, so the gradients are bitwise the same for any
+ * number of workers.
+ */
+export function gruBackwardPart(args: usize, w: i32, workers: i32, sync: usize): void {
+  backwardPart(
+    load<i32>(args), load<i32>(args, 4), load<i32>(args, 8), load<i32>(args, 12), load<i32>(args, 16), load<i32>(args, 20),
+    load<i32>(args, 24), load<i32>(args, 28), load<usize>(args, 32), load<usize>(args, 36), load<usize>(args, 40), load<usize>(args, 44),
+    load<usize>(args, 48), load<usize>(args, 52), load<usize>(args, 56), load<usize>(args, 60), load<usize>(args, 64), load<usize>(args, 68),
+    load<usize>(args, 72), load<usize>(args, 76), load<usize>(args, 80), load<usize>(args, 84), load<usize>(args, 88),
+    w, workers, sync,
+  );
+}
+
+function backwardPart(
+  B: i32, T: i32, D: i32, H: i32, Hp: i32, flags: i32, actF: i32, actG: i32,
+  x: usize, mask: usize, inDrop: usize, recDrop: usize, keep: usize, tIn: usize, tRec: usize,
+  dOut: usize, dLast: usize, dInit: usize, dx: usize, dK: usize, dU: usize, dBias: usize, scratch: usize,
+  w: i32, workers: i32, sync: usize,
+): void {
+  layout(B, D, Hp, flags, workers);
+  const resetAfter = (flags & FLAG_RESET_AFTER) != 0;
+  const backwards = (flags & FLAG_GO_BACKWARDS) != 0;
+  const sequences = (flags & FLAG_RETURN_SEQUENCES) != 0;
+  const hasMask = (flags & FLAG_MASK) != 0;
+  const recDropout = (flags & FLAG_RECURRENT_DROPOUT) != 0;
+  const inDropout = (flags & FLAG_INPUT_DROPOUT) != 0;
+  const hp = <usize>Hp, hpB = hp << 2, rowB = hpB * 3, hB = <usize>H << 2, dB = <usize>D << 2;
+  const bB = <usize>B;
+  const Dp = (D + 7) & ~7, dpB = <usize>Dp << 2;
+  const ppg = Hp / PANEL_COLS;
+  const recT = <usize>H * hpB, inT = <usize>H * dpB; // bytes of one gate's transposed panels
+  const states = keep, pre = keep + keepPre(B, T, Hp), act = keep + keepAct(B, T, Hp), aux = keep + keepAux(B, T, Hp);
+  const zero = scratch + sZero;
+  const R = T * B;
+  // This worker's units in the steps: padded columns [u0, u1) of every gate (whole groups of
+  // panels, as in the forward pass), of which [u0, uH) are real. The GEMMs of a step read every
+  // unit's gate gradients, so the workers meet once a step (twice without resetAfter).
+  const p0 = sharePanel(w, workers, ppg), p1 = sharePanel(w + 1, workers, ppg), np = p1 - p0;
+  const u0 = <usize>p0 * PANEL_COLS, u1 = <usize>p1 * PANEL_COLS, uH = min(u1, <usize>H);
+  const colB = u0 << 2, endB = u1 << 2, realB = uH > u0 ? (uH - u0) << 2 : 0, realN = <i32>(realB >> 2);
+  const recOff = <usize>p0 * (<usize>H << 5); // this worker's panels of a gate's U^T
+  let dh = scratch + sDh, dhNext = scratch + sDh2;
+  const tmp = scratch + sTmp, rm = scratch + sRm;
+  if (w == 0) memory.fill(zero, 0, f32s(max(3 * hp, <usize>Dp)));
+  if (recDropout) {
+    for (let i = 0; i < 3 * B; i++) {
+      memory.fill(rm + <usize>i * hpB + colB, 0, endB - colB);
+      memory.copy(rm + <usize>i * hpB + colB, recDrop + <usize>i * hB + colB, realB);
+    }
+  }
+  for (let b = 0; b < B; b++) {
+    const d = dh + <usize>b * hpB + colB;
+    memory.fill(d, 0, endB - colB);
+    if (dLast) memory.copy(d, dLast + <usize>b * hB + colB, realB);
+    if (!sequences) addRow(d, dOut + <usize>b * hB + colB, realN);
+  }
+  barrier(sync, workers);
+  const one = f32x4.splat(1.0);
+
+  for (let k = T - 1; k >= 0; k--) {
+    const t = backwards ? T - 1 - k : k;
+    const preK = pre + <usize>k * bB * rowB, actK = act + <usize>k * bB * rowB;
+    const auxK = aux + <usize>k * bB * hpB, stK = states + <usize>k * bB * hpB;
+    for (let b = 0; b < B; b++) {
+      const d = dh + <usize>b * hpB, dn = dhNext + <usize>b * hpB;
+      if (sequences) addRow(d + colB, dOut + (<usize>b * <usize>T + <usize>k) * hB + colB, realN);
+      const p = preK + <usize>b * rowB, a = actK + <usize>b * rowB, ax = auxK + <usize>b * hpB, hv = stK + <usize>b * hpB;
+      if (hasMask && load<u8>(mask + <usize>b * T + t) == 0) {
+        // The state was carried: dh passes through, and the step contributes no gradient.
+        for (let g: usize = 0; g < 3; g++) {
+          memory.fill(p + g * hpB + colB, 0, endB - colB);
+          memory.fill(a + g * hpB + colB, 0, endB - colB);
+        }
+        memory.fill(ax + colB, 0, endB - colB);
+        memory.copy(dn + colB, d + colB, endB - colB);
+        continue;
+      }
+      const m0 = rm + <usize>b * hpB, m1 = m0 + bB * hpB, m2 = m1 + bB * hpB;
+      for (let o = colB; o < endB; o += 16) {
+        const dhv = v128.load(d + o), h = v128.load(hv + o);
+        const z = v128.load(a + o), r = v128.load(a + hpB + o), hh = v128.load(a + 2 * hpB + o);
+        const dPreH = f32x4.mul(f32x4.mul(dhv, f32x4.sub(one, z)), activationGrad(actF, v128.load(p + 2 * hpB + o), hh));
+        v128.store(p + 2 * hpB + o, dPreH);
+        v128.store(p + o, f32x4.mul(f32x4.mul(dhv, f32x4.sub(h, hh)), activationGrad(actG, v128.load(p + o), z)));
+        v128.store(dn + o, f32x4.mul(dhv, z));
+        if (resetAfter) {
+          // candidate pre = xh + r * (h_h U_h + b_h): the aux row held the bracket.
+          const dPreR = f32x4.mul(f32x4.mul(dPreH, v128.load(ax + o)), activationGrad(actG, v128.load(p + hpB + o), r));
+          v128.store(p + hpB + o, dPreR);
+          v128.store(ax + o, f32x4.mul(dPreH, r));
+          if (recDropout) v128.store(a + 2 * hpB + o, f32x4.mul(h, v128.load(m2 + o)));
+        }
+        // The recurrent weights' gradient reads h * mask_g from here (without dropout, the state).
+        if (recDropout) {
+          v128.store(a + o, f32x4.mul(h, v128.load(m0 + o)));
+          // Without resetAfter r is still needed below; its slot is written there.
+          if (resetAfter) v128.store(a + hpB + o, f32x4.mul(h, v128.load(m1 + o)));
+        }
+      }
+    }
+    barrier(sync, workers);
+    if (!resetAfter) {
+      // candidate pre = xh + (r * h_h) U_h: dRh = dP_h U_h^T, then r's gradient and h_h's path.
+      gemm(preK + 2 * hpB, rowB, B, 1, 0, H, tRec + 2 * recT + recOff, np, zero + colB, 0, 0, tmp + colB, hpB, 0);
+      for (let b = 0; b < B; b++) {
+        if (hasMask && load<u8>(mask + <usize>b * T + t) == 0) continue;
+        const p = preK + <usize>b * rowB, a = actK + <usize>b * rowB, hv = stK + <usize>b * hpB;
+        const dn = dhNext + <usize>b * hpB, dr = tmp + <usize>b * hpB;
+        const m1 = rm + (bB + <usize>b) * hpB, m2 = m1 + bB * hpB;
+        for (let o = colB; o < endB; o += 16) {
+          const h = v128.load(hv + o), r = v128.load(a + hpB + o), dRh = v128.load(dr + o);
+          const hH = recDropout ? f32x4.mul(h, v128.load(m2 + o)) : h;
+          v128.store(p + hpB + o, f32x4.mul(f32x4.mul(dRh, hH), activationGrad(actG, v128.load(p + hpB + o), r)));
+          const back = f32x4.mul(dRh, r);
+          v128.store(dn + o, f32x4.add(v128.load(dn + o), recDropout ? f32x4.mul(back, v128.load(m2 + o)) : back));
+          if (recDropout) v128.store(a + hpB + o, f32x4.mul(h, v128.load(m1 + o)));
+        }
+      }
+      barrier(sync, workers);
+    }
+    // dh_prev += dG_g U_g^T (* the gate's recurrent mask), this worker's columns; masked rows'
+    // dG are zero.
+    const gates = resetAfter ? 3 : 2;
+    for (let g = 0; g < gates; g++) {
+      const src = g < 2 ? preK + <usize>g * hpB : auxK;
+      const lda = g < 2 ? rowB : hpB;
+      const wg = tRec + <usize>g * recT + recOff;
+      if (!recDropout) {
+        gemm(src, lda, B, 1, 0, H, wg, np, dhNext + colB, hpB, 0, dhNext + colB, hpB, 0);
+        continue;
+      }
+      gemm(src, lda, B, 1, 0, H, wg, np, zero + colB, 0, 0, tmp + colB, hpB, 0);
+      for (let b = 0; b < B; b++) {
+        const dn = dhNext + <usize>b * hpB, tr = tmp + <usize>b * hpB, m = rm + (<usize>g * bB + <usize>b) * hpB;
+        for (let o = colB; o < endB; o += 16) v128.store(dn + o, f32x4.add(v128.load(dn + o), f32x4.mul(v128.load(tr + o), v128.load(m + o))));
+      }
+    }
+    const swap = dh;
+    dh = dhNext;
+    dhNext = swap;
+  }
+  for (let b = 0; b < B; b++) memory.copy(dInit + <usize>b * hB + colB, dh + <usize>b * hpB + colB, realB);
+  // Every worker reads what the steps wrote.
+  barrier(sync, workers);
+  if (w == 0) {
+    // Bias: column sums of dP (input row); the recurrent row's z and r are the same sums, its
+    // candidate part sums dG_h (resetAfter only; the kernels fold the rest).
+    memory.fill(dBias, 0, 2 * rowB);
+    for (let i = 0; i < R; i++) addRow(dBias, pre + <usize>i * rowB, 3 * Hp);
+    memory.copy(dBias + rowB, dBias, 2 * hpB);
+    if (resetAfter) for (let i = 0; i < R; i++) addRow(dBias + rowB + 2 * hpB, aux + <usize>i * hpB, Hp);
+  }
+
+  // dx = sum_g (dP_g K_g^T) * input mask_g, a block of rows at a time, every workers-th block.
+  const dxT = scratch + sDx + <usize>w * dxBlockBytes(D);
+  for (let r0 = w * DX_ROWS; r0 < R; r0 += workers * DX_ROWS) {
+    const rows = min(DX_ROWS, R - r0);
+    for (let i = 0; i < rows; i++) {
+      const r = r0 + i, k = r / B, b = r - k * B;
+      memory.fill(dx + (<usize>b * <usize>T + <usize>(backwards ? T - 1 - k : k)) * dB, 0, dB);
+    }
+    for (let g = 0; g < 3; g++) {
+      gemm(pre + <usize>r0 * rowB + <usize>g * hpB, rowB, rows, 1, 0, H, tIn + <usize>g * inT, Dp >> 3, zero, 0, 0, dxT, dpB, 0);
+      for (let i = 0; i < rows; i++) {
+        const r = r0 + i, k = r / B, b = r - k * B;
+        const t = backwards ? T - 1 - k : k;
+        const dst = dx + (<usize>b * <usize>T + <usize>t) * dB, src = dxT + <usize>i * dpB;
+        if (inDropout) {
+          const m = inDrop + (<usize>g * bB + <usize>b) * dB;
+          for (let j = 0; j < D; j++) {
+            const o = <usize>j << 2;
+            store<f32>(dst + o, load<f32>(dst + o) + load<f32>(src + o) * load<f32>(m + o));
+          }
+        } else {
+          addRow(dst, src, D);
+        }
+      }
+    }
+  }
+
+  // dK_g = (x * input mask_g)^T dP_g; dU_g = (h * recurrent mask_g)^T dG_g. Without dropout every
+  // gate reads the same rows (x; the state), so one call covers them; with it, the act slots now
+  // hold each gate's h * mask_g. The aux slots hold r * h_h without resetAfter, dG_h with it.
+  // This worker computes rows [d0, d1) of dK and [h0, h1) of dU.
+  const d0 = shareStart(w, workers, D), d1 = shareStart(w + 1, workers, D), nd = d1 - d0;
+  const h0 = shareStart(w, workers, H), h1 = shareStart(w + 1, workers, H), nu = h1 - h0;
+  const dKw = dK + <usize>d0 * rowB, dUw = dU + <usize>h0 * rowB;
+  const xo = <usize>d0 << 2, ho = <usize>h0 << 2;
+  memory.fill(dKw, 0, <usize>nd * rowB);
+  memory.fill(dUw, 0, <usize>nu * rowB);
+  const xStrideB = <usize>T * dB;
+  const ws = scratch + sW + <usize>w * weightGradScratch(max(D, Hp), 3 * Hp);
+  if (nd > 0) {
+    if (!inDropout) {
+      weightGrad(T, B, backwards, nd, 3 * ppg, x + xo, xStrideB, dB, 0, 0, pre, rowB, 0, 0, 0, dKw, rowB, ws);
+    } else {
+      for (let g = 0; g < 3; g++) {
+        const mult = inDrop + <usize>g * bB * dB + xo;
+        weightGrad(T, B, backwards, nd, ppg, x + xo, xStrideB, dB, mult, dB, pre + <usize>g * hpB, rowB, 0, 0, 0, dKw + <usize>g * hpB, rowB, ws);
+      }
+    }
+  }
+  if (nu > 0) {
+    const hStrideK = bB * hpB;
+    if (!recDropout) {
+      if (resetAfter) weightGrad(T, B, false, nu, 2 * ppg, states + ho, hpB, hStrideK, 0, 0, pre, rowB, aux, hpB, ppg, dUw, rowB, ws);
+      else weightGrad(T, B, false, nu, 2 * ppg, states + ho, hpB, hStrideK, 0, 0, pre, rowB, 0, 0, 0, dUw, rowB, ws);
+    } else {
+      for (let g = 0; g < 2; g++) {
+        weightGrad(T, B, false, nu, ppg, act + <usize>g * hpB + ho, rowB, bB * rowB, 0, 0, pre + <usize>g * hpB, rowB, 0, 0, 0, dUw + <usize>g * hpB, rowB, ws);
+      }
+      if (resetAfter) weightGrad(T, B, false, nu, ppg, act + 2 * hpB + ho, rowB, bB * rowB, 0, 0, aux, hpB, 0, 0, 0, dUw + 2 * hpB, rowB, ws);
+    }
+    if (!resetAfter) weightGrad(T, B, false, nu, ppg, aux + ho, hpB, hStrideK, 0, 0, pre + 2 * hpB, rowB, 0, 0, 0, dUw + 2 * hpB, rowB, ws);
+  }
+}

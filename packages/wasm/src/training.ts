@@ -1,0 +1,304 @@
+import { GruError, type BackwardRequest, type GruGradients, type GruSpec } from '@gru/core';
+import type { BackwardArgs, WasmKernel } from './kernel.js';
+import type { ThreadPool } from './thread-pool.js';
+import { type CallLayout, paddedUnits } from './layout.js';
+import { describe } from './prepared.js';
+
+const fail = (message: string) => new GruError('ValueError', `wasm backend: ${message}`);
+
+/** Activation codes below this have backward kernels (assembly/activation-grads.ts GRAD_ACT_COUNT). */
+export const BACKWARD_ACTIVATION_CODES = 26;
+
+/** Default of WasmBackendOptions.keepForBackwardCalls. */
+export const DEFAULT_KEPT_CALLS = 1;
+
+/** A packed weight copy, which a kept call pins so backward differentiates the weights forward used. */
+export interface PinnedWeights {
+  wIn: number;
+  wRec: number;
+  users: number;
+}
+
+/** What a forward call with keepForBackward left in wasm memory. */
+interface KeptCall {
+  owner: SavedCalls;
+  /** The forward call's allocation (inputs, masks, scratch, kept rows); -1 for an empty batch. */
+  base: number;
+  layout: CallLayout;
+  batch: number;
+  timesteps: number;
+  returnSequences: boolean;
+  weights: PinnedWeights;
+  /** Order the calls were made in: the most recent ones are kept. */
+  seq: number;
+  released: boolean;
+  /** backward() calls on the worker threads reading it: freeing waits for them. */
+  busy: number;
+}
+
+/**
+ * The `saved` of a wasm forward call made with keepForBackward: a handle to what the call kept
+ * in wasm memory, which only the prepared layer that made it can differentiate.
+ */
+export class WasmSaved {
+  constructor(
+    readonly batch: number,
+    readonly timesteps: number,
+  ) {}
+}
+
+const kept = new WeakMap<WasmSaved, KeptCall>();
+
+/** Frees what a forward call kept once its `saved` is garbage (the layer dropped it). */
+const finalizer = typeof FinalizationRegistry === 'function' ? new FinalizationRegistry<KeptCall>((call) => call.owner.release(call)) : undefined;
+
+/**
+ * A prepared layer's kept calls. Wasm memory is freed deterministically: when a newer kept call
+ * of the same layer completes beyond the `limit` most recent ones (by the order calls were made,
+ * as core's layer differentiates the last call made), when the layer is disposed, or when the
+ * `saved` handle is garbage collected.
+ */
+export class SavedCalls {
+  private readonly live: KeptCall[] = [];
+  private seq = 0;
+
+  constructor(
+    private readonly kernel: WasmKernel,
+    private readonly limit: number,
+    private readonly unpin: (weights: PinnedWeights) => void,
+  ) {}
+
+  /** Called when a kept call starts, before anything is awaited. */
+  nextSeq(): number {
+    return this.seq++;
+  }
+
+  /** Bytes held for backward (for tests). */
+  get count(): number {
+    return this.live.length;
+  }
+
+  /** Takes ownership of a completed forward call's allocation `base` (-1: none). */
+  keep(base: number, layout: CallLayout, batch: number, timesteps: number, returnSequences: boolean, weights: PinnedWeights, seq: number): WasmSaved {
+    weights.users++;
+    const call: KeptCall = { owner: this, base, layout, batch, timesteps, returnSequences, weights, seq, released: false, busy: 0 };
+    const handle = new WasmSaved(batch, timesteps);
+    kept.set(handle, call);
+    finalizer?.register(handle, call, call);
+    this.live.push(call);
+    this.live.sort((a, b) => a.seq - b.seq);
+    while (this.live.length > this.limit) this.release(this.live[0]);
+    return handle;
+  }
+
+  /** The kept call behind `saved`, or a clear error. */
+  lookup(saved: unknown): KeptCall {
+    const call = saved instanceof WasmSaved ? kept.get(saved) : undefined;
+    if (!call || call.owner !== this) {
+      throw fail(
+        'backward needs the `saved` of a forward call made with keepForBackward: true on this prepared layer; ' +
+          `received ${saved instanceof WasmSaved ? "another layer's saved" : describe(saved)}.`,
+      );
+    }
+    if (call.released) {
+      throw fail(
+        `what this forward call kept for backward was released: a prepared layer keeps it for its last ${this.limit} keepForBackward ` +
+          `call${this.limit === 1 ? '' : 's'} (createWasmBackend({ keepForBackwardCalls })) until it is disposed. Run forward again before backward.`,
+      );
+    }
+    return call;
+  }
+
+  release(call: KeptCall): void {
+    if (call.released) return;
+    call.released = true;
+    finalizer?.unregister(call);
+    const i = this.live.indexOf(call);
+    if (i >= 0) this.live.splice(i, 1);
+    if (call.busy === 0) this.free(call);
+  }
+
+  /** A backward call on the worker threads finished reading `call`. */
+  idle(call: KeptCall): void {
+    if (--call.busy === 0 && call.released) this.free(call);
+  }
+
+  private free(call: KeptCall): void {
+    if (call.base >= 0 && !this.kernel.disposed) this.kernel.heap.release(call.base);
+    this.unpin(call.weights);
+  }
+
+  releaseAll(): void {
+    for (const call of [...this.live]) this.release(call);
+  }
+}
+
+function checkGradient(value: unknown, name: string, length: number, shape: string): Float32Array | Float64Array {
+  if (!(value instanceof Float32Array || value instanceof Float64Array)) {
+    throw fail(`backward: ${name} must be a Float32Array (or Float64Array) of ${length} values ${shape}; received ${describe(value)}.`);
+  }
+  if (value.length !== length) throw fail(`backward: ${name} must have ${length} values ${shape}; received ${value.length}.`);
+  return value;
+}
+
+/** Keras's [rows, 3*units] from the kernel's [rows, 3*Hp]. */
+function unpad(src: Float32Array, rows: number, units: number, hp: number): Float32Array {
+  const out = new Float32Array(rows * 3 * units);
+  for (let r = 0; r < rows; r++) {
+    for (let g = 0; g < 3; g++) out.set(src.subarray(r * 3 * hp + g * hp, r * 3 * hp + g * hp + units), r * 3 * units + g * units);
+  }
+  return out;
+}
+
+export interface BackwardContext {
+  kernel: WasmKernel;
+  spec: GruSpec;
+  codes: { f: number; g: number };
+}
+
+interface Staged {
+  base: number;
+  offsets: Record<'dOut' | 'dLast' | 'tIn' | 'tRec' | 'dInit' | 'dx' | 'dK' | 'dU' | 'dBias' | 'args' | 'scratch', number>;
+  args: BackwardArgs;
+}
+
+/** The gradients of an empty batch: empty, and zero for the weights. */
+function emptyGradients(spec: GruSpec): GruGradients {
+  const { units: H, inputDim: D, useBias, resetAfter } = spec;
+  return {
+    dx: new Float32Array(0),
+    dInitialState: new Float32Array(0),
+    dKernel: new Float32Array(D * 3 * H),
+    dRecurrentKernel: new Float32Array(H * 3 * H),
+    dBias: useBias ? new Float32Array((resetAfter ? 6 : 3) * H) : null,
+  };
+}
+
+/**
+ * Checks a backward request against its kept call, then allocates the call's buffers (inputs
+ * copied in, the weights the forward call used transposed per gate, and gruBackward's arguments
+ * as i32 for the worker threads). Undefined for an empty batch.
+ */
+function stage({ kernel, spec, codes }: BackwardContext, call: KeptCall, request: BackwardRequest, workers: number): Staged | undefined {
+  if (typeof request !== 'object' || request === null) {
+    throw fail(`backward expects a request object {dOutput, dLastState?}; received ${describe(request)}.`);
+  }
+  const { units: H, inputDim: D } = spec;
+  const { batch: B, timesteps: T, returnSequences } = call;
+  const dOutput = returnSequences
+    ? checkGradient(request.dOutput, 'request.dOutput', B * T * H, `([batch, timesteps, units] = [${B}, ${T}, ${H}])`)
+    : checkGradient(request.dOutput, 'request.dOutput', B * H, `([batch, units] = [${B}, ${H}])`);
+  const dLast =
+    request.dLastState === undefined || request.dLastState === null
+      ? undefined
+      : checkGradient(request.dLastState, 'request.dLastState', B * H, `([batch, units] = [${B}, ${H}])`);
+  if (B === 0 || call.base < 0) return undefined;
+  const hp = paddedUnits(H);
+  const dp = paddedUnits(D);
+  const L = call.layout;
+  const e = kernel.exports;
+  let at = 0;
+  const take = (floats: number) => {
+    const start = at;
+    at += Math.ceil((floats * 4) / 64) * 64;
+    return start;
+  };
+  const o = {
+    dOut: take(dOutput.length),
+    dLast: take(B * H),
+    tIn: take(3 * H * dp),
+    tRec: take(3 * H * hp),
+    dInit: take(B * H),
+    dx: take(B * T * D),
+    dK: take(D * 3 * hp),
+    dU: take(H * 3 * hp),
+    dBias: take(2 * 3 * hp),
+    args: take(23),
+    scratch: at,
+  };
+  at += e.backwardScratchBytes(B, D, hp, L.flags, workers) >>> 0;
+  const base = kernel.heap.alloc(at, `the backward pass of a call with batch=${B}, timesteps=${T} (inputDim=${D}, units=${H})`);
+  kernel.f32(base + o.dOut, dOutput.length).set(dOutput);
+  if (dLast) kernel.f32(base + o.dLast, B * H).set(dLast);
+  // The weights as the forward call used them, transposed per gate for dx and dh.
+  for (let g = 0; g < 3; g++) {
+    e.packTransposed(call.weights.wIn, D, H, hp, g, base + o.tIn + g * H * dp * 4);
+    e.packTransposed(call.weights.wRec, H, H, hp, g, base + o.tRec + g * H * hp * 4);
+  }
+  const k = call.base;
+  const args: BackwardArgs = [
+    B,
+    T,
+    D,
+    H,
+    hp,
+    L.flags,
+    codes.f,
+    codes.g,
+    k + L.x,
+    k + L.mask,
+    k + L.inDrop,
+    k + L.recDrop,
+    k + L.keep,
+    base + o.tIn,
+    base + o.tRec,
+    base + o.dOut,
+    dLast ? base + o.dLast : 0,
+    base + o.dInit,
+    base + o.dx,
+    base + o.dK,
+    base + o.dU,
+    base + o.dBias,
+    base + o.scratch,
+  ];
+  new Int32Array(kernel.exports.memory.buffer, base + o.args, args.length).set(args);
+  return { base, offsets: o, args };
+}
+
+function collect({ kernel, spec }: BackwardContext, call: KeptCall, { base, offsets: o }: Staged): GruGradients {
+  const { units: H, inputDim: D, useBias, resetAfter } = spec;
+  const { batch: B, timesteps: T } = call;
+  const hp = paddedUnits(H);
+  return {
+    dx: kernel.f32(base + o.dx, B * T * D).slice(),
+    dInitialState: kernel.f32(base + o.dInit, B * H).slice(),
+    dKernel: unpad(kernel.f32(base + o.dK, D * 3 * hp), D, H, hp),
+    dRecurrentKernel: unpad(kernel.f32(base + o.dU, H * 3 * hp), H, H, hp),
+    dBias: useBias ? unpad(kernel.f32(base + o.dBias, 2 * 3 * hp), resetAfter ? 2 : 1, H, hp) : null,
+  };
+}
+
+/** Runs gruBackward on a kept call, on the calling thread. */
+export function runBackward(ctx: BackwardContext, call: KeptCall, request: BackwardRequest): GruGradients {
+  const staged = stage(ctx, call, request, 1);
+  if (!staged) return emptyGradients(ctx.spec);
+  try {
+    ctx.kernel.exports.gruBackward(...staged.args);
+    return collect(ctx, call, staged);
+  } finally {
+    ctx.kernel.heap.release(staged.base);
+  }
+}
+
+/**
+ * Runs gruBackward on `workers` of the pool's threads (the steps on one, the whole-sequence GEMMs
+ * shared), leaving the calling thread free; the kept call is not freed while they read it.
+ */
+export async function runBackwardOnPool(
+  ctx: BackwardContext,
+  call: KeptCall,
+  request: BackwardRequest,
+  pool: ThreadPool,
+  workers: number,
+): Promise<GruGradients> {
+  const staged = stage(ctx, call, request, workers);
+  if (!staged) return emptyGradients(ctx.spec);
+  call.busy++;
+  try {
+    await pool.runBackward(staged.base + staged.offsets.args, workers);
+    return collect(ctx, call, staged);
+  } finally {
+    if (!ctx.kernel.disposed) ctx.kernel.heap.release(staged.base);
+    call.owner.idle(call);
+  }
+}
