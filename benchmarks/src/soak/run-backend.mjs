@@ -99,21 +99,24 @@ function runWorker(backendName, calls, interruptAt) {
     const w = new Worker(new URL('./worker.mjs', import.meta.url), { workerData: { backend: backendName, calls, interruptAt } });
     let settled = false;
     let interrupted = -1;
+    let finished = -1;
     const settle = (/** @type {(v: any) => void} */ fn, /** @type {unknown} */ v) => {
       if (!settled) (settled = true), fn(v);
     };
     w.on('message', (m) => {
       if (m.error) settle(reject, new Error(m.error));
-      else if (m.done !== undefined) settle(resolve, m.done);
+      else if (m.done !== undefined) finished = m.done;
       else if (m.interruptible !== undefined) {
         interrupted = m.interruptible;
         void w.terminate();
       }
     });
     w.on('error', (e) => settle(reject, e));
-    // Settled on exit, not on the terminate() call: the next worker starts after this one is gone.
+    // Settled when the thread is gone, not at its last message or the terminate() call: memory
+    // sampled afterwards has no live worker in it, and the next worker starts after this one.
     w.on('exit', (code) => {
-      if (interrupted >= 0) settle(resolve, interrupted);
+      if (finished >= 0) settle(resolve, finished);
+      else if (interrupted >= 0) settle(resolve, interrupted);
       else settle(reject, new Error(`a soak worker exited with code ${code} before it finished`));
     });
   });
