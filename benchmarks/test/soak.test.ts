@@ -3,9 +3,11 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { pathToFileURL } from 'node:url';
 import { growth, grew } from '../src/soak/samples.mjs';
 
 const CLI = join(__dirname, '..', 'src', 'soak', 'cli.mjs');
+const SAMPLES = pathToFileURL(join(__dirname, '..', 'src', 'soak', 'samples.mjs')).href;
 const RULE = { minUnits: 100_000, maxPerUnit: { heapUsed: 1, memoryInUse: 0 } };
 const values = (heapUsed: number, memoryInUse = 0) => ({ rss: 0, heapUsed, external: 0, arrayBuffers: 0, memoryInUse });
 
@@ -31,6 +33,27 @@ describe('soak growth', () => {
   it('does not judge too little work', () => {
     const samples = Array.from({ length: 11 }, (_, k) => ({ done: k * 100, values: values(k * 1e5) }));
     expect(grew(growth(samples), 800, RULE)).toBeNull();
+  });
+});
+
+describe('soak samples', () => {
+  it('count memory that finalizers release after a collection as released (webgpu external memory read as noise)', () => {
+    // 16 MiB held until a FinalizationRegistry callback runs for a dropped object: the way native
+    // memory behind a collected wrapper is freed. A sample taken right after gc() still counts it.
+    const script = `
+      const { sample } = await import(${JSON.stringify(SAMPLES)});
+      const held = [];
+      const registry = new FinalizationRegistry(() => held.pop());
+      const backend = { memoryInUse: () => 0 };
+      const base = await sample(backend);
+      (() => { const wrapper = {}; held.push(new ArrayBuffer(16 * 2 ** 20)); registry.register(wrapper, 0); })();
+      const after = await sample(backend);
+      console.log(JSON.stringify({ extra: after.arrayBuffers - base.arrayBuffers, held: held.length }));`;
+    const run = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 120_000 });
+    expect(run.status, run.stderr).toBe(0);
+    const r = JSON.parse(run.stdout.trim()) as { extra: number; held: number };
+    expect(r.held).toBe(0);
+    expect(r.extra).toBeLessThan(2 ** 20);
   });
 });
 

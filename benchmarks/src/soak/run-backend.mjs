@@ -63,7 +63,7 @@ const CYCLE_RULE = { minUnits: 2_000, maxPerUnit: { heapUsed: 64, external: 64, 
  */
 async function phase(label, count, rule, backend, step) {
   const every = Math.max(1, Math.floor(count / 50));
-  const samples = [{ done: 0, values: sample(backend) }];
+  const samples = [{ done: 0, values: await sample(backend) }];
   let failures = 0;
   let firstError;
   let done = 0;
@@ -76,7 +76,7 @@ async function phase(label, count, rule, backend, step) {
       firstError ??= err instanceof Error ? err.message : String(err);
     }
     done += n;
-    samples.push({ done, values: sample(backend) });
+    samples.push({ done, values: await sample(backend) });
     if (progress)
       process.stderr.write(`${new Date().toISOString()} ${label}: ${done}/${count}, ${failures} failed, ${JSON.stringify(samples.at(-1)?.values)}\n`);
   }
@@ -173,7 +173,7 @@ work.dispose();
 const inUseAfterDispose = backend.memoryInUse?.() ?? 0;
 
 if (workers > 0 && pooled > 0) {
-  const before = sample(backend);
+  const before = await sample(backend);
   try {
     const p = await pool(pooled, name, interruptions);
     result.phases.push({
@@ -181,7 +181,7 @@ if (workers > 0 && pooled > 0) {
       units: p.calls,
       failures: 0,
       before,
-      after: sample(backend),
+      after: await sample(backend),
     });
   } catch (err) {
     result.phases.push({ phase: `worker pool of ${workers}`, units: pooled, failures: 1, firstError: err instanceof Error ? err.message : String(err) });
