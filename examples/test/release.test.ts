@@ -112,6 +112,15 @@ describe('release dry run: every public package packs into a tarball a user can 
     expect(t.manifest.scripts.install).toBe('node scripts/install.mjs');
   });
 
+  it('@gru/cudnn ships its prebuilt Linux binaries and its sources', () => {
+    const t = tarballs.get('@gru/cudnn') as Tarball;
+    for (const target of ['linux-x64', 'linux-arm64']) {
+      // Built by turbo's @gru/cudnn#prebuilds where the cross compilers are (CI installs them).
+      if (process.env.CI === 'true') expect(t.files.has(`prebuilds/${target}/gru_cudnn.node`), `prebuilds/${target}`).toBe(true);
+    }
+    for (const f of ['binding.gyp', 'native/sources.json', 'scripts/build-addon.mjs']) expect(t.files.has(f), f).toBe(true);
+  });
+
   it('@gru/conformance ships its cases and expectations, reachable through exports', () => {
     const t = tarballs.get('@gru/conformance') as Tarball;
     expect([...t.files].filter((f) => f.startsWith('cases/')).length).toBeGreaterThan(50);

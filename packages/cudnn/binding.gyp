@@ -2,24 +2,16 @@
   "targets": [
     {
       "target_name": "gru_cudnn",
-      "sources": [
-        "native/addon.cc",
-        "native/args.cc",
-        "native/host_copies.cc",
-        "native/layer.cc",
-        "native/loader.cc",
-        "native/promise_worker.cc",
-        "native/runtime.cc",
-        "native/workers.cc"
-      ],
+      # One list of sources and flags for every build: native/sources.json (the prebuilt binaries
+      # are compiled from it too).
+      "sources": ["<!@(node -p \"require('./native/sources.json').addon.join(' ')\")"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
-      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_CPP_EXCEPTIONS_ALL", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS",
-                  "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      "defines": ["<!@(node -p \"require('./native/sources.json').defines.join(' ')\")"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
-      "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "cflags_cc": ["<!@(node -p \"require('./native/sources.json').cflags.join(' ')\")"],
       "conditions": [
-        ["OS=='linux'", { "libraries": ["-ldl"] }],
+        ["OS=='linux'", { "libraries": ["<!@(node -p \"require('./native/sources.json').libs.linux.join(' ')\")"] }],
         ["OS=='mac'", {
           "xcode_settings": {
             "GCC_ENABLE_CPP_EXCEPTIONS": "YES",

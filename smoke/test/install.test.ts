@@ -46,22 +46,20 @@ describeApp('npm install of the packed tarballs into a fresh app, with no C++ co
     });
   else it.skip(`@gru/cpu's prebuilt binary: only checked on linux-x64 (this is ${process.platform}-${process.arch})`, () => {});
 
-  // Known today: @gru/cudnn's install script (scripts/build-addon.mjs --if-needed) lets node-gyp's
-  // own output through (some 40 `gyp ERR!` lines) and then prints two lines of its own. It belongs
-  // to @gru/cudnn: capture node-gyp's output as @gru/cpu's scripts/install.mjs does. Set this to
-  // '' once fixed; until then the test checks that the noise is still there.
-  const CUDNN_INSTALL_NOISY = '';
-  it('@gru/cudnn installs without a compiler: one clear warning that says why, and the install goes on', () => {
-    expect(existsSync(join(installed('@gru/cudnn'), 'package.json'))).toBe(true);
-    const lines = app.installLog.split('\n');
-    const gyp = lines.filter((l) => l.startsWith('gyp ERR!'));
-    const own = lines.filter((l) => l.startsWith('@gru/cudnn:'));
-    if (CUDNN_INSTALL_NOISY) {
-      expect(gyp.length, `no node-gyp noise any more: set CUDNN_INSTALL_NOISY to '' (${CUDNN_INSTALL_NOISY})`).toBeGreaterThan(0);
-    } else {
-      expect(gyp).toEqual([]);
+  if (prebuiltHere)
+    it('@gru/cudnn installed its prebuilt linux-x64 binary: nothing was compiled, no warning', () => {
+      const cudnn = installed('@gru/cudnn');
+      expect(existsSync(join(cudnn, 'prebuilds', 'linux-x64', 'gru_cudnn.node'))).toBe(true);
+      expect(existsSync(join(cudnn, 'build')), 'a build/ folder means node-gyp ran').toBe(false);
+      expect(app.installLog).not.toMatch(/@gru\/cudnn:|gyp ERR!/);
+    });
+  else
+    it('@gru/cudnn installs without a compiler: one clear warning that says why, and the install goes on', () => {
+      expect(existsSync(join(installed('@gru/cudnn'), 'package.json'))).toBe(true);
+      const lines = app.installLog.split('\n');
+      expect(lines.filter((l) => l.startsWith('gyp ERR!'))).toEqual([]);
+      const own = lines.filter((l) => l.startsWith('@gru/cudnn:'));
       expect(own).toHaveLength(1);
-    }
-    expect(own.join(' ')).toMatch(/compiler/);
-  });
+      expect(own.join(' ')).toMatch(/compiler/);
+    });
 });

@@ -18,18 +18,20 @@ const HELP = `Usage: node benchmarks/src/soak/cli.mjs [options]
   --workers W        worker threads in the pool (default 2; 0 skips the pool)
   --interruptions N  workers terminated in the middle of a large call, one after
                      another beside the pool (default 20)
+  --terminations N   workers terminated mid-call in a phase of their own, memory
+                     judged per terminated worker (default 400; 0 skips it)
   --json FILE        also write the results as JSON`;
 
 /**
  * @typedef {import('./run-backend.mjs').Phase} Phase
  * @typedef {{ backend: string, phases: Phase[], skipped?: string, crashed?: string, memoryInUseAfterDispose?: number, memoryInUseAtEnd?: number }} Result
- * @typedef {{ backends: string[], calls: number, cycles: number, concurrency: number, workers: number, interruptions: number, json?: string }} Options
+ * @typedef {{ backends: string[], calls: number, cycles: number, concurrency: number, workers: number, interruptions: number, terminations: number, json?: string }} Options
  */
 
 /** @param {string[]} argv */
 function parse(argv) {
   /** @type {Options} */
-  const o = { backends: [...SOAK_BACKENDS], calls: 1_000_000, cycles: 10_000, concurrency: 8, workers: 2, interruptions: 20 };
+  const o = { backends: [...SOAK_BACKENDS], calls: 1_000_000, cycles: 10_000, concurrency: 8, workers: 2, interruptions: 20, terminations: 400 };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = argv[i + 1];
@@ -44,11 +46,11 @@ function parse(argv) {
       const unknown = o.backends.filter((b) => !SOAK_BACKENDS.includes(b));
       if (unknown.length) throw new Error(`soak: --backends: unknown backend(s) ${unknown.join(', ')}; expected some of ${SOAK_BACKENDS.join(', ')}`);
     } else if (flag === '--json') o.json = value;
-    else if (['--calls', '--cycles', '--concurrency', '--workers', '--interruptions'].includes(flag)) {
+    else if (['--calls', '--cycles', '--concurrency', '--workers', '--interruptions', '--terminations'].includes(flag)) {
       const n = Number(value);
       const min = flag === '--concurrency' ? 1 : 0;
       if (!Number.isInteger(n) || n < min) throw new Error(`soak: ${flag} must be an integer >= ${min}, received '${value}'`);
-      o[/** @type {'calls' | 'cycles' | 'concurrency' | 'workers' | 'interruptions'} */ (flag.slice(2))] = n;
+      o[/** @type {'calls' | 'cycles' | 'concurrency' | 'workers' | 'interruptions' | 'terminations'} */ (flag.slice(2))] = n;
     } else throw new Error(`soak: unknown option ${flag}\n${HELP}`);
   }
   return o;
@@ -104,8 +106,22 @@ export function main(argv = process.argv.slice(2)) {
   const results = [];
   let failed = 0;
   for (const name of o.backends) {
-    const args = ['--expose-gc', child, name, String(o.calls), String(o.cycles), String(o.concurrency), String(o.workers), String(o.interruptions)];
-    const run = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
+    const args = [
+      '--expose-gc',
+      child,
+      name,
+      String(o.calls),
+      String(o.cycles),
+      String(o.concurrency),
+      String(o.workers),
+      String(o.interruptions),
+      String(o.terminations),
+    ];
+    // GRU_SOAK_PROGRESS: the child's progress lines (stderr) go straight to ours as it runs.
+    /** @type {import('node:child_process').StdioOptions} */
+    const stdio = ['ignore', 'pipe', process.env.GRU_SOAK_PROGRESS ? 'inherit' : 'pipe'];
+    const run = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 64 << 20, stdio });
+    const stderr = (run.stderr ?? '').trim().split('\n').slice(-5).join(' | ');
     const line = run.stdout.trim().split('\n').at(-1) ?? '';
     /** @type {Result} */
     let r;
@@ -113,9 +129,9 @@ export function main(argv = process.argv.slice(2)) {
       r = JSON.parse(line);
     } catch {
       const how = run.signal ? `was killed by ${run.signal}` : `exited with code ${run.status}`;
-      r = { backend: name, phases: [], crashed: `the soak process ${how}: ${run.stderr.trim().split('\n').slice(-5).join(' | ')}` };
+      r = { backend: name, phases: [], crashed: `the soak process ${how}: ${stderr}` };
     }
-    if (run.status !== 0 && !r.crashed) r.crashed = `the soak process exited with code ${run.status}: ${run.stderr.trim().split('\n').slice(-5).join(' | ')}`;
+    if (run.status !== 0 && !r.crashed) r.crashed = `the soak process exited with code ${run.status}: ${stderr}`;
     results.push(r);
     if (r.crashed) {
       console.log(`${name}: CRASHED, ${r.crashed}`);

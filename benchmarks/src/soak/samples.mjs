@@ -11,10 +11,20 @@
 export const METRICS = Object.freeze(['rss', 'heapUsed', 'external', 'arrayBuffers', 'memoryInUse']);
 
 /**
+ * Memory after full collections. A collection frees what is unreferenced, but native memory behind
+ * collected objects (Dawn's mapped buffers, N-API wraps) is released by finalizers and weak
+ * callbacks that run afterwards, on the event loop: sampled at once, it reads as megabytes of noise
+ * (webgpu's external memory swung 1.9 to 6.5 MiB) that can lift a floor. Rounds of yield and GC let
+ * them run, so a sample holds only what is still referenced.
  * @param {{ memoryInUse?: () => number }} backend
- * @returns {Sample}
+ * @param {number} [rounds]
+ * @returns {Promise<Sample>}
  */
-export function sample(backend) {
+export async function sample(backend, rounds = 3) {
+  for (let i = 0; i < rounds; i++) {
+    globalThis.gc?.();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
   globalThis.gc?.();
   const m = process.memoryUsage();
   return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, memoryInUse: backend.memoryInUse?.() ?? 0 };

@@ -12,7 +12,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { buildAddon, pkg } from './native-build.mjs';
+import { cpuAddon } from './addon.mjs';
+
+const { pkg } = cpuAddon;
 
 if (process.argv.includes('--if-ci') && process.env.CI !== 'true') process.exit(0);
 
@@ -31,7 +33,7 @@ if (!libasan.startsWith('/') || !existsSync(libasan)) {
 const target = { platform: process.platform, arch: process.arch, cxx: 'g++', compile: ['-fPIC'], link: ['-shared'] };
 
 async function build() {
-  await buildAddon({ out, target, optimize: ['-O1', '-g'], extra: ['-fsanitize=address', '-fno-omit-frame-pointer'] });
+  await cpuAddon.build({ out, target, optimize: ['-O1', '-g'], extra: ['-fsanitize=address', '-fno-omit-frame-pointer'] });
 }
 
 const started = Date.now();

@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readBinary } from './binary-format.js';
+import { readBinary } from '@gru/native-build/binary-format';
 
 const pkg = join(__dirname, '..');
 const CI = process.env.CI === 'true';

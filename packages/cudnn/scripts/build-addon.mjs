@@ -4,7 +4,8 @@
  * Node's headers only: no CUDA toolkit and no cuDNN headers, because the driver API and cuDNN
  * are declared in native/*_api.h and loaded with dlopen at run time.
  *
- * `--if-needed` (the package's install script) skips the build when the addon is newer than
+ * `--if-needed` (the package's install script) skips the build when a prebuilt binary for this
+ * platform loads (prebuilds/, scripts/prebuild.mjs) or when the addon is newer than
  * every native source, and only warns when the build fails: an optional GPU backend must not
  * break `npm install` (load() then explains that the addon is missing). The package's `build`
  * script runs without the flag, so CI still fails on a compile error. Node's headers are passed explicitly with --nodedir: pnpm does not
@@ -46,6 +47,17 @@ function findNodeDir() {
 
 if (ifNeeded && existsSync(addon) && statSync(addon).mtimeMs >= newestSource()) {
   process.exit(0);
+}
+
+// The install script needs no compiler where the package ships a binary for this platform and
+// CPU (prebuilds/linux-x64, prebuilds/linux-arm64; scripts/prebuild.mjs) and it loads here.
+const prebuilt = join(pkgDir, 'prebuilds', `${process.platform}-${process.arch}`, 'gru_cudnn.node');
+if (ifNeeded && existsSync(prebuilt)) {
+  try {
+    if (typeof createRequire(import.meta.url)(prebuilt).openRuntime === 'function') process.exit(0);
+  } catch {
+    // It does not load here (an older glibc, say): build from source below.
+  }
 }
 
 const nodeGyp = findNodeGyp();

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,28 +46,53 @@ export function packageRoot(): string {
   return dirname(dirname(fileURLToPath(import.meta.url)));
 }
 
-export function addonPath(): string {
-  return join(packageRoot(), 'build', 'Release', 'gru_cudnn.node');
+const FILE = 'gru_cudnn.node';
+
+/**
+ * Where the addon may be, in order: GRU_CUDNN_ADDON (a path), the one built from source here
+ * (node-gyp: the install script when no prebuilt binary loads, or a developer), and the prebuilt
+ * binary the package ships for this platform and CPU (prebuilds/linux-x64, prebuilds/linux-arm64).
+ */
+export function addonCandidates(): string[] {
+  const given = process.env.GRU_CUDNN_ADDON;
+  if (given) return [given];
+  return [join(packageRoot(), 'build', 'Release', FILE), join(packageRoot(), 'prebuilds', `${process.platform}-${process.arch}`, FILE)];
+}
+
+/** Loads the addon at `path` and checks that it speaks this code's interface. */
+function loadFrom(path: string): NativeAddon {
+  const mod = createRequire(import.meta.url)(path) as NativeAddon;
+  if (mod.interfaceVersion !== ADDON_INTERFACE_VERSION) {
+    throw new Error(`it implements interface ${String(mod.interfaceVersion)}, this code expects ${ADDON_INTERFACE_VERSION} (rebuild it)`);
+  }
+  return mod;
 }
 
 let cached: NativeAddon | Error | undefined;
 
-/** Loads the addon once; a failure is kept (and thrown again) with the path and the loader's message. */
+/**
+ * Loads the addon once, from the first candidate that loads; a failure is kept (and thrown
+ * again) with every path tried and the loader's message for each.
+ */
 export function loadAddon(): NativeAddon {
   if (cached === undefined) {
-    const path = addonPath();
-    try {
-      const mod = createRequire(import.meta.url)(path) as NativeAddon;
-      if (mod.interfaceVersion !== ADDON_INTERFACE_VERSION) {
-        throw new Error(`it implements interface ${String(mod.interfaceVersion)}, this code expects ${ADDON_INTERFACE_VERSION} (rebuild it)`);
+    const problems: string[] = [];
+    for (const path of addonCandidates()) {
+      if (!existsSync(path)) {
+        problems.push(`${path}: not there`);
+        continue;
       }
-      cached = mod;
-    } catch (err) {
-      cached = new Error(
-        `the native addon ${path} could not be loaded (${(err as Error).message}). ` +
-          'Build it with `node scripts/build-addon.mjs` in the @gru/cudnn package (a C++17 compiler is all it needs).',
-      );
+      try {
+        cached = loadFrom(path);
+        break;
+      } catch (err) {
+        problems.push(`${path}: ${(err as Error).message.split('\n')[0]}`);
+      }
     }
+    cached ??= new Error(
+      `the native addon could not be loaded (${problems.join('; ')}). ` +
+        'Build it with `node scripts/build-addon.mjs` in the @gru/cudnn package (a C++17 compiler is all it needs).',
+    );
   }
   if (cached instanceof Error) throw cached;
   return cached;

@@ -60,6 +60,8 @@ export interface WebGpuInfo {
 interface Loaded extends AcquiredDevice {
   layouts: Layouts;
   lost?: string;
+  /** Set by dispose() before it destroys the device: that loss is ours, not the GPU's. */
+  destroyed?: boolean;
   /**
    * Rejecters of the calls waiting on the GPU. Device loss rejects them all through one
    * listener; a per-call race against `device.lost` would add a reaction to that never-settling
@@ -177,8 +179,11 @@ export class WebGpuBackend implements GruBackend {
       waiting: new Set(),
     };
     void acquired.device.lost.then((info) => {
-      loaded.lost = `${info.reason}${info.message ? `: ${info.message}` : ''}`;
-      const err = lostDuringCall(loaded.lost);
+      // A device that dispose() destroyed: its loss info is not read. dawn.node's getters abort
+      // the process (FATAL ERROR: napi_throw) when they run in a worker being terminated, and a
+      // worker that disposes the backend and is then terminated runs this handler just then.
+      loaded.lost = loaded.destroyed ? 'destroyed by dispose()' : `${info.reason}${info.message ? `: ${info.message}` : ''}`;
+      const err = loaded.destroyed ? this.disposedWhile('a call ran') : lostDuringCall(loaded.lost);
       for (const reject of loaded.waiting) reject(err);
       loaded.waiting.clear();
     });
@@ -348,7 +353,10 @@ export class WebGpuBackend implements GruBackend {
     this.live.clear();
     const l = this.loaded;
     this.loaded = undefined;
-    if (l?.owned) l.device.destroy();
+    if (l?.owned) {
+      l.destroyed = true;
+      l.device.destroy();
+    }
   }
 }
 
