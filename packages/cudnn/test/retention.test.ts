@@ -21,7 +21,14 @@ describe('prepared layer call queue', () => {
     });
     // In a function, so that no reference to the result stays in this frame.
     await (async () => {
-      const result = await prepared.forward({ x: uniform(2 * 5 * 3, 1, r), batch: 2, timesteps: 5, returnSequences: true, keepForBackward: true });
+      const result = await prepared.forward({
+        x: uniform(2 * 5 * 3, 1, r),
+        batch: 2,
+        timesteps: 5,
+        goBackwards: false,
+        returnSequences: true,
+        keepForBackward: true,
+      });
       registry.register(result.output, 'output');
     })();
     for (let i = 0; i < 50 && !collected; i++) {
