@@ -18,6 +18,7 @@ export const TOLERANCES = {
   float32: { atol: 5e-6, rtol: 1e-5 },
   float64: { atol: 1e-12, rtol: 1e-12 },
   gradients: { atol: 1e-7, rtol: 1e-7 },
+  float32Gradients: { atol: 5e-5, rtol: 1e-4 },
 } as const satisfies Record<string, Tolerance>;
 
 export interface Comparison {
@@ -25,33 +26,81 @@ export interface Comparison {
   maxAbsDiff: number;
   /** Index of the worst element (flat), or -1. */
   worst: number;
+  /** How many elements are out of tolerance. */
+  outOfTolerance: number;
+  /** Largest |got - want| / (atol + rtol |want|): at most 1 passes (Infinity for NaN or a length mismatch). */
+  worstRatio: number;
   message?: string;
 }
 
-export function compareArrays(got: ArrayLike<number>, want: ArrayLike<number>, tol: Tolerance): Comparison {
+/** `[b, t, u]`-style index of a flat offset in a row-major shape. */
+export function unravel(flat: number, shape: readonly number[]): number[] {
+  const idx: number[] = [];
+  let rest = flat;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    idx.unshift(rest % shape[i]);
+    rest = Math.floor(rest / shape[i]);
+  }
+  return idx;
+}
+
+/**
+ * Compares elementwise: |got - want| <= atol + rtol |want|. With `shape`, a failure names the
+ * worst element's index in it (`[b, t, u]` for a sequence output) as well as the flat offset.
+ * The message also says the tolerance and how many elements are out of it.
+ */
+export function compareArrays(got: ArrayLike<number>, want: ArrayLike<number>, tol: Tolerance, shape?: readonly number[]): Comparison {
   if (got.length !== want.length) {
-    return { ok: false, maxAbsDiff: Infinity, worst: -1, message: `length ${got.length}, expected ${want.length}` };
+    return {
+      ok: false,
+      maxAbsDiff: Infinity,
+      worst: -1,
+      outOfTolerance: want.length,
+      worstRatio: Infinity,
+      message: `length ${got.length}, expected ${want.length}`,
+    };
   }
   let maxAbsDiff = 0;
   let worst = -1;
-  let ok = true;
+  let worstRatio = 0;
+  let out = 0;
   for (let i = 0; i < want.length; i++) {
-    const g = got[i];
-    const w = want[i];
-    const diff = Math.abs(g - w);
+    const diff = Math.abs(got[i] - want[i]);
+    // 0 / 0 (an exact comparison of equal values) is a match, not a NaN.
+    const ratio = diff === 0 ? 0 : diff / (tol.atol + tol.rtol * Math.abs(want[i]));
     // NaN compares false, so a NaN where a number is expected fails here.
-    if (!(diff <= tol.atol + tol.rtol * Math.abs(w))) {
-      if (ok || !(diff <= maxAbsDiff)) worst = i;
-      ok = false;
+    if (!(ratio <= 1)) out++;
+    if (!(ratio <= worstRatio)) {
+      worstRatio = Number.isNaN(ratio) ? Infinity : ratio;
+      worst = i;
     }
-    if (diff > maxAbsDiff || Number.isNaN(diff)) {
-      maxAbsDiff = Number.isNaN(diff) ? NaN : diff;
-      if (ok) worst = i;
-    }
+    if (diff > maxAbsDiff || Number.isNaN(diff)) maxAbsDiff = Number.isNaN(diff) ? NaN : diff;
   }
-  return ok
-    ? { ok, maxAbsDiff, worst }
-    : { ok, maxAbsDiff, worst, message: `element ${worst}: got ${got[worst]}, expected ${want[worst]} (max |diff| ${maxAbsDiff})` };
+  if (out === 0) return { ok: true, maxAbsDiff, worst, outOfTolerance: 0, worstRatio };
+  const where = shape && shape.length > 1 ? `[${unravel(worst, shape).join(', ')}] of shape [${shape.join(', ')}]` : `element ${worst} of ${want.length}`;
+  return {
+    ok: false,
+    maxAbsDiff,
+    worst,
+    outOfTolerance: out,
+    worstRatio,
+    message:
+      `at ${where}: got ${got[worst]}, expected ${want[worst]} (|diff| ${Math.abs(got[worst] - want[worst]).toExponential(2)}); ` +
+      `${out} of ${want.length} elements out of tolerance (atol ${tol.atol}, rtol ${tol.rtol}; max |diff| ${maxAbsDiff.toExponential(2)})`,
+  };
+}
+
+/** Throws with `what` and the comparison's message unless `got` is within `tol` of `want`. */
+export function assertClose(
+  got: ArrayLike<number>,
+  want: ArrayLike<number>,
+  what: string,
+  tol: Tolerance = TOLERANCES.float32,
+  shape?: readonly number[],
+): Comparison {
+  const cmp = compareArrays(got, want, tol, shape);
+  if (!cmp.ok) throw new Error(`${what} ${cmp.message}`);
+  return cmp;
 }
 
 export function sameShape(a: readonly number[], b: readonly number[]): boolean {
