@@ -106,3 +106,8 @@ export function assertClose(
 export function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
+
+/** The worst |got - want| / (atol + rtol |want|) (at most 1 passes), for tests that report a ratio. */
+export function worstRatio(got: ArrayLike<number>, want: ArrayLike<number>, tol: Tolerance = TOLERANCES.float32): number {
+  return compareArrays(got, want, tol).worstRatio;
+}

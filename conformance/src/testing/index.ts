@@ -16,4 +16,4 @@ export {
   type ForwardPath,
 } from './against-reference.js';
 export { checkSetWeights, checkFreshResults, checkInputsUntouched, CONTRACT_CHECKS } from './contract.js';
-export { compareArrays, assertClose, unravel, TOLERANCES, type Tolerance, type Comparison } from '../tolerance.js';
+export { compareArrays, assertClose, worstRatio, unravel, TOLERANCES, type Tolerance, type Comparison } from '../tolerance.js';

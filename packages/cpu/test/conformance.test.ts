@@ -3,4 +3,5 @@ import { backend } from '../src/index.js';
 
 // Every public Keras case; what the backend declines is listed, with reasons, in
 // conformance/expectations/cpu.json.
-describeConformance(backend);
+// Strict (what CI runs): every skip must be listed, and backend cases must have run.
+describeConformance(backend, { strict: true });
