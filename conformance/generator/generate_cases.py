@@ -306,6 +306,16 @@ def case_table():
         G("grad_rec_softmax", "FD gradients: recurrent_activation=softmax (per gate), return_sequences.", (2, 3, 2), 3, recurrent_activation="softmax", dtype="float64", grads=True),
         G("grad_glu_units2", "FD gradients: activation=glu and recurrent_activation=glu at units=2 (half-width results broadcast), reset_after=False.", (2, 3, 2), 2, activation="glu", recurrent_activation="glu", reset_after=False, dtype="float64", grads=True),
         G("grad_unroll_mask", "FD gradients: unroll=True, holes mask, reset_after=False.", (2, 5, 2), 2, unroll=True, reset_after=False, mask="holes", dtype="float64", grads=True),
+        # float32 gradient cases (issue 13): float32 data; `grads` are float64 finite differences
+        # of the float64 layer on that data widened exactly (the true gradient a float32 backend
+        # approximates); Keras's own float32 autodiff error against them is recorded as evidence.
+        G("grad_f32_defaults_seq", "float32 gradients: defaults, return_sequences.", (3, 6, 4), 5, grads=True),
+        G("grad_f32_reset_before_init", "float32 gradients: reset_after=False, initial_state, return_sequences=False.", (2, 5, 3), 4, seq=False, reset_after=False, initial_state=True, grads=True),
+        G("grad_f32_mask_backwards", "float32 gradients: right-pad mask, go_backwards, initial_state.", (3, 5, 2), 3, go_backwards=True, mask="right_pad", initial_state=True, grads=True),
+        G("grad_f32_nobias_state", "float32 gradients: use_bias=False, return_state (loss only on outputs[0]).", (2, 4, 3), 3, seq=False, state=True, use_bias=False, grads=True),
+        G("grad_f32_saturated", "float32 gradients: inputs scaled by 4 (saturated gates), reset_after=True.", (2, 5, 3), 4, input_scale=4.0, grads=True),
+        G("grad_f32_long", "float32 gradients over 16 steps (accumulation), return_sequences.", (2, 16, 2), 3, grads=True),
+        C("grad_f32_cell", "float32 gradients: GRUCell single step.", (3, 4), 3, grads=True),
         # Large / long (float32 with a true-float64 reference).
         G("large_seq", "Large: batch 8, timesteps 50, features 32, units 64, return_sequences; includes the float64 Keras output for the same (float32-valued) data to calibrate tolerances.", (8, 50, 32), 64, state=True, weight_scale=0.25, float64_reference=True),
         G("long_seq", "Long: timesteps 200, units 16, return_sequences; float64 reference included (accumulated error check).", (4, 200, 6), 16, float64_reference=True),
@@ -591,8 +601,9 @@ def job_forward(job):
 def job_fd_grads(job):
     """Central finite differences of L = sum(outputs[0] * cotangent) w.r.t.
     inputs, initial_state and each weight, at h and h/2 (the difference
-    between the two is recorded as an accuracy estimate)."""
-    layer = job_layer(job)
+    between the two is recorded as an accuracy estimate).  A job with
+    dtype float64 (widened float32 data) differentiates the float64 layer."""
+    layer = job_layer(job, job.get("dtype"))
     kind, C_ = job["layer"], job["cotangent"]
     x = job["inputs"].copy()
     h0 = None if job["initial_state"] is None else [job["initial_state"][0].copy()]
@@ -655,7 +666,40 @@ def job_autodiff(job):
     return {n: np.asarray(g) for n, g in zip(names, grads)}
 
 
-JOBS = {"forward": job_forward, "fd_grads": job_fd_grads, "autodiff": job_autodiff}
+def job_autodiff_jax(job):
+    """Keras's own autodiff on the JAX backend (jax.grad through
+    `stateless_call`) of the same loss, in the layer's dtype: the float32
+    evidence for the float32 gradient tolerance (JAX is what CI installs)."""
+    import jax
+    import jax.numpy as jnp
+
+    layer = job_layer(job)
+    kind = job["layer"]
+    trainable = [v.value for v in layer.trainable_variables]
+    fixed = [v.value for v in layer.non_trainable_variables]
+    cot = jnp.asarray(job["cotangent"])
+    mask = None if job["mask"] is None else jnp.asarray(job["mask"])
+
+    def loss(x, h0, weights):
+        if kind == "GRUCell":
+            out, _ = layer.stateless_call(weights, fixed, x, [h0], training=False)
+        else:
+            extra = {} if h0 is None else {"initial_state": [h0]}
+            out, _ = layer.stateless_call(weights, fixed, x, mask=mask, training=False, **extra)
+        out0 = out[0] if isinstance(out, (list, tuple)) else out
+        return jnp.sum(out0 * cot)
+
+    h0 = None if job["initial_state"] is None else jnp.asarray(job["initial_state"][0])
+    gx, gh, gw = jax.grad(loss, argnums=(0, 1, 2))(jnp.asarray(job["inputs"]), h0, trainable)
+    out = {"inputs": np.asarray(gx)}
+    if h0 is not None:
+        out["initial_state"] = np.asarray(gh)
+    for n, g in zip(["kernel", "recurrent_kernel", "bias"], gw):
+        out[n] = np.asarray(g)
+    return out
+
+
+JOBS = {"forward": job_forward, "fd_grads": job_fd_grads, "autodiff": job_autodiff, "autodiff_jax": job_autodiff_jax}
 
 
 def helper_main(mode):
@@ -665,6 +709,8 @@ def helper_main(mode):
     os.dup2(2, 1)
     if mode == "true_f64":
         import_keras("numpy", true_float64=True)
+    elif mode == "jax":
+        import_keras("jax")
     elif mode == "tensorflow":
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
@@ -910,6 +956,8 @@ def generate_case(spec, table, meta, helpers, warn):
 
 def gradient_block(spec, config, weights, data, helpers, meta, warn):
     job = job_for(spec, config, weights, data, cotangent=data["cotangent"], h=FD_STEP)
+    if spec.dtype == "float32":
+        return float32_gradient_block(job, meta, helpers, spec)
     fd = helpers["true_f64"].run(dict(job, op="fd_grads"))
     g = {
         "method": grads_method(meta["keras_version"]),
@@ -925,6 +973,33 @@ def gradient_block(spec, config, weights, data, helpers, meta, warn):
     else:
         warn(f"{spec.name}: TensorFlow helper not used (not installed or --no-tensorflow), "
              "grads.tensorflow_autodiff_vs_fd_max_abs_diff left out")
+    return g
+
+
+def float32_gradient_block(job, meta, helpers, spec):
+    """A float32 case's gradients: float64 central differences of the float64
+    layer on the float32 data widened exactly (what every float32 backend's
+    backward approximates), plus the evidence for the float32 tolerance: how
+    far Keras's own float32 autodiff (TensorFlow backend, float32 layer) is
+    from them, absolutely and relative to each gradient's largest magnitude."""
+    wide = widened_job(job)
+    wide["cotangent"] = job["cotangent"].astype(np.float64)
+    fd = helpers["true_f64"].run(dict(wide, op="fd_grads"))
+    g = {
+        "method": grads_method(meta["keras_version"]) + ", on the float32 data widened exactly",
+        "loss": "L = sum(outputs[0] * cotangent)",
+        "h": FD_STEP,
+        "fd_halving_max_abs_diff": fd["halving"],
+    }
+    g.update({k: T(v) for k, v in fd["grads"].items()})
+    ad = helpers["jax"].run(dict(job, op="autodiff_jax"))
+    g["keras_float32_autodiff_backend"] = "jax"
+    g["keras_float32_autodiff_vs_fd_max_abs_diff"] = {
+        k: float(np.max(np.abs(ad[k].astype(np.float64) - fd["grads"][k]))) for k in fd["grads"]}
+    g["keras_float32_autodiff_vs_fd_max_rel_diff"] = {
+        k: float(np.max(np.abs(ad[k].astype(np.float64) - fd["grads"][k]))
+                 / max(1e-30, float(np.max(np.abs(fd["grads"][k])))))
+        for k in fd["grads"]}
     return g
 
 
@@ -973,7 +1048,7 @@ def generate(args):
         print(f"WARNING: {msg}", file=sys.stderr)
 
     use_tf = not args.no_tensorflow and tensorflow_available()
-    helpers = {"true_f64": Helper("true_f64"),
+    helpers = {"true_f64": Helper("true_f64"), "jax": Helper("jax"),
                "tensorflow": Helper("tensorflow") if use_tf else None}
     os.makedirs(args.out, exist_ok=True)
     entries, timings = [], {}

@@ -11,6 +11,7 @@ import {
 } from '@gru/core';
 import type { CaseJson, TensorJson } from './format.js';
 import { caseOptionsLine, type CaseOutcome } from './run-case.js';
+import { callInfoOf } from './testing/call-info.js';
 import { compareArrays, sameShape, TOLERANCES, type Tolerance } from './tolerance.js';
 
 /** float64 cases hold float64 finite differences; float32 cases Keras's own float32 autodiff. */
@@ -52,6 +53,12 @@ async function cellGradients(c: CaseJson, backend: GruBackend): Promise<Record<s
   const states = (c.initial_state ?? cell.getInitialState(c.inputs.shape[0])) as TensorLike[];
   const request = { ...cell.stepRequest(c.inputs, states, { training: c.training === true }), keepForBackward: true };
   const spec = cell.spec();
+  // As the layer's selection would: a backend that declines the call is not sent it.
+  const supported = backend.supports(spec, {
+    ...callInfoOf(request, { training: c.training === true, backward: true }),
+    recurrentDropoutRate: cell.config.recurrentDropout,
+  });
+  if (supported !== true) throw new UnsupportedCallError(backend.name, supported);
   const prepared = await backend.prepare(spec, cell.gruWeights());
   try {
     const out = await prepared.forward(request);

@@ -8,6 +8,14 @@
  * and GPU kernels, still far below any semantic error, which shows up at 1e-2 and above).
  * float64 cases are true float64: 1e-12 (observed 0 to 2.2e-16). Gradients are central finite
  * differences accurate to ~1.3e-9: 1e-7, as the references suggest.
+ *
+ * float32 gradients (the `grad_f32_*` cases) hold float64 central differences of the float64
+ * layer on the float32 data widened exactly; a float32 backward is judged against them. Evidence
+ * (generator/README.md, each case's `grads.keras_float32_autodiff_vs_fd_*`): Keras's own float32
+ * autodiff (JAX backend) differs from them by at most 1.73e-6 absolute (saturated gates; 2.5e-7
+ * elsewhere) and 4.3e-7 relative to the gradient's largest magnitude (up to 4). So
+ * atol 2e-5 (over 10x the worst) and rtol 2e-5 for large gradients, still far below a semantic
+ * error (1e-2 and above).
  */
 export interface Tolerance {
   atol: number;
@@ -18,7 +26,7 @@ export const TOLERANCES = {
   float32: { atol: 5e-6, rtol: 1e-5 },
   float64: { atol: 1e-12, rtol: 1e-12 },
   gradients: { atol: 1e-7, rtol: 1e-7 },
-  float32Gradients: { atol: 5e-5, rtol: 1e-4 },
+  float32Gradients: { atol: 2e-5, rtol: 2e-5 },
 } as const satisfies Record<string, Tolerance>;
 
 export interface Comparison {

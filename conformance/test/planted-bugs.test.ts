@@ -5,6 +5,7 @@ import {
   type ForwardRequest,
   type ForwardResult,
   type GruBackend,
+  type GruGradients,
   type GruSpec,
   type PreparedGru,
 } from '@gru/core';
@@ -27,6 +28,8 @@ interface Bugs {
   /** Writes into the request's x after computing. */
   writeInput?: boolean;
   declineAll?: boolean;
+  /** Changes what backward returns. */
+  backward?: (g: GruGradients) => GruGradients;
 }
 
 let names: string[] = [];
@@ -56,6 +59,10 @@ function planted(name: string, bugs: Bugs): GruBackend {
       spec,
       forward: async (req) => after(inner.forwardSync!(req), req, bugs.forward),
       forwardSync: (req) => after(inner.forwardSync!(req), req, bugs.forwardSync),
+      backward: async (saved, r) => {
+        const g = inner.backwardSync!(saved, r);
+        return bugs.backward ? bugs.backward(g) : g;
+      },
       setWeights: (w) => {
         if (!bugs.ignoreSetWeights) inner.setWeights(w);
       },
@@ -69,6 +76,7 @@ function planted(name: string, bugs: Bugs): GruBackend {
     load: async () => {},
     isLoaded: () => true,
     supports: (spec, call) => (bugs.declineAll ? 'the planted backend declines every call' : referenceBackend.supports(spec, call)),
+    supportsBackward: () => true,
     prepare: async (spec, weights) => wrap(referenceBackend.prepareSync!(spec, weights), spec),
     prepareSync: (spec, weights) => wrap(referenceBackend.prepareSync!(spec, weights), spec),
   };
@@ -146,6 +154,21 @@ describe('the kit catches each planted-bug class, pointing at it', () => {
     expect(failed[0].detail).toMatch(
       /^forward: output at \[\d+, \d+, 66\] of shape \[17, 3, 67\]: .* 51 of 3417 elements out of tolerance .*\(case: B=17 T=3 D=4 H=67 seed=2\)$/,
     );
+  });
+
+  it('a float32 backward off by 0.1% in dKernel: the float32 gradient cases fail it, naming backward and the element', async () => {
+    const off = (g: GruGradients): GruGradients => ({ ...g, dKernel: g.dKernel.map((v) => v * 1.001) });
+    const only = ['grad_f32_defaults_seq', 'grad_f32_cell'];
+    const { report, failed } = await run(planted('planted-backward', { backward: off }), { only, contractChecks: false, sweep: false });
+    expect(report.passed).toBe(2); // the forward halves
+    expect(failed.map((r) => r.name)).toEqual(['grad_f32_cell:grads', 'grad_f32_defaults_seq:grads']);
+    expect(failure(failed, 'grad_f32_defaults_seq:grads')).toMatch(
+      /^backward: d\/dkernel at \[\d+, \d+\] of shape \[4, 15\]: .* elements out of tolerance \(atol 0\.00002, rtol 0\.00002; .*\(case: units=5, .*dtype float32\)$/,
+    );
+    // The control: the reference backend's own float32 backward passes them.
+    const ok = await run(planted('planted-backward-none', {}), { only, contractChecks: false, sweep: false });
+    expect(ok.failed).toEqual([]);
+    expect(ok.report.passed).toBe(4);
   });
 
   it('results of the wrong typed-array type, wrong length or a missing lastState: core names the field', async () => {
