@@ -1187,6 +1187,122 @@ def replay(args):
 
 
 # ---------------------------------------------------------------------------
+# --random N: seeded draws over the argument space (issue 13).
+# ---------------------------------------------------------------------------
+
+RANDOM_ACTIVATIONS = ["tanh", "sigmoid", "relu", "linear", "hard_sigmoid", "elu", "selu", "gelu",
+                      "silu", "swish", "softsign", "softmax", "log_softmax", "sparsemax"]
+RANDOM_MASKS = [None, None, "right_pad", "left_pad", "holes", "all_false_row", "first_masked"]
+# A float32 draw is kept only when Keras's float32 result is this far inside the float32
+# tolerance of its float64 result (on the same float32-valued data), elementwise: what a
+# float32 backend may be held to without inheriting float32's own error.
+RANDOM_KEEP_FRACTION = 0.25
+FLOAT32_ATOL, FLOAT32_RTOL = 5e-6, 1e-5
+
+
+def random_spec(rng, name):
+    """One seeded draw: every activation as either activation (glu where Keras runs it),
+    masks of every kind, initial states incl. one-row ones, dropout with Keras's drawn masks,
+    float32 and float64, weights and inputs large enough to saturate, unroll,
+    zero_output_for_mask, go_backwards, return_sequences/return_state."""
+    units = int(rng.integers(1, 7))
+    batch = int(rng.integers(1, 5))
+    timesteps = int(rng.integers(1, 8))
+    features = int(rng.integers(1, 5))
+    acts = RANDOM_ACTIVATIONS + (["glu"] if units == 2 else [])
+    kw = {
+        "activation": str(rng.choice(acts)),
+        "recurrent_activation": str(rng.choice(acts)),
+        "use_bias": bool(rng.random() < 0.8),
+        "reset_after": bool(rng.random() < 0.6),
+        "go_backwards": bool(rng.random() < 0.3),
+        "unroll": bool(rng.random() < 0.2),
+        "zero_output_for_mask": bool(rng.random() < 0.3),
+    }
+    mask = rng.choice(RANDOM_MASKS)
+    if mask in ("all_false_row",) and batch < 2:
+        mask = "holes"
+    training = bool(rng.random() < 0.3)
+    if training:
+        kw["dropout"] = float(rng.choice([0.0, 0.2, 0.5]))
+        kw["recurrent_dropout"] = float(rng.choice([0.0, 0.3]))
+    initial_state = bool(rng.random() < 0.4)
+    rows = 1 if initial_state and rng.random() < 0.3 else None
+    return G(name, f"Random configuration {name} (generate_cases.py --random).",
+             (batch, timesteps, features), units,
+             seq=bool(rng.random() < 0.6), state=bool(rng.random() < 0.4),
+             mask=None if mask is None else str(mask), initial_state=initial_state,
+             initial_state_rows=rows, training=training,
+             weight_scale=float(rng.choice([0.5, 0.5, 2.0, 6.0])),
+             input_scale=float(rng.choice([1.0, 1.0, 4.0])),
+             dtype="float64" if rng.random() < 0.25 else "float32", **kw)
+
+
+def float64_of_case(case, helpers):
+    """Keras's float64 outputs on a float32 case's data widened exactly, with the same
+    dropout masks (true-float64 helper)."""
+    f64 = lambda t: None if t is None else from_T(t, np.float64)  # noqa: E731
+    masks = lambda m: None if m is None else ([f64(x) for x in m] if isinstance(m, list) else f64(m))  # noqa: E731
+    w = case["weights"]
+    job = {"layer": case["layer"], "config": case["config"], "dtype": "float64",
+           "weights": [f64(w[k]) for k in ("kernel", "recurrent_kernel", "bias") if k in w],
+           "inputs": f64(case["inputs"]), "mask": mask_from_T(case["mask"]),
+           "initial_state": None if case["initial_state"] is None else [f64(t) for t in case["initial_state"]],
+           "training": case["training"], "op": "forward"}
+    if case["training"]:
+        job["dropout_masks"] = (masks(case.get("dropout_mask")), masks(case.get("recurrent_dropout_mask")))
+    return helpers["true_f64"].run(job)
+
+
+def well_inside_tolerance(case, ref):
+    """The worst elementwise |f32 - f64| / (atol + rtol |f64|) over the outputs."""
+    worst = 0.0
+    for got, want in zip(case["outputs"], ref):
+        g = np.array(got["data"], dtype=np.float64)
+        w = np.asarray(want, dtype=np.float64).reshape(-1)
+        worst = max(worst, float(np.max(np.abs(g - w) / (FLOAT32_ATOL + FLOAT32_RTOL * np.abs(w)), initial=0.0)))
+    return worst
+
+
+def generate_random(args):
+    """Draws until `--random N` configurations are kept (at most 4N draws); writes
+    random_<seed>_<i>.json and prints what was dropped and why."""
+    import_keras("numpy")
+    meta = {"keras_version": keras.__version__,
+            "keras_commit": args.keras_commit or KERAS_COMMITS.get(keras.__version__, "unknown"),
+            "set": "random", "base_seed": args.seed}
+    helpers = {"true_f64": Helper("true_f64")}
+    rng = np.random.default_rng([args.seed, zlib.crc32(b"random")])
+    os.makedirs(args.out, exist_ok=True)
+    kept, dropped = 0, []
+    try:
+        for i in range(4 * args.random):
+            if kept == args.random:
+                break
+            spec = random_spec(rng, f"random_{args.seed}_{i:03d}")
+            try:
+                case = generate_case(spec, {}, meta, helpers, lambda msg: dropped.append(msg))
+            except Exception as exc:  # a draw Keras refuses, or NaN/Inf outputs
+                dropped.append(f"{spec.name}: {type(exc).__name__}: {str(exc).splitlines()[0][:160]}")
+                continue
+            if spec.dtype == "float32":
+                ratio = well_inside_tolerance(case, float64_of_case(case, helpers))
+                if not ratio <= RANDOM_KEEP_FRACTION:
+                    dropped.append(f"{spec.name}: float32 is {ratio:.2f}x the tolerance from float64")
+                    continue
+                case["float32_vs_float64_tolerance_ratio"] = ratio
+            case["random_seed"] = args.seed
+            dump_case(case, os.path.join(args.out, f"{spec.name}.json"))
+            kept += 1
+            print(f"{spec.name} kept: {spec.dtype} {spec.kwargs}", flush=True)
+    finally:
+        helpers["true_f64"].close()
+    print(f"{kept} random configurations kept (seed {args.seed}) -> {args.out}; {len(dropped)} dropped:",
+          *dropped, sep="\n  ")
+    return 0 if kept == args.random else 1
+
+
+# ---------------------------------------------------------------------------
 
 
 def main(argv=None):
@@ -1201,6 +1317,8 @@ def main(argv=None):
     p.add_argument("--keras-commit", help="git commit of the installed Keras release")
     p.add_argument("--no-tensorflow", action="store_true",
                    help="skip the TensorFlow autodiff check of the FD gradients")
+    p.add_argument("--random", type=int, metavar="N",
+                   help="write N seeded random configurations (with --seed and --out) instead of the table")
     p.add_argument("--helper", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.helper:
@@ -1217,6 +1335,8 @@ def main(argv=None):
         return replay(args)
     if not args.out:
         p.error("--out is required (or --list / --replay)")
+    if args.random:
+        return generate_random(args)
     return generate(args)
 
 
