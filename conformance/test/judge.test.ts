@@ -32,9 +32,9 @@ describe('tolerance', () => {
 });
 
 describe('case loading', () => {
-  it('sorts the shipped directory into 97 cases, error entries and config cases', () => {
+  it('sorts the shipped directory into 104 cases, error entries and config cases', () => {
     const files = loadCaseFiles(bundledCasesDir());
-    expect(files.cases).toHaveLength(97);
+    expect(files.cases).toHaveLength(104);
     expect(files.errorEntries.length).toBe(56);
     expect(files.configCases.length).toBe(9);
     expect(files.refused).toEqual([]);
