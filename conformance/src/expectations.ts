@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import type { Expectations } from './expectations-types.js';
+import { resolvePackageFrom } from './resolve-package.js';
 
 export type { Expectations, ExpectationGroup } from './expectations-types.js';
 
@@ -36,8 +37,18 @@ export function loadExpectations(path: string): Expectations {
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** The expectations shipped with this package for a known backend, or empty ones. */
+/** The file a backend package keeps its expectations in, at its root. */
+export const EXPECTATIONS_FILE = 'conformance.expectations.json';
+
+/**
+ * A known backend's expectations: those beside the backend, in `@gru/<name>`'s
+ * conformance.expectations.json as the current directory sees the package (the project that
+ * depends on it, or the package itself when run inside it); else the ones shipped here
+ * (the reference backend's); else none.
+ */
 export function bundledExpectations(backendName: string): Expectations {
+  const { root } = resolvePackageFrom(`@gru/${backendName}`, process.cwd());
+  if (root && existsSync(join(root, EXPECTATIONS_FILE))) return loadExpectations(join(root, EXPECTATIONS_FILE));
   const path = join(here, '..', 'expectations', `${backendName}.json`);
   return existsSync(path) ? loadExpectations(path) : {};
 }

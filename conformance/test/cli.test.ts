@@ -133,6 +133,14 @@ describe('gru-conformance CLI', () => {
     expect(r.status).toBe(0);
   });
 
+  it("finds a backend's expectations beside it, in its package's conformance.expectations.json (--strict accepts its listed gaps)", () => {
+    const r = run(['--backend', 'cpu', '--only', 'f64_cell,defaults_last', '--strict'], {}, join(repo, 'packages', 'cpu'));
+    expect(r.stdout).toMatch(/^UNSUP f64_cell the cpu backend computes in float32 only/m);
+    expect(r.stdout).not.toMatch(/--strict refuses/);
+    expect(lastLine(r.stdout)).toBe(counts(1, 0, 0, 1));
+    expect(r.status).toBe(0);
+  });
+
   it('resolves --backend wasm through node_modules of the current directory (a project depending on @gru/wasm)', () => {
     const project = mkdtempSync(join(tmpdir(), 'gru-project-'));
     mkdirSync(join(project, 'node_modules', '@gru'), { recursive: true });

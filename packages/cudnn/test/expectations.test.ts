@@ -6,13 +6,13 @@ import { describe, expect, it } from 'vitest';
 import { cudnnSupports, cudnnSupportsSpec } from '../src/support.js';
 
 /**
- * conformance/expectations/cudnn.json lists every reference case the cuDNN backend declines,
+ * conformance.expectations.json (beside the backend) lists every reference case the cuDNN backend declines,
  * with its reason. It is derived, not hand-written: each case is planned against a probe that
  * has the backend's real supports()/supportsBackward() but stops where the GPU would start.
  * `pnpm run expectations` rewrites the file; this test fails when it is out of date.
  */
 
-const FILE = fileURLToPath(new URL('../../../conformance/expectations/cudnn.json', import.meta.url));
+const FILE = fileURLToPath(new URL('../conformance.expectations.json', import.meta.url));
 const REACHED_GPU = 'probe: the case reached prepare(), so cuDNN runs it';
 
 const probe: GruBackend = {
@@ -47,7 +47,7 @@ async function derive(): Promise<{ unsupported: { reason: string; cases: string[
   return { unsupported: sorted, runnable };
 }
 
-describe('conformance/expectations/cudnn.json', () => {
+describe('conformance.expectations.json', () => {
   it('lists exactly the cases supports() declines, with its reasons', async () => {
     const { unsupported, runnable } = await derive();
     const want = { backend: 'cudnn', unsupported, failing: [] };

@@ -18,7 +18,7 @@ import { maxAbsDiff, rng } from './helpers.js';
  */
 
 const fake = buildFakeGpu();
-const expectations = fileURLToPath(new URL('../../../conformance/expectations/cudnn.json', import.meta.url));
+const expectations = fileURLToPath(new URL('../conformance.expectations.json', import.meta.url));
 
 const envKeys = ['FAKE_CUDA_NO_DEVICE', 'FAKE_CUDA_DRIVER_VERSION', 'FAKE_CUDNN_VERSION'];
 afterEach(() => {

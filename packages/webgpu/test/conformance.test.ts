@@ -14,7 +14,7 @@ const stepwise = createWebGpuBackend({ name: 'webgpu-stepwise', priority: -1, re
 registerBackend(stepwise);
 describeConformance(stepwise, {
   strict: true,
-  expectations: fileURLToPath(new URL('../../../conformance/expectations/webgpu.json', import.meta.url)),
+  expectations: fileURLToPath(new URL('../conformance.expectations.json', import.meta.url)),
   // Config and error checks do not involve a backend; the run above has them.
   coreChecks: false,
 });
