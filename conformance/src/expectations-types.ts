@@ -19,14 +19,17 @@ export interface Expectations {
   failing?: ExpectationGroup[] | Record<string, string>;
 }
 
-/** The reason `name` is listed under `key`, if it is. */
-export function listedReason(expectations: Expectations, key: 'unsupported' | 'failing', name: string): string | undefined {
+/** How `name` is listed under `key`: the reason, and whether by exact name (else by `match`). */
+export function listing(expectations: Expectations, key: 'unsupported' | 'failing', name: string): { reason: string; exact: boolean } | undefined {
   const table = expectations[key];
   if (!table) return undefined;
-  if (!Array.isArray(table)) return Object.hasOwn(table, name) ? table[name] : undefined;
-  for (const g of table) {
-    if (g.cases?.includes(name)) return g.reason;
-    if (g.match !== undefined && new RegExp(g.match).test(name)) return g.reason;
-  }
+  if (!Array.isArray(table)) return Object.hasOwn(table, name) ? { reason: table[name], exact: true } : undefined;
+  for (const g of table) if (g.cases?.includes(name)) return { reason: g.reason, exact: true };
+  for (const g of table) if (g.match !== undefined && new RegExp(g.match).test(name)) return { reason: g.reason, exact: false };
   return undefined;
+}
+
+/** The reason `name` is listed under `key`, if it is. */
+export function listedReason(expectations: Expectations, key: 'unsupported' | 'failing', name: string): string | undefined {
+  return listing(expectations, key, name)?.reason;
 }
