@@ -306,6 +306,16 @@ def case_table():
         G("grad_rec_softmax", "FD gradients: recurrent_activation=softmax (per gate), return_sequences.", (2, 3, 2), 3, recurrent_activation="softmax", dtype="float64", grads=True),
         G("grad_glu_units2", "FD gradients: activation=glu and recurrent_activation=glu at units=2 (half-width results broadcast), reset_after=False.", (2, 3, 2), 2, activation="glu", recurrent_activation="glu", reset_after=False, dtype="float64", grads=True),
         G("grad_unroll_mask", "FD gradients: unroll=True, holes mask, reset_after=False.", (2, 5, 2), 2, unroll=True, reset_after=False, mask="holes", dtype="float64", grads=True),
+        # float32 gradient cases (issue 13): float32 data; `grads` are float64 finite differences
+        # of the float64 layer on that data widened exactly (the true gradient a float32 backend
+        # approximates); Keras's own float32 autodiff error against them is recorded as evidence.
+        G("grad_f32_defaults_seq", "float32 gradients: defaults, return_sequences.", (3, 6, 4), 5, grads=True),
+        G("grad_f32_reset_before_init", "float32 gradients: reset_after=False, initial_state, return_sequences=False.", (2, 5, 3), 4, seq=False, reset_after=False, initial_state=True, grads=True),
+        G("grad_f32_mask_backwards", "float32 gradients: right-pad mask, go_backwards, initial_state.", (3, 5, 2), 3, go_backwards=True, mask="right_pad", initial_state=True, grads=True),
+        G("grad_f32_nobias_state", "float32 gradients: use_bias=False, return_state (loss only on outputs[0]).", (2, 4, 3), 3, seq=False, state=True, use_bias=False, grads=True),
+        G("grad_f32_saturated", "float32 gradients: inputs scaled by 4 (saturated gates), reset_after=True.", (2, 5, 3), 4, input_scale=4.0, grads=True),
+        G("grad_f32_long", "float32 gradients over 16 steps (accumulation), return_sequences.", (2, 16, 2), 3, grads=True),
+        C("grad_f32_cell", "float32 gradients: GRUCell single step.", (3, 4), 3, grads=True),
         # Large / long (float32 with a true-float64 reference).
         G("large_seq", "Large: batch 8, timesteps 50, features 32, units 64, return_sequences; includes the float64 Keras output for the same (float32-valued) data to calibrate tolerances.", (8, 50, 32), 64, state=True, weight_scale=0.25, float64_reference=True),
         G("long_seq", "Long: timesteps 200, units 16, return_sequences; float64 reference included (accumulated error check).", (4, 200, 6), 16, float64_reference=True),
@@ -591,8 +601,9 @@ def job_forward(job):
 def job_fd_grads(job):
     """Central finite differences of L = sum(outputs[0] * cotangent) w.r.t.
     inputs, initial_state and each weight, at h and h/2 (the difference
-    between the two is recorded as an accuracy estimate)."""
-    layer = job_layer(job)
+    between the two is recorded as an accuracy estimate).  A job with
+    dtype float64 (widened float32 data) differentiates the float64 layer."""
+    layer = job_layer(job, job.get("dtype"))
     kind, C_ = job["layer"], job["cotangent"]
     x = job["inputs"].copy()
     h0 = None if job["initial_state"] is None else [job["initial_state"][0].copy()]
@@ -655,7 +666,40 @@ def job_autodiff(job):
     return {n: np.asarray(g) for n, g in zip(names, grads)}
 
 
-JOBS = {"forward": job_forward, "fd_grads": job_fd_grads, "autodiff": job_autodiff}
+def job_autodiff_jax(job):
+    """Keras's own autodiff on the JAX backend (jax.grad through
+    `stateless_call`) of the same loss, in the layer's dtype: the float32
+    evidence for the float32 gradient tolerance (JAX is what CI installs)."""
+    import jax
+    import jax.numpy as jnp
+
+    layer = job_layer(job)
+    kind = job["layer"]
+    trainable = [v.value for v in layer.trainable_variables]
+    fixed = [v.value for v in layer.non_trainable_variables]
+    cot = jnp.asarray(job["cotangent"])
+    mask = None if job["mask"] is None else jnp.asarray(job["mask"])
+
+    def loss(x, h0, weights):
+        if kind == "GRUCell":
+            out, _ = layer.stateless_call(weights, fixed, x, [h0], training=False)
+        else:
+            extra = {} if h0 is None else {"initial_state": [h0]}
+            out, _ = layer.stateless_call(weights, fixed, x, mask=mask, training=False, **extra)
+        out0 = out[0] if isinstance(out, (list, tuple)) else out
+        return jnp.sum(out0 * cot)
+
+    h0 = None if job["initial_state"] is None else jnp.asarray(job["initial_state"][0])
+    gx, gh, gw = jax.grad(loss, argnums=(0, 1, 2))(jnp.asarray(job["inputs"]), h0, trainable)
+    out = {"inputs": np.asarray(gx)}
+    if h0 is not None:
+        out["initial_state"] = np.asarray(gh)
+    for n, g in zip(["kernel", "recurrent_kernel", "bias"], gw):
+        out[n] = np.asarray(g)
+    return out
+
+
+JOBS = {"forward": job_forward, "fd_grads": job_fd_grads, "autodiff": job_autodiff, "autodiff_jax": job_autodiff_jax}
 
 
 def helper_main(mode):
@@ -665,6 +709,8 @@ def helper_main(mode):
     os.dup2(2, 1)
     if mode == "true_f64":
         import_keras("numpy", true_float64=True)
+    elif mode == "jax":
+        import_keras("jax")
     elif mode == "tensorflow":
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
@@ -910,6 +956,8 @@ def generate_case(spec, table, meta, helpers, warn):
 
 def gradient_block(spec, config, weights, data, helpers, meta, warn):
     job = job_for(spec, config, weights, data, cotangent=data["cotangent"], h=FD_STEP)
+    if spec.dtype == "float32":
+        return float32_gradient_block(job, meta, helpers, spec)
     fd = helpers["true_f64"].run(dict(job, op="fd_grads"))
     g = {
         "method": grads_method(meta["keras_version"]),
@@ -925,6 +973,33 @@ def gradient_block(spec, config, weights, data, helpers, meta, warn):
     else:
         warn(f"{spec.name}: TensorFlow helper not used (not installed or --no-tensorflow), "
              "grads.tensorflow_autodiff_vs_fd_max_abs_diff left out")
+    return g
+
+
+def float32_gradient_block(job, meta, helpers, spec):
+    """A float32 case's gradients: float64 central differences of the float64
+    layer on the float32 data widened exactly (what every float32 backend's
+    backward approximates), plus the evidence for the float32 tolerance: how
+    far Keras's own float32 autodiff (TensorFlow backend, float32 layer) is
+    from them, absolutely and relative to each gradient's largest magnitude."""
+    wide = widened_job(job)
+    wide["cotangent"] = job["cotangent"].astype(np.float64)
+    fd = helpers["true_f64"].run(dict(wide, op="fd_grads"))
+    g = {
+        "method": grads_method(meta["keras_version"]) + ", on the float32 data widened exactly",
+        "loss": "L = sum(outputs[0] * cotangent)",
+        "h": FD_STEP,
+        "fd_halving_max_abs_diff": fd["halving"],
+    }
+    g.update({k: T(v) for k, v in fd["grads"].items()})
+    ad = helpers["jax"].run(dict(job, op="autodiff_jax"))
+    g["keras_float32_autodiff_backend"] = "jax"
+    g["keras_float32_autodiff_vs_fd_max_abs_diff"] = {
+        k: float(np.max(np.abs(ad[k].astype(np.float64) - fd["grads"][k]))) for k in fd["grads"]}
+    g["keras_float32_autodiff_vs_fd_max_rel_diff"] = {
+        k: float(np.max(np.abs(ad[k].astype(np.float64) - fd["grads"][k]))
+                 / max(1e-30, float(np.max(np.abs(fd["grads"][k])))))
+        for k in fd["grads"]}
     return g
 
 
@@ -973,7 +1048,7 @@ def generate(args):
         print(f"WARNING: {msg}", file=sys.stderr)
 
     use_tf = not args.no_tensorflow and tensorflow_available()
-    helpers = {"true_f64": Helper("true_f64"),
+    helpers = {"true_f64": Helper("true_f64"), "jax": Helper("jax"),
                "tensorflow": Helper("tensorflow") if use_tf else None}
     os.makedirs(args.out, exist_ok=True)
     entries, timings = [], {}
@@ -1112,6 +1187,122 @@ def replay(args):
 
 
 # ---------------------------------------------------------------------------
+# --random N: seeded draws over the argument space (issue 13).
+# ---------------------------------------------------------------------------
+
+RANDOM_ACTIVATIONS = ["tanh", "sigmoid", "relu", "linear", "hard_sigmoid", "elu", "selu", "gelu",
+                      "silu", "swish", "softsign", "softmax", "log_softmax", "sparsemax"]
+RANDOM_MASKS = [None, None, "right_pad", "left_pad", "holes", "all_false_row", "first_masked"]
+# A float32 draw is kept only when Keras's float32 result is this far inside the float32
+# tolerance of its float64 result (on the same float32-valued data), elementwise: what a
+# float32 backend may be held to without inheriting float32's own error.
+RANDOM_KEEP_FRACTION = 0.25
+FLOAT32_ATOL, FLOAT32_RTOL = 5e-6, 1e-5
+
+
+def random_spec(rng, name):
+    """One seeded draw: every activation as either activation (glu where Keras runs it),
+    masks of every kind, initial states incl. one-row ones, dropout with Keras's drawn masks,
+    float32 and float64, weights and inputs large enough to saturate, unroll,
+    zero_output_for_mask, go_backwards, return_sequences/return_state."""
+    units = int(rng.integers(1, 7))
+    batch = int(rng.integers(1, 5))
+    timesteps = int(rng.integers(1, 8))
+    features = int(rng.integers(1, 5))
+    acts = RANDOM_ACTIVATIONS + (["glu"] if units == 2 else [])
+    kw = {
+        "activation": str(rng.choice(acts)),
+        "recurrent_activation": str(rng.choice(acts)),
+        "use_bias": bool(rng.random() < 0.8),
+        "reset_after": bool(rng.random() < 0.6),
+        "go_backwards": bool(rng.random() < 0.3),
+        "unroll": bool(rng.random() < 0.2),
+        "zero_output_for_mask": bool(rng.random() < 0.3),
+    }
+    mask = rng.choice(RANDOM_MASKS)
+    if mask in ("all_false_row",) and batch < 2:
+        mask = "holes"
+    training = bool(rng.random() < 0.3)
+    if training:
+        kw["dropout"] = float(rng.choice([0.0, 0.2, 0.5]))
+        kw["recurrent_dropout"] = float(rng.choice([0.0, 0.3]))
+    initial_state = bool(rng.random() < 0.4)
+    rows = 1 if initial_state and rng.random() < 0.3 else None
+    return G(name, f"Random configuration {name} (generate_cases.py --random).",
+             (batch, timesteps, features), units,
+             seq=bool(rng.random() < 0.6), state=bool(rng.random() < 0.4),
+             mask=None if mask is None else str(mask), initial_state=initial_state,
+             initial_state_rows=rows, training=training,
+             weight_scale=float(rng.choice([0.5, 0.5, 2.0, 6.0])),
+             input_scale=float(rng.choice([1.0, 1.0, 4.0])),
+             dtype="float64" if rng.random() < 0.25 else "float32", **kw)
+
+
+def float64_of_case(case, helpers):
+    """Keras's float64 outputs on a float32 case's data widened exactly, with the same
+    dropout masks (true-float64 helper)."""
+    f64 = lambda t: None if t is None else from_T(t, np.float64)  # noqa: E731
+    masks = lambda m: None if m is None else ([f64(x) for x in m] if isinstance(m, list) else f64(m))  # noqa: E731
+    w = case["weights"]
+    job = {"layer": case["layer"], "config": case["config"], "dtype": "float64",
+           "weights": [f64(w[k]) for k in ("kernel", "recurrent_kernel", "bias") if k in w],
+           "inputs": f64(case["inputs"]), "mask": mask_from_T(case["mask"]),
+           "initial_state": None if case["initial_state"] is None else [f64(t) for t in case["initial_state"]],
+           "training": case["training"], "op": "forward"}
+    if case["training"]:
+        job["dropout_masks"] = (masks(case.get("dropout_mask")), masks(case.get("recurrent_dropout_mask")))
+    return helpers["true_f64"].run(job)
+
+
+def well_inside_tolerance(case, ref):
+    """The worst elementwise |f32 - f64| / (atol + rtol |f64|) over the outputs."""
+    worst = 0.0
+    for got, want in zip(case["outputs"], ref):
+        g = np.array(got["data"], dtype=np.float64)
+        w = np.asarray(want, dtype=np.float64).reshape(-1)
+        worst = max(worst, float(np.max(np.abs(g - w) / (FLOAT32_ATOL + FLOAT32_RTOL * np.abs(w)), initial=0.0)))
+    return worst
+
+
+def generate_random(args):
+    """Draws until `--random N` configurations are kept (at most 4N draws); writes
+    random_<seed>_<i>.json and prints what was dropped and why."""
+    import_keras("numpy")
+    meta = {"keras_version": keras.__version__,
+            "keras_commit": args.keras_commit or KERAS_COMMITS.get(keras.__version__, "unknown"),
+            "set": "random", "base_seed": args.seed}
+    helpers = {"true_f64": Helper("true_f64")}
+    rng = np.random.default_rng([args.seed, zlib.crc32(b"random")])
+    os.makedirs(args.out, exist_ok=True)
+    kept, dropped = 0, []
+    try:
+        for i in range(4 * args.random):
+            if kept == args.random:
+                break
+            spec = random_spec(rng, f"random_{args.seed}_{i:03d}")
+            try:
+                case = generate_case(spec, {}, meta, helpers, lambda msg: dropped.append(msg))
+            except Exception as exc:  # a draw Keras refuses, or NaN/Inf outputs
+                dropped.append(f"{spec.name}: {type(exc).__name__}: {str(exc).splitlines()[0][:160]}")
+                continue
+            if spec.dtype == "float32":
+                ratio = well_inside_tolerance(case, float64_of_case(case, helpers))
+                if not ratio <= RANDOM_KEEP_FRACTION:
+                    dropped.append(f"{spec.name}: float32 is {ratio:.2f}x the tolerance from float64")
+                    continue
+                case["float32_vs_float64_tolerance_ratio"] = ratio
+            case["random_seed"] = args.seed
+            dump_case(case, os.path.join(args.out, f"{spec.name}.json"))
+            kept += 1
+            print(f"{spec.name} kept: {spec.dtype} {spec.kwargs}", flush=True)
+    finally:
+        helpers["true_f64"].close()
+    print(f"{kept} random configurations kept (seed {args.seed}) -> {args.out}; {len(dropped)} dropped:",
+          *dropped, sep="\n  ")
+    return 0 if kept == args.random else 1
+
+
+# ---------------------------------------------------------------------------
 
 
 def main(argv=None):
@@ -1126,6 +1317,8 @@ def main(argv=None):
     p.add_argument("--keras-commit", help="git commit of the installed Keras release")
     p.add_argument("--no-tensorflow", action="store_true",
                    help="skip the TensorFlow autodiff check of the FD gradients")
+    p.add_argument("--random", type=int, metavar="N",
+                   help="write N seeded random configurations (with --seed and --out) instead of the table")
     p.add_argument("--helper", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.helper:
@@ -1142,6 +1335,8 @@ def main(argv=None):
         return replay(args)
     if not args.out:
         p.error("--out is required (or --list / --replay)")
+    if args.random:
+        return generate_random(args)
     return generate(args)
 
 

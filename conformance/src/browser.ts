@@ -6,6 +6,7 @@
 export { runForwardCase, caseTolerance, type CaseOutcome, type CaseStatus } from './run-case.js';
 export { runGradientCase } from './run-gradient-case.js';
 export { judge, type ResultStatus } from './judge.js';
-export { compareArrays, sameShape, TOLERANCES, type Tolerance, type Comparison } from './tolerance.js';
+export { sameShape } from './tolerance.js';
+export * from './testing/index.js';
 export type { Expectations } from './expectations-types.js';
 export type { CaseJson, TensorJson, StepJson } from './format.js';

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { formatResult, formatSummary } from './report.js';
 import { runConformance } from './runner.js';
 
-const USAGE = `Usage: gru-conformance --backend <name|module> [--cases <dir>] [--json <file>] [--expectations <file>] [--only a,b] [--quiet]
+const USAGE = `Usage: gru-conformance --backend <name|module> [--cases <dir>] [--json <file>] [--expectations <file>] [--only a,b] [--strict] [--quiet]
 
   --backend       a registered backend name (reference, cpu, wasm, webgpu, cudnn: imports @gru/<name>),
                   or a module path/package exporting \`backend\` (or a default export); package names
@@ -11,9 +11,12 @@ const USAGE = `Usage: gru-conformance --backend <name|module> [--cases <dir>] [-
   --json          also write the full report as JSON
   --expectations  the backend's expectations file (default: the one shipped for a known backend)
   --only          run only these case names (comma-separated)
+  --strict        also fail when no backend case ran (only core-only checks passed) and on every skip
+                  the expectations do not list (what CI runs)
   --quiet         print only failures and the summary
 
-Exit codes: 0 every case passed or was declined with a reason; 1 a case failed, or no case ran;
+Exit codes: 0 every case passed or was declined with a reason; 1 a case failed, no case ran, or
+(--strict) no backend case ran or a skip is not in the expectations;
 2 a usage error; 3 the backend could not be loaded here (the reason is printed once).`;
 
 function parseArgs(argv: string[]): Record<string, string | boolean> {
@@ -22,14 +25,14 @@ function parseArgs(argv: string[]): Record<string, string | boolean> {
     const arg = argv[i];
     if (!arg.startsWith('--')) throw new Error(`Unexpected argument '${arg}'.\n${USAGE}`);
     const [key, inline] = arg.slice(2).split('=', 2);
-    if (key === 'quiet' || key === 'help') out[key] = true;
+    if (key === 'quiet' || key === 'help' || key === 'strict') out[key] = true;
     else {
       const value = inline ?? argv[++i];
       if (value === undefined || value.startsWith('--')) throw new Error(`Option --${key} needs a value.\n${USAGE}`);
       out[key] = value;
     }
   }
-  const known = ['backend', 'cases', 'json', 'expectations', 'only', 'quiet', 'help'];
+  const known = ['backend', 'cases', 'json', 'expectations', 'only', 'quiet', 'help', 'strict'];
   const unknown = Object.keys(out).filter((k) => !known.includes(k));
   if (unknown.length) throw new Error(`Unknown option(s): ${unknown.map((k) => `--${k}`).join(', ')}.\n${USAGE}`);
   return out;
@@ -51,6 +54,7 @@ export async function main(argv: string[]): Promise<number> {
     casesDir: typeof args.cases === 'string' ? args.cases : undefined,
     expectations: typeof args.expectations === 'string' ? args.expectations : undefined,
     only: typeof args.only === 'string' ? args.only.split(',').map((s) => s.trim()) : undefined,
+    strict: args.strict === true,
     onResult: (r) => {
       if (!quiet || r.status === 'failed') console.log(formatResult(r));
     },
@@ -59,5 +63,5 @@ export async function main(argv: string[]): Promise<number> {
   if (typeof args.json === 'string') writeFileSync(args.json, JSON.stringify(report, null, 2));
   console.log(formatSummary(report));
   if (report.unavailable !== undefined) return EXIT_UNAVAILABLE;
-  return report.failed > 0 || report.results.length === 0 ? 1 : 0;
+  return report.failed > 0 || report.results.length === 0 || (report.strictProblems?.length ?? 0) > 0 ? 1 : 0;
 }

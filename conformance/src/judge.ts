@@ -1,12 +1,17 @@
-import type { Expectations } from './expectations-types.js';
+import { listedReason, listing, type Expectations } from './expectations-types.js';
 import type { CaseOutcome } from './run-case.js';
 
 export type ResultStatus = 'passed' | 'failed' | 'unsupported' | 'expected-failure';
 
 /** Applies the expectations to an outcome: declared gaps are skipped, and passing declared gaps are flagged. */
 export function judge(name: string, outcome: CaseOutcome, expectations: Expectations): { status: ResultStatus; detail?: string } {
-  const unsupported = expectations.unsupported?.[name];
-  const failing = expectations.failing?.[name];
+  const u = listing(expectations, 'unsupported', name);
+  const f = listing(expectations, 'failing', name);
+  // A check that passes though a `match` pattern covers it is simply passed; listed by exact
+  // name, it is an unexpected pass (the list must shrink).
+  if (outcome.status === 'passed' && !u?.exact && !f?.exact) return { status: 'passed', detail: outcome.detail };
+  const unsupported = u?.reason;
+  const failing = f?.reason;
   if (outcome.status === 'passed' && (unsupported || failing)) {
     return {
       status: 'failed',
@@ -20,4 +25,9 @@ export function judge(name: string, outcome: CaseOutcome, expectations: Expectat
     return { status: 'unsupported', detail: `${outcome.detail} (declared by the backend, not listed in its expectations)` };
   }
   return { status: outcome.status, detail: outcome.detail };
+}
+
+/** Whether the expectations list `name` (as unsupported or failing). */
+export function isListed(name: string, expectations: Expectations): boolean {
+  return listedReason(expectations, 'unsupported', name) !== undefined || listedReason(expectations, 'failing', name) !== undefined;
 }

@@ -30,6 +30,15 @@ export function formatSummary(report: ConformanceReport): string {
   if (report.unavailable !== undefined) {
     lines.push(`Backend '${report.backend}' is unavailable here, so none of its ${report.notRun ?? 0} cases ran: ${report.unavailable}`);
   }
-  lines.push(`${report.passed} passed, ${report.failed} failed, ${report.skipped} skipped`);
+  if (report.strictProblems?.length) {
+    lines.push(`--strict refuses this run on '${report.backend}':`);
+    for (const p of report.strictProblems) lines.push(`  ${p}`);
+  }
+  // Core-only checks (config, error) run no backend code: counted apart, so a backend that
+  // declines everything cannot look like one that passes.
+  lines.push(
+    `backend checks: ${report.backendPassed} passed; core-only checks (no backend code): ${report.corePassed} passed; ` +
+      `${report.failed} failed, ${report.skipped} skipped`,
+  );
   return lines.join('\n');
 }

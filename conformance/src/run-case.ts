@@ -1,4 +1,4 @@
-import { GRU, GRUCell, UnsupportedCallError, type GruBackend, type Tensor, type TensorLike } from '@gru/core';
+import { checkForwardResult, GRU, GRUCell, UnsupportedCallError, type GruBackend, type Tensor, type TensorLike } from '@gru/core';
 import type { CaseJson, StepJson, TensorJson } from './format.js';
 import { compareArrays, sameShape, TOLERANCES, type Tolerance } from './tolerance.js';
 
@@ -28,7 +28,7 @@ function checkTensors(got: Tensor[], want: TensorJson[], tol: Tolerance, what: s
     if (!sameShape(g.shape, want[i].shape)) {
       throw new Mismatch(`${what}[${i}]: shape [${g.shape}], expected [${want[i].shape}]`);
     }
-    const cmp = compareArrays(g.data, want[i].data, tol);
+    const cmp = compareArrays(g.data, want[i].data, tol, want[i].shape);
     if (!cmp.ok) throw new Mismatch(`${what}[${i}] ${cmp.message}`);
     max = Math.max(max, cmp.maxAbsDiff);
   });
@@ -49,13 +49,44 @@ function maskOptions(c: CaseJson) {
   };
 }
 
+/** The case's options that shape the call, in one line, for failure messages. */
+export function caseOptionsLine(c: CaseJson): string {
+  const cfg = c.config;
+  const keys = [
+    'units',
+    'activation',
+    'recurrent_activation',
+    'use_bias',
+    'reset_after',
+    'return_sequences',
+    'return_state',
+    'go_backwards',
+    'stateful',
+    'unroll',
+    'time_major',
+    'dropout',
+    'recurrent_dropout',
+  ];
+  const parts = keys.filter((k) => cfg[k] !== undefined).map((k) => `${k}=${JSON.stringify(cfg[k])}`);
+  parts.push(`inputs [${c.inputs.shape.join(', ')}]`, `dtype ${c.dtype}`);
+  if (c.mask) parts.push('mask');
+  if (c.initial_state) parts.push(`initial_state [${c.initial_state[0]?.shape.join(', ')}]`);
+  if (c.training) parts.push('training');
+  return parts.join(', ');
+}
+
+/** Weights that differ from the case's everywhere, to prepare with before the real ones are set. */
+function otherWeights(c: CaseJson): TensorJson[] {
+  return weightList(c).map((w) => ({ shape: w.shape, data: w.data.map((v) => 0.1 - 0.5 * v) }));
+}
+
 async function runLayerCase(c: CaseJson, backend: GruBackend): Promise<CaseOutcome> {
   const layer = GRU.fromConfig(c.config);
   try {
     layer.setWeights(weightList(c));
     const tol = caseTolerance(c);
     if (c.steps) return await runStatefulSteps(layer, c.steps, backend, tol);
-    const result = await layer.forward(c.inputs, {
+    const options = {
       mask: c.mask ?? undefined,
       initialState: c.initial_state ?? undefined,
       training: c.training === true,
@@ -63,8 +94,25 @@ async function runLayerCase(c: CaseJson, backend: GruBackend): Promise<CaseOutco
       keepForBackward: false,
       backend: backend.name,
       ...maskOptions(c),
-    });
-    const maxAbsDiff = checkTensors(result.outputs, c.outputs, tol, 'outputs');
+    };
+    const result = await layer.forward(c.inputs, options);
+    let maxAbsDiff = checkTensors(result.outputs, c.outputs, tol, 'forward: outputs');
+    // A stateful layer's state moves with each call: the reruns below would not repeat the case.
+    if (c.config.stateful === true) return { status: 'passed', maxAbsDiff, ranOn: result.backend };
+    // PreparedGru.setWeights: prepared afresh with other weights, then given the case's through
+    // setWeights (an idle prepared layer is updated in place): a backend that ignores it keeps
+    // computing with the other weights.
+    layer.dispose();
+    layer.setWeights(otherWeights(c));
+    await layer.forward(c.inputs, options);
+    layer.setWeights(weightList(c));
+    const again = await layer.forward(c.inputs, options);
+    maxAbsDiff = Math.max(maxAbsDiff, checkTensors(again.outputs, c.outputs, tol, 'forward after PreparedGru.setWeights: outputs'));
+    if (backend.prepareSync) {
+      // Both paths are held to Keras, not just to each other.
+      const sync = layer.forwardSync(c.inputs, options);
+      maxAbsDiff = Math.max(maxAbsDiff, checkTensors(sync.outputs, c.outputs, tol, 'forwardSync: outputs'));
+    }
     return { status: 'passed', maxAbsDiff, ranOn: result.backend };
   } finally {
     layer.dispose();
@@ -133,7 +181,7 @@ async function runCellCase(c: CaseJson, backend: GruBackend): Promise<CaseOutcom
   if (supported !== true) return { status: 'unsupported', detail: supported };
   const prepared = await backend.prepare(spec, cell.gruWeights());
   try {
-    const out = await prepared.forward(request);
+    const out = checkForwardResult(backend.name, spec, request, await prepared.forward(request));
     const r = cell.stepResult(request, out.output, out.lastState);
     return { status: 'passed', maxAbsDiff: checkTensors([r.output, ...r.states], c.outputs, tol, 'outputs'), ranOn: backend.name };
   } finally {
@@ -151,7 +199,7 @@ export async function runForwardCase(c: CaseJson, backend: GruBackend): Promise<
     return outcome;
   } catch (err) {
     if (err instanceof UnsupportedCallError) return { status: 'unsupported', detail: err.reason };
-    if (err instanceof Mismatch) return { status: 'failed', detail: err.message };
-    return { status: 'failed', detail: `threw ${(err as Error).name}: ${(err as Error).message}` };
+    if (err instanceof Mismatch) return { status: 'failed', detail: `${err.message} (case: ${caseOptionsLine(c)})` };
+    return { status: 'failed', detail: `threw ${(err as Error).name}: ${(err as Error).message} (case: ${caseOptionsLine(c)})` };
   }
 }

@@ -1,7 +1,23 @@
-import { GRU, GRUCell, UnsupportedCallError, type GruBackend, type GruGradients, type Tensor, type TensorLike } from '@gru/core';
+import {
+  checkForwardResult,
+  checkGradients,
+  GRU,
+  GRUCell,
+  UnsupportedCallError,
+  type GruBackend,
+  type GruGradients,
+  type Tensor,
+  type TensorLike,
+} from '@gru/core';
 import type { CaseJson, TensorJson } from './format.js';
-import type { CaseOutcome } from './run-case.js';
-import { compareArrays, sameShape, TOLERANCES } from './tolerance.js';
+import { caseOptionsLine, type CaseOutcome } from './run-case.js';
+import { callInfoOf } from './testing/call-info.js';
+import { compareArrays, sameShape, TOLERANCES, type Tolerance } from './tolerance.js';
+
+/** float64 cases hold float64 finite differences; float32 cases Keras's own float32 autodiff. */
+export function gradientTolerance(c: CaseJson): Tolerance {
+  return c.dtype === 'float32' ? TOLERANCES.float32Gradients : TOLERANCES.gradients;
+}
 
 /** Keras's gradient names in a case file, and where each is in our gradients. */
 const GRAD_KEYS = ['inputs', 'initial_state', 'kernel', 'recurrent_kernel', 'bias'] as const;
@@ -37,11 +53,19 @@ async function cellGradients(c: CaseJson, backend: GruBackend): Promise<Record<s
   const states = (c.initial_state ?? cell.getInitialState(c.inputs.shape[0])) as TensorLike[];
   const request = { ...cell.stepRequest(c.inputs, states, { training: c.training === true }), keepForBackward: true };
   const spec = cell.spec();
+  // As the layer's selection would: a backend that declines the call is not sent it.
+  const supported = backend.supports(spec, {
+    ...callInfoOf(request, { training: c.training === true, backward: true }),
+    recurrentDropoutRate: cell.config.recurrentDropout,
+  });
+  if (supported !== true) throw new UnsupportedCallError(backend.name, supported);
   const prepared = await backend.prepare(spec, cell.gruWeights());
   try {
     const out = await prepared.forward(request);
+    checkForwardResult(backend.name, spec, request, out);
     if (!prepared.backward) throw new UnsupportedCallError(backend.name, 'its prepared layer has no backward()');
-    const g: GruGradients = await prepared.backward(out.saved, { dOutput: Float64Array.from((c.cotangent as TensorJson).data) });
+    const dOutput = (spec.dtype === 'float64' ? Float64Array : Float32Array).from((c.cotangent as TensorJson).data);
+    const g: GruGradients = checkGradients(backend.name, spec, request, await prepared.backward(out.saved, { dOutput }));
     const D = spec.inputDim;
     const H = spec.units;
     return {
@@ -70,20 +94,21 @@ export async function runGradientCase(c: CaseJson, backend: GruBackend): Promise
     if (canBackward !== true) return { status: 'unsupported', detail: `no gradients: ${canBackward}` };
     const got = c.layer === 'GRUCell' ? await cellGradients(c, backend) : await layerGradients(c, backend);
     const want = c.grads as Record<string, TensorJson | unknown>;
+    const tol = gradientTolerance(c);
     let max = 0;
     for (const key of GRAD_KEYS) {
       const w = want[key] as TensorJson | undefined;
       if (!w || typeof w !== 'object' || !('data' in w)) continue;
       const g = got[key];
-      if (!g) return { status: 'failed', detail: `no gradient for ${key}` };
-      if (!sameShape(g.shape, w.shape)) return { status: 'failed', detail: `d/d${key}: shape [${g.shape}], expected [${w.shape}]` };
-      const cmp = compareArrays(g.data, w.data, TOLERANCES.gradients);
-      if (!cmp.ok) return { status: 'failed', detail: `d/d${key} ${cmp.message}` };
+      if (!g) return { status: 'failed', detail: `backward: no gradient for ${key}` };
+      if (!sameShape(g.shape, w.shape)) return { status: 'failed', detail: `backward: d/d${key}: shape [${g.shape}], expected [${w.shape}]` };
+      const cmp = compareArrays(g.data, w.data, tol, w.shape);
+      if (!cmp.ok) return { status: 'failed', detail: `backward: d/d${key} ${cmp.message} (case: ${caseOptionsLine(c)})` };
       max = Math.max(max, cmp.maxAbsDiff);
     }
     return { status: 'passed', maxAbsDiff: max, ranOn: backend.name };
   } catch (err) {
     if (err instanceof UnsupportedCallError) return { status: 'unsupported', detail: err.reason };
-    return { status: 'failed', detail: `threw ${(err as Error).message}` };
+    return { status: 'failed', detail: `backward: threw ${(err as Error).message} (case: ${caseOptionsLine(c)})` };
   }
 }

@@ -6,9 +6,20 @@ import { loadCaseFiles, type CaseJson } from './format.js';
 import { runForwardCase, type CaseOutcome } from './run-case.js';
 import { runGradientCase } from './run-gradient-case.js';
 import { resolvePackageFrom } from './resolve-package.js';
-import { judge, type ResultStatus } from './judge.js';
+import { isListed, judge, type ResultStatus } from './judge.js';
+import { planAgainstReference, type SweepOptions } from './testing/against-reference.js';
+import { CONTRACT_CHECKS } from './testing/contract.js';
 
-export type CaseKind = 'forward' | 'gradient' | 'config' | 'error' | 'suite';
+/**
+ * `forward`, `gradient`: Keras's cases; `reference`: seeded random calls against the reference
+ * backend; `contract`: setWeights, fresh results, untouched inputs; `suite`: whole-run checks
+ * (memory). `config` and `error` are core-only checks: they involve no backend and are reported
+ * apart, so a backend that declines everything cannot pass on them.
+ */
+export type CaseKind = 'forward' | 'gradient' | 'reference' | 'contract' | 'config' | 'error' | 'suite';
+
+/** Kinds whose checks run no backend code. */
+export const CORE_ONLY_KINDS: readonly CaseKind[] = ['config', 'error'];
 
 export interface CaseResult {
   name: string;
@@ -30,6 +41,15 @@ export interface ConformanceOptions {
   coreChecks?: boolean;
   /** Called after each case. */
   onResult?: (result: CaseResult) => void;
+  /** The seeded random sweep against the reference backend (default sizes and variants); false to leave it out. */
+  sweep?: SweepOptions | false;
+  /** Also run the backend-contract checks (setWeights, fresh results, untouched inputs); default true. */
+  contractChecks?: boolean;
+  /**
+   * Fail the run when no backend case ran (only core-only checks or declines) and on every skip
+   * the expectations do not list. What CI runs.
+   */
+  strict?: boolean;
 }
 
 export interface ConformanceReport {
@@ -40,6 +60,12 @@ export interface ConformanceReport {
   failed: number;
   /** Unsupported and expected failures: never counted as passed. */
   skipped: number;
+  /** Backend checks (Keras cases, reference sweep, contract, suite) that ran and passed. */
+  backendPassed: number;
+  /** Core-only checks (config, error) that passed: no backend code ran in them. */
+  corePassed: number;
+  /** Under `strict`: why the run fails though no case failed (no backend case ran; unlisted skips). */
+  strictProblems?: string[];
   ignoredFiles: { file: string; reason: string }[];
   /**
    * Set when the backend could not be loaded here (no GPU, no addon...): the reason, once. No case
@@ -160,6 +186,14 @@ export function planConformance(
       });
     }
   }
+  if (options.contractChecks !== false) {
+    for (const check of CONTRACT_CHECKS.filter((c) => wanted(c.name))) planned.push({ name: check.name, kind: 'contract', run: () => check.run(backend) });
+  }
+  if (options.sweep !== false) {
+    for (const c of planAgainstReference(backend, options.sweep ?? {}).filter((c) => wanted(`reference:${c.name}`))) {
+      planned.push({ name: `reference:${c.name}`, kind: 'reference', run: c.run });
+    }
+  }
   const leakCandidates = files.cases.filter((c) => c.layer === 'GRU' && !c.steps && !c.grads && c.dtype === 'float32');
   if (leakCandidates.length && !options.only) {
     planned.push({ name: 'suite:no-leak', kind: 'suite', run: () => checkNoLeak(backend, leakCandidates) });
@@ -217,7 +251,11 @@ export async function runConformance(backendSpec: GruBackend | string, options: 
     await loadBackend(backend);
   } catch (err) {
     // Said once, not once per case: an unavailable backend is not a backend that fails the cases.
-    return { ...summarize(backend.name, casesDir, results, ignored), unavailable: err instanceof Error ? err.message : String(err), notRun: planned.length };
+    return {
+      ...summarize(backend.name, casesDir, results, ignored, expectations, false),
+      unavailable: err instanceof Error ? err.message : String(err),
+      notRun: planned.length,
+    };
   }
   for (const p of planned) {
     const start = performance.now();
@@ -225,18 +263,47 @@ export async function runConformance(backendSpec: GruBackend | string, options: 
     const judged = judge(p.name, outcome, expectations);
     record({ name: p.name, kind: p.kind, ...judged, maxAbsDiff: outcome.maxAbsDiff, ms: performance.now() - start });
   }
-  return summarize(backend.name, casesDir, results, ignored);
+  return summarize(backend.name, casesDir, results, ignored, expectations, options.strict === true);
 }
 
-function summarize(backend: string, casesDir: string, results: CaseResult[], ignoredFiles: ConformanceReport['ignoredFiles']): ConformanceReport {
+function summarize(
+  backend: string,
+  casesDir: string,
+  results: CaseResult[],
+  ignoredFiles: ConformanceReport['ignoredFiles'],
+  expectations: Expectations,
+  strict: boolean,
+): ConformanceReport {
   const count = (s: ResultStatus) => results.filter((r) => r.status === s).length;
-  return {
+  const coreOnly = (r: CaseResult) => CORE_ONLY_KINDS.includes(r.kind);
+  const report: ConformanceReport = {
     backend,
     casesDir,
     results,
     passed: count('passed'),
     failed: count('failed'),
     skipped: count('unsupported') + count('expected-failure'),
+    backendPassed: results.filter((r) => r.status === 'passed' && !coreOnly(r)).length,
+    corePassed: results.filter((r) => r.status === 'passed' && coreOnly(r)).length,
     ignoredFiles,
   };
+  if (strict) report.strictProblems = strictProblems(report, expectations);
+  return report;
+}
+
+/** What `strict` refuses though nothing failed: no backend code checked, or skips nobody declared. */
+export function strictProblems(report: Pick<ConformanceReport, 'results' | 'backend'>, expectations: Expectations): string[] {
+  const problems: string[] = [];
+  const ranOnBackend = report.results.filter((r) => !CORE_ONLY_KINDS.includes(r.kind) && (r.status === 'passed' || r.status === 'failed'));
+  if (ranOnBackend.length === 0) {
+    problems.push(
+      `no backend case ran on '${report.backend}' (only core-only checks passed or everything was declined): nothing about the backend was checked`,
+    );
+  }
+  for (const r of report.results) {
+    if ((r.status === 'unsupported' || r.status === 'expected-failure') && !isListed(r.name, expectations)) {
+      problems.push(`${r.name} was skipped but is not listed in the expectations: ${r.detail ?? ''}`);
+    }
+  }
+  return problems;
 }

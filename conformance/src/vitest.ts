@@ -1,7 +1,8 @@
 import type { GruBackend } from '@gru/core';
-import { beforeAll, describe, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { bundledExpectations, loadExpectations } from './expectations.js';
-import { judge, planConformance, resolveBackend, type ConformanceOptions } from './runner.js';
+import { isListed, judge } from './judge.js';
+import { CORE_ONLY_KINDS, planConformance, resolveBackend, type ConformanceOptions } from './runner.js';
 import { loadBackend } from '@gru/core';
 
 /**
@@ -15,14 +16,24 @@ export function describeConformance(backend: GruBackend, options: Omit<Conforman
     typeof options.expectations === 'string' ? loadExpectations(options.expectations) : (options.expectations ?? bundledExpectations(backend.name));
   const { planned } = planConformance(backend, options);
   describe(`conformance on '${backend.name}'`, () => {
+    let backendRan = 0;
     beforeAll(async () => {
       await loadBackend(await resolveBackend(backend));
     });
     for (const p of planned) {
       it(p.name, async (ctx) => {
         const judged = judge(p.name, await p.run(), expectations);
+        if (!CORE_ONLY_KINDS.includes(p.kind) && (judged.status === 'passed' || judged.status === 'failed')) backendRan++;
         if (judged.status === 'failed') throw new Error(`${p.name}: ${judged.detail}`);
-        if (judged.status !== 'passed') ctx.skip(`${judged.status}: ${judged.detail}`);
+        if (judged.status === 'passed') return;
+        // Strict: a skip nobody declared is a failure, not a quiet gap.
+        if (options.strict && !isListed(p.name, expectations)) throw new Error(`${p.name} was skipped but is not listed in the expectations: ${judged.detail}`);
+        ctx.skip(`${judged.status}: ${judged.detail}`);
+      });
+    }
+    if (options.strict) {
+      it('strict: at least one backend case ran (core-only checks do not count)', () => {
+        expect(backendRan, `no backend case ran on '${backend.name}': nothing about the backend was checked`).toBeGreaterThan(0);
       });
     }
   });

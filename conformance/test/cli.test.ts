@@ -10,6 +10,9 @@ const repo = join(__dirname, '..', '..');
 const run = (args: string[], env: Record<string, string> = {}, cwd?: string) =>
   spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, cwd });
 const lastLine = (s: string) => s.trim().split('\n').at(-1);
+/** The summary's last line: backend checks and core-only checks counted apart. */
+const counts = (backend: number, core: number, failed: number, skipped: number) =>
+  `backend checks: ${backend} passed; core-only checks (no backend code): ${core} passed; ${failed} failed, ${skipped} skipped`;
 
 function caseDir(names: string[]): string {
   const dir = mkdtempSync(join(tmpdir(), 'gru-cases-'));
@@ -26,7 +29,7 @@ describe('gru-conformance CLI', () => {
     expect(r.stdout.split(REASON).length - 1).toBe(1);
     expect(r.stdout).toMatch(/^Backend 'unavailable' is unavailable here, so none of its \d+ cases ran: no CUDA driver: /m);
     expect(r.stdout).not.toMatch(/^FAIL/m);
-    expect(lastLine(r.stdout)).toBe('0 passed, 0 failed, 0 skipped');
+    expect(lastLine(r.stdout)).toBe(counts(0, 0, 0, 0));
   });
 
   it('runs the shipped cases on the reference backend and ends with the counts', () => {
@@ -34,7 +37,7 @@ describe('gru-conformance CLI', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^PASS {2}defaults_last/m);
     expect(r.stdout).toMatch(/^PASS {2}grad_cell:grads/m);
-    expect(lastLine(r.stdout)).toBe('4 passed, 0 failed, 0 skipped');
+    expect(lastLine(r.stdout)).toBe(counts(4, 0, 0, 0));
   });
 
   it('judges cases it has never seen, including a wrong one, from any directory', () => {
@@ -50,9 +53,10 @@ describe('gru-conformance CLI', () => {
     const r = run(['--backend', 'reference', '--cases', dir, '--json', jsonPath]);
     expect(r.status).toBe(1);
     expect(r.stdout).toMatch(/^PASS {2}brand_new_case/m);
-    expect(r.stdout).toMatch(/^FAIL {2}wrong_expected_values outputs\[0\] element 3/m);
+    expect(r.stdout).toMatch(/^FAIL {2}wrong_expected_values forward: outputs\[0\] at \[0, 1, 1\] of shape \[2, 8, 2\]: .* 1 of 32 elements out of tolerance/m);
     // suite:no-leak is skipped: the reference backend holds no native memory to check.
-    expect(lastLine(r.stdout)).toBe('3 passed, 1 failed, 1 skipped');
+    // 3 Keras cases, 3 contract checks and the 25-call sweep against the reference.
+    expect(lastLine(r.stdout)).toBe(counts(31, 0, 1, 1));
     const report = JSON.parse(readFileSync(jsonPath, 'utf8'));
     expect(report.results.map((x: { name: string }) => x.name)).toContain('brand_new_case');
   });
@@ -72,15 +76,40 @@ describe('gru-conformance CLI', () => {
     expect(r.stdout).toMatch(/^PASS {2}defaults_last/m);
     expect(r.stdout).toMatch(/^UNSUP backwards_seq goBackwards is not implemented by the declining backend/m);
     expect(r.stdout).toMatch(/^UNSUP f64_cell float64 is not implemented by the declining backend/m);
-    expect(lastLine(r.stdout)).toBe('1 passed, 0 failed, 2 skipped');
+    expect(lastLine(r.stdout)).toBe(counts(1, 0, 0, 2));
     expect(r.status).toBe(0);
+  });
+
+  it('--strict fails on skips the expectations do not list, and passes once they are listed', () => {
+    const fixture = join(__dirname, 'fixtures', 'declining-backend.mjs');
+    const args = ['--backend', fixture, '--only', 'defaults_last,backwards_seq', '--strict'];
+    const r = run(args);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(
+      /^--strict refuses this run on 'declining':\n {2}backwards_seq was skipped but is not listed in the expectations: goBackwards is not implemented/m,
+    );
+    const expectations = join(mkdtempSync(join(tmpdir(), 'gru-exp-')), 'exp.json');
+    writeFileSync(expectations, JSON.stringify({ unsupported: [{ reason: 'no goBackwards yet', cases: ['backwards_seq'] }] }));
+    const listed = run([...args, '--expectations', expectations]);
+    expect(listed.stdout).not.toMatch(/--strict refuses/);
+    expect(listed.status).toBe(0);
+  });
+
+  it('--strict fails a backend that declines everything, though every core-only check passes', () => {
+    const fixture = join(__dirname, 'fixtures', 'declining-backend.mjs');
+    const expectations = join(mkdtempSync(join(tmpdir(), 'gru-exp-')), 'exp.json');
+    writeFileSync(expectations, JSON.stringify({ unsupported: [{ reason: 'no goBackwards yet', cases: ['backwards_seq'] }] }));
+    const r = run(['--backend', fixture, '--only', 'backwards_seq,error:units_0', '--strict', '--expectations', expectations]);
+    expect(r.stdout).toMatch(/^ {2}no backend case ran on 'declining'/m);
+    expect(lastLine(r.stdout)).toBe(counts(0, 1, 0, 1));
+    expect(r.status).toBe(1);
   });
 
   it('fails a backend whose numbers are off, and an expectations file cannot hide a passing case', () => {
     const fixture = join(__dirname, 'fixtures', 'declining-backend.mjs');
     const wrong = run(['--backend', fixture, '--only', 'defaults_seq'], { GRU_FAKE_WRONG: '1' });
     expect(wrong.status).toBe(1);
-    expect(wrong.stdout).toMatch(/^FAIL {2}defaults_seq outputs\[0\] element 0/m);
+    expect(wrong.stdout).toMatch(/^FAIL {2}defaults_seq forward: outputs\[0\] at \[0, 0, 0\] of shape \[4, 8, 7\]/m);
     const expectations = join(mkdtempSync(join(tmpdir(), 'gru-exp-')), 'exp.json');
     writeFileSync(expectations, JSON.stringify({ unsupported: { defaults_last: 'pretend' } }));
     const r = run(['--backend', fixture, '--only', 'defaults_last', '--expectations', expectations]);
@@ -100,7 +129,15 @@ describe('gru-conformance CLI', () => {
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/^PASS {2}defaults_last/m);
     expect(r.stdout).toMatch(/^backend: cpu;/m);
-    expect(lastLine(r.stdout)).toBe('1 passed, 0 failed, 0 skipped');
+    expect(lastLine(r.stdout)).toBe(counts(1, 0, 0, 0));
+    expect(r.status).toBe(0);
+  });
+
+  it("finds a backend's expectations beside it, in its package's conformance.expectations.json (--strict accepts its listed gaps)", () => {
+    const r = run(['--backend', 'cpu', '--only', 'f64_cell,defaults_last', '--strict'], {}, join(repo, 'packages', 'cpu'));
+    expect(r.stdout).toMatch(/^UNSUP f64_cell the cpu backend computes in float32 only/m);
+    expect(r.stdout).not.toMatch(/--strict refuses/);
+    expect(lastLine(r.stdout)).toBe(counts(1, 0, 0, 1));
     expect(r.status).toBe(0);
   });
 
@@ -112,7 +149,7 @@ describe('gru-conformance CLI', () => {
       const r = run(['--backend', spec, '--only', 'defaults_last'], {}, project);
       expect(r.stderr, spec).toBe('');
       expect(r.stdout, spec).toMatch(/^backend: wasm;/m);
-      expect(lastLine(r.stdout), spec).toBe('1 passed, 0 failed, 0 skipped');
+      expect(lastLine(r.stdout), spec).toBe(counts(1, 0, 0, 0));
     }
   });
 
@@ -128,7 +165,7 @@ describe('gru-conformance CLI', () => {
     const r = run(['--backend', 'my-gru-backend', '--only', 'defaults_last,backwards_seq'], {}, project);
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/^UNSUP backwards_seq goBackwards is not implemented by the declining backend/m);
-    expect(lastLine(r.stdout)).toBe('1 passed, 0 failed, 1 skipped');
+    expect(lastLine(r.stdout)).toBe(counts(1, 0, 0, 1));
   });
 
   it('says where it looked when a backend package cannot be found', () => {

@@ -5,6 +5,17 @@ import { loadCaseFiles } from '../src/format.js';
 import { bundledCasesDir } from '../src/expectations.js';
 
 describe('expectations', () => {
+  it('a group by `match` covers a class: its failures are expected, its passes are passes; an exact entry that passes is an unexpected pass', () => {
+    const exp = { failing: [{ reason: 'known class', match: '^random_' }], unsupported: [{ reason: 'no', cases: ['exact_one'] }] };
+    expect(judge('random_1_000', { status: 'failed', detail: 'off' }, exp)).toEqual({ status: 'expected-failure', detail: 'known class: off' });
+    expect(judge('random_1_001', { status: 'passed' }, exp).status).toBe('passed');
+    expect(judge('exact_one', { status: 'passed' }, exp)).toMatchObject({
+      status: 'failed',
+      detail: expect.stringMatching(/^unexpected pass: listed as unsupported \(no\)/),
+    });
+    expect(judge('other', { status: 'failed', detail: 'x' }, exp).status).toBe('failed');
+  });
+
   const exp = { unsupported: { a: 'no float64' }, failing: { b: 'issue #9' } };
   it('skips declared gaps and names the reason', () => {
     expect(judge('a', { status: 'unsupported', detail: 'x' }, exp)).toEqual({ status: 'unsupported', detail: 'no float64 [x]' });
@@ -32,9 +43,9 @@ describe('tolerance', () => {
 });
 
 describe('case loading', () => {
-  it('sorts the shipped directory into 97 cases, error entries and config cases', () => {
+  it('sorts the shipped directory into 104 cases, error entries and config cases', () => {
     const files = loadCaseFiles(bundledCasesDir());
-    expect(files.cases).toHaveLength(97);
+    expect(files.cases).toHaveLength(104);
     expect(files.errorEntries.length).toBe(56);
     expect(files.configCases.length).toBe(9);
     expect(files.refused).toEqual([]);

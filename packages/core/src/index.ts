@@ -60,6 +60,7 @@ export { registerBackend, unregisterBackend, getBackend, listBackends } from './
 export { selectBackend, describeChoice, type BackendChoice, type SkippedBackend, type SelectionPreferences } from './backend/select.js';
 export { loadBackend, backendLoadFailures, forgetBackendLoad } from './backend/loading.js';
 export { cudnnEligibility } from './backend/cudnn-rules.js';
+export { checkForwardResult, checkGradients } from './backend/check-result.js';
 export { referenceBackend } from './reference/backend.js';
 export { referenceForward } from './reference/forward.js';
 export { classifyMask, applyMaskedOutputConventions, maskedOutputConvention, type MaskedOutputConvention } from './layer/masking.js';

@@ -1,17 +1,9 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { clearSession, GRUCell, type GruCellOptions, type Tensor, type TensorLike } from '../src/index.js';
 import { expectGruError } from './helpers/errors.js';
+// The kit's seeded generator (core cannot depend on @gru/conformance, which depends on it).
+import { rng } from '../../../conformance/src/testing/rng.js';
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const randomArray = (n: number, seed: number, scale = 1) => {
   const r = rng(seed);
   return Array.from({ length: n }, () => (r() * 2 - 1) * scale);

@@ -358,6 +358,8 @@ describe('a backend result of the wrong size is refused, not returned mis-shaped
     };
     const pending = l.forward(input());
     await drive('deferred');
-    await expect(pending).rejects.toThrow(`Backend 'deferred' returned an output of 3 values and a state of ${B * H}; expected ${B * T * H} and ${B * H}`);
+    await expect(pending).rejects.toThrow(
+      `Backend 'deferred' returned an invalid forward result: \`output\` must be a Float32Array of ${B * T * H} values ([batch ${B}, timesteps ${T}, units ${H}]) for a float32 layer; received a Float32Array of 3.`,
+    );
   });
 });

@@ -1,18 +1,8 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { clearSession, GRU, GruError, type GruOptions, type Tensor, type TensorLike } from '../src/index.js';
 import { expectKerasError } from './helpers/errors.js';
-
-/** A small seeded generator (mulberry32) for reproducible weights and inputs. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The kit's seeded generator (core cannot depend on @gru/conformance, which depends on it).
+import { rng } from '../../../conformance/src/testing/rng.js';
 
 function randomArray(n: number, seed: number, scale = 1): number[] {
   const r = rng(seed);

@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GRU, type GruOptions, type Tensor } from '../src/index.js';
-
-/** A tiny seeded generator so every random configuration is reproducible. */
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The kit's seeded generator (core cannot depend on @gru/conformance, which depends on it).
+import { rng } from '../../../conformance/src/testing/rng.js';
 
 const SMOOTH = ['tanh', 'sigmoid', 'softsign', 'silu', 'gelu', 'softplus', 'linear', 'mish', 'softmax', 'log_softmax', 'elu'];
 /** glu runs in a GRU only at units = 2 (its one-value half broadcasts back, as in Keras). */

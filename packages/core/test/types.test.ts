@@ -103,7 +103,7 @@ describe('GRU results are typed from the layer options', () => {
   });
 });
 
-describe("what a backend returns is converted to the layer's dtype, so the types hold", () => {
+describe("what a backend returns must be the layer's dtype, so the types hold", () => {
   /** The reference math, handing back arrays of the other dtype. */
   const otherType = (a: Float32Array | Float64Array) => (a instanceof Float32Array ? Float64Array.from(a) : Float32Array.from(a));
   const wrong: GruBackend = {
@@ -138,38 +138,29 @@ describe("what a backend returns is converted to the layer's dtype, so the types
   }
   const wrapForward = (r: ReturnType<NonNullable<PreparedGru['forwardSync']>>) => ({ ...r, output: otherType(r.output), lastState: otherType(r.lastState) });
 
-  it('outputs, states and gradients', async () => {
+  it('outputs and gradients of the wrong array type are refused, naming the backend and the field', async () => {
     registerBackend(wrong);
     try {
-      const gru = new GRU({ units: 3, returnState: true, returnSequences: true, stateful: true, backend: 'wrong-array-type', seed: 1 });
-      const ref = new GRU({ units: 3, returnState: true, returnSequences: true, stateful: true, backend: 'reference', seed: 1 });
-      ref.build([2, 3, 4]);
-      gru.setWeights(ref.getWeights());
-      const r = await gru.forward(x, { training: true });
-      const want = await ref.forward(x, { training: true });
-      expect(r.output.data).toBeInstanceOf(Float32Array);
-      expect(r.state.data).toBeInstanceOf(Float32Array);
-      expect(gru.states?.[0].data).toBeInstanceOf(Float32Array);
-      expect(Array.from(r.output.data)).toEqual(Array.from(want.output.data));
-      const dOutput = { shape: r.output.shape, data: new Float32Array(r.output.data.length).fill(1) };
-      const g = await gru.backward(dOutput);
-      const gWant = await ref.backward(dOutput);
-      for (const key of ['inputs', 'kernel', 'recurrentKernel', 'bias'] as const) {
-        expect(g[key]?.data, key).toBeInstanceOf(Float32Array);
-        expect(Array.from(g[key]?.data ?? []), key).toEqual(Array.from(gWant[key]?.data ?? []));
-      }
-      const cell = new GRUCell({ units: 3, dtype: 'float64' });
-      cell.build(2);
-      const step = cell.stepResult(
-        { x: new Float64Array(2), batch: 1, timesteps: 1, goBackwards: false, returnSequences: false },
-        new Float32Array(3),
-        new Float32Array(3),
+      const gru = new GRU({ units: 3, returnState: true, returnSequences: true, backend: 'wrong-array-type', seed: 1 });
+      await expect(gru.forward(x, { training: true })).rejects.toThrow(
+        "Backend 'wrong-array-type' returned an invalid forward result: `output` must be a Float32Array of 18 values ([batch 2, timesteps 3, units 3]) for a float32 layer; received a Float64Array of 18.",
       );
-      expect(step.output.data).toBeInstanceOf(Float64Array);
-      expect(step.states[0].data).toBeInstanceOf(Float64Array);
+      expect(() => gru.forwardSync(x)).toThrow(/`output` must be a Float32Array .* received a Float64Array of 18/);
     } finally {
       unregisterBackend('wrong-array-type');
     }
+  });
+
+  it("GRUCell.stepResult hands back the cell's dtype, whatever arrays it is given", () => {
+    const cell = new GRUCell({ units: 3, dtype: 'float64' });
+    cell.build(2);
+    const step = cell.stepResult(
+      { x: new Float64Array(2), batch: 1, timesteps: 1, goBackwards: false, returnSequences: false },
+      new Float32Array(3),
+      new Float32Array(3),
+    );
+    expect(step.output.data).toBeInstanceOf(Float64Array);
+    expect(step.states[0].data).toBeInstanceOf(Float64Array);
   });
 });
 

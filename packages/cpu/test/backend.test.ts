@@ -1,7 +1,7 @@
 import { GRU, GRUCell, getBackend, listBackends, loadBackend, referenceForward, type GruCallInfo, type GruSpec } from '@gru/core';
 import { describe, expect, it } from 'vitest';
 import cpu, { backend, cpuSupports } from '../src/index.js';
-import { makeCase, toleranceRatio } from './helpers.js';
+import { assertClose, makeCase } from './helpers.js';
 
 const spec: GruSpec = { units: 4, inputDim: 3, activation: 'tanh', recurrentActivation: 'sigmoid', useBias: true, resetAfter: true, dtype: 'float32' };
 const call: GruCallInfo = {
@@ -65,8 +65,8 @@ describe('the cpu backend', () => {
     const s = layer.forwardSync(x);
     expect(s.backend).toBe('cpu');
     const want = referenceForward(c.spec, c.weights, { ...c.request, goBackwards: true });
-    expect(toleranceRatio(r.output.data, want.output)).toBeLessThanOrEqual(1);
-    expect(toleranceRatio(s.state!.data, want.lastState)).toBeLessThanOrEqual(1);
+    assertClose(r.output.data, want.output, 'output');
+    assertClose(s.state!.data, want.lastState, 'state');
     layer.dispose();
   });
 
@@ -94,11 +94,11 @@ describe('the cpu backend', () => {
     const a = await onCpu.forward(x, { training: true });
     const b = await onRef.forward(x, { training: true, backend: 'reference' });
     expect(a.backend).toBe('cpu');
-    expect(toleranceRatio(a.output.data, b.output.data)).toBeLessThanOrEqual(1);
+    assertClose(a.output.data, b.output.data, 'output');
     const ga = await onCpu.backward(dOut);
     const gb = await onRef.backward(dOut);
     for (const k of ['inputs', 'kernel', 'recurrentKernel', 'bias'] as const) {
-      expect(toleranceRatio(ga[k]!.data, gb[k]!.data, 1e-5, 1e-4), k).toBeLessThanOrEqual(1);
+      assertClose(ga[k]!.data, gb[k]!.data, k, { atol: 1e-5, rtol: 1e-4 });
     }
     const sync = onCpu.backwardSync(dOut);
     expect(Array.from(sync.kernel.data)).toEqual(Array.from(ga.kernel.data));
@@ -112,7 +112,7 @@ describe('the cpu backend', () => {
     const prepared = await backend.prepare(cell.spec(), cell.gruWeights());
     const got = await prepared.forward(request);
     const want = referenceForward(cell.spec(), cell.gruWeights(), request);
-    expect(toleranceRatio(got.output, want.output)).toBeLessThanOrEqual(1);
+    assertClose(got.output, want.output, 'output');
     prepared.dispose();
   });
 });

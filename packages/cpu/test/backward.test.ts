@@ -4,7 +4,7 @@ import { referenceBackward, referenceForward, type GruGradients } from '@gru/cor
 import { describe, expect, it } from 'vitest';
 import { createCpuBackend } from '../src/index.js';
 import { loadAddon } from '../src/loader.js';
-import { bitwiseEqual, makeCase, randomArray, rng, toleranceRatio, type CaseOptions } from './helpers.js';
+import { assertClose, bitwiseEqual, makeCase, rng, type CaseOptions } from './helpers.js';
 
 // Backpropagation through time against core's referenceBackward (float64), on every instruction
 // set this CPU has. float32 sums over every step and row differ from float64 by ~1e-6 of the
@@ -22,7 +22,7 @@ function compare(got: GruGradients, want: GruGradients, where: string): void {
     }
     let scale = 0;
     for (const v of w) scale = Math.max(scale, Math.abs(v));
-    expect(toleranceRatio(g!, w, 1e-5 * (1 + scale), 1e-4), `${where}: ${k}`).toBeLessThanOrEqual(1);
+    assertClose(g!, w, `${where}: ${k}`, { atol: 1e-5 * (1 + scale), rtol: 1e-4 });
   }
 }
 
@@ -45,7 +45,7 @@ describe.each(isas)('backward (%s) against the reference backward', (isa) => {
     const c = makeCase(config);
     const r = rng(77);
     const outLen = c.request.returnSequences ? config.B * config.T * config.H : config.B * config.H;
-    const request = { dOutput: randomArray(outLen, r), dLastState: randomArray(config.B * config.H, r) };
+    const request = { dOutput: r.uniform(outLen), dLastState: r.uniform(config.B * config.H) };
     const ref = referenceForward(c.spec, c.weights, { ...c.request, keepForBackward: true });
     const want = referenceBackward(c.spec, ref.saved!, request);
     const prepared = await backend.prepare(c.spec, c.weights);
@@ -76,7 +76,7 @@ describe('backward, like forward', () => {
       const c = makeCase(config);
       const prepared = await backend.prepare(c.spec, c.weights);
       const fwd = prepared.forwardSync({ ...c.request, keepForBackward: true });
-      const dOutput = randomArray(config.B * config.T * config.H, rng(5));
+      const dOutput = rng(5).uniform(config.B * config.T * config.H);
       const runs: GruGradients[] = [];
       for (const threads of [1, 2, 3, 4]) {
         backend.threads = threads;
@@ -97,7 +97,7 @@ describe('backward, like forward', () => {
     const backend = createCpuBackend({ name: 'cpu-bwd-copy' });
     const c = makeCase({ B: 3, T: 4, D: 5, H: 6, mask: 'any', inputDropout: true });
     const prepared = await backend.prepare(c.spec, c.weights);
-    const dOutput = randomArray(3 * 4 * 6, rng(1));
+    const dOutput = rng(1).uniform(3 * 4 * 6);
     const fwd = prepared.forwardSync({ ...c.request, keepForBackward: true });
     const before = prepared.backwardSync(fwd.saved, { dOutput });
     (c.request.x as Float32Array).fill(3);

@@ -1,7 +1,7 @@
 import type { BackwardRequest, ForwardRequest, ForwardResult, GruGradients } from '@gru/core';
 import { describe, expect, it } from 'vitest';
 import { createCpuBackend, type CpuPreparedGru } from '../src/index.js';
-import { bitwiseEqual, makeCase, rng, randomArray, type Case } from './helpers.js';
+import { bitwiseEqual, makeCase, rng, type Case } from './helpers.js';
 
 // Every argument of every entry point may be a view (a byte offset that breaks the addon's
 // 64-byte alignment, odd lengths, slack after it) on an ArrayBuffer or a SharedArrayBuffer; and an
@@ -13,7 +13,7 @@ const backend = createCpuBackend({ name: 'cpu-call-arguments', syncBelowMacs: 0,
 const base = (): Case => makeCase({ B: 3, T: 7, D: 5, H: 13, seed: 31, initialState: true, mask: 'any', inputDropout: true, recurrentDropout: true });
 const grads = (c: Case): Required<BackwardRequest> => {
   const r = rng(77);
-  return { dOutput: randomArray(c.request.batch * c.request.timesteps * c.spec.units, r), dLastState: randomArray(c.request.batch * c.spec.units, r) };
+  return { dOutput: r.uniform(c.request.batch * c.request.timesteps * c.spec.units), dLastState: r.uniform(c.request.batch * c.spec.units) };
 };
 
 type Typed = Float32Array | Uint8Array;

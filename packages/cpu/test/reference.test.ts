@@ -1,7 +1,8 @@
 import { referenceForward } from '@gru/core';
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { createCpuBackend, NATIVE_ACTIVATIONS } from '../src/index.js';
-import { makeCase, toleranceRatio, type CaseOptions } from './helpers.js';
+import { describeAgainstReference } from '@gru/conformance/testing';
+import { assertClose, makeCase, type CaseOptions } from './helpers.js';
 import { loadAddon } from '../src/loader.js';
 
 // Random layers and calls against the executable spec (core's referenceForward), on every
@@ -32,21 +33,10 @@ const variants: Omit<CaseOptions, 'B' | 'T' | 'D' | 'H'>[] = [
 
 describe.each(isas)('cpu backend (%s) against the reference forward', (isa) => {
   const backend = createCpuBackend({ name: `cpu-${isa}`, isa, threads: 2 });
-
-  it.each(shapes)('B=$B T=$T D=$D H=$H, every call option', async (shape) => {
-    await backend.load();
-    let seed = 1;
-    for (const v of variants) {
-      const c = makeCase({ ...shape, ...v, seed: seed++ });
-      const prepared = await backend.prepare(c.spec, c.weights);
-      const want = referenceForward(c.spec, c.weights, c.request);
-      const got = prepared.forwardSync(c.request);
-      const where = `${isa} ${JSON.stringify({ ...shape, ...v })}`;
-      expect(toleranceRatio(got.output, want.output), `${where}: output`).toBeLessThanOrEqual(1);
-      expect(toleranceRatio(got.lastState, want.lastState), `${where}: lastState`).toBeLessThanOrEqual(1);
-      prepared.dispose();
-    }
-  });
+  // The tile edges above, every call option; then the kit's sweep (units >= 64, batch >= 16,
+  // timesteps >= 200, odd sizes), both through forward and forwardSync.
+  describeAgainstReference(backend, { shapes, variants });
+  describeAgainstReference(backend, { seed: 1000 });
 
   it('every elementwise activation, as activation and as recurrentActivation', async () => {
     await backend.load();
@@ -60,7 +50,7 @@ describe.each(isas)('cpu backend (%s) against the reference forward', (isa) => {
         const prepared = await backend.prepare(c.spec, c.weights);
         const want = referenceForward(c.spec, c.weights, c.request);
         const got = prepared.forwardSync(c.request);
-        expect(toleranceRatio(got.output, want.output), `${isa} ${activation}/${recurrentActivation}`).toBeLessThanOrEqual(1);
+        assertClose(got.output, want.output, `${isa} ${activation}/${recurrentActivation}`);
         prepared.dispose();
       }
     }

@@ -4,7 +4,7 @@
  * machine; it also runs anywhere else and then stops at load() with the reason):
  *   1. load(): the device and the library paths found;
  *   2. conformance: every Keras reference case cuDNN runs (the rest are listed in
- *      conformance/expectations/cudnn.json), forward and gradients;
+ *      packages/cudnn/conformance.expectations.json), forward and gradients;
  *   3. semantics against the reference backend on the GPU: masks, goBackwards, fully masked
  *      rows, initial state, both output modes, forward and backward, float32 and float64;
  *   4. the error of the fp32 / tf32 / fp16 precisions against a float64 reference;
@@ -38,7 +38,7 @@ const repo = findRepo();
 const jsonPath = flag('json', undefined);
 const casesDir = resolve(flag('cases', join(repo, 'conformance', 'cases', 'keras-3.15.1')));
 const small = args.includes('--small');
-const expectationsPath = resolve(flag('expectations', join(repo, 'conformance', 'expectations', 'cudnn.json')));
+const expectationsPath = resolve(flag('expectations', join(repo, 'packages', 'cudnn', 'conformance.expectations.json')));
 
 const core = await import('@gru/core');
 const cudnn = await import('@gru/cudnn');

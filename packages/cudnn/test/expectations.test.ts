@@ -6,13 +6,13 @@ import { describe, expect, it } from 'vitest';
 import { cudnnSupports, cudnnSupportsSpec } from '../src/support.js';
 
 /**
- * conformance/expectations/cudnn.json lists every reference case the cuDNN backend declines,
+ * conformance.expectations.json (beside the backend) lists every reference case the cuDNN backend declines,
  * with its reason. It is derived, not hand-written: each case is planned against a probe that
  * has the backend's real supports()/supportsBackward() but stops where the GPU would start.
  * `pnpm run expectations` rewrites the file; this test fails when it is out of date.
  */
 
-const FILE = fileURLToPath(new URL('../../../conformance/expectations/cudnn.json', import.meta.url));
+const FILE = fileURLToPath(new URL('../conformance.expectations.json', import.meta.url));
 const REACHED_GPU = 'probe: the case reached prepare(), so cuDNN runs it';
 
 const probe: GruBackend = {
@@ -29,24 +29,28 @@ const probe: GruBackend = {
   },
 };
 
-async function derive(): Promise<{ unsupported: Record<string, string>; runnable: string[] }> {
+async function derive(): Promise<{ unsupported: { reason: string; cases: string[] }[]; runnable: string[] }> {
   registerBackend(probe);
   const { planned } = planConformance(probe, { coreChecks: false });
   const unsupported: Record<string, string> = {};
   const runnable: string[] = [];
-  for (const p of planned.filter((c) => c.kind === 'forward' || c.kind === 'gradient')) {
+  for (const p of planned.filter((c) => ['forward', 'gradient', 'reference', 'contract'].includes(c.kind))) {
     const outcome = await p.run();
     if (outcome.status === 'unsupported') unsupported[p.name] = outcome.detail ?? 'declined';
     else if (outcome.detail?.includes(REACHED_GPU)) runnable.push(p.name);
     else throw new Error(`${p.name}: neither declined nor sent to the GPU: ${outcome.status} ${outcome.detail ?? ''}`);
   }
-  return { unsupported: Object.fromEntries(Object.entries(unsupported).sort(([a], [b]) => a.localeCompare(b))), runnable };
+  // One group per reason (the expectations format), reasons and names sorted.
+  const groups = new Map<string, string[]>();
+  for (const [name, reason] of Object.entries(unsupported)) groups.set(reason, [...(groups.get(reason) ?? []), name]);
+  const sorted = [...groups].sort(([a], [b]) => a.localeCompare(b)).map(([reason, cases]) => ({ reason, cases: cases.sort((a, b) => a.localeCompare(b)) }));
+  return { unsupported: sorted, runnable };
 }
 
-describe('conformance/expectations/cudnn.json', () => {
+describe('conformance.expectations.json', () => {
   it('lists exactly the cases supports() declines, with its reasons', async () => {
     const { unsupported, runnable } = await derive();
-    const want = { backend: 'cudnn', unsupported, failing: {} };
+    const want = { backend: 'cudnn', unsupported, failing: [] };
     if (process.env.GRU_WRITE_EXPECTATIONS === '1') writeFileSync(FILE, `${JSON.stringify(want, null, 2)}\n`);
     expect(JSON.parse(readFileSync(FILE, 'utf8'))).toEqual(want);
     // Keras's cuDNN path covers the default layer, so most cases must reach the GPU.

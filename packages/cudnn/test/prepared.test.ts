@@ -1,6 +1,6 @@
 import { referenceBackend, type ForwardRequest, type GruSpec } from '@gru/core';
 import { describe, expect, it } from 'vitest';
-import { emulatedBackend, maxAbsDiff, rng, uniform } from './helpers.js';
+import { emulatedBackend, maxAbsDiff, rng } from './helpers.js';
 
 /**
  * The TypeScript half (weight packing, sequence lengths, goBackwards reversal, fully masked
@@ -37,12 +37,16 @@ describe('prepared layer over emulated cuDNN vs the reference backend', () => {
           it(title, async () => {
             const r = rng(11);
             const s = spec(D, H);
-            const weights = { kernel: uniform(D * 3 * H, 0.7, r), recurrentKernel: uniform(H * 3 * H, 0.7, r), bias: uniform(6 * H, 0.3, r) };
+            const weights = {
+              kernel: r.uniform(D * 3 * H, 0.7, 'float64'),
+              recurrentKernel: r.uniform(H * 3 * H, 0.7, 'float64'),
+              bias: r.uniform(6 * H, 0.3, 'float64'),
+            };
             const req: ForwardRequest = {
-              x: uniform(B * T * D, 1, r),
+              x: r.uniform(B * T * D, 1, 'float64'),
               batch: B,
               timesteps: T,
-              initialState: withState ? uniform(B * H, 0.8, r) : undefined,
+              initialState: withState ? r.uniform(B * H, 0.8, 'float64') : undefined,
               mask,
               goBackwards,
               returnSequences,
@@ -56,8 +60,8 @@ describe('prepared layer over emulated cuDNN vs the reference backend', () => {
             expect(maxAbsDiff(a.output, b.output)).toBeLessThan(1e-12);
             expect(maxAbsDiff(a.lastState, b.lastState)).toBeLessThan(1e-12);
 
-            const dOutput = uniform(a.output.length, 1, r);
-            const dLastState = uniform(B * H, 1, r);
+            const dOutput = r.uniform(a.output.length, 1, 'float64');
+            const dLastState = r.uniform(B * H, 1, 'float64');
             const ga = await (mine.backward as NonNullable<typeof mine.backward>)(a.saved, { dOutput, dLastState });
             const gb = await (ref.backward as NonNullable<typeof ref.backward>)(b.saved, { dOutput, dLastState });
             expect(maxAbsDiff(ga.dx, gb.dx)).toBeLessThan(1e-12);
@@ -76,12 +80,12 @@ describe('prepared layer over emulated cuDNN vs the reference backend', () => {
     const r = rng(3);
     const s = spec(D, H, 'float32');
     const weights = {
-      kernel: uniform(D * 3 * H, 0.7, r, 'float32'),
-      recurrentKernel: uniform(H * 3 * H, 0.7, r, 'float32'),
-      bias: uniform(6 * H, 0.3, r, 'float32'),
+      kernel: r.uniform(D * 3 * H, 0.7, 'float32'),
+      recurrentKernel: r.uniform(H * 3 * H, 0.7, 'float32'),
+      bias: r.uniform(6 * H, 0.3, 'float32'),
     };
     const req: ForwardRequest = {
-      x: uniform(B * T * D, 1, r, 'float32'),
+      x: r.uniform(B * T * D, 1, 'float32'),
       batch: B,
       timesteps: T,
       goBackwards: true,
@@ -100,10 +104,14 @@ describe('prepared layer over emulated cuDNN vs the reference backend', () => {
     const { backend, runtime } = emulatedBackend();
     const r = rng(5);
     const s = spec(2, 2);
-    const prepared = await backend.prepare(s, { kernel: uniform(12, 1, r), recurrentKernel: uniform(12, 1, r), bias: uniform(12, 1, r) });
-    const h0 = uniform(4, 1, r);
+    const prepared = await backend.prepare(s, {
+      kernel: r.uniform(12, 1, 'float64'),
+      recurrentKernel: r.uniform(12, 1, 'float64'),
+      bias: r.uniform(12, 1, 'float64'),
+    });
+    const h0 = r.uniform(4, 1, 'float64');
     const out = await prepared.forward({
-      x: uniform(2 * 3 * 2, 1, r),
+      x: r.uniform(2 * 3 * 2, 1, 'float64'),
       batch: 2,
       timesteps: 3,
       mask: new Uint8Array(6),
@@ -122,9 +130,9 @@ describe('prepared layer over emulated cuDNN vs the reference backend', () => {
     const { backend } = emulatedBackend();
     const r = rng(6);
     const s = spec(2, 2);
-    const w = { kernel: uniform(12, 1, r), recurrentKernel: uniform(12, 1, r), bias: uniform(12, 1, r) };
+    const w = { kernel: r.uniform(12, 1, 'float64'), recurrentKernel: r.uniform(12, 1, 'float64'), bias: r.uniform(12, 1, 'float64') };
     const prepared = await backend.prepare(s, w);
-    const base = { x: uniform(12, 1, r), batch: 2, timesteps: 3, goBackwards: false, returnSequences: false };
+    const base = { x: r.uniform(12, 1, 'float64'), batch: 2, timesteps: 3, goBackwards: false, returnSequences: false };
     await expect(prepared.forward({ ...base, mask: Uint8Array.from([1, 0, 1, 1, 1, 1]) })).rejects.toThrow(/mask row 0 keeps step 2 after masking step 1/);
     const m = new Float64Array(4).fill(1);
     await expect(prepared.forward({ ...base, inputDropoutMasks: [m, m, m] })).rejects.toThrow(/per-gate dropout masks cannot be applied inside cuDNN/);
@@ -143,8 +151,12 @@ describe('prepared layer over emulated cuDNN vs the reference backend', () => {
     const { backend, runtime } = emulatedBackend();
     const r = rng(8);
     const s = spec(2, 2);
-    const prepared = await backend.prepare(s, { kernel: uniform(12, 1, r), recurrentKernel: uniform(12, 1, r), bias: uniform(12, 1, r) });
-    const req = { x: uniform(12, 1, r), batch: 2, timesteps: 3, goBackwards: false, returnSequences: false };
+    const prepared = await backend.prepare(s, {
+      kernel: r.uniform(12, 1, 'float64'),
+      recurrentKernel: r.uniform(12, 1, 'float64'),
+      bias: r.uniform(12, 1, 'float64'),
+    });
+    const req = { x: r.uniform(12, 1, 'float64'), batch: 2, timesteps: 3, goBackwards: false, returnSequences: false };
     const results = await Promise.allSettled([prepared.forward(req), prepared.forward({ ...req, x: new Float64Array(1) }), prepared.forward(req)]);
     expect(results.map((x) => x.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect(runtime.log.filter((l) => l.startsWith('forward')).length).toBe(2);
@@ -155,13 +167,17 @@ describe('prepared layer over emulated cuDNN vs the reference backend', () => {
     await backend.load();
     const before = backend.memoryInUse?.() ?? -1;
     const r = rng(9);
-    const prepared = await backend.prepare(spec(2, 2), { kernel: uniform(12, 1, r), recurrentKernel: uniform(12, 1, r), bias: uniform(12, 1, r) });
-    await prepared.forward({ x: uniform(12, 1, r), batch: 2, timesteps: 3, goBackwards: false, returnSequences: true, keepForBackward: true });
+    const prepared = await backend.prepare(spec(2, 2), {
+      kernel: r.uniform(12, 1, 'float64'),
+      recurrentKernel: r.uniform(12, 1, 'float64'),
+      bias: r.uniform(12, 1, 'float64'),
+    });
+    await prepared.forward({ x: r.uniform(12, 1, 'float64'), batch: 2, timesteps: 3, goBackwards: false, returnSequences: true, keepForBackward: true });
     expect(backend.memoryInUse?.()).toBeGreaterThan(before);
     prepared.dispose();
     prepared.dispose();
     expect(backend.memoryInUse?.()).toBe(before);
-    await expect(prepared.forward({ x: uniform(12, 1, r), batch: 2, timesteps: 3, goBackwards: false, returnSequences: true })).rejects.toThrow(
+    await expect(prepared.forward({ x: r.uniform(12, 1, 'float64'), batch: 2, timesteps: 3, goBackwards: false, returnSequences: true })).rejects.toThrow(
       /disposed prepared layer/,
     );
   });

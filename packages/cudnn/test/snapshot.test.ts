@@ -4,7 +4,7 @@ import { createCudnnBackend, openNativeRuntime } from '../src/backend.js';
 import type { DeviceForwardArgs } from '../src/device.js';
 import { resolveOptions } from '../src/options.js';
 import { buildFakeGpu } from './fake-gpu.js';
-import { rng, uniform } from './helpers.js';
+import { rng } from './helpers.js';
 
 /**
  * A call takes what it needs from its arguments when it is made: the caller may change, transfer
@@ -18,23 +18,23 @@ const backend = createCudnnBackend({ name: 'cudnn-fake-snapshot', cudnnPath: fak
 const [B, T, D, H] = [3, 6, 5, 4];
 const spec: GruSpec = { units: H, inputDim: D, activation: 'tanh', recurrentActivation: 'sigmoid', useBias: true, resetAfter: true, dtype: 'float32' };
 const r = rng(21);
-const f32 = (n: number, scale: number) => uniform(n, scale, r, 'float32') as Float32Array;
+const f32 = (n: number, scale: number) => r.uniform(n, scale, 'float32') as Float32Array;
 const weights = { kernel: f32(D * 3 * H, 0.6), recurrentKernel: f32(H * 3 * H, 0.6), bias: f32(6 * H, 0.3) };
 const otherWeights = { kernel: f32(D * 3 * H, 0.6), recurrentKernel: f32(H * 3 * H, 0.6), bias: f32(6 * H, 0.3) };
 const mask = new Uint8Array(B * T).fill(1, 0, 6).fill(1, 6, 10); // lengths 6, 4, 0
 const request = (): ForwardRequest => ({
-  x: uniform(B * T * D, 1, rng(5), 'float32'),
+  x: rng(5).uniform(B * T * D, 1, 'float32'),
   batch: B,
   timesteps: T,
-  initialState: uniform(B * H, 0.5, rng(6), 'float32'),
+  initialState: rng(6).uniform(B * H, 0.5, 'float32'),
   mask: mask.slice(),
   goBackwards: false,
   returnSequences: true,
   keepForBackward: true,
 });
 const gradients = () => ({
-  dOutput: uniform(B * T * H, 1, rng(7), 'float32') as Float32Array,
-  dLastState: uniform(B * H, 1, rng(8), 'float32') as Float32Array,
+  dOutput: rng(7).uniform(B * T * H, 1, 'float32') as Float32Array,
+  dLastState: rng(8).uniform(B * H, 1, 'float32') as Float32Array,
 });
 
 function sameBits(a: ArrayLike<number>, b: ArrayLike<number>): boolean {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { KERAS_BLOCK_OF_ID, packedOffsets, packWeights, unpackWeights } from '../src/weights.js';
-import { rng, uniform } from './helpers.js';
+import { rng } from './helpers.js';
 
 function kerasWeights(D: number, H: number, seed: number, dtype: 'float32' | 'float64' = 'float64') {
   const r = rng(seed);
-  return { kernel: uniform(D * 3 * H, 1, r, dtype), recurrentKernel: uniform(H * 3 * H, 1, r, dtype), bias: uniform(2 * 3 * H, 1, r, dtype) };
+  return { kernel: r.uniform(D * 3 * H, 1, dtype), recurrentKernel: r.uniform(H * 3 * H, 1, dtype), bias: r.uniform(2 * 3 * H, 1, dtype) };
 }
 
 describe('cuDNN weight layout', () => {

@@ -1,4 +1,5 @@
 import { describeConformance } from '@gru/conformance/vitest';
 import { backend } from '../src/index.js';
 
-describeConformance(backend);
+// Strict (what CI runs): every skip must be listed, and backend cases must have run.
+describeConformance(backend, { strict: true });

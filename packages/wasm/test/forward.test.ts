@@ -1,6 +1,7 @@
 import { referenceForward } from '@gru/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { backend, createWasmBackend, WASM_ACTIVATIONS } from '../src/index.js';
+import { describeAgainstReference } from '@gru/conformance/testing';
 import { makeCase, worstRatio, type Config } from './helpers.js';
 
 /** Runs a config on a backend and on the reference, and returns the worst tolerance ratio. */
@@ -18,6 +19,9 @@ function compare(cfg: Config, seed: number, on = backend): number {
 }
 
 beforeAll(() => backend.load());
+
+// The kit's seeded sweep (units >= 64, batch >= 16, timesteps >= 200, odd sizes), forward and forwardSync.
+describeAgainstReference(backend);
 
 describe('every call option against the reference backend', () => {
   const flags = ['resetAfter', 'useBias', 'goBackwards', 'returnSequences', 'mask', 'initialState', 'inputDropout', 'recurrentDropout'] as const;

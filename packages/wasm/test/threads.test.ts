@@ -171,4 +171,4 @@ describe('worker threads (gru-threads.wasm on shared memory)', () => {
 
 // The whole conformance suite with every call split between two workers.
 const threaded = createWasmBackend({ name: 'wasm-threads-conformance', threads: 2, priority: -1, ...eager });
-describeConformance(threaded, { expectations: join(here, '..', '..', '..', 'conformance', 'expectations', 'wasm.json') });
+describeConformance(threaded, { strict: true, expectations: join(here, '..', 'conformance.expectations.json') });

@@ -10,6 +10,9 @@ import { runConfigCase, runErrorEntry } from '../../../conformance/src/core-case
 import type { CaseJson, ConfigCaseJson, ErrorEntryJson } from '../../../conformance/src/format.js';
 import { runForwardCase, type CaseOutcome } from '../../../conformance/src/run-case.js';
 import { runGradientCase } from '../../../conformance/src/run-gradient-case.js';
+// The runner's own judging (expectation groups included), not a copy of it.
+import { judge } from '../../../conformance/src/judge.js';
+import type { Expectations } from '../../../conformance/src/expectations-types.js';
 
 export interface BrowserCaseResult {
   name: string;
@@ -17,11 +20,6 @@ export interface BrowserCaseResult {
   detail?: string;
   maxAbsDiff?: number;
   ms: number;
-}
-
-interface Expectations {
-  unsupported?: Record<string, string>;
-  failing?: Record<string, string>;
 }
 
 interface Planned {
@@ -68,17 +66,6 @@ async function noLeak(backend: GruBackend, c: CaseJson): Promise<CaseOutcome> {
   for (let i = 0; i < 20; i++) await once();
   const after = backend.memoryInUse();
   return after <= before ? { status: 'passed' } : { status: 'failed', detail: `GPU memory grew from ${before} to ${after} bytes over 20 cycles` };
-}
-
-function judge(name: string, outcome: CaseOutcome, exp: Expectations): Pick<BrowserCaseResult, 'status' | 'detail'> {
-  const unsupported = exp.unsupported?.[name];
-  const failing = exp.failing?.[name];
-  if (outcome.status === 'passed' && (unsupported || failing))
-    return { status: 'failed', detail: `unexpected pass: listed as ${unsupported ? 'unsupported' : 'failing'}` };
-  if (unsupported) return { status: 'unsupported', detail: outcome.detail ? `${unsupported} [${outcome.detail}]` : unsupported };
-  if (failing && outcome.status === 'failed') return { status: 'expected-failure', detail: `${failing}: ${outcome.detail ?? ''}` };
-  if (outcome.status === 'unsupported') return { status: 'unsupported', detail: `${outcome.detail} (declared by the backend, not listed in its expectations)` };
-  return { status: outcome.status, detail: outcome.detail };
 }
 
 /** Runs every case on `backend`, reporting each result as it comes. */

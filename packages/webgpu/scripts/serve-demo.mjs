@@ -3,7 +3,7 @@
  * Serves the demo page (demo/) on 127.0.0.1, with what the page fetches:
  *   /                     demo/index.html,  /build/*  the esbuild bundles (scripts/build-browser.mjs)
  *   /cases/               JSON list of the conformance case files,  /cases/<file>  one of them
- *   /expectations.json    conformance/expectations/webgpu.json
+ *   /expectations.json    packages/webgpu/conformance.expectations.json
  *   /wasm/gru.wasm        @gru/wasm's module, for the side-by-side demo
  * `node scripts/serve-demo.mjs [--port N]` prints the URL and serves until interrupted; the
  * browser test imports startDemoServer().
@@ -17,7 +17,7 @@ const pkg = join(dirname(fileURLToPath(import.meta.url)), '..');
 const repo = join(pkg, '..', '..');
 export const DEMO_DIR = join(pkg, 'demo');
 export const CASES_DIR = join(repo, 'conformance', 'cases', 'keras-3.15.1');
-const EXPECTATIONS = join(repo, 'conformance', 'expectations', 'webgpu.json');
+const EXPECTATIONS = join(repo, 'packages', 'webgpu', 'conformance.expectations.json');
 const WASM = join(repo, 'packages', 'wasm', 'dist', 'gru.wasm');
 
 const TYPES = {

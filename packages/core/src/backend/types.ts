@@ -86,6 +86,11 @@ export interface ForwardRequest {
   keepForBackward?: boolean;
 }
 
+/**
+ * Arrays of the spec's dtype (Float32Array for float32, Float64Array for float64), fresh for each
+ * call (a later call must not change them); core checks their type and length and names the
+ * field it rejects.
+ */
 export interface ForwardResult {
   output: FloatArray;
   lastState: FloatArray;

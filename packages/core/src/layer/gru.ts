@@ -1,10 +1,11 @@
+import { checkForwardResult, checkGradients } from '../backend/check-result.js';
 import { selectAndLoad } from '../backend/loading.js';
 import { selectBackend, type BackendChoice, type SkippedBackend } from '../backend/select.js';
 import type { ForwardRequest, ForwardResult, GruCallInfo, GruGradients, GruSpec, GruWeights } from '../backend/types.js';
 import { kerasConfigToOptions, layerToKerasConfig, resolveLayerConfig, type FromConfigOptions, type GruOptions, type LayerConfig } from '../config.js';
 import { GruError, formatShape, valueError } from '../errors.js';
 import { arrayTooLarge } from '../limits.js';
-import { arrayFor, ofDType, swapLeadingAxes, toTensor, type DType, type FloatArray, type Tensor, type TensorLike } from '../tensor.js';
+import { arrayFor, swapLeadingAxes, toTensor, type DType, type FloatArray, type Tensor, type TensorLike } from '../tensor.js';
 import { broadcastState, GRUCell, isTensorList, multiplyRows, type CellWeights } from './gru-cell.js';
 import { applyMaskedOutputConventions, classifyMask, parseMask } from './masking.js';
 import { uniqueName } from './names.js';
@@ -530,17 +531,11 @@ export class GRU<O extends GruOptions = GruOptions> {
     const c = this.config;
     const { batch, timesteps } = plan;
     const H = this.units;
-    const want = c.returnSequences ? batch * timesteps * H : batch * H;
-    if (result?.output?.length !== want || result.lastState?.length !== batch * H) {
-      // A backend's bug must not become a silently mis-shaped result.
-      throw valueError(
-        `Backend '${choice.backend.name}' returned an output of ${String(result?.output?.length)} values and a state of ${String(result?.lastState?.length)}; ` +
-          `expected ${want} and ${batch * H} (batch ${batch}, timesteps ${timesteps}, units ${H}).`,
-      );
-    }
-    // The layer's types promise its dtype's array, whatever a backend hands back.
-    let out = ofDType(result.output, this.dtype);
-    const lastState = ofDType(result.lastState, this.dtype);
+    // A backend's bug (wrong array type or length, a missing field) must not become a silently
+    // converted or mis-shaped result: the error names the backend and the field.
+    const checked = checkForwardResult(choice.backend.name, plan.spec, plan.request, result);
+    let out = checked.output;
+    const lastState = checked.lastState;
     if (plan.mask) {
       applyMaskedOutputConventions(out, plan.mask, {
         batch,
@@ -673,15 +668,8 @@ export class GRU<O extends GruOptions = GruOptions> {
 
   private shapeGradients(trace: Trace, gradients: GruGradients, options: BackwardOptions): GruLayerGradients<LayerArray<O>> {
     const c = this.config;
-    const dt = this.dtype;
     // The layer's types promise its dtype's arrays, whatever a backend hands back.
-    const g: GruGradients = {
-      dx: ofDType(gradients.dx, dt),
-      dInitialState: gradients.dInitialState && ofDType(gradients.dInitialState, dt),
-      dKernel: ofDType(gradients.dKernel, dt),
-      dRecurrentKernel: ofDType(gradients.dRecurrentKernel, dt),
-      dBias: gradients.dBias && ofDType(gradients.dBias, dt),
-    };
+    const g: GruGradients = checkGradients(trace.prepared.backend.name, trace.plan.spec, trace.plan, gradients);
     const { batch, timesteps, features, sharedDropoutMask, initialStateShape } = trace.plan;
     let dx = sharedDropoutMask ? multiplyRows(g.dx, sharedDropoutMask, batch, timesteps, features) : g.dx;
     if (c.timeMajor) dx = swapLeadingAxes(dx, batch, timesteps, features);

@@ -8,6 +8,8 @@ import { runConfigCase, runErrorEntry } from '../../../../conformance/src/core-c
 import type { CaseJson, ConfigCaseJson, ErrorEntryJson } from '../../../../conformance/src/format.js';
 import { runForwardCase, type CaseOutcome } from '../../../../conformance/src/run-case.js';
 import { runGradientCase } from '../../../../conformance/src/run-gradient-case.js';
+import { judge } from '../../../../conformance/src/judge.js';
+import type { Expectations } from '../../../../conformance/src/expectations-types.js';
 import { registerBackend } from '@gru/core';
 import { backend as singleThread, createWasmBackend } from '../../src/index.js';
 
@@ -15,7 +17,7 @@ export interface PagePayload {
   cases: CaseJson[];
   configCases: ConfigCaseJson[];
   errorEntries: ErrorEntryJson[];
-  expectations: { unsupported?: Record<string, string>; failing?: Record<string, string> };
+  expectations: Expectations;
 }
 
 export interface PageResult {
@@ -34,19 +36,6 @@ export interface PageReport {
   /** On a page that is not isolated: how load() refused threads. */
   threadsRefusal?: string;
   error?: string;
-}
-
-/** The same rules as judge() in conformance/src/runner.ts. */
-function judge(name: string, outcome: CaseOutcome, e: PagePayload['expectations']): Omit<PageResult, 'name'> {
-  const unsupported = e.unsupported?.[name];
-  const failing = e.failing?.[name];
-  if (outcome.status === 'passed' && (unsupported || failing)) {
-    return { status: 'failed', detail: `unexpected pass: listed as ${unsupported ? `unsupported (${unsupported})` : `failing (${failing})`}` };
-  }
-  if (unsupported) return { status: 'unsupported', detail: unsupported };
-  if (failing && outcome.status === 'failed') return { status: 'expected-failure', detail: `${failing}: ${outcome.detail ?? ''}` };
-  if (outcome.status === 'unsupported') return { status: 'unsupported', detail: `${outcome.detail} (declared by the backend, not listed in its expectations)` };
-  return { status: outcome.status, detail: outcome.detail };
 }
 
 async function run(): Promise<PageReport> {

@@ -1,0 +1,19 @@
+/** The kit's building blocks for backend tests, without vitest (the CLI and browsers use them too). */
+export { rng, type Rng } from './rng.js';
+export { makeCase, describeCaseOptions, type CaseOptions, type RandomCase } from './make-case.js';
+export { callInfoOf } from './call-info.js';
+export {
+  planAgainstReference,
+  checkAgainstReference,
+  cloneRequest,
+  compareResult,
+  DEFAULT_SHAPES,
+  DEFAULT_VARIANTS,
+  type Shape,
+  type Variant,
+  type SweepOptions,
+  type SweepCase,
+  type ForwardPath,
+} from './against-reference.js';
+export { checkSetWeights, checkFreshResults, checkInputsUntouched, CONTRACT_CHECKS } from './contract.js';
+export { compareArrays, assertClose, worstRatio, unravel, TOLERANCES, type Tolerance, type Comparison } from '../tolerance.js';

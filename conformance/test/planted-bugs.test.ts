@@ -1,0 +1,227 @@
+import {
+  GRU_BACKEND_SPEC_VERSION,
+  referenceBackend,
+  unregisterBackend,
+  type ForwardRequest,
+  type ForwardResult,
+  type GruBackend,
+  type GruGradients,
+  type GruSpec,
+  type PreparedGru,
+} from '@gru/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runConformance, type CaseResult, type ConformanceOptions } from '../src/index.js';
+
+/**
+ * Issue 13: each bug class below was planted in a backend and passed the kit. Each planted-bug
+ * backend is the reference backend with one bug; the kit must fail it with a message that points
+ * at the bug (the path, the field, the element).
+ */
+interface Bugs {
+  /** Changes what forward (async) returns. */
+  forward?: (r: ForwardResult, req: ForwardRequest, spec: GruSpec) => unknown;
+  /** Changes what forwardSync returns. */
+  forwardSync?: (r: ForwardResult, req: ForwardRequest, spec: GruSpec) => unknown;
+  ignoreSetWeights?: boolean;
+  /** Returns the same output array from every call. */
+  reuseOutput?: boolean;
+  /** Writes into the request's x after computing. */
+  writeInput?: boolean;
+  declineAll?: boolean;
+  /** Changes what backward returns. */
+  backward?: (g: GruGradients) => GruGradients;
+}
+
+let names: string[] = [];
+afterEach(() => {
+  for (const n of names) unregisterBackend(n);
+  names = [];
+});
+
+function planted(name: string, bugs: Bugs): GruBackend {
+  names.push(name);
+  const wrap = (inner: PreparedGru, spec: GruSpec): PreparedGru => {
+    let reused: ForwardResult | undefined;
+    const after = (r: ForwardResult, req: ForwardRequest, hook?: Bugs['forward']): ForwardResult => {
+      let out = r;
+      if (bugs.reuseOutput) {
+        if (!reused) reused = { output: r.output.slice(), lastState: r.lastState.slice() };
+        else if (reused.output.length === r.output.length) {
+          reused.output.set(r.output);
+          reused.lastState.set(r.lastState);
+        }
+        out = reused.output.length === r.output.length ? reused : r;
+      }
+      if (bugs.writeInput) req.x.fill(0);
+      return (hook ? hook(out, req, spec) : out) as ForwardResult;
+    };
+    return {
+      spec,
+      forward: async (req) => after(inner.forwardSync!(req), req, bugs.forward),
+      forwardSync: (req) => after(inner.forwardSync!(req), req, bugs.forwardSync),
+      backward: async (saved, r) => {
+        const g = inner.backwardSync!(saved, r);
+        return bugs.backward ? bugs.backward(g) : g;
+      },
+      setWeights: (w) => {
+        if (!bugs.ignoreSetWeights) inner.setWeights(w);
+      },
+      dispose: () => inner.dispose(),
+    };
+  };
+  return {
+    specVersion: GRU_BACKEND_SPEC_VERSION,
+    name,
+    priority: -1,
+    load: async () => {},
+    isLoaded: () => true,
+    supports: (spec, call) => (bugs.declineAll ? 'the planted backend declines every call' : referenceBackend.supports(spec, call)),
+    supportsBackward: () => true,
+    prepare: async (spec, weights) => wrap(referenceBackend.prepareSync!(spec, weights), spec),
+    prepareSync: (spec, weights) => wrap(referenceBackend.prepareSync!(spec, weights), spec),
+  };
+}
+
+const KERAS = ['defaults_seq_state', 'init_state_mask_right_pad'];
+const SMALL_SWEEP: ConformanceOptions['sweep'] = {
+  shapes: [
+    { B: 3, T: 4, D: 5, H: 7 },
+    { B: 17, T: 3, D: 4, H: 67 },
+  ],
+  variants: [{}],
+};
+
+async function run(backend: GruBackend, options: ConformanceOptions = {}) {
+  const report = await runConformance(backend, { coreChecks: false, sweep: SMALL_SWEEP, expectations: {}, ...options, only: options.only });
+  return { report, failed: report.results.filter((r) => r.status === 'failed') };
+}
+
+const failure = (results: CaseResult[], name: string) => results.find((r) => r.name === name)?.detail ?? `(${name} did not fail)`;
+
+describe('the kit catches each planted-bug class, pointing at it', () => {
+  it('a correct backend passes every check (control)', async () => {
+    const { report, failed } = await run(planted('planted-none', {}));
+    expect(failed).toEqual([]);
+    expect(report.backendPassed).toBe(report.results.length - report.skipped);
+    expect(report.results.some((r) => r.kind === 'contract')).toBe(true);
+    expect(report.results.some((r) => r.kind === 'reference')).toBe(true);
+  });
+
+  it('forwardSync that differs from Keras (forward is right): both paths are checked against the reference tensors, the path named', async () => {
+    const bump = (r: ForwardResult) => ({ ...r, output: r.output.map((v, i) => (i === 1 ? v + 1e-3 : v)) });
+    const { failed } = await run(planted('planted-sync', { forwardSync: bump }), { only: KERAS, contractChecks: false, sweep: false });
+    expect(failed.map((r) => r.name)).toEqual(KERAS);
+    // defaults_seq_state: outputs [3, 9, 7]; flat element 1 is [0, 0, 1].
+    expect(failure(failed, 'defaults_seq_state')).toMatch(
+      /^forwardSync: outputs\[0\] at \[0, 0, 1\] of shape \[3, 9, 7\]: got .* 1 of 189 elements out of tolerance \(atol 0\.000005, rtol 0\.00001/,
+    );
+    expect(failure(failed, 'defaults_seq_state')).toMatch(/\(case: units=7, .*return_sequences=true.*inputs \[3, 9, 6\], dtype float32\)$/);
+  });
+
+  it('PreparedGru.setWeights ignored: Keras cases re-checked after setWeights, and the contract check', async () => {
+    const { failed } = await run(planted('planted-setweights', { ignoreSetWeights: true }), { only: [...KERAS, 'contract:set-weights'], sweep: false });
+    expect(failure(failed, 'defaults_seq_state')).toMatch(/^forward after PreparedGru\.setWeights: outputs\[0\] at \[\d+, \d+, \d+\] of shape \[3, 9, 7\]/);
+    expect(failure(failed, 'contract:set-weights')).toMatch(
+      /^forward after PreparedGru\.setWeights\(new weights\): output at \[.*\]: .*the new weights were not used/,
+    );
+  });
+
+  it('an output buffer reused across calls', async () => {
+    const { failed } = await run(planted('planted-reuse', { reuseOutput: true }), { only: ['contract:fresh-results'], sweep: false });
+    expect(failure(failed, 'contract:fresh-results')).toMatch(
+      /^forward: the output of an earlier call changed after a later call \(the backend reuses its result buffer; return a fresh array per call\): at \[\d+, \d+, \d+\] of shape \[5, 9, 19\]/,
+    );
+  });
+
+  it("a backend that writes into the caller's input after computing", async () => {
+    const { failed } = await run(planted('planted-write', { writeInput: true }), { only: ['contract:inputs-untouched'], sweep: false });
+    expect(failure(failed, 'contract:inputs-untouched')).toMatch(
+      /^forward wrote into the caller's request: x\[0, 0, 0\] \(shape \[5, 9, 6\]\) was -?\d.*, is now 0/,
+    );
+  });
+
+  it('a bug only at units >= 64: the seeded sweep against the reference finds it, with the [b, t, u] index', async () => {
+    const lastUnit = (r: ForwardResult, _req: ForwardRequest, spec: GruSpec) => {
+      if (spec.units < 64) return r;
+      const output = r.output.slice();
+      for (let i = spec.units - 1; i < output.length; i += spec.units) output[i] = 0;
+      return { ...r, output };
+    };
+    const only = ['defaults_seq_state', 'reference:B=3 T=4 D=5 H=7 seed=1', 'reference:B=17 T=3 D=4 H=67 seed=2'];
+    const { report, failed } = await run(planted('planted-large', { forward: lastUnit, forwardSync: lastUnit }), { only, contractChecks: false });
+    expect(report.passed).toBe(2);
+    expect(failed.map((r) => r.name)).toEqual(['reference:B=17 T=3 D=4 H=67 seed=2']);
+    expect(failed[0].detail).toMatch(
+      /^forward: output at \[\d+, \d+, 66\] of shape \[17, 3, 67\]: .* 51 of 3417 elements out of tolerance .*\(case: B=17 T=3 D=4 H=67 seed=2\)$/,
+    );
+  });
+
+  it('a float32 backward off by 0.1% in dKernel: the float32 gradient cases fail it, naming backward and the element', async () => {
+    const off = (g: GruGradients): GruGradients => ({ ...g, dKernel: g.dKernel.map((v) => v * 1.001) });
+    const only = ['grad_f32_defaults_seq', 'grad_f32_cell'];
+    const { report, failed } = await run(planted('planted-backward', { backward: off }), { only, contractChecks: false, sweep: false });
+    expect(report.passed).toBe(2); // the forward halves
+    expect(failed.map((r) => r.name)).toEqual(['grad_f32_cell:grads', 'grad_f32_defaults_seq:grads']);
+    expect(failure(failed, 'grad_f32_defaults_seq:grads')).toMatch(
+      /^backward: d\/dkernel at \[\d+, \d+\] of shape \[4, 15\]: .* elements out of tolerance \(atol 0\.00002, rtol 0\.00002; .*\(case: units=5, .*dtype float32\)$/,
+    );
+    // The control: the reference backend's own float32 backward passes them.
+    const ok = await run(planted('planted-backward-none', {}), { only, contractChecks: false, sweep: false });
+    expect(ok.failed).toEqual([]);
+    expect(ok.report.passed).toBe(4);
+  });
+
+  it('results of the wrong typed-array type, wrong length or a missing lastState: core names the field', async () => {
+    const cases: [string, Bugs['forward'], RegExp][] = [
+      [
+        'planted-f64',
+        (r) => ({ ...r, output: Float64Array.from(r.output) }),
+        /`output` must be a Float32Array of \d+ values \(\[batch \d+, timesteps \d+, units \d+\]\) for a float32 layer; received a Float64Array of \d+/,
+      ],
+      ['planted-array', (r) => ({ ...r, output: Array.from(r.output) }), /`output` must be a Float32Array .*received a plain Array of \d+/],
+      [
+        'planted-short',
+        (r) => ({ ...r, lastState: r.lastState.subarray(1) }),
+        /`lastState` must be a Float32Array of (\d+) values \(\[batch \d+, units \d+\]\).*received a Float32Array of \d+/,
+      ],
+      ['planted-no-state', (r) => ({ output: r.output }), /`lastState` must be a Float32Array of \d+ values.*received undefined \(missing\)/],
+    ];
+    for (const [name, bug, message] of cases) {
+      const { failed } = await run(planted(name, { forward: bug, forwardSync: bug }), { only: ['defaults_seq_state', 'reference:B=3 T=4 D=5 H=7 seed=1'] });
+      expect(
+        failed.map((r) => r.name),
+        name,
+      ).toEqual(['defaults_seq_state', 'reference:B=3 T=4 D=5 H=7 seed=1']);
+      for (const r of failed) expect(r.detail, `${name} ${r.name}`).toMatch(message);
+    }
+  });
+
+  it('a backend that declines every call fails --strict (core-only checks do not count), and passes without it', async () => {
+    const backend = planted('planted-declines', { declineAll: true });
+    const lax = await runConformance(backend, { expectations: {} });
+    expect(lax.failed).toBe(0);
+    expect(lax.backendPassed).toBe(0);
+    expect(lax.corePassed).toBeGreaterThan(50);
+    const strict = await runConformance(backend, { expectations: {}, strict: true });
+    expect(strict.strictProblems?.[0]).toMatch(/^no backend case ran on 'planted-declines'/);
+    expect(
+      strict.strictProblems?.some((p) =>
+        /^defaults_seq_state was skipped but is not listed in the expectations: the planted backend declines every call/.test(p),
+      ),
+    ).toBe(true);
+  });
+
+  it('--strict accepts skips the expectations list by group', async () => {
+    const backend = planted('planted-declines-listed', { declineAll: true });
+    const report = await runConformance(backend, {
+      only: ['defaults_seq_state', 'contract:set-weights'],
+      sweep: false,
+      strict: true,
+      expectations: { unsupported: [{ reason: 'declines all', cases: ['defaults_seq_state'], match: '^contract:' }] },
+    });
+    expect(report.skipped).toBe(2);
+    expect(report.strictProblems).toEqual([
+      `no backend case ran on 'planted-declines-listed' (only core-only checks passed or everything was declined): nothing about the backend was checked`,
+    ]);
+  });
+});
