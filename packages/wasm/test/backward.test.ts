@@ -2,7 +2,7 @@ import { referenceBackward, referenceForward } from '@gru/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { backend } from '../src/index.js';
 import { compareGradients } from './gradients.js';
-import { type Config, makeCase, rng, uniform } from './helpers.js';
+import { type Config, makeCase, rng } from './helpers.js';
 
 async function gradients(cfg: Config, seed: number) {
   const { spec, weights, request } = makeCase(cfg, seed);
@@ -10,8 +10,8 @@ async function gradients(cfg: Config, seed: number) {
   const B = request.batch;
   const T = request.timesteps;
   const H = spec.units;
-  const dOutput = uniform(rand, (request.returnSequences ? B * T : B) * H);
-  const dLastState = uniform(rand, B * H);
+  const dOutput = rand.uniform((request.returnSequences ? B * T : B) * H);
+  const dLastState = rand.uniform(B * H);
   const ref = referenceForward(spec, weights, { ...request, keepForBackward: true });
   const want = referenceBackward(spec, ref.saved as NonNullable<typeof ref.saved>, { dOutput, dLastState });
   const prepared = backend.prepareSync(spec, weights);

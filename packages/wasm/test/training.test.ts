@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { WASM_ACTIVATIONS, backend, createWasmBackend } from '../src/index.js';
 import { ThreadPool } from '../src/thread-pool.js';
 import { compareGradients } from './gradients.js';
-import { makeCase, rng, uniform, type Config } from './helpers.js';
+import { makeCase, rng, type Config } from './helpers.js';
 
 function bitwiseEqual(a: ArrayLike<number> | null, b: ArrayLike<number> | null): boolean {
   if (a === null || b === null) return a === b;
@@ -17,7 +17,7 @@ const GRADS = ['dx', 'dInitialState', 'dKernel', 'dRecurrentKernel', 'dBias'] as
 function cotangents(cfg: Config, seed: number) {
   const rand = rng(seed);
   const rows = cfg.returnSequences === false ? cfg.B : cfg.B * cfg.T;
-  return { dOutput: uniform(rand, rows * cfg.H), dLastState: uniform(rand, cfg.B * cfg.H) };
+  return { dOutput: rand.uniform(rows * cfg.H), dLastState: rand.uniform(cfg.B * cfg.H) };
 }
 
 beforeAll(() => backend.load());
@@ -105,7 +105,7 @@ describe('what forward keeps for backward is freed', () => {
 
   it('through the GRU layer: training calls and backward, memory stays flat', async () => {
     const layer = new GRU({ units: 16, returnSequences: false, recurrentDropout: 0.2, dropout: 0.1, seed: 5 });
-    const x = { shape: [3, 10, 4], data: uniform(rng(9), 120) };
+    const x = { shape: [3, 10, 4], data: rng(9).uniform(120) };
     await layer.forward(x, { training: true, backend: 'wasm' });
     await layer.backward({ shape: [3, 16], data: new Float32Array(48).fill(1) });
     const held = backend.memoryInUse();
