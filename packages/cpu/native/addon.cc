@@ -1,9 +1,10 @@
-// Module entry: the addon's ABI version, the Layer class, info() and bytesInUse(), and this
+// Module entry: the addon's ABI version, the Layer and Bound classes, info() and bytesInUse(), and this
 // environment's share of the process-wide thread pool.
 #include <napi.h>
 
 #include <thread>
 
+#include "bound.h"
 #include "cpu_features.h"
 #include "memory.h"
 #include "thread_pool.h"
@@ -13,7 +14,7 @@ namespace gru {
 namespace {
 
 // Bumped whenever the JavaScript <-> native contract changes; the loader refuses a stale binary.
-constexpr int kAddonAbi = 1;
+constexpr int kAddonAbi = 2;
 
 class CpuAddon : public Napi::Addon<CpuAddon> {
  public:
@@ -29,6 +30,7 @@ class CpuAddon : public Napi::Addon<CpuAddon> {
     DefineAddon(exports, {
                              InstanceValue("abi", Napi::Number::New(env, kAddonAbi), napi_enumerable),
                              InstanceValue("Layer", LayerWrap::Init(env), napi_enumerable),
+                             InstanceValue("Bound", BoundWrap::Init(env), napi_enumerable),
                              InstanceMethod<&CpuAddon::Info>("info", napi_enumerable),
                              InstanceMethod<&CpuAddon::BytesInUse>("bytesInUse", napi_enumerable),
                          });

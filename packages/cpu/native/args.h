@@ -29,10 +29,11 @@ std::string describe(const Napi::Value& v);
 
 class Checker {
  public:
-  Checker(Napi::Env env, std::string where) : env_(env), where_(std::move(where)) {}
+  // `where` names the entry point in messages; a literal, so a check that passes allocates nothing.
+  Checker(Napi::Env env, const char* where) : env_(env), where_(where) {}
 
-  [[noreturn]] void typeError(const std::string& msg) const { throw Napi::TypeError::New(env_, where_ + ": " + msg); }
-  [[noreturn]] void rangeError(const std::string& msg) const { throw Napi::RangeError::New(env_, where_ + ": " + msg); }
+  [[noreturn]] void typeError(const std::string& msg) const { throw Napi::TypeError::New(env_, std::string(where_) + ": " + msg); }
+  [[noreturn]] void rangeError(const std::string& msg) const { throw Napi::RangeError::New(env_, std::string(where_) + ": " + msg); }
 
   int64_t integer(const Napi::Value& v, const std::string& name, int64_t lo, int64_t hi) const {
     if (!v.IsNumber()) typeError("`" + name + "` must be an integer, received " + describe(v));
@@ -93,11 +94,11 @@ class Checker {
     return static_cast<size_t>(p);
   }
 
-  const std::string& where() const { return where_; }
+  const char* where() const { return where_; }
 
  private:
   Napi::Env env_;
-  std::string where_;
+  const char* where_;
 };
 
 // "[a, b, c]"

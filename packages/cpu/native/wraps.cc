@@ -8,6 +8,19 @@
 
 namespace gru {
 
+namespace {
+
+// Tags Layer objects, so a Bound can tell them from any other wrapped object.
+constexpr napi_type_tag kLayerTag = {0x6772752d63707531ULL, 0x6c61796572000001ULL};
+
+}  // namespace
+
+LayerWrap* LayerWrap::FromValue(Napi::Env env, const Napi::Value& v) {
+  bool tagged = false;
+  if (!v.IsObject() || napi_check_object_type_tag(env, v, &kLayerTag, &tagged) != napi_ok || !tagged) return nullptr;
+  return LayerWrap::Unwrap(v.As<Napi::Object>());
+}
+
 Napi::Function LayerWrap::Init(Napi::Env env) {
   return DefineClass(env, "Layer",
                      {
@@ -51,6 +64,7 @@ LayerWrap::LayerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<LayerWra
     }
   }
   build(chk, info[1], info[2], info[3]);
+  napi_type_tag_object(env, info.This(), &kLayerTag);
 }
 
 void LayerWrap::build(const Checker& chk, const Napi::Value& kernel, const Napi::Value& recurrent, const Napi::Value& bias) {

@@ -20,12 +20,18 @@ class LayerWrap : public Napi::ObjectWrap<LayerWrap> {
   // new Layer(spec, kernel, recurrentKernel, bias)
   explicit LayerWrap(const Napi::CallbackInfo& info);
 
- private:
+  // The LayerWrap behind a JavaScript value, or null when it is not a Layer of this addon.
+  static LayerWrap* FromValue(Napi::Env env, const Napi::Value& v);
+
+  const LayerSpec& spec() const { return spec_; }
+
+  // The prepared layer; a TypeError once disposed.
   std::shared_ptr<const Layer> live(const Checker& chk) const {
     if (!layer_) chk.typeError("this prepared layer has been disposed");
     return layer_;
   }
 
+ private:
   void build(const Checker& chk, const Napi::Value& kernel, const Napi::Value& recurrent, const Napi::Value& bias);
 
   // (request, threads, minStepMacs): threads to use at most, and the fewest multiply-adds per

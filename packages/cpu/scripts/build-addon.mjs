@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Builds the native addon with node-gyp (configure once, then incremental builds).
+// Builds the native addon with node-gyp (configure when the source list changed, then incremental builds).
 //
 //   node scripts/build-addon.mjs              configure if needed, then build
 // (scripts/install.mjs, the package's install script, runs it when no prebuilt binary loads.)
@@ -7,7 +7,7 @@
 // Node's headers are taken from the running Node (`<prefix>/include/node`) when they are there,
 // so nothing is downloaded: package managers do not always pass npm's nodedir to scripts.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,5 +44,9 @@ function gyp(...args) {
   }
 }
 
-if (!existsSync(join(pkg, 'build', 'config.gypi'))) gyp('configure');
+// The generated makefiles list the sources: a source added to native/sources.json (or a changed
+// binding.gyp) needs a fresh configure, or the link misses the new file's symbols.
+const mtime = (p) => (existsSync(p) ? statSync(p).mtimeMs : 0);
+const configured = Math.min(mtime(join(pkg, 'build', 'config.gypi')), mtime(join(pkg, 'build', 'Makefile')) || Infinity);
+if (!configured || configured < Math.max(mtime(join(pkg, 'native', 'sources.json')), mtime(join(pkg, 'binding.gyp')))) gyp('configure');
 gyp('build', `--jobs=${Math.max(1, Math.min(4, (await import('node:os')).availableParallelism()))}`);
