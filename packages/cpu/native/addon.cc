@@ -1,11 +1,13 @@
-// Module entry: the addon's ABI version, the Layer and Bound classes, info() and bytesInUse(), and this
-// environment's share of the process-wide thread pool.
+// Module entry: the addon's ABI version, the Layer and Bound classes, info(), bytesInUse() and
+// fmaChains() (the FMA-rate probe), and this environment's share of the process-wide thread pool.
 #include <napi.h>
 
 #include <thread>
 
+#include "args.h"
 #include "bound.h"
 #include "cpu_features.h"
+#include "fma_peak.h"
 #include "memory.h"
 #include "thread_pool.h"
 #include "wraps.h"
@@ -33,6 +35,7 @@ class CpuAddon : public Napi::Addon<CpuAddon> {
                              InstanceValue("Bound", BoundWrap::Init(env), napi_enumerable),
                              InstanceMethod<&CpuAddon::Info>("info", napi_enumerable),
                              InstanceMethod<&CpuAddon::BytesInUse>("bytesInUse", napi_enumerable),
+                             InstanceMethod<&CpuAddon::FmaChains>("fmaChains", napi_enumerable),
                          });
   }
 
@@ -47,6 +50,20 @@ class CpuAddon : public Napi::Addon<CpuAddon> {
     o.Set("isas", isas);
     o.Set("cores", Napi::Number::New(env, std::thread::hardware_concurrency()));
     return o;
+  }
+
+  // fmaChains(flops, threads, isa) -> FLOPs run: the machine's FMA rate, timed by the caller.
+  Napi::Value FmaChains(const Napi::CallbackInfo& info) {
+    Checker chk(info.Env(), "gru cpu backend: fmaChains");
+    if (!info[0].IsNumber()) chk.typeError("`flops` must be a number, received " + describe(info[0]));
+    const double flops = info[0].As<Napi::Number>().DoubleValue();
+    if (!(flops >= 0 && flops <= 1e15)) chk.rangeError("`flops` must be between 0 and 1e15, received " + describe(info[0]));
+    const int threads = static_cast<int>(chk.integer(info[1], "threads", 1, 1024));
+    if (!info[2].IsString()) chk.typeError("`isa` must be a string, received " + describe(info[2]));
+    const std::string name = info[2].As<Napi::String>().Utf8Value();
+    const IsaKernels* kernels = findKernels(name);
+    if (!kernels) chk.rangeError("instruction set '" + name + "' is not available on this CPU");
+    return Napi::Number::New(info.Env(), runFmaChains(*kernels, flops, threads));
   }
 
   Napi::Value BytesInUse(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(bytesInUse())); }

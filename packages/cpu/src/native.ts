@@ -85,6 +85,11 @@ export interface NativeBinding {
   Bound: new (layer: NativeLayer, request: NativeBoundRequest) => NativeBound;
   /** Instruction sets this CPU can run (fastest first) and its hardware threads. */
   info(): { isas: string[]; cores: number };
+  /**
+   * Runs at least `flops` FLOPs as register-only FMA chains of `isa` on `threads` threads of the
+   * pool; returns the FLOPs run.
+   */
+  fmaChains(flops: number, threads: number, isa: string): number;
   /** Bytes of native memory held by packed weights and calls in flight, process-wide. */
   bytesInUse(): number;
 }
