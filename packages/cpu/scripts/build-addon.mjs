@@ -7,10 +7,11 @@
 // Node's headers are taken from the running Node (`<prefix>/include/node`) when they are there,
 // so nothing is downloaded: package managers do not always pass npm's nodedir to scripts.
 import { spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { needsConfigure } from './gyp-config.mjs';
 
 const pkg = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(join(pkg, 'package.json'));
@@ -44,9 +45,5 @@ function gyp(...args) {
   }
 }
 
-// The generated makefiles list the sources: a source added to native/sources.json (or a changed
-// binding.gyp) needs a fresh configure, or the link misses the new file's symbols.
-const mtime = (p) => (existsSync(p) ? statSync(p).mtimeMs : 0);
-const configured = Math.min(mtime(join(pkg, 'build', 'config.gypi')), mtime(join(pkg, 'build', 'Makefile')) || Infinity);
-if (!configured || configured < Math.max(mtime(join(pkg, 'native', 'sources.json')), mtime(join(pkg, 'binding.gyp')))) gyp('configure');
+if (needsConfigure(pkg)) gyp('configure');
 gyp('build', `--jobs=${Math.max(1, Math.min(4, (await import('node:os')).availableParallelism()))}`);
