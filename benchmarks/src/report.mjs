@@ -64,14 +64,22 @@ export function addRatios(results) {
 export const PEAK_RUNNER = 'fma-peak';
 
 /**
- * Sets `fractionOfPeak` on every timed result of a shape that fma-peak also timed: its GFLOP/s
- * over fma-peak's, both from this run.
+ * fma-peak passes shorter than this measure waking the pool's threads more than arithmetic: no
+ * fraction of peak is given against them.
+ */
+export const MIN_PEAK_PASS_MS = 1;
+
+/**
+ * Sets `fractionOfPeak` on every timed result of a shape that fma-peak also timed, with passes of
+ * MIN_PEAK_PASS_MS or more: its GFLOP/s over fma-peak's, both from this run (null otherwise).
  * @param {Result[]} results
  */
 export function addPeakFractions(results) {
   /** @type {Map<string, Result>} */
   const peak = new Map();
-  for (const r of results) if (r.status === 'ok' && r.runner === PEAK_RUNNER) peak.set(r.shape.id, r);
+  for (const r of results) {
+    if (r.status === 'ok' && r.runner === PEAK_RUNNER && /** @type {number} */ (r.medianMs) >= MIN_PEAK_PASS_MS) peak.set(r.shape.id, r);
+  }
   for (const r of results) {
     if (r.status !== 'ok' || r.runner === PEAK_RUNNER || r.gflops === undefined) continue;
     const p = peak.get(r.shape.id);
@@ -141,7 +149,7 @@ export function buildDocument(opts, shapes, runners, results, env) {
           : 'median of timed passes; p10/p90 interpolated',
       flops: FLOPS_FORMULA,
       ratio: 'median / median of the fastest gru runner on the same shape, same run',
-      fractionOfPeak: `gflops / the ${PEAK_RUNNER} runner's gflops on the same shape, same run (register-only FMA chains on every core)`,
+      fractionOfPeak: `gflops / the ${PEAK_RUNNER} runner's gflops on the same shape, same run (register-only FMA chains on every core), where its passes take ${MIN_PEAK_PASS_MS} ms or more`,
       peakRss: opts.inProcess ? 'process.resourceUsage().maxRSS of the whole run so far' : 'process.resourceUsage().maxRSS of the child process',
     },
     shapes,
