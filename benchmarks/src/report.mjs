@@ -229,7 +229,11 @@ export function formatMarkdown(doc) {
 
   const stepped = timed.filter((r) => r.usPerStep !== undefined);
   if (stepped.length) {
-    lines.push('', 'Per step (runners that feed one timestep at a time):', ...stepped.map((r) => `- ${escapeMarkdown(r.runner)} on ${r.shape.id}: ${formatRate(/** @type {number} */ (r.usPerStep))} µs per step`));
+    lines.push(
+      '',
+      'Per step (runners that feed one timestep at a time):',
+      ...stepped.map((r) => `- ${escapeMarkdown(r.runner)} on ${r.shape.id}: ${formatRate(/** @type {number} */ (r.usPerStep))} µs per step`),
+    );
   }
   const simd = [...new Map(timed.filter((r) => r.simd).map((r) => [r.runner, r.simd])).entries()];
   if (simd.length) lines.push('', `SIMD: ${simd.map(([name, level]) => `${escapeMarkdown(name)} ${level}`).join(', ')}`);

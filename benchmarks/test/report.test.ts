@@ -1,7 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { parseOptions } from '../src/cli.mjs';
 import type { Result } from '../src/job.mjs';
-import { SCHEMA, addPeakFractions, addRatios, buildDocument, cpuIds, escapeMarkdown, formatMarkdown, formatMs, formatPercent, formatRate, formatRatio } from '../src/report.mjs';
+import {
+  SCHEMA,
+  addPeakFractions,
+  addRatios,
+  buildDocument,
+  cpuIds,
+  escapeMarkdown,
+  formatMarkdown,
+  formatMs,
+  formatPercent,
+  formatRate,
+  formatRatio,
+} from '../src/report.mjs';
 import { SHAPES, flops } from '../src/shapes.mjs';
 import { combineRounds } from '../src/bench.mjs';
 

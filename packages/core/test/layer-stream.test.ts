@@ -45,7 +45,9 @@ describe('GRU.stream()', () => {
       for (let t = 0; t < T; t++) outs.push([...stream.step(stepOf(x, B, T, D, t))]);
       // The whole-sequence reference: the same layer called once per step.
       for (let t = 0; t < T; t++) {
-        const input = (options as { timeMajor?: boolean }).timeMajor ? { shape: [1, B, D], data: stepOf(x, B, T, D, t) } : { shape: [B, 1, D], data: stepOf(x, B, T, D, t) };
+        const input = (options as { timeMajor?: boolean }).timeMajor
+          ? { shape: [1, B, D], data: stepOf(x, B, T, D, t) }
+          : { shape: [B, 1, D], data: stepOf(x, B, T, D, t) };
         const r = b.forwardSync(input);
         expect(outs[t]).toEqual([...r.output.data]);
       }
@@ -121,7 +123,9 @@ describe('GRU.stream()', () => {
     const s = a.stream();
     expect(() => s.step(new Float32Array(5))).toThrow(/step\(\) expects one step's input \[batch, features\] = \[2, 3\] \(6 values\); received 5 values/);
     expect(() => s.step(null as never)).toThrow(/received null/);
-    expect(() => s.step(undefined, new Float32Array(3) as never)).toThrow(/`out` must be a typed array of \[batch, units\] = \[2, 4\] \(8 values\); received Float32Array of 3 values/);
+    expect(() => s.step(undefined, new Float32Array(3) as never)).toThrow(
+      /`out` must be a typed array of \[batch, units\] = \[2, 4\] \(8 values\); received Float32Array of 3 values/,
+    );
     // Async calls in flight own the state until they settle.
     const pending = a.forward({ shape: [2, 1, 3], data: new Float32Array(6) });
     expect(() => s.step()).toThrow(/async calls in flight: await them before stepping/);

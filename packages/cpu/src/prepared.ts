@@ -1,4 +1,14 @@
-import type { BackwardRequest, BoundForward, BoundForwardRequest, ForwardRequest, ForwardResult, GruGradients, GruSpec, GruWeights, PreparedGru } from '@gru/core';
+import type {
+  BackwardRequest,
+  BoundForward,
+  BoundForwardRequest,
+  ForwardRequest,
+  ForwardResult,
+  GruGradients,
+  GruSpec,
+  GruWeights,
+  PreparedGru,
+} from '@gru/core';
 import type { NativeBinding, NativeBoundRequest, NativeLayer, NativeRequest, NativeSaved } from './native.js';
 
 /** What a prepared layer needs from its backend at call time (read per call: options can change). */

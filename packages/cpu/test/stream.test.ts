@@ -17,7 +17,16 @@ function streamSteps(prepared: ReturnType<ReturnType<typeof createCpuBackend>['p
   const output = new Float32Array(B * H);
   const states = [new Float32Array(B * H), new Float32Array(B * H)];
   const bind = (from: number) =>
-    prepared.bindForward!({ x: input, batch: B, timesteps: 1, initialState: states[from], goBackwards: false, returnSequences: false, output, lastState: states[from ^ 1] });
+    prepared.bindForward!({
+      x: input,
+      batch: B,
+      timesteps: 1,
+      initialState: states[from],
+      goBackwards: false,
+      returnSequences: false,
+      output,
+      lastState: states[from ^ 1],
+    });
   const calls = [bind(0), bind(1)];
   const outputs = new Float32Array(B * T * H);
   let cur = 0;

@@ -46,7 +46,8 @@ export function checkNoOverlap(outputs: [string, ArrayBufferView][], inputs: [st
     for (const [iName, i] of all) {
       if (!i || iName === oName || a.end === a.start) continue;
       const b = range(i);
-      if (b.buffer === a.buffer && a.start < b.end && b.start < a.end) throw fail(`request.${oName} shares memory with request.${iName}; pass separate arrays.`);
+      if (b.buffer === a.buffer && a.start < b.end && b.start < a.end)
+        throw fail(`request.${oName} shares memory with request.${iName}; pass separate arrays.`);
     }
   }
 }
@@ -111,7 +112,29 @@ export class WasmBoundForward implements BoundForward {
     a[12] = w.biasIn;
     a[13] = w.biasRec;
     if (a[0] > 0) {
-      k.exports.gruForward(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20]);
+      k.exports.gruForward(
+        a[0],
+        a[1],
+        a[2],
+        a[3],
+        a[4],
+        a[5],
+        a[6],
+        a[7],
+        a[8],
+        a[9],
+        a[10],
+        a[11],
+        a[12],
+        a[13],
+        a[14],
+        a[15],
+        a[16],
+        a[17],
+        a[18],
+        a[19],
+        a[20],
+      );
     }
     for (let i = 0; i < outputs.length; i++) (outputs[i].array as Float32Array).set(outputs[i].view as Float32Array);
   }

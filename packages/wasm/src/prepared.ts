@@ -1,4 +1,14 @@
-import { GruError, type BoundForward, type BoundForwardRequest, type FloatArray, type ForwardRequest, type ForwardResult, type GruSpec, type GruWeights, type PreparedGru } from '@gru/core';
+import {
+  GruError,
+  type BoundForward,
+  type BoundForwardRequest,
+  type FloatArray,
+  type ForwardRequest,
+  type ForwardResult,
+  type GruSpec,
+  type GruWeights,
+  type PreparedGru,
+} from '@gru/core';
 import { activationCode } from './activation-codes.js';
 import { checkNoOverlap, WasmBoundForward } from './bound.js';
 import { formatBytes, MAX_WASM_BYTES } from './heap.js';
@@ -217,7 +227,12 @@ export class WasmPreparedGru implements PreparedGru {
     if (req.keepForBackward) throw fail('request.keepForBackward must be false: a bound call keeps nothing for backward.');
     const { batch: B, timesteps: T } = req;
     const H = this.spec.units;
-    checkFloats(req.output, 'request.output', req.returnSequences ? B * T * H : B * H, req.returnSequences ? `([batch, timesteps, units] = [${B}, ${T}, ${H}])` : `([batch, units] = [${B}, ${H}])`);
+    checkFloats(
+      req.output,
+      'request.output',
+      req.returnSequences ? B * T * H : B * H,
+      req.returnSequences ? `([batch, timesteps, units] = [${B}, ${T}, ${H}])` : `([batch, units] = [${B}, ${H}])`,
+    );
     checkFloats(req.lastState, 'request.lastState', B * H, `([batch, units] = [${B}, ${H}])`);
     checkNoOverlap(
       [

@@ -48,7 +48,16 @@ describe('bound forward calls', () => {
       const output = new Float32Array(B * H);
       const states = [new Float32Array(B * H), new Float32Array(B * H)];
       const calls = [0, 1].map((from) =>
-        prepared.bindForward({ x: input, batch: B, timesteps: 1, initialState: states[from], goBackwards: false, returnSequences: false, output, lastState: states[from ^ 1] }),
+        prepared.bindForward({
+          x: input,
+          batch: B,
+          timesteps: 1,
+          initialState: states[from],
+          goBackwards: false,
+          returnSequences: false,
+          output,
+          lastState: states[from ^ 1],
+        }),
       );
       let cur = 0;
       for (let t = 0; t < T; t++) {
@@ -69,7 +78,9 @@ describe('bound forward calls', () => {
     const outs = () => ({ output: new Float32Array(10), lastState: new Float32Array(10) });
     expect(() => prepared.bindForward({ ...request, ...outs(), keepForBackward: true })).toThrow(/keepForBackward must be false/);
     expect(() => prepared.bindForward({ ...request, ...outs(), output: new Float32Array(9) })).toThrow(/request.output must have 10 values/);
-    expect(() => prepared.bindForward({ ...request, ...outs(), lastState: request.initialState! })).toThrow(/request.lastState shares memory with request.initialState/);
+    expect(() => prepared.bindForward({ ...request, ...outs(), lastState: request.initialState! })).toThrow(
+      /request.lastState shares memory with request.initialState/,
+    );
     const shared = new Float32Array(20);
     expect(() => prepared.bindForward({ ...request, output: shared.subarray(0, 10), lastState: shared.subarray(5, 15) })).toThrow(
       /request.output shares memory with request.lastState/,

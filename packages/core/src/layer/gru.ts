@@ -402,9 +402,7 @@ export class GRU<O extends GruOptions = GruOptions> {
         this.statefulState = s;
       },
       busy: () =>
-        this.pendingState
-          ? 'it is stateful and has async calls in flight: await them before stepping, as a step needs the state they leave.'
-          : undefined,
+        this.pendingState ? 'it is stateful and has async calls in flight: await them before stepping, as a step needs the state they leave.' : undefined,
       weightsVersion: () => this.cell.weightsVersion,
       bind: (request: BoundForwardRequest): StreamBinding => {
         const lease = this.prepared.acquireSync(backend, this.cell.spec(), this.cell.gruWeights(), this.cell.weightsVersion);
