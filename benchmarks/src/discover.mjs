@@ -7,6 +7,8 @@
  * @typedef {object} Prepared
  * @property {() => unknown} run         one forward pass (awaited when it returns a promise)
  * @property {() => unknown} [dispose]   frees what setup allocated
+ * @property {string} [simd]              the instruction set its kernels use (recorded with the result)
+ * @property {number} [stepsPerPass]      a pass is this many timesteps fed one at a time (the result gets µs per step)
  *
  * @typedef {object} Runner
  * @property {string} name                              unique: 'gru:<backend>' or the peer's name

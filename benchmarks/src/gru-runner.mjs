@@ -14,6 +14,8 @@
  * @property {string} [note]
  * @property {(shape: Shape) => boolean} [slow]
  * @property {boolean} [sync]  time `forwardSync()` instead of `forward()`
+ * @property {boolean} [stream]  time a stateful layer's `stream()`: a pass is T `step()` calls of B rows
+ *   (what a streaming user's loop costs: its µs per step is the median ÷ T)
  * @property {Partial<GruOptions>} [layer]  more layer options (resetAfter, activation, dtype...)
  */
 import { inputFor, kerasWeights } from './data.mjs';
@@ -66,7 +68,7 @@ export function gruRunner(backend, importPackage, options = {}) {
       const core = await load();
       if (typeof core === 'string') return core;
       const { B, T, D, H } = shape;
-      const layer = new core.GRU({ ...options.layer, units: H, returnSequences: false, backend });
+      const layer = new core.GRU({ ...options.layer, units: H, returnSequences: false, backend, ...(options.stream ? { stateful: true } : {}) });
       const c = layer.config;
       // setWeights builds the layer without running initializers (orthogonal on 512 units takes seconds).
       const w = kerasWeights(shape, { resetAfter: c.resetAfter, useBias: c.useBias });
@@ -91,14 +93,17 @@ export function gruRunner(backend, importPackage, options = {}) {
         unroll: c.unroll,
       };
       try {
-        core.selectBackend(layer.cell.spec(), call, { backend, useCudnn: c.useCudnn, sync: options.sync === true });
+        core.selectBackend(layer.cell.spec(), call, { backend, useCudnn: c.useCudnn, sync: options.sync === true || options.stream === true });
       } catch (err) {
         if (err instanceof core.UnsupportedCallError) return err.reason;
         throw err;
       }
       const x = { shape: [B, T, D], data: inputFor(shape) };
+      const simd = simdOf(core.getBackend(backend));
+      if (options.stream) return { ...streamPass(layer, x.data, shape, backend), ...simd };
       let checked = false;
       return {
+        ...simd,
         run: async () => {
           const result = options.sync ? layer.forwardSync(x) : await layer.forward(x);
           if (!checked) {
@@ -113,9 +118,57 @@ export function gruRunner(backend, importPackage, options = {}) {
 }
 
 /**
+ * The instruction set a backend's kernels use, where it says: the cpu backend's `isa` (avx512,
+ * avx2, sse, neon), SIMD128 for wasm.
+ * @param {unknown} b
+ * @returns {{ simd?: string }}
+ */
+function simdOf(b) {
+  const named = /** @type {{ name?: string, isa?: unknown }} */ (b ?? {});
+  if (typeof named.isa === 'string') return { simd: named.isa };
+  if (typeof named.name === 'string' && named.name.startsWith('wasm')) return { simd: 'simd128' };
+  return {};
+}
+
+/**
+ * A pass of T steps through `layer.stream()`: step t's B rows are copied into the stream's input
+ * (as a user's loop would get them), then stepped. The first pass checks the output.
+ * @param {import('@gru/core').GRU} layer   stateful, weights set
+ * @param {Float32Array} x   [B, T, D]
+ * @param {Shape} shape
+ * @param {string} backend
+ * @returns {Prepared}
+ */
+function streamPass(layer, x, { B, T, D, H }, backend) {
+  layer.build([B, null, D]);
+  const stream = layer.stream();
+  if (stream.backend !== backend) throw new Error(`the stream runs on backend '${stream.backend}', not '${backend}'.`);
+  const input = stream.input;
+  let checked = false;
+  return {
+    stepsPerPass: T,
+    run: async () => {
+      let out = stream.output;
+      for (let t = 0; t < T; t++) {
+        for (let b = 0; b < B; b++) input.set(x.subarray((b * T + t) * D, (b * T + t + 1) * D), b * D);
+        out = stream.step();
+      }
+      if (!checked) {
+        checkResult({ backend: stream.backend, output: { shape: [B, H], data: out } }, backend, B * H);
+        checked = true;
+      }
+    },
+    dispose: () => {
+      stream.close();
+      layer.dispose();
+    },
+  };
+}
+
+/**
  * A backend that silently fell back or returned garbage would make its timing meaningless,
  * so the first pass is checked.
- * @param {import('@gru/core').GruResult} result
+ * @param {Pick<import('@gru/core').GruResult, 'backend' | 'output'>} result
  * @param {string} backend
  * @param {number} size
  */

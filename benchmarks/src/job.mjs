@@ -30,6 +30,9 @@
  * @property {number} [baselineRssMiB]    RSS high-water before setup (runtime + imports)
  * @property {number} [peakRssMiB]        RSS high-water after the timed passes
  * @property {(number | null)[]} [roundMediansMs]  with --rounds: each round's median (null: not timed that round)
+ * @property {string} [simd]              the instruction set the runner's kernels used (avx512, avx2, simd128...), when it says
+ * @property {number} [usPerStep]         median ÷ timesteps per pass, for runners that step (stream runners), in µs
+ * @property {number | null} [fractionOfPeak]  gflops ÷ the fma-peak runner's gflops on the same shape, same run
  */
 import { measure } from './measure.mjs';
 import { flops } from './shapes.mjs';
@@ -111,6 +114,10 @@ export async function runJob(runner, shape, plan, opts = {}) {
       slow,
       ...stats,
       gflops: f / (stats.medianMs * 1e6),
+      ...(typeof prepared.simd === 'string' ? { simd: prepared.simd } : {}),
+      ...(Number.isInteger(prepared.stepsPerPass) && /** @type {number} */ (prepared.stepsPerPass) > 0
+        ? { usPerStep: (stats.medianMs * 1000) / /** @type {number} */ (prepared.stepsPerPass) }
+        : {}),
       baselineRssMiB,
       peakRssMiB: maxRssMiB(),
     };

@@ -16,6 +16,8 @@
  * @property {string} platform
  * @property {string} arch
  * @property {string} cpuModel
+ * @property {number | null} [cpuFamily]     x86 family number (/proc/cpuinfo; null where unknown): 25 is Zen 3/4, 26 Zen 5
+ * @property {number | null} [cpuModelNumber]  x86 model number within the family
  * @property {number} cpus
  * @property {number} totalMemMiB
  * @property {number} loadavg1   1-minute load average when the run started (other work on the machine skews timings)
@@ -29,6 +31,7 @@
  * @property {RunnerInfo[]} runners
  * @property {Result[]} results
  */
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 
 export const SCHEMA = 'gru-benchmarks/1';
@@ -57,6 +60,52 @@ export function addRatios(results) {
   return results;
 }
 
+/** The runner whose rows are the machine's FMA rate (see runners/fma-peak.mjs). */
+export const PEAK_RUNNER = 'fma-peak';
+
+/**
+ * fma-peak passes shorter than this measure waking the pool's threads more than arithmetic: no
+ * fraction of peak is given against them.
+ */
+export const MIN_PEAK_PASS_MS = 1;
+
+/**
+ * Sets `fractionOfPeak` on every timed result of a shape that fma-peak also timed, with passes of
+ * MIN_PEAK_PASS_MS or more: its GFLOP/s over fma-peak's, both from this run (null otherwise).
+ * @param {Result[]} results
+ */
+export function addPeakFractions(results) {
+  /** @type {Map<string, Result>} */
+  const peak = new Map();
+  for (const r of results) {
+    if (r.status === 'ok' && r.runner === PEAK_RUNNER && /** @type {number} */ (r.medianMs) >= MIN_PEAK_PASS_MS) peak.set(r.shape.id, r);
+  }
+  for (const r of results) {
+    if (r.status !== 'ok' || r.runner === PEAK_RUNNER || r.gflops === undefined) continue;
+    const p = peak.get(r.shape.id);
+    r.fractionOfPeak = p?.gflops ? r.gflops / p.gflops : null;
+  }
+  return results;
+}
+
+/**
+ * x86 family and model numbers from /proc/cpuinfo (os.cpus() gives only the model name, which a
+ * VM may reduce to "AMD EPYC"); null elsewhere.
+ * @param {string} [text]  /proc/cpuinfo's contents (read when omitted)
+ */
+export function cpuIds(text) {
+  try {
+    const info = text ?? readFileSync('/proc/cpuinfo', 'utf8');
+    const field = (/** @type {string} */ name) => {
+      const m = new RegExp(`^${name}\\s*:\\s*(\\d+)`, 'm').exec(info);
+      return m ? Number(m[1]) : null;
+    };
+    return { cpuFamily: field('cpu family'), cpuModelNumber: field('model') };
+  } catch {
+    return { cpuFamily: null, cpuModelNumber: null };
+  }
+}
+
 /** @returns {Environment} */
 export function environment() {
   const cpus = os.cpus();
@@ -66,6 +115,7 @@ export function environment() {
     platform: process.platform,
     arch: process.arch,
     cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+    ...cpuIds(),
     cpus: cpus.length,
     totalMemMiB: Math.round(os.totalmem() / 2 ** 20),
     loadavg1: os.loadavg()[0],
@@ -99,6 +149,7 @@ export function buildDocument(opts, shapes, runners, results, env) {
           : 'median of timed passes; p10/p90 interpolated',
       flops: FLOPS_FORMULA,
       ratio: 'median / median of the fastest gru runner on the same shape, same run',
+      fractionOfPeak: `gflops / the ${PEAK_RUNNER} runner's gflops on the same shape, same run (register-only FMA chains on every core), where its passes take ${MIN_PEAK_PASS_MS} ms or more`,
       peakRss: opts.inProcess ? 'process.resourceUsage().maxRSS of the whole run so far' : 'process.resourceUsage().maxRSS of the child process',
     },
     shapes,
@@ -120,6 +171,12 @@ export function formatRate(v) {
   if (v >= 100) return v.toFixed(0);
   if (v >= 10) return v.toFixed(1);
   return v.toFixed(2);
+}
+
+/** @param {number | null | undefined} v */
+export function formatPercent(v) {
+  if (v === null || v === undefined) return '—';
+  return `${(v * 100).toFixed(v >= 0.1 ? 0 : 1)}%`;
 }
 
 /** @param {number | null | undefined} v */
@@ -145,15 +202,16 @@ function dims(s) {
 export function formatMarkdown(doc) {
   const { environment: env, method, shapes } = doc;
   const inProcess = method.isolation === 'in-process';
+  const peakColumn = doc.results.some((r) => r.status === 'ok' && r.runner === PEAK_RUNNER);
   const lines = [
     '## gru forward pass (float32, returnSequences false)',
     '',
-    `${env.node}, ${env.platform} ${env.arch}, ${env.cpuModel} ×${env.cpus}, load ${env.loadavg1.toFixed(2)} · ` +
+    `${env.node}, ${env.platform} ${env.arch}, ${env.cpuModel}${env.cpuFamily != null ? ` (family ${env.cpuFamily} model ${env.cpuModelNumber})` : ''} ×${env.cpus}, load ${env.loadavg1.toFixed(2)} · ` +
       `${inProcess ? 'all runners in one process' : 'one child process per runner and shape'}${method.quick ? ' · quick' : ''}` +
       `${Number(method.rounds ?? 1) > 1 ? ` · ${method.rounds} rounds, each row the round with the median median` : ''}`,
     '',
-    `| shape | B·T·D·H | runner | passes | median ms | GFLOP/s | × fastest gru | ${inProcess ? 'process peak' : 'peak'} RSS MiB |`,
-    '|:--|:--|:--|--:|--:|--:|--:|--:|',
+    `| shape | B·T·D·H | runner | passes | median ms | GFLOP/s | ${peakColumn ? '% FMA peak | ' : ''}× fastest gru | ${inProcess ? 'process peak' : 'peak'} RSS MiB |`,
+    `|:--|:--|:--|--:|--:|--:|${peakColumn ? '--:|' : ''}--:|--:|`,
   ];
   const order = new Map(shapes.map((s, i) => [s.id, i]));
   const timed = doc.results
@@ -163,10 +221,22 @@ export function formatMarkdown(doc) {
     const passes = `${r.iterations}${r.slow ? ' (capped)' : ''}`;
     lines.push(
       `| ${r.shape.id} | ${dims(r.shape)} | ${escapeMarkdown(r.runner)} | ${passes} | ${formatMs(/** @type {number} */ (r.medianMs))} | ` +
-        `${formatRate(/** @type {number} */ (r.gflops))} | ${formatRatio(r.ratioToBestGru)} | ${r.peakRssMiB === undefined ? '—' : r.peakRssMiB.toFixed(0)} |`,
+        `${formatRate(/** @type {number} */ (r.gflops))} | ${peakColumn ? `${formatPercent(r.fractionOfPeak)} | ` : ''}${formatRatio(r.ratioToBestGru)} | ` +
+        `${r.peakRssMiB === undefined ? '—' : r.peakRssMiB.toFixed(0)} |`,
     );
   }
-  if (!timed.length) lines.push('| — | — | nothing was timed | | | | | |');
+  if (!timed.length) lines.push(`| — | — | nothing was timed | | | | |${peakColumn ? ' |' : ''} |`);
+
+  const stepped = timed.filter((r) => r.usPerStep !== undefined);
+  if (stepped.length) {
+    lines.push(
+      '',
+      'Per step (runners that feed one timestep at a time):',
+      ...stepped.map((r) => `- ${escapeMarkdown(r.runner)} on ${r.shape.id}: ${formatRate(/** @type {number} */ (r.usPerStep))} µs per step`),
+    );
+  }
+  const simd = [...new Map(timed.filter((r) => r.simd).map((r) => [r.runner, r.simd])).entries()];
+  if (simd.length) lines.push('', `SIMD: ${simd.map(([name, level]) => `${escapeMarkdown(name)} ${level}`).join(', ')}`);
 
   const notTimed = groupNotTimed(doc.results, shapes);
   if (notTimed.length) lines.push('', 'Not timed:', ...notTimed.map((l) => `- ${l}`));

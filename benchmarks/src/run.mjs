@@ -11,7 +11,7 @@ import { USAGE, parseOptions } from './cli.mjs';
 import { discoverRunners, selectRunners } from './discover.mjs';
 import { childMain } from './isolate.mjs';
 import { checkAvailable, errorText } from './job.mjs';
-import { addRatios, buildDocument, environment, formatMarkdown } from './report.mjs';
+import { addPeakFractions, addRatios, buildDocument, environment, formatMarkdown } from './report.mjs';
 import { SHAPES, describeShape, flops, parseShapes } from './shapes.mjs';
 
 /** @param {string} line */
@@ -63,7 +63,7 @@ async function main(argv) {
   log(
     `bench: ${runners.length} runner(s) × ${shapes.length} shape(s), ${opts.inProcess ? 'in-process' : 'one child process each'}${opts.quick ? ', quick' : ''}${opts.rounds > 1 ? `, ${opts.rounds} rounds` : ''}`,
   );
-  const results = addRatios(await runRounds(runners, shapes, opts, log));
+  const results = addPeakFractions(addRatios(await runRounds(runners, shapes, opts, log)));
   const doc = buildDocument(opts, shapes, runners, results, env);
   mkdirSync(dirname(opts.json), { recursive: true });
   writeFileSync(opts.json, `${JSON.stringify(doc, null, 2)}\n`);

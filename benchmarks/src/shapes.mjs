@@ -2,7 +2,7 @@
  * The benchmark shapes and the FLOP count every GFLOP/s figure is based on.
  *
  * @typedef {object} Shape
- * @property {string} id    `S1`..`S4`, or `BxTxDxH` for a shape given on the command line
+ * @property {string} id    `S1`..`S6`, or `BxTxDxH` for a shape given on the command line
  * @property {number} B     batch
  * @property {number} T     timesteps
  * @property {number} D     input features
@@ -16,6 +16,8 @@ export const SHAPES = Object.freeze([
   Object.freeze({ id: 'S2', B: 32, T: 100, D: 128, H: 256, about: 'a typical inference batch' }),
   Object.freeze({ id: 'S3', B: 64, T: 50, D: 256, H: 512, about: 'a wide layer, large batch (throughput)' }),
   Object.freeze({ id: 'S4', B: 1, T: 1, D: 64, H: 128, about: 'one step of one sequence (call overhead)' }),
+  Object.freeze({ id: 'S5', B: 256, T: 100, D: 128, H: 256, about: "S2's layer at 8x the batch (throughput scales with batch)" }),
+  Object.freeze({ id: 'S6', B: 1, T: 10_000, D: 64, H: 128, about: "S1's layer over 100x the steps (time scales with length)" }),
 ]);
 
 /**

@@ -67,6 +67,18 @@ describe('gruRunner', () => {
     expect(typeof (await gruRunner('bench-async-only', async () => {}).setup(S4))).toBe('object');
   });
 
+  it("can time a stateful layer's stream, T steps per pass, and needs a sync path for it", async () => {
+    const shape = { id: '2x3x4x5', B: 2, T: 3, D: 4, H: 5 };
+    const streamed = await gruRunner('reference', () => import('@gru/core'), { stream: true }).setup(shape);
+    if (typeof streamed === 'string') throw new Error(streamed);
+    expect(streamed.stepsPerPass).toBe(3);
+    await streamed.run();
+    await streamed.run();
+    streamed.dispose?.();
+    const r = gruRunner('bench-async-only', register(fakeBackend('bench-async-only')), { stream: true });
+    expect(await r.setup(S4)).toBe('it has no synchronous path (use the async forward())');
+  });
+
   it('is unavailable, with the reason, when the package cannot be imported', async () => {
     const r = gruRunner('nope', () => import('@gru/does-not-exist' as string));
     const a = await r.available();

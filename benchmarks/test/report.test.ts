@@ -1,7 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { parseOptions } from '../src/cli.mjs';
 import type { Result } from '../src/job.mjs';
-import { SCHEMA, addRatios, buildDocument, escapeMarkdown, formatMarkdown, formatMs, formatRate, formatRatio } from '../src/report.mjs';
+import {
+  SCHEMA,
+  addPeakFractions,
+  addRatios,
+  buildDocument,
+  cpuIds,
+  escapeMarkdown,
+  formatMarkdown,
+  formatMs,
+  formatPercent,
+  formatRate,
+  formatRatio,
+} from '../src/report.mjs';
 import { SHAPES, flops } from '../src/shapes.mjs';
 import { combineRounds } from '../src/bench.mjs';
 
@@ -204,5 +216,54 @@ describe('--rounds', () => {
     expect(doc.method).toMatchObject({ rounds: 3 });
     expect(formatMarkdown(doc)).toContain('3 rounds, each row the round with the median median');
     expect(formatMarkdown(buildDocument(parseOptions([]), [S1], [], [], env))).not.toContain('rounds');
+  });
+});
+
+describe('what every performance figure is measured against', () => {
+  const [, , , S4] = SHAPES;
+  const results = () =>
+    addPeakFractions(
+      addRatios([
+        ok('fma-peak', 'peer', S2, 10, { simd: 'avx2' }),
+        ok('gru:cpu', 'gru', S2, 12.5, { simd: 'avx2' }),
+        ok('gru:cpu', 'gru', S4, 0.02, { simd: 'avx2' }),
+        ok('gru:cpu:stream', 'gru', S4, 0.003, { simd: 'avx2', usPerStep: 3 }),
+        ok('gru:wasm', 'gru', S4, 0.01, { simd: 'simd128' }),
+        ok('fma-peak', 'peer', S4, 0.02, { simd: 'avx2' }),
+      ]),
+    );
+
+  it('gives each row its fraction of the fma-peak rate on the same shape, null where fma-peak did not run or its passes were too short to mean anything', () => {
+    const r = results();
+    expect(r[1].fractionOfPeak).toBeCloseTo(0.8, 12);
+    expect(r[2].fractionOfPeak).toBeNull(); // S4's fma-peak pass is 0.02 ms: wakeups, not arithmetic
+    expect(r[0].fractionOfPeak).toBeUndefined();
+    expect(formatPercent(0.8)).toBe('80%');
+    expect(formatPercent(0.034)).toBe('3.4%');
+    expect(formatPercent(null)).toBe('—');
+  });
+
+  it('prints the % FMA peak column, steps in µs and the SIMD level of each runner, with the CPU family and model', () => {
+    const doc = buildDocument(parseOptions([]), [S2, S4], [], results(), { ...env, cpuModel: 'AMD EPYC', cpuFamily: 25, cpuModelNumber: 17 });
+    const md = formatMarkdown(doc);
+    const lines = md.split('\n');
+    expect(md).toContain('AMD EPYC (family 25 model 17) ×2');
+    expect(lines.find((l) => l.startsWith('| shape'))).toContain('| % FMA peak |');
+    expect(lines.find((l) => l.startsWith('| S2') && l.includes('gru:cpu'))).toContain('| 80% |');
+    const rows = lines.filter((l) => l.startsWith('|'));
+    const cells = (l: string) => l.split('|').length;
+    expect(new Set(rows.map(cells)).size).toBe(1);
+    expect(md).toContain('- gru:cpu:stream on S4: 3.00 µs per step');
+    expect(md).toContain('SIMD: fma-peak avx2, gru:cpu avx2, gru:cpu:stream avx2, gru:wasm simd128');
+    expect(doc.method.fractionOfPeak).toMatch(/fma-peak/);
+    // Without an fma-peak row the table keeps its usual columns.
+    const plain = formatMarkdown(buildDocument(parseOptions([]), [S4], [], addRatios([ok('gru:cpu', 'gru', S4, 0.02)]), env));
+    expect(plain).not.toContain('FMA peak');
+  });
+
+  it("reads the CPU's family and model numbers from /proc/cpuinfo, not the model name's digits", () => {
+    const text = 'processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 17\nmodel name\t: AMD EPYC 9R14 96-Core Processor\n';
+    expect(cpuIds(text)).toEqual({ cpuFamily: 25, cpuModelNumber: 17 });
+    expect(cpuIds('model name\t: Apple M2\n')).toEqual({ cpuFamily: null, cpuModelNumber: null });
   });
 });

@@ -38,7 +38,18 @@ describe('run.mjs --quick on S4 with the reference runner', () => {
   it('writes a JSON document with the expected fields', () => {
     const doc = readDoc(json);
     expect(doc.schema).toBe('gru-benchmarks/1');
-    expect(Object.keys(doc.environment).sort()).toEqual(['arch', 'cpuModel', 'cpus', 'loadavg1', 'node', 'platform', 'totalMemMiB', 'v8']);
+    expect(Object.keys(doc.environment).sort()).toEqual([
+      'arch',
+      'cpuFamily',
+      'cpuModel',
+      'cpuModelNumber',
+      'cpus',
+      'loadavg1',
+      'node',
+      'platform',
+      'totalMemMiB',
+      'v8',
+    ]);
     expect(doc.method).toMatchObject({
       isolation: 'child-process',
       quick: true,

@@ -2,6 +2,7 @@
  * @gru/core: Keras's GRU and GRUCell for JavaScript and TypeScript, the backend interface every
  * gru backend implements, and the pure-TypeScript reference backend.
  */
+export { GruStream, type GruStreamOptions } from './layer/stream.js';
 export { GRU, type GruCallOptions, type GruResult, type GruResultOf, type GruLayerGradients, type BackwardOptions } from './layer/gru.js';
 export type { LayerArray, ReturnsState, DTypeArray, OnlyKnownKeys } from './layer/typed-options.js';
 export { referenceBackward } from './reference/backward.js';
@@ -53,6 +54,8 @@ export {
   type GruCallInfo,
   type ForwardRequest,
   type ForwardResult,
+  type BoundForwardRequest,
+  type BoundForward,
   type BackwardRequest,
   type GruGradients,
 } from './backend/types.js';

@@ -135,6 +135,10 @@ struct IsaKernels {
   void (*run)(const PackedWeights& w, const CallArgs& c, const Scratch& s, int tid, int nthreads, Phaser& phaser);
   // The same for backpropagation through time over a whole call.
   void (*runBackward)(const PackedWeights& w, const BackwardArgs& a, const BackScratch& s, int tid, int nthreads, Phaser& phaser);
+  // The FMA-rate probe (fma_peak_impl.h): `iterations` rounds of fmaChainCount independent vector
+  // multiply-adds; the result only keeps them from being optimised away.
+  float (*fmaChains)(int64_t iterations);
+  int fmaChainCount;
 };
 
 }  // namespace gru

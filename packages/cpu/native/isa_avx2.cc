@@ -5,11 +5,12 @@
 #define GRU_MR 4
 #define GRU_REGS 16
 #include "backward_impl.h"
+#include "fma_peak_impl.h"
 
 namespace gru {
 
 const IsaKernels* kernels_avx2() {
-  static const IsaKernels k{"avx2", GRU_VW, &GRU_ISA_NS::run, &GRU_ISA_NS::runBackward};
+  static const IsaKernels k{"avx2", GRU_VW, &GRU_ISA_NS::run, &GRU_ISA_NS::runBackward, &GRU_ISA_NS::fmaChains, GRU_ISA_NS::kFmaChains};
   return &k;
 }
 

@@ -5,11 +5,12 @@
 #define GRU_MR 8
 #define GRU_REGS 32
 #include "backward_impl.h"
+#include "fma_peak_impl.h"
 
 namespace gru {
 
 const IsaKernels* kernels_avx512() {
-  static const IsaKernels k{"avx512", GRU_VW, &GRU_ISA_NS::run, &GRU_ISA_NS::runBackward};
+  static const IsaKernels k{"avx512", GRU_VW, &GRU_ISA_NS::run, &GRU_ISA_NS::runBackward, &GRU_ISA_NS::fmaChains, GRU_ISA_NS::kFmaChains};
   return &k;
 }
 

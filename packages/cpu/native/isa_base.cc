@@ -16,11 +16,12 @@
 #define GRU_ISA_NS isa_base
 #define GRU_VW 4
 #include "backward_impl.h"
+#include "fma_peak_impl.h"
 
 namespace gru {
 
 const IsaKernels* kernels_base() {
-  static const IsaKernels k{GRU_BASE_NAME, GRU_VW, &GRU_ISA_NS::run, &GRU_ISA_NS::runBackward};
+  static const IsaKernels k{GRU_BASE_NAME, GRU_VW, &GRU_ISA_NS::run, &GRU_ISA_NS::runBackward, &GRU_ISA_NS::fmaChains, GRU_ISA_NS::kFmaChains};
   return &k;
 }
 

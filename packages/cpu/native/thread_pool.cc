@@ -71,8 +71,11 @@ void cpuRelax() {
 #endif
 }
 
-Phaser::Phaser(int maxChunks) : claims_(new std::atomic<int>[maxChunks > 0 ? maxChunks : 1]) {
-  for (int i = 0; i < (maxChunks > 0 ? maxChunks : 1); ++i) claims_[i].store(-1, std::memory_order_relaxed);
+Phaser::Phaser(int maxChunks) {
+  const int n = maxChunks > 0 ? maxChunks : 1;
+  if (n > kInlineClaims) heap_.reset(new std::atomic<int>[n]);
+  claims_ = heap_ ? heap_.get() : inline_;
+  for (int i = 0; i < n; ++i) claims_[i].store(-1, std::memory_order_relaxed);
 }
 
 void Phaser::finished(int64_t target, int p) {

@@ -25,6 +25,8 @@ void cpuRelax();
 class Phaser {
  public:
   explicit Phaser(int maxChunks);
+  Phaser(const Phaser&) = delete;
+  Phaser& operator=(const Phaser&) = delete;
 
   // Takes chunk c of phase p if no other thread has; phases are numbered 0, 1, 2, ... A
   // compare-and-swap, never a plain exchange: a thread that lags phases behind must not be able
@@ -42,7 +44,11 @@ class Phaser {
   void waitPhase(int p);
 
  private:
-  std::unique_ptr<std::atomic<int>[]> claims_;
+  // Claim slots: inline for the common sizes, so a small call (a streamed step) allocates nothing.
+  static constexpr int kInlineClaims = 64;
+  std::atomic<int> inline_[kInlineClaims];
+  std::unique_ptr<std::atomic<int>[]> heap_;
+  std::atomic<int>* claims_;
   alignas(64) std::atomic<int64_t> done_{0};
   alignas(64) std::atomic<uint32_t> phasesDone_{0};
   std::atomic<int> sleepers_{0};

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Builds the native addon with node-gyp (configure once, then incremental builds).
+// Builds the native addon with node-gyp (configure when the source list changed, then incremental builds).
 //
 //   node scripts/build-addon.mjs              configure if needed, then build
 // (scripts/install.mjs, the package's install script, runs it when no prebuilt binary loads.)
@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { needsConfigure } from './gyp-config.mjs';
 
 const pkg = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(join(pkg, 'package.json'));
@@ -44,5 +45,5 @@ function gyp(...args) {
   }
 }
 
-if (!existsSync(join(pkg, 'build', 'config.gypi'))) gyp('configure');
+if (needsConfigure(pkg)) gyp('configure');
 gyp('build', `--jobs=${Math.max(1, Math.min(4, (await import('node:os')).availableParallelism()))}`);

@@ -159,7 +159,7 @@ export function createCpuBackend(options: CpuBackendOptions = {}): CpuBackend {
       { units: spec.units, inputDim: spec.inputDim, resetAfter: spec.resetAfter, useBias: spec.useBias, activation: act, recurrentActivation: recAct, isa },
       ...nativeWeights(weights),
     );
-    return new CpuPreparedGru(spec, native, settings);
+    return new CpuPreparedGru(spec, native, settings, binding.Bound);
   };
 
   const backend: CpuBackend = {

@@ -64,12 +64,32 @@ export interface NativeLayer {
   threadsFor(batch: number, threads: number, minStepMacs: number): number;
 }
 
+/** A forward call checked once (`new Bound(layer, request)`), run again without checks or allocation. */
+export interface NativeBound {
+  /** Runs the bound call on the current contents of its arrays, filling its output and lastState. */
+  run(threads: number, minStepMacs: number): void;
+  /** Lets go of the arrays and the layer; run() then throws. */
+  dispose(): void;
+}
+
+/** A NativeRequest plus the arrays a bound call fills. */
+export interface NativeBoundRequest extends NativeRequest {
+  output: Float32Array;
+  lastState: Float32Array;
+}
+
 export interface NativeBinding {
   /** The JavaScript <-> native contract version (ADDON_ABI in loader.ts must match). */
   abi: number;
   Layer: new (spec: NativeLayerSpec, kernel: Float32Array, recurrentKernel: Float32Array, bias: Float32Array | null) => NativeLayer;
+  Bound: new (layer: NativeLayer, request: NativeBoundRequest) => NativeBound;
   /** Instruction sets this CPU can run (fastest first) and its hardware threads. */
   info(): { isas: string[]; cores: number };
+  /**
+   * Runs at least `flops` FLOPs as register-only FMA chains of `isa` on `threads` threads of the
+   * pool; returns the FLOPs run.
+   */
+  fmaChains(flops: number, threads: number, isa: string): number;
   /** Bytes of native memory held by packed weights and calls in flight, process-wide. */
   bytesInUse(): number;
 }

@@ -1,5 +1,15 @@
-import type { BackwardRequest, ForwardRequest, ForwardResult, GruGradients, GruSpec, GruWeights, PreparedGru } from '@gru/core';
-import type { NativeLayer, NativeRequest, NativeSaved } from './native.js';
+import type {
+  BackwardRequest,
+  BoundForward,
+  BoundForwardRequest,
+  ForwardRequest,
+  ForwardResult,
+  GruGradients,
+  GruSpec,
+  GruWeights,
+  PreparedGru,
+} from '@gru/core';
+import type { NativeBinding, NativeBoundRequest, NativeLayer, NativeRequest, NativeSaved } from './native.js';
 
 /** What a prepared layer needs from its backend at call time (read per call: options can change). */
 export interface CallSettings {
@@ -36,6 +46,7 @@ export class CpuPreparedGru implements PreparedGru {
     readonly spec: GruSpec,
     private readonly native: NativeLayer,
     private readonly settings: CallSettings,
+    private readonly Bound: NativeBinding['Bound'],
   ) {}
 
   /** The instruction set the weights were packed for. */
@@ -73,6 +84,21 @@ export class CpuPreparedGru implements PreparedGru {
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  /**
+   * Checks the request once (and that `output` and `lastState` share no memory with the inputs);
+   * each `run()` then reruns it on this thread on the arrays' current contents, with no checks
+   * beyond the arrays still being the same memory, and no allocation. Runs use the weights
+   * current at the time (setWeights applies), and throw once the layer is disposed.
+   */
+  bindForward(request: BoundForwardRequest): BoundForward {
+    const bound = new this.Bound(this.native, this.toNative(request) as NativeBoundRequest);
+    const s = this.settings;
+    return {
+      run: () => bound.run(s.threads(), s.minStepMacsPerThread()),
+      dispose: () => bound.dispose(),
+    };
   }
 
   backwardSync(saved: unknown, request: BackwardRequest): GruGradients {

@@ -11,7 +11,7 @@ const pkg = join(__dirname, '..');
 function unpacked(prebuilt?: string) {
   const dir = mkdtempSync(join(tmpdir(), 'gru-cpu-install-'));
   mkdirSync(join(dir, 'scripts'));
-  for (const f of ['install.mjs', 'build-addon.mjs']) copyFileSync(join(pkg, 'scripts', f), join(dir, 'scripts', f));
+  for (const f of ['install.mjs', 'build-addon.mjs', 'gyp-config.mjs']) copyFileSync(join(pkg, 'scripts', f), join(dir, 'scripts', f));
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: '@gru/cpu', type: 'module' }));
   if (prebuilt !== undefined) {
     mkdirSync(join(dir, 'prebuilds', `${process.platform}-${process.arch}`), { recursive: true });

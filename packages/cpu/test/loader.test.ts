@@ -35,7 +35,7 @@ describe('the addon loader', () => {
     const file = join(dir, 'old.cjs');
     writeFileSync(file, 'module.exports = { abi: 0, Layer: function () {} };');
     expect(() => loadAddon(file)).toThrow(
-      /old\.cjs is from another version of @gru\/cpu \(addon interface 0, this package speaks 1\); rebuild it: npm rebuild @gru\/cpu/,
+      new RegExp(`old\\.cjs is from another version of @gru/cpu \\(addon interface 0, this package speaks ${ADDON_ABI}\\); rebuild it: npm rebuild @gru/cpu`),
     );
   });
 

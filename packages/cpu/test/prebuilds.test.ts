@@ -60,7 +60,7 @@ function compare(a: string, b: string): number {
 
 /** Runs the conformance CLI on the cpu backend with the given addon; returns its summary. */
 function conformance(node: string[], addon: string, env: Record<string, string> = {}) {
-  const run = spawnSync(node[0], [...node.slice(1), conformanceCli, '--backend', '@gru/cpu'], {
+  const run = spawnSync(node[0], [...node.slice(1), conformanceCli, '--backend', '@gru/cpu', '--strict'], {
     cwd: pkg,
     encoding: 'utf8',
     env: { ...process.env, GRU_CPU_ADDON: addon, ...env },
@@ -76,7 +76,7 @@ describe('prebuilt binaries run the conformance suite', () => {
     `linux-x64, here${hereX64 ? '' : ' (this machine is not linux-x64)'}`,
     () => {
       const r = conformance([process.execPath], x64);
-      expect(r.output).toMatch(/\n\d+ passed, 0 failed/);
+      expect(r.output).toMatch(/\nbackend checks: [1-9]\d* passed;.*; 0 failed, \d+ skipped/);
       expect(r.status).toBe(0);
     },
     600_000,
@@ -112,7 +112,7 @@ describe('prebuilt binaries run the conformance suite', () => {
       );
       expect(probe.stdout.trim(), probe.stderr).toBe('arm64 neon');
       const r = conformance(node, arm64);
-      expect(r.output).toMatch(/\n\d+ passed, 0 failed/);
+      expect(r.output).toMatch(/\nbackend checks: [1-9]\d* passed;.*; 0 failed, \d+ skipped/);
       expect(r.status).toBe(0);
     },
     600_000,

@@ -1,6 +1,9 @@
 import {
   GruError,
   type BackwardRequest,
+  type BoundForward,
+  type BoundForwardRequest,
+  type FloatArray,
   type ForwardRequest,
   type ForwardResult,
   type GruGradients,
@@ -9,6 +12,7 @@ import {
   type PreparedGru,
 } from '@gru/core';
 import { activationCode } from './activation-codes.js';
+import { checkNoOverlap, WasmBoundForward } from './bound.js';
 import { formatBytes, MAX_WASM_BYTES } from './heap.js';
 import type { ForwardArgs, WasmKernel } from './kernel.js';
 import { callLayout, FLAGS, paddedUnits, PANEL_COLS, SINGLE_THREAD, weightBytes, type CallLayout, type Threading } from './layout.js';
@@ -224,6 +228,47 @@ export class WasmPreparedGru implements PreparedGru {
   forwardSync(req: ForwardRequest): ForwardResult {
     this.checkUsable();
     return this.runHere(req, this.plan(req));
+  }
+
+  /**
+   * Checks the request once and lays it out in wasm memory; each `run()` then copies the inputs
+   * in, runs the kernel on this thread with the current weights, and copies `output` and
+   * `lastState` out, allocating nothing.
+   */
+  bindForward(req: BoundForwardRequest): BoundForward {
+    this.checkUsable();
+    const L = this.plan(req);
+    if (req.keepForBackward) throw fail('request.keepForBackward must be false: a bound call keeps nothing for backward.');
+    const { batch: B, timesteps: T } = req;
+    const H = this.spec.units;
+    checkFloats(
+      req.output,
+      'request.output',
+      req.returnSequences ? B * T * H : B * H,
+      req.returnSequences ? `([batch, timesteps, units] = [${B}, ${T}, ${H}])` : `([batch, units] = [${B}, ${H}])`,
+    );
+    checkFloats(req.lastState, 'request.lastState', B * H, `([batch, units] = [${B}, ${H}])`);
+    checkNoOverlap(
+      [
+        ['output', req.output],
+        ['lastState', req.lastState],
+      ],
+      [
+        ['x', req.x],
+        ['initialState', req.initialState],
+        ['mask', req.mask],
+        ...(req.inputDropoutMasks ?? []).map((m, g): [string, FloatArray] => [`inputDropoutMasks[${g}]`, m]),
+        ...(req.recurrentDropoutMasks ?? []).map((m, g): [string, FloatArray] => [`recurrentDropoutMasks[${g}]`, m]),
+      ],
+    );
+    return new WasmBoundForward(
+      this.kernel,
+      req,
+      L,
+      (base) => this.args(req, L, base, this.held.block),
+      () => this.held.block,
+      () => this.checkUsable(),
+    );
   }
 
   /** Runs a planned one-thread call on the calling thread. */

@@ -87,6 +87,30 @@ export interface ForwardRequest {
 }
 
 /**
+ * A forward request whose outputs go into arrays the caller supplies, for `bindForward`. The same
+ * semantics as ForwardRequest; `keepForBackward` must be absent or false. `output` and `lastState`
+ * must not share memory with each other or with the inputs.
+ */
+export interface BoundForwardRequest extends ForwardRequest {
+  /** Filled by every run: [batch, timesteps, units] (returnSequences) or [batch, units]. */
+  output: FloatArray;
+  /** Filled by every run: [batch, units]. */
+  lastState: FloatArray;
+}
+
+/** A forward call checked once, run again and again on the current contents of its arrays. */
+export interface BoundForward {
+  /**
+   * Runs the bound request synchronously, reading its input arrays as they are now and writing
+   * `output` and `lastState`. Throws when the prepared layer was disposed or an array was
+   * detached or resized since binding.
+   */
+  run(): void;
+  /** Releases what the backend holds for this call; run() then throws. Idempotent. */
+  dispose(): void;
+}
+
+/**
  * Arrays of the spec's dtype (Float32Array for float32, Float64Array for float64), fresh for each
  * call (a later call must not change them); core checks their type and length and names the
  * field it rejects.
@@ -120,6 +144,12 @@ export interface PreparedGru {
   forward(request: ForwardRequest): Promise<ForwardResult>;
   /** Present where the backend can run without awaiting (reference, cpu, wasm). */
   forwardSync?(request: ForwardRequest): ForwardResult;
+  /**
+   * Checks a request once and returns a call that reruns it without checking or allocating again
+   * (streaming: one step per run, see `GRU.stream()`). Optional: core falls back to
+   * `forwardSync` and copies. Each run uses the prepared layer's current weights.
+   */
+  bindForward?(request: BoundForwardRequest): BoundForward;
   backward?(saved: unknown, request: BackwardRequest): Promise<GruGradients>;
   backwardSync?(saved: unknown, request: BackwardRequest): GruGradients;
   /** Replaces the weights (same spec) without re-preparing. */

@@ -1,7 +1,7 @@
 import { checkForwardResult, checkGradients } from '../backend/check-result.js';
 import { selectAndLoad } from '../backend/loading.js';
 import { selectBackend, type BackendChoice, type SkippedBackend } from '../backend/select.js';
-import type { ForwardRequest, ForwardResult, GruCallInfo, GruGradients, GruSpec, GruWeights } from '../backend/types.js';
+import type { BoundForwardRequest, ForwardRequest, ForwardResult, GruCallInfo, GruGradients, GruSpec, GruWeights } from '../backend/types.js';
 import { kerasConfigToOptions, layerToKerasConfig, resolveLayerConfig, type FromConfigOptions, type GruOptions, type LayerConfig } from '../config.js';
 import { GruError, formatShape, valueError } from '../errors.js';
 import { arrayTooLarge } from '../limits.js';
@@ -10,6 +10,7 @@ import { broadcastState, GRUCell, isTensorList, multiplyRows, type CellWeights }
 import { applyMaskedOutputConventions, classifyMask, parseMask } from './masking.js';
 import { uniqueName } from './names.js';
 import { PreparedCache, type PreparedEntry } from './prepared-cache.js';
+import { bindBySync, GruStream, type GruStreamOptions, type StreamBinding } from './stream.js';
 import type { LayerArray, OnlyKnownKeys, ReturnsState } from './typed-options.js';
 import { weightShapes } from './weights.js';
 
@@ -326,6 +327,103 @@ export class GRU<O extends GruOptions = GruOptions> {
     } finally {
       lease.release();
     }
+  }
+
+  /**
+   * A stateful layer fed one timestep at a time: `stream.step(x)` is `forwardSync(x [batch, 1,
+   * features])` (inference, no mask), continuing from and updating the layer's state, with the
+   * call checked and its buffers laid out once here, so a step allocates nothing. See GruStream.
+   */
+  stream(options: GruStreamOptions = {}): GruStream<LayerArray<O>> {
+    const c = this.config;
+    if (typeof options !== 'object' || options === null) {
+      throw valueError(`GRU.stream options must be an object such as {backend, batch, features}; received ${String(options)}.`);
+    }
+    const known = ['backend', 'batch', 'features'];
+    const unknown = Object.keys(options).filter((k) => !known.includes(k));
+    if (unknown.length) throw valueError(`Unknown GRU.stream option(s): ${unknown.join(', ')}. Known options: ${known.join(', ')}.`);
+    if (!c.stateful) {
+      throw valueError(`Layer '${this.name}' is not stateful: a stream carries the state from step to step, so create the layer with stateful: true.`);
+    }
+    const positive = (v: unknown, name: string) => {
+      if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < 1)) {
+        throw valueError(`GRU.stream option \`${name}\` must be a positive integer; received ${String(v)}.`);
+      }
+      return v as number | undefined;
+    };
+    const batchOption = positive(options.batch, 'batch');
+    const featuresOption = positive(options.features, 'features');
+    const batch = this.statefulBatch ?? batchOption;
+    if (batch === undefined) {
+      throw valueError(`Layer '${this.name}' has no batch size yet: pass stream({batch}), or build the layer with one (build([batch, null, features])).`);
+    }
+    if (batchOption !== undefined && batchOption !== batch) {
+      throw valueError(`Layer '${this.name}' is stateful with batch size ${batch}; stream({batch: ${batchOption}}) cannot change it.`);
+    }
+    if (!this.cell.built) {
+      if (featuresOption === undefined) throw valueError(`Layer '${this.name}' is not built: pass stream({features}), or build it first.`);
+      this.build(c.timeMajor ? [null, batch, featuresOption] : [batch, null, featuresOption]);
+    }
+    const features = this.cell.inputSize as number;
+    if (featuresOption !== undefined && featuresOption !== features) {
+      throw valueError(`Layer '${this.name}' takes ${features} input features; stream({features: ${featuresOption}}) does not match.`);
+    }
+    const policy = c.dtypePolicy;
+    if (policy.compute !== 'float32' && policy.compute !== 'float64') {
+      throw valueError(`Layer '${this.name}' has dtype policy '${policy.name}', which computes in ${policy.compute}; gru computes in float32 or float64 only.`);
+    }
+    this.checkOutputSize(batch, 1);
+    this.statefulBatch ??= batch;
+    this.statefulState ??= arrayFor(this.dtype, batch * this.units);
+    const info: GruCallInfo = {
+      batch,
+      timesteps: 1,
+      mask: 'none',
+      initialState: true,
+      goBackwards: false,
+      returnSequences: false,
+      inputDropoutPerGate: false,
+      recurrentDropout: false,
+      recurrentDropoutRate: c.recurrentDropout,
+      training: false,
+      backward: false,
+      unroll: c.unroll,
+    };
+    const choice = selectBackend(this.cell.spec(), info, { backend: options.backend ?? c.backend, useCudnn: c.useCudnn, sync: true, backward: false });
+    const backend = choice.backend;
+    return new GruStream<LayerArray<O>>({
+      name: this.name,
+      dtype: this.dtype,
+      units: this.units,
+      features,
+      batch,
+      backend: backend.name,
+      state: () => this.statefulState,
+      setState: (s) => {
+        this.statefulState = s;
+      },
+      busy: () =>
+        this.pendingState ? 'it is stateful and has async calls in flight: await them before stepping, as a step needs the state they leave.' : undefined,
+      weightsVersion: () => this.cell.weightsVersion,
+      bind: (request: BoundForwardRequest): StreamBinding => {
+        const lease = this.prepared.acquireSync(backend, this.cell.spec(), this.cell.gruWeights(), this.cell.weightsVersion);
+        try {
+          const p = lease.prepared;
+          const call = p.bindForward ? p.bindForward(request) : bindBySync(p, request);
+          return {
+            call,
+            stale: () => lease.entry.retired,
+            release: () => {
+              call.dispose();
+              lease.release();
+            },
+          };
+        } catch (err) {
+          lease.release();
+          throw err;
+        }
+      },
+    });
   }
 
   /** Frees what backends prepared for this layer (native or GPU memory), after the calls in flight. The layer stays usable. */

@@ -1,0 +1,146 @@
+// Argument checking for every entry point: each value that crosses from JavaScript is checked
+// here before native code touches memory: types (exactly Float32Array / Uint8Array), detached
+// buffers, integer ranges, and each array's length against the shape it must have. Problems
+// become TypeError / RangeError naming the argument, never a crash.
+#pragma once
+
+#include <napi.h>
+
+#include <cmath>
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <string>
+
+#include "layer.h"
+
+namespace gru {
+
+// Batch and timesteps stay far below int overflow inside the kernels (rows = chunk * batch).
+constexpr int64_t kMaxDim = int64_t(1) << 30;
+constexpr int64_t kMaxUnits = int64_t(1) << 20;
+// Outputs are Float32Arrays; V8 aborts the process (not throws) past its typed array limit, so
+// larger outputs are refused here. 2^31 - 1 elements (8 GiB) is below that limit everywhere.
+constexpr size_t kMaxOutput = (size_t(1) << 31) - 1;
+
+std::string typedArrayName(napi_typedarray_type t);
+// How a value reads in an error message ("a string", "Float64Array", "the number 3").
+std::string describe(const Napi::Value& v);
+
+class Checker {
+ public:
+  // `where` names the entry point in messages; a literal, so a check that passes allocates nothing.
+  Checker(Napi::Env env, const char* where) : env_(env), where_(where) {}
+
+  [[noreturn]] void typeError(const std::string& msg) const { throw Napi::TypeError::New(env_, std::string(where_) + ": " + msg); }
+  [[noreturn]] void rangeError(const std::string& msg) const { throw Napi::RangeError::New(env_, std::string(where_) + ": " + msg); }
+
+  int64_t integer(const Napi::Value& v, const std::string& name, int64_t lo, int64_t hi) const {
+    if (!v.IsNumber()) typeError("`" + name + "` must be an integer, received " + describe(v));
+    const double d = v.As<Napi::Number>().DoubleValue();
+    if (!std::isfinite(d) || std::floor(d) != d) typeError("`" + name + "` must be an integer, received " + describe(v));
+    if (d < static_cast<double>(lo) || d > static_cast<double>(hi)) {
+      rangeError("`" + name + "` must be between " + std::to_string(lo) + " and " + std::to_string(hi) + ", received " + describe(v));
+    }
+    return static_cast<int64_t>(d);
+  }
+
+  bool boolean(const Napi::Value& v, const std::string& name) const {
+    if (!v.IsBoolean()) typeError("`" + name + "` must be a boolean, received " + describe(v));
+    return v.As<Napi::Boolean>().Value();
+  }
+
+  static bool absent(const Napi::Value& v) { return v.IsUndefined() || v.IsNull(); }
+
+  // The data of a typed array of the given type and exactly `expected` elements.
+  void* typed(const Napi::Value& v, napi_typedarray_type type, const std::string& name, size_t expected, const std::string& shape) const {
+    if (!v.IsTypedArray()) typeError("`" + name + "` must be a " + typedArrayName(type) + ", received " + describe(v));
+    napi_typedarray_type actual;
+    size_t length = 0;
+    void* data = nullptr;
+    napi_value buffer;
+    size_t offset = 0;
+    if (napi_get_typedarray_info(env_, v, &actual, &length, &data, &buffer, &offset) != napi_ok) {
+      typeError("`" + name + "` could not be read as a typed array");
+    }
+    if (actual != type) typeError("`" + name + "` must be a " + typedArrayName(type) + ", received " + typedArrayName(actual));
+    bool detached = false;
+    // Fails (and stays false) for SharedArrayBuffer, which cannot be detached.
+    if (napi_is_detached_arraybuffer(env_, buffer, &detached) == napi_ok && detached) {
+      typeError("`" + name + "` is a " + typedArrayName(type) + " whose ArrayBuffer has been detached (transferred); pass an array that still owns its memory");
+    }
+    if (length != expected) {
+      rangeError("`" + name + "` has " + std::to_string(length) + " elements, but its shape " + shape + " needs " + std::to_string(expected));
+    }
+    if (expected > 0 && data == nullptr) typeError("`" + name + "` has no data");
+    return data;
+  }
+
+  float* f32(const Napi::Value& v, const std::string& name, size_t expected, const std::string& shape) const {
+    return static_cast<float*>(typed(v, napi_float32_array, name, expected, shape));
+  }
+
+  // a * b * c with overflow checks (sizes come from user integers).
+  size_t product(std::initializer_list<int64_t> dims, const std::string& what) const {
+    uint64_t p = 1;
+    for (int64_t d : dims) {
+      if (d == 0) return 0;
+    }
+    for (int64_t d : dims) {
+      if (__builtin_mul_overflow(p, static_cast<uint64_t>(d), &p) || p > (uint64_t(1) << 48)) {
+        rangeError(what + " is too large to allocate");
+      }
+    }
+    return static_cast<size_t>(p);
+  }
+
+  const char* where() const { return where_; }
+
+ private:
+  Napi::Env env_;
+  const char* where_;
+};
+
+// "[a, b, c]"
+std::string shapeOf(std::initializer_list<int64_t> dims);
+
+// A forward request checked against a layer: CallArgs pointing into the JavaScript arrays.
+struct Request {
+  CallArgs c;
+  size_t xLen = 0, stateLen = 0, maskLen = 0, inMaskLen = 0, recMaskLen = 0, outLen = 0;
+  bool keep = false;  // keepForBackward
+};
+
+Request parseRequest(const Checker& chk, const LayerSpec& spec, const Napi::Value& value);
+
+// Every weight array of a layer, checked against the spec.
+struct WeightArgs {
+  const float* kernel;
+  const float* recurrent;
+  const float* bias;
+};
+
+WeightArgs parseWeights(const Checker& chk, const LayerSpec& spec, const Napi::Value& kernel, const Napi::Value& recurrent, const Napi::Value& bias);
+
+// A backward request: the saved forward call and the output gradients, checked.
+struct BackRequest {
+  std::shared_ptr<SavedCall> saved;
+  const float* dOut = nullptr;
+  const float* dLast = nullptr;
+  size_t outLen = 0, stateLen = 0;
+};
+
+// Checks `saved` (tagged, made by the prepared layer `owner`) and the output gradients against it.
+BackRequest parseBackward(const Checker& chk, Napi::Env env, uint64_t owner, const Napi::Value& savedV, const Napi::Value& dOut, const Napi::Value& dLast);
+
+// (..., threads, minStepMacs): threads to use at most, and the fewest multiply-adds per
+// recurrence step worth a thread (smaller steps use fewer threads: threads meet every step).
+struct Threading {
+  int threads;
+  double minStepMacs;
+};
+Threading threadingArgs(const Checker& chk, const Napi::CallbackInfo& info, int first);
+
+[[noreturn]] void throwOutOfMemory(Napi::Env env, const std::string& where, const std::string& what);
+
+}  // namespace gru

@@ -1,0 +1,125 @@
+#include "bound.h"
+
+#include <new>
+#include <string>
+
+#include "wraps.h"
+
+namespace gru {
+
+namespace {
+
+struct Range {
+  const char* name;
+  const void* data;
+  size_t bytes;
+};
+
+bool overlaps(const Range& a, const Range& b) {
+  if (!a.data || !b.data || a.bytes == 0 || b.bytes == 0) return false;
+  const auto* pa = static_cast<const char*>(a.data);
+  const auto* pb = static_cast<const char*>(b.data);
+  return pa < pb + b.bytes && pb < pa + a.bytes;
+}
+
+}  // namespace
+
+Napi::Function BoundWrap::Init(Napi::Env env) {
+  return DefineClass(env, "Bound",
+                     {
+                         InstanceMethod<&BoundWrap::Run>("run"),
+                         InstanceMethod<&BoundWrap::Dispose>("dispose"),
+                     });
+}
+
+BoundWrap::BoundWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BoundWrap>(info) {
+  Napi::Env env = info.Env();
+  Checker chk(env, "gru cpu backend: bindForward");
+  if (!info.IsConstructCall()) chk.typeError("Bound must be called with new");
+  layer_ = LayerWrap::FromValue(env, info[0]);
+  if (!layer_) chk.typeError("`layer` must be a prepared Layer of this addon, received " + describe(info[0]));
+  layer_->live(chk);
+  const LayerSpec& spec = layer_->spec();
+  Request r = parseRequest(chk, spec, info[1]);
+  if (r.keep) chk.typeError("`keepForBackward` must be false: a bound call keeps nothing for backward");
+  const Napi::Object req = info[1].As<Napi::Object>();
+  const int64_t B = r.c.B, T = r.c.T, H = spec.units;
+  const std::string outShape = r.c.sequences ? "[batch, timesteps, units] = " + shapeOf({B, T, H}) : "[batch, units] = " + shapeOf({B, H});
+  r.c.out = chk.f32(req.Get("output"), "output", r.outLen, outShape);
+  r.c.last = chk.f32(req.Get("lastState"), "lastState", r.stateLen, "[batch, units] = " + shapeOf({B, H}));
+
+  // The kernel writes the outputs while it reads the inputs: shared memory would be a silent wrong result.
+  const Range out{"output", r.c.out, r.outLen * sizeof(float)}, last{"lastState", r.c.last, r.stateLen * sizeof(float)};
+  std::vector<Range> ins = {{"x", r.c.x, r.xLen * sizeof(float)}, {"initialState", r.c.h0, r.stateLen * sizeof(float)}, {"mask", r.c.mask, r.maskLen}};
+  for (int g = 0; g < 3; ++g) {
+    ins.push_back({"inputDropoutMasks", r.c.inMask[g], r.inMaskLen * sizeof(float)});
+    ins.push_back({"recurrentDropoutMasks", r.c.recMask[g], r.recMaskLen * sizeof(float)});
+  }
+  auto refuse = [&chk](const Range& o, const Range& i) {
+    chk.typeError(std::string("`") + o.name + "` shares memory with `" + i.name + "`; pass separate arrays");
+  };
+  for (const Range& i : ins) {
+    if (overlaps(out, i)) refuse(out, i);
+    if (overlaps(last, i)) refuse(last, i);
+  }
+  if (overlaps(out, last)) refuse(out, last);
+
+  hold(chk, req.Get("x"), "x", r.c.x, r.xLen);
+  hold(chk, req.Get("output"), "output", r.c.out, r.outLen);
+  hold(chk, req.Get("lastState"), "lastState", r.c.last, r.stateLen);
+  if (r.c.h0) hold(chk, req.Get("initialState"), "initialState", r.c.h0, r.stateLen);
+  if (r.c.mask) hold(chk, req.Get("mask"), "mask", r.c.mask, r.maskLen);
+  for (const char* name : {"inputDropoutMasks", "recurrentDropoutMasks"}) {
+    const Napi::Value v = req.Get(name);
+    if (Checker::absent(v)) continue;
+    const Napi::Array a = v.As<Napi::Array>();
+    const bool in = name[0] == 'i';
+    for (uint32_t g = 0; g < 3; ++g) {
+      hold(chk, a.Get(g), std::string(name) + "[" + std::to_string(g) + "]", in ? r.c.inMask[g] : r.c.recMask[g], in ? r.inMaskLen : r.recMaskLen);
+    }
+  }
+  c_ = r.c;
+  layerRef_ = Napi::Persistent(info[0].As<Napi::Object>());
+}
+
+void BoundWrap::hold(const Checker& chk, const Napi::Value& v, const std::string& name, const void* data, size_t length) {
+  if (!v.IsObject()) chk.typeError("`" + name + "` changed while the call was being bound");
+  held_.push_back(Held{Napi::Persistent(v.As<Napi::Object>()), name, data, length});
+}
+
+Napi::Value BoundWrap::Run(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Checker chk(env, "gru cpu backend: bound forward");
+  if (disposed_) chk.typeError("this bound call was disposed");
+  const std::shared_ptr<const Layer> layer = layer_->live(chk);
+  const Threading threading = threadingArgs(chk, info, 0);
+  // Each array must still be the memory the call was bound to: a detached (transferred) or
+  // resized buffer has another length or address.
+  for (const Held& h : held_) {
+    napi_typedarray_type type;
+    size_t length = 0;
+    void* data = nullptr;
+    napi_value buffer;
+    size_t offset = 0;
+    if (napi_get_typedarray_info(env, h.array.Value(), &type, &length, &data, &buffer, &offset) != napi_ok || length != h.length ||
+        (length != 0 && data != h.data)) {
+      chk.typeError("`" + h.name + "` was detached or resized since the call was bound (" + std::to_string(h.length) + " elements then, " +
+                    std::to_string(length) + " now); bind the call again");
+    }
+  }
+  try {
+    layer->forward(c_, threading.threads, threading.minStepMacs);
+  } catch (const std::bad_alloc&) {
+    throwOutOfMemory(env, chk.where(), "its working memory");
+  }
+  return env.Undefined();
+}
+
+Napi::Value BoundWrap::Dispose(const Napi::CallbackInfo& info) {
+  disposed_ = true;
+  held_.clear();
+  if (!layerRef_.IsEmpty()) layerRef_.Reset();
+  return info.Env().Undefined();
+}
+
+}  // namespace gru

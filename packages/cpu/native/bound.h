@@ -1,0 +1,48 @@
+// A forward call checked once and run again and again (streaming: one step per run): the
+// JavaScript class Bound, made with `new Bound(layer, request)` where the request also names the
+// `output` and `lastState` arrays to fill. A run re-reads nothing but the arrays' identities
+// (each must still be the same memory of the same length), so it allocates nothing and costs one
+// N-API call on top of the kernel.
+#pragma once
+
+#include <napi.h>
+
+#include <vector>
+
+#include "args.h"
+#include "gru_types.h"
+
+namespace gru {
+
+class LayerWrap;
+
+class BoundWrap : public Napi::ObjectWrap<BoundWrap> {
+ public:
+  static Napi::Function Init(Napi::Env env);
+
+  // new Bound(layer, request)
+  explicit BoundWrap(const Napi::CallbackInfo& info);
+
+ private:
+  // One typed array the call reads or writes, and the memory it had when the call was bound.
+  struct Held {
+    Napi::ObjectReference array;
+    std::string name;
+    const void* data = nullptr;
+    size_t length = 0;
+  };
+
+  void hold(const Checker& chk, const Napi::Value& v, const std::string& name, const void* data, size_t length);
+
+  // run(threads, minStepMacs): the bound call, on this thread (and the pool).
+  Napi::Value Run(const Napi::CallbackInfo& info);
+  Napi::Value Dispose(const Napi::CallbackInfo& info);
+
+  Napi::ObjectReference layerRef_;
+  LayerWrap* layer_ = nullptr;
+  std::vector<Held> held_;
+  CallArgs c_;
+  bool disposed_ = false;
+};
+
+}  // namespace gru

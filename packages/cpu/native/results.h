@@ -1,0 +1,58 @@
+// What native code hands to JavaScript: outputs adopted without a copy, result objects, the
+// gradients of a backward call, and the tagged opaque object that carries a saved forward call.
+#pragma once
+
+#include <napi.h>
+
+#include <memory>
+
+#include "args.h"
+#include "layer.h"
+#include "memory.h"
+
+namespace gru {
+
+// Hands a native output to JavaScript without a copy; the garbage collector frees it. V8 is told
+// about the memory so it collects promptly.
+Napi::Float32Array adoptOutput(Napi::Env env, FloatBuffer& buf);
+
+// {output, lastState, saved?}
+Napi::Object resultObject(Napi::Env env, Napi::Float32Array output, Napi::Float32Array last, std::shared_ptr<SavedCall> saved);
+
+// The saved call behind an object wrapSaved() made; a TypeError for anything else.
+std::shared_ptr<SavedCall> unwrapSaved(const Checker& chk, Napi::Env env, const Napi::Value& v);
+
+// The gradients of one backward call, in native memory until they are handed to JavaScript.
+struct Gradients {
+  FloatBuffer dx, dInit, dK, dR, dBias;
+
+  Gradients(const Layer& layer, int B, int T) {
+    const LayerSpec& sp = layer.spec();
+    const size_t D = sp.inputDim, H = sp.units;
+    dx = FloatBuffer(static_cast<size_t>(B) * T * D, false);
+    dInit = FloatBuffer(static_cast<size_t>(B) * H, false);
+    dK = FloatBuffer(D * 3 * H, false);
+    dR = FloatBuffer(H * 3 * H, false);
+    if (sp.useBias) dBias = FloatBuffer((sp.resetAfter ? 6 : 3) * H, false);
+  }
+
+  void into(BackwardArgs& a) {
+    a.dx = dx.data();
+    a.dInit = dInit.data();
+    a.dK = dK.data();
+    a.dR = dR.data();
+    a.dBias = dBias.data();
+  }
+
+  Napi::Object toJs(Napi::Env env, bool useBias) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("dx", adoptOutput(env, dx));
+    o.Set("dInitialState", adoptOutput(env, dInit));
+    o.Set("dKernel", adoptOutput(env, dK));
+    o.Set("dRecurrentKernel", adoptOutput(env, dR));
+    o.Set("dBias", useBias ? Napi::Value(adoptOutput(env, dBias)) : env.Null());
+    return o;
+  }
+};
+
+}  // namespace gru

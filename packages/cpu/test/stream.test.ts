@@ -1,0 +1,209 @@
+import { GRU, loadBackend } from '@gru/core';
+import { GCProfiler } from 'node:v8';
+import { describe, expect, it } from 'vitest';
+import { createCpuBackend } from '../src/index.js';
+import { loadAddon } from '../src/loader.js';
+import { bitwiseEqual, makeCase, rng } from './helpers.js';
+
+// The streaming path: a forward call bound once (bindForward, the native Bound) and run step
+// after step, as GRU.stream() does. Each run must be exactly the call forwardSync makes, a stream
+// of steps exactly one whole-sequence call, and a step must allocate nothing.
+const { binding } = loadAddon();
+const isas = binding.info().isas;
+
+/** Runs `steps` steps of a bound one-step call, the state double-buffered as GRU.stream() does. */
+function streamSteps(prepared: ReturnType<ReturnType<typeof createCpuBackend>['prepareSync']>, x: Float32Array, B: number, T: number, D: number, H: number) {
+  const input = new Float32Array(B * D);
+  const output = new Float32Array(B * H);
+  const states = [new Float32Array(B * H), new Float32Array(B * H)];
+  const bind = (from: number) =>
+    prepared.bindForward!({
+      x: input,
+      batch: B,
+      timesteps: 1,
+      initialState: states[from],
+      goBackwards: false,
+      returnSequences: false,
+      output,
+      lastState: states[from ^ 1],
+    });
+  const calls = [bind(0), bind(1)];
+  const outputs = new Float32Array(B * T * H);
+  let cur = 0;
+  for (let t = 0; t < T; t++) {
+    for (let b = 0; b < B; b++) input.set(x.subarray((b * T + t) * D, (b * T + t + 1) * D), b * D);
+    calls[cur].run();
+    cur ^= 1;
+    for (let b = 0; b < B; b++) outputs.set(output.subarray(b * H, (b + 1) * H), (b * T + t) * H);
+  }
+  for (const c of calls) c.dispose();
+  return { outputs, last: states[cur] };
+}
+
+describe.each(isas)('bound forward calls (%s)', (isa) => {
+  const backend = createCpuBackend({ name: `cpu-bound-${isa}`, isa, threads: 2, minStepMacsPerThread: 0 });
+
+  it('a bound call runs exactly as forwardSync, for every call option', async () => {
+    await backend.load();
+    const variants = [
+      {},
+      { resetAfter: false, initialState: true, mask: 'any' as const, goBackwards: true },
+      { inputDropout: true, recurrentDropout: true, returnSequences: false },
+    ];
+    let seed = 1;
+    for (const v of variants) {
+      const c = makeCase({ B: 3, T: 5, D: 7, H: 19, ...v, seed: seed++ });
+      const prepared = backend.prepareSync(c.spec, c.weights);
+      const want = prepared.forwardSync(c.request);
+      const output = new Float32Array(want.output.length);
+      const lastState = new Float32Array(want.lastState.length);
+      const call = prepared.bindForward({ ...c.request, output, lastState });
+      for (let i = 0; i < 2; i++) {
+        output.fill(NaN);
+        call.run();
+        expect(bitwiseEqual(output, want.output as Float32Array), JSON.stringify(v)).toBe(true);
+        expect(bitwiseEqual(lastState, want.lastState as Float32Array), JSON.stringify(v)).toBe(true);
+      }
+      call.dispose();
+      prepared.dispose();
+    }
+  });
+
+  it('one step at a time gives bitwise the outputs and state of one whole-sequence call', async () => {
+    await backend.load();
+    for (const [B, T, D, H, resetAfter] of [
+      [1, 12, 64, 128, true],
+      [3, 9, 5, 21, false],
+    ] as const) {
+      const c = makeCase({ B, T, D, H, resetAfter, seed: 7 });
+      const prepared = backend.prepareSync(c.spec, c.weights);
+      const whole = prepared.forwardSync({ x: c.request.x, batch: B, timesteps: T, goBackwards: false, returnSequences: true });
+      const { outputs, last } = streamSteps(prepared, c.request.x as Float32Array, B, T, D, H);
+      expect(bitwiseEqual(outputs, whole.output as Float32Array)).toBe(true);
+      expect(bitwiseEqual(last, whole.lastState as Float32Array)).toBe(true);
+      prepared.dispose();
+    }
+  });
+});
+
+describe('bound call checks', () => {
+  const spec = { units: 5, inputDim: 3, resetAfter: true, useBias: true, activation: 1, recurrentActivation: 2 };
+  const layer = () => new binding.Layer(spec, new Float32Array(45), new Float32Array(75), new Float32Array(30));
+  const request = () => ({
+    x: new Float32Array(6),
+    batch: 2,
+    timesteps: 1,
+    goBackwards: false,
+    returnSequences: false,
+    initialState: new Float32Array(10),
+    output: new Float32Array(10),
+    lastState: new Float32Array(10),
+  });
+
+  it('refuses what a bound call cannot run, naming the argument', () => {
+    const l = layer();
+    expect(() => new binding.Bound({} as never, request())).toThrow(/`layer` must be a prepared Layer of this addon, received an object/);
+    expect(() => new binding.Bound(l, { ...request(), keepForBackward: true })).toThrow(/`keepForBackward` must be false/);
+    expect(() => new binding.Bound(l, { ...request(), output: new Float32Array(9) })).toThrow(
+      /`output` has 9 elements, but its shape \[batch, units\] = \[2, 5\] needs 10/,
+    );
+    expect(() => new binding.Bound(l, { ...request(), lastState: undefined as never })).toThrow(/`lastState` must be a Float32Array, received undefined/);
+    const r = request();
+    expect(() => new binding.Bound(l, { ...r, lastState: r.initialState })).toThrow(/`lastState` shares memory with `initialState`/);
+    const shared = new Float32Array(20);
+    expect(() => new binding.Bound(l, { ...r, output: shared.subarray(0, 10), lastState: shared.subarray(5, 15) })).toThrow(
+      /`output` shares memory with `lastState`/,
+    );
+    l.dispose();
+    expect(() => new binding.Bound(l, request())).toThrow(/this prepared layer has been disposed/);
+  });
+
+  it('a run fails cleanly once an array was detached, the layer disposed or the call disposed; new weights apply', () => {
+    const l = layer();
+    const r = request();
+    r.x.fill(1);
+    const bound = new binding.Bound(l, r);
+    bound.run(1, 0);
+    expect(r.output.every((v) => v === 0)).toBe(true); // zero weights: h = 0.5 * 0 + 0.5 * tanh(0)
+    const b = new Float32Array(30).fill(1);
+    l.setWeights(new Float32Array(45), new Float32Array(75), b);
+    bound.run(1, 0);
+    expect(r.output[0]).toBeCloseTo((1 - 1 / (1 + Math.exp(-2))) * Math.tanh(1 + 1 / (1 + Math.exp(-2))), 6);
+    expect(() => bound.run(0, 0)).toThrow(/`threads` must be between 1 and 1024, received the number 0/);
+
+    structuredClone(r.x.buffer, { transfer: [r.x.buffer] });
+    expect(() => bound.run(1, 0)).toThrow(/`x` was detached or resized since the call was bound \(6 elements then, 0 now\)/);
+
+    const r2 = request();
+    const other = new binding.Bound(l, r2);
+    l.dispose();
+    expect(() => other.run(1, 0)).toThrow(/this prepared layer has been disposed/);
+    other.dispose();
+    expect(() => other.run(1, 0)).toThrow(/this bound call was disposed/);
+  });
+});
+
+/** Garbage collections while `fn` runs `n` times: none means nothing it allocated filled the young generation. */
+function collectionsDuring(n: number, fn: () => void): number {
+  const profiler = new GCProfiler();
+  profiler.start();
+  for (let i = 0; i < n; i++) fn();
+  return profiler.stop().statistics.length;
+}
+
+describe('GRU.stream() on the cpu backend', () => {
+  const [B, D, H] = [1, 64, 128]; // the benchmarks' S4
+
+  async function layers() {
+    await loadBackend('cpu');
+    const r = rng(3);
+    const weights = [
+      { shape: [D, 3 * H], data: r.uniform(D * 3 * H, 0.1) },
+      { shape: [H, 3 * H], data: r.uniform(H * 3 * H, 0.1) },
+      { shape: [2, 3 * H], data: r.uniform(2 * 3 * H, 0.1) },
+    ];
+    const make = () => {
+      const gru = new GRU({ units: H, stateful: true, returnSequences: true, backend: 'cpu' });
+      gru.build([B, null, D]);
+      gru.setWeights(weights);
+      return gru;
+    };
+    return { streamed: make(), whole: make(), r };
+  }
+
+  it('steps equal one whole-sequence call bitwise, and the layer keeps the state', async () => {
+    const { streamed, whole, r } = await layers();
+    const T = 20;
+    const x = r.uniform(B * T * D);
+    const want = whole.forwardSync({ shape: [B, T, D], data: x });
+    const stream = streamed.stream();
+    expect(stream.backend).toBe('cpu');
+    const got = new Float32Array(B * T * H);
+    for (let t = 0; t < T; t++) got.set(stream.step(x.subarray(t * D, (t + 1) * D)), t * H);
+    expect(bitwiseEqual(got, want.output.data as Float32Array)).toBe(true);
+    expect(bitwiseEqual(streamed.states![0].data as Float32Array, whole.states![0].data as Float32Array)).toBe(true);
+    // A whole-sequence call continues from the streamed state, and the stream from the call's.
+    const more = r.uniform(B * 2 * D);
+    const a = streamed.forwardSync({ shape: [B, 2, D], data: more }).output.data as Float32Array;
+    const b = whole.forwardSync({ shape: [B, 2, D], data: more }).output.data as Float32Array;
+    expect(bitwiseEqual(a, b)).toBe(true);
+    const next = r.uniform(D);
+    const s1 = stream.step(next).slice();
+    whole.forwardSync({ shape: [B, 1, D], data: next });
+    expect(bitwiseEqual(s1, whole.states![0].data as Float32Array)).toBe(true);
+    stream.close();
+  });
+
+  it('a step allocates nothing (no garbage collection in 200,000 steps; the probe sees one allocating)', async () => {
+    const { streamed } = await layers();
+    const stream = streamed.stream();
+    stream.input.fill(0.25);
+    const out = new Float32Array(H);
+    stream.step(undefined, out); // warm: bindings, caches
+    const steps = 200_000;
+    expect(collectionsDuring(steps, () => stream.step(undefined, out))).toBe(0);
+    // The probe works: a step that allocates one output array collects within as many steps.
+    expect(collectionsDuring(steps, () => out.set(stream.step().slice()))).toBeGreaterThan(0);
+    stream.close();
+  }, 120_000);
+});

@@ -1,0 +1,144 @@
+import { GRU } from '@gru/core';
+import { GCProfiler } from 'node:v8';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { backend } from '../src/index.js';
+import { makeCase, rng } from './helpers.js';
+
+// The streaming path on wasm: a forward call bound once (bindForward) and run step after step,
+// as GRU.stream() does. Each run must be exactly the call forwardSync makes, a stream of steps
+// exactly one whole-sequence call, and a step must allocate nothing.
+beforeAll(() => backend.load());
+
+const same = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && Array.from(a).every((v, i) => Object.is(v, b[i]));
+
+describe('bound forward calls', () => {
+  it('a bound call runs exactly as forwardSync, for every call option', () => {
+    const variants = [
+      {},
+      { resetAfter: false, initialState: true, mask: true, goBackwards: true },
+      { inputDropout: true, recurrentDropout: true, returnSequences: false, initialState: true },
+    ];
+    variants.forEach((v, seed) => {
+      const { spec, weights, request } = makeCase({ B: 3, T: 5, D: 7, H: 19, ...v }, seed + 1);
+      const prepared = backend.prepareSync(spec, weights);
+      const want = prepared.forwardSync(request);
+      const output = new Float32Array(want.output.length);
+      const lastState = new Float32Array(want.lastState.length);
+      const call = prepared.bindForward({ ...request, output, lastState });
+      for (let i = 0; i < 2; i++) {
+        output.fill(NaN);
+        call.run();
+        expect(same(output, want.output), JSON.stringify(v)).toBe(true);
+        expect(same(lastState, want.lastState), JSON.stringify(v)).toBe(true);
+      }
+      call.dispose();
+      prepared.dispose();
+    });
+  });
+
+  it('one step at a time gives bitwise the outputs and state of one whole-sequence call', () => {
+    for (const [B, T, D, H, resetAfter] of [
+      [1, 12, 64, 128, true],
+      [3, 9, 5, 21, false],
+    ] as const) {
+      const { spec, weights, request } = makeCase({ B, T, D, H, resetAfter }, 7);
+      const prepared = backend.prepareSync(spec, weights);
+      const whole = prepared.forwardSync({ x: request.x, batch: B, timesteps: T, goBackwards: false, returnSequences: true });
+      const input = new Float32Array(B * D);
+      const output = new Float32Array(B * H);
+      const states = [new Float32Array(B * H), new Float32Array(B * H)];
+      const calls = [0, 1].map((from) =>
+        prepared.bindForward({
+          x: input,
+          batch: B,
+          timesteps: 1,
+          initialState: states[from],
+          goBackwards: false,
+          returnSequences: false,
+          output,
+          lastState: states[from ^ 1],
+        }),
+      );
+      let cur = 0;
+      for (let t = 0; t < T; t++) {
+        for (let b = 0; b < B; b++) input.set(request.x.subarray((b * T + t) * D, (b * T + t + 1) * D), b * D);
+        calls[cur].run();
+        cur ^= 1;
+        for (let b = 0; b < B; b++) expect(same(output.subarray(b * H, (b + 1) * H), whole.output.subarray((b * T + t) * H, (b * T + t + 1) * H))).toBe(true);
+      }
+      expect(same(states[cur], whole.lastState)).toBe(true);
+      calls.forEach((c) => c.dispose());
+      prepared.dispose();
+    }
+  });
+
+  it('refuses what it cannot run, and a run fails cleanly after a detach, dispose or the layer going away', () => {
+    const { spec, weights, request } = makeCase({ B: 2, T: 1, D: 3, H: 5, initialState: true }, 1);
+    const prepared = backend.prepareSync(spec, weights);
+    const outs = () => ({ output: new Float32Array(10), lastState: new Float32Array(10) });
+    expect(() => prepared.bindForward({ ...request, ...outs(), keepForBackward: true })).toThrow(/keepForBackward must be false/);
+    expect(() => prepared.bindForward({ ...request, ...outs(), output: new Float32Array(9) })).toThrow(/request.output must have 10 values/);
+    expect(() => prepared.bindForward({ ...request, ...outs(), lastState: request.initialState! })).toThrow(
+      /request.lastState shares memory with request.initialState/,
+    );
+    const shared = new Float32Array(20);
+    expect(() => prepared.bindForward({ ...request, output: shared.subarray(0, 10), lastState: shared.subarray(5, 15) })).toThrow(
+      /request.output shares memory with request.lastState/,
+    );
+    const x = request.x.slice();
+    const call = prepared.bindForward({ ...request, x, ...outs() });
+    const inUse = backend.memoryInUse!();
+    call.run();
+    structuredClone(x.buffer, { transfer: [x.buffer] });
+    expect(() => call.run()).toThrow(/request.x was detached or resized since the call was bound \(6 values then, 0 now\)/);
+    call.dispose();
+    expect(backend.memoryInUse!()).toBeLessThan(inUse);
+    expect(() => call.run()).toThrow(/this bound call was disposed/);
+    const other = prepared.bindForward({ ...request, ...outs() });
+    prepared.dispose();
+    expect(() => other.run()).toThrow(/this prepared layer was disposed/);
+    other.dispose();
+  });
+});
+
+function collectionsDuring(n: number, fn: () => void): number {
+  const profiler = new GCProfiler();
+  profiler.start();
+  for (let i = 0; i < n; i++) fn();
+  return profiler.stop().statistics.length;
+}
+
+describe('GRU.stream() on the wasm backend', () => {
+  it('steps equal one whole-sequence call bitwise, and a step allocates nothing', () => {
+    const [B, D, H, T] = [1, 64, 128, 16]; // the benchmarks' S4, streamed
+    const r = rng(5);
+    const make = () => {
+      const gru = new GRU({ units: H, stateful: true, returnSequences: true, backend: 'wasm' });
+      gru.build([B, null, D]);
+      return gru;
+    };
+    const streamed = make();
+    const whole = make();
+    const w = [
+      { shape: [D, 3 * H], data: r.uniform(D * 3 * H, 0.1) },
+      { shape: [H, 3 * H], data: r.uniform(H * 3 * H, 0.1) },
+      { shape: [2, 3 * H], data: r.uniform(6 * H, 0.1) },
+    ];
+    streamed.setWeights(w);
+    whole.setWeights(w);
+    const x = r.uniform(B * T * D);
+    const want = whole.forwardSync({ shape: [B, T, D], data: x }).output.data;
+    const stream = streamed.stream();
+    expect(stream.backend).toBe('wasm');
+    const got = new Float32Array(B * T * H);
+    for (let t = 0; t < T; t++) got.set(stream.step(x.subarray(t * D, (t + 1) * D)), t * H);
+    expect(same(got, want)).toBe(true);
+    expect(same(streamed.states![0].data, whole.states![0].data)).toBe(true);
+
+    const out = new Float32Array(H);
+    stream.step(undefined, out);
+    expect(collectionsDuring(100_000, () => stream.step(undefined, out))).toBe(0);
+    expect(collectionsDuring(100_000, () => out.set(stream.step().slice()))).toBeGreaterThan(0);
+    stream.close();
+  }, 120_000);
+});
