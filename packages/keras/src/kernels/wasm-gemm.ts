@@ -14,7 +14,7 @@
  * and rows are streamed through in blocks so that long inputs never need more.
  */
 import { GEMM_WASM_BASE64 } from './wasm-gemm-bytes.js';
-import type { FloatArray } from './common.js';
+import { type FloatArray, KernelArgumentError } from './common.js';
 
 /** Most bytes the module's memory may grow to (far below its declared 1 GiB maximum). */
 const MAX_BYTES = 64 << 20;
@@ -88,11 +88,24 @@ function ensureBytes(mem: WasmMemory, bytes: number): void {
   if (bytes > have) mem.grow(Math.ceil((bytes - have) / PAGE));
 }
 
+/** Checks that `count` runs of `len` values, `stride` apart from `off`, lie inside `a`. */
+function checkSpan(argument: string, a: FloatArray, off: number, count: number, stride: number, len: number): void {
+  const end = off + (count - 1) * stride + len;
+  if (!(Number.isInteger(off) && off >= 0 && Number.isInteger(stride) && stride >= 0 && end <= a.length)) {
+    throw new KernelArgumentError(
+      'gemm',
+      argument,
+      `argument '${argument}' expected ${count} rows of ${len} values ${stride} apart from offset ${off} (up to index ${end}), received an array of ${a.length}`,
+    );
+  }
+}
+
 /**
  * gemmRows (matmul.ts) on the SIMD module when every array is a Float32Array and the product is
  * large enough; returns false, having written nothing, otherwise. Same arguments and meaning:
  * out[outOff + r*outStride + j] = bias[j] + sum_k x[xOff + r*xStride + k] * wT[wOff + j*wStride + k].
- * The caller has checked that every index it implies lies inside its array.
+ * Every index it implies is checked against its array before the module's memory is touched (a
+ * KernelArgumentError names the argument otherwise).
  */
 export function wasmGemmRows(
   x: FloatArray,
@@ -114,6 +127,10 @@ export function wasmGemmRows(
   if (rows <= 0 || m <= 0 || rows * n * m < MIN_MACS) return false;
   const mod = gemmModule();
   if (!mod) return false;
+  checkSpan('x', x, xOff, rows, xStride, n);
+  checkSpan('wT', wT, wOff, m, wStride, n);
+  checkSpan('out', out, outOff, rows, outStride, m);
+  if (bias && bias.length < m) throw new KernelArgumentError('gemm', 'bias', `argument 'bias' expected at least ${m} values, received ${bias.length}`);
   const panels = Math.ceil(m / 8);
   const np = panels * 8;
   const wBytes = n * np * 4;
@@ -130,7 +147,12 @@ export function wasmGemmRows(
   const aPtr = bPtr + np * 4;
   // The output rows start 16-byte aligned after the input span.
   const cPtr = aPtr + Math.ceil(((block - 1) * lda + n) / 4) * 16;
-  ensureBytes(mod.memory, cPtr + block * np * 4);
+  try {
+    ensureBytes(mod.memory, cPtr + block * np * 4);
+  } catch {
+    // The engine could not grow the memory (out of address space): the plain-JS path needs none.
+    return false;
+  }
   // A view taken after growing: growth detaches the previous buffer.
   const f = new Float32Array(mod.memory.buffer);
   // Panel p holds columns 8p..8p+7 as n rows of 8 floats; columns past m are zero.

@@ -79,6 +79,21 @@ describe('SIMD128 GEMM module', () => {
     });
   }
 
+  it('refuses views that run past their arrays, naming the argument, before touching memory', () => {
+    const x = new Float32Array(64 * 16);
+    const wT = new Float32Array(16 * 16);
+    const out = new Float32Array(64 * 16);
+    expect(() => wasmGemmRows(x, 1, 16, 64, 16, wT, 0, 16, 16, undefined, out, 0, 16)).toThrow(
+      /argument 'x' expected 64 rows of 16 values 16 apart from offset 1/,
+    );
+    expect(() => wasmGemmRows(x, 0, 16, 64, 16, wT, 0, 17, 16, undefined, out, 0, 16)).toThrow(/argument 'wT'/);
+    expect(() => wasmGemmRows(x, 0, 16, 64, 16, wT, 0, 16, 16, undefined, out, 0, 17)).toThrow(/argument 'out'/);
+    expect(() => wasmGemmRows(x, 0, 16, 64, 16, wT, 0, 16, 16, new Float32Array(15), out, 0, 16)).toThrow(
+      /argument 'bias' expected at least 16 values, received 15/,
+    );
+    expect(out.every((v) => v === 0)).toBe(true);
+  });
+
   it('declines (returns false, writes nothing) where it cannot help or the panels exceed its memory bound', () => {
     const out = new Float32Array(64).fill(7);
     expect(wasmGemmRows(new Float64Array(256), 0, 16, 16, 16, new Float64Array(256), 0, 16, 16, undefined, new Float64Array(256), 0, 16)).toBe(false);
