@@ -144,29 +144,29 @@ export function conv1d(x: Tensor, kernel: Tensor, bias: Tensor | null, options: 
   const wT = transpose(kernel.data, KC, F);
   const b = bias?.data;
   const out = sameArray(x.data, B * Lout * F);
-  // Each batch row is copied once with its zeros around it, so every output step reads all its taps.
+  // The input is copied once with its zeros around each batch row, so every output step reads all
+  // its taps.
   const right = Math.max((Lout - 1) * strides + dilation * (KS - 1) + 1 - L - left, 0);
   const Lp = left + L + right;
-  const padded = sameArray(x.data, Lp * C);
-  // With one group and no dilation an output step's taps are one contiguous run of the padded row
-  // (rows strides*C apart): the product reads them in place. Otherwise they are gathered per group.
-  const inPlace = groups === 1 && dilation === 1;
-  const cols = inPlace ? padded : sameArray(x.data, Lout * KC);
-  for (let n = 0; n < B; n++) {
-    padded.set(xs.subarray(n * L * C, (n + 1) * L * C), left * C);
-    const row0 = n * Lout * F;
-    if (inPlace) {
-      gemmRows(padded, 0, strides * C, Lout, KC, wT, 0, KC, F, b, out, row0, F);
-      continue;
-    }
-    for (let g = 0; g < groups; g++) {
-      for (let t = 0; t < Lout; t++) {
-        for (let k = 0; k < KS; k++) {
-          const src = (t * strides + k * dilation) * C + g * Cg;
-          cols.set(padded.subarray(src, src + Cg), t * KC + k * Cg);
+  const padded = sameArray(x.data, B * Lp * C);
+  for (let n = 0; n < B; n++) padded.set(xs.subarray(n * L * C, (n + 1) * L * C), (n * Lp + left) * C);
+  if (groups === 1 && dilation === 1) {
+    // An output step's taps are one contiguous run of its padded row (steps strides*C apart): one
+    // product over every batch row reads them in place.
+    gemmRows(padded, 0, strides * C, Lout, KC, wT, 0, KC, F, b, out, 0, F, { count: B, xStride: Lp * C, outStride: Lout * F });
+  } else {
+    // Otherwise each group's taps are gathered (im2col), one batch row at a time.
+    const cols = sameArray(x.data, Lout * KC);
+    for (let n = 0; n < B; n++) {
+      for (let g = 0; g < groups; g++) {
+        for (let t = 0; t < Lout; t++) {
+          for (let k = 0; k < KS; k++) {
+            const src = (n * Lp + t * strides + k * dilation) * C + g * Cg;
+            cols.set(padded.subarray(src, src + Cg), t * KC + k * Cg);
+          }
         }
+        gemmRows(cols, 0, KC, Lout, KC, wT, g * Fg * KC, KC, Fg, b?.subarray(g * Fg), out, n * Lout * F + g * Fg, F);
       }
-      gemmRows(cols, 0, KC, Lout, KC, wT, g * Fg * KC, KC, Fg, b?.subarray(g * Fg), out, row0 + g * Fg, F);
     }
   }
   if (act) activateRows(act, out, B * Lout, F);

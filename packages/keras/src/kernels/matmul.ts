@@ -5,7 +5,7 @@
  */
 import { applyActivation, type ActivationDef } from '@gru/core';
 import { type FloatArray, sameArray } from './common.js';
-import { wasmGemmRows } from './wasm-gemm.js';
+import { ONE_BATCH, type RowBatches, wasmGemmRows } from './wasm-gemm.js';
 
 /** (rows, cols) row-major -> (cols, rows) row-major, same dtype. */
 export function transpose(w: FloatArray, rows: number, cols: number): FloatArray {
@@ -145,7 +145,8 @@ export function dotMany2(
  * sum over k < n of x[xOff + r * xStride + k] * wT[wOff + j * wStride + k]: a matrix product whose
  * rows (of x and out) and columns (of wT) may be strided views. float32 products large enough to
  * pay for the copies run on the SIMD128 module (wasm-gemm.ts, float32 sums); the rest, float64
- * included, sum in float64 here and are rounded once into `out`.
+ * included, sum in float64 here and are rounded once into `out`. `batches` repeats the product
+ * with the same weights on views of x and out moved by its strides.
  */
 export function gemmRows(
   x: FloatArray,
@@ -161,15 +162,20 @@ export function gemmRows(
   out: FloatArray,
   outOff: number,
   outStride: number,
+  batches: RowBatches = ONE_BATCH,
 ): void {
-  if (wasmGemmRows(x, xOff, xStride, rows, n, wT, wOff, wStride, m, bias, out, outOff, outStride)) return;
-  let r = 0;
-  for (; r + 2 <= rows; r += 2) {
-    const x0 = xOff + r * xStride;
-    const o0 = outOff + r * outStride;
-    dotMany2(x, x0, x0 + xStride, n, wT, wOff, wStride, m, bias, out, o0, o0 + outStride);
+  if (wasmGemmRows(x, xOff, xStride, rows, n, wT, wOff, wStride, m, bias, out, outOff, outStride, batches)) return;
+  for (let b = 0; b < batches.count; b++) {
+    const xb = xOff + b * batches.xStride;
+    const ob = outOff + b * batches.outStride;
+    let r = 0;
+    for (; r + 2 <= rows; r += 2) {
+      const x0 = xb + r * xStride;
+      const o0 = ob + r * outStride;
+      dotMany2(x, x0, x0 + xStride, n, wT, wOff, wStride, m, bias, out, o0, o0 + outStride);
+    }
+    if (r < rows) dotMany(x, xb + r * xStride, n, wT, wOff, wStride, m, bias, 0, out, ob + r * outStride);
   }
-  if (r < rows) dotMany(x, xOff + r * xStride, n, wT, wOff, wStride, m, bias, 0, out, outOff + r * outStride);
 }
 
 /** out (rows, dout) = x (rows, din) @ w + bias, given wT = w transposed (dout, din); rounded once into `out`. */

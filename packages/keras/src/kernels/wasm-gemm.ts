@@ -88,6 +88,15 @@ function ensureBytes(mem: WasmMemory, bytes: number): void {
   if (bytes > have) mem.grow(Math.ceil((bytes - have) / PAGE));
 }
 
+/** `count` products with the same weights, their x and out views `xStride` and `outStride` apart. */
+export interface RowBatches {
+  count: number;
+  xStride: number;
+  outStride: number;
+}
+
+export const ONE_BATCH: RowBatches = Object.freeze({ count: 1, xStride: 0, outStride: 0 });
+
 /** Checks that `count` runs of `len` values, `stride` apart from `off`, lie inside `a`. */
 function checkSpan(argument: string, a: FloatArray, off: number, count: number, stride: number, len: number): void {
   const end = off + (count - 1) * stride + len;
@@ -103,7 +112,8 @@ function checkSpan(argument: string, a: FloatArray, off: number, count: number, 
 /**
  * gemmRows (matmul.ts) on the SIMD module when every array is a Float32Array and the product is
  * large enough; returns false, having written nothing, otherwise. Same arguments and meaning:
- * out[outOff + r*outStride + j] = bias[j] + sum_k x[xOff + r*xStride + k] * wT[wOff + j*wStride + k].
+ * out[outOff + r*outStride + j] = bias[j] + sum_k x[xOff + r*xStride + k] * wT[wOff + j*wStride + k],
+ * for each of `batches` (x and out offsets moved by its strides; the weights packed once).
  * Every index it implies is checked against its array before the module's memory is touched (a
  * KernelArgumentError names the argument otherwise).
  */
@@ -121,15 +131,19 @@ export function wasmGemmRows(
   out: FloatArray,
   outOff: number,
   outStride: number,
+  batches: RowBatches = ONE_BATCH,
 ): boolean {
   if (!(x instanceof Float32Array && wT instanceof Float32Array && out instanceof Float32Array)) return false;
   if (bias !== undefined && !(bias instanceof Float32Array)) return false;
-  if (rows <= 0 || m <= 0 || rows * n * m < MIN_MACS) return false;
+  const nb = batches.count;
+  if (nb <= 0 || rows <= 0 || m <= 0 || nb * rows * n * m < MIN_MACS) return false;
   const mod = gemmModule();
   if (!mod) return false;
-  checkSpan('x', x, xOff, rows, xStride, n);
+  for (const b of nb > 1 ? [0, nb - 1] : [0]) {
+    checkSpan('x', x, xOff + b * batches.xStride, rows, xStride, n);
+    checkSpan('out', out, outOff + b * batches.outStride, rows, outStride, m);
+  }
   checkSpan('wT', wT, wOff, m, wStride, n);
-  checkSpan('out', out, outOff, rows, outStride, m);
   if (bias && bias.length < m) throw new KernelArgumentError('gemm', 'bias', `argument 'bias' expected at least ${m} values, received ${bias.length}`);
   const panels = Math.ceil(m / 8);
   const np = panels * 8;
@@ -173,27 +187,32 @@ export function wasmGemmRows(
   for (let j = 0; j < np; j++) f[b0 + j] = bias && j < m ? bias[j] : 0;
   const a0 = aPtr >> 2;
   const c0 = cPtr >> 2;
-  for (let r0 = 0; r0 < rows; r0 += block) {
-    const count = Math.min(block, rows - r0);
-    const first = xOff + r0 * xStride;
-    if (span) {
-      f.set(x.subarray(first, first + (count - 1) * xStride + n), a0);
-    } else {
-      for (let r = 0; r < count; r++) {
-        const src = first + r * xStride;
-        const dst = a0 + r * n;
-        for (let k = 0; k < n; k++) f[dst + k] = x[src + k];
+  // The weights are packed once for every batch.
+  for (let bi = 0; bi < nb; bi++) {
+    const xb = xOff + bi * batches.xStride;
+    const ob = outOff + bi * batches.outStride;
+    for (let r0 = 0; r0 < rows; r0 += block) {
+      const count = Math.min(block, rows - r0);
+      const first = xb + r0 * xStride;
+      if (span) {
+        f.set(x.subarray(first, first + (count - 1) * xStride + n), a0);
+      } else {
+        for (let r = 0; r < count; r++) {
+          const src = first + r * xStride;
+          const dst = a0 + r * n;
+          for (let k = 0; k < n; k++) f[dst + k] = x[src + k];
+        }
       }
-    }
-    mod.gemm(aPtr, lda * 4, count, 1, 0, n, wPtr, panels, bPtr, 0, 0, cPtr, np * 4, 0);
-    if (np === m && outStride === m) {
-      // Output rows are contiguous on both sides: one copy.
-      out.set(f.subarray(c0, c0 + count * m), outOff + r0 * m);
-    } else {
-      for (let r = 0; r < count; r++) {
-        const src = c0 + r * np;
-        const dst = outOff + (r0 + r) * outStride;
-        for (let j = 0; j < m; j++) out[dst + j] = f[src + j];
+      mod.gemm(aPtr, lda * 4, count, 1, 0, n, wPtr, panels, bPtr, 0, 0, cPtr, np * 4, 0);
+      if (np === m && outStride === m) {
+        // Output rows are contiguous on both sides: one copy.
+        out.set(f.subarray(c0, c0 + count * m), ob + r0 * m);
+      } else {
+        for (let r = 0; r < count; r++) {
+          const src = c0 + r * np;
+          const dst = ob + (r0 + r) * outStride;
+          for (let j = 0; j < m; j++) out[dst + j] = f[src + j];
+        }
       }
     }
   }
