@@ -5,7 +5,7 @@
  */
 import { applyActivation, type ActivationDef } from '@gru/core';
 import { type FloatArray, sameArray } from './common.js';
-import { ONE_BATCH, type RowBatches, wasmGemmRows } from './wasm-gemm.js';
+import { ONE_BATCH, type RowBatches, wasmGemmRows, wasmRelu } from './wasm-gemm.js';
 
 /** (rows, cols) row-major -> (cols, rows) row-major, same dtype. */
 export function transpose(w: FloatArray, rows: number, cols: number): FloatArray {
@@ -189,6 +189,7 @@ export function matmulRows(x: FloatArray, rows: number, din: number, wT: FloatAr
  */
 export function activateRows(act: ActivationDef, data: FloatArray, rows: number, width: number): void {
   if (act.name === 'linear') return;
+  if (act.name === 'relu' && wasmRelu(data.subarray(0, rows * width))) return;
   const f = act.f;
   if (f) {
     const n = rows * width;

@@ -38,6 +38,7 @@ interface GemmModule {
   readonly memory: WasmMemory;
   readonly heap: number;
   readonly gemm: (...args: number[]) => void;
+  readonly relu: (ptr: number, count: number) => void;
 }
 
 let loaded: GemmModule | null | undefined;
@@ -58,9 +59,14 @@ function gemmModule(): GemmModule | null {
     const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
     if (!wasm) throw new Error('no WebAssembly');
     const instance = new wasm.Instance(new wasm.Module(decodeBase64(GEMM_WASM_BASE64)), {});
-    const e = instance.exports as { memory: WasmMemory; gemm: (...args: number[]) => void; heapBase: () => number };
+    const e = instance.exports as {
+      memory: WasmMemory;
+      gemm: (...args: number[]) => void;
+      reluInPlace: (ptr: number, count: number) => void;
+      heapBase: () => number;
+    };
     // 16-byte aligned start for the panels (v128 loads are unaligned-safe, aligned is faster).
-    loaded = { memory: e.memory, gemm: e.gemm, heap: (e.heapBase() + 15) & ~15 };
+    loaded = { memory: e.memory, gemm: e.gemm, relu: e.reluInPlace, heap: (e.heapBase() + 15) & ~15 };
   } catch {
     // No WebAssembly, no SIMD128 (validation fails), or a main thread that refuses sync compiles.
     loaded = null;
@@ -215,6 +221,32 @@ export function wasmGemmRows(
         }
       }
     }
+  }
+  return true;
+}
+
+/**
+ * Keras's relu in place on a Float32Array, through the module in blocks: plain JS's relu branches on
+ * each sign, and random signs make that several times slower. Returns false (nothing written) where
+ * the module is unavailable or `data` is not float32.
+ */
+export function wasmRelu(data: FloatArray): boolean {
+  if (!(data instanceof Float32Array) || data.length < 1024) return false;
+  const mod = gemmModule();
+  if (!mod) return false;
+  const block = Math.min(data.length, BLOCK_BYTES >> 2);
+  try {
+    ensureBytes(mod.memory, mod.heap + block * 4);
+  } catch {
+    return false;
+  }
+  const f = new Float32Array(mod.memory.buffer);
+  const at = mod.heap >> 2;
+  for (let i = 0; i < data.length; i += block) {
+    const count = Math.min(block, data.length - i);
+    f.set(data.subarray(i, i + count), at);
+    mod.relu(mod.heap, count);
+    data.set(f.subarray(at, at + count), i);
   }
   return true;
 }

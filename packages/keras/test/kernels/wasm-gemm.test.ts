@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { conv1d, type Conv1DOptions } from '../../src/kernels/conv1d.js';
 import { gemmRows, transpose } from '../../src/kernels/matmul.js';
-import { disableWasmGemm, wasmGemmAvailable, wasmGemmRows } from '../../src/kernels/wasm-gemm.js';
+import { disableWasmGemm, wasmGemmAvailable, wasmGemmRows, wasmRelu } from '../../src/kernels/wasm-gemm.js';
 // @ts-expect-error: a plain .mjs build script, no declarations
 import { bytesFile, bytesSource, compileGemmWasm } from '../../scripts/build-gemm-wasm.mjs';
 
@@ -104,6 +104,20 @@ describe('SIMD128 GEMM module', () => {
     const big = new Float32Array(n * m);
     expect(wasmGemmRows(new Float32Array(n), 0, n, 1, n, big, 0, n, m, undefined, new Float32Array(m), 0, m)).toBe(false);
     expect(out.every((v) => v === 7)).toBe(true);
+  });
+});
+
+describe('relu on the SIMD module', () => {
+  it("is @gru/core's relu value for value (NaN kept, -0 -> 0), over several blocks and a ragged tail", () => {
+    const relu = activationDef('relu').f as (x: number) => number;
+    const data = rand((1 << 20) + 3, 10);
+    data.set([Number.NaN, -0, 0, -1e-40, 1e-40, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY], 0);
+    data[data.length - 1] = Number.NaN;
+    const want = data.map(relu);
+    expect(wasmRelu(data)).toBe(true);
+    expect(Object.is(data[1], 0)).toBe(true);
+    expect(Array.from(data)).toEqual(Array.from(want));
+    expect(wasmRelu(new Float64Array(4096))).toBe(false);
   });
 });
 
