@@ -150,10 +150,12 @@ export function conv1d(x: Tensor, kernel: Tensor, bias: Tensor | null, options: 
   const Lp = left + L + right;
   const padded = sameArray(x.data, B * Lp * C);
   for (let n = 0; n < B; n++) padded.set(xs.subarray(n * L * C, (n + 1) * L * C), (n * Lp + left) * C);
+  // relu, the common case, is fused into the product; other activations run over the output after.
+  const relu = act?.name === 'relu';
   if (groups === 1 && dilation === 1) {
     // An output step's taps are one contiguous run of its padded row (steps strides*C apart): one
     // product over every batch row reads them in place.
-    gemmRows(padded, 0, strides * C, Lout, KC, wT, 0, KC, F, b, out, 0, F, { count: B, xStride: Lp * C, outStride: Lout * F });
+    gemmRows(padded, 0, strides * C, Lout, KC, wT, 0, KC, F, b, out, 0, F, { count: B, xStride: Lp * C, outStride: Lout * F }, relu);
   } else {
     // Otherwise each group's taps are gathered (im2col), one batch row at a time.
     const cols = sameArray(x.data, Lout * KC);
@@ -165,11 +167,11 @@ export function conv1d(x: Tensor, kernel: Tensor, bias: Tensor | null, options: 
             cols.set(padded.subarray(src, src + Cg), t * KC + k * Cg);
           }
         }
-        gemmRows(cols, 0, KC, Lout, KC, wT, g * Fg * KC, KC, Fg, b?.subarray(g * Fg), out, n * Lout * F + g * Fg, F);
+        gemmRows(cols, 0, KC, Lout, KC, wT, g * Fg * KC, KC, Fg, b?.subarray(g * Fg), out, n * Lout * F + g * Fg, F, undefined, relu);
       }
     }
   }
-  if (act) activateRows(act, out, B * Lout, F);
+  if (act && !relu) activateRows(act, out, B * Lout, F);
   const data = channelsLast ? out : swapLastTwo(out, B, Lout, F);
   return { shape: channelsLast ? [B, Lout, F] : [B, F, Lout], data };
 }

@@ -3,7 +3,7 @@
  * made of, written so that V8 keeps the sums in registers: weights are transposed once per call so
  * that every sum walks two contiguous runs, and four outputs share each load of the input.
  */
-import { applyActivation, type ActivationDef } from '@gru/core';
+import { activationDef, applyActivation, type ActivationDef } from '@gru/core';
 import { type FloatArray, sameArray } from './common.js';
 import { ONE_BATCH, type RowBatches, wasmGemmRows, wasmRelu } from './wasm-gemm.js';
 
@@ -146,7 +146,8 @@ export function dotMany2(
  * rows (of x and out) and columns (of wT) may be strided views. float32 products large enough to
  * pay for the copies run on the SIMD128 module (wasm-gemm.ts, float32 sums); the rest, float64
  * included, sum in float64 here and are rounded once into `out`. `batches` repeats the product
- * with the same weights on views of x and out moved by its strides.
+ * with the same weights on views of x and out moved by its strides; `relu` applies Keras's relu to
+ * every result (fused into the SIMD path).
  */
 export function gemmRows(
   x: FloatArray,
@@ -163,8 +164,10 @@ export function gemmRows(
   outOff: number,
   outStride: number,
   batches: RowBatches = ONE_BATCH,
+  relu = false,
 ): void {
-  if (wasmGemmRows(x, xOff, xStride, rows, n, wT, wOff, wStride, m, bias, out, outOff, outStride, batches)) return;
+  if (wasmGemmRows(x, xOff, xStride, rows, n, wT, wOff, wStride, m, bias, out, outOff, outStride, batches, relu)) return;
+  const f = relu ? (activationDef('relu').f as (v: number) => number) : null;
   for (let b = 0; b < batches.count; b++) {
     const xb = xOff + b * batches.xStride;
     const ob = outOff + b * batches.outStride;
@@ -175,6 +178,12 @@ export function gemmRows(
       dotMany2(x, x0, x0 + xStride, n, wT, wOff, wStride, m, bias, out, o0, o0 + outStride);
     }
     if (r < rows) dotMany(x, xb + r * xStride, n, wT, wOff, wStride, m, bias, 0, out, ob + r * outStride);
+    if (f) {
+      for (let q = 0; q < rows; q++) {
+        const o = ob + q * outStride;
+        for (let j = 0; j < m; j++) out[o + j] = f(out[o + j]);
+      }
+    }
   }
 }
 

@@ -119,7 +119,8 @@ function checkSpan(argument: string, a: FloatArray, off: number, count: number, 
  * gemmRows (matmul.ts) on the SIMD module when every array is a Float32Array and the product is
  * large enough; returns false, having written nothing, otherwise. Same arguments and meaning:
  * out[outOff + r*outStride + j] = bias[j] + sum_k x[xOff + r*xStride + k] * wT[wOff + j*wStride + k],
- * for each of `batches` (x and out offsets moved by its strides; the weights packed once).
+ * for each of `batches` (x and out offsets moved by its strides; the weights packed once), then
+ * Keras's relu on every result when `relu` is set.
  * Every index it implies is checked against its array before the module's memory is touched (a
  * KernelArgumentError names the argument otherwise).
  */
@@ -138,6 +139,7 @@ export function wasmGemmRows(
   outOff: number,
   outStride: number,
   batches: RowBatches = ONE_BATCH,
+  relu = false,
 ): boolean {
   if (!(x instanceof Float32Array && wT instanceof Float32Array && out instanceof Float32Array)) return false;
   if (bias !== undefined && !(bias instanceof Float32Array)) return false;
@@ -210,6 +212,7 @@ export function wasmGemmRows(
         }
       }
       mod.gemm(aPtr, lda * 4, count, 1, 0, n, wPtr, panels, bPtr, 0, 0, cPtr, np * 4, 0);
+      if (relu) mod.relu(cPtr, count * np);
       if (np === m && outStride === m) {
         // Output rows are contiguous on both sides: one copy.
         out.set(f.subarray(c0, c0 + count * m), ob + r0 * m);

@@ -128,7 +128,7 @@ describe('conv1d on the SIMD GEMM', () => {
     ['same, relu', { padding: 'same', activation: relu }, 16, 64],
     ['causal, dilation 2', { padding: 'causal', dilation_rate: 2 }, 12, 20],
     ['same, strides 3', { padding: 'same', strides: 3 }, 9, 33],
-    ['valid, groups 4', { padding: 'valid', groups: 4 }, 16, 32],
+    ['valid, groups 4, relu', { padding: 'valid', groups: 4, activation: relu }, 16, 32],
     ['same, groups 2, dilation 3, channels_first', { padding: 'same', groups: 2, dilation_rate: 3, data_format: 'channels_first' }, 8, 24],
   ];
   for (const [name, options, C, F] of variants) {
