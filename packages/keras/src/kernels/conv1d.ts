@@ -19,9 +19,9 @@
  * smaller half before; 'causal' pads dilation*(k-1) zeros before and none after. Keras refuses
  * strides > 1 together with dilation_rate > 1, and so does this kernel.
  */
-import { applyActivation, type ActivationDef } from '@gru/core';
+import type { ActivationDef } from '@gru/core';
 import { type Tensor, KernelArgumentError, checkChoice, checkInt, checkSameDtype, checkShape, checkTensor, sameArray } from './common.js';
-import { dotMany, dotMany2, transpose } from './matmul.js';
+import { activateRows, gemmRows, transpose } from './matmul.js';
 
 const K = 'conv1d';
 
@@ -120,14 +120,6 @@ export function conv1d(x: Tensor, kernel: Tensor, bias: Tensor | null, options: 
   const left = padBefore(L, Lout, KS, strides, padding, dilation);
   const Fg = F / groups;
 
-  const xs = channelsLast ? x.data : swapLastTwo(x.data, B, C, L);
-  // wT[f][k][ci]: each filter's taps contiguous, so a tap range is one contiguous run.
-  const KC = KS * Cg;
-  const wT = transpose(kernel.data, KC, F);
-  const b = bias?.data;
-  const out = sameArray(x.data, B * Lout * F);
-  // Two output rows of float64 sums (a pair of steps shares every weight load), then activated.
-  const acc = new Float64Array(2 * F);
   const act = options.activation;
   if (act && !act.f && !act.row) {
     // glu halves the filters axis: Keras's output would not have `filters` channels.
@@ -145,57 +137,41 @@ export function conv1d(x: Tensor, kernel: Tensor, bias: Tensor | null, options: 
       `argument 'activation' '${act.name}' is row-wise; with data_format 'channels_first' Keras applies it over time, which this kernel does not do`,
     );
   }
-  const post = act ? new Float64Array(2 * F) : acc;
-  const emit = (from: number, to: number): void => {
-    if (act) applyActivation(act, acc, post, from, F);
-    for (let f = 0; f < F; f++) out[to + f] = post[from + f];
-  };
-  // With one group and no dilation the taps' inputs are one contiguous run of the input too.
-  const contiguous = groups === 1 && dilation === 1;
-  const tapsFrom = (t: number): number => {
-    const start = t * strides - left;
-    return start >= 0 ? 0 : Math.ceil(-start / dilation);
-  };
-  const tapsTo = (t: number): number => Math.min(KS, Math.floor((L - 1 - (t * strides - left)) / dilation) + 1);
-  for (let n = 0; n < B; n++) {
-    const xBase = n * L * C;
-    for (let t = 0; t < Lout; t++) {
-      const start = t * strides - left;
-      const kLo = tapsFrom(t);
-      const kHi = tapsTo(t);
-      if (contiguous && kLo === 0 && kHi === KS && t + 1 < Lout && tapsTo(t + 1) === KS) {
-        const row = (n * Lout + t) * F;
-        // Without an activation the sums are stored (and rounded) straight into the output.
-        if (act) {
-          dotMany2(xs, xBase + start * C, xBase + (start + strides) * C, KC, wT, 0, KC, F, b, acc, 0, F);
-          emit(0, row);
-          emit(F, row + F);
-        } else {
-          dotMany2(xs, xBase + start * C, xBase + (start + strides) * C, KC, wT, 0, KC, F, b, out, row, row + F);
-        }
-        t++;
-      } else if (contiguous) {
-        const row = (n * Lout + t) * F;
-        const from = xBase + (start + kLo) * C;
-        const count = Math.max(kHi - kLo, 0) * C;
-        if (act) {
-          dotMany(xs, from, count, wT, kLo * C, KC, F, b, 0, acc, 0);
-          emit(0, row);
-        } else {
-          dotMany(xs, from, count, wT, kLo * C, KC, F, b, 0, out, row);
-        }
-      } else {
-        for (let f = 0; f < F; f++) acc[f] = b ? b[f] : 0;
-        for (let k = kLo; k < kHi; k++) {
-          const xRow = xBase + (start + k * dilation) * C;
-          for (let g = 0; g < groups; g++) {
-            dotMany(xs, xRow + g * Cg, Cg, wT, g * Fg * KC + k * Cg, KC, Fg, acc, g * Fg, acc, g * Fg);
+
+  const xs = channelsLast ? x.data : swapLastTwo(x.data, B, C, L);
+  // wT[f][k][ci]: each filter's taps contiguous, the layout of an im2col row of its group.
+  const KC = KS * Cg;
+  const wT = transpose(kernel.data, KC, F);
+  const b = bias?.data;
+  const out = sameArray(x.data, B * Lout * F);
+  // The input is copied once with its zeros around each batch row, so every output step reads all
+  // its taps.
+  const right = Math.max((Lout - 1) * strides + dilation * (KS - 1) + 1 - L - left, 0);
+  const Lp = left + L + right;
+  const padded = sameArray(x.data, B * Lp * C);
+  for (let n = 0; n < B; n++) padded.set(xs.subarray(n * L * C, (n + 1) * L * C), (n * Lp + left) * C);
+  // relu, the common case, is fused into the product; other activations run over the output after.
+  const relu = act?.name === 'relu';
+  if (groups === 1 && dilation === 1) {
+    // An output step's taps are one contiguous run of its padded row (steps strides*C apart): one
+    // product over every batch row reads them in place.
+    gemmRows(padded, 0, strides * C, Lout, KC, wT, 0, KC, F, b, out, 0, F, { count: B, xStride: Lp * C, outStride: Lout * F }, relu);
+  } else {
+    // Otherwise each group's taps are gathered (im2col), one batch row at a time.
+    const cols = sameArray(x.data, Lout * KC);
+    for (let n = 0; n < B; n++) {
+      for (let g = 0; g < groups; g++) {
+        for (let t = 0; t < Lout; t++) {
+          for (let k = 0; k < KS; k++) {
+            const src = (n * Lp + t * strides + k * dilation) * C + g * Cg;
+            cols.set(padded.subarray(src, src + Cg), t * KC + k * Cg);
           }
         }
-        emit(0, (n * Lout + t) * F);
+        gemmRows(cols, 0, KC, Lout, KC, wT, g * Fg * KC, KC, Fg, b?.subarray(g * Fg), out, n * Lout * F + g * Fg, F, undefined, relu);
       }
     }
   }
+  if (act && !relu) activateRows(act, out, B * Lout, F);
   const data = channelsLast ? out : swapLastTwo(out, B, Lout, F);
   return { shape: channelsLast ? [B, Lout, F] : [B, F, Lout], data };
 }

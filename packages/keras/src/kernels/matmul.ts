@@ -3,7 +3,9 @@
  * made of, written so that V8 keeps the sums in registers: weights are transposed once per call so
  * that every sum walks two contiguous runs, and four outputs share each load of the input.
  */
+import { activationDef, applyActivation, type ActivationDef } from '@gru/core';
 import { type FloatArray, sameArray } from './common.js';
+import { ONE_BATCH, type RowBatches, wasmGemmRows, wasmRelu } from './wasm-gemm.js';
 
 /** (rows, cols) row-major -> (cols, rows) row-major, same dtype. */
 export function transpose(w: FloatArray, rows: number, cols: number): FloatArray {
@@ -141,7 +143,11 @@ export function dotMany2(
 /**
  * For r < rows and j < m: out[outOff + r * outStride + j] = (bias ? bias[j] : 0) +
  * sum over k < n of x[xOff + r * xStride + k] * wT[wOff + j * wStride + k]: a matrix product whose
- * rows (of x and out) and columns (of wT) may be strided views, rounded once into `out`.
+ * rows (of x and out) and columns (of wT) may be strided views. float32 products large enough to
+ * pay for the copies run on the SIMD128 module (wasm-gemm.ts, float32 sums); the rest, float64
+ * included, sum in float64 here and are rounded once into `out`. `batches` repeats the product
+ * with the same weights on views of x and out moved by its strides; `relu` applies Keras's relu to
+ * every result (fused into the SIMD path).
  */
 export function gemmRows(
   x: FloatArray,
@@ -157,17 +163,54 @@ export function gemmRows(
   out: FloatArray,
   outOff: number,
   outStride: number,
+  batches: RowBatches = ONE_BATCH,
+  relu = false,
 ): void {
-  let r = 0;
-  for (; r + 2 <= rows; r += 2) {
-    const x0 = xOff + r * xStride;
-    const o0 = outOff + r * outStride;
-    dotMany2(x, x0, x0 + xStride, n, wT, wOff, wStride, m, bias, out, o0, o0 + outStride);
+  if (wasmGemmRows(x, xOff, xStride, rows, n, wT, wOff, wStride, m, bias, out, outOff, outStride, batches, relu)) return;
+  const f = relu ? (activationDef('relu').f as (v: number) => number) : null;
+  for (let b = 0; b < batches.count; b++) {
+    const xb = xOff + b * batches.xStride;
+    const ob = outOff + b * batches.outStride;
+    let r = 0;
+    for (; r + 2 <= rows; r += 2) {
+      const x0 = xb + r * xStride;
+      const o0 = ob + r * outStride;
+      dotMany2(x, x0, x0 + xStride, n, wT, wOff, wStride, m, bias, out, o0, o0 + outStride);
+    }
+    if (r < rows) dotMany(x, xb + r * xStride, n, wT, wOff, wStride, m, bias, 0, out, ob + r * outStride);
+    if (f) {
+      for (let q = 0; q < rows; q++) {
+        const o = ob + q * outStride;
+        for (let j = 0; j < m; j++) out[o + j] = f(out[o + j]);
+      }
+    }
   }
-  if (r < rows) dotMany(x, xOff + r * xStride, n, wT, wOff, wStride, m, bias, 0, out, outOff + r * outStride);
 }
 
 /** out (rows, dout) = x (rows, din) @ w + bias, given wT = w transposed (dout, din); rounded once into `out`. */
 export function matmulRows(x: FloatArray, rows: number, din: number, wT: FloatArray, bias: FloatArray | undefined, dout: number, out: FloatArray): void {
   gemmRows(x, 0, din, rows, din, wT, 0, din, dout, bias, out, 0, dout);
+}
+
+/**
+ * Applies `act` in place to each of `rows` rows of `width` values: elementwise ones value by value
+ * (computed in float64, stored in the array's dtype), row-wise ones (softmax...) through float64 rows.
+ */
+export function activateRows(act: ActivationDef, data: FloatArray, rows: number, width: number): void {
+  if (act.name === 'linear') return;
+  if (act.name === 'relu' && wasmRelu(data.subarray(0, rows * width))) return;
+  const f = act.f;
+  if (f) {
+    const n = rows * width;
+    for (let i = 0; i < n; i++) data[i] = f(data[i]);
+    return;
+  }
+  const pre = new Float64Array(width);
+  const post = new Float64Array(width);
+  for (let r = 0; r < rows; r++) {
+    const from = r * width;
+    for (let i = 0; i < width; i++) pre[i] = data[from + i];
+    applyActivation(act, pre, post, 0, width);
+    for (let i = 0; i < width; i++) data[from + i] = post[i];
+  }
 }
