@@ -1,7 +1,8 @@
 import type { Shape } from '../config/spec.js';
 import { globalAveragePooling1d, globalMaxPooling1d } from '../kernels/global-pooling1d.js';
 import { averagePooling1d, maxPooling1d, pooling1dOutputLength, type Pooling1DOptions } from '../kernels/pooling1d.js';
-import type { Flow, ValueCall } from './base.js';
+import { formatShape } from '../errors.js';
+import { type Flow, layerFail, type ValueCall } from './base.js';
 import { choice, oneOf } from './conv1d.js';
 import { KernelLayer } from './kernel-layer.js';
 import { type LayerKind, onlyInput, rankIs } from './kind.js';
@@ -38,6 +39,9 @@ export class GlobalPooling1DLayer extends KernelLayer {
       data_format: (this.config.data_format as 'channels_last' | 'channels_first') ?? 'channels_last',
       keepdims: this.config.keepdims === true,
     };
+    // Keras returns NaN (mean) or -inf/an error (max) for zero steps: refuse it, as the GRU does.
+    const steps = x.shape[options.data_format === 'channels_last' ? 1 : 2];
+    if (steps === 0) layerFail(this)(`received an input with 0 steps (shape ${formatShape(x.shape)}); ${this.className} needs at least one step.`);
     const y = this.run(() => (this.supportsMasking ? globalAveragePooling1d(x, mask?.[0] ?? null, options) : globalMaxPooling1d(x, options)));
     return [{ tensor: y, mask: null }];
   }
