@@ -10,13 +10,13 @@ const firstRows = (t: { shape: number[]; data: number[] }, n: number) => {
   return { shape: [n, ...t.shape.slice(1)], data: t.data.slice(0, n * per) };
 };
 
-/** A weightless TF.js layers model: InputLayer (batch, steps, 4) -> one layer. */
-async function oneLayer(class_name: string) {
+/** A weightless TF.js layers model: InputLayer (batch, steps, 4) -> one layer, and the given outputs. */
+async function oneLayer(class_name: string, outputs: [string, number, number][] = [['pool', 0, 0]], dtype = 'float32') {
   const layers = [
-    { class_name: 'InputLayer', name: 'x', config: { name: 'x', batch_input_shape: [null, null, 4] }, inbound_nodes: [] },
-    { class_name, name: 'pool', config: { name: 'pool' }, inbound_nodes: [[['x', 0, 0, {}]]] },
+    { class_name: 'InputLayer', name: 'x', config: { name: 'x', batch_input_shape: [null, null, 4], dtype }, inbound_nodes: [] },
+    { class_name, name: 'pool', config: class_name === 'Dropout' ? { name: 'pool', rate: 0.5 } : { name: 'pool' }, inbound_nodes: [[['x', 0, 0, {}]]] },
   ];
-  const model = { class_name: 'Functional', config: { name: 'm', layers, input_layers: [['x', 0, 0]], output_layers: [['pool', 0, 0]] } };
+  const model = { class_name: 'Functional', config: { name: 'm', layers, input_layers: [['x', 0, 0]], output_layers: outputs } };
   const json = { format: 'layers-model', modelTopology: { keras_version: '2.15.0', model_config: model }, weightsManifest: [] };
   return loadModel(new TextEncoder().encode(JSON.stringify(json)), { files: {} });
 }
@@ -45,5 +45,18 @@ describe('predict checks its inputs before any layer runs', () => {
     );
     const y = await model.predict({ shape: [1, 1, 4], data: [1, 2, 3, 4] });
     expect(Array.from(y.data)).toEqual([1, 2, 3, 4]);
+  });
+});
+
+describe("predict's outputs belong to the caller", () => {
+  it('copies a tensor listed twice among the outputs, or handed through from an input', async () => {
+    const model = await oneLayer('Dropout', [['pool', 0, 0], ['pool', 0, 0], ['x', 0, 0]], 'float64');
+    const x = { shape: [1, 2, 4], data: Float64Array.from([1, 2, 3, 4, 5, 6, 7, 8]) };
+    for (const outs of [await model.predictOutputs(x), model.predictOutputsSync(x)]) {
+      outs[0].data[0] = 99;
+      expect(outs.map((o) => o.data[0])).toEqual([99, 1, 1]);
+      outs[2].data[1] = 99;
+      expect(x.data[1]).toBe(2);
+    }
   });
 });
