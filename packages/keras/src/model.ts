@@ -186,7 +186,10 @@ export class KerasModel {
         `Model '${this.name}' has ${inputs.length} inputs (${names.join(', ')}); pass a list of ${inputs.length} tensors or an object keyed by input name, received ${Array.isArray(x) ? `a list of ${x.length}` : typeof x}.`,
       );
     }
-    return sameBatch(inputs.map((inp, i) => this.inputFlow((x as TensorLike[])[i], inp, `x[${i}]`)), names);
+    return sameBatch(
+      inputs.map((inp, i) => this.inputFlow((x as TensorLike[])[i], inp, `x[${i}]`)),
+      names,
+    );
   }
 
   /** Converts x as Keras converts inputs to the Input's dtype, and checks its shape against the model's. */

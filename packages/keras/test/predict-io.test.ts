@@ -25,7 +25,8 @@ describe('predict checks its inputs before any layer runs', () => {
   it('refuses inputs with different batch sizes with Keras\'s "Data cardinality is ambiguous", naming the sizes', async () => {
     const [e, d] = fixture('seq2seq').inputs;
     const model = await loadModel(join(GRAPH, 'seq2seq.keras'));
-    const message = /Data cardinality is ambiguous\. Make sure all arrays contain the same number of samples\. 'x' sizes: 2, 1 \(inputs 'encoder_in', 'decoder_in'\)/;
+    const message =
+      /Data cardinality is ambiguous\. Make sure all arrays contain the same number of samples\. 'x' sizes: 2, 1 \(inputs 'encoder_in', 'decoder_in'\)/;
     await expect(model.predict([e, firstRows(d, 1)])).rejects.toThrow(message);
     await expect(model.predict({ encoder_in: e, decoder_in: firstRows(d, 1) })).rejects.toThrow(message);
     expect(() => model.predictSync([e, firstRows(d, 1)])).toThrow(message);
@@ -50,7 +51,15 @@ describe('predict checks its inputs before any layer runs', () => {
 
 describe("predict's outputs belong to the caller", () => {
   it('copies a tensor listed twice among the outputs, or handed through from an input', async () => {
-    const model = await oneLayer('Dropout', [['pool', 0, 0], ['pool', 0, 0], ['x', 0, 0]], 'float64');
+    const model = await oneLayer(
+      'Dropout',
+      [
+        ['pool', 0, 0],
+        ['pool', 0, 0],
+        ['x', 0, 0],
+      ],
+      'float64',
+    );
     const x = { shape: [1, 2, 4], data: Float64Array.from([1, 2, 3, 4, 5, 6, 7, 8]) };
     for (const outs of [await model.predictOutputs(x), model.predictOutputsSync(x)]) {
       outs[0].data[0] = 99;
