@@ -144,6 +144,14 @@ describe('refusals name the class of what gru does not run', () => {
 });
 
 describe('bad graphs get clear errors', () => {
+  it("a GRU's mask= from a tensor that is not (batch, timesteps) is refused when the model loads", async () => {
+    const c = configOf('embed_gru');
+    named(c, 'gru_1').inbound_nodes[0].kwargs.mask.config.keras_history = ['embedding_1', 0, 0];
+    await expect(loadModel(weightsOf('embed_gru'), { config: c })).rejects.toThrow(
+      "layer 'gru_1' (GRU): is called with a mask of shape [null, 7, 3]; its sequence of shape [null, 7, 3] needs a mask of shape [null, 7] (batch, timesteps).",
+    );
+  });
+
   it('a cycle, a missing layer, a missing output, a shared layer whose calls need different weights', async () => {
     const cycle = configOf('seq2seq');
     named(cycle, 'encoder').inbound_nodes[0].args[0].config.keras_history = ['decoder', 0, 0];
