@@ -144,11 +144,16 @@ describe('refusals name the class of what gru does not run', () => {
 });
 
 describe('bad graphs get clear errors', () => {
-  it("a GRU's mask= from a tensor that is not (batch, timesteps) is refused when the model loads", async () => {
+  it("a GRU's or GlobalAveragePooling1D's mask= from a tensor that is not (batch, timesteps) is refused when the model loads", async () => {
     const c = configOf('embed_gru');
     named(c, 'gru_1').inbound_nodes[0].kwargs.mask.config.keras_history = ['embedding_1', 0, 0];
     await expect(loadModel(weightsOf('embed_gru'), { config: c })).rejects.toThrow(
-      "layer 'gru_1' (GRU): is called with a mask of shape [null, 7, 3]; its sequence of shape [null, 7, 3] needs a mask of shape [null, 7] (batch, timesteps).",
+      "layer 'gru_1' (GRU): is called with a mask of shape [null, 7, 3]; its input of shape [null, 7, 3] needs a mask of shape [null, 7] (batch, timesteps).",
+    );
+    const pool = configOf('gru_norm_pool');
+    named(pool, 'global_average_pooling1d').inbound_nodes[0].kwargs.mask.config.keras_history = ['embedding_5', 0, 0];
+    await expect(loadModel(weightsOf('gru_norm_pool'), { config: pool })).rejects.toThrow(
+      "layer 'global_average_pooling1d' (GlobalAveragePooling1D): is called with a mask of shape [null, 6, 4]; its input of shape [null, 6, 5] needs a mask of shape [null, 6] (batch, timesteps).",
     );
   });
 

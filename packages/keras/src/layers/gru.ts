@@ -4,7 +4,8 @@ import { describeThrown, KerasFileError } from '../errors.js';
 import { layerFail, ModelLayer, type CallContext, type Flow, type ValueCall } from './base.js';
 import { checkStates, coreGruConfig, gruSettings, gruShapes } from './gru-config.js';
 import type { Compat, LayerKind, Weights } from './kind.js';
-import { checkSequenceMask, recurrentArgs, sequenceMask } from './recurrent-args.js';
+import { checkStepMask } from './mask-ops.js';
+import { recurrentArgs, sequenceMask } from './recurrent-args.js';
 
 /**
  * The file's weights as tensors for a core GRU, not copied: core's `setWeights` copies them into
@@ -88,7 +89,7 @@ export const gruKind: LayerKind = {
   analyze(r, call: CallOf<Shape>, ctx) {
     const s = gruSettings(r.config, ctx.compat, r.where);
     const { sequence, states } = recurrentArgs((m) => r.fail(m), call);
-    checkSequenceMask((m) => r.fail(m), call, sequence);
+    checkStepMask((m) => r.fail(m), call, sequence, sequence.slice(0, 2));
     const shapes = gruShapes(s, sequence, r, 'cell/vars', '');
     if (states.length) checkStates(r, states, [s.units], sequence[0]);
     return { outputShapes: s.returnState ? [shapes.output, shapes.state] : [shapes.output], weights: shapes.weights };

@@ -5,6 +5,7 @@ import { formatShape } from '../errors.js';
 import { type Flow, layerFail, type ValueCall } from './base.js';
 import { choice, oneOf } from './conv1d.js';
 import { KernelLayer } from './kernel-layer.js';
+import { checkStepMask } from './mask-ops.js';
 import { type LayerKind, onlyInput, rankIs } from './kind.js';
 
 /** MaxPooling1D / AveragePooling1D (masks dropped, as Keras). */
@@ -78,6 +79,7 @@ function globalKind(className: string): LayerKind {
       rankIs(r, input, 3, '(batch, steps, features)');
       const last = choice(r, 'data_format', 'channels_last', ['channels_last', 'channels_first'] as const) === 'channels_last';
       const F = input[last ? 2 : 1];
+      if (className === 'GlobalAveragePooling1D') checkStepMask((m) => r.fail(m), call, input, [input[0], input[last ? 1 : 2]]);
       const keep = r.bool('keepdims', false);
       const shape: Shape = keep ? (last ? [input[0], 1, F] : [input[0], F, 1]) : [input[0], F];
       return { outputShapes: [shape], weights: [] };

@@ -1,5 +1,4 @@
-import type { CallOf, Shape } from '../config/spec.js';
-import { formatShape } from '../errors.js';
+import type { CallOf } from '../config/spec.js';
 import { tensorArgs } from './base.js';
 
 /**
@@ -18,19 +17,4 @@ export function recurrentArgs<T>(fail: (message: string) => never, call: CallOf<
 /** Keras 3 hands a recurrent layer the implicit mask only when the sequence is its one tensor argument; Keras 2 always the sequence's. */
 export function sequenceMask(mask: (Uint8Array | null)[] | null): Uint8Array | null {
   return mask?.[0] ?? null;
-}
-
-/**
- * A recurrent layer's `mask=` must be (batch, timesteps) of its sequence: checked when the model
- * loads, so that a mask from the wrong tensor is named then, not found by core at predict time.
- */
-export function checkSequenceMask(fail: (message: string) => never, call: CallOf<Shape>, sequence: Shape): void {
-  const mask = call.mask?.[0];
-  if (!mask) return;
-  const want = sequence.slice(0, 2);
-  if (mask.length !== 2 || mask.some((d, i) => d !== null && want[i] !== null && d !== want[i])) {
-    fail(
-      `is called with a mask of shape ${formatShape(mask)}; its sequence of shape ${formatShape(sequence)} needs a mask of shape ${formatShape(want)} (batch, timesteps).`,
-    );
-  }
 }
