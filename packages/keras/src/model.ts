@@ -166,16 +166,30 @@ export class KerasModel {
           `Model '${this.name}' takes inputs ${names.map((n) => `'${n}'`).join(', ')}; received keys ${given.map((n) => `'${n}'`).join(', ') || 'none'}.`,
         );
       }
-      return inputs.map((inp) => this.inputFlow((x as Record<string, TensorLike>)[inp.name], inp, `x['${inp.name}']`));
+      return sameBatch(
+        inputs.map((inp) => this.inputFlow((x as Record<string, TensorLike>)[inp.name], inp, `x['${inp.name}']`)),
+        names,
+      );
     }
-    if (inputs.length === 1) return [this.inputFlow(x as TensorLike, inputs[0], 'x')];
+    if (inputs.length === 1) {
+      // A list of {shape, data} tensors is a list of inputs (Keras accepts [x] for one input);
+      // a nested array of numbers is one tensor.
+      if (!isTensorList(x)) return [this.inputFlow(x as TensorLike, inputs[0], 'x')];
+      if (x.length !== 1) {
+        throw new GruError('ValueError', `Layer "${this.name}" expects 1 input(s), but it received ${x.length} input tensors.`);
+      }
+      return [this.inputFlow(x[0], inputs[0], 'x[0]')];
+    }
     if (!Array.isArray(x) || x.length !== inputs.length) {
       throw new GruError(
         'ValueError',
         `Model '${this.name}' has ${inputs.length} inputs (${names.join(', ')}); pass a list of ${inputs.length} tensors or an object keyed by input name, received ${Array.isArray(x) ? `a list of ${x.length}` : typeof x}.`,
       );
     }
-    return inputs.map((inp, i) => this.inputFlow((x as TensorLike[])[i], inp, `x[${i}]`));
+    return sameBatch(
+      inputs.map((inp, i) => this.inputFlow((x as TensorLike[])[i], inp, `x[${i}]`)),
+      names,
+    );
   }
 
   /** Converts x as Keras converts inputs to the Input's dtype, and checks its shape against the model's. */
@@ -202,4 +216,24 @@ export class KerasModel {
     } else data = Float32Array.from(t.data);
     return { tensor: { shape: t.shape, data }, mask: null };
   }
+}
+
+/** True for a non-empty list whose items are {shape, data} tensors (not a nested array of numbers). */
+function isTensorList(x: ModelInputs): x is TensorLike[] {
+  return Array.isArray(x) && x.length > 0 && x.every((e) => e !== null && typeof e === 'object' && !Array.isArray(e) && 'shape' in e);
+}
+
+/**
+ * Keras's `predict` refuses inputs with different numbers of samples before any layer runs;
+ * without this check a later layer (a merge, an initial state) fails with a message about itself.
+ */
+function sameBatch(flows: Flow[], names: string[]): Flow[] {
+  const sizes = flows.map((f) => f.tensor.shape[0]);
+  if (sizes.some((n) => n !== sizes[0])) {
+    throw new GruError(
+      'ValueError',
+      `Data cardinality is ambiguous. Make sure all arrays contain the same number of samples. 'x' sizes: ${sizes.join(', ')} (inputs ${names.map((n) => `'${n}'`).join(', ')}).`,
+    );
+  }
+  return flows;
 }

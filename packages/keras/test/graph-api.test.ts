@@ -44,8 +44,16 @@ describe('inputs and outputs of a Functional graph', () => {
     expect(s).toMatch(/│ encoder \(GRU\) +│ \[\(None, 6\), \(None, 6\)\] +│ +198 │ encoder_in\[0\]\[0\] +│/);
     expect(s).toMatch(/│ decoder \(GRU\) +│ \(None, 4, 6\) +│ +180 │ decoder_in\[0\]\[0\], encoder\[0\]\[1\] +│/);
     expect(s).toMatch(/Total params: 399 /);
-    // Op nodes are not layers: the masked graphs' summaries leave them out, as Keras does.
-    expect((await loadModel(join(GRAPH, 'embed_gru.keras'))).summary()).not.toMatch(/NotEqual/);
+  });
+
+  it("summary lists the rows in Keras's model.layers order, op nodes included (their tensors appear in 'Connected to')", async () => {
+    const s = (await loadModel(join(GRAPH, 'gru_mha.keras'))).summary();
+    // As Keras 3.15.1 prints gru_mha: the second input after gru_16, the NotEqual op as a layer.
+    const order = ['tokens', 'embedding_7', 'not_equal_20', 'gru_15', 'multi_head_attention', 'gru_16', 'queries', 'dense_13', 'multi_head_attention_1'];
+    const names = [...s.matchAll(/^│ (\S+) \(/gm)].map((m) => m[1]);
+    expect(names).toEqual(order);
+    expect(s).toMatch(/│ not_equal_20 \(NotEqual\) +│ \(None, 5\) +│ +0 │ tokens\[0\]\[0\] +│/);
+    expect(s).toMatch(/│ gru_15 \(GRU\) +│ \(None, 5, 4\) +│ +120 │ embedding_7\[0\]\[0\], not_equal_20\[0\]\[0\] +│/);
   });
 
   it('a shared layer is one layer with one set of weights, called twice', async () => {
@@ -136,6 +144,19 @@ describe('refusals name the class of what gru does not run', () => {
 });
 
 describe('bad graphs get clear errors', () => {
+  it("a GRU's or GlobalAveragePooling1D's mask= from a tensor that is not (batch, timesteps) is refused when the model loads", async () => {
+    const c = configOf('embed_gru');
+    named(c, 'gru_1').inbound_nodes[0].kwargs.mask.config.keras_history = ['embedding_1', 0, 0];
+    await expect(loadModel(weightsOf('embed_gru'), { config: c })).rejects.toThrow(
+      "layer 'gru_1' (GRU): is called with a mask of shape [null, 7, 3]; its input of shape [null, 7, 3] needs a mask of shape [null, 7] (batch, timesteps).",
+    );
+    const pool = configOf('gru_norm_pool');
+    named(pool, 'global_average_pooling1d').inbound_nodes[0].kwargs.mask.config.keras_history = ['embedding_5', 0, 0];
+    await expect(loadModel(weightsOf('gru_norm_pool'), { config: pool })).rejects.toThrow(
+      "layer 'global_average_pooling1d' (GlobalAveragePooling1D): is called with a mask of shape [null, 6, 4]; its input of shape [null, 6, 5] needs a mask of shape [null, 6] (batch, timesteps).",
+    );
+  });
+
   it('a cycle, a missing layer, a missing output, a shared layer whose calls need different weights', async () => {
     const cycle = configOf('seq2seq');
     named(cycle, 'encoder').inbound_nodes[0].args[0].config.keras_history = ['decoder', 0, 0];

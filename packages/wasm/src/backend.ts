@@ -2,7 +2,7 @@ import { GRU_BACKEND_SPEC_VERSION, GruError, type GruBackend, type GruCallInfo, 
 import { activationCode } from './activation-codes.js';
 import { formatBytes, MAX_WASM_BYTES } from './heap.js';
 import { WasmKernel } from './kernel.js';
-import { callLayout, DEFAULT_PROJECTION_BUDGET, FLAGS, threading, weightBytes } from './layout.js';
+import { callLayout, DEFAULT_PROJECTION_BUDGET, FLAGS, keepBytes, threading, weightBytes } from './layout.js';
 import { compileWasm, type WasmSource } from './module-loader.js';
 import { checkWeights, copyWeights, WasmPreparedGru } from './prepared.js';
 import { CONTROL_BYTES, hardwareThreads, ThreadPool, threadsUnavailable } from './thread-pool.js';
@@ -121,7 +121,9 @@ export function wasmSupports(spec: GruSpec, call: GruCallInfo, budget = DEFAULT_
   }
   const flags = callFlags(spec, call) | (call.backward ? FLAGS.keep : 0);
   const shape = { batch: call.batch, timesteps: call.timesteps, inputDim: spec.inputDim, units: spec.units, flags };
-  const bytes = weightBytes(spec.inputDim, spec.units) + callLayout(shape, budget).total;
+  // backward runs on a copy of what the call kept (training.ts), so a training call holds it twice.
+  const copy = call.backward ? keepBytes(call.batch, call.timesteps, spec.units) : 0;
+  const bytes = weightBytes(spec.inputDim, spec.units) + callLayout(shape, budget).total + copy;
   if (bytes > MAX_WASM_BYTES) {
     return `the call needs ${formatBytes(bytes)} of WebAssembly memory (weights and buffers), beyond the 4 GiB that 32-bit WebAssembly can address`;
   }

@@ -1,7 +1,7 @@
 import { GruError, type BackwardRequest, type GruGradients, type GruSpec } from '@gru/core';
 import type { BackwardArgs, WasmKernel } from './kernel.js';
 import type { ThreadPool } from './thread-pool.js';
-import { type CallLayout, paddedUnits } from './layout.js';
+import { type CallLayout, keepBytes, paddedUnits } from './layout.js';
 import { describe } from './prepared.js';
 
 const fail = (message: string) => new GruError('ValueError', `wasm backend: ${message}`);
@@ -213,6 +213,9 @@ function stage({ kernel, spec, codes }: BackwardContext, call: KeptCall, request
     dK: take(D * 3 * hp),
     dU: take(H * 3 * hp),
     dBias: take(2 * 3 * hp),
+    // gruBackward overwrites the kept rows in place (pre-activations with their gradients, ...):
+    // it runs on a copy, so that backward can run again on the same call and agree.
+    keep: take(keepBytes(B, T, H) / 4),
     args: take(23),
     scratch: at,
   };
@@ -226,6 +229,8 @@ function stage({ kernel, spec, codes }: BackwardContext, call: KeptCall, request
     e.packTransposed(call.weights.wRec, H, H, hp, g, base + o.tRec + g * H * hp * 4);
   }
   const k = call.base;
+  const bytes = new Uint8Array(kernel.exports.memory.buffer);
+  bytes.copyWithin(base + o.keep, k + L.keep, k + L.keep + keepBytes(B, T, H));
   const args: BackwardArgs = [
     B,
     T,
@@ -239,7 +244,7 @@ function stage({ kernel, spec, codes }: BackwardContext, call: KeptCall, request
     k + L.mask,
     k + L.inDrop,
     k + L.recDrop,
-    k + L.keep,
+    base + o.keep,
     base + o.tIn,
     base + o.tRec,
     base + o.dOut,

@@ -59,7 +59,7 @@ export class GraphRunner {
       const { call, callMask, previous } = this.prepare(node, values);
       this.finish(i, node, layer, call, previous, layer.call(call, callMask, ctx), values);
     });
-    return this.outputs(values);
+    return this.outputs(values, inputs);
   }
 
   async run(inputs: Flow[], ctx: CallContext): Promise<Flow[]> {
@@ -71,7 +71,7 @@ export class GraphRunner {
       const out = layer.async ? await layer.callAsync(call, callMask, ctx) : layer.call(call, callMask, ctx);
       this.finish(i, node, layer, call, previous, out, values);
     }
-    return this.outputs(values);
+    return this.outputs(values, inputs);
   }
 
   private start(inputs: Flow[]): Map<TensorKey, { flow: Flow; left: number }> {
@@ -126,11 +126,22 @@ export class GraphRunner {
     this.peakValues = Math.max(this.peakValues, values.size);
   }
 
-  private outputs(values: Map<TensorKey, { flow: Flow; left: number }>): Flow[] {
+  /**
+   * The model's outputs. One tensor listed twice, or passed through unchanged from an input
+   * (identity layers hand their input on), is copied: the caller owns each output's data, and
+   * writing to one output must not change another, nor the input it came from.
+   */
+  private outputs(values: Map<TensorKey, { flow: Flow; left: number }>, inputs: Flow[]): Flow[] {
+    const owned = new Set<ArrayLike<number>>(inputs.map((f) => f.tensor.data));
     return this.spec.outputs.map((k) => {
       const v = values.get(k) as { flow: Flow; left: number };
       if (--v.left === 0) values.delete(k);
-      return v.flow;
+      const { tensor } = v.flow;
+      if (!owned.has(tensor.data)) {
+        owned.add(tensor.data);
+        return v.flow;
+      }
+      return { tensor: { shape: [...tensor.shape], data: tensor.data.slice() }, mask: v.flow.mask };
     });
   }
 }

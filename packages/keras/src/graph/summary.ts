@@ -20,7 +20,8 @@ function bytes(n: number): string {
 /**
  * `model.summary()` as Keras 3 prints it: one row per layer in `model.layers` order with its
  * name (type), output shape, parameter count and, for Functional models, the tensors it is
- * connected to (`layer[node][tensor]`); then the totals. Op nodes are left out as Keras does.
+ * connected to (`layer[node][tensor]`); then the totals. Keras 3 lists op nodes (NotEqual ...) as
+ * layers, and so does this.
  */
 export function summarize(spec: ModelSpec, format: ModelFormat): string {
   const functional = spec.className === 'Functional';
@@ -38,19 +39,27 @@ export function summarize(spec: ModelSpec, format: ModelFormat): string {
     if (kind === 'in') return `${spec.inputs[Number(a)].name}[0][0]`;
     return `${nodeName.get(Number(a))}[${b}]`;
   };
-  const rows: string[][] = [];
-  if (functional) for (const inp of spec.inputs) rows.push([`${inp.name} (InputLayer)`, kerasShape(inp.shape), '0', '-']);
+  // Rows per layer (each call of a shared layer is a row), then laid out in Keras's
+  // `model.layers` order: the config's order, InputLayers and op nodes included.
+  const byName = new Map<string, string[][]>();
+  if (functional) for (const inp of spec.inputs) byName.set(inp.name, [[`${inp.name} (InputLayer)`, kerasShape(inp.shape), '0', '-']]);
   const seen = new Set<number>();
   spec.nodes.forEach((n) => {
-    if (n.layer < 0 || spec.layers[n.layer].op) return;
+    if (n.layer < 0) return;
     const l = spec.layers[n.layer];
     const params = seen.has(n.layer) ? 0 : l.weights.reduce((t, w) => t + w.shape.reduce((a, b) => a * b, 1), 0);
     const first = !seen.has(n.layer);
     seen.add(n.layer);
     const shape = n.outputShapes.length === 1 ? kerasShape(n.outputShapes[0]) : `[${n.outputShapes.map(kerasShape).join(', ')}]`;
     const connected = keysOf(n.call).map(tensorName).join(', ') || '-';
-    rows.push([first ? `${l.name} (${l.className})` : `  (call of ${l.name})`, shape, first ? String(params) : '0 (shared)', connected]);
+    const row = [first ? `${l.name} (${l.className})` : `  (call of ${l.name})`, shape, first ? String(params) : '0 (shared)', connected];
+    byName.set(l.name, [...(byName.get(l.name) ?? []), row]);
   });
+  const rows: string[][] = [];
+  for (const name of [...configOrder(spec), ...byName.keys()]) {
+    rows.push(...(byName.get(name) ?? []));
+    byName.delete(name);
+  }
   const header = ['Layer (type)', 'Output Shape', 'Param #', ...(functional ? ['Connected to'] : [])];
   const cols = header.length;
   const width = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
@@ -68,4 +77,15 @@ export function summarize(spec: ModelSpec, format: ModelFormat): string {
     ` Total params: ${spec.parameterCount} (${bytes(spec.parameterCount * bytesPer)})`,
   ];
   return out.join('\n');
+}
+
+/** Layer names in the order of the config's `layers` list (InputLayers and op nodes included). */
+function configOrder(spec: ModelSpec): string[] {
+  const c = spec.config as { layers?: unknown; config?: { layers?: unknown } };
+  const list = Array.isArray(c.layers) ? c.layers : Array.isArray(c.config?.layers) ? c.config.layers : [];
+  return list.flatMap((l) => {
+    const entry = l as { name?: unknown; config?: { name?: unknown } } | null;
+    const name = entry?.name ?? entry?.config?.name;
+    return typeof name === 'string' ? [name] : [];
+  });
 }

@@ -7,6 +7,7 @@ import { layerFail, ModelLayer, newArray, type CallContext, type Flow, type Valu
 import { checkStates, gruSettings, gruShapes } from './gru-config.js';
 import { coreGru, gruCallOptions, gruWeightTensors } from './gru.js';
 import type { Compat, LayerKind, Weights } from './kind.js';
+import { checkStepMask } from './mask-ops.js';
 import { recurrentArgs, sequenceMask } from './recurrent-args.js';
 import { concatLast, flipTime } from './tensor-ops.js';
 
@@ -160,6 +161,7 @@ export const bidirectionalKind: LayerKind = {
       r.fail(`merge_mode '${String(mergeMode)}' needs forward and backward layers of equal units (${fwd.units} vs ${bwd.units}).`);
     }
     const { sequence, states } = recurrentArgs((m) => r.fail(m), call);
+    checkStepMask((m) => r.fail(m), call, sequence, sequence.slice(0, 2));
     const f = gruShapes(fwd, sequence, r, 'forward_layer/cell/vars', 'forward/');
     const b = gruShapes(bwd, sequence, r, 'backward_layer/cell/vars', 'backward/');
     if (states.length) checkStates(r, states, [fwd.units, bwd.units], sequence[0]);

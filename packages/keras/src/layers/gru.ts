@@ -4,6 +4,7 @@ import { describeThrown, KerasFileError } from '../errors.js';
 import { layerFail, ModelLayer, type CallContext, type Flow, type ValueCall } from './base.js';
 import { checkStates, coreGruConfig, gruSettings, gruShapes } from './gru-config.js';
 import type { Compat, LayerKind, Weights } from './kind.js';
+import { checkStepMask } from './mask-ops.js';
 import { recurrentArgs, sequenceMask } from './recurrent-args.js';
 
 /**
@@ -88,6 +89,7 @@ export const gruKind: LayerKind = {
   analyze(r, call: CallOf<Shape>, ctx) {
     const s = gruSettings(r.config, ctx.compat, r.where);
     const { sequence, states } = recurrentArgs((m) => r.fail(m), call);
+    checkStepMask((m) => r.fail(m), call, sequence, sequence.slice(0, 2));
     const shapes = gruShapes(s, sequence, r, 'cell/vars', '');
     if (states.length) checkStates(r, states, [s.units], sequence[0]);
     return { outputShapes: s.returnState ? [shapes.output, shapes.state] : [shapes.output], weights: shapes.weights };

@@ -1,4 +1,6 @@
 import type { Tensor } from '@gru/core';
+import type { CallOf, Shape } from '../config/spec.js';
+import { formatShape } from '../errors.js';
 
 /** A mask broadcast to its tensor's full shape (a mask of one value per row spans the last axis; none is all ones). */
 export function fullMask(t: Tensor, mask: Uint8Array | null): Uint8Array {
@@ -25,4 +27,19 @@ export function anyLast(mask: Uint8Array, shape: number[]): Uint8Array {
   const out = new Uint8Array(rows);
   for (let r = 0; r < rows; r++) for (let j = 0; j < last; j++) if (mask[r * last + j]) out[r] = 1;
   return out;
+}
+
+/**
+ * A layer whose `mask=` is one value per step (GRU, Bidirectional, GlobalAveragePooling1D) gets
+ * it checked against `want` ((batch, timesteps) of its input) when the model loads, so that a
+ * mask read from the wrong tensor is named then, not found by a kernel at predict time.
+ */
+export function checkStepMask(fail: (message: string) => never, call: CallOf<Shape>, input: Shape, want: Shape): void {
+  const mask = call.mask?.[0];
+  if (!mask) return;
+  if (mask.length !== want.length || mask.some((d, i) => d !== null && want[i] !== null && d !== want[i])) {
+    fail(
+      `is called with a mask of shape ${formatShape(mask)}; its input of shape ${formatShape(input)} needs a mask of shape ${formatShape(want)} (batch, timesteps).`,
+    );
+  }
 }

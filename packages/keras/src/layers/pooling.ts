@@ -1,9 +1,11 @@
 import type { Shape } from '../config/spec.js';
 import { globalAveragePooling1d, globalMaxPooling1d } from '../kernels/global-pooling1d.js';
 import { averagePooling1d, maxPooling1d, pooling1dOutputLength, type Pooling1DOptions } from '../kernels/pooling1d.js';
-import type { Flow, ValueCall } from './base.js';
+import { formatShape } from '../errors.js';
+import { type Flow, layerFail, type ValueCall } from './base.js';
 import { choice, oneOf } from './conv1d.js';
 import { KernelLayer } from './kernel-layer.js';
+import { checkStepMask } from './mask-ops.js';
 import { type LayerKind, onlyInput, rankIs } from './kind.js';
 
 /** MaxPooling1D / AveragePooling1D (masks dropped, as Keras). */
@@ -38,6 +40,9 @@ export class GlobalPooling1DLayer extends KernelLayer {
       data_format: (this.config.data_format as 'channels_last' | 'channels_first') ?? 'channels_last',
       keepdims: this.config.keepdims === true,
     };
+    // Keras returns NaN (mean) or -inf/an error (max) for zero steps: refuse it, as the GRU does.
+    const steps = x.shape[options.data_format === 'channels_last' ? 1 : 2];
+    if (steps === 0) layerFail(this)(`received an input with 0 steps (shape ${formatShape(x.shape)}); ${this.className} needs at least one step.`);
     const y = this.run(() => (this.supportsMasking ? globalAveragePooling1d(x, mask?.[0] ?? null, options) : globalMaxPooling1d(x, options)));
     return [{ tensor: y, mask: null }];
   }
@@ -74,6 +79,7 @@ function globalKind(className: string): LayerKind {
       rankIs(r, input, 3, '(batch, steps, features)');
       const last = choice(r, 'data_format', 'channels_last', ['channels_last', 'channels_first'] as const) === 'channels_last';
       const F = input[last ? 2 : 1];
+      if (className === 'GlobalAveragePooling1D') checkStepMask((m) => r.fail(m), call, input, [input[0], input[last ? 1 : 2]]);
       const keep = r.bool('keepdims', false);
       const shape: Shape = keep ? (last ? [input[0], 1, F] : [input[0], F, 1]) : [input[0], F];
       return { outputShapes: [shape], weights: [] };

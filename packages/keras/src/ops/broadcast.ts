@@ -1,18 +1,22 @@
 import type { Tensor } from '@gru/core';
 import type { Shape } from '../config/spec.js';
+import { formatShape } from '../errors.js';
 
 /** numpy's broadcast of two shapes (null: unknown size), or a message saying why they do not broadcast. */
 export function broadcastShapes(a: Shape, b: Shape): Shape | string {
   const rank = Math.max(a.length, b.length);
   const out: Shape = [];
   for (let i = 0; i < rank; i++) {
-    const x = a[a.length - rank + i] ?? 1;
-    const y = b[b.length - rank + i] ?? 1;
+    // A missing leading axis counts as 1; an unknown (null) one stays unknown.
+    const ia = a.length - rank + i;
+    const ib = b.length - rank + i;
+    const x = ia < 0 ? 1 : a[ia];
+    const y = ib < 0 ? 1 : b[ib];
     if (x === 1) out.push(y);
     else if (y === 1) out.push(x);
     else if (x === null) out.push(y);
     else if (y === null || x === y) out.push(x);
-    else return `shapes [${a.join(', ')}] and [${b.join(', ')}] do not broadcast`;
+    else return `shapes ${formatShape(a)} and ${formatShape(b)} do not broadcast`;
   }
   return out;
 }
