@@ -204,8 +204,8 @@ export function gruForwardPart(
       for (let b = 0; b < B; b++) {
         if (hasMask && load<u8>(mask + <usize>b * T + t) == 0) continue;
         const row = gt + <usize>b * chunkRowsB;
-        activateRow(actG, row + colB, np * PANEL_COLS);
-        activateRow(actG, row + hpB + colB, np * PANEL_COLS);
+        activateRow(actG, row + colB, np * PANEL_COLS, <i32>(realB >> 2));
+        activateRow(actG, row + hpB + colB, np * PANEL_COLS, <i32>(realB >> 2));
         if (!resetAfter) {
           // The candidate's recurrent input is r * h (h with the h-gate dropout mask).
           const hRow = inH + <usize>b * hpB, rRow = row + hpB, dst = rh + <usize>b * hpB;
@@ -234,7 +234,7 @@ export function gruForwardPart(
             v128.store(cand + o, f32x4.add(v128.load(cand + o), f32x4.mul(v128.load(rRow + o), v128.load(gH + o))));
           }
         }
-        activateRow(actF, cand + colB, np * PANEL_COLS);
+        activateRow(actF, cand + colB, np * PANEL_COLS, <i32>(realB >> 2));
         for (let o = colB; o < colB + shareB; o += 16) {
           const z = v128.load(zRow + o);
           v128.store(next + o, f32x4.add(f32x4.mul(z, v128.load(prev + o)), f32x4.mul(f32x4.sub(one, z), v128.load(cand + o))));
