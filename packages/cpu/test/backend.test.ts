@@ -1,6 +1,7 @@
 import { GRU, GRUCell, getBackend, listBackends, loadBackend, referenceForward, type GruCallInfo, type GruSpec } from '@gru/core';
 import { describe, expect, it } from 'vitest';
-import cpu, { backend, cpuSupports } from '../src/index.js';
+import cpu, { backend, cpuSupports, createCpuBackend } from '../src/index.js';
+import { loadAddon } from '../src/loader.js';
 import { makeCase, toleranceRatio } from './helpers.js';
 
 const spec: GruSpec = { units: 4, inputDim: 3, activation: 'tanh', recurrentActivation: 'sigmoid', useBias: true, resetAfter: true, dtype: 'float32' };
@@ -114,5 +115,24 @@ describe('the cpu backend', () => {
     const want = referenceForward(cell.spec(), cell.gruWeights(), request);
     expect(toleranceRatio(got.output, want.output)).toBeLessThanOrEqual(1);
     prepared.dispose();
+  });
+});
+
+describe('saturation (issue 13)', () => {
+  // sigmoid(100) is exactly 1 in float32, so h = z h0 + (1 - z) hh = 0; the old kernels' sigmoid
+  // stopped at 0.99999988 and gave (1 - z) 1000 = 1.19e-4.
+  it('units=1, activation linear, kernel [100, 0, 1000], x = 1 gives 0, as Keras, on every instruction set', async () => {
+    const one: GruSpec = { units: 1, inputDim: 1, activation: 'linear', recurrentActivation: 'sigmoid', useBias: false, resetAfter: true, dtype: 'float32' };
+    for (const isa of loadAddon().binding.info().isas) {
+      const onIsa = createCpuBackend({ isa, name: `cpu-${isa}` });
+      await onIsa.load();
+      const prepared = onIsa.prepareSync(one, { kernel: Float32Array.of(100, 0, 1000), recurrentKernel: new Float32Array(3), bias: null });
+      try {
+        const r = prepared.forwardSync({ x: Float32Array.of(1), batch: 1, timesteps: 1, goBackwards: false, returnSequences: false });
+        expect(Array.from(r.output), `isa ${isa}`).toEqual([0]);
+      } finally {
+        prepared.dispose();
+      }
+    }
   });
 });
