@@ -112,13 +112,9 @@ __attribute__((always_inline)) static inline vf vsigmoid(vf x) {
 
 // Keras 3's hard_sigmoid, relu6(x + 3) / 6: x + 3 first, so results near x = -3 keep their
 // relative accuracy (x / 6 + 0.5 cancels there). NaN stays NaN.
-__attribute__((always_inline)) static inline vf vhardSigmoid(vf x) {
-  return vmin(vmax((x + splat(3.0f)) / splat(6.0f), splat(0.0f)), splat(1.0f));
-}
+__attribute__((always_inline)) static inline vf vhardSigmoid(vf x) { return vmin(vmax((x + splat(3.0f)) / splat(6.0f), splat(0.0f)), splat(1.0f)); }
 
 // Keras 2's hard_sigmoid, clip(0.2 x + 0.5, 0, 1), as (x + 2.5) / 5 for the same reason.
-__attribute__((always_inline)) static inline vf vhardSigmoidK2(vf x) {
-  return vmin(vmax((x + splat(2.5f)) / splat(5.0f), splat(0.0f)), splat(1.0f));
-}
+__attribute__((always_inline)) static inline vf vhardSigmoidK2(vf x) { return vmin(vmax((x + splat(2.5f)) / splat(5.0f), splat(0.0f)), splat(1.0f)); }
 
 }  // namespace GRU_ISA_NS

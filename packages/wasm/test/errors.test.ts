@@ -35,7 +35,7 @@ describe('supports() says why it declines', () => {
     expect(backend.supports({ ...spec, dtype: 'float64' }, call)).toMatch(/float32 only \(dtype 'float64'/);
   });
 
-  it('runs row-wise activations, and declines the ones a GRU of these units cannot run with core\'s reason', () => {
+  it("runs row-wise activations, and declines the ones a GRU of these units cannot run with core's reason", () => {
     expect(backend.supports({ ...spec, activation: 'softmax' }, call)).toBe(true);
     expect(backend.supports({ ...spec, recurrentActivation: 'sparsemax' }, call)).toBe(true);
     expect(backend.supports({ ...spec, units: 2, activation: 'glu' }, call)).toBe(true);

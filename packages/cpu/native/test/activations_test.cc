@@ -104,8 +104,8 @@ struct Tally {
 
 bool report(const char* name, const Tally& t, bool checkSat) {
   const bool good = t.ok(checkSat);
-  std::printf("%s %-22s inputs %" PRIu64 " max %" PRId64 " ulp (x %.9g: got %.9g, want %.9g) nan %" PRIu64, good ? "ok  " : "FAIL", name,
-              t.n, t.maxUlp, t.worstX, t.worstGot, t.worstWant, t.nanForNumber);
+  std::printf("%s %-22s inputs %" PRIu64 " max %" PRId64 " ulp (x %.9g: got %.9g, want %.9g) nan %" PRIu64, good ? "ok  " : "FAIL", name, t.n, t.maxUlp,
+              t.worstX, t.worstGot, t.worstWant, t.nanForNumber);
   if (checkSat) {
     for (int s = 0; s < 2; ++s) {
       if (t.satWantFrom[s] != INFINITY) std::printf(" | %s saturates from %.9g, ours misses up to %.9g", s ? "x>0" : "x<0", t.satWantFrom[s], t.satMissUpTo[s]);
@@ -280,10 +280,10 @@ LD oracle(int id, LD x) {
   }
 }
 
-const char* const kNames[gru::ACT_COUNT] = {"linear",    "tanh",        "sigmoid",     "hard_sigmoid", "keras2_hard_sigmoid", "relu",        "relu6",
-                                            "leaky_relu", "elu",         "selu",        "celu",         "softplus",            "softsign",    "silu",
-                                            "hard_silu", "gelu",        "mish",        "exponential",  "log_sigmoid",         "sparse_sigmoid",
-                                            "hard_tanh", "tanh_shrink", "soft_shrink", "hard_shrink",  "sparse_plus",         "squareplus"};
+const char* const kNames[gru::ACT_COUNT] = {
+    "linear",    "tanh",        "sigmoid",     "hard_sigmoid", "keras2_hard_sigmoid", "relu",      "relu6", "leaky_relu",  "elu",         "selu",
+    "celu",      "softplus",    "softsign",    "silu",         "hard_silu",           "gelu",      "mish",  "exponential", "log_sigmoid", "sparse_sigmoid",
+    "hard_tanh", "tanh_shrink", "soft_shrink", "hard_shrink",  "sparse_plus",         "squareplus"};
 
 bool runScalar(uint32_t perExponent) {
   std::vector<float> xs;
