@@ -16,7 +16,7 @@ namespace gru {
 namespace {
 
 // Bumped whenever the JavaScript <-> native contract changes; the loader refuses a stale binary.
-constexpr int kAddonAbi = 2;
+constexpr int kAddonAbi = 3;  // 3: activation ids 26..29 (row-wise softmax, log_softmax, sparsemax, glu)
 
 class CpuAddon : public Napi::Addon<CpuAddon> {
  public:

@@ -7,7 +7,7 @@
 namespace gru {
 
 // Activation ids; the TypeScript side maps Keras names to these (src/activations.ts). The first
-// six have vector code; the others run element by element in double precision.
+// six have vector code; the other elementwise ones run element by element in double precision.
 enum Act : int {
   ACT_LINEAR = 0,
   ACT_TANH,
@@ -35,6 +35,11 @@ enum Act : int {
   ACT_HARD_SHRINK,
   ACT_SPARSE_PLUS,
   ACT_SQUAREPLUS,
+  // Row-wise, over one gate's `units` values: never in the fused kernels (rowwise.h).
+  ACT_SOFTMAX,
+  ACT_LOG_SOFTMAX,
+  ACT_SPARSEMAX,
+  ACT_GLU,  // only at units = 2
   ACT_COUNT
 };
 

@@ -6,11 +6,22 @@
 #define GRU_REGS 16
 #include "backward_impl.h"
 #include "fma_peak_impl.h"
+#include "rowwise.h"
+
+namespace GRU_ISA_NS {
+
+// Layers with a row-wise activation take the plain path (rowwise.h) as one chunk of one phase.
+static void runAny(const PackedWeights& w, const CallArgs& c, const Scratch& s, int tid, int nth, gru::Phaser& phaser) {
+  if (!isRowwise(w.act) && !isRowwise(w.recAct)) return run(w, c, s, tid, nth, phaser);
+  gru::PhaseWalker(phaser, tid, nth).phase(1, [&](int) { runRowwise(w, c); });
+}
+
+}  // namespace GRU_ISA_NS
 
 namespace gru {
 
 const IsaKernels* kernels_avx2() {
-  static const IsaKernels k{"avx2", GRU_VW, &GRU_ISA_NS::run, &GRU_ISA_NS::runBackward, &GRU_ISA_NS::fmaChains, GRU_ISA_NS::kFmaChains};
+  static const IsaKernels k{"avx2", GRU_VW, &GRU_ISA_NS::runAny, &GRU_ISA_NS::runBackward, &GRU_ISA_NS::fmaChains, GRU_ISA_NS::kFmaChains};
   return &k;
 }
 

@@ -9,6 +9,13 @@ namespace {
 double sigmoidD(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 double softplusD(double x) { return std::fmax(x, 0.0) + std::log1p(std::exp(-std::fabs(x))); }
 double clip01(double x) { return x <= 0 ? 0 : x >= 1 ? 1 : x; }
+// x - tanh(x) loses all its digits to cancellation for small x: there the odd series, whose next
+// term is below 1e-13 relative.
+double tanhShrinkD(double x) {
+  if (std::fabs(x) >= 0.01) return x - std::tanh(x);
+  const double s = x * x;
+  return x * s * (1.0 / 3 + s * (-2.0 / 15 + s * (17.0 / 315)));
+}
 
 }  // namespace
 
@@ -47,7 +54,8 @@ double scalarActivation(int id, double x) {
     case ACT_HARD_SILU:
       return x * clip01(x / 6 + 0.5);
     case ACT_GELU:
-      return x * (std::erf(x / std::sqrt(2.0)) + 1) / 2;
+      // x Phi(x) with Phi = erfc(-x / sqrt 2) / 2: erf + 1 would cancel for negative x.
+      return x * std::erfc(-x / std::sqrt(2.0)) / 2;
     case ACT_MISH:
       return x * std::tanh(softplusD(x));
     case ACT_EXPONENTIAL:
@@ -59,7 +67,7 @@ double scalarActivation(int id, double x) {
     case ACT_HARD_TANH:
       return std::fmin(std::fmax(x, -1.0), 1.0);
     case ACT_TANH_SHRINK:
-      return x - std::tanh(x);
+      return tanhShrinkD(x);
     case ACT_SOFT_SHRINK:
       return x > 0.5 ? x - 0.5 : x < -0.5 ? x + 0.5 : 0;
     case ACT_HARD_SHRINK:
@@ -67,7 +75,8 @@ double scalarActivation(int id, double x) {
     case ACT_SPARSE_PLUS:
       return x <= -1 ? 0 : x < 1 ? 0.25 * (x + 1) * (x + 1) : x;
     case ACT_SQUAREPLUS:
-      return (x + std::sqrt(x * x + 4)) / 2;
+      // For x < 0 the sum cancels; 2 / (sqrt(x^2 + 4) - x) is the same value.
+      return x < 0 ? 2 / (std::sqrt(x * x + 4) - x) : (x + std::sqrt(x * x + 4)) / 2;
     default:
       return std::nan("");
   }
@@ -111,7 +120,7 @@ double scalarActivationGrad(int id, double x, double y) {
     case ACT_HARD_SILU:
       return x <= -3 ? 0 : x >= 3 ? 1 : x / 3 + 0.5;
     case ACT_GELU: {
-      const double cdf = (std::erf(x / std::sqrt(2.0)) + 1) / 2;
+      const double cdf = std::erfc(-x / std::sqrt(2.0)) / 2;
       return cdf + x * std::exp(-(x * x) / 2) / std::sqrt(2 * kPi);
     }
     case ACT_MISH: {

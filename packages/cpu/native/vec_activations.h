@@ -26,9 +26,9 @@ __attribute__((always_inline)) static inline vf activate(int id, vf x) {
     case gru::ACT_SIGMOID:
       return vsigmoid(x);
     case gru::ACT_HARD_SIGMOID:
-      return vmin(vmax(x * splat(1.0f / 6.0f) + splat(0.5f), splat(0.0f)), splat(1.0f));
+      return vhardSigmoid(x);  // x / 6 + 0.5 would cancel near x = -3 (up to ~1e6 ulp off)
     case gru::ACT_HARD_SIGMOID_K2:
-      return vmin(vmax(x * splat(0.2f) + splat(0.5f), splat(0.0f)), splat(1.0f));
+      return vhardSigmoidK2(x);
     case gru::ACT_RELU:
       return select(x < splat(0.0f), splat(0.0f), x);  // NaN stays NaN, as in Keras
     default:

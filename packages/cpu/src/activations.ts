@@ -1,10 +1,11 @@
-import { activationDef, type ActivationId } from '@gru/core';
+import { type ActivationDef, type ActivationId, activationDef, gruActivationProblem } from '@gru/core';
 
 /**
  * Activations the native kernels implement, in the order of their ids in native/gru_types.h
  * (the index is the id). The first six have vector code (linear, tanh, sigmoid, both
  * hard_sigmoids, relu); the other elementwise ones are evaluated per element in double precision.
- * The row-wise ones (softmax, log_softmax, sparsemax) are not here.
+ * The last four are row-wise, over one gate's `units` values (glu only at units = 2, as in Keras):
+ * layers with one run a plain forward path (native/rowwise.h) and have no backward.
  */
 export const NATIVE_ACTIVATIONS: readonly ActivationId[] = [
   'linear',
@@ -33,18 +34,30 @@ export const NATIVE_ACTIVATIONS: readonly ActivationId[] = [
   'hard_shrink',
   'sparse_plus',
   'squareplus',
+  'softmax',
+  'log_softmax',
+  'sparsemax',
+  'glu',
 ];
 
-/** The native id of an activation, or why the cpu backend cannot run it. */
-export function activationId(id: ActivationId): number | string {
-  const code = NATIVE_ACTIVATIONS.indexOf(id);
-  if (code >= 0) return code;
-  let def: ReturnType<typeof activationDef>;
+/** The first row-wise id. */
+export const FIRST_ROWWISE_ID = NATIVE_ACTIVATIONS.indexOf('softmax');
+
+/**
+ * The native id of an activation in a GRU of `units` units, or why the cpu backend cannot run it.
+ * Without `units`, activations that run at some widths only (glu) count as unusable.
+ */
+export function activationId(id: ActivationId, units?: number): number | string {
+  let def: ActivationDef;
   try {
     def = activationDef(id);
   } catch {
     return `'${id}' is not a known activation`;
   }
-  if (def.unusable) return def.unusable;
-  return `'${def.name}' is not implemented by the cpu backend (it normalizes over the units axis of each gate; the native kernels fuse elementwise activations only)`;
+  const problem = units === undefined ? def.unusable : gruActivationProblem(def, units);
+  if (problem) return problem;
+  // By id first: keras2_hard_sigmoid serializes as hard_sigmoid but is its own id.
+  let code = NATIVE_ACTIVATIONS.indexOf(id);
+  if (code < 0) code = NATIVE_ACTIVATIONS.indexOf(def.name as ActivationId);
+  return code >= 0 ? code : `'${def.name}' is not implemented by the cpu backend`;
 }

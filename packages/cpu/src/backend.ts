@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { GRU_BACKEND_SPEC_VERSION, GruError, type GruBackend, type GruCallInfo, type GruSpec, type GruWeights } from '@gru/core';
-import { activationId } from './activations.js';
+import { activationId, FIRST_ROWWISE_ID } from './activations.js';
 import { loadAddon } from './loader.js';
 import type { NativeBinding } from './native.js';
 import { CpuPreparedGru, nativeWeights } from './prepared.js';
@@ -83,10 +83,14 @@ const BACKWARD_PROBE: GruCallInfo = {
 /** Why the cpu backend cannot run a call (forward, and backward when `call.backward`), or true. */
 export function cpuSupports(spec: GruSpec, call: GruCallInfo): true | string {
   if (spec.dtype !== 'float32') return `the cpu backend computes in float32 only (dtype '${spec.dtype}' runs on the reference backend)`;
-  const f = activationId(spec.activation);
+  const f = activationId(spec.activation, spec.units);
   if (typeof f === 'string') return `activation ${f}`;
-  const g = activationId(spec.recurrentActivation);
+  const g = activationId(spec.recurrentActivation, spec.units);
   if (typeof g === 'string') return `recurrentActivation ${g}`;
+  if (call.backward && Math.max(f, g) >= FIRST_ROWWISE_ID) {
+    const id = f >= FIRST_ROWWISE_ID ? spec.activation : spec.recurrentActivation;
+    return `the cpu backend has no backward pass for the row-wise activation '${id}' (its forward runs a plain path outside the fused kernels)`;
+  }
   if (spec.units > MAX_UNITS || spec.inputDim > MAX_UNITS)
     return `the cpu backend supports at most ${MAX_UNITS} units and input features (units ${spec.units}, inputDim ${spec.inputDim})`;
   if (call.batch > MAX_DIM || call.timesteps > MAX_DIM)
@@ -150,8 +154,8 @@ export function createCpuBackend(options: CpuBackendOptions = {}): CpuBackend {
   };
 
   const prepareWith = (binding: NativeBinding, spec: GruSpec, weights: GruWeights): CpuPreparedGru => {
-    const act = activationId(spec.activation);
-    const recAct = activationId(spec.recurrentActivation);
+    const act = activationId(spec.activation, spec.units);
+    const recAct = activationId(spec.recurrentActivation, spec.units);
     if (typeof act === 'string') throw new GruError('ValueError', `The '${name}' backend cannot prepare this layer: activation ${act}`);
     if (typeof recAct === 'string') throw new GruError('ValueError', `The '${name}' backend cannot prepare this layer: recurrentActivation ${recAct}`);
     if (spec.dtype !== 'float32') throw new GruError('ValueError', `The '${name}' backend computes in float32 only; this layer's dtype is '${spec.dtype}'`);

@@ -1,14 +1,16 @@
-import type {
-  BackwardRequest,
-  BoundForward,
-  BoundForwardRequest,
-  ForwardRequest,
-  ForwardResult,
-  GruGradients,
-  GruSpec,
-  GruWeights,
-  PreparedGru,
+import {
+  type BackwardRequest,
+  type BoundForward,
+  type BoundForwardRequest,
+  type ForwardRequest,
+  type ForwardResult,
+  GruError,
+  type GruGradients,
+  type GruSpec,
+  type GruWeights,
+  type PreparedGru,
 } from '@gru/core';
+import { FIRST_ROWWISE_ID, NATIVE_ACTIVATIONS } from './activations.js';
 import type { NativeBinding, NativeBoundRequest, NativeLayer, NativeRequest, NativeSaved } from './native.js';
 
 /** What a prepared layer needs from its backend at call time (read per call: options can change). */
@@ -145,6 +147,14 @@ export class CpuPreparedGru implements PreparedGru {
   }
 
   private gradientsIn(r: BackwardRequest): [Float32Array, Float32Array | undefined] {
+    // cpuSupports declines gradients for these; a direct caller gets the same reason.
+    const rowwise = [this.spec.activation, this.spec.recurrentActivation].find((id) => NATIVE_ACTIVATIONS.indexOf(id) >= FIRST_ROWWISE_ID);
+    if (rowwise !== undefined) {
+      throw new GruError(
+        'ValueError',
+        `The cpu backend has no backward pass for the row-wise activation '${rowwise}'; train this layer on the reference backend`,
+      );
+    }
     if (r === null || typeof r !== 'object') {
       throw new TypeError(`gru cpu backend: backward: the request must be an object {dOutput, dLastState?}, received ${String(r)}`);
     }

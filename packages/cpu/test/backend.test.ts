@@ -1,6 +1,7 @@
 import { GRU, GRUCell, getBackend, listBackends, loadBackend, referenceForward, type GruCallInfo, type GruSpec } from '@gru/core';
 import { describe, expect, it } from 'vitest';
-import cpu, { backend, cpuSupports } from '../src/index.js';
+import cpu, { backend, cpuSupports, createCpuBackend } from '../src/index.js';
+import { loadAddon } from '../src/loader.js';
 import { assertClose, makeCase } from './helpers.js';
 
 const spec: GruSpec = { units: 4, inputDim: 3, activation: 'tanh', recurrentActivation: 'sigmoid', useBias: true, resetAfter: true, dtype: 'float32' };
@@ -36,17 +37,18 @@ describe('the cpu backend', () => {
 
   it('declines what it cannot run, with the reason', () => {
     expect(cpuSupports({ ...spec, dtype: 'float64' }, call)).toBe("the cpu backend computes in float32 only (dtype 'float64' runs on the reference backend)");
-    expect(cpuSupports({ ...spec, activation: 'softmax' }, call)).toMatch(
-      /^activation 'softmax' is not implemented by the cpu backend \(it normalizes over the units axis/,
-    );
-    expect(cpuSupports({ ...spec, recurrentActivation: 'log_softmax' }, call)).toMatch(
-      /^recurrentActivation 'log_softmax' is not implemented by the cpu backend/,
-    );
+    // Row-wise activations run forward; glu only at units = 2 (as in Keras), with core's reason elsewhere.
+    expect(cpuSupports({ ...spec, activation: 'softmax' }, { ...call, backward: false })).toBe(true);
+    expect(cpuSupports({ ...spec, recurrentActivation: 'log_softmax' }, { ...call, backward: false })).toBe(true);
+    expect(cpuSupports({ ...spec, units: 2, activation: 'glu' }, { ...call, backward: false })).toBe(true);
     expect(cpuSupports({ ...spec, activation: 'glu' }, call)).toMatch(/^activation 'glu' halves the last axis/);
+    expect(cpuSupports({ ...spec, recurrentActivation: 'sparsemax' }, { ...call, backward: true })).toMatch(
+      /^the cpu backend has no backward pass for the row-wise activation 'sparsemax'/,
+    );
     expect(cpuSupports(spec, { ...call, backward: true })).toBe(true);
     expect(backend.supportsBackward?.(spec)).toBe(true);
     expect(backend.supportsBackward?.({ ...spec, dtype: 'float64' })).toMatch(/float32 only/);
-    expect(backend.supportsBackward?.({ ...spec, activation: 'softmax' })).toMatch(/^activation 'softmax' is not implemented/);
+    expect(backend.supportsBackward?.({ ...spec, activation: 'softmax' })).toMatch(/no backward pass for the row-wise activation 'softmax'/);
     expect(cpuSupports({ ...spec, units: 2 ** 21 }, call)).toMatch(/at most 1048576 units/);
   });
 
@@ -71,12 +73,10 @@ describe('the cpu backend', () => {
   });
 
   it('falls back to the reference backend for what it declines, and says why', async () => {
-    const layer = new GRU({ units: 4, activation: 'softmax' });
-    const r = await layer.forward({ shape: [1, 2, 3], data: new Float32Array(6).fill(0.1) });
-    expect(r.backend).toBe('reference');
-    expect(r.skipped.find((s) => s.name === 'cpu')?.reason).toMatch(/activation 'softmax' is not implemented by the cpu backend/);
     const f64 = new GRU({ units: 4, dtype: 'float64' });
-    expect((await f64.forward({ shape: [1, 2, 3], data: new Float64Array(6) })).backend).toBe('reference');
+    const r = await f64.forward({ shape: [1, 2, 3], data: new Float64Array(6) });
+    expect(r.backend).toBe('reference');
+    expect(r.skipped.find((s) => s.name === 'cpu')?.reason).toMatch(/the cpu backend computes in float32 only/);
   });
 
   it('trains through @gru/core: forward with training, then backward, matching the reference backend', async () => {
@@ -113,6 +113,100 @@ describe('the cpu backend', () => {
     const got = await prepared.forward(request);
     const want = referenceForward(cell.spec(), cell.gruWeights(), request);
     assertClose(got.output, want.output, 'output');
+    prepared.dispose();
+  });
+});
+
+describe('saturation (issue 13)', () => {
+  // sigmoid(100) is exactly 1 in float32, so h = z h0 + (1 - z) hh = 0; the old kernels' sigmoid
+  // stopped at 0.99999988 and gave (1 - z) 1000 = 1.19e-4.
+  it('units=1, activation linear, kernel [100, 0, 1000], x = 1 gives 0, as Keras, on every instruction set', async () => {
+    const one: GruSpec = { units: 1, inputDim: 1, activation: 'linear', recurrentActivation: 'sigmoid', useBias: false, resetAfter: true, dtype: 'float32' };
+    for (const isa of loadAddon().binding.info().isas) {
+      const onIsa = createCpuBackend({ isa, name: `cpu-${isa}` });
+      await onIsa.load();
+      const prepared = onIsa.prepareSync(one, { kernel: Float32Array.of(100, 0, 1000), recurrentKernel: new Float32Array(3), bias: null });
+      try {
+        const r = prepared.forwardSync({ x: Float32Array.of(1), batch: 1, timesteps: 1, goBackwards: false, returnSequences: false });
+        expect(Array.from(r.output), `isa ${isa}`).toEqual([0]);
+      } finally {
+        prepared.dispose();
+      }
+    }
+  });
+});
+
+describe('row-wise activations (issue 13): per gate, as Keras, on the plain forward path', () => {
+  const pairs = [
+    ['tanh', 'softmax'],
+    ['softmax', 'sigmoid'],
+    ['log_softmax', 'softmax'],
+    ['tanh', 'sparsemax'],
+    ['sparsemax', 'hard_sigmoid'],
+  ] as const;
+  it('matches the reference backend over every call option', () => {
+    let compared = 0;
+    for (const [activation, recurrentActivation] of pairs) {
+      for (let bits = 0; bits < 32; bits++) {
+        const o = {
+          B: 3,
+          T: recurrentActivation === 'softmax' && activation === 'log_softmax' ? 3 : 6,
+          D: 4,
+          H: 11,
+          activation,
+          recurrentActivation,
+          resetAfter: (bits & 1) !== 0,
+          useBias: (bits & 2) !== 0,
+          goBackwards: (bits & 4) !== 0,
+          mask: (bits & 8) !== 0 ? ('any' as const) : ('none' as const),
+          initialState: (bits & 16) !== 0,
+          inputDropout: bits % 3 === 0,
+          recurrentDropout: bits % 5 === 0,
+          returnSequences: true,
+          seed: bits + 1,
+        };
+        const c = makeCase(o);
+        const prepared = backend.prepareSync(c.spec, c.weights);
+        try {
+          const got = prepared.forwardSync(c.request);
+          const want = referenceForward(c.spec, c.weights, c.request);
+          assertClose(got.output, want.output, `output ${JSON.stringify(o)}`);
+          assertClose(got.lastState, want.lastState, `lastState ${JSON.stringify(o)}`);
+          compared++;
+        } finally {
+          prepared.dispose();
+        }
+      }
+    }
+    expect(compared).toBe(pairs.length * 32);
+  });
+
+  it('runs as one chunk when the call has several threads, with the one-thread result', async () => {
+    const many = createCpuBackend({ name: 'cpu-rowwise-threads', threads: 3, minStepMacsPerThread: 0, syncBelowMacs: 0 });
+    const one = createCpuBackend({ name: 'cpu-rowwise-one', threads: 1 });
+    await Promise.all([many.load(), one.load()]);
+    const c = makeCase({ B: 5, T: 9, D: 6, H: 40, activation: 'softmax', recurrentActivation: 'sparsemax' });
+    const a = many.prepareSync(c.spec, c.weights);
+    const b = one.prepareSync(c.spec, c.weights);
+    try {
+      expect(Array.from((await a.forward(c.request)).output)).toEqual(Array.from(b.forwardSync(c.request).output));
+    } finally {
+      a.dispose();
+      b.dispose();
+    }
+  });
+
+  it('units=1, recurrent_activation softmax, one step gives 0 (both gates are 1), as Keras', async () => {
+    await backend.load();
+    const one: GruSpec = { units: 1, inputDim: 1, activation: 'tanh', recurrentActivation: 'softmax', useBias: true, resetAfter: true, dtype: 'float32' };
+    const prepared = backend.prepareSync(one, {
+      kernel: Float32Array.of(0.3, -0.2, 0.5),
+      recurrentKernel: Float32Array.of(0.1, 0.2, 0.3),
+      bias: new Float32Array(6),
+    });
+    const r = prepared.forwardSync({ x: Float32Array.of(1), batch: 1, timesteps: 1, goBackwards: false, returnSequences: false });
+    expect(Array.from(r.output)).toEqual([0]);
+    expect(() => prepared.backwardSync(undefined, { dOutput: new Float32Array(1) })).toThrow(/no backward pass for the row-wise activation 'softmax'/);
     prepared.dispose();
   });
 });

@@ -136,7 +136,7 @@ describe('layer construction checks', () => {
     [
       'unknown activation id',
       () => new binding.Layer({ ...spec, activation: 99 }, ...weights()),
-      /`activation` must be between 0 and 25, received the number 99/,
+      /`activation` must be between 0 and 29, received the number 99/,
     ],
     [
       'unknown instruction set',

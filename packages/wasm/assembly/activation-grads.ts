@@ -26,7 +26,8 @@ import {
   ACT_TANH,
   ACT_TANH_SHRINK,
 } from './activations';
-import { erfv, expv, sigmoidExpv, softplusv, splat, tanhv } from './vmath';
+import { erfcPos, sigmoid64, softplus64 } from './activations';
+import { expv, sigmoidv, splat, tanhv } from './vmath';
 
 // Derivatives of the elementwise activations, dy/dx at pre-activation x with y = f(x): the
 // formulas of @gru/core's activations.ts (`df`), which the reference backend differentiates with.
@@ -76,7 +77,7 @@ export function activationGrad(id: i32, x: v128, y: v128): v128 {
     case ACT_CELU:
       return v128.bitselect(one, expv(f32x4.pmin(x, zero)), f32x4.gt(x, zero));
     case ACT_SILU: {
-      const s = sigmoidExpv(x);
+      const s = sigmoidv(x);
       return f32x4.mul(s, f32x4.add(one, f32x4.mul(x, f32x4.sub(one, s))));
     }
     case ACT_HARD_SILU: {
@@ -88,24 +89,19 @@ export function activationGrad(id: i32, x: v128, y: v128): v128 {
       return f32x4.div(one, f32x4.mul(a, a));
     }
     case ACT_SOFTPLUS:
-      return sigmoidExpv(x);
+      return sigmoidv(x);
     case ACT_EXPONENTIAL:
       return y;
-    case ACT_GELU: {
-      const cdf = f32x4.mul(f32x4.add(erfv(f32x4.mul(x, splat(0.7071067811865476))), one), splat(0.5));
-      const pdf = f32x4.mul(expv(f32x4.mul(f32x4.mul(x, x), splat(-0.5))), splat(0.3989422804014327));
-      return f32x4.add(cdf, f32x4.mul(x, pdf));
-    }
+    case ACT_GELU:
+      return gradLanes(ACT_GELU, x);
     case ACT_HARD_TANH:
       return ones(v128.and(f32x4.gt(x, splat(-1.0)), f32x4.lt(x, one)));
     case ACT_SPARSE_SIGMOID:
       return keep(v128.and(f32x4.gt(x, splat(-1.0)), f32x4.lt(x, one)), splat(0.5));
     case ACT_LOG_SIGMOID:
-      return sigmoidExpv(f32x4.neg(x));
-    case ACT_MISH: {
-      const t = tanhv(softplusv(x));
-      return f32x4.add(t, f32x4.mul(f32x4.mul(x, f32x4.sub(one, f32x4.mul(t, t))), sigmoidExpv(x)));
-    }
+      return sigmoidv(f32x4.neg(x));
+    case ACT_MISH:
+      return gradLanes(ACT_MISH, x);
     case ACT_TANH_SHRINK: {
       const t = tanhv(x);
       return f32x4.mul(t, t);
@@ -129,4 +125,24 @@ export function activationGrad(id: i32, x: v128, y: v128): v128 {
 /** For tests: dst[i] = f'(x[i]) given y = f(x) for `n` floats (a multiple of 4). */
 export function activationGradArray(id: i32, x: usize, y: usize, dst: usize, n: i32): void {
   for (let o: usize = 0; o < (<usize>n << 2); o += 16) v128.store(dst + o, activationGrad(id, v128.load(x + o), v128.load(y + o)));
+}
+
+/** gelu' and mish' per element in float64, rounded once: their float32 formulas cancel (1 + erf for x < 0). */
+function grad64(id: i32, x: f64): f64 {
+  if (id == ACT_GELU) {
+    const half = 0.5 * erfcPos(Math.abs(x) * 0.7071067811865476);
+    const cdf = x >= 0 ? 1 - half : half;
+    return cdf + x * 0.3989422804014327 * Math.exp(-0.5 * x * x);
+  }
+  const t = Math.tanh(softplus64(x));
+  return t + x * (1 - t * t) * sigmoid64(x);
+}
+
+function gradLanes(id: i32, x: v128): v128 {
+  let r = x;
+  r = f32x4.replace_lane(r, 0, <f32>grad64(id, <f64>f32x4.extract_lane(x, 0)));
+  r = f32x4.replace_lane(r, 1, <f32>grad64(id, <f64>f32x4.extract_lane(x, 1)));
+  r = f32x4.replace_lane(r, 2, <f32>grad64(id, <f64>f32x4.extract_lane(x, 2)));
+  r = f32x4.replace_lane(r, 3, <f32>grad64(id, <f64>f32x4.extract_lane(x, 3)));
+  return r;
 }

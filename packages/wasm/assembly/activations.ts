@@ -1,4 +1,4 @@
-import { clampv, erfv, expv, sigmoidExpv, sigmoidv, softplusv, splat, tanhv } from './vmath';
+import { clampv, expv, sigmoidv, splat, tanhv } from './vmath';
 
 // Activation codes: the order of WASM_ACTIVATIONS in src/activation-codes.ts. Formulas follow
 // @gru/core's activations.ts (Keras 3), hard_sigmoid included (Keras 2's is its own code).
@@ -28,17 +28,19 @@ export const ACT_SOFT_SHRINK: i32 = 22;
 export const ACT_HARD_SHRINK: i32 = 23;
 export const ACT_SPARSE_PLUS: i32 = 24;
 export const ACT_SQUAREPLUS: i32 = 25;
-export const ACT_COUNT: i32 = 26;
+// Row-wise: over one gate's `units` values (never elementwise; see activateRow).
+export const ACT_SOFTMAX: i32 = 26;
+export const ACT_LOG_SOFTMAX: i32 = 27;
+export const ACT_SPARSEMAX: i32 = 28;
+export const ACT_GLU: i32 = 29; // only at units = 2 (Keras's broadcast of its one-value half)
+export const ACT_COUNT: i32 = 30;
 
-const SELU_ALPHA: f32 = 1.6732632423543772848170429916717;
-const SELU_SCALE: f32 = 1.0507009873554804934193349852946;
+const SELU_ALPHA_64: f64 = 1.6732632423543772;
+const SELU_SCALE_64: f64 = 1.0507009873554805;
 
-@inline function expm1v(x: v128): v128 {
-  return f32x4.sub(expv(x), splat(1.0));
-}
-
+/** Keras 3's hard_sigmoid, relu6(x + 3) / 6: x + 3 first keeps results near x = -3 accurate. */
 @inline function hardSigmoid3(x: v128): v128 {
-  return clampv(f32x4.add(f32x4.div(x, splat(6.0)), splat(0.5)), 0.0, 1.0);
+  return clampv(f32x4.div(f32x4.add(x, splat(3.0)), splat(6.0)), 0.0, 1.0);
 }
 
 /** x where `cond` lanes are set, else y. */
@@ -46,6 +48,93 @@ const SELU_SCALE: f32 = 1.0507009873554804934193349852946;
   return v128.bitselect(x, y, cond);
 }
 
+// ---- the activations built on exp, log and erf, per element in float64 and rounded once ----
+// (float32 formulas cancel for some inputs: e^x - 1 near 0, x - tanh x, 1 + erf for x < 0).
+
+const SQRT1_2: f64 = 0.7071067811865476;
+
+/** erfc(a) for a >= 0: 1 - erf's positive series below 4 (erfc(4) = 1.5e-8 keeps 27 of 53 bits), Lentz's continued fraction above. */
+export function erfcPos(a: f64): f64 {
+  if (a < 4) {
+    let term = a;
+    let sum = a;
+    const a2 = a * a;
+    for (let n = 1; n < 200; n++) {
+      term *= (2 * a2) / <f64>(2 * n + 1);
+      sum += term;
+      if (term < sum * 1e-17) break;
+    }
+    return 1 - (2 / Math.sqrt(Math.PI)) * Math.exp(-a2) * sum;
+  }
+  const tiny = 1e-300;
+  let f = a;
+  let c = a;
+  let d: f64 = 0;
+  for (let n = 1; n < 200; n++) {
+    const an = <f64>n / 2;
+    d = a + an * d;
+    if (d == 0) d = tiny;
+    c = a + an / c;
+    if (c == 0) c = tiny;
+    d = 1 / d;
+    const delta = c * d;
+    f *= delta;
+    if (Math.abs(delta - 1) < 1e-16) break;
+  }
+  return Math.exp(-a * a) / Math.sqrt(Math.PI) / f;
+}
+
+export function sigmoid64(x: f64): f64 {
+  return 1 / (1 + Math.exp(-x));
+}
+
+export function softplus64(x: f64): f64 {
+  return Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
+}
+
+/** The activations without float32 vector code, in float64 (formulas as native/scalar_activations.cc). */
+function activate64(id: i32, x: f64): f64 {
+  switch (id) {
+    case ACT_ELU:
+      return x >= 0 ? x : Math.expm1(x);
+    case ACT_SELU:
+      return <f64>SELU_SCALE_64 * (x >= 0 ? x : <f64>SELU_ALPHA_64 * Math.expm1(x));
+    case ACT_CELU:
+      return Math.max(x, 0) + Math.expm1(Math.min(x, 0));
+    case ACT_SILU:
+      return x * sigmoid64(x);
+    case ACT_SOFTPLUS:
+      return softplus64(x);
+    case ACT_GELU:
+      return x >= 0 ? x * (1 - erfcPos(x * SQRT1_2) / 2) : (x * erfcPos(-x * SQRT1_2)) / 2;
+    case ACT_LOG_SIGMOID:
+      return -softplus64(-x);
+    case ACT_MISH:
+      return x * Math.tanh(softplus64(x));
+    case ACT_TANH_SHRINK: {
+      if (Math.abs(x) >= 0.01) return x - Math.tanh(x);
+      const s = x * x; // the odd series; the next term is below 1e-13 relative
+      return x * s * (1.0 / 3 + s * (-2.0 / 15 + s * (17.0 / 315)));
+    }
+    case ACT_SQUAREPLUS: {
+      const r = Math.sqrt(x * x + 4);
+      return x < 0 ? 2 / (r - x) : (x + r) / 2;
+    }
+    default:
+      return x;
+  }
+}
+
+function activateLanes(id: i32, x: v128): v128 {
+  let y = x;
+  y = f32x4.replace_lane(y, 0, <f32>activate64(id, <f64>f32x4.extract_lane(x, 0)));
+  y = f32x4.replace_lane(y, 1, <f32>activate64(id, <f64>f32x4.extract_lane(x, 1)));
+  y = f32x4.replace_lane(y, 2, <f32>activate64(id, <f64>f32x4.extract_lane(x, 2)));
+  y = f32x4.replace_lane(y, 3, <f32>activate64(id, <f64>f32x4.extract_lane(x, 3)));
+  return y;
+}
+
+/** An elementwise activation of 4 floats. */
 export function activate(id: i32, x: v128): v128 {
   const zero = splat(0.0);
   switch (id) {
@@ -56,41 +145,25 @@ export function activate(id: i32, x: v128): v128 {
     case ACT_HARD_SIGMOID:
       return hardSigmoid3(x);
     case ACT_KERAS2_HARD_SIGMOID:
-      return clampv(f32x4.add(f32x4.mul(x, splat(0.2)), splat(0.5)), 0.0, 1.0);
+      return clampv(f32x4.div(f32x4.add(x, splat(2.5)), splat(5.0)), 0.0, 1.0);
     case ACT_RELU:
       return f32x4.pmax(x, zero);
     case ACT_RELU6:
       return clampv(x, 0.0, 6.0);
     case ACT_LEAKY_RELU:
       return f32x4.pmax(x, f32x4.mul(x, splat(0.2)));
-    case ACT_ELU:
-      return select(f32x4.ge(x, zero), x, expm1v(f32x4.pmin(x, zero)));
-    case ACT_SELU:
-      return f32x4.mul(splat(SELU_SCALE), select(f32x4.ge(x, zero), x, f32x4.mul(splat(SELU_ALPHA), expm1v(f32x4.pmin(x, zero)))));
-    case ACT_CELU:
-      return f32x4.add(f32x4.pmax(x, zero), expm1v(f32x4.pmin(x, zero)));
-    case ACT_SILU:
-      return f32x4.mul(x, sigmoidExpv(x));
-    case ACT_HARD_SILU:
-      return f32x4.mul(x, hardSigmoid3(x));
+    case ACT_HARD_SILU: {
+      const mid = f32x4.div(f32x4.mul(x, f32x4.add(x, splat(3.0))), splat(6.0));
+      return select(f32x4.ge(x, splat(3.0)), x, select(f32x4.le(x, splat(-3.0)), zero, mid));
+    }
     case ACT_SOFTSIGN:
       return f32x4.div(x, f32x4.add(splat(1.0), f32x4.abs(x)));
-    case ACT_SOFTPLUS:
-      return softplusv(x);
     case ACT_EXPONENTIAL:
       return expv(x);
-    case ACT_GELU:
-      return f32x4.mul(f32x4.mul(x, splat(0.5)), f32x4.add(erfv(f32x4.mul(x, splat(0.7071067811865476))), splat(1.0)));
     case ACT_HARD_TANH:
       return clampv(x, -1.0, 1.0);
     case ACT_SPARSE_SIGMOID:
       return clampv(f32x4.mul(f32x4.add(x, splat(1.0)), splat(0.5)), 0.0, 1.0);
-    case ACT_LOG_SIGMOID:
-      return f32x4.neg(softplusv(f32x4.neg(x)));
-    case ACT_MISH:
-      return f32x4.mul(x, tanhv(softplusv(x)));
-    case ACT_TANH_SHRINK:
-      return f32x4.sub(x, tanhv(x));
     case ACT_SOFT_SHRINK: {
       const half = splat(0.5);
       return select(f32x4.gt(x, half), f32x4.sub(x, half), select(f32x4.lt(x, f32x4.neg(half)), f32x4.add(x, half), zero));
@@ -102,18 +175,93 @@ export function activate(id: i32, x: v128): v128 {
       const mid = f32x4.mul(f32x4.mul(xp1, xp1), splat(0.25));
       return select(f32x4.le(x, splat(-1.0)), zero, select(f32x4.lt(x, splat(1.0)), mid, x));
     }
-    case ACT_SQUAREPLUS: {
-      // (x + s)/2 with s = sqrt(x^2 + 4); for x < 0 the equal 2/(s - x) avoids cancellation.
-      const s = f32x4.sqrt(f32x4.add(f32x4.mul(x, x), splat(4.0)));
-      return select(f32x4.lt(x, zero), f32x4.div(splat(2.0), f32x4.sub(s, x)), f32x4.mul(f32x4.add(x, s), splat(0.5)));
-    }
+    case ACT_ELU:
+    case ACT_SELU:
+    case ACT_CELU:
+    case ACT_SILU:
+    case ACT_SOFTPLUS:
+    case ACT_GELU:
+    case ACT_LOG_SIGMOID:
+    case ACT_MISH:
+    case ACT_TANH_SHRINK:
+    case ACT_SQUAREPLUS:
+      return activateLanes(id, x);
     default:
       return x;
   }
 }
 
-/** Applies activation `id` in place to `n` floats at `p` (n a multiple of 4). */
-export function activateRow(id: i32, p: usize, n: i32): void {
+// ---- row-wise activations over one gate's n real units, in float64 and rounded once ----
+
+@inline export function isRowwise(id: i32): bool {
+  return id >= ACT_SOFTMAX && id <= ACT_GLU;
+}
+
+function softmaxRow(p: usize, n: i32, log: bool): void {
+  const end = p + (<usize>n << 2);
+  let max = -Infinity;
+  for (let q = p; q < end; q += 4) max = Math.max(max, <f64>load<f32>(q));
+  let sum: f64 = 0;
+  for (let q = p; q < end; q += 4) sum += Math.exp(<f64>load<f32>(q) - max);
+  if (log) {
+    const lse = Math.log(sum);
+    for (let q = p; q < end; q += 4) store<f32>(q, <f32>(<f64>load<f32>(q) - max - lse));
+  } else {
+    for (let q = p; q < end; q += 4) store<f32>(q, <f32>(Math.exp(<f64>load<f32>(q) - max) / sum));
+  }
+}
+
+/**
+ * Keras 3.15.1's sparsemax (as @gru/core's sparsemaxTau): over the inputs sorted descending,
+ * cumsum_i is the sum of the first i + 1; input i is in the support when x_i > (cumsum_i - 1) / (i + 1),
+ * and tau = (sum of the support's cumsums - 1) / k. Without a sort (no allocator here): each
+ * input's rank and cumsum are counted directly, ties ranked by position as a stable sort does.
+ */
+function sparsemaxRow(p: usize, n: i32): void {
+  let k: f64 = 0;
+  let supportCumsums: f64 = 0;
+  for (let i = 0; i < n; i++) {
+    const xi = <f64>load<f32>(p + (<usize>i << 2));
+    let rank = 0;
+    let cumsum = xi;
+    for (let j = 0; j < n; j++) {
+      const xj = <f64>load<f32>(p + (<usize>j << 2));
+      if (xj > xi || (xj == xi && j < i)) {
+        rank++;
+        cumsum += xj;
+      }
+    }
+    if (xi - (cumsum - 1) / <f64>(rank + 1) > 0) {
+      k++;
+      supportCumsums += cumsum;
+    }
+  }
+  const tau = (supportCumsums - 1) / k;
+  for (let i = 0; i < n; i++) {
+    const q = p + (<usize>i << 2);
+    store<f32>(q, <f32>Math.max(<f64>load<f32>(q) - tau, 0));
+  }
+}
+
+/** glu on a row of 2: x0 * sigmoid(x1), broadcast back to both (what Keras's GRU does at units = 2). */
+function gluPairRow(p: usize): void {
+  const v = <f32>(<f64>load<f32>(p) * sigmoid64(<f64>load<f32>(p + 4)));
+  store<f32>(p, v);
+  store<f32>(p + 4, v);
+}
+
+/**
+ * Applies activation `id` in place to `n` floats at `p` (n a multiple of 4), of which the first
+ * `real` are units (the rest padding). A row-wise activation acts on the `real` ones only, so it
+ * needs the whole row of one gate: callers split rows between workers only for elementwise ones.
+ */
+export function activateRow(id: i32, p: usize, n: i32, real: i32): void {
+  if (isRowwise(id)) {
+    if (id == ACT_GLU) gluPairRow(p);
+    else if (id == ACT_SPARSEMAX) sparsemaxRow(p, real);
+    else softmaxRow(p, real, id == ACT_LOG_SOFTMAX);
+    return;
+  }
   const end = p + (<usize>n << 2);
   if (id == ACT_SIGMOID) {
     for (; p < end; p += 16) v128.store(p, sigmoidv(v128.load(p)));
@@ -124,8 +272,11 @@ export function activateRow(id: i32, p: usize, n: i32): void {
   }
 }
 
-/** For tests: applies activation `id` to `n` floats (a multiple of 4) from `src` into `dst`. */
+/**
+ * For tests: applies activation `id` to `n` floats (a multiple of 4) from `src` into `dst`; a
+ * row-wise one over all `n` as one row.
+ */
 export function activateArray(id: i32, src: usize, dst: usize, n: i32): void {
   memory.copy(dst, src, <usize>n << 2);
-  activateRow(id, dst, n);
+  activateRow(id, dst, n, n);
 }

@@ -216,8 +216,8 @@ export function gruForwardPart(
           memory.copy(kPre + kRow + colB, row + colB, shareB);
           memory.copy(kPre + kRow + hpB + colB, row + hpB + colB, shareB);
         }
-        activateRow(actG, row + colB, np * PANEL_COLS);
-        activateRow(actG, row + hpB + colB, np * PANEL_COLS);
+        activateRow(actG, row + colB, np * PANEL_COLS, <i32>(realB >> 2));
+        activateRow(actG, row + hpB + colB, np * PANEL_COLS, <i32>(realB >> 2));
         if (keep) {
           memory.copy(kAct + kRow + colB, row + colB, shareB);
           memory.copy(kAct + kRow + hpB + colB, row + hpB + colB, shareB);
@@ -254,7 +254,7 @@ export function gruForwardPart(
           if (keep) memory.copy(kAux + (<usize>k * <usize>B + <usize>b) * hpB + colB, gH + colB, shareB);
         }
         if (keep) memory.copy(kPre + kRow + colB, cand + colB, shareB);
-        activateRow(actF, cand + colB, np * PANEL_COLS);
+        activateRow(actF, cand + colB, np * PANEL_COLS, <i32>(realB >> 2));
         if (keep) memory.copy(kAct + kRow + colB, cand + colB, shareB);
         for (let o = colB; o < colB + shareB; o += 16) {
           const z = v128.load(zRow + o);

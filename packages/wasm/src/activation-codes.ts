@@ -1,9 +1,9 @@
-import { activationDef, type ActivationId } from '@gru/core';
+import { type ActivationDef, type ActivationId, activationDef, gruActivationProblem } from '@gru/core';
 
 /**
  * Activations the wasm kernels implement, in the order of their codes in assembly/activations.ts
- * (the index is the code). Every elementwise Keras activation is here; the row-wise ones
- * (softmax, log_softmax, sparsemax) are not.
+ * (the index is the code): every activation Keras's GRU runs. The last four are row-wise, over
+ * one gate's `units` values (glu only at units = 2, as in Keras).
  */
 export const WASM_ACTIVATIONS: readonly ActivationId[] = [
   'linear',
@@ -32,18 +32,27 @@ export const WASM_ACTIVATIONS: readonly ActivationId[] = [
   'hard_shrink',
   'sparse_plus',
   'squareplus',
+  'softmax',
+  'log_softmax',
+  'sparsemax',
+  'glu',
 ];
 
-/** The kernel code for an activation, or why the wasm backend cannot run it. */
-export function activationCode(id: ActivationId): number | string {
-  const code = WASM_ACTIVATIONS.indexOf(id);
-  if (code >= 0) return code;
-  let def: ReturnType<typeof activationDef>;
+/** The first row-wise code: a call with one runs on one thread (each gate needs its whole row). */
+export const FIRST_ROWWISE_CODE = WASM_ACTIVATIONS.indexOf('softmax');
+
+/** The kernel code for an activation in a GRU of `units` units, or why the wasm backend cannot run it. */
+export function activationCode(id: ActivationId, units: number): number | string {
+  let def: ActivationDef;
   try {
     def = activationDef(id);
   } catch {
     return `'${id}' is not a known activation`;
   }
-  if (def.unusable) return def.unusable;
-  return `'${def.name}' is not implemented by the wasm backend (it normalizes over the units axis of each gate; the wasm kernels vectorize elementwise activations only)`;
+  const problem = gruActivationProblem(def, units);
+  if (problem) return problem;
+  // By id first: keras2_hard_sigmoid serializes as hard_sigmoid but is its own code.
+  let code = WASM_ACTIVATIONS.indexOf(id);
+  if (code < 0) code = WASM_ACTIVATIONS.indexOf(def.name as ActivationId);
+  return code >= 0 ? code : `'${def.name}' is not implemented by the wasm backend`;
 }

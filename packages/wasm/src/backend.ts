@@ -111,9 +111,9 @@ function callFlags(spec: GruSpec, call: GruCallInfo): number {
 /** Why the wasm backend cannot run a call, or true. */
 export function wasmSupports(spec: GruSpec, call: GruCallInfo, budget = DEFAULT_PROJECTION_BUDGET): true | string {
   if (spec.dtype !== 'float32') return `the wasm backend computes in float32 only (dtype '${spec.dtype}' runs on the reference backend)`;
-  const f = activationCode(spec.activation);
+  const f = activationCode(spec.activation, spec.units);
   if (typeof f === 'string') return `activation ${f}`;
-  const g = activationCode(spec.recurrentActivation);
+  const g = activationCode(spec.recurrentActivation, spec.units);
   if (typeof g === 'string') return `recurrentActivation ${g}`;
   if (call.backward) {
     const why = backwardProblem(spec);

@@ -11,7 +11,7 @@ import {
   type GruWeights,
   type PreparedGru,
 } from '@gru/core';
-import { activationCode } from './activation-codes.js';
+import { activationCode, FIRST_ROWWISE_CODE } from './activation-codes.js';
 import { checkNoOverlap, WasmBoundForward } from './bound.js';
 import { formatBytes, MAX_WASM_BYTES } from './heap.js';
 import type { ForwardArgs, WasmKernel } from './kernel.js';
@@ -47,9 +47,9 @@ export function specCodes(spec: GruSpec): { f: number; g: number } {
   checkCount(spec.units, 'spec.units');
   checkCount(spec.inputDim, 'spec.inputDim');
   if (spec.dtype !== 'float32') throw fail(`spec.dtype must be 'float32' (the kernels compute in float32); received '${String(spec.dtype)}'.`);
-  const f = activationCode(spec.activation);
+  const f = activationCode(spec.activation, spec.units);
   if (typeof f === 'string') throw fail(`spec.activation: ${f}.`);
-  const g = activationCode(spec.recurrentActivation);
+  const g = activationCode(spec.recurrentActivation, spec.units);
   if (typeof g === 'string') throw fail(`spec.recurrentActivation: ${g}.`);
   return { f, g };
 }
@@ -213,7 +213,9 @@ export class WasmPreparedGru implements PreparedGru {
       }
       flags |= FLAGS.keep;
     }
-    const workers = poolSize > 1 ? this.threading.workersFor({ batch: B, timesteps: T }, this.spec, poolSize) : 1;
+    // Workers split each gate's units, so a row-wise activation (which needs the whole row) runs on one.
+    const rowwise = Math.max(this.codes.f, this.codes.g) >= FIRST_ROWWISE_CODE;
+    const workers = poolSize > 1 && !rowwise ? this.threading.workersFor({ batch: B, timesteps: T }, this.spec, poolSize) : 1;
     const layout = callLayout({ batch: B, timesteps: T, inputDim: D, units: H, flags }, this.projectionBudget, workers);
     if (layout.total + this.kernel.heap.inUse > MAX_WASM_BYTES) {
       throw fail(

@@ -9,7 +9,7 @@ export function backwardProblem(spec: GruSpec): true | string {
     ['activation', spec.activation],
     ['recurrentActivation', spec.recurrentActivation],
   ] as const) {
-    const code = activationCode(id);
+    const code = activationCode(id, spec.units);
     if (typeof code === 'string') return `${name} ${code}`;
     if (code >= BACKWARD_ACTIVATION_CODES) return `${name} '${id}' has no derivative in the wasm backward kernels`;
   }

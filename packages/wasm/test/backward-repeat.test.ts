@@ -1,7 +1,7 @@
 import type { GruGradients } from '@gru/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backend, createWasmBackend } from '../src/index.js';
-import { makeCase, rng, uniform, type Config } from './helpers.js';
+import { makeCase, rng, type Config } from './helpers.js';
 
 const GRADS = ['dx', 'dInitialState', 'dKernel', 'dRecurrentKernel', 'dBias'] as const;
 const bitwiseEqual = (a: ArrayLike<number> | null, b: ArrayLike<number> | null) =>
@@ -27,8 +27,8 @@ describe('backward runs again on the same kept call and gives the same gradients
       const { spec, weights, request } = makeCase(cfg, 40 + n);
       const rand = rng(90 + n);
       const rows = cfg.returnSequences === false ? cfg.B : cfg.B * cfg.T;
-      const first = { dOutput: uniform(rand, rows * cfg.H), dLastState: uniform(rand, cfg.B * cfg.H) };
-      const other = { dOutput: uniform(rand, rows * cfg.H) };
+      const first = { dOutput: rand.uniform(rows * cfg.H), dLastState: rand.uniform(cfg.B * cfg.H) };
+      const other = { dOutput: rand.uniform(rows * cfg.H) };
       for (const b of [backend, two]) {
         const p = await b.prepare(spec, weights);
         const { saved } = await p.forward({ ...request, keepForBackward: true });

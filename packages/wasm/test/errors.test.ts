@@ -35,10 +35,12 @@ describe('supports() says why it declines', () => {
     expect(backend.supports({ ...spec, dtype: 'float64' }, call)).toMatch(/float32 only \(dtype 'float64'/);
   });
 
-  it('declines row-wise and unusable activations with the reason', () => {
-    expect(backend.supports({ ...spec, activation: 'softmax' }, call)).toMatch(/^activation 'softmax' is not implemented by the wasm backend/);
-    expect(backend.supports({ ...spec, recurrentActivation: 'sparsemax' }, call)).toMatch(/^recurrentActivation 'sparsemax'/);
+  it("runs row-wise activations, and declines the ones a GRU of these units cannot run with core's reason", () => {
+    expect(backend.supports({ ...spec, activation: 'softmax' }, call)).toBe(true);
+    expect(backend.supports({ ...spec, recurrentActivation: 'sparsemax' }, call)).toBe(true);
+    expect(backend.supports({ ...spec, units: 2, activation: 'glu' }, call)).toBe(true);
     expect(backend.supports({ ...spec, activation: 'glu' }, call)).toMatch(/^activation 'glu' halves the last axis/);
+    expect(backend.supports({ ...spec, recurrentActivation: 'threshold' }, call)).toMatch(/^recurrentActivation 'threshold' needs/);
   });
 
   it('accepts calls that want gradients in float32, and says why not in float64', () => {
@@ -80,7 +82,7 @@ describe('bad input gets an error naming the argument, the expected and the rece
   it('spec', () => {
     expect(() => backend.prepareSync({ ...spec, units: 0 }, weights)).toThrow('spec.units must be a positive integer; received number 0.');
     expect(() => backend.prepareSync({ ...spec, dtype: 'float64' }, weights)).toThrow(/spec.dtype must be 'float32'.*received 'float64'/);
-    expect(() => backend.prepareSync({ ...spec, activation: 'softmax' }, weights)).toThrow(/spec.activation: 'softmax' is not implemented/);
+    expect(() => backend.prepareSync({ ...spec, activation: 'glu' }, weights)).toThrow(/spec.activation: 'glu' halves the last axis/);
   });
 
   it('requests', () => {

@@ -29,6 +29,23 @@ describe('worker threads (gru-threads.wasm on shared memory)', () => {
     three.dispose();
   });
 
+  it('row-wise activations (which need a whole gate row) run on one thread and match the single-threaded result', async () => {
+    for (const [activation, recurrentActivation] of [
+      ['softmax', 'sparsemax'],
+      ['log_softmax', 'softmax'],
+    ] as const) {
+      const { spec, weights, request } = makeCase({ B: 8, T: 40, D: 16, H: 70, activation, recurrentActivation }, 5);
+      const a = singleThread.prepareSync(spec, weights);
+      const b = three.prepareSync(spec, weights);
+      try {
+        expect(Array.from((await b.forward(request)).output)).toEqual(Array.from(a.forwardSync(request).output));
+      } finally {
+        a.dispose();
+        b.dispose();
+      }
+    }
+  });
+
   it('starts the workers it was asked for', () => {
     expect(two.threadCount()).toBe(2);
     expect(three.threadCount()).toBe(3);
