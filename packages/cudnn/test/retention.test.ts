@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { emulatedBackend, rng, uniform } from './helpers.js';
+import { emulatedBackend, rng } from './helpers.js';
 
 /**
  * A prepared layer queues its calls; the queue must not keep the last call's result alive
@@ -11,7 +11,7 @@ describe('prepared layer call queue', () => {
     if (!gc) throw new Error('run with --expose-gc (vitest.config.ts passes it)');
     const r = rng(3);
     const spec = { units: 4, inputDim: 3, activation: 'tanh', recurrentActivation: 'sigmoid', useBias: true, resetAfter: true, dtype: 'float64' } as const;
-    const weights = { kernel: uniform(3 * 12, 0.5, r), recurrentKernel: uniform(4 * 12, 0.5, r), bias: uniform(24, 0.1, r) };
+    const weights = { kernel: r.uniform(3 * 12, 0.5), recurrentKernel: r.uniform(4 * 12, 0.5), bias: r.uniform(24, 0.1) };
     const { backend } = emulatedBackend();
     const prepared = await backend.prepare(spec, weights);
     // A finalizer, not a WeakRef: deref() would keep the target alive through the job that calls gc().
@@ -22,7 +22,7 @@ describe('prepared layer call queue', () => {
     // In a function, so that no reference to the result stays in this frame.
     await (async () => {
       const result = await prepared.forward({
-        x: uniform(2 * 5 * 3, 1, r),
+        x: r.uniform(2 * 5 * 3, 1),
         batch: 2,
         timesteps: 5,
         goBackwards: false,

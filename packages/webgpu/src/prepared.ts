@@ -319,34 +319,8 @@ export class WebGpuPrepared implements PreparedGru {
     } catch (err) {
       thrown = err;
     }
-    const validation = device.popErrorScope();
-    const oom = device.popErrorScope();
     this.lastPath = path;
-
-    const [vErr, oErr] = await Promise.all([validation, oom]);
-    const gpuError = vErr ?? oErr;
-    if (thrown !== undefined || gpuError || !staging) for (const b of kept) this.release(b);
-    if (thrown !== undefined) throw thrown;
-    if (gpuError || !staging) {
-      // A buffer that failed to allocate is invalid: drop the per-call buffers so the next call
-      // allocates afresh instead of failing the same way.
-      for (const b of this.pool.values()) this.release(b);
-      this.pool.clear();
-      throw new Error(`webgpu: the GPU rejected the forward pass (${gpuError?.constructor.name}): ${gpuError?.message}`);
-    }
-    let view: Float32Array;
-    try {
-      // dispose() may run at any await here (the pops, the map), destroying the buffers.
-      this.checkUsable();
-      await this.ctx.whileAlive(staging.mapAsync(MapMode.READ, 0, stagingBytes));
-      this.checkUsable();
-      view = new Float32Array(staging.getMappedRange(0, stagingBytes).slice(0));
-      staging.unmap();
-    } catch (err) {
-      for (const b of kept) this.release(b);
-      if (this.disposed) throw new Error('webgpu: this prepared GRU was disposed while the call ran; the call has no result.');
-      throw err;
-    }
+    const view = await this.readBack('forward', thrown, staging, stagingBytes, kept);
     const lastState = req.returnSequences ? view.slice(seqLen, seqLen + B * H) : view;
     const output = req.returnSequences ? view.subarray(0, seqLen) : view.slice();
     if (!savedBuffers) return { output, lastState };
@@ -482,25 +456,7 @@ export class WebGpuPrepared implements PreparedGru {
     } catch (err) {
       thrown = err;
     }
-    const [vErr, oErr] = await Promise.all([device.popErrorScope(), device.popErrorScope()]);
-    const gpuError = vErr ?? oErr;
-    if (thrown !== undefined) throw thrown;
-    if (gpuError || !staging) {
-      for (const b of this.pool.values()) this.release(b);
-      this.pool.clear();
-      throw new Error(`webgpu: the GPU rejected the backward pass (${gpuError?.constructor.name}): ${gpuError?.message}`);
-    }
-    let view: Float32Array;
-    try {
-      this.checkUsable();
-      await this.ctx.whileAlive(staging.mapAsync(MapMode.READ, 0, stagingBytes));
-      this.checkUsable();
-      view = new Float32Array(staging.getMappedRange(0, stagingBytes).slice(0));
-      staging.unmap();
-    } catch (err) {
-      if (this.disposed) throw new Error('webgpu: this prepared GRU was disposed while backward ran; the call has no result.');
-      throw err;
-    }
+    const view = await this.readBack('backward', thrown, staging, stagingBytes);
     return {
       dx: view.slice(l.oDx, l.oDx + B * T * D),
       dInitialState: view.slice(l.outFloats, l.outFloats + B * H),
@@ -508,6 +464,44 @@ export class WebGpuPrepared implements PreparedGru {
       dRecurrentKernel: view.slice(l.oDR, l.oDR + H * G),
       dBias: useBias ? view.slice(l.oDB, l.oDB + biasLen) : null,
     };
+  }
+
+  /**
+   * Ends a submitted pass: pops its two error scopes and, if all went well, maps the staging
+   * buffer and copies it out. On any failure the buffers kept for backward are released; a GPU
+   * error also drops the per-call buffers (one that failed to allocate is invalid), so the next
+   * call allocates afresh instead of failing the same way. dispose() may run at any await here.
+   */
+  private async readBack(
+    pass: 'forward' | 'backward',
+    thrown: unknown,
+    staging: GPUBuffer | undefined,
+    stagingBytes: number,
+    kept: readonly GPUBuffer[] = [],
+  ): Promise<Float32Array> {
+    const device = this.ctx.device;
+    const [vErr, oErr] = await Promise.all([device.popErrorScope(), device.popErrorScope()]);
+    const gpuError = vErr ?? oErr;
+    if (thrown !== undefined || gpuError || !staging) for (const b of kept) this.release(b);
+    if (thrown !== undefined) throw thrown;
+    if (gpuError || !staging) {
+      for (const b of this.pool.values()) this.release(b);
+      this.pool.clear();
+      throw new Error(`webgpu: the GPU rejected the ${pass} pass (${gpuError?.constructor.name}): ${gpuError?.message}`);
+    }
+    try {
+      this.checkUsable();
+      await this.ctx.whileAlive(staging.mapAsync(MapMode.READ, 0, stagingBytes));
+      this.checkUsable();
+      const view = new Float32Array(staging.getMappedRange(0, stagingBytes).slice(0));
+      staging.unmap();
+      return view;
+    } catch (err) {
+      for (const b of kept) this.release(b);
+      const during = pass === 'forward' ? 'the call' : 'backward';
+      if (this.disposed) throw new Error(`webgpu: this prepared GRU was disposed while ${during} ran; the call has no result.`);
+      throw err;
+    }
   }
 
   /** The backward recurrence mirrors the forward's choice: one fused dispatch where it fits, else per step. */

@@ -3,7 +3,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { WGSL_ACTIVATIONS } from '../src/activations-wgsl.js';
 import { createWebGpuBackend, type WebGpuBackend } from '../src/index.js';
 import type { WebGpuPrepared } from '../src/prepared.js';
-import { makeRequest, makeSpec, makeWeights, rng } from './helpers.js';
+import { rng } from '@gru/conformance/testing';
+import { makeRequest, makeSpec, makeWeights } from './helpers.js';
 
 // Backpropagation through time on the GPU against core's referenceBackward (float64 arithmetic).
 // float32 sums over every step and row differ from float64 by ~1e-6 of the largest gradient, so
@@ -53,8 +54,8 @@ async function check(backend: WebGpuBackend, spec: GruSpec, o: Options, seed: nu
   const r = rng(seed + 2);
   const { batch: B, timesteps: T } = o;
   const H = spec.units;
-  const dOutput = r.floats(req.returnSequences ? B * T * H : B * H);
-  const request = withState ? { dOutput, dLastState: r.floats(B * H) } : { dOutput };
+  const dOutput = r.uniform(req.returnSequences ? B * T * H : B * H);
+  const request = withState ? { dOutput, dLastState: r.uniform(B * H) } : { dOutput };
   const ref = referenceForward(spec, weights, req);
   const want = referenceBackward(spec, ref.saved!, request);
   const prepared = await backend.prepare(spec, weights);
@@ -155,7 +156,7 @@ describe('f16 weights', () => {
       const f16 = (a: Float32Array) => a.map((v) => Math.fround(roundToF16(v)));
       const rounded = { kernel: f16(w.kernel as Float32Array), recurrentKernel: f16(w.recurrentKernel as Float32Array), bias: w.bias };
       const req: ForwardRequest = { ...makeRequest(spec, 6, { batch: 3, timesteps: 5, recurrentDropout: true }), keepForBackward: true };
-      const dOutput = rng(7).floats(3 * 5 * 9);
+      const dOutput = rng(7).uniform(3 * 5 * 9);
       const ref = referenceForward(spec, rounded, req);
       const want = referenceBackward(spec, ref.saved!, { dOutput });
       const prepared = await b.prepare(spec, w);
@@ -207,11 +208,11 @@ describe('the layer API on webgpu', () => {
         recurrentDropoutMask: [0, 1, 2].map((g) => ({ shape: [3, 8], data: Array.from({ length: 24 }, (_, i) => ((i + g) % 4 ? 1 / 0.7 : 0)) })),
       };
       const r = rng(4);
-      const x = { shape: [3, 5, 4], data: r.floats(60) };
-      const init = { shape: [3, 8], data: r.floats(24) };
+      const x = { shape: [3, 5, 4], data: r.uniform(60) };
+      const init = { shape: [3, 8], data: r.uniform(24) };
       const mask = { shape: [3, 5], data: Uint8Array.from([1, 1, 1, 0, 0, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1]) };
-      const dOut = r.floats(3 * 5 * 8);
-      const dState = r.floats(24);
+      const dOut = r.uniform(3 * 5 * 8);
+      const dState = r.uniform(24);
       const grads = [];
       for (const [i, layer] of layers.entries()) {
         const res = await layer.forward(x, { initialState: [init], mask, training: true, ...masks, backend: i === 0 ? 'webgpu-bwd-layer' : 'reference' });
@@ -237,7 +238,7 @@ describe('GPU memory of saved calls', () => {
       const prepared = await b.prepare(spec, makeWeights(spec, 1));
       const weightsOnly = b.memoryInUse();
       const req = { ...makeRequest(spec, 2, { batch: 3, timesteps: 6 }), keepForBackward: true };
-      const dOutput = rng(3).floats(3 * 6 * 16);
+      const dOutput = rng(3).uniform(3 * 6 * 16);
       const usage: number[] = [];
       for (let step = 0; step < 40; step++) {
         const fwd = await prepared.forward(req);
