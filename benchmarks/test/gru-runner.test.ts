@@ -116,7 +116,9 @@ describe('gruRunner', () => {
     const prepared = await gruRunner('bench-short', register(b)).setup(S4);
     if (typeof prepared === 'string') throw new Error(prepared);
     // @gru/core refuses a backend result of the wrong size before the runner sees it.
-    await expect(prepared.run()).rejects.toThrow("Backend 'bench-short' returned an output of 3 values and a state of 128; expected 128 and 128");
+    await expect(prepared.run()).rejects.toThrow(
+      "Backend 'bench-short' returned an invalid forward result: `output` must be a Float32Array of 128 values ([batch 1, units 128]) for a float32 layer; received a Float32Array of 3.",
+    );
   });
 });
 

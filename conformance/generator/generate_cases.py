@@ -1195,8 +1195,11 @@ RANDOM_ACTIVATIONS = ["tanh", "sigmoid", "relu", "linear", "hard_sigmoid", "elu"
 RANDOM_MASKS = [None, None, "right_pad", "left_pad", "holes", "all_false_row", "first_masked"]
 # A float32 draw is kept only when Keras's float32 result is this far inside the float32
 # tolerance of its float64 result (on the same float32-valued data), elementwise: what a
-# float32 backend may be held to without inheriting float32's own error.
-RANDOM_KEEP_FRACTION = 0.25
+# float32 backend may be held to without inheriting float32's own error. A twentieth, not a
+# quarter: another float32 evaluation order (a backend's fused GEMMs) has been measured 6x
+# further from float64 than Keras's own on a near-chaotic draw (seed 2024), and Keras's own
+# ratio varies run to run near the threshold (multithreaded float32 sums).
+RANDOM_KEEP_FRACTION = 0.05
 FLOAT32_ATOL, FLOAT32_RTOL = 5e-6, 1e-5
 
 
@@ -1265,7 +1268,7 @@ def well_inside_tolerance(case, ref):
 
 
 def generate_random(args):
-    """Draws until `--random N` configurations are kept (at most 4N draws); writes
+    """Draws until `--random N` configurations are kept (at most 12N draws); writes
     random_<seed>_<i>.json and prints what was dropped and why."""
     import_keras("numpy")
     meta = {"keras_version": keras.__version__,
@@ -1276,7 +1279,7 @@ def generate_random(args):
     os.makedirs(args.out, exist_ok=True)
     kept, dropped = 0, []
     try:
-        for i in range(4 * args.random):
+        for i in range(12 * args.random):
             if kept == args.random:
                 break
             spec = random_spec(rng, f"random_{args.seed}_{i:03d}")
@@ -1289,6 +1292,18 @@ def generate_random(args):
                 ratio = well_inside_tolerance(case, float64_of_case(case, helpers))
                 if not ratio <= RANDOM_KEEP_FRACTION:
                     dropped.append(f"{spec.name}: float32 is {ratio:.2f}x the tolerance from float64")
+                    continue
+                case["float32_vs_float64_tolerance_ratio"] = ratio
+            else:
+                # A float64 draw is only exact where the recurrence is well conditioned: the same
+                # draw in float32 arithmetic (stock Keras) must stay well inside the float32
+                # tolerance of true float64, else rounding is amplified (chaotic dynamics) and
+                # float64's own rounding would be too, past the float64 tolerance.
+                stock = case["outputs_numpy_backend_stock"]
+                ratio = well_inside_tolerance({"outputs": stock if isinstance(stock, list) else [stock]},
+                                              [o["data"] for o in case["outputs"]])
+                if not ratio <= RANDOM_KEEP_FRACTION:
+                    dropped.append(f"{spec.name}: float64 draw is ill-conditioned (float32 arithmetic is {ratio:.2f}x the float32 tolerance from it)")
                     continue
                 case["float32_vs_float64_tolerance_ratio"] = ratio
             case["random_seed"] = args.seed

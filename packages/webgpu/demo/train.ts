@@ -81,14 +81,16 @@ export async function trainOn(backendName: string, o: TrainOptions = DEFAULT_TRA
     return { backend: backendName, skipped: `could not load: ${(err as Error).message}`, losses: [] };
   }
   const rand = seeded(7);
-  const layer = new GRU({ units: H, seed: 1 });
+  const layer = new GRU({ units: H });
   layer.build([B, T, D]);
-  const [k0, r0, b0] = layer.getWeights();
+  // The starting weights come from the seeded generator, not the layer's initializers (which,
+  // as Keras's, draw afresh for every layer): every backend starts from the same point.
+  const uniform = (n: number, limit: number) => Float32Array.from({ length: n }, () => rand() * limit);
   const params = [
-    Float32Array.from(k0.data),
-    Float32Array.from(r0.data),
-    Float32Array.from(b0.data),
-    Float32Array.from({ length: H }, () => rand() * 0.3),
+    uniform(D * 3 * H, Math.sqrt(6 / (D + 3 * H))),
+    uniform(H * 3 * H, Math.sqrt(6 / (4 * H))),
+    new Float32Array(2 * 3 * H),
+    uniform(H, 0.3),
     new Float32Array(1),
   ];
   const adam = new Adam(
