@@ -146,7 +146,10 @@ describe('refusals name the class of what gru does not run', () => {
 describe('bad graphs get clear errors', () => {
   it("a GRU's or GlobalAveragePooling1D's mask= from a tensor that is not (batch, timesteps) is refused when the model loads", async () => {
     const c = configOf('bidir_seq2seq');
-    named(c, 'decoder').inbound_nodes[0].kwargs.mask = { class_name: '__keras_tensor__', config: { shape: [null, 5], dtype: 'bool', keras_history: ['not_equal_6', 0, 0] } };
+    named(c, 'decoder').inbound_nodes[0].kwargs.mask = {
+      class_name: '__keras_tensor__',
+      config: { shape: [null, 5], dtype: 'bool', keras_history: ['not_equal_6', 0, 0] },
+    };
     await expect(loadModel(weightsOf('bidir_seq2seq'), { config: c })).rejects.toThrow(
       "layer 'decoder' (GRU): is called with a mask of shape [null, 5]; its input of shape [null, 3, 2] needs a mask of shape [null, 3] (batch, timesteps) or [null, 3, null] (batch, timesteps, k).",
     );
