@@ -1,0 +1,32 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadModel } from '../src/index.js';
+import { expectClose } from './helpers.js';
+import { TFJS_FIXTURES, TFJS_REAL } from './tfjs-fixtures.js';
+
+/**
+ * Real TF.js files (not crafted to the documented layout): tfjs-layers 4.22's model.save writes a
+ * topology without Keras's model_config wrapper, weights named `<layer>/<weight>` in one
+ * weights.bin, layer names such as `time_distributed_TimeDistributed2`, and a decoder's initial
+ * state as a second inbound tensor. They load and predict as tfjs and a Keras 3 twin with the same
+ * weights did, on the async and sync path.
+ */
+describe('TF.js layers models saved by tfjs-layers', () => {
+  it('finds the fixtures', () => {
+    expect(TFJS_FIXTURES.map((f) => f.name)).toEqual(['tfjs_bidir', 'tfjs_seq2seq', 'tfjs_tagger']);
+  });
+  for (const f of TFJS_FIXTURES) {
+    it(`${f.name}: ${f.description}`, async () => {
+      const model = await loadModel(join(TFJS_REAL, f.name, 'model.json'));
+      expect(model.compat).toBe('keras2');
+      const input = f.inputs.length === 1 ? f.inputs[0] : f.inputs;
+      const got = await model.predictOutputs(input);
+      expect(got.length).toBe(f.expected.length);
+      got.forEach((o, i) => expectClose(o, f.expected[i], `${f.name} output ${i}`));
+      expect(f.keras_expected.length).toBe(got.length);
+      got.forEach((o, i) => expectClose(o, f.keras_expected[i], `${f.name} output ${i} against Keras`));
+      model.predictOutputsSync(input).forEach((o, i) => expectClose(o, f.expected[i], `${f.name} sync output ${i}`));
+      model.dispose();
+    });
+  }
+});
