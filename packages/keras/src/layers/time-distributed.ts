@@ -46,7 +46,9 @@ export class TimeDistributedLayer extends ModelLayer {
     const [B, T] = x.shape;
     const m = mask?.[0] ?? null;
     if (m !== null && (m.length < B * T || m.length % (B * T) !== 0)) {
-      layerFail(this)(`is called with a mask of ${m.length} values; its input of shape ${formatShape(x.shape)} needs a mask whose shape starts with ${formatShape([B, T])}.`);
+      layerFail(this)(
+        `is called with a mask of ${m.length} values; its input of shape ${formatShape(x.shape)} needs a mask whose shape starts with ${formatShape([B, T])}.`,
+      );
     }
     const innerMask = this.innerTakesMask ? m : null;
     if (innerMask !== null && innerMask.length === B * T && x.shape.slice(2, -1).some((d) => d !== 1)) {
