@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadModel } from '../src/index.js';
-import { expectClose } from './helpers.js';
+import { expectClose, readBytes } from './helpers.js';
 import { TFJS_FIXTURES, TFJS_REAL } from './tfjs-fixtures.js';
 
 /**
@@ -15,6 +15,18 @@ describe('TF.js layers models saved by tfjs-layers', () => {
   it('finds the fixtures', () => {
     expect(TFJS_FIXTURES.map((f) => f.name)).toEqual(['tfjs_bidir', 'tfjs_seq2seq', 'tfjs_tagger']);
   });
+  it("bytes of model.json with options.files keyed by the shard's name: tfjs writes './weights.bin'", async () => {
+    const f = TFJS_FIXTURES.find((x) => x.name === 'tfjs_seq2seq') as (typeof TFJS_FIXTURES)[number];
+    const dir = join(TFJS_REAL, f.name);
+    const json = readBytes(join(dir, 'model.json'));
+    expect(new TextDecoder().decode(json)).toContain('"paths":["./weights.bin"]');
+    for (const key of ['weights.bin', './weights.bin']) {
+      const model = await loadModel(json, { files: { [key]: readBytes(join(dir, 'weights.bin')) } });
+      expectClose(await model.predict(f.inputs), f.keras_expected[0], `files keyed '${key}'`);
+      model.dispose();
+    }
+  });
+
   for (const f of TFJS_FIXTURES) {
     it(`${f.name}: ${f.description}`, async () => {
       const model = await loadModel(join(TFJS_REAL, f.name, 'model.json'));
