@@ -1,5 +1,6 @@
 // Writes real TF.js layers-model files (model.json + weights.bin, saved by tfjs-layers 4.22's own
-// model.save through an IOHandler) for the loader's tests, with tfjs's own predictions:
+// model.save through an IOHandler) for the loader's tests, with tfjs's own predictions; then
+// `python test/fixtures/generate_fixtures.py tfjs_real` adds Keras's (`expected`):
 //   node scripts/tfjs-fixtures.mjs        (from packages/keras; writes test/fixtures/tfjs_real/)
 // tfjs is resolved from the workspace's benchmarks package (which depends on tfjs 4.22), so that
 // @gru/keras does not carry it as a dependency. Weights are seeded (not trained) with non-zero
@@ -97,9 +98,9 @@ async function fixture(model, name, inputs, description, seed) {
         name,
         description,
         files: [`${name}/model.json`, `${name}/weights.bin`],
-        source: `saved by @tensorflow/tfjs-layers ${LAYERS_VERSION} (model.save); expected = tfjs-layers' own predict on its cpu backend (float32)`,
+        source: `saved by @tensorflow/tfjs-layers ${LAYERS_VERSION} (model.save); tfjs_expected = tfjs-layers' own predict on its cpu backend (float32)`,
         inputs,
-        expected,
+        tfjs_expected: expected,
       },
       null,
       1,
@@ -165,6 +166,32 @@ const r = rng(14);
     [normal(r, [2, 5, 3]), normal(r, [2, 4, 2])],
     "tfjs functional encoder-decoder: GRU(returnState) whose state is the decoder GRU's initialState -> TimeDistributed(Dense).",
     3,
+  );
+}
+{
+  const src = tfl.input({ shape: [5], name: 'source' });
+  const tgt = tfl.input({ shape: [3, 2], name: 'target' });
+  const h = tfl.layers.embedding({ inputDim: 8, outputDim: 3, maskZero: true }).apply(src);
+  const [, f, b] = tfl.layers
+    .bidirectional({ layer: tfl.layers.gru({ ...GRU_INIT, units: 4, returnState: true, recurrentActivation: 'sigmoid' }), name: 'bi_encoder' })
+    .apply(h);
+  const s = tfl.layers.concatenate({ name: 'states' }).apply([f, b]);
+  const y = tfl.layers.gru({ ...GRU_INIT, units: 8, returnSequences: true, recurrentActivation: 'sigmoid', name: 'decoder' }).apply(tgt, { initialState: [s] });
+  const o = tfl.layers.dense({ units: 2 }).apply(y);
+  const m = tfl.model({ inputs: [src, tgt], outputs: o, name: 'tfjs_bidir_seq2seq' });
+  await fixture(
+    m,
+    'tfjs_bidir_seq2seq',
+    [
+      tokens(r, 3, 5, 8, [
+        [0, 0],
+        [0, 2],
+        [1, 0],
+      ]),
+      normal(r, [3, 3, 2]),
+    ],
+    "tfjs functional: Bidirectional(GRU, returnState) encoder over masked tokens, forward and backward states concatenated into the decoder GRU's initialState -> Dense.",
+    4,
   );
 }
 console.error(`written to ${OUT}`);

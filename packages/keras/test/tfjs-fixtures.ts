@@ -11,11 +11,12 @@ export interface TfjsFixture {
   files: string[];
   source: string;
   inputs: JsonTensor[];
-  /** tfjs-layers' own predictions. */
+  /** Keras 3's predictions, from a twin model given the file's weights (generate_fixtures.py tfjs_real). */
   expected: JsonTensor[];
-  /** Keras 3's, from a twin model given the file's weights (generate_fixtures.py tfjs_real). */
-  keras_expected: JsonTensor[];
   keras_source: string;
+  /** tfjs-layers' own predictions, and their largest difference from Keras's. */
+  tfjs_expected: JsonTensor[];
+  tfjs_vs_keras: number;
 }
 
 export const TFJS_FIXTURES: TfjsFixture[] = readdirSync(TFJS_REAL)
