@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { loadModel } from '../src/index.js';
 import { GRAPH, GRAPH_FIXTURES, graphFiles } from './graph-fixtures.js';
 import { expectClose, FIXTURES, readJson, SAVED, type JsonTensor } from './helpers.js';
+import { TFJS_FIXTURES, TFJS_REAL } from './tfjs-fixtures.js';
 
 /**
  * Loaded models predict as Keras did on every GRU backend. Backend packages register themselves
@@ -66,6 +67,7 @@ const MODELS: { file: string; json: string; options?: { config?: Record<string, 
   { file: join(FIXTURES, 'k2_hard_sigmoid.h5'), json: join(FIXTURES, 'k2_hard_sigmoid.json') },
   { file: join(FIXTURES, 'tfjs_embed_bidir', 'model.json'), json: join(FIXTURES, 'tfjs_embed_bidir.json') },
   ...GRAPH_MODELS,
+  ...TFJS_FIXTURES.map((f) => ({ file: join(TFJS_REAL, f.name, 'model.json'), json: join(TFJS_REAL, `${f.name}.json`) })),
 ];
 
 describe('saved models on every backend', () => {

@@ -113,6 +113,10 @@ describe('fuzz: mutated files load or fail with an Error, quickly and in bounded
     });
   }, 600_000);
 
+  it('TF.js model.json and weights.bin as tfjs-layers saves them (an encoder-decoder with initial state)', async () => {
+    await fuzz({ kind: 'tfjs', file: 'tfjs_real/tfjs_seq2seq', json: 'tfjs_real/tfjs_seq2seq.json', count: 400, seed: 15, shards: ['weights.bin'] });
+  }, 600_000);
+
   it('graph models: .keras archives with op nodes, several inputs and outputs, attention', async () => {
     await fuzz({ kind: 'binary', file: 'graph/gru_mha.keras', json: 'graph/gru_mha.json', count: 300, seed: 6 });
   }, 600_000);
@@ -125,6 +129,8 @@ describe('fuzz: mutated files load or fail with an Error, quickly and in bounded
       ['tagger', 10],
       ['conv_gru', 11],
       ['simple_1d', 12],
+      ['td_words', 13],
+      ['td_bidir_words', 14],
     ] as const) {
       await fuzz({ kind: 'config', file: `graph/${name}.weights.h5`, json: `graph/${name}.json`, count: 150, seed });
     }

@@ -89,7 +89,7 @@ function asKeras2(config: Record<string, any>): Record<string, any> {
 }
 
 describe('Keras 2 Functional configs: inbound lists, implicit masks, states as extra inputs', () => {
-  for (const name of ['seq2seq', 'embed_gru', 'masking_gru', 'tagger', 'bidir_seq2seq', 'shared_gru']) {
+  for (const name of ['seq2seq', 'embed_gru', 'masking_gru', 'tagger', 'bidir_seq2seq', 'shared_gru', 'td_words']) {
     it(`${name}, rewritten as Keras 2 writes it, predicts what Keras 3 did`, async () => {
       const f = fixture(name);
       const model = await loadModel(weightsOf(name), { config: asKeras2(f.model_config), compat: 'keras3' });
@@ -145,10 +145,13 @@ describe('refusals name the class of what gru does not run', () => {
 
 describe('bad graphs get clear errors', () => {
   it("a GRU's or GlobalAveragePooling1D's mask= from a tensor that is not (batch, timesteps) is refused when the model loads", async () => {
-    const c = configOf('embed_gru');
-    named(c, 'gru_1').inbound_nodes[0].kwargs.mask.config.keras_history = ['embedding_1', 0, 0];
-    await expect(loadModel(weightsOf('embed_gru'), { config: c })).rejects.toThrow(
-      "layer 'gru_1' (GRU): is called with a mask of shape [null, 7, 3]; its input of shape [null, 7, 3] needs a mask of shape [null, 7] (batch, timesteps).",
+    const c = configOf('bidir_seq2seq');
+    named(c, 'decoder').inbound_nodes[0].kwargs.mask = {
+      class_name: '__keras_tensor__',
+      config: { shape: [null, 5], dtype: 'bool', keras_history: ['not_equal_6', 0, 0] },
+    };
+    await expect(loadModel(weightsOf('bidir_seq2seq'), { config: c })).rejects.toThrow(
+      "layer 'decoder' (GRU): is called with a mask of shape [null, 5]; its input of shape [null, 3, 2] needs a mask of shape [null, 3] (batch, timesteps) or [null, 3, null] (batch, timesteps, k).",
     );
     const pool = configOf('gru_norm_pool');
     named(pool, 'global_average_pooling1d').inbound_nodes[0].kwargs.mask.config.keras_history = ['embedding_5', 0, 0];
@@ -206,5 +209,54 @@ describe('the runner frees each value after its last reader', () => {
     const calls = (graph as unknown as { spec: { nodes: unknown[] } }).spec.nodes.length;
     expect(peakOf(graph)).toBeGreaterThan(2);
     expect(peakOf(graph)).toBeLessThan(calls / 2);
+  });
+});
+
+describe('TimeDistributed hands the wrapped layer its mask as Keras does', () => {
+  /** td_words with the TimeDistributed(GRU)'s mask= replaced by a (batch, words) mask (an Any op over the characters' mask). */
+  function perWordMask(): Record<string, any> {
+    const c = configOf('td_words');
+    const ref = (name: string, shape: (number | null)[]) => ({ class_name: '__keras_tensor__', config: { shape, dtype: 'bool', keras_history: [name, 0, 0] } });
+    const any = {
+      module: 'keras.src.ops.numpy',
+      class_name: 'Any',
+      config: { name: 'any_word', axis: -1, keepdims: false },
+      registered_name: 'Any',
+      name: 'any_word',
+      inbound_nodes: [{ args: [ref('not_equal_9', [null, 4, 5])], kwargs: {} }],
+    };
+    layersOf(c).splice(layersOf(c).indexOf(named(c, 'word_gru')), 0, any as unknown as Layer);
+    named(c, 'word_gru').inbound_nodes[0].kwargs.mask = ref('any_word', [null, 4]);
+    return c;
+  }
+
+  it('a (batch, steps) mask= on a TimeDistributed(GRU) is refused when the model loads: Keras would hand the GRU one value per sample', async () => {
+    await expect(loadModel(weightsOf('td_words'), { config: perWordMask() })).rejects.toThrow(
+      "layer 'word_gru' (TimeDistributed): is called with a mask of shape [null, 4] (one value per step), but the GRU it wraps takes a mask over its own steps: " +
+        'Keras hands it one mask value per sample, which Keras cannot run either; its input of shape [null, 4, 5, 3] needs a mask of shape [null, 4, 5].',
+    );
+  });
+
+  it('the same mask reaching it at predict time (an implicit mask) is refused with the same reason; a mask of the wrong size is named', async () => {
+    const model = await loadModel(join(GRAPH, 'td_words.keras'));
+    const td = model.layers.find((l) => l.name === 'word_gru') as (typeof model.layers)[number];
+    const tensor = { shape: [2, 4, 5, 3], data: new Float32Array(120).fill(0.5) };
+    expect(() => td.applySync({ tensor, mask: new Uint8Array(8).fill(1) })).toThrow(
+      "Layer 'word_gru' (TimeDistributed): is called with a mask of shape [2, 4] (one value per step), but the GRU it wraps takes a mask over its own steps",
+    );
+    expect(() => td.applySync({ tensor, mask: new Uint8Array(7).fill(1) })).toThrow(
+      "Layer 'word_gru' (TimeDistributed): is called with a mask of 7 values; its input of shape [2, 4, 5, 3] needs a mask whose shape starts with [2, 4].",
+    );
+    // A word whose last two characters are masked: its output is the GRU's state after its first three.
+    const x = Float32Array.from({ length: 120 }, (_, i) => Math.sin(i));
+    const mask = new Uint8Array(40).fill(1);
+    mask.fill(0, 3, 5);
+    const masked = td.applySync({ tensor: { shape: [2, 4, 5, 3], data: x }, mask });
+    const firstThree = td.applySync({ tensor: { shape: [1, 1, 3, 3], data: x.slice(0, 9) }, mask: null });
+    expect(masked.tensor.shape).toEqual([2, 4, 4]);
+    expectClose(firstThree.tensor, { shape: [1, 1, 4], data: Array.from(masked.tensor.data.slice(0, 4)) }, 'word 0');
+    const unmasked = td.applySync({ tensor: { shape: [2, 4, 5, 3], data: x }, mask: null });
+    expect(Array.from(unmasked.tensor.data.slice(0, 4))).not.toEqual(Array.from(masked.tensor.data.slice(0, 4)));
+    model.dispose();
   });
 });

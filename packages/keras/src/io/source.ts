@@ -168,7 +168,14 @@ export function givenSiblings(files: SiblingFiles, ctx: ReadContext): SiblingRea
         Promise.resolve().then(() => files(path)),
         `Reading weight shard '${path}' from options.files`,
       );
-    else value = Object.hasOwn(files, path) ? files[path] : undefined;
+    else {
+      // tfjs's browser download writes paths as './weights.bin': the file's own name finds it too.
+      const plain = path
+        .split('/')
+        .filter((s) => s !== '.')
+        .join('/');
+      value = Object.hasOwn(files, path) ? files[path] : Object.hasOwn(files, plain) ? files[plain] : undefined;
+    }
     if (value === undefined) {
       const known = typeof files === 'function' ? '' : ` (given: ${Object.keys(files).join(', ') || 'none'})`;
       throw new KerasFileError(`Weight shard '${path}' named by model.json was not given in options.files${known}.`);

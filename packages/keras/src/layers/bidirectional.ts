@@ -49,7 +49,7 @@ export class BidirectionalLayer extends ModelLayer {
   private plan(call: ValueCall, mask: (Uint8Array | null)[] | null, ctx: CallContext) {
     const { sequence, states } = recurrentArgs(layerFail(this), call);
     const half = states.length / 2;
-    const m = sequenceMask(mask);
+    const m = sequenceMask(mask, sequence.tensor);
     return {
       x: sequence.tensor,
       fwd: gruCallOptions(sequence, m, states.slice(0, half), ctx),
@@ -69,8 +69,8 @@ export class BidirectionalLayer extends ModelLayer {
   }
 
   /** Keras's Bidirectional.compute_mask: the mask on each sequence output, none on states. */
-  override computeMask(_call: ValueCall, previous: (Uint8Array | null)[] | null, outputs: number): (Uint8Array | null)[] {
-    const m = this.returnSequences ? (previous?.[0] ?? null) : null;
+  override computeMask(call: ValueCall, previous: (Uint8Array | null)[] | null, outputs: number): (Uint8Array | null)[] {
+    const m = this.returnSequences ? sequenceMask(previous, recurrentArgs(layerFail(this), call).sequence.tensor) : null;
     const sequences = this.mergeMode === null ? 2 : 1;
     return Array.from({ length: outputs }, (_, i) => (i < sequences ? m : null));
   }
@@ -142,6 +142,7 @@ export function bidirectionalConfigs(config: Record<string, unknown>, compat: Co
 
 export const bidirectionalKind: LayerKind = {
   className: 'Bidirectional',
+  takesMask: true,
   namedTensors: ['initial_state'],
   analyze(r, call: CallOf<Shape>, ctx) {
     const mergeMode = r.config.merge_mode === undefined ? 'concat' : r.config.merge_mode;
@@ -161,7 +162,7 @@ export const bidirectionalKind: LayerKind = {
       r.fail(`merge_mode '${String(mergeMode)}' needs forward and backward layers of equal units (${fwd.units} vs ${bwd.units}).`);
     }
     const { sequence, states } = recurrentArgs((m) => r.fail(m), call);
-    checkStepMask((m) => r.fail(m), call, sequence, sequence.slice(0, 2));
+    checkStepMask((m) => r.fail(m), call, sequence, sequence.slice(0, 2), true);
     const f = gruShapes(fwd, sequence, r, 'forward_layer/cell/vars', 'forward/');
     const b = gruShapes(bwd, sequence, r, 'backward_layer/cell/vars', 'backward/');
     if (states.length) checkStates(r, states, [fwd.units, bwd.units], sequence[0]);

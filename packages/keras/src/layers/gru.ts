@@ -55,7 +55,7 @@ export class GruLayer extends ModelLayer {
 
   private options(call: ValueCall, mask: (Uint8Array | null)[] | null, ctx: CallContext) {
     const { sequence, states } = recurrentArgs(layerFail(this), call);
-    return { sequence, options: gruCallOptions(sequence, sequenceMask(mask), states, ctx) };
+    return { sequence, options: gruCallOptions(sequence, sequenceMask(mask, sequence.tensor), states, ctx) };
   }
 
   private finish(result: GruResult): Flow[] {
@@ -72,9 +72,12 @@ export class GruLayer extends ModelLayer {
     return this.finish(await this.gru.forward(sequence.tensor, options));
   }
 
-  /** Keras's RNN.compute_mask: the sequence's mask with return_sequences, none for the states. */
-  override computeMask(_call: ValueCall, previous: (Uint8Array | null)[] | null, outputs: number): (Uint8Array | null)[] {
-    const m = this.gru.config.returnSequences ? (previous?.[0] ?? null) : null;
+  /**
+   * Keras's RNN.compute_mask: the sequence's mask with return_sequences, none for the states (a
+   * (batch, timesteps, k) mask as the one per step it ran with: what a next GRU would reduce it to).
+   */
+  override computeMask(call: ValueCall, previous: (Uint8Array | null)[] | null, outputs: number): (Uint8Array | null)[] {
+    const m = this.gru.config.returnSequences ? sequenceMask(previous, recurrentArgs(layerFail(this), call).sequence.tensor) : null;
     return Array.from({ length: outputs }, (_, i) => (i === 0 ? m : null));
   }
 
@@ -85,11 +88,12 @@ export class GruLayer extends ModelLayer {
 
 export const gruKind: LayerKind = {
   className: 'GRU',
+  takesMask: true,
   namedTensors: ['initial_state'],
   analyze(r, call: CallOf<Shape>, ctx) {
     const s = gruSettings(r.config, ctx.compat, r.where);
     const { sequence, states } = recurrentArgs((m) => r.fail(m), call);
-    checkStepMask((m) => r.fail(m), call, sequence, sequence.slice(0, 2));
+    checkStepMask((m) => r.fail(m), call, sequence, sequence.slice(0, 2), true);
     const shapes = gruShapes(s, sequence, r, 'cell/vars', '');
     if (states.length) checkStates(r, states, [s.units], sequence[0]);
     return { outputShapes: s.returnState ? [shapes.output, shapes.state] : [shapes.output], weights: shapes.weights };

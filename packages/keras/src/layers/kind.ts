@@ -30,6 +30,11 @@ export interface LayerKind {
   className: string;
   /** A Keras 3 op node (`keras.src.ops.*`), recorded in Functional configs; never saved with weights. */
   op?: boolean;
+  /**
+   * Whether Keras's `call` takes a `mask` that its result depends on (GRU, Bidirectional,
+   * GlobalAveragePooling1D): TimeDistributed hands such a layer each step's slice of its mask.
+   */
+  takesMask?: boolean;
   /** Tensor keyword arguments a call may pass (besides `mask`). */
   namedTensors?: readonly string[];
   /** Plain keyword arguments a call may pass (besides `training`, `mask`), with the values accepted. */

@@ -30,16 +30,30 @@ export function anyLast(mask: Uint8Array, shape: number[]): Uint8Array {
 }
 
 /**
+ * A mask of `rows` values per step, from one that may hold `k` values per step: Keras's recurrent
+ * scan skips a step when all its k entries are masked (`all(not mask, axis=-1)`), so the step is
+ * kept when any entry is. A TimeDistributed(GRU) passes on a (batch, steps, inner steps) mask.
+ * A mask that is no whole multiple is returned as it is, for the kernel's length check to name.
+ */
+export function perStepMask(mask: Uint8Array, rows: number): Uint8Array {
+  if (rows <= 0 || mask.length === rows || mask.length % rows !== 0) return mask;
+  return anyLast(mask, [rows, mask.length / rows]);
+}
+
+/**
  * A layer whose `mask=` is one value per step (GRU, Bidirectional, GlobalAveragePooling1D) gets
  * it checked against `want` ((batch, timesteps) of its input) when the model loads, so that a
  * mask read from the wrong tensor is named then, not found by a kernel at predict time.
+ * `recurrent`: a (batch, timesteps, k) mask is accepted too (see `perStepMask`).
  */
-export function checkStepMask(fail: (message: string) => never, call: CallOf<Shape>, input: Shape, want: Shape): void {
+export function checkStepMask(fail: (message: string) => never, call: CallOf<Shape>, input: Shape, want: Shape, recurrent = false): void {
   const mask = call.mask?.[0];
   if (!mask) return;
-  if (mask.length !== want.length || mask.some((d, i) => d !== null && want[i] !== null && d !== want[i])) {
+  const rankOk = mask.length === want.length || (recurrent && mask.length === want.length + 1);
+  if (!rankOk || want.some((d, i) => d !== null && mask[i] !== null && d !== mask[i])) {
+    const also = recurrent ? ` or ${formatShape([...want, null])} (batch, timesteps, k)` : '';
     fail(
-      `is called with a mask of shape ${formatShape(mask)}; its input of shape ${formatShape(input)} needs a mask of shape ${formatShape(want)} (batch, timesteps).`,
+      `is called with a mask of shape ${formatShape(mask)}; its input of shape ${formatShape(input)} needs a mask of shape ${formatShape(want)} (batch, timesteps)${also}.`,
     );
   }
 }

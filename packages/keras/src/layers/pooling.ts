@@ -74,6 +74,7 @@ function poolingKind(className: string): LayerKind {
 function globalKind(className: string): LayerKind {
   return {
     className,
+    takesMask: className === 'GlobalAveragePooling1D',
     analyze(r, call) {
       const input = onlyInput(r, call);
       rankIs(r, input, 3, '(batch, steps, features)');

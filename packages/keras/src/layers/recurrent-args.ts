@@ -1,5 +1,7 @@
+import type { Tensor } from '@gru/core';
 import type { CallOf } from '../config/spec.js';
 import { tensorArgs } from './base.js';
+import { perStepMask } from './mask-ops.js';
 
 /**
  * The sequence and initial states of a recurrent layer's call: Keras 3 records
@@ -14,7 +16,12 @@ export function recurrentArgs<T>(fail: (message: string) => never, call: CallOf<
   return { sequence: ts[0], states: [...ts.slice(1), ...given] };
 }
 
-/** Keras 3 hands a recurrent layer the implicit mask only when the sequence is its one tensor argument; Keras 2 always the sequence's. */
-export function sequenceMask(mask: (Uint8Array | null)[] | null): Uint8Array | null {
-  return mask?.[0] ?? null;
+/**
+ * The mask a recurrent layer runs `sequence` with: one value per (batch, timestep), reduced from a
+ * (batch, timesteps, k) mask as Keras's scan does. (Keras 3 hands a recurrent layer the implicit
+ * mask only when the sequence is its one tensor argument; Keras 2 always the sequence's.)
+ */
+export function sequenceMask(mask: (Uint8Array | null)[] | null, sequence: Tensor): Uint8Array | null {
+  const m = mask?.[0] ?? null;
+  return m && perStepMask(m, sequence.shape[0] * sequence.shape[1]);
 }

@@ -45,7 +45,10 @@ const LAYER_KINDS: LayerKind[] = [
 const LAYERS = new Map(LAYER_KINDS.map((k) => [k.className, k]));
 const OPS = new Map(opKinds.map((k) => [k.className, k]));
 
-setWrappedFactory((spec, weights, compat) => (LAYERS.get(spec.className) as LayerKind).create(spec, weights, compat));
+setWrappedFactory(
+  (spec, weights, compat) => (LAYERS.get(spec.className) as LayerKind).create(spec, weights, compat),
+  (className) => LAYERS.get(className)?.takesMask === true,
+);
 
 /** The kind for a layer class, or for a Keras 3 op with `op` set. */
 export function kindOf(className: string, op = false): LayerKind | undefined {

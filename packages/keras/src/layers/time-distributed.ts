@@ -1,25 +1,39 @@
 import type { Tensor } from '@gru/core';
-import type { LayerSpec, Shape } from '../config/spec.js';
+import type { CallOf, LayerSpec, Shape } from '../config/spec.js';
 import { ConfigReader, policyName } from '../config/values.js';
-import { UnsupportedLayerError } from '../errors.js';
+import { formatShape, UnsupportedLayerError } from '../errors.js';
 import { isObject, preview } from '../io/json.js';
-import { ModelLayer, singleCall, type CallContext, type Flow, type ValueCall } from './base.js';
+import { layerFail, ModelLayer, singleCall, type CallContext, type Flow, type ValueCall } from './base.js';
 import { type Compat, type LayerKind, onlyInput, type Weights } from './kind.js';
+import { perStepMask } from './mask-ops.js';
 
 /** [batch, time, ...] as [batch * time, ...] (the same values). */
 const fold = (t: Tensor): Tensor => ({ shape: [t.shape[0] * t.shape[1], ...t.shape.slice(2)], data: t.data });
 const unfold = (t: Tensor, B: number, T: number): Tensor => ({ shape: [B, T, ...t.shape.slice(1)], data: t.data });
 
+/** One mask value per position of `t` but its last axis. */
+const maskRows = (t: Tensor): number => t.shape.slice(0, -1).reduce((a, b) => a * b, 1);
+
 /**
  * Keras's TimeDistributed: the wrapped layer applied to every step of [batch, time, ...]; run
  * here on [batch * time, ...] at once, which gives the same values for layers without state
- * across samples. The mask passes on (Keras's default compute_mask).
+ * across samples. A mask of (batch, time, ...) is, folded the same way, the mask of every step:
+ * a wrapped layer whose call takes a mask (GRU, Bidirectional, GlobalAveragePooling1D) gets it,
+ * as Keras hands it `mask[:, i]`. The output mask follows Keras 3's rule (the incoming mask,
+ * unchanged) or Keras 2's (the wrapped layer's own mask of the folded input, else the incoming
+ * one reduced to (batch, time) with `any`). A (batch, time, k) mask on a (batch, time, units)
+ * output is kept as its `any` over k: the one mask per step that a GRU reading it runs with.
  */
 export class TimeDistributedLayer extends ModelLayer {
   override readonly supportsMasking = true;
   override readonly async: boolean;
   readonly inner: ModelLayer;
-  constructor(spec: LayerSpec, inner: ModelLayer) {
+  constructor(
+    spec: LayerSpec,
+    inner: ModelLayer,
+    private readonly innerTakesMask: boolean,
+    private readonly compat: Compat,
+  ) {
     super(spec);
     this.inner = inner;
     this.async = inner.async;
@@ -27,22 +41,72 @@ export class TimeDistributedLayer extends ModelLayer {
   override getWeights(): Tensor[] {
     return this.inner.getWeights();
   }
-  private input(call: ValueCall): { x: Tensor; B: number; T: number } {
+  private plan(call: ValueCall, mask: (Uint8Array | null)[] | null) {
     const x = (call.args[0] as { tensor: Flow }).tensor.tensor;
-    return { x, B: x.shape[0], T: x.shape[1] };
+    const [B, T] = x.shape;
+    const m = mask?.[0] ?? null;
+    if (m !== null && (m.length < B * T || m.length % (B * T) !== 0)) {
+      layerFail(this)(
+        `is called with a mask of ${m.length} values; its input of shape ${formatShape(x.shape)} needs a mask whose shape starts with ${formatShape([B, T])}.`,
+      );
+    }
+    const innerMask = this.innerTakesMask ? m : null;
+    if (innerMask !== null && innerMask.length === B * T && x.shape.slice(2, -1).some((d) => d !== 1)) {
+      layerFail(this)(
+        `is called with a mask of shape ${formatShape([B, T])} (one value per step), but the ${this.inner.className} it wraps takes a mask over its own steps: ` +
+          `Keras hands it one mask value per sample, which Keras cannot run either; its input of shape ${formatShape(x.shape)} needs a mask of shape ${formatShape([B, T, x.shape[2]])}.`,
+      );
+    }
+    return { x, B, T, m, innerCall: singleCall({ tensor: fold(x), mask: innerMask }), innerMask: innerMask ? [innerMask] : null };
   }
-  call(call: ValueCall, _mask: unknown, ctx: CallContext): Flow[] {
-    const { x, B, T } = this.input(call);
-    return this.inner.call(singleCall({ tensor: fold(x), mask: null }), null, ctx).map((f) => ({ tensor: unfold(f.tensor, B, T), mask: null }));
+  private finish(p: ReturnType<TimeDistributedLayer['plan']>, out: Flow[]): Flow[] {
+    return out.map((f, i) => {
+      const tensor = unfold(f.tensor, p.B, p.T);
+      return { tensor, mask: i === 0 ? this.outputMask(p, f, tensor) : null };
+    });
   }
-  override async callAsync(call: ValueCall, _mask: unknown, ctx: CallContext): Promise<Flow[]> {
-    const { x, B, T } = this.input(call);
-    const out = await this.inner.callAsync(singleCall({ tensor: fold(x), mask: null }), null, ctx);
-    return out.map((f) => ({ tensor: unfold(f.tensor, B, T), mask: null }));
+  private outputMask(p: ReturnType<TimeDistributedLayer['plan']>, inner: Flow, out: Tensor): Uint8Array | null {
+    let m = p.m;
+    if (this.compat === 'keras2') {
+      const own = inner.mask ?? (this.inner.supportsMasking ? this.inner.computeMask(p.innerCall, p.m ? [p.m] : null, 1)[0] : null);
+      m = own ?? (p.m && perStepMask(p.m, p.B * p.T));
+    }
+    return m && perStepMask(m, maskRows(out));
+  }
+  call(call: ValueCall, mask: (Uint8Array | null)[] | null, ctx: CallContext): Flow[] {
+    const p = this.plan(call, mask);
+    return this.finish(p, this.inner.call(p.innerCall, p.innerMask, ctx));
+  }
+  override async callAsync(call: ValueCall, mask: (Uint8Array | null)[] | null, ctx: CallContext): Promise<Flow[]> {
+    const p = this.plan(call, mask);
+    return this.finish(p, await this.inner.callAsync(p.innerCall, p.innerMask, ctx));
+  }
+  /** The output masks are set by `call` (they depend on the output's shape). */
+  override computeMask(_call: ValueCall, _previous: (Uint8Array | null)[] | null, outputs: number): (Uint8Array | null)[] {
+    return Array.from({ length: outputs }, () => null);
   }
   override dispose(): void {
     this.inner.dispose();
   }
+}
+
+/** Keras's checks of a TimeDistributed's `mask=` (at least (batch, time), matching its input), and the mask each step's call gets. */
+function stepMaskShape(r: ConfigReader, call: CallOf<Shape>, input: Shape, innerTakesMask: boolean, className: string): Shape | null {
+  const mask = call.mask?.[0];
+  if (!mask) return null;
+  if (mask.length < 2 || [0, 1].some((i) => mask[i] !== null && input[i] !== null && mask[i] !== input[i])) {
+    r.fail(
+      `is called with a mask of shape ${formatShape(mask)}; its input of shape ${formatShape(input)} needs a mask whose shape starts with ${formatShape(input.slice(0, 2))}.`,
+    );
+  }
+  if (!innerTakesMask) return null;
+  if (mask.length === 2) {
+    r.fail(
+      `is called with a mask of shape ${formatShape(mask)} (one value per step), but the ${className} it wraps takes a mask over its own steps: ` +
+        `Keras hands it one mask value per sample, which Keras cannot run either; its input of shape ${formatShape(input)} needs a mask of shape ${formatShape(input.slice(0, 3))}.`,
+    );
+  }
+  return [null, ...mask.slice(2)];
 }
 
 function innerLayer(r: ConfigReader): { className: string; config: Record<string, unknown> } {
@@ -65,7 +129,8 @@ export const timeDistributedKind: LayerKind = {
     }
     const ir = new ConfigReader(config, className, config.name as string);
     const innerShape: Shape = [null, ...input.slice(2)];
-    const a = kind.analyze(ir, { args: [{ tensor: innerShape }], named: {}, mask: null, kwargs: {} }, ctx);
+    const innerMask = stepMaskShape(r, call, input, kind.takesMask === true, className);
+    const a = kind.analyze(ir, { args: [{ tensor: innerShape }], named: {}, mask: innerMask ? [innerMask] : null, kwargs: {} }, ctx);
     const name = policyName(config.dtype) ?? 'float32';
     const wrapped: LayerSpec = {
       className,
@@ -85,7 +150,8 @@ export const timeDistributedKind: LayerKind = {
     };
   },
   create(spec, weights: Weights, compat: Compat) {
-    return new TimeDistributedLayer(spec, createWrapped(spec.wrapped as LayerSpec, weights, compat));
+    const wrapped = spec.wrapped as LayerSpec;
+    return new TimeDistributedLayer(spec, createWrapped(wrapped, weights, compat), takesMask(wrapped.className), compat);
   },
 };
 
@@ -93,6 +159,8 @@ export const timeDistributedKind: LayerKind = {
 let createWrapped: (spec: LayerSpec, weights: Weights, compat: Compat) => ModelLayer = () => {
   throw new Error('TimeDistributed used before the registry was loaded');
 };
-export function setWrappedFactory(f: typeof createWrapped): void {
+let takesMask: (className: string) => boolean = () => false;
+export function setWrappedFactory(f: typeof createWrapped, masks: typeof takesMask): void {
   createWrapped = f;
+  takesMask = masks;
 }
