@@ -106,7 +106,9 @@ describe('the kit catches each planted-bug class, pointing at it', () => {
     expect(report.passed).toBe(2);
     expect(failed.map((r) => r.name)).toEqual(['stateful_last_reset_before_mask', 'stateful_seq']);
     for (const r of failed) {
-      expect(r.detail, r.name).toMatch(/^step 1 \(call 2 \(continues from call 1's final state\)\) outputs\[0\] at \[\d+(, \d+)+\] of shape \[[\d, ]+\]: .* out of tolerance/);
+      expect(r.detail, r.name).toMatch(
+        /^step 1 \(call 2 \(continues from call 1's final state\)\) outputs\[0\] at \[\d+(, \d+)+\] of shape \[[\d, ]+\]: .* out of tolerance/,
+      );
       expect(r.detail, r.name).toMatch(/\(case: .*stateful=true.*\)$/);
     }
     const control = await run(planted('planted-drop-state-none', {}), { only, contractChecks: false, sweep: false });
