@@ -29,8 +29,10 @@ export interface Bugs {
   backward?: (g: GruGradients) => GruGradients;
   /**
    * Drops the state a stateful layer carries from one call into the next: a call whose initial
-   * state is the final state this backend last returned starts from zeros instead. Explicit and
-   * assigned initial states are kept, so only calls that continue a stateful sequence are wrong.
+   * state is the final state the previous call moved to (from another state) starts from zeros
+   * instead. Explicit and assigned initial states are kept, and so is a state that a call left
+   * unchanged (fully masked rows hand it back), so only calls that continue a stateful sequence
+   * are wrong.
    */
   dropCarriedState?: boolean;
 }
@@ -47,17 +49,16 @@ const sameValues = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === 
 
 export function planted(name: string, bugs: Bugs): GruBackend {
   names.push(name);
-  let lastReturnedState: Float32Array | Float64Array | undefined;
+  // The previous call's initial state (null: zeros) and final state.
+  let previous: { start: ArrayLike<number> | null; end: ArrayLike<number> } | undefined;
   const before = (req: ForwardRequest): ForwardRequest => {
-    if (bugs.dropCarriedState && req.initialState && lastReturnedState && sameValues(req.initialState, lastReturnedState)) {
-      return { ...req, initialState: undefined };
-    }
-    return req;
+    const carried = previous && req.initialState && sameValues(req.initialState, previous.end) && !(previous.start && sameValues(previous.start, previous.end));
+    return bugs.dropCarriedState && carried ? { ...req, initialState: undefined } : req;
   };
   const wrap = (inner: PreparedGru, spec: GruSpec): PreparedGru => {
     let reused: ForwardResult | undefined;
     const after = (r: ForwardResult, req: ForwardRequest, hook?: Bugs['forward']): ForwardResult => {
-      lastReturnedState = r.lastState.slice();
+      previous = { start: req.initialState ? req.initialState.slice() : null, end: r.lastState.slice() };
       let out = r;
       if (bugs.reuseOutput) {
         if (!reused) reused = { output: r.output.slice(), lastState: r.lastState.slice() };
