@@ -87,6 +87,10 @@ ASSIGN_NOTE = (
     "Keras 3 reset_states()/reset_state() take no values; a given state is set "
     "with layer.states[0].assign(value)"
 )
+SPARSEMAX_CELL_NOTE = (
+    "Keras's numpy sparsemax returns float64 for float32 inputs and a bare GRUCell passes that "
+    "on; 'outputs' are rounded to float32, the layer's dtype, as the GRU layer does with the same cell"
+)
 BACKEND_STOCK = "numpy"
 BACKEND_TRUE_F64 = "numpy (float64 demotion disabled)"
 
@@ -143,6 +147,11 @@ class Spec:
     paired_equal: bool = None  # what the README documents (checked, warned)
     equals: str = None  # same data, expected equal (dropout_inference)
     data_from: str = None  # draw the data from this case's RNG stream
+    # stateful=True: the operations, in order (see STATEFUL_PLAN); None = the table's plan.
+    stateful_plan: tuple = None
+    # GRUCell: calls of Keras's cell, step by step from the drawn state, that give the recorded
+    # step its `states` argument (0 = the drawn state itself).
+    cell_prior_steps: int = 0
 
     @property
     def stateful(self):
@@ -362,7 +371,7 @@ def make_mask(rng, pattern, batch, timesteps):
             m[1, :] = False  # ... except one fully masked row
     elif pattern == "first_masked":  # leading masked steps, last row all masked
         for i in range(batch):
-            lead = timesteps if i == batch - 1 else int(rng.integers(1, timesteps))
+            lead = timesteps if i == batch - 1 else int(rng.integers(1, timesteps)) if timesteps > 1 else 0
             m[i, :lead] = False
     elif pattern == "random":
         m = rng.random((batch, timesteps)) < 0.7
@@ -416,6 +425,9 @@ def draw_data(spec, base_seed):
     )
     if spec.stateful:
         d["steps_rng"] = rng  # the stateful run draws its per-call data
+    if spec.cell_prior_steps:
+        d["prior_inputs"] = [(spec.input_scale * rng.standard_normal(spec.shape)).astype(dt)
+                             for _ in range(spec.cell_prior_steps)]
     return d
 
 
@@ -699,7 +711,13 @@ def job_autodiff_jax(job):
     return out
 
 
-JOBS = {"forward": job_forward, "fd_grads": job_fd_grads, "autodiff": job_autodiff, "autodiff_jax": job_autodiff_jax}
+def job_stateful(job):
+    """A stateful case's operations on a fresh layer (true float64 in the helper)."""
+    layer = job_layer(job, job.get("dtype"))
+    return run_stateful_ops(layer, job["ops"])
+
+
+JOBS = {"stateful": job_stateful, "forward": job_forward, "fd_grads": job_fd_grads, "autodiff": job_autodiff, "autodiff_jax": job_autodiff_jax}
 
 
 def helper_main(mode):
@@ -802,44 +820,118 @@ def widened_job(job):
                 else [wide(h) for h in job["initial_state"]])
 
 
-def run_stateful(spec, layer, data):
-    """call x3, reset_states, call, assign_states, call, call with an explicit
-    initial_state; records the state after every operation."""
+@dataclass(frozen=True)
+class Op:
+    """One operation of a stateful case's plan: `call` (its note says where the state it starts
+    from comes from), `reset_states` or `assign_states` (`layer.states[0].assign`)."""
+
+    op: str
+    note: str = None
+    initial_state: str = None  # call: an explicit initial_state, "batch" or "one" row (broadcast)
+    masked: bool = True  # call: keeps the mask drawn for it (the case's pattern)
+
+
+# The table's plan: call x3, reset, call, assign, call, then a call with an explicit initial_state.
+STATEFUL_PLAN = (
+    Op("call", "call 1 (state starts at zeros)"),
+    Op("call", "call 2 (continues from call 1's final state)"),
+    Op("call", "call 3"),
+    Op("reset_states"),
+    Op("call", "call 4 after reset_states (zeros again)"),
+    Op("assign_states", ASSIGN_NOTE),
+    Op("call", "call 5 after assigning the state"),
+    Op("call", "call 6 with explicit initial_state: it overrides the stored state; "
+       "the stored state is then overwritten by the final state", initial_state="batch", masked=False),
+)
+
+
+def draw_stateful_ops(spec, data):
+    """The data of every operation of the case's plan, drawn in plan order from the case's
+    stream; the first call takes the case's own inputs and mask."""
     rng = data["steps_rng"]
-    B, Tn, F = spec.shape
-    state = lambda: [to_np(layer.states[0].value)]  # noqa: E731
+    B, Tn, _ = spec.shape
+    ops = []
+    for plan in spec.stateful_plan or STATEFUL_PLAN:
+        if plan.op == "reset_states":
+            ops.append({"op": "reset_states"})
+        elif plan.op == "assign_states":
+            ops.append({"op": "assign_states", "note": plan.note,
+                        "states": [rng.uniform(-0.9, 0.9, (B, spec.units)).astype(spec.dtype)]})
+        elif not ops:
+            ops.append({"op": "call", "note": plan.note, "inputs": data["inputs"], "mask": data["mask"]})
+        else:
+            x = (spec.input_scale * rng.standard_normal(spec.shape)).astype(spec.dtype)
+            m = make_mask(rng, spec.mask, B, Tn) if spec.mask else None
+            op = {"op": "call", "note": plan.note, "inputs": x, "mask": m if plan.masked else None}
+            if plan.initial_state:
+                rows = 1 if plan.initial_state == "one" else B
+                op["initial_state"] = [rng.uniform(-0.9, 0.9, (rows, spec.units)).astype(spec.dtype)]
+            ops.append(op)
+    return ops
+
+
+def run_stateful_ops(layer, ops):
+    """Runs the operations on a built stateful layer; per operation, the call's outputs (None
+    for the others) and the stored state after it."""
+    results = []
+    for op in ops:
+        outs = None
+        if op["op"] == "call":
+            outs = call_layer(layer, "GRU", op["inputs"], op["mask"], op.get("initial_state"), False)
+        elif op["op"] == "reset_states":
+            layer.reset_states()
+        elif op["op"] == "assign_states":
+            layer.states[0].assign(op["states"][0])
+        else:
+            raise ValueError(f"unknown stateful operation {op['op']!r}")
+        results.append({"outputs": outs, "states_after": [to_np(layer.states[0].value)]})
+    return results
+
+
+def stateful_steps_json(ops, results):
+    """The case's `steps`: what each operation was given and, for calls and resets, what Keras
+    returned and left in the state (the shipped key order)."""
     steps = []
-
-    def call(note, inputs, mask, initial_state=None):
-        outs = call_layer(layer, "GRU", inputs, mask, initial_state, False)
-        step = {"op": "call", "note": note, "inputs": T(inputs), "mask": T_or_list(mask)}
-        if initial_state is not None:
-            step["initial_state"] = T_or_list(initial_state)
-        step.update({"outputs": T_or_list(outs), "states_after": T_or_list(state())})
+    for op, res in zip(ops, results):
+        if op["op"] == "call":
+            step = {"op": "call", "note": op["note"], "inputs": T(op["inputs"]), "mask": T_or_list(op["mask"])}
+            if op.get("initial_state") is not None:
+                step["initial_state"] = T_or_list(op["initial_state"])
+            step.update({"outputs": T_or_list(res["outputs"]), "states_after": T_or_list(res["states_after"])})
+        elif op["op"] == "reset_states":
+            step = {"op": "reset_states", "states_after": T_or_list(res["states_after"])}
+        else:
+            step = {"op": "assign_states", "note": op["note"], "states": T_or_list(op["states"])}
         steps.append(step)
-        return outs
+    return steps
 
-    def fresh():
-        x = rng.standard_normal(spec.shape).astype(spec.dtype)
-        m = make_mask(rng, spec.mask, B, Tn) if spec.mask else None
-        return x, m
 
-    states_initial = state()
-    first_outputs = call("call 1 (state starts at zeros)", data["inputs"], data["mask"])
-    call("call 2 (continues from call 1's final state)", *fresh())
-    call("call 3", *fresh())
-    layer.reset_states()
-    steps.append({"op": "reset_states", "states_after": T_or_list(state())})
-    call("call 4 after reset_states (zeros again)", *fresh())
-    assigned = rng.uniform(-0.9, 0.9, (B, spec.units)).astype(spec.dtype)
-    layer.states[0].assign(assigned)
-    steps.append({"op": "assign_states", "note": ASSIGN_NOTE, "states": [T(assigned)]})
-    call("call 5 after assigning the state", *fresh())
-    x6, _ = fresh()
-    h6 = [rng.uniform(-0.9, 0.9, (B, spec.units)).astype(spec.dtype)]
-    call("call 6 with explicit initial_state: it overrides the stored state; "
-         "the stored state is then overwritten by the final state", x6, None, h6)
-    return first_outputs, states_initial, steps
+def stateful_ops_of_case(case, dtype):
+    """A stateful case's steps back as operations (data in `dtype`)."""
+    ops = []
+    for st in case["steps"]:
+        op = {"op": st["op"], "note": st.get("note")}
+        if st["op"] == "call":
+            op.update(inputs=from_T(st["inputs"], dtype), mask=mask_from_T(st["mask"]))
+            if st.get("initial_state") is not None:
+                op["initial_state"] = [from_T(t, dtype) for t in st["initial_state"]]
+        elif st["op"] == "assign_states":
+            op["states"] = [from_T(t, dtype) for t in st["states"]]
+        ops.append(op)
+    return ops
+
+
+def cell_state_after_prior_steps(spec, config, weights, data, helpers):
+    """GRUCell called step by step (inference) from the drawn state over the prior inputs, in a
+    cell of its own (the recorded cell draws its dropout masks afresh): the state it reaches is
+    the recorded step's `states` argument. float64 steps run in true float64."""
+    states = data["initial_state"]
+    for x in data["prior_inputs"]:
+        job = {"layer": "GRUCell", "config": config, "weights": weights, "inputs": x, "mask": None,
+               "initial_state": states, "training": False}
+        outs = helpers["true_f64"].run(dict(job, op="forward")) if spec.dtype == "float64" else job_forward(job)
+        states = [np.asarray(outs[1], dtype=spec.dtype)]
+    return states
 
 
 def outputs_on_same_data(spec, data):
@@ -856,11 +948,17 @@ def generate_case(spec, table, meta, helpers, warn):
     weights = [np.asarray(w) for w in layer.get_weights()]
     names = ["kernel", "recurrent_kernel", "bias"]
     extras = {}
+    if spec.cell_prior_steps:
+        data["initial_state"] = cell_state_after_prior_steps(spec, layer.get_config(), weights, data, helpers)
 
     if spec.stateful:
-        outputs, states_initial, steps = run_stateful(spec, layer, data)
-        extras["states_initial"] = T_or_list(states_initial)
-        extras["steps"] = steps
+        extras["states_initial"] = T_or_list([to_np(layer.states[0].value)])
+        ops = draw_stateful_ops(spec, data)
+        results = run_stateful_ops(layer, ops)
+        outputs = results[0]["outputs"]
+        if spec.dtype == "float64":  # stock Keras computed them in float32: the steps' numbers come from true float64
+            results = helpers["true_f64"].run(job_for(spec, layer.get_config(), weights, data, op="stateful", ops=ops))
+        extras["steps"] = stateful_steps_json(ops, results)
     elif spec.training:
         outputs, dp, rdp = call_recording_dropout_masks(
             layer, spec.layer, data["inputs"], data["mask"], data["initial_state"])
@@ -881,6 +979,10 @@ def generate_case(spec, table, meta, helpers, warn):
     else:
         outputs = call_layer(layer, spec.layer, data["inputs"], data["mask"],
                              data["initial_state"], spec.training)
+    if (spec.layer == "GRUCell" and spec.dtype == "float32" and "sparsemax" in (spec.kwargs.get("activation"), spec.kwargs.get("recurrent_activation"))
+            and any(o.dtype == np.float64 for o in outputs)):
+        outputs = [o.astype(np.float32) for o in outputs]
+        extras["outputs_dtype_note"] = SPARSEMAX_CELL_NOTE
     for o in outputs:
         assert o.dtype == np.dtype(spec.dtype), (spec.name, o.dtype)
     config = layer.get_config()
@@ -939,7 +1041,7 @@ def generate_case(spec, table, meta, helpers, warn):
               "outputs_float64_reference_note", "float32_vs_float64_max_abs_diff",
               "float32_vs_float64_max_abs_diff_per_timestep", "paired_case",
               "paired_max_abs_diff", "paired_note", "equals_case",
-              "equal_to_reference", "states_initial", "steps"):
+              "equal_to_reference", "states_initial", "steps", "outputs_dtype_note"):
         if k in extras:
             case[k] = extras[k]
     if spec.dtype == "float64":
@@ -1129,19 +1231,16 @@ def replay_case(path, helpers, tol):
         return [from_T(t, np.float64) for t in ts]
 
     if "steps" in case:
-        layer = build_with_weights(layer_from_config(kind, case["config"]), inputs.shape, weights)
-        for i, st in enumerate(case["steps"]):
-            if st["op"] == "call":
-                h = None if "initial_state" not in st else [from_T(t, dt) for t in st["initial_state"]]
-                got = call_layer(layer, kind, from_T(st["inputs"], dt), mask_from_T(st["mask"]), h, False)
-                results[f"steps[{i}].outputs"] = max_abs_diff(got, outs(st["outputs"]))
-            elif st["op"] == "reset_states":
-                layer.reset_states()
-            elif st["op"] == "assign_states":
-                layer.states[0].assign(from_T(st["states"][0], dt))
+        ops = stateful_ops_of_case(case, dt)
+        if dt == "float64":  # the recorded steps are true float64
+            got = helpers["true_f64"].run(dict(job, op="stateful", ops=ops))
+        else:
+            got = run_stateful_ops(build_with_weights(layer_from_config(kind, case["config"]), inputs.shape, weights), ops)
+        for i, (st, res) in enumerate(zip(case["steps"], got)):
+            if "outputs" in st:
+                results[f"steps[{i}].outputs"] = max_abs_diff(res["outputs"], outs(st["outputs"]))
             if "states_after" in st:
-                results[f"steps[{i}].states_after"] = max_abs_diff(
-                    [to_np(layer.states[0].value)], outs(st["states_after"]))
+                results[f"steps[{i}].states_after"] = max_abs_diff(res["states_after"], outs(st["states_after"]))
     else:
         if "dropout_masks" in job:
             # Also let Keras draw the masks itself from the config's seed: a
@@ -1201,6 +1300,22 @@ RANDOM_MASKS = [None, None, "right_pad", "left_pad", "holes", "all_false_row", "
 # ratio varies run to run near the threshold (multithreaded float32 sums).
 RANDOM_KEEP_FRACTION = 0.05
 FLOAT32_ATOL, FLOAT32_RTOL = 5e-6, 1e-5
+# A stateful draw is kept only when starting call 2 from zeros instead of call 1's final state
+# moves its outputs this many float32 tolerances: else a backend that drops the carried state
+# passes it (saturated or zero gates can make the state irrelevant).
+RANDOM_STATE_EFFECT = 2.0
+
+
+def random_layer_kwargs(rng, units):
+    """What a GRU and a GRUCell share: every activation as either activation (glu where Keras
+    runs it), bias, reset_after."""
+    acts = RANDOM_ACTIVATIONS + (["glu"] if units == 2 else [])
+    return {
+        "activation": str(rng.choice(acts)),
+        "recurrent_activation": str(rng.choice(acts)),
+        "use_bias": bool(rng.random() < 0.8),
+        "reset_after": bool(rng.random() < 0.6),
+    }
 
 
 def random_spec(rng, name):
@@ -1212,12 +1327,8 @@ def random_spec(rng, name):
     batch = int(rng.integers(1, 5))
     timesteps = int(rng.integers(1, 8))
     features = int(rng.integers(1, 5))
-    acts = RANDOM_ACTIVATIONS + (["glu"] if units == 2 else [])
     kw = {
-        "activation": str(rng.choice(acts)),
-        "recurrent_activation": str(rng.choice(acts)),
-        "use_bias": bool(rng.random() < 0.8),
-        "reset_after": bool(rng.random() < 0.6),
+        **random_layer_kwargs(rng, units),
         "go_backwards": bool(rng.random() < 0.3),
         "unroll": bool(rng.random() < 0.2),
         "zero_output_for_mask": bool(rng.random() < 0.3),
@@ -1241,9 +1352,106 @@ def random_spec(rng, name):
              dtype="float64" if rng.random() < 0.25 else "float32", **kw)
 
 
+def random_stateful_plan(rng):
+    """Consecutive calls carrying the state (the second call always continues from the first),
+    assignments and calls with an explicit initial state (of batch rows or one row) among them,
+    then reset_states and a call from zeros, sometimes continued once more."""
+    kinds = ["call", "call"]
+    kinds += [str(rng.choice(["call", "call", "assign_states", "initial_state", "initial_state_one"]))
+              for _ in range(int(rng.integers(0, 3)))]
+    kinds += ["reset_states", "call"] + (["call"] if rng.random() < 0.5 else [])
+    plan, calls, previous = [], 0, None
+    for kind in kinds:
+        if kind == "reset_states":
+            plan.append(Op("reset_states"))
+        elif kind == "assign_states":
+            plan.append(Op("assign_states", ASSIGN_NOTE))
+        else:
+            calls += 1
+            if kind.startswith("initial_state"):
+                rows = "one" if kind == "initial_state_one" else "batch"
+                note = (f"call {calls} with explicit initial_state ({'1 row, broadcast' if rows == 'one' else 'batch rows'}): "
+                        "it overrides the stored state; the stored state is then overwritten by the final state")
+                plan.append(Op("call", note, initial_state=rows))
+            else:
+                note = {None: f"call {calls} (state starts at zeros)",
+                        "reset_states": f"call {calls} after reset_states (zeros again)",
+                        "assign_states": f"call {calls} after assigning the state"}.get(
+                            previous, f"call {calls} (continues from call {calls - 1}'s final state)")
+                plan.append(Op("call", note))
+        previous = kind if kind in ("reset_states", "assign_states") else "call"
+    return tuple(plan)
+
+
+def random_stateful_spec(rng, name):
+    """A stateful GRU draw: the GRU draw's argument space (no dropout: the calls are inference)
+    over a seeded sequence of calls, resets and assignments."""
+    units = int(rng.integers(1, 7))
+    batch = int(rng.integers(1, 5))
+    timesteps = int(rng.integers(1, 8))
+    features = int(rng.integers(1, 5))
+    kw = {
+        **random_layer_kwargs(rng, units),
+        "go_backwards": bool(rng.random() < 0.3),
+        "unroll": bool(rng.random() < 0.2),
+        "zero_output_for_mask": bool(rng.random() < 0.3),
+        "stateful": True,
+    }
+    mask = rng.choice(RANDOM_MASKS)
+    if mask in ("all_false_row",) and batch < 2:
+        mask = "holes"
+    plan = random_stateful_plan(rng)
+    return G(name, f"Random stateful configuration {name} (generate_cases.py --random): " + STATEFUL_DESCRIPTION,
+             (batch, timesteps, features), units,
+             seq=bool(rng.random() < 0.6), state=bool(rng.random() < 0.4),
+             mask=None if mask is None else str(mask), stateful_plan=plan,
+             weight_scale=float(rng.choice([0.5, 0.5, 2.0, 6.0])),
+             input_scale=float(rng.choice([1.0, 1.0, 4.0])),
+             dtype="float64" if rng.random() < 0.25 else "float32", **kw)
+
+
+def random_cell_spec(rng, name):
+    """A GRUCell draw: Keras's cell called step by step (0-3 earlier steps from the drawn state);
+    the last step is the case, with the state the cell reached as its `states` argument."""
+    units = int(rng.integers(1, 7))
+    batch = int(rng.integers(1, 5))
+    features = int(rng.integers(1, 5))
+    kw = random_layer_kwargs(rng, units)
+    training = bool(rng.random() < 0.3)
+    if training:
+        kw["dropout"] = float(rng.choice([0.0, 0.2, 0.5]))
+        kw["recurrent_dropout"] = float(rng.choice([0.0, 0.3]))
+    prior = int(rng.integers(0, 4))
+    # A one-row state broadcasts over the batch (Keras draws recurrent dropout masks of its shape);
+    # the earlier steps would widen it to the batch, so only a first step gets one.
+    rows = 1 if prior == 0 and rng.random() < 0.3 else None
+    where = f"step {prior + 1}, from the state the cell reached after {prior} earlier step(s)" if prior else "one step from the drawn state"
+    return C(name, f"Random GRUCell configuration {name} (generate_cases.py --random): {where}.",
+             (batch, features), units, training=training, initial_state_rows=rows, cell_prior_steps=prior,
+             weight_scale=float(rng.choice([0.5, 0.5, 2.0, 6.0])),
+             input_scale=float(rng.choice([1.0, 1.0, 4.0])),
+             dtype="float64" if rng.random() < 0.25 else "float32", **kw)
+
+
+# Which kind the k-th kept draw is: every run of 4 or more keeps stateful and GRUCell draws.
+RANDOM_KINDS = (("gru", random_spec), ("stateful", random_stateful_spec), ("gru", random_spec), ("cell", random_cell_spec))
+
+
+def checked_tensors(case):
+    """What the kit compares, in order: the outputs, or every step's outputs and stored state."""
+    if "steps" not in case:
+        return case["outputs"]
+    return [t for st in case["steps"] for key in ("outputs", "states_after") for t in st.get(key) or []]
+
+
+def step_results_tensors(case, results):
+    """A stateful run's results, in the order of checked_tensors."""
+    return [t for st, res in zip(case["steps"], results) for key in ("outputs", "states_after") if key in st for t in res[key]]
+
+
 def float64_of_case(case, helpers):
-    """Keras's float64 outputs on a float32 case's data widened exactly, with the same
-    dropout masks (true-float64 helper)."""
+    """Keras's float64 results (checked_tensors' order) on a float32 case's data widened
+    exactly, with the same dropout masks (true-float64 helper)."""
     f64 = lambda t: None if t is None else from_T(t, np.float64)  # noqa: E731
     masks = lambda m: None if m is None else ([f64(x) for x in m] if isinstance(m, list) else f64(m))  # noqa: E731
     w = case["weights"]
@@ -1254,22 +1462,47 @@ def float64_of_case(case, helpers):
            "training": case["training"], "op": "forward"}
     if case["training"]:
         job["dropout_masks"] = (masks(case.get("dropout_mask")), masks(case.get("recurrent_dropout_mask")))
+    if "steps" in case:
+        return step_results_tensors(case, helpers["true_f64"].run(dict(job, op="stateful", ops=stateful_ops_of_case(case, np.float64))))
     return helpers["true_f64"].run(job)
 
 
-def well_inside_tolerance(case, ref):
-    """The worst elementwise |f32 - f64| / (atol + rtol |f64|) over the outputs."""
+def stock_of_float64_case(case):
+    """What stock Keras (float32 arithmetic) gives on a float64 case, in checked_tensors' order."""
+    if "steps" not in case:
+        stock = case["outputs_numpy_backend_stock"]
+        return [from_T(t, np.float64) for t in (stock if isinstance(stock, list) else [stock])]
+    weights = [from_T(case["weights"][k], np.float64) for k in ("kernel", "recurrent_kernel", "bias") if k in case["weights"]]
+    layer = build_with_weights(layer_from_config("GRU", case["config"]), case["inputs"]["shape"], weights)
+    return step_results_tensors(case, run_stateful_ops(layer, stateful_ops_of_case(case, np.float64)))
+
+
+def carried_state_effect(case):
+    """How far (tolerance_ratio) call 2 of a stateful draw moves when it starts from zeros instead
+    of from call 1's final state: a draw whose carried state has no effect checks nothing about
+    carrying it (stock Keras, a fresh stateful layer starts at zeros)."""
+    dt = case["dtype"]
+    weights = [from_T(case["weights"][k], dt) for k in ("kernel", "recurrent_kernel", "bias") if k in case["weights"]]
+    layer = build_with_weights(layer_from_config("GRU", case["config"]), case["inputs"]["shape"], weights)
+    call2 = case["steps"][1]
+    from_zeros = call_layer(layer, "GRU", from_T(call2["inputs"], dt), mask_from_T(call2["mask"]), None, False)
+    return tolerance_ratio(from_zeros, call2["outputs"])
+
+
+def tolerance_ratio(got, want):
+    """The worst elementwise |got - want| / (atol + rtol |want|) at the float32 tolerance."""
     worst = 0.0
-    for got, want in zip(case["outputs"], ref):
-        g = np.array(got["data"], dtype=np.float64)
-        w = np.asarray(want, dtype=np.float64).reshape(-1)
+    for g, w in zip(got, want):
+        g = np.asarray(g["data"] if isinstance(g, dict) else g, dtype=np.float64).reshape(-1)
+        w = np.asarray(w["data"] if isinstance(w, dict) else w, dtype=np.float64).reshape(-1)
         worst = max(worst, float(np.max(np.abs(g - w) / (FLOAT32_ATOL + FLOAT32_RTOL * np.abs(w)), initial=0.0)))
     return worst
 
 
 def generate_random(args):
-    """Draws until `--random N` configurations are kept (at most 12N draws); writes
-    random_<seed>_<i>.json and prints what was dropped and why."""
+    """Draws until `--random N` configurations are kept (at most 12N draws), the k-th kept one
+    of kind RANDOM_KINDS[k % 4] (GRU, stateful GRU, GRU, GRUCell); writes random_<seed>_<i>.json
+    and prints what was dropped and why."""
     import_keras("numpy")
     meta = {"keras_version": keras.__version__,
             "keras_commit": args.keras_commit or KERAS_COMMITS.get(keras.__version__, "unknown"),
@@ -1282,34 +1515,40 @@ def generate_random(args):
         for i in range(12 * args.random):
             if kept == args.random:
                 break
-            spec = random_spec(rng, f"random_{args.seed}_{i:03d}")
+            kind, draw = RANDOM_KINDS[kept % len(RANDOM_KINDS)]
+            spec = draw(rng, f"random_{args.seed}_{i:03d}")
             try:
                 case = generate_case(spec, {}, meta, helpers, lambda msg: dropped.append(msg))
             except Exception as exc:  # a draw Keras refuses, or NaN/Inf outputs
-                dropped.append(f"{spec.name}: {type(exc).__name__}: {str(exc).splitlines()[0][:160]}")
+                dropped.append(f"{spec.name} ({kind}): {type(exc).__name__}: {str(exc).splitlines()[0][:160]}")
                 continue
             if spec.dtype == "float32":
-                ratio = well_inside_tolerance(case, float64_of_case(case, helpers))
+                ratio = tolerance_ratio(checked_tensors(case), float64_of_case(case, helpers))
                 if not ratio <= RANDOM_KEEP_FRACTION:
-                    dropped.append(f"{spec.name}: float32 is {ratio:.2f}x the tolerance from float64")
+                    dropped.append(f"{spec.name} ({kind}): float32 is {ratio:.2f}x the tolerance from float64")
                     continue
-                case["float32_vs_float64_tolerance_ratio"] = ratio
             else:
                 # A float64 draw is only exact where the recurrence is well conditioned: the same
                 # draw in float32 arithmetic (stock Keras) must stay well inside the float32
                 # tolerance of true float64, else rounding is amplified (chaotic dynamics) and
                 # float64's own rounding would be too, past the float64 tolerance.
-                stock = case["outputs_numpy_backend_stock"]
-                ratio = well_inside_tolerance({"outputs": stock if isinstance(stock, list) else [stock]},
-                                              [o["data"] for o in case["outputs"]])
+                ratio = tolerance_ratio(stock_of_float64_case(case), checked_tensors(case))
                 if not ratio <= RANDOM_KEEP_FRACTION:
-                    dropped.append(f"{spec.name}: float64 draw is ill-conditioned (float32 arithmetic is {ratio:.2f}x the float32 tolerance from it)")
+                    dropped.append(f"{spec.name} ({kind}): float64 draw is ill-conditioned (float32 arithmetic is {ratio:.2f}x the float32 tolerance from it)")
                     continue
-                case["float32_vs_float64_tolerance_ratio"] = ratio
+            if kind == "stateful":
+                effect = carried_state_effect(case)
+                if not effect >= RANDOM_STATE_EFFECT:
+                    dropped.append(f"{spec.name} ({kind}): call 2 from zeros is within {effect:.2f}x the float32 tolerance "
+                                   "of call 2 from call 1's final state: the carried state has no effect")
+                    continue
+            case["float32_vs_float64_tolerance_ratio"] = ratio
             case["random_seed"] = args.seed
             dump_case(case, os.path.join(args.out, f"{spec.name}.json"))
             kept += 1
-            print(f"{spec.name} kept: {spec.dtype} {spec.kwargs}", flush=True)
+            print(f"{spec.name} kept: {kind} {spec.dtype} {'x'.join(map(str, spec.shape))} units={spec.units} {spec.kwargs}"
+                  + (f" plan={[p.op + ('+h0' if p.initial_state else '') for p in spec.stateful_plan]}" if spec.stateful_plan else "")
+                  + (f" prior_steps={spec.cell_prior_steps}" if spec.layer == "GRUCell" else ""), flush=True)
     finally:
         helpers["true_f64"].close()
     print(f"{kept} random configurations kept (seed {args.seed}) -> {args.out}; {len(dropped)} dropped:",

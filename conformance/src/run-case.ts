@@ -123,7 +123,9 @@ async function runStatefulSteps(layer: GRU, steps: StepJson[], backend: GruBacke
   let maxAbsDiff = 0;
   let ranOn: string | undefined;
   for (const [i, step] of steps.entries()) {
-    const where = `step ${i} (${step.op})`;
+    // A call's note says where its state comes from ("continues from call 1's final state"): a
+    // backend that loses the carried state fails at the call that names it.
+    const where = step.op === 'call' && step.note ? `step ${i} (${step.note})` : `step ${i} (${step.op})`;
     if (step.op === 'call') {
       const result = await layer.forward(step.inputs as TensorJson, {
         mask: step.mask ?? undefined,

@@ -1,87 +1,15 @@
-import {
-  GRU_BACKEND_SPEC_VERSION,
-  referenceBackend,
-  unregisterBackend,
-  type ForwardRequest,
-  type ForwardResult,
-  type GruBackend,
-  type GruGradients,
-  type GruSpec,
-  type PreparedGru,
-} from '@gru/core';
+import type { ForwardRequest, ForwardResult, GruBackend, GruGradients, GruSpec } from '@gru/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runConformance, type CaseResult, type ConformanceOptions } from '../src/index.js';
+import { planted, unregisterPlanted, type Bugs } from './planted-backend.js';
+
+afterEach(unregisterPlanted);
 
 /**
  * Issue 13: each bug class below was planted in a backend and passed the kit. Each planted-bug
  * backend is the reference backend with one bug; the kit must fail it with a message that points
  * at the bug (the path, the field, the element).
  */
-interface Bugs {
-  /** Changes what forward (async) returns. */
-  forward?: (r: ForwardResult, req: ForwardRequest, spec: GruSpec) => unknown;
-  /** Changes what forwardSync returns. */
-  forwardSync?: (r: ForwardResult, req: ForwardRequest, spec: GruSpec) => unknown;
-  ignoreSetWeights?: boolean;
-  /** Returns the same output array from every call. */
-  reuseOutput?: boolean;
-  /** Writes into the request's x after computing. */
-  writeInput?: boolean;
-  declineAll?: boolean;
-  /** Changes what backward returns. */
-  backward?: (g: GruGradients) => GruGradients;
-}
-
-let names: string[] = [];
-afterEach(() => {
-  for (const n of names) unregisterBackend(n);
-  names = [];
-});
-
-function planted(name: string, bugs: Bugs): GruBackend {
-  names.push(name);
-  const wrap = (inner: PreparedGru, spec: GruSpec): PreparedGru => {
-    let reused: ForwardResult | undefined;
-    const after = (r: ForwardResult, req: ForwardRequest, hook?: Bugs['forward']): ForwardResult => {
-      let out = r;
-      if (bugs.reuseOutput) {
-        if (!reused) reused = { output: r.output.slice(), lastState: r.lastState.slice() };
-        else if (reused.output.length === r.output.length) {
-          reused.output.set(r.output);
-          reused.lastState.set(r.lastState);
-        }
-        out = reused.output.length === r.output.length ? reused : r;
-      }
-      if (bugs.writeInput) req.x.fill(0);
-      return (hook ? hook(out, req, spec) : out) as ForwardResult;
-    };
-    return {
-      spec,
-      forward: async (req) => after(inner.forwardSync!(req), req, bugs.forward),
-      forwardSync: (req) => after(inner.forwardSync!(req), req, bugs.forwardSync),
-      backward: async (saved, r) => {
-        const g = inner.backwardSync!(saved, r);
-        return bugs.backward ? bugs.backward(g) : g;
-      },
-      setWeights: (w) => {
-        if (!bugs.ignoreSetWeights) inner.setWeights(w);
-      },
-      dispose: () => inner.dispose(),
-    };
-  };
-  return {
-    specVersion: GRU_BACKEND_SPEC_VERSION,
-    name,
-    priority: -1,
-    load: async () => {},
-    isLoaded: () => true,
-    supports: (spec, call) => (bugs.declineAll ? 'the planted backend declines every call' : referenceBackend.supports(spec, call)),
-    supportsBackward: () => true,
-    prepare: async (spec, weights) => wrap(referenceBackend.prepareSync!(spec, weights), spec),
-    prepareSync: (spec, weights) => wrap(referenceBackend.prepareSync!(spec, weights), spec),
-  };
-}
-
 const KERAS = ['defaults_seq_state', 'init_state_mask_right_pad'];
 const SMALL_SWEEP: ConformanceOptions['sweep'] = {
   shapes: [
@@ -169,6 +97,23 @@ describe('the kit catches each planted-bug class, pointing at it', () => {
     const ok = await run(planted('planted-backward-none', {}), { only, contractChecks: false, sweep: false });
     expect(ok.failed).toEqual([]);
     expect(ok.report.passed).toBe(4);
+  });
+
+  it('a backend that drops the state carried between stateful calls: the call that continues is named', async () => {
+    const only = ['stateful_seq', 'stateful_last_reset_before_mask', 'init_state_mask_right_pad', 'defaults_seq_state'];
+    const { report, failed } = await run(planted('planted-drop-state', { dropCarriedState: true }), { only, contractChecks: false, sweep: false });
+    // Explicit initial states and first calls are right: only the stateful sequences fail.
+    expect(report.passed).toBe(2);
+    expect(failed.map((r) => r.name)).toEqual(['stateful_last_reset_before_mask', 'stateful_seq']);
+    for (const r of failed) {
+      expect(r.detail, r.name).toMatch(
+        /^step 1 \(call 2 \(continues from call 1's final state\)\) outputs\[0\] at \[\d+(, \d+)+\] of shape \[[\d, ]+\]: .* out of tolerance/,
+      );
+      expect(r.detail, r.name).toMatch(/\(case: .*stateful=true.*\)$/);
+    }
+    const control = await run(planted('planted-drop-state-none', {}), { only, contractChecks: false, sweep: false });
+    expect(control.failed).toEqual([]);
+    expect(control.report.passed).toBe(4);
   });
 
   it('results of the wrong typed-array type, wrong length or a missing lastState: core names the field', async () => {

@@ -3,8 +3,10 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { referenceBackend } from '@gru/core';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { CaseJson } from '../src/format.js';
 import { runConformance, type ConformanceReport } from '../src/runner.js';
+import { planted, unregisterPlanted } from './planted-backend.js';
 
 const repoRoot = join(__dirname, '..', '..');
 const python = process.env.GRU_KERAS_PYTHON ?? join(repoRoot, '.venv-keras', 'bin', 'python');
@@ -16,10 +18,16 @@ const cli = join(__dirname, '..', 'bin', 'gru-conformance.mjs');
  * every run (GRU_RANDOM_SEED pins one to reproduce a failure; the seed is in every case name and
  * in the failure message). The generator keeps only draws whose float32 Keras result is well
  * inside the float32 tolerance of its float64 result; every backend that loads here must pass
- * them (or decline, with its reason). Small, so CI stays fast.
+ * them (or decline, with its reason). Small, so CI stays fast. Of every 4 kept draws one is a
+ * stateful GRU (consecutive calls carrying the state, resets and assignments between) and one a
+ * GRUCell called step by step (generate_cases.py's RANDOM_KINDS).
  */
 const seed = Number(process.env.GRU_RANDOM_SEED ?? Math.floor(Math.random() * 2 ** 31));
-const COUNT = 8;
+const COUNT = 12;
+const STATEFUL = COUNT / 4;
+const CELLS = COUNT / 4;
+
+afterEach(unregisterPlanted);
 
 describe(`random configurations from real Keras (seed ${seed}; rerun with GRU_RANDOM_SEED=${seed})`, () => {
   if (!available && process.env.CI !== 'true') {
@@ -28,6 +36,7 @@ describe(`random configurations from real Keras (seed ${seed}; rerun with GRU_RA
   }
   let out = '';
   let names: string[] = [];
+  let cases: CaseJson[] = [];
   beforeAll(() => {
     expect(available, `Keras python not found at ${python}; .ci/run installs it with scripts/keras-venv.sh`).toBe(true);
     out = mkdtempSync(join(tmpdir(), 'gru-random-'));
@@ -39,13 +48,51 @@ describe(`random configurations from real Keras (seed ${seed}; rerun with GRU_RA
     names = readdirSync(out)
       .filter((f) => f.startsWith('random_') && f.endsWith('.json'))
       .map((f) => f.replace(/\.json$/, ''));
+    cases = names.map((n) => JSON.parse(readFileSync(join(out, `${n}.json`), 'utf8')) as CaseJson);
   }, 600_000);
+
+  it(`draws ${STATEFUL} stateful sequences and ${CELLS} GRUCell steps among them`, () => {
+    const stateful = cases.filter((c) => c.steps);
+    expect(stateful).toHaveLength(STATEFUL);
+    for (const c of stateful) {
+      expect(c.config.stateful, c.name).toBe(true);
+      const ops = c.steps!.map((s) => s.op);
+      expect(ops.filter((op) => op === 'call').length, c.name).toBeGreaterThanOrEqual(3);
+      expect(ops, c.name).toContain('reset_states');
+      // The second call continues from the first one's final state.
+      expect(c.steps![1].note, c.name).toBe("call 2 (continues from call 1's final state)");
+    }
+    const cells = cases.filter((c) => c.layer === 'GRUCell');
+    expect(cells).toHaveLength(CELLS);
+    for (const c of cells) expect(c.initial_state?.[0].shape[1], c.name).toBe(c.config.units);
+  });
 
   it(`the reference backend passes all ${COUNT}`, async () => {
     expect(names).toHaveLength(COUNT);
     const report = await runConformance(referenceBackend, { casesDir: out, only: names, coreChecks: false });
     expect(report.results.filter((r) => r.status !== 'passed').map((r) => `${r.name}: ${r.detail}`)).toEqual([]);
     expect(report.results.filter((r) => r.kind === 'forward')).toHaveLength(COUNT);
+  });
+
+  it('a backend that drops the state carried between stateful calls fails the stateful draws, at the call that continues', async () => {
+    const stateful = cases.filter((c) => c.steps).map((c) => c.name);
+    const report = await runConformance(planted('planted-random-drop-state', { dropCarriedState: true }), {
+      casesDir: out,
+      only: names,
+      coreChecks: false,
+      expectations: {},
+    });
+    // Every draw that is not stateful passes. Every stateful one fails at call 2, the first that
+    // continues: the generator keeps only stateful draws whose call 2 depends on the carried state.
+    expect(report.results.filter((r) => r.status !== 'passed' && !stateful.includes(r.name)).map((r) => `${r.name}: ${r.detail}`)).toEqual([]);
+    const failed = report.results.filter((r) => r.status === 'failed');
+    expect(failed.map((r) => r.name).sort()).toEqual([...stateful].sort());
+    for (const r of failed) {
+      expect(r.detail, r.name).toMatch(
+        /^step 1 \(call 2 \(continues from call 1's final state\)\) outputs\[\d\] at \[[\d, ]+\] of shape \[[\d, ]+\]: .* out of tolerance/,
+      );
+      expect(r.detail, r.name).toMatch(/\(case: .*stateful=true.*\)$/);
+    }
   });
 
   // Every other backend through the CLI, from its own package (the kit does not depend on them).

@@ -1,0 +1,99 @@
+import {
+  GRU_BACKEND_SPEC_VERSION,
+  referenceBackend,
+  unregisterBackend,
+  type ForwardRequest,
+  type ForwardResult,
+  type GruBackend,
+  type GruGradients,
+  type GruSpec,
+  type PreparedGru,
+} from '@gru/core';
+
+/**
+ * Issue 13: a planted-bug backend is the reference backend with one bug, for the kit's tests to
+ * check that the kit fails it with a message that points at the bug.
+ */
+export interface Bugs {
+  /** Changes what forward (async) returns. */
+  forward?: (r: ForwardResult, req: ForwardRequest, spec: GruSpec) => unknown;
+  /** Changes what forwardSync returns. */
+  forwardSync?: (r: ForwardResult, req: ForwardRequest, spec: GruSpec) => unknown;
+  ignoreSetWeights?: boolean;
+  /** Returns the same output array from every call. */
+  reuseOutput?: boolean;
+  /** Writes into the request's x after computing. */
+  writeInput?: boolean;
+  declineAll?: boolean;
+  /** Changes what backward returns. */
+  backward?: (g: GruGradients) => GruGradients;
+  /**
+   * Drops the state a stateful layer carries from one call into the next: a call whose initial
+   * state is the final state the previous call moved to (from another state) starts from zeros
+   * instead. Explicit and assigned initial states are kept, and so is a state that a call left
+   * unchanged (fully masked rows hand it back), so only calls that continue a stateful sequence
+   * are wrong.
+   */
+  dropCarriedState?: boolean;
+}
+
+let names: string[] = [];
+
+/** Unregisters every planted backend made since the last call (for afterEach). */
+export function unregisterPlanted(): void {
+  for (const n of names) unregisterBackend(n);
+  names = [];
+}
+
+const sameValues = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && Array.prototype.every.call(a, (v: number, i: number) => v === b[i]);
+
+export function planted(name: string, bugs: Bugs): GruBackend {
+  names.push(name);
+  // The previous call's initial state (null: zeros) and final state.
+  let previous: { start: ArrayLike<number> | null; end: ArrayLike<number> } | undefined;
+  const before = (req: ForwardRequest): ForwardRequest => {
+    const carried = previous && req.initialState && sameValues(req.initialState, previous.end) && !(previous.start && sameValues(previous.start, previous.end));
+    return bugs.dropCarriedState && carried ? { ...req, initialState: undefined } : req;
+  };
+  const wrap = (inner: PreparedGru, spec: GruSpec): PreparedGru => {
+    let reused: ForwardResult | undefined;
+    const after = (r: ForwardResult, req: ForwardRequest, hook?: Bugs['forward']): ForwardResult => {
+      previous = { start: req.initialState ? req.initialState.slice() : null, end: r.lastState.slice() };
+      let out = r;
+      if (bugs.reuseOutput) {
+        if (!reused) reused = { output: r.output.slice(), lastState: r.lastState.slice() };
+        else if (reused.output.length === r.output.length) {
+          reused.output.set(r.output);
+          reused.lastState.set(r.lastState);
+        }
+        out = reused.output.length === r.output.length ? reused : r;
+      }
+      if (bugs.writeInput) req.x.fill(0);
+      return (hook ? hook(out, req, spec) : out) as ForwardResult;
+    };
+    return {
+      spec,
+      forward: async (req) => after(inner.forwardSync!(before(req)), req, bugs.forward),
+      forwardSync: (req) => after(inner.forwardSync!(before(req)), req, bugs.forwardSync),
+      backward: async (saved, r) => {
+        const g = inner.backwardSync!(saved, r);
+        return bugs.backward ? bugs.backward(g) : g;
+      },
+      setWeights: (w) => {
+        if (!bugs.ignoreSetWeights) inner.setWeights(w);
+      },
+      dispose: () => inner.dispose(),
+    };
+  };
+  return {
+    specVersion: GRU_BACKEND_SPEC_VERSION,
+    name,
+    priority: -1,
+    load: async () => {},
+    isLoaded: () => true,
+    supports: (spec, call) => (bugs.declineAll ? 'the planted backend declines every call' : referenceBackend.supports(spec, call)),
+    supportsBackward: () => true,
+    prepare: async (spec, weights) => wrap(referenceBackend.prepareSync!(spec, weights), spec),
+    prepareSync: (spec, weights) => wrap(referenceBackend.prepareSync!(spec, weights), spec),
+  };
+}
