@@ -328,10 +328,25 @@ export function activateRow(id: i32, p: usize, n: i32, real: i32): void {
     return;
   }
   const end = p + (<usize>n << 2);
+  // Two vectors an iteration: their long dependency chains (exp, a division) interleave; rows
+  // are whole panels (8 floats), only activateArray's may end in a single vector.
+  const end8 = p + (<usize>(n & ~7) << 2);
   if (id == ACT_SIGMOID) {
-    for (; p < end; p += 16) v128.store(p, sigmoidv(v128.load(p)));
+    for (; p < end8; p += 32) {
+      const a = sigmoidv(v128.load(p));
+      const b = sigmoidv(v128.load(p, 16));
+      v128.store(p, a);
+      v128.store(p, b, 16);
+    }
+    if (p < end) v128.store(p, sigmoidv(v128.load(p)));
   } else if (id == ACT_TANH) {
-    for (; p < end; p += 16) v128.store(p, tanhv(v128.load(p)));
+    for (; p < end8; p += 32) {
+      const a = tanhv(v128.load(p));
+      const b = tanhv(v128.load(p, 16));
+      v128.store(p, a);
+      v128.store(p, b, 16);
+    }
+    if (p < end) v128.store(p, tanhv(v128.load(p)));
   } else if (id != ACT_LINEAR) {
     for (; p < end; p += 16) v128.store(p, activate(id, v128.load(p)));
   }
