@@ -72,6 +72,28 @@ describe('bound forward calls', () => {
     }
   });
 
+  it('a bound call keeps working after wasm memory grows (which detaches its views) between runs', () => {
+    const { spec, weights, request } = makeCase({ B: 2, T: 3, D: 5, H: 9, initialState: true }, 11);
+    const prepared = backend.prepareSync(spec, weights);
+    const want = prepared.forwardSync(request);
+    const output = new Float32Array(want.output.length);
+    const lastState = new Float32Array(want.lastState.length);
+    const call = prepared.bindForward({ ...request, output, lastState });
+    call.run();
+    const heap = (prepared as unknown as { kernel: { heap: { alloc(n: number, what: string): number; release(p: number): void; reserved: number } } }).kernel.heap;
+    const before = heap.reserved;
+    const big = heap.alloc(before + (64 << 20), 'a block that makes the memory grow');
+    expect(heap.reserved).toBeGreaterThan(before);
+    output.fill(NaN);
+    lastState.fill(NaN);
+    call.run();
+    expect(same(output, want.output)).toBe(true);
+    expect(same(lastState, want.lastState)).toBe(true);
+    heap.release(big);
+    call.dispose();
+    prepared.dispose();
+  });
+
   it('refuses what it cannot run, and a run fails cleanly after a detach, dispose or the layer going away', () => {
     const { spec, weights, request } = makeCase({ B: 2, T: 1, D: 3, H: 5, initialState: true }, 1);
     const prepared = backend.prepareSync(spec, weights);
