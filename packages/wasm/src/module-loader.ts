@@ -135,7 +135,9 @@ function useRelaxed(option: unknown): boolean {
   if (option === undefined) return relaxedSimdAvailable();
   if (typeof option !== 'boolean') throw new TypeError(`relaxedSimd must be true, false or left out; received ${String(option)}.`);
   if (option && !relaxedSimdAvailable()) {
-    throw new Error('relaxedSimd: true, but this engine has no WebAssembly relaxed SIMD (Chrome/Edge 114+, Node 22+, Node 20 with --experimental-wasm-relaxed-simd)');
+    throw new Error(
+      'relaxedSimd: true, but this engine has no WebAssembly relaxed SIMD (Chrome/Edge 114+, Node 22+, Node 20 with --experimental-wasm-relaxed-simd)',
+    );
   }
   return option;
 }

@@ -2,6 +2,7 @@ import { GRU } from '@gru/core';
 import { GCProfiler } from 'node:v8';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { backend } from '../src/index.js';
+import type { WasmKernel } from '../src/kernel.js';
 import { makeCase, rng } from './helpers.js';
 
 // The streaming path on wasm: a forward call bound once (bindForward) and run step after step,
@@ -80,7 +81,7 @@ describe('bound forward calls', () => {
     const lastState = new Float32Array(want.lastState.length);
     const call = prepared.bindForward({ ...request, output, lastState });
     call.run();
-    const heap = (prepared as unknown as { kernel: { heap: { alloc(n: number, what: string): number; release(p: number): void; reserved: number } } }).kernel.heap;
+    const heap = (prepared as unknown as { kernel: WasmKernel }).kernel.heap;
     const before = heap.reserved;
     const big = heap.alloc(before + (64 << 20), 'a block that makes the memory grow');
     expect(heap.reserved).toBeGreaterThan(before);
