@@ -1,6 +1,7 @@
 import { activateRow } from './activations';
 import { gemm, PANEL_COLS } from './gemm';
 import { FLAG_KEEP, keepAct, keepAux, keepPre } from './keep';
+import { copyRow, zeroRow } from './rows';
 import { barrier } from './sync';
 
 // One whole GRU layer call: the input projection for a chunk of timesteps as one GEMM, then the
@@ -146,10 +147,10 @@ export function gruForwardPart(
   // Initial state, padded with zeros.
   for (let b = 0; b < B; b++) {
     const o = <usize>b * hpB + colB;
-    memory.fill(hPrev + o, 0, shareB);
-    memory.fill(hNext + o, 0, shareB);
-    memory.fill(rh + o, 0, shareB);
-    if (flags & FLAG_INITIAL_STATE) memory.copy(hPrev + o, h0 + <usize>b * hB + colB, realB);
+    zeroRow(hPrev + o, shareB);
+    zeroRow(hNext + o, shareB);
+    zeroRow(rh + o, shareB);
+    if (flags & FLAG_INITIAL_STATE) copyRow(hPrev + o, h0 + <usize>b * hB + colB, realB);
   }
   barrier(sync, workers);
 
@@ -186,7 +187,7 @@ export function gruForwardPart(
       const gt = proj + <usize>(t - t0) * rowB;
 
       if (keep) {
-        for (let b = 0; b < B; b++) memory.copy(kStates + (<usize>k * <usize>B + <usize>b) * hpB + colB, hPrev + <usize>b * hpB + colB, shareB);
+        for (let b = 0; b < B; b++) copyRow(kStates + (<usize>k * <usize>B + <usize>b) * hpB + colB, hPrev + <usize>b * hpB + colB, shareB);
       }
       let inZ = hPrev, inR = hPrev, inH = hPrev;
       if (recDropout) {
@@ -213,20 +214,20 @@ export function gruForwardPart(
         const row = gt + <usize>b * chunkRowsB;
         const kRow = (<usize>k * <usize>B + <usize>b) * rowB;
         if (keep) {
-          memory.copy(kPre + kRow + colB, row + colB, shareB);
-          memory.copy(kPre + kRow + hpB + colB, row + hpB + colB, shareB);
+          copyRow(kPre + kRow + colB, row + colB, shareB);
+          copyRow(kPre + kRow + hpB + colB, row + hpB + colB, shareB);
         }
         activateRow(actG, row + colB, np * PANEL_COLS, <i32>(realB >> 2));
         activateRow(actG, row + hpB + colB, np * PANEL_COLS, <i32>(realB >> 2));
         if (keep) {
-          memory.copy(kAct + kRow + colB, row + colB, shareB);
-          memory.copy(kAct + kRow + hpB + colB, row + hpB + colB, shareB);
+          copyRow(kAct + kRow + colB, row + colB, shareB);
+          copyRow(kAct + kRow + hpB + colB, row + hpB + colB, shareB);
         }
         if (!resetAfter) {
           // The candidate's recurrent input is r * h (h with the h-gate dropout mask).
           const hRow = inH + <usize>b * hpB, rRow = row + hpB, dst = rh + <usize>b * hpB;
           for (let o = colB; o < colB + shareB; o += 16) v128.store(dst + o, f32x4.mul(v128.load(rRow + o), v128.load(hRow + o)));
-          if (keep) memory.copy(kAux + (<usize>k * <usize>B + <usize>b) * hpB + colB, dst + colB, shareB);
+          if (keep) copyRow(kAux + (<usize>k * <usize>B + <usize>b) * hpB + colB, dst + colB, shareB);
         }
       }
       // resetAfter false: the candidate pre-activation gets (r * h) x U_h, in place; it needs
@@ -241,7 +242,7 @@ export function gruForwardPart(
       for (let b = 0; b < B; b++) {
         const prev = hPrev + <usize>b * hpB, next = hNext + <usize>b * hpB;
         if (hasMask && load<u8>(mask + <usize>b * T + t) == 0) {
-          memory.copy(next + colB, prev + colB, shareB);
+          copyRow(next + colB, prev + colB, shareB);
           continue;
         }
         const zRow = gt + <usize>b * chunkRowsB, rRow = zRow + hpB, cand = zRow + (hpB << 1);
@@ -251,11 +252,11 @@ export function gruForwardPart(
           for (let o = colB; o < colB + shareB; o += 16) {
             v128.store(cand + o, f32x4.add(v128.load(cand + o), f32x4.mul(v128.load(rRow + o), v128.load(gH + o))));
           }
-          if (keep) memory.copy(kAux + (<usize>k * <usize>B + <usize>b) * hpB + colB, gH + colB, shareB);
+          if (keep) copyRow(kAux + (<usize>k * <usize>B + <usize>b) * hpB + colB, gH + colB, shareB);
         }
-        if (keep) memory.copy(kPre + kRow + colB, cand + colB, shareB);
+        if (keep) copyRow(kPre + kRow + colB, cand + colB, shareB);
         activateRow(actF, cand + colB, np * PANEL_COLS, <i32>(realB >> 2));
-        if (keep) memory.copy(kAct + kRow + colB, cand + colB, shareB);
+        if (keep) copyRow(kAct + kRow + colB, cand + colB, shareB);
         for (let o = colB; o < colB + shareB; o += 16) {
           const z = v128.load(zRow + o);
           v128.store(next + o, f32x4.add(f32x4.mul(z, v128.load(prev + o)), f32x4.mul(f32x4.sub(one, z), v128.load(cand + o))));
@@ -263,7 +264,7 @@ export function gruForwardPart(
       }
 
       if (sequences) {
-        for (let b = 0; b < B; b++) memory.copy(out + (<usize>b * <usize>T + <usize>k) * hB + colB, hNext + <usize>b * hpB + colB, realB);
+        for (let b = 0; b < B; b++) copyRow(out + (<usize>b * <usize>T + <usize>k) * hB + colB, hNext + <usize>b * hpB + colB, realB);
       }
       const tmp = hPrev;
       hPrev = hNext;
@@ -272,5 +273,5 @@ export function gruForwardPart(
       barrier(sync, workers);
     }
   }
-  for (let b = 0; b < B; b++) memory.copy(last + <usize>b * hB + colB, hPrev + <usize>b * hpB + colB, realB);
+  for (let b = 0; b < B; b++) copyRow(last + <usize>b * hB + colB, hPrev + <usize>b * hpB + colB, realB);
 }

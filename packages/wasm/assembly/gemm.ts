@@ -9,6 +9,17 @@
 
 export const PANEL_COLS: i32 = 8;
 
+/**
+ * c + x * w. With relaxed SIMD (gru-relaxed.wasm) one relaxed_madd, which the engine may fuse
+ * (one rounding, x86 FMA3 / Arm FMLA) or not; either way the same on every call of one engine on
+ * one machine, and each output element is still one chain in k order, so thread counts and tile
+ * shapes give bitwise the same results within a build.
+ */
+@inline function madd(c: v128, x: v128, w: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(x, w, c);
+  return f32x4.add(c, f32x4.mul(x, w));
+}
+
 @inline function panelBytes(K: i32): usize {
   return <usize>K << 5;
 }
@@ -34,17 +45,17 @@ function tile4x8(a: usize, lda: usize, w: usize, K: i32, c: usize, ldc: usize, b
     const w1 = v128.load(w, 16);
     w += 32;
     let x = v128.load32_splat(a);
-    c00 = f32x4.add(c00, f32x4.mul(x, w0));
-    c01 = f32x4.add(c01, f32x4.mul(x, w1));
+    c00 = madd(c00, x, w0);
+    c01 = madd(c01, x, w1);
     x = v128.load32_splat(a + a1);
-    c10 = f32x4.add(c10, f32x4.mul(x, w0));
-    c11 = f32x4.add(c11, f32x4.mul(x, w1));
+    c10 = madd(c10, x, w0);
+    c11 = madd(c11, x, w1);
     x = v128.load32_splat(a + a2);
-    c20 = f32x4.add(c20, f32x4.mul(x, w0));
-    c21 = f32x4.add(c21, f32x4.mul(x, w1));
+    c20 = madd(c20, x, w0);
+    c21 = madd(c21, x, w1);
     x = v128.load32_splat(a + a3);
-    c30 = f32x4.add(c30, f32x4.mul(x, w0));
-    c31 = f32x4.add(c31, f32x4.mul(x, w1));
+    c30 = madd(c30, x, w0);
+    c31 = madd(c31, x, w1);
   }
   v128.store(c, c00);
   v128.store(c, c01, 16);
@@ -75,14 +86,14 @@ function row1x32(a: usize, w: usize, K: i32, groups: i32, c: usize, bias: usize)
     let x0 = a;
     if (K & 1) {
       const x = v128.load32_splat(x0);
-      c0 = f32x4.add(c0, f32x4.mul(x, v128.load(w0)));
-      c1 = f32x4.add(c1, f32x4.mul(x, v128.load(w0, 16)));
-      c2 = f32x4.add(c2, f32x4.mul(x, v128.load(w1)));
-      c3 = f32x4.add(c3, f32x4.mul(x, v128.load(w1, 16)));
-      c4 = f32x4.add(c4, f32x4.mul(x, v128.load(w2)));
-      c5 = f32x4.add(c5, f32x4.mul(x, v128.load(w2, 16)));
-      c6 = f32x4.add(c6, f32x4.mul(x, v128.load(w3)));
-      c7 = f32x4.add(c7, f32x4.mul(x, v128.load(w3, 16)));
+      c0 = madd(c0, x, v128.load(w0));
+      c1 = madd(c1, x, v128.load(w0, 16));
+      c2 = madd(c2, x, v128.load(w1));
+      c3 = madd(c3, x, v128.load(w1, 16));
+      c4 = madd(c4, x, v128.load(w2));
+      c5 = madd(c5, x, v128.load(w2, 16));
+      c6 = madd(c6, x, v128.load(w3));
+      c7 = madd(c7, x, v128.load(w3, 16));
       x0 += 4;
       w0 += 32;
       w1 += 32;
@@ -91,23 +102,23 @@ function row1x32(a: usize, w: usize, K: i32, groups: i32, c: usize, bias: usize)
     }
     for (; x0 < end; x0 += 8) {
       let x = v128.load32_splat(x0);
-      c0 = f32x4.add(c0, f32x4.mul(x, v128.load(w0)));
-      c1 = f32x4.add(c1, f32x4.mul(x, v128.load(w0, 16)));
-      c2 = f32x4.add(c2, f32x4.mul(x, v128.load(w1)));
-      c3 = f32x4.add(c3, f32x4.mul(x, v128.load(w1, 16)));
-      c4 = f32x4.add(c4, f32x4.mul(x, v128.load(w2)));
-      c5 = f32x4.add(c5, f32x4.mul(x, v128.load(w2, 16)));
-      c6 = f32x4.add(c6, f32x4.mul(x, v128.load(w3)));
-      c7 = f32x4.add(c7, f32x4.mul(x, v128.load(w3, 16)));
+      c0 = madd(c0, x, v128.load(w0));
+      c1 = madd(c1, x, v128.load(w0, 16));
+      c2 = madd(c2, x, v128.load(w1));
+      c3 = madd(c3, x, v128.load(w1, 16));
+      c4 = madd(c4, x, v128.load(w2));
+      c5 = madd(c5, x, v128.load(w2, 16));
+      c6 = madd(c6, x, v128.load(w3));
+      c7 = madd(c7, x, v128.load(w3, 16));
       x = v128.load32_splat(x0, 4);
-      c0 = f32x4.add(c0, f32x4.mul(x, v128.load(w0, 32)));
-      c1 = f32x4.add(c1, f32x4.mul(x, v128.load(w0, 48)));
-      c2 = f32x4.add(c2, f32x4.mul(x, v128.load(w1, 32)));
-      c3 = f32x4.add(c3, f32x4.mul(x, v128.load(w1, 48)));
-      c4 = f32x4.add(c4, f32x4.mul(x, v128.load(w2, 32)));
-      c5 = f32x4.add(c5, f32x4.mul(x, v128.load(w2, 48)));
-      c6 = f32x4.add(c6, f32x4.mul(x, v128.load(w3, 32)));
-      c7 = f32x4.add(c7, f32x4.mul(x, v128.load(w3, 48)));
+      c0 = madd(c0, x, v128.load(w0, 32));
+      c1 = madd(c1, x, v128.load(w0, 48));
+      c2 = madd(c2, x, v128.load(w1, 32));
+      c3 = madd(c3, x, v128.load(w1, 48));
+      c4 = madd(c4, x, v128.load(w2, 32));
+      c5 = madd(c5, x, v128.load(w2, 48));
+      c6 = madd(c6, x, v128.load(w3, 32));
+      c7 = madd(c7, x, v128.load(w3, 48));
       w0 += 64;
       w1 += 64;
       w2 += 64;
@@ -135,8 +146,8 @@ function tile1x8(a: usize, w: usize, K: i32, c: usize, bias: usize): void {
   const end = a + (<usize>K << 2);
   for (; a < end; a += 4) {
     const x = v128.load32_splat(a);
-    c0 = f32x4.add(c0, f32x4.mul(x, v128.load(w)));
-    c1 = f32x4.add(c1, f32x4.mul(x, v128.load(w, 16)));
+    c0 = madd(c0, x, v128.load(w));
+    c1 = madd(c1, x, v128.load(w, 16));
     w += 32;
   }
   v128.store(c, c0);

@@ -6,6 +6,9 @@ export { activationGradArray, GRAD_ACT_COUNT } from './activation-grads';
 export { backwardScratchBytes, gruBackward, gruBackwardPart, packTransposed } from './backward';
 export { keepBytes } from './keep';
 
+/** 1 in the relaxed-SIMD builds (GEMM multiply-adds may fuse), 0 in the plain SIMD128 ones. */
+export const RELAXED_SIMD: i32 = ASC_FEATURE_RELAXED_SIMD ? 1 : 0;
+
 /** First byte after the module's static data: JavaScript's heap starts here. */
 export function heapBase(): usize {
   return __heap_base;

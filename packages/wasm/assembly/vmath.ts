@@ -14,6 +14,37 @@
   return f32x4.pmin(f32x4.pmax(x, splat(lo)), splat(hi));
 }
 
+// The kernels' constants, each splatted into 16 bytes of static data. TurboFan rebuilds a
+// v128.const from an immediate inside every loop iteration it cannot keep it in a register for
+// (three instructions: mov, movq, punpcklqdq), and tanh and sigmoid hold more constants than
+// x64 has vector registers; a load from the table is one instruction. Same values, same results.
+const LOG2E = memory.data<f32>([1.44269504088896341, 1.44269504088896341, 1.44269504088896341, 1.44269504088896341], 16);
+const ROUNDER = memory.data<f32>([12582912.0, 12582912.0, 12582912.0, 12582912.0], 16);
+const LN2_HI = memory.data<f32>([0.693359375, 0.693359375, 0.693359375, 0.693359375], 16);
+const LN2_LO = memory.data<f32>([-2.12194440e-4, -2.12194440e-4, -2.12194440e-4, -2.12194440e-4], 16);
+const E0 = memory.data<f32>([1.9875691500e-4, 1.9875691500e-4, 1.9875691500e-4, 1.9875691500e-4], 16);
+const E1 = memory.data<f32>([1.3981999507e-3, 1.3981999507e-3, 1.3981999507e-3, 1.3981999507e-3], 16);
+const E2 = memory.data<f32>([8.3334519073e-3, 8.3334519073e-3, 8.3334519073e-3, 8.3334519073e-3], 16);
+const E3 = memory.data<f32>([4.1665795894e-2, 4.1665795894e-2, 4.1665795894e-2, 4.1665795894e-2], 16);
+const E4 = memory.data<f32>([1.6666665459e-1, 1.6666665459e-1, 1.6666665459e-1, 1.6666665459e-1], 16);
+const E5 = memory.data<f32>([5.0000001201e-1, 5.0000001201e-1, 5.0000001201e-1, 5.0000001201e-1], 16);
+const ONE = memory.data<f32>([1.0, 1.0, 1.0, 1.0], 16);
+const TWO = memory.data<f32>([2.0, 2.0, 2.0, 2.0], 16);
+const BIAS = memory.data<i32>([127, 127, 127, 127], 16);
+const SIGN = memory.data<i32>([<i32>0x80000000, <i32>0x80000000, <i32>0x80000000, <i32>0x80000000], 16);
+const T0 = memory.data<f32>([-0.006188629195094109, -0.006188629195094109, -0.006188629195094109, -0.006188629195094109], 16);
+const T1 = memory.data<f32>([0.021014269441366196, 0.021014269441366196, 0.021014269441366196, 0.021014269441366196], 16);
+const T2 = memory.data<f32>([-0.053839243948459625, -0.053839243948459625, -0.053839243948459625, -0.053839243948459625], 16);
+const T3 = memory.data<f32>([0.13332471251487732, 0.13332471251487732, 0.13332471251487732, 0.13332471251487732], 16);
+const T4 = memory.data<f32>([-0.3333331346511841, -0.3333331346511841, -0.3333331346511841, -0.3333331346511841], 16);
+const TANH_SMALL = memory.data<f32>([0.5625, 0.5625, 0.5625, 0.5625], 16);
+const TANH_BOUND = memory.data<f32>([9.5, 9.5, 9.5, 9.5], 16);
+const EXP_MIN = memory.data<f32>([-104.0, -104.0, -104.0, -104.0], 16);
+
+@inline function k(at: usize): v128 {
+  return v128.load(at);
+}
+
 /**
  * e^x within about 1 ulp for every float, subnormal results included (as float32 math gives):
  * +inf above 88.72, 0 below -103.97, NaN stays NaN.
@@ -32,21 +63,21 @@ export function expv(x: v128): v128 {
 @inline function expReduced(x: v128, split: bool): v128 {
   // x = n*ln2 + r with |r| <= ln2/2; ln2 split in two so n*ln2 is exact. Adding 1.5 * 2^23
   // rounds to an integer, whose bits give n as an i32 (V8's trunc_sat takes several instructions).
-  const magic = splat(12582912.0);
-  const t = f32x4.add(f32x4.mul(x, splat(1.44269504088896341)), magic);
+  const magic = k(ROUNDER);
+  const t = f32x4.add(f32x4.mul(x, k(LOG2E)), magic);
   const n = f32x4.sub(t, magic);
-  let r = f32x4.sub(x, f32x4.mul(n, splat(0.693359375)));
-  r = f32x4.sub(r, f32x4.mul(n, splat(-2.12194440e-4)));
+  let r = f32x4.sub(x, f32x4.mul(n, k(LN2_HI)));
+  r = f32x4.sub(r, f32x4.mul(n, k(LN2_LO)));
   const z = f32x4.mul(r, r);
-  let y = splat(1.9875691500e-4);
-  y = f32x4.add(f32x4.mul(y, r), splat(1.3981999507e-3));
-  y = f32x4.add(f32x4.mul(y, r), splat(8.3334519073e-3));
-  y = f32x4.add(f32x4.mul(y, r), splat(4.1665795894e-2));
-  y = f32x4.add(f32x4.mul(y, r), splat(1.6666665459e-1));
-  y = f32x4.add(f32x4.mul(y, r), splat(5.0000001201e-1));
-  y = f32x4.add(f32x4.add(f32x4.mul(y, z), r), splat(1.0));
+  let y = k(E0);
+  y = f32x4.add(f32x4.mul(y, r), k(E1));
+  y = f32x4.add(f32x4.mul(y, r), k(E2));
+  y = f32x4.add(f32x4.mul(y, r), k(E3));
+  y = f32x4.add(f32x4.mul(y, r), k(E4));
+  y = f32x4.add(f32x4.mul(y, r), k(E5));
+  y = f32x4.add(f32x4.add(f32x4.mul(y, z), r), k(ONE));
   const ni = i32x4.sub(t, magic);
-  const bias = i32x4.splat(127);
+  const bias = k(BIAS);
   if (!split) return f32x4.mul(y, i32x4.shl(i32x4.add(ni, bias), 23));
   // n is in [-150, 128]: each half is a normal power of two.
   const n1 = i32x4.shr_s(ni, 1);
@@ -62,18 +93,18 @@ export function expv(x: v128): v128 {
 @inline export function tanhv(x: v128): v128 {
   const a = f32x4.abs(x);
   const s = f32x4.mul(x, x);
-  let p = splat(-0.006188629195094109);
-  p = f32x4.add(f32x4.mul(p, s), splat(0.021014269441366196));
-  p = f32x4.add(f32x4.mul(p, s), splat(-0.053839243948459625));
-  p = f32x4.add(f32x4.mul(p, s), splat(0.13332471251487732));
-  p = f32x4.add(f32x4.mul(p, s), splat(-0.3333331346511841));
+  let p = k(T0);
+  p = f32x4.add(f32x4.mul(p, s), k(T1));
+  p = f32x4.add(f32x4.mul(p, s), k(T2));
+  p = f32x4.add(f32x4.mul(p, s), k(T3));
+  p = f32x4.add(f32x4.mul(p, s), k(T4));
   const small = f32x4.add(f32x4.mul(f32x4.mul(x, s), p), x);
   // tanh rounds to 1 from 9.01 on; bounding |x| there keeps e^2|x| in range without a clamp.
-  const a9 = f32x4.pmin(a, splat(9.5));
-  const big = f32x4.sub(splat(1.0), f32x4.div(splat(2.0), f32x4.add(expReduced(f32x4.add(a9, a9), false), splat(1.0))));
+  const a9 = f32x4.pmin(a, k(TANH_BOUND));
+  const big = f32x4.sub(k(ONE), f32x4.div(k(TWO), f32x4.add(expReduced(f32x4.add(a9, a9), false), k(ONE))));
   // The sign bit set on both keeps tanh(-0) = -0; NaN: a < 0.5625 is false, and big is NaN.
-  const sign = v128.and(x, i32x4.splat(<i32>0x80000000));
-  return v128.or(v128.bitselect(small, big, f32x4.lt(a, splat(0.5625))), sign);
+  const sign = v128.and(x, k(SIGN));
+  return v128.or(v128.bitselect(small, big, f32x4.lt(a, k(TANH_SMALL))), sign);
 }
 
 /**
@@ -82,7 +113,7 @@ export function expv(x: v128): v128 {
  * which is exactly 1 where sigmoid rounds to 1 and exactly 0 below -103.97.
  */
 @inline export function sigmoidv(x: v128): v128 {
-  const e = expReduced(f32x4.pmax(f32x4.neg(f32x4.abs(x)), splat(-104.0)), true); // a NaN passes pmax
-  const q = f32x4.div(e, f32x4.add(splat(1.0), e));
-  return v128.bitselect(q, f32x4.sub(splat(1.0), q), f32x4.lt(x, splat(0.0)));
+  const e = expReduced(f32x4.pmax(f32x4.neg(f32x4.abs(x)), k(EXP_MIN)), true); // a NaN passes pmax
+  const q = f32x4.div(e, f32x4.add(k(ONE), e));
+  return v128.bitselect(q, f32x4.sub(k(ONE), q), f32x4.lt(x, splat(0.0)));
 }

@@ -4,6 +4,8 @@
 // - dist/gru.wasm: its own memory, one thread.
 // - dist/gru-threads.wasm: the same kernels with atomics, on an imported shared memory (up to
 //   4 GiB), so that worker threads can run one call together (src/thread-pool.ts).
+// - dist/gru-relaxed.wasm, dist/gru-threads-relaxed.wasm: both again with relaxed SIMD (the GEMM
+//   multiply-adds as f32x4.relaxed_madd), loaded where the engine validates them.
 import asc from 'assemblyscript/asc';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -24,9 +26,12 @@ const common = [
   '--disableWarning',
   '112',
 ];
+const shared = ['--importMemory', '--sharedMemory', '--initialMemory', '1', '--maximumMemory', '65536'];
 const builds = {
   'gru.wasm': ['--enable', 'simd'],
-  'gru-threads.wasm': ['--enable', 'simd,threads', '--importMemory', '--sharedMemory', '--initialMemory', '1', '--maximumMemory', '65536'],
+  'gru-threads.wasm': ['--enable', 'simd,threads', ...shared],
+  'gru-relaxed.wasm': ['--enable', 'simd,relaxed-simd'],
+  'gru-threads-relaxed.wasm': ['--enable', 'simd,threads,relaxed-simd', ...shared],
 };
 for (const [file, flags] of Object.entries(builds)) {
   const { error, stderr } = await asc.main([...common, '--outFile', join(root, 'dist', file), ...flags]);

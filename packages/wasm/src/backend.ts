@@ -95,6 +95,11 @@ export interface WasmBackend extends GruBackend {
   memoryReserved(): number;
   /** Worker threads running calls (0 before load() and without the threads option). */
   threadCount(): number;
+  /**
+   * The loaded build's instruction set: 'relaxed-simd128' (GEMM multiply-adds as relaxed_madd,
+   * fused where the CPU has FMA) or 'simd128'; undefined before load().
+   */
+  readonly isa: 'simd128' | 'relaxed-simd128' | undefined;
   dispose(): void;
 }
 
@@ -150,6 +155,9 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
     throw new TypeError(`createWasmBackend: projectionBudgetBytes must be a positive number; received ${String(options.projectionBudgetBytes)}.`);
   }
   const threadsOption = options.threads === undefined ? 1 : checkThreads(options.threads);
+  if (options.relaxedSimd !== undefined && typeof options.relaxedSimd !== 'boolean') {
+    throw new TypeError(`createWasmBackend: relaxedSimd must be true, false or left out; received ${String(options.relaxedSimd)}.`);
+  }
   const keptCalls = checkKeptCalls(options.keepForBackwardCalls);
   const split = threading(
     checkNonNegative(options.syncBelowMacs, 'syncBelowMacs', 2_000_000),
@@ -215,6 +223,9 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
     memoryInUse: () => (kernel ? kernel.heap.inUse - (kernel.pool ? CONTROL_BYTES : 0) : 0),
     memoryReserved: () => kernel?.heap.reserved ?? 0,
     threadCount: () => kernel?.pool?.size ?? 0,
+    get isa() {
+      return kernel?.isa;
+    },
     dispose() {
       if (kernel) disposeKernel(kernel);
       kernel = undefined;

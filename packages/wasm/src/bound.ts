@@ -62,7 +62,7 @@ export class WasmBoundForward implements BoundForward {
   private readonly inputs: Slot[] = [];
   private readonly outputs: Slot[] = [];
   private readonly args: ForwardArgs;
-  private memory: ArrayBuffer | SharedArrayBuffer | undefined;
+  private viewsMade = false;
   private disposed = false;
 
   constructor(
@@ -95,9 +95,13 @@ export class WasmBoundForward implements BoundForward {
     if (this.disposed) throw fail('this bound call was disposed.');
     this.usable();
     const k = this.kernel;
-    // memory.grow() detaches the views: make them again (rare; never in a steady stream).
-    if (k.exports.memory.buffer !== this.memory) this.views();
     const inputs = this.inputs;
+    // memory.grow() detaches a non-shared memory's buffer, and with it every view, whose length
+    // then reads 0: make them again (rare; never in a steady stream). All were made from one
+    // buffer, so x's view (x is never empty but with batch 0) stands for all. A shared memory
+    // never detaches, and views made before it grew stay valid. Memory's buffer getter costs
+    // ~20 ns a call; this check nothing.
+    if (!this.viewsMade || inputs[0].view.length !== inputs[0].length) this.views();
     const outputs = this.outputs;
     for (let i = 0; i < inputs.length; i++) {
       const s = inputs[i];
@@ -149,7 +153,7 @@ export class WasmBoundForward implements BoundForward {
   private views(): void {
     const k = this.kernel;
     for (const s of [...this.inputs, ...this.outputs]) s.view = s.array instanceof Uint8Array ? k.u8(s.ptr, s.length) : k.f32(s.ptr, s.length);
-    this.memory = k.exports.memory.buffer;
+    this.viewsMade = true;
   }
 
   private resized(s: Slot): never {

@@ -10,7 +10,7 @@ import { createWasmBackend } from './backend.js';
 export { createWasmBackend, wasmSupports, type WasmBackend, type WasmBackendOptions } from './backend.js';
 export { WasmPreparedGru } from './prepared.js';
 export { WASM_ACTIVATIONS } from './activation-codes.js';
-export { defaultWasmUrl, type WasmSource } from './module-loader.js';
+export { defaultWasmUrl, relaxedSimdAvailable, type WasmSource } from './module-loader.js';
 
 /** The default wasm backend, registered on import. */
 export const backend = createWasmBackend();

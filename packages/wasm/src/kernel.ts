@@ -32,6 +32,8 @@ export interface GruWasmExports {
   scratchBytes(B: number, D: number, Hp: number, flags: number, chunk: number, workers: number): number;
   activateArray(id: number, src: number, dst: number, n: number): void;
   ACT_COUNT: WebAssembly.Global;
+  /** 1 in the relaxed-SIMD builds; absent from files built before them. */
+  RELAXED_SIMD?: WebAssembly.Global;
   /** Backpropagation through a kept forward call (assembly/backward.ts). */
   gruBackward(...args: BackwardArgs): void;
   backwardScratchBytes(B: number, D: number, Hp: number, flags: number, workers: number): number;
@@ -97,12 +99,15 @@ export class WasmKernel {
   disposed = false;
   /** Worker threads on the same shared memory (gru-threads.wasm), set by the backend's load(). */
   pool: ThreadPool | undefined;
+  /** The instruction set of the build: its GEMM multiply-adds fused (relaxed SIMD) or not. */
+  readonly isa: 'simd128' | 'relaxed-simd128';
 
   constructor(instance: WebAssembly.Instance) {
     const e = instance.exports as unknown as GruWasmExports;
     const missing = REQUIRED.filter((k) => !(k in e));
     if (missing.length) throw new Error(`this gru.wasm lacks the exports ${missing.join(', ')}: it does not match this version of @gru/wasm`);
     this.exports = e;
+    this.isa = e.RELAXED_SIMD?.value === 1 ? 'relaxed-simd128' : 'simd128';
     this.heap = new WasmHeap(e.memory, e.heapBase() >>> 0);
   }
 

@@ -6,11 +6,42 @@
  */
 
 /**
- * Where gru.wasm (or, for worker threads, gru-threads.wasm) sits next to the built package
- * (dist/), also correct from src/ in this repo.
+ * Where gru.wasm (or, for worker threads, gru-threads.wasm; with `relaxed`, their relaxed-SIMD
+ * builds gru-relaxed.wasm and gru-threads-relaxed.wasm) sits next to the built package (dist/),
+ * also correct from src/ in this repo. Four literal `new URL(...)` so bundlers see every file.
  */
-export function defaultWasmUrl(threads = false): URL {
+export function defaultWasmUrl(threads = false, relaxed = false): URL {
+  if (relaxed) {
+    return threads ? new URL('../dist/gru-threads-relaxed.wasm', import.meta.url) : new URL('../dist/gru-relaxed.wasm', import.meta.url);
+  }
   return threads ? new URL('../dist/gru-threads.wasm', import.meta.url) : new URL('../dist/gru.wasm', import.meta.url);
+}
+
+/** A function returning three v128 constants combined by f32x4.relaxed_madd (opcode 0xfd 0x105). */
+function relaxedProbe(): Uint8Array<ArrayBuffer> {
+  const constant = [0xfd, 0x0c, ...new Array<number>(16).fill(0)];
+  const body = [0x00, ...constant, ...constant, ...constant, 0xfd, 0x85, 0x02, 0x0b];
+  const header = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+  const types = [0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b]; // () -> v128
+  const funcs = [0x03, 0x02, 0x01, 0x00];
+  return new Uint8Array([...header, ...types, ...funcs, 0x0a, body.length + 2, 0x01, body.length, ...body]);
+}
+
+let relaxed: boolean | undefined;
+
+/**
+ * Whether this engine runs WebAssembly relaxed SIMD (Chrome/Edge 114+, Node 22+; Node 20 only with
+ * --experimental-wasm-relaxed-simd), found by validating a tiny module that uses it.
+ */
+export function relaxedSimdAvailable(): boolean {
+  if (relaxed === undefined) {
+    try {
+      relaxed = typeof WebAssembly === 'object' && WebAssembly.validate(relaxedProbe());
+    } catch {
+      relaxed = false;
+    }
+  }
+  return relaxed;
 }
 
 export interface WasmSource {
@@ -23,6 +54,14 @@ export interface WasmSource {
   wasmBytes?: ArrayBuffer | ArrayBufferView;
   /** An already compiled gru.wasm module. */
   wasmModule?: WebAssembly.Module;
+  /**
+   * From the default location: load the relaxed-SIMD build (true), the plain SIMD128 one (false),
+   * or the relaxed one where the engine has relaxed SIMD (default). Its fused multiply-adds round
+   * once where the plain build rounds twice, so the two differ in the last bits (both well within
+   * float32 tolerance of Keras); each is deterministic on one machine, for any thread count. A
+   * module given by URL, bytes or Module is used as it is.
+   */
+  relaxedSimd?: boolean;
 }
 
 type Builtins = { readFile(path: string | URL): Promise<Uint8Array> };
@@ -92,9 +131,20 @@ function checkBuild(module: WebAssembly.Module, threads: boolean, where: string)
   return module;
 }
 
+function useRelaxed(option: unknown): boolean {
+  if (option === undefined) return relaxedSimdAvailable();
+  if (typeof option !== 'boolean') throw new TypeError(`relaxedSimd must be true, false or left out; received ${String(option)}.`);
+  if (option && !relaxedSimdAvailable()) {
+    throw new Error(
+      'relaxedSimd: true, but this engine has no WebAssembly relaxed SIMD (Chrome/Edge 114+, Node 22+, Node 20 with --experimental-wasm-relaxed-simd)',
+    );
+  }
+  return option;
+}
+
 /**
  * Compiles gru.wasm (gru-threads.wasm when `threads`) from the first source given: module,
- * bytes, URL, or the default location.
+ * bytes, URL, or the default location (the relaxed-SIMD build there, see `relaxedSimd`).
  */
 export async function compileWasm(source: WasmSource, threads = false): Promise<WebAssembly.Module> {
   if (typeof WebAssembly !== 'object') throw new Error('this JavaScript runtime has no WebAssembly');
@@ -105,7 +155,9 @@ export async function compileWasm(source: WasmSource, threads = false): Promise<
     return checkBuild(source.wasmModule, threads, 'the wasmModule given');
   }
   const where =
-    source.wasmBytes !== undefined ? 'the wasmBytes given' : (source.wasmUrl !== undefined ? resolveWasmUrl(source.wasmUrl) : defaultWasmUrl(threads)).href;
+    source.wasmBytes !== undefined
+      ? 'the wasmBytes given'
+      : (source.wasmUrl !== undefined ? resolveWasmUrl(source.wasmUrl) : defaultWasmUrl(threads, useRelaxed(source.relaxedSimd))).href;
   let bytes: ArrayBuffer | ArrayBufferView;
   if (source.wasmBytes !== undefined) {
     if (!(source.wasmBytes instanceof ArrayBuffer) && !ArrayBuffer.isView(source.wasmBytes)) {

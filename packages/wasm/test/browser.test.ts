@@ -57,6 +57,8 @@ async function serve(bundle: string): Promise<Served> {
     // Where new URL('../dist/gru.wasm', import.meta.url) points from /bundle.js.
     '/dist/gru.wasm': ['application/wasm', readFileSync(wasmPath)],
     '/dist/gru-threads.wasm': ['application/wasm', readFileSync(join(pkg, 'dist', 'gru-threads.wasm'))],
+    '/dist/gru-relaxed.wasm': ['application/wasm', readFileSync(join(pkg, 'dist', 'gru-relaxed.wasm'))],
+    '/dist/gru-threads-relaxed.wasm': ['application/wasm', readFileSync(join(pkg, 'dist', 'gru-threads-relaxed.wasm'))],
     '/payload.json': ['application/json', JSON.stringify(payload)],
   };
   const requests: string[] = [];
@@ -80,12 +82,13 @@ async function serve(bundle: string): Promise<Served> {
 
 /** The default single-threaded backend on an ordinary page, and two worker threads on an isolated one. */
 const modes = [
-  { title: 'conformance on wasm in headless Chromium', query: '', threads: 0, module: '/dist/gru.wasm' },
+  { title: 'conformance on wasm in headless Chromium', query: '', threads: 0, module: '/dist/gru.wasm', relaxedModule: '/dist/gru-relaxed.wasm' },
   {
     title: 'conformance on wasm with 2 worker threads in headless Chromium (cross-origin isolated page)',
     query: '?threads=2',
     threads: 2,
     module: '/dist/gru-threads.wasm',
+    relaxedModule: '/dist/gru-threads-relaxed.wasm',
   },
 ];
 
@@ -146,7 +149,7 @@ for (const mode of modes)
       }
     });
 
-    it(`the page ran every case, in a Chromium with WebAssembly SIMD, loading ${mode.module.slice(6)} from its default URL`, () => {
+    it(`the page ran every case, in a Chromium with WebAssembly SIMD, loading ${mode.module.slice(6)} (or its relaxed-SIMD build) from its default URL`, () => {
       if (setupError) throw setupError;
       expect(report.error, report.error).toBeUndefined();
       expect(pageErrors).toEqual([]);
@@ -159,7 +162,9 @@ for (const mode of modes)
         expect(report.threadsRefusal).toMatch(
           /could not load gru-threads\.wasm: threads: 2 needs WebAssembly memory shared with workers, but .*cross-origin isolated/,
         );
-      expect(served?.requests).toContain(mode.module);
+      // Chromium 114+ has relaxed SIMD: the backend then loads the relaxed build.
+      expect(['simd128', 'relaxed-simd128']).toContain(report.isa);
+      expect(served?.requests).toContain(report.isa === 'relaxed-simd128' ? mode.relaxedModule : mode.module);
       expect(report.results.map((r) => r.name).sort()).toEqual([...caseNames].sort());
       expect(report.results.filter((r) => r.status === 'passed').length).toBeGreaterThan(100);
     });

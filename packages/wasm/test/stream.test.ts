@@ -2,6 +2,7 @@ import { GRU } from '@gru/core';
 import { GCProfiler } from 'node:v8';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { backend } from '../src/index.js';
+import type { WasmKernel } from '../src/kernel.js';
 import { makeCase, rng } from './helpers.js';
 
 // The streaming path on wasm: a forward call bound once (bindForward) and run step after step,
@@ -70,6 +71,28 @@ describe('bound forward calls', () => {
       calls.forEach((c) => c.dispose());
       prepared.dispose();
     }
+  });
+
+  it('a bound call keeps working after wasm memory grows (which detaches its views) between runs', () => {
+    const { spec, weights, request } = makeCase({ B: 2, T: 3, D: 5, H: 9, initialState: true }, 11);
+    const prepared = backend.prepareSync(spec, weights);
+    const want = prepared.forwardSync(request);
+    const output = new Float32Array(want.output.length);
+    const lastState = new Float32Array(want.lastState.length);
+    const call = prepared.bindForward({ ...request, output, lastState });
+    call.run();
+    const heap = (prepared as unknown as { kernel: WasmKernel }).kernel.heap;
+    const before = heap.reserved;
+    const big = heap.alloc(before + (64 << 20), 'a block that makes the memory grow');
+    expect(heap.reserved).toBeGreaterThan(before);
+    output.fill(NaN);
+    lastState.fill(NaN);
+    call.run();
+    expect(same(output, want.output)).toBe(true);
+    expect(same(lastState, want.lastState)).toBe(true);
+    heap.release(big);
+    call.dispose();
+    prepared.dispose();
   });
 
   it('refuses what it cannot run, and a run fails cleanly after a detach, dispose or the layer going away', () => {

@@ -30,6 +30,8 @@ export interface PageReport {
   results: PageResult[];
   userAgent: string;
   simd: boolean;
+  /** The build the backend loaded (relaxed SIMD where Chromium has it). */
+  isa?: string;
   /** Worker threads the backend ran on (0: single-threaded), and whether the page was isolated. */
   threads: number;
   crossOriginIsolated: boolean;
@@ -78,7 +80,7 @@ async function run(): Promise<PageReport> {
         (err: Error) => err.message,
       );
   }
-  return { results, userAgent: navigator.userAgent, simd, threads: backend.threadCount(), crossOriginIsolated, threadsRefusal };
+  return { results, userAgent: navigator.userAgent, simd, isa: backend.isa, threads: backend.threadCount(), crossOriginIsolated, threadsRefusal };
 }
 
 (globalThis as { gruReport?: Promise<PageReport> }).gruReport = run().catch((err: unknown) => ({
