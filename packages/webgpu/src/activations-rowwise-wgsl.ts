@@ -18,6 +18,11 @@ export function isRowActivation(id: ActivationId): boolean {
   return (ROW_IDS as readonly string[]).includes(id);
 }
 
+/** Whether a layer's kernels need the row-wise forms (either activation is row-wise). */
+export function hasRowActivation(s: Pick<GruSpec, 'activation' | 'recurrentActivation'>): boolean {
+  return isRowActivation(s.activation) || isRowActivation(s.recurrentActivation);
+}
+
 /**
  * Why the webgpu backend cannot differentiate this layer (a row-wise activation: its forward
  * kernels keep nothing for the row-wise Jacobians), or undefined.
@@ -45,11 +50,11 @@ export interface RowAccess {
 }
 
 /**
- * exp and log for softmax and log_softmax to about an ulp: WGSL's exp may be off by 3 + 2|x| ulp
- * and its log by 2^-21 absolute, and a row-wise gate (log_softmax's negative z above all, which
+ * exp and log for softmax and log_softmax within 2 and 3 ulp (test/activations.test.ts): WGSL's
+ * exp may be off by 3 + 2|x| ulp and its log by 2^-21 absolute, and a row-wise gate (log_softmax's negative z above all, which
  * scales the state by 1 - z each step) carries that error on into every later step.
  */
-const PRECISE = /* wgsl */ `
+export const ROW_MATH = /* wgsl */ `
 fn row_exp(x: f32) -> f32 {
   // 2^n exp(r), |r| <= ln2 / 2, ln2 split so that n * LN2_HI is exact.
   if (x < -104.0) { return 0.0; }
@@ -81,7 +86,7 @@ export function reductionFunctions(): string {
   return total;
 }`;
   return `var<workgroup> red: array<f32, WG>;
-${PRECISE}
+${ROW_MATH}
 ${reduce('wg_max', (a, b) => `max(${a}, ${b})`)}
 ${reduce('wg_sum', (a, b) => `${a} + ${b}`)}
 `;

@@ -9,7 +9,7 @@ import { projectionShader } from './kernels/projection.js';
 import { encodeAndSubmit } from './encode-forward.js';
 import { fusedShader, fusedWorkgroupBytes, stepShaders } from './kernels/recurrence.js';
 import type { KernelShape } from './kernels/common.js';
-import { isRowActivation, rowwiseBackwardProblem } from './activations-rowwise-wgsl.js';
+import { hasRowActivation, rowwiseBackwardProblem } from './activations-rowwise-wgsl.js';
 import { resultWithoutGpu, snapshotRequest, storedWeights, type OwnedRequest, type StoredWeights } from './snapshot.js';
 
 const STORAGE_IN = BufferUsage.STORAGE | BufferUsage.COPY_DST;
@@ -93,7 +93,7 @@ export class WebGpuPrepared implements PreparedGru {
       recurrentActivation: spec.recurrentActivation,
       f16: ctx.f16,
     };
-    this.rowwise = isRowActivation(spec.activation) || isRowActivation(spec.recurrentActivation);
+    this.rowwise = hasRowActivation(spec);
     const { units: H, inputDim: D } = spec;
     const wordsPerWeight = ctx.f16 ? 0.5 : 1;
     this.kernel = this.make(D * 3 * H * 4 * wordsPerWeight, STORAGE_IN, 'kernel');

@@ -1,5 +1,5 @@
 import { activationFunctions } from '../activations-wgsl.js';
-import { isRowActivation } from '../activations-rowwise-wgsl.js';
+import { hasRowActivation } from '../activations-rowwise-wgsl.js';
 import { weightTypeHeader, type KernelShape } from './common.js';
 import { fusedRowwiseDecls, fusedRowwiseStep, rowwiseWorkgroupFloats, stepRowKernels } from './rowwise.js';
 
@@ -55,7 +55,7 @@ ${activationFunctions(s.activation, s.recurrentActivation)}
  */
 export function stepShaders(s: KernelShape): { codes: string[]; perRow: boolean[] } {
   const R = STEP_ROWS;
-  const rowwise = isRowActivation(s.activation) || isRowActivation(s.recurrentActivation);
+  const rowwise = hasRowActivation(s);
   const stepDecl = `
 struct Step { k: u32, t: u32, src: u32, dst: u32 }
 @group(1) @binding(0) var<uniform> st: Step;
@@ -236,7 +236,7 @@ export function fusedShader(s: KernelShape, withDropout: boolean): string {
       }
     }`;
   const refreshCopies = withDropout ? 'hz[j] = v * m0[i]; hr[j] = v * m1[i]; hh[j] = v * m2[i];' : '';
-  const rowwise = isRowActivation(s.activation) || isRowActivation(s.recurrentActivation);
+  const rowwise = hasRowActivation(s);
   // Each unit's gates from its own pre-activations (row-wise layers: fusedRowwiseStep).
   const elementwiseStep = () => `var zs: array<f32, NPT>;
     ${forUnits(`var az = 0.0; var ar = 0.0; var ah = 0.0;

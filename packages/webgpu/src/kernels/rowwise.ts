@@ -1,4 +1,4 @@
-import { isRowActivation, reductionFunctions, rowFunction, type RowAccess } from '../activations-rowwise-wgsl.js';
+import { hasRowActivation, reductionFunctions, rowFunction, type RowAccess } from '../activations-rowwise-wgsl.js';
 import type { KernelShape } from './common.js';
 
 type Activations = Pick<KernelShape, 'activation' | 'recurrentActivation'>;
@@ -8,7 +8,7 @@ const readsRow = (s: Activations) => [s.activation, s.recurrentActivation].some(
 
 /** Floats of workgroup memory the row-wise part of the fused kernel adds (0 for elementwise layers). */
 export function rowwiseWorkgroupFloats(s: Activations, cap: number, wg: number): number {
-  if (!isRowActivation(s.activation) && !isRowActivation(s.recurrentActivation)) return 0;
+  if (!hasRowActivation(s)) return 0;
   return wg + (readsRow(s) ? cap : 0);
 }
 
