@@ -13,10 +13,14 @@ export function rowwiseWorkgroupFloats(s: Activations, cap: number, wg: number):
 }
 
 /** The fused kernel stages a row in workgroup memory for the functions that read across it. */
-const FUSED_ACCESS: RowAccess = { stage: (j, v) => `rowv[${j}] = ${v};`, read: (u) => `rowv[${u}]`, sync: 'workgroupBarrier();' };
+export const FUSED_ACCESS: RowAccess = { stage: (j, v) => `rowv[${j}] = ${v};`, read: (u) => `rowv[${u}]`, sync: 'workgroupBarrier();' };
 
-/** The stepwise row kernels stage a row in scratch slot 3 (a row can be wider than workgroup memory). */
-const STEP_ACCESS: RowAccess = { stage: (j, v) => `scratch[row_base + ${j}] = ${v};`, read: (u) => `scratch[row_base + ${u}]`, sync: 'storageBarrier();' };
+/** The stepwise row kernels stage a row in `scratch` from `row_base` (a row can be wider than workgroup memory). */
+export const STEP_ACCESS: RowAccess = {
+  stage: (j, v) => `scratch[row_base + ${j}] = ${v};`,
+  read: (u) => `scratch[row_base + ${u}]`,
+  sync: 'storageBarrier();',
+};
 
 /** Module-scope WGSL of the fused row-wise kernel: its workgroup buffers and `ract_row` / `act_row`. */
 export function fusedRowwiseDecls(s: Activations): string {
