@@ -1,9 +1,10 @@
 import type { ActivationId } from '@gru/core';
+import { isRowActivation } from './activations-rowwise-wgsl.js';
 
 /**
  * Keras's elementwise activations as WGSL expressions of `x` (f32), matching
- * packages/core/src/activations.ts. Row-wise activations (softmax, log_softmax, sparsemax) are
- * not here: they are declined, with that reason, by supports().
+ * packages/core/src/activations.ts. Row-wise activations (softmax, log_softmax, sparsemax, glu)
+ * are in activations-rowwise-wgsl.ts.
  *
  * tanh, erf and log1p are written out instead of using WGSL's tanh: some drivers compute tanh as
  * sinh/cosh, which overflows to NaN for |x| > ~44, and WGSL has no erf or log1p.
@@ -156,10 +157,12 @@ fn dract(x: f32, y: f32) -> f32 { return ${derivativeExpression(recurrentActivat
 `;
 }
 
-/** WGSL for `fn act(x)` (the candidate's activation) and `fn ract(x)` (the gates'). */
+/**
+ * WGSL for `fn act(x)` (the candidate's activation) and `fn ract(x)` (the gates'); a row-wise one
+ * has no elementwise form, so its function is left out (the row-wise kernels do not call it).
+ */
 export function activationFunctions(activation: ActivationId, recurrentActivation: ActivationId): string {
+  const fn = (name: string, id: ActivationId) => (isRowActivation(id) ? '' : `fn ${name}(x: f32) -> f32 { return ${activationExpression(id)}; }\n`);
   return `${HELPERS}
-fn act(x: f32) -> f32 { return ${activationExpression(activation)}; }
-fn ract(x: f32) -> f32 { return ${activationExpression(recurrentActivation)}; }
-`;
+${fn('act', activation)}${fn('ract', recurrentActivation)}`;
 }

@@ -2,12 +2,14 @@ import {
   GRU_BACKEND_SPEC_VERSION,
   activationDef,
   forgetBackendLoad,
+  gruActivationProblem,
   type GruBackend,
   type GruCallInfo,
   type GruSpec,
   type GruWeights,
   type PreparedGru,
 } from '@gru/core';
+import { isRowActivation, rowwiseBackwardProblem } from './activations-rowwise-wgsl.js';
 import { hasWgslActivation } from './activations-wgsl.js';
 import type { GpuContext } from './context.js';
 import { acquireDevice, type AcquiredDevice, type DeviceOptions } from './device.js';
@@ -192,7 +194,7 @@ export class WebGpuBackend implements GruBackend {
   }
 
   supports(spec: GruSpec, call: GruCallInfo): true | string {
-    const layer = this.layerProblem(spec);
+    const layer = call.backward ? this.supportsBackward(spec) : this.layerProblem(spec);
     if (layer !== true) return layer;
     const l = this.loaded;
     if (this.options.precision === 'f16' && l && !l.f16) return "precision 'f16' needs the WebGPU feature 'shader-f16', which this device lacks";
@@ -234,17 +236,19 @@ export class WebGpuBackend implements GruBackend {
       ['recurrentActivation', spec.recurrentActivation],
     ] as const) {
       const def = activationDef(id);
-      if (def.unusable) return `${arg} ${def.unusable}`;
-      if (!hasWgslActivation(id)) {
-        return `${arg} '${def.name}' is not implemented by the webgpu backend (row-wise activations over the units axis are not)`;
-      }
+      const problem = gruActivationProblem(def, spec.units);
+      if (problem) return `${arg} ${problem}`;
+      if (!hasWgslActivation(id) && !isRowActivation(id)) return `${arg} '${def.name}' is not implemented by the webgpu backend`;
     }
     return true;
   }
 
-  /** Gradients run for every layer the forward pass runs (float32, the elementwise activations). */
+  /** Gradients run for every layer the forward pass runs except those with a row-wise activation. */
   supportsBackward(spec: GruSpec): true | string {
-    return this.layerProblem(spec);
+    const layer = this.layerProblem(spec);
+    if (layer !== true) return layer;
+    return rowwiseBackwardProblem(spec) ?? true;
+    return true;
   }
 
   async prepare(spec: GruSpec, weights: GruWeights): Promise<PreparedGru> {

@@ -39,6 +39,8 @@ export interface ForwardPlan {
   projection: GPUComputePipeline;
   /** The recurrence kernels in dispatch order. */
   recurrence: GPUComputePipeline[];
+  /** Per stepwise kernel: one workgroup per batch row (the row-wise activations' row kernels) rather than per unit tile. */
+  perRow: boolean[];
   /** -1: one projection over all gates; else one per listed gate (per-gate input dropout). */
   gates: number[];
   buffers: ForwardBuffers;
@@ -105,10 +107,11 @@ export function encodeAndSubmit(device: GPUDevice, layouts: Layouts, req: Forwar
     sp.setBindGroup(0, group0);
     for (let i = 0; i < n; i++) {
       sp.setBindGroup(1, group1, [i * UNIFORM_ALIGN]);
-      for (const pipe of plan.recurrence) {
+      plan.recurrence.forEach((pipe, j) => {
         sp.setPipeline(pipe);
-        sp.dispatchWorkgroups(Math.ceil(H / STEP_WG), Math.ceil(B / STEP_ROWS));
-      }
+        if (plan.perRow[j]) sp.dispatchWorkgroups(B);
+        else sp.dispatchWorkgroups(Math.ceil(H / STEP_WG), Math.ceil(B / STEP_ROWS));
+      });
     }
     sp.end();
     if (k0 + n >= T) copyResults(enc, req, bufs, H, T % 2);

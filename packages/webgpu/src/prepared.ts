@@ -9,6 +9,7 @@ import { projectionShader } from './kernels/projection.js';
 import { encodeAndSubmit } from './encode-forward.js';
 import { fusedShader, fusedWorkgroupBytes, stepShaders } from './kernels/recurrence.js';
 import type { KernelShape } from './kernels/common.js';
+import { hasRowActivation, rowwiseBackwardProblem } from './activations-rowwise-wgsl.js';
 import { resultWithoutGpu, snapshotRequest, storedWeights, type OwnedRequest, type StoredWeights } from './snapshot.js';
 
 const STORAGE_IN = BufferUsage.STORAGE | BufferUsage.COPY_DST;
@@ -58,6 +59,9 @@ export class WebGpuPrepared implements PreparedGru {
   private readonly pipelines = new Map<string, Promise<GPUComputePipeline>>();
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
+  /** Whether an activation is row-wise (over each gate's units): those layers take the row-wise kernels. */
+  private readonly rowwise: boolean;
+  private stepCodes: ReturnType<typeof stepShaders> | undefined;
   /** The path the last call took (tests and the demo page report it). */
   lastPath: RecurrencePath | undefined;
   /** The recurrence path the last backward call took. */
@@ -89,6 +93,7 @@ export class WebGpuPrepared implements PreparedGru {
       recurrentActivation: spec.recurrentActivation,
       f16: ctx.f16,
     };
+    this.rowwise = hasRowActivation(spec);
     const { units: H, inputDim: D } = spec;
     const wordsPerWeight = ctx.f16 ? 0.5 : 1;
     this.kernel = this.make(D * 3 * H * 4 * wordsPerWeight, STORAGE_IN, 'kernel');
@@ -213,10 +218,16 @@ export class WebGpuPrepared implements PreparedGru {
     return this.pipeline(`proj:${masked}`, () => projectionShader(this.shape.f16, masked), masked ? l.projectionMasked : l.projection);
   }
 
+  /** The stepwise kernels' WGSL, generated once per layer. */
+  private stepKernels(): ReturnType<typeof stepShaders> {
+    this.stepCodes ??= stepShaders(this.shape);
+    return this.stepCodes;
+  }
+
   private recurrencePipelines(path: RecurrencePath, withDropout: boolean): Promise<GPUComputePipeline[]> {
     const l = this.ctx.layouts;
     if (path === 'fused') return Promise.all([this.pipeline(`fused:${withDropout}`, () => fusedShader(this.shape, withDropout), l.fused)]);
-    const codes = stepShaders(this.shape);
+    const { codes } = this.stepKernels();
     return Promise.all(codes.map((c, i) => this.pipeline(`step:${i}`, () => c, l.step)));
   }
 
@@ -263,7 +274,10 @@ export class WebGpuPrepared implements PreparedGru {
       const state = this.buffer('state', 2 * B * H * 4, STORAGE_OUT);
       const mask = own('mask', req.mask ? B * T * 4 : 16, STORAGE_IN);
       const rdrop = own('rdrop', withDropout ? 3 * B * H * 4 : 16, STORAGE_IN);
-      const scratch = this.buffer('scratch', path === 'stepwise' && !this.spec.resetAfter ? 2 * B * H * 4 : 16, STORAGE_OUT);
+      // Stepwise scratch: z and r * h between the reset-before kernels; row-wise layers also keep
+      // the candidate's pre-activation and a staged row ([4, B, H]).
+      const scratchRows = path !== 'stepwise' ? 0 : this.rowwise ? 4 : this.spec.resetAfter ? 0 : 2;
+      const scratch = this.buffer('scratch', scratchRows ? scratchRows * B * H * 4 : 16, STORAGE_OUT);
       const params = this.buffer('params', 32, UNIFORM);
       const projParams = this.buffer('projParams', 3 * UNIFORM_ALIGN, UNIFORM);
       staging = this.buffer('staging', stagingBytes, BufferUsage.MAP_READ | BufferUsage.COPY_DST);
@@ -295,6 +309,7 @@ export class WebGpuPrepared implements PreparedGru {
         path,
         projection: projPipe,
         recurrence,
+        perRow: path === 'stepwise' ? this.stepKernels().perRow : [false],
         gates: perGateInput ? [0, 1, 2] : [-1],
         buffers: {
           x,
@@ -380,6 +395,8 @@ export class WebGpuPrepared implements PreparedGru {
     let dLastState: Float32Array<ArrayBuffer> | undefined;
     try {
       this.checkUsable();
+      const rowwise = rowwiseBackwardProblem(this.spec);
+      if (rowwise) throw new Error(`webgpu backward: ${rowwise}`);
       handle = this.checkSaved(saved);
       ({ dOutput, dLastState } = checkBackwardRequest(this.spec, handle, request));
     } catch (err) {

@@ -1,5 +1,6 @@
 import { activationDef } from '@gru/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROW_MATH } from '../src/activations-rowwise-wgsl.js';
 import { ACTIVATION_HELPERS, WGSL_ACTIVATIONS, activationExpression } from '../src/activations-wgsl.js';
 import { createWebGpuBackend, type WebGpuBackend } from '../src/index.js';
 
@@ -40,45 +41,12 @@ describe('WGSL activations', () => {
   it('match core within float32 tolerance', async () => {
     const ids = [...WGSL_ACTIVATIONS];
     const n = grid.length;
-    const code = `${ACTIVATION_HELPERS}
-@group(0) @binding(0) var<storage, read> xs: array<f32>;
-@group(0) @binding(1) var<storage, read_write> ys: array<f32>;
-${ids.map((id, i) => `fn a${i}(x: f32) -> f32 { return ${activationExpression(id)}; }`).join('\n')}
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let i = gid.x;
-  if (i >= ${n}u) { return; }
-  let x = xs[i];
-  ${ids.map((_, k) => `ys[${k}u * ${n}u + i] = a${k}(x);`).join('\n  ')}
-}`;
-    const module = device.createShaderModule({ code });
-    const pipeline = await device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' } });
-    const xs = device.createBuffer({ size: n * 4, usage: 0x80 | 0x08 });
-    const ys = device.createBuffer({ size: ids.length * n * 4, usage: 0x80 | 0x04 });
-    const read = device.createBuffer({ size: ids.length * n * 4, usage: 0x01 | 0x08 });
-    device.queue.writeBuffer(xs, 0, grid);
-    const enc = device.createCommandEncoder();
-    const pass = enc.beginComputePass();
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(
-      0,
-      device.createBindGroup({
-        layout: pipeline.getBindGroupLayout(0),
-        entries: [
-          { binding: 0, resource: { buffer: xs } },
-          { binding: 1, resource: { buffer: ys } },
-        ],
-      }),
+    const got = await evaluate(
+      device,
+      ids.map((id, i) => `fn a${i}(x: f32) -> f32 { return ${activationExpression(id)}; }`).join('\n'),
+      ids.map((_, i) => `a${i}(x)`),
+      grid,
     );
-    pass.dispatchWorkgroups(Math.ceil(n / 64));
-    pass.end();
-    enc.copyBufferToBuffer(ys, 0, read, 0, ids.length * n * 4);
-    device.queue.submit([enc.finish()]);
-    await read.mapAsync(0x01);
-    const got = new Float32Array(read.getMappedRange().slice(0));
-    read.unmap();
-    for (const b of [xs, ys, read]) b.destroy();
-
     const failures: string[] = [];
     ids.forEach((id, k) => {
       const f = activationDef(id).f as (x: number) => number;
@@ -91,4 +59,73 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     });
     expect(failures).toEqual([]);
   });
+
+  it('row_exp and row_log (softmax, log_softmax) are within 2 and 3 ulp of float64 exp and log', async () => {
+    // exp over every input softmax gives it (x - max <= 0, to where float32 underflows), log over
+    // every row sum (1 <= sum <= units), both densely and at the ends of their ranges.
+    const xs = Float32Array.from({ length: 4001 }, (_, i) => -104 + (104 * i) / 4000);
+    const sums = Float32Array.from([...Array.from({ length: 2000 }, (_, i) => 1 + i / 1000), 1 + 2 ** -23, 1024.5, 65_537, 2 ** 20 - 1]);
+    const [exps, logs] = await Promise.all([evaluate(device, ROW_MATH, ['row_exp(x)'], xs), evaluate(device, ROW_MATH, ['row_log(x)'], sums)]);
+    const ulp = (v: number) => {
+      const f = Math.fround(Math.abs(v));
+      if (f < 2 ** -126) return 2 ** -149;
+      return 2 ** (Math.floor(Math.log2(f)) - 23);
+    };
+    const failures: string[] = [];
+    xs.forEach((x, i) => {
+      const want = Math.exp(x);
+      // Below 2^-126 a GPU may flush to zero; softmax sums never notice.
+      if (Math.abs(exps[i] - want) > Math.max(2 * ulp(want), 2 ** -126)) failures.push(`row_exp(${x}) = ${exps[i]}, exp ${want}`);
+    });
+    sums.forEach((s, i) => {
+      const want = Math.log(s);
+      if (Math.abs(logs[i] - want) > 3 * ulp(want)) failures.push(`row_log(${s}) = ${logs[i]}, log ${want}`);
+    });
+    expect(failures).toEqual([]);
+  });
 });
+
+/** Evaluates WGSL expressions of `x` (given `fns`) at every input, in one dispatch: [expr][input]. */
+async function evaluate(device: GPUDevice, fns: string, exprs: string[], inputs: Float32Array<ArrayBuffer>): Promise<Float32Array> {
+  const n = inputs.length;
+  const code = `${ACTIVATION_HELPERS}
+${fns}
+@group(0) @binding(0) var<storage, read> xs: array<f32>;
+@group(0) @binding(1) var<storage, read_write> ys: array<f32>;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let i = gid.x;
+  if (i >= ${n}u) { return; }
+  let x = xs[i];
+  ${exprs.map((e, k) => `ys[${k}u * ${n}u + i] = ${e};`).join('\n  ')}
+}`;
+  const module = device.createShaderModule({ code });
+  const pipeline = await device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+  const bytes = exprs.length * n * 4;
+  const xs = device.createBuffer({ size: n * 4, usage: 0x80 | 0x08 });
+  const ys = device.createBuffer({ size: bytes, usage: 0x80 | 0x04 });
+  const read = device.createBuffer({ size: bytes, usage: 0x01 | 0x08 });
+  device.queue.writeBuffer(xs, 0, inputs);
+  const enc = device.createCommandEncoder();
+  const pass = enc.beginComputePass();
+  pass.setPipeline(pipeline);
+  pass.setBindGroup(
+    0,
+    device.createBindGroup({
+      layout: pipeline.getBindGroupLayout(0),
+      entries: [
+        { binding: 0, resource: { buffer: xs } },
+        { binding: 1, resource: { buffer: ys } },
+      ],
+    }),
+  );
+  pass.dispatchWorkgroups(Math.ceil(n / 64));
+  pass.end();
+  enc.copyBufferToBuffer(ys, 0, read, 0, bytes);
+  device.queue.submit([enc.finish()]);
+  await read.mapAsync(0x01);
+  const got = new Float32Array(read.getMappedRange().slice(0));
+  read.unmap();
+  for (const b of [xs, ys, read]) b.destroy();
+  return got;
+}

@@ -36,11 +36,20 @@ describe('supports()', () => {
   it('declines float64 with the reason', () => {
     expect(b.supports(makeSpec({ units: 4, inputDim: 3, dtype: 'float64' }), call())).toMatch(/float64.*no 64-bit floats/);
   });
-  it('declines row-wise and unusable activations by name', () => {
-    expect(b.supports(makeSpec({ units: 4, inputDim: 3, activation: 'softmax' }), call())).toBe(
-      "activation 'softmax' is not implemented by the webgpu backend (row-wise activations over the units axis are not)",
+  it('runs row-wise activations forward (glu at units = 2 only, as Keras) and declines their gradients by name', () => {
+    for (const id of ['softmax', 'log_softmax', 'sparsemax']) {
+      expect(b.supports(makeSpec({ units: 4, inputDim: 3, activation: id }), call())).toBe(true);
+      expect(b.supports(makeSpec({ units: 4, inputDim: 3, recurrentActivation: id }), call())).toBe(true);
+      expect(b.supports(makeSpec({ units: 4, inputDim: 3, recurrentActivation: id }), call({ backward: true }))).toBe(
+        `recurrentActivation '${id}' is row-wise (over each gate's units): the webgpu backend runs it forward only, with no backward pass; train this layer on the reference backend`,
+      );
+    }
+    expect(b.supports(makeSpec({ units: 2, inputDim: 3, recurrentActivation: 'glu' }), call())).toBe(true);
+    expect(b.supports(makeSpec({ units: 2, inputDim: 3, activation: 'glu' }), call({ backward: true }))).toMatch(/^activation 'glu' is row-wise/);
+    expect(b.supports(makeSpec({ units: 4, inputDim: 3, recurrentActivation: 'glu' }), call())).toMatch(
+      /^recurrentActivation 'glu' halves the last axis.*only at units = 2/,
     );
-    expect(b.supports(makeSpec({ units: 4, inputDim: 3, recurrentActivation: 'glu' }), call())).toMatch(/^recurrentActivation 'glu' halves/);
+    expect(b.supports(makeSpec({ units: 4, inputDim: 3, activation: 'threshold' }), call())).toMatch(/^activation 'threshold' needs/);
   });
   it('declines calls whose buffers exceed the binding limit, and accepts ordinary ones', () => {
     expect(b.supports(makeSpec({ units: 4, inputDim: 3 }), call())).toBe(true);

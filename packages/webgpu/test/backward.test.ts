@@ -341,7 +341,17 @@ describe('backward rejects bad input with a clear error', () => {
 
   it('declines float64 and row-wise activations in supportsBackward', () => {
     expect(b.supportsBackward(makeSpec({ units: 4, inputDim: 2, dtype: 'float64' }))).toMatch(/float64/);
-    expect(b.supportsBackward(makeSpec({ units: 4, inputDim: 2, recurrentActivation: 'softmax' }))).toMatch(/recurrentActivation/);
+    expect(b.supportsBackward(makeSpec({ units: 4, inputDim: 2, recurrentActivation: 'softmax' }))).toMatch(/^recurrentActivation 'softmax' is row-wise/);
     expect(b.supportsBackward(spec)).toBe(true);
+  });
+
+  it('refuses backward through a row-wise layer called directly, with the reason', async () => {
+    const rowSpec = makeSpec({ units: 4, inputDim: 2, activation: 'sparsemax' });
+    const prepared = await b.prepare(rowSpec, makeWeights(rowSpec, 1));
+    const { saved } = await prepared.forward({ ...makeRequest(rowSpec, 2, { batch: 2, timesteps: 3 }), keepForBackward: true });
+    await expect(prepared.backward!(saved, { dOutput: new Float32Array(24) })).rejects.toThrow(
+      /^webgpu backward: activation 'sparsemax' is row-wise .* no backward pass; train this layer on the reference backend$/,
+    );
+    prepared.dispose();
   });
 });

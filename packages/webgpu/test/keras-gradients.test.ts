@@ -43,7 +43,7 @@ describe('Keras gradient cases in float32 on webgpu', () => {
         const spec = (layer.build(c.inputs.shape), layer.cell.spec());
         const why = gpu.supportsBackward(spec);
         if (why !== true) {
-          // Row-wise gates (softmax) and glu are declined by the forward pass too; nothing else may be.
+          // Row-wise activations (softmax, glu) run forward only here; nothing else may be declined.
           expect(why).toMatch(/^(recurrentActivation|activation) '(glu|softmax)'/);
           return;
         }

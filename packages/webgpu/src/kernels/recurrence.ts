@@ -1,5 +1,7 @@
 import { activationFunctions } from '../activations-wgsl.js';
+import { hasRowActivation } from '../activations-rowwise-wgsl.js';
 import { weightTypeHeader, type KernelShape } from './common.js';
+import { fusedRowwiseDecls, fusedRowwiseStep, rowwiseWorkgroupFloats, stepRowKernels } from './rowwise.js';
 
 /** Invocations per workgroup of the per-step kernels (one per unit). */
 export const STEP_WG = 64;
@@ -46,10 +48,14 @@ ${activationFunctions(s.activation, s.recurrentActivation)}
  * through workgroup memory in chunks of STEP_WG units.
  *
  * Returns the kernels in dispatch order: [full step] when resetAfter, else [gates, candidate]
- * (the candidate needs `r * h` for every unit first, hence the split).
+ * (the candidate needs `r * h` for every unit first, hence the split). A layer with a row-wise
+ * activation gets its step kernels writing pre-activations to `scratch` instead, each followed by
+ * a row kernel (stepRowKernels: one workgroup per batch row) that activates and finishes:
+ * [step, finish] or [gates, row gates, candidate, finish]; `perRow` marks the row kernels.
  */
-export function stepShaders(s: KernelShape): string[] {
+export function stepShaders(s: KernelShape): { codes: string[]; perRow: boolean[] } {
   const R = STEP_ROWS;
+  const rowwise = hasRowActivation(s);
   const stepDecl = `
 struct Step { k: u32, t: u32, src: u32, dst: u32 }
 @group(1) @binding(0) var<uniform> st: Step;
@@ -113,32 +119,46 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
     let pb = (b * p.T + st.t) * G;${body}
   }`;
 
+  const rows = rowwise ? stepRowKernels(s, `${header(s)}${stepDecl}`, finish, fusedGeometry(s.units)) : undefined;
   if (s.resetAfter) {
-    return [
-      `${header(s)}${stepDecl}${shared}
+    const step = `${header(s)}${stepDecl}${shared}
 ${entry}
   ${accumulators(['z', 'r', 'h'])}
   ${dots(['z', 'r', 'h'])}
-  ${forRows(`
+  ${forRows(
+    rows
+      ? `
+    scratch[b * H + j] = proj[pb + j] + az[r] + bias[G + j];
+    scratch[p.B * H + b * H + j] = proj[pb + H + j] + ar[r] + bias[G + H + j];
+    scratch[2u * p.B * H + b * H + j] = ah[r] + bias[G + 2u * H + j];`
+      : `
     let z = ract(proj[pb + j] + az[r] + bias[G + j]);
     let rg = ract(proj[pb + H + j] + ar[r] + bias[G + H + j]);
-    let cand = act(proj[pb + 2u * H + j] + rg * (ah[r] + bias[G + 2u * H + j]));${finish}`)}
+    let cand = act(proj[pb + 2u * H + j] + rg * (ah[r] + bias[G + 2u * H + j]));${finish}`,
+  )}
 }
-`,
-    ];
+`;
+    return rows ? { codes: [step, rows.finish], perRow: [false, true] } : { codes: [step], perRow: [false] };
   }
-  // resetAfter=false: scratch holds z ([0, B, H]) and r * h ([1, B, H]) between the two kernels.
+  // resetAfter=false: scratch holds z ([0, B, H]) and r * h ([1, B, H]) between the two kernels
+  // (row-wise layers: the pre-activations of z and r, then of the candidate in [2, B, H]).
   const gates = `${header(s)}${stepDecl}${shared}
 ${entry}
   ${accumulators(['z', 'r'])}
   ${dots(['z', 'r'])}
-  ${forRows(`
+  ${forRows(
+    rows
+      ? `
+    scratch[b * H + j] = proj[pb + j] + az[r];
+    scratch[p.B * H + b * H + j] = proj[pb + H + j] + ar[r];`
+      : `
     let z = ract(proj[pb + j] + az[r]);
     let rg = ract(proj[pb + H + j] + ar[r]);
     var hh = state[st.src * p.B * H + b * H + j];
     if (p.hasDrop != 0u) { hh *= rdrop[2u * p.B * H + b * H + j]; }
     scratch[b * H + j] = z;
-    scratch[p.B * H + b * H + j] = rg * hh;`)}
+    scratch[p.B * H + b * H + j] = rg * hh;`,
+  )}
 }
 `;
   const candidate = `${header(s)}${stepDecl}
@@ -163,12 +183,18 @@ ${entry}
     }
     workgroupBarrier();
   }
-  ${forRows(`
+  ${forRows(
+    rows
+      ? `
+    scratch[2u * p.B * H + b * H + j] = proj[pb + 2u * H + j] + ah[r];`
+      : `
     let z = scratch[b * H + j];
-    let cand = act(proj[pb + 2u * H + j] + ah[r]);${finish}`)}
+    let cand = act(proj[pb + 2u * H + j] + ah[r]);${finish}`,
+  )}
 }
 `;
-  return [gates, candidate];
+  if (rows?.gates) return { codes: [gates, rows.gates, candidate, rows.finish], perRow: [false, true, false, true] };
+  return { codes: [gates, candidate], perRow: [false, false] };
 }
 
 /**
@@ -183,9 +209,13 @@ export function fusedGeometry(units: number): { cap: number; wg: number; perThre
   return { cap, wg, perThread: cap / wg };
 }
 
-/** Bytes of workgroup memory the fused kernel needs (state, dropout-scaled copies, r * h). */
-export function fusedWorkgroupBytes(s: Pick<KernelShape, 'units' | 'resetAfter'>, withDropout: boolean): number {
-  return 4 * fusedGeometry(s.units).cap * (1 + (withDropout ? 3 : 0) + (s.resetAfter ? 0 : 1));
+/**
+ * Bytes of workgroup memory the fused kernel needs (state, dropout-scaled copies, r * h, and for
+ * row-wise activations a staged row and the reduction's buffer).
+ */
+export function fusedWorkgroupBytes(s: Pick<KernelShape, 'units' | 'resetAfter' | 'activation' | 'recurrentActivation'>, withDropout: boolean): number {
+  const { cap, wg } = fusedGeometry(s.units);
+  return 4 * (cap * (1 + (withDropout ? 3 : 0) + (s.resetAfter ? 0 : 1)) + rowwiseWorkgroupFloats(s, cap, wg));
 }
 
 /**
@@ -206,37 +236,9 @@ export function fusedShader(s: KernelShape, withDropout: boolean): string {
       }
     }`;
   const refreshCopies = withDropout ? 'hz[j] = v * m0[i]; hr[j] = v * m1[i]; hh[j] = v * m2[i];' : '';
-  return `${header(s)}
-const WG: u32 = ${wg}u;
-const NPT: u32 = ${perThread}u;
-const CAP: u32 = ${cap}u;
-var<workgroup> hs: array<f32, CAP>;
-${withDropout ? 'var<workgroup> hz: array<f32, CAP>;\nvar<workgroup> hr: array<f32, CAP>;\nvar<workgroup> hh: array<f32, CAP>;' : ''}
-${s.resetAfter ? '' : 'var<workgroup> rh: array<f32, CAP>;'}
-
-@compute @workgroup_size(${wg})
-fn main(@builtin(workgroup_id) wgid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let H = p.H;
-  let G = p.G;
-  let b = wgid.x;
-  let l = lid.x;
-  var m0: array<f32, NPT>; var m1: array<f32, NPT>; var m2: array<f32, NPT>;
-  ${forUnits(`let v = state[b * H + j];
-        hs[j] = v;
-        ${
-          withDropout
-            ? `m0[i] = rdrop[b * H + j]; m1[i] = rdrop[p.B * H + b * H + j]; m2[i] = rdrop[2u * p.B * H + b * H + j];
-        ${refreshCopies}`
-            : ''
-        }`)}
-  workgroupBarrier();
-  for (var k = 0u; k < p.T; k++) {
-    let t = select(k, p.T - 1u - k, p.back != 0u);
-    let pb = (b * p.T + t) * G;
-    var keep = true;
-    if (p.hasMask != 0u) { keep = mask[b * p.T + t] != 0u; }
-    var hn: array<f32, NPT>;
-    var zs: array<f32, NPT>;
+  const rowwise = hasRowActivation(s);
+  // Each unit's gates from its own pre-activations (row-wise layers: fusedRowwiseStep).
+  const elementwiseStep = () => `var zs: array<f32, NPT>;
     ${forUnits(`var az = 0.0; var ar = 0.0; var ah = 0.0;
         for (var u = 0u; u < H; u++) {
           let row = u * G;
@@ -261,7 +263,39 @@ fn main(@builtin(workgroup_id) wgid: vec3u, @builtin(local_invocation_id) lid: v
         for (var u = 0u; u < H; u++) { ah = fma(rh[u], f32(rkernel[u * G + 2u * H + j]), ah); }
         let cand = act(proj[pb + 2u * H + j] + ah);
         hn[i] = zs[i] * hs[j] + (1.0 - zs[i]) * cand;`)}`
-    }
+    }`;
+  return `${header(s)}
+const WG: u32 = ${wg}u;
+const NPT: u32 = ${perThread}u;
+const CAP: u32 = ${cap}u;
+var<workgroup> hs: array<f32, CAP>;
+${withDropout ? 'var<workgroup> hz: array<f32, CAP>;\nvar<workgroup> hr: array<f32, CAP>;\nvar<workgroup> hh: array<f32, CAP>;' : ''}
+${s.resetAfter ? '' : 'var<workgroup> rh: array<f32, CAP>;'}
+${rowwise ? fusedRowwiseDecls(s) : ''}
+
+@compute @workgroup_size(${wg})
+fn main(@builtin(workgroup_id) wgid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let H = p.H;
+  let G = p.G;
+  let b = wgid.x;
+  let l = lid.x;
+  var m0: array<f32, NPT>; var m1: array<f32, NPT>; var m2: array<f32, NPT>;
+  ${forUnits(`let v = state[b * H + j];
+        hs[j] = v;
+        ${
+          withDropout
+            ? `m0[i] = rdrop[b * H + j]; m1[i] = rdrop[p.B * H + b * H + j]; m2[i] = rdrop[2u * p.B * H + b * H + j];
+        ${refreshCopies}`
+            : ''
+        }`)}
+  workgroupBarrier();
+  for (var k = 0u; k < p.T; k++) {
+    let t = select(k, p.T - 1u - k, p.back != 0u);
+    let pb = (b * p.T + t) * G;
+    var keep = true;
+    if (p.hasMask != 0u) { keep = mask[b * p.T + t] != 0u; }
+    var hn: array<f32, NPT>;
+    ${rowwise ? fusedRowwiseStep(s, { hz, hr, hh }, forUnits) : elementwiseStep()}
     workgroupBarrier();
     ${forUnits(`let v = select(hs[j], hn[i], keep);
         hs[j] = v;
