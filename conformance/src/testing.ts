@@ -8,6 +8,8 @@ import { planAgainstReference, type SweepOptions } from './testing/against-refer
  * `describeAgainstReference`, seeded random comparisons against the reference backend.
  */
 export * from './testing/index.js';
+// Node only (node:fs), so not in testing/index.ts, which browsers load too.
+export { launchWebGpuChromium, WEBGPU_CHROMIUM_ARGS, type PersistentContextLauncher, type WebGpuChromium } from './testing/chromium.js';
 
 /**
  * Registers one vitest test per (shape, variant) pair: a seeded random layer and call run on the

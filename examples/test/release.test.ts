@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 const root = join(__dirname, '..', '..');
-const PUBLIC = ['@gru/core', '@gru/cpu', '@gru/wasm', '@gru/webgpu', '@gru/cudnn', '@gru/keras', '@gru/conformance'];
+const PUBLIC = ['@gru/core', '@gru/cpu', '@gru/wasm', '@gru/webgpu', '@gru/cudnn', '@gru/keras', '@gru/conformance', '@gru/native-build'];
+/** Public packages that are no backend or layer code, so have no peer @gru/core: the addons' shared build. */
+const NOT_ON_CORE = new Set(['@gru/core', '@gru/native-build']);
 const PNPM = join(root, '.tools', 'bin', 'pnpm');
 
 interface Tarball {
@@ -85,7 +87,7 @@ describe('release dry run: every public package packs into a tarball a user can 
 
       it('depends on @gru/core as a peer, at a range the released core satisfies; other @gru ranges too', () => {
         const t = tarballs.get(name) as Tarball;
-        if (name !== '@gru/core') {
+        if (!NOT_ON_CORE.has(name)) {
           expect(t.manifest.peerDependencies?.['@gru/core']).toBeDefined();
           expect(t.manifest.dependencies?.['@gru/core']).toBeUndefined();
         }
@@ -119,6 +121,17 @@ describe('release dry run: every public package packs into a tarball a user can 
       if (process.env.CI === 'true') expect(t.files.has(`prebuilds/${target}/gru_cudnn.node`), `prebuilds/${target}`).toBe(true);
     }
     for (const f of ['binding.gyp', 'native/sources.json', 'scripts/build-addon.mjs']) expect(t.files.has(f), f).toBe(true);
+  });
+
+  it('@gru/cpu and @gru/cudnn depend on @gru/native-build, which ships the headers their sources include', () => {
+    const shared = tarballs.get('@gru/native-build') as Tarball;
+    expect(shared.files.has('native/include/gru_napi/describe.h')).toBe(true);
+    expect(shared.files.has('include.cjs')).toBe(true);
+    for (const addon of ['@gru/cpu', '@gru/cudnn']) {
+      const t = tarballs.get(addon) as Tarball;
+      // A build from source (no prebuilt binary for the platform) runs at the user's install.
+      expect(t.manifest.dependencies?.['@gru/native-build'], addon).toBeDefined();
+    }
   });
 
   it('@gru/conformance ships its cases and expectations, reachable through exports', () => {

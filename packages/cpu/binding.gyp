@@ -23,7 +23,11 @@
       'target_name': 'gru_cpu',
       # One list of sources for every build: native/sources.json.
       'sources': ["<!@(node -p \"require('./native/sources.json').addon.join(' ')\")"],
-      'include_dirs': ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      # node-addon-api's headers, and the ones gru's addons share (@gru/native-build).
+      'include_dirs': [
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "<!(node -p \"require('@gru/native-build/include').include_dir\")",
+      ],
       # The defines include NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS and NODE_ADDON_API_CPP_EXCEPTIONS_ALL:
       # an error that cannot be thrown into JavaScript (a terminating worker thread) is dropped, and
       # any std::exception becomes a JavaScript error, instead of escaping a callback and aborting.

@@ -5,7 +5,11 @@
       # One list of sources and flags for every build: native/sources.json (the prebuilt binaries
       # are compiled from it too).
       "sources": ["<!@(node -p \"require('./native/sources.json').addon.join(' ')\")"],
-      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      # node-addon-api's headers, and the ones gru's addons share (@gru/native-build).
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "<!(node -p \"require('@gru/native-build/include').include_dir\")"
+      ],
       "defines": ["<!@(node -p \"require('./native/sources.json').defines.join(' ')\")"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],

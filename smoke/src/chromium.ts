@@ -1,6 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { launchWebGpuChromium } from '@gru/conformance/testing';
 import { chromium } from 'playwright-core';
 import { chromiumPath } from './workspace.js';
 
@@ -12,32 +10,14 @@ export interface PageRun<T> {
 }
 
 /**
- * Opens `url` in headless Chromium with WebGPU on SwiftShader (the flags packages/webgpu's browser
- * test uses) and returns what the page's `globalThis.gruResult` promise resolves to.
+ * Opens `url` in headless Chromium with WebGPU on SwiftShader (the kit's launcher, which
+ * packages/webgpu's browser tests use too) and returns what the page's `globalThis.gruResult`
+ * promise resolves to.
  */
 export async function runInChromium<T>(url: string): Promise<PageRun<T>> {
-  const profile = mkdtempSync(join(tmpdir(), 'gru-smoke-chromium-'));
-  // A Vulkan driver chosen for Dawn in Node must not leak into Chromium's SwiftShader.
-  const env = Object.fromEntries(
-    Object.entries(process.env).filter(([k, v]) => v !== undefined && k !== 'VK_ICD_FILENAMES' && k !== 'NODEVICE_SELECT'),
-  ) as Record<string, string>;
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: chromiumPath,
-    headless: true,
-    env,
-    args: [
-      '--no-sandbox',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--enable-unsafe-webgpu',
-      '--use-webgpu-adapter=swiftshader',
-      '--disable-gpu-sandbox',
-    ],
-  });
+  const browser = await launchWebGpuChromium(chromium, chromiumPath);
   try {
-    const page = await context.newPage();
+    const page = await browser.context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     page.on('console', (m) => {
@@ -48,7 +28,6 @@ export async function runInChromium<T>(url: string): Promise<PageRun<T>> {
     const result = (await page.evaluate(() => (globalThis as unknown as { gruResult: Promise<unknown> }).gruResult)) as T;
     return { result, errors };
   } finally {
-    await context.close();
-    rmSync(profile, { recursive: true, force: true });
+    await browser.close();
   }
 }

@@ -6,7 +6,16 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** Every package a release publishes: what a user installs. */
-export const PUBLIC_PACKAGES = ['@gru/core', '@gru/cpu', '@gru/wasm', '@gru/webgpu', '@gru/cudnn', '@gru/keras', '@gru/conformance'] as const;
+export const PUBLIC_PACKAGES = [
+  '@gru/core',
+  '@gru/cpu',
+  '@gru/wasm',
+  '@gru/webgpu',
+  '@gru/cudnn',
+  '@gru/keras',
+  '@gru/conformance',
+  '@gru/native-build',
+] as const;
 
 /** The workspace's pnpm (scripts/bootstrap.sh installs it into .tools), else the one on PATH. */
 export const pnpmBin = existsSync(join(repoRoot, '.tools', 'bin', 'pnpm')) ? join(repoRoot, '.tools', 'bin', 'pnpm') : 'pnpm';

@@ -2,6 +2,8 @@
 export { rng, type Rng } from './rng.js';
 export { makeCase, describeCaseOptions, type CaseOptions, type RandomCase } from './make-case.js';
 export { callInfoOf } from './call-info.js';
+export { bitwiseEqual } from './bitwise.js';
+export { streamBoundSteps, type StepShape, type SteppedResult } from './bound-steps.js';
 export {
   planAgainstReference,
   checkAgainstReference,

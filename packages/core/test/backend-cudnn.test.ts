@@ -13,22 +13,10 @@ import {
   type PreparedGru,
 } from '../src/index.js';
 import { expectGruError } from './helpers/errors.js';
+import { plainCall, plainSpec } from './helpers/plain-call.js';
 
-const SPEC: GruSpec = { units: 4, inputDim: 3, activation: 'tanh', recurrentActivation: 'sigmoid', useBias: true, resetAfter: true, dtype: 'float32' };
-const CALL: GruCallInfo = {
-  batch: 2,
-  timesteps: 5,
-  mask: 'none',
-  initialState: false,
-  goBackwards: false,
-  returnSequences: false,
-  inputDropoutPerGate: false,
-  recurrentDropout: false,
-  recurrentDropoutRate: 0,
-  training: false,
-  backward: false,
-  unroll: false,
-};
+const SPEC = plainSpec(4, 3);
+const CALL = plainCall(2, 5);
 
 describe("cudnnEligibility: Keras's cuDNN rules, one reason each", () => {
   it('the default layer is eligible, with or without right-padded masks, backwards, initial state, input dropout', () => {

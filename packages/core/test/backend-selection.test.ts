@@ -20,6 +20,7 @@ import {
   type PreparedGru,
 } from '../src/index.js';
 import { expectGruError } from './helpers/errors.js';
+import { plainCall, plainSpec } from './helpers/plain-call.js';
 
 interface FakeLog {
   loads: number;
@@ -118,21 +119,8 @@ function layer(options: Record<string, unknown> = {}): GRU {
   return l;
 }
 
-const SPEC: GruSpec = { units: 3, inputDim: 2, activation: 'tanh', recurrentActivation: 'sigmoid', useBias: true, resetAfter: true, dtype: 'float32' };
-const CALL: GruCallInfo = {
-  batch: 2,
-  timesteps: 3,
-  mask: 'none',
-  initialState: false,
-  goBackwards: false,
-  returnSequences: false,
-  inputDropoutPerGate: false,
-  recurrentDropout: false,
-  recurrentDropoutRate: 0,
-  training: false,
-  backward: false,
-  unroll: false,
-};
+const SPEC = plainSpec(3, 2);
+const CALL = plainCall(2, 3);
 
 beforeEach(() => clearSession());
 afterEach(() => {

@@ -1,57 +1,8 @@
 #include "args.h"
 
-#include <cstdio>
-#include <limits>
-
 #include "results.h"
 
 namespace gru {
-
-std::string typedArrayName(napi_typedarray_type t) {
-  switch (t) {
-    case napi_int8_array:
-      return "Int8Array";
-    case napi_uint8_array:
-      return "Uint8Array";
-    case napi_uint8_clamped_array:
-      return "Uint8ClampedArray";
-    case napi_int16_array:
-      return "Int16Array";
-    case napi_uint16_array:
-      return "Uint16Array";
-    case napi_int32_array:
-      return "Int32Array";
-    case napi_uint32_array:
-      return "Uint32Array";
-    case napi_float32_array:
-      return "Float32Array";
-    case napi_float64_array:
-      return "Float64Array";
-    case napi_bigint64_array:
-      return "BigInt64Array";
-    case napi_biguint64_array:
-      return "BigUint64Array";
-    default:
-      return "a typed array";
-  }
-}
-
-std::string describe(const Napi::Value& v) {
-  if (v.IsUndefined()) return "undefined";
-  if (v.IsNull()) return "null";
-  if (v.IsTypedArray()) return typedArrayName(v.As<Napi::TypedArray>().TypedArrayType());
-  if (v.IsArrayBuffer()) return "an ArrayBuffer";
-  if (v.IsArray()) return "an Array";
-  if (v.IsNumber()) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "the number %.17g", v.As<Napi::Number>().DoubleValue());
-    return buf;
-  }
-  if (v.IsString()) return "a string";
-  if (v.IsBoolean()) return v.As<Napi::Boolean>().Value() ? "true" : "false";
-  if (v.IsFunction()) return "a function";
-  return "an object";
-}
 
 std::string shapeOf(std::initializer_list<int64_t> dims) {
   std::string s = "[";

@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "gru_napi/describe.h"
 #include "layer.h"
 
 namespace gru {
@@ -23,9 +24,10 @@ constexpr int64_t kMaxUnits = int64_t(1) << 20;
 // larger outputs are refused here. 2^31 - 1 elements (8 GiB) is below that limit everywhere.
 constexpr size_t kMaxOutput = (size_t(1) << 31) - 1;
 
-std::string typedArrayName(napi_typedarray_type t);
-// How a value reads in an error message ("a string", "Float64Array", "the number 3").
-std::string describe(const Napi::Value& v);
+// How a value reads in an error message ("the string 'x'", "Float64Array(3)", "the number 3"),
+// as in every gru addon.
+using gru_napi::describe;
+using gru_napi::typedArrayName;
 
 class Checker {
  public:
@@ -63,7 +65,7 @@ class Checker {
     if (napi_get_typedarray_info(env_, v, &actual, &length, &data, &buffer, &offset) != napi_ok) {
       typeError("`" + name + "` could not be read as a typed array");
     }
-    if (actual != type) typeError("`" + name + "` must be a " + typedArrayName(type) + ", received " + typedArrayName(actual));
+    if (actual != type) typeError("`" + name + "` must be a " + typedArrayName(type) + ", received " + describe(v));
     bool detached = false;
     // Fails (and stays false) for SharedArrayBuffer, which cannot be detached.
     if (napi_is_detached_arraybuffer(env_, buffer, &detached) == napi_ok && detached) {

@@ -3,42 +3,13 @@ import { GCProfiler } from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { createCpuBackend } from '../src/index.js';
 import { loadAddon } from '../src/loader.js';
-import { bitwiseEqual, makeCase, rng } from './helpers.js';
+import { bitwiseEqual, makeCase, rng, streamBoundSteps } from './helpers.js';
 
 // The streaming path: a forward call bound once (bindForward, the native Bound) and run step
 // after step, as GRU.stream() does. Each run must be exactly the call forwardSync makes, a stream
 // of steps exactly one whole-sequence call, and a step must allocate nothing.
 const { binding } = loadAddon();
 const isas = binding.info().isas;
-
-/** Runs `steps` steps of a bound one-step call, the state double-buffered as GRU.stream() does. */
-function streamSteps(prepared: ReturnType<ReturnType<typeof createCpuBackend>['prepareSync']>, x: Float32Array, B: number, T: number, D: number, H: number) {
-  const input = new Float32Array(B * D);
-  const output = new Float32Array(B * H);
-  const states = [new Float32Array(B * H), new Float32Array(B * H)];
-  const bind = (from: number) =>
-    prepared.bindForward!({
-      x: input,
-      batch: B,
-      timesteps: 1,
-      initialState: states[from],
-      goBackwards: false,
-      returnSequences: false,
-      output,
-      lastState: states[from ^ 1],
-    });
-  const calls = [bind(0), bind(1)];
-  const outputs = new Float32Array(B * T * H);
-  let cur = 0;
-  for (let t = 0; t < T; t++) {
-    for (let b = 0; b < B; b++) input.set(x.subarray((b * T + t) * D, (b * T + t + 1) * D), b * D);
-    calls[cur].run();
-    cur ^= 1;
-    for (let b = 0; b < B; b++) outputs.set(output.subarray(b * H, (b + 1) * H), (b * T + t) * H);
-  }
-  for (const c of calls) c.dispose();
-  return { outputs, last: states[cur] };
-}
 
 describe.each(isas)('bound forward calls (%s)', (isa) => {
   const backend = createCpuBackend({ name: `cpu-bound-${isa}`, isa, threads: 2, minStepMacsPerThread: 0 });
@@ -78,9 +49,9 @@ describe.each(isas)('bound forward calls (%s)', (isa) => {
       const c = makeCase({ B, T, D, H, resetAfter, seed: 7 });
       const prepared = backend.prepareSync(c.spec, c.weights);
       const whole = prepared.forwardSync({ x: c.request.x, batch: B, timesteps: T, goBackwards: false, returnSequences: true });
-      const { outputs, last } = streamSteps(prepared, c.request.x as Float32Array, B, T, D, H);
-      expect(bitwiseEqual(outputs, whole.output as Float32Array)).toBe(true);
-      expect(bitwiseEqual(last, whole.lastState as Float32Array)).toBe(true);
+      const { outputs, lastState } = streamBoundSteps(prepared, c.request.x as Float32Array, { batch: B, timesteps: T, inputDim: D, units: H });
+      expect(bitwiseEqual(outputs, whole.output)).toBe(true);
+      expect(bitwiseEqual(lastState, whole.lastState)).toBe(true);
       prepared.dispose();
     }
   });

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "cudnn_api.h"
+#include "gru_napi/describe.h"
 
 namespace gru_cudnn {
 
@@ -11,53 +12,11 @@ namespace {
 constexpr double kMaxDim = 2147483647.0;  // cuDNN takes every dimension as a 32-bit int
 constexpr uint64_t kMaxElements = uint64_t(1) << 40;
 
-const char* TypedArrayName(napi_typedarray_type t) {
-  switch (t) {
-    case napi_int8_array:
-      return "Int8Array";
-    case napi_uint8_array:
-      return "Uint8Array";
-    case napi_uint8_clamped_array:
-      return "Uint8ClampedArray";
-    case napi_int16_array:
-      return "Int16Array";
-    case napi_uint16_array:
-      return "Uint16Array";
-    case napi_int32_array:
-      return "Int32Array";
-    case napi_uint32_array:
-      return "Uint32Array";
-    case napi_float32_array:
-      return "Float32Array";
-    case napi_float64_array:
-      return "Float64Array";
-    case napi_bigint64_array:
-      return "BigInt64Array";
-    case napi_biguint64_array:
-      return "BigUint64Array";
-    default:
-      return "TypedArray";
-  }
-}
-
-std::string Describe(const Napi::Value& v) {
-  if (v.IsUndefined()) return "undefined";
-  if (v.IsNull()) return "null";
-  if (v.IsTypedArray()) {
-    auto t = v.As<Napi::TypedArray>();
-    return std::string(TypedArrayName(t.TypedArrayType())) + "(" + std::to_string(t.ElementLength()) + ")";
-  }
-  if (v.IsArray()) return "Array(" + std::to_string(v.As<Napi::Array>().Length()) + ")";
-  if (v.IsNumber()) return "the number " + v.ToString().Utf8Value();
-  if (v.IsString()) return "the string '" + v.As<Napi::String>().Utf8Value() + "'";
-  if (v.IsBoolean()) return v.As<Napi::Boolean>().Value() ? "true" : "false";
-  if (v.IsFunction()) return "a function";
-  return "an object";
-}
+using gru_napi::describe;
 
 Napi::Object RequireObject(const Napi::Value& value, const std::string& what) {
   if (!value.IsObject() || value.IsArray() || value.IsTypedArray() || value.IsFunction()) {
-    throw Napi::TypeError::New(value.Env(), what + " must be an object; received " + Describe(value) + ".");
+    throw Napi::TypeError::New(value.Env(), what + " must be an object; received " + describe(value) + ".");
   }
   return value.As<Napi::Object>();
 }
@@ -67,11 +26,11 @@ Napi::Object RequireObject(const Napi::Value& value, const std::string& what) {
 int ParsePositiveInt(const Napi::Object& o, const char* key, const std::string& where) {
   Napi::Value v = o.Get(key);
   if (!v.IsNumber()) {
-    throw Napi::TypeError::New(o.Env(), where + ": `" + key + "` must be a positive integer; received " + Describe(v) + ".");
+    throw Napi::TypeError::New(o.Env(), where + ": `" + key + "` must be a positive integer; received " + describe(v) + ".");
   }
   double d = v.As<Napi::Number>().DoubleValue();
   if (!(d >= 1 && d <= kMaxDim) || d != static_cast<double>(static_cast<int64_t>(d))) {
-    throw Napi::RangeError::New(o.Env(), where + ": `" + key + "` must be an integer from 1 to 2147483647; received " + Describe(v) + ".");
+    throw Napi::RangeError::New(o.Env(), where + ": `" + key + "` must be an integer from 1 to 2147483647; received " + describe(v) + ".");
   }
   return static_cast<int>(d);
 }
@@ -80,7 +39,7 @@ namespace {
 
 std::string StringField(const Napi::Object& o, const char* key, const std::string& where) {
   Napi::Value v = o.Get(key);
-  if (!v.IsString()) throw Napi::TypeError::New(o.Env(), where + ": `" + key + "` must be a string; received " + Describe(v) + ".");
+  if (!v.IsString()) throw Napi::TypeError::New(o.Env(), where + ": `" + key + "` must be a string; received " + describe(v) + ".");
   return v.As<Napi::String>().Utf8Value();
 }
 
@@ -102,11 +61,11 @@ HostView Array(const Napi::Env& env, const Napi::Object& o, const char* key, Hos
   const napi_typedarray_type type = host == HostType::F64 ? napi_float64_array : napi_float32_array;
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type) {
     throw Napi::TypeError::New(env, where + ": `" + key + "` must be a " + wanted + (optional ? " or null" : "") + " of " + shape + " = " +
-                                        std::to_string(count) + " elements; received " + Describe(v) + ".");
+                                        std::to_string(count) + " elements; received " + describe(v) + ".");
   }
   auto t = v.As<Napi::TypedArray>();
   if (t.ElementLength() != count) {
-    throw Napi::RangeError::New(env, where + ": `" + key + "` must have " + shape + " = " + std::to_string(count) + " elements; received " + Describe(v) + ".");
+    throw Napi::RangeError::New(env, where + ": `" + key + "` must have " + shape + " = " + std::to_string(count) + " elements; received " + describe(v) + ".");
   }
   HostView h;
   // The typed array's own data pointer (not its ArrayBuffer's) also covers SharedArrayBuffers.
@@ -178,11 +137,11 @@ ForwardArgs ParseForwardArgs(const Napi::Env& env, const LayerDims& dims, const 
   Napi::Value lv = o.Get("seqLengths");
   if (!lv.IsTypedArray() || lv.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
     throw Napi::TypeError::New(env,
-                               where + ": `seqLengths` must be an Int32Array of batch = " + std::to_string(B) + " elements; received " + Describe(lv) + ".");
+                               where + ": `seqLengths` must be an Int32Array of batch = " + std::to_string(B) + " elements; received " + describe(lv) + ".");
   }
   auto lengths = lv.As<Napi::Int32Array>();
   if (lengths.ElementLength() != B) {
-    throw Napi::RangeError::New(env, where + ": `seqLengths` must have batch = " + std::to_string(B) + " elements; received " + Describe(lv) + ".");
+    throw Napi::RangeError::New(env, where + ": `seqLengths` must have batch = " + std::to_string(B) + " elements; received " + describe(lv) + ".");
   }
   a.seqLengths.assign(lengths.Data(), lengths.Data() + B);
   for (uint64_t b = 0; b < B; b++) {
@@ -197,7 +156,7 @@ ForwardArgs ParseForwardArgs(const Napi::Env& env, const LayerDims& dims, const 
   a.y = Array(env, o, "y", dims.host, ny, "batch*timesteps*units", true, where);
   a.hy = Array(env, o, "hy", dims.host, nh, "batch*units", false, where);
   Napi::Value training = o.Get("training");
-  if (!training.IsBoolean()) throw Napi::TypeError::New(env, where + ": `training` must be a boolean; received " + Describe(training) + ".");
+  if (!training.IsBoolean()) throw Napi::TypeError::New(env, where + ": `training` must be a boolean; received " + describe(training) + ".");
   a.training = training.As<Napi::Boolean>().Value();
   return a;
 }

@@ -15,8 +15,8 @@ export function cudnnSupports(spec: GruSpec, call: GruCallInfo): true | string {
   return true;
 }
 
-/** A call with nothing but the layer itself in question: only the spec's rules can fail. */
-const PLAIN_CALL: GruCallInfo = {
+/** A call with nothing but the layer itself in question: only the spec's rules can fail (the tests vary it too). */
+export const PLAIN_CALL: GruCallInfo = {
   batch: 1,
   timesteps: 1,
   mask: 'none',

@@ -77,6 +77,8 @@ describe('native argument checks', () => {
     ['timesteps negative', { timesteps: -1 }, /`timesteps` must be an integer .* received the number -1/, RangeError],
     ['timesteps NaN', { timesteps: Number.NaN }, /`timesteps` must be an integer/, RangeError],
     ['batch a string', { batch: '2' }, /`batch` must be a positive integer; received the string '2'/, TypeError],
+    // A long string is cut (at a character boundary) rather than copied whole into the message.
+    ['batch a long string', { batch: `${'x'.repeat(59)}é${'y'.repeat(200)}` }, /; received the string 'x{59}\.\.\.'\.$/, TypeError],
     [
       'seqLengths the wrong type',
       { seqLengths: Float32Array.from([4, 1]) },

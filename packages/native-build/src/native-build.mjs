@@ -34,6 +34,8 @@ const LINUX_LINK = [
   '-Wl,--as-needed',
   '-s',
 ];
+/** Headers shared by the addons (native/include), compiled by every build of each. */
+const SHARED_INCLUDE = join(here, 'native', 'include');
 /** Linked into every Linux prebuilt binary: see native/glibc_compat.cc. */
 const LINUX_COMPAT = [join(here, 'native', 'glibc_compat.cc')];
 
@@ -118,12 +120,17 @@ export function nativeAddon(pkg, name, options = {}) {
   const pkgRequire = createRequire(join(pkg, 'package.json'));
   const file = `${name}.node`;
 
-  /** The newest header or build input: an object file older than it is rebuilt. */
+  /** The newest header (the addon's or a shared one) or build input: an object file older than it is rebuilt. */
   function newestInput() {
     const native = join(pkg, 'native');
-    const headers = readdirSync(native)
-      .filter((f) => f.endsWith('.h'))
-      .map((f) => mtime(join(native, f)));
+    const headers = [
+      ...readdirSync(native)
+        .filter((f) => f.endsWith('.h'))
+        .map((f) => join(native, f)),
+      ...readdirSync(SHARED_INCLUDE, { recursive: true, encoding: 'utf8' })
+        .filter((f) => f.endsWith('.h'))
+        .map((f) => join(SHARED_INCLUDE, f)),
+    ].map(mtime);
     return Math.max(...headers, mtime(join(native, 'sources.json')), mtime(fileURLToPath(import.meta.url)));
   }
 
@@ -144,6 +151,7 @@ export function nativeAddon(pkg, name, options = {}) {
       ...extra,
       `-I${headers.include}`,
       `-I${pkgRequire('node-addon-api').include_dir}`,
+      `-I${SHARED_INCLUDE}`,
       ...sources.defines.map((d) => `-D${d}`),
       ...(kernels.length ? ['-DGRU_HAVE_X86_KERNELS'] : []),
     ];

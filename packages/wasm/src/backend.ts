@@ -2,7 +2,7 @@ import { GRU_BACKEND_SPEC_VERSION, GruError, type GruBackend, type GruCallInfo, 
 import { activationCode } from './activation-codes.js';
 import { formatBytes, MAX_WASM_BYTES } from './heap.js';
 import { WasmKernel } from './kernel.js';
-import { callLayout, DEFAULT_PROJECTION_BUDGET, FLAGS, keepBytes, threading, weightBytes } from './layout.js';
+import { backwardLayout, callLayout, DEFAULT_PROJECTION_BUDGET, FLAGS, threading, weightBytes } from './layout.js';
 import { compileWasm, type WasmSource } from './module-loader.js';
 import { checkWeights, copyWeights, WasmPreparedGru } from './prepared.js';
 import { CONTROL_BYTES, hardwareThreads, ThreadPool, threadsUnavailable } from './thread-pool.js';
@@ -113,8 +113,11 @@ function callFlags(spec: GruSpec, call: GruCallInfo): number {
   return flags;
 }
 
-/** Why the wasm backend cannot run a call, or true. */
-export function wasmSupports(spec: GruSpec, call: GruCallInfo, budget = DEFAULT_PROJECTION_BUDGET): true | string {
+/**
+ * Why the wasm backend cannot run a call, or true. `workers`: the most threads a call may be
+ * laid out for (some scratch is per thread).
+ */
+export function wasmSupports(spec: GruSpec, call: GruCallInfo, budget = DEFAULT_PROJECTION_BUDGET, workers = 1): true | string {
   if (spec.dtype !== 'float32') return `the wasm backend computes in float32 only (dtype '${spec.dtype}' runs on the reference backend)`;
   const f = activationCode(spec.activation, spec.units);
   if (typeof f === 'string') return `activation ${f}`;
@@ -126,11 +129,12 @@ export function wasmSupports(spec: GruSpec, call: GruCallInfo, budget = DEFAULT_
   }
   const flags = callFlags(spec, call) | (call.backward ? FLAGS.keep : 0);
   const shape = { batch: call.batch, timesteps: call.timesteps, inputDim: spec.inputDim, units: spec.units, flags };
-  // backward runs on a copy of what the call kept (training.ts), so a training call holds it twice.
-  const copy = call.backward ? keepBytes(call.batch, call.timesteps, spec.units) : 0;
-  const bytes = weightBytes(spec.inputDim, spec.units) + callLayout(shape, budget).total + copy;
+  // backward's own allocation (training.ts) lives beside the forward call it differentiates.
+  const backward = call.backward ? backwardLayout(shape, workers).total : 0;
+  const bytes = weightBytes(spec.inputDim, spec.units) + callLayout(shape, budget, workers).total + backward;
   if (bytes > MAX_WASM_BYTES) {
-    return `the call needs ${formatBytes(bytes)} of WebAssembly memory (weights and buffers), beyond the 4 GiB that 32-bit WebAssembly can address`;
+    const what = call.backward ? "weights, the forward call's buffers and the backward pass's" : 'weights and buffers';
+    return `the call needs ${formatBytes(bytes)} of WebAssembly memory (${what}), beyond the 4 GiB that 32-bit WebAssembly can address`;
   }
   return true;
 }
@@ -206,7 +210,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
       return attempt;
     },
     isLoaded: () => kernel !== undefined,
-    supports: (spec, call) => wasmSupports(spec, call, budget),
+    supports: (spec, call) => wasmSupports(spec, call, budget, kernel?.pool?.size ?? 1),
     supportsBackward: backwardProblem,
     async prepare(spec, weights) {
       // The layer gets the weights it was prepared with: packed now when loaded, else copied

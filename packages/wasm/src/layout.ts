@@ -65,6 +65,72 @@ export function scratchBytes(batch: number, inputDim: number, units: number, fla
   return at;
 }
 
+/** assembly/backward.ts: rows of dx per block, and weight-grad.ts: rows per tile of weightGrad. */
+const DX_ROWS = 256;
+const WGRAD_ROWS = 128;
+
+/** assembly/backward.ts backwardScratchBytes(), in float64 arithmetic so huge sizes do not wrap. */
+export function backwardScratchBytes(batch: number, inputDim: number, units: number, flags: number, workers = 1): number {
+  const hp = paddedUnits(units);
+  const dp = paddedUnits(inputDim);
+  // dh twice, one gate's share of dh_prev, and a zero row.
+  let at = 3 * f32s(batch * hp) + f32s(Math.max(3 * hp, dp));
+  if (flags & FLAGS.recurrentDropout) at += f32s(3 * batch * hp);
+  // Each worker's block of dx, and weightGrad's tiles of up to max(D, Hp) + 3Hp columns.
+  return at + workers * f32s(DX_ROWS * dp) + workers * WGRAD_ROWS * (Math.max(inputDim, hp) + 3 * hp) * 4;
+}
+
+/** Byte offsets inside a backward call's one allocation (training.ts), and its size. */
+export interface BackwardLayout {
+  dOut: number;
+  dLast: number;
+  /** The weights the forward call used, transposed per gate. */
+  tIn: number;
+  tRec: number;
+  dInit: number;
+  dx: number;
+  dK: number;
+  dU: number;
+  dBias: number;
+  /** The copy of what the forward call kept, which gruBackward overwrites. */
+  keep: number;
+  /** gruBackward's arguments as i32, for the worker threads. */
+  args: number;
+  scratch: number;
+  total: number;
+}
+
+/** Values in the args block: gruBackward's parameters. */
+export const BACKWARD_ARG_COUNT = 23;
+
+/**
+ * Everything a backward call allocates besides the forward call it differentiates: one shape,
+ * used by training.ts to lay the call out and by supports() to count it up front.
+ */
+export function backwardLayout(shape: CallShape, workers = 1): BackwardLayout {
+  const { batch: B, timesteps: T, inputDim: D, units: H, flags } = shape;
+  const hp = paddedUnits(H);
+  let at = 0;
+  const take = (bytes: number) => {
+    const start = at;
+    at += align(bytes);
+    return start;
+  };
+  const dOut = take((flags & FLAGS.returnSequences ? B * T * H : B * H) * 4);
+  const dLast = take(B * H * 4);
+  const tIn = take(3 * H * paddedUnits(D) * 4);
+  const tRec = take(3 * H * hp * 4);
+  const dInit = take(B * H * 4);
+  const dx = take(B * T * D * 4);
+  const dK = take(D * 3 * hp * 4);
+  const dU = take(H * 3 * hp * 4);
+  const dBias = take(2 * 3 * hp * 4);
+  const keep = take(keepBytes(B, T, H));
+  const args = take(BACKWARD_ARG_COUNT * 4);
+  const scratch = take(backwardScratchBytes(B, D, H, flags, workers));
+  return { dOut, dLast, tIn, tRec, dInit, dx, dK, dU, dBias, keep, args, scratch, total: at };
+}
+
 export interface CallLayout {
   flags: number;
   chunk: number;

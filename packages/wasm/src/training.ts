@@ -1,7 +1,7 @@
 import { GruError, type BackwardRequest, type GruGradients, type GruSpec } from '@gru/core';
 import type { BackwardArgs, WasmKernel } from './kernel.js';
 import type { ThreadPool } from './thread-pool.js';
-import { type CallLayout, keepBytes, paddedUnits } from './layout.js';
+import { type BackwardLayout, backwardLayout, type CallLayout, keepBytes, paddedUnits } from './layout.js';
 import { describe } from './prepared.js';
 
 const fail = (message: string) => new GruError('ValueError', `wasm backend: ${message}`);
@@ -158,7 +158,7 @@ export interface BackwardContext {
 
 interface Staged {
   base: number;
-  offsets: Record<'dOut' | 'dLast' | 'tIn' | 'tRec' | 'dInit' | 'dx' | 'dK' | 'dU' | 'dBias' | 'args' | 'scratch', number>;
+  offsets: BackwardLayout;
   args: BackwardArgs;
 }
 
@@ -193,34 +193,14 @@ function stage({ kernel, spec, codes }: BackwardContext, call: KeptCall, request
       ? undefined
       : checkGradient(request.dLastState, 'request.dLastState', B * H, `([batch, units] = [${B}, ${H}])`);
   if (B === 0 || call.base < 0) return undefined;
-  const hp = paddedUnits(H);
-  const dp = paddedUnits(D);
   const L = call.layout;
   const e = kernel.exports;
-  let at = 0;
-  const take = (floats: number) => {
-    const start = at;
-    at += Math.ceil((floats * 4) / 64) * 64;
-    return start;
-  };
-  const o = {
-    dOut: take(dOutput.length),
-    dLast: take(B * H),
-    tIn: take(3 * H * dp),
-    tRec: take(3 * H * hp),
-    dInit: take(B * H),
-    dx: take(B * T * D),
-    dK: take(D * 3 * hp),
-    dU: take(H * 3 * hp),
-    dBias: take(2 * 3 * hp),
-    // gruBackward overwrites the kept rows in place (pre-activations with their gradients, ...):
-    // it runs on a copy, so that backward can run again on the same call and agree.
-    keep: take(keepBytes(B, T, H) / 4),
-    args: take(23),
-    scratch: at,
-  };
-  at += e.backwardScratchBytes(B, D, hp, L.flags, workers) >>> 0;
-  const base = kernel.heap.alloc(at, `the backward pass of a call with batch=${B}, timesteps=${T} (inputDim=${D}, units=${H})`);
+  // gruBackward overwrites the kept rows in place (pre-activations with their gradients, ...):
+  // it runs on a copy (o.keep), so that backward can run again on the same call and agree.
+  const o = backwardLayout({ batch: B, timesteps: T, inputDim: D, units: H, flags: L.flags }, workers);
+  const hp = paddedUnits(H);
+  const dp = paddedUnits(D);
+  const base = kernel.heap.alloc(o.total, `the backward pass of a call with batch=${B}, timesteps=${T} (inputDim=${D}, units=${H})`);
   kernel.f32(base + o.dOut, dOutput.length).set(dOutput);
   if (dLast) kernel.f32(base + o.dLast, B * H).set(dLast);
   // The weights as the forward call used them, transposed per gate for dx and dh.

@@ -56,6 +56,16 @@ describe('supports() says why it declines', () => {
     expect(backend.supports({ ...spec, units: 256 }, { ...big, backward: true, training: true })).toMatch(/beyond the 4 GiB/);
   });
 
+  it("counts all of backward's memory (output gradients, dx, transposed weights, scratch) against the 4 GiB", () => {
+    // Forward with what it keeps (~3.4 GB) fits; the backward pass adds dx, as large as x.
+    const wide = { ...spec, inputDim: 4096, units: 8 };
+    const long = { ...call, batch: 1, timesteps: 200_000 };
+    expect(backend.supports(wide, long)).toBe(true);
+    expect(backend.supports(wide, { ...long, backward: true, training: true })).toMatch(
+      /^the call needs 6\.\d+ GiB of WebAssembly memory \(weights, the forward call's buffers and the backward pass's\), beyond the 4 GiB/,
+    );
+  });
+
   it('declines calls that cannot fit in 4 GiB of WebAssembly memory', () => {
     expect(backend.supports({ ...spec, units: 1024, inputDim: 1 }, { ...call, batch: 1, timesteps: 1_100_000 })).toMatch(
       /GiB of WebAssembly memory .* beyond the 4 GiB/,

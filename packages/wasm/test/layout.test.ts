@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { backend } from '../src/index.js';
 import type { WasmKernel } from '../src/kernel.js';
-import { FLAGS, keepBytes, paddedUnits, projectionChunk, scratchBytes } from '../src/layout.js';
+import { backwardScratchBytes, FLAGS, keepBytes, paddedUnits, projectionChunk, scratchBytes } from '../src/layout.js';
 
 describe('buffer layout shared with assembly/forward.ts', () => {
   let kernel: WasmKernel;
@@ -29,6 +29,20 @@ describe('buffer layout shared with assembly/forward.ts', () => {
     }
     // Input dropout gives each worker its own masked copy of the inputs.
     expect(scratchBytes(3, 1, 1, FLAGS.inputDropout, 9, 2)).toBeGreaterThan(scratchBytes(3, 1, 1, FLAGS.inputDropout, 9, 1));
+  });
+
+  it('backwardScratchBytes in TypeScript equals the module`s own count (what supports() counts for backward)', () => {
+    for (const [B, D, H, flags] of [
+      [1, 64, 128, 0],
+      [32, 128, 256, FLAGS.recurrentDropout],
+      [5, 7, 13, FLAGS.recurrentDropout | FLAGS.inputDropout],
+      [3, 300, 1, 0],
+      [2, 1, 70, 0],
+    ]) {
+      for (const workers of [1, 2, 5]) {
+        expect(backwardScratchBytes(B, D, H, flags, workers)).toBe(kernel.exports.backwardScratchBytes(B, D, paddedUnits(H), flags, workers) >>> 0);
+      }
+    }
   });
 
   it('keepBytes in TypeScript equals the module`s own count (what a training call keeps)', () => {

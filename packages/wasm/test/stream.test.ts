@@ -3,14 +3,12 @@ import { GCProfiler } from 'node:v8';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { backend } from '../src/index.js';
 import type { WasmKernel } from '../src/kernel.js';
-import { makeCase, rng } from './helpers.js';
+import { bitwiseEqual, makeCase, rng, streamBoundSteps } from './helpers.js';
 
 // The streaming path on wasm: a forward call bound once (bindForward) and run step after step,
 // as GRU.stream() does. Each run must be exactly the call forwardSync makes, a stream of steps
 // exactly one whole-sequence call, and a step must allocate nothing.
 beforeAll(() => backend.load());
-
-const same = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && Array.from(a).every((v, i) => Object.is(v, b[i]));
 
 describe('bound forward calls', () => {
   it('a bound call runs exactly as forwardSync, for every call option', () => {
@@ -29,8 +27,8 @@ describe('bound forward calls', () => {
       for (let i = 0; i < 2; i++) {
         output.fill(NaN);
         call.run();
-        expect(same(output, want.output), JSON.stringify(v)).toBe(true);
-        expect(same(lastState, want.lastState), JSON.stringify(v)).toBe(true);
+        expect(bitwiseEqual(output, want.output), JSON.stringify(v)).toBe(true);
+        expect(bitwiseEqual(lastState, want.lastState), JSON.stringify(v)).toBe(true);
       }
       call.dispose();
       prepared.dispose();
@@ -45,30 +43,9 @@ describe('bound forward calls', () => {
       const { spec, weights, request } = makeCase({ B, T, D, H, resetAfter }, 7);
       const prepared = backend.prepareSync(spec, weights);
       const whole = prepared.forwardSync({ x: request.x, batch: B, timesteps: T, goBackwards: false, returnSequences: true });
-      const input = new Float32Array(B * D);
-      const output = new Float32Array(B * H);
-      const states = [new Float32Array(B * H), new Float32Array(B * H)];
-      const calls = [0, 1].map((from) =>
-        prepared.bindForward({
-          x: input,
-          batch: B,
-          timesteps: 1,
-          initialState: states[from],
-          goBackwards: false,
-          returnSequences: false,
-          output,
-          lastState: states[from ^ 1],
-        }),
-      );
-      let cur = 0;
-      for (let t = 0; t < T; t++) {
-        for (let b = 0; b < B; b++) input.set(request.x.subarray((b * T + t) * D, (b * T + t + 1) * D), b * D);
-        calls[cur].run();
-        cur ^= 1;
-        for (let b = 0; b < B; b++) expect(same(output.subarray(b * H, (b + 1) * H), whole.output.subarray((b * T + t) * H, (b * T + t + 1) * H))).toBe(true);
-      }
-      expect(same(states[cur], whole.lastState)).toBe(true);
-      calls.forEach((c) => c.dispose());
+      const { outputs, lastState } = streamBoundSteps(prepared, request.x as Float32Array, { batch: B, timesteps: T, inputDim: D, units: H });
+      expect(bitwiseEqual(outputs, whole.output)).toBe(true);
+      expect(bitwiseEqual(lastState, whole.lastState)).toBe(true);
       prepared.dispose();
     }
   });
@@ -155,8 +132,8 @@ describe('GRU.stream() on the wasm backend', () => {
     expect(stream.backend).toBe('wasm');
     const got = new Float32Array(B * T * H);
     for (let t = 0; t < T; t++) got.set(stream.step(x.subarray(t * D, (t + 1) * D)), t * H);
-    expect(same(got, want)).toBe(true);
-    expect(same(streamed.states![0].data, whole.states![0].data)).toBe(true);
+    expect(bitwiseEqual(got, want)).toBe(true);
+    expect(bitwiseEqual(streamed.states![0].data, whole.states![0].data)).toBe(true);
 
     const out = new Float32Array(H);
     stream.step(undefined, out);

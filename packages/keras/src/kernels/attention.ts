@@ -79,7 +79,7 @@ export function attention(
   }
   return run(K, query, value, key, masks, options, (q, qo, rows, k, ko, tv, dim, S, like) => {
     if (mode === 'dot') {
-      gemmRows(q, qo, dim, rows, dim, k, ko, dim, tv, undefined, S, 0, tv);
+      gemmRows({ x: q, xOff: qo, xStride: dim, rows, n: dim, wT: k, wOff: ko, wStride: dim, m: tv, out: S, outOff: 0, outStride: tv });
       if (scale !== null) for (let e = 0; e < rows * tv; e++) S[e] = roundTo(like, S[e]) * scale;
       return;
     }
@@ -204,7 +204,7 @@ function run(
       }
       probs.set(S.subarray(0, rows * Tv));
       const oOff = (n * Tq + i0) * dv;
-      gemmRows(probs, 0, Tv, rows, Tv, vT, 0, Tv, dv, undefined, out, oOff, dv);
+      gemmRows({ x: probs, xOff: 0, xStride: Tv, rows, n: Tv, wT: vT, wOff: 0, wStride: Tv, m: dv, out, outOff: oOff, outStride: dv });
       // Keras zeroes the output at masked query steps.
       if (qMask !== null) for (let r = 0; r < rows; r++) if (qMask[n * Tq + i0 + r] === 0) out.fill(0, oOff + r * dv, oOff + (r + 1) * dv);
     }

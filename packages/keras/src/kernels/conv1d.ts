@@ -155,7 +155,23 @@ export function conv1d(x: Tensor, kernel: Tensor, bias: Tensor | null, options: 
   if (groups === 1 && dilation === 1) {
     // An output step's taps are one contiguous run of its padded row (steps strides*C apart): one
     // product over every batch row reads them in place.
-    gemmRows(padded, 0, strides * C, Lout, KC, wT, 0, KC, F, b, out, 0, F, { count: B, xStride: Lp * C, outStride: Lout * F }, relu);
+    gemmRows({
+      x: padded,
+      xOff: 0,
+      xStride: strides * C,
+      rows: Lout,
+      n: KC,
+      wT,
+      wOff: 0,
+      wStride: KC,
+      m: F,
+      bias: b,
+      out,
+      outOff: 0,
+      outStride: F,
+      batches: { count: B, xStride: Lp * C, outStride: Lout * F },
+      relu,
+    });
   } else {
     // Otherwise each group's taps are gathered (im2col), one batch row at a time.
     const cols = sameArray(x.data, Lout * KC);
@@ -167,7 +183,22 @@ export function conv1d(x: Tensor, kernel: Tensor, bias: Tensor | null, options: 
             cols.set(padded.subarray(src, src + Cg), t * KC + k * Cg);
           }
         }
-        gemmRows(cols, 0, KC, Lout, KC, wT, g * Fg * KC, KC, Fg, b?.subarray(g * Fg), out, n * Lout * F + g * Fg, F, undefined, relu);
+        gemmRows({
+          x: cols,
+          xOff: 0,
+          xStride: KC,
+          rows: Lout,
+          n: KC,
+          wT,
+          wOff: g * Fg * KC,
+          wStride: KC,
+          m: Fg,
+          bias: b?.subarray(g * Fg),
+          out,
+          outOff: n * Lout * F + g * Fg,
+          outStride: F,
+          relu,
+        });
       }
     }
   }

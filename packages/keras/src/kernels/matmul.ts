@@ -5,7 +5,8 @@
  */
 import { activationDef, applyActivation, type ActivationDef } from '@gru/core';
 import { type FloatArray, sameArray } from './common.js';
-import { ONE_BATCH, type RowBatches, wasmGemmRows, wasmRelu } from './wasm-gemm.js';
+import { checkGemmView, type GemmView, ONE_BATCH } from './gemm-view.js';
+import { wasmGemmRows, wasmRelu } from './wasm-gemm.js';
 
 /** (rows, cols) row-major -> (cols, rows) row-major, same dtype. */
 export function transpose(w: FloatArray, rows: number, cols: number): FloatArray {
@@ -141,33 +142,16 @@ export function dotMany2(
 }
 
 /**
- * For r < rows and j < m: out[outOff + r * outStride + j] = (bias ? bias[j] : 0) +
- * sum over k < n of x[xOff + r * xStride + k] * wT[wOff + j * wStride + k]: a matrix product whose
- * rows (of x and out) and columns (of wT) may be strided views. float32 products large enough to
- * pay for the copies run on the SIMD128 module (wasm-gemm.ts, float32 sums); the rest, float64
- * included, sum in float64 here and are rounded once into `out`. `batches` repeats the product
- * with the same weights on views of x and out moved by its strides; `relu` applies Keras's relu to
- * every result (fused into the SIMD path).
+ * The product a GemmView describes (gemm-view.ts), checked once: float32 products large enough to
+ * pay for the copies run on the SIMD128 module (wasm-gemm.ts, float32 sums, relu fused); the rest,
+ * float64 included, sum in float64 here and are rounded once into `out`.
  */
-export function gemmRows(
-  x: FloatArray,
-  xOff: number,
-  xStride: number,
-  rows: number,
-  n: number,
-  wT: FloatArray,
-  wOff: number,
-  wStride: number,
-  m: number,
-  bias: FloatArray | undefined,
-  out: FloatArray,
-  outOff: number,
-  outStride: number,
-  batches: RowBatches = ONE_BATCH,
-  relu = false,
-): void {
-  if (wasmGemmRows(x, xOff, xStride, rows, n, wT, wOff, wStride, m, bias, out, outOff, outStride, batches, relu)) return;
-  const f = relu ? (activationDef('relu').f as (v: number) => number) : null;
+export function gemmRows(g: GemmView): void {
+  checkGemmView(g);
+  if (wasmGemmRows(g)) return;
+  const { x, xOff, xStride, rows, n, wT, wOff, wStride, m, bias, out, outOff, outStride } = g;
+  const batches = g.batches ?? ONE_BATCH;
+  const f = g.relu ? (activationDef('relu').f as (v: number) => number) : null;
   for (let b = 0; b < batches.count; b++) {
     const xb = xOff + b * batches.xStride;
     const ob = outOff + b * batches.outStride;
@@ -189,7 +173,7 @@ export function gemmRows(
 
 /** out (rows, dout) = x (rows, din) @ w + bias, given wT = w transposed (dout, din); rounded once into `out`. */
 export function matmulRows(x: FloatArray, rows: number, din: number, wT: FloatArray, bias: FloatArray | undefined, dout: number, out: FloatArray): void {
-  gemmRows(x, 0, din, rows, din, wT, 0, din, dout, bias, out, 0, dout);
+  gemmRows({ x, xOff: 0, xStride: din, rows, n: din, wT, wOff: 0, wStride: din, m: dout, bias, out, outOff: 0, outStride: dout });
 }
 
 /**

@@ -254,7 +254,20 @@ export function multiHeadAttention(
       transposeInto(V, (n * Tv * N + h) * vd, Tv, vd, oStride, vT);
       for (let i0 = 0; i0 < Tq; i0 += CHUNK) {
         const rows = Math.min(CHUNK, Tq - i0);
-        gemmRows(Q, ((n * Tq + i0) * N + h) * kd, qStride, rows, kd, Kp, (n * Tv * N + h) * kd, qStride, Tv, undefined, S, 0, Tv);
+        gemmRows({
+          x: Q,
+          xOff: ((n * Tq + i0) * N + h) * kd,
+          xStride: qStride,
+          rows,
+          n: kd,
+          wT: Kp,
+          wOff: (n * Tv * N + h) * kd,
+          wStride: qStride,
+          m: Tv,
+          out: S,
+          outOff: 0,
+          outStride: Tv,
+        });
         for (let r = 0; r < rows; r++) {
           const i = i0 + r;
           const off = r * Tv;
@@ -276,7 +289,7 @@ export function multiHeadAttention(
           if (scoresOut) scoresOut.set(probs.subarray(off, off + Tv), ((n * N + h) * Tq + i) * Tv);
         }
         const oOff = ((n * Tq + i0) * N + h) * vd;
-        gemmRows(probs, 0, Tv, rows, Tv, vT, 0, Tv, vd, undefined, O, oOff, oStride);
+        gemmRows({ x: probs, xOff: 0, xStride: Tv, rows, n: Tv, wT: vT, wOff: 0, wStride: Tv, m: vd, out: O, outOff: oOff, outStride: oStride });
         if (G) {
           for (let r = 0; r < rows; r++) {
             const o = oOff + r * oStride;

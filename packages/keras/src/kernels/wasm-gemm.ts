@@ -14,7 +14,8 @@
  * and rows are streamed through in blocks so that long inputs never need more.
  */
 import { GEMM_WASM_BASE64 } from './wasm-gemm-bytes.js';
-import { type FloatArray, KernelArgumentError } from './common.js';
+import type { FloatArray } from './common.js';
+import { type GemmView, ONE_BATCH } from './gemm-view.js';
 
 /** Most bytes the module's memory may grow to (far below its declared 1 GiB maximum). */
 const MAX_BYTES = 64 << 20;
@@ -94,65 +95,20 @@ function ensureBytes(mem: WasmMemory, bytes: number): void {
   if (bytes > have) mem.grow(Math.ceil((bytes - have) / PAGE));
 }
 
-/** `count` products with the same weights, their x and out views `xStride` and `outStride` apart. */
-export interface RowBatches {
-  count: number;
-  xStride: number;
-  outStride: number;
-}
-
-export const ONE_BATCH: RowBatches = Object.freeze({ count: 1, xStride: 0, outStride: 0 });
-
-/** Checks that `count` runs of `len` values, `stride` apart from `off`, lie inside `a`. */
-function checkSpan(argument: string, a: FloatArray, off: number, count: number, stride: number, len: number): void {
-  const end = off + (count - 1) * stride + len;
-  if (!(Number.isInteger(off) && off >= 0 && Number.isInteger(stride) && stride >= 0 && end <= a.length)) {
-    throw new KernelArgumentError(
-      'gemm',
-      argument,
-      `argument '${argument}' expected ${count} rows of ${len} values ${stride} apart from offset ${off} (up to index ${end}), received an array of ${a.length}`,
-    );
-  }
-}
-
 /**
- * gemmRows (matmul.ts) on the SIMD module when every array is a Float32Array and the product is
- * large enough; returns false, having written nothing, otherwise. Same arguments and meaning:
- * out[outOff + r*outStride + j] = bias[j] + sum_k x[xOff + r*xStride + k] * wT[wOff + j*wStride + k],
- * for each of `batches` (x and out offsets moved by its strides; the weights packed once), then
- * Keras's relu on every result when `relu` is set.
- * Every index it implies is checked against its array before the module's memory is touched (a
- * KernelArgumentError names the argument otherwise).
+ * A product (gemm-view.ts) on the SIMD module when every array is a Float32Array and the product
+ * is large enough; returns false, having written nothing, otherwise. The view must have passed
+ * checkGemmView (gemmRows checks it once for both paths) before the module's memory is touched.
  */
-export function wasmGemmRows(
-  x: FloatArray,
-  xOff: number,
-  xStride: number,
-  rows: number,
-  n: number,
-  wT: FloatArray,
-  wOff: number,
-  wStride: number,
-  m: number,
-  bias: FloatArray | undefined,
-  out: FloatArray,
-  outOff: number,
-  outStride: number,
-  batches: RowBatches = ONE_BATCH,
-  relu = false,
-): boolean {
+export function wasmGemmRows(g: GemmView): boolean {
+  const { x, xOff, xStride, rows, n, wT, wOff, wStride, m, bias, out, outOff, outStride } = g;
+  const batches = g.batches ?? ONE_BATCH;
   if (!(x instanceof Float32Array && wT instanceof Float32Array && out instanceof Float32Array)) return false;
   if (bias !== undefined && !(bias instanceof Float32Array)) return false;
   const nb = batches.count;
   if (nb <= 0 || rows <= 0 || m <= 0 || nb * rows * n * m < MIN_MACS) return false;
   const mod = gemmModule();
   if (!mod) return false;
-  for (const b of nb > 1 ? [0, nb - 1] : [0]) {
-    checkSpan('x', x, xOff + b * batches.xStride, rows, xStride, n);
-    checkSpan('out', out, outOff + b * batches.outStride, rows, outStride, m);
-  }
-  checkSpan('wT', wT, wOff, m, wStride, n);
-  if (bias && bias.length < m) throw new KernelArgumentError('gemm', 'bias', `argument 'bias' expected at least ${m} values, received ${bias.length}`);
   const panels = Math.ceil(m / 8);
   const np = panels * 8;
   const wBytes = n * np * 4;
@@ -212,7 +168,7 @@ export function wasmGemmRows(
         }
       }
       mod.gemm(aPtr, lda * 4, count, 1, 0, n, wPtr, panels, bPtr, 0, 0, cPtr, np * 4, 0);
-      if (relu) mod.relu(cPtr, count * np);
+      if (g.relu) mod.relu(cPtr, count * np);
       if (np === m && outStride === m) {
         // Output rows are contiguous on both sides: one copy.
         out.set(f.subarray(c0, c0 + count * m), ob + r0 * m);

@@ -64,8 +64,9 @@ describe('SIMD128 GEMM module', () => {
       const wT = rand(m * wStride + 11, 2);
       const bias = rand(m, 3);
       const out = new Float32Array(rows * outStride + 9).fill(42);
-      expect(wasmGemmRows(x, 7, xStride, rows, n, wT, 11, wStride, m, bias, out, 9, outStride)).toBe(rows * n * m >= 4096);
-      gemmRows(x, 7, xStride, rows, n, wT, 11, wStride, m, bias, out, 9, outStride);
+      const view = { x, xOff: 7, xStride, rows, n, wT, wOff: 11, wStride, m, bias, out, outOff: 9, outStride };
+      expect(wasmGemmRows(view)).toBe(rows * n * m >= 4096);
+      gemmRows(view);
       const want = new Float64Array(out.length).fill(42);
       for (let r = 0; r < rows; r++) {
         for (let j = 0; j < m; j++) {
@@ -79,30 +80,51 @@ describe('SIMD128 GEMM module', () => {
     });
   }
 
-  it('refuses views that run past their arrays, naming the argument, before touching memory', () => {
-    const x = new Float32Array(64 * 16);
-    const wT = new Float32Array(16 * 16);
-    const out = new Float32Array(64 * 16);
-    expect(() => wasmGemmRows(x, 1, 16, 64, 16, wT, 0, 16, 16, undefined, out, 0, 16)).toThrow(
-      /argument 'x' expected 64 rows of 16 values 16 apart from offset 1/,
-    );
-    expect(() => wasmGemmRows(x, 0, 16, 64, 16, wT, 0, 17, 16, undefined, out, 0, 16)).toThrow(/argument 'wT'/);
-    expect(() => wasmGemmRows(x, 0, 16, 64, 16, wT, 0, 16, 16, undefined, out, 0, 17)).toThrow(/argument 'out'/);
-    expect(() => wasmGemmRows(x, 0, 16, 64, 16, wT, 0, 16, 16, new Float32Array(15), out, 0, 16)).toThrow(
-      /argument 'bias' expected at least 16 values, received 15/,
-    );
-    expect(out.every((v) => v === 0)).toBe(true);
-  });
+  // Checked once in gemmRows, before the split: the plain-JS path (float64, small products) too.
+  for (const [dtype, Arr] of [
+    ['float32', Float32Array],
+    ['float64', Float64Array],
+  ] as const) {
+    it(`refuses views that run past their arrays, naming the argument, before touching memory (${dtype})`, () => {
+      const x = new Arr(64 * 16);
+      const wT = new Arr(16 * 16);
+      const out = new Arr(64 * 16);
+      const view = { x, xOff: 0, xStride: 16, rows: 64, n: 16, wT, wOff: 0, wStride: 16, m: 16, out, outOff: 0, outStride: 16 };
+      expect(() => gemmRows({ ...view, xOff: 1 })).toThrow(/argument 'x' expected 64 rows of 16 values 16 apart from offset 1/);
+      expect(() => gemmRows({ ...view, wStride: 17 })).toThrow(/argument 'wT'/);
+      expect(() => gemmRows({ ...view, outStride: 17 })).toThrow(/argument 'out'/);
+      expect(() => gemmRows({ ...view, bias: new Arr(15) })).toThrow(/argument 'bias' expected at least 16 values, received 15/);
+      expect(() => gemmRows({ ...view, batches: { count: 2, xStride: 16, outStride: 0 } })).toThrow(/argument 'x' .* from offset 16/);
+      expect(out.every((v) => v === 0)).toBe(true);
+    });
+  }
 
   it('declines (returns false, writes nothing) where it cannot help or the panels exceed its memory bound', () => {
     const out = new Float32Array(64).fill(7);
-    expect(wasmGemmRows(new Float64Array(256), 0, 16, 16, 16, new Float64Array(256), 0, 16, 16, undefined, new Float64Array(256), 0, 16)).toBe(false);
-    expect(wasmGemmRows(new Float32Array(4), 0, 2, 2, 2, new Float32Array(4), 0, 2, 2, undefined, out, 0, 2)).toBe(false);
+    const f64 = { xOff: 0, xStride: 16, rows: 16, n: 16, wOff: 0, wStride: 16, m: 16, outOff: 0, outStride: 16 };
+    expect(wasmGemmRows({ ...f64, x: new Float64Array(256), wT: new Float64Array(256), out: new Float64Array(256) })).toBe(false);
+    const tiny = { xOff: 0, xStride: 2, rows: 2, n: 2, wOff: 0, wStride: 2, m: 2, outOff: 0, outStride: 2 };
+    expect(wasmGemmRows({ ...tiny, x: new Float32Array(4), wT: new Float32Array(4), out })).toBe(false);
     // 4096 x 4104 float32 panels are 64.1 MiB, over the module's 64 MiB.
     const n = 4096;
     const m = 4100;
     const big = new Float32Array(n * m);
-    expect(wasmGemmRows(new Float32Array(n), 0, n, 1, n, big, 0, n, m, undefined, new Float32Array(m), 0, m)).toBe(false);
+    expect(
+      wasmGemmRows({
+        x: new Float32Array(n),
+        xOff: 0,
+        xStride: n,
+        rows: 1,
+        n,
+        wT: big,
+        wOff: 0,
+        wStride: n,
+        m,
+        out: new Float32Array(m),
+        outOff: 0,
+        outStride: m,
+      }),
+    ).toBe(false);
     expect(out.every((v) => v === 7)).toBe(true);
   });
 });
@@ -164,7 +186,22 @@ describe('conv1d on the SIMD GEMM', () => {
     const want = new Float32Array(B * L * F);
     const wT = transpose(kernel.data, 3 * C, F);
     for (let n = 0; n < B; n++) {
-      expect(wasmGemmRows(padded, n * (L + 2) * C, C, L, 3 * C, wT, 0, 3 * C, F, bias.data, want, n * L * F, F)).toBe(true);
+      const view = {
+        x: padded,
+        xOff: n * (L + 2) * C,
+        xStride: C,
+        rows: L,
+        n: 3 * C,
+        wT,
+        wOff: 0,
+        wStride: 3 * C,
+        m: F,
+        bias: bias.data,
+        out: want,
+        outOff: n * L * F,
+        outStride: F,
+      };
+      expect(wasmGemmRows(view)).toBe(true);
     }
     expect(Array.from(y.data)).toEqual(Array.from(want));
   });
