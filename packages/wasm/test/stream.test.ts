@@ -65,8 +65,8 @@ describe('bound forward calls', () => {
     output.fill(NaN);
     lastState.fill(NaN);
     call.run();
-    expect(same(output, want.output)).toBe(true);
-    expect(same(lastState, want.lastState)).toBe(true);
+    expect(bitwiseEqual(output, want.output)).toBe(true);
+    expect(bitwiseEqual(lastState, want.lastState)).toBe(true);
     heap.release(big);
     call.dispose();
     prepared.dispose();
