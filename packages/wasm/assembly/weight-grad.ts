@@ -21,6 +21,12 @@ export function weightGradScratch(M: i32, cols: i32): usize {
   return (<usize>WGRAD_ROWS * <usize>(M + cols)) << 2;
 }
 
+/** Address of a(k, b) for row r = k*B + b (see weightGrad). */
+@inline function rowAddress(a: usize, aStrideB: usize, aStrideT: usize, T: i32, B: i32, flip: bool, r: i32): usize {
+  const k = r / B, b = r - k * B;
+  return a + <usize>b * aStrideB + <usize>(flip ? T - 1 - k : k) * aStrideT;
+}
+
 export function weightGrad(
   T: i32, B: i32, flip: bool, M: i32, npanels: i32,
   a: usize, aStrideB: usize, aStrideT: usize, mult: usize, mStrideB: usize,
@@ -31,23 +37,60 @@ export function weightGrad(
   for (let r0 = 0; r0 < R; r0 += WGRAD_ROWS) {
     const rows = min(WGRAD_ROWS, R - r0);
     const ldaT = <usize>rows << 2, panelB = <usize>rows << 5;
-    for (let i = 0; i < rows; i++) {
-      const r = r0 + i, k = r / B, b = r - k * B;
-      const ar = a + <usize>b * aStrideB + <usize>(flip ? T - 1 - k : k) * aStrideT;
+    // a^T: four rows at a time as 4x4 transposes (vector stores; scalar ones down the columns
+    // of aT cost about as much as the block's GEMM), the rest one element at a time.
+    let i = 0;
+    for (; i + 4 <= rows; i += 4) {
+      const r = r0 + i;
+      const a0 = rowAddress(a, aStrideB, aStrideT, T, B, flip, r), a1 = rowAddress(a, aStrideB, aStrideT, T, B, flip, r + 1);
+      const a2 = rowAddress(a, aStrideB, aStrideT, T, B, flip, r + 2), a3 = rowAddress(a, aStrideB, aStrideT, T, B, flip, r + 3);
+      const m0 = mult + <usize>(r % B) * mStrideB, m1 = mult + <usize>((r + 1) % B) * mStrideB;
+      const m2 = mult + <usize>((r + 2) % B) * mStrideB, m3 = mult + <usize>((r + 3) % B) * mStrideB;
       const dst = aT + (<usize>i << 2);
-      if (mult) {
-        const mr = mult + <usize>b * mStrideB;
-        for (let m = 0; m < M; m++) store<f32>(dst + <usize>m * ldaT, load<f32>(ar + (<usize>m << 2)) * load<f32>(mr + (<usize>m << 2)));
-      } else {
-        for (let m = 0; m < M; m++) store<f32>(dst + <usize>m * ldaT, load<f32>(ar + (<usize>m << 2)));
+      let m = 0;
+      for (; m + 4 <= M; m += 4) {
+        const o = <usize>m << 2;
+        let v0 = v128.load(a0 + o), v1 = v128.load(a1 + o), v2 = v128.load(a2 + o), v3 = v128.load(a3 + o);
+        if (mult) {
+          v0 = f32x4.mul(v0, v128.load(m0 + o));
+          v1 = f32x4.mul(v1, v128.load(m1 + o));
+          v2 = f32x4.mul(v2, v128.load(m2 + o));
+          v3 = f32x4.mul(v3, v128.load(m3 + o));
+        }
+        const lo01 = v128.shuffle<f32>(v0, v1, 0, 4, 1, 5), lo23 = v128.shuffle<f32>(v2, v3, 0, 4, 1, 5);
+        const hi01 = v128.shuffle<f32>(v0, v1, 2, 6, 3, 7), hi23 = v128.shuffle<f32>(v2, v3, 2, 6, 3, 7);
+        const d = dst + <usize>m * ldaT;
+        v128.store(d, v128.shuffle<f32>(lo01, lo23, 0, 1, 4, 5));
+        v128.store(d + ldaT, v128.shuffle<f32>(lo01, lo23, 2, 3, 6, 7));
+        v128.store(d + 2 * ldaT, v128.shuffle<f32>(hi01, hi23, 0, 1, 4, 5));
+        v128.store(d + 3 * ldaT, v128.shuffle<f32>(hi01, hi23, 2, 3, 6, 7));
       }
-      const gr = g + (<usize>k * <usize>B + <usize>b) * ldg;
+      for (; m < M; m++) {
+        const o = <usize>m << 2, d = dst + <usize>m * ldaT;
+        store<f32>(d, mult ? load<f32>(a0 + o) * load<f32>(m0 + o) : load<f32>(a0 + o));
+        store<f32>(d, mult ? load<f32>(a1 + o) * load<f32>(m1 + o) : load<f32>(a1 + o), 4);
+        store<f32>(d, mult ? load<f32>(a2 + o) * load<f32>(m2 + o) : load<f32>(a2 + o), 8);
+        store<f32>(d, mult ? load<f32>(a3 + o) * load<f32>(m3 + o) : load<f32>(a3 + o), 12);
+      }
+    }
+    for (; i < rows; i++) {
+      const r = r0 + i;
+      const ar = rowAddress(a, aStrideB, aStrideT, T, B, flip, r), mr = mult + <usize>(r % B) * mStrideB;
+      const dst = aT + (<usize>i << 2);
+      for (let m = 0; m < M; m++) {
+        const o = <usize>m << 2;
+        store<f32>(dst + <usize>m * ldaT, mult ? load<f32>(ar + o) * load<f32>(mr + o) : load<f32>(ar + o));
+      }
+    }
+    // g's rows into column panels.
+    for (let i = 0; i < rows; i++) {
+      const gr = g + <usize>(r0 + i) * ldg;
       for (let p = 0; p < npanels; p++) {
         const from = gr + (<usize>p << 5), to = gP + <usize>p * panelB + (<usize>i << 5);
         v128.store(to, v128.load(from));
         v128.store(to, v128.load(from, 16), 16);
       }
-      const gr2 = g2 + (<usize>k * <usize>B + <usize>b) * ldg2;
+      const gr2 = g2 + <usize>(r0 + i) * ldg2;
       for (let p = 0; p < npanels2; p++) {
         const from = gr2 + (<usize>p << 5), to = gP + <usize>(npanels + p) * panelB + (<usize>i << 5);
         v128.store(to, v128.load(from));
