@@ -260,3 +260,17 @@ describe('TimeDistributed hands the wrapped layer its mask as Keras does', () =>
     model.dispose();
   });
 });
+
+describe('TimeDistributed with a mask on an empty batch', () => {
+  // 0 % (0 * steps) is NaN: the mask check refused the empty mask of an empty batch.
+  for (const name of ['td_words', 'td_bidir_words', 'td_dense_mask']) {
+    it(`${name} answers an empty batch with an empty result, as with no mask`, async () => {
+      const f = fixture(name);
+      const model = await loadModel(join(GRAPH, `${name}.keras`));
+      const shape = [0, ...(f.inputs[0] as { shape: number[] }).shape.slice(1)];
+      const out = await model.predict({ shape, data: new Float32Array(0) });
+      expect(out.shape[0]).toBe(0);
+      expect(out.data.length).toBe(0);
+    });
+  }
+});

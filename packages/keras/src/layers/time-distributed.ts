@@ -45,13 +45,15 @@ export class TimeDistributedLayer extends ModelLayer {
     const x = (call.args[0] as { tensor: Flow }).tensor.tensor;
     const [B, T] = x.shape;
     const m = mask?.[0] ?? null;
-    if (m !== null && (m.length < B * T || m.length % (B * T) !== 0)) {
+    const rows = B * T;
+    // An empty batch (or no steps) has an empty mask: 0 % 0 is NaN, so it is checked apart.
+    if (m !== null && (rows === 0 ? m.length !== 0 : m.length < rows || m.length % rows !== 0)) {
       layerFail(this)(
         `is called with a mask of ${m.length} values; its input of shape ${formatShape(x.shape)} needs a mask whose shape starts with ${formatShape([B, T])}.`,
       );
     }
     const innerMask = this.innerTakesMask ? m : null;
-    if (innerMask !== null && innerMask.length === B * T && x.shape.slice(2, -1).some((d) => d !== 1)) {
+    if (innerMask !== null && rows > 0 && innerMask.length === rows && x.shape.slice(2, -1).some((d) => d !== 1)) {
       layerFail(this)(
         `is called with a mask of shape ${formatShape([B, T])} (one value per step), but the ${this.inner.className} it wraps takes a mask over its own steps: ` +
           `Keras hands it one mask value per sample, which Keras cannot run either; its input of shape ${formatShape(x.shape)} needs a mask of shape ${formatShape([B, T, x.shape[2]])}.`,
