@@ -248,7 +248,6 @@ export class WebGpuBackend implements GruBackend {
     const layer = this.layerProblem(spec);
     if (layer !== true) return layer;
     return rowwiseBackwardProblem(spec) ?? true;
-    return true;
   }
 
   async prepare(spec: GruSpec, weights: GruWeights): Promise<PreparedGru> {

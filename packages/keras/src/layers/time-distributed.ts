@@ -54,10 +54,7 @@ export class TimeDistributedLayer extends ModelLayer {
     }
     const innerMask = this.innerTakesMask ? m : null;
     if (innerMask !== null && rows > 0 && innerMask.length === rows && x.shape.slice(2, -1).some((d) => d !== 1)) {
-      layerFail(this)(
-        `is called with a mask of shape ${formatShape([B, T])} (one value per step), but the ${this.inner.className} it wraps takes a mask over its own steps: ` +
-          `Keras hands it one mask value per sample, which Keras cannot run either; its input of shape ${formatShape(x.shape)} needs a mask of shape ${formatShape([B, T, x.shape[2]])}.`,
-      );
+      layerFail(this)(perStepMaskMessage([B, T], this.inner.className, x.shape));
     }
     return { x, B, T, m, innerCall: singleCall({ tensor: fold(x), mask: innerMask }), innerMask: innerMask ? [innerMask] : null };
   }
@@ -103,10 +100,7 @@ function stepMaskShape(r: ConfigReader, call: CallOf<Shape>, input: Shape, inner
   }
   if (!innerTakesMask) return null;
   if (mask.length === 2) {
-    r.fail(
-      `is called with a mask of shape ${formatShape(mask)} (one value per step), but the ${className} it wraps takes a mask over its own steps: ` +
-        `Keras hands it one mask value per sample, which Keras cannot run either; its input of shape ${formatShape(input)} needs a mask of shape ${formatShape(input.slice(0, 3))}.`,
-    );
+    r.fail(perStepMaskMessage(mask, className, input));
   }
   return [null, ...mask.slice(2)];
 }
@@ -165,4 +159,12 @@ let takesMask: (className: string) => boolean = () => false;
 export function setWrappedFactory(f: typeof createWrapped, masks: typeof takesMask): void {
   createWrapped = f;
   takesMask = masks;
+}
+
+/** Why a (batch, steps) mask cannot reach a wrapped layer that masks its own steps (at load and at predict). */
+function perStepMaskMessage(mask: Shape, className: string, input: Shape): string {
+  return (
+    `is called with a mask of shape ${formatShape(mask)} (one value per step), but the ${className} it wraps takes a mask over its own steps: ` +
+    `Keras hands it one mask value per sample, which Keras cannot run either; its input of shape ${formatShape(input)} needs a mask of shape ${formatShape(input.slice(0, 3))}.`
+  );
 }
