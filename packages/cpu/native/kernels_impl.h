@@ -26,10 +26,8 @@ static void run(const PackedWeights& w, const CallArgs& c, const Scratch& s, int
   const Panels rPanels{w.rzrh, static_cast<size_t>(H) * ngR * W, static_cast<size_t>(ngR) * W, W};
   const Panels rhPanels{w.rh, static_cast<size_t>(H) * W, W, W};
 
-  // The initial state, padded, and its recurrent-masked copies.
-  const int initPer = 4;
-  walk.phase(chunksOf(nblk, initPer), [&](int chunk) {
-    const int u0 = chunk * initPer, u1 = imin(nblk, u0 + initPer);
+  // The initial state of unit blocks [u0, u1), padded, and its recurrent-masked copies.
+  auto initState = [&](int u0, int u1) {
     for (int b = 0; b < B; ++b) {
       for (int u = u0; u < u1; ++u) {
         const int n = imin(W, H - u * W);
@@ -46,7 +44,7 @@ static void run(const PackedWeights& w, const CallArgs& c, const Scratch& s, int
         }
       }
     }
-  });
+  };
 
   const int projPer = chunkBlocks(imin(s.Tc * B, MRMAX), 3);
   const int stepPer = chunkBlocks(B, w.resetAfter ? 3 : 2);
@@ -70,8 +68,11 @@ static void run(const PackedWeights& w, const CallArgs& c, const Scratch& s, int
         }
       });
     }
+    // The first projection also lays out the initial state (the same unit blocks): one barrier
+    // fewer before the first step, which counts for a streamed step.
     walk.phase(chunksOf(nblk, projPer), [&](int chunk) {
       const int u0 = chunk * projPer, u1 = imin(nblk, u0 + projPer);
+      if (k0 == 0) initState(u0, u1);
       if (inDrop) {
         ProjectStage<true> st{wxPanels, D, c.x, s.xm, B, T, k0, tc, c.backwards, s.P, ldP, w.biasP};
         gemm(st, M, u0, u1);

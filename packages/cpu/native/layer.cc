@@ -215,7 +215,7 @@ void Layer::forward(const CallArgs& c, int threads, double minStepMacs) const {
 
   const int n = threadsFor(B, threads, minStepMacs);
   // Enough claim slots for the phase with the most chunks (unit blocks, or rows of x).
-  Phaser phaser(std::max(w_.nblk, static_cast<int>((rows + 63) / 64)));
+  Phaser phaser(n);
   JobContext ctx{kernels_, &w_, &c, &s, &phaser};
   ThreadPool::shared().run(n, &runJob, &ctx);
   scratch_.give(std::move(mem));
@@ -340,7 +340,7 @@ void Layer::backward(const BackwardArgs& a, int threads, double minStepMacs) con
   }
 
   const int n = threadsFor(B, threads, minStepMacs);
-  Phaser phaser(std::max({w_.nblk * 2 + (D + 7) / 8 + (H + 7) / 8, static_cast<int>((rows + 63) / 64), 1}));
+  Phaser phaser(n);
   BackJobContext ctx{kernels_, &w_, &a, &s, &phaser};
   ThreadPool::shared().run(n, &runBackJob, &ctx);
   scratch_.give(std::move(mem));
