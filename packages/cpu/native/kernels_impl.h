@@ -14,7 +14,8 @@ namespace GRU_ISA_NS {
 constexpr int kRowsPerChunk = 64;
 
 // One thread's part of a whole call. Every phase is split into chunks that any thread may take
-// (see thread_pool.h); phases run in order, and each waits for the previous one.
+// (see thread_pool.h); phases run in order, and each waits for the previous one. The caller laid
+// out the initial state (Layer::forward).
 static void run(const PackedWeights& w, const CallArgs& c, const Scratch& s, int tid, int nth, gru::Phaser& phaser) {
   gru::PhaseWalker walk(phaser, tid, nth);
   const int B = c.B, T = c.T, H = w.H, Hp = w.Hp, D = w.D, nblk = w.nblk;
@@ -25,26 +26,6 @@ static void run(const PackedWeights& w, const CallArgs& c, const Scratch& s, int
   const int ngR = w.resetAfter ? 3 : 2;
   const Panels rPanels{w.rzrh, static_cast<size_t>(H) * ngR * W, static_cast<size_t>(ngR) * W, W};
   const Panels rhPanels{w.rh, static_cast<size_t>(H) * W, W, W};
-
-  // The initial state of unit blocks [u0, u1), padded, and its recurrent-masked copies.
-  auto initState = [&](int u0, int u1) {
-    for (int b = 0; b < B; ++b) {
-      for (int u = u0; u < u1; ++u) {
-        const int n = imin(W, H - u * W);
-        const size_t src = static_cast<size_t>(b) * H + static_cast<size_t>(u) * W;
-        const size_t off = static_cast<size_t>(b) * Hp + static_cast<size_t>(u) * W;
-        const vf h = !c.h0 ? splat(0.0f) : n == W ? load(c.h0 + src) : loadPartial(c.h0 + src, n);
-        store(s.h[0] + off, h);
-        if (recDrop) {
-          for (int g = 0; g < 3; ++g) {
-            const vf m = n == W ? load(c.recMask[g] + src) : loadPartial(c.recMask[g] + src, n);
-            store(s.recMaskP[g] + off, m);
-            store(s.hm[g][0] + off, h * m);
-          }
-        }
-      }
-    }
-  };
 
   const int projPer = chunkBlocks(imin(s.Tc * B, MRMAX), 3);
   const int stepPer = chunkBlocks(B, w.resetAfter ? 3 : 2);
@@ -68,11 +49,10 @@ static void run(const PackedWeights& w, const CallArgs& c, const Scratch& s, int
         }
       });
     }
-    // The first projection also lays out the initial state (the same unit blocks): one barrier
-    // fewer before the first step, which counts for a streamed step.
-    walk.phase(chunksOf(nblk, projPer), [&](int chunk) {
-      const int u0 = chunk * projPer, u1 = imin(nblk, u0 + projPer);
-      if (k0 == 0) initState(u0, u1);
+    // A call of one step (a streamed step) projects each chunk's unit blocks inside the step's
+    // own phase, right before the step reads them: one phase, so no barrier but the last.
+    const bool fused = T == 1;
+    auto project = [&](int u0, int u1) {
       if (inDrop) {
         ProjectStage<true> st{wxPanels, D, c.x, s.xm, B, T, k0, tc, c.backwards, s.P, ldP, w.biasP};
         gemm(st, M, u0, u1);
@@ -80,7 +60,13 @@ static void run(const PackedWeights& w, const CallArgs& c, const Scratch& s, int
         ProjectStage<false> st{wxPanels, D, c.x, s.xm, B, T, k0, tc, c.backwards, s.P, ldP, w.biasP};
         gemm(st, M, u0, u1);
       }
-    });
+    };
+    if (!fused) {
+      walk.phase(chunksOf(nblk, projPer), [&](int chunk) {
+        const int u0 = chunk * projPer;
+        project(u0, imin(nblk, u0 + projPer));
+      });
+    }
 
     for (int kk = 0; kk < tc; ++kk) {
       const int k = k0 + kk;
@@ -95,6 +81,7 @@ static void run(const PackedWeights& w, const CallArgs& c, const Scratch& s, int
       if (w.resetAfter) {
         walk.phase(chunksOf(nblk, stepPer), [&](int chunk) {
           const int u0 = chunk * stepPer, u1 = imin(nblk, u0 + stepPer);
+          if (fused) project(u0, u1);
           if (recDrop) {
             StepResetAfter<true> st{rPanels, H, {hsrc[0], hsrc[1], hsrc[2]}, Hp, Pstep, ldP, w.biasRh, w.act, w.recAct, out};
             gemm(st, B, u0, u1);
@@ -106,6 +93,7 @@ static void run(const PackedWeights& w, const CallArgs& c, const Scratch& s, int
       } else {
         walk.phase(chunksOf(nblk, stepPer), [&](int chunk) {
           const int u0 = chunk * stepPer, u1 = imin(nblk, u0 + stepPer);
+          if (fused) project(u0, u1);
           if (recDrop) {
             StepGates<true> st{rPanels, H, {hsrc[0], hsrc[1], hsrc[2]}, Hp, Pstep, ldP, w.recAct, s.z, s.rh, keep};
             gemm(st, B, u0, u1);

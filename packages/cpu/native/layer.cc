@@ -63,6 +63,26 @@ void packTransposed(float* dst, At at, int limit, int H, int W, int g0, int ng) 
   }
 }
 
+// The initial state, padded to whole vectors with zeros, and its recurrent-masked copies, laid
+// out before the threads start: a step reads all of it, so laying it out inside the job would
+// cost every call a barrier (and B x H copies take next to no time).
+void layOutInitialState(const CallArgs& c, const Scratch& s, int H, int Hp) {
+  const bool recDrop = c.recMask[0] != nullptr;
+  for (int b = 0; b < c.B; ++b) {
+    const size_t src = static_cast<size_t>(b) * H, off = static_cast<size_t>(b) * Hp;
+    for (int j = 0; j < Hp; ++j) {
+      const float h = c.h0 && j < H ? c.h0[src + j] : 0.0f;
+      s.h[0][off + j] = h;
+      if (!recDrop) continue;
+      for (int g = 0; g < 3; ++g) {
+        const float m = j < H ? c.recMask[g][src + j] : 0.0f;
+        s.recMaskP[g][off + j] = m;
+        s.hm[g][0][off + j] = h * m;
+      }
+    }
+  }
+}
+
 struct BackJobContext {
   const IsaKernels* kernels;
   const PackedWeights* w;
@@ -213,8 +233,8 @@ void Layer::forward(const CallArgs& c, int threads, double minStepMacs) const {
     for (int g = 0; g < 3; ++g) s.xm[g] = take(xmSize);
   }
 
+  layOutInitialState(c, s, H, w_.Hp);
   const int n = threadsFor(B, threads, minStepMacs);
-  // Enough claim slots for the phase with the most chunks (unit blocks, or rows of x).
   Phaser phaser(n);
   JobContext ctx{kernels_, &w_, &c, &s, &phaser};
   ThreadPool::shared().run(n, &runJob, &ctx);
