@@ -13,6 +13,23 @@ namespace GRU_ISA_NS {
 // Rows of x copied (times the per-gate input dropout masks) per chunk.
 constexpr int kRowsPerChunk = 64;
 
+// The state rows a step reads were mostly written by other threads in the step before: ask for
+// all of their cache lines at once, rather than take one miss after another as the product walks
+// along them (a small state only: a large one is read over a long time anyway).
+static inline void prefetchState(const float* const* rows, int count, size_t floats) {
+#if defined(__GNUC__)
+  if (floats * sizeof(float) > 16384) return;
+  for (int g = 0; g < count; ++g) {
+    if (g > 0 && rows[g] == rows[g - 1]) continue;
+    for (size_t i = 0; i < floats; i += 64 / sizeof(float)) __builtin_prefetch(rows[g] + i);
+  }
+#else
+  (void)rows;
+  (void)count;
+  (void)floats;
+#endif
+}
+
 // One thread's part of a whole call. Every phase is split into chunks that any thread may take
 // (see thread_pool.h); phases run in order, and each waits for the previous one. The caller laid
 // out the initial state (Layer::forward).
@@ -78,6 +95,7 @@ static void run(const PackedWeights& w, const CallArgs& c, const Scratch& s, int
       if (recDrop) {
         for (int g = 0; g < 3; ++g) hsrc[g] = s.hm[g][cur];
       }
+      if (nth > 1) prefetchState(hsrc, 3, static_cast<size_t>(B) * Hp);
       if (w.resetAfter) {
         walk.phase(chunksOf(nblk, stepPer), [&](int chunk) {
           const int u0 = chunk * stepPer, u1 = imin(nblk, u0 + stepPer);
@@ -102,6 +120,7 @@ static void run(const PackedWeights& w, const CallArgs& c, const Scratch& s, int
             gemm(st, B, u0, u1);
           }
         });
+        if (nth > 1) prefetchState(&s.rh, 1, static_cast<size_t>(B) * Hp);
         walk.phase(chunksOf(nblk, candPer), [&](int chunk) {
           const int u0 = chunk * candPer, u1 = imin(nblk, u0 + candPer);
           StepCandidate st{rhPanels, H, s.rh, Hp, Pstep, ldP, s.z, w.act, out};

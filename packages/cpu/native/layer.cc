@@ -70,15 +70,19 @@ void layOutInitialState(const CallArgs& c, const Scratch& s, int H, int Hp) {
   const bool recDrop = c.recMask[0] != nullptr;
   for (int b = 0; b < c.B; ++b) {
     const size_t src = static_cast<size_t>(b) * H, off = static_cast<size_t>(b) * Hp;
-    for (int j = 0; j < Hp; ++j) {
-      const float h = c.h0 && j < H ? c.h0[src + j] : 0.0f;
-      s.h[0][off + j] = h;
-      if (!recDrop) continue;
-      for (int g = 0; g < 3; ++g) {
-        const float m = j < H ? c.recMask[g][src + j] : 0.0f;
-        s.recMaskP[g][off + j] = m;
-        s.hm[g][0][off + j] = h * m;
-      }
+    float* h = s.h[0] + off;
+    if (c.h0)
+      std::memcpy(h, c.h0 + src, static_cast<size_t>(H) * sizeof(float));
+    else
+      std::fill(h, h + H, 0.0f);
+    std::fill(h + H, h + Hp, 0.0f);
+    if (!recDrop) continue;
+    for (int g = 0; g < 3; ++g) {
+      float* m = s.recMaskP[g] + off;
+      float* hm = s.hm[g][0] + off;
+      std::memcpy(m, c.recMask[g] + src, static_cast<size_t>(H) * sizeof(float));
+      std::fill(m + H, m + Hp, 0.0f);
+      for (int j = 0; j < Hp; ++j) hm[j] = h[j] * m[j];
     }
   }
 }

@@ -88,10 +88,10 @@ Phaser::Phaser(int threads) : n_(threads > 0 ? threads : 1) {
   bases_ = heapBases_ ? heapBases_.get() : inlineBases_;
 }
 
-void Phaser::finished(int s) {
+void Phaser::finished(int s, int64_t count) {
   Share& sh = shares_[s];
-  // Release: a thread that reads the count also sees the chunk's results.
-  sh.done.fetch_add(1, std::memory_order_seq_cst);
+  // Release: a thread that reads the count also sees the chunks' results.
+  sh.done.fetch_add(count, std::memory_order_seq_cst);
   if (sh.sleepers.load(std::memory_order_seq_cst) > 0) wakeAll(sh.done);
 }
 
@@ -103,8 +103,9 @@ void Phaser::sleepUntil(int s, int64_t end) {
   sh.sleepers.fetch_sub(1, std::memory_order_relaxed);
 }
 
+int64_t monoNs() { return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
 namespace {
-int64_t nowNs() { return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 // A waiting thread helps with a share whose owner took no chunk and finished none for this long:
 // longer than one of a small step's chunks takes (so a running owner keeps its share and its
 // weights stay in its own cache), short next to a time slice of a descheduled thread.
@@ -113,12 +114,12 @@ constexpr int64_t kHelpAfterNs = 3000;
 
 Phaser::Waiter::Waiter(const Share& sh)
     : sh_(sh),
-      start_(nowNs()),
+      start_(monoNs()),
       lastChange_(start_),
       lastTaken_(sh.taken.load(std::memory_order_relaxed)),
       lastDone_(sh.done.load(std::memory_order_relaxed)) {}
 
-void Phaser::Waiter::progressed() { lastChange_ = nowNs(); }
+void Phaser::Waiter::progressed() { lastChange_ = monoNs(); }
 
 Phaser::Waiter::Step Phaser::Waiter::next(int64_t end) {
   // An owner that never joined the job (a pool thread not woken yet, or none at all) makes no
@@ -128,7 +129,7 @@ Phaser::Waiter::Step Phaser::Waiter::next(int64_t end) {
     if (sh_.done.load(std::memory_order_acquire) >= end) return kDone;
     cpuRelax();
   }
-  const int64_t now = nowNs();
+  const int64_t now = monoNs();
   const int64_t t = sh_.taken.load(std::memory_order_relaxed), d = sh_.done.load(std::memory_order_relaxed);
   if (t != lastTaken_ || d != lastDone_) {
     lastTaken_ = t;

@@ -26,6 +26,18 @@
 namespace gru {
 
 void cpuRelax();
+// A monotonic clock in nanoseconds.
+int64_t monoNs();
+
+// A cheap clock for short intervals: the time-stamp counter on x86-64 (a few nanoseconds to read,
+// against tens for the system clock in a VM); kPublishTicks of it are about 1-3 microseconds.
+#if defined(__x86_64__) && defined(__GNUC__)
+inline int64_t ticks() { return static_cast<int64_t>(__builtin_ia32_rdtsc()); }
+constexpr int64_t kPublishTicks = 6000;
+#else
+inline int64_t ticks() { return monoNs(); }
+constexpr int64_t kPublishTicks = 2000;
+#endif
 
 class Phaser {
  public:
@@ -79,7 +91,8 @@ class Phaser {
     }
     return -1;
   }
-  void finished(int s);
+  // Counts `count` chunks of share s done.
+  void finished(int s, int64_t count = 1);
   // Returns once share s has `end` chunks done (and their results are visible), running its
   // chunks through `runChunk(i)` when its owner makes no progress.
   template <class Steal>
@@ -137,10 +150,25 @@ class PhaseWalker {
   void runShare(int s, int chunks, int64_t b, Work& work) {
     const int c0 = first(chunks, s), size = first(chunks, s + 1) - c0;
     const int64_t end = b + size;
-    for (int64_t i; (i = ph_.take(s, b, end)) >= 0;) {
-      work(c0 + static_cast<int>(i));
-      ph_.finished(s);
+    // Counted in batches: a thread waiting for this share reads the counter's line, and every
+    // write to it costs this thread a cache-line round trip. A batch closes after a couple of
+    // microseconds, so chunks done are never hidden for long from threads that wait (from a
+    // thread descheduled in the middle of a chunk they would wait either way). Alone, once.
+    int64_t ran = 0;
+    if (n_ == 1) {
+      for (int64_t i; (i = ph_.take(s, b, end)) >= 0; ++ran) work(c0 + static_cast<int>(i));
+    } else {
+      for (int64_t i, since = ticks(); (i = ph_.take(s, b, end)) >= 0;) {
+        work(c0 + static_cast<int>(i));
+        ++ran;
+        if (const int64_t now = ticks(); now - since > kPublishTicks) {
+          ph_.finished(s, ran);
+          ran = 0;
+          since = now;
+        }
+      }
     }
+    if (ran > 0) ph_.finished(s, ran);
   }
 
   Phaser& ph_;
