@@ -112,8 +112,9 @@ namespace {
 constexpr int64_t kHelpAfterNs = 3000;
 }  // namespace
 
-Phaser::Waiter::Waiter(const Share& sh)
+Phaser::Waiter::Waiter(Share& sh, int64_t phase)
     : sh_(sh),
+      phase_(phase),
       start_(monoNs()),
       lastChange_(start_),
       lastTaken_(sh.taken.load(std::memory_order_relaxed)),
@@ -138,7 +139,7 @@ Phaser::Waiter::Step Phaser::Waiter::next(int64_t end) {
   }
   const int64_t spent = now - start_;
   sleepy_ = spent > std::chrono::duration_cast<std::chrono::nanoseconds>(kPauseSpin + kYieldSpin).count();
-  if (sleepy_ || !joined || now - lastChange_ > kHelpAfterNs) return kHelp;
+  if (sleepy_ || !joined || sh_.beat.load(std::memory_order_relaxed) < phase_ || now - lastChange_ > kHelpAfterNs) return kHelp;
   if (spent > std::chrono::duration_cast<std::chrono::nanoseconds>(kPauseSpin).count()) std::this_thread::yield();
   return kSpin;
 }

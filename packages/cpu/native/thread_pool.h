@@ -57,6 +57,10 @@ class Phaser {
   // chunk of its phase was taken, so it can never take one of a later phase by mistake.
   struct Share {
     alignas(64) std::atomic<int64_t> taken{0};
+    // Phases the owner started (it alone writes them). An owner that has not started the phase
+    // before the one others are in is away (descheduled): they help at once, rather than give
+    // it the grace time again at every step.
+    std::atomic<int64_t> beat{0};
     std::atomic<bool> joined{false};
     // On a line of its own: waiters read it often, the owner's claims should not pay for that.
     alignas(64) std::atomic<int64_t> done{0};
@@ -69,13 +73,14 @@ class Phaser {
   class Waiter {
    public:
     enum Step { kDone, kHelp, kSpin };
-    explicit Waiter(const Share& sh);
+    Waiter(Share& sh, int64_t phase);
     Step next(int64_t end);
     void progressed();
     bool sleepy() const { return sleepy_; }
 
    private:
-    const Share& sh_;
+    Share& sh_;
+    int64_t phase_;
     int64_t start_, lastChange_;
     int64_t lastTaken_, lastDone_;
     bool sleepy_ = false;
@@ -96,7 +101,7 @@ class Phaser {
   // Returns once share s has `end` chunks done (and their results are visible), running its
   // chunks through `runChunk(i)` when its owner makes no progress.
   template <class Steal>
-  void await(int s, int64_t base, int64_t end, Steal&& runChunk);
+  void await(int s, int64_t phase, int64_t base, int64_t end, Steal&& runChunk);
   // Sleeps until share s has `end` chunks done (all of them taken by then).
   void sleepUntil(int s, int64_t end);
 
@@ -130,7 +135,7 @@ class PhaseWalker {
       const int c0 = first(chunks, s), size = first(chunks, s + 1) - c0;
       if (size == 0) continue;
       const int64_t b = base[s], end = b + size;
-      ph_.await(s, b, end, [&](int64_t i) { work(c0 + static_cast<int>(i)); });
+      ph_.await(s, p_, b, end, [&](int64_t i) { work(c0 + static_cast<int>(i)); });
     }
     // Also the own share: a thread that was descheduled may have had its chunks done by others,
     // and must see their results (and a last chunk it took itself is already counted).
@@ -138,9 +143,10 @@ class PhaseWalker {
       const int size = first(chunks, tid_ + 1) - first(chunks, tid_);
       const int64_t b = base[tid_], end = b + size;
       const int c0 = first(chunks, tid_);
-      ph_.await(tid_, b, end, [&](int64_t i) { work(c0 + static_cast<int>(i)); });
+      ph_.await(tid_, p_, b, end, [&](int64_t i) { work(c0 + static_cast<int>(i)); });
     }
     for (int s = 0; s < n; ++s) base[s] += first(chunks, s + 1) - first(chunks, s);
+    ++p_;
   }
 
  private:
@@ -155,6 +161,8 @@ class PhaseWalker {
     // microseconds, so chunks done are never hidden for long from threads that wait (from a
     // thread descheduled in the middle of a chunk they would wait either way). Alone, once.
     int64_t ran = 0;
+    Phaser::Share& sh = ph_.shares_[s];
+    sh.beat.store(sh.beat.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     if (n_ == 1) {
       for (int64_t i; (i = ph_.take(s, b, end)) >= 0; ++ran) work(c0 + static_cast<int>(i));
     } else {
@@ -173,13 +181,14 @@ class PhaseWalker {
 
   Phaser& ph_;
   int tid_, n_;
+  int64_t p_ = 0;
 };
 
 template <class Steal>
-void Phaser::await(int s, int64_t base, int64_t end, Steal&& runChunk) {
+void Phaser::await(int s, int64_t phase, int64_t base, int64_t end, Steal&& runChunk) {
   Share& sh = shares_[s];
   if (sh.done.load(std::memory_order_acquire) >= end) return;
-  Waiter wait(sh);
+  Waiter wait(sh, phase);
   for (;;) {
     switch (wait.next(end)) {
       case Waiter::kDone:
