@@ -15,6 +15,10 @@ namespace {
 // recurrent weights.
 constexpr int kChunkRows = 256;
 
+// Steps under this many multiply-adds per thread take a few microseconds: a thread that is
+// descheduled holds up every step of them (see ThreadPool::crowded).
+constexpr double kCrowdedStepMacs = 200000;
+
 size_t roundUp(size_t n, size_t a) { return (n + a - 1) / a * a; }
 
 // dst[u][k][g][l] = src[k][(g0 + g) H + u W + l], zero for padded units.
@@ -238,10 +242,16 @@ void Layer::forward(const CallArgs& c, int threads, double minStepMacs) const {
   }
 
   layOutInitialState(c, s, H, w_.Hp);
-  const int n = threadsFor(B, threads, minStepMacs);
+  ThreadPool& pool = ThreadPool::shared();
+  int n = threadsFor(B, threads, minStepMacs);
+  // Threads meet at every step: where they were lately kept waiting for one another (more
+  // runnable threads than cores), a call of small steps goes faster alone for a while.
+  const bool smallSteps = static_cast<double>(B) * H * 3.0 * w_.Hp < kCrowdedStepMacs * n;
+  if (n > 1 && smallSteps && pool.crowded()) n = 1;
   Phaser phaser(n);
   JobContext ctx{kernels_, &w_, &c, &s, &phaser};
-  ThreadPool::shared().run(n, &runJob, &ctx);
+  pool.run(n, &runJob, &ctx);
+  if (n > 1 && smallSteps) pool.noteSharing(phaser.awayHelps() * 4 > std::max(T, 3));
   scratch_.give(std::move(mem));
 }
 

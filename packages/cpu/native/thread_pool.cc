@@ -126,6 +126,7 @@ Phaser::Waiter::Step Phaser::Waiter::next(int64_t end) {
   // An owner that never joined the job (a pool thread not woken yet, or none at all) makes no
   // progress: help at once.
   const bool joined = sh_.joined.load(std::memory_order_relaxed);
+  // (Cheap to ask again: the owner writes `joined` once.)
   for (int i = 0; i < (joined ? 32 : 1); ++i) {
     if (sh_.done.load(std::memory_order_acquire) >= end) return kDone;
     cpuRelax();
@@ -139,7 +140,11 @@ Phaser::Waiter::Step Phaser::Waiter::next(int64_t end) {
   }
   const int64_t spent = now - start_;
   sleepy_ = spent > std::chrono::duration_cast<std::chrono::nanoseconds>(kPauseSpin + kYieldSpin).count();
-  if (sleepy_ || !joined || sh_.beat.load(std::memory_order_relaxed) < phase_ || now - lastChange_ > kHelpAfterNs) return kHelp;
+  if (!joined || sh_.beat.load(std::memory_order_relaxed) < phase_) {
+    sawAway_ = true;
+    return kHelp;
+  }
+  if (sleepy_ || now - lastChange_ > kHelpAfterNs) return kHelp;
   if (spent > std::chrono::duration_cast<std::chrono::nanoseconds>(kPauseSpin).count()) std::this_thread::yield();
   return kSpin;
 }
@@ -216,6 +221,25 @@ void ThreadPool::run(int n, Job job, void* ctx) {
     for (uint32_t left; (left = active_.load(std::memory_order_seq_cst)) != 0;) sleepWhile(active_, left);
     callerSleeping_.fetch_sub(1, std::memory_order_relaxed);
   }
+}
+
+namespace {
+constexpr int64_t kCrowdedNs = 20 * 1000 * 1000;
+}  // namespace
+
+void ThreadPool::noteSharing(bool keptWaiting) {
+  int score = waitScore_.load(std::memory_order_relaxed);
+  score = score - score / 8 + (keptWaiting ? 128 : 0);
+  if (score > 512) {
+    crowdedUntil_.store(monoNs() + kCrowdedNs, std::memory_order_relaxed);
+    score = 0;
+  }
+  waitScore_.store(score, std::memory_order_relaxed);
+}
+
+bool ThreadPool::crowded() const {
+  const int64_t until = crowdedUntil_.load(std::memory_order_relaxed);
+  return until != 0 && monoNs() < until;
 }
 
 void ThreadPool::workerLoop(int index) {

@@ -48,6 +48,10 @@ class Phaser {
   Phaser& operator=(const Phaser&) = delete;
 
   int threads() const { return n_; }
+  // How many times a thread helped with the share of an owner that was away (not yet joined, or
+  // not even in the previous phase): on a machine with more runnable threads than cores, sharing
+  // a small step between threads loses more than it gains.
+  int64_t awayHelps() const { return awayHelps_.load(std::memory_order_relaxed); }
 
  private:
   friend class PhaseWalker;
@@ -77,6 +81,7 @@ class Phaser {
     Step next(int64_t end);
     void progressed();
     bool sleepy() const { return sleepy_; }
+    bool sawAway() const { return sawAway_; }
 
    private:
     Share& sh_;
@@ -84,6 +89,7 @@ class Phaser {
     int64_t start_, lastChange_;
     int64_t lastTaken_, lastDone_;
     bool sleepy_ = false;
+    bool sawAway_ = false;
   };
 
   // Takes the next chunk of share s if one below `end` (cumulative) is left; returns its index
@@ -107,6 +113,7 @@ class Phaser {
 
   static constexpr int kInlineShares = 4;
   int n_;
+  alignas(64) std::atomic<int64_t> awayHelps_{0};
   Share inline_[kInlineShares];
   std::unique_ptr<Share[]> heap_;
   Share* shares_;
@@ -192,6 +199,7 @@ void Phaser::await(int s, int64_t phase, int64_t base, int64_t end, Steal&& runC
   for (;;) {
     switch (wait.next(end)) {
       case Waiter::kDone:
+        if (wait.sawAway()) awayHelps_.fetch_add(1, std::memory_order_relaxed);
         return;
       case Waiter::kHelp:
         // The owner made no progress for a while (or never joined): take what is left of its
@@ -202,6 +210,7 @@ void Phaser::await(int s, int64_t phase, int64_t base, int64_t end, Steal&& runC
           wait.progressed();
         } else if (wait.sleepy()) {
           // Every chunk is taken; whoever runs the last ones will finish them.
+          if (wait.sawAway()) awayHelps_.fetch_add(1, std::memory_order_relaxed);
           return sleepUntil(s, end);
         }
         break;
@@ -231,6 +240,12 @@ class ThreadPool {
   // pool, runs job(ctx, 0, 1) alone.
   void run(int n, Job job, void* ctx);
 
+  // Whether a job of small steps kept its threads waiting for one another (one of them was
+  // descheduled: more runnable threads than cores). When most recent ones did, crowded() says so
+  // for the next kCrowdedNs, and calls of small steps run alone meanwhile.
+  void noteSharing(bool keptWaiting);
+  bool crowded() const;
+
  private:
   ThreadPool() = default;
   void ensureWorkers(int count);
@@ -251,6 +266,10 @@ class ThreadPool {
   std::atomic<int> idleSleepers_{0};
   std::atomic<int> callerSleeping_{0};
   std::atomic<bool> stopping_{false};
+  alignas(64) std::atomic<int64_t> crowdedUntil_{0};
+  // A decaying count of jobs that kept their threads waiting (each adds 128, each job takes an
+  // eighth off): 512 is about half of the recent ones. Updated racily; it is only a hint.
+  std::atomic<int> waitScore_{0};
 };
 
 }  // namespace gru
