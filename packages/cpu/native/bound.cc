@@ -96,12 +96,10 @@ Napi::Value BoundWrap::Run(const Napi::CallbackInfo& info) {
   // Each array must still be the memory the call was bound to: a detached (transferred) or
   // resized buffer has another length or address.
   for (const Held& h : held_) {
-    napi_typedarray_type type;
     size_t length = 0;
     void* data = nullptr;
-    napi_value buffer;
-    size_t offset = 0;
-    if (napi_get_typedarray_info(env, h.array.Value(), &type, &length, &data, &buffer, &offset) != napi_ok || length != h.length ||
+    // Only what the check needs: the type cannot change, and asking for the buffer costs a handle.
+    if (napi_get_typedarray_info(env, h.array.Value(), nullptr, &length, &data, nullptr, nullptr) != napi_ok || length != h.length ||
         (length != 0 && data != h.data)) {
       chk.typeError("`" + h.name + "` was detached or resized since the call was bound (" + std::to_string(h.length) + " elements then, " +
                     std::to_string(length) + " now); bind the call again");

@@ -129,7 +129,7 @@ struct Scratch {
   float* xm[3] = {nullptr, nullptr, nullptr};                                      // [Tc * B][D] input x per-gate dropout mask
 };
 
-// Hands out the chunks of each phase of a call to whichever thread is free (thread_pool.h).
+// Shares out the chunks of each phase of a call between its threads (thread_pool.h).
 class Phaser;
 
 // Entry points each ISA translation unit provides.

@@ -13,8 +13,26 @@ namespace GRU_ISA_NS {
 // Rows of x copied (times the per-gate input dropout masks) per chunk.
 constexpr int kRowsPerChunk = 64;
 
+// The state rows a step reads were mostly written by other threads in the step before: ask for
+// all of their cache lines at once, rather than take one miss after another as the product walks
+// along them (a small state only: a large one is read over a long time anyway).
+static inline void prefetchState(const float* const* rows, int count, size_t floats) {
+#if defined(__GNUC__)
+  if (floats * sizeof(float) > 16384) return;
+  for (int g = 0; g < count; ++g) {
+    if (g > 0 && rows[g] == rows[g - 1]) continue;
+    for (size_t i = 0; i < floats; i += 64 / sizeof(float)) __builtin_prefetch(rows[g] + i);
+  }
+#else
+  (void)rows;
+  (void)count;
+  (void)floats;
+#endif
+}
+
 // One thread's part of a whole call. Every phase is split into chunks that any thread may take
-// (see thread_pool.h); phases run in order, and each waits for the previous one.
+// (see thread_pool.h); phases run in order, and each waits for the previous one. The caller laid
+// out the initial state (Layer::forward).
 static void run(const PackedWeights& w, const CallArgs& c, const Scratch& s, int tid, int nth, gru::Phaser& phaser) {
   gru::PhaseWalker walk(phaser, tid, nth);
   const int B = c.B, T = c.T, H = w.H, Hp = w.Hp, D = w.D, nblk = w.nblk;
@@ -25,28 +43,6 @@ static void run(const PackedWeights& w, const CallArgs& c, const Scratch& s, int
   const int ngR = w.resetAfter ? 3 : 2;
   const Panels rPanels{w.rzrh, static_cast<size_t>(H) * ngR * W, static_cast<size_t>(ngR) * W, W};
   const Panels rhPanels{w.rh, static_cast<size_t>(H) * W, W, W};
-
-  // The initial state, padded, and its recurrent-masked copies.
-  const int initPer = 4;
-  walk.phase(chunksOf(nblk, initPer), [&](int chunk) {
-    const int u0 = chunk * initPer, u1 = imin(nblk, u0 + initPer);
-    for (int b = 0; b < B; ++b) {
-      for (int u = u0; u < u1; ++u) {
-        const int n = imin(W, H - u * W);
-        const size_t src = static_cast<size_t>(b) * H + static_cast<size_t>(u) * W;
-        const size_t off = static_cast<size_t>(b) * Hp + static_cast<size_t>(u) * W;
-        const vf h = !c.h0 ? splat(0.0f) : n == W ? load(c.h0 + src) : loadPartial(c.h0 + src, n);
-        store(s.h[0] + off, h);
-        if (recDrop) {
-          for (int g = 0; g < 3; ++g) {
-            const vf m = n == W ? load(c.recMask[g] + src) : loadPartial(c.recMask[g] + src, n);
-            store(s.recMaskP[g] + off, m);
-            store(s.hm[g][0] + off, h * m);
-          }
-        }
-      }
-    }
-  });
 
   const int projPer = chunkBlocks(imin(s.Tc * B, MRMAX), 3);
   const int stepPer = chunkBlocks(B, w.resetAfter ? 3 : 2);
@@ -70,8 +66,10 @@ static void run(const PackedWeights& w, const CallArgs& c, const Scratch& s, int
         }
       });
     }
-    walk.phase(chunksOf(nblk, projPer), [&](int chunk) {
-      const int u0 = chunk * projPer, u1 = imin(nblk, u0 + projPer);
+    // A call of one step (a streamed step) projects each chunk's unit blocks inside the step's
+    // own phase, right before the step reads them: one phase, so no barrier but the last.
+    const bool fused = T == 1;
+    auto project = [&](int u0, int u1) {
       if (inDrop) {
         ProjectStage<true> st{wxPanels, D, c.x, s.xm, B, T, k0, tc, c.backwards, s.P, ldP, w.biasP};
         gemm(st, M, u0, u1);
@@ -79,7 +77,13 @@ static void run(const PackedWeights& w, const CallArgs& c, const Scratch& s, int
         ProjectStage<false> st{wxPanels, D, c.x, s.xm, B, T, k0, tc, c.backwards, s.P, ldP, w.biasP};
         gemm(st, M, u0, u1);
       }
-    });
+    };
+    if (!fused) {
+      walk.phase(chunksOf(nblk, projPer), [&](int chunk) {
+        const int u0 = chunk * projPer;
+        project(u0, imin(nblk, u0 + projPer));
+      });
+    }
 
     for (int kk = 0; kk < tc; ++kk) {
       const int k = k0 + kk;
@@ -91,9 +95,11 @@ static void run(const PackedWeights& w, const CallArgs& c, const Scratch& s, int
       if (recDrop) {
         for (int g = 0; g < 3; ++g) hsrc[g] = s.hm[g][cur];
       }
+      if (nth > 1) prefetchState(hsrc, 3, static_cast<size_t>(B) * Hp);
       if (w.resetAfter) {
         walk.phase(chunksOf(nblk, stepPer), [&](int chunk) {
           const int u0 = chunk * stepPer, u1 = imin(nblk, u0 + stepPer);
+          if (fused) project(u0, u1);
           if (recDrop) {
             StepResetAfter<true> st{rPanels, H, {hsrc[0], hsrc[1], hsrc[2]}, Hp, Pstep, ldP, w.biasRh, w.act, w.recAct, out};
             gemm(st, B, u0, u1);
@@ -105,6 +111,7 @@ static void run(const PackedWeights& w, const CallArgs& c, const Scratch& s, int
       } else {
         walk.phase(chunksOf(nblk, stepPer), [&](int chunk) {
           const int u0 = chunk * stepPer, u1 = imin(nblk, u0 + stepPer);
+          if (fused) project(u0, u1);
           if (recDrop) {
             StepGates<true> st{rPanels, H, {hsrc[0], hsrc[1], hsrc[2]}, Hp, Pstep, ldP, w.recAct, s.z, s.rh, keep};
             gemm(st, B, u0, u1);
@@ -113,6 +120,7 @@ static void run(const PackedWeights& w, const CallArgs& c, const Scratch& s, int
             gemm(st, B, u0, u1);
           }
         });
+        if (nth > 1) prefetchState(&s.rh, 1, static_cast<size_t>(B) * Hp);
         walk.phase(chunksOf(nblk, candPer), [&](int chunk) {
           const int u0 = chunk * candPer, u1 = imin(nblk, u0 + candPer);
           StepCandidate st{rhPanels, H, s.rh, Hp, Pstep, ldP, s.z, w.act, out};

@@ -15,6 +15,10 @@ namespace {
 // recurrent weights.
 constexpr int kChunkRows = 256;
 
+// Steps under this many multiply-adds per thread take a few microseconds: a thread that is
+// descheduled holds up every step of them (see ThreadPool::crowded).
+constexpr double kCrowdedStepMacs = 200000;
+
 size_t roundUp(size_t n, size_t a) { return (n + a - 1) / a * a; }
 
 // dst[u][k][g][l] = src[k][(g0 + g) H + u W + l], zero for padded units.
@@ -59,6 +63,30 @@ void packTransposed(float* dst, At at, int limit, int H, int W, int g0, int ng) 
           d[l] = row < limit ? at(row, (g0 + g) * H + j) : 0.0f;
         }
       }
+    }
+  }
+}
+
+// The initial state, padded to whole vectors with zeros, and its recurrent-masked copies, laid
+// out before the threads start: a step reads all of it, so laying it out inside the job would
+// cost every call a barrier (and B x H copies take next to no time).
+void layOutInitialState(const CallArgs& c, const Scratch& s, int H, int Hp) {
+  const bool recDrop = c.recMask[0] != nullptr;
+  for (int b = 0; b < c.B; ++b) {
+    const size_t src = static_cast<size_t>(b) * H, off = static_cast<size_t>(b) * Hp;
+    float* h = s.h[0] + off;
+    if (c.h0)
+      std::memcpy(h, c.h0 + src, static_cast<size_t>(H) * sizeof(float));
+    else
+      std::fill(h, h + H, 0.0f);
+    std::fill(h + H, h + Hp, 0.0f);
+    if (!recDrop) continue;
+    for (int g = 0; g < 3; ++g) {
+      float* m = s.recMaskP[g] + off;
+      float* hm = s.hm[g][0] + off;
+      std::memcpy(m, c.recMask[g] + src, static_cast<size_t>(H) * sizeof(float));
+      std::fill(m + H, m + Hp, 0.0f);
+      for (int j = 0; j < Hp; ++j) hm[j] = h[j] * m[j];
     }
   }
 }
@@ -213,11 +241,17 @@ void Layer::forward(const CallArgs& c, int threads, double minStepMacs) const {
     for (int g = 0; g < 3; ++g) s.xm[g] = take(xmSize);
   }
 
-  const int n = threadsFor(B, threads, minStepMacs);
-  // Enough claim slots for the phase with the most chunks (unit blocks, or rows of x).
-  Phaser phaser(std::max(w_.nblk, static_cast<int>((rows + 63) / 64)));
+  layOutInitialState(c, s, H, w_.Hp);
+  ThreadPool& pool = ThreadPool::shared();
+  int n = threadsFor(B, threads, minStepMacs);
+  // Threads meet at every step: where they were lately kept waiting for one another (more
+  // runnable threads than cores), a call of small steps goes faster alone for a while.
+  const bool smallSteps = static_cast<double>(B) * H * 3.0 * w_.Hp < kCrowdedStepMacs * n;
+  if (n > 1 && smallSteps && pool.crowded()) n = 1;
+  Phaser phaser(n);
   JobContext ctx{kernels_, &w_, &c, &s, &phaser};
-  ThreadPool::shared().run(n, &runJob, &ctx);
+  pool.run(n, &runJob, &ctx);
+  if (n > 1 && smallSteps) pool.noteSharing(phaser.awayHelps() * 4 > std::max(T, 3));
   scratch_.give(std::move(mem));
 }
 
@@ -340,7 +374,7 @@ void Layer::backward(const BackwardArgs& a, int threads, double minStepMacs) con
   }
 
   const int n = threadsFor(B, threads, minStepMacs);
-  Phaser phaser(std::max({w_.nblk * 2 + (D + 7) / 8 + (H + 7) / 8, static_cast<int>((rows + 63) / 64), 1}));
+  Phaser phaser(n);
   BackJobContext ctx{kernels_, &w_, &a, &s, &phaser};
   ThreadPool::shared().run(n, &runBackJob, &ctx);
   scratch_.give(std::move(mem));

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <climits>
+#include <stdexcept>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -53,6 +54,11 @@ void sleepWhile(const std::atomic<uint32_t>& word, uint32_t expected) {
 #endif
 }
 
+// The low half of a 64-bit counter as a futex word (little-endian: where Linux runs here).
+const std::atomic<uint32_t>& lowHalf(const std::atomic<int64_t>& c) { return *reinterpret_cast<const std::atomic<uint32_t>*>(&c); }
+
+void sleepWhile(const std::atomic<int64_t>& counter, int64_t expected) { sleepWhile(lowHalf(counter), static_cast<uint32_t>(expected)); }
+
 void wakeAll(std::atomic<uint32_t>& word) {
 #if defined(__linux__)
   syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
@@ -60,6 +66,8 @@ void wakeAll(std::atomic<uint32_t>& word) {
   (void)word;
 #endif
 }
+
+void wakeAll(std::atomic<int64_t>& counter) { wakeAll(const_cast<std::atomic<uint32_t>&>(lowHalf(counter))); }
 
 }  // namespace
 
@@ -71,30 +79,79 @@ void cpuRelax() {
 #endif
 }
 
-Phaser::Phaser(int maxChunks) {
-  const int n = maxChunks > 0 ? maxChunks : 1;
-  if (n > kInlineClaims) heap_.reset(new std::atomic<int>[n]);
-  claims_ = heap_ ? heap_.get() : inline_;
-  for (int i = 0; i < n; ++i) claims_[i].store(-1, std::memory_order_relaxed);
-}
-
-void Phaser::finished(int64_t target, int p) {
-  // The chunk that completes the phase publishes it; the release sequence of done_ carries every
-  // other chunk's writes along.
-  if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == target) {
-    phasesDone_.store(static_cast<uint32_t>(p + 1), std::memory_order_seq_cst);
-    if (sleepers_.load(std::memory_order_seq_cst) > 0) wakeAll(phasesDone_);
+Phaser::Phaser(int threads) : n_(threads > 0 ? threads : 1) {
+  if (n_ > kInlineShares) {
+    heap_.reset(new Share[n_]);
+    heapBases_.reset(new int64_t[static_cast<size_t>(n_) * n_]());
   }
+  shares_ = heap_ ? heap_.get() : inline_;
+  bases_ = heapBases_ ? heapBases_.get() : inlineBases_;
 }
 
-void Phaser::waitPhase(int p) {
-  const uint32_t want = static_cast<uint32_t>(p + 1);
-  auto ready = [&] { return phasesDone_.load(std::memory_order_acquire) >= want; };
-  if (ready() || spinUntil(ready, kPauseSpin, kYieldSpin)) return;
-  // Either the publisher sees our sleeper count or we see its store (both seq_cst).
-  sleepers_.fetch_add(1, std::memory_order_seq_cst);
-  for (uint32_t seen; (seen = phasesDone_.load(std::memory_order_seq_cst)) < want;) sleepWhile(phasesDone_, seen);
-  sleepers_.fetch_sub(1, std::memory_order_relaxed);
+void Phaser::finished(int s, int64_t count) {
+  Share& sh = shares_[s];
+  // Release: a thread that reads the count also sees the chunks' results.
+  sh.done.fetch_add(count, std::memory_order_seq_cst);
+  if (sh.sleepers.load(std::memory_order_seq_cst) > 0) wakeAll(sh.done);
+}
+
+void Phaser::sleepUntil(int s, int64_t end) {
+  Share& sh = shares_[s];
+  // Either the finisher sees our sleeper count or we see its count (both seq_cst).
+  sh.sleepers.fetch_add(1, std::memory_order_seq_cst);
+  for (int64_t seen; (seen = sh.done.load(std::memory_order_seq_cst)) < end;) sleepWhile(sh.done, seen);
+  sh.sleepers.fetch_sub(1, std::memory_order_relaxed);
+}
+
+int64_t monoNs() { return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+namespace {
+// A waiting thread helps with a share whose owner took no chunk and finished none for this long:
+// longer than one of a small step's chunks takes (so a running owner keeps its share and its
+// weights stay in its own cache), short next to a time slice of a descheduled thread.
+constexpr int64_t kHelpAfterNs = 3000;
+}  // namespace
+
+Phaser::Waiter::Waiter(Share& sh, int64_t phase)
+    : sh_(sh),
+      phase_(phase),
+      start_(monoNs()),
+      lastChange_(start_),
+      lastTaken_(sh.taken.load(std::memory_order_relaxed)),
+      lastDone_(sh.done.load(std::memory_order_relaxed)) {}
+
+void Phaser::Waiter::progressed() { lastChange_ = monoNs(); }
+
+Phaser::Waiter::Step Phaser::Waiter::next(int64_t end) {
+  // An owner that never joined the job (a pool thread not woken yet, or none at all) makes no
+  // progress: help at once.
+  const bool joined = sh_.joined.load(std::memory_order_relaxed);
+  // (Cheap to ask again: the owner writes `joined` once.)
+  for (int i = 0; i < (joined ? 32 : 1); ++i) {
+    if (sh_.done.load(std::memory_order_acquire) >= end) return kDone;
+    cpuRelax();
+  }
+  const int64_t now = monoNs();
+  const int64_t t = sh_.taken.load(std::memory_order_relaxed), d = sh_.done.load(std::memory_order_relaxed);
+  if (t != lastTaken_ || d != lastDone_) {
+    lastTaken_ = t;
+    lastDone_ = d;
+    lastChange_ = now;
+  }
+  const int64_t spent = now - start_;
+  sleepy_ = spent > std::chrono::duration_cast<std::chrono::nanoseconds>(kPauseSpin + kYieldSpin).count();
+  if (!joined || sh_.beat.load(std::memory_order_relaxed) < phase_) {
+    sawAway_ = true;
+    return kHelp;
+  }
+  if (sleepy_ || now - lastChange_ > kHelpAfterNs) return kHelp;
+  if (spent > std::chrono::duration_cast<std::chrono::nanoseconds>(kPauseSpin).count()) std::this_thread::yield();
+  return kSpin;
+}
+
+PhaseWalker::PhaseWalker(Phaser& phaser, int tid, int nthreads) : ph_(phaser), tid_(tid), n_(nthreads) {
+  if (nthreads < 1 || nthreads > phaser.n_ || tid < 0 || tid >= nthreads) throw std::invalid_argument("PhaseWalker: thread outside the Phaser's room");
+  phaser.shares_[tid].joined.store(true, std::memory_order_relaxed);
 }
 
 ThreadPool& ThreadPool::shared() {
@@ -164,6 +221,25 @@ void ThreadPool::run(int n, Job job, void* ctx) {
     for (uint32_t left; (left = active_.load(std::memory_order_seq_cst)) != 0;) sleepWhile(active_, left);
     callerSleeping_.fetch_sub(1, std::memory_order_relaxed);
   }
+}
+
+namespace {
+constexpr int64_t kCrowdedNs = 20 * 1000 * 1000;
+}  // namespace
+
+void ThreadPool::noteSharing(bool keptWaiting) {
+  int score = waitScore_.load(std::memory_order_relaxed);
+  score = score - score / 8 + (keptWaiting ? 128 : 0);
+  if (score > 512) {
+    crowdedUntil_.store(monoNs() + kCrowdedNs, std::memory_order_relaxed);
+    score = 0;
+  }
+  waitScore_.store(score, std::memory_order_relaxed);
+}
+
+bool ThreadPool::crowded() const {
+  const int64_t until = crowdedUntil_.load(std::memory_order_relaxed);
+  return until != 0 && monoNs() < until;
 }
 
 void ThreadPool::workerLoop(int index) {

@@ -1,14 +1,19 @@
 // A small persistent thread pool, and the phase protocol its jobs use.
 //
 // A call is a sequence of phases (the projection of a chunk of timesteps, then one phase per
-// recurrence step); each phase is split into chunks (groups of unit blocks, i.e. output columns).
-// Threads claim chunks, their own share first and then whatever is left, so a thread that the OS
-// has descheduled (a busy shared machine) does not hold the others up: they do its share. Which
-// thread computes a chunk never changes the result: a chunk's arithmetic is fixed, and no sum is
-// ever split between chunks.
+// recurrence step); each phase is split into chunks (groups of unit blocks, i.e. output columns),
+// and the chunks into one contiguous share per thread. A thread works through its own share, so
+// across phases it keeps touching the same weights (they stay in its own L2 cache), and its
+// bookkeeping lives on a cache line that only it writes: a phase costs each thread one atomic
+// claim per chunk on its own line and, at the end, one read of every other share's line (the
+// per-step barrier of a recurrence). A share whose owner makes no progress for a few microseconds
+// (descheduled on a busy machine, or never woken) is taken over chunk by chunk by the threads
+// waiting for it. Which thread computes a chunk never changes the result: a chunk's arithmetic is
+// fixed, and no sum is ever split between chunks.
 //
-// Phases are a few microseconds, so waiting threads spin (with a pause instruction) for a while
-// and only then sleep (a futex on Linux, with a timeout so that no lost wakeup can hang a call).
+// Phases are a few microseconds, so waiting threads spin (with a pause instruction) for a while,
+// then yield the core (the thread they wait for may need it), and only then sleep (a futex on
+// Linux, with a timeout so that no lost wakeup can hang a call).
 #pragma once
 
 #include <atomic>
@@ -21,73 +26,199 @@
 namespace gru {
 
 void cpuRelax();
+// A monotonic clock in nanoseconds.
+int64_t monoNs();
+
+// A cheap clock for short intervals: the time-stamp counter on x86-64 (a few nanoseconds to read,
+// against tens for the system clock in a VM); kPublishTicks of it are about 1-3 microseconds.
+#if defined(__x86_64__) && defined(__GNUC__)
+inline int64_t ticks() { return static_cast<int64_t>(__builtin_ia32_rdtsc()); }
+constexpr int64_t kPublishTicks = 6000;
+#else
+inline int64_t ticks() { return monoNs(); }
+constexpr int64_t kPublishTicks = 2000;
+#endif
 
 class Phaser {
  public:
-  explicit Phaser(int maxChunks);
+  // Room for jobs of up to `threads` threads (a walker of more threads than that throws
+  // std::invalid_argument). Shares hold cumulative counts, so a Phaser serves one job.
+  explicit Phaser(int threads);
   Phaser(const Phaser&) = delete;
   Phaser& operator=(const Phaser&) = delete;
 
-  // Takes chunk c of phase p if no other thread has; phases are numbered 0, 1, 2, ... A
-  // compare-and-swap, never a plain exchange: a thread that lags phases behind must not be able
-  // to write its older phase number over a newer claim (the chunk would then run twice).
-  bool claim(int c, int p) {
-    int seen = claims_[c].load(std::memory_order_relaxed);
-    while (seen < p) {
-      if (claims_[c].compare_exchange_weak(seen, p, std::memory_order_relaxed)) return true;
-    }
-    return false;
-  }
-  // Marks a claimed chunk done; `target` is the number of chunks in phases 0..p together.
-  void finished(int64_t target, int p);
-  // Returns once every chunk of phase p is done (and its results visible).
-  void waitPhase(int p);
+  int threads() const { return n_; }
+  // How many times a thread helped with the share of an owner that was away (not yet joined, or
+  // not even in the previous phase): on a machine with more runnable threads than cores, sharing
+  // a small step between threads loses more than it gains.
+  int64_t awayHelps() const { return awayHelps_.load(std::memory_order_relaxed); }
 
  private:
-  // Claim slots: inline for the common sizes, so a small call (a streamed step) allocates nothing.
-  static constexpr int kInlineClaims = 64;
-  std::atomic<int> inline_[kInlineClaims];
-  std::unique_ptr<std::atomic<int>[]> heap_;
-  std::atomic<int>* claims_;
-  alignas(64) std::atomic<int64_t> done_{0};
-  alignas(64) std::atomic<uint32_t> phasesDone_{0};
-  std::atomic<int> sleepers_{0};
+  friend class PhaseWalker;
+
+  // One thread's share: how many of its chunks were ever taken and finished, over all phases.
+  // Cumulative counts (never reset) let a thread that lags phases behind see at once that every
+  // chunk of its phase was taken, so it can never take one of a later phase by mistake.
+  struct Share {
+    alignas(64) std::atomic<int64_t> taken{0};
+    // Phases the owner started (it alone writes them). An owner that has not started the phase
+    // before the one others are in is away (descheduled): they help at once, rather than give
+    // it the grace time again at every step.
+    std::atomic<int64_t> beat{0};
+    std::atomic<bool> joined{false};
+    // On a line of its own: waiters read it often, the owner's claims should not pay for that.
+    alignas(64) std::atomic<int64_t> done{0};
+    std::atomic<int> sleepers{0};
+  };
+
+  // A thread waiting for one share: spins while the share makes progress, says when to help
+  // (no progress for kHelpAfter, or an owner that never joined the job), yields after a while,
+  // and says when sleeping is all that is left.
+  class Waiter {
+   public:
+    enum Step { kDone, kHelp, kSpin };
+    Waiter(Share& sh, int64_t phase);
+    Step next(int64_t end);
+    void progressed();
+    bool sleepy() const { return sleepy_; }
+    bool sawAway() const { return sawAway_; }
+
+   private:
+    Share& sh_;
+    int64_t phase_;
+    int64_t start_, lastChange_;
+    int64_t lastTaken_, lastDone_;
+    bool sleepy_ = false;
+    bool sawAway_ = false;
+  };
+
+  // Takes the next chunk of share s if one below `end` (cumulative) is left; returns its index
+  // within the share's chunks of this phase (counted from `base`), or -1.
+  int64_t take(int s, int64_t base, int64_t end) {
+    std::atomic<int64_t>& t = shares_[s].taken;
+    int64_t v = t.load(std::memory_order_relaxed);
+    while (v < end) {
+      if (t.compare_exchange_weak(v, v + 1, std::memory_order_relaxed)) return v - base;
+    }
+    return -1;
+  }
+  // Counts `count` chunks of share s done.
+  void finished(int s, int64_t count = 1);
+  // Returns once share s has `end` chunks done (and their results are visible), running its
+  // chunks through `runChunk(i)` when its owner makes no progress.
+  template <class Steal>
+  void await(int s, int64_t phase, int64_t base, int64_t end, Steal&& runChunk);
+  // Sleeps until share s has `end` chunks done (all of them taken by then).
+  void sleepUntil(int s, int64_t end);
+
+  static constexpr int kInlineShares = 4;
+  int n_;
+  alignas(64) std::atomic<int64_t> awayHelps_{0};
+  Share inline_[kInlineShares];
+  std::unique_ptr<Share[]> heap_;
+  Share* shares_;
+  // Each walker's running sum of its view of every share's chunks: n x n counts.
+  int64_t inlineBases_[kInlineShares * kInlineShares] = {};
+  std::unique_ptr<int64_t[]> heapBases_;
+  int64_t* bases_;
 };
 
 // One thread's walk through the phases of a call.
 class PhaseWalker {
  public:
-  PhaseWalker(Phaser& phaser, int tid, int nthreads) : ph_(phaser), tid_(tid), n_(nthreads) {}
+  PhaseWalker(Phaser& phaser, int tid, int nthreads);
 
-  // Runs work(c) for the chunks of the next phase this thread claims, then waits for the phase.
+  // Runs work(c) for this thread's chunks of the next phase (and for any share it takes over),
+  // then returns once every chunk of the phase is done and its results visible.
   template <class Work>
   void phase(int chunks, Work&& work) {
     if (chunks <= 0) return;
-    target_ += chunks;
-    const int c0 = static_cast<int>(static_cast<int64_t>(chunks) * tid_ / n_);
-    const int c1 = static_cast<int>(static_cast<int64_t>(chunks) * (tid_ + 1) / n_);
-    for (int c = c0; c < c1; ++c) take(c, work);
-    // Then help with the others' shares, from the far end of each (least contended).
-    for (int c = chunks - 1; c >= 0; --c) {
-      if (c < c0 || c >= c1) take(c, work);
+    const int n = n_;
+    int64_t* base = ph_.bases_ + static_cast<size_t>(tid_) * n;
+    // Own share first: chunks [first(tid), first(tid + 1)).
+    runShare(tid_, chunks, base[tid_], work);
+    for (int k = 1; k < n; ++k) {
+      const int s = (tid_ + k) % n;
+      const int c0 = first(chunks, s), size = first(chunks, s + 1) - c0;
+      if (size == 0) continue;
+      const int64_t b = base[s], end = b + size;
+      ph_.await(s, p_, b, end, [&](int64_t i) { work(c0 + static_cast<int>(i)); });
     }
-    ph_.waitPhase(p_);
+    // Also the own share: a thread that was descheduled may have had its chunks done by others,
+    // and must see their results (and a last chunk it took itself is already counted).
+    {
+      const int size = first(chunks, tid_ + 1) - first(chunks, tid_);
+      const int64_t b = base[tid_], end = b + size;
+      const int c0 = first(chunks, tid_);
+      ph_.await(tid_, p_, b, end, [&](int64_t i) { work(c0 + static_cast<int>(i)); });
+    }
+    for (int s = 0; s < n; ++s) base[s] += first(chunks, s + 1) - first(chunks, s);
     ++p_;
   }
 
  private:
+  int first(int chunks, int s) const { return static_cast<int>(static_cast<int64_t>(chunks) * s / n_); }
+
   template <class Work>
-  void take(int c, Work& work) {
-    if (!ph_.claim(c, p_)) return;
-    work(c);
-    ph_.finished(target_, p_);
+  void runShare(int s, int chunks, int64_t b, Work& work) {
+    const int c0 = first(chunks, s), size = first(chunks, s + 1) - c0;
+    const int64_t end = b + size;
+    // Counted in batches: a thread waiting for this share reads the counter's line, and every
+    // write to it costs this thread a cache-line round trip. A batch closes after a couple of
+    // microseconds, so chunks done are never hidden for long from threads that wait (from a
+    // thread descheduled in the middle of a chunk they would wait either way). Alone, once.
+    int64_t ran = 0;
+    Phaser::Share& sh = ph_.shares_[s];
+    sh.beat.store(sh.beat.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    if (n_ == 1) {
+      for (int64_t i; (i = ph_.take(s, b, end)) >= 0; ++ran) work(c0 + static_cast<int>(i));
+    } else {
+      for (int64_t i, since = ticks(); (i = ph_.take(s, b, end)) >= 0;) {
+        work(c0 + static_cast<int>(i));
+        ++ran;
+        if (const int64_t now = ticks(); now - since > kPublishTicks) {
+          ph_.finished(s, ran);
+          ran = 0;
+          since = now;
+        }
+      }
+    }
+    if (ran > 0) ph_.finished(s, ran);
   }
 
   Phaser& ph_;
   int tid_, n_;
-  int p_ = 0;
-  int64_t target_ = 0;
+  int64_t p_ = 0;
 };
+
+template <class Steal>
+void Phaser::await(int s, int64_t phase, int64_t base, int64_t end, Steal&& runChunk) {
+  Share& sh = shares_[s];
+  if (sh.done.load(std::memory_order_acquire) >= end) return;
+  Waiter wait(sh, phase);
+  for (;;) {
+    switch (wait.next(end)) {
+      case Waiter::kDone:
+        if (wait.sawAway()) awayHelps_.fetch_add(1, std::memory_order_relaxed);
+        return;
+      case Waiter::kHelp:
+        // The owner made no progress for a while (or never joined): take what is left of its
+        // share, one chunk at a time, as long as it stays stalled.
+        if (const int64_t i = take(s, base, end); i >= 0) {
+          runChunk(i);
+          finished(s);
+          wait.progressed();
+        } else if (wait.sleepy()) {
+          // Every chunk is taken; whoever runs the last ones will finish them.
+          if (wait.sawAway()) awayHelps_.fetch_add(1, std::memory_order_relaxed);
+          return sleepUntil(s, end);
+        }
+        break;
+      case Waiter::kSpin:
+        break;
+    }
+  }
+}
 
 class ThreadPool {
  public:
@@ -109,6 +240,12 @@ class ThreadPool {
   // pool, runs job(ctx, 0, 1) alone.
   void run(int n, Job job, void* ctx);
 
+  // Whether a job of small steps kept its threads waiting for one another (one of them was
+  // descheduled: more runnable threads than cores). When most recent ones did, crowded() says so
+  // for the next kCrowdedNs, and calls of small steps run alone meanwhile.
+  void noteSharing(bool keptWaiting);
+  bool crowded() const;
+
  private:
   ThreadPool() = default;
   void ensureWorkers(int count);
@@ -129,6 +266,10 @@ class ThreadPool {
   std::atomic<int> idleSleepers_{0};
   std::atomic<int> callerSleeping_{0};
   std::atomic<bool> stopping_{false};
+  alignas(64) std::atomic<int64_t> crowdedUntil_{0};
+  // A decaying count of jobs that kept their threads waiting (each adds 128, each job takes an
+  // eighth off): 512 is about half of the recent ones. Updated racily; it is only a hint.
+  std::atomic<int> waitScore_{0};
 };
 
 }  // namespace gru

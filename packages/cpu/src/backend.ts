@@ -25,9 +25,10 @@ export interface CpuBackendOptions {
    */
   syncBelowMacs?: number;
   /**
-   * The fewest multiply-adds per recurrence step that are worth one more thread (default 100,000).
-   * Threads meet once per step, which costs about a microsecond, so small steps run on fewer
-   * threads. 0 splits every call across all `threads`.
+   * The fewest multiply-adds per recurrence step that are worth one more thread (default 5,000).
+   * Threads meet once per step (a spin barrier: about 0.25 µs between two idle cores), so tiny
+   * steps run on fewer threads; one sequence of 128 units already runs on 9. 0 splits every call
+   * across all `threads` (up to one per block of output columns).
    */
   minStepMacsPerThread?: number;
   /** Path of the addon binary (default GRU_CPU_ADDON, else prebuilds/, else build/Release/). */
@@ -113,7 +114,7 @@ export function createCpuBackend(options: CpuBackendOptions = {}): CpuBackend {
   if (typeof syncBelowMacs !== 'number' || !(syncBelowMacs >= 0)) {
     throw new TypeError(`createCpuBackend: syncBelowMacs must be a non-negative number, received ${String(options.syncBelowMacs)}`);
   }
-  const minStepMacsPerThread = options.minStepMacsPerThread ?? 100_000;
+  const minStepMacsPerThread = options.minStepMacsPerThread ?? 5_000;
   if (typeof minStepMacsPerThread !== 'number' || !(minStepMacsPerThread >= 0)) {
     throw new TypeError(`createCpuBackend: minStepMacsPerThread must be a non-negative number, received ${String(options.minStepMacsPerThread)}`);
   }

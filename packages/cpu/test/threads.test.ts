@@ -13,6 +13,9 @@ const configs: CaseOptions[] = [
   { B: 13, T: 9, D: 10, H: 150, resetAfter: false, initialState: true, mask: 'any' },
   { B: 6, T: 8, D: 12, H: 130, inputDropout: true, recurrentDropout: true, returnSequences: false },
   { B: 6, T: 8, D: 12, H: 130, resetAfter: false, inputDropout: true, recurrentDropout: true },
+  // One step (a streamed step: the projection runs inside the step's phase).
+  { B: 1, T: 1, D: 64, H: 128, initialState: true },
+  { B: 3, T: 1, D: 12, H: 130, resetAfter: false, initialState: true, inputDropout: true, recurrentDropout: true, mask: 'any' },
 ];
 
 describe.each(isas)('thread-count determinism (%s)', (isa) => {
@@ -33,5 +36,20 @@ describe.each(isas)('thread-count determinism (%s)', (isa) => {
       expect(bitwiseEqual(r.lastState as Float32Array, runs[0].lastState as Float32Array)).toBe(true);
     }
     prepared.dispose();
+  });
+});
+
+describe('threads for one sequence', () => {
+  it('by default one sequence of 128 units (benchmark shape S1, and a streamed step of it) uses every thread given', async () => {
+    const backend = createCpuBackend({ name: 'cpu-threads-default', threads: 2 });
+    const c = makeCase({ B: 1, T: 100, D: 64, H: 128 });
+    const prepared = await backend.prepare(c.spec, c.weights);
+    expect(prepared.threadsFor(1)).toBe(2);
+    // A layer of 16 units stays on one thread: its step is too small to pay for a barrier.
+    const small = makeCase({ B: 1, T: 100, D: 64, H: 16 });
+    const preparedSmall = await backend.prepare(small.spec, small.weights);
+    expect(preparedSmall.threadsFor(1)).toBe(1);
+    prepared.dispose();
+    preparedSmall.dispose();
   });
 });

@@ -21,6 +21,9 @@ using gru::ThreadPool;
 
 namespace {
 
+// The most threads any job here runs with.
+constexpr int kMaxThreads = 4;
+
 struct Job {
   std::vector<int> chunks;             // chunks per phase
   std::vector<std::atomic<int>> hits;  // [phase][maxChunks]
@@ -28,7 +31,7 @@ struct Job {
   Phaser phaser;
   std::atomic<bool> failed{false};
 
-  Job(unsigned seed, int phases, int maxc) : chunks(phases), hits(static_cast<size_t>(phases) * maxc), maxChunks(maxc), phaser(maxc) {
+  Job(unsigned seed, int phases, int maxc) : chunks(phases), hits(static_cast<size_t>(phases) * maxc), maxChunks(maxc), phaser(kMaxThreads) {
     std::mt19937 rng(seed);
     for (int& c : chunks) c = 1 + static_cast<int>(rng() % maxc);
   }
