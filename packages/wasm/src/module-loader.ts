@@ -131,9 +131,9 @@ function checkBuild(module: WebAssembly.Module, threads: boolean, where: string)
   return module;
 }
 
-function useRelaxed(option: unknown): boolean {
+/** `option` was type-checked by createWasmBackend, which names it. */
+function useRelaxed(option: boolean | undefined): boolean {
   if (option === undefined) return relaxedSimdAvailable();
-  if (typeof option !== 'boolean') throw new TypeError(`relaxedSimd must be true, false or left out; received ${String(option)}.`);
   if (option && !relaxedSimdAvailable()) {
     throw new Error(
       'relaxedSimd: true, but this engine has no WebAssembly relaxed SIMD (Chrome/Edge 114+, Node 22+, Node 20 with --experimental-wasm-relaxed-simd)',
