@@ -315,10 +315,26 @@ function gluPairRow(p: usize): void {
   store<f32>(p + 4, v);
 }
 
+/** The first `r` (1 to 3) floats at `p` in the low lanes, zeros above: a tail that reads nothing past the row. */
+function loadLanes(p: usize, r: i32): v128 {
+  let v = f32x4.replace_lane(f32x4.splat(0), 0, load<f32>(p));
+  if (r > 1) v = f32x4.replace_lane(v, 1, load<f32>(p, 4));
+  if (r > 2) v = f32x4.replace_lane(v, 2, load<f32>(p, 8));
+  return v;
+}
+
+/** Stores the low `r` (1 to 3) lanes of `v` at `p`, and nothing past them. */
+function storeLanes(p: usize, v: v128, r: i32): void {
+  store<f32>(p, f32x4.extract_lane(v, 0));
+  if (r > 1) store<f32>(p, f32x4.extract_lane(v, 1), 4);
+  if (r > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
+}
+
 /**
- * Applies activation `id` in place to `n` floats at `p` (n a multiple of 4), of which the first
- * `real` are units (the rest padding). A row-wise activation acts on the `real` ones only, so it
- * needs the whole row of one gate: callers split rows between workers only for elementwise ones.
+ * Applies activation `id` in place to the `n` floats at `p` (any n; the forward pass's rows are
+ * whole panels of 8), of which the first `real` are units (the rest padding). A row-wise
+ * activation acts on the `real` ones only, so it needs the whole row of one gate: callers split
+ * rows between workers only for elementwise ones.
  */
 export function activateRow(id: i32, p: usize, n: i32, real: i32): void {
   if (isRowwise(id)) {
@@ -327,9 +343,9 @@ export function activateRow(id: i32, p: usize, n: i32, real: i32): void {
     else softmaxRow(p, real, id == ACT_LOG_SOFTMAX);
     return;
   }
-  const end = p + (<usize>n << 2);
-  // Two vectors an iteration: their long dependency chains (exp, a division) interleave; rows
-  // are whole panels (8 floats), only activateArray's may end in a single vector.
+  if (id == ACT_LINEAR) return;
+  const end4 = p + (<usize>(n & ~3) << 2);
+  // Two vectors an iteration: their long dependency chains (exp, a division) interleave.
   const end8 = p + (<usize>(n & ~7) << 2);
   if (id == ACT_SIGMOID) {
     for (; p < end8; p += 32) {
@@ -338,7 +354,6 @@ export function activateRow(id: i32, p: usize, n: i32, real: i32): void {
       v128.store(p, a);
       v128.store(p, b, 16);
     }
-    if (p < end) v128.store(p, sigmoidv(v128.load(p)));
   } else if (id == ACT_TANH) {
     for (; p < end8; p += 32) {
       const a = tanhv(v128.load(p));
@@ -346,15 +361,15 @@ export function activateRow(id: i32, p: usize, n: i32, real: i32): void {
       v128.store(p, a);
       v128.store(p, b, 16);
     }
-    if (p < end) v128.store(p, tanhv(v128.load(p)));
-  } else if (id != ACT_LINEAR) {
-    for (; p < end; p += 16) v128.store(p, activate(id, v128.load(p)));
   }
+  for (; p < end4; p += 16) v128.store(p, activate(id, v128.load(p)));
+  const r = n & 3;
+  if (r != 0) storeLanes(p, activate(id, loadLanes(p, r)), r);
 }
 
 /**
- * For tests: applies activation `id` to `n` floats (a multiple of 4) from `src` into `dst`; a
- * row-wise one over all `n` as one row.
+ * For tests: applies activation `id` to `n` floats (any n) from `src` into `dst`; a row-wise one
+ * over all `n` as one row.
  */
 export function activateArray(id: i32, src: usize, dst: usize, n: i32): void {
   memory.copy(dst, src, <usize>n << 2);

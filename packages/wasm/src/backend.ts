@@ -36,16 +36,26 @@ function sharedMemory(): WebAssembly.Memory {
 }
 
 /** gru-threads.wasm on shared memory, with `threads` workers on it. */
-async function loadThreaded(options: WasmSource, threads: number): Promise<WasmKernel> {
+async function loadThreaded(options: WasmSource, threads: number): Promise<Loaded> {
   const why = threadsUnavailable();
   if (why) throw new Error(`threads: ${threads} needs WebAssembly memory shared with workers, but ${why}`);
-  const module = await compileWasm(options, true);
+  const { module, relaxedFallback } = await compileWasm(options, true);
   const memory = sharedMemory();
   const kernel = await WasmKernel.instantiate(module, memory);
   const control = kernel.heap.alloc(CONTROL_BYTES, "the worker threads' control block");
   kernel.u8(control, CONTROL_BYTES).fill(0);
   kernel.pool = await ThreadPool.start(module, memory, control, threads);
-  return kernel;
+  return { kernel, relaxedFallback };
+}
+
+interface Loaded {
+  kernel: WasmKernel;
+  relaxedFallback?: string;
+}
+
+async function loadSingle(options: WasmSource): Promise<Loaded> {
+  const { module, relaxedFallback } = await compileWasm(options);
+  return { kernel: await WasmKernel.instantiate(module), relaxedFallback };
 }
 
 export interface WasmBackendOptions extends WasmSource {
@@ -100,6 +110,12 @@ export interface WasmBackend extends GruBackend {
    * fused where the CPU has FMA) or 'simd128'; undefined before load().
    */
   readonly isa: 'simd128' | 'relaxed-simd128' | undefined;
+  /**
+   * Why `isa` is 'simd128' although the engine has relaxed SIMD: with `relaxedSimd` left out, the
+   * relaxed build at the default location could not be fetched or compiled (say, only gru.wasm was
+   * copied beside a bundle), so the plain build loaded instead. Undefined otherwise.
+   */
+  readonly relaxedSimdFallback: string | undefined;
   dispose(): void;
 }
 
@@ -168,6 +184,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
     checkNonNegative(options.minStepMacsPerThread, 'minStepMacsPerThread', 150_000),
   );
   let kernel: WasmKernel | undefined;
+  let relaxedFallback: string | undefined;
   let loading: Promise<void> | undefined;
   /** Bumped by dispose(): a load that was under way then must not install its module after it. */
   let generation = 0;
@@ -192,19 +209,20 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
       let attempt: Promise<void> | undefined;
       attempt = (async () => {
         const threads = threadsOption === 'auto' ? await hardwareThreads() : threadsOption;
-        let loadedKernel: WasmKernel;
+        let result: Loaded;
         try {
-          loadedKernel = threads > 1 ? await loadThreaded(options, threads) : await WasmKernel.instantiate(await compileWasm(options));
+          result = threads > 1 ? await loadThreaded(options, threads) : await loadSingle(options);
         } catch (err) {
           throw new Error(`the wasm backend could not load ${threads > 1 ? 'gru-threads.wasm' : 'gru.wasm'}: ${(err as Error).message}`);
         } finally {
           if (loading === attempt) loading = undefined;
         }
         if (started !== generation) {
-          disposeKernel(loadedKernel);
+          disposeKernel(result.kernel);
           throw new Error(`the '${name}' backend was disposed while it loaded; call load() again to use it.`);
         }
-        kernel = loadedKernel;
+        kernel = result.kernel;
+        relaxedFallback = result.relaxedFallback;
       })();
       loading = attempt;
       return attempt;
@@ -229,6 +247,9 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
     threadCount: () => kernel?.pool?.size ?? 0,
     get isa() {
       return kernel?.isa;
+    },
+    get relaxedSimdFallback() {
+      return kernel ? relaxedFallback : undefined;
     },
     dispose() {
       if (kernel) disposeKernel(kernel);

@@ -131,9 +131,9 @@ function checkBuild(module: WebAssembly.Module, threads: boolean, where: string)
   return module;
 }
 
-function useRelaxed(option: unknown): boolean {
+/** `option` was type-checked by createWasmBackend, which names it. */
+function useRelaxed(option: boolean | undefined): boolean {
   if (option === undefined) return relaxedSimdAvailable();
-  if (typeof option !== 'boolean') throw new TypeError(`relaxedSimd must be true, false or left out; received ${String(option)}.`);
   if (option && !relaxedSimdAvailable()) {
     throw new Error(
       'relaxedSimd: true, but this engine has no WebAssembly relaxed SIMD (Chrome/Edge 114+, Node 22+, Node 20 with --experimental-wasm-relaxed-simd)',
@@ -142,31 +142,17 @@ function useRelaxed(option: unknown): boolean {
   return option;
 }
 
-/**
- * Compiles gru.wasm (gru-threads.wasm when `threads`) from the first source given: module,
- * bytes, URL, or the default location (the relaxed-SIMD build there, see `relaxedSimd`).
- */
-export async function compileWasm(source: WasmSource, threads = false): Promise<WebAssembly.Module> {
-  if (typeof WebAssembly !== 'object') throw new Error('this JavaScript runtime has no WebAssembly');
-  if (source.wasmModule !== undefined) {
-    if (!(source.wasmModule instanceof WebAssembly.Module)) {
-      throw new TypeError(`wasmModule must be a WebAssembly.Module; received ${Object.prototype.toString.call(source.wasmModule)}`);
-    }
-    return checkBuild(source.wasmModule, threads, 'the wasmModule given');
-  }
-  const where =
-    source.wasmBytes !== undefined
-      ? 'the wasmBytes given'
-      : (source.wasmUrl !== undefined ? resolveWasmUrl(source.wasmUrl) : defaultWasmUrl(threads, useRelaxed(source.relaxedSimd))).href;
-  let bytes: ArrayBuffer | ArrayBufferView;
-  if (source.wasmBytes !== undefined) {
-    if (!(source.wasmBytes instanceof ArrayBuffer) && !ArrayBuffer.isView(source.wasmBytes)) {
-      throw new TypeError(`wasmBytes must be an ArrayBuffer or a typed array; received ${Object.prototype.toString.call(source.wasmBytes)}`);
-    }
-    bytes = source.wasmBytes;
-  } else {
-    bytes = await fetchBytes(new URL(where));
-  }
+/** A compiled module, and why the plain build stands in for the relaxed one where it does. */
+export interface CompiledWasm {
+  module: WebAssembly.Module;
+  /**
+   * Set when `relaxedSimd` was left out, the engine has relaxed SIMD, but the relaxed build at the
+   * default location could not be fetched or compiled, so the plain SIMD128 build was loaded.
+   */
+  relaxedFallback?: string;
+}
+
+async function compileBytes(bytes: ArrayBuffer | ArrayBufferView, threads: boolean, where: string): Promise<WebAssembly.Module> {
   let module: WebAssembly.Module;
   try {
     module = await WebAssembly.compile(bytes as BufferSource);
@@ -178,4 +164,53 @@ export async function compileWasm(source: WasmSource, threads = false): Promise<
     );
   }
   return checkBuild(module, threads, where);
+}
+
+const compileUrl = async (url: URL, threads: boolean) => compileBytes(await fetchBytes(url), threads, url.href);
+
+/**
+ * The default location. Chosen automatically, the relaxed build may be missing where an app
+ * copied only gru.wasm (bundlers that do not rewrite `new URL(...)`), or be something else (a
+ * server's HTML fallback page): the plain build is loaded then, and the reason kept. Asked for
+ * explicitly, it must load.
+ */
+async function compileDefault(option: boolean | undefined, threads: boolean): Promise<CompiledWasm> {
+  const relaxedUrl = defaultWasmUrl(threads, true);
+  if (!useRelaxed(option)) return { module: await compileUrl(defaultWasmUrl(threads, false), threads) };
+  let relaxedError: Error;
+  try {
+    return { module: await compileUrl(relaxedUrl, threads) };
+  } catch (err) {
+    relaxedError = err as Error;
+  }
+  if (option === true) throw new Error(`relaxedSimd: true, but the relaxed-SIMD build did not load: ${relaxedError.message}`);
+  const plainUrl = defaultWasmUrl(threads, false);
+  try {
+    const module = await compileUrl(plainUrl, threads);
+    return { module, relaxedFallback: `loaded the plain SIMD128 build ${plainUrl.href}: ${relaxedError.message}` };
+  } catch (err) {
+    throw new Error(`${relaxedError.message}; the plain SIMD128 build did not load either: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Compiles gru.wasm (gru-threads.wasm when `threads`) from the first source given: module,
+ * bytes, URL, or the default location (the relaxed-SIMD build there, see `relaxedSimd`).
+ */
+export async function compileWasm(source: WasmSource, threads = false): Promise<CompiledWasm> {
+  if (typeof WebAssembly !== 'object') throw new Error('this JavaScript runtime has no WebAssembly');
+  if (source.wasmModule !== undefined) {
+    if (!(source.wasmModule instanceof WebAssembly.Module)) {
+      throw new TypeError(`wasmModule must be a WebAssembly.Module; received ${Object.prototype.toString.call(source.wasmModule)}`);
+    }
+    return { module: checkBuild(source.wasmModule, threads, 'the wasmModule given') };
+  }
+  if (source.wasmBytes !== undefined) {
+    if (!(source.wasmBytes instanceof ArrayBuffer) && !ArrayBuffer.isView(source.wasmBytes)) {
+      throw new TypeError(`wasmBytes must be an ArrayBuffer or a typed array; received ${Object.prototype.toString.call(source.wasmBytes)}`);
+    }
+    return { module: await compileBytes(source.wasmBytes, threads, 'the wasmBytes given') };
+  }
+  if (source.wasmUrl !== undefined) return { module: await compileUrl(resolveWasmUrl(source.wasmUrl), threads) };
+  return compileDefault(source.relaxedSimd, threads);
 }

@@ -193,6 +193,32 @@ describe('wasm activations: within 2 ulp of the correctly rounded float32, every
     }, 120_000);
   }
 
+  it('any length: the last floats of a row that is not a multiple of 8 (or 4) are activated, nothing past it written', () => {
+    // Review item 9: rows of 8k + 5..7 left their last floats as they were, and a partial vector
+    // was written past the row's end. Elementwise, so each prefix must equal the whole array's.
+    const x = Float32Array.from({ length: 24 }, (_, i) => (i - 11.5) * 0.37);
+    const guard = 4;
+    for (const id of ['sigmoid', 'tanh', 'relu', 'elu', 'hard_sigmoid', 'linear'] as const) {
+      const code = WASM_ACTIVATIONS.indexOf(id);
+      const whole = apply(code, x);
+      for (let n = 1; n <= 21; n++) {
+        const src = kernel.heap.alloc((n + guard) * 4, 'test input');
+        const dst = kernel.heap.alloc((n + guard) * 4, 'test output');
+        try {
+          kernel.f32(src, n + guard).set(x.subarray(0, n + guard));
+          kernel.f32(dst, n + guard).fill(-7);
+          kernel.exports.activateArray(code, src, dst, n);
+          const got = kernel.f32(dst, n + guard);
+          expect(Array.from(got.subarray(0, n)), `${id} n=${n}`).toEqual(Array.from(whole.subarray(0, n)));
+          expect(Array.from(got.subarray(n)), `${id} n=${n}: written past the row`).toEqual(new Array(guard).fill(-7));
+        } finally {
+          kernel.heap.release(src);
+          kernel.heap.release(dst);
+        }
+      }
+    }
+  });
+
   it('the row-wise ones match @gru/core on rows (one gate of `units` values)', () => {
     let seed = 7;
     const rnd = () => {

@@ -32,6 +32,13 @@ export interface PageReport {
   simd: boolean;
   /** The build the backend loaded (relaxed SIMD where Chromium has it). */
   isa?: string;
+  /**
+   * WebAssembly.validate of the relaxed build's own bytes, fetched here: what `isa` must follow.
+   * Undefined on the copied-only-plain page, where that file is missing.
+   */
+  relaxedValidates?: boolean;
+  /** The backend's relaxedSimdFallback: why it loaded the plain build in an engine with relaxed SIMD. */
+  relaxedSimdFallback?: string;
   /** Worker threads the backend ran on (0: single-threaded), and whether the page was isolated. */
   threads: number;
   crossOriginIsolated: boolean;
@@ -40,7 +47,30 @@ export interface PageReport {
   error?: string;
 }
 
+const SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 22, 1, 20, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 11,
+]);
+
+/** Validates the relaxed build beside gru.wasm, as the default location finds it, independently of the backend's own probe. */
+async function relaxedValidates(threads: boolean): Promise<boolean> {
+  const url = new URL(threads ? '../dist/gru-threads-relaxed.wasm' : '../dist/gru-relaxed.wasm', import.meta.url);
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`fetching ${url.href} answered HTTP ${response.status}`);
+  return WebAssembly.validate(await response.arrayBuffer());
+}
+
+/**
+ * The page served where only gru.wasm was copied beside the bundle (no relaxed builds): the
+ * default backend must load the plain build, saying why, instead of failing on the 404.
+ */
+async function copiedOnlyPlain(): Promise<PageReport> {
+  await singleThread.load();
+  const report = { results: [], userAgent: navigator.userAgent, simd: WebAssembly.validate(SIMD_PROBE), threads: 0, crossOriginIsolated };
+  return { ...report, isa: singleThread.isa, relaxedSimdFallback: singleThread.relaxedSimdFallback };
+}
+
 async function run(): Promise<PageReport> {
+  if (location.pathname.startsWith('/copied/')) return copiedOnlyPlain();
   const payload = (await (await fetch('/payload.json')).json()) as PagePayload;
   // ?threads=N: every call split between N workers (gru-threads.wasm, which needs the page to be
   // cross-origin isolated); else the default backend. Both load their module from its default
@@ -66,11 +96,7 @@ async function run(): Promise<PageReport> {
     }
     results.push({ name, ...judge(name, outcome, payload.expectations) });
   }
-  const simd = WebAssembly.validate(
-    new Uint8Array([
-      0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 22, 1, 20, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 11,
-    ]),
-  );
+  const simd = WebAssembly.validate(SIMD_PROBE);
   let threadsRefusal: string | undefined;
   if (!crossOriginIsolated) {
     threadsRefusal = await createWasmBackend({ name: 'wasm-threads-refused', threads: 2 })
@@ -80,7 +106,17 @@ async function run(): Promise<PageReport> {
         (err: Error) => err.message,
       );
   }
-  return { results, userAgent: navigator.userAgent, simd, isa: backend.isa, threads: backend.threadCount(), crossOriginIsolated, threadsRefusal };
+  return {
+    results,
+    userAgent: navigator.userAgent,
+    simd,
+    isa: backend.isa,
+    relaxedValidates: await relaxedValidates(threads > 1),
+    relaxedSimdFallback: backend.relaxedSimdFallback,
+    threads: backend.threadCount(),
+    crossOriginIsolated,
+    threadsRefusal,
+  };
 }
 
 (globalThis as { gruReport?: Promise<PageReport> }).gruReport = run().catch((err: unknown) => ({
