@@ -9,6 +9,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { rng } from '@gru/conformance/testing';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const fromBenchmarks = createRequire(join(here, '..', '..', '..', 'benchmarks', 'package.json'));
@@ -24,17 +25,6 @@ const GRU_INIT = { recurrentInitializer: 'glorotUniform' };
 
 const OUT = join(here, '..', 'test', 'fixtures', 'tfjs_real');
 
-/** mulberry32: a small seeded generator, so reruns write the same weights and inputs. */
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function seedWeights(model, seed) {
   const r = rng(seed);

@@ -6,21 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
+import { rng } from '@gru/conformance/testing';
 
 const { dist, fixtures, target } = workerData;
 const { loadModel } = await import(pathToFileURL(dist).href);
 
-/** mulberry32: small, fast, good enough to pick mutation sites. */
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const HUGE = [0xffffffff, 0x7fffffff, 0x80000000, 0x40000000, 0x10000, 0xffff, 0];
 
