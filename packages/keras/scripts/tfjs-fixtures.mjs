@@ -25,7 +25,6 @@ const GRU_INIT = { recurrentInitializer: 'glorotUniform' };
 
 const OUT = join(here, '..', 'test', 'fixtures', 'tfjs_real');
 
-
 function seedWeights(model, seed) {
   const r = rng(seed);
   model.setWeights(

@@ -11,7 +11,6 @@ import { rng } from '@gru/conformance/testing';
 const { dist, fixtures, target } = workerData;
 const { loadModel } = await import(pathToFileURL(dist).href);
 
-
 const HUGE = [0xffffffff, 0x7fffffff, 0x80000000, 0x40000000, 0x10000, 0xffff, 0];
 
 /** One mutation of a binary file: bit flips, huge declared sizes, byte runs, truncation, splices. */

@@ -36,10 +36,7 @@ describe('row-wise activation functions', () => {
   });
   afterAll(() => backend.dispose());
 
-  const cases = [
-    ...['softmax', 'log_softmax', 'sparsemax'].flatMap((id) => [1, 3, 65, 257, 1000].map((H) => ({ id, H }))),
-    { id: 'glu', H: 2 },
-  ];
+  const cases = [...['softmax', 'log_softmax', 'sparsemax'].flatMap((id) => [1, 3, 65, 257, 1000].map((H) => ({ id, H }))), { id: 'glu', H: 2 }];
   for (const { id, H } of cases) {
     for (const access of ['workgroup', 'storage'] as const) {
       it(`${id} over rows of ${H} (${access} row)`, async () => {

@@ -37,11 +37,7 @@ ${rowFunction('act_row', s.activation, FUSED_ACCESS, 'act')}`;
  * hold barriers, so they are called where control flow is uniform. `forUnits` runs its body for
  * the invocation's units j (index i); `h*` name the state as each gate sees it (dropout copies).
  */
-export function fusedRowwiseStep(
-  s: Pick<KernelShape, 'resetAfter'>,
-  h: { hz: string; hr: string; hh: string },
-  forUnits: (body: string) => string,
-): string {
+export function fusedRowwiseStep(s: Pick<KernelShape, 'resetAfter'>, h: { hz: string; hr: string; hh: string }, forUnits: (body: string) => string): string {
   const gates = `var zp: array<f32, NPT>;
     var rp: array<f32, NPT>;
     var cp: array<f32, NPT>;
