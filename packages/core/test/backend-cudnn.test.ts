@@ -11,12 +11,13 @@ import {
   type GruCallInfo,
   type GruSpec,
   type PreparedGru,
+  plainCallInfo,
 } from '../src/index.js';
 import { expectGruError } from './helpers/errors.js';
-import { plainCall, plainSpec } from './helpers/plain-call.js';
+import { plainSpec } from './helpers/plain-call.js';
 
 const SPEC = plainSpec(4, 3);
-const CALL = plainCall(2, 5);
+const CALL = plainCallInfo(2, 5);
 
 describe("cudnnEligibility: Keras's cuDNN rules, one reason each", () => {
   it('the default layer is eligible, with or without right-padded masks, backwards, initial state, input dropout', () => {

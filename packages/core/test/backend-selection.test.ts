@@ -18,9 +18,10 @@ import {
   type GruCallInfo,
   type GruSpec,
   type PreparedGru,
+  plainCallInfo,
 } from '../src/index.js';
 import { expectGruError } from './helpers/errors.js';
-import { plainCall, plainSpec } from './helpers/plain-call.js';
+import { plainSpec } from './helpers/plain-call.js';
 
 interface FakeLog {
   loads: number;
@@ -120,7 +121,7 @@ function layer(options: Record<string, unknown> = {}): GRU {
 }
 
 const SPEC = plainSpec(3, 2);
-const CALL = plainCall(2, 3);
+const CALL = plainCallInfo(2, 3);
 
 beforeEach(() => clearSession());
 afterEach(() => {
@@ -201,6 +202,13 @@ describe('selection by priority and support', () => {
     expect(r.backend).toBe('reference');
     expect(r.skipped).toEqual([{ name: 'picky', reason: "activation 'tanh' is not implemented by the picky backend" }]);
     expect(layer({ activation: 'relu' }).forwardSync(X).backend).toBe('picky');
+  });
+
+  it("plainCallInfo(batch, timesteps) is what a default layer's plain call asks supports() about", () => {
+    const seen: GruCallInfo[] = [];
+    fake('spy', { supports: (_s, call) => (seen.push(call), 'just looking') });
+    layer().forwardSync(X);
+    expect(seen).toEqual([plainCallInfo(2, 3)]);
   });
 
   it('supports() sees the call: mask kind, initial state, goBackwards, returnSequences, dropout, training', () => {

@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { getInitializer, getResourceLimits, GRU, GRUCell, referenceBackend, setResourceLimits, type GruSpec } from '../src/index.js';
+import { getInitializer, getResourceLimits, GRU, GRUCell, plainCallInfo, referenceBackend, setResourceLimits, type GruSpec } from '../src/index.js';
 import { expectKerasError } from './helpers/errors.js';
-import { plainCall } from './helpers/plain-call.js';
 
 // What cannot be allocated (or computed in reasonable time) is refused up front, with the sizes,
 // instead of hanging, climbing past a gigabyte or failing as "Invalid typed array length".
@@ -125,7 +124,7 @@ describe('calls whose output no typed array can hold', () => {
   it('the reference backend declines (supports) and refuses (prepared.forward) a call whose arrays it cannot allocate', async () => {
     // 2^21 rows of 2^10 steps of 2 units, with no input features: nothing large exists yet.
     const spec: GruSpec = { units: 2, inputDim: 0, activation: 'tanh', recurrentActivation: 'sigmoid', useBias: false, resetAfter: true, dtype: 'float32' };
-    const call = { ...plainCall(2 ** 21, 2 ** 10), returnSequences: true };
+    const call = { ...plainCallInfo(2 ** 21, 2 ** 10), returnSequences: true };
     expect(referenceBackend.supports(spec, call)).toMatch(
       /the call's output \(batch 2097152, timesteps 1024, units 2\) needs 4294967296 values \(16\.00 GiB\), beyond the 2147483647 values/,
     );

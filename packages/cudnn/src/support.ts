@@ -1,4 +1,4 @@
-import { cudnnEligibility, type GruCallInfo, type GruSpec } from '@gru/core';
+import { cudnnEligibility, plainCallInfo, type GruCallInfo, type GruSpec } from '@gru/core';
 
 /**
  * What cuDNN can run: Keras's cuDNN rules (from core, never re-derived here), plus what a call
@@ -15,23 +15,7 @@ export function cudnnSupports(spec: GruSpec, call: GruCallInfo): true | string {
   return true;
 }
 
-/** A call with nothing but the layer itself in question: only the spec's rules can fail (the tests vary it too). */
-export const PLAIN_CALL: GruCallInfo = {
-  batch: 1,
-  timesteps: 1,
-  mask: 'none',
-  initialState: false,
-  goBackwards: false,
-  returnSequences: false,
-  inputDropoutPerGate: false,
-  recurrentDropout: false,
-  recurrentDropoutRate: 0,
-  training: false,
-  backward: false,
-  unroll: false,
-};
-
 /** The layer-level rules only (activation, recurrentActivation, useBias, resetAfter). */
 export function cudnnSupportsSpec(spec: GruSpec): true | string {
-  return cudnnSupports(spec, PLAIN_CALL);
+  return cudnnSupports(spec, plainCallInfo(1, 1));
 }

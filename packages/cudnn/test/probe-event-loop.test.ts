@@ -1,11 +1,11 @@
 import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { plainCallInfo } from '@gru/core';
 import { describe, expect, it } from 'vitest';
 import { createCudnnBackend } from '../src/backend.js';
 import { probePython } from '../src/search.js';
 import { buildFakeGpu } from './fake-gpu.js';
-import { PLAIN_CALL } from '../src/support.js';
 
 /**
  * Looking for the pip wheel asks Python, which can take a while: the event loop must keep turning
@@ -65,7 +65,7 @@ describe("the cuDNN wheel probe doesn't block the event loop", { timeout: 60_000
     const { python, count } = waitingPython('unasked-python');
     const backend = createCudnnBackend({ name: 'cudnn-unasked', python });
     const spec = { units: 4, inputDim: 3, activation: 'tanh', recurrentActivation: 'sigmoid', useBias: true, resetAfter: true, dtype: 'float32' } as const;
-    backend.supports(spec, { ...PLAIN_CALL, batch: 2, timesteps: 3, returnSequences: true });
+    backend.supports(spec, { ...plainCallInfo(2, 3), returnSequences: true });
     expect(runs(count)).toBe(0);
   });
 });

@@ -1,7 +1,6 @@
-import { GRU, cudnnEligibility, listBackends, type GruCallInfo, type GruSpec } from '@gru/core';
+import { GRU, cudnnEligibility, listBackends, plainCallInfo, type GruCallInfo, type GruSpec } from '@gru/core';
 import { describe, expect, it } from 'vitest';
 import { backend } from '../src/index.js';
-import { PLAIN_CALL } from '../src/support.js';
 
 /**
  * supports() follows Keras's rules through core's cudnnEligibility, and on a machine without a
@@ -9,7 +8,7 @@ import { PLAIN_CALL } from '../src/support.js';
  */
 
 const SPEC: GruSpec = { units: 4, inputDim: 3, activation: 'tanh', recurrentActivation: 'sigmoid', useBias: true, resetAfter: true, dtype: 'float32' };
-const CALL: GruCallInfo = { ...PLAIN_CALL, batch: 2, timesteps: 5 };
+const CALL: GruCallInfo = plainCallInfo(2, 5);
 
 describe("supports(): Keras's cuDNN rules", () => {
   it('accepts what Keras runs on cuDNN: right-padded masks, goBackwards, initial state, sequences, float64, training with input dropout', () => {

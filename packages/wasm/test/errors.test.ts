@@ -1,22 +1,9 @@
-import type { GruCallInfo, GruSpec } from '@gru/core';
+import { plainCallInfo, type GruCallInfo, type GruSpec } from '@gru/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { backend, createWasmBackend } from '../src/index.js';
 import { makeCase } from './helpers.js';
 
-const call: GruCallInfo = {
-  batch: 2,
-  timesteps: 3,
-  mask: 'none',
-  initialState: false,
-  goBackwards: false,
-  returnSequences: true,
-  inputDropoutPerGate: false,
-  recurrentDropout: false,
-  recurrentDropoutRate: 0,
-  training: false,
-  backward: false,
-  unroll: false,
-};
+const call: GruCallInfo = { ...plainCallInfo(2, 3), returnSequences: true };
 const spec: GruSpec = { units: 4, inputDim: 3, activation: 'tanh', recurrentActivation: 'sigmoid', useBias: true, resetAfter: true, dtype: 'float32' };
 
 beforeAll(() => backend.load());

@@ -1,25 +1,11 @@
-import { GRU, referenceForward, registerBackend, unregisterBackend, type GruCallInfo } from '@gru/core';
+import { GRU, plainCallInfo, referenceForward, registerBackend, unregisterBackend, type GruCallInfo } from '@gru/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { create } from 'webgpu';
 import { backend, createWebGpuBackend, type WebGpuBackend } from '../src/index.js';
 import { compareWithReference, expectClose, makeRequest, makeSpec, makeWeights } from './helpers.js';
 import { useSoftwareAdapterInTests } from './gpu-setup.js';
 
-const call = (over: Partial<GruCallInfo> = {}): GruCallInfo => ({
-  batch: 2,
-  timesteps: 3,
-  mask: 'none',
-  initialState: false,
-  goBackwards: false,
-  returnSequences: true,
-  inputDropoutPerGate: false,
-  recurrentDropout: false,
-  recurrentDropoutRate: 0,
-  training: false,
-  backward: false,
-  unroll: false,
-  ...over,
-});
+const call = (over: Partial<GruCallInfo> = {}): GruCallInfo => ({ ...plainCallInfo(2, 3), returnSequences: true, ...over });
 
 // Module scope: Dawn's instance must outlive every device made from it.
 const appGpu = create([]);
