@@ -122,9 +122,21 @@ export function activationGrad(id: i32, x: v128, y: v128): v128 {
   }
 }
 
-/** For tests: dst[i] = f'(x[i]) given y = f(x) for `n` floats (a multiple of 4). */
+/**
+ * For tests: dst[i] = f'(x[i]) given y = f(x) for `n` floats, any n >= 0. The last n % 4 floats go
+ * through the same vector formula one lane each (loaded and stored singly, zeros in the other
+ * lanes), so no float past x, y or dst is read or written and each result is the one a longer
+ * array gives.
+ */
 export function activationGradArray(id: i32, x: usize, y: usize, dst: usize, n: i32): void {
-  for (let o: usize = 0; o < (<usize>n << 2); o += 16) v128.store(dst + o, activationGrad(id, v128.load(x + o), v128.load(y + o)));
+  if (n <= 0) return;
+  const bytes = <usize>n << 2;
+  const whole = bytes & ~(<usize>15);
+  for (let o: usize = 0; o < whole; o += 16) v128.store(dst + o, activationGrad(id, v128.load(x + o), v128.load(y + o)));
+  for (let o = whole; o < bytes; o += 4) {
+    const g = activationGrad(id, f32x4.replace_lane(splat(0.0), 0, load<f32>(x + o)), f32x4.replace_lane(splat(0.0), 0, load<f32>(y + o)));
+    store<f32>(dst + o, f32x4.extract_lane(g, 0));
+  }
 }
 
 /** gelu' and mish' per element in float64, rounded once: their float32 formulas cancel (1 + erf for x < 0). */

@@ -1,7 +1,8 @@
 import { activationDef } from '@gru/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { backend, WASM_ACTIVATIONS } from '../src/index.js';
+import { WASM_ACTIVATIONS } from '../src/index.js';
 import type { WasmKernel } from '../src/kernel.js';
+import { loadTestKernel, onHeap } from './test-kernel.js';
 
 // Every elementwise activation within 2 ulp of the correctly rounded float32 result, by a dense
 // sweep over every exponent of both signs (and every breakpoint's neighbours), and saturating
@@ -119,28 +120,11 @@ describe('wasm activations: within 2 ulp of the correctly rounded float32, every
   let kernel: WasmKernel;
   const xs = sweep(1024);
   beforeAll(async () => {
-    await backend.load();
-    const prepared = backend.prepareSync(
-      { units: 1, inputDim: 1, activation: 'tanh', recurrentActivation: 'sigmoid', useBias: false, resetAfter: true, dtype: 'float32' },
-      { kernel: new Float32Array(3), recurrentKernel: new Float32Array(3), bias: null },
-    );
-    kernel = (prepared as unknown as { kernel: WasmKernel }).kernel;
-    prepared.dispose();
+    kernel = await loadTestKernel();
   });
 
-  function apply(code: number, input: Float32Array): Float32Array {
-    const n = input.length;
-    const src = kernel.heap.alloc(n * 4, 'test input');
-    const dst = kernel.heap.alloc(n * 4, 'test output');
-    try {
-      kernel.f32(src, n).set(input);
-      kernel.exports.activateArray(code, src, dst, n);
-      return kernel.f32(dst, n).slice();
-    } finally {
-      kernel.heap.release(src);
-      kernel.heap.release(dst);
-    }
-  }
+  const apply = (code: number, input: Float32Array): Float32Array =>
+    onHeap(kernel, [input], input.length, 0, ([src], dst) => kernel.exports.activateArray(code, src, dst, input.length));
 
   it('the module and the TypeScript table agree on the number of activations', () => {
     expect(kernel.exports.ACT_COUNT.value).toBe(WASM_ACTIVATIONS.length);
@@ -202,19 +186,9 @@ describe('wasm activations: within 2 ulp of the correctly rounded float32, every
       const code = WASM_ACTIVATIONS.indexOf(id);
       const whole = apply(code, x);
       for (let n = 1; n <= 21; n++) {
-        const src = kernel.heap.alloc((n + guard) * 4, 'test input');
-        const dst = kernel.heap.alloc((n + guard) * 4, 'test output');
-        try {
-          kernel.f32(src, n + guard).set(x.subarray(0, n + guard));
-          kernel.f32(dst, n + guard).fill(-7);
-          kernel.exports.activateArray(code, src, dst, n);
-          const got = kernel.f32(dst, n + guard);
-          expect(Array.from(got.subarray(0, n)), `${id} n=${n}`).toEqual(Array.from(whole.subarray(0, n)));
-          expect(Array.from(got.subarray(n)), `${id} n=${n}: written past the row`).toEqual(new Array(guard).fill(-7));
-        } finally {
-          kernel.heap.release(src);
-          kernel.heap.release(dst);
-        }
+        const got = onHeap(kernel, [x.subarray(0, n + guard)], n + guard, -7, ([src], dst) => kernel.exports.activateArray(code, src, dst, n));
+        expect(Array.from(got.subarray(0, n)), `${id} n=${n}`).toEqual(Array.from(whole.subarray(0, n)));
+        expect(Array.from(got.subarray(n)), `${id} n=${n}: written past the row`).toEqual(new Array(guard).fill(-7));
       }
     }
   });
