@@ -1318,11 +1318,10 @@ def random_layer_kwargs(rng, units):
     }
 
 
-def random_spec(rng, name):
-    """One seeded draw: every activation as either activation (glu where Keras runs it),
-    masks of every kind, initial states incl. one-row ones, dropout with Keras's drawn masks,
-    float32 and float64, weights and inputs large enough to saturate, unroll,
-    zero_output_for_mask, go_backwards, return_sequences/return_state."""
+def random_sequence_draw(rng):
+    """What a GRU draw and a stateful draw share, in this order (the seeds' streams depend on it):
+    the sizes, the layer's arguments and the mask pattern (a fully masked row only where a second
+    row is left). Returns ((batch, timesteps, features), units, layer kwargs, mask name or None)."""
     units = int(rng.integers(1, 7))
     batch = int(rng.integers(1, 5))
     timesteps = int(rng.integers(1, 8))
@@ -1336,20 +1335,40 @@ def random_spec(rng, name):
     mask = rng.choice(RANDOM_MASKS)
     if mask in ("all_false_row",) and batch < 2:
         mask = "holes"
+    return (batch, timesteps, features), units, kw, None if mask is None else str(mask)
+
+
+def random_dropout(rng):
+    """The dropout rates of a training draw (GRU or GRUCell)."""
+    return {"dropout": float(rng.choice([0.0, 0.2, 0.5])), "recurrent_dropout": float(rng.choice([0.0, 0.3]))}
+
+
+def random_returns(rng):
+    """return_sequences and return_state of a GRU or stateful draw."""
+    return {"seq": bool(rng.random() < 0.6), "state": bool(rng.random() < 0.4)}
+
+
+def random_scales(rng):
+    """Every draw's last choices, in this order: weight scale, input scale, dtype."""
+    return {"weight_scale": float(rng.choice([0.5, 0.5, 2.0, 6.0])),
+            "input_scale": float(rng.choice([1.0, 1.0, 4.0])),
+            "dtype": "float64" if rng.random() < 0.25 else "float32"}
+
+
+def random_spec(rng, name):
+    """One seeded draw: every activation as either activation (glu where Keras runs it),
+    masks of every kind, initial states incl. one-row ones, dropout with Keras's drawn masks,
+    float32 and float64, weights and inputs large enough to saturate, unroll,
+    zero_output_for_mask, go_backwards, return_sequences/return_state."""
+    shape, units, kw, mask = random_sequence_draw(rng)
     training = bool(rng.random() < 0.3)
     if training:
-        kw["dropout"] = float(rng.choice([0.0, 0.2, 0.5]))
-        kw["recurrent_dropout"] = float(rng.choice([0.0, 0.3]))
+        kw.update(random_dropout(rng))
     initial_state = bool(rng.random() < 0.4)
     rows = 1 if initial_state and rng.random() < 0.3 else None
-    return G(name, f"Random configuration {name} (generate_cases.py --random).",
-             (batch, timesteps, features), units,
-             seq=bool(rng.random() < 0.6), state=bool(rng.random() < 0.4),
-             mask=None if mask is None else str(mask), initial_state=initial_state,
-             initial_state_rows=rows, training=training,
-             weight_scale=float(rng.choice([0.5, 0.5, 2.0, 6.0])),
-             input_scale=float(rng.choice([1.0, 1.0, 4.0])),
-             dtype="float64" if rng.random() < 0.25 else "float32", **kw)
+    return G(name, f"Random configuration {name} (generate_cases.py --random).", shape, units,
+             **random_returns(rng), mask=mask, initial_state=initial_state,
+             initial_state_rows=rows, training=training, **random_scales(rng), **kw)
 
 
 def random_stateful_plan(rng):
@@ -1386,28 +1405,12 @@ def random_stateful_plan(rng):
 def random_stateful_spec(rng, name):
     """A stateful GRU draw: the GRU draw's argument space (no dropout: the calls are inference)
     over a seeded sequence of calls, resets and assignments."""
-    units = int(rng.integers(1, 7))
-    batch = int(rng.integers(1, 5))
-    timesteps = int(rng.integers(1, 8))
-    features = int(rng.integers(1, 5))
-    kw = {
-        **random_layer_kwargs(rng, units),
-        "go_backwards": bool(rng.random() < 0.3),
-        "unroll": bool(rng.random() < 0.2),
-        "zero_output_for_mask": bool(rng.random() < 0.3),
-        "stateful": True,
-    }
-    mask = rng.choice(RANDOM_MASKS)
-    if mask in ("all_false_row",) and batch < 2:
-        mask = "holes"
+    shape, units, kw, mask = random_sequence_draw(rng)
+    kw["stateful"] = True
     plan = random_stateful_plan(rng)
     return G(name, f"Random stateful configuration {name} (generate_cases.py --random): " + STATEFUL_DESCRIPTION,
-             (batch, timesteps, features), units,
-             seq=bool(rng.random() < 0.6), state=bool(rng.random() < 0.4),
-             mask=None if mask is None else str(mask), stateful_plan=plan,
-             weight_scale=float(rng.choice([0.5, 0.5, 2.0, 6.0])),
-             input_scale=float(rng.choice([1.0, 1.0, 4.0])),
-             dtype="float64" if rng.random() < 0.25 else "float32", **kw)
+             shape, units, **random_returns(rng), mask=mask, stateful_plan=plan,
+             **random_scales(rng), **kw)
 
 
 def random_cell_spec(rng, name):
@@ -1419,8 +1422,7 @@ def random_cell_spec(rng, name):
     kw = random_layer_kwargs(rng, units)
     training = bool(rng.random() < 0.3)
     if training:
-        kw["dropout"] = float(rng.choice([0.0, 0.2, 0.5]))
-        kw["recurrent_dropout"] = float(rng.choice([0.0, 0.3]))
+        kw.update(random_dropout(rng))
     prior = int(rng.integers(0, 4))
     # A one-row state broadcasts over the batch (Keras draws recurrent dropout masks of its shape);
     # the earlier steps would widen it to the batch, so only a first step gets one.
@@ -1428,9 +1430,7 @@ def random_cell_spec(rng, name):
     where = f"step {prior + 1}, from the state the cell reached after {prior} earlier step(s)" if prior else "one step from the drawn state"
     return C(name, f"Random GRUCell configuration {name} (generate_cases.py --random): {where}.",
              (batch, features), units, training=training, initial_state_rows=rows, cell_prior_steps=prior,
-             weight_scale=float(rng.choice([0.5, 0.5, 2.0, 6.0])),
-             input_scale=float(rng.choice([1.0, 1.0, 4.0])),
-             dtype="float64" if rng.random() < 0.25 else "float32", **kw)
+             **random_scales(rng), **kw)
 
 
 # Which kind the k-th kept draw is: every run of 4 or more keeps stateful and GRUCell draws.
