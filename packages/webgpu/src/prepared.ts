@@ -61,6 +61,8 @@ export class WebGpuPrepared implements PreparedGru {
   private disposed = false;
   /** Whether an activation is row-wise (over each gate's units): those layers take the row-wise kernels. */
   private readonly rowwise: boolean;
+  /** Why backward always declines this layer (row-wise activations), or undefined. */
+  private readonly backwardProblem: string | undefined;
   private stepCodes: ReturnType<typeof stepShaders> | undefined;
   /** The path the last call took (tests and the demo page report it). */
   lastPath: RecurrencePath | undefined;
@@ -94,6 +96,7 @@ export class WebGpuPrepared implements PreparedGru {
       f16: ctx.f16,
     };
     this.rowwise = hasRowActivation(spec);
+    this.backwardProblem = rowwiseBackwardProblem(spec);
     const { units: H, inputDim: D } = spec;
     const wordsPerWeight = ctx.f16 ? 0.5 : 1;
     this.kernel = this.make(D * 3 * H * 4 * wordsPerWeight, STORAGE_IN, 'kernel');
@@ -154,9 +157,15 @@ export class WebGpuPrepared implements PreparedGru {
     } catch (err) {
       return Promise.reject(err);
     }
+    // Backward always declines this layer, so buffers kept for it would only hold GPU memory until
+    // the handle is collected: keep none, and hand back a handle whose backward() names the reason.
+    const unkept = req.keepForBackward === true && this.backwardProblem !== undefined;
+    if (unkept) req.keepForBackward = false;
     const trivial = resultWithoutGpu(this.spec.units, req);
-    if (trivial) return Promise.resolve(req.keepForBackward ? { ...trivial, saved: this.savedHandle(req, { buffers: undefined }, 0, 0) } : trivial);
-    return this.serialize(() => this.run(req));
+    const result = trivial
+      ? Promise.resolve(req.keepForBackward ? { ...trivial, saved: this.savedHandle(req, { buffers: undefined }, 0, 0) } : trivial)
+      : this.serialize(() => this.run(req));
+    return unkept ? result.then((r) => ({ ...r, saved: this.savedHandle(req, { buffers: undefined }, 0, 0) })) : result;
   }
 
   dispose(): void {
@@ -395,8 +404,7 @@ export class WebGpuPrepared implements PreparedGru {
     let dLastState: Float32Array<ArrayBuffer> | undefined;
     try {
       this.checkUsable();
-      const rowwise = rowwiseBackwardProblem(this.spec);
-      if (rowwise) throw new Error(`webgpu backward: ${rowwise}`);
+      if (this.backwardProblem) throw new Error(`webgpu backward: ${this.backwardProblem} (its forward calls keep nothing for backward)`);
       handle = this.checkSaved(saved);
       ({ dOutput, dLastState } = checkBackwardRequest(this.spec, handle, request));
     } catch (err) {

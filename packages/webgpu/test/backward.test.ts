@@ -345,12 +345,19 @@ describe('backward rejects bad input with a clear error', () => {
     expect(b.supportsBackward(spec)).toBe(true);
   });
 
-  it('refuses backward through a row-wise layer called directly, with the reason', async () => {
+  it('keeps nothing for a row-wise layer called directly with keepForBackward, and refuses its backward with the reason', async () => {
+    // Backward always declines these layers: buffers kept for it would only hold GPU memory until
+    // the call's handle is collected.
     const rowSpec = makeSpec({ units: 4, inputDim: 2, activation: 'sparsemax' });
-    const prepared = await b.prepare(rowSpec, makeWeights(rowSpec, 1));
-    const { saved } = await prepared.forward({ ...makeRequest(rowSpec, 2, { batch: 2, timesteps: 3 }), keepForBackward: true });
-    await expect(prepared.backward!(saved, { dOutput: new Float32Array(24) })).rejects.toThrow(
-      /^webgpu backward: activation 'sparsemax' is row-wise .* no backward pass; train this layer on the reference backend$/,
+    const prepared = (await b.prepare(rowSpec, makeWeights(rowSpec, 1))) as WebGpuPrepared;
+    const request = makeRequest(rowSpec, 2, { batch: 2, timesteps: 3 });
+    const plain = await prepared.forward(request);
+    const kept = await prepared.forward({ ...request, keepForBackward: true });
+    expect(prepared.savedBytes).toBe(0);
+    expect(Array.from(kept.output)).toEqual(Array.from(plain.output));
+    expect(Array.from(kept.lastState)).toEqual(Array.from(plain.lastState));
+    await expect(prepared.backward!(kept.saved, { dOutput: new Float32Array(24) })).rejects.toThrow(
+      /^webgpu backward: activation 'sparsemax' is row-wise .* no backward pass; train this layer on the reference backend \(its forward calls keep nothing for backward\)$/,
     );
     prepared.dispose();
   });
