@@ -241,12 +241,20 @@ describe('TimeDistributed hands the wrapped layer its mask as Keras does', () =>
     const model = await loadModel(join(GRAPH, 'td_words.keras'));
     const td = model.layers.find((l) => l.name === 'word_gru') as (typeof model.layers)[number];
     const tensor = { shape: [2, 4, 5, 3], data: new Float32Array(120).fill(0.5) };
-    expect(() => td.applySync({ tensor, mask: new Uint8Array(8).fill(1) })).toThrow(
+    expect(() => td.applySync({ tensor, mask: new Uint8Array(8).fill(1), maskShape: [2, 4] })).toThrow(
       "Layer 'word_gru' (TimeDistributed): is called with a mask of shape [2, 4] (one value per step), but the GRU it wraps takes a mask over its own steps",
     );
-    expect(() => td.applySync({ tensor, mask: new Uint8Array(7).fill(1) })).toThrow(
-      "Layer 'word_gru' (TimeDistributed): is called with a mask of 7 values; its input of shape [2, 4, 5, 3] needs a mask whose shape starts with [2, 4].",
+    expect(() => td.applySync({ tensor, mask: new Uint8Array(8).fill(1) })).toThrow(
+      "Layer 'word_gru' (TimeDistributed): argument 'mask' has 8 values; expected 40, shape [2, 4, 5] (the mask its input of shape [2, 4, 5, 3] needs; pass maskShape for another shape).",
     );
+    expect(() => td.applySync({ tensor, mask: new Uint8Array(56).fill(1), maskShape: [2, 7, 4] })).toThrow(
+      "Layer 'word_gru' (TimeDistributed): is called with a mask of shape [2, 7, 4]; its input of shape [2, 4, 5, 3] needs a mask whose shape starts with [2, 4].",
+    );
+    // The wrapped GRU's rule holds for the mask each step gets: (words, characters[, k]).
+    expect(() => td.applySync({ tensor, mask: new Uint8Array(48).fill(1), maskShape: [2, 4, 6] })).toThrow(
+      "Layer 'word_gru' (TimeDistributed): is called with a mask of shape [8, 6]; its input of shape [8, 5, 3] needs a mask of shape [8, 5] (batch, timesteps) or [8, 5, null] (batch, timesteps, k).",
+    );
+    expect(td.applySync({ tensor, mask: new Uint8Array(80).fill(1), maskShape: [2, 4, 5, 2] }).tensor.shape).toEqual([2, 4, 4]);
     // A word whose last two characters are masked: its output is the GRU's state after its first three.
     const x = Float32Array.from({ length: 120 }, (_, i) => Math.sin(i));
     const mask = new Uint8Array(40).fill(1);

@@ -1,11 +1,22 @@
 import { GruError, type Tensor } from '@gru/core';
 import type { Arg, CallOf, LayerClass, LayerSpec, Shape } from '../config/spec.js';
+import { formatShape } from '../errors.js';
 
 /** A value flowing through the graph: a tensor and Keras's mask, if any. */
 export interface Flow {
   tensor: Tensor;
-  /** 1 keeps a position, 0 masks it; its shape is the tensor's shape without its last axis. */
+  /**
+   * 1 keeps a position, 0 masks it, flat. Its shape is `maskShape`, else the one the layer reading
+   * it expects (`ModelLayer.expectedMaskShape`: the tensor's shape without its last axis, or
+   * (batch, timesteps) for layers that mask steps).
+   */
   mask: Uint8Array | null;
+  /**
+   * The mask's shape, for a mask of another shape than the expected one that the layer accepts
+   * (a GRU's (batch, timesteps, k), which it reduces to one value per step as Keras's scan does).
+   * Checked where a mask enters: `applySync` and `apply`.
+   */
+  maskShape?: readonly number[];
   /** The second output of a Bidirectional with merge_mode=None (set by `applySync` only). */
   second?: Tensor;
 }
@@ -85,12 +96,50 @@ export abstract class ModelLayer {
     return Array.from({ length: outputs }, (_, i) => (i === 0 ? m : null));
   }
 
+  /**
+   * The shape a mask given without `maskShape` has for this input: the tensor's shape without
+   * its last axis (what a layer passing a mask on gives its output), unless the layer masks steps.
+   */
+  expectedMaskShape(input: Tensor): number[] {
+    return input.shape.slice(0, -1);
+  }
+
+  /** Fails unless Keras's call of this layer takes a mask of `maskShape` with `input`. */
+  checkMaskShape(fail: (message: string) => never, input: Tensor, maskShape: readonly number[]): void {
+    const want = this.expectedMaskShape(input);
+    if (maskShape.length !== want.length || want.some((d, i) => d !== maskShape[i])) {
+      fail(`argument 'mask' has shape ${formatShape(maskShape)}; its input of shape ${formatShape(input.shape)} needs a mask of shape ${formatShape(want)}.`);
+    }
+  }
+
+  /**
+   * A mask entering from the caller (flat, its shape lost) checked against its shape and this
+   * layer's input: its length must be its shape's size, and the layer must take that shape.
+   */
+  private checkEnteringMask(input: Flow): void {
+    const { mask, maskShape, tensor } = input;
+    if (mask === null || mask === undefined) return;
+    const fail = layerFail(this);
+    if (maskShape !== undefined && (!Array.isArray(maskShape) || !maskShape.every((d) => Number.isSafeInteger(d) && d >= 0))) {
+      fail(`argument 'maskShape' must be an array of sizes (non-negative integers); received ${String(maskShape)}.`);
+    }
+    const shape = maskShape ?? this.expectedMaskShape(tensor);
+    const size = sizeOf(shape);
+    if (mask.length !== size) {
+      const where = maskShape ? 'its maskShape' : `the mask its input of shape ${formatShape(tensor.shape)} needs; pass maskShape for another shape`;
+      fail(`argument 'mask' has ${mask.length} values; expected ${size}, shape ${formatShape(shape)} (${where}).`);
+    }
+    if (maskShape) this.checkMaskShape(fail, tensor, maskShape);
+  }
+
   /** One-input convenience: the layer on one tensor and its mask (first output, second as `second`). */
   applySync(input: Flow, ctx: CallContext = {}): Flow {
+    this.checkEnteringMask(input);
     return this.finishSingle(input, this.call(singleCall(input), input.mask ? [input.mask] : null, ctx));
   }
 
   async apply(input: Flow, ctx: CallContext = {}): Promise<Flow> {
+    this.checkEnteringMask(input);
     return this.finishSingle(input, await this.callAsync(singleCall(input), input.mask ? [input.mask] : null, ctx));
   }
 

@@ -3,12 +3,12 @@ import type { CallOf, LayerSpec, Shape } from '../config/spec.js';
 import type { ConfigReader } from '../config/values.js';
 import { UnsupportedLayerError } from '../errors.js';
 import { isObject, preview } from '../io/json.js';
-import { layerFail, ModelLayer, newArray, type CallContext, type Flow, type ValueCall } from './base.js';
+import { layerFail, newArray, type CallContext, type Flow, type ValueCall } from './base.js';
 import { checkStates, gruSettings, gruShapes } from './gru-config.js';
 import { coreGru, gruCallOptions, gruWeightTensors } from './gru.js';
 import type { Compat, LayerKind, Weights } from './kind.js';
 import { checkStepMask } from './mask-ops.js';
-import { recurrentArgs, sequenceMask } from './recurrent-args.js';
+import { RecurrentModelLayer, recurrentArgs, sequenceMask } from './recurrent-args.js';
 import { concatLast, flipTime } from './tensor-ops.js';
 
 export type MergeMode = 'concat' | 'sum' | 'mul' | 'ave' | null;
@@ -21,7 +21,7 @@ export type MergeMode = 'concat' | 'sum' | 'mul' | 'ave' | null;
  * return_state the forward then the backward final states follow; initial states are split
  * the same way (first half forward).
  */
-export class BidirectionalLayer extends ModelLayer {
+export class BidirectionalLayer extends RecurrentModelLayer {
   readonly forwardLayer: GRU;
   readonly backwardLayer: GRU;
   readonly mergeMode: MergeMode;

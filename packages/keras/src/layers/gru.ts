@@ -1,11 +1,11 @@
 import { GRU, type GruCallOptions, type GruResult, type Tensor } from '@gru/core';
 import type { CallOf, LayerSpec, Shape } from '../config/spec.js';
 import { describeThrown, KerasFileError } from '../errors.js';
-import { layerFail, ModelLayer, type CallContext, type Flow, type ValueCall } from './base.js';
+import { layerFail, type CallContext, type Flow, type ValueCall } from './base.js';
 import { checkStates, coreGruConfig, gruSettings, gruShapes } from './gru-config.js';
 import type { Compat, LayerKind, Weights } from './kind.js';
 import { checkStepMask } from './mask-ops.js';
-import { recurrentArgs, sequenceMask } from './recurrent-args.js';
+import { RecurrentModelLayer, recurrentArgs, sequenceMask } from './recurrent-args.js';
 
 /**
  * The file's weights as tensors for a core GRU, not copied: core's `setWeights` copies them into
@@ -39,7 +39,7 @@ export function gruCallOptions(sequence: Flow, mask: Uint8Array | null, states: 
 }
 
 /** A Keras GRU layer of a loaded model. `gru` is the @gru/core layer: use it directly on any backend. */
-export class GruLayer extends ModelLayer {
+export class GruLayer extends RecurrentModelLayer {
   readonly gru: GRU;
   override readonly supportsMasking = true;
   override readonly async = true;

@@ -57,3 +57,14 @@ export function checkStepMask(fail: (message: string) => never, call: CallOf<Sha
     );
   }
 }
+
+/** `checkStepMask` for a mask given at call time, whose shape comes with it (`Flow.maskShape`). */
+export function checkStepMaskShape(
+  fail: (message: string) => never,
+  input: readonly number[],
+  maskShape: readonly number[],
+  want: readonly number[],
+  recurrent = false,
+): void {
+  checkStepMask(fail, { args: [], named: {}, mask: [[...maskShape]], kwargs: {} }, [...input], [...want], recurrent);
+}

@@ -1,3 +1,4 @@
+import type { Tensor } from '@gru/core';
 import type { Shape } from '../config/spec.js';
 import { globalAveragePooling1d, globalMaxPooling1d } from '../kernels/global-pooling1d.js';
 import { averagePooling1d, maxPooling1d, pooling1dOutputLength, type Pooling1DOptions } from '../kernels/pooling1d.js';
@@ -5,7 +6,7 @@ import { formatShape } from '../errors.js';
 import { type Flow, layerFail, type ValueCall } from './base.js';
 import { choice, oneOf } from './conv1d.js';
 import { KernelLayer } from './kernel-layer.js';
-import { checkStepMask } from './mask-ops.js';
+import { checkStepMask, checkStepMaskShape } from './mask-ops.js';
 import { type LayerKind, onlyInput, rankIs } from './kind.js';
 
 /** MaxPooling1D / AveragePooling1D (masks dropped, as Keras). */
@@ -33,6 +34,16 @@ export class GlobalPooling1DLayer extends KernelLayer {
   constructor(...args: ConstructorParameters<typeof KernelLayer>) {
     super(...args);
     this.supportsMasking = this.className === 'GlobalAveragePooling1D';
+  }
+  private get channelsLast(): boolean {
+    return (this.config.data_format ?? 'channels_last') === 'channels_last';
+  }
+  /** One value per (batch, step), whichever axis the steps are on. */
+  override expectedMaskShape(input: Tensor): number[] {
+    return [input.shape[0], input.shape[this.channelsLast ? 1 : 2]];
+  }
+  override checkMaskShape(fail: (message: string) => never, input: Tensor, maskShape: readonly number[]): void {
+    checkStepMaskShape(fail, input.shape, maskShape, this.expectedMaskShape(input));
   }
   call(call: ValueCall, mask: (Uint8Array | null)[] | null): Flow[] {
     const [x] = this.inputs(call);

@@ -1,7 +1,7 @@
 import type { Tensor } from '@gru/core';
 import type { CallOf } from '../config/spec.js';
-import { tensorArgs } from './base.js';
-import { perStepMask } from './mask-ops.js';
+import { ModelLayer, tensorArgs } from './base.js';
+import { checkStepMaskShape, perStepMask } from './mask-ops.js';
 
 /**
  * The sequence and initial states of a recurrent layer's call: Keras 3 records
@@ -24,4 +24,18 @@ export function recurrentArgs<T>(fail: (message: string) => never, call: CallOf<
 export function sequenceMask(mask: (Uint8Array | null)[] | null, sequence: Tensor): Uint8Array | null {
   const m = mask?.[0] ?? null;
   return m && perStepMask(m, sequence.shape[0] * sequence.shape[1]);
+}
+
+/**
+ * A layer running a GRU over its input's steps (GRU, Bidirectional): its mask is one value per
+ * (batch, timestep), or (batch, timesteps, k), which Keras's scan reduces with `any` over k.
+ */
+export abstract class RecurrentModelLayer extends ModelLayer {
+  override expectedMaskShape(input: Tensor): number[] {
+    return input.shape.slice(0, 2);
+  }
+
+  override checkMaskShape(fail: (message: string) => never, input: Tensor, maskShape: readonly number[]): void {
+    checkStepMaskShape(fail, input.shape, maskShape, input.shape.slice(0, 2), true);
+  }
 }

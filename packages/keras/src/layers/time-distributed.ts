@@ -80,6 +80,13 @@ export class TimeDistributedLayer extends ModelLayer {
     const p = this.plan(call, mask);
     return this.finish(p, await this.inner.callAsync(p.innerCall, p.innerMask, ctx));
   }
+  /** Keras's rule (`stepMaskShape`), then the wrapped layer's for the mask each step gets. */
+  override checkMaskShape(fail: (message: string) => never, input: Tensor, maskShape: readonly number[]): void {
+    const call = { args: [], named: {}, mask: [[...maskShape]], kwargs: {} };
+    if (stepMaskShape(fail, call, input.shape, this.innerTakesMask, this.inner.className)) {
+      this.inner.checkMaskShape(fail, fold(input), [input.shape[0] * input.shape[1], ...maskShape.slice(2)]);
+    }
+  }
   /** The output masks are set by `call` (they depend on the output's shape). */
   override computeMask(_call: ValueCall, _previous: (Uint8Array | null)[] | null, outputs: number): (Uint8Array | null)[] {
     return Array.from({ length: outputs }, () => null);
@@ -90,17 +97,17 @@ export class TimeDistributedLayer extends ModelLayer {
 }
 
 /** Keras's checks of a TimeDistributed's `mask=` (at least (batch, time), matching its input), and the mask each step's call gets. */
-function stepMaskShape(r: ConfigReader, call: CallOf<Shape>, input: Shape, innerTakesMask: boolean, className: string): Shape | null {
+function stepMaskShape(fail: (message: string) => never, call: CallOf<Shape>, input: Shape, innerTakesMask: boolean, className: string): Shape | null {
   const mask = call.mask?.[0];
   if (!mask) return null;
   if (mask.length < 2 || [0, 1].some((i) => mask[i] !== null && input[i] !== null && mask[i] !== input[i])) {
-    r.fail(
+    fail(
       `is called with a mask of shape ${formatShape(mask)}; its input of shape ${formatShape(input)} needs a mask whose shape starts with ${formatShape(input.slice(0, 2))}.`,
     );
   }
   if (!innerTakesMask) return null;
   if (mask.length === 2) {
-    r.fail(perStepMaskMessage(mask, className, input));
+    fail(perStepMaskMessage(mask, className, input));
   }
   return [null, ...mask.slice(2)];
 }
@@ -125,7 +132,7 @@ export const timeDistributedKind: LayerKind = {
     }
     const ir = new ConfigReader(config, className, config.name as string);
     const innerShape: Shape = [null, ...input.slice(2)];
-    const innerMask = stepMaskShape(r, call, input, kind.takesMask === true, className);
+    const innerMask = stepMaskShape((m) => r.fail(m), call, input, kind.takesMask === true, className);
     const a = kind.analyze(ir, { args: [{ tensor: innerShape }], named: {}, mask: innerMask ? [innerMask] : null, kwargs: {} }, ctx);
     const name = policyName(config.dtype) ?? 'float32';
     const wrapped: LayerSpec = {

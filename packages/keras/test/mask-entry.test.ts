@@ -1,0 +1,62 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadModel, type ModelLayer } from '../src/index.js';
+import { GRAPH } from './graph-fixtures.js';
+
+// A mask handed to applySync/apply is a flat array: its shape travels beside it (Flow.maskShape)
+// or is the one the layer expects. A GRU used to accept any multiple of batch x timesteps and
+// read it as (batch, timesteps, k), so a mask of the wrong shape ran silently as another mask.
+
+const layerOf = (layers: readonly ModelLayer[], name: string) => layers.find((l) => l.name === name) as ModelLayer;
+const seq = (shape: number[]) => ({ shape, data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i * 0.7)) });
+/** 0/1 values, mostly 1, fixed. */
+const bits = (n: number) => Uint8Array.from({ length: n }, (_, i) => (i % 5 === 3 ? 0 : 1));
+
+describe('a mask entering applySync or apply is checked against its shape and the layer', () => {
+  it('GRU: a mask of another length than (batch, timesteps) needs its shape, and that shape must be one Keras takes', async () => {
+    const model = await loadModel(join(GRAPH, 'masking_gru.keras'));
+    const gru = layerOf(model.layers, 'gru_2');
+    const x = seq([3, 6, 3]);
+    expect(() => gru.applySync({ tensor: x, mask: bits(36) })).toThrow(
+      "Layer 'gru_2' (GRU): argument 'mask' has 36 values; expected 18, shape [3, 6] (the mask its input of shape [3, 6, 3] needs; pass maskShape for another shape).",
+    );
+    await expect(gru.apply({ tensor: x, mask: bits(36) })).rejects.toThrow("argument 'mask' has 36 values; expected 18, shape [3, 6]");
+    expect(() => gru.applySync({ tensor: x, mask: bits(36), maskShape: [3, 12] })).toThrow(
+      "Layer 'gru_2' (GRU): is called with a mask of shape [3, 12]; its input of shape [3, 6, 3] needs a mask of shape [3, 6] (batch, timesteps) or [3, 6, null] (batch, timesteps, k).",
+    );
+    expect(() => gru.applySync({ tensor: x, mask: bits(36), maskShape: [6, 3, 2] })).toThrow(/is called with a mask of shape \[6, 3, 2\]; its input of shape \[3, 6, 3\] needs/);
+    expect(() => gru.applySync({ tensor: x, mask: bits(17), maskShape: [3, 6] })).toThrow(
+      "Layer 'gru_2' (GRU): argument 'mask' has 17 values; expected 18, shape [3, 6] (its maskShape).",
+    );
+    expect(() => gru.applySync({ tensor: x, mask: bits(18), maskShape: [3, -6] })).toThrow("argument 'maskShape' must be an array of sizes (non-negative integers); received 3,-6.");
+    // (batch, timesteps, k) with its shape: Keras's scan keeps a step when any of its k values is set.
+    const m3 = bits(36);
+    m3.fill(0, 0, 4); // batch 0's first two steps fully masked
+    const perStep = Uint8Array.from({ length: 18 }, (_, i) => m3[2 * i] | m3[2 * i + 1]);
+    const got = gru.applySync({ tensor: x, mask: m3, maskShape: [3, 6, 2] });
+    const want = gru.applySync({ tensor: x, mask: perStep });
+    expect(Array.from(got.tensor.data)).toEqual(Array.from(want.tensor.data));
+    expect(Array.from(got.mask ?? [])).toEqual(Array.from(perStep));
+    model.dispose();
+  });
+
+  it('layers passing a mask on take the shape of their input without its last axis; GlobalAveragePooling1D one value per step', async () => {
+    const model = await loadModel(join(GRAPH, 'gru_norm_pool.keras'));
+    const norm = layerOf(model.layers, 'layer_normalization');
+    const units = norm.inputShape[2] as number;
+    const h = seq([2, 6, units]);
+    expect(() => norm.applySync({ tensor: h, mask: bits(24) })).toThrow(
+      `Layer 'layer_normalization' (LayerNormalization): argument 'mask' has 24 values; expected 12, shape [2, 6] (the mask its input of shape [2, 6, ${units}] needs; pass maskShape for another shape).`,
+    );
+    expect(() => norm.applySync({ tensor: h, mask: bits(24), maskShape: [2, 6, 2] })).toThrow(
+      `Layer 'layer_normalization' (LayerNormalization): argument 'mask' has shape [2, 6, 2]; its input of shape [2, 6, ${units}] needs a mask of shape [2, 6].`,
+    );
+    expect(Array.from(norm.applySync({ tensor: h, mask: bits(12), maskShape: [2, 6] }).mask ?? [])).toEqual(Array.from(bits(12)));
+    const pool = layerOf(model.layers, 'global_average_pooling1d');
+    expect(() => pool.applySync({ tensor: h, mask: bits(24), maskShape: [2, 6, 2] })).toThrow(
+      `Layer 'global_average_pooling1d' (GlobalAveragePooling1D): is called with a mask of shape [2, 6, 2]; its input of shape [2, 6, ${units}] needs a mask of shape [2, 6] (batch, timesteps).`,
+    );
+    expect(pool.applySync({ tensor: h, mask: bits(12) }).tensor.shape).toEqual([2, units]);
+    model.dispose();
+  });
+});
