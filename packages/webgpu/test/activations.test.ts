@@ -1,8 +1,8 @@
 import { activationDef } from '@gru/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ROW_MATH } from '../src/activations-rowwise-wgsl.js';
 import { ACTIVATION_HELPERS, WGSL_ACTIVATIONS, activationExpression } from '../src/activations-wgsl.js';
-import { createWebGpuBackend, type WebGpuBackend } from '../src/index.js';
+import { runShader, type ShaderBinding, useSuiteDevice } from './shader-run.js';
 
 /**
  * Every WGSL activation against core's definition on a grid from -60 to 60 (saturation
@@ -10,14 +10,7 @@ import { createWebGpuBackend, type WebGpuBackend } from '../src/index.js';
  * (WGSL's exp and log are not correctly rounded) plus the conformance suite's 1e-5 relative.
  */
 describe('WGSL activations', () => {
-  let backend: WebGpuBackend;
-  let device: GPUDevice;
-  beforeAll(async () => {
-    backend = createWebGpuBackend({ name: 'webgpu-activations', allowFallbackAdapter: true });
-    await backend.load();
-    device = backend.device as GPUDevice;
-  });
-  afterAll(() => backend.dispose());
+  const device = useSuiteDevice('webgpu-activations');
 
   const grid = Float32Array.from([
     ...Array.from({ length: 241 }, (_, i) => -6 + i * 0.05),
@@ -42,7 +35,7 @@ describe('WGSL activations', () => {
     const ids = [...WGSL_ACTIVATIONS];
     const n = grid.length;
     const got = await evaluate(
-      device,
+      device(),
       ids.map((id, i) => `fn a${i}(x: f32) -> f32 { return ${activationExpression(id)}; }`).join('\n'),
       ids.map((_, i) => `a${i}(x)`),
       grid,
@@ -65,7 +58,7 @@ describe('WGSL activations', () => {
     // every row sum (1 <= sum <= units), both densely and at the ends of their ranges.
     const xs = Float32Array.from({ length: 4001 }, (_, i) => -104 + (104 * i) / 4000);
     const sums = Float32Array.from([...Array.from({ length: 2000 }, (_, i) => 1 + i / 1000), 1 + 2 ** -23, 1024.5, 65_537, 2 ** 20 - 1]);
-    const [exps, logs] = await Promise.all([evaluate(device, ROW_MATH, ['row_exp(x)'], xs), evaluate(device, ROW_MATH, ['row_log(x)'], sums)]);
+    const [exps, logs] = await Promise.all([evaluate(device(), ROW_MATH, ['row_exp(x)'], xs), evaluate(device(), ROW_MATH, ['row_log(x)'], sums)]);
     const ulp = (v: number) => {
       const f = Math.fround(Math.abs(v));
       if (f < 2 ** -126) return 2 ** -149;
@@ -99,33 +92,9 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   let x = xs[i];
   ${exprs.map((e, k) => `ys[${k}u * ${n}u + i] = ${e};`).join('\n  ')}
 }`;
-  const module = device.createShaderModule({ code });
-  const pipeline = await device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' } });
-  const bytes = exprs.length * n * 4;
-  const xs = device.createBuffer({ size: n * 4, usage: 0x80 | 0x08 });
-  const ys = device.createBuffer({ size: bytes, usage: 0x80 | 0x04 });
-  const read = device.createBuffer({ size: bytes, usage: 0x01 | 0x08 });
-  device.queue.writeBuffer(xs, 0, inputs);
-  const enc = device.createCommandEncoder();
-  const pass = enc.beginComputePass();
-  pass.setPipeline(pipeline);
-  pass.setBindGroup(
-    0,
-    device.createBindGroup({
-      layout: pipeline.getBindGroupLayout(0),
-      entries: [
-        { binding: 0, resource: { buffer: xs } },
-        { binding: 1, resource: { buffer: ys } },
-      ],
-    }),
-  );
-  pass.dispatchWorkgroups(Math.ceil(n / 64));
-  pass.end();
-  enc.copyBufferToBuffer(ys, 0, read, 0, bytes);
-  device.queue.submit([enc.finish()]);
-  await read.mapAsync(0x01);
-  const got = new Float32Array(read.getMappedRange().slice(0));
-  read.unmap();
-  for (const b of [xs, ys, read]) b.destroy();
-  return got;
+  const bindings: ShaderBinding[] = [
+    { type: 'read-only-storage', data: inputs },
+    { type: 'storage', bytes: exprs.length * n * 4 },
+  ];
+  return (await runShader(device, code, bindings, Math.ceil(n / 64), 1)).subarray(0, exprs.length * n);
 }

@@ -1,11 +1,11 @@
 import { compareArrays, rng, TOLERANCES } from '@gru/conformance/testing';
 import { activationDef } from '@gru/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { reductionFunctions, rowFunction } from '../src/activations-rowwise-wgsl.js';
 import { ACTIVATION_HELPERS } from '../src/activations-wgsl.js';
 import { fusedGeometry } from '../src/kernels/recurrence.js';
 import { FUSED_ACCESS, STEP_ACCESS } from '../src/kernels/rowwise.js';
-import { createWebGpuBackend, type WebGpuBackend } from '../src/index.js';
+import { runShader, type ShaderBinding, useSuiteDevice } from './shader-run.js';
 
 /**
  * The row functions alone against core's row definitions, one workgroup per row, through both
@@ -27,14 +27,7 @@ const kinds: Array<[string, (r: () => number, i: number, H: number) => number]> 
 ];
 
 describe('row-wise activation functions', () => {
-  let backend: WebGpuBackend;
-  let device: GPUDevice;
-  beforeAll(async () => {
-    backend = createWebGpuBackend({ name: 'webgpu-rows', allowFallbackAdapter: true });
-    await backend.load();
-    device = backend.device as GPUDevice;
-  });
-  afterAll(() => backend.dispose());
+  const device = useSuiteDevice('webgpu-rows');
 
   const cases = [...['softmax', 'log_softmax', 'sparsemax'].flatMap((id) => [1, 3, 65, 257, 1000].map((H) => ({ id, H }))), { id: 'glu', H: 2 }];
   for (const { id, H } of cases) {
@@ -45,7 +38,7 @@ describe('row-wise activation functions', () => {
         kinds.forEach(([, draw], k) => {
           for (let i = 0; i < ROWS_PER_KIND * H; i++) x[k * ROWS_PER_KIND * H + i] = draw(r, i % H, H);
         });
-        const got = await runRows(device, id, H, access, x);
+        const got = await runRows(device(), id, H, access, x);
         const def = activationDef(id);
         const row = def.row ?? def.gateOnly?.row;
         if (!row) throw new Error(`${id} has no row function`);
@@ -96,38 +89,12 @@ fn main(@builtin(workgroup_id) wgid: vec3u, @builtin(local_invocation_id) lid: v
     if (j < H) { ys[b * H + j] = v[i]; }
   }
 }`;
-  const module = device.createShaderModule({ code });
-  // Explicit: an 'auto' layout drops the bindings a variant leaves unused (scratch, say).
-  const group = device.createBindGroupLayout({
-    entries: (['uniform', 'read-only-storage', 'storage', 'storage'] as const).map((type, binding) => ({ binding, visibility: 0x4, buffer: { type } })),
-  });
-  const layout = device.createPipelineLayout({ bindGroupLayouts: [group] });
-  const pipeline = await device.createComputePipelineAsync({ layout, compute: { module, entryPoint: 'main' } });
   const bytes = x.length * 4;
-  const params = device.createBuffer({ size: 16, usage: 0x40 | 0x08 });
-  const xs = device.createBuffer({ size: bytes, usage: 0x80 | 0x08 });
-  const ys = device.createBuffer({ size: bytes, usage: 0x80 | 0x04 });
-  const scratch = device.createBuffer({ size: bytes, usage: 0x80 });
-  const read = device.createBuffer({ size: bytes, usage: 0x01 | 0x08 });
-  device.queue.writeBuffer(params, 0, new Uint32Array([H, 0, 0, 0]));
-  device.queue.writeBuffer(xs, 0, x);
-  const enc = device.createCommandEncoder();
-  const pass = enc.beginComputePass();
-  pass.setPipeline(pipeline);
-  pass.setBindGroup(
-    0,
-    device.createBindGroup({
-      layout: group,
-      entries: [params, xs, ys, scratch].map((buffer, binding) => ({ binding, resource: { buffer } })),
-    }),
-  );
-  pass.dispatchWorkgroups(rows);
-  pass.end();
-  enc.copyBufferToBuffer(ys, 0, read, 0, bytes);
-  device.queue.submit([enc.finish()]);
-  await read.mapAsync(0x01);
-  const got = new Float32Array(read.getMappedRange().slice(0));
-  read.unmap();
-  for (const b of [params, xs, ys, scratch, read]) b.destroy();
-  return got;
+  const bindings: ShaderBinding[] = [
+    { type: 'uniform', data: new Uint32Array([H, 0, 0, 0]) },
+    { type: 'read-only-storage', data: x },
+    { type: 'storage', bytes },
+    { type: 'storage', bytes },
+  ];
+  return (await runShader(device, code, bindings, rows, 2)).subarray(0, x.length);
 }
