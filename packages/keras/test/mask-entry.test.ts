@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadModel, type ModelLayer } from '../src/index.js';
-import { GRAPH } from './graph-fixtures.js';
+import { GRAPH, GRAPH_FIXTURES } from './graph-fixtures.js';
 
 // A mask handed to applySync/apply is a flat array: its shape travels beside it (Flow.maskShape)
 // or is the one the layer expects. A GRU used to accept any multiple of batch x timesteps and
@@ -24,11 +24,15 @@ describe('a mask entering applySync or apply is checked against its shape and th
     expect(() => gru.applySync({ tensor: x, mask: bits(36), maskShape: [3, 12] })).toThrow(
       "Layer 'gru_2' (GRU): is called with a mask of shape [3, 12]; its input of shape [3, 6, 3] needs a mask of shape [3, 6] (batch, timesteps) or [3, 6, null] (batch, timesteps, k).",
     );
-    expect(() => gru.applySync({ tensor: x, mask: bits(36), maskShape: [6, 3, 2] })).toThrow(/is called with a mask of shape \[6, 3, 2\]; its input of shape \[3, 6, 3\] needs/);
+    expect(() => gru.applySync({ tensor: x, mask: bits(36), maskShape: [6, 3, 2] })).toThrow(
+      /is called with a mask of shape \[6, 3, 2\]; its input of shape \[3, 6, 3\] needs/,
+    );
     expect(() => gru.applySync({ tensor: x, mask: bits(17), maskShape: [3, 6] })).toThrow(
       "Layer 'gru_2' (GRU): argument 'mask' has 17 values; expected 18, shape [3, 6] (its maskShape).",
     );
-    expect(() => gru.applySync({ tensor: x, mask: bits(18), maskShape: [3, -6] })).toThrow("argument 'maskShape' must be an array of sizes (non-negative integers); received 3,-6.");
+    expect(() => gru.applySync({ tensor: x, mask: bits(18), maskShape: [3, -6] })).toThrow(
+      "argument 'maskShape' must be an array of sizes (non-negative integers); received 3,-6.",
+    );
     // (batch, timesteps, k) with its shape: Keras's scan keeps a step when any of its k values is set.
     const m3 = bits(36);
     m3.fill(0, 0, 4); // batch 0's first two steps fully masked
@@ -57,6 +61,37 @@ describe('a mask entering applySync or apply is checked against its shape and th
       `Layer 'global_average_pooling1d' (GlobalAveragePooling1D): is called with a mask of shape [2, 6, 2]; its input of shape [2, 6, ${units}] needs a mask of shape [2, 6] (batch, timesteps).`,
     );
     expect(pool.applySync({ tensor: h, mask: bits(12) }).tensor.shape).toEqual([2, units]);
+    model.dispose();
+  });
+});
+
+describe("a mask= from the model's own input is checked against the layer's input when the model runs", () => {
+  /** masking_gru with any number of steps, and its first GRU's mask= read from a second input (batch, steps) instead of the Masking's. */
+  function maskFromInput(): Record<string, any> {
+    const c = structuredClone(GRAPH_FIXTURES.find((f) => f.name === 'masking_gru')?.model_config) as Record<string, any>;
+    const input = {
+      module: 'keras.layers',
+      class_name: 'InputLayer',
+      config: { batch_shape: [null, null], dtype: 'bool', sparse: false, ragged: false, name: 'mask_in', optional: false },
+      registered_name: null,
+      name: 'mask_in',
+      inbound_nodes: [],
+    };
+    c.layers[0].config.batch_shape = [null, null, 3];
+    c.layers.splice(1, 0, input);
+    c.input_layers = [c.input_layers, ['mask_in', 0, 0]];
+    const gru = c.layers.find((l: { name: string }) => l.name === 'gru_2');
+    gru.inbound_nodes[0].kwargs.mask = { class_name: '__keras_tensor__', config: { shape: [null, null], dtype: 'bool', keras_history: ['mask_in', 0, 0] } };
+    return c;
+  }
+
+  it('a mask of other steps is refused (it used to run as a (batch, timesteps, k) mask), one of the same steps runs', async () => {
+    const model = await loadModel(join(GRAPH, 'masking_gru.weights.h5'), { config: maskFromInput() });
+    const x = seq([2, 6, 3]);
+    await expect(model.predict([seq([2, 3, 3]), { shape: [2, 6], data: Float32Array.from(bits(12)) }])).rejects.toThrow(
+      "Layer 'gru_2' (GRU): is called with a mask of shape [2, 6]; its input of shape [2, 3, 3] needs a mask of shape [2, 3] (batch, timesteps) or [2, 3, null] (batch, timesteps, k).",
+    );
+    expect((await model.predict([x, { shape: [2, 6], data: Float32Array.from(bits(12)) }])).shape[0]).toBe(2);
     model.dispose();
   });
 });

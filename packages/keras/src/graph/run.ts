@@ -1,6 +1,6 @@
 import type { Tensor } from '@gru/core';
 import type { Arg, CallOf, ModelSpec, NodeSpec, TensorKey } from '../config/spec.js';
-import type { CallContext, Flow, ModelLayer, ValueCall } from '../layers/base.js';
+import { type CallContext, type Flow, layerFail, type ModelLayer, tensorArgs, type ValueCall } from '../layers/base.js';
 import { keysOf } from './build.js';
 
 /** A bool tensor (0/1 numbers) as a mask. */
@@ -56,7 +56,7 @@ export class GraphRunner {
     this.spec.nodes.forEach((node, i) => {
       if (node.layer < 0) return;
       const layer = this.layers[node.layer];
-      const { call, callMask, previous } = this.prepare(node, values);
+      const { call, callMask, previous } = this.prepare(node, layer, values);
       this.finish(i, node, layer, call, previous, layer.call(call, callMask, ctx), values);
     });
     return this.outputs(values, inputs);
@@ -67,7 +67,7 @@ export class GraphRunner {
     for (const [i, node] of this.spec.nodes.entries()) {
       if (node.layer < 0) continue;
       const layer = this.layers[node.layer];
-      const { call, callMask, previous } = this.prepare(node, values);
+      const { call, callMask, previous } = this.prepare(node, layer, values);
       const out = layer.async ? await layer.callAsync(call, callMask, ctx) : layer.call(call, callMask, ctx);
       this.finish(i, node, layer, call, previous, out, values);
     }
@@ -85,7 +85,7 @@ export class GraphRunner {
     return values;
   }
 
-  private prepare(node: NodeSpec, values: Map<TensorKey, { flow: Flow; left: number }>) {
+  private prepare(node: NodeSpec, layer: ModelLayer, values: Map<TensorKey, { flow: Flow; left: number }>) {
     const take = (k: TensorKey): Flow => {
       const v = values.get(k) as { flow: Flow; left: number };
       if (--v.left === 0) values.delete(k);
@@ -98,6 +98,11 @@ export class GraphRunner {
       kwargs: node.call.kwargs,
     };
     const explicit = call.mask?.some((m) => m !== null) ? (call.mask as (Flow | null)[]).map((m) => (m ? toMask(m.tensor) : null)) : null;
+    // The mask goes on flat: its shape is checked here, where it is still known (a (batch, steps)
+    // mask of other steps than the input's would otherwise be read as (batch, steps, k)).
+    const maskTensor = call.mask?.length === 1 ? call.mask[0]?.tensor : undefined;
+    const input = tensorArgs(call)[0]?.tensor;
+    if (layer.checksMaskShape && maskTensor && input) layer.checkMaskShape(layerFail(layer), input, maskTensor.shape);
     const first = firstArgMasks(call);
     const implicit = this.spec.compat === 'keras2' || tensorArgumentCount(call) === 1 ? first : null;
     return { call, callMask: explicit ?? implicit, previous: explicit ?? first };

@@ -57,6 +57,12 @@ export abstract class ModelLayer {
   readonly dtype: 'float32' | 'float64';
   /** Whether Keras passes masks through this layer (its `supports_masking`). */
   readonly supportsMasking: boolean = false;
+  /**
+   * Whether Keras reads this layer's mask per step (GRU, Bidirectional, GlobalAveragePooling1D,
+   * TimeDistributed): a `mask=` it is called with is checked against its input (`checkMaskShape`)
+   * each time the model runs, as steps of null size are known only then.
+   */
+  readonly checksMaskShape: boolean = false;
   /** Whether calls must take the async path (layers that run a GRU on a backend). */
   readonly async: boolean = false;
 

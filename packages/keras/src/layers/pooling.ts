@@ -31,9 +31,11 @@ export class Pooling1DLayer extends KernelLayer {
  */
 export class GlobalPooling1DLayer extends KernelLayer {
   override readonly supportsMasking: boolean;
+  override readonly checksMaskShape: boolean;
   constructor(...args: ConstructorParameters<typeof KernelLayer>) {
     super(...args);
     this.supportsMasking = this.className === 'GlobalAveragePooling1D';
+    this.checksMaskShape = this.supportsMasking;
   }
   private get channelsLast(): boolean {
     return (this.config.data_format ?? 'channels_last') === 'channels_last';

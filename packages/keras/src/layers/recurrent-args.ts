@@ -31,6 +31,7 @@ export function sequenceMask(mask: (Uint8Array | null)[] | null, sequence: Tenso
  * (batch, timestep), or (batch, timesteps, k), which Keras's scan reduces with `any` over k.
  */
 export abstract class RecurrentModelLayer extends ModelLayer {
+  override readonly checksMaskShape = true;
   override expectedMaskShape(input: Tensor): number[] {
     return input.shape.slice(0, 2);
   }

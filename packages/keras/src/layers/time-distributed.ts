@@ -26,6 +26,7 @@ const maskRows = (t: Tensor): number => t.shape.slice(0, -1).reduce((a, b) => a 
  */
 export class TimeDistributedLayer extends ModelLayer {
   override readonly supportsMasking = true;
+  override readonly checksMaskShape = true;
   override readonly async: boolean;
   readonly inner: ModelLayer;
   constructor(
