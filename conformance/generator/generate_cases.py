@@ -1338,9 +1338,12 @@ def random_sequence_draw(rng):
     return (batch, timesteps, features), units, kw, None if mask is None else str(mask)
 
 
-def random_dropout(rng):
-    """The dropout rates of a training draw (GRU or GRUCell)."""
-    return {"dropout": float(rng.choice([0.0, 0.2, 0.5])), "recurrent_dropout": float(rng.choice([0.0, 0.3]))}
+def random_dropout(rng, name):
+    """The dropout rates of a training draw (GRU or GRUCell), and the seed Keras draws its masks
+    from: taken from the draw's name, not from rng (the streams stay as they were), so that
+    --random N --seed S writes the same files on every run."""
+    return {"dropout": float(rng.choice([0.0, 0.2, 0.5])), "recurrent_dropout": float(rng.choice([0.0, 0.3])),
+            "seed": zlib.crc32(name.encode()) & 0x7FFFFFFF}
 
 
 def random_returns(rng):
@@ -1363,7 +1366,7 @@ def random_spec(rng, name):
     shape, units, kw, mask = random_sequence_draw(rng)
     training = bool(rng.random() < 0.3)
     if training:
-        kw.update(random_dropout(rng))
+        kw.update(random_dropout(rng, name))
     initial_state = bool(rng.random() < 0.4)
     rows = 1 if initial_state and rng.random() < 0.3 else None
     return G(name, f"Random configuration {name} (generate_cases.py --random).", shape, units,
@@ -1422,7 +1425,7 @@ def random_cell_spec(rng, name):
     kw = random_layer_kwargs(rng, units)
     training = bool(rng.random() < 0.3)
     if training:
-        kw.update(random_dropout(rng))
+        kw.update(random_dropout(rng, name))
     prior = int(rng.integers(0, 4))
     # A one-row state broadcasts over the batch (Keras draws recurrent dropout masks of its shape);
     # the earlier steps would widen it to the batch, so only a first step gets one.
