@@ -28,6 +28,7 @@ Napi::Function BoundWrap::Init(Napi::Env env) {
   return DefineClass(env, "Bound",
                      {
                          InstanceMethod<&BoundWrap::Run>("run"),
+                         InstanceMethod<&BoundWrap::Configure>("configure"),
                          InstanceMethod<&BoundWrap::Dispose>("dispose"),
                      });
 }
@@ -41,6 +42,7 @@ BoundWrap::BoundWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BoundWra
   layer_->live(chk);
   const LayerSpec& spec = layer_->spec();
   Request r = parseRequest(chk, spec, info[1]);
+  threading_ = threadingArgs(chk, info, 2);
   if (r.keep) chk.typeError("`keepForBackward` must be false: a bound call keeps nothing for backward");
   const Napi::Object req = info[1].As<Napi::Object>();
   const int64_t B = r.c.B, T = r.c.T, H = spec.units;
@@ -92,7 +94,6 @@ Napi::Value BoundWrap::Run(const Napi::CallbackInfo& info) {
   Checker chk(env, "gru cpu backend: bound forward");
   if (disposed_) chk.typeError("this bound call was disposed");
   const std::shared_ptr<const Layer> layer = layer_->live(chk);
-  const Threading threading = threadingArgs(chk, info, 0);
   // Each array must still be the memory the call was bound to: a detached (transferred) or
   // resized buffer has another length or address.
   for (const Held& h : held_) {
@@ -106,16 +107,23 @@ Napi::Value BoundWrap::Run(const Napi::CallbackInfo& info) {
     }
   }
   try {
-    layer->forward(c_, threading.threads, threading.minStepMacs);
+    layer->forward(c_, threading_.threads, threading_.minStepMacs, &scratch_);
   } catch (const std::bad_alloc&) {
     throwOutOfMemory(env, chk.where(), "its working memory");
   }
   return env.Undefined();
 }
 
+Napi::Value BoundWrap::Configure(const Napi::CallbackInfo& info) {
+  Checker chk(info.Env(), "gru cpu backend: bound forward configure");
+  threading_ = threadingArgs(chk, info, 0);
+  return info.Env().Undefined();
+}
+
 Napi::Value BoundWrap::Dispose(const Napi::CallbackInfo& info) {
   disposed_ = true;
   held_.clear();
+  scratch_ = FloatBuffer();
   if (!layerRef_.IsEmpty()) layerRef_.Reset();
   return info.Env().Undefined();
 }

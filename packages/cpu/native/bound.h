@@ -1,8 +1,9 @@
 // A forward call checked once and run again and again (streaming: one step per run): the
 // JavaScript class Bound, made with `new Bound(layer, request)` where the request also names the
-// `output` and `lastState` arrays to fill. A run re-reads nothing but the arrays' identities
-// (each must still be the same memory of the same length), so it allocates nothing and costs one
-// N-API call on top of the kernel.
+// `output` and `lastState` arrays to fill, and the threading to run with (`configure` changes it).
+// A run takes no arguments and re-reads nothing but the arrays' identities (each must still be
+// the same memory of the same length); it allocates nothing (its working buffer is its own) and
+// costs one N-API call on top of the kernel.
 #pragma once
 
 #include <napi.h>
@@ -11,6 +12,7 @@
 
 #include "args.h"
 #include "gru_types.h"
+#include "memory.h"
 
 namespace gru {
 
@@ -20,7 +22,7 @@ class BoundWrap : public Napi::ObjectWrap<BoundWrap> {
  public:
   static Napi::Function Init(Napi::Env env);
 
-  // new Bound(layer, request)
+  // new Bound(layer, request, threads, minStepMacs)
   explicit BoundWrap(const Napi::CallbackInfo& info);
 
  private:
@@ -34,14 +36,18 @@ class BoundWrap : public Napi::ObjectWrap<BoundWrap> {
 
   void hold(const Checker& chk, const Napi::Value& v, const std::string& name, const void* data, size_t length);
 
-  // run(threads, minStepMacs): the bound call, on this thread (and the pool).
+  // run(): the bound call, on this thread (and the pool).
   Napi::Value Run(const Napi::CallbackInfo& info);
+  // configure(threads, minStepMacs): the threading of the runs that follow.
+  Napi::Value Configure(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
 
   Napi::ObjectReference layerRef_;
   LayerWrap* layer_ = nullptr;
   std::vector<Held> held_;
   CallArgs c_;
+  Threading threading_{1, 0.0};
+  FloatBuffer scratch_;
   bool disposed_ = false;
 };
 
