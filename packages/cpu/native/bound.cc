@@ -85,8 +85,13 @@ BoundWrap::BoundWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BoundWra
 }
 
 void BoundWrap::hold(const Checker& chk, const Napi::Value& v, const std::string& name, const void* data, size_t length) {
-  if (!v.IsObject()) chk.typeError("`" + name + "` changed while the call was being bound");
-  held_.push_back(Held{Napi::Persistent(v.As<Napi::Object>()), name, data, length});
+  size_t now = 0;
+  void* at = nullptr;
+  if (!v.IsTypedArray() || napi_get_typedarray_info(v.Env(), v, nullptr, &now, &at, nullptr, nullptr) != napi_ok || now != length ||
+      (length != 0 && at != data)) {
+    chk.typeError("`" + name + "` changed while the call was being bound");
+  }
+  held_.push_back(Held{Napi::Persistent(v.As<Napi::Object>()), name, length});
 }
 
 Napi::Value BoundWrap::Run(const Napi::CallbackInfo& info) {
@@ -94,14 +99,14 @@ Napi::Value BoundWrap::Run(const Napi::CallbackInfo& info) {
   Checker chk(env, "gru cpu backend: bound forward");
   if (disposed_) chk.typeError("this bound call was disposed");
   const std::shared_ptr<const Layer> layer = layer_->live(chk);
-  // Each array must still be the memory the call was bound to: a detached (transferred) or
-  // resized buffer has another length or address.
+  // Each array must still be the memory the call was bound to. Its length alone says so: a
+  // typed array's memory never moves while it stays attached (binding asked for its data, which
+  // moved a small on-heap array off the heap for good; a resizable buffer grows and shrinks in
+  // place), and a detached (transferred) or out-of-bounds one reads length 0. Asking for the data
+  // again would make V8 look up the buffer each time: a third of a run's N-API cost.
   for (const Held& h : held_) {
     size_t length = 0;
-    void* data = nullptr;
-    // Only what the check needs: the type cannot change, and asking for the buffer costs a handle.
-    if (napi_get_typedarray_info(env, h.array.Value(), nullptr, &length, &data, nullptr, nullptr) != napi_ok || length != h.length ||
-        (length != 0 && data != h.data)) {
+    if (napi_get_typedarray_info(env, h.array.Value(), nullptr, &length, nullptr, nullptr, nullptr) != napi_ok || length != h.length) {
       chk.typeError("`" + h.name + "` was detached or resized since the call was bound (" + std::to_string(h.length) + " elements then, " +
                     std::to_string(length) + " now); bind the call again");
     }

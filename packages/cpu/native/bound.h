@@ -26,14 +26,15 @@ class BoundWrap : public Napi::ObjectWrap<BoundWrap> {
   explicit BoundWrap(const Napi::CallbackInfo& info);
 
  private:
-  // One typed array the call reads or writes, and the memory it had when the call was bound.
+  // One typed array the call reads or writes, and its length when the call was bound.
   struct Held {
     Napi::ObjectReference array;
     std::string name;
-    const void* data = nullptr;
     size_t length = 0;
   };
 
+  // Holds `v`, which must be the very array the request was checked with (a getter may answer
+  // another): its memory `data` then stays the call's for as long as its length holds.
   void hold(const Checker& chk, const Napi::Value& v, const std::string& name, const void* data, size_t length);
 
   // run(): the bound call, on this thread (and the pool).

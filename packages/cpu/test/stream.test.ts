@@ -87,6 +87,10 @@ describe('bound call checks', () => {
     );
     expect(() => new binding.Bound(l, request(), 0, 0)).toThrow(/`threads` must be between 1 and 1024, received the number 0/);
     expect(() => new binding.Bound(l, request(), 1, -1)).toThrow(/`minStepMacs` must be a non-negative number, received the number -1/);
+    // A getter that answers another array each time: the call holds the array it checked, or none.
+    const tricky = { ...request() } as Record<string, unknown>;
+    Object.defineProperty(tricky, 'x', { get: () => new Float32Array(6), enumerable: true });
+    expect(() => new binding.Bound(l, tricky as never, 1, 0)).toThrow(/`x` changed while the call was being bound/);
     l.dispose();
     expect(() => new binding.Bound(l, request(), 1, 0)).toThrow(/this prepared layer has been disposed/);
   });
@@ -111,6 +115,18 @@ describe('bound call checks', () => {
 
     structuredClone(r.x.buffer, { transfer: [r.x.buffer] });
     expect(() => bound.run()).toThrow(/`x` was detached or resized since the call was bound \(6 elements then, 0 now\)/);
+
+    // A resizable buffer shrinks and grows in place: a run refuses while it is short, and runs
+    // again once the length is back.
+    const resizable = new ArrayBuffer(24, { maxByteLength: 48 });
+    const rr = { ...request(), x: new Float32Array(resizable) };
+    const onResizable = new binding.Bound(l, rr, 1, 0);
+    onResizable.run();
+    resizable.resize(16);
+    expect(() => onResizable.run()).toThrow(/`x` was detached or resized since the call was bound \(6 elements then, 4 now\)/);
+    resizable.resize(24);
+    onResizable.run();
+    onResizable.dispose();
 
     const r2 = request();
     const other = new binding.Bound(l, r2, 1, 0);
