@@ -98,7 +98,7 @@ Napi::Value BoundWrap::Run(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Checker chk(env, "gru cpu backend: bound forward");
   if (disposed_) chk.typeError("this bound call was disposed");
-  const std::shared_ptr<const Layer> layer = layer_->live(chk);
+  const Layer& layer = layer_->inUse(chk);
   // Each array must still be the memory the call was bound to. Its length alone says so: a
   // typed array's memory never moves while it stays attached (binding asked for its data, which
   // moved a small on-heap array off the heap for good; a resizable buffer grows and shrinks in
@@ -112,7 +112,7 @@ Napi::Value BoundWrap::Run(const Napi::CallbackInfo& info) {
     }
   }
   try {
-    layer->forward(c_, threading_.threads, threading_.minStepMacs, &scratch_);
+    layer.forward(c_, threading_.threads, threading_.minStepMacs, &scratch_);
   } catch (const std::bad_alloc&) {
     throwOutOfMemory(env, chk.where(), "its working memory");
   }
