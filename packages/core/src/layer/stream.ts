@@ -79,9 +79,14 @@ export class GruStream<D extends FloatArray = FloatArray> {
     this.features = features;
     this.units = units;
     this.backend = host.backend;
-    this.input = arrayFor(dtype, batch * features) as D;
-    this.output = arrayFor(dtype, batch * units) as D;
-    this.states = [arrayFor(dtype, batch * units) as D, arrayFor(dtype, batch * units) as D];
+    // One buffer under all four: a backend that checks before each step that its arrays are still
+    // attached checks one buffer, not four.
+    const n = batch * features, m = batch * units;
+    const all = arrayFor(dtype, n + 3 * m);
+    const part = (from: number, length: number) => all.subarray(from, from + length) as D;
+    this.input = part(0, n);
+    this.output = part(n, m);
+    this.states = [part(n + m, m), part(n + 2 * m, m)];
     this.bind();
   }
 
