@@ -85,13 +85,31 @@ BoundWrap::BoundWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BoundWra
 }
 
 void BoundWrap::hold(const Checker& chk, const Napi::Value& v, const std::string& name, const void* data, size_t length) {
+  const napi_env env = v.Env();
   size_t now = 0;
   void* at = nullptr;
-  if (!v.IsTypedArray() || napi_get_typedarray_info(v.Env(), v, nullptr, &now, &at, nullptr, nullptr) != napi_ok || now != length ||
+  napi_value ab = nullptr;
+  if (!v.IsTypedArray() || napi_get_typedarray_info(env, v, nullptr, &now, &at, &ab, nullptr) != napi_ok || now != length ||
       (length != 0 && at != data)) {
     chk.typeError("`" + name + "` changed while the call was being bound");
   }
-  held_.push_back(Held{Napi::Persistent(v.As<Napi::Object>()), name, length});
+  bool isBuffer = false;
+  size_t bytes = 0;
+  if (napi_is_arraybuffer(env, ab, &isBuffer) != napi_ok || (isBuffer && napi_get_arraybuffer_info(env, ab, nullptr, &bytes) != napi_ok)) {
+    chk.typeError("`" + name + "`'s buffer could not be read");
+  }
+  if (!isBuffer) {
+    held_.push_back(Held{Napi::Persistent(v.As<Napi::Object>()), "`" + name + "`", length, false});
+    return;
+  }
+  for (Held& h : held_) {
+    bool same = false;
+    if (h.buffer && napi_strict_equals(env, h.ref.Value(), ab, &same) == napi_ok && same) {
+      h.names += ", `" + name + "`";
+      return;
+    }
+  }
+  held_.push_back(Held{Napi::Persistent(Napi::Object(env, ab)), "`" + name + "`", bytes, true});
 }
 
 Napi::Value BoundWrap::Run(const Napi::CallbackInfo& info) {
@@ -99,16 +117,19 @@ Napi::Value BoundWrap::Run(const Napi::CallbackInfo& info) {
   Checker chk(env, "gru cpu backend: bound forward");
   if (disposed_) chk.typeError("this bound call was disposed");
   const Layer& layer = layer_->inUse(chk);
-  // Each array must still be the memory the call was bound to. Its length alone says so: a
-  // typed array's memory never moves while it stays attached (binding asked for its data, which
-  // moved a small on-heap array off the heap for good; a resizable buffer grows and shrinks in
-  // place), and a detached (transferred) or out-of-bounds one reads length 0. Asking for the data
-  // again would make V8 look up the buffer each time: a third of a run's N-API cost.
+  // Each array must still be the memory the call was bound to. Its buffer's byte length says so:
+  // an ArrayBuffer's memory never moves while it stays attached (binding asked for the arrays'
+  // data, which moved a small on-heap array off the heap for good; a resizable one grows and
+  // shrinks in place, and any resize changes the length), and a detached (transferred) one has
+  // none. Asking for the arrays' data again would make V8 look up each buffer, and arrays that
+  // share one (a stream's do) are checked once.
   for (const Held& h : held_) {
-    size_t length = 0;
-    if (napi_get_typedarray_info(env, h.array.Value(), nullptr, &length, nullptr, nullptr, nullptr) != napi_ok || length != h.length) {
-      chk.typeError("`" + h.name + "` was detached or resized since the call was bound (" + std::to_string(h.length) + " elements then, " +
-                    std::to_string(length) + " now); bind the call again");
+    size_t now = 0;
+    const napi_status st = h.buffer ? napi_get_arraybuffer_info(env, h.ref.Value(), nullptr, &now)
+                                    : napi_get_typedarray_info(env, h.ref.Value(), nullptr, &now, nullptr, nullptr, nullptr);
+    if (st != napi_ok || now != h.size) {
+      chk.typeError((h.buffer ? "the buffer of " : "") + h.names + " was detached or resized since the call was bound (" + std::to_string(h.size) +
+                    (h.buffer ? " bytes then, " : " elements then, ") + std::to_string(now) + " now); bind the call again");
     }
   }
   try {

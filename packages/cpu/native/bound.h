@@ -26,15 +26,18 @@ class BoundWrap : public Napi::ObjectWrap<BoundWrap> {
   explicit BoundWrap(const Napi::CallbackInfo& info);
 
  private:
-  // One typed array the call reads or writes, and its length when the call was bound.
+  // What a run checks of the arrays the call reads or writes: the ArrayBuffer under them (once
+  // however many arrays share it) and its byte length when the call was bound; or, for an array
+  // on a SharedArrayBuffer, the array and its length.
   struct Held {
-    Napi::ObjectReference array;
-    std::string name;
-    size_t length = 0;
+    Napi::ObjectReference ref;
+    std::string names;  // the arrays on it, for messages
+    size_t size = 0;    // bytes of the buffer, or elements of the array
+    bool buffer = false;
   };
 
   // Holds `v`, which must be the very array the request was checked with (a getter may answer
-  // another): its memory `data` then stays the call's for as long as its length holds.
+  // another): its memory `data` then stays the call's for as long as its buffer's size holds.
   void hold(const Checker& chk, const Napi::Value& v, const std::string& name, const void* data, size_t length);
 
   // run(): the bound call, on this thread (and the pool).

@@ -114,7 +114,23 @@ describe('bound call checks', () => {
     expect(bitwiseEqual(r.output, before)).toBe(true);
 
     structuredClone(r.x.buffer, { transfer: [r.x.buffer] });
-    expect(() => bound.run()).toThrow(/`x` was detached or resized since the call was bound \(6 elements then, 0 now\)/);
+    expect(() => bound.run()).toThrow(/the buffer of `x` was detached or resized since the call was bound \(24 bytes then, 0 now\)/);
+
+    // Arrays sharing one buffer are checked once, and named together.
+    const one = new Float32Array(6 + 10 * 3);
+    const shared3 = { ...request(), x: one.subarray(0, 6), initialState: one.subarray(6, 16), output: one.subarray(16, 26), lastState: one.subarray(26, 36) };
+    const onOne = new binding.Bound(l, shared3, 1, 0);
+    onOne.run();
+    structuredClone(one.buffer, { transfer: [one.buffer] });
+    expect(() => onOne.run()).toThrow(
+      /the buffer of `x`, `output`, `lastState`, `initialState` was detached or resized since the call was bound \(144 bytes then, 0 now\)/,
+    );
+
+    // On a SharedArrayBuffer (never detached, only grown) each array is checked by its length.
+    const sab = new Float32Array(new SharedArrayBuffer(24));
+    const onSab = new binding.Bound(l, { ...request(), x: sab }, 1, 0);
+    onSab.run();
+    onSab.dispose();
 
     // A resizable buffer shrinks and grows in place: a run refuses while it is short, and runs
     // again once the length is back.
@@ -123,7 +139,7 @@ describe('bound call checks', () => {
     const onResizable = new binding.Bound(l, rr, 1, 0);
     onResizable.run();
     resizable.resize(16);
-    expect(() => onResizable.run()).toThrow(/`x` was detached or resized since the call was bound \(6 elements then, 4 now\)/);
+    expect(() => onResizable.run()).toThrow(/the buffer of `x` was detached or resized since the call was bound \(24 bytes then, 16 now\)/);
     resizable.resize(24);
     onResizable.run();
     onResizable.dispose();
