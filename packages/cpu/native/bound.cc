@@ -89,8 +89,7 @@ void BoundWrap::hold(const Checker& chk, const Napi::Value& v, const std::string
   size_t now = 0;
   void* at = nullptr;
   napi_value ab = nullptr;
-  if (!v.IsTypedArray() || napi_get_typedarray_info(env, v, nullptr, &now, &at, &ab, nullptr) != napi_ok || now != length ||
-      (length != 0 && at != data)) {
+  if (!v.IsTypedArray() || napi_get_typedarray_info(env, v, nullptr, &now, &at, &ab, nullptr) != napi_ok || now != length || (length != 0 && at != data)) {
     chk.typeError("`" + name + "` changed while the call was being bound");
   }
   bool isBuffer = false;

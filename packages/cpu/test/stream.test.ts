@@ -134,7 +134,9 @@ describe('bound call checks', () => {
 
     // A resizable buffer shrinks and grows in place: a run refuses while it is short, and runs
     // again once the length is back.
-    const resizable = new ArrayBuffer(24, { maxByteLength: 48 });
+    // (ES2024's resizable ArrayBuffer; the package's TypeScript lib predates it.)
+    type Resizable = ArrayBuffer & { resize(bytes: number): void };
+    const resizable = new (ArrayBuffer as unknown as new (bytes: number, options: { maxByteLength: number }) => Resizable)(24, { maxByteLength: 48 });
     const rr = { ...request(), x: new Float32Array(resizable) };
     const onResizable = new binding.Bound(l, rr, 1, 0);
     onResizable.run();

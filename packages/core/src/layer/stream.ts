@@ -81,7 +81,8 @@ export class GruStream<D extends FloatArray = FloatArray> {
     this.backend = host.backend;
     // One buffer under all four: a backend that checks before each step that its arrays are still
     // attached checks one buffer, not four.
-    const n = batch * features, m = batch * units;
+    const n = batch * features,
+      m = batch * units;
     const all = arrayFor(dtype, n + 3 * m);
     const part = (from: number, length: number) => all.subarray(from, from + length) as D;
     this.input = part(0, n);
