@@ -34,6 +34,20 @@ function stepOf(x: Float32Array, B: number, T: number, D: number, t: number): Fl
 }
 
 describe('GRU.stream()', () => {
+  it('lays out its input, output and two states on one buffer, without overlap (a backend checks one buffer per step)', () => {
+    for (const dtype of ['float32', 'float64'] as const) {
+      const { a, B, D, H } = pair({ dtype });
+      const s = a.stream();
+      const parts = [s.input, s.output, ...(s as unknown as { states: Float32Array[] }).states];
+      expect(parts.map((p) => p.length)).toEqual([B * D, B * H, B * H, B * H]);
+      for (const p of parts) expect(p.buffer).toBe(s.input.buffer);
+      const starts = parts.map((p) => p.byteOffset).sort((x, y) => x - y);
+      expect(new Set(starts).size).toBe(4);
+      expect(s.input.buffer.byteLength).toBe((B * D + 3 * B * H) * (dtype === 'float64' ? 8 : 4));
+      s.close();
+    }
+  });
+
   it.each([{}, { resetAfter: false }, { goBackwards: true, returnSequences: true }, { timeMajor: true }, { dtype: 'float64' }])(
     'steps equal one whole-sequence call exactly (%o)',
     (options) => {

@@ -16,7 +16,7 @@ namespace gru {
 namespace {
 
 // Bumped whenever the JavaScript <-> native contract changes; the loader refuses a stale binary.
-constexpr int kAddonAbi = 3;  // 3: activation ids 26..29 (row-wise softmax, log_softmax, sparsemax, glu)
+constexpr int kAddonAbi = 4;  // 3: activation ids 26..29 (row-wise softmax, log_softmax, sparsemax, glu); 4: Bound takes its threading at construction and configure(), run() none
 
 class CpuAddon : public Napi::Addon<CpuAddon> {
  public:

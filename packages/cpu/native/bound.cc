@@ -28,6 +28,7 @@ Napi::Function BoundWrap::Init(Napi::Env env) {
   return DefineClass(env, "Bound",
                      {
                          InstanceMethod<&BoundWrap::Run>("run"),
+                         InstanceMethod<&BoundWrap::Configure>("configure"),
                          InstanceMethod<&BoundWrap::Dispose>("dispose"),
                      });
 }
@@ -41,6 +42,7 @@ BoundWrap::BoundWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BoundWra
   layer_->live(chk);
   const LayerSpec& spec = layer_->spec();
   Request r = parseRequest(chk, spec, info[1]);
+  threading_ = threadingArgs(chk, info, 2);
   if (r.keep) chk.typeError("`keepForBackward` must be false: a bound call keeps nothing for backward");
   const Napi::Object req = info[1].As<Napi::Object>();
   const int64_t B = r.c.B, T = r.c.T, H = spec.units;
@@ -83,39 +85,70 @@ BoundWrap::BoundWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BoundWra
 }
 
 void BoundWrap::hold(const Checker& chk, const Napi::Value& v, const std::string& name, const void* data, size_t length) {
-  if (!v.IsObject()) chk.typeError("`" + name + "` changed while the call was being bound");
-  held_.push_back(Held{Napi::Persistent(v.As<Napi::Object>()), name, data, length});
+  const napi_env env = v.Env();
+  size_t now = 0;
+  void* at = nullptr;
+  napi_value ab = nullptr;
+  if (!v.IsTypedArray() || napi_get_typedarray_info(env, v, nullptr, &now, &at, &ab, nullptr) != napi_ok || now != length || (length != 0 && at != data)) {
+    chk.typeError("`" + name + "` changed while the call was being bound");
+  }
+  bool isBuffer = false;
+  size_t bytes = 0;
+  if (napi_is_arraybuffer(env, ab, &isBuffer) != napi_ok || (isBuffer && napi_get_arraybuffer_info(env, ab, nullptr, &bytes) != napi_ok)) {
+    chk.typeError("`" + name + "`'s buffer could not be read");
+  }
+  if (!isBuffer) {
+    held_.push_back(Held{Napi::Persistent(v.As<Napi::Object>()), "`" + name + "`", length, false});
+    return;
+  }
+  for (Held& h : held_) {
+    bool same = false;
+    if (h.buffer && napi_strict_equals(env, h.ref.Value(), ab, &same) == napi_ok && same) {
+      h.names += ", `" + name + "`";
+      return;
+    }
+  }
+  held_.push_back(Held{Napi::Persistent(Napi::Object(env, ab)), "`" + name + "`", bytes, true});
 }
 
 Napi::Value BoundWrap::Run(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Checker chk(env, "gru cpu backend: bound forward");
   if (disposed_) chk.typeError("this bound call was disposed");
-  const std::shared_ptr<const Layer> layer = layer_->live(chk);
-  const Threading threading = threadingArgs(chk, info, 0);
-  // Each array must still be the memory the call was bound to: a detached (transferred) or
-  // resized buffer has another length or address.
+  const Layer& layer = layer_->inUse(chk);
+  // Each array must still be the memory the call was bound to. Its buffer's byte length says so:
+  // an ArrayBuffer's memory never moves while it stays attached (binding asked for the arrays'
+  // data, which moved a small on-heap array off the heap for good; a resizable one grows and
+  // shrinks in place, and any resize changes the length), and a detached (transferred) one has
+  // none. Asking for the arrays' data again would make V8 look up each buffer, and arrays that
+  // share one (a stream's do) are checked once.
   for (const Held& h : held_) {
-    size_t length = 0;
-    void* data = nullptr;
-    // Only what the check needs: the type cannot change, and asking for the buffer costs a handle.
-    if (napi_get_typedarray_info(env, h.array.Value(), nullptr, &length, &data, nullptr, nullptr) != napi_ok || length != h.length ||
-        (length != 0 && data != h.data)) {
-      chk.typeError("`" + h.name + "` was detached or resized since the call was bound (" + std::to_string(h.length) + " elements then, " +
-                    std::to_string(length) + " now); bind the call again");
+    size_t now = 0;
+    const napi_status st = h.buffer ? napi_get_arraybuffer_info(env, h.ref.Value(), nullptr, &now)
+                                    : napi_get_typedarray_info(env, h.ref.Value(), nullptr, &now, nullptr, nullptr, nullptr);
+    if (st != napi_ok || now != h.size) {
+      chk.typeError((h.buffer ? "the buffer of " : "") + h.names + " was detached or resized since the call was bound (" + std::to_string(h.size) +
+                    (h.buffer ? " bytes then, " : " elements then, ") + std::to_string(now) + " now); bind the call again");
     }
   }
   try {
-    layer->forward(c_, threading.threads, threading.minStepMacs);
+    layer.forward(c_, threading_.threads, threading_.minStepMacs, &scratch_);
   } catch (const std::bad_alloc&) {
     throwOutOfMemory(env, chk.where(), "its working memory");
   }
   return env.Undefined();
 }
 
+Napi::Value BoundWrap::Configure(const Napi::CallbackInfo& info) {
+  Checker chk(info.Env(), "gru cpu backend: bound forward configure");
+  threading_ = threadingArgs(chk, info, 0);
+  return info.Env().Undefined();
+}
+
 Napi::Value BoundWrap::Dispose(const Napi::CallbackInfo& info) {
   disposed_ = true;
   held_.clear();
+  scratch_ = FloatBuffer();
   if (!layerRef_.IsEmpty()) layerRef_.Reset();
   return info.Env().Undefined();
 }

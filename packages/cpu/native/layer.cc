@@ -193,7 +193,7 @@ int Layer::threadsFor(int batch, int requested, double minStepMacs) const {
   return n;
 }
 
-void Layer::forward(const CallArgs& c, int threads, double minStepMacs) const {
+void Layer::forward(const CallArgs& c, int threads, double minStepMacs, FloatBuffer* own) const {
   const int B = c.B, T = c.T, H = w_.H, D = w_.D;
   if (B == 0) return;
   if (T == 0) {
@@ -216,8 +216,10 @@ void Layer::forward(const CallArgs& c, int threads, double minStepMacs) const {
   const size_t stSize = roundUp(state, 16);
   const size_t xmSize = roundUp(rows * D, 16);
   const size_t total = pSize + 2 * stSize + (recDrop ? 9 * stSize : 0) + (w_.resetAfter ? 0 : 2 * stSize) + (inDrop ? 3 * xmSize : 0);
-  FloatBuffer mem = scratch_.take(total);
-  float* p = mem.data();
+  FloatBuffer mem;
+  if (own && own->size() < total) *own = FloatBuffer(total);
+  if (!own) mem = scratch_.take(total);
+  float* p = own ? own->data() : mem.data();
   auto take = [&p](size_t n) {
     float* r = p;
     p += n;
@@ -252,7 +254,7 @@ void Layer::forward(const CallArgs& c, int threads, double minStepMacs) const {
   JobContext ctx{kernels_, &w_, &c, &s, &phaser};
   pool.run(n, &runJob, &ctx);
   if (n > 1 && smallSteps) pool.noteSharing(phaser.awayHelps() * 4 > std::max(T, 3));
-  scratch_.give(std::move(mem));
+  if (!own) scratch_.give(std::move(mem));
 }
 
 namespace {

@@ -41,7 +41,9 @@ class Layer {
   // Runs a whole call on up to `threads` threads, each with at least `minStepMacs` multiply-adds
   // per recurrence step. Throws std::bad_alloc when scratch memory cannot be had. Every pointer in
   // `c` has been checked against its length by the caller.
-  void forward(const CallArgs& c, int threads, double minStepMacs) const;
+  // `own`, when given, is the caller's working buffer (grown here when too small): a bound call
+  // that runs again and again keeps its own, instead of taking the shared one under a lock.
+  void forward(const CallArgs& c, int threads, double minStepMacs, FloatBuffer* own = nullptr) const;
 
   // How many threads forward() would use for a batch (fewer when a step is too small to split).
   int threadsFor(int batch, int requested, double minStepMacs) const;

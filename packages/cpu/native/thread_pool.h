@@ -52,6 +52,12 @@ class Phaser {
   // not even in the previous phase): on a machine with more runnable threads than cores, sharing
   // a small step between threads loses more than it gains.
   int64_t awayHelps() const { return awayHelps_.load(std::memory_order_relaxed); }
+  // Chunks claimed through the shares so far (a walker alone claims none: it needs no atomics).
+  int64_t claimed() const {
+    int64_t n = 0;
+    for (int s = 0; s < n_; ++s) n += shares_[s].taken.load(std::memory_order_relaxed);
+    return n;
+  }
 
  private:
   friend class PhaseWalker;
@@ -134,6 +140,13 @@ class PhaseWalker {
   void phase(int chunks, Work&& work) {
     if (chunks <= 0) return;
     const int n = n_;
+    if (n == 1) {
+      // Alone (a one-thread call, or a pool that was busy): nobody else reads or takes the
+      // shares, so no claim, count or fence is needed; a streamed step then touches no atomics.
+      for (int c = 0; c < chunks; ++c) work(c);
+      ++p_;
+      return;
+    }
     int64_t* base = ph_.bases_ + static_cast<size_t>(tid_) * n;
     // Own share first: chunks [first(tid), first(tid + 1)).
     runShare(tid_, chunks, base[tid_], work);
@@ -166,21 +179,17 @@ class PhaseWalker {
     // Counted in batches: a thread waiting for this share reads the counter's line, and every
     // write to it costs this thread a cache-line round trip. A batch closes after a couple of
     // microseconds, so chunks done are never hidden for long from threads that wait (from a
-    // thread descheduled in the middle of a chunk they would wait either way). Alone, once.
+    // thread descheduled in the middle of a chunk they would wait either way).
     int64_t ran = 0;
     Phaser::Share& sh = ph_.shares_[s];
     sh.beat.store(sh.beat.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    if (n_ == 1) {
-      for (int64_t i; (i = ph_.take(s, b, end)) >= 0; ++ran) work(c0 + static_cast<int>(i));
-    } else {
-      for (int64_t i, since = ticks(); (i = ph_.take(s, b, end)) >= 0;) {
-        work(c0 + static_cast<int>(i));
-        ++ran;
-        if (const int64_t now = ticks(); now - since > kPublishTicks) {
-          ph_.finished(s, ran);
-          ran = 0;
-          since = now;
-        }
+    for (int64_t i, since = ticks(); (i = ph_.take(s, b, end)) >= 0;) {
+      work(c0 + static_cast<int>(i));
+      ++ran;
+      if (const int64_t now = ticks(); now - since > kPublishTicks) {
+        ph_.finished(s, ran);
+        ran = 0;
+        since = now;
       }
     }
     if (ran > 0) ph_.finished(s, ran);

@@ -31,6 +31,14 @@ class LayerWrap : public Napi::ObjectWrap<LayerWrap> {
     return layer_;
   }
 
+  // The prepared layer for a synchronous call on the JavaScript thread, which nothing can dispose
+  // or replace (setWeights) until the call returns: no reference count to move, which costs two
+  // atomic read-modify-writes per call.
+  const Layer& inUse(const Checker& chk) const {
+    if (!layer_) chk.typeError("this prepared layer has been disposed");
+    return *layer_;
+  }
+
  private:
   void build(const Checker& chk, const Napi::Value& kernel, const Napi::Value& recurrent, const Napi::Value& bias);
 

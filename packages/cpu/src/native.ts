@@ -64,10 +64,12 @@ export interface NativeLayer {
   threadsFor(batch: number, threads: number, minStepMacs: number): number;
 }
 
-/** A forward call checked once (`new Bound(layer, request)`), run again without checks or allocation. */
+/** A forward call checked once (`new Bound(layer, request, threads, minStepMacs)`), run again without checks or allocation. */
 export interface NativeBound {
   /** Runs the bound call on the current contents of its arrays, filling its output and lastState. */
-  run(threads: number, minStepMacs: number): void;
+  run(): void;
+  /** Sets the threading of the runs that follow. */
+  configure(threads: number, minStepMacs: number): void;
   /** Lets go of the arrays and the layer; run() then throws. */
   dispose(): void;
 }
@@ -82,7 +84,7 @@ export interface NativeBinding {
   /** The JavaScript <-> native contract version (ADDON_ABI in loader.ts must match). */
   abi: number;
   Layer: new (spec: NativeLayerSpec, kernel: Float32Array, recurrentKernel: Float32Array, bias: Float32Array | null) => NativeLayer;
-  Bound: new (layer: NativeLayer, request: NativeBoundRequest) => NativeBound;
+  Bound: new (layer: NativeLayer, request: NativeBoundRequest, threads: number, minStepMacs: number) => NativeBound;
   /** Instruction sets this CPU can run (fastest first) and its hardware threads. */
   info(): { isas: string[]; cores: number };
   /**

@@ -95,10 +95,21 @@ export class CpuPreparedGru implements PreparedGru {
    * current at the time (setWeights applies), and throw once the layer is disposed.
    */
   bindForward(request: BoundForwardRequest): BoundForward {
-    const bound = new this.Bound(this.native, this.toNative(request) as NativeBoundRequest);
     const s = this.settings;
+    let threads = s.threads();
+    let minStepMacs = s.minStepMacsPerThread();
+    const bound = new this.Bound(this.native, this.toNative(request) as NativeBoundRequest, threads, minStepMacs);
     return {
-      run: () => bound.run(s.threads(), s.minStepMacsPerThread()),
+      run: () => {
+        // The backend's threads may be changed at any time; the native call is told only then,
+        // so a run passes no arguments.
+        if (s.threads() !== threads || s.minStepMacsPerThread() !== minStepMacs) {
+          threads = s.threads();
+          minStepMacs = s.minStepMacsPerThread();
+          bound.configure(threads, minStepMacs);
+        }
+        bound.run();
+      },
       dispose: () => bound.dispose(),
     };
   }

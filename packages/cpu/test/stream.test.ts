@@ -73,44 +73,85 @@ describe('bound call checks', () => {
 
   it('refuses what a bound call cannot run, naming the argument', () => {
     const l = layer();
-    expect(() => new binding.Bound({} as never, request())).toThrow(/`layer` must be a prepared Layer of this addon, received an object/);
-    expect(() => new binding.Bound(l, { ...request(), keepForBackward: true })).toThrow(/`keepForBackward` must be false/);
-    expect(() => new binding.Bound(l, { ...request(), output: new Float32Array(9) })).toThrow(
+    expect(() => new binding.Bound({} as never, request(), 1, 0)).toThrow(/`layer` must be a prepared Layer of this addon, received an object/);
+    expect(() => new binding.Bound(l, { ...request(), keepForBackward: true }, 1, 0)).toThrow(/`keepForBackward` must be false/);
+    expect(() => new binding.Bound(l, { ...request(), output: new Float32Array(9) }, 1, 0)).toThrow(
       /`output` has 9 elements, but its shape \[batch, units\] = \[2, 5\] needs 10/,
     );
-    expect(() => new binding.Bound(l, { ...request(), lastState: undefined as never })).toThrow(/`lastState` must be a Float32Array, received undefined/);
+    expect(() => new binding.Bound(l, { ...request(), lastState: undefined as never }, 1, 0)).toThrow(/`lastState` must be a Float32Array, received undefined/);
     const r = request();
-    expect(() => new binding.Bound(l, { ...r, lastState: r.initialState })).toThrow(/`lastState` shares memory with `initialState`/);
+    expect(() => new binding.Bound(l, { ...r, lastState: r.initialState }, 1, 0)).toThrow(/`lastState` shares memory with `initialState`/);
     const shared = new Float32Array(20);
-    expect(() => new binding.Bound(l, { ...r, output: shared.subarray(0, 10), lastState: shared.subarray(5, 15) })).toThrow(
+    expect(() => new binding.Bound(l, { ...r, output: shared.subarray(0, 10), lastState: shared.subarray(5, 15) }, 1, 0)).toThrow(
       /`output` shares memory with `lastState`/,
     );
+    expect(() => new binding.Bound(l, request(), 0, 0)).toThrow(/`threads` must be between 1 and 1024, received the number 0/);
+    expect(() => new binding.Bound(l, request(), 1, -1)).toThrow(/`minStepMacs` must be a non-negative number, received the number -1/);
+    // A getter that answers another array each time: the call holds the array it checked, or none.
+    const tricky = { ...request() } as Record<string, unknown>;
+    Object.defineProperty(tricky, 'x', { get: () => new Float32Array(6), enumerable: true });
+    expect(() => new binding.Bound(l, tricky as never, 1, 0)).toThrow(/`x` changed while the call was being bound/);
     l.dispose();
-    expect(() => new binding.Bound(l, request())).toThrow(/this prepared layer has been disposed/);
+    expect(() => new binding.Bound(l, request(), 1, 0)).toThrow(/this prepared layer has been disposed/);
   });
 
   it('a run fails cleanly once an array was detached, the layer disposed or the call disposed; new weights apply', () => {
     const l = layer();
     const r = request();
     r.x.fill(1);
-    const bound = new binding.Bound(l, r);
-    bound.run(1, 0);
+    const bound = new binding.Bound(l, r, 1, 0);
+    bound.run();
     expect(r.output.every((v) => v === 0)).toBe(true); // zero weights: h = 0.5 * 0 + 0.5 * tanh(0)
     const b = new Float32Array(30).fill(1);
     l.setWeights(new Float32Array(45), new Float32Array(75), b);
-    bound.run(1, 0);
+    bound.run();
     expect(r.output[0]).toBeCloseTo((1 - 1 / (1 + Math.exp(-2))) * Math.tanh(1 + 1 / (1 + Math.exp(-2))), 6);
-    expect(() => bound.run(0, 0)).toThrow(/`threads` must be between 1 and 1024, received the number 0/);
+    expect(() => bound.configure(0, 0)).toThrow(/`threads` must be between 1 and 1024, received the number 0/);
+    expect(() => bound.configure(2, Number.NaN)).toThrow(/`minStepMacs` must be a non-negative number, received the number NaN/);
+    bound.configure(2, 0);
+    const before = r.output.slice();
+    bound.run();
+    expect(bitwiseEqual(r.output, before)).toBe(true);
 
     structuredClone(r.x.buffer, { transfer: [r.x.buffer] });
-    expect(() => bound.run(1, 0)).toThrow(/`x` was detached or resized since the call was bound \(6 elements then, 0 now\)/);
+    expect(() => bound.run()).toThrow(/the buffer of `x` was detached or resized since the call was bound \(24 bytes then, 0 now\)/);
+
+    // Arrays sharing one buffer are checked once, and named together.
+    const one = new Float32Array(6 + 10 * 3);
+    const shared3 = { ...request(), x: one.subarray(0, 6), initialState: one.subarray(6, 16), output: one.subarray(16, 26), lastState: one.subarray(26, 36) };
+    const onOne = new binding.Bound(l, shared3, 1, 0);
+    onOne.run();
+    structuredClone(one.buffer, { transfer: [one.buffer] });
+    expect(() => onOne.run()).toThrow(
+      /the buffer of `x`, `output`, `lastState`, `initialState` was detached or resized since the call was bound \(144 bytes then, 0 now\)/,
+    );
+
+    // On a SharedArrayBuffer (never detached, only grown) each array is checked by its length.
+    const sab = new Float32Array(new SharedArrayBuffer(24));
+    const onSab = new binding.Bound(l, { ...request(), x: sab }, 1, 0);
+    onSab.run();
+    onSab.dispose();
+
+    // A resizable buffer shrinks and grows in place: a run refuses while it is short, and runs
+    // again once the length is back.
+    // (ES2024's resizable ArrayBuffer; the package's TypeScript lib predates it.)
+    type Resizable = ArrayBuffer & { resize(bytes: number): void };
+    const resizable = new (ArrayBuffer as unknown as new (bytes: number, options: { maxByteLength: number }) => Resizable)(24, { maxByteLength: 48 });
+    const rr = { ...request(), x: new Float32Array(resizable) };
+    const onResizable = new binding.Bound(l, rr, 1, 0);
+    onResizable.run();
+    resizable.resize(16);
+    expect(() => onResizable.run()).toThrow(/the buffer of `x` was detached or resized since the call was bound \(24 bytes then, 16 now\)/);
+    resizable.resize(24);
+    onResizable.run();
+    onResizable.dispose();
 
     const r2 = request();
-    const other = new binding.Bound(l, r2);
+    const other = new binding.Bound(l, r2, 1, 0);
     l.dispose();
-    expect(() => other.run(1, 0)).toThrow(/this prepared layer has been disposed/);
+    expect(() => other.run()).toThrow(/this prepared layer has been disposed/);
     other.dispose();
-    expect(() => other.run(1, 0)).toThrow(/this bound call was disposed/);
+    expect(() => other.run()).toThrow(/this bound call was disposed/);
   });
 });
 

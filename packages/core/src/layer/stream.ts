@@ -79,9 +79,15 @@ export class GruStream<D extends FloatArray = FloatArray> {
     this.features = features;
     this.units = units;
     this.backend = host.backend;
-    this.input = arrayFor(dtype, batch * features) as D;
-    this.output = arrayFor(dtype, batch * units) as D;
-    this.states = [arrayFor(dtype, batch * units) as D, arrayFor(dtype, batch * units) as D];
+    // One buffer under all four: a backend that checks before each step that its arrays are still
+    // attached checks one buffer, not four.
+    const n = batch * features,
+      m = batch * units;
+    const all = arrayFor(dtype, n + 3 * m);
+    const part = (from: number, length: number) => all.subarray(from, from + length) as D;
+    this.input = part(0, n);
+    this.output = part(n, m);
+    this.states = [part(n + m, m), part(n + 2 * m, m)];
     this.bind();
   }
 
@@ -108,15 +114,16 @@ export class GruStream<D extends FloatArray = FloatArray> {
         `Layer '${this.host.name}': step()'s \`out\` must be a typed array of [batch, units] = [${this.batch}, ${this.units}] (${this.output.length} values); received ${describe(out)}.`,
       );
     }
-    const bindings = this.fresh();
+    const current = this.current;
+    const binding = this.fresh(current);
     // The layer's state may have been replaced since the last step (resetStates(), a call).
-    const from = this.states[this.current];
+    const from = this.states[current];
     const state = this.host.state();
     if (state === null) from.fill(0);
     else if (state !== from) from.set(state);
-    bindings[this.current].call.run();
-    this.current ^= 1;
-    this.host.setState(this.states[this.current]);
+    binding.call.run();
+    this.current = current ^ 1;
+    this.host.setState(this.states[current ^ 1]);
     if (!out) return this.output;
     out.set(this.output);
     return out;
@@ -132,11 +139,14 @@ export class GruStream<D extends FloatArray = FloatArray> {
     if (state === this.states[0] || state === this.states[1]) this.host.setState(state.slice());
   }
 
-  /** The bindings for the layer's current weights. */
-  private fresh(): [StreamBinding, StreamBinding] {
+  /**
+   * The binding that reads state buffer `from`, for the layer's current weights. Only that one is
+   * asked whether it is stale (the other is asked before it runs): a step checks one.
+   */
+  private fresh(from: number): StreamBinding {
     const b = this.bindings;
-    if (b && this.version === this.host.weightsVersion() && !b[0].stale() && !b[1].stale()) return b;
-    return this.bind();
+    if (b && this.version === this.host.weightsVersion() && !b[from].stale()) return b[from];
+    return this.bind()[from];
   }
 
   private bind(): [StreamBinding, StreamBinding] {

@@ -83,6 +83,19 @@ bool lateJoiners(int trials) {
   return true;
 }
 
+// A walker alone (a one-thread call, or a caller that found the pool busy) runs every chunk once
+// without claiming any through the shares: a streamed one-thread step touches no atomics.
+bool aloneClaimsNothing() {
+  Job job(42, 60, 9);
+  Job::run(&job, 0, 1);
+  if (!job.check()) return false;
+  if (job.phaser.claimed() != 0) {
+    std::fprintf(stderr, "alone: %lld chunks claimed through atomics\n", static_cast<long long>(job.phaser.claimed()));
+    return false;
+  }
+  return true;
+}
+
 // Users come and go (as Node environments do): when the last leaves, the pool stops and joins its
 // threads; a user arriving meanwhile runs its jobs alone, then on fresh threads.
 bool usersComeAndGo(int rounds) {
@@ -115,6 +128,7 @@ int main(int argc, char** argv) {
     std::_Exit(1);
   }).detach();
   const int callers = 3, jobsPerCaller = argc > 1 ? std::atoi(argv[1]) : 300;
+  if (!aloneClaimsNothing()) return 1;
   if (!lateJoiners(argc > 2 ? std::atoi(argv[2]) : 1000)) return 1;
   std::atomic<int> bad{0};
   std::vector<std::thread> threads;
@@ -134,6 +148,6 @@ int main(int argc, char** argv) {
   for (auto& th : threads) th.join();
   if (bad) return 1;
   if (!usersComeAndGo(argc > 3 ? std::atoi(argv[3]) : 200)) return 1;
-  std::printf("ok: late joiners, and %d callers x %d jobs, and users coming and going\n", callers, jobsPerCaller);
+  std::printf("ok: alone, late joiners, and %d callers x %d jobs, and users coming and going\n", callers, jobsPerCaller);
   return 0;
 }
