@@ -45,7 +45,8 @@ describe('derivatives that read only the output ignore the pre-activation', () =
     const xa = Float32Array.from(rand.uniform(n), (v) => v * 8);
     const xb = Float32Array.from(rand.uniform(n), (v, i) => (i % 7 === 0 ? Number.NaN : i % 11 === 0 ? -Infinity : v * 8));
     for (let code = 0; code < FIRST_ROWWISE_CODE; code++) {
-      const a = grad(code, xa, y), b = grad(code, xb, y);
+      const a = grad(code, xa, y),
+        b = grad(code, xb, y);
       const same = a.every((v, i) => Object.is(v, b[i]));
       expect(same, `${WASM_ACTIVATIONS[code]}: gradReadsInput ${kernel.exports.gradReadsInput(code)}`).toBe(kernel.exports.gradReadsInput(code) === 0);
     }
