@@ -8,11 +8,13 @@
  *
  * GFLOP/s: a forward pass counts flops(shape) (shapes.mjs); a training step counts 3 x flops(shape):
  * backward runs two GEMM families the size of forward's (the weight gradients, and dx / dh).
+ * The gru runners also time the step with backward(..., {inputGradients: false}) (no dx: what a
+ * first layer fed by the model's inputs needs; tf.variableGrads differentiates only the weights too).
  *
  *   node benchmarks/src/train.mjs [--shapes S2,S3] [--runners gru:wasm,tfjs-wasm] [--min-time-ms 2000]
  *
  * @typedef {import('./shapes.mjs').Shape} Shape
- * @typedef {{ forward: () => Promise<void>, train: () => Promise<void>, dispose: () => void }} Trainer
+ * @typedef {{ forward: () => Promise<void>, train: () => Promise<void>, trainNoDx?: () => Promise<void>, dispose: () => void }} Trainer
  * @typedef {{ name: string, note: string, setup: (shape: Shape) => Promise<Trainer> }} TrainRunner
  */
 import { cpus } from 'node:os';
@@ -54,13 +56,16 @@ function gruWasm(name, { resetAfter, threads }) {
       const check = (/** @type {{ backend: string }} */ r) => {
         if (r.backend !== backendName) throw new Error(`${name}: the call ran on '${r.backend}', not '${backendName}'`);
       };
+      /** @param {boolean} inputGradients */
+      const step = async (inputGradients) => {
+        check(await layer.forward(x, { training: true }));
+        const g = await layer.backward(dy, null, { inputGradients });
+        if (!Number.isFinite(g.kernel.data[0])) throw new Error(`${name}: a non-finite gradient`);
+      };
       return {
         forward: async () => check(await layer.forward(x)),
-        train: async () => {
-          check(await layer.forward(x, { training: true }));
-          const g = await layer.backward(dy);
-          if (!Number.isFinite(g.kernel.data[0])) throw new Error(`${name}: a non-finite gradient`);
-        },
+        train: () => step(true),
+        trainNoDx: () => step(false),
         dispose: () => layer.dispose(),
       };
     },
@@ -164,21 +169,22 @@ async function main() {
   const runners = wanted ? TRAIN_RUNNERS.filter((r) => wanted.includes(r.name)) : TRAIN_RUNNERS;
   console.log(`CPU: ${cpus()[0]?.model ?? 'unknown'} (${cpus().length} logical cores); Node ${process.version}`);
   console.log('Fastest of the passes, forward and training step taking turns.');
-  console.log('| shape | runner | forward ms | forward GFLOP/s | train step ms | train GFLOP/s | train / forward |');
-  console.log('|---|---|--:|--:|--:|--:|--:|');
+  console.log('| shape | runner | forward ms | forward GFLOP/s | train step ms | train GFLOP/s | train / forward | step, no dx ms | no dx / forward |');
+  console.log('|---|---|--:|--:|--:|--:|--:|--:|--:|');
   for (const shape of shapes) {
     for (const runner of runners) {
       let trainer;
       try {
         trainer = await runner.setup(shape);
         const t = trainer;
-        const [fwd, train] = await timeTogether([t.forward, t.train], opts.minIters, opts.minTimeMs);
+        const [fwd, train, noDx] = await timeTogether(t.trainNoDx ? [t.forward, t.train, t.trainNoDx] : [t.forward, t.train], opts.minIters, opts.minTimeMs);
         const gf = (/** @type {number} */ f, /** @type {number} */ ms) => (f / ms / 1e6).toFixed(2);
+        const noDxCells = noDx === undefined ? '– | –' : `${noDx.toFixed(1)} | ${(noDx / fwd).toFixed(2)}`;
         console.log(
-          `| ${shape.id} (${describeShape(shape)}) | ${runner.name} | ${fwd.toFixed(1)} | ${gf(flops(shape), fwd)} | ${train.toFixed(1)} | ${gf(trainFlops(shape), train)} | ${(train / fwd).toFixed(2)} |`,
+          `| ${shape.id} (${describeShape(shape)}) | ${runner.name} | ${fwd.toFixed(1)} | ${gf(flops(shape), fwd)} | ${train.toFixed(1)} | ${gf(trainFlops(shape), train)} | ${(train / fwd).toFixed(2)} | ${noDxCells} |`,
         );
       } catch (err) {
-        console.log(`| ${shape.id} | ${runner.name} | failed: ${err instanceof Error ? err.message : String(err)} |||||`);
+        console.log(`| ${shape.id} | ${runner.name} | failed: ${err instanceof Error ? err.message : String(err)} |||||||`);
       } finally {
         trainer?.dispose();
       }

@@ -43,7 +43,8 @@ export async function trainToy({ iterations = 200, learningRate = 0.02, seed = 1
       dOutput[i] = (2 * (p - y[i])) / y.length;
     });
     losses.push(loss);
-    const grads = await layer.backward({ shape: output.shape, data: dOutput });
+    // The layer reads the model's input, whose gradient nothing needs: skip it.
+    const grads = await layer.backward({ shape: output.shape, data: dOutput }, null, { inputGradients: false });
     const g = [grads.kernel, grads.recurrentKernel, grads.bias as Tensor];
     weights.forEach((w, k) => {
       for (let i = 0; i < w.data.length; i++) {

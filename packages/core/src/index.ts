@@ -3,7 +3,15 @@
  * gru backend implements, and the pure-TypeScript reference backend.
  */
 export { GruStream, type GruStreamOptions } from './layer/stream.js';
-export { GRU, type GruCallOptions, type GruResult, type GruResultOf, type GruLayerGradients, type BackwardOptions } from './layer/gru.js';
+export {
+  GRU,
+  type GruCallOptions,
+  type GruResult,
+  type GruResultOf,
+  type GruLayerGradients,
+  type BackwardOptions,
+  type InputGradientsOf,
+} from './layer/gru.js';
 export type { LayerArray, ReturnsState, DTypeArray, OnlyKnownKeys } from './layer/typed-options.js';
 export { referenceBackward } from './reference/backward.js';
 export { GRUCell, type CellCallOptions, type CellResult, type CellWeights } from './layer/gru-cell.js';

@@ -82,7 +82,8 @@ WeightArgs parseWeights(const Checker& chk, const LayerSpec& spec, const Napi::V
   throw Napi::RangeError::New(env, where + ": out of memory while allocating " + what);
 }
 
-BackRequest parseBackward(const Checker& chk, Napi::Env env, uint64_t owner, const Napi::Value& savedV, const Napi::Value& dOut, const Napi::Value& dLast) {
+BackRequest parseBackward(const Checker& chk, Napi::Env env, uint64_t owner, const Napi::Value& savedV, const Napi::Value& dOut, const Napi::Value& dLast,
+                          const Napi::Value& inputGradients) {
   BackRequest r;
   r.saved = unwrapSaved(chk, env, savedV);
   const SavedCall& s = *r.saved;
@@ -94,6 +95,7 @@ BackRequest parseBackward(const Checker& chk, Napi::Env env, uint64_t owner, con
   r.outLen = s.sequences ? chk.product({B, T, H}, "the output (batch * timesteps * units)") : r.stateLen;
   r.dOut = chk.f32(dOut, "dOutput", r.outLen, s.sequences ? "[batch, timesteps, units] = " + shapeOf({B, T, H}) : "[batch, units] = " + shapeOf({B, H}));
   if (!Checker::absent(dLast)) r.dLast = chk.f32(dLast, "dLastState", r.stateLen, "[batch, units] = " + shapeOf({B, H}));
+  if (!Checker::absent(inputGradients)) r.inputGradients = chk.boolean(inputGradients, "inputGradients");
   return r;
 }
 

@@ -130,10 +130,13 @@ struct BackRequest {
   const float* dOut = nullptr;
   const float* dLast = nullptr;
   size_t outLen = 0, stateLen = 0;
+  bool inputGradients = true;  // false: dx is not computed (it comes back empty)
 };
 
-// Checks `saved` (tagged, made by the prepared layer `owner`) and the output gradients against it.
-BackRequest parseBackward(const Checker& chk, Napi::Env env, uint64_t owner, const Napi::Value& savedV, const Napi::Value& dOut, const Napi::Value& dLast);
+// Checks `saved` (tagged, made by the prepared layer `owner`) and the output gradients against it;
+// `inputGradients` is absent (true) or a boolean.
+BackRequest parseBackward(const Checker& chk, Napi::Env env, uint64_t owner, const Napi::Value& savedV, const Napi::Value& dOut, const Napi::Value& dLast,
+                          const Napi::Value& inputGradients);
 
 // (..., threads, minStepMacs): threads to use at most, and the fewest multiply-adds per
 // recurrence step worth a thread (smaller steps use fewer threads: threads meet every step).

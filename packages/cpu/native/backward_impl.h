@@ -365,10 +365,11 @@ static void runBackward(const PackedWeights& w, const BackwardArgs& a, const Bac
     }
   });
 
-  // dx, in row groups (a chunk is enough rows for full tiles over every input block).
+  // dx, in row groups (a chunk is enough rows for full tiles over every input block); none
+  // when the caller wants no input gradients (every thread sees the same a.dx).
   const int dblk = chunksOf(D, W);
   const int xrows = 64;
-  walk.phase(static_cast<int>((rows + xrows - 1) / xrows), [&](int chunk) {
+  walk.phase(a.dx ? static_cast<int>((rows + xrows - 1) / xrows) : 0, [&](int chunk) {
     const size_t r0 = static_cast<size_t>(chunk) * xrows;
     const int m = static_cast<int>(rows - r0 < static_cast<size_t>(xrows) ? rows - r0 : xrows);
     BackInput st{Panels{s.kT, static_cast<size_t>(H) * 3 * W, 3 * W, W}, H, v, r0};

@@ -95,7 +95,7 @@ struct BackwardArgs {
   SavedBuffers saved;
   const float* dOut = nullptr;   // like the forward output
   const float* dLast = nullptr;  // [B, H] or null
-  float* dx = nullptr;           // [B, T, D]
+  float* dx = nullptr;           // [B, T, D], or null: not wanted (backward skips it)
   float* dInit = nullptr;        // [B, H]
   float* dK = nullptr;           // [D, 3H]
   float* dR = nullptr;           // [H, 3H]

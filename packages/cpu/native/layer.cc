@@ -328,7 +328,7 @@ void Layer::backward(const BackwardArgs& a, int threads, double minStepMacs) con
     for (size_t i = 0; i < static_cast<size_t>(B) * H; ++i) {
       a.dInit[i] = (a.dLast ? a.dLast[i] : 0.0f) + (!a.sequences ? a.dOut[i] : 0.0f);
     }
-    std::fill(a.dx, a.dx + rows * D, 0.0f);
+    if (a.dx) std::fill(a.dx, a.dx + rows * D, 0.0f);
     std::fill(a.dK, a.dK + static_cast<size_t>(D) * 3 * H, 0.0f);
     std::fill(a.dR, a.dR + static_cast<size_t>(H) * 3 * H, 0.0f);
     if (a.dBias) std::fill(a.dBias, a.dBias + (w_.resetAfter ? 6 : 3) * static_cast<size_t>(H), 0.0f);
@@ -339,7 +339,7 @@ void Layer::backward(const BackwardArgs& a, int threads, double minStepMacs) con
   const size_t dblk = (static_cast<size_t>(D) + W - 1) / W;
   const size_t grad = roundUp(rows * 3 * Hp, 16), state = roundUp(static_cast<size_t>(B) * Hp, 16);
   const size_t xT = roundUp(static_cast<size_t>(D) * rows, 16), aT = roundUp(static_cast<size_t>(H) * rows, 16);
-  const size_t kT = dblk * H * 3 * W, rT = static_cast<size_t>(w_.nblk) * H * 3 * W;
+  const size_t kT = a.dx ? dblk * H * 3 * W : 0, rT = static_cast<size_t>(w_.nblk) * H * 3 * W;
   FloatBuffer mem = scratch_.take(2 * grad + 3 * state + (recDrop ? 3 * state : 0) + (inDrop ? 3 : 1) * xT + aCount * aT + roundUp(kT, 16) + roundUp(rT, 16));
   float* p = mem.data();
   auto take = [&p](size_t n) {
@@ -364,8 +364,11 @@ void Layer::backward(const BackwardArgs& a, int threads, double minStepMacs) con
   std::fill(s.dh, s.dh + 3 * state, 0.0f);
 
   const PackedWeights& w = w_;
-  packTransposed(
-      s.kT, [&w](int d, int col) { return kernelAt(w, d, col); }, D, H, W, 0, 3);
+  // The kernel transposed serves dx only.
+  if (a.dx) {
+    packTransposed(
+        s.kT, [&w](int d, int col) { return kernelAt(w, d, col); }, D, H, W, 0, 3);
+  }
   auto rec = [&w](int i, int col) { return recurrentAt(w, i, col); };
   if (w_.resetAfter) {
     packTransposed(s.rT, rec, H, H, W, 0, 3);

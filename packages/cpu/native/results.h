@@ -25,11 +25,12 @@ std::shared_ptr<SavedCall> unwrapSaved(const Checker& chk, Napi::Env env, const 
 // The gradients of one backward call, in native memory until they are handed to JavaScript.
 struct Gradients {
   FloatBuffer dx, dInit, dK, dR, dBias;
+  bool withDx;  // false: the caller wants no input gradients; backward skips dx (null in BackwardArgs)
 
-  Gradients(const Layer& layer, int B, int T) {
+  Gradients(const Layer& layer, int B, int T, bool inputGradients) : withDx(inputGradients) {
     const LayerSpec& sp = layer.spec();
     const size_t D = sp.inputDim, H = sp.units;
-    dx = FloatBuffer(static_cast<size_t>(B) * T * D, false);
+    if (withDx) dx = FloatBuffer(static_cast<size_t>(B) * T * D, false);
     dInit = FloatBuffer(static_cast<size_t>(B) * H, false);
     dK = FloatBuffer(D * 3 * H, false);
     dR = FloatBuffer(H * 3 * H, false);
@@ -37,7 +38,7 @@ struct Gradients {
   }
 
   void into(BackwardArgs& a) {
-    a.dx = dx.data();
+    a.dx = withDx ? dx.data() : nullptr;
     a.dInit = dInit.data();
     a.dK = dK.data();
     a.dR = dR.data();
@@ -46,7 +47,7 @@ struct Gradients {
 
   Napi::Object toJs(Napi::Env env, bool useBias) {
     Napi::Object o = Napi::Object::New(env);
-    o.Set("dx", adoptOutput(env, dx));
+    o.Set("dx", withDx ? adoptOutput(env, dx) : Napi::Float32Array::New(env, 0));
     o.Set("dInitialState", adoptOutput(env, dInit));
     o.Set("dKernel", adoptOutput(env, dK));
     o.Set("dRecurrentKernel", adoptOutput(env, dR));

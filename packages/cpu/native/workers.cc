@@ -89,7 +89,7 @@ class BackwardWorker : public PromiseWorker {
   BackwardWorker(Napi::Env, const BackRequest& r, const Threading& threading)
       : PromiseWorker("gru.cpu.backward", "gru cpu backend: backward: out of memory while allocating its working memory"),
         saved_(r.saved),
-        grads_(*r.saved->layer, r.saved->B, r.saved->T),
+        grads_(*r.saved->layer, r.saved->B, r.saved->T, r.inputGradients),
         threading_(threading) {
     a_ = saved_->backwardArgs();
     a_.dOut = own(dOut_, r.dOut, r.outLen);

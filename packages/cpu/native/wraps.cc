@@ -127,19 +127,19 @@ Napi::Value LayerWrap::ForwardSync(const Napi::CallbackInfo& info) {
   return resultObject(env, out, last, std::move(saved));
 }
 
-// backwardSync(saved, dOutput, dLastState, threads, minStepMacs) -> gradients, on this thread
-// (and the pool).
+// backwardSync(saved, dOutput, dLastState, threads, minStepMacs, inputGradients?) -> gradients, on
+// this thread (and the pool). inputGradients false skips dx (an empty Float32Array comes back).
 Napi::Value LayerWrap::BackwardSync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Checker chk(env, "gru cpu backend: backwardSync");
   live(chk);
-  const BackRequest r = parseBackward(chk, env, id_, info[0], info[1], info[2]);
+  const BackRequest r = parseBackward(chk, env, id_, info[0], info[1], info[2], info[5]);
   const Threading threading = threadingArgs(chk, info, 3);
   BackwardArgs a = r.saved->backwardArgs();
   a.dOut = r.dOut;
   a.dLast = r.dLast;
   try {
-    Gradients g(*r.saved->layer, r.saved->B, r.saved->T);
+    Gradients g(*r.saved->layer, r.saved->B, r.saved->T, r.inputGradients);
     g.into(a);
     r.saved->layer->backward(a, threading.threads, threading.minStepMacs);
     return g.toJs(env, a.useBias);
@@ -148,13 +148,13 @@ Napi::Value LayerWrap::BackwardSync(const Napi::CallbackInfo& info) {
   }
 }
 
-// backward(saved, dOutput, dLastState, threads, minStepMacs) -> Promise<gradients>, on a libuv
+// backward(saved, dOutput, dLastState, threads, minStepMacs, inputGradients?) -> Promise<gradients>, on a libuv
 // worker thread (and the pool).
 Napi::Value LayerWrap::Backward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Checker chk(env, "gru cpu backend: backward");
   live(chk);
-  const BackRequest r = parseBackward(chk, env, id_, info[0], info[1], info[2]);
+  const BackRequest r = parseBackward(chk, env, id_, info[0], info[1], info[2], info[5]);
   const Threading threading = threadingArgs(chk, info, 3);
   try {
     return startBackward(env, r, threading);

@@ -56,8 +56,23 @@ export interface NativeLayer {
   /** `minStepMacs`: the fewest multiply-adds per recurrence step worth a thread. */
   forwardSync(request: NativeRequest, threads: number, minStepMacs: number): NativeResult;
   forward(request: NativeRequest, threads: number, minStepMacs: number): Promise<NativeResult>;
-  backwardSync(saved: NativeSaved, dOutput: Float32Array, dLastState: Float32Array | undefined, threads: number, minStepMacs: number): NativeGradients;
-  backward(saved: NativeSaved, dOutput: Float32Array, dLastState: Float32Array | undefined, threads: number, minStepMacs: number): Promise<NativeGradients>;
+  /** inputGradients false: dx is skipped and comes back empty (absent: true). */
+  backwardSync(
+    saved: NativeSaved,
+    dOutput: Float32Array,
+    dLastState: Float32Array | undefined,
+    threads: number,
+    minStepMacs: number,
+    inputGradients?: boolean,
+  ): NativeGradients;
+  backward(
+    saved: NativeSaved,
+    dOutput: Float32Array,
+    dLastState: Float32Array | undefined,
+    threads: number,
+    minStepMacs: number,
+    inputGradients?: boolean,
+  ): Promise<NativeGradients>;
   setWeights(kernel: Float32Array, recurrentKernel: Float32Array, bias: Float32Array | null): void;
   dispose(): void;
   /** Threads a call with this batch would use, given the requested count (small steps use fewer). */

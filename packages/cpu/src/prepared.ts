@@ -117,7 +117,7 @@ export class CpuPreparedGru implements PreparedGru {
   backwardSync(saved: unknown, request: BackwardRequest): GruGradients {
     const [dOutput, dLastState] = this.gradientsIn(request);
     const s = this.settings;
-    return this.native.backwardSync(saved as NativeSaved, dOutput, dLastState, s.threads(), s.minStepMacsPerThread());
+    return this.native.backwardSync(saved as NativeSaved, dOutput, dLastState, s.threads(), s.minStepMacsPerThread(), request.inputGradients);
   }
 
   backward(saved: unknown, request: BackwardRequest): Promise<GruGradients> {
@@ -132,9 +132,11 @@ export class CpuPreparedGru implements PreparedGru {
         typeof shape.timesteps === 'number' &&
         3 * callMacs(this.spec, shape.batch, shape.timesteps) < s.syncBelowMacs()
       ) {
-        return Promise.resolve(this.native.backwardSync(saved as NativeSaved, dOutput, dLastState, s.threads(), s.minStepMacsPerThread()));
+        return Promise.resolve(
+          this.native.backwardSync(saved as NativeSaved, dOutput, dLastState, s.threads(), s.minStepMacsPerThread(), request.inputGradients),
+        );
       }
-      return this.native.backward(saved as NativeSaved, dOutput, dLastState, s.threads(), s.minStepMacsPerThread());
+      return this.native.backward(saved as NativeSaved, dOutput, dLastState, s.threads(), s.minStepMacsPerThread(), request.inputGradients);
     } catch (err) {
       return Promise.reject(err);
     }

@@ -11,7 +11,7 @@ const backend = createCpuBackend({ name: 'cpu-call-arguments', syncBelowMacs: 0,
 
 // Odd sizes everywhere; every optional argument present.
 const base = (): Case => makeCase({ B: 3, T: 7, D: 5, H: 13, seed: 31, initialState: true, mask: 'any', inputDropout: true, recurrentDropout: true });
-const grads = (c: Case): Required<BackwardRequest> => {
+const grads = (c: Case): Required<Pick<BackwardRequest, 'dOutput' | 'dLastState'>> => {
   const r = rng(77);
   return { dOutput: r.uniform(c.request.batch * c.request.timesteps * c.spec.units), dLastState: r.uniform(c.request.batch * c.spec.units) };
 };

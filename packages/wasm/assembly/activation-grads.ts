@@ -49,6 +49,14 @@ const SELU_SCALE: f32 = 1.0507009873554804934193349852946;
   return v128.and(cond, v);
 }
 
+/**
+ * 0 where activationGrad(id, x, y) reads only y (tanh, sigmoid, linear, exponential), else 1: a
+ * forward call keeping for backward need not keep the pre-activations of such a gate.
+ */
+export function gradReadsInput(id: i32): i32 {
+  return id == ACT_LINEAR || id == ACT_TANH || id == ACT_SIGMOID || id == ACT_EXPONENTIAL ? 0 : 1;
+}
+
 /** f'(x) for activation `id`, given x and y = f(x), four lanes at a time. */
 export function activationGrad(id: i32, x: v128, y: v128): v128 {
   const zero = splat(0.0);

@@ -100,8 +100,8 @@ function addRow(dst: usize, src: usize, n: i32): void {
 /**
  * Gradients of a whole GRU layer call. `x`, `mask`, `inDrop`, `recDrop` are the forward call's
  * (as gruForward took them), `keep` what it kept. dOut is [B][T][H] (returnSequences) or [B][H];
- * dLast [B][H] or 0. Writes dInit [B][H], dx [B][T][D], dK [D][3Hp], dU [H][3Hp] and dBias
- * [2][3Hp] (the input bias row, then the recurrent one).
+ * dLast [B][H] or 0. Writes dInit [B][H], dx [B][T][D] (skipped when dx is 0: then tIn is not
+ * read), dK [D][3Hp], dU [H][3Hp] and dBias [2][3Hp] (the input bias row, then the recurrent one).
  */
 export function gruBackward(
   B: i32, T: i32, D: i32, H: i32, Hp: i32, flags: i32, actF: i32, actG: i32,
@@ -268,9 +268,10 @@ function backwardPart(
     if (resetAfter) for (let i = 0; i < R; i++) addRow(dBias + rowB + 2 * hpB, aux + <usize>i * hpB, Hp);
   }
 
-  // dx = sum_g (dP_g K_g^T) * input mask_g, a block of rows at a time, every workers-th block.
+  // dx = sum_g (dP_g K_g^T) * input mask_g, a block of rows at a time, every workers-th block;
+  // none when the caller wants no input gradients (dx and tIn are 0).
   const dxT = scratch + sDx + <usize>w * dxBlockBytes(D);
-  for (let r0 = w * DX_ROWS; r0 < R; r0 += workers * DX_ROWS) {
+  for (let r0 = dx ? w * DX_ROWS : R; r0 < R; r0 += workers * DX_ROWS) {
     const rows = min(DX_ROWS, R - r0);
     for (let i = 0; i < rows; i++) {
       const r = r0 + i, k = r / B, b = r - k * B;

@@ -1,3 +1,4 @@
+import { gradReadsInput } from './activation-grads';
 import { activateRow } from './activations';
 import { gemm, PANEL_COLS } from './gemm';
 import { FLAG_KEEP, keepAct, keepAux, keepPre } from './keep';
@@ -122,6 +123,8 @@ export function gruForwardPart(
   // With FLAG_KEEP, what backward needs is kept right after the scratch (see keep.ts).
   const kStates = scratch + layout(B, D, Hp, flags, chunk, workers);
   const keep = (flags & FLAG_KEEP) != 0;
+  // Backward reads a gate's kept pre-activations only where its activation's derivative needs x.
+  const keepPreG = keep && gradReadsInput(actG) != 0, keepPreF = keep && gradReadsInput(actF) != 0;
   const kPre = kStates + keepPre(B, T, Hp), kAct = kStates + keepAct(B, T, Hp), kAux = kStates + keepAux(B, T, Hp);
   const proj = scratch, gates = scratch + sGates, rh = scratch + sRH;
   let hPrev = scratch + sHA, hNext = scratch + sHB;
@@ -213,7 +216,7 @@ export function gruForwardPart(
         if (hasMask && load<u8>(mask + <usize>b * T + t) == 0) continue;
         const row = gt + <usize>b * chunkRowsB;
         const kRow = (<usize>k * <usize>B + <usize>b) * rowB;
-        if (keep) {
+        if (keepPreG) {
           copyRow(kPre + kRow + colB, row + colB, shareB);
           copyRow(kPre + kRow + hpB + colB, row + hpB + colB, shareB);
         }
@@ -254,7 +257,7 @@ export function gruForwardPart(
           }
           if (keep) copyRow(kAux + (<usize>k * <usize>B + <usize>b) * hpB + colB, gH + colB, shareB);
         }
-        if (keep) copyRow(kPre + kRow + colB, cand + colB, shareB);
+        if (keepPreF) copyRow(kPre + kRow + colB, cand + colB, shareB);
         activateRow(actF, cand + colB, np * PANEL_COLS, <i32>(realB >> 2));
         if (keep) copyRow(kAct + kRow + colB, cand + colB, shareB);
         for (let o = colB; o < colB + shareB; o += 16) {

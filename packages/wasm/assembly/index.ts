@@ -2,7 +2,7 @@
 // with the stub runtime and never allocates; every buffer it touches is passed in by address.
 export { gruForward, gruForwardPart, scratchBytes } from './forward';
 export { activateArray, ACT_COUNT } from './activations';
-export { activationGradArray, GRAD_ACT_COUNT } from './activation-grads';
+export { activationGradArray, GRAD_ACT_COUNT, gradReadsInput } from './activation-grads';
 export { backwardScratchBytes, gruBackward, gruBackwardPart, packTransposed } from './backward';
 export { keepBytes } from './keep';
 

@@ -5,6 +5,8 @@
 //   pre    [T][B][3Hp]  z, r and candidate pre-activations (the candidate's with r applied)
 //   act    [T][B][3Hp]  their activations
 //   aux    [T][B][Hp]   resetAfter: h U_h + b_h (what r scaled); else r * (h * recurrent mask_h)
+// The pre rows of a gate whose activation's derivative reads only y (gradReadsInput 0) are not
+// written: backward reads them only to overwrite them with dP.
 // Rows of masked steps are left as they were: gruBackward never reads them (it overwrites them).
 // src/layout.ts mirrors these sizes.
 

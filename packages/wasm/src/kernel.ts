@@ -42,6 +42,8 @@ export interface GruWasmExports {
   packTransposed(src: number, K: number, H: number, Hp: number, gate: number, dst: number): void;
   keepBytes(B: number, T: number, Hp: number): number;
   activationGradArray(id: number, x: number, y: number, dst: number, n: number): void;
+  /** 0 where the derivative reads only the activation's output, so forward keeps no pre-activations. */
+  gradReadsInput(id: number): number;
   GRAD_ACT_COUNT: WebAssembly.Global;
 }
 

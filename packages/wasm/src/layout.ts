@@ -105,9 +105,10 @@ export const BACKWARD_ARG_COUNT = 23;
 
 /**
  * Everything a backward call allocates besides the forward call it differentiates: one shape,
- * used by training.ts to lay the call out and by supports() to count it up front.
+ * used by training.ts to lay the call out and by supports() to count it up front. Without
+ * `inputGradients` there is no dx and no transposed input kernel (gruBackward skips dx).
  */
-export function backwardLayout(shape: CallShape, workers = 1): BackwardLayout {
+export function backwardLayout(shape: CallShape, workers = 1, inputGradients = true): BackwardLayout {
   const { batch: B, timesteps: T, inputDim: D, units: H, flags } = shape;
   const hp = paddedUnits(H);
   let at = 0;
@@ -118,10 +119,10 @@ export function backwardLayout(shape: CallShape, workers = 1): BackwardLayout {
   };
   const dOut = take((flags & FLAGS.returnSequences ? B * T * H : B * H) * 4);
   const dLast = take(B * H * 4);
-  const tIn = take(3 * H * paddedUnits(D) * 4);
+  const tIn = take(inputGradients ? 3 * H * paddedUnits(D) * 4 : 0);
   const tRec = take(3 * H * hp * 4);
   const dInit = take(B * H * 4);
-  const dx = take(B * T * D * 4);
+  const dx = take(inputGradients ? B * T * D * 4 : 0);
   const dK = take(D * 3 * hp * 4);
   const dU = take(H * 3 * hp * 4);
   const dBias = take(2 * 3 * hp * 4);

@@ -160,6 +160,8 @@ interface Staged {
   base: number;
   offsets: BackwardLayout;
   args: BackwardArgs;
+  /** false: gruBackward skipped dx (its address 0) and dx comes back empty. */
+  inputGradients: boolean;
 }
 
 /** The gradients of an empty batch: empty, and zero for the weights. */
@@ -192,12 +194,14 @@ function stage({ kernel, spec, codes }: BackwardContext, call: KeptCall, request
     request.dLastState === undefined || request.dLastState === null
       ? undefined
       : checkGradient(request.dLastState, 'request.dLastState', B * H, `([batch, units] = [${B}, ${H}])`);
+  const inputGradients = request.inputGradients ?? true;
+  if (typeof inputGradients !== 'boolean') throw fail(`backward: request.inputGradients must be a boolean or undefined; received ${describe(inputGradients)}.`);
   if (B === 0 || call.base < 0) return undefined;
   const L = call.layout;
   const e = kernel.exports;
   // gruBackward overwrites the kept rows in place (pre-activations with their gradients, ...):
   // it runs on a copy (o.keep), so that backward can run again on the same call and agree.
-  const o = backwardLayout({ batch: B, timesteps: T, inputDim: D, units: H, flags: L.flags }, workers);
+  const o = backwardLayout({ batch: B, timesteps: T, inputDim: D, units: H, flags: L.flags }, workers, inputGradients);
   const hp = paddedUnits(H);
   const dp = paddedUnits(D);
   const base = kernel.heap.alloc(o.total, `the backward pass of a call with batch=${B}, timesteps=${T} (inputDim=${D}, units=${H})`);
@@ -205,7 +209,7 @@ function stage({ kernel, spec, codes }: BackwardContext, call: KeptCall, request
   if (dLast) kernel.f32(base + o.dLast, B * H).set(dLast);
   // The weights as the forward call used them, transposed per gate for dx and dh.
   for (let g = 0; g < 3; g++) {
-    e.packTransposed(call.weights.wIn, D, H, hp, g, base + o.tIn + g * H * dp * 4);
+    if (inputGradients) e.packTransposed(call.weights.wIn, D, H, hp, g, base + o.tIn + g * H * dp * 4);
     e.packTransposed(call.weights.wRec, H, H, hp, g, base + o.tRec + g * H * hp * 4);
   }
   const k = call.base;
@@ -230,22 +234,22 @@ function stage({ kernel, spec, codes }: BackwardContext, call: KeptCall, request
     base + o.dOut,
     dLast ? base + o.dLast : 0,
     base + o.dInit,
-    base + o.dx,
+    inputGradients ? base + o.dx : 0,
     base + o.dK,
     base + o.dU,
     base + o.dBias,
     base + o.scratch,
   ];
   new Int32Array(kernel.exports.memory.buffer, base + o.args, args.length).set(args);
-  return { base, offsets: o, args };
+  return { base, offsets: o, args, inputGradients };
 }
 
-function collect({ kernel, spec }: BackwardContext, call: KeptCall, { base, offsets: o }: Staged): GruGradients {
+function collect({ kernel, spec }: BackwardContext, call: KeptCall, { base, offsets: o, inputGradients }: Staged): GruGradients {
   const { units: H, inputDim: D, useBias, resetAfter } = spec;
   const { batch: B, timesteps: T } = call;
   const hp = paddedUnits(H);
   return {
-    dx: kernel.f32(base + o.dx, B * T * D).slice(),
+    dx: inputGradients ? kernel.f32(base + o.dx, B * T * D).slice() : new Float32Array(0),
     dInitialState: kernel.f32(base + o.dInit, B * H).slice(),
     dKernel: unpad(kernel.f32(base + o.dK, D * 3 * hp), D, H, hp),
     dRecurrentKernel: unpad(kernel.f32(base + o.dU, H * 3 * hp), H, H, hp),

@@ -16,13 +16,16 @@ export interface BackwardLayout {
   auxOff: number;
   workFloats: number;
   oDx: number;
+  /** Whether dx is computed (at oDx); else oDK is oDx. */
+  inputGradients: boolean;
   oDK: number;
   oDR: number;
   oDB: number;
   outFloats: number;
 }
 
-export function backwardLayout(B: number, T: number, D: number, H: number, returnSequences: boolean): BackwardLayout {
+/** Without `inputGradients` the gradients buffer has no dx (the input-gradient dispatch is skipped). */
+export function backwardLayout(B: number, T: number, D: number, H: number, returnSequences: boolean, inputGradients = true): BackwardLayout {
   const G = 3 * H;
   const dOutOff = 0;
   const dhOff = dOutOff + (returnSequences ? B * T * H : 0);
@@ -31,10 +34,10 @@ export function backwardLayout(B: number, T: number, D: number, H: number, retur
   const auxOff = dPreOff + B * T * G;
   const workFloats = auxOff + B * T * H;
   const oDx = 0;
-  const oDK = oDx + B * T * D;
+  const oDK = oDx + (inputGradients ? B * T * D : 0);
   const oDR = oDK + D * G;
   const oDB = oDR + H * G;
-  return { dOutOff, dhOff, scrOff, dPreOff, auxOff, workFloats, oDx, oDK, oDR, oDB, outFloats: oDB + 2 * G };
+  return { dOutOff, dhOff, scrOff, dPreOff, auxOff, workFloats, oDx, inputGradients, oDK, oDR, oDB, outFloats: oDB + 2 * G };
 }
 
 /** The uniform of one backward call (kernels/backward.ts's `BP`). */
@@ -185,8 +188,10 @@ export function encodeBackward(
   tail.setBindGroup(0, post(bufs.out));
   tail.setPipeline(pipes.kernelGrad);
   tail.dispatchWorkgroups(Math.ceil(G / BWD_WG), D);
-  tail.setPipeline(pipes.inputGrad);
-  tail.dispatchWorkgroups(Math.ceil(D / BWD_WG), Math.min(B * T, MAX_WORKGROUPS));
+  if (l.inputGradients) {
+    tail.setPipeline(pipes.inputGrad);
+    tail.dispatchWorkgroups(Math.ceil(D / BWD_WG), Math.min(B * T, MAX_WORKGROUPS));
+  }
   tail.setPipeline(pipes.recurrentGrad);
   tail.dispatchWorkgroups(Math.ceil(G / BWD_WG), H);
   if (pipes.biasGrad) {

@@ -402,15 +402,16 @@ export class WebGpuPrepared implements PreparedGru {
     let handle: WebGpuSaved;
     let dOutput: Float32Array<ArrayBuffer>;
     let dLastState: Float32Array<ArrayBuffer> | undefined;
+    let inputGradients: boolean;
     try {
       this.checkUsable();
       if (this.backwardProblem) throw new Error(`webgpu backward: ${this.backwardProblem} (its forward calls keep nothing for backward)`);
       handle = this.checkSaved(saved);
-      ({ dOutput, dLastState } = checkBackwardRequest(this.spec, handle, request));
+      ({ dOutput, dLastState, inputGradients } = checkBackwardRequest(this.spec, handle, request));
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.serialize(() => this.runBackward(handle, dOutput, dLastState));
+    return this.serialize(() => this.runBackward(handle, dOutput, dLastState, inputGradients));
   }
 
   private checkSaved(saved: unknown): WebGpuSaved {
@@ -423,7 +424,12 @@ export class WebGpuPrepared implements PreparedGru {
     return saved;
   }
 
-  private async runBackward(saved: WebGpuSaved, dOutput: Float32Array<ArrayBuffer>, dLastState: Float32Array<ArrayBuffer> | undefined): Promise<GruGradients> {
+  private async runBackward(
+    saved: WebGpuSaved,
+    dOutput: Float32Array<ArrayBuffer>,
+    dLastState: Float32Array<ArrayBuffer> | undefined,
+    inputGradients: boolean,
+  ): Promise<GruGradients> {
     this.checkUsable();
     if (saved.record.released !== undefined) {
       throw new Error(`webgpu backward: the saved forward call was released (${saved.record.released}); run forward with keepForBackward again.`);
@@ -439,7 +445,7 @@ export class WebGpuPrepared implements PreparedGru {
     if (!saved.record.buffers) {
       // No timesteps or no rows: the state passed straight through; the weights had no effect.
       return {
-        dx: new Float32Array(B * T * D),
+        dx: new Float32Array(inputGradients ? B * T * D : 0),
         dInitialState: dh0,
         dKernel: new Float32Array(D * G),
         dRecurrentKernel: new Float32Array(H * G),
@@ -449,7 +455,7 @@ export class WebGpuPrepared implements PreparedGru {
     const pipes = await this.backwardPipelines();
     this.checkUsable();
     if (saved.record.released !== undefined) throw new Error(`webgpu backward: the saved forward call was released (${saved.record.released}).`);
-    const l = backwardLayout(B, T, D, H, saved.returnSequences);
+    const l = backwardLayout(B, T, D, H, saved.returnSequences, inputGradients);
     const device = this.ctx.device;
     const q = device.queue;
     device.pushErrorScope('out-of-memory');
@@ -483,7 +489,7 @@ export class WebGpuPrepared implements PreparedGru {
     }
     const view = await this.readBack('backward', thrown, staging, stagingBytes);
     return {
-      dx: view.slice(l.oDx, l.oDx + B * T * D),
+      dx: inputGradients ? view.slice(l.oDx, l.oDx + B * T * D) : new Float32Array(0),
       dInitialState: view.slice(l.outFloats, l.outFloats + B * H),
       dKernel: view.slice(l.oDK, l.oDK + D * G),
       dRecurrentKernel: view.slice(l.oDR, l.oDR + H * G),

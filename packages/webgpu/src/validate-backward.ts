@@ -12,7 +12,7 @@ export function checkBackwardRequest(
   spec: GruSpec,
   saved: WebGpuSaved,
   req: BackwardRequest,
-): { dOutput: Float32Array<ArrayBuffer>; dLastState: Float32Array<ArrayBuffer> | undefined } {
+): { dOutput: Float32Array<ArrayBuffer>; dLastState: Float32Array<ArrayBuffer> | undefined; inputGradients: boolean } {
   const fail = (what: string, expected: string, got: unknown) => {
     throw new Error(`webgpu backward: ${what} must be ${expected}; received ${String(got)}.`);
   };
@@ -29,7 +29,9 @@ export function checkBackwardRequest(
     ? floats('dOutput', req.dOutput, B * T * H, `[batch ${B}, timesteps ${T}, units ${H}]`)
     : floats('dOutput', req.dOutput, B * H, `[batch ${B}, units ${H}]`);
   const dLastState = req.dLastState === undefined ? undefined : floats('dLastState', req.dLastState, B * H, `[batch ${B}, units ${H}]`);
-  return { dOutput, dLastState };
+  const inputGradients = req.inputGradients ?? true;
+  if (typeof inputGradients !== 'boolean') fail('inputGradients', 'a boolean or undefined', describe(inputGradients));
+  return { dOutput, dLastState, inputGradients };
 }
 
 /**

@@ -127,10 +127,17 @@ export interface BackwardRequest {
   dOutput: FloatArray;
   /** Gradient w.r.t. `lastState`, when the state was used. */
   dLastState?: FloatArray;
+  /**
+   * false: the caller drops `dx` (a first layer fed by the model's inputs), so the backend may
+   * skip computing it (the dx GEMM and its buffers) and return `dx` as an empty array. A backend
+   * may ignore this and return the full `dx`; core drops it either way. Default true.
+   */
+  inputGradients?: boolean;
 }
 
 /** Gradients w.r.t. the forward request's x, initialState and the weights (Keras layout). */
 export interface GruGradients {
+  /** [batch, timesteps, inputDim]; may be empty (length 0) when the request had `inputGradients: false`. */
   dx: FloatArray;
   dInitialState: FloatArray;
   dKernel: FloatArray;

@@ -1,7 +1,7 @@
 import { checkForwardResult, checkGradients } from '../backend/check-result.js';
 import { selectAndLoad } from '../backend/loading.js';
 import { selectBackend, type BackendChoice, type SkippedBackend } from '../backend/select.js';
-import type { BoundForwardRequest, ForwardRequest, ForwardResult, GruCallInfo, GruGradients, GruSpec, GruWeights } from '../backend/types.js';
+import type { BackwardRequest, BoundForwardRequest, ForwardRequest, ForwardResult, GruCallInfo, GruGradients, GruSpec, GruWeights } from '../backend/types.js';
 import { kerasConfigToOptions, layerToKerasConfig, resolveLayerConfig, type FromConfigOptions, type GruOptions, type LayerConfig } from '../config.js';
 import { GruError, formatShape, valueError } from '../errors.js';
 import { arrayTooLarge } from '../limits.js';
@@ -38,9 +38,12 @@ export interface GruCallOptions {
  * Gradients from `backward()`, in the shapes of what they differentiate (Keras's layout for
  * weights), as `D`: the layer's typed array.
  */
-export interface GruLayerGradients<D extends FloatArray = FloatArray> {
-  /** d loss / d inputs, shaped like the inputs of the forward call (timeMajor respected). */
-  inputs: Tensor<D>;
+export interface GruLayerGradients<D extends FloatArray = FloatArray, Inputs extends Tensor<D> | null = Tensor<D>> {
+  /**
+   * d loss / d inputs, shaped like the inputs of the forward call (timeMajor respected); null
+   * when backward ran with `inputGradients: false`.
+   */
+  inputs: Inputs;
   /** d loss / d initial state, when the call had one (given, or a stateful layer's state); else null. */
   initialState: Tensor<D> | null;
   kernel: Tensor<D>;
@@ -56,7 +59,23 @@ export interface BackwardOptions {
    * size, as Keras does) to the output and state gradients. Default false.
    */
   includeRegularization?: boolean;
+  /**
+   * false: don't differentiate the inputs (the result's `inputs` is null), which saves the
+   * backend the input-gradient GEMM and its buffers. For a first layer fed by the model's inputs,
+   * whose input gradient nothing reads (what Keras's `fit` does for such a layer). Default true.
+   */
+  inputGradients?: boolean;
 }
+
+/** The type of `inputs` in the gradients of `backward(..., options)`: null only with `inputGradients: false`. */
+export type InputGradientsOf<Opt extends BackwardOptions, D extends FloatArray> = [InputGradientsFlag<Opt>] extends [false]
+  ? null
+  : [InputGradientsFlag<Opt>] extends [true | undefined]
+    ? Tensor<D>
+    : Tensor<D> | null;
+
+/** The type of `inputGradients` in the options (undefined where they don't name it). */
+type InputGradientsFlag<Opt> = 'inputGradients' extends keyof Opt ? Opt['inputGradients' & keyof Opt] : undefined;
 
 /** What a forward call kept for `backward()`. */
 interface Trace {
@@ -677,27 +696,37 @@ export class GRU<O extends GruOptions = GruOptions> {
    * `keepForBackward: true`), given d loss / d output (shaped like `output`) and, with
    * `returnState`, d loss / d state. Runs on the backend that ran the forward call.
    */
-  async backward(dOutput: TensorLike, dState?: TensorLike | null, options: BackwardOptions = {}): Promise<GruLayerGradients<LayerArray<O>>> {
+  async backward<const Opt extends BackwardOptions = Record<never, never>>(
+    dOutput: TensorLike,
+    dState?: TensorLike | null,
+    options?: Opt,
+  ): Promise<GruLayerGradients<LayerArray<O>, InputGradientsOf<Opt, LayerArray<O>>>> {
+    const opts = options ?? ({} as Opt);
     // Validated and copied now: later writes to dOutput/dState, or setWeights(), do not reach this call.
-    const { trace, request } = this.backwardRequest(dOutput, dState, options);
+    const { trace, request } = this.backwardRequest(dOutput, dState, opts);
     const lease = this.holdPrepared(trace);
     try {
       if (!lease.prepared.backward) throw valueError(`Backend '${trace.prepared.backend.name}' does not implement backward.`);
-      return this.shapeGradients(trace, await lease.prepared.backward(trace.saved, request), options);
+      return this.shapeGradients(trace, await lease.prepared.backward(trace.saved, request), opts);
     } finally {
       lease.release();
     }
   }
 
   /** The synchronous backward, where the backend that ran the forward call has one (reference). */
-  backwardSync(dOutput: TensorLike, dState?: TensorLike | null, options: BackwardOptions = {}): GruLayerGradients<LayerArray<O>> {
-    const { trace, request } = this.backwardRequest(dOutput, dState, options);
+  backwardSync<const Opt extends BackwardOptions = Record<never, never>>(
+    dOutput: TensorLike,
+    dState?: TensorLike | null,
+    options?: Opt,
+  ): GruLayerGradients<LayerArray<O>, InputGradientsOf<Opt, LayerArray<O>>> {
+    const opts = options ?? ({} as Opt);
+    const { trace, request } = this.backwardRequest(dOutput, dState, opts);
     const lease = this.holdPrepared(trace);
     try {
       if (!lease.prepared.backwardSync) {
         throw valueError(`Backend '${trace.prepared.backend.name}' has no synchronous backward; use the async backward().`);
       }
-      return this.shapeGradients(trace, lease.prepared.backwardSync(trace.saved, request), options);
+      return this.shapeGradients(trace, lease.prepared.backwardSync(trace.saved, request), opts);
     } finally {
       lease.release();
     }
@@ -761,16 +790,34 @@ export class GRU<O extends GruOptions = GruOptions> {
         compat: c.compat,
       });
     }
-    return { trace, request: { dOutput: d, dLastState } };
+    const inputGradients = options.inputGradients ?? true;
+    if (typeof inputGradients !== 'boolean') {
+      throw valueError(
+        `Argument \`options.inputGradients\` of backward() must be a boolean, received ${typeof inputGradients === 'object' ? JSON.stringify(inputGradients) : String(inputGradients)}.`,
+      );
+    }
+    const request: BackwardRequest = { dOutput: d, dLastState };
+    if (!inputGradients) request.inputGradients = false;
+    return { trace, request };
   }
 
-  private shapeGradients(trace: Trace, gradients: GruGradients, options: BackwardOptions): GruLayerGradients<LayerArray<O>> {
+  /** `inputs` is null exactly when `options.inputGradients` is false (what InputGradientsOf types). */
+  private shapeGradients<Opt extends BackwardOptions>(
+    trace: Trace,
+    gradients: GruGradients,
+    options: Opt,
+  ): GruLayerGradients<LayerArray<O>, InputGradientsOf<Opt, LayerArray<O>>> {
     const c = this.config;
+    const inputGradients = options.inputGradients !== false;
     // The layer's types promise its dtype's arrays, whatever a backend hands back.
-    const g: GruGradients = checkGradients(trace.prepared.backend.name, trace.plan.spec, trace.plan, gradients);
+    const g: GruGradients = checkGradients(trace.prepared.backend.name, trace.plan.spec, trace.plan, gradients, inputGradients);
     const { batch, timesteps, features, sharedDropoutMask, initialStateShape } = trace.plan;
-    let dx = sharedDropoutMask ? multiplyRows(g.dx, sharedDropoutMask, batch, timesteps, features) : g.dx;
-    if (c.timeMajor) dx = swapLeadingAxes(dx, batch, timesteps, features);
+    let inputs: Tensor | null = null;
+    if (inputGradients) {
+      let dx = sharedDropoutMask ? multiplyRows(g.dx, sharedDropoutMask, batch, timesteps, features) : g.dx;
+      if (c.timeMajor) dx = swapLeadingAxes(dx, batch, timesteps, features);
+      inputs = { shape: c.timeMajor ? [timesteps, batch, features] : [batch, timesteps, features], data: dx };
+    }
     const shapes = weightShapes(features, this.units, c.useBias, c.resetAfter);
     const weightGrads = [g.dKernel, g.dRecurrentKernel, g.dBias].slice(0, shapes.length) as FloatArray[];
     if (options.includeRegularization) {
@@ -799,11 +846,11 @@ export class GRU<O extends GruOptions = GruOptions> {
       initialState = { shape: [...initialStateShape], data };
     }
     return {
-      inputs: { shape: c.timeMajor ? [timesteps, batch, features] : [batch, timesteps, features], data: dx },
+      inputs,
       initialState,
       kernel: { shape: shapes[0], data: weightGrads[0] },
       recurrentKernel: { shape: shapes[1], data: weightGrads[1] },
       bias: shapes[2] ? { shape: shapes[2], data: weightGrads[2] } : null,
-    } as GruLayerGradients<LayerArray<O>>;
+    } as GruLayerGradients<LayerArray<O>, InputGradientsOf<Opt, LayerArray<O>>>;
   }
 }

@@ -21,7 +21,9 @@ export function referenceBackward(spec: GruSpec, saved: ReferenceSaved, req: Bac
   const im = fwd.inputDropoutMasks;
   const rm = fwd.recurrentDropoutMasks;
 
-  const dx = new Float64Array(B * T * D);
+  // Without input gradients the dx sums are skipped and dx is returned empty (see BackwardRequest).
+  const wantDx = req.inputGradients !== false;
+  const dx = new Float64Array(wantDx ? B * T * D : 0);
   const dK = new Float64Array(D * G);
   const dR = new Float64Array(H * G);
   const dBias = new Float64Array(useBias ? (resetAfter ? 2 * G : G) : 0);
@@ -109,12 +111,10 @@ export function referenceBackward(spec: GruSpec, saved: ReferenceSaved, req: Bac
         for (let d = 0; d < D; d++) {
           const m = mask ? mask[b * D + d] : 1;
           const xv = fwd.x[xOff + d] * m;
+          for (let j = 0; j < H; j++) dK[d * G + gate * H + j] += xv * dPre[gate * H + j];
+          if (!wantDx) continue;
           let s = 0;
-          for (let j = 0; j < H; j++) {
-            const col = gate * H + j;
-            dK[d * G + col] += xv * dPre[col];
-            s += K[d * G + col] * dPre[col];
-          }
+          for (let j = 0; j < H; j++) s += K[d * G + gate * H + j] * dPre[gate * H + j];
           dx[xOff + d] += s * m;
         }
       }
