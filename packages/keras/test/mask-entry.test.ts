@@ -65,6 +65,29 @@ describe('a mask entering applySync or apply is checked against its shape and th
   });
 });
 
+describe('a mask a layer passes on keeps its shape for the next applySync', () => {
+  it("TimeDistributed(Dense)'s (batch, time) mask stays on its output, as in Keras 3, and the next layers take it", async () => {
+    const model = await loadModel(join(GRAPH, 'td_dense_mask.keras'));
+    const td = layerOf(model.layers, 'time_distributed');
+    const x = seq([2, 4, 5, 3]);
+    const out = td.applySync({ tensor: x, mask: bits(8), maskShape: [2, 4] });
+    expect(out.tensor.shape).toEqual([2, 4, 5, 4]);
+    expect(out.maskShape).toEqual([2, 4]);
+    expect(Array.from(out.mask ?? [])).toEqual(Array.from(bits(8)));
+    // Into the same layer again (an input of its size) and into a Masking, which computes its own mask.
+    const again = td.applySync({ tensor: x, mask: out.mask, maskShape: out.maskShape });
+    expect(again.maskShape).toEqual([2, 4]);
+    expect(Array.from(again.tensor.data)).toEqual(Array.from(out.tensor.data));
+    const masking = layerOf((await loadModel(join(GRAPH, 'masking_gru.keras'))).layers, 'masking');
+    const masked = masking.applySync(out);
+    expect(masked.maskShape).toBeUndefined();
+    expect(masked.mask?.length).toBe(40);
+    // A mask of the output's own shape needs no maskShape.
+    expect(td.applySync({ tensor: x, mask: bits(40) }).maskShape).toBeUndefined();
+    model.dispose();
+  });
+});
+
 describe("a mask= from the model's own input is checked against the layer's input when the model runs", () => {
   /** masking_gru with any number of steps, and its first GRU's mask= read from a second input (batch, steps) instead of the Masking's. */
   function maskFromInput(): Record<string, any> {

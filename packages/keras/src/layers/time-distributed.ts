@@ -62,7 +62,10 @@ export class TimeDistributedLayer extends ModelLayer {
   private finish(p: ReturnType<TimeDistributedLayer['plan']>, out: Flow[]): Flow[] {
     return out.map((f, i) => {
       const tensor = unfold(f.tensor, p.B, p.T);
-      return { tensor, mask: i === 0 ? this.outputMask(p, f, tensor) : null };
+      const mask = i === 0 ? this.outputMask(p, f, tensor) : null;
+      // A (batch, time) mask on an output of more axes keeps its shape for the layer reading it.
+      const perStep = mask !== null && mask.length === p.B * p.T && mask.length !== maskRows(tensor);
+      return perStep ? { tensor, mask, maskShape: [p.B, p.T] } : { tensor, mask };
     });
   }
   private outputMask(p: ReturnType<TimeDistributedLayer['plan']>, inner: Flow, out: Tensor): Uint8Array | null {
