@@ -31,7 +31,11 @@ describe('a mask entering applySync or apply is checked against its shape and th
       "Layer 'gru_2' (GRU): argument 'mask' has 17 values; expected 18, shape [3, 6] (its maskShape).",
     );
     expect(() => gru.applySync({ tensor: x, mask: bits(18), maskShape: [3, -6] })).toThrow(
-      "argument 'maskShape' must be an array of sizes (non-negative integers); received 3,-6.",
+      "argument 'maskShape' must be an array of sizes (non-negative integers); received [3,-6].",
+    );
+    // A string that reads like an array is named as the string it is.
+    expect(() => gru.applySync({ tensor: x, mask: bits(18), maskShape: '3,6' as unknown as number[] })).toThrow(
+      `argument 'maskShape' must be an array of sizes (non-negative integers); received "3,6".`,
     );
     // (batch, timesteps, k) with its shape: Keras's scan keeps a step when any of its k values is set.
     const m3 = bits(36);

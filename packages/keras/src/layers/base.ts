@@ -134,7 +134,7 @@ export abstract class ModelLayer {
     if (mask === null || mask === undefined) return;
     const fail = layerFail(this);
     if (maskShape !== undefined && (!Array.isArray(maskShape) || !maskShape.every((d) => Number.isSafeInteger(d) && d >= 0))) {
-      fail(`argument 'maskShape' must be an array of sizes (non-negative integers); received ${String(maskShape)}.`);
+      fail(`argument 'maskShape' must be an array of sizes (non-negative integers); received ${preview(maskShape)}.`);
     }
     const shape = maskShape ?? this.expectedMaskShape(tensor);
     const size = sizeOf(shape);
