@@ -45,6 +45,11 @@ describe('a mask entering applySync or apply is checked against its shape and th
     const want = gru.applySync({ tensor: x, mask: perStep });
     expect(Array.from(got.tensor.data)).toEqual(Array.from(want.tensor.data));
     expect(Array.from(got.mask ?? [])).toEqual(Array.from(perStep));
+    // (batch, timesteps, 0): no value keeps a step, so every step is masked; Keras runs it so (its output is 0).
+    const empty = await gru.apply({ tensor: x, mask: new Uint8Array(0), maskShape: [3, 6, 0] });
+    expect(Array.from(empty.tensor.data)).toEqual(Array.from(gru.applySync({ tensor: x, mask: new Uint8Array(18) }).tensor.data));
+    expect(Array.from(empty.tensor.data).every((v) => v === 0)).toBe(true);
+    expect(Array.from(empty.mask ?? [])).toEqual(new Array(18).fill(0));
     model.dispose();
   });
 
