@@ -127,3 +127,68 @@ describe("a mask= from the model's own input is checked against the layer's inpu
     model.dispose();
   });
 });
+
+describe('a mask= from a graph tensor is checked at run time for every layer that reads it per step', () => {
+  /** The fixture with its first input's steps left open and `layer`'s mask= read from a new input of `maskRank` open axes. */
+  function maskFromInput(fixture: string, layer: string, maskRank: number): Record<string, any> {
+    const c = structuredClone(GRAPH_FIXTURES.find((f) => f.name === fixture)?.model_config) as Record<string, any>;
+    const inputs: unknown[][] = Array.isArray(c.input_layers[0]) ? c.input_layers : [c.input_layers];
+    const first = c.layers.find((l: { name: string }) => l.name === inputs[0][0]);
+    first.config.batch_shape = first.config.batch_shape.map(() => null);
+    const batch_shape = new Array(maskRank).fill(null);
+    c.layers.splice(1, 0, {
+      module: 'keras.layers',
+      class_name: 'InputLayer',
+      config: { batch_shape, dtype: 'bool', sparse: false, ragged: false, name: 'mask_in', optional: false },
+      registered_name: null,
+      name: 'mask_in',
+      inbound_nodes: [],
+    });
+    c.input_layers = [...inputs, ['mask_in', 0, 0]];
+    const node = c.layers.find((l: { name: string }) => l.name === layer).inbound_nodes[0];
+    node.kwargs.mask = { class_name: '__keras_tensor__', config: { shape: batch_shape, dtype: 'bool', keras_history: ['mask_in', 0, 0] } };
+    return c;
+  }
+  const tokens = (shape: number[]) => ({ shape, data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => 1 + (i % 4)) });
+  const ones = (shape: number[]) => ({ shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(1) });
+
+  it('Bidirectional', async () => {
+    const model = await loadModel(join(GRAPH, 'bidir_seq2seq.weights.h5'), { config: maskFromInput('bidir_seq2seq', 'bi_encoder', 2) });
+    const target = seq([2, 3, 2]);
+    await expect(model.predictOutputs([tokens([2, 4]), target, ones([2, 5])])).rejects.toThrow(
+      "Layer 'bi_encoder' (Bidirectional): is called with a mask of shape [2, 5]; its input of shape [2, 4, 3] needs a mask of shape [2, 4] (batch, timesteps) or [2, 4, null] (batch, timesteps, k).",
+    );
+    expect((await model.predictOutputs([tokens([2, 4]), target, ones([2, 4])]))[0].shape[0]).toBe(2);
+    model.dispose();
+  });
+
+  it('GlobalAveragePooling1D', async () => {
+    const model = await loadModel(join(GRAPH, 'gru_norm_pool.weights.h5'), { config: maskFromInput('gru_norm_pool', 'global_average_pooling1d', 2) });
+    await expect(model.predict([tokens([2, 4]), ones([2, 6])])).rejects.toThrow(
+      /^Layer 'global_average_pooling1d' \(GlobalAveragePooling1D\): is called with a mask of shape \[2, 6\]; its input of shape \[2, 4, \d+\] needs a mask of shape \[2, 4\] \(batch, timesteps\)\.$/,
+    );
+    expect((await model.predict([tokens([2, 4]), ones([2, 4])])).shape[0]).toBe(2);
+    model.dispose();
+  });
+
+  it('TimeDistributed: the prefix rule, then the wrapped GRU rule on each step', async () => {
+    const model = await loadModel(join(GRAPH, 'td_words.weights.h5'), { config: maskFromInput('td_words', 'word_gru', 3) });
+    await expect(model.predict([tokens([2, 4, 5]), ones([2, 3, 5])])).rejects.toThrow(
+      "Layer 'word_gru' (TimeDistributed): is called with a mask of shape [2, 3, 5]; its input of shape [2, 4, 5, 3] needs a mask whose shape starts with [2, 4].",
+    );
+    await expect(model.predict([tokens([2, 4, 5]), ones([2, 4, 6])])).rejects.toThrow(
+      "Layer 'word_gru' (TimeDistributed): is called with a mask of shape [2, 4, 6] and an input of shape [2, 4, 5, 3], which the GRU it wraps gets one step at a time; at each step it is called with a mask of shape [2, 6]",
+    );
+    expect((await model.predict([tokens([2, 4, 5]), ones([2, 4, 5])])).shape[0]).toBe(2);
+    model.dispose();
+  });
+
+  it('async apply refuses a mask of the wrong shape as applySync does', async () => {
+    const model = await loadModel(join(GRAPH, 'masking_gru.keras'));
+    const gru = layerOf(model.layers, 'gru_2');
+    await expect(gru.apply({ tensor: seq([3, 6, 3]), mask: bits(36), maskShape: [3, 12] })).rejects.toThrow(
+      "Layer 'gru_2' (GRU): is called with a mask of shape [3, 12]; its input of shape [3, 6, 3] needs a mask of shape [3, 6] (batch, timesteps) or [3, 6, null] (batch, timesteps, k).",
+    );
+    model.dispose();
+  });
+});
