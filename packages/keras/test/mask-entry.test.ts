@@ -192,3 +192,48 @@ describe('a mask= from a graph tensor is checked at run time for every layer tha
     model.dispose();
   });
 });
+
+describe('attention masks from graph tensors are checked by shape, not only by size', () => {
+  /** The fixture with a new bool input `name` of `batchShape`, read by `layer`'s call as `kwarg` (wrapped by `wrap`). */
+  function withMaskInput(fixture: string, layer: string, name: string, batchShape: (number | null)[], kwarg: string, wrap: (t: unknown) => unknown): Record<string, any> {
+    const c = structuredClone(GRAPH_FIXTURES.find((f) => f.name === fixture)?.model_config) as Record<string, any>;
+    c.layers.splice(1, 0, {
+      module: 'keras.layers',
+      class_name: 'InputLayer',
+      config: { batch_shape: batchShape, dtype: 'bool', sparse: false, ragged: false, name, optional: false },
+      registered_name: null,
+      name,
+      inbound_nodes: [],
+    });
+    c.input_layers = [...c.input_layers, [name, 0, 0]];
+    const node = c.layers.find((l: { name: string }) => l.name === layer).inbound_nodes[0];
+    node.kwargs[kwarg] = wrap({ class_name: '__keras_tensor__', config: { shape: batchShape, dtype: 'bool', keras_history: [name, 0, 0] } });
+    return c;
+  }
+  const tokens = (shape: number[]) => ({ shape, data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => 1 + (i % 4)) });
+  const ones = (shape: number[]) => ({ shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(1) });
+
+  it("Attention's value_mask of (batch, value steps, 1) is refused (Keras cannot broadcast it); (batch, value steps) runs", async () => {
+    const config = (rank: number) => withMaskInput('gru_attention', 'attention_1', 'value_mask_in', new Array(rank).fill(null), 'mask', (t) => [null, t]);
+    const queries = seq([2, 3, 4]);
+    const wrong = await loadModel(join(GRAPH, 'gru_attention.weights.h5'), { config: config(3) });
+    await expect(wrong.predictOutputs([tokens([2, 5]), queries, ones([2, 5, 1])])).rejects.toThrow(
+      "Layer 'attention_1' (Attention): argument 'value_mask' has shape [2, 5, 1]; its value of shape [2, 5, 4] needs a mask of shape [2, 5].",
+    );
+    wrong.dispose();
+    const model = await loadModel(join(GRAPH, 'gru_attention.weights.h5'), { config: config(2) });
+    expect((await model.predictOutputs([tokens([2, 5]), queries, ones([2, 5])]))[1].shape).toEqual([2, 3, 4]);
+    model.dispose();
+  });
+
+  it("MultiHeadAttention's attention_mask of (batch, value steps, query steps) is refused; (batch, query steps, value steps) runs", async () => {
+    const config = withMaskInput('gru_mha', 'multi_head_attention_1', 'attention_mask_in', [null, null, null], 'attention_mask', (t) => t);
+    const model = await loadModel(join(GRAPH, 'gru_mha.weights.h5'), { config });
+    const queries = seq([2, 3, 4]);
+    await expect(model.predictOutputs([tokens([2, 5]), queries, ones([2, 5, 3])])).rejects.toThrow(
+      "Layer 'multi_head_attention_1' (MultiHeadAttention): argument 'attention_mask' has shape [2, 5, 3]; its query of shape [2, 3, 4] and value of shape [2, 5, 4] needs a mask of shape [2, 3, 5].",
+    );
+    expect((await model.predictOutputs([tokens([2, 5]), queries, ones([2, 3, 5])]))[1].shape[0]).toBe(2);
+    model.dispose();
+  });
+});

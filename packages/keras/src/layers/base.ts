@@ -126,6 +126,16 @@ export abstract class ModelLayer {
   }
 
   /**
+   * Checks the masks a graph call passes as tensors (their shapes are known only there; the layer
+   * gets them flat): by default a single `mask=`, for layers that read it per step (`checksMaskShape`).
+   */
+  checkCallMasks(fail: (message: string) => never, call: ValueCall): void {
+    const maskTensor = call.mask?.length === 1 ? call.mask[0]?.tensor : undefined;
+    const input = tensorArgs(call)[0]?.tensor;
+    if (this.checksMaskShape && maskTensor && input) this.checkMaskShape(fail, input, maskTensor.shape);
+  }
+
+  /**
    * A mask entering from the caller (flat, its shape lost) checked against its shape and this
    * layer's input: its length must be its shape's size, and the layer must take that shape.
    */
