@@ -195,7 +195,14 @@ describe('a mask= from a graph tensor is checked at run time for every layer tha
 
 describe('attention masks from graph tensors are checked by shape, not only by size', () => {
   /** The fixture with a new bool input `name` of `batchShape`, read by `layer`'s call as `kwarg` (wrapped by `wrap`). */
-  function withMaskInput(fixture: string, layer: string, name: string, batchShape: (number | null)[], kwarg: string, wrap: (t: unknown) => unknown): Record<string, any> {
+  function withMaskInput(
+    fixture: string,
+    layer: string,
+    name: string,
+    batchShape: (number | null)[],
+    kwarg: string,
+    wrap: (t: unknown) => unknown,
+  ): Record<string, any> {
     const c = structuredClone(GRAPH_FIXTURES.find((f) => f.name === fixture)?.model_config) as Record<string, any>;
     c.layers.splice(1, 0, {
       module: 'keras.layers',

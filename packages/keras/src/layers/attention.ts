@@ -47,7 +47,8 @@ export class AttentionLayer extends KernelLayer {
     (['query_mask', 'value_mask'] as const).forEach((name, i) => {
       const m = call.mask?.[i];
       const t = i === 0 ? q : v;
-      if (m && t) checkMaskTensor(fail, name, m.tensor.shape, t.tensor.shape.slice(0, -1), `its ${i === 0 ? 'query' : 'value'} of shape ${formatShape(t.tensor.shape)}`);
+      if (m && t)
+        checkMaskTensor(fail, name, m.tensor.shape, t.tensor.shape.slice(0, -1), `its ${i === 0 ? 'query' : 'value'} of shape ${formatShape(t.tensor.shape)}`);
     });
   }
 }
@@ -166,7 +167,13 @@ export class MultiHeadAttentionLayer extends KernelLayer {
     const [q, v = call.named.value?.[0]] = tensorArgs(call);
     if (!am || !q || !v) return;
     const want = [q.tensor.shape[0], q.tensor.shape[1], v.tensor.shape[1]];
-    checkMaskTensor(fail, 'attention_mask', am.tensor.shape, want, `its query of shape ${formatShape(q.tensor.shape)} and value of shape ${formatShape(v.tensor.shape)}`);
+    checkMaskTensor(
+      fail,
+      'attention_mask',
+      am.tensor.shape,
+      want,
+      `its query of shape ${formatShape(q.tensor.shape)} and value of shape ${formatShape(v.tensor.shape)}`,
+    );
   }
   private inputsOf(fs: Flow[]): Tensor {
     return this.inputs({ args: [{ tensor: fs[0] }], named: {}, mask: null, kwargs: {} })[0];

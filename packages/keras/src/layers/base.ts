@@ -121,7 +121,9 @@ export abstract class ModelLayer {
     const want = this.expectedMaskShape(input);
     if (maskShape.length < Math.min(2, want.length) || maskShape.length > want.length || maskShape.some((d, i) => d !== want[i])) {
       const leading = want.length > 2 ? ' or of its leading axes (at least 2)' : '';
-      fail(`argument 'mask' has shape ${formatShape(maskShape)}; its input of shape ${formatShape(input.shape)} needs a mask of shape ${formatShape(want)}${leading}.`);
+      fail(
+        `argument 'mask' has shape ${formatShape(maskShape)}; its input of shape ${formatShape(input.shape)} needs a mask of shape ${formatShape(want)}${leading}.`,
+      );
     }
   }
 
