@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { referenceBackend } from '@gru/core';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CaseJson } from '../src/format.js';
 import { runConformance, type ConformanceReport } from '../src/runner.js';
 import { planted, unregisterPlanted } from './planted-backend.js';
@@ -50,6 +50,10 @@ describe(`random configurations from real Keras (seed ${seed}; rerun with GRU_RA
       .map((f) => f.replace(/\.json$/, ''));
     cases = names.map((n) => JSON.parse(readFileSync(join(out, `${n}.json`), 'utf8')) as CaseJson);
   }, 600_000);
+  // The drawn cases are regenerated from the seed each run; nothing reads them afterwards.
+  afterAll(() => {
+    if (out) rmSync(out, { recursive: true, force: true });
+  });
 
   it(`draws ${STATEFUL} stateful sequences and ${CELLS} GRUCell steps among them`, () => {
     const stateful = cases.filter((c) => c.steps);
@@ -131,19 +135,23 @@ describe('a seed reproduces its draws', () => {
       // Seed 12345's first draw trains with recurrent dropout: before its layer had a seed, Keras
       // drew its masks from fresh entropy and a failing draw could not be rerun.
       const dirs = ['a', 'b'].map(() => mkdtempSync(join(tmpdir(), 'gru-random-repro-')));
-      for (const dir of dirs) {
-        const gen = spawnSync(python, [join(__dirname, '..', 'generator', 'generate_cases.py'), '--out', dir, '--random', '1', '--seed', '12345'], {
-          encoding: 'utf8',
-          env: { ...process.env, KERAS_BACKEND: 'numpy', PYTHONUNBUFFERED: '1' },
-        });
-        expect(gen.status, `${gen.stdout}\n${String(gen.stderr).slice(-2000)}`).toBe(0);
+      try {
+        for (const dir of dirs) {
+          const gen = spawnSync(python, [join(__dirname, '..', 'generator', 'generate_cases.py'), '--out', dir, '--random', '1', '--seed', '12345'], {
+            encoding: 'utf8',
+            env: { ...process.env, KERAS_BACKEND: 'numpy', PYTHONUNBUFFERED: '1' },
+          });
+          expect(gen.status, `${gen.stdout}\n${String(gen.stderr).slice(-2000)}`).toBe(0);
+        }
+        const [first, second] = dirs.map((dir) => readFileSync(join(dir, 'random_12345_000.json'), 'utf8'));
+        const drawn = JSON.parse(first) as CaseJson & { training?: boolean; recurrent_dropout_mask?: unknown };
+        expect(drawn.training).toBe(true);
+        expect(drawn.recurrent_dropout_mask).toBeTruthy();
+        expect(typeof drawn.config.seed).toBe('number');
+        expect(second).toBe(first);
+      } finally {
+        for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
       }
-      const [first, second] = dirs.map((dir) => readFileSync(join(dir, 'random_12345_000.json'), 'utf8'));
-      const drawn = JSON.parse(first) as CaseJson & { training?: boolean; recurrent_dropout_mask?: unknown };
-      expect(drawn.training).toBe(true);
-      expect(drawn.recurrent_dropout_mask).toBeTruthy();
-      expect(typeof drawn.config.seed).toBe('number');
-      expect(second).toBe(first);
     },
     600_000,
   );

@@ -252,7 +252,8 @@ describe('TimeDistributed hands the wrapped layer its mask as Keras does', () =>
     );
     // The wrapped GRU's rule holds for the mask each step gets: (words, characters[, k]).
     expect(() => td.applySync({ tensor, mask: new Uint8Array(48).fill(1), maskShape: [2, 4, 6] })).toThrow(
-      "Layer 'word_gru' (TimeDistributed): is called with a mask of shape [8, 6]; its input of shape [8, 5, 3] needs a mask of shape [8, 5] (batch, timesteps) or [8, 5, null] (batch, timesteps, k).",
+      "Layer 'word_gru' (TimeDistributed): is called with a mask of shape [2, 4, 6] and an input of shape [2, 4, 5, 3], which the GRU it wraps gets one step at a time; " +
+        'at each step it is called with a mask of shape [2, 6]; its input of shape [2, 5, 3] needs a mask of shape [2, 5] (batch, timesteps) or [2, 5, null] (batch, timesteps, k).',
     );
     expect(td.applySync({ tensor, mask: new Uint8Array(80).fill(1), maskShape: [2, 4, 5, 2] }).tensor.shape).toEqual([2, 4, 4]);
     // A word whose last two characters are masked: its output is the GRU's state after its first three.

@@ -1,6 +1,6 @@
 import type { Tensor } from '@gru/core';
 import type { Arg, CallOf, ModelSpec, NodeSpec, TensorKey } from '../config/spec.js';
-import { type CallContext, type Flow, layerFail, type ModelLayer, tensorArgs, type ValueCall } from '../layers/base.js';
+import { type CallContext, type Flow, layerFail, type ModelLayer, type ValueCall } from '../layers/base.js';
 import { keysOf } from './build.js';
 
 /** A bool tensor (0/1 numbers) as a mask. */
@@ -98,11 +98,9 @@ export class GraphRunner {
       kwargs: node.call.kwargs,
     };
     const explicit = call.mask?.some((m) => m !== null) ? (call.mask as (Flow | null)[]).map((m) => (m ? toMask(m.tensor) : null)) : null;
-    // The mask goes on flat: its shape is checked here, where it is still known (a (batch, steps)
+    // Masks go on flat: their shapes are checked here, where they are still known (a (batch, steps)
     // mask of other steps than the input's would otherwise be read as (batch, steps, k)).
-    const maskTensor = call.mask?.length === 1 ? call.mask[0]?.tensor : undefined;
-    const input = tensorArgs(call)[0]?.tensor;
-    if (layer.checksMaskShape && maskTensor && input) layer.checkMaskShape(layerFail(layer), input, maskTensor.shape);
+    layer.checkCallMasks(layerFail(layer), call);
     const first = firstArgMasks(call);
     const implicit = this.spec.compat === 'keras2' || tensorArgumentCount(call) === 1 ? first : null;
     return { call, callMask: explicit ?? implicit, previous: explicit ?? first };

@@ -1,10 +1,11 @@
 import type { Tensor } from '@gru/core';
 import type { CallOf, LayerSpec, Shape, WeightSpec } from '../config/spec.js';
 import type { ConfigReader } from '../config/values.js';
+import { formatShape } from '../errors.js';
 import { preview } from '../io/json.js';
 import { additiveAttention, attention } from '../kernels/attention.js';
 import { multiHeadAttention, multiHeadAttentionWeights } from '../kernels/multi-head-attention.js';
-import { type Flow, tensorArgs, type ValueCall } from './base.js';
+import { type Flow, sameShape, tensorArgs, type ValueCall } from './base.js';
 import { choice } from './conv1d.js';
 import { KernelLayer } from './kernel-layer.js';
 import { type Compat, isBool, type LayerKind, type Weights } from './kind.js';
@@ -40,6 +41,24 @@ export class AttentionLayer extends KernelLayer {
   override computeMask(_call: ValueCall, previous: (Uint8Array | null)[] | null, outputs: number): (Uint8Array | null)[] {
     return Array.from({ length: outputs }, (_, i) => (i === 0 ? (previous?.[0] ?? null) : null));
   }
+  /** `mask=[query_mask, value_mask]` from graph tensors: each the shape of its tensor without its last axis. */
+  override checkCallMasks(fail: (message: string) => never, call: ValueCall): void {
+    const [q, v] = tensorArgs(call);
+    (['query_mask', 'value_mask'] as const).forEach((name, i) => {
+      const m = call.mask?.[i];
+      const t = i === 0 ? q : v;
+      if (m && t)
+        checkMaskTensor(fail, name, m.tensor.shape, t.tensor.shape.slice(0, -1), `its ${i === 0 ? 'query' : 'value'} of shape ${formatShape(t.tensor.shape)}`);
+    });
+  }
+}
+
+/**
+ * A mask tensor's shape against the one the kernel reads it as: a mask of the right size but
+ * another shape (value_mask (Tv, batch)) would otherwise run as another mask, where Keras fails.
+ */
+function checkMaskTensor(fail: (message: string) => never, name: string, shape: readonly number[], want: readonly number[], of: string): void {
+  if (!sameShape(shape, want)) fail(`argument '${name}' has shape ${formatShape(shape)}; ${of} needs a mask of shape ${formatShape(want)}.`);
 }
 
 function attentionShapes(r: ConfigReader, call: CallOf<Shape>): { q: Shape; v: Shape; k: Shape } {
@@ -141,6 +160,20 @@ export class MultiHeadAttentionLayer extends KernelLayer {
           { tensor: r.scores, mask: null },
         ]
       : [{ tensor: r.output, mask: null }];
+  }
+  /** `attention_mask` from a graph tensor: (batch, query steps, value steps). */
+  override checkCallMasks(fail: (message: string) => never, call: ValueCall): void {
+    const am = call.named.attention_mask?.[0];
+    const [q, v = call.named.value?.[0]] = tensorArgs(call);
+    if (!am || !q || !v) return;
+    const want = [q.tensor.shape[0], q.tensor.shape[1], v.tensor.shape[1]];
+    checkMaskTensor(
+      fail,
+      'attention_mask',
+      am.tensor.shape,
+      want,
+      `its query of shape ${formatShape(q.tensor.shape)} and value of shape ${formatShape(v.tensor.shape)}`,
+    );
   }
   private inputsOf(fs: Flow[]): Tensor {
     return this.inputs({ args: [{ tensor: fs[0] }], named: {}, mask: null, kwargs: {} })[0];

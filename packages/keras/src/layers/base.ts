@@ -1,6 +1,7 @@
 import { GruError, type Tensor } from '@gru/core';
 import type { Arg, CallOf, LayerClass, LayerSpec, Shape } from '../config/spec.js';
 import { formatShape } from '../errors.js';
+import { preview } from '../io/json.js';
 
 /** A value flowing through the graph: a tensor and Keras's mask, if any. */
 export interface Flow {
@@ -110,12 +111,30 @@ export abstract class ModelLayer {
     return input.shape.slice(0, -1);
   }
 
-  /** Fails unless Keras's call of this layer takes a mask of `maskShape` with `input`. */
+  /**
+   * Fails unless Keras's call of this layer takes a mask of `maskShape` with `input`. Layers that
+   * only pass a mask on take the input's shape without its last axis, or its leading (batch, steps,
+   * ...) axes: Keras passes such a mask on unchanged (a TimeDistributed's (batch, time) mask on its
+   * (batch, time, ..., units) output reaches the next layer so).
+   */
   checkMaskShape(fail: (message: string) => never, input: Tensor, maskShape: readonly number[]): void {
     const want = this.expectedMaskShape(input);
-    if (maskShape.length !== want.length || want.some((d, i) => d !== maskShape[i])) {
-      fail(`argument 'mask' has shape ${formatShape(maskShape)}; its input of shape ${formatShape(input.shape)} needs a mask of shape ${formatShape(want)}.`);
+    if (maskShape.length < Math.min(2, want.length) || maskShape.length > want.length || maskShape.some((d, i) => d !== want[i])) {
+      const leading = want.length > 2 ? ' or of its leading axes (at least 2)' : '';
+      fail(
+        `argument 'mask' has shape ${formatShape(maskShape)}; its input of shape ${formatShape(input.shape)} needs a mask of shape ${formatShape(want)}${leading}.`,
+      );
     }
+  }
+
+  /**
+   * Checks the masks a graph call passes as tensors (their shapes are known only there; the layer
+   * gets them flat): by default a single `mask=`, for layers that read it per step (`checksMaskShape`).
+   */
+  checkCallMasks(fail: (message: string) => never, call: ValueCall): void {
+    const maskTensor = call.mask?.length === 1 ? call.mask[0]?.tensor : undefined;
+    const input = tensorArgs(call)[0]?.tensor;
+    if (this.checksMaskShape && maskTensor && input) this.checkMaskShape(fail, input, maskTensor.shape);
   }
 
   /**
@@ -127,7 +146,7 @@ export abstract class ModelLayer {
     if (mask === null || mask === undefined) return;
     const fail = layerFail(this);
     if (maskShape !== undefined && (!Array.isArray(maskShape) || !maskShape.every((d) => Number.isSafeInteger(d) && d >= 0))) {
-      fail(`argument 'maskShape' must be an array of sizes (non-negative integers); received ${String(maskShape)}.`);
+      fail(`argument 'maskShape' must be an array of sizes (non-negative integers); received ${preview(maskShape)}.`);
     }
     const shape = maskShape ?? this.expectedMaskShape(tensor);
     const size = sizeOf(shape);
@@ -151,7 +170,11 @@ export abstract class ModelLayer {
 
   private finishSingle(input: Flow, out: Flow[]): Flow {
     const mask = this.supportsMasking ? (out[0].mask ?? this.computeMask(singleCall(input), input.mask ? [input.mask] : null, out.length)[0]) : out[0].mask;
-    return out.length > 1 ? { tensor: out[0].tensor, mask, second: out[1].tensor } : { tensor: out[0].tensor, mask };
+    const tensor = out[0].tensor;
+    // A mask the layer passed on unchanged keeps its shape; the next applySync reads it by that shape.
+    const shape = out[0].maskShape ?? (mask !== null && mask === input.mask ? (input.maskShape ?? this.expectedMaskShape(input.tensor)) : undefined);
+    const own = shape && !sameShape(shape, tensor.shape.slice(0, -1)) ? { maskShape: [...shape] } : {};
+    return out.length > 1 ? { tensor, mask, ...own, second: out[1].tensor } : { tensor, mask, ...own };
   }
 
   /** Releases backend memory held for this layer. */
@@ -184,6 +207,10 @@ export function weightTensor(data: Float32Array | Float64Array, shape: number[],
 export function asDtype(t: Tensor, dtype: 'float32' | 'float64'): Tensor {
   if ((dtype === 'float32') === t.data instanceof Float32Array) return t;
   return { shape: [...t.shape], data: dtype === 'float64' ? Float64Array.from(t.data) : Float32Array.from(t.data) };
+}
+
+export function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
 export function sizeOf(shape: readonly number[]): number {

@@ -20,10 +20,10 @@ export function orMasks(masks: Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** `any` over the last axis of a full mask of `shape`. */
+/** `any` over the last axis of a full mask of `shape` (a last axis of size 0 masks every row, as Keras's `any` does). */
 export function anyLast(mask: Uint8Array, shape: number[]): Uint8Array {
   const last = shape[shape.length - 1];
-  const rows = last === 0 ? 0 : mask.length / last;
+  const rows = shape.slice(0, -1).reduce((a, b) => a * b, 1);
   const out = new Uint8Array(rows);
   for (let r = 0; r < rows; r++) for (let j = 0; j < last; j++) if (mask[r * last + j]) out[r] = 1;
   return out;

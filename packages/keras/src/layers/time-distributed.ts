@@ -62,7 +62,10 @@ export class TimeDistributedLayer extends ModelLayer {
   private finish(p: ReturnType<TimeDistributedLayer['plan']>, out: Flow[]): Flow[] {
     return out.map((f, i) => {
       const tensor = unfold(f.tensor, p.B, p.T);
-      return { tensor, mask: i === 0 ? this.outputMask(p, f, tensor) : null };
+      const mask = i === 0 ? this.outputMask(p, f, tensor) : null;
+      // A (batch, time) mask on an output of more axes keeps its shape for the layer reading it.
+      const perStep = mask !== null && mask.length === p.B * p.T && mask.length !== maskRows(tensor);
+      return perStep ? { tensor, mask, maskShape: [p.B, p.T] } : { tensor, mask };
     });
   }
   private outputMask(p: ReturnType<TimeDistributedLayer['plan']>, inner: Flow, out: Tensor): Uint8Array | null {
@@ -85,7 +88,14 @@ export class TimeDistributedLayer extends ModelLayer {
   override checkMaskShape(fail: (message: string) => never, input: Tensor, maskShape: readonly number[]): void {
     const call = { args: [], named: {}, mask: [[...maskShape]], kwargs: {} };
     if (stepMaskShape(fail, call, input.shape, this.innerTakesMask, this.inner.className)) {
-      this.inner.checkMaskShape(fail, fold(input), [input.shape[0] * input.shape[1], ...maskShape.slice(2)]);
+      // Checked on one step's shapes (Keras hands the wrapped layer inputs[:, i] and mask[:, i]),
+      // and named with the caller's: the folded (batch * time) shapes are never seen by the caller.
+      const step = { shape: [input.shape[0], ...input.shape.slice(2)], data: input.data };
+      const stepFail = (message: string): never =>
+        fail(
+          `is called with a mask of shape ${formatShape(maskShape)} and an input of shape ${formatShape(input.shape)}, which the ${this.inner.className} it wraps gets one step at a time; at each step it ${message}`,
+        );
+      this.inner.checkMaskShape(stepFail, step, [maskShape[0], ...maskShape.slice(2)]);
     }
   }
   /** The output masks are set by `call` (they depend on the output's shape). */
