@@ -16,7 +16,9 @@ namespace gru {
 namespace {
 
 // Bumped whenever the JavaScript <-> native contract changes; the loader refuses a stale binary.
-constexpr int kAddonAbi = 4;  // 3: activation ids 26..29 (row-wise softmax, log_softmax, sparsemax, glu); 4: Bound takes its threading at construction and configure(), run() none
+// 3: activation ids 26..29 (row-wise softmax, log_softmax, sparsemax, glu);
+// 4: Bound takes its threading at construction and configure(), run() none.
+constexpr int kAddonAbi = 4;
 
 class CpuAddon : public Napi::Addon<CpuAddon> {
  public:
