@@ -1,40 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import {
-  GRU,
-  GRU_BACKEND_SPEC_VERSION,
-  referenceBackend,
-  registerBackend,
-  unregisterBackend,
-  type ForwardResult,
-  type GruBackend,
-  type GruGradients,
-  type PreparedGru,
-} from '../src/index.js';
+import { GRU, registerBackend, unregisterBackend, type ForwardResult, type GruBackend, type GruGradients } from '../src/index.js';
+import { wrappedReference } from './helpers/wrapped-reference.js';
 
 /**
  * A backend's result is checked before core reads it (issue 13): each planted bug below is one a
  * backend author made, and each error names the backend and the field.
  */
 function planted(name: string, forward: (r: ForwardResult) => unknown, backward: (g: GruGradients) => unknown = (g) => g): GruBackend {
-  const wrap = (p: PreparedGru): PreparedGru => ({
-    spec: p.spec,
-    setWeights: (w) => p.setWeights(w),
-    dispose: () => p.dispose(),
-    forward: async (r) => forward(p.forwardSync!(r)) as ForwardResult,
-    forwardSync: (r) => forward(p.forwardSync!(r)) as ForwardResult,
-    backward: async (saved, r) => backward(p.backwardSync!(saved, r)) as GruGradients,
-  });
-  return {
-    specVersion: GRU_BACKEND_SPEC_VERSION,
-    name,
-    priority: -1,
-    load: async () => {},
-    isLoaded: () => true,
-    supports: (spec, call) => referenceBackend.supports(spec, call),
-    supportsBackward: () => true,
-    prepare: async (spec, weights) => wrap(referenceBackend.prepareSync!(spec, weights)),
-    prepareSync: (spec, weights) => wrap(referenceBackend.prepareSync!(spec, weights)),
-  };
+  return wrappedReference(name, { forward, backward });
 }
 
 const x = { shape: [2, 3, 4], data: Array.from({ length: 24 }, (_, i) => Math.sin(i)) };

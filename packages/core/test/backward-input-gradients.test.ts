@@ -1,17 +1,15 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import {
   GRU,
-  GRU_BACKEND_SPEC_VERSION,
-  referenceBackend,
   registerBackend,
   unregisterBackend,
   type BackwardOptions,
   type BackwardRequest,
   type GruBackend,
   type GruGradients,
-  type PreparedGru,
   type Tensor,
 } from '../src/index.js';
+import { wrappedReference } from './helpers/wrapped-reference.js';
 
 // backward(..., {inputGradients: false}): the result's inputs is null, every other gradient is
 // bitwise what a full backward gives, and the backend is told so it can skip the dx GEMM.
@@ -22,28 +20,7 @@ function bitwise(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
 
 /** The reference backend, recording each backward request and answering with `answer`. */
 function recording(name: string, answer: (g: GruGradients, r: BackwardRequest) => GruGradients, seen: BackwardRequest[]): GruBackend {
-  const wrap = (p: PreparedGru): PreparedGru => ({
-    spec: p.spec,
-    setWeights: (w) => p.setWeights(w),
-    dispose: () => p.dispose(),
-    forward: async (r) => p.forwardSync!(r),
-    forwardSync: (r) => p.forwardSync!(r),
-    backward: async (saved, r) => {
-      seen.push(r);
-      return answer(p.backwardSync!(saved, r), r);
-    },
-  });
-  return {
-    specVersion: GRU_BACKEND_SPEC_VERSION,
-    name,
-    priority: -1,
-    load: async () => {},
-    isLoaded: () => true,
-    supports: (spec, call) => referenceBackend.supports(spec, call),
-    supportsBackward: () => true,
-    prepare: async (spec, weights) => wrap(referenceBackend.prepareSync!(spec, weights)),
-    prepareSync: (spec, weights) => wrap(referenceBackend.prepareSync!(spec, weights)),
-  };
+  return wrappedReference(name, { backward: (g, r) => (seen.push(r), answer(g, r)) });
 }
 
 const B = 3,
