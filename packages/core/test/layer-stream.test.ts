@@ -34,18 +34,38 @@ function stepOf(x: Float32Array, B: number, T: number, D: number, t: number): Fl
 }
 
 describe('GRU.stream()', () => {
-  it('lays out its input, output and two states on one buffer, without overlap (a backend checks one buffer per step)', () => {
+  it('lays out its input and output on one buffer and its two states on another, without overlap (a backend checks two buffers per step)', () => {
     for (const dtype of ['float32', 'float64'] as const) {
       const { a, B, D, H } = pair({ dtype });
       const s = a.stream();
-      const parts = [s.input, s.output, ...(s as unknown as { states: Float32Array[] }).states];
-      expect(parts.map((p) => p.length)).toEqual([B * D, B * H, B * H, B * H]);
-      for (const p of parts) expect(p.buffer).toBe(s.input.buffer);
-      const starts = parts.map((p) => p.byteOffset).sort((x, y) => x - y);
-      expect(new Set(starts).size).toBe(4);
-      expect(s.input.buffer.byteLength).toBe((B * D + 3 * B * H) * (dtype === 'float64' ? 8 : 4));
+      const states = (s as unknown as { states: Float32Array[] }).states;
+      expect([s.input, s.output, ...states].map((p) => p.length)).toEqual([B * D, B * H, B * H, B * H]);
+      expect(s.output.buffer).toBe(s.input.buffer);
+      expect(states[1].buffer).toBe(states[0].buffer);
+      expect(states[0].buffer).not.toBe(s.input.buffer);
+      expect(s.output.byteOffset).not.toBe(s.input.byteOffset);
+      expect(states[1].byteOffset).not.toBe(states[0].byteOffset);
+      const bytes = dtype === 'float64' ? 8 : 4;
+      expect(s.input.buffer.byteLength).toBe((B * D + B * H) * bytes);
+      expect(states[0].buffer.byteLength).toBe(2 * B * H * bytes);
       s.close();
     }
+  });
+
+  it("transferring a step's output (postMessage) leaves the layer's state intact", () => {
+    const { a, b, B, D } = pair();
+    const x = seq(B, 2, D);
+    const s = a.stream();
+    const y = s.step(stepOf(x, B, 2, D, 0));
+    b.forwardSync({ shape: [B, 1, D], data: stepOf(x, B, 2, D, 0) });
+    structuredClone(y.buffer, { transfer: [y.buffer as ArrayBuffer] });
+    expect(s.output.length).toBe(0);
+    // The layer's state is the step's state, still whole, and a call continues from it.
+    expect([...a.states![0].data]).toEqual([...b.states![0].data]);
+    const next = a.forwardSync({ shape: [B, 1, D], data: stepOf(x, B, 2, D, 1) }).output.data;
+    expect([...next]).toEqual([...b.forwardSync({ shape: [B, 1, D], data: stepOf(x, B, 2, D, 1) }).output.data]);
+    expect(() => s.step(stepOf(x, B, 2, D, 1))).toThrow(/detached|transferred/);
+    s.close();
   });
 
   it.each([{}, { resetAfter: false }, { goBackwards: true, returnSequences: true }, { timeMajor: true }, { dtype: 'float64' }])(

@@ -68,6 +68,8 @@ export class GruStream<D extends FloatArray = FloatArray> {
   readonly output: D;
   /** Two state buffers: each step reads one and writes the other (a backend never runs in place). */
   private readonly states: [D, D];
+  /** The byte lengths of the two buffers: 0 once one is transferred (postMessage) or detached. */
+  private readonly bytes: [number, number];
   private current = 0;
   private bindings: [StreamBinding, StreamBinding] | undefined;
   private version = -1;
@@ -79,15 +81,18 @@ export class GruStream<D extends FloatArray = FloatArray> {
     this.features = features;
     this.units = units;
     this.backend = host.backend;
-    // One buffer under all four: a backend that checks before each step that its arrays are still
-    // attached checks one buffer, not four.
+    // Two buffers, not four: a backend that checks before each step that its arrays are still
+    // attached checks two. The states (one of which is the layer's state) are apart from what the
+    // caller holds, so transferring a step's output or input (postMessage) cannot detach the layer's
+    // state with it.
     const n = batch * features,
       m = batch * units;
-    const all = arrayFor(dtype, n + 3 * m);
-    const part = (from: number, length: number) => all.subarray(from, from + length) as D;
-    this.input = part(0, n);
-    this.output = part(n, m);
-    this.states = [part(n + m, m), part(n + 2 * m, m)];
+    const io = arrayFor(dtype, n + m);
+    const both = arrayFor(dtype, 2 * m);
+    this.bytes = [io.byteLength, both.byteLength];
+    this.input = io.subarray(0, n) as D;
+    this.output = io.subarray(n, n + m) as D;
+    this.states = [both.subarray(0, m) as D, both.subarray(m, 2 * m) as D];
     this.bind();
   }
 
@@ -100,6 +105,12 @@ export class GruStream<D extends FloatArray = FloatArray> {
     if (this.closed) throw valueError(`Layer '${this.host.name}': this stream was closed; make another with gru.stream().`);
     const busy = this.host.busy();
     if (busy) throw valueError(`Layer '${this.host.name}': ${busy}`);
+    if (this.input.buffer.byteLength !== this.bytes[0] || this.states[0].buffer.byteLength !== this.bytes[1]) {
+      throw valueError(
+        `Layer '${this.host.name}': this stream's ${this.input.buffer.byteLength !== this.bytes[0] ? 'input/output' : 'state'} buffer was transferred or detached ` +
+          "(postMessage with a transfer list?); pass step() an `out` array to keep a step's output, and make another stream with gru.stream().",
+      );
+    }
     if (x !== undefined && x !== this.input) {
       if (x === null || typeof x !== 'object' || x.length !== this.input.length) {
         throw valueError(
