@@ -125,7 +125,24 @@ describe('backward with inputGradients: false', () => {
     const r = await gru.forward({ shape: [B, T, D], data: xData }, { training: true });
     const d = { shape: r.output.shape, data: new Float32Array(B * H) };
     await expect(gru.backward(d, null, { inputGradients: 'no' as unknown as boolean })).rejects.toThrow(
-      'Argument `options.inputGradients` of backward() must be a boolean, received no.',
+      'Argument `options.inputGradients` of backward() must be a boolean, received "no".',
+    );
+    // null is not true (the option's type is boolean), and a cyclic object is described, not stringified.
+    expect(() => gru.backwardSync(d, null, { inputGradients: null as unknown as boolean })).toThrow(
+      'Argument `options.inputGradients` of backward() must be a boolean, received null.',
+    );
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expect(() => gru.backwardSync(d, null, { inputGradients: cyclic as unknown as boolean })).toThrow(
+      'Argument `options.inputGradients` of backward() must be a boolean, received an object (Object).',
+    );
+    // A misspelt option would silently leave the regularization out: refused by name (and by the types).
+    expect(() =>
+      // @ts-expect-error: not an option of backward()
+      gru.backwardSync(d, null, { inputGradients: false, includeRegularisation: true }),
+    ).toThrow("Unrecognized option passed to backward(): 'includeRegularisation'; it knows 'includeRegularization', 'inputGradients'.");
+    expect(() => gru.backwardSync(d, null, 'no' as never)).toThrow(
+      'Argument `options` of backward() must be an object such as {inputGradients: false}, received "no".',
     );
   });
 
@@ -142,5 +159,12 @@ describe('backward with inputGradients: false', () => {
     const either = await gru.backward(d, null, opts);
     expectTypeOf(either.inputs).toEqualTypeOf<Tensor<Float32Array> | null>();
     expect(either.inputs).not.toBeNull();
+    // A union of option types is typed member by member: either may skip dx.
+    type Skips = { inputGradients: false };
+    type Regularizes = { includeRegularization: true };
+    const union = (Math.random() < 2 ? { inputGradients: false } : { includeRegularization: true }) as Skips | Regularizes;
+    const fromUnion = await gru.backward(d, null, union);
+    expectTypeOf(fromUnion.inputs).toEqualTypeOf<Tensor<Float32Array> | null>();
+    expect(fromUnion.inputs).toBeNull();
   });
 });

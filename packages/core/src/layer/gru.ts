@@ -11,6 +11,7 @@ import { applyMaskedOutputConventions, classifyMask, parseMask } from './masking
 import { uniqueName } from './names.js';
 import { PreparedCache, type PreparedEntry } from './prepared-cache.js';
 import { bindBySync, GruStream, type GruStreamOptions, type StreamBinding } from './stream.js';
+import { checkBackwardOptions } from './backward-options.js';
 import type { LayerArray, OnlyKnownKeys, ReturnsState } from './typed-options.js';
 import { weightShapes } from './weights.js';
 
@@ -74,8 +75,11 @@ export type InputGradientsOf<Opt extends BackwardOptions, D extends FloatArray> 
     ? Tensor<D>
     : Tensor<D> | null;
 
-/** The type of `inputGradients` in the options (undefined where they don't name it). */
-type InputGradientsFlag<Opt> = 'inputGradients' extends keyof Opt ? Opt['inputGradients' & keyof Opt] : undefined;
+/**
+ * The type of `inputGradients` in the options (undefined where they don't name it), taken member
+ * by member of a union of option types (`keyof (A | B)` keeps only the keys both have).
+ */
+type InputGradientsFlag<Opt> = Opt extends unknown ? ('inputGradients' extends keyof Opt ? Opt['inputGradients' & keyof Opt] : undefined) : never;
 
 /** What a forward call kept for `backward()`. */
 interface Trace {
@@ -696,7 +700,7 @@ export class GRU<O extends GruOptions = GruOptions> {
    * `keepForBackward: true`), given d loss / d output (shaped like `output`) and, with
    * `returnState`, d loss / d state. Runs on the backend that ran the forward call.
    */
-  async backward<const Opt extends BackwardOptions = Record<never, never>>(
+  async backward<const Opt extends BackwardOptions & OnlyKnownKeys<Opt, BackwardOptions> = Record<never, never>>(
     dOutput: TensorLike,
     dState?: TensorLike | null,
     options?: Opt,
@@ -714,7 +718,7 @@ export class GRU<O extends GruOptions = GruOptions> {
   }
 
   /** The synchronous backward, where the backend that ran the forward call has one (reference). */
-  backwardSync<const Opt extends BackwardOptions = Record<never, never>>(
+  backwardSync<const Opt extends BackwardOptions & OnlyKnownKeys<Opt, BackwardOptions> = Record<never, never>>(
     dOutput: TensorLike,
     dState?: TensorLike | null,
     options?: Opt,
@@ -741,6 +745,7 @@ export class GRU<O extends GruOptions = GruOptions> {
 
   /** Validates dOutput/dState against the kept call and maps them to the backend's layout. */
   private backwardRequest(dOutputLike: TensorLike, dStateLike: TensorLike | null | undefined, options: BackwardOptions) {
+    checkBackwardOptions(options);
     const trace = this.trace;
     if (!trace) {
       throw valueError(`Layer '${this.name}': backward() needs a preceding forward call with training: true (or keepForBackward: true).`);
@@ -791,11 +796,6 @@ export class GRU<O extends GruOptions = GruOptions> {
       });
     }
     const inputGradients = options.inputGradients ?? true;
-    if (typeof inputGradients !== 'boolean') {
-      throw valueError(
-        `Argument \`options.inputGradients\` of backward() must be a boolean, received ${typeof inputGradients === 'object' ? JSON.stringify(inputGradients) : String(inputGradients)}.`,
-      );
-    }
     const request: BackwardRequest = { dOutput: d, dLastState };
     if (!inputGradients) request.inputGradients = false;
     return { trace, request };
