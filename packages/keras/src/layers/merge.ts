@@ -2,7 +2,7 @@ import type { Tensor } from '@gru/core';
 import type { LayerSpec, Shape } from '../config/spec.js';
 import { preview } from '../io/json.js';
 import { normAxis } from '../ops/op-layer.js';
-import { layerFail, ModelLayer, newArray, tensorArgs, type Flow, type ValueCall } from './base.js';
+import { layerFail, ModelLayer, newArray, sameShape, tensorArgs, type Flow, type ValueCall } from './base.js';
 import { type LayerKind, listInput } from './kind.js';
 import { anyLast, fullMask, orMasks } from './mask-ops.js';
 import { concatAxis } from './tensor-ops.js';
@@ -33,7 +33,7 @@ export class MergeLayer extends ModelLayer {
     const xs = tensorArgs(call).map((f) => f.tensor);
     const fail = layerFail(this);
     for (const x of xs.slice(1)) {
-      if (x.shape.length !== xs[0].shape.length || x.shape.some((d, i) => d !== xs[0].shape[i])) {
+      if (!sameShape(x.shape, xs[0].shape)) {
         fail(`inputs must have equal shapes, found ${preview(xs.map((t) => t.shape))}.`);
       }
     }

@@ -37,6 +37,6 @@ export abstract class RecurrentModelLayer extends ModelLayer {
   }
 
   override checkMaskShape(fail: (message: string) => never, input: Tensor, maskShape: readonly number[]): void {
-    checkStepMaskShape(fail, input.shape, maskShape, input.shape.slice(0, 2), true);
+    checkStepMaskShape(fail, input.shape, maskShape, this.expectedMaskShape(input), true);
   }
 }
