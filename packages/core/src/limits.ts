@@ -66,9 +66,10 @@ export function formatBytes(n: number): string {
 
 /**
  * Why an array of `elements` values (`bytesPer` bytes each) for `what` cannot be allocated, or
- * undefined when it can. `what` names the array and the sizes it comes from.
+ * undefined when it can. `what` names the array and the sizes it comes from: a function where it is
+ * asked on every call, so the message is built only for an array that is too large.
  */
-export function arrayTooLarge(what: string, elements: number, bytesPer: number): string | undefined {
+export function arrayTooLarge(what: string | (() => string), elements: number, bytesPer: number): string | undefined {
   if (elements <= MAX_ARRAY_ELEMENTS) return undefined;
-  return `${what} needs ${elements} values (${formatBytes(elements * bytesPer)}), beyond the ${MAX_ARRAY_ELEMENTS} values one typed array may hold`;
+  return `${typeof what === 'function' ? what() : what} needs ${elements} values (${formatBytes(elements * bytesPer)}), beyond the ${MAX_ARRAY_ELEMENTS} values one typed array may hold`;
 }

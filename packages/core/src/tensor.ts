@@ -99,7 +99,7 @@ function checkShape(shape: unknown, argName: string): number[] {
 }
 
 function checkSize(shape: number[], argName: string, dtype: DType): void {
-  const tooLarge = arrayTooLarge(`Argument \`${argName}\` of shape ${formatShape(shape)}`, sizeOf(shape), dtype === 'float64' ? 8 : 4);
+  const tooLarge = arrayTooLarge(() => `Argument \`${argName}\` of shape ${formatShape(shape)}`, sizeOf(shape), dtype === 'float64' ? 8 : 4);
   if (tooLarge) throw valueError(`${tooLarge}.`);
 }
 

@@ -121,6 +121,17 @@ describe('calls whose output no typed array can hold', () => {
     await expect(l.forward(x)).rejects.toThrow(/cannot run this call/);
   });
 
+  it('an input whose shape no typed array can hold is refused by name and shape, before its data is read', () => {
+    const l = new GRU({ units: 2, name: 'wide' });
+    // A shape of 2^32 values (data is never read: the size check comes first).
+    const x = { shape: [1, 2 ** 16, 2 ** 16], data: new Float32Array(1) };
+    expectKerasError(
+      () => l.forwardSync(x),
+      'ValueError',
+      'Argument `inputs` of shape (1, 65536, 65536) needs 4294967296 values (16.00 GiB), beyond the 2147483647 values one typed array may hold.',
+    );
+  });
+
   it('the reference backend declines (supports) and refuses (prepared.forward) a call whose arrays it cannot allocate', async () => {
     // 2^21 rows of 2^10 steps of 2 units, with no input features: nothing large exists yet.
     const spec: GruSpec = { units: 2, inputDim: 0, activation: 'tanh', recurrentActivation: 'sigmoid', useBias: false, resetAfter: true, dtype: 'float32' };

@@ -624,10 +624,10 @@ export class GRU<O extends GruOptions = GruOptions> {
   private checkOutputSize(batch: number, timesteps: number): void {
     const c = this.config;
     const bytesPer = this.dtype === 'float64' ? 8 : 4;
-    const sizes = `batch ${batch}, timesteps ${timesteps}, units ${this.units}`;
+    const sizes = () => `batch ${batch}, timesteps ${timesteps}, units ${this.units}`;
     const tooLarge =
-      arrayTooLarge(`the output (${sizes})`, c.returnSequences ? batch * timesteps * this.units : batch * this.units, bytesPer) ??
-      arrayTooLarge(`the state (${sizes})`, batch * this.units, bytesPer);
+      arrayTooLarge(() => `the output (${sizes()})`, c.returnSequences ? batch * timesteps * this.units : batch * this.units, bytesPer) ??
+      arrayTooLarge(() => `the state (${sizes()})`, batch * this.units, bytesPer);
     if (tooLarge) throw valueError(`Layer '${this.name}' cannot run this call: ${tooLarge}.`);
   }
 

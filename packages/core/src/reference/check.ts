@@ -10,12 +10,12 @@ export function referenceCallTooLarge(spec: GruSpec, call: Pick<GruCallInfo, 'ba
   const { batch: B, timesteps: T } = call;
   const H = spec.units;
   const bytesPer = spec.dtype === 'float64' ? 8 : 4;
-  const sizes = `batch ${B}, timesteps ${T}, units ${H}`;
+  const sizes = () => `batch ${B}, timesteps ${T}, units ${H}`;
   return (
-    arrayTooLarge(`the call's output (${sizes})`, call.returnSequences ? B * T * H : B * H, bytesPer) ??
-    arrayTooLarge(`the call's state (${sizes})`, B * H, bytesPer) ??
-    (call.backward ? arrayTooLarge(`the gradient workspace (${sizes}: steps x batch x 3 x units)`, T * B * 3 * H, 8) : undefined) ??
-    (call.backward ? arrayTooLarge(`the state history (${sizes}: (steps + 1) x batch x units)`, (T + 1) * B * H, 8) : undefined)
+    arrayTooLarge(() => `the call's output (${sizes()})`, call.returnSequences ? B * T * H : B * H, bytesPer) ??
+    arrayTooLarge(() => `the call's state (${sizes()})`, B * H, bytesPer) ??
+    (call.backward ? arrayTooLarge(() => `the gradient workspace (${sizes()}: steps x batch x 3 x units)`, T * B * 3 * H, 8) : undefined) ??
+    (call.backward ? arrayTooLarge(() => `the state history (${sizes()}: (steps + 1) x batch x units)`, (T + 1) * B * H, 8) : undefined)
   );
 }
 
