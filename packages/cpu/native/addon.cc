@@ -22,7 +22,7 @@ constexpr int kAddonAbi = 4;
 
 class CpuAddon : public Napi::Addon<CpuAddon> {
  public:
-  CpuAddon(Napi::Env env, Napi::Object exports) {
+  CpuAddon(Napi::Env env, Napi::Object exports) : keys(env) {
     // This environment uses the process-wide thread pool until its cleanup hook runs (Node has
     // finished the calls in flight by then). A hook, not this object's finalizer: the hook is
     // guaranteed to run at teardown, before Node may unload the addon.
@@ -74,9 +74,14 @@ class CpuAddon : public Napi::Addon<CpuAddon> {
 
   // Distinct per instance: Node requires each (hook, argument) pair to be unique.
   char poolToken_ = 0;
+
+ public:
+  const RequestKeys keys;
 };
 
 }  // namespace
+
+const RequestKeys& requestKeys(Napi::Env env) { return env.GetInstanceData<CpuAddon>()->keys; }
 }  // namespace gru
 
 using gru::CpuAddon;

@@ -11,6 +11,7 @@
 #include <initializer_list>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "gru_napi/describe.h"
 #include "layer.h"
@@ -29,6 +30,42 @@ constexpr size_t kMaxOutput = (size_t(1) << 31) - 1;
 using gru_napi::describe;
 using gru_napi::typedArrayName;
 
+// An array's expected shape as a message names it ("[batch, units] = [1, 128]"), formatted only
+// when a check fails: every call checks its arrays, and formatting each shape every time cost more
+// than the checks themselves.
+struct ShapeText {
+  const char* axes;  // "[batch, units]"
+  int64_t dims[3] = {};
+  int rank = 0;
+  ShapeText(const char* axesNames, std::initializer_list<int64_t> sizes) : axes(axesNames) {
+    for (int64_t d : sizes) {
+      if (rank < 3) dims[rank++] = d;
+    }
+  }
+  std::string str() const {
+    std::string s = std::string(axes) + " = [";
+    for (int i = 0; i < rank; ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
+    return s + "]";
+  }
+};
+
+// The property names a call's request is read by, made once per environment: reading a property
+// by a C string makes V8 look the name up in its string table on every call. The strings are held
+// by an array (Node-API before version 10 refuses references to strings) and read by index.
+class RequestKeys {
+ public:
+  enum Key { batch, timesteps, goBackwards, returnSequences, x, initialState, mask, inputDropoutMasks, recurrentDropoutMasks, keepForBackward, output, lastState, saved, count };
+  explicit RequestKeys(Napi::Env env);
+  Napi::Value operator[](Key k) const { return names_.Value().Get(static_cast<uint32_t>(k)); }
+
+ private:
+  Napi::Reference<Napi::Array> names_;
+};
+// This environment's keys (made with the addon's instance).
+const RequestKeys& requestKeys(Napi::Env env);
+// obj[key], for a key of requestKeys().
+inline Napi::Value getKey(const Napi::Object& obj, const RequestKeys& keys, RequestKeys::Key k) { return obj.Get(keys[k]); }
+
 class Checker {
  public:
   // `where` names the entry point in messages; a literal, so a check that passes allocates nothing.
@@ -37,74 +74,77 @@ class Checker {
   [[noreturn]] void typeError(const std::string& msg) const { throw Napi::TypeError::New(env_, std::string(where_) + ": " + msg); }
   [[noreturn]] void rangeError(const std::string& msg) const { throw Napi::RangeError::New(env_, std::string(where_) + ": " + msg); }
 
-  int64_t integer(const Napi::Value& v, const std::string& name, int64_t lo, int64_t hi) const {
-    if (!v.IsNumber()) typeError("`" + name + "` must be an integer, received " + describe(v));
+  // Names are views: a check that passes builds no string.
+  int64_t integer(const Napi::Value& v, std::string_view name, int64_t lo, int64_t hi) const {
+    if (!v.IsNumber()) typeError(quoted(name) + " must be an integer, received " + describe(v));
     const double d = v.As<Napi::Number>().DoubleValue();
-    if (!std::isfinite(d) || std::floor(d) != d) typeError("`" + name + "` must be an integer, received " + describe(v));
+    if (!std::isfinite(d) || std::floor(d) != d) typeError(quoted(name) + " must be an integer, received " + describe(v));
     if (d < static_cast<double>(lo) || d > static_cast<double>(hi)) {
-      rangeError("`" + name + "` must be between " + std::to_string(lo) + " and " + std::to_string(hi) + ", received " + describe(v));
+      rangeError(quoted(name) + " must be between " + std::to_string(lo) + " and " + std::to_string(hi) + ", received " + describe(v));
     }
     return static_cast<int64_t>(d);
   }
 
-  bool boolean(const Napi::Value& v, const std::string& name) const {
-    if (!v.IsBoolean()) typeError("`" + name + "` must be a boolean, received " + describe(v));
+  bool boolean(const Napi::Value& v, std::string_view name) const {
+    if (!v.IsBoolean()) typeError(quoted(name) + " must be a boolean, received " + describe(v));
     return v.As<Napi::Boolean>().Value();
   }
 
   static bool absent(const Napi::Value& v) { return v.IsUndefined() || v.IsNull(); }
 
   // The data of a typed array of the given type and exactly `expected` elements.
-  void* typed(const Napi::Value& v, napi_typedarray_type type, const std::string& name, size_t expected, const std::string& shape) const {
-    if (!v.IsTypedArray()) typeError("`" + name + "` must be a " + typedArrayName(type) + ", received " + describe(v));
+  void* typed(const Napi::Value& v, napi_typedarray_type type, std::string_view name, size_t expected, const ShapeText& shape) const {
+    if (!v.IsTypedArray()) typeError(quoted(name) + " must be a " + typedArrayName(type) + ", received " + describe(v));
     napi_typedarray_type actual;
     size_t length = 0;
     void* data = nullptr;
     napi_value buffer;
     size_t offset = 0;
     if (napi_get_typedarray_info(env_, v, &actual, &length, &data, &buffer, &offset) != napi_ok) {
-      typeError("`" + name + "` could not be read as a typed array");
+      typeError(quoted(name) + " could not be read as a typed array");
     }
-    if (actual != type) typeError("`" + name + "` must be a " + typedArrayName(type) + ", received " + describe(v));
+    if (actual != type) typeError(quoted(name) + " must be a " + typedArrayName(type) + ", received " + describe(v));
     bool detached = false;
     // Fails (and stays false) for SharedArrayBuffer, which cannot be detached.
     if (napi_is_detached_arraybuffer(env_, buffer, &detached) == napi_ok && detached) {
-      typeError("`" + name + "` is a " + typedArrayName(type) + " whose ArrayBuffer has been detached (transferred); pass an array that still owns its memory");
+      typeError(quoted(name) + " is a " + typedArrayName(type) + " whose ArrayBuffer has been detached (transferred); pass an array that still owns its memory");
     }
     if (length != expected) {
-      rangeError("`" + name + "` has " + std::to_string(length) + " elements, but its shape " + shape + " needs " + std::to_string(expected));
+      rangeError(quoted(name) + " has " + std::to_string(length) + " elements, but its shape " + shape.str() + " needs " + std::to_string(expected));
     }
-    if (expected > 0 && data == nullptr) typeError("`" + name + "` has no data");
+    if (expected > 0 && data == nullptr) typeError(quoted(name) + " has no data");
     return data;
   }
 
-  float* f32(const Napi::Value& v, const std::string& name, size_t expected, const std::string& shape) const {
+  float* f32(const Napi::Value& v, std::string_view name, size_t expected, const ShapeText& shape) const {
     return static_cast<float*>(typed(v, napi_float32_array, name, expected, shape));
   }
 
   // a * b * c with overflow checks (sizes come from user integers).
-  size_t product(std::initializer_list<int64_t> dims, const std::string& what) const {
+  size_t product(std::initializer_list<int64_t> dims, std::string_view what) const {
     uint64_t p = 1;
     for (int64_t d : dims) {
       if (d == 0) return 0;
     }
     for (int64_t d : dims) {
       if (__builtin_mul_overflow(p, static_cast<uint64_t>(d), &p) || p > (uint64_t(1) << 48)) {
-        rangeError(what + " is too large to allocate");
+        rangeError(std::string(what) + " is too large to allocate");
       }
     }
     return static_cast<size_t>(p);
   }
 
   const char* where() const { return where_; }
+  static std::string quoted(std::string_view name) {
+    std::string s(1, '`');
+    s.append(name);
+    return s += '`';
+  }
 
  private:
   Napi::Env env_;
   const char* where_;
 };
-
-// "[a, b, c]"
-std::string shapeOf(std::initializer_list<int64_t> dims);
 
 // A forward request checked against a layer: CallArgs pointing into the JavaScript arrays.
 struct Request {

@@ -46,9 +46,9 @@ BoundWrap::BoundWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BoundWra
   if (r.keep) chk.typeError("`keepForBackward` must be false: a bound call keeps nothing for backward");
   const Napi::Object req = info[1].As<Napi::Object>();
   const int64_t B = r.c.B, T = r.c.T, H = spec.units;
-  const std::string outShape = r.c.sequences ? "[batch, timesteps, units] = " + shapeOf({B, T, H}) : "[batch, units] = " + shapeOf({B, H});
+  const ShapeText outShape = r.c.sequences ? ShapeText{"[batch, timesteps, units]", {B, T, H}} : ShapeText{"[batch, units]", {B, H}};
   r.c.out = chk.f32(req.Get("output"), "output", r.outLen, outShape);
-  r.c.last = chk.f32(req.Get("lastState"), "lastState", r.stateLen, "[batch, units] = " + shapeOf({B, H}));
+  r.c.last = chk.f32(req.Get("lastState"), "lastState", r.stateLen, {"[batch, units]", {B, H}});
 
   // The kernel writes the outputs while it reads the inputs: shared memory would be a silent wrong result.
   const Range out{"output", r.c.out, r.outLen * sizeof(float)}, last{"lastState", r.c.last, r.stateLen * sizeof(float)};
