@@ -5,9 +5,9 @@
 namespace gru {
 
 RequestKeys::RequestKeys(Napi::Env env) {
-  static const char* const kNames[count] = {"batch",        "timesteps", "goBackwards",       "returnSequences",       "x",
-                                            "initialState", "mask",      "inputDropoutMasks", "recurrentDropoutMasks", "keepForBackward",
-                                            "output",       "lastState", "saved"};
+  static const char* const kNames[count] = {"batch", "timesteps",         "goBackwards",           "returnSequences", "x",      "initialState",
+                                            "mask",  "inputDropoutMasks", "recurrentDropoutMasks", "keepForBackward", "output", "lastState",
+                                            "saved"};
   Napi::Array names = Napi::Array::New(env, count);
   for (uint32_t i = 0; i < count; ++i) names.Set(i, Napi::String::New(env, kNames[i]));
   names_ = Napi::Persistent(names);
@@ -44,8 +44,7 @@ Request parseRequest(const Checker& chk, const LayerSpec& spec, const Napi::Valu
     r.c.mask = static_cast<const uint8_t*>(chk.typed(mask, napi_uint8_array, "mask", r.maskLen, {"[batch, timesteps]", {B, T}}));
   }
 
-  auto triple = [&](RequestKeys::Key key, const char* name, const float** dst, int64_t width, const char* widthName, const char* axes,
-                    size_t& len) {
+  auto triple = [&](RequestKeys::Key key, const char* name, const float** dst, int64_t width, const char* widthName, const char* axes, size_t& len) {
     const Napi::Value v = getKey(req, k, key);
     if (Checker::absent(v)) return;
     if (!v.IsArray() || v.As<Napi::Array>().Length() != 3) {

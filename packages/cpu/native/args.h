@@ -54,7 +54,22 @@ struct ShapeText {
 // by an array (Node-API before version 10 refuses references to strings) and read by index.
 class RequestKeys {
  public:
-  enum Key { batch, timesteps, goBackwards, returnSequences, x, initialState, mask, inputDropoutMasks, recurrentDropoutMasks, keepForBackward, output, lastState, saved, count };
+  enum Key {
+    batch,
+    timesteps,
+    goBackwards,
+    returnSequences,
+    x,
+    initialState,
+    mask,
+    inputDropoutMasks,
+    recurrentDropoutMasks,
+    keepForBackward,
+    output,
+    lastState,
+    saved,
+    count
+  };
   explicit RequestKeys(Napi::Env env);
   Napi::Value operator[](Key k) const { return names_.Value().Get(static_cast<uint32_t>(k)); }
 
@@ -107,7 +122,8 @@ class Checker {
     bool detached = false;
     // Fails (and stays false) for SharedArrayBuffer, which cannot be detached.
     if (napi_is_detached_arraybuffer(env_, buffer, &detached) == napi_ok && detached) {
-      typeError(quoted(name) + " is a " + typedArrayName(type) + " whose ArrayBuffer has been detached (transferred); pass an array that still owns its memory");
+      typeError(quoted(name) + " is a " + typedArrayName(type) +
+                " whose ArrayBuffer has been detached (transferred); pass an array that still owns its memory");
     }
     if (length != expected) {
       rangeError(quoted(name) + " has " + std::to_string(length) + " elements, but its shape " + shape.str() + " needs " + std::to_string(expected));
