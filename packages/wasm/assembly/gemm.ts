@@ -72,7 +72,9 @@ function tile4x8(a: usize, lda: usize, w: usize, K: i32, c: usize, ldc: usize, b
 
 /**
  * One row times `groups` groups of 4 panels (32 columns each): c[0 .. 32*groups) = b + a x W.
- * K is unrolled by two (a rolled loop ran at half speed on S1's recurrent GEMV).
+ * K is unrolled by four (a rolled loop ran at half speed on S1's recurrent GEMV; four steps an
+ * iteration halve the loop's bookkeeping and V8's per-iteration stack check against two). Each
+ * accumulator still adds its products in K order, so results are those of the other tiles.
  */
 function row1x32(a: usize, w: usize, K: i32, groups: i32, c: usize, bias: usize): void {
   const stride = <usize>K << 5;
@@ -84,7 +86,8 @@ function row1x32(a: usize, w: usize, K: i32, groups: i32, c: usize, bias: usize)
     let w0 = w + <usize>q * (stride << 2);
     let w1 = w0 + stride, w2 = w1 + stride, w3 = w2 + stride;
     let x0 = a;
-    if (K & 1) {
+    // The K % 4 leading steps, one at a time, so the loop below ends in plain stores.
+    for (let r = K & 3; r > 0; r--) {
       const x = v128.load32_splat(x0);
       c0 = madd(c0, x, v128.load(w0));
       c1 = madd(c1, x, v128.load(w0, 16));
@@ -100,8 +103,11 @@ function row1x32(a: usize, w: usize, K: i32, groups: i32, c: usize, bias: usize)
       w2 += 32;
       w3 += 32;
     }
-    for (; x0 < end; x0 += 8) {
-      let x = v128.load32_splat(x0);
+    for (; x0 < end; x0 += 16) {
+      // Four A elements in one load, each broadcast from a register (V8 computes the address of
+      // every offset load32_splat apart).
+      const x4 = v128.load(x0);
+      let x = i32x4.shuffle(x4, x4, 0, 0, 0, 0);
       c0 = madd(c0, x, v128.load(w0));
       c1 = madd(c1, x, v128.load(w0, 16));
       c2 = madd(c2, x, v128.load(w1));
@@ -110,7 +116,7 @@ function row1x32(a: usize, w: usize, K: i32, groups: i32, c: usize, bias: usize)
       c5 = madd(c5, x, v128.load(w2, 16));
       c6 = madd(c6, x, v128.load(w3));
       c7 = madd(c7, x, v128.load(w3, 16));
-      x = v128.load32_splat(x0, 4);
+      x = i32x4.shuffle(x4, x4, 1, 1, 1, 1);
       c0 = madd(c0, x, v128.load(w0, 32));
       c1 = madd(c1, x, v128.load(w0, 48));
       c2 = madd(c2, x, v128.load(w1, 32));
@@ -119,10 +125,28 @@ function row1x32(a: usize, w: usize, K: i32, groups: i32, c: usize, bias: usize)
       c5 = madd(c5, x, v128.load(w2, 48));
       c6 = madd(c6, x, v128.load(w3, 32));
       c7 = madd(c7, x, v128.load(w3, 48));
-      w0 += 64;
-      w1 += 64;
-      w2 += 64;
-      w3 += 64;
+      x = i32x4.shuffle(x4, x4, 2, 2, 2, 2);
+      c0 = madd(c0, x, v128.load(w0, 64));
+      c1 = madd(c1, x, v128.load(w0, 80));
+      c2 = madd(c2, x, v128.load(w1, 64));
+      c3 = madd(c3, x, v128.load(w1, 80));
+      c4 = madd(c4, x, v128.load(w2, 64));
+      c5 = madd(c5, x, v128.load(w2, 80));
+      c6 = madd(c6, x, v128.load(w3, 64));
+      c7 = madd(c7, x, v128.load(w3, 80));
+      x = i32x4.shuffle(x4, x4, 3, 3, 3, 3);
+      c0 = madd(c0, x, v128.load(w0, 96));
+      c1 = madd(c1, x, v128.load(w0, 112));
+      c2 = madd(c2, x, v128.load(w1, 96));
+      c3 = madd(c3, x, v128.load(w1, 112));
+      c4 = madd(c4, x, v128.load(w2, 96));
+      c5 = madd(c5, x, v128.load(w2, 112));
+      c6 = madd(c6, x, v128.load(w3, 96));
+      c7 = madd(c7, x, v128.load(w3, 112));
+      w0 += 128;
+      w1 += 128;
+      w2 += 128;
+      w3 += 128;
     }
     const cq = c + (<usize>q << 7);
     v128.store(cq, c0);
