@@ -225,7 +225,7 @@ describe('attention masks from graph tensors are checked by shape, not only by s
     const queries = seq([2, 3, 4]);
     const wrong = await loadModel(join(GRAPH, 'gru_attention.weights.h5'), { config: config(3) });
     await expect(wrong.predictOutputs([tokens([2, 5]), queries, ones([2, 5, 1])])).rejects.toThrow(
-      "Layer 'attention_1' (Attention): argument 'value_mask' has shape [2, 5, 1]; its value of shape [2, 5, 4] needs a mask of shape [2, 5].",
+      "Layer 'attention_1' (Attention): argument 'value_mask' has shape [2, 5, 1]; its value of shape [2, 5, 4] needs a mask that broadcasts to [2, 5] or [2, 1, 5].",
     );
     wrong.dispose();
     const model = await loadModel(join(GRAPH, 'gru_attention.weights.h5'), { config: config(2) });
@@ -238,7 +238,7 @@ describe('attention masks from graph tensors are checked by shape, not only by s
     const model = await loadModel(join(GRAPH, 'gru_mha.weights.h5'), { config });
     const queries = seq([2, 3, 4]);
     await expect(model.predictOutputs([tokens([2, 5]), queries, ones([2, 5, 3])])).rejects.toThrow(
-      "Layer 'multi_head_attention_1' (MultiHeadAttention): argument 'attention_mask' has shape [2, 5, 3]; its query of shape [2, 3, 4] and value of shape [2, 5, 4] needs a mask of shape [2, 3, 5].",
+      "Layer 'multi_head_attention_1' (MultiHeadAttention): argument 'attention_mask' has shape [2, 5, 3]; its query of shape [2, 3, 4] and value of shape [2, 5, 4] needs a mask that broadcasts to [2, 3, 5].",
     );
     expect((await model.predictOutputs([tokens([2, 5]), queries, ones([2, 3, 5])]))[1].shape[0]).toBe(2);
     model.dispose();

@@ -40,6 +40,26 @@ export function tensorArgs<T>(call: { args: Arg<T>[] }): T[] {
   return out;
 }
 
+/**
+ * The shape of the mask a flow carries: its `maskShape`, else its tensor's shape without its last
+ * axis (the shape of every mask the graph hands on without one).
+ */
+export function flowMaskShape(f: Flow): readonly number[] {
+  return f.maskShape ?? f.tensor.shape.slice(0, -1);
+}
+
+/**
+ * The shape of each mask `call` hands its layer (null where there is none): an explicit `mask=`
+ * tensor's shape, else, for the masks the tensor arguments carry (`implicit`), theirs.
+ */
+export function callMaskShapes(call: ValueCall, implicit: boolean): (readonly number[] | null)[] {
+  const first = call.args.find((a) => !('value' in a));
+  const carried = first === undefined ? [] : 'tensor' in first ? [first.tensor] : 'list' in first ? first.list : [];
+  const explicit = call.mask?.some((m) => m !== null && !carried.includes(m)) ? call.mask : null;
+  if (explicit) return explicit.map((m) => (m ? m.tensor.shape : null));
+  return implicit ? carried.map((f) => (f.mask ? flowMaskShape(f) : null)) : [];
+}
+
 /** A call of one tensor, as a single-input layer sees it. */
 export function singleCall(input: Flow): ValueCall {
   return { args: [{ tensor: input }], named: {}, mask: input.mask ? [input] : null, kwargs: {} };
@@ -128,13 +148,15 @@ export abstract class ModelLayer {
   }
 
   /**
-   * Checks the masks a graph call passes as tensors (their shapes are known only there; the layer
-   * gets them flat): by default a single `mask=`, for layers that read it per step (`checksMaskShape`).
+   * Checks the masks a graph call hands its layer by their shapes (known only there; the layer gets
+   * them flat): an explicit `mask=`, else (`implicit`) the masks its tensor arguments carry, which a
+   * layer passing masks on may have left another shape than its output's (a TimeDistributed's). By
+   * default the first mask, for layers that read it per step (`checksMaskShape`).
    */
-  checkCallMasks(fail: (message: string) => never, call: ValueCall): void {
-    const maskTensor = call.mask?.length === 1 ? call.mask[0]?.tensor : undefined;
+  checkCallMasks(fail: (message: string) => never, call: ValueCall, implicit: boolean): void {
+    const shape = callMaskShapes(call, implicit)[0];
     const input = tensorArgs(call)[0]?.tensor;
-    if (this.checksMaskShape && maskTensor && input) this.checkMaskShape(fail, input, maskTensor.shape);
+    if (this.checksMaskShape && shape && input) this.checkMaskShape(fail, input, shape);
   }
 
   /**

@@ -1,6 +1,7 @@
 import type { Tensor } from '@gru/core';
 import type { CallOf, Shape } from '../config/spec.js';
 import { formatShape } from '../errors.js';
+import { sameShape } from './base.js';
 
 /** A mask broadcast to its tensor's full shape (a mask of one value per row spans the last axis; none is all ones). */
 export function fullMask(t: Tensor, mask: Uint8Array | null): Uint8Array {
@@ -67,4 +68,31 @@ export function checkStepMaskShape(
   recurrent = false,
 ): void {
   checkStepMask(fail, { args: [], named: {}, mask: [[...maskShape]], kwargs: {} }, [...input], [...want], recurrent);
+}
+
+/**
+ * A mask of `shape` broadcast to `target` as numpy (and so keras.ops) broadcasts, or null when it
+ * does not broadcast to exactly `target` (an axis other than 1 that differs, or more axes).
+ */
+export function broadcastMask(mask: Uint8Array, shape: readonly number[], target: readonly number[]): Uint8Array | null {
+  const lead = target.length - shape.length;
+  if (lead < 0 || shape.some((d, i) => d !== 1 && d !== target[lead + i])) return null;
+  if (sameShape(shape, target)) return mask;
+  // Strides of the mask along the target's axes; a broadcast axis (size 1 or missing) has stride 0.
+  const strides = new Array<number>(target.length).fill(0);
+  for (let i = shape.length - 1, acc = 1; i >= 0; acc *= shape[i], i--) strides[lead + i] = shape[i] === 1 ? 0 : acc;
+  const n = target.reduce((a, b) => a * b, 1);
+  const out = new Uint8Array(n);
+  const idx = new Array<number>(target.length).fill(0);
+  for (let k = 0, at = 0; k < n; k++) {
+    out[k] = mask[at];
+    for (let d = target.length - 1; d >= 0; d--) {
+      idx[d]++;
+      at += strides[d];
+      if (idx[d] < target[d]) break;
+      at -= strides[d] * target[d];
+      idx[d] = 0;
+    }
+  }
+  return out;
 }

@@ -1,0 +1,151 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadModel, type ModelLayer } from '../src/index.js';
+import { GRAPH, GRAPH_FIXTURES } from './graph-fixtures.js';
+
+// Masks of other shapes than their tensor's without its last axis, as Keras 3.15.1 makes and reads
+// them (each case checked against Keras with KERAS_BACKEND=jax; see the expectations' comments).
+
+const layerOf = (layers: readonly ModelLayer[], name: string) => layers.find((l) => l.name === name) as ModelLayer;
+const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+const seq = (shape: number[]) => ({ shape, data: Float32Array.from({ length: size(shape) }, (_, i) => Math.sin(i * 0.7)) });
+/** 0/1 values, mostly 1, fixed. */
+const bits = (n: number) => Uint8Array.from({ length: n }, (_, i) => (i % 5 === 3 ? 0 : 1));
+const tokens = (shape: number[]) => ({ shape, data: Float32Array.from({ length: size(shape) }, (_, i) => 1 + (i % 4)) });
+const floats = (shape: number[], m: Uint8Array) => ({ shape, data: Float32Array.from(m) });
+type Config = Record<string, any>;
+const configOf = (name: string): Config => structuredClone(GRAPH_FIXTURES.find((f) => f.name === name)?.model_config) as Config;
+const ref = (layer: string, shape: (number | null)[], dtype = 'float32') => ({
+  class_name: '__keras_tensor__',
+  config: { shape, dtype, keras_history: [layer, 0, 0] },
+});
+
+describe("TimeDistributed's mask keeps its shape (Keras 3: compute_mask returns the mask it was given)", () => {
+  it('TimeDistributed(GRU) on (batch, time, steps, features) passes its (batch, time, steps) mask on unchanged', async () => {
+    const model = await loadModel(join(GRAPH, 'td_words.keras'));
+    const td = layerOf(model.layers, 'word_gru');
+    const m = bits(40);
+    const out = td.applySync({ tensor: seq([2, 4, 5, 3]), mask: m });
+    // Keras: td.compute_mask(x, mask).shape == (2, 4, 5); gru reduced it to (2, 4) with `any`.
+    expect(out.tensor.shape).toEqual([2, 4, 4]);
+    expect(out.maskShape).toEqual([2, 4, 5]);
+    expect(Array.from(out.mask ?? [])).toEqual(Array.from(m));
+    // The next GRU reads it per step (any over the 5), as Keras's scan does: the same as its reduction.
+    const gru = layerOf(model.layers, 'sentence_gru');
+    const perStep = Uint8Array.from({ length: 8 }, (_, r) => (m.subarray(r * 5, r * 5 + 5).some((b) => b === 1) ? 1 : 0));
+    expect(Array.from(gru.applySync(out).tensor.data)).toEqual(Array.from(gru.applySync({ tensor: out.tensor, mask: perStep }).tensor.data));
+    model.dispose();
+  });
+
+  it('a (batch, time, steps, 0) mask masks every step of the wrapped GRU (Keras: any over an empty axis), instead of failing a length check', async () => {
+    const model = await loadModel(join(GRAPH, 'td_words.keras'));
+    const td = layerOf(model.layers, 'word_gru');
+    const x = seq([2, 4, 5, 3]);
+    const empty = await td.apply({ tensor: x, mask: new Uint8Array(0), maskShape: [2, 4, 5, 0] });
+    // Keras: TimeDistributed(GRU)(x, mask=zeros((2, 4, 5, 0))) == the same with zeros((2, 4, 5)), and its mask keeps (2, 4, 5, 0).
+    expect(Array.from(empty.tensor.data)).toEqual(Array.from(td.applySync({ tensor: x, mask: new Uint8Array(40) }).tensor.data));
+    expect(empty.maskShape).toEqual([2, 4, 5, 0]);
+    expect(empty.mask?.length).toBe(0);
+    // Zero words: Keras's GRU fails on zero steps (IndexError); gru names the shapes.
+    expect(() => td.applySync({ tensor: seq([2, 4, 0, 3]), mask: new Uint8Array(0) })).toThrow(
+      "Layer 'gru_1' received an input with 0 timesteps (shape (8, 0, 3)); a GRU needs at least one step.",
+    );
+    model.dispose();
+  });
+
+  it('a layer that cannot take the passed-on mask fails as Keras does, where it ran with a reduced mask', async () => {
+    const td = await loadModel(join(GRAPH, 'td_words.keras'));
+    const out = layerOf(td.layers, 'word_gru').applySync({ tensor: seq([2, 4, 5, 3]), mask: bits(40) });
+    const pooling = await loadModel(join(GRAPH, 'gru_norm_pool.keras'));
+    // Keras: GlobalAveragePooling1D on (2, 4, 4) with a (2, 4, 5) mask fails to broadcast.
+    expect(() => layerOf(pooling.layers, 'global_average_pooling1d').applySync(out)).toThrow(
+      "Layer 'global_average_pooling1d' (GlobalAveragePooling1D): is called with a mask of shape [2, 4, 5]; its input of shape [2, 4, 4] needs a mask of shape [2, 4] (batch, timesteps).",
+    );
+    td.dispose();
+    pooling.dispose();
+  });
+
+  it('in a graph: an Attention over a TimeDistributed output reads its (batch, time, steps) mask by shape and fails, as Keras does', async () => {
+    // td_words with Attention()([w, w]) between the TimeDistributed(GRU) and the sentence GRU.
+    const c = configOf('td_words');
+    const w = ref('word_gru', [null, 4, 4]);
+    const at = c.layers.findIndex((l: { name: string }) => l.name === 'sentence_gru');
+    c.layers.splice(at, 0, {
+      module: 'keras.layers',
+      class_name: 'Attention',
+      config: { name: 'att', trainable: true, dtype: 'float32', use_scale: false, score_mode: 'dot', dropout: 0 },
+      registered_name: null,
+      name: 'att',
+      inbound_nodes: [{ args: [[w, w]], kwargs: {} }],
+    });
+    c.layers[at + 1].inbound_nodes[0].args = [ref('att', [null, 4, 4])];
+    const model = await loadModel(join(GRAPH, 'td_words.weights.h5'), { config: c });
+    // Keras: Attention.call fails, "Incompatible shapes for broadcasting: shapes=[(2, 4, 5), (2, 4, 4), ...]".
+    await expect(model.predict(tokens([2, 4, 5]))).rejects.toThrow(
+      "Layer 'att' (Attention): argument 'query_mask' has shape [2, 4, 5]; its query of shape [2, 4, 4] needs a mask that broadcasts to [2, 4].",
+    );
+    model.dispose();
+  });
+});
+
+describe('attention masks broadcast as Keras broadcasts them', () => {
+  // Masks of batch 1 or no batch axis come from ops inside a graph (a model input must have the
+  // batch's size), so the layers are called here as the graph runner calls them.
+  const [B, T, S] = [2, 3, 5];
+  const q = { tensor: seq([B, T, 4]), mask: null };
+  const v = { tensor: seq([B, S, 4]), mask: null };
+  const maskFlow = (shape: number[], m: Uint8Array) => ({ tensor: floats(shape, m), mask: null });
+  const fail =
+    (layer: ModelLayer) =>
+    (message: string): never => {
+      throw new Error(`Layer '${layer.name}' (${layer.className}): ${message}`);
+    };
+
+  it('MultiHeadAttention: attention_mask (1, T, S), (B, 1, S), (T, S), (B, T, 1) run as their broadcast to (B, T, S); (S,) and (B, S) fail', async () => {
+    const model = await loadModel(join(GRAPH, 'gru_mha.keras'));
+    const mha = layerOf(model.layers, 'multi_head_attention_1');
+    const run = (shape: number[], m: Uint8Array) => {
+      const call = { args: [{ tensor: { ...q } }, { tensor: { ...v } }], named: { attention_mask: [maskFlow(shape, m)] }, mask: null, kwargs: {} };
+      mha.checkCallMasks(fail(mha), call, false);
+      return mha.call(call, null, {})[0].tensor;
+    };
+    // Keras: each equals the same call with np.broadcast_to(mask, (B, T, S)) (max difference 0.0).
+    const cases: [number[], (b: number, t: number, s: number) => number][] = [
+      [[1, T, S], (_b, t, s) => t * S + s],
+      [[B, 1, S], (b, _t, s) => b * S + s],
+      [[T, S], (_b, t, s) => t * S + s],
+      [[B, T, 1], (b, t) => b * T + t],
+    ];
+    for (const [shape, at] of cases) {
+      const m = Uint8Array.from({ length: size(shape) }, (_, i) => (i % 3 === 1 ? 0 : 1));
+      const full = Uint8Array.from({ length: B * T * S }, (_, i) => m[at(Math.floor(i / (T * S)), Math.floor(i / S) % T, i % S)]);
+      expect(Array.from(run(shape, m).data), String(shape)).toEqual(Array.from(run([B, T, S], full).data));
+    }
+    // Keras: (S,) "axis -3 is out of bounds"; (B, S) "incompatible shapes for broadcasting".
+    expect(() => run([S], bits(S))).toThrow(
+      "Layer 'multi_head_attention_1' (MultiHeadAttention): argument 'attention_mask' has shape [5]; its query of shape [2, 3, 4] and value of shape [2, 5, 4] needs a mask that broadcasts to [2, 3, 5].",
+    );
+    expect(() => run([B, S], bits(B * S))).toThrow("argument 'attention_mask' has shape [2, 5]; its query of shape [2, 3, 4]");
+    model.dispose();
+  });
+
+  it('Attention: value_mask (1, Tv), (B, 1), (B, 1, Tv) run as their broadcast to (B, Tv); (B, Tv, 1) fails', async () => {
+    const model = await loadModel(join(GRAPH, 'gru_attention.keras'));
+    const att = layerOf(model.layers, 'attention_1');
+    const run = (shape: number[], m: Uint8Array) => {
+      const call = { args: [{ list: [{ ...q }, { ...v }] }], named: {}, mask: [null, maskFlow(shape, m)], kwargs: {} };
+      att.checkCallMasks(fail(att), call, false);
+      return att.call(call, [null, m], {})[0].tensor;
+    };
+    // Keras: each equals the call with the mask broadcast to (B, Tv) (max difference 0.0).
+    const m5 = [1, 0, 1, 1, 0];
+    const want = run([B, S], Uint8Array.from([...m5, ...m5]));
+    expect(Array.from(run([1, S], Uint8Array.from(m5)).data)).toEqual(Array.from(want.data));
+    expect(Array.from(run([B, 1, S], Uint8Array.from([...m5, ...m5])).data)).toEqual(Array.from(want.data));
+    expect(Array.from(run([B, 1], Uint8Array.from([1, 0])).data)).toEqual(Array.from(run([B, S], Uint8Array.from([1, 1, 1, 1, 1, 0, 0, 0, 0, 0])).data));
+    expect(() => run([B, S, 1], bits(B * S))).toThrow(
+      "Layer 'attention_1' (Attention): argument 'value_mask' has shape [2, 5, 1]; its value of shape [2, 5, 4] needs a mask that broadcasts to [2, 5] or [2, 1, 5].",
+    );
+    model.dispose();
+  });
+});
