@@ -149,3 +149,95 @@ describe('attention masks broadcast as Keras broadcasts them', () => {
     model.dispose();
   });
 });
+
+describe('merge layers read the masks their inputs carry by shape', () => {
+  const fail =
+    (layer: ModelLayer) =>
+    (message: string): never => {
+      throw new Error(`Layer '${layer.name}' (${layer.className}): ${message}`);
+    };
+  /** The layer called as the graph runner calls it: masks checked, call, then compute_mask. */
+  const merge = (layer: ModelLayer, inputs: { tensor: ReturnType<typeof seq>; mask: Uint8Array | null; maskShape?: number[] }[]) => {
+    const call = { args: [{ list: inputs }], named: {}, mask: null, kwargs: {} };
+    layer.checkCallMasks(fail(layer), call, true);
+    const out = layer.call(
+      call,
+      inputs.map((f) => f.mask),
+      {},
+    );
+    return {
+      out: out[0].tensor,
+      mask: layer.computeMask(
+        call,
+        inputs.map((f) => f.mask),
+        1,
+      )[0],
+    };
+  };
+  const x = seq([2, 4, 3]);
+  const m45 = bits(40);
+  const m4 = Uint8Array.from([1, 0, 1, 1, 0, 0, 1, 1]);
+
+  it('Add ORs masks of one shape, (batch, time, k) included; masks of two shapes fail (Keras: logical_or cannot broadcast them)', async () => {
+    const model = await loadModel(join(GRAPH, 'multi_io.keras'));
+    const add = layerOf(model.layers, 'add');
+    const other = Uint8Array.from({ length: 40 }, (_, i) => (i % 7 === 0 ? 1 : 0));
+    // Keras: Add().compute_mask([a, a], [(2, 4, 5), (2, 4, 5)]).shape == (2, 4, 5).
+    const { mask } = merge(add, [
+      { tensor: x, mask: m45, maskShape: [2, 4, 5] },
+      { tensor: x, mask: other, maskShape: [2, 4, 5] },
+    ]);
+    expect(Array.from(mask ?? [])).toEqual(Array.from(m45, (b, i) => b | other[i]));
+    expect(() =>
+      merge(add, [
+        { tensor: x, mask: m45, maskShape: [2, 4, 5] },
+        { tensor: x, mask: m4 },
+      ]),
+    ).toThrow("Layer 'add' (Add): the masks of its inputs have shapes [2, 4, 5] and [2, 4]; Keras combines them with logical_or, which needs equal shapes.");
+    model.dispose();
+  });
+
+  it('Multiply and Maximum take one mask value per position but the last axis: a (batch, time, k) mask fails, as in Keras, where it was read as another mask', async () => {
+    const model = await loadModel(join(GRAPH, 'multi_io.keras'));
+    for (const name of ['multiply', 'maximum']) {
+      const layer = layerOf(model.layers, name);
+      // Keras: "Cannot broadcast to shape with fewer dimensions: arr_shape=(2, 4, 5, 1) shape=(2, 4, 3)".
+      expect(() =>
+        merge(layer, [
+          { tensor: x, mask: m45, maskShape: [2, 4, 5] },
+          { tensor: x, mask: m45, maskShape: [2, 4, 5] },
+        ]),
+      ).toThrow(`Layer '${name}' (${layer.className}): the mask of input 0 has shape [2, 4, 5]; its input of shape [2, 4, 3] needs a mask of shape [2, 4].`);
+      expect(
+        merge(layer, [
+          { tensor: x, mask: m4 },
+          { tensor: x, mask: m4 },
+        ]).out.shape,
+      ).toEqual([2, 4, 3]);
+    }
+    model.dispose();
+  });
+
+  it("Concatenate concatenates a mask of its input's rank as it is (Keras's compute_mask), not read per position", async () => {
+    const model = await loadModel(join(GRAPH, 'multi_io.keras'));
+    const concat = layerOf(model.layers, 'concatenate');
+    expect(concat.config.axis ?? -1).toBe(-1);
+    // Rows 1 and 5 of the (2, 4, 5) mask fully masked; the (2, 4) mask masks rows 1, 4 and 5.
+    const m45c = Uint8Array.from(m45, (b, i) => (Math.floor(i / 5) === 1 || Math.floor(i / 5) === 5 ? 0 : b));
+    const { mask } = merge(concat, [
+      { tensor: x, mask: m45c, maskShape: [2, 4, 5] },
+      { tensor: x, mask: m4 },
+    ]);
+    // Keras: any(concatenate([mask_a, mask_b[..., None] | zeros_like(b)], -1), -1) = any(mask_a, -1) | mask_b; Keras gives these values.
+    expect(Array.from(mask ?? [])).toEqual([1, 0, 1, 1, 1, 0, 1, 1]);
+    expect(() =>
+      merge(concat, [
+        { tensor: x, mask: bits(16), maskShape: [2, 8] },
+        { tensor: x, mask: m4 },
+      ]),
+    ).toThrow(
+      "Layer 'concatenate' (Concatenate): the mask of input 0 has shape [2, 8]; its input of shape [2, 4, 3] needs a mask of shape [2, 4], or of its rank.",
+    );
+    model.dispose();
+  });
+});

@@ -1,6 +1,6 @@
 import type { Tensor } from '@gru/core';
 import type { Arg, CallOf, ModelSpec, NodeSpec, TensorKey } from '../config/spec.js';
-import { type CallContext, callMaskShapes, type Flow, layerFail, type ModelLayer, sameShape, type ValueCall } from '../layers/base.js';
+import { type CallContext, callMaskShapes, type Flow, layerFail, type ModelLayer, sameShape, sizeOf, type ValueCall } from '../layers/base.js';
 import { keysOf } from './build.js';
 
 /** A bool tensor (0/1 numbers) as a mask. */
@@ -24,12 +24,14 @@ function tensorArgumentCount(call: ValueCall): number {
 }
 
 /**
- * An output with the mask `compute_mask` gave it. A mask passed on unchanged keeps the shape it
- * came with (Keras passes the tensor on), so the next reader checks and reads it by that shape.
+ * An output with the mask `compute_mask` gave it. A mask passed on unchanged, or combined value by
+ * value with masks of its shape (a merge's OR), keeps the shape it came with (Keras passes the
+ * tensor on), so the next reader checks and reads it by that shape.
  */
 function passedOn(tensor: Tensor, mask: Uint8Array, previous: Uint8Array | null | undefined, shape: readonly number[] | null): Flow {
   const own = tensor.shape.slice(0, -1);
-  return mask === previous && shape && !sameShape(shape, own) ? { tensor, mask, maskShape: [...shape] } : { tensor, mask };
+  const kept = shape !== null && !sameShape(shape, own) && (mask === previous || (mask.length === sizeOf(shape) && mask.length !== sizeOf(own)));
+  return kept ? { tensor, mask, maskShape: [...shape] } : { tensor, mask };
 }
 
 /**
