@@ -56,7 +56,7 @@ describe('a mask entering applySync or apply is checked against its shape and th
     model.dispose();
   });
 
-  it('layers passing a mask on take the shape of their input without its last axis; GlobalAveragePooling1D one value per step', async () => {
+  it('layers passing a mask on take the shape of their input without its last axis, or one starting with its (batch, steps); GlobalAveragePooling1D one value per step', async () => {
     const model = await loadModel(join(GRAPH, 'gru_norm_pool.keras'));
     const norm = layerOf(model.layers, 'layer_normalization');
     const units = norm.inputShape[2] as number;
@@ -64,8 +64,13 @@ describe('a mask entering applySync or apply is checked against its shape and th
     expect(() => norm.applySync({ tensor: h, mask: bits(24) })).toThrow(
       `Layer 'layer_normalization' (LayerNormalization): argument 'mask' has 24 values; expected 12, shape [2, 6] (the mask its input of shape [2, 6, ${units}] needs; pass maskShape for another shape).`,
     );
-    expect(() => norm.applySync({ tensor: h, mask: bits(24), maskShape: [2, 6, 2] })).toThrow(
-      `Layer 'layer_normalization' (LayerNormalization): argument 'mask' has shape [2, 6, 2]; its input of shape [2, 6, ${units}] needs a mask of shape [2, 6].`,
+    // Keras passes a mask it does not read on unchanged (LayerNormalization.compute_mask returns it):
+    // a (batch, steps, k) one, as a TimeDistributed(GRU) leaves on its output, keeps its shape.
+    const passed = norm.applySync({ tensor: h, mask: bits(24), maskShape: [2, 6, 2] });
+    expect(passed.maskShape).toEqual([2, 6, 2]);
+    expect(Array.from(passed.mask ?? [])).toEqual(Array.from(bits(24)));
+    expect(() => norm.applySync({ tensor: h, mask: bits(24), maskShape: [2, 12] })).toThrow(
+      `Layer 'layer_normalization' (LayerNormalization): argument 'mask' has shape [2, 12]; its input of shape [2, 6, ${units}] needs a mask of shape [2, 6] or one that starts with [2, 6].`,
     );
     expect(Array.from(norm.applySync({ tensor: h, mask: bits(12), maskShape: [2, 6] }).mask ?? [])).toEqual(Array.from(bits(12)));
     const pool = layerOf(model.layers, 'global_average_pooling1d');

@@ -37,6 +37,17 @@ describe("TimeDistributed's mask keeps its shape (Keras 3: compute_mask returns 
     model.dispose();
   });
 
+  it("a layer after it that does not read masks passes that mask on with its shape (Keras's compute_mask returns it), where it refused it", async () => {
+    const td = await loadModel(join(GRAPH, 'td_words.keras'));
+    const out = layerOf(td.layers, 'word_gru').applySync({ tensor: seq([2, 4, 5, 3]), mask: bits(40) });
+    const norm = layerOf((await loadModel(join(GRAPH, 'gru_norm_pool.keras'))).layers, 'layer_normalization');
+    // LayerNormalization on (2, 4, 4) with the (2, 4, 5) mask: Keras runs it and passes the mask on.
+    const normed = norm.applySync({ tensor: seq([2, 4, norm.inputShape[2] as number]), mask: out.mask, maskShape: out.maskShape });
+    expect(normed.maskShape).toEqual([2, 4, 5]);
+    expect(Array.from(normed.mask ?? [])).toEqual(Array.from(bits(40)));
+    td.dispose();
+  });
+
   it('a (batch, time, steps, 0) mask masks every step of the wrapped GRU (Keras: any over an empty axis), instead of failing a length check', async () => {
     const model = await loadModel(join(GRAPH, 'td_words.keras'));
     const td = layerOf(model.layers, 'word_gru');

@@ -133,14 +133,17 @@ export abstract class ModelLayer {
 
   /**
    * Fails unless Keras's call of this layer takes a mask of `maskShape` with `input`. Layers that
-   * only pass a mask on take the input's shape without its last axis, or its leading (batch, steps,
-   * ...) axes: Keras passes such a mask on unchanged (a TimeDistributed's (batch, time) mask on its
-   * (batch, time, ..., units) output reaches the next layer so).
+   * only pass a mask on take the input's shape without its last axis, or any shape that starts with
+   * its (batch, steps): Keras passes such a mask on unchanged without reading it (a TimeDistributed's
+   * (batch, time) mask on its (batch, time, ..., units) output, or its (batch, time, steps) one on
+   * (batch, time, units)), and the layer that reads it checks it.
    */
   checkMaskShape(fail: (message: string) => never, input: Tensor, maskShape: readonly number[]): void {
     const want = this.expectedMaskShape(input);
-    if (maskShape.length < Math.min(2, want.length) || maskShape.length > want.length || maskShape.some((d, i) => d !== want[i])) {
-      const leading = want.length > 2 ? ' or of its leading axes (at least 2)' : '';
+    const lead = want.slice(0, 2);
+    const ok = want.length < 2 ? sameShape(maskShape, want) : maskShape.length >= 2 && lead.every((d, i) => d === maskShape[i]);
+    if (!ok) {
+      const leading = want.length >= 2 ? ` or one that starts with ${formatShape(lead)}` : '';
       fail(
         `argument 'mask' has shape ${formatShape(maskShape)}; its input of shape ${formatShape(input.shape)} needs a mask of shape ${formatShape(want)}${leading}.`,
       );
