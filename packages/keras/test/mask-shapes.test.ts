@@ -159,6 +159,25 @@ describe('attention masks broadcast as Keras broadcasts them', () => {
     );
     model.dispose();
   });
+  it('Attention with use_causal_mask: a (B, 1, Tv) value_mask is refused (Keras returns an output of another rank); (Tv,) and (1, Tv) run as (B, Tv)', async () => {
+    const model = await loadModel(join(GRAPH, 'gru_attention.keras'));
+    const att = layerOf(model.layers, 'attention_1');
+    const run = (shape: number[], m: Uint8Array) => {
+      const call = { args: [{ list: [{ ...q }, { ...v }] }], named: {}, mask: [null, maskFlow(shape, m)], kwargs: { use_causal_mask: true } };
+      att.checkCallMasks(fail(att), call, false);
+      return att.call(call, [null, m], {})[0].tensor;
+    };
+    const m5 = [1, 0, 1, 1, 0];
+    const want = run([B, S], Uint8Array.from([...m5, ...m5]));
+    // Keras (use_causal_mask=True): (5,) and (1, 5) give the (2, 5) mask's output (max difference 0.0);
+    // (2, 1, 5) gives an output of shape (2, 2, 3, 4) (expand_dims(-2) of the mask, ANDed with the causal mask).
+    expect(Array.from(run([S], Uint8Array.from(m5)).data)).toEqual(Array.from(want.data));
+    expect(Array.from(run([1, S], Uint8Array.from(m5)).data)).toEqual(Array.from(want.data));
+    expect(() => run([B, 1, S], Uint8Array.from([...m5, ...m5]))).toThrow(
+      "Layer 'attention_1' (Attention): argument 'value_mask' has shape [2, 1, 5] and use_causal_mask is true; Keras then adds an axis to the mask and returns an output of another rank (batch, batch, Tq, dim), which gru does not; pass a value mask of shape [2, 5], or call without use_causal_mask.",
+    );
+    model.dispose();
+  });
 });
 
 describe('merge layers read the masks their inputs carry by shape', () => {

@@ -64,7 +64,7 @@ export class AttentionLayer extends KernelLayer {
 /**
  * Attention's [query_mask, value_mask] as the kernel reads them, (batch, Tq) and (batch, Tv),
  * broadcast as Keras's ops broadcast them: the query mask as `output * query_mask[..., None]`, the
- * value mask as the scores' `where` ((batch, Tv) read as (batch, 1, Tv); a (batch, 1, Tv) one
+ * value mask as the scores' `where` ((batch, Tv) read as (batch, 1, Tv); a (batch, 1, Tv) one, without use_causal_mask,
  * as it is). Other shapes fail, as in Keras. `data(i)` null: the shapes are checked only.
  */
 function attentionMasks(
@@ -82,6 +82,13 @@ function attentionMasks(
     const name = i === 0 ? 'query_mask' : 'value_mask';
     // A value mask of one more axis holds one row for all queries: (batch, 1, Tv).
     const oneRow = i === 1 && given.length === want.length + 1 && given[given.length - 2] === 1;
+    // With use_causal_mask Keras adds an axis to the value mask whatever its rank: a (batch, 1, Tv)
+    // one ANDed with the causal (1, Tq, Tv) mask makes scores of rank 4 and an output of rank 4.
+    if (oneRow && call.kwargs.use_causal_mask === true) {
+      fail(
+        `argument '${name}' has shape ${formatShape(given)} and use_causal_mask is true; Keras then adds an axis to the mask and returns an output of another rank (batch, batch, Tq, dim), which gru does not; pass a value mask of shape ${formatShape(want)}, or call without use_causal_mask.`,
+      );
+    }
     const shape = oneRow ? [...given.slice(0, -2), given[given.length - 1]] : given;
     const m = data(i);
     const ok = m ? broadcastMask(m, shape, want) : broadcastMask(new Uint8Array(sizeOf(shape)), shape, want);
