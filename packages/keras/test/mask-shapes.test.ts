@@ -97,6 +97,32 @@ describe("TimeDistributed's mask keeps its shape (Keras 3: compute_mask returns 
     );
     model.dispose();
   });
+  it("a (batch, time, 1) mask ORed by Add keeps its shape, though its length is (batch, time)'s: GlobalAveragePooling1D then fails, as in Keras", async () => {
+    // td_words on one character per word (its mask (batch, 4, 1)), with Add()([w, w]) and
+    // GlobalAveragePooling1D after the TimeDistributed(GRU), as a second output.
+    const c = JSON.parse(JSON.stringify(configOf('td_words')).replaceAll('[null,4,5]', '[null,4,1]').replaceAll('[null,5,3]', '[null,1,3]'));
+    const w = ref('word_gru', [null, 4, 4]);
+    const layer = (class_name: string, name: string, args: unknown[]) => ({
+      module: 'keras.layers',
+      class_name,
+      config: { name, trainable: true, dtype: 'float32' },
+      registered_name: null,
+      name,
+      inbound_nodes: [{ args, kwargs: {} }],
+    });
+    c.layers.push(layer('Add', 'add', [[w, w]]), layer('GlobalAveragePooling1D', 'pool', [ref('add', [null, 4, 4])]));
+    c.output_layers = [
+      ['dense_2', 0, 0],
+      ['pool', 0, 0],
+    ];
+    const model = await loadModel(join(GRAPH, 'td_words.weights.h5'), { config: c });
+    // Keras: Add().compute_mask of two (2, 4, 1) masks has shape (2, 4, 1), and
+    // GlobalAveragePooling1D with it fails ("Incompatible shapes for broadcasting").
+    await expect(model.predictOutputs([tokens([2, 4, 1])])).rejects.toThrow(
+      "Layer 'pool' (GlobalAveragePooling1D): is called with a mask of shape [2, 4, 1]; its input of shape [2, 4, 4] needs a mask of shape [2, 4] (batch, timesteps).",
+    );
+    model.dispose();
+  });
 });
 
 describe('attention masks broadcast as Keras broadcasts them', () => {

@@ -1,6 +1,6 @@
 import type { Tensor } from '@gru/core';
 import type { Arg, CallOf, ModelSpec, NodeSpec, TensorKey } from '../config/spec.js';
-import { type CallContext, callMaskShapes, type Flow, layerFail, type ModelLayer, sameShape, sizeOf, type ValueCall } from '../layers/base.js';
+import { type CallContext, callMaskShapes, type Flow, layerFail, type ModelLayer, type ValueCall, withMask } from '../layers/base.js';
 import { keysOf } from './build.js';
 
 /** A bool tensor (0/1 numbers) as a mask. */
@@ -21,17 +21,6 @@ function firstArgMasks(call: ValueCall): (Uint8Array | null)[] | null {
 /** How many tensor arguments a call has, as Keras counts them (a list is one argument). */
 function tensorArgumentCount(call: ValueCall): number {
   return call.args.filter((a) => !('value' in a)).length + Object.keys(call.named).length;
-}
-
-/**
- * An output with the mask `compute_mask` gave it. A mask passed on unchanged, or combined value by
- * value with masks of its shape (a merge's OR), keeps the shape it came with (Keras passes the
- * tensor on), so the next reader checks and reads it by that shape.
- */
-function passedOn(tensor: Tensor, mask: Uint8Array, previous: Uint8Array | null | undefined, shape: readonly number[] | null): Flow {
-  const own = tensor.shape.slice(0, -1);
-  const kept = shape !== null && !sameShape(shape, own) && (mask === previous || (mask.length === sizeOf(shape) && mask.length !== sizeOf(own)));
-  return kept ? { tensor, mask, maskShape: [...shape] } : { tensor, mask };
 }
 
 /**
@@ -131,7 +120,7 @@ export class GraphRunner {
     if (!layer.supportsMasking) flows = out.map((f) => (f.mask ? { tensor: f.tensor, mask: null } : f));
     else if (out.some((f) => f.mask === null)) {
       const masks = layer.computeMask(call, previous, out.length);
-      flows = out.map((f, t) => (f.mask === null && masks[t] ? passedOn(f.tensor, masks[t], previous?.[0], previousShape) : f));
+      flows = out.map((f, t) => (f.mask === null && masks[t] ? withMask(f.tensor, masks[t], layer.computeMaskShape(previousShape, t)) : f));
     }
     node.outputShapes.forEach((_, t) => {
       const k = `n:${index}:${t}`;

@@ -60,6 +60,15 @@ export function callMaskShapes(call: ValueCall, implicit: boolean): (readonly nu
   return implicit ? carried.map((f) => (f.mask ? flowMaskShape(f) : null)) : [];
 }
 
+/**
+ * `tensor` carrying `mask` of `shape`: a shape other than the tensor's without its last axis stays
+ * with the mask (`maskShape`), so the next reader checks and reads the mask by its shape, never by
+ * its length ((batch, time, 1) and (batch, time) have the same length). The one place deciding it.
+ */
+export function withMask(tensor: Tensor, mask: Uint8Array | null, shape: readonly number[] | null | undefined): Flow {
+  return mask !== null && shape && !sameShape(shape, tensor.shape.slice(0, -1)) ? { tensor, mask, maskShape: [...shape] } : { tensor, mask };
+}
+
 /** A call of one tensor, as a single-input layer sees it. */
 export function singleCall(input: Flow): ValueCall {
   return { args: [{ tensor: input }], named: {}, mask: input.mask ? [input] : null, kwargs: {} };
@@ -121,6 +130,15 @@ export abstract class ModelLayer {
   computeMask(_call: ValueCall, previous: (Uint8Array | null)[] | null, outputs: number): (Uint8Array | null)[] {
     const m = previous?.[0] ?? null;
     return Array.from({ length: outputs }, (_, i) => (i === 0 ? m : null));
+  }
+
+  /**
+   * The shape of the mask `computeMask` gives output `output`, from the shape of the first mask
+   * the call was given: by default that shape (the mask is passed on, or ORed with masks of its
+   * shape). Null: the output's shape without its last axis.
+   */
+  computeMaskShape(previousShape: readonly number[] | null, _output: number): readonly number[] | null {
+    return previousShape;
   }
 
   /**
@@ -195,11 +213,11 @@ export abstract class ModelLayer {
 
   private finishSingle(input: Flow, out: Flow[]): Flow {
     const mask = this.supportsMasking ? (out[0].mask ?? this.computeMask(singleCall(input), input.mask ? [input.mask] : null, out.length)[0]) : out[0].mask;
-    const tensor = out[0].tensor;
-    // A mask the layer passed on unchanged keeps its shape; the next applySync reads it by that shape.
-    const shape = out[0].maskShape ?? (mask !== null && mask === input.mask ? (input.maskShape ?? this.expectedMaskShape(input.tensor)) : undefined);
-    const own = shape && !sameShape(shape, tensor.shape.slice(0, -1)) ? { maskShape: [...shape] } : {};
-    return out.length > 1 ? { tensor, mask, ...own, second: out[1].tensor } : { tensor, mask, ...own };
+    // A mask from computeMask has the shape computeMaskShape gives; the next applySync reads it by that shape.
+    const computed = this.supportsMasking && out[0].mask === null && mask !== null;
+    const shape = out[0].maskShape ?? (computed ? this.computeMaskShape(input.maskShape ?? this.expectedMaskShape(input.tensor), 0) : null);
+    const flow = withMask(out[0].tensor, mask, shape);
+    return out.length > 1 ? { ...flow, second: out[1].tensor } : flow;
   }
 
   /** Releases backend memory held for this layer. */

@@ -169,6 +169,11 @@ export class ConcatenateLayer extends ModelLayer {
     return [anyLast(Uint8Array.from(joined.data), joined.shape)];
   }
 
+  /** Its mask is reduced over the concatenated last axis: the output's shape without its last axis. */
+  override computeMaskShape(): null {
+    return null;
+  }
+
   override checkCallMasks(fail: (message: string) => never, call: ValueCall, implicit: boolean): void {
     this.maskParts(fail, call, implicit);
   }

@@ -3,7 +3,7 @@ import type { CallOf, LayerSpec, Shape } from '../config/spec.js';
 import { ConfigReader, policyName } from '../config/values.js';
 import { formatShape, UnsupportedLayerError } from '../errors.js';
 import { isObject, preview } from '../io/json.js';
-import { callMaskShapes, layerFail, ModelLayer, sameShape, singleCall, sizeOf, type CallContext, type Flow, type ValueCall } from './base.js';
+import { callMaskShapes, layerFail, ModelLayer, singleCall, sizeOf, type CallContext, type Flow, type ValueCall, withMask } from './base.js';
 import { type Compat, type LayerKind, onlyInput, type Weights } from './kind.js';
 import { perStepMask } from './mask-ops.js';
 
@@ -69,8 +69,7 @@ export class TimeDistributedLayer extends ModelLayer {
       const tensor = unfold(f.tensor, p.B, p.T);
       if (i !== 0) return { tensor, mask: null };
       const { mask, shape } = this.outputMask(p, f, tensor);
-      // A mask of another shape than the output's without its last axis keeps its shape for the layer reading it.
-      return mask !== null && shape !== null && !sameShape(shape, tensor.shape.slice(0, -1)) ? { tensor, mask, maskShape: [...shape] } : { tensor, mask };
+      return withMask(tensor, mask, shape);
     });
   }
   /**
