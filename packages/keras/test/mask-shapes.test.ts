@@ -253,6 +253,27 @@ describe('merge layers read the masks their inputs carry by shape', () => {
     model.dispose();
   });
 
+  it('Add/Subtract/Average of inputs that Keras broadcasts ((2, 4, 3) + (2, 1, 3)) fail naming the input shapes, not their masks', async () => {
+    const model = await loadModel(join(GRAPH, 'multi_io.keras'));
+    const add = layerOf(model.layers, 'add');
+    // Keras: Add()([a, b]) has shape (2, 4, 3), its mask logical_or((2, 4), (2, 1)) shape (2, 4);
+    // gru's merges run on equal shapes only, which the error must say (it blamed the masks).
+    const message = "Layer 'add' (Add): inputs must have equal shapes in gru (Keras broadcasts them; gru does not), received [2, 4, 3] and [2, 1, 3].";
+    expect(() =>
+      merge(add, [
+        { tensor: x, mask: m4 },
+        { tensor: seq([2, 1, 3]), mask: Uint8Array.from([1, 0]) },
+      ]),
+    ).toThrow(message);
+    expect(() =>
+      merge(add, [
+        { tensor: x, mask: null },
+        { tensor: seq([2, 1, 3]), mask: null },
+      ]),
+    ).toThrow(message);
+    model.dispose();
+  });
+
   it('Multiply and Maximum take one mask value per position but the last axis: a (batch, time, k) mask fails, as in Keras, where it was read as another mask', async () => {
     const model = await loadModel(join(GRAPH, 'multi_io.keras'));
     for (const name of ['multiply', 'maximum']) {

@@ -32,12 +32,7 @@ export class MergeLayer extends ModelLayer {
 
   call(call: ValueCall): Flow[] {
     const xs = tensorArgs(call).map((f) => f.tensor);
-    const fail = layerFail(this);
-    for (const x of xs.slice(1)) {
-      if (!sameShape(x.shape, xs[0].shape)) {
-        fail(`inputs must have equal shapes, found ${preview(xs.map((t) => t.shape))}.`);
-      }
-    }
+    checkEqualShapes(layerFail(this), xs);
     const masks = tensorArgs(call).map((f) => f.mask);
     const out = newArray(this.dtype, xs[0].data.length);
     if (this.rule === 'none' || masks.every((m) => m === null)) {
@@ -100,6 +95,11 @@ export class MergeLayer extends ModelLayer {
    */
   override checkCallMasks(fail: (message: string) => never, call: ValueCall, implicit: boolean): void {
     const flows = tensorArgs(call);
+    // The inputs first: their masks' shapes follow from theirs, and inputs that differ fail anyway.
+    checkEqualShapes(
+      fail,
+      flows.map((f) => f.tensor),
+    );
     const shapes = callMaskShapes(call, implicit);
     const given = shapes.flatMap((s, i) => (s ? [{ s, i }] : []));
     for (const { s, i } of given) {
@@ -116,6 +116,17 @@ export class MergeLayer extends ModelLayer {
         );
       }
     }
+  }
+}
+
+/**
+ * gru's elementwise merges combine inputs of one shape, value by value. Keras broadcasts inputs
+ * (and so masks) of shapes like (2, 4, 3) and (2, 1, 3), which the load-time check lets through
+ * as Keras does; such a call is refused here, naming the inputs' shapes.
+ */
+function checkEqualShapes(fail: (message: string) => never, xs: Tensor[]): void {
+  if (xs.some((x) => !sameShape(x.shape, xs[0].shape))) {
+    fail(`inputs must have equal shapes in gru (Keras broadcasts them; gru does not), received ${xs.map((x) => formatShape(x.shape)).join(' and ')}.`);
   }
 }
 
