@@ -5,8 +5,8 @@ import { formatShape } from '../errors.js';
 import { preview } from '../io/json.js';
 import { additiveAttention, attention } from '../kernels/attention.js';
 import { multiHeadAttention, multiHeadAttentionWeights } from '../kernels/multi-head-attention.js';
-import { callMaskShapes, type Flow, flowMaskShape, layerFail, sizeOf, tensorArgs, type ValueCall } from './base.js';
-import { broadcastMask } from './mask-ops.js';
+import { callMaskShapes, type Flow, flowMaskShape, layerFail, tensorArgs, type ValueCall } from './base.js';
+import { broadcastMask, broadcastsTo } from './mask-ops.js';
 import { choice } from './conv1d.js';
 import { KernelLayer } from './kernel-layer.js';
 import { type Compat, isBool, type LayerKind, type Weights } from './kind.js';
@@ -64,8 +64,9 @@ export class AttentionLayer extends KernelLayer {
 /**
  * Attention's [query_mask, value_mask] as the kernel reads them, (batch, Tq) and (batch, Tv),
  * broadcast as Keras's ops broadcast them: the query mask as `output * query_mask[..., None]`, the
- * value mask as the scores' `where` ((batch, Tv) read as (batch, 1, Tv); a (batch, 1, Tv) one, without use_causal_mask,
- * as it is). Other shapes fail, as in Keras. `data(i)` null: the shapes are checked only.
+ * value mask as the scores' `where` ((batch, Tv) read as (batch, 1, Tv); a (batch, 1, Tv) one,
+ * without use_causal_mask, as it is). Other shapes fail, as in Keras, or (a per-query value mask,
+ * which the kernel cannot take) as gru's limit. `data(i)` null: the shapes are checked only.
  */
 function attentionMasks(
   fail: (message: string) => never,
@@ -90,35 +91,30 @@ function attentionMasks(
       );
     }
     const shape = oneRow ? [...given.slice(0, -2), given[given.length - 1]] : given;
-    const m = data(i);
-    const ok = m ? broadcastMask(m, shape, want) : broadcastMask(new Uint8Array(sizeOf(shape)), shape, want);
-    if (ok === null) {
-      const also = i === 1 ? ` or ${formatShape([...want.slice(0, -1), 1, want[want.length - 1]])}` : '';
-      fail(
-        `argument '${name}' has shape ${formatShape(given)}; its ${i === 0 ? 'query' : 'value'} of shape ${formatShape(t.shape)} needs a mask that broadcasts to ${formatShape(want)}${also}.`,
-      );
-    }
-    return m ? ok : null;
+    const also = i === 1 ? ` or ${formatShape([...want.slice(0, -1), 1, want[want.length - 1]])}` : '';
+    const needs = `its ${i === 0 ? 'query' : 'value'} of shape ${formatShape(t.shape)} needs a mask that broadcasts to ${formatShape(want)}${also}`;
+    return broadcastArgMask(fail, name, data(i), shape, want, needs, given);
   }) as [Uint8Array | null, Uint8Array | null];
 }
 
 /**
- * A MultiHeadAttention mask broadcast to `want` as Keras's `&` of the expanded masks broadcasts it
- * (an attention_mask of (1, T, S), (batch, 1, S) or (T, S); a query mask of (T,)), or a failure
- * naming it. `data` null: the shape is checked only.
+ * The mask argument `name` of `shape`, checked to broadcast to `want` by comparing axes (nothing
+ * is allocated: the graph checks each call's masks before the call), then, given its values,
+ * broadcast once. Fails naming `name`, the shape as received (`given`) and what it `needs`.
+ * Shared by Attention, AdditiveAttention and MultiHeadAttention.
  */
-function mhaMask(
+function broadcastArgMask(
   fail: (message: string) => never,
   name: string,
   data: Uint8Array | null,
   shape: readonly number[],
   want: readonly number[],
-  of: string,
+  needs: string,
+  given: readonly number[] = shape,
+  minRank = 0,
 ): Uint8Array | null {
-  const minRank = name === 'attention_mask' ? 2 : 1;
-  const out = shape.length < minRank ? null : broadcastMask(data ?? new Uint8Array(sizeOf(shape)), shape, want);
-  if (out === null) fail(`argument '${name}' has shape ${formatShape(shape)}; ${of} needs a mask that broadcasts to ${formatShape(want)}.`);
-  return data ? out : null;
+  if (shape.length < minRank || !broadcastsTo(shape, want)) fail(`argument '${name}' has shape ${formatShape(given)}; ${needs}.`);
+  return data && broadcastMask(data, shape, want);
 }
 
 function attentionShapes(r: ConfigReader, call: CallOf<Shape>): { q: Shape; v: Shape; k: Shape } {
@@ -228,17 +224,24 @@ export class MultiHeadAttentionLayer extends KernelLayer {
     const [q, v = call.named.value?.[0], k = call.named.key?.[0]] = flows;
     const am = call.named.attention_mask?.[0];
     const of = (f: Flow, what: string) => `its ${what} of shape ${formatShape(f.tensor.shape)}`;
-    const carried = (f: Flow | undefined, name: string, what: string) =>
-      f?.mask ? mhaMask(fail, name, data ? f.mask : null, flowMaskShape(f), f.tensor.shape.slice(0, -1), of(f, what)) : null;
+    const needs = (what: string, want: readonly number[]) => `${what} needs a mask that broadcasts to ${formatShape(want)}`;
+    const carried = (f: Flow | undefined, name: string, what: string) => {
+      const want = f?.tensor.shape.slice(0, -1) ?? [];
+      return f?.mask ? broadcastArgMask(fail, name, data ? f.mask : null, flowMaskShape(f), want, needs(of(f, what), want)) : null;
+    };
+    // attention_mask has at least (T, S) axes (Keras: "axis -3 is out of bounds" for fewer).
+    const want = q && v ? [q.tensor.shape[0], q.tensor.shape[1], v.tensor.shape[1]] : [];
     const attention_mask =
       am && q && v
-        ? mhaMask(
+        ? broadcastArgMask(
             fail,
             'attention_mask',
             data ? Uint8Array.from(am.tensor.data, (x) => (x !== 0 ? 1 : 0)) : null,
             am.tensor.shape,
-            [q.tensor.shape[0], q.tensor.shape[1], v.tensor.shape[1]],
-            `${of(q, 'query')} and value of shape ${formatShape(v.tensor.shape)}`,
+            want,
+            needs(`${of(q, 'query')} and value of shape ${formatShape(v.tensor.shape)}`, want),
+            am.tensor.shape,
+            2,
           )
         : null;
     return {
