@@ -123,6 +123,22 @@ describe("TimeDistributed's mask keeps its shape (Keras 3: compute_mask returns 
     );
     model.dispose();
   });
+  it('an output listed twice is copied with its mask and the mask keeps its shape', async () => {
+    const c = configOf('td_words');
+    c.output_layers = [
+      ['dense_2', 0, 0],
+      ['word_gru', 0, 0],
+      ['word_gru', 0, 0],
+    ];
+    const model = await loadModel(join(GRAPH, 'td_words.weights.h5'), { config: c });
+    // The model's API returns tensors only; the runner's outputs carry the masks beside them.
+    const runner = (model as unknown as { runner: { runSync(inputs: unknown[], ctx: object): { mask: Uint8Array | null; maskShape?: number[] }[] } }).runner;
+    const [, first, copy] = runner.runSync([{ tensor: tokens([2, 4, 5]), mask: null }], {});
+    expect(first.maskShape).toEqual([2, 4, 5]);
+    expect(copy.maskShape).toEqual([2, 4, 5]);
+    expect(Array.from(copy.mask ?? [])).toEqual(Array.from(first.mask ?? []));
+    model.dispose();
+  });
 });
 
 describe('attention masks broadcast as Keras broadcasts them', () => {

@@ -145,7 +145,8 @@ export class GraphRunner {
         owned.add(tensor.data);
         return v.flow;
       }
-      return { tensor: { shape: [...tensor.shape], data: tensor.data.slice() }, mask: v.flow.mask };
+      // The copy keeps the mask's shape (a (batch, time, steps) mask would be read as another).
+      return { ...v.flow, tensor: { shape: [...tensor.shape], data: tensor.data.slice() }, mask: v.flow.mask?.slice() ?? null };
     });
   }
 }
