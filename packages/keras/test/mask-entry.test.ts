@@ -228,12 +228,12 @@ describe('attention masks from graph tensors are checked by shape, not only by s
   const tokens = (shape: number[]) => ({ shape, data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => 1 + (i % 4)) });
   const ones = (shape: number[]) => ({ shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(1) });
 
-  it("Attention's value_mask of (batch, value steps, 1) is refused (Keras cannot broadcast it); (batch, value steps) runs", async () => {
+  it("Attention's value_mask of (batch, value steps, 1) is refused (with 3 query and 5 value steps Keras cannot broadcast it either); (batch, value steps) runs", async () => {
     const config = (rank: number) => withMaskInput('gru_attention', 'attention_1', 'value_mask_in', new Array(rank).fill(null), 'mask', (t) => [null, t]);
     const queries = seq([2, 3, 4]);
     const wrong = await loadModel(join(GRAPH, 'gru_attention.weights.h5'), { config: config(3) });
     await expect(wrong.predictOutputs([tokens([2, 5]), queries, ones([2, 5, 1])])).rejects.toThrow(
-      "Layer 'attention_1' (Attention): argument 'value_mask' has shape [2, 5, 1]; its value of shape [2, 5, 4] needs a mask that broadcasts to [2, 5] or [2, 1, 5].",
+      "Layer 'attention_1' (Attention): argument 'value_mask' has shape [2, 5, 1]; its value of shape [2, 5, 4] needs a mask that broadcasts to [2, 5] or [2, 1, 5]; gru takes one value-mask row for all queries (Keras reads a mask that broadcasts to (batch, Tq, Tv) per query row).",
     );
     wrong.dispose();
     const model = await loadModel(join(GRAPH, 'gru_attention.weights.h5'), { config: config(2) });

@@ -182,7 +182,7 @@ describe('attention masks broadcast as Keras broadcasts them', () => {
     model.dispose();
   });
 
-  it('Attention: value_mask (1, Tv), (B, 1), (B, 1, Tv) run as their broadcast to (B, Tv); (B, Tv, 1) fails', async () => {
+  it('Attention: value_mask (1, Tv), (B, 1), (B, 1, Tv) run as their broadcast to (B, Tv); (B, Tv, 1) is refused, naming why', async () => {
     const model = await loadModel(join(GRAPH, 'gru_attention.keras'));
     const att = layerOf(model.layers, 'attention_1');
     const run = (shape: number[], m: Uint8Array) => {
@@ -196,8 +196,16 @@ describe('attention masks broadcast as Keras broadcasts them', () => {
     expect(Array.from(run([1, S], Uint8Array.from(m5)).data)).toEqual(Array.from(want.data));
     expect(Array.from(run([B, 1, S], Uint8Array.from([...m5, ...m5])).data)).toEqual(Array.from(want.data));
     expect(Array.from(run([B, 1], Uint8Array.from([1, 0])).data)).toEqual(Array.from(run([B, S], Uint8Array.from([1, 1, 1, 1, 1, 0, 0, 0, 0, 0])).data));
+    // Keras: with Tq (3) != Tv (5) a (B, Tv, 1) mask fails to broadcast against the (B, Tq, Tv) scores.
+    const perQuery = 'gru takes one value-mask row for all queries (Keras reads a mask that broadcasts to (batch, Tq, Tv) per query row)';
     expect(() => run([B, S, 1], bits(B * S))).toThrow(
-      "Layer 'attention_1' (Attention): argument 'value_mask' has shape [2, 5, 1]; its value of shape [2, 5, 4] needs a mask that broadcasts to [2, 5] or [2, 1, 5].",
+      `Layer 'attention_1' (Attention): argument 'value_mask' has shape [2, 5, 1]; its value of shape [2, 5, 4] needs a mask that broadcasts to [2, 5] or [2, 1, 5]; ${perQuery}.`,
+    );
+    // Keras: with Tq == Tv (self-attention) it runs, reading the (B, T, 1) mask per query row:
+    // Attention()([q, q], mask=[None, m[..., None]]) has shape (2, 4, 3). gru refuses it, saying so.
+    const self = { args: [{ list: [{ ...v }, { ...v }] }], named: {}, mask: [null, maskFlow([B, S, 1], bits(B * S))], kwargs: {} };
+    expect(() => att.checkCallMasks(fail(att), self, false)).toThrow(
+      `Layer 'attention_1' (Attention): argument 'value_mask' has shape [2, 5, 1]; its value of shape [2, 5, 4] needs a mask that broadcasts to [2, 5] or [2, 1, 5]; ${perQuery}.`,
     );
     model.dispose();
   });

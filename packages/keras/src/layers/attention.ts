@@ -65,8 +65,9 @@ export class AttentionLayer extends KernelLayer {
  * Attention's [query_mask, value_mask] as the kernel reads them, (batch, Tq) and (batch, Tv),
  * broadcast as Keras's ops broadcast them: the query mask as `output * query_mask[..., None]`, the
  * value mask as the scores' `where` ((batch, Tv) read as (batch, 1, Tv); a (batch, 1, Tv) one,
- * without use_causal_mask, as it is). Other shapes fail, as in Keras, or (a per-query value mask,
- * which the kernel cannot take) as gru's limit. `data(i)` null: the shapes are checked only.
+ * without use_causal_mask, as it is). Other shapes fail, as in Keras, or, for a per-query value
+ * mask that Keras takes, as gru's limit (the kernel takes one value-mask row for all queries).
+ * `data(i)` null: the shapes are checked only.
  */
 function attentionMasks(
   fail: (message: string) => never,
@@ -92,7 +93,13 @@ function attentionMasks(
     }
     const shape = oneRow ? [...given.slice(0, -2), given[given.length - 1]] : given;
     const also = i === 1 ? ` or ${formatShape([...want.slice(0, -1), 1, want[want.length - 1]])}` : '';
-    const needs = `its ${i === 0 ? 'query' : 'value'} of shape ${formatShape(t.shape)} needs a mask that broadcasts to ${formatShape(want)}${also}`;
+    // Keras reads a value mask that broadcasts to the scores' (batch, Tq, Tv) per query row ((batch,
+    // Tv, 1) only when Tq == Tv); the kernel takes one row for all queries.
+    const perQuery =
+      i === 1 && !oneRow && given.length === want.length + 1
+        ? '; gru takes one value-mask row for all queries (Keras reads a mask that broadcasts to (batch, Tq, Tv) per query row)'
+        : '';
+    const needs = `its ${i === 0 ? 'query' : 'value'} of shape ${formatShape(t.shape)} needs a mask that broadcasts to ${formatShape(want)}${also}${perQuery}`;
     return broadcastArgMask(fail, name, data(i), shape, want, needs, given);
   }) as [Uint8Array | null, Uint8Array | null];
 }
