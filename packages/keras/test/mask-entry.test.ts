@@ -44,16 +44,19 @@ describe('a mask entering applySync or apply is checked against its shape and th
     const got = gru.applySync({ tensor: x, mask: m3, maskShape: [3, 6, 2] });
     const want = gru.applySync({ tensor: x, mask: perStep });
     expect(Array.from(got.tensor.data)).toEqual(Array.from(want.tensor.data));
-    expect(Array.from(got.mask ?? [])).toEqual(Array.from(perStep));
+    // Keras's RNN.compute_mask passes the mask on unchanged: GRU(return_sequences).compute_mask(x, (3, 6, 2) mask).shape == (3, 6, 2).
+    expect(Array.from(got.mask ?? [])).toEqual(Array.from(m3));
+    expect(got.maskShape).toEqual([3, 6, 2]);
     // (batch, timesteps, 0): no value keeps a step, so every step is masked; Keras runs it so (its output is 0).
     const empty = await gru.apply({ tensor: x, mask: new Uint8Array(0), maskShape: [3, 6, 0] });
     expect(Array.from(empty.tensor.data)).toEqual(Array.from(gru.applySync({ tensor: x, mask: new Uint8Array(18) }).tensor.data));
     expect(Array.from(empty.tensor.data).every((v) => v === 0)).toBe(true);
-    expect(Array.from(empty.mask ?? [])).toEqual(new Array(18).fill(0));
+    expect(empty.mask?.length).toBe(0);
+    expect(empty.maskShape).toEqual([3, 6, 0]);
     model.dispose();
   });
 
-  it('layers passing a mask on take the shape of their input without its last axis; GlobalAveragePooling1D one value per step', async () => {
+  it('layers passing a mask on take the shape of their input without its last axis, or one starting with its (batch, steps); GlobalAveragePooling1D one value per step', async () => {
     const model = await loadModel(join(GRAPH, 'gru_norm_pool.keras'));
     const norm = layerOf(model.layers, 'layer_normalization');
     const units = norm.inputShape[2] as number;
@@ -61,8 +64,13 @@ describe('a mask entering applySync or apply is checked against its shape and th
     expect(() => norm.applySync({ tensor: h, mask: bits(24) })).toThrow(
       `Layer 'layer_normalization' (LayerNormalization): argument 'mask' has 24 values; expected 12, shape [2, 6] (the mask its input of shape [2, 6, ${units}] needs; pass maskShape for another shape).`,
     );
-    expect(() => norm.applySync({ tensor: h, mask: bits(24), maskShape: [2, 6, 2] })).toThrow(
-      `Layer 'layer_normalization' (LayerNormalization): argument 'mask' has shape [2, 6, 2]; its input of shape [2, 6, ${units}] needs a mask of shape [2, 6].`,
+    // Keras passes a mask it does not read on unchanged (LayerNormalization.compute_mask returns it):
+    // a (batch, steps, k) one, as a TimeDistributed(GRU) leaves on its output, keeps its shape.
+    const passed = norm.applySync({ tensor: h, mask: bits(24), maskShape: [2, 6, 2] });
+    expect(passed.maskShape).toEqual([2, 6, 2]);
+    expect(Array.from(passed.mask ?? [])).toEqual(Array.from(bits(24)));
+    expect(() => norm.applySync({ tensor: h, mask: bits(24), maskShape: [2, 12] })).toThrow(
+      `Layer 'layer_normalization' (LayerNormalization): argument 'mask' has shape [2, 12]; its input of shape [2, 6, ${units}] needs a mask of shape [2, 6] or one that starts with [2, 6].`,
     );
     expect(Array.from(norm.applySync({ tensor: h, mask: bits(12), maskShape: [2, 6] }).mask ?? [])).toEqual(Array.from(bits(12)));
     const pool = layerOf(model.layers, 'global_average_pooling1d');
@@ -220,12 +228,12 @@ describe('attention masks from graph tensors are checked by shape, not only by s
   const tokens = (shape: number[]) => ({ shape, data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => 1 + (i % 4)) });
   const ones = (shape: number[]) => ({ shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(1) });
 
-  it("Attention's value_mask of (batch, value steps, 1) is refused (Keras cannot broadcast it); (batch, value steps) runs", async () => {
+  it("Attention's value_mask of (batch, value steps, 1) is refused (with 3 query and 5 value steps Keras cannot broadcast it either); (batch, value steps) runs", async () => {
     const config = (rank: number) => withMaskInput('gru_attention', 'attention_1', 'value_mask_in', new Array(rank).fill(null), 'mask', (t) => [null, t]);
     const queries = seq([2, 3, 4]);
     const wrong = await loadModel(join(GRAPH, 'gru_attention.weights.h5'), { config: config(3) });
     await expect(wrong.predictOutputs([tokens([2, 5]), queries, ones([2, 5, 1])])).rejects.toThrow(
-      "Layer 'attention_1' (Attention): argument 'value_mask' has shape [2, 5, 1]; its value of shape [2, 5, 4] needs a mask of shape [2, 5].",
+      "Layer 'attention_1' (Attention): argument 'value_mask' has shape [2, 5, 1]; its value of shape [2, 5, 4] needs a mask that broadcasts to [2, 5] or [2, 1, 5]; gru takes one value-mask row for all queries (Keras reads a mask that broadcasts to (batch, Tq, Tv) per query row).",
     );
     wrong.dispose();
     const model = await loadModel(join(GRAPH, 'gru_attention.weights.h5'), { config: config(2) });
@@ -238,7 +246,7 @@ describe('attention masks from graph tensors are checked by shape, not only by s
     const model = await loadModel(join(GRAPH, 'gru_mha.weights.h5'), { config });
     const queries = seq([2, 3, 4]);
     await expect(model.predictOutputs([tokens([2, 5]), queries, ones([2, 5, 3])])).rejects.toThrow(
-      "Layer 'multi_head_attention_1' (MultiHeadAttention): argument 'attention_mask' has shape [2, 5, 3]; its query of shape [2, 3, 4] and value of shape [2, 5, 4] needs a mask of shape [2, 3, 5].",
+      "Layer 'multi_head_attention_1' (MultiHeadAttention): argument 'attention_mask' has shape [2, 5, 3]; its query of shape [2, 3, 4] and value of shape [2, 5, 4] needs a mask that broadcasts to [2, 3, 5].",
     );
     expect((await model.predictOutputs([tokens([2, 5]), queries, ones([2, 3, 5])]))[1].shape[0]).toBe(2);
     model.dispose();

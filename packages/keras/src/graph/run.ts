@@ -1,6 +1,6 @@
 import type { Tensor } from '@gru/core';
 import type { Arg, CallOf, ModelSpec, NodeSpec, TensorKey } from '../config/spec.js';
-import { type CallContext, type Flow, layerFail, type ModelLayer, type ValueCall } from '../layers/base.js';
+import { type CallContext, callMaskShapes, type Flow, layerFail, type ModelLayer, type ValueCall, withMask } from '../layers/base.js';
 import { keysOf } from './build.js';
 
 /** A bool tensor (0/1 numbers) as a mask. */
@@ -56,8 +56,8 @@ export class GraphRunner {
     this.spec.nodes.forEach((node, i) => {
       if (node.layer < 0) return;
       const layer = this.layers[node.layer];
-      const { call, callMask, previous } = this.prepare(node, layer, values);
-      this.finish(i, node, layer, call, previous, layer.call(call, callMask, ctx), values);
+      const { call, callMask, previous, previousShape } = this.prepare(node, layer, values);
+      this.finish(i, node, layer, call, { previous, previousShape }, layer.call(call, callMask, ctx), values);
     });
     return this.outputs(values, inputs);
   }
@@ -67,9 +67,9 @@ export class GraphRunner {
     for (const [i, node] of this.spec.nodes.entries()) {
       if (node.layer < 0) continue;
       const layer = this.layers[node.layer];
-      const { call, callMask, previous } = this.prepare(node, layer, values);
+      const { call, callMask, previous, previousShape } = this.prepare(node, layer, values);
       const out = layer.async ? await layer.callAsync(call, callMask, ctx) : layer.call(call, callMask, ctx);
-      this.finish(i, node, layer, call, previous, out, values);
+      this.finish(i, node, layer, call, { previous, previousShape }, out, values);
     }
     return this.outputs(values, inputs);
   }
@@ -98,12 +98,13 @@ export class GraphRunner {
       kwargs: node.call.kwargs,
     };
     const explicit = call.mask?.some((m) => m !== null) ? (call.mask as (Flow | null)[]).map((m) => (m ? toMask(m.tensor) : null)) : null;
-    // Masks go on flat: their shapes are checked here, where they are still known (a (batch, steps)
-    // mask of other steps than the input's would otherwise be read as (batch, steps, k)).
-    layer.checkCallMasks(layerFail(layer), call);
     const first = firstArgMasks(call);
     const implicit = this.spec.compat === 'keras2' || tensorArgumentCount(call) === 1 ? first : null;
-    return { call, callMask: explicit ?? implicit, previous: explicit ?? first };
+    // Masks go on flat: their shapes are checked here, where they are still known (a (batch, steps)
+    // mask of other steps than the input's would otherwise be read as (batch, steps, k)).
+    layer.checkCallMasks(layerFail(layer), call, implicit !== null);
+    const previousShape = callMaskShapes(call, true)[0] ?? null;
+    return { call, callMask: explicit ?? implicit, previous: explicit ?? first, previousShape };
   }
 
   private finish(
@@ -111,7 +112,7 @@ export class GraphRunner {
     node: NodeSpec,
     layer: ModelLayer,
     call: ValueCall,
-    previous: (Uint8Array | null)[] | null,
+    { previous, previousShape }: { previous: (Uint8Array | null)[] | null; previousShape: readonly number[] | null },
     out: Flow[],
     values: Map<TensorKey, { flow: Flow; left: number }>,
   ): void {
@@ -119,7 +120,7 @@ export class GraphRunner {
     if (!layer.supportsMasking) flows = out.map((f) => (f.mask ? { tensor: f.tensor, mask: null } : f));
     else if (out.some((f) => f.mask === null)) {
       const masks = layer.computeMask(call, previous, out.length);
-      flows = out.map((f, t) => (f.mask === null && masks[t] ? { tensor: f.tensor, mask: masks[t] } : f));
+      flows = out.map((f, t) => (f.mask === null && masks[t] ? withMask(f.tensor, masks[t], layer.computeMaskShape(previousShape, t)) : f));
     }
     node.outputShapes.forEach((_, t) => {
       const k = `n:${index}:${t}`;
@@ -144,7 +145,8 @@ export class GraphRunner {
         owned.add(tensor.data);
         return v.flow;
       }
-      return { tensor: { shape: [...tensor.shape], data: tensor.data.slice() }, mask: v.flow.mask };
+      // The copy keeps the mask's shape (a (batch, time, steps) mask would be read as another).
+      return { ...v.flow, tensor: { shape: [...tensor.shape], data: tensor.data.slice() }, mask: v.flow.mask?.slice() ?? null };
     });
   }
 }

@@ -5,7 +5,8 @@ import { formatShape } from '../errors.js';
 import { preview } from '../io/json.js';
 import { additiveAttention, attention } from '../kernels/attention.js';
 import { multiHeadAttention, multiHeadAttentionWeights } from '../kernels/multi-head-attention.js';
-import { type Flow, sameShape, tensorArgs, type ValueCall } from './base.js';
+import { callMaskShapes, type Flow, flowMaskShape, layerFail, tensorArgs, type ValueCall } from './base.js';
+import { broadcastMask, broadcastsTo } from './mask-ops.js';
 import { choice } from './conv1d.js';
 import { KernelLayer } from './kernel-layer.js';
 import { type Compat, isBool, type LayerKind, type Weights } from './kind.js';
@@ -21,7 +22,14 @@ export class AttentionLayer extends KernelLayer {
   override readonly supportsMasking = true;
   call(call: ValueCall, mask: (Uint8Array | null)[] | null): Flow[] {
     const [q, v, k] = this.inputs(call);
-    const masks = { query_mask: mask?.[0] ?? null, value_mask: mask?.[1] ?? null };
+    const shapes = callMaskShapes(call, true);
+    const [query_mask, value_mask] = attentionMasks(
+      layerFail(this),
+      call,
+      (i) => mask?.[i] ?? null,
+      (i) => shapes[i] ?? null,
+    );
+    const masks = { query_mask, value_mask };
     const options = { use_causal_mask: call.kwargs.use_causal_mask === true, return_attention_scores: call.kwargs.return_attention_scores === true };
     const r = this.run(() =>
       this.className === 'Attention'
@@ -41,24 +49,79 @@ export class AttentionLayer extends KernelLayer {
   override computeMask(_call: ValueCall, previous: (Uint8Array | null)[] | null, outputs: number): (Uint8Array | null)[] {
     return Array.from({ length: outputs }, (_, i) => (i === 0 ? (previous?.[0] ?? null) : null));
   }
-  /** `mask=[query_mask, value_mask]` from graph tensors: each the shape of its tensor without its last axis. */
-  override checkCallMasks(fail: (message: string) => never, call: ValueCall): void {
-    const [q, v] = tensorArgs(call);
-    (['query_mask', 'value_mask'] as const).forEach((name, i) => {
-      const m = call.mask?.[i];
-      const t = i === 0 ? q : v;
-      if (m && t)
-        checkMaskTensor(fail, name, m.tensor.shape, t.tensor.shape.slice(0, -1), `its ${i === 0 ? 'query' : 'value'} of shape ${formatShape(t.tensor.shape)}`);
-    });
+  /** `mask=[query_mask, value_mask]` from graph tensors, else the masks query and value carry, by shape. */
+  override checkCallMasks(fail: (message: string) => never, call: ValueCall, implicit: boolean): void {
+    const shapes = callMaskShapes(call, implicit);
+    attentionMasks(
+      fail,
+      call,
+      () => null,
+      (i) => shapes[i] ?? null,
+    );
   }
 }
 
 /**
- * A mask tensor's shape against the one the kernel reads it as: a mask of the right size but
- * another shape (value_mask (Tv, batch)) would otherwise run as another mask, where Keras fails.
+ * Attention's [query_mask, value_mask] as the kernel reads them, (batch, Tq) and (batch, Tv),
+ * broadcast as Keras's ops broadcast them: the query mask as `output * query_mask[..., None]`, the
+ * value mask as the scores' `where` ((batch, Tv) read as (batch, 1, Tv); a (batch, 1, Tv) one,
+ * without use_causal_mask, as it is). Other shapes fail, as in Keras, or, for a per-query value
+ * mask that Keras takes, as gru's limit (the kernel takes one value-mask row for all queries).
+ * `data(i)` null: the shapes are checked only.
  */
-function checkMaskTensor(fail: (message: string) => never, name: string, shape: readonly number[], want: readonly number[], of: string): void {
-  if (!sameShape(shape, want)) fail(`argument '${name}' has shape ${formatShape(shape)}; ${of} needs a mask of shape ${formatShape(want)}.`);
+function attentionMasks(
+  fail: (message: string) => never,
+  call: ValueCall,
+  data: (i: number) => Uint8Array | null,
+  shapeOf: (i: number) => readonly number[] | null,
+): [Uint8Array | null, Uint8Array | null] {
+  const ts = tensorArgs(call);
+  return ([0, 1] as const).map((i) => {
+    const t = ts[i]?.tensor;
+    const given = shapeOf(i);
+    if (!t || !given) return null;
+    const want = t.shape.slice(0, -1);
+    const name = i === 0 ? 'query_mask' : 'value_mask';
+    // A value mask of one more axis holds one row for all queries: (batch, 1, Tv).
+    const oneRow = i === 1 && given.length === want.length + 1 && given[given.length - 2] === 1;
+    // With use_causal_mask Keras adds an axis to the value mask whatever its rank: a (batch, 1, Tv)
+    // one ANDed with the causal (1, Tq, Tv) mask makes scores of rank 4 and an output of rank 4.
+    if (oneRow && call.kwargs.use_causal_mask === true) {
+      fail(
+        `argument '${name}' has shape ${formatShape(given)} and use_causal_mask is true; Keras then adds an axis to the mask and returns an output of another rank (batch, batch, Tq, dim), which gru does not; pass a value mask of shape ${formatShape(want)}, or call without use_causal_mask.`,
+      );
+    }
+    const shape = oneRow ? [...given.slice(0, -2), given[given.length - 1]] : given;
+    const also = i === 1 ? ` or ${formatShape([...want.slice(0, -1), 1, want[want.length - 1]])}` : '';
+    // Keras reads a value mask that broadcasts to the scores' (batch, Tq, Tv) per query row ((batch,
+    // Tv, 1) only when Tq == Tv); the kernel takes one row for all queries.
+    const perQuery =
+      i === 1 && !oneRow && given.length === want.length + 1
+        ? '; gru takes one value-mask row for all queries (Keras reads a mask that broadcasts to (batch, Tq, Tv) per query row)'
+        : '';
+    const needs = `its ${i === 0 ? 'query' : 'value'} of shape ${formatShape(t.shape)} needs a mask that broadcasts to ${formatShape(want)}${also}${perQuery}`;
+    return broadcastArgMask(fail, name, data(i), shape, want, needs, given);
+  }) as [Uint8Array | null, Uint8Array | null];
+}
+
+/**
+ * The mask argument `name` of `shape`, checked to broadcast to `want` by comparing axes (nothing
+ * is allocated: the graph checks each call's masks before the call), then, given its values,
+ * broadcast once. Fails naming `name`, the shape as received (`given`) and what it `needs`.
+ * Shared by Attention, AdditiveAttention and MultiHeadAttention.
+ */
+function broadcastArgMask(
+  fail: (message: string) => never,
+  name: string,
+  data: Uint8Array | null,
+  shape: readonly number[],
+  want: readonly number[],
+  needs: string,
+  given: readonly number[] = shape,
+  minRank = 0,
+): Uint8Array | null {
+  if (shape.length < minRank || !broadcastsTo(shape, want)) fail(`argument '${name}' has shape ${formatShape(given)}; ${needs}.`);
+  return data && broadcastMask(data, shape, want);
 }
 
 function attentionShapes(r: ConfigReader, call: CallOf<Shape>): { q: Shape; v: Shape; k: Shape } {
@@ -124,15 +187,8 @@ export class MultiHeadAttentionLayer extends KernelLayer {
     const [q, v, k] = this.inputs(call);
     const key = k ?? (call.named.key ? this.inputsOf(call.named.key) : null);
     const value = v ?? (call.named.value ? this.inputsOf(call.named.value) : null);
-    const am = call.named.attention_mask?.[0];
     const c = this.config;
-    const named = (n: string) => call.named[n]?.[0]?.mask ?? null;
-    const masks = {
-      query_mask: flows[0]?.mask ?? null,
-      value_mask: flows[1]?.mask ?? named('value'),
-      key_mask: key ? (flows[2]?.mask ?? named('key')) : null,
-      attention_mask: am ? Uint8Array.from(am.tensor.data, (x) => (x !== 0 ? 1 : 0)) : null,
-    };
+    const masks = this.masks(layerFail(this), call, true);
     // Keras's MultiHeadAttention.call removes the masks of the tensors it reads (they are "handled
     // at the level of the layer"), so a later reader of the same tensor no longer sees them.
     for (const f of [...flows, ...(call.named.value ?? []), ...(call.named.key ?? [])]) f.mask = null;
@@ -161,19 +217,46 @@ export class MultiHeadAttentionLayer extends KernelLayer {
         ]
       : [{ tensor: r.output, mask: null }];
   }
-  /** `attention_mask` from a graph tensor: (batch, query steps, value steps). */
+  /** `attention_mask` from a graph tensor, and the masks query, value and key carry, by shape. */
   override checkCallMasks(fail: (message: string) => never, call: ValueCall): void {
+    this.masks(fail, call, false);
+  }
+  /**
+   * The masks the kernel reads, broadcast to (batch, T), (batch, S) and (batch, T, S): the query,
+   * value and key masks their tensors carry (Keras fills `<argument>_mask` from them) and
+   * attention_mask. `data` false: their shapes are checked only.
+   */
+  private masks(fail: (message: string) => never, call: ValueCall, data: boolean) {
+    const flows = tensorArgs(call);
+    const [q, v = call.named.value?.[0], k = call.named.key?.[0]] = flows;
     const am = call.named.attention_mask?.[0];
-    const [q, v = call.named.value?.[0]] = tensorArgs(call);
-    if (!am || !q || !v) return;
-    const want = [q.tensor.shape[0], q.tensor.shape[1], v.tensor.shape[1]];
-    checkMaskTensor(
-      fail,
-      'attention_mask',
-      am.tensor.shape,
-      want,
-      `its query of shape ${formatShape(q.tensor.shape)} and value of shape ${formatShape(v.tensor.shape)}`,
-    );
+    const of = (f: Flow, what: string) => `its ${what} of shape ${formatShape(f.tensor.shape)}`;
+    const needs = (what: string, want: readonly number[]) => `${what} needs a mask that broadcasts to ${formatShape(want)}`;
+    const carried = (f: Flow | undefined, name: string, what: string) => {
+      const want = f?.tensor.shape.slice(0, -1) ?? [];
+      return f?.mask ? broadcastArgMask(fail, name, data ? f.mask : null, flowMaskShape(f), want, needs(of(f, what), want)) : null;
+    };
+    // attention_mask has at least (T, S) axes (Keras: "axis -3 is out of bounds" for fewer).
+    const want = q && v ? [q.tensor.shape[0], q.tensor.shape[1], v.tensor.shape[1]] : [];
+    const attention_mask =
+      am && q && v
+        ? broadcastArgMask(
+            fail,
+            'attention_mask',
+            data ? Uint8Array.from(am.tensor.data, (x) => (x !== 0 ? 1 : 0)) : null,
+            am.tensor.shape,
+            want,
+            needs(`${of(q, 'query')} and value of shape ${formatShape(v.tensor.shape)}`, want),
+            am.tensor.shape,
+            2,
+          )
+        : null;
+    return {
+      query_mask: carried(q, 'query_mask', 'query'),
+      value_mask: carried(v, 'value_mask', 'value'),
+      key_mask: flows[2] || call.named.key ? carried(k, 'key_mask', 'key') : null,
+      attention_mask,
+    };
   }
   private inputsOf(fs: Flow[]): Tensor {
     return this.inputs({ args: [{ tensor: fs[0] }], named: {}, mask: null, kwargs: {} })[0];

@@ -40,6 +40,35 @@ export function tensorArgs<T>(call: { args: Arg<T>[] }): T[] {
   return out;
 }
 
+/**
+ * The shape of the mask a flow carries: its `maskShape`, else its tensor's shape without its last
+ * axis (the shape of every mask the graph hands on without one).
+ */
+export function flowMaskShape(f: Flow): readonly number[] {
+  return f.maskShape ?? f.tensor.shape.slice(0, -1);
+}
+
+/**
+ * The shape of each mask `call` hands its layer (null where there is none): an explicit `mask=`
+ * tensor's shape, else, for the masks the tensor arguments carry (`implicit`), theirs.
+ */
+export function callMaskShapes(call: ValueCall, implicit: boolean): (readonly number[] | null)[] {
+  const first = call.args.find((a) => !('value' in a));
+  const carried = first === undefined ? [] : 'tensor' in first ? [first.tensor] : 'list' in first ? first.list : [];
+  const explicit = call.mask?.some((m) => m !== null && !carried.includes(m)) ? call.mask : null;
+  if (explicit) return explicit.map((m) => (m ? m.tensor.shape : null));
+  return implicit ? carried.map((f) => (f.mask ? flowMaskShape(f) : null)) : [];
+}
+
+/**
+ * `tensor` carrying `mask` of `shape`: a shape other than the tensor's without its last axis stays
+ * with the mask (`maskShape`), so the next reader checks and reads the mask by its shape, never by
+ * its length ((batch, time, 1) and (batch, time) have the same length). The one place deciding it.
+ */
+export function withMask(tensor: Tensor, mask: Uint8Array | null, shape: readonly number[] | null | undefined): Flow {
+  return mask !== null && shape && !sameShape(shape, tensor.shape.slice(0, -1)) ? { tensor, mask, maskShape: [...shape] } : { tensor, mask };
+}
+
 /** A call of one tensor, as a single-input layer sees it. */
 export function singleCall(input: Flow): ValueCall {
   return { args: [{ tensor: input }], named: {}, mask: input.mask ? [input] : null, kwargs: {} };
@@ -104,6 +133,15 @@ export abstract class ModelLayer {
   }
 
   /**
+   * The shape of the mask `computeMask` gives output `output`, from the shape of the first mask
+   * the call was given: by default that shape (the mask is passed on, or ORed with masks of its
+   * shape). Null: the output's shape without its last axis.
+   */
+  computeMaskShape(previousShape: readonly number[] | null, _output: number): readonly number[] | null {
+    return previousShape;
+  }
+
+  /**
    * The shape a mask given without `maskShape` has for this input: the tensor's shape without
    * its last axis (what a layer passing a mask on gives its output), unless the layer masks steps.
    */
@@ -113,14 +151,17 @@ export abstract class ModelLayer {
 
   /**
    * Fails unless Keras's call of this layer takes a mask of `maskShape` with `input`. Layers that
-   * only pass a mask on take the input's shape without its last axis, or its leading (batch, steps,
-   * ...) axes: Keras passes such a mask on unchanged (a TimeDistributed's (batch, time) mask on its
-   * (batch, time, ..., units) output reaches the next layer so).
+   * only pass a mask on take the input's shape without its last axis, or any shape that starts with
+   * its (batch, steps): Keras passes such a mask on unchanged without reading it (a TimeDistributed's
+   * (batch, time) mask on its (batch, time, ..., units) output, or its (batch, time, steps) one on
+   * (batch, time, units)), and the layer that reads it checks it.
    */
   checkMaskShape(fail: (message: string) => never, input: Tensor, maskShape: readonly number[]): void {
     const want = this.expectedMaskShape(input);
-    if (maskShape.length < Math.min(2, want.length) || maskShape.length > want.length || maskShape.some((d, i) => d !== want[i])) {
-      const leading = want.length > 2 ? ' or of its leading axes (at least 2)' : '';
+    const lead = want.slice(0, 2);
+    const ok = want.length < 2 ? sameShape(maskShape, want) : maskShape.length >= 2 && lead.every((d, i) => d === maskShape[i]);
+    if (!ok) {
+      const leading = want.length >= 2 ? ` or one that starts with ${formatShape(lead)}` : '';
       fail(
         `argument 'mask' has shape ${formatShape(maskShape)}; its input of shape ${formatShape(input.shape)} needs a mask of shape ${formatShape(want)}${leading}.`,
       );
@@ -128,13 +169,15 @@ export abstract class ModelLayer {
   }
 
   /**
-   * Checks the masks a graph call passes as tensors (their shapes are known only there; the layer
-   * gets them flat): by default a single `mask=`, for layers that read it per step (`checksMaskShape`).
+   * Checks the masks a graph call hands its layer by their shapes (known only there; the layer gets
+   * them flat): an explicit `mask=`, else (`implicit`) the masks its tensor arguments carry, which a
+   * layer passing masks on may have left another shape than its output's (a TimeDistributed's). By
+   * default the first mask, for layers that read it per step (`checksMaskShape`).
    */
-  checkCallMasks(fail: (message: string) => never, call: ValueCall): void {
-    const maskTensor = call.mask?.length === 1 ? call.mask[0]?.tensor : undefined;
+  checkCallMasks(fail: (message: string) => never, call: ValueCall, implicit: boolean): void {
+    const shape = callMaskShapes(call, implicit)[0];
     const input = tensorArgs(call)[0]?.tensor;
-    if (this.checksMaskShape && maskTensor && input) this.checkMaskShape(fail, input, maskTensor.shape);
+    if (this.checksMaskShape && shape && input) this.checkMaskShape(fail, input, shape);
   }
 
   /**
@@ -170,11 +213,11 @@ export abstract class ModelLayer {
 
   private finishSingle(input: Flow, out: Flow[]): Flow {
     const mask = this.supportsMasking ? (out[0].mask ?? this.computeMask(singleCall(input), input.mask ? [input.mask] : null, out.length)[0]) : out[0].mask;
-    const tensor = out[0].tensor;
-    // A mask the layer passed on unchanged keeps its shape; the next applySync reads it by that shape.
-    const shape = out[0].maskShape ?? (mask !== null && mask === input.mask ? (input.maskShape ?? this.expectedMaskShape(input.tensor)) : undefined);
-    const own = shape && !sameShape(shape, tensor.shape.slice(0, -1)) ? { maskShape: [...shape] } : {};
-    return out.length > 1 ? { tensor, mask, ...own, second: out[1].tensor } : { tensor, mask, ...own };
+    // A mask from computeMask has the shape computeMaskShape gives; the next applySync reads it by that shape.
+    const computed = this.supportsMasking && out[0].mask === null && mask !== null;
+    const shape = out[0].maskShape ?? (computed ? this.computeMaskShape(input.maskShape ?? this.expectedMaskShape(input.tensor), 0) : null);
+    const flow = withMask(out[0].tensor, mask, shape);
+    return out.length > 1 ? { ...flow, second: out[1].tensor } : flow;
   }
 
   /** Releases backend memory held for this layer. */

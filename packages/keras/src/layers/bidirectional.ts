@@ -68,9 +68,9 @@ export class BidirectionalLayer extends RecurrentModelLayer {
     return this.merge(y, yRev);
   }
 
-  /** Keras's Bidirectional.compute_mask: the mask on each sequence output, none on states. */
-  override computeMask(call: ValueCall, previous: (Uint8Array | null)[] | null, outputs: number): (Uint8Array | null)[] {
-    const m = this.returnSequences ? sequenceMask(previous, recurrentArgs(layerFail(this), call).sequence.tensor) : null;
+  /** Keras's Bidirectional.compute_mask: the mask, unchanged, on each sequence output, none on states. */
+  override computeMask(_call: ValueCall, previous: (Uint8Array | null)[] | null, outputs: number): (Uint8Array | null)[] {
+    const m = this.returnSequences ? (previous?.[0] ?? null) : null;
     const sequences = this.mergeMode === null ? 2 : 1;
     return Array.from({ length: outputs }, (_, i) => (i < sequences ? m : null));
   }

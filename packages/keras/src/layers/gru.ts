@@ -73,11 +73,12 @@ export class GruLayer extends RecurrentModelLayer {
   }
 
   /**
-   * Keras's RNN.compute_mask: the sequence's mask with return_sequences, none for the states (a
-   * (batch, timesteps, k) mask as the one per step it ran with: what a next GRU would reduce it to).
+   * Keras's RNN.compute_mask: the sequence's mask with return_sequences, unchanged (a (batch,
+   * timesteps, k) mask keeps its shape: a next GRU reads it per step, a layer that cannot take it
+   * fails as in Keras), none for the states.
    */
-  override computeMask(call: ValueCall, previous: (Uint8Array | null)[] | null, outputs: number): (Uint8Array | null)[] {
-    const m = this.gru.config.returnSequences ? sequenceMask(previous, recurrentArgs(layerFail(this), call).sequence.tensor) : null;
+  override computeMask(_call: ValueCall, previous: (Uint8Array | null)[] | null, outputs: number): (Uint8Array | null)[] {
+    const m = this.gru.config.returnSequences ? (previous?.[0] ?? null) : null;
     return Array.from({ length: outputs }, (_, i) => (i === 0 ? m : null));
   }
 

@@ -1,6 +1,7 @@
 import type { Tensor } from '@gru/core';
 import type { CallOf, Shape } from '../config/spec.js';
 import { formatShape } from '../errors.js';
+import { sameShape, sizeOf } from './base.js';
 
 /** A mask broadcast to its tensor's full shape (a mask of one value per row spans the last axis; none is all ones). */
 export function fullMask(t: Tensor, mask: Uint8Array | null): Uint8Array {
@@ -67,4 +68,57 @@ export function checkStepMaskShape(
   recurrent = false,
 ): void {
   checkStepMask(fail, { args: [], named: {}, mask: [[...maskShape]], kwargs: {} }, [...input], [...want], recurrent);
+}
+
+/**
+ * Whether a mask of `shape` broadcasts to exactly `target` as numpy (and so keras.ops) broadcasts:
+ * no more axes, and each axis 1 or the target's. Compared axis by axis; nothing is allocated.
+ */
+export function broadcastsTo(shape: readonly number[], target: readonly number[]): boolean {
+  const lead = target.length - shape.length;
+  return lead >= 0 && shape.every((d, i) => d === 1 || d === target[lead + i]);
+}
+
+/**
+ * A mask of `shape` broadcast to `target` as numpy broadcasts (`broadcastsTo`), or null when it
+ * does not. The mask itself when the shapes are equal; otherwise one copy, made of contiguous
+ * runs: the trailing axes the mask shares with the target are copied as one block, a broadcast
+ * axis repeats the block written before it (doubling), trailing size-1 axes are a fill.
+ */
+export function broadcastMask(mask: Uint8Array, shape: readonly number[], target: readonly number[]): Uint8Array | null {
+  if (!broadcastsTo(shape, target)) return null;
+  if (sameShape(shape, target)) return mask;
+  const rank = target.length;
+  const full = [...new Array<number>(rank - shape.length).fill(1), ...shape];
+  const out = new Uint8Array(sizeOf(target));
+  if (out.length === 0) return out;
+  // Sizes of one step along each axis, in the target and in the mask.
+  const tStep = new Array<number>(rank).fill(1);
+  const sStep = new Array<number>(rank).fill(1);
+  for (let d = rank - 2; d >= 0; d--) {
+    tStep[d] = tStep[d + 1] * target[d + 1];
+    sStep[d] = sStep[d + 1] * full[d + 1];
+  }
+  // From axis `same` on the mask has the target's axes (one contiguous block); from `ones` on, only 1s.
+  let same = rank;
+  while (same > 0 && full[same - 1] === target[same - 1]) same--;
+  let ones = rank;
+  while (ones > 0 && full[ones - 1] === 1) ones--;
+  const write = (d: number, src: number, dst: number): void => {
+    if (d >= same) {
+      const n = d === rank ? 1 : tStep[d] * target[d];
+      out.set(mask.subarray(src, src + n), dst);
+    } else if (d >= ones) out.fill(mask[src], dst, dst + tStep[d] * target[d]);
+    else if (full[d] === 1) {
+      write(d + 1, src, dst);
+      const total = tStep[d] * target[d];
+      for (let filled = tStep[d]; filled < total; ) {
+        const n = Math.min(filled, total - filled);
+        out.copyWithin(dst + filled, dst, dst + n);
+        filled += n;
+      }
+    } else for (let j = 0; j < target[d]; j++) write(d + 1, src + j * sStep[d], dst + j * tStep[d]);
+  };
+  write(0, 0, 0);
+  return out;
 }

@@ -1,8 +1,9 @@
 import type { Tensor } from '@gru/core';
 import type { LayerSpec, Shape } from '../config/spec.js';
+import { formatShape } from '../errors.js';
 import { preview } from '../io/json.js';
 import { normAxis } from '../ops/op-layer.js';
-import { layerFail, ModelLayer, newArray, sameShape, tensorArgs, type Flow, type ValueCall } from './base.js';
+import { callMaskShapes, layerFail, ModelLayer, newArray, sameShape, tensorArgs, type Flow, type ValueCall } from './base.js';
 import { type LayerKind, listInput } from './kind.js';
 import { anyLast, fullMask, orMasks } from './mask-ops.js';
 import { concatAxis } from './tensor-ops.js';
@@ -31,12 +32,7 @@ export class MergeLayer extends ModelLayer {
 
   call(call: ValueCall): Flow[] {
     const xs = tensorArgs(call).map((f) => f.tensor);
-    const fail = layerFail(this);
-    for (const x of xs.slice(1)) {
-      if (!sameShape(x.shape, xs[0].shape)) {
-        fail(`inputs must have equal shapes, found ${preview(xs.map((t) => t.shape))}.`);
-      }
-    }
+    checkEqualShapes(layerFail(this), xs);
     const masks = tensorArgs(call).map((f) => f.mask);
     const out = newArray(this.dtype, xs[0].data.length);
     if (this.rule === 'none' || masks.every((m) => m === null)) {
@@ -91,6 +87,47 @@ export class MergeLayer extends ModelLayer {
     if (!previous || previous.some((m) => m === null)) return [null];
     return [orMasks(previous as Uint8Array[])];
   }
+
+  /**
+   * The masks its inputs carry, by shape: Keras ORs them (`logical_or`, which fails on shapes that
+   * differ), and Multiply/Maximum/Minimum read each one value per position of its input but the
+   * last axis; gru reads them so by value, where a mask of another shape ran as another mask.
+   */
+  override checkCallMasks(fail: (message: string) => never, call: ValueCall, implicit: boolean): void {
+    const flows = tensorArgs(call);
+    // The inputs first: their masks' shapes follow from theirs, and inputs that differ fail anyway.
+    checkEqualShapes(
+      fail,
+      flows.map((f) => f.tensor),
+    );
+    const shapes = callMaskShapes(call, implicit);
+    const given = shapes.flatMap((s, i) => (s ? [{ s, i }] : []));
+    for (const { s, i } of given) {
+      const own = flows[i]?.tensor.shape.slice(0, -1);
+      if (own && this.rule !== 'none' && !sameShape(s, own)) {
+        fail(
+          `the mask of input ${i} has shape ${formatShape(s)}; its input of shape ${formatShape(flows[i].tensor.shape)} needs a mask of shape ${formatShape(own)}.`,
+        );
+      }
+      // Keras ORs them only when every input has one.
+      if (given.length === flows.length && !sameShape(s, given[0].s)) {
+        fail(
+          `the masks of its inputs have shapes ${given.map((g) => formatShape(g.s)).join(' and ')}; Keras combines them with logical_or, which needs equal shapes.`,
+        );
+      }
+    }
+  }
+}
+
+/**
+ * gru's elementwise merges combine inputs of one shape, value by value. Keras broadcasts inputs
+ * (and so masks) of shapes like (2, 4, 3) and (2, 1, 3), which the load-time check lets through
+ * as Keras does; such a call is refused here, naming the inputs' shapes.
+ */
+function checkEqualShapes(fail: (message: string) => never, xs: Tensor[]): void {
+  if (xs.some((x) => !sameShape(x.shape, xs[0].shape))) {
+    fail(`inputs must have equal shapes in gru (Keras broadcasts them; gru does not), received ${xs.map((x) => formatShape(x.shape)).join(' and ')}.`);
+  }
 }
 
 function mergeKind(className: string, combine: Combine, opts: { average?: boolean; exactly?: number; rule?: MaskRule } = {}): LayerKind {
@@ -134,9 +171,49 @@ export class ConcatenateLayer extends ModelLayer {
     if (!previous || previous.every((m) => m === null)) return [null];
     const xs = tensorArgs(call).map((f) => f.tensor);
     const axis = normAxis(this.config.axis ?? -1, xs[0].shape.length, layerFail(this));
-    const asTensors: Tensor[] = xs.map((x, i) => ({ shape: x.shape, data: Float32Array.from(fullMask(x, previous[i] ?? null)) }));
+    const parts = this.maskParts(layerFail(this), call, true);
+    const asTensors: Tensor[] = xs.map((x, i) => {
+      const m = previous[i] ?? null;
+      return { shape: [...parts[i].shape], data: Float32Array.from(m !== null && parts[i].asIs ? m : fullMask(x, m)) };
+    });
     const joined = concatAxis(asTensors, axis, 'float32');
     return [anyLast(Uint8Array.from(joined.data), joined.shape)];
+  }
+
+  /** Its mask is reduced over the concatenated last axis: the output's shape without its last axis. */
+  override computeMaskShape(): null {
+    return null;
+  }
+
+  override checkCallMasks(fail: (message: string) => never, call: ValueCall, implicit: boolean): void {
+    this.maskParts(fail, call, implicit);
+  }
+
+  /**
+   * The shape each input's mask is concatenated with, as Keras's compute_mask builds it: a mask
+   * of its input's rank as it is ((batch, steps, k) from a TimeDistributed), any other spread over
+   * its input (ones where it has none); they must agree on every axis but the concatenated one.
+   */
+  private maskParts(fail: (message: string) => never, call: ValueCall, implicit: boolean): { shape: readonly number[]; asIs: boolean }[] {
+    const xs = tensorArgs(call).map((f) => f.tensor);
+    const axis = normAxis(this.config.axis ?? -1, xs[0].shape.length, fail);
+    const given = callMaskShapes(call, implicit);
+    const parts = xs.map((x, i) => {
+      const s = given[i];
+      if (!s || sameShape(s, x.shape.slice(0, -1))) return { shape: x.shape, asIs: false };
+      if (s.length !== x.shape.length) {
+        fail(
+          `the mask of input ${i} has shape ${formatShape(s)}; its input of shape ${formatShape(x.shape)} needs a mask of shape ${formatShape(x.shape.slice(0, -1))}, or of its rank.`,
+        );
+      }
+      return { shape: s, asIs: true };
+    });
+    if (parts.some((p) => p.shape.some((d, j) => j !== axis && d !== parts[0].shape[j]))) {
+      fail(
+        `its inputs' masks, as Keras concatenates them on axis ${axis}, have shapes ${parts.map((p) => formatShape(p.shape)).join(' and ')}, which differ on another axis.`,
+      );
+    }
+    return parts;
   }
 }
 

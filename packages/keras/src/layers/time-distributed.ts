@@ -3,7 +3,7 @@ import type { CallOf, LayerSpec, Shape } from '../config/spec.js';
 import { ConfigReader, policyName } from '../config/values.js';
 import { formatShape, UnsupportedLayerError } from '../errors.js';
 import { isObject, preview } from '../io/json.js';
-import { layerFail, ModelLayer, singleCall, type CallContext, type Flow, type ValueCall } from './base.js';
+import { callMaskShapes, layerFail, ModelLayer, singleCall, sizeOf, type CallContext, type Flow, type ValueCall, withMask } from './base.js';
 import { type Compat, type LayerKind, onlyInput, type Weights } from './kind.js';
 import { perStepMask } from './mask-ops.js';
 
@@ -21,8 +21,9 @@ const maskRows = (t: Tensor): number => t.shape.slice(0, -1).reduce((a, b) => a 
  * a wrapped layer whose call takes a mask (GRU, Bidirectional, GlobalAveragePooling1D) gets it,
  * as Keras hands it `mask[:, i]`. The output mask follows Keras 3's rule (the incoming mask,
  * unchanged) or Keras 2's (the wrapped layer's own mask of the folded input, else the incoming
- * one reduced to (batch, time) with `any`). A (batch, time, k) mask on a (batch, time, units)
- * output is kept as its `any` over k: the one mask per step that a GRU reading it runs with.
+ * one reduced to (batch, time) with `any`). Keras 3's keeps its shape (`Flow.maskShape`): a
+ * (batch, time, k) mask on a (batch, time, units) output is read per step by a GRU (`any` over k,
+ * as its scan does) and refused, as Keras fails, by a layer that cannot take it.
  */
 export class TimeDistributedLayer extends ModelLayer {
   override readonly supportsMasking = true;
@@ -46,35 +47,42 @@ export class TimeDistributedLayer extends ModelLayer {
     const x = (call.args[0] as { tensor: Flow }).tensor.tensor;
     const [B, T] = x.shape;
     const m = mask?.[0] ?? null;
-    const rows = B * T;
-    // An empty batch (or no steps) has an empty mask: 0 % 0 is NaN, so it is checked apart.
-    if (m !== null && (rows === 0 ? m.length !== 0 : m.length < rows || m.length % rows !== 0)) {
+    // The mask's own shape, not one guessed from its length: a (batch, time, 4) mask on a (batch,
+    // time, 2, ...) input has a whole multiple of (batch, time) values too, and (batch, time, k, 0) none.
+    const shape = m === null ? null : (callMaskShapes(call, true)[0] ?? this.expectedMaskShape(x));
+    if (shape !== null && (m?.length !== sizeOf(shape) || shape.length < 2 || shape[0] !== B || shape[1] !== T)) {
       layerFail(this)(
-        `is called with a mask of ${m.length} values; its input of shape ${formatShape(x.shape)} needs a mask whose shape starts with ${formatShape([B, T])}.`,
+        `is called with a mask of shape ${formatShape(shape)} (${m?.length} values); its input of shape ${formatShape(x.shape)} needs a mask whose shape starts with ${formatShape([B, T])}.`,
       );
     }
     const innerMask = this.innerTakesMask ? m : null;
-    if (innerMask !== null && rows > 0 && innerMask.length === rows && x.shape.slice(2, -1).some((d) => d !== 1)) {
+    if (innerMask !== null && shape?.length === 2 && x.shape.slice(2, -1).some((d) => d !== 1)) {
       layerFail(this)(perStepMaskMessage([B, T], this.inner.className, x.shape));
     }
-    return { x, B, T, m, innerCall: singleCall({ tensor: fold(x), mask: innerMask }), innerMask: innerMask ? [innerMask] : null };
+    const folded = fold(x);
+    const innerShape = shape && shape.length > 2 ? { maskShape: [B * T, ...shape.slice(2)] } : {};
+    const innerCall = singleCall({ tensor: folded, mask: innerMask, ...(innerMask ? innerShape : {}) });
+    return { x, B, T, m, shape, innerCall, innerMask: innerMask ? [innerMask] : null };
   }
   private finish(p: ReturnType<TimeDistributedLayer['plan']>, out: Flow[]): Flow[] {
     return out.map((f, i) => {
       const tensor = unfold(f.tensor, p.B, p.T);
-      const mask = i === 0 ? this.outputMask(p, f, tensor) : null;
-      // A (batch, time) mask on an output of more axes keeps its shape for the layer reading it.
-      const perStep = mask !== null && mask.length === p.B * p.T && mask.length !== maskRows(tensor);
-      return perStep ? { tensor, mask, maskShape: [p.B, p.T] } : { tensor, mask };
+      if (i !== 0) return { tensor, mask: null };
+      const { mask, shape } = this.outputMask(p, f, tensor);
+      return withMask(tensor, mask, shape);
     });
   }
-  private outputMask(p: ReturnType<TimeDistributedLayer['plan']>, inner: Flow, out: Tensor): Uint8Array | null {
-    let m = p.m;
-    if (this.compat === 'keras2') {
-      const own = inner.mask ?? (this.inner.supportsMasking ? this.inner.computeMask(p.innerCall, p.m ? [p.m] : null, 1)[0] : null);
-      m = own ?? (p.m && perStepMask(p.m, p.B * p.T));
-    }
-    return m && perStepMask(m, maskRows(out));
+  /**
+   * Keras 3's TimeDistributed passes its mask on unchanged (Layer.compute_mask): the same values of
+   * the same shape, whatever the wrapped layer did to the axes after time. tf.keras 2's takes the
+   * wrapped layer's own mask, else the incoming one reduced to (batch, time).
+   */
+  private outputMask(p: ReturnType<TimeDistributedLayer['plan']>, inner: Flow, out: Tensor): { mask: Uint8Array | null; shape: readonly number[] | null } {
+    if (this.compat !== 'keras2') return { mask: p.m, shape: p.shape };
+    const own = inner.mask ?? (this.inner.supportsMasking ? this.inner.computeMask(p.innerCall, p.m ? [p.m] : null, 1)[0] : null);
+    const m = own ?? (p.m && perStepMask(p.m, p.B * p.T));
+    const mask = m && perStepMask(m, maskRows(out));
+    return { mask, shape: mask !== null && mask.length === p.B * p.T ? [p.B, p.T] : null };
   }
   call(call: ValueCall, mask: (Uint8Array | null)[] | null, ctx: CallContext): Flow[] {
     const p = this.plan(call, mask);
