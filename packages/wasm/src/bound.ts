@@ -73,7 +73,7 @@ export class WasmBoundForward implements BoundForward {
     private readonly weights: () => WeightPointers,
     private readonly usable: () => void,
   ) {
-    const base = kernel.heap.alloc(L.total, `a bound call with batch=${request.batch}, timesteps=${request.timesteps}`);
+    const base = kernel.heap.alloc(L.total, () => `a bound call with batch=${request.batch}, timesteps=${request.timesteps}`);
     this.held = { kernel, base };
     finalizer?.register(this, this.held, this);
     this.args = args(base);

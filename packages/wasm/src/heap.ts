@@ -43,8 +43,11 @@ export class WasmHeap {
     return this.memory.buffer.byteLength;
   }
 
-  /** Allocates `bytes` (rounded up to 64); `what` names the purpose for the out-of-memory error. */
-  alloc(bytes: number, what: string): number {
+  /**
+   * Allocates `bytes` (rounded up to 64); `what` names the purpose for the out-of-memory error (a
+   * function where every call allocates, so the name is built only when memory runs out).
+   */
+  alloc(bytes: number, what: string | (() => string)): number {
     const size = Math.max(ALIGN, alignUp(bytes));
     const i = this.freeBlocks.findIndex((b) => b.size >= size);
     let ptr: number;
@@ -94,13 +97,13 @@ export class WasmHeap {
     }
   }
 
-  private ensure(end: number, size: number, what: string): void {
+  private ensure(end: number, size: number, what: string | (() => string)): void {
     const have = this.memory.buffer.byteLength;
     if (end <= have) return;
     const fail = (why: string) =>
       new GruError(
         'ValueError',
-        `The wasm backend cannot allocate ${formatBytes(size)} of WebAssembly memory for ${what}: ${why}. ` +
+        `The wasm backend cannot allocate ${formatBytes(size)} of WebAssembly memory for ${typeof what === 'function' ? what() : what}: ${why}. ` +
           `Use a smaller batch or shorter sequences per call, or another backend.`,
       );
     if (end > MAX_WASM_BYTES) {

@@ -28,11 +28,12 @@ export function describe(value: unknown): string {
   return typeof value === 'object' ? (value.constructor?.name ?? 'object') : `${typeof value} ${String(value)}`;
 }
 
-function checkFloats(value: unknown, name: string, length: number, shape: string): asserts value is Float32Array | Float64Array {
+/** `shape` describes the expected shape: a function, so that a call whose arrays pass builds no message. */
+function checkFloats(value: unknown, name: string, length: number, shape: () => string): asserts value is Float32Array | Float64Array {
   if (!(value instanceof Float32Array || value instanceof Float64Array)) {
-    throw fail(`${name} must be a Float32Array (or Float64Array) of ${length} values ${shape}; received ${describe(value)}.`);
+    throw fail(`${name} must be a Float32Array (or Float64Array) of ${length} values ${shape()}; received ${describe(value)}.`);
   }
-  if (value.length !== length) throw fail(`${name} must have ${length} values ${shape}; received ${value.length}.`);
+  if (value.length !== length) throw fail(`${name} must have ${length} values ${shape()}; received ${value.length}.`);
 }
 
 function checkCount(value: unknown, name: string, min = 1): number {
@@ -180,13 +181,13 @@ export class WasmPreparedGru implements PreparedGru {
     // Keras accepts an empty batch (and returns empty outputs).
     const B = checkCount(req.batch, 'request.batch', 0);
     const T = checkCount(req.timesteps, 'request.timesteps');
-    checkFloats(req.x, 'request.x', B * T * D, `([batch, timesteps, inputDim] = [${B}, ${T}, ${D}])`);
+    checkFloats(req.x, 'request.x', B * T * D, () => `([batch, timesteps, inputDim] = [${B}, ${T}, ${D}])`);
     let flags = 0;
     if (this.spec.resetAfter) flags |= FLAGS.resetAfter;
     if (req.goBackwards) flags |= FLAGS.goBackwards;
     if (req.returnSequences) flags |= FLAGS.returnSequences;
     if (req.initialState !== undefined) {
-      checkFloats(req.initialState, 'request.initialState', B * H, `([batch, units] = [${B}, ${H}])`);
+      checkFloats(req.initialState, 'request.initialState', B * H, () => `([batch, units] = [${B}, ${H}])`);
       flags |= FLAGS.initialState;
     }
     if (req.mask !== undefined) {
@@ -195,16 +196,16 @@ export class WasmPreparedGru implements PreparedGru {
       }
       flags |= FLAGS.mask;
     }
-    const checkMasks = (masks: unknown, name: string, n: number, shape: string) => {
+    const checkMasks = (masks: unknown, name: string, n: number, shape: () => string) => {
       if (!Array.isArray(masks) || masks.length !== 3) throw fail(`${name} must be three arrays (z, r, h); received ${describe(masks)}.`);
       masks.forEach((m, i) => checkFloats(m, `${name}[${i}]`, n, shape));
     };
     if (req.inputDropoutMasks !== undefined) {
-      checkMasks(req.inputDropoutMasks, 'request.inputDropoutMasks', B * D, `([batch, inputDim] = [${B}, ${D}])`);
+      checkMasks(req.inputDropoutMasks, 'request.inputDropoutMasks', B * D, () => `([batch, inputDim] = [${B}, ${D}])`);
       flags |= FLAGS.inputDropout;
     }
     if (req.recurrentDropoutMasks !== undefined) {
-      checkMasks(req.recurrentDropoutMasks, 'request.recurrentDropoutMasks', B * H, `([batch, units] = [${B}, ${H}])`);
+      checkMasks(req.recurrentDropoutMasks, 'request.recurrentDropoutMasks', B * H, () => `([batch, units] = [${B}, ${H}])`);
       flags |= FLAGS.recurrentDropout;
     }
     if (req.keepForBackward === true) {
@@ -243,13 +244,10 @@ export class WasmPreparedGru implements PreparedGru {
     if (req.keepForBackward) throw fail('request.keepForBackward must be false: a bound call keeps nothing for backward.');
     const { batch: B, timesteps: T } = req;
     const H = this.spec.units;
-    checkFloats(
-      req.output,
-      'request.output',
-      req.returnSequences ? B * T * H : B * H,
+    checkFloats(req.output, 'request.output', req.returnSequences ? B * T * H : B * H, () =>
       req.returnSequences ? `([batch, timesteps, units] = [${B}, ${T}, ${H}])` : `([batch, units] = [${B}, ${H}])`,
     );
-    checkFloats(req.lastState, 'request.lastState', B * H, `([batch, units] = [${B}, ${H}])`);
+    checkFloats(req.lastState, 'request.lastState', B * H, () => `([batch, units] = [${B}, ${H}])`);
     checkNoOverlap(
       [
         ['output', req.output],
@@ -366,7 +364,7 @@ export class WasmPreparedGru implements PreparedGru {
     const { units: H, inputDim: D } = this.spec;
     const { batch: B, timesteps: T } = req;
     const k = this.kernel;
-    const base = k.heap.alloc(L.total, `a call with batch=${B}, timesteps=${T} (inputDim=${D}, units=${H})`);
+    const base = k.heap.alloc(L.total, () => `a call with batch=${B}, timesteps=${T} (inputDim=${D}, units=${H})`);
     k.f32(base + L.x, B * T * D).set(req.x);
     if (req.mask) k.u8(base + L.mask, B * T).set(req.mask);
     if (req.initialState) k.f32(base + L.h0, B * H).set(req.initialState);
@@ -432,11 +430,11 @@ export function copyWeights(w: GruWeights): GruWeights {
 export function checkWeights(spec: GruSpec, w: GruWeights): void {
   if (typeof w !== 'object' || w === null) throw fail(`weights must be an object {kernel, recurrentKernel, bias}; received ${describe(w)}.`);
   const { units: H, inputDim: D } = spec;
-  checkFloats(w.kernel, 'weights.kernel', D * 3 * H, `([inputDim, 3*units] = [${D}, ${3 * H}])`);
-  checkFloats(w.recurrentKernel, 'weights.recurrentKernel', H * 3 * H, `([units, 3*units] = [${H}, ${3 * H}])`);
+  checkFloats(w.kernel, 'weights.kernel', D * 3 * H, () => `([inputDim, 3*units] = [${D}, ${3 * H}])`);
+  checkFloats(w.recurrentKernel, 'weights.recurrentKernel', H * 3 * H, () => `([units, 3*units] = [${H}, ${3 * H}])`);
   if (spec.useBias) {
     const rows = spec.resetAfter ? 2 : 1;
-    checkFloats(w.bias, 'weights.bias', rows * 3 * H, spec.resetAfter ? `([2, 3*units] = [2, ${3 * H}], resetAfter)` : `([3*units] = [${3 * H}])`);
+    checkFloats(w.bias, 'weights.bias', rows * 3 * H, () => (spec.resetAfter ? `([2, 3*units] = [2, ${3 * H}], resetAfter)` : `([3*units] = [${3 * H}])`));
   } else if (w.bias !== null && w.bias !== undefined) {
     throw fail(`weights.bias must be null when spec.useBias is false; received ${describe(w.bias)}.`);
   }
