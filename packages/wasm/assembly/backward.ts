@@ -70,17 +70,47 @@ export function backwardScratchBytes(B: i32, D: i32, Hp: i32, flags: i32, worker
 
 /**
  * Writes gate g's transposed block of a packed [K][3Hp] weight matrix (forward panels at src) as
- * panels of H rows by K columns padded to a multiple of 8 (padding columns zero), at dst.
+ * panels of H rows by K columns padded to a multiple of 8 (padding columns zero), at dst. It runs
+ * once per backward call on weights that change every training step, so it moves 4x4 blocks with
+ * vector loads, shuffles and stores (one element at a time it cost as much as a step's GEMMs at
+ * short sequences); only the edges go singly.
  */
 export function packTransposed(src: usize, K: i32, H: i32, Hp: i32, g: i32, dst: usize): void {
-  const N = (K + 7) & ~7;
-  for (let j = 0; j < H; j++) {
-    const c = g * Hp + j;
-    const from = src + ((<usize>(c >> 3) * <usize>K) << 5) + (<usize>(c & 7) << 2);
-    for (let kk = 0; kk < N; kk++) {
-      const v: f32 = kk < K ? load<f32>(from + (<usize>kk << 5)) : 0;
-      store<f32>(dst + ((<usize>(kk >> 3) * <usize>H) << 5) + (<usize>j << 5) + (<usize>(kk & 7) << 2), v);
+  const N = (K + 7) & ~7, K4 = K & ~3, H4 = H & ~3;
+  for (let j = 0; j < H4; j += 4) {
+    // Units j..j+3 sit in one panel (Hp and j are multiples of 4), 16 contiguous bytes a row.
+    const from = weightAddress(src, K, g * Hp + j, 0);
+    for (let kk = 0; kk < K4; kk += 4) {
+      const f = from + (<usize>kk << 5);
+      const v0 = v128.load(f), v1 = v128.load(f, 32), v2 = v128.load(f, 64), v3 = v128.load(f, 96);
+      const lo01 = v128.shuffle<f32>(v0, v1, 0, 4, 1, 5), lo23 = v128.shuffle<f32>(v2, v3, 0, 4, 1, 5);
+      const hi01 = v128.shuffle<f32>(v0, v1, 2, 6, 3, 7), hi23 = v128.shuffle<f32>(v2, v3, 2, 6, 3, 7);
+      const d = transposedAddress(dst, H, j, kk);
+      v128.store(d, v128.shuffle<f32>(lo01, lo23, 0, 1, 4, 5));
+      v128.store(d, v128.shuffle<f32>(lo01, lo23, 2, 3, 6, 7), 32);
+      v128.store(d, v128.shuffle<f32>(hi01, hi23, 0, 1, 4, 5), 64);
+      v128.store(d, v128.shuffle<f32>(hi01, hi23, 2, 3, 6, 7), 96);
     }
+    for (let u = j; u < j + 4; u++) packTransposedRow(src, K, H, Hp, g, u, K4, N, dst);
+  }
+  for (let u = H4; u < H; u++) packTransposedRow(src, K, H, Hp, g, u, 0, N, dst);
+}
+
+/** Address of element (kk, column c) of forward panels of K rows. */
+@inline function weightAddress(src: usize, K: i32, c: i32, kk: i32): usize {
+  return src + ((<usize>(c >> 3) * <usize>K) << 5) + (<usize>(c & 7) << 2) + (<usize>kk << 5);
+}
+
+/** Address of element (row j, column kk) of transposed panels of H rows. */
+@inline function transposedAddress(dst: usize, H: i32, j: i32, kk: i32): usize {
+  return dst + ((<usize>(kk >> 3) * <usize>H) << 5) + (<usize>j << 5) + (<usize>(kk & 7) << 2);
+}
+
+/** Columns [kk0, N) of transposed row j, one at a time; zero past K. */
+function packTransposedRow(src: usize, K: i32, H: i32, Hp: i32, g: i32, j: i32, kk0: i32, N: i32, dst: usize): void {
+  for (let kk = kk0; kk < N; kk++) {
+    const v: f32 = kk < K ? load<f32>(weightAddress(src, K, g * Hp + j, kk)) : 0;
+    store<f32>(transposedAddress(dst, H, j, kk), v);
   }
 }
 
