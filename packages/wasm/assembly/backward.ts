@@ -289,15 +289,6 @@ function backwardPart(
   for (let b = 0; b < B; b++) memory.copy(dInit + <usize>b * hB + colB, dh + <usize>b * hpB + colB, realB);
   // Every worker reads what the steps wrote.
   barrier(sync, workers);
-  if (w == 0) {
-    // Bias: column sums of dP (input row); the recurrent row's z and r are the same sums, its
-    // candidate part sums dG_h (resetAfter only; the kernels fold the rest).
-    memory.fill(dBias, 0, 2 * rowB);
-    for (let i = 0; i < R; i++) addRow(dBias, pre + <usize>i * rowB, 3 * Hp);
-    memory.copy(dBias + rowB, dBias, 2 * hpB);
-    if (resetAfter) for (let i = 0; i < R; i++) addRow(dBias + rowB + 2 * hpB, aux + <usize>i * hpB, Hp);
-  }
-
   // dx = sum_g (dP_g K_g^T) * input mask_g, a block of rows at a time, every workers-th block;
   // none when the caller wants no input gradients (dx and tIn are 0).
   const dxT = scratch + sDx + <usize>w * dxBlockBytes(D);
@@ -338,27 +329,36 @@ function backwardPart(
   memory.fill(dUw, 0, <usize>nu * rowB);
   const xStrideB = <usize>T * dB;
   const ws = scratch + sW + <usize>w * weightGradScratch(max(D, Hp), 3 * Hp);
+  // Bias: column sums of dP (the input row), added up by the last worker (whose shares of dK and
+  // dU are never empty) while its weightGrad calls pack those rows anyway. The recurrent row's z
+  // and r are the same sums; its candidate part sums dG_h (resetAfter only; the kernels fold the
+  // rest). Each sum runs over the rows in order, as one worker's pass over them did.
+  const last = w == workers - 1;
+  const bIn = last ? dBias : 0, bRec = last && resetAfter ? dBias + rowB + 2 * hpB : 0;
+  if (last) memory.fill(dBias, 0, 2 * rowB);
   if (nd > 0) {
     if (!inDropout) {
-      weightGrad(T, B, backwards, nd, 3 * ppg, x + xo, xStrideB, dB, 0, 0, pre, rowB, 0, 0, 0, dKw, rowB, ws);
+      weightGrad(T, B, backwards, nd, 3 * ppg, x + xo, xStrideB, dB, 0, 0, pre, rowB, 0, 0, 0, dKw, rowB, ws, bIn, 0);
     } else {
       for (let g = 0; g < 3; g++) {
         const mult = inDrop + <usize>g * bB * dB + xo;
-        weightGrad(T, B, backwards, nd, ppg, x + xo, xStrideB, dB, mult, dB, pre + <usize>g * hpB, rowB, 0, 0, 0, dKw + <usize>g * hpB, rowB, ws);
+        const sums = bIn ? bIn + <usize>g * hpB : 0;
+        weightGrad(T, B, backwards, nd, ppg, x + xo, xStrideB, dB, mult, dB, pre + <usize>g * hpB, rowB, 0, 0, 0, dKw + <usize>g * hpB, rowB, ws, sums, 0);
       }
     }
   }
+  if (last) memory.copy(dBias + rowB, dBias, 2 * hpB);
   if (nu > 0) {
     const hStrideK = bB * hpB;
     if (!recDropout) {
-      if (resetAfter) weightGrad(T, B, false, nu, 2 * ppg, states + ho, hpB, hStrideK, 0, 0, pre, rowB, aux, hpB, ppg, dUw, rowB, ws);
-      else weightGrad(T, B, false, nu, 2 * ppg, states + ho, hpB, hStrideK, 0, 0, pre, rowB, 0, 0, 0, dUw, rowB, ws);
+      if (resetAfter) weightGrad(T, B, false, nu, 2 * ppg, states + ho, hpB, hStrideK, 0, 0, pre, rowB, aux, hpB, ppg, dUw, rowB, ws, 0, bRec);
+      else weightGrad(T, B, false, nu, 2 * ppg, states + ho, hpB, hStrideK, 0, 0, pre, rowB, 0, 0, 0, dUw, rowB, ws, 0, 0);
     } else {
       for (let g = 0; g < 2; g++) {
-        weightGrad(T, B, false, nu, ppg, act + <usize>g * hpB + ho, rowB, bB * rowB, 0, 0, pre + <usize>g * hpB, rowB, 0, 0, 0, dUw + <usize>g * hpB, rowB, ws);
+        weightGrad(T, B, false, nu, ppg, act + <usize>g * hpB + ho, rowB, bB * rowB, 0, 0, pre + <usize>g * hpB, rowB, 0, 0, 0, dUw + <usize>g * hpB, rowB, ws, 0, 0);
       }
-      if (resetAfter) weightGrad(T, B, false, nu, ppg, act + 2 * hpB + ho, rowB, bB * rowB, 0, 0, aux, hpB, 0, 0, 0, dUw + 2 * hpB, rowB, ws);
+      if (resetAfter) weightGrad(T, B, false, nu, ppg, act + 2 * hpB + ho, rowB, bB * rowB, 0, 0, aux, hpB, 0, 0, 0, dUw + 2 * hpB, rowB, ws, bRec, 0);
     }
-    if (!resetAfter) weightGrad(T, B, false, nu, ppg, aux + ho, hpB, hStrideK, 0, 0, pre + 2 * hpB, rowB, 0, 0, 0, dUw + 2 * hpB, rowB, ws);
+    if (!resetAfter) weightGrad(T, B, false, nu, ppg, aux + ho, hpB, hStrideK, 0, 0, pre + 2 * hpB, rowB, 0, 0, 0, dUw + 2 * hpB, rowB, ws, 0, 0);
   }
 }
