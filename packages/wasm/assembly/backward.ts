@@ -70,17 +70,47 @@ export function backwardScratchBytes(B: i32, D: i32, Hp: i32, flags: i32, worker
 
 /**
  * Writes gate g's transposed block of a packed [K][3Hp] weight matrix (forward panels at src) as
- * panels of H rows by K columns padded to a multiple of 8 (padding columns zero), at dst.
+ * panels of H rows by K columns padded to a multiple of 8 (padding columns zero), at dst. It runs
+ * once per backward call on weights that change every training step, so it moves 4x4 blocks with
+ * vector loads, shuffles and stores (one element at a time it cost as much as a step's GEMMs at
+ * short sequences); only the edges go singly.
  */
 export function packTransposed(src: usize, K: i32, H: i32, Hp: i32, g: i32, dst: usize): void {
-  const N = (K + 7) & ~7;
-  for (let j = 0; j < H; j++) {
-    const c = g * Hp + j;
-    const from = src + ((<usize>(c >> 3) * <usize>K) << 5) + (<usize>(c & 7) << 2);
-    for (let kk = 0; kk < N; kk++) {
-      const v: f32 = kk < K ? load<f32>(from + (<usize>kk << 5)) : 0;
-      store<f32>(dst + ((<usize>(kk >> 3) * <usize>H) << 5) + (<usize>j << 5) + (<usize>(kk & 7) << 2), v);
+  const N = (K + 7) & ~7, K4 = K & ~3, H4 = H & ~3;
+  for (let j = 0; j < H4; j += 4) {
+    // Units j..j+3 sit in one panel (Hp and j are multiples of 4), 16 contiguous bytes a row.
+    const from = weightAddress(src, K, g * Hp + j, 0);
+    for (let kk = 0; kk < K4; kk += 4) {
+      const f = from + (<usize>kk << 5);
+      const v0 = v128.load(f), v1 = v128.load(f, 32), v2 = v128.load(f, 64), v3 = v128.load(f, 96);
+      const lo01 = v128.shuffle<f32>(v0, v1, 0, 4, 1, 5), lo23 = v128.shuffle<f32>(v2, v3, 0, 4, 1, 5);
+      const hi01 = v128.shuffle<f32>(v0, v1, 2, 6, 3, 7), hi23 = v128.shuffle<f32>(v2, v3, 2, 6, 3, 7);
+      const d = transposedAddress(dst, H, j, kk);
+      v128.store(d, v128.shuffle<f32>(lo01, lo23, 0, 1, 4, 5));
+      v128.store(d, v128.shuffle<f32>(lo01, lo23, 2, 3, 6, 7), 32);
+      v128.store(d, v128.shuffle<f32>(hi01, hi23, 0, 1, 4, 5), 64);
+      v128.store(d, v128.shuffle<f32>(hi01, hi23, 2, 3, 6, 7), 96);
     }
+    for (let u = j; u < j + 4; u++) packTransposedRow(src, K, H, Hp, g, u, K4, N, dst);
+  }
+  for (let u = H4; u < H; u++) packTransposedRow(src, K, H, Hp, g, u, 0, N, dst);
+}
+
+/** Address of element (kk, column c) of forward panels of K rows. */
+@inline function weightAddress(src: usize, K: i32, c: i32, kk: i32): usize {
+  return src + ((<usize>(c >> 3) * <usize>K) << 5) + (<usize>(c & 7) << 2) + (<usize>kk << 5);
+}
+
+/** Address of element (row j, column kk) of transposed panels of H rows. */
+@inline function transposedAddress(dst: usize, H: i32, j: i32, kk: i32): usize {
+  return dst + ((<usize>(kk >> 3) * <usize>H) << 5) + (<usize>j << 5) + (<usize>(kk & 7) << 2);
+}
+
+/** Columns [kk0, N) of transposed row j, one at a time; zero past K. */
+function packTransposedRow(src: usize, K: i32, H: i32, Hp: i32, g: i32, j: i32, kk0: i32, N: i32, dst: usize): void {
+  for (let kk = kk0; kk < N; kk++) {
+    const v: f32 = kk < K ? load<f32>(weightAddress(src, K, g * Hp + j, kk)) : 0;
+    store<f32>(transposedAddress(dst, H, j, kk), v);
   }
 }
 
@@ -259,15 +289,6 @@ function backwardPart(
   for (let b = 0; b < B; b++) memory.copy(dInit + <usize>b * hB + colB, dh + <usize>b * hpB + colB, realB);
   // Every worker reads what the steps wrote.
   barrier(sync, workers);
-  if (w == 0) {
-    // Bias: column sums of dP (input row); the recurrent row's z and r are the same sums, its
-    // candidate part sums dG_h (resetAfter only; the kernels fold the rest).
-    memory.fill(dBias, 0, 2 * rowB);
-    for (let i = 0; i < R; i++) addRow(dBias, pre + <usize>i * rowB, 3 * Hp);
-    memory.copy(dBias + rowB, dBias, 2 * hpB);
-    if (resetAfter) for (let i = 0; i < R; i++) addRow(dBias + rowB + 2 * hpB, aux + <usize>i * hpB, Hp);
-  }
-
   // dx = sum_g (dP_g K_g^T) * input mask_g, a block of rows at a time, every workers-th block;
   // none when the caller wants no input gradients (dx and tIn are 0).
   const dxT = scratch + sDx + <usize>w * dxBlockBytes(D);
@@ -308,27 +329,36 @@ function backwardPart(
   memory.fill(dUw, 0, <usize>nu * rowB);
   const xStrideB = <usize>T * dB;
   const ws = scratch + sW + <usize>w * weightGradScratch(max(D, Hp), 3 * Hp);
+  // Bias: column sums of dP (the input row), added up by the last worker (whose shares of dK and
+  // dU are never empty) while its weightGrad calls pack those rows anyway. The recurrent row's z
+  // and r are the same sums; its candidate part sums dG_h (resetAfter only; the kernels fold the
+  // rest). Each sum runs over the rows in order, as one worker's pass over them did.
+  const last = w == workers - 1;
+  const bIn = last ? dBias : 0, bRec = last && resetAfter ? dBias + rowB + 2 * hpB : 0;
+  if (last) memory.fill(dBias, 0, 2 * rowB);
   if (nd > 0) {
     if (!inDropout) {
-      weightGrad(T, B, backwards, nd, 3 * ppg, x + xo, xStrideB, dB, 0, 0, pre, rowB, 0, 0, 0, dKw, rowB, ws);
+      weightGrad(T, B, backwards, nd, 3 * ppg, x + xo, xStrideB, dB, 0, 0, pre, rowB, 0, 0, 0, dKw, rowB, ws, bIn, 0);
     } else {
       for (let g = 0; g < 3; g++) {
         const mult = inDrop + <usize>g * bB * dB + xo;
-        weightGrad(T, B, backwards, nd, ppg, x + xo, xStrideB, dB, mult, dB, pre + <usize>g * hpB, rowB, 0, 0, 0, dKw + <usize>g * hpB, rowB, ws);
+        const sums = bIn ? bIn + <usize>g * hpB : 0;
+        weightGrad(T, B, backwards, nd, ppg, x + xo, xStrideB, dB, mult, dB, pre + <usize>g * hpB, rowB, 0, 0, 0, dKw + <usize>g * hpB, rowB, ws, sums, 0);
       }
     }
   }
+  if (last) memory.copy(dBias + rowB, dBias, 2 * hpB);
   if (nu > 0) {
     const hStrideK = bB * hpB;
     if (!recDropout) {
-      if (resetAfter) weightGrad(T, B, false, nu, 2 * ppg, states + ho, hpB, hStrideK, 0, 0, pre, rowB, aux, hpB, ppg, dUw, rowB, ws);
-      else weightGrad(T, B, false, nu, 2 * ppg, states + ho, hpB, hStrideK, 0, 0, pre, rowB, 0, 0, 0, dUw, rowB, ws);
+      if (resetAfter) weightGrad(T, B, false, nu, 2 * ppg, states + ho, hpB, hStrideK, 0, 0, pre, rowB, aux, hpB, ppg, dUw, rowB, ws, 0, bRec);
+      else weightGrad(T, B, false, nu, 2 * ppg, states + ho, hpB, hStrideK, 0, 0, pre, rowB, 0, 0, 0, dUw, rowB, ws, 0, 0);
     } else {
       for (let g = 0; g < 2; g++) {
-        weightGrad(T, B, false, nu, ppg, act + <usize>g * hpB + ho, rowB, bB * rowB, 0, 0, pre + <usize>g * hpB, rowB, 0, 0, 0, dUw + <usize>g * hpB, rowB, ws);
+        weightGrad(T, B, false, nu, ppg, act + <usize>g * hpB + ho, rowB, bB * rowB, 0, 0, pre + <usize>g * hpB, rowB, 0, 0, 0, dUw + <usize>g * hpB, rowB, ws, 0, 0);
       }
-      if (resetAfter) weightGrad(T, B, false, nu, ppg, act + 2 * hpB + ho, rowB, bB * rowB, 0, 0, aux, hpB, 0, 0, 0, dUw + 2 * hpB, rowB, ws);
+      if (resetAfter) weightGrad(T, B, false, nu, ppg, act + 2 * hpB + ho, rowB, bB * rowB, 0, 0, aux, hpB, 0, 0, 0, dUw + 2 * hpB, rowB, ws, bRec, 0);
     }
-    if (!resetAfter) weightGrad(T, B, false, nu, ppg, aux + ho, hpB, hStrideK, 0, 0, pre + 2 * hpB, rowB, 0, 0, 0, dUw + 2 * hpB, rowB, ws);
+    if (!resetAfter) weightGrad(T, B, false, nu, ppg, aux + ho, hpB, hStrideK, 0, 0, pre + 2 * hpB, rowB, 0, 0, 0, dUw + 2 * hpB, rowB, ws, 0, 0);
   }
 }

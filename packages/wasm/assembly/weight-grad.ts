@@ -7,6 +7,8 @@ import { gemm } from './gemm';
 // mult is not 0 (dropout masks, which depend on b only). g(k, b) is a row of 8*npanels floats at
 // g + (k*B + b)*ldg, followed by 8*npanels2 more at g2 + (k*B + b)*ldg2 (C's columns that share
 // a's rows but whose gradients live elsewhere: resetAfter's candidate).
+// With `sums` (or `sums2`) not 0, g's (g2's) rows are also added into that row of column sums as
+// they are packed, in row order: the bias gradients, without another pass over the kept rows.
 //
 // A block of rows at a time is turned into the forward GEMM's operands (a transposed, g packed
 // into column panels), so the sums run in gemm.ts's register tiles with contiguous loads; the
@@ -31,6 +33,7 @@ export function weightGrad(
   T: i32, B: i32, flip: bool, M: i32, npanels: i32,
   a: usize, aStrideB: usize, aStrideT: usize, mult: usize, mStrideB: usize,
   g: usize, ldg: usize, g2: usize, ldg2: usize, npanels2: i32, c: usize, ldc: usize, scratch: usize,
+  sums: usize, sums2: usize,
 ): void {
   const R = T * B;
   const aT = scratch, gP = scratch + ((<usize>WGRAD_ROWS * <usize>M) << 2);
@@ -84,19 +87,30 @@ export function weightGrad(
     }
     // g's rows into column panels.
     for (let i = 0; i < rows; i++) {
-      const gr = g + <usize>(r0 + i) * ldg;
-      for (let p = 0; p < npanels; p++) {
-        const from = gr + (<usize>p << 5), to = gP + <usize>p * panelB + (<usize>i << 5);
-        v128.store(to, v128.load(from));
-        v128.store(to, v128.load(from, 16), 16);
-      }
-      const gr2 = g2 + <usize>(r0 + i) * ldg2;
-      for (let p = 0; p < npanels2; p++) {
-        const from = gr2 + (<usize>p << 5), to = gP + <usize>(npanels + p) * panelB + (<usize>i << 5);
-        v128.store(to, v128.load(from));
-        v128.store(to, v128.load(from, 16), 16);
-      }
+      const to = gP + (<usize>i << 5);
+      packRow(g + <usize>(r0 + i) * ldg, npanels, to, panelB, sums);
+      packRow(g2 + <usize>(r0 + i) * ldg2, npanels2, to + <usize>npanels * panelB, panelB, sums2);
     }
     gemm(aT, ldaT, M, 1, 0, rows, gP, npanels + npanels2, c, ldc, 0, c, ldc, 0);
+  }
+}
+
+/** Copies a row of `npanels` 8-float groups to one row of each of the column panels at `to`, `panelB` bytes apart; adds it into `sums` unless that is 0. */
+@inline function packRow(from: usize, npanels: i32, to: usize, panelB: usize, sums: usize): void {
+  if (sums) {
+    for (let p = 0; p < npanels; p++) {
+      const f = from + (<usize>p << 5), t = to + <usize>p * panelB, s = sums + (<usize>p << 5);
+      const v0 = v128.load(f), v1 = v128.load(f, 16);
+      v128.store(t, v0);
+      v128.store(t, v1, 16);
+      v128.store(s, f32x4.add(v128.load(s), v0));
+      v128.store(s, f32x4.add(v128.load(s, 16), v1), 16);
+    }
+    return;
+  }
+  for (let p = 0; p < npanels; p++) {
+    const f = from + (<usize>p << 5), t = to + <usize>p * panelB;
+    v128.store(t, v128.load(f));
+    v128.store(t, v128.load(f, 16), 16);
   }
 }

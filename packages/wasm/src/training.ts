@@ -1,7 +1,8 @@
 import { GruError, type BackwardRequest, type GruGradients, type GruSpec } from '@gru/core';
 import type { BackwardArgs, WasmKernel } from './kernel.js';
 import type { ThreadPool } from './thread-pool.js';
-import { type BackwardLayout, backwardLayout, type CallLayout, keepBytes, paddedUnits } from './layout.js';
+import { type BackwardLayout, backwardLayout, type CallLayout, paddedUnits } from './layout.js';
+import { keptCopyRanges } from './kept-copy.js';
 import { describe } from './prepared.js';
 
 const fail = (message: string) => new GruError('ValueError', `wasm backend: ${message}`);
@@ -214,7 +215,8 @@ function stage({ kernel, spec, codes }: BackwardContext, call: KeptCall, request
   }
   const k = call.base;
   const bytes = new Uint8Array(kernel.exports.memory.buffer);
-  bytes.copyWithin(base + o.keep, k + L.keep, k + L.keep + keepBytes(B, T, H));
+  const withPre = e.gradReadsInput(codes.f) !== 0 || e.gradReadsInput(codes.g) !== 0;
+  for (const [from, to] of keptCopyRanges(B, T, H, withPre)) bytes.copyWithin(base + o.keep + from, k + L.keep + from, k + L.keep + to);
   const args: BackwardArgs = [
     B,
     T,
