@@ -17,12 +17,9 @@ constexpr int MRMAX = GRU_MR;
 constexpr int REGS = GRU_REGS;
 
 // Unit blocks per tile: as many as fit the registers (accumulators, one weight vector per
-// block and gate, one broadcast), at most 4. A tile of one row uses each weight vector once, so
-// the compiler folds its load into the multiply-add and only the accumulators need registers:
-// twice the blocks per pass over the row with 16 registers (a batch-1 step then takes half the broadcasts and loop
-// steps; each output is the same FMA chain over k).
+// block and gate, one broadcast), at most 4.
 constexpr int nbMax(int mr, int ng) {
-  int nb = mr == 1 ? (REGS - 1) / ng : (REGS - 1) / (ng * (mr + 1));
+  int nb = (REGS - 1) / (ng * (mr + 1));
   return nb < 1 ? 1 : nb > 4 ? 4 : nb;
 }
 
