@@ -77,12 +77,13 @@ struct StateWriter {
   int cur, k, t;
   bool recDrop;
   Keeper keep;
+  const float* prev;  // the state this step reads (s->h[cur], or s->h0 at the first step)
 
   bool active(int b) const { return !c->mask || c->mask[static_cast<size_t>(b) * T + t] != 0; }
 
   void write(int b, int u, vf z, vf hh, bool isActive) const {
     const size_t off = static_cast<size_t>(b) * Hp + static_cast<size_t>(u) * W;
-    const vf hp = load(s->h[cur] + off);
+    const vf hp = load(prev + off);
     if (keep.sv) keep.unit(keep.sv->states, b, u, hp);
     // A masked step carries the state, and outputs it.
     const vf hn = isActive ? z * hp + (splat(1.0f) - z) * hh : hp;

@@ -94,8 +94,9 @@ static void run(const PackedWeights& w, const CallArgs& c, const Scratch& s, int
       const int t = c.backwards ? T - 1 - k : k;
       const float* Pstep = s.P + static_cast<size_t>(kk) * B * ldP;
       const Keeper keep{c.saved, static_cast<size_t>(k) * B, Hp};
-      const StateWriter out{&c, &s, H, Hp, T, cur, k, t, recDrop, keep};
-      const float* hsrc[3] = {s.h[cur], s.h[cur], s.h[cur]};
+      const float* prev = k == 0 ? s.h0 : s.h[cur];
+      const StateWriter out{&c, &s, H, Hp, T, cur, k, t, recDrop, keep, prev};
+      const float* hsrc[3] = {prev, prev, prev};
       if (recDrop) {
         for (int g = 0; g < 3; ++g) hsrc[g] = s.hm[g][cur];
       }

@@ -67,6 +67,20 @@ void packTransposed(float* dst, At at, int limit, int H, int W, int g0, int ng) 
   }
 }
 
+bool overlaps(const float* a, size_t an, const float* b, size_t bn) { return a && b && an && bn && a < b + bn && b < a + an; }
+
+// Whether the first step can read the caller's initial state where it is: rows already whole
+// vectors (no padding), no recurrent-masked copies to make, and no output written over it while
+// other threads still read it. Then a streamed step copies no state before the threads start, and
+// the thread that did not write a row last step fetches it once instead of twice (copied by the
+// caller, then read from its cache).
+bool readStateInPlace(const CallArgs& c, int H, int Hp) {
+  if (!c.h0 || H != Hp || c.recMask[0]) return false;
+  const size_t state = static_cast<size_t>(c.B) * H;
+  const size_t outLen = c.sequences ? state * c.T : state;
+  return !overlaps(c.h0, state, c.out, outLen) && !overlaps(c.h0, state, c.last, state);
+}
+
 // The initial state, padded to whole vectors with zeros, and its recurrent-masked copies, laid
 // out before the threads start: a step reads all of it, so laying it out inside the job would
 // cost every call a barrier (and B x H copies take next to no time).
@@ -243,7 +257,12 @@ void Layer::forward(const CallArgs& c, int threads, double minStepMacs, FloatBuf
     for (int g = 0; g < 3; ++g) s.xm[g] = take(xmSize);
   }
 
-  layOutInitialState(c, s, H, w_.Hp);
+  if (readStateInPlace(c, H, w_.Hp)) {
+    s.h0 = c.h0;
+  } else {
+    layOutInitialState(c, s, H, w_.Hp);
+    s.h0 = s.h[0];
+  }
   ThreadPool& pool = ThreadPool::shared();
   int n = threadsFor(B, threads, minStepMacs);
   // Threads meet at every step: where they were lately kept waiting for one another (more

@@ -264,13 +264,16 @@ class ThreadPool {
 
   std::mutex busy_;
   std::vector<std::thread> workers_;
+  // A posted job on one cache line: a pool thread that sees the generation move fetches the
+  // job's state and fields with it, rather than one line after another on the way to its first
+  // chunk (each a transfer from the caller's core; a streamed step is a few microseconds).
+  alignas(64) std::atomic<uint32_t> generation_{0};
   // Written before the generation moves; read only by a thread that joined the open job.
   Job job_ = nullptr;
   void* ctx_ = nullptr;
   int jobThreads_ = 0;
-  alignas(64) std::atomic<uint32_t> generation_{0};
   // (generation << 1) | open: a pool thread joins a job only while it is open.
-  alignas(64) std::atomic<uint64_t> state_{0};
+  std::atomic<uint64_t> state_{0};
   alignas(64) std::atomic<uint32_t> active_{0};
   std::atomic<int> idleSleepers_{0};
   std::atomic<int> callerSleeping_{0};

@@ -57,6 +57,37 @@ describe.each(isas)('bound forward calls (%s)', (isa) => {
   });
 });
 
+describe.each(isas)('streamed steps on any thread count (%s)', (isa) => {
+  // A step shares its unit blocks between threads, each projecting its own blocks' inputs and
+  // reading the caller's state where it lies (whole-vector rows) or a padded copy (otherwise): a
+  // stream on one or two threads must match forwardSync on one or two, bitwise.
+  const backends = [1, 2].map((threads) => createCpuBackend({ name: `cpu-stream-${isa}-${threads}t`, isa, threads, minStepMacsPerThread: 0 }));
+
+  it.each([
+    [1, 10, 64, 128, true],
+    [2, 6, 5, 48, false],
+    [3, 7, 6, 21, true],
+  ] as const)('B=%i T=%i D=%i H=%i resetAfter=%s', async (B, T, D, H, resetAfter) => {
+    const c = makeCase({ B, T, D, H, resetAfter, seed: 11 });
+    const request = { x: c.request.x, batch: B, timesteps: T, goBackwards: false, returnSequences: true };
+    const runs = [];
+    for (const backend of backends) {
+      await backend.load();
+      const prepared = backend.prepareSync(c.spec, c.weights);
+      // Each backend really splits the step as many ways as it has threads.
+      expect(prepared.threadsFor(B)).toBe(backend.threads);
+      const whole = prepared.forwardSync(request);
+      runs.push({ outputs: whole.output as Float32Array, lastState: whole.lastState as Float32Array });
+      runs.push(streamBoundSteps(prepared, c.request.x as Float32Array, { batch: B, timesteps: T, inputDim: D, units: H }));
+      prepared.dispose();
+    }
+    for (const r of runs.slice(1)) {
+      expect(bitwiseEqual(r.outputs, runs[0].outputs)).toBe(true);
+      expect(bitwiseEqual(r.lastState, runs[0].lastState)).toBe(true);
+    }
+  });
+});
+
 describe('bound call checks', () => {
   const spec = { units: 5, inputDim: 3, resetAfter: true, useBias: true, activation: 1, recurrentActivation: 2 };
   const layer = () => new binding.Layer(spec, new Float32Array(45), new Float32Array(75), new Float32Array(30));

@@ -119,6 +119,33 @@ bool usersComeAndGo(int rounds) {
   return !failed;
 }
 
+// Jobs of small steps that kept their threads waiting (a peer descheduled: more runnable threads
+// than cores) make the pool crowded, and Layer::forward then runs such calls on one thread; jobs
+// that did not never do, and the state ends with its window (a lower bound on time only).
+bool crowdedComesAndGoes() {
+  ThreadPool& pool = ThreadPool::shared();
+  for (int i = 0; i < 100; ++i) pool.noteSharing(false);
+  if (pool.crowded()) {
+    std::fprintf(stderr, "crowded: 100 jobs that kept nobody waiting made the pool crowded\n");
+    return false;
+  }
+  int notes = 0;
+  while (!pool.crowded() && notes < 16) {
+    pool.noteSharing(true);
+    ++notes;
+  }
+  if (!pool.crowded()) {
+    std::fprintf(stderr, "crowded: 16 jobs in a row that kept their threads waiting did not make the pool crowded\n");
+    return false;
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(40));
+  if (pool.crowded()) {
+    std::fprintf(stderr, "crowded: still crowded 40 ms later (the window is 20 ms)\n");
+    return false;
+  }
+  return true;
+}
+
 int main(int argc, char** argv) {
   // A chunk that runs twice pushes the done count past a phase's target, and that phase then
   // never completes: report a hang as the failure it is.
@@ -128,6 +155,7 @@ int main(int argc, char** argv) {
     std::_Exit(1);
   }).detach();
   const int callers = 3, jobsPerCaller = argc > 1 ? std::atoi(argv[1]) : 300;
+  if (!crowdedComesAndGoes()) return 1;
   if (!aloneClaimsNothing()) return 1;
   if (!lateJoiners(argc > 2 ? std::atoi(argv[2]) : 1000)) return 1;
   std::atomic<int> bad{0};
@@ -148,6 +176,6 @@ int main(int argc, char** argv) {
   for (auto& th : threads) th.join();
   if (bad) return 1;
   if (!usersComeAndGo(argc > 3 ? std::atoi(argv[3]) : 200)) return 1;
-  std::printf("ok: alone, late joiners, and %d callers x %d jobs, and users coming and going\n", callers, jobsPerCaller);
+  std::printf("ok: alone, late joiners, and %d callers x %d jobs, and users coming and going; crowded and not\n", callers, jobsPerCaller);
   return 0;
 }
