@@ -123,6 +123,47 @@ describe('forward request checks', () => {
   });
 });
 
+describe('request getters', () => {
+  // A request's properties may be getters (the raw addon is public through loadAddon); one that
+  // detaches an array the addon already checked must not leave the kernel reading freed memory.
+  const detachingGetter = (victim: 'x' | 'initialState', prop: 'mask' | 'keepForBackward' | 'inputDropoutMasks') => {
+    const req: Record<string, unknown> = { ...good(), initialState: new Float32Array(2 * 5).fill(0.5) };
+    Object.defineProperty(req, prop, {
+      enumerable: true,
+      get() {
+        const a = req[victim] as Float32Array;
+        structuredClone(a.buffer, { transfer: [a.buffer] });
+        return undefined;
+      },
+    });
+    return req;
+  };
+  for (const victim of ['x', 'initialState'] as const) {
+    for (const prop of ['mask', 'keepForBackward', 'inputDropoutMasks'] as const) {
+      it(`a \`${prop}\` getter that detaches \`${victim}\`: refused as detached (forwardSync and forward)`, async () => {
+        const l = layer();
+        expect(() => l.forwardSync(detachingGetter(victim, prop) as never, 1, 0)).toThrow(
+          new RegExp(`\`${victim}\` is a Float32Array whose ArrayBuffer has been detached`),
+        );
+        expect(() => l.forward(detachingGetter(victim, prop) as never, 1, 0)).toThrow(/has been detached/);
+      });
+    }
+  }
+
+  it('a getter on a dropout mask array element that detaches an earlier element: refused', () => {
+    const masks = [new Float32Array(2 * 3).fill(1), new Float32Array(2 * 3).fill(1), new Float32Array(2 * 3).fill(1)];
+    Object.defineProperty(masks, 2, {
+      get() {
+        structuredClone(masks[0].buffer, { transfer: [masks[0].buffer] });
+        return new Float32Array(2 * 3).fill(1);
+      },
+    });
+    expect(() => layer().forwardSync({ ...good(), inputDropoutMasks: masks } as never, 1, 0)).toThrow(
+      /`inputDropoutMasks\[0\]` is a Float32Array whose ArrayBuffer has been detached/,
+    );
+  });
+});
+
 describe('layer construction checks', () => {
   const cases: [string, () => unknown, RegExp][] = [
     ['no new', () => (binding.Layer as unknown as (...a: unknown[]) => unknown)(spec, ...weights()), /./],
