@@ -11,14 +11,16 @@ import { weightGrad, weightGradScratch } from './weight-grad';
 //
 //   per step, last to first:
 //     elementwise: the gate pre-activations' gradients dP from dh (a masked step passes dh
-//       through and contributes nothing); they overwrite the kept pre-activations in place
+//       through and contributes nothing), written to the call's own rows (gradRows)
 //     resetAfter false: dRh = dP_h . U_h^T (one GEMM), then the reset gate's gradient
 //     dh_prev = dh * z + sum_g (dG_g . U_g^T) * recurrent mask_g (one GEMM per gate)
 //   then for the whole sequence at once: dKernel = x^T dP, dRecurrentKernel = h^T dG,
 //   dx = dP K^T, dBias = column sums.
-// With recurrent dropout the kept activations are overwritten with each row's recurrent GEMM
-// inputs h * mask_g, which the recurrent kernel's gradient reads (without it, it reads the kept
-// states); with resetAfter the aux rows are overwritten with dG_h = dP_h * r.
+// What forward kept is only read, so backward can run twice on one call without copying it. Its
+// own rows (`out`, gradRowsBytes) are dP [R][3Hp], then one aux row [R][Hp] (dG_h = dP_h * r with
+// resetAfter, else the kept r * h_h, which the recurrent kernel's gradient reads), then with
+// recurrent dropout each row's recurrent GEMM inputs h * mask_g [R][3Hp] (without it, the
+// recurrent kernel's gradient reads the kept states). Masked rows are zero in all of them.
 //
 // The transposed weights (packTransposed) are panels of K^T and U^T per gate: H rows (the gate's
 // units) by the padded input dimension or padded units.
@@ -27,6 +29,21 @@ const ALIGN: usize = 64;
 
 @inline function f32s(n: usize): usize {
   return ((n << 2) + ALIGN - 1) & ~(ALIGN - 1);
+}
+
+/** Offset of the aux rows in gruBackward's `out`, after the dP rows. */
+@inline function gradAux(B: i32, T: i32, Hp: i32): usize {
+  return f32s(<usize>T * <usize>B * 3 * <usize>Hp);
+}
+
+/** Offset of the h * mask_g rows in gruBackward's `out` (recurrent dropout only). */
+@inline function gradAct(B: i32, T: i32, Hp: i32): usize {
+  return gradAux(B, T, Hp) + f32s(<usize>T * <usize>B * <usize>Hp);
+}
+
+/** Bytes of gruBackward's `out` rows (src/layout.ts mirrors it). */
+export function gradRowsBytes(B: i32, T: i32, Hp: i32, flags: i32): usize {
+  return flags & FLAG_RECURRENT_DROPOUT ? gradAct(B, T, Hp) + f32s(<usize>T * <usize>B * 3 * <usize>Hp) : gradAct(B, T, Hp);
 }
 
 /** Rows of dx computed per GEMM: a block stays in cache while it is added into dx. */
@@ -129,20 +146,21 @@ function addRow(dst: usize, src: usize, n: i32): void {
 
 /**
  * Gradients of a whole GRU layer call. `x`, `mask`, `inDrop`, `recDrop` are the forward call's
- * (as gruForward took them), `keep` what it kept. dOut is [B][T][H] (returnSequences) or [B][H];
+ * (as gruForward took them), `keep` what it kept (read only), `out` gradRowsBytes() for the
+ * rows backward writes. dOut is [B][T][H] (returnSequences) or [B][H];
  * dLast [B][H] or 0. Writes dInit [B][H], dx [B][T][D] (skipped when dx is 0: then tIn is not
  * read), dK [D][3Hp], dU [H][3Hp] and dBias [2][3Hp] (the input bias row, then the recurrent one).
  */
 export function gruBackward(
   B: i32, T: i32, D: i32, H: i32, Hp: i32, flags: i32, actF: i32, actG: i32,
-  x: usize, mask: usize, inDrop: usize, recDrop: usize, keep: usize, tIn: usize, tRec: usize,
+  x: usize, mask: usize, inDrop: usize, recDrop: usize, keep: usize, out: usize, tIn: usize, tRec: usize,
   dOut: usize, dLast: usize, dInit: usize, dx: usize, dK: usize, dU: usize, dBias: usize, scratch: usize,
 ): void {
-  backwardPart(B, T, D, H, Hp, flags, actF, actG, x, mask, inDrop, recDrop, keep, tIn, tRec, dOut, dLast, dInit, dx, dK, dU, dBias, scratch, 0, 1, 0);
+  backwardPart(B, T, D, H, Hp, flags, actF, actG, x, mask, inDrop, recDrop, keep, out, tIn, tRec, dOut, dLast, dInit, dx, dK, dU, dBias, scratch, 0, 1, 0);
 }
 
 /**
- * Worker `w` of `workers`' share of gruBackward, whose 23 arguments are i32 at `args` (the worker
+ * Worker `w` of `workers`' share of gruBackward, whose 24 arguments are i32 at `args` (the worker
  * threads' control block has no room for them). The workers share the steps by units (as the
  * forward pass does), then the blocks of dx rows and the rows of dKernel and dRecurrentKernel.
  * Each element is computed as with one worker, so the gradients are bitwise the same for any
@@ -153,14 +171,14 @@ export function gruBackwardPart(args: usize, w: i32, workers: i32, sync: usize):
     load<i32>(args), load<i32>(args, 4), load<i32>(args, 8), load<i32>(args, 12), load<i32>(args, 16), load<i32>(args, 20),
     load<i32>(args, 24), load<i32>(args, 28), load<usize>(args, 32), load<usize>(args, 36), load<usize>(args, 40), load<usize>(args, 44),
     load<usize>(args, 48), load<usize>(args, 52), load<usize>(args, 56), load<usize>(args, 60), load<usize>(args, 64), load<usize>(args, 68),
-    load<usize>(args, 72), load<usize>(args, 76), load<usize>(args, 80), load<usize>(args, 84), load<usize>(args, 88),
+    load<usize>(args, 72), load<usize>(args, 76), load<usize>(args, 80), load<usize>(args, 84), load<usize>(args, 88), load<usize>(args, 92),
     w, workers, sync,
   );
 }
 
 function backwardPart(
   B: i32, T: i32, D: i32, H: i32, Hp: i32, flags: i32, actF: i32, actG: i32,
-  x: usize, mask: usize, inDrop: usize, recDrop: usize, keep: usize, tIn: usize, tRec: usize,
+  x: usize, mask: usize, inDrop: usize, recDrop: usize, keep: usize, out: usize, tIn: usize, tRec: usize,
   dOut: usize, dLast: usize, dInit: usize, dx: usize, dK: usize, dU: usize, dBias: usize, scratch: usize,
   w: i32, workers: i32, sync: usize,
 ): void {
@@ -176,7 +194,9 @@ function backwardPart(
   const Dp = (D + 7) & ~7, dpB = <usize>Dp << 2;
   const ppg = Hp / PANEL_COLS;
   const recT = <usize>H * hpB, inT = <usize>H * dpB; // bytes of one gate's transposed panels
-  const states = keep, pre = keep + keepPre(B, T, Hp), act = keep + keepAct(B, T, Hp), aux = keep + keepAux(B, T, Hp);
+  // Kept (read): states, pre-activations, activations, aux. Written: dP (pre), aux, h * mask_g (act).
+  const states = keep, kPre = keep + keepPre(B, T, Hp), kAct = keep + keepAct(B, T, Hp), kAux = keep + keepAux(B, T, Hp);
+  const pre = out, aux = out + gradAux(B, T, Hp), act = out + gradAct(B, T, Hp);
   const zero = scratch + sZero;
   const R = T * B;
   // This worker's units in the steps: padded columns [u0, u1) of every gate (whole groups of
@@ -206,17 +226,19 @@ function backwardPart(
 
   for (let k = T - 1; k >= 0; k--) {
     const t = backwards ? T - 1 - k : k;
-    const preK = pre + <usize>k * bB * rowB, actK = act + <usize>k * bB * rowB;
-    const auxK = aux + <usize>k * bB * hpB, stK = states + <usize>k * bB * hpB;
+    const preK = pre + <usize>k * bB * rowB, actK = act + <usize>k * bB * rowB, auxK = aux + <usize>k * bB * hpB;
+    const kPreK = kPre + <usize>k * bB * rowB, kActK = kAct + <usize>k * bB * rowB, kAuxK = kAux + <usize>k * bB * hpB;
+    const stK = states + <usize>k * bB * hpB;
     for (let b = 0; b < B; b++) {
       const d = dh + <usize>b * hpB, dn = dhNext + <usize>b * hpB;
       if (sequences) addRow(d + colB, dOut + (<usize>b * <usize>T + <usize>k) * hB + colB, realN);
       const p = preK + <usize>b * rowB, a = actK + <usize>b * rowB, ax = auxK + <usize>b * hpB, hv = stK + <usize>b * hpB;
+      const kp = kPreK + <usize>b * rowB, ka = kActK + <usize>b * rowB, kax = kAuxK + <usize>b * hpB;
       if (hasMask && load<u8>(mask + <usize>b * T + t) == 0) {
         // The state was carried: dh passes through, and the step contributes no gradient.
         for (let g: usize = 0; g < 3; g++) {
           memory.fill(p + g * hpB + colB, 0, endB - colB);
-          memory.fill(a + g * hpB + colB, 0, endB - colB);
+          if (recDropout) memory.fill(a + g * hpB + colB, 0, endB - colB);
         }
         memory.fill(ax + colB, 0, endB - colB);
         memory.copy(dn + colB, d + colB, endB - colB);
@@ -225,22 +247,25 @@ function backwardPart(
       const m0 = rm + <usize>b * hpB, m1 = m0 + bB * hpB, m2 = m1 + bB * hpB;
       for (let o = colB; o < endB; o += 16) {
         const dhv = v128.load(d + o), h = v128.load(hv + o);
-        const z = v128.load(a + o), r = v128.load(a + hpB + o), hh = v128.load(a + 2 * hpB + o);
-        const dPreH = f32x4.mul(f32x4.mul(dhv, f32x4.sub(one, z)), activationGrad(actF, v128.load(p + 2 * hpB + o), hh));
+        const z = v128.load(ka + o), r = v128.load(ka + hpB + o), hh = v128.load(ka + 2 * hpB + o);
+        const dPreH = f32x4.mul(f32x4.mul(dhv, f32x4.sub(one, z)), activationGrad(actF, v128.load(kp + 2 * hpB + o), hh));
         v128.store(p + 2 * hpB + o, dPreH);
-        v128.store(p + o, f32x4.mul(f32x4.mul(dhv, f32x4.sub(h, hh)), activationGrad(actG, v128.load(p + o), z)));
+        v128.store(p + o, f32x4.mul(f32x4.mul(dhv, f32x4.sub(h, hh)), activationGrad(actG, v128.load(kp + o), z)));
         v128.store(dn + o, f32x4.mul(dhv, z));
         if (resetAfter) {
           // candidate pre = xh + r * (h_h U_h + b_h): the aux row held the bracket.
-          const dPreR = f32x4.mul(f32x4.mul(dPreH, v128.load(ax + o)), activationGrad(actG, v128.load(p + hpB + o), r));
+          const dPreR = f32x4.mul(f32x4.mul(dPreH, v128.load(kax + o)), activationGrad(actG, v128.load(kp + hpB + o), r));
           v128.store(p + hpB + o, dPreR);
           v128.store(ax + o, f32x4.mul(dPreH, r));
           if (recDropout) v128.store(a + 2 * hpB + o, f32x4.mul(h, v128.load(m2 + o)));
+        } else {
+          // The candidate's recurrent gradient reads r * h_h next to dP_h, masked rows zero.
+          v128.store(ax + o, v128.load(kax + o));
         }
         // The recurrent weights' gradient reads h * mask_g from here (without dropout, the state).
         if (recDropout) {
           v128.store(a + o, f32x4.mul(h, v128.load(m0 + o)));
-          // Without resetAfter r is still needed below; its slot is written there.
+          // Without resetAfter gate 1's slot is written below, with the other r-dependent values.
           if (resetAfter) v128.store(a + hpB + o, f32x4.mul(h, v128.load(m1 + o)));
         }
       }
@@ -252,12 +277,13 @@ function backwardPart(
       for (let b = 0; b < B; b++) {
         if (hasMask && load<u8>(mask + <usize>b * T + t) == 0) continue;
         const p = preK + <usize>b * rowB, a = actK + <usize>b * rowB, hv = stK + <usize>b * hpB;
+        const kp = kPreK + <usize>b * rowB, ka = kActK + <usize>b * rowB;
         const dn = dhNext + <usize>b * hpB, dr = tmp + <usize>b * hpB;
         const m1 = rm + (bB + <usize>b) * hpB, m2 = m1 + bB * hpB;
         for (let o = colB; o < endB; o += 16) {
-          const h = v128.load(hv + o), r = v128.load(a + hpB + o), dRh = v128.load(dr + o);
+          const h = v128.load(hv + o), r = v128.load(ka + hpB + o), dRh = v128.load(dr + o);
           const hH = recDropout ? f32x4.mul(h, v128.load(m2 + o)) : h;
-          v128.store(p + hpB + o, f32x4.mul(f32x4.mul(dRh, hH), activationGrad(actG, v128.load(p + hpB + o), r)));
+          v128.store(p + hpB + o, f32x4.mul(f32x4.mul(dRh, hH), activationGrad(actG, v128.load(kp + hpB + o), r)));
           const back = f32x4.mul(dRh, r);
           v128.store(dn + o, f32x4.add(v128.load(dn + o), recDropout ? f32x4.mul(back, v128.load(m2 + o)) : back));
           if (recDropout) v128.store(a + hpB + o, f32x4.mul(h, v128.load(m1 + o)));

@@ -3,7 +3,7 @@
 export { gruForward, gruForwardPart, scratchBytes } from './forward';
 export { activateArray, ACT_COUNT } from './activations';
 export { activationGradArray, GRAD_ACT_COUNT, gradReadsInput } from './activation-grads';
-export { backwardScratchBytes, gruBackward, gruBackwardPart, packTransposed } from './backward';
+export { backwardScratchBytes, gradRowsBytes, gruBackward, gruBackwardPart, packTransposed } from './backward';
 export { keepBytes } from './keep';
 
 /** 1 in the relaxed-SIMD builds (GEMM multiply-adds may fuse), 0 in the plain SIMD128 ones. */

@@ -37,6 +37,8 @@ export interface GruWasmExports {
   /** Backpropagation through a kept forward call (assembly/backward.ts). */
   gruBackward(...args: BackwardArgs): void;
   backwardScratchBytes(B: number, D: number, Hp: number, flags: number, workers: number): number;
+  /** Bytes of the rows gruBackward writes (its `out` argument). */
+  gradRowsBytes(B: number, T: number, Hp: number, flags: number): number;
   /** Worker `w` of `workers`' share of gruBackward, its arguments as i32 at `args`. */
   gruBackwardPart(args: number, w: number, workers: number, sync: number): void;
   packTransposed(src: number, K: number, H: number, Hp: number, gate: number, dst: number): void;
@@ -49,9 +51,10 @@ export interface GruWasmExports {
 
 /**
  * gruBackward's arguments: B, T, D, H, Hp, flags, actF, actG, then the addresses x, mask, inDrop,
- * recDrop, keep, tIn, tRec, dOut, dLast, dInit, dx, dK, dU, dBias, scratch.
+ * recDrop, keep (read only), out (the rows it writes), tIn, tRec, dOut, dLast, dInit, dx, dK, dU, dBias, scratch.
  */
 export type BackwardArgs = [
+  number,
   number,
   number,
   number,
@@ -90,6 +93,7 @@ const REQUIRED = [
   'ACT_COUNT',
   'gruBackward',
   'backwardScratchBytes',
+  'gradRowsBytes',
   'packTransposed',
   'keepBytes',
 ] as const;

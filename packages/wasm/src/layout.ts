@@ -80,6 +80,16 @@ export function backwardScratchBytes(batch: number, inputDim: number, units: num
   return at + workers * f32s(DX_ROWS * dp) + workers * WGRAD_ROWS * (Math.max(inputDim, hp) + 3 * hp) * 4;
 }
 
+/**
+ * assembly/backward.ts gradRowsBytes(): the rows gruBackward writes instead of overwriting what
+ * forward kept: dP [rows][3Hp], aux [rows][Hp], and with recurrent dropout h * mask_g [rows][3Hp].
+ */
+export function gradRowsBytes(batch: number, timesteps: number, units: number, flags: number): number {
+  const rows = batch * timesteps;
+  const hp = paddedUnits(units);
+  return f32s(rows * 3 * hp) + f32s(rows * hp) + (flags & FLAGS.recurrentDropout ? f32s(rows * 3 * hp) : 0);
+}
+
 /** Byte offsets inside a backward call's one allocation (training.ts), and its size. */
 export interface BackwardLayout {
   dOut: number;
@@ -92,8 +102,8 @@ export interface BackwardLayout {
   dK: number;
   dU: number;
   dBias: number;
-  /** The copy of what the forward call kept, which gruBackward overwrites. */
-  keep: number;
+  /** The rows gruBackward writes (gradRowsBytes); what the forward call kept is only read. */
+  grads: number;
   /** gruBackward's arguments as i32, for the worker threads. */
   args: number;
   scratch: number;
@@ -101,7 +111,7 @@ export interface BackwardLayout {
 }
 
 /** Values in the args block: gruBackward's parameters. */
-export const BACKWARD_ARG_COUNT = 23;
+export const BACKWARD_ARG_COUNT = 24;
 
 /**
  * Everything a backward call allocates besides the forward call it differentiates: one shape,
@@ -126,10 +136,10 @@ export function backwardLayout(shape: CallShape, workers = 1, inputGradients = t
   const dK = take(D * 3 * hp * 4);
   const dU = take(H * 3 * hp * 4);
   const dBias = take(2 * 3 * hp * 4);
-  const keep = take(keepBytes(B, T, H));
+  const grads = take(gradRowsBytes(B, T, H, flags));
   const args = take(BACKWARD_ARG_COUNT * 4);
   const scratch = take(backwardScratchBytes(B, D, H, flags, workers));
-  return { dOut, dLast, tIn, tRec, dInit, dx, dK, dU, dBias, keep, args, scratch, total: at };
+  return { dOut, dLast, tIn, tRec, dInit, dx, dK, dU, dBias, grads, args, scratch, total: at };
 }
 
 export interface CallLayout {

@@ -2,7 +2,6 @@ import { GruError, type BackwardRequest, type GruGradients, type GruSpec } from 
 import type { BackwardArgs, WasmKernel } from './kernel.js';
 import type { ThreadPool } from './thread-pool.js';
 import { type BackwardLayout, backwardLayout, type CallLayout, paddedUnits } from './layout.js';
-import { keptCopyRanges } from './kept-copy.js';
 import { describe } from './prepared.js';
 
 const fail = (message: string) => new GruError('ValueError', `wasm backend: ${message}`);
@@ -200,8 +199,8 @@ function stage({ kernel, spec, codes }: BackwardContext, call: KeptCall, request
   if (B === 0 || call.base < 0) return undefined;
   const L = call.layout;
   const e = kernel.exports;
-  // gruBackward overwrites the kept rows in place (pre-activations with their gradients, ...):
-  // it runs on a copy (o.keep), so that backward can run again on the same call and agree.
+  // gruBackward only reads what forward kept and writes its own rows (o.grads), so backward can
+  // run again on the same call and agree without copying the kept rows.
   const o = backwardLayout({ batch: B, timesteps: T, inputDim: D, units: H, flags: L.flags }, workers, inputGradients);
   const hp = paddedUnits(H);
   const dp = paddedUnits(D);
@@ -214,9 +213,6 @@ function stage({ kernel, spec, codes }: BackwardContext, call: KeptCall, request
     e.packTransposed(call.weights.wRec, H, H, hp, g, base + o.tRec + g * H * hp * 4);
   }
   const k = call.base;
-  const bytes = new Uint8Array(kernel.exports.memory.buffer);
-  const withPre = e.gradReadsInput(codes.f) !== 0 || e.gradReadsInput(codes.g) !== 0;
-  for (const [from, to] of keptCopyRanges(B, T, H, withPre)) bytes.copyWithin(base + o.keep + from, k + L.keep + from, k + L.keep + to);
   const args: BackwardArgs = [
     B,
     T,
@@ -230,7 +226,8 @@ function stage({ kernel, spec, codes }: BackwardContext, call: KeptCall, request
     k + L.mask,
     k + L.inDrop,
     k + L.recDrop,
-    base + o.keep,
+    k + L.keep,
+    base + o.grads,
     base + o.tIn,
     base + o.tRec,
     base + o.dOut,

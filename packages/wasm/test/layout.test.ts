@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { backend } from '../src/index.js';
 import type { WasmKernel } from '../src/kernel.js';
-import { backwardScratchBytes, FLAGS, keepBytes, paddedUnits, projectionChunk, scratchBytes } from '../src/layout.js';
+import { backwardLayout, backwardScratchBytes, FLAGS, gradRowsBytes, keepBytes, paddedUnits, projectionChunk, scratchBytes } from '../src/layout.js';
 
 describe('buffer layout shared with assembly/forward.ts', () => {
   let kernel: WasmKernel;
@@ -54,6 +54,31 @@ describe('buffer layout shared with assembly/forward.ts', () => {
     ]) {
       expect(keepBytes(B, T, H)).toBe(kernel.exports.keepBytes(B, T, paddedUnits(H)) >>> 0);
     }
+  });
+
+  it('gradRowsBytes in TypeScript equals the module`s own count (the rows backward writes)', () => {
+    for (const [B, T, H] of [
+      [1, 1, 1],
+      [3, 7, 13],
+      [32, 100, 256],
+      [5, 3, 70],
+    ]) {
+      for (const flags of [0, FLAGS.resetAfter, FLAGS.recurrentDropout, FLAGS.recurrentDropout | FLAGS.inputDropout | FLAGS.mask]) {
+        expect(gradRowsBytes(B, T, H, flags)).toBe(kernel.exports.gradRowsBytes(B, T, paddedUnits(H), flags) >>> 0);
+      }
+    }
+  });
+
+  it('a backward call allocates only the rows it writes, not a copy of what forward kept', () => {
+    // S2 (B=32 T=100 H=256): the kept rows are 8Hp floats a row; backward writes dP and aux
+    // (4Hp), plus h * mask_g (3Hp) with recurrent dropout.
+    const shape = { batch: 32, timesteps: 100, inputDim: 128, units: 256, flags: FLAGS.resetAfter | FLAGS.keep };
+    const kept = keepBytes(32, 100, 256);
+    const plain = backwardLayout(shape);
+    expect(plain.args - plain.grads).toBe(gradRowsBytes(32, 100, 256, shape.flags));
+    expect(plain.args - plain.grads).toBe(kept / 2);
+    const dropout = backwardLayout({ ...shape, flags: shape.flags | FLAGS.recurrentDropout });
+    expect(dropout.args - dropout.grads).toBe((kept * 7) / 8);
   });
 
   it('projects whole sequences that fit the budget, else chunks of a multiple of 4 steps', () => {
