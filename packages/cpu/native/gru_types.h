@@ -119,10 +119,10 @@ struct BackScratch {
 
 // Per-call working memory, sized by planScratch() and carved from one allocation.
 struct Scratch {
-  int Tc = 0;                                                                      // timesteps per projection chunk
-  float* P = nullptr;                                                              // [Tc * B][3 * Hp] projection chunk, gate-interleaved per block
-  float* h[2] = {nullptr, nullptr};                                                // [B][Hp] state, double-buffered across steps
-  const float* h0 = nullptr;  // [B][Hp] the state the first step reads: h[0], or the caller's initial state read in place
+  int Tc = 0;                        // timesteps per projection chunk
+  float* P = nullptr;                // [Tc * B][3 * Hp] projection chunk, gate-interleaved per block
+  float* h[2] = {nullptr, nullptr};  // [B][Hp] state, double-buffered across steps
+  const float* h0 = nullptr;         // [B][Hp] the state the first step reads: h[0], or the caller's initial state read in place
   float* hm[3][2] = {{nullptr, nullptr}, {nullptr, nullptr}, {nullptr, nullptr}};  // state x recurrent masks
   float* recMaskP[3] = {nullptr, nullptr, nullptr};                                // [B][Hp] recurrent masks, padded
   float* z = nullptr;                                                              // [B][Hp] update gate (resetAfter false)
