@@ -21,6 +21,15 @@ Napi::Object RequireObject(const Napi::Value& value, const std::string& what) {
   return value.As<Napi::Object>();
 }
 
+// A plain copy of the properties `keys` of `o`, each read once: every getter a caller defined runs
+// here, before any array is checked and its memory taken (a getter that ran later could detach
+// an array already checked, and the copies to the GPU would read freed memory).
+Napi::Object Snapshot(const Napi::Object& o, std::initializer_list<const char*> keys) {
+  Napi::Object copy = Napi::Object::New(o.Env());
+  for (const char* key : keys) copy.Set(key, o.Get(key));
+  return copy;
+}
+
 }  // namespace
 
 int ParsePositiveInt(const Napi::Object& o, const char* key, const std::string& where) {
@@ -122,7 +131,7 @@ LayerDims ParseLayerDims(const Napi::Value& value) {
 
 ForwardArgs ParseForwardArgs(const Napi::Env& env, const LayerDims& dims, const Napi::Value& value) {
   const std::string where = "forward";
-  Napi::Object o = RequireObject(value, "The forward arguments");
+  Napi::Object o = Snapshot(RequireObject(value, "The forward arguments"), {"batch", "timesteps", "seqLengths", "x", "hx", "y", "hy", "training"});
   ForwardArgs a;
   a.batch = ParsePositiveInt(o, "batch", where);
   a.timesteps = ParsePositiveInt(o, "timesteps", where);
@@ -163,7 +172,7 @@ ForwardArgs ParseForwardArgs(const Napi::Env& env, const LayerDims& dims, const 
 
 BackwardArgs ParseBackwardArgs(const Napi::Env& env, const LayerDims& dims, int batch, int timesteps, const Napi::Value& value) {
   const std::string where = "backward";
-  Napi::Object o = RequireObject(value, "The backward arguments");
+  Napi::Object o = Snapshot(RequireObject(value, "The backward arguments"), {"dy", "dhy", "dx", "dhx", "dw"});
   const uint64_t B = batch, T = timesteps, D = dims.inputDim, H = dims.units;
   BackwardArgs a;
   a.dy = Array(env, o, "dy", dims.host, Count(env, {B, T, H}, "dy"), "batch*timesteps*units", false, where);

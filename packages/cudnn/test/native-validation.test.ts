@@ -127,6 +127,29 @@ describe('native argument checks', () => {
     expect(() => addon.validateBackwardArgs(dims, 0, 4, ok)).toThrow(/backward: `batch` must be an integer from 1/);
   });
 
+  it('a getter that detaches an array checked before it ran: refused, not read after it is freed', () => {
+    // Every property is read before any array is checked, so the array is seen detached.
+    const args: Record<string, unknown> = good();
+    Object.defineProperty(args, 'training', {
+      get() {
+        const x = args.x as Float32Array;
+        structuredClone(x.buffer, { transfer: [x.buffer] });
+        return false;
+      },
+    });
+    expect(() => addon.validateForwardArgs(dims, args)).toThrow(/forward: `x` must have batch\*timesteps\*inputDim = 24 elements/);
+    const packed = 3 * 2 * 3 + 3 * 2 * 2 + 6 * 2;
+    const grads: Record<string, unknown> = { dy: f32(16), dhy: f32(4), dx: f32(24), dhx: f32(4) };
+    Object.defineProperty(grads, 'dw', {
+      get() {
+        const dy = grads.dy as Float32Array;
+        structuredClone(dy.buffer, { transfer: [dy.buffer] });
+        return f32(packed);
+      },
+    });
+    expect(() => addon.validateBackwardArgs(dims, 2, 4, grads)).toThrow(/backward: `dy` must have batch\*timesteps\*units = 16 elements/);
+  });
+
   it('weights: the packed buffer must match the layer', () => {
     expect(() => addon.validateWeights(dims, f32(42))).not.toThrow();
     expect(() => addon.validateWeights(dims, f32(41))).toThrow(
