@@ -131,7 +131,7 @@ describe('request getters', () => {
     Object.defineProperty(req, prop, {
       enumerable: true,
       get() {
-        const a = req[victim] as Float32Array;
+        const a = req[victim] as Float32Array<ArrayBuffer>;
         structuredClone(a.buffer, { transfer: [a.buffer] });
         return undefined;
       },

@@ -132,7 +132,7 @@ describe('native argument checks', () => {
     const args: Record<string, unknown> = good();
     Object.defineProperty(args, 'training', {
       get() {
-        const x = args.x as Float32Array;
+        const x = args.x as Float32Array<ArrayBuffer>;
         structuredClone(x.buffer, { transfer: [x.buffer] });
         return false;
       },
@@ -142,7 +142,7 @@ describe('native argument checks', () => {
     const grads: Record<string, unknown> = { dy: f32(16), dhy: f32(4), dx: f32(24), dhx: f32(4) };
     Object.defineProperty(grads, 'dw', {
       get() {
-        const dy = grads.dy as Float32Array;
+        const dy = grads.dy as Float32Array<ArrayBuffer>;
         structuredClone(dy.buffer, { transfer: [dy.buffer] });
         return f32(packed);
       },
