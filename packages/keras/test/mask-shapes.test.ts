@@ -273,28 +273,77 @@ describe('merge layers read the masks their inputs carry by shape', () => {
         { tensor: x, mask: m45, maskShape: [2, 4, 5] },
         { tensor: x, mask: m4 },
       ]),
-    ).toThrow("Layer 'add' (Add): the masks of its inputs have shapes [2, 4, 5] and [2, 4]; Keras combines them with logical_or, which needs equal shapes.");
+    ).toThrow(
+      "Layer 'add' (Add): the masks of its inputs have shapes [2, 4, 5] and [2, 4]; Keras combines them with logical_or, which needs shapes that broadcast together.",
+    );
     model.dispose();
   });
 
-  it('Add/Subtract/Average of inputs that Keras broadcasts ((2, 4, 3) + (2, 1, 3)) fail naming the input shapes, not their masks', async () => {
+  it('Add of inputs that Keras broadcasts ((2, 4, 3) + (2, 1, 3)) runs broadcast, and ORs their (2, 4) and (2, 1) masks to (2, 4)', async () => {
     const model = await loadModel(join(GRAPH, 'multi_io.keras'));
     const add = layerOf(model.layers, 'add');
     // Keras: Add()([a, b]) has shape (2, 4, 3), its mask logical_or((2, 4), (2, 1)) shape (2, 4);
-    // gru's merges run on equal shapes only, which the error must say (it blamed the masks).
-    const message = "Layer 'add' (Add): inputs must have equal shapes in gru (Keras broadcasts them; gru does not), received [2, 4, 3] and [2, 1, 3].";
-    expect(() =>
-      merge(add, [
-        { tensor: x, mask: m4 },
-        { tensor: seq([2, 1, 3]), mask: Uint8Array.from([1, 0]) },
-      ]),
-    ).toThrow(message);
+    // gru refused it (merge_broadcast in graph/ holds Keras's values for every merge).
+    const b = seq([2, 1, 3]);
+    const { out, mask } = merge(add, [
+      { tensor: x, mask: m4 },
+      { tensor: b, mask: Uint8Array.from([1, 0]) },
+    ]);
+    expect(out.shape).toEqual([2, 4, 3]);
+    expect(Array.from(out.data)).toEqual(Array.from(x.data, (v, i) => Math.fround(v + b.data[Math.floor(i / 12) * 3 + (i % 3)])));
+    expect(Array.from(mask ?? [])).toEqual([1, 1, 1, 1, 0, 0, 1, 1]);
+    expect(
+      add.computeMaskShape([2, 4], 0, {
+        args: [
+          {
+            list: [
+              { tensor: x, mask: m4 },
+              { tensor: b, mask: Uint8Array.from([1, 0]) },
+            ],
+          },
+        ],
+        named: {},
+        mask: null,
+        kwargs: {},
+      }),
+    ).toEqual([2, 4]);
+    // Shapes Keras's rule refuses fail with Keras's message.
     expect(() =>
       merge(add, [
         { tensor: x, mask: null },
-        { tensor: seq([2, 1, 3]), mask: null },
+        { tensor: seq([2, 5, 3]), mask: null },
       ]),
-    ).toThrow(message);
+    ).toThrow("Layer 'add' (Add): Inputs have incompatible shapes. Received shapes (4, 3) and (5, 3)");
+    // A lower-rank input is expanded at axis 1 ((2, 3) as (2, 1, 3)), but Keras ORs the masks as
+    // they are: (2, 4) | (2,) does not broadcast (jax: "Incompatible shapes for broadcasting").
+    const v = seq([2, 3]);
+    expect(() =>
+      merge(add, [
+        { tensor: x, mask: m4 },
+        { tensor: v, mask: Uint8Array.from([1, 0]) },
+      ]),
+    ).toThrow(
+      "Layer 'add' (Add): the masks of its inputs have shapes [2, 4] and [2]; Keras combines them with logical_or, which needs shapes that broadcast together.",
+    );
+    expect(
+      merge(add, [
+        { tensor: x, mask: null },
+        { tensor: v, mask: null },
+      ]).out.shape,
+    ).toEqual([2, 4, 3]);
+    model.dispose();
+  });
+
+  it('Maximum ignores the mask of an input Keras reshapes (expand_dims drops it): a masked (2, 3) with an unmasked (2, 4, 3) is a plain maximum', async () => {
+    const model = await loadModel(join(GRAPH, 'multi_io.keras'));
+    const maximum = layerOf(model.layers, 'maximum');
+    const v = seq([2, 3]);
+    const { out, mask } = merge(maximum, [
+      { tensor: v, mask: Uint8Array.from([0, 0]) },
+      { tensor: x, mask: null },
+    ]);
+    expect(Array.from(out.data)).toEqual(Array.from(x.data, (w, i) => Math.max(w, v.data[Math.floor(i / 12) * 3 + (i % 3)])));
+    expect(mask).toBeNull();
     model.dispose();
   });
 
