@@ -93,6 +93,12 @@ export abstract class ModelLayer {
    * each time the model runs, as steps of null size are known only then.
    */
   readonly checksMaskShape: boolean = false;
+  /**
+   * The axis of its input holding steps it needs at least one of (a recurrent layer's, a global
+   * pooling's), or null. A wrapper that folds axes (TimeDistributed) checks it against the shape
+   * its caller passed, which the wrapped layer never sees.
+   */
+  readonly stepsAxis: number | null = null;
   /** Whether calls must take the async path (layers that run a GRU on a backend). */
   readonly async: boolean = false;
 
