@@ -197,16 +197,22 @@ describe('attention masks broadcast as Keras broadcasts them', () => {
     expect(Array.from(run([B, 1, S], Uint8Array.from([...m5, ...m5])).data)).toEqual(Array.from(want.data));
     expect(Array.from(run([B, 1], Uint8Array.from([1, 0])).data)).toEqual(Array.from(run([B, S], Uint8Array.from([1, 1, 1, 1, 1, 0, 0, 0, 0, 0])).data));
     // Keras: with Tq (3) != Tv (5) a (B, Tv, 1) mask fails to broadcast against the (B, Tq, Tv) scores.
-    const perQuery = 'gru takes one value-mask row for all queries (Keras reads a mask that broadcasts to (batch, Tq, Tv) per query row)';
     expect(() => run([B, S, 1], bits(B * S))).toThrow(
-      `Layer 'attention_1' (Attention): argument 'value_mask' has shape [2, 5, 1]; its value of shape [2, 5, 4] needs a mask that broadcasts to [2, 5] or [2, 1, 5]; ${perQuery}.`,
+      "Layer 'attention_1' (Attention): argument 'value_mask' has shape [2, 5, 1]; its value of shape [2, 5, 4] needs a mask that broadcasts to [2, 5], or of one more axis that broadcasts to the scores' [2, 3, 5].",
     );
-    // Keras: with Tq == Tv (self-attention) it runs, reading the (B, T, 1) mask per query row:
-    // Attention()([q, q], mask=[None, m[..., None]]) has shape (2, 4, 3). gru refuses it, saying so.
-    const self = { args: [{ list: [{ ...v }, { ...v }] }], named: {}, mask: [null, maskFlow([B, S, 1], bits(B * S))], kwargs: {} };
-    expect(() => att.checkCallMasks(fail(att), self, false)).toThrow(
-      `Layer 'attention_1' (Attention): argument 'value_mask' has shape [2, 5, 1]; its value of shape [2, 5, 4] needs a mask that broadcasts to [2, 5] or [2, 1, 5]; ${perQuery}.`,
-    );
+    // Keras: with Tq == Tv (self-attention) it runs, reading the (B, T, 1) mask per query row, as
+    // its broadcast to (B, T, T) (graph/attention_query_masks holds Keras's values for (B, Tq, Tv)).
+    const self = (shape: number[], m: Uint8Array) => {
+      const call = { args: [{ list: [{ ...v }, { ...v }] }], named: {}, mask: [null, maskFlow(shape, m)], kwargs: {} };
+      att.checkCallMasks(fail(att), call, false);
+      return att.call(call, [null, m], {})[0].tensor;
+    };
+    const rows = bits(B * S);
+    const spread = Uint8Array.from({ length: B * S * S }, (_, i) => rows[Math.floor(i / S)]);
+    const perRow = self([B, S, 1], rows);
+    expect(perRow.shape).toEqual([B, S, 4]);
+    expect(Array.from(perRow.data)).toEqual(Array.from(self([B, S, S], spread).data));
+    expect(Array.from(perRow.data)).not.toEqual(Array.from(self([B, S], rows).data));
     model.dispose();
   });
   it('Attention with use_causal_mask: a (B, 1, Tv) value_mask is refused (Keras returns an output of another rank); (Tv,) and (1, Tv) run as (B, Tv)', async () => {

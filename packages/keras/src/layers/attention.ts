@@ -62,12 +62,12 @@ export class AttentionLayer extends KernelLayer {
 }
 
 /**
- * Attention's [query_mask, value_mask] as the kernel reads them, (batch, Tq) and (batch, Tv),
- * broadcast as Keras's ops broadcast them: the query mask as `output * query_mask[..., None]`, the
- * value mask as the scores' `where` ((batch, Tv) read as (batch, 1, Tv); a (batch, 1, Tv) one,
- * without use_causal_mask, as it is). Other shapes fail, as in Keras, or, for a per-query value
- * mask that Keras takes, as gru's limit (the kernel takes one value-mask row for all queries).
- * `data(i)` null: the shapes are checked only.
+ * Attention's [query_mask, value_mask] as the kernel reads them, broadcast as Keras's ops broadcast
+ * them: the query mask as `output * query_mask[..., None]` to (batch, Tq); the value mask as the
+ * scores' `where`: one of the value's rank ((batch, Tv)) read as (batch, 1, Tv), so broadcast to
+ * (batch, Tv); one of an axis more, without use_causal_mask, as it is: (batch, 1, Tv) as one row for
+ * every query, any other that broadcasts to the scores' (batch, Tq, Tv) as one row per query.
+ * Other shapes fail, as in Keras. `data(i)` null: the shapes are checked only.
  */
 function attentionMasks(
   fail: (message: string) => never,
@@ -76,31 +76,28 @@ function attentionMasks(
   shapeOf: (i: number) => readonly number[] | null,
 ): [Uint8Array | null, Uint8Array | null] {
   const ts = tensorArgs(call);
+  const tq = ts[0]?.tensor.shape;
   return ([0, 1] as const).map((i) => {
     const t = ts[i]?.tensor;
     const given = shapeOf(i);
-    if (!t || !given) return null;
+    if (!t || !given || !tq) return null;
     const want = t.shape.slice(0, -1);
     const name = i === 0 ? 'query_mask' : 'value_mask';
-    // A value mask of one more axis holds one row for all queries: (batch, 1, Tv).
-    const oneRow = i === 1 && given.length === want.length + 1 && given[given.length - 2] === 1;
-    // With use_causal_mask Keras adds an axis to the value mask whatever its rank: a (batch, 1, Tv)
-    // one ANDed with the causal (1, Tq, Tv) mask makes scores of rank 4 and an output of rank 4.
-    if (oneRow && call.kwargs.use_causal_mask === true) {
+    const scores = [...want.slice(0, -1), tq[tq.length - 2], want[want.length - 1]];
+    const ofScores = i === 1 && given.length === want.length + 1;
+    // With use_causal_mask Keras adds an axis to the value mask whatever its rank: one of the
+    // scores' rank ANDed with the causal (1, Tq, Tv) mask makes scores of rank 4 and an output of rank 4.
+    if (ofScores && call.kwargs.use_causal_mask === true) {
       fail(
         `argument '${name}' has shape ${formatShape(given)} and use_causal_mask is true; Keras then adds an axis to the mask and returns an output of another rank (batch, batch, Tq, dim), which gru does not; pass a value mask of shape ${formatShape(want)}, or call without use_causal_mask.`,
       );
     }
+    // A mask of the scores' rank with one row: the same row for every query.
+    const oneRow = ofScores && given[given.length - 2] === 1;
     const shape = oneRow ? [...given.slice(0, -2), given[given.length - 1]] : given;
-    const also = i === 1 ? ` or ${formatShape([...want.slice(0, -1), 1, want[want.length - 1]])}` : '';
-    // Keras reads a value mask that broadcasts to the scores' (batch, Tq, Tv) per query row ((batch,
-    // Tv, 1) only when Tq == Tv); the kernel takes one row for all queries.
-    const perQuery =
-      i === 1 && !oneRow && given.length === want.length + 1
-        ? '; gru takes one value-mask row for all queries (Keras reads a mask that broadcasts to (batch, Tq, Tv) per query row)'
-        : '';
-    const needs = `its ${i === 0 ? 'query' : 'value'} of shape ${formatShape(t.shape)} needs a mask that broadcasts to ${formatShape(want)}${also}${perQuery}`;
-    return broadcastArgMask(fail, name, data(i), shape, want, needs, given);
+    const also = i === 1 ? `, or of one more axis that broadcasts to the scores' ${formatShape(scores)}` : '';
+    const needs = `its ${i === 0 ? 'query' : 'value'} of shape ${formatShape(t.shape)} needs a mask that broadcasts to ${formatShape(want)}${also}`;
+    return broadcastArgMask(fail, name, data(i), shape, ofScores && !oneRow ? scores : want, needs, given);
   }) as [Uint8Array | null, Uint8Array | null];
 }
 
