@@ -250,7 +250,7 @@ describe('attention masks from graph tensors are checked by shape, not only by s
     const model = await loadModel(join(GRAPH, 'gru_mha.weights.h5'), { config });
     const queries = seq([2, 3, 4]);
     await expect(model.predictOutputs([tokens([2, 5]), queries, ones([2, 5, 3])])).rejects.toThrow(
-      "Layer 'multi_head_attention_1' (MultiHeadAttention): argument 'attention_mask' has shape [2, 5, 3]; its query of shape [2, 3, 4] and value of shape [2, 5, 4] needs a mask that broadcasts to [2, 3, 5].",
+      "Layer 'multi_head_attention_1' (MultiHeadAttention): argument 'attention_mask' has shape [2, 5, 3]; its query of shape [2, 3, 4] and value of shape [2, 5, 4] need a mask that broadcasts to [2, 3, 5], or to [2, 2, 3, 5] (batch, heads, Tq, Tv).",
     );
     expect((await model.predictOutputs([tokens([2, 5]), queries, ones([2, 3, 5])]))[1].shape[0]).toBe(2);
     model.dispose();

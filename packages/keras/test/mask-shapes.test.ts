@@ -176,9 +176,29 @@ describe('attention masks broadcast as Keras broadcasts them', () => {
     }
     // Keras: (S,) "axis -3 is out of bounds"; (B, S) "incompatible shapes for broadcasting".
     expect(() => run([S], bits(S))).toThrow(
-      "Layer 'multi_head_attention_1' (MultiHeadAttention): argument 'attention_mask' has shape [5]; its query of shape [2, 3, 4] and value of shape [2, 5, 4] needs a mask that broadcasts to [2, 3, 5].",
+      "Layer 'multi_head_attention_1' (MultiHeadAttention): argument 'attention_mask' has shape [5]; its query of shape [2, 3, 4] and value of shape [2, 5, 4] need a mask that broadcasts to [2, 3, 5], or to [2, 2, 3, 5] (batch, heads, Tq, Tv).",
     );
     expect(() => run([B, S], bits(B * S))).toThrow("argument 'attention_mask' has shape [2, 5]; its query of shape [2, 3, 4]");
+    // Rank 4 is (batch, heads, Tq, Tv), one mask per head (graph/mha_head_masks holds Keras's values):
+    // a (B, 1, T, S) one is the (B, T, S) one; (1, 2, T, S) is broadcast over the batch.
+    const m = bits(B * T * S);
+    expect(Array.from(run([B, 1, T, S], m).data)).toEqual(Array.from(run([B, T, S], m).data));
+    const perHead = Uint8Array.from({ length: 2 * T * S }, (_, i) => (i % 4 === 1 ? 0 : 1));
+    expect(Array.from(run([1, 2, T, S], perHead).data)).toEqual(Array.from(run([B, 2, T, S], Uint8Array.from([...perHead, ...perHead])).data));
+    expect(Array.from(run([1, 2, T, S], perHead).data)).not.toEqual(Array.from(run([1, T, S], perHead.slice(0, T * S)).data));
+    expect(() => run([B, 3, T, S], bits(B * 3 * T * S))).toThrow(
+      "argument 'attention_mask' has shape [2, 3, 3, 5]; its query of shape [2, 3, 4] and value of shape [2, 5, 4] need a mask that broadcasts to [2, 3, 5], or to [2, 2, 3, 5] (batch, heads, Tq, Tv).",
+    );
+    // With the inputs' masks Keras ANDs their (B, T, S) mask aligned on the heads axis: refused, naming why.
+    const masked = {
+      args: [{ tensor: { ...q, mask: bits(B * T) } }, { tensor: { ...v } }],
+      named: { attention_mask: [maskFlow([B, 2, T, S], bits(B * 2 * T * S))] },
+      mask: null,
+      kwargs: {},
+    };
+    expect(() => mha.checkCallMasks(fail(mha), masked, false)).toThrow(
+      "argument 'attention_mask' has shape [2, 2, 3, 5] while its query, value or key carries a mask; Keras then ANDs their (batch, Tq, Tv) mask with it aligned on the heads axis instead of the batch axis, which gru does not; fold those masks into attention_mask, or pass one of shape [2, 3, 5].",
+    );
     model.dispose();
   });
 

@@ -233,27 +233,36 @@ export class MultiHeadAttentionLayer extends KernelLayer {
       const want = f?.tensor.shape.slice(0, -1) ?? [];
       return f?.mask ? broadcastArgMask(fail, name, data ? f.mask : null, flowMaskShape(f), want, needs(of(f, what), want)) : null;
     };
-    // attention_mask has at least (T, S) axes (Keras: "axis -3 is out of bounds" for fewer).
-    const want = q && v ? [q.tensor.shape[0], q.tensor.shape[1], v.tensor.shape[1]] : [];
-    const attention_mask =
-      am && q && v
-        ? broadcastArgMask(
-            fail,
-            'attention_mask',
-            data ? Uint8Array.from(am.tensor.data, (x) => (x !== 0 ? 1 : 0)) : null,
-            am.tensor.shape,
-            want,
-            needs(`${of(q, 'query')} and value of shape ${formatShape(v.tensor.shape)}`, want),
-            am.tensor.shape,
-            2,
-          )
-        : null;
-    return {
-      query_mask: carried(q, 'query_mask', 'query'),
-      value_mask: carried(v, 'value_mask', 'value'),
-      key_mask: flows[2] || call.named.key ? carried(k, 'key_mask', 'key') : null,
-      attention_mask,
-    };
+    const query_mask = carried(q, 'query_mask', 'query');
+    const value_mask = carried(v, 'value_mask', 'value');
+    const key_mask = flows[2] || call.named.key ? carried(k, 'key_mask', 'key') : null;
+    const attention_mask = am && q && v ? this.attentionMask(fail, am, q, v, data, [q, v, flows[2] || call.named.key ? k : undefined]) : null;
+    return { query_mask, value_mask, key_mask, attention_mask };
+  }
+  /**
+   * attention_mask broadcast to the scores as Keras's _masked_softmax does: axes are added before
+   * its last two only up to the scores' (batch, heads, Tq, Tv), so a mask of rank 4 holds one mask
+   * per head (size-1 heads: one for all), any lower rank one for all heads, (batch, Tq, Tv). It
+   * has at least (Tq, Tv) axes (Keras: "axis -3 is out of bounds" for fewer).
+   */
+  private attentionMask(fail: (message: string) => never, am: Flow, q: Flow, v: Flow, data: boolean, masked: (Flow | undefined)[]): Uint8Array | null {
+    const [B, T] = q.tensor.shape;
+    const S = v.tensor.shape[1];
+    const N = this.config.num_heads as number;
+    const given = am.tensor.shape;
+    const perHead = given.length === 4 && given[1] !== 1;
+    const shape = given.length === 4 && !perHead ? [given[0], ...given.slice(2)] : given;
+    const want = perHead ? [B, N, T, S] : [B, T, S];
+    const what = `its query of shape ${formatShape(q.tensor.shape)} and value of shape ${formatShape(v.tensor.shape)}`;
+    const needs = `${what} need a mask that broadcasts to ${formatShape([B, T, S])}, or to ${formatShape([B, N, T, S])} (batch, heads, Tq, Tv)`;
+    // Keras ANDs a rank-4 mask with the (batch, Tq, Tv) one of the inputs' masks aligned on the
+    // right, so that one's batch axis meets the heads axis: another mask than either means.
+    if (given.length === 4 && B > 1 && masked.some((f) => f?.mask)) {
+      fail(
+        `argument 'attention_mask' has shape ${formatShape(given)} while its query, value or key carries a mask; Keras then ANDs their (batch, Tq, Tv) mask with it aligned on the heads axis instead of the batch axis, which gru does not; fold those masks into attention_mask, or pass one of shape ${formatShape([B, T, S])}.`,
+      );
+    }
+    return broadcastArgMask(fail, 'attention_mask', data ? Uint8Array.from(am.tensor.data, (x) => (x !== 0 ? 1 : 0)) : null, shape, want, needs, given, 2);
   }
   private inputsOf(fs: Flow[]): Tensor {
     return this.inputs({ args: [{ tensor: fs[0] }], named: {}, mask: null, kwargs: {} })[0];
