@@ -56,3 +56,8 @@ export function describeThrown(err: unknown): string {
 export function formatShape(shape: readonly (number | null)[]): string {
   return `[${shape.map((d) => (d === null ? 'null' : String(d))).join(', ')}]`;
 }
+
+/** A shape as Keras prints it: `(None, 5, 3)`, `(3,)`, `()`. */
+export function kerasShape(s: readonly (number | null)[]): string {
+  return s.length === 1 ? `(${s[0] ?? 'None'},)` : `(${s.map((d) => d ?? 'None').join(', ')})`;
+}

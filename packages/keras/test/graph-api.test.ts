@@ -191,7 +191,9 @@ describe('bad graphs get clear errors', () => {
     );
     const merge = configOf('multi_io');
     layersOf(merge).find((l) => l.class_name === 'Add')!.inbound_nodes[0].args[0][1].config.keras_history = ['features', 0, 0];
-    await expect(loadModel(weightsOf('multi_io'), { config: merge })).rejects.toThrow(/layer 'add' \(Add\): inputs must have equal shapes/);
+    await expect(loadModel(weightsOf('multi_io'), { config: merge })).rejects.toThrow(
+      "layer 'add' (Add): Inputs have incompatible shapes. Received shapes (5, 4) and (5, 3)",
+    );
   });
 });
 
@@ -268,6 +270,32 @@ describe('TimeDistributed hands the wrapped layer its mask as Keras does', () =>
     expect(Array.from(unmasked.tensor.data.slice(0, 4))).not.toEqual(Array.from(masked.tensor.data.slice(0, 4)));
     model.dispose();
   });
+});
+
+describe('TimeDistributed of a layer that needs steps, on 0 inner steps', () => {
+  // Keras fails too (IndexError); gru's message named the folded (batch * time, 0, 3) shape.
+  for (const [name, layer, inner] of [
+    ['td_words', 'word_gru', 'GRU'],
+    ['td_bidir_words', 'time_distributed_1', 'Bidirectional'],
+  ] as const) {
+    it(`${name}: names the shape the caller passed`, async () => {
+      const model = await loadModel(join(GRAPH, `${name}.keras`));
+      const td = model.layers.find((l) => l.className === 'TimeDistributed') as (typeof model.layers)[number];
+      expect(td.name).toBe(layer);
+      const features = (fixture(name).inputs[0] as { shape: number[] }).shape.slice(3);
+      for (const shape of [
+        [2, 4, 0, ...features],
+        [0, 4, 0, ...features],
+      ]) {
+        const message =
+          `Layer '${layer}' (TimeDistributed): received an input of shape ${JSON.stringify(shape).replaceAll(',', ', ')}, with 0 steps on axis 2; ` +
+          `the ${inner} it wraps gets each time step as an input of shape ${JSON.stringify([shape[0], 0, ...features]).replaceAll(',', ', ')} and needs at least one step.`;
+        expect(() => td.applySync({ tensor: { shape, data: new Float32Array(0) }, mask: null })).toThrow(message);
+        await expect(td.apply({ tensor: { shape, data: new Float32Array(0) }, mask: null })).rejects.toThrow(message);
+      }
+      model.dispose();
+    });
+  }
 });
 
 describe('TimeDistributed with a mask on an empty batch', () => {

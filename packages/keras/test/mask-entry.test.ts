@@ -233,12 +233,16 @@ describe('attention masks from graph tensors are checked by shape, not only by s
     const queries = seq([2, 3, 4]);
     const wrong = await loadModel(join(GRAPH, 'gru_attention.weights.h5'), { config: config(3) });
     await expect(wrong.predictOutputs([tokens([2, 5]), queries, ones([2, 5, 1])])).rejects.toThrow(
-      "Layer 'attention_1' (Attention): argument 'value_mask' has shape [2, 5, 1]; its value of shape [2, 5, 4] needs a mask that broadcasts to [2, 5] or [2, 1, 5]; gru takes one value-mask row for all queries (Keras reads a mask that broadcasts to (batch, Tq, Tv) per query row).",
+      "Layer 'attention_1' (Attention): argument 'value_mask' has shape [2, 5, 1]; its value of shape [2, 5, 4] needs a mask that broadcasts to [2, 5], or of one more axis that broadcasts to the scores' [2, 3, 5].",
     );
     wrong.dispose();
     const model = await loadModel(join(GRAPH, 'gru_attention.weights.h5'), { config: config(2) });
     expect((await model.predictOutputs([tokens([2, 5]), queries, ones([2, 5])]))[1].shape).toEqual([2, 3, 4]);
     model.dispose();
+    // One row per query, (batch, Tq, Tv), runs too (Keras applies it to the scores as it is).
+    const perQuery = await loadModel(join(GRAPH, 'gru_attention.weights.h5'), { config: config(3) });
+    expect((await perQuery.predictOutputs([tokens([2, 5]), queries, ones([2, 3, 5])]))[1].shape).toEqual([2, 3, 4]);
+    perQuery.dispose();
   });
 
   it("MultiHeadAttention's attention_mask of (batch, value steps, query steps) is refused; (batch, query steps, value steps) runs", async () => {
@@ -246,7 +250,7 @@ describe('attention masks from graph tensors are checked by shape, not only by s
     const model = await loadModel(join(GRAPH, 'gru_mha.weights.h5'), { config });
     const queries = seq([2, 3, 4]);
     await expect(model.predictOutputs([tokens([2, 5]), queries, ones([2, 5, 3])])).rejects.toThrow(
-      "Layer 'multi_head_attention_1' (MultiHeadAttention): argument 'attention_mask' has shape [2, 5, 3]; its query of shape [2, 3, 4] and value of shape [2, 5, 4] needs a mask that broadcasts to [2, 3, 5].",
+      "Layer 'multi_head_attention_1' (MultiHeadAttention): argument 'attention_mask' has shape [2, 5, 3]; its query of shape [2, 3, 4] and value of shape [2, 5, 4] need a mask that broadcasts to [2, 3, 5], or to [2, 2, 3, 5] (batch, heads, Tq, Tv).",
     );
     expect((await model.predictOutputs([tokens([2, 5]), queries, ones([2, 3, 5])]))[1].shape[0]).toBe(2);
     model.dispose();

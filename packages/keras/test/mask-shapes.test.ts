@@ -57,9 +57,9 @@ describe("TimeDistributed's mask keeps its shape (Keras 3: compute_mask returns 
     expect(Array.from(empty.tensor.data)).toEqual(Array.from(td.applySync({ tensor: x, mask: new Uint8Array(40) }).tensor.data));
     expect(empty.maskShape).toEqual([2, 4, 5, 0]);
     expect(empty.mask?.length).toBe(0);
-    // Zero words: Keras's GRU fails on zero steps (IndexError); gru names the shapes.
+    // Zero words: Keras's GRU fails on zero steps (IndexError); gru names the shapes the caller passed.
     expect(() => td.applySync({ tensor: seq([2, 4, 0, 3]), mask: new Uint8Array(0) })).toThrow(
-      "Layer 'gru_1' received an input with 0 timesteps (shape (8, 0, 3)); a GRU needs at least one step.",
+      "Layer 'word_gru' (TimeDistributed): received an input of shape [2, 4, 0, 3], with 0 steps on axis 2; the GRU it wraps gets each time step as an input of shape [2, 0, 3] and needs at least one step.",
     );
     model.dispose();
   });
@@ -176,9 +176,29 @@ describe('attention masks broadcast as Keras broadcasts them', () => {
     }
     // Keras: (S,) "axis -3 is out of bounds"; (B, S) "incompatible shapes for broadcasting".
     expect(() => run([S], bits(S))).toThrow(
-      "Layer 'multi_head_attention_1' (MultiHeadAttention): argument 'attention_mask' has shape [5]; its query of shape [2, 3, 4] and value of shape [2, 5, 4] needs a mask that broadcasts to [2, 3, 5].",
+      "Layer 'multi_head_attention_1' (MultiHeadAttention): argument 'attention_mask' has shape [5]; its query of shape [2, 3, 4] and value of shape [2, 5, 4] need a mask that broadcasts to [2, 3, 5], or to [2, 2, 3, 5] (batch, heads, Tq, Tv).",
     );
     expect(() => run([B, S], bits(B * S))).toThrow("argument 'attention_mask' has shape [2, 5]; its query of shape [2, 3, 4]");
+    // Rank 4 is (batch, heads, Tq, Tv), one mask per head (graph/mha_head_masks holds Keras's values):
+    // a (B, 1, T, S) one is the (B, T, S) one; (1, 2, T, S) is broadcast over the batch.
+    const m = bits(B * T * S);
+    expect(Array.from(run([B, 1, T, S], m).data)).toEqual(Array.from(run([B, T, S], m).data));
+    const perHead = Uint8Array.from({ length: 2 * T * S }, (_, i) => (i % 4 === 1 ? 0 : 1));
+    expect(Array.from(run([1, 2, T, S], perHead).data)).toEqual(Array.from(run([B, 2, T, S], Uint8Array.from([...perHead, ...perHead])).data));
+    expect(Array.from(run([1, 2, T, S], perHead).data)).not.toEqual(Array.from(run([1, T, S], perHead.slice(0, T * S)).data));
+    expect(() => run([B, 3, T, S], bits(B * 3 * T * S))).toThrow(
+      "argument 'attention_mask' has shape [2, 3, 3, 5]; its query of shape [2, 3, 4] and value of shape [2, 5, 4] need a mask that broadcasts to [2, 3, 5], or to [2, 2, 3, 5] (batch, heads, Tq, Tv).",
+    );
+    // With the inputs' masks Keras ANDs their (B, T, S) mask aligned on the heads axis: refused, naming why.
+    const masked = {
+      args: [{ tensor: { ...q, mask: bits(B * T) } }, { tensor: { ...v } }],
+      named: { attention_mask: [maskFlow([B, 2, T, S], bits(B * 2 * T * S))] },
+      mask: null,
+      kwargs: {},
+    };
+    expect(() => mha.checkCallMasks(fail(mha), masked, false)).toThrow(
+      "argument 'attention_mask' has shape [2, 2, 3, 5] while its query, value or key carries a mask; Keras then ANDs their (batch, Tq, Tv) mask with it aligned on the heads axis instead of the batch axis, which gru does not; fold those masks into attention_mask, or pass one of shape [2, 3, 5].",
+    );
     model.dispose();
   });
 
@@ -197,16 +217,22 @@ describe('attention masks broadcast as Keras broadcasts them', () => {
     expect(Array.from(run([B, 1, S], Uint8Array.from([...m5, ...m5])).data)).toEqual(Array.from(want.data));
     expect(Array.from(run([B, 1], Uint8Array.from([1, 0])).data)).toEqual(Array.from(run([B, S], Uint8Array.from([1, 1, 1, 1, 1, 0, 0, 0, 0, 0])).data));
     // Keras: with Tq (3) != Tv (5) a (B, Tv, 1) mask fails to broadcast against the (B, Tq, Tv) scores.
-    const perQuery = 'gru takes one value-mask row for all queries (Keras reads a mask that broadcasts to (batch, Tq, Tv) per query row)';
     expect(() => run([B, S, 1], bits(B * S))).toThrow(
-      `Layer 'attention_1' (Attention): argument 'value_mask' has shape [2, 5, 1]; its value of shape [2, 5, 4] needs a mask that broadcasts to [2, 5] or [2, 1, 5]; ${perQuery}.`,
+      "Layer 'attention_1' (Attention): argument 'value_mask' has shape [2, 5, 1]; its value of shape [2, 5, 4] needs a mask that broadcasts to [2, 5], or of one more axis that broadcasts to the scores' [2, 3, 5].",
     );
-    // Keras: with Tq == Tv (self-attention) it runs, reading the (B, T, 1) mask per query row:
-    // Attention()([q, q], mask=[None, m[..., None]]) has shape (2, 4, 3). gru refuses it, saying so.
-    const self = { args: [{ list: [{ ...v }, { ...v }] }], named: {}, mask: [null, maskFlow([B, S, 1], bits(B * S))], kwargs: {} };
-    expect(() => att.checkCallMasks(fail(att), self, false)).toThrow(
-      `Layer 'attention_1' (Attention): argument 'value_mask' has shape [2, 5, 1]; its value of shape [2, 5, 4] needs a mask that broadcasts to [2, 5] or [2, 1, 5]; ${perQuery}.`,
-    );
+    // Keras: with Tq == Tv (self-attention) it runs, reading the (B, T, 1) mask per query row, as
+    // its broadcast to (B, T, T) (graph/attention_query_masks holds Keras's values for (B, Tq, Tv)).
+    const self = (shape: number[], m: Uint8Array) => {
+      const call = { args: [{ list: [{ ...v }, { ...v }] }], named: {}, mask: [null, maskFlow(shape, m)], kwargs: {} };
+      att.checkCallMasks(fail(att), call, false);
+      return att.call(call, [null, m], {})[0].tensor;
+    };
+    const rows = bits(B * S);
+    const spread = Uint8Array.from({ length: B * S * S }, (_, i) => rows[Math.floor(i / S)]);
+    const perRow = self([B, S, 1], rows);
+    expect(perRow.shape).toEqual([B, S, 4]);
+    expect(Array.from(perRow.data)).toEqual(Array.from(self([B, S, S], spread).data));
+    expect(Array.from(perRow.data)).not.toEqual(Array.from(self([B, S], rows).data));
     model.dispose();
   });
   it('Attention with use_causal_mask: a (B, 1, Tv) value_mask is refused (Keras returns an output of another rank); (Tv,) and (1, Tv) run as (B, Tv)', async () => {
@@ -273,28 +299,77 @@ describe('merge layers read the masks their inputs carry by shape', () => {
         { tensor: x, mask: m45, maskShape: [2, 4, 5] },
         { tensor: x, mask: m4 },
       ]),
-    ).toThrow("Layer 'add' (Add): the masks of its inputs have shapes [2, 4, 5] and [2, 4]; Keras combines them with logical_or, which needs equal shapes.");
+    ).toThrow(
+      "Layer 'add' (Add): the masks of its inputs have shapes [2, 4, 5] and [2, 4]; Keras combines them with logical_or, which needs shapes that broadcast together.",
+    );
     model.dispose();
   });
 
-  it('Add/Subtract/Average of inputs that Keras broadcasts ((2, 4, 3) + (2, 1, 3)) fail naming the input shapes, not their masks', async () => {
+  it('Add of inputs that Keras broadcasts ((2, 4, 3) + (2, 1, 3)) runs broadcast, and ORs their (2, 4) and (2, 1) masks to (2, 4)', async () => {
     const model = await loadModel(join(GRAPH, 'multi_io.keras'));
     const add = layerOf(model.layers, 'add');
     // Keras: Add()([a, b]) has shape (2, 4, 3), its mask logical_or((2, 4), (2, 1)) shape (2, 4);
-    // gru's merges run on equal shapes only, which the error must say (it blamed the masks).
-    const message = "Layer 'add' (Add): inputs must have equal shapes in gru (Keras broadcasts them; gru does not), received [2, 4, 3] and [2, 1, 3].";
-    expect(() =>
-      merge(add, [
-        { tensor: x, mask: m4 },
-        { tensor: seq([2, 1, 3]), mask: Uint8Array.from([1, 0]) },
-      ]),
-    ).toThrow(message);
+    // gru refused it (merge_broadcast in graph/ holds Keras's values for every merge).
+    const b = seq([2, 1, 3]);
+    const { out, mask } = merge(add, [
+      { tensor: x, mask: m4 },
+      { tensor: b, mask: Uint8Array.from([1, 0]) },
+    ]);
+    expect(out.shape).toEqual([2, 4, 3]);
+    expect(Array.from(out.data)).toEqual(Array.from(x.data, (v, i) => Math.fround(v + b.data[Math.floor(i / 12) * 3 + (i % 3)])));
+    expect(Array.from(mask ?? [])).toEqual([1, 1, 1, 1, 0, 0, 1, 1]);
+    expect(
+      add.computeMaskShape([2, 4], 0, {
+        args: [
+          {
+            list: [
+              { tensor: x, mask: m4 },
+              { tensor: b, mask: Uint8Array.from([1, 0]) },
+            ],
+          },
+        ],
+        named: {},
+        mask: null,
+        kwargs: {},
+      }),
+    ).toEqual([2, 4]);
+    // Shapes Keras's rule refuses fail with Keras's message.
     expect(() =>
       merge(add, [
         { tensor: x, mask: null },
-        { tensor: seq([2, 1, 3]), mask: null },
+        { tensor: seq([2, 5, 3]), mask: null },
       ]),
-    ).toThrow(message);
+    ).toThrow("Layer 'add' (Add): Inputs have incompatible shapes. Received shapes (4, 3) and (5, 3)");
+    // A lower-rank input is expanded at axis 1 ((2, 3) as (2, 1, 3)), but Keras ORs the masks as
+    // they are: (2, 4) | (2,) does not broadcast (jax: "Incompatible shapes for broadcasting").
+    const v = seq([2, 3]);
+    expect(() =>
+      merge(add, [
+        { tensor: x, mask: m4 },
+        { tensor: v, mask: Uint8Array.from([1, 0]) },
+      ]),
+    ).toThrow(
+      "Layer 'add' (Add): the masks of its inputs have shapes [2, 4] and [2]; Keras combines them with logical_or, which needs shapes that broadcast together.",
+    );
+    expect(
+      merge(add, [
+        { tensor: x, mask: null },
+        { tensor: v, mask: null },
+      ]).out.shape,
+    ).toEqual([2, 4, 3]);
+    model.dispose();
+  });
+
+  it('Maximum ignores the mask of an input Keras reshapes (expand_dims drops it): a masked (2, 3) with an unmasked (2, 4, 3) is a plain maximum', async () => {
+    const model = await loadModel(join(GRAPH, 'multi_io.keras'));
+    const maximum = layerOf(model.layers, 'maximum');
+    const v = seq([2, 3]);
+    const { out, mask } = merge(maximum, [
+      { tensor: v, mask: Uint8Array.from([0, 0]) },
+      { tensor: x, mask: null },
+    ]);
+    expect(Array.from(out.data)).toEqual(Array.from(x.data, (w, i) => Math.max(w, v.data[Math.floor(i / 12) * 3 + (i % 3)])));
+    expect(mask).toBeNull();
     model.dispose();
   });
 

@@ -120,7 +120,7 @@ export class GraphRunner {
     if (!layer.supportsMasking) flows = out.map((f) => (f.mask ? { tensor: f.tensor, mask: null } : f));
     else if (out.some((f) => f.mask === null)) {
       const masks = layer.computeMask(call, previous, out.length);
-      flows = out.map((f, t) => (f.mask === null && masks[t] ? withMask(f.tensor, masks[t], layer.computeMaskShape(previousShape, t)) : f));
+      flows = out.map((f, t) => (f.mask === null && masks[t] ? withMask(f.tensor, masks[t], layer.computeMaskShape(previousShape, t, call)) : f));
     }
     node.outputShapes.forEach((_, t) => {
       const k = `n:${index}:${t}`;

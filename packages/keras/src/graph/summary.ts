@@ -1,10 +1,6 @@
-import type { ModelFormat, ModelSpec, Shape, TensorKey } from '../config/spec.js';
+import type { ModelFormat, ModelSpec, TensorKey } from '../config/spec.js';
 import { keysOf } from './build.js';
-
-/** A shape as Keras prints it: `(None, 5, 3)`. */
-function kerasShape(s: Shape): string {
-  return s.length === 1 ? `(${s[0] ?? 'None'},)` : `(${s.map((d) => d ?? 'None').join(', ')})`;
-}
+import { kerasShape } from '../errors.js';
 
 function bytes(n: number): string {
   const units = ['B', 'KB', 'MB', 'GB'];

@@ -12,8 +12,10 @@
  *   Attention weights, Keras's order: scale (shape [], when use_scale), concat_score_weight (shape [],
  *     when score_mode='concat'); pass { scale, concat_score_weight } with null for the absent ones.
  *   AdditiveAttention weight: scale (dim,), when use_scale (default true); null otherwise.
- *   masks: { query_mask, value_mask } of (...batch, Tq) and (...batch, Tv), or null. Keras's Attention
- *     reads mask[0] and mask[1] only: a key mask changes nothing, so there is no key_mask here.
+ *   masks: { query_mask, value_mask } of (...batch, Tq) and (...batch, Tv), or null; a value_mask of
+ *     (...batch, Tq, Tv) values holds one row per query (Keras applies a rank-3 value mask to the
+ *     scores as it is). Keras's Attention reads mask[0] and mask[1] only: a key mask changes nothing,
+ *     so there is no key_mask here.
  *   options (Keras config and call names): score_mode ('dot' | 'concat', Attention only), use_causal_mask,
  *     return_attention_scores.
  *   attentionComputeMask(queryMask): the query mask (Keras's compute_mask returns mask[0]); it belongs
@@ -177,7 +179,9 @@ function run(
   const qMask = masks?.query_mask ?? null;
   const vMask = masks?.value_mask ?? null;
   checkMask(K, 'query_mask', qMask, B, Tq);
-  checkMask(K, 'value_mask', vMask, B, Tv);
+  // One row per query when it has (...batch, Tq, Tv) values (the same count as (...batch, Tv) when Tq is 1).
+  const vRows = vMask !== null && vMask instanceof Uint8Array && vMask.length === B * Tq * Tv ? Tq : 1;
+  checkMask(K, 'value_mask', vMask, B * vRows, Tv);
   const causal = options.use_causal_mask === true;
   const like = query.data;
   const out = sameArray(like, B * Tq * dv);
@@ -196,7 +200,7 @@ function run(
         const off = r * Tv;
         for (let j = 0; j < Tv; j++) {
           const s = roundTo(like, S[off + j]);
-          const masked = (vMask !== null && vMask[n * Tv + j] === 0) || (causal && j > i);
+          const masked = (vMask !== null && vMask[(n * vRows + (vRows === 1 ? 0 : i)) * Tv + j] === 0) || (causal && j > i);
           S[off + j] = masked ? roundTo(like, s + LARGE_NEGATIVE) : s;
         }
         softmaxInPlace(S, off, Tv);

@@ -13,7 +13,8 @@
  *     attention_output/kernel (N, value_dim, ...output_shape), attention_output/bias (...output_shape);
  *     every bias absent when use_bias=false. N = num_heads.
  *   masks: query_mask (batch, Tq), value_mask (batch, Tv), key_mask (batch, Tv; only when a key is
- *     given, as Keras fills it from the key tensor), attention_mask (batch, Tq, Tv), any of them null.
+ *     given, as Keras fills it from the key tensor), attention_mask (batch, Tq, Tv) or, one per head,
+ *     (batch, N, Tq, Tv) (Keras expands a mask only up to the scores' rank), any of them null.
  *     In a Keras graph query/value/key masks are the Keras masks of those tensors. Keras 3.15.1's call
  *     reads the query's mask from the tensor and ignores an explicit query_mask= argument; explicit
  *     value_mask=/key_mask= arguments win over the tensors' masks.
@@ -220,11 +221,13 @@ export function multiHeadAttention(
   checkMask(K, 'query_mask', qMask, B, Tq);
   checkMask(K, 'value_mask', vMask, B, Tv);
   checkMask(K, 'key_mask', kMask, B, Tv);
-  if (aMask !== null && aMask !== undefined && (!(aMask instanceof Uint8Array) || aMask.length !== B * Tq * Tv)) {
+  // One mask per head when it has (batch, N, Tq, Tv) values (the same count as (batch, Tq, Tv) when N is 1).
+  const aHeads = aMask instanceof Uint8Array && aMask.length === B * N * Tq * Tv ? N : 1;
+  if (aMask !== null && aMask !== undefined && (!(aMask instanceof Uint8Array) || aMask.length !== B * Tq * Tv * aHeads)) {
     throw new KernelArgumentError(
       K,
       'attention_mask',
-      `argument 'attention_mask' expected a Uint8Array of ${B * Tq * Tv} values (batch ${B} x Tq ${Tq} x Tv ${Tv}), received ${aMask instanceof Uint8Array ? aMask.length : String(aMask)}`,
+      `argument 'attention_mask' expected a Uint8Array of ${B * Tq * Tv} values (batch ${B} x Tq ${Tq} x Tv ${Tv}) or ${B * N * Tq * Tv} (batch x heads ${N} x Tq x Tv), received ${aMask instanceof Uint8Array ? aMask.length : String(aMask)}`,
     );
   }
   const causal = options.use_causal_mask === true;
@@ -277,7 +280,7 @@ export function multiHeadAttention(
               qKeep &&
                 (vMask === null || vMask[n * Tv + j] !== 0) &&
                 (kMask === null || kMask[n * Tv + j] !== 0) &&
-                (aMask === null || aMask[(n * Tq + i) * Tv + j] !== 0) &&
+                (aMask === null || aMask[((n * aHeads + (aHeads === 1 ? 0 : h)) * Tq + i) * Tv + j] !== 0) &&
                 (!causal || j <= i) &&
                 (window === null || Math.abs(i - j) < window),
             );

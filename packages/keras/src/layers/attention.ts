@@ -62,12 +62,12 @@ export class AttentionLayer extends KernelLayer {
 }
 
 /**
- * Attention's [query_mask, value_mask] as the kernel reads them, (batch, Tq) and (batch, Tv),
- * broadcast as Keras's ops broadcast them: the query mask as `output * query_mask[..., None]`, the
- * value mask as the scores' `where` ((batch, Tv) read as (batch, 1, Tv); a (batch, 1, Tv) one,
- * without use_causal_mask, as it is). Other shapes fail, as in Keras, or, for a per-query value
- * mask that Keras takes, as gru's limit (the kernel takes one value-mask row for all queries).
- * `data(i)` null: the shapes are checked only.
+ * Attention's [query_mask, value_mask] as the kernel reads them, broadcast as Keras's ops broadcast
+ * them: the query mask as `output * query_mask[..., None]` to (batch, Tq); the value mask as the
+ * scores' `where`: one of the value's rank ((batch, Tv)) read as (batch, 1, Tv), so broadcast to
+ * (batch, Tv); one of an axis more, without use_causal_mask, as it is: (batch, 1, Tv) as one row for
+ * every query, any other that broadcasts to the scores' (batch, Tq, Tv) as one row per query.
+ * Other shapes fail, as in Keras. `data(i)` null: the shapes are checked only.
  */
 function attentionMasks(
   fail: (message: string) => never,
@@ -76,31 +76,28 @@ function attentionMasks(
   shapeOf: (i: number) => readonly number[] | null,
 ): [Uint8Array | null, Uint8Array | null] {
   const ts = tensorArgs(call);
+  const tq = ts[0]?.tensor.shape;
   return ([0, 1] as const).map((i) => {
     const t = ts[i]?.tensor;
     const given = shapeOf(i);
-    if (!t || !given) return null;
+    if (!t || !given || !tq) return null;
     const want = t.shape.slice(0, -1);
     const name = i === 0 ? 'query_mask' : 'value_mask';
-    // A value mask of one more axis holds one row for all queries: (batch, 1, Tv).
-    const oneRow = i === 1 && given.length === want.length + 1 && given[given.length - 2] === 1;
-    // With use_causal_mask Keras adds an axis to the value mask whatever its rank: a (batch, 1, Tv)
-    // one ANDed with the causal (1, Tq, Tv) mask makes scores of rank 4 and an output of rank 4.
-    if (oneRow && call.kwargs.use_causal_mask === true) {
+    const scores = [...want.slice(0, -1), tq[tq.length - 2], want[want.length - 1]];
+    const ofScores = i === 1 && given.length === want.length + 1;
+    // With use_causal_mask Keras adds an axis to the value mask whatever its rank: one of the
+    // scores' rank ANDed with the causal (1, Tq, Tv) mask makes scores of rank 4 and an output of rank 4.
+    if (ofScores && call.kwargs.use_causal_mask === true) {
       fail(
         `argument '${name}' has shape ${formatShape(given)} and use_causal_mask is true; Keras then adds an axis to the mask and returns an output of another rank (batch, batch, Tq, dim), which gru does not; pass a value mask of shape ${formatShape(want)}, or call without use_causal_mask.`,
       );
     }
+    // A mask of the scores' rank with one row: the same row for every query.
+    const oneRow = ofScores && given[given.length - 2] === 1;
     const shape = oneRow ? [...given.slice(0, -2), given[given.length - 1]] : given;
-    const also = i === 1 ? ` or ${formatShape([...want.slice(0, -1), 1, want[want.length - 1]])}` : '';
-    // Keras reads a value mask that broadcasts to the scores' (batch, Tq, Tv) per query row ((batch,
-    // Tv, 1) only when Tq == Tv); the kernel takes one row for all queries.
-    const perQuery =
-      i === 1 && !oneRow && given.length === want.length + 1
-        ? '; gru takes one value-mask row for all queries (Keras reads a mask that broadcasts to (batch, Tq, Tv) per query row)'
-        : '';
-    const needs = `its ${i === 0 ? 'query' : 'value'} of shape ${formatShape(t.shape)} needs a mask that broadcasts to ${formatShape(want)}${also}${perQuery}`;
-    return broadcastArgMask(fail, name, data(i), shape, want, needs, given);
+    const also = i === 1 ? `, or of one more axis that broadcasts to the scores' ${formatShape(scores)}` : '';
+    const needs = `its ${i === 0 ? 'query' : 'value'} of shape ${formatShape(t.shape)} needs a mask that broadcasts to ${formatShape(want)}${also}`;
+    return broadcastArgMask(fail, name, data(i), shape, ofScores && !oneRow ? scores : want, needs, given);
   }) as [Uint8Array | null, Uint8Array | null];
 }
 
@@ -236,27 +233,36 @@ export class MultiHeadAttentionLayer extends KernelLayer {
       const want = f?.tensor.shape.slice(0, -1) ?? [];
       return f?.mask ? broadcastArgMask(fail, name, data ? f.mask : null, flowMaskShape(f), want, needs(of(f, what), want)) : null;
     };
-    // attention_mask has at least (T, S) axes (Keras: "axis -3 is out of bounds" for fewer).
-    const want = q && v ? [q.tensor.shape[0], q.tensor.shape[1], v.tensor.shape[1]] : [];
-    const attention_mask =
-      am && q && v
-        ? broadcastArgMask(
-            fail,
-            'attention_mask',
-            data ? Uint8Array.from(am.tensor.data, (x) => (x !== 0 ? 1 : 0)) : null,
-            am.tensor.shape,
-            want,
-            needs(`${of(q, 'query')} and value of shape ${formatShape(v.tensor.shape)}`, want),
-            am.tensor.shape,
-            2,
-          )
-        : null;
-    return {
-      query_mask: carried(q, 'query_mask', 'query'),
-      value_mask: carried(v, 'value_mask', 'value'),
-      key_mask: flows[2] || call.named.key ? carried(k, 'key_mask', 'key') : null,
-      attention_mask,
-    };
+    const query_mask = carried(q, 'query_mask', 'query');
+    const value_mask = carried(v, 'value_mask', 'value');
+    const key_mask = flows[2] || call.named.key ? carried(k, 'key_mask', 'key') : null;
+    const attention_mask = am && q && v ? this.attentionMask(fail, am, q, v, data, [q, v, flows[2] || call.named.key ? k : undefined]) : null;
+    return { query_mask, value_mask, key_mask, attention_mask };
+  }
+  /**
+   * attention_mask broadcast to the scores as Keras's _masked_softmax does: axes are added before
+   * its last two only up to the scores' (batch, heads, Tq, Tv), so a mask of rank 4 holds one mask
+   * per head (size-1 heads: one for all), any lower rank one for all heads, (batch, Tq, Tv). It
+   * has at least (Tq, Tv) axes (Keras: "axis -3 is out of bounds" for fewer).
+   */
+  private attentionMask(fail: (message: string) => never, am: Flow, q: Flow, v: Flow, data: boolean, masked: (Flow | undefined)[]): Uint8Array | null {
+    const [B, T] = q.tensor.shape;
+    const S = v.tensor.shape[1];
+    const N = this.config.num_heads as number;
+    const given = am.tensor.shape;
+    const perHead = given.length === 4 && given[1] !== 1;
+    const shape = given.length === 4 && !perHead ? [given[0], ...given.slice(2)] : given;
+    const want = perHead ? [B, N, T, S] : [B, T, S];
+    const what = `its query of shape ${formatShape(q.tensor.shape)} and value of shape ${formatShape(v.tensor.shape)}`;
+    const needs = `${what} need a mask that broadcasts to ${formatShape([B, T, S])}, or to ${formatShape([B, N, T, S])} (batch, heads, Tq, Tv)`;
+    // Keras ANDs a rank-4 mask with the (batch, Tq, Tv) one of the inputs' masks aligned on the
+    // right, so that one's batch axis meets the heads axis: another mask than either means.
+    if (given.length === 4 && B > 1 && masked.some((f) => f?.mask)) {
+      fail(
+        `argument 'attention_mask' has shape ${formatShape(given)} while its query, value or key carries a mask; Keras then ANDs their (batch, Tq, Tv) mask with it aligned on the heads axis instead of the batch axis, which gru does not; fold those masks into attention_mask, or pass one of shape ${formatShape([B, T, S])}.`,
+      );
+    }
+    return broadcastArgMask(fail, 'attention_mask', data ? Uint8Array.from(am.tensor.data, (x) => (x !== 0 ? 1 : 0)) : null, shape, want, needs, given, 2);
   }
   private inputsOf(fs: Flow[]): Tensor {
     return this.inputs({ args: [{ tensor: fs[0] }], named: {}, mask: null, kwargs: {} })[0];

@@ -93,6 +93,12 @@ export abstract class ModelLayer {
    * each time the model runs, as steps of null size are known only then.
    */
   readonly checksMaskShape: boolean = false;
+  /**
+   * The axis of its input holding steps it needs at least one of (a recurrent layer's, a global
+   * pooling's), or null. A wrapper that folds axes (TimeDistributed) checks it against the shape
+   * its caller passed, which the wrapped layer never sees.
+   */
+  readonly stepsAxis: number | null = null;
   /** Whether calls must take the async path (layers that run a GRU on a backend). */
   readonly async: boolean = false;
 
@@ -135,9 +141,10 @@ export abstract class ModelLayer {
   /**
    * The shape of the mask `computeMask` gives output `output`, from the shape of the first mask
    * the call was given: by default that shape (the mask is passed on, or ORed with masks of its
-   * shape). Null: the output's shape without its last axis.
+   * shape). Null: the output's shape without its last axis. `call` is the call that gave the masks
+   * (a merge's OR broadcasts its inputs' masks to a shape none of them may have).
    */
-  computeMaskShape(previousShape: readonly number[] | null, _output: number): readonly number[] | null {
+  computeMaskShape(previousShape: readonly number[] | null, _output: number, _call?: ValueCall): readonly number[] | null {
     return previousShape;
   }
 
@@ -215,7 +222,7 @@ export abstract class ModelLayer {
     const mask = this.supportsMasking ? (out[0].mask ?? this.computeMask(singleCall(input), input.mask ? [input.mask] : null, out.length)[0]) : out[0].mask;
     // A mask from computeMask has the shape computeMaskShape gives; the next applySync reads it by that shape.
     const computed = this.supportsMasking && out[0].mask === null && mask !== null;
-    const shape = out[0].maskShape ?? (computed ? this.computeMaskShape(input.maskShape ?? this.expectedMaskShape(input.tensor), 0) : null);
+    const shape = out[0].maskShape ?? (computed ? this.computeMaskShape(input.maskShape ?? this.expectedMaskShape(input.tensor), 0, singleCall(input)) : null);
     const flow = withMask(out[0].tensor, mask, shape);
     return out.length > 1 ? { ...flow, second: out[1].tensor } : flow;
   }

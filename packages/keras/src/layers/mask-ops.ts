@@ -86,11 +86,21 @@ export function broadcastsTo(shape: readonly number[], target: readonly number[]
  * axis repeats the block written before it (doubling), trailing size-1 axes are a fill.
  */
 export function broadcastMask(mask: Uint8Array, shape: readonly number[], target: readonly number[]): Uint8Array | null {
+  return broadcastArray(mask, shape, target, (n) => new Uint8Array(n));
+}
+
+/** `broadcastMask` for any typed array (a merge's inputs): `make` allocates the copy. */
+export function broadcastArray<T extends Uint8Array | Float32Array | Float64Array>(
+  mask: T,
+  shape: readonly number[],
+  target: readonly number[],
+  make: (n: number) => T,
+): T | null {
   if (!broadcastsTo(shape, target)) return null;
   if (sameShape(shape, target)) return mask;
   const rank = target.length;
   const full = [...new Array<number>(rank - shape.length).fill(1), ...shape];
-  const out = new Uint8Array(sizeOf(target));
+  const out = make(sizeOf(target));
   if (out.length === 0) return out;
   // Sizes of one step along each axis, in the target and in the mask.
   const tStep = new Array<number>(rank).fill(1);
@@ -107,7 +117,7 @@ export function broadcastMask(mask: Uint8Array, shape: readonly number[], target
   const write = (d: number, src: number, dst: number): void => {
     if (d >= same) {
       const n = d === rank ? 1 : tStep[d] * target[d];
-      out.set(mask.subarray(src, src + n), dst);
+      out.set(mask.subarray(src, src + n) as ArrayLike<number>, dst);
     } else if (d >= ones) out.fill(mask[src], dst, dst + tStep[d] * target[d]);
     else if (full[d] === 1) {
       write(d + 1, src, dst);

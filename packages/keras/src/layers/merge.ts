@@ -3,9 +3,10 @@ import type { LayerSpec, Shape } from '../config/spec.js';
 import { formatShape } from '../errors.js';
 import { preview } from '../io/json.js';
 import { normAxis } from '../ops/op-layer.js';
-import { callMaskShapes, layerFail, ModelLayer, newArray, sameShape, tensorArgs, type Flow, type ValueCall } from './base.js';
+import { callMaskShapes, flowMaskShape, layerFail, ModelLayer, newArray, sameShape, sizeOf, tensorArgs, type Flow, type ValueCall } from './base.js';
 import { type LayerKind, listInput } from './kind.js';
-import { anyLast, fullMask, orMasks } from './mask-ops.js';
+import { anyLast, broadcastArray, broadcastMask, fullMask, orMasks } from './mask-ops.js';
+import { expandedShape, mergeOutputShape } from './merge-shapes.js';
 import { concatAxis } from './tensor-ops.js';
 import { broadcastShapes } from '../ops/broadcast.js';
 
@@ -16,8 +17,10 @@ type MaskRule = 'none' | 'multiply' | 'select';
 
 /**
  * Keras's elementwise merges (Add, Subtract, Multiply, Average, Maximum, Minimum): the inputs are
- * folded left to right, each step rounded to the layer's dtype as Keras's ops are; Average then
- * divides by the count. The output mask is the OR of the input masks, or none if any is missing.
+ * broadcast as Keras's merge broadcasts them (`mergeOutputShape`; inputs of a lower rank get size-1
+ * axes after the batch axis first) and folded left to right, each step rounded to the layer's
+ * dtype as Keras's ops are; Average then divides by the count. The output mask is the OR of the
+ * input masks (numpy-broadcast, as `logical_or` does), or none if any is missing.
  */
 export class MergeLayer extends ModelLayer {
   override readonly supportsMasking = true;
@@ -31,29 +34,44 @@ export class MergeLayer extends ModelLayer {
   }
 
   call(call: ValueCall): Flow[] {
-    const xs = tensorArgs(call).map((f) => f.tensor);
-    checkEqualShapes(layerFail(this), xs);
-    const masks = tensorArgs(call).map((f) => f.mask);
-    const out = newArray(this.dtype, xs[0].data.length);
+    const flows = tensorArgs(call);
+    const shape = mergeOutputShape(
+      flows.map((f) => f.tensor.shape),
+      layerFail(this),
+    ) as number[];
+    const rank = Math.max(...flows.map((f) => f.tensor.shape.length));
+    // Each input spread over the output's shape (itself when it has it): elementwise steps give
+    // the same values on broadcast operands as on the small ones.
+    const xs = flows.map((f) => this.spread(f.tensor, expandedShape(f.tensor.shape, rank), shape));
+    // The masks Keras's merge function reads, over the output's shape: a reshaped input carries none.
+    const masks = flows.map((f) =>
+      f.mask !== null && f.tensor.shape.length === rank ? broadcastMask(fullMask(f.tensor, f.mask), f.tensor.shape, shape) : null,
+    );
+    const out = newArray(this.dtype, sizeOf(shape));
     if (this.rule === 'none' || masks.every((m) => m === null)) {
-      out.set(xs[0].data);
-      for (const x of xs.slice(1)) for (let i = 0; i < out.length; i++) out[i] = this.combine(out[i], x.data[i]);
+      out.set(xs[0]);
+      for (const x of xs.slice(1)) for (let i = 0; i < out.length; i++) out[i] = this.combine(out[i], x[i]);
       if (this.average) for (let i = 0; i < out.length; i++) out[i] = out[i] / xs.length;
     } else if (this.rule === 'multiply') this.maskedMultiply(xs, masks, out);
     else this.maskedSelect(xs, masks, out);
-    return [{ tensor: { shape: [...xs[0].shape], data: out }, mask: null }];
+    return [{ tensor: { shape, data: out }, mask: null }];
+  }
+
+  /** `t`'s values read as `expanded` (its shape with size-1 axes added) and broadcast to `shape`. */
+  private spread(t: Tensor, expanded: number[], shape: number[]): Float32Array | Float64Array {
+    const dtype = this.dtype;
+    return broadcastArray<Float32Array | Float64Array>(t.data, expanded, shape, (n) => newArray(dtype, n)) as Float32Array | Float64Array;
   }
 
   /** Keras's Multiply with masks: masked values count as 1; with every input masked, positions masked in all are 0. */
-  private maskedMultiply(xs: Tensor[], masks: (Uint8Array | null)[], out: Float32Array | Float64Array): void {
-    const full = xs.map((x, k) => (masks[k] ? fullMask(x, masks[k]) : null));
-    const all = full.every((m) => m !== null);
+  private maskedMultiply(xs: ArrayLike<number>[], masks: (Uint8Array | null)[], out: Float32Array | Float64Array): void {
+    const all = masks.every((m) => m !== null);
     for (let i = 0; i < out.length; i++) {
       let acc = 1;
       let any = 0;
       xs.forEach((x, k) => {
-        const m = full[k];
-        const v = m && !m[i] ? 1 : x.data[i];
+        const m = masks[k];
+        const v = m && !m[i] ? 1 : x[i];
         acc = k === 0 ? v : this.combine(acc, v);
         if (m) any |= m[i];
       });
@@ -65,14 +83,13 @@ export class MergeLayer extends ModelLayer {
    * Keras's Maximum/Minimum with masks (`_apply_merge_op_and_or_mask`): a masked value is replaced
    * by the running result, and a masked running result by the value, before each step.
    */
-  private maskedSelect(xs: Tensor[], masks: (Uint8Array | null)[], out: Float32Array | Float64Array): void {
-    const full = xs.map((x, k) => (masks[k] ? fullMask(x, masks[k]) : null));
-    out.set(xs[0].data);
-    let outMask: Uint8Array | null = full[0] ? full[0].slice() : null;
+  private maskedSelect(xs: ArrayLike<number>[], masks: (Uint8Array | null)[], out: Float32Array | Float64Array): void {
+    out.set(xs[0]);
+    let outMask: Uint8Array | null = masks[0] ? masks[0].slice() : null;
     xs.slice(1).forEach((x, j) => {
-      const m = full[j + 1];
+      const m = masks[j + 1];
       for (let i = 0; i < out.length; i++) {
-        let v = x.data[i];
+        let v = x[i];
         let o = out[i];
         if (m && !m[i]) v = o;
         if (outMask && !outMask[i]) o = v;
@@ -83,51 +100,63 @@ export class MergeLayer extends ModelLayer {
     });
   }
 
-  override computeMask(_call: ValueCall, previous: (Uint8Array | null)[] | null): (Uint8Array | null)[] {
+  /** Keras's `compute_mask`: `logical_or` of every input's mask, which broadcasts them as numpy does. */
+  override computeMask(call: ValueCall, previous: (Uint8Array | null)[] | null): (Uint8Array | null)[] {
     if (!previous || previous.some((m) => m === null)) return [null];
-    return [orMasks(previous as Uint8Array[])];
+    const shapes = callMaskShapes(call, true) as (readonly number[])[];
+    const shape = orShape(shapes);
+    if (shape === null) return [null];
+    return [orMasks(previous.map((m, i) => broadcastMask(m as Uint8Array, shapes[i], shape) as Uint8Array))];
+  }
+
+  /** The shape of that OR: the masks' shapes broadcast together. */
+  override computeMaskShape(previousShape: readonly number[] | null, _output: number, call?: ValueCall): readonly number[] | null {
+    return (call && orShape(callMaskShapes(call, true))) ?? previousShape;
   }
 
   /**
-   * The masks its inputs carry, by shape: Keras ORs them (`logical_or`, which fails on shapes that
-   * differ), and Multiply/Maximum/Minimum read each one value per position of its input but the
-   * last axis; gru reads them so by value, where a mask of another shape ran as another mask.
+   * The inputs' shapes (Keras's rule, with the sizes known now), and the masks by shape: Keras ORs
+   * them (`logical_or`, which fails on shapes that do not broadcast), and Multiply/Maximum/Minimum
+   * read each one value per position of its input but the last axis; gru reads them so by value,
+   * where a mask of another shape ran as another mask.
    */
   override checkCallMasks(fail: (message: string) => never, call: ValueCall, implicit: boolean): void {
     const flows = tensorArgs(call);
-    // The inputs first: their masks' shapes follow from theirs, and inputs that differ fail anyway.
-    checkEqualShapes(
+    // The inputs first: their masks' shapes follow from theirs, and inputs that clash fail anyway.
+    mergeOutputShape(
+      flows.map((f) => f.tensor.shape),
       fail,
-      flows.map((f) => f.tensor),
     );
-    const shapes = callMaskShapes(call, implicit);
-    const given = shapes.flatMap((s, i) => (s ? [{ s, i }] : []));
-    for (const { s, i } of given) {
-      const own = flows[i]?.tensor.shape.slice(0, -1);
-      if (own && this.rule !== 'none' && !sameShape(s, own)) {
+    const rank = Math.max(...flows.map((f) => f.tensor.shape.length));
+    flows.forEach((f, i) => {
+      const own = f.tensor.shape.slice(0, -1);
+      // Only a mask the merge function reads (its input not reshaped) must fit its input.
+      if (f.mask !== null && this.rule !== 'none' && f.tensor.shape.length === rank && !sameShape(flowMaskShape(f), own)) {
         fail(
-          `the mask of input ${i} has shape ${formatShape(s)}; its input of shape ${formatShape(flows[i].tensor.shape)} needs a mask of shape ${formatShape(own)}.`,
+          `the mask of input ${i} has shape ${formatShape(flowMaskShape(f))}; its input of shape ${formatShape(f.tensor.shape)} needs a mask of shape ${formatShape(own)}.`,
         );
       }
-      // Keras ORs them only when every input has one.
-      if (given.length === flows.length && !sameShape(s, given[0].s)) {
-        fail(
-          `the masks of its inputs have shapes ${given.map((g) => formatShape(g.s)).join(' and ')}; Keras combines them with logical_or, which needs equal shapes.`,
-        );
-      }
+    });
+    const given = callMaskShapes(call, implicit).flatMap((s) => (s ? [s] : []));
+    // Keras ORs them only when every input has one.
+    if (given.length === flows.length && given.length > 0 && orShape(given) === null) {
+      fail(
+        `the masks of its inputs have shapes ${given.map((s) => formatShape(s)).join(' and ')}; Keras combines them with logical_or, which needs shapes that broadcast together.`,
+      );
     }
   }
 }
 
-/**
- * gru's elementwise merges combine inputs of one shape, value by value. Keras broadcasts inputs
- * (and so masks) of shapes like (2, 4, 3) and (2, 1, 3), which the load-time check lets through
- * as Keras does; such a call is refused here, naming the inputs' shapes.
- */
-function checkEqualShapes(fail: (message: string) => never, xs: Tensor[]): void {
-  if (xs.some((x) => !sameShape(x.shape, xs[0].shape))) {
-    fail(`inputs must have equal shapes in gru (Keras broadcasts them; gru does not), received ${xs.map((x) => formatShape(x.shape)).join(' and ')}.`);
+/** numpy's broadcast of masks' shapes (`logical_or`), or null when there are none or they do not broadcast. */
+function orShape(shapes: readonly (readonly number[] | null)[]): number[] | null {
+  if (shapes.length === 0 || shapes.some((s) => s === null)) return null;
+  let out: Shape = [...(shapes[0] as number[])];
+  for (const s of shapes.slice(1)) {
+    const b = broadcastShapes(out, [...(s as number[])]);
+    if (typeof b === 'string') return null;
+    out = b;
   }
+  return out as number[];
 }
 
 function mergeKind(className: string, combine: Combine, opts: { average?: boolean; exactly?: number; rule?: MaskRule } = {}): LayerKind {
@@ -136,13 +165,7 @@ function mergeKind(className: string, combine: Combine, opts: { average?: boolea
     analyze(r, call) {
       const shapes = listInput(r, call, opts.exactly ?? 1);
       if (opts.exactly && shapes.length !== opts.exactly) r.fail(`takes exactly ${opts.exactly} inputs, found ${shapes.length}.`);
-      let out: Shape = shapes[0];
-      for (const s of shapes.slice(1)) {
-        const b = broadcastShapes(out, s);
-        if (typeof b === 'string' || b.length !== s.length || s.length !== shapes[0].length) r.fail(`inputs must have equal shapes, found ${preview(shapes)}.`);
-        out = b as Shape;
-      }
-      return { outputShapes: [out], weights: [] };
+      return { outputShapes: [mergeOutputShape(shapes, (m) => r.fail(m))], weights: [] };
     },
     create: (spec) => new MergeLayer(spec, combine, opts.average === true, opts.rule ?? 'none'),
   };

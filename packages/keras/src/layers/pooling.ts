@@ -32,10 +32,12 @@ export class Pooling1DLayer extends KernelLayer {
 export class GlobalPooling1DLayer extends KernelLayer {
   override readonly supportsMasking: boolean;
   override readonly checksMaskShape: boolean;
+  override readonly stepsAxis: number | null;
   constructor(...args: ConstructorParameters<typeof KernelLayer>) {
     super(...args);
     this.supportsMasking = this.className === 'GlobalAveragePooling1D';
     this.checksMaskShape = this.supportsMasking;
+    this.stepsAxis = this.channelsLast ? 1 : 2;
   }
   private get channelsLast(): boolean {
     return (this.config.data_format ?? 'channels_last') === 'channels_last';

@@ -1,4 +1,4 @@
-import type { Tensor } from '@gru/core';
+import { GruError, type Tensor } from '@gru/core';
 import type { CallOf, LayerSpec, Shape } from '../config/spec.js';
 import { ConfigReader, policyName } from '../config/values.js';
 import { formatShape, UnsupportedLayerError } from '../errors.js';
@@ -46,6 +46,14 @@ export class TimeDistributedLayer extends ModelLayer {
   private plan(call: ValueCall, mask: (Uint8Array | null)[] | null) {
     const x = (call.args[0] as { tensor: Flow }).tensor.tensor;
     const [B, T] = x.shape;
+    // The wrapped layer's own check would name the folded (batch * time, ...) shape.
+    const steps = this.inner.stepsAxis === null ? null : this.inner.stepsAxis + 1;
+    if (steps !== null && x.shape[steps] === 0) {
+      throw new GruError(
+        'IndexError',
+        `Layer '${this.name}' (TimeDistributed): received an input of shape ${formatShape(x.shape)}, with 0 steps on axis ${steps}; the ${this.inner.className} it wraps gets each time step as an input of shape ${formatShape([B, ...x.shape.slice(2)])} and needs at least one step.`,
+      );
+    }
     const m = mask?.[0] ?? null;
     // The mask's own shape, not one guessed from its length: a (batch, time, 4) mask on a (batch,
     // time, 2, ...) input has a whole multiple of (batch, time) values too, and (batch, time, k, 0) none.
