@@ -17,6 +17,9 @@
  * @property {() => Promise<true | string>} available   true, or why the runner cannot run here
  * @property {(shape: Shape) => Promise<Prepared | string>} setup  a pass for the shape, or why not
  * @property {(shape: Shape) => boolean} [slow]         passes take seconds: capped, and --skip-slow skips them
+ * @property {string[]} [nodeFlags]                     Node/V8 flags its child process starts with (say,
+ *   '--experimental-wasm-relaxed-simd': an engine feature that NODE_OPTIONS refuses); with --in-process
+ *   the runner gets none, so its available() must say why it cannot run without them
  *
  * @typedef {Runner & { file: string }} DiscoveredRunner
  */
@@ -45,7 +48,17 @@ export function runnerFromModule(mod, file) {
     throw new Error(`${where} ('${src.name}'): \`note\` must be a string when present; received ${typeof src.note}.`);
   if (src.slow !== undefined && typeof src.slow !== 'function')
     throw new Error(`${where} ('${src.name}'): \`slow\` must be a function (shape) => boolean when present; received ${typeof src.slow}.`);
-  return /** @type {Runner} */ ({ name: src.name, kind: src.kind, note: src.note, available: src.available, setup: src.setup, slow: src.slow });
+  if (src.nodeFlags !== undefined && !(Array.isArray(src.nodeFlags) && src.nodeFlags.every((f) => typeof f === 'string' && /^--[\w-]+(=\S+)?$/.test(f))))
+    throw new Error(`${where} ('${src.name}'): \`nodeFlags\` must be an array of '--flag' strings when present; received ${JSON.stringify(src.nodeFlags)}.`);
+  return /** @type {Runner} */ ({
+    name: src.name,
+    kind: src.kind,
+    note: src.note,
+    available: src.available,
+    setup: src.setup,
+    slow: src.slow,
+    nodeFlags: /** @type {string[] | undefined} */ (src.nodeFlags),
+  });
 }
 
 /**

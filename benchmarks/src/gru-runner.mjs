@@ -17,6 +17,9 @@
  * @property {boolean} [stream]  time a stateful layer's `stream()`: a pass is T `step()` calls of B rows
  *   (what a streaming user's loop costs: its µs per step is the median ÷ T)
  * @property {Partial<GruOptions>} [layer]  more layer options (resetAfter, activation, dtype...)
+ * @property {string[]} [nodeFlags]  flags the runner's child process starts with (see discover.mjs)
+ * @property {string} [isa]  the backend must have loaded this instruction set (its `isa`), else the
+ *   runner is unavailable: a relaxed-SIMD row must not silently time the plain build
  */
 import { inputFor, kerasWeights } from './data.mjs';
 
@@ -47,6 +50,13 @@ export function gruRunner(backend, importPackage, options = {}) {
       } catch (err) {
         return `backend '${backend}' failed to load: ${err instanceof Error ? err.message : String(err)}`;
       }
+      const isa = /** @type {{ isa?: unknown }} */ (b).isa;
+      if (options.isa !== undefined && isa !== options.isa) {
+        const flags = options.nodeFlags?.length
+          ? ` (this process runs with [${process.execArgv.join(' ')}]; the runner's child gets ${options.nodeFlags.join(' ')}, --in-process does not)`
+          : '';
+        return `backend '${backend}' loaded instruction set ${JSON.stringify(isa)}, not '${options.isa}'${flags}`;
+      }
       return core;
     })().catch((err) => {
       const e = /** @type {NodeJS.ErrnoException} */ (err);
@@ -59,6 +69,7 @@ export function gruRunner(backend, importPackage, options = {}) {
     kind: 'gru',
     note: options.note,
     slow: options.slow,
+    nodeFlags: options.nodeFlags,
     async available() {
       const core = await load();
       return typeof core === 'string' ? core : true;
@@ -115,6 +126,18 @@ export function gruRunner(backend, importPackage, options = {}) {
       };
     },
   };
+}
+
+/**
+ * The flags a child process needs for WebAssembly relaxed SIMD: V8 shipped it in 11.4 (Node 21+);
+ * before that (Node 20's V8 11.3) it is behind --experimental-wasm-relaxed-simd. Engines that ship it
+ * get no flag, since a flag V8 later drops would stop Node from starting.
+ * @param {string} [v8Version]   default: this process's
+ * @returns {string[]}
+ */
+export function relaxedSimdFlags(v8Version = process.versions.v8) {
+  const [major, minor] = v8Version.split('.').map(Number);
+  return major > 11 || (major === 11 && minor >= 4) ? [] : ['--experimental-wasm-relaxed-simd'];
 }
 
 /**

@@ -36,7 +36,9 @@ export function runInChild(runner, shape, plan, timeoutMs) {
   const job = { file: runner.file, shape, plan };
   return new Promise((resolvePromise) => {
     // No inherited execArgv: a parent run under a test runner or inspector must not change the child.
-    const child = fork(RUN_MJS, ['--child', JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execArgv: [] });
+    // Only the runner's own flags (engine features Node keeps behind a flag) are given.
+    const execArgv = runner.nodeFlags ?? [];
+    const child = fork(RUN_MJS, ['--child', JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execArgv });
     /** @type {Result | undefined} */
     let result;
     let tail = '';

@@ -68,6 +68,11 @@ describe('runnerFromModule', () => {
     expect(() => runnerFromModule({ ...ok, available: 'yes' }, 'r.mjs')).toThrow('`available` must be a function; received string.');
     expect(() => runnerFromModule({ ...ok, note: 3 }, 'r.mjs')).toThrow('`note` must be a string when present; received number.');
     expect(() => runnerFromModule({ ...ok, slow: true }, 'r.mjs')).toThrow('`slow` must be a function (shape) => boolean when present; received boolean.');
+    expect(() => runnerFromModule({ ...ok, nodeFlags: '--expose-gc' }, 'r.mjs')).toThrow(
+      `\`nodeFlags\` must be an array of '--flag' strings when present; received "--expose-gc".`,
+    );
+    expect(() => runnerFromModule({ ...ok, nodeFlags: ['--expose-gc', 'evil.js'] }, 'r.mjs')).toThrow('`nodeFlags` must be an array');
+    expect(runnerFromModule({ ...ok, nodeFlags: ['--expose-gc'] }, 'r.mjs').nodeFlags).toEqual(['--expose-gc']);
   });
 });
 

@@ -1,7 +1,7 @@
 import { GRU_BACKEND_SPEC_VERSION, registerBackend, unregisterBackend, type GruBackend } from '@gru/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { inputFor, kerasWeights, seededRandom } from '../src/data.mjs';
-import { gruRunner } from '../src/gru-runner.mjs';
+import { gruRunner, relaxedSimdFlags } from '../src/gru-runner.mjs';
 import { SHAPES } from '../src/shapes.mjs';
 
 const S4 = SHAPES[3];
@@ -89,6 +89,23 @@ describe('gruRunner', () => {
   it('is unavailable when the package registers no backend of that name', async () => {
     const r = gruRunner('ghost', async () => {});
     expect(await r.available()).toMatch(/^importing its package registered no backend named 'ghost' \(registered: .*reference.*\)$/);
+  });
+
+  it('is unavailable when the backend loaded another instruction set than the one it must time', async () => {
+    const b = { ...fakeBackend('bench-plain'), isa: 'simd128' };
+    const r = gruRunner('bench-plain', register(b), { isa: 'relaxed-simd128', nodeFlags: ['--experimental-wasm-relaxed-simd'] });
+    expect(r.nodeFlags).toEqual(['--experimental-wasm-relaxed-simd']);
+    expect(await r.available()).toMatch(
+      /^backend 'bench-plain' loaded instruction set "simd128", not 'relaxed-simd128' \(this process runs with \[.*\]; the runner's child gets --experimental-wasm-relaxed-simd, --in-process does not\)$/,
+    );
+    expect(await gruRunner('bench-plain', async () => {}, { isa: 'simd128' }).available()).toBe(true);
+  });
+
+  it('asks for the relaxed-SIMD flag only on engines before V8 11.4, which shipped it', () => {
+    expect(relaxedSimdFlags('11.3.244.8-node.33')).toEqual(['--experimental-wasm-relaxed-simd']);
+    expect(relaxedSimdFlags('10.2.154.26-node.36')).toEqual(['--experimental-wasm-relaxed-simd']);
+    expect(relaxedSimdFlags('11.4.183.29')).toEqual([]);
+    expect(relaxedSimdFlags('12.4.254.21-node.33')).toEqual([]);
   });
 
   it('is unavailable when the backend fails to load', async () => {

@@ -9,6 +9,7 @@ import type { BenchDocument } from '../src/report.mjs';
 const RUN = fileURLToPath(new URL('../src/run.mjs', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('./fixtures/runners/', import.meta.url));
 const CRASH = fileURLToPath(new URL('./fixtures/crash-runners/', import.meta.url));
+const FLAGS = fileURLToPath(new URL('./fixtures/flag-runners/', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'gru-bench-run-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -168,6 +169,29 @@ describe('run.mjs with fixture runners', () => {
     const [r] = readDoc(json).results;
     expect(r.status).toBe('error');
     expect(r.reason).toBe('child process exited with code 3 before reporting: about to abort');
+  });
+
+  it("starts a runner's child process with its nodeFlags, and only that runner's", () => {
+    const json = join(dir, 'flags.json');
+    const p = bench(['--quick', '--shapes', 'S4', '--runners', 'fake:needs-gc', '--runners-dir', FLAGS, '--json', json]);
+    expect(p.code, p.stderr).toBe(0);
+    expect(readDoc(json).results[0].status).toBe('ok');
+    // In one process the runner gets no flags, and says so.
+    const inProcess = bench(['--quick', '--in-process', '--shapes', 'S4', '--runners', 'fake:needs-gc', '--runners-dir', FLAGS, '--json', json]);
+    const [r] = readDoc(json).results;
+    expect([inProcess.code, r.status, r.reason]).toEqual([0, 'unavailable', 'no gc(): started with []']);
+  });
+
+  it('runs gru:wasm:relaxed on the relaxed-SIMD build (its child gets the flag Node 20 needs) and gru:wasm on the plain one', () => {
+    const json = join(dir, 'relaxed.json');
+    const p = bench(['--quick', '--shapes', 'S4', '--runners', 'gru:wasm:relaxed,gru:wasm,gru:wasm:stream:relaxed', '--json', json]);
+    expect(p.code, p.stderr).toBe(0);
+    const rows = readDoc(json).results.map((r) => [r.runner, r.status, r.simd]);
+    expect(rows).toEqual([
+      ['gru:wasm:relaxed', 'ok', 'relaxed-simd128'],
+      ['gru:wasm', 'ok', 'simd128'],
+      ['gru:wasm:stream:relaxed', 'ok', 'relaxed-simd128'],
+    ]);
   });
 
   it('kills a child process that runs past --timeout-ms', () => {
