@@ -4,6 +4,7 @@
 #include <cstring>
 #include <new>
 
+#include "ranges.h"
 #include "thread_pool.h"
 
 namespace gru {
@@ -66,8 +67,6 @@ void packTransposed(float* dst, At at, int limit, int H, int W, int g0, int ng) 
     }
   }
 }
-
-bool overlaps(const float* a, size_t an, const float* b, size_t bn) { return a && b && an && bn && a < b + bn && b < a + an; }
 
 // Whether the first step can read the caller's initial state where it is: rows already whole
 // vectors (no padding), no recurrent-masked copies to make, and no output written over it while
