@@ -132,7 +132,7 @@ Napi::Value BoundWrap::Run(const Napi::CallbackInfo& info) {
     }
   }
   try {
-    layer.forward(c_, threading_.threads, threading_.minStepMacs, &scratch_);
+    layer.forward(c_, threading_.threads, threading_.minStepMacs, &cache_);
   } catch (const std::bad_alloc&) {
     throwOutOfMemory(env, chk.where(), "its working memory");
   }
@@ -148,7 +148,7 @@ Napi::Value BoundWrap::Configure(const Napi::CallbackInfo& info) {
 Napi::Value BoundWrap::Dispose(const Napi::CallbackInfo& info) {
   disposed_ = true;
   held_.clear();
-  scratch_ = FloatBuffer();
+  cache_.clear();
   if (!layerRef_.IsEmpty()) layerRef_.Reset();
   return info.Env().Undefined();
 }
