@@ -31,6 +31,7 @@ struct Job {
   Phaser phaser;
   std::atomic<bool> failed{false};
   std::atomic<bool> early{false};  // a chunk ran before the phase before it was done
+  std::atomic<int> ranBy[kMaxThreads] = {};
 
   Job(unsigned seed, int phases, int maxc) : chunks(phases), hits(static_cast<size_t>(phases) * maxc), maxChunks(maxc), phaser(kMaxThreads) {
     std::mt19937 rng(seed);
@@ -48,10 +49,19 @@ struct Job {
           if (j->hits[(p - 1) * j->maxChunks + q].load() != 1) j->early = true;
         }
         if (j->hits[p * j->maxChunks + c].fetch_add(1) != 0) j->failed = true;
+        j->ranBy[tid].fetch_add(1);
         // Let threads fall behind one another now and then.
         if (rng() % 40 == 0) std::this_thread::yield();
       });
     }
+  }
+
+  // Ready to run the same phases again.
+  void reset() {
+    for (auto& h : hits) h.store(0);
+    for (auto& r : ranBy) r.store(0);
+    failed = false;
+    early = false;
   }
 
   bool check() const {
@@ -111,9 +121,7 @@ bool onePhaserManyJobs(int jobs) {
   auto again = [&job](unsigned seed) {
     std::mt19937 rng(seed);
     for (int& c : job.chunks) c = 1 + static_cast<int>(rng() % job.maxChunks);
-    for (auto& h : job.hits) h.store(0);
-    job.failed = false;
-    job.early = false;
+    job.reset();
   };
   for (int i = 0; i < jobs; ++i) {
     again(static_cast<unsigned>(i));
@@ -139,11 +147,42 @@ bool onePhaserManyJobs(int jobs) {
   return true;
 }
 
+// On a kept Phaser, a thread that sat a job out starts the next from that job's counts, not from
+// its own of the job before: here it runs the whole job before the caller's thread joins, and must
+// run every chunk (with stale counts it would see every phase as done, and run none).
+bool satOutThenAlone() {
+  Job job(11, 40, 6);
+  auto twoThreads = [&job](bool other) {
+    job.reset();
+    std::thread t([&] {
+      if (other) Job::run(&job, 1, 2);
+    });
+    Job::run(&job, 0, 2);
+    t.join();
+  };
+  twoThreads(true);
+  job.phaser.nextJob();
+  twoThreads(false);  // thread 1 sits this one out
+  job.phaser.nextJob();
+  job.reset();
+  std::thread first([&] { Job::run(&job, 1, 2); });
+  first.join();
+  Job::run(&job, 0, 2);
+  int total = 0;
+  for (int c : job.chunks) total += c;
+  if (!job.check() || job.ranBy[1].load() != total) {
+    std::fprintf(stderr, "sat out, then alone: thread 1 ran %d of %d chunks\n", job.ranBy[1].load(), total);
+    return false;
+  }
+  return true;
+}
+
 // Users come and go (as Node environments do): when the last leaves, the pool stops and joins its
 // threads; a user arriving meanwhile runs its jobs alone, then on fresh threads.
 bool usersComeAndGo(int rounds) {
   std::atomic<bool> failed{false};
   std::atomic<bool> early{false};  // a chunk ran before the phase before it was done
+  std::atomic<int> ranBy[kMaxThreads] = {};
   std::vector<std::thread> users;
   for (int u = 0; u < 3; ++u) {
     users.emplace_back([&, u] {
@@ -203,6 +242,7 @@ int main(int argc, char** argv) {
   if (!aloneClaimsNothing()) return 1;
   if (!lateJoiners(argc > 2 ? std::atoi(argv[2]) : 1000)) return 1;
   if (!onePhaserManyJobs(2000)) return 1;
+  if (!satOutThenAlone()) return 1;
   std::atomic<int> bad{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < callers; ++t) {
