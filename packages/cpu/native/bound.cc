@@ -3,6 +3,7 @@
 #include <new>
 #include <string>
 
+#include "ranges.h"
 #include "wraps.h"
 
 namespace gru {
@@ -15,12 +16,7 @@ struct Range {
   size_t bytes;
 };
 
-bool overlaps(const Range& a, const Range& b) {
-  if (!a.data || !b.data || a.bytes == 0 || b.bytes == 0) return false;
-  const auto* pa = static_cast<const char*>(a.data);
-  const auto* pb = static_cast<const char*>(b.data);
-  return pa < pb + b.bytes && pb < pa + a.bytes;
-}
+bool overlaps(const Range& a, const Range& b) { return gru::overlaps(a.data, a.bytes, b.data, b.bytes); }
 
 }  // namespace
 
@@ -45,10 +41,13 @@ BoundWrap::BoundWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BoundWra
   threading_ = threadingArgs(chk, info, 2);
   if (r.keep) chk.typeError("`keepForBackward` must be false: a bound call keeps nothing for backward");
   const Napi::Object req = info[1].As<Napi::Object>();
+  const RequestKeys& keys = requestKeys(env);
+  using Key = RequestKeys::Key;
+  auto get = [&](Key k) { return getKey(req, keys, k); };
   const int64_t B = r.c.B, T = r.c.T, H = spec.units;
   const ShapeText outShape = r.c.sequences ? ShapeText{"[batch, timesteps, units]", {B, T, H}} : ShapeText{"[batch, units]", {B, H}};
-  r.c.out = chk.f32(req.Get("output"), "output", r.outLen, outShape);
-  r.c.last = chk.f32(req.Get("lastState"), "lastState", r.stateLen, {"[batch, units]", {B, H}});
+  r.c.out = chk.f32(get(Key::output), "output", r.outLen, outShape);
+  r.c.last = chk.f32(get(Key::lastState), "lastState", r.stateLen, {"[batch, units]", {B, H}});
 
   // The kernel writes the outputs while it reads the inputs: shared memory would be a silent wrong result.
   const Range out{"output", r.c.out, r.outLen * sizeof(float)}, last{"lastState", r.c.last, r.stateLen * sizeof(float)};
@@ -66,16 +65,17 @@ BoundWrap::BoundWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BoundWra
   }
   if (overlaps(out, last)) refuse(out, last);
 
-  hold(chk, req.Get("x"), "x", r.c.x, r.xLen);
-  hold(chk, req.Get("output"), "output", r.c.out, r.outLen);
-  hold(chk, req.Get("lastState"), "lastState", r.c.last, r.stateLen);
-  if (r.c.h0) hold(chk, req.Get("initialState"), "initialState", r.c.h0, r.stateLen);
-  if (r.c.mask) hold(chk, req.Get("mask"), "mask", r.c.mask, r.maskLen);
-  for (const char* name : {"inputDropoutMasks", "recurrentDropoutMasks"}) {
-    const Napi::Value v = req.Get(name);
+  hold(chk, get(Key::x), "x", r.c.x, r.xLen);
+  hold(chk, get(Key::output), "output", r.c.out, r.outLen);
+  hold(chk, get(Key::lastState), "lastState", r.c.last, r.stateLen);
+  if (r.c.h0) hold(chk, get(Key::initialState), "initialState", r.c.h0, r.stateLen);
+  if (r.c.mask) hold(chk, get(Key::mask), "mask", r.c.mask, r.maskLen);
+  for (const Key key : {Key::inputDropoutMasks, Key::recurrentDropoutMasks}) {
+    const Napi::Value v = get(key);
     if (Checker::absent(v)) continue;
     const Napi::Array a = v.As<Napi::Array>();
-    const bool in = name[0] == 'i';
+    const bool in = key == Key::inputDropoutMasks;
+    const char* name = in ? "inputDropoutMasks" : "recurrentDropoutMasks";
     for (uint32_t g = 0; g < 3; ++g) {
       hold(chk, a.Get(g), std::string(name) + "[" + std::to_string(g) + "]", in ? r.c.inMask[g] : r.c.recMask[g], in ? r.inMaskLen : r.recMaskLen);
     }
@@ -132,7 +132,7 @@ Napi::Value BoundWrap::Run(const Napi::CallbackInfo& info) {
     }
   }
   try {
-    layer.forward(c_, threading_.threads, threading_.minStepMacs, &scratch_);
+    layer.forward(c_, threading_.threads, threading_.minStepMacs, &cache_);
   } catch (const std::bad_alloc&) {
     throwOutOfMemory(env, chk.where(), "its working memory");
   }
@@ -148,7 +148,7 @@ Napi::Value BoundWrap::Configure(const Napi::CallbackInfo& info) {
 Napi::Value BoundWrap::Dispose(const Napi::CallbackInfo& info) {
   disposed_ = true;
   held_.clear();
-  scratch_ = FloatBuffer();
+  cache_.clear();
   if (!layerRef_.IsEmpty()) layerRef_.Reset();
   return info.Env().Undefined();
 }

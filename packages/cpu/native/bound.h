@@ -2,8 +2,8 @@
 // JavaScript class Bound, made with `new Bound(layer, request)` where the request also names the
 // `output` and `lastState` arrays to fill, and the threading to run with (`configure` changes it).
 // A run takes no arguments and re-reads nothing but the arrays' identities (each must still be
-// the same memory of the same length); it allocates nothing (its working buffer is its own) and
-// costs one N-API call on top of the kernel.
+// the same memory of the same length); it allocates nothing (its working buffer, Phaser and job
+// fields are its own, made on the first run) and costs one N-API call on top of the kernel.
 #pragma once
 
 #include <napi.h>
@@ -12,6 +12,7 @@
 
 #include "args.h"
 #include "gru_types.h"
+#include "layer.h"
 #include "memory.h"
 
 namespace gru {
@@ -51,7 +52,7 @@ class BoundWrap : public Napi::ObjectWrap<BoundWrap> {
   std::vector<Held> held_;
   CallArgs c_;
   Threading threading_{1, 0.0};
-  FloatBuffer scratch_;
+  ForwardCache cache_;
   bool disposed_ = false;
 };
 

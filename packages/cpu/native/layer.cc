@@ -4,6 +4,7 @@
 #include <cstring>
 #include <new>
 
+#include "ranges.h"
 #include "thread_pool.h"
 
 namespace gru {
@@ -66,8 +67,6 @@ void packTransposed(float* dst, At at, int limit, int H, int W, int g0, int ng) 
     }
   }
 }
-
-bool overlaps(const float* a, size_t an, const float* b, size_t bn) { return a && b && an && bn && a < b + bn && b < a + an; }
 
 // Whether the first step can read the caller's initial state where it is: rows already whole
 // vectors (no padding), no recurrent-masked copies to make, and no output written over it while
@@ -207,42 +206,33 @@ int Layer::threadsFor(int batch, int requested, double minStepMacs) const {
   return n;
 }
 
-void Layer::forward(const CallArgs& c, int threads, double minStepMacs, FloatBuffer* own) const {
-  const int B = c.B, T = c.T, H = w_.H, D = w_.D;
-  if (B == 0) return;
-  if (T == 0) {
-    // No step ran: the state is the initial state, and so is the last output.
-    for (size_t i = 0; i < static_cast<size_t>(B) * H; ++i) {
-      c.last[i] = c.h0 ? c.h0[i] : 0.0f;
-      if (!c.sequences) c.out[i] = c.last[i];
-    }
-    return;
-  }
-  const bool recDrop = c.recMask[0] != nullptr;
-  const bool inDrop = c.inMask[0] != nullptr;
+size_t Layer::scratchFloats(const CallArgs& c, int* Tc) const {
+  const int B = c.B, T = c.T, D = w_.D;
   const size_t Hp = w_.Hp;
-  const size_t state = static_cast<size_t>(B) * Hp;
-
-  Scratch s;
-  s.Tc = std::max(1, std::min(T, (kChunkRows + B - 1) / B));
-  const size_t rows = static_cast<size_t>(s.Tc) * B;
+  *Tc = std::max(1, std::min(T, (kChunkRows + B - 1) / B));
+  const size_t rows = static_cast<size_t>(*Tc) * B;
   const size_t pSize = roundUp(rows * 3 * Hp, 16);
-  const size_t stSize = roundUp(state, 16);
+  const size_t stSize = roundUp(static_cast<size_t>(B) * Hp, 16);
   const size_t xmSize = roundUp(rows * D, 16);
-  const size_t total = pSize + 2 * stSize + (recDrop ? 9 * stSize : 0) + (w_.resetAfter ? 0 : 2 * stSize) + (inDrop ? 3 * xmSize : 0);
-  FloatBuffer mem;
-  if (own && own->size() < total) *own = FloatBuffer(total);
-  if (!own) mem = scratch_.take(total);
-  float* p = own ? own->data() : mem.data();
+  const bool recDrop = c.recMask[0] != nullptr, inDrop = c.inMask[0] != nullptr;
+  return pSize + 2 * stSize + (recDrop ? 9 * stSize : 0) + (w_.resetAfter ? 0 : 2 * stSize) + (inDrop ? 3 * xmSize : 0);
+}
+
+Scratch Layer::carveScratch(const CallArgs& c, int Tc, float* p) const {
+  const int B = c.B, D = w_.D;
+  const size_t Hp = w_.Hp, rows = static_cast<size_t>(Tc) * B;
+  const size_t stSize = roundUp(static_cast<size_t>(B) * Hp, 16), xmSize = roundUp(rows * D, 16);
   auto take = [&p](size_t n) {
     float* r = p;
     p += n;
     return r;
   };
-  s.P = take(pSize);
+  Scratch s;
+  s.Tc = Tc;
+  s.P = take(roundUp(rows * 3 * Hp, 16));
   s.h[0] = take(stSize);
   s.h[1] = take(stSize);
-  if (recDrop) {
+  if (c.recMask[0]) {
     for (int g = 0; g < 3; ++g) {
       s.recMaskP[g] = take(stSize);
       s.hm[g][0] = take(stSize);
@@ -253,27 +243,81 @@ void Layer::forward(const CallArgs& c, int threads, double minStepMacs, FloatBuf
     s.z = take(stSize);
     s.rh = take(stSize);
   }
-  if (inDrop) {
+  if (c.inMask[0]) {
     for (int g = 0; g < 3; ++g) s.xm[g] = take(xmSize);
   }
+  s.h0 = readStateInPlace(c, w_.H, w_.Hp) ? c.h0 : s.h[0];
+  return s;
+}
 
-  if (readStateInPlace(c, H, w_.Hp)) {
-    s.h0 = c.h0;
-  } else {
-    layOutInitialState(c, s, H, w_.Hp);
-    s.h0 = s.h[0];
-  }
-  ThreadPool& pool = ThreadPool::shared();
+int Layer::threadsNow(int B, int threads, double minStepMacs, bool* smallSteps) const {
   int n = threadsFor(B, threads, minStepMacs);
   // Threads meet at every step: where they were lately kept waiting for one another (more
   // runnable threads than cores), a call of small steps goes faster alone for a while.
-  const bool smallSteps = static_cast<double>(B) * H * 3.0 * w_.Hp < kCrowdedStepMacs * n;
-  if (n > 1 && smallSteps && pool.crowded()) n = 1;
+  *smallSteps = static_cast<double>(B) * w_.H * 3.0 * w_.Hp < kCrowdedStepMacs * n;
+  if (n > 1 && *smallSteps && ThreadPool::shared().crowded()) n = 1;
+  return n;
+}
+
+// A bound call's state: the job's fields (read by every thread, written when the call is first
+// run or its threads outgrow the Phaser) apart from the Phaser's counts (written every run).
+struct ForwardCache::State {
+  alignas(64) JobContext ctx{};
+  Scratch s;
+  const Layer* layer = nullptr;
+  const CallArgs* c = nullptr;
+  FloatBuffer buffer;
+  std::unique_ptr<Phaser> phaser;
+};
+
+ForwardCache::ForwardCache() = default;
+ForwardCache::~ForwardCache() = default;
+void ForwardCache::clear() { s_.reset(); }
+
+void Layer::forward(const CallArgs& c, int threads, double minStepMacs, ForwardCache* bound) const {
+  const int B = c.B, T = c.T, H = w_.H;
+  if (B == 0) return;
+  if (T == 0) {
+    // No step ran: the state is the initial state, and so is the last output.
+    for (size_t i = 0; i < static_cast<size_t>(B) * H; ++i) {
+      c.last[i] = c.h0 ? c.h0[i] : 0.0f;
+      if (!c.sequences) c.out[i] = c.last[i];
+    }
+    return;
+  }
+  bool smallSteps = false;
+  const int n = threadsNow(B, threads, minStepMacs, &smallSteps);
+  ThreadPool& pool = ThreadPool::shared();
+  if (bound) {
+    if (!bound->s_) bound->s_ = std::make_unique<ForwardCache::State>();
+    ForwardCache::State& st = *bound->s_;
+    // Made again only for another layer (new weights) or call, or more threads than it has room for.
+    if (st.layer != this || st.c != &c || !st.phaser || st.phaser->threads() < n) {
+      int Tc = 0;
+      const size_t total = scratchFloats(c, &Tc);
+      if (st.buffer.size() < total) st.buffer = FloatBuffer(total);
+      if (!st.phaser || st.phaser->threads() < n) st.phaser = std::make_unique<Phaser>(n);
+      st.s = carveScratch(c, Tc, st.buffer.data());
+      st.ctx = JobContext{kernels_, &w_, &c, &st.s, st.phaser.get()};
+      st.layer = this;
+      st.c = &c;
+    }
+    if (st.s.h0 != c.h0) layOutInitialState(c, st.s, H, w_.Hp);
+    const int64_t away = st.phaser->awayHelps();
+    pool.run(n, &runJob, &st.ctx);
+    st.phaser->nextJob();
+    if (n > 1 && smallSteps) pool.noteSharing((st.phaser->awayHelps() - away) * 4 > std::max(T, 3));
+    return;
+  }
+  int Tc = 0;
+  FloatBuffer mem = scratch_.take(scratchFloats(c, &Tc));
+  const Scratch s = carveScratch(c, Tc, mem.data());
+  if (s.h0 != c.h0) layOutInitialState(c, s, H, w_.Hp);
   Phaser phaser(n);
   JobContext ctx{kernels_, &w_, &c, &s, &phaser};
   pool.run(n, &runJob, &ctx);
   if (n > 1 && smallSteps) pool.noteSharing(phaser.awayHelps() * 4 > std::max(T, 3));
-  if (!own) scratch_.give(std::move(mem));
+  scratch_.give(std::move(mem));
 }
 
 namespace {

@@ -28,6 +28,29 @@ class ScratchCache {
   FloatBuffer buf_;
 };
 
+class Layer;
+class Phaser;
+
+// What a bound call keeps from run to run of the same call (the same CallArgs, by address): its
+// working buffer carved up once, its Phaser and its job's fields, each on lines of its own. A
+// streamed step's pool thread then reads fields that did not change since the last step (lines
+// it still holds) and writes counts on lines it wrote last, instead of fetching every one of them
+// from the caller's core, where a fresh Phaser, Scratch and job were built on the stack.
+class ForwardCache {
+ public:
+  ForwardCache();
+  ~ForwardCache();
+  ForwardCache(const ForwardCache&) = delete;
+  ForwardCache& operator=(const ForwardCache&) = delete;
+  // Lets the memory go (the next run makes it again).
+  void clear();
+
+ private:
+  friend class Layer;
+  struct State;
+  std::unique_ptr<State> s_;
+};
+
 class Layer {
  public:
   // kernel [D, 3H], recurrentKernel [H, 3H], bias [3H] / [2, 3H] / null, in Keras's layout; the
@@ -41,9 +64,10 @@ class Layer {
   // Runs a whole call on up to `threads` threads, each with at least `minStepMacs` multiply-adds
   // per recurrence step. Throws std::bad_alloc when scratch memory cannot be had. Every pointer in
   // `c` has been checked against its length by the caller.
-  // `own`, when given, is the caller's working buffer (grown here when too small): a bound call
-  // that runs again and again keeps its own, instead of taking the shared one under a lock.
-  void forward(const CallArgs& c, int threads, double minStepMacs, FloatBuffer* own = nullptr) const;
+  // `bound`, when given, holds what a call that runs again and again keeps between runs (its
+  // working buffer, instead of taking the shared one under a lock, and its Phaser): each run
+  // must pass the same `c`, unchanged.
+  void forward(const CallArgs& c, int threads, double minStepMacs, ForwardCache* bound = nullptr) const;
 
   // How many threads forward() would use for a batch (fewer when a step is too small to split).
   int threadsFor(int batch, int requested, double minStepMacs) const;
@@ -62,6 +86,14 @@ class Layer {
   void backward(const BackwardArgs& a, int threads, double minStepMacs) const;
 
  private:
+  // The floats of a call's working memory, and its timesteps per projection chunk.
+  size_t scratchFloats(const CallArgs& c, int* Tc) const;
+  // Carves the working memory of a call out of p (scratchFloats() of them).
+  Scratch carveScratch(const CallArgs& c, int Tc, float* p) const;
+  // The threads a call runs on now (fewer while the pool is crowded), and whether its steps are
+  // small enough to be held up by a descheduled thread.
+  int threadsNow(int B, int threads, double minStepMacs, bool* smallSteps) const;
+
   LayerSpec spec_;
   const IsaKernels* kernels_;
   PackedWeights w_;

@@ -79,13 +79,25 @@ void cpuRelax() {
 #endif
 }
 
-Phaser::Phaser(int threads) : n_(threads > 0 ? threads : 1) {
+Phaser::Phaser(int threads) : n_(threads > 0 ? threads : 1), stride_((n_ + kLine - 1) / kLine * kLine) {
   if (n_ > kInlineShares) {
     heap_.reset(new Share[n_]);
-    heapBases_.reset(new int64_t[static_cast<size_t>(n_) * n_]());
+    heapBases_.reset(new Line[static_cast<size_t>(n_) * (stride_ / kLine)]());
+    heapStartBases_.reset(new int64_t[n_]());
   }
   shares_ = heap_ ? heap_.get() : inline_;
-  bases_ = heapBases_ ? heapBases_.get() : inlineBases_;
+  bases_ = heapBases_ ? heapBases_[0].v : inlineBases_[0].v;
+  startBases_ = heapStartBases_ ? heapStartBases_.get() : inlineStartBases_;
+}
+
+void Phaser::nextJob() {
+  if (start_.callerThreads > 1) {
+    // Shares past the last job's threads kept their counts (none of their chunks were taken).
+    start_.phase = start_.callerPhase;
+    for (int s = 0; s < start_.callerThreads; ++s) startBases_[s] = bases_[s];
+  }
+  ++start_.job;
+  start_.callerThreads = 1;
 }
 
 void Phaser::finished(int s, int64_t count) {
@@ -112,8 +124,9 @@ namespace {
 constexpr int64_t kHelpAfterNs = 3000;
 }  // namespace
 
-Phaser::Waiter::Waiter(Share& sh, int64_t phase)
+Phaser::Waiter::Waiter(Share& sh, int64_t job, int64_t phase)
     : sh_(sh),
+      job_(job),
       phase_(phase),
       start_(monoNs()),
       lastChange_(start_),
@@ -125,7 +138,7 @@ void Phaser::Waiter::progressed() { lastChange_ = monoNs(); }
 Phaser::Waiter::Step Phaser::Waiter::next(int64_t end) {
   // An owner that never joined the job (a pool thread not woken yet, or none at all) makes no
   // progress: help at once.
-  const bool joined = sh_.joined.load(std::memory_order_relaxed);
+  const bool joined = sh_.joined.load(std::memory_order_relaxed) == job_;
   // (Cheap to ask again: the owner writes `joined` once.)
   for (int i = 0; i < (joined ? 32 : 1); ++i) {
     if (sh_.done.load(std::memory_order_acquire) >= end) return kDone;
@@ -149,9 +162,20 @@ Phaser::Waiter::Step Phaser::Waiter::next(int64_t end) {
   return kSpin;
 }
 
-PhaseWalker::PhaseWalker(Phaser& phaser, int tid, int nthreads) : ph_(phaser), tid_(tid), n_(nthreads) {
+PhaseWalker::PhaseWalker(Phaser& phaser, int tid, int nthreads)
+    : ph_(phaser), tid_(tid), n_(nthreads), job_(phaser.start_.job), p_(phaser.start_.phase), base_(nullptr) {
   if (nthreads < 1 || nthreads > phaser.n_ || tid < 0 || tid >= nthreads) throw std::invalid_argument("PhaseWalker: thread outside the Phaser's room");
-  phaser.shares_[tid].joined.store(true, std::memory_order_relaxed);
+  base_ = phaser.bases_ + static_cast<size_t>(tid) * phaser.stride_;
+  // Alone, a walker reads and writes no counts.
+  if (nthreads == 1) return;
+  for (int s = 0; s < nthreads; ++s) base_[s] = phaser.startBases_[s];
+  phaser.shares_[tid].joined.store(job_, std::memory_order_relaxed);
+}
+
+PhaseWalker::~PhaseWalker() {
+  if (tid_ != 0) return;
+  ph_.start_.callerPhase = p_;
+  ph_.start_.callerThreads = n_;
 }
 
 ThreadPool& ThreadPool::shared() {

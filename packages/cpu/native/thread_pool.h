@@ -42,12 +42,19 @@ constexpr int64_t kPublishTicks = 2000;
 class Phaser {
  public:
   // Room for jobs of up to `threads` threads (a walker of more threads than that throws
-  // std::invalid_argument). Shares hold cumulative counts, so a Phaser serves one job.
+  // std::invalid_argument). Shares hold cumulative counts; a Phaser serves one job, or a
+  // sequence of jobs when the caller calls nextJob() after each (a bound call keeps one, so a
+  // step's pool thread finds its own share, its row of counts and the job's fields in lines it
+  // already holds, rather than in a Phaser freshly built on the caller's stack).
   explicit Phaser(int threads);
   Phaser(const Phaser&) = delete;
   Phaser& operator=(const Phaser&) = delete;
 
   int threads() const { return n_; }
+  // Makes the Phaser ready for the caller's next job. Only once every thread of the last job
+  // returned (ThreadPool::run returns then): a walker starts from the counts the caller's walker
+  // (tid 0, which walks every phase) ended the job with.
+  void nextJob();
   // How many times a thread helped with the share of an owner that was away (not yet joined, or
   // not even in the previous phase): on a machine with more runnable threads than cores, sharing
   // a small step between threads loses more than it gains.
@@ -70,8 +77,11 @@ class Phaser {
     // Phases the owner started (it alone writes them). An owner that has not started the phase
     // before the one others are in is away (descheduled): they help at once, rather than give
     // it the grace time again at every step.
+    // Holds the phase the owner last started, plus one: an owner is behind by a phase or more
+    // whether it missed phases of this job or whole jobs before it.
     std::atomic<int64_t> beat{0};
-    std::atomic<bool> joined{false};
+    // The job the owner last joined (jobs count from 1).
+    std::atomic<int64_t> joined{0};
     // On a line of its own: waiters read it often, the owner's claims should not pay for that.
     alignas(64) std::atomic<int64_t> done{0};
     std::atomic<int> sleepers{0};
@@ -83,7 +93,7 @@ class Phaser {
   class Waiter {
    public:
     enum Step { kDone, kHelp, kSpin };
-    Waiter(Share& sh, int64_t phase);
+    Waiter(Share& sh, int64_t job, int64_t phase);
     Step next(int64_t end);
     void progressed();
     bool sleepy() const { return sleepy_; }
@@ -91,7 +101,7 @@ class Phaser {
 
    private:
     Share& sh_;
-    int64_t phase_;
+    int64_t job_, phase_;
     int64_t start_, lastChange_;
     int64_t lastTaken_, lastDone_;
     bool sleepy_ = false;
@@ -113,19 +123,37 @@ class Phaser {
   // Returns once share s has `end` chunks done (and their results are visible), running its
   // chunks through `runChunk(i)` when its owner makes no progress.
   template <class Steal>
-  void await(int s, int64_t phase, int64_t base, int64_t end, Steal&& runChunk);
+  void await(int s, int64_t job, int64_t phase, int64_t base, int64_t end, Steal&& runChunk);
   // Sleeps until share s has `end` chunks done (all of them taken by then).
   void sleepUntil(int s, int64_t end);
 
   static constexpr int kInlineShares = 4;
+  // Counts per cache line: each walker's row of counts starts a line of its own.
+  static constexpr int kLine = 8;
+  struct alignas(64) Line {
+    int64_t v[kLine];
+  };
+
   int n_;
+  int stride_;  // counts per walker's row: n_ rounded up to whole lines
+  // Where a job starts, read by each walker as it joins; written between jobs only (nextJob).
+  // The job's number, its first phase, and every share's chunks taken before it.
+  struct alignas(64) Start {
+    int64_t job = 1, phase = 0;
+    // What the caller's walker ended the job with (written as it leaves, read by nextJob).
+    int64_t callerPhase = 0;
+    int callerThreads = 1;
+  } start_;
+  int64_t inlineStartBases_[kInlineShares] = {};
+  std::unique_ptr<int64_t[]> heapStartBases_;
+  int64_t* startBases_;
   alignas(64) std::atomic<int64_t> awayHelps_{0};
   Share inline_[kInlineShares];
   std::unique_ptr<Share[]> heap_;
   Share* shares_;
-  // Each walker's running sum of its view of every share's chunks: n x n counts.
-  int64_t inlineBases_[kInlineShares * kInlineShares] = {};
-  std::unique_ptr<int64_t[]> heapBases_;
+  // Each walker's running sum of its view of every share's chunks: n rows of stride_ counts.
+  Line inlineBases_[kInlineShares] = {};
+  std::unique_ptr<Line[]> heapBases_;
   int64_t* bases_;
 };
 
@@ -133,6 +161,9 @@ class Phaser {
 class PhaseWalker {
  public:
   PhaseWalker(Phaser& phaser, int tid, int nthreads);
+  ~PhaseWalker();
+  PhaseWalker(const PhaseWalker&) = delete;
+  PhaseWalker& operator=(const PhaseWalker&) = delete;
 
   // Runs work(c) for this thread's chunks of the next phase (and for any share it takes over),
   // then returns once every chunk of the phase is done and its results visible.
@@ -147,7 +178,7 @@ class PhaseWalker {
       ++p_;
       return;
     }
-    int64_t* base = ph_.bases_ + static_cast<size_t>(tid_) * n;
+    int64_t* base = base_;
     // Own share first: chunks [first(tid), first(tid + 1)).
     runShare(tid_, chunks, base[tid_], work);
     for (int k = 1; k < n; ++k) {
@@ -155,7 +186,7 @@ class PhaseWalker {
       const int c0 = first(chunks, s), size = first(chunks, s + 1) - c0;
       if (size == 0) continue;
       const int64_t b = base[s], end = b + size;
-      ph_.await(s, p_, b, end, [&](int64_t i) { work(c0 + static_cast<int>(i)); });
+      ph_.await(s, job_, p_, b, end, [&](int64_t i) { work(c0 + static_cast<int>(i)); });
     }
     // Also the own share: a thread that was descheduled may have had its chunks done by others,
     // and must see their results (and a last chunk it took itself is already counted).
@@ -163,7 +194,7 @@ class PhaseWalker {
       const int size = first(chunks, tid_ + 1) - first(chunks, tid_);
       const int64_t b = base[tid_], end = b + size;
       const int c0 = first(chunks, tid_);
-      ph_.await(tid_, p_, b, end, [&](int64_t i) { work(c0 + static_cast<int>(i)); });
+      ph_.await(tid_, job_, p_, b, end, [&](int64_t i) { work(c0 + static_cast<int>(i)); });
     }
     for (int s = 0; s < n; ++s) base[s] += first(chunks, s + 1) - first(chunks, s);
     ++p_;
@@ -182,7 +213,7 @@ class PhaseWalker {
     // thread descheduled in the middle of a chunk they would wait either way).
     int64_t ran = 0;
     Phaser::Share& sh = ph_.shares_[s];
-    sh.beat.store(sh.beat.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    sh.beat.store(p_ + 1, std::memory_order_relaxed);
     for (int64_t i, since = ticks(); (i = ph_.take(s, b, end)) >= 0;) {
       work(c0 + static_cast<int>(i));
       ++ran;
@@ -197,14 +228,15 @@ class PhaseWalker {
 
   Phaser& ph_;
   int tid_, n_;
-  int64_t p_ = 0;
+  int64_t job_, p_;
+  int64_t* base_;  // this walker's row of counts
 };
 
 template <class Steal>
-void Phaser::await(int s, int64_t phase, int64_t base, int64_t end, Steal&& runChunk) {
+void Phaser::await(int s, int64_t job, int64_t phase, int64_t base, int64_t end, Steal&& runChunk) {
   Share& sh = shares_[s];
   if (sh.done.load(std::memory_order_acquire) >= end) return;
-  Waiter wait(sh, phase);
+  Waiter wait(sh, job, phase);
   for (;;) {
     switch (wait.next(end)) {
       case Waiter::kDone:

@@ -88,6 +88,56 @@ describe.each(isas)('streamed steps on any thread count (%s)', (isa) => {
   });
 });
 
+describe.each(isas)("bound calls that keep their threads' state between runs (%s)", (isa) => {
+  // A bound call keeps its working memory, Phaser and job between runs. Two streams on one layer,
+  // stepped in turn with whole-sequence calls on the same layer between their steps, and changing
+  // their thread count (1, 2, then 3: more than the Phaser was made for) as they go, must each
+  // equal its own whole-sequence call, bitwise.
+  const backend = createCpuBackend({ name: `cpu-keep-${isa}`, isa, threads: 2, minStepMacsPerThread: 0 });
+
+  it.each([
+    [1, 9, 64, 128, true],
+    [2, 9, 5, 48, false],
+  ] as const)('B=%i T=%i D=%i H=%i resetAfter=%s', async (B, T, D, H, resetAfter) => {
+    await backend.load();
+    const c = [makeCase({ B, T, D, H, resetAfter, seed: 21 }), makeCase({ B, T, D, H, resetAfter, seed: 22 })];
+    const prepared = backend.prepareSync(c[0].spec, c[0].weights);
+    const whole = (x: Float32Array) => prepared.forwardSync({ x, batch: B, timesteps: T, goBackwards: false, returnSequences: true });
+    backend.threads = 2;
+    const want = c.map((k) => whole(k.request.x as Float32Array));
+    const streams = c.map(() => {
+      const input = new Float32Array(B * D);
+      const output = new Float32Array(B * H);
+      const states = [new Float32Array(B * H), new Float32Array(B * H)];
+      const request = { x: input, batch: B, timesteps: 1, goBackwards: false, returnSequences: false, output };
+      const calls = [0, 1].map((from) => prepared.bindForward!({ ...request, initialState: states[from], lastState: states[from ^ 1] }));
+      return { input, output, states, calls, outputs: new Float32Array(B * T * H) };
+    });
+    const threadsAt = [2, 2, 1, 2, 3, 3, 1, 2, 2];
+    for (let t = 0; t < T; t++) {
+      streams.forEach((st, i) => {
+        const x = c[i].request.x as Float32Array;
+        for (let b = 0; b < B; b++) st.input.set(x.subarray((b * T + t) * D, (b * T + t + 1) * D), b * D);
+        // The backend's thread count reaches a bound call at its next run.
+        backend.threads = threadsAt[(t + i) % threadsAt.length];
+        st.calls[t % 2].run();
+        for (let b = 0; b < B; b++) st.outputs.set(st.output.subarray(b * H, (b + 1) * H), (b * T + t) * H);
+        // A whole-sequence call on the same layer between two steps changes neither stream.
+        if (t % 3 === i) {
+          backend.threads = 2;
+          whole(c[1 - i].request.x as Float32Array);
+        }
+      });
+    }
+    streams.forEach((st, i) => {
+      expect(bitwiseEqual(st.outputs, want[i].output as Float32Array)).toBe(true);
+      expect(bitwiseEqual(st.states[T % 2], want[i].lastState as Float32Array)).toBe(true);
+      for (const call of st.calls) call.dispose();
+    });
+    prepared.dispose();
+  });
+});
+
 describe('bound call checks', () => {
   const spec = { units: 5, inputDim: 3, resetAfter: true, useBias: true, activation: 1, recurrentActivation: 2 };
   const layer = () => new binding.Layer(spec, new Float32Array(45), new Float32Array(75), new Float32Array(30));

@@ -39,6 +39,6 @@ describe('thread pool and phases (native stress test)', () => {
     const r = spawnSync(exe, ['200', '600'], { env, encoding: 'utf8', timeout: 540_000 });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^ok: alone, late joiners, and 3 callers x 200 jobs/);
+    expect(r.stdout).toMatch(/^ok: alone, late joiners, one Phaser for many jobs, and 3 callers x 200 jobs/);
   }, 600_000);
 });

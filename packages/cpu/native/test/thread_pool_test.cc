@@ -30,6 +30,8 @@ struct Job {
   int maxChunks;
   Phaser phaser;
   std::atomic<bool> failed{false};
+  std::atomic<bool> early{false};  // a chunk ran before the phase before it was done
+  std::atomic<int> ranBy[kMaxThreads] = {};
 
   Job(unsigned seed, int phases, int maxc) : chunks(phases), hits(static_cast<size_t>(phases) * maxc), maxChunks(maxc), phaser(kMaxThreads) {
     std::mt19937 rng(seed);
@@ -42,11 +44,24 @@ struct Job {
     std::minstd_rand rng(static_cast<unsigned>(tid * 7919 + j->chunks.size()));
     for (size_t p = 0; p < j->chunks.size(); ++p) {
       walk.phase(j->chunks[p], [&](int c) {
+        // Phases run in order: every chunk of the one before is done.
+        for (int q = 0; p > 0 && q < j->chunks[p - 1]; ++q) {
+          if (j->hits[(p - 1) * j->maxChunks + q].load() != 1) j->early = true;
+        }
         if (j->hits[p * j->maxChunks + c].fetch_add(1) != 0) j->failed = true;
+        j->ranBy[tid].fetch_add(1);
         // Let threads fall behind one another now and then.
         if (rng() % 40 == 0) std::this_thread::yield();
       });
     }
+  }
+
+  // Ready to run the same phases again.
+  void reset() {
+    for (auto& h : hits) h.store(0);
+    for (auto& r : ranBy) r.store(0);
+    failed = false;
+    early = false;
   }
 
   bool check() const {
@@ -58,7 +73,8 @@ struct Job {
         }
       }
     }
-    return !failed;
+    if (early) std::fprintf(stderr, "a chunk ran before every chunk of the phase before it was done\n");
+    return !failed && !early;
   }
 };
 
@@ -96,10 +112,77 @@ bool aloneClaimsNothing() {
   return true;
 }
 
+// A bound call keeps one Phaser for all its runs (Phaser::nextJob between them). Jobs of 1 to 4
+// threads follow one another on it: through the pool (threads wake late or not at all, the pool
+// may be busy), and by hand with a thread that sits a job out and joins the next one late, whose
+// counts from two jobs ago must not let it take (or wait for) chunks already done.
+bool onePhaserManyJobs(int jobs) {
+  Job job(7, 30, 9);
+  auto again = [&job](unsigned seed) {
+    std::mt19937 rng(seed);
+    for (int& c : job.chunks) c = 1 + static_cast<int>(rng() % job.maxChunks);
+    job.reset();
+  };
+  for (int i = 0; i < jobs; ++i) {
+    again(static_cast<unsigned>(i));
+    if (i % 5 == 4) {
+      // By hand: tid 1 skips every other of these jobs, and starts late in the others.
+      const bool skip = i % 10 == 4;
+      std::thread other([&, i] {
+        if (skip) return;
+        std::this_thread::sleep_for(std::chrono::microseconds(i % 7 * 20));
+        Job::run(&job, 1, 2);
+      });
+      Job::run(&job, 0, 2);
+      other.join();
+    } else {
+      ThreadPool::shared().run(1 + i % 4, &Job::run, &job);
+    }
+    job.phaser.nextJob();
+    if (!job.check()) {
+      std::fprintf(stderr, "one Phaser, many jobs: job %d failed\n", i);
+      return false;
+    }
+  }
+  return true;
+}
+
+// On a kept Phaser, a thread that sat a job out starts the next from that job's counts, not from
+// its own of the job before: here it runs the whole job before the caller's thread joins, and must
+// run every chunk (with stale counts it would see every phase as done, and run none).
+bool satOutThenAlone() {
+  Job job(11, 40, 6);
+  auto twoThreads = [&job](bool other) {
+    job.reset();
+    std::thread t([&] {
+      if (other) Job::run(&job, 1, 2);
+    });
+    Job::run(&job, 0, 2);
+    t.join();
+  };
+  twoThreads(true);
+  job.phaser.nextJob();
+  twoThreads(false);  // thread 1 sits this one out
+  job.phaser.nextJob();
+  job.reset();
+  std::thread first([&] { Job::run(&job, 1, 2); });
+  first.join();
+  Job::run(&job, 0, 2);
+  int total = 0;
+  for (int c : job.chunks) total += c;
+  if (!job.check() || job.ranBy[1].load() != total) {
+    std::fprintf(stderr, "sat out, then alone: thread 1 ran %d of %d chunks\n", job.ranBy[1].load(), total);
+    return false;
+  }
+  return true;
+}
+
 // Users come and go (as Node environments do): when the last leaves, the pool stops and joins its
 // threads; a user arriving meanwhile runs its jobs alone, then on fresh threads.
 bool usersComeAndGo(int rounds) {
   std::atomic<bool> failed{false};
+  std::atomic<bool> early{false};  // a chunk ran before the phase before it was done
+  std::atomic<int> ranBy[kMaxThreads] = {};
   std::vector<std::thread> users;
   for (int u = 0; u < 3; ++u) {
     users.emplace_back([&, u] {
@@ -158,6 +241,8 @@ int main(int argc, char** argv) {
   if (!crowdedComesAndGoes()) return 1;
   if (!aloneClaimsNothing()) return 1;
   if (!lateJoiners(argc > 2 ? std::atoi(argv[2]) : 1000)) return 1;
+  if (!onePhaserManyJobs(2000)) return 1;
+  if (!satOutThenAlone()) return 1;
   std::atomic<int> bad{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < callers; ++t) {
@@ -176,6 +261,7 @@ int main(int argc, char** argv) {
   for (auto& th : threads) th.join();
   if (bad) return 1;
   if (!usersComeAndGo(argc > 3 ? std::atoi(argv[3]) : 200)) return 1;
-  std::printf("ok: alone, late joiners, and %d callers x %d jobs, and users coming and going; crowded and not\n", callers, jobsPerCaller);
+  std::printf("ok: alone, late joiners, one Phaser for many jobs, and %d callers x %d jobs, and users coming and going; crowded and not\n", callers,
+              jobsPerCaller);
   return 0;
 }
