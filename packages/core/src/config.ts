@@ -183,20 +183,26 @@ function checkBool(value: unknown, argName: string, fallback: boolean): boolean 
   return value;
 }
 
-/** Keras clamps rates with `min(1, max(0, rate))`; a non-number fails that comparison. */
-function clampRate(value: unknown): number {
+/**
+ * Keras clamps rates with `min(1, max(0, rate))`; a non-number fails that comparison. NaN passes
+ * it in Python (as a rate of 0), which would hide a bug upstream, so it is refused by name.
+ */
+function clampRate(value: unknown, argName: string): number {
   if (value === undefined) return 0;
-  if (typeof value !== 'number' || Number.isNaN(value)) {
+  if (typeof value !== 'number') {
     throw typeError(`'>' not supported between instances of '${pyTypeName(value)}' and 'float'`);
+  }
+  if (Number.isNaN(value)) {
+    throw valueError(`Received an invalid value for argument \`${argName}\`, expected a number between 0 and 1, got nan.`);
   }
   return Math.min(1, Math.max(0, value));
 }
 
 function checkUnits(units: unknown): number {
-  if (typeof units !== 'number' || Number.isNaN(units)) {
+  if (typeof units !== 'number') {
     throw typeError(`'<=' not supported between instances of '${pyTypeName(units)}' and 'int'`);
   }
-  if (units <= 0) {
+  if (units <= 0 || Number.isNaN(units)) {
     throw valueError(`Received an invalid value for argument \`units\`, expected a positive integer, got ${pyRepr(units)}.`);
   }
   if (!Number.isInteger(units)) {
@@ -253,7 +259,7 @@ export function resolveCellConfig(options: GruCellOptions, className = 'GRUCell'
   const flavor: KerasFlavor = compat === 'keras3' ? 'keras3' : 'keras2';
   const v1 = compat === 'keras2-v1';
   const units = checkUnits(options.units);
-  const recurrentDropout = clampRate(options.recurrentDropout);
+  const recurrentDropout = clampRate(options.recurrentDropout, 'recurrent_dropout');
   // tf.compat.v1's GRU and GRUCell default to implementation 1 (`kwargs.pop('implementation', 1)`).
   const implementation = options.implementation ?? (v1 ? 1 : 2);
   if (implementation !== 1 && implementation !== 2) {
@@ -277,7 +283,7 @@ export function resolveCellConfig(options: GruCellOptions, className = 'GRUCell'
     kernelConstraint: getConstraint(options.kernelConstraint ?? null),
     recurrentConstraint: getConstraint(options.recurrentConstraint ?? null),
     biasConstraint: getConstraint(options.biasConstraint ?? null),
-    dropout: clampRate(options.dropout),
+    dropout: clampRate(options.dropout, 'dropout'),
     recurrentDropout,
     resetAfter: checkBool(options.resetAfter, 'resetAfter', !v1),
     seed: checkSeed(options.seed),

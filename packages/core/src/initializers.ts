@@ -241,10 +241,21 @@ function badSeed(seed: unknown): GruError {
   return valueError('`seed` argument should be an instance of `keras.random.SeedGenerator()` or an integer. ' + `Received: seed=${pyRepr(seed)}`);
 }
 
-/** Keras's numpy `truncated_normal`: normal draws, those outside mean +- 2 stddev re-drawn. */
-function truncatedNormalDraw(gen: SeedGenerator, mean: number, stddev: number): () => number {
-  const lower = mean - 2 * stddev;
-  const upper = mean + 2 * stddev;
+/**
+ * Keras's numpy `truncated_normal`: normal draws, those outside mean +- 2 stddev re-drawn.
+ * The re-draw loop ends only if the range can hold a draw: a negative stddev keeps its range
+ * (mean +- 2|stddev|, what TensorFlow and JAX draw from), and a NaN bound, where Keras's numpy
+ * backend loops forever, is refused.
+ */
+function truncatedNormalDraw(gen: SeedGenerator, mean: number, stddev: number, owner: string): () => number {
+  const lower = mean - 2 * Math.abs(stddev);
+  const upper = mean + 2 * Math.abs(stddev);
+  if (Number.isNaN(lower) || Number.isNaN(upper)) {
+    throw valueError(
+      `${owner} cannot draw from a truncated normal with mean=${pyRepr(mean)} and stddev=${pyRepr(stddev)}: ` +
+        'expected finite numbers (the range mean +- 2 stddev is NaN, so no draw could ever fall in it).',
+    );
+  }
   return () => {
     for (;;) {
       const v = mean + stddev * gen.normal();
@@ -288,7 +299,7 @@ export class TruncatedNormal extends RandomInitializer {
     return { ...super.getConfig(), mean: this.mean, stddev: this.stddev };
   }
   generate(shape: readonly number[], dtype: WeightDType): FloatArray {
-    return fill(shape, dtype, truncatedNormalDraw(this.stream(), this.mean, this.stddev));
+    return fill(shape, dtype, truncatedNormalDraw(this.stream(), this.mean, this.stddev, 'TruncatedNormal'));
   }
   static fromConfig(config: Record<string, unknown>): TruncatedNormal {
     const c = takeArgs('TruncatedNormal', config, ['mean', 'stddev', 'seed']);
@@ -377,7 +388,8 @@ export class VarianceScaling extends RandomInitializer {
     if (typeof scale !== 'number' && typeof scale !== 'boolean') {
       throw typeError(`'<=' not supported between instances of '${pyTypeName(scale)}' and 'float'`);
     }
-    if (scale <= 0.0) {
+    // NaN passes Keras's `scale <= 0` check and then hangs (truncated normal) or gives NaN weights.
+    if (scale <= 0.0 || Number.isNaN(scale)) {
       throw valueError(`Argument \`scale\` must be positive float. Received: scale=${pyRepr(scale)}`);
     }
     // Keras formats a Python set here, whose order varies between runs; we print the source order.
@@ -430,7 +442,7 @@ export class VarianceScaling extends RandomInitializer {
     checkShape(shape);
     const { stddev, limit } = this.scaleFor(shape);
     const gen = this.stream();
-    if (this.distribution === 'truncated_normal') return fill(shape, dtype, truncatedNormalDraw(gen, 0.0, stddev));
+    if (this.distribution === 'truncated_normal') return fill(shape, dtype, truncatedNormalDraw(gen, 0.0, stddev, this.className));
     if (this.distribution === 'untruncated_normal') return fill(shape, dtype, () => stddev * gen.normal());
     return fill(shape, dtype, () => -limit + 2 * limit * gen.uniform());
   }

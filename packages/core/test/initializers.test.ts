@@ -402,6 +402,38 @@ describe('random initializers', () => {
     expect(Math.abs(s.std - 2 / Math.sqrt(12))).toBeLessThan(0.005);
   });
 
+  it('TruncatedNormal and VarianceScaling never loop forever on a range no draw can fall in', () => {
+    // A generator that fails after far more draws than any real fill needs: a runaway
+    // re-draw loop throws this instead of hanging the test.
+    class BoundedGenerator extends SeedGenerator {
+      draws = 0;
+      override normal(): number {
+        if (++this.draws > 100_000) throw new Error('runaway re-draw loop');
+        return super.normal();
+      }
+    }
+    const nanBounds = 'expected finite numbers (the range mean +- 2 stddev is NaN';
+    for (const [mean, stddev] of [
+      [0, Number.NaN],
+      [Number.NaN, 1],
+      [Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY],
+    ]) {
+      const e = thrown(() => new TruncatedNormal(mean, stddev, new BoundedGenerator(1)).generate([10], 'float32'));
+      expect(e.kerasType).toBe('ValueError');
+      expect(e.message).toContain(`TruncatedNormal cannot draw from a truncated normal with mean=`);
+      expect(e.message).toContain(nanBounds);
+    }
+    expect(() => new VarianceScaling(Number.NaN)).toThrow('Argument `scale` must be positive float. Received: scale=nan');
+    // A negative stddev draws from mean +- 2|stddev|, as TensorFlow and JAX do.
+    const gen = new BoundedGenerator(2);
+    const x = new TruncatedNormal(1, -0.5, gen).generate([1000], 'float64');
+    const s = stats(x);
+    expect(s.min).toBeGreaterThanOrEqual(0);
+    expect(s.max).toBeLessThanOrEqual(2);
+    expect(s.std).toBeGreaterThan(0.3);
+    expect(gen.draws).toBeLessThan(2000);
+  });
+
   it('TruncatedNormal re-draws outside mean +- 2 stddev', () => {
     const x = new TruncatedNormal(1, 0.5, 3).generate([100_000], 'float64');
     const s = stats(x);

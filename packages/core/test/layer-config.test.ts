@@ -593,6 +593,8 @@ describe('constructor validation (Keras messages)', () => {
     expectKerasError(() => new GRU({ units: 2.5 }), 'ValueError', 'state_size must be an integer');
     expectKerasError(() => new GRU({ units: '4' as unknown as number }), 'TypeError', "'<=' not supported between instances of 'str' and 'int'");
     expectKerasError(() => new GRUCell({ units: 0 }), 'ValueError', 'argument `units`');
+    // NaN passes Python's `units <= 0`; a JS NaN names the argument instead of a comparison of floats.
+    expectKerasError(() => new GRU({ units: Number.NaN }), 'ValueError', 'argument `units`, expected a positive integer, got nan.');
   });
 
   it('unknown options, with Python repr of the values (as Keras prints kwargs)', () => {
@@ -630,6 +632,8 @@ describe('constructor validation (Keras messages)', () => {
     expectKerasError(() => new GRU({ units: 4, recurrentActivation: 'nope' }), 'ValueError', 'Could not interpret activation function identifier: nope');
     expectKerasError(() => new GRU({ units: 4, backend: 3 as never }), 'TypeError', '`backend`', 'received 3');
     expectKerasError(() => new GRU({ units: 4, dropout: 'high' as never }), 'TypeError', "'>' not supported between instances of 'str' and 'float'");
+    expectKerasError(() => new GRU({ units: 4, dropout: Number.NaN }), 'ValueError', 'argument `dropout`, expected a number between 0 and 1, got nan.');
+    expectKerasError(() => new GRU({ units: 4, recurrentDropout: Number.NaN }), 'ValueError', 'argument `recurrent_dropout`', 'got nan.');
   });
 
   it('a non-object options argument', () => {

@@ -162,14 +162,15 @@ export function buildGraph(raw: RawGraph, compat: Compat, limits: LoadLimits, ke
 /** Keeps the calls the outputs depend on (Keras runs only those), renumbering tensor keys. */
 function prune(nodes: NodeSpec[], outputs: TensorKey[]): NodeSpec[] {
   const needed = new Set<number>();
-  const visit = (k: TensorKey) => {
-    if (!k.startsWith('n:')) return;
+  // An explicit stack, not recursion: a long chain of calls must not overflow the call stack.
+  const pending = [...outputs];
+  for (let k = pending.pop(); k !== undefined; k = pending.pop()) {
+    if (!k.startsWith('n:')) continue;
     const n = Number(k.split(':')[1]);
-    if (needed.has(n)) return;
+    if (needed.has(n)) continue;
     needed.add(n);
-    keysOf(nodes[n].call).forEach(visit);
-  };
-  outputs.forEach(visit);
+    pending.push(...keysOf(nodes[n].call));
+  }
   if (needed.size === nodes.length) return nodes;
   // Keys name nodes by index: keep the indices and leave unneeded calls out by marking them.
   return nodes.map((n, i) => (needed.has(i) ? n : { ...n, layer: -1 }));

@@ -1,6 +1,7 @@
 import type { Tensor } from '@gru/core';
 import type { Arg, CallOf, ModelSpec, NodeSpec, TensorKey } from '../config/spec.js';
 import { type CallContext, callMaskShapes, type Flow, layerFail, type ModelLayer, type ValueCall, withMask } from '../layers/base.js';
+import { ArrayTooLargeError } from '../kernels/common.js';
 import { keysOf } from './build.js';
 
 /** A bool tensor (0/1 numbers) as a mask. */
@@ -57,7 +58,15 @@ export class GraphRunner {
       if (node.layer < 0) return;
       const layer = this.layers[node.layer];
       const { call, callMask, previous, previousShape } = this.prepare(node, layer, values);
-      this.finish(i, node, layer, call, { previous, previousShape }, layer.call(call, callMask, ctx), values);
+      this.finish(
+        i,
+        node,
+        layer,
+        call,
+        { previous, previousShape },
+        namingLayer(layer, () => layer.call(call, callMask, ctx)),
+        values,
+      );
     });
     return this.outputs(values, inputs);
   }
@@ -68,7 +77,12 @@ export class GraphRunner {
       if (node.layer < 0) continue;
       const layer = this.layers[node.layer];
       const { call, callMask, previous, previousShape } = this.prepare(node, layer, values);
-      const out = layer.async ? await layer.callAsync(call, callMask, ctx) : layer.call(call, callMask, ctx);
+      let out: Flow[];
+      try {
+        out = layer.async ? await layer.callAsync(call, callMask, ctx) : layer.call(call, callMask, ctx);
+      } catch (err) {
+        rethrowNamingLayer(layer, err);
+      }
       this.finish(i, node, layer, call, { previous, previousShape }, out, values);
     }
     return this.outputs(values, inputs);
@@ -148,5 +162,19 @@ export class GraphRunner {
       // The copy keeps the mask's shape (a (batch, time, steps) mask would be read as another).
       return { ...v.flow, tensor: { shape: [...tensor.shape], data: tensor.data.slice() }, mask: v.flow.mask?.slice() ?? null };
     });
+  }
+}
+
+/** Rethrows `err`; an array too large for the call says which layer's call it was. */
+function rethrowNamingLayer(layer: ModelLayer, err: unknown): never {
+  if (err instanceof ArrayTooLargeError) layerFail(layer)(err.message);
+  throw err;
+}
+
+function namingLayer<T>(layer: ModelLayer, call: () => T): T {
+  try {
+    return call();
+  } catch (err) {
+    rethrowNamingLayer(layer, err);
   }
 }

@@ -10,7 +10,7 @@
  * Kernels never keep references to their arguments and allocate only their outputs and O(row)
  * scratch.
  */
-import type { FloatArray, Tensor } from '@gru/core';
+import { type FloatArray, GruError, MAX_ARRAY_ELEMENTS, type Tensor } from '@gru/core';
 import { formatShape } from '../errors.js';
 
 export type { FloatArray, Tensor };
@@ -30,9 +30,29 @@ export class KernelArgumentError extends RangeError {
   }
 }
 
+/**
+ * An array a layer's call would need that no typed array can hold (a file's RepeatVector or
+ * UpSampling1D can ask for one): thrown before allocating, instead of the engine's RangeError;
+ * the graph runner adds the layer's name.
+ */
+export class ArrayTooLargeError extends GruError {
+  constructor(length: number, bytesPer: number) {
+    super(
+      'ValueError',
+      `its output needs ${length} values (${((length * bytesPer) / 2 ** 30).toFixed(2)} GiB), beyond the ${MAX_ARRAY_ELEMENTS} values one typed array may hold.`,
+    );
+  }
+}
+
+/** `length`, checked to fit one typed array of `bytesPer`-byte values. */
+export function arrayLength(length: number, bytesPer: number): number {
+  if (length > MAX_ARRAY_ELEMENTS) throw new ArrayTooLargeError(length, bytesPer);
+  return length;
+}
+
 /** A new zeroed array of the same dtype as `like`. */
 export function sameArray(like: FloatArray, length: number): FloatArray {
-  return like instanceof Float64Array ? new Float64Array(length) : new Float32Array(length);
+  return like instanceof Float64Array ? new Float64Array(arrayLength(length, 8)) : new Float32Array(arrayLength(length, 4));
 }
 
 /** Rounds a float64 value to the dtype of `like` (what storing it there would give). */

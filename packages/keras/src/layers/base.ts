@@ -2,6 +2,7 @@ import { GruError, type Tensor } from '@gru/core';
 import type { Arg, CallOf, LayerClass, LayerSpec, Shape } from '../config/spec.js';
 import { formatShape } from '../errors.js';
 import { preview } from '../io/json.js';
+import { arrayLength } from '../kernels/common.js';
 
 /** A value flowing through the graph: a tensor and Keras's mask, if any. */
 export interface Flow {
@@ -239,7 +240,7 @@ export function layerFail(layer: { name: string; className: string }): (message:
 }
 
 export function newArray(dtype: 'float32' | 'float64', length: number): Float32Array | Float64Array {
-  return dtype === 'float64' ? new Float64Array(length) : new Float32Array(length);
+  return dtype === 'float64' ? new Float64Array(arrayLength(length, 8)) : new Float32Array(arrayLength(length, 4));
 }
 
 export function copyTensor(t: Tensor): Tensor {

@@ -17,8 +17,13 @@ export function oneOf(r: ConfigReader, key: string, fallback: number): number {
   return n as number;
 }
 
-export function choice<T extends string>(r: ConfigReader, key: string, fallback: T, allowed: readonly T[]): T {
-  const v = r.config[key] ?? fallback;
+/**
+ * One of `allowed`; a missing key is `fallback`. A null is only `fallback` where Keras reads None
+ * as its default (`nullIsFallback`: data_format); elsewhere Keras fails on it (padding=None).
+ */
+export function choice<T extends string>(r: ConfigReader, key: string, fallback: T, allowed: readonly T[], nullIsFallback = false): T {
+  const given = r.config[key];
+  const v = given === undefined || (given === null && nullIsFallback) ? fallback : given;
   if (!allowed.includes(v as T)) r.fail(`\`${key}\` must be one of ${allowed.join(', ')}, found ${preview(v)}.`);
   return v as T;
 }
@@ -57,7 +62,7 @@ export const conv1dKind: LayerKind = {
     const dilation = oneOf(r, 'dilation_rate', 1);
     const groups = r.positiveInt('groups', 1);
     const padding = choice(r, 'padding', 'valid', ['valid', 'same', 'causal'] as const);
-    const format = choice(r, 'data_format', 'channels_last', ['channels_last', 'channels_first'] as const);
+    const format = choice(r, 'data_format', 'channels_last', ['channels_last', 'channels_first'] as const, true);
     if (strides > 1 && dilation > 1) r.fail(`strides ${strides} with dilation_rate ${dilation} is not supported (Keras refuses it too).`);
     layerActivation(r.config.activation, ctx.compat, r);
     const last = format === 'channels_last';

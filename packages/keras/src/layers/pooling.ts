@@ -75,7 +75,7 @@ function poolingKind(className: string): LayerKind {
       const pool = oneOf(r, 'pool_size', 2);
       const strides = r.config.strides === null || r.config.strides === undefined ? pool : oneOf(r, 'strides', pool);
       const padding = choice(r, 'padding', 'valid', ['valid', 'same'] as const);
-      const last = choice(r, 'data_format', 'channels_last', ['channels_last', 'channels_first'] as const) === 'channels_last';
+      const last = choice(r, 'data_format', 'channels_last', ['channels_last', 'channels_first'] as const, true) === 'channels_last';
       const steps = input[last ? 1 : 2];
       if (steps !== null && padding === 'valid' && steps < pool) r.fail(`input of ${steps} steps is shorter than pool_size ${pool} (padding 'valid').`);
       const out = steps === null ? null : pooling1dOutputLength(steps, pool, strides, padding);
@@ -93,7 +93,7 @@ function globalKind(className: string): LayerKind {
     analyze(r, call) {
       const input = onlyInput(r, call);
       rankIs(r, input, 3, '(batch, steps, features)');
-      const last = choice(r, 'data_format', 'channels_last', ['channels_last', 'channels_first'] as const) === 'channels_last';
+      const last = choice(r, 'data_format', 'channels_last', ['channels_last', 'channels_first'] as const, true) === 'channels_last';
       const F = input[last ? 2 : 1];
       if (className === 'GlobalAveragePooling1D') checkStepMask((m) => r.fail(m), call, input, [input[0], input[last ? 1 : 2]]);
       const keep = r.bool('keepdims', false);
