@@ -20,6 +20,7 @@ let ownReference: GruBackend | undefined;
  */
 export function seedReferenceBackend(backend: GruBackend): void {
   ownReference = backend;
+  ordered = undefined;
   if (registry.get(backend.name)?.specVersion !== GRU_BACKEND_SPEC_VERSION) registry.set(backend.name, backend);
 }
 
@@ -67,7 +68,42 @@ export function getBackend(name: string): GruBackend | undefined {
   return backend && seen(backend);
 }
 
-/** Registered backends, highest priority first (ties keep registration order). */
+/** The registry's entries and their priorities when `ordered.list` was sorted from them. */
+interface Ordered {
+  entries: GruBackend[];
+  priorities: number[];
+  list: readonly GruBackend[];
+}
+let ordered: Ordered | undefined;
+
+/**
+ * Registered backends, highest priority first (ties keep registration order), as one shared
+ * frozen array: selection runs on every call, and sorting (three arrays) per call was a good part
+ * of a small call's cost. Checked against the registry on each use rather than invalidated by
+ * register/unregister, because another copy of @gru/core (older, or the other module format)
+ * writes to the same shared map without telling this one.
+ */
+export function registeredBackends(): readonly GruBackend[] {
+  const o = ordered;
+  if (o && o.entries.length === registry.size) {
+    let i = 0;
+    let same = true;
+    for (const b of registry.values()) {
+      if (b !== o.entries[i] || b.priority !== o.priorities[i]) {
+        same = false;
+        break;
+      }
+      i++;
+    }
+    if (same) return o.list;
+  }
+  const entries = [...registry.values()];
+  const list = Object.freeze(entries.map(seen).sort((a, b) => b.priority - a.priority));
+  ordered = { entries, priorities: entries.map((b) => b.priority), list };
+  return list;
+}
+
+/** Registered backends, highest priority first (ties keep registration order); a fresh array the caller may change. */
 export function listBackends(): GruBackend[] {
-  return [...registry.values()].map(seen).sort((a, b) => b.priority - a.priority);
+  return [...registeredBackends()];
 }
