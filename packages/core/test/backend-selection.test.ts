@@ -3,6 +3,7 @@ import {
   backendLoadFailures,
   clearSession,
   describeChoice,
+  forgetBackendLoad,
   getBackend,
   GRU,
   GRU_BACKEND_SPEC_VERSION,
@@ -46,6 +47,8 @@ function fake(
     cudnn?: boolean;
     supports?: (spec: GruSpec, call: GruCallInfo) => true | string;
     loadError?: string;
+    /** Read at each load(), so a test can make a later load fail. */
+    loadErrors?: { next?: string };
     loaded?: boolean;
     sync?: boolean;
     register?: boolean;
@@ -80,6 +83,7 @@ function fake(
     async load() {
       log.loads++;
       if (o.loadError) throw new Error(o.loadError);
+      if (o.loadErrors?.next) throw new Error(o.loadErrors.next);
       b.loaded = true;
     },
     isLoaded: () => b.loaded,
@@ -468,5 +472,106 @@ describe('prepared state per layer', () => {
     expect(l.forwardSync(X).backend).toBe('temp');
     unregisterBackend(registered.pop() as string);
     expect(l.forwardSync(X).backend).toBe('reference');
+  });
+});
+
+/**
+ * Selection keeps the registry's priority order between calls (sorting it on every call was a good
+ * part of a small call's cost): each of these changes must reach the very next call.
+ */
+describe('selection between calls follows every change', () => {
+  const names = (r: { backend: string; skipped: { name: string }[] }) => [r.backend, ...r.skipped.map((s) => s.name)];
+
+  it('a backend registered between two calls runs the next one; unregistered (disposed), the next call falls back', async () => {
+    const l = layer();
+    expect(l.forwardSync(X).backend).toBe('reference');
+    const b = fake('late');
+    expect(names(l.forwardSync(X))).toEqual(['late', 'reference']);
+    expect(names(await l.forward(X))).toEqual(['late', 'reference']);
+    unregisterBackend(registered.pop() as string);
+    expect(b.log.backendDisposes).toBe(1);
+    expect(names(l.forwardSync(X))).toEqual(['reference']);
+    expect(names(await l.forward(X))).toEqual(['reference']);
+  });
+
+  it('a name registered again with another priority, or a priority changed in place, reorders the next call', () => {
+    fake('a', { priority: 5 });
+    fake('b', { priority: 10 });
+    const l = layer();
+    expect(names(l.forwardSync(X))).toEqual(['b', 'a', 'reference']);
+    const a = fake('a', { priority: 20 });
+    expect(names(l.forwardSync(X))).toEqual(['a', 'b', 'reference']);
+    (a as { priority: number }).priority = 1;
+    expect(names(l.forwardSync(X))).toEqual(['b', 'a', 'reference']);
+    expect(listBackends().map((x) => x.name)).toEqual(['b', 'a', 'reference']);
+  });
+
+  it('an entry another copy of @gru/core writes to the shared registry reaches the next call', () => {
+    const l = layer();
+    l.forwardSync(X);
+    const shared = (globalThis as Record<symbol, Map<string, GruBackend>>)[Symbol.for('@gru/core:backend-registry')];
+    const other = fake('other-copy', { register: false, priority: 3 });
+    shared.set(other.name, other);
+    registered.push(other.name);
+    expect(names(l.forwardSync(X))).toEqual(['other-copy', 'reference']);
+    shared.delete(other.name);
+    registered.pop();
+    expect(names(l.forwardSync(X))).toEqual(['reference']);
+  });
+
+  it('listBackends() hands out a fresh array: changing it changes neither selection nor the next list', () => {
+    fake('x', { priority: 4 });
+    const list = listBackends();
+    list.reverse();
+    list.pop();
+    expect(names(layer().forwardSync(X))).toEqual(['x', 'reference']);
+    expect(listBackends().map((b) => b.name)).toEqual(['x', 'reference']);
+    expect(listBackends()).not.toBe(listBackends());
+  });
+
+  it('call options and layer options choose anew on each call', async () => {
+    fake('p', { priority: 5 });
+    fake('q', { priority: 3 });
+    const l = layer();
+    expect(l.forwardSync(X).backend).toBe('p');
+    expect(l.forwardSync(X, { backend: 'q' }).backend).toBe('q');
+    expect((await l.forward(X, { backend: 'reference' })).backend).toBe('reference');
+    expect((await l.forward(X)).backend).toBe('p');
+    expect(layer({ backend: 'q' }).forwardSync(X).backend).toBe('q');
+  });
+
+  it('a backend whose load is forgotten (its options changed) and then fails is passed over by the next call, and runs again once it loads', async () => {
+    const loadErrors: { next?: string } = {};
+    const b = fake('flaky', { loaded: false, loadErrors });
+    const l = layer();
+    expect((await l.forward(X)).backend).toBe('flaky');
+    expect(b.log.loads).toBe(1);
+    b.loaded = false;
+    forgetBackendLoad(b);
+    loadErrors.next = 'no adapter under the new options';
+    const r = await l.forward(X);
+    expect(r.backend).toBe('reference');
+    expect(r.skipped).toEqual([{ name: 'flaky', reason: 'failed to load: no adapter under the new options' }]);
+    expect(backendLoadFailures()).toEqual(new Map([['flaky', 'no adapter under the new options']]));
+    loadErrors.next = undefined;
+    forgetBackendLoad(b);
+    expect((await l.forward(X)).backend).toBe('flaky');
+    expect(backendLoadFailures().size).toBe(0);
+  });
+
+  it('forwardSync right after an async call that refreshes the weights runs on the new weights, as that call does', async () => {
+    const b = fake('refresh');
+    const l = layer();
+    l.forwardSync(X);
+    l.setWeights(l.getWeights().map((w) => ({ shape: w.shape, data: Array.from(w.data, (v) => v * 0.5) })));
+    const fresh = new GRU({ units: 3 });
+    fresh.setWeights(l.getWeights());
+    const expected = Array.from(fresh.forwardSync(X, { backend: 'reference' }).output.data);
+    // The async call starts refreshing the prepared layer; the sync call must not run on it before that lands.
+    const pending = l.forward(X);
+    expect(Array.from(l.forwardSync(X).output.data)).toEqual(expected);
+    expect(Array.from((await pending).output.data)).toEqual(expected);
+    expect(Array.from(l.forwardSync(X).output.data)).toEqual(expected);
+    expect(b.log.requests.length).toBe(4);
   });
 });

@@ -1,4 +1,4 @@
-import { getBackend, listBackends } from './registry.js';
+import { getBackend, registeredBackends } from './registry.js';
 import { selectBackend, type BackendChoice, type SelectionPreferences } from './select.js';
 import type { GruBackend, GruCallInfo, GruSpec } from './types.js';
 
@@ -47,24 +47,44 @@ export function loadBackend(backend: string | GruBackend): Promise<void> {
 
 /** Why each registered backend that failed to load did so, by name. */
 export function backendLoadFailures(): ReadonlyMap<string, string> {
-  const out = new Map<string, string>();
-  for (const b of listBackends()) {
+  return failuresOf(registeredBackends()) ?? new Map();
+}
+
+/** The load failures among `backends`, or undefined when there are none (the usual case: no Map per call). */
+function failuresOf(backends: readonly GruBackend[]): Map<string, string> | undefined {
+  let out: Map<string, string> | undefined;
+  for (const b of backends) {
     const reason = failures.get(b);
-    if (reason !== undefined) out.set(b.name, reason);
+    if (reason !== undefined) (out ??= new Map()).set(b.name, reason);
   }
   return out;
 }
 
-/** Selection for async calls: loads the choice, and re-selects past backends that fail to load. */
-export async function selectAndLoad(spec: GruSpec, call: GruCallInfo, prefs: SelectionPreferences): Promise<BackendChoice> {
+function selectNow(spec: GruSpec, call: GruCallInfo, prefs: SelectionPreferences): BackendChoice {
+  const backends = registeredBackends();
+  const loadFailures = failuresOf(backends);
+  return selectBackend(spec, call, loadFailures ? { ...prefs, loadFailures } : prefs, backends);
+}
+
+/**
+ * Selection for async calls: loads the choice, and re-selects past backends that fail to load.
+ * The choice itself when it is loaded already (the usual case), so a call awaits nothing for it.
+ */
+export function selectAndLoad(spec: GruSpec, call: GruCallInfo, prefs: SelectionPreferences): BackendChoice | Promise<BackendChoice> {
+  const choice = selectNow(spec, call, prefs);
+  return choice.backend.isLoaded() ? choice : loadChoice(spec, call, prefs, choice);
+}
+
+async function loadChoice(spec: GruSpec, call: GruCallInfo, prefs: SelectionPreferences, first: BackendChoice): Promise<BackendChoice> {
+  let choice = first;
   for (;;) {
-    const choice = selectBackend(spec, call, { ...prefs, loadFailures: backendLoadFailures() });
-    if (choice.backend.isLoaded()) return choice;
     try {
       await loadBackend(choice.backend);
       return choice;
     } catch {
       // Recorded in `failures`; the next selection explains it and moves on (or throws if named).
     }
+    choice = selectNow(spec, call, prefs);
+    if (choice.backend.isLoaded()) return choice;
   }
 }

@@ -20,6 +20,7 @@ let ownReference: GruBackend | undefined;
  */
 export function seedReferenceBackend(backend: GruBackend): void {
   ownReference = backend;
+  ordered = undefined;
   if (registry.get(backend.name)?.specVersion !== GRU_BACKEND_SPEC_VERSION) registry.set(backend.name, backend);
 }
 
@@ -67,7 +68,53 @@ export function getBackend(name: string): GruBackend | undefined {
   return backend && seen(backend);
 }
 
-/** Registered backends, highest priority first (ties keep registration order). */
+/**
+ * Counts every write to the shared map, by any copy of @gru/core (older ones included: the map's
+ * own `set`/`delete`/`clear` bump the count, shared like the map), so the priority order below is
+ * sorted again exactly when the registry changed.
+ */
+const WRITES_KEY = Symbol.for('@gru/core:backend-registry-writes');
+type WithWrites = typeof globalThis & { [WRITES_KEY]?: { count: number } };
+const writes: { count: number } = ((globalThis as WithWrites)[WRITES_KEY] ??= countWrites(registry));
+function countWrites(map: Map<string, GruBackend>): { count: number } {
+  const counter = { count: 0 };
+  const { set, delete: remove, clear } = Map.prototype;
+  Object.defineProperties(map, {
+    set: { value: (key: string, value: GruBackend) => (counter.count++, set.call(map, key, value)) },
+    delete: { value: (key: string) => (counter.count++, remove.call(map, key)) },
+    clear: { value: () => (counter.count++, clear.call(map)) },
+  });
+  return counter;
+}
+
+/** The priority order as sorted after `writes` writes, with the priorities it was sorted by. */
+interface Ordered {
+  writes: number;
+  priorities: number[];
+  list: readonly GruBackend[];
+}
+let ordered: Ordered | undefined;
+
+/**
+ * Registered backends, highest priority first (ties keep registration order), as one shared
+ * frozen array: selection runs on every call, and sorting (three arrays) per call was a good part
+ * of a small call's cost. Sorted again after any write to the registry, or when a backend's
+ * priority was changed in place.
+ */
+export function registeredBackends(): readonly GruBackend[] {
+  const o = ordered;
+  if (o && o.writes === writes.count && samePriorities(o)) return o.list;
+  const list = Object.freeze([...registry.values()].map(seen).sort((a, b) => b.priority - a.priority));
+  ordered = { writes: writes.count, priorities: list.map((b) => b.priority), list };
+  return list;
+}
+
+function samePriorities(o: Ordered): boolean {
+  for (let i = 0; i < o.list.length; i++) if (o.list[i].priority !== o.priorities[i]) return false;
+  return true;
+}
+
+/** Registered backends, highest priority first (ties keep registration order); a fresh array the caller may change. */
 export function listBackends(): GruBackend[] {
-  return [...registry.values()].map(seen).sort((a, b) => b.priority - a.priority);
+  return [...registeredBackends()];
 }

@@ -1,5 +1,5 @@
 import { UnsupportedCallError, valueError } from '../errors.js';
-import { listBackends } from './registry.js';
+import { registeredBackends } from './registry.js';
 import { GRU_BACKEND_SPEC_VERSION, type GruBackend, type GruCallInfo, type GruSpec } from './types.js';
 
 export interface SkippedBackend {
@@ -55,7 +55,12 @@ function whyNot(backend: GruBackend, spec: GruSpec, call: GruCallInfo, prefs: Se
  * giving a reason for each one passed over. Pure: it loads nothing; async callers load the
  * choice and, if that fails, select again with the failure recorded.
  */
-export function selectBackend(spec: GruSpec, call: GruCallInfo, prefs: SelectionPreferences, backends = listBackends()): BackendChoice {
+export function selectBackend(
+  spec: GruSpec,
+  call: GruCallInfo,
+  prefs: SelectionPreferences,
+  backends: readonly GruBackend[] = registeredBackends(),
+): BackendChoice {
   const skipped: SkippedBackend[] = [];
   if (prefs.backend !== undefined) {
     const wanted = typeof prefs.backend === 'string' ? backends.find((b) => b.name === prefs.backend) : prefs.backend;
@@ -67,12 +72,15 @@ export function selectBackend(spec: GruSpec, call: GruCallInfo, prefs: Selection
     }
     const reason = whyNot(wanted, spec, call, prefs);
     if (reason !== undefined) throw new UnsupportedCallError(wanted.name, reason);
-    return { backend: wanted, skipped: backends.filter((b) => b !== wanted).map((b) => ({ name: b.name, reason: `backend '${wanted.name}' was requested` })) };
+    const requested = `backend '${wanted.name}' was requested`;
+    for (const b of backends) if (b !== wanted) skipped.push({ name: b.name, reason: requested });
+    return { backend: wanted, skipped };
   }
   let chosen: GruBackend | undefined;
+  let outranked = '';
   for (const backend of backends) {
     let reason: string | undefined;
-    if (chosen) reason = `'${chosen.name}' has a higher priority`;
+    if (chosen) reason = outranked ||= `'${chosen.name}' has a higher priority`;
     else if (backend.priority < 0) reason = 'it runs only when requested by name (negative priority)';
     else if (prefs.useCudnn === false && backend.cudnn) reason = 'useCudnn is false';
     else if (prefs.useCudnn === true && !backend.cudnn) reason = 'useCudnn is true and this is not a cuDNN backend';

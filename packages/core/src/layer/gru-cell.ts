@@ -47,6 +47,7 @@ export class GRUCell<O extends GruCellOptions = GruCellOptions> {
   buildInputShape: (number | null)[] | undefined;
   private readonly seedGenerator: SeedGenerator;
   private dropoutMask: FloatArray[] | null = null;
+  private view: { spec: GruSpec; weights: GruWeights } | undefined;
   private recurrentDropoutMask: FloatArray[] | null = null;
 
   /** The layer errors name: this cell, or the GRU layer wrapping it. */
@@ -184,9 +185,24 @@ export class GRUCell<O extends GruCellOptions = GruCellOptions> {
 
   /** The kernel-facing description of this cell (after build). */
   spec(): GruSpec {
-    this.requireBuilt();
+    return this.callView().spec;
+  }
+
+  /** Weights as flat arrays in Keras's layout (shared, not copied: backends must not write to them). */
+  gruWeights(): GruWeights {
+    return this.callView().weights;
+  }
+
+  /**
+   * spec() and gruWeights() as one frozen pair, made again only when a weight array is replaced:
+   * every call reads both, and they change only with the weights.
+   */
+  private callView(): { spec: GruSpec; weights: GruWeights } {
+    const list = this.requireBuilt();
+    const v = this.view;
+    if (v && v.weights.kernel === list[0].data && v.weights.recurrentKernel === list[1].data && v.weights.bias === (list[2]?.data ?? null)) return v;
     const c = this.config;
-    return {
+    const spec: GruSpec = Object.freeze({
       units: c.units,
       inputDim: this.inputDim as number,
       activation: c.activation,
@@ -194,12 +210,9 @@ export class GRUCell<O extends GruCellOptions = GruCellOptions> {
       useBias: c.useBias,
       resetAfter: c.resetAfter,
       dtype: this.dtype,
-    };
-  }
-
-  /** Weights as flat arrays in Keras's layout (shared, not copied: backends must not write to them). */
-  gruWeights(): GruWeights {
-    return toGruWeights(this.requireBuilt());
+    });
+    this.view = { spec, weights: Object.freeze(toGruWeights(list)) };
+    return this.view;
   }
 
   /** Keras's `get_initial_state(batch_size)`: one zero state `[batch, units]`. */

@@ -81,6 +81,9 @@ export type InputGradientsOf<Opt extends BackwardOptions, D extends FloatArray> 
  */
 type InputGradientsFlag<Opt> = Opt extends unknown ? ('inputGradients' extends keyof Opt ? Opt['inputGradients' & keyof Opt] : undefined) : never;
 
+const CALL_OPTIONS = ['mask', 'training', 'initialState', 'dropoutMask', 'recurrentDropoutMask', 'backend', 'keepForBackward'] as const;
+const isCallOption = (key: string): boolean => (CALL_OPTIONS as readonly string[]).includes(key);
+
 /** What a forward call kept for `backward()`. */
 interface Trace {
   plan: CallPlan;
@@ -455,8 +458,11 @@ export class GRU<O extends GruOptions = GruOptions> {
   }
 
   private async run(plan: CallPlan): Promise<GruResult> {
-    const choice = await selectAndLoad(plan.spec, plan.info, this.preferences(plan, false));
-    const lease = await this.prepared.acquire(choice.backend, plan.spec, plan.weights, plan.weightsVersion);
+    // Neither is a promise once the backend is loaded and prepared: a small call awaits only the backend.
+    const selected = selectAndLoad(plan.spec, plan.info, this.preferences(plan, false));
+    const choice = selected instanceof Promise ? await selected : selected;
+    const acquired = this.prepared.acquire(choice.backend, plan.spec, plan.weights, plan.weightsVersion);
+    const lease = acquired instanceof Promise ? await acquired : acquired;
     try {
       const result = await lease.prepared.forward(plan.request);
       return this.finish(plan, result, choice, lease.entry);
@@ -518,9 +524,12 @@ export class GRU<O extends GruOptions = GruOptions> {
     if (typeof options !== 'object' || options === null) {
       throw valueError(`GRU call options must be an object such as {mask, training, initialState}; received ${String(options)}.`);
     }
-    const known = ['mask', 'training', 'initialState', 'dropoutMask', 'recurrentDropoutMask', 'backend', 'keepForBackward'];
-    const unknown = Object.keys(options).filter((k) => !known.includes(k));
-    if (unknown.length) throw valueError(`Unknown GRU call option(s): ${unknown.join(', ')}. Known options: ${known.join(', ')}.`);
+    const keys = Object.keys(options);
+    // The list and the message only when a key is unknown: this runs on every call.
+    if (keys.length && !keys.every(isCallOption)) {
+      const unknown = keys.filter((k) => !isCallOption(k));
+      throw valueError(`Unknown GRU call option(s): ${unknown.join(', ')}. Known options: ${CALL_OPTIONS.join(', ')}.`);
+    }
     const policy = c.dtypePolicy;
     if (policy.compute !== 'float32' && policy.compute !== 'float64') {
       throw valueError(`Layer '${this.name}' has dtype policy '${policy.name}', which computes in ${policy.compute}; gru computes in float32 or float64 only.`);

@@ -7,6 +7,8 @@ export interface PreparedEntry {
   version: number;
   ready: Promise<PreparedGru>;
   prepared?: PreparedGru;
+  /** `ready` (the latest preparation or refresh) has fulfilled: a call may use `prepared` without awaiting it. */
+  settled: boolean;
   /** Calls (forward or backward) running on it now: it is neither updated nor disposed under them. */
   inFlight: number;
   retired: boolean;
@@ -29,16 +31,32 @@ export interface PreparedLease {
 export class PreparedCache {
   private readonly current = new Map<GruBackend, PreparedEntry>();
 
-  async acquire(backend: GruBackend, spec: GruSpec, weights: GruWeights, version: number): Promise<PreparedLease> {
+  /**
+   * The lease itself when the backend's prepared layer is ready with these weights (the usual case
+   * after the first call), so a call awaits nothing for it; else a promise of it.
+   */
+  acquire(backend: GruBackend, spec: GruSpec, weights: GruWeights, version: number): PreparedLease | Promise<PreparedLease> {
+    const entry = this.current.get(backend);
+    if (entry?.settled && entry.prepared && !entry.retired && entry.version === version) {
+      entry.inFlight++;
+      return this.lease(entry, entry.prepared);
+    }
+    return this.acquireAsync(backend, spec, weights, version);
+  }
+
+  private async acquireAsync(backend: GruBackend, spec: GruSpec, weights: GruWeights, version: number): Promise<PreparedLease> {
     let entry = this.current.get(backend);
     if (entry && entry.version !== version) {
       if (entry.inFlight === 0) {
         // Idle (so its preparation settled): refresh it in place, behind the preparation.
         entry.version = version;
-        entry.ready = entry.ready.then(async (p) => {
-          await p.setWeights(weights);
-          return p;
-        });
+        this.settleWith(
+          entry,
+          entry.ready.then(async (p) => {
+            await p.setWeights(weights);
+            return p;
+          }),
+        );
       } else {
         this.retire(entry);
         entry = undefined;
@@ -67,7 +85,8 @@ export class PreparedCache {
   /** The synchronous path: nothing runs in between, but an entry busy with async calls is left alone. */
   acquireSync(backend: GruBackend, spec: GruSpec, weights: GruWeights, version: number): PreparedLease {
     const entry = this.current.get(backend);
-    if (entry?.prepared && !entry.retired && entry.version === version && entry.prepared.forwardSync) {
+    // `settled`: a refresh in flight (an async call's setWeights) has not reached `prepared` yet.
+    if (entry?.settled && entry.prepared && !entry.retired && entry.version === version && entry.prepared.forwardSync) {
       entry.inFlight++;
       return this.lease(entry, entry.prepared);
     }
@@ -75,6 +94,7 @@ export class PreparedCache {
     const prepared = (backend.prepareSync as NonNullable<GruBackend['prepareSync']>)(spec, weights);
     const added = this.add(backend, version, Promise.resolve(prepared));
     added.prepared = prepared;
+    added.settled = true;
     added.inFlight++;
     return this.lease(added, prepared);
   }
@@ -92,15 +112,23 @@ export class PreparedCache {
   }
 
   private add(backend: GruBackend, version: number, ready: Promise<PreparedGru>): PreparedEntry {
-    const entry: PreparedEntry = { backend, version, ready, inFlight: 0, retired: false, disposed: false };
+    const entry: PreparedEntry = { backend, version, ready, inFlight: 0, retired: false, disposed: false, settled: false };
+    this.settleWith(entry, ready);
+    this.current.set(backend, entry);
+    return entry;
+  }
+
+  /** Makes `ready` the entry's preparation; `settled` turns true once it fulfills, unless a later one replaced it. */
+  private settleWith(entry: PreparedEntry, ready: Promise<PreparedGru>): void {
+    entry.ready = ready;
+    entry.settled = false;
     ready.then(
       (p) => {
         entry.prepared = p;
+        if (entry.ready === ready) entry.settled = true;
       },
       () => {},
     );
-    this.current.set(backend, entry);
-    return entry;
   }
 
   private lease(entry: PreparedEntry, prepared: PreparedGru): PreparedLease {
