@@ -18,7 +18,7 @@ import { weightGrad, weightGradScratch } from './weight-grad';
 //   dx = dP K^T, dBias = column sums.
 // What forward kept is only read, so backward can run twice on one call without copying it. Its
 // own rows (`out`, gradRowsBytes) are dP [R][3Hp], then one aux row [R][Hp] (dG_h = dP_h * r with
-// resetAfter, else the kept r * h_h, which the recurrent kernel's gradient reads), then with
+// resetAfter; unused without it, where the recurrent kernel's gradient reads the kept r * h_h), then with
 // recurrent dropout each row's recurrent GEMM inputs h * mask_g [R][3Hp] (without it, the
 // recurrent kernel's gradient reads the kept states). Masked rows are zero in all of them.
 //
@@ -240,7 +240,7 @@ function backwardPart(
           memory.fill(p + g * hpB + colB, 0, endB - colB);
           if (recDropout) memory.fill(a + g * hpB + colB, 0, endB - colB);
         }
-        memory.fill(ax + colB, 0, endB - colB);
+        if (resetAfter) memory.fill(ax + colB, 0, endB - colB);
         memory.copy(dn + colB, d + colB, endB - colB);
         continue;
       }
@@ -258,9 +258,6 @@ function backwardPart(
           v128.store(p + hpB + o, dPreR);
           v128.store(ax + o, f32x4.mul(dPreH, r));
           if (recDropout) v128.store(a + 2 * hpB + o, f32x4.mul(h, v128.load(m2 + o)));
-        } else {
-          // The candidate's recurrent gradient reads r * h_h next to dP_h, masked rows zero.
-          v128.store(ax + o, v128.load(kax + o));
         }
         // The recurrent weights' gradient reads h * mask_g from here (without dropout, the state).
         if (recDropout) {
@@ -345,7 +342,7 @@ function backwardPart(
 
   // dK_g = (x * input mask_g)^T dP_g; dU_g = (h * recurrent mask_g)^T dG_g. Without dropout every
   // gate reads the same rows (x; the state), so one call covers them; with it, the act slots now
-  // hold each gate's h * mask_g. The aux slots hold r * h_h without resetAfter, dG_h with it.
+  // hold each gate's h * mask_g. The kept aux rows hold r * h_h without resetAfter; with it, the aux slots hold dG_h.
   // This worker computes rows [d0, d1) of dK and [h0, h1) of dU.
   const d0 = shareStart(w, workers, D), d1 = shareStart(w + 1, workers, D), nd = d1 - d0;
   const h0 = shareStart(w, workers, H), h1 = shareStart(w + 1, workers, H), nu = h1 - h0;
@@ -385,6 +382,7 @@ function backwardPart(
       }
       if (resetAfter) weightGrad(T, B, false, nu, ppg, act + 2 * hpB + ho, rowB, bB * rowB, 0, 0, aux, hpB, 0, 0, 0, dUw + 2 * hpB, rowB, ws, bRec, 0);
     }
-    if (!resetAfter) weightGrad(T, B, false, nu, ppg, aux + ho, hpB, hStrideK, 0, 0, pre + 2 * hpB, rowB, 0, 0, 0, dUw + 2 * hpB, rowB, ws, 0, 0);
+    // The kept r * h_h rows (forward zeroes masked ones) against dP_h.
+    if (!resetAfter) weightGrad(T, B, false, nu, ppg, kAux + ho, hpB, hStrideK, 0, 0, pre + 2 * hpB, rowB, 0, 0, 0, dUw + 2 * hpB, rowB, ws, 0, 0);
   }
 }

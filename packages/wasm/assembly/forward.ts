@@ -126,7 +126,8 @@ export function gruForwardPart(
   // Backward reads a gate's kept pre-activations only where its activation's derivative needs x.
   const keepPreG = keep && gradReadsInput(actG) != 0, keepPreF = keep && gradReadsInput(actF) != 0;
   const kPre = kStates + keepPre(B, T, Hp), kAct = kStates + keepAct(B, T, Hp), kAux = kStates + keepAux(B, T, Hp);
-  const proj = scratch, gates = scratch + sGates, rh = scratch + sRH;
+  const proj = scratch;
+  let gates = scratch + sGates, rh = scratch + sRH;
   let hPrev = scratch + sHA, hNext = scratch + sHB;
   const resetAfter = (flags & FLAG_RESET_AFTER) != 0;
   const backwards = (flags & FLAG_GO_BACKWARDS) != 0;
@@ -146,6 +147,15 @@ export function gruForwardPart(
   const u0 = <usize>p0 * PANEL_COLS, u1 = <usize>p1 * PANEL_COLS, uH = min(u1, <usize>H);
   const colB = u0 << 2, shareB = (u1 - u0) << 2, realB = uH > u0 ? (uH - u0) << 2 : 0;
   const recOff = <usize>p0 * recPanelB, inOff = <usize>p0 * inPanelB;
+  // A kept call computes in the kept rows themselves, so nothing is copied into them: the step's
+  // state rows are the kept states (only the last new state goes to scratch), the projections and
+  // gates are the kept act rows, the aux rows are where the candidate's recurrent part (resetAfter)
+  // or r * h is computed. Masked rows' values there are never read by backward.
+  const kStepB = <usize>B * hpB, kStepRowB = <usize>B * rowB;
+  if (keep) {
+    hPrev = kStates;
+    if (T > 1) hNext = kStates + kStepB;
+  }
 
   // Initial state, padded with zeros.
   for (let b = 0; b < B; b++) {
@@ -168,17 +178,26 @@ export function gruForwardPart(
     // batch row. Only this worker reads them, so no barrier follows.
     const xChunk = x + <usize>t0 * dB;
     const xStride = <usize>T * dB;
+    // Where timestep t0's projections go, and the distances between timesteps and batch rows:
+    // the scratch block, or the kept act rows of processing index k (in reverse order when the
+    // call goes backwards: the distance then wraps around, which wasm32 addresses do exactly).
+    let pBase = proj, pRow = rowB, pBatch = chunkRowsB;
+    if (keep) {
+      pBase = kAct + <usize>(backwards ? T - 1 - t0 : t0) * kStepRowB;
+      pRow = backwards ? 0 - kStepRowB : kStepRowB;
+      pBatch = rowB;
+    }
     for (let g = 0; g < 3; g++) {
       const gateOff = <usize>g * hpB + colB;
       const wg = wIn + <usize>g * inGatePanels + inOff;
       if (!inDropout) {
-        gemm(xChunk, dB, tc, B, xStride, D, wg, np, biasIn + gateOff, 0, 0, proj + gateOff, rowB, chunkRowsB);
+        gemm(xChunk, dB, tc, B, xStride, D, wg, np, biasIn + gateOff, 0, 0, pBase + gateOff, pRow, pBatch);
       } else {
         const xs = scratch + sXS + <usize>w * f32s(<usize>chunk * <usize>D);
         for (let b = 0; b < B; b++) {
           const m = inDrop + (<usize>(g * B + b)) * dB;
           for (let k = 0; k < tc; k++) mulRow(xs + <usize>k * dB, xChunk + <usize>b * xStride + <usize>k * dB, m, D);
-          gemm(xs, dB, tc, 1, 0, D, wg, np, biasIn + gateOff, 0, 0, proj + <usize>b * chunkRowsB + gateOff, rowB, 0);
+          gemm(xs, dB, tc, 1, 0, D, wg, np, biasIn + gateOff, 0, 0, pBase + <usize>b * pBatch + gateOff, pRow, 0);
         }
       }
     }
@@ -186,11 +205,13 @@ export function gruForwardPart(
     for (let kk = 0; kk < tc; kk++) {
       const t = backwards ? t0 + tc - 1 - kk : t0 + kk;
       const k = backwards ? T - 1 - t : t; // processing index: where the output goes
-      // Row b of this step's gates: proj + (t - t0)*rowB + b*chunkRowsB, columns z | r | h.
-      const gt = proj + <usize>(t - t0) * rowB;
-
+      // Row b of this step's gates: gt + b*pBatch, columns z | r | h.
+      const gt = pBase + <usize>(t - t0) * pRow;
       if (keep) {
-        for (let b = 0; b < B; b++) copyRow(kStates + (<usize>k * <usize>B + <usize>b) * hpB + colB, hPrev + <usize>b * hpB + colB, shareB);
+        hPrev = kStates + <usize>k * kStepB;
+        hNext = k + 1 < T ? hPrev + kStepB : scratch + sHB;
+        gates = kAux + <usize>k * kStepB;
+        rh = gates;
       }
       let inZ = hPrev, inR = hPrev, inH = hPrev;
       if (recDropout) {
@@ -207,14 +228,19 @@ export function gruForwardPart(
       }
 
       // z and r pre-activations: the projections plus the state's recurrent part, in place.
-      gemm(inZ, hpB, B, 1, 0, H, wRec + recOff, np, gt + colB, chunkRowsB, 0, gt + colB, chunkRowsB, 0);
-      gemm(inR, hpB, B, 1, 0, H, wRec + gatePanels + recOff, np, gt + hpB + colB, chunkRowsB, 0, gt + hpB + colB, chunkRowsB, 0);
+      gemm(inZ, hpB, B, 1, 0, H, wRec + recOff, np, gt + colB, pBatch, 0, gt + colB, pBatch, 0);
+      gemm(inR, hpB, B, 1, 0, H, wRec + gatePanels + recOff, np, gt + hpB + colB, pBatch, 0, gt + hpB + colB, pBatch, 0);
       // resetAfter: the candidate's recurrent part h x U_h + b_h, which r scales.
       if (resetAfter) gemm(inH, hpB, B, 1, 0, H, wRec + 2 * gatePanels + recOff, np, biasRec + 2 * hpB + colB, 0, 0, gates + colB, hpB, 0);
 
       for (let b = 0; b < B; b++) {
-        if (hasMask && load<u8>(mask + <usize>b * T + t) == 0) continue;
-        const row = gt + <usize>b * chunkRowsB;
+        if (hasMask && load<u8>(mask + <usize>b * T + t) == 0) {
+          // The candidate GEMM reads this row of r * h (its result is dropped); a kept row was
+          // never written, so it gets zeros rather than whatever the memory held.
+          if (keep && !resetAfter) zeroRow(rh + <usize>b * hpB + colB, shareB);
+          continue;
+        }
+        const row = gt + <usize>b * pBatch;
         const kRow = (<usize>k * <usize>B + <usize>b) * rowB;
         if (keepPreG) {
           copyRow(kPre + kRow + colB, row + colB, shareB);
@@ -222,22 +248,17 @@ export function gruForwardPart(
         }
         activateRow(actG, row + colB, np * PANEL_COLS, <i32>(realB >> 2));
         activateRow(actG, row + hpB + colB, np * PANEL_COLS, <i32>(realB >> 2));
-        if (keep) {
-          copyRow(kAct + kRow + colB, row + colB, shareB);
-          copyRow(kAct + kRow + hpB + colB, row + hpB + colB, shareB);
-        }
         if (!resetAfter) {
           // The candidate's recurrent input is r * h (h with the h-gate dropout mask).
           const hRow = inH + <usize>b * hpB, rRow = row + hpB, dst = rh + <usize>b * hpB;
           for (let o = colB; o < colB + shareB; o += 16) v128.store(dst + o, f32x4.mul(v128.load(rRow + o), v128.load(hRow + o)));
-          if (keep) copyRow(kAux + (<usize>k * <usize>B + <usize>b) * hpB + colB, dst + colB, shareB);
         }
       }
       // resetAfter false: the candidate pre-activation gets (r * h) x U_h, in place; it needs
       // every worker's part of r * h.
       if (!resetAfter) {
         barrier(sync, workers);
-        gemm(rh, hpB, B, 1, 0, H, wRec + 2 * gatePanels + recOff, np, gt + 2 * hpB + colB, chunkRowsB, 0, gt + 2 * hpB + colB, chunkRowsB, 0);
+        gemm(rh, hpB, B, 1, 0, H, wRec + 2 * gatePanels + recOff, np, gt + 2 * hpB + colB, pBatch, 0, gt + 2 * hpB + colB, pBatch, 0);
       }
 
       // Candidate and new state; a masked row carries its state.
@@ -248,18 +269,16 @@ export function gruForwardPart(
           copyRow(next + colB, prev + colB, shareB);
           continue;
         }
-        const zRow = gt + <usize>b * chunkRowsB, rRow = zRow + hpB, cand = zRow + (hpB << 1);
+        const zRow = gt + <usize>b * pBatch, rRow = zRow + hpB, cand = zRow + (hpB << 1);
         const kRow = (<usize>k * <usize>B + <usize>b) * rowB + (hpB << 1);
         if (resetAfter) {
           const gH = gates + <usize>b * hpB;
           for (let o = colB; o < colB + shareB; o += 16) {
             v128.store(cand + o, f32x4.add(v128.load(cand + o), f32x4.mul(v128.load(rRow + o), v128.load(gH + o))));
           }
-          if (keep) copyRow(kAux + (<usize>k * <usize>B + <usize>b) * hpB + colB, gH + colB, shareB);
         }
         if (keepPreF) copyRow(kPre + kRow + colB, cand + colB, shareB);
         activateRow(actF, cand + colB, np * PANEL_COLS, <i32>(realB >> 2));
-        if (keep) copyRow(kAct + kRow + colB, cand + colB, shareB);
         for (let o = colB; o < colB + shareB; o += 16) {
           const z = v128.load(zRow + o);
           v128.store(next + o, f32x4.add(f32x4.mul(z, v128.load(prev + o)), f32x4.mul(f32x4.sub(one, z), v128.load(cand + o))));

@@ -7,7 +7,9 @@
 //   aux    [T][B][Hp]   resetAfter: h U_h + b_h (what r scaled); else r * (h * recurrent mask_h)
 // The pre rows of a gate whose activation's derivative reads only y (gradReadsInput 0) are not
 // written: backward reads them only to overwrite them with dP.
-// Rows of masked steps are left as they were: gruBackward never reads them (it overwrites them).
+// Forward computes in these rows (no copies), so rows of masked steps hold whatever that left,
+// which gruBackward never reads; except aux without resetAfter, whose masked rows are zero:
+// gruBackward reads every aux row for the recurrent kernel's gradient.
 // src/layout.ts mirrors these sizes.
 
 export const FLAG_KEEP: i32 = 128;
