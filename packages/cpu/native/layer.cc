@@ -1,6 +1,7 @@
 #include "layer.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <new>
 
@@ -10,6 +11,11 @@
 namespace gru {
 
 namespace {
+
+uint64_t nextLayerId() {
+  static std::atomic<uint64_t> last{0};
+  return last.fetch_add(1, std::memory_order_relaxed) + 1;
+}
 
 // Rows of the projection GEMM per chunk of timesteps: enough rows for the micro-kernel to run at
 // full speed, few enough that a thread's share of the chunk stays in its L2 cache next to its
@@ -148,7 +154,7 @@ void ScratchCache::give(FloatBuffer&& b) {
 }
 
 Layer::Layer(const IsaKernels* kernels, const LayerSpec& spec, const float* kernel, const float* recurrentKernel, const float* bias)
-    : spec_(spec), kernels_(kernels) {
+    : spec_(spec), id_(nextLayerId()), kernels_(kernels) {
   const int W = kernels->W, D = spec.inputDim, H = spec.units;
   w_.W = W;
   w_.D = D;
@@ -264,7 +270,7 @@ int Layer::threadsNow(int B, int threads, double minStepMacs, bool* smallSteps) 
 struct ForwardCache::State {
   alignas(64) JobContext ctx{};
   Scratch s;
-  const Layer* layer = nullptr;
+  uint64_t layerId = 0;  // 0: never made
   const CallArgs* c = nullptr;
   FloatBuffer buffer;
   std::unique_ptr<Phaser> phaser;
@@ -292,14 +298,14 @@ void Layer::forward(const CallArgs& c, int threads, double minStepMacs, ForwardC
     if (!bound->s_) bound->s_ = std::make_unique<ForwardCache::State>();
     ForwardCache::State& st = *bound->s_;
     // Made again only for another layer (new weights) or call, or more threads than it has room for.
-    if (st.layer != this || st.c != &c || !st.phaser || st.phaser->threads() < n) {
+    if (st.layerId != id_ || st.c != &c || !st.phaser || st.phaser->threads() < n) {
       int Tc = 0;
       const size_t total = scratchFloats(c, &Tc);
       if (st.buffer.size() < total) st.buffer = FloatBuffer(total);
       if (!st.phaser || st.phaser->threads() < n) st.phaser = std::make_unique<Phaser>(n);
       st.s = carveScratch(c, Tc, st.buffer.data());
       st.ctx = JobContext{kernels_, &w_, &c, &st.s, st.phaser.get()};
-      st.layer = this;
+      st.layerId = id_;
       st.c = &c;
     }
     if (st.s.h0 != c.h0) layOutInitialState(c, st.s, H, w_.Hp);

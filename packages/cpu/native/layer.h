@@ -1,6 +1,7 @@
 // A prepared layer (weights packed once for one kernel set) and the whole-sequence forward.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <mutex>
 
@@ -95,6 +96,9 @@ class Layer {
   int threadsNow(int B, int threads, double minStepMacs, bool* smallSteps) const;
 
   LayerSpec spec_;
+  // Unique per Layer made in this process: a bound call's cache is keyed on it, not on the
+  // address (a Layer made by setWeights can land where a freed one was).
+  const uint64_t id_;
   const IsaKernels* kernels_;
   PackedWeights w_;
   FloatBuffer storage_;

@@ -36,7 +36,9 @@ describe('thread pool and phases (native stress test)', () => {
     ]);
     // Not under the AddressSanitizer run's preloaded runtime: this binary brings its own.
     const env = { ...process.env, LD_PRELOAD: '', TSAN_OPTIONS: 'halt_on_error=1:exitcode=66' };
-    const r = spawnSync(exe, ['200', '600'], { env, encoding: 'utf8', timeout: 540_000 });
+    // Arguments: jobs per caller, late-joiner rounds, users coming and going, jobs on one Phaser,
+    // and the binary's own hang watch in seconds (under spawnSync's limit, so a hang says so).
+    const r = spawnSync(exe, ['200', '600', '200', '600', '480'], { env, encoding: 'utf8', timeout: 540_000 });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^ok: alone, late joiners, one Phaser for many jobs, and 3 callers x 200 jobs/);

@@ -231,9 +231,11 @@ bool crowdedComesAndGoes() {
 
 int main(int argc, char** argv) {
   // A chunk that runs twice pushes the done count past a phase's target, and that phase then
-  // never completes: report a hang as the failure it is.
-  std::thread([] {
-    std::this_thread::sleep_for(std::chrono::seconds(90));
+  // never completes: report a hang as the failure it is. The watch is long (argv[5] seconds) since
+  // a loaded machine running this under ThreadSanitizer is slow, not hung.
+  const int watchSeconds = argc > 5 ? std::atoi(argv[5]) : 90;
+  std::thread([watchSeconds] {
+    std::this_thread::sleep_for(std::chrono::seconds(watchSeconds));
     std::fprintf(stderr, "timed out: some phase never completed (a chunk ran twice, or never)\n");
     std::_Exit(1);
   }).detach();
@@ -241,7 +243,7 @@ int main(int argc, char** argv) {
   if (!crowdedComesAndGoes()) return 1;
   if (!aloneClaimsNothing()) return 1;
   if (!lateJoiners(argc > 2 ? std::atoi(argv[2]) : 1000)) return 1;
-  if (!onePhaserManyJobs(2000)) return 1;
+  if (!onePhaserManyJobs(argc > 4 ? std::atoi(argv[4]) : 2000)) return 1;
   if (!satOutThenAlone()) return 1;
   std::atomic<int> bad{0};
   std::vector<std::thread> threads;
