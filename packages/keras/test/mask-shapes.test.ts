@@ -59,7 +59,7 @@ describe("TimeDistributed's mask keeps its shape (Keras 3: compute_mask returns 
     expect(empty.mask?.length).toBe(0);
     // Zero words: Keras's GRU fails on zero steps (IndexError); gru names the shapes the caller passed.
     expect(() => td.applySync({ tensor: seq([2, 4, 0, 3]), mask: new Uint8Array(0) })).toThrow(
-      "Layer 'word_gru' (TimeDistributed): received an input of shape [2, 4, 0, 3], with 0 steps on axis 2; the GRU it wraps gets each time step as an input of shape [2, 0, 3] and needs at least one step.",
+      "Layer 'word_gru' (TimeDistributed): received an input of shape [2, 4, 0, 3], with 0 steps on axis 2; the GRU it wraps gets each time step as an input of shape [2, 0, 3] and needs at least one step (Keras fails there too, with an IndexError).",
     );
     model.dispose();
   });
