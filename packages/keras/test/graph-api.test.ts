@@ -304,7 +304,12 @@ describe('TimeDistributed of a global pooling, on 0 inner steps', () => {
   const tdPooling = (className: string) => {
     const layers = [
       { class_name: 'InputLayer', name: 'x', config: { name: 'x', batch_input_shape: [null, null, null, 3], dtype: 'float32' }, inbound_nodes: [] },
-      { class_name: 'TimeDistributed', name: 'td', config: { name: 'td', layer: { class_name: className, config: { name: 'pool' } } }, inbound_nodes: [[['x', 0, 0, {}]]] },
+      {
+        class_name: 'TimeDistributed',
+        name: 'td',
+        config: { name: 'td', layer: { class_name: className, config: { name: 'pool' } } },
+        inbound_nodes: [[['x', 0, 0, {}]]],
+      },
     ];
     const model = { class_name: 'Functional', config: { name: 'm', layers, input_layers: [['x', 0, 0]], output_layers: [['td', 0, 0]] } };
     const json = { format: 'layers-model', modelTopology: { keras_version: '2.15.0', model_config: model }, weightsManifest: [] };

@@ -261,7 +261,14 @@ describe('attention masks broadcast as Keras broadcasts them', () => {
     const att = layerOf(model.layers, 'attention_rows');
     const run = (b2: number, shape: number[], m: Uint8Array, kwargs = {}) => {
       const call = {
-        args: [{ list: [{ tensor: seq([B, b2, 2, 4]), mask: null }, { tensor: seq([B, b2, S, 4]), mask: null }] }],
+        args: [
+          {
+            list: [
+              { tensor: seq([B, b2, 2, 4]), mask: null },
+              { tensor: seq([B, b2, S, 4]), mask: null },
+            ],
+          },
+        ],
         named: {},
         mask: [null, maskFlow(shape, m)],
         kwargs,
@@ -283,7 +290,9 @@ describe('attention masks broadcast as Keras broadcasts them', () => {
     const spread = Uint8Array.from({ length: B * 3 * 2 * S }, (_, i) => cols[Math.floor(i / (2 * S)) * S + (i % S)] & (i % S <= Math.floor(i / S) % 2 ? 1 : 0));
     const causal = { use_causal_mask: true };
     expect(Array.from(run(3, [B, 3, S], cols, causal).data)).toEqual(Array.from(run(3, [B, 3, 2, S], spread).data));
-    expect(() => run(3, [B, 3, 2, S], spread, causal)).toThrow("argument 'value_mask' has shape [2, 3, 2, 5] and use_causal_mask is true; Keras then adds an axis to the mask and returns an output of 5 axes");
+    expect(() => run(3, [B, 3, 2, S], spread, causal)).toThrow(
+      "argument 'value_mask' has shape [2, 3, 2, 5] and use_causal_mask is true; Keras then adds an axis to the mask and returns an output of 5 axes",
+    );
     model.dispose();
   });
 });
@@ -337,7 +346,7 @@ describe('merge layers read the masks their inputs carry by shape', () => {
     model.dispose();
   });
 
-  it('Add, Subtract and Average never read their inputs\' masks: a (2, 1) mask on (2, 4, 3) inputs is neither read nor refused, and only ORed', async () => {
+  it("Add, Subtract and Average never read their inputs' masks: a (2, 1) mask on (2, 4, 3) inputs is neither read nor refused, and only ORed", async () => {
     const model = await loadModel(join(GRAPH, 'multi_io.keras'));
     // Keras: their merge functions ignore the masks; compute_mask ORs the (2, 1) masks to (2, 1).
     // gru spread each mask over its input on every call (2.4x the add's time at (8, 256, 256)),

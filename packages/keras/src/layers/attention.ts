@@ -85,7 +85,14 @@ function attentionMasks(
     if (!t || !given || !tq) return null;
     const want = t.shape.slice(0, -1);
     if (i === 0) {
-      return broadcastArgMask(fail, 'query_mask', data(i), given, want, `its query of shape ${formatShape(t.shape)} needs a mask that broadcasts to ${formatShape(want)}`);
+      return broadcastArgMask(
+        fail,
+        'query_mask',
+        data(i),
+        given,
+        want,
+        `its query of shape ${formatShape(t.shape)} needs a mask that broadcasts to ${formatShape(want)}`,
+      );
     }
     const causal = call.kwargs.use_causal_mask === true;
     const scores = [...want.slice(0, -1), tq[tq.length - 2], want[want.length - 1]];
