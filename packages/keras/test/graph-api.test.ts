@@ -273,7 +273,8 @@ describe('TimeDistributed hands the wrapped layer its mask as Keras does', () =>
 });
 
 describe('TimeDistributed of a layer that needs steps, on 0 inner steps', () => {
-  // Keras fails too (IndexError); gru's message named the folded (batch * time, 0, 3) shape.
+  // Keras fails too for a GRU or Bidirectional (IndexError); gru's message named the folded
+  // (batch * time, 0, 3) shape.
   for (const [name, layer, inner] of [
     ['td_words', 'word_gru', 'GRU'],
     ['td_bidir_words', 'time_distributed_1', 'Bidirectional'],
@@ -289,10 +290,48 @@ describe('TimeDistributed of a layer that needs steps, on 0 inner steps', () => 
       ]) {
         const message =
           `Layer '${layer}' (TimeDistributed): received an input of shape ${JSON.stringify(shape).replaceAll(',', ', ')}, with 0 steps on axis 2; ` +
-          `the ${inner} it wraps gets each time step as an input of shape ${JSON.stringify([shape[0], 0, ...features]).replaceAll(',', ', ')} and needs at least one step.`;
+          `the ${inner} it wraps gets each time step as an input of shape ${JSON.stringify([shape[0], 0, ...features]).replaceAll(',', ', ')} and needs at least one step (Keras fails there too, with an IndexError).`;
         expect(() => td.applySync({ tensor: { shape, data: new Float32Array(0) }, mask: null })).toThrow(message);
         await expect(td.apply({ tensor: { shape, data: new Float32Array(0) }, mask: null })).rejects.toThrow(message);
       }
+      model.dispose();
+    });
+  }
+});
+
+describe('TimeDistributed of a global pooling, on 0 inner steps', () => {
+  /** A Keras 2 (TF.js) model: x (batch, time, steps, 3) -> TimeDistributed(className). */
+  const tdPooling = (className: string) => {
+    const layers = [
+      { class_name: 'InputLayer', name: 'x', config: { name: 'x', batch_input_shape: [null, null, null, 3], dtype: 'float32' }, inbound_nodes: [] },
+      {
+        class_name: 'TimeDistributed',
+        name: 'td',
+        config: { name: 'td', layer: { class_name: className, config: { name: 'pool' } } },
+        inbound_nodes: [[['x', 0, 0, {}]]],
+      },
+    ];
+    const model = { class_name: 'Functional', config: { name: 'm', layers, input_layers: [['x', 0, 0]], output_layers: [['td', 0, 0]] } };
+    const json = { format: 'layers-model', modelTopology: { keras_version: '2.15.0', model_config: model }, weightsManifest: [] };
+    return loadModel(new TextEncoder().encode(JSON.stringify(json)), { files: {} });
+  };
+  // Keras 3.15.1 (jax, numpy) on zeros((2, 4, 0, 3)): TimeDistributed(GlobalAveragePooling1D())
+  // returns a (2, 4, 3) array of NaN, TimeDistributed(GlobalMaxPooling1D()) fails (ValueError).
+  // gru refuses both (it never returns NaN for degenerate input) and says what Keras does.
+  for (const [className, keras] of [
+    ['GlobalAveragePooling1D', 'Keras returns NaN there (a mean over no steps), which gru does not return'],
+    ['GlobalMaxPooling1D', 'Keras fails there too (a max over no steps)'],
+  ] as const) {
+    it(`${className}: refused, naming the caller's shape and what Keras does`, async () => {
+      const model = await tdPooling(className);
+      await expect(model.predict({ shape: [2, 4, 0, 3], data: [] })).rejects.toThrow(
+        `Layer 'td' (TimeDistributed): received an input of shape [2, 4, 0, 3], with 0 steps on axis 2; the ${className} it wraps gets each time step as an input of shape [2, 0, 3] and needs at least one step (${keras}).`,
+      );
+      // One inner step: each time step's pooling is that step.
+      const data = Array.from({ length: 2 * 4 * 3 }, (_, i) => i / 8);
+      const y = await model.predict({ shape: [2, 4, 1, 3], data });
+      expect(y.shape).toEqual([2, 4, 3]);
+      expect(Array.from(y.data)).toEqual(data.map((v) => Math.fround(v)));
       model.dispose();
     });
   }

@@ -233,7 +233,7 @@ describe('attention masks from graph tensors are checked by shape, not only by s
     const queries = seq([2, 3, 4]);
     const wrong = await loadModel(join(GRAPH, 'gru_attention.weights.h5'), { config: config(3) });
     await expect(wrong.predictOutputs([tokens([2, 5]), queries, ones([2, 5, 1])])).rejects.toThrow(
-      "Layer 'attention_1' (Attention): argument 'value_mask' has shape [2, 5, 1]; its value of shape [2, 5, 4] needs a mask that broadcasts to [2, 5], or of one more axis that broadcasts to the scores' [2, 3, 5].",
+      "Layer 'attention_1' (Attention): argument 'value_mask' has shape [2, 5, 1]; its value of shape [2, 5, 4] and the query's 3 steps need a mask that broadcasts to the scores' [2, 3, 5] as Keras aligns it, on the right (one of 2 axes gets the Tq axis: (x, Tv) is read as (x, 1, Tv)).",
     );
     wrong.dispose();
     const model = await loadModel(join(GRAPH, 'gru_attention.weights.h5'), { config: config(2) });

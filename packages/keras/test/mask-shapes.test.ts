@@ -59,7 +59,7 @@ describe("TimeDistributed's mask keeps its shape (Keras 3: compute_mask returns 
     expect(empty.mask?.length).toBe(0);
     // Zero words: Keras's GRU fails on zero steps (IndexError); gru names the shapes the caller passed.
     expect(() => td.applySync({ tensor: seq([2, 4, 0, 3]), mask: new Uint8Array(0) })).toThrow(
-      "Layer 'word_gru' (TimeDistributed): received an input of shape [2, 4, 0, 3], with 0 steps on axis 2; the GRU it wraps gets each time step as an input of shape [2, 0, 3] and needs at least one step.",
+      "Layer 'word_gru' (TimeDistributed): received an input of shape [2, 4, 0, 3], with 0 steps on axis 2; the GRU it wraps gets each time step as an input of shape [2, 0, 3] and needs at least one step (Keras fails there too, with an IndexError).",
     );
     model.dispose();
   });
@@ -218,7 +218,7 @@ describe('attention masks broadcast as Keras broadcasts them', () => {
     expect(Array.from(run([B, 1], Uint8Array.from([1, 0])).data)).toEqual(Array.from(run([B, S], Uint8Array.from([1, 1, 1, 1, 1, 0, 0, 0, 0, 0])).data));
     // Keras: with Tq (3) != Tv (5) a (B, Tv, 1) mask fails to broadcast against the (B, Tq, Tv) scores.
     expect(() => run([B, S, 1], bits(B * S))).toThrow(
-      "Layer 'attention_1' (Attention): argument 'value_mask' has shape [2, 5, 1]; its value of shape [2, 5, 4] needs a mask that broadcasts to [2, 5], or of one more axis that broadcasts to the scores' [2, 3, 5].",
+      "Layer 'attention_1' (Attention): argument 'value_mask' has shape [2, 5, 1]; its value of shape [2, 5, 4] and the query's 3 steps need a mask that broadcasts to the scores' [2, 3, 5] as Keras aligns it, on the right (one of 2 axes gets the Tq axis: (x, Tv) is read as (x, 1, Tv)).",
     );
     // Keras: with Tq == Tv (self-attention) it runs, reading the (B, T, 1) mask per query row, as
     // its broadcast to (B, T, T) (graph/attention_query_masks holds Keras's values for (B, Tq, Tv)).
@@ -250,7 +250,48 @@ describe('attention masks broadcast as Keras broadcasts them', () => {
     expect(Array.from(run([S], Uint8Array.from(m5)).data)).toEqual(Array.from(want.data));
     expect(Array.from(run([1, S], Uint8Array.from(m5)).data)).toEqual(Array.from(want.data));
     expect(() => run([B, 1, S], Uint8Array.from([...m5, ...m5]))).toThrow(
-      "Layer 'attention_1' (Attention): argument 'value_mask' has shape [2, 1, 5] and use_causal_mask is true; Keras then adds an axis to the mask and returns an output of another rank (batch, batch, Tq, dim), which gru does not; pass a value mask of shape [2, 5], or call without use_causal_mask.",
+      "Layer 'attention_1' (Attention): argument 'value_mask' has shape [2, 1, 5] and use_causal_mask is true; Keras then adds an axis to the mask and returns an output of 4 axes, which gru does not; pass a value mask of shape [2, 5], or call without use_causal_mask.",
+    );
+    model.dispose();
+  });
+  it('Attention on rank-4 inputs aligns a value mask of 3 axes on the right against the scores (b1, b2, Tq, Tv), as Keras does, and refuses one Keras cannot broadcast', async () => {
+    // graph/attention_rank4_masks holds Keras's values for b1 == b2 == Tq == 2; gru read a
+    // (b1, b2, Tv) mask as (b1, b2, 1, Tv) (up to 1.19 off) and ran where Keras fails.
+    const model = await loadModel(join(GRAPH, 'attention_rank4_masks.keras'));
+    const att = layerOf(model.layers, 'attention_rows');
+    const run = (b2: number, shape: number[], m: Uint8Array, kwargs = {}) => {
+      const call = {
+        args: [
+          {
+            list: [
+              { tensor: seq([B, b2, 2, 4]), mask: null },
+              { tensor: seq([B, b2, S, 4]), mask: null },
+            ],
+          },
+        ],
+        named: {},
+        mask: [null, maskFlow(shape, m)],
+        kwargs,
+      };
+      att.checkCallMasks(fail(att), call, false);
+      return att.call(call, [null, m], {})[0].tensor;
+    };
+    // Keras: a (1, Tq, Tv) mask is each (b1, b2)'s per-query rows; with b2 == 3 != Tq, (2, 3, 5)
+    // fails to broadcast ("Incompatible shapes for broadcasting").
+    const rows = bits(2 * S);
+    const perQuery = Uint8Array.from({ length: B * 3 * 2 * S }, (_, i) => rows[i % (2 * S)]);
+    expect(Array.from(run(3, [1, 2, S], rows).data)).toEqual(Array.from(run(3, [B, 3, 2, S], perQuery).data));
+    expect(() => run(3, [B, 3, S], bits(B * 3 * S))).toThrow(
+      "Layer 'attention_rows' (Attention): argument 'value_mask' has shape [2, 3, 5]; its value of shape [2, 3, 5, 4] and the query's 2 steps need a mask that broadcasts to the scores' [2, 3, 2, 5] as Keras aligns it, on the right (one of 2 axes gets the Tq axis: (x, Tv) is read as (x, 1, Tv)).",
+    );
+    // With use_causal_mask Keras adds the Tq axis whatever the rank: (b1, b2, Tv) is one row per
+    // (b1, b2), ANDed with the causal (Tq, Tv) mask.
+    const cols = bits(B * 3 * S);
+    const spread = Uint8Array.from({ length: B * 3 * 2 * S }, (_, i) => cols[Math.floor(i / (2 * S)) * S + (i % S)] & (i % S <= Math.floor(i / S) % 2 ? 1 : 0));
+    const causal = { use_causal_mask: true };
+    expect(Array.from(run(3, [B, 3, S], cols, causal).data)).toEqual(Array.from(run(3, [B, 3, 2, S], spread).data));
+    expect(() => run(3, [B, 3, 2, S], spread, causal)).toThrow(
+      "argument 'value_mask' has shape [2, 3, 2, 5] and use_causal_mask is true; Keras then adds an axis to the mask and returns an output of 5 axes",
     );
     model.dispose();
   });
@@ -302,6 +343,41 @@ describe('merge layers read the masks their inputs carry by shape', () => {
     ).toThrow(
       "Layer 'add' (Add): the masks of its inputs have shapes [2, 4, 5] and [2, 4]; Keras combines them with logical_or, which needs shapes that broadcast together.",
     );
+    model.dispose();
+  });
+
+  it("Add, Subtract and Average never read their inputs' masks: a (2, 1) mask on (2, 4, 3) inputs is neither read nor refused, and only ORed", async () => {
+    const model = await loadModel(join(GRAPH, 'multi_io.keras'));
+    // Keras: their merge functions ignore the masks; compute_mask ORs the (2, 1) masks to (2, 1).
+    // gru spread each mask over its input on every call (2.4x the add's time at (8, 256, 256)),
+    // reading a (2, 1) mask as (2, 4), past its end.
+    const unread = (m: Uint8Array) =>
+      new Proxy(m, {
+        get(target, key) {
+          if (typeof key === 'string' && /^\d+$/.test(key)) throw new Error(`mask value ${key} read`);
+          return Reflect.get(target, key) as unknown;
+        },
+      });
+    const y = seq([2, 4, 3]).data.map((v) => v * 3);
+    for (const [name, want] of [
+      ['add', (a: number, b: number) => Math.fround(a + b)],
+      ['subtract', (a: number, b: number) => Math.fround(a - b)],
+      ['average', (a: number, b: number) => Math.fround(Math.fround(a + b) / 2)],
+    ] as const) {
+      const layer = layerOf(model.layers, name);
+      const inputs = [
+        { tensor: x, mask: unread(Uint8Array.from([1, 0])), maskShape: [2, 1] },
+        { tensor: { shape: [2, 4, 3], data: y }, mask: unread(Uint8Array.from([0, 0])), maskShape: [2, 1] },
+      ];
+      const call = { args: [{ list: inputs }], named: {}, mask: null, kwargs: {} };
+      layer.checkCallMasks(fail(layer), call, true);
+      const out = layer.call(call, [inputs[0].mask, inputs[1].mask], {})[0].tensor;
+      expect(out.shape).toEqual([2, 4, 3]);
+      expect(Array.from(out.data)).toEqual(Array.from(x.data, (v, i) => want(v, y[i])));
+      const plain = [Uint8Array.from([1, 0]), Uint8Array.from([0, 0])];
+      expect(Array.from(layer.computeMask(call, plain, 1)[0] ?? [])).toEqual([1, 0]);
+      expect(layer.computeMaskShape([2, 1], 0, call)).toEqual([2, 1]);
+    }
     model.dispose();
   });
 

@@ -38,6 +38,7 @@ import {
   checkSameDtype,
   checkShape,
   checkTensor,
+  describe,
   product,
   roundTo,
   sameArray,
@@ -180,8 +181,14 @@ function run(
   const vMask = masks?.value_mask ?? null;
   checkMask(K, 'query_mask', qMask, B, Tq);
   // One row per query when it has (...batch, Tq, Tv) values (the same count as (...batch, Tv) when Tq is 1).
-  const vRows = vMask !== null && vMask instanceof Uint8Array && vMask.length === B * Tq * Tv ? Tq : 1;
-  checkMask(K, 'value_mask', vMask, B * vRows, Tv);
+  const vRows = vMask instanceof Uint8Array && vMask.length === B * Tq * Tv ? Tq : 1;
+  if (vMask !== null && (!(vMask instanceof Uint8Array) || vMask.length !== B * vRows * Tv)) {
+    throw new KernelArgumentError(
+      K,
+      'value_mask',
+      `argument 'value_mask' expected a Uint8Array of ${B * Tv} values (batch ${B} x Tv ${Tv}) or ${B * Tq * Tv} (batch x Tq ${Tq} x Tv, one row per query) or null, received ${describe(vMask)}`,
+    );
+  }
   const causal = options.use_causal_mask === true;
   const like = query.data;
   const out = sameArray(like, B * Tq * dv);

@@ -63,11 +63,13 @@ export class AttentionLayer extends KernelLayer {
 
 /**
  * Attention's [query_mask, value_mask] as the kernel reads them, broadcast as Keras's ops broadcast
- * them: the query mask as `output * query_mask[..., None]` to (batch, Tq); the value mask as the
- * scores' `where`: one of the value's rank ((batch, Tv)) read as (batch, 1, Tv), so broadcast to
- * (batch, Tv); one of an axis more, without use_causal_mask, as it is: (batch, 1, Tv) as one row for
- * every query, any other that broadcasts to the scores' (batch, Tq, Tv) as one row per query.
- * Other shapes fail, as in Keras. `data(i)` null: the shapes are checked only.
+ * them: the query mask as `output * query_mask[..., None]` to (...batch, Tq); the value mask as
+ * `_apply_scores` subtracts it from the scores (...batch, Tq, Tv): one of 2 axes gets the Tq axis
+ * ((x, Tv) read as (x, 1, Tv)), any other is aligned on the right against the scores as it is
+ * (so on rank-4 inputs a (b1, b2, Tv) mask is read as (b2, Tq, Tv), not per batch); with
+ * use_causal_mask the Tq axis is added whatever the rank. A mask with 1 on the Tq axis goes to the
+ * kernel as one row per batch ((...batch, Tv)), any other as one row per query. Other shapes fail,
+ * as in Keras. `data(i)` null: the shapes are checked only.
  */
 function attentionMasks(
   fail: (message: string) => never,
@@ -82,23 +84,46 @@ function attentionMasks(
     const given = shapeOf(i);
     if (!t || !given || !tq) return null;
     const want = t.shape.slice(0, -1);
-    const name = i === 0 ? 'query_mask' : 'value_mask';
-    const scores = [...want.slice(0, -1), tq[tq.length - 2], want[want.length - 1]];
-    const ofScores = i === 1 && given.length === want.length + 1;
-    // With use_causal_mask Keras adds an axis to the value mask whatever its rank: one of the
-    // scores' rank ANDed with the causal (1, Tq, Tv) mask makes scores of rank 4 and an output of rank 4.
-    if (ofScores && call.kwargs.use_causal_mask === true) {
-      fail(
-        `argument '${name}' has shape ${formatShape(given)} and use_causal_mask is true; Keras then adds an axis to the mask and returns an output of another rank (batch, batch, Tq, dim), which gru does not; pass a value mask of shape ${formatShape(want)}, or call without use_causal_mask.`,
+    if (i === 0) {
+      return broadcastArgMask(
+        fail,
+        'query_mask',
+        data(i),
+        given,
+        want,
+        `its query of shape ${formatShape(t.shape)} needs a mask that broadcasts to ${formatShape(want)}`,
       );
     }
-    // A mask of the scores' rank with one row: the same row for every query.
-    const oneRow = ofScores && given[given.length - 2] === 1;
-    const shape = oneRow ? [...given.slice(0, -2), given[given.length - 1]] : given;
-    const also = i === 1 ? `, or of one more axis that broadcasts to the scores' ${formatShape(scores)}` : '';
-    const needs = `its ${i === 0 ? 'query' : 'value'} of shape ${formatShape(t.shape)} needs a mask that broadcasts to ${formatShape(want)}${also}`;
-    return broadcastArgMask(fail, name, data(i), shape, ofScores && !oneRow ? scores : want, needs, given);
+    const causal = call.kwargs.use_causal_mask === true;
+    const scores = [...want.slice(0, -1), tq[tq.length - 2], want[want.length - 1]];
+    const keras = kerasScoresMask(given, causal);
+    // With use_causal_mask a mask of the scores' rank ANDed with the causal (1, Tq, Tv) mask makes
+    // scores of one more axis and an output of another rank.
+    if (causal && keras.length > scores.length) {
+      fail(
+        `argument 'value_mask' has shape ${formatShape(given)} and use_causal_mask is true; Keras then adds an axis to the mask and returns an output of ${keras.length} axes, which gru does not; pass a value mask of shape ${formatShape(want)}, or call without use_causal_mask.`,
+      );
+    }
+    const oneRow = keras.length < 2 || keras[keras.length - 2] === 1;
+    const shape = oneRow && keras.length >= 2 ? [...keras.slice(0, -2), keras[keras.length - 1]] : keras;
+    const needs =
+      `its value of shape ${formatShape(t.shape)} and the query's ${tq[tq.length - 2]} steps need a mask that broadcasts to the scores' ${formatShape(scores)} ` +
+      (causal
+        ? `once Keras adds their Tq axis to it (use_causal_mask), as ${formatShape(want)} does`
+        : `as Keras aligns it, on the right (one of 2 axes gets the Tq axis: (x, Tv) is read as (x, 1, Tv))`);
+    if (!broadcastsTo(keras, scores)) fail(`argument 'value_mask' has shape ${formatShape(given)}; ${needs}.`);
+    return broadcastArgMask(fail, 'value_mask', data(i), shape, oneRow ? want : scores, needs, given);
   }) as [Uint8Array | null, Uint8Array | null];
+}
+
+/**
+ * The shape Keras's Attention subtracts a value mask of shape `given` from the scores as:
+ * `_calculate_score_mask` adds the Tq axis (expand_dims(-2)) with use_causal_mask, `_apply_scores`
+ * adds it to a mask of 2 axes only; numpy aligns the result on the right against the scores.
+ */
+function kerasScoresMask(given: readonly number[], causal: boolean): readonly number[] {
+  if (given.length === 0 || (!causal && given.length !== 2)) return given;
+  return [...given.slice(0, -1), 1, given[given.length - 1]];
 }
 
 /**

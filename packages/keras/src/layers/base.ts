@@ -100,6 +100,11 @@ export abstract class ModelLayer {
    * its caller passed, which the wrapped layer never sees.
    */
   readonly stepsAxis: number | null = null;
+  /**
+   * What Keras does with 0 steps on `stepsAxis`, for the message with which gru refuses them
+   * (gru never returns NaN for degenerate input, even where Keras does).
+   */
+  readonly kerasOnZeroSteps: string = 'Keras fails there too';
   /** Whether calls must take the async path (layers that run a GRU on a backend). */
   readonly async: boolean = false;
 

@@ -24,6 +24,7 @@ type MaskRule = 'none' | 'multiply' | 'select';
  */
 export class MergeLayer extends ModelLayer {
   override readonly supportsMasking = true;
+  private readonly shapes = new WeakMap<ValueCall, number[]>();
   constructor(
     spec: LayerSpec,
     private readonly combine: Combine,
@@ -35,26 +36,42 @@ export class MergeLayer extends ModelLayer {
 
   call(call: ValueCall): Flow[] {
     const flows = tensorArgs(call);
-    const shape = mergeOutputShape(
-      flows.map((f) => f.tensor.shape),
-      layerFail(this),
-    ) as number[];
+    const shape = this.callShape(call, layerFail(this));
     const rank = Math.max(...flows.map((f) => f.tensor.shape.length));
     // Each input spread over the output's shape (itself when it has it): elementwise steps give
     // the same values on broadcast operands as on the small ones.
     const xs = flows.map((f) => this.spread(f.tensor, expandedShape(f.tensor.shape, rank), shape));
-    // The masks Keras's merge function reads, over the output's shape: a reshaped input carries none.
-    const masks = flows.map((f) =>
-      f.mask !== null && f.tensor.shape.length === rank ? broadcastMask(fullMask(f.tensor, f.mask), f.tensor.shape, shape) : null,
-    );
     const out = newArray(this.dtype, sizeOf(shape));
-    if (this.rule === 'none' || masks.every((m) => m === null)) {
+    // The masks Keras's merge function reads, over the output's shape: a reshaped input carries none.
+    // Add, Subtract and Average read none, so theirs are not even spread (checkCallMasks checks
+    // only the masks that are read against their inputs).
+    const masks =
+      this.rule === 'none'
+        ? []
+        : flows.map((f) => (f.mask !== null && f.tensor.shape.length === rank ? broadcastMask(fullMask(f.tensor, f.mask), f.tensor.shape, shape) : null));
+    if (masks.every((m) => m === null)) {
       out.set(xs[0]);
       for (const x of xs.slice(1)) for (let i = 0; i < out.length; i++) out[i] = this.combine(out[i], x[i]);
       if (this.average) for (let i = 0; i < out.length; i++) out[i] = out[i] / xs.length;
     } else if (this.rule === 'multiply') this.maskedMultiply(xs, masks, out);
     else this.maskedSelect(xs, masks, out);
     return [{ tensor: { shape, data: out }, mask: null }];
+  }
+
+  /**
+   * The output's shape for this call (Keras's rule, `mergeOutputShape`), worked out once: the
+   * graph runner checks a call's masks (which needs it first) and then runs the same call.
+   */
+  private callShape(call: ValueCall, fail: (message: string) => never): number[] {
+    let shape = this.shapes.get(call);
+    if (shape === undefined) {
+      shape = mergeOutputShape(
+        tensorArgs(call).map((f) => f.tensor.shape),
+        fail,
+      ) as number[];
+      this.shapes.set(call, shape);
+    }
+    return shape;
   }
 
   /** `t`'s values read as `expanded` (its shape with size-1 axes added) and broadcast to `shape`. */
@@ -123,10 +140,7 @@ export class MergeLayer extends ModelLayer {
   override checkCallMasks(fail: (message: string) => never, call: ValueCall, implicit: boolean): void {
     const flows = tensorArgs(call);
     // The inputs first: their masks' shapes follow from theirs, and inputs that clash fail anyway.
-    mergeOutputShape(
-      flows.map((f) => f.tensor.shape),
-      fail,
-    );
+    this.callShape(call, fail);
     const rank = Math.max(...flows.map((f) => f.tensor.shape.length));
     flows.forEach((f, i) => {
       const own = f.tensor.shape.slice(0, -1);

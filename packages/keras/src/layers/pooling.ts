@@ -33,11 +33,16 @@ export class GlobalPooling1DLayer extends KernelLayer {
   override readonly supportsMasking: boolean;
   override readonly checksMaskShape: boolean;
   override readonly stepsAxis: number | null;
+  override readonly kerasOnZeroSteps: string;
   constructor(...args: ConstructorParameters<typeof KernelLayer>) {
     super(...args);
     this.supportsMasking = this.className === 'GlobalAveragePooling1D';
     this.checksMaskShape = this.supportsMasking;
     this.stepsAxis = this.channelsLast ? 1 : 2;
+    // Checked in Keras 3.15.1 (jax and numpy backends) on (2, 0, 3) and, time-distributed, (2, 4, 0, 3).
+    this.kerasOnZeroSteps = this.supportsMasking
+      ? 'Keras returns NaN there (a mean over no steps), which gru does not return'
+      : 'Keras fails there too (a max over no steps)';
   }
   private get channelsLast(): boolean {
     return (this.config.data_format ?? 'channels_last') === 'channels_last';
@@ -55,9 +60,10 @@ export class GlobalPooling1DLayer extends KernelLayer {
       data_format: (this.config.data_format as 'channels_last' | 'channels_first') ?? 'channels_last',
       keepdims: this.config.keepdims === true,
     };
-    // Keras returns NaN (mean) or -inf/an error (max) for zero steps: refuse it, as the GRU does.
-    const steps = x.shape[options.data_format === 'channels_last' ? 1 : 2];
-    if (steps === 0) layerFail(this)(`received an input with 0 steps (shape ${formatShape(x.shape)}); ${this.className} needs at least one step.`);
+    // Keras returns NaN (mean) or fails (max) for zero steps: refuse it, as the GRU does.
+    const steps = x.shape[this.stepsAxis as number];
+    if (steps === 0)
+      layerFail(this)(`received an input with 0 steps (shape ${formatShape(x.shape)}); ${this.className} needs at least one step (${this.kerasOnZeroSteps}).`);
     const y = this.run(() => (this.supportsMasking ? globalAveragePooling1d(x, mask?.[0] ?? null, options) : globalMaxPooling1d(x, options)));
     return [{ tensor: y, mask: null }];
   }

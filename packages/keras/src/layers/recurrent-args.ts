@@ -33,6 +33,7 @@ export function sequenceMask(mask: (Uint8Array | null)[] | null, sequence: Tenso
 export abstract class RecurrentModelLayer extends ModelLayer {
   override readonly checksMaskShape = true;
   override readonly stepsAxis: number | null = 1;
+  override readonly kerasOnZeroSteps: string = 'Keras fails there too, with an IndexError';
   override expectedMaskShape(input: Tensor): number[] {
     return input.shape.slice(0, 2);
   }

@@ -51,7 +51,7 @@ export class TimeDistributedLayer extends ModelLayer {
     if (steps !== null && x.shape[steps] === 0) {
       throw new GruError(
         'IndexError',
-        `Layer '${this.name}' (TimeDistributed): received an input of shape ${formatShape(x.shape)}, with 0 steps on axis ${steps}; the ${this.inner.className} it wraps gets each time step as an input of shape ${formatShape([B, ...x.shape.slice(2)])} and needs at least one step.`,
+        `Layer '${this.name}' (TimeDistributed): received an input of shape ${formatShape(x.shape)}, with 0 steps on axis ${steps}; the ${this.inner.className} it wraps gets each time step as an input of shape ${formatShape([B, ...x.shape.slice(2)])} and needs at least one step (${this.inner.kerasOnZeroSteps}).`,
       );
     }
     const m = mask?.[0] ?? null;

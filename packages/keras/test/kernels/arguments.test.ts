@@ -86,7 +86,14 @@ describe('kernels refuse bad arguments with errors naming the argument, the expe
     expectArgError(() => attention(q, v, f32([2, 4, 4]), {}, null), 'key', 'expected shape [2, 5, 4]', 'received [2, 4, 4]');
     expectArgError(() => attention(q, v, null, {}, null, { score_mode: 'concat' }), 'concat_score_weight', 'required', 'null');
     expectArgError(() => attention(q, v, null, { scale: f32([2]) }, null), 'scale', 'one value', '[2]');
-    expectArgError(() => attention(q, v, null, {}, { value_mask: new Uint8Array(6) }), 'value_mask', '10 values', 'received 6');
+    // Both forms the kernel reads are named: one row per batch or one per query.
+    expectArgError(
+      () => attention(q, v, null, {}, { value_mask: new Uint8Array(6) }),
+      'value_mask',
+      '10 values (batch 2 x Tv 5) or 30 (batch x Tq 3 x Tv',
+      'received',
+    );
+    expectArgError(() => additiveAttention(q, v, null, null, { value_mask: [1] as never }), 'value_mask', '10 values (batch 2 x Tv 5) or 30', 'array of 1');
     expectArgError(() => additiveAttention(q, v, null, f32([3]), null), 'scale', 'expected shape [4]', 'received [3]');
     expectArgError(() => additiveAttention(q, f64([2, 5, 4]), null, null, null), 'value', 'float32', 'float64');
   });
