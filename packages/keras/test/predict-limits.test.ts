@@ -72,11 +72,11 @@ describe('predict bounded by limits.maxPredictBytes', () => {
     }
   });
 
-  it('with the default limit, a 2^28 padding is refused before allocating 2 GiB', async () => {
-    const model = await sequential([input([null, 1]), pad(0, 1 << 28)]);
-    const err = await failure(() => model.predict(x));
+  it('with the default limit, 256 features padded by 2^20 steps each side are refused before allocating 2 GiB', async () => {
+    const model = await sequential([input([null, 256]), pad(0, 1 << 20)]);
+    const err = await failure(() => model.predict({ shape: [1, 4, 256], data: new Float32Array(1024) }));
     expect(err).toBeInstanceOf(PredictLimitError);
-    expect(err.message).toContain("Layer 'z0' (ZeroPadding1D), called on shape [1, 4, 1]: an array of 536870916 values (2048.0 MiB)");
+    expect(err.message).toContain("Layer 'z0' (ZeroPadding1D), called on shape [1, 4, 256]: an array of 536871936 values (2048.0 MiB)");
     expect(err.message).toContain('over the 1073741824 bytes (1024.0 MiB) allowed by limits.maxPredictBytes');
   });
 
@@ -98,5 +98,69 @@ describe('predict bounded by limits.maxPredictBytes', () => {
       expect(y.shape).toEqual([1, 8, 1]);
       expect([...y.data]).toEqual([0, 0, 0, 5, 6, 0, 0, 0]);
     }
+  });
+});
+
+describe('configs checked at load whatever the input steps', () => {
+  // With steps of unknown size the config was never read at load, and predict used it unchecked.
+  for (const [className, config, message] of [
+    ['UpSampling1D', { size: 2 ** 60 }, '`size` must be a positive integer'],
+    ['UpSampling1D', { size: (1 << 20) + 1 }, "`size` is 1048577, over gru's bound of 1048576."],
+    ['ZeroPadding1D', { padding: 2 ** 60 }, '`padding` must be a non-negative int or a pair of them'],
+    ['ZeroPadding1D', { padding: -1 }, '`padding` must be a non-negative int or a pair of them'],
+    ['Cropping1D', { cropping: [2 ** 40, 0] }, '`cropping` must be a non-negative int or a pair of them'],
+  ] as const) {
+    it(`${className}(${JSON.stringify(config)}) on [null, null, 1]`, async () => {
+      const err = await failure(() => sequential([input([null, 1]), { class_name: className, config: { name: 'l', ...config } }]));
+      expect(err.message).toContain(`layer 'l' (${className}): ${message}`);
+    });
+  }
+});
+
+describe('a broadcast op is counted before it allocates', () => {
+  const tensorRef = (layer: string, shape: (number | null)[]) => ({
+    class_name: '__keras_tensor__',
+    config: { shape, dtype: 'float32', keras_history: [layer, 0, 0] },
+  });
+  const inputLayer = (name: string, shape: (number | null)[]) => ({
+    module: 'keras.layers',
+    class_name: 'InputLayer',
+    config: { batch_shape: shape, dtype: 'float32', name },
+    registered_name: null,
+    name,
+    inbound_nodes: [],
+  });
+
+  it('x + y of (1, 4096, 1) and (1, 1, 4096): 64 MiB refused under a 16 MiB bound, naming the op', async () => {
+    const add = {
+      module: 'keras.src.ops.numpy',
+      class_name: 'Add',
+      config: { name: 'add' },
+      registered_name: 'Add',
+      name: 'add',
+      inbound_nodes: [{ args: [tensorRef('a', [null, null, 1]), tensorRef('b', [null, 1, null])], kwargs: {} }],
+    };
+    const config = {
+      name: 'f',
+      layers: [inputLayer('a', [null, null, 1]), inputLayer('b', [null, 1, null]), add],
+      input_layers: [
+        ['a', 0, 0],
+        ['b', 0, 0],
+      ],
+      output_layers: [['add', 0, 0]],
+    };
+    const modelJson = {
+      format: 'layers-model',
+      modelTopology: { keras_version: '3.15.1', backend: 'tensorflow', model_config: { class_name: 'Functional', config } },
+      weightsManifest: [],
+    };
+    const model = await loadModel(new TextEncoder().encode(JSON.stringify(modelJson)), { files: {}, limits: { maxPredictBytes: 16 << 20 } });
+    const x = [
+      { shape: [1, 4096, 1], data: new Float32Array(4096) },
+      { shape: [1, 1, 4096], data: new Float32Array(4096) },
+    ];
+    const err = await failure(() => model.predictOutputs(x));
+    expect(err).toBeInstanceOf(PredictLimitError);
+    expect(err.message).toContain("Layer 'add' (Add), called on shape [1, 4096, 1], [1, 1, 4096]: an array of 16777216 values (64.0 MiB) would bring");
   });
 });

@@ -21,7 +21,7 @@ export function mib(bytes: number): string {
 /** The loadModel call that raises the limit to a round figure above `bytes`. */
 export function raiseHint(bytes: number): string {
   const step = 64 << 20;
-  const next = Number.isFinite(bytes) ? Math.ceil((bytes + 1) / step) * step : 2 ** 31;
+  const next = Number.isFinite(bytes) ? Math.max(step, Math.ceil(bytes / step) * step) : 2 ** 31;
   return `If the model is trusted, raise the bound: loadModel(source, { limits: { maxPredictBytes: ${next} } }).`;
 }
 
