@@ -164,3 +164,19 @@ describe('a broadcast op is counted before it allocates', () => {
     expect(err.message).toContain("Layer 'add' (Add), called on shape [1, 4096, 1], [1, 1, 4096]: an array of 16777216 values (64.0 MiB) would bring");
   });
 });
+
+describe('bounded config sizes say what the bound is', () => {
+  it('a pool_size over 2^20 names the bound, not only "positive integer"', async () => {
+    const err = await failure(() =>
+      sequential([input([null, 1]), { class_name: 'MaxPooling1D', config: { name: 'p', pool_size: 2 ** 30, strides: 1, padding: 'same' } }]),
+    );
+    expect(err.message).toContain(
+      "layer 'p' (MaxPooling1D): `pool_size` must be a positive integer up to 1048576 (gru's bound) or a 1-tuple of one, found 1073741824.",
+    );
+  });
+
+  it('a size over 2^31 names the bound', async () => {
+    const err = await failure(() => sequential([input([null, 1]), { class_name: 'UpSampling1D', config: { name: 'u', size: 2 ** 32 } }]));
+    expect(err.message).toContain("layer 'u' (UpSampling1D): `size` must be a positive integer up to 2^31 (gru's bound), found 4294967296.");
+  });
+});
