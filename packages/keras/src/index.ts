@@ -15,6 +15,7 @@ export { MaskingLayer } from './layers/masking.js';
 export { DropoutLayer } from './layers/identity.js';
 export { supportedLayers, supportedOps } from './layers/registry.js';
 export { DEFAULT_LIMITS, type LoadLimits } from './limits.js';
+export { PredictLimitError } from './kernels/array-guard.js';
 export { KerasFileError, UnsupportedLayerError, UnsafeModelError, LimitError } from './errors.js';
 export type { ModelSource, SiblingFiles } from './io/source.js';
 export type {

@@ -31,6 +31,13 @@ export interface LoadLimits {
   maxBytes: number;
   /** Most TF.js weight shards. */
   maxShards: number;
+  /**
+   * Most bytes of intermediate arrays one `predict` may hold at once (layer outputs not yet read
+   * for the last time, and what the running call has allocated; the caller's inputs are not
+   * counted). Checked before each array a layer makes, so a file cannot make predict allocate
+   * without bound; at load, every layer's output for one sample must fit it.
+   */
+  maxPredictBytes: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<LoadLimits> = Object.freeze({
@@ -46,6 +53,7 @@ export const DEFAULT_LIMITS: Readonly<LoadLimits> = Object.freeze({
   maxParameters: 1 << 26,
   maxBytes: 1 << 30,
   maxShards: 1000,
+  maxPredictBytes: 1 << 30,
 });
 
 export function resolveLimits(given: Partial<LoadLimits> | undefined): LoadLimits {

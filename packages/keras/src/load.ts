@@ -204,9 +204,10 @@ export async function parseModel(source: ModelSource, options: LoadOptions = {})
   }
 }
 
-/** Builds a runnable model from `parseModel`'s result. */
-export function modelFromParsed(parsed: ParsedModel, options: Pick<LoadOptions, 'backend'> = {}): KerasModel {
-  return new KerasModel(parsed, options);
+/** Builds a runnable model from `parseModel`'s result (`limits.maxPredictBytes` bounds its predicts). */
+export function modelFromParsed(parsed: ParsedModel, options: Pick<LoadOptions, 'backend' | 'limits'> = {}): KerasModel {
+  const { maxPredictBytes } = resolveLimits(options.limits);
+  return new KerasModel(parsed, { backend: options.backend, maxPredictBytes });
 }
 
 /**
@@ -215,5 +216,5 @@ export function modelFromParsed(parsed: ParsedModel, options: Pick<LoadOptions, 
  * an ArrayBuffer, a fetch Response or a Blob. No code from the file is ever run.
  */
 export async function loadModel(source: ModelSource, options: LoadOptions = {}): Promise<KerasModel> {
-  return modelFromParsed(await parseModel(source, options), { backend: options.backend });
+  return modelFromParsed(await parseModel(source, options), { backend: options.backend, limits: options.limits });
 }

@@ -39,7 +39,8 @@ export class KerasModel {
   private readonly runner: GraphRunner;
   private readonly defaultBackend: string | undefined;
 
-  constructor(parsed: ParsedModel, options: { backend?: string } = {}) {
+  /** `maxPredictBytes`: see `LoadLimits.maxPredictBytes` (default 1 GiB). */
+  constructor(parsed: ParsedModel, options: { backend?: string; maxPredictBytes?: number } = {}) {
     const { spec } = parsed;
     this.spec = spec;
     this.name = spec.name;
@@ -51,7 +52,7 @@ export class KerasModel {
     this.inputDtype = spec.input.dtype;
     this.all = spec.layers.map((l, i) => (kindOf(l.className, l.op) as NonNullable<ReturnType<typeof kindOf>>).create(l, parsed.weights[i], spec.compat));
     this.layers = this.all.filter((_, i) => !spec.layers[i].op);
-    this.runner = new GraphRunner(spec, this.all);
+    this.runner = new GraphRunner(spec, this.all, options.maxPredictBytes);
     this.defaultBackend = options.backend;
   }
 

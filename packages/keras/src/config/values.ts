@@ -25,7 +25,7 @@ export class ConfigReader {
   positiveInt(key: string, fallback?: number): number {
     const v = this.config[key] ?? fallback;
     if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0 || v > 2 ** 31) {
-      this.fail(`\`${key}\` must be a positive integer, found ${preview(v)}.`);
+      this.fail(`\`${key}\` must be a positive integer up to 2^31 (gru's bound), found ${preview(v)}.`);
     }
     return v;
   }

@@ -1,6 +1,8 @@
 import type { Arg, CallOf, LayerSpec, NodeSpec, Shape, TensorKey } from '../config/spec.js';
 import { ConfigReader, policyName } from '../config/values.js';
-import { KerasFileError, LimitError, UnsupportedLayerError } from '../errors.js';
+import { MAX_ARRAY_ELEMENTS } from '@gru/core';
+import { formatShape, KerasFileError, LimitError, UnsupportedLayerError } from '../errors.js';
+import { mib, raiseHint } from '../kernels/array-guard.js';
 import { preview } from '../io/json.js';
 import type { LoadLimits } from '../limits.js';
 import { type Compat, isBool, type KindContext, type LayerKind } from '../layers/kind.js';
@@ -104,6 +106,7 @@ export function buildGraph(raw: RawGraph, compat: Compat, limits: LoadLimits, ke
     const analysis = kind.analyze(r, inputShapes, ctx);
     const first = inputShapes.args.find((a) => !('value' in a));
     const firstShape = first ? ('tensor' in first ? first.tensor : (first as { list: Shape[] }).list[0]) : [];
+    analysis.outputShapes.forEach((s) => checkOutputShape(s, dtype, limits, `${where}: ${user}`));
     const existing = specs[li];
     if (existing) {
       if (!sameWeights(existing.weights, analysis.weights)) {
@@ -157,6 +160,33 @@ export function buildGraph(raw: RawGraph, compat: Compat, limits: LoadLimits, ke
     outputShapes: outputs.map((k) => shapes.get(k) as Shape),
     parameterCount: parameters,
   };
+}
+
+/**
+ * Fails unless `shape` (an output shape inference gave) is made of sizes, and one sample of it
+ * fits `limits.maxPredictBytes` and one typed array: a few layers that each multiply a size
+ * (UpSampling1D, RepeatVector, ZeroPadding1D) can otherwise ask for more than any predict could
+ * hold, or for sizes past 2^53 that are no longer integers. Unknown sizes count as 1.
+ */
+function checkOutputShape(shape: Shape, dtype: 'float32' | 'float64', limits: LoadLimits, who: string): void {
+  let values = 1;
+  for (const d of shape.slice(1)) {
+    if (d === null) continue;
+    if (!Number.isSafeInteger(d) || d < 0) {
+      throw new LimitError('maxPredictBytes', `${who}: its output shape ${formatShape(shape)} has a size that is not an integer below 2^53.`);
+    }
+    values *= d;
+  }
+  const bytes = values * (dtype === 'float64' ? 8 : 4);
+  if (values > MAX_ARRAY_ELEMENTS || bytes > limits.maxPredictBytes) {
+    throw new LimitError(
+      'maxPredictBytes',
+      `${who}: its output shape ${formatShape(shape)} needs ${values} values (${mib(bytes)}) for one sample, ` +
+        (values > MAX_ARRAY_ELEMENTS
+          ? `beyond the ${MAX_ARRAY_ELEMENTS} values one typed array may hold.`
+          : `over the ${limits.maxPredictBytes} bytes (${mib(limits.maxPredictBytes)}) allowed by limits.maxPredictBytes. ${raiseHint(bytes)}`),
+    );
+  }
 }
 
 /** Keeps the calls the outputs depend on (Keras runs only those), renumbering tensor keys. */

@@ -1,8 +1,13 @@
 import type { Tensor } from '@gru/core';
 import type { Arg, CallOf, ModelSpec, NodeSpec, TensorKey } from '../config/spec.js';
-import { type CallContext, callMaskShapes, type Flow, layerFail, type ModelLayer, type ValueCall, withMask } from '../layers/base.js';
+import { type CallContext, callMaskShapes, type Flow, layerFail, type ModelLayer, tensorArgs, type ValueCall, withMask } from '../layers/base.js';
+import { formatShape } from '../errors.js';
+import { ArrayGuard, mib, PredictLimitError, raiseHint, withArrayGuard } from '../kernels/array-guard.js';
 import { ArrayTooLargeError } from '../kernels/common.js';
+import { DEFAULT_LIMITS } from '../limits.js';
 import { keysOf } from './build.js';
+
+type Values = Map<TensorKey, { flow: Flow; left: number }>;
 
 /** A bool tensor (0/1 numbers) as a mask. */
 function toMask(t: Tensor): Uint8Array {
@@ -30,6 +35,11 @@ function tensorArgumentCount(call: ValueCall): number {
  * call, else (Keras 3: when it has one tensor argument; Keras 2: always) the mask of its first
  * argument; a layer that supports masking gives its outputs `compute_mask`'s masks, any other
  * drops them. Each value is released after its last reader.
+ *
+ * The arrays a run makes (not the caller's inputs) are bounded by `maxPredictBytes`, all live ones
+ * together: each array a synchronous call makes is checked before it is allocated (`ArrayGuard`),
+ * and what each call leaves live is checked when it returns (async calls, which run a GRU on a
+ * backend, are checked there only).
  */
 export class GraphRunner {
   private readonly uses = new Map<TensorKey, number>();
@@ -43,6 +53,7 @@ export class GraphRunner {
   constructor(
     private readonly spec: ModelSpec,
     private readonly layers: ModelLayer[],
+    private readonly maxPredictBytes: number = DEFAULT_LIMITS.maxPredictBytes,
   ) {
     for (const n of spec.nodes) if (n.layer >= 0) for (const k of keysOf(n.call)) this.count(k);
     for (const k of spec.outputs) this.count(k);
@@ -54,43 +65,66 @@ export class GraphRunner {
 
   runSync(inputs: Flow[], ctx: CallContext): Flow[] {
     const values = this.start(inputs);
+    const guard = new ArrayGuard(this.maxPredictBytes);
     this.spec.nodes.forEach((node, i) => {
       if (node.layer < 0) return;
       const layer = this.layers[node.layer];
       const { call, callMask, previous, previousShape } = this.prepare(node, layer, values);
-      this.finish(
-        i,
-        node,
-        layer,
-        call,
-        { previous, previousShape },
-        namingLayer(layer, () => layer.call(call, callMask, ctx)),
-        values,
-      );
+      guard.startCall();
+      const out = namingLayer(layer, call, () => withArrayGuard(guard, () => layer.call(call, callMask, ctx)));
+      this.finish(i, node, layer, call, { previous, previousShape }, out, values);
+      this.checkLive(guard, layer, out, values, inputs);
     });
     return this.outputs(values, inputs);
   }
 
   async run(inputs: Flow[], ctx: CallContext): Promise<Flow[]> {
     const values = this.start(inputs);
+    const guard = new ArrayGuard(this.maxPredictBytes);
     for (const [i, node] of this.spec.nodes.entries()) {
       if (node.layer < 0) continue;
       const layer = this.layers[node.layer];
       const { call, callMask, previous, previousShape } = this.prepare(node, layer, values);
+      guard.startCall();
       let out: Flow[];
       try {
-        out = layer.async ? await layer.callAsync(call, callMask, ctx) : layer.call(call, callMask, ctx);
+        out = layer.async ? await layer.callAsync(call, callMask, ctx) : withArrayGuard(guard, () => layer.call(call, callMask, ctx));
       } catch (err) {
-        rethrowNamingLayer(layer, err);
+        rethrowNamingLayer(layer, call, err);
       }
       this.finish(i, node, layer, call, { previous, previousShape }, out, values);
+      this.checkLive(guard, layer, out, values, inputs);
     }
     return this.outputs(values, inputs);
   }
 
-  private start(inputs: Flow[]): Map<TensorKey, { flow: Flow; left: number }> {
+  /**
+   * Counts the arrays the graph holds after a call (each once, the caller's inputs left out) into
+   * `guard.live`, and fails naming the call when they are over the limit: arrays not made through
+   * the guard (a GRU's on its backend) are bounded here. O(values held), never per element.
+   */
+  private checkLive(guard: ArrayGuard, layer: ModelLayer, out: Flow[], values: Values, inputs: Flow[]): void {
+    const seen = new Set<ArrayLike<number>>(inputs.map((f) => f.tensor.data));
+    let live = 0;
+    for (const { flow } of values.values()) {
+      const { data } = flow.tensor;
+      if (seen.has(data)) continue;
+      seen.add(data);
+      live += (data as Float32Array).byteLength;
+    }
+    guard.live = live;
+    if (live > guard.limit) {
+      const shapes = out.map((f) => formatShape(f.tensor.shape)).join(', ');
+      throw new PredictLimitError(
+        `Layer '${layer.name}' (${layer.className}): its output of shape ${shapes} brings this predict's intermediate arrays to ${live} bytes (${mib(live)}), ` +
+          `over the ${guard.limit} bytes (${mib(guard.limit)}) allowed by limits.maxPredictBytes. ${raiseHint(live)}`,
+      );
+    }
+  }
+
+  private start(inputs: Flow[]): Values {
     this.peakValues = 0;
-    const values = new Map<TensorKey, { flow: Flow; left: number }>();
+    const values: Values = new Map();
     inputs.forEach((flow, i) => {
       const left = this.uses.get(`in:${i}`) ?? 0;
       if (left) values.set(`in:${i}`, { flow, left });
@@ -99,7 +133,7 @@ export class GraphRunner {
     return values;
   }
 
-  private prepare(node: NodeSpec, layer: ModelLayer, values: Map<TensorKey, { flow: Flow; left: number }>) {
+  private prepare(node: NodeSpec, layer: ModelLayer, values: Values) {
     const take = (k: TensorKey): Flow => {
       const v = values.get(k) as { flow: Flow; left: number };
       if (--v.left === 0) values.delete(k);
@@ -128,7 +162,7 @@ export class GraphRunner {
     call: ValueCall,
     { previous, previousShape }: { previous: (Uint8Array | null)[] | null; previousShape: readonly number[] | null },
     out: Flow[],
-    values: Map<TensorKey, { flow: Flow; left: number }>,
+    values: Values,
   ): void {
     let flows = out;
     if (!layer.supportsMasking) flows = out.map((f) => (f.mask ? { tensor: f.tensor, mask: null } : f));
@@ -149,7 +183,7 @@ export class GraphRunner {
    * (identity layers hand their input on), is copied: the caller owns each output's data, and
    * writing to one output must not change another, nor the input it came from.
    */
-  private outputs(values: Map<TensorKey, { flow: Flow; left: number }>, inputs: Flow[]): Flow[] {
+  private outputs(values: Values, inputs: Flow[]): Flow[] {
     const owned = new Set<ArrayLike<number>>(inputs.map((f) => f.tensor.data));
     return this.spec.outputs.map((k) => {
       const v = values.get(k) as { flow: Flow; left: number };
@@ -165,16 +199,20 @@ export class GraphRunner {
   }
 }
 
-/** Rethrows `err`; an array too large for the call says which layer's call it was. */
-function rethrowNamingLayer(layer: ModelLayer, err: unknown): never {
+/** Rethrows `err`; an array too large for the call, or over the predict's bound, says which layer's call it was. */
+function rethrowNamingLayer(layer: ModelLayer, call: ValueCall, err: unknown): never {
   if (err instanceof ArrayTooLargeError) layerFail(layer)(err.message);
+  if (err instanceof PredictLimitError) {
+    const shapes = tensorArgs(call).map((f) => formatShape(f.tensor.shape));
+    throw new PredictLimitError(`Layer '${layer.name}' (${layer.className}), called on shape ${shapes.join(', ') || '(none)'}: ${err.message}`);
+  }
   throw err;
 }
 
-function namingLayer<T>(layer: ModelLayer, call: () => T): T {
+function namingLayer<T>(layer: ModelLayer, call: ValueCall, f: () => T): T {
   try {
-    return call();
+    return f();
   } catch (err) {
-    rethrowNamingLayer(layer, err);
+    rethrowNamingLayer(layer, call, err);
   }
 }

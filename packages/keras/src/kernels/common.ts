@@ -12,6 +12,7 @@
  */
 import { type FloatArray, GruError, MAX_ARRAY_ELEMENTS, type Tensor } from '@gru/core';
 import { formatShape } from '../errors.js';
+import { guardArray } from './array-guard.js';
 
 export type { FloatArray, Tensor };
 
@@ -44,9 +45,14 @@ export class ArrayTooLargeError extends GruError {
   }
 }
 
-/** `length`, checked to fit one typed array of `bytesPer`-byte values. */
+/**
+ * `length`, checked to fit one typed array of `bytesPer`-byte values and the running predict's
+ * `limits.maxPredictBytes`: every array a layer's call makes of a size its input or config decides
+ * is made through here.
+ */
 export function arrayLength(length: number, bytesPer: number): number {
   if (length > MAX_ARRAY_ELEMENTS) throw new ArrayTooLargeError(length, bytesPer);
+  guardArray(length, bytesPer);
   return length;
 }
 

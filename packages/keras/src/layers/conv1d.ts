@@ -13,7 +13,7 @@ export function oneOf(r: ConfigReader, key: string, fallback: number): number {
   const v = r.config[key] ?? fallback;
   const n = Array.isArray(v) && v.length === 1 ? v[0] : v;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 1 << 20)
-    r.fail(`\`${key}\` must be a positive integer or a 1-tuple of one, found ${preview(v)}.`);
+    r.fail(`\`${key}\` must be a positive integer up to ${1 << 20} (gru's bound) or a 1-tuple of one, found ${preview(v)}.`);
   return n as number;
 }
 

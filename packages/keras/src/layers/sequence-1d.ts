@@ -47,14 +47,20 @@ export class RepeatVectorLayer extends ModelLayer {
   }
 }
 
-function stepsKind(className: string, length: (r: ConfigReader, T: number) => number): LayerKind {
+/**
+ * A layer changing the steps axis. `read` checks the config and gives the output steps for input
+ * steps T: it runs whether or not T is known, so a config is refused at load even when the steps
+ * are of unknown size (predict would otherwise read it unchecked).
+ */
+function stepsKind(className: string, read: (r: ConfigReader) => (T: number) => number): LayerKind {
   return {
     className,
     analyze(r, call) {
       const input = onlyInput(r, call);
       rankIs(r, input, 3, '(batch, steps, features)');
+      const length = read(r);
       const T = input[1];
-      return { outputShapes: [[input[0], T === null ? null : length(r, T), input[2]] as Shape], weights: [] };
+      return { outputShapes: [[input[0], T === null ? null : length(T), input[2]] as Shape], weights: [] };
     },
     create: (spec, weights) => new StepsLayer(spec, weights),
   };
@@ -72,19 +78,21 @@ export const sequenceKinds: LayerKind[] = [
     },
     create: (spec) => new RepeatVectorLayer(spec),
   },
-  stepsKind('UpSampling1D', (r, T) => {
+  stepsKind('UpSampling1D', (r) => {
     const size = r.positiveInt('size', 2);
     if (size > MAX_STEPS) r.fail(`\`size\` is ${size}, over gru's bound of ${MAX_STEPS}.`);
-    return T * size;
+    return (T) => T * size;
   }),
-  stepsKind('ZeroPadding1D', (r, T) => {
+  stepsKind('ZeroPadding1D', (r) => {
     if (r.config.data_format === 'channels_first') r.unsupported('data_format=channels_first is not supported.');
     const [a, b] = pair(r, 'padding', 1);
-    return a + T + b;
+    return (T) => a + T + b;
   }),
-  stepsKind('Cropping1D', (r, T) => {
+  stepsKind('Cropping1D', (r) => {
     const [a, b] = pair(r, 'cropping', 1);
-    if (a + b > T) r.fail(`crops ${a + b} steps from an input of ${T}.`);
-    return T - a - b;
+    return (T) => {
+      if (a + b > T) r.fail(`crops ${a + b} steps from an input of ${T}.`);
+      return T - a - b;
+    };
   }),
 ];

@@ -1,5 +1,6 @@
 import type { Tensor } from '@gru/core';
 import type { Shape } from '../config/spec.js';
+import { arrayLength } from '../kernels/common.js';
 import { broadcastApply, broadcastShapes } from './broadcast.js';
 import { type OpDef, type Operand, opKind } from './op-layer.js';
 
@@ -7,10 +8,15 @@ const scalar = (v: number): Tensor => ({ shape: [], data: Float64Array.of(v) });
 const asTensor = (a: Operand<Tensor>): Tensor => (typeof a === 'number' ? scalar(a) : a);
 const shapeOf = (a: Operand<Shape>): Shape => (typeof a === 'number' ? [] : a);
 
-/** Keras bools are kept as 0/1 in a Float32Array; arithmetic follows the widest float operand. */
-const boolArray = (n: number) => new Float32Array(n);
+/**
+ * Keras bools are kept as 0/1 in a Float32Array; arithmetic follows the widest float operand.
+ * Sizes go through `arrayLength`: a broadcast can be far larger than its operands.
+ */
+const boolArray = (n: number) => new Float32Array(arrayLength(n, 4));
 function arithmeticArray(args: Operand<Tensor>[]): (n: number) => Float32Array | Float64Array {
-  return args.some((a) => typeof a !== 'number' && a.data instanceof Float64Array) ? (n) => new Float64Array(n) : (n) => new Float32Array(n);
+  return args.some((a) => typeof a !== 'number' && a.data instanceof Float64Array)
+    ? (n) => new Float64Array(arrayLength(n, 8))
+    : (n) => new Float32Array(arrayLength(n, 4));
 }
 
 function binary(className: string, f: (x: number, y: number) => number, bool: boolean): OpDef {
