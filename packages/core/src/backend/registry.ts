@@ -1,4 +1,5 @@
 import { valueError } from '../errors.js';
+import { noteUnregistered } from './load-records.js';
 import { GRU_BACKEND_SPEC_VERSION, type GruBackend } from './types.js';
 
 /**
@@ -54,11 +55,17 @@ export function registerBackend(backend: GruBackend): void {
   registry.set(backend.name, backend);
 }
 
-/** Removes a backend (calling its `dispose()` if it has one). Returns whether it was registered. */
+/**
+ * Removes a backend (calling its `dispose()` if it has one). Returns whether it was registered.
+ * Its load is forgotten and layers drop what they prepared on it, so registering the same object
+ * again loads it again.
+ */
 export function unregisterBackend(name: string): boolean {
   const backend = registry.get(name);
   if (!backend) return false;
   registry.delete(name);
+  // Before dispose(): a backend registered again is loaded again, and layers prepare on it anew.
+  noteUnregistered(backend);
   backend.dispose?.();
   return true;
 }

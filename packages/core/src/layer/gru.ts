@@ -751,7 +751,7 @@ export class GRU<O extends GruOptions = GruOptions> {
   private holdPrepared(trace: Trace) {
     const lease = this.prepared.hold(trace.prepared);
     if (!lease)
-      throw valueError(`Layer '${this.name}': the layer was disposed since the forward call; run forward again before backward().`);
+      throw valueError(`Layer '${this.name}': the layer (or the backend it ran on) was disposed since the forward call; run forward again before backward().`);
     return lease;
   }
 
