@@ -244,18 +244,20 @@ function badSeed(seed: unknown): GruError {
 /**
  * Keras's numpy `truncated_normal`: normal draws, those outside mean +- 2 stddev re-drawn.
  * The re-draw loop ends only if the range can hold a draw: a negative stddev keeps its range
- * (mean +- 2|stddev|, what TensorFlow and JAX draw from), and a NaN bound, where Keras's numpy
- * backend loops forever, is refused.
+ * (mean +- 2|stddev|, what TensorFlow and JAX draw from). A NaN bound, where Keras's numpy
+ * backend loops forever, is refused, and so is an infinite one, whose draws would all be +-inf.
  */
 function truncatedNormalDraw(gen: SeedGenerator, mean: number, stddev: number, owner: string): () => number {
+  for (const [name, value] of [
+    ['mean', mean],
+    ['stddev', stddev],
+  ] as const) {
+    if (!Number.isFinite(value)) {
+      throw valueError(`${owner} cannot draw from a truncated normal: argument \`${name}\` must be a finite number. Received: ${name}=${pyRepr(value)}`);
+    }
+  }
   const lower = mean - 2 * Math.abs(stddev);
   const upper = mean + 2 * Math.abs(stddev);
-  if (Number.isNaN(lower) || Number.isNaN(upper)) {
-    throw valueError(
-      `${owner} cannot draw from a truncated normal with mean=${pyRepr(mean)} and stddev=${pyRepr(stddev)}: ` +
-        'expected finite numbers (the range mean +- 2 stddev is NaN, so no draw could ever fall in it).',
-    );
-  }
   return () => {
     for (;;) {
       const v = mean + stddev * gen.normal();

@@ -183,6 +183,40 @@ describe('registry', () => {
     expect(getBackend('gone')).toBeUndefined();
     expect(unregisterBackend('gone')).toBe(false);
   });
+
+  it('a backend unregistered and registered again is loaded again, and layers prepare on it anew', async () => {
+    const b = fake('again', { priority: 50, loaded: false });
+    // Like wasm's: dispose() unloads it, and what was prepared before cannot run any more.
+    b.dispose = () => {
+      b.log.backendDisposes++;
+      b.loaded = false;
+    };
+    const l = layer();
+    const first = await l.forward(X);
+    expect(first.backend).toBe('again');
+    expect([b.log.loads, b.log.prepares]).toEqual([1, 1]);
+
+    unregisterBackend('again');
+    registerBackend(b);
+    // Before: the load record survived (no load, so 'not loaded'), and the layer kept its prepared copy.
+    const again = await l.forward(X);
+    expect(again.backend).toBe('again');
+    expect(Array.from(again.output.data)).toEqual(Array.from(first.output.data));
+    expect([b.log.loads, b.log.prepares, b.log.disposes]).toEqual([2, 2, 1]);
+    expect((await layer().forward(X)).backend).toBe('again');
+    expect(b.log.loads).toBe(2);
+
+    // The synchronous path too: a backend that stays loaded is prepared again after it was unregistered.
+    const s = fake('stays', { priority: 60 });
+    const ls = layer();
+    expect(ls.forwardSync(X).backend).toBe('stays');
+    ls.forwardSync(X);
+    expect(s.log.prepareSyncs).toBe(1);
+    unregisterBackend('stays');
+    registerBackend(s);
+    expect(ls.forwardSync(X).backend).toBe('stays');
+    expect([s.log.prepareSyncs, s.log.disposes]).toEqual([2, 1]);
+  });
 });
 
 describe('selection by priority and support', () => {

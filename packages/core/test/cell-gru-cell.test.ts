@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { clearSession, GRUCell, type GruCellOptions, type Tensor, type TensorLike } from '../src/index.js';
+import { clearSession, GRU, GRUCell, type GruCellOptions, type Tensor, type TensorLike } from '../src/index.js';
 import { expectGruError } from './helpers/errors.js';
 // The kit's seeded generator (core cannot depend on @gru/conformance, which depends on it).
 import { rng } from '../../../conformance/src/testing/rng.js';
@@ -387,5 +387,23 @@ describe('GRUCell config', () => {
     c.build(2);
     expect(c.spec()).toEqual({ units: 3, inputDim: 2, activation: 'silu', recurrentActivation: 'sigmoid', useBias: false, resetAfter: true, dtype: 'float32' });
     expect(c.gruWeights().bias).toBeNull();
+  });
+
+  it('spec() and gruWeights() return fresh objects the caller may change, without changing the layer', async () => {
+    const l = new GRU({ units: 2, seed: 3 });
+    const x = { shape: [1, 3, 2], data: new Float32Array([0.1, -0.2, 0.3, 0.4, -0.5, 0.6]) };
+    const before = l.forwardSync(x).output.data;
+    // These assignments threw (frozen, shared objects) in the call-overhead change; they worked before it.
+    const s = l.cell.spec();
+    s.units = 4;
+    s.activation = 'relu';
+    const w = l.cell.gruWeights();
+    w.bias = null;
+    w.kernel = new Float32Array(w.kernel.length);
+    expect(l.cell.spec()).not.toBe(l.cell.spec());
+    expect(l.cell.spec().units).toBe(2);
+    expect(l.cell.gruWeights().bias).not.toBeNull();
+    expect(Array.from(l.forwardSync(x).output.data)).toEqual(Array.from(before));
+    expect(Array.from((await l.forward(x)).output.data)).toEqual(Array.from(before));
   });
 });

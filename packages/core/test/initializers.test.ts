@@ -412,16 +412,19 @@ describe('random initializers', () => {
         return super.normal();
       }
     }
-    const nanBounds = 'expected finite numbers (the range mean +- 2 stddev is NaN';
-    for (const [mean, stddev] of [
-      [0, Number.NaN],
-      [Number.NaN, 1],
-      [Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY],
-    ]) {
+    for (const [mean, stddev, refused] of [
+      [0, Number.NaN, 'stddev=nan'],
+      [Number.NaN, 1, 'mean=nan'],
+      [Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY, 'mean=inf'],
+      // Accepted before, giving +-inf weights while the message said "expected finite numbers".
+      [Number.POSITIVE_INFINITY, 1, 'mean=inf'],
+      [0, Number.POSITIVE_INFINITY, 'stddev=inf'],
+      [0, Number.NEGATIVE_INFINITY, 'stddev=-inf'],
+    ] as const) {
       const e = thrown(() => new TruncatedNormal(mean, stddev, new BoundedGenerator(1)).generate([10], 'float32'));
       expect(e.kerasType).toBe('ValueError');
-      expect(e.message).toContain(`TruncatedNormal cannot draw from a truncated normal with mean=`);
-      expect(e.message).toContain(nanBounds);
+      const name = refused.split('=')[0];
+      expect(e.message).toBe(`TruncatedNormal cannot draw from a truncated normal: argument \`${name}\` must be a finite number. Received: ${refused}`);
     }
     expect(() => new VarianceScaling(Number.NaN)).toThrow('Argument `scale` must be positive float. Received: scale=nan');
     // A negative stddev draws from mean +- 2|stddev|, as TensorFlow and JAX do.

@@ -88,4 +88,41 @@ describe('one backend registry per process', () => {
       'it implements backend interface version 2, but the @gru/core running this layer implements version 1: two versions of @gru/core are installed (see `npm ls @gru/core`); install matching versions',
     );
   });
+
+  it("a harness that resets the registry's global: later copies count their own map's writes, so selection sees what they register", () => {
+    const copy = secondCopy();
+    const out = run(`
+      ${FAKE}
+      await import(${JSON.stringify(join(dist, 'index.js'))});
+      delete globalThis[Symbol.for('@gru/core:backend-registry')];
+      const core = await import(${JSON.stringify(join(copy, 'dist', 'index.js'))});
+      await runLayer(core);
+      core.registerBackend(fake(core, core.GRU_BACKEND_SPEC_VERSION));
+      console.log(JSON.stringify({ listed: core.listBackends().map((b) => b.name), ...(await runLayer(core)) }));
+    `) as { listed: string[]; backend: string };
+    // Before: the write counter was a global of its own that outlived the map, so 'fake' was missed.
+    expect(out.listed).toEqual(['fake', 'reference']);
+    expect(out.backend).toBe('fake');
+  });
+
+  it("the registry map's counting wrappers can be wrapped again (a spy, or a later copy of core) and still count", () => {
+    const copy = secondCopy();
+    const out = run(`
+      ${FAKE}
+      const top = await import(${JSON.stringify(join(dist, 'index.js'))});
+      await runLayer(top);
+      const map = globalThis[Symbol.for('@gru/core:backend-registry')];
+      // What vi.spyOn(map, 'set') or a later core with another counting scheme does: it threw "Cannot redefine property: set".
+      const sets = [];
+      const inner = map.set;
+      Object.defineProperty(map, 'set', { value: (k, v) => (sets.push(k), inner.call(map, k, v)), configurable: true, writable: true });
+      delete globalThis[Symbol.for('@gru/core:backend-registry-writes')];
+      const nested = await import(${JSON.stringify(join(copy, 'dist', 'index.js'))});
+      nested.registerBackend(fake(nested, nested.GRU_BACKEND_SPEC_VERSION));
+      console.log(JSON.stringify({ sets, listed: top.listBackends().map((b) => b.name), ...(await runLayer(top)) }));
+    `) as { sets: string[]; listed: string[]; backend: string };
+    expect(out.sets).toEqual(['fake']);
+    expect(out.listed).toEqual(['fake', 'reference']);
+    expect(out.backend).toBe('fake');
+  });
 });

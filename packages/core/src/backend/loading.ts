@@ -1,29 +1,9 @@
+import { failures, loads } from './load-records.js';
 import { getBackend, registeredBackends } from './registry.js';
 import { selectBackend, type BackendChoice, type SelectionPreferences } from './select.js';
 import type { GruBackend, GruCallInfo, GruSpec } from './types.js';
 
-// Keyed by the backend object, so a backend registered again under the same name (a fixed one,
-// say) starts with a clean record. Shared by every copy of @gru/core in the process, as the
-// registry is (see registry.ts).
-const LOADS_KEY = Symbol.for('@gru/core:backend-loads');
-interface LoadRecords {
-  loads: WeakMap<GruBackend, Promise<void>>;
-  failures: WeakMap<GruBackend, string>;
-}
-const { loads, failures }: LoadRecords = ((globalThis as typeof globalThis & { [LOADS_KEY]?: LoadRecords })[LOADS_KEY] ??= {
-  loads: new WeakMap(),
-  failures: new WeakMap(),
-});
-
-/**
- * Forgets a backend's load, failed or not, so the next selection loads it again: for a backend
- * whose options changed (webgpu's `configure()` calls it), since a failure under the old options
- * says nothing of the new ones.
- */
-export function forgetBackendLoad(backend: GruBackend): void {
-  loads.delete(backend);
-  failures.delete(backend);
-}
+export { forgetBackendLoad } from './load-records.js';
 
 /**
  * Loads a backend once (later calls share the promise). A failure is remembered with its reason,

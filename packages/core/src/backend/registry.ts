@@ -1,4 +1,5 @@
 import { valueError } from '../errors.js';
+import { noteUnregistered } from './load-records.js';
 import { GRU_BACKEND_SPEC_VERSION, type GruBackend } from './types.js';
 
 /**
@@ -54,11 +55,17 @@ export function registerBackend(backend: GruBackend): void {
   registry.set(backend.name, backend);
 }
 
-/** Removes a backend (calling its `dispose()` if it has one). Returns whether it was registered. */
+/**
+ * Removes a backend (calling its `dispose()` if it has one). Returns whether it was registered.
+ * Its load is forgotten and layers drop what they prepared on it, so registering the same object
+ * again loads it again.
+ */
 export function unregisterBackend(name: string): boolean {
   const backend = registry.get(name);
   if (!backend) return false;
   registry.delete(name);
+  // Before dispose(): a backend registered again is loaded again, and layers prepare on it anew.
+  noteUnregistered(backend);
   backend.dispose?.();
   return true;
 }
@@ -70,19 +77,24 @@ export function getBackend(name: string): GruBackend | undefined {
 
 /**
  * Counts every write to the shared map, by any copy of @gru/core (older ones included: the map's
- * own `set`/`delete`/`clear` bump the count, shared like the map), so the priority order below is
- * sorted again exactly when the registry changed.
+ * own `set`/`delete`/`clear` bump the count), so the priority order below is sorted again exactly
+ * when the registry changed. The counter lives on the map itself, installed by whichever copy
+ * sees the map first, so map and counter cannot come apart (a harness that resets the registry's
+ * global gets a fresh map with its own counter). The wrappers stay configurable and writable, so
+ * a spy or a later copy can wrap them again (each wraps what was there, so every count happens).
  */
 const WRITES_KEY = Symbol.for('@gru/core:backend-registry-writes');
-type WithWrites = typeof globalThis & { [WRITES_KEY]?: { count: number } };
-const writes: { count: number } = ((globalThis as WithWrites)[WRITES_KEY] ??= countWrites(registry));
-function countWrites(map: Map<string, GruBackend>): { count: number } {
+type Counted = Map<string, GruBackend> & { [WRITES_KEY]?: { count: number } };
+const writes: { count: number } = (registry as Counted)[WRITES_KEY] ?? countWrites(registry as Counted);
+function countWrites(map: Counted): { count: number } {
   const counter = { count: 0 };
-  const { set, delete: remove, clear } = Map.prototype;
+  const { set, delete: remove, clear } = map;
+  const wrapper = (value: unknown) => ({ value, configurable: true, writable: true, enumerable: false });
   Object.defineProperties(map, {
-    set: { value: (key: string, value: GruBackend) => (counter.count++, set.call(map, key, value)) },
-    delete: { value: (key: string) => (counter.count++, remove.call(map, key)) },
-    clear: { value: () => (counter.count++, clear.call(map)) },
+    [WRITES_KEY]: { value: counter, configurable: true, writable: false, enumerable: false },
+    set: wrapper((key: string, value: GruBackend) => (counter.count++, set.call(map, key, value))),
+    delete: wrapper((key: string) => (counter.count++, remove.call(map, key))),
+    clear: wrapper(() => (counter.count++, clear.call(map))),
   });
   return counter;
 }

@@ -183,21 +183,23 @@ export class GRUCell<O extends GruCellOptions = GruCellOptions> {
     this.weightsVersion++;
   }
 
-  /** The kernel-facing description of this cell (after build). */
+  /** The kernel-facing description of this cell (after build): a fresh object the caller may change. */
   spec(): GruSpec {
-    return this.callView().spec;
+    return { ...this.callView().spec };
   }
 
-  /** Weights as flat arrays in Keras's layout (shared, not copied: backends must not write to them). */
+  /** Weights as flat arrays in Keras's layout (the arrays are shared, not copied: backends must not write to them). */
   gruWeights(): GruWeights {
-    return this.callView().weights;
+    return { ...this.callView().weights };
   }
 
   /**
-   * spec() and gruWeights() as one frozen pair, made again only when a weight array is replaced:
-   * every call reads both, and they change only with the weights.
+   * spec() and gruWeights() as one frozen pair, shared by every call and made again only when a
+   * weight array is replaced: every call reads both, and they change only with the weights.
+   * For the layer's own call path; users get copies from spec() and gruWeights().
+   * @internal
    */
-  private callView(): { spec: GruSpec; weights: GruWeights } {
+  callView(): { readonly spec: GruSpec; readonly weights: GruWeights } {
     const list = this.requireBuilt();
     const v = this.view;
     if (v && v.weights.kernel === list[0].data && v.weights.recurrentKernel === list[1].data && v.weights.bias === (list[2]?.data ?? null)) return v;
@@ -382,7 +384,8 @@ export class GRUCell<O extends GruCellOptions = GruCellOptions> {
    */
   call(inputs: TensorLike, states: TensorLike | TensorLike[], options: CellCallOptions = {}): CellResult<LayerArray<O>> {
     const request = this.stepRequest(inputs, states, options);
-    const result = referenceForward(this.spec(), this.gruWeights(), request);
+    const view = this.callView();
+    const result = referenceForward(view.spec, view.weights, request);
     return this.stepResult(request, result.output, result.lastState);
   }
 

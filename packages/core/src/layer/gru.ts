@@ -415,7 +415,7 @@ export class GRU<O extends GruOptions = GruOptions> {
       backward: false,
       unroll: c.unroll,
     };
-    const choice = selectBackend(this.cell.spec(), info, { backend: options.backend ?? c.backend, useCudnn: c.useCudnn, sync: true, backward: false });
+    const choice = selectBackend(this.cell.callView().spec, info, { backend: options.backend ?? c.backend, useCudnn: c.useCudnn, sync: true, backward: false });
     const backend = choice.backend;
     return new GruStream<LayerArray<O>>({
       name: this.name,
@@ -432,7 +432,8 @@ export class GRU<O extends GruOptions = GruOptions> {
         this.pendingState ? 'it is stateful and has async calls in flight: await them before stepping, as a step needs the state they leave.' : undefined,
       weightsVersion: () => this.cell.weightsVersion,
       bind: (request: BoundForwardRequest): StreamBinding => {
-        const lease = this.prepared.acquireSync(backend, this.cell.spec(), this.cell.gruWeights(), this.cell.weightsVersion);
+        const view = this.cell.callView();
+        const lease = this.prepared.acquireSync(backend, view.spec, view.weights, this.cell.weightsVersion);
         try {
           const p = lease.prepared;
           const call = p.bindForward ? p.bindForward(request) : bindBySync(p, request);
@@ -610,10 +611,11 @@ export class GRU<O extends GruOptions = GruOptions> {
       backward: keep,
       unroll: c.unroll,
     };
+    const view = this.cell.callView();
     return {
       seq: ++this.callSeq,
-      spec: this.cell.spec(),
-      weights: this.cell.gruWeights(),
+      spec: view.spec,
+      weights: view.weights,
       weightsVersion: this.cell.weightsVersion,
       givenState: options.initialState !== undefined && options.initialState !== null,
       stateEpoch: this.stateEpoch,
@@ -748,7 +750,8 @@ export class GRU<O extends GruOptions = GruOptions> {
   /** The forward call's prepared layer, kept from being updated or disposed while backward runs on it. */
   private holdPrepared(trace: Trace) {
     const lease = this.prepared.hold(trace.prepared);
-    if (!lease) throw valueError(`Layer '${this.name}': the layer was disposed since the forward call; run forward again before backward().`);
+    if (!lease)
+      throw valueError(`Layer '${this.name}': the layer (or the backend it ran on) was disposed since the forward call; run forward again before backward().`);
     return lease;
   }
 

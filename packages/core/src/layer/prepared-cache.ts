@@ -1,3 +1,4 @@
+import { unregistrations } from '../backend/load-records.js';
 import type { GruBackend, GruSpec, GruWeights, PreparedGru } from '../backend/types.js';
 
 /** One backend's preparation of a layer's weights, shared by the calls that use that version. */
@@ -5,6 +6,8 @@ export interface PreparedEntry {
   readonly backend: GruBackend;
   /** The weights version the prepared layer holds (or will hold once `ready` settles). */
   version: number;
+  /** The backend's `unregistrations()` when this was prepared: a later unregister disposed the backend under it. */
+  readonly generation: number;
   ready: Promise<PreparedGru>;
   prepared?: PreparedGru;
   /** `ready` (the latest preparation or refresh) has fulfilled: a call may use `prepared` without awaiting it. */
@@ -37,7 +40,7 @@ export class PreparedCache {
    */
   acquire(backend: GruBackend, spec: GruSpec, weights: GruWeights, version: number): PreparedLease | Promise<PreparedLease> {
     const entry = this.current.get(backend);
-    if (entry?.settled && entry.prepared && !entry.retired && entry.version === version) {
+    if (entry?.settled && entry.prepared && !entry.retired && entry.version === version && this.live(entry)) {
       entry.inFlight++;
       return this.lease(entry, entry.prepared);
     }
@@ -46,6 +49,10 @@ export class PreparedCache {
 
   private async acquireAsync(backend: GruBackend, spec: GruSpec, weights: GruWeights, version: number): Promise<PreparedLease> {
     let entry = this.current.get(backend);
+    if (entry && !this.live(entry)) {
+      this.retire(entry);
+      entry = undefined;
+    }
     if (entry && entry.version !== version) {
       if (entry.inFlight === 0) {
         // Idle (so its preparation settled): refresh it in place, behind the preparation.
@@ -86,7 +93,7 @@ export class PreparedCache {
   acquireSync(backend: GruBackend, spec: GruSpec, weights: GruWeights, version: number): PreparedLease {
     const entry = this.current.get(backend);
     // `settled`: a refresh in flight (an async call's setWeights) has not reached `prepared` yet.
-    if (entry?.settled && entry.prepared && !entry.retired && entry.version === version && entry.prepared.forwardSync) {
+    if (entry?.settled && entry.prepared && !entry.retired && entry.version === version && entry.prepared.forwardSync && this.live(entry)) {
       entry.inFlight++;
       return this.lease(entry, entry.prepared);
     }
@@ -99,11 +106,16 @@ export class PreparedCache {
     return this.lease(added, prepared);
   }
 
-  /** Reserves an entry again (for backward on the forward call's prepared layer); false once disposed. */
+  /** Reserves an entry again (for backward on the forward call's prepared layer); undefined once it or its backend was disposed. */
   hold(entry: PreparedEntry): PreparedLease | undefined {
-    if (entry.disposed || !entry.prepared) return undefined;
+    if (entry.disposed || !entry.prepared || !this.live(entry)) return undefined;
     entry.inFlight++;
     return this.lease(entry, entry.prepared);
+  }
+
+  /** Whether the entry's backend was not unregistered (and disposed) since it was prepared. */
+  private live(entry: PreparedEntry): boolean {
+    return entry.generation === unregistrations(entry.backend);
   }
 
   /** Disposes every prepared layer; those with calls in flight when their calls settle. */
@@ -112,7 +124,16 @@ export class PreparedCache {
   }
 
   private add(backend: GruBackend, version: number, ready: Promise<PreparedGru>): PreparedEntry {
-    const entry: PreparedEntry = { backend, version, ready, inFlight: 0, retired: false, disposed: false, settled: false };
+    const entry: PreparedEntry = {
+      backend,
+      version,
+      generation: unregistrations(backend),
+      ready,
+      inFlight: 0,
+      retired: false,
+      disposed: false,
+      settled: false,
+    };
     this.settleWith(entry, ready);
     this.current.set(backend, entry);
     return entry;
