@@ -13,6 +13,7 @@ import {
 } from '@gru/core';
 import { activationCode, FIRST_ROWWISE_CODE } from './activation-codes.js';
 import { checkNoOverlap, WasmBoundForward } from './bound.js';
+import { readRequest } from './request.js';
 import { formatBytes, MAX_WASM_BYTES } from './heap.js';
 import type { ForwardArgs, WasmKernel } from './kernel.js';
 import { callLayout, FLAGS, paddedUnits, PANEL_COLS, SINGLE_THREAD, weightBytes, type CallLayout, type Threading } from './layout.js';
@@ -228,8 +229,9 @@ export class WasmPreparedGru implements PreparedGru {
     return layout;
   }
 
-  forwardSync(req: ForwardRequest): ForwardResult {
+  forwardSync(request: ForwardRequest): ForwardResult {
     this.checkUsable();
+    const req = readRequest(request);
     return this.runHere(req, this.plan(req));
   }
 
@@ -238,8 +240,9 @@ export class WasmPreparedGru implements PreparedGru {
    * in, runs the kernel on this thread with the current weights, and copies `output` and
    * `lastState` out, allocating nothing.
    */
-  bindForward(req: BoundForwardRequest): BoundForward {
+  bindForward(request: BoundForwardRequest): BoundForward {
     this.checkUsable();
+    const req = readRequest(request, true);
     const L = this.plan(req);
     if (req.keepForBackward) throw fail('request.keepForBackward must be false: a bound call keeps nothing for backward.');
     const { batch: B, timesteps: T } = req;
@@ -331,8 +334,9 @@ export class WasmPreparedGru implements PreparedGru {
    * (leaving this thread free meanwhile); any other runs as forwardSync does. Results are bitwise
    * the same either way.
    */
-  async forward(req: ForwardRequest): Promise<ForwardResult> {
+  async forward(request: ForwardRequest): Promise<ForwardResult> {
     this.checkUsable();
+    const req = readRequest(request);
     const pool = this.kernel.pool;
     const L = this.plan(req, pool && !pool.broken ? pool.size : 0);
     if (!pool || L.workers <= 1) return this.runHere(req, L);
