@@ -8,7 +8,8 @@ import { planAgainstReference, type SweepOptions } from './testing/against-refer
  * `describeAgainstReference`, seeded random comparisons against the reference backend.
  */
 export * from './testing/index.js';
-// Node only (node:fs), so not in testing/index.ts, which browsers load too.
+// Node only (node:fs, node:v8), so not in testing/index.ts, which browsers load too.
+export { heapGrowthDuring } from './testing/heap-growth.js';
 export { launchWebGpuChromium, WEBGPU_CHROMIUM_ARGS, type PersistentContextLauncher, type WebGpuChromium } from './testing/chromium.js';
 
 /**

@@ -1,9 +1,8 @@
 import { GRU, loadBackend } from '@gru/core';
-import { GCProfiler } from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { createCpuBackend } from '../src/index.js';
 import { loadAddon } from '../src/loader.js';
-import { bitwiseEqual, makeCase, rng, streamBoundSteps } from './helpers.js';
+import { bitwiseEqual, heapGrowthDuring, makeCase, rng, streamBoundSteps } from './helpers.js';
 
 // The streaming path: a forward call bound once (bindForward, the native Bound) and run step
 // after step, as GRU.stream() does. Each run must be exactly the call forwardSync makes, a stream
@@ -236,14 +235,6 @@ describe('bound call checks', () => {
   });
 });
 
-/** Garbage collections while `fn` runs `n` times: none means nothing it allocated filled the young generation. */
-function collectionsDuring(n: number, fn: () => void): number {
-  const profiler = new GCProfiler();
-  profiler.start();
-  for (let i = 0; i < n; i++) fn();
-  return profiler.stop().statistics.length;
-}
-
 describe('GRU.stream() on the cpu backend', () => {
   const [B, D, H] = [1, 64, 128]; // the benchmarks' S4
 
@@ -287,16 +278,19 @@ describe('GRU.stream() on the cpu backend', () => {
     stream.close();
   });
 
-  it('a step allocates nothing (no garbage collection in 200,000 steps; the probe sees one allocating)', async () => {
+  it('a step allocates nothing (the heap grows by less than 4 bytes per step; the probe sees one allocating)', async () => {
     const { streamed } = await layers();
     const stream = streamed.stream();
     stream.input.fill(0.25);
     const out = new Float32Array(H);
-    stream.step(undefined, out); // warm: bindings, caches
+    for (let i = 0; i < 20_000; i++) stream.step(undefined, out); // warm: bindings, caches, optimized code
+    // The runtime itself leaves up to ~150 KB in any window, whatever its length; one allocation per
+    // step, even the smallest object (16 bytes), would grow the heap by 3.2 MB in 200,000 steps.
     const steps = 200_000;
-    expect(collectionsDuring(steps, () => stream.step(undefined, out))).toBe(0);
-    // The probe works: a step that allocates one output array collects within as many steps.
-    expect(collectionsDuring(steps, () => out.set(stream.step().slice()))).toBeGreaterThan(0);
+    expect(heapGrowthDuring(steps, () => stream.step(undefined, out))).toBeLessThan(4 * steps);
+    // The probe works: a step that allocates one output array grows the heap (its floats live
+    // outside the heap, the array's objects inside: far more than 16 bytes each).
+    expect(heapGrowthDuring(200, () => out.set(stream.step().slice()))).toBeGreaterThan(200 * 16);
     stream.close();
   }, 120_000);
 });

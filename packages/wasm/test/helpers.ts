@@ -1,2 +1,2 @@
 // The kit's shared test helpers: one seeded generator, one random case, one tolerance.
-export { bitwiseEqual, makeCase, rng, streamBoundSteps, worstRatio, type CaseOptions as Config } from '@gru/conformance/testing';
+export { bitwiseEqual, heapGrowthDuring, makeCase, rng, streamBoundSteps, worstRatio, type CaseOptions as Config } from '@gru/conformance/testing';
