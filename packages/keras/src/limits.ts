@@ -32,10 +32,11 @@ export interface LoadLimits {
   /** Most TF.js weight shards. */
   maxShards: number;
   /**
-   * Most bytes of intermediate arrays one `predict` may hold at once (layer outputs not yet read
-   * for the last time, and what the running call has allocated; the caller's inputs are not
-   * counted). Checked before each array a layer makes, so a file cannot make predict allocate
-   * without bound; at load, every layer's output for one sample must fit it.
+   * Most bytes of intermediate arrays one `predict` may hold at once for each sample of its batch
+   * (layer outputs not yet read for the last time, and what the running call has allocated; the
+   * caller's inputs are not counted): a predict of 32 samples may hold 32 times this. Checked
+   * before each array a layer makes, so a file cannot make predict allocate without bound; at
+   * load, every layer's output for one sample must fit it.
    */
   maxPredictBytes: number;
 }

@@ -5,7 +5,7 @@ import { KerasFileError } from './errors.js';
 import { checkDeadlineOptions, Deadline, DEFAULT_TIMEOUT_MS } from './io/deadline.js';
 import { H5File, type H5FileOptions } from './io/h5.js';
 import { isObject, parseJson, preview } from './io/json.js';
-import { givenSiblings, readSource, type ModelSource, type ReadContext, type SiblingFiles } from './io/source.js';
+import { givenSiblings, readSource, type ModelSource, type ReadContext, type SiblingFiles, type SiblingReader } from './io/source.js';
 import { compactWeights } from './weights/compact.js';
 import { readKerasArchive } from './io/zip.js';
 import { resolveLimits, type LoadLimits } from './limits.js';
@@ -190,23 +190,40 @@ export async function parseModel(source: ModelSource, options: LoadOptions = {})
   const ctx: ReadContext = { limits, budget, deadline };
   try {
     const { bytes, label, siblings, owned } = await readSource(source, ctx, 'loadModel source');
-    switch (sniff(bytes, label)) {
-      case 'zip':
-        if (options.config !== undefined) throw new KerasFileError(`${label} is a .keras archive with its own config; omit options.config.`);
-        return parseArchive(bytes, label, limits, budget, owned);
-      case 'hdf5':
-        return parseHdf5(bytes, label, options, limits, { budget, owned });
-      case 'json':
-        return await parseTfjs(bytes, label, siblings, options, ctx);
-    }
+    const parsed = await parseBytes(bytes, label, siblings, options, ctx, owned);
+    // A model built later from this (modelFromParsed, maybe in another thread) keeps the bound.
+    if (options.limits?.maxPredictBytes !== undefined) parsed.maxPredictBytes = limits.maxPredictBytes;
+    return parsed;
   } finally {
     deadline.dispose();
   }
 }
 
+async function parseBytes(
+  bytes: Uint8Array,
+  label: string,
+  siblings: SiblingReader | undefined,
+  options: LoadOptions,
+  ctx: ReadContext,
+  owned: boolean,
+): Promise<ParsedModel> {
+  const { limits, budget } = ctx;
+  switch (sniff(bytes, label)) {
+    case 'zip':
+      if (options.config !== undefined) throw new KerasFileError(`${label} is a .keras archive with its own config; omit options.config.`);
+      return parseArchive(bytes, label, limits, budget, owned);
+    case 'hdf5':
+      return parseHdf5(bytes, label, options, limits, { budget, owned });
+    case 'json':
+      return await parseTfjs(bytes, label, siblings, options, ctx);
+  }
+}
+
 /** Builds a runnable model from `parseModel`'s result (`limits.maxPredictBytes` bounds its predicts). */
 export function modelFromParsed(parsed: ParsedModel, options: Pick<LoadOptions, 'backend' | 'limits'> = {}): KerasModel {
-  const { maxPredictBytes } = resolveLimits(options.limits);
+  const resolved = resolveLimits(options.limits);
+  const maxPredictBytes =
+    options.limits?.maxPredictBytes === undefined && parsed.maxPredictBytes !== undefined ? parsed.maxPredictBytes : resolved.maxPredictBytes;
   return new KerasModel(parsed, { backend: options.backend, maxPredictBytes });
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type LoadLimits, LimitError, loadModel, PredictLimitError } from '../src/index.js';
+import { type LoadLimits, LimitError, loadModel, modelFromParsed, parseModel, PredictLimitError } from '../src/index.js';
 
 /**
  * A small file can make predict allocate without bound (50 ZeroPadding1D(2^20) on a 4-step input:
@@ -10,12 +10,16 @@ const input = (shape: (number | null)[]) => ({ class_name: 'InputLayer', config:
 const pad = (i: number, padding: number) => ({ class_name: 'ZeroPadding1D', config: { name: `z${i}`, padding } });
 
 function sequential(layers: Record<string, unknown>[], limits?: Partial<LoadLimits>) {
+  return loadModel(sequentialBytes(layers), { files: {}, ...(limits ? { limits } : {}) });
+}
+
+function sequentialBytes(layers: Record<string, unknown>[]): Uint8Array {
   const modelJson = {
     format: 'layers-model',
     modelTopology: { keras_version: '2.15.0', backend: 'tensorflow', model_config: { class_name: 'Sequential', config: { name: 's', layers } } },
     weightsManifest: [],
   };
-  return loadModel(new TextEncoder().encode(JSON.stringify(modelJson)), { files: {}, ...(limits ? { limits } : {}) });
+  return new TextEncoder().encode(JSON.stringify(modelJson));
 }
 
 async function failure(run: () => Promise<unknown>): Promise<Error> {
@@ -67,7 +71,7 @@ describe('predict bounded by limits.maxPredictBytes', () => {
       expect(err).toBeInstanceOf(PredictLimitError);
       expect(err.message).toBe(
         "Layer 'z0' (ZeroPadding1D), called on shape [1, 4, 1]: an array of 2097156 values (8.0 MiB) would bring this predict's intermediate arrays to 8.0 MiB, " +
-          'over the 4194304 bytes (4.0 MiB) allowed by limits.maxPredictBytes. If the model is trusted, raise the bound: loadModel(source, { limits: { maxPredictBytes: 67108864 } }).',
+          'over the 4194304 bytes (4.0 MiB) allowed by limits.maxPredictBytes. If the model is trusted, raise the bound: loadModel(source, { limits: { maxPredictBytes: 67108864 } }) (or parseModel / modelFromParsed with the same limits).',
       );
     }
   });
@@ -178,5 +182,31 @@ describe('bounded config sizes say what the bound is', () => {
   it('a size over 2^31 names the bound', async () => {
     const err = await failure(() => sequential([input([null, 1]), { class_name: 'UpSampling1D', config: { name: 'u', size: 2 ** 32 } }]));
     expect(err.message).toContain("layer 'u' (UpSampling1D): `size` must be a positive integer up to 2^31 (gru's bound), found 4294967296.");
+  });
+});
+
+describe('maxPredictBytes holds for each sample of the batch the caller chose', () => {
+  // One ZeroPadding1D(2^16) on 4 steps of 4 features: 2 x 65,540 x 4 x 4 bytes = 2 MiB per sample.
+  const layers = [input([null, 4]), pad(0, 1 << 16)];
+  const x = (batch: number) => ({ shape: [batch, 4, 4], data: new Float32Array(batch * 16) });
+
+  it('a batch of 8 may hold 8 times the bound; one sample over it is still refused', async () => {
+    const model = await sequential(layers, { maxPredictBytes: 3 << 20 });
+    expect(model.predictSync(x(8)).shape).toEqual([8, 131076, 4]);
+    const strict = await sequential(layers, { maxPredictBytes: 1 << 20 });
+    const err = await failure(async () => strict.predictSync(x(8)));
+    expect(err).toBeInstanceOf(PredictLimitError);
+    expect(err.message).toContain('allowed by limits.maxPredictBytes: 1048576 bytes per sample x 8 samples');
+    expect(err.message).toContain('maxPredictBytes: 67108864');
+  });
+
+  it('modelFromParsed keeps the limits parseModel was given, unless it is given its own', async () => {
+    const parsed = await parseModel(sequentialBytes(layers), { files: {}, limits: { maxPredictBytes: 1 << 20 } });
+    expect(parsed.maxPredictBytes).toBe(1 << 20);
+    await expect(failure(async () => modelFromParsed(parsed).predictSync(x(1)))).resolves.toBeInstanceOf(PredictLimitError);
+    expect(modelFromParsed(parsed, { limits: { maxPredictBytes: 4 << 20 } }).predictSync(x(1)).shape).toEqual([1, 131076, 4]);
+    const plain = await parseModel(sequentialBytes(layers), { files: {} });
+    expect(plain.maxPredictBytes).toBeUndefined();
+    expect(modelFromParsed(plain).predictSync(x(1)).shape).toEqual([1, 131076, 4]);
   });
 });

@@ -104,4 +104,6 @@ export interface ParsedModel {
   spec: ModelSpec;
   /** weights[i][j] is spec.layers[i].weights[j], flat row-major. */
   weights: (Float32Array | Float64Array)[][];
+  /** The `limits.maxPredictBytes` parseModel was given: modelFromParsed's default. */
+  maxPredictBytes?: number;
 }

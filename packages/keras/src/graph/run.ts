@@ -2,7 +2,7 @@ import type { Tensor } from '@gru/core';
 import type { Arg, CallOf, ModelSpec, NodeSpec, TensorKey } from '../config/spec.js';
 import { type CallContext, callMaskShapes, type Flow, layerFail, type ModelLayer, tensorArgs, type ValueCall, withMask } from '../layers/base.js';
 import { formatShape } from '../errors.js';
-import { ArrayGuard, mib, PredictLimitError, raiseHint, withArrayGuard } from '../kernels/array-guard.js';
+import { ArrayGuard, mib, PredictLimitError, withArrayGuard } from '../kernels/array-guard.js';
 import { ArrayTooLargeError } from '../kernels/common.js';
 import { DEFAULT_LIMITS } from '../limits.js';
 import { keysOf } from './build.js';
@@ -65,7 +65,7 @@ export class GraphRunner {
 
   runSync(inputs: Flow[], ctx: CallContext): Flow[] {
     const values = this.start(inputs);
-    const guard = new ArrayGuard(this.maxPredictBytes);
+    const guard = new ArrayGuard(this.maxPredictBytes, samplesOf(inputs));
     this.spec.nodes.forEach((node, i) => {
       if (node.layer < 0) return;
       const layer = this.layers[node.layer];
@@ -80,7 +80,7 @@ export class GraphRunner {
 
   async run(inputs: Flow[], ctx: CallContext): Promise<Flow[]> {
     const values = this.start(inputs);
-    const guard = new ArrayGuard(this.maxPredictBytes);
+    const guard = new ArrayGuard(this.maxPredictBytes, samplesOf(inputs));
     for (const [i, node] of this.spec.nodes.entries()) {
       if (node.layer < 0) continue;
       const layer = this.layers[node.layer];
@@ -117,7 +117,7 @@ export class GraphRunner {
       const shapes = out.map((f) => formatShape(f.tensor.shape)).join(', ');
       throw new PredictLimitError(
         `Layer '${layer.name}' (${layer.className}): its output of shape ${shapes} brings this predict's intermediate arrays to ${live} bytes (${mib(live)}), ` +
-          `over the ${guard.limit} bytes (${mib(guard.limit)}) allowed by limits.maxPredictBytes. ${raiseHint(live)}`,
+          `over ${guard.describe()}. ${guard.hint(live)}`,
       );
     }
   }
@@ -215,4 +215,11 @@ function namingLayer<T>(layer: ModelLayer, call: ValueCall, f: () => T): T {
   } catch (err) {
     rethrowNamingLayer(layer, call, err);
   }
+}
+
+/** The batch of a predict: the inputs' first axis (they share it), at least 1. */
+function samplesOf(inputs: Flow[]): number {
+  let samples = 1;
+  for (const f of inputs) samples = Math.max(samples, f.tensor.shape[0] ?? 1);
+  return samples;
 }

@@ -18,11 +18,11 @@ export function mib(bytes: number): string {
   return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 }
 
-/** The loadModel call that raises the limit to a round figure above `bytes`. */
+/** The limit that would allow `bytes` for one sample, as a round figure, and how to set it. */
 export function raiseHint(bytes: number): string {
   const step = 64 << 20;
   const next = Number.isFinite(bytes) ? Math.max(step, Math.ceil(bytes / step) * step) : 2 ** 31;
-  return `If the model is trusted, raise the bound: loadModel(source, { limits: { maxPredictBytes: ${next} } }).`;
+  return `If the model is trusted, raise the bound: loadModel(source, { limits: { maxPredictBytes: ${next} } }) (or parseModel / modelFromParsed with the same limits).`;
 }
 
 /**
@@ -34,8 +34,30 @@ export function raiseHint(bytes: number): string {
 export class ArrayGuard {
   live = 0;
   private call = 0;
+  /** The bytes this predict may hold: `perSample` for each sample of its batch. */
+  readonly limit: number;
 
-  constructor(readonly limit: number) {}
+  /**
+   * The bound scales with the batch the caller chose (a predict of many samples holds that many
+   * rows, as it would in Keras); what a file's config can blow up is each sample's share.
+   */
+  constructor(
+    readonly perSample: number,
+    readonly samples = 1,
+  ) {
+    this.limit = perSample * Math.max(1, samples);
+  }
+
+  /** The limit and where it comes from, for messages. */
+  describe(): string {
+    const per = this.samples > 1 ? `: ${this.perSample} bytes per sample x ${this.samples} samples` : '';
+    return `the ${this.limit} bytes (${mib(this.limit)}) allowed by limits.maxPredictBytes${per}`;
+  }
+
+  /** How to allow `held` bytes. */
+  hint(held: number): string {
+    return raiseHint(held / Math.max(1, this.samples));
+  }
 
   /** Starts a call: nothing allocated by it yet. */
   startCall(): void {
@@ -48,7 +70,7 @@ export class ArrayGuard {
     if (bytes > this.limit - held) {
       throw new PredictLimitError(
         `an array of ${length} values (${mib(bytes)}) would bring this predict's intermediate arrays to ${mib(held + bytes)}, ` +
-          `over the ${this.limit} bytes (${mib(this.limit)}) allowed by limits.maxPredictBytes. ${raiseHint(held + bytes)}`,
+          `over ${this.describe()}. ${this.hint(held + bytes)}`,
       );
     }
     this.call += bytes;
