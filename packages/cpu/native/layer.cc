@@ -310,9 +310,9 @@ void Layer::forward(const CallArgs& c, int threads, double minStepMacs, ForwardC
     }
     if (st.s.h0 != c.h0) layOutInitialState(c, st.s, H, w_.Hp);
     const int64_t away = st.phaser->awayHelps();
-    pool.run(n, &runJob, &st.ctx);
+    const bool woke = pool.run(n, &runJob, &st.ctx);
     st.phaser->nextJob();
-    if (n > 1 && smallSteps) pool.noteSharing((st.phaser->awayHelps() - away) * 4 > std::max(T, 3));
+    if (n > 1 && smallSteps) pool.noteSharing(st.phaser->awayHelps() - away, T, woke);
     return;
   }
   int Tc = 0;
@@ -321,8 +321,9 @@ void Layer::forward(const CallArgs& c, int threads, double minStepMacs, ForwardC
   if (s.h0 != c.h0) layOutInitialState(c, s, H, w_.Hp);
   Phaser phaser(n);
   JobContext ctx{kernels_, &w_, &c, &s, &phaser};
-  pool.run(n, &runJob, &ctx);
-  if (n > 1 && smallSteps) pool.noteSharing(phaser.awayHelps() * 4 > std::max(T, 3));
+  // (A call the busy pool ran alone notes that nobody was kept waiting, as a shared one would.)
+  const bool woke = pool.run(n, &runJob, &ctx);
+  if (n > 1 && smallSteps) pool.noteSharing(phaser.awayHelps(), T, woke);
   scratch_.give(std::move(mem));
 }
 

@@ -1,5 +1,6 @@
 #include "thread_pool.h"
 
+#include <algorithm>
 #include <chrono>
 #include <climits>
 #include <stdexcept>
@@ -219,15 +220,19 @@ void ThreadPool::ensureWorkers(int count) {
   }
 }
 
-void ThreadPool::run(int n, Job job, void* ctx) {
-  if (n <= 1) return job(ctx, 0, 1);
+bool ThreadPool::run(int n, Job job, void* ctx) {
+  auto alone = [&] {
+    job(ctx, 0, 1);
+    return false;
+  };
+  if (n <= 1) return alone();
   std::unique_lock<std::mutex> lock(busy_, std::try_to_lock);
-  if (!lock.owns_lock()) return job(ctx, 0, 1);
+  if (!lock.owns_lock()) return alone();
   try {
     ensureWorkers(n - 1);
   } catch (...) {
     // No threads to be had (resource limits): the result is the same on one.
-    return job(ctx, 0, 1);
+    return alone();
   }
   job_ = job;
   ctx_ = ctx;
@@ -235,7 +240,8 @@ void ThreadPool::run(int n, Job job, void* ctx) {
   const uint32_t gen = generation_.load(std::memory_order_relaxed) + 1;
   state_.store((static_cast<uint64_t>(gen) << 1) | 1, std::memory_order_seq_cst);
   generation_.store(gen, std::memory_order_seq_cst);
-  if (idleSleepers_.load(std::memory_order_seq_cst) > 0) wakeAll(generation_);
+  const bool wokeSleepers = idleSleepers_.load(std::memory_order_seq_cst) > 0;
+  if (wokeSleepers) wakeAll(generation_);
   job(ctx, 0, n);
   // Close the job; wait only for the threads that joined it.
   state_.store(static_cast<uint64_t>(gen) << 1, std::memory_order_seq_cst);
@@ -245,20 +251,42 @@ void ThreadPool::run(int n, Job job, void* ctx) {
     for (uint32_t left; (left = active_.load(std::memory_order_seq_cst)) != 0;) sleepWhile(active_, left);
     callerSleeping_.fetch_sub(1, std::memory_order_relaxed);
   }
+  return wokeSleepers;
 }
 
 namespace {
 constexpr int64_t kCrowdedNs = 20 * 1000 * 1000;
+// After a crowded window: at most this many woken jobs let off, each away in at most
+// kWakeAwayPhases phases (a futex wakeup, ~25 us, spans about six 4-us steps of a streamed
+// 128-unit layer; a job kept waiting in more phases than that was held up by more than a wakeup).
+constexpr int kWakeGraceJobs = 16;
+constexpr int64_t kWakeAwayPhases = 8;
 }  // namespace
 
-void ThreadPool::noteSharing(bool keptWaiting) {
+bool ThreadPool::noteSharing(int64_t awayPhases, int steps, bool wokeSleepers) {
+  if (int64_t until = crowdedUntil_.load(std::memory_order_relaxed); until != 0 && monoNs() >= until) {
+    // The window is over (a CAS: another caller may have just started the next one).
+    if (crowdedUntil_.compare_exchange_strong(until, 0, std::memory_order_relaxed)) wakeGrace_.store(kWakeGraceJobs, std::memory_order_relaxed);
+  }
+  if (wakeGrace_.load(std::memory_order_relaxed) > 0) {
+    if (wokeSleepers && awayPhases <= kWakeAwayPhases) {
+      wakeGrace_.fetch_sub(1, std::memory_order_relaxed);
+      return false;
+    }
+    // The burst is over: the threads are awake (or this job was held up by more than a wakeup).
+    if (!wokeSleepers) wakeGrace_.store(0, std::memory_order_relaxed);
+  }
+  const bool keptWaiting = awayPhases * 4 > std::max(steps, 3);
   int score = waitScore_.load(std::memory_order_relaxed);
-  score = score - score / 8 + (keptWaiting ? 128 : 0);
-  if (score > 512) {
+  score = score - (score + 7) / 8 + (keptWaiting ? 128 : 0);
+  const bool starts = score > 512;
+  if (starts) {
     crowdedUntil_.store(monoNs() + kCrowdedNs, std::memory_order_relaxed);
+    wakeGrace_.store(0, std::memory_order_relaxed);
     score = 0;
   }
   waitScore_.store(score, std::memory_order_relaxed);
+  return starts;
 }
 
 bool ThreadPool::crowded() const {

@@ -279,12 +279,25 @@ class ThreadPool {
   // must finish its work even if no pool thread ever joins (the phase protocol does): a pool
   // thread that wakes after the caller finished does not join at all. If another call holds the
   // pool, runs job(ctx, 0, 1) alone.
-  void run(int n, Job job, void* ctx);
+  // Returns whether posting the job had to wake pool threads from sleep (false when it ran alone;
+  // possibly true for sleepers past the job's n - 1, when an earlier call grew the pool).
+  bool run(int n, Job job, void* ctx);
 
-  // Whether a job of small steps kept its threads waiting for one another (one of them was
-  // descheduled: more runnable threads than cores). When most recent ones did, crowded() says so
-  // for the next kCrowdedNs, and calls of small steps run alone meanwhile.
-  void noteSharing(bool keptWaiting);
+  // Pool threads asleep between jobs now (they spin a while after each job first), or woken and
+  // not yet running.
+  int sleepingWorkers() const { return idleSleepers_.load(std::memory_order_relaxed); }
+
+  // Notes how a job of `steps` small steps went: in how many phases a waiting thread found a
+  // share's owner away (ran its chunks), and whether run() woke sleepers for it. A job whose threads
+  // were kept waiting in more than a quarter of its steps (one of them descheduled: more runnable
+  // threads than cores) counts towards crowded(); when about half of the recent ones did,
+  // crowded() says so for the next kCrowdedNs, and calls of small steps run alone meanwhile.
+  // Except right after such a window, which the pool threads may have slept through: the burst
+  // of jobs that found them asleep (a futex wakeup spans several small steps, on any machine),
+  // each away no more than a wakeup explains, says nothing, up to kWakeGraceJobs of them and
+  // until the first job that woke nobody (counted, they started the next window: a stream of small
+  // steps on an idle machine ran alone most of the time). Returns whether a window started.
+  bool noteSharing(int64_t awayPhases, int steps, bool wokeSleepers);
   bool crowded() const;
 
  private:
@@ -311,9 +324,13 @@ class ThreadPool {
   std::atomic<int> callerSleeping_{0};
   std::atomic<bool> stopping_{false};
   alignas(64) std::atomic<int64_t> crowdedUntil_{0};
-  // A decaying count of jobs that kept their threads waiting (each adds 128, each job takes an
-  // eighth off): 512 is about half of the recent ones. Updated racily; it is only a hint.
+  // A decaying count of jobs that kept their threads waiting (each adds 128, each job noted takes
+  // an eighth off, rounded up): 512 is about half of the recent ones. Updated racily (two callers
+  // may note at once); it is only a hint.
   std::atomic<int> waitScore_{0};
+  // Woken jobs that may still be let off after the last crowded window (see noteSharing); may
+  // dip below 0 in a race, which ends the grace as 0 does.
+  std::atomic<int> wakeGrace_{0};
 };
 
 }  // namespace gru

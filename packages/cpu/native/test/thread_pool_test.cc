@@ -4,7 +4,8 @@
 // Several callers post jobs to the shared pool at once (the losers run alone), threads join late
 // or not at all, phases have varying numbers of chunks, and the pool is stopped and restarted as
 // its users come and go; every chunk of every phase must run exactly once, and every job must
-// finish. A failure prints what went wrong and exits 1.
+// finish. Also the pool's crowded hint and what run() says about sleeping threads. A failure prints
+// what went wrong and exits 1.
 #include "../thread_pool.h"
 
 #include <atomic>
@@ -204,29 +205,77 @@ bool usersComeAndGo(int rounds) {
 
 // Jobs of small steps that kept their threads waiting (a peer descheduled: more runnable threads
 // than cores) make the pool crowded, and Layer::forward then runs such calls on one thread; jobs
-// that did not never do, and the state ends with its window (a lower bound on time only).
+// that did not never do, and the state ends with its window (a lower bound on time only). Right
+// after a window, the burst of jobs that had to wake the pool threads is let off.
 bool crowdedComesAndGoes() {
   ThreadPool& pool = ThreadPool::shared();
-  for (int i = 0; i < 100; ++i) pool.noteSharing(false);
-  if (pool.crowded()) {
-    std::fprintf(stderr, "crowded: 100 jobs that kept nobody waiting made the pool crowded\n");
+  auto fail = [](const char* what) {
+    std::fprintf(stderr, "crowded: %s\n", what);
+    return false;
+  };
+  // Notes jobs until one starts a window (at most `most`); whether one did.
+  auto startsWithin = [&](int most, int64_t away, int steps, bool woke) {
+    for (int i = 0; i < most; ++i) {
+      if (pool.noteSharing(away, steps, woke)) return true;
+    }
+    return false;
+  };
+  auto windowPasses = [] { std::this_thread::sleep_for(std::chrono::milliseconds(40)); };
+  if (startsWithin(100, 0, 1, false) || pool.crowded()) return fail("100 jobs that kept nobody waiting made the pool crowded");
+  if (startsWithin(100, 1, 4, false)) return fail("100 jobs of 4 steps away in 1 made the pool crowded (a quarter is not more than a quarter)");
+  if (!startsWithin(16, 1, 1, false)) return fail("16 jobs in a row that kept their threads waiting did not make the pool crowded");
+  windowPasses();
+  if (pool.crowded()) return fail("still crowded 40 ms later (the window is 20 ms)");
+  // The threads slept through the window: the jobs that woke them and waited a wakeup's time are let off...
+  if (startsWithin(16, 1, 1, true)) return fail("16 jobs that woke the pool threads after a window started another");
+  // ...until one wakes nobody; then jobs kept waiting count again, woken or not.
+  pool.noteSharing(0, 1, false);
+  if (!startsWithin(16, 1, 1, true)) return fail("woken jobs kept waiting after the threads were up never made the pool crowded");
+  windowPasses();
+  // A woken job held up in more phases than a wakeup explains counts at once.
+  if (!startsWithin(16, 100, 100, true)) return fail("woken jobs away in 100 of 100 steps never made the pool crowded");
+  windowPasses();
+  // At most 16 are let off.
+  if (startsWithin(16, 1, 1, true)) return fail("16 woken jobs after a window started another");
+  if (!startsWithin(16, 1, 1, true)) return fail("32 woken jobs after a window never made the pool crowded");
+  windowPasses();
+  startsWithin(100, 0, 1, false);
+  return pool.crowded() ? fail("crowded after a window and 100 jobs that kept nobody waiting") : true;
+}
+
+// run() says whether posting the job woke sleeping pool threads (a woken thread joins late on any
+// machine; see crowdedComesAndGoes for what noteSharing makes of that).
+bool saysWhenItWokeSleepers() {
+  ThreadPool& pool = ThreadPool::shared();
+  Job first(7, 3, 2);
+  pool.run(2, &Job::run, &first);
+  // Pool threads sleep after spinning a while with no job; give a loaded machine seconds for it.
+  for (int i = 0; i < 10000 && pool.sleepingWorkers() < 1; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  if (pool.sleepingWorkers() < 1) {
+    std::fprintf(stderr, "woke: no pool thread went to sleep in 10 s without jobs\n");
     return false;
   }
-  int notes = 0;
-  while (!pool.crowded() && notes < 16) {
-    pool.noteSharing(true);
-    ++notes;
-  }
-  if (!pool.crowded()) {
-    std::fprintf(stderr, "crowded: 16 jobs in a row that kept their threads waiting did not make the pool crowded\n");
+  Job woken(8, 3, 2);
+  if (!pool.run(2, &Job::run, &woken) || !woken.check()) {
+    std::fprintf(stderr, "woke: a job that woke a sleeping pool thread did not say so\n");
     return false;
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(40));
-  if (pool.crowded()) {
-    std::fprintf(stderr, "crowded: still crowded 40 ms later (the window is 20 ms)\n");
+  Job alone(9, 3, 2);
+  if (pool.run(1, &Job::run, &alone) || !alone.check()) {
+    std::fprintf(stderr, "woke: a job run alone said it woke a pool thread\n");
     return false;
   }
-  return true;
+  // Jobs back to back: once the woken thread runs, it spins a while between them, and a job posted
+  // then wakes nobody. A loaded machine may take long to run it at all: go on for seconds.
+  bool sawAwake = false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  for (unsigned i = 0; !sawAwake && std::chrono::steady_clock::now() < deadline; ++i) {
+    Job j(10 + i, 3, 2);
+    sawAwake = !pool.run(2, &Job::run, &j);
+    if (!j.check()) return false;
+  }
+  if (!sawAwake) std::fprintf(stderr, "woke: for 20 s every job said it woke a sleeping pool thread\n");
+  return sawAwake;
 }
 
 int main(int argc, char** argv) {
@@ -241,6 +290,7 @@ int main(int argc, char** argv) {
   }).detach();
   const int callers = 3, jobsPerCaller = argc > 1 ? std::atoi(argv[1]) : 300;
   if (!crowdedComesAndGoes()) return 1;
+  if (!saysWhenItWokeSleepers()) return 1;
   if (!aloneClaimsNothing()) return 1;
   if (!lateJoiners(argc > 2 ? std::atoi(argv[2]) : 1000)) return 1;
   if (!onePhaserManyJobs(argc > 4 ? std::atoi(argv[4]) : 2000)) return 1;
@@ -263,7 +313,7 @@ int main(int argc, char** argv) {
   for (auto& th : threads) th.join();
   if (bad) return 1;
   if (!usersComeAndGo(argc > 3 ? std::atoi(argv[3]) : 200)) return 1;
-  std::printf("ok: alone, late joiners, one Phaser for many jobs, and %d callers x %d jobs, and users coming and going; crowded and not\n", callers,
-              jobsPerCaller);
+  std::printf("ok: alone, late joiners, one Phaser for many jobs, and %d callers x %d jobs, and users coming and going; crowded and not; woken and not\n",
+              callers, jobsPerCaller);
   return 0;
 }
