@@ -7,7 +7,7 @@ export default gruRunner(
   'wasm-stream-2t',
   async () => {
     const [{ createWasmBackend }, { registerBackend }] = await Promise.all([import('@gru/wasm'), import('@gru/core')]);
-    registerBackend(createWasmBackend({ name: 'wasm-stream-2t', threads: 2, priority: -1 }));
+    registerBackend(createWasmBackend({ name: 'wasm-stream-2t', threads: 2, minSharedStepMacs: 0, priority: -1 }));
   },
   {
     name: 'gru:wasm:stream:2t',

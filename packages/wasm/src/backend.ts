@@ -18,10 +18,10 @@ function checkThreads(value: unknown): number | 'auto' {
   return value;
 }
 
-function checkNonNegative(value: unknown, name: string, fallback: number): number {
+function checkNonNegative(value: unknown, name: string, fallback: number, infinite = false): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new TypeError(`createWasmBackend: ${name} must be a non-negative number; received ${String(value)}.`);
+  if (typeof value !== 'number' || Number.isNaN(value) || (!infinite && !Number.isFinite(value)) || value < 0) {
+    throw new TypeError(`createWasmBackend: ${name} must be a non-negative ${infinite ? 'number or Infinity' : 'number'}; received ${String(value)}.`);
   }
   return value;
 }
@@ -90,11 +90,13 @@ export interface WasmBackendOptions extends WasmSource {
   minStepMacsPerThread?: number;
   /**
    * With threads, a bound call (`bindForward`, so every `stream()` step) whose steps have at least
-   * this many multiply-adds (default 32,768) is shared between the calling thread and one worker:
-   * each computes half of every step's units, and whichever is done first takes the other's half
-   * if it has not begun (a worker asleep or descheduled never holds a step up). Idle workers spin
-   * for 0.1 ms before they sleep, so a stream's next step finds the worker awake. Results are
-   * bitwise those of one thread.
+   * this many multiply-adds is shared between the calling thread and one worker (default
+   * Infinity: never; S4's step has 73,728). Each computes half of every step's units, and
+   * whichever is done first takes the other's half if it has not begun, so a worker asleep or
+   * descheduled before its half never holds a step up (one preempted in the middle of its half
+   * does, until it runs again). Idle workers spin for 0.1 ms before they sleep, so a stream's next
+   * step finds the worker awake. Results are bitwise those of one thread. It pays off only where
+   * the worker has a core of its own (see the README's Streaming section).
    */
   minSharedStepMacs?: number;
   /**
@@ -191,7 +193,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
   const split = threading(
     checkNonNegative(options.syncBelowMacs, 'syncBelowMacs', 2_000_000),
     checkNonNegative(options.minStepMacsPerThread, 'minStepMacsPerThread', 150_000),
-    checkNonNegative(options.minSharedStepMacs, 'minSharedStepMacs', DEFAULT_MIN_SHARED_STEP_MACS),
+    checkNonNegative(options.minSharedStepMacs, 'minSharedStepMacs', DEFAULT_MIN_SHARED_STEP_MACS, true),
   );
   let kernel: WasmKernel | undefined;
   let relaxedFallback: string | undefined;

@@ -201,8 +201,8 @@ export interface Threading {
   sharedWorkers(batch: number, spec: { inputDim: number; units: number }, poolSize: number): number;
 }
 
-/** WasmBackendOptions.minSharedStepMacs's default. */
-export const DEFAULT_MIN_SHARED_STEP_MACS = 32_768;
+/** WasmBackendOptions.minSharedStepMacs's default: bound calls are not shared unless asked. */
+export const DEFAULT_MIN_SHARED_STEP_MACS = Number.POSITIVE_INFINITY;
 
 /** Workers share the units in whole groups of 4 panels (assembly/forward.ts), so at most this many. */
 export function unitGroups(units: number): number {

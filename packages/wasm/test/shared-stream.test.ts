@@ -48,7 +48,7 @@ function expectBoundEqualsOneThread(backend: WasmBackend, cfg: Config, seed: num
 }
 
 describe('bound calls shared between the calling thread and a worker', () => {
-  const threaded = createWasmBackend({ name: 'wasm-shared', threads: 2, priority: -1 });
+  const threaded = createWasmBackend({ name: 'wasm-shared', threads: 2, priority: -1, minSharedStepMacs: 32_768 });
   beforeAll(async () => {
     await Promise.all([singleThread.load(), threaded.load()]);
     registerBackend(threaded);
@@ -70,16 +70,19 @@ describe('bound calls shared between the calling thread and a worker', () => {
     expectBoundEqualsOneThread(threaded, { B: 1, T: 1, D: 64, H: 128, initialState: true }, 9, 20);
   });
 
-  it('leave calls too small to share (one group of 32 units, or under minSharedStepMacs) on the calling thread', () => {
+  it('leave calls too small to share (one group of 32 units, or under minSharedStepMacs, by default all) on the calling thread', async () => {
     expectBoundEqualsOneThread(threaded, { B: 1, T: 1, D: 64, H: 32, initialState: true }, 3, 2, false);
-    const picky = createWasmBackend({ name: 'wasm-shared-picky', threads: 2, minSharedStepMacs: 1e9 });
-    return picky.load().then(() => {
+    expect(() => createWasmBackend({ threads: 2, minSharedStepMacs: -1 })).toThrow(/minSharedStepMacs must be a non-negative number or Infinity; received -1/);
+    expect(() => createWasmBackend({ threads: 2, minSharedStepMacs: Number.NaN })).toThrow(/minSharedStepMacs must be a non-negative number or Infinity; received NaN/);
+    for (const options of [{ minSharedStepMacs: 1e9 }, {}]) {
+      const picky = createWasmBackend({ name: 'wasm-shared-picky', threads: 2, ...options });
+      await picky.load();
       try {
         expectBoundEqualsOneThread(picky, { B: 1, T: 1, D: 64, H: 128, initialState: true }, 4, 2, false);
       } finally {
         picky.dispose();
       }
-    });
+    }
   });
 
   it('a stream stepped 5,000 times equals the one-thread stream bitwise, and a step allocates nothing', () => {
@@ -158,7 +161,7 @@ describe('bound calls shared between the calling thread and a worker', () => {
 
 describe('a shared step whose worker is gone', () => {
   it('completes on the calling thread, before and after the pool hears of the exit', async () => {
-    const backend = createWasmBackend({ name: 'wasm-shared-gone', threads: 2 });
+    const backend = createWasmBackend({ name: 'wasm-shared-gone', threads: 2, minSharedStepMacs: 0 });
     await Promise.all([singleThread.load(), backend.load()]);
     const { spec, weights, request } = makeCase({ B: 2, T: 3, D: 16, H: 96, initialState: true, returnSequences: true }, 15);
     const one = singleThread.prepareSync(spec, weights);
