@@ -73,7 +73,9 @@ describe('bound calls shared between the calling thread and a worker', () => {
   it('leave calls too small to share (one group of 32 units, or under minSharedStepMacs, by default all) on the calling thread', async () => {
     expectBoundEqualsOneThread(threaded, { B: 1, T: 1, D: 64, H: 32, initialState: true }, 3, 2, false);
     expect(() => createWasmBackend({ threads: 2, minSharedStepMacs: -1 })).toThrow(/minSharedStepMacs must be a non-negative number or Infinity; received -1/);
-    expect(() => createWasmBackend({ threads: 2, minSharedStepMacs: Number.NaN })).toThrow(/minSharedStepMacs must be a non-negative number or Infinity; received NaN/);
+    expect(() => createWasmBackend({ threads: 2, minSharedStepMacs: Number.NaN })).toThrow(
+      /minSharedStepMacs must be a non-negative number or Infinity; received NaN/,
+    );
     for (const options of [{ minSharedStepMacs: 1e9 }, {}]) {
       const picky = createWasmBackend({ name: 'wasm-shared-picky', threads: 2, ...options });
       await picky.load();
