@@ -29,8 +29,13 @@ const SLEEP = BELL + MAX_WORKERS;
 export const CONTROL_BYTES = (SLEEP + MAX_WORKERS) * 4;
 /** How long an idle worker spins on its doorbell before it sleeps, in ms. */
 export const SPIN_MS = 0.1;
-/** Spins of a thread on a share the other holds before gruForwardShared returns to JavaScript. */
-const SHARED_SPINS = 1 << 14;
+/**
+ * Spins of a thread on a share the other holds before gruForwardShared returns to JavaScript
+ * (a few microseconds), which then sleeps YIELD_MS where it may block: on a busy machine the
+ * other thread may be waiting for this core, and spinning on would keep it waiting.
+ */
+const SHARED_SPINS = 1 << 11;
+const YIELD_MS = 0.05;
 /** gruForwardShared's counts are i32: they start again from 0 before they could overflow. */
 const SHARED_COUNT_LIMIT = 1 << 30;
 const JOB = 0;
@@ -98,7 +103,10 @@ receive(({ module, memory, control, index }) => {
       if (sj !== 0 && sj !== seenShared && Atomics.load(ctl, ${S_JOB}) === sj) {
         seenShared = sj;
         try {
-          for (let r = 0; (r = shared(args, 1, control + ${SHARED_BYTES}, base, sj, r, ${SHARED_SPINS})) >= 0; );
+          const done0 = ${S_TAKEN} + 1;
+          for (let r = 0; (r = shared(args, 1, control + ${SHARED_BYTES}, base, sj, r, ${SHARED_SPINS})) >= 0; ) {
+            Atomics.wait(ctl, done0, Atomics.load(ctl, done0), ${YIELD_MS});
+          }
         } catch (err) {
           post({ type: 'error', index, message: String(err && err.message || err) });
           return;
@@ -200,11 +208,21 @@ export class ThreadPool {
   private sharedJob = 0;
   private sharedBase = 0;
   private readonly control: number;
+  /** Whether this thread may block in Atomics.wait (not a browser's main thread). */
+  private readonly canBlock: boolean;
 
   private constructor(memory: WebAssembly.Memory, control: number, ports: PortLike[]) {
     this.ctl = new Int32Array(memory.buffer as unknown as SharedArrayBuffer, control, CONTROL_BYTES / 4);
     this.ports = ports;
     this.control = control;
+    let canBlock = true;
+    try {
+      // A value that differs: returns at once where blocking is allowed, throws where it is not.
+      Atomics.wait(this.ctl, S_JOB + 3, 1, 0);
+    } catch {
+      canBlock = false;
+    }
+    this.canBlock = canBlock;
   }
 
   /** True when no job is queued or running and no worker failed: a shared call may use worker 0. */
@@ -244,7 +262,9 @@ export class ThreadPool {
     let r = exports.gruForwardShared(args, 0, sync, base, job, 0, SHARED_SPINS);
     if (r >= 0) {
       const t0 = performance.now();
+      const done1 = S_TAKEN + 16 + 1;
       while (r >= 0) {
+        if (this.canBlock) Atomics.wait(ctl, done1, Atomics.load(ctl, done1), YIELD_MS);
         if (performance.now() - t0 > patienceMs) {
           const why = `worker 0 held its share of a step for over ${patienceMs} ms`;
           this.receive({ type: 'error', message: why });
