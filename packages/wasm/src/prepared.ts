@@ -10,10 +10,10 @@ import {
   type GruSpec,
   type GruWeights,
   type PreparedGru,
+  readRequest,
 } from '@gru/core';
 import { activationCode, FIRST_ROWWISE_CODE } from './activation-codes.js';
 import { checkNoOverlap, WasmBoundForward } from './bound.js';
-import { readRequest } from './request.js';
 import { formatBytes, MAX_WASM_BYTES } from './heap.js';
 import type { ForwardArgs, WasmKernel } from './kernel.js';
 import { callLayout, FLAGS, paddedUnits, PANEL_COLS, SINGLE_THREAD, weightBytes, type CallLayout, type Threading } from './layout.js';
