@@ -6,7 +6,10 @@
  * outputs from the unchecked value, or fail half-way. A backend that reads each field once (as
  * @gru/core's `readRequest` does) sees the honest request only.
  */
-export function shiftyRequest<R extends object>(request: R, later: Partial<Record<keyof R, unknown>> | Record<string, unknown>): { req: R; reads: Record<string, number> } {
+export function shiftyRequest<R extends object>(
+  request: R,
+  later: Partial<Record<keyof R, unknown>> | Record<string, unknown>,
+): { req: R; reads: Record<string, number> } {
   const reads: Record<string, number> = {};
   const req = {} as R;
   for (const key of Object.keys(request) as (keyof R & string)[]) {

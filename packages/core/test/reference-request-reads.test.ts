@@ -34,7 +34,10 @@ describe('reference backend: a request is read once', () => {
     const dOutput = Float32Array.from({ length: B * CASE.T * CASE.H }, (_, i) => Math.cos(i));
     const dLastState = Float32Array.from({ length: B * CASE.H }, (_, i) => Math.sin(i));
     const want = p.backwardSync!(fwd.saved, { dOutput, dLastState });
-    const { req, reads } = shiftyRequest<BackwardRequest>({ dOutput, dLastState, inputGradients: true }, { dOutput: new Float32Array(1), dLastState: undefined, inputGradients: false });
+    const { req, reads } = shiftyRequest<BackwardRequest>(
+      { dOutput, dLastState, inputGradients: true },
+      { dOutput: new Float32Array(1), dLastState: undefined, inputGradients: false },
+    );
     const got = p.backwardSync!(fwd.saved, req);
     expect(fieldsNotReadOnce(reads)).toEqual([]);
     expect(Array.from(got.dx)).toEqual(Array.from(want.dx));

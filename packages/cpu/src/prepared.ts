@@ -134,9 +134,7 @@ export class CpuPreparedGru implements PreparedGru {
         typeof shape.timesteps === 'number' &&
         3 * callMacs(this.spec, shape.batch, shape.timesteps) < s.syncBelowMacs()
       ) {
-        return Promise.resolve(
-          this.native.backwardSync(saved as NativeSaved, dOutput, dLastState, s.threads(), s.minStepMacsPerThread(), inputGradients),
-        );
+        return Promise.resolve(this.native.backwardSync(saved as NativeSaved, dOutput, dLastState, s.threads(), s.minStepMacsPerThread(), inputGradients));
       }
       return this.native.backward(saved as NativeSaved, dOutput, dLastState, s.threads(), s.minStepMacsPerThread(), inputGradients);
     } catch (err) {

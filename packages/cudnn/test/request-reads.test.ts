@@ -11,7 +11,11 @@ import { emulatedBackend, maxAbsDiff, rng } from './helpers.js';
 const [B, T, D, H] = [2, 4, 3, 5];
 const spec: GruSpec = { units: H, inputDim: D, activation: 'tanh', recurrentActivation: 'sigmoid', useBias: true, resetAfter: true, dtype: 'float64' };
 const r = rng(31);
-const weights = { kernel: r.uniform(D * 3 * H, 0.6, 'float64'), recurrentKernel: r.uniform(H * 3 * H, 0.6, 'float64'), bias: r.uniform(6 * H, 0.3, 'float64') } as never;
+const weights = {
+  kernel: r.uniform(D * 3 * H, 0.6, 'float64'),
+  recurrentKernel: r.uniform(H * 3 * H, 0.6, 'float64'),
+  bias: r.uniform(6 * H, 0.3, 'float64'),
+} as never;
 const honest: ForwardRequest = {
   x: r.uniform(B * T * D, 1, 'float64'),
   batch: B,

@@ -90,12 +90,15 @@ export function checkReferenceRequest(spec: GruSpec, req: ForwardRequest): void 
  * the reference backend computes gradients in float64 whatever the layer's dtype.
  */
 export function checkReferenceBackwardRequest(spec: GruSpec, forward: ForwardRequest, req: BackwardRequest): void {
-  if (typeof req !== 'object' || req === null) throw valueError(`The reference backend expects a backward request object {dOutput, dLastState?}, received ${describe(req)}.`);
+  if (typeof req !== 'object' || req === null)
+    throw valueError(`The reference backend expects a backward request object {dOutput, dLastState?}, received ${describe(req)}.`);
   const { batch: B, timesteps: T } = forward;
   const H = spec.units;
   const gradient = (name: string, value: unknown, length: number, shape: string) => {
     if (!(value instanceof Float32Array || value instanceof Float64Array))
-      throw valueError(`The reference backend expects \`${name}\` to be a Float32Array or Float64Array of ${length} values ${shape}, received ${describe(value)}.`);
+      throw valueError(
+        `The reference backend expects \`${name}\` to be a Float32Array or Float64Array of ${length} values ${shape}, received ${describe(value)}.`,
+      );
     if (value.length !== length) throw valueError(`The reference backend expects \`${name}\` to hold ${length} values ${shape}, received ${value.length}.`);
   };
   if (forward.returnSequences) gradient('dOutput', req.dOutput, B * T * H, `([batch, timesteps, units] = [${B}, ${T}, ${H}])`);
