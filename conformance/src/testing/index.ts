@@ -18,5 +18,5 @@ export {
   type SweepCase,
   type ForwardPath,
 } from './against-reference.js';
-export { checkSetWeights, checkFreshResults, checkInputsUntouched, CONTRACT_CHECKS } from './contract.js';
+export { checkSetWeights, checkFreshResults, checkInputsUntouched, checkRequestReadOnce, CONTRACT_CHECKS } from './contract.js';
 export { compareArrays, assertClose, worstRatio, unravel, TOLERANCES, type Tolerance, type Comparison } from '../tolerance.js';
