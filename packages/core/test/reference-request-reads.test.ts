@@ -69,3 +69,25 @@ describe('reference backend: a backward request is checked against the kept call
     expect(() => p.backwardSync!(fwd.saved, request as never)).toThrow(message);
   });
 });
+
+describe('reference backend: weights are read once', () => {
+  const other = makeCase(CASE, 23).weights;
+  const want = referenceForward(honest.spec, honest.weights, honest.request);
+
+  it('prepare: each of kernel, recurrentKernel and bias is read once; later answers change nothing', () => {
+    const { req: weights, reads } = shiftyRequest(honest.weights, other);
+    const p = referenceBackend.prepareSync!(honest.spec, weights);
+    const got = p.forwardSync!(honest.request);
+    expect(fieldsNotReadOnce(reads)).toEqual([]);
+    expect(Array.from(got.output)).toEqual(Array.from(want.output));
+  });
+
+  it('setWeights: the same', () => {
+    const p = referenceBackend.prepareSync!(honest.spec, other);
+    const { req: weights, reads } = shiftyRequest(honest.weights, other);
+    p.setWeights(weights);
+    const got = p.forwardSync!(honest.request);
+    expect(fieldsNotReadOnce(reads)).toEqual([]);
+    expect(Array.from(got.output)).toEqual(Array.from(want.output));
+  });
+});

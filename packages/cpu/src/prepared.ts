@@ -11,6 +11,7 @@ import {
   type PreparedGru,
   readBackwardRequest,
   readRequest,
+  readWeights,
 } from '@gru/core';
 import { FIRST_ROWWISE_ID, NATIVE_ACTIVATIONS } from './activations.js';
 import type { NativeBinding, NativeBoundRequest, NativeLayer, NativeRequest, NativeSaved } from './native.js';
@@ -28,7 +29,8 @@ function f32(a: ArrayLike<number>): Float32Array {
   return a instanceof Float32Array ? a : Float32Array.from(a);
 }
 
-export function nativeWeights(weights: GruWeights): [Float32Array, Float32Array, Float32Array | null] {
+export function nativeWeights(given: GruWeights): [Float32Array, Float32Array, Float32Array | null] {
+  const weights = readWeights(given);
   return [f32(weights.kernel), f32(weights.recurrentKernel), weights.bias ? f32(weights.bias) : null];
 }
 

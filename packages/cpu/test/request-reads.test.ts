@@ -62,4 +62,16 @@ describe('cpu: a request is read once', { timeout: 120_000 }, () => {
     expect(Array.from(got.dInitialState)).toEqual(Array.from(expected.dInitialState));
     p.dispose();
   });
+
+  for (const when of ['prepare', 'setWeights'] as const) {
+    it(`${when}: each weight array is read once; later answers change nothing`, async () => {
+      const other = makeCase(CASE, 43).weights;
+      const { req: weights, reads } = shiftyRequest(honest.weights, other);
+      const p = await backend.prepare(honest.spec, when === 'prepare' ? weights : other);
+      if (when === 'setWeights') p.setWeights(weights);
+      expect(fieldsNotReadOnce(reads)).toEqual([]);
+      assertClose(p.forwardSync!(honest.request).output, want.output, 'output');
+      p.dispose();
+    });
+  }
 });

@@ -59,4 +59,24 @@ describe('cuDNN backend: a request is read once', () => {
     expect(maxAbsDiff(got.dInitialState, want.dInitialState)).toBe(0);
     p.dispose();
   });
+
+  for (const when of ['prepare', 'setWeights'] as const) {
+    it(`${when}: each weight array is read once; later answers change nothing`, async () => {
+      const { backend } = emulatedBackend(`cudnn-weight-reads-${when}`);
+      const r2 = rng(32);
+      const other = {
+        kernel: r2.uniform(D * 3 * H, 0.6, 'float64'),
+        recurrentKernel: r2.uniform(H * 3 * H, 0.6, 'float64'),
+        bias: r2.uniform(6 * H, 0.3, 'float64'),
+      };
+      const { req: given, reads } = shiftyRequest(weights as unknown as typeof other, other);
+      const p = await backend.prepare(spec, when === 'prepare' ? given : other);
+      if (when === 'setWeights') await p.setWeights(given);
+      expect(fieldsNotReadOnce(reads)).toEqual([]);
+      const want = referenceForward(spec, weights, honest);
+      const got = await p.forward(honest);
+      expect(maxAbsDiff(got.output, want.output)).toBeLessThan(1e-9);
+      p.dispose();
+    });
+  }
 });

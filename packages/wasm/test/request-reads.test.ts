@@ -72,4 +72,16 @@ describe.each(backends.map((b) => [b.name, b] as const))('%s', (_name, b) => {
     expect(Array.from(got.dInitialState)).toEqual(Array.from(expected.dInitialState));
     p.dispose();
   });
+
+  for (const when of ['prepare', 'setWeights'] as const) {
+    it(`${when}: each weight array is read once; later answers change nothing`, async () => {
+      const other = makeCase(CASE, 13).weights;
+      const { req: weights, reads } = shiftyRequest(honest.weights, other);
+      const p = when === 'prepare' ? await b.prepare(honest.spec, weights) : await b.prepare(honest.spec, other);
+      if (when === 'setWeights') p.setWeights(weights);
+      expect(fieldsNotReadOnce(reads)).toEqual([]);
+      expect(worstRatio(p.forwardSync(honest.request).output, want.output)).toBeLessThanOrEqual(1);
+      p.dispose();
+    });
+  }
 });

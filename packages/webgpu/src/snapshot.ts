@@ -1,4 +1,4 @@
-import { readRequest, type ForwardRequest, type ForwardResult, type GruSpec, type GruWeights } from '@gru/core';
+import { readRequest, readWeights, type ForwardRequest, type ForwardResult, type GruSpec, type GruWeights } from '@gru/core';
 import { toFloat16Bits } from './memory.js';
 import { checkRequest, checkWeights } from './validate.js';
 
@@ -66,7 +66,8 @@ export interface StoredWeights {
 }
 
 /** Validates `weights` and converts them to what is uploaded (f16 bits when `f16`). */
-export function storedWeights(spec: GruSpec, weights: GruWeights, f16: boolean, caller: string): StoredWeights {
+export function storedWeights(spec: GruSpec, given: GruWeights, f16: boolean, caller: string): StoredWeights {
+  const weights = readWeights(given);
   checkWeights(spec, weights, caller);
   const G = 3 * spec.units;
   const asStored = (a: ArrayLike<number>) => (f16 ? toFloat16Bits(a) : ownFloats(a));

@@ -61,4 +61,17 @@ describe('webgpu: a request is read once', { timeout: 120_000 }, () => {
     expectClose(got.dInitialState, expected.dInitialState, 'dInitialState');
     p.dispose();
   });
+
+  for (const when of ['prepare', 'setWeights'] as const) {
+    it(`${when}: each weight array is read once; later answers change nothing`, async () => {
+      const other = makeWeights(spec, 9);
+      const { req: given, reads } = shiftyRequest(weights, other);
+      const p = await b.prepare(spec, when === 'prepare' ? given : other);
+      if (when === 'setWeights') await p.setWeights(given);
+      expect(fieldsNotReadOnce(reads)).toEqual([]);
+      const got = await p.forward(honest);
+      expectClose(got.output, want.output, 'output');
+      p.dispose();
+    });
+  }
 });

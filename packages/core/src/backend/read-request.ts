@@ -1,4 +1,4 @@
-import type { BackwardRequest, BoundForwardRequest, ForwardRequest } from './types.js';
+import type { BackwardRequest, BoundForwardRequest, ForwardRequest, GruWeights } from './types.js';
 
 /**
  * A backend reads a request once, then checks and uses only the copy.
@@ -53,4 +53,13 @@ export function readRequest<R extends ForwardRequest>(req: R, bound = false): R 
 export function readBackwardRequest(req: BackwardRequest): BackwardRequest {
   if (typeof req !== 'object' || req === null) return req;
   return { dOutput: req.dOutput, dLastState: req.dLastState, inputGradients: req.inputGradients };
+}
+
+/**
+ * As readRequest, for a layer's weights (prepare, setWeights): `kernel`, `recurrentKernel` and
+ * `bias`, each read once. Checking one reading and packing another would pack arrays no check saw.
+ */
+export function readWeights(weights: GruWeights): GruWeights {
+  if (typeof weights !== 'object' || weights === null) return weights;
+  return { kernel: weights.kernel, recurrentKernel: weights.recurrentKernel, bias: weights.bias };
 }

@@ -9,7 +9,7 @@ import {
   type GruWeights,
   type PreparedGru,
 } from '../backend/types.js';
-import { readBackwardRequest, readRequest } from '../backend/read-request.js';
+import { readBackwardRequest, readRequest, readWeights } from '../backend/read-request.js';
 import { valueError } from '../errors.js';
 import { referenceBackward } from './backward.js';
 import { checkReferenceBackwardRequest, checkReferenceRequest, checkReferenceWeights, referenceCallTooLarge } from './check.js';
@@ -34,8 +34,9 @@ class ReferencePrepared implements PreparedGru {
   private weights: GruWeights;
   constructor(
     readonly spec: GruSpec,
-    weights: GruWeights,
+    given: GruWeights,
   ) {
+    const weights = readWeights(given);
     checkReferenceWeights(spec, weights);
     this.weights = weights;
   }
@@ -68,7 +69,8 @@ class ReferencePrepared implements PreparedGru {
     return this.backwardSync(saved, request);
   }
 
-  setWeights(weights: GruWeights): void {
+  setWeights(given: GruWeights): void {
+    const weights = readWeights(given);
     checkReferenceWeights(this.spec, weights);
     this.weights = weights;
   }
