@@ -35,6 +35,8 @@ export interface Bugs {
    * are wrong.
    */
   dropCarriedState?: boolean;
+  /** Reads the request twice: runs one reading to check it, returns what another reading gives. */
+  readsTwice?: boolean;
 }
 
 let names: string[] = [];
@@ -71,10 +73,14 @@ export function planted(name: string, bugs: Bugs): GruBackend {
       if (bugs.writeInput) req.x.fill(0);
       return (hook ? hook(out, req, spec) : out) as ForwardResult;
     };
+    const run = (req: ForwardRequest): ForwardResult => {
+      if (bugs.readsTwice) inner.forwardSync!({ ...req });
+      return inner.forwardSync!(before(bugs.readsTwice ? { ...req } : req));
+    };
     return {
       spec,
-      forward: async (req) => after(inner.forwardSync!(before(req)), req, bugs.forward),
-      forwardSync: (req) => after(inner.forwardSync!(before(req)), req, bugs.forwardSync),
+      forward: async (req) => after(run(req), req, bugs.forward),
+      forwardSync: (req) => after(run(req), req, bugs.forwardSync),
       backward: async (saved, r) => {
         const g = inner.backwardSync!(saved, r);
         return bugs.backward ? bugs.backward(g) : g;

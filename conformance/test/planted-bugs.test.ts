@@ -61,6 +61,13 @@ describe('the kit catches each planted-bug class, pointing at it', () => {
     );
   });
 
+  it('a backend that checks one reading of the request and runs another', async () => {
+    const { failed } = await run(planted('planted-reads-twice', { readsTwice: true }), { only: ['contract:request-read-once'], sweep: false });
+    expect(failure(failed, 'contract:request-read-once')).toMatch(
+      /^forward with getters \(every field\) answering a bigger batch from their second read: .*output.*: read each request field once, then check and use that reading \(case: /,
+    );
+  });
+
   it("a backend that writes into the caller's input after computing", async () => {
     const { failed } = await run(planted('planted-write', { writeInput: true }), { only: ['contract:inputs-untouched'], sweep: false });
     expect(failure(failed, 'contract:inputs-untouched')).toMatch(

@@ -1,9 +1,18 @@
-import { referenceForward, UnsupportedCallError, type ForwardRequest, type ForwardResult, type GruBackend } from '@gru/core';
+import {
+  checkForwardResult,
+  referenceForward,
+  UnsupportedCallError,
+  type ForwardRequest,
+  type ForwardResult,
+  type GruBackend,
+  type PreparedGru,
+} from '@gru/core';
 import type { CaseOutcome } from '../run-case.js';
-import { compareArrays, TOLERANCES, unravel } from '../tolerance.js';
-import { cloneRequest, compareResult, pathsOf, runPath } from './against-reference.js';
+import { compareArrays, TOLERANCES, unravel, type Tolerance } from '../tolerance.js';
+import { cloneRequest, compareResult, pathsOf, runPath, type ForwardPath } from './against-reference.js';
 import { callInfoOf } from './call-info.js';
 import { describeCaseOptions, makeCase, type CaseOptions, type RandomCase } from './make-case.js';
+import { shiftyRequest } from './shifty-request.js';
 
 /**
  * The backend contract beyond the numbers (types.ts): setWeights takes effect, results are
@@ -153,9 +162,96 @@ function firstWrite(before: ForwardRequest, after: ForwardRequest, D: number, H:
   return undefined;
 }
 
+/** What JavaScript engines and WebAssembly say when code runs past what it checked: never a clear refusal. */
+const ENGINE_ERROR = /Cannot (read|set) propert|is not (a function|iterable)|Invalid typed array length|out of bounds|outside the bounds|memory access/i;
+const REQUEST_FIELDS = /\b(x|batch|timesteps|initialState|mask|goBackwards|returnSequences|inputDropoutMasks|recurrentDropoutMasks|keepForBackward)\b/;
+
+/**
+ * A request is read once: its fields may be getters that answer a bigger batch (with arrays to
+ * match) from their second read on. A backend that checks one reading and sizes or fills its
+ * buffers from another returns a result of the wrong shape, or reads and writes past what it
+ * checked. Passing: the result of the first reading, or a refusal that names a request field.
+ */
+export function checkRequestReadOnce(backend: GruBackend, seed = 10): Promise<CaseOutcome> {
+  return guarded(backend, seed, async (c, label) => {
+    const { spec, request } = c;
+    const want = referenceForward(spec, c.weights, cloneRequest(request));
+    const later = makeCase(
+      { ...pickedOptions(request), D: spec.inputDim, H: spec.units, B: 3 * request.batch + 1, T: request.timesteps, dtype: spec.dtype },
+      seed + 1,
+    ).request;
+    // Every field answering the bigger call, and only batch and x (the rest passes any check of
+    // the first reading, so a backend that reads batch and x again runs a call nothing checked).
+    const laters: [string, Record<string, unknown>][] = [
+      ['every field', later as unknown as Record<string, unknown>],
+      ['batch and x', { batch: later.batch, x: later.x }],
+    ];
+    const prepared = await backend.prepare(spec, c.weights);
+    try {
+      for (const [fields, answers] of laters) {
+        for (const path of pathsOf(prepared)) {
+          const problem = await shiftyCall(backend, prepared, path, request, answers, want, tolOf(c));
+          if (problem) {
+            return {
+              status: 'failed',
+              detail: `${path} with getters (${fields}) answering a bigger batch from their second read: ${problem}: read each request field once, then check and use that reading (case: ${label})`,
+            };
+          }
+        }
+      }
+      return { status: 'passed' };
+    } finally {
+      prepared.dispose();
+    }
+  });
+}
+
+/** What is wrong with a call on `request` whose getters answer `answers` from their second read, or undefined. */
+async function shiftyCall(
+  backend: GruBackend,
+  prepared: PreparedGru,
+  path: ForwardPath,
+  request: ForwardRequest,
+  answers: Record<string, unknown>,
+  want: ForwardResult,
+  tol: Tolerance,
+): Promise<string | undefined> {
+  const { req } = shiftyRequest(cloneRequest(request), answers);
+  let got: ForwardResult;
+  try {
+    got = path === 'forward' ? await prepared.forward(req) : (prepared.forwardSync as (r: ForwardRequest) => ForwardResult)(req);
+  } catch (err) {
+    const message = String((err as Error)?.message);
+    // A refusal that names a field is a clear error; an engine's error is a read past a check.
+    if (err instanceof UnsupportedCallError || (REQUEST_FIELDS.test(message) && !ENGINE_ERROR.test(message))) return undefined;
+    return `threw ${(err as Error)?.name}: ${message}`;
+  }
+  let shaped: ForwardResult;
+  try {
+    shaped = checkForwardResult(backend.name, prepared.spec, request, got);
+  } catch (err) {
+    return (err as Error).message;
+  }
+  const problem = compareResult(shaped, want, request, prepared.spec.units, tol, 'the result');
+  return problem;
+}
+
+/** The optional inputs `request` has, as CaseOptions for a second request of the same kind. */
+function pickedOptions(request: ForwardRequest): Partial<CaseOptions> {
+  return {
+    initialState: request.initialState !== undefined,
+    mask: request.mask !== undefined,
+    goBackwards: request.goBackwards,
+    returnSequences: request.returnSequences,
+    inputDropout: request.inputDropoutMasks !== undefined,
+    recurrentDropout: request.recurrentDropoutMasks !== undefined,
+  };
+}
+
 /** The contract checks, by name, as the runner plans them. */
 export const CONTRACT_CHECKS: readonly { name: string; run: (backend: GruBackend) => Promise<CaseOutcome> }[] = [
   { name: 'contract:set-weights', run: (b) => checkSetWeights(b) },
   { name: 'contract:fresh-results', run: (b) => checkFreshResults(b) },
   { name: 'contract:inputs-untouched', run: (b) => checkInputsUntouched(b) },
+  { name: 'contract:request-read-once', run: (b) => checkRequestReadOnce(b) },
 ];

@@ -4,6 +4,7 @@ export { makeCase, describeCaseOptions, type CaseOptions, type RandomCase } from
 export { callInfoOf } from './call-info.js';
 export { bitwiseEqual } from './bitwise.js';
 export { streamBoundSteps, type StepShape, type SteppedResult } from './bound-steps.js';
+export { shiftyRequest, fieldsNotReadOnce } from './shifty-request.js';
 export {
   planAgainstReference,
   checkAgainstReference,
@@ -17,5 +18,5 @@ export {
   type SweepCase,
   type ForwardPath,
 } from './against-reference.js';
-export { checkSetWeights, checkFreshResults, checkInputsUntouched, CONTRACT_CHECKS } from './contract.js';
+export { checkSetWeights, checkFreshResults, checkInputsUntouched, checkRequestReadOnce, CONTRACT_CHECKS } from './contract.js';
 export { compareArrays, assertClose, worstRatio, unravel, TOLERANCES, type Tolerance, type Comparison } from '../tolerance.js';

@@ -9,6 +9,9 @@ import {
   type GruSpec,
   type GruWeights,
   type PreparedGru,
+  readBackwardRequest,
+  readRequest,
+  readWeights,
 } from '@gru/core';
 import { FIRST_ROWWISE_ID, NATIVE_ACTIVATIONS } from './activations.js';
 import type { NativeBinding, NativeBoundRequest, NativeLayer, NativeRequest, NativeSaved } from './native.js';
@@ -26,7 +29,8 @@ function f32(a: ArrayLike<number>): Float32Array {
   return a instanceof Float32Array ? a : Float32Array.from(a);
 }
 
-export function nativeWeights(weights: GruWeights): [Float32Array, Float32Array, Float32Array | null] {
+export function nativeWeights(given: GruWeights): [Float32Array, Float32Array, Float32Array | null] {
+  const weights = readWeights(given);
   return [f32(weights.kernel), f32(weights.recurrentKernel), weights.bias ? f32(weights.bias) : null];
 }
 
@@ -98,7 +102,7 @@ export class CpuPreparedGru implements PreparedGru {
     const s = this.settings;
     let threads = s.threads();
     let minStepMacs = s.minStepMacsPerThread();
-    const bound = new this.Bound(this.native, this.toNative(request) as NativeBoundRequest, threads, minStepMacs);
+    const bound = new this.Bound(this.native, this.toNative(request, true) as NativeBoundRequest, threads, minStepMacs);
     return {
       run: () => {
         // The backend's threads may be changed at any time; the native call is told only then,
@@ -115,14 +119,14 @@ export class CpuPreparedGru implements PreparedGru {
   }
 
   backwardSync(saved: unknown, request: BackwardRequest): GruGradients {
-    const [dOutput, dLastState] = this.gradientsIn(request);
+    const [dOutput, dLastState, inputGradients] = this.gradientsIn(request);
     const s = this.settings;
-    return this.native.backwardSync(saved as NativeSaved, dOutput, dLastState, s.threads(), s.minStepMacsPerThread(), request.inputGradients);
+    return this.native.backwardSync(saved as NativeSaved, dOutput, dLastState, s.threads(), s.minStepMacsPerThread(), inputGradients);
   }
 
   backward(saved: unknown, request: BackwardRequest): Promise<GruGradients> {
     try {
-      const [dOutput, dLastState] = this.gradientsIn(request);
+      const [dOutput, dLastState, inputGradients] = this.gradientsIn(request);
       const s = this.settings;
       const shape = saved as { batch?: unknown; timesteps?: unknown } | null;
       // Backward is about three forward passes of work.
@@ -132,11 +136,9 @@ export class CpuPreparedGru implements PreparedGru {
         typeof shape.timesteps === 'number' &&
         3 * callMacs(this.spec, shape.batch, shape.timesteps) < s.syncBelowMacs()
       ) {
-        return Promise.resolve(
-          this.native.backwardSync(saved as NativeSaved, dOutput, dLastState, s.threads(), s.minStepMacsPerThread(), request.inputGradients),
-        );
+        return Promise.resolve(this.native.backwardSync(saved as NativeSaved, dOutput, dLastState, s.threads(), s.minStepMacsPerThread(), inputGradients));
       }
-      return this.native.backward(saved as NativeSaved, dOutput, dLastState, s.threads(), s.minStepMacsPerThread(), request.inputGradients);
+      return this.native.backward(saved as NativeSaved, dOutput, dLastState, s.threads(), s.minStepMacsPerThread(), inputGradients);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -151,15 +153,19 @@ export class CpuPreparedGru implements PreparedGru {
     this.native.dispose();
   }
 
-  private toNative(r: ForwardRequest): NativeRequest {
+  /**
+   * The request read once (core's readRequest), for the addon to check: the wrapper's own use of
+   * batch and timesteps and the addon's checks then see the same values, whatever getters answer.
+   */
+  private toNative(r: ForwardRequest, bound = false): NativeRequest {
     if (r === null || typeof r !== 'object') {
       throw new TypeError(`gru cpu backend: forward: the request must be an object {x, batch, timesteps, ...}, received ${String(r)}`);
     }
     // The addon checks every field (types, detached buffers, lengths against the shapes).
-    return r as NativeRequest;
+    return readRequest(r, bound) as NativeRequest;
   }
 
-  private gradientsIn(r: BackwardRequest): [Float32Array, Float32Array | undefined] {
+  private gradientsIn(request: BackwardRequest): [Float32Array, Float32Array | undefined, BackwardRequest['inputGradients']] {
     // cpuSupports declines gradients for these; a direct caller gets the same reason.
     const rowwise = [this.spec.activation, this.spec.recurrentActivation].find((id) => NATIVE_ACTIVATIONS.indexOf(id) >= FIRST_ROWWISE_ID);
     if (rowwise !== undefined) {
@@ -168,11 +174,12 @@ export class CpuPreparedGru implements PreparedGru {
         `The cpu backend has no backward pass for the row-wise activation '${rowwise}'; train this layer on the reference backend`,
       );
     }
+    const r = readBackwardRequest(request);
     if (r === null || typeof r !== 'object') {
       throw new TypeError(`gru cpu backend: backward: the request must be an object {dOutput, dLastState?}, received ${String(r)}`);
     }
     // Gradients may arrive as Float64Array (a float64 loss); the layer computes in float32.
     const convert = (a: unknown) => (a instanceof Float64Array ? Float32Array.from(a) : (a as Float32Array));
-    return [convert(r.dOutput), r.dLastState === undefined || r.dLastState === null ? undefined : convert(r.dLastState)];
+    return [convert(r.dOutput), r.dLastState === undefined || r.dLastState === null ? undefined : convert(r.dLastState), r.inputGradients];
   }
 }

@@ -1,4 +1,6 @@
 import {
+  readBackwardRequest,
+  readRequest,
   UnsupportedCallError,
   type BackwardRequest,
   type ForwardRequest,
@@ -149,8 +151,12 @@ export class CudnnPreparedGru implements PreparedGru {
     this.layer = null;
   }
 
-  /** A forward call's arguments, copied and laid out for cuDNN (run later, in turn). */
-  private forwardCall(req: ForwardRequest): ForwardCall {
+  /**
+   * A forward call's arguments, copied and laid out for cuDNN (run later, in turn). The request
+   * is read once (readRequest): a field read again after its check could answer otherwise.
+   */
+  private forwardCall(request: ForwardRequest): ForwardCall {
+    const req = readRequest(request);
     if (req === null || typeof req !== 'object') {
       throw new TypeError(`cuDNN backend: forward() needs a request object {x, batch, timesteps, ...}; received ${String(req)}.`);
     }
@@ -181,7 +187,8 @@ export class CudnnPreparedGru implements PreparedGru {
   }
 
   /** A backward call's output gradients, copied and laid out for cuDNN (run later, in turn). */
-  private backwardCall(saved: unknown, req: BackwardRequest): BackwardCall {
+  private backwardCall(saved: unknown, request: BackwardRequest): BackwardCall {
+    const req = readBackwardRequest(request);
     if (!(saved instanceof CudnnSaved) || saved.owner !== this) {
       throw new TypeError('cuDNN backend: backward() needs the `saved` value of a forward call this prepared layer ran with keepForBackward.');
     }

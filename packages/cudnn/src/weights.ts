@@ -1,4 +1,4 @@
-import type { DType, FloatArray, GruWeights } from '@gru/core';
+import { readWeights, type DType, type FloatArray, type GruWeights } from '@gru/core';
 
 /**
  * Keras <-> cuDNN weights. Keras: kernel [D, 3H] and recurrentKernel [H, 3H] with column blocks
@@ -44,7 +44,8 @@ function expectLength(what: string, got: ArrayLike<number> | null, want: number,
 }
 
 /** Keras weights -> the packed cuDNN buffer (in `dtype`). Needs resetAfter's [2, 3H] bias. */
-export function packWeights(weights: GruWeights, inputDim: number, units: number, dtype: DType): FloatArray {
+export function packWeights(given: GruWeights, inputDim: number, units: number, dtype: DType): FloatArray {
+  const weights = readWeights(given);
   const D = inputDim;
   const H = units;
   const G = 3 * H;

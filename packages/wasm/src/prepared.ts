@@ -10,10 +10,11 @@ import {
   type GruSpec,
   type GruWeights,
   type PreparedGru,
+  readRequest,
+  readWeights,
 } from '@gru/core';
 import { activationCode, FIRST_ROWWISE_CODE } from './activation-codes.js';
 import { checkNoOverlap, WasmBoundForward } from './bound.js';
-import { readRequest } from './request.js';
 import { formatBytes, MAX_WASM_BYTES } from './heap.js';
 import type { ForwardArgs, WasmKernel } from './kernel.js';
 import { callLayout, FLAGS, paddedUnits, PANEL_COLS, SINGLE_THREAD, weightBytes, type CallLayout, type Threading } from './layout.js';
@@ -102,7 +103,7 @@ export class WasmPreparedGru implements PreparedGru {
   constructor(
     private readonly kernel: WasmKernel,
     readonly spec: GruSpec,
-    weights: GruWeights,
+    given: GruWeights,
     private readonly projectionBudget: number,
     private readonly threading: Threading = SINGLE_THREAD,
     keptCalls = DEFAULT_KEPT_CALLS,
@@ -110,6 +111,7 @@ export class WasmPreparedGru implements PreparedGru {
     this.codes = specCodes(spec);
     const { units: H } = spec;
     this.hp = paddedUnits(H);
+    const weights = readWeights(given);
     checkWeights(spec, weights);
     this.held = { kernel, block: this.allocWeights() };
     this.pack(weights, this.held.block);
@@ -130,8 +132,9 @@ export class WasmPreparedGru implements PreparedGru {
    * Replaces the weights. Calls already made keep the weights they were made with: a copy that
    * running calls read is left to them, and the new weights go into a fresh one.
    */
-  setWeights(weights: GruWeights): void {
+  setWeights(given: GruWeights): void {
     this.checkUsable();
+    const weights = readWeights(given);
     checkWeights(this.spec, weights);
     const current = this.held.block;
     if (current.users === 0) {

@@ -1,4 +1,4 @@
-import { GruError, type BackwardRequest, type GruGradients, type GruSpec } from '@gru/core';
+import { GruError, readBackwardRequest, type BackwardRequest, type GruGradients, type GruSpec } from '@gru/core';
 import type { BackwardArgs, WasmKernel } from './kernel.js';
 import type { ThreadPool } from './thread-pool.js';
 import { type BackwardLayout, backwardLayout, type CallLayout, paddedUnits } from './layout.js';
@@ -181,7 +181,8 @@ function emptyGradients(spec: GruSpec): GruGradients {
  * copied in, the weights the forward call used transposed per gate, and gruBackward's arguments
  * as i32 for the worker threads). Undefined for an empty batch.
  */
-function stage({ kernel, spec, codes }: BackwardContext, call: KeptCall, request: BackwardRequest, workers: number): Staged | undefined {
+function stage({ kernel, spec, codes }: BackwardContext, call: KeptCall, given: BackwardRequest, workers: number): Staged | undefined {
+  const request = readBackwardRequest(given);
   if (typeof request !== 'object' || request === null) {
     throw fail(`backward expects a request object {dOutput, dLastState?}; received ${describe(request)}.`);
   }

@@ -1,2 +1,12 @@
 // The kit's shared test helpers: one seeded generator, one random case, one tolerance.
-export { bitwiseEqual, heapGrowthDuring, makeCase, rng, streamBoundSteps, worstRatio, type CaseOptions as Config } from '@gru/conformance/testing';
+export {
+  bitwiseEqual,
+  fieldsNotReadOnce,
+  heapGrowthDuring,
+  makeCase,
+  rng,
+  shiftyRequest,
+  streamBoundSteps,
+  worstRatio,
+  type CaseOptions as Config,
+} from '@gru/conformance/testing';

@@ -1,7 +1,7 @@
-import { referenceForward, type ForwardRequest } from '@gru/core';
+import { referenceForward, type BackwardRequest, type ForwardRequest } from '@gru/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backend as singleThread, createWasmBackend, type WasmBackend } from '../src/index.js';
-import { makeCase, worstRatio, type Config } from './helpers.js';
+import { fieldsNotReadOnce, makeCase, shiftyRequest, worstRatio, type Config } from './helpers.js';
 
 /**
  * A request is read once, before wasm memory is touched: a getter that answers differently on a
@@ -16,20 +16,6 @@ afterAll(() => two.dispose());
 
 const CASE: Config = { B: 2, T: 3, D: 5, H: 40, mask: true, initialState: true, inputDropout: true, recurrentDropout: true, returnSequences: true };
 
-/** `request` with every field behind a getter that counts its reads; `later` answers from the second read on. */
-function shifty(request: ForwardRequest, later: Record<string, unknown>) {
-  const reads: Record<string, number> = {};
-  const req = {} as ForwardRequest;
-  for (const key of Object.keys(request) as (keyof ForwardRequest)[]) {
-    reads[key] = 0;
-    Object.defineProperty(req, key, {
-      enumerable: true,
-      get: () => (++reads[key] > 1 && key in later ? later[key] : request[key]),
-    });
-  }
-  return { req, reads };
-}
-
 describe.each(backends.map((b) => [b.name, b] as const))('%s', (_name, b) => {
   const honest = makeCase(CASE, 11);
   const want = referenceForward(honest.spec, honest.weights, honest.request);
@@ -39,11 +25,11 @@ describe.each(backends.map((b) => [b.name, b] as const))('%s', (_name, b) => {
     it(`${mode}: each field is read once, and later answers change nothing`, async () => {
       const p = await b.prepare(honest.spec, honest.weights);
       const before = b.memoryInUse();
-      const { req, reads } = shifty(honest.request, big);
+      const { req, reads } = shiftyRequest(honest.request, big);
       const got = mode === 'forwardSync' ? p.forwardSync(req) : await p.forward(req);
       expect(worstRatio(got.output, want.output)).toBeLessThanOrEqual(1);
       expect(worstRatio(got.lastState, want.lastState)).toBeLessThanOrEqual(1);
-      for (const [key, n] of Object.entries(reads)) expect(n, `reads of request.${key}`).toBe(1);
+      expect(fieldsNotReadOnce(reads)).toEqual([]);
       expect(b.memoryInUse()).toBe(before);
       // The weights and the heap are intact.
       const again = p.forwardSync(honest.request);
@@ -56,17 +42,46 @@ describe.each(backends.map((b) => [b.name, b] as const))('%s', (_name, b) => {
     const p = await b.prepare(honest.spec, honest.weights);
     const output = new Float32Array(want.output.length);
     const lastState = new Float32Array(want.lastState.length);
-    const { req, reads } = shifty({ ...honest.request, output, lastState } as ForwardRequest, {
+    const { req, reads } = shiftyRequest({ ...honest.request, output, lastState } as ForwardRequest, {
       ...big,
       output: new Float32Array(300 * 9 * 40),
       lastState: new Float32Array(300 * 40),
     });
     const bound = p.bindForward!(req as Parameters<NonNullable<typeof p.bindForward>>[0]);
-    for (const [key, n] of Object.entries(reads)) expect(n, `reads of request.${key}`).toBe(1);
+    expect(fieldsNotReadOnce(reads)).toEqual([]);
     bound.run();
     expect(worstRatio(output, want.output)).toBeLessThanOrEqual(1);
     expect(worstRatio(lastState, want.lastState)).toBeLessThanOrEqual(1);
     bound.dispose();
     p.dispose();
   });
+
+  it('backward: dOutput, dLastState and inputGradients are read once', async () => {
+    const p = await b.prepare(honest.spec, honest.weights);
+    const fwd = p.forwardSync({ ...honest.request, keepForBackward: true });
+    const dOutput = Float32Array.from({ length: want.output.length }, (_, i) => Math.cos(i));
+    const dLastState = Float32Array.from({ length: want.lastState.length }, (_, i) => Math.sin(i));
+    const expected = p.backwardSync(fwd.saved, { dOutput, dLastState });
+    const { req, reads } = shiftyRequest<BackwardRequest>(
+      { dOutput, dLastState, inputGradients: true },
+      { dOutput: new Float32Array(1), dLastState: new Float32Array(1), inputGradients: 'no' },
+    );
+    const got = p.backwardSync(fwd.saved, req);
+    expect(fieldsNotReadOnce(reads)).toEqual([]);
+    expect(Array.from(got.dx)).toEqual(Array.from(expected.dx));
+    expect(Array.from(got.dInitialState)).toEqual(Array.from(expected.dInitialState));
+    p.dispose();
+  });
+
+  for (const when of ['prepare', 'setWeights'] as const) {
+    it(`${when}: each weight array is read once; later answers change nothing`, async () => {
+      const other = makeCase(CASE, 13).weights;
+      const { req: weights, reads } = shiftyRequest(honest.weights, other);
+      const p = when === 'prepare' ? await b.prepare(honest.spec, weights) : await b.prepare(honest.spec, other);
+      if (when === 'setWeights') p.setWeights(weights);
+      expect(fieldsNotReadOnce(reads)).toEqual([]);
+      expect(worstRatio(p.forwardSync(honest.request).output, want.output)).toBeLessThanOrEqual(1);
+      p.dispose();
+    });
+  }
 });

@@ -1,4 +1,4 @@
-import type { ForwardRequest, ForwardResult, GruSpec, GruWeights } from '@gru/core';
+import { readRequest, readWeights, type ForwardRequest, type ForwardResult, type GruSpec, type GruWeights } from '@gru/core';
 import { toFloat16Bits } from './memory.js';
 import { checkRequest, checkWeights } from './validate.js';
 
@@ -23,8 +23,13 @@ export const ownFloats = (a: ArrayLike<number>): Float32Array<ArrayBuffer> => ne
 
 const ownTriple = (m: readonly ArrayLike<number>[]) => [ownFloats(m[0]), ownFloats(m[1]), ownFloats(m[2])] as const;
 
-/** Validates `req` against `spec` and copies everything the call reads. Synchronous by design. */
-export function snapshotRequest(spec: GruSpec, req: ForwardRequest): OwnedRequest {
+/**
+ * Validates `request` against `spec` and copies everything the call reads. Synchronous by design.
+ * Each field is read once (readRequest) and only that reading is checked and copied: a getter
+ * answering a bigger batch on a later read would otherwise size the GPU buffers past the check.
+ */
+export function snapshotRequest(spec: GruSpec, request: ForwardRequest): OwnedRequest {
+  const req = readRequest(request);
   checkRequest(spec, req);
   return {
     x: ownFloats(req.x),
@@ -61,7 +66,8 @@ export interface StoredWeights {
 }
 
 /** Validates `weights` and converts them to what is uploaded (f16 bits when `f16`). */
-export function storedWeights(spec: GruSpec, weights: GruWeights, f16: boolean, caller: string): StoredWeights {
+export function storedWeights(spec: GruSpec, given: GruWeights, f16: boolean, caller: string): StoredWeights {
+  const weights = readWeights(given);
   checkWeights(spec, weights, caller);
   const G = 3 * spec.units;
   const asStored = (a: ArrayLike<number>) => (f16 ? toFloat16Bits(a) : ownFloats(a));

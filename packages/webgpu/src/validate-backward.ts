@@ -1,4 +1,4 @@
-import type { BackwardRequest, GruSpec } from '@gru/core';
+import { readBackwardRequest, type BackwardRequest, type GruSpec } from '@gru/core';
 import { ownFloats } from './snapshot.js';
 import type { WebGpuSaved } from './saved.js';
 
@@ -11,8 +11,9 @@ const describe = (v: unknown) => (v === null || typeof v !== 'object' ? String(v
 export function checkBackwardRequest(
   spec: GruSpec,
   saved: WebGpuSaved,
-  req: BackwardRequest,
+  request: BackwardRequest,
 ): { dOutput: Float32Array<ArrayBuffer>; dLastState: Float32Array<ArrayBuffer> | undefined; inputGradients: boolean } {
+  const req = readBackwardRequest(request);
   const fail = (what: string, expected: string, got: unknown) => {
     throw new Error(`webgpu backward: ${what} must be ${expected}; received ${String(got)}.`);
   };

@@ -9,9 +9,10 @@ import {
   type GruWeights,
   type PreparedGru,
 } from '../backend/types.js';
+import { readBackwardRequest, readRequest, readWeights } from '../backend/read-request.js';
 import { valueError } from '../errors.js';
 import { referenceBackward } from './backward.js';
-import { checkReferenceRequest, checkReferenceWeights, referenceCallTooLarge } from './check.js';
+import { checkReferenceBackwardRequest, checkReferenceRequest, checkReferenceWeights, referenceCallTooLarge } from './check.js';
 import { referenceForward, type ReferenceSaved } from './forward.js';
 
 function isReferenceSaved(saved: unknown): saved is ReferenceSaved {
@@ -33,15 +34,17 @@ class ReferencePrepared implements PreparedGru {
   private weights: GruWeights;
   constructor(
     readonly spec: GruSpec,
-    weights: GruWeights,
+    given: GruWeights,
   ) {
+    const weights = readWeights(given);
     checkReferenceWeights(spec, weights);
     this.weights = weights;
   }
 
   forwardSync(request: ForwardRequest) {
-    checkReferenceRequest(this.spec, request);
-    return referenceForward(this.spec, this.weights, request);
+    const req = readRequest(request);
+    checkReferenceRequest(this.spec, req);
+    return referenceForward(this.spec, this.weights, req);
   }
 
   /** Computes before returning: the request's arrays are read now, never after the caller moves on. */
@@ -57,14 +60,17 @@ class ReferencePrepared implements PreparedGru {
     if (!isReferenceSaved(saved)) {
       throw valueError('The reference backend can only differentiate a forward call it ran with keepForBackward.');
     }
-    return referenceBackward(this.spec, saved, request);
+    const req = readBackwardRequest(request);
+    checkReferenceBackwardRequest(this.spec, saved.request, req);
+    return referenceBackward(this.spec, saved, req);
   }
 
   async backward(saved: unknown, request: BackwardRequest) {
     return this.backwardSync(saved, request);
   }
 
-  setWeights(weights: GruWeights): void {
+  setWeights(given: GruWeights): void {
+    const weights = readWeights(given);
     checkReferenceWeights(this.spec, weights);
     this.weights = weights;
   }

@@ -1,4 +1,5 @@
 import { activationDef, activationVjp } from '../activations.js';
+import { readBackwardRequest } from '../backend/read-request.js';
 import type { BackwardRequest, GruGradients, GruSpec } from '../backend/types.js';
 import { arrayFor } from '../tensor.js';
 import type { ReferenceSaved } from './forward.js';
@@ -8,7 +9,8 @@ import type { ReferenceSaved } from './forward.js';
  * `referenceForward` kept. The mirror image of the forward loop, step by step: a masked step
  * passes the state gradient through unchanged (the state was carried).
  */
-export function referenceBackward(spec: GruSpec, saved: ReferenceSaved, req: BackwardRequest): GruGradients {
+export function referenceBackward(spec: GruSpec, saved: ReferenceSaved, request: BackwardRequest): GruGradients {
+  const req = readBackwardRequest(request);
   const weights = saved.weights;
   const { units: H, inputDim: D, resetAfter, useBias } = spec;
   const fwd = saved.request;

@@ -1,4 +1,4 @@
-import type { ForwardRequest, GruCallInfo, GruSpec, GruWeights } from '../backend/types.js';
+import type { BackwardRequest, ForwardRequest, GruCallInfo, GruSpec, GruWeights } from '../backend/types.js';
 import { valueError } from '../errors.js';
 import { arrayTooLarge } from '../limits.js';
 
@@ -82,4 +82,28 @@ export function checkReferenceRequest(spec: GruSpec, req: ForwardRequest): void 
       throw valueError(`The reference backend expects \`${name}\` to be 3 arrays (z, r, h), received ${describe(masks)}.`);
     masks.forEach((m, i) => checkArray(m, `${name}[${i}]`, B * cols, spec));
   }
+}
+
+/**
+ * Checks a backward request against the forward call it differentiates (a short or non-numeric
+ * gradient would read as undefined and make every gradient NaN). Either float type is accepted:
+ * the reference backend computes gradients in float64 whatever the layer's dtype.
+ */
+export function checkReferenceBackwardRequest(spec: GruSpec, forward: ForwardRequest, req: BackwardRequest): void {
+  if (typeof req !== 'object' || req === null)
+    throw valueError(`The reference backend expects a backward request object {dOutput, dLastState?}, received ${describe(req)}.`);
+  const { batch: B, timesteps: T } = forward;
+  const H = spec.units;
+  const gradient = (name: string, value: unknown, length: number, shape: string) => {
+    if (!(value instanceof Float32Array || value instanceof Float64Array))
+      throw valueError(
+        `The reference backend expects \`${name}\` to be a Float32Array or Float64Array of ${length} values ${shape}, received ${describe(value)}.`,
+      );
+    if (value.length !== length) throw valueError(`The reference backend expects \`${name}\` to hold ${length} values ${shape}, received ${value.length}.`);
+  };
+  if (forward.returnSequences) gradient('dOutput', req.dOutput, B * T * H, `([batch, timesteps, units] = [${B}, ${T}, ${H}])`);
+  else gradient('dOutput', req.dOutput, B * H, `([batch, units] = [${B}, ${H}])`);
+  if (req.dLastState !== undefined) gradient('dLastState', req.dLastState, B * H, `([batch, units] = [${B}, ${H}])`);
+  if (req.inputGradients !== undefined && typeof req.inputGradients !== 'boolean')
+    throw valueError(`The reference backend expects \`inputGradients\` to be a boolean or undefined, received ${describe(req.inputGradients)}.`);
 }

@@ -1,4 +1,5 @@
 import { activationDef, applyActivation } from '../activations.js';
+import { readRequest } from '../backend/read-request.js';
 import type { ForwardRequest, ForwardResult, GruSpec, GruWeights } from '../backend/types.js';
 import { arrayFor, type FloatArray } from '../tensor.js';
 
@@ -22,7 +23,10 @@ export interface ReferenceSaved {
  * float64 arithmetic. A float32 layer rounds the state to float32 after every step (Keras keeps
  * it in a float32 tensor), which keeps results within float32 rounding of Keras.
  */
-export function referenceForward(spec: GruSpec, weights: GruWeights, req: ForwardRequest): ForwardResult & { saved?: ReferenceSaved } {
+export function referenceForward(spec: GruSpec, weights: GruWeights, request: ForwardRequest): ForwardResult & { saved?: ReferenceSaved } {
+  // Callers that checked the request (the reference backend) pass a copy already; others (tests
+  // using this as their oracle) may pass getters, which must not answer the loop differently.
+  const req = readRequest(request);
   const { units: H, inputDim: D, resetAfter } = spec;
   const { batch: B, timesteps: T } = req;
   const G = 3 * H;

@@ -1,0 +1,30 @@
+/**
+ * A request whose every field is a getter that counts its reads and, from the second read of a
+ * field on, answers from `later` (when `later` has that field) instead of from `request`. A
+ * backend that checks a field and then reads it again to size or fill its buffers is caught by
+ * it: a `later` with a bigger batch makes such a backend write past what it checked, size its
+ * outputs from the unchecked value, or fail half-way. A backend that reads each field once (as
+ * @gru/core's `readRequest` does) sees the honest request only.
+ */
+export function shiftyRequest<R extends object>(
+  request: R,
+  later: Partial<Record<keyof R, unknown>> | Record<string, unknown>,
+): { req: R; reads: Record<string, number> } {
+  const reads: Record<string, number> = {};
+  const req = {} as R;
+  for (const key of Object.keys(request) as (keyof R & string)[]) {
+    reads[key] = 0;
+    Object.defineProperty(req, key, {
+      enumerable: true,
+      get: () => (++reads[key] > 1 && key in later ? (later as Record<string, unknown>)[key] : request[key]),
+    });
+  }
+  return { req, reads };
+}
+
+/** The fields of `reads` read other than exactly once, as `name (n reads)`, or an empty list. */
+export function fieldsNotReadOnce(reads: Record<string, number>): string[] {
+  return Object.entries(reads)
+    .filter(([, n]) => n !== 1)
+    .map(([key, n]) => `${key} (${n} reads)`);
+}

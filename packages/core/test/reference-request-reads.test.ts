@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { referenceBackend, referenceForward, type BackwardRequest, type ForwardRequest } from '../src/index.js';
+// The kit's helpers, from source (core cannot depend on @gru/conformance, which depends on it).
+import { makeCase } from '../../../conformance/src/testing/make-case.js';
+import { fieldsNotReadOnce, shiftyRequest } from '../../../conformance/src/testing/shifty-request.js';
+
+/**
+ * The reference backend reads a request once, then checks and uses only that copy: a getter that
+ * answers a bigger batch (and arrays to match) on a later read must not size the outputs or be
+ * read past what was checked.
+ */
+const CASE = { B: 2, T: 3, D: 4, H: 5, mask: true, initialState: true, inputDropout: true, recurrentDropout: true, returnSequences: true };
+const honest = makeCase(CASE, 21);
+const big = makeCase({ ...CASE, B: 30, T: 7 }, 22).request as unknown as Record<string, unknown>;
+
+describe('reference backend: a request is read once', () => {
+  for (const mode of ['forwardSync', 'forward'] as const) {
+    it(`${mode}: each field is read once, and later answers change nothing`, async () => {
+      const want = referenceForward(honest.spec, honest.weights, honest.request);
+      const p = referenceBackend.prepareSync!(honest.spec, honest.weights);
+      const { req, reads } = shiftyRequest(honest.request, big);
+      const got = mode === 'forwardSync' ? p.forwardSync!(req) : await p.forward(req);
+      expect(got.output.length).toBe(want.output.length);
+      expect(Array.from(got.output)).toEqual(Array.from(want.output));
+      expect(Array.from(got.lastState)).toEqual(Array.from(want.lastState));
+      expect(fieldsNotReadOnce(reads)).toEqual([]);
+    });
+  }
+
+  it('backwardSync: dOutput and dLastState are read once; a shorter dOutput on a later read changes nothing', () => {
+    const p = referenceBackend.prepareSync!(honest.spec, honest.weights);
+    const fwd = p.forwardSync!({ ...honest.request, keepForBackward: true });
+    const B = CASE.B;
+    const dOutput = Float32Array.from({ length: B * CASE.T * CASE.H }, (_, i) => Math.cos(i));
+    const dLastState = Float32Array.from({ length: B * CASE.H }, (_, i) => Math.sin(i));
+    const want = p.backwardSync!(fwd.saved, { dOutput, dLastState });
+    const { req, reads } = shiftyRequest<BackwardRequest>(
+      { dOutput, dLastState, inputGradients: true },
+      { dOutput: new Float32Array(1), dLastState: undefined, inputGradients: false },
+    );
+    const got = p.backwardSync!(fwd.saved, req);
+    expect(fieldsNotReadOnce(reads)).toEqual([]);
+    expect(Array.from(got.dx)).toEqual(Array.from(want.dx));
+    expect(Array.from(got.dKernel)).toEqual(Array.from(want.dKernel));
+    expect(Array.from(got.dInitialState)).toEqual(Array.from(want.dInitialState));
+  });
+
+  it('referenceForward itself reads each field once (it is the oracle other tests compare with)', () => {
+    const want = referenceForward(honest.spec, honest.weights, honest.request);
+    const { req, reads } = shiftyRequest<ForwardRequest>(honest.request, big);
+    const got = referenceForward(honest.spec, honest.weights, req);
+    expect(Array.from(got.output)).toEqual(Array.from(want.output));
+    expect(fieldsNotReadOnce(reads)).toEqual([]);
+  });
+});
+
+describe('reference backend: a backward request is checked against the kept call', () => {
+  const p = referenceBackend.prepareSync!(honest.spec, honest.weights);
+  const fwd = p.forwardSync!({ ...honest.request, keepForBackward: true });
+  const n = CASE.B * CASE.T * CASE.H;
+  it.each([
+    ['a short dOutput', { dOutput: new Float32Array(1) }, /`dOutput` to hold 30 values \(\[batch, timesteps, units\] = \[2, 3, 5\]\), received 1/],
+    ['a plain-array dOutput', { dOutput: [1, 2] }, /`dOutput` to be a Float32Array or Float64Array of 30 values .*received Array/],
+    ['no dOutput', {}, /`dOutput` to be a Float32Array or Float64Array .*received undefined/],
+    ['a short dLastState', { dOutput: new Float32Array(n), dLastState: new Float32Array(3) }, /`dLastState` to hold 10 values .*received 3/],
+    ['a non-boolean inputGradients', { dOutput: new Float32Array(n), inputGradients: 'no' }, /`inputGradients` to be a boolean or undefined, received string/],
+    ['a non-object', 7, /a backward request object \{dOutput, dLastState\?\}, received number/],
+  ])('%s is refused with a clear error (was NaN gradients or a TypeError)', (_what, request, message) => {
+    expect(() => p.backwardSync!(fwd.saved, request as never)).toThrow(message);
+  });
+});
+
+describe('reference backend: weights are read once', () => {
+  const other = makeCase(CASE, 23).weights;
+  const want = referenceForward(honest.spec, honest.weights, honest.request);
+
+  it('prepare: each of kernel, recurrentKernel and bias is read once; later answers change nothing', () => {
+    const { req: weights, reads } = shiftyRequest(honest.weights, other);
+    const p = referenceBackend.prepareSync!(honest.spec, weights);
+    const got = p.forwardSync!(honest.request);
+    expect(fieldsNotReadOnce(reads)).toEqual([]);
+    expect(Array.from(got.output)).toEqual(Array.from(want.output));
+  });
+
+  it('setWeights: the same', () => {
+    const p = referenceBackend.prepareSync!(honest.spec, other);
+    const { req: weights, reads } = shiftyRequest(honest.weights, other);
+    p.setWeights(weights);
+    const got = p.forwardSync!(honest.request);
+    expect(fieldsNotReadOnce(reads)).toEqual([]);
+    expect(Array.from(got.output)).toEqual(Array.from(want.output));
+  });
+});

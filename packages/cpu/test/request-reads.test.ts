@@ -1,0 +1,77 @@
+import { referenceForward, type BackwardRequest, type BoundForwardRequest, type ForwardRequest } from '@gru/core';
+import { fieldsNotReadOnce, shiftyRequest } from '@gru/conformance/testing';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { backend } from '../src/index.js';
+import { assertClose, makeCase } from './helpers.js';
+
+/**
+ * The JS wrapper reads a request once (core's readRequest) and hands the addon that reading: a
+ * getter answering differently on a later read changes nothing, on every call path. (The addon
+ * itself never reads past what it checked; without the wrapper's reading, a bound call whose
+ * getter answered another array was refused as "changed while the call was being bound".)
+ */
+beforeAll(() => backend.load(), 120_000);
+
+const CASE = { B: 2, T: 3, D: 5, H: 8, mask: true, initialState: true, inputDropout: true, recurrentDropout: true, returnSequences: true };
+const honest = makeCase(CASE, 41);
+const big = makeCase({ ...CASE, B: 30, T: 7 }, 42).request as unknown as Record<string, unknown>;
+const want = referenceForward(honest.spec, honest.weights, honest.request);
+
+describe('cpu: a request is read once', { timeout: 120_000 }, () => {
+  for (const mode of ['forwardSync', 'forward'] as const) {
+    it(`${mode}: each field is read once, and later answers change nothing`, async () => {
+      const p = await backend.prepare(honest.spec, honest.weights);
+      const { req, reads } = shiftyRequest<ForwardRequest>(honest.request, big);
+      const got = mode === 'forwardSync' ? p.forwardSync!(req) : await p.forward(req);
+      expect(fieldsNotReadOnce(reads)).toEqual([]);
+      assertClose(got.output, want.output, 'output');
+      p.dispose();
+    });
+  }
+
+  it('bindForward: each field is read once at bind time, and the first reading is the one run', async () => {
+    const p = await backend.prepare(honest.spec, honest.weights);
+    const output = new Float32Array(want.output.length);
+    const lastState = new Float32Array(want.lastState.length);
+    const { req, reads } = shiftyRequest<BoundForwardRequest>(
+      { ...honest.request, output, lastState },
+      { ...big, output: new Float32Array(30 * 7 * 8), lastState: new Float32Array(30 * 8) },
+    );
+    const bound = p.bindForward!(req);
+    expect(fieldsNotReadOnce(reads)).toEqual([]);
+    bound.run();
+    assertClose(output, want.output, 'output');
+    assertClose(lastState, want.lastState, 'lastState');
+    bound.dispose();
+    p.dispose();
+  });
+
+  it('backward: dOutput, dLastState and inputGradients are read once', async () => {
+    const p = await backend.prepare(honest.spec, honest.weights);
+    const fwd = p.forwardSync!({ ...honest.request, keepForBackward: true });
+    const dOutput = Float32Array.from({ length: want.output.length }, (_, i) => Math.cos(i));
+    const dLastState = Float32Array.from({ length: want.lastState.length }, (_, i) => Math.sin(i));
+    const expected = p.backwardSync!(fwd.saved, { dOutput, dLastState });
+    const { req, reads } = shiftyRequest<BackwardRequest>(
+      { dOutput, dLastState, inputGradients: true },
+      { dOutput: new Float32Array(1), dLastState: new Float32Array(1), inputGradients: false },
+    );
+    const got = p.backwardSync!(fwd.saved, req);
+    expect(fieldsNotReadOnce(reads)).toEqual([]);
+    expect(Array.from(got.dx)).toEqual(Array.from(expected.dx));
+    expect(Array.from(got.dInitialState)).toEqual(Array.from(expected.dInitialState));
+    p.dispose();
+  });
+
+  for (const when of ['prepare', 'setWeights'] as const) {
+    it(`${when}: each weight array is read once; later answers change nothing`, async () => {
+      const other = makeCase(CASE, 43).weights;
+      const { req: weights, reads } = shiftyRequest(honest.weights, other);
+      const p = await backend.prepare(honest.spec, when === 'prepare' ? weights : other);
+      if (when === 'setWeights') p.setWeights(weights);
+      expect(fieldsNotReadOnce(reads)).toEqual([]);
+      assertClose(p.forwardSync!(honest.request).output, want.output, 'output');
+      p.dispose();
+    });
+  }
+});
