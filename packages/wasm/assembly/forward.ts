@@ -5,52 +5,6 @@ import { FLAG_KEEP, keepAct, keepAux, keepPre } from './keep';
 import { copyRow, zeroRow } from './rows';
 import { barrier } from './sync';
 
-// One phase at a time (assembly/shared-call.ts): a bound call shared between the calling thread and
-// a worker runs each worker's share of the call phase by phase, a phase being the work between two
-// barriers, so that either thread can run the other's share of a phase that it never started.
-// `onlyPhase` is the phase to run (-1: the whole call, meeting at barriers); `phaseAt` counts the
-// phases passed. Globals are per instance, so per thread.
-let onlyPhase: i32 = -1;
-let phaseAt: i32 = 0;
-
-/** Whether the code of the current phase runs: always in a whole call, else only in `onlyPhase`. */
-@inline function live(): bool {
-  return onlyPhase < 0 || phaseAt == onlyPhase;
-}
-
-/** Ends a phase: the workers' barrier in a whole call; true once past `onlyPhase` (stop). */
-function endPhase(sync: usize, workers: i32): bool {
-  if (onlyPhase < 0) {
-    barrier(sync, workers);
-    return false;
-  }
-  return ++phaseAt > onlyPhase;
-}
-
-/**
- * Phases of a call (the barriers of gruForwardPart, plus one): the initial state, then per step
- * one, one more with recurrent dropout and one more with resetAfter false. The last step's phase
- * also copies the last state out (each worker copies the columns it computed).
- */
-export function forwardPhases(T: i32, flags: i32): i32 {
-  const perStep = 1 + ((flags & FLAG_RECURRENT_DROPOUT) != 0 ? 1 : 0) + ((flags & FLAG_RESET_AFTER) != 0 ? 0 : 1);
-  return 1 + T * perStep;
-}
-
-/** Runs phase `phase` of worker `w` of `workers`' share of the call whose gruForward arguments are the i32 at `args`. */
-export function gruForwardPhase(args: usize, w: i32, workers: i32, phase: i32): void {
-  onlyPhase = phase;
-  gruForwardPart(
-    load<i32>(args, 0), load<i32>(args, 4), load<i32>(args, 8), load<i32>(args, 12), load<i32>(args, 16), load<i32>(args, 20),
-    load<i32>(args, 24), load<i32>(args, 28), load<i32>(args, 32),
-    load<usize>(args, 36), load<usize>(args, 40), load<usize>(args, 44), load<usize>(args, 48), load<usize>(args, 52),
-    load<usize>(args, 56), load<usize>(args, 60), load<usize>(args, 64), load<usize>(args, 68),
-    load<usize>(args, 72), load<usize>(args, 76), load<usize>(args, 80),
-    w, workers, 0,
-  );
-  onlyPhase = -1;
-}
-
 // One whole GRU layer call: the input projection for a chunk of timesteps as one GEMM, then the
 // recurrence step by step (one GEMM of the state against the recurrent panels, then the gates).
 // The semantics are those of ForwardRequest in @gru/core's backend/types.ts.
@@ -198,23 +152,20 @@ export function gruForwardPart(
   // gates are the kept act rows, the aux rows are where the candidate's recurrent part (resetAfter)
   // or r * h is computed. Masked rows' values there are never read by backward.
   const kStepB = <usize>B * hpB, kStepRowB = <usize>B * rowB;
-  phaseAt = 0;
   if (keep) {
     hPrev = kStates;
     if (T > 1) hNext = kStates + kStepB;
   }
 
   // Initial state, padded with zeros.
-  if (live()) {
-    for (let b = 0; b < B; b++) {
-      const o = <usize>b * hpB + colB;
-      zeroRow(hPrev + o, shareB);
-      zeroRow(hNext + o, shareB);
-      zeroRow(rh + o, shareB);
-      if (flags & FLAG_INITIAL_STATE) copyRow(hPrev + o, h0 + <usize>b * hB + colB, realB);
-    }
+  for (let b = 0; b < B; b++) {
+    const o = <usize>b * hpB + colB;
+    zeroRow(hPrev + o, shareB);
+    zeroRow(hNext + o, shareB);
+    zeroRow(rh + o, shareB);
+    if (flags & FLAG_INITIAL_STATE) copyRow(hPrev + o, h0 + <usize>b * hB + colB, realB);
   }
-  if (endPhase(sync, workers)) return;
+  barrier(sync, workers);
 
   const nChunks = (T + chunk - 1) / chunk;
   const chunkRowsB = <usize>chunk * rowB; // one batch row's block of projections
@@ -236,7 +187,7 @@ export function gruForwardPart(
       pRow = backwards ? 0 - kStepRowB : kStepRowB;
       pBatch = rowB;
     }
-    for (let g = 0; g < 3 && live(); g++) {
+    for (let g = 0; g < 3; g++) {
       const gateOff = <usize>g * hpB + colB;
       const wg = wIn + <usize>g * inGatePanels + inOff;
       if (!inDropout) {
@@ -267,23 +218,22 @@ export function gruForwardPart(
         inZ = scratch + sHZ;
         inR = scratch + sHR;
         inH = scratch + sHH;
-        for (let b = 0; b < B && live(); b++) {
+        for (let b = 0; b < B; b++) {
           const o = <usize>b * hpB + colB, mo = <usize>b * hB + colB, n = <i32>(realB >> 2);
           mulRow(inZ + o, hPrev + o, recDrop + mo, n);
           mulRow(inR + o, hPrev + o, recDrop + <usize>B * hB + mo, n);
           mulRow(inH + o, hPrev + o, recDrop + <usize>(2 * B) * hB + mo, n);
         }
-        if (endPhase(sync, workers)) return;
+        barrier(sync, workers);
       }
 
       // z and r pre-activations: the projections plus the state's recurrent part, in place.
-      const on = live();
-      if (on) gemm(inZ, hpB, B, 1, 0, H, wRec + recOff, np, gt + colB, pBatch, 0, gt + colB, pBatch, 0);
-      if (on) gemm(inR, hpB, B, 1, 0, H, wRec + gatePanels + recOff, np, gt + hpB + colB, pBatch, 0, gt + hpB + colB, pBatch, 0);
+      gemm(inZ, hpB, B, 1, 0, H, wRec + recOff, np, gt + colB, pBatch, 0, gt + colB, pBatch, 0);
+      gemm(inR, hpB, B, 1, 0, H, wRec + gatePanels + recOff, np, gt + hpB + colB, pBatch, 0, gt + hpB + colB, pBatch, 0);
       // resetAfter: the candidate's recurrent part h x U_h + b_h, which r scales.
-      if (on && resetAfter) gemm(inH, hpB, B, 1, 0, H, wRec + 2 * gatePanels + recOff, np, biasRec + 2 * hpB + colB, 0, 0, gates + colB, hpB, 0);
+      if (resetAfter) gemm(inH, hpB, B, 1, 0, H, wRec + 2 * gatePanels + recOff, np, biasRec + 2 * hpB + colB, 0, 0, gates + colB, hpB, 0);
 
-      for (let b = 0; b < B && on; b++) {
+      for (let b = 0; b < B; b++) {
         if (hasMask && load<u8>(mask + <usize>b * T + t) == 0) {
           // The candidate GEMM reads this row of r * h (its result is dropped); a kept row was
           // never written, so it gets zeros rather than whatever the memory held.
@@ -307,15 +257,13 @@ export function gruForwardPart(
       // resetAfter false: the candidate pre-activation gets (r * h) x U_h, in place; it needs
       // every worker's part of r * h.
       if (!resetAfter) {
-        if (endPhase(sync, workers)) return;
-        if (live()) gemm(rh, hpB, B, 1, 0, H, wRec + 2 * gatePanels + recOff, np, gt + 2 * hpB + colB, pBatch, 0, gt + 2 * hpB + colB, pBatch, 0);
+        barrier(sync, workers);
+        gemm(rh, hpB, B, 1, 0, H, wRec + 2 * gatePanels + recOff, np, gt + 2 * hpB + colB, pBatch, 0, gt + 2 * hpB + colB, pBatch, 0);
       }
 
       // Candidate and new state; a masked row carries its state.
       const one = f32x4.splat(1.0);
-      const lastStep = ci == nChunks - 1 && kk == tc - 1;
-      const on2 = live();
-      for (let b = 0; b < B && on2; b++) {
+      for (let b = 0; b < B; b++) {
         const prev = hPrev + <usize>b * hpB, next = hNext + <usize>b * hpB;
         if (hasMask && load<u8>(mask + <usize>b * T + t) == 0) {
           copyRow(next + colB, prev + colB, shareB);
@@ -337,16 +285,15 @@ export function gruForwardPart(
         }
       }
 
-      if (sequences && on2) {
+      if (sequences) {
         for (let b = 0; b < B; b++) copyRow(out + (<usize>b * <usize>T + <usize>k) * hB + colB, hNext + <usize>b * hpB + colB, realB);
       }
       const tmp = hPrev;
       hPrev = hNext;
       hNext = tmp;
-      // Every worker's part of the new state is written before any worker's next GEMM reads it
-      // (after the last step each copies out only the columns it wrote itself: no barrier).
-      if (!lastStep && endPhase(sync, workers)) return;
+      // Every worker's part of the new state is written before any worker's next GEMM reads it.
+      barrier(sync, workers);
     }
   }
-  if (live()) for (let b = 0; b < B; b++) copyRow(last + <usize>b * hB + colB, hPrev + <usize>b * hpB + colB, realB);
+  for (let b = 0; b < B; b++) copyRow(last + <usize>b * hB + colB, hPrev + <usize>b * hpB + colB, realB);
 }

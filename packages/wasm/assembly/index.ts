@@ -1,7 +1,6 @@
 // The module's exports. Memory is managed from JavaScript (src/heap.ts): the module is built
 // with the stub runtime and never allocates; every buffer it touches is passed in by address.
-export { forwardPhases, gruForward, gruForwardPart, scratchBytes } from './forward';
-export { gruForwardShared } from './shared-call';
+export { gruForward, gruForwardPart, scratchBytes } from './forward';
 export { activateArray, ACT_COUNT } from './activations';
 export { activationGradArray, GRAD_ACT_COUNT, gradReadsInput } from './activation-grads';
 export { backwardScratchBytes, gradRowsBytes, gruBackward, gruBackwardPart, packTransposed } from './backward';

@@ -2,7 +2,7 @@ import { GRU_BACKEND_SPEC_VERSION, GruError, type GruBackend, type GruCallInfo, 
 import { activationCode } from './activation-codes.js';
 import { formatBytes, MAX_WASM_BYTES } from './heap.js';
 import { WasmKernel } from './kernel.js';
-import { backwardLayout, callLayout, DEFAULT_MIN_SHARED_STEP_MACS, DEFAULT_PROJECTION_BUDGET, FLAGS, threading, weightBytes } from './layout.js';
+import { backwardLayout, callLayout, DEFAULT_PROJECTION_BUDGET, FLAGS, threading, weightBytes } from './layout.js';
 import { compileWasm, type WasmSource } from './module-loader.js';
 import { checkWeights, copyWeights, WasmPreparedGru } from './prepared.js';
 import { CONTROL_BYTES, hardwareThreads, ThreadPool, threadsUnavailable } from './thread-pool.js';
@@ -18,10 +18,10 @@ function checkThreads(value: unknown): number | 'auto' {
   return value;
 }
 
-function checkNonNegative(value: unknown, name: string, fallback: number, infinite = false): number {
+function checkNonNegative(value: unknown, name: string, fallback: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || Number.isNaN(value) || (!infinite && !Number.isFinite(value)) || value < 0) {
-    throw new TypeError(`createWasmBackend: ${name} must be a non-negative ${infinite ? 'number or Infinity' : 'number'}; received ${String(value)}.`);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new TypeError(`createWasmBackend: ${name} must be a non-negative number; received ${String(value)}.`);
   }
   return value;
 }
@@ -88,17 +88,6 @@ export interface WasmBackendOptions extends WasmSource {
    * workers, a batch of 8 (393,216) faster.
    */
   minStepMacsPerThread?: number;
-  /**
-   * With threads, a bound call (`bindForward`, so every `stream()` step) whose steps have at least
-   * this many multiply-adds is shared between the calling thread and one worker (default
-   * Infinity: never; S4's step has 73,728). Each computes half of every step's units, and
-   * whichever is done first takes the other's half if it has not begun, so a worker asleep or
-   * descheduled before its half never holds a step up (one preempted in the middle of its half
-   * does, until it runs again). Idle workers spin for 0.1 ms before they sleep, so a stream's next
-   * step finds the worker awake. Results are bitwise those of one thread. It pays off only where
-   * the worker has a core of its own (see the README's Streaming section).
-   */
-  minSharedStepMacs?: number;
   /**
    * Forward calls made with keepForBackward whose kept state (in wasm memory) each prepared layer
    * holds for backward (default 1: the last call made, the one a GRU layer differentiates). An
@@ -193,7 +182,6 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
   const split = threading(
     checkNonNegative(options.syncBelowMacs, 'syncBelowMacs', 2_000_000),
     checkNonNegative(options.minStepMacsPerThread, 'minStepMacsPerThread', 150_000),
-    checkNonNegative(options.minSharedStepMacs, 'minSharedStepMacs', DEFAULT_MIN_SHARED_STEP_MACS, true),
   );
   let kernel: WasmKernel | undefined;
   let relaxedFallback: string | undefined;
@@ -220,7 +208,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
       // Declared first: the attempt reads it when it settles.
       let attempt: Promise<void> | undefined;
       attempt = (async () => {
-        const threads = threadsOption === 'auto' ? Math.min(MAX_THREADS, await hardwareThreads()) : threadsOption;
+        const threads = threadsOption === 'auto' ? await hardwareThreads() : threadsOption;
         let result: Loaded;
         try {
           result = threads > 1 ? await loadThreaded(options, threads) : await loadSingle(options);

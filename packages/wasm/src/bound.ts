@@ -2,9 +2,6 @@ import { GruError, type BoundForward, type BoundForwardRequest, type FloatArray 
 import type { ForwardArgs, WasmKernel } from './kernel.js';
 import type { CallLayout } from './layout.js';
 
-/** Bytes after a shared call's buffers that hold its gruForward arguments (i32) for both threads. */
-const ARGS_BYTES = 128;
-
 const fail = (message: string) => new GruError('ValueError', `wasm backend: ${message}`);
 
 /** The weight pointers a run reads (the prepared layer's current copy). */
@@ -65,12 +62,6 @@ export class WasmBoundForward implements BoundForward {
   private readonly inputs: Slot[] = [];
   private readonly outputs: Slot[] = [];
   private readonly args: ForwardArgs;
-  /** Where a shared call's arguments are in wasm memory (0: the call runs on this thread alone). */
-  private readonly argsAt: number;
-  /** Their view (shared memory: views never detach). */
-  private readonly argsView: Int32Array | undefined;
-  /** A shared call's phases (assembly/forward.ts forwardPhases). */
-  private readonly phases: number;
   private viewsMade = false;
   private disposed = false;
 
@@ -82,14 +73,10 @@ export class WasmBoundForward implements BoundForward {
     private readonly weights: () => WeightPointers,
     private readonly usable: () => void,
   ) {
-    const shared = L.workers === 2 && kernel.pool !== undefined;
-    const base = kernel.heap.alloc(L.total + (shared ? ARGS_BYTES : 0), () => `a bound call with batch=${request.batch}, timesteps=${request.timesteps}`);
+    const base = kernel.heap.alloc(L.total, () => `a bound call with batch=${request.batch}, timesteps=${request.timesteps}`);
     this.held = { kernel, base };
     finalizer?.register(this, this.held, this);
     this.args = args(base);
-    this.argsAt = shared ? base + L.total : 0;
-    this.phases = shared ? kernel.exports.forwardPhases(request.timesteps, L.flags) : 0;
-    this.argsView = shared ? new Int32Array(kernel.exports.memory.buffer, this.argsAt, this.args.length) : undefined;
     const B = request.batch;
     const [D, H] = [this.args[2], this.args[3]];
     const slot = (list: Slot[], name: string, array: FloatArray | Uint8Array | undefined, ptr: number) => {
@@ -128,16 +115,7 @@ export class WasmBoundForward implements BoundForward {
     a[11] = w.wRec;
     a[12] = w.biasIn;
     a[13] = w.biasRec;
-    const pool = k.pool;
-    const at = this.argsView;
-    if (a[0] > 0 && at !== undefined && pool?.idle) {
-      // Both threads read the arguments from wasm memory; only the weight pointers can change,
-      // and rewriting unchanged values would move their cache line away from the worker's core.
-      if (at[10] !== a[10] || at[11] !== a[11] || at[12] !== a[12] || at[13] !== a[13] || at[0] !== a[0]) {
-        for (let i = 0; i < a.length; i++) at[i] = a[i];
-      }
-      pool.runShared(k.exports, this.argsAt, this.phases);
-    } else if (a[0] > 0) {
+    if (a[0] > 0) {
       k.exports.gruForward(
         a[0],
         a[1],

@@ -29,10 +29,6 @@ export interface GruWasmExports {
     scratch: number,
   ): void;
   gruForwardPart(...args: number[]): void;
-  /** Phases of a call shared phase by phase between two threads (assembly/forward.ts). */
-  forwardPhases(T: number, flags: number): number;
-  /** Thread `self`'s walk through a shared call (assembly/shared-call.ts); -1 when it is done. */
-  gruForwardShared(args: number, self: number, sync: number, base: number, job: number, from: number, spins: number): number;
   scratchBytes(B: number, D: number, Hp: number, flags: number, chunk: number, workers: number): number;
   activateArray(id: number, src: number, dst: number, n: number): void;
   ACT_COUNT: WebAssembly.Global;
@@ -100,8 +96,6 @@ const REQUIRED = [
   'gradRowsBytes',
   'packTransposed',
   'keepBytes',
-  'forwardPhases',
-  'gruForwardShared',
 ] as const;
 
 /** One instance of gru.wasm (or gru-threads.wasm) and the heap over its memory. */

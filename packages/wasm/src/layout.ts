@@ -197,21 +197,15 @@ export function callLayout(shape: CallShape, budget: number, workers = 1): CallL
 /** How many worker threads a call is worth (see WasmBackendOptions). */
 export interface Threading {
   workersFor(call: { batch: number; timesteps: number }, spec: { inputDim: number; units: number }, poolSize: number): number;
-  /** 2 when a bound call's steps are worth sharing between the calling thread and one worker, else 1. */
-  sharedWorkers(batch: number, spec: { inputDim: number; units: number }, poolSize: number): number;
 }
-
-/** WasmBackendOptions.minSharedStepMacs's default: bound calls are not shared unless asked. */
-export const DEFAULT_MIN_SHARED_STEP_MACS = Number.POSITIVE_INFINITY;
 
 /** Workers share the units in whole groups of 4 panels (assembly/forward.ts), so at most this many. */
 export function unitGroups(units: number): number {
   return Math.ceil(paddedUnits(units) / (4 * PANEL_COLS));
 }
 
-export function threading(syncBelowMacs: number, minStepMacsPerThread: number, minSharedStepMacs = DEFAULT_MIN_SHARED_STEP_MACS): Threading {
+export function threading(syncBelowMacs: number, minStepMacsPerThread: number): Threading {
   return {
-    sharedWorkers: (B, { inputDim: D, units: H }, poolSize) => (poolSize >= 1 && unitGroups(H) >= 2 && B * 3 * H * (D + H) >= minSharedStepMacs ? 2 : 1),
     workersFor({ batch: B, timesteps: T }, { inputDim: D, units: H }, poolSize) {
       if (B * T * 3 * H * (D + H) < syncBelowMacs) return 1;
       const byStep = minStepMacsPerThread > 0 ? Math.floor((B * 3 * H * H) / minStepMacsPerThread) : poolSize;
@@ -220,4 +214,4 @@ export function threading(syncBelowMacs: number, minStepMacsPerThread: number, m
   };
 }
 
-export const SINGLE_THREAD: Threading = { workersFor: () => 1, sharedWorkers: () => 1 };
+export const SINGLE_THREAD: Threading = { workersFor: () => 1 };

@@ -177,10 +177,9 @@ export class WasmPreparedGru implements PreparedGru {
 
   /**
    * Validates a request and lays out its buffers for the workers it is worth out of `poolSize`
-   * (none: one thread; `L.workers` says how many); `bound`: for a bound call, which shares its
-   * steps between the calling thread and one worker when they are worth it.
+   * (none: one thread; `L.workers` says how many).
    */
-  private plan(req: ForwardRequest, poolSize = 0, bound = false): CallLayout {
+  private plan(req: ForwardRequest, poolSize = 0): CallLayout {
     if (typeof req !== 'object' || req === null) throw fail(`forward expects a request object; received ${describe(req)}.`);
     const { units: H, inputDim: D } = this.spec;
     // Keras accepts an empty batch (and returns empty outputs).
@@ -221,13 +220,7 @@ export class WasmPreparedGru implements PreparedGru {
     }
     // Workers split each gate's units, so a row-wise activation (which needs the whole row) runs on one.
     const rowwise = Math.max(this.codes.f, this.codes.g) >= FIRST_ROWWISE_CODE;
-    const workers = rowwise
-      ? 1
-      : bound
-        ? this.threading.sharedWorkers(B, this.spec, poolSize)
-        : poolSize > 1
-          ? this.threading.workersFor({ batch: B, timesteps: T }, this.spec, poolSize)
-          : 1;
+    const workers = poolSize > 1 && !rowwise ? this.threading.workersFor({ batch: B, timesteps: T }, this.spec, poolSize) : 1;
     const layout = callLayout({ batch: B, timesteps: T, inputDim: D, units: H, flags }, this.projectionBudget, workers);
     if (layout.total + this.kernel.heap.inUse > MAX_WASM_BYTES) {
       throw fail(
@@ -247,16 +240,13 @@ export class WasmPreparedGru implements PreparedGru {
 
   /**
    * Checks the request once and lays it out in wasm memory; each `run()` then copies the inputs
-   * in, runs the kernel with the current weights, and copies `output` and `lastState` out,
-   * allocating nothing. With worker threads and steps of at least `minSharedStepMacs`, a run
-   * shares each step with one worker (see WasmBackendOptions) whenever no `forward()` call is
-   * on the workers; else it runs on this thread alone. Results are bitwise the same either way.
+   * in, runs the kernel on this thread with the current weights, and copies `output` and
+   * `lastState` out, allocating nothing.
    */
   bindForward(request: BoundForwardRequest): BoundForward {
     this.checkUsable();
     const req = readRequest(request, true);
-    const pool = this.kernel.pool;
-    const L = this.plan(req, pool && !pool.broken ? pool.size : 0, true);
+    const L = this.plan(req);
     if (req.keepForBackward) throw fail('request.keepForBackward must be false: a bound call keeps nothing for backward.');
     const { batch: B, timesteps: T } = req;
     const H = this.spec.units;
