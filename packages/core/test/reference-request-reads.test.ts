@@ -91,3 +91,31 @@ describe('reference backend: weights are read once', () => {
     expect(Array.from(got.output)).toEqual(Array.from(want.output));
   });
 });
+
+describe('reference backend: what a request reads before its check', () => {
+  const p = referenceBackend.prepareSync!(honest.spec, honest.weights);
+
+  it('a dropout mask list of the wrong length is refused with its count, without walking it', () => {
+    // A list of 5e7 holes was copied element by element (~9 s) before the check refused it.
+    let elementReads = 0;
+    const masks = new Proxy(new Array(5e7), {
+      get: (t, k) => {
+        if (typeof k === 'string' && /^\d+$/.test(k)) elementReads++;
+        return Reflect.get(t, k);
+      },
+    });
+    expect(() => p.forwardSync!({ ...honest.request, inputDropoutMasks: masks as never })).toThrow(/inputDropoutMasks.*3 arrays/);
+    expect(elementReads).toBe(0);
+    const lying = new Proxy([] as unknown[], { get: (t, k) => (k === 'length' ? 2 ** 33 : Reflect.get(t, k)) });
+    expect(() => p.forwardSync!({ ...honest.request, recurrentDropoutMasks: lying as never })).toThrow(/recurrentDropoutMasks.*3 arrays/);
+  });
+
+  it('dLastState: null is no gradient, as undefined is (every backend reads it so)', () => {
+    const fwd = p.forwardSync!({ ...honest.request, keepForBackward: true });
+    const dOutput = Float32Array.from({ length: CASE.B * CASE.T * CASE.H }, (_, i) => Math.cos(i));
+    const without = p.backwardSync!(fwd.saved, { dOutput });
+    const withNull = p.backwardSync!(fwd.saved, { dOutput, dLastState: null as never });
+    expect(Array.from(withNull.dKernel)).toEqual(Array.from(without.dKernel));
+    expect(Array.from(withNull.dInitialState)).toEqual(Array.from(without.dInitialState));
+  });
+});

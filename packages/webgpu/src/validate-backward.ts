@@ -29,7 +29,7 @@ export function checkBackwardRequest(
   const dOutput = saved.returnSequences
     ? floats('dOutput', req.dOutput, B * T * H, `[batch ${B}, timesteps ${T}, units ${H}]`)
     : floats('dOutput', req.dOutput, B * H, `[batch ${B}, units ${H}]`);
-  const dLastState = req.dLastState === undefined ? undefined : floats('dLastState', req.dLastState, B * H, `[batch ${B}, units ${H}]`);
+  const dLastState = req.dLastState == null ? undefined : floats('dLastState', req.dLastState, B * H, `[batch ${B}, units ${H}]`);
   const inputGradients = req.inputGradients ?? true;
   if (typeof inputGradients !== 'boolean') fail('inputGradients', 'a boolean or undefined', describe(inputGradients));
   return { dOutput, dLastState, inputGradients };

@@ -11,12 +11,17 @@ import type { BackwardRequest, BoundForwardRequest, ForwardRequest, GruWeights }
  * working only from that object afterwards, closes this whole class of bug.
  */
 
-/** An array of masks copied element by element (a getter on an element runs once; no species or iterator is consulted). */
+/**
+ * A list of three masks copied element by element (a getter on an element runs once; no species
+ * or iterator is consulted). A list of any other length is not walked (a length of 5e7 would take
+ * seconds before the check refuses it): it becomes an empty list of that length (none, where the
+ * length is no array length at all), for the check to refuse with the count.
+ */
 function copyList(value: unknown): unknown {
   if (!Array.isArray(value)) return value;
-  const copy = new Array<unknown>(value.length);
-  for (let i = 0; i < copy.length; i++) copy[i] = value[i];
-  return copy;
+  const n = value.length;
+  if (n !== 3) return Number.isInteger(n) && n >= 0 && n < 2 ** 32 ? new Array<unknown>(n) : [];
+  return [value[0], value[1], value[2]];
 }
 
 /**

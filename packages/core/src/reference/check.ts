@@ -103,7 +103,8 @@ export function checkReferenceBackwardRequest(spec: GruSpec, forward: ForwardReq
   };
   if (forward.returnSequences) gradient('dOutput', req.dOutput, B * T * H, `([batch, timesteps, units] = [${B}, ${T}, ${H}])`);
   else gradient('dOutput', req.dOutput, B * H, `([batch, units] = [${B}, ${H}])`);
-  if (req.dLastState !== undefined) gradient('dLastState', req.dLastState, B * H, `([batch, units] = [${B}, ${H}])`);
+  // null is no gradient, as undefined is (and as every backend reads it).
+  if (req.dLastState != null) gradient('dLastState', req.dLastState, B * H, `([batch, units] = [${B}, ${H}])`);
   if (req.inputGradients !== undefined && typeof req.inputGradients !== 'boolean')
     throw valueError(`The reference backend expects \`inputGradients\` to be a boolean or undefined, received ${describe(req.inputGradients)}.`);
 }
