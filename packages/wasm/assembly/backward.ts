@@ -1,6 +1,6 @@
 import { activationGrad } from './activation-grads';
 import { FLAG_GO_BACKWARDS, FLAG_INPUT_DROPOUT, FLAG_MASK, FLAG_RECURRENT_DROPOUT, FLAG_RESET_AFTER, FLAG_RETURN_SEQUENCES, sharePanel } from './forward';
-import { gemm, PANEL_COLS } from './gemm';
+import { gemm, gemmPanelsA, packPanelsA, PANEL_COLS } from './gemm';
 import { keepAct, keepAux, keepPre } from './keep';
 import { barrier } from './sync';
 import { weightGrad, weightGradScratch } from './weight-grad';
@@ -54,6 +54,7 @@ let sDh2: usize = 0;
 let sTmp: usize = 0; // [B][Hp] one gate's share of dh_prev, or dRh
 let sZero: usize = 0; // a zero row for GEMMs without a bias
 let sRm: usize = 0; // [3][B][Hp] recurrent dropout masks, padded with zeros
+let sPk: usize = 0; // a step's three dG_g as 4-row panels (gemmPanelsA), [3][ceil(B/4)][H][4], twice with workers
 let sDx: usize = 0; // [DX_ROWS][Dp] one gate's part of a block of dx
 let sW: usize = 0; // weightGrad's blocks
 
@@ -70,6 +71,7 @@ function layout(B: i32, D: i32, Hp: i32, flags: i32, workers: i32): usize {
   sTmp = at; at += f32s(b * hp);
   sZero = at; at += f32s(max(3 * hp, dp));
   sRm = at; if (flags & FLAG_RECURRENT_DROPOUT) at += f32s(3 * b * hp);
+  sPk = at; at += <usize>(workers > 1 ? 2 : 1) * f32s(3 * ((b + 3) & ~3) * hp);
   sDx = at; at += <usize>workers * dxBlockBytes(D);
   sW = at; at += <usize>workers * weightGradScratch(max(D, Hp), 3 * Hp);
   return at;
@@ -145,6 +147,16 @@ function addRow(dst: usize, src: usize, n: i32): void {
 }
 
 /**
+ * C = B + A x W for M rows of A (lda bytes apart), through A's 4-row panels at `ap` when `packed`
+ * (packPanelsA wrote them), else through gemm(): the same sums either way. Below 4 rows gemm()'s
+ * one-row kernel is the faster one, and nothing is packed.
+ */
+@inline function rowsGemm(packed: bool, a: usize, lda: usize, ap: usize, M: i32, K: i32, w: usize, np: i32, b: usize, ldb: usize, c: usize, ldc: usize): void {
+  if (packed) gemmPanelsA(ap, M, K, w, np, b, ldb, c, ldc);
+  else gemm(a, lda, M, 1, 0, K, w, np, b, ldb, 0, c, ldc, 0);
+}
+
+/**
  * Gradients of a whole GRU layer call. `x`, `mask`, `inDrop`, `recDrop` are the forward call's
  * (as gruForward took them), `keep` what it kept (read only), `out` gradRowsBytes() for the
  * rows backward writes. dOut is [B][T][H] (returnSequences) or [B][H];
@@ -208,6 +220,12 @@ function backwardPart(
   const recOff = <usize>p0 * (<usize>H << 5); // this worker's panels of a gate's U^T
   let dh = scratch + sDh, dhNext = scratch + sDh2;
   const tmp = scratch + sTmp, rm = scratch + sRm;
+  // The step GEMMs read dG_g through 4-row panels (from 4 batch rows): each worker packs the
+  // units it computed, before the barrier that publishes them. With workers, steps alternate
+  // between two sets of panels: a worker may pack the next step while others still read this one.
+  const packed = B >= 4, pkGate = <usize>((B + 3) >> 2) * (<usize>H << 4);
+  const pkSet = f32s(3 * <usize>((B + 3) & ~3) * hp);
+  const k0 = <i32>u0, k1 = <i32>max(uH, u0);
   if (w == 0) memory.fill(zero, 0, f32s(max(3 * hp, <usize>Dp)));
   if (recDropout) {
     for (let i = 0; i < 3 * B; i++) {
@@ -229,6 +247,7 @@ function backwardPart(
     const preK = pre + <usize>k * bB * rowB, actK = act + <usize>k * bB * rowB, auxK = aux + <usize>k * bB * hpB;
     const kPreK = kPre + <usize>k * bB * rowB, kActK = kAct + <usize>k * bB * rowB, kAuxK = kAux + <usize>k * bB * hpB;
     const stK = states + <usize>k * bB * hpB;
+    const pk = scratch + sPk + (workers > 1 ? <usize>(k & 1) * pkSet : 0);
     for (let b = 0; b < B; b++) {
       const d = dh + <usize>b * hpB, dn = dhNext + <usize>b * hpB;
       if (sequences) addRow(d + colB, dOut + (<usize>b * <usize>T + <usize>k) * hB + colB, realN);
@@ -267,10 +286,15 @@ function backwardPart(
         }
       }
     }
+    if (packed) {
+      packPanelsA(preK, rowB, B, k0, k1, H, pk);
+      if (resetAfter) packPanelsA(preK + hpB, rowB, B, k0, k1, H, pk + pkGate);
+      packPanelsA(resetAfter ? auxK : preK + 2 * hpB, resetAfter ? hpB : rowB, B, k0, k1, H, pk + 2 * pkGate);
+    }
     barrier(sync, workers);
     if (!resetAfter) {
       // candidate pre = xh + (r * h_h) U_h: dRh = dP_h U_h^T, then r's gradient and h_h's path.
-      gemm(preK + 2 * hpB, rowB, B, 1, 0, H, tRec + 2 * recT + recOff, np, zero + colB, 0, 0, tmp + colB, hpB, 0);
+      rowsGemm(packed, preK + 2 * hpB, rowB, pk + 2 * pkGate, B, H, tRec + 2 * recT + recOff, np, zero + colB, 0, tmp + colB, hpB);
       for (let b = 0; b < B; b++) {
         if (hasMask && load<u8>(mask + <usize>b * T + t) == 0) continue;
         const p = preK + <usize>b * rowB, a = actK + <usize>b * rowB, hv = stK + <usize>b * hpB;
@@ -286,6 +310,7 @@ function backwardPart(
           if (recDropout) v128.store(a + hpB + o, f32x4.mul(h, v128.load(m1 + o)));
         }
       }
+      if (packed) packPanelsA(preK + hpB, rowB, B, k0, k1, H, pk + pkGate);
       barrier(sync, workers);
     }
     // dh_prev += dG_g U_g^T (* the gate's recurrent mask), this worker's columns; masked rows'
@@ -294,12 +319,12 @@ function backwardPart(
     for (let g = 0; g < gates; g++) {
       const src = g < 2 ? preK + <usize>g * hpB : auxK;
       const lda = g < 2 ? rowB : hpB;
-      const wg = tRec + <usize>g * recT + recOff;
+      const wg = tRec + <usize>g * recT + recOff, ap = pk + <usize>g * pkGate;
       if (!recDropout) {
-        gemm(src, lda, B, 1, 0, H, wg, np, dhNext + colB, hpB, 0, dhNext + colB, hpB, 0);
+        rowsGemm(packed, src, lda, ap, B, H, wg, np, dhNext + colB, hpB, dhNext + colB, hpB);
         continue;
       }
-      gemm(src, lda, B, 1, 0, H, wg, np, zero + colB, 0, 0, tmp + colB, hpB, 0);
+      rowsGemm(packed, src, lda, ap, B, H, wg, np, zero + colB, 0, tmp + colB, hpB);
       for (let b = 0; b < B; b++) {
         const dn = dhNext + <usize>b * hpB, tr = tmp + <usize>b * hpB, m = rm + (<usize>g * bB + <usize>b) * hpB;
         for (let o = colB; o < endB; o += 16) v128.store(dn + o, f32x4.add(v128.load(dn + o), f32x4.mul(v128.load(tr + o), v128.load(m + o))));
@@ -315,6 +340,9 @@ function backwardPart(
   // dx = sum_g (dP_g K_g^T) * input mask_g, a block of rows at a time, every workers-th block;
   // none when the caller wants no input gradients (dx and tIn are 0).
   const dxT = scratch + sDx + <usize>w * dxBlockBytes(D);
+  // This worker's weightGrad blocks; dx packs its blocks of dP_g there first (DX_ROWS x H floats
+  // fit: weightGradScratch is at least 128 x 4Hp).
+  const ws = scratch + sW + <usize>w * weightGradScratch(max(D, Hp), 3 * Hp);
   for (let r0 = dx ? w * DX_ROWS : R; r0 < R; r0 += workers * DX_ROWS) {
     const rows = min(DX_ROWS, R - r0);
     for (let i = 0; i < rows; i++) {
@@ -322,7 +350,9 @@ function backwardPart(
       memory.fill(dx + (<usize>b * <usize>T + <usize>(backwards ? T - 1 - k : k)) * dB, 0, dB);
     }
     for (let g = 0; g < 3; g++) {
-      gemm(pre + <usize>r0 * rowB + <usize>g * hpB, rowB, rows, 1, 0, H, tIn + <usize>g * inT, Dp >> 3, zero, 0, 0, dxT, dpB, 0);
+      const dPg = pre + <usize>r0 * rowB + <usize>g * hpB;
+      if (rows >= 4) packPanelsA(dPg, rowB, rows, 0, H, H, ws);
+      rowsGemm(rows >= 4, dPg, rowB, ws, rows, H, tIn + <usize>g * inT, Dp >> 3, zero, 0, dxT, dpB);
       for (let i = 0; i < rows; i++) {
         const r = r0 + i, k = r / B, b = r - k * B;
         const t = backwards ? T - 1 - k : k;
@@ -351,7 +381,6 @@ function backwardPart(
   memory.fill(dKw, 0, <usize>nd * rowB);
   memory.fill(dUw, 0, <usize>nu * rowB);
   const xStrideB = <usize>T * dB;
-  const ws = scratch + sW + <usize>w * weightGradScratch(max(D, Hp), 3 * Hp);
   // Bias: column sums of dP (the input row), added up by the last worker (whose shares of dK and
   // dU are never empty) while its weightGrad calls pack those rows anyway. The recurrent row's z
   // and r are the same sums; its candidate part sums dG_h (resetAfter only; the kernels fold the

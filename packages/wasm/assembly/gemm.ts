@@ -218,3 +218,120 @@ export function gemm(
     }
   }
 }
+
+// A packed as 4-row panels (gemmPanelsA): group q holds rows 4q..4q+3 as K steps of 4 contiguous
+// floats, so a tile's four broadcasts are one address plus constant offsets (from rows lda
+// apart, V8 computes each row's address apart: 3 more instructions a K step, a tenth of
+// tile4x8's loop). The weight gradients, whose A operand is packed anyway, run here.
+
+/** Bytes of one 4-row panel of A over K steps. */
+@inline function rowPanelBytes(K: i32): usize {
+  return <usize>K << 4;
+}
+
+/** 4 rows (one panel of A) x 8 columns. Each element is one add chain in K order from B, as in tile4x8. */
+function tile4x8p(a: usize, w: usize, K: i32, c: usize, ldc: usize, b: usize, ldb: usize): void {
+  let c00 = v128.load(b), c01 = v128.load(b, 16);
+  b += ldb;
+  let c10 = v128.load(b), c11 = v128.load(b, 16);
+  b += ldb;
+  let c20 = v128.load(b), c21 = v128.load(b, 16);
+  b += ldb;
+  let c30 = v128.load(b), c31 = v128.load(b, 16);
+  const end = a + rowPanelBytes(K);
+  for (; a < end; a += 16) {
+    const w0 = v128.load(w);
+    const w1 = v128.load(w, 16);
+    w += 32;
+    let x = v128.load32_splat(a);
+    c00 = madd(c00, x, w0);
+    c01 = madd(c01, x, w1);
+    x = v128.load32_splat(a, 4);
+    c10 = madd(c10, x, w0);
+    c11 = madd(c11, x, w1);
+    x = v128.load32_splat(a, 8);
+    c20 = madd(c20, x, w0);
+    c21 = madd(c21, x, w1);
+    x = v128.load32_splat(a, 12);
+    c30 = madd(c30, x, w0);
+    c31 = madd(c31, x, w1);
+  }
+  v128.store(c, c00);
+  v128.store(c, c01, 16);
+  c += ldc;
+  v128.store(c, c10);
+  v128.store(c, c11, 16);
+  c += ldc;
+  v128.store(c, c20);
+  v128.store(c, c21, 16);
+  c += ldc;
+  v128.store(c, c30);
+  v128.store(c, c31, 16);
+}
+
+/** One row (lane `a` of a 4-row panel, 16 bytes a K step) x 8 columns: the panels' row tails. */
+function tile1x8p(a: usize, w: usize, K: i32, c: usize, bias: usize): void {
+  let c0 = v128.load(bias), c1 = v128.load(bias, 16);
+  const end = a + rowPanelBytes(K);
+  for (; a < end; a += 16) {
+    const x = v128.load32_splat(a);
+    c0 = madd(c0, x, v128.load(w));
+    c1 = madd(c1, x, v128.load(w, 16));
+    w += 32;
+  }
+  v128.store(c, c0);
+  v128.store(c, c1, 16);
+}
+
+/**
+ * C[m][:] = B[m][:] + A[m][:] x W for M rows, A packed as 4-row panels at `ap` (row m, step k at
+ * ap + (m >> 2) * 16K + 16k + 4(m & 3); a last partial panel's unused lanes are never read).
+ * Every element of C is the same add chain as gemm() gives it, so the two are interchangeable
+ * bit for bit. Panels of W are the outer loop, as in gemm().
+ */
+export function gemmPanelsA(ap: usize, M: i32, K: i32, w: usize, npanels: i32, b: usize, ldb: usize, c: usize, ldc: usize): void {
+  const pb = panelBytes(K), rb = rowPanelBytes(K);
+  const full = M & ~3;
+  for (let p = 0; p < npanels; p++) {
+    const wp = w + <usize>p * pb;
+    const col = <usize>p << 5;
+    let m = 0;
+    for (; m < full; m += 4) tile4x8p(ap + <usize>(m >> 2) * rb, wp, K, c + col + <usize>m * ldc, ldc, b + col + <usize>m * ldb, ldb);
+    for (; m < M; m++) tile1x8p(ap + <usize>(m >> 2) * rb + (<usize>(m & 3) << 2), wp, K, c + col + <usize>m * ldc, b + col + <usize>m * ldb);
+  }
+}
+
+/**
+ * Columns [k0, k1) of M rows of A (lda bytes apart) into the 4-row panels gemmPanelsA reads for
+ * an inner dimension K (panel q at dst + q * 16K): 4x4 blocks go through vector loads, shuffles
+ * and stores, the edges one float at a time. Only the lanes of real rows are written.
+ */
+export function packPanelsA(a: usize, lda: usize, M: i32, k0: i32, k1: i32, K: i32, dst: usize): void {
+  const rb = rowPanelBytes(K);
+  const full = M & ~3, k4 = k0 + ((k1 - k0) & ~3);
+  for (let m = 0; m < full; m += 4) {
+    const r0 = a + <usize>m * lda, r1 = r0 + lda, r2 = r1 + lda, r3 = r2 + lda;
+    const d = dst + <usize>(m >> 2) * rb;
+    for (let k = k0; k < k4; k += 4) {
+      const o = <usize>k << 2, to = d + (<usize>k << 4);
+      const v0 = v128.load(r0 + o), v1 = v128.load(r1 + o), v2 = v128.load(r2 + o), v3 = v128.load(r3 + o);
+      const lo01 = v128.shuffle<f32>(v0, v1, 0, 4, 1, 5), lo23 = v128.shuffle<f32>(v2, v3, 0, 4, 1, 5);
+      const hi01 = v128.shuffle<f32>(v0, v1, 2, 6, 3, 7), hi23 = v128.shuffle<f32>(v2, v3, 2, 6, 3, 7);
+      v128.store(to, v128.shuffle<f32>(lo01, lo23, 0, 1, 4, 5));
+      v128.store(to, v128.shuffle<f32>(lo01, lo23, 2, 3, 6, 7), 16);
+      v128.store(to, v128.shuffle<f32>(hi01, hi23, 0, 1, 4, 5), 32);
+      v128.store(to, v128.shuffle<f32>(hi01, hi23, 2, 3, 6, 7), 48);
+    }
+    for (let k = k4; k < k1; k++) {
+      const o = <usize>k << 2, to = d + (<usize>k << 4);
+      store<f32>(to, load<f32>(r0 + o));
+      store<f32>(to, load<f32>(r1 + o), 4);
+      store<f32>(to, load<f32>(r2 + o), 8);
+      store<f32>(to, load<f32>(r3 + o), 12);
+    }
+  }
+  for (let m = full; m < M; m++) {
+    const r = a + <usize>m * lda, d = dst + <usize>(m >> 2) * rb + (<usize>(m & 3) << 2);
+    for (let k = k0; k < k1; k++) store<f32>(d + (<usize>k << 4), load<f32>(r + (<usize>k << 2)));
+  }
+}

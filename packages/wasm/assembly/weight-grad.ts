@@ -1,4 +1,4 @@
-import { gemm } from './gemm';
+import { gemmPanelsA } from './gemm';
 
 // C[M][8*npanels] += sum over rows (k, b) of a(k, b)^T g(k, b): the weight gradients, a sum of
 // outer products over every processed step and batch row. a(k, b) is M floats at
@@ -10,17 +10,18 @@ import { gemm } from './gemm';
 // With `sums` (or `sums2`) not 0, g's (g2's) rows are also added into that row of column sums as
 // they are packed, in row order: the bias gradients, without another pass over the kept rows.
 //
-// A block of rows at a time is turned into the forward GEMM's operands (a transposed, g packed
-// into column panels), so the sums run in gemm.ts's register tiles with contiguous loads; the
-// copies cost O(rows * (M + columns)) against the GEMM's O(rows * M * columns). Each element of C
-// is one add chain in row order, whatever the block size.
+// A block of rows at a time is turned into GEMM operands (a^T as 4-row panels for gemmPanelsA,
+// whose broadcasts need no per-row address arithmetic; g packed into column panels), so the sums
+// run in gemm.ts's register tiles with contiguous loads; the copies cost O(rows * (M + columns))
+// against the GEMM's O(rows * M * columns). Each element of C is one add chain in row order,
+// whatever the block size or tile.
 
-/** Rows per block: a block's transposed a and packed g stay in L2. */
+/** Rows per block: a block's packed a and g stay in L2. */
 export const WGRAD_ROWS: i32 = 128;
 
 /** Scratch bytes weightGrad needs for up to M columns of a and `cols` of g and g2 together. */
 export function weightGradScratch(M: i32, cols: i32): usize {
-  return (<usize>WGRAD_ROWS * <usize>(M + cols)) << 2;
+  return (<usize>WGRAD_ROWS * <usize>(((M + 3) & ~3) + cols)) << 2;
 }
 
 /** Address of a(k, b) for row r = k*B + b (see weightGrad). */
@@ -36,54 +37,15 @@ export function weightGrad(
   sums: usize, sums2: usize,
 ): void {
   const R = T * B;
-  const aT = scratch, gP = scratch + ((<usize>WGRAD_ROWS * <usize>M) << 2);
+  const aP = scratch, gP = scratch + ((<usize>WGRAD_ROWS * <usize>((M + 3) & ~3)) << 2);
   for (let r0 = 0; r0 < R; r0 += WGRAD_ROWS) {
     const rows = min(WGRAD_ROWS, R - r0);
-    const ldaT = <usize>rows << 2, panelB = <usize>rows << 5;
-    // a^T: four rows at a time as 4x4 transposes (vector stores; scalar ones down the columns
-    // of aT cost about as much as the block's GEMM), the rest one element at a time.
-    let i = 0;
-    for (; i + 4 <= rows; i += 4) {
+    const panelA = <usize>rows << 4, panelB = <usize>rows << 5;
+    // a's rows into 4-row panels of a^T: 16-byte pieces of a row, each to its panel.
+    for (let i = 0; i < rows; i++) {
       const r = r0 + i;
-      const a0 = rowAddress(a, aStrideB, aStrideT, T, B, flip, r), a1 = rowAddress(a, aStrideB, aStrideT, T, B, flip, r + 1);
-      const a2 = rowAddress(a, aStrideB, aStrideT, T, B, flip, r + 2), a3 = rowAddress(a, aStrideB, aStrideT, T, B, flip, r + 3);
-      const m0 = mult + <usize>(r % B) * mStrideB, m1 = mult + <usize>((r + 1) % B) * mStrideB;
-      const m2 = mult + <usize>((r + 2) % B) * mStrideB, m3 = mult + <usize>((r + 3) % B) * mStrideB;
-      const dst = aT + (<usize>i << 2);
-      let m = 0;
-      for (; m + 4 <= M; m += 4) {
-        const o = <usize>m << 2;
-        let v0 = v128.load(a0 + o), v1 = v128.load(a1 + o), v2 = v128.load(a2 + o), v3 = v128.load(a3 + o);
-        if (mult) {
-          v0 = f32x4.mul(v0, v128.load(m0 + o));
-          v1 = f32x4.mul(v1, v128.load(m1 + o));
-          v2 = f32x4.mul(v2, v128.load(m2 + o));
-          v3 = f32x4.mul(v3, v128.load(m3 + o));
-        }
-        const lo01 = v128.shuffle<f32>(v0, v1, 0, 4, 1, 5), lo23 = v128.shuffle<f32>(v2, v3, 0, 4, 1, 5);
-        const hi01 = v128.shuffle<f32>(v0, v1, 2, 6, 3, 7), hi23 = v128.shuffle<f32>(v2, v3, 2, 6, 3, 7);
-        const d = dst + <usize>m * ldaT;
-        v128.store(d, v128.shuffle<f32>(lo01, lo23, 0, 1, 4, 5));
-        v128.store(d + ldaT, v128.shuffle<f32>(lo01, lo23, 2, 3, 6, 7));
-        v128.store(d + 2 * ldaT, v128.shuffle<f32>(hi01, hi23, 0, 1, 4, 5));
-        v128.store(d + 3 * ldaT, v128.shuffle<f32>(hi01, hi23, 2, 3, 6, 7));
-      }
-      for (; m < M; m++) {
-        const o = <usize>m << 2, d = dst + <usize>m * ldaT;
-        store<f32>(d, mult ? load<f32>(a0 + o) * load<f32>(m0 + o) : load<f32>(a0 + o));
-        store<f32>(d, mult ? load<f32>(a1 + o) * load<f32>(m1 + o) : load<f32>(a1 + o), 4);
-        store<f32>(d, mult ? load<f32>(a2 + o) * load<f32>(m2 + o) : load<f32>(a2 + o), 8);
-        store<f32>(d, mult ? load<f32>(a3 + o) * load<f32>(m3 + o) : load<f32>(a3 + o), 12);
-      }
-    }
-    for (; i < rows; i++) {
-      const r = r0 + i;
-      const ar = rowAddress(a, aStrideB, aStrideT, T, B, flip, r), mr = mult + <usize>(r % B) * mStrideB;
-      const dst = aT + (<usize>i << 2);
-      for (let m = 0; m < M; m++) {
-        const o = <usize>m << 2;
-        store<f32>(dst + <usize>m * ldaT, mult ? load<f32>(ar + o) * load<f32>(mr + o) : load<f32>(ar + o));
-      }
+      const ar = rowAddress(a, aStrideB, aStrideT, T, B, flip, r);
+      packRowA(ar, mult ? mult + <usize>(r % B) * mStrideB : 0, M, aP + (<usize>i << 4), panelA);
     }
     // g's rows into column panels.
     for (let i = 0; i < rows; i++) {
@@ -91,7 +53,27 @@ export function weightGrad(
       packRow(g + <usize>(r0 + i) * ldg, npanels, to, panelB, sums);
       packRow(g2 + <usize>(r0 + i) * ldg2, npanels2, to + <usize>npanels * panelB, panelB, sums2);
     }
-    gemm(aT, ldaT, M, 1, 0, rows, gP, npanels + npanels2, c, ldc, 0, c, ldc, 0);
+    gemmPanelsA(aP, M, rows, gP, npanels + npanels2, c, ldc, c, ldc);
+  }
+}
+
+/**
+ * Row `from` of a (M floats, times the row `mult` elementwise unless that is 0) as one K step of
+ * a's 4-row panels at `to`, `panelA` bytes apart: floats 4q..4q+3 go to panel q.
+ */
+@inline function packRowA(from: usize, mult: usize, M: i32, to: usize, panelA: usize): void {
+  const M4 = M & ~3;
+  if (mult) {
+    for (let m = 0; m < M4; m += 4) {
+      const o = <usize>m << 2;
+      v128.store(to + <usize>(m >> 2) * panelA, f32x4.mul(v128.load(from + o), v128.load(mult + o)));
+    }
+  } else {
+    for (let m = 0; m < M4; m += 4) v128.store(to + <usize>(m >> 2) * panelA, v128.load(from + (<usize>m << 2)));
+  }
+  for (let m = M4; m < M; m++) {
+    const o = <usize>m << 2;
+    store<f32>(to + <usize>(m >> 2) * panelA + (<usize>(m & 3) << 2), mult ? load<f32>(from + o) * load<f32>(mult + o) : load<f32>(from + o));
   }
 }
 

@@ -76,8 +76,12 @@ export function backwardScratchBytes(batch: number, inputDim: number, units: num
   // dh twice, one gate's share of dh_prev, and a zero row.
   let at = 3 * f32s(batch * hp) + f32s(Math.max(3 * hp, dp));
   if (flags & FLAGS.recurrentDropout) at += f32s(3 * batch * hp);
-  // Each worker's block of dx, and weightGrad's tiles of up to max(D, Hp) + 3Hp columns.
-  return at + workers * f32s(DX_ROWS * dp) + workers * WGRAD_ROWS * (Math.max(inputDim, hp) + 3 * hp) * 4;
+  // A step's three gate gradients as 4-row panels, two sets with workers.
+  at += (workers > 1 ? 2 : 1) * f32s(3 * Math.ceil(batch / 4) * 4 * hp);
+  // Each worker's block of dx, and weightGrad's tiles: up to max(D, Hp) columns of a, rounded up to
+  // its 4-row panels, and 3Hp of g.
+  const aCols = Math.ceil(Math.max(inputDim, hp) / 4) * 4;
+  return at + workers * f32s(DX_ROWS * dp) + workers * WGRAD_ROWS * (aCols + 3 * hp) * 4;
 }
 
 /**

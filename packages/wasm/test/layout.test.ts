@@ -38,6 +38,8 @@ describe('buffer layout shared with assembly/forward.ts', () => {
       [5, 7, 13, FLAGS.recurrentDropout | FLAGS.inputDropout],
       [3, 300, 1, 0],
       [2, 1, 70, 0],
+      // inputDim above the padded units and not a multiple of 4: weightGrad's 4-row panels round it up.
+      [2, 13, 3, FLAGS.inputDropout],
     ]) {
       for (const workers of [1, 2, 5]) {
         expect(backwardScratchBytes(B, D, H, flags, workers)).toBe(kernel.exports.backwardScratchBytes(B, D, paddedUnits(H), flags, workers) >>> 0);
