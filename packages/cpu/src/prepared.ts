@@ -32,7 +32,9 @@ function f32(a: ArrayLike<number>): Float32Array {
 /** Refuses a non-object before any field is read (it would otherwise throw a bare TypeError). */
 export function checkObject(value: unknown, name: string, expected: string, where: string): void {
   if (typeof value !== 'object' || value === null) {
-    throw new TypeError(`gru cpu backend: ${where}: \`${name}\` must be an object ${expected}, received ${value === null ? 'null' : `${typeof value} ${String(value)}`}`);
+    throw new TypeError(
+      `gru cpu backend: ${where}: \`${name}\` must be an object ${expected}, received ${value === null ? 'null' : `${typeof value} ${String(value)}`}`,
+    );
   }
 }
 

@@ -102,8 +102,16 @@ describe('cpu: the spec is read once, at prepare', { timeout: 120_000 }, () => {
 
 describe('cpu: a non-object spec or weights is refused with a clear error (was "Cannot read properties of null")', () => {
   it.each([
-    ['spec null', () => backend.prepareSync(null as never, honest.weights), /prepare: `spec` must be an object \{units, inputDim, activation, \.\.\.\}, received null/],
-    ['weights null', () => backend.prepareSync(honest.spec, null as never), /prepare: `weights` must be an object \{kernel, recurrentKernel, bias\}, received null/],
+    [
+      'spec null',
+      () => backend.prepareSync(null as never, honest.weights),
+      /prepare: `spec` must be an object \{units, inputDim, activation, \.\.\.\}, received null/,
+    ],
+    [
+      'weights null',
+      () => backend.prepareSync(honest.spec, null as never),
+      /prepare: `weights` must be an object \{kernel, recurrentKernel, bias\}, received null/,
+    ],
     ['weights a number', () => backend.prepareSync(honest.spec, 3 as never), /prepare: `weights` must be an object .*, received number 3/],
     [
       'setWeights(null)',

@@ -1,7 +1,11 @@
 import type { ForwardRequest } from '@gru/core';
 
 const describe = (v: unknown) =>
-  v === null || typeof v !== 'object' ? `${typeof v} ${String(v)}` : ArrayBuffer.isView(v) ? `${v.constructor.name}(${(v as unknown as ArrayLike<number>).length})` : (v.constructor?.name ?? 'object');
+  v === null || typeof v !== 'object'
+    ? `${typeof v} ${String(v)}`
+    : ArrayBuffer.isView(v)
+      ? `${v.constructor.name}(${(v as unknown as ArrayLike<number>).length})`
+      : (v.constructor?.name ?? 'object');
 
 const fail = (what: string, expected: string, got: string, Err: typeof TypeError = TypeError): never => {
   throw new Err(`cuDNN backend: forward: \`${what}\` must be ${expected}; received ${got}.`);

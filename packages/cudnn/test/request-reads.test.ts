@@ -100,7 +100,9 @@ describe('cuDNN backend: the spec is read once, at prepare', () => {
 
   it('a non-object spec is refused with a clear error', async () => {
     const { backend } = emulatedBackend('cudnn-spec-null');
-    await expect(backend.prepare(null as never, weights)).rejects.toThrow(/prepare: `spec` must be an object \{units, inputDim, activation, \.\.\.\}; received null/);
+    await expect(backend.prepare(null as never, weights)).rejects.toThrow(
+      /prepare: `spec` must be an object \{units, inputDim, activation, \.\.\.\}; received null/,
+    );
   });
 });
 
@@ -110,9 +112,19 @@ describe('cuDNN backend: a forward request is checked for types, not only length
     ['a fractional batch', { batch: 1.5 }, /`batch` must be a non-negative integer; received number 1.5/, TypeError],
     ['a string batch', { batch: '2' }, /`batch` must be a non-negative integer; received string 2/, TypeError],
     ['a negative timesteps', { timesteps: -1 }, /`timesteps` must be a non-negative integer; received number -1/, RangeError],
-    ['a plain-array x', { x: Array.from({ length: B * T * D }, () => 0) }, /`x` must be a Float32Array \(or Float64Array\) of .* = 24 values; received Array/, TypeError],
+    [
+      'a plain-array x',
+      { x: Array.from({ length: B * T * D }, () => 0) },
+      /`x` must be a Float32Array \(or Float64Array\) of .* = 24 values; received Array/,
+      TypeError,
+    ],
     ['a short x', { x: new Float64Array(5) }, /`x` must be batch\*timesteps\*inputDim = 2\*4\*3 = 24 values; received Float64Array\(5\)/, RangeError],
-    ['a short initialState', { initialState: new Float64Array(3) }, /`initialState` must be batch\*units = 2\*5 = 10 values; received Float64Array\(3\)/, RangeError],
+    [
+      'a short initialState',
+      { initialState: new Float64Array(3) },
+      /`initialState` must be batch\*units = 2\*5 = 10 values; received Float64Array\(3\)/,
+      RangeError,
+    ],
     ['a plain-array mask', { mask: [1, 1, 1, 1, 1, 1, 1, 1] }, /`mask` must be a Uint8Array of batch\*timesteps = 8 values; received Array/, TypeError],
     ['a non-object request', 7, /`request` must be an object \{x, batch, timesteps, \.\.\.\}; received number 7/, TypeError],
   ])('%s is refused naming the field', async (_what, change, message, type) => {

@@ -130,7 +130,9 @@ describe('a backend prepared before it is loaded', () => {
   it('refuses a non-object spec with a clear error', async () => {
     const fresh = createWasmBackend({ name: 'wasm-request-reads-unloaded-null' });
     try {
-      await expect(fresh.prepare(null as never, honest.weights)).rejects.toThrow(/spec must be an object \{units, inputDim, activation, \.\.\.\}; received null/);
+      await expect(fresh.prepare(null as never, honest.weights)).rejects.toThrow(
+        /spec must be an object \{units, inputDim, activation, \.\.\.\}; received null/,
+      );
     } finally {
       fresh.dispose();
     }

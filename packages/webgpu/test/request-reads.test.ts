@@ -97,6 +97,8 @@ describe('webgpu: the spec is read once, at prepare', { timeout: 120_000 }, () =
   });
 
   it('a non-object spec is refused with a clear error', async () => {
-    await expect(b.prepare(null as never, weights)).rejects.toThrow(/webgpu prepare: spec must be an object \{units, inputDim, activation, \.\.\.\}; received null/);
+    await expect(b.prepare(null as never, weights)).rejects.toThrow(
+      /webgpu prepare: spec must be an object \{units, inputDim, activation, \.\.\.\}; received null/,
+    );
   });
 });
