@@ -1,12 +1,14 @@
 import {
   GRU_BACKEND_SPEC_VERSION,
   referenceBackend,
+  referenceForward,
   unregisterBackend,
   type ForwardRequest,
   type ForwardResult,
   type GruBackend,
   type GruGradients,
   type GruSpec,
+  type GruWeights,
   type PreparedGru,
 } from '@gru/core';
 
@@ -37,6 +39,8 @@ export interface Bugs {
   dropCarriedState?: boolean;
   /** Reads the request twice: runs one reading to check it, returns what another reading gives. */
   readsTwice?: boolean;
+  /** Keeps the caller's spec object and reads it again on every call (runs the reference on it). */
+  readsSpecLater?: boolean;
 }
 
 let names: string[] = [];
@@ -57,7 +61,7 @@ export function planted(name: string, bugs: Bugs): GruBackend {
     const carried = previous && req.initialState && sameValues(req.initialState, previous.end) && !(previous.start && sameValues(previous.start, previous.end));
     return bugs.dropCarriedState && carried ? { ...req, initialState: undefined } : req;
   };
-  const wrap = (inner: PreparedGru, spec: GruSpec): PreparedGru => {
+  const wrap = (inner: PreparedGru, spec: GruSpec, weights: GruWeights): PreparedGru => {
     let reused: ForwardResult | undefined;
     const after = (r: ForwardResult, req: ForwardRequest, hook?: Bugs['forward']): ForwardResult => {
       previous = { start: req.initialState ? req.initialState.slice() : null, end: r.lastState.slice() };
@@ -74,6 +78,7 @@ export function planted(name: string, bugs: Bugs): GruBackend {
       return (hook ? hook(out, req, spec) : out) as ForwardResult;
     };
     const run = (req: ForwardRequest): ForwardResult => {
+      if (bugs.readsSpecLater) return referenceForward(spec, weights, req);
       if (bugs.readsTwice) inner.forwardSync!({ ...req });
       return inner.forwardSync!(before(bugs.readsTwice ? { ...req } : req));
     };
@@ -99,7 +104,7 @@ export function planted(name: string, bugs: Bugs): GruBackend {
     isLoaded: () => true,
     supports: (spec, call) => (bugs.declineAll ? 'the planted backend declines every call' : referenceBackend.supports(spec, call)),
     supportsBackward: () => true,
-    prepare: async (spec, weights) => wrap(referenceBackend.prepareSync!(spec, weights), spec),
-    prepareSync: (spec, weights) => wrap(referenceBackend.prepareSync!(spec, weights), spec),
+    prepare: async (spec, weights) => wrap(referenceBackend.prepareSync!(spec, weights), spec, weights),
+    prepareSync: (spec, weights) => wrap(referenceBackend.prepareSync!(spec, weights), spec, weights),
   };
 }

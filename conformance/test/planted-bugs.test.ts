@@ -68,6 +68,13 @@ describe('the kit catches each planted-bug class, pointing at it', () => {
     );
   });
 
+  it("a backend that reads the caller's spec again on every call", async () => {
+    const { failed } = await run(planted('planted-reads-spec-later', { readsSpecLater: true }), { only: ['contract:request-read-once'], sweep: false });
+    expect(failure(failed, 'contract:request-read-once')).toMatch(
+      /^a spec whose getters answer another layer from their second read: forward: .*: read the spec once at prepare and keep that copy \(case: /,
+    );
+  });
+
   it("a backend that writes into the caller's input after computing", async () => {
     const { failed } = await run(planted('planted-write', { writeInput: true }), { only: ['contract:inputs-untouched'], sweep: false });
     expect(failure(failed, 'contract:inputs-untouched')).toMatch(

@@ -12,7 +12,7 @@ import { compareArrays, TOLERANCES, unravel, type Tolerance } from '../tolerance
 import { cloneRequest, compareResult, pathsOf, runPath, type ForwardPath } from './against-reference.js';
 import { callInfoOf } from './call-info.js';
 import { describeCaseOptions, makeCase, type CaseOptions, type RandomCase } from './make-case.js';
-import { shiftyRequest } from './shifty-request.js';
+import { shiftyRequest, shiftySpec } from './shifty-request.js';
 
 /**
  * The backend contract beyond the numbers (types.ts): setWeights takes effect, results are
@@ -171,6 +171,8 @@ const REQUEST_FIELDS = /\b(x|batch|timesteps|initialState|mask|goBackwards|retur
  * match) from their second read on. A backend that checks one reading and sizes or fills its
  * buffers from another returns a result of the wrong shape, or reads and writes past what it
  * checked. Passing: the result of the first reading, or a refusal that names a request field.
+ * The spec is read once too: a layer prepared on a spec whose getters answer another layer later
+ * must still give the first reading's result (or prepare must refuse naming a spec field).
  */
 export function checkRequestReadOnce(backend: GruBackend, seed = 10): Promise<CaseOutcome> {
   return guarded(backend, seed, async (c, label) => {
@@ -199,11 +201,59 @@ export function checkRequestReadOnce(backend: GruBackend, seed = 10): Promise<Ca
           }
         }
       }
-      return { status: 'passed' };
     } finally {
       prepared.dispose();
     }
+    const specProblem = await shiftySpecCalls(backend, c, want);
+    if (specProblem) {
+      return {
+        status: 'failed',
+        detail: `a spec whose getters answer another layer from their second read: ${specProblem}: read the spec once at prepare and keep that copy (case: ${label})`,
+      };
+    }
+    return { status: 'passed' };
   });
+}
+
+const SPEC_FIELDS = /\b(spec|units|inputDim|activation|recurrentActivation|useBias|resetAfter|dtype)\b/;
+
+/**
+ * What is wrong with a layer prepared on a spec whose getters answer another layer (more units,
+ * other activations) from their second read, or undefined. Passing: every call gives the first
+ * reading's result, or prepare refuses naming a spec field.
+ */
+async function shiftySpecCalls(backend: GruBackend, c: RandomCase, want: ForwardResult): Promise<string | undefined> {
+  const threw = (where: string, err: unknown) => `${where} threw ${(err as Error)?.name}: ${String((err as Error)?.message)}`;
+  let prepared: PreparedGru;
+  try {
+    prepared = await backend.prepare(shiftySpec(c.spec).spec, c.weights);
+  } catch (err) {
+    const message = String((err as Error)?.message);
+    if (err instanceof UnsupportedCallError || (SPEC_FIELDS.test(message) && !ENGINE_ERROR.test(message))) return undefined;
+    return threw('prepare', err);
+  }
+  try {
+    for (const path of pathsOf(prepared)) {
+      let got: ForwardResult;
+      try {
+        const req = cloneRequest(c.request);
+        got = path === 'forward' ? await prepared.forward(req) : (prepared.forwardSync as (r: ForwardRequest) => ForwardResult)(req);
+      } catch (err) {
+        return threw(path, err);
+      }
+      let shaped: ForwardResult;
+      try {
+        shaped = checkForwardResult(backend.name, c.spec, c.request, got);
+      } catch (err) {
+        return `${path}: ${(err as Error).message}`;
+      }
+      const problem = compareResult(shaped, want, c.request, c.spec.units, tolOf(c), 'the result');
+      if (problem) return `${path}: ${problem}`;
+    }
+    return undefined;
+  } finally {
+    prepared.dispose();
+  }
 }
 
 /** What is wrong with a call on `request` whose getters answer `answers` from their second read, or undefined. */

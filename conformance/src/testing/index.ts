@@ -4,7 +4,7 @@ export { makeCase, describeCaseOptions, type CaseOptions, type RandomCase } from
 export { callInfoOf } from './call-info.js';
 export { bitwiseEqual } from './bitwise.js';
 export { streamBoundSteps, type StepShape, type SteppedResult } from './bound-steps.js';
-export { shiftyRequest, fieldsNotReadOnce } from './shifty-request.js';
+export { shiftyRequest, shiftySpec, fieldsNotReadOnce } from './shifty-request.js';
 export {
   planAgainstReference,
   checkAgainstReference,

@@ -28,3 +28,24 @@ export function fieldsNotReadOnce(reads: Record<string, number>): string[] {
     .filter(([, n]) => n !== 1)
     .map(([key, n]) => `${key} (${n} reads)`);
 }
+
+/**
+ * A spec whose every field is a getter (as shiftyRequest) that, from its second read on, answers
+ * another layer: 3 more units, 2 more input features, `relu`/`tanh`, the opposite `resetAfter`
+ * and `useBias`. A backend must read the spec once at prepare and keep that copy: one that reads
+ * the caller's spec again in a call sizes its buffers for a layer its weights were not packed for.
+ */
+export function shiftySpec<S extends { units: number; inputDim: number; resetAfter: boolean; useBias: boolean }>(
+  spec: S,
+): { spec: S; reads: Record<string, number> } {
+  const later = {
+    units: spec.units + 3,
+    inputDim: spec.inputDim + 2,
+    activation: 'relu',
+    recurrentActivation: 'tanh',
+    resetAfter: !spec.resetAfter,
+    useBias: !spec.useBias,
+  };
+  const { req, reads } = shiftyRequest(spec, later);
+  return { spec: req, reads };
+}

@@ -68,7 +68,7 @@ export {
   type GruGradients,
 } from './backend/types.js';
 export { plainCallInfo } from './backend/plain-call.js';
-export { readRequest, readBackwardRequest, readWeights } from './backend/read-request.js';
+export { readRequest, readBackwardRequest, readWeights, readSpec } from './backend/read-request.js';
 export { registerBackend, unregisterBackend, getBackend, listBackends } from './backend/registry.js';
 export { selectBackend, describeChoice, type BackendChoice, type SkippedBackend, type SelectionPreferences } from './backend/select.js';
 export { loadBackend, backendLoadFailures, forgetBackendLoad } from './backend/loading.js';

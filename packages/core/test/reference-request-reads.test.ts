@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { referenceBackend, referenceForward, type BackwardRequest, type ForwardRequest } from '../src/index.js';
 // The kit's helpers, from source (core cannot depend on @gru/conformance, which depends on it).
 import { makeCase } from '../../../conformance/src/testing/make-case.js';
-import { fieldsNotReadOnce, shiftyRequest } from '../../../conformance/src/testing/shifty-request.js';
+import { fieldsNotReadOnce, shiftyRequest, shiftySpec } from '../../../conformance/src/testing/shifty-request.js';
 
 /**
  * The reference backend reads a request once, then checks and uses only that copy: a getter that
@@ -117,5 +117,27 @@ describe('reference backend: what a request reads before its check', () => {
     const withNull = p.backwardSync!(fwd.saved, { dOutput, dLastState: null as never });
     expect(Array.from(withNull.dKernel)).toEqual(Array.from(without.dKernel));
     expect(Array.from(withNull.dInitialState)).toEqual(Array.from(without.dInitialState));
+  });
+});
+
+describe('reference backend: the spec is read once, at prepare', () => {
+  const want = referenceForward(honest.spec, honest.weights, honest.request);
+
+  it('a spec answering another layer after prepare changes nothing in later calls', () => {
+    const { spec, reads } = shiftySpec(honest.spec);
+    const p = referenceBackend.prepareSync!(spec, honest.weights);
+    const got = p.forwardSync!(honest.request);
+    const fwd = p.forwardSync!({ ...honest.request, keepForBackward: true });
+    const dOutput = new Float32Array(want.output.length).fill(1);
+    const grads = p.backwardSync!(fwd.saved, { dOutput });
+    p.setWeights(honest.weights);
+    expect(fieldsNotReadOnce(reads)).toEqual([]);
+    expect(Array.from(got.output)).toEqual(Array.from(want.output));
+    expect(grads.dKernel.length).toBe(honest.weights.kernel.length);
+    expect(p.spec).toEqual(honest.spec);
+  });
+
+  it('a non-object spec is refused with a clear error', () => {
+    expect(() => referenceBackend.prepareSync!(null as never, honest.weights)).toThrow(/expects a spec \{units, inputDim, activation, \.\.\.\}, received null/);
   });
 });

@@ -1,9 +1,9 @@
 import { availableParallelism } from 'node:os';
-import { GRU_BACKEND_SPEC_VERSION, GruError, type GruBackend, type GruCallInfo, type GruSpec, type GruWeights } from '@gru/core';
+import { GRU_BACKEND_SPEC_VERSION, GruError, type GruBackend, type GruCallInfo, type GruSpec, type GruWeights, readSpec } from '@gru/core';
 import { activationId, FIRST_ROWWISE_ID } from './activations.js';
 import { loadAddon } from './loader.js';
 import type { NativeBinding } from './native.js';
-import { CpuPreparedGru, nativeWeights } from './prepared.js';
+import { checkObject, CpuPreparedGru, nativeWeights } from './prepared.js';
 
 export interface CpuBackendOptions {
   /** Registry name (default 'cpu'). */
@@ -154,7 +154,10 @@ export function createCpuBackend(options: CpuBackendOptions = {}): CpuBackend {
     minStepMacsPerThread: () => minStepMacsPerThread,
   };
 
-  const prepareWith = (binding: NativeBinding, spec: GruSpec, weights: GruWeights): CpuPreparedGru => {
+  const prepareWith = (binding: NativeBinding, givenSpec: GruSpec, weights: GruWeights): CpuPreparedGru => {
+    // Read once: the layer keeps this copy, the one checked here and handed to the addon.
+    const spec = readSpec(givenSpec);
+    checkObject(spec, 'spec', '{units, inputDim, activation, ...}', 'prepare');
     const act = activationId(spec.activation, spec.units);
     const recAct = activationId(spec.recurrentActivation, spec.units);
     if (typeof act === 'string') throw new GruError('ValueError', `The '${name}' backend cannot prepare this layer: activation ${act}`);
@@ -162,7 +165,7 @@ export function createCpuBackend(options: CpuBackendOptions = {}): CpuBackend {
     if (spec.dtype !== 'float32') throw new GruError('ValueError', `The '${name}' backend computes in float32 only; this layer's dtype is '${spec.dtype}'`);
     const native = new binding.Layer(
       { units: spec.units, inputDim: spec.inputDim, resetAfter: spec.resetAfter, useBias: spec.useBias, activation: act, recurrentActivation: recAct, isa },
-      ...nativeWeights(weights),
+      ...nativeWeights(weights, 'prepare'),
     );
     return new CpuPreparedGru(spec, native, settings, binding.Bound);
   };

@@ -29,8 +29,19 @@ function f32(a: ArrayLike<number>): Float32Array {
   return a instanceof Float32Array ? a : Float32Array.from(a);
 }
 
-export function nativeWeights(given: GruWeights): [Float32Array, Float32Array, Float32Array | null] {
+/** Refuses a non-object before any field is read (it would otherwise throw a bare TypeError). */
+export function checkObject(value: unknown, name: string, expected: string, where: string): void {
+  if (typeof value !== 'object' || value === null) {
+    throw new TypeError(
+      `gru cpu backend: ${where}: \`${name}\` must be an object ${expected}, received ${value === null ? 'null' : `${typeof value} ${String(value)}`}`,
+    );
+  }
+}
+
+/** The weights read once, as the addon takes them; `where` (prepare, setWeights) names the call in errors. */
+export function nativeWeights(given: GruWeights, where: string): [Float32Array, Float32Array, Float32Array | null] {
   const weights = readWeights(given);
+  checkObject(weights, 'weights', '{kernel, recurrentKernel, bias}', where);
   return [f32(weights.kernel), f32(weights.recurrentKernel), weights.bias ? f32(weights.bias) : null];
 }
 
@@ -145,7 +156,7 @@ export class CpuPreparedGru implements PreparedGru {
   }
 
   setWeights(weights: GruWeights): void {
-    const [kernel, recurrentKernel, bias] = nativeWeights(weights);
+    const [kernel, recurrentKernel, bias] = nativeWeights(weights, 'setWeights');
     this.native.setWeights(kernel, recurrentKernel, bias);
   }
 

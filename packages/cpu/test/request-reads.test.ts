@@ -1,5 +1,5 @@
 import { referenceForward, type BackwardRequest, type BoundForwardRequest, type ForwardRequest } from '@gru/core';
-import { fieldsNotReadOnce, shiftyRequest } from '@gru/conformance/testing';
+import { fieldsNotReadOnce, shiftyRequest, shiftySpec } from '@gru/conformance/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { backend } from '../src/index.js';
 import { assertClose, makeCase } from './helpers.js';
@@ -74,4 +74,59 @@ describe('cpu: a request is read once', { timeout: 120_000 }, () => {
       p.dispose();
     });
   }
+});
+
+describe('cpu: the spec is read once, at prepare', { timeout: 120_000 }, () => {
+  for (const mode of ['prepare', 'prepareSync'] as const) {
+    it(`${mode}: a spec answering another layer later changes no call`, async () => {
+      const { spec, reads } = shiftySpec(honest.spec);
+      const p = mode === 'prepare' ? await backend.prepare(spec, honest.weights) : backend.prepareSync(spec, honest.weights);
+      expect(fieldsNotReadOnce(reads)).toEqual([]);
+      expect(p.spec).toEqual(honest.spec);
+      assertClose(p.forwardSync!(honest.request).output, want.output, 'output');
+      assertClose((await p.forward(honest.request)).output, want.output, 'output');
+      const output = new Float32Array(want.output.length);
+      const bound = p.bindForward!({ ...honest.request, output, lastState: new Float32Array(want.lastState.length) });
+      bound.run();
+      assertClose(output, want.output, 'bound output');
+      bound.dispose();
+      const fwd = p.forwardSync!({ ...honest.request, keepForBackward: true });
+      const grads = p.backwardSync!(fwd.saved, { dOutput: new Float32Array(want.output.length).fill(1) });
+      expect(grads.dKernel.length).toBe(honest.weights.kernel.length);
+      p.setWeights(honest.weights);
+      assertClose(p.forwardSync!(honest.request).output, want.output, 'output after setWeights');
+      p.dispose();
+    });
+  }
+});
+
+describe('cpu: a non-object spec or weights is refused with a clear error (was "Cannot read properties of null")', () => {
+  it.each([
+    [
+      'spec null',
+      () => backend.prepareSync(null as never, honest.weights),
+      /prepare: `spec` must be an object \{units, inputDim, activation, \.\.\.\}, received null/,
+    ],
+    [
+      'weights null',
+      () => backend.prepareSync(honest.spec, null as never),
+      /prepare: `weights` must be an object \{kernel, recurrentKernel, bias\}, received null/,
+    ],
+    ['weights a number', () => backend.prepareSync(honest.spec, 3 as never), /prepare: `weights` must be an object .*, received number 3/],
+    [
+      'setWeights(null)',
+      () => {
+        const p = backend.prepareSync(honest.spec, honest.weights);
+        try {
+          p.setWeights(null as never);
+        } finally {
+          p.dispose();
+        }
+      },
+      /setWeights: `weights` must be an object \{kernel, recurrentKernel, bias\}, received null/,
+    ],
+  ])('%s', (_what, call, message) => {
+    expect(call).toThrow(TypeError);
+    expect(call).toThrow(message);
+  });
 });

@@ -1,4 +1,4 @@
-import { GRU_BACKEND_SPEC_VERSION, UnsupportedCallError, type GruBackend, type GruSpec, type GruWeights } from '@gru/core';
+import { GRU_BACKEND_SPEC_VERSION, UnsupportedCallError, type GruBackend, type GruSpec, type GruWeights, readSpec } from '@gru/core';
 import type { DeviceInfo, DeviceRuntime } from './device.js';
 import { loadAddon, type NativeAttempt, type OpenResult } from './native.js';
 import { resolveOptions, type CudnnBackendOptions, type ResolvedOptions } from './options.js';
@@ -103,7 +103,12 @@ export function backendWith(getOptions: () => ResolvedOptions, name: string, pri
     isLoaded: () => runtime !== undefined,
     supports: (spec, call) => cudnnSupports(spec, call),
     supportsBackward: (spec) => cudnnSupportsSpec(spec),
-    async prepare(spec, weights) {
+    async prepare(givenSpec, weights) {
+      // Read once: the layer keeps this copy, the one checked here and sized for on every call.
+      const spec = readSpec(givenSpec);
+      if (typeof spec !== 'object' || spec === null) {
+        throw new TypeError(`cuDNN backend: prepare: \`spec\` must be an object {units, inputDim, activation, ...}; received ${String(spec)}.`);
+      }
       const reason = cudnnSupportsSpec(spec);
       if (reason !== true) throw new UnsupportedCallError(name, reason);
       await backend.load();

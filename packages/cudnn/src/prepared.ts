@@ -24,6 +24,7 @@ import {
   type SequencePlan,
   type Shape,
 } from './sequence.js';
+import { checkForwardRequest } from './request-checks.js';
 import { packWeights, unpackWeights } from './weights.js';
 
 /** A training forward pass: the device's copy plus how its rows were laid out for cuDNN. */
@@ -157,16 +158,11 @@ export class CudnnPreparedGru implements PreparedGru {
    */
   private forwardCall(request: ForwardRequest): ForwardCall {
     const req = readRequest(request);
-    if (req === null || typeof req !== 'object') {
-      throw new TypeError(`cuDNN backend: forward() needs a request object {x, batch, timesteps, ...}; received ${String(req)}.`);
-    }
     const { inputDim: D, units: H, dtype } = this.spec;
-    const { batch: B, timesteps: T } = req;
+    const { B, T } = checkForwardRequest(req, D, H);
     if (req.inputDropoutMasks || req.recurrentDropoutMasks) {
       throw new UnsupportedCallError(this.backendName, 'per-gate dropout masks cannot be applied inside cuDNN');
     }
-    checkLength('x', req.x, B * T * D, `batch*timesteps*inputDim = ${B}*${T}*${D}`);
-    if (req.initialState) checkLength('initialState', req.initialState, B * H, `batch*units = ${B}*${H}`);
     const plan = planSequences(req.mask, B, T);
     const shape: Shape = { batch: B, timesteps: T, units: H, goBackwards: req.goBackwards, returnSequences: req.returnSequences };
     const x = req.goBackwards ? reverseWithinLengths(asDtype(req.x, dtype), plan.lengths, T, D) : copyAs(req.x, dtype);

@@ -137,7 +137,7 @@ describe('prepared layer over emulated cuDNN vs the reference backend', () => {
     const m = new Float64Array(4).fill(1);
     await expect(prepared.forward({ ...base, inputDropoutMasks: [m, m, m] })).rejects.toThrow(/per-gate dropout masks cannot be applied inside cuDNN/);
     await expect(prepared.forward({ ...base, x: new Float64Array(5) })).rejects.toThrow(
-      /`x` must have batch\*timesteps\*inputDim = 2\*3\*2 = 12 elements; received 5/,
+      /`x` must be batch\*timesteps\*inputDim = 2\*3\*2 = 12 values; received Float64Array\(5\)/,
     );
     const other = await backend.prepare(s, w);
     const kept = await other.forward({ ...base, keepForBackward: true });

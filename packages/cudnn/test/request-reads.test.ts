@@ -1,5 +1,5 @@
 import { referenceForward, type BackwardRequest, type ForwardRequest, type GruSpec } from '@gru/core';
-import { fieldsNotReadOnce, shiftyRequest } from '@gru/conformance/testing';
+import { fieldsNotReadOnce, shiftyRequest, shiftySpec } from '@gru/conformance/testing';
 import { describe, expect, it } from 'vitest';
 import { emulatedBackend, maxAbsDiff, rng } from './helpers.js';
 
@@ -79,4 +79,64 @@ describe('cuDNN backend: a request is read once', () => {
       p.dispose();
     });
   }
+});
+
+describe('cuDNN backend: the spec is read once, at prepare', () => {
+  it('a spec answering another layer later changes no call', async () => {
+    const { backend } = emulatedBackend('cudnn-spec-reads');
+    const { spec: shifty, reads } = shiftySpec(spec);
+    const p = await backend.prepare(shifty, weights);
+    expect(fieldsNotReadOnce(reads)).toEqual([]);
+    expect(p.spec).toEqual(spec);
+    const want = referenceForward(spec, weights, honest);
+    const fwd = await p.forward(honest);
+    expect(maxAbsDiff(fwd.output, want.output)).toBeLessThan(1e-9);
+    const grads = await p.backward!(fwd.saved, { dOutput: new Float64Array(want.output.length).fill(1) });
+    expect(grads.dKernel.length).toBe(D * 3 * H);
+    await p.setWeights(weights);
+    expect(maxAbsDiff((await p.forward(honest)).output, want.output)).toBeLessThan(1e-9);
+    p.dispose();
+  });
+
+  it('a non-object spec is refused with a clear error', async () => {
+    const { backend } = emulatedBackend('cudnn-spec-null');
+    await expect(backend.prepare(null as never, weights)).rejects.toThrow(
+      /prepare: `spec` must be an object \{units, inputDim, activation, \.\.\.\}; received null/,
+    );
+  });
+});
+
+describe('cuDNN backend: a forward request is checked for types, not only lengths', () => {
+  it.each([
+    ['a NaN batch', { batch: Number.NaN }, /`batch` must be a non-negative integer; received number NaN/, TypeError],
+    ['a fractional batch', { batch: 1.5 }, /`batch` must be a non-negative integer; received number 1.5/, TypeError],
+    ['a string batch', { batch: '2' }, /`batch` must be a non-negative integer; received string 2/, TypeError],
+    ['a negative timesteps', { timesteps: -1 }, /`timesteps` must be a non-negative integer; received number -1/, RangeError],
+    [
+      'a plain-array x',
+      { x: Array.from({ length: B * T * D }, () => 0) },
+      /`x` must be a Float32Array \(or Float64Array\) of .* = 24 values; received Array/,
+      TypeError,
+    ],
+    ['a short x', { x: new Float64Array(5) }, /`x` must be batch\*timesteps\*inputDim = 2\*4\*3 = 24 values; received Float64Array\(5\)/, RangeError],
+    [
+      'a short initialState',
+      { initialState: new Float64Array(3) },
+      /`initialState` must be batch\*units = 2\*5 = 10 values; received Float64Array\(3\)/,
+      RangeError,
+    ],
+    ['a plain-array mask', { mask: [1, 1, 1, 1, 1, 1, 1, 1] }, /`mask` must be a Uint8Array of batch\*timesteps = 8 values; received Array/, TypeError],
+    ['a non-object request', 7, /`request` must be an object \{x, batch, timesteps, \.\.\.\}; received number 7/, TypeError],
+  ])('%s is refused naming the field', async (_what, change, message, type) => {
+    const { backend } = emulatedBackend('cudnn-request-types');
+    const p = await backend.prepare(spec, weights);
+    const req = typeof change === 'object' ? { ...honest, ...change } : change;
+    const err = await p.forward(req as never).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(type);
+    expect(String(err)).toMatch(message);
+    p.dispose();
+  });
 });

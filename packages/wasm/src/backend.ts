@@ -1,10 +1,10 @@
-import { GRU_BACKEND_SPEC_VERSION, GruError, type GruBackend, type GruCallInfo, type GruSpec, type GruWeights } from '@gru/core';
+import { GRU_BACKEND_SPEC_VERSION, GruError, type GruBackend, type GruCallInfo, type GruSpec, type GruWeights, readSpec, readWeights } from '@gru/core';
 import { activationCode } from './activation-codes.js';
 import { formatBytes, MAX_WASM_BYTES } from './heap.js';
 import { WasmKernel } from './kernel.js';
 import { backwardLayout, callLayout, DEFAULT_PROJECTION_BUDGET, FLAGS, threading, weightBytes } from './layout.js';
 import { compileWasm, type WasmSource } from './module-loader.js';
-import { checkWeights, copyWeights, WasmPreparedGru } from './prepared.js';
+import { checkWeights, copyWeights, specCodes, WasmPreparedGru } from './prepared.js';
 import { CONTROL_BYTES, hardwareThreads, ThreadPool, threadsUnavailable } from './thread-pool.js';
 import { backwardProblem, checkKeptCalls } from './training-support.js';
 
@@ -230,10 +230,14 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
     isLoaded: () => kernel !== undefined,
     supports: (spec, call) => wasmSupports(spec, call, budget, kernel?.pool?.size ?? 1),
     supportsBackward: backwardProblem,
-    async prepare(spec, weights) {
+    async prepare(givenSpec, given) {
+      // Read once: the copies are what is checked, kept and packed.
+      const spec = readSpec(givenSpec);
+      let weights = readWeights(given);
       // The layer gets the weights it was prepared with: packed now when loaded, else copied
       // before waiting for the module.
       if (!kernel) {
+        specCodes(spec);
         checkWeights(spec, weights);
         weights = copyWeights(weights);
         await backend.load();

@@ -11,6 +11,7 @@ import {
   type GruWeights,
   type PreparedGru,
   readRequest,
+  readSpec,
   readWeights,
 } from '@gru/core';
 import { activationCode, FIRST_ROWWISE_CODE } from './activation-codes.js';
@@ -47,6 +48,7 @@ function checkCount(value: unknown, name: string, min = 1): number {
 
 /** Validates a spec for this backend and returns the activation codes. */
 export function specCodes(spec: GruSpec): { f: number; g: number } {
+  if (typeof spec !== 'object' || spec === null) throw fail(`spec must be an object {units, inputDim, activation, ...}; received ${describe(spec)}.`);
   checkCount(spec.units, 'spec.units');
   checkCount(spec.inputDim, 'spec.inputDim');
   if (spec.dtype !== 'float32') throw fail(`spec.dtype must be 'float32' (the kernels compute in float32); received '${String(spec.dtype)}'.`);
@@ -92,6 +94,8 @@ const finalizer =
  * its inputs in, runs the whole sequence in one wasm call, and copies the outputs out.
  */
 export class WasmPreparedGru implements PreparedGru {
+  /** The spec as read once at prepare; calls never read the caller's object again. */
+  readonly spec: GruSpec;
   private readonly hp: number;
   private readonly codes: { f: number; g: number };
   /** The weights new calls use (`held.block`); the finalizer frees it if dispose() never runs. */
@@ -102,13 +106,16 @@ export class WasmPreparedGru implements PreparedGru {
 
   constructor(
     private readonly kernel: WasmKernel,
-    readonly spec: GruSpec,
+    givenSpec: GruSpec,
     given: GruWeights,
     private readonly projectionBudget: number,
     private readonly threading: Threading = SINGLE_THREAD,
     keptCalls = DEFAULT_KEPT_CALLS,
   ) {
+    // Read once: every call sizes its buffers from this copy, as the weights were packed for it.
+    const spec = readSpec(givenSpec);
     this.codes = specCodes(spec);
+    this.spec = spec;
     const { units: H } = spec;
     this.hp = paddedUnits(H);
     const weights = readWeights(given);

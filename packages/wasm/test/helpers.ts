@@ -6,6 +6,7 @@ export {
   makeCase,
   rng,
   shiftyRequest,
+  shiftySpec,
   streamBoundSteps,
   worstRatio,
   type CaseOptions as Config,

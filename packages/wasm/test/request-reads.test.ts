@@ -1,7 +1,7 @@
 import { referenceForward, type BackwardRequest, type ForwardRequest } from '@gru/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backend as singleThread, createWasmBackend, type WasmBackend } from '../src/index.js';
-import { fieldsNotReadOnce, makeCase, shiftyRequest, worstRatio, type Config } from './helpers.js';
+import { fieldsNotReadOnce, makeCase, shiftyRequest, shiftySpec, worstRatio, type Config } from './helpers.js';
 
 /**
  * A request is read once, before wasm memory is touched: a getter that answers differently on a
@@ -84,4 +84,57 @@ describe.each(backends.map((b) => [b.name, b] as const))('%s', (_name, b) => {
       p.dispose();
     });
   }
+
+  for (const mode of ['prepare', 'prepareSync'] as const) {
+    it(`${mode}: the spec is read once; a spec answering another layer later changes no call`, async () => {
+      const { spec, reads } = shiftySpec(honest.spec);
+      const p = mode === 'prepare' ? await b.prepare(spec, honest.weights) : b.prepareSync(spec, honest.weights);
+      expect(fieldsNotReadOnce(reads)).toEqual([]);
+      expect(p.spec).toEqual(honest.spec);
+      expect(worstRatio(p.forwardSync(honest.request).output, want.output)).toBeLessThanOrEqual(1);
+      expect(worstRatio((await p.forward(honest.request)).output, want.output)).toBeLessThanOrEqual(1);
+      const output = new Float32Array(want.output.length);
+      const bound = p.bindForward!({ ...honest.request, output, lastState: new Float32Array(want.lastState.length) });
+      bound.run();
+      expect(worstRatio(output, want.output)).toBeLessThanOrEqual(1);
+      bound.dispose();
+      const fwd = p.forwardSync({ ...honest.request, keepForBackward: true });
+      const grads = p.backwardSync(fwd.saved, { dOutput: new Float32Array(want.output.length).fill(1) });
+      expect(grads.dKernel.length).toBe(honest.weights.kernel.length);
+      p.setWeights(honest.weights);
+      expect(worstRatio(p.forwardSync(honest.request).output, want.output)).toBeLessThanOrEqual(1);
+      p.dispose();
+    });
+  }
+});
+
+describe('a backend prepared before it is loaded', () => {
+  const honest = makeCase(CASE, 14);
+  const want = referenceForward(honest.spec, honest.weights, honest.request);
+
+  it('reads the spec and the weights once, and packs the reading it checked', async () => {
+    const fresh = createWasmBackend({ name: 'wasm-request-reads-unloaded' });
+    try {
+      const { spec, reads: specReads } = shiftySpec(honest.spec);
+      const { req: weights, reads } = shiftyRequest(honest.weights, makeCase(CASE, 15).weights);
+      const p = await fresh.prepare(spec, weights);
+      expect(fieldsNotReadOnce(specReads)).toEqual([]);
+      expect(fieldsNotReadOnce(reads)).toEqual([]);
+      expect(worstRatio(p.forwardSync(honest.request).output, want.output)).toBeLessThanOrEqual(1);
+      p.dispose();
+    } finally {
+      fresh.dispose();
+    }
+  });
+
+  it('refuses a non-object spec with a clear error', async () => {
+    const fresh = createWasmBackend({ name: 'wasm-request-reads-unloaded-null' });
+    try {
+      await expect(fresh.prepare(null as never, honest.weights)).rejects.toThrow(
+        /spec must be an object \{units, inputDim, activation, \.\.\.\}; received null/,
+      );
+    } finally {
+      fresh.dispose();
+    }
+  });
 });

@@ -8,6 +8,7 @@ import {
   type GruSpec,
   type GruWeights,
   type PreparedGru,
+  readSpec,
 } from '@gru/core';
 import { isRowActivation, rowwiseBackwardProblem } from './activations-rowwise-wgsl.js';
 import { hasWgslActivation } from './activations-wgsl.js';
@@ -250,7 +251,12 @@ export class WebGpuBackend implements GruBackend {
     return rowwiseBackwardProblem(spec) ?? true;
   }
 
-  async prepare(spec: GruSpec, weights: GruWeights): Promise<PreparedGru> {
+  async prepare(givenSpec: GruSpec, weights: GruWeights): Promise<PreparedGru> {
+    // Read once: the layer keeps this copy, the one checked here and that sizes every call's buffers.
+    const spec = readSpec(givenSpec);
+    if (typeof spec !== 'object' || spec === null) {
+      throw new TypeError(`webgpu prepare: spec must be an object {units, inputDim, activation, ...}; received ${String(spec)}.`);
+    }
     const why = this.supports(spec, { batch: 1, timesteps: 1 } as GruCallInfo);
     if (why !== true) throw new Error(`webgpu prepare: ${why}`);
     // Copied before the first await: the layer gets the weights it was prepared with.

@@ -1,5 +1,5 @@
 import { referenceForward, type BackwardRequest, type ForwardRequest } from '@gru/core';
-import { fieldsNotReadOnce, shiftyRequest } from '@gru/conformance/testing';
+import { fieldsNotReadOnce, shiftyRequest, shiftySpec } from '@gru/conformance/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWebGpuBackend } from '../src/index.js';
 import { expectClose, makeRequest, makeSpec, makeWeights } from './helpers.js';
@@ -74,4 +74,31 @@ describe('webgpu: a request is read once', { timeout: 120_000 }, () => {
       p.dispose();
     });
   }
+});
+
+describe('webgpu: the spec is read once, at prepare', { timeout: 120_000 }, () => {
+  const spec = makeSpec({ units: 6, inputDim: 4 });
+  const weights = makeWeights(spec, 9);
+  const honest = makeRequest(spec, 10, { batch: 2, timesteps: 3, ...FULL });
+  const want = referenceForward(spec, weights, honest);
+
+  it('a spec answering another layer later changes no call', async () => {
+    const { spec: shifty, reads } = shiftySpec(spec);
+    const p = await b.prepare(shifty, weights);
+    expect(fieldsNotReadOnce(reads)).toEqual([]);
+    expect(p.spec).toEqual(spec);
+    const fwd = await p.forward({ ...honest, keepForBackward: true });
+    expectClose(fwd.output, want.output, 'output');
+    const grads = await p.backward!(fwd.saved, { dOutput: new Float32Array(want.output.length).fill(1) });
+    expect(grads.dKernel.length).toBe(weights.kernel.length);
+    await p.setWeights(weights);
+    expectClose((await p.forward(honest)).output, want.output, 'output after setWeights');
+    p.dispose();
+  });
+
+  it('a non-object spec is refused with a clear error', async () => {
+    await expect(b.prepare(null as never, weights)).rejects.toThrow(
+      /webgpu prepare: spec must be an object \{units, inputDim, activation, \.\.\.\}; received null/,
+    );
+  });
 });

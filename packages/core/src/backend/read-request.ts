@@ -1,4 +1,4 @@
-import type { BackwardRequest, BoundForwardRequest, ForwardRequest, GruWeights } from './types.js';
+import type { BackwardRequest, BoundForwardRequest, ForwardRequest, GruSpec, GruWeights } from './types.js';
 
 /**
  * A backend reads a request once, then checks and uses only the copy.
@@ -67,4 +67,24 @@ export function readBackwardRequest(req: BackwardRequest): BackwardRequest {
 export function readWeights(weights: GruWeights): GruWeights {
   if (typeof weights !== 'object' || weights === null) return weights;
   return { kernel: weights.kernel, recurrentKernel: weights.recurrentKernel, bias: weights.bias };
+}
+
+/**
+ * As readRequest, for the layer spec a backend is prepared with: `units`, `inputDim`,
+ * `activation`, `recurrentActivation`, `useBias`, `resetAfter` and `dtype`, each read once. Call
+ * it first in `prepare`, check that copy, and keep it as the prepared layer's `spec`: every later
+ * call sizes its buffers from it, so a getter answering other units later cannot make a call lay
+ * out buffers for another shape than the weights were packed for. A non-object is returned as is.
+ */
+export function readSpec(spec: GruSpec): GruSpec {
+  if (typeof spec !== 'object' || spec === null) return spec;
+  return {
+    units: spec.units,
+    inputDim: spec.inputDim,
+    activation: spec.activation,
+    recurrentActivation: spec.recurrentActivation,
+    useBias: spec.useBias,
+    resetAfter: spec.resetAfter,
+    dtype: spec.dtype,
+  };
 }

@@ -9,7 +9,7 @@ import {
   type GruWeights,
   type PreparedGru,
 } from '../backend/types.js';
-import { readBackwardRequest, readRequest, readWeights } from '../backend/read-request.js';
+import { readBackwardRequest, readRequest, readSpec, readWeights } from '../backend/read-request.js';
 import { valueError } from '../errors.js';
 import { referenceBackward } from './backward.js';
 import { checkReferenceBackwardRequest, checkReferenceRequest, checkReferenceWeights, referenceCallTooLarge } from './check.js';
@@ -31,13 +31,16 @@ function checkActivations(spec: GruSpec): true | string {
 }
 
 class ReferencePrepared implements PreparedGru {
+  /** The spec as read once at prepare: every call uses this copy, never the caller's object. */
+  readonly spec: GruSpec;
   private weights: GruWeights;
-  constructor(
-    readonly spec: GruSpec,
-    given: GruWeights,
-  ) {
+  constructor(givenSpec: GruSpec, given: GruWeights) {
+    const spec = readSpec(givenSpec);
+    if (typeof spec !== 'object' || spec === null)
+      throw valueError(`The reference backend expects a spec {units, inputDim, activation, ...}, received ${spec === null ? 'null' : typeof spec}.`);
     const weights = readWeights(given);
     checkReferenceWeights(spec, weights);
+    this.spec = spec;
     this.weights = weights;
   }
 
