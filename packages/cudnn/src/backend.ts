@@ -109,11 +109,18 @@ export function backendWith(getOptions: () => ResolvedOptions, name: string, pri
       if (typeof spec !== 'object' || spec === null) {
         throw new TypeError(`cuDNN backend: prepare: \`spec\` must be an object {units, inputDim, activation, ...}; received ${String(spec)}.`);
       }
+      for (const key of ['units', 'inputDim'] as const) {
+        const v = spec[key];
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 2 ** 31 - 1) {
+          throw new RangeError(`cuDNN backend: prepare: \`spec.${key}\` must be an integer from 1 to ${2 ** 31 - 1}; received ${typeof v} ${String(v)}.`);
+        }
+      }
       const reason = cudnnSupportsSpec(spec);
       if (reason !== true) throw new UnsupportedCallError(name, reason);
+      // Packed (read and copied) before the await: the caller may change its arrays meanwhile.
+      const packed = packWeights(weights, spec.inputDim, spec.units, spec.dtype);
       await backend.load();
       const rt = runtime as DeviceRuntime;
-      const packed = packWeights(weights, spec.inputDim, spec.units, spec.dtype);
       const precision = spec.dtype === 'float64' ? 'fp32' : getOptions().precision;
       const layer = await rt.createLayer({ inputDim: spec.inputDim, units: spec.units, dtype: spec.dtype, precision });
       try {

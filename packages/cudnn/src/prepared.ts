@@ -24,7 +24,7 @@ import {
   type SequencePlan,
   type Shape,
 } from './sequence.js';
-import { checkForwardRequest } from './request-checks.js';
+import { checkForwardRequest, floats } from './request-checks.js';
 import { packWeights, unpackWeights } from './weights.js';
 
 /** A training forward pass: the device's copy plus how its rows were laid out for cuDNN. */
@@ -47,12 +47,6 @@ interface BackwardCall {
   saved: CudnnSaved;
   args: DeviceBackwardArgs;
   dh0Direct: Float64Array;
-}
-
-function checkLength(what: string, got: ArrayLike<number> | undefined, want: number, shape: string): void {
-  if (!got || got.length !== want) {
-    throw new RangeError(`cuDNN backend: \`${what}\` must have ${shape} = ${want} elements; received ${got ? got.length : 'none'}.`);
-  }
 }
 
 /**
@@ -195,8 +189,8 @@ export class CudnnPreparedGru implements PreparedGru {
     const { plan, shape } = saved;
     const B = shape.batch;
     const outLength = shape.returnSequences ? B * shape.timesteps * H : B * H;
-    checkLength('dOutput', req.dOutput, outLength, shape.returnSequences ? 'batch*timesteps*units' : 'batch*units');
-    if (req.dLastState) checkLength('dLastState', req.dLastState, B * H, 'batch*units');
+    floats('dOutput', req.dOutput, outLength, shape.returnSequences ? 'batch*timesteps*units' : 'batch*units', 'backward');
+    if (req.dLastState != null) floats('dLastState', req.dLastState, B * H, 'batch*units', 'backward');
     const { dy, dhy, dh0Direct } = arrangeOutputGradients(req.dOutput, req.dLastState, plan, shape, dtype);
     const args: DeviceBackwardArgs = {
       dy,

@@ -7,19 +7,26 @@ const describe = (v: unknown) =>
       ? `${v.constructor.name}(${(v as unknown as ArrayLike<number>).length})`
       : (v.constructor?.name ?? 'object');
 
-const fail = (what: string, expected: string, got: string, Err: typeof TypeError = TypeError): never => {
-  throw new Err(`cuDNN backend: forward: \`${what}\` must be ${expected}; received ${got}.`);
+const fail = (what: string, expected: string, got: string, Err: typeof TypeError = TypeError, where = 'forward'): never => {
+  throw new Err(`cuDNN backend: ${where}: \`${what}\` must be ${expected}; received ${got}.`);
 };
 
+// cuDNN runs at least one row and one step, and counts them in 32-bit integers (the native layer
+// refuses anything else, but only once the call is queued).
+const MAX_COUNT = 2 ** 31 - 1;
+
 function count(what: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value)) fail(what, 'a non-negative integer', describe(value));
-  if ((value as number) < 0) fail(what, 'a non-negative integer', describe(value), RangeError);
+  const expected = `an integer from 1 to ${MAX_COUNT}`;
+  if (typeof value !== 'number' || !Number.isInteger(value)) fail(what, expected, describe(value));
+  if ((value as number) < 1 || (value as number) > MAX_COUNT) fail(what, expected, describe(value), RangeError);
   return value as number;
 }
 
-function floats(what: string, a: unknown, n: number, shape: string): void {
-  if (!(a instanceof Float32Array || a instanceof Float64Array)) fail(what, `a Float32Array (or Float64Array) of ${shape} = ${n} values`, describe(a));
-  else if (a.length !== n) fail(what, `${shape} = ${n} values`, describe(a), RangeError);
+/** Throws unless `a` is a Float32Array or Float64Array of `n` values (the fail message names `what`). */
+export function floats(what: string, a: unknown, n: number, shape: string, where = 'forward'): void {
+  if (!(a instanceof Float32Array || a instanceof Float64Array))
+    fail(what, `a Float32Array (or Float64Array) of ${shape} = ${n} values`, describe(a), TypeError, where);
+  else if (a.length !== n) fail(what, `${shape} = ${n} values`, describe(a), RangeError, where);
 }
 
 /**

@@ -36,16 +36,20 @@ function alloc(dtype: DType, n: number): FloatArray {
   return dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
 }
 
-function expectLength(what: string, got: ArrayLike<number> | null, want: number, shape: string): void {
-  const n = got ? got.length : 0;
-  if (!got || n !== want) {
-    throw new RangeError(`cuDNN weights: \`${what}\` must have ${shape} = ${want} elements; received ${got ? n : 'null'}.`);
+function expectLength(what: string, got: unknown, want: number, shape: string): void {
+  if (!(got instanceof Float32Array || got instanceof Float64Array)) {
+    const seen = got === null || typeof got !== 'object' ? String(got) : (got.constructor?.name ?? 'object');
+    throw new TypeError(`cuDNN weights: \`${what}\` must be a Float32Array (or Float64Array) of ${shape} = ${want} elements; received ${seen}.`);
   }
+  if (got.length !== want) throw new RangeError(`cuDNN weights: \`${what}\` must have ${shape} = ${want} elements; received ${got.length}.`);
 }
 
 /** Keras weights -> the packed cuDNN buffer (in `dtype`). Needs resetAfter's [2, 3H] bias. */
 export function packWeights(given: GruWeights, inputDim: number, units: number, dtype: DType): FloatArray {
   const weights = readWeights(given);
+  if (typeof weights !== 'object' || weights === null) {
+    throw new TypeError(`cuDNN weights: \`weights\` must be an object {kernel, recurrentKernel, bias}; received ${String(weights)}.`);
+  }
   const D = inputDim;
   const H = units;
   const G = 3 * H;

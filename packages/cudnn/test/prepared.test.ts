@@ -144,7 +144,9 @@ describe('prepared layer over emulated cuDNN vs the reference backend', () => {
     await expect(prepared.backward(kept.saved, { dOutput: new Float64Array(4) })).rejects.toThrow(
       /needs the `saved` value of a forward call this prepared layer ran/,
     );
-    await expect(other.backward(kept.saved, { dOutput: new Float64Array(3) })).rejects.toThrow(/`dOutput` must have batch\*units = 4 elements; received 3/);
+    await expect(other.backward(kept.saved, { dOutput: new Float64Array(3) })).rejects.toThrow(
+      /backward: `dOutput` must be batch\*units = 4 values; received Float64Array\(3\)/,
+    );
   });
 
   it('serializes calls on one prepared layer and keeps working after a failed call', async () => {

@@ -108,10 +108,22 @@ describe('cuDNN backend: the spec is read once, at prepare', () => {
 
 describe('cuDNN backend: a forward request is checked for types, not only lengths', () => {
   it.each([
-    ['a NaN batch', { batch: Number.NaN }, /`batch` must be a non-negative integer; received number NaN/, TypeError],
-    ['a fractional batch', { batch: 1.5 }, /`batch` must be a non-negative integer; received number 1.5/, TypeError],
-    ['a string batch', { batch: '2' }, /`batch` must be a non-negative integer; received string 2/, TypeError],
-    ['a negative timesteps', { timesteps: -1 }, /`timesteps` must be a non-negative integer; received number -1/, RangeError],
+    ['a NaN batch', { batch: Number.NaN }, /`batch` must be an integer from 1 to 2147483647; received number NaN/, TypeError],
+    ['a fractional batch', { batch: 1.5 }, /`batch` must be an integer from 1 to 2147483647; received number 1.5/, TypeError],
+    ['a string batch', { batch: '2' }, /`batch` must be an integer from 1 to 2147483647; received string 2/, TypeError],
+    ['a negative timesteps', { timesteps: -1 }, /`timesteps` must be an integer from 1 to 2147483647; received number -1/, RangeError],
+    [
+      'a zero batch (cuDNN runs at least one row)',
+      { batch: 0, x: new Float64Array(0), initialState: undefined },
+      /`batch` must be an integer from 1 to 2147483647; received number 0/,
+      RangeError,
+    ],
+    [
+      'timesteps past 32 bits',
+      { batch: 0 + 1, timesteps: 2 ** 31 },
+      /`timesteps` must be an integer from 1 to 2147483647; received number 2147483648/,
+      RangeError,
+    ],
     [
       'a plain-array x',
       { x: Array.from({ length: B * T * D }, () => 0) },
@@ -137,6 +149,64 @@ describe('cuDNN backend: a forward request is checked for types, not only length
     );
     expect(err).toBeInstanceOf(type);
     expect(String(err)).toMatch(message);
+    p.dispose();
+  });
+});
+
+describe('cuDNN backend: weights and backward requests are checked for types, and read before the load', () => {
+  it.each([
+    ['null weights', null, /`weights` must be an object \{kernel, recurrentKernel, bias\}; received null/, TypeError],
+    [
+      'a plain-array kernel',
+      { ...(weights as object), kernel: Array.from({ length: D * 3 * H }, () => 0) },
+      /`kernel` must be a Float32Array \(or Float64Array\)/,
+      TypeError,
+    ],
+  ])('prepare and setWeights refuse %s', async (_what, given, message, type) => {
+    const { backend } = emulatedBackend('cudnn-weight-types');
+    const err = await backend.prepare(spec, given as never).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(type);
+    expect(String(err)).toMatch(message);
+    const p = await backend.prepare(spec, weights);
+    await expect(p.setWeights(given as never)).rejects.toThrow(message);
+    p.dispose();
+  });
+
+  it('a spec with a NaN units is refused naming it', async () => {
+    const { backend } = emulatedBackend('cudnn-spec-nan');
+    await expect(backend.prepare({ ...spec, units: Number.NaN }, weights)).rejects.toThrow(
+      /`spec.units` must be an integer from 1 to 2147483647; received number NaN/,
+    );
+  });
+
+  it('weights changed while the backend loads are not the ones packed', async () => {
+    const { backend } = emulatedBackend('cudnn-weights-load');
+    const mine = {
+      kernel: (weights as { kernel: Float64Array }).kernel.slice(),
+      recurrentKernel: (weights as { recurrentKernel: Float64Array }).recurrentKernel,
+      bias: (weights as { bias: Float64Array }).bias,
+    };
+    const prepared = backend.prepare(spec, mine as never);
+    mine.kernel.fill(0);
+    const p = await prepared;
+    const want = referenceForward(spec, weights, honest);
+    expect(maxAbsDiff((await p.forward(honest)).output, want.output)).toBeLessThan(1e-9);
+    p.dispose();
+  });
+
+  it('a plain-array dOutput is refused naming it', async () => {
+    const { backend } = emulatedBackend('cudnn-backward-types');
+    const p = await backend.prepare(spec, weights);
+    const fwd = await p.forward(honest);
+    const n = B * T * H;
+    await expect(p.backward!(fwd.saved, { dOutput: Array.from({ length: n }, () => 1) as never })).rejects.toThrow(
+      /backward: `dOutput` must be a Float32Array \(or Float64Array\) of batch\*timesteps\*units = 40 values; received Array/,
+    );
+    const grads = await p.backward!(fwd.saved, { dOutput: new Float64Array(n).fill(1), dLastState: null as never });
+    expect(grads.dKernel.length).toBe(D * 3 * H);
     p.dispose();
   });
 });

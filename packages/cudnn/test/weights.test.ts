@@ -93,7 +93,9 @@ describe('cuDNN weight layout', () => {
     expect(() => packWeights({ ...w, recurrentKernel: new Float64Array(5) }, 3, 2, 'float64')).toThrow(
       /`recurrentKernel` must have .* = 12 elements; received 5/,
     );
-    expect(() => packWeights({ ...w, bias: null }, 3, 2, 'float64')).toThrow(/`bias` must have 2\*3\*units .* = 12 elements; received null/);
+    expect(() => packWeights({ ...w, bias: null }, 3, 2, 'float64')).toThrow(
+      /`bias` must be a Float32Array \(or Float64Array\) of 2\*3\*units .* = 12 elements; received null/,
+    );
     expect(() => packWeights({ ...w, bias: new Float64Array(6) }, 3, 2, 'float64')).toThrow(/received 6/);
     expect(() => unpackWeights(new Float64Array(3), 3, 2, 'float64')).toThrow(/= 42 elements; received 3/);
   });
