@@ -91,6 +91,28 @@ describe('measure', () => {
     expect(s.medianMs).toBe(100);
   });
 
+  it('does not await a synchronous pass: no microtask runs between its clock reads', async () => {
+    let ticks = 0;
+    let between = 0;
+    const now = () => ticks;
+    const run = () => {
+      ticks += 5;
+      queueMicrotask(() => {
+        between++;
+      });
+    };
+    const reads: number[] = [];
+    const s = await measure(run, { ...plan, warmupMs: 0, minIters: 3, minTimeMs: 0 }, () => {
+      reads.push(between);
+      return now();
+    });
+    expect(s.iterations).toBe(3);
+    expect(s.medianMs).toBe(5);
+    // The clock read after each timed pass sees the same microtask count as the read before it.
+    const timed = reads.slice(-6);
+    for (let i = 0; i + 1 < timed.length; i += 2) expect(timed[i + 1]).toBe(timed[i]);
+  });
+
   it('lets a failing pass reject the measurement', async () => {
     await expect(measure(() => Promise.reject(new Error('kernel failed')), plan)).rejects.toThrow('kernel failed');
   });
