@@ -80,7 +80,7 @@ describe('checkForwardRequest', () => {
 
   it('takes Float64Array inputs for a float32 layer only when asked, and checks bound outputs', () => {
     const req = { ...request(), x: new Float64Array(24) };
-    expect(checkForwardRequest(spec, req, 'test forward', { acceptFloat64: true })).toEqual({ batch: 2, timesteps: 4 });
+    expect(checkForwardRequest(spec, req, 'test forward', { anyFloat: true })).toEqual({ batch: 2, timesteps: 4 });
     const bound = { ...request(), output: new Float32Array(16), lastState: new Float32Array(3) };
     expect(() => checkForwardRequest(spec, bound, 'test bind', { bound: true })).toThrow('`lastState` must be a Float32Array of 4 values');
   });

@@ -31,7 +31,7 @@ const fail = (message: string) => new GruError('ValueError', `wasm backend: ${me
 export const describe = describeValue;
 
 /** Float64Array inputs of a float32 layer are converted as they are copied into wasm memory. */
-const FLOAT64_OK = { acceptFloat64: true } as const;
+const ANY_FLOAT = { anyFloat: true } as const;
 
 /** Validates a spec for this backend and returns the activation codes. */
 export function specCodes(spec: GruSpec): { f: number; g: number } {
@@ -176,7 +176,7 @@ export class WasmPreparedGru implements PreparedGru {
   private plan(req: ForwardRequest, where: string, poolSize = 0, bound = false): CallLayout {
     const { units: H, inputDim: D } = this.spec;
     // Keras accepts an empty batch (and returns empty outputs).
-    const { batch: B, timesteps: T } = checkForwardRequest(this.spec, req, where, { ...FLOAT64_OK, bound });
+    const { batch: B, timesteps: T } = checkForwardRequest(this.spec, req, where, { ...ANY_FLOAT, bound });
     // The kernels run at least one step.
     if (T === 0) throw new GruError('ValueError', `${where}: \`timesteps\` must be a positive integer; received number 0.`);
     let flags = 0;
@@ -404,7 +404,7 @@ export function copyWeights(w: GruWeights): GruWeights {
 
 /** Core's weight check; Float64Array weights are converted as they are packed. */
 export function checkWeights(spec: GruSpec, w: GruWeights, where: string): void {
-  checkWeightsOf(spec, w, where, FLOAT64_OK);
+  checkWeightsOf(spec, w, where, ANY_FLOAT);
 }
 
 /**

@@ -13,13 +13,14 @@ import type { BackwardRequest, BoundForwardRequest, ForwardRequest, GruSpec, Gru
  * expected and what was received (its type and value).
  */
 
-/** Whether a float32 layer also takes Float64Array inputs (the backend converts them). */
+/** Whether float arrays must be of the layer's dtype, or either float type (the backend converts). */
 export interface RequestCheckOptions {
   /**
-   * Accept a Float64Array wherever a float32 layer expects a Float32Array (x, initialState,
-   * dropout masks, weights, bound outputs). Default false: arrays must be of the spec's dtype.
+   * Accept a Float32Array or a Float64Array wherever the layer expects float values (x,
+   * initialState, dropout masks, weights, bound outputs), whatever the spec's dtype: for a backend
+   * that converts what it copies. Default false: arrays must be of the spec's dtype.
    */
-  acceptFloat64?: boolean;
+  anyFloat?: boolean;
 }
 
 /** What checkForwardRequest vouches for: the counts buffers may be sized from. */
@@ -116,8 +117,8 @@ export function checkArray(value: unknown, name: string, types: readonly string[
 }
 
 function floatTypes(spec: GruSpec, options: RequestCheckOptions | undefined): readonly FloatName[] {
-  if (spec.dtype === 'float64') return ['Float64Array'];
-  return options?.acceptFloat64 ? ['Float32Array', 'Float64Array'] : ['Float32Array'];
+  if (options?.anyFloat) return ['Float32Array', 'Float64Array'];
+  return spec.dtype === 'float64' ? ['Float64Array'] : ['Float32Array'];
 }
 
 /**
