@@ -128,7 +128,8 @@ async function shiftyBackward(backend: GruBackend, prepared: PreparedGru, c: Ran
   return undefined;
 }
 
-const BOUND_FIELDS = /\b(x|batch|timesteps|initialState|mask|goBackwards|returnSequences|inputDropoutMasks|recurrentDropoutMasks|keepForBackward|output|lastState)\b/;
+const BOUND_FIELDS =
+  /\b(x|batch|timesteps|initialState|mask|goBackwards|returnSequences|inputDropoutMasks|recurrentDropoutMasks|keepForBackward|output|lastState)\b/;
 
 function shiftyBound(prepared: PreparedGru, c: RandomCase, want: ForwardResult, tol: Tolerance): string | undefined {
   if (!prepared.bindForward) return undefined;

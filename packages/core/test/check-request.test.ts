@@ -39,7 +39,17 @@ describe('describeValue', () => {
 
   it('names a Proxy around a typed array as what it is, and survives throwing traps', () => {
     expect(describeValue(new Proxy(new Float32Array(4), {}))).toMatch(/claims to be a Float32Array but is not one/);
-    const hostile = new Proxy({}, { get: () => { throw new Error('trap'); }, getPrototypeOf: () => { throw new Error('trap'); } });
+    const hostile = new Proxy(
+      {},
+      {
+        get: () => {
+          throw new Error('trap');
+        },
+        getPrototypeOf: () => {
+          throw new Error('trap');
+        },
+      },
+    );
     expect(describeValue(hostile)).toMatch(/^object/);
   });
 });
@@ -55,13 +65,28 @@ describe('checkForwardRequest', () => {
     ['a NaN batch', { ...request(), batch: Number.NaN }, 'ValueError', '`batch` must be a non-negative integer; received number NaN.'],
     ['a string batch', { ...request(), batch: '2' }, 'TypeError', '`batch` must be a non-negative integer; received string "2".'],
     ['a negative timesteps', { ...request(), timesteps: -1 }, 'ValueError', '`timesteps` must be a non-negative integer; received number -1.'],
-    ['a Float64Array x', { ...request(), x: new Float64Array(24) }, 'TypeError', '`x` must be a Float32Array of 24 values ([batch, timesteps, inputDim] = [2, 4, 3]); received Float64Array(24).'],
+    [
+      'a Float64Array x',
+      { ...request(), x: new Float64Array(24) },
+      'TypeError',
+      '`x` must be a Float32Array of 24 values ([batch, timesteps, inputDim] = [2, 4, 3]); received Float64Array(24).',
+    ],
     ['a short x', { ...request(), x: new Float32Array(12) }, 'ValueError', 'received Float32Array(12).'],
     ['a plain array x', { ...request(), x: new Array(24).fill(0) }, 'TypeError', 'received Array(24).'],
     ['a Proxy x', { ...request(), x: new Proxy(new Float32Array(24), {}) }, 'TypeError', 'received object that claims to be a Float32Array'],
     ['a Float32Array mask', { ...request(), mask: new Float32Array(8) }, 'TypeError', '`mask` must be a Uint8Array of 8 values'],
-    ['two dropout masks', { ...request(), inputDropoutMasks: [new Float32Array(6), new Float32Array(6)] }, 'ValueError', '`inputDropoutMasks` must be an array of 3 masks'],
-    ['a short dropout mask', { ...request(), recurrentDropoutMasks: [new Float32Array(4), new Float32Array(4), new Float32Array(3)] }, 'ValueError', '`recurrentDropoutMasks[2]` must be a Float32Array of 4 values'],
+    [
+      'two dropout masks',
+      { ...request(), inputDropoutMasks: [new Float32Array(6), new Float32Array(6)] },
+      'ValueError',
+      '`inputDropoutMasks` must be an array of 3 masks',
+    ],
+    [
+      'a short dropout mask',
+      { ...request(), recurrentDropoutMasks: [new Float32Array(4), new Float32Array(4), new Float32Array(3)] },
+      'ValueError',
+      '`recurrentDropoutMasks[2]` must be a Float32Array of 4 values',
+    ],
     ['a string returnSequences', { ...request(), returnSequences: 'yes' }, 'TypeError', '`returnSequences` must be a boolean; received string "yes".'],
   ])('refuses %s', (_, req, kerasType, message) => {
     const err = thrown(() => checkForwardRequest(spec, req as never, 'test forward'));
@@ -103,7 +128,9 @@ describe('checkWeights and checkBackwardRequest', () => {
     expect(thrown(() => checkWeights(spec, 7 as never, 'test prepare')).message).toBe(
       'test prepare: `weights` must be an object {kernel, recurrentKernel, bias}; received number 7.',
     );
-    expect(() => checkWeights(spec, { ...weights(), bias: new Float32Array(6) }, 'test prepare')).toThrow('`weights.bias` must be a Float32Array of 12 values ([2, 3*units] = [2, 6])');
+    expect(() => checkWeights(spec, { ...weights(), bias: new Float32Array(6) }, 'test prepare')).toThrow(
+      '`weights.bias` must be a Float32Array of 12 values ([2, 3*units] = [2, 6])',
+    );
     expect(() => checkWeights({ ...spec, useBias: false }, weights(), 'test prepare')).toThrow('`weights.bias` must be null when spec.useBias is false');
   });
 
@@ -116,7 +143,9 @@ describe('checkWeights and checkBackwardRequest', () => {
       hasDLastState: false,
     });
     expect(thrown(() => checkBackwardRequest(spec, call, 'grad' as never, 'test backward')).kerasType).toBe('TypeError');
-    expect(() => checkBackwardRequest(spec, call, { dOutput: new Float32Array(5) }, 'test backward')).toThrow('`dOutput` must be a Float32Array or Float64Array of 4 values');
+    expect(() => checkBackwardRequest(spec, call, { dOutput: new Float32Array(5) }, 'test backward')).toThrow(
+      '`dOutput` must be a Float32Array or Float64Array of 4 values',
+    );
     expect(() => checkBackwardRequest(spec, call, { dOutput: new Float32Array(4), inputGradients: 1 as never }, 'test backward')).toThrow(
       '`inputGradients` must be a boolean; received number 1.',
     );

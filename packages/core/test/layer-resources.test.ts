@@ -155,8 +155,12 @@ describe('calls whose output no typed array can hold', () => {
     );
     await expect(p.forward({ ...base, initialState: new Float32Array(3) })).rejects.toThrow('`initialState` must be a Float32Array of 4 values');
     await expect(p.forward({ ...base, mask: new Uint8Array(7) })).rejects.toThrow('`mask` must be a Uint8Array of 8 values');
-    await expect(p.forward({ ...base, x: new Float64Array(24) as never })).rejects.toThrow('`x` must be a Float32Array of 24 values ([batch, timesteps, inputDim] = [2, 4, 3]); received Float64Array(24)');
-    await expect(referenceBackend.prepare(spec, { ...weights, bias: new Float32Array(2) })).rejects.toThrow('`weights.bias` must be a Float32Array of 6 values');
+    await expect(p.forward({ ...base, x: new Float64Array(24) as never })).rejects.toThrow(
+      '`x` must be a Float32Array of 24 values ([batch, timesteps, inputDim] = [2, 4, 3]); received Float64Array(24)',
+    );
+    await expect(referenceBackend.prepare(spec, { ...weights, bias: new Float32Array(2) })).rejects.toThrow(
+      '`weights.bias` must be a Float32Array of 6 values',
+    );
     expect((await p.forward(base)).output.length).toBe(4);
   });
 });

@@ -1,5 +1,15 @@
 import { availableParallelism } from 'node:os';
-import { checkSpec, GRU_BACKEND_SPEC_VERSION, GruError, type GruBackend, type GruCallInfo, type GruSpec, type GruWeights, readSpec, supportsArgsProblem } from '@gru/core';
+import {
+  checkSpec,
+  GRU_BACKEND_SPEC_VERSION,
+  GruError,
+  type GruBackend,
+  type GruCallInfo,
+  type GruSpec,
+  type GruWeights,
+  readSpec,
+  supportsArgsProblem,
+} from '@gru/core';
 import { activationId, FIRST_ROWWISE_ID } from './activations.js';
 import { loadAddon } from './loader.js';
 import type { NativeBinding } from './native.js';

@@ -139,10 +139,14 @@ describe('cpu: core checks requests before the addon (the same words as every ba
       expect(() => p.forwardSync!({ ...honest.request, x: new Proxy(honest.request.x, {}) })).toThrow(
         /cpu forward: `x` must be a Float32Array of \d+ values .*received object that claims to be a Float32Array but is not one/,
       );
-      expect(() => p.forwardSync!({ ...honest.request, batch: '2' as never })).toThrow(/cpu forward: `batch` must be a non-negative integer; received string "2"/);
+      expect(() => p.forwardSync!({ ...honest.request, batch: '2' as never })).toThrow(
+        /cpu forward: `batch` must be a non-negative integer; received string "2"/,
+      );
       // A plain array became Float32Array.from(...): strings became NaN weights silently.
       const strings = Array.from(honest.weights.kernel, () => 'w');
-      expect(() => p.setWeights({ ...honest.weights, kernel: strings as never })).toThrow(/cpu setWeights: `weights.kernel` must be a Float32Array or Float64Array of \d+ values .*received Array/);
+      expect(() => p.setWeights({ ...honest.weights, kernel: strings as never })).toThrow(
+        /cpu setWeights: `weights.kernel` must be a Float32Array or Float64Array of \d+ values .*received Array/,
+      );
     } finally {
       p.dispose();
     }

@@ -15,7 +15,10 @@ export function checkCudnnForward(spec: GruSpec, req: ForwardRequest): CheckedFo
   const counts = checkForwardRequest(spec, req, 'cudnn forward', ANY_FLOAT);
   for (const name of ['batch', 'timesteps'] as const) {
     if (counts[name] > MAX_COUNT) {
-      throw new GruError('ValueError', `cudnn forward: \`${name}\` must be at most ${MAX_COUNT} (cuDNN counts in 32-bit integers); received number ${counts[name]}.`);
+      throw new GruError(
+        'ValueError',
+        `cudnn forward: \`${name}\` must be at most ${MAX_COUNT} (cuDNN counts in 32-bit integers); received number ${counts[name]}.`,
+      );
     }
   }
   return counts;

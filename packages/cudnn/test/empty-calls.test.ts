@@ -21,7 +21,7 @@ describe('cuDNN backend: calls with no rows or no steps', () => {
     ['batch 0, last output only', 0, 5, false],
     ['timesteps 0', 2, 0, true],
     ['timesteps 0, last output only, with an initial state', 2, 0, false],
-  ])('%s: the reference backend\'s outputs and gradients, and no device call', async (_what, B, T, returnSequences) => {
+  ])("%s: the reference backend's outputs and gradients, and no device call", async (_what, B, T, returnSequences) => {
     const { backend, runtime } = emulatedBackend('cudnn-empty');
     const p = await backend.prepare(spec, weights);
     const ref = await referenceBackend.prepare(spec, weights);

@@ -124,8 +124,18 @@ describe('cuDNN backend: a forward request is checked for types, not only length
       /`x` must be a Float32Array or Float64Array of 24 values .*; received Array\(24\)/,
       'TypeError',
     ],
-    ['a short x', { x: new Float64Array(5) }, /`x` must be a Float32Array or Float64Array of 24 values \(\[batch, timesteps, inputDim\] = \[2, 4, 3\]\); received Float64Array\(5\)/, 'ValueError'],
-    ['a Proxy x', { x: new Proxy(new Float64Array(24), {}) }, /`x` must be a Float32Array or Float64Array of 24 values .*received object that claims to be a Float64Array/, 'TypeError'],
+    [
+      'a short x',
+      { x: new Float64Array(5) },
+      /`x` must be a Float32Array or Float64Array of 24 values \(\[batch, timesteps, inputDim\] = \[2, 4, 3\]\); received Float64Array\(5\)/,
+      'ValueError',
+    ],
+    [
+      'a Proxy x',
+      { x: new Proxy(new Float64Array(24), {}) },
+      /`x` must be a Float32Array or Float64Array of 24 values .*received object that claims to be a Float64Array/,
+      'TypeError',
+    ],
     [
       'a short initialState',
       { initialState: new Float64Array(3) },

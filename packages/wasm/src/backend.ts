@@ -1,4 +1,14 @@
-import { GRU_BACKEND_SPEC_VERSION, GruError, type GruBackend, type GruCallInfo, type GruSpec, type GruWeights, readSpec, readWeights, supportsArgsProblem } from '@gru/core';
+import {
+  GRU_BACKEND_SPEC_VERSION,
+  GruError,
+  type GruBackend,
+  type GruCallInfo,
+  type GruSpec,
+  type GruWeights,
+  readSpec,
+  readWeights,
+  supportsArgsProblem,
+} from '@gru/core';
 import { activationCode } from './activation-codes.js';
 import { formatBytes, MAX_WASM_BYTES } from './heap.js';
 import { WasmKernel } from './kernel.js';

@@ -176,9 +176,15 @@ describe('backward says what is wrong with its arguments', () => {
     expect(() => p.backwardSync(saved, { dOutput: new Float32Array(7) })).toThrow(
       /wasm backward: `dOutput` must be a Float32Array or Float64Array of 30 values \(\[batch, timesteps, units\] = \[2, 3, 5\]\); received Float32Array\(7\)/,
     );
-    expect(() => p.backwardSync(saved, { dOutput: [1, 2] as unknown as Float32Array })).toThrow(/`dOutput` must be a Float32Array or Float64Array .* received Array\(2\)/);
-    expect(() => p.backwardSync(saved, { dOutput, dLastState: new Float32Array(3) })).toThrow(/`dLastState` must be a Float32Array or Float64Array of 10 values/);
-    expect(() => p.backwardSync(saved, null as never)).toThrow(/wasm backward: `request` must be an object \{dOutput, dLastState\?, inputGradients\?\}; received null/);
+    expect(() => p.backwardSync(saved, { dOutput: [1, 2] as unknown as Float32Array })).toThrow(
+      /`dOutput` must be a Float32Array or Float64Array .* received Array\(2\)/,
+    );
+    expect(() => p.backwardSync(saved, { dOutput, dLastState: new Float32Array(3) })).toThrow(
+      /`dLastState` must be a Float32Array or Float64Array of 10 values/,
+    );
+    expect(() => p.backwardSync(saved, null as never)).toThrow(
+      /wasm backward: `request` must be an object \{dOutput, dLastState\?, inputGradients\?\}; received null/,
+    );
     expect(() => p.backwardSync(undefined, { dOutput })).toThrow(
       /needs the `saved` of a forward call made with keepForBackward: true on this prepared layer; received undefined/,
     );

@@ -1,13 +1,4 @@
-import {
-  checkForwardRequest,
-  checkWeights,
-  readRequest,
-  readWeights,
-  type ForwardRequest,
-  type ForwardResult,
-  type GruSpec,
-  type GruWeights,
-} from '@gru/core';
+import { checkForwardRequest, checkWeights, readRequest, readWeights, type ForwardRequest, type ForwardResult, type GruSpec, type GruWeights } from '@gru/core';
 import { toFloat16Bits } from './memory.js';
 
 /** Float64Array inputs are converted to float32 as they are copied for the GPU. */

@@ -190,7 +190,9 @@ describe('the registered backend through the GRU layer', () => {
       'webgpu forward: `x` must be a Float32Array or Float64Array of 12 values ([batch, timesteps, inputDim] = [2, 3, 2]); received Float32Array(5).',
     );
     await expect(prepared.forward({ ...good, mask: new Uint8Array(5) })).rejects.toThrow(/`mask` must be a Uint8Array of 6 values .*received Uint8Array\(5\)/);
-    await expect(prepared.forward({ ...good, initialState: new Float32Array(3) })).rejects.toThrow(/`initialState` must be a Float32Array or Float64Array of 8 values/);
+    await expect(prepared.forward({ ...good, initialState: new Float32Array(3) })).rejects.toThrow(
+      /`initialState` must be a Float32Array or Float64Array of 8 values/,
+    );
     await expect(prepared.forward({ ...good, recurrentDropoutMasks: [new Float32Array(8), new Float32Array(8), new Float32Array(7)] })).rejects.toThrow(
       /`recurrentDropoutMasks\[2\]` must be a Float32Array or Float64Array of 8 values/,
     );
@@ -198,9 +200,15 @@ describe('the registered backend through the GRU layer', () => {
     await expect(prepared.forward({ ...good, x: Array.from({ length: 12 }, () => 'a') as never })).rejects.toThrow(
       'webgpu forward: `x` must be a Float32Array or Float64Array of 12 values ([batch, timesteps, inputDim] = [2, 3, 2]); received Array(12).',
     );
-    await expect(prepared.forward({ ...good, initialState: { length: 8 } as never })).rejects.toThrow(/`initialState` must be a Float32Array .*received object\./);
-    await expect(prepared.forward({ ...good, mask: [1, 1, 1, 1, 1, 1] as never })).rejects.toThrow(/`mask` must be a Uint8Array of 6 values .*received Array\(6\)/);
-    await expect(prepared.forward({ ...good, inputDropoutMasks: {} as never })).rejects.toThrow(/`inputDropoutMasks` must be an array of 3 masks .*received object\./);
+    await expect(prepared.forward({ ...good, initialState: { length: 8 } as never })).rejects.toThrow(
+      /`initialState` must be a Float32Array .*received object\./,
+    );
+    await expect(prepared.forward({ ...good, mask: [1, 1, 1, 1, 1, 1] as never })).rejects.toThrow(
+      /`mask` must be a Uint8Array of 6 values .*received Array\(6\)/,
+    );
+    await expect(prepared.forward({ ...good, inputDropoutMasks: {} as never })).rejects.toThrow(
+      /`inputDropoutMasks` must be an array of 3 masks .*received object\./,
+    );
     await expect(prepared.forward(null as never)).rejects.toThrow('webgpu forward: `request` must be an object {x, batch, timesteps, ...}; received null.');
     await expect(prepared.setWeights(null as never)).rejects.toThrow(
       /webgpu setWeights: `weights` must be an object \{kernel, recurrentKernel, bias\}; received null/,

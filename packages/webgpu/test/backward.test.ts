@@ -312,7 +312,9 @@ describe('backward rejects bad input with a clear error', () => {
     await expect(prepared.backward!(saved, { dOutput: new Float32Array(5) })).rejects.toThrow(
       'webgpu backward: `dOutput` must be a Float32Array or Float64Array of 24 values ([batch, timesteps, units] = [2, 3, 4]); received Float32Array(5).',
     );
-    await expect(prepared.backward!(saved, { dOutput: [1, 2] as unknown as Float32Array })).rejects.toThrow(/`dOutput` must be a Float32Array .* received Array\(2\)/);
+    await expect(prepared.backward!(saved, { dOutput: [1, 2] as unknown as Float32Array })).rejects.toThrow(
+      /`dOutput` must be a Float32Array .* received Array\(2\)/,
+    );
     await expect(prepared.backward!(saved, { dOutput: new Float32Array(24), dLastState: new Float32Array(3) })).rejects.toThrow(
       'webgpu backward: `dLastState` must be a Float32Array or Float64Array of 8 values ([batch, units] = [2, 4]); received Float32Array(3).',
     );

@@ -111,7 +111,9 @@ export function checkArray(value: unknown, name: string, types: readonly string[
   const n = lengthOf.call(value);
   // A subclass may answer another length than it holds; code that loops on `.length` would then read past it.
   if ((value as ArrayLike<number>).length !== n) {
-    throw typeError(`${where}: \`${name}\` must be a plain ${tag}: its \`length\` reads ${String((value as ArrayLike<number>).length)} but it holds ${n} values.`);
+    throw typeError(
+      `${where}: \`${name}\` must be a plain ${tag}: its \`length\` reads ${String((value as ArrayLike<number>).length)} but it holds ${n} values.`,
+    );
   }
   if (n !== length) throw valueError(`${where}: \`${name}\` must be a ${expected}; received ${tag}(${n}).`);
 }
@@ -238,7 +240,8 @@ export function supportsArgsProblem(spec: unknown, call: unknown): string | unde
     ['spec', spec, '{units, inputDim, activation, ...}'],
     ['call', call, '{batch, timesteps, mask, ...}'],
   ] as const) {
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) return `\`${name}\` must be an object ${expected}; received ${describeValue(value)}`;
+    if (typeof value !== 'object' || value === null || Array.isArray(value))
+      return `\`${name}\` must be an object ${expected}; received ${describeValue(value)}`;
   }
   return undefined;
 }
