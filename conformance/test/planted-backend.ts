@@ -41,6 +41,10 @@ export interface Bugs {
   readsTwice?: boolean;
   /** Keeps the caller's spec object and reads it again on every call (runs the reference on it). */
   readsSpecLater?: boolean;
+  /** setWeights checks one reading of the weights and keeps another. */
+  readsWeightsTwice?: boolean;
+  /** backward checks one reading of its request and runs another. */
+  readsBackwardTwice?: boolean;
 }
 
 let names: string[] = [];
@@ -87,11 +91,13 @@ export function planted(name: string, bugs: Bugs): GruBackend {
       forward: async (req) => after(run(req), req, bugs.forward),
       forwardSync: (req) => after(run(req), req, bugs.forwardSync),
       backward: async (saved, r) => {
-        const g = inner.backwardSync!(saved, r);
+        if (bugs.readsBackwardTwice) inner.backwardSync!(saved, { ...r });
+        const g = inner.backwardSync!(saved, bugs.readsBackwardTwice ? { ...r } : r);
         return bugs.backward ? bugs.backward(g) : g;
       },
       setWeights: (w) => {
-        if (!bugs.ignoreSetWeights) inner.setWeights(w);
+        if (bugs.readsWeightsTwice) inner.setWeights({ ...w });
+        if (!bugs.ignoreSetWeights) inner.setWeights(bugs.readsWeightsTwice ? { ...w } : w);
       },
       dispose: () => inner.dispose(),
     };

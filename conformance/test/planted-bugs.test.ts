@@ -68,6 +68,22 @@ describe('the kit catches each planted-bug class, pointing at it', () => {
     );
   });
 
+  it.each([
+    [
+      'setWeights',
+      { readsWeightsTwice: true },
+      /^forward after setWeights with getters answering other values from their second read: the result: .*: read each field once, then check and use that reading \(case: /,
+    ],
+    [
+      'backward',
+      { readsBackwardTwice: true },
+      /^backward with getters answering other values from their second read: d\w+ differs from the honest request's .*: read each field once/,
+    ],
+  ])('a backend whose %s checks one reading and uses another', async (what, bugs, message) => {
+    const { failed } = await run(planted(`planted-reads-${what}-twice`, bugs), { only: ['contract:request-read-once'], sweep: false });
+    expect(failure(failed, 'contract:request-read-once')).toMatch(message);
+  });
+
   it("a backend that reads the caller's spec again on every call", async () => {
     const { failed } = await run(planted('planted-reads-spec-later', { readsSpecLater: true }), { only: ['contract:request-read-once'], sweep: false });
     expect(failure(failed, 'contract:request-read-once')).toMatch(

@@ -12,6 +12,7 @@ import { compareArrays, TOLERANCES, unravel, type Tolerance } from '../tolerance
 import { cloneRequest, compareResult, pathsOf, runPath, type ForwardPath } from './against-reference.js';
 import { callInfoOf } from './call-info.js';
 import { describeCaseOptions, makeCase, type CaseOptions, type RandomCase } from './make-case.js';
+import { readOnceBeyondForward } from './read-once-more.js';
 import { shiftyRequest, shiftySpec } from './shifty-request.js';
 
 /**
@@ -172,7 +173,9 @@ const REQUEST_FIELDS = /\b(x|batch|timesteps|initialState|mask|goBackwards|retur
  * buffers from another returns a result of the wrong shape, or reads and writes past what it
  * checked. Passing: the result of the first reading, or a refusal that names a request field.
  * The spec is read once too: a layer prepared on a spec whose getters answer another layer later
- * must still give the first reading's result (or prepare must refuse naming a spec field).
+ * must still give the first reading's result (or prepare must refuse naming a spec field). So are
+ * setWeights' weights, backward requests and bindForward requests, where the backend has them
+ * (read-once-more.ts): getters answering other values, or another float type, from their second read.
  */
 export function checkRequestReadOnce(backend: GruBackend, seed = 10): Promise<CaseOutcome> {
   return guarded(backend, seed, async (c, label) => {
@@ -201,6 +204,8 @@ export function checkRequestReadOnce(backend: GruBackend, seed = 10): Promise<Ca
           }
         }
       }
+      const more = await readOnceBeyondForward(backend, prepared, c, want, tolOf(c));
+      if (more) return { status: 'failed', detail: `${more}: read each field once, then check and use that reading (case: ${label})` };
     } finally {
       prepared.dispose();
     }

@@ -74,6 +74,21 @@ export { selectBackend, describeChoice, type BackendChoice, type SkippedBackend,
 export { loadBackend, backendLoadFailures, forgetBackendLoad } from './backend/loading.js';
 export { cudnnEligibility } from './backend/cudnn-rules.js';
 export { checkForwardResult, checkGradients } from './backend/check-result.js';
+export {
+  checkForwardRequest,
+  checkBackwardRequest,
+  checkWeights,
+  checkSpec,
+  checkObject,
+  checkCount,
+  checkArray,
+  describeValue,
+  typedArrayName,
+  supportsArgsProblem,
+  type RequestCheckOptions,
+  type CheckedForward,
+  type CheckedBackward,
+} from './backend/check-request.js';
 export { referenceBackend } from './reference/backend.js';
 export { referenceForward } from './reference/forward.js';
 export { classifyMask, applyMaskedOutputConventions, maskedOutputConvention, type MaskedOutputConvention } from './layer/masking.js';

@@ -150,11 +150,17 @@ describe('calls whose output no typed array can hold', () => {
     const weights = { kernel: new Float32Array(18), recurrentKernel: new Float32Array(12), bias: new Float32Array(6) };
     const p = await referenceBackend.prepare(spec, weights);
     const base = { x: new Float32Array(2 * 4 * 3), batch: 2, timesteps: 4, goBackwards: false, returnSequences: false };
-    await expect(p.forward({ ...base, x: new Float32Array(5) })).rejects.toThrow('The reference backend expects `x` to hold 24 values, received 5.');
-    await expect(p.forward({ ...base, initialState: new Float32Array(3) })).rejects.toThrow('`initialState` to hold 4 values');
-    await expect(p.forward({ ...base, mask: new Uint8Array(7) })).rejects.toThrow('`mask` to hold 8 values');
-    await expect(p.forward({ ...base, x: new Float64Array(24) as never })).rejects.toThrow('expects `x` to be a Float32Array, received Float64Array');
-    await expect(referenceBackend.prepare(spec, { ...weights, bias: new Float32Array(2) })).rejects.toThrow('`bias` to hold 6 values');
+    await expect(p.forward({ ...base, x: new Float32Array(5) })).rejects.toThrow(
+      'reference forward: `x` must be a Float32Array of 24 values ([batch, timesteps, inputDim] = [2, 4, 3]); received Float32Array(5).',
+    );
+    await expect(p.forward({ ...base, initialState: new Float32Array(3) })).rejects.toThrow('`initialState` must be a Float32Array of 4 values');
+    await expect(p.forward({ ...base, mask: new Uint8Array(7) })).rejects.toThrow('`mask` must be a Uint8Array of 8 values');
+    await expect(p.forward({ ...base, x: new Float64Array(24) as never })).rejects.toThrow(
+      '`x` must be a Float32Array of 24 values ([batch, timesteps, inputDim] = [2, 4, 3]); received Float64Array(24)',
+    );
+    await expect(referenceBackend.prepare(spec, { ...weights, bias: new Float32Array(2) })).rejects.toThrow(
+      '`weights.bias` must be a Float32Array of 6 values',
+    );
     expect((await p.forward(base)).output.length).toBe(4);
   });
 });

@@ -59,12 +59,20 @@ describe('reference backend: a backward request is checked against the kept call
   const fwd = p.forwardSync!({ ...honest.request, keepForBackward: true });
   const n = CASE.B * CASE.T * CASE.H;
   it.each([
-    ['a short dOutput', { dOutput: new Float32Array(1) }, /`dOutput` to hold 30 values \(\[batch, timesteps, units\] = \[2, 3, 5\]\), received 1/],
-    ['a plain-array dOutput', { dOutput: [1, 2] }, /`dOutput` to be a Float32Array or Float64Array of 30 values .*received Array/],
-    ['no dOutput', {}, /`dOutput` to be a Float32Array or Float64Array .*received undefined/],
-    ['a short dLastState', { dOutput: new Float32Array(n), dLastState: new Float32Array(3) }, /`dLastState` to hold 10 values .*received 3/],
-    ['a non-boolean inputGradients', { dOutput: new Float32Array(n), inputGradients: 'no' }, /`inputGradients` to be a boolean or undefined, received string/],
-    ['a non-object', 7, /a backward request object \{dOutput, dLastState\?\}, received number/],
+    [
+      'a short dOutput',
+      { dOutput: new Float32Array(1) },
+      /`dOutput` must be a Float32Array or Float64Array of 30 values \(\[batch, timesteps, units\] = \[2, 3, 5\]\); received Float32Array\(1\)/,
+    ],
+    ['a plain-array dOutput', { dOutput: [1, 2] }, /`dOutput` must be a Float32Array or Float64Array of 30 values .*received Array\(2\)/],
+    ['no dOutput', {}, /`dOutput` must be a Float32Array or Float64Array .*received undefined/],
+    [
+      'a short dLastState',
+      { dOutput: new Float32Array(n), dLastState: new Float32Array(3) },
+      /`dLastState` must be a Float32Array or Float64Array of 10 values .*received Float32Array\(3\)/,
+    ],
+    ['a non-boolean inputGradients', { dOutput: new Float32Array(n), inputGradients: 'no' }, /`inputGradients` must be a boolean; received string "no"/],
+    ['a non-object', 7, /reference backward: `request` must be an object \{dOutput, dLastState\?, inputGradients\?\}; received number 7/],
   ])('%s is refused with a clear error (was NaN gradients or a TypeError)', (_what, request, message) => {
     expect(() => p.backwardSync!(fwd.saved, request as never)).toThrow(message);
   });
@@ -104,10 +112,12 @@ describe('reference backend: what a request reads before its check', () => {
         return Reflect.get(t, k);
       },
     });
-    expect(() => p.forwardSync!({ ...honest.request, inputDropoutMasks: masks as never })).toThrow(/inputDropoutMasks.*3 arrays/);
+    expect(() => p.forwardSync!({ ...honest.request, inputDropoutMasks: masks as never })).toThrow(
+      /`inputDropoutMasks` must be an array of 3 masks \(gates z, r, h\); received Array\(50000000\)/,
+    );
     expect(elementReads).toBe(0);
     const lying = new Proxy([] as unknown[], { get: (t, k) => (k === 'length' ? 2 ** 33 : Reflect.get(t, k)) });
-    expect(() => p.forwardSync!({ ...honest.request, recurrentDropoutMasks: lying as never })).toThrow(/recurrentDropoutMasks.*3 arrays/);
+    expect(() => p.forwardSync!({ ...honest.request, recurrentDropoutMasks: lying as never })).toThrow(/`recurrentDropoutMasks` must be an array of 3 masks/);
   });
 
   it('dLastState: null is no gradient, as undefined is (every backend reads it so)', () => {
@@ -138,6 +148,8 @@ describe('reference backend: the spec is read once, at prepare', () => {
   });
 
   it('a non-object spec is refused with a clear error', () => {
-    expect(() => referenceBackend.prepareSync!(null as never, honest.weights)).toThrow(/expects a spec \{units, inputDim, activation, \.\.\.\}, received null/);
+    expect(() => referenceBackend.prepareSync!(null as never, honest.weights)).toThrow(
+      /reference prepare: `spec` must be an object \{units, inputDim, activation, \.\.\.\}; received null/,
+    );
   });
 });

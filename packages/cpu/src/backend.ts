@@ -1,9 +1,19 @@
 import { availableParallelism } from 'node:os';
-import { GRU_BACKEND_SPEC_VERSION, GruError, type GruBackend, type GruCallInfo, type GruSpec, type GruWeights, readSpec } from '@gru/core';
+import {
+  checkSpec,
+  GRU_BACKEND_SPEC_VERSION,
+  GruError,
+  type GruBackend,
+  type GruCallInfo,
+  type GruSpec,
+  type GruWeights,
+  readSpec,
+  supportsArgsProblem,
+} from '@gru/core';
 import { activationId, FIRST_ROWWISE_ID } from './activations.js';
 import { loadAddon } from './loader.js';
 import type { NativeBinding } from './native.js';
-import { checkObject, CpuPreparedGru, nativeWeights } from './prepared.js';
+import { CpuPreparedGru, nativeWeights } from './prepared.js';
 
 export interface CpuBackendOptions {
   /** Registry name (default 'cpu'). */
@@ -82,7 +92,11 @@ const BACKWARD_PROBE: GruCallInfo = {
 };
 
 /** Why the cpu backend cannot run a call (forward, and backward when `call.backward`), or true. */
-export function cpuSupports(spec: GruSpec, call: GruCallInfo): true | string {
+export function cpuSupports(givenSpec: GruSpec, call: GruCallInfo): true | string {
+  // Read once, as prepare does: every answer below is about the same layer.
+  const spec = readSpec(givenSpec);
+  const problem = supportsArgsProblem(spec, call);
+  if (problem) return problem;
   if (spec.dtype !== 'float32') return `the cpu backend computes in float32 only (dtype '${spec.dtype}' runs on the reference backend)`;
   const f = activationId(spec.activation, spec.units);
   if (typeof f === 'string') return `activation ${f}`;
@@ -157,7 +171,7 @@ export function createCpuBackend(options: CpuBackendOptions = {}): CpuBackend {
   const prepareWith = (binding: NativeBinding, givenSpec: GruSpec, weights: GruWeights): CpuPreparedGru => {
     // Read once: the layer keeps this copy, the one checked here and handed to the addon.
     const spec = readSpec(givenSpec);
-    checkObject(spec, 'spec', '{units, inputDim, activation, ...}', 'prepare');
+    checkSpec(spec, 'cpu prepare');
     const act = activationId(spec.activation, spec.units);
     const recAct = activationId(spec.recurrentActivation, spec.units);
     if (typeof act === 'string') throw new GruError('ValueError', `The '${name}' backend cannot prepare this layer: activation ${act}`);
@@ -165,7 +179,7 @@ export function createCpuBackend(options: CpuBackendOptions = {}): CpuBackend {
     if (spec.dtype !== 'float32') throw new GruError('ValueError', `The '${name}' backend computes in float32 only; this layer's dtype is '${spec.dtype}'`);
     const native = new binding.Layer(
       { units: spec.units, inputDim: spec.inputDim, resetAfter: spec.resetAfter, useBias: spec.useBias, activation: act, recurrentActivation: recAct, isa },
-      ...nativeWeights(weights, 'prepare'),
+      ...nativeWeights(spec, weights, 'prepare'),
     );
     return new CpuPreparedGru(spec, native, settings, binding.Bound);
   };

@@ -1,4 +1,7 @@
 import {
+  checkForwardRequest,
+  checkObject,
+  checkWeights,
   type BackwardRequest,
   type BoundForward,
   type BoundForwardRequest,
@@ -29,19 +32,14 @@ function f32(a: ArrayLike<number>): Float32Array {
   return a instanceof Float32Array ? a : Float32Array.from(a);
 }
 
-/** Refuses a non-object before any field is read (it would otherwise throw a bare TypeError). */
-export function checkObject(value: unknown, name: string, expected: string, where: string): void {
-  if (typeof value !== 'object' || value === null) {
-    throw new TypeError(
-      `gru cpu backend: ${where}: \`${name}\` must be an object ${expected}, received ${value === null ? 'null' : `${typeof value} ${String(value)}`}`,
-    );
-  }
-}
-
-/** The weights read once, as the addon takes them; `where` (prepare, setWeights) names the call in errors. */
-export function nativeWeights(given: GruWeights, where: string): [Float32Array, Float32Array, Float32Array | null] {
+/**
+ * The weights read once and checked (core's check: either float type, converted here; a plain
+ * array of anything would have become NaN), as the addon takes them; `where` (prepare,
+ * setWeights) names the call in errors. The addon checks the lengths again before packing.
+ */
+export function nativeWeights(spec: GruSpec, given: GruWeights, where: string): [Float32Array, Float32Array, Float32Array | null] {
   const weights = readWeights(given);
-  checkObject(weights, 'weights', '{kernel, recurrentKernel, bias}', where);
+  checkWeights(spec, weights, `cpu ${where}`, { anyFloat: true });
   return [f32(weights.kernel), f32(weights.recurrentKernel), weights.bias ? f32(weights.bias) : null];
 }
 
@@ -156,7 +154,7 @@ export class CpuPreparedGru implements PreparedGru {
   }
 
   setWeights(weights: GruWeights): void {
-    const [kernel, recurrentKernel, bias] = nativeWeights(weights, 'setWeights');
+    const [kernel, recurrentKernel, bias] = nativeWeights(this.spec, weights, 'setWeights');
     this.native.setWeights(kernel, recurrentKernel, bias);
   }
 
@@ -169,11 +167,11 @@ export class CpuPreparedGru implements PreparedGru {
    * batch and timesteps and the addon's checks then see the same values, whatever getters answer.
    */
   private toNative(r: ForwardRequest, bound = false): NativeRequest {
-    if (r === null || typeof r !== 'object') {
-      throw new TypeError(`gru cpu backend: forward: the request must be an object {x, batch, timesteps, ...}, received ${String(r)}`);
-    }
-    // The addon checks every field (types, detached buffers, lengths against the shapes).
-    return readRequest(r, bound) as NativeRequest;
+    const req = readRequest(r, bound);
+    // Core's check, in every backend's words; the addon checks every field again (types, detached
+    // buffers, lengths) before it touches memory.
+    checkForwardRequest(this.spec, req, bound ? 'cpu bindForward' : 'cpu forward', { bound });
+    return req as NativeRequest;
   }
 
   private gradientsIn(request: BackwardRequest): [Float32Array, Float32Array | undefined, BackwardRequest['inputGradients']] {
@@ -186,9 +184,8 @@ export class CpuPreparedGru implements PreparedGru {
       );
     }
     const r = readBackwardRequest(request);
-    if (r === null || typeof r !== 'object') {
-      throw new TypeError(`gru cpu backend: backward: the request must be an object {dOutput, dLastState?}, received ${String(r)}`);
-    }
+    // The addon checks the gradients' lengths against the kept call.
+    checkObject(r, 'request', '{dOutput, dLastState?, inputGradients?}', 'cpu backward');
     // Gradients may arrive as Float64Array (a float64 loss); the layer computes in float32.
     const convert = (a: unknown) => (a instanceof Float64Array ? Float32Array.from(a) : (a as Float32Array));
     return [convert(r.dOutput), r.dLastState === undefined || r.dLastState === null ? undefined : convert(r.dLastState), r.inputGradients];

@@ -1,4 +1,4 @@
-import { referenceForward, type BackwardRequest, type BoundForwardRequest, type ForwardRequest } from '@gru/core';
+import { GruError, plainCallInfo, referenceForward, type BackwardRequest, type BoundForwardRequest, type ForwardRequest } from '@gru/core';
 import { fieldsNotReadOnce, shiftyRequest, shiftySpec } from '@gru/conformance/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { backend } from '../src/index.js';
@@ -105,14 +105,14 @@ describe('cpu: a non-object spec or weights is refused with a clear error (was "
     [
       'spec null',
       () => backend.prepareSync(null as never, honest.weights),
-      /prepare: `spec` must be an object \{units, inputDim, activation, \.\.\.\}, received null/,
+      /cpu prepare: `spec` must be an object \{units, inputDim, activation, \.\.\.\}; received null/,
     ],
     [
       'weights null',
       () => backend.prepareSync(honest.spec, null as never),
-      /prepare: `weights` must be an object \{kernel, recurrentKernel, bias\}, received null/,
+      /cpu prepare: `weights` must be an object \{kernel, recurrentKernel, bias\}; received null/,
     ],
-    ['weights a number', () => backend.prepareSync(honest.spec, 3 as never), /prepare: `weights` must be an object .*, received number 3/],
+    ['weights a number', () => backend.prepareSync(honest.spec, 3 as never), /cpu prepare: `weights` must be an object .*; received number 3/],
     [
       'setWeights(null)',
       () => {
@@ -123,10 +123,41 @@ describe('cpu: a non-object spec or weights is refused with a clear error (was "
           p.dispose();
         }
       },
-      /setWeights: `weights` must be an object \{kernel, recurrentKernel, bias\}, received null/,
+      /cpu setWeights: `weights` must be an object \{kernel, recurrentKernel, bias\}; received null/,
     ],
   ])('%s', (_what, call, message) => {
-    expect(call).toThrow(TypeError);
+    expect(call).toThrow(GruError);
     expect(call).toThrow(message);
+    expect(() => call()).toThrow(expect.objectContaining({ kerasType: 'TypeError' }));
+  });
+});
+
+describe('cpu: core checks requests before the addon (the same words as every backend)', () => {
+  it('a Proxy x, a string batch and weights of strings are refused naming them', () => {
+    const p = backend.prepareSync(honest.spec, honest.weights);
+    try {
+      expect(() => p.forwardSync!({ ...honest.request, x: new Proxy(honest.request.x, {}) })).toThrow(
+        /cpu forward: `x` must be a Float32Array of \d+ values .*received object that claims to be a Float32Array but is not one/,
+      );
+      expect(() => p.forwardSync!({ ...honest.request, batch: '2' as never })).toThrow(
+        /cpu forward: `batch` must be a non-negative integer; received string "2"/,
+      );
+      // A plain array became Float32Array.from(...): strings became NaN weights silently.
+      const strings = Array.from(honest.weights.kernel, () => 'w');
+      expect(() => p.setWeights({ ...honest.weights, kernel: strings as never })).toThrow(
+        /cpu setWeights: `weights.kernel` must be a Float32Array or Float64Array of \d+ values .*received Array/,
+      );
+    } finally {
+      p.dispose();
+    }
+  });
+
+  it('supports() answers a non-object spec or call, and reads the spec once', () => {
+    expect(backend.supports(null as never, plainCallInfo(1, 1))).toMatch(/`spec` must be an object .*received null/);
+    expect(backend.supports(honest.spec, null as never)).toMatch(/`call` must be an object .*received null/);
+    expect(backend.supportsBackward?.(undefined as never)).toMatch(/`spec` must be an object .*received undefined/);
+    const { spec: shifty, reads } = shiftySpec(honest.spec);
+    expect(backend.supports(shifty, plainCallInfo(1, 1))).toBe(true);
+    expect(fieldsNotReadOnce(reads)).toEqual([]);
   });
 });

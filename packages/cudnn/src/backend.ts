@@ -1,4 +1,4 @@
-import { GRU_BACKEND_SPEC_VERSION, UnsupportedCallError, type GruBackend, type GruSpec, type GruWeights, readSpec } from '@gru/core';
+import { checkSpec, GRU_BACKEND_SPEC_VERSION, GruError, UnsupportedCallError, type GruBackend, type GruSpec, type GruWeights, readSpec } from '@gru/core';
 import type { DeviceInfo, DeviceRuntime } from './device.js';
 import { loadAddon, type NativeAttempt, type OpenResult } from './native.js';
 import { resolveOptions, type CudnnBackendOptions, type ResolvedOptions } from './options.js';
@@ -6,6 +6,7 @@ import { CudnnPreparedGru } from './prepared.js';
 import { probePython, searchPlan, type PythonProbe, type SearchPlan } from './search.js';
 import { cudnnSupports, cudnnSupportsSpec } from './support.js';
 import { packWeights } from './weights.js';
+import { MAX_COUNT } from './request-checks.js';
 
 export interface CudnnBackend extends GruBackend {
   readonly cudnn: true;
@@ -106,13 +107,12 @@ export function backendWith(getOptions: () => ResolvedOptions, name: string, pri
     async prepare(givenSpec, weights) {
       // Read once: the layer keeps this copy, the one checked here and sized for on every call.
       const spec = readSpec(givenSpec);
-      if (typeof spec !== 'object' || spec === null) {
-        throw new TypeError(`cuDNN backend: prepare: \`spec\` must be an object {units, inputDim, activation, ...}; received ${String(spec)}.`);
-      }
+      checkSpec(spec, 'cudnn prepare');
+      // cuDNN's own limits: at least one input feature, and 32-bit counts.
       for (const key of ['units', 'inputDim'] as const) {
         const v = spec[key];
-        if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 2 ** 31 - 1) {
-          throw new RangeError(`cuDNN backend: prepare: \`spec.${key}\` must be an integer from 1 to ${2 ** 31 - 1}; received ${typeof v} ${String(v)}.`);
+        if (v < 1 || v > MAX_COUNT) {
+          throw new GruError('ValueError', `cudnn prepare: \`spec.${key}\` must be an integer from 1 to ${MAX_COUNT}; received number ${v}.`);
         }
       }
       const reason = cudnnSupportsSpec(spec);

@@ -1,4 +1,5 @@
 import {
+  checkBackwardRequest,
   readBackwardRequest,
   readRequest,
   UnsupportedCallError,
@@ -24,7 +25,7 @@ import {
   type SequencePlan,
   type Shape,
 } from './sequence.js';
-import { checkForwardRequest, floats } from './request-checks.js';
+import { checkCudnnForward } from './request-checks.js';
 import { packWeights, unpackWeights } from './weights.js';
 
 /** A training forward pass: the device's copy plus how its rows were laid out for cuDNN. */
@@ -37,10 +38,30 @@ export class CudnnSaved {
   ) {}
 }
 
+/**
+ * A training forward pass with no rows or no steps: answered without the device, as the
+ * reference backend answers it; its gradients need no device either.
+ */
+export class CudnnEmptySaved {
+  constructor(
+    readonly owner: CudnnPreparedGru,
+    readonly shape: Shape,
+  ) {}
+}
+
 interface ForwardCall {
   args: DeviceForwardArgs;
   plan: SequencePlan;
   shape: Shape;
+}
+
+/** An empty call's answer, computed when the call is made (it reads only the initial state). */
+interface EmptyCall {
+  empty: ForwardResult;
+}
+
+interface EmptyBackwardCall {
+  empty: GruGradients;
 }
 
 interface BackwardCall {
@@ -114,7 +135,7 @@ export class CudnnPreparedGru implements PreparedGru {
 
   setWeights(weights: GruWeights): Promise<void> {
     return this.enqueue(
-      () => packWeights(weights, this.spec.inputDim, this.spec.units, this.spec.dtype),
+      () => packWeights(weights, this.spec.inputDim, this.spec.units, this.spec.dtype, 'cudnn setWeights'),
       (packed) => this.live('setWeights').setWeights(packed),
     );
   }
@@ -122,14 +143,14 @@ export class CudnnPreparedGru implements PreparedGru {
   forward(request: ForwardRequest): Promise<ForwardResult> {
     return this.enqueue(
       () => this.forwardCall(request),
-      (call) => this.runForward(call),
+      (call) => ('empty' in call ? call.empty : this.runForward(call)),
     );
   }
 
   backward(saved: unknown, request: BackwardRequest): Promise<GruGradients> {
     return this.enqueue(
       () => this.backwardCall(saved, request),
-      (call) => this.runBackward(call),
+      (call) => ('empty' in call ? call.empty : this.runBackward(call)),
     );
   }
 
@@ -150,12 +171,22 @@ export class CudnnPreparedGru implements PreparedGru {
    * A forward call's arguments, copied and laid out for cuDNN (run later, in turn). The request
    * is read once (readRequest): a field read again after its check could answer otherwise.
    */
-  private forwardCall(request: ForwardRequest): ForwardCall {
+  private forwardCall(request: ForwardRequest): ForwardCall | EmptyCall {
     const req = readRequest(request);
     const { inputDim: D, units: H, dtype } = this.spec;
-    const { B, T } = checkForwardRequest(req, D, H);
+    const { batch: B, timesteps: T } = checkCudnnForward(this.spec, req);
     if (req.inputDropoutMasks || req.recurrentDropoutMasks) {
       throw new UnsupportedCallError(this.backendName, 'per-gate dropout masks cannot be applied inside cuDNN');
+    }
+    if (B === 0 || T === 0) {
+      // cuDNN runs at least one row and one step; Keras (and every other backend) answers with
+      // empty outputs, and with no steps the state is the initial state.
+      const h0 = req.initialState ? copyAs(req.initialState, dtype) : alloc(dtype, B * H);
+      const shape: Shape = { batch: B, timesteps: T, units: H, goBackwards: req.goBackwards, returnSequences: req.returnSequences };
+      const output = req.returnSequences ? alloc(dtype, 0) : h0.slice();
+      const result: ForwardResult = { output, lastState: h0 };
+      if (req.keepForBackward === true) result.saved = new CudnnEmptySaved(this, shape);
+      return { empty: result };
     }
     const plan = planSequences(req.mask, B, T);
     const shape: Shape = { batch: B, timesteps: T, units: H, goBackwards: req.goBackwards, returnSequences: req.returnSequences };
@@ -177,20 +208,16 @@ export class CudnnPreparedGru implements PreparedGru {
   }
 
   /** A backward call's output gradients, copied and laid out for cuDNN (run later, in turn). */
-  private backwardCall(saved: unknown, request: BackwardRequest): BackwardCall {
+  private backwardCall(saved: unknown, request: BackwardRequest): BackwardCall | EmptyBackwardCall {
     const req = readBackwardRequest(request);
-    if (!(saved instanceof CudnnSaved) || saved.owner !== this) {
+    if (!((saved instanceof CudnnSaved || saved instanceof CudnnEmptySaved) && saved.owner === this)) {
       throw new TypeError('cuDNN backend: backward() needs the `saved` value of a forward call this prepared layer ran with keepForBackward.');
     }
-    if (req === null || typeof req !== 'object') {
-      throw new TypeError(`cuDNN backend: backward() needs a request object {dOutput, dLastState?}; received ${String(req)}.`);
-    }
     const { inputDim: D, units: H, dtype } = this.spec;
+    const B = saved.shape.batch;
+    checkBackwardRequest(this.spec, saved.shape, req, 'cudnn backward');
+    if (saved instanceof CudnnEmptySaved) return { empty: this.emptyGradients(saved.shape, req) };
     const { plan, shape } = saved;
-    const B = shape.batch;
-    const outLength = shape.returnSequences ? B * shape.timesteps * H : B * H;
-    floats('dOutput', req.dOutput, outLength, shape.returnSequences ? 'batch*timesteps*units' : 'batch*units', 'backward');
-    if (req.dLastState != null) floats('dLastState', req.dLastState, B * H, 'batch*units', 'backward');
     const { dy, dhy, dh0Direct } = arrangeOutputGradients(req.dOutput, req.dLastState, plan, shape, dtype);
     const args: DeviceBackwardArgs = {
       dy,
@@ -200,6 +227,23 @@ export class CudnnPreparedGru implements PreparedGru {
       dw: alloc(dtype, 3 * H * D + 3 * H * H + 6 * H),
     };
     return { saved, args, dh0Direct };
+  }
+
+  /** Gradients of a call with no rows or no steps: the state's gradient passes straight to the initial state. */
+  private emptyGradients(shape: Shape, req: BackwardRequest): GruGradients {
+    const { inputDim: D, units: H, dtype } = this.spec;
+    const B = shape.batch;
+    const dInitialState = alloc(dtype, B * H);
+    for (let i = 0; i < B * H; i++) {
+      dInitialState[i] = (req.dLastState ? req.dLastState[i] : 0) + (shape.returnSequences ? 0 : req.dOutput[i]);
+    }
+    return {
+      dx: alloc(dtype, B * shape.timesteps * D),
+      dInitialState,
+      dKernel: alloc(dtype, D * 3 * H),
+      dRecurrentKernel: alloc(dtype, H * 3 * H),
+      dBias: alloc(dtype, 6 * H),
+    };
   }
 
   private async runBackward({ saved, args, dh0Direct }: BackwardCall): Promise<GruGradients> {

@@ -1,11 +1,15 @@
-import { cudnnEligibility, plainCallInfo, type GruCallInfo, type GruSpec } from '@gru/core';
+import { cudnnEligibility, plainCallInfo, readSpec, supportsArgsProblem, type GruCallInfo, type GruSpec } from '@gru/core';
 
 /**
  * What cuDNN can run: Keras's cuDNN rules (from core, never re-derived here), plus what a call
  * can carry that cuDNN's single-input RNN cannot take. Fully masked rows and goBackwards with
  * masks are handled by the TypeScript half (see sequence.ts), so they are not declined.
  */
-export function cudnnSupports(spec: GruSpec, call: GruCallInfo): true | string {
+export function cudnnSupports(givenSpec: GruSpec, call: GruCallInfo): true | string {
+  // Read once, as prepare does: every answer below is about the same layer.
+  const spec = readSpec(givenSpec);
+  const problem = supportsArgsProblem(spec, call);
+  if (problem) return problem;
   const keras = cudnnEligibility(spec, call);
   if (keras !== true) return keras;
   if (call.inputDropoutPerGate) {

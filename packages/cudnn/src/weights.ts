@@ -1,4 +1,5 @@
-import { readWeights, type DType, type FloatArray, type GruWeights } from '@gru/core';
+import { checkWeights, readWeights, type DType, type FloatArray, type GruWeights } from '@gru/core';
+import { ANY_FLOAT } from './request-checks.js';
 
 /**
  * Keras <-> cuDNN weights. Keras: kernel [D, 3H] and recurrentKernel [H, 3H] with column blocks
@@ -36,26 +37,15 @@ function alloc(dtype: DType, n: number): FloatArray {
   return dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
 }
 
-function expectLength(what: string, got: unknown, want: number, shape: string): void {
-  if (!(got instanceof Float32Array || got instanceof Float64Array)) {
-    const seen = got === null || typeof got !== 'object' ? String(got) : (got.constructor?.name ?? 'object');
-    throw new TypeError(`cuDNN weights: \`${what}\` must be a Float32Array (or Float64Array) of ${shape} = ${want} elements; received ${seen}.`);
-  }
-  if (got.length !== want) throw new RangeError(`cuDNN weights: \`${what}\` must have ${shape} = ${want} elements; received ${got.length}.`);
-}
-
 /** Keras weights -> the packed cuDNN buffer (in `dtype`). Needs resetAfter's [2, 3H] bias. */
-export function packWeights(given: GruWeights, inputDim: number, units: number, dtype: DType): FloatArray {
+export function packWeights(given: GruWeights, inputDim: number, units: number, dtype: DType, where = 'cudnn prepare'): FloatArray {
   const weights = readWeights(given);
-  if (typeof weights !== 'object' || weights === null) {
-    throw new TypeError(`cuDNN weights: \`weights\` must be an object {kernel, recurrentKernel, bias}; received ${String(weights)}.`);
-  }
+  // cuDNN runs only layers with a bias and resetAfter (cudnnSupports), so the bias is [2, 3*units].
+  const spec = { units, inputDim, dtype, useBias: true, resetAfter: true, activation: 'tanh', recurrentActivation: 'sigmoid' } as const;
+  checkWeights(spec, weights, where, ANY_FLOAT);
   const D = inputDim;
   const H = units;
   const G = 3 * H;
-  expectLength('kernel', weights.kernel, D * G, `inputDim*3*units = ${D}*${G}`);
-  expectLength('recurrentKernel', weights.recurrentKernel, H * G, `units*3*units = ${H}*${G}`);
-  expectLength('bias', weights.bias, 2 * G, `2*3*units (resetAfter: input and recurrent rows) = 2*${G}`);
   const bias = weights.bias as FloatArray;
   const off = packedOffsets(D, H);
   const out = alloc(dtype, off.total);

@@ -105,6 +105,32 @@ describe('the addon over the fake GPU', () => {
     expect(info?.cublasLtPath).toBe(join(fake.ok, 'libcublasLt.so.13'));
   });
 
+  it("batch 0 and timesteps 0: the reference backend's empty outputs and gradients, never reaching the addon (it refuses counts below 1)", async () => {
+    const [D, H] = [5, 4];
+    const s = spec(D, H, 'float32');
+    const w = weights(D, H, 5, 'float32');
+    const mine = await backend.prepare(s, w);
+    const ref = await referenceBackend.prepare(s, w);
+    for (const [B, T] of [
+      [0, 6],
+      [3, 0],
+    ]) {
+      for (const returnSequences of [false, true]) {
+        const req = request(B, T, D, H, 7, 'float32', { returnSequences, initialState: rng(3).uniform(B * H, 0.5, 'float32'), keepForBackward: true });
+        const a = await mine.forward(req);
+        const b = await ref.forward(req);
+        expect(Array.from(a.output)).toEqual(Array.from(b.output));
+        expect(Array.from(a.lastState)).toEqual(Array.from(b.lastState));
+        const grad = { dOutput: rng(4).uniform(a.output.length, 1, 'float32'), dLastState: rng(5).uniform(B * H, 1, 'float32') };
+        const ga = await mine.backward(a.saved, grad);
+        const gb = await (ref.backward as NonNullable<typeof ref.backward>)(b.saved, grad);
+        for (const k of ['dx', 'dInitialState', 'dKernel', 'dRecurrentKernel', 'dBias'] as const)
+          expect(Array.from(ga[k] as FloatArray), k).toEqual(Array.from(gb[k] as FloatArray));
+      }
+    }
+    mine.dispose();
+  });
+
   for (const dtype of ['float64', 'float32'] as const) {
     const tol = dtype === 'float64' ? 1e-12 : 2e-6;
     it(`${dtype}: forward and backward equal the reference (masks, goBackwards, a fully masked row, initial state)`, async () => {

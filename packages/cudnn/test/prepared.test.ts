@@ -137,7 +137,7 @@ describe('prepared layer over emulated cuDNN vs the reference backend', () => {
     const m = new Float64Array(4).fill(1);
     await expect(prepared.forward({ ...base, inputDropoutMasks: [m, m, m] })).rejects.toThrow(/per-gate dropout masks cannot be applied inside cuDNN/);
     await expect(prepared.forward({ ...base, x: new Float64Array(5) })).rejects.toThrow(
-      /`x` must be batch\*timesteps\*inputDim = 2\*3\*2 = 12 values; received Float64Array\(5\)/,
+      /cudnn forward: `x` must be a Float32Array or Float64Array of 12 values \(\[batch, timesteps, inputDim\] = \[2, 3, 2\]\); received Float64Array\(5\)/,
     );
     const other = await backend.prepare(s, w);
     const kept = await other.forward({ ...base, keepForBackward: true });
@@ -145,7 +145,7 @@ describe('prepared layer over emulated cuDNN vs the reference backend', () => {
       /needs the `saved` value of a forward call this prepared layer ran/,
     );
     await expect(other.backward(kept.saved, { dOutput: new Float64Array(3) })).rejects.toThrow(
-      /backward: `dOutput` must be batch\*units = 4 values; received Float64Array\(3\)/,
+      /cudnn backward: `dOutput` must be a Float32Array or Float64Array of 4 values \(\[batch, units\] = \[2, 2\]\); received Float64Array\(3\)/,
     );
   });
 

@@ -1,4 +1,4 @@
-import { referenceForward, type BackwardRequest, type ForwardRequest, type GruSpec } from '@gru/core';
+import { GruError, plainCallInfo, referenceForward, type BackwardRequest, type ForwardRequest, type GruSpec } from '@gru/core';
 import { fieldsNotReadOnce, shiftyRequest, shiftySpec } from '@gru/conformance/testing';
 import { describe, expect, it } from 'vitest';
 import { emulatedBackend, maxAbsDiff, rng } from './helpers.js';
@@ -108,37 +108,42 @@ describe('cuDNN backend: the spec is read once, at prepare', () => {
 
 describe('cuDNN backend: a forward request is checked for types, not only lengths', () => {
   it.each([
-    ['a NaN batch', { batch: Number.NaN }, /`batch` must be an integer from 1 to 2147483647; received number NaN/, TypeError],
-    ['a fractional batch', { batch: 1.5 }, /`batch` must be an integer from 1 to 2147483647; received number 1.5/, TypeError],
-    ['a string batch', { batch: '2' }, /`batch` must be an integer from 1 to 2147483647; received string 2/, TypeError],
-    ['a negative timesteps', { timesteps: -1 }, /`timesteps` must be an integer from 1 to 2147483647; received number -1/, RangeError],
+    ['a NaN batch', { batch: Number.NaN }, /cudnn forward: `batch` must be a non-negative integer; received number NaN/, 'ValueError'],
+    ['a fractional batch', { batch: 1.5 }, /`batch` must be a non-negative integer; received number 1.5/, 'ValueError'],
+    ['a string batch', { batch: '2' }, /`batch` must be a non-negative integer; received string "2"/, 'TypeError'],
+    ['a negative timesteps', { timesteps: -1 }, /`timesteps` must be a non-negative integer; received number -1/, 'ValueError'],
     [
-      'a zero batch (cuDNN runs at least one row)',
-      { batch: 0, x: new Float64Array(0), initialState: undefined },
-      /`batch` must be an integer from 1 to 2147483647; received number 0/,
-      RangeError,
-    ],
-    [
-      'timesteps past 32 bits',
+      'timesteps past 32 bits (no x can match it)',
       { batch: 0 + 1, timesteps: 2 ** 31 },
-      /`timesteps` must be an integer from 1 to 2147483647; received number 2147483648/,
-      RangeError,
+      /`x` must be a Float32Array or Float64Array of 6442450944 values \(\[batch, timesteps, inputDim\] = \[1, 2147483648, 3\]\); received Float64Array\(24\)/,
+      'ValueError',
     ],
     [
       'a plain-array x',
       { x: Array.from({ length: B * T * D }, () => 0) },
-      /`x` must be a Float32Array \(or Float64Array\) of .* = 24 values; received Array/,
-      TypeError,
+      /`x` must be a Float32Array or Float64Array of 24 values .*; received Array\(24\)/,
+      'TypeError',
     ],
-    ['a short x', { x: new Float64Array(5) }, /`x` must be batch\*timesteps\*inputDim = 2\*4\*3 = 24 values; received Float64Array\(5\)/, RangeError],
+    [
+      'a short x',
+      { x: new Float64Array(5) },
+      /`x` must be a Float32Array or Float64Array of 24 values \(\[batch, timesteps, inputDim\] = \[2, 4, 3\]\); received Float64Array\(5\)/,
+      'ValueError',
+    ],
+    [
+      'a Proxy x',
+      { x: new Proxy(new Float64Array(24), {}) },
+      /`x` must be a Float32Array or Float64Array of 24 values .*received object that claims to be a Float64Array/,
+      'TypeError',
+    ],
     [
       'a short initialState',
       { initialState: new Float64Array(3) },
-      /`initialState` must be batch\*units = 2\*5 = 10 values; received Float64Array\(3\)/,
-      RangeError,
+      /`initialState` must be a Float32Array or Float64Array of 10 values \(\[batch, units\] = \[2, 5\]\); received Float64Array\(3\)/,
+      'ValueError',
     ],
-    ['a plain-array mask', { mask: [1, 1, 1, 1, 1, 1, 1, 1] }, /`mask` must be a Uint8Array of batch\*timesteps = 8 values; received Array/, TypeError],
-    ['a non-object request', 7, /`request` must be an object \{x, batch, timesteps, \.\.\.\}; received number 7/, TypeError],
+    ['a plain-array mask', { mask: [1, 1, 1, 1, 1, 1, 1, 1] }, /`mask` must be a Uint8Array of 8 values .*received Array\(8\)/, 'TypeError'],
+    ['a non-object request', 7, /`request` must be an object \{x, batch, timesteps, \.\.\.\}; received number 7/, 'TypeError'],
   ])('%s is refused naming the field', async (_what, change, message, type) => {
     const { backend } = emulatedBackend('cudnn-request-types');
     const p = await backend.prepare(spec, weights);
@@ -147,7 +152,8 @@ describe('cuDNN backend: a forward request is checked for types, not only length
       () => undefined,
       (e: unknown) => e,
     );
-    expect(err).toBeInstanceOf(type);
+    expect(err).toBeInstanceOf(GruError);
+    expect((err as GruError).kerasType).toBe(type);
     expect(String(err)).toMatch(message);
     p.dispose();
   });
@@ -155,12 +161,12 @@ describe('cuDNN backend: a forward request is checked for types, not only length
 
 describe('cuDNN backend: weights and backward requests are checked for types, and read before the load', () => {
   it.each([
-    ['null weights', null, /`weights` must be an object \{kernel, recurrentKernel, bias\}; received null/, TypeError],
+    ['null weights', null, /`weights` must be an object \{kernel, recurrentKernel, bias\}; received null/, 'TypeError'],
     [
       'a plain-array kernel',
       { ...(weights as object), kernel: Array.from({ length: D * 3 * H }, () => 0) },
-      /`kernel` must be a Float32Array \(or Float64Array\)/,
-      TypeError,
+      /`weights.kernel` must be a Float32Array or Float64Array of 45 values/,
+      'TypeError',
     ],
   ])('prepare and setWeights refuse %s', async (_what, given, message, type) => {
     const { backend } = emulatedBackend('cudnn-weight-types');
@@ -168,7 +174,8 @@ describe('cuDNN backend: weights and backward requests are checked for types, an
       () => undefined,
       (e: unknown) => e,
     );
-    expect(err).toBeInstanceOf(type);
+    expect(err).toBeInstanceOf(GruError);
+    expect((err as GruError).kerasType).toBe(type);
     expect(String(err)).toMatch(message);
     const p = await backend.prepare(spec, weights);
     await expect(p.setWeights(given as never)).rejects.toThrow(message);
@@ -178,7 +185,7 @@ describe('cuDNN backend: weights and backward requests are checked for types, an
   it('a spec with a NaN units is refused naming it', async () => {
     const { backend } = emulatedBackend('cudnn-spec-nan');
     await expect(backend.prepare({ ...spec, units: Number.NaN }, weights)).rejects.toThrow(
-      /`spec.units` must be an integer from 1 to 2147483647; received number NaN/,
+      /cudnn prepare: `spec.units` must be an integer >= 1; received number NaN/,
     );
   });
 
@@ -203,10 +210,22 @@ describe('cuDNN backend: weights and backward requests are checked for types, an
     const fwd = await p.forward(honest);
     const n = B * T * H;
     await expect(p.backward!(fwd.saved, { dOutput: Array.from({ length: n }, () => 1) as never })).rejects.toThrow(
-      /backward: `dOutput` must be a Float32Array \(or Float64Array\) of batch\*timesteps\*units = 40 values; received Array/,
+      /cudnn backward: `dOutput` must be a Float32Array or Float64Array of 40 values \(\[batch, timesteps, units\] = \[2, 4, 5\]\); received Array\(40\)/,
     );
     const grads = await p.backward!(fwd.saved, { dOutput: new Float64Array(n).fill(1), dLastState: null as never });
     expect(grads.dKernel.length).toBe(D * 3 * H);
     p.dispose();
+  });
+});
+
+describe('cuDNN backend: supports() on a non-object spec or call', () => {
+  it('answers with the reason (was "Cannot read properties of null"), reading the spec once', () => {
+    const { backend } = emulatedBackend('cudnn-supports-null');
+    expect(backend.supports(null as never, plainCallInfo(1, 1))).toMatch(/`spec` must be an object .*received null/);
+    expect(backend.supports(spec, 3 as never)).toMatch(/`call` must be an object .*received number 3/);
+    expect(backend.supportsBackward?.(undefined as never)).toMatch(/`spec` must be an object .*received undefined/);
+    const { spec: shifty, reads } = shiftySpec(spec);
+    expect(backend.supports(shifty, plainCallInfo(1, 1))).toBe(true);
+    expect(fieldsNotReadOnce(reads)).toEqual([]);
   });
 });

@@ -88,15 +88,15 @@ describe('cuDNN weight layout', () => {
   it('refuses weights of the wrong size, naming the weight and the expected count', () => {
     const w = kerasWeights(3, 2, 5);
     expect(() => packWeights({ ...w, kernel: w.kernel.subarray(1) }, 3, 2, 'float64')).toThrow(
-      /`kernel` must have inputDim\*3\*units = 3\*6 = 18 elements; received 17/,
+      /cudnn prepare: `weights.kernel` must be a Float32Array or Float64Array of 18 values \(\[inputDim, 3\*units\] = \[3, 6\]\); received Float64Array\(17\)/,
     );
     expect(() => packWeights({ ...w, recurrentKernel: new Float64Array(5) }, 3, 2, 'float64')).toThrow(
-      /`recurrentKernel` must have .* = 12 elements; received 5/,
+      /`weights.recurrentKernel` must be a Float32Array or Float64Array of 12 values .*; received Float64Array\(5\)/,
     );
     expect(() => packWeights({ ...w, bias: null }, 3, 2, 'float64')).toThrow(
-      /`bias` must be a Float32Array \(or Float64Array\) of 2\*3\*units .* = 12 elements; received null/,
+      /`weights.bias` must be a Float32Array or Float64Array of 12 values \(\[2, 3\*units\] = \[2, 6\]\); received null/,
     );
-    expect(() => packWeights({ ...w, bias: new Float64Array(6) }, 3, 2, 'float64')).toThrow(/received 6/);
+    expect(() => packWeights({ ...w, bias: new Float64Array(6) }, 3, 2, 'float64')).toThrow(/received Float64Array\(6\)/);
     expect(() => unpackWeights(new Float64Array(3), 3, 2, 'float64')).toThrow(/= 42 elements; received 3/);
   });
 });

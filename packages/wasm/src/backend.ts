@@ -1,4 +1,14 @@
-import { GRU_BACKEND_SPEC_VERSION, GruError, type GruBackend, type GruCallInfo, type GruSpec, type GruWeights, readSpec, readWeights } from '@gru/core';
+import {
+  GRU_BACKEND_SPEC_VERSION,
+  GruError,
+  type GruBackend,
+  type GruCallInfo,
+  type GruSpec,
+  type GruWeights,
+  readSpec,
+  readWeights,
+  supportsArgsProblem,
+} from '@gru/core';
 import { activationCode } from './activation-codes.js';
 import { formatBytes, MAX_WASM_BYTES } from './heap.js';
 import { WasmKernel } from './kernel.js';
@@ -133,7 +143,11 @@ function callFlags(spec: GruSpec, call: GruCallInfo): number {
  * Why the wasm backend cannot run a call, or true. `workers`: the most threads a call may be
  * laid out for (some scratch is per thread).
  */
-export function wasmSupports(spec: GruSpec, call: GruCallInfo, budget = DEFAULT_PROJECTION_BUDGET, workers = 1): true | string {
+export function wasmSupports(givenSpec: GruSpec, call: GruCallInfo, budget = DEFAULT_PROJECTION_BUDGET, workers = 1): true | string {
+  // Read once, as prepare does: every answer below is about the same layer.
+  const spec = readSpec(givenSpec);
+  const problem = supportsArgsProblem(spec, call);
+  if (problem) return problem;
   if (spec.dtype !== 'float32') return `the wasm backend computes in float32 only (dtype '${spec.dtype}' runs on the reference backend)`;
   const f = activationCode(spec.activation, spec.units);
   if (typeof f === 'string') return `activation ${f}`;
@@ -229,7 +243,10 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
     },
     isLoaded: () => kernel !== undefined,
     supports: (spec, call) => wasmSupports(spec, call, budget, kernel?.pool?.size ?? 1),
-    supportsBackward: backwardProblem,
+    supportsBackward: (givenSpec) => {
+      const spec = readSpec(givenSpec);
+      return supportsArgsProblem(spec, {}) ?? backwardProblem(spec);
+    },
     async prepare(givenSpec, given) {
       // Read once: the copies are what is checked, kept and packed.
       const spec = readSpec(givenSpec);
@@ -238,7 +255,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
       // before waiting for the module.
       if (!kernel) {
         specCodes(spec);
-        checkWeights(spec, weights);
+        checkWeights(spec, weights, 'wasm prepare');
         weights = copyWeights(weights);
         await backend.load();
       }

@@ -10,6 +10,10 @@ import {
   type GruSpec,
   type GruWeights,
   type PreparedGru,
+  checkForwardRequest,
+  checkSpec,
+  checkWeights as checkWeightsOf,
+  describeValue,
   readRequest,
   readSpec,
   readWeights,
@@ -23,34 +27,17 @@ import { BACKWARD_ACTIVATION_CODES, DEFAULT_KEPT_CALLS, runBackward, runBackward
 
 const fail = (message: string) => new GruError('ValueError', `wasm backend: ${message}`);
 
-/** A short description of a received value for error messages. */
-export function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (value === undefined) return 'undefined';
-  if (ArrayBuffer.isView(value)) return `${value.constructor.name} of length ${(value as unknown as ArrayLike<number>).length}`;
-  return typeof value === 'object' ? (value.constructor?.name ?? 'object') : `${typeof value} ${String(value)}`;
-}
+/** A received value for error messages (core's wording, shared by every backend). */
+export const describe = describeValue;
 
-/** `shape` describes the expected shape: a function, so that a call whose arrays pass builds no message. */
-function checkFloats(value: unknown, name: string, length: number, shape: () => string): asserts value is Float32Array | Float64Array {
-  if (!(value instanceof Float32Array || value instanceof Float64Array)) {
-    throw fail(`${name} must be a Float32Array (or Float64Array) of ${length} values ${shape()}; received ${describe(value)}.`);
-  }
-  if (value.length !== length) throw fail(`${name} must have ${length} values ${shape()}; received ${value.length}.`);
-}
-
-function checkCount(value: unknown, name: string, min = 1): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw fail(`${name} must be ${min === 0 ? 'a non-negative' : 'a positive'} integer; received ${describe(value)}.`);
-  }
-  return value;
-}
+/** Float64Array inputs of a float32 layer are converted as they are copied into wasm memory. */
+const ANY_FLOAT = { anyFloat: true } as const;
 
 /** Validates a spec for this backend and returns the activation codes. */
 export function specCodes(spec: GruSpec): { f: number; g: number } {
-  if (typeof spec !== 'object' || spec === null) throw fail(`spec must be an object {units, inputDim, activation, ...}; received ${describe(spec)}.`);
-  checkCount(spec.units, 'spec.units');
-  checkCount(spec.inputDim, 'spec.inputDim');
+  checkSpec(spec, 'wasm prepare');
+  // The kernels' panels assume at least one input feature.
+  if (spec.inputDim === 0) throw fail('spec.inputDim must be a positive integer; received number 0.');
   if (spec.dtype !== 'float32') throw fail(`spec.dtype must be 'float32' (the kernels compute in float32); received '${String(spec.dtype)}'.`);
   const f = activationCode(spec.activation, spec.units);
   if (typeof f === 'string') throw fail(`spec.activation: ${f}.`);
@@ -119,7 +106,7 @@ export class WasmPreparedGru implements PreparedGru {
     const { units: H } = spec;
     this.hp = paddedUnits(H);
     const weights = readWeights(given);
-    checkWeights(spec, weights);
+    checkWeights(spec, weights, 'wasm prepare');
     this.held = { kernel, block: this.allocWeights() };
     this.pack(weights, this.held.block);
     finalizer?.register(this, this.held, this);
@@ -142,7 +129,7 @@ export class WasmPreparedGru implements PreparedGru {
   setWeights(given: GruWeights): void {
     this.checkUsable();
     const weights = readWeights(given);
-    checkWeights(this.spec, weights);
+    checkWeights(this.spec, weights, 'wasm setWeights');
     const current = this.held.block;
     if (current.users === 0) {
       this.pack(weights, current);
@@ -186,39 +173,20 @@ export class WasmPreparedGru implements PreparedGru {
    * Validates a request and lays out its buffers for the workers it is worth out of `poolSize`
    * (none: one thread; `L.workers` says how many).
    */
-  private plan(req: ForwardRequest, poolSize = 0): CallLayout {
-    if (typeof req !== 'object' || req === null) throw fail(`forward expects a request object; received ${describe(req)}.`);
+  private plan(req: ForwardRequest, where: string, poolSize = 0, bound = false): CallLayout {
     const { units: H, inputDim: D } = this.spec;
     // Keras accepts an empty batch (and returns empty outputs).
-    const B = checkCount(req.batch, 'request.batch', 0);
-    const T = checkCount(req.timesteps, 'request.timesteps');
-    checkFloats(req.x, 'request.x', B * T * D, () => `([batch, timesteps, inputDim] = [${B}, ${T}, ${D}])`);
+    const { batch: B, timesteps: T } = checkForwardRequest(this.spec, req, where, { ...ANY_FLOAT, bound });
+    // The kernels run at least one step.
+    if (T === 0) throw new GruError('ValueError', `${where}: \`timesteps\` must be a positive integer; received number 0.`);
     let flags = 0;
     if (this.spec.resetAfter) flags |= FLAGS.resetAfter;
     if (req.goBackwards) flags |= FLAGS.goBackwards;
     if (req.returnSequences) flags |= FLAGS.returnSequences;
-    if (req.initialState !== undefined) {
-      checkFloats(req.initialState, 'request.initialState', B * H, () => `([batch, units] = [${B}, ${H}])`);
-      flags |= FLAGS.initialState;
-    }
-    if (req.mask !== undefined) {
-      if (!(req.mask instanceof Uint8Array) || req.mask.length !== B * T) {
-        throw fail(`request.mask must be a Uint8Array of ${B * T} values ([batch, timesteps] = [${B}, ${T}]); received ${describe(req.mask)}.`);
-      }
-      flags |= FLAGS.mask;
-    }
-    const checkMasks = (masks: unknown, name: string, n: number, shape: () => string) => {
-      if (!Array.isArray(masks) || masks.length !== 3) throw fail(`${name} must be three arrays (z, r, h); received ${describe(masks)}.`);
-      masks.forEach((m, i) => checkFloats(m, `${name}[${i}]`, n, shape));
-    };
-    if (req.inputDropoutMasks !== undefined) {
-      checkMasks(req.inputDropoutMasks, 'request.inputDropoutMasks', B * D, () => `([batch, inputDim] = [${B}, ${D}])`);
-      flags |= FLAGS.inputDropout;
-    }
-    if (req.recurrentDropoutMasks !== undefined) {
-      checkMasks(req.recurrentDropoutMasks, 'request.recurrentDropoutMasks', B * H, () => `([batch, units] = [${B}, ${H}])`);
-      flags |= FLAGS.recurrentDropout;
-    }
+    if (req.initialState !== undefined) flags |= FLAGS.initialState;
+    if (req.mask !== undefined) flags |= FLAGS.mask;
+    if (req.inputDropoutMasks !== undefined) flags |= FLAGS.inputDropout;
+    if (req.recurrentDropoutMasks !== undefined) flags |= FLAGS.recurrentDropout;
     if (req.keepForBackward === true) {
       if (this.codes.f >= BACKWARD_ACTIVATION_CODES || this.codes.g >= BACKWARD_ACTIVATION_CODES) {
         throw fail(`keepForBackward: the backward kernels have no derivative of activation '${this.spec.activation}' or '${this.spec.recurrentActivation}'.`);
@@ -242,7 +210,7 @@ export class WasmPreparedGru implements PreparedGru {
   forwardSync(request: ForwardRequest): ForwardResult {
     this.checkUsable();
     const req = readRequest(request);
-    return this.runHere(req, this.plan(req));
+    return this.runHere(req, this.plan(req, 'wasm forward'));
   }
 
   /**
@@ -253,14 +221,7 @@ export class WasmPreparedGru implements PreparedGru {
   bindForward(request: BoundForwardRequest): BoundForward {
     this.checkUsable();
     const req = readRequest(request, true);
-    const L = this.plan(req);
-    if (req.keepForBackward) throw fail('request.keepForBackward must be false: a bound call keeps nothing for backward.');
-    const { batch: B, timesteps: T } = req;
-    const H = this.spec.units;
-    checkFloats(req.output, 'request.output', req.returnSequences ? B * T * H : B * H, () =>
-      req.returnSequences ? `([batch, timesteps, units] = [${B}, ${T}, ${H}])` : `([batch, units] = [${B}, ${H}])`,
-    );
-    checkFloats(req.lastState, 'request.lastState', B * H, () => `([batch, units] = [${B}, ${H}])`);
+    const L = this.plan(req, 'wasm bindForward', 0, true);
     checkNoOverlap(
       [
         ['output', req.output],
@@ -348,7 +309,7 @@ export class WasmPreparedGru implements PreparedGru {
     this.checkUsable();
     const req = readRequest(request);
     const pool = this.kernel.pool;
-    const L = this.plan(req, pool && !pool.broken ? pool.size : 0);
+    const L = this.plan(req, 'wasm forward', pool && !pool.broken ? pool.size : 0);
     if (!pool || L.workers <= 1) return this.runHere(req, L);
     // Inputs are copied and the weight copy is pinned now, before anything is awaited.
     const base = this.stage(req, L);
@@ -441,17 +402,9 @@ export function copyWeights(w: GruWeights): GruWeights {
   return { kernel: w.kernel.slice(), recurrentKernel: w.recurrentKernel.slice(), bias: w.bias ? w.bias.slice() : w.bias };
 }
 
-export function checkWeights(spec: GruSpec, w: GruWeights): void {
-  if (typeof w !== 'object' || w === null) throw fail(`weights must be an object {kernel, recurrentKernel, bias}; received ${describe(w)}.`);
-  const { units: H, inputDim: D } = spec;
-  checkFloats(w.kernel, 'weights.kernel', D * 3 * H, () => `([inputDim, 3*units] = [${D}, ${3 * H}])`);
-  checkFloats(w.recurrentKernel, 'weights.recurrentKernel', H * 3 * H, () => `([units, 3*units] = [${H}, ${3 * H}])`);
-  if (spec.useBias) {
-    const rows = spec.resetAfter ? 2 : 1;
-    checkFloats(w.bias, 'weights.bias', rows * 3 * H, () => (spec.resetAfter ? `([2, 3*units] = [2, ${3 * H}], resetAfter)` : `([3*units] = [${3 * H}])`));
-  } else if (w.bias !== null && w.bias !== undefined) {
-    throw fail(`weights.bias must be null when spec.useBias is false; received ${describe(w.bias)}.`);
-  }
+/** Core's weight check; Float64Array weights are converted as they are packed. */
+export function checkWeights(spec: GruSpec, w: GruWeights, where: string): void {
+  checkWeightsOf(spec, w, where, ANY_FLOAT);
 }
 
 /**

@@ -1,4 +1,4 @@
-import { GruError, readBackwardRequest, type BackwardRequest, type GruGradients, type GruSpec } from '@gru/core';
+import { checkBackwardRequest, GruError, readBackwardRequest, type BackwardRequest, type GruGradients, type GruSpec } from '@gru/core';
 import type { BackwardArgs, WasmKernel } from './kernel.js';
 import type { ThreadPool } from './thread-pool.js';
 import { type BackwardLayout, backwardLayout, type CallLayout, paddedUnits } from './layout.js';
@@ -133,14 +133,6 @@ export class SavedCalls {
   }
 }
 
-function checkGradient(value: unknown, name: string, length: number, shape: string): Float32Array | Float64Array {
-  if (!(value instanceof Float32Array || value instanceof Float64Array)) {
-    throw fail(`backward: ${name} must be a Float32Array (or Float64Array) of ${length} values ${shape}; received ${describe(value)}.`);
-  }
-  if (value.length !== length) throw fail(`backward: ${name} must have ${length} values ${shape}; received ${value.length}.`);
-  return value;
-}
-
 /** Keras's [rows, 3*units] from the kernel's [rows, 3*Hp]. */
 function unpad(src: Float32Array, rows: number, units: number, hp: number): Float32Array {
   const out = new Float32Array(rows * 3 * units);
@@ -183,20 +175,10 @@ function emptyGradients(spec: GruSpec): GruGradients {
  */
 function stage({ kernel, spec, codes }: BackwardContext, call: KeptCall, given: BackwardRequest, workers: number): Staged | undefined {
   const request = readBackwardRequest(given);
-  if (typeof request !== 'object' || request === null) {
-    throw fail(`backward expects a request object {dOutput, dLastState?}; received ${describe(request)}.`);
-  }
   const { units: H, inputDim: D } = spec;
-  const { batch: B, timesteps: T, returnSequences } = call;
-  const dOutput = returnSequences
-    ? checkGradient(request.dOutput, 'request.dOutput', B * T * H, `([batch, timesteps, units] = [${B}, ${T}, ${H}])`)
-    : checkGradient(request.dOutput, 'request.dOutput', B * H, `([batch, units] = [${B}, ${H}])`);
-  const dLast =
-    request.dLastState === undefined || request.dLastState === null
-      ? undefined
-      : checkGradient(request.dLastState, 'request.dLastState', B * H, `([batch, units] = [${B}, ${H}])`);
-  const inputGradients = request.inputGradients ?? true;
-  if (typeof inputGradients !== 'boolean') throw fail(`backward: request.inputGradients must be a boolean or undefined; received ${describe(inputGradients)}.`);
+  const { batch: B, timesteps: T, inputGradients, hasDLastState } = checkBackwardRequest(spec, call, request, 'wasm backward');
+  const dOutput = request.dOutput;
+  const dLast = hasDLastState ? request.dLastState : undefined;
   if (B === 0 || call.base < 0) return undefined;
   const L = call.layout;
   const e = kernel.exports;

@@ -65,19 +65,19 @@ describe('bad input gets an error naming the argument, the expected and the rece
 
   it('weights', () => {
     expect(() => backend.prepareSync(spec, { ...weights, kernel: new Float32Array(5) })).toThrow(
-      'weights.kernel must have 36 values ([inputDim, 3*units] = [3, 12]); received 5.',
+      'wasm prepare: `weights.kernel` must be a Float32Array or Float64Array of 36 values ([inputDim, 3*units] = [3, 12]); received Float32Array(5).',
     );
     expect(() => backend.prepareSync(spec, { ...weights, recurrentKernel: [1, 2] as unknown as Float32Array })).toThrow(
-      /weights.recurrentKernel must be a Float32Array .* received Array/,
+      /`weights.recurrentKernel` must be a Float32Array or Float64Array .* received Array\(2\)/,
     );
     expect(() => backend.prepareSync(spec, { ...weights, bias: new Float32Array(12) })).toThrow(
-      'weights.bias must have 24 values ([2, 3*units] = [2, 12], resetAfter); received 12.',
+      '`weights.bias` must be a Float32Array or Float64Array of 24 values ([2, 3*units] = [2, 12]); received Float32Array(12).',
     );
-    expect(() => backend.prepareSync({ ...spec, useBias: false }, weights)).toThrow(/weights.bias must be null when spec.useBias is false/);
+    expect(() => backend.prepareSync({ ...spec, useBias: false }, weights)).toThrow(/`weights.bias` must be null when spec.useBias is false/);
   });
 
   it('spec', () => {
-    expect(() => backend.prepareSync({ ...spec, units: 0 }, weights)).toThrow('spec.units must be a positive integer; received number 0.');
+    expect(() => backend.prepareSync({ ...spec, units: 0 }, weights)).toThrow('wasm prepare: `spec.units` must be an integer >= 1; received number 0.');
     expect(() => backend.prepareSync({ ...spec, dtype: 'float64' }, weights)).toThrow(/spec.dtype must be 'float32'.*received 'float64'/);
     expect(() => backend.prepareSync({ ...spec, activation: 'glu' }, weights)).toThrow(/spec.activation: 'glu' halves the last axis/);
   });
@@ -86,26 +86,28 @@ describe('bad input gets an error naming the argument, the expected and the rece
     const p = backend.prepareSync(spec, weights);
     try {
       expect(() => p.forwardSync({ ...request, x: new Float32Array(17) })).toThrow(
-        'request.x must have 18 values ([batch, timesteps, inputDim] = [2, 3, 3]); received 17.',
+        'wasm forward: `x` must be a Float32Array or Float64Array of 18 values ([batch, timesteps, inputDim] = [2, 3, 3]); received Float32Array(17).',
       );
-      expect(() => p.forwardSync({ ...request, batch: 1.5 })).toThrow('request.batch must be a non-negative integer; received number 1.5.');
-      expect(() => p.forwardSync({ ...request, timesteps: 0 })).toThrow('request.timesteps must be a positive integer; received number 0.');
+      expect(() => p.forwardSync({ ...request, batch: 1.5 })).toThrow('`batch` must be a non-negative integer; received number 1.5.');
+      expect(() => p.forwardSync({ ...request, timesteps: 0, x: new Float32Array(0) })).toThrow(
+        'wasm forward: `timesteps` must be a positive integer; received number 0.',
+      );
       expect(() => p.forwardSync({ ...request, initialState: new Float32Array(7) })).toThrow(
-        'request.initialState must have 8 values ([batch, units] = [2, 4]); received 7.',
+        '`initialState` must be a Float32Array or Float64Array of 8 values ([batch, units] = [2, 4]); received Float32Array(7).',
       );
       expect(() => p.forwardSync({ ...request, mask: new Uint8Array(5) })).toThrow(
-        'request.mask must be a Uint8Array of 6 values ([batch, timesteps] = [2, 3]); received Uint8Array of length 5.',
+        '`mask` must be a Uint8Array of 6 values ([batch, timesteps] = [2, 3]); received Uint8Array(5).',
       );
       expect(() => p.forwardSync({ ...request, mask: [1, 1, 1, 1, 1, 1] as unknown as Uint8Array })).toThrow(
-        /request.mask must be a Uint8Array .* received Array/,
+        /`mask` must be a Uint8Array .* received Array\(6\)/,
       );
       const two = [new Float32Array(8), new Float32Array(8)] as unknown as [Float32Array, Float32Array, Float32Array];
       expect(() => p.forwardSync({ ...request, recurrentDropoutMasks: two })).toThrow(
-        'request.recurrentDropoutMasks must be three arrays (z, r, h); received Array.',
+        '`recurrentDropoutMasks` must be an array of 3 masks (gates z, r, h); received Array(2).',
       );
       const bad = [new Float32Array(6), new Float32Array(6), new Float32Array(5)] as const;
       expect(() => p.forwardSync({ ...request, inputDropoutMasks: bad })).toThrow(
-        'request.inputDropoutMasks[2] must have 6 values ([batch, inputDim] = [2, 3]); received 5.',
+        '`inputDropoutMasks[2]` must be a Float32Array or Float64Array of 6 values ([batch, inputDim] = [2, 3]); received Float32Array(5).',
       );
       // A failed call leaves nothing allocated behind it.
       const inUse = backend.memoryInUse();
@@ -114,6 +116,21 @@ describe('bad input gets an error naming the argument, the expected and the rece
     } finally {
       p.dispose();
     }
+  });
+
+  it('refuses look-alike arrays (a Proxy passes instanceof) before they reach wasm memory, and answers supports() on a non-object', () => {
+    const p = backend.prepareSync(spec, weights);
+    try {
+      expect(() => p.forwardSync({ ...request, x: new Proxy(request.x, {}) })).toThrow(
+        /wasm forward: `x` must be a Float32Array or Float64Array of 18 values .*received object that claims to be a Float32Array but is not one/,
+      );
+      expect(() => p.forwardSync({ ...request, batch: '2' as never })).toThrow('`batch` must be a non-negative integer; received string "2".');
+    } finally {
+      p.dispose();
+    }
+    expect(backend.supports(null as never, call)).toMatch(/`spec` must be an object .*received null/);
+    expect(backend.supports(spec, undefined as never)).toMatch(/`call` must be an object .*received undefined/);
+    expect(backend.supportsBackward?.(null as never)).toMatch(/`spec` must be an object .*received null/);
   });
 
   it('a call too large for 32-bit WebAssembly memory gets a clear error before anything is allocated', () => {

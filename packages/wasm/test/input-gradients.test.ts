@@ -71,7 +71,7 @@ describe('wasm backward without input gradients', () => {
     const p = backend.prepareSync(spec, weights);
     const { saved } = p.forwardSync({ ...request, keepForBackward: true });
     expect(() => p.backwardSync!(saved, { dOutput: new Float32Array(4), inputGradients: 1 as unknown as boolean })).toThrow(
-      'wasm backend: backward: request.inputGradients must be a boolean or undefined; received number 1.',
+      'wasm backward: `inputGradients` must be a boolean; received number 1.',
     );
     p.dispose();
   });

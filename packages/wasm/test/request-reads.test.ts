@@ -131,7 +131,7 @@ describe('a backend prepared before it is loaded', () => {
     const fresh = createWasmBackend({ name: 'wasm-request-reads-unloaded-null' });
     try {
       await expect(fresh.prepare(null as never, honest.weights)).rejects.toThrow(
-        /spec must be an object \{units, inputDim, activation, \.\.\.\}; received null/,
+        /wasm prepare: `spec` must be an object \{units, inputDim, activation, \.\.\.\}; received null/,
       );
     } finally {
       fresh.dispose();

@@ -75,8 +75,10 @@ describe('bound forward calls', () => {
     const { spec, weights, request } = makeCase({ B: 2, T: 1, D: 3, H: 5, initialState: true }, 1);
     const prepared = backend.prepareSync(spec, weights);
     const outs = () => ({ output: new Float32Array(10), lastState: new Float32Array(10) });
-    expect(() => prepared.bindForward({ ...request, ...outs(), keepForBackward: true })).toThrow(/keepForBackward must be false/);
-    expect(() => prepared.bindForward({ ...request, ...outs(), output: new Float32Array(9) })).toThrow(/request.output must have 10 values/);
+    expect(() => prepared.bindForward({ ...request, ...outs(), keepForBackward: true })).toThrow(/wasm bindForward: `keepForBackward` must be false or absent/);
+    expect(() => prepared.bindForward({ ...request, ...outs(), output: new Float32Array(9) })).toThrow(
+      /wasm bindForward: `output` must be a Float32Array or Float64Array of 10 values/,
+    );
     expect(() => prepared.bindForward({ ...request, ...outs(), lastState: request.initialState! })).toThrow(
       /request.lastState shares memory with request.initialState/,
     );

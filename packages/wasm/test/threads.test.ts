@@ -141,8 +141,10 @@ describe('worker threads (gru-threads.wasm on shared memory)', () => {
   it('validates a request before choosing threads for it', async () => {
     const { spec, weights } = makeCase({ B: 1, T: 1, D: 2, H: 40 }, 5);
     const p = await two.prepare(spec, weights);
-    await expect(p.forward(null as never)).rejects.toThrow(/forward expects a request object; received null/);
-    await expect(p.forward({ batch: 1.5, timesteps: 2 } as never)).rejects.toThrow(/request\.batch must be a non-negative integer; received number 1\.5/);
+    await expect(p.forward(null as never)).rejects.toThrow(/wasm forward: `request` must be an object \{x, batch, timesteps, \.\.\.\}; received null/);
+    await expect(p.forward({ batch: 1.5, timesteps: 2 } as never)).rejects.toThrow(
+      /wasm forward: `batch` must be a non-negative integer; received number 1\.5/,
+    );
     const empty = await p.forward({ x: new Float32Array(0), batch: 0, timesteps: 3, goBackwards: false, returnSequences: true });
     expect(empty.output.length).toBe(0);
     p.dispose();

@@ -174,15 +174,21 @@ describe('backward says what is wrong with its arguments', () => {
     const { saved } = p.forwardSync({ ...request, keepForBackward: true });
     const dOutput = new Float32Array(2 * 3 * 5);
     expect(() => p.backwardSync(saved, { dOutput: new Float32Array(7) })).toThrow(
-      /request.dOutput must have 30 values \(\[batch, timesteps, units\] = \[2, 3, 5\]\); received 7/,
+      /wasm backward: `dOutput` must be a Float32Array or Float64Array of 30 values \(\[batch, timesteps, units\] = \[2, 3, 5\]\); received Float32Array\(7\)/,
     );
-    expect(() => p.backwardSync(saved, { dOutput: [1, 2] as unknown as Float32Array })).toThrow(/request.dOutput must be a Float32Array .* received Array/);
-    expect(() => p.backwardSync(saved, { dOutput, dLastState: new Float32Array(3) })).toThrow(/request.dLastState must have 10 values/);
-    expect(() => p.backwardSync(saved, null as never)).toThrow(/backward expects a request object/);
+    expect(() => p.backwardSync(saved, { dOutput: [1, 2] as unknown as Float32Array })).toThrow(
+      /`dOutput` must be a Float32Array or Float64Array .* received Array\(2\)/,
+    );
+    expect(() => p.backwardSync(saved, { dOutput, dLastState: new Float32Array(3) })).toThrow(
+      /`dLastState` must be a Float32Array or Float64Array of 10 values/,
+    );
+    expect(() => p.backwardSync(saved, null as never)).toThrow(
+      /wasm backward: `request` must be an object \{dOutput, dLastState\?, inputGradients\?\}; received null/,
+    );
     expect(() => p.backwardSync(undefined, { dOutput })).toThrow(
       /needs the `saved` of a forward call made with keepForBackward: true on this prepared layer; received undefined/,
     );
-    expect(() => p.backwardSync({ pre: 1 }, { dOutput })).toThrow(/received Object/);
+    expect(() => p.backwardSync({ pre: 1 }, { dOutput })).toThrow(/received object\./);
     const other = backend.prepareSync(spec, weights);
     expect(() => other.backwardSync(saved, { dOutput })).toThrow(/received another layer's saved/);
     other.dispose();

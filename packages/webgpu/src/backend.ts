@@ -8,7 +8,9 @@ import {
   type GruSpec,
   type GruWeights,
   type PreparedGru,
+  checkSpec,
   readSpec,
+  supportsArgsProblem,
 } from '@gru/core';
 import { isRowActivation, rowwiseBackwardProblem } from './activations-rowwise-wgsl.js';
 import { hasWgslActivation } from './activations-wgsl.js';
@@ -194,7 +196,11 @@ export class WebGpuBackend implements GruBackend {
     return loaded;
   }
 
-  supports(spec: GruSpec, call: GruCallInfo): true | string {
+  supports(givenSpec: GruSpec, call: GruCallInfo): true | string {
+    // Read once, as prepare does: every answer below is about the same layer.
+    const spec = readSpec(givenSpec);
+    const problem = supportsArgsProblem(spec, call);
+    if (problem) return problem;
     const layer = call.backward ? this.supportsBackward(spec) : this.layerProblem(spec);
     if (layer !== true) return layer;
     const l = this.loaded;
@@ -245,7 +251,10 @@ export class WebGpuBackend implements GruBackend {
   }
 
   /** Gradients run for every layer the forward pass runs except those with a row-wise activation. */
-  supportsBackward(spec: GruSpec): true | string {
+  supportsBackward(givenSpec: GruSpec): true | string {
+    const spec = readSpec(givenSpec);
+    const problem = supportsArgsProblem(spec, {});
+    if (problem) return problem;
     const layer = this.layerProblem(spec);
     if (layer !== true) return layer;
     return rowwiseBackwardProblem(spec) ?? true;
@@ -254,9 +263,7 @@ export class WebGpuBackend implements GruBackend {
   async prepare(givenSpec: GruSpec, weights: GruWeights): Promise<PreparedGru> {
     // Read once: the layer keeps this copy, the one checked here and that sizes every call's buffers.
     const spec = readSpec(givenSpec);
-    if (typeof spec !== 'object' || spec === null) {
-      throw new TypeError(`webgpu prepare: spec must be an object {units, inputDim, activation, ...}; received ${String(spec)}.`);
-    }
+    checkSpec(spec, 'webgpu prepare');
     const why = this.supports(spec, { batch: 1, timesteps: 1 } as GruCallInfo);
     if (why !== true) throw new Error(`webgpu prepare: ${why}`);
     // Copied before the first await: the layer gets the weights it was prepared with.

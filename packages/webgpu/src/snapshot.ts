@@ -1,6 +1,8 @@
-import { readRequest, readWeights, type ForwardRequest, type ForwardResult, type GruSpec, type GruWeights } from '@gru/core';
+import { checkForwardRequest, checkWeights, readRequest, readWeights, type ForwardRequest, type ForwardResult, type GruSpec, type GruWeights } from '@gru/core';
 import { toFloat16Bits } from './memory.js';
-import { checkRequest, checkWeights } from './validate.js';
+
+/** Float64Array inputs are converted to float32 as they are copied for the GPU. */
+export const ANY_FLOAT = { anyFloat: true } as const;
 
 /**
  * A forward request whose arrays belong to the call: copied when forward() is called, onto
@@ -30,7 +32,9 @@ const ownTriple = (m: readonly ArrayLike<number>[]) => [ownFloats(m[0]), ownFloa
  */
 export function snapshotRequest(spec: GruSpec, request: ForwardRequest): OwnedRequest {
   const req = readRequest(request);
-  checkRequest(spec, req);
+  // Every type and length before anything is written to the GPU: a short array would read past
+  // its end in writeBuffer or leave stale data in a reused buffer.
+  checkForwardRequest(spec, req, 'webgpu forward', ANY_FLOAT);
   return {
     x: ownFloats(req.x),
     batch: req.batch,
@@ -68,7 +72,7 @@ export interface StoredWeights {
 /** Validates `weights` and converts them to what is uploaded (f16 bits when `f16`). */
 export function storedWeights(spec: GruSpec, given: GruWeights, f16: boolean, caller: string): StoredWeights {
   const weights = readWeights(given);
-  checkWeights(spec, weights, caller);
+  checkWeights(spec, weights, `webgpu ${caller}`, ANY_FLOAT);
   const G = 3 * spec.units;
   const asStored = (a: ArrayLike<number>) => (f16 ? toFloat16Bits(a) : ownFloats(a));
   // resetAfter=false has one bias, all of it input-side; no bias is all zeros.

@@ -1,8 +1,6 @@
-import { readBackwardRequest, type BackwardRequest, type GruSpec } from '@gru/core';
+import { checkBackwardRequest as checkRequest, readBackwardRequest, type BackwardRequest, type GruSpec } from '@gru/core';
 import { ownFloats } from './snapshot.js';
 import type { WebGpuSaved } from './saved.js';
-
-const describe = (v: unknown) => (v === null || typeof v !== 'object' ? String(v) : (v.constructor?.name ?? 'object'));
 
 /**
  * Checks a backward request against the saved call's shapes and copies its arrays (float32, on
@@ -14,25 +12,8 @@ export function checkBackwardRequest(
   request: BackwardRequest,
 ): { dOutput: Float32Array<ArrayBuffer>; dLastState: Float32Array<ArrayBuffer> | undefined; inputGradients: boolean } {
   const req = readBackwardRequest(request);
-  const fail = (what: string, expected: string, got: unknown) => {
-    throw new Error(`webgpu backward: ${what} must be ${expected}; received ${String(got)}.`);
-  };
-  if (typeof req !== 'object' || req === null) fail('the request', 'an object {dOutput, dLastState?}', describe(req));
-  const { batch: B, timesteps: T } = saved;
-  const H = spec.units;
-  const floats = (what: string, a: unknown, n: number, shape: string): Float32Array<ArrayBuffer> => {
-    if (!(a instanceof Float32Array || a instanceof Float64Array)) fail(what, `a Float32Array (or Float64Array) of ${n} values (${shape})`, describe(a));
-    const arr = a as Float32Array | Float64Array;
-    if (arr.length !== n) fail(what, `${n} values (${shape})`, `${arr.length} values`);
-    return ownFloats(arr);
-  };
-  const dOutput = saved.returnSequences
-    ? floats('dOutput', req.dOutput, B * T * H, `[batch ${B}, timesteps ${T}, units ${H}]`)
-    : floats('dOutput', req.dOutput, B * H, `[batch ${B}, units ${H}]`);
-  const dLastState = req.dLastState == null ? undefined : floats('dLastState', req.dLastState, B * H, `[batch ${B}, units ${H}]`);
-  const inputGradients = req.inputGradients ?? true;
-  if (typeof inputGradients !== 'boolean') fail('inputGradients', 'a boolean or undefined', describe(inputGradients));
-  return { dOutput, dLastState, inputGradients };
+  const { inputGradients, hasDLastState } = checkRequest(spec, saved, req, 'webgpu backward');
+  return { dOutput: ownFloats(req.dOutput), dLastState: hasDLastState ? ownFloats(req.dLastState as ArrayLike<number>) : undefined, inputGradients };
 }
 
 /**

@@ -177,7 +177,7 @@ describe('the registered backend through the GRU layer', () => {
     await prepared.setWeights(next);
     await compareWithReference(prepared, next, makeRequest(spec, 7, { batch: 2, timesteps: 4 }), 'after setWeights');
     await expect(Promise.resolve().then(() => prepared.setWeights({ ...next, kernel: new Float32Array(3) }))).rejects.toThrow(
-      'webgpu setWeights: kernel must have 24 values for units 4, inputDim 2; received 3.',
+      'webgpu setWeights: `weights.kernel` must be a Float32Array or Float64Array of 24 values ([inputDim, 3*units] = [2, 12]); received Float32Array(3).',
     );
     prepared.dispose();
   });
@@ -187,26 +187,34 @@ describe('the registered backend through the GRU layer', () => {
     const prepared = await backend.prepare(spec, makeWeights(spec, 8));
     const good = makeRequest(spec, 1, { batch: 2, timesteps: 3 });
     await expect(prepared.forward({ ...good, x: new Float32Array(5) })).rejects.toThrow(
-      'webgpu forward: x must be 12 values ([batch 2, timesteps 3, inputDim 2]); received 5 values.',
+      'webgpu forward: `x` must be a Float32Array or Float64Array of 12 values ([batch, timesteps, inputDim] = [2, 3, 2]); received Float32Array(5).',
     );
-    await expect(prepared.forward({ ...good, mask: new Uint8Array(5) })).rejects.toThrow(/mask must be 6 values/);
-    await expect(prepared.forward({ ...good, initialState: new Float32Array(3) })).rejects.toThrow(/initialState must be 8 values/);
+    await expect(prepared.forward({ ...good, mask: new Uint8Array(5) })).rejects.toThrow(/`mask` must be a Uint8Array of 6 values .*received Uint8Array\(5\)/);
+    await expect(prepared.forward({ ...good, initialState: new Float32Array(3) })).rejects.toThrow(
+      /`initialState` must be a Float32Array or Float64Array of 8 values/,
+    );
     await expect(prepared.forward({ ...good, recurrentDropoutMasks: [new Float32Array(8), new Float32Array(8), new Float32Array(7)] })).rejects.toThrow(
-      /recurrentDropoutMasks\[2\] must be 8 values/,
+      /`recurrentDropoutMasks\[2\]` must be a Float32Array or Float64Array of 8 values/,
     );
     // Anything but typed arrays of numbers would have become NaN on the way to the GPU.
     await expect(prepared.forward({ ...good, x: Array.from({ length: 12 }, () => 'a') as never })).rejects.toThrow(
-      'webgpu forward: x must be a Float32Array (or Float64Array) of 12 values ([batch 2, timesteps 3, inputDim 2]); received Array.',
+      'webgpu forward: `x` must be a Float32Array or Float64Array of 12 values ([batch, timesteps, inputDim] = [2, 3, 2]); received Array(12).',
     );
-    await expect(prepared.forward({ ...good, initialState: { length: 8 } as never })).rejects.toThrow(/initialState must be a Float32Array .*received Object/);
-    await expect(prepared.forward({ ...good, mask: [1, 1, 1, 1, 1, 1] as never })).rejects.toThrow(/mask must be a Uint8Array of 6 values .*received Array/);
-    await expect(prepared.forward({ ...good, inputDropoutMasks: {} as never })).rejects.toThrow(/inputDropoutMasks must be three masks .*received Object/);
-    await expect(prepared.forward(null as never)).rejects.toThrow('webgpu forward: the request must be an object {x, batch, timesteps, ...}; received null.');
+    await expect(prepared.forward({ ...good, initialState: { length: 8 } as never })).rejects.toThrow(
+      /`initialState` must be a Float32Array .*received object\./,
+    );
+    await expect(prepared.forward({ ...good, mask: [1, 1, 1, 1, 1, 1] as never })).rejects.toThrow(
+      /`mask` must be a Uint8Array of 6 values .*received Array\(6\)/,
+    );
+    await expect(prepared.forward({ ...good, inputDropoutMasks: {} as never })).rejects.toThrow(
+      /`inputDropoutMasks` must be an array of 3 masks .*received object\./,
+    );
+    await expect(prepared.forward(null as never)).rejects.toThrow('webgpu forward: `request` must be an object {x, batch, timesteps, ...}; received null.');
     await expect(prepared.setWeights(null as never)).rejects.toThrow(
-      /webgpu setWeights: weights must be an object \{kernel, recurrentKernel, bias\}; received null/,
+      /webgpu setWeights: `weights` must be an object \{kernel, recurrentKernel, bias\}; received null/,
     );
     await expect(prepared.setWeights({ ...makeWeights(spec, 8), kernel: Array(24).fill('x') as never })).rejects.toThrow(
-      /webgpu setWeights: kernel must be a Float32Array \(or Float64Array\) of 24 values for units 4, inputDim 2; received Array/,
+      /webgpu setWeights: `weights.kernel` must be a Float32Array or Float64Array of 24 values .*; received Array\(24\)/,
     );
     // The layer is still fine after refusing.
     await compareWithReference(prepared, makeWeights(spec, 8), good, 'after refusals');

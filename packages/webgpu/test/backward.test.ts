@@ -310,13 +310,15 @@ describe('backward rejects bad input with a clear error', () => {
     const prepared = await b.prepare(spec, makeWeights(spec, 1));
     const { saved } = await prepared.forward(req);
     await expect(prepared.backward!(saved, { dOutput: new Float32Array(5) })).rejects.toThrow(
-      'webgpu backward: dOutput must be 24 values ([batch 2, timesteps 3, units 4]); received 5 values.',
+      'webgpu backward: `dOutput` must be a Float32Array or Float64Array of 24 values ([batch, timesteps, units] = [2, 3, 4]); received Float32Array(5).',
     );
-    await expect(prepared.backward!(saved, { dOutput: [1, 2] as unknown as Float32Array })).rejects.toThrow(/dOutput must be a Float32Array .* received Array/);
+    await expect(prepared.backward!(saved, { dOutput: [1, 2] as unknown as Float32Array })).rejects.toThrow(
+      /`dOutput` must be a Float32Array .* received Array\(2\)/,
+    );
     await expect(prepared.backward!(saved, { dOutput: new Float32Array(24), dLastState: new Float32Array(3) })).rejects.toThrow(
-      'webgpu backward: dLastState must be 8 values ([batch 2, units 4]); received 3 values.',
+      'webgpu backward: `dLastState` must be a Float32Array or Float64Array of 8 values ([batch, units] = [2, 4]); received Float32Array(3).',
     );
-    await expect(prepared.backward!(saved, null as never)).rejects.toThrow(/the request must be an object/);
+    await expect(prepared.backward!(saved, null as never)).rejects.toThrow(/webgpu backward: `request` must be an object .*received null/);
     prepared.dispose();
   });
 

@@ -118,7 +118,7 @@ describe('an empty batch', () => {
     // No per-call buffers were made for it.
     expect(b.memoryInUse()).toBe(memory);
     await expect(p.forward({ ...makeRequest(spec, 8, { batch: 0, timesteps: 4 }), x: new Float32Array(3) })).rejects.toThrow(
-      /x must be 0 values \(\[batch 0, timesteps 4, inputDim 3\]\); received 3 values/,
+      /`x` must be a Float32Array or Float64Array of 0 values \(\[batch, timesteps, inputDim\] = \[0, 4, 3\]\); received Float32Array\(3\)/,
     );
     p.dispose();
   });

@@ -59,7 +59,7 @@ describe.each(Object.keys(backends))('webgpu backward without input gradients (%
     try {
       const { saved } = await prepared.forward({ ...makeRequest(spec, 2, { batch: 1, timesteps: 2, returnSequences: false }), keepForBackward: true });
       await expect(prepared.backward!(saved, { dOutput: new Float32Array(4), inputGradients: 0 as unknown as boolean })).rejects.toThrow(
-        'webgpu backward: inputGradients must be a boolean or undefined; received 0.',
+        'webgpu backward: `inputGradients` must be a boolean; received number 0.',
       );
     } finally {
       prepared.dispose();

@@ -1,4 +1,4 @@
-import { referenceForward, type BackwardRequest, type ForwardRequest } from '@gru/core';
+import { plainCallInfo, referenceForward, type BackwardRequest, type ForwardRequest } from '@gru/core';
 import { fieldsNotReadOnce, shiftyRequest, shiftySpec } from '@gru/conformance/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWebGpuBackend } from '../src/index.js';
@@ -96,9 +96,26 @@ describe('webgpu: the spec is read once, at prepare', { timeout: 120_000 }, () =
     p.dispose();
   });
 
+  it('a Proxy around a Float32Array (it passes instanceof) is refused before anything is copied for the GPU', async () => {
+    const p = await b.prepare(spec, weights);
+    await expect(p.forward({ ...honest, x: new Proxy(honest.x, {}) })).rejects.toThrow(
+      /webgpu forward: `x` must be a Float32Array or Float64Array of 24 values .*received object that claims to be a Float32Array but is not one/,
+    );
+    p.dispose();
+  });
+
+  it('supports() answers a non-object spec or call, and reads the spec once', () => {
+    expect(b.supports(null as never, plainCallInfo(1, 1))).toMatch(/`spec` must be an object .*received null/);
+    expect(b.supports(spec, 'call' as never)).toMatch(/`call` must be an object .*received string "call"/);
+    expect(b.supportsBackward(null as never)).toMatch(/`spec` must be an object .*received null/);
+    const { spec: shifty, reads } = shiftySpec(spec);
+    expect(b.supports(shifty, plainCallInfo(1, 1))).toBe(true);
+    expect(fieldsNotReadOnce(reads)).toEqual([]);
+  });
+
   it('a non-object spec is refused with a clear error', async () => {
     await expect(b.prepare(null as never, weights)).rejects.toThrow(
-      /webgpu prepare: spec must be an object \{units, inputDim, activation, \.\.\.\}; received null/,
+      /webgpu prepare: `spec` must be an object \{units, inputDim, activation, \.\.\.\}; received null/,
     );
   });
 });

@@ -9,10 +9,11 @@ import {
   type GruWeights,
   type PreparedGru,
 } from '../backend/types.js';
+import { checkBackwardRequest, checkCount, checkForwardRequest, checkObject, checkSpec, checkWeights, supportsArgsProblem } from '../backend/check-request.js';
 import { readBackwardRequest, readRequest, readSpec, readWeights } from '../backend/read-request.js';
 import { valueError } from '../errors.js';
 import { referenceBackward } from './backward.js';
-import { checkReferenceBackwardRequest, checkReferenceRequest, checkReferenceWeights, referenceCallTooLarge } from './check.js';
+import { referenceCallTooLarge } from './check.js';
 import { referenceForward, type ReferenceSaved } from './forward.js';
 
 function isReferenceSaved(saved: unknown): saved is ReferenceSaved {
@@ -30,23 +31,33 @@ function checkActivations(spec: GruSpec): true | string {
   return true;
 }
 
+const WHERE_FORWARD = 'reference forward';
+
 class ReferencePrepared implements PreparedGru {
   /** The spec as read once at prepare: every call uses this copy, never the caller's object. */
   readonly spec: GruSpec;
   private weights: GruWeights;
   constructor(givenSpec: GruSpec, given: GruWeights) {
     const spec = readSpec(givenSpec);
-    if (typeof spec !== 'object' || spec === null)
-      throw valueError(`The reference backend expects a spec {units, inputDim, activation, ...}, received ${spec === null ? 'null' : typeof spec}.`);
+    checkSpec(spec, 'reference prepare');
     const weights = readWeights(given);
-    checkReferenceWeights(spec, weights);
+    checkWeights(spec, weights, 'reference prepare');
     this.spec = spec;
     this.weights = weights;
   }
 
   forwardSync(request: ForwardRequest) {
     const req = readRequest(request);
-    checkReferenceRequest(this.spec, req);
+    checkObject(req, 'request', '{x, batch, timesteps, ...}', WHERE_FORWARD);
+    // Too large to allocate is said before any array is compared with sizes no array can have.
+    const tooLarge = referenceCallTooLarge(this.spec, {
+      batch: checkCount(req.batch, 'batch', WHERE_FORWARD),
+      timesteps: checkCount(req.timesteps, 'timesteps', WHERE_FORWARD),
+      returnSequences: req.returnSequences === true,
+      backward: req.keepForBackward === true,
+    });
+    if (tooLarge) throw valueError(`The reference backend cannot run this call: ${tooLarge}.`);
+    checkForwardRequest(this.spec, req, WHERE_FORWARD);
     return referenceForward(this.spec, this.weights, req);
   }
 
@@ -64,7 +75,7 @@ class ReferencePrepared implements PreparedGru {
       throw valueError('The reference backend can only differentiate a forward call it ran with keepForBackward.');
     }
     const req = readBackwardRequest(request);
-    checkReferenceBackwardRequest(this.spec, saved.request, req);
+    checkBackwardRequest(this.spec, saved.request, req, 'reference backward');
     return referenceBackward(this.spec, saved, req);
   }
 
@@ -74,7 +85,7 @@ class ReferencePrepared implements PreparedGru {
 
   setWeights(given: GruWeights): void {
     const weights = readWeights(given);
-    checkReferenceWeights(this.spec, weights);
+    checkWeights(this.spec, weights, 'reference setWeights');
     this.weights = weights;
   }
 
@@ -92,12 +103,18 @@ export const referenceBackend: GruBackend = {
   priority: 0,
   async load() {},
   isLoaded: () => true,
-  supports: (spec, call) => {
+  supports: (givenSpec, call) => {
+    const spec = readSpec(givenSpec);
+    const problem = supportsArgsProblem(spec, call);
+    if (problem) return problem;
     const activations = checkActivations(spec);
     if (activations !== true) return activations;
     return referenceCallTooLarge(spec, call) ?? true;
   },
-  supportsBackward: (spec) => checkActivations(spec),
+  supportsBackward: (givenSpec) => {
+    const spec = readSpec(givenSpec);
+    return supportsArgsProblem(spec, {}) ?? checkActivations(spec);
+  },
   async prepare(spec, weights) {
     return new ReferencePrepared(spec, weights);
   },
