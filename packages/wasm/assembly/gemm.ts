@@ -161,6 +161,78 @@ function row1x32(a: usize, w: usize, K: i32, groups: i32, c: usize, bias: usize)
 }
 
 /**
+ * row1x32 for the relaxed-SIMD build: K unrolled by two, each A element broadcast straight from
+ * memory. With four steps an iteration V8 (11.3) keeps the four broadcasts and four weight rows
+ * live at once and spills one fused accumulator every iteration, a store and reload on its
+ * dependency chain (4-cycle FMA latency x 4 steps already matches the two FMA pipes' throughput on
+ * Zen 3); two steps fit the 16 registers. The plain build keeps row1x32: there the two-step loop
+ * measured slower (more instructions, and its add chains never were the bound). Same K order per
+ * accumulator, so results are those of the other tiles.
+ */
+function row1x32Pairs(a: usize, w: usize, K: i32, groups: i32, c: usize, bias: usize): void {
+  const stride = <usize>K << 5;
+  const end = a + (<usize>K << 2);
+  for (let q = 0; q < groups; q++) {
+    const bq = bias + (<usize>q << 7);
+    let c0 = v128.load(bq), c1 = v128.load(bq, 16), c2 = v128.load(bq, 32), c3 = v128.load(bq, 48);
+    let c4 = v128.load(bq, 64), c5 = v128.load(bq, 80), c6 = v128.load(bq, 96), c7 = v128.load(bq, 112);
+    let w0 = w + <usize>q * (stride << 2);
+    let w1 = w0 + stride, w2 = w1 + stride, w3 = w2 + stride;
+    let x0 = a;
+    // An odd K's first step alone, so the loop below ends in plain stores.
+    if (K & 1) {
+      const x = v128.load32_splat(x0);
+      c0 = madd(c0, x, v128.load(w0));
+      c1 = madd(c1, x, v128.load(w0, 16));
+      c2 = madd(c2, x, v128.load(w1));
+      c3 = madd(c3, x, v128.load(w1, 16));
+      c4 = madd(c4, x, v128.load(w2));
+      c5 = madd(c5, x, v128.load(w2, 16));
+      c6 = madd(c6, x, v128.load(w3));
+      c7 = madd(c7, x, v128.load(w3, 16));
+      x0 += 4;
+      w0 += 32;
+      w1 += 32;
+      w2 += 32;
+      w3 += 32;
+    }
+    for (; x0 < end; x0 += 8) {
+      let x = v128.load32_splat(x0);
+      c0 = madd(c0, x, v128.load(w0));
+      c1 = madd(c1, x, v128.load(w0, 16));
+      c2 = madd(c2, x, v128.load(w1));
+      c3 = madd(c3, x, v128.load(w1, 16));
+      c4 = madd(c4, x, v128.load(w2));
+      c5 = madd(c5, x, v128.load(w2, 16));
+      c6 = madd(c6, x, v128.load(w3));
+      c7 = madd(c7, x, v128.load(w3, 16));
+      x = v128.load32_splat(x0, 4);
+      c0 = madd(c0, x, v128.load(w0, 32));
+      c1 = madd(c1, x, v128.load(w0, 48));
+      c2 = madd(c2, x, v128.load(w1, 32));
+      c3 = madd(c3, x, v128.load(w1, 48));
+      c4 = madd(c4, x, v128.load(w2, 32));
+      c5 = madd(c5, x, v128.load(w2, 48));
+      c6 = madd(c6, x, v128.load(w3, 32));
+      c7 = madd(c7, x, v128.load(w3, 48));
+      w0 += 64;
+      w1 += 64;
+      w2 += 64;
+      w3 += 64;
+    }
+    const cq = c + (<usize>q << 7);
+    v128.store(cq, c0);
+    v128.store(cq, c1, 16);
+    v128.store(cq, c2, 32);
+    v128.store(cq, c3, 48);
+    v128.store(cq, c4, 64);
+    v128.store(cq, c5, 80);
+    v128.store(cq, c6, 96);
+    v128.store(cq, c7, 112);
+  }
+}
+
+/**
  * 1 row x 8 columns (tails). One add chain per column, in K order from the bias, like the other
  * tiles: every element of C is then the same sum whichever tile computes it, so splitting the
  * columns between threads (or tiling them differently) gives bitwise identical results.
@@ -213,7 +285,8 @@ export function gemm(
       const br = b + <usize>g * gstrideB + <usize>m * ldb;
       const cr = c + <usize>g * gstrideC + <usize>m * ldc;
       const groups4 = npanels >> 2;
-      row1x32(ar, w, K, groups4, cr, br);
+      if (ASC_FEATURE_RELAXED_SIMD) row1x32Pairs(ar, w, K, groups4, cr, br);
+      else row1x32(ar, w, K, groups4, cr, br);
       for (let p = groups4 << 2; p < npanels; p++) tile1x8(ar, w + <usize>p * pb, K, cr + (<usize>p << 5), br + (<usize>p << 5));
     }
   }

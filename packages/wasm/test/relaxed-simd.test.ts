@@ -51,7 +51,7 @@ describe('relaxed SIMD builds', () => {
   });
 
   it.runIf(mustCheckRelaxed)(
-    'in a Node with relaxed SIMD: relaxed build loaded, within tolerance of the reference backend and of the plain build, bitwise the same on 1 and 2 threads',
+    'in a Node with relaxed SIMD: relaxed build loaded, within tolerance of the reference backend and of the plain build, bitwise the same on 1 and 2 threads, stepped and whole, a row alone and in a batch',
     () => {
       const child = spawnSync(process.execPath, [...flagsOrFail(), join(pkg, 'test', 'fixtures', 'relaxed-check.mjs')], { cwd: pkg, encoding: 'utf8' });
       expect(child.status, child.stderr).toBe(0);
@@ -62,6 +62,9 @@ describe('relaxed SIMD builds', () => {
         const what = `${JSON.stringify(c.options)}: max |relaxed - reference| ${c.maxAbsDiff}, max |relaxed - plain| ${c.maxAbsDiffFromPlain}`;
         expect(c, what).toMatchObject({ bitwiseOneVsTwoThreads: true, withinTolerance: true, withinToleranceOfPlain: true });
       }
+      // Each build's one-row GEMV agrees bitwise with its other tiles: stream steps == one call, a row alone == its row of a batch.
+      expect(report.consistency).toHaveLength(6);
+      for (const c of report.consistency) expect(c, JSON.stringify(c)).toMatchObject({ streamBitwise: true, rowsBitwise: true });
     },
     120_000,
   );
