@@ -227,11 +227,15 @@ bool ThreadPool::run(int n, Job job, void* ctx) {
   };
   if (n <= 1) return alone();
   std::unique_lock<std::mutex> lock(busy_, std::try_to_lock);
-  if (!lock.owns_lock()) return alone();
+  if (!lock.owns_lock()) {
+    busyAlone_.fetch_add(1, std::memory_order_relaxed);
+    return alone();
+  }
   try {
     ensureWorkers(n - 1);
   } catch (...) {
     // No threads to be had (resource limits): the result is the same on one.
+    busyAlone_.fetch_add(1, std::memory_order_relaxed);
     return alone();
   }
   job_ = job;
@@ -251,7 +255,20 @@ bool ThreadPool::run(int n, Job job, void* ctx) {
     for (uint32_t left; (left = active_.load(std::memory_order_seq_cst)) != 0;) sleepWhile(active_, left);
     callerSleeping_.fetch_sub(1, std::memory_order_relaxed);
   }
+  // Still holding the pool: no other caller writes these.
+  sharedJobs_.store(sharedJobs_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  if (wokeSleepers) wokeJobs_.store(wokeJobs_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   return wokeSleepers;
+}
+
+ThreadPool::Stats ThreadPool::stats() const {
+  Stats s;
+  s.sharedJobs = sharedJobs_.load(std::memory_order_relaxed);
+  s.wokeSleepers = wokeJobs_.load(std::memory_order_relaxed);
+  s.busyAlone = busyAlone_.load(std::memory_order_relaxed);
+  s.crowdedAlone = crowdedAlone_.load(std::memory_order_relaxed);
+  s.crowdedWindows = windows_.load(std::memory_order_relaxed);
+  return s;
 }
 
 namespace {
@@ -281,6 +298,7 @@ bool ThreadPool::noteSharing(int64_t awayPhases, int steps, bool wokeSleepers) {
   score = score - (score + 7) / 8 + (keptWaiting ? 128 : 0);
   const bool starts = score > 512;
   if (starts) {
+    windows_.fetch_add(1, std::memory_order_relaxed);
     crowdedUntil_.store(monoNs() + kCrowdedNs, std::memory_order_relaxed);
     wakeGrace_.store(0, std::memory_order_relaxed);
     score = 0;
