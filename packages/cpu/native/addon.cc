@@ -1,5 +1,6 @@
-// Module entry: the addon's ABI version, the Layer and Bound classes, info(), bytesInUse() and
-// fmaChains() (the FMA-rate probe), and this environment's share of the process-wide thread pool.
+// Module entry: the addon's ABI version, the Layer and Bound classes, info(), bytesInUse(),
+// fmaChains() (the FMA-rate probe), poolStats(), and this environment's share of the process-wide
+// thread pool.
 #include <napi.h>
 
 #include <thread>
@@ -17,8 +18,9 @@ namespace {
 
 // Bumped whenever the JavaScript <-> native contract changes; the loader refuses a stale binary.
 // 3: activation ids 26..29 (row-wise softmax, log_softmax, sparsemax, glu);
-// 4: Bound takes its threading at construction and configure(), run() none.
-constexpr int kAddonAbi = 4;
+// 4: Bound takes its threading at construction and configure(), run() none;
+// 5: poolStats().
+constexpr int kAddonAbi = 5;
 
 class CpuAddon : public Napi::Addon<CpuAddon> {
  public:
@@ -38,6 +40,7 @@ class CpuAddon : public Napi::Addon<CpuAddon> {
                              InstanceMethod<&CpuAddon::Info>("info", napi_enumerable),
                              InstanceMethod<&CpuAddon::BytesInUse>("bytesInUse", napi_enumerable),
                              InstanceMethod<&CpuAddon::FmaChains>("fmaChains", napi_enumerable),
+                             InstanceMethod<&CpuAddon::PoolStats>("poolStats", napi_enumerable),
                          });
   }
 
@@ -66,6 +69,20 @@ class CpuAddon : public Napi::Addon<CpuAddon> {
     const IsaKernels* kernels = findKernels(name);
     if (!kernels) chk.rangeError("instruction set '" + name + "' is not available on this CPU");
     return Napi::Number::New(info.Env(), runFmaChains(*kernels, flops, threads));
+  }
+
+  // {sharedJobs, wokeSleepers, busyAlone, crowdedAlone, crowdedWindows}: see ThreadPool::Stats.
+  Napi::Value PoolStats(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const ThreadPool::Stats s = ThreadPool::shared().stats();
+    Napi::Object o = Napi::Object::New(env);
+    auto put = [&](const char* name, int64_t v) { o.Set(name, Napi::Number::New(env, static_cast<double>(v))); };
+    put("sharedJobs", s.sharedJobs);
+    put("wokeSleepers", s.wokeSleepers);
+    put("busyAlone", s.busyAlone);
+    put("crowdedAlone", s.crowdedAlone);
+    put("crowdedWindows", s.crowdedWindows);
+    return o;
   }
 
   Napi::Value BytesInUse(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(bytesInUse())); }

@@ -261,7 +261,10 @@ int Layer::threadsNow(int B, int threads, double minStepMacs, bool* smallSteps) 
   // Threads meet at every step: where they were lately kept waiting for one another (more
   // runnable threads than cores), a call of small steps goes faster alone for a while.
   *smallSteps = static_cast<double>(B) * w_.H * 3.0 * w_.Hp < kCrowdedStepMacs * n;
-  if (n > 1 && *smallSteps && ThreadPool::shared().crowded()) n = 1;
+  if (n > 1 && *smallSteps && ThreadPool::shared().crowded()) {
+    n = 1;
+    ThreadPool::shared().noteCrowdedAlone();
+  }
   return n;
 }
 

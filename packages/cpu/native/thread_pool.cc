@@ -25,6 +25,13 @@ namespace {
 // slices a descheduled peer needs.
 constexpr auto kPauseSpin = std::chrono::microseconds(30);
 constexpr auto kYieldSpin = std::chrono::microseconds(300);
+// A pool thread between jobs: spins on the pause instruction briefly (a streamed step's caller
+// posts the next one within a microsecond or two), then yields the core while it keeps looking,
+// and sleeps after kIdleSpin in all. Pause-spinning all that time burned the caller's own core
+// when a woken pool thread landed on it (a loaded machine: the other core busy), so the caller
+// could not post the next job for ~0.1 ms; on this 2-vCPU VM that cost two-thread streams about
+// 10% against one thread, in the ~1% of steps around each wakeup.
+constexpr auto kIdlePauseSpin = std::chrono::microseconds(10);
 constexpr auto kIdleSpin = std::chrono::microseconds(100);
 
 template <class Done>
@@ -227,11 +234,15 @@ bool ThreadPool::run(int n, Job job, void* ctx) {
   };
   if (n <= 1) return alone();
   std::unique_lock<std::mutex> lock(busy_, std::try_to_lock);
-  if (!lock.owns_lock()) return alone();
+  if (!lock.owns_lock()) {
+    busyAlone_.fetch_add(1, std::memory_order_relaxed);
+    return alone();
+  }
   try {
     ensureWorkers(n - 1);
   } catch (...) {
     // No threads to be had (resource limits): the result is the same on one.
+    busyAlone_.fetch_add(1, std::memory_order_relaxed);
     return alone();
   }
   job_ = job;
@@ -251,7 +262,20 @@ bool ThreadPool::run(int n, Job job, void* ctx) {
     for (uint32_t left; (left = active_.load(std::memory_order_seq_cst)) != 0;) sleepWhile(active_, left);
     callerSleeping_.fetch_sub(1, std::memory_order_relaxed);
   }
+  // Still holding the pool: no other caller writes these.
+  sharedJobs_.store(sharedJobs_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  if (wokeSleepers) wokeJobs_.store(wokeJobs_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   return wokeSleepers;
+}
+
+ThreadPool::Stats ThreadPool::stats() const {
+  Stats s;
+  s.sharedJobs = sharedJobs_.load(std::memory_order_relaxed);
+  s.wokeSleepers = wokeJobs_.load(std::memory_order_relaxed);
+  s.busyAlone = busyAlone_.load(std::memory_order_relaxed);
+  s.crowdedAlone = crowdedAlone_.load(std::memory_order_relaxed);
+  s.crowdedWindows = windows_.load(std::memory_order_relaxed);
+  return s;
 }
 
 namespace {
@@ -281,6 +305,7 @@ bool ThreadPool::noteSharing(int64_t awayPhases, int steps, bool wokeSleepers) {
   score = score - (score + 7) / 8 + (keptWaiting ? 128 : 0);
   const bool starts = score > 512;
   if (starts) {
+    windows_.fetch_add(1, std::memory_order_relaxed);
     crowdedUntil_.store(monoNs() + kCrowdedNs, std::memory_order_relaxed);
     wakeGrace_.store(0, std::memory_order_relaxed);
     score = 0;
@@ -300,7 +325,7 @@ void ThreadPool::workerLoop(int index) {
     // stop() is checked along with the generation: a thread that starts after stop() moved the
     // generation must not wait for a further move.
     auto posted = [&] { return generation_.load(std::memory_order_seq_cst) != seen || stopping_.load(std::memory_order_seq_cst); };
-    if (!spinUntil(posted, kIdleSpin)) {
+    if (!spinUntil(posted, kIdlePauseSpin, kIdleSpin - kIdlePauseSpin)) {
       idleSleepers_.fetch_add(1, std::memory_order_seq_cst);
       while (!posted()) sleepWhile(generation_, seen);
       idleSleepers_.fetch_sub(1, std::memory_order_relaxed);

@@ -299,6 +299,19 @@ class ThreadPool {
   // steps on an idle machine ran alone most of the time). Returns whether a window started.
   bool noteSharing(int64_t awayPhases, int steps, bool wokeSleepers);
   bool crowded() const;
+  // Notes a call of small steps that ran on one thread because the pool was crowded.
+  void noteCrowdedAlone() { crowdedAlone_.fetch_add(1, std::memory_order_relaxed); }
+
+  // What the pool did since the process started: whether calls that asked for several threads
+  // got them, and if not, why (a diagnosis for a machine where two threads run no faster than one).
+  struct Stats {
+    int64_t sharedJobs = 0;      // jobs posted to pool threads
+    int64_t wokeSleepers = 0;    // of those, jobs that had to wake sleeping pool threads first
+    int64_t busyAlone = 0;       // jobs that ran alone: another call held the pool (or no thread could start)
+    int64_t crowdedAlone = 0;    // calls of small steps that ran alone: the pool was crowded
+    int64_t crowdedWindows = 0;  // crowded windows started
+  };
+  Stats stats() const;
 
  private:
   ThreadPool() = default;
@@ -331,6 +344,13 @@ class ThreadPool {
   // Woken jobs that may still be let off after the last crowded window (see noteSharing); may
   // dip below 0 in a race, which ends the grace as 0 does.
   std::atomic<int> wakeGrace_{0};
+  // Counted by the caller that holds the pool (loaded and stored: no locked instruction per job).
+  alignas(64) std::atomic<int64_t> sharedJobs_{0};
+  std::atomic<int64_t> wokeJobs_{0};
+  // Counted by any caller, on a line of their own (readers of the window's line pay nothing).
+  alignas(64) std::atomic<int64_t> busyAlone_{0};
+  std::atomic<int64_t> crowdedAlone_{0};
+  std::atomic<int64_t> windows_{0};
 };
 
 }  // namespace gru

@@ -12,7 +12,7 @@ import {
 } from '@gru/core';
 import { activationId, FIRST_ROWWISE_ID } from './activations.js';
 import { loadAddon } from './loader.js';
-import type { NativeBinding } from './native.js';
+import type { CpuPoolStats, NativeBinding } from './native.js';
 import { CpuPreparedGru, nativeWeights } from './prepared.js';
 
 export interface CpuBackendOptions {
@@ -56,8 +56,17 @@ export interface CpuBackend extends GruBackend {
   prepare(spec: GruSpec, weights: GruWeights): Promise<CpuPreparedGru>;
   prepareSync(spec: GruSpec, weights: GruWeights): CpuPreparedGru;
   memoryInUse(): number;
+  /**
+   * What the process-wide thread pool did so far (all zeros before load): how many jobs were
+   * shared with pool threads, and how many that asked for several threads ran on one, and why.
+   * For diagnosing a machine where `threads: 2` runs no faster than `threads: 1`: read it before
+   * and after a run and compare.
+   */
+  poolStats(): CpuPoolStats;
   dispose(): void;
 }
+
+const NO_POOL_STATS: Readonly<CpuPoolStats> = Object.freeze({ sharedJobs: 0, wokeSleepers: 0, busyAlone: 0, crowdedAlone: 0, crowdedWindows: 0 });
 
 const MAX_UNITS = 2 ** 20;
 const MAX_DIM = 2 ** 30;
@@ -213,6 +222,7 @@ export function createCpuBackend(options: CpuBackendOptions = {}): CpuBackend {
     },
     prepareSync: (spec, weights) => prepareWith(loaded(), spec, weights),
     memoryInUse: () => (addon ? addon.binding.bytesInUse() : 0),
+    poolStats: () => (addon ? addon.binding.poolStats() : { ...NO_POOL_STATS }),
     dispose() {
       // The addon stays loaded (Node cannot unload it); prepared layers free their own memory.
     },

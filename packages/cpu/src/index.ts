@@ -12,6 +12,7 @@ import { registerBackend } from '@gru/core';
 import { createCpuBackend } from './backend.js';
 
 export { createCpuBackend, cpuSupports, type CpuBackend, type CpuBackendOptions } from './backend.js';
+export type { CpuPoolStats } from './native.js';
 export { CpuPreparedGru, callMacs } from './prepared.js';
 export { NATIVE_ACTIVATIONS, activationId } from './activations.js';
 export { addonCandidates, explainLoadError, loadAddon, ADDON_ABI } from './loader.js';

@@ -109,4 +109,30 @@ export interface NativeBinding {
   fmaChains(flops: number, threads: number, isa: string): number;
   /** Bytes of native memory held by packed weights and calls in flight, process-wide. */
   bytesInUse(): number;
+  /** What the process-wide thread pool did so far (see CpuPoolStats). */
+  poolStats(): CpuPoolStats;
+}
+
+/**
+ * What the process-wide thread pool did since the process started: whether calls that asked for
+ * several threads got them, and if not, why. Counts only grow; compare two readings.
+ */
+export interface CpuPoolStats {
+  /** Jobs (a forward or backward call, a streamed step, an FMA probe) shared with pool threads. */
+  sharedJobs: number;
+  /**
+   * Of those, jobs that first had to wake sleeping pool threads (a thread sleeps after about 0.1 ms
+   * without work; a woken one joins late, so such a job runs mostly on its caller's thread).
+   */
+  wokeSleepers: number;
+  /** Jobs that asked for several threads but ran on one: another call held the pool (or no thread could start). */
+  busyAlone: number;
+  /**
+   * Calls of small steps that asked for several threads but ran on one because the pool was
+   * crowded: lately their threads were kept waiting for one another (more runnable threads than
+   * cores), so each such spell runs them alone for 20 ms.
+   */
+  crowdedAlone: number;
+  /** Crowded spells started. */
+  crowdedWindows: number;
 }

@@ -4,7 +4,7 @@
 // Several callers post jobs to the shared pool at once (the losers run alone), threads join late
 // or not at all, phases have varying numbers of chunks, and the pool is stopped and restarted as
 // its users come and go; every chunk of every phase must run exactly once, and every job must
-// finish. Also the pool's crowded hint and what run() says about sleeping threads. A failure prints
+// finish. Also the pool's crowded hint, what run() says about sleeping threads, and its stats(). A failure prints
 // what went wrong and exits 1.
 #include "../thread_pool.h"
 
@@ -214,9 +214,13 @@ bool crowdedComesAndGoes() {
     return false;
   };
   // Notes jobs until one starts a window (at most `most`); whether one did.
+  bool miscounted = false;
   auto startsWithin = [&](int most, int64_t away, int steps, bool woke) {
     for (int i = 0; i < most; ++i) {
-      if (pool.noteSharing(away, steps, woke)) return true;
+      const int64_t windows = pool.stats().crowdedWindows;
+      const bool starts = pool.noteSharing(away, steps, woke);
+      if (pool.stats().crowdedWindows != windows + (starts ? 1 : 0)) miscounted = true;
+      if (starts) return true;
     }
     return false;
   };
@@ -240,7 +244,47 @@ bool crowdedComesAndGoes() {
   if (!startsWithin(16, 1, 1, true)) return fail("32 woken jobs after a window never made the pool crowded");
   windowPasses();
   startsWithin(100, 0, 1, false);
+  if (miscounted) return fail("stats().crowdedWindows did not count exactly the windows started");
   return pool.crowded() ? fail("crowded after a window and 100 jobs that kept nobody waiting") : true;
+}
+
+// stats() counts every job that asked for several threads once: shared with the pool, or run alone
+// because another caller held it; a one-thread job not at all.
+bool countsWhatItDid() {
+  ThreadPool& pool = ThreadPool::shared();
+  auto fail = [](const char* what) {
+    std::fprintf(stderr, "stats: %s\n", what);
+    return false;
+  };
+  const ThreadPool::Stats s0 = pool.stats();
+  Job shared(21, 3, 2), alone(22, 3, 2);
+  const bool woke = pool.run(2, &Job::run, &shared);
+  pool.run(1, &Job::run, &alone);
+  const ThreadPool::Stats s1 = pool.stats();
+  if (!shared.check() || !alone.check()) return false;
+  if (s1.sharedJobs != s0.sharedJobs + 1 || s1.busyAlone != s0.busyAlone || s1.wokeSleepers != s0.wokeSleepers + (woke ? 1 : 0)) {
+    return fail("a shared job and a one-thread job were not counted as one shared job");
+  }
+  // A caller holds the pool (its job waits for a flag) while another asks for two threads.
+  struct Holder {
+    std::atomic<bool> inside{false}, release{false};
+    static void run(void* ctx, int tid, int) {
+      auto* h = static_cast<Holder*>(ctx);
+      if (tid != 0) return;
+      h->inside.store(true);
+      while (!h->release.load()) std::this_thread::yield();
+    }
+  } holder;
+  std::thread first([&] { pool.run(2, &Holder::run, &holder); });
+  while (!holder.inside.load()) std::this_thread::yield();
+  Job second(23, 3, 2);
+  const bool secondWoke = pool.run(2, &Job::run, &second);
+  holder.release.store(true);
+  first.join();
+  const ThreadPool::Stats s2 = pool.stats();
+  if (!second.check() || secondWoke) return false;
+  if (s2.busyAlone != s1.busyAlone + 1 || s2.sharedJobs != s1.sharedJobs + 1) return fail("a job that found the pool held was not counted as busyAlone");
+  return true;
 }
 
 // run() says whether posting the job woke sleeping pool threads (a woken thread joins late on any
@@ -291,6 +335,7 @@ int main(int argc, char** argv) {
   const int callers = 3, jobsPerCaller = argc > 1 ? std::atoi(argv[1]) : 300;
   if (!crowdedComesAndGoes()) return 1;
   if (!saysWhenItWokeSleepers()) return 1;
+  if (!countsWhatItDid()) return 1;
   if (!aloneClaimsNothing()) return 1;
   if (!lateJoiners(argc > 2 ? std::atoi(argv[2]) : 1000)) return 1;
   if (!onePhaserManyJobs(argc > 4 ? std::atoi(argv[4]) : 2000)) return 1;
@@ -313,7 +358,8 @@ int main(int argc, char** argv) {
   for (auto& th : threads) th.join();
   if (bad) return 1;
   if (!usersComeAndGo(argc > 3 ? std::atoi(argv[3]) : 200)) return 1;
-  std::printf("ok: alone, late joiners, one Phaser for many jobs, and %d callers x %d jobs, and users coming and going; crowded and not; woken and not\n",
-              callers, jobsPerCaller);
+  std::printf(
+      "ok: alone, late joiners, one Phaser for many jobs, and %d callers x %d jobs, and users coming and going; crowded and not; woken and not; counted\n",
+      callers, jobsPerCaller);
   return 0;
 }
