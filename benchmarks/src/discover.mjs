@@ -9,6 +9,7 @@
  * @property {() => unknown} [dispose]   frees what setup allocated
  * @property {string} [simd]              the instruction set its kernels use (recorded with the result)
  * @property {number} [stepsPerPass]      a pass is this many timesteps fed one at a time (the result gets µs per step)
+ * @property {() => Record<string, number>} [poolStats]  the backend's thread-pool counters (read before and after the passes)
  *
  * @typedef {object} Runner
  * @property {string} name                              unique: 'gru:<backend>' or the peer's name

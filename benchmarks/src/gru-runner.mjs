@@ -111,10 +111,12 @@ export function gruRunner(backend, importPackage, options = {}) {
       }
       const x = { shape: [B, T, D], data: inputFor(shape) };
       const simd = simdOf(core.getBackend(backend));
-      if (options.stream) return { ...streamPass(layer, x.data, shape, backend), ...simd };
+      const pool = poolStatsOf(core.getBackend(backend));
+      if (options.stream) return { ...streamPass(layer, x.data, shape, backend), ...simd, ...pool };
       let checked = false;
       return {
         ...simd,
+        ...pool,
         run: async () => {
           const result = options.sync ? layer.forwardSync(x) : await layer.forward(x);
           if (!checked) {
@@ -138,6 +140,20 @@ export function gruRunner(backend, importPackage, options = {}) {
 export function relaxedSimdFlags(v8Version = process.versions.v8) {
   const [major, minor] = v8Version.split('.').map(Number);
   return major > 11 || (major === 11 && minor >= 4) ? [] : ['--experimental-wasm-relaxed-simd'];
+}
+
+/**
+ * The cpu backend's pool counters (`poolStats()`: calls shared with pool threads, or run alone and
+ * why), where the backend has them: a row where two threads are no faster than one then says
+ * whether its calls were shared at all.
+ * @param {unknown} b
+ * @returns {{ poolStats?: () => Record<string, number> }}
+ */
+function poolStatsOf(b) {
+  const withStats = /** @type {{ poolStats?: unknown }} */ (b ?? {});
+  if (typeof withStats.poolStats !== 'function') return {};
+  const read = /** @type {() => Record<string, number>} */ (withStats.poolStats);
+  return { poolStats: () => ({ ...read.call(b) }) };
 }
 
 /**

@@ -32,6 +32,8 @@
  * @property {(number | null)[]} [roundMediansMs]  with --rounds: each round's median (null: not timed that round)
  * @property {string} [simd]              the instruction set the runner's kernels used (avx512, avx2, simd128...), when it says
  * @property {number} [usPerStep]         median ÷ timesteps per pass, for runners that step (stream runners), in µs
+ * @property {Record<string, number>} [poolStats]  what the cpu backend's thread pool did during warm-up and timed passes
+ *   (its poolStats() counters' growth: sharedJobs, wokeSleepers, busyAlone, crowdedAlone, crowdedWindows)
  * @property {number | null} [fractionOfPeak]  gflops ÷ the fma-peak runner's gflops on the same shape, same run
  */
 import { measure } from './measure.mjs';
@@ -99,8 +101,11 @@ export async function runJob(runner, shape, plan, opts = {}) {
     }
     const slow = isSlow(runner, shape);
     let stats;
+    const poolBefore = prepared.poolStats?.();
+    let poolDuring;
     try {
       stats = await measure(prepared.run, slow ? { ...plan, maxIters: Math.min(plan.maxIters, plan.slowIters) } : plan);
+      poolDuring = poolBefore && countsSince(poolBefore, /** @type {() => Record<string, number>} */ (prepared.poolStats)());
     } finally {
       await prepared.dispose?.();
     }
@@ -118,10 +123,21 @@ export async function runJob(runner, shape, plan, opts = {}) {
       ...(Number.isInteger(prepared.stepsPerPass) && /** @type {number} */ (prepared.stepsPerPass) > 0
         ? { usPerStep: (stats.medianMs * 1000) / /** @type {number} */ (prepared.stepsPerPass) }
         : {}),
+      ...(poolDuring ? { poolStats: poolDuring } : {}),
       baselineRssMiB,
       peakRssMiB: maxRssMiB(),
     };
   } catch (err) {
     return notRun(runner, shape, 'error', errorText(err));
   }
+}
+
+/**
+ * What counters grew by between two readings (warm-up and timed passes together).
+ * @param {Record<string, number>} before
+ * @param {Record<string, number>} after
+ * @returns {Record<string, number>}
+ */
+export function countsSince(before, after) {
+  return Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)]));
 }

@@ -235,6 +235,14 @@ export function formatMarkdown(doc) {
       ...stepped.map((r) => `- ${escapeMarkdown(r.runner)} on ${r.shape.id}: ${formatRate(/** @type {number} */ (r.usPerStep))} µs per step`),
     );
   }
+  const pooled = timed.map((r) => [r, poolSummary(r.poolStats)]).filter(([, line]) => line);
+  if (pooled.length) {
+    lines.push(
+      '',
+      'Threads (what the pool did with the calls that asked for several threads, warm-up included):',
+      ...pooled.map(([r, line]) => `- ${escapeMarkdown(/** @type {Result} */ (r).runner)} on ${/** @type {Result} */ (r).shape.id}: ${line}`),
+    );
+  }
   const simd = [...new Map(timed.filter((r) => r.simd).map((r) => [r.runner, r.simd])).entries()];
   if (simd.length) lines.push('', `SIMD: ${simd.map(([name, level]) => `${escapeMarkdown(name)} ${level}`).join(', ')}`);
 
@@ -274,4 +282,19 @@ function groupNotTimed(results, shapes) {
     const where = g.ids.length === shapes.length && shapes.length > 1 ? 'all shapes' : g.ids.join(', ');
     return `${escapeMarkdown(g.runner)} on ${where}: ${g.status}${g.reason ? ` — ${escapeMarkdown(g.reason)}` : ''}`;
   });
+}
+
+/**
+ * One line on how a cpu runner's calls used the pool, or '' when none asked for several threads.
+ * @param {Record<string, number> | undefined} stats
+ */
+export function poolSummary(stats) {
+  if (!stats) return '';
+  const shared = stats.sharedJobs ?? 0;
+  const busy = stats.busyAlone ?? 0;
+  const crowded = stats.crowdedAlone ?? 0;
+  const asked = shared + busy + crowded;
+  if (asked <= 0) return '';
+  const pct = (/** @type {number} */ n) => `${((100 * n) / asked).toFixed(n === 0 || n === asked ? 0 : 1)}%`;
+  return `${asked} calls: ${pct(shared)} shared (${stats.wokeSleepers ?? 0} woke sleeping threads), ${pct(crowded)} alone in crowded windows (${stats.crowdedWindows ?? 0}), ${pct(busy)} alone with the pool held`;
 }

@@ -21,6 +21,26 @@ describe('runJob', () => {
     expect(maxRssMiB()).toBeGreaterThanOrEqual(r.peakRssMiB as number);
   });
 
+  it("records how much a runner's pool counters grew over its passes", async () => {
+    let shared = 10;
+    const r = await runJob(
+      {
+        ...base,
+        setup: async () => ({
+          run: () => {
+            shared++;
+          },
+          poolStats: () => ({ sharedJobs: shared, crowdedAlone: 7 }),
+        }),
+      },
+      S4,
+      plan,
+    );
+    expect(r.status).toBe('ok');
+    expect(r.poolStats).toEqual({ sharedJobs: (r.warmupPasses as number) + (r.iterations as number), crowdedAlone: 0 });
+    expect((await runJob(base, S4, plan)).poolStats).toBeUndefined();
+  });
+
   it('caps the passes of a shape the runner marks slow', async () => {
     const r = await runJob({ ...base, slow: () => true }, S4, { ...plan, minIters: 50 });
     expect(r).toMatchObject({ status: 'ok', slow: true, iterations: 1 });

@@ -13,6 +13,7 @@ import {
   formatPercent,
   formatRate,
   formatRatio,
+  poolSummary,
 } from '../src/report.mjs';
 import { SHAPES, flops } from '../src/shapes.mjs';
 import { combineRounds } from '../src/bench.mjs';
@@ -259,6 +260,26 @@ describe('what every performance figure is measured against', () => {
     // Without an fma-peak row the table keeps its usual columns.
     const plain = formatMarkdown(buildDocument(parseOptions([]), [S4], [], addRatios([ok('gru:cpu', 'gru', S4, 0.02)]), env));
     expect(plain).not.toContain('FMA peak');
+  });
+
+  it("says how a cpu runner's calls used the thread pool, and nothing for runners that never asked for threads", () => {
+    const stats = { sharedJobs: 3, wokeSleepers: 2, busyAlone: 1, crowdedAlone: 96, crowdedWindows: 4 };
+    expect(poolSummary(stats)).toBe('100 calls: 3.0% shared (2 woke sleeping threads), 96.0% alone in crowded windows (4), 1.0% alone with the pool held');
+    expect(poolSummary({ sharedJobs: 0, wokeSleepers: 0, busyAlone: 0, crowdedAlone: 0, crowdedWindows: 0 })).toBe('');
+    expect(poolSummary(undefined)).toBe('');
+    const doc = buildDocument(
+      parseOptions([]),
+      [S4],
+      [],
+      addRatios([
+        ok('gru:cpu:stream', 'gru', S4, 0.003, { usPerStep: 3, poolStats: stats }),
+        ok('gru:cpu:stream:1t', 'gru', S4, 0.003, { usPerStep: 3, poolStats: { sharedJobs: 0 } }),
+      ]),
+      env,
+    );
+    const md = formatMarkdown(doc);
+    expect(md).toContain('- gru:cpu:stream on S4: 100 calls: 3.0% shared');
+    expect(md).not.toContain('- gru:cpu:stream:1t on S4: 0 calls');
   });
 
   it("reads the CPU's family and model numbers from /proc/cpuinfo, not the model name's digits", () => {
