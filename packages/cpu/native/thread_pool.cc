@@ -263,14 +263,16 @@ bool ThreadPool::run(int n, Job job, void* ctx) {
     callerSleeping_.fetch_sub(1, std::memory_order_relaxed);
   }
   // Still holding the pool: no other caller writes these.
-  sharedJobs_.store(sharedJobs_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  // sharedJobs_ is published after wokeJobs_ (release), and stats() reads it first (acquire):
+  // a reader on another thread never sees more woken jobs than shared ones.
   if (wokeSleepers) wokeJobs_.store(wokeJobs_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  sharedJobs_.store(sharedJobs_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
   return wokeSleepers;
 }
 
 ThreadPool::Stats ThreadPool::stats() const {
   Stats s;
-  s.sharedJobs = sharedJobs_.load(std::memory_order_relaxed);
+  s.sharedJobs = sharedJobs_.load(std::memory_order_acquire);
   s.wokeSleepers = wokeJobs_.load(std::memory_order_relaxed);
   s.busyAlone = busyAlone_.load(std::memory_order_relaxed);
   s.crowdedAlone = crowdedAlone_.load(std::memory_order_relaxed);

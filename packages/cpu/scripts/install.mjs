@@ -7,7 +7,7 @@
 //     reference backend in @gru/core).
 // GRU_CPU_ADDON (a path to a gru_cpu.node) skips all of this.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,11 +17,30 @@ const here = `${process.platform}-${process.arch}`;
 const prebuilt = join(pkg, 'prebuilds', here, 'gru_cpu.node');
 const built = join(pkg, 'build', 'Release', 'gru_cpu.node');
 
+/**
+ * The addon interface this package's JavaScript speaks, read from the native source it ships
+ * (kAddonAbi in native/addon.cc; src/loader.ts's ADDON_ABI is tested equal), or undefined where
+ * the source is absent. A binary of another interface loads but is refused at run time, so it
+ * must not count as installed: `npm rebuild @gru/cpu` would otherwise keep it and build nothing.
+ */
+function packageAbi() {
+  try {
+    const m = /constexpr int kAddonAbi = (\d+);/.exec(readFileSync(join(pkg, 'native', 'addon.cc'), 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Why the binary at `path` cannot be used here, or null when it loads. */
 function loadProblem(path) {
   try {
     const binding = createRequire(import.meta.url)(path);
-    return typeof binding?.Layer === 'function' ? null : 'it is not the @gru/cpu addon';
+    if (typeof binding?.Layer !== 'function') return 'it is not the @gru/cpu addon';
+    const abi = packageAbi();
+    if (abi !== undefined && binding.abi !== abi)
+      return `it is from another version of @gru/cpu: addon interface ${String(binding.abi)}, this package speaks ${abi}`;
+    return null;
   } catch (err) {
     return (err instanceof Error ? err.message : String(err)).split('\n')[0];
   }

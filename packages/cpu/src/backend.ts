@@ -57,10 +57,18 @@ export interface CpuBackend extends GruBackend {
   prepareSync(spec: GruSpec, weights: GruWeights): CpuPreparedGru;
   memoryInUse(): number;
   /**
-   * What the process-wide thread pool did so far (all zeros before load): how many jobs were
-   * shared with pool threads, and how many that asked for several threads ran on one, and why.
-   * For diagnosing a machine where `threads: 2` runs no faster than `threads: 1`: read it before
-   * and after a run and compare.
+   * What the process-wide thread pool did so far (loading the addon if needed; all zeros where it
+   * cannot load): how many jobs were shared with pool threads, and how many that asked for several
+   * threads ran on one, and why. The counts are the process's, every cpu backend's calls (worker
+   * threads' too: they share the one pool). For diagnosing a machine where `threads: 2` runs no
+   * faster than `threads: 1`: read it before and after a run and compare.
+   *
+   * @example
+   * const before = backend.poolStats();
+   * for (let i = 0; i < 1000; i++) stream.step();
+   * const after = backend.poolStats();
+   * const asked = after.sharedJobs - before.sharedJobs + (after.busyAlone - before.busyAlone) + (after.crowdedAlone - before.crowdedAlone);
+   * console.log(`${after.sharedJobs - before.sharedJobs} of ${asked} steps shared`);
    */
   poolStats(): CpuPoolStats;
   dispose(): void;
@@ -222,7 +230,15 @@ export function createCpuBackend(options: CpuBackendOptions = {}): CpuBackend {
     },
     prepareSync: (spec, weights) => prepareWith(loaded(), spec, weights),
     memoryInUse: () => (addon ? addon.binding.bytesInUse() : 0),
-    poolStats: () => (addon ? addon.binding.poolStats() : { ...NO_POOL_STATS }),
+    // The counts are the process's: read them from the addon even before this backend's first
+    // prepare, or a reading taken then and one taken later would differ by other backends' calls.
+    poolStats: () => {
+      try {
+        return loadNow().poolStats();
+      } catch {
+        return { ...NO_POOL_STATS };
+      }
+    },
     dispose() {
       // The addon stays loaded (Node cannot unload it); prepared layers free their own memory.
     },

@@ -1,9 +1,10 @@
 // The package's install script (scripts/install.mjs) never fails the user's `npm install`.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ADDON_ABI } from '../src/loader.js';
 
 const pkg = join(__dirname, '..');
 
@@ -47,6 +48,33 @@ describe('install script', () => {
     expect(r.stderr).toMatch(
       new RegExp(`@gru/cpu: the prebuilt binary for ${process.platform}-${process.arch} does not load here \\(.+\\), and building it from source failed: `),
     );
+  });
+
+  // A real addon binary, as the build left it (turbo builds it before the tests run).
+  const builtAddon = join(pkg, 'build', 'Release', 'gru_cpu.node');
+
+  it('a prebuilt binary of another addon interface: not kept (it would be refused at run time), so the install rebuilds', () => {
+    expect(existsSync(builtAddon), `${builtAddon} (the package's own build) is needed here`).toBe(true);
+    const dir = unpacked();
+    mkdirSync(join(dir, 'prebuilds', `${process.platform}-${process.arch}`), { recursive: true });
+    copyFileSync(builtAddon, join(dir, 'prebuilds', `${process.platform}-${process.arch}`, 'gru_cpu.node'));
+    mkdirSync(join(dir, 'native'));
+    writeFileSync(join(dir, 'native', 'addon.cc'), `constexpr int kAddonAbi = ${ADDON_ABI + 1};\n`);
+    const stale = install(dir);
+    expect(stale.status).toBe(0);
+    expect(stale.stderr).toContain(
+      `the prebuilt binary for ${process.platform}-${process.arch} does not load here (it is from another version of @gru/cpu: addon interface ${ADDON_ABI}, this package speaks ${ADDON_ABI + 1})`,
+    );
+    // The same binary with the interface the package speaks is kept: nothing to build, nothing said.
+    writeFileSync(join(dir, 'native', 'addon.cc'), `constexpr int kAddonAbi = ${ADDON_ABI};\n`);
+    const current = install(dir);
+    expect(current.status).toBe(0);
+    expect(current.stderr).toBe('');
+  });
+
+  it("the native source's kAddonAbi is the interface the loader speaks (install.mjs reads it from there)", () => {
+    const source = readFileSync(join(pkg, 'native', 'addon.cc'), 'utf8');
+    expect(/constexpr int kAddonAbi = (\d+);/.exec(source)?.[1]).toBe(String(ADDON_ABI));
   });
 
   it('GRU_CPU_ADDON set: nothing to do', () => {

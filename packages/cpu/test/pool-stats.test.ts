@@ -15,9 +15,21 @@ function delta(after: CpuPoolStats, before: CpuPoolStats): CpuPoolStats {
 const splitCalls = (d: CpuPoolStats) => d.sharedJobs + d.busyAlone + d.crowdedAlone;
 
 describe('backend.poolStats()', () => {
-  it('is all zeros before the addon is loaded', () => {
-    const backend = createCpuBackend({ name: 'cpu-pool-stats-unloaded' });
-    expect(backend.poolStats()).toEqual({ sharedJobs: 0, wokeSleepers: 0, busyAlone: 0, crowdedAlone: 0, crowdedWindows: 0 });
+  it("reads the process's counts even before a backend's first prepare, so two readings of any backend compare", async () => {
+    const unused = createCpuBackend({ name: 'cpu-pool-stats-unused' });
+    const start = unused.poolStats();
+    const backend = createCpuBackend({ name: 'cpu-pool-stats-other', threads: 2, minStepMacsPerThread: 0 });
+    const c = makeCase({ B: 1, T: 5, D: 8, H: 32 });
+    const prepared = await backend.prepare(c.spec, c.weights);
+    for (let i = 0; i < 7; i++) prepared.forwardSync(c.request);
+    expect(splitCalls(delta(unused.poolStats(), start))).toBe(7);
+    expect(unused.poolStats()).toEqual(backend.poolStats());
+    prepared.dispose();
+  });
+
+  it('is all zeros where the addon cannot load', () => {
+    const broken = createCpuBackend({ name: 'cpu-pool-stats-broken', addonPath: '/nonexistent/gru_cpu.node' });
+    expect(broken.poolStats()).toEqual({ sharedJobs: 0, wokeSleepers: 0, busyAlone: 0, crowdedAlone: 0, crowdedWindows: 0 });
   });
 
   it('counts each call split between threads once, and none of a one-thread call', async () => {
