@@ -42,7 +42,8 @@ export function emptyCallGradients(
   const dInitialState = arrayFor(dtype, B * H);
   const dLast: ArrayLike<number> | null | undefined = req.dLastState;
   const dOut: FloatArray | null = call.returnSequences ? null : req.dOutput;
-  for (let i = 0; i < B * H; i++) dInitialState[i] = (dLast ? dLast[i] : 0) + (dOut ? dOut[i] : 0);
+  // As the reference backend sums them (dLastState first, so a -0 stays -0 without dOutput).
+  for (let i = 0; i < B * H; i++) dInitialState[i] = dOut ? (dLast ? dLast[i] : 0) + dOut[i] : dLast ? dLast[i] : 0;
   return {
     dx: arrayFor(dtype, req.inputGradients === false ? 0 : B * T * D),
     dInitialState,
