@@ -13,6 +13,8 @@ import {
   checkForwardRequest,
   checkSpec,
   checkWeights as checkWeightsOf,
+  emptyForwardResult,
+  isEmptyCall,
   describeValue,
   readRequest,
   readSpec,
@@ -175,10 +177,8 @@ export class WasmPreparedGru implements PreparedGru {
    */
   private plan(req: ForwardRequest, where: string, poolSize = 0, bound = false): CallLayout {
     const { units: H, inputDim: D } = this.spec;
-    // Keras accepts an empty batch (and returns empty outputs).
+    // An empty batch or no steps is answered without the kernel (runHere, WasmBoundForward).
     const { batch: B, timesteps: T } = checkForwardRequest(this.spec, req, where, { ...ANY_FLOAT, bound });
-    // The kernels run at least one step.
-    if (T === 0) throw new GruError('ValueError', `${where}: \`timesteps\` must be a positive integer; received number 0.`);
     let flags = 0;
     if (this.spec.resetAfter) flags |= FLAGS.resetAfter;
     if (req.goBackwards) flags |= FLAGS.goBackwards;
@@ -248,7 +248,8 @@ export class WasmPreparedGru implements PreparedGru {
   /** Runs a planned one-thread call on the calling thread. */
   private runHere(req: ForwardRequest, L: CallLayout): ForwardResult {
     const seq = this.kept.nextSeq();
-    if (req.batch === 0) return this.keepIf({ output: new Float32Array(0), lastState: new Float32Array(0) }, req, L, -1, this.held.block, seq);
+    // The kernels run at least one row and one step; an empty call keeps no memory (base -1).
+    if (isEmptyCall(req)) return this.keepIf(emptyForwardResult(this.spec, req), req, L, -1, this.held.block, seq);
     const base = this.stage(req, L);
     let result: ForwardResult | undefined;
     try {
