@@ -30,7 +30,9 @@ describe('contract:empty-calls holds every backend to one answer for batch 0 and
     };
     const result = await emptyCallsOutcome({ forward: refuse }, 'planted-empty-refuses');
     expect(result.status).toBe('failed');
-    expect(result.detail).toMatch(/^threw GruError\(ValueError\): planted: `timesteps` must be a positive integer; received number 0\. \(case: B=3 T=0 D=3 H=5 /);
+    expect(result.detail).toMatch(
+      /^threw GruError\(ValueError\): planted: `timesteps` must be a positive integer; received number 0\. \(case: B=3 T=0 D=3 H=5 /,
+    );
   });
 
   it('fails a backend whose state with no steps is zeros instead of the initial state', async () => {

@@ -63,7 +63,10 @@ function backwardRequests(spec: GruSpec, request: ForwardRequest, seed: number):
     return a;
   };
   const dOutput = () => filled(request.returnSequences ? B * T * H : B * H, 1);
-  return [{ dOutput: dOutput(), dLastState: filled(B * H, 2) }, { dOutput: dOutput(), inputGradients: false }];
+  return [
+    { dOutput: dOutput(), dLastState: filled(B * H, 2) },
+    { dOutput: dOutput(), inputGradients: false },
+  ];
 }
 
 function compareGradients(got: GruGradients, want: GruGradients, tol: Tolerance, what: string): string | undefined {

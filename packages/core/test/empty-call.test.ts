@@ -53,12 +53,18 @@ describe('the answer of an empty call (no rows or no steps), shared by every bac
     const seq = emptyCallGradients(spec(), { batch: 2, timesteps: 0, returnSequences: true }, { dOutput: new Float32Array(0), dLastState });
     expect(seq.dInitialState).toEqual(dLastState);
     // Passed through as the reference passes it: a -0 stays -0.
-    const negZero = emptyCallGradients(spec(), { batch: 1, timesteps: 0, returnSequences: true }, { dOutput: new Float32Array(0), dLastState: new Float32Array([-0, 1]) });
+    const negZero = emptyCallGradients(
+      spec(),
+      { batch: 1, timesteps: 0, returnSequences: true },
+      { dOutput: new Float32Array(0), dLastState: new Float32Array([-0, 1]) },
+    );
     expect(Object.is(negZero.dInitialState[0], -0)).toBe(true);
     expect(emptyCallGradients(spec(), { batch: 0, timesteps: 4, returnSequences: true }, { dOutput: new Float32Array(0), inputGradients: true }).dx).toEqual(
       new Float32Array(0),
     );
-    expect(emptyCallGradients(spec(), { batch: 1, timesteps: 0, returnSequences: false }, { dOutput: new Float32Array(2), inputGradients: false }).dx.length).toBe(0);
+    expect(
+      emptyCallGradients(spec(), { batch: 1, timesteps: 0, returnSequences: false }, { dOutput: new Float32Array(2), inputGradients: false }).dx.length,
+    ).toBe(0);
   });
 
   it('agrees with the reference backend (the executable spec) on every empty call kind', () => {

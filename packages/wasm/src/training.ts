@@ -1,4 +1,13 @@
-import { checkBackwardRequest, emptyCallGradients, GruError, isEmptyCall, readBackwardRequest, type BackwardRequest, type GruGradients, type GruSpec } from '@gru/core';
+import {
+  checkBackwardRequest,
+  emptyCallGradients,
+  GruError,
+  isEmptyCall,
+  readBackwardRequest,
+  type BackwardRequest,
+  type GruGradients,
+  type GruSpec,
+} from '@gru/core';
 import type { BackwardArgs, WasmKernel } from './kernel.js';
 import type { ThreadPool } from './thread-pool.js';
 import { type BackwardLayout, backwardLayout, type CallLayout, paddedUnits } from './layout.js';

@@ -20,10 +20,21 @@ const h0 = new Float32Array([0.5, -0.25, 1, 2, -3, 0.125]);
 /** No steps for 2 rows, with every option that has nothing to act on. */
 const variants: { name: string; request: ForwardRequest }[] = [
   { name: 'plain, sequences', request: { x: new Float32Array(0), batch: 2, timesteps: 0, goBackwards: false, returnSequences: true } },
-  { name: 'initial state, last output', request: { x: new Float32Array(0), batch: 2, timesteps: 0, goBackwards: false, returnSequences: false, initialState: h0 } },
+  {
+    name: 'initial state, last output',
+    request: { x: new Float32Array(0), batch: 2, timesteps: 0, goBackwards: false, returnSequences: false, initialState: h0 },
+  },
   {
     name: 'goBackwards, mask, initial state (float64 copy)',
-    request: { x: new Float64Array(0), batch: 2, timesteps: 0, goBackwards: true, returnSequences: false, initialState: Float64Array.from(h0), mask: new Uint8Array(0) },
+    request: {
+      x: new Float64Array(0),
+      batch: 2,
+      timesteps: 0,
+      goBackwards: true,
+      returnSequences: false,
+      initialState: Float64Array.from(h0),
+      mask: new Uint8Array(0),
+    },
   },
   { name: 'no rows', request: { x: new Float32Array(0), batch: 0, timesteps: 4, goBackwards: true, returnSequences: true, mask: new Uint8Array(0) } },
 ];
