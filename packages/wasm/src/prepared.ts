@@ -311,7 +311,8 @@ export class WasmPreparedGru implements PreparedGru {
     const req = readRequest(request);
     const pool = this.kernel.pool;
     const L = this.plan(req, 'wasm forward', pool && !pool.broken ? pool.size : 0);
-    if (!pool || L.workers <= 1) return this.runHere(req, L);
+    // An empty call has no step to share (the kernel divides by its steps): answered here.
+    if (!pool || L.workers <= 1 || isEmptyCall(req)) return this.runHere(req, L);
     // Inputs are copied and the weight copy is pinned now, before anything is awaited.
     const base = this.stage(req, L);
     const block = this.held.block;

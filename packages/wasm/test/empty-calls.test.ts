@@ -116,3 +116,33 @@ describe.each([
     expect(await p.backward!((await p.forward({ ...request, keepForBackward: true })).saved, back)).toEqual(expected);
   });
 });
+
+describe('wasm: calls with no steps never reach the worker threads', () => {
+  // Eager: every call with a step to share would go to the pool (40 units: two unit groups).
+  const eager = createWasmBackend({ name: 'wasm-empty-eager', threads: 2, syncBelowMacs: 0, minStepMacsPerThread: 0 });
+  const wide: GruSpec = { ...spec, units: 40, resetAfter: true };
+  const wideWeights: GruWeights = {
+    kernel: Float32Array.from({ length: D * 120 }, (_, i) => Math.sin(i) * 0.1),
+    recurrentKernel: Float32Array.from({ length: 40 * 120 }, (_, i) => Math.cos(i) * 0.1),
+    bias: Float32Array.from({ length: 240 }, (_, i) => 0.01 * i),
+  };
+  beforeAll(() => eager.load());
+  afterAll(() => eager.dispose?.());
+
+  it('forward with timesteps 0 answers the initial state, also kept for backward', async () => {
+    const p = eager.prepareSync(wide, wideWeights);
+    const initialState = Float32Array.from({ length: 80 }, (_, i) => i / 7);
+    const request: ForwardRequest = { x: new Float32Array(0), batch: 2, timesteps: 0, goBackwards: false, returnSequences: false, initialState };
+    const expected = referenceBackend.prepareSync!(wide, wideWeights).forwardSync!(request);
+    for (const keepForBackward of [false, true]) {
+      const got = await p.forward({ ...request, keepForBackward });
+      expect(got.lastState).toEqual(expected.lastState);
+      expect(got.output).toEqual(expected.output);
+      if (keepForBackward) {
+        const g = await p.backward!(got.saved, { dOutput: new Float32Array(80).fill(1) });
+        expect(g.dInitialState).toEqual(new Float32Array(80).fill(1));
+      }
+    }
+    p.dispose();
+  });
+});
