@@ -12,6 +12,7 @@ import { compareArrays, TOLERANCES, unravel, type Tolerance } from '../tolerance
 import { cloneRequest, compareResult, pathsOf, runPath, type ForwardPath } from './against-reference.js';
 import { callInfoOf } from './call-info.js';
 import { describeCaseOptions, makeCase, type CaseOptions, type RandomCase } from './make-case.js';
+import { checkEmptyCalls } from './empty-calls.js';
 import { readOnceBeyondForward } from './read-once-more.js';
 import { shiftyRequest, shiftySpec } from './shifty-request.js';
 
@@ -309,4 +310,5 @@ export const CONTRACT_CHECKS: readonly { name: string; run: (backend: GruBackend
   { name: 'contract:fresh-results', run: (b) => checkFreshResults(b) },
   { name: 'contract:inputs-untouched', run: (b) => checkInputsUntouched(b) },
   { name: 'contract:request-read-once', run: (b) => checkRequestReadOnce(b) },
+  { name: 'contract:empty-calls', run: (b) => checkEmptyCalls(b) },
 ];

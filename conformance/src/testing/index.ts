@@ -19,4 +19,5 @@ export {
   type ForwardPath,
 } from './against-reference.js';
 export { checkSetWeights, checkFreshResults, checkInputsUntouched, checkRequestReadOnce, CONTRACT_CHECKS } from './contract.js';
+export { checkEmptyCalls } from './empty-calls.js';
 export { compareArrays, assertClose, worstRatio, unravel, TOLERANCES, type Tolerance, type Comparison } from '../tolerance.js';

@@ -74,6 +74,7 @@ export { selectBackend, describeChoice, type BackendChoice, type SkippedBackend,
 export { loadBackend, backendLoadFailures, forgetBackendLoad } from './backend/loading.js';
 export { cudnnEligibility } from './backend/cudnn-rules.js';
 export { checkForwardResult, checkGradients } from './backend/check-result.js';
+export { isEmptyCall, emptyForwardResult, emptyCallGradients } from './backend/empty-call.js';
 export {
   checkForwardRequest,
   checkBackwardRequest,

@@ -1,5 +1,8 @@
 import {
   checkBackwardRequest,
+  emptyCallGradients,
+  emptyForwardResult,
+  isEmptyCall,
   readBackwardRequest,
   readRequest,
   UnsupportedCallError,
@@ -178,13 +181,10 @@ export class CudnnPreparedGru implements PreparedGru {
     if (req.inputDropoutMasks || req.recurrentDropoutMasks) {
       throw new UnsupportedCallError(this.backendName, 'per-gate dropout masks cannot be applied inside cuDNN');
     }
-    if (B === 0 || T === 0) {
-      // cuDNN runs at least one row and one step; Keras (and every other backend) answers with
-      // empty outputs, and with no steps the state is the initial state.
-      const h0 = req.initialState ? copyAs(req.initialState, dtype) : alloc(dtype, B * H);
+    if (isEmptyCall(req)) {
+      // cuDNN runs at least one row and one step: answered here, as every backend answers it.
+      const result = emptyForwardResult(this.spec, req);
       const shape: Shape = { batch: B, timesteps: T, units: H, goBackwards: req.goBackwards, returnSequences: req.returnSequences };
-      const output = req.returnSequences ? alloc(dtype, 0) : h0.slice();
-      const result: ForwardResult = { output, lastState: h0 };
       if (req.keepForBackward === true) result.saved = new CudnnEmptySaved(this, shape);
       return { empty: result };
     }
@@ -216,7 +216,7 @@ export class CudnnPreparedGru implements PreparedGru {
     const { inputDim: D, units: H, dtype } = this.spec;
     const B = saved.shape.batch;
     checkBackwardRequest(this.spec, saved.shape, req, 'cudnn backward');
-    if (saved instanceof CudnnEmptySaved) return { empty: this.emptyGradients(saved.shape, req) };
+    if (saved instanceof CudnnEmptySaved) return { empty: emptyCallGradients(this.spec, saved.shape, req) };
     const { plan, shape } = saved;
     const { dy, dhy, dh0Direct } = arrangeOutputGradients(req.dOutput, req.dLastState, plan, shape, dtype);
     const args: DeviceBackwardArgs = {
@@ -227,23 +227,6 @@ export class CudnnPreparedGru implements PreparedGru {
       dw: alloc(dtype, 3 * H * D + 3 * H * H + 6 * H),
     };
     return { saved, args, dh0Direct };
-  }
-
-  /** Gradients of a call with no rows or no steps: the state's gradient passes straight to the initial state. */
-  private emptyGradients(shape: Shape, req: BackwardRequest): GruGradients {
-    const { inputDim: D, units: H, dtype } = this.spec;
-    const B = shape.batch;
-    const dInitialState = alloc(dtype, B * H);
-    for (let i = 0; i < B * H; i++) {
-      dInitialState[i] = (req.dLastState ? req.dLastState[i] : 0) + (shape.returnSequences ? 0 : req.dOutput[i]);
-    }
-    return {
-      dx: alloc(dtype, B * shape.timesteps * D),
-      dInitialState,
-      dKernel: alloc(dtype, D * 3 * H),
-      dRecurrentKernel: alloc(dtype, H * 3 * H),
-      dBias: alloc(dtype, 6 * H),
-    };
   }
 
   private async runBackward({ saved, args, dh0Direct }: BackwardCall): Promise<GruGradients> {

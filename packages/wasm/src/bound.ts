@@ -1,4 +1,4 @@
-import { GruError, type BoundForward, type BoundForwardRequest, type FloatArray } from '@gru/core';
+import { GruError, isEmptyCall, type BoundForward, type BoundForwardRequest, type FloatArray } from '@gru/core';
 import type { ForwardArgs, WasmKernel } from './kernel.js';
 import type { CallLayout } from './layout.js';
 
@@ -64,6 +64,8 @@ export class WasmBoundForward implements BoundForward {
   private readonly args: ForwardArgs;
   private viewsMade = false;
   private disposed = false;
+  /** No rows or no steps: runs copy the initial state (or zeros) instead of calling the kernel. */
+  private readonly empty: boolean;
 
   constructor(
     private readonly kernel: WasmKernel,
@@ -89,6 +91,7 @@ export class WasmBoundForward implements BoundForward {
     request.recurrentDropoutMasks?.forEach((m, g) => slot(this.inputs, `recurrentDropoutMasks[${g}]`, m, L.recDrop + g * B * H * 4));
     slot(this.outputs, 'lastState', request.lastState, L.last);
     slot(this.outputs, 'output', request.output, request.returnSequences ? L.out : L.last);
+    this.empty = isEmptyCall(request);
   }
 
   run(): void {
@@ -98,11 +101,11 @@ export class WasmBoundForward implements BoundForward {
     const inputs = this.inputs;
     // memory.grow() detaches a non-shared memory's buffer, and with it every view, whose length
     // then reads 0: make them again (rare; never in a steady stream). All were made from one
-    // buffer, so x's view (x is never empty but with batch 0) stands for all. A shared memory
-    // never detaches, and views made before it grew stay valid. Memory's buffer getter costs
-    // ~20 ns a call; this check nothing.
-    if (!this.viewsMade || inputs[0].view.length !== inputs[0].length) this.views();
+    // buffer, so lastState's view (empty only with batch 0, when every view is) stands for all;
+    // x's would not (it is empty with no steps). A shared memory never detaches, and views made
+    // before it grew stay valid. Memory's buffer getter costs ~20 ns a call; this check nothing.
     const outputs = this.outputs;
+    if (!this.viewsMade || outputs[0].view.length !== outputs[0].length) this.views();
     for (let i = 0; i < inputs.length; i++) {
       const s = inputs[i];
       if (s.array.length !== s.length) this.resized(s);
@@ -115,7 +118,13 @@ export class WasmBoundForward implements BoundForward {
     a[11] = w.wRec;
     a[12] = w.biasIn;
     a[13] = w.biasRec;
-    if (a[0] > 0) {
+    if (this.empty) {
+      // With no steps the state is the initial state, as emptyForwardResult answers.
+      const last = outputs[0].view as Float32Array;
+      const h0 = inputs.find((s) => s.name === 'initialState');
+      if (h0) last.set(h0.view as Float32Array);
+      else last.fill(0);
+    } else {
       k.exports.gruForward(
         a[0],
         a[1],

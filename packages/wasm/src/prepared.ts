@@ -13,6 +13,8 @@ import {
   checkForwardRequest,
   checkSpec,
   checkWeights as checkWeightsOf,
+  emptyForwardResult,
+  isEmptyCall,
   describeValue,
   readRequest,
   readSpec,
@@ -175,10 +177,8 @@ export class WasmPreparedGru implements PreparedGru {
    */
   private plan(req: ForwardRequest, where: string, poolSize = 0, bound = false): CallLayout {
     const { units: H, inputDim: D } = this.spec;
-    // Keras accepts an empty batch (and returns empty outputs).
+    // An empty batch or no steps is answered without the kernel (runHere, WasmBoundForward).
     const { batch: B, timesteps: T } = checkForwardRequest(this.spec, req, where, { ...ANY_FLOAT, bound });
-    // The kernels run at least one step.
-    if (T === 0) throw new GruError('ValueError', `${where}: \`timesteps\` must be a positive integer; received number 0.`);
     let flags = 0;
     if (this.spec.resetAfter) flags |= FLAGS.resetAfter;
     if (req.goBackwards) flags |= FLAGS.goBackwards;
@@ -248,7 +248,8 @@ export class WasmPreparedGru implements PreparedGru {
   /** Runs a planned one-thread call on the calling thread. */
   private runHere(req: ForwardRequest, L: CallLayout): ForwardResult {
     const seq = this.kept.nextSeq();
-    if (req.batch === 0) return this.keepIf({ output: new Float32Array(0), lastState: new Float32Array(0) }, req, L, -1, this.held.block, seq);
+    // The kernels run at least one row and one step; an empty call keeps no memory (base -1).
+    if (isEmptyCall(req)) return this.keepIf(emptyForwardResult(this.spec, req), req, L, -1, this.held.block, seq);
     const base = this.stage(req, L);
     let result: ForwardResult | undefined;
     try {
@@ -310,7 +311,8 @@ export class WasmPreparedGru implements PreparedGru {
     const req = readRequest(request);
     const pool = this.kernel.pool;
     const L = this.plan(req, 'wasm forward', pool && !pool.broken ? pool.size : 0);
-    if (!pool || L.workers <= 1) return this.runHere(req, L);
+    // An empty call has no step to share (the kernel divides by its steps): answered here.
+    if (!pool || L.workers <= 1 || isEmptyCall(req)) return this.runHere(req, L);
     // Inputs are copied and the weight copy is pinned now, before anything is awaited.
     const base = this.stage(req, L);
     const block = this.held.block;

@@ -1,4 +1,13 @@
-import { checkBackwardRequest, GruError, readBackwardRequest, type BackwardRequest, type GruGradients, type GruSpec } from '@gru/core';
+import {
+  checkBackwardRequest,
+  emptyCallGradients,
+  GruError,
+  isEmptyCall,
+  readBackwardRequest,
+  type BackwardRequest,
+  type GruGradients,
+  type GruSpec,
+} from '@gru/core';
 import type { BackwardArgs, WasmKernel } from './kernel.js';
 import type { ThreadPool } from './thread-pool.js';
 import { type BackwardLayout, backwardLayout, type CallLayout, paddedUnits } from './layout.js';
@@ -156,30 +165,18 @@ interface Staged {
   inputGradients: boolean;
 }
 
-/** The gradients of an empty batch: empty, and zero for the weights. */
-function emptyGradients(spec: GruSpec): GruGradients {
-  const { units: H, inputDim: D, useBias, resetAfter } = spec;
-  return {
-    dx: new Float32Array(0),
-    dInitialState: new Float32Array(0),
-    dKernel: new Float32Array(D * 3 * H),
-    dRecurrentKernel: new Float32Array(H * 3 * H),
-    dBias: useBias ? new Float32Array((resetAfter ? 6 : 3) * H) : null,
-  };
-}
-
 /**
  * Checks a backward request against its kept call, then allocates the call's buffers (inputs
  * copied in, the weights the forward call used transposed per gate, and gruBackward's arguments
- * as i32 for the worker threads). Undefined for an empty batch.
+ * as i32 for the worker threads). An empty call (nothing kept) is answered here, without the kernel.
  */
-function stage({ kernel, spec, codes }: BackwardContext, call: KeptCall, given: BackwardRequest, workers: number): Staged | undefined {
+function stage({ kernel, spec, codes }: BackwardContext, call: KeptCall, given: BackwardRequest, workers: number): Staged | { empty: GruGradients } {
   const request = readBackwardRequest(given);
   const { units: H, inputDim: D } = spec;
   const { batch: B, timesteps: T, inputGradients, hasDLastState } = checkBackwardRequest(spec, call, request, 'wasm backward');
   const dOutput = request.dOutput;
   const dLast = hasDLastState ? request.dLastState : undefined;
-  if (B === 0 || call.base < 0) return undefined;
+  if (isEmptyCall(call)) return { empty: emptyCallGradients(spec, call, { dOutput, dLastState: dLast, inputGradients }) };
   const L = call.layout;
   const e = kernel.exports;
   // gruBackward only reads what forward kept and writes its own rows (o.grads), so backward can
@@ -242,7 +239,7 @@ function collect({ kernel, spec }: BackwardContext, call: KeptCall, { base, offs
 /** Runs gruBackward on a kept call, on the calling thread. */
 export function runBackward(ctx: BackwardContext, call: KeptCall, request: BackwardRequest): GruGradients {
   const staged = stage(ctx, call, request, 1);
-  if (!staged) return emptyGradients(ctx.spec);
+  if ('empty' in staged) return staged.empty;
   try {
     ctx.kernel.exports.gruBackward(...staged.args);
     return collect(ctx, call, staged);
@@ -263,7 +260,7 @@ export async function runBackwardOnPool(
   workers: number,
 ): Promise<GruGradients> {
   const staged = stage(ctx, call, request, workers);
-  if (!staged) return emptyGradients(ctx.spec);
+  if ('empty' in staged) return staged.empty;
   call.busy++;
   try {
     await pool.runBackward(staged.base + staged.offsets.args, workers);

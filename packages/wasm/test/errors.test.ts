@@ -89,8 +89,8 @@ describe('bad input gets an error naming the argument, the expected and the rece
         'wasm forward: `x` must be a Float32Array or Float64Array of 18 values ([batch, timesteps, inputDim] = [2, 3, 3]); received Float32Array(17).',
       );
       expect(() => p.forwardSync({ ...request, batch: 1.5 })).toThrow('`batch` must be a non-negative integer; received number 1.5.');
-      expect(() => p.forwardSync({ ...request, timesteps: 0, x: new Float32Array(0) })).toThrow(
-        'wasm forward: `timesteps` must be a positive integer; received number 0.',
+      expect(() => p.forwardSync({ ...request, timesteps: -1, x: new Float32Array(0) })).toThrow(
+        'wasm forward: `timesteps` must be a non-negative integer; received number -1.',
       );
       expect(() => p.forwardSync({ ...request, initialState: new Float32Array(7) })).toThrow(
         '`initialState` must be a Float32Array or Float64Array of 8 values ([batch, units] = [2, 4]); received Float32Array(7).',

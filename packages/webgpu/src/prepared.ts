@@ -1,3 +1,4 @@
+import { emptyCallGradients, emptyForwardResult, isEmptyCall } from '@gru/core';
 import type { BackwardRequest, ForwardRequest, ForwardResult, GruGradients, GruSpec, GruWeights, PreparedGru } from '@gru/core';
 import { backwardLayout, backwardParams, encodeBackward, type BackwardPipelines } from './encode-backward.js';
 import { backwardPostShaders, backwardStepShaders, fusedBackwardShader, fusedBackwardWorkgroupBytes } from './kernels/backward.js';
@@ -10,7 +11,7 @@ import { encodeAndSubmit } from './encode-forward.js';
 import { fusedShader, fusedWorkgroupBytes, stepShaders } from './kernels/recurrence.js';
 import type { KernelShape } from './kernels/common.js';
 import { hasRowActivation, rowwiseBackwardProblem } from './activations-rowwise-wgsl.js';
-import { resultWithoutGpu, snapshotRequest, storedWeights, type OwnedRequest, type StoredWeights } from './snapshot.js';
+import { snapshotRequest, storedWeights, type OwnedRequest, type StoredWeights } from './snapshot.js';
 
 const STORAGE_IN = BufferUsage.STORAGE | BufferUsage.COPY_DST;
 const STORAGE_OUT = BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST;
@@ -161,9 +162,10 @@ export class WebGpuPrepared implements PreparedGru {
     // the handle is collected: keep none, and hand back a handle whose backward() names the reason.
     const unkept = req.keepForBackward === true && this.backwardProblem !== undefined;
     if (unkept) req.keepForBackward = false;
-    const trivial = resultWithoutGpu(this.spec.units, req);
-    const result = trivial
-      ? Promise.resolve(req.keepForBackward ? { ...trivial, saved: this.savedHandle(req, { buffers: undefined }, 0, 0) } : trivial)
+    // No rows or no steps: no GPU work (every backend answers these the same way).
+    const empty = isEmptyCall(req) ? emptyForwardResult(this.spec, req) : undefined;
+    const result = empty
+      ? Promise.resolve(req.keepForBackward ? { ...empty, saved: this.savedHandle(req, { buffers: undefined }, 0, 0) } : empty)
       : this.serialize(() => this.run(req));
     return unkept ? result.then((r) => ({ ...r, saved: this.savedHandle(req, { buffers: undefined }, 0, 0) })) : result;
   }
@@ -440,18 +442,10 @@ export class WebGpuPrepared implements PreparedGru {
     const { units: H, inputDim: D, useBias, resetAfter } = this.spec;
     const { batch: B, timesteps: T } = saved;
     const G = 3 * H;
+    // No timesteps or no rows: the state passed straight through; the weights had no effect.
+    if (!saved.record.buffers) return emptyCallGradients(this.spec, saved, { dOutput, dLastState, inputGradients });
     const dh0 = initialStateGradient(saved, H, dOutput, dLastState);
     const biasLen = useBias ? (resetAfter ? 2 * G : G) : 0;
-    if (!saved.record.buffers) {
-      // No timesteps or no rows: the state passed straight through; the weights had no effect.
-      return {
-        dx: new Float32Array(inputGradients ? B * T * D : 0),
-        dInitialState: dh0,
-        dKernel: new Float32Array(D * G),
-        dRecurrentKernel: new Float32Array(H * G),
-        dBias: useBias ? new Float32Array(biasLen) : null,
-      };
-    }
     const pipes = await this.backwardPipelines();
     this.checkUsable();
     if (saved.record.released !== undefined) throw new Error(`webgpu backward: the saved forward call was released (${saved.record.released}).`);

@@ -1,4 +1,4 @@
-import { checkForwardRequest, checkWeights, readRequest, readWeights, type ForwardRequest, type ForwardResult, type GruSpec, type GruWeights } from '@gru/core';
+import { checkForwardRequest, checkWeights, readRequest, readWeights, type ForwardRequest, type GruSpec, type GruWeights } from '@gru/core';
 import { toFloat16Bits } from './memory.js';
 
 /** Float64Array inputs are converted to float32 as they are copied for the GPU. */
@@ -47,18 +47,6 @@ export function snapshotRequest(spec: GruSpec, request: ForwardRequest): OwnedRe
     ...(req.inputDropoutMasks ? { inputDropoutMasks: ownTriple(req.inputDropoutMasks) } : {}),
     ...(req.recurrentDropoutMasks ? { recurrentDropoutMasks: ownTriple(req.recurrentDropoutMasks) } : {}),
   };
-}
-
-/**
- * The result of a call that needs no GPU work, or undefined: an empty batch gives empty arrays
- * (as the reference backend does: output [0, timesteps, units] or [0, units], lastState
- * [0, units]); no timesteps give the initial state.
- */
-export function resultWithoutGpu(units: number, req: OwnedRequest): ForwardResult | undefined {
-  const { batch: B, timesteps: T } = req;
-  if (B !== 0 && T !== 0) return undefined;
-  const state = req.initialState ? req.initialState.slice() : new Float32Array(B * units);
-  return { output: req.returnSequences ? new Float32Array(B * T * units) : state.slice(), lastState: state };
 }
 
 /** A layer's weights in the form its GPU buffers hold them, copied at call time. */

@@ -1,0 +1,161 @@
+import {
+  checkGradients,
+  referenceBackend,
+  UnsupportedCallError,
+  type BackwardRequest,
+  type FloatArray,
+  type ForwardRequest,
+  type ForwardResult,
+  type GruBackend,
+  type GruGradients,
+  type GruSpec,
+  type PreparedGru,
+} from '@gru/core';
+import type { CaseOutcome } from '../run-case.js';
+import { compareArrays, TOLERANCES, type Tolerance } from '../tolerance.js';
+import { cloneRequest, compareResult, pathsOf, runPath } from './against-reference.js';
+import { callInfoOf } from './call-info.js';
+import { describeCaseOptions, makeCase, type CaseOptions } from './make-case.js';
+
+/**
+ * contract:empty-calls: a call with no rows (batch 0) or no steps (timesteps 0) is answered as
+ * the reference backend answers it (core's emptyForwardResult / emptyCallGradients): empty
+ * outputs, or the initial state with no steps; its gradients pass dLastState (and dOutput) to
+ * the initial state and are zero for x and the weights. Kernels run at least one row and one
+ * step, so a backend has to answer these itself; one that refuses them, or answers zeros for
+ * the state, fails. Every path is checked: forward, forwardSync, bindForward and backward.
+ */
+
+const SIZES: readonly Pick<CaseOptions, 'B' | 'T'>[] = [
+  { B: 0, T: 4 },
+  { B: 3, T: 0 },
+];
+const VARIANTS: readonly Partial<CaseOptions>[] = [
+  { returnSequences: true },
+  { returnSequences: false, initialState: true },
+  { returnSequences: true, initialState: true, mask: 'any', goBackwards: true },
+  { returnSequences: false, initialState: true, mask: 'right-padded', resetAfter: false },
+  { returnSequences: false, useBias: false },
+];
+
+const arrayFor = (dtype: GruSpec['dtype'], n: number): FloatArray => (dtype === 'float64' ? new Float64Array(n) : new Float32Array(n));
+
+/** The cases of the check for one dtype: every size with every variant. */
+function emptyCases(dtype: 'float32' | 'float64'): CaseOptions[] {
+  let seed = 101;
+  return SIZES.flatMap((size) => VARIANTS.map((v) => ({ ...size, D: 3, H: 5, ...v, dtype, seed: seed++ })));
+}
+
+/** The reference backend's answer and gradients (the executable spec). */
+function referenceAnswer(spec: GruSpec, weights: Parameters<GruBackend['prepare']>[1], request: ForwardRequest, backward: BackwardRequest[]) {
+  const prepared = referenceBackend.prepareSync!(spec, weights);
+  const result = prepared.forwardSync!({ ...cloneRequest(request), keepForBackward: true });
+  return { result, gradients: backward.map((b) => prepared.backwardSync!(result.saved, b)) };
+}
+
+/** The output gradients one backward call is given (random, fixed by the case's seed). */
+function backwardRequests(spec: GruSpec, request: ForwardRequest, seed: number): BackwardRequest[] {
+  const { batch: B, timesteps: T } = request;
+  const H = spec.units;
+  const filled = (n: number, k: number) => {
+    const a = arrayFor(spec.dtype, n);
+    for (let i = 0; i < n; i++) a[i] = Math.sin(seed * 7.1 + i * 1.3 + k) * 0.9;
+    return a;
+  };
+  const dOutput = () => filled(request.returnSequences ? B * T * H : B * H, 1);
+  return [
+    { dOutput: dOutput(), dLastState: filled(B * H, 2) },
+    { dOutput: dOutput(), inputGradients: false },
+  ];
+}
+
+function compareGradients(got: GruGradients, want: GruGradients, tol: Tolerance, what: string): string | undefined {
+  for (const field of ['dx', 'dInitialState', 'dKernel', 'dRecurrentKernel', 'dBias'] as const) {
+    const g = got[field];
+    const w = want[field];
+    if (g === null || w === null) {
+      if (g !== w) return `${what}: ${field} is ${g === null ? 'null' : 'an array'}, expected ${w === null ? 'null' : 'an array'}`;
+      continue;
+    }
+    // dx may come back empty or full when input gradients were not asked for (BackwardRequest).
+    if (field === 'dx' && (g.length === 0 || w.length === 0)) continue;
+    const c = compareArrays(g, w, tol);
+    if (!c.ok) return `${what}: ${field} ${c.message}`;
+  }
+  return undefined;
+}
+
+/** bindForward on an empty call: one run fills `output` and `lastState` (primed with NaN) as forward answers. */
+function runBound(prepared: PreparedGru, request: ForwardRequest, want: ForwardResult): ForwardResult | undefined {
+  if (!prepared.bindForward) return undefined;
+  const output = arrayFor(prepared.spec.dtype, want.output.length).fill(Number.NaN);
+  const lastState = arrayFor(prepared.spec.dtype, want.lastState.length).fill(Number.NaN);
+  let bound: ReturnType<NonNullable<PreparedGru['bindForward']>>;
+  try {
+    bound = prepared.bindForward({ ...cloneRequest(request), output, lastState });
+  } catch (err) {
+    if (err instanceof UnsupportedCallError) return undefined;
+    throw err;
+  }
+  try {
+    bound.run();
+    return { output, lastState };
+  } finally {
+    bound.dispose();
+  }
+}
+
+/** One empty call on every path the backend has; a problem, or undefined. */
+async function checkOne(backend: GruBackend, options: CaseOptions): Promise<string | 'declined' | undefined> {
+  const { spec, weights, request } = makeCase(options);
+  const trains = backend.supportsBackward?.(spec) === true && backend.supports(spec, callInfoOf(request, { backward: true })) === true;
+  if (backend.supports(spec, callInfoOf(request)) !== true) return 'declined';
+  const tol = spec.dtype === 'float64' ? TOLERANCES.float64 : TOLERANCES.float32;
+  const backward = backwardRequests(spec, request, options.seed ?? 1);
+  const want = referenceAnswer(spec, weights, request, backward);
+  const prepared = await backend.prepare(spec, weights);
+  try {
+    for (const path of pathsOf(prepared)) {
+      const got = await runPath(backend, prepared, path, cloneRequest(request));
+      const problem = compareResult(got, want.result, request, spec.units, tol, path);
+      if (problem) return problem;
+    }
+    const bound = runBound(prepared, request, want.result);
+    const boundProblem = bound && compareResult(bound, want.result, request, spec.units, tol, 'bindForward().run()');
+    if (boundProblem) return boundProblem;
+    if (!trains || !prepared.backward) return undefined;
+    const kept = await prepared.forward({ ...cloneRequest(request), keepForBackward: true });
+    for (const [i, b] of backward.entries()) {
+      const inputGradients = b.inputGradients !== false;
+      const got = checkGradients(backend.name, spec, request, await prepared.backward(kept.saved, { ...b }), inputGradients);
+      const problem = compareGradients(got, want.gradients[i], tol, `backward (${b.dLastState ? 'with dLastState' : 'inputGradients false, no dLastState'})`);
+      if (problem) return problem;
+    }
+    return undefined;
+  } finally {
+    prepared.dispose();
+  }
+}
+
+/** The contract check: every empty call the backend accepts, on every path, against the reference. */
+export async function checkEmptyCalls(backend: GruBackend): Promise<CaseOutcome> {
+  // float32 unless the backend computes only float64.
+  const probe = makeCase({ B: 1, T: 1, D: 3, H: 5 });
+  const dtype = backend.supports(probe.spec, callInfoOf(probe.request)) === true ? 'float32' : 'float64';
+  let ran = 0;
+  for (const options of emptyCases(dtype)) {
+    const label = describeCaseOptions(options);
+    let problem: string | 'declined' | undefined;
+    try {
+      problem = await checkOne(backend, options);
+    } catch (err) {
+      if (err instanceof UnsupportedCallError) continue;
+      return { status: 'failed', detail: `threw ${(err as Error).name}: ${(err as Error).message} (case: ${label})` };
+    }
+    if (problem === 'declined') continue;
+    if (problem) return { status: 'failed', detail: `${problem} (case: ${label})` };
+    ran++;
+  }
+  if (ran === 0) return { status: 'unsupported', detail: 'it declines every empty call tried (batch 0, timesteps 0)' };
+  return { status: 'passed', ranOn: backend.name };
+}

@@ -1,0 +1,51 @@
+import { GruError, type ForwardRequest, type ForwardResult, type GruGradients } from '@gru/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runConformance } from '../src/index.js';
+import { planted, unregisterPlanted, type Bugs } from './planted-backend.js';
+
+afterEach(unregisterPlanted);
+
+const CHECK = 'contract:empty-calls';
+
+async function emptyCallsOutcome(bugs: Bugs, name: string) {
+  const report = await runConformance(planted(name, bugs), { coreChecks: false, sweep: false, only: [CHECK], expectations: {} });
+  const result = report.results.find((r) => r.name === CHECK);
+  if (!result) throw new Error(`${CHECK} did not run`);
+  return result;
+}
+
+/** A state that should have passed through unchanged answered as zeros. */
+const zeros = (a: Float32Array | Float64Array) => new (a.constructor as Float32ArrayConstructor)(a.length);
+
+describe('contract:empty-calls holds every backend to one answer for batch 0 and timesteps 0', () => {
+  it('passes a backend that answers them as the reference does (control)', async () => {
+    const result = await emptyCallsOutcome({}, 'planted-empty-ok');
+    expect(result.status).toBe('passed');
+  });
+
+  it('fails a backend that refuses timesteps 0 (as wasm did), naming the case', async () => {
+    const refuse = (r: ForwardResult, req: ForwardRequest) => {
+      if (req.timesteps === 0) throw new GruError('ValueError', 'planted: `timesteps` must be a positive integer; received number 0.');
+      return r;
+    };
+    const result = await emptyCallsOutcome({ forward: refuse }, 'planted-empty-refuses');
+    expect(result.status).toBe('failed');
+    expect(result.detail).toMatch(
+      /^threw GruError\(ValueError\): planted: `timesteps` must be a positive integer; received number 0\. \(case: B=3 T=0 D=3 H=5 /,
+    );
+  });
+
+  it('fails a backend whose state with no steps is zeros instead of the initial state', async () => {
+    const zeroState = (r: ForwardResult, req: ForwardRequest) => (req.timesteps === 0 ? { output: zeros(r.output), lastState: zeros(r.lastState) } : r);
+    const result = await emptyCallsOutcome({ forwardSync: zeroState }, 'planted-empty-zero-state');
+    expect(result.status).toBe('failed');
+    expect(result.detail).toMatch(/^forwardSync: output at \[\d+, \d+\] of shape \[3, 5\]: .*\(case: B=3 T=0 D=3 H=5 returnSequences=false initialState=true/);
+  });
+
+  it('fails a backend whose gradients drop dLastState on an empty call', async () => {
+    const dropState = (g: GruGradients) => ({ ...g, dInitialState: zeros(g.dInitialState) });
+    const result = await emptyCallsOutcome({ backward: dropState }, 'planted-empty-grad');
+    expect(result.status).toBe('failed');
+    expect(result.detail).toMatch(/^backward \(with dLastState\): dInitialState .*\(case: B=3 T=0 D=3 H=5 returnSequences=true/);
+  });
+});
