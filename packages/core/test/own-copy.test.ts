@@ -6,9 +6,8 @@ import { copyFloat32, copyFloat64, copyMask, asFloats, referenceBackend, typedAr
 // from() would hand back other values: a copy must hold exactly the values that were checked.
 class Species32 extends Float32Array {
   static get [Symbol.species]() {
-    return function (...args: [number] | [ArrayBuffer, number, number]) {
-      return new Float32Array(args.length === 1 ? args[0] + 5 : args[2]).fill(100);
-    } as unknown as Float32ArrayConstructor;
+    return ((...args: [number] | [ArrayBuffer, number, number]) =>
+      new Float32Array(args.length === 1 ? args[0] + 5 : args[2]).fill(100)) as unknown as Float32ArrayConstructor;
   }
 }
 // Any copy through slice() throws: one forward with keepForBackward would answer otherwise than one without.

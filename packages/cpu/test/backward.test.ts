@@ -125,7 +125,9 @@ describe('backward, like forward', () => {
     expect(() => a.backwardSync(fwd.saved, { dOutput: new Float32Array(29) })).toThrow(
       /^cpu backwardSync: `dOutput` must be a Float32Array or Float64Array of 30 values \(\[batch, timesteps, units\] = \[2, 3, 5\]\); received Float32Array\(29\)/,
     );
-    expect(() => a.backwardSync(fwd.saved, { dOutput: new Int32Array(30) as never })).toThrow(/`dOutput` must be a Float32Array or Float64Array .*received Int32Array\(30\)/);
+    expect(() => a.backwardSync(fwd.saved, { dOutput: new Int32Array(30) as never })).toThrow(
+      /`dOutput` must be a Float32Array or Float64Array .*received Int32Array\(30\)/,
+    );
     expect(() => a.backwardSync(fwd.saved, { dOutput, dLastState: new Float32Array(3) })).toThrow(/`dLastState` must be .*received Float32Array\(3\)/);
     await expect(a.backward(fwd.saved, { dOutput: new Float32Array(1) })).rejects.toThrow(/^cpu backward: `dOutput` .*received Float32Array\(1\)/);
     // float64 gradients (a float64 loss) are accepted and rounded.

@@ -14,9 +14,7 @@ const weights = {
 };
 class Long32 extends Float32Array {
   static get [Symbol.species]() {
-    return function (n: number) {
-      return new Float32Array(n + 5000).fill(7);
-    } as unknown as Float32ArrayConstructor;
+    return ((n: number) => new Float32Array(n + 5000).fill(7)) as unknown as Float32ArrayConstructor;
   }
 }
 class Iter64 extends Float64Array {}
@@ -58,7 +56,9 @@ describe('inputDim 0', () => {
     const spec0: GruSpec = { ...spec, inputDim: 0 };
     expect(backend.supports(spec0, plainCallInfo(2, 3))).toMatch(/inputDim 0/);
     expect(backend.supportsBackward!(spec0)).toMatch(/inputDim 0/);
-    await expect(backend.prepare(spec0, { kernel: new Float32Array(0), recurrentKernel: new Float32Array(48), bias: new Float32Array(24) })).rejects.toThrow(/inputDim/);
+    await expect(backend.prepare(spec0, { kernel: new Float32Array(0), recurrentKernel: new Float32Array(48), bias: new Float32Array(24) })).rejects.toThrow(
+      /inputDim/,
+    );
     registerBackend(backend);
     try {
       const gru = new GRU({ units: 4 });

@@ -160,6 +160,8 @@ export class WasmBoundForward implements BoundForward {
   }
 
   private resized(s: Slot): never {
-    throw fail(`request.${s.name} was detached or resized since the call was bound (${s.length} values then, ${typedArrayLength(s.array)} now); bind the call again.`);
+    throw fail(
+      `request.${s.name} was detached or resized since the call was bound (${s.length} values then, ${typedArrayLength(s.array)} now); bind the call again.`,
+    );
   }
 }

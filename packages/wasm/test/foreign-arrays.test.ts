@@ -8,9 +8,8 @@ import { backend } from '../src/index.js';
 const other = vm.runInNewContext('({ F32: Float32Array, U8: Uint8Array })') as { F32: Float32ArrayConstructor; U8: Uint8ArrayConstructor };
 class Species32 extends Float32Array {
   static get [Symbol.species]() {
-    return function (...args: [number] | [ArrayBuffer, number, number]) {
-      return new Float32Array(args.length === 1 ? args[0] + 5 : args[2]).fill(100);
-    } as unknown as Float32ArrayConstructor;
+    return ((...args: [number] | [ArrayBuffer, number, number]) =>
+      new Float32Array(args.length === 1 ? args[0] + 5 : args[2]).fill(100)) as unknown as Float32ArrayConstructor;
   }
 }
 
@@ -32,7 +31,16 @@ describe('arrays of another realm', () => {
     const want = p.forwardSync({ x, batch: B, timesteps: T, mask: Uint8Array.from(maskBits), goBackwards: false, returnSequences: true });
     const output = new Float32Array(B * T * H);
     const lastState = new Float32Array(B * H);
-    const bound = p.bindForward!({ x: other.F32.from(x), batch: B, timesteps: T, mask: other.U8.from(maskBits), goBackwards: false, returnSequences: true, output, lastState });
+    const bound = p.bindForward!({
+      x: other.F32.from(x),
+      batch: B,
+      timesteps: T,
+      mask: other.U8.from(maskBits),
+      goBackwards: false,
+      returnSequences: true,
+      output,
+      lastState,
+    });
     bound.run();
     bound.dispose();
     expect(Array.from(output)).toEqual(Array.from(want.output));

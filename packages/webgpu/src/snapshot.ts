@@ -1,4 +1,15 @@
-import { checkForwardRequest, checkWeights, copyFloat32, copyMask, readRequest, readWeights, type ForwardRequest, type ForwardResult, type GruSpec, type GruWeights } from '@gru/core';
+import {
+  checkForwardRequest,
+  checkWeights,
+  copyFloat32,
+  copyMask,
+  readRequest,
+  readWeights,
+  type ForwardRequest,
+  type ForwardResult,
+  type GruSpec,
+  type GruWeights,
+} from '@gru/core';
 import { toFloat16Bits } from './memory.js';
 
 /** Float64Array inputs are converted to float32 as they are copied for the GPU. */

@@ -8,9 +8,8 @@ import { FULL } from './views.js';
 // what reaches the GPU must be the values that were checked.
 class Species32 extends Float32Array {
   static get [Symbol.species]() {
-    return function (...args: [number] | [ArrayBuffer, number, number]) {
-      return new Float32Array(args.length === 1 ? args[0] : args[2]).fill(100);
-    } as unknown as Float32ArrayConstructor;
+    return ((...args: [number] | [ArrayBuffer, number, number]) =>
+      new Float32Array(args.length === 1 ? args[0] : args[2]).fill(100)) as unknown as Float32ArrayConstructor;
   }
 }
 
