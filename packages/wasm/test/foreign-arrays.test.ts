@@ -66,6 +66,24 @@ describe('typed-array subclasses whose @@species answers other values', () => {
   });
 });
 
+describe('a subclass whose `length` answers honestly once, then another count', () => {
+  it('backward sizes dOutput from the checked count (an engine error before)', async () => {
+    const p = await backend.prepare(spec, weights);
+    const req = { x, batch: B, timesteps: T, goBackwards: false, returnSequences: true };
+    const dOut = Array.from({ length: B * T * H }, (_, i) => Math.cos(i) / 4);
+    const want = p.backwardSync!(p.forwardSync({ ...req, keepForBackward: true }).saved, { dOutput: Float32Array.from(dOut) });
+    let reads = 0;
+    class Shrinks extends Float32Array {
+      override get length() {
+        return ++reads === 1 ? super.length : 1;
+      }
+    }
+    const got = p.backwardSync!(p.forwardSync({ ...req, keepForBackward: true }).saved, { dOutput: Shrinks.from(dOut) });
+    expect(Array.from(got.dKernel)).toEqual(Array.from(want.dKernel));
+    p.dispose();
+  });
+});
+
 describe('inputDim 0', () => {
   const spec0: GruSpec = { ...spec, inputDim: 0 };
 
