@@ -5,9 +5,14 @@ import { copyFloat32, copyFloat64, copyMask, asFloats, referenceBackend, typedAr
 // Genuine typed arrays (they pass core's checks: honest `length`) whose slice(), subarray() and
 // from() would hand back other values: a copy must hold exactly the values that were checked.
 class Species32 extends Float32Array {
+  // A constructor: a new array of `length` (+5 for slice) filled with 100, whatever buffer subarray() gives it.
   static get [Symbol.species]() {
-    return ((...args: [number] | [ArrayBuffer, number, number]) =>
-      new Float32Array(args.length === 1 ? args[0] + 5 : args[2]).fill(100)) as unknown as Float32ArrayConstructor;
+    return class extends Float32Array {
+      constructor(...args: [number] | [ArrayBuffer, number, number]) {
+        super(args.length === 1 ? args[0] + 5 : args[2]);
+        this.fill(100);
+      }
+    };
   }
 }
 // Any copy through slice() throws: one forward with keepForBackward would answer otherwise than one without.

@@ -14,7 +14,12 @@ const weights = {
 };
 class Long32 extends Float32Array {
   static get [Symbol.species]() {
-    return ((n: number) => new Float32Array(n + 5000).fill(7)) as unknown as Float32ArrayConstructor;
+    return class extends Float32Array {
+      constructor(n: number) {
+        super(n + 5000);
+        this.fill(7);
+      }
+    };
   }
 }
 class Iter64 extends Float64Array {}

@@ -7,9 +7,14 @@ import { backend } from '../src/index.js';
 // misread: another realm's typed arrays (node:vm, iframes) and subclasses overriding @@species.
 const other = vm.runInNewContext('({ F32: Float32Array, U8: Uint8Array })') as { F32: Float32ArrayConstructor; U8: Uint8ArrayConstructor };
 class Species32 extends Float32Array {
+  // A constructor: a new array of `length` (+5 for slice) filled with 100, whatever buffer subarray() gives it.
   static get [Symbol.species]() {
-    return ((...args: [number] | [ArrayBuffer, number, number]) =>
-      new Float32Array(args.length === 1 ? args[0] + 5 : args[2]).fill(100)) as unknown as Float32ArrayConstructor;
+    return class extends Float32Array {
+      constructor(...args: [number] | [ArrayBuffer, number, number]) {
+        super(args.length === 1 ? args[0] + 5 : args[2]);
+        this.fill(100);
+      }
+    };
   }
 }
 

@@ -7,9 +7,14 @@ import { FULL } from './views.js';
 // Weights core's checks accept (honest `length`) whose subarray() (@@species) answers other values:
 // what reaches the GPU must be the values that were checked.
 class Species32 extends Float32Array {
+  // A constructor: a new array of `length` (for slice) filled with 100, whatever buffer subarray() gives it.
   static get [Symbol.species]() {
-    return ((...args: [number] | [ArrayBuffer, number, number]) =>
-      new Float32Array(args.length === 1 ? args[0] : args[2]).fill(100)) as unknown as Float32ArrayConstructor;
+    return class extends Float32Array {
+      constructor(...args: [number] | [ArrayBuffer, number, number]) {
+        super(args.length === 1 ? args[0] : args[2]);
+        this.fill(100);
+      }
+    };
   }
 }
 
