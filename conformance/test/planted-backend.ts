@@ -1,8 +1,10 @@
 import {
   GRU_BACKEND_SPEC_VERSION,
   referenceBackend,
+  readRequest,
   referenceForward,
   unregisterBackend,
+  type BoundForwardRequest,
   type ForwardRequest,
   type ForwardResult,
   type GruBackend,
@@ -45,6 +47,10 @@ export interface Bugs {
   readsWeightsTwice?: boolean;
   /** backward checks one reading of its request and runs another. */
   readsBackwardTwice?: boolean;
+  /** backward reads `inputGradients` again after reading the request once. */
+  readsInputGradientsTwice?: boolean;
+  /** bindForward reads the request once, but batch, timesteps and the flags again on every run(). */
+  bindReadsCountsOnRun?: boolean;
 }
 
 let names: string[] = [];
@@ -92,12 +98,29 @@ export function planted(name: string, bugs: Bugs): GruBackend {
       forwardSync: (req) => after(run(req), req, bugs.forwardSync),
       backward: async (saved, r) => {
         if (bugs.readsBackwardTwice) inner.backwardSync!(saved, { ...r });
+        if (bugs.readsInputGradientsTwice) r = { ...r, inputGradients: r.inputGradients };
         const g = inner.backwardSync!(saved, bugs.readsBackwardTwice ? { ...r } : r);
         return bugs.backward ? bugs.backward(g) : g;
       },
       setWeights: (w) => {
         if (bugs.readsWeightsTwice) inner.setWeights({ ...w });
         if (!bugs.ignoreSetWeights) inner.setWeights(bugs.readsWeightsTwice ? { ...w } : w);
+      },
+      // Read once at bind (as a backend must); the planted bug reads counts and flags again on run().
+      bindForward: (given: BoundForwardRequest) => {
+        const r = readRequest(given, true) as BoundForwardRequest;
+        const { output, lastState, ...call } = r;
+        return {
+          run: () => {
+            const again = bugs.bindReadsCountsOnRun
+              ? { batch: given.batch, timesteps: given.timesteps, goBackwards: given.goBackwards, returnSequences: given.returnSequences }
+              : {};
+            const res = inner.forwardSync!({ ...call, ...again });
+            output.set(res.output.subarray(0, output.length));
+            lastState.set(res.lastState.subarray(0, lastState.length));
+          },
+          dispose: () => {},
+        };
       },
       dispose: () => inner.dispose(),
     };

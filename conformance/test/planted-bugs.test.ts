@@ -79,6 +79,16 @@ describe('the kit catches each planted-bug class, pointing at it', () => {
       { readsBackwardTwice: true },
       /^backward with getters answering other values from their second read: d\w+ differs from the honest request's .*: read each field once/,
     ],
+    [
+      'backward inputGradients',
+      { readsInputGradientsTwice: true },
+      /^backward with getters answering other values from their second read: dx (is missing|differs from the honest request's)/,
+    ],
+    [
+      'bindForward counts',
+      { bindReadsCountsOnRun: true },
+      /^bindForward with getters answering other values from their second read: run\(\) threw .*`x` must be/,
+    ],
   ])('a backend whose %s checks one reading and uses another', async (what, bugs, message) => {
     const { failed } = await run(planted(`planted-reads-${what}-twice`, bugs), { only: ['contract:request-read-once'], sweep: false });
     expect(failure(failed, 'contract:request-read-once')).toMatch(message);

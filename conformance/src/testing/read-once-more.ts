@@ -17,11 +17,14 @@ import { shiftyRequest } from './shifty-request.js';
 
 /**
  * contract:request-read-once beyond forward: setWeights, backward requests and bindForward, where
- * a backend has them. A getter answers the honest array on its first read and, from its second
+ * a backend has them. A getter answers the honest value on its first read and, from its second
  * read on, either the same kind of array with other values (a backend that checks one reading
  * and uses another then computes with values nothing checked), or an array of the other float
- * type and another length (one that branches on the type of a second reading, or sizes from it).
- * Passing: the first reading's result, or a refusal that names the field.
+ * type and another length (one that branches on the type of a second reading, or sizes from it);
+ * counts answer one more and flags the opposite either way (a backend sizing or branching on a
+ * second reading of batch, timesteps, goBackwards, returnSequences or inputGradients).
+ * Passing: the first reading's result, or a refusal that names the field (a bound call's refusal
+ * at bindForward: its run() must not throw).
  */
 
 /** What is wrong with the three extra calls, or undefined. */
@@ -44,8 +47,12 @@ function refusal(err: unknown, fields: RegExp, where: string): string | undefine
   return `${where} threw ${(err as Error)?.name}: ${message}`;
 }
 
-/** Other values, same type and length. */
-const otherValues = (a: FloatArray): FloatArray => a.map((v, i) => v + 0.25 + (i % 7) / 8);
+/** Other values, same type and length (a mask's bytes flipped: 1 - v, so every value differs). */
+const otherValues = (a: FloatArray | Uint8Array): FloatArray | Uint8Array =>
+  a instanceof Uint8Array ? a.map((v) => (v === 0 ? 1 : 0)) : a.map((v, i) => v + 0.25 + (i % 7) / 8);
+
+/** A count answers one more, a flag the opposite; other values none (undefined). */
+const otherScalar = (v: unknown): unknown => (typeof v === 'number' ? v + 1 : typeof v === 'boolean' ? !v : undefined);
 
 /** An array of `Type` holding f(0..n-1). */
 function filled(Type: typeof Float32Array | typeof Float64Array, n: number, f: (i: number) => number): FloatArray {
@@ -58,8 +65,14 @@ function filled(Type: typeof Float32Array | typeof Float64Array, n: number, f: (
 const otherType = (a: FloatArray): FloatArray => filled(a instanceof Float64Array ? Float32Array : Float64Array, a.length + 3, (i) => 0.5 - (i % 5) / 4);
 
 const laters = <T extends object>(honest: T) => {
-  const each = (f: (a: FloatArray) => FloatArray) =>
-    Object.fromEntries(Object.entries(honest).flatMap(([k, v]) => (ArrayBuffer.isView(v) ? [[k, f(v as FloatArray)]] : [])));
+  const each = (f: (a: FloatArray) => FloatArray | Uint8Array) =>
+    Object.fromEntries(
+      Object.entries(honest).flatMap(([k, v]) => {
+        if (ArrayBuffer.isView(v)) return [[k, f(v as FloatArray)]];
+        const other = otherScalar(v);
+        return other === undefined ? [] : [[k, other]];
+      }),
+    );
   return [
     ['other values', each(otherValues)],
     ['another float type and length', each(otherType)],
@@ -104,6 +117,8 @@ async function shiftyBackward(backend: GruBackend, prepared: PreparedGru, c: Ran
   const honest: BackwardRequest = {
     dOutput: filled(Type, returnSequences ? B * T * H : B * H, (i) => Math.sin(i + 1)),
     dLastState: filled(Type, B * H, (i) => Math.cos(i)),
+    // Given, so that a backend reading it again sees false and skips dx.
+    inputGradients: true,
   };
   // A fresh forward pass for each backward call: a backend may keep only its latest.
   const run = async (req: BackwardRequest) => backward((await prepared.forward({ ...cloneRequest(c.request), keepForBackward: true })).saved, req);
@@ -120,6 +135,7 @@ async function shiftyBackward(backend: GruBackend, prepared: PreparedGru, c: Ran
     }
     for (const key of ['dx', 'dInitialState', 'dKernel', 'dRecurrentKernel', 'dBias'] as const) {
       const [g, w] = [got[key], want[key]];
+      if (!g !== !w) return `${where}: ${key} is ${g ? 'given' : 'missing'}, the honest request's is ${w ? 'given' : 'missing'}`;
       if (!g || !w) continue;
       const cmp = compareArrays(g, w, tol);
       if (!cmp.ok) return `${where}: ${key} differs from the honest request's (max |diff| ${cmp.maxAbsDiff})`;
@@ -128,8 +144,9 @@ async function shiftyBackward(backend: GruBackend, prepared: PreparedGru, c: Ran
   return undefined;
 }
 
+// x only quoted (`x`, request.x): a lone x is in most messages ("2 x 3").
 const BOUND_FIELDS =
-  /\b(x|batch|timesteps|initialState|mask|goBackwards|returnSequences|inputDropoutMasks|recurrentDropoutMasks|keepForBackward|output|lastState)\b/;
+  /`x`|\brequest\.x\b|\b(batch|timesteps|initialState|mask|goBackwards|returnSequences|inputDropoutMasks|recurrentDropoutMasks|keepForBackward|output|lastState)\b/;
 
 function shiftyBound(prepared: PreparedGru, c: RandomCase, want: ForwardResult, tol: Tolerance): string | undefined {
   if (!prepared.bindForward) return undefined;
@@ -143,17 +160,21 @@ function shiftyBound(prepared: PreparedGru, c: RandomCase, want: ForwardResult, 
     const lastState = new Type(B * H);
     const honest = { ...request, output, lastState };
     const answers = { ...later, output: otherType(output), lastState: otherType(lastState) };
+    let bound: ReturnType<NonNullable<PreparedGru['bindForward']>>;
     try {
-      const bound = prepared.bindForward(shiftyRequest(honest, answers).req);
-      try {
-        bound.run();
-      } finally {
-        bound.dispose();
-      }
+      bound = prepared.bindForward(shiftyRequest(honest, answers).req);
     } catch (err) {
       const problem = refusal(err, BOUND_FIELDS, where);
       if (problem) return problem;
       continue;
+    }
+    // Bound without complaint: a run reads what bindForward read, so it has nothing to refuse.
+    try {
+      bound.run();
+    } catch (err) {
+      return `${where}: run() threw ${(err as Error)?.name}: ${(err as Error)?.message}`;
+    } finally {
+      bound.dispose();
     }
     const problem = compareResult({ output, lastState }, want, c.request, H, tol, 'the bound outputs');
     if (problem) return `${where}: ${problem}`;

@@ -85,11 +85,13 @@ export {
   checkArray,
   describeValue,
   typedArrayName,
+  typedArrayLength,
   supportsArgsProblem,
   type RequestCheckOptions,
   type CheckedForward,
   type CheckedBackward,
 } from './backend/check-request.js';
+export { copyFloat32, copyFloat64, copyFloats, asFloats, copyMask } from './backend/own-copy.js';
 export { referenceBackend } from './reference/backend.js';
 export { referenceForward } from './reference/forward.js';
 export { classifyMask, applyMaskedOutputConventions, maskedOutputConvention, type MaskedOutputConvention } from './layer/masking.js';

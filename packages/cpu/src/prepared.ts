@@ -1,4 +1,6 @@
 import {
+  asFloats,
+  checkBackwardRequest,
   checkForwardRequest,
   checkObject,
   checkWeights,
@@ -28,9 +30,12 @@ export interface CallSettings {
   minStepMacsPerThread(): number;
 }
 
-function f32(a: ArrayLike<number>): Float32Array {
-  return a instanceof Float32Array ? a : Float32Array.from(a);
-}
+// Core's engine copy when needed: `instanceof` misses another realm's arrays, and Float32Array.from
+// would consult a subclass's @@iterator (values nobody checked).
+const f32 = (a: ArrayBufferView) => asFloats(a, 'float32') as Float32Array;
+
+/** The counts and returnSequences of a call kept for backward (the native handle lacks returnSequences), so core checks backward's gradients. */
+type KeptCall = Pick<ForwardRequest, 'batch' | 'timesteps' | 'returnSequences'>;
 
 /**
  * The weights read once and checked (core's check: either float type, converted here; a plain
@@ -64,6 +69,14 @@ export class CpuPreparedGru implements PreparedGru {
     private readonly Bound: NativeBinding['Bound'],
   ) {}
 
+  /** This layer's calls kept for backward (another layer's `saved` is the addon's to refuse). */
+  private readonly kept = new WeakMap<object, KeptCall>();
+
+  private remember(result: ForwardResult, req: NativeRequest): ForwardResult {
+    if (result.saved) this.kept.set(result.saved as object, { batch: req.batch, timesteps: req.timesteps, returnSequences: req.returnSequences });
+    return result;
+  }
+
   /** The instruction set the weights were packed for. */
   get isa(): string {
     return this.native.isa;
@@ -85,7 +98,8 @@ export class CpuPreparedGru implements PreparedGru {
 
   forwardSync(request: ForwardRequest): ForwardResult {
     const s = this.settings;
-    return this.native.forwardSync(this.toNative(request), s.threads(), s.minStepMacsPerThread());
+    const req = this.toNative(request);
+    return this.remember(this.native.forwardSync(req, s.threads(), s.minStepMacsPerThread()), req);
   }
 
   forward(request: ForwardRequest): Promise<ForwardResult> {
@@ -93,9 +107,9 @@ export class CpuPreparedGru implements PreparedGru {
       const req = this.toNative(request);
       const s = this.settings;
       if (callMacs(this.spec, req.batch, req.timesteps) < s.syncBelowMacs()) {
-        return Promise.resolve(this.native.forwardSync(req, s.threads(), s.minStepMacsPerThread()));
+        return Promise.resolve(this.remember(this.native.forwardSync(req, s.threads(), s.minStepMacsPerThread()), req));
       }
-      return this.native.forward(req, s.threads(), s.minStepMacsPerThread());
+      return this.native.forward(req, s.threads(), s.minStepMacsPerThread()).then((result) => this.remember(result, req));
     } catch (err) {
       return Promise.reject(err);
     }
@@ -128,14 +142,14 @@ export class CpuPreparedGru implements PreparedGru {
   }
 
   backwardSync(saved: unknown, request: BackwardRequest): GruGradients {
-    const [dOutput, dLastState, inputGradients] = this.gradientsIn(request);
+    const [dOutput, dLastState, inputGradients] = this.gradientsIn(saved, request, 'cpu backwardSync');
     const s = this.settings;
     return this.native.backwardSync(saved as NativeSaved, dOutput, dLastState, s.threads(), s.minStepMacsPerThread(), inputGradients);
   }
 
   backward(saved: unknown, request: BackwardRequest): Promise<GruGradients> {
     try {
-      const [dOutput, dLastState, inputGradients] = this.gradientsIn(request);
+      const [dOutput, dLastState, inputGradients] = this.gradientsIn(saved, request, 'cpu backward');
       const s = this.settings;
       const shape = saved as { batch?: unknown; timesteps?: unknown } | null;
       // Backward is about three forward passes of work.
@@ -171,10 +185,16 @@ export class CpuPreparedGru implements PreparedGru {
     // Core's check, in every backend's words; the addon checks every field again (types, detached
     // buffers, lengths) before it touches memory.
     checkForwardRequest(this.spec, req, bound ? 'cpu bindForward' : 'cpu forward', { bound });
-    return req as NativeRequest;
+    // The addon wants booleans; absent means false, as in core.
+    return {
+      ...req,
+      goBackwards: req.goBackwards === true,
+      returnSequences: req.returnSequences === true,
+      keepForBackward: req.keepForBackward === true,
+    } as NativeRequest;
   }
 
-  private gradientsIn(request: BackwardRequest): [Float32Array, Float32Array | undefined, BackwardRequest['inputGradients']] {
+  private gradientsIn(saved: unknown, request: BackwardRequest, where: string): [Float32Array, Float32Array | undefined, BackwardRequest['inputGradients']] {
     // cpuSupports declines gradients for these; a direct caller gets the same reason.
     const rowwise = [this.spec.activation, this.spec.recurrentActivation].find((id) => NATIVE_ACTIVATIONS.indexOf(id) >= FIRST_ROWWISE_ID);
     if (rowwise !== undefined) {
@@ -184,10 +204,13 @@ export class CpuPreparedGru implements PreparedGru {
       );
     }
     const r = readBackwardRequest(request);
-    // The addon checks the gradients' lengths against the kept call.
-    checkObject(r, 'request', '{dOutput, dLastState?, inputGradients?}', 'cpu backward');
+    const call = typeof saved === 'object' && saved !== null ? this.kept.get(saved) : undefined;
+    // A `saved` this layer did not return is the addon's to refuse (it names what it expects); the
+    // addon checks the gradients' lengths again either way.
+    if (call) checkBackwardRequest(this.spec, call, r, where);
+    else checkObject(r, 'request', '{dOutput, dLastState?, inputGradients?}', where);
     // Gradients may arrive as Float64Array (a float64 loss); the layer computes in float32.
-    const convert = (a: unknown) => (a instanceof Float64Array ? Float32Array.from(a) : (a as Float32Array));
-    return [convert(r.dOutput), r.dLastState === undefined || r.dLastState === null ? undefined : convert(r.dLastState), r.inputGradients];
+    const convert = (a: unknown) => (ArrayBuffer.isView(a) ? f32(a) : (a as Float32Array));
+    return [convert(r.dOutput), r.dLastState == null ? undefined : convert(r.dLastState), r.inputGradients];
   }
 }

@@ -60,7 +60,7 @@ describe('inputGradients on the cpu backend', () => {
     const p = backend.prepareSync(c.spec, c.weights);
     const { saved } = p.forwardSync({ ...c.request, keepForBackward: true });
     expect(() => p.backwardSync!(saved, { dOutput: new Float32Array(4), inputGradients: 'no' as unknown as boolean })).toThrow(
-      /^gru cpu backend: backwardSync: `inputGradients` must be a boolean, received /,
+      /^cpu backwardSync: `inputGradients` must be a boolean; received string "no"/,
     );
     p.dispose();
   });

@@ -1,4 +1,4 @@
-import type { DType, FloatArray } from '@gru/core';
+import { asFloats, copyFloats, type DType, type FloatArray } from '@gru/core';
 
 /**
  * Mapping between core's ForwardRequest semantics and what cuDNN runs. cuDNN runs each row for
@@ -35,16 +35,17 @@ export function alloc(dtype: DType, n: number): FloatArray {
   return dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
 }
 
-/** Converts to `dtype` only when needed (core may hand Float64Array gradients to a float32 layer). */
-export function asDtype(a: ArrayLike<number>, dtype: DType): FloatArray {
-  if (dtype === 'float64') return a instanceof Float64Array ? a : Float64Array.from(a);
-  return a instanceof Float32Array ? a : Float32Array.from(a);
+/**
+ * Converts to `dtype` only when needed (core may hand Float64Array gradients to a float32 layer).
+ * Core's engine copies: a subclass's slice() or @@iterator could answer values nobody checked.
+ */
+export function asDtype(a: ArrayBufferView, dtype: DType): FloatArray {
+  return asFloats(a, dtype);
 }
 
 /** A private copy in `dtype` (never the caller's array, which may change once the call returns). */
-export function copyAs(a: ArrayLike<number>, dtype: DType): FloatArray {
-  if (dtype === 'float64') return a instanceof Float64Array ? a.slice() : Float64Array.from(a);
-  return a instanceof Float32Array ? a.slice() : Float32Array.from(a);
+export function copyAs(a: ArrayBufferView, dtype: DType): FloatArray {
+  return copyFloats(a, dtype);
 }
 
 /** Sequence lengths from a right-padded mask (a kept prefix per row); throws on a mask with holes. */

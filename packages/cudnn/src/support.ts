@@ -10,6 +10,8 @@ export function cudnnSupports(givenSpec: GruSpec, call: GruCallInfo): true | str
   const spec = readSpec(givenSpec);
   const problem = supportsArgsProblem(spec, call);
   if (problem) return problem;
+  // prepare refuses it (cuDNN's RNN takes at least one input feature): declining lets selection fall back.
+  if (spec.inputDim === 0) return 'cuDNN needs at least one input feature (inputDim 0 runs on another backend)';
   const keras = cudnnEligibility(spec, call);
   if (keras !== true) return keras;
   if (call.inputDropoutPerGate) {

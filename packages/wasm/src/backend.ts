@@ -149,6 +149,8 @@ export function wasmSupports(givenSpec: GruSpec, call: GruCallInfo, budget = DEF
   const problem = supportsArgsProblem(spec, call);
   if (problem) return problem;
   if (spec.dtype !== 'float32') return `the wasm backend computes in float32 only (dtype '${spec.dtype}' runs on the reference backend)`;
+  // prepare refuses it (the kernels' panels assume a feature): declining lets selection fall back.
+  if (spec.inputDim === 0) return 'the wasm kernels need at least one input feature (inputDim 0 runs on the reference backend)';
   const f = activationCode(spec.activation, spec.units);
   if (typeof f === 'string') return `activation ${f}`;
   const g = activationCode(spec.recurrentActivation, spec.units);

@@ -1,4 +1,4 @@
-import { GruError, isEmptyCall, type BoundForward, type BoundForwardRequest, type FloatArray } from '@gru/core';
+import { GruError, isEmptyCall, typedArrayLength, type BoundForward, type BoundForwardRequest, type FloatArray } from '@gru/core';
 import type { ForwardArgs, WasmKernel } from './kernel.js';
 import type { CallLayout } from './layout.js';
 
@@ -29,6 +29,8 @@ const finalizer =
 interface Slot {
   name: string;
   array: FloatArray | Uint8Array;
+  /** The mask's bytes or float values: known from the field, never from the array (another realm's Uint8Array is no `instanceof Uint8Array`). */
+  bytes: boolean;
   length: number;
   ptr: number;
   view: Float32Array | Uint8Array;
@@ -81,8 +83,9 @@ export class WasmBoundForward implements BoundForward {
     this.args = args(base);
     const B = request.batch;
     const [D, H] = [this.args[2], this.args[3]];
+    // Lengths are the engine's (typedArrayLength): a subclass's `length` getter could answer another.
     const slot = (list: Slot[], name: string, array: FloatArray | Uint8Array | undefined, ptr: number) => {
-      if (array) list.push({ name, array, length: array.length, ptr: base + ptr, view: new Float32Array(0) });
+      if (array) list.push({ name, array, bytes: name === 'mask', length: typedArrayLength(array), ptr: base + ptr, view: new Float32Array(0) });
     };
     slot(this.inputs, 'x', request.x, L.x);
     slot(this.inputs, 'initialState', request.initialState, L.h0);
@@ -108,10 +111,10 @@ export class WasmBoundForward implements BoundForward {
     if (!this.viewsMade || outputs[0].view.length !== outputs[0].length) this.views();
     for (let i = 0; i < inputs.length; i++) {
       const s = inputs[i];
-      if (s.array.length !== s.length) this.resized(s);
+      if (typedArrayLength(s.array) !== s.length) this.resized(s);
       (s.view as Float32Array).set(s.array as Float32Array);
     }
-    for (let i = 0; i < outputs.length; i++) if (outputs[i].array.length !== outputs[i].length) this.resized(outputs[i]);
+    for (let i = 0; i < outputs.length; i++) if (typedArrayLength(outputs[i].array) !== outputs[i].length) this.resized(outputs[i]);
     const w = this.weights();
     const a = this.args;
     a[10] = w.wIn;
@@ -161,11 +164,13 @@ export class WasmBoundForward implements BoundForward {
 
   private views(): void {
     const k = this.kernel;
-    for (const s of [...this.inputs, ...this.outputs]) s.view = s.array instanceof Uint8Array ? k.u8(s.ptr, s.length) : k.f32(s.ptr, s.length);
+    for (const s of [...this.inputs, ...this.outputs]) s.view = s.bytes ? k.u8(s.ptr, s.length) : k.f32(s.ptr, s.length);
     this.viewsMade = true;
   }
 
   private resized(s: Slot): never {
-    throw fail(`request.${s.name} was detached or resized since the call was bound (${s.length} values then, ${s.array.length} now); bind the call again.`);
+    throw fail(
+      `request.${s.name} was detached or resized since the call was bound (${s.length} values then, ${typedArrayLength(s.array)} now); bind the call again.`,
+    );
   }
 }

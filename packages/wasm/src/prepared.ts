@@ -13,6 +13,7 @@ import {
   checkForwardRequest,
   checkSpec,
   checkWeights as checkWeightsOf,
+  copyFloat32,
   emptyForwardResult,
   isEmptyCall,
   describeValue,
@@ -151,7 +152,8 @@ export class WasmPreparedGru implements PreparedGru {
     const biasRec = this.kernel.f32(block.biasRec, 3 * hp);
     biasIn.fill(0);
     biasRec.fill(0);
-    const bias = weights.bias;
+    // An engine copy: a subclass's subarray() (@@species) could answer other values than were checked.
+    const bias = weights.bias && copyFloat32(weights.bias);
     if (bias) {
       for (let g = 0; g < 3; g++) biasIn.set(bias.subarray(g * H, (g + 1) * H), g * hp);
       if (resetAfter) {
@@ -399,9 +401,9 @@ export class WasmPreparedGru implements PreparedGru {
   }
 }
 
-/** A copy of checked weights that the caller cannot change. */
+/** A copy of checked weights that the caller cannot change (engine copies: a subclass's slice() could answer other values). */
 export function copyWeights(w: GruWeights): GruWeights {
-  return { kernel: w.kernel.slice(), recurrentKernel: w.recurrentKernel.slice(), bias: w.bias ? w.bias.slice() : w.bias };
+  return { kernel: copyFloat32(w.kernel), recurrentKernel: copyFloat32(w.recurrentKernel), bias: w.bias ? copyFloat32(w.bias) : w.bias };
 }
 
 /** Core's weight check; Float64Array weights are converted as they are packed. */

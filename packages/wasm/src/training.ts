@@ -4,6 +4,7 @@ import {
   GruError,
   isEmptyCall,
   readBackwardRequest,
+  typedArrayLength,
   type BackwardRequest,
   type GruGradients,
   type GruSpec,
@@ -185,7 +186,8 @@ function stage({ kernel, spec, codes }: BackwardContext, call: KeptCall, given: 
   const hp = paddedUnits(H);
   const dp = paddedUnits(D);
   const base = kernel.heap.alloc(o.total, `the backward pass of a call with batch=${B}, timesteps=${T} (inputDim=${D}, units=${H})`);
-  kernel.f32(base + o.dOut, dOutput.length).set(dOutput);
+  // The engine's count (the one checked): a subclass's `length` getter may answer another on a second read.
+  kernel.f32(base + o.dOut, typedArrayLength(dOutput)).set(dOutput);
   if (dLast) kernel.f32(base + o.dLast, B * H).set(dLast);
   // The weights as the forward call used them, transposed per gate for dx and dh.
   for (let g = 0; g < 3; g++) {

@@ -1,4 +1,14 @@
-import { checkForwardRequest, checkWeights, readRequest, readWeights, type ForwardRequest, type GruSpec, type GruWeights } from '@gru/core';
+import {
+  checkForwardRequest,
+  checkWeights,
+  copyFloat32,
+  copyMask,
+  readRequest,
+  readWeights,
+  type ForwardRequest,
+  type GruSpec,
+  type GruWeights,
+} from '@gru/core';
 import { toFloat16Bits } from './memory.js';
 
 /** Float64Array inputs are converted to float32 as they are copied for the GPU. */
@@ -20,8 +30,11 @@ export interface OwnedRequest extends ForwardRequest {
   recurrentDropoutMasks?: readonly [Float32Array<ArrayBuffer>, Float32Array<ArrayBuffer>, Float32Array<ArrayBuffer>];
 }
 
-/** A float32 copy of `a` on a fresh ordinary ArrayBuffer (whatever buffer `a` views). */
-export const ownFloats = (a: ArrayLike<number>): Float32Array<ArrayBuffer> => new Float32Array(a);
+/**
+ * A float32 copy of `a` on a fresh ordinary ArrayBuffer (whatever buffer `a` views): core's engine
+ * copy, which neither a subclass's `length` nor its @@iterator can steer.
+ */
+export const ownFloats = (a: ArrayLike<number>): Float32Array<ArrayBuffer> => copyFloat32(a as unknown as ArrayBufferView);
 
 const ownTriple = (m: readonly ArrayLike<number>[]) => [ownFloats(m[0]), ownFloats(m[1]), ownFloats(m[2])] as const;
 
@@ -43,7 +56,7 @@ export function snapshotRequest(spec: GruSpec, request: ForwardRequest): OwnedRe
     returnSequences: req.returnSequences === true,
     keepForBackward: req.keepForBackward === true,
     ...(req.initialState ? { initialState: ownFloats(req.initialState) } : {}),
-    ...(req.mask ? { mask: new Uint8Array(req.mask) } : {}),
+    ...(req.mask ? { mask: copyMask(req.mask) } : {}),
     ...(req.inputDropoutMasks ? { inputDropoutMasks: ownTriple(req.inputDropoutMasks) } : {}),
     ...(req.recurrentDropoutMasks ? { recurrentDropoutMasks: ownTriple(req.recurrentDropoutMasks) } : {}),
   };
@@ -62,9 +75,10 @@ export function storedWeights(spec: GruSpec, given: GruWeights, f16: boolean, ca
   const weights = readWeights(given);
   checkWeights(spec, weights, `webgpu ${caller}`, ANY_FLOAT);
   const G = 3 * spec.units;
-  const asStored = (a: ArrayLike<number>) => (f16 ? toFloat16Bits(a) : ownFloats(a));
+  // Converted from an own copy: a subclass's `length` getter or subarray() could answer other values.
+  const asStored = (a: ArrayLike<number>) => (f16 ? toFloat16Bits(ownFloats(a)) : ownFloats(a));
   // resetAfter=false has one bias, all of it input-side; no bias is all zeros.
   const bias = new Float32Array(2 * G);
-  if (spec.useBias && weights.bias) bias.set(weights.bias.subarray(0, spec.resetAfter ? 2 * G : G));
+  if (spec.useBias && weights.bias) bias.set(ownFloats(weights.bias));
   return { kernel: asStored(weights.kernel), recurrentKernel: asStored(weights.recurrentKernel), bias };
 }

@@ -50,6 +50,11 @@ export function typedArrayName(value: unknown): string | undefined {
   return ArrayBuffer.isView(value) ? tagOf.call(value) : undefined;
 }
 
+/** The number of values a genuine typed array holds (the engine's count, not an overridable `length`). */
+export function typedArrayLength(value: ArrayBufferView): number {
+  return lengthOf.call(value);
+}
+
 /**
  * A received value for an error message, its type and value: `number NaN`, `string "5"`,
  * `Float64Array(12)`, `Array(3)`, `null`, `object Foo`. Never throws (a Proxy may trap every read).

@@ -1,7 +1,8 @@
 import { activationDef, applyActivation } from '../activations.js';
+import { copyFloats, copyMask } from '../backend/own-copy.js';
 import { readRequest } from '../backend/read-request.js';
 import type { ForwardRequest, ForwardResult, GruSpec, GruWeights } from '../backend/types.js';
-import { arrayFor, type FloatArray } from '../tensor.js';
+import { arrayFor, type DType, type FloatArray } from '../tensor.js';
 
 /** What the reference forward keeps for backward: per processed step, per batch row. */
 export interface ReferenceSaved {
@@ -45,7 +46,7 @@ export function referenceForward(spec: GruSpec, weights: GruWeights, request: Fo
   const saved: ReferenceSaved | undefined = keep
     ? {
         // Backward reads these later: copies, so the caller's arrays may change after this returns.
-        request: snapshotRequest(req),
+        request: snapshotRequest(req, spec.dtype),
         weights,
         pre: new Float64Array(T * B * G),
         act: new Float64Array(T * B * G),
@@ -142,13 +143,15 @@ export function referenceForward(spec: GruSpec, weights: GruWeights, request: Fo
   return saved ? { output, lastState, saved } : { output, lastState };
 }
 
-function snapshotRequest(req: ForwardRequest): ForwardRequest {
-  const copy3 = (m?: readonly [FloatArray, FloatArray, FloatArray]) => (m ? ([m[0].slice(), m[1].slice(), m[2].slice()] as const) : undefined);
+// Engine copies (own-copy.ts): a subclass's slice() could hand back other values than were checked.
+function snapshotRequest(req: ForwardRequest, dtype: DType): ForwardRequest {
+  const copy = (a: FloatArray) => copyFloats(a, dtype);
+  const copy3 = (m?: readonly [FloatArray, FloatArray, FloatArray]) => (m ? ([copy(m[0]), copy(m[1]), copy(m[2])] as const) : undefined);
   return {
     ...req,
-    x: req.x.slice(),
-    initialState: req.initialState?.slice(),
-    mask: req.mask?.slice(),
+    x: copy(req.x),
+    initialState: req.initialState && copy(req.initialState),
+    mask: req.mask && copyMask(req.mask),
     inputDropoutMasks: copy3(req.inputDropoutMasks),
     recurrentDropoutMasks: copy3(req.recurrentDropoutMasks),
   };
