@@ -1,4 +1,4 @@
-import { GruError, type ForwardRequest, type ForwardResult, type GruGradients } from '@gru/core';
+import { GruError, UnsupportedCallError, type ForwardRequest, type ForwardResult, type GruGradients } from '@gru/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runConformance } from '../src/index.js';
 import { planted, unregisterPlanted, type Bugs } from './planted-backend.js';
@@ -47,5 +47,27 @@ describe('contract:empty-calls holds every backend to one answer for batch 0 and
     const result = await emptyCallsOutcome({ backward: dropState }, 'planted-empty-grad');
     expect(result.status).toBe('failed');
     expect(result.detail).toMatch(/^backward \(with dLastState\): dInitialState .*\(case: B=3 T=0 D=3 H=5 returnSequences=true/);
+  });
+
+  it('fails a backend that refuses an empty call at call time after its supports() accepted it (the layer would not fall back)', async () => {
+    const refuse = (r: ForwardResult, req: ForwardRequest) => {
+      if (req.timesteps === 0) throw new UnsupportedCallError('planted-empty-unsupported', 'planted: no empty calls');
+      return r;
+    };
+    const result = await emptyCallsOutcome({ forward: refuse }, 'planted-empty-unsupported');
+    expect(result.status).toBe('failed');
+    expect(result.detail).toMatch(/^refused an empty call its supports\(\) accepted, throwing UnsupportedCallError: .*\(case: B=3 T=0 /);
+  });
+
+  it("fails a backend that answers with the caller's own initialState array, or one array as output and lastState", async () => {
+    const aliased = (r: ForwardResult, req: ForwardRequest) =>
+      req.timesteps === 0 && req.initialState ? { output: r.output, lastState: req.initialState as Float32Array } : r;
+    const own = await emptyCallsOutcome({ forwardSync: aliased }, 'planted-empty-aliased');
+    expect(own.status).toBe('failed');
+    expect(own.detail).toMatch(/^forwardSync: returned the request's own initialState array as lastState/);
+    const same = (r: ForwardResult, req: ForwardRequest) => (req.timesteps === 0 && !req.returnSequences ? { output: r.lastState, lastState: r.lastState } : r);
+    const one = await emptyCallsOutcome({ forwardSync: same }, 'planted-empty-one-array');
+    expect(one.status).toBe('failed');
+    expect(one.detail).toMatch(/^forwardSync: returned one array as both output and lastState/);
   });
 });

@@ -104,10 +104,17 @@ export class WasmBoundForward implements BoundForward {
     const inputs = this.inputs;
     // memory.grow() detaches a non-shared memory's buffer, and with it every view, whose length
     // then reads 0: make them again (rare; never in a steady stream). All were made from one
-    // buffer, so lastState's view (empty only with batch 0, when every view is) stands for all;
+    // buffer, so lastState's view (empty only with batch 0, answered above) stands for all;
     // x's would not (it is empty with no steps). A shared memory never detaches, and views made
     // before it grew stay valid. Memory's buffer getter costs ~20 ns a call; this check nothing.
     const outputs = this.outputs;
+    if (outputs[0].length === 0) {
+      // No rows: nothing to copy or compute (and a zero-length view of a detached buffer would
+      // throw on set(), while its length gives no sign of the detachment).
+      for (const s of inputs) if (typedArrayLength(s.array) !== s.length) this.resized(s);
+      for (const s of outputs) if (typedArrayLength(s.array) !== s.length) this.resized(s);
+      return;
+    }
     if (!this.viewsMade || outputs[0].view.length !== outputs[0].length) this.views();
     for (let i = 0; i < inputs.length; i++) {
       const s = inputs[i];

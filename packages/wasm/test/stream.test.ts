@@ -71,6 +71,23 @@ describe('bound forward calls', () => {
     prepared.dispose();
   });
 
+  it('a bound call with no rows (batch 0) keeps working after wasm memory grows (its views all have length 0)', () => {
+    const { spec, weights } = makeCase({ B: 1, T: 3, D: 5, H: 9 }, 11);
+    const prepared = backend.prepareSync(spec, weights);
+    const request = { x: new Float32Array(0), batch: 0, timesteps: 3, goBackwards: false, returnSequences: true, initialState: new Float32Array(0) };
+    const call = prepared.bindForward({ ...request, output: new Float32Array(0), lastState: new Float32Array(0) });
+    call.run();
+    const heap = (prepared as unknown as { kernel: WasmKernel }).kernel.heap;
+    const before = heap.reserved;
+    const big = heap.alloc(before + (64 << 20), 'a block that makes the memory grow');
+    expect(heap.reserved).toBeGreaterThan(before);
+    // Was: "Cannot perform %TypedArray%.prototype.set on a detached ArrayBuffer".
+    expect(() => call.run()).not.toThrow();
+    heap.release(big);
+    call.dispose();
+    prepared.dispose();
+  });
+
   it('refuses what it cannot run, and a run fails cleanly after a detach, dispose or the layer going away', () => {
     const { spec, weights, request } = makeCase({ B: 2, T: 1, D: 3, H: 5, initialState: true }, 1);
     const prepared = backend.prepareSync(spec, weights);
