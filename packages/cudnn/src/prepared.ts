@@ -1,5 +1,7 @@
 import {
+  asFloats,
   checkBackwardRequest,
+  copyFloats,
   emptyCallGradients,
   emptyForwardResult,
   isEmptyCall,
@@ -20,8 +22,6 @@ import {
   arrangeInputGradients,
   arrangeOutputGradients,
   arrangeOutputs,
-  asDtype,
-  copyAs,
   initialStateGradient,
   planSequences,
   reverseWithinLengths,
@@ -190,8 +190,10 @@ export class CudnnPreparedGru implements PreparedGru {
     }
     const plan = planSequences(req.mask, B, T);
     const shape: Shape = { batch: B, timesteps: T, units: H, goBackwards: req.goBackwards, returnSequences: req.returnSequences };
-    const x = req.goBackwards ? reverseWithinLengths(asDtype(req.x, dtype), plan.lengths, T, D) : copyAs(req.x, dtype);
-    const h0 = req.initialState ? copyAs(req.initialState, dtype) : null;
+    // Private copies (reverseWithinLengths copies too): the caller may change its arrays once the
+    // call returns, and a subclass's slice() could answer values nobody checked.
+    const x = req.goBackwards ? reverseWithinLengths(asFloats(req.x, dtype), plan.lengths, T, D) : copyFloats(req.x, dtype);
+    const h0 = req.initialState ? copyFloats(req.initialState, dtype) : null;
     const y = req.returnSequences ? alloc(dtype, B * T * H) : null;
     const hy = alloc(dtype, B * H);
     const args: DeviceForwardArgs = { batch: B, timesteps: T, seqLengths: plan.cudnnLengths, x, hx: h0, y, hy, training: req.keepForBackward === true };

@@ -1,4 +1,4 @@
-import { asFloats, copyFloats, type DType, type FloatArray } from '@gru/core';
+import { asFloats, type DType, type FloatArray } from '@gru/core';
 
 /**
  * Mapping between core's ForwardRequest semantics and what cuDNN runs. cuDNN runs each row for
@@ -33,19 +33,6 @@ export interface Shape {
 
 export function alloc(dtype: DType, n: number): FloatArray {
   return dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
-}
-
-/**
- * Converts to `dtype` only when needed (core may hand Float64Array gradients to a float32 layer).
- * Core's engine copies: a subclass's slice() or @@iterator could answer values nobody checked.
- */
-export function asDtype(a: ArrayBufferView, dtype: DType): FloatArray {
-  return asFloats(a, dtype);
-}
-
-/** A private copy in `dtype` (never the caller's array, which may change once the call returns). */
-export function copyAs(a: ArrayBufferView, dtype: DType): FloatArray {
-  return copyFloats(a, dtype);
 }
 
 /** Sequence lengths from a right-padded mask (a kept prefix per row); throws on a mask with holes. */
@@ -157,7 +144,7 @@ export function arrangeOutputGradients(
       }
     }
   }
-  return { dy, dhy: asDtype(dhy, dtype), dh0Direct: direct };
+  return { dy, dhy: asFloats(dhy, dtype), dh0Direct: direct };
 }
 
 /** cuDNN's dx (rows reversed within their length when goBackwards) -> dx in the input's order. */
