@@ -52,7 +52,7 @@ writes a JSON file.
   --help               this text`;
 
 /** @param {string} flag @param {string | undefined} raw @param {number} fallback @param {number} [min] */
-function intFlag(flag, raw, fallback, min = 1) {
+export function intFlag(flag, raw, fallback, min = 1) {
   if (raw === undefined) return fallback;
   const n = Number(raw);
   if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min) {

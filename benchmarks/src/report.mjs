@@ -106,6 +106,16 @@ export function cpuIds(text) {
   }
 }
 
+/**
+ * The machine a run was on, as every report names it: Node, platform, CPU model with its x86
+ * family/model numbers, logical cores and the load when the run started.
+ * @param {Environment} env
+ */
+export function machineLine(env) {
+  const ids = env.cpuFamily != null ? ` (family ${env.cpuFamily} model ${env.cpuModelNumber})` : '';
+  return `${env.node}, ${env.platform} ${env.arch}, ${env.cpuModel}${ids} ×${env.cpus}, load ${env.loadavg1.toFixed(2)}`;
+}
+
 /** @returns {Environment} */
 export function environment() {
   const cpus = os.cpus();
@@ -206,7 +216,7 @@ export function formatMarkdown(doc) {
   const lines = [
     '## gru forward pass (float32, returnSequences false)',
     '',
-    `${env.node}, ${env.platform} ${env.arch}, ${env.cpuModel}${env.cpuFamily != null ? ` (family ${env.cpuFamily} model ${env.cpuModelNumber})` : ''} ×${env.cpus}, load ${env.loadavg1.toFixed(2)} · ` +
+    `${machineLine(env)} · ` +
       `${inProcess ? 'all runners in one process' : 'one child process per runner and shape'}${method.quick ? ' · quick' : ''}` +
       `${Number(method.rounds ?? 1) > 1 ? ` · ${method.rounds} rounds, each row the round with the median median` : ''}`,
     '',

@@ -17,8 +17,10 @@
  * @typedef {{ forward: () => Promise<void>, train: () => Promise<void>, trainNoDx?: () => Promise<void>, dispose: () => void }} Trainer
  * @typedef {{ name: string, note: string, setup: (shape: Shape) => Promise<Trainer> }} TrainRunner
  */
-import { cpus } from 'node:os';
+import { parseArgs } from 'node:util';
+import { intFlag } from './cli.mjs';
 import { inputFor, kerasWeights, seededRandom, uniformArray } from './data.mjs';
+import { environment, machineLine } from './report.mjs';
 import { describeShape, flops, parseShapes } from './shapes.mjs';
 
 /** FLOPs of one training step (forward + backward). */
@@ -147,27 +149,71 @@ async function timeTogether(fns, minIters, minTimeMs) {
   return best;
 }
 
-/** @param {string[]} argv */
-function parseArgs(argv) {
-  const opts = { shapes: 'S2,S3', runners: /** @type {string | undefined} */ (undefined), minIters: 3, minTimeMs: 2000 };
-  for (let i = 0; i < argv.length; i++) {
-    const value = argv[i + 1];
-    if (argv[i] === '--shapes') opts.shapes = value;
-    else if (argv[i] === '--runners') opts.runners = value;
-    else if (argv[i] === '--min-iters') opts.minIters = Number(value);
-    else if (argv[i] === '--min-time-ms') opts.minTimeMs = Number(value);
-    else throw new Error(`train.mjs: unknown flag '${argv[i]}' (flags: --shapes, --runners, --min-iters, --min-time-ms)`);
-    i++;
+export const TRAIN_USAGE = `Usage: node benchmarks/src/train.mjs [flags]
+
+Times a forward pass and a training step (forward with training: true, then backward) side by side
+in one process, on @gru/wasm and TensorFlow.js's wasm backend.
+
+  --shapes LIST        S1,S2,S3,S4 or custom BxTxDxH (default: S2,S3)
+  --runners LIST       ${TRAIN_RUNNERS.map((r) => r.name).join(', ')} (default: all)
+  --min-iters N        timed rounds at least (default 3)
+  --min-time-ms N      time for at least this long per shape and runner (default 2000)
+  --help               this text`;
+
+/**
+ * @param {readonly string[]} argv
+ * @returns {{ shapes: string, runners: string | undefined, minIters: number, minTimeMs: number, help: boolean }}
+ */
+export function parseTrainOptions(argv) {
+  const s = /** @type {const} */ ({ type: 'string' });
+  /** @type {ReturnType<typeof parseArgs>['values']} */
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv[0] === '--' ? argv.slice(1) : [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: { shapes: s, runners: s, 'min-iters': s, 'min-time-ms': s, help: { type: 'boolean' } },
+    }));
+  } catch (err) {
+    const msg = /** @type {Error} */ (err).message.replace(/\. To specify.*$/s, '').replace(/\.?$/, '.');
+    throw new Error(`${msg} Run with --help for the flags.`);
   }
-  return opts;
+  const str = (/** @type {string} */ k) => /** @type {string | undefined} */ (values[k]);
+  const runners = str('runners');
+  if (runners !== undefined) {
+    const known = TRAIN_RUNNERS.map((r) => r.name);
+    const unknown = runners
+      .split(',')
+      .map((n) => n.trim())
+      .filter((n) => !known.includes(n));
+    if (unknown.length) throw new Error(`--runners: expected names from ${known.join(', ')}; received '${unknown.join("', '")}'.`);
+  }
+  return {
+    shapes: str('shapes') ?? 'S2,S3',
+    runners,
+    minIters: intFlag('--min-iters', str('min-iters'), 3),
+    minTimeMs: intFlag('--min-time-ms', str('min-time-ms'), 2000, 0),
+    help: values.help === true,
+  };
 }
 
 async function main() {
-  const opts = parseArgs(process.argv.slice(2));
-  const shapes = parseShapes(opts.shapes);
+  let opts, shapes;
+  try {
+    opts = parseTrainOptions(process.argv.slice(2));
+    if (opts.help) {
+      process.stdout.write(`${TRAIN_USAGE}\n`);
+      return;
+    }
+    shapes = parseShapes(opts.shapes);
+  } catch (err) {
+    process.stderr.write(`train: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(2);
+  }
   const wanted = opts.runners?.split(',').map((s) => s.trim());
   const runners = wanted ? TRAIN_RUNNERS.filter((r) => wanted.includes(r.name)) : TRAIN_RUNNERS;
-  console.log(`CPU: ${cpus()[0]?.model ?? 'unknown'} (${cpus().length} logical cores); Node ${process.version}`);
+  console.log(machineLine(environment()));
   console.log('Fastest of the passes, forward and training step taking turns.');
   console.log('| shape | runner | forward ms | forward GFLOP/s | train step ms | train GFLOP/s | train / forward | step, no dx ms | no dx / forward |');
   console.log('|---|---|--:|--:|--:|--:|--:|--:|--:|');

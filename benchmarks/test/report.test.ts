@@ -13,6 +13,7 @@ import {
   formatPercent,
   formatRate,
   formatRatio,
+  machineLine,
   poolSummary,
 } from '../src/report.mjs';
 import { SHAPES, flops } from '../src/shapes.mjs';
@@ -116,6 +117,13 @@ describe('buildDocument', () => {
     ]);
     expect(doc.results).toHaveLength(6);
     expect(buildDocument(parseOptions(['--in-process']), [], [], [], env).method.isolation).toBe('in-process');
+  });
+});
+
+describe('machineLine', () => {
+  it('names the CPU with its family and model numbers where known, the cores and the load', () => {
+    expect(machineLine({ ...env, cpuFamily: 6, cpuModelNumber: 167 })).toBe('v20.0.0, linux x64, Test CPU (family 6 model 167) ×2, load 0.50');
+    expect(machineLine({ ...env, cpuFamily: null, cpuModelNumber: null })).toBe('v20.0.0, linux x64, Test CPU ×2, load 0.50');
   });
 });
 
