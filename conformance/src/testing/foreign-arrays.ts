@@ -21,14 +21,14 @@ import { describeCaseOptions, makeCase, type CaseOptions, type RandomCase } from
  * contract:foreign-arrays: core's checks accept any genuine typed array of the right type and
  * length, so a backend is handed arrays that `instanceof`, `Float32Array.from(a)`, `a.slice()` or
  * `a.subarray()` misread: another realm's (node:vm, an iframe: no `instanceof Float32Array`), and
- * subclasses whose @@iterator and @@species answer other values (what `from`, `slice` and
- * `subarray` consult). A backend must read them as core checked them (core's copyFloat32 /
- * asFloats / copyMask copy from the engine's own slots), so every call given one answers bit for
+ * subclasses whose @@iterator, slice(), subarray() and @@species answer other values. A backend
+ * must read them as core checked them (core's copyFloat32 / asFloats / copyMask copy from the
+ * engine's own slots), so every call given one answers bit for
  * bit what the same backend answers for plain arrays: weights (prepare, prepareSync, setWeights),
  * x, initialState and mask, bound calls (bindForward, its outputs too), and backward's dOutput and
  * dLastState (and x, initialState and mask kept for backward).
  *
- * Also the shared fixtures for backend tests: inOtherRealm, withHostileIterator.
+ * Also the shared fixtures for backend tests: inOtherRealm, asHostileSubclass.
  */
 
 export type FixtureArray = Float32Array | Float64Array | Uint8Array;
@@ -123,23 +123,32 @@ type TypedCtor = new (...args: unknown[]) => FixtureArray;
 const hostileClasses = new Map<string, TypedCtor>();
 
 /**
- * A subclass of `Base` whose @@iterator yields HOSTILE_COUNT `value`s and whose @@species makes
- * arrays of `value` on no shared buffer: 5 longer for slice() (which copies its values into the
- * first ones), as long as asked for subarray() (so a copy through it is all `value`).
+ * A subclass of `Base` whose @@iterator yields HOSTILE_COUNT `value`s, whose slice() and
+ * subarray() answer arrays of `value` (of the length asked for, on no shared buffer), and whose
+ * @@species (what map(), filter() and the engine's own slice and subarray consult) makes arrays
+ * of `value`, 5 longer.
  */
 function hostileClass(Base: TypedCtor, value: number): TypedCtor {
   // One of the three typed-array constructors; typed as one of them so that it can be extended.
   const Typed = Base as unknown as Float64ArrayConstructor;
-  // @@species: called with (length) by slice/map/filter, with (buffer, byteOffset, length) by subarray.
+  // @@species is called with (length) by slice/map/filter, with (buffer, byteOffset, length) by subarray.
   class Other extends Typed {
     constructor(...args: unknown[]) {
-      super(args.length === 1 ? (args[0] as number) + 5 : (args[2] as number));
+      super(((args.length === 1 ? args[0] : args[2]) as number) + 5);
       this.fill(value);
     }
   }
+  // The length a plain array's slice or subarray would have (the engine's copy reads the slots).
+  const lengthOf = (a: Float64Array, start?: number, end?: number) => new Typed(a).subarray(start, end).length;
   class Hostile extends Typed {
     static get [Symbol.species]() {
       return Other;
+    }
+    override slice(start?: number, end?: number): Float64Array<ArrayBuffer> {
+      return new Typed(lengthOf(this, start, end)).fill(value);
+    }
+    override subarray(start?: number, end?: number): Float64Array<ArrayBuffer> {
+      return new Typed(lengthOf(this, start, end)).fill(value);
     }
   }
   Object.defineProperty(Hostile.prototype, Symbol.iterator, {
@@ -153,12 +162,13 @@ function hostileClass(Base: TypedCtor, value: number): TypedCtor {
 }
 
 /**
- * A copy of `a` (same values, honest `length`) as an instance of a subclass of its type whose
- * @@iterator yields 5000 other values and whose @@species answers other arrays: what
- * `Float32Array.from(a)`, `[...a]`, `a.slice()`, `a.subarray()` or `a.map()` would read instead
- * of the values core checked. For backend tests.
+ * A copy of `a` (same type, values and honest `length`) as an instance of a subclass whose
+ * @@iterator yields 5000 other values, whose slice() and subarray() answer arrays of other values
+ * and whose @@species makes longer ones: what `Float32Array.from(a)`, `[...a]`, `a.slice()`,
+ * `a.subarray()` or `a.map()` would read instead of the values core checked. Core's copies
+ * (copyFloat32, asFloats, copyMask: the typed-array constructor) read the values. For backend tests.
  */
-export function withHostileIterator<T extends FixtureArray>(a: T): T {
+export function asHostileSubclass<T extends FixtureArray>(a: T): T {
   const name = typeName(a);
   let Hostile = hostileClasses.get(name);
   if (!Hostile) {
@@ -443,7 +453,7 @@ export async function checkForeignArrays(backend: GruBackend, seed = 11): Promis
   const kinds: Kind[] = [];
   if (typeof opened === 'string') notRun.push(`arrays of another realm (${opened})`);
   else kinds.push({ name: (a) => `a ${typeName(a)} of another realm (${opened.how})`, make: (a) => copyInto(opened.realm, a) });
-  kinds.push({ name: (a) => `a ${typeName(a)} subclass whose @@iterator and @@species answer other values`, make: withHostileIterator });
+  kinds.push({ name: (a) => `a ${typeName(a)} subclass whose @@iterator, slice(), subarray() and @@species answer other values`, make: asHostileSubclass });
   try {
     const { dtypes, declined } = dtypesOf(backend);
     if (dtypes.length === 0) return { status: 'unsupported', detail: `supports() declines every call tried: ${declined.join('; ')}` };

@@ -23,7 +23,7 @@ export { checkEmptyCalls } from './empty-calls.js';
 export {
   checkForeignArrays,
   inOtherRealm,
-  withHostileIterator,
+  asHostileSubclass,
   openOtherRealm,
   type OtherRealm,
   type OpenedRealm,
