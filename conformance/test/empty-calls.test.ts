@@ -1,6 +1,7 @@
-import { GruError, UnsupportedCallError, type ForwardRequest, type ForwardResult, type GruGradients } from '@gru/core';
+import { GruError, UnsupportedCallError, type ForwardRequest, type ForwardResult, type GruBackend, type GruGradients, type GruSpec } from '@gru/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runConformance } from '../src/index.js';
+import { checkEmptyCalls } from '../src/testing/index.js';
 import { planted, unregisterPlanted, type Bugs } from './planted-backend.js';
 
 afterEach(unregisterPlanted);
@@ -69,5 +70,56 @@ describe('contract:empty-calls holds every backend to one answer for batch 0 and
     const one = await emptyCallsOutcome({ forwardSync: same }, 'planted-empty-one-array');
     expect(one.status).toBe('failed');
     expect(one.detail).toMatch(/^forwardSync: returned one array as both output and lastState/);
+  });
+
+  it('fails a backend that refuses batch 0 and timesteps 0 together (each alone answered), naming the case', async () => {
+    const refuse = (r: ForwardResult, req: ForwardRequest) => {
+      if (req.batch === 0 && req.timesteps === 0) throw new GruError('ValueError', 'planted: an empty [0, 0] call has nothing to run');
+      return r;
+    };
+    const result = await emptyCallsOutcome({ forward: refuse }, 'planted-empty-both');
+    expect(result.status).toBe('failed');
+    expect(result.detail).toMatch(/^threw GruError\(ValueError\): planted: an empty \[0, 0\] call .*\(case: B=0 T=0 D=3 H=5 /);
+  });
+
+  it('checks float64 too where the backend computes it: a float64-only mistake fails, naming the dtype', async () => {
+    const zeroState = (r: ForwardResult, req: ForwardRequest, spec: GruSpec) =>
+      spec.dtype === 'float64' && req.timesteps === 0 ? { output: zeros(r.output), lastState: zeros(r.lastState) } : r;
+    const result = await emptyCallsOutcome({ forwardSync: zeroState }, 'planted-empty-f64');
+    expect(result.status).toBe('failed');
+    expect(result.detail).toMatch(/^forwardSync: output .*\(case: B=3 T=0 D=3 H=5 .*dtype=float64/);
+  });
+
+  it('names supports()’s reasons when it declines every empty call', async () => {
+    const inner = planted('planted-empty-declined', {});
+    const backend: GruBackend = {
+      ...inner,
+      supports: (spec, call) => (call.batch === 0 || call.timesteps === 0 ? `planted: no empty ${spec.dtype} calls` : inner.supports(spec, call)),
+    };
+    const result = await checkEmptyCalls(backend);
+    expect(result).toEqual({
+      status: 'unsupported',
+      detail:
+        'supports() declines every empty call tried (batch 0, timesteps 0, both; float32 and float64): planted: no empty float32 calls; planted: no empty float64 calls',
+    });
+  });
+
+  it('asks supports() about the backward call only for an empty call it accepts, and where the backend trains', async () => {
+    const inner = planted('planted-empty-asked', {});
+    const asked: { batch: number; timesteps: number; backward: boolean }[] = [];
+    const backend: GruBackend = {
+      ...inner,
+      supports: (spec, call) => {
+        asked.push({ batch: call.batch, timesteps: call.timesteps, backward: call.backward });
+        return call.timesteps === 0 && !call.backward ? 'planted: no timesteps 0' : inner.supports(spec, call);
+      },
+    };
+    expect((await checkEmptyCalls(backend)).status).toBe('passed');
+    // Declined (timesteps 0): the forward call only, once; accepted (batch 0, timesteps 4): forward, then backward.
+    const declined = asked.filter((a) => a.timesteps === 0);
+    expect(declined.length).toBeGreaterThan(0);
+    expect(declined.every((a) => !a.backward)).toBe(true);
+    const accepted = asked.filter((a) => a.timesteps > 0);
+    expect(accepted.filter((a) => !a.backward).length).toBe(accepted.filter((a) => a.backward).length);
   });
 });

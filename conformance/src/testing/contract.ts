@@ -13,6 +13,7 @@ import { cloneRequest, compareResult, pathsOf, runPath, type ForwardPath } from 
 import { callInfoOf } from './call-info.js';
 import { describeCaseOptions, makeCase, type CaseOptions, type RandomCase } from './make-case.js';
 import { checkEmptyCalls } from './empty-calls.js';
+import { checkForeignArrays } from './foreign-arrays.js';
 import { readOnceBeyondForward } from './read-once-more.js';
 import { shiftyRequest, shiftySpec } from './shifty-request.js';
 
@@ -311,4 +312,5 @@ export const CONTRACT_CHECKS: readonly { name: string; run: (backend: GruBackend
   { name: 'contract:inputs-untouched', run: (b) => checkInputsUntouched(b) },
   { name: 'contract:request-read-once', run: (b) => checkRequestReadOnce(b) },
   { name: 'contract:empty-calls', run: (b) => checkEmptyCalls(b) },
+  { name: 'contract:foreign-arrays', run: (b) => checkForeignArrays(b) },
 ];

@@ -23,12 +23,14 @@ import { describeCaseOptions, makeCase, type CaseOptions } from './make-case.js'
  * outputs, or the initial state with no steps; its gradients pass dLastState (and dOutput) to
  * the initial state and are zero for x and the weights. Kernels run at least one row and one
  * step, so a backend has to answer these itself; one that refuses them, or answers zeros for
- * the state, fails. Every path is checked: forward, forwardSync, bindForward and backward.
+ * the state, fails. Every path is checked: forward, forwardSync, bindForward and backward; batch 0,
+ * timesteps 0 and both together; float32 and float64 (each where supports() accepts the call).
  */
 
 const SIZES: readonly Pick<CaseOptions, 'B' | 'T'>[] = [
   { B: 0, T: 4 },
   { B: 3, T: 0 },
+  { B: 0, T: 0 },
 ];
 const VARIANTS: readonly Partial<CaseOptions>[] = [
   { returnSequences: true },
@@ -40,9 +42,9 @@ const VARIANTS: readonly Partial<CaseOptions>[] = [
 
 const arrayFor = (dtype: GruSpec['dtype'], n: number): FloatArray => (dtype === 'float64' ? new Float64Array(n) : new Float32Array(n));
 
-/** The cases of the check for one dtype: every size with every variant. */
+/** The cases of the check for one dtype: every size with every variant (the seeds differ between dtypes). */
 function emptyCases(dtype: 'float32' | 'float64'): CaseOptions[] {
-  let seed = 101;
+  let seed = dtype === 'float64' ? 201 : 101;
   return SIZES.flatMap((size) => VARIANTS.map((v) => ({ ...size, D: 3, H: 5, ...v, dtype, seed: seed++ })));
 }
 
@@ -118,11 +120,11 @@ function runBound(prepared: PreparedGru, request: ForwardRequest, want: ForwardR
   }
 }
 
-/** One empty call on every path the backend has; a problem, or undefined. */
-async function checkOne(backend: GruBackend, options: CaseOptions): Promise<string | 'declined' | undefined> {
+/** One empty call on every path the backend has; a problem, supports()'s reason for declining it, or undefined. */
+async function checkOne(backend: GruBackend, options: CaseOptions): Promise<string | { declined: string } | undefined> {
   const { spec, weights, request } = makeCase(options);
-  const trains = backend.supportsBackward?.(spec) === true && backend.supports(spec, callInfoOf(request, { backward: true })) === true;
-  if (backend.supports(spec, callInfoOf(request)) !== true) return 'declined';
+  const supported = backend.supports(spec, callInfoOf(request));
+  if (supported !== true) return { declined: supported };
   const tol = spec.dtype === 'float64' ? TOLERANCES.float64 : TOLERANCES.float32;
   const backward = backwardRequests(spec, request, options.seed ?? 1);
   const want = referenceAnswer(spec, weights, request, backward);
@@ -137,7 +139,9 @@ async function checkOne(backend: GruBackend, options: CaseOptions): Promise<stri
     const bound = runBound(prepared, request, want.result);
     const boundProblem = bound && compareResult(bound, want.result, request, spec.units, tol, 'bindForward().run()');
     if (boundProblem) return boundProblem;
-    if (!trains || !prepared.backward) return undefined;
+    // The backward call is asked about only where the layer can train at all.
+    if (!prepared.backward || backend.supportsBackward?.(spec) !== true) return undefined;
+    if (backend.supports(spec, callInfoOf(request, { backward: true })) !== true) return undefined;
     const kept = await prepared.forward({ ...cloneRequest(request), keepForBackward: true });
     for (const [i, b] of backward.entries()) {
       const inputGradients = b.inputGradients !== false;
@@ -151,15 +155,15 @@ async function checkOne(backend: GruBackend, options: CaseOptions): Promise<stri
   }
 }
 
-/** The contract check: every empty call the backend accepts, on every path, against the reference. */
+/** The contract check: every empty call the backend accepts, in each dtype, on every path, against the reference. */
 export async function checkEmptyCalls(backend: GruBackend): Promise<CaseOutcome> {
-  // float32 unless the backend computes only float64.
-  const probe = makeCase({ B: 1, T: 1, D: 3, H: 5 });
-  const dtype = backend.supports(probe.spec, callInfoOf(probe.request)) === true ? 'float32' : 'float64';
   let ran = 0;
-  for (const options of emptyCases(dtype)) {
+  // What supports() said of the cases it declined: named when it declines every one. A passing
+  // outcome carries no detail (a float32-only backend would otherwise always carry one).
+  const reasons = new Set<string>();
+  for (const options of [...emptyCases('float32'), ...emptyCases('float64')]) {
     const label = describeCaseOptions(options);
-    let problem: string | 'declined' | undefined;
+    let problem: string | { declined: string } | undefined;
     try {
       problem = await checkOne(backend, options);
     } catch (err) {
@@ -168,10 +172,18 @@ export async function checkEmptyCalls(backend: GruBackend): Promise<CaseOutcome>
       const what = err instanceof UnsupportedCallError ? 'refused an empty call its supports() accepted, throwing' : 'threw';
       return { status: 'failed', detail: `${what} ${(err as Error).name}: ${(err as Error).message} (case: ${label})` };
     }
-    if (problem === 'declined') continue;
+    if (typeof problem === 'object') {
+      reasons.add(problem.declined);
+      continue;
+    }
     if (problem) return { status: 'failed', detail: `${problem} (case: ${label})` };
     ran++;
   }
-  if (ran === 0) return { status: 'unsupported', detail: 'supports() declines every empty call tried (batch 0, timesteps 0)' };
+  if (ran === 0) {
+    return {
+      status: 'unsupported',
+      detail: `supports() declines every empty call tried (batch 0, timesteps 0, both; float32 and float64): ${[...reasons].join('; ')}`,
+    };
+  }
   return { status: 'passed', ranOn: backend.name };
 }

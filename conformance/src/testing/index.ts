@@ -20,4 +20,13 @@ export {
 } from './against-reference.js';
 export { checkSetWeights, checkFreshResults, checkInputsUntouched, checkRequestReadOnce, CONTRACT_CHECKS } from './contract.js';
 export { checkEmptyCalls } from './empty-calls.js';
+export {
+  checkForeignArrays,
+  inOtherRealm,
+  asHostileSubclass,
+  openOtherRealm,
+  type OtherRealm,
+  type OpenedRealm,
+  type FixtureArray,
+} from './foreign-arrays.js';
 export { compareArrays, assertClose, worstRatio, unravel, TOLERANCES, type Tolerance, type Comparison } from '../tolerance.js';

@@ -1,17 +1,8 @@
-import vm from 'node:vm';
+import { asHostileSubclass, checkForeignArrays, inOtherRealm } from '@gru/conformance/testing';
 import { GruError, type GruSpec } from '@gru/core';
 import { describe, expect, it } from 'vitest';
 import { backend } from '../src/index.js';
 
-// Arrays core's checks accept: another realm's (no `instanceof`), subclasses whose @@iterator
-// answers other values (Float32Array.from would consult it).
-const other = vm.runInNewContext('({ F64: Float64Array })') as { F64: Float64ArrayConstructor };
-class Iter64 extends Float64Array {}
-Object.defineProperty(Iter64.prototype, Symbol.iterator, {
-  *value() {
-    for (let i = 0; i < 5000; i++) yield 9;
-  },
-});
 const [D, H, B, T] = [3, 4, 2, 3];
 const spec: GruSpec = { units: H, inputDim: D, activation: 'tanh', recurrentActivation: 'sigmoid', useBias: true, resetAfter: true, dtype: 'float32' };
 const weights = {
@@ -24,22 +15,33 @@ const plain = { x, batch: B, timesteps: T, goBackwards: false, returnSequences: 
 const dOut = Array.from({ length: B * T * H }, (_, i) => Math.cos(i) / 4);
 
 describe('cpu: arrays of another realm and subclasses', () => {
-  it('backward takes a vm-realm Float64Array dOutput, as core and the reference do', async () => {
+  it("passes the kit's contract:foreign-arrays (float32 arrays on every path), declining only float64", async () => {
+    const outcome = await checkForeignArrays(backend);
+    expect(outcome.status, outcome.detail).toBe('passed');
+    expect(outcome.detail).toBe("not checked: float64 (supports(): the cpu backend computes in float32 only (dtype 'float64' runs on the reference backend))");
+  });
+
+  // cpu converts either float type (core's anyFloat): the float64 arrays of a float32 layer too.
+  it('backward takes another realm’s Float64Array dOutput for a float32 layer, as core and the reference do', async () => {
     const p = await backend.prepare(spec, weights);
     const r = p.forwardSync({ x, batch: B, timesteps: T, goBackwards: false, returnSequences: true, keepForBackward: true });
     const want = p.backwardSync!(r.saved, { dOutput: Float64Array.from(dOut) });
-    const got = await p.backward!(r.saved, { dOutput: other.F64.from(dOut) });
+    const got = await p.backward!(r.saved, { dOutput: inOtherRealm(Float64Array.from(dOut)) });
     expect(Array.from(got.dKernel)).toEqual(Array.from(want.dKernel));
     p.dispose();
   });
 
-  it('weights whose @@iterator answers other values are packed as checked', async () => {
+  it('float64 weights of a float32 layer whose @@iterator answers other values are packed as checked', async () => {
     const p = await backend.prepare(spec, weights);
     const want = Array.from(p.forwardSync(plain).output);
-    const sub = { kernel: Iter64.from(weights.kernel), recurrentKernel: Iter64.from(weights.recurrentKernel), bias: Iter64.from(weights.bias) };
-    const q = await backend.prepare(spec, sub);
+    const sub = () => ({
+      kernel: asHostileSubclass(Float64Array.from(weights.kernel)),
+      recurrentKernel: asHostileSubclass(Float64Array.from(weights.recurrentKernel)),
+      bias: asHostileSubclass(Float64Array.from(weights.bias)),
+    });
+    const q = await backend.prepare(spec, sub());
     expect(Array.from(q.forwardSync(plain).output)).toEqual(want);
-    p.setWeights(sub);
+    p.setWeights(sub());
     expect(Array.from(p.forwardSync(plain).output)).toEqual(want);
     p.dispose();
     q.dispose();

@@ -25,6 +25,7 @@ const caseNames = [
   ...files.cases.flatMap((c) => (c.grads ? [c.name, `${c.name}:grads`] : [c.name])),
   ...files.configCases.map((c) => `config:${c.name}`),
   ...files.errorEntries.map((e) => `error:${e.name}`),
+  'contract:foreign-arrays',
 ];
 const haveChromium = existsSync(CHROMIUM);
 const mustRun = haveChromium || process.env.CI === 'true';
@@ -178,6 +179,13 @@ for (const mode of modes)
       expect(served?.requests).not.toContain(mode.module);
       expect(report.results.map((r) => r.name).sort()).toEqual([...caseNames].sort());
       expect(report.results.filter((r) => r.status === 'passed').length).toBeGreaterThan(100);
+    });
+
+    it('contract:foreign-arrays made its other realm in the page (an iframe), so no part of it went unchecked but float64', () => {
+      if (setupError) throw setupError;
+      const r = byName.get('contract:foreign-arrays');
+      expect(r?.status, r?.detail).toBe('passed');
+      expect(r?.detail).toMatch(/^not checked: float64 \(supports\(\): the wasm(-threads)? backend computes in float32 only .*\)$/);
     });
 
     if (mode.threads === 0)

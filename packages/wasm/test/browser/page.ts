@@ -9,6 +9,7 @@ import type { CaseJson, ConfigCaseJson, ErrorEntryJson } from '../../../../confo
 import { runForwardCase, type CaseOutcome } from '../../../../conformance/src/run-case.js';
 import { runGradientCase } from '../../../../conformance/src/run-gradient-case.js';
 import { judge } from '../../../../conformance/src/judge.js';
+import { checkForeignArrays } from '../../../../conformance/src/testing/foreign-arrays.js';
 import type { Expectations } from '../../../../conformance/src/expectations-types.js';
 import { registerBackend } from '@gru/core';
 import { backend as singleThread, createWasmBackend } from '../../src/index.js';
@@ -86,6 +87,8 @@ async function run(): Promise<PageReport> {
   }
   for (const c of payload.configCases) planned.push([`config:${c.name}`, async () => runConfigCase(c)]);
   for (const e of payload.errorEntries) planned.push([`error:${e.name}`, async () => runErrorEntry(e)]);
+  // The kit's contract check whose other realm is an iframe here (node:vm in Node).
+  planned.push(['contract:foreign-arrays', () => checkForeignArrays(backend)]);
   const results: PageResult[] = [];
   for (const [name, runCase] of planned) {
     let outcome: CaseOutcome;

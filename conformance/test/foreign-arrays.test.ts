@@ -1,0 +1,201 @@
+import {
+  referenceBackend,
+  type BackwardRequest,
+  type BoundForwardRequest,
+  type FloatArray,
+  type ForwardRequest,
+  type GruBackend,
+  type GruWeights,
+  type PreparedGru,
+} from '@gru/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runConformance } from '../src/index.js';
+import { checkForeignArrays, inOtherRealm, asHostileSubclass } from '../src/testing/index.js';
+import { planted, unregisterPlanted } from './planted-backend.js';
+
+afterEach(unregisterPlanted);
+
+const CHECK = 'contract:foreign-arrays';
+
+async function outcome(backend: GruBackend) {
+  const report = await runConformance(backend, { coreChecks: false, sweep: false, only: [CHECK], expectations: {} });
+  const result = report.results.find((r) => r.name === CHECK);
+  if (!result) throw new Error(`${CHECK} did not run`);
+  return result;
+}
+
+/**
+ * A backend's copy as a first try at one would write it: the values the array's iterator
+ * yields, as many as core checked (a subclass's @@iterator then answers other values).
+ */
+function iterated(a: FloatArray): FloatArray {
+  const copy = new (a.BYTES_PER_ELEMENT === 8 ? Float64Array : Float32Array)(a.length);
+  let i = 0;
+  for (const v of a) {
+    if (i === copy.length) break;
+    copy[i++] = v;
+  }
+  return copy;
+}
+
+/** Refuses an array that is not `instanceof` this realm's constructor (another realm's is not). */
+function mustBeOwn<T extends FloatArray | Uint8Array>(a: T, name: string): T {
+  if (!(a instanceof Float32Array || a instanceof Float64Array || a instanceof Uint8Array)) throw new TypeError(`broken: \`${name}\` must be a typed array`);
+  return a;
+}
+
+interface Breaks {
+  weights?: (w: GruWeights) => GruWeights;
+  request?: (r: ForwardRequest) => ForwardRequest;
+  backward?: (r: BackwardRequest) => BackwardRequest;
+  bound?: (r: BoundForwardRequest) => BoundForwardRequest;
+}
+
+/** The planted backend's correct layer (reference with bindForward), with its arrays misread as `breaks` says. */
+function broken(name: string, breaks: Breaks): GruBackend {
+  const inner = planted(name, {});
+  const wrap = (p: PreparedGru): PreparedGru => ({
+    spec: p.spec,
+    forward: (r) => p.forward(breaks.request ? breaks.request(r) : r),
+    forwardSync: (r) => p.forwardSync!(breaks.request ? breaks.request(r) : r),
+    bindForward: (r) => p.bindForward!(breaks.bound ? breaks.bound(r) : r),
+    backward: (saved, r) => p.backward!(saved, breaks.backward ? breaks.backward(r) : r),
+    setWeights: (w) => p.setWeights(breaks.weights ? breaks.weights(w) : w),
+    dispose: () => p.dispose(),
+  });
+  return {
+    ...inner,
+    name,
+    prepare: async (spec, w) => wrap(await inner.prepare(spec, breaks.weights ? breaks.weights(w) : w)),
+    prepareSync: (spec, w) => wrap(inner.prepareSync!(spec, breaks.weights ? breaks.weights(w) : w)),
+  };
+}
+
+describe('the shared fixtures', () => {
+  it('inOtherRealm: the same values in an array that is not `instanceof` this realm’s type', () => {
+    const a = Float32Array.from([1.5, -2, 3]);
+    const f = inOtherRealm(a);
+    expect(f instanceof Float32Array).toBe(false);
+    expect(Object.prototype.toString.call(f)).toBe('[object Float32Array]');
+    expect(Array.from(new Float32Array(f))).toEqual([1.5, -2, 3]);
+    expect(inOtherRealm(Uint8Array.from([1, 0])) instanceof Uint8Array).toBe(false);
+  });
+
+  it('asHostileSubclass: the same values, but from(), slice(), subarray() and map() answer others', () => {
+    const h = asHostileSubclass(Float64Array.from([0.5, 1.5]));
+    expect(h).toBeInstanceOf(Float64Array);
+    expect(h.length).toBe(2);
+    expect(Array.from(new Float64Array(h))).toEqual([0.5, 1.5]);
+    expect(Float64Array.from(h).length).toBe(5000);
+    expect(Float64Array.from(h)[0]).toBe(9);
+    expect(Array.from(h.slice())).toEqual([9, 9]);
+    expect(Array.from(h.subarray(1))).toEqual([9]);
+    expect(h.map((v) => v).length).toBe(7);
+    const m = asHostileSubclass(Uint8Array.from([1, 1, 0]));
+    expect(Array.from(new Uint8Array(m))).toEqual([1, 1, 0]);
+    expect(Uint8Array.from(m)[0]).toBe(0);
+  });
+});
+
+describe('contract:foreign-arrays', () => {
+  it('passes the reference backend, with nothing left unchecked (control)', async () => {
+    const result = await checkForeignArrays(referenceBackend);
+    expect(result).toEqual({ status: 'passed', ranOn: referenceBackend.name });
+  });
+
+  it('passes a correct backend with bindForward through the runner (control)', async () => {
+    const result = await outcome(planted('planted-foreign-ok', {}));
+    expect(result.status).toBe('passed');
+    expect(result.detail).toBeUndefined();
+  });
+
+  it('fails a backend that reads weights through their iterator (Float32Array.from-style), naming prepare and the subclass', async () => {
+    const weights = (w: GruWeights): GruWeights => ({
+      kernel: iterated(w.kernel),
+      recurrentKernel: iterated(w.recurrentKernel),
+      bias: w.bias && iterated(w.bias),
+    });
+    const result = await outcome(broken('broken-foreign-weights', { weights }));
+    expect(result.status).toBe('failed');
+    expect(result.detail).toMatch(
+      /^forward after prepare given weights as a Float32Array subclass whose @@iterator, slice\(\), subarray\(\) and @@species answer other values: output differs from the same call with plain arrays .* at \[\d+, \d+, \d+\] of shape \[3, 5, 7\]: got .*read caller arrays as core checked them .*\(case: B=3 T=5 D=4 H=7 /,
+    );
+  });
+
+  it('fails a backend whose setWeights alone misreads them', async () => {
+    const inner = planted('broken-foreign-set', {});
+    const backend: GruBackend = {
+      ...inner,
+      prepare: async (spec, w) => {
+        const p = await inner.prepare(spec, w);
+        return { ...p, spec: p.spec, setWeights: (n: GruWeights) => p.setWeights({ ...n, recurrentKernel: iterated(n.recurrentKernel) }) };
+      },
+      prepareSync: undefined,
+    };
+    const result = await outcome(backend);
+    expect(result.status).toBe('failed');
+    expect(result.detail).toMatch(/^forward after setWeights given weights as a Float32Array subclass whose @@iterator.*: output differs/);
+  });
+
+  it('fails a backend that refuses another realm’s x (an `instanceof` check), naming the path and the realm', async () => {
+    const result = await outcome(broken('broken-foreign-x', { request: (r) => ({ ...r, x: mustBeOwn(r.x, 'x') }) }));
+    expect(result.status).toBe('failed');
+    expect(result.detail).toMatch(
+      /^forward given x as a Float32Array of another realm \(node:vm\) threw TypeError: broken: `x` must be a typed array \(the same call with plain arrays did not\)/,
+    );
+  });
+
+  it('fails a backend that copies the mask through subarray() (a subclass’s @@species answers another array)', async () => {
+    const request = (r: ForwardRequest) => (r.mask ? { ...r, mask: new Uint8Array(r.mask.subarray(0, r.batch * r.timesteps)) } : r);
+    const result = await outcome(broken('broken-foreign-mask', { request }));
+    expect(result.status).toBe('failed');
+    expect(result.detail).toMatch(
+      /^forward given mask as a Uint8Array subclass whose @@iterator, slice\(\), subarray\(\) and @@species answer other values: (output|lastState) differs/,
+    );
+  });
+
+  it('fails a backend whose bound call refuses another realm’s output array', async () => {
+    const result = await outcome(broken('broken-foreign-bound', { bound: (r) => ({ ...r, output: mustBeOwn(r.output, 'output') }) }));
+    expect(result.status).toBe('failed');
+    expect(result.detail).toMatch(/^bindForward\(\)\.run\(\) given output as a Float32Array of another realm \(node:vm\) threw TypeError: broken: `output`/);
+  });
+
+  it('fails a backend whose backward reads dLastState through its iterator', async () => {
+    const backward = (r: BackwardRequest) => ({ ...r, dLastState: r.dLastState && iterated(r.dLastState) });
+    const result = await outcome(broken('broken-foreign-backward', { backward }));
+    expect(result.status).toBe('failed');
+    expect(result.detail).toMatch(/^backward given dLastState as a Float32Array subclass whose @@iterator.*: dx differs/);
+  });
+
+  it('names what supports() declined in a passing outcome (never a silent skip)', async () => {
+    const inner = planted('planted-foreign-no-mask', {});
+    const backend: GruBackend = {
+      ...inner,
+      supports: (spec, call) => (call.mask !== 'none' ? 'planted: no masks' : spec.dtype === 'float64' ? 'planted: float32 only' : inner.supports(spec, call)),
+      supportsBackward: () => 'planted: no training',
+    };
+    const result = await outcome(backend);
+    expect(result.status).toBe('passed');
+    expect(result.detail).toBe(
+      'not checked: float64 (supports(): planted: float32 only); float32 mask (supports(): planted: no masks); float32 backward (planted: no training)',
+    );
+  });
+
+  it('names the other realm as not checked where none can be made, and still checks the subclass', async () => {
+    const proc = process as { getBuiltinModule?: unknown };
+    const own = proc.getBuiltinModule;
+    proc.getBuiltinModule = () => undefined;
+    try {
+      const result = await checkForeignArrays(referenceBackend);
+      expect(result.status).toBe('passed');
+      expect(result.detail).toBe(
+        'not checked: arrays of another realm (neither node:vm (Node) nor a document to make an iframe in (a page) is available here)',
+      );
+      const weights = (w: GruWeights): GruWeights => ({ ...w, kernel: iterated(w.kernel) });
+      const failed = await checkForeignArrays(broken('broken-foreign-no-realm', { weights }));
+      expect(failed.status).toBe('failed');
+    } finally {
+      proc.getBuiltinModule = own;
+    }
+  });
+});
