@@ -62,44 +62,49 @@ export function intFlag(flag, raw, fallback, min = 1) {
 }
 
 /**
+ * node:util parseArgs, strict, no positionals, with its error said in one line that points to
+ * --help (every bench script's flags read the same way).
+ * @param {readonly string[]} argv
+ * @param {import('node:util').ParseArgsConfig['options']} options
+ * @returns {Record<string, string | boolean | undefined>}
+ */
+export function parseFlags(argv, options) {
+  try {
+    // pnpm 10 passes the `--` of `pnpm bench -- --quick` through.
+    const args = argv[0] === '--' ? argv.slice(1) : [...argv];
+    return /** @type {Record<string, string | boolean | undefined>} */ (parseArgs({ args, strict: true, allowPositionals: false, options }).values);
+  } catch (err) {
+    const msg = /** @type {Error} */ (err).message.replace(/\. To specify.*$/s, '').replace(/\.?$/, '.');
+    throw new Error(`${msg} Run with --help for the flags.`);
+  }
+}
+
+/**
  * @param {readonly string[]} argv
  * @returns {Options}
  */
 export function parseOptions(argv) {
   const s = /** @type {const} */ ({ type: 'string' });
   const b = /** @type {const} */ ({ type: 'boolean' });
-  /** @type {ReturnType<typeof parseArgs>['values']} */
-  let values;
-  try {
-    ({ values } = parseArgs({
-      // pnpm 10 passes the `--` of `pnpm bench -- --quick` through.
-      args: argv[0] === '--' ? argv.slice(1) : [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        shapes: s,
-        runners: s,
-        json: s,
-        'runners-dir': s,
-        child: s,
-        'warmup-ms': s,
-        'min-iters': s,
-        'min-time-ms': s,
-        'max-time-ms': s,
-        'slow-iters': s,
-        'timeout-ms': s,
-        rounds: s,
-        quick: b,
-        'skip-slow': b,
-        'in-process': b,
-        list: b,
-        help: b,
-      },
-    }));
-  } catch (err) {
-    const msg = /** @type {Error} */ (err).message.replace(/\. To specify.*$/s, '').replace(/\.?$/, '.');
-    throw new Error(`${msg} Run with --help for the flags.`);
-  }
+  const values = parseFlags(argv, {
+    shapes: s,
+    runners: s,
+    json: s,
+    'runners-dir': s,
+    child: s,
+    'warmup-ms': s,
+    'min-iters': s,
+    'min-time-ms': s,
+    'max-time-ms': s,
+    'slow-iters': s,
+    'timeout-ms': s,
+    rounds: s,
+    quick: b,
+    'skip-slow': b,
+    'in-process': b,
+    list: b,
+    help: b,
+  });
   const str = (/** @type {string} */ k) => /** @type {string | undefined} */ (values[k]);
   const quick = values.quick === true;
   const base = quick ? PLANS.quick : PLANS.full;

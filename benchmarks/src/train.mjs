@@ -17,8 +17,7 @@
  * @typedef {{ forward: () => Promise<void>, train: () => Promise<void>, trainNoDx?: () => Promise<void>, dispose: () => void }} Trainer
  * @typedef {{ name: string, note: string, setup: (shape: Shape) => Promise<Trainer> }} TrainRunner
  */
-import { parseArgs } from 'node:util';
-import { intFlag } from './cli.mjs';
+import { intFlag, parseFlags } from './cli.mjs';
 import { inputFor, kerasWeights, seededRandom, uniformArray } from './data.mjs';
 import { environment, machineLine } from './report.mjs';
 import { describeShape, flops, parseShapes } from './shapes.mjs';
@@ -166,19 +165,7 @@ in one process, on @gru/wasm and TensorFlow.js's wasm backend.
  */
 export function parseTrainOptions(argv) {
   const s = /** @type {const} */ ({ type: 'string' });
-  /** @type {ReturnType<typeof parseArgs>['values']} */
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv[0] === '--' ? argv.slice(1) : [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: { shapes: s, runners: s, 'min-iters': s, 'min-time-ms': s, help: { type: 'boolean' } },
-    }));
-  } catch (err) {
-    const msg = /** @type {Error} */ (err).message.replace(/\. To specify.*$/s, '').replace(/\.?$/, '.');
-    throw new Error(`${msg} Run with --help for the flags.`);
-  }
+  const values = parseFlags(argv, { shapes: s, runners: s, 'min-iters': s, 'min-time-ms': s, help: { type: 'boolean' } });
   const str = (/** @type {string} */ k) => /** @type {string | undefined} */ (values[k]);
   const runners = str('runners');
   if (runners !== undefined) {
