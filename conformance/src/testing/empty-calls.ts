@@ -173,13 +173,27 @@ async function checkOne(backend: GruBackend, options: CaseOptions): Promise<stri
 const caseName = (o: CaseOptions) => describeCaseOptions({ ...o, dtype: undefined, seed: undefined });
 
 /**
- * The cases of one dtype and reason, named as briefly as is true: a size whose every variant is
- * among them by its sizes alone (`B=0 T=0`), any other case whole.
+ * The cases of one dtype and reason, named as briefly as is true: a variant declined at every size
+ * by its flags (`useBias=false at every size`), a size whose every variant is among them by its
+ * sizes alone (`B=0 T=0`), any other case whole.
  */
 function casesNamed(cases: readonly CaseOptions[]): string {
+  const flagsOf = (o: Partial<CaseOptions>) =>
+    Object.entries(o)
+      .filter(([k, x]) => !['B', 'T', 'D', 'H', 'dtype', 'seed'].includes(k) && x !== undefined)
+      .map(([k, x]) => `${k}=${String(x)}`)
+      .join(' ');
+  const sameVariant = (o: CaseOptions, v: Partial<CaseOptions>) => flagsOf(o) === flagsOf(v);
   const names: string[] = [];
+  let rest = [...cases];
+  for (const v of VARIANTS) {
+    const these = rest.filter((o) => sameVariant(o, v));
+    if (these.length < SIZES.length) continue;
+    names.push(`${flagsOf(v)} at every size`);
+    rest = rest.filter((o) => !these.includes(o));
+  }
   for (const size of SIZES) {
-    const these = cases.filter((o) => o.B === size.B && o.T === size.T);
+    const these = rest.filter((o) => o.B === size.B && o.T === size.T);
     if (these.length === VARIANTS.length) names.push(`B=${size.B} T=${size.T}`);
     else names.push(...these.map(caseName));
   }
