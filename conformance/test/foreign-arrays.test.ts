@@ -193,7 +193,13 @@ describe('contract:foreign-arrays', () => {
     const backend: GruBackend = {
       ...inner,
       supports: (spec, call) =>
-        call.mask !== 'none' ? 'REASON-MASK' : call.initialState ? 'REASON-INITSTATE' : spec.dtype === 'float64' ? 'planted: float32 only' : inner.supports(spec, call),
+        call.mask !== 'none'
+          ? 'REASON-MASK'
+          : call.initialState
+            ? 'REASON-INITSTATE'
+            : spec.dtype === 'float64'
+              ? 'planted: float32 only'
+              : inner.supports(spec, call),
     };
     const result = await outcome(backend);
     expect(result.status).toBe('passed');
@@ -261,7 +267,10 @@ describe('contract:foreign-arrays', () => {
 
   it('asks supports() about the shape it runs (a backend declining only a tiny call still has its dtypes checked)', async () => {
     const inner = planted('planted-foreign-no-tiny', {});
-    const backend: GruBackend = { ...inner, supports: (spec, call) => (call.batch === 1 && call.timesteps === 1 ? 'planted: no 1x1 calls' : inner.supports(spec, call)) };
+    const backend: GruBackend = {
+      ...inner,
+      supports: (spec, call) => (call.batch === 1 && call.timesteps === 1 ? 'planted: no 1x1 calls' : inner.supports(spec, call)),
+    };
     const result = await outcome(backend);
     expect(result).toMatchObject({ status: 'passed' });
     expect(result.detail).toBeUndefined();

@@ -318,7 +318,9 @@ function pick(backend: GruBackend, dtype: 'float32' | 'float64', seed: number): 
     // Taken alone but not beside the other input: named so, with the reason for the pair.
     if (!Array.isArray(alone)) {
       const both = makeCase({ ...base, ...alone.options, ...ALONE[input === 'mask' ? 'initialState' : 'mask'][0] });
-      declined.push(`${input} together with ${input === 'mask' ? 'initialState' : 'a mask'} (supports(): ${backend.supports(both.spec, callInfoOf(both.request))})`);
+      declined.push(
+        `${input} together with ${input === 'mask' ? 'initialState' : 'a mask'} (supports(): ${backend.supports(both.spec, callInfoOf(both.request))})`,
+      );
     } else declined.push(`${input} (supports(): ${alone[0]})`);
   }
   return { ...picked, declined };
@@ -394,7 +396,11 @@ async function checkCase(backend: GruBackend, c: RandomCase, kinds: readonly Kin
         const given = `given weights as ${kind.name(weights.kernel)}`;
         const makers: [string, Map<ForwardPath, ForwardResult> | undefined, () => Promise<PreparedGru>][] = [
           ['prepare', plain, () => attempt(`prepare ${given}`, () => backend.prepare(spec, weightsAs(weights, kind)), 'prepare given plain arrays')],
-          ['prepareSync', syncWant, () => attempt(`prepareSync ${given}`, () => backend.prepareSync!(spec, weightsAs(weights, kind)), 'prepareSync given plain arrays')],
+          [
+            'prepareSync',
+            syncWant,
+            () => attempt(`prepareSync ${given}`, () => backend.prepareSync!(spec, weightsAs(weights, kind)), 'prepareSync given plain arrays'),
+          ],
           ['setWeights', setWant, () => updated(weightsAs(weights, kind), `setWeights ${given}`, true)],
         ];
         for (const [where, want, make] of makers) {
