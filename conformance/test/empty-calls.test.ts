@@ -104,22 +104,70 @@ describe('contract:empty-calls holds every backend to one answer for batch 0 and
     });
   });
 
-  it('asks supports() about the backward call only for an empty call it accepts, and where the backend trains', async () => {
+  it('asks supports() about the backward call (as a training call) only for an empty call it accepts, and where the backend trains', async () => {
     const inner = planted('planted-empty-asked', {});
-    const asked: { batch: number; timesteps: number; backward: boolean }[] = [];
+    const asked: { batch: number; timesteps: number; backward: boolean; training: boolean }[] = [];
     const backend: GruBackend = {
       ...inner,
       supports: (spec, call) => {
-        asked.push({ batch: call.batch, timesteps: call.timesteps, backward: call.backward });
+        asked.push({ batch: call.batch, timesteps: call.timesteps, backward: call.backward, training: call.training });
         return call.timesteps === 0 && !call.backward ? 'planted: no timesteps 0' : inner.supports(spec, call);
       },
     };
-    expect((await checkEmptyCalls(backend)).status).toBe('passed');
+    const result = await checkEmptyCalls(backend);
+    expect(result).toEqual({
+      status: 'passed',
+      ranOn: backend.name,
+      detail: 'not checked: float32 B=3 T=0, B=0 T=0 (supports(): planted: no timesteps 0); float64 B=3 T=0, B=0 T=0 (supports(): planted: no timesteps 0)',
+    });
     // Declined (timesteps 0): the forward call only, once; accepted (batch 0, timesteps 4): forward, then backward.
     const declined = asked.filter((a) => a.timesteps === 0);
     expect(declined.length).toBeGreaterThan(0);
     expect(declined.every((a) => !a.backward)).toBe(true);
     const accepted = asked.filter((a) => a.timesteps > 0);
     expect(accepted.filter((a) => !a.backward).length).toBe(accepted.filter((a) => a.backward).length);
+    expect(accepted.filter((a) => a.backward).every((a) => a.training)).toBe(true);
+  });
+
+  it('never asks supports() about backward where the backend does not train, and names backward as not checked', async () => {
+    const inner = planted('planted-empty-no-training', {});
+    const backwardAsked: boolean[] = [];
+    const backend: GruBackend = {
+      ...inner,
+      supports: (spec, call) => {
+        if (call.backward) backwardAsked.push(true);
+        return spec.dtype === 'float64' ? 'planted: float32 only' : inner.supports(spec, call);
+      },
+      supportsBackward: () => 'planted: no training',
+    };
+    const result = await checkEmptyCalls(backend);
+    expect(backwardAsked).toEqual([]);
+    expect(result).toEqual({
+      status: 'passed',
+      ranOn: backend.name,
+      detail: 'not checked: float64 (supports(): planted: float32 only); float32 backward (supportsBackward(): planted: no training)',
+    });
+  });
+
+  it('names single declined cases and a backward call declined for some of them', async () => {
+    const inner = planted('planted-empty-some', {});
+    const backend: GruBackend = {
+      ...inner,
+      supports: (spec, call) =>
+        spec.dtype === 'float64' && call.batch === 0 && call.timesteps === 0
+          ? 'planted: no [0, 0] calls'
+          : spec.dtype === 'float32' && call.backward && call.mask !== 'none'
+            ? 'planted: no masked backward'
+            : inner.supports(spec, call),
+    };
+    const result = await checkEmptyCalls(backend);
+    expect(result).toEqual({
+      status: 'passed',
+      ranOn: backend.name,
+      detail:
+        'not checked: float32 backward of returnSequences=true initialState=true mask=any goBackwards=true at every size, ' +
+        'returnSequences=false initialState=true mask=right-padded resetAfter=false at every size (supports(): planted: no masked backward); ' +
+        'float64 B=0 T=0 (supports(): planted: no [0, 0] calls)',
+    });
   });
 });

@@ -1,5 +1,6 @@
 import {
   referenceBackend,
+  UnsupportedCallError,
   type BackwardRequest,
   type BoundForwardRequest,
   type FloatArray,
@@ -95,6 +96,18 @@ describe('the shared fixtures', () => {
     expect(Array.from(new Uint8Array(m))).toEqual([1, 1, 0]);
     expect(Uint8Array.from(m)[0]).toBe(0);
   });
+
+  it('keeps the type of an array of another realm (a fixture of a fixture), and refuses arrays of other types', () => {
+    const mask = asHostileSubclass(inOtherRealm(Uint8Array.from([1, 0, 1])));
+    expect(mask).toBeInstanceOf(Uint8Array);
+    expect(Array.from(new Uint8Array(mask))).toEqual([1, 0, 1]);
+    expect(Uint8Array.from(mask)[0]).toBe(0);
+    const twice = inOtherRealm(inOtherRealm(Float64Array.of(0.1)));
+    expect(Object.prototype.toString.call(twice)).toBe('[object Float64Array]');
+    expect(twice[0]).toBe(0.1);
+    expect(() => inOtherRealm(Int16Array.of(1) as unknown as Float32Array)).toThrow(/Int16Array/);
+    expect(() => asHostileSubclass([1, 2] as unknown as Float32Array)).toThrow(/Array/);
+  });
 });
 
 describe('contract:foreign-arrays', () => {
@@ -167,6 +180,130 @@ describe('contract:foreign-arrays', () => {
     expect(result.detail).toMatch(/^backward given dLastState as a Float32Array subclass whose @@iterator.*: dx differs/);
   });
 
+  it('names a float64 layer’s bound output as the Float64Array it is', async () => {
+    const inner = broken('broken-foreign-bound-f64', { bound: (r) => ({ ...r, output: mustBeOwn(r.output, 'output') }) });
+    const backend: GruBackend = { ...inner, supports: (spec, call) => (spec.dtype === 'float32' ? 'planted: float64 only' : inner.supports(spec, call)) };
+    const result = await outcome(backend);
+    expect(result.status).toBe('failed');
+    expect(result.detail).toMatch(/^bindForward\(\)\.run\(\) given output as a Float64Array of another realm \(node:vm\) threw TypeError: .*dtype=float64/);
+  });
+
+  it('names each input supports() declines with its own reason', async () => {
+    const inner = planted('planted-foreign-two-reasons', {});
+    const backend: GruBackend = {
+      ...inner,
+      supports: (spec, call) =>
+        call.mask !== 'none'
+          ? 'REASON-MASK'
+          : call.initialState
+            ? 'REASON-INITSTATE'
+            : spec.dtype === 'float64'
+              ? 'planted: float32 only'
+              : inner.supports(spec, call),
+    };
+    const result = await outcome(backend);
+    expect(result.status).toBe('passed');
+    expect(result.detail).toBe(
+      'not checked: float64 (supports(): planted: float32 only); float32 mask (supports(): REASON-MASK); float32 initialState (supports(): REASON-INITSTATE)',
+    );
+  });
+
+  it('checks the mask of a backend that takes masks but declines initialState (a misread mask fails)', async () => {
+    const request = (r: ForwardRequest) => (r.mask ? { ...r, mask: new Uint8Array(r.mask.subarray(0, r.batch * r.timesteps)) } : r);
+    const inner = broken('broken-foreign-mask-no-state', { request });
+    const backend: GruBackend = {
+      ...inner,
+      supports: (spec, call) => (call.initialState ? 'REASON-INITSTATE' : spec.dtype === 'float64' ? 'planted: float32 only' : inner.supports(spec, call)),
+    };
+    const result = await outcome(backend);
+    expect(result.status).toBe('failed');
+    expect(result.detail).toMatch(/^forward given mask as a Uint8Array subclass whose .*: (output|lastState) differs/);
+  });
+
+  it('names a plain backward or forwardSync that refuses after supports() accepted, and keeps what passed', async () => {
+    const inner = planted('planted-foreign-refuses', {});
+    const backend: GruBackend = {
+      ...inner,
+      supports: (spec, call) => (spec.dtype === 'float64' ? 'planted: float32 only' : inner.supports(spec, call)),
+      prepare: async (spec, w) => {
+        const p = await inner.prepare(spec, w);
+        return {
+          ...p,
+          spec: p.spec,
+          forwardSync: () => {
+            throw new UnsupportedCallError('planted-foreign-refuses', 'no sync');
+          },
+          backward: async () => {
+            throw new UnsupportedCallError('planted-foreign-refuses', 'nope');
+          },
+        };
+      },
+      prepareSync: undefined,
+    };
+    const result = await outcome(backend);
+    expect(result.status).toBe('passed');
+    expect(result.detail).toBe(
+      'not checked: float64 (supports(): planted: float32 only); float32 forwardSync (refused: no sync); float32 backward (refused: nope)',
+    );
+  });
+
+  it('names a missing backward method where supportsBackward() says true', async () => {
+    const inner = planted('planted-foreign-no-backward', {});
+    const backend: GruBackend = {
+      ...inner,
+      supports: (spec, call) => (spec.dtype === 'float64' ? 'planted: float32 only' : inner.supports(spec, call)),
+      prepare: async (spec, w) => {
+        const p = await inner.prepare(spec, w);
+        return { ...p, spec: p.spec, backward: undefined, backwardSync: undefined };
+      },
+      prepareSync: undefined,
+    };
+    const result = await outcome(backend);
+    expect(result.status).toBe('passed');
+    expect(result.detail).toBe(
+      'not checked: float64 (supports(): planted: float32 only); float32 backward (the prepared layer has no backward method, though supportsBackward() says true)',
+    );
+  });
+
+  it('asks supports() about the shape it runs (a backend declining only a tiny call still has its dtypes checked)', async () => {
+    const inner = planted('planted-foreign-no-tiny', {});
+    const backend: GruBackend = {
+      ...inner,
+      supports: (spec, call) => (call.batch === 1 && call.timesteps === 1 ? 'planted: no 1x1 calls' : inner.supports(spec, call)),
+    };
+    const result = await outcome(backend);
+    expect(result).toMatchObject({ status: 'passed' });
+    expect(result.detail).toBeUndefined();
+  });
+
+  it('asks supports() about backward as a training call (training: true, backward: true)', async () => {
+    const inner = planted('planted-foreign-training', {});
+    const asked: boolean[] = [];
+    const backend: GruBackend = {
+      ...inner,
+      supports: (spec, call) => {
+        if (call.backward) asked.push(call.training);
+        return inner.supports(spec, call);
+      },
+    };
+    expect((await outcome(backend)).status).toBe('passed');
+    expect(asked.length).toBeGreaterThan(0);
+    expect(asked.every((t) => t)).toBe(true);
+  });
+
+  it('says what the baseline was when prepareSync alone refuses foreign weights', async () => {
+    const inner = planted('broken-foreign-prepare-sync', {});
+    const backend: GruBackend = {
+      ...inner,
+      prepareSync: (spec, w) => inner.prepareSync!(spec, { ...w, kernel: mustBeOwn(w.kernel, 'kernel') }),
+    };
+    const result = await outcome(backend);
+    expect(result.status).toBe('failed');
+    expect(result.detail).toMatch(
+      /^prepareSync given weights as a Float32Array of another realm \(node:vm\) threw TypeError: broken: `kernel` must be a typed array \(prepareSync given plain arrays did not\)/,
+    );
+  });
+
   it('names what supports() declined in a passing outcome (never a silent skip)', async () => {
     const inner = planted('planted-foreign-no-mask', {});
     const backend: GruBackend = {
@@ -177,7 +314,7 @@ describe('contract:foreign-arrays', () => {
     const result = await outcome(backend);
     expect(result.status).toBe('passed');
     expect(result.detail).toBe(
-      'not checked: float64 (supports(): planted: float32 only); float32 mask (supports(): planted: no masks); float32 backward (planted: no training)',
+      'not checked: float64 (supports(): planted: float32 only); float32 mask (supports(): planted: no masks); float32 backward (supportsBackward(): planted: no training)',
     );
   });
 

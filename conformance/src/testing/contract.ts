@@ -10,7 +10,7 @@ import {
 import type { CaseOutcome } from '../run-case.js';
 import { compareArrays, TOLERANCES, unravel, type Tolerance } from '../tolerance.js';
 import { cloneRequest, compareResult, pathsOf, runPath, type ForwardPath } from './against-reference.js';
-import { callInfoOf } from './call-info.js';
+import { firstAccepted } from './call-info.js';
 import { describeCaseOptions, makeCase, type CaseOptions, type RandomCase } from './make-case.js';
 import { checkEmptyCalls } from './empty-calls.js';
 import { checkForeignArrays } from './foreign-arrays.js';
@@ -35,13 +35,12 @@ const FALLBACKS: CaseOptions[] = [
 function pickCase(backend: GruBackend, seed: number): { c: RandomCase; options: CaseOptions } | string {
   const reasons: string[] = [];
   for (const dtype of ['float32', 'float64'] as const) {
-    for (const base of FALLBACKS) {
-      const options = { ...base, dtype, seed };
-      const c = makeCase(options);
-      const ok = backend.supports(c.spec, callInfoOf(c.request));
-      if (ok === true) return { c, options };
-      reasons.push(ok);
-    }
+    const picked = firstAccepted(
+      backend,
+      FALLBACKS.map((base) => ({ ...base, dtype, seed })),
+    );
+    if (!Array.isArray(picked)) return picked;
+    reasons.push(...picked);
   }
   return `it declines every call tried: ${[...new Set(reasons)].join('; ')}`;
 }

@@ -14,7 +14,7 @@ import {
 import type { CaseOutcome } from '../run-case.js';
 import { compareArrays, TOLERANCES, type Tolerance } from '../tolerance.js';
 import { cloneRequest, compareResult, pathsOf, runPath } from './against-reference.js';
-import { callInfoOf } from './call-info.js';
+import { backwardGate, callInfoOf } from './call-info.js';
 import { describeCaseOptions, makeCase, type CaseOptions } from './make-case.js';
 
 /**
@@ -25,6 +25,10 @@ import { describeCaseOptions, makeCase, type CaseOptions } from './make-case.js'
  * step, so a backend has to answer these itself; one that refuses them, or answers zeros for
  * the state, fails. Every path is checked: forward, forwardSync, bindForward and backward; batch 0,
  * timesteps 0 and both together; float32 and float64 (each where supports() accepts the call).
+ * What is not checked is named in a passing outcome's detail ("not checked: ..."): a dtype or case
+ * supports() declines, a bindForward that refuses at bind time, and backward where the backend
+ * does not train or supports() declines the backward call (asked as a training call, as
+ * contract:foreign-arrays and contract:request-read-once ask it: call-info.ts backwardGate).
  */
 
 const SIZES: readonly Pick<CaseOptions, 'B' | 'T'>[] = [
@@ -101,7 +105,7 @@ function aliasing(got: ForwardResult, given: ForwardRequest, path: string): stri
 }
 
 /** bindForward on an empty call: one run fills `output` and `lastState` (primed with NaN) as forward answers. */
-function runBound(prepared: PreparedGru, request: ForwardRequest, want: ForwardResult): ForwardResult | undefined {
+function runBound(prepared: PreparedGru, request: ForwardRequest, want: ForwardResult): ForwardResult | { refused: string } | undefined {
   if (!prepared.bindForward) return undefined;
   const output = arrayFor(prepared.spec.dtype, want.output.length).fill(Number.NaN);
   const lastState = arrayFor(prepared.spec.dtype, want.lastState.length).fill(Number.NaN);
@@ -109,7 +113,8 @@ function runBound(prepared: PreparedGru, request: ForwardRequest, want: ForwardR
   try {
     bound = prepared.bindForward({ ...cloneRequest(request), output, lastState });
   } catch (err) {
-    if (err instanceof UnsupportedCallError) return undefined;
+    // Refused at bind time: named in the outcome as not checked.
+    if (err instanceof UnsupportedCallError) return { refused: err.reason };
     throw err;
   }
   try {
@@ -120,8 +125,14 @@ function runBound(prepared: PreparedGru, request: ForwardRequest, want: ForwardR
   }
 }
 
-/** One empty call on every path the backend has; a problem, supports()'s reason for declining it, or undefined. */
-async function checkOne(backend: GruBackend, options: CaseOptions): Promise<string | { declined: string } | undefined> {
+type Part = 'bindForward' | 'backward';
+
+/**
+ * One empty call on every path the backend has: a problem; supports()'s reason for declining it;
+ * or the parts that did not run (bindForward, backward) and why (none where every part the layer
+ * has ran).
+ */
+async function checkOne(backend: GruBackend, options: CaseOptions): Promise<string | { declined: string } | { skipped: [Part, string][] }> {
   const { spec, weights, request } = makeCase(options);
   const supported = backend.supports(spec, callInfoOf(request));
   if (supported !== true) return { declined: supported };
@@ -136,48 +147,110 @@ async function checkOne(backend: GruBackend, options: CaseOptions): Promise<stri
       const problem = compareResult(got, want.result, request, spec.units, tol, path) ?? aliasing(got, given, path);
       if (problem) return problem;
     }
+    const skipped: [Part, string][] = [];
     const bound = runBound(prepared, request, want.result);
-    const boundProblem = bound && compareResult(bound, want.result, request, spec.units, tol, 'bindForward().run()');
+    if (bound && 'refused' in bound) skipped.push(['bindForward', `refused: ${bound.refused}`]);
+    const boundProblem = bound && !('refused' in bound) && compareResult(bound, want.result, request, spec.units, tol, 'bindForward().run()');
     if (boundProblem) return boundProblem;
     // The backward call is asked about only where the layer can train at all.
-    if (!prepared.backward || backend.supportsBackward?.(spec) !== true) return undefined;
-    if (backend.supports(spec, callInfoOf(request, { backward: true })) !== true) return undefined;
+    const gate = backwardGate(backend, prepared, spec, request);
+    if (typeof gate === 'string') skipped.push(['backward', gate]);
+    if (gate !== true) return { skipped };
     const kept = await prepared.forward({ ...cloneRequest(request), keepForBackward: true });
     for (const [i, b] of backward.entries()) {
       const inputGradients = b.inputGradients !== false;
-      const got = checkGradients(backend.name, spec, request, await prepared.backward(kept.saved, { ...b }), inputGradients);
+      const got = checkGradients(backend.name, spec, request, await prepared.backward!(kept.saved, { ...b }), inputGradients);
       const problem = compareGradients(got, want.gradients[i], tol, `backward (${b.dLastState ? 'with dLastState' : 'inputGradients false, no dLastState'})`);
       if (problem) return problem;
     }
-    return undefined;
+    return { skipped };
   } finally {
     prepared.dispose();
   }
 }
 
+/** A case's name in a detail: its sizes and variant (the dtype is named beside it). */
+const caseName = (o: CaseOptions) => describeCaseOptions({ ...o, dtype: undefined, seed: undefined });
+
+/**
+ * The cases of one dtype and reason, named as briefly as is true: a variant declined at every size
+ * by its flags (`useBias=false at every size`), a size whose every variant is among them by its
+ * sizes alone (`B=0 T=0`), any other case whole.
+ */
+function casesNamed(cases: readonly CaseOptions[]): string {
+  const flagsOf = (o: Partial<CaseOptions>) =>
+    Object.entries(o)
+      .filter(([k, x]) => !['B', 'T', 'D', 'H', 'dtype', 'seed'].includes(k) && x !== undefined)
+      .map(([k, x]) => `${k}=${String(x)}`)
+      .join(' ');
+  const sameVariant = (o: CaseOptions, v: Partial<CaseOptions>) => flagsOf(o) === flagsOf(v);
+  const names: string[] = [];
+  let rest = [...cases];
+  for (const v of VARIANTS) {
+    const these = rest.filter((o) => sameVariant(o, v));
+    if (these.length < SIZES.length) continue;
+    names.push(`${flagsOf(v)} at every size`);
+    rest = rest.filter((o) => !these.includes(o));
+  }
+  for (const size of SIZES) {
+    const these = rest.filter((o) => o.B === size.B && o.T === size.T);
+    if (these.length === VARIANTS.length) names.push(`B=${size.B} T=${size.T}`);
+    else names.push(...these.map(caseName));
+  }
+  return names.join(', ');
+}
+
+/** Cases grouped by reason, in the order first met. */
+function byReason(entries: readonly { options: CaseOptions; reason: string }[]): Map<string, CaseOptions[]> {
+  const groups = new Map<string, CaseOptions[]>();
+  for (const { options, reason } of entries) groups.set(reason, [...(groups.get(reason) ?? []), options]);
+  return groups;
+}
+
 /** The contract check: every empty call the backend accepts, in each dtype, on every path, against the reference. */
 export async function checkEmptyCalls(backend: GruBackend): Promise<CaseOutcome> {
   let ran = 0;
-  // What supports() said of the cases it declined: named when it declines every one. A passing
-  // outcome carries no detail (a float32-only backend would otherwise always carry one).
+  // What was not checked, named in the outcome: cases supports() declined, and backward calls
+  // not asked for (the backend does not train, or supports() declines the backward call).
   const reasons = new Set<string>();
-  for (const options of [...emptyCases('float32'), ...emptyCases('float64')]) {
-    const label = describeCaseOptions(options);
-    let problem: string | { declined: string } | undefined;
-    try {
-      problem = await checkOne(backend, options);
-    } catch (err) {
-      // supports() said yes to this call (a declined one never runs): refusing it now leaves a
-      // user with an error, since the layer does not fall back once a backend was chosen.
-      const what = err instanceof UnsupportedCallError ? 'refused an empty call its supports() accepted, throwing' : 'threw';
-      return { status: 'failed', detail: `${what} ${(err as Error).name}: ${(err as Error).message} (case: ${label})` };
+  const notRun: string[] = [];
+  // A dtype declined whole is named first (as contract:foreign-arrays does).
+  const dtypesDeclined: string[] = [];
+  for (const dtype of ['float32', 'float64'] as const) {
+    const declined: { options: CaseOptions; reason: string }[] = [];
+    const skippedParts: Record<Part, { options: CaseOptions; reason: string }[]> = { bindForward: [], backward: [] };
+    let ranHere = 0;
+    for (const options of emptyCases(dtype)) {
+      const label = describeCaseOptions(options);
+      let problem: Awaited<ReturnType<typeof checkOne>>;
+      try {
+        problem = await checkOne(backend, options);
+      } catch (err) {
+        // supports() said yes to this call (a declined one never runs): refusing it now leaves a
+        // user with an error, since the layer does not fall back once a backend was chosen.
+        const what = err instanceof UnsupportedCallError ? 'refused an empty call its supports() accepted, throwing' : 'threw';
+        return { status: 'failed', detail: `${what} ${(err as Error).name}: ${(err as Error).message} (case: ${label})` };
+      }
+      if (typeof problem === 'string') return { status: 'failed', detail: `${problem} (case: ${label})` };
+      if ('declined' in problem) {
+        reasons.add(problem.declined);
+        declined.push({ options, reason: problem.declined });
+        continue;
+      }
+      for (const [part, reason] of problem.skipped) skippedParts[part].push({ options, reason });
+      ranHere++;
     }
-    if (typeof problem === 'object') {
-      reasons.add(problem.declined);
+    ran += ranHere;
+    if (ranHere === 0) {
+      dtypesDeclined.push(`${dtype} (supports(): ${[...byReason(declined).keys()].join('; ')})`);
       continue;
     }
-    if (problem) return { status: 'failed', detail: `${problem} (case: ${label})` };
-    ran++;
+    for (const [reason, cases] of byReason(declined)) notRun.push(`${dtype} ${casesNamed(cases)} (supports(): ${reason})`);
+    for (const part of ['bindForward', 'backward'] as const) {
+      for (const [reason, cases] of byReason(skippedParts[part])) {
+        notRun.push(cases.length === ranHere ? `${dtype} ${part} (${reason})` : `${dtype} ${part} of ${casesNamed(cases)} (${reason})`);
+      }
+    }
   }
   if (ran === 0) {
     return {
@@ -185,5 +258,6 @@ export async function checkEmptyCalls(backend: GruBackend): Promise<CaseOutcome>
       detail: `supports() declines every empty call tried (batch 0, timesteps 0, both; float32 and float64): ${[...reasons].join('; ')}`,
     };
   }
-  return { status: 'passed', ranOn: backend.name };
+  notRun.unshift(...dtypesDeclined);
+  return notRun.length ? { status: 'passed', ranOn: backend.name, detail: `not checked: ${notRun.join('; ')}` } : { status: 'passed', ranOn: backend.name };
 }

@@ -14,7 +14,8 @@ import type { CaseOutcome } from '../run-case.js';
 import { compareArrays } from '../tolerance.js';
 import { bitwiseEqual } from './bitwise.js';
 import { cloneRequest, pathsOf, runPath, type ForwardPath } from './against-reference.js';
-import { callInfoOf } from './call-info.js';
+import { backwardGate, callInfoOf, firstAccepted } from './call-info.js';
+import { filled } from './read-once-more.js';
 import { describeCaseOptions, makeCase, type CaseOptions, type RandomCase } from './make-case.js';
 
 /**
@@ -23,10 +24,14 @@ import { describeCaseOptions, makeCase, type CaseOptions, type RandomCase } from
  * `a.subarray()` misread: another realm's (node:vm, an iframe: no `instanceof Float32Array`), and
  * subclasses whose @@iterator, slice(), subarray() and @@species answer other values. A backend
  * must read them as core checked them (core's copyFloat32 / asFloats / copyMask copy from the
- * engine's own slots), so every call given one answers bit for
- * bit what the same backend answers for plain arrays: weights (prepare, prepareSync, setWeights),
- * x, initialState and mask, bound calls (bindForward, its outputs too), and backward's dOutput and
- * dLastState (and x, initialState and mask kept for backward).
+ * engine's own slots), so every call given one answers bit for bit what the same backend answers
+ * for plain arrays given to the same method: weights (prepare, prepareSync, setWeights), x,
+ * initialState and mask (on forward and forwardSync), bound calls (bindForward, its outputs too),
+ * backward's and backwardSync's dOutput and dLastState, and x, initialState and mask kept for
+ * backward (by forward, for backward). Dropout masks are not made foreign: core makes them itself.
+ * A plain-array call that refuses (UnsupportedCallError) after supports() accepted it, an input or
+ * dtype supports() declines, and backward where the backend does not train are named in the
+ * passing outcome's detail ("not checked: ...").
  *
  * Also the shared fixtures for backend tests: inOtherRealm, asHostileSubclass.
  */
@@ -90,8 +95,17 @@ export function openOtherRealm(): OpenedRealm | string {
   return 'neither node:vm (Node) nor a document to make an iframe in (a page) is available here';
 }
 
-const typeName = (a: FixtureArray): 'Float32Array' | 'Float64Array' | 'Uint8Array' =>
-  a instanceof Float64Array ? 'Float64Array' : a instanceof Uint8Array ? 'Uint8Array' : 'Float32Array';
+type TypeName = 'Float32Array' | 'Float64Array' | 'Uint8Array';
+
+/**
+ * The array's type, from the engine's tag (the same in every realm: another realm's array is no
+ * `instanceof` this realm's constructor). Throws for anything but the three types core accepts.
+ */
+function typeName(a: FixtureArray): TypeName {
+  const tag = Object.prototype.toString.call(a).slice(8, -1);
+  if (tag === 'Float32Array' || tag === 'Float64Array' || tag === 'Uint8Array') return tag;
+  throw new TypeError(`expected a Float32Array, Float64Array or Uint8Array (of any realm); received ${tag}`);
+}
 
 function copyInto<T extends FixtureArray>(realm: OtherRealm, a: T): T {
   const Type = realm[typeName(a)] as unknown as new (n: number) => T;
@@ -117,7 +131,7 @@ export function inOtherRealm<T extends FixtureArray>(a: T): T {
 
 /** What the hostile subclasses' @@iterator yields, and how many: other values, another count. */
 const HOSTILE_COUNT = 5000;
-const hostileValue = (a: FixtureArray) => (a instanceof Uint8Array ? 0 : 9);
+const hostileValue = (name: TypeName) => (name === 'Uint8Array' ? 0 : 9);
 
 type TypedCtor = new (...args: unknown[]) => FixtureArray;
 const hostileClasses = new Map<string, TypedCtor>();
@@ -173,7 +187,7 @@ export function asHostileSubclass<T extends FixtureArray>(a: T): T {
   let Hostile = hostileClasses.get(name);
   if (!Hostile) {
     const Base = { Float32Array, Float64Array, Uint8Array }[name] as unknown as TypedCtor;
-    Hostile = hostileClass(Base, hostileValue(a));
+    Hostile = hostileClass(Base, hostileValue(name));
     hostileClasses.set(name, Hostile);
   }
   const copy = new Hostile(a.length);
@@ -190,13 +204,43 @@ interface Kind {
 /** A failure found: the detail, whole. */
 class Problem extends Error {}
 
-/** Runs a call given foreign arrays: any throw is a failure (the same call with plain arrays ran). */
-async function attempt<T>(what: string, body: () => T | Promise<T>): Promise<T> {
+/** A plain-array call (a baseline) threw: the detail, whole. */
+class PlainThrew extends Error {}
+
+/** prepare with plain arrays refused the call supports() accepted: nothing of this dtype can be checked. */
+class PrepareRefused extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
+/**
+ * Runs a call given foreign arrays: any throw is a failure, since `baseline` (what was called
+ * with plain arrays instead, and answered) did not throw.
+ */
+async function attempt<T>(what: string, body: () => T | Promise<T>, baseline = 'the same call with plain arrays'): Promise<T> {
   try {
     return await body();
   } catch (err) {
     if (err instanceof Problem) throw err;
-    throw new Problem(`${what} threw ${(err as Error)?.name}: ${(err as Error)?.message} (the same call with plain arrays did not)`);
+    throw new Problem(`${what} threw ${(err as Error)?.name}: ${(err as Error)?.message} (${baseline} did not)`);
+  }
+}
+
+/**
+ * Runs a call with plain arrays, the baseline of the foreign ones: a refusal (UnsupportedCallError,
+ * though supports() accepted the call; other checks judge that) is named in `declined` as
+ * `what (refused: reason)` and answers undefined; any other throw fails the check, naming the call.
+ */
+async function baseline<T>(what: string, declined: string[], body: () => T | Promise<T>): Promise<T | undefined> {
+  try {
+    return await body();
+  } catch (err) {
+    if (err instanceof UnsupportedCallError) {
+      declined.push(`${what} (refused: ${err.reason})`);
+      return undefined;
+    }
+    throw new PlainThrew(`${what} threw ${(err as Error)?.name}: ${(err as Error)?.message} with plain arrays`);
   }
 }
 
@@ -233,35 +277,53 @@ const fail = (problem: string | undefined) => {
   if (problem) throw new Problem(problem);
 };
 
-/** The calls tried, richest first: a mask only where supports() takes one. */
+/** The calls tried, richest first (a mask only where supports() takes one); the last is the plainest. */
 const CANDIDATES: readonly Partial<CaseOptions>[] = [
   { initialState: true, mask: 'any' },
   { initialState: true, mask: 'right-padded' },
   { initialState: true },
+  { mask: 'any' },
+  { mask: 'right-padded' },
   {},
 ];
+
+/** What each optional input is tried with alone, to name supports()'s own reason for declining it. */
+const ALONE: Record<'mask' | 'initialState', readonly Partial<CaseOptions>[]> = {
+  mask: [{ mask: 'any' }, { mask: 'right-padded' }],
+  initialState: [{ initialState: true }],
+};
 
 type RequestField = 'x' | 'initialState' | 'mask';
 const REQUEST_FIELDS: readonly RequestField[] = ['x', 'initialState', 'mask'];
 
-/** The richest candidate call the backend accepts in `dtype`, and what it declined on the way (named with supports()'s reason); or the reason for none. */
+/**
+ * The richest candidate call the backend accepts in `dtype` (the shape the check runs), and each
+ * optional input it left out, named with supports()'s reason for that input; or the reason for
+ * none (supports()'s answer to the plainest call).
+ */
 function pick(backend: GruBackend, dtype: 'float32' | 'float64', seed: number): { c: RandomCase; options: CaseOptions; declined: string[] } | string {
-  const reasons: string[] = [];
-  for (const candidate of CANDIDATES) {
-    const options: CaseOptions = { B: 3, T: 5, D: 4, H: 7, returnSequences: true, ...candidate, dtype, seed };
-    const c = makeCase(options);
-    const ok = backend.supports(c.spec, callInfoOf(c.request));
-    if (ok !== true) {
-      reasons.push(ok);
-      continue;
-    }
-    const declined: string[] = [];
-    const why = reasons[0] !== undefined ? ` (supports(): ${reasons[0]})` : '';
-    if (!c.request.mask) declined.push(`mask${why}`);
-    if (!c.request.initialState) declined.push(`initialState${why}`);
-    return { c, options, declined };
+  const base: CaseOptions = { B: 3, T: 5, D: 4, H: 7, returnSequences: true, dtype, seed };
+  const picked = firstAccepted(
+    backend,
+    CANDIDATES.map((candidate) => ({ ...base, ...candidate })),
+  );
+  if (Array.isArray(picked)) return `${dtype} (supports(): ${picked[picked.length - 1]})`;
+  const declined: string[] = [];
+  for (const input of ['mask', 'initialState'] as const) {
+    if (picked.c.request[input] !== undefined) continue;
+    const alone = firstAccepted(
+      backend,
+      ALONE[input].map((o) => ({ ...base, ...o })),
+    );
+    // Taken alone but not beside the other input: named so, with the reason for the pair.
+    if (!Array.isArray(alone)) {
+      const both = makeCase({ ...base, ...alone.options, ...ALONE[input === 'mask' ? 'initialState' : 'mask'][0] });
+      declined.push(
+        `${input} together with ${input === 'mask' ? 'initialState' : 'a mask'} (supports(): ${backend.supports(both.spec, callInfoOf(both.request))})`,
+      );
+    } else declined.push(`${input} (supports(): ${alone[0]})`);
   }
-  return `supports() declines every ${dtype} call tried: ${[...new Set(reasons)].join('; ')}`;
+  return { ...picked, declined };
 }
 
 const weightsAs = (w: GruWeights, kind: Kind): GruWeights => ({
@@ -283,50 +345,86 @@ async function checkCase(backend: GruBackend, c: RandomCase, kinds: readonly Kin
   const H = spec.units;
   const declined: string[] = [];
   const fields = REQUEST_FIELDS.filter((f) => request[f] !== undefined);
-  const prepared = await backend.prepare(spec, weights);
+  let prepared: PreparedGru;
   try {
-    const paths = pathsOf(prepared);
-    const plain = new Map<ForwardPath, ForwardResult>();
-    for (const path of paths) plain.set(path, await runPath(backend, prepared, path, cloneRequest(request)));
-    const againstPlain = async (layer: PreparedGru, what: string) => {
-      for (const path of paths) {
-        const got = await attempt(`${path} ${what}`, () => runPath(backend, layer, path, cloneRequest(request)));
-        fail(sameResult(got, plain.get(path)!, request, H, `${path} ${what}`));
+    prepared = await backend.prepare(spec, weights);
+  } catch (err) {
+    if (err instanceof UnsupportedCallError) throw new PrepareRefused(err.reason);
+    throw new PlainThrew(`prepare threw ${(err as Error)?.name}: ${(err as Error)?.message} with plain arrays`);
+  }
+  try {
+    // The plain arrays' answer on each path (a path that refuses them is named, and not checked).
+    const plainOf = async (layer: PreparedGru, where: string, only?: Map<ForwardPath, ForwardResult>) => {
+      const answers = new Map<ForwardPath, ForwardResult>();
+      // A path the first layer refused is named once, not again for each later layer.
+      for (const path of pathsOf(layer).filter((p) => !only || only.has(p))) {
+        const got = await baseline(`${path}${where}`, declined, () => runPath(backend, layer, path, cloneRequest(request)));
+        if (got) answers.set(path, got);
+      }
+      return answers;
+    };
+    const plain = await plainOf(prepared, '');
+    const againstPlain = async (layer: PreparedGru, want: Map<ForwardPath, ForwardResult>, what: string, baselineWas: string) => {
+      for (const [path, answer] of want) {
+        const got = await attempt(`${path} ${what}`, () => runPath(backend, layer, path, cloneRequest(request)), `${path} ${baselineWas}`);
+        fail(sameResult(got, answer, request, H, `${path} ${what}`));
       }
     };
 
-    // Weights: prepare, prepareSync, and setWeights over other weights.
+    // Weights: prepare, prepareSync, and setWeights over other weights, each against the same
+    // method given the plain weights.
     const other = makeCase({ B: 1, T: 1, D: spec.inputDim, H, useBias: spec.useBias, resetAfter: spec.resetAfter, dtype: spec.dtype }, seed + 1).weights;
-    for (const kind of kinds) {
-      const label = (where: string) => `after ${where} given weights as ${kind.name(weights.kernel)}`;
-      const prepares: [string, () => PreparedGru | Promise<PreparedGru>][] = [['prepare', () => backend.prepare(spec, weightsAs(weights, kind))]];
-      if (backend.prepareSync) prepares.push(['prepareSync', () => backend.prepareSync!(spec, weightsAs(weights, kind))]);
-      for (const [where, make] of prepares) {
-        const layer = await attempt(`${where} given weights as ${kind.name(weights.kernel)}`, make);
-        try {
-          await againstPlain(layer, label(where));
-        } finally {
-          layer.dispose();
-        }
-      }
+    const syncPlain = backend.prepareSync && (await baseline('prepareSync', declined, () => backend.prepareSync!(spec, weights)));
+    // A first call, so a backend that uploads or packs lazily has done so before the update.
+    const updated = async (w: GruWeights, what: string, attempted: boolean) => {
       const layer = await backend.prepare(spec, other);
       try {
-        // A first call, so a backend that uploads or packs lazily has done so before the update.
         await layer.forward(cloneRequest(request));
-        await attempt(`setWeights given weights as ${kind.name(weights.kernel)}`, () => layer.setWeights(weightsAs(weights, kind)));
-        await againstPlain(layer, label('setWeights'));
-      } finally {
+        if (attempted) await attempt(what, () => layer.setWeights(w), 'setWeights given plain arrays');
+        else await layer.setWeights(w);
+      } catch (err) {
         layer.dispose();
+        throw err;
       }
+      return layer;
+    };
+    const setPlain = await baseline('setWeights', declined, () => updated(weights, 'setWeights', false));
+    try {
+      const syncWant = syncPlain ? await plainOf(syncPlain, ' after prepareSync', plain) : undefined;
+      const setWant = setPlain ? await plainOf(setPlain, ' after setWeights', plain) : undefined;
+      for (const kind of kinds) {
+        const given = `given weights as ${kind.name(weights.kernel)}`;
+        const makers: [string, Map<ForwardPath, ForwardResult> | undefined, () => Promise<PreparedGru>][] = [
+          ['prepare', plain, () => attempt(`prepare ${given}`, () => backend.prepare(spec, weightsAs(weights, kind)), 'prepare given plain arrays')],
+          [
+            'prepareSync',
+            syncWant,
+            () => attempt(`prepareSync ${given}`, () => backend.prepareSync!(spec, weightsAs(weights, kind)), 'prepareSync given plain arrays'),
+          ],
+          ['setWeights', setWant, () => updated(weightsAs(weights, kind), `setWeights ${given}`, true)],
+        ];
+        for (const [where, want, make] of makers) {
+          if (!want) continue;
+          const layer = await make();
+          try {
+            await againstPlain(layer, want, `after ${where} ${given}`, `after ${where} given plain arrays`);
+          } finally {
+            layer.dispose();
+          }
+        }
+      }
+    } finally {
+      syncPlain?.dispose();
+      setPlain?.dispose();
     }
 
     // The request's arrays, one at a time, on every path.
     for (const field of fields) {
       for (const kind of kinds) {
-        for (const path of paths) {
+        for (const [path, want] of plain) {
           const what = `${path} given ${field} as ${kind.name(request[field]!)}`;
           const got = await attempt(what, () => runPath(backend, prepared, path, requestWith(request, field, kind)));
-          fail(sameResult(got, plain.get(path)!, request, H, what));
+          fail(sameResult(got, want, request, H, what));
         }
       }
     }
@@ -345,13 +443,7 @@ async function checkCase(backend: GruBackend, c: RandomCase, kinds: readonly Kin
         return outputs;
       };
       const fresh = (): ForwardResult => ({ output: new Type(sizes.output).fill(Number.NaN), lastState: new Type(sizes.lastState).fill(Number.NaN) });
-      let want: ForwardResult | undefined;
-      try {
-        want = runBound(cloneRequest(request), fresh());
-      } catch (err) {
-        if (!(err instanceof UnsupportedCallError)) throw err;
-        declined.push(`bindForward (${err.reason})`);
-      }
+      const want = await baseline('bindForward', declined, () => runBound(cloneRequest(request), fresh()));
       if (want) {
         for (const field of [...fields, 'output', 'lastState'] as const) {
           for (const kind of kinds) {
@@ -359,8 +451,9 @@ async function checkCase(backend: GruBackend, c: RandomCase, kinds: readonly Kin
             const outputs = fresh();
             let name: string;
             if (field === 'output' || field === 'lastState') {
-              outputs[field] = kind.make(outputs[field]);
+              // Named from the plain array it copies (the layer's dtype).
               name = kind.name(outputs[field]);
+              outputs[field] = kind.make(outputs[field]);
             } else {
               req = requestWith(request, field, kind);
               name = kind.name(request[field]!);
@@ -374,12 +467,9 @@ async function checkCase(backend: GruBackend, c: RandomCase, kinds: readonly Kin
     }
 
     // backward: its output gradients, and the forward arrays it kept.
-    if (prepared.backward) {
-      const trains = backend.supportsBackward ? backend.supportsBackward(spec) : 'the backend has no supportsBackward()';
-      const call = trains === true ? backend.supports(spec, callInfoOf(request, { backward: true, training: true })) : trains;
-      if (call !== true) declined.push(`backward (${call})`);
-      else await checkBackward(backend, prepared, c, fields, kinds);
-    }
+    const gate = backwardGate(backend, prepared, spec, request);
+    if (typeof gate === 'string') declined.push(`backward (${gate})`);
+    else if (gate === true) await checkBackward(backend, prepared, c, fields, kinds, declined);
   } finally {
     prepared.dispose();
   }
@@ -392,19 +482,15 @@ async function checkBackward(
   c: RandomCase,
   fields: readonly RequestField[],
   kinds: readonly Kind[],
+  declined: string[],
 ): Promise<void> {
   const { spec, request } = c;
   const { batch: B, timesteps: T, returnSequences } = request;
   const H = spec.units;
   const Type = spec.dtype === 'float64' ? Float64Array : Float32Array;
-  const filled = (n: number, f: (i: number) => number) => {
-    const a = new Type(n);
-    for (let i = 0; i < n; i++) a[i] = f(i);
-    return a;
-  };
   const grads: Required<Pick<BackwardRequest, 'dOutput' | 'dLastState'>> = {
-    dOutput: filled(returnSequences ? B * T * H : B * H, (i) => Math.sin(i + 1) * 0.9),
-    dLastState: filled(B * H, (i) => Math.cos(i) * 0.7),
+    dOutput: filled(Type, returnSequences ? B * T * H : B * H, (i) => Math.sin(i + 1) * 0.9),
+    dLastState: filled(Type, B * H, (i) => Math.cos(i) * 0.7),
   };
   const paths: ('backward' | 'backwardSync')[] = prepared.backwardSync ? ['backward', 'backwardSync'] : ['backward'];
   // A fresh forward pass for each backward call: a backend may keep only its latest.
@@ -413,37 +499,29 @@ async function checkBackward(
     const g = path === 'backward' ? await prepared.backward!(kept.saved, req) : prepared.backwardSync!(kept.saved, req);
     return checkGradients(backend.name, spec, request, g);
   };
-  const plain = new Map<string, GruGradients>();
-  for (const path of paths) plain.set(path, await run(path, cloneRequest(request), { ...grads }));
+  const plain = new Map<'backward' | 'backwardSync', GruGradients>();
+  for (const path of paths) {
+    const got = await baseline(path, declined, () => run(path, cloneRequest(request), { ...grads }));
+    if (got) plain.set(path, got);
+  }
   for (const field of ['dOutput', 'dLastState'] as const) {
     for (const kind of kinds) {
-      for (const path of paths) {
+      for (const [path, want] of plain) {
         const what = `${path} given ${field} as ${kind.name(grads[field])}`;
         const got = await attempt(what, () => run(path, cloneRequest(request), { ...grads, [field]: kind.make(grads[field]) }));
-        fail(sameGradients(got, plain.get(path)!, what));
+        fail(sameGradients(got, want, what));
       }
     }
   }
+  const want = plain.get('backward');
+  if (!want) return;
   for (const field of fields) {
     for (const kind of kinds) {
       const what = `backward after forward (keepForBackward) given ${field} as ${kind.name(request[field]!)}`;
       const got = await attempt(what, () => run('backward', requestWith(request, field, kind), { ...grads }));
-      fail(sameGradients(got, plain.get('backward')!, what));
+      fail(sameGradients(got, want, what));
     }
   }
-}
-
-/** The dtypes a backend computes (float32 first), and supports()'s reason for each it declines. */
-function dtypesOf(backend: GruBackend): { dtypes: ('float32' | 'float64')[]; declined: string[] } {
-  const dtypes: ('float32' | 'float64')[] = [];
-  const declined: string[] = [];
-  for (const dtype of ['float32', 'float64'] as const) {
-    const probe = makeCase({ B: 1, T: 1, D: 3, H: 5, dtype });
-    const ok = backend.supports(probe.spec, callInfoOf(probe.request));
-    if (ok === true) dtypes.push(dtype);
-    else declined.push(`${dtype} (supports(): ${ok})`);
-  }
-  return { dtypes, declined };
 }
 
 /** The contract check: see the top of this file. */
@@ -455,12 +533,11 @@ export async function checkForeignArrays(backend: GruBackend, seed = 11): Promis
   else kinds.push({ name: (a) => `a ${typeName(a)} of another realm (${opened.how})`, make: (a) => copyInto(opened.realm, a) });
   kinds.push({ name: (a) => `a ${typeName(a)} subclass whose @@iterator, slice(), subarray() and @@species answer other values`, make: asHostileSubclass });
   try {
-    const { dtypes, declined } = dtypesOf(backend);
-    if (dtypes.length === 0) return { status: 'unsupported', detail: `supports() declines every call tried: ${declined.join('; ')}` };
-    notRun.push(...declined);
     let ran = 0;
     const reasons: string[] = [];
-    for (const dtype of dtypes) {
+    const parts: string[] = [];
+    for (const dtype of ['float32', 'float64'] as const) {
+      // supports() is asked about the shape that runs.
       const picked = pick(backend, dtype, seed);
       if (typeof picked === 'string') {
         reasons.push(picked);
@@ -469,7 +546,7 @@ export async function checkForeignArrays(backend: GruBackend, seed = 11): Promis
       const label = describeCaseOptions(picked.options);
       try {
         const skipped = await checkCase(backend, picked.c, kinds, seed);
-        for (const d of [...picked.declined, ...skipped]) notRun.push(`${dtype} ${d}`);
+        for (const d of [...picked.declined, ...skipped]) parts.push(`${dtype} ${d}`);
         ran++;
       } catch (err) {
         if (err instanceof Problem) {
@@ -478,16 +555,17 @@ export async function checkForeignArrays(backend: GruBackend, seed = 11): Promis
             detail: `${err.message}: read caller arrays as core checked them (core's copyFloat32, asFloats, copyMask) (case: ${label})`,
           };
         }
-        // The plain call: refused though supports() accepted it is a decline here (other checks judge it).
-        if (err instanceof UnsupportedCallError) {
-          reasons.push(`${label}: ${err.reason}`);
+        if (err instanceof PlainThrew) return { status: 'failed', detail: `${err.message} (case: ${label})` };
+        // prepare refused plain arrays though supports() accepted the call: nothing of this dtype ran (other checks judge the refusal).
+        if (err instanceof PrepareRefused) {
+          reasons.push(`${dtype} (prepare refused: ${err.reason}; case: ${label})`);
           continue;
         }
-        return { status: 'failed', detail: `threw ${(err as Error).name}: ${(err as Error).message} with plain arrays (case: ${label})` };
+        return { status: 'failed', detail: `threw ${(err as Error).name}: ${(err as Error).message} (case: ${label})` };
       }
     }
-    if (ran === 0) return { status: 'unsupported', detail: reasons.join('; ') };
-    for (const r of reasons) notRun.push(r);
+    if (ran === 0) return { status: 'unsupported', detail: `every call tried is declined: ${reasons.join('; ')}` };
+    notRun.push(...reasons, ...parts);
     return notRun.length ? { status: 'passed', ranOn: backend.name, detail: `not checked: ${notRun.join('; ')}` } : { status: 'passed', ranOn: backend.name };
   } finally {
     if (typeof opened !== 'string') opened.close();

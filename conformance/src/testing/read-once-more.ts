@@ -11,7 +11,7 @@ import {
 } from '@gru/core';
 import { compareArrays, type Tolerance } from '../tolerance.js';
 import { cloneRequest, compareResult } from './against-reference.js';
-import { callInfoOf } from './call-info.js';
+import { backwardGate } from './call-info.js';
 import type { RandomCase } from './make-case.js';
 import { shiftyRequest } from './shifty-request.js';
 
@@ -55,7 +55,7 @@ const otherValues = (a: FloatArray | Uint8Array): FloatArray | Uint8Array =>
 const otherScalar = (v: unknown): unknown => (typeof v === 'number' ? v + 1 : typeof v === 'boolean' ? !v : undefined);
 
 /** An array of `Type` holding f(0..n-1). */
-function filled(Type: typeof Float32Array | typeof Float64Array, n: number, f: (i: number) => number): FloatArray {
+export function filled(Type: typeof Float32Array | typeof Float64Array, n: number, f: (i: number) => number): FloatArray {
   const a = new Type(n);
   for (let i = 0; i < n; i++) a[i] = f(i);
   return a;
@@ -108,9 +108,8 @@ async function shiftyWeights(backend: GruBackend, prepared: PreparedGru, c: Rand
 const GRADIENT_FIELDS = /\b(dOutput|dLastState|inputGradients)\b/;
 
 async function shiftyBackward(backend: GruBackend, prepared: PreparedGru, c: RandomCase, tol: Tolerance): Promise<string | undefined> {
-  const backward = prepared.backward?.bind(prepared);
-  if (!backward || backend.supportsBackward?.(c.spec) !== true) return undefined;
-  if (backend.supports(c.spec, callInfoOf(c.request, { backward: true, training: true })) !== true) return undefined;
+  if (backwardGate(backend, prepared, c.spec, c.request) !== true) return undefined;
+  const backward = prepared.backward!.bind(prepared);
   const { batch: B, timesteps: T, returnSequences } = c.request;
   const H = c.spec.units;
   const Type = c.spec.dtype === 'float64' ? Float64Array : Float32Array;
