@@ -60,6 +60,27 @@ describe('contract:empty-calls holds every backend to one answer for batch 0 and
     expect(result.detail).toMatch(/^refused an empty call its supports\(\) accepted, throwing UnsupportedCallError: .*\(case: B=3 T=0 /);
   });
 
+  it('fails a backend whose bindForward refuses an empty call at bind time after its supports() accepted it (GRU.stream() would not fall back)', async () => {
+    const inner = planted('planted-empty-bind-refuses', {});
+    const backend: GruBackend = {
+      ...inner,
+      prepare: async (spec, w) => {
+        const p = await inner.prepare(spec, w);
+        return {
+          ...p,
+          spec: p.spec,
+          bindForward: (r) => {
+            if (r.batch === 0 || r.timesteps === 0) throw new UnsupportedCallError('planted-empty-bind-refuses', 'no empty bind');
+            return p.bindForward!(r);
+          },
+        };
+      },
+    };
+    const result = await checkEmptyCalls(backend);
+    expect(result.status).toBe('failed');
+    expect(result.detail).toMatch(/^refused an empty call its supports\(\) accepted, throwing UnsupportedCallError: .*no empty bind.*\(case: B=0 T=4 /);
+  });
+
   it("fails a backend that answers with the caller's own initialState array, or one array as output and lastState", async () => {
     const aliased = (r: ForwardResult, req: ForwardRequest) =>
       req.timesteps === 0 && req.initialState ? { output: r.output, lastState: req.initialState as Float32Array } : r;

@@ -22,12 +22,14 @@ import { describeCaseOptions, makeCase, type CaseOptions } from './make-case.js'
  * the reference backend answers it (core's emptyForwardResult / emptyCallGradients): empty
  * outputs, or the initial state with no steps; its gradients pass dLastState (and dOutput) to
  * the initial state and are zero for x and the weights. Kernels run at least one row and one
- * step, so a backend has to answer these itself; one that refuses them, or answers zeros for
- * the state, fails. Every path is checked: forward, forwardSync, bindForward and backward; batch 0,
- * timesteps 0 and both together; float32 and float64 (each where supports() accepts the call).
- * What is not checked is named in a passing outcome's detail ("not checked: ..."): a dtype or case
- * supports() declines, a bindForward that refuses at bind time, and backward where the backend
- * does not train or supports() declines the backward call (asked as a training call, as
+ * step, so a backend has to answer these itself; one that refuses them (UnsupportedCallError
+ * from forward, forwardSync, bindForward at bind time or backward after supports() accepted the
+ * call: the layer does not fall back, and GRU.stream() binds with no fallback either), or answers
+ * zeros for the state, fails. Every path is checked: forward, forwardSync, bindForward and
+ * backward; batch 0, timesteps 0 and both together; float32 and float64 (each where supports()
+ * accepts the call). What is not checked is named in a passing outcome's detail ("not checked:
+ * ..."): a dtype or case supports() declines, and backward where the backend does not train or
+ * supports() declines the backward call (asked as a training call, as
  * contract:foreign-arrays and contract:request-read-once ask it: call-info.ts backwardGate).
  */
 
@@ -104,19 +106,16 @@ function aliasing(got: ForwardResult, given: ForwardRequest, path: string): stri
   return undefined;
 }
 
-/** bindForward on an empty call: one run fills `output` and `lastState` (primed with NaN) as forward answers. */
-function runBound(prepared: PreparedGru, request: ForwardRequest, want: ForwardResult): ForwardResult | { refused: string } | undefined {
+/**
+ * bindForward on an empty call: one run fills `output` and `lastState` (primed with NaN) as forward
+ * answers. A refusal at bind time (UnsupportedCallError) is thrown on, and fails the check as
+ * forward's does: core's GRU.stream() binds with no fallback.
+ */
+function runBound(prepared: PreparedGru, request: ForwardRequest, want: ForwardResult): ForwardResult | undefined {
   if (!prepared.bindForward) return undefined;
   const output = arrayFor(prepared.spec.dtype, want.output.length).fill(Number.NaN);
   const lastState = arrayFor(prepared.spec.dtype, want.lastState.length).fill(Number.NaN);
-  let bound: ReturnType<NonNullable<PreparedGru['bindForward']>>;
-  try {
-    bound = prepared.bindForward({ ...cloneRequest(request), output, lastState });
-  } catch (err) {
-    // Refused at bind time: named in the outcome as not checked.
-    if (err instanceof UnsupportedCallError) return { refused: err.reason };
-    throw err;
-  }
+  const bound = prepared.bindForward({ ...cloneRequest(request), output, lastState });
   try {
     bound.run();
     return { output, lastState };
@@ -125,12 +124,11 @@ function runBound(prepared: PreparedGru, request: ForwardRequest, want: ForwardR
   }
 }
 
-type Part = 'bindForward' | 'backward';
+type Part = 'backward';
 
 /**
  * One empty call on every path the backend has: a problem; supports()'s reason for declining it;
- * or the parts that did not run (bindForward, backward) and why (none where every part the layer
- * has ran).
+ * or the parts that did not run (backward) and why (none where every part the layer has ran).
  */
 async function checkOne(backend: GruBackend, options: CaseOptions): Promise<string | { declined: string } | { skipped: [Part, string][] }> {
   const { spec, weights, request } = makeCase(options);
@@ -149,8 +147,7 @@ async function checkOne(backend: GruBackend, options: CaseOptions): Promise<stri
     }
     const skipped: [Part, string][] = [];
     const bound = runBound(prepared, request, want.result);
-    if (bound && 'refused' in bound) skipped.push(['bindForward', `refused: ${bound.refused}`]);
-    const boundProblem = bound && !('refused' in bound) && compareResult(bound, want.result, request, spec.units, tol, 'bindForward().run()');
+    const boundProblem = bound && compareResult(bound, want.result, request, spec.units, tol, 'bindForward().run()');
     if (boundProblem) return boundProblem;
     // The backward call is asked about only where the layer can train at all.
     const gate = backwardGate(backend, prepared, spec, request);
@@ -218,7 +215,7 @@ export async function checkEmptyCalls(backend: GruBackend): Promise<CaseOutcome>
   const dtypesDeclined: string[] = [];
   for (const dtype of ['float32', 'float64'] as const) {
     const declined: { options: CaseOptions; reason: string }[] = [];
-    const skippedParts: Record<Part, { options: CaseOptions; reason: string }[]> = { bindForward: [], backward: [] };
+    const skippedParts: Record<Part, { options: CaseOptions; reason: string }[]> = { backward: [] };
     let ranHere = 0;
     for (const options of emptyCases(dtype)) {
       const label = describeCaseOptions(options);
@@ -246,7 +243,7 @@ export async function checkEmptyCalls(backend: GruBackend): Promise<CaseOutcome>
       continue;
     }
     for (const [reason, cases] of byReason(declined)) notRun.push(`${dtype} ${casesNamed(cases)} (supports(): ${reason})`);
-    for (const part of ['bindForward', 'backward'] as const) {
+    for (const part of ['backward'] as const) {
       for (const [reason, cases] of byReason(skippedParts[part])) {
         notRun.push(cases.length === ranHere ? `${dtype} ${part} (${reason})` : `${dtype} ${part} of ${casesNamed(cases)} (${reason})`);
       }

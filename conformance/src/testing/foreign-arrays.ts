@@ -229,7 +229,9 @@ async function attempt<T>(what: string, body: () => T | Promise<T>, baseline = '
 
 /**
  * Runs a call with plain arrays, the baseline of the foreign ones: a refusal (UnsupportedCallError,
- * though supports() accepted the call; other checks judge that) is named in `declined` as
+ * though supports() accepted the call; not judged here: the core and sweep checks judge forward's,
+ * forwardSync's, setWeights' and backward's, nothing in the kit judges bindForward's on a non-empty
+ * call) is named in `declined` as
  * `what (refused: reason)` and answers undefined; any other throw fails the check, naming the call.
  */
 async function baseline<T>(what: string, declined: string[], body: () => T | Promise<T>): Promise<T | undefined> {
@@ -556,7 +558,7 @@ export async function checkForeignArrays(backend: GruBackend, seed = 11): Promis
           };
         }
         if (err instanceof PlainThrew) return { status: 'failed', detail: `${err.message} (case: ${label})` };
-        // prepare refused plain arrays though supports() accepted the call: nothing of this dtype ran (other checks judge the refusal).
+        // prepare refused plain arrays though supports() accepted the call: nothing of this dtype ran (the core checks judge prepare's refusal).
         if (err instanceof PrepareRefused) {
           reasons.push(`${dtype} (prepare refused: ${err.reason}; case: ${label})`);
           continue;
