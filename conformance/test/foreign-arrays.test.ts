@@ -265,6 +265,56 @@ describe('contract:foreign-arrays', () => {
     );
   });
 
+  it('disposes every layer it prepared when the plain setWeights baseline throws', async () => {
+    const inner = planted('planted-foreign-set-boom', {});
+    let live = 0;
+    const counted = (p: PreparedGru): PreparedGru => {
+      live++;
+      let disposed = false;
+      return {
+        ...p,
+        spec: p.spec,
+        setWeights: () => {
+          throw new Error('setWeights boom');
+        },
+        dispose: () => {
+          if (!disposed) live--;
+          disposed = true;
+          p.dispose();
+        },
+      };
+    };
+    const backend: GruBackend = {
+      ...inner,
+      prepare: async (spec, w) => counted(await inner.prepare(spec, w)),
+      prepareSync: (spec, w) => counted(inner.prepareSync!(spec, w)),
+    };
+    const result = await outcome(backend);
+    expect(result.status).toBe('failed');
+    expect(result.detail).toMatch(/^setWeights threw Error: setWeights boom with plain arrays/);
+    expect(live).toBe(0);
+  });
+
+  it('names a refused setup call before setWeights as itself, not as setWeights', async () => {
+    const inner = planted('planted-foreign-other-refused', {});
+    const first = new Map<string, number>();
+    const backend: GruBackend = {
+      ...inner,
+      supports: (spec, call) => (spec.dtype === 'float64' ? 'planted: float32 only' : inner.supports(spec, call)),
+      prepare: async (spec, w) => {
+        // Only the case's own weights (whatever the array) are taken: the other weights setWeights replaces are refused.
+        if (!first.has(spec.dtype)) first.set(spec.dtype, w.kernel[0]);
+        if (first.get(spec.dtype) !== w.kernel[0]) throw new UnsupportedCallError('planted-foreign-other-refused', 'only the first weights');
+        return inner.prepare(spec, w);
+      },
+    };
+    const result = await outcome(backend);
+    expect(result.status).toBe('passed');
+    expect(result.detail).toBe(
+      'not checked: float64 (supports(): planted: float32 only); float32 prepare (the layer setWeights is then called on) (refused: only the first weights)',
+    );
+  });
+
   it('asks supports() about the shape it runs (a backend declining only a tiny call still has its dtypes checked)', async () => {
     const inner = planted('planted-foreign-no-tiny', {});
     const backend: GruBackend = {

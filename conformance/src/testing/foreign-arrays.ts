@@ -377,21 +377,38 @@ async function checkCase(backend: GruBackend, c: RandomCase, kinds: readonly Kin
     // method given the plain weights.
     const other = makeCase({ B: 1, T: 1, D: spec.inputDim, H, useBias: spec.useBias, resetAfter: spec.resetAfter, dtype: spec.dtype }, seed + 1).weights;
     const syncPlain = backend.prepareSync && (await baseline('prepareSync', declined, () => backend.prepareSync!(spec, weights)));
-    // A first call, so a backend that uploads or packs lazily has done so before the update.
-    const updated = async (w: GruWeights, what: string, attempted: boolean) => {
+    // A layer of the other weights with a first call made, so a backend that uploads or packs
+    // lazily has done so before the update; its setWeights is then given `w`.
+    const updated = async (w: GruWeights, what: string) => {
       const layer = await backend.prepare(spec, other);
       try {
         await layer.forward(cloneRequest(request));
-        if (attempted) await attempt(what, () => layer.setWeights(w), 'setWeights given plain arrays');
-        else await layer.setWeights(w);
+        await attempt(what, () => layer.setWeights(w), 'setWeights given plain arrays');
       } catch (err) {
         layer.dispose();
         throw err;
       }
       return layer;
     };
-    const setPlain = await baseline('setWeights', declined, () => updated(weights, 'setWeights', false));
+    let setPlain: PreparedGru | undefined;
     try {
+      // The baseline, each call named as itself (a refusal of the setup calls is not setWeights').
+      const before = ' (the layer setWeights is then called on)';
+      const layer = await baseline(`prepare${before}`, declined, () => backend.prepare(spec, other));
+      if (layer) {
+        let ok = false;
+        try {
+          ok =
+            (await baseline(`forward${before}`, declined, () => layer.forward(cloneRequest(request)))) !== undefined &&
+            (await baseline('setWeights', declined, async () => {
+              await layer.setWeights(weights);
+              return true;
+            })) === true;
+        } finally {
+          if (ok) setPlain = layer;
+          else layer.dispose();
+        }
+      }
       const syncWant = syncPlain ? await plainOf(syncPlain, ' after prepareSync', plain) : undefined;
       const setWant = setPlain ? await plainOf(setPlain, ' after setWeights', plain) : undefined;
       for (const kind of kinds) {
@@ -403,7 +420,7 @@ async function checkCase(backend: GruBackend, c: RandomCase, kinds: readonly Kin
             syncWant,
             () => attempt(`prepareSync ${given}`, () => backend.prepareSync!(spec, weightsAs(weights, kind)), 'prepareSync given plain arrays'),
           ],
-          ['setWeights', setWant, () => updated(weightsAs(weights, kind), `setWeights ${given}`, true)],
+          ['setWeights', setWant, () => updated(weightsAs(weights, kind), `setWeights ${given}`)],
         ];
         for (const [where, want, make] of makers) {
           if (!want) continue;
