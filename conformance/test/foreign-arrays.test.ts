@@ -220,6 +220,44 @@ describe('contract:foreign-arrays', () => {
     expect(result.detail).toMatch(/^forward given mask as a Uint8Array subclass whose .*: (output|lastState) differs/);
   });
 
+  it('runs the mask alone where supports() takes a mask and initialState each alone but not together (a misread mask fails)', async () => {
+    const request = (r: ForwardRequest) => (r.mask ? { ...r, mask: new Uint8Array(r.mask.subarray(0, r.batch * r.timesteps)) } : r);
+    const inner = broken('broken-foreign-mask-not-with-state', { request });
+    const backend: GruBackend = {
+      ...inner,
+      supports: (spec, call) =>
+        call.initialState && call.mask !== 'none' ? 'REASON-PAIR' : spec.dtype === 'float64' ? 'planted: float32 only' : inner.supports(spec, call),
+    };
+    const result = await outcome(backend);
+    expect(result.status).toBe('failed');
+    expect(result.detail).toMatch(/^forward given mask as a Uint8Array subclass whose .*: (output|lastState) differs.*\(case: .*mask=any/);
+  });
+
+  it('names the pair, and nothing else, where a correct backend takes a mask and initialState each alone but not together', async () => {
+    const inner = planted('planted-foreign-pair', {});
+    const masks: number[] = [];
+    const backend: GruBackend = {
+      ...inner,
+      supports: (spec, call) =>
+        call.initialState && call.mask !== 'none' ? 'REASON-PAIR' : spec.dtype === 'float64' ? 'planted: float32 only' : inner.supports(spec, call),
+      prepare: async (spec, w) => {
+        const p = await inner.prepare(spec, w);
+        return {
+          ...p,
+          spec: p.spec,
+          forward: (r) => {
+            if (r.mask) masks.push(r.mask.length);
+            return p.forward(r);
+          },
+        };
+      },
+    };
+    const result = await outcome(backend);
+    expect(result.status).toBe('passed');
+    expect(result.detail).toBe('not checked: float64 (supports(): planted: float32 only); float32 mask together with initialState (supports(): REASON-PAIR)');
+    expect(masks.length).toBeGreaterThan(0);
+  });
+
   it('names a plain backward or forwardSync that refuses after supports() accepted, and keeps what passed', async () => {
     const inner = planted('planted-foreign-refuses', {});
     const backend: GruBackend = {

@@ -298,12 +298,19 @@ const ALONE: Record<'mask' | 'initialState', readonly Partial<CaseOptions>[]> = 
 type RequestField = 'x' | 'initialState' | 'mask';
 const REQUEST_FIELDS: readonly RequestField[] = ['x', 'initialState', 'mask'];
 
+/** A call the check runs: the case and the options it was made from. */
+interface Picked {
+  c: RandomCase;
+  options: CaseOptions;
+}
+
 /**
  * The richest candidate call the backend accepts in `dtype` (the shape the check runs), and each
  * optional input it left out, named with supports()'s reason for that input; or the reason for
- * none (supports()'s answer to the plainest call).
+ * none (supports()'s answer to the plainest call). An input it left out that supports() takes
+ * alone (a mask, declined only beside initialState) is also run alone: `alone`.
  */
-function pick(backend: GruBackend, dtype: 'float32' | 'float64', seed: number): { c: RandomCase; options: CaseOptions; declined: string[] } | string {
+function pick(backend: GruBackend, dtype: 'float32' | 'float64', seed: number): (Picked & { declined: string[]; alone: Picked[] }) | string {
   const base: CaseOptions = { B: 3, T: 5, D: 4, H: 7, returnSequences: true, dtype, seed };
   const picked = firstAccepted(
     backend,
@@ -311,21 +318,23 @@ function pick(backend: GruBackend, dtype: 'float32' | 'float64', seed: number): 
   );
   if (Array.isArray(picked)) return `${dtype} (supports(): ${picked[picked.length - 1]})`;
   const declined: string[] = [];
+  const aloneRun: Picked[] = [];
   for (const input of ['mask', 'initialState'] as const) {
     if (picked.c.request[input] !== undefined) continue;
     const alone = firstAccepted(
       backend,
       ALONE[input].map((o) => ({ ...base, ...o })),
     );
-    // Taken alone but not beside the other input: named so, with the reason for the pair.
+    // Taken alone but not beside the other input: run alone, and the pair named, with its reason.
     if (!Array.isArray(alone)) {
+      aloneRun.push(alone);
       const both = makeCase({ ...base, ...alone.options, ...ALONE[input === 'mask' ? 'initialState' : 'mask'][0] });
       declined.push(
         `${input} together with ${input === 'mask' ? 'initialState' : 'a mask'} (supports(): ${backend.supports(both.spec, callInfoOf(both.request))})`,
       );
     } else declined.push(`${input} (supports(): ${alone[0]})`);
   }
-  return { ...picked, declined };
+  return { ...picked, declined, alone: aloneRun };
 }
 
 const weightsAs = (w: GruWeights, kind: Kind): GruWeights => ({
@@ -342,7 +351,7 @@ function requestWith(request: ForwardRequest, field: RequestField, kind: Kind): 
 }
 
 /** Every part for one dtype; throws Problem on the first difference. Returns what was declined. */
-async function checkCase(backend: GruBackend, c: RandomCase, kinds: readonly Kind[], seed: number): Promise<string[]> {
+async function checkCase(backend: GruBackend, c: RandomCase, kinds: readonly Kind[], seed: number, weightsToo = true): Promise<string[]> {
   const { spec, weights, request } = c;
   const H = spec.units;
   const declined: string[] = [];
@@ -374,67 +383,70 @@ async function checkCase(backend: GruBackend, c: RandomCase, kinds: readonly Kin
     };
 
     // Weights: prepare, prepareSync, and setWeights over other weights, each against the same
-    // method given the plain weights.
-    const other = makeCase({ B: 1, T: 1, D: spec.inputDim, H, useBias: spec.useBias, resetAfter: spec.resetAfter, dtype: spec.dtype }, seed + 1).weights;
-    const syncPlain = backend.prepareSync && (await baseline('prepareSync', declined, () => backend.prepareSync!(spec, weights)));
-    // A layer of the other weights with a first call made, so a backend that uploads or packs
-    // lazily has done so before the update; its setWeights is then given `w`.
-    const updated = async (w: GruWeights, what: string) => {
-      const layer = await backend.prepare(spec, other);
-      try {
-        await layer.forward(cloneRequest(request));
-        await attempt(what, () => layer.setWeights(w), 'setWeights given plain arrays');
-      } catch (err) {
-        layer.dispose();
-        throw err;
-      }
-      return layer;
-    };
-    let setPlain: PreparedGru | undefined;
-    try {
-      // The baseline, each call named as itself (a refusal of the setup calls is not setWeights').
-      const before = ' (the layer setWeights is then called on)';
-      const layer = await baseline(`prepare${before}`, declined, () => backend.prepare(spec, other));
-      if (layer) {
-        let ok = false;
+    // method given the plain weights (once a dtype: not again for an input run alone).
+    if (weightsToo) await checkWeights();
+    async function checkWeights() {
+      const other = makeCase({ B: 1, T: 1, D: spec.inputDim, H, useBias: spec.useBias, resetAfter: spec.resetAfter, dtype: spec.dtype }, seed + 1).weights;
+      const syncPlain = backend.prepareSync && (await baseline('prepareSync', declined, () => backend.prepareSync!(spec, weights)));
+      // A layer of the other weights with a first call made, so a backend that uploads or packs
+      // lazily has done so before the update; its setWeights is then given `w`.
+      const updated = async (w: GruWeights, what: string) => {
+        const layer = await backend.prepare(spec, other);
         try {
-          ok =
-            (await baseline(`forward${before}`, declined, () => layer.forward(cloneRequest(request)))) !== undefined &&
-            (await baseline('setWeights', declined, async () => {
-              await layer.setWeights(weights);
-              return true;
-            })) === true;
-        } finally {
-          if (ok) setPlain = layer;
-          else layer.dispose();
+          await layer.forward(cloneRequest(request));
+          await attempt(what, () => layer.setWeights(w), 'setWeights given plain arrays');
+        } catch (err) {
+          layer.dispose();
+          throw err;
         }
-      }
-      const syncWant = syncPlain ? await plainOf(syncPlain, ' after prepareSync', plain) : undefined;
-      const setWant = setPlain ? await plainOf(setPlain, ' after setWeights', plain) : undefined;
-      for (const kind of kinds) {
-        const given = `given weights as ${kind.name(weights.kernel)}`;
-        const makers: [string, Map<ForwardPath, ForwardResult> | undefined, () => Promise<PreparedGru>][] = [
-          ['prepare', plain, () => attempt(`prepare ${given}`, () => backend.prepare(spec, weightsAs(weights, kind)), 'prepare given plain arrays')],
-          [
-            'prepareSync',
-            syncWant,
-            () => attempt(`prepareSync ${given}`, () => backend.prepareSync!(spec, weightsAs(weights, kind)), 'prepareSync given plain arrays'),
-          ],
-          ['setWeights', setWant, () => updated(weightsAs(weights, kind), `setWeights ${given}`)],
-        ];
-        for (const [where, want, make] of makers) {
-          if (!want) continue;
-          const layer = await make();
+        return layer;
+      };
+      let setPlain: PreparedGru | undefined;
+      try {
+        // The baseline, each call named as itself (a refusal of the setup calls is not setWeights').
+        const before = ' (the layer setWeights is then called on)';
+        const layer = await baseline(`prepare${before}`, declined, () => backend.prepare(spec, other));
+        if (layer) {
+          let ok = false;
           try {
-            await againstPlain(layer, want, `after ${where} ${given}`, `after ${where} given plain arrays`);
+            ok =
+              (await baseline(`forward${before}`, declined, () => layer.forward(cloneRequest(request)))) !== undefined &&
+              (await baseline('setWeights', declined, async () => {
+                await layer.setWeights(weights);
+                return true;
+              })) === true;
           } finally {
-            layer.dispose();
+            if (ok) setPlain = layer;
+            else layer.dispose();
           }
         }
+        const syncWant = syncPlain ? await plainOf(syncPlain, ' after prepareSync', plain) : undefined;
+        const setWant = setPlain ? await plainOf(setPlain, ' after setWeights', plain) : undefined;
+        for (const kind of kinds) {
+          const given = `given weights as ${kind.name(weights.kernel)}`;
+          const makers: [string, Map<ForwardPath, ForwardResult> | undefined, () => Promise<PreparedGru>][] = [
+            ['prepare', plain, () => attempt(`prepare ${given}`, () => backend.prepare(spec, weightsAs(weights, kind)), 'prepare given plain arrays')],
+            [
+              'prepareSync',
+              syncWant,
+              () => attempt(`prepareSync ${given}`, () => backend.prepareSync!(spec, weightsAs(weights, kind)), 'prepareSync given plain arrays'),
+            ],
+            ['setWeights', setWant, () => updated(weightsAs(weights, kind), `setWeights ${given}`)],
+          ];
+          for (const [where, want, make] of makers) {
+            if (!want) continue;
+            const layer = await make();
+            try {
+              await againstPlain(layer, want, `after ${where} ${given}`, `after ${where} given plain arrays`);
+            } finally {
+              layer.dispose();
+            }
+          }
+        }
+      } finally {
+        syncPlain?.dispose();
+        setPlain?.dispose();
       }
-    } finally {
-      syncPlain?.dispose();
-      setPlain?.dispose();
     }
 
     // The request's arrays, one at a time, on every path.
@@ -562,10 +574,20 @@ export async function checkForeignArrays(backend: GruBackend, seed = 11): Promis
         reasons.push(picked);
         continue;
       }
-      const label = describeCaseOptions(picked.options);
+      let label = describeCaseOptions(picked.options);
       try {
         const skipped = await checkCase(backend, picked.c, kinds, seed);
-        for (const d of [...picked.declined, ...skipped]) parts.push(`${dtype} ${d}`);
+        // An input taken only alone: its request, bound and kept-for-backward parts, run again with it alone.
+        for (const alone of picked.alone) {
+          label = describeCaseOptions(alone.options);
+          try {
+            skipped.push(...(await checkCase(backend, alone.c, kinds, seed, false)));
+          } catch (e) {
+            if (!(e instanceof PrepareRefused)) throw e;
+            skipped.push(`${label} (prepare refused: ${e.reason})`);
+          }
+        }
+        for (const d of new Set([...picked.declined, ...skipped])) parts.push(`${dtype} ${d}`);
         ran++;
       } catch (err) {
         if (err instanceof Problem) {
