@@ -285,6 +285,59 @@ describe('contract:foreign-arrays', () => {
     );
   });
 
+  it('names a forward that refuses to keep for backward as forward, not as backward', async () => {
+    const inner = planted('planted-foreign-no-keep', {});
+    const backend: GruBackend = {
+      ...inner,
+      supports: (spec, call) => (spec.dtype === 'float64' ? 'planted: float32 only' : inner.supports(spec, call)),
+      prepare: async (spec, w) => {
+        const p = await inner.prepare(spec, w);
+        return {
+          ...p,
+          spec: p.spec,
+          forward: async (r) => {
+            if (r.keepForBackward) throw new UnsupportedCallError('planted-foreign-no-keep', 'forward cannot keep');
+            return p.forward(r);
+          },
+        };
+      },
+      prepareSync: undefined,
+    };
+    const result = await outcome(backend);
+    expect(result.status).toBe('passed');
+    expect(result.detail).toBe(
+      'not checked: float64 (supports(): planted: float32 only); float32 forward({ keepForBackward: true }) (refused: forward cannot keep)',
+    );
+  });
+
+  it('checks the arrays kept for backward through backwardSync where backward refuses (a misread kept x fails)', async () => {
+    const inner = planted('planted-foreign-kept-sync', {});
+    const backend: GruBackend = {
+      ...inner,
+      supports: (spec, call) => (spec.dtype === 'float64' ? 'planted: float32 only' : inner.supports(spec, call)),
+      prepare: async (spec, w) => {
+        const p = referenceBackend.prepareSync!(spec, w);
+        return {
+          ...p,
+          spec: p.spec,
+          forward: (r) => p.forward(r.keepForBackward ? { ...r, x: iterated(r.x) } : r),
+          backwardSync: (saved, r) => p.backwardSync!(saved, r),
+          setWeights: (weights) => p.setWeights(weights),
+          dispose: () => p.dispose(),
+          backward: async () => {
+            throw new UnsupportedCallError('planted-foreign-kept-sync', 'sync only');
+          },
+        };
+      },
+      prepareSync: undefined,
+    };
+    const result = await outcome(backend);
+    expect(result.status).toBe('failed');
+    expect(result.detail).toMatch(
+      /^backwardSync after forward \(keepForBackward\) given x as a Float32Array subclass .*: d\w+ differs from the same call with plain arrays/,
+    );
+  });
+
   it('names a missing backward method where supportsBackward() says true', async () => {
     const inner = planted('planted-foreign-no-backward', {});
     const backend: GruBackend = {

@@ -28,7 +28,7 @@ import { describeCaseOptions, makeCase, type CaseOptions, type RandomCase } from
  * for plain arrays given to the same method: weights (prepare, prepareSync, setWeights), x,
  * initialState and mask (on forward and forwardSync), bound calls (bindForward, its outputs too),
  * backward's and backwardSync's dOutput and dLastState, and x, initialState and mask kept for
- * backward (by forward, for backward). Dropout masks are not made foreign: core makes them itself.
+ * backward (by forward, for backward, or for backwardSync where backward refuses). Dropout masks are not made foreign: core makes them itself.
  * A plain-array call that refuses (UnsupportedCallError) after supports() accepted it, an input or
  * dtype supports() declines, and backward where the backend does not train are named in the
  * passing outcome's detail ("not checked: ...").
@@ -532,7 +532,13 @@ async function checkBackward(
   };
   const plain = new Map<'backward' | 'backwardSync', GruGradients>();
   for (const path of paths) {
-    const got = await baseline(path, declined, () => run(path, cloneRequest(request), { ...grads }));
+    // The baseline, each call named as itself: a forward that refuses to keep is not backward.
+    const kept = await baseline('forward({ keepForBackward: true })', declined, () => prepared.forward({ ...cloneRequest(request), keepForBackward: true }));
+    if (!kept) return;
+    const got = await baseline(path, declined, async () => {
+      const g = path === 'backward' ? await prepared.backward!(kept.saved, { ...grads }) : prepared.backwardSync!(kept.saved, { ...grads });
+      return checkGradients(backend.name, spec, request, g);
+    });
     if (got) plain.set(path, got);
   }
   for (const field of ['dOutput', 'dLastState'] as const) {
@@ -544,12 +550,14 @@ async function checkBackward(
       }
     }
   }
-  const want = plain.get('backward');
+  // The arrays kept for backward: through backward, or backwardSync where backward refused.
+  const keptPath = plain.has('backward') ? 'backward' : 'backwardSync';
+  const want = plain.get(keptPath);
   if (!want) return;
   for (const field of fields) {
     for (const kind of kinds) {
-      const what = `backward after forward (keepForBackward) given ${field} as ${kind.name(request[field]!)}`;
-      const got = await attempt(what, () => run('backward', requestWith(request, field, kind), { ...grads }));
+      const what = `${keptPath} after forward (keepForBackward) given ${field} as ${kind.name(request[field]!)}`;
+      const got = await attempt(what, () => run(keptPath, requestWith(request, field, kind), { ...grads }));
       fail(sameGradients(got, want, what));
     }
   }
