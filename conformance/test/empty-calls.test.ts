@@ -170,6 +170,25 @@ describe('contract:empty-calls holds every backend to one answer for batch 0 and
     });
   });
 
+  it('names backward as not checked where the layer has no backward method and supportsBackward() says why', async () => {
+    const inner = planted('planted-empty-no-backward-method', {});
+    const backend: GruBackend = {
+      ...inner,
+      supports: (spec, call) => (spec.dtype === 'float64' ? 'planted: float32 only' : inner.supports(spec, call)),
+      supportsBackward: () => 'planted: no training',
+      prepare: async (spec, w) => {
+        const p = await inner.prepare(spec, w);
+        return { ...p, spec: p.spec, backward: undefined, backwardSync: undefined };
+      },
+    };
+    const result = await checkEmptyCalls(backend);
+    expect(result).toEqual({
+      status: 'passed',
+      ranOn: backend.name,
+      detail: 'not checked: float64 (supports(): planted: float32 only); float32 backward (supportsBackward(): planted: no training)',
+    });
+  });
+
   it('names single declined cases and a backward call declined for some of them', async () => {
     const inner = planted('planted-empty-some', {});
     const backend: GruBackend = {

@@ -22,14 +22,19 @@ export function callInfoOf(request: ForwardRequest, options: { training?: boolea
 
 /**
  * Whether the kit may ask `prepared` for gradients of `request`: true, or why not (the words a
- * check names in its detail); undefined where the layer has no backward method and the backend
- * does not say it trains (nothing to check). supports() is asked about the call a user trains
+ * check names in its detail, supportsBackward()'s reason too where the layer has no backward
+ * method); undefined where the layer has no backward method and the backend has no
+ * supportsBackward() (nothing to check or name). supports() is asked about the call a user trains
  * with: `training: true` (the layer's training mode; keepForBackward defaults to it) and
  * `backward: true`.
  */
 export function backwardGate(backend: GruBackend, prepared: PreparedGru, spec: GruSpec, request: ForwardRequest): true | string | undefined {
   const trains = backend.supportsBackward ? backend.supportsBackward(spec) : undefined;
-  if (!prepared.backward) return trains === true ? 'the prepared layer has no backward method, though supportsBackward() says true' : undefined;
+  if (!prepared.backward) {
+    if (trains === true) return 'the prepared layer has no backward method, though supportsBackward() says true';
+    // The backend says why it does not train: named, as for a layer that has backward.
+    return trains === undefined ? undefined : `supportsBackward(): ${trains}`;
+  }
   if (trains === undefined) return 'the backend has no supportsBackward()';
   if (trains !== true) return `supportsBackward(): ${trains}`;
   const call = backend.supports(spec, callInfoOf(request, { backward: true, training: true }));
