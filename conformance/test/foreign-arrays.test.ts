@@ -233,6 +233,26 @@ describe('contract:foreign-arrays', () => {
     expect(result.detail).toMatch(/^forward given mask as a Uint8Array subclass whose .*: (output|lastState) differs.*\(case: .*mask=any/);
   });
 
+  it('says that what the mask-alone run could not check went unchecked only in that run', async () => {
+    const inner = planted('planted-foreign-pair-bwd', {});
+    const backend: GruBackend = {
+      ...inner,
+      supports: (spec, call) =>
+        call.initialState && call.mask !== 'none'
+          ? 'REASON-PAIR'
+          : call.backward && call.mask !== 'none'
+            ? 'REASON-BWD-MASK'
+            : spec.dtype === 'float64'
+              ? 'planted: float32 only'
+              : inner.supports(spec, call),
+    };
+    const result = await outcome(backend);
+    expect(result.status).toBe('passed');
+    expect(result.detail).toBe(
+      'not checked: float64 (supports(): planted: float32 only); float32 mask together with initialState (supports(): REASON-PAIR); float32 backward (supports(): REASON-BWD-MASK) in the run with mask (any) alone',
+    );
+  });
+
   it('names the pair, and nothing else, where a correct backend takes a mask and initialState each alone but not together', async () => {
     const inner = planted('planted-foreign-pair', {});
     const masks: number[] = [];

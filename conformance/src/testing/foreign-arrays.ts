@@ -31,7 +31,9 @@ import { describeCaseOptions, makeCase, type CaseOptions, type RandomCase } from
  * backward (by forward, for backward, or for backwardSync where backward refuses). Dropout masks are not made foreign: core makes them itself.
  * A plain-array call that refuses (UnsupportedCallError) after supports() accepted it, an input or
  * dtype supports() declines, and backward where the backend does not train are named in the
- * passing outcome's detail ("not checked: ...").
+ * passing outcome's detail ("not checked: ..."). Where supports() takes a mask and initialState
+ * each alone but not together, the mask is also run alone (so a misread mask fails), and what
+ * that run could not check is named as such.
  *
  * Also the shared fixtures for backend tests: inOtherRealm, asHostileSubclass.
  */
@@ -288,6 +290,13 @@ const CANDIDATES: readonly Partial<CaseOptions>[] = [
   { mask: 'right-padded' },
   {},
 ];
+
+/** The optional inputs a case gives (for naming a run made with an input alone). */
+function aloneInputs(options: CaseOptions): string {
+  const mask = options.mask && options.mask !== 'none' ? (options.mask === true ? 'mask' : `mask (${options.mask})`) : '';
+  const given = [mask, options.initialState ? 'initialState' : ''].filter(Boolean);
+  return given.join(' and ') || 'no optional input';
+}
 
 /** What each optional input is tried with alone, to name supports()'s own reason for declining it. */
 const ALONE: Record<'mask' | 'initialState', readonly Partial<CaseOptions>[]> = {
@@ -588,11 +597,13 @@ export async function checkForeignArrays(backend: GruBackend, seed = 11): Promis
         // An input taken only alone: its request, bound and kept-for-backward parts, run again with it alone.
         for (const alone of picked.alone) {
           label = describeCaseOptions(alone.options);
+          // What that run could not check went unchecked only with the input alone: say so.
+          const inRun = `in the run with ${aloneInputs(alone.options)} alone`;
           try {
-            skipped.push(...(await checkCase(backend, alone.c, kinds, seed, false)));
+            for (const d of await checkCase(backend, alone.c, kinds, seed, false)) skipped.push(`${d} ${inRun}`);
           } catch (e) {
             if (!(e instanceof PrepareRefused)) throw e;
-            skipped.push(`${label} (prepare refused: ${e.reason})`);
+            skipped.push(`prepare (refused: ${e.reason}) ${inRun}`);
           }
         }
         for (const d of new Set([...picked.declined, ...skipped])) parts.push(`${dtype} ${d}`);
