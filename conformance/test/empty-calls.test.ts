@@ -32,7 +32,7 @@ describe('contract:empty-calls holds every backend to one answer for batch 0 and
     const result = await emptyCallsOutcome({ forward: refuse }, 'planted-empty-refuses');
     expect(result.status).toBe('failed');
     expect(result.detail).toMatch(
-      /^threw GruError\(ValueError\): planted: `timesteps` must be a positive integer; received number 0\. \(case: B=3 T=0 D=3 H=5 /,
+      /^forward threw GruError\(ValueError\): planted: `timesteps` must be a positive integer; received number 0\. \(case: B=3 T=0 D=3 H=5 /,
     );
   });
 
@@ -57,7 +57,7 @@ describe('contract:empty-calls holds every backend to one answer for batch 0 and
     };
     const result = await emptyCallsOutcome({ forward: refuse }, 'planted-empty-unsupported');
     expect(result.status).toBe('failed');
-    expect(result.detail).toMatch(/^refused an empty call its supports\(\) accepted, throwing UnsupportedCallError: .*\(case: B=3 T=0 /);
+    expect(result.detail).toMatch(/^forward refused an empty call its supports\(\) accepted, throwing UnsupportedCallError: .*\(case: B=3 T=0 /);
   });
 
   it('fails a backend whose bindForward refuses an empty call at bind time after its supports() accepted it (GRU.stream() would not fall back)', async () => {
@@ -78,7 +78,9 @@ describe('contract:empty-calls holds every backend to one answer for batch 0 and
     };
     const result = await checkEmptyCalls(backend);
     expect(result.status).toBe('failed');
-    expect(result.detail).toMatch(/^refused an empty call its supports\(\) accepted, throwing UnsupportedCallError: .*no empty bind.*\(case: B=0 T=4 /);
+    expect(result.detail).toMatch(
+      /^bindForward refused an empty call its supports\(\) accepted, throwing UnsupportedCallError: .*no empty bind.*\(case: B=0 T=4 /,
+    );
   });
 
   it("fails a backend that answers with the caller's own initialState array, or one array as output and lastState", async () => {
@@ -100,7 +102,7 @@ describe('contract:empty-calls holds every backend to one answer for batch 0 and
     };
     const result = await emptyCallsOutcome({ forward: refuse }, 'planted-empty-both');
     expect(result.status).toBe('failed');
-    expect(result.detail).toMatch(/^threw GruError\(ValueError\): planted: an empty \[0, 0\] call .*\(case: B=0 T=0 D=3 H=5 /);
+    expect(result.detail).toMatch(/^forward threw GruError\(ValueError\): planted: an empty \[0, 0\] call .*\(case: B=0 T=0 D=3 H=5 /);
   });
 
   it('checks float64 too where the backend computes it: a float64-only mistake fails, naming the dtype', async () => {

@@ -130,22 +130,29 @@ type Part = 'backward';
  * One empty call on every path the backend has: a problem; supports()'s reason for declining it;
  * or the parts that did not run (backward) and why (none where every part the layer has ran).
  */
-async function checkOne(backend: GruBackend, options: CaseOptions): Promise<string | { declined: string } | { skipped: [Part, string][] }> {
+async function checkOne(
+  backend: GruBackend,
+  options: CaseOptions,
+  at: { call: string },
+): Promise<string | { declined: string } | { skipped: [Part, string][] }> {
   const { spec, weights, request } = makeCase(options);
   const supported = backend.supports(spec, callInfoOf(request));
   if (supported !== true) return { declined: supported };
   const tol = spec.dtype === 'float64' ? TOLERANCES.float64 : TOLERANCES.float32;
   const backward = backwardRequests(spec, request, options.seed ?? 1);
   const want = referenceAnswer(spec, weights, request, backward);
+  at.call = 'prepare';
   const prepared = await backend.prepare(spec, weights);
   try {
     for (const path of pathsOf(prepared)) {
       const given = cloneRequest(request);
+      at.call = path;
       const got = await runPath(backend, prepared, path, given);
       const problem = compareResult(got, want.result, request, spec.units, tol, path) ?? aliasing(got, given, path);
       if (problem) return problem;
     }
     const skipped: [Part, string][] = [];
+    at.call = 'bindForward';
     const bound = runBound(prepared, request, want.result);
     const boundProblem = bound && compareResult(bound, want.result, request, spec.units, tol, 'bindForward().run()');
     if (boundProblem) return boundProblem;
@@ -153,7 +160,9 @@ async function checkOne(backend: GruBackend, options: CaseOptions): Promise<stri
     const gate = backwardGate(backend, prepared, spec, request);
     if (typeof gate === 'string') skipped.push(['backward', gate]);
     if (gate !== true) return { skipped };
+    at.call = 'forward({ keepForBackward: true })';
     const kept = await prepared.forward({ ...cloneRequest(request), keepForBackward: true });
+    at.call = 'backward';
     for (const [i, b] of backward.entries()) {
       const inputGradients = b.inputGradients !== false;
       const got = checkGradients(backend.name, spec, request, await prepared.backward!(kept.saved, { ...b }), inputGradients);
@@ -220,13 +229,14 @@ export async function checkEmptyCalls(backend: GruBackend): Promise<CaseOutcome>
     for (const options of emptyCases(dtype)) {
       const label = describeCaseOptions(options);
       let problem: Awaited<ReturnType<typeof checkOne>>;
+      const at = { call: 'prepare' };
       try {
-        problem = await checkOne(backend, options);
+        problem = await checkOne(backend, options, at);
       } catch (err) {
         // supports() said yes to this call (a declined one never runs): refusing it now leaves a
         // user with an error, since the layer does not fall back once a backend was chosen.
         const what = err instanceof UnsupportedCallError ? 'refused an empty call its supports() accepted, throwing' : 'threw';
-        return { status: 'failed', detail: `${what} ${(err as Error).name}: ${(err as Error).message} (case: ${label})` };
+        return { status: 'failed', detail: `${at.call} ${what} ${(err as Error).name}: ${(err as Error).message} (case: ${label})` };
       }
       if (typeof problem === 'string') return { status: 'failed', detail: `${problem} (case: ${label})` };
       if ('declined' in problem) {
