@@ -1,4 +1,5 @@
 import { activationGrad } from './activation-grads';
+import { ACT_SIGMOID, ACT_TANH } from './activations';
 import { FLAG_GO_BACKWARDS, FLAG_INPUT_DROPOUT, FLAG_MASK, FLAG_RECURRENT_DROPOUT, FLAG_RESET_AFTER, FLAG_RETURN_SEQUENCES, sharePanel } from './forward';
 import { gemm, gemmPanelsA, packPanelsA, PANEL_COLS } from './gemm';
 import { keepAct, keepAux, keepPre } from './keep';
@@ -131,6 +132,18 @@ function packTransposedRow(src: usize, K: i32, H: i32, Hp: i32, g: i32, j: i32, 
     const v: f32 = kk < K ? load<f32>(weightAddress(src, K, g * Hp + j, kk)) : 0;
     store<f32>(transposedAddress(dst, H, j, kk), v);
   }
+}
+
+/**
+ * f'(x) of activation `id` at y = f(x), x read from `xAt` only when the formula needs it. tanh and
+ * sigmoid (every gate of a default GRU) are written out here with activationGrad's formulas: the
+ * per-step loops called it three times per four units, and the call cost more than the math.
+ */
+@inline function gateGrad(id: i32, xAt: usize, y: v128): v128 {
+  const one = f32x4.splat(1.0);
+  if (id == ACT_TANH) return f32x4.sub(one, f32x4.mul(y, y));
+  if (id == ACT_SIGMOID) return f32x4.mul(y, f32x4.sub(one, y));
+  return activationGrad(id, v128.load(xAt), y);
 }
 
 /** dst[i] += src[i] for n floats. */
@@ -267,13 +280,13 @@ function backwardPart(
       for (let o = colB; o < endB; o += 16) {
         const dhv = v128.load(d + o), h = v128.load(hv + o);
         const z = v128.load(ka + o), r = v128.load(ka + hpB + o), hh = v128.load(ka + 2 * hpB + o);
-        const dPreH = f32x4.mul(f32x4.mul(dhv, f32x4.sub(one, z)), activationGrad(actF, v128.load(kp + 2 * hpB + o), hh));
+        const dPreH = f32x4.mul(f32x4.mul(dhv, f32x4.sub(one, z)), gateGrad(actF, kp + 2 * hpB + o, hh));
         v128.store(p + 2 * hpB + o, dPreH);
-        v128.store(p + o, f32x4.mul(f32x4.mul(dhv, f32x4.sub(h, hh)), activationGrad(actG, v128.load(kp + o), z)));
+        v128.store(p + o, f32x4.mul(f32x4.mul(dhv, f32x4.sub(h, hh)), gateGrad(actG, kp + o, z)));
         v128.store(dn + o, f32x4.mul(dhv, z));
         if (resetAfter) {
           // candidate pre = xh + r * (h_h U_h + b_h): the aux row held the bracket.
-          const dPreR = f32x4.mul(f32x4.mul(dPreH, v128.load(kax + o)), activationGrad(actG, v128.load(kp + hpB + o), r));
+          const dPreR = f32x4.mul(f32x4.mul(dPreH, v128.load(kax + o)), gateGrad(actG, kp + hpB + o, r));
           v128.store(p + hpB + o, dPreR);
           v128.store(ax + o, f32x4.mul(dPreH, r));
           if (recDropout) v128.store(a + 2 * hpB + o, f32x4.mul(h, v128.load(m2 + o)));
@@ -304,7 +317,7 @@ function backwardPart(
         for (let o = colB; o < endB; o += 16) {
           const h = v128.load(hv + o), r = v128.load(ka + hpB + o), dRh = v128.load(dr + o);
           const hH = recDropout ? f32x4.mul(h, v128.load(m2 + o)) : h;
-          v128.store(p + hpB + o, f32x4.mul(f32x4.mul(dRh, hH), activationGrad(actG, v128.load(kp + hpB + o), r)));
+          v128.store(p + hpB + o, f32x4.mul(f32x4.mul(dRh, hH), gateGrad(actG, kp + hpB + o, r)));
           const back = f32x4.mul(dRh, r);
           v128.store(dn + o, f32x4.add(v128.load(dn + o), recDropout ? f32x4.mul(back, v128.load(m2 + o)) : back));
           if (recDropout) v128.store(a + hpB + o, f32x4.mul(h, v128.load(m1 + o)));

@@ -129,7 +129,8 @@ export async function trainOn(backendName: string, o: TrainOptions = DEFAULT_TRA
         }
       }
       losses.push(loss);
-      const g = await layer.backward({ shape: [B, H], data: dOut });
+      // x is data: no gradient for it, so backward skips dx.
+      const g = await layer.backward({ shape: [B, H], data: dOut }, null, { inputGradients: false });
       adam.step(params, [g.kernel.data, g.recurrentKernel.data, (g.bias as { data: ArrayLike<number> }).data, dW, [dBias]]);
     }
     return { backend: backendName, losses, ms: performance.now() - start };
