@@ -168,6 +168,11 @@ export class WasmPreparedGru implements PreparedGru {
     }
   }
 
+  /** True once disposed, or once the backend it was prepared on was disposed (its module is gone). */
+  isDisposed(): boolean {
+    return this.disposed || this.kernel.disposed;
+  }
+
   private checkUsable(): void {
     if (this.disposed) throw fail('this prepared layer was disposed; prepare it again.');
     if (this.kernel.disposed) throw fail('the backend this layer was prepared on was disposed; load it and prepare the layer again.');

@@ -189,6 +189,11 @@ export class WebGpuPrepared implements PreparedGru {
     return run;
   }
 
+  /** True once disposed, or once its GPU device was lost (or destroyed by the backend's dispose()). */
+  isDisposed(): boolean {
+    return this.disposed || this.ctx.lostReason() !== undefined;
+  }
+
   private checkUsable(): void {
     if (this.disposed) throw new Error('webgpu: this prepared GRU was disposed; prepare the layer again.');
     const lost = this.ctx.lostReason();

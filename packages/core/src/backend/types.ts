@@ -163,6 +163,14 @@ export interface PreparedGru {
   setWeights(weights: GruWeights): void | Promise<void>;
   /** Frees native/GPU memory now; the object is unusable afterwards. Idempotent. */
   dispose(): void;
+  /**
+   * True once this prepared layer can no longer run: it was disposed, or what it runs on is gone
+   * (the backend was disposed and freed its module; the GPU device was lost). A layer then prepares
+   * its weights again, on the backend as it is now, instead of failing every call. Optional: a
+   * prepared layer that lives until its own dispose() (its backend's dispose leaves it working)
+   * needs none.
+   */
+  isDisposed?(): boolean;
 }
 
 export interface GruBackend {

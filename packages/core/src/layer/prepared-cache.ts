@@ -113,9 +113,13 @@ export class PreparedCache {
     return this.lease(entry, entry.prepared);
   }
 
-  /** Whether the entry's backend was not unregistered (and disposed) since it was prepared. */
+  /**
+   * Whether the entry can still run: its backend was not unregistered (and disposed) since it was
+   * prepared, and the prepared layer does not say it is gone (its backend was disposed and loaded
+   * again, or its GPU device was lost): such an entry is retired and the layer prepared again.
+   */
   private live(entry: PreparedEntry): boolean {
-    return entry.generation === unregistrations(entry.backend);
+    return entry.generation === unregistrations(entry.backend) && entry.prepared?.isDisposed?.() !== true;
   }
 
   /** Disposes every prepared layer; those with calls in flight when their calls settle. */
