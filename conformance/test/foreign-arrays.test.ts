@@ -6,13 +6,14 @@ import {
   type FloatArray,
   type ForwardRequest,
   type GruBackend,
+  type GruCallInfo,
   type GruWeights,
   type PreparedGru,
 } from '@gru/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runConformance } from '../src/index.js';
 import { checkForeignArrays, inOtherRealm, asHostileSubclass } from '../src/testing/index.js';
-import { planted, unregisterPlanted } from './planted-backend.js';
+import { float32Only, planted, unregisterPlanted } from './planted-backend.js';
 
 afterEach(unregisterPlanted);
 
@@ -51,6 +52,9 @@ interface Breaks {
   backward?: (r: BackwardRequest) => BackwardRequest;
   bound?: (r: BoundForwardRequest) => BoundForwardRequest;
 }
+
+/** Declines a mask together with initialState (each alone is taken). */
+const declinesPair = (_: unknown, call: GruCallInfo) => (call.initialState && call.mask !== 'none' ? 'REASON-PAIR' : undefined);
 
 /** The planted backend's correct layer (reference with bindForward), with its arrays misread as `breaks` says. */
 function broken(name: string, breaks: Breaks): GruBackend {
@@ -136,15 +140,9 @@ describe('contract:foreign-arrays', () => {
   });
 
   it('fails a backend whose setWeights alone misreads them', async () => {
-    const inner = planted('broken-foreign-set', {});
-    const backend: GruBackend = {
-      ...inner,
-      prepare: async (spec, w) => {
-        const p = await inner.prepare(spec, w);
-        return { ...p, spec: p.spec, setWeights: (n: GruWeights) => p.setWeights({ ...n, recurrentKernel: iterated(n.recurrentKernel) }) };
-      },
-      prepareSync: undefined,
-    };
+    const backend = float32Only(planted('broken-foreign-set', {}), {
+      layer: (p) => ({ setWeights: (n: GruWeights) => p.setWeights({ ...n, recurrentKernel: iterated(n.recurrentKernel) }) }),
+    });
     const result = await outcome(backend);
     expect(result.status).toBe('failed');
     expect(result.detail).toMatch(/^forward after setWeights given weights as a Float32Array subclass whose @@iterator.*: output differs/);
@@ -189,18 +187,9 @@ describe('contract:foreign-arrays', () => {
   });
 
   it('names each input supports() declines with its own reason', async () => {
-    const inner = planted('planted-foreign-two-reasons', {});
-    const backend: GruBackend = {
-      ...inner,
-      supports: (spec, call) =>
-        call.mask !== 'none'
-          ? 'REASON-MASK'
-          : call.initialState
-            ? 'REASON-INITSTATE'
-            : spec.dtype === 'float64'
-              ? 'planted: float32 only'
-              : inner.supports(spec, call),
-    };
+    const backend = float32Only(planted('planted-foreign-two-reasons', {}), {
+      declines: (_, call) => (call.mask !== 'none' ? 'REASON-MASK' : call.initialState ? 'REASON-INITSTATE' : undefined),
+    });
     const result = await outcome(backend);
     expect(result.status).toBe('passed');
     expect(result.detail).toBe(
@@ -210,11 +199,9 @@ describe('contract:foreign-arrays', () => {
 
   it('checks the mask of a backend that takes masks but declines initialState (a misread mask fails)', async () => {
     const request = (r: ForwardRequest) => (r.mask ? { ...r, mask: new Uint8Array(r.mask.subarray(0, r.batch * r.timesteps)) } : r);
-    const inner = broken('broken-foreign-mask-no-state', { request });
-    const backend: GruBackend = {
-      ...inner,
-      supports: (spec, call) => (call.initialState ? 'REASON-INITSTATE' : spec.dtype === 'float64' ? 'planted: float32 only' : inner.supports(spec, call)),
-    };
+    const backend = float32Only(broken('broken-foreign-mask-no-state', { request }), {
+      declines: (_, call) => (call.initialState ? 'REASON-INITSTATE' : undefined),
+    });
     const result = await outcome(backend);
     expect(result.status).toBe('failed');
     expect(result.detail).toMatch(/^forward given mask as a Uint8Array subclass whose .*: (output|lastState) differs/);
@@ -222,30 +209,16 @@ describe('contract:foreign-arrays', () => {
 
   it('runs the mask alone where supports() takes a mask and initialState each alone but not together (a misread mask fails)', async () => {
     const request = (r: ForwardRequest) => (r.mask ? { ...r, mask: new Uint8Array(r.mask.subarray(0, r.batch * r.timesteps)) } : r);
-    const inner = broken('broken-foreign-mask-not-with-state', { request });
-    const backend: GruBackend = {
-      ...inner,
-      supports: (spec, call) =>
-        call.initialState && call.mask !== 'none' ? 'REASON-PAIR' : spec.dtype === 'float64' ? 'planted: float32 only' : inner.supports(spec, call),
-    };
+    const backend = float32Only(broken('broken-foreign-mask-not-with-state', { request }), { declines: declinesPair });
     const result = await outcome(backend);
     expect(result.status).toBe('failed');
     expect(result.detail).toMatch(/^forward given mask as a Uint8Array subclass whose .*: (output|lastState) differs.*\(case: .*mask=any/);
   });
 
   it('says that what the mask-alone run could not check went unchecked only in that run', async () => {
-    const inner = planted('planted-foreign-pair-bwd', {});
-    const backend: GruBackend = {
-      ...inner,
-      supports: (spec, call) =>
-        call.initialState && call.mask !== 'none'
-          ? 'REASON-PAIR'
-          : call.backward && call.mask !== 'none'
-            ? 'REASON-BWD-MASK'
-            : spec.dtype === 'float64'
-              ? 'planted: float32 only'
-              : inner.supports(spec, call),
-    };
+    const backend = float32Only(planted('planted-foreign-pair-bwd', {}), {
+      declines: (spec, call) => declinesPair(spec, call) ?? (call.backward && call.mask !== 'none' ? 'REASON-BWD-MASK' : undefined),
+    });
     const result = await outcome(backend);
     expect(result.status).toBe('passed');
     expect(result.detail).toBe(
@@ -254,24 +227,16 @@ describe('contract:foreign-arrays', () => {
   });
 
   it('names the pair, and nothing else, where a correct backend takes a mask and initialState each alone but not together', async () => {
-    const inner = planted('planted-foreign-pair', {});
     const masks: number[] = [];
-    const backend: GruBackend = {
-      ...inner,
-      supports: (spec, call) =>
-        call.initialState && call.mask !== 'none' ? 'REASON-PAIR' : spec.dtype === 'float64' ? 'planted: float32 only' : inner.supports(spec, call),
-      prepare: async (spec, w) => {
-        const p = await inner.prepare(spec, w);
-        return {
-          ...p,
-          spec: p.spec,
-          forward: (r) => {
-            if (r.mask) masks.push(r.mask.length);
-            return p.forward(r);
-          },
-        };
-      },
-    };
+    const backend = float32Only(planted('planted-foreign-pair', {}), {
+      declines: declinesPair,
+      layer: (p) => ({
+        forward: (r) => {
+          if (r.mask) masks.push(r.mask.length);
+          return p.forward(r);
+        },
+      }),
+    });
     const result = await outcome(backend);
     expect(result.status).toBe('passed');
     expect(result.detail).toBe('not checked: float64 (supports(): planted: float32 only); float32 mask together with initialState (supports(): REASON-PAIR)');
@@ -279,25 +244,16 @@ describe('contract:foreign-arrays', () => {
   });
 
   it('names a plain backward or forwardSync that refuses after supports() accepted, and keeps what passed', async () => {
-    const inner = planted('planted-foreign-refuses', {});
-    const backend: GruBackend = {
-      ...inner,
-      supports: (spec, call) => (spec.dtype === 'float64' ? 'planted: float32 only' : inner.supports(spec, call)),
-      prepare: async (spec, w) => {
-        const p = await inner.prepare(spec, w);
-        return {
-          ...p,
-          spec: p.spec,
-          forwardSync: () => {
-            throw new UnsupportedCallError('planted-foreign-refuses', 'no sync');
-          },
-          backward: async () => {
-            throw new UnsupportedCallError('planted-foreign-refuses', 'nope');
-          },
-        };
-      },
-      prepareSync: undefined,
-    };
+    const backend = float32Only(planted('planted-foreign-refuses', {}), {
+      layer: () => ({
+        forwardSync: () => {
+          throw new UnsupportedCallError('planted-foreign-refuses', 'no sync');
+        },
+        backward: async () => {
+          throw new UnsupportedCallError('planted-foreign-refuses', 'nope');
+        },
+      }),
+    });
     const result = await outcome(backend);
     expect(result.status).toBe('passed');
     expect(result.detail).toBe(
@@ -306,23 +262,14 @@ describe('contract:foreign-arrays', () => {
   });
 
   it('names a forward that refuses to keep for backward as forward, not as backward', async () => {
-    const inner = planted('planted-foreign-no-keep', {});
-    const backend: GruBackend = {
-      ...inner,
-      supports: (spec, call) => (spec.dtype === 'float64' ? 'planted: float32 only' : inner.supports(spec, call)),
-      prepare: async (spec, w) => {
-        const p = await inner.prepare(spec, w);
-        return {
-          ...p,
-          spec: p.spec,
-          forward: async (r) => {
-            if (r.keepForBackward) throw new UnsupportedCallError('planted-foreign-no-keep', 'forward cannot keep');
-            return p.forward(r);
-          },
-        };
-      },
-      prepareSync: undefined,
-    };
+    const backend = float32Only(planted('planted-foreign-no-keep', {}), {
+      layer: (p) => ({
+        forward: async (r) => {
+          if (r.keepForBackward) throw new UnsupportedCallError('planted-foreign-no-keep', 'forward cannot keep');
+          return p.forward(r);
+        },
+      }),
+    });
     const result = await outcome(backend);
     expect(result.status).toBe('passed');
     expect(result.detail).toBe(
@@ -331,26 +278,19 @@ describe('contract:foreign-arrays', () => {
   });
 
   it('checks the arrays kept for backward through backwardSync where backward refuses (a misread kept x fails)', async () => {
-    const inner = planted('planted-foreign-kept-sync', {});
-    const backend: GruBackend = {
-      ...inner,
-      supports: (spec, call) => (spec.dtype === 'float64' ? 'planted: float32 only' : inner.supports(spec, call)),
-      prepare: async (spec, w) => {
-        const p = referenceBackend.prepareSync!(spec, w);
-        return {
-          ...p,
-          spec: p.spec,
-          forward: (r) => p.forward(r.keepForBackward ? { ...r, x: iterated(r.x) } : r),
-          backwardSync: (saved, r) => p.backwardSync!(saved, r),
-          setWeights: (weights) => p.setWeights(weights),
-          dispose: () => p.dispose(),
-          backward: async () => {
-            throw new UnsupportedCallError('planted-foreign-kept-sync', 'sync only');
-          },
-        };
-      },
-      prepareSync: undefined,
-    };
+    // The reference's layer (it has backwardSync), whose methods are on its prototype: each named.
+    const inner: GruBackend = { ...planted('planted-foreign-kept-sync', {}), prepare: async (spec, w) => referenceBackend.prepareSync!(spec, w) };
+    const backend = float32Only(inner, {
+      layer: (p) => ({
+        forward: (r) => p.forward(r.keepForBackward ? { ...r, x: iterated(r.x) } : r),
+        backwardSync: (saved, r) => p.backwardSync!(saved, r),
+        setWeights: (weights) => p.setWeights(weights),
+        dispose: () => p.dispose(),
+        backward: async () => {
+          throw new UnsupportedCallError('planted-foreign-kept-sync', 'sync only');
+        },
+      }),
+    });
     const result = await outcome(backend);
     expect(result.status).toBe('failed');
     expect(result.detail).toMatch(
@@ -359,16 +299,7 @@ describe('contract:foreign-arrays', () => {
   });
 
   it('names a missing backward method where supportsBackward() says true', async () => {
-    const inner = planted('planted-foreign-no-backward', {});
-    const backend: GruBackend = {
-      ...inner,
-      supports: (spec, call) => (spec.dtype === 'float64' ? 'planted: float32 only' : inner.supports(spec, call)),
-      prepare: async (spec, w) => {
-        const p = await inner.prepare(spec, w);
-        return { ...p, spec: p.spec, backward: undefined, backwardSync: undefined };
-      },
-      prepareSync: undefined,
-    };
+    const backend = float32Only(planted('planted-foreign-no-backward', {}), { layer: () => ({ backward: undefined, backwardSync: undefined }) });
     const result = await outcome(backend);
     expect(result.status).toBe('passed');
     expect(result.detail).toBe(
@@ -410,8 +341,7 @@ describe('contract:foreign-arrays', () => {
     const inner = planted('planted-foreign-other-refused', {});
     const first = new Map<string, number>();
     const backend: GruBackend = {
-      ...inner,
-      supports: (spec, call) => (spec.dtype === 'float64' ? 'planted: float32 only' : inner.supports(spec, call)),
+      ...float32Only(inner),
       prepare: async (spec, w) => {
         // Only the case's own weights (whatever the array) are taken: the other weights setWeights replaces are refused.
         if (!first.has(spec.dtype)) first.set(spec.dtype, w.kernel[0]);
@@ -466,10 +396,8 @@ describe('contract:foreign-arrays', () => {
   });
 
   it('names what supports() declined in a passing outcome (never a silent skip)', async () => {
-    const inner = planted('planted-foreign-no-mask', {});
     const backend: GruBackend = {
-      ...inner,
-      supports: (spec, call) => (call.mask !== 'none' ? 'planted: no masks' : spec.dtype === 'float64' ? 'planted: float32 only' : inner.supports(spec, call)),
+      ...float32Only(planted('planted-foreign-no-mask', {}), { declines: (_, call) => (call.mask !== 'none' ? 'planted: no masks' : undefined) }),
       supportsBackward: () => 'planted: no training',
     };
     const result = await outcome(backend);
