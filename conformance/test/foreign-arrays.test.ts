@@ -5,6 +5,7 @@ import {
   type BoundForwardRequest,
   type FloatArray,
   type ForwardRequest,
+  type ForwardResult,
   type GruBackend,
   type GruCallInfo,
   type GruWeights,
@@ -176,6 +177,36 @@ describe('contract:foreign-arrays', () => {
     const result = await outcome(broken('broken-foreign-backward', { backward }));
     expect(result.status).toBe('failed');
     expect(result.detail).toMatch(/^backward given dLastState as a Float32Array subclass whose @@iterator.*: dx differs/);
+  });
+
+  it('holds an answer to its bits: a zero whose sign differs from the plain call’s fails', async () => {
+    // +0 for a plain x, -0 for any other: equal values, other bits.
+    const zeroSigned = (r: ForwardRequest, res: ForwardResult): ForwardResult => {
+      const output = res.output.slice();
+      output[0] = Object.getPrototypeOf(r.x) === Float32Array.prototype ? 0 : -0;
+      return { ...res, output };
+    };
+    const backend = float32Only(planted('broken-foreign-zero-sign', {}), {
+      layer: (p) => ({ forward: async (r) => zeroSigned(r, await p.forward(r)), forwardSync: (r) => zeroSigned(r, p.forwardSync!(r)) }),
+    });
+    const result = await outcome(backend);
+    expect(result.status).toBe('failed');
+    expect(result.detail).toMatch(
+      /^forward given x as a Float32Array of another realm \(node:vm\): output differs in its bits \(a zero's sign or a NaN's payload\) from the same call with plain arrays: read caller arrays/,
+    );
+  });
+
+  it('passes an answer the same bit for bit, NaN included (control)', async () => {
+    const withNaN = (res: ForwardResult): ForwardResult => {
+      const output = res.output.slice();
+      output[0] = Number.NaN;
+      return { ...res, output };
+    };
+    const backend = float32Only(planted('planted-foreign-nan', {}), {
+      layer: (p) => ({ forward: async (r) => withNaN(await p.forward(r)), forwardSync: (r) => withNaN(p.forwardSync!(r)) }),
+    });
+    const result = await outcome(backend);
+    expect(result).toMatchObject({ status: 'passed', detail: 'not checked: float64 (supports(): planted: float32 only)' });
   });
 
   it('names a float64 layer’s bound output as the Float64Array it is', async () => {

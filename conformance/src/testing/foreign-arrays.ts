@@ -2,7 +2,6 @@ import {
   checkGradients,
   UnsupportedCallError,
   type BackwardRequest,
-  type FloatArray,
   type ForwardRequest,
   type ForwardResult,
   type GruBackend,
@@ -11,9 +10,8 @@ import {
   type PreparedGru,
 } from '@gru/core';
 import type { CaseOutcome } from '../run-case.js';
-import { compareArrays } from '../tolerance.js';
-import { bitwiseEqual } from './bitwise.js';
-import { cloneRequest, pathsOf, runPath, type ForwardPath } from './against-reference.js';
+import { bitwiseDifference } from './bitwise.js';
+import { cloneRequest, compareResult, pathsOf, runPath, type ForwardPath, type ResultMatch } from './against-reference.js';
 import { backwardGate, callInfoOf, firstAccepted } from './call-info.js';
 import { filled } from './read-once-more.js';
 import { describeCaseOptions, makeCase, type CaseOptions, type RandomCase } from './make-case.js';
@@ -248,31 +246,22 @@ async function baseline<T>(what: string, declined: string[], body: () => T | Pro
   }
 }
 
-/** `got` (any realm or subclass) against the plain arrays' answer, bit for bit. */
-function sameBits(got: ArrayLike<number> | null, want: FloatArray | null, what: string, shape?: number[]): string | undefined {
-  if (got === null || want === null)
-    return got === want ? undefined : `${what} is ${got === null ? 'null' : 'an array'} (with plain arrays ${want === null ? 'null' : 'an array'})`;
-  // The engine's copy reads the element slots, whatever the array's realm or class says.
-  const copy = want instanceof Float64Array ? new Float64Array(got as Float64Array) : new Float32Array(got as Float32Array);
-  if (bitwiseEqual(copy, want)) return undefined;
-  const cmp = compareArrays(copy, want, { atol: 0, rtol: 0 }, shape);
-  return cmp.ok
-    ? `${what} differs in its bits (a zero's sign or a NaN's payload) from the same call with plain arrays`
-    : `${what} differs from the same call with plain arrays ("expected" is that call's answer) ${cmp.message}`;
-}
-
-function sameResult(got: ForwardResult, want: ForwardResult, request: ForwardRequest, H: number, what: string): string | undefined {
-  const { batch: B, timesteps: T } = request;
-  return (
-    sameBits(got.output, want.output, `${what}: output`, request.returnSequences ? [B, T, H] : [B, H]) ??
-    sameBits(got.lastState, want.lastState, `${what}: lastState`, [B, H])
-  );
-}
+/**
+ * What every answer given foreign arrays is held to: the plain arrays' answer, bit for bit (a
+ * forward result through compareResult, whose `got` may be of any realm or subclass: bound outputs).
+ */
+const PLAIN = 'the same call with plain arrays';
+const SAME_BITS: ResultMatch = { bitwiseAgainst: PLAIN };
 
 function sameGradients(got: GruGradients, want: GruGradients, what: string): string | undefined {
   for (const field of ['dx', 'dInitialState', 'dKernel', 'dRecurrentKernel', 'dBias'] as const) {
-    const problem = sameBits(got[field], want[field], `${what}: ${field}`);
-    if (problem) return problem;
+    const [g, w] = [got[field], want[field]];
+    if (g === null || w === null) {
+      if (g !== w) return `${what}: ${field} is ${g === null ? 'null' : 'an array'} (with plain arrays ${w === null ? 'null' : 'an array'})`;
+      continue;
+    }
+    const problem = bitwiseDifference(g, w, PLAIN);
+    if (problem) return `${what}: ${field} ${problem}`;
   }
   return undefined;
 }
@@ -387,7 +376,7 @@ async function checkCase(backend: GruBackend, c: RandomCase, kinds: readonly Kin
     const againstPlain = async (layer: PreparedGru, want: Map<ForwardPath, ForwardResult>, what: string, baselineWas: string) => {
       for (const [path, answer] of want) {
         const got = await attempt(`${path} ${what}`, () => runPath(backend, layer, path, cloneRequest(request)), `${path} ${baselineWas}`);
-        fail(sameResult(got, answer, request, H, `${path} ${what}`));
+        fail(compareResult(got, answer, request, H, SAME_BITS, `${path} ${what}`));
       }
     };
 
@@ -464,7 +453,7 @@ async function checkCase(backend: GruBackend, c: RandomCase, kinds: readonly Kin
         for (const [path, want] of plain) {
           const what = `${path} given ${field} as ${kind.name(request[field]!)}`;
           const got = await attempt(what, () => runPath(backend, prepared, path, requestWith(request, field, kind)));
-          fail(sameResult(got, want, request, H, what));
+          fail(compareResult(got, want, request, H, SAME_BITS, what));
         }
       }
     }
@@ -500,7 +489,7 @@ async function checkCase(backend: GruBackend, c: RandomCase, kinds: readonly Kin
             }
             const what = `bindForward().run() given ${field} as ${name}`;
             const got = await attempt(what, () => runBound(req, outputs));
-            fail(sameResult(got, want, request, H, what));
+            fail(compareResult(got, want, request, H, SAME_BITS, what));
           }
         }
       }
