@@ -1,4 +1,5 @@
 import {
+  classifyMask,
   referenceBackend,
   UnsupportedCallError,
   type BackwardRequest,
@@ -56,6 +57,9 @@ interface Breaks {
 
 /** Declines a mask together with initialState (each alone is taken). */
 const declinesPair = (_: unknown, call: GruCallInfo) => (call.initialState && call.mask !== 'none' ? 'REASON-PAIR' : undefined);
+
+/** Declines mask=any together with initialState (each alone is taken, and right-padded masks with initialState). */
+const declinesAnyPair = (_: unknown, call: GruCallInfo) => (call.initialState && call.mask === 'any' ? 'REASON-ANY-PAIR' : undefined);
 
 /** The planted backend's correct layer (reference with bindForward), with its arrays misread as `breaks` says. */
 function broken(name: string, breaks: Breaks): GruBackend {
@@ -255,6 +259,69 @@ describe('contract:foreign-arrays', () => {
     expect(result.detail).toBe(
       'not checked: float64 (supports(): planted: float32 only); float32 mask together with initialState (supports(): REASON-PAIR); float32 backward (supports(): REASON-BWD-MASK) in the run with mask (any) alone',
     );
+  });
+
+  it('runs mask=any alone where supports() takes initialState with right-padded masks but not with any (a misread any mask fails)', async () => {
+    // Misreads a foreign mask only where it is not right-padded: the right-padded run passes.
+    const request = (r: ForwardRequest) =>
+      r.mask && classifyMask(new Uint8Array(r.mask), r.batch, r.timesteps) === 'any'
+        ? { ...r, mask: new Uint8Array(r.mask.subarray(0, r.batch * r.timesteps)) }
+        : r;
+    const backend = float32Only(broken('broken-foreign-any-mask', { request }), { declines: declinesAnyPair });
+    const result = await outcome(backend);
+    expect(result.status).toBe('failed');
+    expect(result.detail).toMatch(/^forward given mask as a Uint8Array subclass whose .*: (output|lastState) differs.*\(case: .*mask=any/);
+  });
+
+  it('names mask=any beside initialState where a correct backend takes it alone but only right-padded masks with initialState', async () => {
+    const masks: string[] = [];
+    const backend = float32Only(planted('planted-foreign-any-pair', {}), {
+      declines: declinesAnyPair,
+      layer: (p) => ({
+        forward: (r) => {
+          if (r.mask) masks.push(classifyMask(new Uint8Array(r.mask), r.batch, r.timesteps));
+          return p.forward(r);
+        },
+      }),
+    });
+    const result = await outcome(backend);
+    expect(result.status).toBe('passed');
+    expect(result.detail).toBe(
+      'not checked: float64 (supports(): planted: float32 only); float32 mask (any) together with initialState (supports(): REASON-ANY-PAIR)',
+    );
+    expect(new Set(masks)).toEqual(new Set(['right-padded', 'any']));
+  });
+
+  it('names mask=any where supports() takes only right-padded masks (as cuDNN), with initialState or without', async () => {
+    const anyMask = (_: unknown, call: GruCallInfo) => (call.mask === 'any' ? 'REASON-ANY' : undefined);
+    const withState = await outcome(float32Only(planted('planted-foreign-right-padded', {}), { declines: anyMask }));
+    expect(withState).toMatchObject({
+      status: 'passed',
+      detail: 'not checked: float64 (supports(): planted: float32 only); float32 mask (any) (supports(): REASON-ANY)',
+    });
+    const noState = float32Only(planted('planted-foreign-right-padded-no-state', {}), {
+      declines: (_, call) => anyMask(_, call) ?? (call.initialState ? 'REASON-INITSTATE' : undefined),
+    });
+    expect(await outcome(noState)).toMatchObject({
+      status: 'passed',
+      detail:
+        'not checked: float64 (supports(): planted: float32 only); float32 mask (any) (supports(): REASON-ANY); float32 initialState (supports(): REASON-INITSTATE)',
+    });
+  });
+
+  it('runs a right-padded mask alone where supports() takes no mask=any and no mask beside initialState, naming both', async () => {
+    const request = (r: ForwardRequest) => (r.mask ? { ...r, mask: new Uint8Array(r.mask.subarray(0, r.batch * r.timesteps)) } : r);
+    const declines = (_: unknown, call: GruCallInfo) =>
+      call.mask === 'any' ? 'REASON-ANY' : call.initialState && call.mask !== 'none' ? 'REASON-PAIR' : undefined;
+    const broke = await outcome(float32Only(broken('broken-foreign-right-padded-alone', { request }), { declines }));
+    expect(broke.status).toBe('failed');
+    expect(broke.detail).toMatch(/^forward given mask as a Uint8Array subclass whose .*\(case: .*mask=right-padded/);
+    const ok = await outcome(float32Only(planted('planted-foreign-right-padded-alone', {}), { declines }));
+    expect(ok).toMatchObject({
+      status: 'passed',
+      detail:
+        'not checked: float64 (supports(): planted: float32 only); float32 mask together with initialState (supports(): REASON-PAIR); float32 mask (any) (supports(): REASON-ANY)',
+    });
   });
 
   it('names the pair, and nothing else, where a correct backend takes a mask and initialState each alone but not together', async () => {

@@ -30,8 +30,10 @@ import { describeCaseOptions, makeCase, type CaseOptions, type RandomCase } from
  * A plain-array call that refuses (UnsupportedCallError) after supports() accepted it, an input or
  * dtype supports() declines, and backward where the backend does not train are named in the
  * passing outcome's detail ("not checked: ..."). Where supports() takes a mask and initialState
- * each alone but not together, the mask is also run alone (so a misread mask fails), and what
- * that run could not check is named as such.
+ * each alone but not together (or mask=any alone, but only right-padded masks with initialState),
+ * the mask is also run alone (so a misread mask fails), the pair is named, and what that run could
+ * not check is named as such; a mask=any supports() takes nowhere is named beside a right-padded
+ * mask that ran.
  *
  * Also the shared fixtures for backend tests: inOtherRealm, asHostileSubclass.
  */
@@ -287,12 +289,6 @@ function aloneInputs(options: CaseOptions): string {
   return given.join(' and ') || 'no optional input';
 }
 
-/** What each optional input is tried with alone, to name supports()'s own reason for declining it. */
-const ALONE: Record<'mask' | 'initialState', readonly Partial<CaseOptions>[]> = {
-  mask: [{ mask: 'any' }, { mask: 'right-padded' }],
-  initialState: [{ initialState: true }],
-};
-
 type RequestField = 'x' | 'initialState' | 'mask';
 const REQUEST_FIELDS: readonly RequestField[] = ['x', 'initialState', 'mask'];
 
@@ -304,35 +300,41 @@ interface Picked {
 
 /**
  * The richest candidate call the backend accepts in `dtype` (the shape the check runs), and each
- * optional input it left out, named with supports()'s reason for that input; or the reason for
- * none (supports()'s answer to the plainest call). An input it left out that supports() takes
- * alone (a mask, declined only beside initialState) is also run alone: `alone`.
+ * optional input it left out, named with supports()'s reason; or the reason for none
+ * (supports()'s answer to the plainest call). A mask (`any`, else right-padded) that supports()
+ * takes alone but not beside initialState is also run alone (`alone`), and the pair named; a
+ * mask=any it does not take at all is named beside a right-padded mask that ran.
  */
 function pick(backend: GruBackend, dtype: 'float32' | 'float64', seed: number): (Picked & { declined: string[]; alone: Picked[] }) | string {
   const base: CaseOptions = { B: 3, T: 5, D: 4, H: 7, returnSequences: true, dtype, seed };
+  const asked = (o: Partial<CaseOptions>) => {
+    const options = { ...base, ...o };
+    const c = makeCase(options);
+    return { c, options, answer: backend.supports(c.spec, callInfoOf(c.request)) };
+  };
   const picked = firstAccepted(
     backend,
     CANDIDATES.map((candidate) => ({ ...base, ...candidate })),
   );
   if (Array.isArray(picked)) return `${dtype} (supports(): ${picked[picked.length - 1]})`;
   const declined: string[] = [];
-  const aloneRun: Picked[] = [];
-  for (const input of ['mask', 'initialState'] as const) {
-    if (picked.c.request[input] !== undefined) continue;
-    const alone = firstAccepted(
-      backend,
-      ALONE[input].map((o) => ({ ...base, ...o })),
-    );
-    // Taken alone but not beside the other input: run alone, and the pair named, with its reason.
-    if (!Array.isArray(alone)) {
-      aloneRun.push(alone);
-      const both = makeCase({ ...base, ...alone.options, ...ALONE[input === 'mask' ? 'initialState' : 'mask'][0] });
-      declined.push(
-        `${input} together with ${input === 'mask' ? 'initialState' : 'a mask'} (supports(): ${backend.supports(both.spec, callInfoOf(both.request))})`,
-      );
-    } else declined.push(`${input} (supports(): ${alone[0]})`);
+  const alone: Picked[] = [];
+  const state = picked.options.initialState === true;
+  const mask = picked.options.mask;
+  if (mask !== 'any') {
+    // Without initialState the mask candidates came before the one picked, and were declined.
+    const any = asked({ mask: 'any' });
+    const rightPadded = state && mask === undefined ? asked({ mask: 'right-padded' }) : undefined;
+    const taken = state ? [any, rightPadded].find((o) => o?.answer === true) : undefined;
+    if (taken) {
+      alone.push(taken);
+      const pair = asked({ mask: taken.options.mask, initialState: true });
+      declined.push(`${mask ? 'mask (any)' : 'mask'} together with initialState (supports(): ${pair.answer})`);
+    }
+    if (any.answer !== true) declined.push(`${mask || taken ? 'mask (any)' : 'mask'} (supports(): ${any.answer})`);
   }
-  return { ...picked, declined, alone: aloneRun };
+  if (!state) declined.push(`initialState (supports(): ${asked({ initialState: true }).answer})`);
+  return { ...picked, declined, alone };
 }
 
 const weightsAs = (w: GruWeights, kind: Kind): GruWeights => ({
