@@ -1,8 +1,17 @@
-import { GruError, UnsupportedCallError, type ForwardRequest, type ForwardResult, type GruBackend, type GruGradients, type GruSpec } from '@gru/core';
+import {
+  GruError,
+  UnsupportedCallError,
+  type ForwardRequest,
+  type ForwardResult,
+  type GruBackend,
+  type GruCallInfo,
+  type GruGradients,
+  type GruSpec,
+} from '@gru/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runConformance } from '../src/index.js';
 import { checkEmptyCalls } from '../src/testing/index.js';
-import { planted, unregisterPlanted, type Bugs } from './planted-backend.js';
+import { float32Only, planted, unregisterPlanted, type Bugs } from './planted-backend.js';
 
 afterEach(unregisterPlanted);
 
@@ -153,16 +162,12 @@ describe('contract:empty-calls holds every backend to one answer for batch 0 and
   });
 
   it('never asks supports() about backward where the backend does not train, and names backward as not checked', async () => {
-    const inner = planted('planted-empty-no-training', {});
     const backwardAsked: boolean[] = [];
-    const backend: GruBackend = {
-      ...inner,
-      supports: (spec, call) => {
-        if (call.backward) backwardAsked.push(true);
-        return spec.dtype === 'float64' ? 'planted: float32 only' : inner.supports(spec, call);
-      },
-      supportsBackward: () => 'planted: no training',
+    const declines = (_: GruSpec, call: GruCallInfo) => {
+      if (call.backward) backwardAsked.push(true);
+      return undefined;
     };
+    const backend: GruBackend = { ...float32Only(planted('planted-empty-no-training', {}), { declines }), supportsBackward: () => 'planted: no training' };
     const result = await checkEmptyCalls(backend);
     expect(backwardAsked).toEqual([]);
     expect(result).toEqual({
@@ -173,15 +178,9 @@ describe('contract:empty-calls holds every backend to one answer for batch 0 and
   });
 
   it('names backward as not checked where the layer has no backward method and supportsBackward() says why', async () => {
-    const inner = planted('planted-empty-no-backward-method', {});
     const backend: GruBackend = {
-      ...inner,
-      supports: (spec, call) => (spec.dtype === 'float64' ? 'planted: float32 only' : inner.supports(spec, call)),
+      ...float32Only(planted('planted-empty-no-backward-method', {}), { layer: () => ({ backward: undefined, backwardSync: undefined }) }),
       supportsBackward: () => 'planted: no training',
-      prepare: async (spec, w) => {
-        const p = await inner.prepare(spec, w);
-        return { ...p, spec: p.spec, backward: undefined, backwardSync: undefined };
-      },
     };
     const result = await checkEmptyCalls(backend);
     expect(result).toEqual({

@@ -1,18 +1,21 @@
 import {
+  classifyMask,
   referenceBackend,
   UnsupportedCallError,
   type BackwardRequest,
   type BoundForwardRequest,
   type FloatArray,
   type ForwardRequest,
+  type ForwardResult,
   type GruBackend,
+  type GruCallInfo,
   type GruWeights,
   type PreparedGru,
 } from '@gru/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runConformance } from '../src/index.js';
 import { checkForeignArrays, inOtherRealm, asHostileSubclass } from '../src/testing/index.js';
-import { planted, unregisterPlanted } from './planted-backend.js';
+import { float32Only, planted, unregisterPlanted } from './planted-backend.js';
 
 afterEach(unregisterPlanted);
 
@@ -51,6 +54,12 @@ interface Breaks {
   backward?: (r: BackwardRequest) => BackwardRequest;
   bound?: (r: BoundForwardRequest) => BoundForwardRequest;
 }
+
+/** Declines a mask together with initialState (each alone is taken). */
+const declinesPair = (_: unknown, call: GruCallInfo) => (call.initialState && call.mask !== 'none' ? 'REASON-PAIR' : undefined);
+
+/** Declines mask=any together with initialState (each alone is taken, and right-padded masks with initialState). */
+const declinesAnyPair = (_: unknown, call: GruCallInfo) => (call.initialState && call.mask === 'any' ? 'REASON-ANY-PAIR' : undefined);
 
 /** The planted backend's correct layer (reference with bindForward), with its arrays misread as `breaks` says. */
 function broken(name: string, breaks: Breaks): GruBackend {
@@ -136,15 +145,9 @@ describe('contract:foreign-arrays', () => {
   });
 
   it('fails a backend whose setWeights alone misreads them', async () => {
-    const inner = planted('broken-foreign-set', {});
-    const backend: GruBackend = {
-      ...inner,
-      prepare: async (spec, w) => {
-        const p = await inner.prepare(spec, w);
-        return { ...p, spec: p.spec, setWeights: (n: GruWeights) => p.setWeights({ ...n, recurrentKernel: iterated(n.recurrentKernel) }) };
-      },
-      prepareSync: undefined,
-    };
+    const backend = float32Only(planted('broken-foreign-set', {}), {
+      layer: (p) => ({ setWeights: (n: GruWeights) => p.setWeights({ ...n, recurrentKernel: iterated(n.recurrentKernel) }) }),
+    });
     const result = await outcome(backend);
     expect(result.status).toBe('failed');
     expect(result.detail).toMatch(/^forward after setWeights given weights as a Float32Array subclass whose @@iterator.*: output differs/);
@@ -180,6 +183,36 @@ describe('contract:foreign-arrays', () => {
     expect(result.detail).toMatch(/^backward given dLastState as a Float32Array subclass whose @@iterator.*: dx differs/);
   });
 
+  it('holds an answer to its bits: a zero whose sign differs from the plain call’s fails', async () => {
+    // +0 for a plain x, -0 for any other: equal values, other bits.
+    const zeroSigned = (r: ForwardRequest, res: ForwardResult): ForwardResult => {
+      const output = res.output.slice();
+      output[0] = Object.getPrototypeOf(r.x) === Float32Array.prototype ? 0 : -0;
+      return { ...res, output };
+    };
+    const backend = float32Only(planted('broken-foreign-zero-sign', {}), {
+      layer: (p) => ({ forward: async (r) => zeroSigned(r, await p.forward(r)), forwardSync: (r) => zeroSigned(r, p.forwardSync!(r)) }),
+    });
+    const result = await outcome(backend);
+    expect(result.status).toBe('failed');
+    expect(result.detail).toMatch(
+      /^forward given x as a Float32Array of another realm \(node:vm\): output differs in its bits \(a zero's sign or a NaN's payload\) from the same call with plain arrays: read caller arrays/,
+    );
+  });
+
+  it('passes an answer the same bit for bit, NaN included (control)', async () => {
+    const withNaN = (res: ForwardResult): ForwardResult => {
+      const output = res.output.slice();
+      output[0] = Number.NaN;
+      return { ...res, output };
+    };
+    const backend = float32Only(planted('planted-foreign-nan', {}), {
+      layer: (p) => ({ forward: async (r) => withNaN(await p.forward(r)), forwardSync: (r) => withNaN(p.forwardSync!(r)) }),
+    });
+    const result = await outcome(backend);
+    expect(result).toMatchObject({ status: 'passed', detail: 'not checked: float64 (supports(): planted: float32 only)' });
+  });
+
   it('names a float64 layer’s bound output as the Float64Array it is', async () => {
     const inner = broken('broken-foreign-bound-f64', { bound: (r) => ({ ...r, output: mustBeOwn(r.output, 'output') }) });
     const backend: GruBackend = { ...inner, supports: (spec, call) => (spec.dtype === 'float32' ? 'planted: float64 only' : inner.supports(spec, call)) };
@@ -189,18 +222,9 @@ describe('contract:foreign-arrays', () => {
   });
 
   it('names each input supports() declines with its own reason', async () => {
-    const inner = planted('planted-foreign-two-reasons', {});
-    const backend: GruBackend = {
-      ...inner,
-      supports: (spec, call) =>
-        call.mask !== 'none'
-          ? 'REASON-MASK'
-          : call.initialState
-            ? 'REASON-INITSTATE'
-            : spec.dtype === 'float64'
-              ? 'planted: float32 only'
-              : inner.supports(spec, call),
-    };
+    const backend = float32Only(planted('planted-foreign-two-reasons', {}), {
+      declines: (_, call) => (call.mask !== 'none' ? 'REASON-MASK' : call.initialState ? 'REASON-INITSTATE' : undefined),
+    });
     const result = await outcome(backend);
     expect(result.status).toBe('passed');
     expect(result.detail).toBe(
@@ -210,11 +234,9 @@ describe('contract:foreign-arrays', () => {
 
   it('checks the mask of a backend that takes masks but declines initialState (a misread mask fails)', async () => {
     const request = (r: ForwardRequest) => (r.mask ? { ...r, mask: new Uint8Array(r.mask.subarray(0, r.batch * r.timesteps)) } : r);
-    const inner = broken('broken-foreign-mask-no-state', { request });
-    const backend: GruBackend = {
-      ...inner,
-      supports: (spec, call) => (call.initialState ? 'REASON-INITSTATE' : spec.dtype === 'float64' ? 'planted: float32 only' : inner.supports(spec, call)),
-    };
+    const backend = float32Only(broken('broken-foreign-mask-no-state', { request }), {
+      declines: (_, call) => (call.initialState ? 'REASON-INITSTATE' : undefined),
+    });
     const result = await outcome(backend);
     expect(result.status).toBe('failed');
     expect(result.detail).toMatch(/^forward given mask as a Uint8Array subclass whose .*: (output|lastState) differs/);
@@ -222,30 +244,16 @@ describe('contract:foreign-arrays', () => {
 
   it('runs the mask alone where supports() takes a mask and initialState each alone but not together (a misread mask fails)', async () => {
     const request = (r: ForwardRequest) => (r.mask ? { ...r, mask: new Uint8Array(r.mask.subarray(0, r.batch * r.timesteps)) } : r);
-    const inner = broken('broken-foreign-mask-not-with-state', { request });
-    const backend: GruBackend = {
-      ...inner,
-      supports: (spec, call) =>
-        call.initialState && call.mask !== 'none' ? 'REASON-PAIR' : spec.dtype === 'float64' ? 'planted: float32 only' : inner.supports(spec, call),
-    };
+    const backend = float32Only(broken('broken-foreign-mask-not-with-state', { request }), { declines: declinesPair });
     const result = await outcome(backend);
     expect(result.status).toBe('failed');
     expect(result.detail).toMatch(/^forward given mask as a Uint8Array subclass whose .*: (output|lastState) differs.*\(case: .*mask=any/);
   });
 
   it('says that what the mask-alone run could not check went unchecked only in that run', async () => {
-    const inner = planted('planted-foreign-pair-bwd', {});
-    const backend: GruBackend = {
-      ...inner,
-      supports: (spec, call) =>
-        call.initialState && call.mask !== 'none'
-          ? 'REASON-PAIR'
-          : call.backward && call.mask !== 'none'
-            ? 'REASON-BWD-MASK'
-            : spec.dtype === 'float64'
-              ? 'planted: float32 only'
-              : inner.supports(spec, call),
-    };
+    const backend = float32Only(planted('planted-foreign-pair-bwd', {}), {
+      declines: (spec, call) => declinesPair(spec, call) ?? (call.backward && call.mask !== 'none' ? 'REASON-BWD-MASK' : undefined),
+    });
     const result = await outcome(backend);
     expect(result.status).toBe('passed');
     expect(result.detail).toBe(
@@ -253,25 +261,80 @@ describe('contract:foreign-arrays', () => {
     );
   });
 
+  it('runs mask=any alone where supports() takes initialState with right-padded masks but not with any (a misread any mask fails)', async () => {
+    // Misreads a foreign mask only where it is not right-padded: the right-padded run passes.
+    const request = (r: ForwardRequest) =>
+      r.mask && classifyMask(new Uint8Array(r.mask), r.batch, r.timesteps) === 'any'
+        ? { ...r, mask: new Uint8Array(r.mask.subarray(0, r.batch * r.timesteps)) }
+        : r;
+    const backend = float32Only(broken('broken-foreign-any-mask', { request }), { declines: declinesAnyPair });
+    const result = await outcome(backend);
+    expect(result.status).toBe('failed');
+    expect(result.detail).toMatch(/^forward given mask as a Uint8Array subclass whose .*: (output|lastState) differs.*\(case: .*mask=any/);
+  });
+
+  it('names mask=any beside initialState where a correct backend takes it alone but only right-padded masks with initialState', async () => {
+    const masks: string[] = [];
+    const backend = float32Only(planted('planted-foreign-any-pair', {}), {
+      declines: declinesAnyPair,
+      layer: (p) => ({
+        forward: (r) => {
+          if (r.mask) masks.push(classifyMask(new Uint8Array(r.mask), r.batch, r.timesteps));
+          return p.forward(r);
+        },
+      }),
+    });
+    const result = await outcome(backend);
+    expect(result.status).toBe('passed');
+    expect(result.detail).toBe(
+      'not checked: float64 (supports(): planted: float32 only); float32 mask (any) together with initialState (supports(): REASON-ANY-PAIR)',
+    );
+    expect(new Set(masks)).toEqual(new Set(['right-padded', 'any']));
+  });
+
+  it('names mask=any where supports() takes only right-padded masks (as cuDNN), with initialState or without', async () => {
+    const anyMask = (_: unknown, call: GruCallInfo) => (call.mask === 'any' ? 'REASON-ANY' : undefined);
+    const withState = await outcome(float32Only(planted('planted-foreign-right-padded', {}), { declines: anyMask }));
+    expect(withState).toMatchObject({
+      status: 'passed',
+      detail: 'not checked: float64 (supports(): planted: float32 only); float32 mask (any) (supports(): REASON-ANY)',
+    });
+    const noState = float32Only(planted('planted-foreign-right-padded-no-state', {}), {
+      declines: (_, call) => anyMask(_, call) ?? (call.initialState ? 'REASON-INITSTATE' : undefined),
+    });
+    expect(await outcome(noState)).toMatchObject({
+      status: 'passed',
+      detail:
+        'not checked: float64 (supports(): planted: float32 only); float32 mask (any) (supports(): REASON-ANY); float32 initialState (supports(): REASON-INITSTATE)',
+    });
+  });
+
+  it('runs a right-padded mask alone where supports() takes no mask=any and no mask beside initialState, naming both', async () => {
+    const request = (r: ForwardRequest) => (r.mask ? { ...r, mask: new Uint8Array(r.mask.subarray(0, r.batch * r.timesteps)) } : r);
+    const declines = (_: unknown, call: GruCallInfo) =>
+      call.mask === 'any' ? 'REASON-ANY' : call.initialState && call.mask !== 'none' ? 'REASON-PAIR' : undefined;
+    const broke = await outcome(float32Only(broken('broken-foreign-right-padded-alone', { request }), { declines }));
+    expect(broke.status).toBe('failed');
+    expect(broke.detail).toMatch(/^forward given mask as a Uint8Array subclass whose .*\(case: .*mask=right-padded/);
+    const ok = await outcome(float32Only(planted('planted-foreign-right-padded-alone', {}), { declines }));
+    expect(ok).toMatchObject({
+      status: 'passed',
+      detail:
+        'not checked: float64 (supports(): planted: float32 only); float32 mask together with initialState (supports(): REASON-PAIR); float32 mask (any) (supports(): REASON-ANY)',
+    });
+  });
+
   it('names the pair, and nothing else, where a correct backend takes a mask and initialState each alone but not together', async () => {
-    const inner = planted('planted-foreign-pair', {});
     const masks: number[] = [];
-    const backend: GruBackend = {
-      ...inner,
-      supports: (spec, call) =>
-        call.initialState && call.mask !== 'none' ? 'REASON-PAIR' : spec.dtype === 'float64' ? 'planted: float32 only' : inner.supports(spec, call),
-      prepare: async (spec, w) => {
-        const p = await inner.prepare(spec, w);
-        return {
-          ...p,
-          spec: p.spec,
-          forward: (r) => {
-            if (r.mask) masks.push(r.mask.length);
-            return p.forward(r);
-          },
-        };
-      },
-    };
+    const backend = float32Only(planted('planted-foreign-pair', {}), {
+      declines: declinesPair,
+      layer: (p) => ({
+        forward: (r) => {
+          if (r.mask) masks.push(r.mask.length);
+          return p.forward(r);
+        },
+      }),
+    });
     const result = await outcome(backend);
     expect(result.status).toBe('passed');
     expect(result.detail).toBe('not checked: float64 (supports(): planted: float32 only); float32 mask together with initialState (supports(): REASON-PAIR)');
@@ -279,25 +342,16 @@ describe('contract:foreign-arrays', () => {
   });
 
   it('names a plain backward or forwardSync that refuses after supports() accepted, and keeps what passed', async () => {
-    const inner = planted('planted-foreign-refuses', {});
-    const backend: GruBackend = {
-      ...inner,
-      supports: (spec, call) => (spec.dtype === 'float64' ? 'planted: float32 only' : inner.supports(spec, call)),
-      prepare: async (spec, w) => {
-        const p = await inner.prepare(spec, w);
-        return {
-          ...p,
-          spec: p.spec,
-          forwardSync: () => {
-            throw new UnsupportedCallError('planted-foreign-refuses', 'no sync');
-          },
-          backward: async () => {
-            throw new UnsupportedCallError('planted-foreign-refuses', 'nope');
-          },
-        };
-      },
-      prepareSync: undefined,
-    };
+    const backend = float32Only(planted('planted-foreign-refuses', {}), {
+      layer: () => ({
+        forwardSync: () => {
+          throw new UnsupportedCallError('planted-foreign-refuses', 'no sync');
+        },
+        backward: async () => {
+          throw new UnsupportedCallError('planted-foreign-refuses', 'nope');
+        },
+      }),
+    });
     const result = await outcome(backend);
     expect(result.status).toBe('passed');
     expect(result.detail).toBe(
@@ -306,23 +360,14 @@ describe('contract:foreign-arrays', () => {
   });
 
   it('names a forward that refuses to keep for backward as forward, not as backward', async () => {
-    const inner = planted('planted-foreign-no-keep', {});
-    const backend: GruBackend = {
-      ...inner,
-      supports: (spec, call) => (spec.dtype === 'float64' ? 'planted: float32 only' : inner.supports(spec, call)),
-      prepare: async (spec, w) => {
-        const p = await inner.prepare(spec, w);
-        return {
-          ...p,
-          spec: p.spec,
-          forward: async (r) => {
-            if (r.keepForBackward) throw new UnsupportedCallError('planted-foreign-no-keep', 'forward cannot keep');
-            return p.forward(r);
-          },
-        };
-      },
-      prepareSync: undefined,
-    };
+    const backend = float32Only(planted('planted-foreign-no-keep', {}), {
+      layer: (p) => ({
+        forward: async (r) => {
+          if (r.keepForBackward) throw new UnsupportedCallError('planted-foreign-no-keep', 'forward cannot keep');
+          return p.forward(r);
+        },
+      }),
+    });
     const result = await outcome(backend);
     expect(result.status).toBe('passed');
     expect(result.detail).toBe(
@@ -331,26 +376,19 @@ describe('contract:foreign-arrays', () => {
   });
 
   it('checks the arrays kept for backward through backwardSync where backward refuses (a misread kept x fails)', async () => {
-    const inner = planted('planted-foreign-kept-sync', {});
-    const backend: GruBackend = {
-      ...inner,
-      supports: (spec, call) => (spec.dtype === 'float64' ? 'planted: float32 only' : inner.supports(spec, call)),
-      prepare: async (spec, w) => {
-        const p = referenceBackend.prepareSync!(spec, w);
-        return {
-          ...p,
-          spec: p.spec,
-          forward: (r) => p.forward(r.keepForBackward ? { ...r, x: iterated(r.x) } : r),
-          backwardSync: (saved, r) => p.backwardSync!(saved, r),
-          setWeights: (weights) => p.setWeights(weights),
-          dispose: () => p.dispose(),
-          backward: async () => {
-            throw new UnsupportedCallError('planted-foreign-kept-sync', 'sync only');
-          },
-        };
-      },
-      prepareSync: undefined,
-    };
+    // The reference's layer (it has backwardSync), whose methods are on its prototype: each named.
+    const inner: GruBackend = { ...planted('planted-foreign-kept-sync', {}), prepare: async (spec, w) => referenceBackend.prepareSync!(spec, w) };
+    const backend = float32Only(inner, {
+      layer: (p) => ({
+        forward: (r) => p.forward(r.keepForBackward ? { ...r, x: iterated(r.x) } : r),
+        backwardSync: (saved, r) => p.backwardSync!(saved, r),
+        setWeights: (weights) => p.setWeights(weights),
+        dispose: () => p.dispose(),
+        backward: async () => {
+          throw new UnsupportedCallError('planted-foreign-kept-sync', 'sync only');
+        },
+      }),
+    });
     const result = await outcome(backend);
     expect(result.status).toBe('failed');
     expect(result.detail).toMatch(
@@ -359,16 +397,7 @@ describe('contract:foreign-arrays', () => {
   });
 
   it('names a missing backward method where supportsBackward() says true', async () => {
-    const inner = planted('planted-foreign-no-backward', {});
-    const backend: GruBackend = {
-      ...inner,
-      supports: (spec, call) => (spec.dtype === 'float64' ? 'planted: float32 only' : inner.supports(spec, call)),
-      prepare: async (spec, w) => {
-        const p = await inner.prepare(spec, w);
-        return { ...p, spec: p.spec, backward: undefined, backwardSync: undefined };
-      },
-      prepareSync: undefined,
-    };
+    const backend = float32Only(planted('planted-foreign-no-backward', {}), { layer: () => ({ backward: undefined, backwardSync: undefined }) });
     const result = await outcome(backend);
     expect(result.status).toBe('passed');
     expect(result.detail).toBe(
@@ -410,8 +439,7 @@ describe('contract:foreign-arrays', () => {
     const inner = planted('planted-foreign-other-refused', {});
     const first = new Map<string, number>();
     const backend: GruBackend = {
-      ...inner,
-      supports: (spec, call) => (spec.dtype === 'float64' ? 'planted: float32 only' : inner.supports(spec, call)),
+      ...float32Only(inner),
       prepare: async (spec, w) => {
         // Only the case's own weights (whatever the array) are taken: the other weights setWeights replaces are refused.
         if (!first.has(spec.dtype)) first.set(spec.dtype, w.kernel[0]);
@@ -466,10 +494,8 @@ describe('contract:foreign-arrays', () => {
   });
 
   it('names what supports() declined in a passing outcome (never a silent skip)', async () => {
-    const inner = planted('planted-foreign-no-mask', {});
     const backend: GruBackend = {
-      ...inner,
-      supports: (spec, call) => (call.mask !== 'none' ? 'planted: no masks' : spec.dtype === 'float64' ? 'planted: float32 only' : inner.supports(spec, call)),
+      ...float32Only(planted('planted-foreign-no-mask', {}), { declines: (_, call) => (call.mask !== 'none' ? 'planted: no masks' : undefined) }),
       supportsBackward: () => 'planted: no training',
     };
     const result = await outcome(backend);

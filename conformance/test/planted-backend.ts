@@ -8,6 +8,7 @@ import {
   type ForwardRequest,
   type ForwardResult,
   type GruBackend,
+  type GruCallInfo,
   type GruGradients,
   type GruSpec,
   type GruWeights,
@@ -135,5 +136,35 @@ export function planted(name: string, bugs: Bugs): GruBackend {
     supportsBackward: () => true,
     prepare: async (spec, weights) => wrap(referenceBackend.prepareSync!(spec, weights), spec, weights),
     prepareSync: (spec, weights) => wrap(referenceBackend.prepareSync!(spec, weights), spec, weights),
+  };
+}
+
+export interface Float32OnlyOverrides {
+  /** A reason to decline a call before the float32-only rule (undefined: go on to it). */
+  declines?: (spec: GruSpec, call: GruCallInfo) => string | undefined;
+  /**
+   * Methods that replace those of each layer `prepare` makes (`{ ...p, spec: p.spec, ...layer(p) }`);
+   * prepareSync is then left out, so that every layer the kit gets has them.
+   */
+  layer?: (p: PreparedGru) => Partial<PreparedGru>;
+}
+
+/**
+ * `inner` computing float32 only: supports() declines float64 ('planted: float32 only'), after
+ * `declines`; with `layer`, its layers' methods replaced and no prepareSync.
+ */
+export function float32Only(inner: GruBackend, { declines, layer }: Float32OnlyOverrides = {}): GruBackend {
+  const backend: GruBackend = {
+    ...inner,
+    supports: (spec, call) => declines?.(spec, call) ?? (spec.dtype === 'float64' ? 'planted: float32 only' : inner.supports(spec, call)),
+  };
+  if (!layer) return backend;
+  return {
+    ...backend,
+    prepare: async (spec, weights) => {
+      const p = await inner.prepare(spec, weights);
+      return { ...p, spec: p.spec, ...layer(p) };
+    },
+    prepareSync: undefined,
   };
 }

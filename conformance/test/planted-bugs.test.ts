@@ -94,6 +94,21 @@ describe('the kit catches each planted-bug class, pointing at it', () => {
     expect(failure(failed, 'contract:request-read-once')).toMatch(message);
   });
 
+  it('contract:request-read-once names backward as not checked where the backend does not train, or supports() declines the backward call', async () => {
+    const readOnce = async (backend: GruBackend) => (await run(backend, { only: ['contract:request-read-once'], sweep: false })).report.results[0];
+    const noTraining = { ...planted('planted-read-once-no-training', {}), supportsBackward: () => 'planted: no training' };
+    expect(await readOnce(noTraining)).toMatchObject({
+      name: 'contract:request-read-once',
+      status: 'passed',
+      detail: 'not checked: backward (supportsBackward(): planted: no training)',
+    });
+    const inner = planted('planted-read-once-no-backward-call', {});
+    const declined: GruBackend = { ...inner, supports: (spec, call) => (call.backward ? 'planted: no backward call' : inner.supports(spec, call)) };
+    expect(await readOnce(declined)).toMatchObject({ status: 'passed', detail: 'not checked: backward (supports(): planted: no backward call)' });
+    // A backend that trains has nothing to name.
+    expect((await readOnce(planted('planted-read-once-trains', {}))).detail).toBeUndefined();
+  });
+
   it("a backend that reads the caller's spec again on every call", async () => {
     const { failed } = await run(planted('planted-reads-spec-later', { readsSpecLater: true }), { only: ['contract:request-read-once'], sweep: false });
     expect(failure(failed, 'contract:request-read-once')).toMatch(

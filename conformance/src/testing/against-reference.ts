@@ -9,6 +9,7 @@ import {
 } from '@gru/core';
 import type { CaseOutcome } from '../run-case.js';
 import { compareArrays, TOLERANCES, type Tolerance } from '../tolerance.js';
+import { bitwiseDifference } from './bitwise.js';
 import { callInfoOf } from './call-info.js';
 import { describeCaseOptions, makeCase, type CaseOptions } from './make-case.js';
 
@@ -89,21 +90,31 @@ export function pathsOf(prepared: PreparedGru): ForwardPath[] {
   return prepared.forwardSync ? ['forward', 'forwardSync'] : ['forward'];
 }
 
-/** Compares a backend result with the reference's, naming the path and the element. */
+/**
+ * How compareResult holds a result to another: within a tolerance (the reference's answer), or
+ * bit for bit (the same backend's answer to another call, named by `bitwiseAgainst` in a failure;
+ * a zero's sign and a NaN's payload count, and `got` may be of any realm or typed-array subclass).
+ */
+export type ResultMatch = Tolerance | { bitwiseAgainst: string };
+
+/** Compares a backend result (output, then lastState) with another, naming the path and the element. */
 export function compareResult(
   got: ForwardResult,
   want: ForwardResult,
   request: ForwardRequest,
   units: number,
-  tol: Tolerance,
+  tol: ResultMatch,
   what: string,
 ): string | undefined {
   const { batch: B, timesteps: T } = request;
-  const outShape = request.returnSequences ? [B, T, units] : [B, units];
-  const out = compareArrays(got.output, want.output, tol, outShape);
-  if (!out.ok) return `${what}: output ${out.message}`;
-  const state = compareArrays(got.lastState, want.lastState, tol, [B, units]);
-  if (!state.ok) return `${what}: lastState ${state.message}`;
+  const shapes = { output: request.returnSequences ? [B, T, units] : [B, units], lastState: [B, units] };
+  for (const field of ['output', 'lastState'] as const) {
+    const problem =
+      'bitwiseAgainst' in tol
+        ? bitwiseDifference(got[field], want[field], tol.bitwiseAgainst, shapes[field])
+        : compareArrays(got[field], want[field], tol, shapes[field]).message;
+    if (problem) return `${what}: ${field} ${problem}`;
+  }
   return undefined;
 }
 

@@ -124,17 +124,16 @@ function runBound(prepared: PreparedGru, request: ForwardRequest, want: ForwardR
   }
 }
 
-type Part = 'backward';
-
 /**
  * One empty call on every path the backend has: a problem; supports()'s reason for declining it;
- * or the parts that did not run (backward) and why (none where every part the layer has ran).
+ * or, where it ran, why backward did not (undefined where it ran too, or the layer has no
+ * backward and nothing to name: call-info.ts backwardGate).
  */
 async function checkOne(
   backend: GruBackend,
   options: CaseOptions,
   at: { call: string },
-): Promise<string | { declined: string } | { skipped: [Part, string][] }> {
+): Promise<string | { declined: string } | { backwardNotRun: string | undefined }> {
   const { spec, weights, request } = makeCase(options);
   const supported = backend.supports(spec, callInfoOf(request));
   if (supported !== true) return { declined: supported };
@@ -151,15 +150,13 @@ async function checkOne(
       const problem = compareResult(got, want.result, request, spec.units, tol, path) ?? aliasing(got, given, path);
       if (problem) return problem;
     }
-    const skipped: [Part, string][] = [];
     at.call = 'bindForward';
     const bound = runBound(prepared, request, want.result);
     const boundProblem = bound && compareResult(bound, want.result, request, spec.units, tol, 'bindForward().run()');
     if (boundProblem) return boundProblem;
     // The backward call is asked about only where the layer can train at all.
     const gate = backwardGate(backend, prepared, spec, request);
-    if (typeof gate === 'string') skipped.push(['backward', gate]);
-    if (gate !== true) return { skipped };
+    if (gate !== true) return { backwardNotRun: gate };
     at.call = 'forward({ keepForBackward: true })';
     const kept = await prepared.forward({ ...cloneRequest(request), keepForBackward: true });
     at.call = 'backward';
@@ -169,7 +166,7 @@ async function checkOne(
       const problem = compareGradients(got, want.gradients[i], tol, `backward (${b.dLastState ? 'with dLastState' : 'inputGradients false, no dLastState'})`);
       if (problem) return problem;
     }
-    return { skipped };
+    return { backwardNotRun: undefined };
   } finally {
     prepared.dispose();
   }
@@ -224,7 +221,8 @@ export async function checkEmptyCalls(backend: GruBackend): Promise<CaseOutcome>
   const dtypesDeclined: string[] = [];
   for (const dtype of ['float32', 'float64'] as const) {
     const declined: { options: CaseOptions; reason: string }[] = [];
-    const skippedParts: Record<Part, { options: CaseOptions; reason: string }[]> = { backward: [] };
+    // The cases that ran whose backward did not, and why.
+    const backwardNotRun: { options: CaseOptions; reason: string }[] = [];
     let ranHere = 0;
     for (const options of emptyCases(dtype)) {
       const label = describeCaseOptions(options);
@@ -244,7 +242,7 @@ export async function checkEmptyCalls(backend: GruBackend): Promise<CaseOutcome>
         declined.push({ options, reason: problem.declined });
         continue;
       }
-      for (const [part, reason] of problem.skipped) skippedParts[part].push({ options, reason });
+      if (problem.backwardNotRun !== undefined) backwardNotRun.push({ options, reason: problem.backwardNotRun });
       ranHere++;
     }
     ran += ranHere;
@@ -253,10 +251,8 @@ export async function checkEmptyCalls(backend: GruBackend): Promise<CaseOutcome>
       continue;
     }
     for (const [reason, cases] of byReason(declined)) notRun.push(`${dtype} ${casesNamed(cases)} (supports(): ${reason})`);
-    for (const part of ['backward'] as const) {
-      for (const [reason, cases] of byReason(skippedParts[part])) {
-        notRun.push(cases.length === ranHere ? `${dtype} ${part} (${reason})` : `${dtype} ${part} of ${casesNamed(cases)} (${reason})`);
-      }
+    for (const [reason, cases] of byReason(backwardNotRun)) {
+      notRun.push(cases.length === ranHere ? `${dtype} backward (${reason})` : `${dtype} backward of ${casesNamed(cases)} (${reason})`);
     }
   }
   if (ran === 0) {

@@ -2,7 +2,6 @@ import {
   checkGradients,
   UnsupportedCallError,
   type BackwardRequest,
-  type FloatArray,
   type ForwardRequest,
   type ForwardResult,
   type GruBackend,
@@ -11,9 +10,8 @@ import {
   type PreparedGru,
 } from '@gru/core';
 import type { CaseOutcome } from '../run-case.js';
-import { compareArrays } from '../tolerance.js';
-import { bitwiseEqual } from './bitwise.js';
-import { cloneRequest, pathsOf, runPath, type ForwardPath } from './against-reference.js';
+import { bitwiseDifference } from './bitwise.js';
+import { cloneRequest, compareResult, pathsOf, runPath, type ForwardPath, type ResultMatch } from './against-reference.js';
 import { backwardGate, callInfoOf, firstAccepted } from './call-info.js';
 import { filled } from './read-once-more.js';
 import { describeCaseOptions, makeCase, type CaseOptions, type RandomCase } from './make-case.js';
@@ -32,8 +30,10 @@ import { describeCaseOptions, makeCase, type CaseOptions, type RandomCase } from
  * A plain-array call that refuses (UnsupportedCallError) after supports() accepted it, an input or
  * dtype supports() declines, and backward where the backend does not train are named in the
  * passing outcome's detail ("not checked: ..."). Where supports() takes a mask and initialState
- * each alone but not together, the mask is also run alone (so a misread mask fails), and what
- * that run could not check is named as such.
+ * each alone but not together (or mask=any alone, but only right-padded masks with initialState),
+ * the mask is also run alone (so a misread mask fails), the pair is named, and what that run could
+ * not check is named as such; a mask=any supports() takes nowhere is named beside a right-padded
+ * mask that ran.
  *
  * Also the shared fixtures for backend tests: inOtherRealm, asHostileSubclass.
  */
@@ -248,31 +248,22 @@ async function baseline<T>(what: string, declined: string[], body: () => T | Pro
   }
 }
 
-/** `got` (any realm or subclass) against the plain arrays' answer, bit for bit. */
-function sameBits(got: ArrayLike<number> | null, want: FloatArray | null, what: string, shape?: number[]): string | undefined {
-  if (got === null || want === null)
-    return got === want ? undefined : `${what} is ${got === null ? 'null' : 'an array'} (with plain arrays ${want === null ? 'null' : 'an array'})`;
-  // The engine's copy reads the element slots, whatever the array's realm or class says.
-  const copy = want instanceof Float64Array ? new Float64Array(got as Float64Array) : new Float32Array(got as Float32Array);
-  if (bitwiseEqual(copy, want)) return undefined;
-  const cmp = compareArrays(copy, want, { atol: 0, rtol: 0 }, shape);
-  return cmp.ok
-    ? `${what} differs in its bits (a zero's sign or a NaN's payload) from the same call with plain arrays`
-    : `${what} differs from the same call with plain arrays ("expected" is that call's answer) ${cmp.message}`;
-}
-
-function sameResult(got: ForwardResult, want: ForwardResult, request: ForwardRequest, H: number, what: string): string | undefined {
-  const { batch: B, timesteps: T } = request;
-  return (
-    sameBits(got.output, want.output, `${what}: output`, request.returnSequences ? [B, T, H] : [B, H]) ??
-    sameBits(got.lastState, want.lastState, `${what}: lastState`, [B, H])
-  );
-}
+/**
+ * What every answer given foreign arrays is held to: the plain arrays' answer, bit for bit (a
+ * forward result through compareResult, whose `got` may be of any realm or subclass: bound outputs).
+ */
+const PLAIN = 'the same call with plain arrays';
+const SAME_BITS: ResultMatch = { bitwiseAgainst: PLAIN };
 
 function sameGradients(got: GruGradients, want: GruGradients, what: string): string | undefined {
   for (const field of ['dx', 'dInitialState', 'dKernel', 'dRecurrentKernel', 'dBias'] as const) {
-    const problem = sameBits(got[field], want[field], `${what}: ${field}`);
-    if (problem) return problem;
+    const [g, w] = [got[field], want[field]];
+    if (g === null || w === null) {
+      if (g !== w) return `${what}: ${field} is ${g === null ? 'null' : 'an array'} (with plain arrays ${w === null ? 'null' : 'an array'})`;
+      continue;
+    }
+    const problem = bitwiseDifference(g, w, PLAIN);
+    if (problem) return `${what}: ${field} ${problem}`;
   }
   return undefined;
 }
@@ -298,12 +289,6 @@ function aloneInputs(options: CaseOptions): string {
   return given.join(' and ') || 'no optional input';
 }
 
-/** What each optional input is tried with alone, to name supports()'s own reason for declining it. */
-const ALONE: Record<'mask' | 'initialState', readonly Partial<CaseOptions>[]> = {
-  mask: [{ mask: 'any' }, { mask: 'right-padded' }],
-  initialState: [{ initialState: true }],
-};
-
 type RequestField = 'x' | 'initialState' | 'mask';
 const REQUEST_FIELDS: readonly RequestField[] = ['x', 'initialState', 'mask'];
 
@@ -315,35 +300,41 @@ interface Picked {
 
 /**
  * The richest candidate call the backend accepts in `dtype` (the shape the check runs), and each
- * optional input it left out, named with supports()'s reason for that input; or the reason for
- * none (supports()'s answer to the plainest call). An input it left out that supports() takes
- * alone (a mask, declined only beside initialState) is also run alone: `alone`.
+ * optional input it left out, named with supports()'s reason; or the reason for none
+ * (supports()'s answer to the plainest call). A mask (`any`, else right-padded) that supports()
+ * takes alone but not beside initialState is also run alone (`alone`), and the pair named; a
+ * mask=any it does not take at all is named beside a right-padded mask that ran.
  */
 function pick(backend: GruBackend, dtype: 'float32' | 'float64', seed: number): (Picked & { declined: string[]; alone: Picked[] }) | string {
   const base: CaseOptions = { B: 3, T: 5, D: 4, H: 7, returnSequences: true, dtype, seed };
+  const asked = (o: Partial<CaseOptions>) => {
+    const options = { ...base, ...o };
+    const c = makeCase(options);
+    return { c, options, answer: backend.supports(c.spec, callInfoOf(c.request)) };
+  };
   const picked = firstAccepted(
     backend,
     CANDIDATES.map((candidate) => ({ ...base, ...candidate })),
   );
   if (Array.isArray(picked)) return `${dtype} (supports(): ${picked[picked.length - 1]})`;
   const declined: string[] = [];
-  const aloneRun: Picked[] = [];
-  for (const input of ['mask', 'initialState'] as const) {
-    if (picked.c.request[input] !== undefined) continue;
-    const alone = firstAccepted(
-      backend,
-      ALONE[input].map((o) => ({ ...base, ...o })),
-    );
-    // Taken alone but not beside the other input: run alone, and the pair named, with its reason.
-    if (!Array.isArray(alone)) {
-      aloneRun.push(alone);
-      const both = makeCase({ ...base, ...alone.options, ...ALONE[input === 'mask' ? 'initialState' : 'mask'][0] });
-      declined.push(
-        `${input} together with ${input === 'mask' ? 'initialState' : 'a mask'} (supports(): ${backend.supports(both.spec, callInfoOf(both.request))})`,
-      );
-    } else declined.push(`${input} (supports(): ${alone[0]})`);
+  const alone: Picked[] = [];
+  const state = picked.options.initialState === true;
+  const mask = picked.options.mask;
+  if (mask !== 'any') {
+    // Without initialState the mask candidates came before the one picked, and were declined.
+    const any = asked({ mask: 'any' });
+    const rightPadded = state && mask === undefined ? asked({ mask: 'right-padded' }) : undefined;
+    const taken = state ? [any, rightPadded].find((o) => o?.answer === true) : undefined;
+    if (taken) {
+      alone.push(taken);
+      const pair = asked({ mask: taken.options.mask, initialState: true });
+      declined.push(`${mask ? 'mask (any)' : 'mask'} together with initialState (supports(): ${pair.answer})`);
+    }
+    if (any.answer !== true) declined.push(`${mask || taken ? 'mask (any)' : 'mask'} (supports(): ${any.answer})`);
   }
-  return { ...picked, declined, alone: aloneRun };
+  if (!state) declined.push(`initialState (supports(): ${asked({ initialState: true }).answer})`);
+  return { ...picked, declined, alone };
 }
 
 const weightsAs = (w: GruWeights, kind: Kind): GruWeights => ({
@@ -387,7 +378,7 @@ async function checkCase(backend: GruBackend, c: RandomCase, kinds: readonly Kin
     const againstPlain = async (layer: PreparedGru, want: Map<ForwardPath, ForwardResult>, what: string, baselineWas: string) => {
       for (const [path, answer] of want) {
         const got = await attempt(`${path} ${what}`, () => runPath(backend, layer, path, cloneRequest(request)), `${path} ${baselineWas}`);
-        fail(sameResult(got, answer, request, H, `${path} ${what}`));
+        fail(compareResult(got, answer, request, H, SAME_BITS, `${path} ${what}`));
       }
     };
 
@@ -464,7 +455,7 @@ async function checkCase(backend: GruBackend, c: RandomCase, kinds: readonly Kin
         for (const [path, want] of plain) {
           const what = `${path} given ${field} as ${kind.name(request[field]!)}`;
           const got = await attempt(what, () => runPath(backend, prepared, path, requestWith(request, field, kind)));
-          fail(sameResult(got, want, request, H, what));
+          fail(compareResult(got, want, request, H, SAME_BITS, what));
         }
       }
     }
@@ -500,7 +491,7 @@ async function checkCase(backend: GruBackend, c: RandomCase, kinds: readonly Kin
             }
             const what = `bindForward().run() given ${field} as ${name}`;
             const got = await attempt(what, () => runBound(req, outputs));
-            fail(sameResult(got, want, request, H, what));
+            fail(compareResult(got, want, request, H, SAME_BITS, what));
           }
         }
       }

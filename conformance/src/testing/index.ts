@@ -10,6 +10,7 @@ export {
   checkAgainstReference,
   cloneRequest,
   compareResult,
+  type ResultMatch,
   DEFAULT_SHAPES,
   DEFAULT_VARIANTS,
   type Shape,

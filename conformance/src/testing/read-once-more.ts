@@ -27,15 +27,24 @@ import { shiftyRequest } from './shifty-request.js';
  * at bindForward: its run() must not throw).
  */
 
-/** What is wrong with the three extra calls, or undefined. */
+/**
+ * What is wrong with the three extra calls, or undefined. A call not checked is named in
+ * `notChecked`: backward where the backend does not train or supports() declines the backward
+ * call (call-info.ts backwardGate, as contract:empty-calls and contract:foreign-arrays name it).
+ */
 export async function readOnceBeyondForward(
   backend: GruBackend,
   prepared: PreparedGru,
   c: RandomCase,
   want: ForwardResult,
   tol: Tolerance,
+  notChecked: string[],
 ): Promise<string | undefined> {
-  return (await shiftyWeights(backend, prepared, c, want, tol)) ?? (await shiftyBackward(backend, prepared, c, tol)) ?? shiftyBound(prepared, c, want, tol);
+  return (
+    (await shiftyWeights(backend, prepared, c, want, tol)) ??
+    (await shiftyBackward(backend, prepared, c, tol, notChecked)) ??
+    shiftyBound(prepared, c, want, tol)
+  );
 }
 
 const ENGINE_ERROR = /Cannot (read|set) propert|is not (a function|iterable)|Invalid typed array length|out of bounds|outside the bounds|memory access/i;
@@ -107,8 +116,12 @@ async function shiftyWeights(backend: GruBackend, prepared: PreparedGru, c: Rand
 
 const GRADIENT_FIELDS = /\b(dOutput|dLastState|inputGradients)\b/;
 
-async function shiftyBackward(backend: GruBackend, prepared: PreparedGru, c: RandomCase, tol: Tolerance): Promise<string | undefined> {
-  if (backwardGate(backend, prepared, c.spec, c.request) !== true) return undefined;
+async function shiftyBackward(backend: GruBackend, prepared: PreparedGru, c: RandomCase, tol: Tolerance, notChecked: string[]): Promise<string | undefined> {
+  const gate = backwardGate(backend, prepared, c.spec, c.request);
+  if (gate !== true) {
+    if (gate !== undefined) notChecked.push(`backward (${gate})`);
+    return undefined;
+  }
   const backward = prepared.backward!.bind(prepared);
   const { batch: B, timesteps: T, returnSequences } = c.request;
   const H = c.spec.units;

@@ -21,7 +21,12 @@ describe('arrays of another realm and subclasses', () => {
     await backend.load();
     const outcome = await checkForeignArrays(backend);
     expect(outcome.status, outcome.detail).toBe('passed');
-    expect(outcome.detail).toBeUndefined();
+    // Named, not skipped silently: the masks cuDNN's rules decline (right-padded ones ran, with initialState).
+    expect(outcome.detail).toBe(
+      'not checked: ' +
+        'float32 mask (any) (supports(): the mask is not strictly right-padded (cuDNN needs sequence lengths)); ' +
+        'float64 mask (any) (supports(): the mask is not strictly right-padded (cuDNN needs sequence lengths))',
+    );
   });
 });
 

@@ -188,6 +188,11 @@ for (const mode of modes)
       expect(r?.detail).toMatch(/^not checked: float64 \(supports\(\): the wasm(-threads)? backend computes in float32 only .*\)$/);
     });
 
+    it('contract:foreign-arrays removed the iframe it made: none is left in the document', () => {
+      if (setupError) throw setupError;
+      expect(report.foreignArraysIframes).toEqual({ before: 0, made: 1, after: 0 });
+    });
+
     if (mode.threads === 0)
       it('where only gru.wasm was copied beside the bundle, the default backend loads it after the relaxed build 404s, saying why', async () => {
         if (setupError) throw setupError;

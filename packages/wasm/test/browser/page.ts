@@ -45,7 +45,34 @@ export interface PageReport {
   crossOriginIsolated: boolean;
   /** On a page that is not isolated: how load() refused threads. */
   threadsRefusal?: string;
+  /**
+   * The iframes in the document before contract:foreign-arrays ran and after it, and how many it
+   * added (its other realm): it must leave none behind.
+   */
+  foreignArraysIframes?: { before: number; made: number; after: number };
   error?: string;
+}
+
+/** Runs contract:foreign-arrays, counting the iframes it adds to the document and leaves there. */
+async function foreignArraysCounted(
+  backend: Parameters<typeof checkForeignArrays>[0],
+): Promise<{ outcome: CaseOutcome; iframes: PageReport['foreignArraysIframes'] }> {
+  const count = () => document.querySelectorAll('iframe').length;
+  let made = 0;
+  const iframesIn = (records: MutationRecord[]) => {
+    for (const r of records) made += Array.from(r.addedNodes).filter((n) => n.nodeName === 'IFRAME').length;
+  };
+  const added = new MutationObserver(iframesIn);
+  added.observe(document, { childList: true, subtree: true });
+  const before = count();
+  try {
+    const outcome = await checkForeignArrays(backend);
+    // Records not yet handed to the callback.
+    iframesIn(added.takeRecords());
+    return { outcome, iframes: { before, made, after: count() } };
+  } finally {
+    added.disconnect();
+  }
 }
 
 const SIMD_PROBE = new Uint8Array([
@@ -88,7 +115,15 @@ async function run(): Promise<PageReport> {
   for (const c of payload.configCases) planned.push([`config:${c.name}`, async () => runConfigCase(c)]);
   for (const e of payload.errorEntries) planned.push([`error:${e.name}`, async () => runErrorEntry(e)]);
   // The kit's contract check whose other realm is an iframe here (node:vm in Node).
-  planned.push(['contract:foreign-arrays', () => checkForeignArrays(backend)]);
+  let foreignArraysIframes: PageReport['foreignArraysIframes'];
+  planned.push([
+    'contract:foreign-arrays',
+    async () => {
+      const { outcome, iframes } = await foreignArraysCounted(backend);
+      foreignArraysIframes = iframes;
+      return outcome;
+    },
+  ]);
   const results: PageResult[] = [];
   for (const [name, runCase] of planned) {
     let outcome: CaseOutcome;
@@ -119,6 +154,7 @@ async function run(): Promise<PageReport> {
     threads: backend.threadCount(),
     crossOriginIsolated,
     threadsRefusal,
+    foreignArraysIframes,
   };
 }
 
