@@ -15,7 +15,7 @@ export { createCpuBackend, cpuSupports, type CpuBackend, type CpuBackendOptions 
 export type { CpuPoolStats } from './native.js';
 export { CpuPreparedGru, callMacs } from './prepared.js';
 export { NATIVE_ACTIVATIONS, activationId } from './activations.js';
-export { addonCandidates, explainLoadError, loadAddon, ADDON_ABI } from './loader.js';
+export { addonCandidates, bindingProblem, explainLoadError, loadAddon, ADDON_ABI } from './loader.js';
 export { measureFma, type FmaMeasurement, type MeasureFmaOptions } from './fma.js';
 
 /** The default cpu backend (registered on import as 'cpu'). */

@@ -47,6 +47,12 @@ export function explainLoadError(path: string, err: unknown): string {
   return `${path} could not be loaded: ${msg.split('\n')[0]}`;
 }
 
+/** Why a loaded addon's exports cannot serve this package (another addon interface), or undefined. */
+export function bindingProblem(path: string, binding: Partial<NativeBinding> | undefined): string | undefined {
+  if (binding?.abi === ADDON_ABI && typeof binding.Layer === 'function') return undefined;
+  return `${path} is from another version of @gru/cpu (addon interface ${String(binding?.abi)}, this package speaks ${ADDON_ABI}); rebuild it: npm rebuild @gru/cpu`;
+}
+
 /** Loads and checks the addon; throws an Error naming the cause when it cannot. */
 export function loadAddon(explicit?: string): { binding: NativeBinding; path: string } {
   const napi = Number(process.versions.napi ?? 0);
@@ -57,6 +63,11 @@ export function loadAddon(explicit?: string): { binding: NativeBinding; path: st
   const candidates = addonCandidates(explicit);
   const problems: string[] = [];
   for (const path of candidates) {
+    // require() picks its loader by the file's extension: any other name would be run as JavaScript.
+    if (!path.endsWith('.node')) {
+      problems.push(`${path} is not a .node file (the addon path must end in .node; any other file would be run as JavaScript)`);
+      continue;
+    }
     if (!existsSync(path)) {
       problems.push(`${path} does not exist`);
       continue;
@@ -68,10 +79,9 @@ export function loadAddon(explicit?: string): { binding: NativeBinding; path: st
       problems.push(explainLoadError(path, err));
       continue;
     }
-    if (binding?.abi !== ADDON_ABI || typeof binding.Layer !== 'function') {
-      problems.push(
-        `${path} is from another version of @gru/cpu (addon interface ${String(binding?.abi)}, this package speaks ${ADDON_ABI}); rebuild it: npm rebuild @gru/cpu`,
-      );
+    const problem = bindingProblem(path, binding);
+    if (problem) {
+      problems.push(problem);
       continue;
     }
     return { binding, path };

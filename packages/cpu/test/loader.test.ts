@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GRU, registerBackend, unregisterBackend } from '@gru/core';
 import { describe, expect, it } from 'vitest';
-import { ADDON_ABI, addonCandidates, createCpuBackend, explainLoadError, loadAddon } from '../src/index.js';
+import { ADDON_ABI, addonCandidates, bindingProblem, createCpuBackend, explainLoadError, loadAddon } from '../src/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gru-cpu-loader-'));
 
@@ -32,11 +32,21 @@ describe('the addon loader', () => {
   });
 
   it('a binary from another version of the package: names the interface versions', () => {
-    const file = join(dir, 'old.cjs');
-    writeFileSync(file, 'module.exports = { abi: 0, Layer: function () {} };');
-    expect(() => loadAddon(file)).toThrow(
-      new RegExp(`old\\.cjs is from another version of @gru/cpu \\(addon interface 0, this package speaks ${ADDON_ABI}\\); rebuild it: npm rebuild @gru/cpu`),
+    expect(bindingProblem('/x/old.node', { abi: 0, Layer: function () {} as never })).toMatch(
+      new RegExp(`old\\.node is from another version of @gru/cpu \\(addon interface 0, this package speaks ${ADDON_ABI}\\); rebuild it: npm rebuild @gru/cpu`),
     );
+    expect(bindingProblem('/x/odd.node', undefined)).toMatch(/addon interface undefined/);
+    expect(bindingProblem('/x/gru_cpu.node', loadAddon().binding)).toBeUndefined();
+  });
+
+  it('a path that is not a .node file is refused, never run as JavaScript (require() picks its loader by extension)', () => {
+    const flag = `__gruLoaderRan${process.pid}`;
+    for (const name of ['addon.cjs', 'addon.js', 'gru_cpu.so', 'gru_cpu']) {
+      const file = join(dir, name);
+      writeFileSync(file, `globalThis.${flag} = true; module.exports = { abi: ${ADDON_ABI}, Layer: function () {} };`);
+      expect(() => loadAddon(file)).toThrow(new RegExp(`${name.replace('.', '\\.')} is not a \\.node file \\(the addon path must end in \\.node`));
+      expect((globalThis as Record<string, unknown>)[flag]).toBeUndefined();
+    }
   });
 
   it('explains dlopen messages by cause', () => {
