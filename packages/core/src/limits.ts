@@ -71,5 +71,7 @@ export function formatBytes(n: number): string {
  */
 export function arrayTooLarge(what: string | (() => string), elements: number, bytesPer: number): string | undefined {
   if (elements <= MAX_ARRAY_ELEMENTS) return undefined;
-  return `${typeof what === 'function' ? what() : what} needs ${elements} values (${formatBytes(elements * bytesPer)}), beyond the ${MAX_ARRAY_ELEMENTS} values one typed array may hold`;
+  // Sizes past what a double counts (units 1e308: 3 * units is Infinity) have no number to show.
+  const count = Number.isFinite(elements) ? `${elements} values (${formatBytes(elements * bytesPer)})` : 'more values than a number can count';
+  return `${typeof what === 'function' ? what() : what} needs ${count}, beyond the ${MAX_ARRAY_ELEMENTS} values one typed array may hold`;
 }

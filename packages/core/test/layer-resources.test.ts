@@ -21,6 +21,19 @@ describe('units past what weights can hold', () => {
     expectKerasError(() => new GRUCell({ units: 1e9 }), 'ValueError', 'cannot create its weights');
   });
 
+  it('before build the kernel rows are unknown: shown as None (not 0); units 1e308 is refused without NaN in the message', () => {
+    expectKerasError(() => new GRU({ units: 1e9, name: 'wide' }), 'ValueError', 'kernel (None, 3000000000), recurrent_kernel');
+    let message = '';
+    try {
+      new GRU({ units: 1e308, name: 'vast' });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/^Layer 'vast' cannot create its weights \(kernel \(None, Infinity\)/);
+    expect(message).toContain('needs more values than a number can count, beyond the 2147483647 values one typed array may hold');
+    expect(message).not.toMatch(/NaN/);
+  });
+
   it('units above 2^31: a clear error, not "Invalid typed array length"', () => {
     const err = expectKerasError(() => new GRU({ units: 2 ** 31 + 1 }), 'ValueError', 'cannot create its weights');
     expect(err.message).not.toMatch(/Invalid typed array length/);

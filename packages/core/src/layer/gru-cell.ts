@@ -58,7 +58,7 @@ export class GRUCell<O extends GruCellOptions = GruCellOptions> {
     this.name = this.config.name ?? uniqueName('gru_cell');
     this.ownerName = ownerName ?? this.name;
     // The recurrent kernel's size is known now: a units no build could allocate is refused here.
-    checkWeightSize(weightShapes(0, this.config.units, this.config.useBias, this.config.resetAfter), this.dtype, this.ownerName);
+    checkWeightSize(weightShapes(null, this.config.units, this.config.useBias, this.config.resetAfter), this.dtype, this.ownerName);
     this.seedGenerator = new SeedGenerator(this.config.seed);
   }
 

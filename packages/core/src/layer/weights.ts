@@ -28,15 +28,19 @@ function describeShapes(expected: readonly (number | null)[][]): string {
  * `initializing`, weights past `maxWeightBytes`: that bound is for what core's initializers would
  * allocate and compute; weights a caller supplies (a loader, with its own limits) are already there.
  */
-export function checkWeightSize(shapes: readonly number[][], dtype: DType, layerName: string, initializing = false): void {
+export function checkWeightSize(shapes: readonly (number | null)[][], dtype: DType, layerName: string, initializing = false): void {
   const bytesPer = dtype === 'float64' ? 8 : 4;
   const what = `Layer '${layerName}' cannot create its weights (${describeShapes(shapes)})`;
+  // A dimension not known yet (the kernel's rows before build, shown as None) sizes nothing.
+  const known = (shape: readonly (number | null)[]): shape is number[] => !shape.includes(null);
   for (let i = 0; i < shapes.length; i++) {
-    const tooLarge = arrayTooLarge(`its ${WEIGHT_NAMES[i]} ${formatShape(shapes[i])}`, sizeOf(shapes[i]), bytesPer);
+    const shape = shapes[i];
+    if (!known(shape)) continue;
+    const tooLarge = arrayTooLarge(`its ${WEIGHT_NAMES[i]} ${formatShape(shape)}`, sizeOf(shape), bytesPer);
     if (tooLarge) throw valueError(`${what}: ${tooLarge}.`);
   }
   if (!initializing) return;
-  const bytes = shapes.reduce((sum, shape) => sum + sizeOf(shape) * bytesPer, 0);
+  const bytes = shapes.reduce((sum, shape) => sum + (known(shape) ? sizeOf(shape) : 0) * bytesPer, 0);
   const limit = getResourceLimits().maxWeightBytes;
   if (bytes > limit) {
     throw valueError(
