@@ -68,6 +68,16 @@ describe('GRU.stream()', () => {
     s.close();
   });
 
+  it('a step input whose buffer was transferred away is named as such, not only as 0 values', () => {
+    const { a, B, D } = pair();
+    const s = a.stream();
+    const input = stepOf(seq(B, 2, D), B, 2, D, 0);
+    structuredClone(input.buffer, { transfer: [input.buffer as ArrayBuffer] });
+    expect(() => s.step(input)).toThrow(/received 0 values \(its buffer was transferred or detached: postMessage with a transfer list\?\)/);
+    expect(() => s.step(new Float32Array(0))).toThrow(/received 0 values\.$/);
+    s.close();
+  });
+
   it.each([{}, { resetAfter: false }, { goBackwards: true, returnSequences: true }, { timeMajor: true }, { dtype: 'float64' }])(
     'steps equal one whole-sequence call exactly (%o)',
     (options) => {

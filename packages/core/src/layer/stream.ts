@@ -115,7 +115,7 @@ export class GruStream<D extends FloatArray = FloatArray> {
       if (x === null || typeof x !== 'object' || x.length !== this.input.length) {
         throw valueError(
           `Layer '${this.host.name}': step() expects one step's input [batch, features] = [${this.batch}, ${this.features}] (${this.input.length} values); ` +
-            `received ${x === null || typeof x !== 'object' ? String(x) : `${x.length} values`}.`,
+            `received ${x === null || typeof x !== 'object' ? String(x) : `${x.length} values${x.length === 0 && isDetached(x) ? ' (its buffer was transferred or detached: postMessage with a transfer list?)' : ''}`}.`,
         );
       }
       this.input.set(x);
@@ -217,4 +217,19 @@ export function bindBySync(prepared: PreparedGru, request: BoundForwardRequest):
       disposed = true;
     },
   };
+}
+
+/** Whether `x` is a typed array (or DataView) whose ArrayBuffer was transferred or detached. */
+function isDetached(x: object): boolean {
+  if (!ArrayBuffer.isView(x)) return false;
+  const buffer = x.buffer as ArrayBuffer & { detached?: boolean };
+  // ArrayBuffer.prototype.detached is Node 22+; before it, a detached buffer is the one of length 0 that cannot be sliced.
+  if (typeof buffer.detached === 'boolean') return buffer.detached;
+  if (buffer.byteLength !== 0 || (typeof SharedArrayBuffer !== 'undefined' && buffer instanceof SharedArrayBuffer)) return false;
+  try {
+    buffer.slice(0);
+    return false;
+  } catch {
+    return true;
+  }
 }
