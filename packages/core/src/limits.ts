@@ -72,6 +72,9 @@ export function formatBytes(n: number): string {
 export function arrayTooLarge(what: string | (() => string), elements: number, bytesPer: number): string | undefined {
   if (elements <= MAX_ARRAY_ELEMENTS) return undefined;
   // Sizes past what a double counts (units 1e308: 3 * units is Infinity) have no number to show.
-  const count = Number.isFinite(elements) ? `${elements} values (${formatBytes(elements * bytesPer)})` : 'more values than a number can count';
+  const bytes = elements * bytesPer;
+  const count = !Number.isFinite(elements)
+    ? 'more values than a number can count'
+    : `${elements} values (${Number.isFinite(bytes) ? formatBytes(bytes) : 'more bytes than a number can count'})`;
   return `${typeof what === 'function' ? what() : what} needs ${count}, beyond the ${MAX_ARRAY_ELEMENTS} values one typed array may hold`;
 }

@@ -6,7 +6,7 @@ import { GRU, GRU_BACKEND_SPEC_VERSION, referenceBackend, registerBackend, unreg
 // layer that ran on it must prepare its weights again, not fail every call from then on.
 
 /** The reference backend, but dispose() kills what it prepared (as wasm's does), and load() revives the backend. */
-function mortalBackend(name: string, withIsDisposed = true) {
+function mortalBackend(name: string, withIsDisposed: boolean | 'throws' = true) {
   let generation = 0;
   let loaded = true;
   const prepares = { count: 0 };
@@ -31,7 +31,14 @@ function mortalBackend(name: string, withIsDisposed = true) {
         return p.forwardSync!(r);
       },
     };
-    if (withIsDisposed) prepared.isDisposed = () => born !== generation;
+    if (withIsDisposed === 'throws') {
+      prepared.isDisposed = () => {
+        if (born !== generation) throw new Error(`${name}: isDisposed() failed`);
+        return false;
+      };
+    } else if (withIsDisposed) {
+      prepared.isDisposed = () => born !== generation;
+    }
     return prepared;
   };
   const backend: GruBackend = {
@@ -116,6 +123,36 @@ describe('a layer outlives a dispose() and load() of its backend', () => {
     const second = gru.stream({ batch: 2, features: 4 });
     expect(Array.from(second.step(input))).toEqual(before);
     second.close();
+  });
+
+  it('a stream made before the reload steps on after it (it binds again), continuing the state', async () => {
+    const { backend } = mortalBackend('mortal-live-stream');
+    register(backend);
+    const gru = new GRU({ units: 3, seed: 6, stateful: true, backend: 'mortal-live-stream' });
+    const twin = new GRU({ units: 3, seed: 6, stateful: true, backend: 'reference' });
+    const steps = [0, 1].map((t) => Float32Array.from(x.data.slice(t * 8, t * 8 + 8)));
+    const stream = gru.stream({ batch: 2, features: 4 });
+    twin.build([2, 1, 4]);
+    twin.setWeights(gru.getWeights());
+    stream.step(steps[0]);
+    twin.forwardSync({ shape: [2, 1, 4], data: steps[0] });
+    backend.dispose!();
+    await backend.load();
+    const after = Array.from(stream.step(steps[1]));
+    expect(after).toEqual(Array.from(twin.forwardSync({ shape: [2, 1, 4], data: steps[1] }).output.data));
+    stream.close();
+  });
+
+  it('a prepared layer whose isDisposed() throws is taken as gone: the layer prepares again', async () => {
+    const { backend, prepares } = mortalBackend('mortal-throws', 'throws');
+    register(backend);
+    const gru = new GRU({ units: 3, seed: 8, backend: 'mortal-throws' });
+    const before = await gru.forward(x);
+    backend.dispose!();
+    await backend.load();
+    expect(Array.from((await gru.forward(x)).output.data)).toEqual(Array.from(before.output.data));
+    expect(Array.from(gru.forwardSync(x).output.data)).toEqual(Array.from(before.output.data));
+    expect(prepares.count).toBe(2);
   });
 
   it('automatic selection uses the reloaded backend rather than failing', async () => {

@@ -1,6 +1,6 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NativeBinding } from './native.js';
 
@@ -21,7 +21,9 @@ export const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
  */
 export function addonCandidates(explicit?: string): string[] {
   const given = explicit ?? process.env.GRU_CPU_ADDON;
-  if (given) return [given];
+  // Resolved against the working directory, where it was checked to exist (require() would resolve a
+  // relative path against this module's folder instead).
+  if (given) return [resolve(given)];
   return [join(packageRoot, 'build', 'Release', FILE), join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`, FILE)];
 }
 
@@ -70,6 +72,11 @@ export function loadAddon(explicit?: string): { binding: NativeBinding; path: st
     }
     if (!existsSync(path)) {
       problems.push(`${path} does not exist`);
+      continue;
+    }
+    // A folder named *.node would be loaded by require() through its package.json or index.js.
+    if (!statSync(path).isFile()) {
+      problems.push(`${path} is not a file`);
       continue;
     }
     let binding: NativeBinding;

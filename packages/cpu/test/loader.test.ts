@@ -1,6 +1,6 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { GRU, registerBackend, unregisterBackend } from '@gru/core';
 import { describe, expect, it } from 'vitest';
 import { ADDON_ABI, addonCandidates, bindingProblem, createCpuBackend, explainLoadError, loadAddon } from '../src/index.js';
@@ -32,11 +32,23 @@ describe('the addon loader', () => {
   });
 
   it('a binary from another version of the package: names the interface versions', () => {
-    expect(bindingProblem('/x/old.node', { abi: 0, Layer: function () {} as never })).toMatch(
+    expect(bindingProblem('/x/old.node', { abi: 0, Layer: (() => {}) as never })).toMatch(
       new RegExp(`old\\.node is from another version of @gru/cpu \\(addon interface 0, this package speaks ${ADDON_ABI}\\); rebuild it: npm rebuild @gru/cpu`),
     );
     expect(bindingProblem('/x/odd.node', undefined)).toMatch(/addon interface undefined/);
     expect(bindingProblem('/x/gru_cpu.node', loadAddon().binding)).toBeUndefined();
+  });
+
+  it("a folder named *.node is refused, never loaded through its index.js; a relative path is the working directory's", () => {
+    const flag = `__gruFolderRan${process.pid}`;
+    const folder = join(dir, 'folder.node');
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(join(folder, 'index.js'), `globalThis.${flag} = true; module.exports = { abi: ${ADDON_ABI}, Layer: function () {} };`);
+    expect(() => loadAddon(folder)).toThrow(/folder\.node is not a file/);
+    expect((globalThis as Record<string, unknown>)[flag]).toBeUndefined();
+    const built = loadAddon().path;
+    expect(addonCandidates(relative(process.cwd(), built))).toEqual([built]);
+    expect(loadAddon(relative(process.cwd(), built)).path).toBe(built);
   });
 
   it('a path that is not a .node file is refused, never run as JavaScript (require() picks its loader by extension)', () => {

@@ -57,6 +57,16 @@ export function gradReadsInput(id: i32): i32 {
   return id == ACT_LINEAR || id == ACT_TANH || id == ACT_SIGMOID || id == ACT_EXPONENTIAL ? 0 : 1;
 }
 
+/** tanh'(x) from y = tanh(x). */
+@inline export function tanhGrad(y: v128): v128 {
+  return f32x4.sub(splat(1.0), f32x4.mul(y, y));
+}
+
+/** sigmoid'(x) from y = sigmoid(x). */
+@inline export function sigmoidGrad(y: v128): v128 {
+  return f32x4.mul(y, f32x4.sub(splat(1.0), y));
+}
+
 /** f'(x) for activation `id`, given x and y = f(x), four lanes at a time. */
 export function activationGrad(id: i32, x: v128, y: v128): v128 {
   const zero = splat(0.0);
@@ -65,9 +75,9 @@ export function activationGrad(id: i32, x: v128, y: v128): v128 {
     case ACT_LINEAR:
       return one;
     case ACT_TANH:
-      return f32x4.sub(one, f32x4.mul(y, y));
+      return tanhGrad(y);
     case ACT_SIGMOID:
-      return f32x4.mul(y, f32x4.sub(one, y));
+      return sigmoidGrad(y);
     case ACT_HARD_SIGMOID:
       return keep(v128.and(f32x4.gt(x, splat(-3.0)), f32x4.lt(x, splat(3.0))), splat(<f32>(1.0 / 6.0)));
     case ACT_KERAS2_HARD_SIGMOID:

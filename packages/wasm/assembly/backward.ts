@@ -1,4 +1,4 @@
-import { activationGrad } from './activation-grads';
+import { activationGrad, sigmoidGrad, tanhGrad } from './activation-grads';
 import { ACT_SIGMOID, ACT_TANH } from './activations';
 import { FLAG_GO_BACKWARDS, FLAG_INPUT_DROPOUT, FLAG_MASK, FLAG_RECURRENT_DROPOUT, FLAG_RESET_AFTER, FLAG_RETURN_SEQUENCES, sharePanel } from './forward';
 import { gemm, gemmPanelsA, packPanelsA, PANEL_COLS } from './gemm';
@@ -136,13 +136,12 @@ function packTransposedRow(src: usize, K: i32, H: i32, Hp: i32, g: i32, j: i32, 
 
 /**
  * f'(x) of activation `id` at y = f(x), x read from `xAt` only when the formula needs it. tanh and
- * sigmoid (every gate of a default GRU) are written out here with activationGrad's formulas: the
- * per-step loops called it three times per four units, and the call cost more than the math.
+ * sigmoid (every gate of a default GRU) are inlined here: the per-step loops called activationGrad
+ * three times per four units, and the call cost more than the math.
  */
 @inline function gateGrad(id: i32, xAt: usize, y: v128): v128 {
-  const one = f32x4.splat(1.0);
-  if (id == ACT_TANH) return f32x4.sub(one, f32x4.mul(y, y));
-  if (id == ACT_SIGMOID) return f32x4.mul(y, f32x4.sub(one, y));
+  if (id == ACT_TANH) return tanhGrad(y);
+  if (id == ACT_SIGMOID) return sigmoidGrad(y);
   return activationGrad(id, v128.load(xAt), y);
 }
 

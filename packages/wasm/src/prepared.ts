@@ -175,7 +175,10 @@ export class WasmPreparedGru implements PreparedGru {
 
   private checkUsable(): void {
     if (this.disposed) throw fail('this prepared layer was disposed; prepare it again.');
-    if (this.kernel.disposed) throw fail('the backend this layer was prepared on was disposed; load it and prepare the layer again.');
+    if (this.kernel.disposed)
+      throw fail(
+        'the backend this layer was prepared on was disposed; prepare it again once the backend is loaded (a GRU layer does so by itself on its next call).',
+      );
   }
 
   /**

@@ -197,7 +197,8 @@ export class WebGpuPrepared implements PreparedGru {
   private checkUsable(): void {
     if (this.disposed) throw new Error('webgpu: this prepared GRU was disposed; prepare the layer again.');
     const lost = this.ctx.lostReason();
-    if (lost !== undefined) throw new Error(`webgpu: the GPU device was lost (${lost}); the layer must be prepared again.`);
+    if (lost !== undefined)
+      throw new Error(`webgpu: the GPU device was lost (${lost}); prepare the layer again (a GRU layer does so by itself on its next call).`);
   }
 
   /** The buffer `name` with at least `size` bytes, reallocated only when it is too small. */

@@ -168,7 +168,7 @@ export interface PreparedGru {
    * (the backend was disposed and freed its module; the GPU device was lost). A layer then prepares
    * its weights again, on the backend as it is now, instead of failing every call. Optional: a
    * prepared layer that lives until its own dispose() (its backend's dispose leaves it working)
-   * needs none.
+   * needs none. Must not throw (one that throws is taken as true).
    */
   isDisposed?(): boolean;
 }

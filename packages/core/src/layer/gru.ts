@@ -9,7 +9,7 @@ import { arrayFor, swapLeadingAxes, toTensor, type DType, type FloatArray, type 
 import { broadcastState, GRUCell, isTensorList, multiplyRows, type CellWeights } from './gru-cell.js';
 import { applyMaskedOutputConventions, classifyMask, parseMask } from './masking.js';
 import { uniqueName } from './names.js';
-import { PreparedCache, type PreparedEntry } from './prepared-cache.js';
+import { PreparedCache, preparedGone, type PreparedEntry } from './prepared-cache.js';
 import { bindBySync, GruStream, type GruStreamOptions, type StreamBinding } from './stream.js';
 import { checkBackwardOptions } from './backward-options.js';
 import type { LayerArray, OnlyKnownKeys, ReturnsState } from './typed-options.js';
@@ -439,7 +439,8 @@ export class GRU<O extends GruOptions = GruOptions> {
           const call = p.bindForward ? p.bindForward(request) : bindBySync(p, request);
           return {
             call,
-            stale: () => lease.entry.retired,
+            // Retired (new weights, layer disposed) or gone under it (its backend disposed and loaded again).
+            stale: () => lease.entry.retired || preparedGone(lease.prepared),
             release: () => {
               call.dispose();
               lease.release();

@@ -18,6 +18,18 @@ export interface PreparedEntry {
   disposed: boolean;
 }
 
+/**
+ * Whether a prepared layer says it can no longer run (`isDisposed()`). One whose isDisposed()
+ * throws is taken as gone too: reusing it would fail every call, preparing again costs one prepare.
+ */
+export function preparedGone(prepared: PreparedGru): boolean {
+  try {
+    return prepared.isDisposed?.() === true;
+  } catch {
+    return true;
+  }
+}
+
 /** A prepared layer reserved for one call; `release()` once the call settles. */
 export interface PreparedLease {
   readonly entry: PreparedEntry;
@@ -119,7 +131,7 @@ export class PreparedCache {
    * again, or its GPU device was lost): such an entry is retired and the layer prepared again.
    */
   private live(entry: PreparedEntry): boolean {
-    return entry.generation === unregistrations(entry.backend) && entry.prepared?.isDisposed?.() !== true;
+    return entry.generation === unregistrations(entry.backend) && !(entry.prepared && preparedGone(entry.prepared));
   }
 
   /** Disposes every prepared layer; those with calls in flight when their calls settle. */
