@@ -95,16 +95,15 @@ function parseArchive(bytes: Uint8Array, label: string, limits: LoadLimits, budg
   // Keras writes config.json before model.weights.h5: the config then bounds how far the weights
   // entry may inflate, and the spec made for that is reused.
   let early: { config: Uint8Array; metadata: Uint8Array | undefined; spec: ModelSpec } | undefined;
-  const archive = readKerasArchive(
-    bytes,
-    limits,
-    (config, metadata) => {
+  const archive = readKerasArchive(bytes, limits, {
+    label,
+    weightsBound: (config, metadata) => {
       early = { config, metadata, spec: specOf(config, metadata) };
       return keras3WeightsFileBound(early.spec);
     },
     budget,
-    owned,
-  );
+    reuseInput: owned,
+  });
   const spec = early && early.config === archive.config && early.metadata === archive.metadata ? early.spec : specOf(archive.config, archive.metadata);
   // The inflated entry is the loader's own buffer: weights may be views of it.
   const file = new H5File(archive.weights, `${label}: model.weights.h5`, { budget, owned: true });

@@ -47,6 +47,12 @@ describe('HDF5 attribute guard (jsfive loops over declared item counts)', () => 
     const bytes = readBytes(join(FIXTURES, 'k2_hard_sigmoid.h5'));
     const file = new H5File(bytes, 'k2.h5');
     expect(() => file.root.group('model_weights/nope')).toThrow(/k2\.h5 has no '\/model_weights\/nope' \(group '\/model_weights' holds: dense, gru, gru_1\)/);
-    expect(() => new H5File(bytes.slice(0, 40), 'cut.h5')).toThrow(/cut\.h5 is not a readable HDF5 file \(while reading the HDF5 superblock/);
+    // A superblock version jsfive does not read (a file cut inside its superblock is refused before jsfive, as truncated).
+    const version7 = bytes.slice();
+    version7[8] = 7;
+    expect(() => new H5File(version7, 'v7.h5')).toThrow(
+      /v7\.h5 is not a readable HDF5 file \(while reading the HDF5 superblock: unsupported superblock version: 7\)/,
+    );
+    expect(() => new H5File(bytes.slice(0, 40), 'cut.h5')).toThrow(/cut\.h5 is truncated: it ends inside its HDF5 superblock \(40 bytes\)/);
   });
 });

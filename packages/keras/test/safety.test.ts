@@ -1,6 +1,6 @@
 import { deflateSync, unzipSync, zipSync, type Zippable } from 'fflate';
 import { join } from 'node:path';
-import { constants as zlibConstants, deflateRawSync } from 'node:zlib';
+import { crc32, constants as zlibConstants, deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { KerasFileError, LimitError, loadModel, UnsafeModelError, UnsupportedLayerError } from '../src/index.js';
 import { FIXTURES, readBytes, readJson, SAVED } from './helpers.js';
@@ -33,9 +33,14 @@ interface RawEntry {
   /** The uncompressed size; `sizeless` writes it in a data descriptor after the data instead (general purpose flag bit 3). */
   size: number;
   sizeless?: boolean;
+  /**
+   * The CRC-32 of the uncompressed bytes; by default that of `data` for a stored entry, and 0 for
+   * a deflated one (here only bombs, refused while inflating, before their CRC would be checked).
+   */
+  crc?: number;
 }
 
-/** A zip written byte by byte, so that an entry can claim what a zip library would never write. CRCs are 0: the reader does not check them. */
+/** A zip written byte by byte, so that an entry can claim what a zip library would never write. */
 function rawZip(entries: RawEntry[]): Uint8Array {
   const out: Uint8Array[] = [];
   const central: Uint8Array[] = [];
@@ -48,11 +53,13 @@ function rawZip(entries: RawEntry[]): Uint8Array {
   for (const e of entries) {
     const name = new TextEncoder().encode(e.name);
     const flags = e.sizeless ? 8 : 0;
+    const crc = e.crc ?? (e.method === 0 ? crc32(e.data) : 0);
     const local = header(30, (v) => {
       v.setUint32(0, 0x04034b50, true);
       v.setUint16(4, 20, true);
       v.setUint16(6, flags, true);
       v.setUint16(8, e.method, true);
+      v.setUint32(14, e.sizeless ? 0 : crc, true);
       v.setUint32(18, e.sizeless ? 0 : e.data.length, true);
       v.setUint32(22, e.sizeless ? 0 : e.size, true);
       v.setUint16(26, name.length, true);
@@ -62,6 +69,7 @@ function rawZip(entries: RawEntry[]): Uint8Array {
       parts.push(
         header(16, (v) => {
           v.setUint32(0, 0x08074b50, true);
+          v.setUint32(4, crc, true);
           v.setUint32(8, e.data.length, true);
           v.setUint32(12, e.size, true);
         }),
@@ -74,6 +82,7 @@ function rawZip(entries: RawEntry[]): Uint8Array {
         v.setUint16(6, 20, true);
         v.setUint16(8, flags, true);
         v.setUint16(10, e.method, true);
+        v.setUint32(16, crc, true);
         v.setUint32(20, e.data.length, true);
         v.setUint32(24, e.size, true);
         v.setUint16(28, name.length, true);
@@ -256,19 +265,37 @@ describe('archives are bounded: no zip bomb, no path traversal, no ambiguity', (
     await expect(loadModel(zip, { limits: { maxEntryBytes: 1 << 20 } })).rejects.toThrow(/declares 4194304 bytes, over the limit of 1048576/);
   });
 
-  it('stops inflating a bomb whose header lies about its size, after a bounded amount of work', async () => {
+  it('stops inflating a bomb whose headers lie about its size, after a bounded amount of work, as a corrupt file (not a limit)', async () => {
     const zip = archive({ ...good, 'model.weights.h5': new Uint8Array(16 << 20) }, 9);
-    // Patch the local header's uncompressed size (offset 22) of model.weights.h5 to 1000 bytes.
+    // Patch the uncompressed size of model.weights.h5 to 1000 bytes: in its local header (offset 22)
+    // and in its central directory entry (offset 24), so that the two agree and only inflating shows the lie.
     const name = new TextEncoder().encode('model.weights.h5');
-    let at = -1;
-    for (let i = 0; i < zip.length - 30 && at < 0; i++) {
-      if (zip[i] === 0x50 && zip[i + 1] === 0x4b && zip[i + 2] === 3 && zip[i + 3] === 4 && name.every((b, k) => zip[i + 30 + k] === b)) at = i;
-    }
-    expect(at).toBeGreaterThanOrEqual(0);
-    new DataView(zip.buffer, zip.byteOffset).setUint32(at + 22, 1000, true);
+    const find = (sig: number, nameAt: number) => {
+      for (let i = 0; i < zip.length - nameAt; i++) {
+        if (zip[i] === 0x50 && zip[i + 1] === 0x4b && zip[i + 2] === sig && zip[i + 3] === sig + 1 && name.every((b, k) => zip[i + nameAt + k] === b)) return i;
+      }
+      return -1;
+    };
+    const local = find(3, 30);
+    const central = find(1, 46);
+    expect(local).toBeGreaterThanOrEqual(0);
+    expect(central).toBeGreaterThan(local);
+    const view = new DataView(zip.buffer, zip.byteOffset);
+    view.setUint32(local + 22, 1000, true);
+    // Only the local header lies: refused before inflating, the headers disagreeing.
+    await expect(loadModel(zip)).rejects.toThrow(
+      /entry 'model\.weights\.h5': its local header and the central directory disagree on its size \(1000 and 16777216\); the archive is corrupt/,
+    );
+    view.setUint32(central + 24, 1000, true);
     // The reader counts inflated bytes per chunk and throws at the first chunk past the declared
     // size (src/io/zip.ts), so the 16 MiB are never inflated; no wall-clock assertion (CI load varies).
-    await expect(loadModel(zip)).rejects.toThrow(/decompresses to more than 1000 bytes, the size its header declares/);
+    // A malformed file, not a limit: raising limits.maxCompressionRatio could not make it load.
+    const error = await loadModel(zip).catch((e) => e);
+    expect(error).toBeInstanceOf(KerasFileError);
+    expect(error).not.toBeInstanceOf(LimitError);
+    expect(error.message).toMatch(
+      /the given bytes: \.keras archive entry 'model\.weights\.h5' inflates past its declared size of 1000 bytes \(inflation was stopped there\): the archive is corrupt/,
+    );
   });
 
   it('refuses unknown compression methods, missing entries and truncated archives', async () => {

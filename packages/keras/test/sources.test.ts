@@ -56,6 +56,42 @@ describe('sources: a model loads the same from every kind of source', () => {
     );
   });
 
+  it('a data: or blob: URL loads whether given as a string or a URL (Node reads them with fetch; a string said ENOENT)', async () => {
+    const data = `data:application/octet-stream;base64,${Buffer.from(bytes).toString('base64')}`;
+    const blob = URL.createObjectURL(new Blob([bytes]));
+    try {
+      for (const source of [data, new URL(data), blob, new URL(blob)]) {
+        expectClose(await (await loadModel(source)).predict(ref.input), ref.expected[0]);
+      }
+    } finally {
+      URL.revokeObjectURL(blob);
+    }
+    // Messages show a long data: URL cut short, not its megabytes.
+    const cut = `data:application/octet-stream;base64,${Buffer.from(bytes.subarray(0, bytes.length - 30)).toString('base64')}`;
+    const error = await loadModel(cut).catch((e) => e);
+    expect(error).toBeInstanceOf(KerasFileError);
+    expect(error.message).toMatch(/^data:application\/octet-stream;base64,UEsDB\S*\.\.\. \(a URL of \d+ characters\): \.keras archive is truncated/);
+    expect(error.message.length).toBeLessThan(400);
+  });
+
+  it('a URL scheme Node cannot read is refused as unsupported, naming what is (it said ENOENT, or "fetch failed")', async () => {
+    const supported = /In Node, loadModel reads file paths, file: URLs, and http:, https:, data: and blob: URLs \(fetched\)/;
+    for (const [source, scheme] of [
+      ['ftp://example.com/model.keras', 'ftp:'],
+      [new URL('ftp://example.com/model.keras'), 'ftp:'],
+      ['s3://bucket/model.keras', 's3:'],
+      ['gopher:model.keras', 'gopher:'],
+    ] as const) {
+      const error = await loadModel(source).catch((e) => e);
+      expect(error).toBeInstanceOf(KerasFileError);
+      expect(error.message).toContain(`Cannot load ${String(source)}: the URL scheme '${scheme}' is not supported.`);
+      expect(error.message).toMatch(supported);
+    }
+    await expect(loadModel('gopher:model.keras')).rejects.toThrow("A relative path that contains ':' can be written './gopher:model.keras'.");
+    // A Windows drive letter is a path, not a scheme.
+    await expect(loadModel('C:\\no-such\\model.keras')).rejects.toThrow(/^Cannot open C:\\no-such\\model\.keras: ENOENT/);
+  });
+
   it('reports a missing file with its path', async () => {
     await expect(loadModel(join(FIXTURES, 'no-such.keras'))).rejects.toThrow(/Cannot open .*no-such\.keras/);
   });

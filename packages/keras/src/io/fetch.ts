@@ -3,6 +3,11 @@ import { describeThrown, KerasFileError, LimitError } from '../errors.js';
 import type { LoadLimits } from '../limits.js';
 import type { Deadline } from './deadline.js';
 
+/** A URL as messages show it: a data: URL can be megabytes long. */
+export function shownUrl(url: string): string {
+  return url.length > 200 ? `${url.slice(0, 60)}... (a URL of ${url.length} characters)` : url;
+}
+
 /** Redirects followed for one URL; more means a loop or a server not worth trusting. */
 export const MAX_REDIRECTS = 5;
 
@@ -66,14 +71,14 @@ async function request(url: string, redirect: 'manual' | 'follow', ctx: FetchCon
     return await fetch(url, { redirect, signal: ctx.deadline.signal });
   } catch (err) {
     if (ctx.deadline.signal.aborted) throw ctx.deadline.error(`Fetching ${original}`);
-    throw new KerasFileError(`Cannot fetch ${url}: ${describeThrown(err)}`, { cause: err });
+    throw new KerasFileError(`Cannot fetch ${shownUrl(url)}: ${describeThrown(err)}`, { cause: err });
   }
 }
 
 async function ok(response: Response, url: string): Promise<Response> {
   if (response.ok) return response;
   await response.body?.cancel().catch(() => {});
-  throw new KerasFileError(`Cannot fetch ${url}: HTTP ${response.status} ${response.statusText}`.trim() + '.');
+  throw new KerasFileError(`Cannot fetch ${shownUrl(url)}: HTTP ${response.status} ${response.statusText}`.trim() + '.');
 }
 
 /**

@@ -45,9 +45,45 @@ export class H5File {
     this.owned = options.owned === true || !atStart;
     this.budget = options.budget;
     this.layout = new H5Layout(this.buffer, bytes.byteLength, label);
+    checkDeclaredEnd(bytes, label);
     const file = guard(label, 'the HDF5 superblock', () => new jsfive.File(this.buffer, label));
     installAttributeGuard(file);
     this.root = new H5Group(this, file, '/');
+  }
+}
+
+/**
+ * Refuses a file shorter than its superblock says it is, as the HDF5 library does ("truncated
+ * file: eof = ..., stored_eof = ..."): a file cut short (an interrupted copy or download) would
+ * otherwise fail later with a misleading message (a group with no members, an address outside
+ * the file). The superblock (at the file's start, where Keras's h5py writes it) records the
+ * end-of-file address, relative to its base address: in versions 0 and 1 the third address after
+ * the fixed fields (at byte 24, or 28 for version 1), in versions 2 and 3 the third from byte 12.
+ */
+function checkDeclaredEnd(bytes: Uint8Array, label: string): void {
+  if (bytes.length < 16) return; // jsfive names the missing superblock
+  const version = bytes[8];
+  const size = version < 2 ? bytes[13] : bytes[9];
+  const start = version === 0 ? 24 : version === 1 ? 28 : 12;
+  if (version > 3 || (size !== 2 && size !== 4 && size !== 8)) return; // not a superblock jsfive reads either
+  const address = (at: number): number | undefined => {
+    let value = 0;
+    let undefinedAddress = true;
+    for (let i = size - 1; i >= 0; i--) {
+      value = value * 256 + bytes[at + i];
+      if (bytes[at + i] !== 0xff) undefinedAddress = false;
+    }
+    return undefinedAddress ? undefined : value;
+  };
+  const needed = start + 3 * size;
+  if (bytes.length < needed) {
+    throw new KerasFileError(`${label} is truncated: it ends inside its HDF5 superblock (${bytes.length} bytes).`);
+  }
+  const base = address(start) ?? 0;
+  const end = address(start + 2 * size);
+  if (end !== undefined && base + end > bytes.length) {
+    const share = Math.floor((bytes.length / (base + end)) * 100);
+    throw new KerasFileError(`${label} is truncated: its HDF5 superblock says the file is ${base + end} bytes long, but it has ${bytes.length} (${share}%).`);
   }
 }
 

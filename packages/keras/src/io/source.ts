@@ -1,5 +1,5 @@
 import { KerasFileError } from '../errors.js';
-import { checkFileSize, fetchChecked, readResponse, type FetchContext } from './fetch.js';
+import { checkFileSize, fetchChecked, readResponse, shownUrl, type FetchContext } from './fetch.js';
 import { nodeImport, readRegularFile, realFolderOf } from './files.js';
 
 /**
@@ -23,6 +23,18 @@ export interface ReadSource {
 }
 
 const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+
+/**
+ * The URL scheme a string starts with ('https:', 'data:'), lowercased, or undefined for a path. A
+ * one-letter scheme is a Windows drive ('C:\\models\\m.keras'), not a URL.
+ */
+function schemeOf(text: string): string | undefined {
+  const m = /^([a-zA-Z][a-zA-Z0-9+.-]+):/.exec(text);
+  return m ? `${m[1].toLowerCase()}:` : undefined;
+}
+
+/** The URL schemes that Node's fetch() reads; file: URLs are read as paths. */
+const NODE_FETCHED = ['http:', 'https:', 'data:', 'blob:'];
 
 /** Percent-decodes until nothing changes (at most a few rounds), so that `%252e` is seen as `.` too. */
 function fullyDecoded(path: string): string {
@@ -105,16 +117,28 @@ export async function readSource(source: ModelSource, ctx: ReadContext, what = '
   if (typeof source === 'string' && /^file:/i.test(source)) source = new URL(source);
   if (source instanceof URL || typeof source === 'string') {
     const text = String(source);
-    if (source instanceof URL ? source.protocol === 'file:' : isNode && !/^[a-zA-Z][a-zA-Z0-9+.-]+:\/\//.test(text)) {
+    const scheme = source instanceof URL ? source.protocol : schemeOf(text);
+    if (scheme === 'file:' || (isNode && scheme === undefined)) {
       const path = source instanceof URL ? (await nodeImport<typeof import('node:url')>('node:url')).fileURLToPath(source) : text;
       return { bytes: await readRegularFile(path, ctx), label: path, siblings: pathSiblings(path, ctx), owned: true };
     }
-    if (typeof fetch !== 'function') throw new KerasFileError(`Cannot fetch ${text}: this environment has no fetch().`);
+    if (isNode && !NODE_FETCHED.includes(scheme as string)) {
+      // Not a path (that would have said ENOENT), and not a URL that fetch() reads.
+      throw new KerasFileError(
+        `Cannot load ${shownUrl(text)}: the URL scheme '${scheme}' is not supported. In Node, loadModel reads file paths, file: URLs, and ` +
+          `http:, https:, data: and blob: URLs (fetched); pass anything else as its bytes (a Uint8Array or an ArrayBuffer), a Response or a Blob.` +
+          (typeof source === 'string' ? ` A relative path that contains ':' can be written './${text.slice(0, 200)}'.` : ''),
+      );
+    }
+    if (typeof fetch !== 'function') throw new KerasFileError(`Cannot fetch ${shownUrl(text)}: this environment has no fetch().`);
     // model.json itself may be redirected anywhere http(s) (the caller chose that server); its
-    // shards are then read from the folder of the URL it was finally served from.
+    // shards are then read from the folder of the URL it was finally served from. A data: or
+    // blob: URL has no folder: its shards can only be given (options.files).
     const response = await fetchChecked(text, ctx, undefined);
     const url = response.url || text;
-    return { bytes: await readResponse(response, url, ctx), label: url, siblings: urlSiblings(url, ctx), owned: true };
+    const label = shownUrl(url);
+    const folder = /^https?:/i.test(url);
+    return { bytes: await readResponse(response, label, ctx), label, siblings: folder ? urlSiblings(url, ctx) : undefined, owned: true };
   }
   throw new KerasFileError(
     `${what} must be a path or URL string, a URL, a Uint8Array, an ArrayBuffer, a Response or a Blob; received ${source === null ? 'null' : typeof source}.`,
