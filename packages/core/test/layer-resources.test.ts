@@ -32,7 +32,9 @@ describe('units past what weights can hold', () => {
     expect(message).toMatch(/^Layer 'vast' cannot create its weights \(kernel \(None, Infinity\)/);
     expect(message).toContain('needs more values than a number can count, beyond the 2147483647 values one typed array may hold');
     expect(message).not.toMatch(/NaN/);
-    expect(() => new GRU({ units: 5e153 })).toThrow(/recurrent_kernel \(5e\+153, 1\.5e\+154\) needs 7\.5\d*e\+307 values \(more bytes than a number can count\)/);
+    expect(() => new GRU({ units: 5e153 })).toThrow(
+      /recurrent_kernel \(5e\+153, 1\.5e\+154\) needs 7\.5\d*e\+307 values \(more bytes than a number can count\)/,
+    );
   });
 
   it('units above 2^31: a clear error, not "Invalid typed array length"', () => {

@@ -3,7 +3,7 @@ import type { ModelSpec, ParsedModel } from './config/spec.js';
 import { ByteBudget } from './budget.js';
 import { KerasFileError } from './errors.js';
 import { checkDeadlineOptions, Deadline, DEFAULT_TIMEOUT_MS } from './io/deadline.js';
-import { H5File, type H5FileOptions } from './io/h5.js';
+import { H5File, HDF5_SIGNATURE, type H5FileOptions } from './io/h5.js';
 import { isObject, parseJson, preview } from './io/json.js';
 import { givenSiblings, readSource, type ModelSource, type ReadContext, type SiblingFiles, type SiblingReader } from './io/source.js';
 import { compactWeights } from './weights/compact.js';
@@ -46,8 +46,7 @@ type Kind = 'zip' | 'hdf5' | 'json';
 /** What a file is, from its first bytes (not its name, which may be missing or wrong). */
 export function sniff(bytes: Uint8Array, label: string): Kind {
   if (bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && (bytes[2] === 3 || bytes[2] === 5) && (bytes[3] === 4 || bytes[3] === 6)) return 'zip';
-  const hdf5 = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
-  if (bytes.length >= 8 && hdf5.every((b, i) => bytes[i] === b)) return 'hdf5';
+  if (bytes.length >= 8 && HDF5_SIGNATURE.every((b, i) => bytes[i] === b)) return 'hdf5';
   let i = 0;
   if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) i = 3; // UTF-8 byte order mark
   while (i < bytes.length && (bytes[i] === 0x20 || bytes[i] === 0x0a || bytes[i] === 0x0d || bytes[i] === 0x09)) i++;

@@ -44,6 +44,17 @@ describe('a truncated HDF5 file is refused as truncated', () => {
     await expect(loadModel(readBytes(H5).slice(0, 40))).rejects.toThrow(/^the given bytes is truncated: it ends inside its HDF5 superblock \(40 bytes\)\.$/);
   });
 
+  it('a weights entry that is not HDF5 at all is not called truncated (no superblock is read without the signature)', async () => {
+    const entries = unzipSync(readBytes(join(FIXTURES, 'k3_functional.keras')));
+    const notHdf5 = new Uint8Array(4096).fill(0x41);
+    notHdf5.set([0x89, 0x48, 0x44, 0x47], 0); // almost the signature
+    notHdf5[8] = 0; // where a superblock would have version 0 and 8-byte addresses: the rest reads as a huge end address
+    notHdf5[13] = 8;
+    const error = await loadModel(zipSync({ ...entries, 'model.weights.h5': notHdf5 }, { level: 0 })).catch((e) => e);
+    expect(error).toBeInstanceOf(KerasFileError);
+    expect(error.message).not.toMatch(/truncated|superblock says/);
+  });
+
   it('whole files load, and so does one with bytes after its declared end (as the HDF5 library allows)', async () => {
     const whole = readBytes(H5);
     expect((await loadModel(whole)).layers.length).toBe(4);

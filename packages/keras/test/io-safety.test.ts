@@ -117,6 +117,22 @@ describe("URL loads: shard redirects stay in model.json's folder; loads can be c
     expectClose(await loaded.predict(ref.input), ref.expected[0]);
   });
 
+  it('a file: URL string that names no local file is a KerasFileError naming it, not a bare TypeError', async () => {
+    for (const url of ['file://a b/x.keras', 'file://otherhost/x.keras', 'file:///tmp/%2Fetc']) {
+      const err = await loadModel(url).catch((e) => e);
+      expect(err, url).toBeInstanceOf(KerasFileError);
+      expect(err.message).toMatch(/^Cannot load file:.*: (it is not a valid file: URL|it names no local file) \(/);
+    }
+  });
+
+  it('an aborted load of a long data: URL names it shortened, not whole', async () => {
+    const url = `data:application/octet-stream;base64,${Buffer.alloc(300_000, 7).toString('base64')}`;
+    const err = await loadModel(url, { signal: AbortSignal.abort() }).catch((e) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect(err.message).toMatch(/^Fetching data:application\/octet-stream;base64,/);
+    expect(err.message.length).toBeLessThan(1000);
+  });
+
   it('timeoutMs: a server that never answers fails the load with a clear error', async () => {
     const err = await loadModel(`${model.origin}/m/stall-headers.json`, { timeoutMs: 300 }).catch((e) => e);
     expect(err).toBeInstanceOf(KerasFileError);

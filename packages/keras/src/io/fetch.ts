@@ -66,11 +66,11 @@ function checkTarget(target: string, url: string, allowed: RedirectCheck): void 
 }
 
 async function request(url: string, redirect: 'manual' | 'follow', ctx: FetchContext, original: string): Promise<Response> {
-  ctx.deadline.check(`Fetching ${original}`);
+  ctx.deadline.check(`Fetching ${shownUrl(original)}`);
   try {
     return await fetch(url, { redirect, signal: ctx.deadline.signal });
   } catch (err) {
-    if (ctx.deadline.signal.aborted) throw ctx.deadline.error(`Fetching ${original}`);
+    if (ctx.deadline.signal.aborted) throw ctx.deadline.error(`Fetching ${shownUrl(original)}`);
     throw new KerasFileError(`Cannot fetch ${shownUrl(url)}: ${describeThrown(err)}`, { cause: err });
   }
 }

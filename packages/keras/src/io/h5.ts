@@ -60,8 +60,14 @@ export class H5File {
  * end-of-file address, relative to its base address: in versions 0 and 1 the third address after
  * the fixed fields (at byte 24, or 28 for version 1), in versions 2 and 3 the third from byte 12.
  */
+/** \x89HDF\r\n\x1a\n, the first 8 bytes of an HDF5 file whose superblock is at offset 0. */
+export const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
+
 function checkDeclaredEnd(bytes: Uint8Array, label: string): void {
   if (bytes.length < 16) return; // jsfive names the missing superblock
+  // Only a file that starts with the HDF5 signature has a superblock to read here; anything else
+  // is left to jsfive to refuse as not HDF5 (its "declared size" would be noise).
+  for (let i = 0; i < HDF5_SIGNATURE.length; i++) if (bytes[i] !== HDF5_SIGNATURE[i]) return;
   const version = bytes[8];
   const size = version < 2 ? bytes[13] : bytes[9];
   const start = version === 0 ? 24 : version === 1 ? 28 : 12;

@@ -1,4 +1,4 @@
-import { KerasFileError } from '../errors.js';
+import { describeThrown, KerasFileError } from '../errors.js';
 import { checkFileSize, fetchChecked, readResponse, shownUrl, type FetchContext } from './fetch.js';
 import { nodeImport, readRegularFile, realFolderOf } from './files.js';
 
@@ -104,7 +104,7 @@ export async function readSource(source: ModelSource, ctx: ReadContext, what = '
     return { bytes: new Uint8Array(source), label: 'the given ArrayBuffer', owned: false };
   }
   if (typeof Response !== 'undefined' && source instanceof Response) {
-    const label = source.url || 'the given Response';
+    const label = source.url ? shownUrl(source.url) : 'the given Response';
     return { bytes: await readResponse(source, label, ctx), label, siblings: source.url ? urlSiblings(source.url, ctx) : undefined, owned: true };
   }
   if (typeof Blob !== 'undefined' && source instanceof Blob) {
@@ -114,12 +114,12 @@ export async function readSource(source: ModelSource, ctx: ReadContext, what = '
     ctx.deadline.check(`Reading ${label}`);
     return { bytes: new Uint8Array(await source.arrayBuffer()), label, owned: true };
   }
-  if (typeof source === 'string' && /^file:/i.test(source)) source = new URL(source);
+  if (typeof source === 'string' && /^file:/i.test(source)) source = fileUrl(source);
   if (source instanceof URL || typeof source === 'string') {
     const text = String(source);
     const scheme = source instanceof URL ? source.protocol : schemeOf(text);
     if (scheme === 'file:' || (isNode && scheme === undefined)) {
-      const path = source instanceof URL ? (await nodeImport<typeof import('node:url')>('node:url')).fileURLToPath(source) : text;
+      const path = source instanceof URL ? await filePath(source) : text;
       return { bytes: await readRegularFile(path, ctx), label: path, siblings: pathSiblings(path, ctx), owned: true };
     }
     if (isNode && !NODE_FETCHED.includes(scheme as string)) {
@@ -209,4 +209,23 @@ export function givenSiblings(files: SiblingFiles, ctx: ReadContext): SiblingRea
     checkFileSize(bytes.byteLength, `weight shard '${path}'`, limits);
     return bytes;
   };
+}
+
+/** A file: URL string parsed, or a KerasFileError naming it (new URL() throws a bare TypeError). */
+function fileUrl(text: string): URL {
+  try {
+    return new URL(text);
+  } catch (err) {
+    throw new KerasFileError(`Cannot load ${shownUrl(text)}: it is not a valid file: URL (${describeThrown(err)}).`, { cause: err });
+  }
+}
+
+/** The path of a file: URL, or a KerasFileError naming it (a host other than localhost, an encoded '/'). */
+async function filePath(url: URL): Promise<string> {
+  const { fileURLToPath } = await nodeImport<typeof import('node:url')>('node:url');
+  try {
+    return fileURLToPath(url);
+  } catch (err) {
+    throw new KerasFileError(`Cannot load ${shownUrl(url.href)}: it names no local file (${describeThrown(err)}).`, { cause: err });
+  }
 }

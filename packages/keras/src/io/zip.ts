@@ -277,7 +277,7 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /** Where an entry's data lies, its local header checked against the central directory. */
-function locateEntry(r: Reader, e: CentralEntry, limit: number, file: string): { start: number; end: number; descriptor: boolean } {
+function locateEntry(r: Reader, e: CentralEntry, limit: number, file: string): { start: number; end: number } {
   const what = `${file} entry '${e.name}'`;
   const p = e.offset;
   if (p + 30 > limit || r.u32(p) !== LOCAL) {
@@ -335,7 +335,7 @@ function locateEntry(r: Reader, e: CentralEntry, limit: number, file: string): {
       throw disagree('compressed/uncompressed sizes', said, `${e.csize}/${e.usize}`, 'data descriptor');
     }
   }
-  return { start, end, descriptor };
+  return { start, end };
 }
 
 export interface ArchiveOptions {
@@ -421,17 +421,17 @@ function readEntry(
 ): Uint8Array {
   const bytes = r.bytes;
   const what = `${file} entry '${e.name}'`;
-  const { start, end, descriptor } = locateEntry(r, e, limit, file);
+  const { start, end } = locateEntry(r, e, limit, file);
   const stored = e.method === 0;
   if (stored && e.csize !== e.usize) {
     throw new KerasFileError(`${what} is stored (not compressed) but declares ${e.usize} bytes in ${e.csize}; the archive is corrupt.`);
   }
-  // The size the local header declares, or (data descriptor) only after the data: a deflated entry
-  // of that kind is inflated in pieces, each counted, as a streaming reader would have to; a stored
-  // one has exactly its compressed size, which the central directory gives.
-  const declared = descriptor && !stored ? undefined : e.usize;
-  if (declared !== undefined && declared > bound.bytes) throw refuse(file, e.name, bound, `declares ${declared} bytes`, false);
-  if (declared !== undefined && !stored && declared > e.csize * limits.maxCompressionRatio + 64) {
+  // The central directory's size, which the local header (or the data descriptor after the data)
+  // was checked to agree with: every entry is sized before it is read, bounded, and inflated into
+  // one buffer of that size (never pieces joined later, which held it twice).
+  const declared = e.usize;
+  if (declared > bound.bytes) throw refuse(file, e.name, bound, `declares ${declared} bytes`, false);
+  if (!stored && declared > e.csize * limits.maxCompressionRatio + 64) {
     throw new LimitError(
       'maxCompressionRatio',
       `${what} declares ${declared} bytes from ${e.csize} compressed bytes, more than its compression method allows.`,
@@ -462,13 +462,10 @@ function readEntry(
     return copy;
   }
 
-  // With a declared size the entry is inflated into one buffer of that size, counted against
-  // limits.maxBytes before inflating; without one, each inflated piece is counted as it comes,
-  // and inflation stops at the bound or at the central directory's size, whichever is smaller.
-  const cap = declared ?? Math.min(bound.bytes, e.usize);
-  budget?.take(declared ?? 0, what);
-  const whole = declared === undefined ? undefined : new Uint8Array(declared);
-  const chunks: Uint8Array[] = [];
+  // Inflated into one buffer of the declared size, counted against limits.maxBytes before inflating.
+  const cap = declared;
+  budget?.take(declared, what);
+  const whole = new Uint8Array(declared);
   let total = 0;
   let crc = 0;
   let done = false;
@@ -476,16 +473,10 @@ function readEntry(
     total += data.length;
     if (total > cap) {
       // Checked per inflated chunk, before it is kept: at most one chunk (PUSH_BYTES of input) past the cap.
-      if (declared === undefined && cap === bound.bytes)
-        throw refuse(file, e.name, bound, `inflates to more than ${cap} bytes (its header declares no size)`, true);
       throw new KerasFileError(`${what} inflates past its declared size of ${cap} bytes (inflation was stopped there): the archive is corrupt.`);
     }
     crc = crc32(data, crc);
-    if (whole) whole.set(data, total - data.length);
-    else {
-      budget?.take(data.length, `${what} (inflating)`);
-      chunks.push(data);
-    }
+    whole.set(data, total - data.length);
     if (final) done = true;
   });
   try {
@@ -501,18 +492,5 @@ function readEntry(
     throw new KerasFileError(`${what} declares ${e.usize} bytes but holds ${total}; the archive is corrupt.`);
   }
   checkCrc(crc);
-  if (whole) return whole;
-  budget?.take(total, `${what} (joining its inflated pieces)`);
-  return concat(chunks, total);
-}
-
-function concat(chunks: Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0].slice();
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
+  return whole;
 }
