@@ -126,6 +126,25 @@ describe('the contract checks name the optional inputs supports() declines', () 
     );
   });
 
+  it('request-read-once: a right-padded-only backend that reads the request twice fails (the bigger call has a right-padded mask too)', async () => {
+    // Checks the first reading, runs a second: which it refuses, naming the mask, where that mask is not right-padded.
+    const twice = float32Only(planted('planted-inputs-right-padded-twice', {}), {
+      declines: (spec, call) => (call.mask === 'any' ? 'REASON-ANY' : dropout(spec, call)),
+      layer: (p: PreparedGru) => ({
+        forward: (r) => {
+          // The first reading (checked, here by the planted reference), then a second one it runs.
+          p.forwardSync?.({ ...r });
+          const again = { ...r };
+          if (classifyMask(again.mask, again.batch, again.timesteps) === 'any') throw new RangeError('planted: the mask is not right-padded');
+          return p.forward(again);
+        },
+      }),
+    });
+    const result = (await outcomes(twice)).find((r) => r.name === 'contract:request-read-once');
+    expect(result?.status).toBe('failed');
+    expect(result?.detail).toMatch(/^forward with getters \(every field\) answering a bigger batch from their second read: .*mask=right-padded/);
+  });
+
   it('a backend that declines every plain call is unsupported, with the reasons', async () => {
     const inner = planted('planted-inputs-none', {});
     const backend: GruBackend = { ...inner, supports: () => 'REASON-NONE' };

@@ -1,5 +1,6 @@
 import {
   checkForwardResult,
+  classifyMask,
   referenceForward,
   UnsupportedCallError,
   type ForwardRequest,
@@ -365,11 +366,11 @@ async function shiftyCall(
   return problem;
 }
 
-/** The optional inputs `request` has, as CaseOptions for a second request of the same kind. */
+/** The optional inputs `request` has, as CaseOptions for a second request of the same kind (a right-padded mask stays one). */
 function pickedOptions(request: ForwardRequest): Partial<CaseOptions> {
   return {
     initialState: request.initialState !== undefined,
-    mask: request.mask !== undefined,
+    mask: classifyMask(request.mask, request.batch, request.timesteps),
     goBackwards: request.goBackwards,
     returnSequences: request.returnSequences,
     inputDropout: request.inputDropoutMasks !== undefined,
