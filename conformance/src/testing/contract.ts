@@ -13,6 +13,7 @@ import { compareArrays, TOLERANCES, unravel, type Tolerance } from '../tolerance
 import { cloneRequest, compareResult, pathsOf, runPath, type ForwardPath } from './against-reference.js';
 import { callInfoOf } from './call-info.js';
 import { describeCaseOptions, makeCase, type CaseOptions, type RandomCase } from './make-case.js';
+import { checkBackendReload } from './backend-reload.js';
 import { checkEmptyCalls } from './empty-calls.js';
 import { checkForeignArrays } from './foreign-arrays.js';
 import { readOnceBeyondForward } from './read-once-more.js';
@@ -378,12 +379,16 @@ function pickedOptions(request: ForwardRequest): Partial<CaseOptions> {
   };
 }
 
-/** The contract checks, by name, as the runner plans them. */
-export const CONTRACT_CHECKS: readonly { name: string; run: (backend: GruBackend) => Promise<CaseOutcome> }[] = [
+/**
+ * The contract checks, by name, as the runner plans them; `last`: planned after every other check
+ * of the run (it disposes the backend and loads it again).
+ */
+export const CONTRACT_CHECKS: readonly { name: string; run: (backend: GruBackend) => Promise<CaseOutcome>; last?: true }[] = [
   { name: 'contract:set-weights', run: (b) => checkSetWeights(b) },
   { name: 'contract:fresh-results', run: (b) => checkFreshResults(b) },
   { name: 'contract:inputs-untouched', run: (b) => checkInputsUntouched(b) },
   { name: 'contract:request-read-once', run: (b) => checkRequestReadOnce(b) },
   { name: 'contract:empty-calls', run: (b) => checkEmptyCalls(b) },
   { name: 'contract:foreign-arrays', run: (b) => checkForeignArrays(b) },
+  { name: 'contract:backend-reload', run: (b) => checkBackendReload(b), last: true },
 ];
