@@ -186,9 +186,10 @@ export function planConformance(
       });
     }
   }
-  if (options.contractChecks !== false) {
-    for (const check of CONTRACT_CHECKS.filter((c) => wanted(c.name))) planned.push({ name: check.name, kind: 'contract', run: () => check.run(backend) });
-  }
+  // Checks that disturb the backend (contract:backend-reload disposes it and loads it again) run after every other.
+  const contract = options.contractChecks !== false ? CONTRACT_CHECKS.filter((c) => wanted(c.name)) : [];
+  const contractCase = (check: (typeof CONTRACT_CHECKS)[number]): PlannedCase => ({ name: check.name, kind: 'contract', run: () => check.run(backend) });
+  for (const check of contract.filter((c) => !c.last)) planned.push(contractCase(check));
   if (options.sweep !== false) {
     for (const c of planAgainstReference(backend, options.sweep ?? {}).filter((c) => wanted(`reference:${c.name}`))) {
       planned.push({ name: `reference:${c.name}`, kind: 'reference', run: c.run });
@@ -198,6 +199,7 @@ export function planConformance(
   if (leakCandidates.length && !options.only) {
     planned.push({ name: 'suite:no-leak', kind: 'suite', run: () => checkNoLeak(backend, leakCandidates) });
   }
+  for (const check of contract.filter((c) => c.last)) planned.push(contractCase(check));
   return { planned, ignored: files.ignored, casesDir };
 }
 

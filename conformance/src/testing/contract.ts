@@ -1,5 +1,6 @@
 import {
   checkForwardResult,
+  classifyMask,
   referenceForward,
   UnsupportedCallError,
   type ForwardRequest,
@@ -10,8 +11,9 @@ import {
 import type { CaseOutcome } from '../run-case.js';
 import { compareArrays, TOLERANCES, unravel, type Tolerance } from '../tolerance.js';
 import { cloneRequest, compareResult, pathsOf, runPath, type ForwardPath } from './against-reference.js';
-import { firstAccepted } from './call-info.js';
+import { callInfoOf } from './call-info.js';
 import { describeCaseOptions, makeCase, type CaseOptions, type RandomCase } from './make-case.js';
+import { checkBackendReload } from './backend-reload.js';
 import { checkEmptyCalls } from './empty-calls.js';
 import { checkForeignArrays } from './foreign-arrays.js';
 import { readOnceBeyondForward } from './read-once-more.js';
@@ -20,38 +22,107 @@ import { shiftyRequest, shiftySpec } from './shifty-request.js';
 /**
  * The backend contract beyond the numbers (types.ts): setWeights takes effect, results are
  * fresh arrays a later call cannot change, and the request's arrays are never written. Each check
- * runs a mid-size call with every optional input the backend accepts, on every path it has.
+ * runs a mid-size call with every optional input the backend accepts, on every path it has; an
+ * optional input supports() declines (beside those taken before it) is named in the passing
+ * outcome's detail ("not checked: ..."), as contract:empty-calls and contract:foreign-arrays name
+ * theirs. A mask=any call is taken to cover right-padded masks too: the kit cannot tell whether a
+ * backend runs them on a path of their own (the sweep against the reference runs both kinds).
  */
 
-const FULL: CaseOptions = { B: 5, T: 9, D: 6, H: 19, initialState: true, mask: 'any', inputDropout: true, recurrentDropout: true };
-const FALLBACKS: CaseOptions[] = [
-  FULL,
-  { ...FULL, inputDropout: false, recurrentDropout: false },
-  { B: 5, T: 9, D: 6, H: 19, initialState: true },
-  { B: 5, T: 9, D: 6, H: 19 },
+const SIZES = { B: 5, T: 9, D: 6, H: 19 } as const;
+
+/** One kind of an optional input: the case options that give it, and its name in a detail. */
+interface InputKind {
+  options: Partial<CaseOptions>;
+  name: string;
+}
+
+/**
+ * The optional inputs a contract check's call is given, in the order they are taken, each with
+ * its kinds richest first (a right-padded mask where mask=any is declined). The names are the
+ * request's fields.
+ */
+const OPTIONAL_INPUTS: readonly (readonly InputKind[])[] = [
+  [{ options: { initialState: true }, name: 'initialState' }],
+  [
+    { options: { mask: 'any' }, name: 'mask (any)' },
+    { options: { mask: 'right-padded' }, name: 'mask' },
+  ],
+  [{ options: { inputDropout: true }, name: 'inputDropoutMasks' }],
+  [{ options: { recurrentDropout: true }, name: 'recurrentDropoutMasks' }],
 ];
 
-/** The richest call of FALLBACKS the backend accepts (float32, or float64 when it computes only that). */
-function pickCase(backend: GruBackend, seed: number): { c: RandomCase; options: CaseOptions } | string {
+/** The call a contract check runs, and what it was not given (named with supports()'s reason). */
+interface PickedCase {
+  c: RandomCase;
+  options: CaseOptions;
+  notChecked: string[];
+}
+
+/**
+ * The call a contract check runs: float32 (or float64 where the backend declines the plain
+ * float32 call, which is then named), with each optional input in turn where supports() accepts
+ * it beside those taken before. An input not taken is named with supports()'s reason for the call
+ * it was tried in; "together with" the inputs taken where supports() accepts it on the plain call.
+ * Or why nothing runs: supports()'s answers to the plain calls.
+ */
+function pickCase(backend: GruBackend, seed: number): PickedCase | string {
   const reasons: string[] = [];
   for (const dtype of ['float32', 'float64'] as const) {
-    const picked = firstAccepted(
-      backend,
-      FALLBACKS.map((base) => ({ ...base, dtype, seed })),
-    );
-    if (!Array.isArray(picked)) return picked;
-    reasons.push(...picked);
+    const ask = (given: Partial<CaseOptions>) => {
+      const options: CaseOptions = { ...SIZES, ...given, dtype, seed };
+      const c = makeCase(options);
+      return { c, options, answer: backend.supports(c.spec, callInfoOf(c.request)) };
+    };
+    let current = ask({});
+    if (current.answer !== true) {
+      reasons.push(current.answer);
+      continue;
+    }
+    const notChecked = reasons.length ? [`float32 (supports(): ${reasons[0]})`] : [];
+    let given: Partial<CaseOptions> = {};
+    const taken: string[] = [];
+    for (const kinds of OPTIONAL_INPUTS) {
+      const declined: { kind: InputKind; answer: string }[] = [];
+      for (const kind of kinds) {
+        const tried = ask({ ...given, ...kind.options });
+        if (tried.answer === true) {
+          given = { ...given, ...kind.options };
+          current = tried;
+          break;
+        }
+        declined.push({ kind, answer: tried.answer });
+      }
+      // Every kind declined: the input is named (as its plainest kind); else the richer kinds declined.
+      const named = declined.length === kinds.length ? declined.slice(-1) : declined;
+      for (const { kind, answer } of named) {
+        const alone = taken.length > 0 && ask(kind.options).answer === true;
+        notChecked.push(`${kind.name}${alone ? ` together with ${taken.join(' and ')}` : ''} (supports(): ${answer})`);
+      }
+      if (declined.length < kinds.length) taken.push(kinds[declined.length].name);
+    }
+    return { c: current.c, options: current.options, notChecked };
   }
   return `it declines every call tried: ${[...new Set(reasons)].join('; ')}`;
 }
 
-async function guarded(backend: GruBackend, seed: number, body: (c: RandomCase, label: string) => Promise<CaseOutcome>): Promise<CaseOutcome> {
+/**
+ * Runs `body` on the picked call. A passing outcome names what was not checked: the inputs the
+ * call was not given, then what `body` adds to `notChecked`.
+ */
+async function guarded(
+  backend: GruBackend,
+  seed: number,
+  body: (c: RandomCase, label: string, notChecked: string[]) => Promise<CaseOutcome>,
+): Promise<CaseOutcome> {
   const picked = pickCase(backend, seed);
   if (typeof picked === 'string') return { status: 'unsupported', detail: picked };
   const label = describeCaseOptions(picked.options);
+  const notChecked = [...picked.notChecked];
   try {
-    const outcome = await body(picked.c, label);
-    return outcome.status === 'passed' ? { ...outcome, ranOn: backend.name } : outcome;
+    const outcome = await body(picked.c, label, notChecked);
+    if (outcome.status !== 'passed') return outcome;
+    return notChecked.length ? { ...outcome, ranOn: backend.name, detail: `not checked: ${notChecked.join('; ')}` } : { ...outcome, ranOn: backend.name };
   } catch (err) {
     if (err instanceof UnsupportedCallError) return { status: 'unsupported', detail: `${label}: ${err.reason}` };
     return { status: 'failed', detail: `threw ${(err as Error).name}: ${(err as Error).message} (case: ${label})` };
@@ -178,11 +249,11 @@ const REQUEST_FIELDS = /\b(x|batch|timesteps|initialState|mask|goBackwards|retur
  * setWeights' weights, backward requests and bindForward requests, where the backend has them
  * (read-once-more.ts): getters answering other values, or another float type, from their second read.
  * Backward where the backend does not train, or supports() declines the backward call, is named
- * in the passing outcome's detail ("not checked: backward (...)"), as contract:empty-calls and
- * contract:foreign-arrays name it.
+ * in the passing outcome's detail ("not checked: backward (...)"), after the optional inputs the
+ * call was not given, as contract:empty-calls and contract:foreign-arrays name them.
  */
 export function checkRequestReadOnce(backend: GruBackend, seed = 10): Promise<CaseOutcome> {
-  return guarded(backend, seed, async (c, label) => {
+  return guarded(backend, seed, async (c, label, notChecked) => {
     const { spec, request } = c;
     const want = referenceForward(spec, c.weights, cloneRequest(request));
     const later = makeCase(
@@ -195,8 +266,7 @@ export function checkRequestReadOnce(backend: GruBackend, seed = 10): Promise<Ca
       ['every field', later as unknown as Record<string, unknown>],
       ['batch and x', { batch: later.batch, x: later.x }],
     ];
-    // What was not checked (backward where the backend does not train or declines it), named in the detail.
-    const notChecked: string[] = [];
+    // Backward where the backend does not train or declines it is added to what was not checked.
     const prepared = await backend.prepare(spec, c.weights);
     try {
       for (const [fields, answers] of laters) {
@@ -222,7 +292,7 @@ export function checkRequestReadOnce(backend: GruBackend, seed = 10): Promise<Ca
         detail: `a spec whose getters answer another layer from their second read: ${specProblem}: read the spec once at prepare and keep that copy (case: ${label})`,
       };
     }
-    return notChecked.length ? { status: 'passed', detail: `not checked: ${notChecked.join('; ')}` } : { status: 'passed' };
+    return { status: 'passed' };
   });
 }
 
@@ -297,11 +367,11 @@ async function shiftyCall(
   return problem;
 }
 
-/** The optional inputs `request` has, as CaseOptions for a second request of the same kind. */
+/** The optional inputs `request` has, as CaseOptions for a second request of the same kind (a right-padded mask stays one). */
 function pickedOptions(request: ForwardRequest): Partial<CaseOptions> {
   return {
     initialState: request.initialState !== undefined,
-    mask: request.mask !== undefined,
+    mask: classifyMask(request.mask, request.batch, request.timesteps),
     goBackwards: request.goBackwards,
     returnSequences: request.returnSequences,
     inputDropout: request.inputDropoutMasks !== undefined,
@@ -309,12 +379,16 @@ function pickedOptions(request: ForwardRequest): Partial<CaseOptions> {
   };
 }
 
-/** The contract checks, by name, as the runner plans them. */
-export const CONTRACT_CHECKS: readonly { name: string; run: (backend: GruBackend) => Promise<CaseOutcome> }[] = [
+/**
+ * The contract checks, by name, as the runner plans them; `last`: planned after every other check
+ * of the run (it disposes the backend and loads it again).
+ */
+export const CONTRACT_CHECKS: readonly { name: string; run: (backend: GruBackend) => Promise<CaseOutcome>; last?: true }[] = [
   { name: 'contract:set-weights', run: (b) => checkSetWeights(b) },
   { name: 'contract:fresh-results', run: (b) => checkFreshResults(b) },
   { name: 'contract:inputs-untouched', run: (b) => checkInputsUntouched(b) },
   { name: 'contract:request-read-once', run: (b) => checkRequestReadOnce(b) },
   { name: 'contract:empty-calls', run: (b) => checkEmptyCalls(b) },
   { name: 'contract:foreign-arrays', run: (b) => checkForeignArrays(b) },
+  { name: 'contract:backend-reload', run: (b) => checkBackendReload(b), last: true },
 ];

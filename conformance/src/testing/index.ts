@@ -21,6 +21,7 @@ export {
 } from './against-reference.js';
 export { checkSetWeights, checkFreshResults, checkInputsUntouched, checkRequestReadOnce, CONTRACT_CHECKS } from './contract.js';
 export { checkEmptyCalls } from './empty-calls.js';
+export { checkBackendReload } from './backend-reload.js';
 export {
   checkForeignArrays,
   inOtherRealm,

@@ -27,6 +27,8 @@ const probe: GruBackend = {
   prepare: async () => {
     throw new Error(REACHED_GPU);
   },
+  // The backend has one (it forgets its runtime), so contract:backend-reload reaches prepare().
+  dispose: () => {},
 };
 
 async function derive(): Promise<{ unsupported: { reason: string; cases: string[] }[]; runnable: string[] }> {
