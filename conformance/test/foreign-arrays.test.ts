@@ -196,7 +196,7 @@ describe('contract:foreign-arrays', () => {
     const result = await outcome(backend);
     expect(result.status).toBe('failed');
     expect(result.detail).toMatch(
-      /^forward given x as a Float32Array of another realm \(node:vm\): output differs in its bits \(a zero's sign or a NaN's payload\) from the same call with plain arrays: read caller arrays/,
+      /^forward given x as a Float32Array of another realm \(node:vm\): output differs in its bits \(a zero's sign or a NaN's payload\) from the same call with plain arrays at \[0, 0, 0\] of shape \[3, 5, 7\]: got 0 = 0x80000000, expected 0 = 0x00000000: read caller arrays/,
     );
   });
 
