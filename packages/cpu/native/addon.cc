@@ -19,8 +19,9 @@ namespace {
 // Bumped whenever the JavaScript <-> native contract changes; the loader refuses a stale binary.
 // 3: activation ids 26..29 (row-wise softmax, log_softmax, sparsemax, glu);
 // 4: Bound takes its threading at construction and configure(), run() none;
-// 5: poolStats().
-constexpr int kAddonAbi = 5;
+// 5: poolStats();
+// 6: forwardSync, forward and new Bound take the request's fields as arguments, not an object.
+constexpr int kAddonAbi = 6;
 
 class CpuAddon : public Napi::Addon<CpuAddon> {
  public:
@@ -93,12 +94,12 @@ class CpuAddon : public Napi::Addon<CpuAddon> {
   char poolToken_ = 0;
 
  public:
-  const RequestKeys keys;
+  const ResultKeys keys;
 };
 
 }  // namespace
 
-const RequestKeys& requestKeys(Napi::Env env) { return env.GetInstanceData<CpuAddon>()->keys; }
+const ResultKeys& resultKeys(Napi::Env env) { return env.GetInstanceData<CpuAddon>()->keys; }
 }  // namespace gru
 
 using gru::CpuAddon;

@@ -49,37 +49,46 @@ struct ShapeText {
   }
 };
 
-// The property names a call's request is read by, made once per environment: reading a property
-// by a C string makes V8 look the name up in its string table on every call. The strings are held
-// by an array (Node-API before version 10 refuses references to strings) and read by index.
-class RequestKeys {
- public:
-  enum Key {
+// A forward request's fields, passed positionally from index `first` of a call's arguments, in
+// this order (the same for forwardSync, forward and new Bound):
+//   (x, batch, timesteps, goBackwards, returnSequences, initialState, mask, inputDropoutMasks,
+//    recurrentDropoutMasks, keepForBackward)
+// An argument costs nothing to read; a request object's properties cost a property lookup each
+// (about 1,400 instructions apiece through Node-API, more than half of a small call's own cost).
+struct RequestArg {
+  enum : int {
+    x,
     batch,
     timesteps,
     goBackwards,
     returnSequences,
-    x,
     initialState,
     mask,
     inputDropoutMasks,
     recurrentDropoutMasks,
     keepForBackward,
-    output,
-    lastState,
-    saved,
     count
   };
-  explicit RequestKeys(Napi::Env env);
+};
+// The fields' names in order, for the message of a call with too few arguments (a literal, to be
+// joined with the others of the call's list).
+#define GRU_REQUEST_ARGS "x, batch, timesteps, goBackwards, returnSequences, initialState, mask, inputDropoutMasks, recurrentDropoutMasks, keepForBackward"
+
+// The names of a forward result's properties (output, lastState, saved), made once per
+// environment: setting a property by a C string makes V8 look the name up in its string table on
+// every call. The strings are held by an array (Node-API before version 10 refuses references to
+// strings) and read by index.
+class ResultKeys {
+ public:
+  enum Key { output, lastState, saved, count };
+  explicit ResultKeys(Napi::Env env);
   Napi::Value operator[](Key k) const { return names_.Value().Get(static_cast<uint32_t>(k)); }
 
  private:
   Napi::Reference<Napi::Array> names_;
 };
 // This environment's keys (made with the addon's instance).
-const RequestKeys& requestKeys(Napi::Env env);
-// obj[key], for a key of requestKeys().
-inline Napi::Value getKey(const Napi::Object& obj, const RequestKeys& keys, RequestKeys::Key k) { return obj.Get(keys[k]); }
+const ResultKeys& resultKeys(Napi::Env env);
 
 class Checker {
  public:
@@ -167,9 +176,18 @@ struct Request {
   CallArgs c;
   size_t xLen = 0, stateLen = 0, maskLen = 0, inMaskLen = 0, recMaskLen = 0, outLen = 0;
   bool keep = false;  // keepForBackward
+  // The dropout masks' elements as read (and checked), [input, recurrent][z, r, h]; empty where
+  // absent. Read once: a getter on an element could answer another array on a second read.
+  Napi::Value dropout[2][3];
 };
 
-Request parseRequest(const Checker& chk, const LayerSpec& spec, const Napi::Value& value);
+// Checks the request in arguments first .. first + RequestArg::count - 1 of `info` (see
+// RequestArg); the caller has checked their count (checkArgumentCount).
+Request parseRequest(const Checker& chk, const LayerSpec& spec, const Napi::CallbackInfo& info, int first);
+
+// A TypeError naming the arguments a call expects (`expected`, "(x, ...)") when it has fewer than
+// `count`: a caller of an older convention (one request object) is told what changed.
+void checkArgumentCount(const Checker& chk, const Napi::CallbackInfo& info, size_t count, const char* expected);
 
 // Every weight array of a layer, checked against the spec.
 struct WeightArgs {

@@ -84,10 +84,10 @@ Napi::Float32Array adoptOutput(Napi::Env env, FloatBuffer& buf) {
 
 Napi::Object resultObject(Napi::Env env, Napi::Float32Array output, Napi::Float32Array last, std::shared_ptr<SavedCall> saved) {
   Napi::Object o = Napi::Object::New(env);
-  const RequestKeys& k = requestKeys(env);
-  o.Set(k[RequestKeys::output], output);
-  o.Set(k[RequestKeys::lastState], last);
-  if (saved) o.Set(k[RequestKeys::saved], wrapSaved(env, std::move(saved)));
+  const ResultKeys& k = resultKeys(env);
+  o.Set(k[ResultKeys::output], output);
+  o.Set(k[ResultKeys::lastState], last);
+  if (saved) o.Set(k[ResultKeys::saved], wrapSaved(env, std::move(saved)));
   return o;
 }
 

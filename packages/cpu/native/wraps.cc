@@ -98,13 +98,19 @@ Napi::Value LayerWrap::Dispose(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// forwardSync(request, threads, minStepMacs) -> {output, lastState}: runs on this thread (and the pool).
+// A forward call's arguments: the request's fields (RequestArg), then the threading.
+#define GRU_FORWARD_ARGS "(" GRU_REQUEST_ARGS ", threads, minStepMacs)"
+
+// forwardSync(x, batch, timesteps, goBackwards, returnSequences, initialState, mask,
+// inputDropoutMasks, recurrentDropoutMasks, keepForBackward, threads, minStepMacs)
+// -> {output, lastState, saved?}: runs on this thread (and the pool).
 Napi::Value LayerWrap::ForwardSync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Checker chk(env, "gru cpu backend: forwardSync");
   const std::shared_ptr<const Layer> layer = live(chk);
-  Request r = parseRequest(chk, spec_, info[0]);
-  const Threading threading = threadingArgs(chk, info, 1);
+  checkArgumentCount(chk, info, RequestArg::count + 2, GRU_FORWARD_ARGS);
+  Request r = parseRequest(chk, spec_, info, 0);
+  const Threading threading = threadingArgs(chk, info, RequestArg::count);
   Napi::Float32Array out, last;
   try {
     out = Napi::Float32Array::New(env, r.outLen);
@@ -163,14 +169,15 @@ Napi::Value LayerWrap::Backward(const Napi::CallbackInfo& info) {
   }
 }
 
-// forward(request, threads, minStepMacs) -> Promise<{output, lastState}>: runs on a libuv worker thread (and
-// the pool), so the event loop stays free.
+// forward(the arguments of forwardSync) -> Promise<{output, lastState, saved?}>: runs on a libuv
+// worker thread (and the pool), so the event loop stays free.
 Napi::Value LayerWrap::Forward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Checker chk(env, "gru cpu backend: forward");
   const std::shared_ptr<const Layer> layer = live(chk);
-  const Request r = parseRequest(chk, spec_, info[0]);
-  const Threading threading = threadingArgs(chk, info, 1);
+  checkArgumentCount(chk, info, RequestArg::count + 2, GRU_FORWARD_ARGS);
+  const Request r = parseRequest(chk, spec_, info, 0);
+  const Threading threading = threadingArgs(chk, info, RequestArg::count);
   try {
     return startForward(env, layer, r, threading, id_);
   } catch (const std::bad_alloc&) {
