@@ -4,13 +4,6 @@
 
 namespace gru {
 
-ResultKeys::ResultKeys(Napi::Env env) {
-  static const char* const kNames[count] = {"output", "lastState", "saved"};
-  Napi::Array names = Napi::Array::New(env, count);
-  for (uint32_t i = 0; i < count; ++i) names.Set(i, Napi::String::New(env, kNames[i]));
-  names_ = Napi::Persistent(names);
-}
-
 void checkArgumentCount(const Checker& chk, const Napi::CallbackInfo& info, size_t count, const char* expected) {
   if (info.Length() < count) chk.typeError(std::string("expected ") + expected + ", received " + std::to_string(info.Length()) + " arguments");
 }

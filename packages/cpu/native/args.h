@@ -74,22 +74,6 @@ struct RequestArg {
 // joined with the others of the call's list).
 #define GRU_REQUEST_ARGS "x, batch, timesteps, goBackwards, returnSequences, initialState, mask, inputDropoutMasks, recurrentDropoutMasks, keepForBackward"
 
-// The names of a forward result's properties (output, lastState, saved), made once per
-// environment: setting a property by a C string makes V8 look the name up in its string table on
-// every call. The strings are held by an array (Node-API before version 10 refuses references to
-// strings) and read by index.
-class ResultKeys {
- public:
-  enum Key { output, lastState, saved, count };
-  explicit ResultKeys(Napi::Env env);
-  Napi::Value operator[](Key k) const { return names_.Value().Get(static_cast<uint32_t>(k)); }
-
- private:
-  Napi::Reference<Napi::Array> names_;
-};
-// This environment's keys (made with the addon's instance).
-const ResultKeys& resultKeys(Napi::Env env);
-
 class Checker {
  public:
   // `where` names the entry point in messages; a literal, so a check that passes allocates nothing.

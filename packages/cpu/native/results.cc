@@ -82,13 +82,14 @@ Napi::Float32Array adoptOutput(Napi::Env env, FloatBuffer& buf) {
   return Napi::Float32Array::New(env, n, ab, 0);
 }
 
-Napi::Object resultObject(Napi::Env env, Napi::Float32Array output, Napi::Float32Array last, std::shared_ptr<SavedCall> saved) {
-  Napi::Object o = Napi::Object::New(env);
-  const ResultKeys& k = resultKeys(env);
-  o.Set(k[ResultKeys::output], output);
-  o.Set(k[ResultKeys::lastState], last);
-  if (saved) o.Set(k[ResultKeys::saved], wrapSaved(env, std::move(saved)));
-  return o;
+Napi::Array resultArray(Napi::Env env, Napi::Float32Array output, Napi::Float32Array last, std::shared_ptr<SavedCall> saved) {
+  napi_value a;
+  if (napi_create_array_with_length(env, saved ? 3 : 2, &a) != napi_ok) throw Napi::Error::New(env, "gru cpu backend: could not make the result");
+  Napi::Array r(env, a);
+  r.Set(uint32_t(0), output);
+  r.Set(uint32_t(1), last);
+  if (saved) r.Set(uint32_t(2), wrapSaved(env, std::move(saved)));
+  return r;
 }
 
 }  // namespace gru

@@ -16,8 +16,9 @@ namespace gru {
 // about the memory so it collects promptly.
 Napi::Float32Array adoptOutput(Napi::Env env, FloatBuffer& buf);
 
-// {output, lastState, saved?}
-Napi::Object resultObject(Napi::Env env, Napi::Float32Array output, Napi::Float32Array last, std::shared_ptr<SavedCall> saved);
+// [output, lastState] or [output, lastState, saved]: an array costs less to make than an object
+// (whose properties are set through V8's runtime one by one); the JavaScript side names them.
+Napi::Array resultArray(Napi::Env env, Napi::Float32Array output, Napi::Float32Array last, std::shared_ptr<SavedCall> saved);
 
 // The saved call behind an object wrapSaved() made; a TypeError for anything else.
 std::shared_ptr<SavedCall> unwrapSaved(const Checker& chk, Napi::Env env, const Napi::Value& v);

@@ -103,7 +103,7 @@ Napi::Value LayerWrap::Dispose(const Napi::CallbackInfo& info) {
 
 // forwardSync(x, batch, timesteps, goBackwards, returnSequences, initialState, mask,
 // inputDropoutMasks, recurrentDropoutMasks, keepForBackward, threads, minStepMacs)
-// -> {output, lastState, saved?}: runs on this thread (and the pool).
+// -> [output, lastState, saved?]: runs on this thread (and the pool).
 Napi::Value LayerWrap::ForwardSync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Checker chk(env, "gru cpu backend: forwardSync");
@@ -130,7 +130,7 @@ Napi::Value LayerWrap::ForwardSync(const Napi::CallbackInfo& info) {
   } catch (const std::bad_alloc&) {
     throwOutOfMemory(env, chk.where(), r.keep ? "its working memory and what backward needs" : "its working memory");
   }
-  return resultObject(env, out, last, std::move(saved));
+  return resultArray(env, out, last, std::move(saved));
 }
 
 // backwardSync(saved, dOutput, dLastState, threads, minStepMacs, inputGradients?) -> gradients, on
@@ -169,7 +169,7 @@ Napi::Value LayerWrap::Backward(const Napi::CallbackInfo& info) {
   }
 }
 
-// forward(the arguments of forwardSync) -> Promise<{output, lastState, saved?}>: runs on a libuv
+// forward(the arguments of forwardSync) -> Promise<[output, lastState, saved?]>: runs on a libuv
 // worker thread (and the pool), so the event loop stays free.
 Napi::Value LayerWrap::Forward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();

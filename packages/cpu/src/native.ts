@@ -40,11 +40,8 @@ export interface NativeSaved {
   readonly bytes: number;
 }
 
-export interface NativeResult {
-  output: Float32Array;
-  lastState: Float32Array;
-  saved?: NativeSaved;
-}
+/** A forward call's result: [output, lastState], and `saved` third for a call made with keepForBackward. */
+export type NativeResult = [output: Float32Array, lastState: Float32Array, saved?: NativeSaved];
 
 export interface NativeGradients {
   dx: Float32Array;

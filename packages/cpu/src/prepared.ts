@@ -72,9 +72,12 @@ export class CpuPreparedGru implements PreparedGru {
   /** This layer's calls kept for backward (another layer's `saved` is the addon's to refuse). */
   private readonly kept = new WeakMap<object, KeptCall>();
 
+  /** The addon's result array as a ForwardResult (`saved` only where kept, remembered for backward). */
   private remember(result: NativeResult, req: ForwardRequest): ForwardResult {
-    if (result.saved) this.kept.set(result.saved as object, { batch: req.batch, timesteps: req.timesteps, returnSequences: req.returnSequences === true });
-    return result;
+    if (result.length < 3) return { output: result[0], lastState: result[1] };
+    const saved = result[2] as NativeSaved;
+    this.kept.set(saved, { batch: req.batch, timesteps: req.timesteps, returnSequences: req.returnSequences === true });
+    return { output: result[0], lastState: result[1], saved };
   }
 
   /** The instruction set the weights were packed for. */

@@ -106,31 +106,33 @@ describe('forward request checks', () => {
   it('accepts views with an offset and SharedArrayBuffer memory, and reads the right elements', () => {
     const l = layer();
     const c = makeCase({ B: 2, T: 4, D: 3, H: 5 });
-    const ref = l.forwardSync(...nativeArgs({ ...good(), x: c.request.x }), 1, 0);
+    // The addon's result: [output, lastState] (and `saved` third where kept).
+    const [ref] = l.forwardSync(...nativeArgs({ ...good(), x: c.request.x }), 1, 0);
     const big = new Float32Array(100);
     big.set(c.request.x, 7);
-    const view = l.forwardSync(...nativeArgs({ ...good(), x: big.subarray(7, 7 + 24) }), 1, 0);
+    const [view] = l.forwardSync(...nativeArgs({ ...good(), x: big.subarray(7, 7 + 24) }), 1, 0);
     const shared = new Float32Array(new SharedArrayBuffer(24 * 4));
     shared.set(c.request.x);
-    const fromShared = l.forwardSync(...nativeArgs({ ...good(), x: shared }), 1, 0);
-    expect(bitwiseEqual(view.output, ref.output)).toBe(true);
-    expect(bitwiseEqual(fromShared.output, ref.output)).toBe(true);
+    const [fromShared] = l.forwardSync(...nativeArgs({ ...good(), x: shared }), 1, 0);
+    expect(bitwiseEqual(view, ref)).toBe(true);
+    expect(bitwiseEqual(fromShared, ref)).toBe(true);
     l.dispose();
   });
 
   it('edge shapes: batch 0 and timesteps 0 give empty or initial-state results', () => {
     const l = layer();
-    const none = l.forwardSync(...nativeArgs({ x: new Float32Array(0), batch: 0, timesteps: 4, goBackwards: false, returnSequences: true }), 2, 0);
-    expect(none.output.length).toBe(0);
-    expect(none.lastState.length).toBe(0);
+    const [noneOutput, noneLast, ...rest] = l.forwardSync(...nativeArgs({ x: new Float32Array(0), batch: 0, timesteps: 4, goBackwards: false, returnSequences: true }), 2, 0);
+    expect(noneOutput.length).toBe(0);
+    expect(noneLast.length).toBe(0);
+    expect(rest).toEqual([]); // nothing kept for backward
     const h0 = Float32Array.from({ length: 10 }, (_, i) => i / 10);
-    const noSteps = l.forwardSync(
+    const [output, lastState] = l.forwardSync(
       ...nativeArgs({ x: new Float32Array(0), batch: 2, timesteps: 0, initialState: h0, goBackwards: false, returnSequences: false }),
       2,
       0,
     );
-    expect(Array.from(noSteps.lastState)).toEqual(Array.from(h0));
-    expect(Array.from(noSteps.output)).toEqual(Array.from(h0));
+    expect(Array.from(lastState)).toEqual(Array.from(h0));
+    expect(Array.from(output)).toEqual(Array.from(h0));
     l.dispose();
   });
 });
@@ -241,9 +243,9 @@ describe('layer construction checks', () => {
 
   it('setWeights checks like the constructor and keeps the old weights on failure', () => {
     const l = layer();
-    const before = l.forwardSync(...nativeArgs(good()), 1, 0).output;
+    const [before] = l.forwardSync(...nativeArgs(good()), 1, 0);
     expect(() => l.setWeights(new Float32Array(3), weights()[1], weights()[2])).toThrow(/`kernel` has 3 elements/);
-    expect(bitwiseEqual(l.forwardSync(...nativeArgs(good()), 1, 0).output, before)).toBe(true);
+    expect(bitwiseEqual(l.forwardSync(...nativeArgs(good()), 1, 0)[0], before)).toBe(true);
     l.dispose();
   });
 });
