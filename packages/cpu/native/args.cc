@@ -1,5 +1,6 @@
 #include "args.h"
 
+#include "ranges.h"
 #include "results.h"
 
 namespace gru {
@@ -64,6 +65,41 @@ Request parseRequest(const Checker& chk, const LayerSpec& spec, const Napi::Call
   const Napi::Value& keep = v[RequestArg::keepForBackward];
   r.keep = !Checker::absent(keep) && chk.boolean(keep, "keepForBackward");
   return r;
+}
+
+void parseOutputs(const Checker& chk, const LayerSpec& spec, Request& r, const Napi::Value& output, const Napi::Value& lastState) {
+  const int64_t B = r.c.B, T = r.c.T, H = spec.units;
+  const ShapeText outShape = r.c.sequences ? ShapeText{"[batch, timesteps, units]", {B, T, H}} : ShapeText{"[batch, units]", {B, H}};
+  r.c.out = chk.f32(output, "output", r.outLen, outShape);
+  r.c.last = chk.f32(lastState, "lastState", r.stateLen, {"[batch, units]", {B, H}});
+
+  struct Range {
+    const char* name;
+    const void* data;
+    size_t bytes;
+  };
+  const Range out{"output", r.c.out, r.outLen * sizeof(float)}, last{"lastState", r.c.last, r.stateLen * sizeof(float)};
+  const size_t in = r.inMaskLen * sizeof(float), rec = r.recMaskLen * sizeof(float);
+  const Range ins[] = {
+      {"x", r.c.x, r.xLen * sizeof(float)},
+      {"initialState", r.c.h0, r.stateLen * sizeof(float)},
+      {"mask", r.c.mask, r.maskLen},
+      {"inputDropoutMasks", r.c.inMask[0], in},
+      {"inputDropoutMasks", r.c.inMask[1], in},
+      {"inputDropoutMasks", r.c.inMask[2], in},
+      {"recurrentDropoutMasks", r.c.recMask[0], rec},
+      {"recurrentDropoutMasks", r.c.recMask[1], rec},
+      {"recurrentDropoutMasks", r.c.recMask[2], rec},
+  };
+  auto overlap = [](const Range& a, const Range& b) { return overlaps(a.data, a.bytes, b.data, b.bytes); };
+  auto refuse = [&chk](const Range& o, const Range& i) {
+    chk.typeError(std::string("`") + o.name + "` shares memory with `" + i.name + "`; pass separate arrays");
+  };
+  for (const Range& i : ins) {
+    if (overlap(out, i)) refuse(out, i);
+    if (overlap(last, i)) refuse(last, i);
+  }
+  if (overlap(out, last)) refuse(out, last);
 }
 
 WeightArgs parseWeights(const Checker& chk, const LayerSpec& spec, const Napi::Value& kernel, const Napi::Value& recurrent, const Napi::Value& bias) {

@@ -169,6 +169,11 @@ struct Request {
 // RequestArg); the caller has checked their count (checkArgumentCount).
 Request parseRequest(const Checker& chk, const LayerSpec& spec, const Napi::CallbackInfo& info, int first);
 
+// Checks the arrays a call fills (`output`, `lastState`) against a checked request, and that they
+// share no memory with each other or with its inputs (the kernel writes them while it reads the
+// inputs: shared memory would be a silent wrong result); points r.c.out and r.c.last at them.
+void parseOutputs(const Checker& chk, const LayerSpec& spec, Request& r, const Napi::Value& output, const Napi::Value& lastState);
+
 // A TypeError naming the arguments a call expects (`expected`, "(x, ...)") when it has fewer than
 // `count`: a caller of an older convention (one request object) is told what changed.
 void checkArgumentCount(const Checker& chk, const Napi::CallbackInfo& info, size_t count, const char* expected);

@@ -3,22 +3,9 @@
 #include <new>
 #include <string>
 
-#include "ranges.h"
 #include "wraps.h"
 
 namespace gru {
-
-namespace {
-
-struct Range {
-  const char* name;
-  const void* data;
-  size_t bytes;
-};
-
-bool overlaps(const Range& a, const Range& b) { return gru::overlaps(a.data, a.bytes, b.data, b.bytes); }
-
-}  // namespace
 
 Napi::Function BoundWrap::Init(Napi::Env env) {
   return DefineClass(env, "Bound",
@@ -43,26 +30,7 @@ BoundWrap::BoundWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BoundWra
   Request r = parseRequest(chk, spec, info, kRequest);
   threading_ = threadingArgs(chk, info, kThreading);
   if (r.keep) chk.typeError("`keepForBackward` must be false: a bound call keeps nothing for backward");
-  const int64_t B = r.c.B, T = r.c.T, H = spec.units;
-  const ShapeText outShape = r.c.sequences ? ShapeText{"[batch, timesteps, units]", {B, T, H}} : ShapeText{"[batch, units]", {B, H}};
-  r.c.out = chk.f32(info[kOutput], "output", r.outLen, outShape);
-  r.c.last = chk.f32(info[kLastState], "lastState", r.stateLen, {"[batch, units]", {B, H}});
-
-  // The kernel writes the outputs while it reads the inputs: shared memory would be a silent wrong result.
-  const Range out{"output", r.c.out, r.outLen * sizeof(float)}, last{"lastState", r.c.last, r.stateLen * sizeof(float)};
-  std::vector<Range> ins = {{"x", r.c.x, r.xLen * sizeof(float)}, {"initialState", r.c.h0, r.stateLen * sizeof(float)}, {"mask", r.c.mask, r.maskLen}};
-  for (int g = 0; g < 3; ++g) {
-    ins.push_back({"inputDropoutMasks", r.c.inMask[g], r.inMaskLen * sizeof(float)});
-    ins.push_back({"recurrentDropoutMasks", r.c.recMask[g], r.recMaskLen * sizeof(float)});
-  }
-  auto refuse = [&chk](const Range& o, const Range& i) {
-    chk.typeError(std::string("`") + o.name + "` shares memory with `" + i.name + "`; pass separate arrays");
-  };
-  for (const Range& i : ins) {
-    if (overlaps(out, i)) refuse(out, i);
-    if (overlaps(last, i)) refuse(last, i);
-  }
-  if (overlaps(out, last)) refuse(out, last);
+  parseOutputs(chk, spec, r, info[kOutput], info[kLastState]);
 
   // The arrays held are the values checked: the arguments, and the dropout masks' elements as
   // parseRequest read them (a getter on an element may answer another array on a second read).

@@ -5,10 +5,12 @@
 namespace gru {
 namespace {
 
-// ---- what forward keeps for backward, as an opaque JavaScript object ----
-
 // Tags the objects this addon made, so backward() can tell them from anything else.
 constexpr napi_type_tag kSavedTag = {0x6772752d63707531ULL, 0x7361766564000001ULL};
+
+}  // namespace
+
+// ---- what forward keeps for backward, as an opaque JavaScript object ----
 
 Napi::Object wrapSaved(Napi::Env env, std::shared_ptr<SavedCall> saved) {
   Napi::Object o = Napi::Object::New(env);
@@ -37,8 +39,6 @@ Napi::Object wrapSaved(Napi::Env env, std::shared_ptr<SavedCall> saved) {
   });
   return o;
 }
-
-}  // namespace
 
 std::shared_ptr<SavedCall> unwrapSaved(const Checker& chk, Napi::Env env, const Napi::Value& v) {
   bool tagged = false;

@@ -1,4 +1,4 @@
-// What native code hands to JavaScript: outputs adopted without a copy, result objects, the
+// What native code hands to JavaScript: outputs adopted without a copy, result arrays, the
 // gradients of a backward call, and the tagged opaque object that carries a saved forward call.
 #pragma once
 
@@ -15,6 +15,9 @@ namespace gru {
 // Hands a native output to JavaScript without a copy; the garbage collector frees it. V8 is told
 // about the memory so it collects promptly.
 Napi::Float32Array adoptOutput(Napi::Env env, FloatBuffer& buf);
+
+// What a forward call kept for backward, as the opaque object JavaScript holds (`saved`).
+Napi::Object wrapSaved(Napi::Env env, std::shared_ptr<SavedCall> saved);
 
 // [output, lastState] or [output, lastState, saved]: an array costs less to make than an object
 // (whose properties are set through V8's runtime one by one); the JavaScript side names them.

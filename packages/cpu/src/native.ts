@@ -40,7 +40,7 @@ export interface NativeSaved {
   readonly bytes: number;
 }
 
-/** A forward call's result: [output, lastState], and `saved` third for a call made with keepForBackward. */
+/** An async forward call's result: [output, lastState], and `saved` third for a call made with keepForBackward. */
 export type NativeResult = [output: Float32Array, lastState: Float32Array, saved?: NativeSaved];
 
 export interface NativeGradients {
@@ -57,7 +57,14 @@ export interface NativeLayer {
   readonly bytes: number;
   readonly disposed: boolean;
   /** `minStepMacs`: the fewest multiply-adds per recurrence step worth a thread. */
-  forwardSync(...args: [...request: NativeRequestArgs, threads: number, minStepMacs: number]): NativeResult;
+  /**
+   * Runs the call on this thread, filling `output` and `lastState` (arrays the caller made, sharing
+   * no memory with the inputs or each other); returns `saved` where keepForBackward, else undefined.
+   */
+  forwardSync(
+    ...args: [...request: NativeRequestArgs, output: Float32Array, lastState: Float32Array, threads: number, minStepMacs: number]
+  ): NativeSaved | undefined;
+  /** Runs the call on a libuv worker thread, into native memory handed over when it is done. */
   forward(...args: [...request: NativeRequestArgs, threads: number, minStepMacs: number]): Promise<NativeResult>;
   /** inputGradients false: dx is skipped and comes back empty (absent: true). */
   backwardSync(

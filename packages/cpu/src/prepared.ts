@@ -11,6 +11,7 @@ import {
   type ForwardResult,
   GruError,
   type GruGradients,
+  MAX_ARRAY_ELEMENTS,
   type GruSpec,
   type GruWeights,
   type PreparedGru,
@@ -19,7 +20,7 @@ import {
   readWeights,
 } from '@gru/core';
 import { FIRST_ROWWISE_ID, NATIVE_ACTIVATIONS } from './activations.js';
-import type { NativeBinding, NativeLayer, NativeResult, NativeSaved } from './native.js';
+import type { NativeBinding, NativeLayer, NativeSaved } from './native.js';
 
 /** What a prepared layer needs from its backend at call time (read per call: options can change). */
 export interface CallSettings {
@@ -33,6 +34,9 @@ export interface CallSettings {
 // Core's engine copy when needed: `instanceof` misses another realm's arrays, and Float32Array.from
 // would consult a subclass's @@iterator (values nobody checked).
 const f32 = (a: ArrayBufferView) => asFloats(a, 'float32') as Float32Array;
+
+/** Whether one typed array can hold `n` elements. */
+const fitsArray = (n: number) => Number.isSafeInteger(n) && n >= 0 && n <= MAX_ARRAY_ELEMENTS;
 
 /** The counts and returnSequences of a call kept for backward (the native handle lacks returnSequences), so core checks backward's gradients. */
 type KeptCall = Pick<ForwardRequest, 'batch' | 'timesteps' | 'returnSequences'>;
@@ -72,12 +76,11 @@ export class CpuPreparedGru implements PreparedGru {
   /** This layer's calls kept for backward (another layer's `saved` is the addon's to refuse). */
   private readonly kept = new WeakMap<object, KeptCall>();
 
-  /** The addon's result array as a ForwardResult (`saved` only where kept, remembered for backward). */
-  private remember(result: NativeResult, req: ForwardRequest): ForwardResult {
-    if (result.length < 3) return { output: result[0], lastState: result[1] };
-    const saved = result[2] as NativeSaved;
+  /** A forward call's result (`saved` only where kept, remembered for backward). */
+  private remember(output: Float32Array, lastState: Float32Array, saved: NativeSaved | undefined, req: ForwardRequest): ForwardResult {
+    if (saved === undefined) return { output, lastState };
     this.kept.set(saved, { batch: req.batch, timesteps: req.timesteps, returnSequences: req.returnSequences === true });
-    return { output: result[0], lastState: result[1], saved };
+    return { output, lastState, saved };
   }
 
   /** The instruction set the weights were packed for. */
@@ -124,18 +127,25 @@ export class CpuPreparedGru implements PreparedGru {
           s.threads(),
           s.minStepMacsPerThread(),
         )
-        .then((result) => this.remember(result, r));
+        .then((result) => this.remember(result[0], result[1], result[2], r));
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
-  /** The checked request run on this thread (the addon's forwardSync). */
+  /** The checked request run on this thread (the addon's forwardSync), into fresh arrays made here. */
   private runSync(r: ForwardRequest): ForwardResult {
     const s = this.settings;
+    const state = r.batch * this.spec.units;
+    const outLen = r.returnSequences === true ? state * r.timesteps : state;
+    // Past what one typed array may hold, the addon refuses the call by its sizes (with its own
+    // message) before it looks at the arrays: it is handed empty ones.
+    const fits = fitsArray(outLen) && fitsArray(state);
+    const output = new Float32Array(fits ? outLen : 0);
+    const lastState = new Float32Array(fits ? state : 0);
     // The request's fields as arguments (addon interface 6), in NativeRequestArgs's order; absent
     // booleans are false, as in core.
-    const result = this.native.forwardSync(
+    const saved = this.native.forwardSync(
       r.x as Float32Array,
       r.batch,
       r.timesteps,
@@ -146,10 +156,12 @@ export class CpuPreparedGru implements PreparedGru {
       r.inputDropoutMasks as readonly Float32Array[] | undefined,
       r.recurrentDropoutMasks as readonly Float32Array[] | undefined,
       r.keepForBackward === true,
+      output,
+      lastState,
       s.threads(),
       s.minStepMacsPerThread(),
     );
-    return this.remember(result, r);
+    return this.remember(output, lastState, saved, r);
   }
 
   /**

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createCpuBackend } from '../src/index.js';
 import { loadAddon } from '../src/loader.js';
+import type { NativeLayer } from '../src/native.js';
 import { bitwiseEqual, makeCase, nativeArgs } from './helpers.js';
 
 // Native code checks every value it receives; mistakes become JavaScript errors that name the
@@ -11,6 +12,21 @@ const spec = { units: 5, inputDim: 3, resetAfter: true, useBias: true, activatio
 const weights = () => [new Float32Array(3 * 15), new Float32Array(5 * 15), new Float32Array(2 * 15)] as const;
 const layer = () => new binding.Layer(spec, ...weights());
 const good = () => ({ x: new Float32Array(2 * 4 * 3), batch: 2, timesteps: 4, goBackwards: false, returnSequences: true });
+
+/**
+ * forwardSync(...request, output, lastState, threads, minStepMacs), with the arrays it fills made
+ * here from the request's sizes where they are sound (empty otherwise: the addon refuses such a
+ * request by its sizes before it looks at the arrays). Answers [output, lastState, saved].
+ */
+function sync(l: NativeLayer, req: object, threads: number, minStepMacs: number) {
+  const r = req as Record<string, unknown>;
+  const sound = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0 && (n as number) < 2 ** 20;
+  const state = sound(r.batch) ? r.batch * spec.units : 0;
+  const output = new Float32Array(r.returnSequences === true && sound(r.timesteps) ? state * r.timesteps : state);
+  const lastState = new Float32Array(state);
+  const saved = l.forwardSync(...nativeArgs(req), output, lastState, threads, minStepMacs);
+  return [output, lastState, saved] as const;
+}
 
 function detached(n: number): Float32Array {
   const a = new Float32Array(n);
@@ -65,8 +81,8 @@ describe('forward request checks', () => {
   it.each(bad)('%s', (_what, patch, message, type) => {
     const l = layer();
     const req = { ...good(), ...patch };
-    expect(() => l.forwardSync(...nativeArgs(req), 2, 0)).toThrow(message);
-    expect(() => l.forwardSync(...nativeArgs(req), 2, 0)).toThrow(type);
+    expect(() => sync(l, req, 2, 0)).toThrow(message);
+    expect(() => sync(l, req, 2, 0)).toThrow(type);
     // The async path checks before it queues anything.
     expect(() => l.forward(...nativeArgs(req), 2, 0)).toThrow(message);
     l.dispose();
@@ -74,18 +90,50 @@ describe('forward request checks', () => {
 
   it('refuses a request object (the addon takes its fields as arguments), too few arguments, and bad thread counts', () => {
     const l = layer();
-    const expected =
-      /expected \(x, batch, timesteps, goBackwards, returnSequences, initialState, mask, inputDropoutMasks, recurrentDropoutMasks, keepForBackward, threads, minStepMacs\), received 3 arguments/;
+    const fields = 'x, batch, timesteps, goBackwards, returnSequences, initialState, mask, inputDropoutMasks, recurrentDropoutMasks, keepForBackward';
+    const expected = (list: string, n: number) => `expected (${fields}, ${list}), received ${n} arguments`;
     // The form of addon interface 5 (one request object) is told what the addon takes now.
     const old = l as unknown as { forwardSync(...a: unknown[]): unknown; forward(...a: unknown[]): unknown };
-    expect(() => old.forwardSync(good(), 2, 0)).toThrow(expected);
+    expect(() => old.forwardSync(good(), 2, 0)).toThrow(expected('output, lastState, threads, minStepMacs', 3));
     expect(() => old.forwardSync(good(), 2, 0)).toThrow(TypeError);
-    expect(() => old.forward(good(), 2, 0)).toThrow(expected);
-    expect(() => old.forwardSync(...nativeArgs(good()), 2)).toThrow(/received 11 arguments/);
-    expect(() => l.forwardSync(...nativeArgs({ ...good(), x: null }), 2, 0)).toThrow(/`x` must be a Float32Array, received null/);
-    expect(() => l.forwardSync(...nativeArgs(good()), 0, 0)).toThrow(/`threads` must be between 1 and 1024, received the number 0/);
-    expect(() => l.forwardSync(...nativeArgs(good()), 1, -1)).toThrow(/`minStepMacs` must be a non-negative number, received the number -1/);
-    expect(() => l.forwardSync(...nativeArgs(good()), undefined as never, 0)).toThrow(/`threads` must be an integer, received undefined/);
+    expect(() => old.forward(good(), 2, 0)).toThrow(expected('threads, minStepMacs', 3));
+    expect(() => old.forwardSync(...nativeArgs(good()), 2, 0)).toThrow(expected('output, lastState, threads, minStepMacs', 12));
+    expect(() => old.forward(...nativeArgs(good()), 2)).toThrow(expected('threads, minStepMacs', 11));
+    expect(() => sync(l, { ...good(), x: null }, 2, 0)).toThrow(/`x` must be a Float32Array, received null/);
+    expect(() => sync(l, good(), 0, 0)).toThrow(/`threads` must be between 1 and 1024, received the number 0/);
+    expect(() => sync(l, good(), 1, -1)).toThrow(/`minStepMacs` must be a non-negative number, received the number -1/);
+    expect(() => sync(l, good(), undefined as never, 0)).toThrow(/`threads` must be an integer, received undefined/);
+    l.dispose();
+  });
+
+  it('forwardSync fills the arrays it is given (checked like a bound call\'s) and answers `saved` or undefined', () => {
+    const l = layer();
+    const c = makeCase({ B: 2, T: 4, D: 3, H: 5 });
+    const req = { ...good(), x: c.request.x as Float32Array, initialState: new Float32Array(10).fill(0.25) };
+    const call = (output: unknown, lastState: unknown, r: object = req) =>
+      l.forwardSync(...nativeArgs(r), output as Float32Array, lastState as Float32Array, 1, 0);
+    const output = new Float32Array(40).fill(Number.NaN);
+    const lastState = new Float32Array(10).fill(Number.NaN);
+    expect(call(output, lastState)).toBeUndefined();
+    expect(output.some(Number.isNaN)).toBe(false);
+    // Each row's last step ([batch, timesteps, units]) is its last state.
+    expect(bitwiseEqual(output.subarray(15, 20), lastState.subarray(0, 5))).toBe(true);
+    expect(bitwiseEqual(output.subarray(35, 40), lastState.subarray(5, 10))).toBe(true);
+    const again = [new Float32Array(40), new Float32Array(10)] as const;
+    const saved = call(again[0], again[1], { ...req, keepForBackward: true });
+    expect(saved).toMatchObject({ batch: 2, timesteps: 4 });
+    expect(bitwiseEqual(again[0], output) && bitwiseEqual(again[1], lastState)).toBe(true);
+
+    expect(() => call(new Float32Array(39), lastState)).toThrow(/`output` has 39 elements, but its shape \[batch, timesteps, units\] = \[2, 4, 5\] needs 40/);
+    expect(() => call(new Float32Array(39), lastState)).toThrow(RangeError);
+    expect(() => call(output, new Float64Array(10))).toThrow(/`lastState` must be a Float32Array, received Float64Array\(10\)/);
+    expect(() => call(output, undefined)).toThrow(/`lastState` must be a Float32Array, received undefined/);
+    expect(() => call(detached(40), lastState)).toThrow(/`output` is a Float32Array whose ArrayBuffer has been detached/);
+    expect(() => call(output, req.initialState)).toThrow(/`lastState` shares memory with `initialState`; pass separate arrays/);
+    const x40 = new Float32Array(40);
+    expect(() => call(x40, lastState, { ...req, x: x40.subarray(0, 24) })).toThrow(/`output` shares memory with `x`/);
+    const one = new Float32Array(45);
+    expect(() => call(one.subarray(0, 40), one.subarray(35, 45))).toThrow(/`output` shares memory with `lastState`/);
     l.dispose();
   });
 
@@ -93,10 +141,10 @@ describe('forward request checks', () => {
     // inputDim 0 lets batch and timesteps be huge with an empty x.
     const empty = new binding.Layer({ ...spec, inputDim: 0, useBias: false }, new Float32Array(0), new Float32Array(5 * 15), null);
     const x = new Float32Array(0);
-    expect(() => empty.forwardSync(...nativeArgs({ x, batch: 2 ** 30, timesteps: 2 ** 30, goBackwards: false, returnSequences: true }), 1, 0)).toThrow(
+    expect(() => sync(empty, { x, batch: 2 ** 30, timesteps: 2 ** 30, goBackwards: false, returnSequences: true }, 1, 0)).toThrow(
       /the output \(batch \* timesteps \* units\) is too large to allocate/,
     );
-    expect(() => empty.forwardSync(...nativeArgs({ x, batch: 2 ** 30, timesteps: 1, goBackwards: false, returnSequences: false }), 1, 0)).toThrow(
+    expect(() => sync(empty, { x, batch: 2 ** 30, timesteps: 1, goBackwards: false, returnSequences: false }, 1, 0)).toThrow(
       /the output would have 5368709120 elements, more than the largest Float32Array this backend returns/,
     );
     expect(() => empty.forward(...nativeArgs({ x, batch: 2 ** 30, timesteps: 2 ** 30, goBackwards: false, returnSequences: true }), 1, 0)).toThrow(RangeError);
@@ -106,14 +154,13 @@ describe('forward request checks', () => {
   it('accepts views with an offset and SharedArrayBuffer memory, and reads the right elements', () => {
     const l = layer();
     const c = makeCase({ B: 2, T: 4, D: 3, H: 5 });
-    // The addon's result: [output, lastState] (and `saved` third where kept).
-    const [ref] = l.forwardSync(...nativeArgs({ ...good(), x: c.request.x }), 1, 0);
+    const [ref] = sync(l, { ...good(), x: c.request.x }, 1, 0);
     const big = new Float32Array(100);
     big.set(c.request.x, 7);
-    const [view] = l.forwardSync(...nativeArgs({ ...good(), x: big.subarray(7, 7 + 24) }), 1, 0);
+    const [view] = sync(l, { ...good(), x: big.subarray(7, 7 + 24) }, 1, 0);
     const shared = new Float32Array(new SharedArrayBuffer(24 * 4));
     shared.set(c.request.x);
-    const [fromShared] = l.forwardSync(...nativeArgs({ ...good(), x: shared }), 1, 0);
+    const [fromShared] = sync(l, { ...good(), x: shared }, 1, 0);
     expect(bitwiseEqual(view, ref)).toBe(true);
     expect(bitwiseEqual(fromShared, ref)).toBe(true);
     l.dispose();
@@ -121,16 +168,12 @@ describe('forward request checks', () => {
 
   it('edge shapes: batch 0 and timesteps 0 give empty or initial-state results', () => {
     const l = layer();
-    const [noneOutput, noneLast, ...rest] = l.forwardSync(...nativeArgs({ x: new Float32Array(0), batch: 0, timesteps: 4, goBackwards: false, returnSequences: true }), 2, 0);
+    const [noneOutput, noneLast, saved] = sync(l, { x: new Float32Array(0), batch: 0, timesteps: 4, goBackwards: false, returnSequences: true }, 2, 0);
     expect(noneOutput.length).toBe(0);
     expect(noneLast.length).toBe(0);
-    expect(rest).toEqual([]); // nothing kept for backward
+    expect(saved).toBeUndefined(); // nothing kept for backward
     const h0 = Float32Array.from({ length: 10 }, (_, i) => i / 10);
-    const [output, lastState] = l.forwardSync(
-      ...nativeArgs({ x: new Float32Array(0), batch: 2, timesteps: 0, initialState: h0, goBackwards: false, returnSequences: false }),
-      2,
-      0,
-    );
+    const [output, lastState] = sync(l, { x: new Float32Array(0), batch: 2, timesteps: 0, initialState: h0, goBackwards: false, returnSequences: false }, 2, 0);
     expect(Array.from(lastState)).toEqual(Array.from(h0));
     expect(Array.from(output)).toEqual(Array.from(h0));
     l.dispose();
@@ -168,7 +211,7 @@ describe('getters on the dropout masks\' elements', () => {
     ] as const) {
       it(`a getter on \`${masks}[${element}]\` that detaches \`${victim}\`: refused as detached (forwardSync and forward)`, () => {
         const l = layer();
-        expect(() => l.forwardSync(...nativeArgs(withDetachingElement(victim, masks, element)), 1, 0)).toThrow(
+        expect(() => sync(l, withDetachingElement(victim, masks, element), 1, 0)).toThrow(
           new RegExp(`\`${victim}\` is a ${typeOf[victim]} whose ArrayBuffer has been detached`),
         );
         expect(() => l.forward(...nativeArgs(withDetachingElement(victim, masks, element)), 1, 0)).toThrow(/has been detached/);
@@ -185,7 +228,7 @@ describe('getters on the dropout masks\' elements', () => {
         return new Float32Array(2 * 3).fill(1);
       },
     });
-    expect(() => layer().forwardSync(...nativeArgs({ ...good(), inputDropoutMasks: masks }), 1, 0)).toThrow(
+    expect(() => sync(layer(), { ...good(), inputDropoutMasks: masks }, 1, 0)).toThrow(
       /`inputDropoutMasks\[0\]` is a Float32Array whose ArrayBuffer has been detached/,
     );
   });
@@ -243,10 +286,33 @@ describe('layer construction checks', () => {
 
   it('setWeights checks like the constructor and keeps the old weights on failure', () => {
     const l = layer();
-    const [before] = l.forwardSync(...nativeArgs(good()), 1, 0);
+    const [before] = sync(l, good(), 1, 0);
     expect(() => l.setWeights(new Float32Array(3), weights()[1], weights()[2])).toThrow(/`kernel` has 3 elements/);
-    expect(bitwiseEqual(l.forwardSync(...nativeArgs(good()), 1, 0)[0], before)).toBe(true);
+    expect(bitwiseEqual(sync(l, good(), 1, 0)[0], before)).toBe(true);
     l.dispose();
+  });
+});
+
+describe('outputs no typed array can hold, through the backend', () => {
+  it('are refused with the addon\'s message: the wrapper makes no array for them', async () => {
+    const backend = createCpuBackend({ name: 'cpu-huge', threads: 1 });
+    await backend.load();
+    // inputDim 0 lets batch and timesteps be huge with an empty x.
+    const wide = { units: 5, inputDim: 0, activation: 'tanh', recurrentActivation: 'sigmoid', useBias: false, resetAfter: true, dtype: 'float32' } as const;
+    const p = await backend.prepare(wide, { kernel: new Float32Array(0), recurrentKernel: new Float32Array(75), bias: null });
+    const x = new Float32Array(0);
+    const cases = [
+      [{ batch: 2 ** 30, timesteps: 1, returnSequences: false }, /forwardSync: the output would have 5368709120 elements, more than the largest Float32Array/],
+      [{ batch: 2 ** 29, timesteps: 2, returnSequences: true }, /forwardSync: the output would have 5368709120 elements/],
+      // No steps: the output is empty, the state is not.
+      [{ batch: 2 ** 30, timesteps: 0, returnSequences: true }, /forwardSync: the output would have 5368709120 elements/],
+      [{ batch: 2 ** 30, timesteps: 2 ** 30, returnSequences: true }, /forwardSync: the output \(batch \* timesteps \* units\) is too large to allocate/],
+    ] as const;
+    for (const [sizes, message] of cases) {
+      expect(() => p.forwardSync!({ x, goBackwards: false, ...sizes })).toThrow(message);
+      expect(() => p.forwardSync!({ x, goBackwards: false, ...sizes })).toThrow(RangeError);
+    }
+    p.dispose();
   });
 });
 
