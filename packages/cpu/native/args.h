@@ -83,9 +83,11 @@ class Checker {
   [[noreturn]] void rangeError(const std::string& msg) const { throw Napi::RangeError::New(env_, std::string(where_) + ": " + msg); }
 
   // Names are views: a check that passes builds no string.
+  // (Each check asks Node-API once where it can: a call of the wrong type fails without side
+  // effects, and each Node-API call costs ~100 instructions, many of them per forward call.)
   int64_t integer(const Napi::Value& v, std::string_view name, int64_t lo, int64_t hi) const {
-    if (!v.IsNumber()) typeError(quoted(name) + " must be an integer, received " + describe(v));
-    const double d = v.As<Napi::Number>().DoubleValue();
+    double d = 0;
+    if (napi_get_value_double(env_, v, &d) != napi_ok) typeError(quoted(name) + " must be an integer, received " + describe(v));
     if (!std::isfinite(d) || std::floor(d) != d) typeError(quoted(name) + " must be an integer, received " + describe(v));
     if (d < static_cast<double>(lo) || d > static_cast<double>(hi)) {
       rangeError(quoted(name) + " must be between " + std::to_string(lo) + " and " + std::to_string(hi) + ", received " + describe(v));
@@ -94,24 +96,26 @@ class Checker {
   }
 
   bool boolean(const Napi::Value& v, std::string_view name) const {
-    if (!v.IsBoolean()) typeError(quoted(name) + " must be a boolean, received " + describe(v));
-    return v.As<Napi::Boolean>().Value();
+    bool b = false;
+    if (napi_get_value_bool(env_, v, &b) != napi_ok) typeError(quoted(name) + " must be a boolean, received " + describe(v));
+    return b;
   }
 
-  static bool absent(const Napi::Value& v) { return v.IsUndefined() || v.IsNull(); }
+  static bool absent(const Napi::Value& v) {
+    if (v.IsEmpty()) return true;
+    napi_valuetype t;
+    return napi_typeof(v.Env(), v, &t) == napi_ok && (t == napi_undefined || t == napi_null);
+  }
 
   // The data of a typed array of the given type and exactly `expected` elements.
   void* typed(const Napi::Value& v, napi_typedarray_type type, std::string_view name, size_t expected, const ShapeText& shape) const {
-    if (!v.IsTypedArray()) typeError(quoted(name) + " must be a " + typedArrayName(type) + ", received " + describe(v));
     napi_typedarray_type actual;
     size_t length = 0;
     void* data = nullptr;
     napi_value buffer;
     size_t offset = 0;
-    if (napi_get_typedarray_info(env_, v, &actual, &length, &data, &buffer, &offset) != napi_ok) {
-      typeError(quoted(name) + " could not be read as a typed array");
-    }
-    if (actual != type) typeError(quoted(name) + " must be a " + typedArrayName(type) + ", received " + describe(v));
+    // Fails (napi_invalid_arg) for anything but a typed array.
+    if (napi_get_typedarray_info(env_, v, &actual, &length, &data, &buffer, &offset) != napi_ok || actual != type) typeError(quoted(name) + " must be a " + typedArrayName(type) + ", received " + describe(v));
     bool detached = false;
     // Fails (and stays false) for SharedArrayBuffer, which cannot be detached.
     if (napi_is_detached_arraybuffer(env_, buffer, &detached) == napi_ok && detached) {
