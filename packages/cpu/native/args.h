@@ -56,19 +56,7 @@ struct ShapeText {
 // An argument costs nothing to read; a request object's properties cost a property lookup each
 // (about 1,400 instructions apiece through Node-API, more than half of a small call's own cost).
 struct RequestArg {
-  enum : int {
-    x,
-    batch,
-    timesteps,
-    goBackwards,
-    returnSequences,
-    initialState,
-    mask,
-    inputDropoutMasks,
-    recurrentDropoutMasks,
-    keepForBackward,
-    count
-  };
+  enum : int { x, batch, timesteps, goBackwards, returnSequences, initialState, mask, inputDropoutMasks, recurrentDropoutMasks, keepForBackward, count };
 };
 // The fields' names in order, for the message of a call with too few arguments (a literal, to be
 // joined with the others of the call's list).
@@ -115,7 +103,8 @@ class Checker {
     napi_value buffer;
     size_t offset = 0;
     // Fails (napi_invalid_arg) for anything but a typed array.
-    if (napi_get_typedarray_info(env_, v, &actual, &length, &data, &buffer, &offset) != napi_ok || actual != type) typeError(quoted(name) + " must be a " + typedArrayName(type) + ", received " + describe(v));
+    if (napi_get_typedarray_info(env_, v, &actual, &length, &data, &buffer, &offset) != napi_ok || actual != type)
+      typeError(quoted(name) + " must be a " + typedArrayName(type) + ", received " + describe(v));
     bool detached = false;
     // Fails (and stays false) for SharedArrayBuffer, which cannot be detached.
     if (napi_is_detached_arraybuffer(env_, buffer, &detached) == napi_ok && detached) {

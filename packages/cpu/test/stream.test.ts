@@ -166,9 +166,7 @@ describe('bound call checks', () => {
     const r = request();
     expect(() => bind(l, { ...r, lastState: r.initialState }, 1, 0)).toThrow(/`lastState` shares memory with `initialState`/);
     const shared = new Float32Array(20);
-    expect(() => bind(l, { ...r, output: shared.subarray(0, 10), lastState: shared.subarray(5, 15) }, 1, 0)).toThrow(
-      /`output` shares memory with `lastState`/,
-    );
+    expect(() => bind(l, { ...r, output: shared.subarray(0, 10), lastState: shared.subarray(5, 15) }, 1, 0)).toThrow(/`output` shares memory with `lastState`/);
     expect(() => bind(l, request(), 0, 0)).toThrow(/`threads` must be between 1 and 1024, received the number 0/);
     expect(() => bind(l, request(), 1, -1)).toThrow(/`minStepMacs` must be a non-negative number, received the number -1/);
     // The ABI-5 form (one request object) is told what the addon takes now.

@@ -106,7 +106,7 @@ describe('forward request checks', () => {
     l.dispose();
   });
 
-  it('forwardSync fills the arrays it is given (checked like a bound call\'s) and answers `saved` or undefined', () => {
+  it("forwardSync fills the arrays it is given (checked like a bound call's) and answers `saved` or undefined", () => {
     const l = layer();
     const c = makeCase({ B: 2, T: 4, D: 3, H: 5 });
     const req = { ...good(), x: c.request.x as Float32Array, initialState: new Float32Array(10).fill(0.25) };
@@ -180,7 +180,7 @@ describe('forward request checks', () => {
   });
 });
 
-describe('getters on the dropout masks\' elements', () => {
+describe("getters on the dropout masks' elements", () => {
   // The request's fields arrive as arguments (nothing to run while they are read), but an element
   // of a dropout mask array may be a getter (the raw addon is public through loadAddon): one that
   // detaches an array the addon already checked must not leave the kernel reading freed memory,
@@ -294,7 +294,7 @@ describe('layer construction checks', () => {
 });
 
 describe('outputs no typed array can hold, through the backend', () => {
-  it('are refused with the addon\'s message: the wrapper makes no array for them', async () => {
+  it("are refused with the addon's message: the wrapper makes no array for them", async () => {
     const backend = createCpuBackend({ name: 'cpu-huge', threads: 1 });
     await backend.load();
     // inputDim 0 lets batch and timesteps be huge with an empty x.
