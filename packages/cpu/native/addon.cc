@@ -21,7 +21,8 @@ namespace {
 // 4: Bound takes its threading at construction and configure(), run() none;
 // 5: poolStats();
 // 6: forwardSync, forward and new Bound take the request's fields as arguments, not an object;
-//    forwardSync and forward answer [output, lastState, saved?], not an object.
+//    forwardSync fills output and lastState arrays given after them and answers saved or
+//    undefined; forward resolves to [output, lastState, saved?], not an object.
 constexpr int kAddonAbi = 6;
 
 class CpuAddon : public Napi::Addon<CpuAddon> {
