@@ -19,12 +19,15 @@ namespace {
 // Bumped whenever the JavaScript <-> native contract changes; the loader refuses a stale binary.
 // 3: activation ids 26..29 (row-wise softmax, log_softmax, sparsemax, glu);
 // 4: Bound takes its threading at construction and configure(), run() none;
-// 5: poolStats().
-constexpr int kAddonAbi = 5;
+// 5: poolStats();
+// 6: forwardSync, forward and new Bound take the request's fields as arguments, not an object;
+//    forwardSync fills output and lastState arrays given after them and answers saved or
+//    undefined; forward resolves to [output, lastState, saved?], not an object.
+constexpr int kAddonAbi = 6;
 
 class CpuAddon : public Napi::Addon<CpuAddon> {
  public:
-  CpuAddon(Napi::Env env, Napi::Object exports) : keys(env) {
+  CpuAddon(Napi::Env env, Napi::Object exports) {
     // This environment uses the process-wide thread pool until its cleanup hook runs (Node has
     // finished the calls in flight by then). A hook, not this object's finalizer: the hook is
     // guaranteed to run at teardown, before Node may unload the addon.
@@ -91,14 +94,10 @@ class CpuAddon : public Napi::Addon<CpuAddon> {
 
   // Distinct per instance: Node requires each (hook, argument) pair to be unique.
   char poolToken_ = 0;
-
- public:
-  const RequestKeys keys;
 };
 
 }  // namespace
 
-const RequestKeys& requestKeys(Napi::Env env) { return env.GetInstanceData<CpuAddon>()->keys; }
 }  // namespace gru
 
 using gru::CpuAddon;

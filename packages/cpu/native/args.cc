@@ -1,45 +1,36 @@
 #include "args.h"
 
+#include "ranges.h"
 #include "results.h"
 
 namespace gru {
 
-RequestKeys::RequestKeys(Napi::Env env) {
-  static const char* const kNames[count] = {"batch", "timesteps",         "goBackwards",           "returnSequences", "x",      "initialState",
-                                            "mask",  "inputDropoutMasks", "recurrentDropoutMasks", "keepForBackward", "output", "lastState",
-                                            "saved"};
-  Napi::Array names = Napi::Array::New(env, count);
-  for (uint32_t i = 0; i < count; ++i) names.Set(i, Napi::String::New(env, kNames[i]));
-  names_ = Napi::Persistent(names);
+void checkArgumentCount(const Checker& chk, const Napi::CallbackInfo& info, size_t count, const char* expected) {
+  if (info.Length() < count) chk.typeError(std::string("expected ") + expected + ", received " + std::to_string(info.Length()) + " arguments");
 }
 
-Request parseRequest(const Checker& chk, const LayerSpec& spec, const Napi::Value& value) {
-  if (!value.IsObject() || value.IsArray() || value.IsTypedArray())
-    chk.typeError("the request must be an object {x, batch, timesteps, ...}, received " + describe(value));
-  const Napi::Object req = value.As<Napi::Object>();
-  const RequestKeys& k = requestKeys(value.Env());
-  // Every property (and each dropout mask of the arrays of three) is read before any array is
-  // checked and its memory taken: a getter that ran later could detach an array already checked,
-  // and the kernel would read freed memory.
-  using Key = RequestKeys::Key;
-  Napi::Value v[Key::count];
-  for (int i = Key::batch; i <= Key::keepForBackward; ++i) v[i] = getKey(req, k, static_cast<Key>(i));
-  Napi::Value dropout[2][3];
+Request parseRequest(const Checker& chk, const LayerSpec& spec, const Napi::CallbackInfo& info, int first) {
+  Request r;
+  // Every value (and each dropout mask of the arrays of three) is read before any array is
+  // checked and its memory taken: a getter (an element of a mask array may be one) that ran later
+  // could detach an array already checked, and the kernel would read freed memory. The arguments
+  // themselves are values already; only the mask arrays' elements are read here.
+  Napi::Value v[RequestArg::count];
+  for (int i = 0; i < RequestArg::count; ++i) v[i] = info[static_cast<size_t>(first + i)];
   for (int m = 0; m < 2; ++m) {
-    const Napi::Value& masks = v[m == 0 ? Key::inputDropoutMasks : Key::recurrentDropoutMasks];
+    const Napi::Value& masks = v[m == 0 ? RequestArg::inputDropoutMasks : RequestArg::recurrentDropoutMasks];
     if (masks.IsArray() && masks.As<Napi::Array>().Length() == 3) {
-      for (uint32_t g = 0; g < 3; ++g) dropout[m][g] = masks.As<Napi::Array>().Get(g);
+      for (uint32_t g = 0; g < 3; ++g) r.dropout[m][g] = masks.As<Napi::Array>().Get(g);
     }
   }
 
-  Request r;
-  const int64_t B = chk.integer(v[Key::batch], "batch", 0, kMaxDim);
-  const int64_t T = chk.integer(v[Key::timesteps], "timesteps", 0, kMaxDim);
+  const int64_t B = chk.integer(v[RequestArg::batch], "batch", 0, kMaxDim);
+  const int64_t T = chk.integer(v[RequestArg::timesteps], "timesteps", 0, kMaxDim);
   const int64_t D = spec.inputDim, H = spec.units;
   r.c.B = static_cast<int>(B);
   r.c.T = static_cast<int>(T);
-  r.c.backwards = chk.boolean(v[Key::goBackwards], "goBackwards");
-  r.c.sequences = chk.boolean(v[Key::returnSequences], "returnSequences");
+  r.c.backwards = chk.boolean(v[RequestArg::goBackwards], "goBackwards");
+  r.c.sequences = chk.boolean(v[RequestArg::returnSequences], "returnSequences");
   r.xLen = chk.product({B, T, D}, "x (batch * timesteps * inputDim)");
   r.stateLen = chk.product({B, H}, "the state (batch * units)");
   r.outLen = r.c.sequences ? chk.product({B, T, H}, "the output (batch * timesteps * units)") : r.stateLen;
@@ -47,33 +38,68 @@ Request parseRequest(const Checker& chk, const LayerSpec& spec, const Napi::Valu
     chk.rangeError("the output would have " + std::to_string(r.outLen > kMaxOutput ? r.outLen : r.stateLen) +
                    " elements, more than the largest Float32Array this backend returns (" + std::to_string(kMaxOutput) + ")");
   }
-  r.c.x = chk.f32(v[Key::x], "x", r.xLen, {"[batch, timesteps, inputDim]", {B, T, D}});
+  r.c.x = chk.f32(v[RequestArg::x], "x", r.xLen, {"[batch, timesteps, inputDim]", {B, T, D}});
 
-  const Napi::Value& h0 = v[Key::initialState];
+  const Napi::Value& h0 = v[RequestArg::initialState];
   if (!Checker::absent(h0)) r.c.h0 = chk.f32(h0, "initialState", r.stateLen, {"[batch, units]", {B, H}});
 
-  const Napi::Value& mask = v[Key::mask];
+  const Napi::Value& mask = v[RequestArg::mask];
   if (!Checker::absent(mask)) {
     r.maskLen = chk.product({B, T}, "the mask (batch * timesteps)");
     r.c.mask = static_cast<const uint8_t*>(chk.typed(mask, napi_uint8_array, "mask", r.maskLen, {"[batch, timesteps]", {B, T}}));
   }
 
   auto triple = [&](int m, const char* name, const float** dst, int64_t width, const char* widthName, const char* axes, size_t& len) {
-    const Napi::Value& masks = v[m == 0 ? Key::inputDropoutMasks : Key::recurrentDropoutMasks];
+    const Napi::Value& masks = v[m == 0 ? RequestArg::inputDropoutMasks : RequestArg::recurrentDropoutMasks];
     if (Checker::absent(masks)) return;
     if (!masks.IsArray() || masks.As<Napi::Array>().Length() != 3) {
       chk.typeError(std::string("`") + name + "` must be an array of 3 Float32Arrays (z, r, h), received " + describe(masks));
     }
     len = chk.product({B, width}, std::string(name) + " (batch * " + widthName + ")");
     for (uint32_t g = 0; g < 3; ++g) {
-      dst[g] = chk.f32(dropout[m][g], std::string(name) + "[" + std::to_string(g) + "]", len, {axes, {B, width}});
+      dst[g] = chk.f32(r.dropout[m][g], std::string(name) + "[" + std::to_string(g) + "]", len, {axes, {B, width}});
     }
   };
   triple(0, "inputDropoutMasks", r.c.inMask, D, "inputDim", "[batch, inputDim]", r.inMaskLen);
   triple(1, "recurrentDropoutMasks", r.c.recMask, H, "units", "[batch, units]", r.recMaskLen);
-  const Napi::Value& keep = v[Key::keepForBackward];
+  const Napi::Value& keep = v[RequestArg::keepForBackward];
   r.keep = !Checker::absent(keep) && chk.boolean(keep, "keepForBackward");
   return r;
+}
+
+void parseOutputs(const Checker& chk, const LayerSpec& spec, Request& r, const Napi::Value& output, const Napi::Value& lastState) {
+  const int64_t B = r.c.B, T = r.c.T, H = spec.units;
+  const ShapeText outShape = r.c.sequences ? ShapeText{"[batch, timesteps, units]", {B, T, H}} : ShapeText{"[batch, units]", {B, H}};
+  r.c.out = chk.f32(output, "output", r.outLen, outShape);
+  r.c.last = chk.f32(lastState, "lastState", r.stateLen, {"[batch, units]", {B, H}});
+
+  struct Range {
+    const char* name;
+    const void* data;
+    size_t bytes;
+  };
+  const Range out{"output", r.c.out, r.outLen * sizeof(float)}, last{"lastState", r.c.last, r.stateLen * sizeof(float)};
+  const size_t in = r.inMaskLen * sizeof(float), rec = r.recMaskLen * sizeof(float);
+  const Range ins[] = {
+      {"x", r.c.x, r.xLen * sizeof(float)},
+      {"initialState", r.c.h0, r.stateLen * sizeof(float)},
+      {"mask", r.c.mask, r.maskLen},
+      {"inputDropoutMasks", r.c.inMask[0], in},
+      {"inputDropoutMasks", r.c.inMask[1], in},
+      {"inputDropoutMasks", r.c.inMask[2], in},
+      {"recurrentDropoutMasks", r.c.recMask[0], rec},
+      {"recurrentDropoutMasks", r.c.recMask[1], rec},
+      {"recurrentDropoutMasks", r.c.recMask[2], rec},
+  };
+  auto overlap = [](const Range& a, const Range& b) { return overlaps(a.data, a.bytes, b.data, b.bytes); };
+  auto refuse = [&chk](const Range& o, const Range& i) {
+    chk.typeError(std::string("`") + o.name + "` shares memory with `" + i.name + "`; pass separate arrays");
+  };
+  for (const Range& i : ins) {
+    if (overlap(out, i)) refuse(out, i);
+    if (overlap(last, i)) refuse(last, i);
+  }
+  if (overlap(out, last)) refuse(out, last);
 }
 
 WeightArgs parseWeights(const Checker& chk, const LayerSpec& spec, const Napi::Value& kernel, const Napi::Value& recurrent, const Napi::Value& bias) {

@@ -49,37 +49,18 @@ struct ShapeText {
   }
 };
 
-// The property names a call's request is read by, made once per environment: reading a property
-// by a C string makes V8 look the name up in its string table on every call. The strings are held
-// by an array (Node-API before version 10 refuses references to strings) and read by index.
-class RequestKeys {
- public:
-  enum Key {
-    batch,
-    timesteps,
-    goBackwards,
-    returnSequences,
-    x,
-    initialState,
-    mask,
-    inputDropoutMasks,
-    recurrentDropoutMasks,
-    keepForBackward,
-    output,
-    lastState,
-    saved,
-    count
-  };
-  explicit RequestKeys(Napi::Env env);
-  Napi::Value operator[](Key k) const { return names_.Value().Get(static_cast<uint32_t>(k)); }
-
- private:
-  Napi::Reference<Napi::Array> names_;
+// A forward request's fields, passed positionally from index `first` of a call's arguments, in
+// this order (the same for forwardSync, forward and new Bound):
+//   (x, batch, timesteps, goBackwards, returnSequences, initialState, mask, inputDropoutMasks,
+//    recurrentDropoutMasks, keepForBackward)
+// An argument costs nothing to read; a request object's properties cost a property lookup each
+// (about 1,400 instructions apiece through Node-API, more than half of a small call's own cost).
+struct RequestArg {
+  enum : int { x, batch, timesteps, goBackwards, returnSequences, initialState, mask, inputDropoutMasks, recurrentDropoutMasks, keepForBackward, count };
 };
-// This environment's keys (made with the addon's instance).
-const RequestKeys& requestKeys(Napi::Env env);
-// obj[key], for a key of requestKeys().
-inline Napi::Value getKey(const Napi::Object& obj, const RequestKeys& keys, RequestKeys::Key k) { return obj.Get(keys[k]); }
+// The fields' names in order, for the message of a call with too few arguments (a literal, to be
+// joined with the others of the call's list).
+#define GRU_REQUEST_ARGS "x, batch, timesteps, goBackwards, returnSequences, initialState, mask, inputDropoutMasks, recurrentDropoutMasks, keepForBackward"
 
 class Checker {
  public:
@@ -90,9 +71,11 @@ class Checker {
   [[noreturn]] void rangeError(const std::string& msg) const { throw Napi::RangeError::New(env_, std::string(where_) + ": " + msg); }
 
   // Names are views: a check that passes builds no string.
+  // (Each check asks Node-API once where it can: a call of the wrong type fails without side
+  // effects, and each Node-API call costs ~100 instructions, many of them per forward call.)
   int64_t integer(const Napi::Value& v, std::string_view name, int64_t lo, int64_t hi) const {
-    if (!v.IsNumber()) typeError(quoted(name) + " must be an integer, received " + describe(v));
-    const double d = v.As<Napi::Number>().DoubleValue();
+    double d = 0;
+    if (napi_get_value_double(env_, v, &d) != napi_ok) typeError(quoted(name) + " must be an integer, received " + describe(v));
     if (!std::isfinite(d) || std::floor(d) != d) typeError(quoted(name) + " must be an integer, received " + describe(v));
     if (d < static_cast<double>(lo) || d > static_cast<double>(hi)) {
       rangeError(quoted(name) + " must be between " + std::to_string(lo) + " and " + std::to_string(hi) + ", received " + describe(v));
@@ -101,24 +84,27 @@ class Checker {
   }
 
   bool boolean(const Napi::Value& v, std::string_view name) const {
-    if (!v.IsBoolean()) typeError(quoted(name) + " must be a boolean, received " + describe(v));
-    return v.As<Napi::Boolean>().Value();
+    bool b = false;
+    if (napi_get_value_bool(env_, v, &b) != napi_ok) typeError(quoted(name) + " must be a boolean, received " + describe(v));
+    return b;
   }
 
-  static bool absent(const Napi::Value& v) { return v.IsUndefined() || v.IsNull(); }
+  static bool absent(const Napi::Value& v) {
+    if (v.IsEmpty()) return true;
+    napi_valuetype t;
+    return napi_typeof(v.Env(), v, &t) == napi_ok && (t == napi_undefined || t == napi_null);
+  }
 
   // The data of a typed array of the given type and exactly `expected` elements.
   void* typed(const Napi::Value& v, napi_typedarray_type type, std::string_view name, size_t expected, const ShapeText& shape) const {
-    if (!v.IsTypedArray()) typeError(quoted(name) + " must be a " + typedArrayName(type) + ", received " + describe(v));
     napi_typedarray_type actual;
     size_t length = 0;
     void* data = nullptr;
     napi_value buffer;
     size_t offset = 0;
-    if (napi_get_typedarray_info(env_, v, &actual, &length, &data, &buffer, &offset) != napi_ok) {
-      typeError(quoted(name) + " could not be read as a typed array");
-    }
-    if (actual != type) typeError(quoted(name) + " must be a " + typedArrayName(type) + ", received " + describe(v));
+    // Fails (napi_invalid_arg) for anything but a typed array.
+    if (napi_get_typedarray_info(env_, v, &actual, &length, &data, &buffer, &offset) != napi_ok || actual != type)
+      typeError(quoted(name) + " must be a " + typedArrayName(type) + ", received " + describe(v));
     bool detached = false;
     // Fails (and stays false) for SharedArrayBuffer, which cannot be detached.
     if (napi_is_detached_arraybuffer(env_, buffer, &detached) == napi_ok && detached) {
@@ -167,9 +153,23 @@ struct Request {
   CallArgs c;
   size_t xLen = 0, stateLen = 0, maskLen = 0, inMaskLen = 0, recMaskLen = 0, outLen = 0;
   bool keep = false;  // keepForBackward
+  // The dropout masks' elements as read (and checked), [input, recurrent][z, r, h]; empty where
+  // absent. Read once: a getter on an element could answer another array on a second read.
+  Napi::Value dropout[2][3];
 };
 
-Request parseRequest(const Checker& chk, const LayerSpec& spec, const Napi::Value& value);
+// Checks the request in arguments first .. first + RequestArg::count - 1 of `info` (see
+// RequestArg); the caller has checked their count (checkArgumentCount).
+Request parseRequest(const Checker& chk, const LayerSpec& spec, const Napi::CallbackInfo& info, int first);
+
+// Checks the arrays a call fills (`output`, `lastState`) against a checked request, and that they
+// share no memory with each other or with its inputs (the kernel writes them while it reads the
+// inputs: shared memory would be a silent wrong result); points r.c.out and r.c.last at them.
+void parseOutputs(const Checker& chk, const LayerSpec& spec, Request& r, const Napi::Value& output, const Napi::Value& lastState);
+
+// A TypeError naming the arguments a call expects (`expected`, "(x, ...)") when it has fewer than
+// `count`: a caller of an older convention (one request object) is told what changed.
+void checkArgumentCount(const Checker& chk, const Napi::CallbackInfo& info, size_t count, const char* expected);
 
 // Every weight array of a layer, checked against the spec.
 struct WeightArgs {

@@ -3,22 +3,9 @@
 #include <new>
 #include <string>
 
-#include "ranges.h"
 #include "wraps.h"
 
 namespace gru {
-
-namespace {
-
-struct Range {
-  const char* name;
-  const void* data;
-  size_t bytes;
-};
-
-bool overlaps(const Range& a, const Range& b) { return gru::overlaps(a.data, a.bytes, b.data, b.bytes); }
-
-}  // namespace
 
 Napi::Function BoundWrap::Init(Napi::Env env) {
   return DefineClass(env, "Bound",
@@ -37,47 +24,27 @@ BoundWrap::BoundWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BoundWra
   if (!layer_) chk.typeError("`layer` must be a prepared Layer of this addon, received " + describe(info[0]));
   layer_->live(chk);
   const LayerSpec& spec = layer_->spec();
-  Request r = parseRequest(chk, spec, info[1]);
-  threading_ = threadingArgs(chk, info, 2);
+  // (layer, the request's fields (RequestArg), output, lastState, threads, minStepMacs)
+  constexpr int kRequest = 1, kOutput = kRequest + RequestArg::count, kLastState = kOutput + 1, kThreading = kLastState + 1;
+  checkArgumentCount(chk, info, kThreading + 2, "(layer, " GRU_REQUEST_ARGS ", output, lastState, threads, minStepMacs)");
+  Request r = parseRequest(chk, spec, info, kRequest);
+  threading_ = threadingArgs(chk, info, kThreading);
   if (r.keep) chk.typeError("`keepForBackward` must be false: a bound call keeps nothing for backward");
-  const Napi::Object req = info[1].As<Napi::Object>();
-  const RequestKeys& keys = requestKeys(env);
-  using Key = RequestKeys::Key;
-  auto get = [&](Key k) { return getKey(req, keys, k); };
-  const int64_t B = r.c.B, T = r.c.T, H = spec.units;
-  const ShapeText outShape = r.c.sequences ? ShapeText{"[batch, timesteps, units]", {B, T, H}} : ShapeText{"[batch, units]", {B, H}};
-  r.c.out = chk.f32(get(Key::output), "output", r.outLen, outShape);
-  r.c.last = chk.f32(get(Key::lastState), "lastState", r.stateLen, {"[batch, units]", {B, H}});
+  parseOutputs(chk, spec, r, info[kOutput], info[kLastState]);
 
-  // The kernel writes the outputs while it reads the inputs: shared memory would be a silent wrong result.
-  const Range out{"output", r.c.out, r.outLen * sizeof(float)}, last{"lastState", r.c.last, r.stateLen * sizeof(float)};
-  std::vector<Range> ins = {{"x", r.c.x, r.xLen * sizeof(float)}, {"initialState", r.c.h0, r.stateLen * sizeof(float)}, {"mask", r.c.mask, r.maskLen}};
-  for (int g = 0; g < 3; ++g) {
-    ins.push_back({"inputDropoutMasks", r.c.inMask[g], r.inMaskLen * sizeof(float)});
-    ins.push_back({"recurrentDropoutMasks", r.c.recMask[g], r.recMaskLen * sizeof(float)});
-  }
-  auto refuse = [&chk](const Range& o, const Range& i) {
-    chk.typeError(std::string("`") + o.name + "` shares memory with `" + i.name + "`; pass separate arrays");
-  };
-  for (const Range& i : ins) {
-    if (overlaps(out, i)) refuse(out, i);
-    if (overlaps(last, i)) refuse(last, i);
-  }
-  if (overlaps(out, last)) refuse(out, last);
-
-  hold(chk, get(Key::x), "x", r.c.x, r.xLen);
-  hold(chk, get(Key::output), "output", r.c.out, r.outLen);
-  hold(chk, get(Key::lastState), "lastState", r.c.last, r.stateLen);
-  if (r.c.h0) hold(chk, get(Key::initialState), "initialState", r.c.h0, r.stateLen);
-  if (r.c.mask) hold(chk, get(Key::mask), "mask", r.c.mask, r.maskLen);
-  for (const Key key : {Key::inputDropoutMasks, Key::recurrentDropoutMasks}) {
-    const Napi::Value v = get(key);
-    if (Checker::absent(v)) continue;
-    const Napi::Array a = v.As<Napi::Array>();
-    const bool in = key == Key::inputDropoutMasks;
+  // The arrays held are the values checked: the arguments, and the dropout masks' elements as
+  // parseRequest read them (a getter on an element may answer another array on a second read).
+  hold(chk, info[kRequest + RequestArg::x], "x", r.c.x, r.xLen);
+  hold(chk, info[kOutput], "output", r.c.out, r.outLen);
+  hold(chk, info[kLastState], "lastState", r.c.last, r.stateLen);
+  if (r.c.h0) hold(chk, info[kRequest + RequestArg::initialState], "initialState", r.c.h0, r.stateLen);
+  if (r.c.mask) hold(chk, info[kRequest + RequestArg::mask], "mask", r.c.mask, r.maskLen);
+  for (int m = 0; m < 2; ++m) {
+    const bool in = m == 0;
+    if (r.dropout[m][0].IsEmpty()) continue;  // absent
     const char* name = in ? "inputDropoutMasks" : "recurrentDropoutMasks";
-    for (uint32_t g = 0; g < 3; ++g) {
-      hold(chk, a.Get(g), std::string(name) + "[" + std::to_string(g) + "]", in ? r.c.inMask[g] : r.c.recMask[g], in ? r.inMaskLen : r.recMaskLen);
+    for (int g = 0; g < 3; ++g) {
+      hold(chk, r.dropout[m][g], std::string(name) + "[" + std::to_string(g) + "]", in ? r.c.inMask[g] : r.c.recMask[g], in ? r.inMaskLen : r.recMaskLen);
     }
   }
   c_ = r.c;

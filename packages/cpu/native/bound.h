@@ -1,6 +1,7 @@
 // A forward call checked once and run again and again (streaming: one step per run): the
-// JavaScript class Bound, made with `new Bound(layer, request)` where the request also names the
-// `output` and `lastState` arrays to fill, and the threading to run with (`configure` changes it).
+// JavaScript class Bound, made with `new Bound(layer, <the request's fields>, output, lastState,
+// threads, minStepMacs)`: the request as forwardSync takes it (see RequestArg), the arrays to fill,
+// and the threading to run with (`configure` changes it).
 // A run takes no arguments and re-reads nothing but the arrays' identities (each must still be
 // the same memory of the same length); it allocates nothing (its working buffer, Phaser and job
 // fields are its own, made on the first run) and costs one N-API call on top of the kernel.
@@ -23,7 +24,9 @@ class BoundWrap : public Napi::ObjectWrap<BoundWrap> {
  public:
   static Napi::Function Init(Napi::Env env);
 
-  // new Bound(layer, request, threads, minStepMacs)
+  // new Bound(layer, x, batch, timesteps, goBackwards, returnSequences, initialState, mask,
+  //           inputDropoutMasks, recurrentDropoutMasks, keepForBackward, output, lastState,
+  //           threads, minStepMacs)
   explicit BoundWrap(const Napi::CallbackInfo& info);
 
  private:
@@ -37,8 +40,9 @@ class BoundWrap : public Napi::ObjectWrap<BoundWrap> {
     bool buffer = false;
   };
 
-  // Holds `v`, which must be the very array the request was checked with (a getter may answer
-  // another): its memory `data` then stays the call's for as long as its buffer's size holds.
+  // Holds `v`, which must be the very array the request was checked with (the value parseRequest
+  // read, not a second read): its memory `data` then stays the call's for as long as its
+  // buffer's size holds.
   void hold(const Checker& chk, const Napi::Value& v, const std::string& name, const void* data, size_t length);
 
   // run(): the bound call, on this thread (and the pool).

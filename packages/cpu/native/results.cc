@@ -5,10 +5,12 @@
 namespace gru {
 namespace {
 
-// ---- what forward keeps for backward, as an opaque JavaScript object ----
-
 // Tags the objects this addon made, so backward() can tell them from anything else.
 constexpr napi_type_tag kSavedTag = {0x6772752d63707531ULL, 0x7361766564000001ULL};
+
+}  // namespace
+
+// ---- what forward keeps for backward, as an opaque JavaScript object ----
 
 Napi::Object wrapSaved(Napi::Env env, std::shared_ptr<SavedCall> saved) {
   Napi::Object o = Napi::Object::New(env);
@@ -37,8 +39,6 @@ Napi::Object wrapSaved(Napi::Env env, std::shared_ptr<SavedCall> saved) {
   });
   return o;
 }
-
-}  // namespace
 
 std::shared_ptr<SavedCall> unwrapSaved(const Checker& chk, Napi::Env env, const Napi::Value& v) {
   bool tagged = false;
@@ -82,13 +82,14 @@ Napi::Float32Array adoptOutput(Napi::Env env, FloatBuffer& buf) {
   return Napi::Float32Array::New(env, n, ab, 0);
 }
 
-Napi::Object resultObject(Napi::Env env, Napi::Float32Array output, Napi::Float32Array last, std::shared_ptr<SavedCall> saved) {
-  Napi::Object o = Napi::Object::New(env);
-  const RequestKeys& k = requestKeys(env);
-  o.Set(k[RequestKeys::output], output);
-  o.Set(k[RequestKeys::lastState], last);
-  if (saved) o.Set(k[RequestKeys::saved], wrapSaved(env, std::move(saved)));
-  return o;
+Napi::Array resultArray(Napi::Env env, Napi::Float32Array output, Napi::Float32Array last, std::shared_ptr<SavedCall> saved) {
+  napi_value a;
+  if (napi_create_array_with_length(env, saved ? 3 : 2, &a) != napi_ok) throw Napi::Error::New(env, "gru cpu backend: could not make the result");
+  Napi::Array r(env, a);
+  r.Set(uint32_t(0), output);
+  r.Set(uint32_t(1), last);
+  if (saved) r.Set(uint32_t(2), wrapSaved(env, std::move(saved)));
+  return r;
 }
 
 }  // namespace gru

@@ -1,4 +1,4 @@
-// What native code hands to JavaScript: outputs adopted without a copy, result objects, the
+// What native code hands to JavaScript: outputs adopted without a copy, result arrays, the
 // gradients of a backward call, and the tagged opaque object that carries a saved forward call.
 #pragma once
 
@@ -16,8 +16,12 @@ namespace gru {
 // about the memory so it collects promptly.
 Napi::Float32Array adoptOutput(Napi::Env env, FloatBuffer& buf);
 
-// {output, lastState, saved?}
-Napi::Object resultObject(Napi::Env env, Napi::Float32Array output, Napi::Float32Array last, std::shared_ptr<SavedCall> saved);
+// What a forward call kept for backward, as the opaque object JavaScript holds (`saved`).
+Napi::Object wrapSaved(Napi::Env env, std::shared_ptr<SavedCall> saved);
+
+// [output, lastState] or [output, lastState, saved]: an array costs less to make than an object
+// (whose properties are set through V8's runtime one by one); the JavaScript side names them.
+Napi::Array resultArray(Napi::Env env, Napi::Float32Array output, Napi::Float32Array last, std::shared_ptr<SavedCall> saved);
 
 // The saved call behind an object wrapSaved() made; a TypeError for anything else.
 std::shared_ptr<SavedCall> unwrapSaved(const Checker& chk, Napi::Env env, const Napi::Value& v);

@@ -73,7 +73,7 @@ class ForwardWorker : public PromiseWorker {
  protected:
   void run() override { layer_->forward(c_, threading_.threads, threading_.minStepMacs); }
 
-  Napi::Value result(Napi::Env env) override { return resultObject(env, adoptOutput(env, out_), adoptOutput(env, last_), std::move(saved_)); }
+  Napi::Value result(Napi::Env env) override { return resultArray(env, adoptOutput(env, out_), adoptOutput(env, last_), std::move(saved_)); }
 
  private:
   std::shared_ptr<const Layer> layer_;

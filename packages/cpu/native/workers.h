@@ -11,7 +11,7 @@
 
 namespace gru {
 
-// A promise of {output, lastState, saved?}; `owner` identifies the prepared layer to saved calls.
+// A promise of [output, lastState, saved?]; `owner` identifies the prepared layer to saved calls.
 Napi::Value startForward(Napi::Env env, std::shared_ptr<const Layer> layer, const Request& r, const Threading& threading, uint64_t owner);
 // A promise of the gradients.
 Napi::Value startBackward(Napi::Env env, const BackRequest& r, const Threading& threading);

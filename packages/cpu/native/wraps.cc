@@ -98,22 +98,20 @@ Napi::Value LayerWrap::Dispose(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// forwardSync(request, threads, minStepMacs) -> {output, lastState}: runs on this thread (and the pool).
+// forwardSync(x, batch, timesteps, goBackwards, returnSequences, initialState, mask,
+// inputDropoutMasks, recurrentDropoutMasks, keepForBackward, output, lastState, threads,
+// minStepMacs) -> saved or undefined: runs on this thread (and the pool), filling `output` and
+// `lastState` (fresh arrays the caller made: making them in JavaScript costs less than through
+// Node-API, and the caller builds the result); `saved` where keepForBackward.
 Napi::Value LayerWrap::ForwardSync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Checker chk(env, "gru cpu backend: forwardSync");
   const std::shared_ptr<const Layer> layer = live(chk);
-  Request r = parseRequest(chk, spec_, info[0]);
-  const Threading threading = threadingArgs(chk, info, 1);
-  Napi::Float32Array out, last;
-  try {
-    out = Napi::Float32Array::New(env, r.outLen);
-    last = Napi::Float32Array::New(env, r.stateLen);
-  } catch (const Napi::Error& e) {
-    throwOutOfMemory(env, chk.where(), "the outputs (" + std::to_string(r.outLen) + " floats): " + e.Message());
-  }
-  r.c.out = out.Data();
-  r.c.last = last.Data();
+  constexpr int kOutput = RequestArg::count, kLastState = kOutput + 1, kThreading = kLastState + 1;
+  checkArgumentCount(chk, info, kThreading + 2, "(" GRU_REQUEST_ARGS ", output, lastState, threads, minStepMacs)");
+  Request r = parseRequest(chk, spec_, info, 0);
+  parseOutputs(chk, spec_, r, info[kOutput], info[kLastState]);
+  const Threading threading = threadingArgs(chk, info, kThreading);
   std::shared_ptr<SavedCall> saved;
   try {
     if (r.keep) {
@@ -124,7 +122,7 @@ Napi::Value LayerWrap::ForwardSync(const Napi::CallbackInfo& info) {
   } catch (const std::bad_alloc&) {
     throwOutOfMemory(env, chk.where(), r.keep ? "its working memory and what backward needs" : "its working memory");
   }
-  return resultObject(env, out, last, std::move(saved));
+  return saved ? Napi::Value(wrapSaved(env, std::move(saved))) : env.Undefined();
 }
 
 // backwardSync(saved, dOutput, dLastState, threads, minStepMacs, inputGradients?) -> gradients, on
@@ -163,14 +161,18 @@ Napi::Value LayerWrap::Backward(const Napi::CallbackInfo& info) {
   }
 }
 
-// forward(request, threads, minStepMacs) -> Promise<{output, lastState}>: runs on a libuv worker thread (and
-// the pool), so the event loop stays free.
+// forward(x, batch, timesteps, goBackwards, returnSequences, initialState, mask,
+// inputDropoutMasks, recurrentDropoutMasks, keepForBackward, threads, minStepMacs)
+// -> Promise<[output, lastState, saved?]>: runs on a libuv worker thread (and the pool), so the
+// event loop stays free; the outputs are native memory the worker fills, handed over at the end
+// (the caller's arrays could be detached while it runs).
 Napi::Value LayerWrap::Forward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Checker chk(env, "gru cpu backend: forward");
   const std::shared_ptr<const Layer> layer = live(chk);
-  const Request r = parseRequest(chk, spec_, info[0]);
-  const Threading threading = threadingArgs(chk, info, 1);
+  checkArgumentCount(chk, info, RequestArg::count + 2, "(" GRU_REQUEST_ARGS ", threads, minStepMacs)");
+  const Request r = parseRequest(chk, spec_, info, 0);
+  const Threading threading = threadingArgs(chk, info, RequestArg::count);
   try {
     return startForward(env, layer, r, threading, id_);
   } catch (const std::bad_alloc&) {

@@ -42,8 +42,9 @@ class LayerWrap : public Napi::ObjectWrap<LayerWrap> {
  private:
   void build(const Checker& chk, const Napi::Value& kernel, const Napi::Value& recurrent, const Napi::Value& bias);
 
-  // (request, threads, minStepMacs): threads to use at most, and the fewest multiply-adds per
-  // recurrence step worth a thread (smaller steps use fewer threads: a barrier per step costs).
+  // forwardSync and forward: (the request's fields (RequestArg), threads, minStepMacs): threads to
+  // use at most, and the fewest multiply-adds per recurrence step worth a thread (smaller steps
+  // use fewer threads: a barrier per step costs).
 
   Napi::Value ForwardSync(const Napi::CallbackInfo& info);
   Napi::Value Forward(const Napi::CallbackInfo& info);

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { NativeBinding } from './native.js';
 
 /** The JavaScript <-> native contract this package speaks (kAddonAbi in native/addon.cc). */
-export const ADDON_ABI = 5;
+export const ADDON_ABI = 6;
 /** Node-API version the addon is compiled against (NAPI_VERSION in binding.gyp). */
 export const REQUIRED_NAPI = 8;
 const FILE = 'gru_cpu.node';

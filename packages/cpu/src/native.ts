@@ -12,19 +12,25 @@ export interface NativeLayerSpec {
   isa?: string;
 }
 
-export interface NativeRequest {
-  x: Float32Array;
-  batch: number;
-  timesteps: number;
-  initialState?: Float32Array;
-  mask?: Uint8Array;
-  goBackwards: boolean;
-  returnSequences: boolean;
-  inputDropoutMasks?: readonly Float32Array[];
-  recurrentDropoutMasks?: readonly Float32Array[];
+/**
+ * A forward request as the addon takes it (addon interface 6): its fields as arguments, in this
+ * order, not one object the addon reads key by key (each property read through Node-API cost more
+ * than a small call's own arithmetic). An absent array is undefined (or null); the booleans other
+ * than keepForBackward are required. The addon checks every one of them again.
+ */
+export type NativeRequestArgs = [
+  x: Float32Array,
+  batch: number,
+  timesteps: number,
+  goBackwards: boolean,
+  returnSequences: boolean,
+  initialState: Float32Array | undefined,
+  mask: Uint8Array | undefined,
+  inputDropoutMasks: readonly Float32Array[] | undefined,
+  recurrentDropoutMasks: readonly Float32Array[] | undefined,
   /** Keep (natively) what backward needs; the result then has `saved`. */
-  keepForBackward?: boolean;
-}
+  keepForBackward: boolean | undefined,
+];
 
 /** What a forward call with keepForBackward kept: a handle to native memory (freed by the garbage collector). */
 export interface NativeSaved {
@@ -34,11 +40,8 @@ export interface NativeSaved {
   readonly bytes: number;
 }
 
-export interface NativeResult {
-  output: Float32Array;
-  lastState: Float32Array;
-  saved?: NativeSaved;
-}
+/** An async forward call's result: [output, lastState], and `saved` third for a call made with keepForBackward. */
+export type NativeResult = [output: Float32Array, lastState: Float32Array, saved?: NativeSaved];
 
 export interface NativeGradients {
   dx: Float32Array;
@@ -54,8 +57,15 @@ export interface NativeLayer {
   readonly bytes: number;
   readonly disposed: boolean;
   /** `minStepMacs`: the fewest multiply-adds per recurrence step worth a thread. */
-  forwardSync(request: NativeRequest, threads: number, minStepMacs: number): NativeResult;
-  forward(request: NativeRequest, threads: number, minStepMacs: number): Promise<NativeResult>;
+  /**
+   * Runs the call on this thread, filling `output` and `lastState` (arrays the caller made, sharing
+   * no memory with the inputs or each other); returns `saved` where keepForBackward, else undefined.
+   */
+  forwardSync(
+    ...args: [...request: NativeRequestArgs, output: Float32Array, lastState: Float32Array, threads: number, minStepMacs: number]
+  ): NativeSaved | undefined;
+  /** Runs the call on a libuv worker thread, into native memory handed over when it is done. */
+  forward(...args: [...request: NativeRequestArgs, threads: number, minStepMacs: number]): Promise<NativeResult>;
   /** inputGradients false: dx is skipped and comes back empty (absent: true). */
   backwardSync(
     saved: NativeSaved,
@@ -79,7 +89,10 @@ export interface NativeLayer {
   threadsFor(batch: number, threads: number, minStepMacs: number): number;
 }
 
-/** A forward call checked once (`new Bound(layer, request, threads, minStepMacs)`), run again without checks or allocation. */
+/**
+ * A forward call checked once (`new Bound(layer, ...request, output, lastState, threads,
+ * minStepMacs)`), run again without checks or allocation.
+ */
 export interface NativeBound {
   /** Runs the bound call on the current contents of its arrays, filling its output and lastState. */
   run(): void;
@@ -89,17 +102,14 @@ export interface NativeBound {
   dispose(): void;
 }
 
-/** A NativeRequest plus the arrays a bound call fills. */
-export interface NativeBoundRequest extends NativeRequest {
-  output: Float32Array;
-  lastState: Float32Array;
-}
-
 export interface NativeBinding {
   /** The JavaScript <-> native contract version (ADDON_ABI in loader.ts must match). */
   abi: number;
   Layer: new (spec: NativeLayerSpec, kernel: Float32Array, recurrentKernel: Float32Array, bias: Float32Array | null) => NativeLayer;
-  Bound: new (layer: NativeLayer, request: NativeBoundRequest, threads: number, minStepMacs: number) => NativeBound;
+  /** `output` and `lastState`: the arrays each run fills (keepForBackward must be false or absent). */
+  Bound: new (
+    ...args: [layer: NativeLayer, ...request: NativeRequestArgs, output: Float32Array, lastState: Float32Array, threads: number, minStepMacs: number]
+  ) => NativeBound;
   /** Instruction sets this CPU can run (fastest first) and its hardware threads. */
   info(): { isas: string[]; cores: number };
   /**

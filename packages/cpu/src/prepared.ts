@@ -11,6 +11,7 @@ import {
   type ForwardResult,
   GruError,
   type GruGradients,
+  MAX_ARRAY_ELEMENTS,
   type GruSpec,
   type GruWeights,
   type PreparedGru,
@@ -19,7 +20,7 @@ import {
   readWeights,
 } from '@gru/core';
 import { FIRST_ROWWISE_ID, NATIVE_ACTIVATIONS } from './activations.js';
-import type { NativeBinding, NativeBoundRequest, NativeLayer, NativeRequest, NativeSaved } from './native.js';
+import type { NativeBinding, NativeLayer, NativeSaved } from './native.js';
 
 /** What a prepared layer needs from its backend at call time (read per call: options can change). */
 export interface CallSettings {
@@ -33,6 +34,9 @@ export interface CallSettings {
 // Core's engine copy when needed: `instanceof` misses another realm's arrays, and Float32Array.from
 // would consult a subclass's @@iterator (values nobody checked).
 const f32 = (a: ArrayBufferView) => asFloats(a, 'float32') as Float32Array;
+
+/** Whether one typed array can hold `n` elements. */
+const fitsArray = (n: number) => Number.isSafeInteger(n) && n >= 0 && n <= MAX_ARRAY_ELEMENTS;
 
 /** The counts and returnSequences of a call kept for backward (the native handle lacks returnSequences), so core checks backward's gradients. */
 type KeptCall = Pick<ForwardRequest, 'batch' | 'timesteps' | 'returnSequences'>;
@@ -72,9 +76,11 @@ export class CpuPreparedGru implements PreparedGru {
   /** This layer's calls kept for backward (another layer's `saved` is the addon's to refuse). */
   private readonly kept = new WeakMap<object, KeptCall>();
 
-  private remember(result: ForwardResult, req: NativeRequest): ForwardResult {
-    if (result.saved) this.kept.set(result.saved as object, { batch: req.batch, timesteps: req.timesteps, returnSequences: req.returnSequences });
-    return result;
+  /** A forward call's result (`saved` only where kept, remembered for backward). */
+  private remember(output: Float32Array, lastState: Float32Array, saved: NativeSaved | undefined, req: ForwardRequest): ForwardResult {
+    if (saved === undefined) return { output, lastState };
+    this.kept.set(saved, { batch: req.batch, timesteps: req.timesteps, returnSequences: req.returnSequences === true });
+    return { output, lastState, saved };
   }
 
   /** The instruction set the weights were packed for. */
@@ -97,22 +103,65 @@ export class CpuPreparedGru implements PreparedGru {
   }
 
   forwardSync(request: ForwardRequest): ForwardResult {
-    const s = this.settings;
-    const req = this.toNative(request);
-    return this.remember(this.native.forwardSync(req, s.threads(), s.minStepMacsPerThread()), req);
+    return this.runSync(this.toNative(request));
   }
 
   forward(request: ForwardRequest): Promise<ForwardResult> {
     try {
-      const req = this.toNative(request);
+      const r = this.toNative(request);
       const s = this.settings;
-      if (callMacs(this.spec, req.batch, req.timesteps) < s.syncBelowMacs()) {
-        return Promise.resolve(this.remember(this.native.forwardSync(req, s.threads(), s.minStepMacsPerThread()), req));
-      }
-      return this.native.forward(req, s.threads(), s.minStepMacsPerThread()).then((result) => this.remember(result, req));
+      if (callMacs(this.spec, r.batch, r.timesteps) < s.syncBelowMacs()) return Promise.resolve(this.runSync(r));
+      // The request's fields as arguments (addon interface 6), in NativeRequestArgs's order.
+      return this.native
+        .forward(
+          r.x as Float32Array,
+          r.batch,
+          r.timesteps,
+          r.goBackwards === true,
+          r.returnSequences === true,
+          r.initialState as Float32Array | undefined,
+          r.mask,
+          r.inputDropoutMasks as readonly Float32Array[] | undefined,
+          r.recurrentDropoutMasks as readonly Float32Array[] | undefined,
+          r.keepForBackward === true,
+          s.threads(),
+          s.minStepMacsPerThread(),
+        )
+        .then((result) => this.remember(result[0], result[1], result[2], r));
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  /** The checked request run on this thread (the addon's forwardSync), into fresh arrays made here. */
+  private runSync(r: ForwardRequest): ForwardResult {
+    const s = this.settings;
+    const state = r.batch * this.spec.units;
+    const outLen = r.returnSequences === true ? state * r.timesteps : state;
+    // Past what one typed array may hold, the addon refuses the call by its sizes (with its own
+    // message) before it looks at the arrays: it is handed empty ones.
+    const fits = fitsArray(outLen) && fitsArray(state);
+    const output = new Float32Array(fits ? outLen : 0);
+    const lastState = new Float32Array(fits ? state : 0);
+    // The request's fields as arguments (addon interface 6), in NativeRequestArgs's order; absent
+    // booleans are false, as in core.
+    const saved = this.native.forwardSync(
+      r.x as Float32Array,
+      r.batch,
+      r.timesteps,
+      r.goBackwards === true,
+      r.returnSequences === true,
+      r.initialState as Float32Array | undefined,
+      r.mask,
+      r.inputDropoutMasks as readonly Float32Array[] | undefined,
+      r.recurrentDropoutMasks as readonly Float32Array[] | undefined,
+      r.keepForBackward === true,
+      output,
+      lastState,
+      s.threads(),
+      s.minStepMacsPerThread(),
+    );
+    return this.remember(output, lastState, saved, r);
   }
 
   /**
@@ -125,7 +174,24 @@ export class CpuPreparedGru implements PreparedGru {
     const s = this.settings;
     let threads = s.threads();
     let minStepMacs = s.minStepMacsPerThread();
-    const bound = new this.Bound(this.native, this.toNative(request, true) as NativeBoundRequest, threads, minStepMacs);
+    const r = this.toNative(request, true) as BoundForwardRequest;
+    const bound = new this.Bound(
+      this.native,
+      r.x as Float32Array,
+      r.batch,
+      r.timesteps,
+      r.goBackwards === true,
+      r.returnSequences === true,
+      r.initialState as Float32Array | undefined,
+      r.mask,
+      r.inputDropoutMasks as readonly Float32Array[] | undefined,
+      r.recurrentDropoutMasks as readonly Float32Array[] | undefined,
+      r.keepForBackward === true,
+      r.output as Float32Array,
+      r.lastState as Float32Array,
+      threads,
+      minStepMacs,
+    );
     return {
       run: () => {
         // The backend's threads may be changed at any time; the native call is told only then,
@@ -180,18 +246,13 @@ export class CpuPreparedGru implements PreparedGru {
    * The request read once (core's readRequest), for the addon to check: the wrapper's own use of
    * batch and timesteps and the addon's checks then see the same values, whatever getters answer.
    */
-  private toNative(r: ForwardRequest, bound = false): NativeRequest {
+  private toNative(r: ForwardRequest, bound = false): ForwardRequest {
     const req = readRequest(r, bound);
     // Core's check, in every backend's words; the addon checks every field again (types, detached
-    // buffers, lengths) before it touches memory.
+    // buffers, lengths) before it touches memory. The caller passes the fields as the addon's
+    // arguments (absent booleans as false, as in core).
     checkForwardRequest(this.spec, req, bound ? 'cpu bindForward' : 'cpu forward', { bound });
-    // The addon wants booleans; absent means false, as in core.
-    return {
-      ...req,
-      goBackwards: req.goBackwards === true,
-      returnSequences: req.returnSequences === true,
-      keepForBackward: req.keepForBackward === true,
-    } as NativeRequest;
+    return req;
   }
 
   private gradientsIn(saved: unknown, request: BackwardRequest, where: string): [Float32Array, Float32Array | undefined, BackwardRequest['inputGradients']] {

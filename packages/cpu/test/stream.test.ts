@@ -2,7 +2,7 @@ import { GRU, loadBackend } from '@gru/core';
 import { describe, expect, it } from 'vitest';
 import { createCpuBackend } from '../src/index.js';
 import { loadAddon } from '../src/loader.js';
-import { bitwiseEqual, heapGrowthDuring, makeCase, rng, streamBoundSteps } from './helpers.js';
+import { bitwiseEqual, heapGrowthDuring, makeCase, nativeArgs, rng, streamBoundSteps } from './helpers.js';
 
 // The streaming path: a forward call bound once (bindForward, the native Bound) and run step
 // after step, as GRU.stream() does. Each run must be exactly the call forwardSync makes, a stream
@@ -140,6 +140,10 @@ describe.each(isas)("bound calls that keep their threads' state between runs (%s
 describe('bound call checks', () => {
   const spec = { units: 5, inputDim: 3, resetAfter: true, useBias: true, activation: 1, recurrentActivation: 2 };
   const layer = () => new binding.Layer(spec, new Float32Array(45), new Float32Array(75), new Float32Array(30));
+  // new Bound(layer, ...the request's fields, output, lastState, threads, minStepMacs)
+  type BoundRequest = Record<string, unknown> & { output: unknown; lastState: unknown };
+  const bind = (l: unknown, r: BoundRequest, threads: number, minStepMacs: number) =>
+    new binding.Bound(l as never, ...nativeArgs(r), r.output as Float32Array, r.lastState as Float32Array, threads, minStepMacs);
   const request = () => ({
     x: new Float32Array(6),
     batch: 2,
@@ -153,33 +157,52 @@ describe('bound call checks', () => {
 
   it('refuses what a bound call cannot run, naming the argument', () => {
     const l = layer();
-    expect(() => new binding.Bound({} as never, request(), 1, 0)).toThrow(/`layer` must be a prepared Layer of this addon, received an object/);
-    expect(() => new binding.Bound(l, { ...request(), keepForBackward: true }, 1, 0)).toThrow(/`keepForBackward` must be false/);
-    expect(() => new binding.Bound(l, { ...request(), output: new Float32Array(9) }, 1, 0)).toThrow(
+    expect(() => bind({} as never, request(), 1, 0)).toThrow(/`layer` must be a prepared Layer of this addon, received an object/);
+    expect(() => bind(l, { ...request(), keepForBackward: true }, 1, 0)).toThrow(/`keepForBackward` must be false/);
+    expect(() => bind(l, { ...request(), output: new Float32Array(9) }, 1, 0)).toThrow(
       /`output` has 9 elements, but its shape \[batch, units\] = \[2, 5\] needs 10/,
     );
-    expect(() => new binding.Bound(l, { ...request(), lastState: undefined as never }, 1, 0)).toThrow(/`lastState` must be a Float32Array, received undefined/);
+    expect(() => bind(l, { ...request(), lastState: undefined as never }, 1, 0)).toThrow(/`lastState` must be a Float32Array, received undefined/);
     const r = request();
-    expect(() => new binding.Bound(l, { ...r, lastState: r.initialState }, 1, 0)).toThrow(/`lastState` shares memory with `initialState`/);
+    expect(() => bind(l, { ...r, lastState: r.initialState }, 1, 0)).toThrow(/`lastState` shares memory with `initialState`/);
     const shared = new Float32Array(20);
-    expect(() => new binding.Bound(l, { ...r, output: shared.subarray(0, 10), lastState: shared.subarray(5, 15) }, 1, 0)).toThrow(
-      /`output` shares memory with `lastState`/,
+    expect(() => bind(l, { ...r, output: shared.subarray(0, 10), lastState: shared.subarray(5, 15) }, 1, 0)).toThrow(/`output` shares memory with `lastState`/);
+    expect(() => bind(l, request(), 0, 0)).toThrow(/`threads` must be between 1 and 1024, received the number 0/);
+    expect(() => bind(l, request(), 1, -1)).toThrow(/`minStepMacs` must be a non-negative number, received the number -1/);
+    // The ABI-5 form (one request object) is told what the addon takes now.
+    const OldBound = binding.Bound as unknown as new (...a: unknown[]) => unknown;
+    expect(() => new OldBound(l, request(), 1, 0)).toThrow(
+      /expected \(layer, x, batch, timesteps, goBackwards, returnSequences, initialState, mask, inputDropoutMasks, recurrentDropoutMasks, keepForBackward, output, lastState, threads, minStepMacs\), received 4 arguments/,
     );
-    expect(() => new binding.Bound(l, request(), 0, 0)).toThrow(/`threads` must be between 1 and 1024, received the number 0/);
-    expect(() => new binding.Bound(l, request(), 1, -1)).toThrow(/`minStepMacs` must be a non-negative number, received the number -1/);
-    // A getter that answers another array each time: the call holds the array it checked, or none.
-    const tricky = { ...request() } as Record<string, unknown>;
-    Object.defineProperty(tricky, 'x', { get: () => new Float32Array(6), enumerable: true });
-    expect(() => new binding.Bound(l, tricky as never, 1, 0)).toThrow(/`x` changed while the call was being bound/);
     l.dispose();
-    expect(() => new binding.Bound(l, request(), 1, 0)).toThrow(/this prepared layer has been disposed/);
+    expect(() => bind(l, request(), 1, 0)).toThrow(/this prepared layer has been disposed/);
+  });
+
+  it('a dropout mask element that is a getter answering another array each time: the call holds the array it read and checked', () => {
+    const l = layer();
+    const answered: Float32Array<ArrayBuffer>[] = [];
+    const masks = [new Float32Array(6).fill(1), new Float32Array(6).fill(1), new Float32Array(6).fill(1)];
+    Object.defineProperty(masks, 1, {
+      get() {
+        answered.push(new Float32Array(6).fill(1));
+        return answered.at(-1);
+      },
+    });
+    const bound = bind(l, { ...request(), inputDropoutMasks: masks }, 1, 0);
+    expect(answered.length).toBe(1);
+    bound.run();
+    // The array the call runs on is the one it checked: detaching it stops the runs.
+    structuredClone(answered[0].buffer, { transfer: [answered[0].buffer] });
+    expect(() => bound.run()).toThrow(/the buffer of `inputDropoutMasks\[1\]` was detached or resized since the call was bound \(24 bytes then, 0 now\)/);
+    bound.dispose();
+    l.dispose();
   });
 
   it('a run fails cleanly once an array was detached, the layer disposed or the call disposed; new weights apply', () => {
     const l = layer();
     const r = request();
     r.x.fill(1);
-    const bound = new binding.Bound(l, r, 1, 0);
+    const bound = bind(l, r, 1, 0);
     bound.run();
     expect(r.output.every((v) => v === 0)).toBe(true); // zero weights: h = 0.5 * 0 + 0.5 * tanh(0)
     const b = new Float32Array(30).fill(1);
@@ -199,7 +222,7 @@ describe('bound call checks', () => {
     // Arrays sharing one buffer are checked once, and named together.
     const one = new Float32Array(6 + 10 * 3);
     const shared3 = { ...request(), x: one.subarray(0, 6), initialState: one.subarray(6, 16), output: one.subarray(16, 26), lastState: one.subarray(26, 36) };
-    const onOne = new binding.Bound(l, shared3, 1, 0);
+    const onOne = bind(l, shared3, 1, 0);
     onOne.run();
     structuredClone(one.buffer, { transfer: [one.buffer] });
     expect(() => onOne.run()).toThrow(
@@ -208,7 +231,7 @@ describe('bound call checks', () => {
 
     // On a SharedArrayBuffer (never detached, only grown) each array is checked by its length.
     const sab = new Float32Array(new SharedArrayBuffer(24));
-    const onSab = new binding.Bound(l, { ...request(), x: sab }, 1, 0);
+    const onSab = bind(l, { ...request(), x: sab }, 1, 0);
     onSab.run();
     onSab.dispose();
 
@@ -218,7 +241,7 @@ describe('bound call checks', () => {
     type Resizable = ArrayBuffer & { resize(bytes: number): void };
     const resizable = new (ArrayBuffer as unknown as new (bytes: number, options: { maxByteLength: number }) => Resizable)(24, { maxByteLength: 48 });
     const rr = { ...request(), x: new Float32Array(resizable) };
-    const onResizable = new binding.Bound(l, rr, 1, 0);
+    const onResizable = bind(l, rr, 1, 0);
     onResizable.run();
     resizable.resize(16);
     expect(() => onResizable.run()).toThrow(/the buffer of `x` was detached or resized since the call was bound \(24 bytes then, 16 now\)/);
@@ -227,7 +250,7 @@ describe('bound call checks', () => {
     onResizable.dispose();
 
     const r2 = request();
-    const other = new binding.Bound(l, r2, 1, 0);
+    const other = bind(l, r2, 1, 0);
     l.dispose();
     expect(() => other.run()).toThrow(/this prepared layer has been disposed/);
     other.dispose();
