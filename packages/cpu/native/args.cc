@@ -17,9 +17,13 @@ Request parseRequest(const Checker& chk, const LayerSpec& spec, const Napi::Call
   // themselves are values already; only the mask arrays' elements are read here.
   Napi::Value v[RequestArg::count];
   for (int i = 0; i < RequestArg::count; ++i) v[i] = info[static_cast<size_t>(first + i)];
+  // Whether each list was an array of 3 when its elements were read: a getter on a later element
+  // may lengthen or shorten it, and the check below must judge what was read, not the list now.
+  bool triples[2] = {false, false};
   for (int m = 0; m < 2; ++m) {
     const Napi::Value& masks = v[m == 0 ? RequestArg::inputDropoutMasks : RequestArg::recurrentDropoutMasks];
     if (masks.IsArray() && masks.As<Napi::Array>().Length() == 3) {
+      triples[m] = true;
       for (uint32_t g = 0; g < 3; ++g) r.dropout[m][g] = masks.As<Napi::Array>().Get(g);
     }
   }
@@ -52,7 +56,7 @@ Request parseRequest(const Checker& chk, const LayerSpec& spec, const Napi::Call
   auto triple = [&](int m, const char* name, const float** dst, int64_t width, const char* widthName, const char* axes, size_t& len) {
     const Napi::Value& masks = v[m == 0 ? RequestArg::inputDropoutMasks : RequestArg::recurrentDropoutMasks];
     if (Checker::absent(masks)) return;
-    if (!masks.IsArray() || masks.As<Napi::Array>().Length() != 3) {
+    if (!triples[m]) {
       chk.typeError(std::string("`") + name + "` must be an array of 3 Float32Arrays (z, r, h), received " + describe(masks));
     }
     len = chk.product({B, width}, std::string(name) + " (batch * " + widthName + ")");

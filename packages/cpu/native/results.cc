@@ -85,11 +85,20 @@ Napi::Float32Array adoptOutput(Napi::Env env, FloatBuffer& buf) {
 Napi::Array resultArray(Napi::Env env, Napi::Float32Array output, Napi::Float32Array last, std::shared_ptr<SavedCall> saved) {
   napi_value a;
   if (napi_create_array_with_length(env, saved ? 3 : 2, &a) != napi_ok) throw Napi::Error::New(env, "gru cpu backend: could not make the result");
-  Napi::Array r(env, a);
-  r.Set(uint32_t(0), output);
-  r.Set(uint32_t(1), last);
-  if (saved) r.Set(uint32_t(2), wrapSaved(env, std::move(saved)));
-  return r;
+  // Defined as own elements, not assigned: an assignment would run a setter someone put on
+  // Array.prototype[0..2] and could lose an output.
+  napi_value values[3] = {output, last, nullptr};
+  const size_t count = saved ? 3 : 2;
+  if (saved) values[2] = wrapSaved(env, std::move(saved));
+  static const char* const kIndices[3] = {"0", "1", "2"};
+  napi_property_descriptor d[3] = {};
+  for (size_t i = 0; i < count; ++i) {
+    d[i].utf8name = kIndices[i];
+    d[i].value = values[i];
+    d[i].attributes = napi_default_jsproperty;
+  }
+  if (napi_define_properties(env, a, count, d) != napi_ok) throw Napi::Error::New(env, "gru cpu backend: could not make the result");
+  return Napi::Array(env, a);
 }
 
 }  // namespace gru

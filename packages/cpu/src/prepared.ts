@@ -141,8 +141,15 @@ export class CpuPreparedGru implements PreparedGru {
     // Past what one typed array may hold, the addon refuses the call by its sizes (with its own
     // message) before it looks at the arrays: it is handed empty ones.
     const fits = fitsArray(outLen) && fitsArray(state);
-    const output = new Float32Array(fits ? outLen : 0);
-    const lastState = new Float32Array(fits ? state : 0);
+    let output: Float32Array;
+    let lastState: Float32Array;
+    try {
+      output = new Float32Array(fits ? outLen : 0);
+      lastState = new Float32Array(fits ? state : 0);
+    } catch (err) {
+      // In the addon's words (as forward's own allocation says it), not V8's bare "Array buffer allocation failed".
+      throw new RangeError(`gru cpu backend: forwardSync: out of memory while allocating the outputs (${outLen} + ${state} floats): ${(err as Error).message}`);
+    }
     // The request's fields as arguments (addon interface 6), in NativeRequestArgs's order; absent
     // booleans are false, as in core.
     const saved = this.native.forwardSync(

@@ -47,6 +47,38 @@ describe('forward() runs off the JavaScript thread', () => {
   });
 });
 
+describe("forward()'s result", () => {
+  it('is whole even with setters on Array.prototype[0..2] (the addon defines its elements, it does not assign them)', async () => {
+    const threaded = createCpuBackend({ name: 'cpu-proto-setters', syncBelowMacs: 0 });
+    const c = makeCase({ B: 2, T: 3, D: 4, H: 5 });
+    const p = await threaded.prepare(c.spec, c.weights);
+    const want = p.forwardSync({ ...c.request, keepForBackward: true });
+    const swallowed: unknown[] = [];
+    for (const i of [0, 1, 2]) {
+      Object.defineProperty(Array.prototype, i, {
+        configurable: true,
+        set(v) {
+          swallowed.push(v);
+        },
+        get() {
+          return undefined;
+        },
+      });
+    }
+    let got: ForwardResult;
+    try {
+      got = await p.forward({ ...c.request, keepForBackward: true });
+    } finally {
+      for (const i of [0, 1, 2]) delete (Array.prototype as unknown as Record<number, unknown>)[i];
+    }
+    expect(swallowed).toEqual([]);
+    expect(bitwiseEqual(got.output as Float32Array, want.output as Float32Array)).toBe(true);
+    expect(bitwiseEqual(got.lastState as Float32Array, want.lastState as Float32Array)).toBe(true);
+    expect(got.saved).toBeDefined();
+    p.dispose();
+  });
+});
+
 describe('concurrent calls', () => {
   it('many concurrent calls on one prepared layer equal the same calls made one at a time', async () => {
     const c = makeCase({ B: 8, T: 40, D: 32, H: 96, initialState: true, mask: 'any' });

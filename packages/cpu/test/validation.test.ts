@@ -220,6 +220,20 @@ describe("getters on the dropout masks' elements", () => {
     }
   }
 
+  it('a getter that lengthens the other list after it was read: judged by what was read (a list of 4 is not called a list of 3 with an undefined element)', () => {
+    const inputs: Float32Array[] = [new Float32Array(2 * 3).fill(1), new Float32Array(2 * 3).fill(1)]; // 2 of 3: refused as it was read
+    const recurrent = [new Float32Array(2 * 5).fill(1), new Float32Array(2 * 5).fill(1), new Float32Array(2 * 5).fill(1)];
+    Object.defineProperty(recurrent, 0, {
+      get() {
+        inputs.push(new Float32Array(2 * 3).fill(1)); // now 3 long, after the addon read it as 2
+        return new Float32Array(2 * 5).fill(1);
+      },
+    });
+    expect(() => sync(layer(), { ...good(), inputDropoutMasks: inputs, recurrentDropoutMasks: recurrent }, 1, 0)).toThrow(
+      /`inputDropoutMasks` must be an array of 3 Float32Arrays \(z, r, h\)/,
+    );
+  });
+
   it('a getter on a dropout mask array element that detaches an earlier element: refused', () => {
     const masks = [new Float32Array(2 * 3).fill(1), new Float32Array(2 * 3).fill(1), new Float32Array(2 * 3).fill(1)];
     Object.defineProperty(masks, 2, {
