@@ -78,12 +78,11 @@ function entryBound(name: string, limits: LoadLimits, found: Map<string, Uint8Ar
 }
 
 /**
- * The refusal of an entry past its bound: `found` is "declares N bytes" (refused before
- * inflating) or "inflates to more than N bytes" (stopped while inflating).
+ * The refusal of an entry past its bound, from the size the central directory declares ("declares
+ * N bytes"), before anything is inflated.
  */
-function refuse(file: string, name: string, bound: EntryBound, found: string, inflating: boolean): LimitError {
-  const stopped = inflating ? 'inflation was stopped there' : 'refused before inflating it';
-  return new LimitError(bound.limit, `${file} entry '${name}' ${found}, ${bound.over}; ${stopped}.`);
+function refuse(file: string, name: string, bound: EntryBound, found: string): LimitError {
+  return new LimitError(bound.limit, `${file} entry '${name}' ${found}, ${bound.over}; refused before inflating it.`);
 }
 
 const hex = (crc: number) => `0x${crc.toString(16).padStart(8, '0')}`;
@@ -430,7 +429,7 @@ function readEntry(
   // was checked to agree with: every entry is sized before it is read, bounded, and inflated into
   // one buffer of that size (never pieces joined later, which held it twice).
   const declared = e.usize;
-  if (declared > bound.bytes) throw refuse(file, e.name, bound, `declares ${declared} bytes`, false);
+  if (declared > bound.bytes) throw refuse(file, e.name, bound, `declares ${declared} bytes`);
   if (!stored && declared > e.csize * limits.maxCompressionRatio + 64) {
     throw new LimitError(
       'maxCompressionRatio',
@@ -463,7 +462,6 @@ function readEntry(
   }
 
   // Inflated into one buffer of the declared size, counted against limits.maxBytes before inflating.
-  const cap = declared;
   budget?.take(declared, what);
   const whole = new Uint8Array(declared);
   let total = 0;
@@ -471,9 +469,9 @@ function readEntry(
   let done = false;
   const inflate = new Inflate((data, final) => {
     total += data.length;
-    if (total > cap) {
-      // Checked per inflated chunk, before it is kept: at most one chunk (PUSH_BYTES of input) past the cap.
-      throw new KerasFileError(`${what} inflates past its declared size of ${cap} bytes (inflation was stopped there): the archive is corrupt.`);
+    if (total > declared) {
+      // Checked per inflated chunk, before it is kept: at most one chunk (PUSH_BYTES of input) past the declared size.
+      throw new KerasFileError(`${what} inflates past its declared size of ${declared} bytes (inflation was stopped there): the archive is corrupt.`);
     }
     crc = crc32(data, crc);
     whole.set(data, total - data.length);
