@@ -228,7 +228,7 @@ describe('contract:foreign-arrays', () => {
     const result = await outcome(backend);
     expect(result.status).toBe('passed');
     expect(result.detail).toBe(
-      'not checked: float64 (supports(): planted: float32 only); float32 mask (supports(): REASON-MASK); float32 initialState (supports(): REASON-INITSTATE)',
+      'not checked: float64 (supports(): planted: float32 only); float32 initialState (supports(): REASON-INITSTATE); float32 mask (supports(): REASON-MASK)',
     );
   });
 
@@ -305,7 +305,7 @@ describe('contract:foreign-arrays', () => {
     expect(await outcome(noState)).toMatchObject({
       status: 'passed',
       detail:
-        'not checked: float64 (supports(): planted: float32 only); float32 mask (any) (supports(): REASON-ANY); float32 initialState (supports(): REASON-INITSTATE)',
+        'not checked: float64 (supports(): planted: float32 only); float32 initialState (supports(): REASON-INITSTATE); float32 mask (any) (supports(): REASON-ANY)',
     });
   });
 

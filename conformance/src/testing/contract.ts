@@ -11,11 +11,11 @@ import {
 import type { CaseOutcome } from '../run-case.js';
 import { compareArrays, TOLERANCES, unravel, type Tolerance } from '../tolerance.js';
 import { cloneRequest, compareResult, pathsOf, runPath, type ForwardPath } from './against-reference.js';
-import { callInfoOf } from './call-info.js';
 import { describeCaseOptions, makeCase, type CaseOptions, type RandomCase } from './make-case.js';
 import { checkBackendReload } from './backend-reload.js';
 import { checkEmptyCalls } from './empty-calls.js';
 import { checkForeignArrays } from './foreign-arrays.js';
+import { INITIAL_STATE, INPUT_DROPOUT, MASK, pickInputs, RECURRENT_DROPOUT, type OptionalInput, type PickedInputs } from './pick-inputs.js';
 import { readOnceBeyondForward } from './read-once-more.js';
 import { shiftyRequest, shiftySpec } from './shifty-request.js';
 
@@ -31,77 +31,24 @@ import { shiftyRequest, shiftySpec } from './shifty-request.js';
 
 const SIZES = { B: 5, T: 9, D: 6, H: 19 } as const;
 
-/** One kind of an optional input: the case options that give it, and its name in a detail. */
-interface InputKind {
-  options: Partial<CaseOptions>;
-  name: string;
-}
-
-/**
- * The optional inputs a contract check's call is given, in the order they are taken, each with
- * its kinds richest first (a right-padded mask where mask=any is declined). The names are the
- * request's fields.
- */
-const OPTIONAL_INPUTS: readonly (readonly InputKind[])[] = [
-  [{ options: { initialState: true }, name: 'initialState' }],
-  [
-    { options: { mask: 'any' }, name: 'mask (any)' },
-    { options: { mask: 'right-padded' }, name: 'mask' },
-  ],
-  [{ options: { inputDropout: true }, name: 'inputDropoutMasks' }],
-  [{ options: { recurrentDropout: true }, name: 'recurrentDropoutMasks' }],
-];
-
-/** The call a contract check runs, and what it was not given (named with supports()'s reason). */
-interface PickedCase {
-  c: RandomCase;
-  options: CaseOptions;
-  notChecked: string[];
-}
+/** The optional inputs a contract check's call is given, in the order they are taken. */
+const OPTIONAL_INPUTS: readonly OptionalInput[] = [INITIAL_STATE, MASK, INPUT_DROPOUT, RECURRENT_DROPOUT];
 
 /**
  * The call a contract check runs: float32 (or float64 where the backend declines the plain
- * float32 call, which is then named), with each optional input in turn where supports() accepts
- * it beside those taken before. An input not taken is named with supports()'s reason for the call
- * it was tried in; "together with" the inputs taken where supports() accepts it on the plain call.
- * Or why nothing runs: supports()'s answers to the plain calls.
+ * float32 call, which is then named), with the optional inputs pickInputs takes (a check runs no
+ * input alone: one it takes only alone is named "together with" the inputs taken). Or why
+ * nothing runs: supports()'s answers to the plain calls.
  */
-function pickCase(backend: GruBackend, seed: number): PickedCase | string {
+function pickCase(backend: GruBackend, seed: number): PickedInputs | string {
   const reasons: string[] = [];
   for (const dtype of ['float32', 'float64'] as const) {
-    const ask = (given: Partial<CaseOptions>) => {
-      const options: CaseOptions = { ...SIZES, ...given, dtype, seed };
-      const c = makeCase(options);
-      return { c, options, answer: backend.supports(c.spec, callInfoOf(c.request)) };
-    };
-    let current = ask({});
-    if (current.answer !== true) {
-      reasons.push(current.answer);
+    const picked = pickInputs(backend, { ...SIZES, dtype, seed }, OPTIONAL_INPUTS);
+    if (typeof picked === 'string') {
+      reasons.push(picked);
       continue;
     }
-    const notChecked = reasons.length ? [`float32 (supports(): ${reasons[0]})`] : [];
-    let given: Partial<CaseOptions> = {};
-    const taken: string[] = [];
-    for (const kinds of OPTIONAL_INPUTS) {
-      const declined: { kind: InputKind; answer: string }[] = [];
-      for (const kind of kinds) {
-        const tried = ask({ ...given, ...kind.options });
-        if (tried.answer === true) {
-          given = { ...given, ...kind.options };
-          current = tried;
-          break;
-        }
-        declined.push({ kind, answer: tried.answer });
-      }
-      // Every kind declined: the input is named (as its plainest kind); else the richer kinds declined.
-      const named = declined.length === kinds.length ? declined.slice(-1) : declined;
-      for (const { kind, answer } of named) {
-        const alone = taken.length > 0 && ask(kind.options).answer === true;
-        notChecked.push(`${kind.name}${alone ? ` together with ${taken.join(' and ')}` : ''} (supports(): ${answer})`);
-      }
-      if (declined.length < kinds.length) taken.push(kinds[declined.length].name);
-    }
-    return { c: current.c, options: current.options, notChecked };
+    return reasons.length ? { ...picked, notChecked: [`float32 (supports(): ${reasons[0]})`, ...picked.notChecked] } : picked;
   }
   return `it declines every call tried: ${[...new Set(reasons)].join('; ')}`;
 }

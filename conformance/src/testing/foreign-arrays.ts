@@ -12,9 +12,10 @@ import {
 import type { CaseOutcome } from '../run-case.js';
 import { bitwiseDifference } from './bitwise.js';
 import { cloneRequest, compareResult, pathsOf, runPath, type ForwardPath, type ResultMatch } from './against-reference.js';
-import { backwardGate, callInfoOf, firstAccepted } from './call-info.js';
+import { backwardGate } from './call-info.js';
 import { filled } from './read-once-more.js';
 import { describeCaseOptions, makeCase, type CaseOptions, type RandomCase } from './make-case.js';
+import { INITIAL_STATE, MASK, pickInputs, type OptionalInput, type PickedInputs } from './pick-inputs.js';
 
 /**
  * contract:foreign-arrays: core's checks accept any genuine typed array of the right type and
@@ -272,15 +273,8 @@ const fail = (problem: string | undefined) => {
   if (problem) throw new Problem(problem);
 };
 
-/** The calls tried, richest first (a mask only where supports() takes one); the last is the plainest. */
-const CANDIDATES: readonly Partial<CaseOptions>[] = [
-  { initialState: true, mask: 'any' },
-  { initialState: true, mask: 'right-padded' },
-  { initialState: true },
-  { mask: 'any' },
-  { mask: 'right-padded' },
-  {},
-];
+/** The optional inputs the check's arrays are made foreign in (dropout masks: core makes them itself). */
+const FOREIGN_INPUTS: readonly OptionalInput[] = [INITIAL_STATE, MASK];
 
 /** The optional inputs a case gives (for naming a run made with an input alone). */
 function aloneInputs(options: CaseOptions): string {
@@ -292,49 +286,15 @@ function aloneInputs(options: CaseOptions): string {
 type RequestField = 'x' | 'initialState' | 'mask';
 const REQUEST_FIELDS: readonly RequestField[] = ['x', 'initialState', 'mask'];
 
-/** A call the check runs: the case and the options it was made from. */
-interface Picked {
-  c: RandomCase;
-  options: CaseOptions;
-}
-
 /**
- * The richest candidate call the backend accepts in `dtype` (the shape the check runs), and each
- * optional input it left out, named with supports()'s reason; or the reason for none
- * (supports()'s answer to the plainest call). A mask (`any`, else right-padded) that supports()
- * takes alone but not beside initialState is also run alone (`alone`), and the pair named; a
- * mask=any it does not take at all is named beside a right-padded mask that ran.
+ * The call the check runs in `dtype` (pickInputs: initialState, then mask=any else a right-padded
+ * mask, each where supports() takes it beside those taken), the inputs it left out, named with
+ * supports()'s reason, and a mask supports() takes alone but not beside initialState, to run
+ * alone (`alone`); or why none runs (supports()'s answer to the plainest call).
  */
-function pick(backend: GruBackend, dtype: 'float32' | 'float64', seed: number): (Picked & { declined: string[]; alone: Picked[] }) | string {
-  const base: CaseOptions = { B: 3, T: 5, D: 4, H: 7, returnSequences: true, dtype, seed };
-  const asked = (o: Partial<CaseOptions>) => {
-    const options = { ...base, ...o };
-    const c = makeCase(options);
-    return { c, options, answer: backend.supports(c.spec, callInfoOf(c.request)) };
-  };
-  const picked = firstAccepted(
-    backend,
-    CANDIDATES.map((candidate) => ({ ...base, ...candidate })),
-  );
-  if (Array.isArray(picked)) return `${dtype} (supports(): ${picked[picked.length - 1]})`;
-  const declined: string[] = [];
-  const alone: Picked[] = [];
-  const state = picked.options.initialState === true;
-  const mask = picked.options.mask;
-  if (mask !== 'any') {
-    // Without initialState the mask candidates came before the one picked, and were declined.
-    const any = asked({ mask: 'any' });
-    const rightPadded = state && mask === undefined ? asked({ mask: 'right-padded' }) : undefined;
-    const taken = state ? [any, rightPadded].find((o) => o?.answer === true) : undefined;
-    if (taken) {
-      alone.push(taken);
-      const pair = asked({ mask: taken.options.mask, initialState: true });
-      declined.push(`${mask ? 'mask (any)' : 'mask'} together with initialState (supports(): ${pair.answer})`);
-    }
-    if (any.answer !== true) declined.push(`${mask || taken ? 'mask (any)' : 'mask'} (supports(): ${any.answer})`);
-  }
-  if (!state) declined.push(`initialState (supports(): ${asked({ initialState: true }).answer})`);
-  return { ...picked, declined, alone };
+function pick(backend: GruBackend, dtype: 'float32' | 'float64', seed: number): PickedInputs | string {
+  const picked = pickInputs(backend, { B: 3, T: 5, D: 4, H: 7, returnSequences: true, dtype, seed }, FOREIGN_INPUTS);
+  return typeof picked === 'string' ? `${dtype} (supports(): ${picked})` : picked;
 }
 
 const weightsAs = (w: GruWeights, kind: Kind): GruWeights => ({
@@ -597,7 +557,9 @@ export async function checkForeignArrays(backend: GruBackend, seed = 11): Promis
             skipped.push(`prepare (refused: ${e.reason}) ${inRun}`);
           }
         }
-        for (const d of new Set([...picked.declined, ...skipped])) parts.push(`${dtype} ${d}`);
+        // The inputs left out, what the runs alone left out of theirs, then what the calls refused.
+        const declined = [...picked.notChecked, ...picked.alone.flatMap((a) => a.notChecked)];
+        for (const d of new Set([...declined, ...skipped])) parts.push(`${dtype} ${d}`);
         ran++;
       } catch (err) {
         if (err instanceof Problem) {
