@@ -11,6 +11,7 @@ import {
   supportsArgsProblem,
 } from '@gru/core';
 import { activationId, FIRST_ROWWISE_ID } from './activations.js';
+import { cgroupCpuLimit } from './cpu-quota.js';
 import { loadAddon } from './loader.js';
 import type { CpuPoolStats, NativeBinding } from './native.js';
 import { CpuPreparedGru, nativeWeights } from './prepared.js';
@@ -20,7 +21,11 @@ export interface CpuBackendOptions {
   name?: string;
   /** Selection priority (default 20: above wasm (10) and the reference backend (0), below GPU backends). */
   priority?: number;
-  /** Threads per call (default: GRU_CPU_THREADS, else the number of cores). */
+  /**
+   * Threads per call (default: GRU_CPU_THREADS, else the cores this process may use: Node's
+   * `os.availableParallelism()`, capped on Linux by the control group's CPU quota, e.g. a
+   * container's `--cpus`, rounded down).
+   */
   threads?: number;
   /**
    * Instruction set to use (`avx512`, `avx2`, `sse`, `neon`, `generic`); default GRU_CPU_ISA, else
@@ -89,7 +94,15 @@ function checkThreads(value: unknown, where: string): number {
 function defaultThreads(): number {
   const env = process.env.GRU_CPU_THREADS;
   if (env !== undefined && env !== '') return checkThreads(Number(env), 'GRU_CPU_THREADS');
-  return Math.max(1, availableParallelism());
+  return defaultCores();
+}
+
+/**
+ * The cores this process may use: Node's count (affinity), capped by a Linux control group's CPU
+ * quota (a container's `--cpus`), which Node 20 does not read.
+ */
+export function defaultCores(limit: () => number | undefined = () => (process.platform === 'linux' ? cgroupCpuLimit() : undefined)): number {
+  return Math.max(1, Math.min(availableParallelism(), limit() ?? Number.POSITIVE_INFINITY));
 }
 
 /** A call of any size, for asking supports() about the layer alone. */
