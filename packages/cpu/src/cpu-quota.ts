@@ -85,7 +85,8 @@ function groupFolders(mount: Mount, path: string): string[] {
   return folders;
 }
 
-const toCores = (quota: number, period: number) => (quota > 0 && period > 0 && Number.isFinite(quota / period) ? Math.max(1, Math.floor(quota / period)) : undefined);
+const toCores = (quota: number, period: number) =>
+  quota > 0 && period > 0 && Number.isFinite(quota / period) ? Math.max(1, Math.floor(quota / period)) : undefined;
 
 function tightest(values: (number | undefined)[]): number | undefined {
   const known = values.filter((v): v is number => v !== undefined);

@@ -17,7 +17,9 @@ const V1_MOUNTS =
 describe('cgroupCpuLimit (the CPU quota a control group gives this process, in whole cores)', () => {
   it('cgroup v2: the quota over the period, rounded down, at least 1', () => {
     const at = (max: string) =>
-      cgroupCpuLimit(files({ '/proc/self/cgroup': '0::/app.slice/gru.scope\n', '/proc/self/mountinfo': V2_MOUNT, '/sys/fs/cgroup/app.slice/gru.scope/cpu.max': max }));
+      cgroupCpuLimit(
+        files({ '/proc/self/cgroup': '0::/app.slice/gru.scope\n', '/proc/self/mountinfo': V2_MOUNT, '/sys/fs/cgroup/app.slice/gru.scope/cpu.max': max }),
+      );
     expect(at('200000 100000\n')).toBe(2);
     expect(at('150000 100000\n')).toBe(1); // --cpus=1.5: as libuv and Rust, rounded down
     expect(at('20000 100000\n')).toBe(1); // a fifth of a core still runs one thread
