@@ -96,9 +96,10 @@ export interface CellConfig {
   activation: ActivationId;
   recurrentActivation: ActivationId;
   useBias: boolean;
-  kernelInitializer: Initializer;
-  recurrentInitializer: Initializer;
-  biasInitializer: Initializer;
+  /** null: Keras's `None` (the weight starts as `glorot_uniform`, as Keras's add_weight does; configs keep null). */
+  kernelInitializer: Initializer | null;
+  recurrentInitializer: Initializer | null;
+  biasInitializer: Initializer | null;
   kernelRegularizer: Regularizer | null;
   recurrentRegularizer: Regularizer | null;
   biasRegularizer: Regularizer | null;
@@ -212,10 +213,24 @@ function checkUnits(units: unknown): number {
   return units;
 }
 
+function checkName(name: unknown): string | undefined {
+  if (name === undefined || name === null) return undefined;
+  if (typeof name !== 'string' || name.includes('/')) {
+    throw valueError(
+      `Argument \`name\` must be a string and cannot contain character \`/\`. Received: name=${String(name)} (of type <class '${pyTypeName(name)}'>)`,
+    );
+  }
+  return name;
+}
+
 function checkSeed(seed: unknown): number | null {
   if (seed === undefined || seed === null) return null;
   if (typeof seed !== 'number' || !Number.isInteger(seed)) {
     throw valueError(`Argument \`seed\` must be an integer or None, received ${pyRepr(seed)}.`);
+  }
+  // Keras keeps a seed as a uint32 (its SeedGenerator state): others overflow there.
+  if (seed < 0 || seed > 0xffffffff) {
+    throw valueError(`Argument \`seed\` must be an integer from 0 to 4294967295 (a uint32, as Keras keeps it) or None, received ${pyRepr(seed)}.`);
   }
   return seed;
 }
@@ -237,6 +252,17 @@ export function resolveDTypePolicy(dtype: unknown): DTypePolicyConfig {
   throw valueError(`Invalid dtype policy: expected one of float32, float64, float16, bfloat16, mixed_float16, mixed_bfloat16, received ${pyRepr(name)}.`);
 }
 
+/**
+ * Refuses a half-precision policy when a layer computes: such policies round-trip through
+ * configs, but Keras would compute in float16/bfloat16, which gru does not (a float32 result
+ * would differ silently).
+ */
+export function checkComputeDType(policy: DTypePolicyConfig, who: string): void {
+  if (policy.compute !== 'float32' && policy.compute !== 'float64') {
+    throw valueError(`${who} has dtype policy '${policy.name}', which computes in ${policy.compute}; gru computes in float32 or float64 only.`);
+  }
+}
+
 function resolveOr<T>(fn: () => T, argName: string): T {
   try {
     return fn();
@@ -244,6 +270,14 @@ function resolveOr<T>(fn: () => T, argName: string): T {
     if (err instanceof GruError) throw err;
     throw valueError(`Argument \`${argName}\`: ${(err as Error).message}`);
   }
+}
+
+/**
+ * An initializer argument: Keras's `initializers.get(None)` is None, kept as such in the config,
+ * and the weight then starts as add_weight's default for float weights (glorot_uniform).
+ */
+function initializerOrNone(identifier: unknown, argName: string): Initializer | null {
+  return identifier === null ? null : resolveOr(() => getInitializer(identifier), argName);
 }
 
 /** Validates GRUCell arguments exactly as Keras's constructor does, with Keras's defaults. */
@@ -267,16 +301,16 @@ export function resolveCellConfig(options: GruCellOptions, className = 'GRUCell'
   }
   const pick = <T>(value: T | undefined, fallback: T): T => (value === undefined ? fallback : value);
   return {
-    name: options.name,
+    name: checkName(options.name),
     trainable: checkBool(options.trainable, 'trainable', true),
     dtypePolicy: resolveDTypePolicy(options.dtype),
     units,
     activation: resolveActivation(pick(options.activation, 'tanh'), flavor),
     recurrentActivation: resolveActivation(pick(options.recurrentActivation, v1 ? 'hard_sigmoid' : 'sigmoid'), flavor),
     useBias: checkBool(options.useBias, 'useBias', true),
-    kernelInitializer: resolveOr(() => getInitializer(pick(options.kernelInitializer, 'glorot_uniform')), 'kernelInitializer'),
-    recurrentInitializer: resolveOr(() => getInitializer(pick(options.recurrentInitializer, 'orthogonal')), 'recurrentInitializer'),
-    biasInitializer: resolveOr(() => getInitializer(pick(options.biasInitializer, 'zeros')), 'biasInitializer'),
+    kernelInitializer: initializerOrNone(pick(options.kernelInitializer, 'glorot_uniform'), 'kernelInitializer'),
+    recurrentInitializer: initializerOrNone(pick(options.recurrentInitializer, 'orthogonal'), 'recurrentInitializer'),
+    biasInitializer: initializerOrNone(pick(options.biasInitializer, 'zeros'), 'biasInitializer'),
     kernelRegularizer: getRegularizer(options.kernelRegularizer ?? null),
     recurrentRegularizer: getRegularizer(options.recurrentRegularizer ?? null),
     biasRegularizer: getRegularizer(options.biasRegularizer ?? null),
@@ -296,7 +330,7 @@ export function resolveCellConfig(options: GruCellOptions, className = 'GRUCell'
 /** Validates GRU arguments exactly as Keras's constructor does, with Keras's defaults. */
 export function resolveLayerConfig(options: GruOptions): LayerConfig {
   const cell = resolveCellConfig(options, 'GRU', LAYER_KEYS);
-  const useCudnn = options.useCudnn ?? 'auto';
+  const useCudnn = options.useCudnn === undefined ? 'auto' : options.useCudnn;
   if (useCudnn !== 'auto' && useCudnn !== true && useCudnn !== false) {
     throw valueError(`Invalid valid received for argument \`use_cudnn\`. Expected one of {'auto', True, False}. Received: use_cudnn=${pyRepr(useCudnn)}`);
   }
@@ -330,9 +364,9 @@ function cellConfigBody(c: CellConfig): Record<string, unknown> {
     activation: serializeActivation(c.activation),
     recurrent_activation: serializeActivation(c.recurrentActivation),
     use_bias: c.useBias,
-    kernel_initializer: serializeInitializer(c.kernelInitializer),
-    recurrent_initializer: serializeInitializer(c.recurrentInitializer),
-    bias_initializer: serializeInitializer(c.biasInitializer),
+    kernel_initializer: c.kernelInitializer && serializeInitializer(c.kernelInitializer),
+    recurrent_initializer: c.recurrentInitializer && serializeInitializer(c.recurrentInitializer),
+    bias_initializer: c.biasInitializer && serializeInitializer(c.biasInitializer),
     kernel_regularizer: serializeRegularizer(c.kernelRegularizer),
     recurrent_regularizer: serializeRegularizer(c.recurrentRegularizer),
     bias_regularizer: serializeRegularizer(c.biasRegularizer),

@@ -619,6 +619,28 @@ describe('constructor validation (Keras messages)', () => {
       'ValueError',
       "Invalid valid received for argument `use_cudnn`. Expected one of {'auto', True, False}. Received: use_cudnn=yes",
     );
+    // None is not 'auto' in Keras either.
+    expectKerasError(() => new GRU({ units: 4, useCudnn: null as never }), 'ValueError', 'Received: use_cudnn=None');
+    expectKerasError(() => GRU.fromConfig({ ...KERAS_GRU_4, use_cudnn: null }), 'ValueError', 'Received: use_cudnn=None');
+  });
+
+  it("name: a string without `/` (Keras's message); null is an auto name", () => {
+    expectKerasError(
+      () => new GRU({ units: 4, name: 'a/b' }),
+      'ValueError',
+      "Argument `name` must be a string and cannot contain character `/`. Received: name=a/b (of type <class 'str'>)",
+    );
+    expectKerasError(() => new GRU({ units: 4, name: 123 as never }), 'ValueError', "Received: name=123 (of type <class 'int'>)");
+    expectKerasError(() => new GRUCell({ units: 4, name: 'x/y' }), 'ValueError', 'cannot contain character `/`');
+    expect(new GRU({ units: 4, name: null as never }).name).toMatch(/^gru/);
+  });
+
+  it('seed: a uint32, as Keras keeps it', () => {
+    expectKerasError(() => new GRU({ units: 4, seed: -1 }), 'ValueError', '`seed` must be an integer from 0 to 4294967295', 'received -1');
+    expectKerasError(() => new GRU({ units: 4, seed: 2 ** 32 }), 'ValueError', '`seed`', 'received 4294967296');
+    expectKerasError(() => GRU.fromConfig({ ...KERAS_GRU_4, seed: 2 ** 40 }), 'ValueError', '`seed`');
+    expect(new GRU({ units: 4, seed: 2 ** 32 - 1 }).getConfig().seed).toBe(2 ** 32 - 1);
+    expect(new GRU({ units: 4, seed: 0 }).getConfig().seed).toBe(0);
   });
 
   it('booleans, implementation, compat, seed, dtype, activation, backend', () => {
@@ -638,5 +660,45 @@ describe('constructor validation (Keras messages)', () => {
 
   it('a non-object options argument', () => {
     expectKerasError(() => new GRU(4 as never), 'TypeError', 'options object', '4');
+  });
+});
+
+describe('initializer None (Keras: the weight starts as glorot_uniform, the config keeps None)', () => {
+  it.each(['kernelInitializer', 'recurrentInitializer', 'biasInitializer'] as const)('%s: null', (arg) => {
+    const units = 3;
+    const features = 4;
+    const layer = new GRU({ units, [arg]: null } as { units: number });
+    layer.build([null, null, features]);
+    const weights = layer.getWeights();
+    const index = { kernelInitializer: 0, recurrentInitializer: 1, biasInitializer: 2 }[arg];
+    const w = weights[index];
+    // Glorot uniform's limit for this weight's shape (fans as Keras computes them for 2-D shapes).
+    const [fanIn, fanOut] = w.shape as [number, number];
+    const limit = Math.sqrt(6 / (fanIn + fanOut));
+    expect([...w.data].every((v) => Math.abs(v) <= limit)).toBe(true);
+    // Not the default initializer's values: the bias's zeros, and glorot draws differ from zero.
+    expect([...w.data].some((v) => v !== 0)).toBe(true);
+    const snake = { kernelInitializer: 'kernel_initializer', recurrentInitializer: 'recurrent_initializer', biasInitializer: 'bias_initializer' }[arg];
+    expect(layer.getConfig()[snake]).toBeNull();
+    expect(GRU.fromConfig(layer.getConfig()).getConfig()[snake]).toBeNull();
+  });
+
+  it("a Keras config holding `bias_initializer: null` loads (it was refused as 'Could not interpret initializer identifier: None')", () => {
+    const layer = GRU.fromConfig({ ...KERAS_GRU_4, bias_initializer: null });
+    expect(layer.getConfig().bias_initializer).toBeNull();
+    expect(new GRUCell({ units: 2, kernelInitializer: null }).getConfig().kernel_initializer).toBeNull();
+  });
+});
+
+describe('half-precision dtype policies are refused when a layer or cell computes', () => {
+  it.each(['mixed_float16', 'mixed_bfloat16', 'float16', 'bfloat16'])('GRUCell with %s refuses call (it ran silently in float32)', (dtype) => {
+    const cell = new GRUCell({ units: 2, dtype });
+    expect(cell.getConfig().dtype).toBeDefined();
+    expectKerasError(
+      () => cell.call([[1, 2, 3]], [[0, 0]]),
+      'ValueError',
+      `GRUCell '${cell.name}' has dtype policy '${dtype}'`,
+      'gru computes in float32 or float64 only',
+    );
   });
 });

@@ -1,8 +1,17 @@
 import type { ForwardRequest, GruSpec, GruWeights } from '../backend/types.js';
-import { cellToKerasConfig, kerasConfigToOptions, resolveCellConfig, type CellConfig, type FromConfigOptions, type GruCellOptions } from '../config.js';
+import {
+  cellToKerasConfig,
+  checkComputeDType,
+  kerasConfigToOptions,
+  resolveCellConfig,
+  type CellConfig,
+  type FromConfigOptions,
+  type GruCellOptions,
+} from '../config.js';
 import { formatShape, valueError } from '../errors.js';
 import { arrayTooLarge } from '../limits.js';
 import { SeedGenerator } from '../random.js';
+import { GlorotUniform } from '../initializers.js';
 import { referenceForward } from '../reference/forward.js';
 import { arrayFor, ofDType, toTensor, type DType, type FloatArray, type Tensor, type TensorLike } from '../tensor.js';
 import { dropoutActive, drawDropoutMask, expandRows, parseMasks } from './dropout.js';
@@ -124,7 +133,8 @@ export class GRUCell<O extends GruCellOptions = GruCellOptions> {
     checkWeightSize(shapes, this.dtype, this.ownerName, true);
     const list = shapes.map((shape, i) => ({
       shape,
-      data: inits[i].generate(shape, this.dtype),
+      // A None initializer: Keras's add_weight starts float weights as glorot_uniform.
+      data: (inits[i] ?? new GlorotUniform()).generate(shape, this.dtype),
     }));
     this.weightList = list;
     this.initPending = false;
@@ -394,6 +404,7 @@ export class GRUCell<O extends GruCellOptions = GruCellOptions> {
    * masks folded in as Keras applies them. Lets a backend run exactly what `call` runs.
    */
   stepRequest(inputs: TensorLike, states: TensorLike | TensorLike[], options: CellCallOptions = {}): ForwardRequest {
+    checkComputeDType(this.config.dtypePolicy, `GRUCell '${this.name}'`);
     const x = toTensor(inputs, 'inputs', this.dtype);
     if (x.shape.length !== 2) {
       throw valueError(`GRUCell '${this.name}' expects inputs of shape (batch, features); received shape ${formatShape(x.shape)}.`);

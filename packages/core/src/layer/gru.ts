@@ -2,7 +2,15 @@ import { checkForwardResult, checkGradients } from '../backend/check-result.js';
 import { selectAndLoad } from '../backend/loading.js';
 import { selectBackend, type BackendChoice, type SkippedBackend } from '../backend/select.js';
 import type { BackwardRequest, BoundForwardRequest, ForwardRequest, ForwardResult, GruCallInfo, GruGradients, GruSpec, GruWeights } from '../backend/types.js';
-import { kerasConfigToOptions, layerToKerasConfig, resolveLayerConfig, type FromConfigOptions, type GruOptions, type LayerConfig } from '../config.js';
+import {
+  checkComputeDType,
+  kerasConfigToOptions,
+  layerToKerasConfig,
+  resolveLayerConfig,
+  type FromConfigOptions,
+  type GruOptions,
+  type LayerConfig,
+} from '../config.js';
 import { GruError, formatShape, valueError } from '../errors.js';
 import { arrayTooLarge } from '../limits.js';
 import { arrayFor, swapLeadingAxes, toTensor, type DType, type FloatArray, type Tensor, type TensorLike } from '../tensor.js';
@@ -394,10 +402,7 @@ export class GRU<O extends GruOptions = GruOptions> {
     if (featuresOption !== undefined && featuresOption !== features) {
       throw valueError(`Layer '${this.name}' takes ${features} input features; stream({features: ${featuresOption}}) does not match.`);
     }
-    const policy = c.dtypePolicy;
-    if (policy.compute !== 'float32' && policy.compute !== 'float64') {
-      throw valueError(`Layer '${this.name}' has dtype policy '${policy.name}', which computes in ${policy.compute}; gru computes in float32 or float64 only.`);
-    }
+    checkComputeDType(c.dtypePolicy, `Layer '${this.name}'`);
     this.checkOutputSize(batch, 1);
     this.statefulBatch ??= batch;
     this.statefulState ??= arrayFor(this.dtype, batch * this.units);
@@ -532,10 +537,7 @@ export class GRU<O extends GruOptions = GruOptions> {
       const unknown = keys.filter((k) => !isCallOption(k));
       throw valueError(`Unknown GRU call option(s): ${unknown.join(', ')}. Known options: ${CALL_OPTIONS.join(', ')}.`);
     }
-    const policy = c.dtypePolicy;
-    if (policy.compute !== 'float32' && policy.compute !== 'float64') {
-      throw valueError(`Layer '${this.name}' has dtype policy '${policy.name}', which computes in ${policy.compute}; gru computes in float32 or float64 only.`);
-    }
+    checkComputeDType(c.dtypePolicy, `Layer '${this.name}'`);
     const dtype = this.dtype;
     const x0 = toTensor(inputs, 'inputs', dtype, { borrow: true }); // read only: never written
     if (x0.shape.length !== 3) {
