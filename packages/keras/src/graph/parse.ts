@@ -2,6 +2,7 @@ import type { Arg, CallOf, InputSpec, Shape } from '../config/spec.js';
 import { readShape } from '../config/values.js';
 import { KerasFileError, UnsupportedLayerError } from '../errors.js';
 import { isObject, preview } from '../io/json.js';
+import { kindOf } from '../layers/registry.js';
 
 /** A tensor as a config names it: output `tensor` of call `node` of layer `layer`. */
 export interface RawRef {
@@ -35,14 +36,21 @@ export interface RawGraph {
 const emptyCall = (): CallOf<RawRef> => ({ args: [], named: {}, mask: null, kwargs: {} });
 
 /**
- * Keras 3's legacy .h5 configs drop `module`, so an op node (`NotEqual`, but also `Concatenate`
- * or `Add`, which share names with layers) is told from a layer by what Keras 3 always writes for
- * a layer and never for an op: a `trainable` key (InputLayers aside), in a Keras 3 call record.
+ * Keras 3's legacy .h5 configs drop `module` (and `registered_name`), so an op node is told from a
+ * layer, in a Keras 3 call record, by its class name where that names only a layer (SpatialDropout1D)
+ * or only an op (NotEqual, GetItem) gru knows. A name both share (`Concatenate`, `Add`) or neither
+ * is told by what Keras 3 writes for those layers and never for an op: a `trainable` key.
+ * (Not every layer writes one: SpatialDropout1D/2D/3D's get_config leaves it out.)
  */
 function recordsOp(item: Record<string, unknown>): boolean {
   const nodes = item.inbound_nodes;
   const keras3 = Array.isArray(nodes) && nodes.length > 0 && nodes.every((n) => isObject(n) && 'args' in n);
-  return keras3 && item.class_name !== 'InputLayer' && isObject(item.config) && !('trainable' in item.config);
+  if (!keras3 || item.class_name === 'InputLayer' || !isObject(item.config)) return false;
+  const className = item.class_name as string;
+  const layer = kindOf(className) !== undefined;
+  const op = kindOf(className, true) !== undefined;
+  if (layer !== op) return op;
+  return !('trainable' in item.config);
 }
 
 function readEntry(item: unknown, index: number, where: string): RawLayer {
