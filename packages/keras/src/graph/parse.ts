@@ -127,22 +127,31 @@ function historyRef(history: unknown[], fail: (m: string) => never): RawRef {
 
 const isPlain = (v: unknown) => v === null || typeof v === 'number' || typeof v === 'boolean' || typeof v === 'string';
 
-/** One positional argument of a Keras 3 call: a tensor, a list of tensors, or a plain value. */
-function keras3Arg(v: unknown, fail: (m: string) => never): Arg<RawRef> {
+/** A part of an index (`x[:, -1]`) as Keras 3 serializes it: an int, None, a slice or Ellipsis. */
+const isIndexPart = (v: unknown) => isPlain(v) || (isObject(v) && (v.class_name === '__slice__' || v.class_name === '__ellipsis__') && isObject(v.config));
+
+type Fail = (m: string) => never;
+
+/**
+ * One positional argument of a Keras 3 call: a tensor, a list of tensors, or a plain value (an
+ * index such as `[slice, -1]` included; the op checks it). Anything else is a structure gru does
+ * not run, which is not a sign of a corrupt file: `unsupported` says so.
+ */
+function keras3Arg(v: unknown, fail: Fail, unsupported: Fail): Arg<RawRef> {
   if (isKerasTensor(v)) return { tensor: historyRef(v.config.keras_history, fail) };
   if (Array.isArray(v)) {
     if (v.length && v.every(isKerasTensor)) return { list: v.map((t) => historyRef(t.config.keras_history, fail)) };
-    if (v.every(isPlain)) return { value: v };
+    if (v.every(isIndexPart)) return { value: v };
   }
-  if (isPlain(v)) return { value: v };
-  return fail(`takes an argument gru cannot read (a nested structure): ${preview(v)}.`);
+  if (isIndexPart(v)) return { value: v };
+  return unsupported(`takes an argument gru does not support (a nested structure): ${preview(v)}.`);
 }
 
 /** Keras 3: `{args: [...], kwargs: {...}}` with tensors as `__keras_tensor__` objects naming their history. */
-function keras3Call(node: Record<string, unknown>, fail: (m: string) => never): CallOf<RawRef> {
+function keras3Call(node: Record<string, unknown>, fail: Fail, unsupported: Fail): CallOf<RawRef> {
   const call = emptyCall();
   if (!Array.isArray(node.args)) fail(`has a malformed inbound node ${preview(node)}.`);
-  call.args = (node.args as unknown[]).map((a) => keras3Arg(a, fail));
+  call.args = (node.args as unknown[]).map((a) => keras3Arg(a, fail, unsupported));
   const kwargs = isObject(node.kwargs) ? node.kwargs : {};
   for (const [k, v] of Object.entries(kwargs)) {
     const refs = isKerasTensor(v) ? [v] : Array.isArray(v) && v.length && v.every((x) => x === null || isKerasTensor(x)) ? v : undefined;
@@ -154,7 +163,7 @@ function keras3Call(node: Record<string, unknown>, fail: (m: string) => never): 
       if (refs.some((t) => t === null)) fail(`is called with ${k}=${preview(v)}, a list holding None.`);
       call.named[k] = (refs as { config: { keras_history: unknown[] } }[]).map((t) => historyRef(t.config.keras_history, fail));
     } else if (isPlain(v)) call.kwargs[k] = v;
-    else fail(`is called with ${k}=${preview(v)}, which gru cannot read.`);
+    else unsupported(`is called with ${k}=${preview(v)}, which gru does not support.`);
   }
   return call;
 }
@@ -204,11 +213,14 @@ export function parseFunctional(config: Record<string, unknown>, where: string):
     const fail = (m: string): never => {
       throw new KerasFileError(`${where}: layer '${e.name}' (${e.className}) ${m}`);
     };
+    const unsupported = (m: string): never => {
+      throw new UnsupportedLayerError(e.className, e.name, `${where}: layer '${e.name}' (${e.className}) ${m}`);
+    };
     const nodes = e.raw.inbound_nodes;
     if (!Array.isArray(nodes)) throw new KerasFileError(`${where}: layer '${e.name}' has no inbound_nodes list.`);
     for (const node of nodes) {
       if (Array.isArray(node)) e.calls.push(keras2Call(node, fail));
-      else if (isObject(node)) e.calls.push(keras3Call(node, fail));
+      else if (isObject(node)) e.calls.push(keras3Call(node, fail, unsupported));
       else fail(`has a malformed inbound node ${preview(node)}.`);
     }
   }
