@@ -31,6 +31,10 @@ export interface RawGraph {
   outputs: RawRef[];
   /** The layers Keras saves weights for, in `model.layers` order (a Functional's InputLayers included). */
   saveables: RawLayer[];
+  /** A model built on a dict of inputs: its keys, in `inputs` order (predict takes `{key: x}`). */
+  inputKeys?: string[];
+  /** A model returning a dict of outputs: its keys, in `outputs` order. */
+  outputKeys?: string[];
 }
 
 const emptyCall = (): CallOf<RawRef> => ({ args: [], named: {}, mask: null, kwargs: {} });
@@ -189,16 +193,23 @@ function keras2Call(node: unknown[], fail: (m: string) => never): CallOf<RawRef>
   return call;
 }
 
-function endpoints(value: unknown, key: string, where: string): RawRef[] {
-  const list = Array.isArray(value) && Array.isArray(value[0]) ? value : [value];
+/**
+ * A model's `input_layers` / `output_layers`: one [layer, node, tensor] entry, a list of them, or
+ * (Keras 3's `keras.Model({"a": x}, {"y": out})`) an object of them, whose keys come back in the
+ * file's order: the order Keras's predict returns a dict of outputs in.
+ */
+function endpoints(value: unknown, key: string, where: string): { refs: RawRef[]; keys?: string[] } {
+  const keyed = isObject(value) && !Array.isArray(value);
+  const list = keyed ? Object.values(value) : Array.isArray(value) && Array.isArray(value[0]) ? value : [value];
   if (!list.length) throw new KerasFileError(`${where}: \`${key}\` names no layer.`);
-  return list.map((item) => {
+  const refs = list.map((item) => {
     if (!Array.isArray(item) || typeof item[0] !== 'string')
       throw new KerasFileError(`${where}: \`${key}\` must list [layer, node, tensor] entries, found ${preview(value)}.`);
     return historyRef(item, (m) => {
       throw new KerasFileError(`${where}: \`${key}\` ${m}`);
     });
   });
+  return keyed ? { refs, keys: Object.keys(value) } : { refs };
 }
 
 /** Functional (Keras 2 or 3): layers with their inbound nodes, inputs and outputs by reference. */
@@ -224,12 +235,20 @@ export function parseFunctional(config: Record<string, unknown>, where: string):
       else fail(`has a malformed inbound node ${preview(node)}.`);
     }
   }
-  const inputs = endpoints(config.input_layers, 'input_layers', where).map((ref) => {
+  const inputEnds = endpoints(config.input_layers, 'input_layers', where);
+  const inputs = inputEnds.refs.map((ref) => {
     const entry = byName.get(ref.layer);
     if (entry?.className !== 'InputLayer') throw new KerasFileError(`${where}: input layer '${ref.layer}' is not an InputLayer in the model.`);
     return { layer: ref.layer, spec: inputFromInputLayer(entry, where) };
   });
-  const outputs = endpoints(config.output_layers, 'output_layers', where);
+  const outputEnds = endpoints(config.output_layers, 'output_layers', where);
   const layers = entries.filter((e) => e.className !== 'InputLayer');
-  return { inputs, layers, outputs, saveables: entries.filter((e) => !e.op) };
+  return {
+    inputs,
+    layers,
+    outputs: outputEnds.refs,
+    saveables: entries.filter((e) => !e.op),
+    ...(inputEnds.keys ? { inputKeys: inputEnds.keys } : {}),
+    ...(outputEnds.keys ? { outputKeys: outputEnds.keys } : {}),
+  };
 }
