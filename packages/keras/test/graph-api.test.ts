@@ -24,6 +24,30 @@ describe('inputs and outputs of a Functional graph', () => {
     await expect(model.predict([d, e])).rejects.toThrow(/expects input 'encoder_in' of shape \[null, 5, 3\]/);
   });
 
+  it('a nested model (a Sequential used as a layer) is refused as unsupported, saying so', async () => {
+    const input = {
+      module: 'keras.layers',
+      class_name: 'InputLayer',
+      name: 'x',
+      config: { batch_shape: [null, null, 3], dtype: 'float32', name: 'x' },
+      inbound_nodes: [],
+    };
+    const inner = { class_name: 'Sequential', config: { name: 'encoder', layers: [{ class_name: 'GRU', config: { name: 'gru', units: 4 } }] } };
+    const ref = { class_name: '__keras_tensor__', config: { shape: [null, null, 3], dtype: 'float32', keras_history: ['x', 0, 0] } };
+    const config = {
+      class_name: 'Functional',
+      config: {
+        name: 'outer',
+        layers: [input, { module: 'keras', ...inner, name: 'encoder', inbound_nodes: [{ args: [ref], kwargs: {} }] }],
+        input_layers: [['x', 0, 0]],
+        output_layers: [['encoder', 0, 0]],
+      },
+    };
+    const err = await loadModel(weightsOf('dict_io'), { config }).catch((e) => e);
+    expect(err).toBeInstanceOf(UnsupportedLayerError);
+    expect(err.message).toMatch(/layer 'encoder' \(Sequential\) is a model used as a layer \(a nested model\), which gru does not support yet/);
+  });
+
   it('a model built on dicts takes its inputs keyed and returns its outputs keyed, as Keras (Keras key order)', async () => {
     const f = fixture('dict_io');
     const model = await loadModel(join(GRAPH, 'dict_io.keras'));
