@@ -32,6 +32,17 @@ export class KerasModel {
   readonly inputShape: Shape;
   readonly inputDtype: string;
   readonly inputs: readonly InputSpec[];
+  /**
+   * For a model built on a dict of inputs (`keras.Model({"seq": a, "meta": b}, ...)`): its keys, in
+   * `inputs` order. predict then takes `{seq: x1, meta: x2}`, as Keras's predict does.
+   */
+  readonly inputKeys: readonly string[] | undefined;
+  /**
+   * For a model returning a dict of outputs: its keys, in the order the file lists them (Keras's
+   * predict returns its dict in this order). `predictOutputs` returns the outputs in this order,
+   * `predictDict` keyed by them.
+   */
+  readonly outputKeys: readonly string[] | undefined;
   /** The model's layers in Keras's `model.layers` order (InputLayers and op nodes left out). */
   readonly layers: readonly ModelLayer[];
   private readonly all: ModelLayer[];
@@ -48,6 +59,8 @@ export class KerasModel {
     this.kerasVersion = spec.kerasVersion;
     this.compat = spec.compat;
     this.inputs = spec.inputs.map((i) => ({ name: i.name, shape: [...i.shape], dtype: i.dtype }));
+    this.inputKeys = spec.inputKeys ? [...spec.inputKeys] : undefined;
+    this.outputKeys = spec.outputKeys ? [...spec.outputKeys] : undefined;
     this.inputShape = [...spec.input.shape];
     this.inputDtype = spec.input.dtype;
     this.all = spec.layers.map((l, i) => (kindOf(l.className, l.op) as NonNullable<ReturnType<typeof kindOf>>).create(l, parsed.weights[i], spec.compat));
@@ -110,7 +123,20 @@ export class KerasModel {
     return this.single(this.predictOutputsSync(x, options));
   }
 
-  /** Every output, in the model's output order. */
+  /**
+   * Keras's `model.predict(x)` for a model returning a dict of outputs: the same dict, keyed as the
+   * model's `outputKeys`.
+   */
+  async predictDict(x: ModelInputs, options: PredictOptions = {}): Promise<Record<string, Tensor>> {
+    return this.keyed(await this.predictOutputs(x, options));
+  }
+
+  /** `predictDict` on the synchronous path. */
+  predictDictSync(x: ModelInputs, options: PredictOptions = {}): Record<string, Tensor> {
+    return this.keyed(this.predictOutputsSync(x, options));
+  }
+
+  /** Every output, in the model's output order (for a dict of outputs, the order of `outputKeys`). */
   async predictOutputs(x: ModelInputs, options: PredictOptions = {}): Promise<Tensor[]> {
     const ctx = this.context(options);
     return (await this.runner.run(this.inputFlows(x), ctx)).map((f) => f.tensor);
@@ -145,7 +171,25 @@ export class KerasModel {
     return backend === undefined ? {} : { backend };
   }
 
+  private keyed(outputs: Tensor[]): Record<string, Tensor> {
+    const keys = this.spec.outputKeys;
+    if (!keys) {
+      throw new GruError('ValueError', `Model '${this.name}' returns a list of outputs, not a dict; use predictOutputs() (or predict() for one output).`);
+    }
+    const out: Record<string, Tensor> = {};
+    keys.forEach((k, i) => {
+      out[k] = outputs[i];
+    });
+    return out;
+  }
+
   private single(outputs: Tensor[]): Tensor {
+    if (this.spec.outputKeys) {
+      throw new GruError(
+        'ValueError',
+        `Model '${this.name}' returns a dict of outputs (${this.spec.outputKeys.map((k) => `'${k}'`).join(', ')}); use predictDict() to get them keyed as Keras's predict returns them, or predictOutputs() for a list in that order.`,
+      );
+    }
     if (outputs.length !== 1) {
       throw new GruError('ValueError', `Model '${this.name}' has ${outputs.length} outputs; use predictOutputs() to get all of them.`);
     }
@@ -155,8 +199,16 @@ export class KerasModel {
   /** The inputs in model order, from one input, a list, or an object keyed by input name. */
   private inputFlows(x: ModelInputs): Flow[] {
     const inputs = this.spec.inputs;
-    const names = inputs.map((i) => i.name);
+    const keys = this.spec.inputKeys;
+    const names = keys ?? inputs.map((i) => i.name);
     const isDict = x !== null && typeof x === 'object' && !Array.isArray(x) && !('shape' in x && 'data' in x);
+    if (keys && !isDict) {
+      // Keras reads a list given for a dict of inputs in sorted-key order, not the model's: a trap; the keys say which is which.
+      throw new GruError(
+        'ValueError',
+        `Model '${this.name}' was built on a dict of inputs; pass an object keyed ${keys.map((k) => `'${k}'`).join(', ')}, received ${Array.isArray(x) ? `a list of ${x.length}` : 'one tensor'}.`,
+      );
+    }
     if (isDict) {
       const given = Object.keys(x);
       const extra = given.filter((k) => !names.includes(k));
@@ -168,7 +220,7 @@ export class KerasModel {
         );
       }
       return sameBatch(
-        inputs.map((inp) => this.inputFlow((x as Record<string, TensorLike>)[inp.name], inp, `x['${inp.name}']`)),
+        inputs.map((inp, i) => this.inputFlow((x as Record<string, TensorLike>)[names[i]], inp, `x['${names[i]}']`)),
         names,
       );
     }

@@ -4,7 +4,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { listBackends, loadBackend, UnsupportedCallError } from '@gru/core';
 import { describe, expect, it } from 'vitest';
 import { loadModel } from '../src/index.js';
-import { GRAPH, GRAPH_FIXTURES, graphFiles } from './graph-fixtures.js';
+import { GRAPH, GRAPH_FIXTURES, graphFiles, graphInputs } from './graph-fixtures.js';
 import { expectClose, FIXTURES, readJson, SAVED, type JsonTensor } from './helpers.js';
 import { TFJS_FIXTURES, TFJS_REAL } from './tfjs-fixtures.js';
 
@@ -84,10 +84,22 @@ describe('saved models on every backend', () => {
       }
       let ran = 0;
       for (const m of MODELS) {
-        const ref = readJson<{ inputs?: JsonTensor | JsonTensor[]; input?: JsonTensor; expected?: JsonTensor[]; expected_prediction?: JsonTensor }>(m.json);
+        const ref = readJson<{
+          inputs?: JsonTensor | JsonTensor[];
+          input?: JsonTensor;
+          input_names?: string[];
+          expected?: JsonTensor[];
+          expected_prediction?: JsonTensor;
+        }>(m.json);
         const model = await loadModel(m.file, { backend, ...m.options });
         const given = ref.input ?? ref.inputs;
-        const input = Array.isArray(given) ? (given.length === 1 ? given[0] : given) : (given as JsonTensor);
+        const input = ref.input_names
+          ? graphInputs({ inputs: given as JsonTensor[], input_names: ref.input_names })
+          : Array.isArray(given)
+            ? given.length === 1
+              ? given[0]
+              : given
+            : (given as JsonTensor);
         const want = ref.expected ?? [ref.expected_prediction as JsonTensor];
         try {
           const got = await model.predictOutputs(input);

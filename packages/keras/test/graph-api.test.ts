@@ -24,6 +24,50 @@ describe('inputs and outputs of a Functional graph', () => {
     await expect(model.predict([d, e])).rejects.toThrow(/expects input 'encoder_in' of shape \[null, 5, 3\]/);
   });
 
+  it('a nested model (a Sequential used as a layer) is refused as unsupported, saying so', async () => {
+    const input = {
+      module: 'keras.layers',
+      class_name: 'InputLayer',
+      name: 'x',
+      config: { batch_shape: [null, null, 3], dtype: 'float32', name: 'x' },
+      inbound_nodes: [],
+    };
+    const inner = { class_name: 'Sequential', config: { name: 'encoder', layers: [{ class_name: 'GRU', config: { name: 'gru', units: 4 } }] } };
+    const ref = { class_name: '__keras_tensor__', config: { shape: [null, null, 3], dtype: 'float32', keras_history: ['x', 0, 0] } };
+    const config = {
+      class_name: 'Functional',
+      config: {
+        name: 'outer',
+        layers: [input, { module: 'keras', ...inner, name: 'encoder', inbound_nodes: [{ args: [ref], kwargs: {} }] }],
+        input_layers: [['x', 0, 0]],
+        output_layers: [['encoder', 0, 0]],
+      },
+    };
+    const err = await loadModel(weightsOf('dict_io'), { config }).catch((e) => e);
+    expect(err).toBeInstanceOf(UnsupportedLayerError);
+    expect(err.message).toMatch(/layer 'encoder' \(Sequential\) is a model used as a layer \(a nested model\), which gru does not support yet/);
+  });
+
+  it('a model built on dicts takes its inputs keyed and returns its outputs keyed, as Keras (Keras key order)', async () => {
+    const f = fixture('dict_io');
+    const model = await loadModel(join(GRAPH, 'dict_io.keras'));
+    expect(model.inputKeys).toEqual(['sequence', 'meta']);
+    expect(model.outputKeys).toEqual(['reg', 'cls']);
+    const x = { meta: f.inputs[1], sequence: f.inputs[0] };
+    const y = await model.predictDict(x);
+    expect(Object.keys(y)).toEqual(['reg', 'cls']);
+    expectClose(y.cls, f.expected[1]);
+    expectClose(model.predictDictSync(x).reg, f.expected[0]);
+    await expect(model.predict(x)).rejects.toThrow(/returns a dict of outputs \('reg', 'cls'\); use predictDict\(\)/);
+    await expect(model.predictOutputs(f.inputs)).rejects.toThrow(/built on a dict of inputs; pass an object keyed 'sequence', 'meta', received a list of 2/);
+    await expect(model.predictOutputs({ seq: f.inputs[0], meta_in: f.inputs[1] })).rejects.toThrow(
+      /takes inputs 'sequence', 'meta'; received keys 'seq', 'meta_in'/,
+    );
+    const plain = await loadModel(join(GRAPH, 'seq2seq.keras'));
+    expect(plain.outputKeys).toBeUndefined();
+    await expect(plain.predictDict(fixture('seq2seq').inputs)).rejects.toThrow(/returns a list of outputs, not a dict/);
+  });
+
   it('predict refuses a multi-output model; predictOutputs returns each output', async () => {
     const f = fixture('bidir_seq2seq');
     const model = await loadModel(join(GRAPH, 'bidir_seq2seq.keras'));

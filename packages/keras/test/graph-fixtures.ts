@@ -14,6 +14,10 @@ export interface GraphFixture {
   layers: { name: string; class_name: string; weights: { path: string; shape: number[]; data: number[] }[] }[];
   inputs: JsonTensor[];
   expected: JsonTensor[];
+  /** A model built on a dict of inputs: its keys, in `inputs` order (predict takes them keyed). */
+  input_names?: string[];
+  /** A model returning a dict of outputs: the keys of Keras's predict result, in `expected` order. */
+  output_names?: string[];
 }
 
 export const GRAPH_FIXTURES: GraphFixture[] = readdirSync(GRAPH)
@@ -26,5 +30,6 @@ export function graphFiles(f: GraphFixture): { file: string; path: string; optio
   return f.files.map((file) => ({ file, path: join(GRAPH, file), options: file.endsWith('.weights.h5') ? { config: f.model_config } : {} }));
 }
 
-/** The fixture's inputs as predict takes them: one tensor, or a list. */
-export const graphInputs = (f: GraphFixture) => (f.inputs.length === 1 ? f.inputs[0] : f.inputs);
+/** The fixture's inputs as predict takes them: one tensor, a list, or keyed for a model built on a dict of inputs. */
+export const graphInputs = (f: Pick<GraphFixture, 'inputs' | 'input_names'>) =>
+  f.input_names ? Object.fromEntries(f.input_names.map((k, i) => [k, f.inputs[i]])) : f.inputs.length === 1 ? f.inputs[0] : f.inputs;

@@ -19,6 +19,12 @@ describe('graph models predict as Keras did, in every format', () => {
         outputs.forEach((o, i) => expectClose(o, f.expected[i], `${file} output ${i}`));
         model.predictOutputsSync(graphInputs(f)).forEach((o, i) => expectClose(o, f.expected[i], `${file} sync output ${i}`));
         expect(model.outputShapes.length).toBe(f.expected.length);
+        if (f.output_names) {
+          // Keyed as Keras's predict returned them, in its order.
+          const keyed = await model.predictDict(graphInputs(f));
+          expect(Object.keys(keyed)).toEqual(f.output_names);
+          f.output_names.forEach((k, i) => expectClose(keyed[k], f.expected[i], `${file} output '${k}'`));
+        }
       });
     }
   }

@@ -132,6 +132,8 @@ export function modelSpec(modelConfig: unknown, kerasVersion: string, compat: Co
     compat,
     input: inputs[0],
     inputs,
+    ...(raw.inputKeys ? { inputKeys: raw.inputKeys } : {}),
+    ...(raw.outputKeys ? { outputKeys: raw.outputKeys } : {}),
     layers: graph.layers,
     nodes: graph.nodes,
     outputs: graph.outputs,

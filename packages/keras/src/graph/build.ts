@@ -28,6 +28,13 @@ export function kindFor(e: RawLayer, where: string): LayerKind {
   if (e.op) {
     throw new UnsupportedLayerError(e.className, e.name, `${where}: layer '${e.name}' (${e.className}): the Keras op ${e.className} is not supported by gru.`);
   }
+  if (Array.isArray(e.config.layers) && ['Sequential', 'Functional', 'Model'].includes(e.className)) {
+    throw new UnsupportedLayerError(
+      e.className,
+      e.name,
+      `${where}: layer '${e.name}' (${e.className}) is a model used as a layer (a nested model), which gru does not support yet; save the model with its layers inline (call the inner model's layers on the outer model's tensors).`,
+    );
+  }
   throw new UnsupportedLayerError(
     e.className,
     e.name,

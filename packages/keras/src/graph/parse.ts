@@ -2,6 +2,7 @@ import type { Arg, CallOf, InputSpec, Shape } from '../config/spec.js';
 import { readShape } from '../config/values.js';
 import { KerasFileError, UnsupportedLayerError } from '../errors.js';
 import { isObject, preview } from '../io/json.js';
+import { kindOf } from '../layers/registry.js';
 
 /** A tensor as a config names it: output `tensor` of call `node` of layer `layer`. */
 export interface RawRef {
@@ -30,19 +31,30 @@ export interface RawGraph {
   outputs: RawRef[];
   /** The layers Keras saves weights for, in `model.layers` order (a Functional's InputLayers included). */
   saveables: RawLayer[];
+  /** A model built on a dict of inputs: its keys, in `inputs` order (predict takes `{key: x}`). */
+  inputKeys?: string[];
+  /** A model returning a dict of outputs: its keys, in `outputs` order. */
+  outputKeys?: string[];
 }
 
 const emptyCall = (): CallOf<RawRef> => ({ args: [], named: {}, mask: null, kwargs: {} });
 
 /**
- * Keras 3's legacy .h5 configs drop `module`, so an op node (`NotEqual`, but also `Concatenate`
- * or `Add`, which share names with layers) is told from a layer by what Keras 3 always writes for
- * a layer and never for an op: a `trainable` key (InputLayers aside), in a Keras 3 call record.
+ * Keras 3's legacy .h5 configs drop `module` (and `registered_name`), so an op node is told from a
+ * layer, in a Keras 3 call record, by its class name where that names only a layer (SpatialDropout1D)
+ * or only an op (NotEqual, GetItem) gru knows. A name both share (`Concatenate`, `Add`) or neither
+ * is told by what Keras 3 writes for those layers and never for an op: a `trainable` key.
+ * (Not every layer writes one: SpatialDropout1D/2D/3D's get_config leaves it out.)
  */
 function recordsOp(item: Record<string, unknown>): boolean {
   const nodes = item.inbound_nodes;
   const keras3 = Array.isArray(nodes) && nodes.length > 0 && nodes.every((n) => isObject(n) && 'args' in n);
-  return keras3 && item.class_name !== 'InputLayer' && isObject(item.config) && !('trainable' in item.config);
+  if (!keras3 || item.class_name === 'InputLayer' || !isObject(item.config)) return false;
+  const className = item.class_name as string;
+  const layer = kindOf(className) !== undefined;
+  const op = kindOf(className, true) !== undefined;
+  if (layer !== op) return op;
+  return !('trainable' in item.config);
 }
 
 function readEntry(item: unknown, index: number, where: string): RawLayer {
@@ -119,22 +131,31 @@ function historyRef(history: unknown[], fail: (m: string) => never): RawRef {
 
 const isPlain = (v: unknown) => v === null || typeof v === 'number' || typeof v === 'boolean' || typeof v === 'string';
 
-/** One positional argument of a Keras 3 call: a tensor, a list of tensors, or a plain value. */
-function keras3Arg(v: unknown, fail: (m: string) => never): Arg<RawRef> {
+/** A part of an index (`x[:, -1]`) as Keras 3 serializes it: an int, None, a slice or Ellipsis. */
+const isIndexPart = (v: unknown) => isPlain(v) || (isObject(v) && (v.class_name === '__slice__' || v.class_name === '__ellipsis__') && isObject(v.config));
+
+type Fail = (m: string) => never;
+
+/**
+ * One positional argument of a Keras 3 call: a tensor, a list of tensors, or a plain value (an
+ * index such as `[slice, -1]` included; the op checks it). Anything else is a structure gru does
+ * not run, which is not a sign of a corrupt file: `unsupported` says so.
+ */
+function keras3Arg(v: unknown, fail: Fail, unsupported: Fail): Arg<RawRef> {
   if (isKerasTensor(v)) return { tensor: historyRef(v.config.keras_history, fail) };
   if (Array.isArray(v)) {
     if (v.length && v.every(isKerasTensor)) return { list: v.map((t) => historyRef(t.config.keras_history, fail)) };
-    if (v.every(isPlain)) return { value: v };
+    if (v.every(isIndexPart)) return { value: v };
   }
-  if (isPlain(v)) return { value: v };
-  return fail(`takes an argument gru cannot read (a nested structure): ${preview(v)}.`);
+  if (isIndexPart(v)) return { value: v };
+  return unsupported(`takes an argument gru does not support (a nested structure): ${preview(v)}.`);
 }
 
 /** Keras 3: `{args: [...], kwargs: {...}}` with tensors as `__keras_tensor__` objects naming their history. */
-function keras3Call(node: Record<string, unknown>, fail: (m: string) => never): CallOf<RawRef> {
+function keras3Call(node: Record<string, unknown>, fail: Fail, unsupported: Fail): CallOf<RawRef> {
   const call = emptyCall();
   if (!Array.isArray(node.args)) fail(`has a malformed inbound node ${preview(node)}.`);
-  call.args = (node.args as unknown[]).map((a) => keras3Arg(a, fail));
+  call.args = (node.args as unknown[]).map((a) => keras3Arg(a, fail, unsupported));
   const kwargs = isObject(node.kwargs) ? node.kwargs : {};
   for (const [k, v] of Object.entries(kwargs)) {
     const refs = isKerasTensor(v) ? [v] : Array.isArray(v) && v.length && v.every((x) => x === null || isKerasTensor(x)) ? v : undefined;
@@ -146,7 +167,7 @@ function keras3Call(node: Record<string, unknown>, fail: (m: string) => never): 
       if (refs.some((t) => t === null)) fail(`is called with ${k}=${preview(v)}, a list holding None.`);
       call.named[k] = (refs as { config: { keras_history: unknown[] } }[]).map((t) => historyRef(t.config.keras_history, fail));
     } else if (isPlain(v)) call.kwargs[k] = v;
-    else fail(`is called with ${k}=${preview(v)}, which gru cannot read.`);
+    else unsupported(`is called with ${k}=${preview(v)}, which gru does not support.`);
   }
   return call;
 }
@@ -172,16 +193,23 @@ function keras2Call(node: unknown[], fail: (m: string) => never): CallOf<RawRef>
   return call;
 }
 
-function endpoints(value: unknown, key: string, where: string): RawRef[] {
-  const list = Array.isArray(value) && Array.isArray(value[0]) ? value : [value];
+/**
+ * A model's `input_layers` / `output_layers`: one [layer, node, tensor] entry, a list of them, or
+ * (Keras 3's `keras.Model({"a": x}, {"y": out})`) an object of them, whose keys come back in the
+ * file's order: the order Keras's predict returns a dict of outputs in.
+ */
+function endpoints(value: unknown, key: string, where: string): { refs: RawRef[]; keys?: string[] } {
+  const keyed = isObject(value) && !Array.isArray(value);
+  const list = keyed ? Object.values(value) : Array.isArray(value) && Array.isArray(value[0]) ? value : [value];
   if (!list.length) throw new KerasFileError(`${where}: \`${key}\` names no layer.`);
-  return list.map((item) => {
+  const refs = list.map((item) => {
     if (!Array.isArray(item) || typeof item[0] !== 'string')
       throw new KerasFileError(`${where}: \`${key}\` must list [layer, node, tensor] entries, found ${preview(value)}.`);
     return historyRef(item, (m) => {
       throw new KerasFileError(`${where}: \`${key}\` ${m}`);
     });
   });
+  return keyed ? { refs, keys: Object.keys(value) } : { refs };
 }
 
 /** Functional (Keras 2 or 3): layers with their inbound nodes, inputs and outputs by reference. */
@@ -196,20 +224,31 @@ export function parseFunctional(config: Record<string, unknown>, where: string):
     const fail = (m: string): never => {
       throw new KerasFileError(`${where}: layer '${e.name}' (${e.className}) ${m}`);
     };
+    const unsupported = (m: string): never => {
+      throw new UnsupportedLayerError(e.className, e.name, `${where}: layer '${e.name}' (${e.className}) ${m}`);
+    };
     const nodes = e.raw.inbound_nodes;
     if (!Array.isArray(nodes)) throw new KerasFileError(`${where}: layer '${e.name}' has no inbound_nodes list.`);
     for (const node of nodes) {
       if (Array.isArray(node)) e.calls.push(keras2Call(node, fail));
-      else if (isObject(node)) e.calls.push(keras3Call(node, fail));
+      else if (isObject(node)) e.calls.push(keras3Call(node, fail, unsupported));
       else fail(`has a malformed inbound node ${preview(node)}.`);
     }
   }
-  const inputs = endpoints(config.input_layers, 'input_layers', where).map((ref) => {
+  const inputEnds = endpoints(config.input_layers, 'input_layers', where);
+  const inputs = inputEnds.refs.map((ref) => {
     const entry = byName.get(ref.layer);
     if (entry?.className !== 'InputLayer') throw new KerasFileError(`${where}: input layer '${ref.layer}' is not an InputLayer in the model.`);
     return { layer: ref.layer, spec: inputFromInputLayer(entry, where) };
   });
-  const outputs = endpoints(config.output_layers, 'output_layers', where);
+  const outputEnds = endpoints(config.output_layers, 'output_layers', where);
   const layers = entries.filter((e) => e.className !== 'InputLayer');
-  return { inputs, layers, outputs, saveables: entries.filter((e) => !e.op) };
+  return {
+    inputs,
+    layers,
+    outputs: outputEnds.refs,
+    saveables: entries.filter((e) => !e.op),
+    ...(inputEnds.keys ? { inputKeys: inputEnds.keys } : {}),
+    ...(outputEnds.keys ? { outputKeys: outputEnds.keys } : {}),
+  };
 }

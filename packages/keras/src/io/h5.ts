@@ -98,6 +98,30 @@ function recordOf(node: jsfive.Group | jsfive.Dataset): ObjectRecord {
   return (node as unknown as { _dataobjects: ObjectRecord })._dataobjects;
 }
 
+type AttrValueReader = (dtype: unknown, buf: unknown, count: number, offset: number) => unknown;
+
+/**
+ * A group's attributes with every variable-length string decoded as UTF-8, as h5py decodes them.
+ * Keras (through h5py) writes `layer_names`, `weight_names` and the like as variable-length
+ * strings tagged with the ASCII character set but holding UTF-8 bytes ('gru_ü'); jsfive decodes
+ * that tag with TextDecoder('ascii'), which is windows-1252, so 'ü' came back as 'Ã¼' and the
+ * layer's group was not found. Fixed-length strings jsfive already decodes as UTF-8.
+ */
+function utf8Attributes(node: jsfive.Group): Record<string, unknown> {
+  const record = recordOf(node) as unknown as { _attr_value: AttrValueReader; get_attributes(): Record<string, unknown> };
+  const decode = record._attr_value;
+  // An own property for this one read: the nested reads (a list of strings) come back through it too.
+  record._attr_value = function (this: unknown, dtype, ...rest) {
+    const utf8 = Array.isArray(dtype) && dtype[0] === 'VLEN_STRING' && dtype[2] === 0 ? [dtype[0], dtype[1], 1, ...dtype.slice(3)] : dtype;
+    return decode.call(this, utf8, ...rest);
+  };
+  try {
+    return { ...record.get_attributes() };
+  } finally {
+    delete (record as Partial<typeof record>)._attr_value;
+  }
+}
+
 export class H5Group {
   private attrCache: Record<string, unknown> | undefined;
   private keyCache: string[] | undefined;
@@ -164,7 +188,7 @@ export class H5Group {
   }
 
   attrs(): Record<string, unknown> {
-    this.attrCache ??= guard(this.file.label, `the attributes of '${this.path}'`, () => ({ ...this.node.attrs }));
+    this.attrCache ??= guard(this.file.label, `the attributes of '${this.path}'`, () => utf8Attributes(this.node));
     return this.attrCache;
   }
 

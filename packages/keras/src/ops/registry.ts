@@ -1,5 +1,6 @@
 import type { LayerKind } from '../layers/kind.js';
 import { elementwiseOps } from './elementwise.js';
+import { getItemKind } from './get-item.js';
 import { reduceOps } from './reduce.js';
 import { shapeOps } from './shape-ops.js';
 
@@ -8,4 +9,4 @@ import { shapeOps } from './shape-ops.js';
  * the mask plumbing Keras writes for masked graphs and the simple tensor ops users write on
  * Keras tensors.
  */
-export const opKinds: LayerKind[] = [...elementwiseOps, ...reduceOps, ...shapeOps];
+export const opKinds: LayerKind[] = [...elementwiseOps, ...reduceOps, ...shapeOps, getItemKind];
