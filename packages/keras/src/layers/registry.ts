@@ -7,6 +7,7 @@ import type { LayerKind } from './kind.js';
 import { maskingKind } from './masking.js';
 import { opKinds } from '../ops/registry.js';
 import { activationKind } from './activation.js';
+import { activationLayerKinds } from './activation-layers.js';
 import { additiveAttentionKind, attentionKind, multiHeadAttentionKind } from './attention.js';
 import { conv1dKind } from './conv1d.js';
 import { normalizationKinds } from './normalization.js';
@@ -29,6 +30,7 @@ const LAYER_KINDS: LayerKind[] = [
   timeDistributedKind,
   denseKind,
   activationKind,
+  ...activationLayerKinds,
   ...identityKinds,
   ...mergeKinds,
   dotKind,
