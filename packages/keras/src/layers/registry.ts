@@ -2,6 +2,7 @@ import { bidirectionalKind } from './bidirectional.js';
 import { denseKind } from './dense.js';
 import { embeddingKind } from './embedding.js';
 import { gruKind } from './gru.js';
+import { preprocessingKinds } from './preprocessing.js';
 import { identityKinds } from './identity.js';
 import type { LayerKind } from './kind.js';
 import { maskingKind } from './masking.js';
@@ -39,6 +40,7 @@ const LAYER_KINDS: LayerKind[] = [
   conv1dKind,
   ...poolingKinds,
   ...normalizationKinds,
+  ...preprocessingKinds,
   attentionKind,
   additiveAttentionKind,
   multiHeadAttentionKind,
