@@ -2,6 +2,7 @@ import { bidirectionalKind } from './bidirectional.js';
 import { denseKind } from './dense.js';
 import { embeddingKind } from './embedding.js';
 import { gruKind } from './gru.js';
+import { rnnKind } from './rnn.js';
 import { preprocessingKinds } from './preprocessing.js';
 import { identityKinds } from './identity.js';
 import type { LayerKind } from './kind.js';
@@ -27,6 +28,7 @@ const LAYER_KINDS: LayerKind[] = [
   embeddingKind,
   maskingKind,
   gruKind,
+  rnnKind,
   bidirectionalKind,
   timeDistributedKind,
   denseKind,
@@ -61,7 +63,7 @@ export function kindOf(className: string, op = false): LayerKind | undefined {
 
 /** The layer classes gru runs (InputLayer aside), in the order they are documented. */
 export function supportedLayers(): string[] {
-  return LAYER_KINDS.map((k) => (k.className === 'Bidirectional' ? 'Bidirectional(GRU)' : k.className));
+  return LAYER_KINDS.map((k) => (k.className === 'Bidirectional' ? 'Bidirectional(GRU)' : k.className === 'RNN' ? 'RNN(GRUCell)' : k.className));
 }
 
 /** The Keras 3 ops gru runs when a Functional config records them. */
