@@ -154,6 +154,21 @@ describe('refusals name the class of what gru does not run', () => {
     expect(err.message).toMatch(/layer 'decoder' \(LSTM\): LSTM layers are not supported/);
   });
 
+  it('an RNN around another cell than GRUCell, and a Softmax over several axes, are refused naming what', async () => {
+    const c = configOf('rnn_gru_cell');
+    named(c, 'rnn_back').config.cell.class_name = 'LSTMCell';
+    let err = await loadModel(weightsOf('rnn_gru_cell'), { config: c }).catch((e) => e);
+    expect(err).toBeInstanceOf(UnsupportedLayerError);
+    expect(err.className).toBe('RNN(LSTMCell)');
+    expect(err.message).toMatch(/layer 'rnn_back' \(RNN\): an RNN around a LSTMCell is not supported; gru runs RNN\(GRUCell\(\.\.\.\)\) only/);
+
+    const s = configOf('softmax_layers');
+    named(s, 'softmax_axis1').config.axis = [1, 2];
+    err = await loadModel(weightsOf('softmax_layers'), { config: s }).catch((e) => e);
+    expect(err).toBeInstanceOf(UnsupportedLayerError);
+    expect(err.message).toMatch(/layer 'softmax_axis1' \(Softmax\): softmax over several axes/);
+  });
+
   it('an unknown Keras op node, a wrapped unsupported layer, an unsupported call argument', async () => {
     const op = configOf('embed_gru');
     const ne = layersOf(op).find((l) => l.class_name === 'NotEqual') as Layer;

@@ -28,3 +28,27 @@ function swapBytes(bytes: Uint8Array, itemSize: number): void {
     }
   }
 }
+
+/**
+ * `count` integers (Normalization's sample count) as float64 values; 64-bit ones beyond 2^53 lose
+ * precision, which no value they hold at inference needs. Counted against limits.maxBytes.
+ */
+export function decodeIntegers(
+  file: H5File,
+  address: number,
+  count: number,
+  itemSize: 4 | 8,
+  unsigned: boolean,
+  bigEndian: boolean,
+  what: string,
+): Float64Array {
+  file.budget?.take(count * 8, `${file.label}: ${what}`);
+  const view = new DataView(file.buffer, address, count * itemSize);
+  const out = new Float64Array(count);
+  for (let i = 0; i < count; i++) {
+    const at = i * itemSize;
+    if (itemSize === 4) out[i] = unsigned ? view.getUint32(at, !bigEndian) : view.getInt32(at, !bigEndian);
+    else out[i] = Number(unsigned ? view.getBigUint64(at, !bigEndian) : view.getBigInt64(at, !bigEndian));
+  }
+  return out;
+}

@@ -3,7 +3,7 @@ import { describeThrown, formatShape, KerasFileError } from '../errors.js';
 import type { ByteBudget } from '../budget.js';
 import { installAttributeGuard } from './h5-guard.js';
 import { H5Layout, type ObjectRecord } from './h5-layout.js';
-import { decodeFloats } from './h5-values.js';
+import { decodeFloats, decodeIntegers } from './h5-values.js';
 
 export interface H5FileOptions {
   /** Counts the copies the reader makes against limits.maxBytes. */
@@ -267,7 +267,7 @@ export class H5Dataset {
    * read straight from those bytes (a view when the loader owns them, else one copy counted
    * against limits.maxBytes), never through jsfive's per-value decoder.
    */
-  read(expected: readonly number[], what: string): Float32Array | Float64Array {
+  read(expected: readonly number[], what: string, integer = false): Float32Array | Float64Array {
     const shape = this.shape;
     if (shape.length !== expected.length || shape.some((d, i) => d !== expected[i])) {
       throw new KerasFileError(
@@ -275,11 +275,12 @@ export class H5Dataset {
       );
     }
     const dtype = this.dtype;
-    const m = /^([<>|=]?)f([48])$/.exec(dtype);
+    const m = (integer ? /^([<>|=]?)([iu])([48])$/ : /^([<>|=]?)(f)([48])$/).exec(dtype);
     if (!m) {
-      throw new KerasFileError(`${this.file.label}: ${what} ('${this.path}') holds ${dtype} values; only float32 and float64 weights are supported.`);
+      const want = integer ? '32- or 64-bit integer' : 'float32 and float64';
+      throw new KerasFileError(`${this.file.label}: ${what} ('${this.path}') holds ${dtype} values; only ${want} weights are supported.`);
     }
-    const itemSize = Number(m[2]) as 4 | 8;
+    const itemSize = Number(m[3]) as 4 | 8;
     const count = shape.reduce((a, b) => a * b, 1);
     const length = count * itemSize;
     const storage = guard(this.file.label, `the storage layout of '${this.path}'`, () => contiguousStorage(recordOf(this.node), this.file.buffer));
@@ -303,6 +304,7 @@ export class H5Dataset {
       );
     }
     this.file.layout.claimData(storage.address, length, this.path);
+    if (integer) return decodeIntegers(this.file, storage.address, count, itemSize, m[2] === 'u', m[1] === '>', `${what} ('${this.path}')`);
     return decodeFloats(this.file, storage.address, count, itemSize, m[1] === '>', `${what} ('${this.path}')`);
   }
 }

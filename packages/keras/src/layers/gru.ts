@@ -44,9 +44,10 @@ export class GruLayer extends RecurrentModelLayer {
   override readonly supportsMasking = true;
   override readonly async = true;
 
-  constructor(spec: LayerSpec, weights: Weights, compat: Compat) {
+  /** `config`: the GRU config to run, when the file's is another layer's (an RNN around a GRUCell). */
+  constructor(spec: LayerSpec, weights: Weights, compat: Compat, config: Record<string, unknown> = spec.config) {
     super(spec);
-    this.gru = coreGru(spec.config, gruWeightTensors(spec, weights), compat, `layer '${spec.name}' (GRU)`);
+    this.gru = coreGru(config, gruWeightTensors(spec, weights), compat, `layer '${spec.name}' (${spec.className})`);
   }
 
   override getWeights(): Tensor[] {

@@ -4,8 +4,8 @@ import { type LayerKind, onlyInput } from './kind.js';
 
 /**
  * Layers that are the identity at inference and pass the mask on: Dropout, SpatialDropout1D,
- * GaussianNoise, GaussianDropout, AlphaDropout (they only act with training=True), and
- * ActivityRegularization (it only adds a loss).
+ * GaussianNoise, GaussianDropout, AlphaDropout (they only act with training=True),
+ * ActivityRegularization (it only adds a loss), and Identity.
  */
 export class DropoutLayer extends ModelLayer {
   readonly rate: number;
@@ -45,4 +45,5 @@ export const identityKinds: LayerKind[] = [
   identityKind('GaussianDropout', 'rate', 1),
   identityKind('AlphaDropout', 'rate', 1),
   identityKind('ActivityRegularization', null, 0),
+  identityKind('Identity', null, 0),
 ];

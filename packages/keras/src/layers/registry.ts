@@ -2,11 +2,14 @@ import { bidirectionalKind } from './bidirectional.js';
 import { denseKind } from './dense.js';
 import { embeddingKind } from './embedding.js';
 import { gruKind } from './gru.js';
+import { rnnKind } from './rnn.js';
+import { preprocessingKinds } from './preprocessing.js';
 import { identityKinds } from './identity.js';
 import type { LayerKind } from './kind.js';
 import { maskingKind } from './masking.js';
 import { opKinds } from '../ops/registry.js';
 import { activationKind } from './activation.js';
+import { activationLayerKinds } from './activation-layers.js';
 import { additiveAttentionKind, attentionKind, multiHeadAttentionKind } from './attention.js';
 import { conv1dKind } from './conv1d.js';
 import { normalizationKinds } from './normalization.js';
@@ -25,10 +28,12 @@ const LAYER_KINDS: LayerKind[] = [
   embeddingKind,
   maskingKind,
   gruKind,
+  rnnKind,
   bidirectionalKind,
   timeDistributedKind,
   denseKind,
   activationKind,
+  ...activationLayerKinds,
   ...identityKinds,
   ...mergeKinds,
   dotKind,
@@ -37,6 +42,7 @@ const LAYER_KINDS: LayerKind[] = [
   conv1dKind,
   ...poolingKinds,
   ...normalizationKinds,
+  ...preprocessingKinds,
   attentionKind,
   additiveAttentionKind,
   multiHeadAttentionKind,
@@ -57,7 +63,7 @@ export function kindOf(className: string, op = false): LayerKind | undefined {
 
 /** The layer classes gru runs (InputLayer aside), in the order they are documented. */
 export function supportedLayers(): string[] {
-  return LAYER_KINDS.map((k) => (k.className === 'Bidirectional' ? 'Bidirectional(GRU)' : k.className));
+  return LAYER_KINDS.map((k) => (k.className === 'Bidirectional' ? 'Bidirectional(GRU)' : k.className === 'RNN' ? 'RNN(GRUCell)' : k.className));
 }
 
 /** The Keras 3 ops gru runs when a Functional config records them. */

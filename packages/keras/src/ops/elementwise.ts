@@ -1,4 +1,4 @@
-import type { Tensor } from '@gru/core';
+import { activationDef, type Tensor } from '@gru/core';
 import type { Shape } from '../config/spec.js';
 import { arrayLength } from '../kernels/common.js';
 import { broadcastApply, broadcastShapes } from './broadcast.js';
@@ -73,4 +73,9 @@ export const elementwiseOps = [
   unary('Negative', (x) => -x, false),
   unary('Absolute', (x) => Math.abs(x), false),
   unary('Square', (x) => x * x, false),
+  unary('Sqrt', Math.sqrt, false),
+  unary('Exp', Math.exp, false),
+  unary('Log', Math.log, false),
+  // The activations Keras also offers as ops, with core's math (what Activation layers use).
+  ...(['Sigmoid', 'Tanh', 'Relu', 'Softplus', 'Silu'] as const).map((c) => unary(c, activationDef(c.toLowerCase()).f as (x: number) => number, false)),
 ].map(opKind);

@@ -14,7 +14,7 @@ export function readKeras3Weights(file: H5File, spec: ModelSpec): (Float32Array 
   }
   return spec.layers.map((layer) => {
     checkVariableCounts(file, layer);
-    return layer.weights.map((w) => root.dataset(`${layer.keras3Group}/${w.keras3Path}`).read(w.shape, `layer '${layer.name}' ${w.name}`));
+    return layer.weights.map((w) => root.dataset(`${layer.keras3Group}/${w.keras3Path}`).read(w.shape, `layer '${layer.name}' ${w.name}`, w.integer));
   });
 }
 

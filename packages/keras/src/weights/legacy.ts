@@ -34,7 +34,7 @@ export function readLegacyWeights(group: H5Group, spec: ModelSpec, label: string
       );
     }
     out[index] = layer.weights.map((w, j) =>
-      s.group.dataset(s.weightNames[j]).read(w.shape, `layer '${layer.name}' ${w.name} (saved as '${s.weightNames[j]}')`),
+      s.group.dataset(s.weightNames[j]).read(w.shape, `layer '${layer.name}' ${w.name} (saved as '${s.weightNames[j]}')`, w.integer),
     );
   });
   return out;
