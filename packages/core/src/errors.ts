@@ -25,16 +25,18 @@ export class GruError extends Error {
     this.kerasType = kerasType;
     this.name = `GruError(${kerasType})`;
   }
-
-  /** `instanceof` that also holds for errors from another copy of @gru/core (ESM and CJS builds). */
-  static override [Symbol.hasInstance](value: unknown): boolean {
+}
+// Set as a property rather than a static method, so the class keeps the ordinary `instanceof`
+// typing; `this` is the class on the right of `instanceof`, a subclass included (they inherit it).
+Object.defineProperty(GruError, Symbol.hasInstance, {
+  value: function hasInstance(this: abstract new (...args: never[]) => unknown, value: unknown): boolean {
     if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
     // Only a class's own brand: a subclass without one (outside core) keeps plain instanceof.
     if (!Object.hasOwn(this, BRAND) || typeof value !== 'object' || value === null) return false;
     const key = (this as unknown as Record<symbol, symbol>)[BRAND] as symbol;
     return (value as Record<symbol, unknown>)[key] === true;
-  }
-}
+  },
+});
 brand(GruError, 'GruError');
 
 /** A named backend cannot run a call; `reason` is the backend's own explanation from `supports()`. */
