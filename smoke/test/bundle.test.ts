@@ -36,10 +36,10 @@ function expectBundledWasm(server: StaticServer, result: PageResult): void {
   expect(result.wasmUrl).toMatch(/\.wasm$/);
 }
 
-function esbuild(args: string[]): void {
+function esbuild(entry: string, args: string[]): void {
   // esbuild's install script puts its native binary at bin/esbuild.
   const r = runInApp(app, join(app.dir, 'node_modules', '.bin', 'esbuild'), [
-    'page/entry-esbuild.mjs',
+    entry,
     '--bundle',
     '--format=esm',
     '--loader:.wasm=file',
@@ -62,13 +62,13 @@ const noChromium = `needs Chromium at ${chromiumPath} (Debian: apt-get install c
 
 describeApp('an esbuild bundle of a page using @gru/wasm and @gru/webgpu', () => {
   beforeAll(() => {
-    esbuild(['--platform=browser', '--outdir=dist-esbuild']);
+    esbuild('page/entry-esbuild.mjs', ['--platform=browser', '--outdir=dist-esbuild']);
     writeFileSync(
       join(app.dir, 'dist-esbuild', 'index.html'),
       '<!doctype html><meta charset="utf-8"><title>gru smoke (esbuild)</title><script type="module" src="./entry-esbuild.js"></script>',
     );
     // The app is CommonJS by default (npm init): the ESM bundle for Node is an .mjs file.
-    esbuild(['--platform=node', '--external:webgpu', '--outdir=dist-node', '--out-extension:.js=.mjs']);
+    esbuild('page/entry-node.mjs', ['--platform=node', '--external:webgpu', '--outdir=dist-node', '--out-extension:.js=.mjs']);
   });
 
   it('esbuild copied gru.wasm next to the bundle (--loader:.wasm=file)', () => {
@@ -93,10 +93,10 @@ describeApp('an esbuild bundle of a page using @gru/wasm and @gru/webgpu', () =>
   }
 
   if (vulkanEnv || mustRun) {
-    it('the same page logic bundled for Node runs there: wasm, and webgpu on Dawn (lavapipe)', () => {
+    it('the same page logic bundled for Node (the README recipe) runs there from any working directory: wasm, and webgpu on Dawn (lavapipe)', () => {
       if (!vulkanEnv) throw new Error(`no Vulkan driver for Dawn: run \`pnpm turbo run @gru/webgpu#setup:lavapipe\` or set VK_ICD_FILENAMES`);
-      // A relative wasm URL is a path from the working directory in Node: run next to the bundle.
-      const r = runInApp(app, 'node', ['../run-bundle.mjs', 'entry-esbuild.mjs'], { cwd: join(app.dir, 'dist-node'), env: vulkanEnv });
+      // Run from the app's folder, not the bundle's: new URL(wasmUrl, import.meta.url) finds the file next to the bundle.
+      const r = runInApp(app, 'node', ['run-bundle.mjs', 'dist-node/entry-node.mjs'], { cwd: app.dir, env: vulkanEnv });
       expect(r.status, r.log).toBe(0);
       expectBothRan(lastJson<PageResult>(r), 'Node, esbuild bundle');
     });

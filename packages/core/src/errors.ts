@@ -6,6 +6,18 @@
  */
 export type KerasErrorType = 'ValueError' | 'TypeError' | 'IndexError' | 'NotImplementedError';
 
+// The ESM and CJS builds (or two installed versions) of @gru/core in one process each have their
+// own GruError class, so plain `instanceof` fails for an error thrown by the other copy. Each
+// class is branded under a Symbol.for key, the same in every copy; `instanceof` accepts an error
+// carrying the brand of the class asked about (so a subclass still matches only its own kind).
+const BRAND = Symbol.for('@gru/core:error-brand');
+
+function brand(cls: abstract new (...args: never[]) => GruError, name: string): void {
+  const key = Symbol.for(`@gru/core:error:${name}`);
+  Object.defineProperty(cls, BRAND, { value: key });
+  Object.defineProperty(cls.prototype, key, { value: true });
+}
+
 export class GruError extends Error {
   readonly kerasType: KerasErrorType;
   constructor(kerasType: KerasErrorType, message: string) {
@@ -14,6 +26,18 @@ export class GruError extends Error {
     this.name = `GruError(${kerasType})`;
   }
 }
+// Set as a property rather than a static method, so the class keeps the ordinary `instanceof`
+// typing; `this` is the class on the right of `instanceof`, a subclass included (they inherit it).
+Object.defineProperty(GruError, Symbol.hasInstance, {
+  value: function hasInstance(this: abstract new (...args: never[]) => unknown, value: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    // Only a class's own brand: a subclass without one (outside core) keeps plain instanceof.
+    if (!Object.hasOwn(this, BRAND) || typeof value !== 'object' || value === null) return false;
+    const key = (this as unknown as Record<symbol, symbol>)[BRAND] as symbol;
+    return (value as Record<symbol, unknown>)[key] === true;
+  },
+});
+brand(GruError, 'GruError');
 
 /** A named backend cannot run a call; `reason` is the backend's own explanation from `supports()`. */
 export class UnsupportedCallError extends GruError {
@@ -25,6 +49,7 @@ export class UnsupportedCallError extends GruError {
     this.name = 'UnsupportedCallError';
   }
 }
+brand(UnsupportedCallError, 'UnsupportedCallError');
 
 /** Ends `text` with a full stop unless it already ends a sentence (reasons often do). */
 export function asSentence(text: string): string {

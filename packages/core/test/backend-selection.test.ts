@@ -456,6 +456,25 @@ describe('load failures', () => {
     );
   });
 
+  // A sync caller used to read "not loaded yet (await loadBackend(...))", advice that only rejects again.
+  it('forwardSync, stream() and a sync selectBackend report a failed load, not "not loaded yet"', async () => {
+    const b = fake('broken-sync', { loaded: false, loadError: 'addon missing' });
+    await expect(loadBackend('broken-sync')).rejects.toThrow('addon missing');
+    const reason = 'failed to load: addon missing';
+    expect(layer().forwardSync(X).skipped).toEqual([{ name: 'broken-sync', reason }]);
+    expectGruError(() => layer().forwardSync(X, { backend: 'broken-sync' }), `Backend 'broken-sync' cannot run this call: ${reason}.`);
+    const stateful = () => layer({ stateful: true });
+    expect(() => stateful().stream({ batch: 2, backend: 'broken-sync' })).toThrow(`Backend 'broken-sync' cannot run this call: ${reason}.`);
+    const s = stateful().stream({ batch: 2 });
+    expect(s.backend).toBe('reference');
+    s.close();
+    const sync = { useCudnn: 'auto' as const, sync: true };
+    expect(selectBackend(SPEC, CALL, sync).skipped).toEqual([{ name: 'broken-sync', reason }]);
+    // Also for a backend passed as an object (its failure is keyed by the object, not a registered name).
+    expect(() => selectBackend(SPEC, CALL, { ...sync, backend: b }, [referenceBackend])).toThrow(`cannot run this call: ${reason}`);
+    expect(b.log.loads).toBe(1);
+  });
+
   it('a reason that already ends a sentence gets no second full stop', async () => {
     fake('broken-load-3', { loaded: false, loadError: "Install it next to @gru/webgpu ('npm install webgpu')." });
     const err = (await layer()

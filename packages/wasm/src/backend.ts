@@ -46,14 +46,31 @@ function sharedMemory(): WebAssembly.Memory {
 }
 
 /** gru-threads.wasm on shared memory, with `threads` workers on it. */
+/** Failures of getting, compiling or instantiating the file name it; later ones (workers) do not. */
+async function fromFile<T>(file: string, load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (err) {
+    throw new Error(`could not load ${file}: ${(err as Error).message}`);
+  }
+}
+
 async function loadThreaded(options: WasmSource, threads: number): Promise<Loaded> {
   const why = threadsUnavailable();
-  if (why) throw new Error(`threads: ${threads} needs WebAssembly memory shared with workers, but ${why}`);
-  const { module, relaxedFallback } = await compileWasm(options, true);
-  const memory = sharedMemory();
-  const kernel = await WasmKernel.instantiate(module, memory);
-  const control = kernel.heap.alloc(CONTROL_BYTES, "the worker threads' control block");
+  if (why) throw new Error(`could not load gru-threads.wasm: threads: ${threads} needs WebAssembly memory shared with workers, but ${why}`);
+  const { kernel, module, memory, relaxedFallback } = await fromFile('gru-threads.wasm', async () => {
+    const compiled = await compileWasm(options, true);
+    const memory = sharedMemory();
+    return { ...compiled, memory, kernel: await WasmKernel.instantiate(compiled.module, memory) };
+  });
+  let control: number;
+  try {
+    control = kernel.heap.alloc(CONTROL_BYTES, "the worker threads' control block");
+  } catch (err) {
+    throw new Error(`could not start ${threads} wasm worker threads: ${(err as Error).message}`);
+  }
   kernel.u8(control, CONTROL_BYTES).fill(0);
+  // Its failures say "could not start N wasm worker threads: ..." and why.
   kernel.pool = await ThreadPool.start(module, memory, control, threads);
   return { kernel, relaxedFallback };
 }
@@ -64,8 +81,10 @@ interface Loaded {
 }
 
 async function loadSingle(options: WasmSource): Promise<Loaded> {
-  const { module, relaxedFallback } = await compileWasm(options);
-  return { kernel: await WasmKernel.instantiate(module), relaxedFallback };
+  return fromFile('gru.wasm', async () => {
+    const { module, relaxedFallback } = await compileWasm(options);
+    return { kernel: await WasmKernel.instantiate(module), relaxedFallback };
+  });
 }
 
 export interface WasmBackendOptions extends WasmSource {
@@ -229,7 +248,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
         try {
           result = threads > 1 ? await loadThreaded(options, threads) : await loadSingle(options);
         } catch (err) {
-          throw new Error(`the wasm backend could not load ${threads > 1 ? 'gru-threads.wasm' : 'gru.wasm'}: ${(err as Error).message}`);
+          throw new Error(`the wasm backend ${(err as Error).message}`);
         } finally {
           if (loading === attempt) loading = undefined;
         }

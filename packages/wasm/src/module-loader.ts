@@ -85,26 +85,45 @@ async function fileSystem(): Promise<Builtins> {
 
 const hasScheme = (s: string) => /^[a-z][a-z0-9+.-]*:/i.test(s) && !/^[a-z]:[\\/]/i.test(s);
 
+/** A resolved wasmUrl, and the working directory it was resolved against where it was a relative path. */
+interface ResolvedUrl {
+  url: URL;
+  cwd?: string;
+}
+
 /** A string without a scheme is relative to the page in a browser, or a file path elsewhere. */
-export function resolveWasmUrl(given: string | URL): URL {
-  if (given instanceof URL) return given;
+export function resolveWasmUrl(given: string | URL): ResolvedUrl {
+  if (given instanceof URL) return { url: given };
   if (typeof given !== 'string' || given === '') {
     throw new TypeError(`createWasmBackend: wasmUrl must be a URL or a non-empty string; received ${String(given)}.`);
   }
-  if (hasScheme(given)) return new URL(given);
+  if (hasScheme(given)) return { url: new URL(given) };
   const page = (globalThis as { location?: { href?: string } }).location?.href;
-  if (page) return new URL(given, page);
+  if (page) return { url: new URL(given, page) };
+  const toFileUrl = (absolute: string) => new URL(`file://${absolute.startsWith('/') ? '' : '/'}${absolute.replace(/\\/g, '/')}`);
+  if (given.startsWith('/') || /^[a-z]:[\\/]/i.test(given)) return { url: toFileUrl(given) };
   const cwd = runtimeProcess()?.cwd?.() ?? '/';
-  const absolute = given.startsWith('/') || /^[a-z]:[\\/]/i.test(given) ? given : `${cwd.replace(/\/$/, '')}/${given}`;
-  return new URL(`file://${absolute.startsWith('/') ? '' : '/'}${absolute.replace(/\\/g, '/')}`);
+  return { url: toFileUrl(`${cwd.replace(/[\\/]$/, '')}/${given}`), cwd };
 }
 
-async function fetchBytes(url: URL): Promise<ArrayBuffer | Uint8Array> {
+/**
+ * Why a relative path was not found, where the working directory is the likely mistake: a
+ * bundler's asset URL ("./gru-XXXX.wasm") is relative to the bundle, which only the app knows.
+ */
+function relativePathHint(given: string, cwd: string): string {
+  return (
+    `wasmUrl '${given}' is a relative path, so it was resolved against the working directory (${cwd}); ` +
+    `to resolve it against your bundle or module instead, pass wasmUrl: new URL('${given}', import.meta.url)`
+  );
+}
+
+async function fetchBytes(url: URL, notFoundHint?: string): Promise<ArrayBuffer | Uint8Array> {
   if (url.protocol === 'file:') {
     try {
       return await (await fileSystem()).readFile(url);
     } catch (err) {
-      throw new Error(`could not read ${url.href}: ${(err as Error).message}`);
+      const hint = notFoundHint && (err as { code?: unknown }).code === 'ENOENT' ? `; ${notFoundHint}` : '';
+      throw new Error(`could not read ${url.href}: ${(err as Error).message}${hint}`);
     }
   }
   if (typeof fetch !== 'function') throw new Error(`cannot fetch ${url.href}: this runtime has no fetch()`);
@@ -211,6 +230,10 @@ export async function compileWasm(source: WasmSource, threads = false): Promise<
     }
     return { module: await compileBytes(source.wasmBytes, threads, 'the wasmBytes given') };
   }
-  if (source.wasmUrl !== undefined) return { module: await compileUrl(resolveWasmUrl(source.wasmUrl), threads) };
+  if (source.wasmUrl !== undefined) {
+    const { url, cwd } = resolveWasmUrl(source.wasmUrl);
+    const hint = cwd === undefined ? undefined : relativePathHint(source.wasmUrl as string, cwd);
+    return { module: await compileBytes(await fetchBytes(url, hint), threads, url.href) };
+  }
   return compileDefault(source.relaxedSimd, threads);
 }

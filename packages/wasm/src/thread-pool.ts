@@ -107,6 +107,20 @@ async function nodeWorkerThreads(): Promise<NodeWorkerThreads | undefined> {
   return (await import(/* @vite-ignore */ /* webpackIgnore: true */ specifier)) as NodeWorkerThreads;
 }
 
+type NodeWorker = InstanceType<NodeWorkerThreads['Worker']>;
+
+/**
+ * Why creating a worker threw. Node's permission model (--permission or --experimental-permission
+ * without --allow-worker) refuses with ERR_ACCESS_DENIED; the file loaded fine, so say what did not.
+ */
+function workerRefusal(err: unknown, node: boolean): string {
+  const message = err instanceof Error ? err.message : String(err);
+  if ((err as { code?: unknown } | null)?.code === 'ERR_ACCESS_DENIED') {
+    return `creating worker threads was refused (${message}): Node's permission model is on, so run it with --allow-worker, or use threads: 1`;
+  }
+  return `creating a ${node ? 'worker thread' : 'worker'} failed (${message}); threads: 1 runs without workers`;
+}
+
 /** Why this runtime cannot run worker threads on shared WebAssembly memory, or undefined. */
 export function threadsUnavailable(): string | undefined {
   if (typeof SharedArrayBuffer !== 'function') {
@@ -170,15 +184,31 @@ export class ThreadPool {
     const onFailure = (why: string) => onMessage({ type: 'error', message: why });
     const threads = await nodeWorkerThreads();
     const url = threads ? '' : URL.createObjectURL(new Blob([WORKER_SOURCE], { type: 'text/javascript' }));
+    // Creating a worker can throw (Node's permission model, a page's CSP): stop those made so far.
+    const refused = (err: unknown): Error => {
+      ports.forEach((p) => p.terminate());
+      if (url) URL.revokeObjectURL(url);
+      return new Error(`could not start ${size} wasm worker threads: ${workerRefusal(err, threads !== undefined)}`);
+    };
     for (let index = 0; index < size; index++) {
       if (threads) {
-        const worker = new threads.Worker(WORKER_SOURCE, { eval: true });
+        let worker: NodeWorker;
+        try {
+          worker = new threads.Worker(WORKER_SOURCE, { eval: true });
+        } catch (err) {
+          throw refused(err);
+        }
         worker.on('message', (m) => onMessage(m as Message));
         worker.on('error', (err) => onFailure(`a worker thread failed: ${(err as Error).message}`));
         worker.on('exit', (code) => onFailure(`a worker thread exited (code ${String(code)})`));
         ports.push(worker);
       } else {
-        const worker = new Worker(url);
+        let worker: Worker;
+        try {
+          worker = new Worker(url);
+        } catch (err) {
+          throw refused(err);
+        }
         worker.onmessage = (e) => onMessage(e.data as Message);
         worker.onerror = (e) => onFailure(`a worker failed: ${e.message}`);
         ports.push(worker);

@@ -1,9 +1,11 @@
 import { GRU, referenceForward, registerBackend, unregisterBackend } from '@gru/core';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createWasmBackend, defaultWasmUrl } from '../src/index.js';
+import { resolveWasmUrl } from '../src/module-loader.js';
 import { makeCase, worstRatio } from './helpers.js';
 
 const wasmPath = fileURLToPath(defaultWasmUrl());
@@ -44,6 +46,37 @@ describe('finding gru.wasm', () => {
     await expect(b.load()).rejects.toThrow(/could not load gru\.wasm: could not read file:\/\/\/nonexistent\/gru\.wasm: .*ENOENT/);
     expect(b.isLoaded()).toBe(false);
     await expect(b.load()).rejects.toThrow(/ENOENT/);
+  });
+
+  it('a relative path string is a path from the working directory in Node', () => runsCorrectly({ wasmUrl: relative(process.cwd(), wasmPath) }));
+
+  // A bundler's asset URL ("./gru-XXXX.wasm" from esbuild's file loader) is relative to the
+  // bundle, but a string here can only be resolved against the working directory: say so.
+  it('a relative path that is missing names the working directory and suggests new URL(path, import.meta.url)', async () => {
+    const b = createWasmBackend({ name: 'wasm-relative', wasmUrl: './gru-ABCD1234.wasm' });
+    const err = (await b.load().then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as Error;
+    expect(err.message).toContain(`could not read ${new URL(`file://${process.cwd()}/gru-ABCD1234.wasm`).href}: ENOENT`);
+    const hint =
+      `; wasmUrl './gru-ABCD1234.wasm' is a relative path, so it was resolved against the working directory (${process.cwd()}); ` +
+      "to resolve it against your bundle or module instead, pass wasmUrl: new URL('./gru-ABCD1234.wasm', import.meta.url)";
+    expect(err.message.endsWith(hint), err.message).toBe(true);
+    // An absolute path or a URL was not resolved against anything: no such hint.
+    await expect(createWasmBackend({ wasmUrl: '/nonexistent/gru.wasm' }).load()).rejects.not.toThrow(/working directory/);
+    await expect(createWasmBackend({ wasmUrl: new URL('file:///nonexistent/gru.wasm') }).load()).rejects.not.toThrow(/working directory/);
+  });
+
+  it('in a page, a relative string is relative to the page (unchanged), with no working directory', () => {
+    const g = globalThis as { location?: { href: string } };
+    g.location = { href: 'https://example.com/app/index.html' };
+    try {
+      const { url, cwd } = resolveWasmUrl('./gru-ABCD1234.wasm');
+      expect([url.href, cwd]).toEqual(['https://example.com/app/gru-ABCD1234.wasm', undefined]);
+    } finally {
+      delete g.location;
+    }
   });
 
   it('bytes that are not gru.wasm are refused with a reason', async () => {

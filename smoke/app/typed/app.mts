@@ -3,6 +3,7 @@
 import { GRU, GRU_BACKEND_SPEC_VERSION, loadBackend, referenceBackend, registerBackend, type GruBackend, type GruResult, type Tensor } from '@gru/core';
 import { createCpuBackend, type CpuBackend } from '@gru/cpu';
 import { createWasmBackend } from '@gru/wasm';
+import wasmUrl from '@gru/wasm/gru.wasm'; // the URL a bundler gives (typed by the package)
 import { createWebGpuBackend } from '@gru/webgpu';
 import { createCudnnBackend } from '@gru/cudnn';
 import { loadModel } from '@gru/keras';
@@ -11,6 +12,7 @@ import { formatSummary, runConformance } from '@gru/conformance';
 const cpu: CpuBackend = createCpuBackend({ name: 'cpu-2t', threads: 2, priority: -1 });
 registerBackend(cpu);
 registerBackend(createWasmBackend({ name: 'wasm-2', priority: -1 }));
+registerBackend(createWasmBackend({ name: 'wasm-3', priority: -1, wasmUrl: new URL(wasmUrl, import.meta.url) }));
 registerBackend(createWebGpuBackend({ name: 'webgpu-2', priority: -1 }));
 registerBackend(createCudnnBackend({ name: 'cudnn-2', priority: -1 }));
 await loadBackend('wasm');

@@ -1,4 +1,5 @@
 import { UnsupportedCallError, valueError } from '../errors.js';
+import { failures } from './load-records.js';
 import { registeredBackends } from './registry.js';
 import { GRU_BACKEND_SPEC_VERSION, type GruBackend, type GruCallInfo, type GruSpec } from './types.js';
 
@@ -20,7 +21,10 @@ export interface SelectionPreferences {
   useCudnn: 'auto' | boolean;
   /** Only backends that are loaded and run synchronously qualify. */
   sync: boolean;
-  /** Backends whose `load()` failed, with the reason (the caller loads, then selects again). */
+  /**
+   * Backends whose `load()` failed, with the reason (the caller loads, then selects again). Failures
+   * recorded by `loadBackend()` count as well, so a synchronous selection reports them too.
+   */
   loadFailures?: ReadonlyMap<string, string>;
   /** Gradients will be asked for. */
   backward?: boolean;
@@ -37,7 +41,9 @@ function whyNot(backend: GruBackend, spec: GruSpec, call: GruCallInfo, prefs: Se
   // The layer's own reason comes first: it holds wherever the backend loads.
   const supported = backend.supports(spec, call);
   if (supported !== true) return supported;
-  const failure = prefs.loadFailures?.get(backend.name);
+  // The recorded failure too: without it a sync caller would read "not loaded yet, await
+  // loadBackend()", advice that only rejects again.
+  const failure = prefs.loadFailures?.get(backend.name) ?? failures.get(backend);
   if (failure !== undefined) return `failed to load: ${failure}`;
   if (prefs.backward) {
     const canBackward = backend.supportsBackward ? backend.supportsBackward(spec) : 'it does not implement backward';
@@ -52,8 +58,9 @@ function whyNot(backend: GruBackend, spec: GruSpec, call: GruCallInfo, prefs: Se
 
 /**
  * Walks the registered backends in priority order and picks the first that can run the call,
- * giving a reason for each one passed over. Pure: it loads nothing; async callers load the
- * choice and, if that fails, select again with the failure recorded.
+ * giving a reason for each one passed over. It loads nothing; a backend whose load failed (as
+ * recorded by `loadBackend()`) is passed over with that failure, so async callers load the choice
+ * and, if that fails, select again.
  */
 export function selectBackend(
   spec: GruSpec,
