@@ -194,7 +194,7 @@ describe('anything gru does not run is refused by class name, never guessed', ()
     expect(err.className).toBe('LSTM');
     expect(err.layerName).toBe('lstm');
     expect(err.message).toMatch(
-      /layer 'lstm' \(LSTM\): LSTM layers are not supported\. gru runs InputLayer, Embedding, Masking, GRU, Bidirectional\(GRU\), TimeDistributed, Dense, Activation, Dropout, .*MultiHeadAttention\./,
+      /layer 'lstm' \(LSTM\): LSTM layers are not supported\. gru runs InputLayer, Embedding, Masking, GRU, RNN\(GRUCell\), Bidirectional\(GRU\), TimeDistributed, Dense, Activation, .*MultiHeadAttention\./,
     );
   });
 
