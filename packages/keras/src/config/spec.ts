@@ -47,6 +47,8 @@ export interface NodeSpec {
   call: CallOf<TensorKey>;
   inputShapes: CallOf<Shape>;
   outputShapes: Shape[];
+  /** A call inside a nested model: which call of which (outermost) nested model it is part of. */
+  nested?: { model: string; call: number };
 }
 
 /** One validated layer (or op) of a model. */

@@ -141,7 +141,8 @@ export function buildGraph(raw: RawGraph, compat: Compat, limits: LoadLimits, ke
     nodeOf.set(`${e.name}#${ci}`, nodes.length);
     outputsOf.set(`${e.name}#${ci}`, analysis.outputShapes.length);
     analysis.outputShapes.forEach((s, t) => shapes.set(nodeKey(nodes.length, t), s));
-    nodes.push({ layer: li, call, inputShapes, outputShapes: analysis.outputShapes });
+    const nested = e.nestedIn !== undefined ? { nested: { model: e.nestedIn, call: e.nestedCalls?.[ci] ?? 0 } } : {};
+    nodes.push({ layer: li, call, inputShapes, outputShapes: analysis.outputShapes, ...nested });
   }
 
   const outputs: TensorKey[] = [];

@@ -87,7 +87,7 @@ export function inlineNested(raw: RawGraph, groups: Map<RawLayer, string>, group
       const name = prefix + l.name;
       if (names.has(name)) throw new KerasFileError(`${where}: two layers are named '${name}' (one inside nested model '${e.name}').`);
       names.add(name);
-      const clone: RawLayer = { ...l, name, calls: [], nestedIn: e.name, frozen: l.frozen || e.config.trainable === false };
+      const clone: RawLayer = { ...l, name, calls: [], nestedIn: e.name, frozen: l.frozen || e.config.trainable === false, nestedCalls: [] };
       const g = innerGroups.get(l);
       if (g !== undefined) groups.set(clone, g);
       return clone;
@@ -103,7 +103,10 @@ export function inlineNested(raw: RawGraph, groups: Map<RawLayer, string>, group
         return n === undefined ? ref : { layer: prefix + ref.layer, node: c * n + ref.node, tensor: ref.tensor };
       };
       inner.layers.forEach((l, li) => {
-        for (const lc of l.calls) clones[li].calls.push(mapRefs(lc, map));
+        for (const lc of l.calls) {
+          clones[li].calls.push(mapRefs(lc, map));
+          clones[li].nestedCalls?.push(c);
+        }
       });
       calls.push(inner.outputs.map(map));
     });

@@ -24,6 +24,8 @@ export interface RawLayer {
   nestedIn?: string;
   /** Inlined from a nested model saved with `trainable: false` (at any level). */
   frozen?: boolean;
+  /** Inlined from a nested model: for each call, which call of the outermost nested model made it. */
+  nestedCalls?: number[];
 }
 
 /** A model config read into plain data: inputs, layers with their calls, outputs. */
