@@ -62,7 +62,11 @@ export function inlineNested(raw: RawGraph, groups: Map<RawLayer, string>, group
   if (!raw.layers.some(isNestedModel)) return raw;
   if (depth >= MAX_DEPTH) {
     const e = raw.layers.find(isNestedModel) as RawLayer;
-    throw new UnsupportedLayerError(e.className, e.name, `${where}: nested model '${e.name}' is nested more than ${MAX_DEPTH} models deep, which gru does not support.`);
+    throw new UnsupportedLayerError(
+      e.className,
+      e.name,
+      `${where}: nested model '${e.name}' is nested more than ${MAX_DEPTH} models deep, which gru does not support.`,
+    );
   }
   const names = new Set(raw.layers.map((e) => e.name));
   for (const inp of raw.inputs) names.add(inp.layer);
@@ -127,7 +131,8 @@ export function inlineNested(raw: RawGraph, groups: Map<RawLayer, string>, group
         if (r.tensor === -1) return outs;
         // A Sequential's output is every output of its last layer (tensor -1): pick one of them.
         if (outs.length === 1 && outs[0].tensor === -1) return [{ ...outs[0], tensor: r.tensor }];
-        if (r.tensor >= outs.length) throw new KerasFileError(`${where}: ${user} reads output #${r.tensor} of nested model '${r.layer}', which returns ${outs.length}.`);
+        if (r.tensor >= outs.length)
+          throw new KerasFileError(`${where}: ${user} reads output #${r.tensor} of nested model '${r.layer}', which returns ${outs.length}.`);
         return [outs[r.tensor]];
       });
     }
@@ -136,7 +141,11 @@ export function inlineNested(raw: RawGraph, groups: Map<RawLayer, string>, group
   const resolve = (ref: RawRef, user: string): RawRef => {
     const refs = resolveAll(ref, user);
     if (refs.length !== 1 || refs[0].tensor === -1) {
-      throw new UnsupportedLayerError('Sequential', ref.layer, `${where}: ${user} reads every output of nested model '${ref.layer}', which gru does not support.`);
+      throw new UnsupportedLayerError(
+        'Sequential',
+        ref.layer,
+        `${where}: ${user} reads every output of nested model '${ref.layer}', which gru does not support.`,
+      );
     }
     return refs[0];
   };

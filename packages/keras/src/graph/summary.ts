@@ -86,7 +86,12 @@ export function summarize(spec: ModelSpec, format: ModelFormat): string {
       const params = paramsOf(spec.layers.filter((l) => l.nestedIn === model).flatMap((l) => l.weights));
       const outs = groupOutputs.get(group) ?? [];
       const connected = (groupInputs.get(group) ?? []).map(tensorName).join(', ') || '-';
-      const row = [first ? `${model} (${classOf.get(model) ?? 'Functional'})` : `  (call of ${model})`, shapeText(outs.map(shapeOf)), first ? String(params) : '0 (shared)', connected];
+      const row = [
+        first ? `${model} (${classOf.get(model) ?? 'Functional'})` : `  (call of ${model})`,
+        shapeText(outs.map(shapeOf)),
+        first ? String(params) : '0 (shared)',
+        connected,
+      ];
       byName.set(model, [...(byName.get(model) ?? []), row]);
       return;
     }

@@ -36,7 +36,8 @@ function savedUnits(spec: ModelSpec): SavedUnit[] {
     unit.weights.push(...weights);
   });
   for (const unit of nested.values()) {
-    const fixed = (w: SavedUnit['weights'][number]) => w.layer.frozen === true || w.layer.config.trainable === false || NON_TRAINABLE.has(w.layer.weights[w.j].name);
+    const fixed = (w: SavedUnit['weights'][number]) =>
+      w.layer.frozen === true || w.layer.config.trainable === false || NON_TRAINABLE.has(w.layer.weights[w.j].name);
     unit.weights = [...unit.weights.filter((w) => !fixed(w)), ...unit.weights.filter(fixed)];
   }
   return units;
