@@ -135,13 +135,26 @@ function asKeras2(config: Record<string, any>): Record<string, any> {
         return refs;
       });
       const { module: _m, registered_name: _r, build_config: _b, ...rest } = l as any;
+      // A nested Functional model is rewritten too; a nested Sequential's config has no calls.
+      if (l.class_name === 'Functional') rest.config = asKeras2(l.config);
       return { ...rest, inbound_nodes: nodes };
     });
   return c;
 }
 
 describe('Keras 2 Functional configs: inbound lists, implicit masks, states as extra inputs', () => {
-  for (const name of ['seq2seq', 'embed_gru', 'masking_gru', 'tagger', 'bidir_seq2seq', 'shared_gru', 'td_words']) {
+  for (const name of [
+    'seq2seq',
+    'embed_gru',
+    'masking_gru',
+    'tagger',
+    'bidir_seq2seq',
+    'shared_gru',
+    'td_words',
+    'nested_sequential',
+    'nested_shared',
+    'nested_functional',
+  ]) {
     it(`${name}, rewritten as Keras 2 writes it, predicts what Keras 3 did`, async () => {
       const f = fixture(name);
       const model = await loadModel(weightsOf(name), { config: asKeras2(f.model_config), compat: 'keras3' });
