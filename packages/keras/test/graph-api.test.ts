@@ -47,6 +47,15 @@ describe('inputs and outputs of a Functional graph', () => {
     expect(two).toMatch(/│ add \(Add\) +│ \(None, 2\) +│ +0 │ mid\[0\]\[0\], skip\[0\]\[0\] +│/);
   });
 
+  it('a nested model built on a dict of inputs is refused as unsupported, saying so', async () => {
+    const c = configOf('nested_functional');
+    const mid = named(c, 'mid').config;
+    mid.input_layers = { seq: mid.input_layers[0], meta: mid.input_layers[1] };
+    const err = await loadModel(weightsOf('nested_functional'), { config: c }).catch((e) => e);
+    expect(err).toBeInstanceOf(UnsupportedLayerError);
+    expect(err.message).toMatch(/nested model 'mid' \(Functional\) takes or returns a dict of tensors, which gru does not support for a nested model/);
+  });
+
   it('a nested model called with an explicit mask= is refused as unsupported, saying so', async () => {
     const c = configOf('nested_sequential');
     const node = named(c, 'encoder').inbound_nodes[0];

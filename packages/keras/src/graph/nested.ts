@@ -80,6 +80,14 @@ export function inlineNested(raw: RawGraph, groups: Map<RawLayer, string>, group
     }
     const innerWhere = `${where}: nested model '${e.name}'`;
     const parsed = parseInner(e, innerWhere);
+    if (parsed.inputKeys || parsed.outputKeys) {
+      // Keras hands such a model a dict and flattens what it returns; gru has no sample of either.
+      throw new UnsupportedLayerError(
+        e.className,
+        e.name,
+        `${where}: nested model '${e.name}' (${e.className}) takes or returns a dict of tensors, which gru does not support for a nested model.`,
+      );
+    }
     const base = groups.get(e) ?? '';
     const innerGroups = new Map<RawLayer, string>();
     for (const [l, g] of groupsOf(parsed.saveables)) innerGroups.set(l, `${base}/${g}`);
