@@ -24,28 +24,45 @@ describe('inputs and outputs of a Functional graph', () => {
     await expect(model.predict([d, e])).rejects.toThrow(/expects input 'encoder_in' of shape \[null, 5, 3\]/);
   });
 
-  it('a nested model (a Sequential used as a layer) is refused as unsupported, saying so', async () => {
-    const input = {
-      module: 'keras.layers',
-      class_name: 'InputLayer',
-      name: 'x',
-      config: { batch_shape: [null, null, 3], dtype: 'float32', name: 'x' },
-      inbound_nodes: [],
-    };
-    const inner = { class_name: 'Sequential', config: { name: 'encoder', layers: [{ class_name: 'GRU', config: { name: 'gru', units: 4 } }] } };
-    const ref = { class_name: '__keras_tensor__', config: { shape: [null, null, 3], dtype: 'float32', keras_history: ['x', 0, 0] } };
-    const config = {
-      class_name: 'Functional',
-      config: {
-        name: 'outer',
-        layers: [input, { module: 'keras', ...inner, name: 'encoder', inbound_nodes: [{ args: [ref], kwargs: {} }] }],
-        input_layers: [['x', 0, 0]],
-        output_layers: [['encoder', 0, 0]],
-      },
-    };
-    const err = await loadModel(weightsOf('dict_io'), { config }).catch((e) => e);
+  it('a nested model (a Sequential used as a layer) runs its layers, its mask reaching the layers after it', async () => {
+    const f = fixture('nested_sequential');
+    const model = await loadModel(join(GRAPH, 'nested_sequential.keras'));
+    expect(model.layers.map((l) => l.name)).toEqual(['encoder/embedding', 'encoder/gru', 'outer_gru', 'head']);
+    expectClose(await model.predict(f.inputs[0]), f.expected[0]);
+    // Keras's outputs differ from the unmasked ones: the encoder's Embedding(mask_zero) masks outer_gru.
+    const c = configOf('nested_sequential');
+    named(c, 'encoder').config.layers[1].config.mask_zero = false;
+    const unmasked = await (await loadModel(weightsOf('nested_sequential'), { config: c })).predict(f.inputs[0]);
+    expect(Array.from(unmasked.data).some((v, i) => Math.abs(v - f.expected[0].data[i]) > 1e-3)).toBe(true);
+  });
+
+  it('summary shows a nested model as one row per call, as Keras does', async () => {
+    const s = (await loadModel(join(GRAPH, 'nested_shared.keras'))).summary();
+    expect([...s.matchAll(/^│ (\S+) \(/gm)].map((m) => m[1])).toEqual(['left', 'right', 'shared', 'concatenate_1', 'score']);
+    expect(s).toMatch(/│ shared \(Sequential\) +│ \(None, 3\) +│ +123 │ left\[0\]\[0\] +│/);
+    expect(s).toMatch(/│ +\(call of shared\) +│ \(None, 3\) +│ 0 \(shared\) │ right\[0\]\[0\] +│/);
+    expect(s).toMatch(/│ concatenate_1 \(Concatenate\) +│ \(None, 6\) +│ +0 │ shared\[0\]\[0\], shared\[1\]\[0\] +│/);
+    const two = (await loadModel(join(GRAPH, 'nested_functional.keras'))).summary();
+    expect(two).toMatch(/│ mid \(Functional\) +│ \(None, 2\) +│ +137 │ x\[0\]\[0\], y\[0\]\[0\] +│/);
+    expect(two).toMatch(/│ add \(Add\) +│ \(None, 2\) +│ +0 │ mid\[0\]\[0\], skip\[0\]\[0\] +│/);
+  });
+
+  it('a nested model built on a dict of inputs is refused as unsupported, saying so', async () => {
+    const c = configOf('nested_functional');
+    const mid = named(c, 'mid').config;
+    mid.input_layers = { seq: mid.input_layers[0], meta: mid.input_layers[1] };
+    const err = await loadModel(weightsOf('nested_functional'), { config: c }).catch((e) => e);
     expect(err).toBeInstanceOf(UnsupportedLayerError);
-    expect(err.message).toMatch(/layer 'encoder' \(Sequential\) is a model used as a layer \(a nested model\), which gru does not support yet/);
+    expect(err.message).toMatch(/nested model 'mid' \(Functional\) takes or returns a dict of tensors, which gru does not support for a nested model/);
+  });
+
+  it('a nested model called with an explicit mask= is refused as unsupported, saying so', async () => {
+    const c = configOf('nested_sequential');
+    const node = named(c, 'encoder').inbound_nodes[0];
+    node.kwargs = { ...node.kwargs, mask: node.args[0] };
+    const err = await loadModel(weightsOf('nested_sequential'), { config: c }).catch((e) => e);
+    expect(err).toBeInstanceOf(UnsupportedLayerError);
+    expect(err.message).toMatch(/nested model 'encoder' \(Sequential\) is called with an explicit mask=, which gru does not support for a nested model/);
   });
 
   it('a model built on dicts takes its inputs keyed and returns its outputs keyed, as Keras (Keras key order)', async () => {
@@ -127,13 +144,26 @@ function asKeras2(config: Record<string, any>): Record<string, any> {
         return refs;
       });
       const { module: _m, registered_name: _r, build_config: _b, ...rest } = l as any;
+      // A nested Functional model is rewritten too; a nested Sequential's config has no calls.
+      if (l.class_name === 'Functional') rest.config = asKeras2(l.config);
       return { ...rest, inbound_nodes: nodes };
     });
   return c;
 }
 
 describe('Keras 2 Functional configs: inbound lists, implicit masks, states as extra inputs', () => {
-  for (const name of ['seq2seq', 'embed_gru', 'masking_gru', 'tagger', 'bidir_seq2seq', 'shared_gru', 'td_words']) {
+  for (const name of [
+    'seq2seq',
+    'embed_gru',
+    'masking_gru',
+    'tagger',
+    'bidir_seq2seq',
+    'shared_gru',
+    'td_words',
+    'nested_sequential',
+    'nested_shared',
+    'nested_functional',
+  ]) {
     it(`${name}, rewritten as Keras 2 writes it, predicts what Keras 3 did`, async () => {
       const f = fixture(name);
       const model = await loadModel(weightsOf(name), { config: asKeras2(f.model_config), compat: 'keras3' });

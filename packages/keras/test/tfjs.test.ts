@@ -35,6 +35,27 @@ function denseModel(weight: Record<string, unknown>, version = '2.15.0') {
 const IDENTITY = { shape: [2, 2], data: [1, 0, 0, 1] };
 
 describe('TF.js layers format', () => {
+  it('a nested model (the Sequential used as a layer of a Functional) is refused as unsupported, naming it', async () => {
+    const json = modelJson();
+    const inner = json.modelTopology.model_config;
+    inner.config.name = 'encoder';
+    json.modelTopology.model_config = {
+      class_name: 'Functional',
+      config: {
+        name: 'outer',
+        layers: [
+          { class_name: 'InputLayer', name: 'x', config: { batch_input_shape: [null, 5], dtype: 'float32', name: 'x' }, inbound_nodes: [] },
+          { ...inner, name: 'encoder', inbound_nodes: [[['x', 0, 0, {}]]] },
+        ],
+        input_layers: [['x', 0, 0]],
+        output_layers: [['encoder', 0, 0]],
+      },
+    };
+    await expect(loadModel(encode(json), { files: shards() })).rejects.toThrow(
+      /layer 'encoder' is a model used as a layer \(a nested model\), which gru does not support in TensorFlow.js files/,
+    );
+  });
+
   it("tfjs-layers' own layout: topology without model_config, weights named <layer>/<weight>", async () => {
     const json = modelJson();
     json.modelTopology = { ...json.modelTopology.model_config, keras_version: 'tfjs-layers 4.22.0', backend: 'tensor_flow.js' };

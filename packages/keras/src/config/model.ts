@@ -2,6 +2,7 @@ import { KerasFileError, LimitError, UnsupportedLayerError } from '../errors.js'
 import { isObject, preview } from '../io/json.js';
 import type { LoadLimits } from '../limits.js';
 import { buildGraph } from '../graph/build.js';
+import { inlineNested } from '../graph/nested.js';
 import { parseFunctional, parseSequential, type RawGraph, type RawLayer } from '../graph/parse.js';
 import { checkConfigIsSafe } from './safety.js';
 import type { ModelSpec } from './spec.js';
@@ -111,7 +112,15 @@ export function modelSpec(modelConfig: unknown, kerasVersion: string, compat: Co
       );
     }
   }
-  const graph = withContext(where, () => buildGraph(raw, compat, limits, keras3Groups(raw.saveables), where));
+  const groups = keras3Groups(raw.saveables);
+  const flat = withContext(where, () => inlineNested(raw, groups, keras3Groups, where));
+  if (flat.layers.length > limits.maxLayers) {
+    throw new LimitError(
+      'maxLayers',
+      `${where}: the model has ${flat.layers.length} layers counting those of its nested models, over the limit of ${limits.maxLayers} (limits.maxLayers).`,
+    );
+  }
+  const graph = withContext(where, () => buildGraph(flat, compat, limits, groups, where));
   if (kind === 'Sequential') {
     graph.nodes.forEach((n, i) => {
       const spec = graph.layers[n.layer];

@@ -47,6 +47,8 @@ export interface NodeSpec {
   call: CallOf<TensorKey>;
   inputShapes: CallOf<Shape>;
   outputShapes: Shape[];
+  /** A call inside a nested model: which call of which (outermost) nested model it is part of. */
+  nested?: { model: string; call: number };
 }
 
 /** One validated layer (or op) of a model. */
@@ -69,6 +71,13 @@ export interface LayerSpec {
   weights: WeightSpec[];
   /** The layer's group in a Keras 3 `.weights.h5` ('layers/gru_1'); '' for ops. */
   keras3Group: string;
+  /**
+   * A layer of a nested model (a model used as a layer), named '<model>/<layer>': the outermost
+   * nested model it belongs to, which a legacy .h5 saves as one layer holding all their weights.
+   */
+  nestedIn?: string;
+  /** A layer of a nested model saved with `trainable: false`: its weights all count as non-trainable. */
+  frozen?: boolean;
 }
 
 /** One model input. */

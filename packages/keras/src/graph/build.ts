@@ -28,13 +28,6 @@ export function kindFor(e: RawLayer, where: string): LayerKind {
   if (e.op) {
     throw new UnsupportedLayerError(e.className, e.name, `${where}: layer '${e.name}' (${e.className}): the Keras op ${e.className} is not supported by gru.`);
   }
-  if (Array.isArray(e.config.layers) && ['Sequential', 'Functional', 'Model'].includes(e.className)) {
-    throw new UnsupportedLayerError(
-      e.className,
-      e.name,
-      `${where}: layer '${e.name}' (${e.className}) is a model used as a layer (a nested model), which gru does not support yet; save the model with its layers inline (call the inner model's layers on the outer model's tensors).`,
-    );
-  }
   throw new UnsupportedLayerError(
     e.className,
     e.name,
@@ -141,18 +134,21 @@ export function buildGraph(raw: RawGraph, compat: Compat, limits: LoadLimits, ke
         outputShapes: analysis.outputShapes,
         weights: analysis.weights,
         keras3Group: keras3Groups.get(e) ?? '',
+        ...(e.nestedIn !== undefined ? { nestedIn: e.nestedIn } : {}),
+        ...(e.frozen ? { frozen: true } : {}),
       };
     }
     nodeOf.set(`${e.name}#${ci}`, nodes.length);
     outputsOf.set(`${e.name}#${ci}`, analysis.outputShapes.length);
     analysis.outputShapes.forEach((s, t) => shapes.set(nodeKey(nodes.length, t), s));
-    nodes.push({ layer: li, call, inputShapes, outputShapes: analysis.outputShapes });
+    const nested = e.nestedIn !== undefined ? { nested: { model: e.nestedIn, call: e.nestedCalls?.[ci] ?? 0 } } : {};
+    nodes.push({ layer: li, call, inputShapes, outputShapes: analysis.outputShapes, ...nested });
   }
 
   const outputs: TensorKey[] = [];
   for (const ref of raw.outputs) {
     if (ref.tensor === -1) {
-      const n = index.has(ref.layer) ? nodeOf.get(`${ref.layer}#0`) : undefined;
+      const n = index.has(ref.layer) ? nodeOf.get(`${ref.layer}#${ref.node}`) : undefined;
       if (n === undefined) outputs.push(keyOf({ ...ref, tensor: 0 }, 'the model output'));
       else nodes[n].outputShapes.forEach((_, t) => outputs.push(nodeKey(n, t)));
     } else outputs.push(keyOf(ref, 'the model output'));

@@ -20,6 +20,12 @@ export interface RawLayer {
   /** A Keras 3 op node (module `keras.src.ops.*`). */
   op: boolean;
   calls: CallOf<RawRef>[];
+  /** Inlined from a nested model: the outermost one it belongs to (see inlineNested). */
+  nestedIn?: string;
+  /** Inlined from a nested model saved with `trainable: false` (at any level). */
+  frozen?: boolean;
+  /** Inlined from a nested model: for each call, which call of the outermost nested model made it. */
+  nestedCalls?: number[];
 }
 
 /** A model config read into plain data: inputs, layers with their calls, outputs. */

@@ -1,6 +1,6 @@
 import type { ByteBudget } from '../budget.js';
 import type { ModelSpec } from '../config/spec.js';
-import { formatShape, KerasFileError, LimitError } from '../errors.js';
+import { formatShape, KerasFileError, LimitError, UnsupportedLayerError } from '../errors.js';
 import { isObject, preview } from '../io/json.js';
 import type { SiblingReader } from '../io/source.js';
 import type { LoadLimits } from '../limits.js';
@@ -146,6 +146,15 @@ function parseManifest(manifest: unknown, limits: LoadLimits): { groups: Manifes
  * forward or backward). Ambiguous, missing and left-over entries are errors.
  */
 function matchWeights(spec: ModelSpec, entries: ManifestWeight[]): ManifestWeight[][] {
+  const nested = spec.layers.find((l) => l.nestedIn !== undefined);
+  if (nested) {
+    // Converters name a nested model's weights in ways gru has no sample of: refuse rather than guess.
+    throw new UnsupportedLayerError(
+      'Functional',
+      nested.nestedIn as string,
+      `model.json: layer '${nested.nestedIn}' is a model used as a layer (a nested model), which gru does not support in TensorFlow.js files; load the .keras or .h5 file instead.`,
+    );
+  }
   const used = new Set<ManifestWeight>();
   const result = spec.layers.map((layer) =>
     layer.weights.map((w) => {
