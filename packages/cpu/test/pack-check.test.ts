@@ -60,10 +60,16 @@ describe('the prepack check: no pack without every prebuilt binary', () => {
   it('no prebuilt binary at all: refused, naming each missing file and the commands that build them', () => {
     const r = prepack(packageCopy());
     expect(r.status).toBe(1);
-    expect(r.out).toContain('@gru/cpu: refusing to pack without the prebuilt binaries it ships (prebuilds/<target>/gru_cpu.node for linux-x64, linux-arm64, win32-x64):');
+    expect(r.out).toContain(
+      '@gru/cpu: refusing to pack without the prebuilt binaries it ships (prebuilds/<target>/gru_cpu.node for linux-x64, linux-arm64, win32-x64):',
+    );
     for (const t of TARGETS) expect(r.out).toContain(`  - prebuilds/${t}/gru_cpu.node is missing`);
-    expect(r.out).toContain('`pnpm turbo run prebuilds --filter=@gru/cpu` at the repository root, or `node scripts/prebuild.mjs linux-x64 linux-arm64 win32-x64` in this package');
-    expect(r.out).toMatch(/aarch64-linux-gnu-g\+\+ \(Debian: g\+\+-aarch64-linux-gnu\), x86_64-w64-mingw32-g\+\+-posix \(Debian: g\+\+-mingw-w64-x86-64-posix\)/);
+    expect(r.out).toContain(
+      '`pnpm turbo run prebuilds --filter=@gru/cpu` at the repository root, or `node scripts/prebuild.mjs linux-x64 linux-arm64 win32-x64` in this package',
+    );
+    expect(r.out).toMatch(
+      /aarch64-linux-gnu-g\+\+ \(Debian: g\+\+-aarch64-linux-gnu\), x86_64-w64-mingw32-g\+\+-posix \(Debian: g\+\+-mingw-w64-x86-64-posix\)/,
+    );
   });
 
   withPrebuilds(`every binary there, of the right format, CPU and interface: passes${note}`, () => {
@@ -81,9 +87,7 @@ describe('the prepack check: no pack without every prebuilt binary', () => {
   });
 
   withPrebuilds(`binaries in each other's places: refused with the format and CPU each one has and needs${note}`, () => {
-    const r = prepack(
-      packageCopy({ 'linux-x64': prebuilt('linux-arm64'), 'linux-arm64': prebuilt('win32-x64'), 'win32-x64': prebuilt('linux-x64') }),
-    );
+    const r = prepack(packageCopy({ 'linux-x64': prebuilt('linux-arm64'), 'linux-arm64': prebuilt('win32-x64'), 'win32-x64': prebuilt('linux-x64') }));
     expect(r.status).toBe(1);
     expect(r.out).toContain('  - prebuilds/linux-x64/gru_cpu.node is an ELF file for arm64; linux-x64 needs an ELF file for x64');
     expect(r.out).toContain('  - prebuilds/linux-arm64/gru_cpu.node is a PE file for x64; linux-arm64 needs an ELF file for arm64');

@@ -42,10 +42,14 @@ describe('the prepack check: no pack without every prebuilt binary', () => {
     expect(manifest.scripts.prepack).toBe('node node_modules/@gru/native-build/src/check-prebuilds.mjs scripts/addon.mjs');
     const r = prepack(packageCopy());
     expect(r.status).toBe(1);
-    expect(r.out).toContain('@gru/cudnn: refusing to pack without the prebuilt binaries it ships (prebuilds/<target>/gru_cudnn.node for linux-x64, linux-arm64):');
+    expect(r.out).toContain(
+      '@gru/cudnn: refusing to pack without the prebuilt binaries it ships (prebuilds/<target>/gru_cudnn.node for linux-x64, linux-arm64):',
+    );
     expect(r.out).toContain('  - prebuilds/linux-x64/gru_cudnn.node is missing\n  - prebuilds/linux-arm64/gru_cudnn.node is missing\n');
     expect(r.out).not.toContain('win32');
-    expect(r.out).toContain('`pnpm turbo run prebuilds --filter=@gru/cudnn` at the repository root, or `node scripts/prebuild.mjs linux-x64 linux-arm64` in this package');
+    expect(r.out).toContain(
+      '`pnpm turbo run prebuilds --filter=@gru/cudnn` at the repository root, or `node scripts/prebuild.mjs linux-x64 linux-arm64` in this package',
+    );
   });
 
   withPrebuilds(`both binaries there and current: passes${note}`, () => {

@@ -83,7 +83,8 @@ export function prebuildProblems(addon) {
     }
     if (!declared) continue;
     const tags = interfaceTags(bytes).filter((t) => t.name === addon.name);
-    if (tags.length === 0) wrong(`carries no interface tag (it was built from older sources); this package speaks interface ${declared.version} (${declared.where})`);
+    if (tags.length === 0)
+      wrong(`carries no interface tag (it was built from older sources); this package speaks interface ${declared.version} (${declared.where})`);
     else if (tags.some((t) => t.version !== declared.version))
       wrong(
         `speaks addon interface ${tags.map((t) => t.version).join(', ')}, this package speaks ${declared.version} (${declared.where}): its loader would refuse the binary`,

@@ -45,5 +45,4 @@ constexpr InterfaceTag<sizeof(kInterfaceTagPrefix) + NameSize + decimalDigits(Ve
 #endif
 
 /** Writes "gru addon interface: <name> <version>" into the binary (once per addon, at namespace scope). */
-#define GRU_ADDON_INTERFACE_TAG(name, version) \
-  GRU_NAPI_KEEP static constexpr auto gruAddonInterfaceTag = ::gru_napi::makeInterfaceTag<(version)>(name)
+#define GRU_ADDON_INTERFACE_TAG(name, version) GRU_NAPI_KEEP static constexpr auto gruAddonInterfaceTag = ::gru_napi::makeInterfaceTag<(version)>(name)
