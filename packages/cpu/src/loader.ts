@@ -61,10 +61,10 @@ export function explainLoadError(path: string, err: unknown): string {
 /** Why every candidate was missing, and what to do (`given`: where an explicit path came from). */
 function missingHint(given: string | undefined): string {
   const here = `${process.platform}-${process.arch}`;
-  if (given) return `The path came from ${given}: point it at a gru_cpu.node, or leave it unset to use the package's own binary.`;
+  if (given) return `The path came from ${given}: point it at a gru_cpu.node, or leave it unset to use the package's own binary`;
   if (PREBUILT_PLATFORMS.includes(here))
-    return `This package should contain prebuilds/${here}/${FILE}: reinstall @gru/cpu (or run \`npm rebuild @gru/cpu\` with a compiler).`;
-  return `@gru/cpu ships prebuilt binaries for linux-x64, linux-arm64 (glibc 2.34+) and win32-x64; elsewhere (this is ${here}) it is compiled when installed (node-gyp; it needs python3 and a C++20 compiler such as g++ 10+). Install a compiler, then \`npm rebuild @gru/cpu\`.`;
+    return `This package should contain prebuilds/${here}/${FILE}: reinstall @gru/cpu (or run \`npm rebuild @gru/cpu\` with a compiler)`;
+  return `@gru/cpu ships prebuilt binaries for linux-x64, linux-arm64 (glibc 2.34+) and win32-x64; elsewhere (this is ${here}) it is compiled when installed (node-gyp; it needs python3 and a C++20 compiler such as g++ 10+). Install a compiler, then \`npm rebuild @gru/cpu\``;
 }
 
 /** Why a loaded addon's exports cannot serve this package (another addon interface), or undefined. */
@@ -113,8 +113,9 @@ export function loadAddon(explicit?: string): { binding: NativeBinding; path: st
   }
   const missing = problems.every((p) => p.endsWith('does not exist'));
   const given = explicit ? 'the addonPath option' : process.env.GRU_CPU_ADDON ? 'GRU_CPU_ADDON' : undefined;
-  // Each problem is a clause of one sentence: no period of its own before the '; ' or the final one.
+  // Each problem is a clause of one sentence, and the message ends without a period: @gru/core
+  // joins backends' reasons with '; ' (result.skipped, describeChoice).
   const reasons = problems.map((p) => p.replace(/[.\s]+$/, '')).join('; ');
-  const hint = missing ? missingHint(given) : given ? `(The path came from ${given}.)` : '';
-  throw new Error(`the cpu backend's native addon is ${missing ? 'missing' : 'unusable'}: ${reasons}.${hint ? ` ${hint}` : ''}`);
+  const hint = missing ? missingHint(given) : given ? `The path came from ${given}` : '';
+  throw new Error(`the cpu backend's native addon is ${missing ? 'missing' : 'unusable'}: ${reasons}${hint ? `. ${hint}` : ''}`);
 }

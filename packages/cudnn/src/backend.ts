@@ -57,7 +57,8 @@ export function formatOpenFailure(result: OpenResult, plan: SearchPlan): string 
     `${result.problems.join('; ')}. ` +
     `Looked for ${looked.join('. ')}. ` +
     (plan.notes.length ? `Also considered: ${plan.notes.join('; ')}. ` : '') +
-    'Point GRU_CUDNN_PATH (or createCudnnBackend({ cudnnPath })) at the directory holding libcudnn.so.9.'
+    // No final period: @gru/core joins backends' reasons with '; '.
+    'Point GRU_CUDNN_PATH (or createCudnnBackend({ cudnnPath })) at the directory holding libcudnn.so.9'
   );
 }
 

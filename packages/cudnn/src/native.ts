@@ -83,15 +83,14 @@ function explainLoadError(err: unknown): string {
 function addonHint(problems: string[]): string {
   const missing = problems.every((p) => p.endsWith(': not there'));
   const here = `${process.platform}-${process.arch}`;
-  if (process.env.GRU_CUDNN_ADDON)
-    return "The path came from GRU_CUDNN_ADDON: point it at a gru_cudnn.node, or leave it unset to use the package's own binary.";
+  if (process.env.GRU_CUDNN_ADDON) return "The path came from GRU_CUDNN_ADDON: point it at a gru_cudnn.node, or leave it unset to use the package's own binary";
   if (missing && PREBUILT_PLATFORMS.includes(here))
-    return `This package should contain prebuilds/${here}/${FILE}: reinstall @gru/cudnn (or run \`npm rebuild @gru/cudnn\` with a compiler).`;
+    return `This package should contain prebuilds/${here}/${FILE}: reinstall @gru/cudnn (or run \`npm rebuild @gru/cudnn\` with a compiler)`;
   if (missing)
-    return `@gru/cudnn ships prebuilt binaries for linux-x64 and linux-arm64 (glibc 2.34+); elsewhere (this is ${here}) it is compiled when installed (node-gyp; a C++17 compiler is all it needs). Install a compiler, then \`npm rebuild @gru/cudnn\`.`;
+    return `@gru/cudnn ships prebuilt binaries for linux-x64 and linux-arm64 (glibc 2.34+); elsewhere (this is ${here}) it is compiled when installed (node-gyp; a C++17 compiler is all it needs). Install a compiler, then \`npm rebuild @gru/cudnn\``;
   // The permission model's clause already says what to do; a rebuild would not help.
   if (problems.some((p) => p.includes('--allow-addons'))) return '';
-  return 'Rebuild it here (a C++17 compiler is all it needs): `npm rebuild @gru/cudnn`.';
+  return 'Rebuild it here (a C++17 compiler is all it needs): `npm rebuild @gru/cudnn`';
 }
 
 let cached: NativeAddon | Error | undefined;
@@ -116,7 +115,8 @@ export function loadAddon(): NativeAddon {
       }
     }
     const hint = addonHint(problems);
-    cached ??= new Error(`the native addon could not be loaded (${problems.join('; ')}).${hint ? ` ${hint}` : ''}`);
+    // No final period: @gru/core joins backends' reasons with '; '.
+    cached ??= new Error(`the native addon could not be loaded (${problems.join('; ')})${hint ? `. ${hint}` : ''}`);
   }
   if (cached instanceof Error) throw cached;
   return cached;

@@ -49,7 +49,7 @@ describe("the addon's load errors", () => {
       const root = bare();
       expect(loadMessage(root)).toBe(
         `cuDNN backend unavailable: the native addon could not be loaded (${join(root, 'build', 'Release', 'gru_cudnn.node')}: not there; ${join(root, 'prebuilds', here, 'gru_cudnn.node')}: not there). ` +
-          `This package should contain prebuilds/${here}/gru_cudnn.node: reinstall @gru/cudnn (or run \`npm rebuild @gru/cudnn\` with a compiler).`,
+          `This package should contain prebuilds/${here}/gru_cudnn.node: reinstall @gru/cudnn (or run \`npm rebuild @gru/cudnn\` with a compiler)`,
       );
     },
   );
@@ -57,7 +57,7 @@ describe("the addon's load errors", () => {
   (process.platform === 'linux' ? it : it.skip)('a GRU_CUDNN_ADDON that names nothing: says the path came from there, no hint about prebuilt binaries', () => {
     const message = loadMessage(bare(), { GRU_CUDNN_ADDON: '/nowhere/gru_cudnn.node' });
     expect(message).toBe(
-      "cuDNN backend unavailable: the native addon could not be loaded (/nowhere/gru_cudnn.node: not there). The path came from GRU_CUDNN_ADDON: point it at a gru_cudnn.node, or leave it unset to use the package's own binary.",
+      "cuDNN backend unavailable: the native addon could not be loaded (/nowhere/gru_cudnn.node: not there). The path came from GRU_CUDNN_ADDON: point it at a gru_cudnn.node, or leave it unset to use the package's own binary",
     );
   });
 
@@ -71,7 +71,7 @@ describe("the addon's load errors", () => {
       }
       const message = loadMessage(root, {}, ['--experimental-permission', '--allow-fs-read=*', '--no-warnings']);
       expect(message).toMatch(
-        /^cuDNN backend unavailable: the native addon could not be loaded \(.*gru_cudnn\.node: Cannot load native addon because loading addons is disabled: Node\.js's permission model forbids native addons; run node with --allow-addons to use the cuDNN backend; .*--allow-addons to use the cuDNN backend\)\.$/,
+        /^cuDNN backend unavailable: the native addon could not be loaded \(.*gru_cudnn\.node: Cannot load native addon because loading addons is disabled: Node\.js's permission model forbids native addons; run node with --allow-addons to use the cuDNN backend; .*--allow-addons to use the cuDNN backend\)$/,
       );
       expect(message).not.toMatch(/\.\.|\.;/);
     },

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createCudnnBackend, createDefaultCudnnBackend } from '../src/backend.js';
+import { describeChoice, GRU, registerBackend, unregisterBackend } from '@gru/core';
 import { resolveOptions } from '../src/options.js';
 import { buildFakeGpu } from './fake-gpu.js';
 import { driverSeenAt, probePython, searchPlan, type PythonProbe } from '../src/search.js';
@@ -115,7 +116,7 @@ describe('load() failures name what is missing and every place looked at', () =>
     expect(err?.message).toContain(`${join(dir, 'from-env', 'lib64', 'libcudnn.so.9')} (GRU_CUDNN_PATH)`);
     expect(err?.message).toContain(`pip wheel nvidia-cudnn via ${join(dir, 'no-such-python')}: ${join(dir, 'no-such-python')} could not be run: not installed`);
     expect(err?.message).toContain('libcudnn.so.9 (dynamic linker search (ld.so.cache)): libcudnn.so.9: cannot open shared object file');
-    expect(err?.message).toMatch(/Point GRU_CUDNN_PATH \(or createCudnnBackend\(\{ cudnnPath \}\)\) at the directory holding libcudnn\.so\.9\.$/);
+    expect(err?.message).toMatch(/Point GRU_CUDNN_PATH \(or createCudnnBackend\(\{ cudnnPath \}\)\) at the directory holding libcudnn\.so\.9$/);
     expect(b.isLoaded()).toBe(false);
     expect(b.loadError()).toBe(err?.message);
   });
@@ -204,6 +205,22 @@ describe('load() failures name what is missing and every place looked at', () =>
       new RegExp(`${join(bad, 'libcudnn.so.9').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(option cudnnPath\\): [^;]*(invalid ELF header|file too short)`),
     );
     expect(message).toMatch(/libcuda\.so\.1 \(option cudaDriverPath\): [^;]*(invalid ELF header|file too short)/);
+  });
+
+  it("a load failure reads as one reason among the others @gru/core joins with '; ' (no '.;')", async () => {
+    // Two that fail, so that the first one's reason is followed by '; '.
+    registerBackend(createCudnnBackend({ name: 'cudnn-joined', priority: 1000, python: false, cudaDriverPath: join(dir, 'no-driver-here') }));
+    registerBackend(createCudnnBackend({ name: 'cudnn-joined-2', priority: 999, python: false, cudaDriverPath: join(dir, 'no-driver-here') }));
+    try {
+      const layer = new GRU({ units: 3 });
+      await layer.forward({ shape: [1, 2, 4], data: new Float32Array(8).fill(0.5) });
+      const line = describeChoice(layer.lastChoice);
+      expect(line).toMatch(/cudnn-joined: failed to load: cuDNN backend unavailable: .*at the directory holding libcudnn\.so\.9; cudnn-joined-2: /);
+      expect(line).not.toMatch(/\.;|\.\./);
+    } finally {
+      unregisterBackend('cudnn-joined');
+      unregisterBackend('cudnn-joined-2');
+    }
   });
 
   it('a retry after a failure searches again', async () => {
