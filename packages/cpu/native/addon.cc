@@ -9,6 +9,7 @@
 #include "bound.h"
 #include "cpu_features.h"
 #include "fma_peak.h"
+#include "gru_napi/interface_tag.h"
 #include "memory.h"
 #include "thread_pool.h"
 #include "wraps.h"
@@ -24,6 +25,8 @@ namespace {
 //    forwardSync fills output and lastState arrays given after them and answers saved or
 //    undefined; forward resolves to [output, lastState, saved?], not an object.
 constexpr int kAddonAbi = 6;
+// The same number as text in the binary: the packing check reads it from every prebuilt binary.
+GRU_ADDON_INTERFACE_TAG("gru_cpu", kAddonAbi);
 
 class CpuAddon : public Napi::Addon<CpuAddon> {
  public:

@@ -10,6 +10,12 @@ export const ADDON_ABI = 6;
 export const REQUIRED_NAPI = 8;
 const FILE = 'gru_cpu.node';
 
+/**
+ * The platforms whose prebuilt binary ships in the package (scripts/addon.mjs builds them; a test
+ * checks the two lists agree, and the package's prepack check refuses to pack without them).
+ */
+export const PREBUILT_PLATFORMS = ['linux-x64', 'linux-arm64', 'win32-x64'];
+
 /** The package root (this file is in src/ or dist/). */
 export const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -46,7 +52,19 @@ export function explainLoadError(path: string, err: unknown): string {
   if (/GLIBC_|GLIBCXX_|CXXABI_/.test(msg)) {
     return `${path} needs a newer C or C++ runtime library than this system has (${msg.split('\n')[0]}); rebuild it here: npm rebuild @gru/cpu`;
   }
+  if ((err as { code?: unknown } | null)?.code === 'ERR_DLOPEN_DISABLED' || /loading addons is disabled/i.test(msg)) {
+    return `${path} could not be loaded: Node.js's permission model forbids native addons (${msg.split('\n')[0].replace(/\.$/, '')}); run node with --allow-addons to use the cpu backend`;
+  }
   return `${path} could not be loaded: ${msg.split('\n')[0]}`;
+}
+
+/** Why every candidate was missing, and what to do (`given`: where an explicit path came from). */
+function missingHint(given: string | undefined): string {
+  const here = `${process.platform}-${process.arch}`;
+  if (given) return `The path came from ${given}: point it at a gru_cpu.node, or leave it unset to use the package's own binary`;
+  if (PREBUILT_PLATFORMS.includes(here))
+    return `This package should contain prebuilds/${here}/${FILE}: reinstall @gru/cpu (or run \`npm rebuild @gru/cpu\` with a compiler)`;
+  return `@gru/cpu ships prebuilt binaries for linux-x64, linux-arm64 (glibc 2.34+) and win32-x64; elsewhere (this is ${here}) it is compiled when installed (node-gyp; it needs python3 and a C++20 compiler such as g++ 10+). Install a compiler, then \`npm rebuild @gru/cpu\``;
 }
 
 /** Why a loaded addon's exports cannot serve this package (another addon interface), or undefined. */
@@ -94,8 +112,10 @@ export function loadAddon(explicit?: string): { binding: NativeBinding; path: st
     return { binding, path };
   }
   const missing = problems.every((p) => p.endsWith('does not exist'));
-  const hint = missing
-    ? `@gru/cpu ships prebuilt binaries for linux-x64, linux-arm64 (glibc 2.34+) and win32-x64; elsewhere (this is ${process.platform}-${process.arch}) it is compiled when installed (node-gyp; it needs python3 and a C++20 compiler such as g++ 10+). Install a compiler, then \`npm rebuild @gru/cpu\`.`
-    : '';
-  throw new Error(`the cpu backend's native addon is ${missing ? 'missing' : 'unusable'}: ${problems.join('; ')}.${hint ? ` ${hint}` : ''}`);
+  const given = explicit ? 'the addonPath option' : process.env.GRU_CPU_ADDON ? 'GRU_CPU_ADDON' : undefined;
+  // Each problem is a clause of one sentence, and the message ends without a period: @gru/core
+  // joins backends' reasons with '; ' (result.skipped, describeChoice).
+  const reasons = problems.map((p) => p.replace(/[.\s]+$/, '')).join('; ');
+  const hint = missing ? missingHint(given) : given ? `The path came from ${given}` : '';
+  throw new Error(`the cpu backend's native addon is ${missing ? 'missing' : 'unusable'}: ${reasons}${hint ? `. ${hint}` : ''}`);
 }

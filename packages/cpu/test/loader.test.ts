@@ -1,11 +1,23 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { GRU, registerBackend, unregisterBackend } from '@gru/core';
+import { describeChoice, GRU, registerBackend, unregisterBackend } from '@gru/core';
 import { describe, expect, it } from 'vitest';
 import { ADDON_ABI, addonCandidates, bindingProblem, createCpuBackend, explainLoadError, loadAddon } from '../src/index.js';
+import { PREBUILT_PLATFORMS } from '../src/loader.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gru-cpu-loader-'));
+
+/** The message of what `fn` throws. */
+function catchError(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+  throw new Error('expected a throw');
+}
 
 describe('the addon loader', () => {
   it('looks for a build from source on this machine first, then the prebuilt binary for this platform', () => {
@@ -19,9 +31,95 @@ describe('the addon loader', () => {
     expect(loadAddon().binding.abi).toBe(ADDON_ABI);
   });
 
-  it('a missing binary: says so, and how to build it', () => {
-    expect(() => loadAddon(join(dir, 'nothing.node'))).toThrow(
-      /native addon is missing: .*nothing\.node does not exist\. @gru\/cpu ships prebuilt binaries for linux-x64, linux-arm64 \(glibc 2\.34\+\) and win32-x64; elsewhere .* it is compiled when installed .*npm rebuild @gru\/cpu/,
+  it('a missing binary at the addonPath option: says the path came from there, with no hint about prebuilt binaries', () => {
+    const err = catchError(() => loadAddon(join(dir, 'nothing.node')));
+    expect(err).toMatch(/native addon is missing: .*nothing\.node does not exist\. The path came from the addonPath option: point it at a gru_cpu\.node/);
+    expect(err).not.toMatch(/prebuil|elsewhere/);
+  });
+
+  it('a missing binary at GRU_CPU_ADDON: says the path came from GRU_CPU_ADDON', () => {
+    const before = process.env.GRU_CPU_ADDON;
+    process.env.GRU_CPU_ADDON = join(dir, 'nope.node');
+    try {
+      const err = catchError(() => loadAddon());
+      expect(err).toMatch(/nope\.node does not exist\. The path came from GRU_CPU_ADDON: point it at a gru_cpu\.node, or leave it unset/);
+      expect(err).not.toMatch(/prebuil|elsewhere/);
+    } finally {
+      if (before === undefined) delete process.env.GRU_CPU_ADDON;
+      else process.env.GRU_CPU_ADDON = before;
+    }
+  });
+
+  it('the platforms the loader calls prebuilt are the ones scripts/addon.mjs builds (and the prepack check requires)', () => {
+    const r = spawnSync(
+      process.execPath,
+      ['--input-type=module', '-e', "const { cpuAddon } = await import('./scripts/addon.mjs'); console.log(JSON.stringify(cpuAddon.targets))"],
+      {
+        cwd: join(__dirname, '..'),
+        encoding: 'utf8',
+      },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual(PREBUILT_PLATFORMS);
+  });
+
+  // The built package (dist/, as turbo's build leaves it) copied without any binary, as a tarball
+  // packed without its prebuilds/ unpacks; its dependencies are the workspace's.
+  const bare = () => {
+    const root = mkdtempSync(join(tmpdir(), 'gru-cpu-bare-'));
+    cpSync(join(__dirname, '..', 'dist'), join(root, 'dist'), { recursive: true });
+    cpSync(join(__dirname, '..', 'package.json'), join(root, 'package.json'));
+    symlinkSync(join(__dirname, '..', 'node_modules'), join(root, 'node_modules'), 'dir');
+    return root;
+  };
+  const loadIn = (root: string, node: string[] = []) => {
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    delete env.GRU_CPU_ADDON;
+    const r = spawnSync(
+      process.execPath,
+      [
+        ...node,
+        '--input-type=module',
+        '-e',
+        `const { loadAddon } = await import(${JSON.stringify(join(root, 'dist', 'index.js'))}); try { loadAddon(); console.log('loaded'); } catch (e) { console.log(e.message); }`,
+      ],
+      { cwd: root, env, encoding: 'utf8' },
+    );
+    return r.stdout.trim();
+  };
+  const here = `${process.platform}-${process.arch}`;
+
+  (PREBUILT_PLATFORMS.includes(here) ? it : it.skip)(
+    `the package's own binary missing on ${here}, a platform with a prebuilt binary: says the package should contain it and to reinstall`,
+    () => {
+      const message = loadIn(bare());
+      expect(message).toMatch(
+        new RegExp(
+          `native addon is missing: .*build[/\\\\]Release[/\\\\]gru_cpu\\.node does not exist; .*prebuilds[/\\\\]${here}[/\\\\]gru_cpu\\.node does not exist\\. This package should contain prebuilds/${here}/gru_cpu\\.node: reinstall @gru/cpu \\(or run \`npm rebuild @gru/cpu\` with a compiler\\)$`,
+        ),
+      );
+      expect(message).not.toMatch(/elsewhere/);
+    },
+  );
+
+  it("under Node's permission model: suggests --allow-addons, in one sentence (no '..' or '.;')", () => {
+    const root = bare();
+    // Both candidates present and both refused: two reasons, joined.
+    for (const folder of [join(root, 'build', 'Release'), join(root, 'prebuilds', here)]) {
+      mkdirSync(folder, { recursive: true });
+      cpSync(loadAddon().path, join(folder, 'gru_cpu.node'));
+    }
+    const message = loadIn(root, ['--experimental-permission', '--allow-fs-read=*', '--no-warnings']);
+    expect(message).toMatch(
+      /native addon is unusable: .*gru_cpu\.node could not be loaded: Node\.js's permission model forbids native addons \(.*\); run node with --allow-addons to use the cpu backend; .*\); run node with --allow-addons to use the cpu backend$/,
+    );
+    expect(message).not.toMatch(/\.\.|\.;/);
+  });
+
+  it("explains a load refused by Node's permission model with the flag that allows it", () => {
+    const refused = Object.assign(new Error('Cannot load native addon because loading addons is disabled.'), { code: 'ERR_DLOPEN_DISABLED' });
+    expect(explainLoadError('/x/gru_cpu.node', refused)).toBe(
+      "/x/gru_cpu.node could not be loaded: Node.js's permission model forbids native addons (Cannot load native addon because loading addons is disabled); run node with --allow-addons to use the cpu backend",
     );
   });
 
@@ -89,6 +187,9 @@ describe('the addon loader', () => {
       const r = await layer.forward({ shape: [1, 2, 4], data: new Float32Array(8).fill(0.5) });
       expect(r.backend).not.toBe('cpu-broken');
       expect(r.skipped.find((s) => s.name === 'cpu-broken')?.reason).toMatch(/failed to load: .*missing\.node does not exist/);
+      // @gru/core joins the reasons with '; ': the cpu reason brings no period of its own.
+      expect(describeChoice(layer.lastChoice)).toMatch(/cpu-broken: failed to load: .*or leave it unset to use the package's own binary; /);
+      expect(describeChoice(layer.lastChoice)).not.toMatch(/\.;|\.\./);
     } finally {
       unregisterBackend('cpu-broken');
     }

@@ -2,9 +2,15 @@
 // GPU path runs, callable without a GPU), fp16 conversion for tests, and the wrapped classes.
 #include <napi.h>
 
+#include "gru_napi/interface_tag.h"
 #include "wraps.h"
 
 namespace gru_cudnn {
+
+// The JavaScript <-> native contract (ADDON_INTERFACE_VERSION in src/native.ts must match); written
+// into the binary as text too, where the packing check reads it from every prebuilt binary.
+constexpr int kInterfaceVersion = 1;
+GRU_ADDON_INTERFACE_TAG("gru_cudnn", kInterfaceVersion);
 
 namespace {
 
@@ -262,7 +268,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("CudnnRuntime", runtime);
   exports.Set("CudnnLayer", layer);
   exports.Set("CudnnSaved", saved);
-  exports.Set("interfaceVersion", Napi::Number::New(env, 1));
+  exports.Set("interfaceVersion", Napi::Number::New(env, kInterfaceVersion));
   return exports;
 }
 

@@ -3,7 +3,7 @@ import type { DeviceInfo, DeviceRuntime } from './device.js';
 import { loadAddon, type NativeAttempt, type OpenResult } from './native.js';
 import { resolveOptions, type CudnnBackendOptions, type ResolvedOptions } from './options.js';
 import { CudnnPreparedGru } from './prepared.js';
-import { probePython, searchPlan, type PythonProbe, type SearchPlan } from './search.js';
+import { DRIVER_SONAME, driverSeenAt, probePython, searchPlan, type PythonProbe, type SearchPlan } from './search.js';
 import { cudnnSupports, cudnnSupportsSpec } from './support.js';
 import { packWeights } from './weights.js';
 import { MAX_COUNT } from './request-checks.js';
@@ -57,7 +57,8 @@ export function formatOpenFailure(result: OpenResult, plan: SearchPlan): string 
     `${result.problems.join('; ')}. ` +
     `Looked for ${looked.join('. ')}. ` +
     (plan.notes.length ? `Also considered: ${plan.notes.join('; ')}. ` : '') +
-    'Point GRU_CUDNN_PATH (or createCudnnBackend({ cudnnPath })) at the directory holding libcudnn.so.9.'
+    // No final period: @gru/core joins backends' reasons with '; '.
+    'Point GRU_CUDNN_PATH (or createCudnnBackend({ cudnnPath })) at the directory holding libcudnn.so.9'
   );
 }
 
@@ -67,10 +68,20 @@ export async function openNativeRuntime(o: ResolvedOptions): Promise<DeviceRunti
     throw new Error(`the cuDNN backend runs on Linux with an NVIDIA GPU; this is ${process.platform}/${process.arch}`);
   }
   const addon = loadAddon();
+  const base = { cudnnPath: o.cudnnPath, cudaDriverPath: o.cudaDriverPath, env: process.env };
+  // Python is asked only where a driver is to be seen: without one nothing can run, and the
+  // probe would cost a child process (and run whatever python3 is on PATH) for nothing.
+  const driverSeen = o.python !== false && driverSeenAt(searchPlan({ ...base, python: null }).driver, process.env) !== undefined;
+  const open = async (python: PythonProbe | null) => {
+    const pythonSkipped = o.python === false ? undefined : `no ${DRIVER_SONAME} was found, so no NVIDIA driver is installed`;
+    const plan = searchPlan({ ...base, python, pythonSkipped });
+    return { plan, result: await addon.openRuntime({ driver: plan.driver, cudnn: plan.cudnn, cublasLtDirs: plan.cublasLtDirs, device: o.device }) };
+  };
   // Only here, in load(): never on a synchronous path, and never from supports().
-  const python = o.python === false ? null : await probeOnce(o.python);
-  const plan = searchPlan({ cudnnPath: o.cudnnPath, cudaDriverPath: o.cudaDriverPath, env: process.env, python });
-  const result = await addon.openRuntime({ driver: plan.driver, cudnn: plan.cudnn, cublasLtDirs: plan.cublasLtDirs, device: o.device });
+  let { plan, result } = await open(driverSeen && o.python !== false ? await probeOnce(o.python) : null);
+  // The linker found a driver where the quick look did not (its RUNPATH, say): ask Python after all.
+  if (!result.ok && !driverSeen && o.python !== false && result.attempts.some((a) => a.library === DRIVER_SONAME && a.result === 'loaded'))
+    ({ plan, result } = await open(await probeOnce(o.python)));
   if (result.ok && result.runtime) return result.runtime;
   throw new Error(formatOpenFailure(result, plan));
 }

@@ -48,6 +48,9 @@ export function packageRoot(): string {
 
 const FILE = 'gru_cudnn.node';
 
+/** The platforms whose prebuilt binary ships in the package (scripts/addon.mjs builds them; a test checks the two agree). */
+export const PREBUILT_PLATFORMS = ['linux-x64', 'linux-arm64'];
+
 /**
  * Where the addon may be, in order: GRU_CUDNN_ADDON (a path), the one built from source here
  * (node-gyp: the install script when no prebuilt binary loads, or a developer), and the prebuilt
@@ -68,6 +71,28 @@ function loadFrom(path: string): NativeAddon {
   return mod;
 }
 
+/** The loader's message as a clause (no period of its own), with the flag Node's permission model wants. */
+function explainLoadError(err: unknown): string {
+  const msg = (err instanceof Error ? err.message : String(err)).split('\n')[0].replace(/[.\s]+$/, '');
+  if ((err as { code?: unknown } | null)?.code === 'ERR_DLOPEN_DISABLED' || /loading addons is disabled/i.test(msg))
+    return `${msg}: Node.js's permission model forbids native addons; run node with --allow-addons to use the cuDNN backend`;
+  return msg;
+}
+
+/** What to do about an addon that did not load, after `problems` (one per path tried). */
+function addonHint(problems: string[]): string {
+  const missing = problems.every((p) => p.endsWith(': not there'));
+  const here = `${process.platform}-${process.arch}`;
+  if (process.env.GRU_CUDNN_ADDON) return "The path came from GRU_CUDNN_ADDON: point it at a gru_cudnn.node, or leave it unset to use the package's own binary";
+  if (missing && PREBUILT_PLATFORMS.includes(here))
+    return `This package should contain prebuilds/${here}/${FILE}: reinstall @gru/cudnn (or run \`npm rebuild @gru/cudnn\` with a compiler)`;
+  if (missing)
+    return `@gru/cudnn ships prebuilt binaries for linux-x64 and linux-arm64 (glibc 2.34+); elsewhere (this is ${here}) it is compiled when installed (node-gyp; a C++17 compiler is all it needs). Install a compiler, then \`npm rebuild @gru/cudnn\``;
+  // The permission model's clause already says what to do; a rebuild would not help.
+  if (problems.some((p) => p.includes('--allow-addons'))) return '';
+  return 'Rebuild it here (a C++17 compiler is all it needs): `npm rebuild @gru/cudnn`';
+}
+
 let cached: NativeAddon | Error | undefined;
 
 /**
@@ -86,13 +111,12 @@ export function loadAddon(): NativeAddon {
         cached = loadFrom(path);
         break;
       } catch (err) {
-        problems.push(`${path}: ${(err as Error).message.split('\n')[0]}`);
+        problems.push(`${path}: ${explainLoadError(err)}`);
       }
     }
-    cached ??= new Error(
-      `the native addon could not be loaded (${problems.join('; ')}). ` +
-        'Build it with `node scripts/build-addon.mjs` in the @gru/cudnn package (a C++17 compiler is all it needs).',
-    );
+    const hint = addonHint(problems);
+    // No final period: @gru/core joins backends' reasons with '; '.
+    cached ??= new Error(`the native addon could not be loaded (${problems.join('; ')})${hint ? `. ${hint}` : ''}`);
   }
   if (cached instanceof Error) throw cached;
   return cached;

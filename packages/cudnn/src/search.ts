@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { NativeCandidate } from './native.js';
 
@@ -25,8 +26,10 @@ export interface SearchInput {
   cudnnPath?: string;
   cudaDriverPath?: string;
   env: Readonly<Record<string, string | undefined>>;
-  /** null when the probe was turned off. */
+  /** null when the probe was turned off or skipped. */
   python: PythonProbe | null;
+  /** Why Python was not asked, when it was not (default: the option turned it off). */
+  pythonSkipped?: string;
   arch?: string;
 }
 
@@ -142,7 +145,7 @@ export function searchPlan(input: SearchInput): SearchPlan {
   if (env.GRU_CUDNN_PATH) cudnn.push(...userCandidates(env.GRU_CUDNN_PATH, CUDNN_SONAME, 'GRU_CUDNN_PATH'));
   else notes.push('GRU_CUDNN_PATH: not set');
   if (input.python === null) {
-    notes.push('Python wheels: not searched (python: false)');
+    notes.push(`Python wheels: not searched (${input.pythonSkipped ?? 'python: false'})`);
   } else {
     for (const dir of input.python.cudnnLibDirs) {
       cudnn.push({ path: join(dir, CUDNN_SONAME), source: `pip wheel nvidia-cudnn (${input.python.executable})`, cublasLtDirs: wheelSiblings(dir) });
@@ -163,6 +166,32 @@ export function searchPlan(input: SearchInput): SearchPlan {
   cublasLtDirs.push(...ldPath, ...system);
 
   return { driver: dedupe(driver), cudnn: dedupe(cudnn), cublasLtDirs: [...new Set(cublasLtDirs)], notes };
+}
+
+/**
+ * Where the driver library is to be seen without loading anything: a candidate path that exists,
+ * or, for the dynamic linker's own search, libcuda.so.1 in LD_LIBRARY_PATH, the linker's default
+ * directories or its cache (/etc/ld.so.cache). Undefined: nowhere, so no NVIDIA driver is
+ * installed and asking Python for the cuDNN wheel (a child process, 50-400 ms) is pointless.
+ * A cache that cannot be read counts as a driver seen: the look must never hide a real one.
+ */
+export function driverSeenAt(driver: NativeCandidate[], env: Readonly<Record<string, string | undefined>>, arch = process.arch): string | undefined {
+  const triplet = arch === 'arm64' ? 'aarch64-linux-gnu' : 'x86_64-linux-gnu';
+  for (const c of driver) {
+    if (c.path.includes('/')) {
+      if (existsSync(c.path)) return c.path;
+      continue;
+    }
+    const dirs = [...splitPath(env.LD_LIBRARY_PATH), `/lib/${triplet}`, `/usr/lib/${triplet}`, '/lib64', '/usr/lib64', '/lib', '/usr/lib'];
+    const inDir = dirs.map((d) => join(d, c.path)).find((p) => existsSync(p));
+    if (inDir) return inDir;
+    try {
+      if (readFileSync('/etc/ld.so.cache').includes(c.path)) return `${c.path} (ld.so.cache)`;
+    } catch {
+      return `${c.path} (ld.so.cache unreadable)`;
+    }
+  }
+  return undefined;
 }
 
 function dedupe(list: NativeCandidate[]): NativeCandidate[] {

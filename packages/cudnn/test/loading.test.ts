@@ -1,10 +1,13 @@
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createCudnnBackend, createDefaultCudnnBackend } from '../src/backend.js';
+import { describeChoice, GRU, registerBackend, unregisterBackend } from '@gru/core';
 import { resolveOptions } from '../src/options.js';
-import { probePython, searchPlan, type PythonProbe } from '../src/search.js';
+import { buildFakeGpu } from './fake-gpu.js';
+import { driverSeenAt, probePython, searchPlan, type PythonProbe } from '../src/search.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gru-cudnn-load-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -99,7 +102,11 @@ describe('where the libraries are searched', () => {
 describe('load() failures name what is missing and every place looked at', () => {
   it('lists the cudnnPath option, GRU_CUDNN_PATH and the Python probe', async () => {
     process.env.GRU_CUDNN_PATH = join(dir, 'from-env');
-    const b = createCudnnBackend({ cudnnPath: join(dir, 'from-option'), python: join(dir, 'no-such-python') });
+    // A driver file to be seen (not a library: it does not load), so that Python is asked.
+    const driver = join(dir, 'driver-file');
+    mkdirSync(driver, { recursive: true });
+    writeFileSync(join(driver, 'libcuda.so.1'), '');
+    const b = createCudnnBackend({ cudnnPath: join(dir, 'from-option'), cudaDriverPath: driver, python: join(dir, 'no-such-python') });
     const err = await b.load().then(
       () => null,
       (e: Error) => e,
@@ -109,9 +116,79 @@ describe('load() failures name what is missing and every place looked at', () =>
     expect(err?.message).toContain(`${join(dir, 'from-env', 'lib64', 'libcudnn.so.9')} (GRU_CUDNN_PATH)`);
     expect(err?.message).toContain(`pip wheel nvidia-cudnn via ${join(dir, 'no-such-python')}: ${join(dir, 'no-such-python')} could not be run: not installed`);
     expect(err?.message).toContain('libcudnn.so.9 (dynamic linker search (ld.so.cache)): libcudnn.so.9: cannot open shared object file');
-    expect(err?.message).toMatch(/Point GRU_CUDNN_PATH \(or createCudnnBackend\(\{ cudnnPath \}\)\) at the directory holding libcudnn\.so\.9\.$/);
+    expect(err?.message).toMatch(/Point GRU_CUDNN_PATH \(or createCudnnBackend\(\{ cudnnPath \}\)\) at the directory holding libcudnn\.so\.9$/);
     expect(b.isLoaded()).toBe(false);
     expect(b.loadError()).toBe(err?.message);
+  });
+
+  // The machine's own driver places (ld.so.cache, the linker's directories, the install
+  // locations): the test needs them empty, as on a machine with no NVIDIA driver.
+  const systemDriver = driverSeenAt(searchPlan({ env: process.env, python: null }).driver, process.env);
+  (systemDriver ? it.skip : it)(
+    `no NVIDIA driver anywhere: Python is not run for the wheel, and the error says why${systemDriver ? ` (this machine has a driver: ${systemDriver})` : ''}`,
+    async () => {
+      const count = join(dir, 'unasked.count');
+      const python = join(dir, 'counting-python');
+      writeFileSync(python, `#!/bin/sh\necho run >> '${count}'\necho '{"site": [], "cudnn": [], "error": null}'\n`);
+      chmodSync(python, 0o755);
+      const b = createCudnnBackend({ cudaDriverPath: join(dir, 'no-driver-here'), python });
+      const message = await b.load().then(
+        () => '',
+        (e: Error) => e.message,
+      );
+      expect(existsSync(count) ? readFileSync(count, 'utf8') : '').toBe('');
+      expect(message).toMatch(/^cuDNN backend unavailable: the NVIDIA driver library libcuda\.so\.1 was not found/);
+      expect(message).toContain('Python wheels: not searched (no libcuda.so.1 was found, so no NVIDIA driver is installed)');
+      expect(message).toContain(`${join(dir, 'no-driver-here', 'libcuda.so.1')} (option cudaDriverPath)`);
+    },
+  );
+
+  it('where the driver is to be seen without loading it: a candidate that exists, LD_LIBRARY_PATH, else nowhere', () => {
+    const drv = join(dir, 'seen');
+    mkdirSync(drv, { recursive: true });
+    writeFileSync(join(drv, 'libcuda.so.1'), '');
+    expect(driverSeenAt([{ path: join(dir, 'absent', 'libcuda.so.1'), source: 'x' }], {})).toBeUndefined();
+    expect(
+      driverSeenAt(
+        [
+          { path: join(dir, 'absent', 'libcuda.so.1'), source: 'x' },
+          { path: join(drv, 'libcuda.so.1'), source: 'y' },
+        ],
+        {},
+      ),
+    ).toBe(join(drv, 'libcuda.so.1'));
+    expect(driverSeenAt([{ path: 'libcuda.so.1', source: 'dynamic linker search' }], { LD_LIBRARY_PATH: `${join(dir, 'absent')}:${drv}` })).toBe(
+      join(drv, 'libcuda.so.1'),
+    );
+  });
+
+  it('a driver the quick look misses but the dynamic linker loads (LD_LIBRARY_PATH as the process started): Python is asked after all', () => {
+    // glibc reads LD_LIBRARY_PATH once, at start: the child then clears it from process.env, so
+    // only the linker still sees the driver. The cuDNN (fake) is only where the wheel's Python says.
+    const fake = buildFakeGpu();
+    const root = mkdtempSync(join(dir, 'late-python-'));
+    const link = (from: string, to: string) => {
+      mkdirSync(to, { recursive: true });
+      symlinkSync(join(fake.ok, from), join(to, from));
+    };
+    link('libcuda.so.1', join(root, 'drv'));
+    link('libcudnn.so.9', join(root, 'nvidia', 'cudnn', 'lib'));
+    link('libcublasLt.so.13', join(root, 'nvidia', 'cu13', 'lib'));
+    const count = join(root, 'python.count');
+    const python = join(root, 'python');
+    writeFileSync(python, `#!/bin/sh\necho run >> '${count}'\necho '{"site": ["${root}"], "cudnn": ["${root}/nvidia/cudnn/lib"], "error": null}'\n`);
+    chmodSync(python, 0o755);
+    const script = [
+      'delete process.env.LD_LIBRARY_PATH;',
+      `const { createCudnnBackend } = await import(${JSON.stringify(join(__dirname, '..', 'dist', 'index.js'))});`,
+      `const b = createCudnnBackend({ name: 'cudnn-late', python: ${JSON.stringify(python)} });`,
+      "await b.load().then(() => console.log('loaded', b.deviceInfo()?.cudnnPath), (e) => console.log(e.message));",
+    ].join('\n');
+    const env: NodeJS.ProcessEnv = { ...process.env, LD_LIBRARY_PATH: join(root, 'drv') };
+    for (const k of ['GRU_CUDNN_PATH', 'GRU_CUDA_DRIVER_PATH', 'GRU_CUDNN_PYTHON']) delete env[k];
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env, encoding: 'utf8', timeout: 60_000 });
+    expect(r.stdout.trim(), r.stderr).toBe(`loaded ${join(root, 'nvidia', 'cudnn', 'lib', 'libcudnn.so.9')}`);
+    expect(readFileSync(count, 'utf8')).toBe('run\n');
   });
 
   it("reports the dynamic linker's error for a file that is not a library", async () => {
@@ -128,6 +205,22 @@ describe('load() failures name what is missing and every place looked at', () =>
       new RegExp(`${join(bad, 'libcudnn.so.9').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(option cudnnPath\\): [^;]*(invalid ELF header|file too short)`),
     );
     expect(message).toMatch(/libcuda\.so\.1 \(option cudaDriverPath\): [^;]*(invalid ELF header|file too short)/);
+  });
+
+  it("a load failure reads as one reason among the others @gru/core joins with '; ' (no '.;')", async () => {
+    // Two that fail, so that the first one's reason is followed by '; '.
+    registerBackend(createCudnnBackend({ name: 'cudnn-joined', priority: 1000, python: false, cudaDriverPath: join(dir, 'no-driver-here') }));
+    registerBackend(createCudnnBackend({ name: 'cudnn-joined-2', priority: 999, python: false, cudaDriverPath: join(dir, 'no-driver-here') }));
+    try {
+      const layer = new GRU({ units: 3 });
+      await layer.forward({ shape: [1, 2, 4], data: new Float32Array(8).fill(0.5) });
+      const line = describeChoice(layer.lastChoice);
+      expect(line).toMatch(/cudnn-joined: failed to load: cuDNN backend unavailable: .*at the directory holding libcudnn\.so\.9; cudnn-joined-2: /);
+      expect(line).not.toMatch(/\.;|\.\./);
+    } finally {
+      unregisterBackend('cudnn-joined');
+      unregisterBackend('cudnn-joined-2');
+    }
   });
 
   it('a retry after a failure searches again', async () => {

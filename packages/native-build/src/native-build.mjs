@@ -22,7 +22,8 @@ const ownRequire = createRequire(join(here, 'package.json'));
 /**
  * A prebuilt binary's target: where it goes (prebuilds/<platform>-<arch>/, as the loader looks),
  * the compiler, and how to link an N-API module there.
- * @typedef {{ platform: string, arch: string, cxx: string, compile: string[], link: string[], sources?: string[], windows?: boolean }} Target
+ * `apt`: the Debian package that installs `cxx`.
+ * @typedef {{ platform: string, arch: string, cxx: string, apt: string, compile: string[], link: string[], sources?: string[], windows?: boolean }} Target
  */
 
 const LINUX_LINK = [
@@ -45,6 +46,7 @@ export const TARGETS = {
     platform: 'linux',
     arch: 'x64',
     cxx: process.arch === 'x64' ? 'g++' : 'x86_64-linux-gnu-g++',
+    apt: process.arch === 'x64' ? 'g++' : 'g++-x86-64-linux-gnu',
     compile: ['-fPIC', '-fvisibility=hidden'],
     // libstdc++ inside the binary (only N-API's entry points exported: native/exports.map), so it
     // runs whatever C++ runtime the system has and interposes on nothing; libgcc_s stays shared (every glibc system has it; the
@@ -57,6 +59,7 @@ export const TARGETS = {
     platform: 'linux',
     arch: 'arm64',
     cxx: process.arch === 'arm64' ? 'g++' : 'aarch64-linux-gnu-g++',
+    apt: process.arch === 'arm64' ? 'g++' : 'g++-aarch64-linux-gnu',
     compile: ['-fPIC', '-fvisibility=hidden', '-march=armv8-a'],
     link: LINUX_LINK,
     sources: LINUX_COMPAT,
@@ -65,6 +68,7 @@ export const TARGETS = {
     platform: 'win32',
     arch: 'x64',
     cxx: 'x86_64-w64-mingw32-g++-posix',
+    apt: 'g++-mingw-w64-x86-64-posix',
     windows: true,
     compile: ['-D_WIN32_WINNT=0x0A00'],
     // Everything static (libstdc++, libgcc, winpthread): the DLL needs only Windows and node.exe.

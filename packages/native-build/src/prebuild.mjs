@@ -6,7 +6,10 @@
 //
 //   node scripts/prebuild.mjs                       every target
 //   node scripts/prebuild.mjs linux-arm64 win32-x64 some targets
-//   node scripts/prebuild.mjs --if-compilers        every target whose compiler is installed
+//   node scripts/prebuild.mjs --if-compilers        every target whose compiler is installed (a
+//                                                   dev machine's build: it names what it skipped,
+//                                                   and the package's prepack check refuses to pack
+//                                                   without those)
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { TARGETS, hasCompiler } from './native-build.mjs';
@@ -27,12 +30,14 @@ export async function prebuild(addon, argv) {
     return 2;
   }
   let failed = 0;
+  /** @type {string[]} */
+  const skipped = [];
   for (const name of names.length ? names : addon.targets) {
     const target = TARGETS[name];
     if (!hasCompiler(target)) {
       const msg = `prebuild: ${addon.name} ${name}: the compiler ${target.cxx} is not installed`;
       if (ifCompilers) {
-        console.log(`${msg}; skipped`);
+        skipped.push(name);
         continue;
       }
       console.error(msg);
@@ -50,5 +55,20 @@ export async function prebuild(addon, argv) {
       failed++;
     }
   }
+  if (skipped.length) console.warn(skippedWarning(addon, skipped));
   return failed ? 1 : 0;
+}
+
+/**
+ * The warning that --if-compilers gives for the targets it skipped: it exits 0 (a dev machine
+ * without cross compilers still builds and tests), so the warning says what that package lacks.
+ * @param {{ name: string, file: string }} addon
+ * @param {string[]} skipped
+ */
+export function skippedWarning(addon, skipped) {
+  const compilers = [...new Set(skipped.map((t) => `${TARGETS[t].cxx} (Debian: ${TARGETS[t].apt})`))];
+  return [
+    `prebuild: WARNING: ${addon.name}: SKIPPED ${skipped.join(', ')}: the compiler${compilers.length > 1 ? 's' : ''} ${compilers.join(', ')} ${compilers.length > 1 ? 'are' : 'is'} not installed.`,
+    `prebuild: not built: ${skipped.map((t) => `prebuilds/${t}/${addon.file}`).join(', ')}. The package cannot be packed or published (its prepack check refuses a missing or stale binary) until \`node scripts/prebuild.mjs ${skipped.join(' ')}\` builds ${skipped.length > 1 ? 'them' : 'it'}.`,
+  ].join('\n');
 }

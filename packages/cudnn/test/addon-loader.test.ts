@@ -1,0 +1,79 @@
+// What load() says when the addon itself cannot be loaded: run in child processes on a copy of the
+// built package (dist/, as turbo's build leaves it) without its binaries, as a tarball packed
+// without prebuilds/ unpacks; the addon is loaded once per process, so each case needs its own.
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { PREBUILT_PLATFORMS } from '../src/native.js';
+
+const pkg = join(__dirname, '..');
+const here = `${process.platform}-${process.arch}`;
+const built = join(pkg, 'build', 'Release', 'gru_cudnn.node');
+
+function bare(): string {
+  const root = mkdtempSync(join(tmpdir(), 'gru-cudnn-bare-'));
+  cpSync(join(pkg, 'dist'), join(root, 'dist'), { recursive: true });
+  cpSync(join(pkg, 'package.json'), join(root, 'package.json'));
+  symlinkSync(join(pkg, 'node_modules'), join(root, 'node_modules'), 'dir');
+  return root;
+}
+
+/** The message load() rejects with, in a fresh process (`node`: its flags). */
+function loadMessage(root: string, env: Record<string, string> = {}, node: string[] = []): string {
+  const e: NodeJS.ProcessEnv = { ...process.env, ...env };
+  if (!env.GRU_CUDNN_ADDON) delete e.GRU_CUDNN_ADDON;
+  const script = `const { createCudnnBackend } = await import(${JSON.stringify(join(root, 'dist', 'index.js'))}); await createCudnnBackend({ name: 'cudnn-t', python: false }).load().then(() => console.log('loaded'), (e) => console.log(e.message));`;
+  const r = spawnSync(process.execPath, [...node, '--input-type=module', '-e', script], { cwd: root, env: e, encoding: 'utf8', timeout: 60_000 });
+  return r.stdout.trim() || r.stderr;
+}
+
+describe("the addon's load errors", () => {
+  it('the platforms the loader calls prebuilt are the ones scripts/addon.mjs builds (and the prepack check requires)', () => {
+    const r = spawnSync(
+      process.execPath,
+      ['--input-type=module', '-e', "const { cudnnAddon } = await import('./scripts/addon.mjs'); console.log(JSON.stringify(cudnnAddon.targets))"],
+      {
+        cwd: pkg,
+        encoding: 'utf8',
+      },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual(PREBUILT_PLATFORMS);
+  });
+
+  (process.platform === 'linux' && PREBUILT_PLATFORMS.includes(here) ? it : it.skip)(
+    `the package's own binary missing on ${here}, which has a prebuilt one: says the package should contain it, to reinstall or npm rebuild`,
+    () => {
+      const root = bare();
+      expect(loadMessage(root)).toBe(
+        `cuDNN backend unavailable: the native addon could not be loaded (${join(root, 'build', 'Release', 'gru_cudnn.node')}: not there; ${join(root, 'prebuilds', here, 'gru_cudnn.node')}: not there). ` +
+          `This package should contain prebuilds/${here}/gru_cudnn.node: reinstall @gru/cudnn (or run \`npm rebuild @gru/cudnn\` with a compiler)`,
+      );
+    },
+  );
+
+  (process.platform === 'linux' ? it : it.skip)('a GRU_CUDNN_ADDON that names nothing: says the path came from there, no hint about prebuilt binaries', () => {
+    const message = loadMessage(bare(), { GRU_CUDNN_ADDON: '/nowhere/gru_cudnn.node' });
+    expect(message).toBe(
+      "cuDNN backend unavailable: the native addon could not be loaded (/nowhere/gru_cudnn.node: not there). The path came from GRU_CUDNN_ADDON: point it at a gru_cudnn.node, or leave it unset to use the package's own binary",
+    );
+  });
+
+  (process.platform === 'linux' && existsSync(built) ? it : it.skip)(
+    "under Node's permission model: suggests --allow-addons, in one sentence (no '..' or '.;')",
+    () => {
+      const root = bare();
+      for (const folder of [join(root, 'build', 'Release'), join(root, 'prebuilds', here)]) {
+        mkdirSync(folder, { recursive: true });
+        cpSync(built, join(folder, 'gru_cudnn.node'));
+      }
+      const message = loadMessage(root, {}, ['--experimental-permission', '--allow-fs-read=*', '--no-warnings']);
+      expect(message).toMatch(
+        /^cuDNN backend unavailable: the native addon could not be loaded \(.*gru_cudnn\.node: Cannot load native addon because loading addons is disabled: Node\.js's permission model forbids native addons; run node with --allow-addons to use the cuDNN backend; .*--allow-addons to use the cuDNN backend\)$/,
+      );
+      expect(message).not.toMatch(/\.\.|\.;/);
+    },
+  );
+});
