@@ -38,8 +38,10 @@ function packageCopy(binaries: Record<string, string | Uint8Array> = {}) {
 }
 
 /** Runs the package's prepack script, as `pnpm pack` does (in the package's folder). */
-function prepack(dir: string) {
-  const r = spawnSync('sh', ['-c', manifest.scripts.prepack], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+function prepack(dir: string, extraEnv: Record<string, string> = {}) {
+  const env = { ...process.env, ...extraEnv };
+  if (!('GRU_PREBUILDS_ALLOW_MISSING' in extraEnv)) delete env.GRU_PREBUILDS_ALLOW_MISSING;
+  const r = spawnSync('sh', ['-c', manifest.scripts.prepack], { cwd: dir, encoding: 'utf8', timeout: 60_000, env });
   return { status: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
@@ -84,6 +86,19 @@ describe('the prepack check: no pack without every prebuilt binary', () => {
     expect(r.out).toContain('  - prebuilds/win32-x64/gru_cpu.node is missing');
     expect(r.out).not.toMatch(/prebuilds\/linux-(x64|arm64)\/gru_cpu\.node is/);
     expect(r.out).toContain('`node scripts/prebuild.mjs win32-x64`');
+  });
+
+  it('GRU_PREBUILDS_ALLOW_MISSING=1 (a local pack on a machine without the cross compilers): absent binaries are a warning', () => {
+    const r = prepack(packageCopy(), { GRU_PREBUILDS_ALLOW_MISSING: '1' });
+    expect(r.status).toBe(0);
+    expect(r.out).toContain('warning (GRU_PREBUILDS_ALLOW_MISSING=1: this tarball is for local use, not a release)');
+    expect(r.out).toContain('  - prebuilds/win32-x64/gru_cpu.node is missing');
+  });
+
+  it('GRU_PREBUILDS_ALLOW_MISSING=1 never lets a wrong binary through', () => {
+    const r = prepack(packageCopy({ 'linux-x64': new TextEncoder().encode('not a binary at all') }), { GRU_PREBUILDS_ALLOW_MISSING: '1' });
+    expect(r.status).toBe(1);
+    expect(r.out).toContain('prebuilds/linux-x64/gru_cpu.node is not a shared library');
   });
 
   withPrebuilds(`binaries in each other's places: refused with the format and CPU each one has and needs${note}`, () => {
