@@ -40,18 +40,13 @@ function failuresOf(backends: readonly GruBackend[]): Map<string, string> | unde
   return out;
 }
 
-function selectNow(spec: GruSpec, call: GruCallInfo, prefs: SelectionPreferences): BackendChoice {
-  const backends = registeredBackends();
-  const loadFailures = failuresOf(backends);
-  return selectBackend(spec, call, loadFailures ? { ...prefs, loadFailures } : prefs, backends);
-}
 
 /**
  * Selection for async calls: loads the choice, and re-selects past backends that fail to load.
  * The choice itself when it is loaded already (the usual case), so a call awaits nothing for it.
  */
 export function selectAndLoad(spec: GruSpec, call: GruCallInfo, prefs: SelectionPreferences): BackendChoice | Promise<BackendChoice> {
-  const choice = selectNow(spec, call, prefs);
+  const choice = selectBackend(spec, call, prefs);
   return choice.backend.isLoaded() ? choice : loadChoice(spec, call, prefs, choice);
 }
 
@@ -64,7 +59,7 @@ async function loadChoice(spec: GruSpec, call: GruCallInfo, prefs: SelectionPref
     } catch {
       // Recorded in `failures`; the next selection explains it and moves on (or throws if named).
     }
-    choice = selectNow(spec, call, prefs);
+    choice = selectBackend(spec, call, prefs);
     if (choice.backend.isLoaded()) return choice;
   }
 }

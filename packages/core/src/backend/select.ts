@@ -43,8 +43,10 @@ function whyNot(backend: GruBackend, spec: GruSpec, call: GruCallInfo, prefs: Se
   if (supported !== true) return supported;
   // The recorded failure too: without it a sync caller would read "not loaded yet, await
   // loadBackend()", advice that only rejects again.
+  // Only while it is not loaded: a backend loaded since (by its own load(), or a later
+  // loadBackend()) runs, whatever an earlier attempt recorded.
   const failure = prefs.loadFailures?.get(backend.name) ?? failures.get(backend);
-  if (failure !== undefined) return `failed to load: ${failure}`;
+  if (failure !== undefined && !backend.isLoaded()) return `failed to load: ${failure}`;
   if (prefs.backward) {
     const canBackward = backend.supportsBackward ? backend.supportsBackward(spec) : 'it does not implement backward';
     if (canBackward !== true) return `no gradients: ${canBackward}`;
