@@ -217,7 +217,7 @@ function checkName(name: unknown): string | undefined {
   if (name === undefined || name === null) return undefined;
   if (typeof name !== 'string' || name.includes('/')) {
     throw valueError(
-      `Argument \`name\` must be a string and cannot contain character \`/\`. Received: name=${String(name)} (of type <class '${pyTypeName(name)}'>)`,
+      `Argument \`name\` must be a string and cannot contain character \`/\`. Received: name=${typeof name === 'string' ? name : pyRepr(name)} (of type <class '${pyTypeName(name)}'>)`,
     );
   }
   return name;
@@ -230,7 +230,11 @@ function checkSeed(seed: unknown): number | null {
   }
   // Keras keeps a seed as a uint32 (its SeedGenerator state): others overflow there.
   if (seed < 0 || seed > 0xffffffff) {
-    throw valueError(`Argument \`seed\` must be an integer from 0 to 4294967295 (a uint32, as Keras keeps it) or None, received ${pyRepr(seed)}.`);
+    // Keras's own error there is numpy's OverflowError ("out of bounds for uint32").
+    throw new GruError(
+      'OverflowError',
+      `Argument \`seed\` must be an integer from 0 to 4294967295 (a uint32, as Keras keeps it) or None, received ${pyRepr(seed)}.`,
+    );
   }
   return seed;
 }

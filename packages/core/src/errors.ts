@@ -4,7 +4,7 @@
  * Keras has one. Where Keras fails deep inside numpy (a matmul shape clash), we raise our own
  * message instead, naming the argument, what was expected and what was received.
  */
-export type KerasErrorType = 'ValueError' | 'TypeError' | 'IndexError' | 'NotImplementedError';
+export type KerasErrorType = 'ValueError' | 'TypeError' | 'IndexError' | 'OverflowError' | 'NotImplementedError';
 
 // The ESM and CJS builds (or two installed versions) of @gru/core in one process each have their
 // own GruError class, so plain `instanceof` fails for an error thrown by the other copy. Each

@@ -475,6 +475,19 @@ describe('load failures', () => {
     expect(b.log.loads).toBe(1);
   });
 
+  it('a backend loaded after a failed loadBackend() runs: the old failure no longer passes it over', async () => {
+    const errors: { next?: string } = { next: 'not yet' };
+    const b = fake('late-loader', { loaded: false, loadErrors: errors, priority: 50 });
+    await expect(loadBackend('late-loader')).rejects.toThrow('not yet');
+    expect(layer().forwardSync(X).skipped).toContainEqual({ name: 'late-loader', reason: 'failed to load: not yet' });
+    // Loaded another way (the backend's own load(), as an app may do).
+    errors.next = undefined;
+    await b.load();
+    expect(layer().forwardSync(X).backend).toBe('late-loader');
+    expect((await layer().forward(X)).backend).toBe('late-loader');
+    expect(layer().forwardSync(X, { backend: 'late-loader' }).backend).toBe('late-loader');
+  });
+
   it('a reason that already ends a sentence gets no second full stop', async () => {
     fake('broken-load-3', { loaded: false, loadError: "Install it next to @gru/webgpu ('npm install webgpu')." });
     const err = (await layer()

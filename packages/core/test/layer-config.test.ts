@@ -631,14 +631,15 @@ describe('constructor validation (Keras messages)', () => {
       "Argument `name` must be a string and cannot contain character `/`. Received: name=a/b (of type <class 'str'>)",
     );
     expectKerasError(() => new GRU({ units: 4, name: 123 as never }), 'ValueError', "Received: name=123 (of type <class 'int'>)");
+    expectKerasError(() => new GRU({ units: 4, name: {} as never }), 'ValueError', 'Received: name={}');
     expectKerasError(() => new GRUCell({ units: 4, name: 'x/y' }), 'ValueError', 'cannot contain character `/`');
     expect(new GRU({ units: 4, name: null as never }).name).toMatch(/^gru/);
   });
 
   it('seed: a uint32, as Keras keeps it', () => {
-    expectKerasError(() => new GRU({ units: 4, seed: -1 }), 'ValueError', '`seed` must be an integer from 0 to 4294967295', 'received -1');
-    expectKerasError(() => new GRU({ units: 4, seed: 2 ** 32 }), 'ValueError', '`seed`', 'received 4294967296');
-    expectKerasError(() => GRU.fromConfig({ ...KERAS_GRU_4, seed: 2 ** 40 }), 'ValueError', '`seed`');
+    expectKerasError(() => new GRU({ units: 4, seed: -1 }), 'OverflowError', '`seed` must be an integer from 0 to 4294967295', 'received -1');
+    expectKerasError(() => new GRU({ units: 4, seed: 2 ** 32 }), 'OverflowError', '`seed`', 'received 4294967296');
+    expectKerasError(() => GRU.fromConfig({ ...KERAS_GRU_4, seed: 2 ** 40 }), 'OverflowError', '`seed`');
     expect(new GRU({ units: 4, seed: 2 ** 32 - 1 }).getConfig().seed).toBe(2 ** 32 - 1);
     expect(new GRU({ units: 4, seed: 0 }).getConfig().seed).toBe(0);
   });

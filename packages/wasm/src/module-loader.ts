@@ -91,6 +91,19 @@ interface ResolvedUrl {
   cwd?: string;
 }
 
+/**
+ * A file path as a file: URL, with `#`, `?` and `%` in it escaped (glued into a URL string, a
+ * `#` in a folder's name cut the path short): Node's pathToFileURL where the runtime has it.
+ */
+function toFileUrl(absolute: string): URL {
+  const nodeUrl = runtimeProcess()?.getBuiltinModule?.('node:url') as { pathToFileURL?: (path: string) => URL } | undefined;
+  if (nodeUrl?.pathToFileURL) return nodeUrl.pathToFileURL(absolute);
+  const url = new URL('file:///');
+  // The pathname setter escapes `#` and `?`, not `%`.
+  url.pathname = absolute.replace(/\\/g, '/').replace(/%/g, '%25');
+  return url;
+}
+
 /** A string without a scheme is relative to the page in a browser, or a file path elsewhere. */
 export function resolveWasmUrl(given: string | URL): ResolvedUrl {
   if (given instanceof URL) return { url: given };
@@ -100,7 +113,6 @@ export function resolveWasmUrl(given: string | URL): ResolvedUrl {
   if (hasScheme(given)) return { url: new URL(given) };
   const page = (globalThis as { location?: { href?: string } }).location?.href;
   if (page) return { url: new URL(given, page) };
-  const toFileUrl = (absolute: string) => new URL(`file://${absolute.startsWith('/') ? '' : '/'}${absolute.replace(/\\/g, '/')}`);
   if (given.startsWith('/') || /^[a-z]:[\\/]/i.test(given)) return { url: toFileUrl(given) };
   const cwd = runtimeProcess()?.cwd?.() ?? '/';
   return { url: toFileUrl(`${cwd.replace(/[\\/]$/, '')}/${given}`), cwd };

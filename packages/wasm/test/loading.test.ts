@@ -1,7 +1,8 @@
 import { GRU, referenceForward, registerBackend, unregisterBackend } from '@gru/core';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
-import { relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createWasmBackend, defaultWasmUrl } from '../src/index.js';
@@ -66,6 +67,21 @@ describe('finding gru.wasm', () => {
     // An absolute path or a URL was not resolved against anything: no such hint.
     await expect(createWasmBackend({ wasmUrl: '/nonexistent/gru.wasm' }).load()).rejects.not.toThrow(/working directory/);
     await expect(createWasmBackend({ wasmUrl: new URL('file:///nonexistent/gru.wasm') }).load()).rejects.not.toThrow(/working directory/);
+  });
+
+  it("a file path with '#', '?' or '%' in a folder's name loads (they were read as URL syntax)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gru wasm #1 ?a=%41 '));
+    try {
+      copyFileSync(wasmPath, join(dir, 'gru.wasm'));
+      const { url } = resolveWasmUrl(join(dir, 'gru.wasm'));
+      expect(fileURLToPath(url)).toBe(join(dir, 'gru.wasm'));
+      const backend = createWasmBackend({ wasmUrl: join(dir, 'gru.wasm') });
+      await backend.load();
+      expect(backend.isLoaded()).toBe(true);
+      backend.dispose();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('in a page, a relative string is relative to the page (unchanged), with no working directory', () => {

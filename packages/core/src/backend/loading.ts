@@ -40,7 +40,6 @@ function failuresOf(backends: readonly GruBackend[]): Map<string, string> | unde
   return out;
 }
 
-
 /**
  * Selection for async calls: loads the choice, and re-selects past backends that fail to load.
  * The choice itself when it is loaded already (the usual case), so a call awaits nothing for it.
