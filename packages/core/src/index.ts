@@ -100,3 +100,4 @@ export { classifyMask, applyMaskedOutputConventions, maskedOutputConvention, typ
 import { seedReferenceBackend } from './backend/registry.js';
 import { referenceBackend as reference } from './reference/backend.js';
 seedReferenceBackend(reference);
+export { availableCores, cgroupCpuLimit } from './cores.js';

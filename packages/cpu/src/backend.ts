@@ -1,5 +1,5 @@
-import { availableParallelism } from 'node:os';
 import {
+  availableCores,
   checkSpec,
   GRU_BACKEND_SPEC_VERSION,
   GruError,
@@ -11,7 +11,6 @@ import {
   supportsArgsProblem,
 } from '@gru/core';
 import { activationId, FIRST_ROWWISE_ID } from './activations.js';
-import { cgroupCpuLimit } from './cpu-quota.js';
 import { loadAddon } from './loader.js';
 import type { CpuPoolStats, NativeBinding } from './native.js';
 import { CpuPreparedGru, nativeWeights } from './prepared.js';
@@ -94,15 +93,7 @@ function checkThreads(value: unknown, where: string): number {
 function defaultThreads(): number {
   const env = process.env.GRU_CPU_THREADS;
   if (env !== undefined && env !== '') return checkThreads(Number(env), 'GRU_CPU_THREADS');
-  return defaultCores();
-}
-
-/**
- * The cores this process may use: Node's count (affinity), capped by a Linux control group's CPU
- * quota (a container's `--cpus`), which Node 20 does not read.
- */
-export function defaultCores(limit: () => number | undefined = () => (process.platform === 'linux' ? cgroupCpuLimit() : undefined)): number {
-  return Math.max(1, Math.min(availableParallelism(), limit() ?? Number.POSITIVE_INFINITY));
+  return availableCores();
 }
 
 /** A call of any size, for asking supports() about the layer alone. */

@@ -1,4 +1,5 @@
 import {
+  availableCores,
   GRU_BACKEND_SPEC_VERSION,
   GruError,
   type GruBackend,
@@ -15,7 +16,7 @@ import { WasmKernel } from './kernel.js';
 import { backwardLayout, callLayout, DEFAULT_PROJECTION_BUDGET, FLAGS, threading, weightBytes } from './layout.js';
 import { compileWasm, type WasmSource } from './module-loader.js';
 import { checkWeights, copyWeights, specCodes, WasmPreparedGru } from './prepared.js';
-import { CONTROL_BYTES, hardwareThreads, ThreadPool, threadsUnavailable } from './thread-pool.js';
+import { CONTROL_BYTES, ThreadPool, threadsUnavailable } from './thread-pool.js';
 import { backwardProblem, checkKeptCalls } from './training-support.js';
 
 const MAX_THREADS = 256;
@@ -98,8 +99,9 @@ export interface WasmBackendOptions extends WasmSource {
    */
   projectionBudgetBytes?: number;
   /**
-   * Worker threads for `forward()` (default 1: none). Above 1, or 'auto' (the number of hardware
-   * threads), load() starts that many workers on gru-threads.wasm, which share the module's
+   * Worker threads for `forward()` (default 1: none). Above 1, or 'auto' (@gru/core's
+   * availableCores(): in Node the CPUs this process may use, capped by a Linux control group's CPU
+   * quota; in a page `navigator.hardwareConcurrency`), load() starts that many workers on gru-threads.wasm, which share the module's
    * memory, and large calls are split between them by units; results are bitwise identical to
    * one thread. Needs SharedArrayBuffer and workers: Node, or a cross-origin-isolated page
    * (elsewhere load() rejects, saying why). `forwardSync()` always runs on the calling thread.
@@ -243,7 +245,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
       // Declared first: the attempt reads it when it settles.
       let attempt: Promise<void> | undefined;
       attempt = (async () => {
-        const threads = threadsOption === 'auto' ? await hardwareThreads() : threadsOption;
+        const threads = threadsOption === 'auto' ? availableCores() : threadsOption;
         let result: Loaded;
         try {
           result = threads > 1 ? await loadThreaded(options, threads) : await loadSingle(options);

@@ -135,21 +135,6 @@ export function threadsUnavailable(): string | undefined {
   return undefined;
 }
 
-/** The number of hardware threads, or 1 where the runtime does not say. */
-export async function hardwareThreads(): Promise<number> {
-  const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
-  if (nav?.hardwareConcurrency) return nav.hardwareConcurrency;
-  const proc = runtimeProcess();
-  if (proc?.versions?.node) {
-    const os = (proc.getBuiltinModule?.('node:os') ?? (await import(/* @vite-ignore */ ['node', 'os'].join(':')))) as {
-      availableParallelism?: () => number;
-      cpus: () => unknown[];
-    };
-    return os.availableParallelism?.() ?? os.cpus().length;
-  }
-  return 1;
-}
-
 export class ThreadPool {
   private readonly ctl: Int32Array;
   private readonly ports: PortLike[];

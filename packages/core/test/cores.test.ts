@@ -3,8 +3,7 @@ import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmdirSync, 
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { defaultCores } from '../src/backend.js';
-import { cgroupCpuLimit } from '../src/cpu-quota.js';
+import { availableCores, cgroupCpuLimit } from '../src/cores.js';
 
 /** A file system of the given files only (everything else unreadable). */
 const files = (map: Record<string, string>) => (path: string) => map[path];
@@ -74,10 +73,10 @@ describe('cgroupCpuLimit (the CPU quota a control group gives this process, in w
     expect(cgroupCpuLimit(files({ '/proc/self/cgroup': '0::/x\n', '/proc/self/mountinfo': V2_MOUNT }))).toBeUndefined();
   });
 
-  it('the default thread count is the cores Node reports, capped by the quota', () => {
-    expect(defaultCores(() => undefined)).toBe(availableParallelism());
-    expect(defaultCores(() => 1)).toBe(1);
-    expect(defaultCores(() => 100_000)).toBe(availableParallelism());
+  it('availableCores: the cores Node reports, capped by the quota', () => {
+    expect(availableCores(() => undefined)).toBe(availableParallelism());
+    expect(availableCores(() => 1)).toBe(1);
+    expect(availableCores(() => 100_000)).toBe(availableParallelism());
   });
 });
 
@@ -94,20 +93,20 @@ const writableV1 = (() => {
 })();
 
 describe.skipIf(!writableV1 || availableParallelism() < 2)('in a real control group with a one-core quota (cgroup v1)', () => {
-  it('a backend made with no threads option uses one thread', () => {
-    const group = `${V1_CPU}/gru-test-${process.pid}`;
+  it('availableCores() is 1', () => {
+    const group = `${V1_CPU}/gru-core-test-${process.pid}`;
     mkdirSync(group);
     try {
       writeFileSync(`${group}/cpu.cfs_period_us`, '100000');
       writeFileSync(`${group}/cpu.cfs_quota_us`, '100000');
       const index = fileURLToPath(new URL('../dist/index.js', import.meta.url));
-      const script = `import(${JSON.stringify(index)}).then((m) => console.log(JSON.stringify({ threads: m.createCpuBackend().threads })))`;
+      const script = `import(${JSON.stringify(index)}).then((m) => console.log(JSON.stringify({ cores: m.availableCores() })))`;
       // The child joins the group before Node starts, as a container's processes are in theirs.
       const env = { ...process.env };
       delete env.GRU_CPU_THREADS;
       const run = spawnSync('sh', ['-c', `echo $$ > ${group}/cgroup.procs && exec "${process.execPath}" -e '${script}'`], { env, encoding: 'utf8' });
       expect(run.stderr).toBe('');
-      expect(JSON.parse(run.stdout)).toEqual({ threads: 1 });
+      expect(JSON.parse(run.stdout)).toEqual({ cores: 1 });
       expect(readFileSync(`${group}/cpu.cfs_quota_us`, 'utf8').trim()).toBe('100000');
     } finally {
       rmdirSync(group);

@@ -1,4 +1,32 @@
-import { readFileSync } from 'node:fs';
+/** What this module needs of Node's built-ins, looked up at run time (core also runs in browsers). */
+interface NodeBuiltins {
+  readFileSync(path: string, encoding: 'utf8'): string;
+  availableParallelism?(): number;
+  cpus(): unknown[];
+}
+
+function nodeModule<T>(id: string): T | undefined {
+  const proc = (globalThis as { process?: { versions?: { node?: string }; getBuiltinModule?: (id: string) => unknown } }).process;
+  return proc?.versions?.node ? (proc.getBuiltinModule?.(id) as T | undefined) : undefined;
+}
+
+/**
+ * The cores this process may use, for sizing a pool of threads: in Node `os.availableParallelism()`
+ * (the CPUs its affinity allows) capped on Linux by the control group's CPU quota (see
+ * cgroupCpuLimit); in a browser `navigator.hardwareConcurrency`; else 1. `limit` is for tests.
+ */
+export function availableCores(limit: () => number | undefined = () => (nodePlatform() === 'linux' ? cgroupCpuLimit() : undefined)): number {
+  const os = nodeModule<Pick<NodeBuiltins, 'availableParallelism' | 'cpus'>>('node:os');
+  const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
+  const visible = os ? (os.availableParallelism?.() ?? os.cpus().length) : (nav?.hardwareConcurrency ?? 1);
+  return Math.max(1, Math.min(visible, limit() ?? Number.POSITIVE_INFINITY));
+}
+
+function nodePlatform(): string | undefined {
+  return (globalThis as { process?: { platform?: string; versions?: { node?: string } } }).process?.versions?.node
+    ? (globalThis as { process: { platform?: string } }).process.platform
+    : undefined;
+}
 
 /**
  * The CPU time a Linux control group lets this process use, in whole cores: the tightest CFS
@@ -36,8 +64,10 @@ export function cgroupCpuLimit(read: (path: string) => string | undefined = read
 }
 
 function readText(path: string): string | undefined {
+  const fs = nodeModule<Pick<NodeBuiltins, 'readFileSync'>>('node:fs');
+  if (!fs) return undefined;
   try {
-    return readFileSync(path, 'utf8');
+    return fs.readFileSync(path, 'utf8');
   } catch {
     return undefined;
   }
