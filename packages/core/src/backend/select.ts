@@ -41,20 +41,18 @@ function whyNot(backend: GruBackend, spec: GruSpec, call: GruCallInfo, prefs: Se
   // The layer's own reason comes first: it holds wherever the backend loads.
   const supported = backend.supports(spec, call);
   if (supported !== true) return supported;
-  // The recorded failure too: without it a sync caller would read "not loaded yet, await
-  // loadBackend()", advice that only rejects again.
-  // Only while it is not loaded: a backend loaded since (by its own load(), or a later
-  // loadBackend()) runs, whatever an earlier attempt recorded.
+  // A sync caller first hears what holds however loading went (GPU backends have no sync path).
+  if (prefs.sync && !backend.prepareSync) return 'it has no synchronous path (use the async forward())';
+  // Then the recorded failure (a sync caller would otherwise read "not loaded yet, await
+  // loadBackend()", advice that only rejects again), only while the backend is not loaded: one
+  // loaded since (by its own load(), or a later loadBackend()) runs, whatever was recorded.
   const failure = prefs.loadFailures?.get(backend.name) ?? failures.get(backend);
   if (failure !== undefined && !backend.isLoaded()) return `failed to load: ${failure}`;
   if (prefs.backward) {
     const canBackward = backend.supportsBackward ? backend.supportsBackward(spec) : 'it does not implement backward';
     if (canBackward !== true) return `no gradients: ${canBackward}`;
   }
-  if (prefs.sync) {
-    if (!backend.prepareSync) return 'it has no synchronous path (use the async forward())';
-    if (!backend.isLoaded()) return `not loaded yet (await loadBackend('${backend.name}') or use the async forward())`;
-  }
+  if (prefs.sync && !backend.isLoaded()) return `not loaded yet (await loadBackend('${backend.name}') or use the async forward())`;
   return undefined;
 }
 
