@@ -173,6 +173,32 @@ describe('Keras 2 Functional configs: inbound lists, implicit masks, states as e
   }
 });
 
+describe('Softmax with a mask= tensor', () => {
+  it('keeps the positions where a float mask is > 0.5, as Keras 3 does (0.3, 0.5, -1 and NaN are masked)', async () => {
+    // softmax_axis1 softmaxes `features` over axis 1, here with Identity(features) as its mask.
+    const c = configOf('softmax_layers');
+    named(c, 'softmax_axis1').inbound_nodes[0].kwargs.mask = {
+      class_name: '__keras_tensor__',
+      config: { shape: [null, 4, 3], dtype: 'float32', keras_history: ['identity', 0, 0] },
+    };
+    const model = await loadModel(weightsOf('softmax_layers'), { config: c });
+    // Columns (axis 1) of a (1, 4, 3) input: [1, 0.3, 0.5, -1], [2, 0.6, 0.7, 0], [0.51, NaN, 3, 0.2].
+    const cols = [
+      [1, 0.3, 0.5, -1],
+      [2, 0.6, 0.7, 0],
+      [0.51, Number.NaN, 3, 0.2],
+    ];
+    const features = { shape: [1, 4, 3], data: Float32Array.from({ length: 12 }, (_, i) => cols[i % 3][Math.floor(i / 3)]) };
+    const tokens = { shape: [1, 6], data: Int32Array.of(1, 2, 3, 0, 0, 0) };
+    const out = (await model.predictOutputs([tokens, features]))[1];
+    for (let j = 0; j < 3; j++) {
+      const kept = cols[j].map((v) => v > 0.5);
+      const sum = cols[j].reduce((a, v, k) => a + (kept[k] ? Math.exp(v) : 0), 0);
+      cols[j].forEach((v, k) => expect(out.data[k * 3 + j]).toBeCloseTo(kept[k] ? Math.exp(v) / sum : 0, 6));
+    }
+  });
+});
+
 describe('refusals name the class of what gru does not run', () => {
   it('an unsupported layer reading a GRU state is named, not the layer after it', async () => {
     const c = configOf('seq2seq');
