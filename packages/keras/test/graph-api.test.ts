@@ -248,6 +248,26 @@ describe('refusals name the class of what gru does not run', () => {
     expect(err.message).toMatch(/is called with mystery=3, which gru does not support for Attention/);
   });
 
+  it('legacy .h5 op nodes named like a gru layer (ops.reshape, ops.average, ops.softmax) are refused as ops, as in .keras', async () => {
+    // A legacy .h5 record has no `module`; an op's config has no `trainable` (the configs Keras 3.15.1 writes).
+    for (const [className, config] of [
+      ['Reshape', { newshape: [-1, 12] }],
+      ['Average', { axis: 1 }],
+      ['Softmax', { axis: 1 }],
+    ] as const) {
+      for (const legacy of [true, false]) {
+        const c = configOf('softmax_layers');
+        const entry = named(c, 'identity');
+        Object.assign(entry, { class_name: className, config: { name: 'identity', ...config } });
+        if (legacy) delete entry.module;
+        else Object.assign(entry, { module: 'keras.src.ops.numpy', registered_name: className });
+        const err = await loadModel(weightsOf('softmax_layers'), { config: c }).catch((e) => e);
+        expect(err, `${className} legacy=${legacy}`).toBeInstanceOf(UnsupportedLayerError);
+        expect(err.message).toMatch(new RegExp(`layer 'identity' \\(${className}\\): the Keras op ${className} is not supported by gru`));
+      }
+    }
+  });
+
   it('Lambda layers and custom layers in a graph are refused before anything runs', async () => {
     const lambda = configOf('multi_io');
     Object.assign(named(lambda, 'score'), { class_name: 'Lambda', config: { name: 'score', function: ['4wEAAAAA', null, null], function_type: 'lambda' } });

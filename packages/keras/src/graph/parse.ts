@@ -2,7 +2,6 @@ import type { Arg, CallOf, InputSpec, Shape } from '../config/spec.js';
 import { readShape } from '../config/values.js';
 import { KerasFileError, UnsupportedLayerError } from '../errors.js';
 import { isObject, preview } from '../io/json.js';
-import { kindOf } from '../layers/registry.js';
 
 /** A tensor as a config names it: output `tensor` of call `node` of layer `layer`. */
 export interface RawRef {
@@ -46,20 +45,23 @@ export interface RawGraph {
 const emptyCall = (): CallOf<RawRef> => ({ args: [], named: {}, mask: null, kwargs: {} });
 
 /**
+ * The Keras 3.15.1 layers whose get_config writes no `trainable` key (it does not call the base
+ * Layer's): in a legacy .h5 record, where `module` is gone, they look like op nodes otherwise.
+ * None of them shares its class name with a Keras op.
+ */
+const LAYERS_WITHOUT_TRAINABLE = new Set(['SpatialDropout1D', 'SpatialDropout2D', 'SpatialDropout3D', 'Discretization', 'HashedCrossing', 'Pipeline', 'FeatureSpace']);
+
+/**
  * Keras 3's legacy .h5 configs drop `module` (and `registered_name`), so an op node is told from a
- * layer, in a Keras 3 call record, by its class name where that names only a layer (SpatialDropout1D)
- * or only an op (NotEqual, GetItem) gru knows. A name both share (`Concatenate`, `Add`) or neither
- * is told by what Keras 3 writes for those layers and never for an op: a `trainable` key.
- * (Not every layer writes one: SpatialDropout1D/2D/3D's get_config leaves it out.)
+ * layer, in a Keras 3 call record, by what Keras 3 writes for layers and never for an op: a
+ * `trainable` key. The class name cannot tell them: Keras ops share names with layers (ops.reshape
+ * is `Reshape`, ops.average `Average`, ops.softmax `Softmax`), whether or not gru runs the op.
  */
 function recordsOp(item: Record<string, unknown>): boolean {
   const nodes = item.inbound_nodes;
   const keras3 = Array.isArray(nodes) && nodes.length > 0 && nodes.every((n) => isObject(n) && 'args' in n);
   if (!keras3 || item.class_name === 'InputLayer' || !isObject(item.config)) return false;
-  const className = item.class_name as string;
-  const layer = kindOf(className) !== undefined;
-  const op = kindOf(className, true) !== undefined;
-  if (layer !== op) return op;
+  if (LAYERS_WITHOUT_TRAINABLE.has(item.class_name as string)) return false;
   return !('trainable' in item.config);
 }
 
