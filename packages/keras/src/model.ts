@@ -125,7 +125,7 @@ export class KerasModel {
 
   /**
    * Keras's `model.predict(x)` for a model returning a dict of outputs: the same dict, keyed as the
-   * model's `outputKeys`.
+   * model's `outputKeys`, each key an own property (`__proto__` and `constructor` included).
    */
   async predictDict(x: ModelInputs, options: PredictOptions = {}): Promise<Record<string, Tensor>> {
     return this.keyed(await this.predictOutputs(x, options));
@@ -176,11 +176,8 @@ export class KerasModel {
     if (!keys) {
       throw new GruError('ValueError', `Model '${this.name}' returns a list of outputs, not a dict; use predictOutputs() (or predict() for one output).`);
     }
-    const out: Record<string, Tensor> = {};
-    keys.forEach((k, i) => {
-      out[k] = outputs[i];
-    });
-    return out;
+    // Not `out[k] = ...`: a `__proto__` key would set the prototype instead of making a property.
+    return Object.fromEntries(keys.map((k, i) => [k, outputs[i]]));
   }
 
   private single(outputs: Tensor[]): Tensor {

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadModel, supportedLayers, supportedOps, UnsafeModelError, UnsupportedLayerError } from '../src/index.js';
 import { GRAPH, GRAPH_FIXTURES, type GraphFixture } from './graph-fixtures.js';
+import type { Tensor } from '@gru/core';
 import { expectClose } from './helpers.js';
 
 const fixture = (name: string) => GRAPH_FIXTURES.find((f) => f.name === name) as GraphFixture;
@@ -83,6 +84,25 @@ describe('inputs and outputs of a Functional graph', () => {
     const plain = await loadModel(join(GRAPH, 'seq2seq.keras'));
     expect(plain.outputKeys).toBeUndefined();
     await expect(plain.predictDict(fixture('seq2seq').inputs)).rejects.toThrow(/returns a list of outputs, not a dict/);
+  });
+
+  it('dict keys that name Object.prototype members (__proto__, constructor, toString) are own properties, in and out', async () => {
+    const f = fixture('dict_io');
+    const c = configOf('dict_io');
+    c.input_layers = JSON.parse('{"__proto__": ["seq", 0, 0], "constructor": ["meta_in", 0, 0]}');
+    c.output_layers = JSON.parse('{"toString": ["reg", 0, 0], "__proto__": ["cls", 0, 0]}');
+    const model = await loadModel(weightsOf('dict_io'), { config: c });
+    const x = Object.fromEntries([
+      ['__proto__', f.inputs[0]],
+      ['constructor', f.inputs[1]],
+    ]);
+    const y = await model.predictDict(x);
+    expect(Object.getPrototypeOf(y)).toBe(Object.prototype);
+    expect(Object.keys(y).sort()).toEqual(['__proto__', 'toString']);
+    expect(Object.hasOwn(y, '__proto__')).toBe(true);
+    expectClose(y.__proto__ as unknown as Tensor, f.expected[1]);
+    expectClose(model.predictDictSync(x).toString as unknown as Tensor, f.expected[0]);
+    expect(JSON.parse(JSON.stringify(y)).__proto__.shape).toEqual(f.expected[1].shape);
   });
 
   it('predict refuses a multi-output model; predictOutputs returns each output', async () => {
