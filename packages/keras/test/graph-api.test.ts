@@ -66,20 +66,25 @@ describe('inputs and outputs of a Functional graph', () => {
     expect(err.message).toMatch(/nested model 'encoder' \(Sequential\) is called with an explicit mask=, which gru does not support for a nested model/);
   });
 
-  it('a model built on dicts takes its inputs keyed and returns its outputs keyed, as Keras (Keras key order)', async () => {
+  it('a model built on dicts takes its inputs keyed and returns its outputs keyed, as Keras (keys sorted, as Keras sorts them)', async () => {
     const f = fixture('dict_io');
     const model = await loadModel(join(GRAPH, 'dict_io.keras'));
-    expect(model.inputKeys).toEqual(['sequence', 'meta']);
-    expect(model.outputKeys).toEqual(['reg', 'cls']);
+    // The file lists {'sequence', 'meta'} and {'reg', 'cls'}; Keras's model.inputs/outputs sort them.
+    expect(model.inputKeys).toEqual(['meta', 'sequence']);
+    expect(model.inputs.map((i) => i.name)).toEqual(['meta_in', 'seq']);
+    expect(model.outputKeys).toEqual(['cls', 'reg']);
     const x = { meta: f.inputs[1], sequence: f.inputs[0] };
     const y = await model.predictDict(x);
-    expect(Object.keys(y)).toEqual(['reg', 'cls']);
+    expect(Object.keys(y)).toEqual(['cls', 'reg']);
     expectClose(y.cls, f.expected[1]);
     expectClose(model.predictDictSync(x).reg, f.expected[0]);
-    await expect(model.predict(x)).rejects.toThrow(/returns a dict of outputs \('reg', 'cls'\); use predictDict\(\)/);
-    await expect(model.predictOutputs(f.inputs)).rejects.toThrow(/built on a dict of inputs; pass an object keyed 'sequence', 'meta', received a list of 2/);
+    const [cls, reg] = await model.predictOutputs(x);
+    expectClose(cls, f.expected[1]);
+    expectClose(reg, f.expected[0]);
+    await expect(model.predict(x)).rejects.toThrow(/returns a dict of outputs \('cls', 'reg'\); use predictDict\(\)/);
+    await expect(model.predictOutputs(f.inputs)).rejects.toThrow(/built on a dict of inputs; pass an object keyed 'meta', 'sequence', received a list of 2/);
     await expect(model.predictOutputs({ seq: f.inputs[0], meta_in: f.inputs[1] })).rejects.toThrow(
-      /takes inputs 'sequence', 'meta'; received keys 'seq', 'meta_in'/,
+      /takes inputs 'meta', 'sequence'; received keys 'seq', 'meta_in'/,
     );
     const plain = await loadModel(join(GRAPH, 'seq2seq.keras'));
     expect(plain.outputKeys).toBeUndefined();
@@ -103,6 +108,21 @@ describe('inputs and outputs of a Functional graph', () => {
     expectClose(y.__proto__ as unknown as Tensor, f.expected[1]);
     expectClose(model.predictDictSync(x).toString as unknown as Tensor, f.expected[0]);
     expect(JSON.parse(JSON.stringify(y)).__proto__.shape).toEqual(f.expected[1].shape);
+  });
+
+  it('dict keys are sorted as Python sorts them (by code point), not in JavaScript object order (integer-like keys first)', async () => {
+    const f = fixture('dict_io');
+    const c = configOf('dict_io');
+    // Keras 3.15.1 (model.outputs; predict on jax) orders them '10', '2', 'z'; Object.keys gives '2', '10', 'z'.
+    c.output_layers = JSON.parse('{"z": ["reg", 0, 0], "2": ["cls", 0, 0], "10": ["reg", 0, 0]}');
+    const three = await loadModel(weightsOf('dict_io'), { config: c });
+    expect(three.outputKeys).toEqual(['10', '2', 'z']);
+    const outs = await three.predictOutputs({ meta: f.inputs[1], sequence: f.inputs[0] });
+    expectClose(outs[0], f.expected[0]);
+    expectClose(outs[1], f.expected[1]);
+    expectClose(outs[2], f.expected[0]);
+    c.output_layers = JSON.parse('{"\\uffff": ["reg", 0, 0], "\\ud83d\\ude00": ["cls", 0, 0]}');
+    expect((await loadModel(weightsOf('dict_io'), { config: c })).outputKeys).toEqual(['\uffff', '\u{1f600}']);
   });
 
   it('predict refuses a multi-output model; predictOutputs returns each output', async () => {

@@ -101,9 +101,9 @@ export interface ModelSpec {
   layers: LayerSpec[];
   /** Every call, in an order where each node comes after the nodes it reads. */
   nodes: NodeSpec[];
-  /** A model built on a dict of inputs (`keras.Model({"a": x}, ...)`): its keys, in `inputs` order. */
+  /** A model built on a dict of inputs (`keras.Model({"a": x}, ...)`): its keys, sorted by code point (Python's sorted), in `inputs` order. */
   inputKeys?: string[];
-  /** A model returning a dict of outputs: its keys, in `outputs` order (the file's, which Keras's predict keeps). */
+  /** A model returning a dict of outputs: its keys, sorted by code point (Python's sorted), in `outputs` order (Keras's `model.outputs` order). */
   outputKeys?: string[];
   /** The model's outputs, and their shapes. */
   outputs: TensorKey[];

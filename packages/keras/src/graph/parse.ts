@@ -36,9 +36,9 @@ export interface RawGraph {
   outputs: RawRef[];
   /** The layers Keras saves weights for, in `model.layers` order (a Functional's InputLayers included). */
   saveables: RawLayer[];
-  /** A model built on a dict of inputs: its keys, in `inputs` order (predict takes `{key: x}`). */
+  /** A model built on a dict of inputs: its keys, sorted by code point, in `inputs` order (predict takes `{key: x}`). */
   inputKeys?: string[];
-  /** A model returning a dict of outputs: its keys, in `outputs` order. */
+  /** A model returning a dict of outputs: its keys, sorted by code point, in `outputs` order. */
   outputKeys?: string[];
 }
 
@@ -201,14 +201,25 @@ function keras2Call(node: unknown[], fail: (m: string) => never): CallOf<RawRef>
   return call;
 }
 
+/** Python's `sorted` on strings: by code point (JS's `<` compares UTF-16 units, which differs past U+FFFF). */
+export function byCodePoint(a: string, b: string): number {
+  const x = Array.from(a, (c) => c.codePointAt(0) as number);
+  const y = Array.from(b, (c) => c.codePointAt(0) as number);
+  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i] - y[i];
+  return x.length - y.length;
+}
+
 /**
  * A model's `input_layers` / `output_layers`: one [layer, node, tensor] entry, a list of them, or
- * (Keras 3's `keras.Model({"a": x}, {"y": out})`) an object of them, whose keys come back in the
- * file's order: the order Keras's predict returns a dict of outputs in.
+ * (Keras 3's `keras.Model({"a": x}, {"y": out})`) an object of them, whose keys come back sorted as
+ * Python sorts them: the order of Keras's `model.inputs`/`model.outputs` (its tree utilities
+ * flatten a dict by sorted key), and of the dict Keras 3.15.1's predict returns on jax. (The file's
+ * own key order is not kept: JSON.parse puts integer-like keys first.)
  */
 function endpoints(value: unknown, key: string, where: string): { refs: RawRef[]; keys?: string[] } {
   const keyed = isObject(value) && !Array.isArray(value);
-  const list = keyed ? Object.values(value) : Array.isArray(value) && Array.isArray(value[0]) ? value : [value];
+  const keys = keyed ? Object.keys(value).sort(byCodePoint) : undefined;
+  const list = keys ? keys.map((k) => (value as Record<string, unknown>)[k]) : Array.isArray(value) && Array.isArray(value[0]) ? value : [value];
   if (!list.length) throw new KerasFileError(`${where}: \`${key}\` names no layer.`);
   const refs = list.map((item) => {
     if (!Array.isArray(item) || typeof item[0] !== 'string')
@@ -217,7 +228,7 @@ function endpoints(value: unknown, key: string, where: string): { refs: RawRef[]
       throw new KerasFileError(`${where}: \`${key}\` ${m}`);
     });
   });
-  return keyed ? { refs, keys: Object.keys(value) } : { refs };
+  return keys ? { refs, keys } : { refs };
 }
 
 /** Functional (Keras 2 or 3): layers with their inbound nodes, inputs and outputs by reference. */
