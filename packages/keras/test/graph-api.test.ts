@@ -239,6 +239,32 @@ describe('Softmax with a mask= tensor', () => {
   });
 });
 
+describe('Normalization keeping the batch axis', () => {
+  it('runs on a fixed-batch input, as Keras does (statistics per sample); on a batch of unknown size it is refused as Keras refuses it', async () => {
+    const c = configOf('normalization_variants');
+    const input = layersOf(c).find((l) => l.class_name === 'InputLayer') as Layer;
+    input.config.batch_shape = [2, 4, 3];
+    Object.assign(named(c, 'norm_given').config, { axis: [0, 2], mean: [[0.1, 0.2, 0.3], [1, 2, 3]], variance: [[1, 4, 0.25], [9, 0, 16]] });
+    Object.assign(named(c, 'norm_scalar_invert').config, { axis: 0, mean: [0.5, -1], variance: [4, 1] });
+    const model = await loadModel(weightsOf('normalization_variants'), { config: c });
+    const x = fixture('normalization_variants').inputs[0];
+    const outs = await model.predictOutputs(x);
+    for (let b = 0; b < 2; b++)
+      for (let t = 0; t < 4; t++)
+        for (let ch = 0; ch < 3; ch++) {
+          const i = (b * 4 + t) * 3 + ch;
+          const m = [[0.1, 0.2, 0.3], [1, 2, 3]][b][ch];
+          const v = [[1, 4, 0.25], [9, 0, 16]][b][ch];
+          const want = (x.data[i] - m) / Math.max(Math.sqrt(v), 1e-7); // variance 0: divided by epsilon
+          expect(Math.abs(outs[3].data[i] - want)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(want)));
+          expect(outs[4].data[i]).toBeCloseTo([0.5, -1][b] + x.data[i] * [2, 1][b], 5);
+        }
+    input.config.batch_shape = [null, 4, 3];
+    const err = await loadModel(weightsOf('normalization_variants'), { config: c }).catch((e) => e);
+    expect(err.message).toMatch(/layer 'norm_given' \(Normalization\): All `axis` values to be kept must have a known shape/);
+  });
+});
+
 describe('refusals name the class of what gru does not run', () => {
   it('an unsupported layer reading a GRU state is named, not the layer after it', async () => {
     const c = configOf('seq2seq');

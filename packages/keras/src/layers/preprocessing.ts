@@ -71,9 +71,11 @@ function keptAxes(axis: unknown, rank: number, fail: (m: string) => never): numb
 /** The statistics' shape for `input`: its kept axes' sizes (each known, never the batch axis). */
 function statsShape(r: ConfigReader, input: Shape): { kept: number[]; shape: number[] } {
   const kept = keptAxes(r.config.axis === undefined ? -1 : r.config.axis, input.length, (m) => r.fail(m));
+  // The batch axis too, where the input fixes its size (Keras's build needs a known size only).
   const shape = kept.map((a) => {
     const d = input[a];
-    if (typeof d !== 'number' || a === 0) r.fail(`keeps axis ${a}, which must be a known, non-batch axis; input shape ${preview(input)}.`);
+    if (typeof d !== 'number')
+      r.fail(`All \`axis\` values to be kept must have a known shape. Received: axis=${preview(r.config.axis)}, inputs.shape=${preview(input)}, with unknown axis at index ${a}.`);
     return d as number;
   });
   return { kept, shape };
@@ -109,13 +111,15 @@ export class PreprocessingNormalizationLayer extends KernelLayer {
     };
     const mean = stats('mean');
     const variance = stats('variance');
-    const sample = x.shape.slice(1);
-    const mi = broadcastIndex(mean.shape.length ? mean.shape.slice(1) : [], sample);
-    const vi = broadcastIndex(variance.shape.length ? variance.shape.slice(1) : [], sample);
+    // The statistics' span: one sample, or the whole batch when they keep the batch axis.
+    const span = kept[0] === 0 ? x.shape : x.shape.slice(1);
+    const lead = rank - span.length;
+    const mi = broadcastIndex(mean.shape.length ? mean.shape.slice(lead) : [], span);
+    const vi = broadcastIndex(variance.shape.length ? variance.shape.slice(lead) : [], span);
     const r = rounding(this.dtype);
     const eps = r(EPSILON);
     const invert = c.invert === true;
-    const per = sizeOf(sample);
+    const per = sizeOf(span);
     const out = newArray(this.dtype, x.data.length);
     for (let k = 0; k < per; k++) {
       const m = r(mean.data[mi[k]]);
