@@ -244,7 +244,17 @@ describe('Normalization keeping the batch axis', () => {
     const c = configOf('normalization_variants');
     const input = layersOf(c).find((l) => l.class_name === 'InputLayer') as Layer;
     input.config.batch_shape = [2, 4, 3];
-    Object.assign(named(c, 'norm_given').config, { axis: [0, 2], mean: [[0.1, 0.2, 0.3], [1, 2, 3]], variance: [[1, 4, 0.25], [9, 0, 16]] });
+    Object.assign(named(c, 'norm_given').config, {
+      axis: [0, 2],
+      mean: [
+        [0.1, 0.2, 0.3],
+        [1, 2, 3],
+      ],
+      variance: [
+        [1, 4, 0.25],
+        [9, 0, 16],
+      ],
+    });
     Object.assign(named(c, 'norm_scalar_invert').config, { axis: 0, mean: [0.5, -1], variance: [4, 1] });
     const model = await loadModel(weightsOf('normalization_variants'), { config: c });
     const x = fixture('normalization_variants').inputs[0];
@@ -253,8 +263,14 @@ describe('Normalization keeping the batch axis', () => {
       for (let t = 0; t < 4; t++)
         for (let ch = 0; ch < 3; ch++) {
           const i = (b * 4 + t) * 3 + ch;
-          const m = [[0.1, 0.2, 0.3], [1, 2, 3]][b][ch];
-          const v = [[1, 4, 0.25], [9, 0, 16]][b][ch];
+          const m = [
+            [0.1, 0.2, 0.3],
+            [1, 2, 3],
+          ][b][ch];
+          const v = [
+            [1, 4, 0.25],
+            [9, 0, 16],
+          ][b][ch];
           const want = (x.data[i] - m) / Math.max(Math.sqrt(v), 1e-7); // variance 0: divided by epsilon
           expect(Math.abs(outs[3].data[i] - want)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(want)));
           expect(outs[4].data[i]).toBeCloseTo([0.5, -1][b] + x.data[i] * [2, 1][b], 5);
@@ -262,6 +278,20 @@ describe('Normalization keeping the batch axis', () => {
     input.config.batch_shape = [null, 4, 3];
     const err = await loadModel(weightsOf('normalization_variants'), { config: c }).catch((e) => e);
     expect(err.message).toMatch(/layer 'norm_given' \(Normalization\): All `axis` values to be kept must have a known shape/);
+  });
+});
+
+describe("Normalization's count weight", () => {
+  it('loads from any numeric dtype, as Keras casts it (float64, int16, float16 here); its shape is still checked', async () => {
+    // norm_count_dtypes.py wrote normalization_variants's weights with each count (16) stored in another dtype.
+    const f = fixture('normalization_variants');
+    const model = await loadModel(join(GRAPH, '..', 'norm_count_dtypes.weights.h5'), { config: f.model_config });
+    for (const name of ['norm_all', 'norm_invert', 'norm_axes']) {
+      const count = model.layers.find((l) => l.name === name)?.getWeights()[2];
+      expect(count?.shape, name).toEqual([]);
+      expect(Array.from(count?.data ?? []), name).toEqual([16]);
+    }
+    (await model.predictOutputs(f.inputs[0])).forEach((o, i) => expectClose(o, f.expected[i]));
   });
 });
 

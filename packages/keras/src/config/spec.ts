@@ -16,7 +16,7 @@ export interface WeightSpec {
   shape: number[];
   /** Where a Keras 3 `.weights.h5` keeps it, below the layer's own group ('cell/vars/0'). */
   keras3Path: string;
-  /** Saved as integers (Normalization's `count`): read into float64 values. */
+  /** A count (Normalization's `count`, an int Keras casts to on load): read from any integer or float dtype into float64 values. */
   integer?: boolean;
 }
 
