@@ -49,7 +49,15 @@ const emptyCall = (): CallOf<RawRef> => ({ args: [], named: {}, mask: null, kwar
  * Layer's): in a legacy .h5 record, where `module` is gone, they look like op nodes otherwise.
  * None of them shares its class name with a Keras op.
  */
-const LAYERS_WITHOUT_TRAINABLE = new Set(['SpatialDropout1D', 'SpatialDropout2D', 'SpatialDropout3D', 'Discretization', 'HashedCrossing', 'Pipeline', 'FeatureSpace']);
+const LAYERS_WITHOUT_TRAINABLE = new Set([
+  'SpatialDropout1D',
+  'SpatialDropout2D',
+  'SpatialDropout3D',
+  'Discretization',
+  'HashedCrossing',
+  'Pipeline',
+  'FeatureSpace',
+]);
 
 /**
  * Keras 3's legacy .h5 configs drop `module` (and `registered_name`), so an op node is told from a

@@ -75,7 +75,9 @@ function statsShape(r: ConfigReader, input: Shape): { kept: number[]; shape: num
   const shape = kept.map((a) => {
     const d = input[a];
     if (typeof d !== 'number')
-      r.fail(`All \`axis\` values to be kept must have a known shape. Received: axis=${preview(r.config.axis)}, inputs.shape=${preview(input)}, with unknown axis at index ${a}.`);
+      r.fail(
+        `All \`axis\` values to be kept must have a known shape. Received: axis=${preview(r.config.axis)}, inputs.shape=${preview(input)}, with unknown axis at index ${a}.`,
+      );
     return d as number;
   });
   return { kept, shape };
