@@ -281,6 +281,20 @@ describe('Normalization keeping the batch axis', () => {
   });
 });
 
+describe('Rescaling checks its scale and offset when the model loads', () => {
+  it('a scale that does not broadcast to the sample shape is refused; one that does runs', async () => {
+    const c = configOf('normalization_variants');
+    named(c, 'rescale_channels').config.scale = [1, 2];
+    const err = await loadModel(weightsOf('normalization_variants'), { config: c }).catch((e) => e);
+    expect(err.message).toMatch(/layer 'rescale_channels' \(Rescaling\): `scale` of shape \[2\] does not broadcast to its input's sample shape \[4,3\]/);
+    named(c, 'rescale_channels').config.scale = [[1], [2], [3], [4]];
+    const model = await loadModel(weightsOf('normalization_variants'), { config: c });
+    const x = fixture('normalization_variants').inputs[0];
+    const out = (await model.predictOutputs(x))[5];
+    expect(out.data[(1 * 4 + 2) * 3 + 1]).toBeCloseTo(x.data[(1 * 4 + 2) * 3 + 1] * 3 + 0.25, 5);
+  });
+});
+
 describe("Normalization's count weight", () => {
   it('loads from any numeric dtype, as Keras casts it (float64, int16, float16 here); its shape is still checked', async () => {
     // norm_count_dtypes.py wrote normalization_variants's weights with each count (16) stored in another dtype.

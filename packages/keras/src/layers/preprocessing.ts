@@ -62,15 +62,15 @@ export class RescalingLayer extends KernelLayer {
   }
 }
 
-/** The axes Normalization keeps (its statistics' axes), sorted; Keras's axis=None keeps none. */
+/** The axes Normalization keeps (its statistics' axes), sorted; Keras's default keeps the last, axis=None none. */
 function keptAxes(axis: unknown, rank: number, fail: (m: string) => never): number[] {
-  const list = axis === null || axis === undefined ? [] : Array.isArray(axis) ? axis : [axis];
+  const list = axis === undefined ? [-1] : axis === null ? [] : Array.isArray(axis) ? axis : [axis];
   return [...new Set(list.map((a) => normAxis(a, rank, fail)))].sort((a, b) => a - b);
 }
 
-/** The statistics' shape for `input`: its kept axes' sizes (each known, never the batch axis). */
+/** The statistics' shape for `input`: its kept axes' sizes (each known; the batch axis where the input fixes it). */
 function statsShape(r: ConfigReader, input: Shape): { kept: number[]; shape: number[] } {
-  const kept = keptAxes(r.config.axis === undefined ? -1 : r.config.axis, input.length, (m) => r.fail(m));
+  const kept = keptAxes(r.config.axis, input.length, (m) => r.fail(m));
   // The batch axis too, where the input fixes its size (Keras's build needs a known size only).
   const shape = kept.map((a) => {
     const d = input[a];
@@ -94,7 +94,7 @@ export class PreprocessingNormalizationLayer extends KernelLayer {
     const [x] = this.inputs(call);
     const c = this.config;
     const rank = x.shape.length;
-    const kept = keptAxes(c.axis === undefined ? -1 : c.axis, rank, layerFail(this));
+    const kept = keptAxes(c.axis, rank, layerFail(this));
     // Keras's _broadcast_shape: the kept axes' sizes, 1 elsewhere.
     const bshape = x.shape.map((d, i) => (kept.includes(i) ? d : 1));
     const stats = (name: 'mean' | 'variance'): Tensor => {
@@ -142,13 +142,8 @@ export const preprocessingKinds: LayerKind[] = [
         if (typeof t === 'string') return r.unsupported(`\`${key}\`: ${t}.`);
         // Axes of unknown size are checked when the model runs.
         const sample = input.slice(1);
-        const fits =
-          t.shape.length <= sample.length &&
-          t.shape.every((d, i) => {
-            const want = sample[sample.length - t.shape.length + i];
-            return d === 1 || want === null || d === want;
-          });
-        if (!fits) r.fail(`\`${key}\` of shape [${t.shape.join(', ')}] does not broadcast to its input's sample shape ${preview(sample)}.`);
+        if (!broadcastsTo(t.shape, sample, true))
+          r.fail(`\`${key}\` of shape [${t.shape.join(', ')}] does not broadcast to its input's sample shape ${preview(sample)}.`);
       }
       return { outputShapes: [input], weights: [] };
     },
