@@ -1,4 +1,3 @@
-import type { Tensor } from '@gru/core';
 import type { Arg, CallOf, ModelSpec, NodeSpec, TensorKey } from '../config/spec.js';
 import { type CallContext, callMaskShapes, type Flow, layerFail, type ModelLayer, nonzeroMask, tensorArgs, type ValueCall, withMask } from '../layers/base.js';
 import { formatShape } from '../errors.js';
