@@ -33,14 +33,16 @@ export class KerasModel {
   readonly inputDtype: string;
   readonly inputs: readonly InputSpec[];
   /**
-   * For a model built on a dict of inputs (`keras.Model({"seq": a, "meta": b}, ...)`): its keys, in
-   * `inputs` order. predict then takes `{seq: x1, meta: x2}`, as Keras's predict does.
+   * For a model built on a dict of inputs (`keras.Model({"seq": a, "meta": b}, ...)`): its keys,
+   * sorted as Python sorts strings (by code point), which is the order of `inputs` (and of Keras's
+   * `model.inputs`). predict then takes `{seq: x1, meta: x2}`, as Keras's predict does.
    */
   readonly inputKeys: readonly string[] | undefined;
   /**
-   * For a model returning a dict of outputs: its keys, in the order the file lists them (Keras's
-   * predict returns its dict in this order). `predictOutputs` returns the outputs in this order,
-   * `predictDict` keyed by them.
+   * For a model returning a dict of outputs: its keys, sorted as Python sorts strings (by code
+   * point; `'10' < '2' < 'Z' < 'a'`). That is the order of Keras's `model.outputs`, and of the dict
+   * Keras 3.15.1's predict returns on jax (`model(x)`, and predict on numpy, keep the file's order).
+   * `predictOutputs` returns the outputs in this order; `predictDict` keys them by these names.
    */
   readonly outputKeys: readonly string[] | undefined;
   /** The model's layers in Keras's `model.layers` order (InputLayers and op nodes left out). */
@@ -125,7 +127,8 @@ export class KerasModel {
 
   /**
    * Keras's `model.predict(x)` for a model returning a dict of outputs: the same dict, keyed as the
-   * model's `outputKeys`.
+   * model's `outputKeys`, each key an own property (`__proto__` and `constructor` included). Iterate
+   * `outputKeys` for their order: JavaScript lists integer-like keys of an object first.
    */
   async predictDict(x: ModelInputs, options: PredictOptions = {}): Promise<Record<string, Tensor>> {
     return this.keyed(await this.predictOutputs(x, options));
@@ -176,11 +179,8 @@ export class KerasModel {
     if (!keys) {
       throw new GruError('ValueError', `Model '${this.name}' returns a list of outputs, not a dict; use predictOutputs() (or predict() for one output).`);
     }
-    const out: Record<string, Tensor> = {};
-    keys.forEach((k, i) => {
-      out[k] = outputs[i];
-    });
-    return out;
+    // Not `out[k] = ...`: a `__proto__` key would set the prototype instead of making a property.
+    return Object.fromEntries(keys.map((k, i) => [k, outputs[i]]));
   }
 
   private single(outputs: Tensor[]): Tensor {

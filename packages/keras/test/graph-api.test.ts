@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadModel, supportedLayers, supportedOps, UnsafeModelError, UnsupportedLayerError } from '../src/index.js';
 import { GRAPH, GRAPH_FIXTURES, type GraphFixture } from './graph-fixtures.js';
+import type { Tensor } from '@gru/core';
 import { expectClose } from './helpers.js';
 
 const fixture = (name: string) => GRAPH_FIXTURES.find((f) => f.name === name) as GraphFixture;
@@ -65,24 +66,64 @@ describe('inputs and outputs of a Functional graph', () => {
     expect(err.message).toMatch(/nested model 'encoder' \(Sequential\) is called with an explicit mask=, which gru does not support for a nested model/);
   });
 
-  it('a model built on dicts takes its inputs keyed and returns its outputs keyed, as Keras (Keras key order)', async () => {
+  it('a model built on dicts takes its inputs keyed and returns its outputs keyed, as Keras (keys sorted, as Keras sorts them)', async () => {
     const f = fixture('dict_io');
     const model = await loadModel(join(GRAPH, 'dict_io.keras'));
-    expect(model.inputKeys).toEqual(['sequence', 'meta']);
-    expect(model.outputKeys).toEqual(['reg', 'cls']);
+    // The file lists {'sequence', 'meta'} and {'reg', 'cls'}; Keras's model.inputs/outputs sort them.
+    expect(model.inputKeys).toEqual(['meta', 'sequence']);
+    expect(model.inputs.map((i) => i.name)).toEqual(['meta_in', 'seq']);
+    expect(model.outputKeys).toEqual(['cls', 'reg']);
     const x = { meta: f.inputs[1], sequence: f.inputs[0] };
     const y = await model.predictDict(x);
-    expect(Object.keys(y)).toEqual(['reg', 'cls']);
+    expect(Object.keys(y)).toEqual(['cls', 'reg']);
     expectClose(y.cls, f.expected[1]);
     expectClose(model.predictDictSync(x).reg, f.expected[0]);
-    await expect(model.predict(x)).rejects.toThrow(/returns a dict of outputs \('reg', 'cls'\); use predictDict\(\)/);
-    await expect(model.predictOutputs(f.inputs)).rejects.toThrow(/built on a dict of inputs; pass an object keyed 'sequence', 'meta', received a list of 2/);
+    const [cls, reg] = await model.predictOutputs(x);
+    expectClose(cls, f.expected[1]);
+    expectClose(reg, f.expected[0]);
+    await expect(model.predict(x)).rejects.toThrow(/returns a dict of outputs \('cls', 'reg'\); use predictDict\(\)/);
+    await expect(model.predictOutputs(f.inputs)).rejects.toThrow(/built on a dict of inputs; pass an object keyed 'meta', 'sequence', received a list of 2/);
     await expect(model.predictOutputs({ seq: f.inputs[0], meta_in: f.inputs[1] })).rejects.toThrow(
-      /takes inputs 'sequence', 'meta'; received keys 'seq', 'meta_in'/,
+      /takes inputs 'meta', 'sequence'; received keys 'seq', 'meta_in'/,
     );
     const plain = await loadModel(join(GRAPH, 'seq2seq.keras'));
     expect(plain.outputKeys).toBeUndefined();
     await expect(plain.predictDict(fixture('seq2seq').inputs)).rejects.toThrow(/returns a list of outputs, not a dict/);
+  });
+
+  it('dict keys that name Object.prototype members (__proto__, constructor, toString) are own properties, in and out', async () => {
+    const f = fixture('dict_io');
+    const c = configOf('dict_io');
+    c.input_layers = JSON.parse('{"__proto__": ["seq", 0, 0], "constructor": ["meta_in", 0, 0]}');
+    c.output_layers = JSON.parse('{"toString": ["reg", 0, 0], "__proto__": ["cls", 0, 0]}');
+    const model = await loadModel(weightsOf('dict_io'), { config: c });
+    const x = Object.fromEntries([
+      ['__proto__', f.inputs[0]],
+      ['constructor', f.inputs[1]],
+    ]);
+    const y = await model.predictDict(x);
+    expect(Object.getPrototypeOf(y)).toBe(Object.prototype);
+    expect(Object.keys(y).sort()).toEqual(['__proto__', 'toString']);
+    const proto = '__proto__';
+    expect(Object.hasOwn(y, proto)).toBe(true);
+    expectClose(y[proto], f.expected[1]);
+    expectClose(model.predictDictSync(x).toString as unknown as Tensor, f.expected[0]);
+    expect(JSON.parse(JSON.stringify(y))[proto].shape).toEqual(f.expected[1].shape);
+  });
+
+  it('dict keys are sorted as Python sorts them (by code point), not in JavaScript object order (integer-like keys first)', async () => {
+    const f = fixture('dict_io');
+    const c = configOf('dict_io');
+    // Keras 3.15.1 (model.outputs; predict on jax) orders them '10', '2', 'z'; Object.keys gives '2', '10', 'z'.
+    c.output_layers = JSON.parse('{"z": ["reg", 0, 0], "2": ["cls", 0, 0], "10": ["reg", 0, 0]}');
+    const three = await loadModel(weightsOf('dict_io'), { config: c });
+    expect(three.outputKeys).toEqual(['10', '2', 'z']);
+    const outs = await three.predictOutputs({ meta: f.inputs[1], sequence: f.inputs[0] });
+    expectClose(outs[0], f.expected[0]);
+    expectClose(outs[1], f.expected[1]);
+    expectClose(outs[2], f.expected[0]);
+    c.output_layers = JSON.parse('{"\\uffff": ["reg", 0, 0], "\\ud83d\\ude00": ["cls", 0, 0]}');
+    expect((await loadModel(weightsOf('dict_io'), { config: c })).outputKeys).toEqual(['\uffff', '\u{1f600}']);
   });
 
   it('predict refuses a multi-output model; predictOutputs returns each output', async () => {
@@ -173,6 +214,102 @@ describe('Keras 2 Functional configs: inbound lists, implicit masks, states as e
   }
 });
 
+describe('Softmax with a mask= tensor', () => {
+  it('keeps the positions where a float mask is > 0.5, as Keras 3 does (0.3, 0.5, -1 and NaN are masked)', async () => {
+    // softmax_axis1 softmaxes `features` over axis 1, here with Identity(features) as its mask.
+    const c = configOf('softmax_layers');
+    named(c, 'softmax_axis1').inbound_nodes[0].kwargs.mask = {
+      class_name: '__keras_tensor__',
+      config: { shape: [null, 4, 3], dtype: 'float32', keras_history: ['identity', 0, 0] },
+    };
+    const model = await loadModel(weightsOf('softmax_layers'), { config: c });
+    // Columns (axis 1) of a (1, 4, 3) input: [1, 0.3, 0.5, -1], [2, 0.6, 0.7, 0], [0.51, NaN, 3, 0.2].
+    const cols = [
+      [1, 0.3, 0.5, -1],
+      [2, 0.6, 0.7, 0],
+      [0.51, Number.NaN, 3, 0.2],
+    ];
+    const features = { shape: [1, 4, 3], data: Float32Array.from({ length: 12 }, (_, i) => cols[i % 3][Math.floor(i / 3)]) };
+    const tokens = { shape: [1, 6], data: Int32Array.of(1, 2, 3, 0, 0, 0) };
+    const out = (await model.predictOutputs([tokens, features]))[1];
+    for (let j = 0; j < 3; j++) {
+      const kept = cols[j].map((v) => v > 0.5);
+      const sum = cols[j].reduce((a, v, k) => a + (kept[k] ? Math.exp(v) : 0), 0);
+      cols[j].forEach((v, k) => expect(out.data[k * 3 + j]).toBeCloseTo(kept[k] ? Math.exp(v) / sum : 0, 6));
+    }
+  });
+});
+
+describe('Normalization keeping the batch axis', () => {
+  it('runs on a fixed-batch input, as Keras does (statistics per sample); on a batch of unknown size it is refused as Keras refuses it', async () => {
+    const c = configOf('normalization_variants');
+    const input = layersOf(c).find((l) => l.class_name === 'InputLayer') as Layer;
+    input.config.batch_shape = [2, 4, 3];
+    Object.assign(named(c, 'norm_given').config, {
+      axis: [0, 2],
+      mean: [
+        [0.1, 0.2, 0.3],
+        [1, 2, 3],
+      ],
+      variance: [
+        [1, 4, 0.25],
+        [9, 0, 16],
+      ],
+    });
+    Object.assign(named(c, 'norm_scalar_invert').config, { axis: 0, mean: [0.5, -1], variance: [4, 1] });
+    const model = await loadModel(weightsOf('normalization_variants'), { config: c });
+    const x = fixture('normalization_variants').inputs[0];
+    const outs = await model.predictOutputs(x);
+    for (let b = 0; b < 2; b++)
+      for (let t = 0; t < 4; t++)
+        for (let ch = 0; ch < 3; ch++) {
+          const i = (b * 4 + t) * 3 + ch;
+          const m = [
+            [0.1, 0.2, 0.3],
+            [1, 2, 3],
+          ][b][ch];
+          const v = [
+            [1, 4, 0.25],
+            [9, 0, 16],
+          ][b][ch];
+          const want = (x.data[i] - m) / Math.max(Math.sqrt(v), 1e-7); // variance 0: divided by epsilon
+          expect(Math.abs(outs[3].data[i] - want)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(want)));
+          expect(outs[4].data[i]).toBeCloseTo([0.5, -1][b] + x.data[i] * [2, 1][b], 5);
+        }
+    input.config.batch_shape = [null, 4, 3];
+    const err = await loadModel(weightsOf('normalization_variants'), { config: c }).catch((e) => e);
+    expect(err.message).toMatch(/layer 'norm_given' \(Normalization\): All `axis` values to be kept must have a known shape/);
+  });
+});
+
+describe('Rescaling checks its scale and offset when the model loads', () => {
+  it('a scale that does not broadcast to the sample shape is refused; one that does runs', async () => {
+    const c = configOf('normalization_variants');
+    named(c, 'rescale_channels').config.scale = [1, 2];
+    const err = await loadModel(weightsOf('normalization_variants'), { config: c }).catch((e) => e);
+    expect(err.message).toMatch(/layer 'rescale_channels' \(Rescaling\): `scale` of shape \[2\] does not broadcast to its input's sample shape \[4,3\]/);
+    named(c, 'rescale_channels').config.scale = [[1], [2], [3], [4]];
+    const model = await loadModel(weightsOf('normalization_variants'), { config: c });
+    const x = fixture('normalization_variants').inputs[0];
+    const out = (await model.predictOutputs(x))[5];
+    expect(out.data[(1 * 4 + 2) * 3 + 1]).toBeCloseTo(x.data[(1 * 4 + 2) * 3 + 1] * 3 + 0.25, 5);
+  });
+});
+
+describe("Normalization's count weight", () => {
+  it('loads from any numeric dtype, as Keras casts it (float64, int16, float16 here); its shape is still checked', async () => {
+    // norm_count_dtypes.py wrote normalization_variants's weights with each count (16) stored in another dtype.
+    const f = fixture('normalization_variants');
+    const model = await loadModel(join(GRAPH, '..', 'norm_count_dtypes.weights.h5'), { config: f.model_config });
+    for (const name of ['norm_all', 'norm_invert', 'norm_axes']) {
+      const count = model.layers.find((l) => l.name === name)?.getWeights()[2];
+      expect(count?.shape, name).toEqual([]);
+      expect(Array.from(count?.data ?? []), name).toEqual([16]);
+    }
+    (await model.predictOutputs(f.inputs[0])).forEach((o, i) => expectClose(o, f.expected[i]));
+  });
+});
+
 describe('refusals name the class of what gru does not run', () => {
   it('an unsupported layer reading a GRU state is named, not the layer after it', async () => {
     const c = configOf('seq2seq');
@@ -220,6 +357,26 @@ describe('refusals name the class of what gru does not run', () => {
     err = await loadModel(weightsOf('gru_attention'), { config: kw }).catch((e) => e);
     expect(err).toBeInstanceOf(UnsupportedLayerError);
     expect(err.message).toMatch(/is called with mystery=3, which gru does not support for Attention/);
+  });
+
+  it('legacy .h5 op nodes named like a gru layer (ops.reshape, ops.average, ops.softmax) are refused as ops, as in .keras', async () => {
+    // A legacy .h5 record has no `module`; an op's config has no `trainable` (the configs Keras 3.15.1 writes).
+    for (const [className, config] of [
+      ['Reshape', { newshape: [-1, 12] }],
+      ['Average', { axis: 1 }],
+      ['Softmax', { axis: 1 }],
+    ] as const) {
+      for (const legacy of [true, false]) {
+        const c = configOf('softmax_layers');
+        const entry = named(c, 'identity');
+        Object.assign(entry, { class_name: className, config: { name: 'identity', ...config } });
+        if (legacy) delete entry.module;
+        else Object.assign(entry, { module: 'keras.src.ops.numpy', registered_name: className });
+        const err = await loadModel(weightsOf('softmax_layers'), { config: c }).catch((e) => e);
+        expect(err, `${className} legacy=${legacy}`).toBeInstanceOf(UnsupportedLayerError);
+        expect(err.message).toMatch(new RegExp(`layer 'identity' \\(${className}\\): the Keras op ${className} is not supported by gru`));
+      }
+    }
   });
 
   it('Lambda layers and custom layers in a graph are refused before anything runs', async () => {

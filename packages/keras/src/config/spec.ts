@@ -16,7 +16,7 @@ export interface WeightSpec {
   shape: number[];
   /** Where a Keras 3 `.weights.h5` keeps it, below the layer's own group ('cell/vars/0'). */
   keras3Path: string;
-  /** Saved as integers (Normalization's `count`): read into float64 values. */
+  /** A count (Normalization's `count`, an int Keras casts to on load): read from any integer or float dtype into float64 values. */
   integer?: boolean;
 }
 
@@ -101,9 +101,9 @@ export interface ModelSpec {
   layers: LayerSpec[];
   /** Every call, in an order where each node comes after the nodes it reads. */
   nodes: NodeSpec[];
-  /** A model built on a dict of inputs (`keras.Model({"a": x}, ...)`): its keys, in `inputs` order. */
+  /** A model built on a dict of inputs (`keras.Model({"a": x}, ...)`): its keys, sorted by code point (Python's sorted), in `inputs` order. */
   inputKeys?: string[];
-  /** A model returning a dict of outputs: its keys, in `outputs` order (the file's, which Keras's predict keeps). */
+  /** A model returning a dict of outputs: its keys, sorted by code point (Python's sorted), in `outputs` order (Keras's `model.outputs` order). */
   outputKeys?: string[];
   /** The model's outputs, and their shapes. */
   outputs: TensorKey[];

@@ -2,7 +2,6 @@ import type { Arg, CallOf, InputSpec, Shape } from '../config/spec.js';
 import { readShape } from '../config/values.js';
 import { KerasFileError, UnsupportedLayerError } from '../errors.js';
 import { isObject, preview } from '../io/json.js';
-import { kindOf } from '../layers/registry.js';
 
 /** A tensor as a config names it: output `tensor` of call `node` of layer `layer`. */
 export interface RawRef {
@@ -37,29 +36,40 @@ export interface RawGraph {
   outputs: RawRef[];
   /** The layers Keras saves weights for, in `model.layers` order (a Functional's InputLayers included). */
   saveables: RawLayer[];
-  /** A model built on a dict of inputs: its keys, in `inputs` order (predict takes `{key: x}`). */
+  /** A model built on a dict of inputs: its keys, sorted by code point, in `inputs` order (predict takes `{key: x}`). */
   inputKeys?: string[];
-  /** A model returning a dict of outputs: its keys, in `outputs` order. */
+  /** A model returning a dict of outputs: its keys, sorted by code point, in `outputs` order. */
   outputKeys?: string[];
 }
 
 const emptyCall = (): CallOf<RawRef> => ({ args: [], named: {}, mask: null, kwargs: {} });
 
 /**
+ * The Keras 3.15.1 layers whose get_config writes no `trainable` key (it does not call the base
+ * Layer's): in a legacy .h5 record, where `module` is gone, they look like op nodes otherwise.
+ * None of them shares its class name with a Keras op.
+ */
+const LAYERS_WITHOUT_TRAINABLE = new Set([
+  'SpatialDropout1D',
+  'SpatialDropout2D',
+  'SpatialDropout3D',
+  'Discretization',
+  'HashedCrossing',
+  'Pipeline',
+  'FeatureSpace',
+]);
+
+/**
  * Keras 3's legacy .h5 configs drop `module` (and `registered_name`), so an op node is told from a
- * layer, in a Keras 3 call record, by its class name where that names only a layer (SpatialDropout1D)
- * or only an op (NotEqual, GetItem) gru knows. A name both share (`Concatenate`, `Add`) or neither
- * is told by what Keras 3 writes for those layers and never for an op: a `trainable` key.
- * (Not every layer writes one: SpatialDropout1D/2D/3D's get_config leaves it out.)
+ * layer, in a Keras 3 call record, by what Keras 3 writes for layers and never for an op: a
+ * `trainable` key. The class name cannot tell them: Keras ops share names with layers (ops.reshape
+ * is `Reshape`, ops.average `Average`, ops.softmax `Softmax`), whether or not gru runs the op.
  */
 function recordsOp(item: Record<string, unknown>): boolean {
   const nodes = item.inbound_nodes;
   const keras3 = Array.isArray(nodes) && nodes.length > 0 && nodes.every((n) => isObject(n) && 'args' in n);
   if (!keras3 || item.class_name === 'InputLayer' || !isObject(item.config)) return false;
-  const className = item.class_name as string;
-  const layer = kindOf(className) !== undefined;
-  const op = kindOf(className, true) !== undefined;
-  if (layer !== op) return op;
+  if (LAYERS_WITHOUT_TRAINABLE.has(item.class_name as string)) return false;
   return !('trainable' in item.config);
 }
 
@@ -199,14 +209,25 @@ function keras2Call(node: unknown[], fail: (m: string) => never): CallOf<RawRef>
   return call;
 }
 
+/** Python's `sorted` on strings: by code point (JS's `<` compares UTF-16 units, which differs past U+FFFF). */
+export function byCodePoint(a: string, b: string): number {
+  const x = Array.from(a, (c) => c.codePointAt(0) as number);
+  const y = Array.from(b, (c) => c.codePointAt(0) as number);
+  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i] - y[i];
+  return x.length - y.length;
+}
+
 /**
  * A model's `input_layers` / `output_layers`: one [layer, node, tensor] entry, a list of them, or
- * (Keras 3's `keras.Model({"a": x}, {"y": out})`) an object of them, whose keys come back in the
- * file's order: the order Keras's predict returns a dict of outputs in.
+ * (Keras 3's `keras.Model({"a": x}, {"y": out})`) an object of them, whose keys come back sorted as
+ * Python sorts them: the order of Keras's `model.inputs`/`model.outputs` (its tree utilities
+ * flatten a dict by sorted key), and of the dict Keras 3.15.1's predict returns on jax. (The file's
+ * own key order is not kept: JSON.parse puts integer-like keys first.)
  */
 function endpoints(value: unknown, key: string, where: string): { refs: RawRef[]; keys?: string[] } {
   const keyed = isObject(value) && !Array.isArray(value);
-  const list = keyed ? Object.values(value) : Array.isArray(value) && Array.isArray(value[0]) ? value : [value];
+  const keys = keyed ? Object.keys(value).sort(byCodePoint) : undefined;
+  const list = keys ? keys.map((k) => (value as Record<string, unknown>)[k]) : Array.isArray(value) && Array.isArray(value[0]) ? value : [value];
   if (!list.length) throw new KerasFileError(`${where}: \`${key}\` names no layer.`);
   const refs = list.map((item) => {
     if (!Array.isArray(item) || typeof item[0] !== 'string')
@@ -215,7 +236,7 @@ function endpoints(value: unknown, key: string, where: string): { refs: RawRef[]
       throw new KerasFileError(`${where}: \`${key}\` ${m}`);
     });
   });
-  return keyed ? { refs, keys: Object.keys(value) } : { refs };
+  return keys ? { refs, keys } : { refs };
 }
 
 /** Functional (Keras 2 or 3): layers with their inbound nodes, inputs and outputs by reference. */

@@ -1,6 +1,5 @@
-import type { Tensor } from '@gru/core';
 import type { Arg, CallOf, ModelSpec, NodeSpec, TensorKey } from '../config/spec.js';
-import { type CallContext, callMaskShapes, type Flow, layerFail, type ModelLayer, tensorArgs, type ValueCall, withMask } from '../layers/base.js';
+import { type CallContext, callMaskShapes, type Flow, layerFail, type ModelLayer, nonzeroMask, tensorArgs, type ValueCall, withMask } from '../layers/base.js';
 import { formatShape } from '../errors.js';
 import { ArrayGuard, mib, PredictLimitError, withArrayGuard } from '../kernels/array-guard.js';
 import { ArrayTooLargeError } from '../kernels/common.js';
@@ -8,13 +7,6 @@ import { DEFAULT_LIMITS } from '../limits.js';
 import { keysOf } from './build.js';
 
 type Values = Map<TensorKey, { flow: Flow; left: number }>;
-
-/** A bool tensor (0/1 numbers) as a mask. */
-function toMask(t: Tensor): Uint8Array {
-  const out = new Uint8Array(t.data.length);
-  for (let i = 0; i < out.length; i++) out[i] = t.data[i] !== 0 ? 1 : 0;
-  return out;
-}
 
 /** The masks of a call's first argument (one, or one per list entry), or null when there are none. */
 function firstArgMasks(call: ValueCall): (Uint8Array | null)[] | null {
@@ -145,14 +137,18 @@ export class GraphRunner {
       mask: node.call.mask ? node.call.mask.map((m) => (m === null ? null : take(m))) : null,
       kwargs: node.call.kwargs,
     };
-    const explicit = call.mask?.some((m) => m !== null) ? (call.mask as (Flow | null)[]).map((m) => (m ? toMask(m.tensor) : null)) : null;
+    const given = call.mask?.some((m) => m !== null) ? (call.mask as (Flow | null)[]) : null;
+    // The layer reads a mask= its own way (Softmax keeps values > 0.5); the mask it passes on is
+    // the tensor as given, which the layers after it read as bool (nonzero).
+    const explicit = given?.map((m) => (m ? nonzeroMask(m.tensor) : null)) ?? null;
+    const read = given?.map((m) => (m ? layer.readMask(m.tensor) : null)) ?? null;
     const first = firstArgMasks(call);
     const implicit = this.spec.compat === 'keras2' || tensorArgumentCount(call) === 1 ? first : null;
     // Masks go on flat: their shapes are checked here, where they are still known (a (batch, steps)
     // mask of other steps than the input's would otherwise be read as (batch, steps, k)).
     layer.checkCallMasks(layerFail(layer), call, implicit !== null);
     const previousShape = callMaskShapes(call, true)[0] ?? null;
-    return { call, callMask: explicit ?? implicit, previous: explicit ?? first, previousShape };
+    return { call, callMask: read ?? implicit, previous: explicit ?? first, previousShape };
   }
 
   private finish(

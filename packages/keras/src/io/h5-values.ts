@@ -29,26 +29,62 @@ function swapBytes(bytes: Uint8Array, itemSize: number): void {
   }
 }
 
+/** An IEEE half-precision number from its 16 bits. */
+function half(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exp = (bits >> 10) & 0x1f;
+  const frac = bits & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24;
+  if (exp === 0x1f) return frac ? Number.NaN : sign * Number.POSITIVE_INFINITY;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
+}
+
 /**
- * `count` integers (Normalization's sample count) as float64 values; 64-bit ones beyond 2^53 lose
- * precision, which no value they hold at inference needs. Counted against limits.maxBytes.
+ * `count` numbers of any HDF5 numeric kind (`i`, `u`, `f`) and size as float64 values, for a
+ * weight Keras casts on load whatever it was saved as (Normalization's sample count); 64-bit
+ * integers beyond 2^53 lose precision, which no value read at inference needs. Counted against
+ * limits.maxBytes.
  */
-export function decodeIntegers(
+export function decodeNumbers(
   file: H5File,
   address: number,
   count: number,
-  itemSize: 4 | 8,
-  unsigned: boolean,
+  kind: 'i' | 'u' | 'f',
+  itemSize: 1 | 2 | 4 | 8,
   bigEndian: boolean,
   what: string,
 ): Float64Array {
   file.budget?.take(count * 8, `${file.label}: ${what}`);
   const view = new DataView(file.buffer, address, count * itemSize);
+  const le = !bigEndian;
+  const key = `${kind}${itemSize}`;
+  const get = (at: number): number => {
+    switch (key) {
+      case 'i1':
+        return view.getInt8(at);
+      case 'i2':
+        return view.getInt16(at, le);
+      case 'i4':
+        return view.getInt32(at, le);
+      case 'i8':
+        return Number(view.getBigInt64(at, le));
+      case 'u1':
+        return view.getUint8(at);
+      case 'u2':
+        return view.getUint16(at, le);
+      case 'u4':
+        return view.getUint32(at, le);
+      case 'u8':
+        return Number(view.getBigUint64(at, le));
+      case 'f2':
+        return half(view.getUint16(at, le));
+      case 'f4':
+        return view.getFloat32(at, le);
+      default:
+        return view.getFloat64(at, le); // f8: the caller refuses other kinds and sizes
+    }
+  };
   const out = new Float64Array(count);
-  for (let i = 0; i < count; i++) {
-    const at = i * itemSize;
-    if (itemSize === 4) out[i] = unsigned ? view.getUint32(at, !bigEndian) : view.getInt32(at, !bigEndian);
-    else out[i] = Number(unsigned ? view.getBigUint64(at, !bigEndian) : view.getBigInt64(at, !bigEndian));
-  }
+  for (let i = 0; i < count; i++) out[i] = get(i * itemSize);
   return out;
 }

@@ -3,7 +3,7 @@ import { describeThrown, formatShape, KerasFileError } from '../errors.js';
 import type { ByteBudget } from '../budget.js';
 import { installAttributeGuard } from './h5-guard.js';
 import { H5Layout, type ObjectRecord } from './h5-layout.js';
-import { decodeFloats, decodeIntegers } from './h5-values.js';
+import { decodeFloats, decodeNumbers } from './h5-values.js';
 
 export interface H5FileOptions {
   /** Counts the copies the reader makes against limits.maxBytes. */
@@ -262,7 +262,7 @@ export class H5Dataset {
 
   /**
    * The values, after checking that the dataset has exactly `expected` shape, holds float32 or
-   * float64 numbers, is stored contiguously without filters (as Keras writes it), and that its
+   * float64 numbers (`integer`: any integer, or a float of 2, 4 or 8 bytes, read as float64), is stored contiguously without filters (as Keras writes it), and that its
    * bytes lie in the file apart from the file's structures and other datasets' values. They are
    * read straight from those bytes (a view when the loader owns them, else one copy counted
    * against limits.maxBytes), never through jsfive's per-value decoder.
@@ -275,12 +275,12 @@ export class H5Dataset {
       );
     }
     const dtype = this.dtype;
-    const m = (integer ? /^([<>|=]?)([iu])([48])$/ : /^([<>|=]?)(f)([48])$/).exec(dtype);
-    if (!m) {
-      const want = integer ? '32- or 64-bit integer' : 'float32 and float64';
+    const m = (integer ? /^([<>|=]?)([iuf])([1248])$/ : /^([<>|=]?)(f)([48])$/).exec(dtype);
+    if (!m || (m[2] === 'f' && m[3] === '1')) {
+      const want = integer ? 'integer or float' : 'float32 and float64';
       throw new KerasFileError(`${this.file.label}: ${what} ('${this.path}') holds ${dtype} values; only ${want} weights are supported.`);
     }
-    const itemSize = Number(m[3]) as 4 | 8;
+    const itemSize = Number(m[3]) as 1 | 2 | 4 | 8;
     const count = shape.reduce((a, b) => a * b, 1);
     const length = count * itemSize;
     const storage = guard(this.file.label, `the storage layout of '${this.path}'`, () => contiguousStorage(recordOf(this.node), this.file.buffer));
@@ -294,7 +294,7 @@ export class H5Dataset {
         `${this.file.label}: ${what} ('${this.path}') declares ${length} bytes of data, more than the whole file (${this.file.bytes.byteLength} bytes).`,
       );
     }
-    if (count === 0) return itemSize === 4 ? new Float32Array(0) : new Float64Array(0);
+    if (count === 0) return integer ? new Float64Array(0) : itemSize === 4 ? new Float32Array(0) : new Float64Array(0);
     if (storage.address === undefined) {
       throw new KerasFileError(`${this.file.label}: ${what} ('${this.path}') has no stored values (its data address is undefined).`);
     }
@@ -304,8 +304,8 @@ export class H5Dataset {
       );
     }
     this.file.layout.claimData(storage.address, length, this.path);
-    if (integer) return decodeIntegers(this.file, storage.address, count, itemSize, m[2] === 'u', m[1] === '>', `${what} ('${this.path}')`);
-    return decodeFloats(this.file, storage.address, count, itemSize, m[1] === '>', `${what} ('${this.path}')`);
+    if (integer) return decodeNumbers(this.file, storage.address, count, m[2] as 'i' | 'u' | 'f', itemSize, m[1] === '>', `${what} ('${this.path}')`);
+    return decodeFloats(this.file, storage.address, count, itemSize as 4 | 8, m[1] === '>', `${what} ('${this.path}')`);
   }
 }
 

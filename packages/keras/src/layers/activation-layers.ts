@@ -75,6 +75,11 @@ function elementwiseKind(
 /** Softmax over one axis (Keras's default -1); a mask= sets masked positions to 0 (a fully masked row is all 0). */
 export class SoftmaxLayer extends ModelLayer {
   override readonly supportsMasking = true;
+
+  /** Keras 3.15.1's Softmax keeps a mask= that is not bool where it is > 0.5 (NaN, 0.3 and -1 are masked). */
+  override readMask(t: Tensor): Uint8Array {
+    return Uint8Array.from(t.data as ArrayLike<number>, (v) => (v > 0.5 ? 1 : 0));
+  }
   call(call: ValueCall, mask: (Uint8Array | null)[] | null): Flow[] {
     const x = inputOf(call);
     const m = mask?.[0] ?? null;

@@ -76,6 +76,13 @@ export function singleCall(input: Flow): ValueCall {
 }
 
 /** A layer of a loaded model: its Keras name, class, config and weights, and how it runs. */
+/** A tensor read as a bool mask (nonzero, NaN included, is true), as Keras's cast to bool does. */
+export function nonzeroMask(t: Tensor): Uint8Array {
+  const out = new Uint8Array(t.data.length);
+  for (let i = 0; i < out.length; i++) out[i] = t.data[i] !== 0 ? 1 : 0;
+  return out;
+}
+
 export abstract class ModelLayer {
   readonly name: string;
   readonly className: LayerClass;
@@ -136,6 +143,11 @@ export abstract class ModelLayer {
   /** The async path; layers that run a GRU override it (it can load and use any backend). */
   async callAsync(call: ValueCall, mask: (Uint8Array | null)[] | null, ctx: CallContext): Promise<Flow[]> {
     return this.call(call, mask, ctx);
+  }
+
+  /** The mask this layer's call reads from a tensor passed as `mask=`: Keras's layers cast it to bool (nonzero). */
+  readMask(t: Tensor): Uint8Array {
+    return nonzeroMask(t);
   }
 
   /** Keras's `compute_mask(inputs, previous_mask)`: by default the previous mask passes on. */

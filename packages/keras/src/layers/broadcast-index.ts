@@ -1,8 +1,12 @@
 import { sizeOf } from './base.js';
 
-/** Whether numpy broadcasts `small` to `big` (right-aligned: each axis 1 or equal, no more axes). */
-export function broadcastsTo(small: readonly number[], big: readonly number[]): boolean {
-  return small.length <= big.length && small.every((d, i) => d === 1 || d === big[big.length - small.length + i]);
+/**
+ * Whether numpy broadcasts `small` to `big` (right-aligned: each axis 1 or equal, no more axes).
+ * `unknown`: an axis of `big` of unknown size (null) takes any size, checked when the model runs.
+ */
+export function broadcastsTo(small: readonly number[], big: readonly (number | null)[], unknown = false): boolean {
+  const lead = big.length - small.length;
+  return lead >= 0 && small.every((d, i) => d === 1 || d === big[lead + i] || (unknown && big[lead + i] === null));
 }
 
 /**

@@ -2,6 +2,7 @@ import type { Tensor } from '@gru/core';
 import type { CallOf, Shape } from '../config/spec.js';
 import { formatShape } from '../errors.js';
 import { sameShape, sizeOf } from './base.js';
+import { broadcastsTo } from './broadcast-index.js';
 
 /** A mask broadcast to its tensor's full shape (a mask of one value per row spans the last axis; none is all ones). */
 export function fullMask(t: Tensor, mask: Uint8Array | null): Uint8Array {
@@ -68,15 +69,6 @@ export function checkStepMaskShape(
   recurrent = false,
 ): void {
   checkStepMask(fail, { args: [], named: {}, mask: [[...maskShape]], kwargs: {} }, [...input], [...want], recurrent);
-}
-
-/**
- * Whether a mask of `shape` broadcasts to exactly `target` as numpy (and so keras.ops) broadcasts:
- * no more axes, and each axis 1 or the target's. Compared axis by axis; nothing is allocated.
- */
-export function broadcastsTo(shape: readonly number[], target: readonly number[]): boolean {
-  const lead = target.length - shape.length;
-  return lead >= 0 && shape.every((d, i) => d === 1 || d === target[lead + i]);
 }
 
 /**

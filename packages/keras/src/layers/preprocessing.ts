@@ -62,18 +62,22 @@ export class RescalingLayer extends KernelLayer {
   }
 }
 
-/** The axes Normalization keeps (its statistics' axes), sorted; Keras's axis=None keeps none. */
+/** The axes Normalization keeps (its statistics' axes), sorted; Keras's default keeps the last, axis=None none. */
 function keptAxes(axis: unknown, rank: number, fail: (m: string) => never): number[] {
-  const list = axis === null || axis === undefined ? [] : Array.isArray(axis) ? axis : [axis];
+  const list = axis === undefined ? [-1] : axis === null ? [] : Array.isArray(axis) ? axis : [axis];
   return [...new Set(list.map((a) => normAxis(a, rank, fail)))].sort((a, b) => a - b);
 }
 
-/** The statistics' shape for `input`: its kept axes' sizes (each known, never the batch axis). */
+/** The statistics' shape for `input`: its kept axes' sizes (each known; the batch axis where the input fixes it). */
 function statsShape(r: ConfigReader, input: Shape): { kept: number[]; shape: number[] } {
-  const kept = keptAxes(r.config.axis === undefined ? -1 : r.config.axis, input.length, (m) => r.fail(m));
+  const kept = keptAxes(r.config.axis, input.length, (m) => r.fail(m));
+  // The batch axis too, where the input fixes its size (Keras's build needs a known size only).
   const shape = kept.map((a) => {
     const d = input[a];
-    if (typeof d !== 'number' || a === 0) r.fail(`keeps axis ${a}, which must be a known, non-batch axis; input shape ${preview(input)}.`);
+    if (typeof d !== 'number')
+      r.fail(
+        `All \`axis\` values to be kept must have a known shape. Received: axis=${preview(r.config.axis)}, inputs.shape=${preview(input)}, with unknown axis at index ${a}.`,
+      );
     return d as number;
   });
   return { kept, shape };
@@ -90,7 +94,7 @@ export class PreprocessingNormalizationLayer extends KernelLayer {
     const [x] = this.inputs(call);
     const c = this.config;
     const rank = x.shape.length;
-    const kept = keptAxes(c.axis === undefined ? -1 : c.axis, rank, layerFail(this));
+    const kept = keptAxes(c.axis, rank, layerFail(this));
     // Keras's _broadcast_shape: the kept axes' sizes, 1 elsewhere.
     const bshape = x.shape.map((d, i) => (kept.includes(i) ? d : 1));
     const stats = (name: 'mean' | 'variance'): Tensor => {
@@ -109,13 +113,15 @@ export class PreprocessingNormalizationLayer extends KernelLayer {
     };
     const mean = stats('mean');
     const variance = stats('variance');
-    const sample = x.shape.slice(1);
-    const mi = broadcastIndex(mean.shape.length ? mean.shape.slice(1) : [], sample);
-    const vi = broadcastIndex(variance.shape.length ? variance.shape.slice(1) : [], sample);
+    // The statistics' span: one sample, or the whole batch when they keep the batch axis.
+    const span = kept[0] === 0 ? x.shape : x.shape.slice(1);
+    const lead = rank - span.length;
+    const mi = broadcastIndex(mean.shape.length ? mean.shape.slice(lead) : [], span);
+    const vi = broadcastIndex(variance.shape.length ? variance.shape.slice(lead) : [], span);
     const r = rounding(this.dtype);
     const eps = r(EPSILON);
     const invert = c.invert === true;
-    const per = sizeOf(sample);
+    const per = sizeOf(span);
     const out = newArray(this.dtype, x.data.length);
     for (let k = 0; k < per; k++) {
       const m = r(mean.data[mi[k]]);
@@ -136,13 +142,8 @@ export const preprocessingKinds: LayerKind[] = [
         if (typeof t === 'string') return r.unsupported(`\`${key}\`: ${t}.`);
         // Axes of unknown size are checked when the model runs.
         const sample = input.slice(1);
-        const fits =
-          t.shape.length <= sample.length &&
-          t.shape.every((d, i) => {
-            const want = sample[sample.length - t.shape.length + i];
-            return d === 1 || want === null || d === want;
-          });
-        if (!fits) r.fail(`\`${key}\` of shape [${t.shape.join(', ')}] does not broadcast to its input's sample shape ${preview(sample)}.`);
+        if (!broadcastsTo(t.shape, sample, true))
+          r.fail(`\`${key}\` of shape [${t.shape.join(', ')}] does not broadcast to its input's sample shape ${preview(sample)}.`);
       }
       return { outputShapes: [input], weights: [] };
     },

@@ -14,8 +14,8 @@ import type { LayerKind } from '../layers/kind.js';
 
 type Part = { int: number } | { slice: { start: number | null; stop: number | null; step: number | null } } | 'ellipsis' | 'newaxis';
 
-/** One output axis: a new axis of size 1, or `count` positions of an input axis from `start` by `step`. */
-type Plan = { axis: number; start: number; step: number; count: number } | { newaxis: true };
+/** One output axis: a new axis of size 1, or `count` positions of an input axis, `step` apart in the flat input. */
+type Plan = { step: number; count: number } | { newaxis: true };
 
 const bound = (v: unknown) => v === null || v === undefined || (typeof v === 'number' && Number.isInteger(v));
 
@@ -84,15 +84,23 @@ function outputShape(parts: Part[], shape: Shape, fail: (m: string) => never, un
     else if (part === 'ellipsis') continue;
     else {
       const length = shape[axis];
+      // An index on an axis of unknown size is checked when the model runs (plan).
       if ('int' in part) {
-        if (length !== null && (part.int >= length || part.int < -length))
-          fail(`index ${part.int} is out of bounds for axis ${axis} of size ${length} (input shape ${formatShape(shape)}).`);
+        if (length !== null) indexIn(part.int, axis, shape, fail);
       } else out.push(length === null ? null : sliceRange(part.slice, length).count);
     }
   }
   return out;
 }
 
+/** Index `int` of `axis` (of known size) counted from 0, or a failure naming it, as numpy words it. */
+function indexIn(int: number, axis: number, shape: readonly (number | null)[], fail: (m: string) => never): number {
+  const length = shape[axis] as number;
+  if (int >= length || int < -length) fail(`index ${int} is out of bounds for axis ${axis} of size ${length} (input shape ${formatShape(shape)}).`);
+  return int < 0 ? int + length : int;
+}
+
+/** The output axes, and the flat input offset of the output's first value. */
 function plan(parts: Part[], shape: readonly number[], fail: (m: string) => never): { plans: Plan[]; offset: number } {
   const plans: Plan[] = [];
   const strides = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));
@@ -100,13 +108,11 @@ function plan(parts: Part[], shape: readonly number[], fail: (m: string) => neve
   for (const { part, axis } of expand(parts, shape.length, fail)) {
     if (part === 'newaxis') plans.push({ newaxis: true });
     else if (part === 'ellipsis') continue;
-    else if ('int' in part) {
-      const i = part.int < 0 ? part.int + shape[axis] : part.int;
-      if (i < 0 || i >= shape[axis]) fail(`index ${part.int} is out of bounds for axis ${axis} of size ${shape[axis]} (input shape ${formatShape(shape)}).`);
-      offset += i * strides[axis];
-    } else {
+    else if ('int' in part) offset += indexIn(part.int, axis, shape, fail) * strides[axis];
+    else {
       const r = sliceRange(part.slice, shape[axis]);
-      plans.push({ axis, start: r.start, step: r.step * strides[axis], count: r.count });
+      offset += r.start * strides[axis];
+      plans.push({ step: r.step * strides[axis], count: r.count });
     }
   }
   return { plans, offset };
@@ -115,14 +121,12 @@ function plan(parts: Part[], shape: readonly number[], fail: (m: string) => neve
 /** x[key] by the plan: an odometer over the output, each axis stepping its input offset. */
 function gather(x: Tensor, parts: Part[], fail: (m: string) => never): Tensor {
   const { plans, offset } = plan(parts, x.shape, fail);
-  const strides = x.shape.map((_, i) => x.shape.slice(i + 1).reduce((a, b) => a * b, 1));
   const shape = plans.map((p) => ('newaxis' in p ? 1 : p.count));
   const size = shape.reduce((a, b) => a * b, 1);
   const data = x.data instanceof Float64Array ? new Float64Array(size) : new Float32Array(size);
   if (size === 0) return { shape, data };
-  const base = plans.reduce((o, p) => o + ('newaxis' in p ? 0 : p.start * strides[p.axis]), offset);
   const index = shape.map(() => 0);
-  let src = base;
+  let src = offset;
   for (let n = 0; n < size; n++) {
     data[n] = x.data[src];
     for (let a = shape.length - 1; a >= 0; a--) {
