@@ -5,7 +5,7 @@ import { listBackends, loadBackend, UnsupportedCallError } from '@gru/core';
 import { describe, expect, it } from 'vitest';
 import { loadModel } from '../src/index.js';
 import { GRAPH, GRAPH_FIXTURES, graphFiles, graphInputs } from './graph-fixtures.js';
-import { expectClose, FIXTURES, readJson, SAVED, type JsonTensor } from './helpers.js';
+import { expectClose, expectedInOutputOrder, FIXTURES, readJson, SAVED, type JsonTensor } from './helpers.js';
 import { TFJS_FIXTURES, TFJS_REAL } from './tfjs-fixtures.js';
 
 /**
@@ -90,6 +90,7 @@ describe('saved models on every backend', () => {
           input_names?: string[];
           expected?: JsonTensor[];
           expected_prediction?: JsonTensor;
+          output_names?: string[];
         }>(m.json);
         const model = await loadModel(m.file, { backend, ...m.options });
         const given = ref.input ?? ref.inputs;
@@ -100,7 +101,10 @@ describe('saved models on every backend', () => {
               ? given[0]
               : given
             : (given as JsonTensor);
-        const want = ref.expected ?? [ref.expected_prediction as JsonTensor];
+        const want = expectedInOutputOrder(
+          { expected: ref.expected ?? [ref.expected_prediction as JsonTensor], output_names: ref.output_names },
+          model.outputKeys,
+        );
         try {
           const got = await model.predictOutputs(input);
           expect(got.length, m.file).toBe(want.length);

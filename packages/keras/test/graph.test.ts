@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadModel } from '../src/index.js';
 import { GRAPH_FIXTURES, graphFiles, graphInputs } from './graph-fixtures.js';
-import { expectClose } from './helpers.js';
+import { expectClose, expectedInOutputOrder } from './helpers.js';
 
 /**
  * The graph fixtures (Keras 3.15.1 models of each pattern issue 14 lists: tagger, masked
@@ -14,8 +14,8 @@ describe('graph models predict as Keras did, in every format', () => {
     for (const { file, path, options } of graphFiles(f)) {
       it(`${file}: ${f.description}`, async () => {
         const model = await loadModel(path, options);
-        // A dict of outputs comes in outputKeys order (sorted); the fixture lists Keras's in output_names order.
-        const want = (i: number) => f.expected[f.output_names ? f.output_names.indexOf(model.outputKeys?.[i] as string) : i];
+        const expected = expectedInOutputOrder(f, model.outputKeys);
+        const want = (i: number) => expected[i];
         const outputs = await model.predictOutputs(graphInputs(f));
         expect(outputs.length).toBe(f.expected.length);
         outputs.forEach((o, i) => expectClose(o, want(i), `${file} output ${i}`));

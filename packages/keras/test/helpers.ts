@@ -67,3 +67,14 @@ export function withoutSharedIds(value: unknown): unknown {
   }
   return value;
 }
+
+/**
+ * Keras's expected outputs in the order predictOutputs() gives them: a fixture's `expected` lists
+ * a dict model's outputs in Keras's `output_names` order, while gru gives them in `outputKeys`
+ * order (sorted, as Keras's model.outputs); other models in order.
+ */
+export function expectedInOutputOrder<T>(fixture: { expected: T[]; output_names?: string[] }, outputKeys: readonly string[] | undefined): T[] {
+  const names = fixture.output_names;
+  if (!names) return fixture.expected;
+  return (outputKeys ?? []).map((k) => fixture.expected[names.indexOf(k)]);
+}
