@@ -12,8 +12,27 @@ export type KerasErrorType = 'ValueError' | 'TypeError' | 'IndexError' | 'Overfl
 // carrying the brand of the class asked about (so a subclass still matches only its own kind).
 const BRAND = Symbol.for('@gru/core:error-brand');
 
-function brand(cls: abstract new (...args: never[]) => GruError, name: string): void {
-  const key = Symbol.for(`@gru/core:error:${name}`);
+// `this` is the class on the right of `instanceof` (a subclass included: they inherit it).
+function hasInstance(this: abstract new (...args: never[]) => unknown, value: unknown): boolean {
+  if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+  // Only a class's own brand: an unbranded subclass keeps plain instanceof.
+  if (!Object.hasOwn(this, BRAND) || typeof value !== 'object' || value === null) return false;
+  const key = (this as unknown as Record<symbol, symbol>)[BRAND] as symbol;
+  return (value as Record<symbol, unknown>)[key] === true;
+}
+
+/**
+ * Makes `instanceof cls` hold for an error made by another copy of the package that defines
+ * `cls` (ESM and CJS builds, or two installed versions): `id` names the class the same way in
+ * every copy (e.g. '@gru/keras/KerasFileError'). For error classes of gru's packages.
+ */
+export function shareInstanceof(cls: abstract new (...args: never[]) => Error, id: string): void {
+  // Set as a property rather than a static method, so the class keeps the ordinary `instanceof`
+  // typing; a subclass of a class that has it inherits it.
+  if ((cls as unknown as Record<symbol, unknown>)[Symbol.hasInstance] !== hasInstance) {
+    Object.defineProperty(cls, Symbol.hasInstance, { value: hasInstance });
+  }
+  const key = Symbol.for(`gru error class: ${id}`);
   Object.defineProperty(cls, BRAND, { value: key });
   Object.defineProperty(cls.prototype, key, { value: true });
 }
@@ -26,18 +45,7 @@ export class GruError extends Error {
     this.name = `GruError(${kerasType})`;
   }
 }
-// Set as a property rather than a static method, so the class keeps the ordinary `instanceof`
-// typing; `this` is the class on the right of `instanceof`, a subclass included (they inherit it).
-Object.defineProperty(GruError, Symbol.hasInstance, {
-  value: function hasInstance(this: abstract new (...args: never[]) => unknown, value: unknown): boolean {
-    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
-    // Only a class's own brand: a subclass without one (outside core) keeps plain instanceof.
-    if (!Object.hasOwn(this, BRAND) || typeof value !== 'object' || value === null) return false;
-    const key = (this as unknown as Record<symbol, symbol>)[BRAND] as symbol;
-    return (value as Record<symbol, unknown>)[key] === true;
-  },
-});
-brand(GruError, 'GruError');
+shareInstanceof(GruError, '@gru/core/GruError');
 
 /** A named backend cannot run a call; `reason` is the backend's own explanation from `supports()`. */
 export class UnsupportedCallError extends GruError {
@@ -49,7 +57,7 @@ export class UnsupportedCallError extends GruError {
     this.name = 'UnsupportedCallError';
   }
 }
-brand(UnsupportedCallError, 'UnsupportedCallError');
+shareInstanceof(UnsupportedCallError, '@gru/core/UnsupportedCallError');
 
 /** Ends `text` with a full stop unless it already ends a sentence (reasons often do). */
 export function asSentence(text: string): string {

@@ -1,8 +1,11 @@
+import { shareInstanceof } from '@gru/core';
+
 /**
  * Every failure to load a file is a KerasFileError with a message that says which part of which
  * file was wrong, what was expected and what was found. Subclasses let callers tell apart a
  * model gru does not run (UnsupportedLayerError), one it will not run because it would mean
  * trusting the file (UnsafeModelError), and one that exceeds a configured bound (LimitError).
+ * `instanceof` holds for errors made by the other build (ESM or CJS) of this package too.
  */
 export class KerasFileError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -10,6 +13,7 @@ export class KerasFileError extends Error {
     this.name = 'KerasFileError';
   }
 }
+shareInstanceof(KerasFileError, '@gru/keras/KerasFileError');
 
 /** The model uses a layer class or option that gru does not implement. */
 export class UnsupportedLayerError extends KerasFileError {
@@ -22,6 +26,7 @@ export class UnsupportedLayerError extends KerasFileError {
     this.name = 'UnsupportedLayerError';
   }
 }
+shareInstanceof(UnsupportedLayerError, '@gru/keras/UnsupportedLayerError');
 
 /** The file asks for code or custom objects (Lambda, registered functions); gru never runs them. */
 export class UnsafeModelError extends KerasFileError {
@@ -30,6 +35,7 @@ export class UnsafeModelError extends KerasFileError {
     this.name = 'UnsafeModelError';
   }
 }
+shareInstanceof(UnsafeModelError, '@gru/keras/UnsafeModelError');
 
 /** A size read from the file (or the file itself) is over one of the `LoadLimits`. */
 export class LimitError extends KerasFileError {
@@ -41,6 +47,7 @@ export class LimitError extends KerasFileError {
     this.name = 'LimitError';
   }
 }
+shareInstanceof(LimitError, '@gru/keras/LimitError');
 
 /** Any thrown value (third-party parsers throw strings) as a readable message. */
 export function describeThrown(err: unknown): string {

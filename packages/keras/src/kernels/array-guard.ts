@@ -4,7 +4,7 @@
  * now: the check happens before the allocation, at no per-element cost. Calls run synchronously
  * inside `withArrayGuard`, so concurrent predicts never see each other's guard.
  */
-import { GruError } from '@gru/core';
+import { GruError, shareInstanceof } from '@gru/core';
 
 /** An array a predict would allocate beyond `limits.maxPredictBytes`; the graph runner adds the layer's name. */
 export class PredictLimitError extends GruError {
@@ -12,6 +12,7 @@ export class PredictLimitError extends GruError {
     super('ValueError', message);
   }
 }
+shareInstanceof(PredictLimitError, '@gru/keras/PredictLimitError');
 
 /** `bytes` as MiB for messages. */
 export function mib(bytes: number): string {

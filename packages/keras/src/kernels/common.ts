@@ -10,7 +10,7 @@
  * Kernels never keep references to their arguments and allocate only their outputs and O(row)
  * scratch.
  */
-import { type FloatArray, GruError, MAX_ARRAY_ELEMENTS, type Tensor } from '@gru/core';
+import { type FloatArray, GruError, MAX_ARRAY_ELEMENTS, shareInstanceof, type Tensor } from '@gru/core';
 import { formatShape } from '../errors.js';
 import { guardArray } from './array-guard.js';
 
@@ -44,6 +44,7 @@ export class ArrayTooLargeError extends GruError {
     );
   }
 }
+shareInstanceof(ArrayTooLargeError, '@gru/keras/ArrayTooLargeError');
 
 /**
  * `length`, checked to fit one typed array of `bytesPer`-byte values and the running predict's
