@@ -3,7 +3,10 @@ import type { CaseOutcome } from './run-case.js';
 
 export type ResultStatus = 'passed' | 'failed' | 'unsupported' | 'expected-failure';
 
-/** Applies the expectations to an outcome: declared gaps are skipped, and passing declared gaps are flagged. */
+/**
+ * Applies the expectations to an outcome: declared gaps are skipped, and passing declared gaps are
+ * flagged. An `unsupported` listing covers only checks the backend declined; `failing` covers failures.
+ */
 export function judge(name: string, outcome: CaseOutcome, expectations: Expectations): { status: ResultStatus; detail?: string } {
   const u = listing(expectations, 'unsupported', name);
   const f = listing(expectations, 'failing', name);
@@ -18,8 +21,20 @@ export function judge(name: string, outcome: CaseOutcome, expectations: Expectat
       detail: `unexpected pass: listed as ${unsupported ? `unsupported (${unsupported})` : `failing (${failing})`}; remove it from the expectations`,
     };
   }
-  if (unsupported) return { status: 'unsupported', detail: outcome.detail ? `${unsupported} [${outcome.detail}]` : unsupported };
+  // `unsupported` only explains a check the backend declined: one it ran and got wrong stays a
+  // failure, or a broad `match` (even ".") could hide every real bug, under --strict too.
+  if (unsupported && outcome.status === 'unsupported') {
+    return { status: 'unsupported', detail: outcome.detail ? `${unsupported} [${outcome.detail}]` : unsupported };
+  }
   if (failing && outcome.status === 'failed') return { status: 'expected-failure', detail: `${failing}: ${outcome.detail ?? ''}` };
+  if (unsupported && outcome.status === 'failed') {
+    return {
+      status: 'failed',
+      detail:
+        `listed as unsupported (${unsupported}) but the backend did not decline it: it ran and failed; ` +
+        `fix it, or list it under 'failing': ${outcome.detail ?? ''}`,
+    };
+  }
   if (outcome.status === 'unsupported') {
     if (outcome.runnerLimit) return { status: 'unsupported', detail: outcome.detail };
     return { status: 'unsupported', detail: `${outcome.detail} (declared by the backend, not listed in its expectations)` };

@@ -25,6 +25,17 @@ describe('expectations', () => {
     expect(judge('a', { status: 'passed' }, exp).status).toBe('failed');
     expect(judge('b', { status: 'passed' }, exp).status).toBe('failed');
   });
+  it('an `unsupported` listing explains only a declined check: one that ran and failed stays failed, saying so', () => {
+    const all = { unsupported: [{ reason: 'work in progress', match: '.' }], failing: { b: 'issue #9' } };
+    expect(judge('mask_holes', { status: 'failed', detail: 'outputs[0] off' }, all)).toEqual({
+      status: 'failed',
+      detail: "listed as unsupported (work in progress) but the backend did not decline it: it ran and failed; fix it, or list it under 'failing': outputs[0] off",
+    });
+    expect(judge('a', { status: 'failed', detail: 'off' }, exp).status).toBe('failed');
+    expect(judge('mask_holes', { status: 'unsupported', detail: 'no masks' }, all)).toEqual({ status: 'unsupported', detail: 'work in progress [no masks]' });
+    // Listed under both: `failing` explains the failure.
+    expect(judge('b', { status: 'failed', detail: 'off' }, all)).toEqual({ status: 'expected-failure', detail: 'issue #9: off' });
+  });
   it('reports undeclared unsupported cases as unsupported, never passed', () => {
     expect(judge('c', { status: 'unsupported', detail: 'why' }, exp)).toEqual({
       status: 'unsupported',
