@@ -1,3 +1,4 @@
+import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { GRU, registerBackend, unregisterBackend, type ForwardResult, type GruBackend, type GruGradients } from '../src/index.js';
 import { wrappedReference } from './helpers/wrapped-reference.js';
@@ -49,6 +50,18 @@ describe('core validates what a backend returns and names the field', () => {
     await expect(forwardWith(b)).rejects.toThrow(
       '`lastState` must be a Float32Array of 6 values ([batch 2, units 3]) for a float32 layer; received a Float32Array of 3.',
     );
+  });
+
+  it('accepts a genuine Float32Array from another realm (instanceof fails it) and hands users this realm\'s', async () => {
+    const Other = vm.runInNewContext('Float32Array') as typeof Float32Array;
+    let want: number[] = [];
+    const b = planted('other-realm', (r) => {
+      want = Array.from(r.output);
+      return { output: new Other(r.output), lastState: new Other(r.lastState) };
+    });
+    const y = (await forwardWith(b)).output.data;
+    expect(y).toBeInstanceOf(Float32Array);
+    expect(Array.from(y)).toEqual(want);
   });
 
   it('not an object at all', async () => {

@@ -1,5 +1,7 @@
 import { GruError } from '../errors.js';
 import type { DType, FloatArray } from '../tensor.js';
+import { typedArrayLength, typedArrayName } from './check-request.js';
+import { asFloats } from './own-copy.js';
 import type { ForwardRequest, GruGradients, GruSpec } from './types.js';
 
 /**
@@ -26,13 +28,15 @@ function arrayType(dtype: DType): typeof Float32Array | typeof Float64Array {
 /** Throws naming `what.field` unless `value` is a `dtype` array of `length` values. */
 export function checkBackendArray(backend: string, what: string, field: string, value: unknown, dtype: DType, length: number, shape: string): FloatArray {
   const Type = arrayType(dtype);
-  if (!(value instanceof Type) || value.length !== length) {
+  // The engine's tag, not instanceof: a Float32Array from another realm (a worker, a vm context)
+  // is genuine but fails instanceof. It is copied into this realm's type before core reads it.
+  if (typedArrayName(value) !== Type.name || typedArrayLength(value as ArrayBufferView) !== length) {
     throw new GruError(
       'ValueError',
       `Backend '${backend}' returned an invalid ${what}: \`${field}\` must be a ${Type.name} of ${length} values (${shape}) for a ${dtype} layer; received ${describe(value)}.`,
     );
   }
-  return value;
+  return asFloats(value as ArrayBufferView, dtype);
 }
 
 /** Checks a forward result against the request it answers. */
