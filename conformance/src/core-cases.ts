@@ -25,6 +25,10 @@ function firstDifference(got: Record<string, unknown>, want: Record<string, unkn
 
 /** get_config() after from_config, before and after build, and serialize/deserialize, as Keras does them. */
 export function runConfigCase(c: ConfigCaseJson): CaseOutcome {
+  return onReferenceOnly(() => runConfigCaseHere(c));
+}
+
+function runConfigCaseHere(c: ConfigCaseJson): CaseOutcome {
   try {
     const make = () => (c.layer === 'GRUCell' ? GRUCell.fromConfig(c.config) : GRU.fromConfig(c.config));
     const layer = make();
@@ -415,6 +419,29 @@ function runTranslatedEntry(entry: ErrorEntryJson): CaseOutcome {
  * when there is one, else by translating its Keras code.
  */
 export function runErrorEntry(entry: ErrorEntryJson): CaseOutcome & { deviation?: string } {
+  return onReferenceOnly(() => runErrorEntryHere(entry));
+}
+
+/**
+ * Runs `fn` (synchronous) with only the reference backend registered, so a core-only check's
+ * layer calls never select the backend under test (one with priority > 0 would otherwise run
+ * them and its bugs be counted against core). The shared registry map is edited in place, not
+ * through unregisterBackend, which would dispose the backends; everything is put back, in order.
+ */
+export function onReferenceOnly<T>(fn: () => T): T {
+  const registry = (globalThis as Record<symbol, unknown>)[Symbol.for('@gru/core:backend-registry')];
+  if (!(registry instanceof Map)) return fn();
+  const saved = [...registry.entries()];
+  for (const [name] of saved) if (name !== 'reference') registry.delete(name);
+  try {
+    return fn();
+  } finally {
+    registry.clear();
+    for (const [name, backend] of saved) registry.set(name, backend);
+  }
+}
+
+function runErrorEntryHere(entry: ErrorEntryJson): CaseOutcome & { deviation?: string } {
   const repro = ERROR_REPRODUCTIONS[entry.name];
   if (!repro) return runTranslatedEntry(entry);
   let thrown: unknown;

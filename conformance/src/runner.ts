@@ -18,7 +18,7 @@ import { CONTRACT_CHECKS } from './testing/contract.js';
  */
 export type CaseKind = 'forward' | 'gradient' | 'reference' | 'contract' | 'config' | 'error' | 'suite';
 
-/** Kinds whose checks run no backend code. */
+/** Kinds whose checks run no code of the backend under test (their layer calls are pinned to the reference backend). */
 export const CORE_ONLY_KINDS: readonly CaseKind[] = ['config', 'error'];
 
 export interface CaseResult {

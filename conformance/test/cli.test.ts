@@ -176,4 +176,25 @@ describe('gru-conformance CLI', () => {
     expect(r.stderr).toContain(join(project, 'node_modules', '@gru', 'cpu'));
     expect(r.stderr).toMatch(/importing it from @gru\/conformance failed too/);
   });
+  /** A third party's package: package.json, its backend module (the declining fixture under `name`, at `priority`), and maybe its expectations. */
+  function thirdParty(expectations?: unknown, backend: { name?: string; priority?: number; prepareSync?: boolean } = {}): string {
+    const project = mkdtempSync(join(tmpdir(), 'gru-third-party-'));
+    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'my-backend', type: 'module' }));
+    const fixture = JSON.stringify(join(__dirname, 'fixtures', 'declining-backend.mjs'));
+    const sync = backend.prepareSync ? `, prepareSync() { throw new Error('the backend under test ran'); }` : '';
+    writeFileSync(
+      join(project, 'my-backend.mjs'),
+      `import { backend as b } from ${fixture};\nexport const backend = { ...b, name: ${JSON.stringify(backend.name ?? 'my-backend')}, priority: ${backend.priority ?? -1}${sync} };\n`,
+    );
+    if (expectations !== undefined) writeFileSync(join(project, 'conformance.expectations.json'), JSON.stringify(expectations));
+    return project;
+  }
+
+  it('core-only checks run on the reference backend, never on a backend under test with a higher priority', () => {
+    const project = thirdParty(undefined, { name: 'eager', priority: 100, prepareSync: true });
+    const r = run(['--backend', './my-backend.mjs', '--only', 'error:mask_float_0_1,error:feature_change_after_build', '--quiet'], {}, project);
+    expect(r.stdout).not.toMatch(/the backend under test ran/);
+    expect(lastLine(r.stdout)).toBe(counts(0, 2, 0, 0));
+    expect(r.status).toBe(0);
+  });
 });
