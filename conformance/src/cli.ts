@@ -9,7 +9,8 @@ const USAGE = `Usage: gru-conformance --backend <name|module> [--cases <dir>] [-
                   resolve from the current directory (run it in the project that depends on the backend)
   --cases         a directory of case files in the reference format (default: the Keras 3.15.1 cases shipped here)
   --json          also write the full report as JSON
-  --expectations  the backend's expectations file (default: the one shipped for a known backend)
+  --expectations  the backend's expectations file (default: conformance.expectations.json at the root of
+                  the package the backend was loaded from, or of @gru/<name>; the run says which it used)
   --only          run only these case names (comma-separated)
   --strict        also fail when no backend case ran (only core-only checks passed) and on every skip
                   the expectations do not list (what CI runs)
@@ -60,6 +61,9 @@ export async function main(argv: string[]): Promise<number> {
     },
   });
   if (!quiet) console.log(`backend: ${report.backend}; cases: ${report.casesDir}`);
+  // Always said: a file that was not found explains nothing, and a run that read none should say so.
+  console.log(`expectations: ${report.expectationsSource ?? 'none'}`);
+  for (const p of report.expectationProblems ?? []) console.log(`WARNING expectations: ${p}`);
   if (typeof args.json === 'string') writeFileSync(args.json, JSON.stringify(report, null, 2));
   console.log(formatSummary(report));
   if (report.unavailable !== undefined) return EXIT_UNAVAILABLE;

@@ -1,6 +1,6 @@
 import { listBackends, loadBackend, getBackend, registerBackend, GRU, UnsupportedCallError, type GruBackend } from '@gru/core';
 import { runConfigCase, runErrorEntry } from './core-cases.js';
-import { bundledCasesDir, bundledExpectations, loadExpectations, type Expectations } from './expectations.js';
+import { bundledCasesDir, findExpectations, loadExpectations, type Expectations } from './expectations.js';
 export { judge, type ResultStatus };
 import { loadCaseFiles, type CaseJson } from './format.js';
 import { runForwardCase, type CaseOutcome } from './run-case.js';
@@ -67,6 +67,10 @@ export interface ConformanceReport {
   /** Under `strict`: why the run fails though no case failed (no backend case ran; unlisted skips). */
   strictProblems?: string[];
   ignoredFiles: { file: string; reason: string }[];
+  /** The expectations file used, or why none was ("none (no expectations file at …)"). */
+  expectationsSource?: string;
+  /** Expectations entries that name no check of the run (stale or misspelt); refused under `strict`. */
+  expectationProblems?: string[];
   /**
    * Set when the backend could not be loaded here (no GPU, no addon...): the reason, once. No case
    * ran; `notRun` says how many would have.
@@ -144,6 +148,7 @@ export async function resolveBackend(spec: string | GruBackend): Promise<GruBack
   );
   if (exported) {
     if (getBackend(exported.name) !== exported) registerBackend(exported);
+    if (target.startsWith('file:')) loadedFrom.set(exported, target);
     return exported;
   }
   const registered = isModule ? undefined : getBackend(spec);
@@ -153,6 +158,49 @@ export async function resolveBackend(spec: string | GruBackend): Promise<GruBack
       .map((b) => b.name)
       .join(', ')}`,
   );
+}
+
+/** The module a backend was imported from by resolveBackend: its package holds its expectations. */
+const loadedFrom = new WeakMap<GruBackend, string>();
+
+/**
+ * The expectations for a run and where they came from: `options.expectations` (a path or an
+ * object), else the file found for the backend (see findExpectations). A file naming another
+ * backend is refused: its reasons would explain checks of a backend they were not written for.
+ */
+export function resolveExpectations(backend: GruBackend, given?: Expectations | string): { expectations: Expectations; source: string } {
+  const found =
+    typeof given === 'string'
+      ? { expectations: loadExpectations(given), source: given }
+      : given
+        ? { expectations: given, source: 'the expectations object given' }
+        : findExpectations(backend.name, loadedFrom.get(backend));
+  const named = found.expectations.backend;
+  if (named !== undefined && named !== backend.name) {
+    throw new Error(`Expectations ${found.source} are for backend '${named}', not '${backend.name}': pass the backend's own file with --expectations.`);
+  }
+  return found;
+}
+
+/**
+ * Expectations entries that name no planned check: a misspelt or stale case name, or a `match`
+ * that matches nothing. Each would otherwise explain nothing, silently.
+ */
+export function unmatchedExpectations(expectations: Expectations, names: readonly string[]): string[] {
+  const problems: string[] = [];
+  for (const key of ['unsupported', 'failing'] as const) {
+    const table = expectations[key];
+    if (!table) continue;
+    const groups = Array.isArray(table) ? table : Object.entries(table).map(([name, reason]) => ({ reason, cases: [name], match: undefined }));
+    for (const g of groups) {
+      for (const c of g.cases ?? []) if (!names.includes(c)) problems.push(`'${key}' lists '${c}', which is no check of this run`);
+      if (g.match !== undefined) {
+        const re = new RegExp(g.match);
+        if (!names.some((n) => re.test(n))) problems.push(`'${key}' match ${JSON.stringify(g.match)} matches no check of this run`);
+      }
+    }
+  }
+  return problems;
 }
 
 /** The list of checks for a backend and a cases directory. */
@@ -241,9 +289,12 @@ async function checkNoLeak(backend: GruBackend, candidates: CaseJson[]): Promise
 /** Runs every case in a directory on a backend and returns the report (see the CLI for printing). */
 export async function runConformance(backendSpec: GruBackend | string, options: ConformanceOptions = {}): Promise<ConformanceReport> {
   const backend = await resolveBackend(backendSpec);
-  const expectations =
-    typeof options.expectations === 'string' ? loadExpectations(options.expectations) : (options.expectations ?? bundledExpectations(backend.name));
+  const { expectations, source } = resolveExpectations(backend, options.expectations);
   const { planned, ignored, casesDir } = planConformance(backend, options);
+  // Against every check the run could have (not only those `only` picked): a stale name is stale either way.
+  const allNames = options.only ? planConformance(backend, { ...options, only: undefined }).planned.map((p) => p.name) : planned.map((p) => p.name);
+  const expectationProblems = unmatchedExpectations(expectations, allNames);
+  const extra = { expectationsSource: source, expectationProblems };
   const results: CaseResult[] = [];
   const record = (r: CaseResult) => {
     results.push(r);
@@ -255,6 +306,7 @@ export async function runConformance(backendSpec: GruBackend | string, options: 
     // Said once, not once per case: an unavailable backend is not a backend that fails the cases.
     return {
       ...summarize(backend.name, casesDir, results, ignored, expectations, false),
+      ...extra,
       unavailable: err instanceof Error ? err.message : String(err),
       notRun: planned.length,
     };
@@ -265,7 +317,9 @@ export async function runConformance(backendSpec: GruBackend | string, options: 
     const judged = judge(p.name, outcome, expectations);
     record({ name: p.name, kind: p.kind, ...judged, maxAbsDiff: outcome.maxAbsDiff, ms: performance.now() - start });
   }
-  return summarize(backend.name, casesDir, results, ignored, expectations, options.strict === true);
+  const report = { ...summarize(backend.name, casesDir, results, ignored, expectations, options.strict === true), ...extra };
+  if (report.strictProblems) report.strictProblems.push(...expectationProblems.map((p) => `expectations ${source}: ${p}`));
+  return report;
 }
 
 function summarize(

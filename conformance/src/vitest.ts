@@ -1,8 +1,7 @@
 import type { GruBackend } from '@gru/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { bundledExpectations, loadExpectations } from './expectations.js';
 import { isListed, judge } from './judge.js';
-import { CORE_ONLY_KINDS, planConformance, resolveBackend, type ConformanceOptions } from './runner.js';
+import { CORE_ONLY_KINDS, planConformance, resolveBackend, resolveExpectations, type ConformanceOptions } from './runner.js';
 import { loadBackend } from '@gru/core';
 
 /**
@@ -12,8 +11,7 @@ import { loadBackend } from '@gru/core';
  * reports them as skipped, never as passed).
  */
 export function describeConformance(backend: GruBackend, options: Omit<ConformanceOptions, 'onResult'> = {}): void {
-  const expectations =
-    typeof options.expectations === 'string' ? loadExpectations(options.expectations) : (options.expectations ?? bundledExpectations(backend.name));
+  const { expectations } = resolveExpectations(backend, options.expectations);
   const { planned } = planConformance(backend, options);
   describe(`conformance on '${backend.name}'`, () => {
     let backendRan = 0;

@@ -190,6 +190,45 @@ describe('gru-conformance CLI', () => {
     return project;
   }
 
+  it("finds a third-party backend's conformance.expectations.json at the root of the package its module is in, and says which file it used", () => {
+    const project = thirdParty({ backend: 'my-backend', unsupported: [{ reason: 'no goBackwards yet', cases: ['backwards_seq'] }] });
+    const r = run(['--backend', './my-backend.mjs', '--only', 'defaults_last,backwards_seq', '--strict', '--quiet'], {}, project);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain(`expectations: ${join(project, 'conformance.expectations.json')}\n`);
+    expect(r.stdout).not.toMatch(/--strict refuses/);
+    expect(r.status).toBe(0);
+    const none = run(['--backend', './my-backend.mjs', '--only', 'defaults_last', '--quiet'], {}, thirdParty());
+    expect(none.stdout).toMatch(/^expectations: none \(no expectations file at .*conformance\.expectations\.json/m);
+  });
+
+  it('refuses an expectations file with an unknown key or for another backend, naming the mistake (exit code 2)', () => {
+    const typo = run(['--backend', './my-backend.mjs', '--only', 'defaults_last'], {}, thirdParty({ unsuported: [{ reason: 'x', cases: ['backwards_seq'] }] }));
+    expect(typo.stderr).toMatch(/conformance\.expectations\.json': unknown key\(s\) 'unsuported'; expected 'backend', 'unsupported' and 'failing'\./);
+    expect(typo.status).toBe(2);
+    const groupTypo = run(['--backend', './my-backend.mjs', '--only', 'defaults_last'], {}, thirdParty({ unsupported: [{ reason: 'x', case: ['backwards_seq'] }] }));
+    expect(groupTypo.stderr).toMatch(/'unsupported\[0\]': unknown key\(s\) 'case'/);
+    expect(groupTypo.status).toBe(2);
+    const other = run(['--backend', './my-backend.mjs', '--only', 'defaults_last'], {}, thirdParty({ backend: 'cpu', unsupported: [] }));
+    expect(other.stderr).toMatch(/are for backend 'cpu', not 'my-backend'/);
+    expect(other.status).toBe(2);
+  });
+
+  it('warns about expectations entries that name no check, and --strict refuses them', () => {
+    const project = thirdParty({
+      unsupported: [
+        { reason: 'no goBackwards yet', cases: ['backwards_seq', 'backwards_seqq'] },
+        { reason: 'gone', match: '^no_such_prefix_' },
+      ],
+    });
+    const r = run(['--backend', './my-backend.mjs', '--only', 'defaults_last,backwards_seq', '--quiet'], {}, project);
+    expect(r.stdout).toMatch(/^WARNING expectations: 'unsupported' lists 'backwards_seqq', which is no check of this run$/m);
+    expect(r.stdout).toMatch(/^WARNING expectations: 'unsupported' match "\^no_such_prefix_" matches no check of this run$/m);
+    expect(r.status).toBe(0);
+    const strict = run(['--backend', './my-backend.mjs', '--only', 'defaults_last,backwards_seq', '--quiet', '--strict'], {}, project);
+    expect(strict.stdout).toMatch(/^--strict refuses this run on 'my-backend':\n {2}expectations .*: 'unsupported' lists 'backwards_seqq'/m);
+    expect(strict.status).toBe(1);
+  });
+
   it('core-only checks run on the reference backend, never on a backend under test with a higher priority', () => {
     const project = thirdParty(undefined, { name: 'eager', priority: 100, prepareSync: true });
     const r = run(['--backend', './my-backend.mjs', '--only', 'error:mask_float_0_1,error:feature_change_after_build', '--quiet'], {}, project);
