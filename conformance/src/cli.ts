@@ -11,7 +11,7 @@ const USAGE = `Usage: gru-conformance --backend <name|module> [--cases <dir>] [-
   --json          also write the full report as JSON
   --expectations  the backend's expectations file (default: conformance.expectations.json at the root of
                   the package the backend was loaded from, or of @gru/<name>; the run says which it used)
-  --only          run only these case names (comma-separated)
+  --only          run only these check names (comma-separated; an unknown name is a usage error)
   --strict        also fail when no backend case ran (only core-only checks passed) and on every skip
                   the expectations do not list (what CI runs)
   --quiet         print only failures and the summary
@@ -20,12 +20,16 @@ Exit codes: 0 every case passed or was declined with a reason; 1 a case failed, 
 (--strict) no backend case ran or a skip is not in the expectations;
 2 a usage error; 3 the backend could not be loaded here (the reason is printed once).`;
 
+const KNOWN = ['backend', 'cases', 'json', 'expectations', 'only', 'quiet', 'help', 'strict'];
+
 function parseArgs(argv: string[]): Record<string, string | boolean> {
   const out: Record<string, string | boolean> = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (!arg.startsWith('--')) throw new Error(`Unexpected argument '${arg}'.\n${USAGE}`);
     const [key, inline] = arg.slice(2).split('=', 2);
+    // Before reading a value: an unknown flag last on the line is unknown, not short of a value.
+    if (!KNOWN.includes(key)) throw new Error(`Unknown option --${key}.\n${USAGE}`);
     if (key === 'quiet' || key === 'help' || key === 'strict') out[key] = true;
     else {
       const value = inline ?? argv[++i];
@@ -33,9 +37,6 @@ function parseArgs(argv: string[]): Record<string, string | boolean> {
       out[key] = value;
     }
   }
-  const known = ['backend', 'cases', 'json', 'expectations', 'only', 'quiet', 'help', 'strict'];
-  const unknown = Object.keys(out).filter((k) => !known.includes(k));
-  if (unknown.length) throw new Error(`Unknown option(s): ${unknown.map((k) => `--${k}`).join(', ')}.\n${USAGE}`);
   return out;
 }
 

@@ -1,4 +1,4 @@
-import type { CaseResult, ConformanceReport } from './runner.js';
+import { CORE_ONLY_KINDS, type CaseResult, type ConformanceReport } from './runner.js';
 
 const TAG: Record<CaseResult['status'], string> = {
   passed: 'PASS ',
@@ -33,6 +33,13 @@ export function formatSummary(report: ConformanceReport): string {
   if (report.strictProblems?.length) {
     lines.push(`--strict refuses this run on '${report.backend}':`);
     for (const p of report.strictProblems) lines.push(`  ${p}`);
+  }
+  const backendRan = report.results.some((r) => !CORE_ONLY_KINDS.includes(r.kind) && (r.status === 'passed' || r.status === 'failed'));
+  if (!backendRan && report.unavailable === undefined && !report.strictProblems?.length) {
+    lines.push(
+      `WARNING: no backend check ran on '${report.backend}': it declined or skipped every one, so nothing about the backend was checked ` +
+        `(--strict fails such a run).`,
+    );
   }
   // Core-only checks (config, error) run no backend code: counted apart, so a backend that
   // declines everything cannot look like one that passes.

@@ -291,6 +291,8 @@ export async function runConformance(backendSpec: GruBackend | string, options: 
   const backend = await resolveBackend(backendSpec);
   const { expectations, source } = resolveExpectations(backend, options.expectations);
   const { planned, ignored, casesDir } = planConformance(backend, options);
+  const unknownOnly = unknownNames(options.only, planned);
+  if (unknownOnly.length) throw new Error(`--only names no check: ${unknownOnly.map((n) => `'${n}'`).join(', ')}.`);
   // Against every check the run could have (not only those `only` picked): a stale name is stale either way.
   const allNames = options.only ? planConformance(backend, { ...options, only: undefined }).planned.map((p) => p.name) : planned.map((p) => p.name);
   const expectationProblems = unmatchedExpectations(expectations, allNames);
@@ -320,6 +322,14 @@ export async function runConformance(backendSpec: GruBackend | string, options: 
   const report = { ...summarize(backend.name, casesDir, results, ignored, expectations, options.strict === true), ...extra };
   if (report.strictProblems) report.strictProblems.push(...expectationProblems.map((p) => `expectations ${source}: ${p}`));
   return report;
+}
+
+/** Names in `only` that no planned check answers to (`error:x` and `x` both name an error check). */
+function unknownNames(only: readonly string[] | undefined, planned: readonly PlannedCase[]): string[] {
+  if (!only) return [];
+  const names = new Set(planned.map((p) => p.name));
+  const bare = new Set(planned.map((p) => p.name.replace(/^(config|error|reference):/, '')));
+  return only.filter((n) => !names.has(n) && !bare.has(n) && !names.has(`${n}:grads`));
 }
 
 function summarize(

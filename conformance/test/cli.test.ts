@@ -119,7 +119,11 @@ describe('gru-conformance CLI', () => {
 
   it('prints usage errors for bad arguments', () => {
     expect(run([]).stderr).toMatch(/--backend is required/);
-    expect(run(['--backend', 'reference', '--bogus', '1']).stderr).toMatch(/Unknown option\(s\): --bogus/);
+    expect(run(['--backend', 'reference', '--bogus', '1']).stderr).toMatch(/Unknown option --bogus\./);
+    // Last on the line, it is still unknown, not short of a value.
+    const last = run(['--backend', 'reference', '--bogus-flag']);
+    expect(last.stderr).toMatch(/^Unknown option --bogus-flag\./);
+    expect(last.status).toBe(2);
     expect(run(['--backend', 'no-such-backend']).stderr).toMatch(/Cannot load backend 'no-such-backend'/);
     expect(execFileSync(process.execPath, [cli, '--help'], { encoding: 'utf8' })).toMatch(/Usage: gru-conformance/);
   });
@@ -176,6 +180,7 @@ describe('gru-conformance CLI', () => {
     expect(r.stderr).toContain(join(project, 'node_modules', '@gru', 'cpu'));
     expect(r.stderr).toMatch(/importing it from @gru\/conformance failed too/);
   });
+
   /** A third party's package: package.json, its backend module (the declining fixture under `name`, at `priority`), and maybe its expectations. */
   function thirdParty(expectations?: unknown, backend: { name?: string; priority?: number; prepareSync?: boolean } = {}): string {
     const project = mkdtempSync(join(tmpdir(), 'gru-third-party-'));
@@ -227,6 +232,20 @@ describe('gru-conformance CLI', () => {
     const strict = run(['--backend', './my-backend.mjs', '--only', 'defaults_last,backwards_seq', '--quiet', '--strict'], {}, project);
     expect(strict.stdout).toMatch(/^--strict refuses this run on 'my-backend':\n {2}expectations .*: 'unsupported' lists 'backwards_seqq'/m);
     expect(strict.status).toBe(1);
+  });
+
+  it('--only with a name that is no check: names it, exit code 2', () => {
+    const r = run(['--backend', 'reference', '--only', 'defaults_last,no_such_case']);
+    expect(r.stderr).toMatch(/^--only names no check: 'no_such_case'\./);
+    expect(r.status).toBe(2);
+  });
+
+  it('without --strict, says loudly that nothing about a backend that declined everything was checked (exit code stays 0)', () => {
+    const fixture = join(__dirname, 'fixtures', 'declining-backend.mjs');
+    const r = run(['--backend', fixture, '--only', 'backwards_seq,error:units_0']);
+    expect(r.stdout).toMatch(/^WARNING: no backend check ran on 'declining': it declined or skipped every one, so nothing about the backend was checked/m);
+    expect(lastLine(r.stdout)).toBe(counts(0, 1, 0, 1));
+    expect(r.status).toBe(0);
   });
 
   it('core-only checks run on the reference backend, never on a backend under test with a higher priority', () => {
