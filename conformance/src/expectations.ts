@@ -10,11 +10,14 @@ export type { Expectations, ExpectationGroup } from './expectations-types.js';
 export function loadExpectations(path: string): Expectations {
   if (!existsSync(path)) throw new Error(`Expectations file '${path}' does not exist.`);
   const json = JSON.parse(readFileSync(path, 'utf8')) as Expectations;
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error(`Expectations file '${path}' must hold an object; received ${JSON.stringify(json)}.`);
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw new Error(`Expectations file '${path}' must hold an object; received ${JSON.stringify(json)}.`);
   // A misspelt key ("unsuported") would otherwise list nothing, silently.
   const unknownKeys = Object.keys(json).filter((k) => !['backend', 'unsupported', 'failing'].includes(k));
   if (unknownKeys.length) {
-    throw new Error(`Expectations file '${path}': unknown key(s) ${unknownKeys.map((k) => `'${k}'`).join(', ')}; expected 'backend', 'unsupported' and 'failing'.`);
+    throw new Error(
+      `Expectations file '${path}': unknown key(s) ${unknownKeys.map((k) => `'${k}'`).join(', ')}; expected 'backend', 'unsupported' and 'failing'.`,
+    );
   }
   if (json.backend !== undefined && (typeof json.backend !== 'string' || !json.backend))
     throw new Error(`Expectations file '${path}': 'backend' must be the backend's name; received ${JSON.stringify(json.backend)}.`);

@@ -210,7 +210,11 @@ describe('gru-conformance CLI', () => {
     const typo = run(['--backend', './my-backend.mjs', '--only', 'defaults_last'], {}, thirdParty({ unsuported: [{ reason: 'x', cases: ['backwards_seq'] }] }));
     expect(typo.stderr).toMatch(/conformance\.expectations\.json': unknown key\(s\) 'unsuported'; expected 'backend', 'unsupported' and 'failing'\./);
     expect(typo.status).toBe(2);
-    const groupTypo = run(['--backend', './my-backend.mjs', '--only', 'defaults_last'], {}, thirdParty({ unsupported: [{ reason: 'x', case: ['backwards_seq'] }] }));
+    const groupTypo = run(
+      ['--backend', './my-backend.mjs', '--only', 'defaults_last'],
+      {},
+      thirdParty({ unsupported: [{ reason: 'x', case: ['backwards_seq'] }] }),
+    );
     expect(groupTypo.stderr).toMatch(/'unsupported\[0\]': unknown key\(s\) 'case'/);
     expect(groupTypo.status).toBe(2);
     const other = run(['--backend', './my-backend.mjs', '--only', 'defaults_last'], {}, thirdParty({ backend: 'cpu', unsupported: [] }));

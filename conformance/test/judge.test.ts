@@ -29,7 +29,8 @@ describe('expectations', () => {
     const all = { unsupported: [{ reason: 'work in progress', match: '.' }], failing: { b: 'issue #9' } };
     expect(judge('mask_holes', { status: 'failed', detail: 'outputs[0] off' }, all)).toEqual({
       status: 'failed',
-      detail: "listed as unsupported (work in progress) but the backend did not decline it: it ran and failed; fix it, or list it under 'failing': outputs[0] off",
+      detail:
+        "listed as unsupported (work in progress) but the backend did not decline it: it ran and failed; fix it, or list it under 'failing': outputs[0] off",
     });
     expect(judge('a', { status: 'failed', detail: 'off' }, exp).status).toBe('failed');
     expect(judge('mask_holes', { status: 'unsupported', detail: 'no masks' }, all)).toEqual({ status: 'unsupported', detail: 'work in progress [no masks]' });

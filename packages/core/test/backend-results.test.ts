@@ -52,7 +52,7 @@ describe('core validates what a backend returns and names the field', () => {
     );
   });
 
-  it('accepts a genuine Float32Array from another realm (instanceof fails it) and hands users this realm\'s', async () => {
+  it("accepts a genuine Float32Array from another realm (instanceof fails it) and hands users this realm's", async () => {
     const Other = vm.runInNewContext('Float32Array') as typeof Float32Array;
     let want: number[] = [];
     const b = planted('other-realm', (r) => {
