@@ -123,6 +123,61 @@ describe('the kit catches each planted-bug class, pointing at it', () => {
     );
   });
 
+  // Each of these passed every check before the check that names it: only that check fails now.
+  const CONTRACT = [
+    'contract:set-weights',
+    'contract:fresh-results',
+    'contract:inputs-untouched',
+    'contract:request-read-once',
+    'contract:empty-calls',
+    'contract:foreign-arrays',
+    'contract:bound-reruns',
+    'contract:concurrent-calls',
+  ];
+  it.each([
+    [
+      'bindForward copies its inputs when bound',
+      { bindCopiesInput: true },
+      'contract:bound-reruns',
+      /^bindForward: a run after new values were written into its input arrays: output differs from a fresh forward on the arrays' current contents and the current weights .* at \[\d+, \d+, \d+\] of shape \[5, 9, 19\].*a bound call runs on its arrays' contents/,
+    ],
+    [
+      'bindForward keeps the weights it was bound with',
+      { bindStaleWeights: true },
+      'contract:bound-reruns',
+      /^bindForward: a run after PreparedGru\.setWeights\(new weights\): output differs from a fresh forward on the arrays' current contents and the current weights/,
+    ],
+    [
+      'forward keeps its request in a per-layer slot across an await',
+      { concurrentScratch: true },
+      'contract:concurrent-calls',
+      /^of 3 forward calls started together \(batches 5, 2, 7\), one threw .*`output` must be .*: calls in flight at once must not share a request or scratch buffers/,
+    ],
+    [
+      "prepare writes into the caller's weights",
+      { prepareWritesWeights: true },
+      'contract:inputs-untouched',
+      /^prepare wrote into the caller's weights: kernel\[0, 1\] \(shape \[6, 57\]\) was -?\d.*, is now -?\d/,
+    ],
+  ] as const)('%s: its own contract check names it', async (_what, bugs, check, message) => {
+    const { failed } = await run(planted(`planted-${check}-${Object.keys(bugs)[0]}`, bugs), { only: [...KERAS, ...CONTRACT] });
+    // Weights written in place also corrupt the weights other checks compute their reference from.
+    if ('prepareWritesWeights' in bugs) expect(failed.map((r) => r.name)).toContain(check);
+    else expect(failed.map((r) => r.name)).toEqual([check]);
+    expect(failure(failed, check)).toMatch(message);
+  });
+
+  it('contract:set-weights and contract:request-read-once name a math bug as a difference from the reference', async () => {
+    const bump = (r: ForwardResult) => ({ ...r, output: r.output.map((v, i) => (i === 1 ? v + 1e-3 : v)) });
+    const { failed } = await run(planted('planted-math', { forward: bump }), { only: ['contract:set-weights', 'contract:request-read-once'], sweep: false });
+    expect(failure(failed, 'contract:set-weights')).toMatch(
+      /^forward before any setWeights: output at \[0, 0, 1\] .*: the result differs from the reference before setWeights was called \(case: /,
+    );
+    expect(failure(failed, 'contract:request-read-once')).toMatch(
+      /^forward with a plain request \(no getters\): output at \[0, 0, 1\] .*: the result differs from the reference before any getter was tried \(case: /,
+    );
+  });
+
   it('a bug only at units >= 64: the seeded sweep against the reference finds it, with the [b, t, u] index', async () => {
     const lastUnit = (r: ForwardResult, _req: ForwardRequest, spec: GruSpec) => {
       if (spec.units < 64) return r;
