@@ -194,6 +194,34 @@ describe('the kit catches each planted-bug class, pointing at it', () => {
     );
   });
 
+  it.each([
+    [
+      'batch >= 32 (row 32 zeroed)',
+      (r: ForwardResult, req: ForwardRequest) => (req.batch < 32 ? r : zeroWhere(r, (i) => Math.floor(i / (r.output.length / req.batch)) === 32)),
+      'reference:B=33 T=260 D=9 H=7 seed=6',
+    ],
+    [
+      'units >= 128 (last unit zeroed)',
+      (r: ForwardResult, _req: ForwardRequest, spec: GruSpec) => (spec.units < 128 ? r : zeroWhere(r, (i) => i % spec.units === spec.units - 1)),
+      'reference:B=3 T=5 D=9 H=130 seed=7',
+    ],
+    [
+      'timesteps > 256 (step 256 zeroed)',
+      (r: ForwardResult, req: ForwardRequest, spec: GruSpec) =>
+        req.timesteps <= 256 ? r : zeroWhere(r, (i) => Math.floor(i / spec.units) % req.timesteps === 256),
+      'reference:B=33 T=260 D=9 H=7 seed=6',
+    ],
+  ])('a bug only at %s: the default sweep finds it', async (_what, bug, name) => {
+    const { failed } = await run(planted(`planted-big-${name}`, { forward: bug, forwardSync: bug }), {
+      sweep: { variants: [{}] },
+      contractChecks: false,
+      only: undefined,
+      coreChecks: false,
+    });
+    expect(failed.map((r) => r.name)).toContain(name);
+    expect(failed.every((r) => r.kind === 'reference')).toBe(true);
+  });
+
   it('a float32 backward off by 0.1% in dKernel: the float32 gradient cases fail it, naming backward and the element', async () => {
     const off = (g: GruGradients): GruGradients => ({ ...g, dKernel: g.dKernel.map((v) => v * 1.001) });
     const only = ['grad_f32_defaults_seq', 'grad_f32_cell'];
@@ -280,3 +308,10 @@ describe('the kit catches each planted-bug class, pointing at it', () => {
     ]);
   });
 });
+
+/** `r` with the output elements `at` picks set to 0. */
+function zeroWhere(r: ForwardResult, at: (i: number) => boolean): ForwardResult {
+  const output = r.output.slice();
+  for (let i = 0; i < output.length; i++) if (at(i)) output[i] = 0;
+  return { ...r, output };
+}
