@@ -2,6 +2,7 @@ import {
   GRU_BACKEND_SPEC_VERSION,
   referenceBackend,
   readRequest,
+  readWeights,
   referenceForward,
   unregisterBackend,
   type BoundForwardRequest,
@@ -52,6 +53,14 @@ export interface Bugs {
   readsInputGradientsTwice?: boolean;
   /** bindForward reads the request once, but batch, timesteps and the flags again on every run(). */
   bindReadsCountsOnRun?: boolean;
+  /** bindForward copies x and initialState when bound; every run() uses those copies. */
+  bindCopiesInput?: boolean;
+  /** bindForward keeps the weights current when bound; a later setWeights does not reach its runs. */
+  bindStaleWeights?: boolean;
+  /** forward keeps its request in one slot per layer and yields before computing on the slot. */
+  concurrentScratch?: boolean;
+  /** prepare writes into the caller's kernel (after copying it). */
+  prepareWritesWeights?: boolean;
 }
 
 let names: string[] = [];
@@ -74,6 +83,8 @@ export function planted(name: string, bugs: Bugs): GruBackend {
   };
   const wrap = (inner: PreparedGru, spec: GruSpec, weights: GruWeights): PreparedGru => {
     let reused: ForwardResult | undefined;
+    let current = weights;
+    let slot: ForwardRequest | undefined;
     const after = (r: ForwardResult, req: ForwardRequest, hook?: Bugs['forward']): ForwardResult => {
       previous = { start: req.initialState ? req.initialState.slice() : null, end: r.lastState.slice() };
       let out = r;
@@ -95,7 +106,12 @@ export function planted(name: string, bugs: Bugs): GruBackend {
     };
     return {
       spec,
-      forward: async (req) => after(run(req), req, bugs.forward),
+      forward: async (req) => {
+        if (!bugs.concurrentScratch) return after(run(req), req, bugs.forward);
+        slot = req;
+        await Promise.resolve();
+        return after(run(slot), req, bugs.forward);
+      },
       forwardSync: (req) => after(run(req), req, bugs.forwardSync),
       backward: async (saved, r) => {
         if (bugs.readsBackwardTwice) inner.backwardSync!(saved, { ...r });
@@ -104,19 +120,33 @@ export function planted(name: string, bugs: Bugs): GruBackend {
         return bugs.backward ? bugs.backward(g) : g;
       },
       setWeights: (w) => {
+        // One reading, for the copy bindStaleWeights keeps (a second read is another bug).
+        if (bugs.bindStaleWeights) w = readWeights(w);
         if (bugs.readsWeightsTwice) inner.setWeights({ ...w });
         if (!bugs.ignoreSetWeights) inner.setWeights(bugs.readsWeightsTwice ? { ...w } : w);
+        current = { kernel: w.kernel.slice(), recurrentKernel: w.recurrentKernel.slice(), bias: w.bias ? w.bias.slice() : null };
       },
       // Read once at bind (as a backend must); the planted bug reads counts and flags again on run().
       bindForward: (given: BoundForwardRequest) => {
         const r = readRequest(given, true) as BoundForwardRequest;
         const { output, lastState, ...call } = r;
+        if (bugs.bindCopiesInput) {
+          // Copied by index (slice() is a subclass's to answer, contract:foreign-arrays checks that).
+          const copy = (a: ArrayLike<number>) => {
+            const to = spec.dtype === 'float64' ? new Float64Array(a.length) : new Float32Array(a.length);
+            for (let i = 0; i < a.length; i++) to[i] = a[i];
+            return to;
+          };
+          call.x = copy(call.x);
+          if (call.initialState) call.initialState = copy(call.initialState);
+        }
+        const runner = bugs.bindStaleWeights ? referenceBackend.prepareSync!(spec, current) : inner;
         return {
           run: () => {
             const again = bugs.bindReadsCountsOnRun
               ? { batch: given.batch, timesteps: given.timesteps, goBackwards: given.goBackwards, returnSequences: given.returnSequences }
               : {};
-            const res = inner.forwardSync!({ ...call, ...again });
+            const res = runner.forwardSync!({ ...call, ...again });
             output.set(res.output.subarray(0, output.length));
             lastState.set(res.lastState.subarray(0, lastState.length));
           },
@@ -134,7 +164,13 @@ export function planted(name: string, bugs: Bugs): GruBackend {
     isLoaded: () => true,
     supports: (spec, call) => (bugs.declineAll ? 'the planted backend declines every call' : referenceBackend.supports(spec, call)),
     supportsBackward: () => true,
-    prepare: async (spec, weights) => wrap(referenceBackend.prepareSync!(spec, weights), spec, weights),
+    prepare: async (spec, weights) => {
+      if (!bugs.prepareWritesWeights) return wrap(referenceBackend.prepareSync!(spec, weights), spec, weights);
+      // The reference keeps the arrays it is given: it computes on a copy, so only the caller's change.
+      const inner = referenceBackend.prepareSync!(spec, { ...weights, kernel: weights.kernel.slice() });
+      weights.kernel[1] += 1;
+      return wrap(inner, spec, weights);
+    },
     prepareSync: (spec, weights) => wrap(referenceBackend.prepareSync!(spec, weights), spec, weights),
   };
 }

@@ -123,6 +123,61 @@ describe('the kit catches each planted-bug class, pointing at it', () => {
     );
   });
 
+  // Each of these passed every check before the check that names it: only that check fails now.
+  const CONTRACT = [
+    'contract:set-weights',
+    'contract:fresh-results',
+    'contract:inputs-untouched',
+    'contract:request-read-once',
+    'contract:empty-calls',
+    'contract:foreign-arrays',
+    'contract:bound-reruns',
+    'contract:concurrent-calls',
+  ];
+  it.each([
+    [
+      'bindForward copies its inputs when bound',
+      { bindCopiesInput: true },
+      'contract:bound-reruns',
+      /^bindForward: a run after new values were written into its input arrays: output differs from a fresh forward on the arrays' current contents and the current weights .* at \[\d+, \d+, \d+\] of shape \[5, 9, 19\].*a bound call runs on its arrays' contents/,
+    ],
+    [
+      'bindForward keeps the weights it was bound with',
+      { bindStaleWeights: true },
+      'contract:bound-reruns',
+      /^bindForward: a run after PreparedGru\.setWeights\(new weights\): output differs from a fresh forward on the arrays' current contents and the current weights/,
+    ],
+    [
+      'forward keeps its request in a per-layer slot across an await',
+      { concurrentScratch: true },
+      'contract:concurrent-calls',
+      /^of 3 forward calls started together \(batches 5, 2, 7\), one threw .*`output` must be .*: calls in flight at once must not share a request or scratch buffers/,
+    ],
+    [
+      "prepare writes into the caller's weights",
+      { prepareWritesWeights: true },
+      'contract:inputs-untouched',
+      /^prepare wrote into the caller's weights: kernel\[0, 1\] \(shape \[6, 57\]\) was -?\d.*, is now -?\d/,
+    ],
+  ] as const)('%s: its own contract check names it', async (_what, bugs, check, message) => {
+    const { failed } = await run(planted(`planted-${check}-${Object.keys(bugs)[0]}`, bugs), { only: [...KERAS, ...CONTRACT] });
+    // Weights written in place also corrupt the weights other checks compute their reference from.
+    if ('prepareWritesWeights' in bugs) expect(failed.map((r) => r.name)).toContain(check);
+    else expect(failed.map((r) => r.name)).toEqual([check]);
+    expect(failure(failed, check)).toMatch(message);
+  });
+
+  it('contract:set-weights and contract:request-read-once name a math bug as a difference from the reference', async () => {
+    const bump = (r: ForwardResult) => ({ ...r, output: r.output.map((v, i) => (i === 1 ? v + 1e-3 : v)) });
+    const { failed } = await run(planted('planted-math', { forward: bump }), { only: ['contract:set-weights', 'contract:request-read-once'], sweep: false });
+    expect(failure(failed, 'contract:set-weights')).toMatch(
+      /^forward before any setWeights: output at \[0, 0, 1\] .*: the result differs from the reference before setWeights was called \(case: /,
+    );
+    expect(failure(failed, 'contract:request-read-once')).toMatch(
+      /^forward with a plain request \(no getters\): output at \[0, 0, 1\] .*: the result differs from the reference before any getter was tried \(case: /,
+    );
+  });
+
   it('a bug only at units >= 64: the seeded sweep against the reference finds it, with the [b, t, u] index', async () => {
     const lastUnit = (r: ForwardResult, _req: ForwardRequest, spec: GruSpec) => {
       if (spec.units < 64) return r;
@@ -137,6 +192,34 @@ describe('the kit catches each planted-bug class, pointing at it', () => {
     expect(failed[0].detail).toMatch(
       /^forward: output at \[\d+, \d+, 66\] of shape \[17, 3, 67\]: .* 51 of 3417 elements out of tolerance .*\(case: B=17 T=3 D=4 H=67 seed=2\)$/,
     );
+  });
+
+  it.each([
+    [
+      'batch >= 32 (row 32 zeroed)',
+      (r: ForwardResult, req: ForwardRequest) => (req.batch < 32 ? r : zeroWhere(r, (i) => Math.floor(i / (r.output.length / req.batch)) === 32)),
+      'reference:B=33 T=260 D=9 H=7 seed=6',
+    ],
+    [
+      'units >= 128 (last unit zeroed)',
+      (r: ForwardResult, _req: ForwardRequest, spec: GruSpec) => (spec.units < 128 ? r : zeroWhere(r, (i) => i % spec.units === spec.units - 1)),
+      'reference:B=3 T=5 D=9 H=130 seed=7',
+    ],
+    [
+      'timesteps > 256 (step 256 zeroed)',
+      (r: ForwardResult, req: ForwardRequest, spec: GruSpec) =>
+        req.timesteps <= 256 ? r : zeroWhere(r, (i) => Math.floor(i / spec.units) % req.timesteps === 256),
+      'reference:B=33 T=260 D=9 H=7 seed=6',
+    ],
+  ])('a bug only at %s: the default sweep finds it', async (_what, bug, name) => {
+    const { failed } = await run(planted(`planted-big-${name}`, { forward: bug, forwardSync: bug }), {
+      sweep: { variants: [{}] },
+      contractChecks: false,
+      only: undefined,
+      coreChecks: false,
+    });
+    expect(failed.map((r) => r.name)).toContain(name);
+    expect(failed.every((r) => r.kind === 'reference')).toBe(true);
   });
 
   it('a float32 backward off by 0.1% in dKernel: the float32 gradient cases fail it, naming backward and the element', async () => {
@@ -225,3 +308,10 @@ describe('the kit catches each planted-bug class, pointing at it', () => {
     ]);
   });
 });
+
+/** `r` with the output elements `at` picks set to 0. */
+function zeroWhere(r: ForwardResult, at: (i: number) => boolean): ForwardResult {
+  const output = r.output.slice();
+  for (let i = 0; i < output.length; i++) if (at(i)) output[i] = 0;
+  return { ...r, output };
+}

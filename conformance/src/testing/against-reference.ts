@@ -19,8 +19,8 @@ export type ForwardPath = 'forward' | 'forwardSync';
 
 /**
  * Sizes where kernels break: a single element, odd sizes that are not multiples of any SIMD width
- * (4, 8, 16) or tile, and each of units >= 64, batch >= 16 and timesteps >= 200. Cheap on the
- * reference (about a second for all of them).
+ * (4, 8, 16) or tile, each of units >= 64, batch >= 16 and timesteps >= 200, and each of batch >=
+ * 32, timesteps > 256 and units >= 128. Cheap on the reference (about a second for all of them).
  */
 export const DEFAULT_SHAPES: readonly Shape[] = [
   { B: 1, T: 1, D: 1, H: 1 },
@@ -28,6 +28,10 @@ export const DEFAULT_SHAPES: readonly Shape[] = [
   { B: 17, T: 5, D: 13, H: 67 },
   { B: 2, T: 203, D: 3, H: 5 },
   { B: 19, T: 201, D: 7, H: 65 },
+  // Past the usual tile and chunk thresholds (batch >= 32, timesteps > 256, units >= 128), one
+  // large size each: all three in one call costs the reference over a second a variant.
+  { B: 33, T: 260, D: 9, H: 7 },
+  { B: 3, T: 5, D: 9, H: 130 },
 ];
 
 /** One of each call option Keras has, and both gate layouts. */

@@ -6,6 +6,7 @@ import {
   type ForwardRequest,
   type ForwardResult,
   type GruBackend,
+  type GruWeights,
   type PreparedGru,
 } from '@gru/core';
 import type { CaseOutcome } from '../run-case.js';
@@ -13,6 +14,8 @@ import { compareArrays, TOLERANCES, unravel, type Tolerance } from '../tolerance
 import { cloneRequest, compareResult, pathsOf, runPath, type ForwardPath } from './against-reference.js';
 import { describeCaseOptions, makeCase, type CaseOptions, type RandomCase } from './make-case.js';
 import { checkBackendReload } from './backend-reload.js';
+import { checkBoundReruns } from './bound-reruns.js';
+import { checkConcurrentCalls } from './concurrent-calls.js';
 import { checkEmptyCalls } from './empty-calls.js';
 import { checkForeignArrays } from './foreign-arrays.js';
 import { INITIAL_STATE, INPUT_DROPOUT, MASK, pickInputs, RECURRENT_DROPOUT, type OptionalInput, type PickedInputs } from './pick-inputs.js';
@@ -57,7 +60,7 @@ function pickCase(backend: GruBackend, seed: number): PickedInputs | string {
  * Runs `body` on the picked call. A passing outcome names what was not checked: the inputs the
  * call was not given, then what `body` adds to `notChecked`.
  */
-async function guarded(
+export async function guarded(
   backend: GruBackend,
   seed: number,
   body: (c: RandomCase, label: string, notChecked: string[]) => Promise<CaseOutcome>,
@@ -76,7 +79,7 @@ async function guarded(
   }
 }
 
-const tolOf = (c: RandomCase) => (c.spec.dtype === 'float64' ? TOLERANCES.float64 : TOLERANCES.float32);
+export const tolOf = (c: RandomCase) => (c.spec.dtype === 'float64' ? TOLERANCES.float64 : TOLERANCES.float32);
 
 /** PreparedGru.setWeights: a prepared layer given new weights computes with them, on every path. */
 export function checkSetWeights(backend: GruBackend, seed = 7): Promise<CaseOutcome> {
@@ -87,8 +90,14 @@ export function checkSetWeights(backend: GruBackend, seed = 7): Promise<CaseOutc
     ).weights;
     const prepared = await backend.prepare(c.spec, c.weights);
     try {
-      // A first call, so a backend that uploads or packs lazily has done so before the update.
-      await prepared.forward(cloneRequest(c.request));
+      // A first call on each path, so a backend that uploads or packs lazily has done so before the
+      // update; held to the reference, so a math bug is named as one, not as setWeights ignored.
+      const before = referenceForward(c.spec, c.weights, cloneRequest(c.request));
+      for (const path of pathsOf(prepared)) {
+        const got = await runPath(backend, prepared, path, cloneRequest(c.request));
+        const problem = compareResult(got, before, c.request, c.spec.units, tolOf(c), `${path} before any setWeights`);
+        if (problem) return { status: 'failed', detail: `${problem}: the result differs from the reference before setWeights was called (case: ${label})` };
+      }
       await prepared.setWeights(other);
       const want = referenceForward(c.spec, other, cloneRequest(c.request));
       for (const path of pathsOf(prepared)) {
@@ -139,19 +148,59 @@ export function checkFreshResults(backend: GruBackend, seed = 8): Promise<CaseOu
 /** The request's arrays are read-only: after a call, each holds what the caller put there. */
 export function checkInputsUntouched(backend: GruBackend, seed = 9): Promise<CaseOutcome> {
   return guarded(backend, seed, async (c, label) => {
-    const prepared = await backend.prepare(c.spec, c.weights);
+    const { inputDim: D, units: H } = c.spec;
+    // The weights given to prepare and to setWeights are the caller's too (a layer's getWeights()).
+    const given = cloneWeights(c.weights);
+    const prepared = await backend.prepare(c.spec, given);
+    const fail = (detail: string): CaseOutcome => ({ status: 'failed', detail: `${detail} (case: ${label})` });
+    let wrote = firstWeightWrite(c.weights, given, D, H);
+    if (wrote) return fail(`prepare wrote into the caller's weights: ${wrote}`);
     try {
       for (const path of pathsOf(prepared)) {
         const request = cloneRequest(c.request);
         await runPath(backend, prepared, path, request);
-        const problem = firstWrite(c.request, request, c.spec.inputDim, c.spec.units);
-        if (problem) return { status: 'failed', detail: `${path} wrote into the caller's request: ${problem} (case: ${label})` };
+        const problem = firstWrite(c.request, request, D, H);
+        if (problem) return fail(`${path} wrote into the caller's request: ${problem}`);
+        wrote = firstWeightWrite(c.weights, given, D, H);
+        if (wrote) return fail(`${path} wrote into the weights given to prepare: ${wrote}`);
+      }
+      const other = makeCase({ B: 1, T: 1, D, H, useBias: c.spec.useBias, resetAfter: c.spec.resetAfter, dtype: c.spec.dtype }, seed + 1).weights;
+      const set = cloneWeights(other);
+      await prepared.setWeights(set);
+      wrote = firstWeightWrite(other, set, D, H);
+      if (wrote) return fail(`PreparedGru.setWeights wrote into the caller's weights: ${wrote}`);
+      for (const path of pathsOf(prepared)) {
+        await runPath(backend, prepared, path, cloneRequest(c.request));
+        wrote = firstWeightWrite(other, set, D, H);
+        if (wrote) return fail(`${path} after setWeights wrote into the weights given to setWeights: ${wrote}`);
       }
       return { status: 'passed' };
     } finally {
       prepared.dispose();
     }
   });
+}
+
+const cloneWeights = (w: GruWeights): GruWeights => ({
+  kernel: w.kernel.slice(),
+  recurrentKernel: w.recurrentKernel.slice(),
+  bias: w.bias ? w.bias.slice() : null,
+});
+
+/** The first element of `after` (the arrays given to the backend) that differs from `before`, named with its Keras shape. */
+function firstWeightWrite(before: GruWeights, after: GruWeights, D: number, H: number): string | undefined {
+  const fields: [string, ArrayLike<number> | null, ArrayLike<number> | null, number[]][] = [
+    ['kernel', before.kernel, after.kernel, [D, 3 * H]],
+    ['recurrentKernel', before.recurrentKernel, after.recurrentKernel, [H, 3 * H]],
+    ['bias', before.bias, after.bias, before.bias && before.bias.length === 6 * H ? [2, 3 * H] : [3 * H]],
+  ];
+  for (const [name, a, b, shape] of fields) {
+    if (!a || !b) continue;
+    for (let i = 0; i < a.length; i++) {
+      if (!Object.is(a[i], b[i])) return `${name}[${unravel(i, shape).join(', ')}] (shape [${shape.join(', ')}]) was ${a[i]}, is now ${b[i]}`;
+    }
+  }
+  return undefined;
 }
 
 function firstWrite(before: ForwardRequest, after: ForwardRequest, D: number, H: number): string | undefined {
@@ -216,6 +265,13 @@ export function checkRequestReadOnce(backend: GruBackend, seed = 10): Promise<Ca
     // Backward where the backend does not train or declines it is added to what was not checked.
     const prepared = await backend.prepare(spec, c.weights);
     try {
+      // The plain call first: a result that differs from the reference with plain arrays is a math
+      // bug, not a second read.
+      for (const path of pathsOf(prepared)) {
+        const got = await runPath(backend, prepared, path, cloneRequest(request));
+        const problem = compareResult(got, want, request, spec.units, tolOf(c), `${path} with a plain request (no getters)`);
+        if (problem) return { status: 'failed', detail: `${problem}: the result differs from the reference before any getter was tried (case: ${label})` };
+      }
       for (const [fields, answers] of laters) {
         for (const path of pathsOf(prepared)) {
           const problem = await shiftyCall(backend, prepared, path, request, answers, want, tolOf(c));
@@ -315,7 +371,7 @@ async function shiftyCall(
 }
 
 /** The optional inputs `request` has, as CaseOptions for a second request of the same kind (a right-padded mask stays one). */
-function pickedOptions(request: ForwardRequest): Partial<CaseOptions> {
+export function pickedOptions(request: ForwardRequest): Partial<CaseOptions> {
   return {
     initialState: request.initialState !== undefined,
     mask: classifyMask(request.mask, request.batch, request.timesteps),
@@ -337,5 +393,7 @@ export const CONTRACT_CHECKS: readonly { name: string; run: (backend: GruBackend
   { name: 'contract:request-read-once', run: (b) => checkRequestReadOnce(b) },
   { name: 'contract:empty-calls', run: (b) => checkEmptyCalls(b) },
   { name: 'contract:foreign-arrays', run: (b) => checkForeignArrays(b) },
+  { name: 'contract:bound-reruns', run: (b) => checkBoundReruns(b) },
+  { name: 'contract:concurrent-calls', run: (b) => checkConcurrentCalls(b) },
   { name: 'contract:backend-reload', run: (b) => checkBackendReload(b), last: true },
 ];

@@ -20,6 +20,8 @@ export {
   type ForwardPath,
 } from './against-reference.js';
 export { checkSetWeights, checkFreshResults, checkInputsUntouched, checkRequestReadOnce, CONTRACT_CHECKS } from './contract.js';
+export { checkBoundReruns } from './bound-reruns.js';
+export { checkConcurrentCalls } from './concurrent-calls.js';
 export { checkEmptyCalls } from './empty-calls.js';
 export { checkBackendReload } from './backend-reload.js';
 export {
