@@ -17,18 +17,21 @@ function keepdims(config: Record<string, unknown>, fail: (m: string) => never): 
   return k as boolean;
 }
 
+/** A reduction's output shape: its one operand without the reduced axes (kept as 1 with keepdims). */
+const reducedShape: OpDef['shape'] = (r, args) => {
+  if (args.length !== 1 || typeof args[0] === 'number') r.fail('takes one tensor operand.');
+  const s = args[0] as Shape;
+  const fail = (m: string) => r.fail(m);
+  const axes = axesOf(r.config.axis, s.length, fail);
+  const keep = keepdims(r.config, fail);
+  return s.flatMap((d, i) => (axes.includes(i) ? (keep ? [1] : []) : [d]));
+};
+
 /** `any` / `all` over axes, as Keras's ops.any and ops.all (bool results as 0/1). */
 function reduction(className: string, any: boolean): OpDef {
   return {
     className,
-    shape(r, args) {
-      if (args.length !== 1 || typeof args[0] === 'number') r.fail('takes one tensor operand.');
-      const s = args[0] as Shape;
-      const fail = (m: string) => r.fail(m);
-      const axes = axesOf(r.config.axis, s.length, fail);
-      const keep = keepdims(r.config, fail);
-      return s.flatMap((d, i) => (axes.includes(i) ? (keep ? [1] : []) : [d]));
-    },
+    shape: reducedShape,
     run(args, config, fail) {
       const x = args[0] as Tensor;
       const axes = axesOf(config.axis, x.shape.length, fail);
@@ -70,13 +73,8 @@ function numericReduction(className: string, fold: Fold): OpDef {
   return {
     className,
     shape(r, args) {
-      if (args.length !== 1 || typeof args[0] === 'number') r.fail('takes one tensor operand.');
-      const s = args[0] as Shape;
-      const fail = (m: string) => r.fail(m);
-      const axes = axesOf(r.config.axis, s.length, fail);
-      const keep = keepdims(r.config, fail);
-      initialOf(r.config, fail);
-      return s.flatMap((d, i) => (axes.includes(i) ? (keep ? [1] : []) : [d]));
+      initialOf(r.config, (m: string) => r.fail(m));
+      return reducedShape(r, args);
     },
     run(args, config, fail) {
       const x = args[0] as Tensor;
