@@ -1,4 +1,4 @@
-import type { ForwardRequest, ForwardResult, GruBackend, GruGradients, GruSpec } from '@gru/core';
+import { type ForwardRequest, type ForwardResult, type GruBackend, type GruGradients, type GruSpec, referenceBackend } from '@gru/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runConformance, type CaseResult, type ConformanceOptions } from '../src/index.js';
 import { planted, unregisterPlanted, type Bugs } from './planted-backend.js';
@@ -166,6 +166,52 @@ describe('the kit catches each planted-bug class, pointing at it', () => {
     else expect(failed.map((r) => r.name)).toEqual([check]);
     expect(failure(failed, check)).toMatch(message);
   });
+
+  it.each(['forwardSync throws while forward calls are pending', 'one overlapping forward call rejects at once'])(
+    'contract:concurrent-calls: %s: the layer is disposed only after every call settled, and the check fails (the run goes on)',
+    async (mode) => {
+      const events: string[] = [];
+      let inFlight = 0;
+      const slow: GruBackend = {
+        ...referenceBackend,
+        name: `planted-slow-${mode.length}`,
+        priority: 0,
+        prepareSync: undefined,
+        async prepare(spec, weights) {
+          const inner = await referenceBackend.prepare(spec, weights);
+          let disposed = false;
+          return {
+            spec: inner.spec,
+            setWeights: (w) => inner.setWeights(w),
+            async forward(req) {
+              inFlight++;
+              try {
+                if (mode.startsWith('one') && req.batch === 2 && inFlight > 1) throw new Error('planted: an overlapping call fails');
+                const r = await inner.forward(req);
+                // Work that finishes later (a worker or a GPU queue); no timing is asserted.
+                for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+                if (disposed) events.push(`forward(batch ${req.batch}) ran on after dispose()`);
+                return r;
+              } finally {
+                inFlight--;
+              }
+            },
+            forwardSync(req) {
+              if (mode.startsWith('forwardSync') && inFlight > 0) throw new Error('planted: forwardSync while calls are pending');
+              return (inner.forwardSync as NonNullable<typeof inner.forwardSync>)(req);
+            },
+            dispose() {
+              disposed = true;
+              events.push(`dispose() with ${inFlight} call(s) in flight`);
+            },
+          };
+        },
+      };
+      const { failed } = await run(slow, { only: ['contract:concurrent-calls'], sweep: false });
+      expect(failed.map((r) => r.name)).toEqual(['contract:concurrent-calls']);
+      expect(events).toEqual(['dispose() with 0 call(s) in flight']);
+    },
+  );
 
   it('contract:set-weights and contract:request-read-once name a math bug as a difference from the reference', async () => {
     const bump = (r: ForwardResult) => ({ ...r, output: r.output.map((v, i) => (i === 1 ? v + 1e-3 : v)) });

@@ -32,18 +32,29 @@ export function checkConcurrentCalls(backend: GruBackend, seed = 12): Promise<Ca
         for (const r of requests) results.push(await runPath(backend, prepared, path, cloneRequest(r)));
         alone.set(path, results);
       }
-      const pending = requests.map((r) => runPath(backend, prepared, 'forward', cloneRequest(r)));
+      // Every call is let finish before the layer is disposed (finally), whatever one of them does:
+      // disposing under a running call frees what it still uses, and a rejection nobody awaits
+      // would end the whole run.
+      const pending = Promise.allSettled(requests.map((r) => runPath(backend, prepared, 'forward', cloneRequest(r))));
       // A synchronous call while the async ones are pending.
-      const sync = paths.includes('forwardSync') ? await runPath(backend, prepared, 'forwardSync', cloneRequest(requests[1])) : undefined;
-      let together: ForwardResult[];
+      let sync: ForwardResult | undefined;
+      let syncThrew: unknown;
       try {
-        together = await Promise.all(pending);
+        sync = paths.includes('forwardSync') ? await runPath(backend, prepared, 'forwardSync', cloneRequest(requests[1])) : undefined;
       } catch (err) {
+        syncThrew = err;
+      }
+      const settled = await pending;
+      if (syncThrew !== undefined) throw syncThrew;
+      const rejected = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (rejected) {
+        const err = rejected.reason as Error | undefined;
         return {
           status: 'failed',
-          detail: `of ${requests.length} forward calls started together (batches ${requests.map((r) => r.batch).join(', ')}), one threw ${(err as Error)?.name}: ${(err as Error)?.message}${SHARED} (case: ${label})`,
+          detail: `of ${requests.length} forward calls started together (batches ${requests.map((r) => r.batch).join(', ')}), one threw ${err?.name}: ${err?.message}${SHARED} (case: ${label})`,
         };
       }
+      const together = settled.map((r) => (r as PromiseFulfilledResult<ForwardResult>).value);
       for (const [i, got] of together.entries()) {
         const what = `forward call ${i + 1} of ${requests.length} started together (batch ${requests[i].batch})`;
         const problem = compareResult(got, alone.get('forward')![i], requests[i], spec.units, { bitwiseAgainst: 'the same call made alone' }, what);
