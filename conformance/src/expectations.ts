@@ -64,10 +64,14 @@ export interface FoundExpectations {
   source: string;
 }
 
-/** The nearest directory at or above `dir` holding a package.json. */
+/**
+ * The nearest directory at or above `dir` holding a package's package.json: one with a name.
+ * Builds put marker package.json files without one in their output folders (`{"type": "module"}`
+ * in dist/esm, as tshy writes), which are not the package's root.
+ */
 function packageRootOf(dir: string): string | undefined {
   for (let d = resolve(dir); ; d = dirname(d)) {
-    if (existsSync(join(d, 'package.json'))) return d;
+    if (existsSync(join(d, 'package.json')) && packageName(d) !== undefined) return d;
     if (dirname(d) === d) return undefined;
   }
 }

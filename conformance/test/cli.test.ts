@@ -206,6 +206,18 @@ describe('gru-conformance CLI', () => {
     expect(none.stdout).toMatch(/^expectations: none \(no expectations file at .*conformance\.expectations\.json/m);
   });
 
+  it("finds the expectations past a build's marker package.json (dist/esm/package.json with only a type, as tshy writes)", () => {
+    const project = thirdParty({ backend: 'my-backend', unsupported: [{ reason: 'no goBackwards yet', cases: ['backwards_seq'] }] });
+    mkdirSync(join(project, 'dist', 'esm'), { recursive: true });
+    writeFileSync(join(project, 'dist', 'esm', 'package.json'), JSON.stringify({ type: 'module' }));
+    writeFileSync(join(project, 'dist', 'esm', 'index.mjs'), readFileSync(join(project, 'my-backend.mjs'), 'utf8'));
+    // Run from elsewhere: only the module's own package can tell where its expectations are.
+    const elsewhere = mkdtempSync(join(tmpdir(), 'gru-elsewhere-'));
+    const r = run(['--backend', join(project, 'dist', 'esm', 'index.mjs'), '--only', 'defaults_last,backwards_seq', '--strict', '--quiet'], {}, elsewhere);
+    expect(r.stdout).toContain(`expectations: ${join(project, 'conformance.expectations.json')}\n`);
+    expect(r.status).toBe(0);
+  });
+
   it('refuses an expectations file with an unknown key or for another backend, naming the mistake (exit code 2)', () => {
     const typo = run(['--backend', './my-backend.mjs', '--only', 'defaults_last'], {}, thirdParty({ unsuported: [{ reason: 'x', cases: ['backwards_seq'] }] }));
     expect(typo.stderr).toMatch(/conformance\.expectations\.json': unknown key\(s\) 'unsuported'; expected 'backend', 'unsupported' and 'failing'\./);
