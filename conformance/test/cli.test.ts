@@ -218,6 +218,17 @@ describe('gru-conformance CLI', () => {
     expect(r.status).toBe(0);
   });
 
+  it('with cases of its own (--cases), entries naming bundled cases are not stale: --strict accepts the run', () => {
+    const project = thirdParty({ backend: 'my-backend', unsupported: [{ reason: 'no goBackwards yet', cases: ['backwards_seq'] }] });
+    const cases = join(project, 'my-cases');
+    mkdirSync(cases);
+    copyFileSync(join(__dirname, '..', 'cases', 'keras-3.15.1', 'defaults_last.json'), join(cases, 'defaults_last.json'));
+    const r = run(['--backend', './my-backend.mjs', '--cases', cases, '--only', 'defaults_last', '--strict', '--quiet'], {}, project);
+    expect(r.stdout).not.toMatch(/no check of this run/);
+    expect(r.stdout).not.toMatch(/--strict refuses/);
+    expect(r.status).toBe(0);
+  });
+
   it('refuses an expectations file with an unknown key or for another backend, naming the mistake (exit code 2)', () => {
     const typo = run(['--backend', './my-backend.mjs', '--only', 'defaults_last'], {}, thirdParty({ unsuported: [{ reason: 'x', cases: ['backwards_seq'] }] }));
     expect(typo.stderr).toMatch(/conformance\.expectations\.json': unknown key\(s\) 'unsuported'; expected 'backend', 'unsupported' and 'failing'\./);
