@@ -165,8 +165,8 @@ const loadedFrom = new WeakMap<GruBackend, string>();
 
 /**
  * The expectations for a run and where they came from: `options.expectations` (a path or an
- * object), else the file found for the backend (see findExpectations). A file naming another
- * backend is refused: its reasons would explain checks of a backend they were not written for.
+ * object), else the file found for the backend (see findExpectations). A found file naming
+ * another backend is refused: its reasons would explain checks of a backend they were not written for.
  */
 export function resolveExpectations(backend: GruBackend, given?: Expectations | string): { expectations: Expectations; source: string } {
   const found =
@@ -176,7 +176,9 @@ export function resolveExpectations(backend: GruBackend, given?: Expectations | 
         ? { expectations: given, source: 'the expectations object given' }
         : findExpectations(backend.name, loadedFrom.get(backend));
   const named = found.expectations.backend;
-  if (named !== undefined && named !== backend.name) {
+  // Refused only where the kit found the file: one given explicitly was chosen for this backend
+  // (a package's own file for another instance of its backend, registered under another name).
+  if (given === undefined && named !== undefined && named !== backend.name) {
     throw new Error(`Expectations ${found.source} are for backend '${named}', not '${backend.name}': pass the backend's own file with --expectations.`);
   }
   return found;

@@ -245,6 +245,18 @@ describe('gru-conformance CLI', () => {
     expect(other.status).toBe(2);
   });
 
+  it("takes a file given with --expectations for another instance of its backend (a package's own file, the backend registered under another name)", () => {
+    const project = thirdParty(
+      { backend: 'my-backend', unsupported: [{ reason: 'no goBackwards yet', cases: ['backwards_seq'] }] },
+      { name: 'my-backend-threads' },
+    );
+    const file = join(project, 'conformance.expectations.json');
+    const r = run(['--backend', './my-backend.mjs', '--expectations', file, '--only', 'defaults_last,backwards_seq', '--strict', '--quiet'], {}, project);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain(`expectations: ${file}\n`);
+    expect(r.status).toBe(0);
+  });
+
   it('warns about expectations entries that name no check, and --strict refuses them', () => {
     const project = thirdParty({
       unsupported: [
