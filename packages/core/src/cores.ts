@@ -5,9 +5,20 @@ interface NodeBuiltins {
   cpus(): unknown[];
 }
 
+interface NodeProcess {
+  platform?: string;
+  versions?: { node?: string };
+  getBuiltinModule?: (id: string) => unknown;
+}
+
+/** Node's process object, or undefined elsewhere (a browser, or a runtime that only imitates some of it). */
+function nodeProcess(): NodeProcess | undefined {
+  const proc = (globalThis as { process?: NodeProcess }).process;
+  return proc?.versions?.node ? proc : undefined;
+}
+
 function nodeModule<T>(id: string): T | undefined {
-  const proc = (globalThis as { process?: { versions?: { node?: string }; getBuiltinModule?: (id: string) => unknown } }).process;
-  return proc?.versions?.node ? (proc.getBuiltinModule?.(id) as T | undefined) : undefined;
+  return nodeProcess()?.getBuiltinModule?.(id) as T | undefined;
 }
 
 /**
@@ -15,17 +26,11 @@ function nodeModule<T>(id: string): T | undefined {
  * (the CPUs its affinity allows) capped on Linux by the control group's CPU quota (see
  * cgroupCpuLimit); in a browser `navigator.hardwareConcurrency`; else 1. `limit` is for tests.
  */
-export function availableCores(limit: () => number | undefined = () => (nodePlatform() === 'linux' ? cgroupCpuLimit() : undefined)): number {
+export function availableCores(limit: () => number | undefined = () => (nodeProcess()?.platform === 'linux' ? cgroupCpuLimit() : undefined)): number {
   const os = nodeModule<Pick<NodeBuiltins, 'availableParallelism' | 'cpus'>>('node:os');
   const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
   const visible = os ? (os.availableParallelism?.() ?? os.cpus().length) : (nav?.hardwareConcurrency ?? 1);
   return Math.max(1, Math.min(visible, limit() ?? Number.POSITIVE_INFINITY));
-}
-
-function nodePlatform(): string | undefined {
-  return (globalThis as { process?: { platform?: string; versions?: { node?: string } } }).process?.versions?.node
-    ? (globalThis as { process: { platform?: string } }).process.platform
-    : undefined;
 }
 
 /**
