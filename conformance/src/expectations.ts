@@ -9,24 +9,28 @@ export type { Expectations, ExpectationGroup } from './expectations-types.js';
 
 export function loadExpectations(path: string): Expectations {
   if (!existsSync(path)) throw new Error(`Expectations file '${path}' does not exist.`);
-  const json = JSON.parse(readFileSync(path, 'utf8')) as Expectations;
-  if (typeof json !== 'object' || json === null || Array.isArray(json))
-    throw new Error(`Expectations file '${path}' must hold an object; received ${JSON.stringify(json)}.`);
-  // A misspelt key ("unsuported") would otherwise list nothing, silently.
-  const unknownKeys = Object.keys(json).filter((k) => !['backend', 'unsupported', 'failing'].includes(k));
+  return validateExpectations(JSON.parse(readFileSync(path, 'utf8')), `Expectations file '${path}'`);
+}
+
+/**
+ * Checks expectations read from a file or given in code (`what` names them in messages): a
+ * misspelt key or a bad pattern would otherwise list nothing, or throw mid-run.
+ */
+export function validateExpectations(json: unknown, what = 'Expectations object'): Expectations {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error(`${what} must hold an object; received ${JSON.stringify(json)}.`);
+  const e = json as Expectations;
+  const unknownKeys = Object.keys(e).filter((k) => !['backend', 'unsupported', 'failing'].includes(k));
   if (unknownKeys.length) {
-    throw new Error(
-      `Expectations file '${path}': unknown key(s) ${unknownKeys.map((k) => `'${k}'`).join(', ')}; expected 'backend', 'unsupported' and 'failing'.`,
-    );
+    throw new Error(`${what}: unknown key(s) ${unknownKeys.map((k) => `'${k}'`).join(', ')}; expected 'backend', 'unsupported' and 'failing'.`);
   }
-  if (json.backend !== undefined && (typeof json.backend !== 'string' || !json.backend))
-    throw new Error(`Expectations file '${path}': 'backend' must be the backend's name; received ${JSON.stringify(json.backend)}.`);
+  if (e.backend !== undefined && (typeof e.backend !== 'string' || !e.backend))
+    throw new Error(`${what}: 'backend' must be the backend's name; received ${JSON.stringify(e.backend)}.`);
   for (const key of ['unsupported', 'failing'] as const) {
-    const table = json[key];
+    const table = e[key];
     if (table === undefined) continue;
     if (Array.isArray(table)) {
       table.forEach((g, i) => {
-        const where = `Expectations file '${path}': '${key}[${i}]'`;
+        const where = `${what}: '${key}[${i}]'`;
         if (typeof g !== 'object' || g === null || typeof g.reason !== 'string' || !g.reason) throw new Error(`${where} must have a non-empty 'reason'.`);
         const unknownGroupKeys = Object.keys(g).filter((k) => !['reason', 'cases', 'match'].includes(k));
         if (unknownGroupKeys.length)
@@ -44,10 +48,10 @@ export function loadExpectations(path: string): Expectations {
         }
       });
     } else if (typeof table !== 'object' || table === null || Object.values(table).some((v) => typeof v !== 'string' || !v)) {
-      throw new Error(`Expectations file '${path}': '${key}' must be groups ({reason, cases or match}) or map case names to non-empty reasons.`);
+      throw new Error(`${what}: '${key}' must be groups ({reason, cases or match}) or map case names to non-empty reasons.`);
     }
   }
-  return json;
+  return e;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -8,7 +8,7 @@ export type { ConformanceOptions, ConformanceReport, CaseResult, CaseKind, Resul
 export { loadCaseFiles, CASE_FORMAT_VERSION } from './format.js';
 export type { CaseJson, TensorJson, StepJson, ErrorEntryJson, ConfigCaseJson, CaseFiles } from './format.js';
 export * from './testing/index.js';
-export { loadExpectations, bundledExpectations, bundledCasesDir, type Expectations, type ExpectationGroup } from './expectations.js';
+export { loadExpectations, validateExpectations, bundledExpectations, bundledCasesDir, type Expectations, type ExpectationGroup } from './expectations.js';
 export { isListed } from './judge.js';
 export { caseOptionsLine } from './run-case.js';
 export { gradientTolerance } from './run-gradient-case.js';

@@ -1,4 +1,4 @@
-import { CORE_ONLY_KINDS, type CaseResult, type ConformanceReport } from './runner.js';
+import { backendCheckRan, noBackendCheckReason, type CaseResult, type ConformanceReport } from './runner.js';
 
 const TAG: Record<CaseResult['status'], string> = {
   passed: 'PASS ',
@@ -34,10 +34,9 @@ export function formatSummary(report: ConformanceReport): string {
     lines.push(`--strict refuses this run on '${report.backend}':`);
     for (const p of report.strictProblems) lines.push(`  ${p}`);
   }
-  const backendRan = report.results.some((r) => !CORE_ONLY_KINDS.includes(r.kind) && (r.status === 'passed' || r.status === 'failed'));
-  if (!backendRan && report.unavailable === undefined && !report.strictProblems?.length) {
+  if (!backendCheckRan(report.results) && report.unavailable === undefined && !report.strictProblems?.length) {
     lines.push(
-      `WARNING: no backend check ran on '${report.backend}': it declined or skipped every one, so nothing about the backend was checked ` +
+      `WARNING: no backend check ran on '${report.backend}': ${noBackendCheckReason(report.results)}, so nothing about the backend was checked ` +
         `(--strict fails such a run).`,
     );
   }

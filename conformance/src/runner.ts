@@ -1,6 +1,6 @@
 import { listBackends, loadBackend, getBackend, registerBackend, GRU, UnsupportedCallError, type GruBackend } from '@gru/core';
 import { runConfigCase, runErrorEntry } from './core-cases.js';
-import { bundledCasesDir, findExpectations, loadExpectations, type Expectations } from './expectations.js';
+import { bundledCasesDir, findExpectations, loadExpectations, validateExpectations, type Expectations } from './expectations.js';
 export { judge, type ResultStatus };
 import { loadCaseFiles, type CaseJson } from './format.js';
 import { runForwardCase, type CaseOutcome } from './run-case.js';
@@ -20,6 +20,21 @@ export type CaseKind = 'forward' | 'gradient' | 'reference' | 'contract' | 'conf
 
 /** Kinds whose checks run no code of the backend under test (their layer calls are pinned to the reference backend). */
 export const CORE_ONLY_KINDS: readonly CaseKind[] = ['config', 'error'];
+
+/**
+ * Whether any check that runs the backend's code was carried out (passed or failed): declines and
+ * core-only checks say nothing about the backend. What `strict` requires, in every front end.
+ */
+export function backendCheckRan(results: readonly Pick<CaseResult, 'kind' | 'status'>[]): boolean {
+  return results.some((r) => !CORE_ONLY_KINDS.includes(r.kind) && (r.status === 'passed' || r.status === 'failed'));
+}
+
+/** Why no backend check ran, for the message: none was selected (`only`), or every one was declined. */
+export function noBackendCheckReason(results: readonly Pick<CaseResult, 'kind'>[]): string {
+  return results.some((r) => !CORE_ONLY_KINDS.includes(r.kind))
+    ? 'it declined or skipped every backend check'
+    : 'the checks selected (--only) are all core-only';
+}
 
 export interface CaseResult {
   name: string;
@@ -173,7 +188,7 @@ export function resolveExpectations(backend: GruBackend, given?: Expectations | 
     typeof given === 'string'
       ? { expectations: loadExpectations(given), source: given }
       : given
-        ? { expectations: given, source: 'the expectations object given' }
+        ? { expectations: validateExpectations(given), source: 'the expectations object given' }
         : findExpectations(backend.name, loadedFrom.get(backend));
   const named = found.expectations.backend;
   // Refused only where the kit found the file: one given explicitly was chosen for this backend
@@ -203,6 +218,18 @@ export function unmatchedExpectations(expectations: Expectations, names: readonl
     }
   }
   return problems;
+}
+
+/**
+ * Expectations entries naming no check the run could have (not only those `only` picked: a stale
+ * name is stale either way). With cases of one's own, the backend's expectations name the bundled
+ * cases, which such a run does not have: nothing can be told stale.
+ */
+export function staleExpectations(backend: GruBackend, options: ConformanceOptions, expectations: Expectations, planned: readonly PlannedCase[]): string[] {
+  const trim = (dir: string) => dir.replace(/[\\/]+$/, '');
+  if (options.casesDir !== undefined && trim(options.casesDir) !== trim(bundledCasesDir())) return [];
+  const allNames = options.only ? planConformance(backend, { ...options, only: undefined }).planned.map((p) => p.name) : planned.map((p) => p.name);
+  return unmatchedExpectations(expectations, allNames);
 }
 
 /** The list of checks for a backend and a cases directory. */
@@ -295,13 +322,7 @@ export async function runConformance(backendSpec: GruBackend | string, options: 
   const { planned, ignored, casesDir } = planConformance(backend, options);
   const unknownOnly = unknownNames(options.only, planned);
   if (unknownOnly.length) throw new Error(`--only names no check: ${unknownOnly.map((n) => `'${n}'`).join(', ')}.`);
-  // Against every check the run could have (not only those `only` picked): a stale name is stale
-  // either way. With cases of one's own, the backend's expectations name the bundled cases, which
-  // this run does not have: nothing can be told stale.
-  const trim = (dir: string) => dir.replace(/[\\/]+$/, '');
-  const ownCases = options.casesDir !== undefined && trim(options.casesDir) !== trim(bundledCasesDir());
-  const allNames = options.only ? planConformance(backend, { ...options, only: undefined }).planned.map((p) => p.name) : planned.map((p) => p.name);
-  const expectationProblems = ownCases ? [] : unmatchedExpectations(expectations, allNames);
+  const expectationProblems = staleExpectations(backend, options, expectations, planned);
   const extra = { expectationsSource: source, expectationProblems };
   const results: CaseResult[] = [];
   const record = (r: CaseResult) => {
@@ -366,11 +387,8 @@ function summarize(
 /** What `strict` refuses though nothing failed: no backend code checked, or skips nobody declared. */
 export function strictProblems(report: Pick<ConformanceReport, 'results' | 'backend'>, expectations: Expectations): string[] {
   const problems: string[] = [];
-  const ranOnBackend = report.results.filter((r) => !CORE_ONLY_KINDS.includes(r.kind) && (r.status === 'passed' || r.status === 'failed'));
-  if (ranOnBackend.length === 0) {
-    problems.push(
-      `no backend case ran on '${report.backend}' (only core-only checks passed or everything was declined): nothing about the backend was checked`,
-    );
+  if (!backendCheckRan(report.results)) {
+    problems.push(`no backend case ran on '${report.backend}' (${noBackendCheckReason(report.results)}): nothing about the backend was checked`);
   }
   for (const r of report.results) {
     if ((r.status === 'unsupported' || r.status === 'expected-failure') && !isListed(r.name, expectations)) {

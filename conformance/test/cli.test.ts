@@ -282,9 +282,21 @@ describe('gru-conformance CLI', () => {
   it('without --strict, says loudly that nothing about a backend that declined everything was checked (exit code stays 0)', () => {
     const fixture = join(__dirname, 'fixtures', 'declining-backend.mjs');
     const r = run(['--backend', fixture, '--only', 'backwards_seq,error:units_0']);
-    expect(r.stdout).toMatch(/^WARNING: no backend check ran on 'declining': it declined or skipped every one, so nothing about the backend was checked/m);
+    expect(r.stdout).toMatch(
+      /^WARNING: no backend check ran on 'declining': it declined or skipped every backend check, so nothing about the backend was checked/m,
+    );
     expect(lastLine(r.stdout)).toBe(counts(0, 1, 0, 1));
     expect(r.status).toBe(0);
+  });
+
+  it('--only naming core-only checks alone says so, not that the backend declined them', () => {
+    const r = run(['--backend', 'reference', '--only', 'error:units_0']);
+    expect(r.stdout).toMatch(/^WARNING: no backend check ran on 'reference': the checks selected \(--only\) are all core-only, so nothing/m);
+    expect(r.stdout).not.toMatch(/declined/);
+    expect(r.status).toBe(0);
+    const strict = run(['--backend', 'reference', '--only', 'error:units_0', '--strict']);
+    expect(strict.stdout).toMatch(/^ {2}no backend case ran on 'reference' \(the checks selected \(--only\) are all core-only\)/m);
+    expect(strict.status).toBe(1);
   });
 
   it('core-only checks run on the reference backend, never on a backend under test with a higher priority', () => {
