@@ -1,24 +1,10 @@
+import { nodeModule, nodeProcess } from './environment.js';
+
 /** What this module needs of Node's built-ins, looked up at run time (core also runs in browsers). */
 interface NodeBuiltins {
   readFileSync(path: string, encoding: 'utf8'): string;
   availableParallelism?(): number;
   cpus(): unknown[];
-}
-
-interface NodeProcess {
-  platform?: string;
-  versions?: { node?: string };
-  getBuiltinModule?: (id: string) => unknown;
-}
-
-/** Node's process object, or undefined elsewhere (a browser, or a runtime that only imitates some of it). */
-function nodeProcess(): NodeProcess | undefined {
-  const proc = (globalThis as { process?: NodeProcess }).process;
-  return proc?.versions?.node ? proc : undefined;
-}
-
-function nodeModule<T>(id: string): T | undefined {
-  return nodeProcess()?.getBuiltinModule?.(id) as T | undefined;
 }
 
 /**

@@ -101,3 +101,4 @@ import { seedReferenceBackend } from './backend/registry.js';
 import { referenceBackend as reference } from './reference/backend.js';
 seedReferenceBackend(reference);
 export { availableCores, cgroupCpuLimit } from './cores.js';
+export { environmentVariable } from './environment.js';

@@ -1,6 +1,7 @@
 import {
   availableCores,
   checkSpec,
+  environmentVariable,
   GRU_BACKEND_SPEC_VERSION,
   GruError,
   type GruBackend,
@@ -91,7 +92,7 @@ function checkThreads(value: unknown, where: string): number {
 }
 
 function defaultThreads(): number {
-  const env = process.env.GRU_CPU_THREADS;
+  const env = environmentVariable('GRU_CPU_THREADS');
   if (env !== undefined && env !== '') return checkThreads(Number(env), 'GRU_CPU_THREADS');
   return availableCores();
 }
@@ -144,7 +145,19 @@ export function createCpuBackend(options: CpuBackendOptions = {}): CpuBackend {
     throw new TypeError(`createCpuBackend: options must be an object, received ${String(options)}`);
   }
   const name = options.name ?? 'cpu';
-  let threads = options.threads === undefined ? defaultThreads() : checkThreads(options.threads, 'createCpuBackend');
+  // A bad GRU_CPU_THREADS is refused at load(), as a reason this backend is unavailable: thrown
+  // here, it would take down `import '@gru/cpu'` (the default backend is made on import) instead of
+  // letting selection fall back to another backend.
+  let settingProblem: Error | undefined;
+  let threads = availableCores();
+  if (options.threads !== undefined) threads = checkThreads(options.threads, 'createCpuBackend');
+  else {
+    try {
+      threads = defaultThreads();
+    } catch (err) {
+      settingProblem = err as Error;
+    }
+  }
   const syncBelowMacs = options.syncBelowMacs ?? 10_000_000;
   if (typeof syncBelowMacs !== 'number' || !(syncBelowMacs >= 0)) {
     throw new TypeError(`createCpuBackend: syncBelowMacs must be a non-negative number, received ${String(options.syncBelowMacs)}`);
@@ -161,9 +174,10 @@ export function createCpuBackend(options: CpuBackendOptions = {}): CpuBackend {
     if (addon) return addon.binding;
     if (failure) throw failure;
     try {
+      if (settingProblem) throw settingProblem;
       const loaded = loadAddon(options.addonPath);
       const available = loaded.binding.info().isas;
-      const wanted = options.isa ?? (process.env.GRU_CPU_ISA || undefined);
+      const wanted = options.isa ?? (environmentVariable('GRU_CPU_ISA') || undefined);
       if (wanted !== undefined && !available.includes(wanted)) {
         throw new Error(`instruction set '${wanted}' is not available on this CPU (available: ${available.join(', ')})`);
       }
@@ -215,6 +229,7 @@ export function createCpuBackend(options: CpuBackendOptions = {}): CpuBackend {
     },
     set threads(n: number) {
       threads = checkThreads(n, `backend '${name}'`);
+      settingProblem = undefined;
     },
     get isa() {
       return isa;

@@ -2,6 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { environmentVariable } from '@gru/core';
 import type { NativeBinding } from './native.js';
 
 /** The JavaScript <-> native contract this package speaks (kAddonAbi in native/addon.cc). */
@@ -26,7 +27,7 @@ export const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
  * (prebuilds/<platform>-<arch>/: linux-x64, linux-arm64 (glibc 2.34+), win32-x64).
  */
 export function addonCandidates(explicit?: string): string[] {
-  const given = explicit ?? process.env.GRU_CPU_ADDON;
+  const given = explicit ?? environmentVariable('GRU_CPU_ADDON');
   // Resolved against the working directory, where it was checked to exist (require() would resolve a
   // relative path against this module's folder instead).
   if (given) return [resolve(given)];
@@ -112,7 +113,7 @@ export function loadAddon(explicit?: string): { binding: NativeBinding; path: st
     return { binding, path };
   }
   const missing = problems.every((p) => p.endsWith('does not exist'));
-  const given = explicit ? 'the addonPath option' : process.env.GRU_CPU_ADDON ? 'GRU_CPU_ADDON' : undefined;
+  const given = explicit ? 'the addonPath option' : environmentVariable('GRU_CPU_ADDON') ? 'GRU_CPU_ADDON' : undefined;
   // Each problem is a clause of one sentence, and the message ends without a period: @gru/core
   // joins backends' reasons with '; ' (result.skipped, describeChoice).
   const reasons = problems.map((p) => p.replace(/[.\s]+$/, '')).join('; ');

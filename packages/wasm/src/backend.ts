@@ -138,7 +138,7 @@ export interface WasmBackend extends GruBackend {
   threadCount(): number;
   /**
    * The loaded build's instruction set: 'relaxed-simd128' (GEMM multiply-adds as relaxed_madd,
-   * fused where the CPU has FMA) or 'simd128'; undefined before load().
+   * fused where the engine and CPU do it: V8 on FMA CPUs; not JavaScriptCore) or 'simd128'; undefined before load().
    */
   readonly isa: 'simd128' | 'relaxed-simd128' | undefined;
   /**

@@ -29,9 +29,15 @@ export const FORWARD_ARGS = 21;
  */
 const WORKER_SOURCE = `"use strict";
 let post, receive;
-if (typeof self === 'undefined' || typeof self.postMessage !== 'function') {
-  // An eval'd worker is a module where the parent runs with --input-type=module: no require.
-  const { parentPort } = process.getBuiltinModule ? process.getBuiltinModule('node:worker_threads') : require('node:worker_threads');
+// The parent made this worker with worker_threads wherever process.versions.node is set (Node,
+// Bun, Deno): answer on parentPort there. Bun's worker_threads workers also have a self.postMessage,
+// but the parent's messages never reach self.onmessage: choosing by self hung the pool's start.
+// An eval'd worker is a module where the parent runs with --input-type=module: no require.
+const nodeThreads = typeof process === 'object' && process !== null && process.versions && process.versions.node
+  ? (process.getBuiltinModule ? process.getBuiltinModule('node:worker_threads') : require('node:worker_threads'))
+  : undefined;
+const parentPort = nodeThreads && nodeThreads.parentPort;
+if (parentPort) {
   post = (m) => parentPort.postMessage(m);
   receive = (f) => parentPort.once('message', f);
 } else {
@@ -135,6 +141,15 @@ export function threadsUnavailable(): string | undefined {
   return undefined;
 }
 
+/** How long ThreadPool.start waits for every worker to report ready. */
+const START_TIMEOUT_MS = 60_000;
+
+/** For tests only: code run in each worker before its script, and a shorter start timeout. */
+export interface PoolStartTesting {
+  workerPrelude?: string;
+  startTimeoutMs?: number;
+}
+
 export class ThreadPool {
   private readonly ctl: Int32Array;
   private readonly ports: PortLike[];
@@ -162,13 +177,21 @@ export class ThreadPool {
    * the address of a zeroed CONTROL_BYTES block in that memory. Resolves once every worker has
    * instantiated the module.
    */
-  static async start(module: WebAssembly.Module, memory: WebAssembly.Memory, control: number, size: number): Promise<ThreadPool> {
+  static async start(
+    module: WebAssembly.Module,
+    memory: WebAssembly.Memory,
+    control: number,
+    size: number,
+    testing: PoolStartTesting = {},
+  ): Promise<ThreadPool> {
+    const source = (testing.workerPrelude ?? '') + WORKER_SOURCE;
+    const startTimeoutMs = testing.startTimeoutMs ?? START_TIMEOUT_MS;
     const ports: PortLike[] = [];
     const listeners: ((m: Message) => void)[] = [];
     const onMessage = (m: Message) => listeners.forEach((f) => f(m));
     const onFailure = (why: string) => onMessage({ type: 'error', message: why });
     const threads = await nodeWorkerThreads();
-    const url = threads ? '' : URL.createObjectURL(new Blob([WORKER_SOURCE], { type: 'text/javascript' }));
+    const url = threads ? '' : URL.createObjectURL(new Blob([source], { type: 'text/javascript' }));
     // Creating a worker can throw (Node's permission model, a page's CSP): stop those made so far.
     const refused = (err: unknown): Error => {
       ports.forEach((p) => p.terminate());
@@ -179,7 +202,7 @@ export class ThreadPool {
       if (threads) {
         let worker: NodeWorker;
         try {
-          worker = new threads.Worker(WORKER_SOURCE, { eval: true });
+          worker = new threads.Worker(source, { eval: true });
         } catch (err) {
           throw refused(err);
         }
@@ -202,18 +225,34 @@ export class ThreadPool {
     const pool = new ThreadPool(memory, control, ports);
     listeners.push((m) => pool.receive(m));
     let ready = 0;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     await new Promise<void>((resolve, reject) => {
       listeners.push((m) => {
         if (m.type === 'ready' && ++ready === size) resolve();
         if (m.type === 'error') reject(new Error(m.message));
       });
+      // A backstop, never reached where workers start: a runtime that runs the workers but never
+      // delivers messages between them and this thread would otherwise leave load() pending forever.
+      timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `${ready} of ${size} workers reported ready within ${startTimeoutMs / 1000} s (this runtime may not deliver messages to ` +
+                `worker threads made from source); threads: 1 runs without workers`,
+            ),
+          ),
+        startTimeoutMs,
+      );
       ports.forEach((port, index) => port.postMessage({ module, memory, control, index }));
     })
       .catch((err: Error) => {
         pool.terminate();
         throw new Error(`could not start ${size} wasm worker threads: ${err.message}`);
       })
-      .finally(() => url && URL.revokeObjectURL(url));
+      .finally(() => {
+        clearTimeout(timer);
+        if (url) URL.revokeObjectURL(url);
+      });
     // Idle workers must not keep Node running; a job refs them while it runs.
     ports.forEach((p) => p.unref?.());
     return pool;

@@ -1,3 +1,4 @@
+import { environmentVariable } from '@gru/core';
 /**
  * Finding a GPUDevice: the user's own, or one requested from `navigator.gpu` (browsers, Deno)
  * or from Dawn for Node (the npm package `webgpu`, an optional peer dependency). A null adapter
@@ -47,7 +48,8 @@ async function findGpu(options: DeviceOptions): Promise<GPU> {
   if (options.gpu) return options.gpu;
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu) return nav.gpu;
-  const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
+  const versions = (globalThis as { process?: { versions?: { node?: string; bun?: string; deno?: string } } }).process?.versions;
+  const isNode = typeof versions?.node === 'string';
   if (!isNode) throw new Error('this JavaScript runtime has no WebGPU (navigator.gpu is undefined)');
   let dawn: DawnModule;
   try {
@@ -56,7 +58,7 @@ async function findGpu(options: DeviceOptions): Promise<GPU> {
     dawn = (await import(/* @vite-ignore */ /* webpackIgnore: true */ specifier)) as DawnModule;
   } catch (err) {
     throw new Error(
-      `Node has no navigator.gpu and the npm package 'webgpu' (Dawn for Node) could not be imported: ${(err as Error).message}. ` +
+      `${runtimeName(versions)} has no navigator.gpu and the npm package 'webgpu' (Dawn for Node) could not be imported: ${(err as Error).message}. ` +
         "Install it next to @gru/webgpu ('npm install webgpu').",
     );
   }
@@ -70,8 +72,15 @@ async function findGpu(options: DeviceOptions): Promise<GPU> {
   return gpu;
 }
 
+/** The runtime, for messages: Bun and Deno carry Node's process.versions.node too. */
+export function runtimeName(versions: { node?: string; bun?: string; deno?: string } | undefined): string {
+  if (versions?.bun) return `Bun ${versions.bun}`;
+  if (versions?.deno) return `Deno ${versions.deno}`;
+  return `Node ${versions?.node ?? ''}`.trimEnd();
+}
+
 function fallbackAllowedByEnv(): boolean {
-  return (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.GRU_WEBGPU_ALLOW_FALLBACK === '1';
+  return environmentVariable('GRU_WEBGPU_ALLOW_FALLBACK') === '1';
 }
 
 function describeAdapter(adapter: GPUAdapter): { name: string; fallback: boolean } {

@@ -2,6 +2,7 @@ import { GRU, plainCallInfo, referenceForward, registerBackend, unregisterBacken
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { create } from 'webgpu';
 import { backend, createWebGpuBackend, type WebGpuBackend } from '../src/index.js';
+import { runtimeName } from '../src/device.js';
 import { compareWithReference, expectClose, makeRequest, makeSpec, makeWeights } from './helpers.js';
 import { useSoftwareAdapterInTests } from './gpu-setup.js';
 
@@ -56,6 +57,14 @@ describe('supports()', () => {
     expect(() => createWebGpuBackend({ recurrence: 'fast' as never })).toThrow(/recurrence must be 'auto', 'fused' or 'stepwise'; received 'fast'/);
     expect(() => createWebGpuBackend({ device: {} as never })).toThrow(/device must be a GPUDevice/);
     expect(() => createWebGpuBackend({ savedCalls: 0 })).toThrow('createWebGpuBackend: savedCalls must be an integer >= 1; received 0.');
+  });
+});
+
+describe('runtimeName (messages on Bun and Deno, which also set process.versions.node)', () => {
+  it('names Bun and Deno by their own versions, else Node', () => {
+    expect(runtimeName({ node: '24.3.0', bun: '1.4.5' })).toBe('Bun 1.4.5');
+    expect(runtimeName({ node: '24.2.0', deno: '2.9.6' })).toBe('Deno 2.9.6');
+    expect(runtimeName({ node: '20.20.2' })).toBe('Node 20.20.2');
   });
 });
 
