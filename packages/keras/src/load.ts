@@ -52,8 +52,13 @@ export function sniff(bytes: Uint8Array, label: string): Kind {
   while (i < bytes.length && (bytes[i] === 0x20 || bytes[i] === 0x0a || bytes[i] === 0x0d || bytes[i] === 0x09)) i++;
   if (bytes[i] === 0x7b) return 'json';
   const head = Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
+  // saved_model.pb is a SavedModel protocol buffer: field 1 (schema version 1), then field 2 (meta graphs).
+  const savedModel =
+    /(^|[\\/])saved_model\.pb$/.test(label) || (bytes[0] === 0x08 && bytes[1] === 0x01 && bytes[2] === 0x12)
+      ? " It looks like a TensorFlow SavedModel's saved_model.pb (model.export() or tf.saved_model.save), which holds TensorFlow graphs: save the model in Python with model.save('model.keras') instead."
+      : '';
   throw new KerasFileError(
-    `${label} is not a Keras model file: expected a .keras archive (zip), an HDF5 file (.h5, .weights.h5) or a TF.js model.json, but it starts with bytes ${head || '(empty)'}.`,
+    `${label} is not a Keras model file: expected a .keras archive (zip), an HDF5 file (.h5, .weights.h5) or a TF.js model.json, but it starts with bytes ${head || '(empty)'}.${savedModel}`,
   );
 }
 

@@ -69,7 +69,12 @@ export class KerasModel {
     this.layers = this.all.filter((_, i) => !spec.layers[i].op);
     this.runner = new GraphRunner(spec, this.all, options.maxPredictBytes);
     this.defaultBackend = options.backend;
+    const stateful = [...this.grus].find(([, gru]) => gru.config.stateful);
+    this.batchFixedBy = stateful ? `stateful GRU '${stateful[0]}' keeps one state per sample` : this.all.map((l) => l.fixedBatchReason()).find((r) => r);
   }
+
+  /** Why inputs must have the batch size the model's input records; undefined: any batch size, as in Keras. */
+  private readonly batchFixedBy: string | undefined;
 
   /** Output shapes (null = any size), one per output. */
   get outputShapes(): Shape[] {
@@ -248,12 +253,16 @@ export class KerasModel {
   /** Converts x as Keras converts inputs to the Input's dtype, and checks its shape against the model's. */
   private inputFlow(x: TensorLike, input: InputSpec, what: string): Flow {
     const t = toTensor(x, what, 'float64');
-    const want = input.shape;
+    // Keras checks inputs without their batch size (functional input specs drop it), so a batch
+    // size recorded by fit(batch_size=4) or Input(batch_shape=...) binds only where a layer needs it.
+    const fixed = this.batchFixedBy;
+    const want = fixed ? input.shape : [null, ...input.shape.slice(1)];
     const which = this.spec.inputs.length > 1 ? `input '${input.name}'` : 'input';
     if (t.shape.length !== want.length || t.shape.some((d, i) => want[i] !== null && want[i] !== d)) {
+      const why = fixed && t.shape.length === want.length && t.shape[0] !== want[0] ? `; the batch size is fixed: ${fixed}` : '';
       throw new GruError(
         'ValueError',
-        `Model '${this.name}' expects ${which} of shape ${formatShape(want)} (null: any size), received ${formatShape(t.shape)}.`,
+        `Model '${this.name}' expects ${which} of shape ${formatShape(want)} (null: any size${why}), received ${formatShape(t.shape)}.`,
       );
     }
     const dtype = input.dtype;

@@ -276,6 +276,9 @@ describe('Normalization keeping the batch axis', () => {
           expect(Math.abs(outs[3].data[i] - want)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(want)));
           expect(outs[4].data[i]).toBeCloseTo([0.5, -1][b] + x.data[i] * [2, 1][b], 5);
         }
+    // Statistics per sample of a batch of 2: another batch size is refused, naming the layer.
+    const one = { shape: [1, 4, 3], data: Array.from(x.data).slice(0, 12) };
+    await expect(model.predictOutputs(one)).rejects.toThrow(/the batch size is fixed: Normalization 'norm_given' keeps the batch axis/);
     input.config.batch_shape = [null, 4, 3];
     const err = await loadModel(weightsOf('normalization_variants'), { config: c }).catch((e) => e);
     expect(err.message).toMatch(/layer 'norm_given' \(Normalization\): All `axis` values to be kept must have a known shape/);

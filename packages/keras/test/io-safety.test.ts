@@ -1,3 +1,4 @@
+import { unzipSync } from 'fflate';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -238,6 +239,28 @@ describe('file loads: regular files only, and shards whose real path stays in th
     await expect(loadModel(fifo)).rejects.toThrow(/model\.keras is not a regular file \(it is a FIFO\)/);
     await expect(loadModel(dir)).rejects.toThrow(/is not a regular file \(it is a folder\)/);
   }, 20000);
+
+  it('a TensorFlow SavedModel, as a folder or its saved_model.pb, is named as such, with what to do instead', async () => {
+    const saved = join(dir, 'exported');
+    mkdirSync(join(saved, 'variables'), { recursive: true });
+    // The first bytes of a real saved_model.pb: field 1 (schema version 1), then field 2 (meta graphs).
+    writeFileSync(join(saved, 'saved_model.pb'), Uint8Array.from([0x08, 0x01, 0x12, 0xa5, 0x9c, 0x04, 0x0a, 0xce]));
+    await expect(loadModel(saved)).rejects.toThrow(/it is a folder\); refusing to read it\. It is a TensorFlow SavedModel .* model\.save\('model\.keras'\)/);
+    await expect(loadModel(join(saved, 'saved_model.pb'))).rejects.toThrow(
+      /starts with bytes 08 01 12 a5 9c 04 0a ce\. It looks like a TensorFlow SavedModel's saved_model\.pb .* model\.save\('model\.keras'\) instead/,
+    );
+  });
+
+  it('a Keras model saved unzipped (zipped=False) is named, and loads the way the message says', async () => {
+    const unzipped = join(dir, 'unzipped_model');
+    mkdirSync(unzipped);
+    const files = unzipSync(readFileSync(join(FIXTURES, 'k3_embed_stack.keras')));
+    for (const name of ['config.json', 'metadata.json', 'model.weights.h5']) writeFileSync(join(unzipped, name), files[name]);
+    await expect(loadModel(unzipped)).rejects.toThrow(/It is a Keras model saved unzipped \(zipped=False\): load its weights with its config/);
+    const model = await loadModel(join(unzipped, 'model.weights.h5'), { config: readFileSync(join(unzipped, 'config.json'), 'utf8') });
+    const k3 = readJson<{ input: JsonTensor; expected: JsonTensor[] }>(join(FIXTURES, 'k3_embed_stack.json'));
+    expectClose(await model.predict(k3.input), k3.expected[0]);
+  });
 
   it('a shard that is a symlink to a file outside the folder is refused', async () => {
     const json = modelFolder('link-file', SHARDS, (f) => {

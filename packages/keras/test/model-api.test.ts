@@ -95,5 +95,24 @@ describe('KerasModel', () => {
     expect(Math.max(...second.data.map((v, i) => Math.abs(v - first.data[i])))).toBeGreaterThan(1e-4);
     model.resetStates();
     expectClose(await model.predict(ref.input), ref.expected[0], 'after resetStates');
+    // Its state holds 4 samples: the recorded batch size binds here (and only where a layer needs it).
+    const two = { shape: [2, 6], data: ref.input.data.slice(0, 12) };
+    await expect(model.predict(two)).rejects.toThrow(
+      /expects input of shape \[4, 6\] \(null: any size; the batch size is fixed: stateful GRU '[^']+' keeps one state per sample\), received \[2, 6\]/,
+    );
+  });
+
+  it('takes any batch size where the Input records one but no layer needs it, as Keras does (Input(batch_shape=...))', async () => {
+    const files = unzipSync(readBytes(EMBED));
+    const config = JSON.parse(new TextDecoder().decode(files['config.json']));
+    config.config.layers[0].config.batch_shape = [4, 6];
+    files['config.json'] = new TextEncoder().encode(JSON.stringify(config));
+    const model = await loadModel(zipSync(files));
+    expect(model.inputShape).toEqual([4, 6]);
+    const rows = (t: { shape: number[]; data: ArrayLike<number> }, n: number) => {
+      const per = t.data.length / t.shape[0];
+      return { shape: [n, ...t.shape.slice(1)], data: Array.from(t.data).slice(0, n * per) };
+    };
+    expectClose(await model.predict(rows(ref.input, 2)), rows(ref.expected[0], 2), 'a batch of 2');
   });
 });

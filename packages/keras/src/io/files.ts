@@ -52,7 +52,10 @@ export async function readRegularFile(path: string, ctx: FileContext, inside?: {
   }
   try {
     const stat = await handle.stat();
-    if (!stat.isFile()) throw new KerasFileError(`${path} is not a regular file (it is ${kindOf(stat)}); refusing to read it.`);
+    if (!stat.isFile()) {
+      const hint = stat.isDirectory() ? await folderHint(fs, target, path) : '';
+      throw new KerasFileError(`${path} is not a regular file (it is ${kindOf(stat)}); refusing to read it.${hint}`);
+    }
     checkFileSize(stat.size, path, ctx.limits);
     ctx.budget.take(stat.size, path);
     const bytes = new Uint8Array(stat.size);
@@ -79,6 +82,33 @@ export async function realFolderOf(path: string): Promise<string> {
   } catch (err) {
     throw new KerasFileError(`Cannot open the folder of ${path}: ${describeThrown(err)}`, { cause: err });
   }
+}
+
+/**
+ * What a folder given as a model is, where it is a known kind: a TensorFlow SavedModel (model.export(),
+ * tf.saved_model.save) holds graphs, not Keras layers; a Keras model saved with zipped=False holds
+ * the two files a .keras archive does, which load as weights plus config.
+ */
+async function folderHint(fs: typeof import('node:fs/promises'), folder: string, path: string): Promise<string> {
+  let names: string[];
+  try {
+    names = await fs.readdir(folder);
+  } catch {
+    return '';
+  }
+  if (names.includes('saved_model.pb')) {
+    return (
+      ' It is a TensorFlow SavedModel (model.export() or tf.saved_model.save), which holds TensorFlow graphs, not a Keras model: ' +
+      "gru loads Keras files, so save the model in Python with model.save('model.keras')."
+    );
+  }
+  if (names.includes('config.json') && names.includes('model.weights.h5')) {
+    return (
+      ` It is a Keras model saved unzipped (zipped=False): load its weights with its config, loadModel('${path}/model.weights.h5', ` +
+      `{ config: <the text of ${path}/config.json> }), or save it in Python with model.save('model.keras').`
+    );
+  }
+  return '';
 }
 
 function kindOf(stat: import('node:fs').Stats): string {

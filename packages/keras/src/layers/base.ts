@@ -115,6 +115,15 @@ export abstract class ModelLayer {
   /** Whether calls must take the async path (layers that run a GRU on a backend). */
   readonly async: boolean = false;
 
+  /**
+   * Why this layer runs only on the batch size its input was built with, or undefined. Keras's
+   * models take any batch size whatever the Input recorded (a Sequential fitted without an Input
+   * records its batch_size), so the model checks the batch axis only where a layer says why.
+   */
+  fixedBatchReason(): string | undefined {
+    return undefined;
+  }
+
   constructor(spec: LayerSpec) {
     this.name = spec.name;
     this.className = spec.className;

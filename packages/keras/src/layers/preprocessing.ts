@@ -90,6 +90,11 @@ function statsShape(r: ConfigReader, input: Shape): { kept: number[]; shape: num
  */
 export class PreprocessingNormalizationLayer extends KernelLayer {
   override readonly supportsMasking = true;
+
+  override fixedBatchReason(): string | undefined {
+    const kept = keptAxes(this.config.axis, this.inputShape.length, layerFail(this));
+    return kept[0] === 0 ? `Normalization '${this.name}' keeps the batch axis (statistics per sample)` : undefined;
+  }
   call(call: ValueCall): Flow[] {
     const [x] = this.inputs(call);
     const c = this.config;
