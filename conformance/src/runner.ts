@@ -29,11 +29,13 @@ export function backendCheckRan(results: readonly Pick<CaseResult, 'kind' | 'sta
   return results.some((r) => !CORE_ONLY_KINDS.includes(r.kind) && (r.status === 'passed' || r.status === 'failed'));
 }
 
-/** Why no backend check ran, for the message: none was selected (`only`), or every one was declined. */
-export function noBackendCheckReason(results: readonly Pick<CaseResult, 'kind'>[]): string {
-  return results.some((r) => !CORE_ONLY_KINDS.includes(r.kind))
-    ? 'it declined or skipped every backend check'
-    : 'the checks selected (--only) are all core-only';
+/**
+ * Why no backend check ran, for the message: `planned` (the checks the run selected) holds none, or
+ * the backend declined or skipped every one (`filtered`: or a test filter left them out).
+ */
+export function noBackendCheckReason(planned: readonly Pick<CaseResult, 'kind'>[], filtered = false): string {
+  if (!planned.some((r) => !CORE_ONLY_KINDS.includes(r.kind))) return 'the checks selected (--only) are all core-only';
+  return filtered ? 'it declined or skipped every backend check, or the test filter left them out' : 'it declined or skipped every backend check';
 }
 
 export interface CaseResult {
@@ -221,14 +223,17 @@ export function unmatchedExpectations(expectations: Expectations, names: readonl
 }
 
 /**
- * Expectations entries naming no check the run could have (not only those `only` picked: a stale
- * name is stale either way). With cases of one's own, the backend's expectations name the bundled
- * cases, which such a run does not have: nothing can be told stale.
+ * Expectations entries naming no check a run could have: not this run's checks alone, but every
+ * check of a full run too (no `only`, core and contract checks on, the default sweep), since a
+ * run that leaves some out (a package's second instance without contract checks, a custom sweep)
+ * shares its file with runs that have them. With cases of one's own, the backend's expectations
+ * name the bundled cases, which such a run does not have: nothing can be told stale.
  */
 export function staleExpectations(backend: GruBackend, options: ConformanceOptions, expectations: Expectations, planned: readonly PlannedCase[]): string[] {
   const trim = (dir: string) => dir.replace(/[\\/]+$/, '');
   if (options.casesDir !== undefined && trim(options.casesDir) !== trim(bundledCasesDir())) return [];
-  const allNames = options.only ? planConformance(backend, { ...options, only: undefined }).planned.map((p) => p.name) : planned.map((p) => p.name);
+  const full = planConformance(backend, { casesDir: options.casesDir }).planned;
+  const allNames = [...new Set([...planned, ...full].map((p) => p.name))];
   return unmatchedExpectations(expectations, allNames);
 }
 

@@ -33,6 +33,12 @@ describe('describeConformance (the vitest helper) under strict', () => {
     expect(r.status, r.out).toBe(0);
   });
 
+  it('takes an entry naming a check this run turned off (contractChecks: false) but a full run has: not stale', () => {
+    const r = runSpec('contract-off');
+    expect(r.out).not.toMatch(/no check of this run/);
+    expect(r.status, r.out).toBe(0);
+  });
+
   it('fails on an expectations entry that names no check, naming it (as the CLI --strict does)', () => {
     const r = runSpec('stale');
     expect(r.out).toMatch(/'unsupported' lists 'backwards_seqq', which is no check of this run/);

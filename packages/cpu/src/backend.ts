@@ -2,6 +2,7 @@ import {
   availableCores,
   checkSpec,
   environmentVariable,
+  forgetBackendLoad,
   GRU_BACKEND_SPEC_VERSION,
   GruError,
   type GruBackend,
@@ -93,7 +94,11 @@ function checkThreads(value: unknown, where: string): number {
 
 function defaultThreads(): number {
   const env = environmentVariable('GRU_CPU_THREADS');
-  if (env !== undefined && env !== '') return checkThreads(Number(env), 'GRU_CPU_THREADS');
+  if (env !== undefined && env !== '') {
+    const n = Number(env);
+    if (!Number.isInteger(n) || n < 1 || n > 1024) throw new TypeError(`GRU_CPU_THREADS must be an integer from 1 to 1024, received '${env}'`);
+    return n;
+  }
   return availableCores();
 }
 
@@ -229,6 +234,11 @@ export function createCpuBackend(options: CpuBackendOptions = {}): CpuBackend {
     },
     set threads(n: number) {
       threads = checkThreads(n, `backend '${name}'`);
+      // The load that failed only for want of a thread count may now succeed.
+      if (settingProblem && failure === settingProblem) {
+        failure = undefined;
+        forgetBackendLoad(backend);
+      }
       settingProblem = undefined;
     },
     get isa() {

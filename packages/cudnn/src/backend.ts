@@ -1,4 +1,14 @@
-import { checkSpec, GRU_BACKEND_SPEC_VERSION, GruError, UnsupportedCallError, type GruBackend, type GruSpec, type GruWeights, readSpec } from '@gru/core';
+import {
+  checkSpec,
+  environmentVariable,
+  GRU_BACKEND_SPEC_VERSION,
+  GruError,
+  UnsupportedCallError,
+  type GruBackend,
+  type GruSpec,
+  type GruWeights,
+  readSpec,
+} from '@gru/core';
 import type { DeviceInfo, DeviceRuntime } from './device.js';
 import { loadAddon, type NativeAttempt, type OpenResult } from './native.js';
 import { resolveOptions, type CudnnBackendOptions, type ResolvedOptions } from './options.js';
@@ -7,6 +17,15 @@ import { DRIVER_SONAME, driverSeenAt, probePython, searchPlan, type PythonProbe,
 import { cudnnSupports, cudnnSupportsSpec } from './support.js';
 import { packWeights } from './weights.js';
 import { MAX_COUNT } from './request-checks.js';
+
+/**
+ * The environment as the searches read it, one variable at a time through core's
+ * environmentVariable: Deno without --allow-env refuses every read, and the variables are optional.
+ */
+const environment: Readonly<Record<string, string | undefined>> = new Proxy(
+  {},
+  { get: (_target, key) => (typeof key === 'string' ? environmentVariable(key) : undefined) },
+);
 
 export interface CudnnBackend extends GruBackend {
   readonly cudnn: true;
@@ -68,10 +87,10 @@ export async function openNativeRuntime(o: ResolvedOptions): Promise<DeviceRunti
     throw new Error(`the cuDNN backend runs on Linux with an NVIDIA GPU; this is ${process.platform}/${process.arch}`);
   }
   const addon = loadAddon();
-  const base = { cudnnPath: o.cudnnPath, cudaDriverPath: o.cudaDriverPath, env: process.env };
+  const base = { cudnnPath: o.cudnnPath, cudaDriverPath: o.cudaDriverPath, env: environment };
   // Python is asked only where a driver is to be seen: without one nothing can run, and the
   // probe would cost a child process (and run whatever python3 is on PATH) for nothing.
-  const driverSeen = o.python !== false && driverSeenAt(searchPlan({ ...base, python: null }).driver, process.env) !== undefined;
+  const driverSeen = o.python !== false && driverSeenAt(searchPlan({ ...base, python: null }).driver, environment) !== undefined;
   const open = async (python: PythonProbe | null) => {
     const pythonSkipped = o.python === false ? undefined : `no ${DRIVER_SONAME} was found, so no NVIDIA driver is installed`;
     const plan = searchPlan({ ...base, python, pythonSkipped });
@@ -160,7 +179,7 @@ export function backendWith(getOptions: () => ResolvedOptions, name: string, pri
 
 /** A cuDNN backend with its own options (register it to replace the default one). */
 export function createCudnnBackend(options: CudnnBackendOptions = {}): CudnnBackend {
-  const resolved = resolveOptions(options, process.env);
+  const resolved = resolveOptions(options, environment);
   return backendWith(() => resolved, resolved.name, resolved.priority, openNativeRuntime);
 }
 
@@ -169,7 +188,7 @@ export function createDefaultCudnnBackend(open: RuntimeOpener = openNativeRuntim
   let resolved: ResolvedOptions | undefined;
   let error: unknown;
   try {
-    resolved = resolveOptions({}, process.env);
+    resolved = resolveOptions({}, environment);
   } catch (err) {
     error = err;
   }

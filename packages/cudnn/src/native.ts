@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { environmentVariable } from '@gru/core';
 import type { DeviceRuntime } from './device.js';
 
 /** One library candidate handed to the addon (see search.ts). */
@@ -57,7 +58,7 @@ export const PREBUILT_PLATFORMS = ['linux-x64', 'linux-arm64'];
  * binary the package ships for this platform and CPU (prebuilds/linux-x64, prebuilds/linux-arm64).
  */
 export function addonCandidates(): string[] {
-  const given = process.env.GRU_CUDNN_ADDON;
+  const given = environmentVariable('GRU_CUDNN_ADDON');
   if (given) return [given];
   return [join(packageRoot(), 'build', 'Release', FILE), join(packageRoot(), 'prebuilds', `${process.platform}-${process.arch}`, FILE)];
 }
@@ -83,7 +84,8 @@ function explainLoadError(err: unknown): string {
 function addonHint(problems: string[]): string {
   const missing = problems.every((p) => p.endsWith(': not there'));
   const here = `${process.platform}-${process.arch}`;
-  if (process.env.GRU_CUDNN_ADDON) return "The path came from GRU_CUDNN_ADDON: point it at a gru_cudnn.node, or leave it unset to use the package's own binary";
+  if (environmentVariable('GRU_CUDNN_ADDON'))
+    return "The path came from GRU_CUDNN_ADDON: point it at a gru_cudnn.node, or leave it unset to use the package's own binary";
   if (missing && PREBUILT_PLATFORMS.includes(here))
     return `This package should contain prebuilds/${here}/${FILE}: reinstall @gru/cudnn (or run \`npm rebuild @gru/cudnn\` with a compiler)`;
   if (missing)

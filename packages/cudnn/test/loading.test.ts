@@ -242,6 +242,30 @@ describe('load() failures name what is missing and every place looked at', () =>
   });
 });
 
+describe('where reading the environment is refused (Deno without --allow-env)', () => {
+  it('createCudnnBackend() and the default backend take the variables as unset; load() names what is missing, not the permission', async () => {
+    const real = process.env;
+    const refused = new Proxy(real, {
+      get: (t, k) => {
+        if (typeof k === 'string' && (k.startsWith('GRU_') || k === 'LD_LIBRARY_PATH'))
+          throw Object.assign(new Error(`Requires env access to "${k}"`), { name: 'NotCapable' });
+        return t[k as string];
+      },
+    });
+    process.env = refused;
+    try {
+      const given = createCudnnBackend({ name: 'cudnn-no-env', python: false });
+      expect(given.name).toBe('cudnn-no-env');
+      const b = createDefaultCudnnBackend();
+      const err = (await b.load().catch((e: Error) => e)) as Error;
+      expect(err.message).toMatch(/cuDNN backend unavailable/);
+      expect(err.message).not.toMatch(/Requires env access/);
+    } finally {
+      process.env = real;
+    }
+  });
+});
+
 describe('options', () => {
   it('explicit options win over the environment; defaults otherwise', () => {
     const env = { GRU_CUDNN_DEVICE: '2', GRU_CUDNN_PRECISION: 'tf32', GRU_CUDNN_PYTHON: '/usr/bin/python3.12' };

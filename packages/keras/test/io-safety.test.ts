@@ -257,6 +257,8 @@ describe('file loads: regular files only, and shards whose real path stays in th
     const files = unzipSync(readFileSync(join(FIXTURES, 'k3_embed_stack.keras')));
     for (const name of ['config.json', 'metadata.json', 'model.weights.h5']) writeFileSync(join(unzipped, name), files[name]);
     await expect(loadModel(unzipped)).rejects.toThrow(/It is a Keras model saved unzipped \(zipped=False\): load its weights with its config/);
+    const slashed = (await loadModel(`${unzipped}/`).catch((e: Error) => e)) as Error;
+    expect(slashed.message).toContain(`loadModel('${join(unzipped, 'model.weights.h5')}'`);
     const model = await loadModel(join(unzipped, 'model.weights.h5'), { config: readFileSync(join(unzipped, 'config.json'), 'utf8') });
     const k3 = readJson<{ input: JsonTensor; expected: JsonTensor[] }>(join(FIXTURES, 'k3_embed_stack.json'));
     expectClose(await model.predict(k3.input), k3.expected[0]);

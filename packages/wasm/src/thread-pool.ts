@@ -34,7 +34,7 @@ let post, receive;
 // but the parent's messages never reach self.onmessage: choosing by self hung the pool's start.
 // An eval'd worker is a module where the parent runs with --input-type=module: no require.
 const nodeThreads = typeof process === 'object' && process !== null && process.versions && process.versions.node
-  ? (process.getBuiltinModule ? process.getBuiltinModule('node:worker_threads') : require('node:worker_threads'))
+  ? (process.getBuiltinModule ? process.getBuiltinModule('node:worker_threads') : typeof require === 'function' ? require('node:worker_threads') : undefined)
   : undefined;
 const parentPort = nodeThreads && nodeThreads.parentPort;
 if (parentPort) {

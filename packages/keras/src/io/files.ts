@@ -103,9 +103,10 @@ async function folderHint(fs: typeof import('node:fs/promises'), folder: string,
     );
   }
   if (names.includes('config.json') && names.includes('model.weights.h5')) {
+    const { join } = await nodeImport<typeof import('node:path')>('node:path');
     return (
-      ` It is a Keras model saved unzipped (zipped=False): load its weights with its config, loadModel('${path}/model.weights.h5', ` +
-      `{ config: <the text of ${path}/config.json> }), or save it in Python with model.save('model.keras').`
+      ` It is a Keras model saved unzipped (zipped=False): load its weights with its config, loadModel('${join(path, 'model.weights.h5')}', ` +
+      `{ config: <the text of ${join(path, 'config.json')}> }), or save it in Python as one file (model.save(path) with zipped=True, the default).`
     );
   }
   return '';
