@@ -9,6 +9,7 @@ import { resolvePackageFrom } from './resolve-package.js';
 import { isListed, judge, type ResultStatus } from './judge.js';
 import { planAgainstReference, type SweepOptions } from './testing/against-reference.js';
 import { CONTRACT_CHECKS } from './testing/contract.js';
+import { checkActivationKinks } from './testing/activation-kinks.js';
 
 /**
  * `forward`, `gradient`: Keras's cases; `reference`: seeded random calls against the reference
@@ -276,6 +277,9 @@ export function planConformance(
     for (const c of planAgainstReference(backend, options.sweep ?? {}).filter((c) => wanted(`reference:${c.name}`))) {
       planned.push({ name: `reference:${c.name}`, kind: 'reference', run: c.run });
     }
+  }
+  if (options.sweep !== false && wanted('reference:activation-kinks')) {
+    planned.push({ name: 'reference:activation-kinks', kind: 'reference', run: () => checkActivationKinks(backend) });
   }
   const leakCandidates = files.cases.filter((c) => c.layer === 'GRU' && !c.steps && !c.grads && c.dtype === 'float32');
   if (leakCandidates.length && !options.only) {

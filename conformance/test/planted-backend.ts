@@ -31,8 +31,8 @@ export interface Bugs {
   /** Writes into the request's x after computing. */
   writeInput?: boolean;
   declineAll?: boolean;
-  /** Changes what backward returns. */
-  backward?: (g: GruGradients) => GruGradients;
+  /** Changes what backward returns (given the layer's spec and the last forward request). */
+  backward?: (g: GruGradients, spec: GruSpec, lastRequest: ForwardRequest | undefined) => GruGradients;
   /**
    * Drops the state a stateful layer carries from one call into the next: a call whose initial
    * state is the final state the previous call moved to (from another state) starts from zeros
@@ -85,7 +85,9 @@ export function planted(name: string, bugs: Bugs): GruBackend {
     let reused: ForwardResult | undefined;
     let current = weights;
     let slot: ForwardRequest | undefined;
+    let lastRequest: ForwardRequest | undefined;
     const after = (r: ForwardResult, req: ForwardRequest, hook?: Bugs['forward']): ForwardResult => {
+      lastRequest = req;
       previous = { start: req.initialState ? req.initialState.slice() : null, end: r.lastState.slice() };
       let out = r;
       if (bugs.reuseOutput) {
@@ -117,7 +119,7 @@ export function planted(name: string, bugs: Bugs): GruBackend {
         if (bugs.readsBackwardTwice) inner.backwardSync!(saved, { ...r });
         if (bugs.readsInputGradientsTwice) r = { ...r, inputGradients: r.inputGradients };
         const g = inner.backwardSync!(saved, bugs.readsBackwardTwice ? { ...r } : r);
-        return bugs.backward ? bugs.backward(g) : g;
+        return bugs.backward ? bugs.backward(g, spec, lastRequest) : g;
       },
       setWeights: (w) => {
         // One reading, for the copy bindStaleWeights keeps (a second read is another bug).

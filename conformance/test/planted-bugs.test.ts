@@ -283,6 +283,21 @@ describe('the kit catches each planted-bug class, pointing at it', () => {
     expect(ok.report.passed).toBe(4);
   });
 
+  it("a backward taking the other one-sided derivative at hard_tanh's corners: reference:activation-kinks names the activation and the point", async () => {
+    // The check's layer has one unit, one feature and one step: dx row i is at x[i]; zero it where x is exactly +-1.
+    const openCorners = (g: GruGradients, spec: GruSpec, req: ForwardRequest | undefined): GruGradients =>
+      spec.activation === 'hard_tanh' && req ? { ...g, dx: g.dx.map((v, i) => (Math.abs(req.x[i]) === 1 ? 0 : v)) } : g;
+    const only = ['reference:activation-kinks'];
+    const { failed } = await run(planted('planted-kinks', { backward: openCorners }), { only, contractChecks: false });
+    expect(failed.map((r) => r.name)).toEqual(only);
+    expect(failure(failed, only[0])).toMatch(
+      /^derivatives at breakpoints differ from the reference's: activation 'hard_tanh' at -1: dx 0, the reference 0\.5$/,
+    );
+    const ok = await run(planted('planted-kinks-none', {}), { only, contractChecks: false });
+    expect(ok.failed).toEqual([]);
+    expect(ok.report.backendPassed).toBe(1);
+  });
+
   it('a backend that drops the state carried between stateful calls: the call that continues is named', async () => {
     const only = ['stateful_seq', 'stateful_last_reset_before_mask', 'init_state_mask_right_pad', 'defaults_seq_state'];
     const { report, failed } = await run(planted('planted-drop-state', { dropCarriedState: true }), { only, contractChecks: false, sweep: false });

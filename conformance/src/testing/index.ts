@@ -24,6 +24,7 @@ export { checkBoundReruns } from './bound-reruns.js';
 export { checkConcurrentCalls } from './concurrent-calls.js';
 export { checkEmptyCalls } from './empty-calls.js';
 export { checkBackendReload } from './backend-reload.js';
+export { checkActivationKinks, ACTIVATION_BREAKPOINTS } from './activation-kinks.js';
 export {
   checkForeignArrays,
   inOtherRealm,

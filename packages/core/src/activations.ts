@@ -293,7 +293,8 @@ const TABLE: Record<Exclude<ActivationName, AliasName>, ActivationDef> = {
   hard_tanh: elementwise(
     'hard_tanh',
     (x) => Math.min(Math.max(x, -1), 1),
-    (x) => (x > -1 && x < 1 ? 1 : 0),
+    // 1 at the corners too, as TensorFlow (clip_by_value) and JAX (where(x > 1, 1, where(x < -1, -1, x))) differentiate it.
+    (x) => (x >= -1 && x <= 1 ? 1 : 0),
   ),
   tanh_shrink: elementwise(
     'tanh_shrink',

@@ -3,8 +3,8 @@
  * OrthogonalRegularizer, with Keras's identifiers, argument checks and `get_config()` output.
  *
  * `penalty` is Keras's formula evaluated in float64 (Keras evaluates it in the weight's dtype);
- * `gradient` is its derivative with respect to the weights, with the convention autodiff uses
- * for `abs` in TensorFlow and JAX: d|x|/dx = sign(x), 0 at 0.
+ * `gradient` is its derivative with respect to the weights, with the convention TensorFlow's and
+ * PyTorch's autodiff use for `abs`: d|x|/dx = sign(x), 0 at 0 (JAX 0.10 gives 1 at 0).
  *
  * Keras quirk kept: `L1` and `OrthogonalRegularizer` store their factor as a float32 tensor, so
  * both the config and the penalty use the factor rounded to float32 (`L1(0.001)` serializes as

@@ -120,6 +120,18 @@ describe('backward with inputGradients: false', () => {
     }
   });
 
+  it('refuses a dState where the layer returns no state (returnState: false) instead of changing every gradient', async () => {
+    const gru = new GRU({ units: H, seed: 3 });
+    const r = await gru.forward({ shape: [B, T, D], data: xData }, { training: true });
+    const dOutput = { shape: r.output.shape, data: new Float32Array(B * H).fill(1) };
+    await expect(gru.backward(dOutput, { shape: [B, H], data: new Float32Array(B * H).fill(1) })).rejects.toThrow(
+      /^Argument `dState` must be left out \(or null\): layer '[^']+' has returnState: false, so its call returned no state to take a gradient for; received a dState\.$/,
+    );
+    // Left out or null, it runs as before.
+    const plain = await gru.backward(dOutput);
+    expect(Array.from((await gru.backward(dOutput, null)).kernel.data)).toEqual(Array.from(plain.kernel.data));
+  });
+
   it('refuses a non-boolean inputGradients, naming it', async () => {
     const gru = new GRU({ units: H, seed: 3 });
     const r = await gru.forward({ shape: [B, T, D], data: xData }, { training: true });

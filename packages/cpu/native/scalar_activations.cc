@@ -134,7 +134,7 @@ double scalarActivationGrad(int id, double x, double y) {
     case ACT_SPARSE_SIGMOID:
       return x > -1 && x < 1 ? 0.5 : 0;
     case ACT_HARD_TANH:
-      return x > -1 && x < 1 ? 1 : 0;
+      return x >= -1 && x <= 1 ? 1 : 0;  // 1 at the corners, as TensorFlow and JAX
     case ACT_TANH_SHRINK:
       return std::tanh(x) * std::tanh(x);
     case ACT_SOFT_SHRINK:

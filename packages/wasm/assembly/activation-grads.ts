@@ -113,7 +113,8 @@ export function activationGrad(id: i32, x: v128, y: v128): v128 {
     case ACT_GELU:
       return gradLanes(ACT_GELU, x);
     case ACT_HARD_TANH:
-      return ones(v128.and(f32x4.gt(x, splat(-1.0)), f32x4.lt(x, one)));
+      // 1 at the corners, as TensorFlow and JAX.
+      return ones(v128.and(f32x4.ge(x, splat(-1.0)), f32x4.le(x, one)));
     case ACT_SPARSE_SIGMOID:
       return keep(v128.and(f32x4.gt(x, splat(-1.0)), f32x4.lt(x, one)), splat(0.5));
     case ACT_LOG_SIGMOID:

@@ -64,7 +64,7 @@ const DERIVATIVES: Record<string, string> = {
   exponential: 'y',
   log_sigmoid: 'gru_sigmoid(-x)',
   sparse_sigmoid: 'select(0.0, 0.5, x > -1.0 && x < 1.0)',
-  hard_tanh: 'select(0.0, 1.0, x > -1.0 && x < 1.0)',
+  hard_tanh: 'select(0.0, 1.0, x >= -1.0 && x <= 1.0)',
   tanh_shrink: 'gru_tanh(x) * gru_tanh(x)',
   soft_shrink: 'select(0.0, 1.0, x > 0.5 || x < -0.5)',
   hard_shrink: 'select(0.0, 1.0, abs(x) > 0.5)',

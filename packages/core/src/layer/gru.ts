@@ -777,6 +777,13 @@ export class GRU<O extends GruOptions = GruOptions> {
     }
     let dLastState: FloatArray | undefined;
     if (dStateLike !== undefined && dStateLike !== null) {
+      // Without returnState the call returned no state: a gradient for it belongs to nothing, and
+      // adding it to the last step's would change every gradient silently.
+      if (!c.returnState) {
+        throw valueError(
+          `Argument \`dState\` must be left out (or null): layer '${this.name}' has returnState: false, so its call returned no state to take a gradient for; received a dState.`,
+        );
+      }
       const ds = toTensor(dStateLike, 'dState', this.dtype);
       if (ds.shape.length !== 2 || ds.shape[0] !== batch || ds.shape[1] !== this.units) {
         throw valueError(`Argument \`dState\` must have the state's shape ${formatShape([batch, this.units])}, received ${formatShape(ds.shape)}.`);

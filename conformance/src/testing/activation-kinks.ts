@@ -1,0 +1,83 @@
+import { ACTIVATION_NAMES, activationDef, GRU, resolveActivation, UnsupportedCallError, type GruBackend } from '@gru/core';
+import type { CaseOutcome } from '../run-case.js';
+
+/** Every activation's breakpoints (relu6's 6, hard_sigmoid's +-2.5 and +-3, the +-1 and +-0.5 of the clipped and shrinking ones, 0). */
+export const ACTIVATION_BREAKPOINTS: readonly number[] = [-3, -2.5, -1, -0.5, 0, 0.5, 1, 2.5, 3, 6];
+
+/**
+ * reference:activation-kinks: backward through every elementwise activation, as the activation and
+ * as the recurrent activation, with its pre-activation exactly at each breakpoint. Random inputs
+ * never land there, but zero-padded steps without a mask and a zero initial state put a layer
+ * without bias exactly at 0. At a kink either one-sided derivative is defensible, so the backend
+ * must take the one the reference takes (core's `activationDef(id).df`).
+ *
+ * One unit, one feature, one step, zero biases; the batch holds one breakpoint per row. As the
+ * activation (with sigmoid as the recurrent one): the candidate's kernel column is 1 and the others
+ * 0, so dx = 0.5 f'(p). As the recurrent activation (with tanh as the activation): z's column is 1,
+ * the initial state 1 and the candidate tanh(0) = 0, so dx = f'(p). Backends limited to tanh and
+ * sigmoid (cuDNN's) run the pairs of those two.
+ */
+export async function checkActivationKinks(backend: GruBackend): Promise<CaseOutcome> {
+  const points = ACTIVATION_BREAKPOINTS;
+  const B = points.length;
+  const x = { shape: [B, 1, 1], data: Float32Array.from(points) };
+  const dOutput = { shape: [B, 1], data: new Float32Array(B).fill(1) };
+  const declined: string[] = [];
+  let firstReason = '';
+  const wrong: string[] = [];
+  let ran = 0;
+  const gradients = async (name: string, role: 'activation' | 'recurrentActivation', on: string) => {
+    const layer = new GRU({
+      units: 1,
+      activation: role === 'activation' ? name : 'tanh',
+      recurrentActivation: role === 'recurrentActivation' ? name : 'sigmoid',
+      backend: on,
+    });
+    try {
+      // Keras's kernel columns: [z | r | candidate].
+      layer.setWeights([
+        { shape: [1, 3], data: role === 'activation' ? [0, 0, 1] : [1, 0, 0] },
+        { shape: [1, 3], data: [0, 0, 0] },
+        // Zero biases rather than none: cuDNN's path needs use_bias=True.
+        { shape: [2, 3], data: [0, 0, 0, 0, 0, 0] },
+      ]);
+      const initialState = { shape: [B, 1], data: new Float32Array(B).fill(role === 'activation' ? 0 : 1) };
+      await layer.forward(x, { initialState, training: true });
+      const g = await layer.backward(dOutput);
+      return { dx: g.inputs.data, dState: (g.initialState as { data: ArrayLike<number> }).data };
+    } finally {
+      layer.dispose();
+    }
+  };
+  // Aliases (swish, hard_swish) name the same functions once.
+  for (const name of new Set(ACTIVATION_NAMES.map((n) => resolveActivation(n) as string))) {
+    if (!activationDef(name as Parameters<typeof activationDef>[0]).df) continue;
+    for (const role of ['activation', 'recurrentActivation'] as const) {
+      let got: Awaited<ReturnType<typeof gradients>>;
+      try {
+        got = await gradients(name, role, backend.name);
+      } catch (err) {
+        if (err instanceof UnsupportedCallError) {
+          declined.push(`${role} ${name}`);
+          firstReason ||= (err as Error).message;
+          continue;
+        }
+        return { status: 'failed', detail: `${role} '${name}': backward threw ${(err as Error).message}` };
+      }
+      const want = await gradients(name, role, 'reference');
+      ran++;
+      for (const [what, g, w] of [['dx', got.dx, want.dx] as const, ['dInitialState', got.dState, want.dState] as const]) {
+        for (let i = 0; i < B; i++) {
+          if (!(Math.abs(g[i] - w[i]) <= 1e-6 + 1e-5 * Math.abs(w[i]))) {
+            wrong.push(`${role} '${name}' at ${points[i]}: ${what} ${g[i]}, the reference ${w[i]}`);
+            break;
+          }
+        }
+      }
+    }
+  }
+  const declinedNote = declined.length ? `; declined: ${declined.join(', ')}` : '';
+  if (wrong.length) return { status: 'failed', detail: `derivatives at breakpoints differ from the reference's: ${wrong.join('; ')}${declinedNote}` };
+  if (!ran) return { status: 'unsupported', detail: `the backend declined all ${declined.length} activation roles (the first: ${firstReason})` };
+  return { status: 'passed', detail: `${ran} activation roles at ${B} breakpoints${declinedNote}` };
+}
