@@ -139,9 +139,24 @@ export function toTensor(value: unknown, argName: string, dtype: DType, options:
     data.set(flat);
     return { shape, data };
   }
-  throw valueError(
-    `Argument \`${argName}\` must be a tensor ({shape, data}) or a nested array of numbers, received ${value === null ? 'null' : typeof value}.`,
-  );
+  throw valueError(`Argument \`${argName}\` must be a tensor ({shape, data}) or a nested array of numbers, received ${describeNonTensor(value)}.`);
+}
+
+/** What a value that is no tensor is, for the message: a flat typed array needs its shape said. */
+function describeNonTensor(value: unknown): string {
+  if (value === null) return 'null';
+  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
+    const name = Object.prototype.toString.call(value).slice(8, -1);
+    const n = (value as unknown as ArrayLike<number>).length;
+    return `a ${name} of ${n} values with no shape (pass {shape: [...], data: thatArray})`;
+  }
+  if (typeof value === 'object') {
+    const ctor = (value as { constructor?: { name?: unknown } }).constructor?.name;
+    if (typeof ctor === 'string' && ctor && ctor !== 'Object') return `a ${ctor}`;
+    const missing = ['shape', 'data'].filter((k) => !(k in (value as object)));
+    return `an object without ${missing.map((k) => `\`${k}\``).join(' and ') || 'a usable `shape` and `data`'}`;
+  }
+  return typeof value;
 }
 
 /** Appends a rectangular nested array to `out` in row-major order; `path` is the current position. */

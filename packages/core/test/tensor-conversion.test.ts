@@ -91,6 +91,19 @@ describe('toTensor', () => {
       () => toTensor(7, 'initialState', 'float32'),
       'Argument `initialState` must be a tensor ({shape, data}) or a nested array of numbers, received number.',
     );
+    // A flat typed array has no shape: say so, and how to give one (it said "received object").
+    expectGruError(
+      () => toTensor(new Float32Array(6), 'dOutput', 'float32'),
+      'Argument `dOutput` must be a tensor ({shape, data}) or a nested array of numbers, received a Float32Array of 6 values with no shape (pass {shape: [...], data: thatArray}).',
+    );
+    expectGruError(
+      () => toTensor({ data: [1] }, 'inputs', 'float32'),
+      'Argument `inputs` must be a tensor ({shape, data}) or a nested array of numbers, received an object without `shape`.',
+    );
+    expectGruError(
+      () => toTensor(new Map(), 'inputs', 'float32'),
+      'Argument `inputs` must be a tensor ({shape, data}) or a nested array of numbers, received a Map.',
+    );
   });
 });
 
