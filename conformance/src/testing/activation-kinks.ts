@@ -1,6 +1,8 @@
 import { ACTIVATION_NAMES, activationDef, GRU, resolveActivation, UnsupportedCallError, type GruBackend } from '@gru/core';
 import type { CaseOutcome } from '../run-case.js';
 
+const KERAS2_HARD_SIGMOID = 'keras2_hard_sigmoid';
+
 /** Every activation's breakpoints (relu6's 6, hard_sigmoid's +-2.5 and +-3, the +-1 and +-0.5 of the clipped and shrinking ones, 0). */
 export const ACTIVATION_BREAKPOINTS: readonly number[] = [-3, -2.5, -1, -0.5, 0, 0.5, 1, 2.5, 3, 6];
 
@@ -11,7 +13,8 @@ export const ACTIVATION_BREAKPOINTS: readonly number[] = [-3, -2.5, -1, -0.5, 0,
  * without bias exactly at 0. At a kink either one-sided derivative is defensible, so the backend
  * must take the one the reference takes (core's `activationDef(id).df`).
  *
- * One unit, one feature, one step, zero biases; the batch holds one breakpoint per row. As the
+ * Keras 2's hard_sigmoid (`compat: 'keras2'`) too. One unit, one feature, one step, zero biases;
+ * the batch holds one breakpoint per row; dx and the initial state's gradient are compared. As the
  * activation (with sigmoid as the recurrent one): the candidate's kernel column is 1 and the others
  * 0, so dx = 0.5 f'(p). As the recurrent activation (with tanh as the activation): z's column is 1,
  * the initial state 1 and the candidate tanh(0) = 0, so dx = f'(p). Backends limited to tanh and
@@ -27,8 +30,13 @@ export async function checkActivationKinks(backend: GruBackend): Promise<CaseOut
   const wrong: string[] = [];
   let ran = 0;
   const gradients = async (name: string, role: 'activation' | 'recurrentActivation', on: string) => {
+    // Keras 2's hard_sigmoid (clip(0.2x + 0.5, 0, 1)) is what 'hard_sigmoid' means in Keras 2 configs.
+    const keras2 = name === KERAS2_HARD_SIGMOID;
+    if (keras2) name = 'hard_sigmoid';
     const layer = new GRU({
       units: 1,
+      resetAfter: true,
+      ...(keras2 ? { compat: 'keras2' as const } : {}),
       activation: role === 'activation' ? name : 'tanh',
       recurrentActivation: role === 'recurrentActivation' ? name : 'sigmoid',
       backend: on,
@@ -50,7 +58,7 @@ export async function checkActivationKinks(backend: GruBackend): Promise<CaseOut
     }
   };
   // Aliases (swish, hard_swish) name the same functions once.
-  for (const name of new Set(ACTIVATION_NAMES.map((n) => resolveActivation(n) as string))) {
+  for (const name of [...new Set(ACTIVATION_NAMES.map((n) => resolveActivation(n) as string)), KERAS2_HARD_SIGMOID]) {
     if (!activationDef(name as Parameters<typeof activationDef>[0]).df) continue;
     for (const role of ['activation', 'recurrentActivation'] as const) {
       let got: Awaited<ReturnType<typeof gradients>>;
@@ -77,7 +85,7 @@ export async function checkActivationKinks(backend: GruBackend): Promise<CaseOut
     }
   }
   const declinedNote = declined.length ? `; declined: ${declined.join(', ')}` : '';
-  if (wrong.length) return { status: 'failed', detail: `derivatives at breakpoints differ from the reference's: ${wrong.join('; ')}${declinedNote}` };
+  if (wrong.length) return { status: 'failed', detail: `gradients at breakpoints differ from the reference's: ${wrong.join('; ')}${declinedNote}` };
   if (!ran) return { status: 'unsupported', detail: `the backend declined all ${declined.length} activation roles (the first: ${firstReason})` };
   return { status: 'passed', detail: `${ran} activation roles at ${B} breakpoints${declinedNote}` };
 }

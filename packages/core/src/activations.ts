@@ -359,7 +359,8 @@ const TABLE: Record<Exclude<ActivationName, AliasName>, ActivationDef> = {
 export const KERAS2_HARD_SIGMOID: ActivationDef = elementwise(
   'hard_sigmoid',
   (x) => clip01(0.2 * x + 0.5),
-  (x) => (x > -2.5 && x < 2.5 ? 0.2 : 0),
+  // 0.2 at the corners too: TensorFlow's clip_by_value passes the gradient where the value equals a bound.
+  (x) => (x >= -2.5 && x <= 2.5 ? 0.2 : 0),
 );
 
 /** Name an activation is known by in a spec: the Keras name, or `keras2_hard_sigmoid`. */

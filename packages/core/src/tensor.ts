@@ -145,14 +145,18 @@ export function toTensor(value: unknown, argName: string, dtype: DType, options:
 /** What a value that is no tensor is, for the message: a flat typed array needs its shape said. */
 function describeNonTensor(value: unknown): string {
   if (value === null) return 'null';
-  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
-    const name = Object.prototype.toString.call(value).slice(8, -1);
+  const article = (word: string) => (/^[aeiou]/i.test(word) ? `an ${word}` : `a ${word}`);
+  // By its tag, not instanceof: arrays from another realm (a worker's, an iframe's) count too.
+  const tag = Object.prototype.toString.call(value).slice(8, -1);
+  if (ArrayBuffer.isView(value) && tag !== 'DataView') {
     const n = (value as unknown as ArrayLike<number>).length;
-    return `a ${name} of ${n} values with no shape (pass {shape: [...], data: thatArray})`;
+    // A BigInt array cannot be tensor data either: no shape would make it one.
+    if (tag.startsWith('Big')) return `${article(tag)} of ${n} values (tensor data must hold numbers: a Float32Array, a Float64Array or an integer array)`;
+    return `${article(tag)} of ${n} values with no shape (pass {shape: [...], data: thatArray})`;
   }
   if (typeof value === 'object') {
     const ctor = (value as { constructor?: { name?: unknown } }).constructor?.name;
-    if (typeof ctor === 'string' && ctor && ctor !== 'Object') return `a ${ctor}`;
+    if (typeof ctor === 'string' && ctor && ctor !== 'Object') return article(ctor);
     const missing = ['shape', 'data'].filter((k) => !(k in (value as object)));
     return `an object without ${missing.map((k) => `\`${k}\``).join(' and ') || 'a usable `shape` and `data`'}`;
   }

@@ -125,7 +125,7 @@ describe('backward with inputGradients: false', () => {
     const r = await gru.forward({ shape: [B, T, D], data: xData }, { training: true });
     const dOutput = { shape: r.output.shape, data: new Float32Array(B * H).fill(1) };
     await expect(gru.backward(dOutput, { shape: [B, H], data: new Float32Array(B * H).fill(1) })).rejects.toThrow(
-      /^Argument `dState` must be left out \(or null\): layer '[^']+' has returnState: false, so its call returned no state to take a gradient for; received a dState\.$/,
+      /^Argument `dState` must be left out \(or null\): layer '[^']+' has returnState: false, so its call returned no state to take a gradient for; received one of shape \(3, 3\)\.$/,
     );
     // Left out or null, it runs as before.
     const plain = await gru.backward(dOutput);

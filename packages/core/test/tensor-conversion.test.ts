@@ -101,6 +101,18 @@ describe('toTensor', () => {
       'Argument `inputs` must be a tensor ({shape, data}) or a nested array of numbers, received an object without `shape`.',
     );
     expectGruError(
+      () => toTensor(new Int8Array(2), 'inputs', 'float32'),
+      'Argument `inputs` must be a tensor ({shape, data}) or a nested array of numbers, received an Int8Array of 2 values with no shape (pass {shape: [...], data: thatArray}).',
+    );
+    expectGruError(
+      () => toTensor(new BigInt64Array(2), 'inputs', 'float32'),
+      'Argument `inputs` must be a tensor ({shape, data}) or a nested array of numbers, received a BigInt64Array of 2 values (tensor data must hold numbers: a Float32Array, a Float64Array or an integer array).',
+    );
+    expectGruError(
+      () => toTensor(new ArrayBuffer(8), 'inputs', 'float32'),
+      'Argument `inputs` must be a tensor ({shape, data}) or a nested array of numbers, received an ArrayBuffer.',
+    );
+    expectGruError(
       () => toTensor(new Map(), 'inputs', 'float32'),
       'Argument `inputs` must be a tensor ({shape, data}) or a nested array of numbers, received a Map.',
     );

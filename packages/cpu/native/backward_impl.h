@@ -34,7 +34,7 @@ static inline vf activationGrad(int id, vf x, vf y) {
     case gru::ACT_HARD_SIGMOID:
       return select((x > splat(-3.0f)) & (x < splat(3.0f)), splat(1.0f / 6.0f), zero);
     case gru::ACT_HARD_SIGMOID_K2:
-      return select((x > splat(-2.5f)) & (x < splat(2.5f)), splat(0.2f), zero);
+      return select((x >= splat(-2.5f)) & (x <= splat(2.5f)), splat(0.2f), zero);  // inclusive, as TensorFlow
     case gru::ACT_RELU:
       return select(x > zero, one, zero);
     default: {

@@ -96,7 +96,7 @@ double scalarActivationGrad(int id, double x, double y) {
     case ACT_HARD_SIGMOID:
       return x > -3 && x < 3 ? 1.0 / 6 : 0;
     case ACT_HARD_SIGMOID_K2:
-      return x > -2.5 && x < 2.5 ? 0.2 : 0;
+      return x >= -2.5 && x <= 2.5 ? 0.2 : 0;  // 0.2 at the corners, as TensorFlow (Keras 2)
     case ACT_RELU:
       return x > 0 ? 1 : 0;
     case ACT_RELU6:

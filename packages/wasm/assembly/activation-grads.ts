@@ -81,7 +81,8 @@ export function activationGrad(id: i32, x: v128, y: v128): v128 {
     case ACT_HARD_SIGMOID:
       return keep(v128.and(f32x4.gt(x, splat(-3.0)), f32x4.lt(x, splat(3.0))), splat(<f32>(1.0 / 6.0)));
     case ACT_KERAS2_HARD_SIGMOID:
-      return keep(v128.and(f32x4.gt(x, splat(-2.5)), f32x4.lt(x, splat(2.5))), splat(0.2));
+      // 0.2 at the corners too, as TensorFlow (Keras 2).
+      return keep(v128.and(f32x4.ge(x, splat(-2.5)), f32x4.le(x, splat(2.5))), splat(0.2));
     case ACT_RELU:
       return ones(f32x4.gt(x, zero));
     case ACT_RELU6:

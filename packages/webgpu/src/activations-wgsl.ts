@@ -48,7 +48,7 @@ const DERIVATIVES: Record<string, string> = {
   tanh: '1.0 - y * y',
   sigmoid: 'y * (1.0 - y)',
   hard_sigmoid: 'select(0.0, 1.0 / 6.0, x > -3.0 && x < 3.0)',
-  keras2_hard_sigmoid: 'select(0.0, 0.2, x > -2.5 && x < 2.5)',
+  keras2_hard_sigmoid: 'select(0.0, 0.2, x >= -2.5 && x <= 2.5)',
   relu: 'select(0.0, 1.0, x > 0.0)',
   relu6: 'select(0.0, 1.0, x > 0.0 && x < 6.0)',
   leaky_relu: 'select(0.2, 1.0, x > 0.0)',

@@ -781,7 +781,7 @@ export class GRU<O extends GruOptions = GruOptions> {
       // adding it to the last step's would change every gradient silently.
       if (!c.returnState) {
         throw valueError(
-          `Argument \`dState\` must be left out (or null): layer '${this.name}' has returnState: false, so its call returned no state to take a gradient for; received a dState.`,
+          `Argument \`dState\` must be left out (or null): layer '${this.name}' has returnState: false, so its call returned no state to take a gradient for; received ${describeGiven(dStateLike)}.`,
         );
       }
       const ds = toTensor(dStateLike, 'dState', this.dtype);
@@ -874,5 +874,14 @@ export class GRU<O extends GruOptions = GruOptions> {
       recurrentKernel: { shape: shapes[1], data: weightGrads[1] },
       bias: shapes[2] ? { shape: shapes[2], data: weightGrads[2] } : null,
     } as GruLayerGradients<LayerArray<O>, InputGradientsOf<Opt, LayerArray<O>>>;
+  }
+}
+
+/** A given gradient, for a message: its shape where it is a tensor. */
+function describeGiven(value: TensorLike): string {
+  try {
+    return `one of shape ${formatShape(toTensor(value, 'dState', 'float64').shape)}`;
+  } catch {
+    return 'one';
   }
 }
