@@ -35,7 +35,9 @@ declare module 'vitest' {
  * Node behave as on a user's machine. `extra` adds variables (a Vulkan driver, say).
  */
 export function appEnv(app: Pick<SmokeApp, 'path'>, extra: Record<string, string> = {}): Record<string, string> {
-  const keep = ['HOME', 'USER', 'LANG', 'TMPDIR', 'TERM', 'CI', 'DISPLAY', 'XDG_RUNTIME_DIR', 'NO_COLOR'];
+  // And how the machine reaches the registry (a proxy, a TLS-inspecting gateway's CA), as a user's shell has it.
+  const network = ['NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'HTTPS_PROXY', 'HTTP_PROXY', 'NO_PROXY', 'https_proxy', 'http_proxy', 'no_proxy'];
+  const keep = ['HOME', 'USER', 'LANG', 'TMPDIR', 'TERM', 'CI', 'DISPLAY', 'XDG_RUNTIME_DIR', 'NO_COLOR', ...network];
   const env: Record<string, string> = { PATH: app.path };
   for (const k of keep) if (process.env[k] !== undefined) env[k] = process.env[k] as string;
   return { ...env, ...extra };
