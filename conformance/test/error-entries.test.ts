@@ -150,9 +150,9 @@ describe('errors.json entries without a hand-written reproduction', () => {
     expect(r.stdout).toMatch(/^PASS {2}error:cell_bad_kwarg/m);
     expect(r.stdout).toMatch(/^FAIL {2}error:units_-7_other_message new GRU\(\{"units":-7\}\): message ".*got -7\.", Keras says "units must be positive"$/m);
     expect(r.stdout).toMatch(/^UNSUP error:mask_numpy not judged: .*needs a tensor \(numpy array\), not a Python literal\)$/m);
-    // The contract checks and the sweep against the reference run too: 43 backend checks (8 contract checks, 35 sweep calls);
-    // contract:backend-reload is skipped (the reference backend has no dispose(); listed in its expectations).
-    expect(r.stdout.trim().split('\n').at(-1)).toBe('backend checks: 43 passed; core-only checks (no backend code): 2 passed; 1 failed, 2 skipped');
+    // The contract checks and the sweep against the reference run too: 44 backend checks (8 contract checks, 35 sweep calls,
+    // the activation kinks); contract:backend-reload is skipped (the reference backend has no dispose(); listed in its expectations).
+    expect(r.stdout.trim().split('\n').at(-1)).toBe('backend checks: 44 passed; core-only checks (no backend code): 2 passed; 1 failed, 2 skipped');
     expect(r.status).toBe(1);
   });
 });
