@@ -85,20 +85,17 @@ const NO_POOL_STATS: Readonly<CpuPoolStats> = Object.freeze({ sharedJobs: 0, wok
 const MAX_UNITS = 2 ** 20;
 const MAX_DIM = 2 ** 30;
 
-function checkThreads(value: unknown, where: string): number {
+/** `value` as a thread count; `received` says what was given where that was not the number (an environment string). */
+function checkThreads(value: unknown, where: string, received = String(value)): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 1024) {
-    throw new TypeError(`${where}: threads must be an integer from 1 to 1024, received ${String(value)}`);
+    throw new TypeError(`${where}: threads must be an integer from 1 to 1024, received ${received}`);
   }
   return value;
 }
 
 function defaultThreads(): number {
   const env = environmentVariable('GRU_CPU_THREADS');
-  if (env !== undefined && env !== '') {
-    const n = Number(env);
-    if (!Number.isInteger(n) || n < 1 || n > 1024) throw new TypeError(`GRU_CPU_THREADS must be an integer from 1 to 1024, received '${env}'`);
-    return n;
-  }
+  if (env !== undefined && env !== '') return checkThreads(Number(env), 'GRU_CPU_THREADS', `'${env}'`);
   return availableCores();
 }
 
@@ -154,13 +151,14 @@ export function createCpuBackend(options: CpuBackendOptions = {}): CpuBackend {
   // here, it would take down `import '@gru/cpu'` (the default backend is made on import) instead of
   // letting selection fall back to another backend.
   let settingProblem: Error | undefined;
-  let threads = availableCores();
+  let threads: number;
   if (options.threads !== undefined) threads = checkThreads(options.threads, 'createCpuBackend');
   else {
     try {
       threads = defaultThreads();
     } catch (err) {
       settingProblem = err as Error;
+      threads = availableCores();
     }
   }
   const syncBelowMacs = options.syncBelowMacs ?? 10_000_000;

@@ -44,8 +44,8 @@ describe('default threads', () => {
     const [first, load, explicit] = r.stdout.trim().split('\n');
     const chosen = JSON.parse(first) as { backend: string; skipped?: string };
     expect(chosen.backend).toBe('reference');
-    expect(chosen.skipped).toMatch(/GRU_CPU_THREADS must be an integer from 1 to 1024, received 'abc'/);
-    expect(load).toMatch(/^load: GRU_CPU_THREADS must be an integer from 1 to 1024, received 'abc'/);
+    expect(chosen.skipped).toMatch(/GRU_CPU_THREADS: threads must be an integer from 1 to 1024, received 'abc'/);
+    expect(load).toMatch(/^load: GRU_CPU_THREADS: threads must be an integer from 1 to 1024, received 'abc'/);
     expect(explicit).toBe('after setting threads: cpu 2');
   });
 
