@@ -296,6 +296,21 @@ describe('the kit catches each planted-bug class, pointing at it', () => {
     expect(ok.report.backendPassed).toBe(1);
   });
 
+  it("a backward taking the other one-sided derivative of the recurrent activation in the reset gate only: reference:activation-kinks names the gate", async () => {
+    // Only the reset-gate layout starts from a zero state with the recurrent activation under test
+    // (the update-gate one starts from 1): zero dx there where x is exactly +-1.
+    const openResetCorners = (g: GruGradients, spec: GruSpec, req: ForwardRequest | undefined): GruGradients =>
+      spec.recurrentActivation === 'hard_tanh' && req?.initialState?.every((v) => v === 0)
+        ? { ...g, dx: g.dx.map((v, i) => (Math.abs(req.x[i]) === 1 ? 0 : v)) }
+        : g;
+    const only = ['reference:activation-kinks'];
+    const { failed } = await run(planted('planted-reset-kinks', { backward: openResetCorners }), { only, contractChecks: false });
+    expect(failed.map((r) => r.name)).toEqual(only);
+    expect(failure(failed, only[0])).toMatch(
+      /^gradients at breakpoints differ from the reference's: recurrentActivation \(reset gate\) 'hard_tanh' at -1: dx 0, the reference 0\.4199\d+$/,
+    );
+  });
+
   it('a backend that drops the state carried between stateful calls: the call that continues is named', async () => {
     const only = ['stateful_seq', 'stateful_last_reset_before_mask', 'init_state_mask_right_pad', 'defaults_seq_state'];
     const { report, failed } = await run(planted('planted-drop-state', { dropCarriedState: true }), { only, contractChecks: false, sweep: false });
