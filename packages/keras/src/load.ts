@@ -1,6 +1,7 @@
 import { compatFor, modelSpec } from './config/model.js';
 import type { ModelSpec, ParsedModel } from './config/spec.js';
 import { ByteBudget } from './budget.js';
+import { SUBCLASSED_MODEL_HINT } from './config/safety.js';
 import { KerasFileError } from './errors.js';
 import { checkDeadlineOptions, Deadline, DEFAULT_TIMEOUT_MS } from './io/deadline.js';
 import { H5File, HDF5_SIGNATURE, type H5FileOptions } from './io/h5.js';
@@ -131,6 +132,16 @@ function parseHdf5File(file: H5File, options: LoadOptions, limits: LoadLimits): 
     const spec = modelSpec(config, version ?? 'unknown', compatFor(version, options.compat, label), limits, `${label}: model_config`);
     if (!root.has('model_weights')) throw new KerasFileError(`${label} has a model_config but no 'model_weights' group.`);
     return { format: 'h5', spec, weights: readLegacyWeights(root.group('model_weights'), spec, label) };
+  }
+  if (root.has('vars') && !root.has('layers')) {
+    const members = root.keys();
+    // Keras 3 writes a model's own variables under `vars` and its layers under `layers/<name>`;
+    // a subclassed model's layers go under the attribute names its code gave them instead.
+    throw new KerasFileError(
+      `${label} is a Keras 3 weights file of a subclassed model: its layers are stored under the model's attribute names ` +
+        `(${members.filter((m) => m !== 'vars' && m !== 'optimizer').join(', ') || 'none'}), not under \`layers\`, so they cannot be matched ` +
+        `to a config's layers; ${SUBCLASSED_MODEL_HINT}`,
+    );
   }
   const config = givenConfig(options, limits, label);
   if (root.has('layers')) {

@@ -102,6 +102,29 @@ describe('KerasModel', () => {
     );
   });
 
+  it("a stateful GRU is built with the model's batch size, as Keras builds its state: its stream starts before any predict", async () => {
+    const files = unzipSync(readBytes(EMBED));
+    const config = JSON.parse(new TextDecoder().decode(files['config.json']));
+    config.config.layers[0].config.batch_shape = [4, 6];
+    for (const l of config.config.layers) if (l.class_name === 'GRU') l.config.stateful = true;
+    files['config.json'] = new TextEncoder().encode(JSON.stringify(config));
+    const model = await loadModel(zipSync(files));
+    const [name, gru] = [...model.grus][0];
+    expect(gru.states?.[0].shape, name).toEqual([4, gru.units]);
+    expect(Array.from(gru.states?.[0].data ?? [1]).every((v) => v === 0)).toBe(true);
+    const stream = gru.stream();
+    const features = gru.inputShape[2] as number;
+    const step = stream.step(new Float32Array(4 * features).fill(0.5));
+    expect(step.length).toBe(4 * gru.units);
+    // The stream's steps are the model's state: a predict now continues from them, unlike a fresh model's.
+    stream.close();
+    const after = await model.predict(ref.input);
+    model.resetStates();
+    const fresh = await model.predict(ref.input);
+    expectClose(fresh, ref.expected[0], 'after resetStates');
+    expect(Math.max(...after.data.map((v, i) => Math.abs(v - fresh.data[i])))).toBeGreaterThan(1e-6);
+  });
+
   it('takes any batch size where the Input records one but no layer needs it, as Keras does (Input(batch_shape=...))', async () => {
     const files = unzipSync(readBytes(EMBED));
     const config = JSON.parse(new TextDecoder().decode(files['config.json']));

@@ -179,6 +179,37 @@ describe('no code is ever run: Lambda and custom objects are refused, as Keras s
     await expect(loadModel(registered)).rejects.toThrow(/custom registered object 'Custom>Dense'/);
   });
 
+  it("a notebook's own class named like a built-in (Keras saves module null, registered name 'GRU') is refused, not run as the built-in", async () => {
+    const err = await loadModel(join(FIXTURES, 'refuse_main_gru.keras')).catch((e) => e);
+    expect(err).toBeInstanceOf(UnsafeModelError);
+    expect(err.message).toMatch(
+      /config\.layers\[1\] is the custom class "GRU" defined in the script that saved the model \(module null, registered name "GRU"\)\. gru loads only built-in Keras objects/,
+    );
+  });
+
+  it('a subclassed model is refused as one in every format, saying how to save it as a Functional model', async () => {
+    const hint = /build the same layers as a Functional or Sequential model in Keras, copy the weights \(functional\.set_weights\(model\.get_weights\(\)\)\) and save that\./;
+    const keras = await loadModel(join(FIXTURES, 'refuse_subclassed.keras')).catch((e) => e);
+    expect(keras).toBeInstanceOf(UnsafeModelError);
+    expect(keras.message).toMatch(/\(top level\) is the custom class "Subclassed" defined in the script that saved the model/);
+    expect(keras.message).toMatch(hint);
+    // Legacy .h5 drops module and registered name: the model class names it.
+    const h5 = await loadModel(join(FIXTURES, 'refuse_subclassed.h5')).catch((e) => e);
+    expect(h5).toBeInstanceOf(UnsupportedLayerError);
+    expect(h5.message).toMatch(/model class 'Subclassed' is not supported; gru loads Sequential and Functional models \(for a subclassed model, /);
+    expect(h5.message).toMatch(hint);
+    // Its weights file keeps layers under attribute names: no config can be matched to them.
+    const { model_config: config } = readJson<{ model_config: Record<string, unknown> }>(join(FIXTURES, 'k3_functional.json'));
+    for (const options of [{}, { config }]) {
+      const weights = await loadModel(join(FIXTURES, 'refuse_subclassed.weights.h5'), options).catch((e) => e);
+      expect(weights).toBeInstanceOf(KerasFileError);
+      expect(weights.message).toMatch(
+        /refuse_subclassed\.weights\.h5 is a Keras 3 weights file of a subclassed model: its layers are stored under the model's attribute names \(dense, embedding, gru\), not under `layers`/,
+      );
+      expect(weights.message).toMatch(hint);
+    }
+  });
+
   it('a legacy Keras 2 Lambda in an .h5 model config is refused the same way', async () => {
     const parts = kerasParts();
     parts.config.config.layers.splice(2, 0, { class_name: 'Lambda', config: { name: 'fn', function: ['4wEAAAAA', null, null], function_type: 'lambda' } });

@@ -4,7 +4,7 @@ import type { LoadLimits } from '../limits.js';
 import { buildGraph } from '../graph/build.js';
 import { inlineNested } from '../graph/nested.js';
 import { parseFunctional, parseSequential, type RawGraph, type RawLayer } from '../graph/parse.js';
-import { checkConfigIsSafe } from './safety.js';
+import { checkConfigIsSafe, SUBCLASSED_MODEL_HINT } from './safety.js';
 import type { ModelSpec } from './spec.js';
 
 type Compat = ModelSpec['compat'];
@@ -76,6 +76,13 @@ function keras3Groups(saveables: RawLayer[]): Map<RawLayer, string> {
   return out;
 }
 
+/** The graph a model class names: Keras's functional `Model` is a Functional graph. */
+function modelKind(className: string): ModelSpec['className'] | undefined {
+  if (className === 'Sequential') return 'Sequential';
+  if (className === 'Functional' || className === 'Model') return 'Functional';
+  return undefined;
+}
+
 /**
  * Turns a model config into a ModelSpec: checks it holds no code or custom objects, that it is a
  * Sequential or Functional graph of supported layers, and works out every call's shapes and
@@ -84,25 +91,19 @@ function keras3Groups(saveables: RawLayer[]): Map<RawLayer, string> {
 export function modelSpec(modelConfig: unknown, kerasVersion: string, compat: Compat, limits: LoadLimits, where: string): ModelSpec {
   checkConfigIsSafe(modelConfig, where);
   const { className, config, whole } = unwrapModelConfig(modelConfig, where);
+  const kind = modelKind(className);
+  if (kind === undefined) {
+    throw new UnsupportedLayerError(
+      className,
+      String(config.name ?? className),
+      `${where}: model class '${className}' is not supported; gru loads Sequential and Functional models (${SUBCLASSED_MODEL_HINT})`,
+    );
+  }
   if (!Array.isArray(config.layers)) throw new KerasFileError(`${where}: the model config has no \`layers\` list.`);
   if (config.layers.length > limits.maxLayers) {
     throw new LimitError('maxLayers', `${where}: the model has ${config.layers.length} layers, over the limit of ${limits.maxLayers} (limits.maxLayers).`);
   }
-  let raw: RawGraph;
-  let kind: ModelSpec['className'];
-  if (className === 'Sequential') {
-    raw = withContext(where, () => parseSequential(config, where));
-    kind = 'Sequential';
-  } else if (className === 'Functional' || className === 'Model') {
-    raw = withContext(where, () => parseFunctional(config, where));
-    kind = 'Functional';
-  } else {
-    throw new UnsupportedLayerError(
-      className,
-      String(config.name ?? className),
-      `${where}: model class '${className}' is not supported; gru loads Sequential and Functional models.`,
-    );
-  }
+  const raw: RawGraph = withContext(where, () => (kind === 'Sequential' ? parseSequential(config, where) : parseFunctional(config, where)));
   for (const input of raw.inputs) {
     if (!INPUT_DTYPES.has(input.spec.dtype)) {
       throw new UnsupportedLayerError(

@@ -4,6 +4,11 @@ import { isObject } from '../io/json.js';
 /** Layer classes whose config carries Python code (bytecode or source). */
 const CODE_CLASSES = new Set(['Lambda', '__lambda__', 'TFOpLambda', 'SlicingOpLambda']);
 
+/** What to do with a subclassed model (a `keras.Model` subclass with its own `call`). */
+export const SUBCLASSED_MODEL_HINT =
+  'for a subclassed model, build the same layers as a Functional or Sequential model in Keras, copy the weights ' +
+  '(functional.set_weights(model.get_weights())) and save that.';
+
 /**
  * Refuses, before anything is built, every object in a model config that Keras would only
  * deserialize by running code or by finding user code: Lambda layers and lambdas (Keras refuses
@@ -45,6 +50,15 @@ function checkObject(obj: Record<string, unknown>, path: string, where: string):
       );
     }
     return;
+  }
+  // Keras writes `module: null` for a class defined in the script that saved the model (__main__),
+  // with the class's own name as its registered name: a custom class, even one named like a built-in.
+  if (module === null && typeof className === 'string') {
+    throw new UnsafeModelError(
+      `${where}: ${path} is the custom class ${JSON.stringify(className)} defined in the script that saved the model ` +
+        `(module null, registered name ${JSON.stringify(registered)}). gru loads only built-in Keras objects and never runs or guesses custom ones` +
+        (path === '(top level)' ? `; ${SUBCLASSED_MODEL_HINT}` : '.'),
+    );
   }
   if (typeof module === 'string' && !/^keras(\.|$)/.test(module)) {
     throw new UnsafeModelError(

@@ -33,8 +33,8 @@ export class BidirectionalLayer extends RecurrentModelLayer {
     const inner = spec.inner as NonNullable<LayerSpec['inner']>;
     const tensors = gruWeightTensors(spec, weights);
     const half = spec.weights.findIndex((w) => w.name.startsWith('backward/'));
-    this.forwardLayer = coreGru(inner.forward, tensors.slice(0, half), compat, `layer '${spec.name}' (Bidirectional) forward layer`);
-    this.backwardLayer = coreGru(inner.backward, tensors.slice(half), compat, `layer '${spec.name}' (Bidirectional) backward layer`);
+    this.forwardLayer = coreGru(inner.forward, tensors.slice(0, half), compat, `layer '${spec.name}' (Bidirectional) forward layer`, spec.inputShape);
+    this.backwardLayer = coreGru(inner.backward, tensors.slice(half), compat, `layer '${spec.name}' (Bidirectional) backward layer`, spec.inputShape);
     this.mergeMode = spec.config.merge_mode === undefined ? 'concat' : (spec.config.merge_mode as MergeMode);
   }
 

@@ -17,11 +17,18 @@ export function gruWeightTensors(spec: LayerSpec, weights: Weights): Tensor[] {
   return spec.weights.map((w, i) => ({ shape: [...w.shape], data: weights[i] }));
 }
 
-/** Builds a core GRU from a file's config and sets the file's weights (no initializer runs). */
-export function coreGru(config: Record<string, unknown>, weights: Tensor[], compat: Compat, where: string): GRU {
+/**
+ * Builds a core GRU from a file's config and sets the file's weights (no initializer runs). A
+ * stateful layer whose model fixes the batch (`inputShape`, the first call's) is built with it, as
+ * Keras builds its state, so `gru.stream()` can start before any predict.
+ */
+export function coreGru(config: Record<string, unknown>, weights: Tensor[], compat: Compat, where: string, inputShape?: Shape): GRU {
   try {
     const gru = GRU.fromConfig(coreGruConfig(config, compat), { compat });
     gru.setWeights(weights);
+    const { stateful, timeMajor } = gru.config;
+    const batch = inputShape?.length === 3 ? inputShape[timeMajor ? 1 : 0] : null;
+    if (stateful && typeof batch === 'number') gru.build(timeMajor ? [null, batch, inputShape?.[2] ?? null] : [batch, null, inputShape?.[2] ?? null]);
     return gru;
   } catch (err) {
     throw new KerasFileError(`${where}: ${describeThrown(err)}`, { cause: err });
@@ -47,7 +54,7 @@ export class GruLayer extends RecurrentModelLayer {
   /** `config`: the GRU config to run, when the file's is another layer's (an RNN around a GRUCell). */
   constructor(spec: LayerSpec, weights: Weights, compat: Compat, config: Record<string, unknown> = spec.config) {
     super(spec);
-    this.gru = coreGru(config, gruWeightTensors(spec, weights), compat, `layer '${spec.name}' (${spec.className})`);
+    this.gru = coreGru(config, gruWeightTensors(spec, weights), compat, `layer '${spec.name}' (${spec.className})`, spec.inputShape);
   }
 
   override getWeights(): Tensor[] {
