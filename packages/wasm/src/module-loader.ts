@@ -183,7 +183,24 @@ export interface CompiledWasm {
   relaxedFallback?: string;
 }
 
+/** What the first bytes of something that is not a WebAssembly module say it is, if they say. */
+function notWasm(bytes: ArrayBuffer | ArrayBufferView): string | undefined {
+  const view = ArrayBuffer.isView(bytes) ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : new Uint8Array(bytes);
+  if (view.length >= 4 && view[0] === 0x00 && view[1] === 0x61 && view[2] === 0x73 && view[3] === 0x6d) return undefined;
+  const head = String.fromCharCode(...view.subarray(0, 64)).trimStart();
+  if (head.startsWith('<')) {
+    return (
+      `a web page (it begins ${JSON.stringify(head.slice(0, 15))}), not a WebAssembly module: no file is at that URL, ` +
+      "and the server answered with a page instead (a single-page app's or dev server's fallback does)"
+    );
+  }
+  if (view.length === 0) return 'empty, not a WebAssembly module';
+  return `not a WebAssembly module (its first bytes are ${Array.from(view.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ')}, not 00 61 73 6d)`;
+}
+
 async function compileBytes(bytes: ArrayBuffer | ArrayBufferView, threads: boolean, where: string): Promise<WebAssembly.Module> {
+  const what = notWasm(bytes);
+  if (what !== undefined) throw new Error(`${where} is ${what}`);
   let module: WebAssembly.Module;
   try {
     module = await WebAssembly.compile(bytes as BufferSource);
@@ -207,21 +224,43 @@ const compileUrl = async (url: URL, threads: boolean) => compileBytes(await fetc
  */
 async function compileDefault(option: boolean | undefined, threads: boolean): Promise<CompiledWasm> {
   const relaxedUrl = defaultWasmUrl(threads, true);
-  if (!useRelaxed(option)) return { module: await compileUrl(defaultWasmUrl(threads, false), threads) };
+  const plainUrl = defaultWasmUrl(threads, false);
+  if (!useRelaxed(option)) return { module: await compileAtDefault(plainUrl, threads) };
   let relaxedError: Error;
   try {
     return { module: await compileUrl(relaxedUrl, threads) };
   } catch (err) {
     relaxedError = err as Error;
   }
-  if (option === true) throw new Error(`relaxedSimd: true, but the relaxed-SIMD build did not load: ${relaxedError.message}`);
-  const plainUrl = defaultWasmUrl(threads, false);
+  if (option === true) throw new Error(`relaxedSimd: true, but the relaxed-SIMD build did not load: ${relaxedError.message}${defaultLocationHint(relaxedUrl)}`);
   try {
     const module = await compileUrl(plainUrl, threads);
     return { module, relaxedFallback: `loaded the plain SIMD128 build ${plainUrl.href}: ${relaxedError.message}` };
   } catch (err) {
-    throw new Error(`${relaxedError.message}; the plain SIMD128 build did not load either: ${(err as Error).message}`);
+    throw new Error(`${relaxedError.message}; the plain SIMD128 build did not load either: ${(err as Error).message}${defaultLocationHint(plainUrl)}`);
   }
+}
+
+async function compileAtDefault(url: URL, threads: boolean): Promise<WebAssembly.Module> {
+  try {
+    return await compileUrl(url, threads);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}${defaultLocationHint(url)}`);
+  }
+}
+
+/**
+ * Where the default location fails over the network, the package's files were most likely not
+ * carried along by a bundler: say which ones do not, and the two ways out.
+ */
+function defaultLocationHint(url: URL): string {
+  if (url.protocol === 'file:') return '';
+  return (
+    ". The default location is beside @gru/wasm's own code (new URL('../dist/…', import.meta.url)), which a bundler must " +
+    "rewrite: Vite, webpack 5 and Parcel do for an ES module import; esbuild, Rollup (without @web/rollup-plugin-import-meta-assets), " +
+    "CommonJS bundles and Vite 7's dev server (pre-bundled dependencies: optimizeDeps.exclude ['@gru/wasm']) do not. " +
+    "Copy @gru/wasm's dist/*.wasm files where your page can fetch them and pass createWasmBackend({ wasmUrl }), or see @gru/wasm's README, 'Where gru.wasm comes from'"
+  );
 }
 
 /**

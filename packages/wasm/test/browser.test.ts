@@ -68,12 +68,18 @@ async function serve(bundle: string): Promise<Served> {
     ],
     '/copied/app/bundle.js': ['text/javascript', bundle],
     '/copied/dist/gru.wasm': ['application/wasm', readFileSync(wasmPath)],
+    // An app that copied no .wasm file: every build answers 404.
+    '/missing/app/': ['text/html', '<!doctype html><meta charset="utf-8"><title>no wasm</title><script type="module" src="/missing/app/bundle.js"></script>'],
+    '/missing/app/bundle.js': ['text/javascript', bundle],
+    // A single-page app's server: any other path under /spa/ answers this page (below).
+    '/spa/app/': ['text/html', '<!doctype html><meta charset="utf-8"><title>spa</title><script type="module" src="/spa/app/bundle.js"></script>'],
+    '/spa/app/bundle.js': ['text/javascript', bundle],
   };
   const requests: string[] = [];
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
     requests.push(path);
-    const route = routes[path];
+    const route = routes[path] ?? (path.startsWith('/spa/') ? routes['/spa/app/'] : undefined);
     if (!route) {
       res.writeHead(404).end();
       return;
@@ -213,6 +219,30 @@ for (const mode of modes)
           await page.close();
         }
       }, 120_000);
+
+    if (mode.threads === 0)
+      for (const [where, answer] of [
+        ['missing', /fetching http:.*\/missing\/dist\/gru-relaxed\.wasm answered HTTP 404.*; the plain SIMD128 build did not load either: fetching .*\/missing\/dist\/gru\.wasm answered HTTP 404/],
+        ['spa', /\/spa\/dist\/gru\.wasm is a web page \(it begins "<!doctype html>"\), not a WebAssembly module: no file is at that URL/],
+      ] as const)
+        it(`where no .wasm file was copied (${where === 'spa' ? "a single-page app's server answers with its page" : 'the server answers 404'}), load() says what came back, where it looked and how to give the files`, async () => {
+          if (setupError) throw setupError;
+          if (!context || !served) throw new Error('the browser did not start');
+          const page = await context.newPage();
+          try {
+            page.on('pageerror', (err) => pageErrors.push(err.message));
+            await page.goto(`${served.url}${where}/app/`);
+            await page.waitForFunction(() => (globalThis as { gruReport?: unknown }).gruReport !== undefined);
+            const missing = await page.evaluate(() => (globalThis as unknown as { gruReport: Promise<PageReport> }).gruReport);
+            expect(missing.error).toMatch(answer);
+            expect(missing.error).toMatch(
+              /The default location is beside @gru\/wasm's own code .*Copy @gru\/wasm's dist\/\*\.wasm files where your page can fetch them and pass createWasmBackend\(\{ wasmUrl \}\)/,
+            );
+            expect(missing.error).not.toMatch(/needs WebAssembly SIMD128/);
+          } finally {
+            await page.close();
+          }
+        }, 120_000);
 
     for (const name of caseNames) {
       it(name, (ctx) => {

@@ -97,8 +97,16 @@ describe('finding gru.wasm', () => {
 
   it('bytes that are not gru.wasm are refused with a reason', async () => {
     await expect(createWasmBackend({ wasmBytes: new Uint8Array([1, 2, 3, 4]) }).load()).rejects.toThrow(
-      /the wasmBytes given is not a valid gru\.wasm .*SIMD128/,
+      /^the wasm backend could not load gru\.wasm: the wasmBytes given is not a WebAssembly module \(its first bytes are 01 02 03 04, not 00 61 73 6d\)$/,
     );
+    await expect(createWasmBackend({ wasmBytes: new Uint8Array(0) }).load()).rejects.toThrow(/the wasmBytes given is empty, not a WebAssembly module/);
+    const page = new TextEncoder().encode('\n  <!DOCTYPE html><html><body>Not found</body></html>');
+    await expect(createWasmBackend({ wasmBytes: page }).load()).rejects.toThrow(
+      /the wasmBytes given is a web page \(it begins "<!DOCTYPE html>"\), not a WebAssembly module/,
+    );
+    // A module this engine cannot compile (here: cut short) is where SIMD support is the question.
+    const cut = readFileSync(wasmPath).subarray(0, 200);
+    await expect(createWasmBackend({ wasmBytes: cut }).load()).rejects.toThrow(/the wasmBytes given is not a valid gru\.wasm for this runtime .*SIMD128/);
     const other = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]); // an empty but valid module
     await expect(createWasmBackend({ wasmBytes: other }).load()).rejects.toThrow(/lacks the exports memory, heapBase/);
   });

@@ -79,6 +79,12 @@ export function runtimeName(versions: { node?: string; bun?: string; deno?: stri
   return `Node ${versions?.node ?? ''}`.trimEnd();
 }
 
+/** Whether this runtime has environment variables to set (Node, Bun, Deno; not a page). */
+function hasEnvironment(): boolean {
+  const env = (globalThis as { process?: { env?: unknown } }).process?.env;
+  return typeof env === 'object' && env !== null;
+}
+
 function fallbackAllowedByEnv(): boolean {
   return environmentVariable('GRU_WEBGPU_ALLOW_FALLBACK') === '1';
 }
@@ -112,7 +118,7 @@ export async function acquireDevice(options: DeviceOptions): Promise<AcquiredDev
   if (fallback && !(options.allowFallbackAdapter ?? fallbackAllowedByEnv())) {
     throw new Error(
       `the only WebGPU adapter is a software fallback (${name}), slower than the cpu and wasm backends; ` +
-        'create the backend with allowFallbackAdapter: true (or set GRU_WEBGPU_ALLOW_FALLBACK=1) to use it anyway',
+        `create the backend with allowFallbackAdapter: true${hasEnvironment() ? ' (or set GRU_WEBGPU_ALLOW_FALLBACK=1)' : ''} to use it anyway`,
     );
   }
   const f16 = adapter.features.has('shader-f16');

@@ -1,5 +1,5 @@
 import { GRU, plainCallInfo, referenceForward, registerBackend, unregisterBackend, type GruCallInfo } from '@gru/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { create } from 'webgpu';
 import { backend, createWebGpuBackend, type WebGpuBackend } from '../src/index.js';
 import { runtimeName } from '../src/device.js';
@@ -76,6 +76,19 @@ describe('adapters', () => {
   it('a software adapter is refused unless allowed', async () => {
     const strict = createWebGpuBackend({ name: 'webgpu-strict', allowFallbackAdapter: false });
     await expect(strict.load()).rejects.toThrow(/software fallback .* allowFallbackAdapter: true/);
+  });
+  it('the software-adapter refusal offers the environment variable only where the runtime has an environment (not in a page)', async () => {
+    const adapter = { info: { vendor: 'google', device: 'swiftshader', isFallbackAdapter: true }, features: new Set(), limits: {} };
+    const gpu = { requestAdapter: async () => adapter } as unknown as GPU;
+    const refusal = () => createWebGpuBackend({ name: 'webgpu-soft', gpu }).load();
+    await expect(refusal()).rejects.toThrow(/software fallback \(google swiftshader\).*allowFallbackAdapter: true \(or set GRU_WEBGPU_ALLOW_FALLBACK=1\) to use it anyway$/);
+    // A page has no process.env to set.
+    vi.stubGlobal('process', { ...process, env: undefined });
+    try {
+      await expect(refusal()).rejects.toThrow(/software fallback \(google swiftshader\), slower than the cpu and wasm backends; create the backend with allowFallbackAdapter: true to use it anyway$/);
+    } finally {
+      vi.unstubAllGlobals();
+    }
   });
   it('a load refused under old options does not keep automatic selection away after configure()', async () => {
     const b = createWebGpuBackend({ name: 'webgpu-reconfigured', priority: 500, allowFallbackAdapter: false });

@@ -46,9 +46,23 @@ export class H5File {
     this.budget = options.budget;
     this.layout = new H5Layout(this.buffer, bytes.byteLength, label);
     checkDeclaredEnd(bytes, label);
+    checkReaderResolved();
     const file = guard(label, 'the HDF5 superblock', () => new jsfive.File(this.buffer, label));
     installAttributeGuard(file);
     this.root = new H5Group(this, file, '/');
+  }
+}
+
+/**
+ * jsfive's package points bundlers that read the `browser` field without `exports` (Parcel 2 by
+ * default) at a script that exports nothing; every file would then read as malformed.
+ */
+function checkReaderResolved(): void {
+  if (typeof (jsfive as { File?: unknown }).File !== 'function') {
+    throw new Error(
+      "@gru/keras: its HDF5 reader 'jsfive' was bundled as its browser script, which exports nothing: the bundler ignored " +
+        'package.json "exports" (Parcel 2 does by default: add "@parcel/resolver-default": { "packageExports": true } to your package.json).',
+    );
   }
 }
 
