@@ -296,7 +296,7 @@ describe('the kit catches each planted-bug class, pointing at it', () => {
     expect(ok.report.backendPassed).toBe(1);
   });
 
-  it("a backward taking the other one-sided derivative of the recurrent activation in the reset gate only: reference:activation-kinks names the gate", async () => {
+  it('a backward taking the other one-sided derivative of the recurrent activation in the reset gate only: reference:activation-kinks names the gate', async () => {
     // Only the reset-gate layout starts from a zero state with the recurrent activation under test
     // (the update-gate one starts from 1): zero dx there where x is exactly +-1.
     const openResetCorners = (g: GruGradients, spec: GruSpec, req: ForwardRequest | undefined): GruGradients =>

@@ -188,7 +188,8 @@ describe('no code is ever run: Lambda and custom objects are refused, as Keras s
   });
 
   it('a subclassed model is refused as one in every format, saying how to save it as a Functional model', async () => {
-    const hint = /build the same layers as a Functional or Sequential model in Keras, copy the weights \(functional\.set_weights\(model\.get_weights\(\)\)\) and save that\./;
+    const hint =
+      /build the same layers as a Functional or Sequential model in Keras, copy the weights \(functional\.set_weights\(model\.get_weights\(\)\)\) and save that\./;
     const keras = await loadModel(join(FIXTURES, 'refuse_subclassed.keras')).catch((e) => e);
     expect(keras).toBeInstanceOf(UnsafeModelError);
     expect(keras.message).toMatch(/\(top level\) is the custom class "Subclassed" defined in the script that saved the model/);

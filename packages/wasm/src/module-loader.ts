@@ -257,7 +257,7 @@ function defaultLocationHint(url: URL): string {
   if (url.protocol === 'file:') return '';
   return (
     ". The default location is beside @gru/wasm's own code (new URL('../dist/…', import.meta.url)), which a bundler must " +
-    "rewrite: Vite, webpack 5 and Parcel do for an ES module import; esbuild, Rollup (without @web/rollup-plugin-import-meta-assets), " +
+    'rewrite: Vite, webpack 5 and Parcel do for an ES module import; esbuild, Rollup (without @web/rollup-plugin-import-meta-assets), ' +
     "CommonJS bundles and Vite 7's dev server (pre-bundled dependencies: optimizeDeps.exclude ['@gru/wasm']) do not. " +
     "Copy @gru/wasm's dist/*.wasm files where your page can fetch them and pass createWasmBackend({ wasmUrl }), or see @gru/wasm's README, 'Where gru.wasm comes from'"
   );

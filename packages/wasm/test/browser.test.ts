@@ -222,7 +222,10 @@ for (const mode of modes)
 
     if (mode.threads === 0)
       for (const [where, answer] of [
-        ['missing', /fetching http:.*\/missing\/dist\/gru-relaxed\.wasm answered HTTP 404.*; the plain SIMD128 build did not load either: fetching .*\/missing\/dist\/gru\.wasm answered HTTP 404/],
+        [
+          'missing',
+          /fetching http:.*\/missing\/dist\/gru-relaxed\.wasm answered HTTP 404.*; the plain SIMD128 build did not load either: fetching .*\/missing\/dist\/gru\.wasm answered HTTP 404/,
+        ],
         ['spa', /\/spa\/dist\/gru\.wasm is a web page \(it begins "<!doctype html>"\), not a WebAssembly module: no file is at that URL/],
       ] as const)
         it(`where no .wasm file was copied (${where === 'spa' ? "a single-page app's server answers with its page" : 'the server answers 404'}), load() says what came back, where it looked and how to give the files`, async () => {

@@ -81,11 +81,15 @@ describe('adapters', () => {
     const adapter = { info: { vendor: 'google', device: 'swiftshader', isFallbackAdapter: true }, features: new Set(), limits: {} };
     const gpu = { requestAdapter: async () => adapter } as unknown as GPU;
     const refusal = () => createWebGpuBackend({ name: 'webgpu-soft', gpu }).load();
-    await expect(refusal()).rejects.toThrow(/software fallback \(google swiftshader\).*allowFallbackAdapter: true \(or set GRU_WEBGPU_ALLOW_FALLBACK=1\) to use it anyway$/);
+    await expect(refusal()).rejects.toThrow(
+      /software fallback \(google swiftshader\).*allowFallbackAdapter: true \(or set GRU_WEBGPU_ALLOW_FALLBACK=1\) to use it anyway$/,
+    );
     // A page has no process.env to set.
     vi.stubGlobal('process', { ...process, env: undefined });
     try {
-      await expect(refusal()).rejects.toThrow(/software fallback \(google swiftshader\), slower than the cpu and wasm backends; create the backend with allowFallbackAdapter: true to use it anyway$/);
+      await expect(refusal()).rejects.toThrow(
+        /software fallback \(google swiftshader\), slower than the cpu and wasm backends; create the backend with allowFallbackAdapter: true to use it anyway$/,
+      );
     } finally {
       vi.unstubAllGlobals();
     }
