@@ -12,6 +12,8 @@ const MODES = [
   { name: 'nodenext', module: 'nodenext', moduleResolution: 'nodenext', files: ['typed/app.mts', 'typed/app.cts'] },
   // A bundler app writes ESM; CommonJS files are a Node-resolution concern.
   { name: 'bundler', module: 'esnext', moduleResolution: 'bundler', files: ['typed/app.mts'] },
+  // Node's types only, no DOM lib: every package but @gru/webgpu (WebGPU's types build on the DOM's).
+  { name: 'node-only', module: 'nodenext', moduleResolution: 'nodenext', files: ['typed/node-only.mts'], lib: ['es2022'] },
 ];
 
 describeApp('tsc --strict --noEmit of a typed program against the installed packages', () => {
@@ -28,7 +30,7 @@ describeApp('tsc --strict --noEmit of a typed program against the installed pack
             module: mode.module,
             moduleResolution: mode.moduleResolution,
             types: ['node'],
-            lib: ['es2022', 'dom'],
+            lib: mode.lib ?? ['es2022', 'dom'],
             // The installed .d.ts files are checked too: a broken declaration fails here.
             skipLibCheck: false,
           },

@@ -15,7 +15,7 @@ import { formatBytes, MAX_WASM_BYTES } from './heap.js';
 import { WasmKernel } from './kernel.js';
 import { backwardLayout, callLayout, DEFAULT_PROJECTION_BUDGET, FLAGS, threading, weightBytes } from './layout.js';
 import { compileWasm, type WasmSource } from './module-loader.js';
-import { checkWeights, copyWeights, specCodes, WasmPreparedGru } from './prepared.js';
+import { checkWeights, copyWeights, specCodes, WasmPrepared, type WasmPreparedGru } from './prepared.js';
 import { CONTROL_BYTES, ThreadPool, threadsUnavailable } from './thread-pool.js';
 import { backwardProblem, checkKeptCalls } from './training-support.js';
 
@@ -282,9 +282,9 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
         weights = copyWeights(weights);
         await backend.load();
       }
-      return new WasmPreparedGru(loaded(), spec, weights, budget, split, keptCalls);
+      return new WasmPrepared(loaded(), spec, weights, budget, split, keptCalls);
     },
-    prepareSync: (spec, weights) => new WasmPreparedGru(loaded(), spec, weights, budget, split, keptCalls),
+    prepareSync: (spec, weights) => new WasmPrepared(loaded(), spec, weights, budget, split, keptCalls),
     // The threads' control block is the backend's, not a layer's.
     memoryInUse: () => (kernel ? kernel.heap.inUse - (kernel.pool ? CONTROL_BYTES : 0) : 0),
     memoryReserved: () => kernel?.heap.reserved ?? 0,

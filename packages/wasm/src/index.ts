@@ -8,7 +8,7 @@ import { registerBackend } from '@gru/core';
 import { createWasmBackend } from './backend.js';
 
 export { createWasmBackend, wasmSupports, type WasmBackend, type WasmBackendOptions } from './backend.js';
-export { WasmPreparedGru } from './prepared.js';
+export type { WasmPreparedGru } from './prepared.js';
 export { WASM_ACTIVATIONS } from './activation-codes.js';
 export { defaultWasmUrl, relaxedSimdAvailable, type WasmSource } from './module-loader.js';
 

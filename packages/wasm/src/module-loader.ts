@@ -44,6 +44,13 @@ export function relaxedSimdAvailable(): boolean {
   return relaxed;
 }
 
+/**
+ * `WebAssembly.Module` where the program's TypeScript libs declare it (the DOM lib does; Node's
+ * types do not), else any object: the public types must compile in a Node-only project too.
+ * `load()` checks the value is a WebAssembly.Module either way.
+ */
+export type CompiledModule = typeof globalThis extends { WebAssembly: { Module: { prototype: infer M } } } ? M : object;
+
 export interface WasmSource {
   /**
    * URL or path of gru.wasm (a bundler's asset URL, a CDN address, a file path in Node); of
@@ -53,7 +60,7 @@ export interface WasmSource {
   /** The bytes of gru.wasm. */
   wasmBytes?: ArrayBuffer | ArrayBufferView;
   /** An already compiled gru.wasm module. */
-  wasmModule?: WebAssembly.Module;
+  wasmModule?: CompiledModule;
   /**
    * From the default location: load the relaxed-SIMD build (true), the plain SIMD128 one (false),
    * or the relaxed one where the engine has relaxed SIMD (default). Its fused multiply-adds round
