@@ -167,7 +167,7 @@ export class KerasModel {
 
   /** The model's summary as Keras prints it: layer (type), output shape, params, connected to. */
   summary(): string {
-    return summarize(this.spec, this.format);
+    return summarize(this.spec);
   }
 
   private context(options: PredictOptions): CallContext {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { loadModel, supportedLayers, supportedOps, UnsafeModelError, UnsupportedLayerError } from '../src/index.js';
 import { GRAPH, GRAPH_FIXTURES, type GraphFixture } from './graph-fixtures.js';
 import type { Tensor } from '@gru/core';
-import { expectClose } from './helpers.js';
+import { expectClose, FIXTURES, readJson } from './helpers.js';
 
 const fixture = (name: string) => GRAPH_FIXTURES.find((f) => f.name === name) as GraphFixture;
 const weightsOf = (name: string) => join(GRAPH, `${name}.weights.h5`);
@@ -146,6 +146,17 @@ describe('inputs and outputs of a Functional graph', () => {
     expect(s).toMatch(/│ encoder \(GRU\) +│ \[\(None, 6\), \(None, 6\)\] +│ +198 │ encoder_in\[0\]\[0\] +│/);
     expect(s).toMatch(/│ decoder \(GRU\) +│ \(None, 4, 6\) +│ +180 │ decoder_in\[0\]\[0\], encoder\[0\]\[1\] +│/);
     expect(s).toMatch(/Total params: 399 /);
+  });
+
+  it('summary counts as Keras prints them: thousands separators, and the trainable and non-trainable totals (a fitted model loaded with compile=False)', async () => {
+    const keras = readJson<{ params: Record<string, number>; totals: string[] }>(join(FIXTURES, 'summary_totals.json'));
+    const s = (await loadModel(join(FIXTURES, 'summary_totals.keras'))).summary();
+    expect(s.split('\n')[0]).toBe('Model: "summary_totals"');
+    for (const [name, params] of Object.entries(keras.params)) {
+      expect(s).toMatch(new RegExp(`│ ${name} \\([A-Za-z]+\\) +│ [^│]+│ +${params.toLocaleString('en-US')} │`));
+    }
+    expect(s).toMatch(/│ gru \(GRU\) +│ \(None, 24, 32\) +│ +3,744 │/);
+    expect(s.split('\n').slice(-3)).toEqual(keras.totals);
   });
 
   it("summary lists the rows in Keras's model.layers order, op nodes included (their tensors appear in 'Connected to')", async () => {

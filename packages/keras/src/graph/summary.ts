@@ -1,6 +1,12 @@
-import type { ModelFormat, ModelSpec, Shape, TensorKey } from '../config/spec.js';
+import type { ModelSpec, Shape, TensorKey } from '../config/spec.js';
 import { keysOf } from './build.js';
 import { kerasShape } from '../errors.js';
+import { isNonTrainable } from '../weights/trainable.js';
+
+/** A count as Keras prints it (`f"{n:,}"`). */
+function count(n: number): string {
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}
 
 function bytes(n: number): string {
   const units = ['B', 'KB', 'MB', 'GB'];
@@ -19,7 +25,7 @@ function bytes(n: number): string {
  * connected to (`layer[node][tensor]`); then the totals. Keras 3 lists op nodes (NotEqual ...) as
  * layers, and so does this.
  */
-export function summarize(spec: ModelSpec, format: ModelFormat): string {
+export function summarize(spec: ModelSpec): string {
   const functional = spec.className === 'Functional';
   const callIndex = new Map<number, number>();
   const nodeName = new Map<number, string>();
@@ -89,7 +95,7 @@ export function summarize(spec: ModelSpec, format: ModelFormat): string {
       const row = [
         first ? `${model} (${classOf.get(model) ?? 'Functional'})` : `  (call of ${model})`,
         shapeText(outs.map(shapeOf)),
-        first ? String(params) : '0 (shared)',
+        first ? count(params) : '0 (shared)',
         connected,
       ];
       byName.set(model, [...(byName.get(model) ?? []), row]);
@@ -100,7 +106,7 @@ export function summarize(spec: ModelSpec, format: ModelFormat): string {
     const first = !seen.has(n.layer);
     seen.add(n.layer);
     const connected = keysOf(n.call).map(tensorName).join(', ') || '-';
-    const row = [first ? `${l.name} (${l.className})` : `  (call of ${l.name})`, shapeText(n.outputShapes), first ? String(params) : '0 (shared)', connected];
+    const row = [first ? `${l.name} (${l.className})` : `  (call of ${l.name})`, shapeText(n.outputShapes), first ? count(params) : '0 (shared)', connected];
     byName.set(l.name, [...(byName.get(l.name) ?? []), row]);
   });
   const rows: string[][] = [];
@@ -115,14 +121,18 @@ export function summarize(spec: ModelSpec, format: ModelFormat): string {
     `${l} ${cells.map((cell, c) => (c === 2 ? cell.padStart(width[c]) : cell.padEnd(width[c]))).join(` ${sep} `)} ${r}`;
   const rule = (l: string, mid: string, r: string, fill: string) => `${l}${width.map((w) => fill.repeat(w + 2)).join(mid)}${r}`;
   const bytesPer = spec.layers.some((l) => l.dtype === 'float64') ? 8 : 4;
+  const fixed = spec.layers.reduce((t, l) => t + l.weights.reduce((u, w, j) => u + (isNonTrainable(l, j) ? w.shape.reduce((a, b) => a * b, 1) : 0), 0), 0);
+  const total = (label: string, n: number) => ` ${label}: ${count(n)} (${bytes(n * bytesPer)})`;
   const out = [
-    `Model: "${spec.name}" (${spec.className}, Keras ${spec.kerasVersion}, ${format})`,
+    `Model: "${spec.name}"`,
     rule('┏', '┳', '┓', '━'),
     line(header, '┃', '┃', '┃'),
     rule('┡', '╇', '┩', '━'),
     ...rows.map((r, i) => line(r.slice(0, cols), '│', '│', '│') + (i < rows.length - 1 ? `\n${rule('├', '┼', '┤', '─')}` : '')),
     rule('└', '┴', '┘', '─'),
-    ` Total params: ${spec.parameterCount} (${bytes(spec.parameterCount * bytesPer)})`,
+    total('Total params', spec.parameterCount),
+    total('Trainable params', spec.parameterCount - fixed),
+    total('Non-trainable params', fixed),
   ];
   return out.join('\n');
 }

@@ -1,9 +1,7 @@
 import type { LayerSpec, ModelSpec } from '../config/spec.js';
 import { KerasFileError } from '../errors.js';
 import type { H5Group } from '../io/h5.js';
-
-/** Weights Keras creates with trainable=False (BatchNormalization's, an adapted Normalization's). */
-const NON_TRAINABLE = new Set(['moving_mean', 'moving_variance', 'mean', 'variance', 'count']);
+import { isNonTrainable } from './trainable.js';
 
 /** One layer as a legacy file saves it: a layer of the model, or a nested model with all its layers' weights. */
 interface SavedUnit {
@@ -36,8 +34,7 @@ function savedUnits(spec: ModelSpec): SavedUnit[] {
     unit.weights.push(...weights);
   });
   for (const unit of nested.values()) {
-    const fixed = (w: SavedUnit['weights'][number]) =>
-      w.layer.frozen === true || w.layer.config.trainable === false || NON_TRAINABLE.has(w.layer.weights[w.j].name);
+    const fixed = (w: SavedUnit['weights'][number]) => isNonTrainable(w.layer, w.j);
     unit.weights = [...unit.weights.filter((w) => !fixed(w)), ...unit.weights.filter(fixed)];
   }
   return units;
