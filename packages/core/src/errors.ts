@@ -4,39 +4,12 @@
  * Keras has one. Where Keras fails deep inside numpy (a matmul shape clash), we raise our own
  * message instead, naming the argument, what was expected and what was received.
  */
+import { shareInstanceof } from './shared-instanceof.js';
+
 export type KerasErrorType = 'ValueError' | 'TypeError' | 'IndexError' | 'OverflowError' | 'NotImplementedError';
 
-// The ESM and CJS builds (or two installed versions) of @gru/core in one process each have their
-// own GruError class, so plain `instanceof` fails for an error thrown by the other copy. Each
-// class is branded under a Symbol.for key, the same in every copy; `instanceof` accepts an error
-// carrying the brand of the class asked about (so a subclass still matches only its own kind).
-const BRAND = Symbol.for('@gru/core:error-brand');
-
-// `this` is the class on the right of `instanceof` (a subclass included: they inherit it).
-function hasInstance(this: abstract new (...args: never[]) => unknown, value: unknown): boolean {
-  if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
-  // Only a class's own brand: an unbranded subclass keeps plain instanceof.
-  if (!Object.hasOwn(this, BRAND) || typeof value !== 'object' || value === null) return false;
-  const key = (this as unknown as Record<symbol, symbol>)[BRAND] as symbol;
-  return (value as Record<symbol, unknown>)[key] === true;
-}
-
-/**
- * Makes `instanceof cls` hold for an error made by another copy of the package that defines
- * `cls` (ESM and CJS builds, or two installed versions): `id` names the class the same way in
- * every copy (e.g. '@gru/keras/KerasFileError'). For error classes of gru's packages.
- */
-export function shareInstanceof(cls: abstract new (...args: never[]) => Error, id: string): void {
-  // Set as a property rather than a static method, so the class keeps the ordinary `instanceof`
-  // typing; a subclass of a class that has it inherits it.
-  if ((cls as unknown as Record<symbol, unknown>)[Symbol.hasInstance] !== hasInstance) {
-    Object.defineProperty(cls, Symbol.hasInstance, { value: hasInstance });
-  }
-  const key = Symbol.for(`gru error class: ${id}`);
-  Object.defineProperty(cls, BRAND, { value: key });
-  Object.defineProperty(cls.prototype, key, { value: true });
-}
-
+// `instanceof` of these classes holds for an error thrown by another copy of @gru/core (the ESM
+// and CJS builds side by side, or two installed versions): see shareInstanceof.
 export class GruError extends Error {
   readonly kerasType: KerasErrorType;
   constructor(kerasType: KerasErrorType, message: string) {

@@ -50,7 +50,8 @@ export { getRegularizer, serializeRegularizer, type Regularizer } from './regula
 export { getConstraint, serializeConstraint, type Constraint } from './constraints.js';
 export type { KerasObjectConfig } from './keras-objects.js';
 export { SeedGenerator } from './random.js';
-export { GruError, shareInstanceof, UnsupportedCallError, type KerasErrorType } from './errors.js';
+export { GruError, UnsupportedCallError, type KerasErrorType } from './errors.js';
+export { shareInstanceof } from './shared-instanceof.js';
 export { MAX_ARRAY_ELEMENTS, getResourceLimits, setResourceLimits, type ResourceLimits } from './limits.js';
 export { toTensor, toNested, sizeOf, type Tensor, type TensorLike, type NestedArray, type FloatArray, type DType } from './tensor.js';
 export {

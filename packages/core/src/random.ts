@@ -12,6 +12,7 @@
  */
 
 import { pyRepr, valueError } from './errors.js';
+import { shareInstanceof } from './shared-instanceof.js';
 
 function rotl(x: number, k: number): number {
   return (x << k) | (x >>> (32 - k));
@@ -106,3 +107,5 @@ export class SeedGenerator {
     return radius * Math.cos(theta);
   }
 }
+// A seed made by the other build (ESM or CJS) of @gru/core seeds this one's initializers too.
+shareInstanceof(SeedGenerator, '@gru/core/SeedGenerator');

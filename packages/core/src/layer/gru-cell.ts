@@ -9,6 +9,7 @@ import {
   type GruCellOptions,
 } from '../config.js';
 import { formatShape, valueError } from '../errors.js';
+import { shareInstanceof } from '../shared-instanceof.js';
 import { arrayTooLarge } from '../limits.js';
 import { SeedGenerator } from '../random.js';
 import { GlorotUniform } from '../initializers.js';
@@ -442,6 +443,8 @@ export class GRUCell<O extends GruCellOptions = GruCellOptions> {
     return { output: { shape, data: data(output) }, states: [{ shape: [...shape], data: data(state) }] };
   }
 }
+// `instanceof GRUCell` holds for a cell made by the other build (ESM or CJS) of @gru/core.
+shareInstanceof(GRUCell, '@gru/core/GRUCell');
 
 /** A list of tensors (`[h]`), as opposed to one tensor given as a nested array. */
 export function isTensorList(states: unknown): states is TensorLike[] {

@@ -12,6 +12,7 @@ import {
   type LayerConfig,
 } from '../config.js';
 import { GruError, formatShape, valueError } from '../errors.js';
+import { shareInstanceof } from '../shared-instanceof.js';
 import { arrayTooLarge } from '../limits.js';
 import { arrayFor, swapLeadingAxes, toTensor, type DType, type FloatArray, type Tensor, type TensorLike } from '../tensor.js';
 import { broadcastState, GRUCell, isTensorList, multiplyRows, type CellWeights } from './gru-cell.js';
@@ -876,6 +877,8 @@ export class GRU<O extends GruOptions = GruOptions> {
     } as GruLayerGradients<LayerArray<O>, InputGradientsOf<Opt, LayerArray<O>>>;
   }
 }
+// serializeLayer, and a user's `instanceof GRU`, see a GRU made by the other build (ESM or CJS) as one.
+shareInstanceof(GRU, '@gru/core/GRU');
 
 /** A given gradient, for a message: its shape where it is a tensor. */
 function describeGiven(value: TensorLike): string {
