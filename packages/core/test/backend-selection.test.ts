@@ -360,7 +360,12 @@ describe('selection by priority and support', () => {
     fake('x1');
     expectGruError(
       () => layer().forwardSync(X, { backend: 'webgpu' }),
-      "Backend 'webgpu' is not registered. Registered backends: x1, reference. Import its package (for example '@gru/webgpu') to register it.",
+      "Backend 'webgpu' is not registered. Registered backends: x1, reference. Import its package ('@gru/webgpu') to register it.",
+    );
+    // A name no gru package registers gets the list of those that do, not a made-up package.
+    expectGruError(
+      () => layer().forwardSync(X, { backend: 'gpu' }),
+      "Backend 'gpu' is not registered. Registered backends: x1, reference. gru's backend packages register 'cpu' (@gru/cpu), 'wasm' (@gru/wasm), 'webgpu' (@gru/webgpu) and 'cudnn' (@gru/cudnn) when imported; a backend of your own is registered with registerBackend().",
     );
   });
 

@@ -165,7 +165,9 @@ describe('GRU.stream()', () => {
     expect(() => a.stream({ batch: 1.5 })).toThrow(/option `batch` must be a positive integer; received 1.5/);
     expect(() => a.stream({ bogus: 1 } as never)).toThrow(/Unknown GRU.stream option\(s\): bogus/);
     const s = a.stream();
-    expect(() => s.step(new Float32Array(5))).toThrow(/step\(\) expects one step's input \[batch, features\] = \[2, 3\] \(6 values\); received 5 values/);
+    expect(() => s.step(new Float32Array(5))).toThrow(
+      /step\(x\) expects `x`, one step's input \[batch, features\] = \[2, 3\], as 6 values \(flat\); received 5 values/,
+    );
     expect(() => s.step(null as never)).toThrow(/received null/);
     expect(() => s.step(undefined, new Float32Array(3) as never)).toThrow(
       /`out` must be a typed array of \[batch, units\] = \[2, 4\] \(8 values\); received Float32Array of 3 values/,

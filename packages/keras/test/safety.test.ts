@@ -220,6 +220,14 @@ describe('no code is ever run: Lambda and custom objects are refused, as Keras s
 });
 
 describe('anything gru does not run is refused by class name, never guessed', () => {
+  it('a model taking strings names its TextVectorization layer and how to feed gru the ids', async () => {
+    const err = await loadModel(join(FIXTURES, 'refuse_text_vectorization.keras')).catch((e) => e);
+    expect(err).toBeInstanceOf(UnsupportedLayerError);
+    expect(err.message).toMatch(
+      /input '[a-z_0-9]+' has dtype 'string'; gru takes float32, float64, integer or bool inputs\. Its layer 'text_vectorization(_\d+)?' \(TextVectorization\) turns strings into ids inside the model, which gru does not run: apply it outside/,
+    );
+  });
+
   it('an LSTM layer', async () => {
     const err = await loadModel(join(FIXTURES, 'refuse_lstm.keras')).catch((e) => e);
     expect(err).toBeInstanceOf(UnsupportedLayerError);

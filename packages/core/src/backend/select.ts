@@ -62,6 +62,15 @@ function whyNot(backend: GruBackend, spec: GruSpec, call: GruCallInfo, prefs: Se
  * recorded by `loadBackend()`) is passed over with that failure, so async callers load the choice
  * and, if that fails, select again.
  */
+/** gru's backend packages, by the name each registers. */
+const BACKEND_PACKAGES: Record<string, string> = { cpu: '@gru/cpu', wasm: '@gru/wasm', webgpu: '@gru/webgpu', cudnn: '@gru/cudnn' };
+
+function registerHint(name: string): string {
+  const pkg = Object.hasOwn(BACKEND_PACKAGES, name) ? BACKEND_PACKAGES[name] : undefined;
+  if (pkg) return `Import its package ('${pkg}') to register it.`;
+  return `gru's backend packages register 'cpu' (@gru/cpu), 'wasm' (@gru/wasm), 'webgpu' (@gru/webgpu) and 'cudnn' (@gru/cudnn) when imported; a backend of your own is registered with registerBackend().`;
+}
+
 export function selectBackend(
   spec: GruSpec,
   call: GruCallInfo,
@@ -74,7 +83,7 @@ export function selectBackend(
     if (!wanted) {
       throw valueError(
         `Backend '${String(prefs.backend)}' is not registered. Registered backends: ${backends.map((b) => b.name).join(', ') || 'none'}. ` +
-          `Import its package (for example '@gru/${String(prefs.backend)}') to register it.`,
+          registerHint(String(prefs.backend)),
       );
     }
     const reason = whyNot(wanted, spec, call, prefs);

@@ -114,7 +114,7 @@ export class GruStream<D extends FloatArray = FloatArray> {
     if (x !== undefined && x !== this.input) {
       if (x === null || typeof x !== 'object' || x.length !== this.input.length) {
         throw valueError(
-          `Layer '${this.host.name}': step() expects one step's input [batch, features] = [${this.batch}, ${this.features}] (${this.input.length} values); ` +
+          `Layer '${this.host.name}': step(x) expects \`x\`, one step's input [batch, features] = [${this.batch}, ${this.features}], as ${this.input.length} values (flat); ` +
             `received ${x === null || typeof x !== 'object' ? String(x) : `${x.length} values${x.length === 0 && isDetached(x) ? ' (its buffer was transferred or detached: postMessage with a transfer list?)' : ''}`}.`,
         );
       }

@@ -76,6 +76,19 @@ function keras3Groups(saveables: RawLayer[]): Map<RawLayer, string> {
   return out;
 }
 
+/** Keras's preprocessing layers that take strings inside a model. */
+const STRING_LAYERS = new Set(['TextVectorization', 'StringLookup', 'Hashing', 'HashedCrossing']);
+
+/** Where a string input feeds a text preprocessing layer: name it, and the way out. */
+function stringLayerHint(raw: RawGraph): string {
+  const layer = raw.layers.find((l) => STRING_LAYERS.has(l.className));
+  if (!layer) return '';
+  return (
+    ` Its layer '${layer.name}' (${layer.className}) turns strings into ids inside the model, which gru does not run: ` +
+    'apply it outside (in Keras, save the model that starts from its output: keras.Model(ids_input, outputs)) and give gru the ids.'
+  );
+}
+
 /** The graph a model class names: Keras's functional `Model` is a Functional graph. */
 function modelKind(className: string): ModelSpec['className'] | undefined {
   if (className === 'Sequential') return 'Sequential';
@@ -109,7 +122,7 @@ export function modelSpec(modelConfig: unknown, kerasVersion: string, compat: Co
       throw new UnsupportedLayerError(
         'InputLayer',
         input.spec.name,
-        `${where}: input '${input.spec.name}' has dtype '${input.spec.dtype}'; gru takes float32, float64, integer or bool inputs.`,
+        `${where}: input '${input.spec.name}' has dtype '${input.spec.dtype}'; gru takes float32, float64, integer or bool inputs.` + stringLayerHint(raw),
       );
     }
   }
