@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -12,6 +13,8 @@ export interface PackageLookup {
   looked: string[];
   /** Why a found package could not be resolved to a file (bad `exports`, missing entry). */
   problem?: string;
+  /** Node's resolver's own word when the package was not found (yarn PnP says which dependency is undeclared). */
+  error?: string;
 }
 
 const CONDITIONS = ['node', 'import', 'default'];
@@ -80,12 +83,48 @@ function legacyEntry(root: string, pkg: Record<string, unknown>, subpath: string
   return undefined;
 }
 
+/** Node's resolver as a module in `fromDir` sees it (yarn PnP patches it, so this finds packages without node_modules). */
+function requireFrom(fromDir: string): NodeJS.Require {
+  // createRequire wants a file; it need not exist.
+  return createRequire(join(resolve(fromDir), 'noop.js'));
+}
+
+/** The folders Node looks in for `name` from `fromDir` (`<dir>/node_modules/<name>` up to the root, then the global folders). */
+function nodeLookupPaths(req: NodeJS.Require, name: string): string[] {
+  return (req.resolve.paths(name) ?? []).map((p) => join(p, name));
+}
+
+/**
+ * A package's root when its `exports` hide `./package.json` (Node then refuses `<name>/package.json`):
+ * yarn PnP's own answer where PnP runs, else the first of Node's lookup folders that holds it.
+ */
+function hiddenRoot(req: NodeJS.Require, name: string, fromDir: string, looked: string[]): string | undefined {
+  if (process.versions.pnp) {
+    try {
+      const pnp = req('pnpapi') as { resolveToUnqualified(request: string, issuer: string): string | null };
+      const root = pnp.resolveToUnqualified(name, `${resolve(fromDir)}/`);
+      looked.push(`yarn PnP's location of ${name} from ${fromDir}: ${root ?? 'none'}`);
+      if (root && existsSync(join(root, 'package.json'))) return root;
+    } catch (err) {
+      looked.push(`yarn PnP's location of ${name} from ${fromDir}: ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
+  for (const candidate of nodeLookupPaths(req, name)) {
+    looked.push(candidate);
+    if (existsSync(join(candidate, 'package.json'))) return candidate;
+  }
+  return undefined;
+}
+
 /**
  * Resolves a bare package specifier (`@gru/wasm`, `my-backend`, `pkg/sub`) for `import`, as Node
- * would from a module in `fromDir`: the package itself when `fromDir` is inside it (self-reference
- * through `exports`), else `node_modules/<name>` in `fromDir` and every folder above it. Used so
- * that `gru-conformance --backend <name>` finds the backend the user's project depends on, which
- * pnpm's strict layout does not make visible to @gru/conformance itself.
+ * would from a module in `fromDir`. The package's root comes from Node's own resolver
+ * (`require.resolve('<name>/package.json')` from `fromDir`: the package itself through `exports`,
+ * `node_modules` in `fromDir` and every folder above it, NODE_PATH, and whatever a resolver hook
+ * adds, as yarn PnP does with no node_modules at all); its entry is then read from its `exports`
+ * with the `import` conditions. Used so that `gru-conformance --backend <name>` finds the backend
+ * the user's project depends on, which pnpm's strict layout and yarn PnP do not make visible to
+ * @gru/conformance itself, and so that the backend's own files (its expectations) are found beside it.
  */
 export function resolvePackageFrom(spec: string, fromDir: string): PackageLookup {
   const { name, subpath } = splitSpecifier(spec);
@@ -105,7 +144,8 @@ export function resolvePackageFrom(spec: string, fromDir: string): PackageLookup
     }
     return { url: pathToFileURL(file).href, root, looked };
   };
-  // Self-reference: the nearest package.json above fromDir, when it is this package with `exports`.
+  // Self-reference: the nearest package.json above fromDir, when it is this package with `exports`
+  // (Node's resolver finds it too, but not when its exports hide package.json).
   for (let dir = resolve(fromDir); ; dir = dirname(dir)) {
     const pkgPath = join(dir, 'package.json');
     if (existsSync(pkgPath)) {
@@ -116,11 +156,19 @@ export function resolvePackageFrom(spec: string, fromDir: string): PackageLookup
     }
     if (dirname(dir) === dir) break;
   }
-  for (let dir = resolve(fromDir); ; dir = dirname(dir)) {
-    const candidate = join(dir, 'node_modules', name);
-    looked.push(candidate);
-    if (existsSync(join(candidate, 'package.json'))) return found(candidate);
-    if (dirname(dir) === dir) break;
+  const req = requireFrom(fromDir);
+  try {
+    const pkgJson = req.resolve(`${name}/package.json`);
+    looked.push(`require.resolve('${name}/package.json') from ${fromDir}: ${pkgJson}`);
+    return found(dirname(pkgJson));
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'ERR_PACKAGE_PATH_NOT_EXPORTED') {
+      const root = hiddenRoot(req, name, fromDir, looked);
+      if (root) return found(root);
+    } else {
+      looked.push(...nodeLookupPaths(req, name));
+    }
+    return { looked, error: `require.resolve('${name}/package.json') from ${fromDir}: ${e.message.split('\n')[0]}` };
   }
-  return { looked };
 }

@@ -6,6 +6,8 @@ import { loadCaseFiles, type CaseJson } from './format.js';
 import { runForwardCase, type CaseOutcome } from './run-case.js';
 import { runGradientCase } from './run-gradient-case.js';
 import { resolvePackageFrom } from './resolve-package.js';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { isListed, judge, type ResultStatus } from './judge.js';
 import { planAgainstReference, type SweepOptions } from './testing/against-reference.js';
 import { CONTRACT_CHECKS } from './testing/contract.js';
@@ -144,18 +146,20 @@ export async function resolveBackend(spec: string | GruBackend): Promise<GruBack
         throw new Error(`Cannot load backend '${spec}': importing '${hit.pkg}' (resolved from ${cwd} to ${target}) failed: ${(err as Error).message}`);
       }
     } else {
-      // The previous behaviour: resolve from @gru/conformance's own location (npm's flat node_modules).
+      // Then as @gru/conformance itself sees it (npm's flat node_modules), through the same
+      // resolver, so the backend's URL (hence its package's expectations) is still known.
       const pkg = candidates[0];
-      target = pkg;
+      const own = resolvePackageFrom(pkg, ownDir);
+      target = own.url ?? pkg;
       try {
-        mod = (await import(pkg)) as Record<string, unknown>;
+        mod = (await import(target)) as Record<string, unknown>;
       } catch (err) {
         const lookup = lookups[0];
         const where = lookup.problem
           ? `found at ${lookup.root} from ${cwd}, but ${lookup.problem}`
-          : `not found from the current directory ${cwd} (looked at ${lookup.looked[0]}, then in node_modules/${pkg} from there up to the root)`;
+          : `not found from the current directory ${cwd} (${lookup.error ?? 'Node could not resolve it'}; looked at ${lookup.looked.join(', ')})`;
         throw new Error(
-          `Cannot load backend '${spec}': package '${pkg}' was ${where}; importing it from @gru/conformance failed too: ${(err as Error).message}. ` +
+          `Cannot load backend '${spec}': package '${pkg}' was ${where}; importing it from @gru/conformance (${ownDir}) failed too: ${(err as Error).message}. ` +
             `Run the command in a project that depends on '${pkg}', or pass a module path.`,
         );
       }
@@ -177,6 +181,9 @@ export async function resolveBackend(spec: string | GruBackend): Promise<GruBack
       .join(', ')}`,
   );
 }
+
+/** Where @gru/conformance's own code is: the last place a backend package is looked for. */
+const ownDir = dirname(fileURLToPath(import.meta.url));
 
 /** The module a backend was imported from by resolveBackend: its package holds its expectations. */
 const loadedFrom = new WeakMap<GruBackend, string>();

@@ -173,13 +173,51 @@ describe('gru-conformance CLI', () => {
     expect(lastLine(r.stdout)).toBe(counts(1, 0, 0, 1));
   });
 
+  it("finds a backend package and its expectations where only Node's resolver hooks reach it (yarn PnP: no node_modules)", () => {
+    // `--backend pnp-like` means @gru/pnp-like, as `--backend cpu` means @gru/cpu. The package sits
+    // outside any node_modules, as in yarn's cache; only the hooks map its name.
+    const pkgDir = mkdtempSync(join(tmpdir(), 'gru-pnp-package-'));
+    writeFileSync(
+      join(pkgDir, 'package.json'),
+      JSON.stringify({ name: '@gru/pnp-like', type: 'module', exports: { '.': './index.mjs', './package.json': './package.json' } }),
+    );
+    const fixture = JSON.stringify(join(__dirname, 'fixtures', 'declining-backend.mjs'));
+    writeFileSync(join(pkgDir, 'index.mjs'), `import { backend as b } from ${fixture};\nexport const backend = { ...b, name: 'pnp-like' };\n`);
+    const expectations = join(pkgDir, 'conformance.expectations.json');
+    writeFileSync(expectations, JSON.stringify({ backend: 'pnp-like', unsupported: [{ reason: 'no goBackwards yet', cases: ['backwards_seq'] }] }));
+    const project = mkdtempSync(join(tmpdir(), 'gru-pnp-project-'));
+    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'app', dependencies: { '@gru/pnp-like': '1.0.0' } }));
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--require',
+        join(__dirname, 'fixtures', 'pnp-like', 'hook.cjs'),
+        cli,
+        '--backend',
+        'pnp-like',
+        '--only',
+        'defaults_last,backwards_seq',
+        '--strict',
+        '--quiet',
+      ],
+      { encoding: 'utf8', cwd: project, env: { ...process.env, GRU_TEST_PNP_PACKAGES: JSON.stringify({ '@gru/pnp-like': pkgDir }) } },
+    );
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain(`expectations: ${expectations}\n`);
+    expect(r.stdout).not.toMatch(/--strict refuses/);
+    expect(r.status).toBe(0);
+  });
+
   it('says where it looked when a backend package cannot be found', () => {
     const project = mkdtempSync(join(tmpdir(), 'gru-project-'));
-    const r = run(['--backend', 'cpu'], {}, project);
+    // Without NODE_PATH, which Node's resolver reads: pnpm's vitest shim points it at this workspace's packages.
+    const env = { ...process.env, NODE_PATH: undefined };
+    const r = spawnSync(process.execPath, [cli, '--backend', 'cpu'], { encoding: 'utf8', env, cwd: project });
     expect(r.status).toBe(2);
     expect(r.stderr).toContain(`Cannot load backend 'cpu': package '@gru/cpu' was not found from the current directory ${project}`);
     expect(r.stderr).toContain(join(project, 'node_modules', '@gru', 'cpu'));
-    expect(r.stderr).toMatch(/importing it from @gru\/conformance failed too/);
+    expect(r.stderr).toContain(`require.resolve('@gru/cpu/package.json') from ${project}: Cannot find module '@gru/cpu/package.json'`);
+    expect(r.stderr).toMatch(/importing it from @gru\/conformance \(.*\) failed too/);
   });
 
   /** A third party's package: package.json, its backend module (the declining fixture under `name`, at `priority`), and maybe its expectations. */
