@@ -11,6 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gypFailureCause } from '@gru/native-build/gyp-failure';
 
 const pkg = join(dirname(fileURLToPath(import.meta.url)), '..');
 const here = `${process.platform}-${process.arch}`;
@@ -62,16 +63,20 @@ if (build.status === 0) {
   process.stderr.write(build.stderr ?? '');
   process.exit(0);
 }
+const output = `${build.stderr ?? ''}\n${build.stdout ?? ''}`;
 const last =
-  `${build.stderr ?? ''}\n${build.stdout ?? ''}`
+  output
     .split('\n')
     .map((l) => l.trim())
     .filter(Boolean)
     .at(-1) ??
   build.error?.message ??
   `exit ${build.status}`;
+// build-addon.mjs ends with its own advice; the line that says why (node-gyp's or the compiler's) comes before it.
+const cause = gypFailureCause(output);
+const said = cause && cause !== last ? ` The build said: ${cause.replace(/\.?$/, '.')}` : '';
 console.warn(
-  `@gru/cpu: ${why}, and building it from source failed: ${last.replace(/^@gru\/cpu: /, '').replace(/\.?$/, '.')} ` +
+  `@gru/cpu: ${why}, and building it from source failed: ${last.replace(/^@gru\/cpu: /, '').replace(/\.?$/, '.')}${said} ` +
     'The install goes on without the native backend: gru will use @gru/wasm or its reference backend instead, and ' +
     "`loadBackend(getBackend('cpu'))` says why cpu is unavailable. To get it later: install a compiler, then `npm rebuild @gru/cpu`.",
 );

@@ -1,6 +1,6 @@
 // The package's install script (scripts/install.mjs) never fails the user's `npm install`.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -14,6 +14,9 @@ function unpacked(prebuilt?: string) {
   mkdirSync(join(dir, 'scripts'));
   for (const f of ['install.mjs', 'build-addon.mjs', 'gyp-config.mjs']) copyFileSync(join(pkg, 'scripts', f), join(dir, 'scripts', f));
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: '@gru/cpu', type: 'module' }));
+  // Its dependency, as the package manager installs it before running the install script.
+  mkdirSync(join(dir, 'node_modules', '@gru'), { recursive: true });
+  symlinkSync(join(pkg, 'node_modules', '@gru', 'native-build'), join(dir, 'node_modules', '@gru', 'native-build'), 'dir');
   if (prebuilt !== undefined) {
     mkdirSync(join(dir, 'prebuilds', `${process.platform}-${process.arch}`), { recursive: true });
     writeFileSync(join(dir, 'prebuilds', `${process.platform}-${process.arch}`, 'gru_cpu.node'), prebuilt);
@@ -21,11 +24,14 @@ function unpacked(prebuilt?: string) {
   return dir;
 }
 
-/** Runs the install script with no compiler, python or node-gyp reachable. */
-function install(dir: string) {
+/** Runs the install script with no compiler, python or node-gyp reachable (or only the node-gyp given). */
+function install(dir: string, nodeGyp?: string) {
   const env: NodeJS.ProcessEnv = { ...process.env, PATH: join(dir, 'no-tools-here') };
   delete env.GRU_CPU_ADDON;
   delete env.npm_config_node_gyp;
+  delete env.PYTHON;
+  delete env.npm_config_python;
+  if (nodeGyp) env.npm_config_node_gyp = nodeGyp;
   return spawnSync(process.execPath, [join(dir, 'scripts', 'install.mjs')], { cwd: dir, env, encoding: 'utf8', timeout: 120_000 });
 }
 
@@ -40,6 +46,17 @@ describe('install script', () => {
         `^@gru/cpu: no prebuilt binary for ${process.platform}-${process.arch} in this package, and building it from source failed: .*The install goes on without the native backend: gru will use @gru/wasm or its reference backend`,
       ),
     );
+  });
+
+  it("node-gyp there but no python: the one warning names node-gyp's reason, not only its exit code", () => {
+    // npm passes its own node-gyp to scripts; here the package's dev dependency stands in for it.
+    const nodeGyp = join(pkg, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
+    const r = install(unpacked(), nodeGyp);
+    expect(r.status).toBe(0);
+    const lines = r.stderr.split('\n').filter(Boolean);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('building it from source failed: node-gyp configure failed (exit 1).');
+    expect(lines[0]).toContain('The build said: gyp ERR! stack Error: Could not find any Python installation to use.');
   });
 
   it('a prebuilt binary that does not load here: says why, then falls back the same way', () => {

@@ -17,6 +17,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gypFailureCause } from '@gru/native-build/gyp-failure';
 
 const pkgDir = dirname(dirname(fileURLToPath(import.meta.url)));
 const addon = join(pkgDir, 'build', 'Release', 'gru_cudnn.node');
@@ -85,8 +86,7 @@ if (nodeDir) args.push(`--nodedir=${nodeDir}`);
 // the one warning: a user without a compiler gets one line, not forty `gyp ERR!` lines.
 const result = spawnSync(process.execPath, args, { cwd: pkgDir, stdio: ifNeeded ? ['ignore', 'pipe', 'pipe'] : 'inherit', encoding: 'utf8' });
 if (result.status !== 0) {
-  const output = `${result.stderr ?? ''}\n${result.stdout ?? ''}`.split('\n').map((l) => l.trim());
-  const last = output.filter((l) => /gyp ERR! stack Error|error:|not found|ENOENT/.test(l)).at(0) ?? output.filter(Boolean).at(-1);
+  const last = gypFailureCause(`${result.stderr ?? ''}\n${result.stdout ?? ''}`);
   fail(
     `@gru/cudnn: building the addon failed (node-gyp exit code ${result.status ?? result.signal}${ifNeeded && last ? `: ${last}` : ''}). ` +
       'It needs a C++17 compiler, make and python3; no CUDA or cuDNN is needed to build.',
