@@ -11,7 +11,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gypFailureCause } from '@gru/native-build/gyp-failure';
 
 const pkg = join(dirname(fileURLToPath(import.meta.url)), '..');
 const here = `${process.platform}-${process.arch}`;
@@ -73,7 +72,11 @@ const last =
   build.error?.message ??
   `exit ${build.status}`;
 // build-addon.mjs ends with its own advice; the line that says why (node-gyp's or the compiler's) comes before it.
-const cause = gypFailureCause(output);
+// Imported only here, and allowed to fail: a dependency this script cannot reach must not fail the install.
+const cause = await import('@gru/native-build/gyp-failure').then(
+  (m) => m.gypFailureCause(output),
+  () => undefined,
+);
 const said = cause && cause !== last ? ` The build said: ${cause.replace(/\.?$/, '.')}` : '';
 console.warn(
   `@gru/cpu: ${why}, and building it from source failed: ${last.replace(/^@gru\/cpu: /, '').replace(/\.?$/, '.')}${said} ` +

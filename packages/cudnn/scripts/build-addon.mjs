@@ -17,7 +17,6 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gypFailureCause } from '@gru/native-build/gyp-failure';
 
 const pkgDir = dirname(dirname(fileURLToPath(import.meta.url)));
 const addon = join(pkgDir, 'build', 'Release', 'gru_cudnn.node');
@@ -86,7 +85,12 @@ if (nodeDir) args.push(`--nodedir=${nodeDir}`);
 // the one warning: a user without a compiler gets one line, not forty `gyp ERR!` lines.
 const result = spawnSync(process.execPath, args, { cwd: pkgDir, stdio: ifNeeded ? ['ignore', 'pipe', 'pipe'] : 'inherit', encoding: 'utf8' });
 if (result.status !== 0) {
-  const last = gypFailureCause(`${result.stderr ?? ''}\n${result.stdout ?? ''}`);
+  // Imported only here, and allowed to fail: as the install script this must only ever warn.
+  const output = `${result.stderr ?? ''}\n${result.stdout ?? ''}`;
+  const last = await import('@gru/native-build/gyp-failure').then(
+    (m) => m.gypFailureCause(output),
+    () => undefined,
+  );
   fail(
     `@gru/cudnn: building the addon failed (node-gyp exit code ${result.status ?? result.signal}${ifNeeded && last ? `: ${last}` : ''}). ` +
       'It needs a C++17 compiler, make and python3; no CUDA or cuDNN is needed to build.',
