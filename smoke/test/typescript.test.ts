@@ -14,6 +14,8 @@ const MODES = [
   { name: 'bundler', module: 'esnext', moduleResolution: 'bundler', files: ['typed/app.mts'] },
   // Node's types only, no DOM lib: every package but @gru/webgpu (WebGPU's types build on the DOM's).
   { name: 'node-only', module: 'nodenext', moduleResolution: 'nodenext', files: ['typed/node-only.mts'], lib: ['es2022'] },
+  // Legacy resolution (no `exports`): roots through `types`, subpaths through `typesVersions`.
+  { name: 'node10', module: 'commonjs', moduleResolution: 'node', files: ['typed/node10.ts'], esModuleInterop: true },
 ];
 
 describeApp('tsc --strict --noEmit of a typed program against the installed packages', () => {
@@ -31,6 +33,7 @@ describeApp('tsc --strict --noEmit of a typed program against the installed pack
             moduleResolution: mode.moduleResolution,
             types: ['node'],
             lib: mode.lib ?? ['es2022', 'dom'],
+            ...(mode.esModuleInterop ? { esModuleInterop: true } : {}),
             // The installed .d.ts files are checked too: a broken declaration fails here.
             skipLibCheck: false,
           },
