@@ -14,6 +14,16 @@ function nested(t: JsonTensor): number[][] {
   return Array.from({ length: rows }, (_, r) => t.data.slice(r * cols, (r + 1) * cols));
 }
 
+/** EMBED with its GRUs stateful and its batch fixed at 4, as a model built with Input(batch_size=4). */
+async function statefulEmbedStack() {
+  const files = unzipSync(readBytes(EMBED));
+  const config = JSON.parse(new TextDecoder().decode(files['config.json']));
+  config.config.layers[0].config.batch_shape = [4, 6];
+  for (const l of config.config.layers) if (l.class_name === 'GRU') l.config.stateful = true;
+  files['config.json'] = new TextEncoder().encode(JSON.stringify(config));
+  return loadModel(zipSync(files));
+}
+
 describe('KerasModel', () => {
   it('describes itself: name, shapes, layers, parameter count, summary', async () => {
     const model = await loadModel(EMBED);
@@ -83,12 +93,7 @@ describe('KerasModel', () => {
   });
 
   it('stateful GRUs keep their state across predict calls until resetStates()', async () => {
-    const files = unzipSync(readBytes(EMBED));
-    const config = JSON.parse(new TextDecoder().decode(files['config.json']));
-    config.config.layers[0].config.batch_shape = [4, 6];
-    for (const l of config.config.layers) if (l.class_name === 'GRU') l.config.stateful = true;
-    files['config.json'] = new TextEncoder().encode(JSON.stringify(config));
-    const model = await loadModel(zipSync(files));
+    const model = await statefulEmbedStack();
     const first = await model.predict(ref.input);
     expectClose(first, ref.expected[0], 'first call (zero initial state)');
     const second = await model.predict(ref.input);
@@ -103,12 +108,7 @@ describe('KerasModel', () => {
   });
 
   it("a stateful GRU is built with the model's batch size, as Keras builds its state: its stream starts before any predict", async () => {
-    const files = unzipSync(readBytes(EMBED));
-    const config = JSON.parse(new TextDecoder().decode(files['config.json']));
-    config.config.layers[0].config.batch_shape = [4, 6];
-    for (const l of config.config.layers) if (l.class_name === 'GRU') l.config.stateful = true;
-    files['config.json'] = new TextEncoder().encode(JSON.stringify(config));
-    const model = await loadModel(zipSync(files));
+    const model = await statefulEmbedStack();
     const [name, gru] = [...model.grus][0];
     expect(gru.states?.[0].shape, name).toEqual([4, gru.units]);
     expect(Array.from(gru.states?.[0].data ?? [1]).every((v) => v === 0)).toBe(true);
