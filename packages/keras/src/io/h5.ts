@@ -391,16 +391,29 @@ function describeValue(v: unknown): string {
  * cannot write to the host's console.
  */
 export function guard<T>(label: string, what: string, fn: () => T): T {
-  const { warn, log } = console;
-  console.warn = () => {};
-  console.log = () => {};
+  const restore = muteConsole();
   try {
     return fn();
   } catch (err) {
     if (err instanceof KerasFileError) throw err;
     throw new KerasFileError(`${label} is not a readable HDF5 file (while reading ${what}: ${describeThrown(err)}).`, { cause: err });
   } finally {
-    console.warn = warn;
-    console.log = log;
+    restore();
   }
+}
+
+/**
+ * Silences console.warn and console.log, returning what puts them back. A host that froze
+ * `console` (node --frozen-intrinsics, SES lockdown) keeps it as it is: Reflect.set reports the
+ * refusal where an assignment would throw.
+ */
+function muteConsole(): () => void {
+  const { warn, log } = console;
+  const quiet = () => {};
+  if (!Reflect.set(console, 'warn', quiet)) return () => {};
+  Reflect.set(console, 'log', quiet);
+  return () => {
+    Reflect.set(console, 'warn', warn);
+    Reflect.set(console, 'log', log);
+  };
 }

@@ -103,17 +103,8 @@ export async function readSource(source: ModelSource, ctx: ReadContext, what = '
     checkFileSize(source.byteLength, 'the given ArrayBuffer', limits);
     return { bytes: new Uint8Array(source), label: 'the given ArrayBuffer', owned: false };
   }
-  if (typeof Response !== 'undefined' && source instanceof Response) {
-    const label = source.url ? shownUrl(source.url) : 'the given Response';
-    return { bytes: await readResponse(source, label, ctx), label, siblings: source.url ? urlSiblings(source.url, ctx) : undefined, owned: true };
-  }
-  if (typeof Blob !== 'undefined' && source instanceof Blob) {
-    const label = (source as { name?: string }).name || 'the given Blob';
-    checkFileSize(source.size, label, limits);
-    ctx.budget.take(source.size, label);
-    ctx.deadline.check(`Reading ${label}`);
-    return { bytes: new Uint8Array(await source.arrayBuffer()), label, owned: true };
-  }
+  // Paths and URLs first: on Node 20/22 under --jitless, merely reading the global `Response`
+  // starts Node's fetch, whose WebAssembly-less start kills the process; a path never needs it.
   if (typeof source === 'string' && /^file:/i.test(source)) source = fileUrl(source);
   if (source instanceof URL || typeof source === 'string') {
     const text = String(source);
@@ -139,6 +130,17 @@ export async function readSource(source: ModelSource, ctx: ReadContext, what = '
     const label = shownUrl(url);
     const folder = /^https?:/i.test(url);
     return { bytes: await readResponse(response, label, ctx), label, siblings: folder ? urlSiblings(url, ctx) : undefined, owned: true };
+  }
+  if (typeof Response !== 'undefined' && source instanceof Response) {
+    const label = source.url ? shownUrl(source.url) : 'the given Response';
+    return { bytes: await readResponse(source, label, ctx), label, siblings: source.url ? urlSiblings(source.url, ctx) : undefined, owned: true };
+  }
+  if (typeof Blob !== 'undefined' && source instanceof Blob) {
+    const label = (source as { name?: string }).name || 'the given Blob';
+    checkFileSize(source.size, label, limits);
+    ctx.budget.take(source.size, label);
+    ctx.deadline.check(`Reading ${label}`);
+    return { bytes: new Uint8Array(await source.arrayBuffer()), label, owned: true };
   }
   throw new KerasFileError(
     `${what} must be a path or URL string, a URL, a Uint8Array, an ArrayBuffer, a Response or a Blob; received ${source === null ? 'null' : typeof source}.`,
