@@ -136,13 +136,19 @@ function relativePathHint(given: string, cwd: string): string {
   );
 }
 
+/** The file is not where it was looked for (not read, not fetched, or not a WebAssembly module). */
+class WasmLocationError extends Error {}
+
+/** The engine refuses to compile any WebAssembly here (a page's Content-Security-Policy): no other build would load either. */
+class WasmCompileRefused extends Error {}
+
 async function fetchBytes(url: URL, notFoundHint?: string): Promise<ArrayBuffer | Uint8Array> {
   if (url.protocol === 'file:') {
     try {
       return await (await fileSystem()).readFile(url);
     } catch (err) {
       const hint = notFoundHint && (err as { code?: unknown }).code === 'ENOENT' ? `; ${notFoundHint}` : '';
-      throw new Error(`could not read ${url.href}: ${(err as Error).message}${hint}`);
+      throw new WasmLocationError(`could not read ${url.href}: ${(err as Error).message}${hint}`);
     }
   }
   if (typeof fetch !== 'function') throw new Error(`cannot fetch ${url.href}: this runtime has no fetch()`);
@@ -150,9 +156,9 @@ async function fetchBytes(url: URL, notFoundHint?: string): Promise<ArrayBuffer 
   try {
     response = await fetch(url);
   } catch (err) {
-    throw new Error(`could not fetch ${url.href}: ${(err as Error).message}`);
+    throw new WasmLocationError(`could not fetch ${url.href}: ${(err as Error).message}`);
   }
-  if (!response.ok) throw new Error(`fetching ${url.href} answered HTTP ${response.status} ${response.statusText}`);
+  if (!response.ok) throw new WasmLocationError(`fetching ${url.href} answered HTTP ${response.status} ${response.statusText}`);
   return response.arrayBuffer();
 }
 
@@ -205,17 +211,31 @@ function notWasm(bytes: ArrayBuffer | ArrayBufferView): string | undefined {
   return `not a WebAssembly module (its first bytes are ${Array.from(view.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ')}, not 00 61 73 6d)`;
 }
 
+/**
+ * A compile refused by a Content-Security-Policy: Chromium's CompileError names the policy,
+ * Safari throws an EvalError naming 'wasm-unsafe-eval', Firefox a CompileError naming CSP.
+ */
+function refusedByPolicy(err: unknown): boolean {
+  const e = err as { name?: unknown; message?: unknown } | null;
+  return e?.name === 'EvalError' || /Content[- ]Security[- ]Polic|unsafe-eval|\bCSP\b/i.test(String(e?.message ?? ''));
+}
+
 async function compileBytes(bytes: ArrayBuffer | ArrayBufferView, threads: boolean, where: string): Promise<WebAssembly.Module> {
   const what = notWasm(bytes);
-  if (what !== undefined) throw new Error(`${where} is ${what}`);
+  if (what !== undefined) throw new WasmLocationError(`${where} is ${what}`);
   let module: WebAssembly.Module;
   try {
     module = await WebAssembly.compile(bytes as BufferSource);
   } catch (err) {
+    const message = String((err as Error).message).replace(/\.$/, '');
+    if (refusedByPolicy(err)) {
+      throw new WasmCompileRefused(
+        `the page's Content-Security-Policy forbids compiling WebAssembly (${message}): add 'wasm-unsafe-eval' to its script-src (the files were found)`,
+      );
+    }
     throw new Error(
-      `${where} is not a valid gru.wasm for this runtime (${(err as Error).message}). ` +
-        'The wasm backend needs WebAssembly SIMD128 (Chrome/Edge 91+, Firefox 89+, Safari 16.4+, Node 16.4+, Deno, Bun)' +
-        (threads ? ', and threads need WebAssembly threads (shared memory and atomics).' : '.'),
+      `${where} is not a valid gru.wasm for this runtime (${message}): the wasm backend needs WebAssembly SIMD128 ` +
+        `(Chrome/Edge 91+, Firefox 89+, Safari 16.4+, Node 16.4+, Deno, Bun)${threads ? ', and threads need WebAssembly threads (shared memory and atomics)' : ''}`,
     );
   }
   return checkBuild(module, threads, where);
@@ -239,12 +259,16 @@ async function compileDefault(option: boolean | undefined, threads: boolean): Pr
   } catch (err) {
     relaxedError = err as Error;
   }
-  if (option === true) throw new Error(`relaxedSimd: true, but the relaxed-SIMD build did not load: ${relaxedError.message}${defaultLocationHint(relaxedUrl)}`);
+  // A page that may not compile WebAssembly at all: the plain build would be refused the same way.
+  if (relaxedError instanceof WasmCompileRefused) throw relaxedError;
+  if (option === true) {
+    throw new Error(`relaxedSimd: true, but the relaxed-SIMD build did not load: ${relaxedError.message}${defaultLocationHint(relaxedUrl, relaxedError)}`);
+  }
   try {
     const module = await compileUrl(plainUrl, threads);
     return { module, relaxedFallback: `loaded the plain SIMD128 build ${plainUrl.href}: ${relaxedError.message}` };
   } catch (err) {
-    throw new Error(`${relaxedError.message}; the plain SIMD128 build did not load either: ${(err as Error).message}${defaultLocationHint(plainUrl)}`);
+    throw new Error(`${relaxedError.message}; the plain SIMD128 build did not load either: ${(err as Error).message}${defaultLocationHint(plainUrl, err)}`);
   }
 }
 
@@ -252,16 +276,18 @@ async function compileAtDefault(url: URL, threads: boolean): Promise<WebAssembly
   try {
     return await compileUrl(url, threads);
   } catch (err) {
-    throw new Error(`${(err as Error).message}${defaultLocationHint(url)}`);
+    if (!(err instanceof WasmLocationError)) throw err;
+    throw new Error(`${err.message}${defaultLocationHint(url, err)}`);
   }
 }
 
 /**
- * Where the default location fails over the network, the package's files were most likely not
- * carried along by a bundler: say which ones do not, and the two ways out.
+ * Where the default location fails over the network because the file is not there, the
+ * package's files were most likely not carried along by a bundler: say which ones do not, and
+ * the two ways out. Nothing where the file was found (the engine refused it) or read from disk.
  */
-function defaultLocationHint(url: URL): string {
-  if (url.protocol === 'file:') return '';
+function defaultLocationHint(url: URL, err: unknown): string {
+  if (url.protocol === 'file:' || !(err instanceof WasmLocationError)) return '';
   return (
     ". The default location is beside @gru/wasm's own code (new URL('../dist/…', import.meta.url)), which a bundler must " +
     'rewrite: Vite, webpack 5 and Parcel do for an ES module import; esbuild, Rollup (without @web/rollup-plugin-import-meta-assets), ' +

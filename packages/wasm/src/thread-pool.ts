@@ -129,14 +129,16 @@ function workerRefusal(err: unknown, node: boolean): string {
 
 /** Why this runtime cannot run worker threads on shared WebAssembly memory, or undefined. */
 export function threadsUnavailable(): string | undefined {
+  // First: a context without workers (a SharedWorker, a service worker) is not isolated either,
+  // and headers would not help it.
+  if (!runtimeProcess()?.versions?.node && typeof (globalThis as { Worker?: unknown }).Worker !== 'function') {
+    return 'this context cannot start workers (it has no Worker constructor, as in a SharedWorker or a service worker); use threads: 1';
+  }
   if (typeof SharedArrayBuffer !== 'function') {
     return 'SharedArrayBuffer is not available (in a browser, the page must be cross-origin isolated: serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)';
   }
   if ((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === false) {
     return 'the page is not cross-origin isolated (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp), so WebAssembly memory cannot be shared with workers';
-  }
-  if (!runtimeProcess()?.versions?.node && typeof (globalThis as { Worker?: unknown }).Worker !== 'function') {
-    return 'this runtime has no Worker';
   }
   return undefined;
 }
@@ -218,7 +220,13 @@ export class ThreadPool {
           throw refused(err);
         }
         worker.onmessage = (e) => onMessage(e.data as Message);
-        worker.onerror = (e) => onFailure(`a worker failed: ${e.message}`);
+        // A worker the page's policy refuses fires a bare Event (no message), not a thrown error.
+        worker.onerror = (e) =>
+          onFailure(
+            typeof (e as Partial<ErrorEvent>).message === 'string'
+              ? `a worker failed: ${e.message}`
+              : 'the browser refused to start a worker from a blob: URL and gave no reason (a Content-Security-Policy whose worker-src, or script-src, does not allow blob: does this: allow it, or use threads: 1)',
+          );
         ports.push(worker);
       }
     }

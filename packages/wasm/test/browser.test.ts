@@ -74,6 +74,20 @@ async function serve(bundle: string): Promise<Served> {
     // A single-page app's server: any other path under /spa/ answers this page (below).
     '/spa/app/': ['text/html', '<!doctype html><meta charset="utf-8"><title>spa</title><script type="module" src="/spa/app/bundle.js"></script>'],
     '/spa/app/bundle.js': ['text/javascript', bundle],
+    // Pages whose Content-Security-Policy (headers below) refuses WebAssembly compiles, or blob: workers.
+    '/csp/app/': ['text/html', '<!doctype html><meta charset="utf-8"><title>csp</title><script type="module" src="/csp/app/bundle.js"></script>'],
+    '/csp/app/bundle.js': ['text/javascript', bundle],
+    '/csp/dist/gru.wasm': ['application/wasm', readFileSync(wasmPath)],
+    '/csp/dist/gru-relaxed.wasm': ['application/wasm', readFileSync(join(pkg, 'dist', 'gru-relaxed.wasm'))],
+    '/cspw/app/': ['text/html', '<!doctype html><meta charset="utf-8"><title>csp workers</title><script type="module" src="/cspw/app/bundle.js"></script>'],
+    '/cspw/app/bundle.js': ['text/javascript', bundle],
+    '/cspw/dist/gru-threads.wasm': ['application/wasm', readFileSync(join(pkg, 'dist', 'gru-threads.wasm'))],
+    '/cspw/dist/gru-threads-relaxed.wasm': ['application/wasm', readFileSync(join(pkg, 'dist', 'gru-threads-relaxed.wasm'))],
+  };
+  const policies: Record<string, string> = {
+    '/csp/app/': "script-src 'self'",
+    // worker-src falls back to script-src, which does not allow blob: (the pool's workers).
+    '/cspw/app/': "script-src 'self' 'wasm-unsafe-eval'",
   };
   const requests: string[] = [];
   const server = createServer((req, res) => {
@@ -85,8 +99,9 @@ async function serve(bundle: string): Promise<Served> {
       return;
     }
     // The threaded page must be cross-origin isolated to share WebAssembly memory with workers.
-    const isolate = path === '/' && new URL(req.url ?? '/', 'http://127.0.0.1').searchParams.has('threads');
-    const headers = isolate ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' } : {};
+    const isolate = (path === '/' || path === '/cspw/app/') && new URL(req.url ?? '/', 'http://127.0.0.1').searchParams.has('threads');
+    const headers: Record<string, string> = isolate ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' } : {};
+    if (policies[path]) headers['content-security-policy'] = policies[path];
     res.writeHead(200, { 'content-type': route[0], 'cache-control': 'no-store', ...headers }).end(route[1]);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -242,6 +257,33 @@ for (const mode of modes)
               /The default location is beside @gru\/wasm's own code .*Copy @gru\/wasm's dist\/\*\.wasm files where your page can fetch them and pass createWasmBackend\(\{ wasmUrl \}\)/,
             );
             expect(missing.error).not.toMatch(/needs WebAssembly SIMD128/);
+          } finally {
+            await page.close();
+          }
+        }, 120_000);
+
+    if (mode.threads === 0)
+      for (const [where, answer] of [
+        [
+          'csp/app/',
+          /^the page's Content-Security-Policy forbids compiling WebAssembly \(.*\): add 'wasm-unsafe-eval' to its script-src \(the files were found\)/,
+        ],
+        [
+          'cspw/app/?threads=2',
+          /the browser refused to start a worker from a blob: URL and gave no reason \(a Content-Security-Policy whose worker-src, or script-src, does not allow blob: does this/,
+        ],
+      ] as const)
+        it(`a page whose Content-Security-Policy refuses ${where.startsWith('cspw') ? 'blob: workers (threads: 2)' : 'WebAssembly compiles'}: load() names the policy, not SIMD support or the files' location`, async () => {
+          if (setupError) throw setupError;
+          if (!context || !served) throw new Error('the browser did not start');
+          const page = await context.newPage();
+          try {
+            page.on('pageerror', (err) => pageErrors.push(err.message));
+            await page.goto(`${served.url}${where}`);
+            await page.waitForFunction(() => (globalThis as { gruReport?: unknown }).gruReport !== undefined);
+            const refused = await page.evaluate(() => (globalThis as unknown as { gruReport: Promise<PageReport> }).gruReport);
+            expect(refused.error?.replace(/^the wasm backend could not (load gru\.wasm|start \d+ wasm worker threads): /, '')).toMatch(answer);
+            expect(refused.error).not.toMatch(/SIMD128|default location|plain SIMD128 build/);
           } finally {
             await page.close();
           }

@@ -91,7 +91,8 @@ async function relaxedValidates(threads: boolean): Promise<boolean> {
  * The page served where only gru.wasm was copied beside the bundle (no relaxed builds): the
  * default backend must load the plain build, saying why, instead of failing on the 404. Also the
  * pages where no build was copied (404s) or a single-page app's server answers every path with its
- * page: load() must fail saying what came back and how to put the files where they are looked for.
+ * page: load() must fail saying what came back and how to put the files where they are looked for;
+ * and a page whose Content-Security-Policy forbids compiling WebAssembly.
  */
 async function copiedOnlyPlain(): Promise<PageReport> {
   await singleThread.load();
@@ -100,7 +101,7 @@ async function copiedOnlyPlain(): Promise<PageReport> {
 }
 
 async function run(): Promise<PageReport> {
-  if (/^\/(copied|missing|spa)\//.test(location.pathname)) return copiedOnlyPlain();
+  if (/^\/(copied|missing|spa|csp)\//.test(location.pathname)) return copiedOnlyPlain();
   const payload = (await (await fetch('/payload.json')).json()) as PagePayload;
   // ?threads=N: every call split between N workers (gru-threads.wasm, which needs the page to be
   // cross-origin isolated); else the default backend. Both load their module from its default
