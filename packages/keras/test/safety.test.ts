@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { crc32, constants as zlibConstants, deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { KerasFileError, LimitError, loadModel, UnsafeModelError, UnsupportedLayerError } from '../src/index.js';
-import { FIXTURES, readBytes, readJson, SAVED } from './helpers.js';
+import { expectClose, FIXTURES, readBytes, readJson, SAVED, type JsonTensor } from './helpers.js';
 
 /** The parts of a real .keras archive, to rebuild it with one thing changed. */
 function kerasParts(name = 'k3_embed_stack.keras'): { config: Record<string, any>; metadata: Uint8Array; weights: Uint8Array } {
@@ -209,6 +209,26 @@ describe('no code is ever run: Lambda and custom objects are refused, as Keras s
       );
       expect(weights.message).toMatch(hint);
     }
+  });
+
+  it("how the model was compiled is not read: a built-in loss function and a notebook's own metric load, as with Keras's compile=False", async () => {
+    // As Keras 3.15.1 writes them: compile(loss=keras.losses.mean_squared_error, metrics=[my_metric]).
+    const bytes = kerasWith((c) => {
+      c.compile_config = {
+        optimizer: { module: 'keras.optimizers', class_name: 'Adam', config: { name: 'adam', learning_rate: 0.001 }, registered_name: null },
+        loss: { module: 'builtins', class_name: 'function', config: 'mean_squared_error', registered_name: 'function' },
+        metrics: [{ module: null, class_name: 'function', config: 'my_metric', registered_name: 'function' }],
+        loss_weights: null,
+      };
+    });
+    const model = await loadModel(bytes);
+    const ref = readJson<{ input: JsonTensor; expected: JsonTensor[] }>(join(FIXTURES, 'k3_embed_stack.json'));
+    expectClose(await model.predict(ref.input), ref.expected[0]);
+    // The same objects in the model itself are still refused.
+    const custom = kerasWith((c) => {
+      layerNamed(c, 'dense').config.activation = { module: null, class_name: 'function', config: 'my_metric', registered_name: 'function' };
+    });
+    await expect(loadModel(custom)).rejects.toThrow(UnsafeModelError);
   });
 
   it('a legacy Keras 2 Lambda in an .h5 model config is refused the same way', async () => {

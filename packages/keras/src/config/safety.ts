@@ -26,7 +26,12 @@ export function checkConfigIsSafe(config: unknown, where: string): void {
     }
     if (!isObject(value)) continue;
     checkObject(value, path || '(top level)', where);
-    for (const key of Object.keys(value).reverse()) stack.push({ value: value[key], path: path ? `${path}.${key}` : key });
+    for (const key of Object.keys(value).reverse()) {
+      // How the model was trained (optimizer, loss, metrics): gru never reads it, as Keras's
+      // load_model(compile=False) does not, so a custom loss there is neither run nor refused.
+      if (key === 'compile_config') continue;
+      stack.push({ value: value[key], path: path ? `${path}.${key}` : key });
+    }
   }
 }
 
