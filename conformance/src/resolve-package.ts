@@ -1,6 +1,6 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import Module, { createRequire } from 'node:module';
+import { dirname, join, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 /** Where a package specifier was looked for, for error messages. */
@@ -117,11 +117,30 @@ function hiddenRoot(req: NodeJS.Require, name: string, fromDir: string, looked: 
 }
 
 /**
+ * Whether require.resolve found `name` (at `pkgJson`) only on NODE_PATH or in Node's global
+ * folders (Module.globalPaths), which import() never searches: not in a node_modules folder at
+ * `fromDir` or above. A copy found only there is not the one the app's own import would run.
+ * Resolver hooks (yarn PnP) place packages elsewhere and are kept.
+ */
+function onlyOnGlobalPaths(pkgJson: string, name: string, fromDir: string): boolean {
+  for (let dir = resolve(fromDir); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'node_modules', name, 'package.json'))) return false;
+    if (dirname(dir) === dir) break;
+  }
+  const globals = (Module as unknown as { globalPaths?: string[] }).globalPaths ?? [];
+  return globals.some((g) => {
+    if (!existsSync(g)) return false;
+    const real = realpathSync(g);
+    return pkgJson.startsWith(real + sep) || pkgJson.startsWith(resolve(g) + sep);
+  });
+}
+
+/**
  * Resolves a bare package specifier (`@gru/wasm`, `my-backend`, `pkg/sub`) for `import`, as Node
  * would from a module in `fromDir`. The package's root comes from Node's own resolver
  * (`require.resolve('<name>/package.json')` from `fromDir`: the package itself through `exports`,
- * `node_modules` in `fromDir` and every folder above it, NODE_PATH, and whatever a resolver hook
- * adds, as yarn PnP does with no node_modules at all); its entry is then read from its `exports`
+ * `node_modules` in `fromDir` and every folder above it, and whatever a resolver hook adds, as
+ * yarn PnP does with no node_modules at all; not NODE_PATH, which import() ignores); its entry is then read from its `exports`
  * with the `import` conditions. Used so that `gru-conformance --backend <name>` finds the backend
  * the user's project depends on, which pnpm's strict layout and yarn PnP do not make visible to
  * @gru/conformance itself, and so that the backend's own files (its expectations) are found beside it.
@@ -160,6 +179,10 @@ export function resolvePackageFrom(spec: string, fromDir: string): PackageLookup
   try {
     const pkgJson = req.resolve(`${name}/package.json`);
     looked.push(`require.resolve('${name}/package.json') from ${fromDir}: ${pkgJson}`);
+    if (onlyOnGlobalPaths(pkgJson, name, fromDir)) {
+      looked.push(`${pkgJson} was found only through NODE_PATH or Node's global folders, which import() does not search: not used`);
+      return { looked, error: `${name} is not installed where an import from ${fromDir} finds it (node_modules of that folder or above)` };
+    }
     return found(dirname(pkgJson));
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
