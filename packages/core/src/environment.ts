@@ -35,3 +35,45 @@ export function environmentVariable(name: string): string | undefined {
     return undefined;
   }
 }
+
+/**
+ * Why a file could not be read, where Node's permission model refused it (an ERR_ACCESS_DENIED
+ * from a read under `--permission`, Node 20's `--experimental-permission`), as a clause naming the
+ * file and the flag that allows it; undefined for any other error. Node 20's own message names
+ * neither ("Access to this API has been restricted"), and Node 22+ names the flag but not the path.
+ *
+ * ```js
+ * import { fileReadRefused } from '@gru/core';
+ * try {
+ *   readFileSync(path);
+ * } catch (err) {
+ *   throw new Error(fileReadRefused(path, err) ?? `${path} could not be read: ${err.message}`);
+ * }
+ * ```
+ */
+export function fileReadRefused(file: string | URL, err: unknown): string | undefined {
+  const e = err as { code?: unknown; permission?: unknown } | null | undefined;
+  // Other refusals (workers, addons, child processes) have their own flags and their own messages.
+  if (e?.code !== 'ERR_ACCESS_DENIED' || (e.permission !== undefined && e.permission !== 'FileSystemRead')) return undefined;
+  const path = filePath(file);
+  const nodePath = nodeModule<{ resolve(p: string): string; dirname(p: string): string }>('node:path');
+  // The flag's paths are taken as given: a relative one would be resolved against wherever node is started.
+  const full = nodePath ? nodePath.resolve(path) : path;
+  const folder = nodePath?.dirname(full);
+  const orFolder = folder && folder !== full ? ` (or its folder: --allow-fs-read=${folder})` : '';
+  return `${path} cannot be read: Node's permission model is on and its --allow-fs-read does not cover it; run node with --allow-fs-read=${full}${orFolder}`;
+}
+
+/** A file: URL as a path where Node's url module can say it, the URL itself elsewhere; a string as it is. */
+function filePath(file: string | URL): string {
+  if (typeof file === 'string') return file;
+  const nodeUrl = nodeModule<{ fileURLToPath(url: URL): string }>('node:url');
+  if (file.protocol === 'file:' && nodeUrl) {
+    try {
+      return nodeUrl.fileURLToPath(file);
+    } catch {
+      // A file: URL with a host (Windows UNC) on POSIX, say: shown as it was given.
+    }
+  }
+  return file.href;
+}

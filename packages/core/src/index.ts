@@ -102,4 +102,4 @@ import { seedReferenceBackend } from './backend/registry.js';
 import { referenceBackend as reference } from './reference/backend.js';
 seedReferenceBackend(reference);
 export { availableCores, cgroupCpuLimit } from './cores.js';
-export { environmentVariable } from './environment.js';
+export { environmentVariable, fileReadRefused } from './environment.js';

@@ -2,7 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { environmentVariable } from '@gru/core';
+import { environmentVariable, fileReadRefused } from '@gru/core';
 import type { NativeBinding } from './native.js';
 
 /** The JavaScript <-> native contract this package speaks (kAddonAbi in native/addon.cc). */
@@ -36,6 +36,8 @@ export function addonCandidates(explicit?: string): string[] {
 
 /** Turns a dlopen failure into its likely cause. */
 export function explainLoadError(path: string, err: unknown): string {
+  const refused = fileReadRefused(path, err);
+  if (refused) return refused;
   const msg = err instanceof Error ? err.message : String(err);
   if (/NODE_MODULE_VERSION/.test(msg)) {
     return `${path} was built for another Node.js ABI (${msg.split('\n')[0]}); rebuild it for this Node.js ${process.version}: npm rebuild @gru/cpu`;
@@ -74,6 +76,21 @@ export function bindingProblem(path: string, binding: Partial<NativeBinding> | u
   return `${path} is from another version of @gru/cpu (addon interface ${String(binding?.abi)}, this package speaks ${ADDON_ABI}); rebuild it: npm rebuild @gru/cpu`;
 }
 
+/**
+ * Why `path` is no addon file to load, or undefined. A read refused by Node's permission model
+ * (existsSync and statSync throw there) is one candidate's problem: the next may be allowed.
+ */
+function fileProblem(path: string): string | undefined {
+  try {
+    if (!existsSync(path)) return `${path} does not exist`;
+    // A folder named *.node would be loaded by require() through its package.json or index.js.
+    if (!statSync(path).isFile()) return `${path} is not a file`;
+    return undefined;
+  } catch (err) {
+    return fileReadRefused(path, err) ?? `${path} could not be read: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`;
+  }
+}
+
 /** Loads and checks the addon; throws an Error naming the cause when it cannot. */
 export function loadAddon(explicit?: string): { binding: NativeBinding; path: string } {
   const napi = Number(process.versions.napi ?? 0);
@@ -89,13 +106,9 @@ export function loadAddon(explicit?: string): { binding: NativeBinding; path: st
       problems.push(`${path} is not a .node file (the addon path must end in .node; any other file would be run as JavaScript)`);
       continue;
     }
-    if (!existsSync(path)) {
-      problems.push(`${path} does not exist`);
-      continue;
-    }
-    // A folder named *.node would be loaded by require() through its package.json or index.js.
-    if (!statSync(path).isFile()) {
-      problems.push(`${path} is not a file`);
+    const unfit = fileProblem(path);
+    if (unfit) {
+      problems.push(unfit);
       continue;
     }
     let binding: NativeBinding;

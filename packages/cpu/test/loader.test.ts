@@ -72,16 +72,17 @@ describe('the addon loader', () => {
     symlinkSync(join(__dirname, '..', 'node_modules'), join(root, 'node_modules'), 'dir');
     return root;
   };
-  const loadIn = (root: string, node: string[] = []) => {
+  const loadIn = (root: string, node: string[] = [], addon?: string) => {
     const env: NodeJS.ProcessEnv = { ...process.env };
     delete env.GRU_CPU_ADDON;
+    if (addon !== undefined) env.GRU_CPU_ADDON = addon;
     const r = spawnSync(
       process.execPath,
       [
         ...node,
         '--input-type=module',
         '-e',
-        `const { loadAddon } = await import(${JSON.stringify(join(root, 'dist', 'index.js'))}); try { loadAddon(); console.log('loaded'); } catch (e) { console.log(e.message); }`,
+        `const { loadAddon } = await import(${JSON.stringify(join(root, 'dist', 'index.js'))}); try { console.log('loaded ' + loadAddon().path); } catch (e) { console.log(e.message); }`,
       ],
       { cwd: root, env, encoding: 'utf8' },
     );
@@ -114,6 +115,43 @@ describe('the addon loader', () => {
       /native addon is unusable: .*gru_cpu\.node could not be loaded: Node\.js's permission model forbids native addons \(.*\); run node with --allow-addons to use the cpu backend; .*\); run node with --allow-addons to use the cpu backend$/,
     );
     expect(message).not.toMatch(/\.\.|\.;/);
+  });
+
+  /** Node 22+ spells it --permission; Node 20 --experimental-permission. */
+  const PERMISSION = ['--permission', '--experimental-permission'].find((f) => spawnSync(process.execPath, [f, '-e', '0']).status === 0);
+  /** Node's permission model with addons allowed, reading only the bare package (less build/) and the workspace it runs from. */
+  const readOnly = (root: string) => {
+    if (PERMISSION === undefined) throw new Error(`this Node (${process.version}) has no permission model flag`);
+    const workspace = join(__dirname, '..', '..', '..');
+    const allowed = [join(root, 'dist'), join(root, 'package.json'), join(root, 'node_modules'), join(root, 'prebuilds'), workspace];
+    return [PERMISSION, ...allowed.map((p) => `--allow-fs-read=${p}`), '--allow-addons', '--no-warnings'];
+  };
+  const withBothBinaries = () => {
+    const root = bare();
+    for (const folder of [join(root, 'build', 'Release'), join(root, 'prebuilds', here)]) {
+      mkdirSync(folder, { recursive: true });
+      cpSync(loadAddon().path, join(folder, 'gru_cpu.node'));
+    }
+    return root;
+  };
+
+  it("a build/ that Node's permission model may not read is passed over: the prebuilt binary, which it may, loads", () => {
+    const root = withBothBinaries();
+    expect(loadIn(root, readOnly(root))).toBe(`loaded ${join(root, 'prebuilds', here, 'gru_cpu.node')}`);
+  });
+
+  it("a GRU_CPU_ADDON that Node's permission model may not read: names the file and the --allow-fs-read that allows it", () => {
+    const root = withBothBinaries();
+    const elsewhere = mkdtempSync(join(tmpdir(), 'gru-cpu-unreadable-'));
+    const addon = join(elsewhere, 'gru_cpu.node');
+    cpSync(loadAddon().path, addon);
+    const message = loadIn(root, readOnly(root), addon);
+    expect(message).toBe(
+      `the cpu backend's native addon is unusable: ${addon} cannot be read: Node's permission model is on and its --allow-fs-read does not cover it; ` +
+        `run node with --allow-fs-read=${addon} (or its folder: --allow-fs-read=${elsewhere}). The path came from GRU_CPU_ADDON`,
+    );
+    // Allowed, the same file loads.
+    expect(loadIn(root, [...readOnly(root), `--allow-fs-read=${elsewhere}`], addon)).toBe(`loaded ${addon}`);
   });
 
   it("explains a load refused by Node's permission model with the flag that allows it", () => {
