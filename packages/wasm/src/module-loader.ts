@@ -5,6 +5,8 @@
  * so bundlers for the browser have nothing to resolve.
  */
 
+import { fileReadRefused } from '@gru/core';
+
 /**
  * Where gru.wasm (or, for worker threads, gru-threads.wasm; with `relaxed`, their relaxed-SIMD
  * builds gru-relaxed.wasm and gru-threads-relaxed.wasm) sits next to the built package (dist/),
@@ -147,6 +149,8 @@ async function fetchBytes(url: URL, notFoundHint?: string): Promise<ArrayBuffer 
     try {
       return await (await fileSystem()).readFile(url);
     } catch (err) {
+      const refused = fileReadRefused(url, err);
+      if (refused) throw new Error(refused);
       const hint = notFoundHint && (err as { code?: unknown }).code === 'ENOENT' ? `; ${notFoundHint}` : '';
       throw new WasmLocationError(`could not read ${url.href}: ${(err as Error).message}${hint}`);
     }
