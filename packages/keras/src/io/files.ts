@@ -1,3 +1,4 @@
+import { fileReadRefused } from '@gru/core';
 import type { ByteBudget } from '../budget.js';
 import { describeThrown, KerasFileError } from '../errors.js';
 import type { LoadLimits } from '../limits.js';
@@ -36,7 +37,7 @@ export async function readRegularFile(path: string, ctx: FileContext, inside?: {
     try {
       target = await fs.realpath(path);
     } catch (err) {
-      throw new KerasFileError(`Cannot open ${path}: ${describeThrown(err)}`, { cause: err });
+      throw cannotOpen(path, err);
     }
     const folder = inside.folder.endsWith(sep) ? inside.folder : inside.folder + sep;
     if (!target.startsWith(folder)) {
@@ -48,7 +49,7 @@ export async function readRegularFile(path: string, ctx: FileContext, inside?: {
   try {
     handle = await fs.open(target, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   } catch (err) {
-    throw new KerasFileError(`Cannot open ${path}: ${describeThrown(err)}`, { cause: err });
+    throw cannotOpen(path, err);
   }
   try {
     const stat = await handle.stat();
@@ -80,8 +81,15 @@ export async function realFolderOf(path: string): Promise<string> {
   try {
     return await fs.realpath(folder);
   } catch (err) {
-    throw new KerasFileError(`Cannot open the folder of ${path}: ${describeThrown(err)}`, { cause: err });
+    const refused = fileReadRefused(folder, err);
+    throw new KerasFileError(`Cannot open the folder of ${path}: ${refused ?? describeThrown(err)}${refused ? '.' : ''}`, { cause: err });
   }
+}
+
+/** Why `path` could not be opened; a read refused by Node's permission model names the flag that allows it (Node 20's message does not). */
+function cannotOpen(path: string, err: unknown): KerasFileError {
+  const refused = fileReadRefused(path, err);
+  return new KerasFileError(refused ? `${refused}.` : `Cannot open ${path}: ${describeThrown(err)}`, { cause: err });
 }
 
 /**
