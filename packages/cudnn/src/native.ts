@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { environmentVariable } from '@gru/core';
+import { environmentVariable, fileReadRefused } from '@gru/core';
 import type { DeviceRuntime } from './device.js';
 
 /** One library candidate handed to the addon (see search.ts). */
@@ -91,8 +91,20 @@ function addonHint(problems: string[]): string {
   if (missing)
     return `@gru/cudnn ships prebuilt binaries for linux-x64 and linux-arm64 (glibc 2.34+); elsewhere (this is ${here}) it is compiled when installed (node-gyp; a C++17 compiler is all it needs). Install a compiler, then \`npm rebuild @gru/cudnn\``;
   // The permission model's clause already says what to do; a rebuild would not help.
-  if (problems.some((p) => p.includes('--allow-addons'))) return '';
+  if (problems.some((p) => p.includes('--allow-addons') || p.includes('--allow-fs-read'))) return '';
   return 'Rebuild it here (a C++17 compiler is all it needs): `npm rebuild @gru/cudnn`';
+}
+
+/**
+ * Whether `path` is not there, or why it cannot be looked at: Node's permission model makes
+ * existsSync throw on a path outside --allow-fs-read, and the next candidate may be allowed.
+ */
+function isAbsent(path: string): boolean | string {
+  try {
+    return !existsSync(path);
+  } catch (err) {
+    return fileReadRefused(path, err) ?? `${path}: ${explainLoadError(err)}`;
+  }
 }
 
 let cached: NativeAddon | Error | undefined;
@@ -105,8 +117,9 @@ export function loadAddon(): NativeAddon {
   if (cached === undefined) {
     const problems: string[] = [];
     for (const path of addonCandidates()) {
-      if (!existsSync(path)) {
-        problems.push(`${path}: not there`);
+      const absent = isAbsent(path);
+      if (absent !== false) {
+        problems.push(absent === true ? `${path}: not there` : absent);
         continue;
       }
       try {

@@ -179,12 +179,15 @@ export function driverSeenAt(driver: NativeCandidate[], env: Readonly<Record<str
   const triplet = arch === 'arm64' ? 'aarch64-linux-gnu' : 'x86_64-linux-gnu';
   for (const c of driver) {
     if (c.path.includes('/')) {
-      if (existsSync(c.path)) return c.path;
+      const at = lookAt(c.path);
+      if (at) return at;
       continue;
     }
     const dirs = [...splitPath(env.LD_LIBRARY_PATH), `/lib/${triplet}`, `/usr/lib/${triplet}`, '/lib64', '/usr/lib64', '/lib', '/usr/lib'];
-    const inDir = dirs.map((d) => join(d, c.path)).find((p) => existsSync(p));
-    if (inDir) return inDir;
+    for (const dir of dirs) {
+      const at = lookAt(join(dir, c.path));
+      if (at) return at;
+    }
     try {
       if (readFileSync('/etc/ld.so.cache').includes(c.path)) return `${c.path} (ld.so.cache)`;
     } catch {
@@ -192,6 +195,18 @@ export function driverSeenAt(driver: NativeCandidate[], env: Readonly<Record<str
     }
   }
   return undefined;
+}
+
+/**
+ * `path` where it exists, or where it cannot be looked at: Node's permission model makes
+ * existsSync throw outside --allow-fs-read, and the dynamic linker (native code) is not bound by it.
+ */
+function lookAt(path: string): string | undefined {
+  try {
+    return existsSync(path) ? path : undefined;
+  } catch {
+    return `${path} (not readable under Node's permission model)`;
+  }
 }
 
 function dedupe(list: NativeCandidate[]): NativeCandidate[] {

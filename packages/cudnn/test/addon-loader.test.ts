@@ -76,4 +76,46 @@ describe("the addon's load errors", () => {
       expect(message).not.toMatch(/\.\.|\.;/);
     },
   );
+
+  /** Node 22+ spells it --permission; Node 20 --experimental-permission. */
+  const PERMISSION = ['--permission', '--experimental-permission'].find((f) => spawnSync(process.execPath, [f, '-e', '0']).status === 0);
+  /** Node's permission model with addons allowed, reading only the bare package and the workspace it runs from. */
+  const readOnly = (root: string) => {
+    if (PERMISSION === undefined) throw new Error(`this Node (${process.version}) has no permission model flag`);
+    const allowed = [root, join(pkg, '..', '..')];
+    return [PERMISSION, ...allowed.map((p) => `--allow-fs-read=${p}`), '--allow-addons', '--no-warnings'];
+  };
+  const withBuilt = () => {
+    const root = bare();
+    mkdirSync(join(root, 'build', 'Release'), { recursive: true });
+    cpSync(built, join(root, 'build', 'Release', 'gru_cudnn.node'));
+    return root;
+  };
+
+  (process.platform === 'linux' && existsSync(built) ? it : it.skip)(
+    "a GRU_CUDNN_ADDON that Node's permission model may not read: names the file and the --allow-fs-read that allows it",
+    () => {
+      const root = withBuilt();
+      const elsewhere = mkdtempSync(join(tmpdir(), 'gru-cudnn-unreadable-'));
+      const addon = join(elsewhere, 'gru_cudnn.node');
+      cpSync(built, addon);
+      expect(loadMessage(root, { GRU_CUDNN_ADDON: addon }, readOnly(root))).toBe(
+        `cuDNN backend unavailable: the native addon could not be loaded (${addon} cannot be read: Node's permission model is on and its --allow-fs-read does not cover it; ` +
+          `run node with --allow-fs-read=${addon} (or its folder: --allow-fs-read=${elsewhere})). The path came from GRU_CUDNN_ADDON: point it at a gru_cudnn.node, or leave it unset to use the package's own binary`,
+      );
+    },
+  );
+
+  (process.platform === 'linux' && existsSync(built) ? it : it.skip)(
+    "the driver look outside --allow-fs-read does not end load() with Node's bare refusal: it counts as a driver seen, and Python is asked",
+    () => {
+      const root = withBuilt();
+      const script = `const { createCudnnBackend } = await import(${JSON.stringify(join(root, 'dist', 'index.js'))}); await createCudnnBackend({ name: 'cudnn-t' }).load().then(() => console.log('loaded'), (e) => console.log(e.message));`;
+      const env: NodeJS.ProcessEnv = { ...process.env };
+      delete env.GRU_CUDNN_ADDON;
+      const r = spawnSync(process.execPath, [...readOnly(root), '--input-type=module', '-e', script], { cwd: root, env, encoding: 'utf8', timeout: 60_000 });
+      // Loaded where a GPU is, else the search's own account, which includes the Python probe.
+      expect(r.stdout.trim()).toMatch(/^loaded$|pip wheel nvidia-cudnn via python3: /);
+    },
+  );
 });
