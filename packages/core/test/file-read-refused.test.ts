@@ -45,7 +45,9 @@ describe('fileReadRefused', () => {
 
   it('is undefined for any other error, including the permission model refusing something other than a read', () => {
     expect(fileReadRefused(file, Object.assign(new Error('no such file'), { code: 'ENOENT' }))).toBeUndefined();
-    expect(fileReadRefused(file, Object.assign(new Error('Access to this API has been restricted'), { code: 'ERR_ACCESS_DENIED', permission: 'WorkerThreads' }))).toBeUndefined();
+    expect(
+      fileReadRefused(file, Object.assign(new Error('Access to this API has been restricted'), { code: 'ERR_ACCESS_DENIED', permission: 'WorkerThreads' })),
+    ).toBeUndefined();
     expect(fileReadRefused(file, undefined)).toBeUndefined();
     expect(fileReadRefused(file, 'a string')).toBeUndefined();
   });
