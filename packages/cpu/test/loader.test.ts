@@ -8,6 +8,8 @@ import { ADDON_ABI, addonCandidates, bindingProblem, createCpuBackend, explainLo
 import { PREBUILT_PLATFORMS } from '../src/loader.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gru-cpu-loader-'));
+/** Node 22+ spells it --permission (Node 24 knows no other); Node 20 --experimental-permission. */
+const PERMISSION = ['--permission', '--experimental-permission'].find((f) => spawnSync(process.execPath, [f, '-e', '0']).status === 0);
 
 /** The message of what `fn` throws. */
 function catchError(fn: () => unknown): string {
@@ -110,15 +112,13 @@ describe('the addon loader', () => {
       mkdirSync(folder, { recursive: true });
       cpSync(loadAddon().path, join(folder, 'gru_cpu.node'));
     }
-    const message = loadIn(root, ['--experimental-permission', '--allow-fs-read=*', '--no-warnings']);
+    const message = loadIn(root, [PERMISSION ?? '--permission', '--allow-fs-read=*', '--no-warnings']);
     expect(message).toMatch(
       /native addon is unusable: .*gru_cpu\.node could not be loaded: Node\.js's permission model forbids native addons \(.*\); run node with --allow-addons to use the cpu backend; .*\); run node with --allow-addons to use the cpu backend$/,
     );
     expect(message).not.toMatch(/\.\.|\.;/);
   });
 
-  /** Node 22+ spells it --permission; Node 20 --experimental-permission. */
-  const PERMISSION = ['--permission', '--experimental-permission'].find((f) => spawnSync(process.execPath, [f, '-e', '0']).status === 0);
   /** Node's permission model with addons allowed, reading only the bare package (less build/) and the workspace it runs from. */
   const readOnly = (root: string) => {
     if (PERMISSION === undefined) throw new Error(`this Node (${process.version}) has no permission model flag`);

@@ -11,6 +11,8 @@ import { PREBUILT_PLATFORMS } from '../src/native.js';
 const pkg = join(__dirname, '..');
 const here = `${process.platform}-${process.arch}`;
 const built = join(pkg, 'build', 'Release', 'gru_cudnn.node');
+/** Node 22+ spells it --permission (Node 24 knows no other); Node 20 --experimental-permission. */
+const PERMISSION = ['--permission', '--experimental-permission'].find((f) => spawnSync(process.execPath, [f, '-e', '0']).status === 0);
 
 function bare(): string {
   const root = mkdtempSync(join(tmpdir(), 'gru-cudnn-bare-'));
@@ -69,7 +71,7 @@ describe("the addon's load errors", () => {
         mkdirSync(folder, { recursive: true });
         cpSync(built, join(folder, 'gru_cudnn.node'));
       }
-      const message = loadMessage(root, {}, ['--experimental-permission', '--allow-fs-read=*', '--no-warnings']);
+      const message = loadMessage(root, {}, [PERMISSION ?? '--permission', '--allow-fs-read=*', '--no-warnings']);
       expect(message).toMatch(
         /^cuDNN backend unavailable: the native addon could not be loaded \(.*gru_cudnn\.node: Cannot load native addon because loading addons is disabled: Node\.js's permission model forbids native addons; run node with --allow-addons to use the cuDNN backend; .*--allow-addons to use the cuDNN backend\)$/,
       );
@@ -77,8 +79,6 @@ describe("the addon's load errors", () => {
     },
   );
 
-  /** Node 22+ spells it --permission; Node 20 --experimental-permission. */
-  const PERMISSION = ['--permission', '--experimental-permission'].find((f) => spawnSync(process.execPath, [f, '-e', '0']).status === 0);
   /** Node's permission model with addons allowed, reading only the bare package and the workspace it runs from. */
   const readOnly = (root: string) => {
     if (PERMISSION === undefined) throw new Error(`this Node (${process.version}) has no permission model flag`);
