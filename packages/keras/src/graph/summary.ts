@@ -1,7 +1,11 @@
 import type { ModelSpec, Shape, TensorKey } from '../config/spec.js';
 import { keysOf } from './build.js';
-import { kerasShape } from '../errors.js';
 import { isNonTrainable } from '../weights/trainable.js';
+
+/** A shape as Keras's summary prints it: `(None, 5)`, and `(None)` for one axis (not Python's `(None,)`). */
+function summaryShape(s: readonly (number | null)[]): string {
+  return `(${s.map((d) => d ?? 'None').join(', ')})`;
+}
 
 /** A count as Keras prints it (`f"{n:,}"`). */
 function count(n: number): string {
@@ -59,18 +63,29 @@ export function summarize(spec: ModelSpec): string {
     if (group !== undefined) return `${group}[${(groupOutputs.get(group) as TensorKey[]).indexOf(k)}]`;
     return `${nodeName.get(Number(a))}[${b}]`;
   };
-  const shapeText = (shapes: Shape[]) => (shapes.length === 1 ? kerasShape(shapes[0]) : `[${shapes.map(kerasShape).join(', ')}]`);
+  const shapeText = (shapes: Shape[]) => (shapes.length === 1 ? summaryShape(shapes[0]) : `[${shapes.map(summaryShape).join(', ')}]`);
   const shapeOf = (k: TensorKey) => {
     const [, a, b] = k.split(':');
     return spec.nodes[Number(a)].outputShapes[Number(b)];
   };
   const paramsOf = (weights: { shape: number[] }[]) => weights.reduce((t, w) => t + w.shape.reduce((a, b) => a * b, 1), 0);
   const classOf = nestedClasses(spec);
-  // Rows per layer (each call of a shared layer is a row), then laid out in Keras's
-  // `model.layers` order: the config's order, InputLayers and op nodes included.
-  const byName = new Map<string, string[][]>();
-  if (functional) for (const inp of spec.inputs) byName.set(inp.name, [[`${inp.name} (InputLayer)`, kerasShape(inp.shape), '0', '-']]);
-  const seen = new Set<number | string>();
+  // One row per layer (a shared layer's calls in one row, as Keras prints it: the last call's
+  // shape, every call's inputs), laid out in Keras's `model.layers` order: the config's order,
+  // InputLayers and op nodes included. A nested model's call counts as one call of it.
+  const byName = new Map<string, SummaryRow>();
+  if (functional) {
+    for (const inp of spec.inputs)
+      byName.set(inp.name, { label: `${inp.name} (InputLayer)`, shape: summaryShape(inp.shape), params: 0, connected: [], outputs: [] });
+  }
+  const callOf = (name: string, label: string, params: number, shape: string, inputs: TensorKey[], outputs: TensorKey[]) => {
+    const row = byName.get(name);
+    if (row) {
+      row.shape = shape;
+      row.connected.push(inputs);
+      row.outputs.push(...outputs);
+    } else byName.set(name, { label, shape, params, connected: [inputs], outputs: [...outputs] });
+  };
   const groupInputs = new Map<string, TensorKey[]>();
   spec.nodes.forEach((n, i) => {
     if (n.layer < 0) return;
@@ -80,41 +95,33 @@ export function summarize(spec: ModelSpec): string {
     for (const k of keysOf(n.call)) if (!ins.includes(k) && (!k.startsWith('n:') || groupOf(Number(k.split(':')[1])) !== group)) ins.push(k);
     groupInputs.set(group, ins);
   });
+  const seenGroups = new Set<string>();
   spec.nodes.forEach((n, i) => {
     if (n.layer < 0) return;
     const group = groupOf(i);
     if (group !== undefined) {
+      if (seenGroups.has(group)) return;
+      seenGroups.add(group);
       const model = (n.nested as { model: string }).model;
-      if (seen.has(group)) return;
-      seen.add(group);
-      const first = !seen.has(model);
-      seen.add(model);
       const params = paramsOf(spec.layers.filter((l) => l.nestedIn === model).flatMap((l) => l.weights));
       const outs = groupOutputs.get(group) ?? [];
-      const connected = (groupInputs.get(group) ?? []).map(tensorName).join(', ') || '-';
-      const row = [
-        first ? `${model} (${classOf.get(model) ?? 'Functional'})` : `  (call of ${model})`,
-        shapeText(outs.map(shapeOf)),
-        first ? count(params) : '0 (shared)',
-        connected,
-      ];
-      byName.set(model, [...(byName.get(model) ?? []), row]);
+      callOf(model, `${model} (${classOf.get(model) ?? 'Functional'})`, params, shapeText(outs.map(shapeOf)), groupInputs.get(group) ?? [], outs);
       return;
     }
     const l = spec.layers[n.layer];
-    const params = seen.has(n.layer) ? 0 : paramsOf(l.weights);
-    const first = !seen.has(n.layer);
-    seen.add(n.layer);
-    const connected = keysOf(n.call).map(tensorName).join(', ') || '-';
-    const row = [first ? `${l.name} (${l.className})` : `  (call of ${l.name})`, shapeText(n.outputShapes), first ? count(params) : '0 (shared)', connected];
-    byName.set(l.name, [...(byName.get(l.name) ?? []), row]);
+    const outputs = n.outputShapes.map((_, j) => `n:${i}:${j}` as TensorKey);
+    callOf(l.name, `${l.name} (${l.className})`, paramsOf(l.weights), shapeText(n.outputShapes), keysOf(n.call), outputs);
   });
-  const rows: string[][] = [];
-  for (const name of [...configOrder(spec), ...byName.keys()]) {
-    rows.push(...(byName.get(name) ?? []));
-    byName.delete(name);
-  }
-  const header = ['Layer (type)', 'Output Shape', 'Param #', ...(functional ? ['Connected to'] : [])];
+  // Keras leaves out "Connected to" where a Functional graph is a chain: one input, each call
+  // reading only the call before it, no layer called twice.
+  const chain = functional && isChain(spec, [...byName.values()]);
+  const table = [...byName.entries()].map(([name, r]) => ({
+    name,
+    cells: [r.label, r.shape, count(r.params), ...(functional && !chain ? [r.connected.flat().map(tensorName).join(', ') || '-'] : [])],
+  }));
+  const order = [...configOrder(spec), ...table.map((t) => t.name)];
+  const rows = table.sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name)).map((t) => t.cells);
+  const header = ['Layer (type)', 'Output Shape', 'Param #', ...(functional && !chain ? ['Connected to'] : [])];
   const cols = header.length;
   const width = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
   const line = (cells: string[], l: string, sep: string, r: string) =>
@@ -135,6 +142,32 @@ export function summarize(spec: ModelSpec): string {
     total('Non-trainable params', fixed),
   ];
   return out.join('\n');
+}
+
+/**
+ * Whether a Functional graph is what Keras's summary calls sequential-like: one input, one output,
+ * and every layer (or nested model) called once, on exactly the one tensor the call before it made.
+ */
+function isChain(spec: ModelSpec, rows: SummaryRow[]): boolean {
+  if (spec.inputs.length !== 1 || spec.outputs.length !== 1) return false;
+  const calls = rows.filter((r) => r.connected.length > 0);
+  if (calls.some((r) => r.connected.length !== 1 || r.connected[0].length !== 1)) return false;
+  // Walk from the input: each step exactly one call reads what the step before made.
+  let made: TensorKey[] = ['in:0' as TensorKey];
+  for (let walked = 0; ; walked++) {
+    const readers = calls.filter((r) => made.includes(r.connected[0][0]));
+    if (readers.length !== 1) return readers.length === 0 && walked === calls.length;
+    made = readers[0].outputs;
+  }
+}
+
+/** One row of the summary: a layer or nested model, with every call's inputs and outputs. */
+interface SummaryRow {
+  label: string;
+  shape: string;
+  params: number;
+  connected: TensorKey[][];
+  outputs: TensorKey[];
 }
 
 /** Layer names in the order of the config's `layers` list (InputLayers and op nodes included). */
