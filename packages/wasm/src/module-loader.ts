@@ -202,9 +202,16 @@ export interface CompiledWasm {
 
 /** What the first bytes of something that is not a WebAssembly module say it is, if they say. */
 function notWasm(bytes: ArrayBuffer | ArrayBufferView): string | undefined {
-  const view = ArrayBuffer.isView(bytes) ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : new Uint8Array(bytes);
+  let view: Uint8Array;
+  try {
+    view = ArrayBuffer.isView(bytes) ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : new Uint8Array(bytes);
+  } catch {
+    return 'a buffer that was transferred or detached (postMessage with a transfer list?), not a WebAssembly module';
+  }
   if (view.length >= 4 && view[0] === 0x00 && view[1] === 0x61 && view[2] === 0x73 && view[3] === 0x6d) return undefined;
-  const head = String.fromCharCode(...view.subarray(0, 64)).trimStart();
+  // A page may start with UTF-8's byte order mark (EF BB BF).
+  const text = view[0] === 0xef && view[1] === 0xbb && view[2] === 0xbf ? view.subarray(3) : view;
+  const head = String.fromCharCode(...text.subarray(0, 64)).trimStart();
   if (head.startsWith('<')) {
     return (
       `a web page (it begins ${JSON.stringify(head.slice(0, 15))}), not a WebAssembly module: no file is at that URL, ` +
@@ -254,8 +261,18 @@ const compileUrl = async (url: URL, threads: boolean) => compileBytes(await fetc
  * explicitly, it must load.
  */
 async function compileDefault(option: boolean | undefined, threads: boolean): Promise<CompiledWasm> {
-  const relaxedUrl = defaultWasmUrl(threads, true);
-  const plainUrl = defaultWasmUrl(threads, false);
+  let relaxedUrl: URL;
+  let plainUrl: URL;
+  try {
+    relaxedUrl = defaultWasmUrl(threads, true);
+    plainUrl = defaultWasmUrl(threads, false);
+  } catch (err) {
+    // import.meta.url is missing or not a URL: a CommonJS bundle of the ES module build does this.
+    throw new Error(
+      `the default location of gru.wasm cannot be worked out here (new URL('../dist/gru.wasm', import.meta.url) failed: ${(err as Error).message}; ` +
+        'a CommonJS bundle of the ES module build has no import.meta.url): pass createWasmBackend({ wasmUrl }) or wasmBytes',
+    );
+  }
   if (!useRelaxed(option)) return { module: await compileAtDefault(plainUrl, threads) };
   let relaxedError: Error;
   try {
@@ -266,13 +283,13 @@ async function compileDefault(option: boolean | undefined, threads: boolean): Pr
   // A page that may not compile WebAssembly at all: the plain build would be refused the same way.
   if (relaxedError instanceof WasmCompileRefused) throw relaxedError;
   if (option === true) {
-    throw new Error(`relaxedSimd: true, but the relaxed-SIMD build did not load: ${relaxedError.message}${defaultLocationHint(relaxedUrl, relaxedError)}`);
+    throw new Error(`relaxedSimd: true, but the relaxed-SIMD build did not load: ${relaxedError.message}${defaultLocationHint(relaxedError)}`);
   }
   try {
     const module = await compileUrl(plainUrl, threads);
     return { module, relaxedFallback: `loaded the plain SIMD128 build ${plainUrl.href}: ${relaxedError.message}` };
   } catch (err) {
-    throw new Error(`${relaxedError.message}; the plain SIMD128 build did not load either: ${(err as Error).message}${defaultLocationHint(plainUrl, err)}`);
+    throw new Error(`${relaxedError.message}; the plain SIMD128 build did not load either: ${(err as Error).message}${defaultLocationHint(err)}`);
   }
 }
 
@@ -281,22 +298,23 @@ async function compileAtDefault(url: URL, threads: boolean): Promise<WebAssembly
     return await compileUrl(url, threads);
   } catch (err) {
     if (!(err instanceof WasmLocationError)) throw err;
-    throw new Error(`${err.message}${defaultLocationHint(url, err)}`);
+    throw new Error(`${err.message}${defaultLocationHint(err)}`);
   }
 }
 
 /**
- * Where the default location fails over the network because the file is not there, the
- * package's files were most likely not carried along by a bundler: say which ones do not, and
- * the two ways out. Nothing where the file was found (the engine refused it) or read from disk.
+ * Where the file is not at the default location (a 404, a page in its place, no such file on
+ * disk), the package's files were most likely not carried along by a bundler (for a page, or for
+ * Node): say which ones do not, and the two ways out. Nothing where the file was found (the
+ * engine refused it).
  */
-function defaultLocationHint(url: URL, err: unknown): string {
-  if (url.protocol === 'file:' || !(err instanceof WasmLocationError)) return '';
+function defaultLocationHint(err: unknown): string {
+  if (!(err instanceof WasmLocationError)) return '';
   return (
     ". The default location is beside @gru/wasm's own code (new URL('../dist/…', import.meta.url)), which a bundler must " +
     'rewrite: Vite, webpack 5 and Parcel do for an ES module import; esbuild, Rollup (without @web/rollup-plugin-import-meta-assets), ' +
     "CommonJS bundles and Vite 7's dev server (pre-bundled dependencies: optimizeDeps.exclude ['@gru/wasm']) do not. " +
-    "Copy @gru/wasm's dist/*.wasm files where your page can fetch them and pass createWasmBackend({ wasmUrl }), or see @gru/wasm's README, 'Where gru.wasm comes from'"
+    "Copy @gru/wasm's dist/*.wasm files where your app can read or fetch them and pass createWasmBackend({ wasmUrl }), or see @gru/wasm's README, 'Where gru.wasm comes from'"
   );
 }
 

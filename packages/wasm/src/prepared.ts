@@ -79,17 +79,17 @@ const finalizer =
     : undefined;
 
 /**
- * A GRU layer's weights packed into wasm memory once: per-gate column panels (see
- * assembly/gemm.ts) for the kernel and the recurrent kernel, and padded bias rows. Each call copies
- * its inputs in, runs the whole sequence in one wasm call, and copies the outputs out.
- */
-/**
  * A layer's weights packed into wasm memory by `prepare()`: every optional operation of core's
  * PreparedGru is there. An interface, so the public types carry none of the module's internals
  * (nor need the DOM lib's WebAssembly types).
  */
 export type WasmPreparedGru = Required<PreparedGru>;
 
+/**
+ * A GRU layer's weights packed into wasm memory once: per-gate column panels (see
+ * assembly/gemm.ts) for the kernel and the recurrent kernel, and padded bias rows. Each call copies
+ * its inputs in, runs the whole sequence in one wasm call, and copies the outputs out.
+ */
 export class WasmPrepared implements WasmPreparedGru {
   /** The spec as read once at prepare; calls never read the caller's object again. */
   readonly spec: GruSpec;

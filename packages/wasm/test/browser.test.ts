@@ -254,7 +254,7 @@ for (const mode of modes)
             const missing = await page.evaluate(() => (globalThis as unknown as { gruReport: Promise<PageReport> }).gruReport);
             expect(missing.error).toMatch(answer);
             expect(missing.error).toMatch(
-              /The default location is beside @gru\/wasm's own code .*Copy @gru\/wasm's dist\/\*\.wasm files where your page can fetch them and pass createWasmBackend\(\{ wasmUrl \}\)/,
+              /The default location is beside @gru\/wasm's own code .*Copy @gru\/wasm's dist\/\*\.wasm files where your app can read or fetch them and pass createWasmBackend\(\{ wasmUrl \}\)/,
             );
             expect(missing.error).not.toMatch(/needs WebAssembly SIMD128/);
           } finally {

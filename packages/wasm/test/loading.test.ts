@@ -104,6 +104,13 @@ describe('finding gru.wasm', () => {
     await expect(createWasmBackend({ wasmBytes: page }).load()).rejects.toThrow(
       /the wasmBytes given is a web page \(it begins "<!DOCTYPE html>"\), not a WebAssembly module/,
     );
+    const bom = new TextEncoder().encode('\uFEFF<!doctype html><title>x</title>');
+    await expect(createWasmBackend({ wasmBytes: bom }).load()).rejects.toThrow(/the wasmBytes given is a web page \(it begins "<!doctype html>"\)/);
+    const moved = new Uint8Array(16);
+    structuredClone(moved.buffer, { transfer: [moved.buffer] });
+    await expect(createWasmBackend({ wasmBytes: moved }).load()).rejects.toThrow(
+      /the wasmBytes given is a buffer that was transferred or detached \(postMessage with a transfer list\?\), not a WebAssembly module/,
+    );
     // A module this engine cannot compile (here: cut short) is where SIMD support is the question.
     const cut = readFileSync(wasmPath).subarray(0, 200);
     await expect(createWasmBackend({ wasmBytes: cut }).load()).rejects.toThrow(/the wasmBytes given is not a valid gru\.wasm for this runtime .*SIMD128/);

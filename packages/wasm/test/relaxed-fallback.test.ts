@@ -10,13 +10,13 @@ import { createWasmBackend, relaxedSimdAvailable } from '../src/index.js';
 
 type Reader = (path: string | URL) => Promise<Uint8Array>;
 const realGetBuiltin = process.getBuiltinModule.bind(process);
-let relaxedFile: 'missing' | 'garbage' = 'missing';
+let relaxedFile: 'missing' | 'garbage' | 'none-copied' = 'missing';
 const read: string[] = [];
 
 const fakeReader: Reader = async (path) => {
   const href = String(path);
   read.push(href.slice(href.lastIndexOf('/') + 1));
-  if (/-relaxed\.wasm$/.test(href) && relaxedFile === 'missing') {
+  if ((/-relaxed\.wasm$/.test(href) && relaxedFile === 'missing') || relaxedFile === 'none-copied') {
     throw Object.assign(new Error(`ENOENT: no such file or directory, open '${href}'`), { code: 'ENOENT' });
   }
   if (/-relaxed\.wasm$/.test(href) && relaxedFile === 'garbage') return new TextEncoder().encode('<!doctype html><title>Not found</title>');
@@ -69,6 +69,14 @@ describe('the relaxed-SIMD build missing at the default location', () => {
     } finally {
       b.dispose();
     }
+  });
+
+  it('no build at the default location (a bundle for Node that left dist/ behind): load() says where it looked and how to give the files', async () => {
+    relaxedFile = 'none-copied';
+    const b = createWasmBackend({ name: 'wasm-none-copied' });
+    await expect(b.load()).rejects.toThrow(
+      /could not read file:\/\/.*\/gru-relaxed\.wasm: ENOENT.*; the plain SIMD128 build did not load either: could not read file:\/\/.*\/gru\.wasm: ENOENT.*\. The default location is beside @gru\/wasm's own code .*pass createWasmBackend\(\{ wasmUrl \}\)/,
+    );
   });
 
   it('relaxedSimd: true does not fall back: load() rejects, naming the file it looked for', async () => {

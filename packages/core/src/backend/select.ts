@@ -56,12 +56,6 @@ function whyNot(backend: GruBackend, spec: GruSpec, call: GruCallInfo, prefs: Se
   return undefined;
 }
 
-/**
- * Walks the registered backends in priority order and picks the first that can run the call,
- * giving a reason for each one passed over. It loads nothing; a backend whose load failed (as
- * recorded by `loadBackend()`) is passed over with that failure, so async callers load the choice
- * and, if that fails, select again.
- */
 /** gru's backend packages, by the name each registers. */
 const BACKEND_PACKAGES: Record<string, string> = { cpu: '@gru/cpu', wasm: '@gru/wasm', webgpu: '@gru/webgpu', cudnn: '@gru/cudnn' };
 
@@ -71,6 +65,12 @@ function registerHint(name: string): string {
   return `gru's backend packages register 'cpu' (@gru/cpu), 'wasm' (@gru/wasm), 'webgpu' (@gru/webgpu) and 'cudnn' (@gru/cudnn) when imported; a backend of your own is registered with registerBackend().`;
 }
 
+/**
+ * Walks the registered backends in priority order and picks the first that can run the call,
+ * giving a reason for each one passed over. It loads nothing; a backend whose load failed (as
+ * recorded by `loadBackend()`) is passed over with that failure, so async callers load the choice
+ * and, if that fails, select again.
+ */
 export function selectBackend(
   spec: GruSpec,
   call: GruCallInfo,
