@@ -88,7 +88,14 @@ export function probePython(executable: string, timeoutMs = PYTHON_PROBE_TIMEOUT
         },
       );
     } catch (err) {
-      resolve(failed(`${executable} could not be run: ${(err as Error).message}`));
+      // Node's permission model refuses child processes synchronously, with ERR_ACCESS_DENIED.
+      const denied = (err as NodeJS.ErrnoException).code === 'ERR_ACCESS_DENIED';
+      resolve(
+        failed(
+          `${executable} could not be run: ${(err as Error).message}` +
+            (denied ? " (Node's permission model is on: run node with --allow-child-process, or set GRU_CUDNN_PYTHON=0 to not ask Python)" : ''),
+        ),
+      );
     }
   });
 }
