@@ -5,19 +5,16 @@ import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { fileReadRefused } from '../src/index.js';
-
-/** Node 22+ spells it --permission; Node 20 --experimental-permission. */
-const PERMISSION = ['--permission', '--experimental-permission'].find((f) => spawnSync(process.execPath, [f, '-e', '0']).status === 0);
+import { requirePermissionFlag } from '../../../scripts/testing/node-permission.mjs';
 
 /** What Node's permission model throws when `file` is read outside --allow-fs-read (its own fields, from a real child). */
 function refusedRead(file: string): Error {
-  if (PERMISSION === undefined) throw new Error(`this Node (${process.version}) has no permission model flag`);
   const script = join(mkdtempSync(join(tmpdir(), 'gru-read-refused-')), 'read.cjs');
   writeFileSync(
     script,
     `try { require('node:fs').readFileSync(${JSON.stringify(file)}); console.log('{}'); } catch (e) { console.log(JSON.stringify({ message: e.message, code: e.code, permission: e.permission, resource: e.resource })); }`,
   );
-  const child = spawnSync(process.execPath, [PERMISSION, `--allow-fs-read=${script}`, '--no-warnings', script], { encoding: 'utf8' });
+  const child = spawnSync(process.execPath, [requirePermissionFlag(), `--allow-fs-read=${script}`, '--no-warnings', script], { encoding: 'utf8' });
   expect(child.status, child.stderr).toBe(0);
   const fields = JSON.parse(child.stdout) as { message: string };
   return Object.assign(new Error(fields.message), fields);

@@ -6,10 +6,9 @@ import { describeChoice, GRU, registerBackend, unregisterBackend } from '@gru/co
 import { describe, expect, it } from 'vitest';
 import { ADDON_ABI, addonCandidates, bindingProblem, createCpuBackend, explainLoadError, loadAddon } from '../src/index.js';
 import { PREBUILT_PLATFORMS } from '../src/loader.js';
+import { requirePermissionFlag } from '../../../scripts/testing/node-permission.mjs';
 
 const dir = mkdtempSync(join(tmpdir(), 'gru-cpu-loader-'));
-/** Node 22+ spells it --permission (Node 24 knows no other); Node 20 --experimental-permission. */
-const PERMISSION = ['--permission', '--experimental-permission'].find((f) => spawnSync(process.execPath, [f, '-e', '0']).status === 0);
 
 /** The message of what `fn` throws. */
 function catchError(fn: () => unknown): string {
@@ -112,7 +111,7 @@ describe('the addon loader', () => {
       mkdirSync(folder, { recursive: true });
       cpSync(loadAddon().path, join(folder, 'gru_cpu.node'));
     }
-    const message = loadIn(root, [PERMISSION ?? '--permission', '--allow-fs-read=*', '--no-warnings']);
+    const message = loadIn(root, [requirePermissionFlag(), '--allow-fs-read=*', '--no-warnings']);
     expect(message).toMatch(
       /native addon is unusable: .*gru_cpu\.node could not be loaded: Node\.js's permission model forbids native addons \(.*\); run node with --allow-addons to use the cpu backend; .*\); run node with --allow-addons to use the cpu backend$/,
     );
@@ -121,10 +120,9 @@ describe('the addon loader', () => {
 
   /** Node's permission model with addons allowed, reading only the bare package (less build/) and the workspace it runs from. */
   const readOnly = (root: string) => {
-    if (PERMISSION === undefined) throw new Error(`this Node (${process.version}) has no permission model flag`);
     const workspace = join(__dirname, '..', '..', '..');
     const allowed = [join(root, 'dist'), join(root, 'package.json'), join(root, 'node_modules'), join(root, 'prebuilds'), workspace];
-    return [PERMISSION, ...allowed.map((p) => `--allow-fs-read=${p}`), '--allow-addons', '--no-warnings'];
+    return [requirePermissionFlag(), ...allowed.map((p) => `--allow-fs-read=${p}`), '--allow-addons', '--no-warnings'];
   };
   const withBothBinaries = () => {
     const root = bare();

@@ -7,12 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PREBUILT_PLATFORMS } from '../src/native.js';
+import { requirePermissionFlag } from '../../../scripts/testing/node-permission.mjs';
 
 const pkg = join(__dirname, '..');
 const here = `${process.platform}-${process.arch}`;
 const built = join(pkg, 'build', 'Release', 'gru_cudnn.node');
-/** Node 22+ spells it --permission (Node 24 knows no other); Node 20 --experimental-permission. */
-const PERMISSION = ['--permission', '--experimental-permission'].find((f) => spawnSync(process.execPath, [f, '-e', '0']).status === 0);
 
 function bare(): string {
   const root = mkdtempSync(join(tmpdir(), 'gru-cudnn-bare-'));
@@ -71,7 +70,7 @@ describe("the addon's load errors", () => {
         mkdirSync(folder, { recursive: true });
         cpSync(built, join(folder, 'gru_cudnn.node'));
       }
-      const message = loadMessage(root, {}, [PERMISSION ?? '--permission', '--allow-fs-read=*', '--no-warnings']);
+      const message = loadMessage(root, {}, [requirePermissionFlag(), '--allow-fs-read=*', '--no-warnings']);
       expect(message).toMatch(
         /^cuDNN backend unavailable: the native addon could not be loaded \(.*gru_cudnn\.node: Cannot load native addon because loading addons is disabled: Node\.js's permission model forbids native addons; run node with --allow-addons to use the cuDNN backend; .*--allow-addons to use the cuDNN backend\)$/,
       );
@@ -81,9 +80,8 @@ describe("the addon's load errors", () => {
 
   /** Node's permission model with addons allowed, reading only the bare package and the workspace it runs from. */
   const readOnly = (root: string) => {
-    if (PERMISSION === undefined) throw new Error(`this Node (${process.version}) has no permission model flag`);
     const allowed = [root, join(pkg, '..', '..')];
-    return [PERMISSION, ...allowed.map((p) => `--allow-fs-read=${p}`), '--allow-addons', '--no-warnings'];
+    return [requirePermissionFlag(), ...allowed.map((p) => `--allow-fs-read=${p}`), '--allow-addons', '--no-warnings'];
   };
   const withBuilt = () => {
     const root = bare();

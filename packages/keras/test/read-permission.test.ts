@@ -1,30 +1,23 @@
-import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { runUnderPermission } from '../../../scripts/testing/node-permission.mjs';
 
 // Under Node's permission model, loadModel(path) on a file outside --allow-fs-read failed with
 // "Cannot open <path>: Access to this API has been restricted" on Node 20: no flag named.
 
 const pkg = join(dirname(fileURLToPath(import.meta.url)), '..');
 const FIXTURES = join(pkg, 'test', 'fixtures');
-/** Node 22+ spells it --permission; Node 20 --experimental-permission. */
-const PERMISSION = ['--permission', '--experimental-permission'].find((f) => spawnSync(process.execPath, [f, '-e', '0']).status === 0);
 
 /** loadModel(path)'s outcome in a Node that may read only the workspace and `allowed`. */
 function loadUnder(path: string, allowed: string[]): string {
-  if (PERMISSION === undefined) throw new Error(`this Node (${process.version}) has no permission model flag`);
   const workspace = join(pkg, '..', '..');
   const script =
     `const { loadModel } = await import(${JSON.stringify(join(pkg, 'dist', 'index.js'))}); ` +
     `try { await loadModel(${JSON.stringify(path)}); console.log('loaded'); } catch (e) { console.log(e.message); }`;
-  const child = spawnSync(
-    process.execPath,
-    [PERMISSION, ...[workspace, ...allowed].map((p) => `--allow-fs-read=${p}`), '--no-warnings', '--input-type=module', '-e', script],
-    { cwd: pkg, encoding: 'utf8' },
-  );
+  const child = runUnderPermission(script, { allowRead: [workspace, ...allowed], cwd: pkg });
   expect(child.status, child.stderr).toBe(0);
   return child.stdout.trim();
 }

@@ -2,19 +2,17 @@ import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { requirePermissionFlag } from '../../../scripts/testing/node-permission.mjs';
 
 // Under Node's permission model without --allow-worker, `new Worker` throws ERR_ACCESS_DENIED.
 // load() used to blame the file ("could not load gru-threads.wasm: Access to this API has been
 // restricted"), though the file loaded fine.
 
 const pkg = join(dirname(fileURLToPath(import.meta.url)), '..');
-/** Node 22+ spells it --permission; Node 20 --experimental-permission. */
-const PERMISSION = ['--permission', '--experimental-permission'].find((f) => spawnSync(process.execPath, [f, '-e', '0']).status === 0);
 
 describe('threads under Node permission model', () => {
   it('a refused worker is named as the cause, with --allow-worker and threads: 1 as the ways out', () => {
-    if (PERMISSION === undefined) throw new Error(`this Node (${process.version}) has no permission model flag`);
-    const child = spawnSync(process.execPath, [PERMISSION, '--allow-fs-read=*', join(pkg, 'test', 'fixtures', 'threads-permission.mjs')], {
+    const child = spawnSync(process.execPath, [requirePermissionFlag(), '--allow-fs-read=*', join(pkg, 'test', 'fixtures', 'threads-permission.mjs')], {
       cwd: pkg,
       encoding: 'utf8',
     });
