@@ -4,11 +4,12 @@
 // the package's scripts and sources with the prebuilt binaries (turbo's `prebuilds` task builds
 // them first, as in CI) copied in, missing, swapped or made stale.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ADDON_ABI } from '../src/loader.js';
+import { packageCopy as copyOf, prepack } from '../../../scripts/testing/pack-check.mjs';
 
 const pkg = join(__dirname, '..');
 const CI = process.env.CI === 'true';
@@ -21,29 +22,7 @@ const withPrebuilds = allBuilt || CI ? it : it.skip;
 const note = allBuilt ? '' : ' (needs every prebuilt binary: pnpm turbo run prebuilds --filter=@gru/cpu, with the cross compilers)';
 
 /** The package as the check sees it: package.json, scripts/addon.mjs, native/ and the given binaries. */
-function packageCopy(binaries: Record<string, string | Uint8Array> = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'gru-cpu-pack-'));
-  copyFileSync(join(pkg, 'package.json'), join(dir, 'package.json'));
-  mkdirSync(join(dir, 'scripts'));
-  copyFileSync(join(pkg, 'scripts', 'addon.mjs'), join(dir, 'scripts', 'addon.mjs'));
-  cpSync(join(pkg, 'native'), join(dir, 'native'), { recursive: true, filter: (src) => !src.includes(`${join('native', 'test')}`) });
-  mkdirSync(join(dir, 'node_modules', '@gru'), { recursive: true });
-  symlinkSync(join(pkg, 'node_modules', '@gru', 'native-build'), join(dir, 'node_modules', '@gru', 'native-build'), 'dir');
-  for (const [target, from] of Object.entries(binaries)) {
-    mkdirSync(join(dir, 'prebuilds', target), { recursive: true });
-    if (typeof from === 'string') copyFileSync(from, join(dir, 'prebuilds', target, 'gru_cpu.node'));
-    else writeFileSync(join(dir, 'prebuilds', target, 'gru_cpu.node'), from);
-  }
-  return dir;
-}
-
-/** Runs the package's prepack script, as `pnpm pack` does (in the package's folder). */
-function prepack(dir: string, extraEnv: Record<string, string> = {}) {
-  const env = { ...process.env, ...extraEnv };
-  if (!('GRU_PREBUILDS_ALLOW_MISSING' in extraEnv)) delete env.GRU_PREBUILDS_ALLOW_MISSING;
-  const r = spawnSync('sh', ['-c', manifest.scripts.prepack], { cwd: dir, encoding: 'utf8', timeout: 60_000, env });
-  return { status: r.status, out: `${r.stdout}${r.stderr}` };
-}
+const packageCopy = (binaries: Record<string, string | Uint8Array> = {}) => copyOf(pkg, 'gru_cpu', binaries);
 
 /** A copy of a binary with its interface tag rewritten (a stale build, as far as the check can tell). */
 function retagged(path: string, from: string, to: string): Uint8Array {

@@ -1,11 +1,10 @@
 // The package's prepack check (@gru/native-build's src/check-prebuilds.mjs, as @gru/cpu's; its own
 // test/pack-check.test.ts covers every refusal): `pnpm pack` and `pnpm publish` refuse the package
 // unless prebuilds/ holds a current binary for each target scripts/addon.mjs builds (linux only).
-import { spawnSync } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { packageCopy as copyOf, prepack } from '../../../scripts/testing/pack-check.mjs';
 
 const pkg = join(__dirname, '..');
 const CI = process.env.CI === 'true';
@@ -16,26 +15,8 @@ const allBuilt = TARGETS.every((t) => existsSync(prebuilt(t)));
 const withPrebuilds = allBuilt || CI ? it : it.skip;
 const note = allBuilt ? '' : ' (needs every prebuilt binary: pnpm turbo run prebuilds --filter=@gru/cudnn, with the cross compiler)';
 
-function packageCopy(binaries: Record<string, string | Uint8Array> = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'gru-cudnn-pack-'));
-  copyFileSync(join(pkg, 'package.json'), join(dir, 'package.json'));
-  mkdirSync(join(dir, 'scripts'));
-  copyFileSync(join(pkg, 'scripts', 'addon.mjs'), join(dir, 'scripts', 'addon.mjs'));
-  cpSync(join(pkg, 'native'), join(dir, 'native'), { recursive: true });
-  mkdirSync(join(dir, 'node_modules', '@gru'), { recursive: true });
-  symlinkSync(join(pkg, 'node_modules', '@gru', 'native-build'), join(dir, 'node_modules', '@gru', 'native-build'), 'dir');
-  for (const [target, from] of Object.entries(binaries)) {
-    mkdirSync(join(dir, 'prebuilds', target), { recursive: true });
-    if (typeof from === 'string') copyFileSync(from, join(dir, 'prebuilds', target, 'gru_cudnn.node'));
-    else writeFileSync(join(dir, 'prebuilds', target, 'gru_cudnn.node'), from);
-  }
-  return dir;
-}
-
-function prepack(dir: string) {
-  const r = spawnSync('sh', ['-c', manifest.scripts.prepack], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
-  return { status: r.status, out: `${r.stdout}${r.stderr}` };
-}
+/** The package as the check sees it: package.json, scripts/addon.mjs, native/ and the given binaries. */
+const packageCopy = (binaries: Record<string, string | Uint8Array> = {}) => copyOf(pkg, 'gru_cudnn', binaries);
 
 describe('the prepack check: no pack without every prebuilt binary', () => {
   it('no prebuilt binary: refused, naming the linux ones (no win32 target) and the commands that build them', () => {
