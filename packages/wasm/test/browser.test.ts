@@ -109,6 +109,10 @@ async function serve(bundle: string): Promise<Served> {
   return { server, url: `http://127.0.0.1:${port}/`, requests };
 }
 
+/** What load() advises where the files are not at the default location. */
+const LOCATION_ADVICE =
+  /The default location is beside @gru\/wasm's own code .*Copy @gru\/wasm's dist\/\*\.wasm files where your app can read or fetch them and pass createWasmBackend\(\{ wasmUrl \}\)/;
+
 /** The default single-threaded backend on an ordinary page, and two worker threads on an isolated one. */
 const modes = [
   { title: 'conformance on wasm in headless Chromium', query: '', threads: 0, module: '/dist/gru.wasm', relaxedModule: '/dist/gru-relaxed.wasm' },
@@ -235,55 +239,54 @@ for (const mode of modes)
         }
       }, 120_000);
 
-    if (mode.threads === 0)
-      for (const [where, answer] of [
-        [
-          'missing',
+    /** Pages where load() must fail: what it must say, and what it must not (a wrong lead). */
+    const refusals = [
+      {
+        title: 'where no .wasm file was copied (the server answers 404): load() says what came back, where it looked and how to give the files',
+        path: 'missing/app/',
+        says: [
           /fetching http:.*\/missing\/dist\/gru-relaxed\.wasm answered HTTP 404.*; the plain SIMD128 build did not load either: fetching .*\/missing\/dist\/gru\.wasm answered HTTP 404/,
+          LOCATION_ADVICE,
         ],
-        ['spa', /\/spa\/dist\/gru\.wasm is a web page \(it begins "<!doctype html>"\), not a WebAssembly module: no file is at that URL/],
-      ] as const)
-        it(`where no .wasm file was copied (${where === 'spa' ? "a single-page app's server answers with its page" : 'the server answers 404'}), load() says what came back, where it looked and how to give the files`, async () => {
-          if (setupError) throw setupError;
-          if (!context || !served) throw new Error('the browser did not start');
-          const page = await context.newPage();
-          try {
-            page.on('pageerror', (err) => pageErrors.push(err.message));
-            await page.goto(`${served.url}${where}/app/`);
-            await page.waitForFunction(() => (globalThis as { gruReport?: unknown }).gruReport !== undefined);
-            const missing = await page.evaluate(() => (globalThis as unknown as { gruReport: Promise<PageReport> }).gruReport);
-            expect(missing.error).toMatch(answer);
-            expect(missing.error).toMatch(
-              /The default location is beside @gru\/wasm's own code .*Copy @gru\/wasm's dist\/\*\.wasm files where your app can read or fetch them and pass createWasmBackend\(\{ wasmUrl \}\)/,
-            );
-            expect(missing.error).not.toMatch(/needs WebAssembly SIMD128/);
-          } finally {
-            await page.close();
-          }
-        }, 120_000);
-
-    if (mode.threads === 0)
-      for (const [where, answer] of [
-        [
-          'csp/app/',
-          /^the page's Content-Security-Policy forbids compiling WebAssembly \(.*\): add 'wasm-unsafe-eval' to its script-src \(the files were found\)/,
+        not: /needs WebAssembly SIMD128/,
+      },
+      {
+        title:
+          "where no .wasm file was copied (a single-page app's server answers with its page): load() says what came back, where it looked and how to give the files",
+        path: 'spa/app/',
+        says: [/\/spa\/dist\/gru\.wasm is a web page \(it begins "<!doctype html>"\), not a WebAssembly module: no file is at that URL/, LOCATION_ADVICE],
+        not: /needs WebAssembly SIMD128/,
+      },
+      {
+        title: "a page whose Content-Security-Policy refuses WebAssembly compiles: load() names the policy, not SIMD support or the files' location",
+        path: 'csp/app/',
+        says: [
+          /^the wasm backend could not load gru\.wasm: the page's Content-Security-Policy forbids compiling WebAssembly \(.*\): add 'wasm-unsafe-eval' to its script-src \(the files were found\)/,
         ],
-        [
-          'cspw/app/?threads=2',
+        not: /SIMD128|default location|plain SIMD128 build/,
+      },
+      {
+        title: "a page whose Content-Security-Policy refuses blob: workers (threads: 2): load() names the policy, not SIMD support or the files' location",
+        path: 'cspw/app/?threads=2',
+        says: [
           /the browser refused to start a worker from a blob: URL and gave no reason \(a Content-Security-Policy whose worker-src, or script-src, does not allow blob: does this/,
         ],
-      ] as const)
-        it(`a page whose Content-Security-Policy refuses ${where.startsWith('cspw') ? 'blob: workers (threads: 2)' : 'WebAssembly compiles'}: load() names the policy, not SIMD support or the files' location`, async () => {
+        not: /SIMD128|default location|plain SIMD128 build/,
+      },
+    ];
+    if (mode.threads === 0)
+      for (const refusal of refusals)
+        it(refusal.title, async () => {
           if (setupError) throw setupError;
           if (!context || !served) throw new Error('the browser did not start');
           const page = await context.newPage();
           try {
             page.on('pageerror', (err) => pageErrors.push(err.message));
-            await page.goto(`${served.url}${where}`);
+            await page.goto(`${served.url}${refusal.path}`);
             await page.waitForFunction(() => (globalThis as { gruReport?: unknown }).gruReport !== undefined);
-            const refused = await page.evaluate(() => (globalThis as unknown as { gruReport: Promise<PageReport> }).gruReport);
-            expect(refused.error?.replace(/^the wasm backend could not (load gru\.wasm|start \d+ wasm worker threads): /, '')).toMatch(answer);
-            expect(refused.error).not.toMatch(/SIMD128|default location|plain SIMD128 build/);
+            const report = await page.evaluate(() => (globalThis as unknown as { gruReport: Promise<PageReport> }).gruReport);
+            for (const said of refusal.says) expect(report.error).toMatch(said);
+            expect(report.error).not.toMatch(refusal.not);
           } finally {
             await page.close();
           }
