@@ -224,11 +224,15 @@ describe('no code is ever run: Lambda and custom objects are refused, as Keras s
     const model = await loadModel(bytes);
     const ref = readJson<{ input: JsonTensor; expected: JsonTensor[] }>(join(FIXTURES, 'k3_embed_stack.json'));
     expectClose(await model.predict(ref.input), ref.expected[0]);
-    // The same objects in the model itself are still refused.
+    // The same objects in the model itself are still refused, also under a layer key of that name.
     const custom = kerasWith((c) => {
       layerNamed(c, 'dense').config.activation = { module: null, class_name: 'function', config: 'my_metric', registered_name: 'function' };
     });
     await expect(loadModel(custom)).rejects.toThrow(UnsafeModelError);
+    const hidden = kerasWith((c) => {
+      layerNamed(c, 'dense').config.compile_config = { class_name: 'Lambda', config: { name: 'fn', function: ['4wEAAAAA', null, null] } };
+    });
+    await expect(loadModel(hidden)).rejects.toThrow(/config\.layers\[\d+\]\.config\.compile_config is a Lambda 'fn', which holds Python code/);
   });
 
   it('a legacy Keras 2 Lambda in an .h5 model config is refused the same way', async () => {

@@ -26,10 +26,12 @@ export function checkConfigIsSafe(config: unknown, where: string): void {
     }
     if (!isObject(value)) continue;
     checkObject(value, path || '(top level)', where);
+    // How a model was trained (optimizer, loss, metrics), beside a model's class_name and config
+    // where Keras writes it: gru never reads it, as Keras's load_model(compile=False) does not, so
+    // a custom loss there is neither run nor refused. Anywhere else the key is checked as any other.
+    const isModelEntry = 'class_name' in value && 'config' in value;
     for (const key of Object.keys(value).reverse()) {
-      // How the model was trained (optimizer, loss, metrics): gru never reads it, as Keras's
-      // load_model(compile=False) does not, so a custom loss there is neither run nor refused.
-      if (key === 'compile_config') continue;
+      if (key === 'compile_config' && isModelEntry) continue;
       stack.push({ value: value[key], path: path ? `${path}.${key}` : key });
     }
   }

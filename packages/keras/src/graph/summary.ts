@@ -145,11 +145,12 @@ export function summarize(spec: ModelSpec): string {
 }
 
 /**
- * Whether a Functional graph is what Keras's summary calls sequential-like: one input, one output,
- * and every layer (or nested model) called once, on exactly the one tensor the call before it made.
+ * Whether a Functional graph is what Keras's summary calls sequential-like: one input, and every
+ * layer (or nested model) called once, on exactly the one tensor the call before it made.
  */
 function isChain(spec: ModelSpec, rows: SummaryRow[]): boolean {
-  if (spec.inputs.length !== 1 || spec.outputs.length !== 1) return false;
+  // Keras's rule looks at the graph's nodes only: outputs may be taken anywhere along the chain.
+  if (spec.inputs.length !== 1) return false;
   const calls = rows.filter((r) => r.connected.length > 0);
   if (calls.some((r) => r.connected.length !== 1 || r.connected[0].length !== 1)) return false;
   // Walk from the input: each step exactly one call reads what the step before made.
