@@ -151,8 +151,11 @@ async function fetchBytes(url: URL, notFoundHint?: string): Promise<ArrayBuffer 
     } catch (err) {
       const refused = fileReadRefused(url, err);
       if (refused) throw new Error(refused);
-      const hint = notFoundHint && (err as { code?: unknown }).code === 'ENOENT' ? `; ${notFoundHint}` : '';
-      throw new WasmLocationError(`could not read ${url.href}: ${(err as Error).message}${hint}`);
+      const code = (err as { code?: unknown }).code;
+      const hint = notFoundHint && code === 'ENOENT' ? `; ${notFoundHint}` : '';
+      const message = `could not read ${url.href}: ${(err as Error).message}${hint}`;
+      // Only a file that is not there says where to put the files; one that is there but unreadable (EACCES, EISDIR) does not.
+      throw code === 'ENOENT' || code === 'ENOTDIR' ? new WasmLocationError(message) : new Error(message);
     }
   }
   if (typeof fetch !== 'function') throw new Error(`cannot fetch ${url.href}: this runtime has no fetch()`);
@@ -240,9 +243,7 @@ async function compileBytes(bytes: ArrayBuffer | ArrayBufferView, threads: boole
   } catch (err) {
     const message = String((err as Error).message).replace(/\.$/, '');
     if (refusedByPolicy(err)) {
-      throw new WasmCompileRefused(
-        `the page's Content-Security-Policy forbids compiling WebAssembly (${message}): add 'wasm-unsafe-eval' to its script-src (the files were found)`,
-      );
+      throw new WasmCompileRefused(`the page's Content-Security-Policy forbids compiling WebAssembly (${message}): add 'wasm-unsafe-eval' to its script-src`);
     }
     throw new Error(
       `${where} is not a valid gru.wasm for this runtime (${message}): the wasm backend needs WebAssembly SIMD128 ` +
@@ -268,8 +269,9 @@ async function compileDefault(option: boolean | undefined, threads: boolean): Pr
     plainUrl = defaultWasmUrl(threads, false);
   } catch (err) {
     // import.meta.url is missing or not a URL: a CommonJS bundle of the ES module build does this.
+    const file = `gru${threads ? '-threads' : ''}.wasm`;
     throw new Error(
-      `the default location of gru.wasm cannot be worked out here (new URL('../dist/gru.wasm', import.meta.url) failed: ${(err as Error).message}; ` +
+      `the default location of ${file} cannot be worked out here (new URL('../dist/${file}', import.meta.url) failed: ${(err as Error).message}; ` +
         'a CommonJS bundle of the ES module build has no import.meta.url): pass createWasmBackend({ wasmUrl }) or wasmBytes',
     );
   }

@@ -132,7 +132,7 @@ export function threadsUnavailable(): string | undefined {
   // First: a context without workers (a SharedWorker, a service worker) is not isolated either,
   // and headers would not help it.
   if (!runtimeProcess()?.versions?.node && typeof (globalThis as { Worker?: unknown }).Worker !== 'function') {
-    return 'this context cannot start workers (it has no Worker constructor, as in a SharedWorker or a service worker); use threads: 1';
+    return 'this context cannot start workers (it has no Worker constructor, as in a SharedWorker, a service worker or an edge runtime); use threads: 1';
   }
   if (typeof SharedArrayBuffer !== 'function') {
     return 'SharedArrayBuffer is not available (in a browser, the page must be cross-origin isolated: serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)';

@@ -261,7 +261,7 @@ for (const mode of modes)
         title: "a page whose Content-Security-Policy refuses WebAssembly compiles: load() names the policy, not SIMD support or the files' location",
         path: 'csp/app/',
         says: [
-          /^the wasm backend could not load gru\.wasm: the page's Content-Security-Policy forbids compiling WebAssembly \(.*\): add 'wasm-unsafe-eval' to its script-src \(the files were found\)/,
+          /^the wasm backend could not load gru\.wasm: the page's Content-Security-Policy forbids compiling WebAssembly \(.*\): add 'wasm-unsafe-eval' to its script-src$/m,
         ],
         not: /SIMD128|default location|plain SIMD128 build/,
       },

@@ -10,12 +10,13 @@ import { createWasmBackend, relaxedSimdAvailable } from '../src/index.js';
 
 type Reader = (path: string | URL) => Promise<Uint8Array>;
 const realGetBuiltin = process.getBuiltinModule.bind(process);
-let relaxedFile: 'missing' | 'garbage' | 'none-copied' = 'missing';
+let relaxedFile: 'missing' | 'garbage' | 'none-copied' | 'unreadable' = 'missing';
 const read: string[] = [];
 
 const fakeReader: Reader = async (path) => {
   const href = String(path);
   read.push(href.slice(href.lastIndexOf('/') + 1));
+  if (relaxedFile === 'unreadable') throw Object.assign(new Error(`EISDIR: illegal operation on a directory, read`), { code: 'EISDIR' });
   if ((/-relaxed\.wasm$/.test(href) && relaxedFile === 'missing') || relaxedFile === 'none-copied') {
     throw Object.assign(new Error(`ENOENT: no such file or directory, open '${href}'`), { code: 'ENOENT' });
   }
@@ -77,6 +78,20 @@ describe('the relaxed-SIMD build missing at the default location', () => {
     await expect(b.load()).rejects.toThrow(
       /could not read file:\/\/.*\/gru-relaxed\.wasm: ENOENT.*; the plain SIMD128 build did not load either: could not read file:\/\/.*\/gru\.wasm: ENOENT.*\. The default location is beside @gru\/wasm's own code .*pass createWasmBackend\(\{ wasmUrl \}\)/,
     );
+  });
+
+  it('something unreadable at the default location (a folder, no permission): load() says so, without advice on where to put the files', async () => {
+    relaxedFile = 'unreadable';
+    const err = (await createWasmBackend({ name: 'wasm-unreadable' })
+      .load()
+      .then(
+        () => new Error('loaded'),
+        (e: Error) => e,
+      )) as Error;
+    expect(err.message).toMatch(
+      /could not read file:\/\/.*\/gru-relaxed\.wasm: EISDIR.*; the plain SIMD128 build did not load either: could not read file:\/\/.*\/gru\.wasm: EISDIR/,
+    );
+    expect(err.message).not.toMatch(/default location/);
   });
 
   it('relaxedSimd: true does not fall back: load() rejects, naming the file it looked for', async () => {

@@ -21,7 +21,7 @@ function inContext(globals: { Worker?: unknown; SharedArrayBuffer?: unknown; cro
 describe('why a browser context cannot run worker threads', () => {
   it('a SharedWorker (no Worker constructor, not isolated) is told it cannot start workers, not to send headers the page already sends', () => {
     expect(inContext({ crossOriginIsolated: false })).toBe(
-      'this context cannot start workers (it has no Worker constructor, as in a SharedWorker or a service worker); use threads: 1',
+      'this context cannot start workers (it has no Worker constructor, as in a SharedWorker, a service worker or an edge runtime); use threads: 1',
     );
   });
 
