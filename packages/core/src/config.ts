@@ -55,6 +55,14 @@ export interface GruCellOptions {
   name?: string;
   trainable?: boolean;
   /**
+   * Accepted as Keras's base layer accepts them (`input_shape`, `input_dim`: Keras warns, and only a
+   * Sequential model reads them to make its input; `autocast`), and otherwise unused: a layer builds
+   * from its first call or `build()`. Not part of the config, as in Keras.
+   */
+  inputShape?: readonly (number | null)[] | null;
+  inputDim?: number | null;
+  autocast?: boolean;
+  /**
    * 'float32' (default), 'float64', or a Keras dtype policy (name or serialized object). A layer
    * created with `dtype: 'float64'` computes in float64 and types its results as Float64Array.
    */
@@ -150,6 +158,9 @@ const CELL_KEYS = [
   'trainable',
   'dtype',
   'compat',
+  'inputShape',
+  'inputDim',
+  'autocast',
 ] as const;
 const LAYER_KEYS = [
   ...CELL_KEYS,
@@ -190,6 +201,10 @@ function checkBool(value: unknown, argName: string, fallback: boolean): boolean 
  */
 function clampRate(value: unknown, argName: string): number {
   if (value === undefined) return 0;
+  if (typeof value === 'boolean') {
+    // Python takes True for 1; a boolean here is a mistake in JavaScript.
+    throw typeError(`Argument \`${argName}\` must be a number between 0 and 1, received ${pyRepr(value)} (bool).`);
+  }
   if (typeof value !== 'number') {
     throw typeError(`'>' not supported between instances of '${pyTypeName(value)}' and 'float'`);
   }
@@ -199,7 +214,25 @@ function clampRate(value: unknown, argName: string): number {
   return Math.min(1, Math.max(0, value));
 }
 
+/** Keras's base-layer arguments gru accepts and does not use: their types are still checked. */
+function checkBaseLayerArgs(options: GruCellOptions): void {
+  const { inputShape, inputDim, autocast } = options;
+  if (inputShape !== undefined && inputShape !== null) {
+    if (!Array.isArray(inputShape) || inputShape.some((d) => d !== null && !(Number.isInteger(d) && d > 0))) {
+      throw valueError(`Argument \`input_shape\` must be a list of positive integers or None, received ${pyRepr(inputShape)}.`);
+    }
+  }
+  if (inputDim !== undefined && inputDim !== null && !(Number.isInteger(inputDim) && inputDim > 0)) {
+    throw valueError(`Argument \`input_dim\` must be a positive integer, received ${pyRepr(inputDim)}.`);
+  }
+  checkBool(autocast, 'autocast', true);
+}
+
 function checkUnits(units: unknown): number {
+  if (typeof units === 'boolean') {
+    // Python takes True for 1; a boolean here is a mistake in JavaScript.
+    throw typeError(`Argument \`units\` must be a positive integer, received ${pyRepr(units)} (bool).`);
+  }
   if (typeof units !== 'number') {
     throw typeError(`'<=' not supported between instances of '${pyTypeName(units)}' and 'int'`);
   }
@@ -290,6 +323,7 @@ export function resolveCellConfig(options: GruCellOptions, className = 'GRUCell'
     throw typeError(`${className} expects an options object such as {units: 32}, received ${pyRepr(options)}.`);
   }
   rejectUnknown(options, allowed, className);
+  checkBaseLayerArgs(options);
   const compat = options.compat ?? 'keras3';
   if (!['keras3', 'keras2', 'keras2-v1'].includes(compat)) {
     throw valueError(`Argument \`compat\` must be one of 'keras3', 'keras2', 'keras2-v1', received ${pyRepr(compat)}.`);

@@ -597,6 +597,36 @@ describe('constructor validation (Keras messages)', () => {
     expectKerasError(() => new GRU({ units: Number.NaN }), 'ValueError', 'argument `units`, expected a positive integer, got nan.');
   });
 
+  it("Keras's base-layer arguments input_shape, input_dim and autocast are accepted, as Keras accepts them, and left out of the config", () => {
+    for (const options of [{ inputShape: [null, 3] }, { inputShape: [10, 3] }, { inputDim: 3 }, { autocast: false }, { inputShape: null }]) {
+      const gru = new GRU({ units: 4, name: 'g', ...options });
+      expect(gru.built).toBe(false);
+      expect(gru.getConfig()).toEqual(new GRU({ units: 4, name: 'g' }).getConfig());
+      expect(new GRUCell({ units: 4, name: 'c', ...options }).getConfig()).toEqual(new GRUCell({ units: 4, name: 'c' }).getConfig());
+    }
+    expectKerasError(
+      () => new GRU({ units: 4, inputShape: [0, 3] }),
+      'ValueError',
+      'Argument `input_shape` must be a list of positive integers or None, received [0, 3].',
+    );
+    expectKerasError(() => new GRU({ units: 4, inputDim: 1.5 }), 'ValueError', 'Argument `input_dim` must be a positive integer, received 1.5.');
+    expectKerasError(() => new GRU({ units: 4, autocast: 'no' as never }), 'TypeError', 'Argument `autocast` must be a boolean, received no (str).');
+  });
+
+  it('a boolean where units or a rate goes is named (Python would take True for 1)', () => {
+    expectKerasError(() => new GRU({ units: true as never }), 'TypeError', 'Argument `units` must be a positive integer, received True (bool).');
+    expectKerasError(
+      () => new GRU({ units: 4, dropout: true as never }),
+      'TypeError',
+      'Argument `dropout` must be a number between 0 and 1, received True (bool).',
+    );
+    expectKerasError(
+      () => new GRU({ units: 4, recurrentDropout: false as never }),
+      'TypeError',
+      'Argument `recurrent_dropout` must be a number between 0 and 1, received False (bool).',
+    );
+  });
+
   it('unknown options, with Python repr of the values (as Keras prints kwargs)', () => {
     expectKerasError(() => new GRU({ units: 4, bogus: 1 } as never), 'ValueError', "Unrecognized keyword arguments passed to GRU: {'bogus': 1}");
     expectKerasError(
