@@ -164,6 +164,7 @@ describe('inputs and outputs of a Functional graph', () => {
       summary_chain: 'a Functional chain: no "Connected to" column',
       summary_shared: "a shared layer, a Bidirectional and a nested model: one row per layer with every call's inputs",
       summary_outputs: 'a chain whose outputs are taken along it (GRU return_state): still no "Connected to" column',
+      summary_nested_outputs: 'a nested model of two outputs, one read: its row shows both, as Keras prints it',
     };
     for (const [name, what] of Object.entries(cases)) {
       it(`${name}: ${what}`, async () => {

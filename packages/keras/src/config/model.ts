@@ -163,5 +163,6 @@ export function modelSpec(modelConfig: unknown, kerasVersion: string, compat: Co
     outputShapes: graph.outputShapes,
     config: whole,
     parameterCount: graph.parameterCount,
+    ...(graph.nestedOutputShapes ? { nestedOutputShapes: graph.nestedOutputShapes } : {}),
   };
 }

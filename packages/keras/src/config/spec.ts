@@ -111,6 +111,8 @@ export interface ModelSpec {
   /** The model config exactly as read from the file. */
   config: Record<string, unknown>;
   parameterCount: number;
+  /** Each nested model's outputs' shapes, per call (summary() prints them as Keras does). */
+  nestedOutputShapes?: Record<string, Shape[][]>;
 }
 
 /** A model read from a file, before layers are instantiated: spec plus weights in spec order. */

@@ -16,6 +16,8 @@ export interface BuiltGraph {
   outputs: TensorKey[];
   outputShapes: Shape[];
   parameterCount: number;
+  /** Each nested model's outputs' shapes, per call (also those the model does not read). */
+  nestedOutputShapes?: Record<string, Shape[][]>;
 }
 
 const inputKey = (i: number): TensorKey => `in:${i}`;
@@ -156,12 +158,27 @@ export function buildGraph(raw: RawGraph, compat: Compat, limits: LoadLimits, ke
   for (const [li, s] of specs.entries()) {
     if (!s) throw new KerasFileError(`${where}: layer '${raw.layers[li].name}' is never called, so its weight shapes cannot be checked.`);
   }
+  // Before pruning: a nested model's output the outer graph never reads is still one of its outputs.
+  const shapesOf = (ref: RawRef, user: string): Shape[] => {
+    const n = ref.tensor === -1 ? nodeOf.get(`${ref.layer}#${ref.node}`) : undefined;
+    if (n !== undefined) return nodes[n].outputShapes;
+    return [shapes.get(keyOf(ref.tensor === -1 ? { ...ref, tensor: 0 } : ref, user)) as Shape];
+  };
+  const nestedOutputShapes: Record<string, Shape[][]> = {};
+  for (const [name, calls] of raw.nestedReturns ?? []) {
+    try {
+      nestedOutputShapes[name] = calls.map((refs) => refs.flatMap((r) => shapesOf(r, `nested model '${name}'`)));
+    } catch {
+      // Only summary() reads these; the model's own references were checked above.
+    }
+  }
   return {
     layers: specs as LayerSpec[],
     nodes: prune(nodes, outputs),
     outputs,
     outputShapes: outputs.map((k) => shapes.get(k) as Shape),
     parameterCount: parameters,
+    ...(Object.keys(nestedOutputShapes).length ? { nestedOutputShapes } : {}),
   };
 }
 

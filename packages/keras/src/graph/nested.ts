@@ -164,8 +164,17 @@ export function inlineNested(raw: RawGraph, groups: Map<RawLayer, string>, group
     return refs[0];
   };
   for (const l of layers) l.calls = l.calls.map((call) => mapRefs(call, (r) => resolve(r, `layer '${l.name}'`)));
+  // Every output of every call, for summary() (Keras prints them all, read by the outer graph or not).
+  const nestedReturns = new Map<string, RawRef[][]>();
+  for (const [name, calls] of returns) {
+    nestedReturns.set(
+      name,
+      calls.map((outs, c) => outs.flatMap((r) => resolveAll(r, `call #${c} of nested model '${name}'`))),
+    );
+  }
   return {
     ...raw,
+    nestedReturns,
     layers,
     outputs: raw.outputs.flatMap((r) => resolveAll(outputRef(r), 'the model output')),
     saveables: raw.saveables.flatMap((s) => (returns.has(s.name) ? layers.filter((l) => l.name.startsWith(`${s.name}/`) && !l.op) : [s])),

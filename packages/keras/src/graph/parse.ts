@@ -40,6 +40,8 @@ export interface RawGraph {
   inputKeys?: string[];
   /** A model returning a dict of outputs: its keys, sorted by code point, in `outputs` order. */
   outputKeys?: string[];
+  /** Each nested model (set by inlineNested): every call's outputs, followed to the tensors they are. */
+  nestedReturns?: Map<string, RawRef[][]>;
 }
 
 const emptyCall = (): CallOf<RawRef> => ({ args: [], named: {}, mask: null, kwargs: {} });

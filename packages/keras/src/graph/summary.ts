@@ -105,7 +105,9 @@ export function summarize(spec: ModelSpec): string {
       const model = (n.nested as { model: string }).model;
       const params = paramsOf(spec.layers.filter((l) => l.nestedIn === model).flatMap((l) => l.weights));
       const outs = groupOutputs.get(group) ?? [];
-      callOf(model, `${model} (${classOf.get(model) ?? 'Functional'})`, params, shapeText(outs.map(shapeOf)), groupInputs.get(group) ?? [], outs);
+      // Every output of this call, read by the outer graph or not, as Keras prints them.
+      const every = spec.nestedOutputShapes?.[model]?.[(n.nested as { call: number }).call];
+      callOf(model, `${model} (${classOf.get(model) ?? 'Functional'})`, params, shapeText(every ?? outs.map(shapeOf)), groupInputs.get(group) ?? [], outs);
       return;
     }
     const l = spec.layers[n.layer];
