@@ -138,6 +138,8 @@ export function modelSpec(modelConfig: unknown, kerasVersion: string, compat: Co
   if (kind === 'Sequential') {
     graph.nodes.forEach((n, i) => {
       const spec = graph.layers[n.layer];
+      // Inside a nested model, layers pass whatever its own graph says.
+      if (n.nested !== undefined) return;
       if (n.outputShapes.length > 1 && i !== graph.nodes.length - 1) {
         throw new UnsupportedLayerError(
           spec.className,

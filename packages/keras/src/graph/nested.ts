@@ -126,11 +126,12 @@ export function inlineNested(raw: RawGraph, groups: Map<RawLayer, string>, group
     layers.push(...clones);
   }
 
-  // A model's output_layers count a nested Functional's built-in node (the one its own
+  // A Functional's output_layers count a nested Functional's built-in node (the one its own
   // construction made) among its calls, as Keras's functional_from_config subtracts again; a
-  // nested Sequential has no such node, and layer calls' refs never count it.
+  // nested Sequential has no such node, and neither layer calls' refs nor a Sequential's own
+  // output (its last layer's call) count it.
   const functionals = new Set(raw.layers.filter((e) => isNestedModel(e) && e.className !== 'Sequential').map((e) => e.name));
-  const outputRef = (r: RawRef): RawRef => (functionals.has(r.layer) ? { ...r, node: r.node - 1 } : r);
+  const outputRef = (r: RawRef): RawRef => (raw.outputsFromConfig && functionals.has(r.layer) ? { ...r, node: r.node - 1 } : r);
 
   /** A ref to a nested model's output, followed to the tensor it is (maybe another nested model's). */
   const resolveAll = (ref: RawRef, user: string): RawRef[] => {

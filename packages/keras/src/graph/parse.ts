@@ -40,6 +40,11 @@ export interface RawGraph {
   inputKeys?: string[];
   /** A model returning a dict of outputs: its keys, sorted by code point, in `outputs` order. */
   outputKeys?: string[];
+  /**
+   * The outputs were read from a Functional config's `output_layers` (where Keras counts a nested
+   * Functional's built-in node among its calls), not made up from a Sequential's last layer.
+   */
+  outputsFromConfig?: boolean;
   /** Each nested model (set by inlineNested): every call's outputs, followed to the tensors they are. */
   nestedReturns?: Map<string, RawRef[][]>;
 }
@@ -276,6 +281,7 @@ export function parseFunctional(config: Record<string, unknown>, where: string):
     inputs,
     layers,
     outputs: outputEnds.refs,
+    outputsFromConfig: true,
     saveables: entries.filter((e) => !e.op),
     ...(inputEnds.keys ? { inputKeys: inputEnds.keys } : {}),
     ...(outputEnds.keys ? { outputKeys: outputEnds.keys } : {}),
