@@ -552,7 +552,12 @@ export function kerasConfigToOptions(
   for (const [key, value] of Object.entries(body)) {
     if (IGNORED_KERAS_KEYS.has(key)) {
       const shape = (key === 'input_dim' ? [value] : value) as unknown;
-      if (Array.isArray(shape) && typeof shape[shape.length - 1] === 'number') inputDim = shape[shape.length - 1] as number;
+      const last = Array.isArray(shape) ? shape[shape.length - 1] : undefined;
+      if (typeof last === 'number') {
+        // The layer is built from it: a size that is no size is refused, naming where it came from.
+        if (!Number.isInteger(last) || last < 1) throw valueError(`Argument \`${key}\` must give a positive integer input size, received ${pyRepr(value)}.`);
+        inputDim = last;
+      }
       continue;
     }
     if (key === 'cell') continue; // RNN(cell=...) configs carry the cell's arguments at the top too

@@ -613,6 +613,20 @@ describe('constructor validation (Keras messages)', () => {
     expectKerasError(() => new GRU({ units: 4, autocast: 'no' as never }), 'TypeError', 'Argument `autocast` must be a boolean, received no (str).');
   });
 
+  it('fromConfig builds from input_dim / batch_input_shape only where they give a positive integer size', () => {
+    expect(GRU.fromConfig({ ...KERAS_GRU_4, input_dim: 3 }).built).toBe(true);
+    expectKerasError(
+      () => GRU.fromConfig({ ...KERAS_GRU_4, input_dim: 0 }),
+      'ValueError',
+      'Argument `input_dim` must give a positive integer input size, received 0.',
+    );
+    expectKerasError(
+      () => GRU.fromConfig({ ...KERAS_GRU_4, batch_input_shape: [null, 5, 2.5] }),
+      'ValueError',
+      'Argument `batch_input_shape` must give a positive integer input size, received [None, 5, 2.5].',
+    );
+  });
+
   it('a boolean where units or a rate goes is named (Python would take True for 1)', () => {
     expectKerasError(() => new GRU({ units: true as never }), 'TypeError', 'Argument `units` must be a positive integer, received True (bool).');
     expectKerasError(
