@@ -165,13 +165,18 @@ export function inlineNested(raw: RawGraph, groups: Map<RawLayer, string>, group
     return refs[0];
   };
   for (const l of layers) l.calls = l.calls.map((call) => mapRefs(call, (r) => resolve(r, `layer '${l.name}'`)));
-  // Every output of every call, for summary() (Keras prints them all, read by the outer graph or not).
+  // Every output of every call, for summary() (Keras prints them all, read by the outer graph or
+  // not). Only summary() reads these, so an output nothing else reads cannot fail the load here.
   const nestedReturns = new Map<string, RawRef[][]>();
   for (const [name, calls] of returns) {
-    nestedReturns.set(
-      name,
-      calls.map((outs, c) => outs.flatMap((r) => resolveAll(r, `call #${c} of nested model '${name}'`))),
-    );
+    try {
+      nestedReturns.set(
+        name,
+        calls.map((outs, c) => outs.flatMap((r) => resolveAll(r, `call #${c} of nested model '${name}'`))),
+      );
+    } catch {
+      // summary() then shows the outputs the model reads.
+    }
   }
   return {
     ...raw,

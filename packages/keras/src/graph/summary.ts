@@ -117,12 +117,13 @@ export function summarize(spec: ModelSpec): string {
   // Keras leaves out "Connected to" where a Functional graph is a chain: one input, each call
   // reading only the call before it, no layer called twice.
   const chain = functional && isChain(spec, [...byName.values()]);
-  const table = [...byName.entries()].map(([name, r]) => ({
-    name,
-    cells: [r.label, r.shape, count(r.params), ...(functional && !chain ? [r.connected.flat().map(tensorName).join(', ') || '-'] : [])],
-  }));
-  const order = [...configOrder(spec), ...table.map((t) => t.name)];
-  const rows = table.sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name)).map((t) => t.cells);
+  const rows: string[][] = [];
+  for (const name of [...configOrder(spec), ...byName.keys()]) {
+    const r = byName.get(name);
+    if (!r) continue;
+    byName.delete(name);
+    rows.push([r.label, r.shape, count(r.params), ...(functional && !chain ? [r.connected.flat().map(tensorName).join(', ') || '-'] : [])]);
+  }
   const header = ['Layer (type)', 'Output Shape', 'Param #', ...(functional && !chain ? ['Connected to'] : [])];
   const cols = header.length;
   const width = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
@@ -130,7 +131,7 @@ export function summarize(spec: ModelSpec): string {
     `${l} ${cells.map((cell, c) => (c === 2 ? cell.padStart(width[c]) : cell.padEnd(width[c]))).join(` ${sep} `)} ${r}`;
   const rule = (l: string, mid: string, r: string, fill: string) => `${l}${width.map((w) => fill.repeat(w + 2)).join(mid)}${r}`;
   const bytesPer = spec.layers.some((l) => l.dtype === 'float64') ? 8 : 4;
-  const fixed = spec.layers.reduce((t, l) => t + l.weights.reduce((u, w, j) => u + (isNonTrainable(l, j) ? w.shape.reduce((a, b) => a * b, 1) : 0), 0), 0);
+  const fixed = spec.layers.reduce((t, l) => t + paramsOf(l.weights.filter((_, j) => isNonTrainable(l, j))), 0);
   const total = (label: string, n: number) => ` ${label}: ${count(n)} (${bytes(n * bytesPer)})`;
   const out = [
     `Model: "${spec.name}"`,

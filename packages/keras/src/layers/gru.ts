@@ -26,9 +26,12 @@ export function coreGru(config: Record<string, unknown>, weights: Tensor[], comp
   try {
     const gru = GRU.fromConfig(coreGruConfig(config, compat), { compat });
     gru.setWeights(weights);
-    const { stateful, timeMajor } = gru.config;
-    const batch = inputShape?.length === 3 ? inputShape[timeMajor ? 1 : 0] : null;
-    if (stateful && typeof batch === 'number') gru.build(timeMajor ? [null, batch, inputShape?.[2] ?? null] : [batch, null, inputShape?.[2] ?? null]);
+    if (gru.config.stateful && inputShape?.length === 3) {
+      const timeMajor = gru.config.timeMajor;
+      const [first, second, features] = inputShape;
+      const batch = timeMajor ? second : first;
+      if (typeof batch === 'number') gru.build(timeMajor ? [null, batch, features] : [batch, null, features]);
+    }
     return gru;
   } catch (err) {
     throw new KerasFileError(`${where}: ${describeThrown(err)}`, { cause: err });
