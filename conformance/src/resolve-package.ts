@@ -176,19 +176,22 @@ export function resolvePackageFrom(spec: string, fromDir: string): PackageLookup
     if (dirname(dir) === dir) break;
   }
   const req = requireFrom(fromDir);
+  // Either way the root is found, a copy only on NODE_PATH or in a global folder is not the app's.
+  const importable = (root: string): PackageLookup => {
+    const pkgJson = join(root, 'package.json');
+    if (!onlyOnGlobalPaths(pkgJson, name, fromDir)) return found(root);
+    looked.push(`${pkgJson} was found only through NODE_PATH or Node's global folders, which import() does not search: not used`);
+    return { looked, error: `${name} is not installed where an import from ${fromDir} finds it (node_modules of that folder or above)` };
+  };
   try {
     const pkgJson = req.resolve(`${name}/package.json`);
     looked.push(`require.resolve('${name}/package.json') from ${fromDir}: ${pkgJson}`);
-    if (onlyOnGlobalPaths(pkgJson, name, fromDir)) {
-      looked.push(`${pkgJson} was found only through NODE_PATH or Node's global folders, which import() does not search: not used`);
-      return { looked, error: `${name} is not installed where an import from ${fromDir} finds it (node_modules of that folder or above)` };
-    }
-    return found(dirname(pkgJson));
+    return importable(dirname(pkgJson));
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ERR_PACKAGE_PATH_NOT_EXPORTED') {
       const root = hiddenRoot(req, name, fromDir, looked);
-      if (root) return found(root);
+      if (root) return importable(root);
     } else {
       looked.push(...nodeLookupPaths(req, name));
     }

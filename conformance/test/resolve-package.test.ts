@@ -36,6 +36,13 @@ describe('resolvePackageFrom', () => {
       expect(found.url).toBeUndefined();
       expect(found.error).toBe(`np-only-pkg is not installed where an import from ${project} finds it (node_modules of that folder or above)`);
       expect(found.looked.at(-1)).toMatch(/was found only through NODE_PATH or Node's global folders, which import\(\) does not search: not used$/);
+      // Likewise where its exports hide package.json (found through Node's lookup folders instead).
+      mkdirSync(join(global, 'np-hidden-pkg'));
+      writeFileSync(join(global, 'np-hidden-pkg', 'package.json'), JSON.stringify({ name: 'np-hidden-pkg', exports: { '.': './index.mjs' } }));
+      writeFileSync(join(global, 'np-hidden-pkg', 'index.mjs'), 'export const x = 1;\n');
+      const hidden = resolvePackageFrom('np-hidden-pkg', project);
+      expect(hidden.url).toBeUndefined();
+      expect(hidden.error).toBe(`np-hidden-pkg is not installed where an import from ${project} finds it (node_modules of that folder or above)`);
       // Installed in the project as well: that copy, as import() finds it.
       const local = join(project, 'node_modules', 'np-only-pkg');
       mkdirSync(local, { recursive: true });
